@@ -1,0 +1,34 @@
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+
+
+class SignInForm(AuthenticationForm):
+    """The sign-in form, refusing further attempts for a while after too many failures."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "too_many_attempts": "Too many sign-in attempts. Wait a few minutes and try again.",
+    }
+
+    def _throttle_keys(self):
+        username = (self.data.get("username") or "").strip().lower()
+        address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        return [f"sign-in:user:{username}", f"sign-in:addr:{address}"]
+
+    def clean(self):
+        keys = self._throttle_keys()
+        limit = settings.SIGN_IN_MAX_ATTEMPTS
+        if any((cache.get(key) or 0) >= limit for key in keys):
+            raise ValidationError(self.error_messages["too_many_attempts"], code="too_many_attempts")
+        try:
+            return super().clean()
+        except ValidationError:
+            for key in keys:
+                cache.add(key, 0, timeout=settings.SIGN_IN_WINDOW_SECONDS)
+                try:
+                    cache.incr(key)
+                except ValueError:
+                    cache.set(key, 1, timeout=settings.SIGN_IN_WINDOW_SECONDS)
+            raise

@@ -1,0 +1,106 @@
+"""Roles are groups with permissions, as PRODUCT.md's Users table says.
+
+The visibility rule hangs on one permission, `customers.view_all_customers`: every role but the account
+manager has it, so an account manager sees only the customers they manage.
+"""
+
+from django.contrib.auth.models import Group, Permission
+
+ACCOUNT_MANAGER = "Account manager"
+PRICING_MANAGER = "Pricing manager"
+FINANCE = "Finance"
+ERP_INTEGRATION = "ERP integration"
+ADMINISTRATOR = "Administrator"
+
+ROLES = (ACCOUNT_MANAGER, PRICING_MANAGER, FINANCE, ERP_INTEGRATION, ADMINISTRATOR)
+
+_READ_ALL = [
+    "customers.view_customer",
+    "customers.view_segment",
+    "rebates.view_productline",
+    "rebates.view_product",
+    "rebates.view_rebateprogram",
+    "rebates.view_rebateagreement",
+    "rebates.view_contractprice",
+    "rebates.view_rebaterule",
+    "rebates.view_tierband",
+    "rebates.view_bonuscondition",
+    "rebates.view_purchaseline",
+    "rebates.view_ledgerentry",
+    "rebates.view_settlement",
+    "rebates.view_accrualrun",
+    "pricing_signals.view_competitor",
+    "pricing_signals.view_priceclaim",
+    "pricing_signals.view_marketsignal",
+    "pricing_signals.view_detectionrule",
+]
+
+ROLE_PERMISSIONS = {
+    # Their own customers only: no view_all_customers.
+    ACCOUNT_MANAGER: _READ_ALL + ["pricing_signals.add_priceclaim"],
+    PRICING_MANAGER: _READ_ALL
+    + [
+        "customers.view_all_customers",
+        "pricing_signals.add_priceclaim",
+        "pricing_signals.decide_marketsignal",
+        "rebates.add_contractprice",
+    ],
+    FINANCE: _READ_ALL
+    + [
+        "customers.view_all_customers",
+        "customers.view_auditrecord",
+        "rebates.start_accrual_run",
+        "rebates.add_settlement",
+        "rebates.approve_settlement",
+        "rebates.pay_settlement",
+        "rebates.export_accruals",
+        "rebates.import_purchases",
+        "rebates.view_importbatch",
+    ],
+    ERP_INTEGRATION: _READ_ALL
+    + [
+        "customers.view_all_customers",
+        "customers.add_customer",
+        "customers.change_customer",
+        "rebates.add_product",
+        "rebates.change_product",
+        "rebates.add_rebateprogram",
+        "rebates.change_rebateprogram",
+        "rebates.add_rebateagreement",
+        "rebates.change_rebateagreement",
+        "rebates.add_purchaseline",
+        "rebates.change_purchaseline",
+        "rebates.start_accrual_run",
+        "rebates.export_accruals",
+    ],
+}
+
+
+def _permission(dotted):
+    app_label, codename = dotted.split(".", 1)
+    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
+
+
+def roles_sync():
+    """Create the role groups and give each exactly its permissions (administrators get all)."""
+    for name in ROLES:
+        group, _ = Group.objects.get_or_create(name=name)
+        if name == ADMINISTRATOR:
+            wanted = list(Permission.objects.all())
+        else:
+            wanted = [_permission(dotted) for dotted in ROLE_PERMISSIONS[name]]
+        group.permissions.set(wanted)
+
+
+def roles_sync_after_migrate(sender, **kwargs):
+    # Permissions are created app by app; ours are all there once the last of our apps has migrated.
+    if sender.label == "pricing_signals":
+        roles_sync()
+
+
+def user_roles(user):
+    """The role names of a user, superusers counting as administrators."""
+    names = set(user.groups.values_list("name", flat=True)) if user.is_authenticated else set()
+    if user.is_superuser:
+        names.add(ADMINISTRATOR)
+    return [role for role in ROLES if role in names]

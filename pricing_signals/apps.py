@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PricingSignalsConfig(AppConfig):
+    name = "pricing_signals"
+    verbose_name = "Market pricing signals"

@@ -1,0 +1,5 @@
+from customers.querysets import VisibleToQuerySet
+
+
+class PriceClaimQuerySet(VisibleToQuerySet):
+    customer_path = "customer"

@@ -1,0 +1,50 @@
+"""Purchase lines as the engine sees them, and their totals per month."""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from .money import ZERO, as_decimal
+from .periods import require_month
+
+
+@dataclass(frozen=True)
+class PurchaseLine:
+    """One purchase in a month: `quantity` units for a net `amount` (both negative for a credit note).
+
+    `product` (a SKU) only matters for bonus conditions; scope filtering is the caller's job.
+    """
+
+    month: date
+    quantity: Decimal
+    amount: Decimal
+    product: str = ""
+
+    def __post_init__(self):
+        require_month("month", self.month)
+        object.__setattr__(self, "quantity", as_decimal("quantity", self.quantity))
+        object.__setattr__(self, "amount", as_decimal("amount", self.amount))
+
+
+@dataclass(frozen=True)
+class MonthTotal:
+    """Net units and net amount of one month."""
+
+    quantity: Decimal = ZERO
+    amount: Decimal = ZERO
+
+
+NOTHING_BOUGHT = MonthTotal()
+
+
+def monthly_totals(lines: Iterable[PurchaseLine], *, product: str | None = None) -> dict[date, MonthTotal]:
+    """Net quantity and amount per month, of every line or of one product's; the order of lines is irrelevant."""
+    quantities: dict[date, Decimal] = defaultdict(lambda: ZERO)
+    amounts: dict[date, Decimal] = defaultdict(lambda: ZERO)
+    for line in lines:
+        if product is None or line.product == product:
+            quantities[line.month] += line.quantity
+            amounts[line.month] += line.amount
+    return {month: MonthTotal(quantities[month], amounts[month]) for month in quantities}

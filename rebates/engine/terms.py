@@ -1,0 +1,173 @@
+"""An agreement's terms as frozen values: the term, the settlement frequency, the rule and its bonuses.
+
+Field names follow the Django models; strings are accepted wherever an enum is expected ("tiered"),
+and "" means "not set" as it does in the models' blank choice fields.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from .money import as_decimal, quantize_money
+from .periods import SettlementFrequency, month_of, require_month
+from .tiers import Band, validate_bands
+
+
+class RuleKind(StrEnum):
+    PER_UNIT = "per_unit"
+    PERCENT = "percent"
+    TIERED = "tiered"
+    GROWTH = "growth"
+
+
+class RateType(StrEnum):
+    PER_UNIT = "per_unit"
+    PERCENT = "percent"
+
+
+class TierBasis(StrEnum):
+    QUANTITY = "quantity"
+    AMOUNT = "amount"
+    PERCENT_OF_BASELINE = "percent_of_baseline"
+
+
+class TierMethod(StrEnum):
+    RETROACTIVE = "retroactive"
+    RETROACTIVE_ON_GROWTH = "retroactive_on_growth"
+    INCREMENTAL = "incremental"
+
+
+class Baseline(StrEnum):
+    LAST_YEAR = "last_year"
+    STATED = "stated"
+
+
+def _set(obj, name, value):
+    object.__setattr__(obj, name, value)
+
+
+def _optional_decimal(obj, name):
+    value = getattr(obj, name)
+    if value is not None:
+        _set(obj, name, as_decimal(name, value))
+        if getattr(obj, name) < 0:
+            raise ValueError(f"{name} must not be negative, got {value}")
+
+
+def _optional_choice(obj, name, choices):
+    value = getattr(obj, name)
+    _set(obj, name, None if value in (None, "") else choices(value))
+
+
+@dataclass(frozen=True)
+class LaunchBonus:
+    """Extra `extra_percent` % on the whole scope's eligible amount in a settlement period in which the
+    customer bought at least `minimum_quantity` units of `product` (a SKU, matched to PurchaseLine.product)."""
+
+    product: str
+    minimum_quantity: Decimal
+    extra_percent: Decimal
+
+    def __post_init__(self):
+        _set(self, "minimum_quantity", as_decimal("minimum_quantity", self.minimum_quantity))
+        _set(self, "extra_percent", as_decimal("extra_percent", self.extra_percent))
+        if self.extra_percent < 0:
+            raise ValueError(f"extra_percent must not be negative, got {self.extra_percent}")
+
+
+@dataclass(frozen=True)
+class RebateRule:
+    """The agreement's one rule.
+
+    `rate` is money per unit (kind per_unit) or a percent, 2 meaning 2 % (kinds percent and growth);
+    tiered rules carry their rates on `bands`, in the unit `rate_type` names. `minimum` is period-to-date
+    volume (units for per_unit and quantity-based tiers, money otherwise); `cap` is money per settlement
+    period; `baseline_amount` is the stated baseline per settlement period. With `commitment_rule` a month
+    below the agreement's committed quantity earns nothing.
+    """
+
+    kind: RuleKind
+    rate: Decimal | None = None
+    rate_type: RateType = RateType.PER_UNIT
+    bands: tuple[Band, ...] = ()
+    tier_basis: TierBasis | None = None
+    tier_method: TierMethod | None = None
+    baseline: Baseline | None = None
+    baseline_amount: Decimal | None = None
+    minimum: Decimal | None = None
+    cap: Decimal | None = None
+    commitment_rule: bool = False
+    bonuses: tuple[LaunchBonus, ...] = ()
+
+    def __post_init__(self):
+        _set(self, "kind", RuleKind(self.kind))
+        _set(self, "rate_type", RateType(self.rate_type))
+        _optional_choice(self, "tier_basis", TierBasis)
+        _optional_choice(self, "tier_method", TierMethod)
+        _optional_choice(self, "baseline", Baseline)
+        for name in ("rate", "baseline_amount", "minimum", "cap"):
+            _optional_decimal(self, name)
+        _set(self, "bonuses", tuple(self.bonuses))
+        if self.cap is not None and self.cap != quantize_money(self.cap):
+            raise ValueError(f"cap must be whole cents, got {self.cap}")
+        if self.kind is RuleKind.TIERED:
+            _set(self, "bands", validate_bands(self.bands))
+            if self.tier_basis is None or self.tier_method is None:
+                raise ValueError("a tiered rule needs a tier_basis and a tier_method")
+        elif self.rate is None:
+            raise ValueError(f"a {self.kind} rule needs a rate")
+        if self.uses_baseline:
+            if self.baseline is None:
+                raise ValueError(f"a {self.kind} rule measured against a baseline needs one (last_year or stated)")
+            if self.baseline is Baseline.STATED and self.baseline_amount is None:
+                raise ValueError("a stated baseline needs a baseline_amount")
+
+    @property
+    def rate_unit(self) -> RateType:
+        """What a rate means for this rule: money per unit, or a percent of the eligible amount."""
+        return {RuleKind.PER_UNIT: RateType.PER_UNIT, RuleKind.TIERED: self.rate_type}.get(
+            self.kind, RateType.PERCENT
+        )
+
+    @property
+    def uses_baseline(self) -> bool:
+        """Whether the rule compares this period with a baseline (growth, retroactive on growth, % of baseline)."""
+        if self.kind is RuleKind.GROWTH:
+            return True
+        return self.kind is RuleKind.TIERED and (
+            self.tier_method is TierMethod.RETROACTIVE_ON_GROWTH
+            or self.tier_basis is TierBasis.PERCENT_OF_BASELINE
+        )
+
+@dataclass(frozen=True)
+class AgreementTerms:
+    """The term runs from `start_month` to `end_month`, both included (first-of-month dates).
+
+    Settlement periods are cut from `start_month` every 1, 3 or 12 months. When `terminated_on` is set,
+    the month it falls in is the last month that accrues. `committed_monthly_quantity` marks shortfall months.
+    """
+
+    start_month: date
+    end_month: date
+    rule: RebateRule
+    settlement_frequency: SettlementFrequency = SettlementFrequency.ANNUAL
+    committed_monthly_quantity: Decimal | None = None
+    terminated_on: date | None = None
+
+    def __post_init__(self):
+        require_month("start_month", self.start_month)
+        require_month("end_month", self.end_month)
+        if self.end_month < self.start_month:
+            raise ValueError(f"the term ends ({self.end_month}) before it starts ({self.start_month})")
+        if not isinstance(self.rule, RebateRule):
+            raise TypeError(f"rule must be a RebateRule, got {type(self.rule).__name__}")
+        _set(self, "settlement_frequency", SettlementFrequency(self.settlement_frequency))
+        _optional_decimal(self, "committed_monthly_quantity")
+
+    @property
+    def last_month(self) -> date:
+        """The last month that can accrue: the end of the term, or the termination month if earlier."""
+        if self.terminated_on is None:
+            return self.end_month
+        return min(self.end_month, month_of(self.terminated_on))

@@ -1,0 +1,504 @@
+"""Programs, agreements and their rules, purchases, the append-only accrual ledger, runs, settlements.
+
+Money is Decimal with two places; unit prices keep four; quantities three; rates six. Months are
+first-of-month dates.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from customers.models import Customer
+from rebates.querysets import (
+    AgreementQuerySet,
+    ContractPriceQuerySet,
+    LedgerEntryQuerySet,
+    LedgerIsAppendOnly,
+    PurchaseLineQuerySet,
+    SettlementQuerySet,
+)
+
+
+def money_field(**kwargs):
+    return models.DecimalField(max_digits=16, decimal_places=2, **kwargs)
+
+
+def quantity_field(**kwargs):
+    return models.DecimalField(max_digits=14, decimal_places=3, **kwargs)
+
+
+def unit_price_field(**kwargs):
+    return models.DecimalField(max_digits=14, decimal_places=4, **kwargs)
+
+
+def rate_field(**kwargs):
+    return models.DecimalField(max_digits=12, decimal_places=6, **kwargs)
+
+
+def first_of_month(field):
+    return Q(**{f"{field}__day": 1})
+
+
+class ProductLine(models.Model):
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=120, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Product(models.Model):
+    sku = models.CharField("SKU", max_length=60, unique=True)
+    name = models.CharField(max_length=200)
+    product_line = models.ForeignKey(ProductLine, on_delete=models.PROTECT, related_name="products")
+    list_price = unit_price_field()
+    launched_on = models.DateField(null=True, blank=True)
+    discontinued_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["sku"]
+        constraints = [
+            models.CheckConstraint(condition=Q(list_price__gte=0), name="product_list_price_not_negative"),
+            models.CheckConstraint(condition=~Q(sku=""), name="product_sku_not_blank"),
+            models.CheckConstraint(
+                condition=Q(discontinued_on__isnull=True)
+                | Q(launched_on__isnull=True)
+                | Q(discontinued_on__gte=F("launched_on")),
+                name="product_discontinued_after_launch",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.sku} {self.name}"
+
+
+class RebateProgram(models.Model):
+    """A named template that groups similar agreements ("2026 back-end program, widgets")."""
+
+    code = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class RebateAgreement(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        TERMINATED = "terminated", "Terminated"
+        EXPIRED = "expired", "Expired"
+        SETTLED = "settled", "Settled"
+
+    class SettlementFrequency(models.TextChoices):
+        ANNUAL = "annual", "Annual"
+        QUARTERLY = "quarterly", "Quarterly"
+        MONTHLY = "monthly", "Monthly"
+
+    number = models.CharField(max_length=40, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="agreements")
+    program = models.ForeignKey(RebateProgram, on_delete=models.PROTECT, related_name="agreements")
+    products = models.ManyToManyField(Product, blank=True, related_name="agreements")
+    product_lines = models.ManyToManyField(ProductLine, blank=True, related_name="agreements")
+    start_month = models.DateField(help_text="First month of the term (first of the month).")
+    end_month = models.DateField(help_text="Last month of the term (first of the month).")
+    committed_monthly_quantity = quantity_field(null=True, blank=True)
+    settlement_frequency = models.CharField(
+        max_length=10, choices=SettlementFrequency.choices, default=SettlementFrequency.ANNUAL
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    terminated_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Bumped whenever terms change, so the incremental accrual run knows what to recompute.
+    terms_changed_at = models.DateTimeField(auto_now=True)
+
+    objects = AgreementQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_month__gte=F("start_month")), name="agreement_term_end_after_start"),
+            models.CheckConstraint(condition=first_of_month("start_month"), name="agreement_start_is_month"),
+            models.CheckConstraint(condition=first_of_month("end_month"), name="agreement_end_is_month"),
+            models.CheckConstraint(
+                condition=Q(committed_monthly_quantity__isnull=True) | Q(committed_monthly_quantity__gt=0),
+                name="agreement_commitment_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="terminated", terminated_on__isnull=False) | ~Q(status="terminated"),
+                name="agreement_terminated_has_date",
+            ),
+            models.CheckConstraint(condition=~Q(number=""), name="agreement_number_not_blank"),
+        ]
+        indexes = [models.Index(fields=["customer", "status"])]
+
+    def __str__(self):
+        return self.number
+
+
+class ContractPrice(models.Model):
+    """One step of an agreement's contract net unit price history."""
+
+    agreement = models.ForeignKey(RebateAgreement, on_delete=models.PROTECT, related_name="prices")
+    effective_from = models.DateField()
+    net_price = unit_price_field()
+    reason = models.CharField(max_length=200)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ContractPriceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["agreement", "effective_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "effective_from"], name="one_contract_price_per_date"),
+            models.CheckConstraint(condition=Q(net_price__gt=0), name="contract_price_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.agreement} {self.net_price} from {self.effective_from}"
+
+
+class RebateRule(models.Model):
+    """The agreement's one rule. `rate` is money per unit or a percent, as `rate_type` says."""
+
+    class Kind(models.TextChoices):
+        PER_UNIT = "per_unit", "Per unit"
+        PERCENT = "percent", "Percent of net amount"
+        TIERED = "tiered", "Tiered"
+        GROWTH = "growth", "Growth over a baseline"
+
+    class RateType(models.TextChoices):
+        PER_UNIT = "per_unit", "Per unit"
+        PERCENT = "percent", "Percent"
+
+    class TierBasis(models.TextChoices):
+        QUANTITY = "quantity", "Period-to-date quantity"
+        AMOUNT = "amount", "Period-to-date amount"
+        PERCENT_OF_BASELINE = "percent_of_baseline", "Amount as % of baseline"
+
+    class TierMethod(models.TextChoices):
+        RETROACTIVE = "retroactive", "Retroactive"
+        RETROACTIVE_ON_GROWTH = "retroactive_on_growth", "Retroactive on growth"
+        INCREMENTAL = "incremental", "Incremental"
+
+    class Baseline(models.TextChoices):
+        LAST_YEAR = "last_year", "Same period last year"
+        STATED = "stated", "Stated amount"
+
+    agreement = models.OneToOneField(RebateAgreement, on_delete=models.PROTECT, related_name="rule")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    rate_type = models.CharField(max_length=10, choices=RateType.choices, default=RateType.PER_UNIT)
+    rate = rate_field(null=True, blank=True, help_text="Per-unit amount or percent; bands carry it for tiered.")
+    tier_basis = models.CharField(max_length=20, choices=TierBasis.choices, blank=True)
+    tier_method = models.CharField(max_length=24, choices=TierMethod.choices, blank=True)
+    baseline = models.CharField(max_length=10, choices=Baseline.choices, blank=True)
+    baseline_amount = money_field(null=True, blank=True, help_text="Stated baseline per settlement period.")
+    minimum = quantity_field(null=True, blank=True, help_text="Period-to-date volume before anything is earned.")
+    cap = money_field(null=True, blank=True, help_text="The most a settlement period can earn.")
+    commitment_rule = models.BooleanField(
+        default=False, help_text="A month below the committed quantity earns no rebate."
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind__in=["per_unit", "percent", "growth"]) | Q(rate__isnull=False, rate__gte=0),
+                name="rule_flat_kinds_have_rate",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="tiered") | (~Q(tier_basis="") & ~Q(tier_method="")),
+                name="rule_tiered_has_basis_and_method",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="growth") | ~Q(baseline=""), name="rule_growth_has_baseline"
+            ),
+            models.CheckConstraint(
+                condition=~Q(baseline="stated") | Q(baseline_amount__isnull=False, baseline_amount__gte=0),
+                name="rule_stated_baseline_has_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(minimum__isnull=True) | Q(minimum__gte=0), name="rule_minimum_not_negative"
+            ),
+            models.CheckConstraint(condition=Q(cap__isnull=True) | Q(cap__gte=0), name="rule_cap_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} rule of {self.agreement}"
+
+
+class TierBand(models.Model):
+    """A band starts at its threshold (inclusive) and runs to the next band's threshold.
+
+    Ordered by threshold with one band per threshold, bands are ascending with no gaps by construction.
+    """
+
+    rule = models.ForeignKey(RebateRule, on_delete=models.CASCADE, related_name="bands")
+    threshold = models.DecimalField(max_digits=16, decimal_places=3)
+    rate = rate_field()
+
+    class Meta:
+        ordering = ["rule", "threshold"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "threshold"], name="one_band_per_threshold"),
+            models.CheckConstraint(condition=Q(threshold__gte=0), name="band_threshold_not_negative"),
+            models.CheckConstraint(condition=Q(rate__gte=0), name="band_rate_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"from {self.threshold}: {self.rate}"
+
+
+class BonusCondition(models.Model):
+    """Product launch: an extra percent on the whole scope in a period with enough of a new product."""
+
+    class Kind(models.TextChoices):
+        PRODUCT_LAUNCH = "product_launch", "Product launch"
+
+    rule = models.ForeignKey(RebateRule, on_delete=models.CASCADE, related_name="bonuses")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PRODUCT_LAUNCH)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    minimum_quantity = quantity_field()
+    extra_percent = rate_field()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(minimum_quantity__gt=0), name="bonus_minimum_positive"),
+            models.CheckConstraint(condition=Q(extra_percent__gt=0), name="bonus_percent_positive"),
+        ]
+
+    def __str__(self):
+        return f"+{self.extra_percent}% with {self.minimum_quantity} of {self.product.sku}"
+
+
+class ImportBatch(models.Model):
+    class Source(models.TextChoices):
+        API = "api", "API"
+        FILE = "file", "File import"
+        MANUAL = "manual", "Manual"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        STORED = "stored", "Stored"
+        REJECTED = "rejected", "Rejected"
+
+    source = models.CharField(max_length=10, choices=Source.choices)
+    file_name = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    line_count = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    unmatched_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "import batches"
+
+    def __str__(self):
+        return f"{self.get_source_display()} batch {self.pk} ({self.line_count} lines)"
+
+
+class PurchaseLine(models.Model):
+    """One ERP line. A resend with the same erp_line_id replaces the line, never duplicates it."""
+
+    class Source(models.TextChoices):
+        API = "api", "API"
+        FILE = "file", "File import"
+        MANUAL = "manual", "Manual"
+
+    erp_line_id = models.CharField("ERP line id", max_length=80, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="purchases")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="purchases")
+    month = models.DateField()
+    quantity = quantity_field(help_text="Negative for credit notes.")
+    unit_price = unit_price_field()
+    amount = money_field(help_text="Net amount of the line; negative for credit notes.")
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.API)
+    import_batch = models.ForeignKey(
+        ImportBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="lines"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PurchaseLineQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["month", "erp_line_id"]
+        permissions = [("import_purchases", "Can import purchase lines from files")]
+        constraints = [
+            models.CheckConstraint(condition=first_of_month("month"), name="purchase_month_is_month"),
+            models.CheckConstraint(condition=~Q(erp_line_id=""), name="purchase_erp_line_id_not_blank"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="purchase_unit_price_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "month"]),
+            models.Index(fields=["product", "month"]),
+            models.Index(fields=["updated_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.erp_line_id}: {self.quantity} x {self.product_id} in {self.month:%Y-%m}"
+
+
+class AccrualRun(models.Model):
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Nightly schedule"
+        FINANCE = "finance", "Finance"
+        API = "api", "API"
+        COMMAND = "command", "Management command"
+        ADMIN = "admin", "Admin"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
+    as_of = models.DateField()
+    full = models.BooleanField(default=False, help_text="Recompute every agreement, not only changed ones.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    agreements_count = models.PositiveIntegerField(default=0)
+    entries_count = models.PositiveIntegerField(default=0)
+    total_amount = money_field(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("start_accrual_run", "Can start an accrual run")]
+        constraints = [
+            # Only one run at a time: the database refuses a second one that is running.
+            models.UniqueConstraint(fields=["status"], condition=Q(status="running"), name="one_running_accrual_run"),
+            models.CheckConstraint(condition=Q(chunks_done__lte=F("chunks_total")), name="run_chunks_done_le_total"),
+        ]
+
+    def __str__(self):
+        return f"Accrual run {self.pk} as of {self.as_of} ({self.status})"
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+class Settlement(models.Model):
+    """The closing of one settlement period of an agreement (or an interim payment within it)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        APPROVED = "approved", "Approved"
+        PAID = "paid", "Paid"
+        FORFEITED = "forfeited", "Forfeited"
+
+    agreement = models.ForeignKey(RebateAgreement, on_delete=models.PROTECT, related_name="settlements")
+    period_start = models.DateField()
+    period_end = models.DateField()
+    interim = models.BooleanField(default=False)
+    accrued_total = money_field(default=0)
+    adjustments = money_field(default=0)
+    already_paid = money_field(default=0)
+    amount = money_field(default=0, help_text="What this settlement pays.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    paid_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    paid_on = models.DateField(null=True, blank=True)
+    payment_reference = models.CharField(max_length=80, blank=True, help_text="Credit note number.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SettlementQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-period_end", "agreement"]
+        permissions = [
+            ("approve_settlement", "Can approve a settlement"),
+            ("pay_settlement", "Can pay a settlement"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(period_end__gte=F("period_start")), name="settlement_period_ordered"),
+            models.CheckConstraint(
+                condition=~Q(status="paid") | (Q(paid_on__isnull=False) & ~Q(payment_reference="")),
+                name="settlement_paid_has_date_and_reference",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["approved", "paid"]) | Q(approved_by__isnull=False),
+                name="settlement_approved_has_approver",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.agreement} {self.period_start:%Y-%m}..{self.period_end:%Y-%m} ({self.status})"
+
+
+class LedgerEntry(models.Model):
+    """An append-only accrual ledger entry. The balance of an agreement is the sum of its entries."""
+
+    class Kind(models.TextChoices):
+        ACCRUAL = "accrual", "Accrual"
+        CATCH_UP = "catch_up", "Catch-up"
+        ADJUSTMENT = "adjustment", "Adjustment"
+        FORFEITURE = "forfeiture", "Forfeiture"
+        PAYOUT = "payout", "Payout"
+
+    agreement = models.ForeignKey(RebateAgreement, on_delete=models.PROTECT, related_name="entries")
+    period = models.DateField(help_text="The month the entry is for (first of the month).")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    quantity = quantity_field(default=0)
+    eligible_amount = money_field(default=0)
+    amount = money_field()
+    accrual_run = models.ForeignKey(AccrualRun, on_delete=models.PROTECT, null=True, blank=True, related_name="entries")
+    settlement = models.ForeignKey(Settlement, on_delete=models.PROTECT, null=True, blank=True, related_name="entries")
+    # Names what the entry books (agreement, month, kind, revision): the same booking twice is refused.
+    booking_key = models.CharField(max_length=120, unique=True)
+    booked_at = models.DateTimeField(auto_now_add=True)
+
+    objects = LedgerEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["agreement", "period", "id"]
+        verbose_name_plural = "ledger entries"
+        permissions = [("export_accruals", "Can export accrual sheets and the liability report")]
+        constraints = [
+            models.CheckConstraint(condition=first_of_month("period"), name="entry_period_is_month"),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["payout", "forfeiture"]) | Q(amount__lte=0),
+                name="entry_payout_and_forfeiture_not_positive",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="payout") | Q(settlement__isnull=False), name="entry_payout_names_settlement"
+            ),
+        ]
+        indexes = [models.Index(fields=["agreement", "period", "kind"])]
+
+    def __str__(self):
+        return f"{self.agreement} {self.period:%Y-%m} {self.kind} {self.amount}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise LedgerIsAppendOnly("Ledger entries cannot be changed; book a correcting entry instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise LedgerIsAppendOnly("Ledger entries cannot be deleted; book a correcting entry instead.")
