@@ -13,3 +13,6 @@ STORAGES = {
 ALLOWED_HOSTS = ["*"]
 # Tasks run through the real broker; tests that need them inline say so explicitly.
 CELERY_TASK_ALWAYS_EAGER = False
+# Serve static files straight from the finders, so pages under test load the real stylesheet.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

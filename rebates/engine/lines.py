@@ -40,7 +40,7 @@ NOTHING_BOUGHT = MonthTotal()
 
 
 def monthly_totals(lines: Iterable[PurchaseLine], *, product: str | None = None) -> dict[date, MonthTotal]:
-    """Net quantity and amount per month, of every line or of one product's; the order of lines is irrelevant."""
+    """Net quantity and amount per month, of every line or of one product's; line order is irrelevant."""
     quantities: dict[date, Decimal] = defaultdict(lambda: ZERO)
     amounts: dict[date, Decimal] = defaultdict(lambda: ZERO)
     for line in lines:

@@ -63,7 +63,7 @@ def _optional_choice(obj, name, choices):
 @dataclass(frozen=True)
 class LaunchBonus:
     """Extra `extra_percent` % on the whole scope's eligible amount in a settlement period in which the
-    customer bought at least `minimum_quantity` units of `product` (a SKU, matched to PurchaseLine.product)."""
+    customer bought at least `minimum_quantity` units of `product` (a SKU, as in PurchaseLine.product)."""
 
     product: str
     minimum_quantity: Decimal
@@ -111,6 +111,11 @@ class RebateRule:
         _set(self, "bonuses", tuple(self.bonuses))
         if self.cap is not None and self.cap != quantize_money(self.cap):
             raise ValueError(f"cap must be whole cents, got {self.cap}")
+        if self.kind is not RuleKind.TIERED:
+            # Tier settings mean nothing to other kinds; clearing them keeps the maths from reading them.
+            _set(self, "bands", ())
+            _set(self, "tier_basis", None)
+            _set(self, "tier_method", None)
         if self.kind is RuleKind.TIERED:
             _set(self, "bands", validate_bands(self.bands))
             if self.tier_basis is None or self.tier_method is None:
@@ -119,7 +124,7 @@ class RebateRule:
             raise ValueError(f"a {self.kind} rule needs a rate")
         if self.uses_baseline:
             if self.baseline is None:
-                raise ValueError(f"a {self.kind} rule measured against a baseline needs one (last_year or stated)")
+                raise ValueError(f"this {self.kind} rule is measured against a baseline: last_year or stated")
             if self.baseline is Baseline.STATED and self.baseline_amount is None:
                 raise ValueError("a stated baseline needs a baseline_amount")
 
@@ -132,7 +137,7 @@ class RebateRule:
 
     @property
     def uses_baseline(self) -> bool:
-        """Whether the rule compares this period with a baseline (growth, retroactive on growth, % of baseline)."""
+        """Whether the rule compares the period with a baseline (growth, on growth, % of baseline)."""
         if self.kind is RuleKind.GROWTH:
             return True
         return self.kind is RuleKind.TIERED and (

@@ -25,7 +25,7 @@ class Band:
 
 
 def validate_bands(bands: Iterable[Band]) -> tuple[Band, ...]:
-    """Return the bands as a tuple if the first starts at 0 and thresholds strictly ascend; raise otherwise."""
+    """The bands as a tuple if the first starts at 0 and thresholds strictly ascend; ValueError otherwise."""
     bands = tuple(bands)
     if not bands:
         raise ValueError("a tiered rule needs at least one band")
@@ -59,5 +59,5 @@ def band_shares(bands: tuple[Band, ...], value: Decimal) -> tuple[tuple[Band, De
 
 
 def incremental_total(bands: tuple[Band, ...], value: Decimal) -> Decimal:
-    """Sum over bands of band rate x the share of `value` in that band (rates as given, no percent scaling)."""
+    """Sum over bands of band rate x the share of `value` in that band (rates as given, unscaled)."""
     return sum((band.rate * share for band, share in band_shares(bands, value)), ZERO)

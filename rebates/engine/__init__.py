@@ -1,0 +1,41 @@
+"""Pure rebate maths: frozen dataclasses in, Decimals out. No Django, no database, no clock.
+
+    results = calculate(terms, lines, as_of=date(2026, 5, 31))
+    per_unit = rebate_per_unit(terms, results, unit_price=Decimal("12.10"))
+"""
+
+from .calculate import accrual_months, calculate, rebate_per_unit
+from .lines import PurchaseLine
+from .money import quantize_money
+from .periods import SettlementFrequency
+from .results import MonthResult
+from .terms import (
+    AgreementTerms,
+    Baseline,
+    LaunchBonus,
+    RateType,
+    RebateRule,
+    RuleKind,
+    TierBasis,
+    TierMethod,
+)
+from .tiers import Band
+
+__all__ = [
+    "AgreementTerms",
+    "Band",
+    "Baseline",
+    "LaunchBonus",
+    "MonthResult",
+    "PurchaseLine",
+    "RateType",
+    "RebateRule",
+    "RuleKind",
+    "SettlementFrequency",
+    "TierBasis",
+    "TierMethod",
+    "accrual_months",
+    "calculate",
+    "quantize_money",
+    "rebate_per_unit",
+]

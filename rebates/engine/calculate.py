@@ -1,0 +1,176 @@
+"""The entry point: an agreement's terms and purchase lines in, the expected ledger month by month out.
+
+For every month the engine computes the settlement period's cumulative earnings to date from
+period-to-date totals (rounded to the cent, capped), and books the month as the difference from the
+month before. Retroactive tiers, minimums, caps, credit notes and bonuses all follow from that one
+rule, and a period's months always add up to its cumulative exactly.
+"""
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from itertools import groupby
+
+from .bonus import bonus_percent
+from .lines import NOTHING_BOUGHT, MonthTotal, PurchaseLine, monthly_totals
+from .money import ZERO, percent_of, quantize_money, quantize_unit_price
+from .periods import add_months, month_of, months_from, period_start
+from .results import MonthResult
+from .rules import Volume, earned, minimum_volume, rate_at, rate_in_force
+from .terms import AgreementTerms, RateType, RebateRule
+
+
+@dataclass(frozen=True)
+class _Standing:
+    """A settlement period after some month: volume to date and what it has earned (rounded, capped)."""
+
+    volume: Volume
+    reached: bool  # the minimum, if any
+    earned: Decimal
+    bonus: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.earned + self.bonus
+
+
+_NOTHING_YET = _Standing(Volume(), False, ZERO, ZERO)
+
+
+def accrual_months(terms: AgreementTerms, as_of: date) -> tuple[date, ...]:
+    """The months that accrue by `as_of`: from the term's start to the as-of month or the term's last
+    month (end or termination), whichever comes first. Empty before the term starts."""
+    if not isinstance(as_of, date) or isinstance(as_of, datetime):
+        raise TypeError(f"as_of must be a date, got {type(as_of).__name__}")
+    return months_from(terms.start_month, min(month_of(as_of), terms.last_month))
+
+
+def calculate(
+    terms: AgreementTerms,
+    lines: Iterable[PurchaseLine],
+    *,
+    as_of: date,
+    last_year_lines: Iterable[PurchaseLine] = (),
+    bonus_lines: Iterable[PurchaseLine] = (),
+) -> tuple[MonthResult, ...]:
+    """The expected ledger of an agreement, one MonthResult per month that accrues by `as_of`, in order.
+
+    `lines` are the agreement's purchases in scope; lines in months that do not accrue (outside the term,
+    after termination, after as_of) are ignored. `last_year_lines` are the same scope's purchases of the
+    year before (their own months; used when the rule's baseline is last year's same period).
+    `bonus_lines` are the customer's purchases of launch-bonus products, matched by `product`.
+
+    Commitment rule: a shortfall month's own volume (and its month of last year) is left out of the
+    period-to-date totals for good, so it earns nothing, moves no tier and never earns later as catch-up.
+    """
+    months = accrual_months(terms, as_of)
+    bought = monthly_totals(lines)
+    last_year = {add_months(month, 12): total for month, total in monthly_totals(last_year_lines).items()}
+    bonus_lines = tuple(bonus_lines)
+    launches = {b.product: monthly_totals(bonus_lines, product=b.product) for b in terms.rule.bonuses}
+
+    def period_of(month: date) -> date:
+        return period_start(terms.start_month, terms.settlement_frequency, month)
+
+    results: list[MonthResult] = []
+    for first, period in groupby(months, key=period_of):
+        results.extend(_settlement_period(terms, first, period, bought, last_year, launches))
+    return tuple(results)
+
+
+def _settlement_period(
+    terms: AgreementTerms,
+    first: date,
+    months: Iterable[date],
+    bought: Mapping[date, MonthTotal],
+    last_year: Mapping[date, MonthTotal],
+    launches: Mapping[str, Mapping[date, MonthTotal]],
+) -> Iterator[MonthResult]:
+    rule = terms.rule
+    before = _NOTHING_YET
+    launched = dict.fromkeys(launches, ZERO)
+    for month in months:
+        total = bought.get(month, NOTHING_BOUGHT)
+        committed = terms.committed_monthly_quantity
+        shortfall = committed is not None and total.quantity < committed
+        counts = not (shortfall and rule.commitment_rule)
+        for product, per_month in launches.items():
+            launched[product] += per_month.get(month, NOTHING_BOUGHT).quantity
+        volume = before.volume.plus(total, last_year.get(month, NOTHING_BOUGHT)) if counts else before.volume
+        extra = bonus_percent(rule.bonuses, launched)
+        now = _standing(rule, volume, extra)
+
+        rule_amount = now.earned - before.earned
+        catch_up = _catch_up(rule, before, now)
+        bonus = now.bonus - before.bonus
+        # Nothing more is earned once the cap was reached, so no rate is in force.
+        earning = counts and now.reached and not (rule.cap is not None and before.total >= rule.cap)
+        rate = rate_in_force(rule, volume) if earning else ZERO
+        bonus_rate = extra if earning else ZERO
+        price = total.amount / total.quantity if total.quantity else None
+        yield MonthResult(
+            month=month,
+            period_start=first,
+            quantity=total.quantity,
+            eligible_amount=total.amount,
+            # Every term is already whole cents; quantizing again only gives each one the same two places.
+            accrual=quantize_money(rule_amount - catch_up),
+            catch_up=quantize_money(catch_up),
+            bonus=quantize_money(bonus),
+            amount=quantize_money(rule_amount + bonus),
+            cumulative=quantize_money(now.total),
+            rate=rate,
+            bonus_rate=bonus_rate,
+            rebate_per_unit=_money_per_unit(rule, rate, bonus_rate, price),
+            shortfall=shortfall,
+        )
+        before = now
+
+
+def _standing(rule: RebateRule, volume: Volume, extra_percent: Decimal) -> _Standing:
+    """The period's earnings on `volume`: nothing below the minimum; the rule first, then the bonus,
+    both within the cap."""
+    reached = rule.minimum is None or minimum_volume(rule, volume) >= rule.minimum
+    if not reached:
+        return _Standing(volume, False, ZERO, ZERO)
+    from_rule = quantize_money(earned(rule, volume))
+    bonus = quantize_money(percent_of(extra_percent, max(ZERO, volume.amount)))
+    if rule.cap is not None:
+        from_rule = min(from_rule, rule.cap)
+        bonus = min(bonus, rule.cap - from_rule)
+    return _Standing(volume, True, from_rule, bonus)
+
+
+def _catch_up(rule: RebateRule, before: _Standing, now: _Standing) -> Decimal:
+    """The part of this month's rule earnings that restates earlier months: their volume at today's rate
+    (or from nothing, when the minimum was just reached) less what they had booked. It stays between 0 and
+    the month's rule amount, so a month trimmed by the cap books the trim as accrual."""
+    restated = quantize_money(earned(rule, before.volume, rate_at(rule, now.volume))) if now.reached else ZERO
+    month_amount = now.earned - before.earned
+    low, high = min(ZERO, month_amount), max(ZERO, month_amount)
+    return min(max(restated - before.earned, low), high)
+
+
+def _money_per_unit(
+    rule: RebateRule, rate: Decimal, bonus_rate: Decimal, unit_price: Decimal | None
+) -> Decimal | None:
+    fixed = rate if rule.rate_unit is RateType.PER_UNIT else ZERO
+    percent = bonus_rate + (rate if rule.rate_unit is RateType.PERCENT else ZERO)
+    if percent == 0:
+        return quantize_unit_price(fixed)
+    if unit_price is None:
+        return None
+    return quantize_unit_price(fixed + percent_of(percent, unit_price))
+
+
+def rebate_per_unit(
+    terms: AgreementTerms, results: tuple[MonthResult, ...], *, unit_price: Decimal
+) -> Decimal:
+    """Money per unit the agreement earns at the customer's current volume, priced at `unit_price` (the
+    contract net price): the rates in force in the latest month of `results` (from `calculate`), bonus
+    included, rounded to 4 places. 0 when nothing has accrued yet. Net-net price = unit_price - this."""
+    if not results:
+        return ZERO
+    latest = results[-1]
+    return _money_per_unit(terms.rule, latest.rate, latest.bonus_rate, unit_price)

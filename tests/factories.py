@@ -1,0 +1,176 @@
+"""factory-boy factories for the domain; each builds a valid row with the least said."""
+
+import datetime
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from customers import roles
+from customers.models import Customer, Segment
+from pricing_signals.models import Competitor, PriceClaim
+from rebates.models import (
+    ContractPrice,
+    LedgerEntry,
+    Product,
+    ProductLine,
+    PurchaseLine,
+    RebateAgreement,
+    RebateProgram,
+    RebateRule,
+)
+
+PASSWORD = "correct-horse-battery"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if create:
+            self.save()
+            if extracted:
+                self.groups.add(Group.objects.get(name=extracted))
+
+
+class SegmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Segment
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"segment-{n}")
+    name = factory.Sequence(lambda n: f"Segment {n}")
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    code = factory.Sequence(lambda n: f"C{n:05d}")
+    name = factory.Faker("company")
+    segment = factory.SubFactory(SegmentFactory)
+    account_manager = factory.SubFactory(UserFactory, role=roles.ACCOUNT_MANAGER)
+
+
+class ProductLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProductLine
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"line-{n}")
+    name = factory.Sequence(lambda n: f"Line {n}")
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    name = factory.Sequence(lambda n: f"Widget {n}")
+    product_line = factory.SubFactory(ProductLineFactory)
+    list_price = Decimal("14.00")
+
+
+class ProgramFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RebateProgram
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"program-{n}")
+    name = factory.Sequence(lambda n: f"2026 back-end program {n}")
+
+
+class AgreementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RebateAgreement
+        skip_postgeneration_save = True
+
+    number = factory.Sequence(lambda n: f"AG-{n:05d}")
+    customer = factory.SubFactory(CustomerFactory)
+    program = factory.SubFactory(ProgramFactory)
+    start_month = datetime.date(2026, 1, 1)
+    end_month = datetime.date(2026, 12, 1)
+    committed_monthly_quantity = Decimal("10")
+    status = RebateAgreement.Status.ACTIVE
+
+    @factory.post_generation
+    def products(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.products.set(extracted)
+
+
+class ContractPriceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContractPrice
+
+    agreement = factory.SubFactory(AgreementFactory)
+    effective_from = factory.SelfAttribute("agreement.start_month")
+    net_price = Decimal("12.10")
+    reason = "contract start"
+
+
+class PerUnitRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RebateRule
+
+    agreement = factory.SubFactory(AgreementFactory)
+    kind = RebateRule.Kind.PER_UNIT
+    rate_type = RebateRule.RateType.PER_UNIT
+    rate = Decimal("0.25")
+
+
+class PurchaseLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PurchaseLine
+
+    erp_line_id = factory.Sequence(lambda n: f"ERP-{n:08d}")
+    customer = factory.SubFactory(CustomerFactory)
+    product = factory.SubFactory(ProductFactory)
+    month = datetime.date(2026, 1, 1)
+    quantity = Decimal("10")
+    unit_price = Decimal("12.10")
+    amount = factory.LazyAttribute(lambda line: (line.quantity * line.unit_price).quantize(Decimal("0.01")))
+
+
+class LedgerEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LedgerEntry
+
+    agreement = factory.SubFactory(AgreementFactory)
+    period = datetime.date(2026, 1, 1)
+    kind = LedgerEntry.Kind.ACCRUAL
+    quantity = Decimal("10")
+    eligible_amount = Decimal("121.00")
+    amount = Decimal("2.50")
+    booking_key = factory.Sequence(lambda n: f"test:{n}")
+
+
+class CompetitorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Competitor
+        django_get_or_create = ("name",)
+
+    name = "Apex Supply"
+
+
+class PriceClaimFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PriceClaim
+
+    customer = factory.SubFactory(CustomerFactory)
+    product = factory.SubFactory(ProductFactory)
+    competitor = factory.SubFactory(CompetitorFactory)
+    claimed_price = Decimal("11.40")
+    reported_on = datetime.date(2026, 9, 8)
+    channel = PriceClaim.Channel.CALL
+    reported_by = factory.SelfAttribute("customer.account_manager")
