@@ -7,7 +7,7 @@ DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env("SECRET_KEY", default="local-development-key-not-for-production")
 
 _broker_dir = BASE_DIR / "var" / "broker"
-for _sub in ("out", "processed"):
+for _sub in ("out", "processed", "control"):
     (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
@@ -15,6 +15,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "data_folder_in": str(_broker_dir / "out"),
     "data_folder_out": str(_broker_dir / "out"),
     "data_folder_processed": str(_broker_dir / "processed"),
+    "control_folder": str(_broker_dir / "control"),
+    "store_processed": False,
 }
 # SQLite has one writer: wait for the lock instead of failing while the worker writes.
 DATABASES["default"].setdefault("OPTIONS", {})  # noqa: F405

@@ -1,0 +1,168 @@
+"""`manage.py load_demo`: the demo book, the seed scenario of PRODUCT.md, and a rerun that changes nothing."""
+
+import io
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.db.models import Count, Sum
+from rest_framework.authtoken.models import Token
+
+from customers.models import Customer
+from customers.roles import ACCOUNT_MANAGER
+from pricing_signals.models import PriceClaim
+from rebates.models import Product, ProductLine, PurchaseLine, RebateAgreement, RebateProgram
+
+DEMO_LOGINS = ("am.north", "am.south", "am.west", "pricing", "finance", "erp", "admin")
+
+pytestmark = pytest.mark.django_db
+
+
+def load_demo(*args):
+    out = io.StringIO()
+    call_command("load_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def row_counts():
+    models = [
+        model
+        for label in ("customers", "rebates", "pricing_signals")
+        for model in apps.get_app_config(label).get_models(include_auto_created=True)
+    ]
+    models += [get_user_model(), Group, Token]
+    return {model._meta.label: model._default_manager.count() for model in models}
+
+
+def seed_claims():
+    return PriceClaim.objects.filter(customer__code="SEED-001").order_by("reported_on")
+
+
+def test_loads_about_sixty_customers_twenty_products_in_four_lines_and_three_programs():
+    load_demo()
+
+    assert 55 <= Customer.objects.count() <= 65
+    assert Product.objects.count() == 20
+    assert ProductLine.objects.count() == 4
+    assert RebateProgram.objects.count() == 3
+
+
+def test_three_account_managers_are_in_the_account_manager_group_and_share_the_customers():
+    load_demo()
+
+    managers = get_user_model().objects.filter(groups__name=ACCOUNT_MANAGER)
+    assert sorted(managers.values_list("username", flat=True)) == ["am.north", "am.south", "am.west"]
+    assert Customer.objects.filter(account_manager__in=managers).count() == Customer.objects.count()
+
+
+def test_erp_user_has_an_api_token():
+    load_demo()
+
+    assert Token.objects.filter(user__username="erp").exists()
+
+
+def test_second_run_leaves_every_table_row_count_unchanged():
+    load_demo()
+    first = row_counts()
+
+    load_demo()
+
+    assert row_counts() == first
+
+
+def test_second_run_keeps_the_erp_token_key():
+    load_demo()
+    key = Token.objects.get(user__username="erp").key
+
+    load_demo()
+
+    assert Token.objects.get(user__username="erp").key == key
+
+
+def test_second_run_does_not_touch_purchase_lines_or_agreements():
+    load_demo()
+    purchases = dict(PurchaseLine.objects.values_list("erp_line_id", "updated_at"))
+    agreements = dict(RebateAgreement.objects.values_list("number", "terms_changed_at"))
+
+    load_demo()
+
+    assert dict(PurchaseLine.objects.values_list("erp_line_id", "updated_at")) == purchases
+    assert dict(RebateAgreement.objects.values_list("number", "terms_changed_at")) == agreements
+
+
+def test_seed_agreement_is_12_10_net_with_a_per_unit_rebate_of_0_25():
+    load_demo()
+
+    agreement = RebateAgreement.objects.get(number="AG-SEED-2026")
+    assert agreement.customer.code == "SEED-001"
+    assert (agreement.start_month, agreement.end_month) == (date(2026, 1, 1), date(2026, 12, 1))
+    assert agreement.committed_monthly_quantity == 10
+    assert [(p.effective_from, p.net_price) for p in agreement.prices.all()] == [
+        (date(2026, 1, 1), Decimal("12.10"))
+    ]
+    assert (agreement.rule.kind, agreement.rule.rate_type, agreement.rule.rate) == (
+        "per_unit",
+        "per_unit",
+        Decimal("0.25"),
+    )
+
+
+def test_seed_customer_buys_10_units_every_month_for_1452_dollars_in_the_year():
+    load_demo()
+
+    lines = PurchaseLine.objects.filter(customer__code="SEED-001")
+    assert lines.count() == 12
+    assert set(lines.values_list("quantity", flat=True)) == {Decimal(10)}
+    assert sorted(lines.values_list("month", flat=True)) == [date(2026, month, 1) for month in range(1, 13)]
+    assert lines.aggregate(total=Sum("amount"))["total"] == Decimal("1452.00")
+
+
+def test_seed_customer_claims_a_lower_price_in_april_june_and_september():
+    load_demo()
+
+    assert [claim.reported_on.month for claim in seed_claims()] == [4, 6, 9]
+    assert {claim.status for claim in seed_claims()} == {PriceClaim.Status.PENDING}
+
+
+def test_september_claim_is_echoed_by_two_other_customers_within_30_days_and_2_percent():
+    load_demo()
+    september = seed_claims().get(reported_on__month=9)
+
+    window = PriceClaim.objects.filter(
+        product=september.product,
+        reported_on__gte=september.reported_on,
+        reported_on__lte=september.reported_on + timedelta(days=30),
+    )
+    prices = [claim.claimed_price for claim in window]
+    assert window.aggregate(customers=Count("customer", distinct=True))["customers"] == 3
+    assert max(prices) <= min(prices) * Decimal("1.02")
+
+
+def test_april_and_june_claims_have_no_other_customer_within_30_days():
+    load_demo()
+
+    for claim in seed_claims().filter(reported_on__month__in=[4, 6]):
+        near = PriceClaim.objects.filter(
+            product=claim.product,
+            reported_on__range=(claim.reported_on - timedelta(days=30), claim.reported_on + timedelta(days=30)),
+        ).exclude(customer=claim.customer)
+        assert not near.exists()
+
+
+def test_output_names_every_demo_login_and_the_erp_token():
+    output = load_demo()
+
+    for username in DEMO_LOGINS:
+        assert username in output
+    assert Token.objects.get(user__username="erp").key in output
+
+
+def test_quiet_output_names_the_logins_without_the_row_counts():
+    output = load_demo("--quiet")
+
+    assert all(username in output for username in DEMO_LOGINS)
+    assert "customers.Customer" not in output
