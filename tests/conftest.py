@@ -14,8 +14,12 @@ def pytest_report_header(config):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _record_database_server(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
+def _record_database_server(request):
+    # The pure engine's tests also run without Django (-p no:django): then there is no database to name.
+    if not request.config.pluginmanager.hasplugin("django"):
+        return
+    request.getfixturevalue("django_db_setup")
+    with request.getfixturevalue("django_db_blocker").unblock():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SHOW server_version")

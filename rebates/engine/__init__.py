@@ -1,7 +1,7 @@
 """Pure rebate maths: frozen dataclasses in, Decimals out. No Django, no database, no clock.
 
-    results = calculate(terms, lines, as_of=date(2026, 5, 31))
-    per_unit = rebate_per_unit(terms, results, unit_price=Decimal("12.10"))
+results = calculate(terms, lines, as_of=date(2026, 5, 31))
+per_unit = rebate_per_unit(terms, results, unit_price=Decimal("12.10"))
 """
 
 from .calculate import accrual_months, calculate, rebate_per_unit

@@ -145,6 +145,7 @@ class RebateRule:
             or self.tier_basis is TierBasis.PERCENT_OF_BASELINE
         )
 
+
 @dataclass(frozen=True)
 class AgreementTerms:
     """The term runs from `start_month` to `end_month`, both included (first-of-month dates).

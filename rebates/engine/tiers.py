@@ -33,9 +33,7 @@ def validate_bands(bands: Iterable[Band]) -> tuple[Band, ...]:
         raise ValueError(f"the first tier band must start at 0, not at {bands[0].threshold}")
     for lower, upper in zip(bands, bands[1:], strict=False):
         if upper.threshold <= lower.threshold:
-            raise ValueError(
-                f"tier band thresholds must ascend: {upper.threshold} follows {lower.threshold}"
-            )
+            raise ValueError(f"tier band thresholds must ascend: {upper.threshold} follows {lower.threshold}")
     return bands
 
 

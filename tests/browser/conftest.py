@@ -1,0 +1,68 @@
+"""Browser fixture for the end-to-end tests in tests/browser.
+
+Uses Debian's Chromium (CHROMIUM_PATH, default /usr/bin/chromium) through Playwright's sync API;
+Playwright's own browser downloads are not used. Every test here is marked `browser` (registered in
+pyproject.toml; deselect with `-m "not browser"`), and a screenshot of the last page state is saved
+to artifacts/screenshots/<test name>.png after each test.
+"""
+
+import os
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an asyncio loop in the test thread; without this, Django refuses
+# ORM calls from that thread (SynchronousOnlyOperation) in the live server tests.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+DEFAULT_TIMEOUT_MS = 15_000
+BROWSER_DIR = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if BROWSER_DIR in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+
+
+def _screenshot_path(request) -> Path:
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name).strip("_")
+    return request.config.rootpath / "artifacts" / "screenshots" / f"{name}.png"
+
+
+@pytest.fixture
+def browser_page(request):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+            headless=True,
+            args=CHROMIUM_ARGS,
+        )
+        try:
+            context = browser.new_context()
+            page = context.new_page()
+            page.set_default_timeout(DEFAULT_TIMEOUT_MS)
+            yield page
+            try:
+                path = _screenshot_path(request)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(path), full_page=True)
+            except Exception as exc:  # a failed screenshot must not hide the test's own result
+                warnings.warn(f"browser_page: could not save screenshot: {exc}", stacklevel=1)
+            context.close()
+        finally:
+            browser.close()

@@ -1,0 +1,180 @@
+"""Properties of the engine over random purchases and rules (hypothesis)."""
+
+from dataclasses import fields
+from datetime import date
+from decimal import Decimal
+from itertools import groupby
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rebates.engine import (
+    AgreementTerms,
+    Band,
+    LaunchBonus,
+    PurchaseLine,
+    RebateRule,
+    calculate,
+    quantize_money,
+)
+from rebates.engine.tiers import band_rate, incremental_total
+
+# Decorators, not a profile: loading a profile here would change every other hypothesis test in the run.
+# Random agreements cost more to draw, so they get fewer examples and the file stays at a few seconds.
+examples = settings(max_examples=200, deadline=None)
+agreement_examples = settings(max_examples=100, deadline=None)
+
+YEAR_END = date(2026, 12, 31)
+TIERS = (
+    Band(Decimal("0"), Decimal("1")),
+    Band(Decimal("1000"), Decimal("2")),
+    Band(Decimal("5000"), Decimal("3")),
+)
+
+
+def purchase_lines(max_size=15, min_quantity=-50):
+    """Lines of 2026 from (month, quantity, unit price in cents); credit notes unless min_quantity > 0."""
+    line = st.tuples(st.integers(1, 12), st.integers(min_quantity, 900), st.integers(1, 5000))
+    return st.lists(line, max_size=max_size).map(
+        lambda rows: [
+            PurchaseLine(date(2026, m, 1), Decimal(q), Decimal(q) * Decimal(cents) / 100, product="NEW-1")
+            for m, q, cents in rows
+        ]
+    )
+
+
+prices = st.integers(1, 5000).map(lambda cents: Decimal(cents) / 100)
+bands = st.lists(
+    st.tuples(st.integers(1, 20000), st.integers(0, 500)), max_size=3, unique_by=lambda band: band[0]
+).map(
+    lambda extra: (
+        Band(Decimal("0"), Decimal("0.5")),
+        *(Band(Decimal(t), Decimal(r) / 100) for t, r in sorted(extra)),
+    )
+)
+caps = st.none() | st.integers(0, 50000).map(lambda cents: Decimal(cents) / 100)
+minimums = st.none() | st.integers(0, 3000).map(Decimal)
+
+
+@st.composite
+def rules(draw):
+    common = dict(
+        cap=draw(caps),
+        minimum=draw(minimums),
+        commitment_rule=draw(st.booleans()),
+        bonuses=draw(st.sampled_from([(), (LaunchBonus("NEW-1", Decimal("100"), Decimal("1")),)])),
+    )
+    kind = draw(st.sampled_from(["per_unit", "percent", "tiered", "growth"]))
+    if kind == "per_unit":
+        return RebateRule(kind=kind, rate=draw(prices), **common)
+    if kind == "percent":
+        return RebateRule(kind=kind, rate=Decimal(draw(st.integers(0, 1000))) / 100, **common)
+    if kind == "growth":
+        return RebateRule(
+            kind=kind,
+            rate=Decimal("5"),
+            baseline=draw(st.sampled_from(["last_year", "stated"])),
+            baseline_amount=Decimal("20000"),
+            **common,
+        )
+    return RebateRule(
+        kind=kind,
+        rate_type=draw(st.sampled_from(["per_unit", "percent"])),
+        tier_basis=draw(st.sampled_from(["quantity", "amount", "percent_of_baseline"])),
+        tier_method=draw(st.sampled_from(["retroactive", "retroactive_on_growth", "incremental"])),
+        bands=draw(bands),
+        baseline=draw(st.sampled_from(["last_year", "stated"])),
+        baseline_amount=Decimal("20000"),
+        **common,
+    )
+
+
+@st.composite
+def agreements(draw):
+    return AgreementTerms(
+        start_month=date(2026, 1, 1),
+        end_month=date(2026, 12, 1),
+        rule=draw(rules()),
+        settlement_frequency=draw(st.sampled_from(["annual", "quarterly", "monthly"])),
+        committed_monthly_quantity=draw(st.none() | st.integers(1, 500).map(Decimal)),
+    )
+
+
+# Last year's baseline: the same amount every month, in dollars.
+baselines = st.integers(0, 20000).map(Decimal)
+
+
+def run(terms, lines, baseline=Decimal("0")):
+    last_year = [PurchaseLine(date(2025, m, 1), Decimal("100"), baseline) for m in range(1, 13)]
+    return calculate(terms, lines, as_of=YEAR_END, last_year_lines=last_year, bonus_lines=lines)
+
+
+def tiered(method: str) -> AgreementTerms:
+    rule = RebateRule(
+        kind="tiered", rate_type="percent", tier_basis="quantity", tier_method=method, bands=TIERS
+    )
+    return AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=rule)
+
+
+def running_totals(lines):
+    quantity = amount = Decimal("0")
+    for m in range(1, 13):
+        quantity += sum((line.quantity for line in lines if line.month.month == m), Decimal("0"))
+        amount += sum((line.amount for line in lines if line.month.month == m), Decimal("0"))
+        yield quantity, amount
+
+
+@given(agreements(), purchase_lines(), baselines, st.randoms(use_true_random=False))
+@agreement_examples
+def test_the_order_of_lines_never_changes_the_result(terms, lines, baseline, random):
+    shuffled = lines[:]
+    random.shuffle(shuffled)
+    assert run(terms, lines, baseline) == run(terms, shuffled, baseline)
+
+
+@given(purchase_lines())
+@examples
+def test_retroactive_cumulative_is_the_reached_rate_on_all_volume_to_date(lines):
+    results = run(tiered("retroactive"), lines)
+    for result, (quantity, amount) in zip(results, running_totals(lines), strict=True):
+        expected = max(Decimal("0"), band_rate(TIERS, quantity) * amount / 100)
+        assert result.cumulative == quantize_money(expected)
+
+
+@given(purchase_lines(min_quantity=1), prices)
+@examples
+def test_incremental_cumulative_is_the_sum_over_bands(lines, price):
+    lines = [PurchaseLine(line.month, line.quantity, line.quantity * price) for line in lines]
+    results = run(tiered("incremental"), lines)
+    for result, (quantity, _) in zip(results, running_totals(lines), strict=True):
+        # At one price, each band's units are that many units of money at the band's percent.
+        assert result.cumulative == quantize_money(incremental_total(TIERS, quantity) * price / 100)
+
+
+@given(agreements(), purchase_lines(), baselines)
+@agreement_examples
+def test_a_period_earns_between_nothing_and_its_cap(terms, lines, baseline):
+    cap = terms.rule.cap
+    for r in run(terms, lines, baseline):
+        assert r.cumulative >= 0
+        assert cap is None or r.cumulative <= cap
+
+
+@given(agreements(), purchase_lines(), baselines)
+@agreement_examples
+def test_months_add_up_to_the_period_cumulative_and_parts_to_the_month(terms, lines, baseline):
+    for _, period in groupby(run(terms, lines, baseline), key=lambda r: r.period_start):
+        period = list(period)
+        assert sum((r.amount for r in period), Decimal("0")) == period[-1].cumulative
+        assert all(r.amount == r.accrual + r.catch_up + r.bonus for r in period)
+
+
+@given(agreements(), purchase_lines(), baselines)
+@agreement_examples
+def test_every_figure_is_a_decimal_never_a_float(terms, lines, baseline):
+    for r in run(terms, lines, baseline):
+        figures = [
+            getattr(r, f.name) for f in fields(r) if f.name not in ("month", "period_start", "shortfall")
+        ]
+        assert all(isinstance(x, Decimal) for x in figures if x is not None)
+        assert r.rebate_per_unit is not None or r.quantity == 0
