@@ -68,7 +68,8 @@ def interpolate(value):
         name, kind, default = match.groups()
         if kind == "-":
             return default
-        return f"compose-test-{name.lower().replace('_', '-')}"
+        # Long enough to pass the production settings' SECRET_KEY length check.
+        return f"compose-test-{name.lower().replace('_', '-')}".ljust(64, "x")
 
     return COMPOSE_VARIABLE.sub(replace, str(value))
 
