@@ -378,6 +378,10 @@ class AccrualRun(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Purchases and terms changed after this instant are what the next incremental run recomputes.
+    changes_seen_until = models.DateTimeField(null=True, blank=True)
+    # Touched by every finished chunk: a running run that stops moving is known to be dead.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -397,6 +401,36 @@ class AccrualRun(models.Model):
         if self.started_at and self.finished_at:
             return self.finished_at - self.started_at
         return None
+
+
+class AccrualChunk(models.Model):
+    """A range of agreements of one run: booked in one transaction by one task, or not at all."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+
+    run = models.ForeignKey(AccrualRun, on_delete=models.CASCADE, related_name="chunks")
+    number = models.PositiveIntegerField()
+    first_agreement_id = models.BigIntegerField()
+    last_agreement_id = models.BigIntegerField()
+    agreement_ids = models.JSONField(default=list, help_text="The agreements this chunk recomputes.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    entries_count = models.PositiveIntegerField(default=0)
+    total_amount = money_field(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="one_chunk_number_per_run"),
+            models.CheckConstraint(
+                condition=Q(last_agreement_id__gte=F("first_agreement_id")), name="chunk_range_ordered"
+            ),
+        ]
+
+    def __str__(self):
+        return f"chunk {self.number} of run {self.run_id} ({self.status})"
 
 
 class Settlement(models.Model):
@@ -438,6 +472,10 @@ class Settlement(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(period_end__gte=F("period_start")), name="settlement_period_ordered"),
+            # A settlement period closes once; interim payments within it are separate rows.
+            models.UniqueConstraint(
+                fields=["agreement", "period_start"], condition=Q(interim=False), name="one_closing_per_period"
+            ),
             models.CheckConstraint(
                 condition=~Q(status="paid") | (Q(paid_on__isnull=False) & ~Q(payment_reference="")),
                 name="settlement_paid_has_date_and_reference",

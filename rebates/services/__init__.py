@@ -1,0 +1,39 @@
+"""Writes of the rebates app, one function per use case (`<entity>_<action>`), each in one transaction."""
+
+from rebates.services.accrual import (
+    AccrualRunError,
+    accrual_chunk_book,
+    accrual_run_fail,
+    accrual_run_perform,
+    accrual_run_prepare,
+    accrual_run_start,
+    agreement_accrue,
+)
+from rebates.services.settlement import (
+    SettlementConflict,
+    SettlementError,
+    agreement_terminate,
+    settlement_approve,
+    settlement_close,
+    settlement_interim,
+    settlement_pay,
+    settlements_close_due,
+)
+
+__all__ = [
+    "AccrualRunError",
+    "SettlementConflict",
+    "SettlementError",
+    "accrual_chunk_book",
+    "accrual_run_fail",
+    "accrual_run_perform",
+    "accrual_run_prepare",
+    "accrual_run_start",
+    "agreement_accrue",
+    "agreement_terminate",
+    "settlement_approve",
+    "settlement_close",
+    "settlement_interim",
+    "settlement_pay",
+    "settlements_close_due",
+]

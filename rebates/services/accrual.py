@@ -1,0 +1,315 @@
+"""The accrual run: compute what each (agreement, month) should hold and book only the difference.
+
+A run goes queued -> running -> succeeded (or skipped when another run is running, or failed when it
+stops moving). `accrual_run_prepare` decides which agreements to recompute and cuts them into chunks;
+each chunk is booked by `accrual_chunk_book` in one transaction, by whichever worker takes it, and the
+chunk that completes the run closes it. Every step is safe to repeat: a chunk that is done books nothing
+again, and each entry's booking key names its run, so the database refuses the same booking twice.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+
+from config.celery_app import queue_on_commit
+from customers.services import audit_record
+from rebates.engine.periods import month_of
+from rebates.models import AccrualChunk, AccrualRun, LedgerEntry, PurchaseLine, RebateAgreement
+from rebates.services.terms import agreements_with_terms, expected_ledger
+
+logger = logging.getLogger(__name__)
+
+ZERO = Decimal("0")
+CENT = Decimal("0.01")
+QUANTITY_STEP = Decimal("0.001")
+EARNED_KINDS = (LedgerEntry.Kind.ACCRUAL, LedgerEntry.Kind.CATCH_UP, LedgerEntry.Kind.ADJUSTMENT)
+# Terminated agreements are closed by their forfeiture and settled ones by their last payout.
+ACCRUING_STATUSES = (RebateAgreement.Status.ACTIVE, RebateAgreement.Status.EXPIRED)
+# Any number that names runs in PostgreSQL advisory locks; one lock serialises starting runs.
+RUN_START_LOCK = 7_310_001
+
+
+class AccrualRunError(Exception):
+    """A run cannot be started as asked (a clear message for the operator)."""
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    agreements: int
+    entries: int
+    total: Decimal
+    booked: bool
+
+
+def chunk_size() -> int:
+    return getattr(settings, "ACCRUAL_CHUNK_SIZE", 500)
+
+
+def stale_after() -> timedelta:
+    return timedelta(seconds=getattr(settings, "ACCRUAL_RUN_STALE_SECONDS", 900))
+
+
+def accrual_run_start(*, as_of: date, full: bool = False, trigger: str, started_by=None, queue: bool = True):
+    """Record a run and, when `queue`, hand it to the Celery workers once this transaction commits."""
+    if trigger not in AccrualRun.Trigger.values:
+        raise AccrualRunError(f"unknown trigger {trigger!r}; one of {', '.join(AccrualRun.Trigger.values)}")
+    with transaction.atomic():
+        run = AccrualRun.objects.create(trigger=trigger, started_by=started_by, as_of=as_of, full=full)
+        audit_record(
+            actor=started_by, actor_label=AccrualRun.Trigger(trigger).label, action="accrual_run.start",
+            target=run, summary=f"Accrual run {run.pk} as of {as_of:%Y-%m-%d}{' (full)' if full else ''} queued",
+            data={"as_of": as_of.isoformat(), "full": full, "trigger": trigger},
+        )
+        if queue:
+            from rebates.tasks import accrual_run_execute
+
+            queue_on_commit(accrual_run_execute, run.pk)
+    return run
+
+
+def accrual_run_prepare(*, run_id: int) -> list[int]:
+    """Mark the run running, pick the agreements to recompute and cut them into chunks.
+
+    Returns the ids of the chunks still to book: all of them the first time, the unfinished ones when the
+    same message is delivered again, none when the run is over or was skipped because another is running.
+    """
+    with transaction.atomic():
+        _lock_run_starts()
+        run = AccrualRun.objects.select_for_update().get(pk=run_id)
+        if run.status == AccrualRun.Status.RUNNING:
+            return list(run.chunks.filter(status=AccrualChunk.Status.PENDING).values_list("pk", flat=True))
+        if run.status != AccrualRun.Status.QUEUED:
+            return []
+        _fail_stale_runs()
+        running = AccrualRun.objects.filter(status=AccrualRun.Status.RUNNING).exclude(pk=run.pk).first()
+        if running is not None:
+            run.status = AccrualRun.Status.SKIPPED
+            run.error = f"Run {running.pk} was running; this run was skipped and booked nothing."
+            run.finished_at = timezone.now()
+            run.save(update_fields=["status", "error", "finished_at"])
+            audit_record(actor=None, actor_label="accrual run", action="accrual_run.skip", target=run,
+                         summary=run.error)
+            return []
+        now = timezone.now()
+        agreement_ids = _agreements_to_recompute(run)
+        run.status = AccrualRun.Status.RUNNING
+        run.started_at = run.heartbeat_at = run.changes_seen_until = now
+        size = chunk_size()
+        pieces = [agreement_ids[i : i + size] for i in range(0, len(agreement_ids), size)]
+        AccrualChunk.objects.bulk_create(
+            AccrualChunk(run=run, number=n, first_agreement_id=ids[0], last_agreement_id=ids[-1], agreement_ids=ids)
+            for n, ids in enumerate(pieces, start=1)
+        )
+        run.chunks_total = len(pieces)
+        run.save(update_fields=["status", "started_at", "heartbeat_at", "changes_seen_until", "chunks_total"])
+        if not pieces:
+            _finish(run)
+        return list(run.chunks.order_by("number").values_list("pk", flat=True))
+
+
+def accrual_chunk_book(*, chunk_id: int) -> ChunkResult:
+    """Book one chunk in one transaction: the difference between the engine and the ledger, per month.
+
+    A chunk already booked, or of a run that is no longer running, books nothing.
+    """
+    with transaction.atomic():
+        chunk = AccrualChunk.objects.select_for_update().select_related("run").get(pk=chunk_id)
+        run = chunk.run
+        if chunk.status == AccrualChunk.Status.DONE or run.status != AccrualRun.Status.RUNNING:
+            return ChunkResult(0, 0, ZERO, booked=False)
+        # Lock the agreements in primary-key order, as every writer of their ledger does.
+        locked = list(
+            RebateAgreement.objects.select_for_update()
+            .filter(pk__in=chunk.agreement_ids, status__in=ACCRUING_STATUSES)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        agreements = list(agreements_with_terms(locked))
+        entries = ledger_differences(agreements, as_of=run.as_of, run=run)
+        LedgerEntry.objects.bulk_create(entries, batch_size=2000)
+        total = sum((entry.amount for entry in entries), ZERO)
+        now = timezone.now()
+        chunk.status = AccrualChunk.Status.DONE
+        chunk.entries_count = len(entries)
+        chunk.total_amount = total
+        chunk.finished_at = now
+        chunk.save(update_fields=["status", "entries_count", "total_amount", "finished_at"])
+        AccrualRun.objects.filter(pk=run.pk).update(
+            chunks_done=F("chunks_done") + 1,
+            agreements_count=F("agreements_count") + len(agreements),
+            entries_count=F("entries_count") + len(entries),
+            total_amount=F("total_amount") + total,
+            heartbeat_at=now,
+        )
+        run = AccrualRun.objects.select_for_update().get(pk=run.pk)
+        if run.chunks_done == run.chunks_total:
+            _finish(run)
+        return ChunkResult(len(agreements), len(entries), total, booked=True)
+
+
+def accrual_run_perform(*, run_id: int, progress=None) -> AccrualRun:
+    """Prepare and book a run here, chunk after chunk (the management command and tests do this)."""
+    chunk_ids = accrual_run_prepare(run_id=run_id)
+    for done, chunk_id in enumerate(chunk_ids, start=1):
+        accrual_chunk_book(chunk_id=chunk_id)
+        if progress is not None:
+            progress(done, len(chunk_ids))
+    run = AccrualRun.objects.get(pk=run_id)
+    if run.status == AccrualRun.Status.SUCCEEDED:
+        from rebates.services.settlement import settlements_close_due
+
+        settlements_close_due(as_of=run.as_of)
+    return run
+
+
+def agreement_accrue(*, agreement: RebateAgreement, as_of: date) -> list[LedgerEntry]:
+    """Bring one agreement's ledger up to date outside a run (before it is terminated or settled).
+
+    The caller holds the agreement's row lock inside its own transaction.
+    """
+    agreements = list(agreements_with_terms([agreement.pk]))
+    entries = ledger_differences(agreements, as_of=as_of, run=None)
+    LedgerEntry.objects.bulk_create(entries)
+    return entries
+
+
+def ledger_differences(agreements, *, as_of: date, run: AccrualRun | None) -> list[LedgerEntry]:
+    """New entries that bring each month's booked figures to what the engine expects by `as_of`.
+
+    A month booked for the first time gets an accrual entry (and a catch-up entry when a tier or the
+    minimum was reached that month); a month that already has entries gets one adjustment with the
+    difference. Months after `as_of` are left alone; months that no longer accrue are brought to zero.
+    """
+    expected = expected_ledger(agreements, as_of=as_of)
+    booked = _booked_by_month([a.pk for a in agreements])
+    last_month = month_of(as_of)
+    stamp = f"r{run.pk}" if run is not None else f"t{timezone.now():%Y%m%d%H%M%S%f}"
+    entries = []
+    for agreement in agreements:
+        results = {result.month: result for result in expected[agreement.pk]}
+        held = booked.get(agreement.pk, {})
+        for month in sorted(set(results) | {m for m in held if m <= last_month}):
+            result = results.get(month)
+            want_amount = result.amount if result else ZERO
+            want_quantity = result.quantity if result else ZERO
+            want_eligible = result.eligible_amount if result else ZERO
+            has, quantity, eligible, amount = held.get(month, (False, ZERO, ZERO, ZERO))
+
+            def entry(kind, amount_, quantity_=ZERO, eligible_=ZERO, month=month, agreement=agreement):
+                return LedgerEntry(
+                    agreement=agreement, period=month, kind=kind, amount=amount_, quantity=quantity_,
+                    eligible_amount=eligible_, accrual_run=run,
+                    booking_key=f"{kind}:a{agreement.pk}:{month:%Y-%m}:{stamp}",
+                )
+
+            if not has:
+                if result is None or (result.amount == 0 and result.quantity == 0 and result.eligible_amount == 0):
+                    continue
+                entries.append(entry(LedgerEntry.Kind.ACCRUAL, result.amount - result.catch_up,
+                                     result.quantity, result.eligible_amount))
+                if result.catch_up:
+                    entries.append(entry(LedgerEntry.Kind.CATCH_UP, result.catch_up))
+            elif (want_amount, want_quantity, want_eligible) != (amount, quantity, eligible):
+                entries.append(entry(LedgerEntry.Kind.ADJUSTMENT, want_amount - amount,
+                                     want_quantity - quantity, want_eligible - eligible))
+    return entries
+
+
+def _booked_by_month(agreement_ids) -> dict[int, dict[date, tuple[bool, Decimal, Decimal, Decimal]]]:
+    rows = (
+        LedgerEntry.objects.filter(agreement_id__in=agreement_ids, kind__in=EARNED_KINDS)
+        .values("agreement_id", "period")
+        .annotate(n=Count("id"), quantity=Sum("quantity"), eligible=Sum("eligible_amount"), amount=Sum("amount"))
+        .order_by()
+    )
+    booked: dict[int, dict] = {}
+    for row in rows:
+        booked.setdefault(row["agreement_id"], {})[row["period"]] = (
+            row["n"] > 0, _exact(row["quantity"], QUANTITY_STEP), _exact(row["eligible"], CENT),
+            _exact(row["amount"], CENT),
+        )
+    return booked
+
+
+def _exact(value, step):
+    # SQLite sums decimals as doubles; PostgreSQL hands back exact Decimals.
+    return Decimal(str(value)).quantize(step, rounding=ROUND_HALF_UP) if value is not None else ZERO
+
+
+def _agreements_to_recompute(run: AccrualRun) -> list[int]:
+    """Every accruing agreement for a full run or the first run; otherwise those whose purchases or
+    terms changed since the last successful run, or that have months that accrue for the first time."""
+    as_of_month = month_of(run.as_of)
+    accruing = RebateAgreement.objects.filter(status__in=ACCRUING_STATUSES, start_month__lte=as_of_month)
+    last = (
+        AccrualRun.objects.filter(status=AccrualRun.Status.SUCCEEDED, changes_seen_until__isnull=False)
+        .order_by("-changes_seen_until")
+        .first()
+    )
+    if not run.full and last is not None:
+        since = last.changes_seen_until
+        changed_customers = PurchaseLine.objects.filter(updated_at__gte=since).values("customer_id")
+        last_month = month_of(last.as_of)
+        condition = Q(terms_changed_at__gte=since) | Q(customer_id__in=changed_customers)
+        if as_of_month != last_month:
+            # Months between the two as-of dates accrue now (or no longer do) with no new purchase.
+            low, high = sorted((last_month, as_of_month))
+            condition |= Q(end_month__gte=low, start_month__lte=high)
+        accruing = accruing.filter(condition)
+    return list(accruing.order_by("pk").values_list("pk", flat=True))
+
+
+def _finish(run: AccrualRun) -> None:
+    run.status = AccrualRun.Status.SUCCEEDED
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "finished_at"])
+    audit_record(
+        actor=None, actor_label="accrual run", action="accrual_run.finish", target=run,
+        summary=(f"Accrual run {run.pk} as of {run.as_of:%Y-%m-%d} booked {run.entries_count} entries "
+                 f"totalling {run.total_amount} over {run.agreements_count} agreements"),
+        data={"entries": run.entries_count, "total": str(run.total_amount), "chunks": run.chunks_total},
+    )
+    from rebates.tasks import settlements_close_due
+
+    queue_on_commit(settlements_close_due, run.as_of.isoformat())
+
+
+def _fail_stale_runs() -> None:
+    """A running run that has not moved for longer than any chunk takes lost its worker: mark it failed.
+
+    What it booked stays (each chunk is whole); the next run recomputes from the last successful one.
+    """
+    cutoff = timezone.now() - stale_after()
+    for run in AccrualRun.objects.select_for_update().filter(status=AccrualRun.Status.RUNNING, heartbeat_at__lt=cutoff):
+        run.status = AccrualRun.Status.FAILED
+        run.error = f"No progress since {run.heartbeat_at:%Y-%m-%d %H:%M:%S}; its worker stopped midway."
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "error", "finished_at"])
+        audit_record(actor=None, actor_label="accrual run", action="accrual_run.fail", target=run, summary=run.error)
+
+
+def accrual_run_fail(*, run_id: int, error: str) -> None:
+    """Mark a run failed after an error in one of its chunks; its booked chunks stay whole."""
+    with transaction.atomic():
+        run = AccrualRun.objects.select_for_update().get(pk=run_id)
+        if run.status not in (AccrualRun.Status.RUNNING, AccrualRun.Status.QUEUED):
+            return
+        run.status = AccrualRun.Status.FAILED
+        run.error = error[:2000]
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "error", "finished_at"])
+        audit_record(actor=None, actor_label="accrual run", action="accrual_run.fail", target=run,
+                     summary=f"Accrual run {run.pk} failed: {error}"[:300])
+
+
+def _lock_run_starts() -> None:
+    # PostgreSQL: one transaction at a time decides which run runs. SQLite has a single writer anyway.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RUN_START_LOCK])

@@ -1,0 +1,209 @@
+"""Settlements, payouts and forfeiture: the writes that take money out of an agreement's balance.
+
+Every settlement pays what has been earned to date minus what has already been paid: a closing pays
+its period plus whatever earlier months gained after they were paid (adjustments); an interim payment
+within a period pays the period so far. A payout entry is booked when finance pays; terminating an
+agreement early forfeits the unpaid balance.
+"""
+
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from customers.services import audit_record
+from rebates.engine.periods import SettlementFrequency, add_months, month_of, period_start
+from rebates.models import LedgerEntry, RebateAgreement, Settlement
+from rebates.services.accrual import ACCRUING_STATUSES, EARNED_KINDS, agreement_accrue
+
+ZERO = Decimal("0.00")
+
+
+class SettlementError(Exception):
+    """The settlement cannot do what was asked; the message says why."""
+
+
+class SettlementConflict(SettlementError):
+    """Someone else changed the settlement first (paid it, say): answer 409."""
+
+
+def _require(user, permission):
+    if user is not None and not user.has_perm(permission):
+        raise PermissionDenied(f"You may not do this: it needs the {permission.split('.')[-1]} permission.")
+
+
+def _sum(queryset) -> Decimal:
+    return queryset.aggregate(total=Sum("amount"))["total"] or ZERO
+
+
+def settlement_figures(*, agreement: RebateAgreement, start: date, end: date) -> dict[str, Decimal]:
+    """Earned in the months start..end, earned before and not yet paid, paid already within the period,
+    and what a settlement of that span pays now."""
+    entries = LedgerEntry.objects.filter(agreement=agreement)
+    earned = entries.filter(kind__in=EARNED_KINDS)
+    payouts = entries.filter(kind=LedgerEntry.Kind.PAYOUT)
+    accrued = _sum(earned.filter(period__gte=start, period__lte=end))
+    adjustments = _sum(earned.filter(period__lt=start)) + _sum(payouts.filter(period__lt=start))
+    already_paid = -_sum(payouts.filter(period__gte=start, period__lte=end))
+    return {
+        "accrued_total": accrued,
+        "adjustments": adjustments,
+        "already_paid": already_paid,
+        "amount": accrued + adjustments - already_paid,
+    }
+
+
+def settlement_close(*, agreement: RebateAgreement, period_first: date, by=None, interim_through: date | None = None):
+    """A draft settlement for the settlement period starting at `period_first` (its closing), or, with
+    `interim_through`, an interim payment of that period up to that month. None when a closing exists."""
+    _require(by, "rebates.approve_settlement")
+    with transaction.atomic():
+        agreement = RebateAgreement.objects.select_for_update().get(pk=agreement.pk)
+        length = SettlementFrequency(agreement.settlement_frequency).months
+        end = min(add_months(period_first, length - 1), agreement.end_month)
+        interim = interim_through is not None
+        if interim:
+            end = month_of(interim_through)
+            if not period_first <= end <= agreement.end_month:
+                raise SettlementError(f"An interim payment must end within the period starting {period_first:%Y-%m}.")
+        if not interim and Settlement.objects.filter(agreement=agreement, period_start=period_first,
+                                                     interim=False).exists():
+            return None
+        figures = settlement_figures(agreement=agreement, start=period_first, end=end)
+        settlement = Settlement.objects.create(agreement=agreement, period_start=period_first, period_end=end,
+                                               interim=interim, **figures)
+        audit_record(
+            actor=by, actor_label="settlement", action="settlement.close", target=settlement,
+            summary=f"{'Interim payment' if interim else 'Settlement'} of {agreement.number} "
+                    f"{period_first:%Y-%m}..{end:%Y-%m}: {settlement.amount} to pay",
+            data={key: str(value) for key, value in figures.items()},
+        )
+        return settlement
+
+
+def settlements_close_due(*, as_of: date) -> list[Settlement]:
+    """Close every settlement period that ended before `as_of`'s month; agreements past their term's
+    end become expired. Safe to run again: a period closes once."""
+    as_of_month = month_of(as_of)
+    closed = set(Settlement.objects.filter(interim=False).values_list("agreement_id", "period_start"))
+    created = []
+    due = RebateAgreement.objects.filter(status__in=ACCRUING_STATUSES, start_month__lt=as_of_month).order_by("pk")
+    for agreement in due.iterator(chunk_size=1000):
+        length = SettlementFrequency(agreement.settlement_frequency).months
+        first = agreement.start_month
+        while first <= agreement.end_month:
+            last = min(add_months(first, length - 1), agreement.end_month)
+            if last >= as_of_month:
+                break
+            if (agreement.pk, first) not in closed:
+                settlement = settlement_close(agreement=agreement, period_first=first)
+                if settlement is not None:
+                    created.append(settlement)
+            first = add_months(first, length)
+        if agreement.end_month < as_of_month and agreement.status == RebateAgreement.Status.ACTIVE:
+            RebateAgreement.objects.filter(pk=agreement.pk, status=RebateAgreement.Status.ACTIVE).update(
+                status=RebateAgreement.Status.EXPIRED
+            )
+    return created
+
+
+def settlement_interim(*, agreement: RebateAgreement, through: date, by) -> Settlement:
+    """An interim payment of the current settlement period up to `through`'s month."""
+    first = period_start(agreement.start_month, agreement.settlement_frequency, month_of(through))
+    return settlement_close(agreement=agreement, period_first=first, by=by, interim_through=through)
+
+
+def settlement_approve(*, settlement: Settlement, by) -> Settlement:
+    """Finance approves a draft settlement."""
+    _require(by, "rebates.approve_settlement")
+    with transaction.atomic():
+        settlement = Settlement.objects.select_for_update().get(pk=settlement.pk)
+        if settlement.status != Settlement.Status.DRAFT:
+            raise SettlementConflict(
+                f"Settlement {settlement.pk} is {settlement.status}; only a draft can be approved."
+            )
+        settlement.status = Settlement.Status.APPROVED
+        settlement.approved_by = by
+        settlement.approved_at = timezone.now()
+        settlement.save(update_fields=["status", "approved_by", "approved_at"])
+        audit_record(actor=by, action="settlement.approve", target=settlement,
+                     summary=f"Approved settlement {settlement.pk} of {settlement.agreement.number}: "
+                             f"{settlement.amount}")
+        return settlement
+
+
+def settlement_pay(*, settlement: Settlement, by, paid_on: date, payment_reference: str) -> Settlement:
+    """Finance pays an approved settlement: a payout entry of its amount, booked once.
+
+    Paid twice at once, one payment books and the others get SettlementConflict.
+    """
+    _require(by, "rebates.pay_settlement")
+    reference = (payment_reference or "").strip()
+    if not reference:
+        raise SettlementError("A payment reference (the credit note number) is required.")
+    with transaction.atomic():
+        settlement = Settlement.objects.select_for_update().select_related("agreement").get(pk=settlement.pk)
+        if settlement.status == Settlement.Status.PAID:
+            raise SettlementConflict(f"Settlement {settlement.pk} is already paid ({settlement.payment_reference}).")
+        if settlement.status != Settlement.Status.APPROVED:
+            raise SettlementConflict(f"Settlement {settlement.pk} is {settlement.status}; approve it before paying.")
+        agreement = RebateAgreement.objects.select_for_update().get(pk=settlement.agreement_id)
+        if settlement.amount > 0:
+            LedgerEntry.objects.create(
+                agreement=agreement, period=settlement.period_end, kind=LedgerEntry.Kind.PAYOUT,
+                amount=-settlement.amount, settlement=settlement, booking_key=f"payout:s{settlement.pk}",
+            )
+        settlement.status = Settlement.Status.PAID
+        settlement.paid_by = by
+        settlement.paid_on = paid_on
+        settlement.payment_reference = reference[:80]
+        settlement.save(update_fields=["status", "paid_by", "paid_on", "payment_reference"])
+        if (not settlement.interim and settlement.period_end == agreement.end_month
+                and agreement.status == RebateAgreement.Status.EXPIRED):
+            agreement.status = RebateAgreement.Status.SETTLED
+            agreement.save(update_fields=["status"])
+        audit_record(actor=by, action="settlement.pay", target=settlement,
+                     summary=f"Paid settlement {settlement.pk} of {agreement.number}: {settlement.amount} "
+                             f"({reference})")
+        return settlement
+
+
+def agreement_terminate(*, agreement: RebateAgreement, terminated_on: date, by=None, as_of: date | None = None):
+    """The customer leaves early: accrue up to the termination month, then forfeit the unpaid balance.
+
+    Returns the forfeiture entry (None when nothing was unpaid). Open settlements are forfeited too.
+    """
+    with transaction.atomic():
+        agreement = RebateAgreement.objects.select_for_update().get(pk=agreement.pk)
+        if agreement.status not in ACCRUING_STATUSES:
+            raise SettlementError(f"Agreement {agreement.number} is {agreement.status}; it cannot be terminated.")
+        if not agreement.start_month <= month_of(terminated_on) <= agreement.end_month:
+            raise SettlementError(f"Termination date {terminated_on} is outside the term of {agreement.number}.")
+        agreement.status = RebateAgreement.Status.TERMINATED
+        agreement.terminated_on = terminated_on
+        agreement.save(update_fields=["status", "terminated_on", "terms_changed_at"])
+        # Months booked after the termination month are taken back by the same difference booking.
+        agreement_accrue(agreement=agreement, as_of=max(terminated_on, as_of or terminated_on,
+                                                         _last_booked_month(agreement)))
+        unpaid = _sum(LedgerEntry.objects.filter(agreement=agreement))
+        forfeiture = None
+        if unpaid > 0:
+            forfeiture = LedgerEntry.objects.create(
+                agreement=agreement, period=month_of(terminated_on), kind=LedgerEntry.Kind.FORFEITURE,
+                amount=-unpaid, booking_key=f"forfeiture:a{agreement.pk}",
+            )
+        Settlement.objects.filter(agreement=agreement).filter(
+            Q(status=Settlement.Status.DRAFT) | Q(status=Settlement.Status.APPROVED)
+        ).update(status=Settlement.Status.FORFEITED)
+        audit_record(actor=by, actor_label="" if by else "system", action="agreement.terminate", target=agreement,
+                     summary=f"Terminated {agreement.number} on {terminated_on}: {unpaid if unpaid > 0 else ZERO} "
+                             f"forfeited", data={"forfeited": str(max(unpaid, ZERO))})
+        return forfeiture
+
+
+def _last_booked_month(agreement) -> date:
+    last = LedgerEntry.objects.filter(agreement=agreement).order_by("-period").values_list("period", flat=True).first()
+    return last or agreement.start_month

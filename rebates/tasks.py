@@ -1,0 +1,52 @@
+"""Celery tasks: each takes ids, calls one service and is safe to run twice or to be killed midway.
+
+A run's first task prepares it and fans its chunks out to every worker; each chunk is one transaction.
+"""
+
+from datetime import date
+
+from celery import shared_task
+from django.utils import timezone
+
+
+@shared_task(name="rebates.tasks.nightly_accrual_run")
+def nightly_accrual_run():
+    """The beat entry: start tonight's incremental run as of today."""
+    from rebates.models import AccrualRun
+    from rebates.services import accrual_run_start
+
+    run = accrual_run_start(as_of=timezone.localdate(), trigger=AccrualRun.Trigger.SCHEDULE)
+    return run.pk
+
+
+@shared_task(name="rebates.tasks.accrual_run_execute")
+def accrual_run_execute(run_id):
+    """Prepare the run (or find its unfinished chunks when delivered again) and queue every chunk."""
+    from rebates.services import accrual_run_prepare
+
+    chunk_ids = accrual_run_prepare(run_id=run_id)
+    for chunk_id in chunk_ids:
+        accrual_chunk_book.delay(chunk_id, run_id)
+    return len(chunk_ids)
+
+
+@shared_task(name="rebates.tasks.accrual_chunk_book")
+def accrual_chunk_book(chunk_id, run_id):
+    """Book one chunk; an error fails the run (the chunk's own transaction has rolled back)."""
+    from rebates.services import accrual_chunk_book as book
+    from rebates.services import accrual_run_fail
+
+    try:
+        result = book(chunk_id=chunk_id)
+    except Exception as error:
+        accrual_run_fail(run_id=run_id, error=f"chunk {chunk_id}: {type(error).__name__}: {error}")
+        raise
+    return result.entries
+
+
+@shared_task(name="rebates.tasks.settlements_close_due")
+def settlements_close_due(as_of):
+    """After a successful run: draft settlements for every period that has ended."""
+    from rebates.services import settlements_close_due as close_due
+
+    return len(close_due(as_of=date.fromisoformat(as_of)))
