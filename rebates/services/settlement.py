@@ -40,14 +40,18 @@ def _sum(queryset) -> Decimal:
 
 
 def settlement_figures(*, agreement: RebateAgreement, start: date, end: date) -> dict[str, Decimal]:
-    """Earned in the months start..end, earned before and not yet paid, paid already within the period,
-    and what a settlement of that span pays now."""
-    entries = LedgerEntry.objects.filter(agreement=agreement)
-    earned = entries.filter(kind__in=EARNED_KINDS)
-    payouts = entries.filter(kind=LedgerEntry.Kind.PAYOUT)
+    """What a settlement of the months start..end pays now.
+
+    accrued_total: earned in those months; adjustments: earned in earlier months beyond what earlier
+    settlements already pay (a late change to a paid month); already_paid: interim payments within the
+    span. A settlement counts once it exists (draft, approved or paid), so two open settlements never
+    pay the same month.
+    """
+    earned = LedgerEntry.objects.filter(agreement=agreement, kind__in=EARNED_KINDS)
+    settled = Settlement.objects.filter(agreement=agreement).exclude(status=Settlement.Status.FORFEITED)
     accrued = _sum(earned.filter(period__gte=start, period__lte=end))
-    adjustments = _sum(earned.filter(period__lt=start)) + _sum(payouts.filter(period__lt=start))
-    already_paid = -_sum(payouts.filter(period__gte=start, period__lte=end))
+    adjustments = _sum(earned.filter(period__lt=start)) - _sum(settled.filter(period_end__lt=start))
+    already_paid = _sum(settled.filter(interim=True, period_start__gte=start, period_end__lte=end))
     return {
         "accrued_total": accrued,
         "adjustments": adjustments,

@@ -21,6 +21,8 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 D = Decimal
+TEN = Decimal("10")
+YEAR = tuple(range(1, 13))
 
 
 def month(m, year=2026):
@@ -32,7 +34,7 @@ def accrue(as_of, full=False):
     return accrual_run_perform(run_id=run.pk)
 
 
-def seed_agreement(months=range(1, 13), units=D("10")):
+def seed_agreement(months=YEAR, units=TEN):
     product = ProductFactory(sku="FAS-101")
     agreement = AgreementFactory(products=[product])
     PerUnitRuleFactory(agreement=agreement, rate=D("0.25"))
