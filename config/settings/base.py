@@ -101,6 +101,11 @@ STORAGES = {
 SIGN_IN_MAX_ATTEMPTS = env.int("SIGN_IN_MAX_ATTEMPTS", default=5)
 SIGN_IN_WINDOW_SECONDS = env.int("SIGN_IN_WINDOW_SECONDS", default=300)
 
+# The nightly run books this many agreements per chunk: one transaction, one task, any worker.
+ACCRUAL_CHUNK_SIZE = env.int("ACCRUAL_CHUNK_SIZE", default=500)
+# A running run with no finished chunk for this long lost its worker; the next run marks it failed.
+ACCRUAL_RUN_STALE_SECONDS = env.int("ACCRUAL_RUN_STALE_SECONDS", default=900)
+
 REDIS_URL = env("REDIS_URL", default="")
 # Shared cache (sign-in throttling, idempotency locks) in Redis when there is one; memory otherwise.
 if REDIS_URL:

@@ -48,11 +48,11 @@ class ChunkResult:
 
 
 def chunk_size() -> int:
-    return getattr(settings, "ACCRUAL_CHUNK_SIZE", 500)
+    return settings.ACCRUAL_CHUNK_SIZE
 
 
 def stale_after() -> timedelta:
-    return timedelta(seconds=getattr(settings, "ACCRUAL_RUN_STALE_SECONDS", 900))
+    return timedelta(seconds=settings.ACCRUAL_RUN_STALE_SECONDS)
 
 
 def accrual_run_start(*, as_of: date, full: bool = False, trigger: str, started_by=None, queue: bool = True):
