@@ -1,4 +1,12 @@
-from django.contrib import admin
+import datetime
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
 
 from rebates.models import (
     AccrualRun,
@@ -75,6 +83,11 @@ class RebateRuleAdmin(admin.ModelAdmin):
     raw_id_fields = ("agreement",)
     inlines = [TierBandInline, BonusConditionInline]
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # The rule, its bands and bonuses are the agreement's terms: the next incremental run recomputes it.
+        RebateAgreement.objects.filter(pk=form.instance.agreement_id).update(terms_changed_at=timezone.now())
+
 
 @admin.register(ImportBatch)
 class ImportBatchAdmin(admin.ModelAdmin):
@@ -94,18 +107,54 @@ class PurchaseLineAdmin(admin.ModelAdmin):
     date_hierarchy = "month"
 
 
+class AccrualRunStartForm(forms.Form):
+    as_of = forms.DateField(initial=timezone.localdate, help_text="Months up to this date accrue (YYYY-MM-DD).")
+    full = forms.BooleanField(required=False, help_text="Recompute every agreement, not only changed ones.")
+
+
+def _start_run(request, *, as_of: datetime.date, full: bool):
+    from rebates.services import accrual_run_start
+
+    if not request.user.has_perm("rebates.start_accrual_run"):
+        raise PermissionDenied("Starting an accrual run needs the start_accrual_run permission.")
+    return accrual_run_start(as_of=as_of, full=full, trigger=AccrualRun.Trigger.ADMIN, started_by=request.user)
+
+
 @admin.register(AccrualRun)
 class AccrualRunAdmin(admin.ModelAdmin):
     list_display = ("id", "as_of", "trigger", "status", "full", "chunks_done", "chunks_total", "entries_count",
                     "total_amount", "started_at", "finished_at")
     list_filter = ("status", "trigger")
     readonly_fields = [field.name for field in AccrualRun._meta.fields]
+    actions = ["run_again"]
+    change_list_template = "admin/rebates/accrualrun/change_list.html"
 
     def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_urls(self):
+        start = path("start/", self.admin_site.admin_view(self.start_view), name="rebates_accrualrun_start")
+        return [start, *super().get_urls()]
+
+    def start_view(self, request):
+        """A form that starts a run now; the workers pick it up once it is saved."""
+        form = AccrualRunStartForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            run = _start_run(request, **form.cleaned_data)
+            self.message_user(request, f"Accrual run {run.pk} as of {run.as_of} queued.", messages.SUCCESS)
+            return redirect(reverse("admin:rebates_accrualrun_changelist"))
+        context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
+                   "title": "Start an accrual run"}
+        return TemplateResponse(request, "admin/rebates/accrualrun/start.html", context)
+
+    @admin.action(description="Run again: start a new run with the same as-of date and mode")
+    def run_again(self, request, queryset):
+        for as_of, full in sorted(set(queryset.values_list("as_of", "full"))):
+            run = _start_run(request, as_of=as_of, full=full)
+            self.message_user(request, f"Accrual run {run.pk} as of {as_of} queued.", messages.SUCCESS)
 
 
 @admin.register(Settlement)
@@ -115,11 +164,30 @@ class SettlementAdmin(admin.ModelAdmin):
     list_filter = ("status", "interim")
     search_fields = ("agreement__number", "agreement__customer__code", "payment_reference")
     list_select_related = ("agreement",)
-    raw_id_fields = ("agreement",)
-    readonly_fields = ("approved_by", "approved_at", "paid_by", "paid_on", "created_at")
+    # Amounts and status change only through the services (approve and pay book the ledger).
+    readonly_fields = [field.name for field in Settlement._meta.fields]
+    actions = ["approve"]
+
+    def has_add_permission(self, request):
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.action(description="Approve the selected draft settlements", permissions=["approve"])
+    def approve(self, request, queryset):
+        from rebates.services import SettlementConflict, settlement_approve
+
+        for settlement in queryset.order_by("pk"):
+            try:
+                settlement_approve(settlement=settlement, by=request.user)
+            except SettlementConflict as error:
+                self.message_user(request, str(error), messages.WARNING)
+            else:
+                self.message_user(request, f"Approved settlement {settlement.pk}.", messages.SUCCESS)
+
+    def has_approve_permission(self, request):
+        return request.user.has_perm("rebates.approve_settlement")
 
 
 @admin.register(LedgerEntry)

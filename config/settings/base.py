@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -149,16 +148,10 @@ CELERY_TIMEZONE = TIME_ZONE
 # Longer than the longest accrual run, so Redis never redelivers a task that is still running.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=6 * 3600)}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE = {
-    "nightly-accrual-run": {
-        "task": "rebates.tasks.nightly_accrual_run",
-        "schedule": crontab(hour=2, minute=0),
-    },
-    "nightly-signal-sweep": {
-        "task": "pricing_signals.tasks.nightly_signal_sweep",
-        "schedule": crontab(hour=3, minute=0),
-    },
-}
+# The schedule itself (nightly accrual run at 02:00, signal sweep at 03:00) is created by migrations as
+# django-celery-beat entries and edited in the admin; a CELERY_BEAT_SCHEDULE here would overwrite those
+# edits each time beat starts.
+CELERY_BEAT_SCHEDULE = {}
 
 LOGGING = {
     "version": 1,
