@@ -153,15 +153,16 @@ def accrual_chunk_book(*, chunk_id: int) -> ChunkResult:
         return ChunkResult(len(agreements), len(entries), total, booked=True)
 
 
-def accrual_run_perform(*, run_id: int, progress=None) -> AccrualRun:
-    """Prepare and book a run here, chunk after chunk (the management command and tests do this)."""
+def accrual_run_perform(*, run_id: int, progress=None, close_settlements: bool = True) -> AccrualRun:
+    """Prepare and book a run here, chunk after chunk (the management command and tests do this), then
+    close the settlement periods that have ended, as the workers do after a run."""
     chunk_ids = accrual_run_prepare(run_id=run_id)
     for done, chunk_id in enumerate(chunk_ids, start=1):
         accrual_chunk_book(chunk_id=chunk_id)
         if progress is not None:
             progress(done, len(chunk_ids))
     run = AccrualRun.objects.get(pk=run_id)
-    if run.status == AccrualRun.Status.SUCCEEDED:
+    if close_settlements and run.status == AccrualRun.Status.SUCCEEDED:
         from rebates.services.settlement import settlements_close_due
 
         settlements_close_due(as_of=run.as_of)

@@ -1,0 +1,35 @@
+"""One accrual run in a process of its own; prints its figures as JSON (used by accrual_run.py).
+
+python benchmarks/_accrual_once.py AS_OF [--full]
+"""
+
+import json
+import os
+import resource
+import sys
+import time
+from datetime import date
+
+import django
+
+
+def main():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    django.setup()
+    from rebates.services import accrual_run_perform, accrual_run_start
+
+    as_of = date.fromisoformat(sys.argv[1])
+    full = "--full" in sys.argv[2:]
+    began = time.perf_counter()
+    run = accrual_run_start(as_of=as_of, full=full, trigger="command", queue=False)
+    run = accrual_run_perform(run_id=run.pk, close_settlements=False)
+    seconds = time.perf_counter() - began
+    print(json.dumps({
+        "seconds": seconds, "status": run.status, "entries": run.entries_count, "total": str(run.total_amount),
+        "agreements": run.agreements_count, "chunks": run.chunks_total,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }))
+
+
+if __name__ == "__main__":
+    main()
