@@ -122,6 +122,10 @@ class RebateRule:
                 raise ValueError("a tiered rule needs a tier_basis and a tier_method")
         elif self.rate is None:
             raise ValueError(f"a {self.kind} rule needs a rate")
+        # Read for every month of every agreement: worked out once here.
+        _set(self, "_rate_unit", {RuleKind.PER_UNIT: RateType.PER_UNIT, RuleKind.TIERED: self.rate_type}.get(
+            self.kind, RateType.PERCENT
+        ))
         if self.uses_baseline:
             if self.baseline is None:
                 raise ValueError(f"this {self.kind} rule is measured against a baseline: last_year or stated")
@@ -131,9 +135,7 @@ class RebateRule:
     @property
     def rate_unit(self) -> RateType:
         """What a rate means for this rule: money per unit, or a percent of the eligible amount."""
-        return {RuleKind.PER_UNIT: RateType.PER_UNIT, RuleKind.TIERED: self.rate_type}.get(
-            self.kind, RateType.PERCENT
-        )
+        return self._rate_unit
 
     @property
     def uses_baseline(self) -> bool:

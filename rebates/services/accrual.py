@@ -9,19 +9,21 @@ again, and each entry's booking key names its run, so the database refuses the s
 
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import F, Q
 from django.utils import timezone
 
 from config.celery_app import queue_on_commit
 from customers.services import audit_record
+from rebates.bulk import insert_rows
 from rebates.engine.periods import month_of
 from rebates.models import AccrualChunk, AccrualRun, LedgerEntry, PurchaseLine, RebateAgreement
-from rebates.services.terms import agreements_with_terms, expected_ledger
+from rebates.services.terms import agreements_with_terms, as_date, exact, expected_ledger
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +134,7 @@ def accrual_chunk_book(*, chunk_id: int) -> ChunkResult:
         )
         agreements = list(agreements_with_terms(locked))
         entries = ledger_differences(agreements, as_of=run.as_of, run=run)
-        LedgerEntry.objects.bulk_create(entries, batch_size=2000)
+        book(entries)
         total = sum((entry.amount for entry in entries), ZERO)
         now = timezone.now()
         chunk.status = AccrualChunk.Status.DONE
@@ -169,18 +171,41 @@ def accrual_run_perform(*, run_id: int, progress=None, close_settlements: bool =
     return run
 
 
-def agreement_accrue(*, agreement: RebateAgreement, as_of: date) -> list[LedgerEntry]:
+def agreement_accrue(*, agreement: RebateAgreement, as_of: date) -> list["Booking"]:
     """Bring one agreement's ledger up to date outside a run (before it is terminated or settled).
 
     The caller holds the agreement's row lock inside its own transaction.
     """
     agreements = list(agreements_with_terms([agreement.pk]))
     entries = ledger_differences(agreements, as_of=as_of, run=None)
-    LedgerEntry.objects.bulk_create(entries)
+    book(entries)
     return entries
 
 
-def ledger_differences(agreements, *, as_of: date, run: AccrualRun | None) -> list[LedgerEntry]:
+BOOKING_COLUMNS = ("agreement_id", "period", "kind", "quantity", "eligible_amount", "amount", "accrual_run_id",
+                   "booking_key", "booked_at")
+
+
+class Booking(NamedTuple):
+    """A ledger entry to insert, in BOOKING_COLUMNS order."""
+
+    agreement_id: int
+    period: date
+    kind: str
+    quantity: Decimal
+    eligible_amount: Decimal
+    amount: Decimal
+    accrual_run_id: int | None
+    booking_key: str
+    booked_at: datetime
+
+
+def book(bookings: list[Booking]) -> None:
+    """Insert the bookings set-based (COPY on PostgreSQL); their keys make a second insert fail whole."""
+    insert_rows(LedgerEntry, BOOKING_COLUMNS, bookings)
+
+
+def ledger_differences(agreements, *, as_of: date, run: AccrualRun | None) -> list[Booking]:
     """New entries that bring each month's booked figures to what the engine expects by `as_of`.
 
     A month booked for the first time gets an accrual entry (and a catch-up entry when a tier or the
@@ -190,57 +215,60 @@ def ledger_differences(agreements, *, as_of: date, run: AccrualRun | None) -> li
     expected = expected_ledger(agreements, as_of=as_of)
     booked = _booked_by_month([a.pk for a in agreements])
     last_month = month_of(as_of)
-    stamp = f"r{run.pk}" if run is not None else f"t{timezone.now():%Y%m%d%H%M%S%f}"
-    entries = []
+    now = timezone.now()
+    run_id = run.pk if run is not None else None
+    stamp = f"r{run_id}" if run is not None else f"t{now:%Y%m%d%H%M%S%f}"
+    accrual, catch_up, adjustment = (LedgerEntry.Kind.ACCRUAL.value, LedgerEntry.Kind.CATCH_UP.value,
+                                     LedgerEntry.Kind.ADJUSTMENT.value)
+    bookings = []
     for agreement in agreements:
-        results = {result.month: result for result in expected[agreement.pk]}
-        held = booked.get(agreement.pk, {})
+        pk = agreement.pk
+        results = {result.month: result for result in expected[pk]}
+        held = booked.get(pk)
+        if not held:
+            for month, result in results.items():
+                if result.amount or result.quantity or result.eligible_amount:
+                    key = f"a{pk}:{month:%Y-%m}:{stamp}"
+                    bookings.append(Booking(pk, month, accrual, result.quantity, result.eligible_amount,
+                                            result.amount - result.catch_up, run_id, f"{accrual}:{key}", now))
+                    if result.catch_up:
+                        bookings.append(Booking(pk, month, catch_up, ZERO, ZERO, result.catch_up, run_id,
+                                                f"{catch_up}:{key}", now))
+            continue
         for month in sorted(set(results) | {m for m in held if m <= last_month}):
             result = results.get(month)
-            want_amount = result.amount if result else ZERO
-            want_quantity = result.quantity if result else ZERO
-            want_eligible = result.eligible_amount if result else ZERO
-            has, quantity, eligible, amount = held.get(month, (False, ZERO, ZERO, ZERO))
-
-            def entry(kind, amount_, quantity_=ZERO, eligible_=ZERO, month=month, agreement=agreement):
-                return LedgerEntry(
-                    agreement=agreement, period=month, kind=kind, amount=amount_, quantity=quantity_,
-                    eligible_amount=eligible_, accrual_run=run,
-                    booking_key=f"{kind}:a{agreement.pk}:{month:%Y-%m}:{stamp}",
-                )
-
-            if not has:
-                if result is None or (result.amount == 0 and result.quantity == 0 and result.eligible_amount == 0):
-                    continue
-                entries.append(entry(LedgerEntry.Kind.ACCRUAL, result.amount - result.catch_up,
-                                     result.quantity, result.eligible_amount))
-                if result.catch_up:
-                    entries.append(entry(LedgerEntry.Kind.CATCH_UP, result.catch_up))
-            elif (want_amount, want_quantity, want_eligible) != (amount, quantity, eligible):
-                entries.append(entry(LedgerEntry.Kind.ADJUSTMENT, want_amount - amount,
-                                     want_quantity - quantity, want_eligible - eligible))
-    return entries
+            key = f"a{pk}:{month:%Y-%m}:{stamp}"
+            if month not in held:
+                if result.amount or result.quantity or result.eligible_amount:
+                    bookings.append(Booking(pk, month, accrual, result.quantity, result.eligible_amount,
+                                            result.amount - result.catch_up, run_id, f"{accrual}:{key}", now))
+                    if result.catch_up:
+                        bookings.append(Booking(pk, month, catch_up, ZERO, ZERO, result.catch_up, run_id,
+                                                f"{catch_up}:{key}", now))
+                continue
+            want = (result.quantity, result.eligible_amount, result.amount) if result else (ZERO, ZERO, ZERO)
+            have = held[month]
+            if want != have:
+                bookings.append(Booking(pk, month, adjustment, want[0] - have[0], want[1] - have[1],
+                                        want[2] - have[2], run_id, f"{adjustment}:{key}", now))
+    return bookings
 
 
-def _booked_by_month(agreement_ids) -> dict[int, dict[date, tuple[bool, Decimal, Decimal, Decimal]]]:
-    rows = (
-        LedgerEntry.objects.filter(agreement_id__in=agreement_ids, kind__in=EARNED_KINDS)
-        .values("agreement_id", "period")
-        .annotate(n=Count("id"), quantity=Sum("quantity"), eligible=Sum("eligible_amount"), amount=Sum("amount"))
-        .order_by()
-    )
+def _booked_by_month(agreement_ids) -> dict[int, dict[date, tuple[Decimal, Decimal, Decimal]]]:
+    """Per agreement and month, the (quantity, eligible amount, amount) its earned entries hold."""
     booked: dict[int, dict] = {}
-    for row in rows:
-        booked.setdefault(row["agreement_id"], {})[row["period"]] = (
-            row["n"] > 0, _exact(row["quantity"], QUANTITY_STEP), _exact(row["eligible"], CENT),
-            _exact(row["amount"], CENT),
-        )
+    if not agreement_ids:
+        return booked
+    table = connection.ops.quote_name(LedgerEntry._meta.db_table)
+    sql = (f"SELECT agreement_id, period, SUM(quantity), SUM(eligible_amount), SUM(amount) FROM {table} "
+           f"WHERE agreement_id IN ({', '.join(str(int(pk)) for pk in agreement_ids)}) "
+           f"AND kind IN ('accrual', 'catch_up', 'adjustment') GROUP BY agreement_id, period")
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        for agreement_id, period, quantity, eligible, amount in cursor.fetchall():
+            booked.setdefault(agreement_id, {})[as_date(period)] = (
+                exact(quantity, QUANTITY_STEP), exact(eligible, CENT), exact(amount, CENT))
     return booked
-
-
-def _exact(value, step):
-    # SQLite sums decimals as doubles; PostgreSQL hands back exact Decimals.
-    return Decimal(str(value)).quantize(step, rounding=ROUND_HALF_UP) if value is not None else ZERO
 
 
 def _agreements_to_recompute(run: AccrualRun) -> list[int]:

@@ -99,7 +99,7 @@ def scope_month_totals(agreements: list[RebateAgreement]) -> dict[int, list[engi
         cursor.execute(sql, [earliest])
         for agreement_id, month, quantity, amount in cursor.fetchall():
             totals[agreement_id].append(
-                engine.PurchaseLine(_as_date(month), _dec(quantity, QUANTITY_STEP), _dec(amount, CENT))
+                engine.PurchaseLine(as_date(month), exact(quantity, QUANTITY_STEP), exact(amount, CENT))
             )
     return totals
 
@@ -146,13 +146,15 @@ def expected_ledger(agreements: list[RebateAgreement], *, as_of: date) -> dict[i
     return expected
 
 
-def _dec(value, step: Decimal) -> Decimal:
-    # PostgreSQL sums numerics exactly. SQLite (the embedded default) sums them as doubles, so its
-    # figures are brought back to the column's own places.
+def exact(value, step: Decimal) -> Decimal:
+    """A sum from the database as an exact Decimal. PostgreSQL sums numerics exactly; SQLite (the
+    embedded default) sums them as doubles, so its figures are brought back to the column's places."""
     if isinstance(value, Decimal):
         return value
+    if value is None:
+        return Decimal(0).quantize(step)
     return Decimal(str(value)).quantize(step, rounding=ROUND_HALF_UP)
 
 
-def _as_date(value) -> date:
+def as_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])

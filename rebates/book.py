@@ -1,0 +1,555 @@
+"""A synthetic book for benchmarks and load tests: managers, customers, products, agreements, purchases.
+
+Everything is drawn from generators seeded with `seed`, so a seed always gives the same book. Every row of
+the book is found by its prefix: customer codes, SKUs, agreement numbers and ERP line ids start with "BK-",
+slug codes with "bk-", manager usernames with "bk.am". Money is built from whole cents, never from floats.
+
+On PostgreSQL the big tables are loaded with COPY; elsewhere with bulk_create in batches.
+"""
+
+import bisect
+import random
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.db import connection, transaction
+from django.db.models import ProtectedError, Q
+from django.utils import timezone
+
+from customers.models import Customer, Segment
+from customers.roles import ACCOUNT_MANAGER, roles_sync
+from rebates.bulk import BATCH_SIZE, bulk_insert, copy_lines, insert_rows
+from rebates.engine.periods import add_months
+from rebates.models import (
+    BonusCondition,
+    ContractPrice,
+    LedgerEntry,
+    Product,
+    ProductLine,
+    PurchaseLine,
+    RebateAgreement,
+    RebateProgram,
+    RebateRule,
+    Settlement,
+    TierBand,
+)
+
+BOOK_PREFIX = "BK-"
+SLUG_PREFIX = "bk-"
+MANAGER_PREFIX = "bk.am"
+
+SEGMENTS = (("distribution", "Industrial distribution"), ("construction", "Construction contractors"),
+            ("oem", "OEM manufacturers"), ("maintenance", "Maintenance and repair"))
+LINE_NAMES = ("Fasteners", "Abrasives", "Power tools", "Hand tools", "Safety equipment", "Adhesives",
+              "Welding", "Lubricants", "Bearings", "Hydraulics", "Pneumatics", "Electrical", "Lighting",
+              "Cleaning", "Packaging", "Storage", "Lifting", "Measuring", "Cutting tools", "Plumbing")
+PROGRAMS = (("volume", "volume program"), ("percent", "percent program"), ("tiered", "tiered program"),
+            ("growth", "growth partnership"), ("strategic", "strategic accounts"))
+PROGRAM_OF_KIND = {"per_unit": 0, "percent": 1, "tiered": 2, "growth": 3}
+STRATEGIC_PROGRAM = 4
+PLACES = ("Northgate", "Riverside", "Summit", "Ironwood", "Bayview", "Cedar", "Granite", "Lakeshore", "Pioneer",
+          "Redstone", "Silverline", "Oakridge", "Westbrook", "Keystone", "Highland", "Copperfield", "Maple",
+          "Stonebridge", "Clearwater", "Eastfield")
+TRADES = ("Industrial Supply", "Builders", "Maintenance", "Fabrication", "Hardware", "Contractors",
+          "Engineering", "Tool Centre")
+# value tier, share in 20ths, how many more lines it buys than a small customer
+VALUE_TIERS = (("strategic", 1, 8), ("key", 3, 4), ("standard", 10, 2), ("small", 6, 1))
+FREQUENCIES = ("annual",) * 7 + ("quarterly",) * 2 + ("monthly",)
+PERIOD_MONTHS = {"annual": 12, "quarterly": 3, "monthly": 1}
+# list prices in dollars: most products are consumables, a few are equipment
+PRICE_RANGES = ((2, 50),) * 6 + ((50, 200),) * 3 + ((200, 800),)
+UNMATCHED_PERCENT, CREDIT_NOTE_PERCENT = 3, 1
+MAX_QUANTITY, MAX_RETURN = 500, 20
+AVERAGE_QUANTITY = (1 + MAX_QUANTITY) // 2
+
+
+class BookError(Exception):
+    """The book cannot be generated as asked (it exists already, or the sizes make no sense)."""
+
+
+@dataclass(frozen=True)
+class BookSummary:
+    """Rows generated per table, and how long generating and loading them took."""
+
+    managers: int
+    segments: int
+    product_lines: int
+    products: int
+    programs: int
+    customers: int
+    agreements: int
+    rules: int
+    tier_bands: int
+    contract_prices: int
+    scope_products: int
+    scope_product_lines: int
+    purchase_lines: int
+    unmatched_lines: int
+    credit_notes: int
+    seconds: float
+
+    def counts(self) -> dict[str, int]:
+        return {name: value for name, value in asdict(self).items() if name != "seconds"}
+
+    def __str__(self) -> str:
+        return (f"generated {self.customers:,} customers, {self.agreements:,} agreements, {self.products:,} products, "
+                f"{self.purchase_lines:,} purchase lines in {self.seconds:.1f} s")
+
+
+@dataclass
+class _Agreement:
+    """One planned agreement; rule fields are the model's, bands are (threshold, rate) pairs."""
+
+    number: str
+    customer: int  # index into the planned customers
+    start: int  # index of the first month of the term
+    end: int  # index of the last month, included
+    frequency: str
+    scope_products: tuple[int, ...]
+    scope_lines: tuple[int, ...]
+    covered: tuple[int, ...]  # every product index the scope covers
+    weight: int  # share of the book's purchases, per month of term
+    net_price_cents: int
+    program: int | None = None  # index into PROGRAMS; strategic customers have their own program
+    committed: int | None = None
+    rule: dict = field(default_factory=dict)
+    bands: tuple[tuple[int, Decimal], ...] = ()
+
+
+def parse_month(value) -> date:
+    """A first-of-month date from a date or a "YYYY-MM" string."""
+    if isinstance(value, date):
+        return value.replace(day=1)
+    try:
+        return datetime.strptime(value, "%Y-%m").date()
+    except (TypeError, ValueError):
+        raise BookError(f"start must be a month written YYYY-MM, got {value!r}") from None
+
+
+def generate_book(*, customers=10_000, agreements=20_000, products=500, months=24, lines=1_000_000, seed=2026,
+                  start="2025-01", managers=20, replace=False, stdout=None) -> BookSummary:
+    """Generate the synthetic book in one transaction and return what was made.
+
+    Agreements go round the customers: a customer's first agreement covers the first twelve months,
+    its next one the following twelve (a renewal with the same scope), and so on. About 3 % of the purchase
+    lines match no agreement and about 1 % are credit notes. Refuses when a book exists, unless `replace`,
+    which deletes the previous book first (never when accruals have been booked on it).
+    """
+    began = time.monotonic()
+    first_month = parse_month(start)
+    _check_sizes(customers=customers, agreements=agreements, products=products, months=months, lines=lines,
+                 managers=managers)
+    say = _progress(stdout, began)
+    with transaction.atomic():
+        if book_exists():
+            if not replace:
+                raise BookError("A synthetic book (codes starting with BK-) exists already: "
+                                "run again with --replace to delete it and generate a new one.")
+            book_delete()
+            say("deleted the previous book")
+        month_list = [add_months(first_month, i) for i in range(months)]
+        counts = _load(seed=seed, customers=customers, agreements=agreements, products=products,
+                       months=month_list, lines=lines, managers=managers, say=say)
+    if connection.vendor == "postgresql":
+        # Fresh planner statistics, so benchmarks measure the queries and not a stale plan.
+        with connection.cursor() as cursor:
+            for model in (Customer, RebateAgreement, RebateRule, TierBand, ContractPrice, PurchaseLine, Product,
+                          RebateAgreement.products.through, RebateAgreement.product_lines.through):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+        say("statistics refreshed")
+    return BookSummary(**counts, seconds=time.monotonic() - began)
+
+
+def book_exists() -> bool:
+    """Whether any row of a synthetic book is in the database."""
+    return any(query.exists() for query in (
+        Customer.objects.filter(code__startswith=BOOK_PREFIX),
+        Product.objects.filter(sku__startswith=BOOK_PREFIX),
+        RebateAgreement.objects.filter(number__startswith=BOOK_PREFIX),
+        PurchaseLine.objects.filter(erp_line_id__startswith=BOOK_PREFIX),
+        get_user_model().objects.filter(username__startswith=MANAGER_PREFIX),
+    ))
+
+
+def book_delete():
+    """Delete the synthetic book and whatever hangs on its customers, products and agreements.
+
+    The ledger is append-only: a book with booked entries cannot be deleted, only replaced in a fresh database.
+    """
+    agreements = RebateAgreement.objects.filter(Q(number__startswith=BOOK_PREFIX)
+                                                | Q(customer__code__startswith=BOOK_PREFIX))
+    if LedgerEntry.objects.filter(agreement__in=agreements).exists():
+        raise BookError("Accruals have been booked on the synthetic book, and ledger entries are never deleted: "
+                        "generate the new book in a fresh database.")
+    try:
+        PurchaseLine.objects.filter(Q(erp_line_id__startswith=BOOK_PREFIX) | Q(customer__code__startswith=BOOK_PREFIX)
+                                    | Q(product__sku__startswith=BOOK_PREFIX)).delete()
+        Settlement.objects.filter(agreement__in=agreements).delete()
+        TierBand.objects.filter(rule__agreement__in=agreements).delete()
+        BonusCondition.objects.filter(rule__agreement__in=agreements).delete()
+        RebateRule.objects.filter(agreement__in=agreements).delete()
+        ContractPrice.objects.filter(agreement__in=agreements).delete()
+        RebateAgreement.products.through.objects.filter(rebateagreement__in=agreements).delete()
+        RebateAgreement.product_lines.through.objects.filter(rebateagreement__in=agreements).delete()
+        agreements.delete()
+        Customer.objects.filter(code__startswith=BOOK_PREFIX).delete()
+        Product.objects.filter(sku__startswith=BOOK_PREFIX).delete()
+        ProductLine.objects.filter(code__startswith=SLUG_PREFIX).delete()
+        RebateProgram.objects.filter(code__startswith=SLUG_PREFIX).delete()
+        Segment.objects.filter(code__startswith=SLUG_PREFIX).delete()
+        get_user_model().objects.filter(username__startswith=MANAGER_PREFIX).delete()
+    except ProtectedError as error:
+        kinds = sorted({str(obj._meta.verbose_name_plural) for obj in error.protected_objects})
+        raise BookError(f"The synthetic book cannot be deleted: {', '.join(kinds)} refer to it. "
+                        "Generate the new book in a fresh database.") from error
+
+
+def _check_sizes(**sizes):
+    for name, value in sizes.items():
+        if not isinstance(value, int) or value < 0:
+            raise BookError(f"{name} must be a whole number of at least 0, got {value!r}")
+    for name in ("customers", "products", "months"):
+        if sizes[name] < 1:
+            raise BookError(f"{name} must be at least 1")
+
+
+def _progress(stdout, began):
+    def say(message):
+        if stdout is not None:
+            stdout.write(f"{time.monotonic() - began:6.1f} s  {message}")
+    return say
+
+
+def _load(*, seed, customers, agreements, products, months, lines, managers, say):
+    now = timezone.now()
+    rng = random.Random(f"{seed}:catalogue")
+    manager_ids = _managers_load(managers)
+    segment_ids = _bulk_ids(Segment, "code", SLUG_PREFIX, [
+        Segment(code=f"{SLUG_PREFIX}{code}", name=f"BK {name}") for code, name in SEGMENTS])
+    line_count = min(len(LINE_NAMES), products)
+    line_ids = _bulk_ids(ProductLine, "code", SLUG_PREFIX, [
+        ProductLine(code=f"{SLUG_PREFIX}line-{i + 1:02d}", name=f"BK {LINE_NAMES[i]}") for i in range(line_count)])
+    program_ids = _bulk_ids(RebateProgram, "code", SLUG_PREFIX, [
+        RebateProgram(code=f"{SLUG_PREFIX}{code}", name=f"BK {months[0].year} {name}") for code, name in PROGRAMS])
+    list_cents = [rng.randint(low * 100, high * 100) for low, high in (rng.choice(PRICE_RANGES) for _ in
+                                                                       range(products))]
+    product_ids = _bulk_ids(Product, "sku", BOOK_PREFIX, [
+        Product(sku=f"{BOOK_PREFIX}P{i + 1:05d}", name=f"{LINE_NAMES[i % line_count]} item {i + 1}",
+                product_line_id=line_ids[i % line_count], list_price=_money(list_cents[i]))
+        for i in range(products)])
+    say(f"{managers:,} managers, {products:,} products in {line_count} lines, {len(PROGRAMS)} programs")
+
+    plan = _customers_plan(random.Random(f"{seed}:customers"), customers)
+    insert_rows(Customer, ("code", "name", "segment_id", "account_manager_id", "status", "value_tier",
+                      "created_at", "updated_at"),
+           ((code, name, segment_ids[segment], manager_ids[i % managers] if managers else None, "active", tier,
+             now, now) for i, (code, name, segment, tier, _) in enumerate(plan)))
+    customer_ids = _ids(Customer, "code", BOOK_PREFIX)
+    customer_ids = [customer_ids[code] for code, *_ in plan]
+    say(f"{customers:,} customers")
+
+    products_of_line = [list(range(i, products, line_count)) for i in range(line_count)]
+    planned = _agreements_plan(random.Random(f"{seed}:agreements"), agreements, plan, products_of_line,
+                               len(months), list_cents, lines)
+    insert_rows(RebateAgreement, ("number", "customer_id", "program_id", "start_month", "end_month",
+                             "committed_monthly_quantity", "settlement_frequency", "status",
+                             "created_at", "terms_changed_at"),
+           ((a.number, customer_ids[a.customer], program_ids[a.program], months[a.start], months[a.end],
+             None if a.committed is None else Decimal(a.committed), a.frequency, "active", now, now)
+            for a in planned))
+    agreement_ids = _ids(RebateAgreement, "number", BOOK_PREFIX)
+    agreement_ids = [agreement_ids[a.number] for a in planned]
+    rule_fields = ("kind", "rate_type", "rate", "tier_basis", "tier_method", "baseline", "baseline_amount",
+                   "minimum", "cap", "commitment_rule")
+    insert_rows(RebateRule, ("agreement_id", *rule_fields),
+           ((agreement_ids[i], *(a.rule[name] for name in rule_fields)) for i, a in enumerate(planned)))
+    rule_ids = dict(RebateRule.objects.filter(agreement__number__startswith=BOOK_PREFIX).order_by()
+                    .values_list("agreement_id", "id"))
+    bands = [(rule_ids[agreement_ids[i]], Decimal(threshold), rate)
+             for i, a in enumerate(planned) for threshold, rate in a.bands]
+    insert_rows(TierBand, ("rule_id", "threshold", "rate"), bands)
+    insert_rows(ContractPrice, ("agreement_id", "effective_from", "net_price", "reason", "created_at"),
+           ((agreement_ids[i], months[a.start], _money(a.net_price_cents), "Contract price", now)
+            for i, a in enumerate(planned)))
+    scope_products = [(agreement_ids[i], product_ids[p]) for i, a in enumerate(planned) for p in a.scope_products]
+    scope_lines = [(agreement_ids[i], line_ids[p]) for i, a in enumerate(planned) for p in a.scope_lines]
+    insert_rows(RebateAgreement.products.through, ("rebateagreement_id", "product_id"), scope_products)
+    insert_rows(RebateAgreement.product_lines.through, ("rebateagreement_id", "productline_id"), scope_lines)
+    say(f"{agreements:,} agreements with their rules, {len(bands):,} tier bands, contract prices and scopes")
+
+    tally = {"unmatched": 0, "credit_notes": 0}
+    rows = _purchase_rows(random.Random(f"{seed}:purchases"), lines, planned, customer_ids, product_ids,
+                          list_cents, len(months), tally)
+    _purchasesinsert_rows(rows, lines, [month.isoformat() for month in months], now)
+    say(f"{lines:,} purchase lines")
+    return {
+        "managers": managers, "segments": len(SEGMENTS), "product_lines": line_count, "products": products,
+        "programs": len(PROGRAMS), "customers": customers, "agreements": agreements, "rules": agreements,
+        "tier_bands": len(bands), "contract_prices": agreements, "scope_products": len(scope_products),
+        "scope_product_lines": len(scope_lines), "purchase_lines": lines, "unmatched_lines": tally["unmatched"],
+        "credit_notes": tally["credit_notes"],
+    }
+
+
+def _managers_load(count):
+    """Account managers with unusable passwords (an administrator sets one when someone needs to sign in)."""
+    if not Group.objects.filter(name=ACCOUNT_MANAGER).exists():
+        roles_sync()
+    user_model = get_user_model()
+    width = max(2, len(str(count)))
+    password = make_password(None)
+    ids = _bulk_ids(user_model, "username", MANAGER_PREFIX, [
+        user_model(username=f"{MANAGER_PREFIX}{i + 1:0{width}d}", first_name="Account", last_name=f"Manager {i + 1}",
+                   email=f"{MANAGER_PREFIX}{i + 1:0{width}d}@example.com", password=password)
+        for i in range(count)])
+    group = Group.objects.get(name=ACCOUNT_MANAGER)
+    membership = user_model.groups.through
+    membership.objects.bulk_create([membership(user_id=user_id, group_id=group.pk) for user_id in ids],
+                                   batch_size=BATCH_SIZE)
+    return ids
+
+
+def _customers_plan(rng, count):
+    """(code, name, segment index, value tier, purchase weight) per customer."""
+    tiers = [(tier, weight) for tier, share, weight in VALUE_TIERS for _ in range(share)]
+    plan = []
+    for i in range(count):
+        tier, weight = rng.choice(tiers)
+        name = f"{PLACES[i % len(PLACES)]} {TRADES[rng.randrange(len(TRADES))]} {i + 1}"
+        plan.append((f"{BOOK_PREFIX}C{i + 1:06d}", name, rng.randrange(len(SEGMENTS)), tier, weight))
+    return plan
+
+
+def _agreements_plan(rng, count, customers, products_of_line, month_count, list_cents, lines):
+    """Agreements go round the customers; the k-th of a customer takes term k mod (number of terms)."""
+    terms = [(first, min(first + 11, month_count - 1)) for first in range(0, month_count, 12)]
+    homes = [rng.randrange(len(products_of_line)) for _ in customers]
+    scopes = {}  # (customer, slot): a renewal keeps the scope of the agreement it renews
+    planned = []
+    for j in range(count):
+        customer, k = j % len(customers), j // len(customers)
+        slot, (start, end) = k // len(terms), terms[k % len(terms)]
+        if (customer, slot) not in scopes:
+            scopes[customer, slot] = _scope(rng, products_of_line, (homes[customer] + slot) % len(products_of_line))
+        scope_products, scope_lines = scopes[customer, slot]
+        covered = tuple(sorted(set(scope_products).union(*(products_of_line[i] for i in scope_lines))))
+        tier, weight = customers[customer][3], customers[customer][4]
+        discount = rng.randint(5, 15)
+        planned.append(_Agreement(
+            number=f"{BOOK_PREFIX}A{j + 1:07d}", customer=customer, start=start, end=end,
+            frequency=rng.choice(FREQUENCIES), scope_products=scope_products, scope_lines=scope_lines,
+            covered=covered, weight=weight,
+            net_price_cents=max(1, (list_cents[covered[0]] * (100 - discount) + 50) // 100),
+            program=STRATEGIC_PROGRAM if tier == "strategic" else None,
+        ))
+    # Rules are sized on the volume each agreement is expected to see, so tiers and caps are reachable.
+    total_weight = sum(a.weight * (a.end - a.start + 1) for a in planned) or 1
+    matched_lines = lines * (100 - UNMATCHED_PERCENT) // 100
+    for a in planned:
+        term_months = a.end - a.start + 1
+        monthly_units = max(1, matched_lines * a.weight * AVERAGE_QUANTITY // total_weight)
+        period_units = monthly_units * min(PERIOD_MONTHS[a.frequency], term_months)
+        average_cents = sum(list_cents[p] for p in a.covered) // len(a.covered)
+        period_dollars = max(1, period_units * average_cents // 100)
+        a.rule, a.bands = _rule(rng, a, period_units, period_dollars)
+        if a.program is None:
+            a.program = PROGRAM_OF_KIND[a.rule["kind"]]
+        if rng.randrange(4) == 0:
+            a.committed = max(10, monthly_units * 8 // 100 * 10)
+            a.rule["commitment_rule"] = rng.randrange(10) == 0
+    return planned
+
+
+def _scope(rng, products_of_line, line):
+    """(products, product lines): the line itself, a few of its products, or the line and a product beside it."""
+    roll = rng.randrange(100)
+    own = products_of_line[line]
+    if roll < 40:
+        return (), (line,)
+    if roll < 85 or len(products_of_line) == 1:
+        return tuple(sorted(rng.sample(own, min(rng.randint(1, 4), len(own))))), ()
+    beside = products_of_line[(line + len(products_of_line) // 2) % len(products_of_line)]
+    return tuple(sorted(rng.sample(beside, min(rng.randint(1, 2), len(beside))))), (line,)
+
+
+def _rule(rng, agreement, period_units, period_dollars):
+    """The rule's model fields and tier bands: ~40 % per unit, ~25 % percent, ~25 % tiered, ~10 % growth."""
+    rule = {"rate": None, "tier_basis": "", "tier_method": "", "baseline": "", "baseline_amount": None,
+            "minimum": None, "cap": None, "commitment_rule": False}
+    bands = ()
+    # A baseline of last year needs a year before the term; the first term states its baseline.
+    last_year_known = agreement.start >= 12
+    roll = rng.randrange(100)
+    if roll < 40:
+        rule.update(kind="per_unit", rate_type="per_unit",
+                    rate=_money(max(1, agreement.net_price_cents * rng.randint(1, 5) // 100)))
+        if rng.randrange(10) == 0:
+            rule["minimum"] = Decimal(_round(period_units // 10))
+    elif roll < 65:
+        rule.update(kind="percent", rate_type="percent", rate=Decimal(rng.randint(2, 10)) / 2)
+        if rng.randrange(8) == 0:
+            rule["cap"] = Decimal(_round(period_dollars * rng.randint(2, 4) // 100) or 1)
+    elif roll < 90:
+        method = rng.choices(("retroactive", "incremental", "retroactive_on_growth"), weights=(45, 35, 20))[0]
+        basis = rng.choice(("quantity", "amount"))
+        per_unit = basis == "quantity" and rng.randrange(3) == 0
+        rule.update(kind="tiered", rate_type="per_unit" if per_unit else "percent", tier_basis=basis,
+                    tier_method=method)
+        volume = period_units if basis == "quantity" else period_dollars
+        first = max(1, _round(volume * rng.randint(30, 60) // 100))
+        second = max(first + 1, _round(volume * rng.randint(85, 130) // 100))
+        if per_unit:
+            step = max(1, agreement.net_price_cents * rng.randint(1, 2) // 100)
+            rates = [_money(step), _money(step * 3 // 2 or 1), _money(step * 2)]
+        else:
+            base = rng.randint(1, 3)
+            rates = [Decimal(base), Decimal(base + 1), Decimal(base + 2)]
+        bands = ((0, rates[0]), (first, rates[1]), (second, rates[2]))
+        if method == "retroactive_on_growth":
+            _baseline(rng, rule, period_dollars, last_year_known)
+    else:
+        rule.update(kind="growth", rate_type="percent", rate=Decimal(rng.randint(3, 8)))
+        _baseline(rng, rule, period_dollars, last_year_known)
+    return rule, bands
+
+
+def _baseline(rng, rule, period_dollars, last_year_known):
+    if last_year_known and rng.randrange(2) == 0:
+        rule["baseline"] = "last_year"
+    else:
+        rule.update(baseline="stated", baseline_amount=Decimal(_round(period_dollars * rng.randint(80, 95) // 100)))
+
+
+def _round(value: int) -> int:
+    """Two significant figures, as people state thresholds and baselines: 12,345 -> 12,000."""
+    scale = 10 ** max(0, len(str(value)) - 2)
+    return value // scale * scale
+
+
+def _purchase_rows(rng, count, planned, customer_ids, product_ids, list_cents, month_count, tally):
+    """(erp line id, customer id, product id, month index, quantity, unit price cents, amount cents) per line.
+
+    Lines land on agreements in proportion to their weight, on a product of the scope, in a month of the
+    term. About 3 % go to a product outside every agreement of a random customer (unmatched) and about
+    1 % are credit notes.
+    """
+    width = max(7, len(str(count)))
+    random_ = rng.random
+    cumulative, running = [], 0
+    for a in planned:
+        running += a.weight * (a.end - a.start + 1)
+        cumulative.append(running)
+    covered_by = [set() for _ in customer_ids]
+    for a in planned:
+        covered_by[a.customer].update(a.covered)
+    product_count, customer_count = len(product_ids), len(customer_ids)
+    credit_share = CREDIT_NOTE_PERCENT / (100 - UNMATCHED_PERCENT)
+    for i in range(1, count + 1):
+        erp_line_id = f"{BOOK_PREFIX}{i:0{width}d}"
+        if not planned or random_() * 100 < UNMATCHED_PERCENT:
+            customer = int(random_() * customer_count)
+            for _ in range(10):
+                product = int(random_() * product_count)
+                if product not in covered_by[customer]:
+                    break
+            else:
+                product = None
+            if product is not None:
+                tally["unmatched"] += 1
+                price = list_cents[product] * (90 + int(random_() * 13)) // 100 or 1
+                quantity = 1 + int(random_() * MAX_QUANTITY)
+                yield (erp_line_id, customer_ids[customer], product_ids[product], int(random_() * month_count),
+                       quantity, price, quantity * price)
+                continue
+        a = planned[bisect.bisect_right(cumulative, random_() * running)]
+        product = a.covered[int(random_() * len(a.covered))]
+        month = a.start + int(random_() * (a.end - a.start + 1))
+        if random_() < credit_share:
+            tally["credit_notes"] += 1
+            quantity = -1 - int(random_() * MAX_RETURN)
+        else:
+            quantity = 1 + int(random_() * MAX_QUANTITY)
+        price = list_cents[product] * (90 + int(random_() * 13)) // 100 or 1
+        yield erp_line_id, customer_ids[a.customer], product_ids[product], month, quantity, price, quantity * price
+
+
+def _purchasesinsert_rows(rows, count, month_texts, now):
+    if connection.vendor != "postgresql":
+        months = [date.fromisoformat(text) for text in month_texts]
+        bulk_insert(PurchaseLine, (PurchaseLine(
+            erp_line_id=erp_line_id, customer_id=customer_id, product_id=product_id, month=months[month],
+            quantity=Decimal(quantity), unit_price=_money(price), amount=_money(amount), source="api",
+        ) for erp_line_id, customer_id, product_id, month, quantity, price, amount in rows))
+        return
+    stamp = now.isoformat()
+
+    def csv_lines():
+        for erp_line_id, customer_id, product_id, month, quantity, price, amount in rows:
+            sign, amount = ("-", -amount) if amount < 0 else ("", amount)
+            yield (f"{erp_line_id},{customer_id},{product_id},{month_texts[month]},{quantity},"
+                   f"{price // 100}.{price % 100:02d},{sign}{amount // 100}.{amount % 100:02d},api,{stamp},{stamp}\n")
+
+    with _rebuilt_after(PurchaseLine._meta.db_table, rows_to_load=count):
+        columns = ("erp_line_id", "customer_id", "product_id", "month", "quantity", "unit_price", "amount",
+                   "source", "created_at", "updated_at")
+        copy_lines(PurchaseLine, columns, csv_lines())
+
+
+@contextmanager
+def _rebuilt_after(table, *, rows_to_load):
+    """Load without the table's secondary indexes and foreign keys, then put them back as they were.
+
+    Building an index once and checking a foreign key with one query is far cheaper than maintaining eight
+    indexes and checking two keys row by row for a million rows. The primary key and the unique erp_line_id
+    stay, and it all happens in the caller's transaction, so a failure leaves the table as it was. Skipped
+    when the table already holds more rows than the load brings, as rebuilding would then cost more.
+    """
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        if cursor.fetchone()[0] > rows_to_load:
+            yield
+            return
+        cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                       "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname", [table])
+        foreign_keys = cursor.fetchall()
+        cursor.execute("SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+                       "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = %s::regclass "
+                       "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) "
+                       "ORDER BY i.relname", [table])
+        indexes = cursor.fetchall()
+        # Checks still pending on the table run now, before their constraints go away.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for name, _ in foreign_keys:
+            cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+        for name, _ in indexes:
+            cursor.execute(f"DROP INDEX {quote(name)}")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    yield
+    with connection.cursor() as cursor:
+        for _, definition in indexes:
+            cursor.execute(definition)
+        for name, definition in foreign_keys:
+            cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
+
+
+def _bulk_ids(model, key, prefix, objects):
+    """bulk_create the objects and return their ids in the same order, read back by their unique key."""
+    model.objects.bulk_create(objects, batch_size=BATCH_SIZE)
+    ids = _ids(model, key, prefix)
+    return [ids[getattr(obj, key)] for obj in objects]
+
+
+def _ids(model, key, prefix):
+    return dict(model.objects.filter(**{f"{key}__startswith": prefix}).order_by().values_list(key, "id"))
+
+
+def _money(cents: int) -> Decimal:
+    """Whole cents as a Decimal amount: 1205 -> Decimal("12.05")."""
+    return Decimal(cents).scaleb(-2)

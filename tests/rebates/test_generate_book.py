@@ -1,0 +1,182 @@
+"""generate_book: a synthetic book of the size asked, whose agreements are valid and whose purchases match them."""
+
+import datetime
+from collections import defaultdict
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+from customers.models import Customer, Segment
+from customers.roles import ACCOUNT_MANAGER
+from rebates import engine
+from rebates.models import (
+    ContractPrice,
+    Product,
+    ProductLine,
+    PurchaseLine,
+    RebateAgreement,
+    RebateProgram,
+    RebateRule,
+)
+from tests.factories import LedgerEntryFactory
+
+pytestmark = pytest.mark.django_db
+
+SIZES = {"customers": 50, "agreements": 80, "products": 20, "lines": 3000}
+BOOK_MONTHS = [datetime.date(2025 + i // 12, i % 12 + 1, 1) for i in range(24)]
+
+
+def generate(*args, **options):
+    out = StringIO()
+    call_command("generate_book", *args, **{**SIZES, **options}, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def summary():
+    return generate()
+
+
+def book_lines():
+    return list(PurchaseLine.objects.filter(erp_line_id__startswith="BK-").order_by("erp_line_id").values_list(
+        "erp_line_id", "customer__code", "product__sku", "month", "quantity", "unit_price", "amount"))
+
+
+def covered_products(agreement):
+    return {p.pk for p in agreement.products.all()} | {
+        p.pk for line in agreement.product_lines.all() for p in line.products.all()}
+
+
+def engine_rule(rule):
+    return engine.RebateRule(
+        kind=rule.kind, rate=rule.rate, rate_type=rule.rate_type,
+        bands=tuple(engine.Band(band.threshold, band.rate) for band in rule.bands.all()),
+        tier_basis=rule.tier_basis, tier_method=rule.tier_method, baseline=rule.baseline,
+        baseline_amount=rule.baseline_amount, minimum=rule.minimum, cap=rule.cap,
+        commitment_rule=rule.commitment_rule,
+    )
+
+
+def test_generates_exactly_the_rows_asked_for(summary):
+    assert Customer.objects.filter(code__startswith="BK-").count() == 50
+    assert RebateAgreement.objects.filter(number__startswith="BK-").count() == 80
+    assert Product.objects.filter(sku__startswith="BK-").count() == 20
+    assert PurchaseLine.objects.filter(erp_line_id__startswith="BK-").count() == 3000
+    assert Segment.objects.filter(code__startswith="bk-").count() == 4
+    assert ProductLine.objects.filter(code__startswith="bk-").count() == 20
+    assert RebateProgram.objects.filter(code__startswith="bk-").count() == 5
+    assert "generated 50 customers, 80 agreements, 20 products, 3,000 purchase lines in" in summary
+
+
+def test_managers_are_account_managers_and_share_the_customers():
+    generate(managers=3)
+    managers = get_user_model().objects.filter(username__startswith="bk.am")
+    assert managers.count() == 3
+    assert all(list(m.groups.values_list("name", flat=True)) == [ACCOUNT_MANAGER] for m in managers)
+    assert sorted(m.managed_customers.count() for m in managers) == [16, 17, 17]
+
+
+def test_every_agreement_has_a_rule_a_contract_price_and_a_scope(summary):
+    agreements = RebateAgreement.objects.filter(number__startswith="BK-").prefetch_related(
+        "products", "product_lines__products")
+    for agreement in agreements:
+        assert agreement.status == "active"
+        assert agreement.start_month <= agreement.end_month
+        assert agreement.start_month in BOOK_MONTHS and agreement.end_month in BOOK_MONTHS
+        assert RebateRule.objects.filter(agreement=agreement).exists()
+        price = ContractPrice.objects.get(agreement=agreement)
+        assert (price.effective_from, price.reason) == (agreement.start_month, "Contract price")
+        assert price.net_price > 0
+        assert covered_products(agreement)
+
+
+def test_agreements_run_for_twelve_months_and_renew_for_the_next_twelve(summary):
+    terms = defaultdict(list)
+    for customer, start, end in RebateAgreement.objects.filter(number__startswith="BK-").values_list(
+            "customer__code", "start_month", "end_month"):
+        terms[customer].append((start, end))
+    first_year, second_year = (datetime.date(2025, 1, 1), datetime.date(2025, 12, 1)), (
+        datetime.date(2026, 1, 1), datetime.date(2026, 12, 1))
+    assert len(terms) == 50
+    assert all(sorted(customer_terms)[:2] == [first_year, second_year][:len(customer_terms)]
+               for customer_terms in terms.values())
+
+
+def test_every_rule_passes_the_engine_validation(summary):
+    rules = RebateRule.objects.filter(agreement__number__startswith="BK-").select_related(
+        "agreement").prefetch_related("bands")
+    for rule in rules:
+        agreement = rule.agreement
+        engine.AgreementTerms(
+            start_month=agreement.start_month, end_month=agreement.end_month, rule=engine_rule(rule),
+            settlement_frequency=agreement.settlement_frequency,
+            committed_monthly_quantity=agreement.committed_monthly_quantity,
+        )
+    assert set(rules.values_list("kind", flat=True)) == {"per_unit", "percent", "tiered", "growth"}
+
+
+def test_most_lines_match_an_agreement_and_some_do_not(summary):
+    agreements = RebateAgreement.objects.filter(number__startswith="BK-").prefetch_related(
+        "products", "product_lines__products")
+    scopes = defaultdict(list)
+    for agreement in agreements:
+        scopes[agreement.customer_id].append((agreement.start_month, agreement.end_month, covered_products(agreement)))
+    lines = PurchaseLine.objects.filter(erp_line_id__startswith="BK-").values_list("customer_id", "product_id", "month")
+    matched = sum(
+        any(start <= month <= end and product in covered for start, end, covered in scopes[customer])
+        for customer, product, month in lines)
+    assert 0.90 * 3000 <= matched < 3000
+
+
+def test_lines_are_priced_in_cents_and_some_are_credit_notes(summary):
+    lines = PurchaseLine.objects.filter(erp_line_id__startswith="BK-")
+    for line in lines:
+        assert line.erp_line_id.startswith("BK-") and line.source == "api"
+        assert line.month in BOOK_MONTHS
+        assert line.quantity != 0 and line.quantity <= 500
+        assert line.unit_price > 0
+        assert line.amount == (line.quantity * line.unit_price).quantize(Decimal("0.01"))
+    credit_notes = lines.filter(quantity__lt=0)
+    assert credit_notes.exists()
+    assert not credit_notes.filter(amount__gte=0).exists()
+    assert lines.filter(erp_line_id="BK-0000001").exists()
+
+
+def test_a_second_run_without_replace_is_refused(summary):
+    with pytest.raises(CommandError, match="--replace"):
+        generate()
+    assert PurchaseLine.objects.filter(erp_line_id__startswith="BK-").count() == 3000
+
+
+def test_the_same_seed_gives_the_same_lines():
+    generate(seed=7)
+    first = book_lines()
+    generate(seed=7, replace=True)
+    assert book_lines() == first
+    generate(seed=8, replace=True)
+    assert book_lines() != first
+
+
+def test_replace_is_refused_once_accruals_are_booked_on_the_book(summary):
+    agreement = RebateAgreement.objects.filter(number__startswith="BK-").first()
+    LedgerEntryFactory(agreement=agreement, period=agreement.start_month)
+    with pytest.raises(CommandError, match="fresh database"):
+        generate(replace=True)
+    assert RebateAgreement.objects.filter(number__startswith="BK-").count() == 80
+
+
+def test_start_month_moves_the_whole_book():
+    generate("--start=2026-04", months=6, lines=500)
+    months = PurchaseLine.objects.filter(erp_line_id__startswith="BK-").values_list("month", flat=True)
+    assert min(months) >= datetime.date(2026, 4, 1) and max(months) <= datetime.date(2026, 9, 1)
+    assert set(RebateAgreement.objects.values_list("start_month", "end_month")) == {
+        (datetime.date(2026, 4, 1), datetime.date(2026, 9, 1))}
+
+
+def test_a_start_that_is_not_a_month_is_refused():
+    with pytest.raises(CommandError, match="YYYY-MM"):
+        generate("--start=2026-13")
+    assert not Customer.objects.exists()
