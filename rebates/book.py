@@ -286,7 +286,7 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
     tally = {"unmatched": 0, "credit_notes": 0}
     rows = _purchase_rows(random.Random(f"{seed}:purchases"), lines, planned, customer_ids, product_ids,
                           list_cents, len(months), tally)
-    _purchasesinsert_rows(rows, lines, [month.isoformat() for month in months], now)
+    _purchases_insert(rows, lines, [month.isoformat() for month in months], now)
     say(f"{lines:,} purchase lines")
     return {
         "managers": managers, "segments": len(SEGMENTS), "product_lines": line_count, "products": products,
@@ -479,7 +479,7 @@ def _purchase_rows(rng, count, planned, customer_ids, product_ids, list_cents, m
         yield erp_line_id, customer_ids[a.customer], product_ids[product], month, quantity, price, quantity * price
 
 
-def _purchasesinsert_rows(rows, count, month_texts, now):
+def _purchases_insert(rows, count, month_texts, now):
     if connection.vendor != "postgresql":
         months = [date.fromisoformat(text) for text in month_texts]
         bulk_insert(PurchaseLine, (PurchaseLine(
