@@ -7,7 +7,8 @@ source "$REPO_ROOT/scripts/services.sh"
 cd "$REPO_ROOT"
 
 shopt -s nullglob
-benchmarks=(benchmarks/*.py)
+# Files starting with _ are helpers the benchmarks run, not benchmarks themselves.
+benchmarks=(benchmarks/[!_]*.py)
 shopt -u nullglob
 if [ "${#benchmarks[@]}" -eq 0 ]; then
     echo "no benchmarks yet"

@@ -24,15 +24,19 @@ class Command(BaseCommand):
         parser.add_argument("--as-of", type=_as_of, default=None, help="Accrue months up to this date (default today).")
         parser.add_argument("--full", action="store_true", help="Recompute every agreement, not only changed ones.")
         parser.add_argument("--queue", action="store_true", help="Queue the run for the Celery workers and return.")
+        parser.add_argument("--workers", type=int, default=1,
+                            help="Book the chunks in this many processes at once (default 1).")
 
-    def handle(self, *args, as_of, full, queue, **options):
+    def handle(self, *args, as_of, full, queue, workers, **options):
+        if workers < 1:
+            raise CommandError(f"--workers must be at least 1, got {workers}")
         as_of = as_of or timezone.localdate()
         run = accrual_run_start(as_of=as_of, full=full, trigger=AccrualRun.Trigger.COMMAND, queue=queue)
         if queue:
             self.stdout.write(f"Accrual run {run.pk} as of {as_of} queued for the workers.")
             return
         progress = self._progress_bar if sys.stdout.isatty() else None
-        run = accrual_run_perform(run_id=run.pk, progress=progress)
+        run = accrual_run_perform(run_id=run.pk, progress=progress, workers=workers)
         if progress:
             self.stdout.write("")
         if run.status == AccrualRun.Status.SKIPPED:
