@@ -1,6 +1,6 @@
 """One accrual run in a process of its own; prints its figures as JSON (used by accrual_run.py).
 
-python benchmarks/_accrual_once.py AS_OF [--full]
+python benchmarks/_accrual_once.py AS_OF [--full] [--workers N]
 """
 
 import json
@@ -20,14 +20,17 @@ def main():
 
     as_of = date.fromisoformat(sys.argv[1])
     full = "--full" in sys.argv[2:]
+    workers = int(sys.argv[sys.argv.index("--workers") + 1]) if "--workers" in sys.argv else 1
     began = time.perf_counter()
     run = accrual_run_start(as_of=as_of, full=full, trigger="command", queue=False)
-    run = accrual_run_perform(run_id=run.pk, close_settlements=False)
+    run = accrual_run_perform(run_id=run.pk, close_settlements=False, workers=workers)
     seconds = time.perf_counter() - began
     print(json.dumps({
         "seconds": seconds, "status": run.status, "entries": run.entries_count, "total": str(run.total_amount),
         "agreements": run.agreements_count, "chunks": run.chunks_total,
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        # The largest process of the run: this one, or one of its chunk workers.
+        "peak_mb": max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+        / 1024,
     }))
 
 

@@ -6,7 +6,9 @@ first full run <= 6 x floor; rerun with nothing changed books 0 entries in <= 0.
 1% of the lines changed <= 1 x floor; --full afterwards books 0 entries (agrees to the cent); peak
 memory of a run <= 500 MB.
 
-Run by `make bench` (PostgreSQL from the environment). BENCH_BOOK_SCALE=0.1 runs on a tenth of the book.
+Runs book their chunks in BENCH_WORKERS processes (default 2, this machine's cores), as that many Celery
+workers would. Run by `make bench` (PostgreSQL from the environment). BENCH_BOOK_SCALE=0.1 runs on a
+tenth of the book.
 """
 
 import json
@@ -54,9 +56,13 @@ def floor_seconds(connection):
     return statistics.median(timings), len(rows)
 
 
+WORKERS = os.environ.get("BENCH_WORKERS", "2")
+
+
 def run_accrual(*args):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "_accrual_once.py"), AS_OF, *args],
+    command = [sys.executable, str(ROOT / "benchmarks" / "_accrual_once.py"), AS_OF, *args, "--workers", WORKERS]
+    result = subprocess.run(command,
                             cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         sys.exit(f"accrual run failed:\n{result.stderr[-3000:]}")
@@ -85,6 +91,7 @@ def main():
         print(f"book: {summary}")
 
     floor, groups = floor_seconds(connection)
+    print(f"accrual runs book their chunks in {WORKERS} worker processes")
     print(f"floor: one SQL aggregate of the lines per (agreement, month) over the scopes: {floor:.2f} s "
           f"({groups:,} groups)")
     results = []

@@ -8,6 +8,7 @@ again, and each entry's booking key names its run, so the database refuses the s
 """
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -20,9 +21,9 @@ from django.utils import timezone
 
 from config.celery_app import queue_on_commit
 from customers.services import audit_record
-from rebates.bulk import insert_rows
-from rebates.engine.periods import month_of
-from rebates.models import AccrualChunk, AccrualRun, LedgerEntry, PurchaseLine, RebateAgreement
+from rebates.bulk import copy_lines, insert_rows
+from rebates.engine.periods import add_months, month_of
+from rebates.models import AccrualChunk, AccrualRun, BonusCondition, LedgerEntry, PurchaseLine, RebateAgreement
 from rebates.services.terms import agreements_with_terms, as_date, exact, expected_ledger
 
 logger = logging.getLogger(__name__)
@@ -226,7 +227,15 @@ class Booking(NamedTuple):
 
 def book(bookings: list[Booking]) -> None:
     """Insert the bookings set-based (COPY on PostgreSQL); their keys make a second insert fail whole."""
-    insert_rows(LedgerEntry, BOOKING_COLUMNS, bookings)
+    if connection.vendor != "postgresql":
+        insert_rows(LedgerEntry, BOOKING_COLUMNS, bookings)
+        return
+    # Every field is a number, a date, a kind or a booking key: none needs CSV quoting.
+    copy_lines(LedgerEntry, BOOKING_COLUMNS, (
+        f"{b.agreement_id},{b.period.isoformat()},{b.kind},{b.quantity},{b.eligible_amount},{b.amount},"
+        f"{'' if b.accrual_run_id is None else b.accrual_run_id},{b.booking_key},{b.booked_at.isoformat()}\n"
+        for b in bookings
+    ))
 
 
 def ledger_differences(agreements, *, as_of: date, run: AccrualRun | None) -> list[Booking]:
@@ -307,15 +316,49 @@ def _agreements_to_recompute(run: AccrualRun) -> list[int]:
     )
     if not run.full and last is not None:
         since = last.changes_seen_until
-        changed_customers = PurchaseLine.objects.filter(updated_at__gte=since).values("customer_id")
         last_month = month_of(last.as_of)
-        condition = Q(terms_changed_at__gte=since) | Q(customer_id__in=changed_customers)
+        condition = Q(terms_changed_at__gte=since)
         if as_of_month != last_month:
             # Months between the two as-of dates accrue now (or no longer do) with no new purchase.
             low, high = sorted((last_month, as_of_month))
             condition |= Q(end_month__gte=low, start_month__lte=high)
-        accruing = accruing.filter(condition)
+        ids = set(accruing.filter(condition).values_list("pk", flat=True))
+        ids |= _agreements_touched_by_lines(accruing, since)
+        return sorted(ids)
     return list(accruing.order_by("pk").values_list("pk", flat=True))
+
+
+def _agreements_touched_by_lines(accruing, since) -> set[int]:
+    """Agreements that a purchase line changed since `since` counts for: same customer, a product in
+    scope (or a launch-bonus product), a month in the term or in the year before it (growth baselines)."""
+    changed = (PurchaseLine.objects.filter(updated_at__gte=since)
+               .values_list("customer_id", "product_id", "product__product_line_id", "month").distinct())
+    by_customer: dict[int, list] = {}
+    for customer_id, product_id, line_id, month in changed:
+        by_customer.setdefault(customer_id, []).append((product_id, line_id, month))
+    if not by_customer:
+        return set()
+    candidates = accruing.filter(customer_id__in=list(by_customer))
+    terms = {pk: (customer_id, start, end)
+             for pk, customer_id, start, end in candidates.values_list("pk", "customer_id", "start_month", "end_month")}
+    scope_products, scope_lines = defaultdict(set), defaultdict(set)
+    for pk, product_id in RebateAgreement.products.through.objects.filter(
+            rebateagreement_id__in=candidates.values("pk")).values_list("rebateagreement_id", "product_id"):
+        scope_products[pk].add(product_id)
+    for pk, line_id in RebateAgreement.product_lines.through.objects.filter(
+            rebateagreement_id__in=candidates.values("pk")).values_list("rebateagreement_id", "productline_id"):
+        scope_lines[pk].add(line_id)
+    for pk, product_id in BonusCondition.objects.filter(rule__agreement__in=candidates.values("pk")).values_list(
+            "rule__agreement_id", "product_id"):
+        scope_products[pk].add(product_id)
+    touched = set()
+    for pk, (customer_id, start, end) in terms.items():
+        earliest = add_months(start, -12)
+        products, lines = scope_products[pk], scope_lines[pk]
+        if any(earliest <= month <= end and (product_id in products or line_id in lines)
+               for product_id, line_id, month in by_customer[customer_id]):
+            touched.add(pk)
+    return touched
 
 
 def _finish(run: AccrualRun) -> None:

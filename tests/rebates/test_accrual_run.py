@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.db.models import Sum
 
 from customers.models import AuditRecord
-from rebates.models import AccrualRun, LedgerEntry, RebateRule, TierBand
+from rebates.models import AccrualRun, LedgerEntry, RebateAgreement, RebateRule, TierBand
 from rebates.services import accrual_run_perform, accrual_run_start, agreement_terminate
 from tests.factories import (
     AgreementFactory,
@@ -201,3 +201,20 @@ def test_accrue_command_refuses_a_bad_date():
 
     with pytest.raises(CommandError, match="--as-of must be a date as YYYY-MM-DD"):
         call_command("accrue", "--as-of", "2026-13-01")
+
+
+def test_a_changed_line_outside_every_scope_recomputes_nothing():
+    agreement, _ = seed_agreement(months=[1])
+    accrue(datetime.date(2026, 1, 31))
+    PurchaseLineFactory(customer=agreement.customer, product=ProductFactory(), month=month(1))
+    run = accrue(datetime.date(2026, 1, 31))
+    assert (run.agreements_count, run.entries_count) == (0, 0)
+
+
+def test_accrue_command_with_two_workers_books_what_one_would(transactional_db):
+    seed_agreement()
+    from io import StringIO
+
+    call_command("accrue", "--as-of", "2026-12-31", "--workers", "2", stdout=StringIO())
+    assert LedgerEntry.objects.count() == 12
+    assert total(RebateAgreement.objects.get()) == D("30.00")
