@@ -32,8 +32,9 @@ stop_all() {
     [ "${#pids[@]}" -gt 0 ] || return 0
     section "stopping the web server and the Celery worker"
     local pid
+    # The leaders first: Celery's main process stops its own pool children in a warm shutdown.
     for pid in "${pids[@]}"; do
-        kill -TERM -- "-$pid" 2>/dev/null || true
+        kill -TERM "$pid" 2>/dev/null || true
     done
     # Give Celery a moment for its warm shutdown, then make sure nothing is left.
     local deadline=$((SECONDS + 15))
@@ -65,6 +66,8 @@ try:
     urllib.request.urlopen(sys.argv[1], timeout=2)
 except urllib.error.HTTPError:
     pass
+except OSError:
+    sys.exit(1)
 PY
 }
 
