@@ -23,8 +23,22 @@ from config.celery_app import queue_on_commit
 from customers.services import audit_record
 from rebates.bulk import copy_lines, insert_rows
 from rebates.engine.periods import add_months, month_of
-from rebates.models import AccrualChunk, AccrualRun, BonusCondition, LedgerEntry, PurchaseLine, RebateAgreement
-from rebates.services.terms import agreements_with_terms, as_date, exact, expected_ledger
+from rebates.models import (
+    AccrualChunk,
+    AccrualInput,
+    AccrualRun,
+    BonusCondition,
+    LedgerEntry,
+    PurchaseLine,
+    RebateAgreement,
+)
+from rebates.services.terms import (
+    agreements_with_terms,
+    as_date,
+    exact,
+    expected_ledger,
+    scope_month_totals_store,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +125,7 @@ def accrual_run_prepare(*, run_id: int) -> list[int]:
         )
         run.chunks_total = len(pieces)
         run.save(update_fields=["status", "started_at", "heartbeat_at", "changes_seen_until", "chunks_total"])
+        scope_month_totals_store(run_id=run.pk, agreement_ids=agreement_ids)
         if not pieces:
             _finish(run)
         return list(run.chunks.order_by("number").values_list("pk", flat=True))
@@ -245,7 +260,7 @@ def ledger_differences(agreements, *, as_of: date, run: AccrualRun | None) -> li
     minimum was reached that month); a month that already has entries gets one adjustment with the
     difference. Months after `as_of` are left alone; months that no longer accrue are brought to zero.
     """
-    expected = expected_ledger(agreements, as_of=as_of)
+    expected = expected_ledger(agreements, as_of=as_of, run_id=run.pk if run is not None else None)
     booked = _booked_by_month([a.pk for a in agreements])
     last_month = month_of(as_of)
     now = timezone.now()
@@ -365,6 +380,7 @@ def _finish(run: AccrualRun) -> None:
     run.status = AccrualRun.Status.SUCCEEDED
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "finished_at"])
+    AccrualInput.objects.filter(run=run).delete()
     audit_record(
         actor=None, actor_label="accrual run", action="accrual_run.finish", target=run,
         summary=(f"Accrual run {run.pk} as of {run.as_of:%Y-%m-%d} booked {run.entries_count} entries "
@@ -387,6 +403,7 @@ def _fail_stale_runs() -> None:
         run.error = f"No progress since {run.heartbeat_at:%Y-%m-%d %H:%M:%S}; its worker stopped midway."
         run.finished_at = timezone.now()
         run.save(update_fields=["status", "error", "finished_at"])
+        AccrualInput.objects.filter(run=run).delete()
         audit_record(actor=None, actor_label="accrual run", action="accrual_run.fail", target=run, summary=run.error)
 
 
@@ -400,6 +417,7 @@ def accrual_run_fail(*, run_id: int, error: str) -> None:
         run.error = error[:2000]
         run.finished_at = timezone.now()
         run.save(update_fields=["status", "error", "finished_at"])
+        AccrualInput.objects.filter(run=run).delete()
         audit_record(actor=None, actor_label="accrual run", action="accrual_run.fail", target=run,
                      summary=f"Accrual run {run.pk} failed: {error}"[:300])
 

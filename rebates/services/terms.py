@@ -14,7 +14,7 @@ from django.db.models import Prefetch, Q, Sum
 
 from rebates import engine
 from rebates.engine.periods import add_months
-from rebates.models import BonusCondition, PurchaseLine, RebateAgreement, TierBand
+from rebates.models import AccrualInput, BonusCondition, PurchaseLine, RebateAgreement, TierBand
 
 CENT = Decimal("0.01")
 QUANTITY_STEP = Decimal("0.001")
@@ -67,11 +67,11 @@ def _table(model):
 # Purchases of each agreement's customer whose product is in the agreement's scope (named directly or
 # through its product line), summed per month, from a year before the term (growth baselines) to its end.
 _SCOPE_TOTALS_SQL = """
-SELECT a.id, pl.month, SUM(pl.quantity), SUM(pl.amount)
+SELECT {select} a.id, pl.month, SUM(pl.quantity), SUM(pl.amount)
 FROM {agreement} a
 JOIN {purchase} pl ON pl.customer_id = a.customer_id AND pl.month >= %s AND pl.month <= a.end_month
 JOIN {product} pr ON pr.id = pl.product_id
-WHERE a.id IN ({ids})
+WHERE a.id IN ({ids}) {customers}
   AND (
     EXISTS (SELECT 1 FROM {scope_products} sp WHERE sp.rebateagreement_id = a.id AND sp.product_id = pl.product_id)
     OR EXISTS (SELECT 1 FROM {scope_lines} sl
@@ -81,27 +81,64 @@ GROUP BY a.id, pl.month
 """
 
 
-def scope_month_totals(agreements: list[RebateAgreement]) -> dict[int, list[engine.PurchaseLine]]:
-    """Per agreement id, one engine purchase line per month: the net units and amount bought in scope."""
-    totals: dict[int, list[engine.PurchaseLine]] = defaultdict(list)
-    if not agreements:
-        return totals
-    earliest = add_months(min(a.start_month for a in agreements), -12)
-    sql = _SCOPE_TOTALS_SQL.format(
+def _scope_totals_sql(agreement_ids, *, customer_ids=None, select=""):
+    return _SCOPE_TOTALS_SQL.format(
+        select=select,
         agreement=_table(RebateAgreement),
         purchase=_table(PurchaseLine),
         product=_table(PurchaseLine.product.field.related_model),
         scope_products=_table(RebateAgreement.products.through),
         scope_lines=_table(RebateAgreement.product_lines.through),
-        ids=", ".join(str(int(a.pk)) for a in agreements),
+        ids=", ".join(str(int(pk)) for pk in agreement_ids),
+        # Named explicitly so the planner reads these customers' lines by index, not the whole table.
+        customers=f"AND pl.customer_id IN ({', '.join(str(int(pk)) for pk in sorted(customer_ids))})"
+        if customer_ids else "",
     )
+
+
+def _engine_lines(rows) -> dict[int, list[engine.PurchaseLine]]:
+    totals: dict[int, list[engine.PurchaseLine]] = defaultdict(list)
+    for agreement_id, month, quantity, amount in rows:
+        totals[agreement_id].append(
+            engine.PurchaseLine(as_date(month), exact(quantity, QUANTITY_STEP), exact(amount, CENT))
+        )
+    return totals
+
+
+def scope_month_totals(agreements: list[RebateAgreement]) -> dict[int, list[engine.PurchaseLine]]:
+    """Per agreement id, one engine purchase line per month: the net units and amount bought in scope."""
+    if not agreements:
+        return {}
+    earliest = add_months(min(a.start_month for a in agreements), -12)
+    sql = _scope_totals_sql([a.pk for a in agreements], customer_ids={a.customer_id for a in agreements})
     with connection.cursor() as cursor:
         cursor.execute(sql, [earliest])
-        for agreement_id, month, quantity, amount in cursor.fetchall():
-            totals[agreement_id].append(
-                engine.PurchaseLine(as_date(month), exact(quantity, QUANTITY_STEP), exact(amount, CENT))
-            )
-    return totals
+        return _engine_lines(cursor.fetchall())
+
+
+def scope_month_totals_store(*, run_id: int, agreement_ids: list[int]) -> None:
+    """Sum every agreement's purchases in scope per month into the run's input, in one statement."""
+    if not agreement_ids:
+        return
+    earliest = add_months(
+        RebateAgreement.objects.filter(pk__in=agreement_ids).order_by("start_month")
+        .values_list("start_month", flat=True).first(), -12)
+    columns = "run_id, agreement_id, month, quantity, amount"
+    sql = _scope_totals_sql(agreement_ids, select=f"{int(run_id)},")
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {_table(AccrualInput)} ({columns}) {sql}", [earliest])
+
+
+def scope_month_totals_stored(*, run_id: int, agreements) -> dict[int, list[engine.PurchaseLine]]:
+    """The run's input for these agreements, as `scope_month_totals` would compute it."""
+    if not agreements:
+        return {}
+    ids = ", ".join(str(int(a.pk)) for a in agreements)
+    sql = (f"SELECT agreement_id, month, quantity, amount FROM {_table(AccrualInput)} "
+           f"WHERE run_id = %s AND agreement_id IN ({ids})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [run_id])
+        return _engine_lines(cursor.fetchall())
 
 
 def bonus_product_lines(agreements: list[RebateAgreement]) -> dict[int, list[engine.PurchaseLine]]:
@@ -130,9 +167,15 @@ def bonus_product_lines(agreements: list[RebateAgreement]) -> dict[int, list[eng
     return result
 
 
-def expected_ledger(agreements: list[RebateAgreement], *, as_of: date) -> dict[int, tuple[engine.MonthResult, ...]]:
-    """What the ledger should hold per agreement and month by `as_of`: the engine over the database."""
-    totals = scope_month_totals(agreements)
+def expected_ledger(
+    agreements: list[RebateAgreement], *, as_of: date, run_id: int | None = None
+) -> dict[int, tuple[engine.MonthResult, ...]]:
+    """What the ledger should hold per agreement and month by `as_of`: the engine over the database
+    (over the run's stored input when a run is given)."""
+    if run_id is None:
+        totals = scope_month_totals(agreements)
+    else:
+        totals = scope_month_totals_stored(run_id=run_id, agreements=agreements)
     bonuses = bonus_product_lines(agreements)
     expected = {}
     for agreement in agreements:
