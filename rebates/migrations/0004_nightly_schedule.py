@@ -1,31 +1,13 @@
-"""The nightly accrual run as a django-celery-beat entry, so an administrator can change it in the admin.
+"""The nightly accrual run as a django-celery-beat entry (see config/beat_entries.py)."""
 
-It lives in the database rather than in CELERY_BEAT_SCHEDULE, which beat would write back over the
-administrator's changes every time it starts.
-"""
-
-from django.conf import settings
 from django.db import migrations
 
-NAME = "Nightly accrual run"
-TASK = "rebates.tasks.nightly_accrual_run"
+from config.beat_entries import nightly_entry
 
-
-def create_entry(apps, schema_editor):
-    crontab_model = apps.get_model("django_celery_beat", "CrontabSchedule")
-    task_model = apps.get_model("django_celery_beat", "PeriodicTask")
-    crontab, _ = crontab_model.objects.get_or_create(
-        minute="0", hour="2", day_of_week="*", day_of_month="*", month_of_year="*", timezone=settings.TIME_ZONE
-    )
-    task_model.objects.get_or_create(
-        name=NAME,
-        defaults={"task": TASK, "crontab": crontab, "enabled": True,
-                  "description": "Books the difference between what each agreement earned and its ledger."},
-    )
-
-
-def remove_entry(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=NAME, task=TASK).delete()
+create, remove = nightly_entry(
+    name="Nightly accrual run", task="rebates.tasks.nightly_accrual_run", hour=2,
+    description="Books the difference between what each agreement earned and its ledger.",
+)
 
 
 class Migration(migrations.Migration):
@@ -34,4 +16,4 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(create_entry, remove_entry)]
+    operations = [migrations.RunPython(create, remove)]

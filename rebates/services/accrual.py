@@ -269,36 +269,31 @@ def ledger_differences(agreements, *, as_of: date, run: AccrualRun | None) -> li
     accrual, catch_up, adjustment = (LedgerEntry.Kind.ACCRUAL.value, LedgerEntry.Kind.CATCH_UP.value,
                                      LedgerEntry.Kind.ADJUSTMENT.value)
     bookings = []
+
+    def first_booking(pk, month, result):
+        if result.amount or result.quantity or result.eligible_amount:
+            key = f"a{pk}:{month:%Y-%m}:{stamp}"
+            bookings.append(Booking(pk, month, accrual, result.quantity, result.eligible_amount,
+                                    result.amount - result.catch_up, run_id, f"{accrual}:{key}", now))
+            if result.catch_up:
+                bookings.append(Booking(pk, month, catch_up, ZERO, ZERO, result.catch_up, run_id,
+                                        f"{catch_up}:{key}", now))
+
     for agreement in agreements:
         pk = agreement.pk
         results = {result.month: result for result in expected[pk]}
-        held = booked.get(pk)
-        if not held:
-            for month, result in results.items():
-                if result.amount or result.quantity or result.eligible_amount:
-                    key = f"a{pk}:{month:%Y-%m}:{stamp}"
-                    bookings.append(Booking(pk, month, accrual, result.quantity, result.eligible_amount,
-                                            result.amount - result.catch_up, run_id, f"{accrual}:{key}", now))
-                    if result.catch_up:
-                        bookings.append(Booking(pk, month, catch_up, ZERO, ZERO, result.catch_up, run_id,
-                                                f"{catch_up}:{key}", now))
-            continue
+        held = booked.get(pk, {})
         for month in sorted(set(results) | {m for m in held if m <= last_month}):
             result = results.get(month)
-            key = f"a{pk}:{month:%Y-%m}:{stamp}"
             if month not in held:
-                if result.amount or result.quantity or result.eligible_amount:
-                    bookings.append(Booking(pk, month, accrual, result.quantity, result.eligible_amount,
-                                            result.amount - result.catch_up, run_id, f"{accrual}:{key}", now))
-                    if result.catch_up:
-                        bookings.append(Booking(pk, month, catch_up, ZERO, ZERO, result.catch_up, run_id,
-                                                f"{catch_up}:{key}", now))
+                first_booking(pk, month, result)
                 continue
             want = (result.quantity, result.eligible_amount, result.amount) if result else (ZERO, ZERO, ZERO)
             have = held[month]
             if want != have:
                 bookings.append(Booking(pk, month, adjustment, want[0] - have[0], want[1] - have[1],
-                                        want[2] - have[2], run_id, f"{adjustment}:{key}", now))
+                                        want[2] - have[2], run_id, f"{adjustment}:a{pk}:{month:%Y-%m}:{stamp}",
+                                        now))
     return bookings
 
 
