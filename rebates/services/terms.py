@@ -14,7 +14,7 @@ from django.db.models import Prefetch, Q, Sum
 
 from rebates import engine
 from rebates.engine.periods import add_months
-from rebates.models import AccrualInput, BonusCondition, PurchaseLine, RebateAgreement, TierBand
+from rebates.models import AccrualInput, BonusCondition, PurchaseLine, RebateAgreement, RebateRule, TierBand
 
 CENT = Decimal("0.01")
 QUANTITY_STEP = Decimal("0.001")
@@ -65,13 +65,16 @@ def _table(model):
 
 
 # Purchases of each agreement's customer whose product is in the agreement's scope (named directly or
-# through its product line), summed per month, from a year before the term (growth baselines) to its end.
+# through its product line), summed per month over the term; from a year before the term when the rule
+# measures growth over last year's same period.
 _SCOPE_TOTALS_SQL = """
 SELECT {select} a.id, pl.month, SUM(pl.quantity), SUM(pl.amount)
 FROM {agreement} a
 JOIN {purchase} pl ON pl.customer_id = a.customer_id AND pl.month >= %s AND pl.month <= a.end_month
 JOIN {product} pr ON pr.id = pl.product_id
 WHERE a.id IN ({ids}) {customers}
+  AND (pl.month >= a.start_month
+       OR EXISTS (SELECT 1 FROM {rule} r WHERE r.agreement_id = a.id AND r.baseline = 'last_year'))
   AND (
     EXISTS (SELECT 1 FROM {scope_products} sp WHERE sp.rebateagreement_id = a.id AND sp.product_id = pl.product_id)
     OR EXISTS (SELECT 1 FROM {scope_lines} sl
@@ -85,6 +88,7 @@ def _scope_totals_sql(agreement_ids, *, customer_ids=None, select=""):
     return _SCOPE_TOTALS_SQL.format(
         select=select,
         agreement=_table(RebateAgreement),
+        rule=_table(RebateRule),
         purchase=_table(PurchaseLine),
         product=_table(PurchaseLine.product.field.related_model),
         scope_products=_table(RebateAgreement.products.through),

@@ -218,3 +218,16 @@ def test_accrue_command_with_two_workers_books_what_one_would(transactional_db):
     call_command("accrue", "--as-of", "2026-12-31", "--workers", "2", stdout=StringIO())
     assert LedgerEntry.objects.count() == 12
     assert total(RebateAgreement.objects.get()) == D("30.00")
+
+
+def test_growth_over_last_years_same_period_reads_the_year_before_the_term():
+    product = ProductFactory()
+    agreement = AgreementFactory(products=[product])
+    RebateRule.objects.create(agreement=agreement, kind="growth", rate_type="percent", rate=D("5"),
+                              baseline="last_year")
+    PurchaseLineFactory(customer=agreement.customer, product=product, month=month(6, 2025), quantity=D("1000"),
+                        unit_price=D("100.00"))
+    PurchaseLineFactory(customer=agreement.customer, product=product, month=month(6), quantity=D("1300"),
+                        unit_price=D("100.00"))
+    accrue(datetime.date(2026, 12, 31))
+    assert total(agreement) == D("1500.00")
