@@ -137,7 +137,8 @@ def accrual_chunk_book(*, chunk_id: int) -> ChunkResult:
     A chunk already booked, or of a run that is no longer running, books nothing.
     """
     with transaction.atomic():
-        chunk = AccrualChunk.objects.select_for_update().select_related("run").get(pk=chunk_id)
+        # Lock the chunk only: the run row stays free, so chunks book side by side.
+        chunk = AccrualChunk.objects.select_for_update(of=("self",)).select_related("run").get(pk=chunk_id)
         run = chunk.run
         if chunk.status == AccrualChunk.Status.DONE or run.status != AccrualRun.Status.RUNNING:
             return ChunkResult(0, 0, ZERO, booked=False)
