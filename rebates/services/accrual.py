@@ -142,14 +142,13 @@ def accrual_chunk_book(*, chunk_id: int) -> ChunkResult:
         run = chunk.run
         if chunk.status == AccrualChunk.Status.DONE or run.status != AccrualRun.Status.RUNNING:
             return ChunkResult(0, 0, ZERO, booked=False)
-        # Lock the agreements in primary-key order, as every writer of their ledger does.
-        locked = list(
-            RebateAgreement.objects.select_for_update()
-            .filter(pk__in=chunk.agreement_ids, status__in=ACCRUING_STATUSES)
-            .order_by("pk")
-            .values_list("pk", flat=True)
+        # Lock the agreements in primary-key order, as every writer of their ledger does, and read their
+        # terms in the same query.
+        agreements = list(
+            agreements_with_terms(chunk.agreement_ids)
+            .filter(status__in=ACCRUING_STATUSES)
+            .select_for_update(of=("self",))
         )
-        agreements = list(agreements_with_terms(locked))
         entries = ledger_differences(agreements, as_of=run.as_of, run=run)
         book(entries)
         total = sum((entry.amount for entry in entries), ZERO)
