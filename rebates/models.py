@@ -433,23 +433,6 @@ class AccrualChunk(models.Model):
         return f"chunk {self.number} of run {self.run_id} ({self.status})"
 
 
-class AccrualInput(models.Model):
-    """A run's purchases in scope per (agreement, month), read once for the whole run by one set-based
-    query, so each chunk reads its slice by index instead of searching the purchase lines again."""
-
-    run = models.ForeignKey(AccrualRun, on_delete=models.CASCADE, related_name="+", db_index=False)
-    agreement_id = models.BigIntegerField()
-    month = models.DateField()
-    quantity = quantity_field()
-    amount = money_field()
-
-    class Meta:
-        indexes = [models.Index(fields=["run", "agreement_id"], name="accrual_input_run_agreement")]
-
-    def __str__(self):
-        return f"run {self.run_id} agreement {self.agreement_id} {self.month:%Y-%m}"
-
-
 class Settlement(models.Model):
     """The closing of one settlement period of an agreement (or an interim payment within it)."""
 

@@ -25,7 +25,6 @@ from rebates.bulk import copy_lines, insert_rows
 from rebates.engine.periods import add_months, month_of
 from rebates.models import (
     AccrualChunk,
-    AccrualInput,
     AccrualRun,
     BonusCondition,
     LedgerEntry,
@@ -37,6 +36,7 @@ from rebates.services.terms import (
     as_date,
     exact,
     expected_ledger,
+    scope_month_totals_drop,
     scope_month_totals_store,
 )
 
@@ -375,7 +375,7 @@ def _finish(run: AccrualRun) -> None:
     run.status = AccrualRun.Status.SUCCEEDED
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "finished_at"])
-    AccrualInput.objects.filter(run=run).delete()
+    scope_month_totals_drop(run_id=run.pk)
     audit_record(
         actor=None, actor_label="accrual run", action="accrual_run.finish", target=run,
         summary=(f"Accrual run {run.pk} as of {run.as_of:%Y-%m-%d} booked {run.entries_count} entries "
@@ -398,7 +398,7 @@ def _fail_stale_runs() -> None:
         run.error = f"No progress since {run.heartbeat_at:%Y-%m-%d %H:%M:%S}; its worker stopped midway."
         run.finished_at = timezone.now()
         run.save(update_fields=["status", "error", "finished_at"])
-        AccrualInput.objects.filter(run=run).delete()
+        scope_month_totals_drop(run_id=run.pk)
         audit_record(actor=None, actor_label="accrual run", action="accrual_run.fail", target=run, summary=run.error)
 
 
@@ -412,7 +412,7 @@ def accrual_run_fail(*, run_id: int, error: str) -> None:
         run.error = error[:2000]
         run.finished_at = timezone.now()
         run.save(update_fields=["status", "error", "finished_at"])
-        AccrualInput.objects.filter(run=run).delete()
+        scope_month_totals_drop(run_id=run.pk)
         audit_record(actor=None, actor_label="accrual run", action="accrual_run.fail", target=run,
                      summary=f"Accrual run {run.pk} failed: {error}"[:300])
 
