@@ -64,6 +64,24 @@ class ChunkResult:
     booked: bool
 
 
+BOOKING_COLUMNS = ("agreement_id", "period", "kind", "quantity", "eligible_amount", "amount", "accrual_run_id",
+                   "booking_key", "booked_at")
+
+
+class Booking(NamedTuple):
+    """A ledger entry to insert, in BOOKING_COLUMNS order."""
+
+    agreement_id: int
+    period: date
+    kind: str
+    quantity: Decimal
+    eligible_amount: Decimal
+    amount: Decimal
+    accrual_run_id: int | None
+    booking_key: str
+    booked_at: datetime
+
+
 def chunk_size() -> int:
     return settings.ACCRUAL_CHUNK_SIZE
 
@@ -211,7 +229,7 @@ def _book_in_processes(chunk_ids, workers, progress):
                 progress(done, len(chunk_ids))
 
 
-def agreement_accrue(*, agreement: RebateAgreement, as_of: date) -> list["Booking"]:
+def agreement_accrue(*, agreement: RebateAgreement, as_of: date) -> list[Booking]:
     """Bring one agreement's ledger up to date outside a run (before it is terminated or settled).
 
     The caller holds the agreement's row lock inside its own transaction.
@@ -220,24 +238,6 @@ def agreement_accrue(*, agreement: RebateAgreement, as_of: date) -> list["Bookin
     entries = ledger_differences(agreements, as_of=as_of, run=None)
     book(entries)
     return entries
-
-
-BOOKING_COLUMNS = ("agreement_id", "period", "kind", "quantity", "eligible_amount", "amount", "accrual_run_id",
-                   "booking_key", "booked_at")
-
-
-class Booking(NamedTuple):
-    """A ledger entry to insert, in BOOKING_COLUMNS order."""
-
-    agreement_id: int
-    period: date
-    kind: str
-    quantity: Decimal
-    eligible_amount: Decimal
-    amount: Decimal
-    accrual_run_id: int | None
-    booking_key: str
-    booked_at: datetime
 
 
 def book(bookings: list[Booking]) -> None:
