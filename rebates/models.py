@@ -286,13 +286,20 @@ class ImportBatch(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        PREVIEWED = "previewed", "Previewed"
+        IMPORTING = "importing", "Importing"
         STORED = "stored", "Stored"
         REJECTED = "rejected", "Rejected"
 
     source = models.CharField(max_length=10, choices=Source.choices)
     file_name = models.CharField(max_length=255, blank=True)
+    # The uploaded file, kept until the import is committed or rejected.
+    file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done, 0 to 100.")
+    # Every bad row and column, e.g. [{"row": 7, "field": "quantity", "message": "..."}].
+    errors = models.JSONField(default=list, blank=True)
     line_count = models.PositiveIntegerField(default=0)
     created_count = models.PositiveIntegerField(default=0)
     updated_count = models.PositiveIntegerField(default=0)
@@ -306,6 +313,30 @@ class ImportBatch(models.Model):
 
     def __str__(self):
         return f"{self.get_source_display()} batch {self.pk} ({self.line_count} lines)"
+
+
+class IdempotencyKey(models.Model):
+    """An `Idempotency-Key` a client sent with a write: a resend with the same key and body gets the first answer."""
+
+    class Status(models.TextChoices):
+        IN_FLIGHT = "in_flight", "In flight"
+        DONE = "done", "Done"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_keys")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64, help_text="SHA-256 of the request body.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.IN_FLIGHT)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="one_idempotency_key_per_user")]
+
+    def __str__(self):
+        return f"{self.key} ({self.status})"
 
 
 class PurchaseLine(models.Model):
@@ -348,6 +379,45 @@ class PurchaseLine(models.Model):
 
     def __str__(self):
         return f"{self.erp_line_id}: {self.quantity} x {self.product_id} in {self.month:%Y-%m}"
+
+
+class ExportJob(models.Model):
+    """A large export made in the background: its progress is polled, its file downloaded when done."""
+
+    class Kind(models.TextChoices):
+        ACCRUAL_SHEET = "accrual_sheet", "Finance accrual sheet"
+        AGREEMENT_SHEET = "agreement_sheet", "Agreement monthly sheet"
+
+    class Format(models.TextChoices):
+        XLSX = "xlsx", "Excel (.xlsx)"
+        CSV = "csv", "CSV"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    format = models.CharField(max_length=4, choices=Format.choices, default=Format.XLSX)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="exports")
+    # The same filters as the accruals API: customer, manager, program, agreement, month_from, month_to.
+    filters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done, 0 to 100.")
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=Q(progress__lte=100), name="export_progress_le_100")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} export {self.pk} ({self.status})"
 
 
 class AccrualRun(models.Model):
