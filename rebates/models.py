@@ -485,9 +485,9 @@ class AccrualChunk(models.Model):
     first_agreement_id = models.BigIntegerField()
     last_agreement_id = models.BigIntegerField()
     agreement_ids = models.JSONField(default=list, help_text="The agreements this chunk recomputes.")
-    # {"<agreement id>": ["YYYY-MM-DD", ...]}: the settlement periods (by first month) that are all an
-    # agreement needs recomputed, when only some of its purchases changed; absent means every period.
-    periods = models.JSONField(default=dict, blank=True)
+    # {"<agreement id>": ["YYYY-MM-DD", ...]}: for an agreement recomputed in part, the months whose
+    # purchases changed; only their settlement periods are recomputed. Absent: the whole term.
+    changed_months = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     entries_count = models.PositiveIntegerField(default=0)
     total_amount = money_field(default=0)
