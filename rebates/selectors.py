@@ -1,13 +1,18 @@
 """Reads: every function takes the user and starts from `visible_to(user)`."""
 
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, DateField, DecimalField, F, Func, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from customers.models import Customer
+from rebates.engine.periods import add_months, month_of
 from rebates.models import LedgerEntry, RebateAgreement
+from rebates.services.terms import agreements_with_terms, exact, expected_ledger
 
 ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=16, decimal_places=2))
 EARNED_KINDS = ("accrual", "catch_up", "adjustment")
@@ -50,3 +55,215 @@ def customer_agreements(*, user, customer):
         .annotate(balance=Coalesce(Sum("entries__amount"), ZERO))
         .order_by("-start_month", "number")
     )
+
+
+# --- Accrual reads: the API's accruals and statement, and the Excel sheets ---------------------------
+
+PAYOUT_KINDS = ("payout",)
+FORFEITURE_KINDS = ("forfeiture",)
+_MONEY = DecimalField(max_digits=16, decimal_places=2)
+_QUANTITY = DecimalField(max_digits=14, decimal_places=3)
+
+
+class _Over(Func):
+    """A window expression over the grouped (agreement, month) rows, written as SQL around its parts.
+
+    Django cannot put an aggregate inside a Window; this renders `template` with the compiled parts
+    ({0}, {1}, ...) and stays out of the GROUP BY, like any window.
+    """
+
+    contains_over_clause = True
+    window_compatible = True
+
+    def __init__(self, template, *expressions, output_field):
+        self.sql_template = template
+        super().__init__(*expressions, output_field=output_field)
+
+    def get_group_by_cols(self):
+        return []
+
+    def as_sql(self, compiler, connection, **extra_context):
+        parts, params = [], []
+        for expression in self.get_source_expressions():
+            sql, expression_params = compiler.compile(expression)
+            parts.append(sql)
+            params.extend(expression_params)
+        return self.sql_template.format(*parts), params
+
+
+def _kind_sum(field, kinds, *, negate=False, output_field=_MONEY):
+    value = Value(0, output_field=output_field) - F(field) if negate else F(field)
+    return Coalesce(Sum(value, filter=Q(kind__in=kinds), output_field=output_field),
+                    Value(Decimal("0"), output_field=output_field))
+
+
+def _by_program(value):
+    value = str(value)
+    return Q(agreement__program_id=int(value)) if value.isdigit() else Q(agreement__program__code=value)
+
+
+def accrual_rows(*, user, customer=None, manager=None, program=None, agreement=None,
+                 month_from=None, month_to=None, cumulative=True):
+    """One row per (agreement, month) of the ledger that the user may see, ordered by agreement and month.
+
+    Each row (a dict) holds: number (the agreement's), agreement_id, customer_code, customer_name, manager
+    (username, "" when none), manager_name (full name, else the username), program (name), program_code,
+    month (first-of-month date), units and eligible (net units and purchase amount in scope), accrued
+    (accrual, catch-up and adjustment entries), paid (payouts booked against the month, positive),
+    forfeited (forfeiture booked against the month, positive), unpaid (the month's balance: accrued less
+    paid less forfeited; the rows of an agreement sum to its balance) and cumulative (accrued to date over
+    the term, counting months before `month_from`).
+
+    Filters: customer code, manager username, program id or code, agreement number, first-of-month dates.
+    `cumulative=False` leaves the running total out (the finance sheet does not show it; cheaper).
+    """
+    entries = LedgerEntry.objects.visible_to(user)
+    if customer:
+        entries = entries.filter(agreement__customer__code=customer)
+    if manager:
+        entries = entries.filter(agreement__customer__account_manager__username=manager)
+    if program:
+        entries = entries.filter(_by_program(program))
+    if agreement:
+        entries = entries.filter(agreement__number=agreement)
+    if not cumulative:
+        # Without a running total the months filter the entries directly.
+        if month_from:
+            entries = entries.filter(period__gte=month_from)
+        if month_to:
+            entries = entries.filter(period__lte=month_to)
+    manager_name = Trim(Concat("agreement__customer__account_manager__first_name", Value(" "),
+                               "agreement__customer__account_manager__last_name"))
+    rows = (
+        entries.order_by()
+        .values("agreement_id", "period")
+        .annotate(
+            number=F("agreement__number"),
+            customer_code=F("agreement__customer__code"),
+            customer_name=F("agreement__customer__name"),
+            manager=Coalesce("agreement__customer__account_manager__username", Value("")),
+            manager_name=Coalesce(NullIf(manager_name, Value("")),
+                                  "agreement__customer__account_manager__username", Value("")),
+            program=F("agreement__program__name"),
+            program_code=F("agreement__program__code"),
+            month=F("period"),
+            units=_kind_sum("quantity", EARNED_KINDS, output_field=_QUANTITY),
+            eligible=_kind_sum("eligible_amount", EARNED_KINDS),
+            accrued=_kind_sum("amount", EARNED_KINDS),
+            paid=_kind_sum("amount", PAYOUT_KINDS, negate=True),
+            forfeited=_kind_sum("amount", FORFEITURE_KINDS, negate=True),
+            unpaid=Coalesce(Sum("amount"), ZERO),
+        )
+    )
+    if cumulative:
+        earned = Sum("amount", filter=Q(kind__in=EARNED_KINDS))
+        rows = rows.annotate(
+            cumulative=Coalesce(_Over("SUM({0}) OVER (PARTITION BY {1} ORDER BY {2})", earned,
+                                      F("agreement_id"), F("period"), output_field=_MONEY), ZERO),
+            # The month again, as a window: filtering on it happens after the running total is taken, so
+            # the running total still counts the months before month_from.
+            shown_month=_Over("MIN({1}) OVER (PARTITION BY {0}, {1})", F("agreement_id"), F("period"),
+                              output_field=DateField()),
+        )
+        if month_from:
+            rows = rows.filter(shown_month__gte=month_from)
+        if month_to:
+            rows = rows.filter(shown_month__lte=month_to)
+    return rows.order_by("number", "month")
+
+
+@dataclass(frozen=True)
+class StatementMonth:
+    """One month of an agreement's sheet. Booked figures come from the ledger; rates from the engine.
+
+    units / eligible_amount / monthly_rebate: what the ledger holds for the month (earned entries);
+    cumulative_rebate: booked over the term to date; expected_rebate: what the engine computes from the
+    purchases now (differs from monthly_rebate until the next accrual run books the change);
+    net_price: the contract net price in force at the month's end; rebate_per_unit: money per unit at
+    the rates in force that month (None when a percent applies and nothing was bought);
+    net_net_price: net price less rebate per unit; shortfall: bought less than the committed quantity.
+    """
+
+    month: date
+    units: Decimal
+    eligible_amount: Decimal
+    net_price: Decimal | None
+    rebate_per_unit: Decimal | None
+    net_net_price: Decimal | None
+    monthly_rebate: Decimal
+    cumulative_rebate: Decimal
+    expected_rebate: Decimal | None
+    shortfall: bool
+
+
+@dataclass(frozen=True)
+class AgreementStatement:
+    agreement: RebateAgreement
+    as_of: date
+    committed_monthly_quantity: Decimal | None
+    months: tuple[StatementMonth, ...]
+
+    @property
+    def total_units(self) -> Decimal:
+        return sum((m.units for m in self.months), Decimal("0"))
+
+    @property
+    def total_eligible_amount(self) -> Decimal:
+        return sum((m.eligible_amount for m in self.months), Decimal("0.00"))
+
+    @property
+    def total_rebate(self) -> Decimal:
+        return sum((m.monthly_rebate for m in self.months), Decimal("0.00"))
+
+
+def _price_in_force(prices, month: date) -> Decimal | None:
+    """The latest contract price effective by the month's last day (prices ordered by effective date)."""
+    next_month = add_months(month, 1)
+    current = None
+    for effective_from, net_price in prices:
+        if effective_from < next_month:
+            current = net_price
+    return current
+
+
+def agreement_statement(*, user, number, as_of=None) -> AgreementStatement:
+    """The agreement's monthly sheet: every month of the term up to `as_of` (default today) and any month
+    the ledger holds by then. Http404 for an agreement the user may not see (or that does not exist)."""
+    as_of = as_of or timezone.localdate()
+    found = get_object_or_404(
+        RebateAgreement.objects.visible_to(user).select_related("customer__account_manager", "program"),
+        number=number,
+    )
+    last_month = month_of(as_of)
+    booked = {
+        row["period"]: row
+        for row in LedgerEntry.objects.filter(agreement=found, kind__in=EARNED_KINDS, period__lte=last_month)
+        .order_by().values("period")
+        .annotate(units=Sum("quantity"), eligible=Sum("eligible_amount"), amount=Sum("amount"))
+    }
+    expected = {}
+    with_terms = list(agreements_with_terms([found.pk]).filter(rule__isnull=False))
+    if with_terms:
+        expected = {result.month: result for result in expected_ledger(with_terms, as_of=as_of)[found.pk]}
+    prices = list(found.prices.order_by("effective_from").values_list("effective_from", "net_price"))
+    committed = found.committed_monthly_quantity
+    months = []
+    cumulative = Decimal("0.00")
+    for month in sorted(set(expected) | set(booked)):
+        held = booked.get(month, {})
+        result = expected.get(month)
+        units = exact(held.get("units"), Decimal("0.001"))
+        monthly = exact(held.get("amount"), Decimal("0.01"))
+        cumulative += monthly
+        net_price = _price_in_force(prices, month)
+        per_unit = result.rebate_per_unit if result is not None else None
+        shortfall = result.shortfall if result is not None else committed is not None and units < committed
+        months.append(StatementMonth(
+            month=month, units=units, eligible_amount=exact(held.get("eligible"), Decimal("0.01")),
+            net_price=net_price, rebate_per_unit=per_unit,
+            net_net_price=net_price - per_unit if net_price is not None and per_unit is not None else None,
+            monthly_rebate=monthly, cumulative_rebate=cumulative,
+            expected_rebate=result.amount if result is not None else None, shortfall=shortfall,
+        ))
+    return AgreementStatement(agreement=found, as_of=as_of, committed_monthly_quantity=committed,
+                              months=tuple(months))
