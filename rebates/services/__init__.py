@@ -9,6 +9,7 @@ from rebates.services.accrual import (
     accrual_run_start,
     agreement_accrue,
 )
+from rebates.services.purchases import IngestResult, PurchaseLinesInvalid, purchase_lines_ingest
 from rebates.services.settlement import (
     SettlementConflict,
     SettlementError,
@@ -22,6 +23,8 @@ from rebates.services.settlement import (
 
 __all__ = [
     "AccrualRunError",
+    "IngestResult",
+    "PurchaseLinesInvalid",
     "SettlementConflict",
     "SettlementError",
     "accrual_chunk_book",
@@ -31,6 +34,7 @@ __all__ = [
     "accrual_run_start",
     "agreement_accrue",
     "agreement_terminate",
+    "purchase_lines_ingest",
     "settlement_approve",
     "settlement_close",
     "settlement_interim",

@@ -1,0 +1,446 @@
+"""Purchase lines from the ERP (REST) and from files: validated whole, then upserted by erp_line_id.
+
+One function, `purchase_lines_ingest`, serves the API and the file import. It checks every line first and
+stores nothing when any line is wrong (naming each bad line and field), then writes set-based: lines that
+already hold the same figures are left alone, new and changed lines go in one INSERT ... ON CONFLICT per
+few thousand lines on PostgreSQL (bulk_create with update_conflicts elsewhere). Changed lines get a new
+`updated_at`, so the incremental accrual run recomputes what they count for; a line that moves to another
+customer, product or month marks the agreements of the customer it leaves as changed too.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from customers.models import Customer
+from customers.services import audit_record
+from rebates.models import ImportBatch, Product, PurchaseLine, RebateAgreement
+
+FIELDS = ("erp_line_id", "customer", "product", "month", "quantity", "unit_price", "amount")
+# Lines read and written per statement: big enough to be set-based, small enough for any driver.
+CHUNK = 5000
+ERP_LINE_ID_MAX = PurchaseLine._meta.get_field("erp_line_id").max_length
+# (decimal places, digits) of each number column.
+NUMBER_FIELDS = {
+    "quantity": (3, 14),
+    "unit_price": (4, 14),
+    "amount": (2, 16),
+}
+
+
+class PurchaseLinesInvalid(Exception):
+    """Some lines are wrong; nothing was stored. `errors` names every problem:
+    {"line": 0-based index in the batch, "erp_line_id": str | None, "field": name, "message": plain words}."""
+
+    def __init__(self, errors: list[dict]):
+        self.errors = errors
+        super().__init__(f"{len(errors)} problem{'s' if len(errors) != 1 else ''} in the purchase lines")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    created: int
+    updated: int
+    unchanged: int
+    unmatched: int
+    # erp_line_ids of lines that match no agreement (stored anyway), in batch order.
+    unmatched_lines: list[str]
+    batch: ImportBatch | None
+
+    def as_counts(self) -> dict:
+        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+                "unmatched": self.unmatched}
+
+
+# A validated line: (index, erp_line_id, customer_id, product_id, month, quantity, unit_price, amount).
+Row = tuple[int, str, int, int, date, Decimal, Decimal, Decimal]
+
+
+def purchase_lines_ingest(
+    *,
+    lines: Sequence[Mapping],
+    source: str,
+    user=None,
+    import_batch: ImportBatch | None = None,
+    validate_only: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> IngestResult:
+    """Validate every line, then upsert them by erp_line_id in one transaction.
+
+    `lines` are mappings with erp_line_id, customer (ERP code), product (SKU), month ("YYYY-MM" or a
+    date), quantity, unit_price and amount (decimal strings, Decimals or ints; a float is refused).
+    Raises PurchaseLinesInvalid naming every bad line and field; nothing is stored then.
+    Answers how many lines were created, updated (their figures changed) and unchanged, and which match
+    no agreement (stored anyway). With `validate_only` it answers what a commit would, storing nothing.
+    Without `import_batch` (the API) a stored batch is recorded for the lines; a given batch (the file
+    import) gets the counts and the stored status. The caller checks permissions; `user` is for the audit.
+    """
+    if source not in PurchaseLine.Source.values:
+        raise ValueError(f"unknown source {source!r}")
+    rows = _validated(lines)
+    total = len(rows)
+    if validate_only:
+        created = updated = 0
+        for start in range(0, total, CHUNK):
+            chunk = rows[start:start + CHUNK]
+            existing = _existing(chunk)
+            new, changed = _split(chunk, existing)
+            created += len(new)
+            updated += len(changed)
+            if progress is not None:
+                progress(min(start + CHUNK, total), total)
+        unmatched = _unmatched(rows)
+        return IngestResult(created, updated, total - created - updated, len(unmatched), unmatched, import_batch)
+
+    with transaction.atomic():
+        batch = import_batch or ImportBatch.objects.create(
+            source=source, created_by=user if getattr(user, "is_authenticated", False) else None,
+            status=ImportBatch.Status.IMPORTING,
+        )
+        created = updated = 0
+        left_customers: set[int] = set()
+        now = timezone.now()
+        for start in range(0, total, CHUNK):
+            chunk = rows[start:start + CHUNK]
+            chunk_created, chunk_updated, chunk_left = _write(chunk, source=source, batch=batch, now=now)
+            created += chunk_created
+            updated += chunk_updated
+            left_customers |= chunk_left
+            if progress is not None:
+                progress(min(start + CHUNK, total), total)
+        if left_customers:
+            # The agreements a moved line no longer counts for: recomputed by the next incremental run.
+            RebateAgreement.objects.filter(customer_id__in=sorted(left_customers)).update(terms_changed_at=now)
+        unmatched = _unmatched(rows)
+        result = IngestResult(created, updated, total - created - updated, len(unmatched), unmatched, batch)
+        batch.status = ImportBatch.Status.STORED
+        batch.progress = 100
+        batch.line_count = total
+        batch.created_count, batch.updated_count = created, updated
+        batch.unchanged_count, batch.unmatched_count = result.unchanged, result.unmatched
+        batch.save(update_fields=["status", "progress", "line_count", "created_count", "updated_count",
+                                  "unchanged_count", "unmatched_count"])
+        audit_record(
+            actor=user, actor_label=PurchaseLine.Source(source).label, action="purchase_lines.ingest",
+            target=batch,
+            summary=(f"{total} purchase lines: {created} created, {updated} updated, {result.unchanged} "
+                     f"unchanged, {result.unmatched} unmatched"),
+            data=result.as_counts(),
+        )
+    return result
+
+
+# --- validation -------------------------------------------------------------------------------------
+
+
+def _validated(lines: Sequence[Mapping]) -> list[Row]:
+    """Every line parsed, or PurchaseLinesInvalid naming every problem (codes and SKUs looked up at once)."""
+    errors: list[dict] = []
+    parsed = []
+    seen: dict[str, int] = {}
+    months: dict = {}
+    for index, line in enumerate(lines):
+        if not isinstance(line, Mapping):
+            errors.append(_problem(index, None, "line", "A line must be an object with the line's fields."))
+            continue
+        before = len(errors)
+        erp_line_id = _text(line.get("erp_line_id"), index, None, "erp_line_id", ERP_LINE_ID_MAX, errors)
+        if erp_line_id is not None:
+            if erp_line_id in seen:
+                errors.append(_problem(index, erp_line_id, "erp_line_id",
+                                       f"The same erp_line_id is already line {seen[erp_line_id]} of this batch."))
+            else:
+                seen[erp_line_id] = index
+        customer = _text(line.get("customer"), index, erp_line_id, "customer", 40, errors)
+        product = _text(line.get("product"), index, erp_line_id, "product", 60, errors)
+        month = _month(line.get("month"), months)
+        if isinstance(month, str):
+            errors.append(_problem(index, erp_line_id, "month", month))
+        numbers = []
+        for name, (places, digits) in NUMBER_FIELDS.items():
+            value = _number(line.get(name), places, digits)
+            if isinstance(value, str):
+                errors.append(_problem(index, erp_line_id, name, value))
+            numbers.append(value)
+        if numbers[1] is not None and not isinstance(numbers[1], str) and numbers[1] < 0:
+            errors.append(_problem(index, erp_line_id, "unit_price", "The unit price cannot be negative."))
+        parsed.append((len(errors) == before, index, erp_line_id, customer, product, month, *numbers))
+
+    # Codes and SKUs are looked up for every line, so an unknown one is named beside the other problems.
+    customer_ids = _ids(Customer, "code", {row[3] for row in parsed if row[3] is not None})
+    product_ids = _ids(Product, "sku", {row[4] for row in parsed if row[4] is not None})
+    rows: list[Row] = []
+    for valid, index, erp_line_id, customer, product, month, quantity, unit_price, amount in parsed:
+        customer_id = customer_ids.get(customer)
+        product_id = product_ids.get(product)
+        if customer is not None and customer_id is None:
+            errors.append(_problem(index, erp_line_id, "customer", f"No customer has the ERP code {customer!r}."))
+        if product is not None and product_id is None:
+            errors.append(_problem(index, erp_line_id, "product", f"No product has the SKU {product!r}."))
+        if valid and customer_id is not None and product_id is not None:
+            rows.append((index, erp_line_id, customer_id, product_id, month, quantity, unit_price, amount))
+    if errors:
+        errors.sort(key=lambda error: (error["line"], FIELDS.index(error["field"]) if error["field"] in FIELDS
+                                       else -1))
+        raise PurchaseLinesInvalid(errors)
+    return rows
+
+
+def _problem(index, erp_line_id, field, message) -> dict:
+    return {"line": index, "erp_line_id": erp_line_id, "field": field, "message": message}
+
+
+def _text(value, index, erp_line_id, field, max_length, errors) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        errors.append(_problem(index, erp_line_id, field, "This field is required."))
+        return None
+    if not isinstance(value, str):
+        errors.append(_problem(index, erp_line_id, field, "Must be text."))
+        return None
+    value = value.strip()
+    if len(value) > max_length:
+        errors.append(_problem(index, erp_line_id, field, f"At most {max_length} characters."))
+        return None
+    return value
+
+
+def _month(value, cache) -> date | str:
+    """The first of the month, or the message saying why not. "YYYY-MM" strings, dates and datetimes."""
+    if isinstance(value, datetime):
+        return value.date().replace(day=1)
+    if isinstance(value, date):
+        return value.replace(day=1)
+    if value is None or value == "":
+        return "This field is required."
+    if not isinstance(value, str):
+        return "A month as YYYY-MM."
+    month = cache.get(value)
+    if month is None:
+        text = value.strip()
+        try:
+            if len(text) != 7 or text[4] != "-" or not (text[:4].isdigit() and text[5:].isdigit()):
+                raise ValueError
+            month = date(int(text[:4]), int(text[5:]), 1)
+        except ValueError:
+            month = "A month as YYYY-MM."
+        cache[value] = month
+    return month
+
+
+def _number(value, places: int, digits: int) -> Decimal | str:
+    """An exact Decimal with at most `places` decimal places and `digits` digits, or the message saying why not."""
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            return "A decimal number, e.g. \"12.50\"."
+    elif isinstance(value, bool):
+        return "A decimal number, e.g. \"12.50\"."
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        return "Send the number as a decimal string (e.g. \"12.50\"), not a floating-point number."
+    elif value is None:
+        return "This field is required."
+    else:
+        return "A decimal number, e.g. \"12.50\"."
+    if not number.is_finite():
+        return "A finite decimal number."
+    _, figures, exponent = number.as_tuple()
+    if exponent < -places:
+        return f"At most {places} decimal places."
+    if len(figures) + exponent > digits - places:
+        return f"Too large: at most {digits - places} digits before the decimal point."
+    return number
+
+
+def _ids(model, field: str, values: set[str]) -> dict[str, int]:
+    ids = {}
+    values = sorted(values)
+    step = 5000 if connection.vendor == "postgresql" else 500
+    for start in range(0, len(values), step):
+        ids.update(model.objects.filter(**{f"{field}__in": values[start:start + step]}).values_list(field, "pk"))
+    return ids
+
+
+# --- storage ----------------------------------------------------------------------------------------
+
+_TABLE = PurchaseLine._meta.db_table
+
+_EXISTING_SQL = f"""
+SELECT erp_line_id, customer_id, product_id, month, quantity, unit_price, amount
+FROM {_TABLE} WHERE erp_line_id = ANY(%s)
+"""
+
+_LOCK_SQL = f"""
+SELECT erp_line_id, customer_id, product_id, month FROM {_TABLE}
+WHERE erp_line_id = ANY(%s) ORDER BY erp_line_id FOR UPDATE
+"""
+
+# New and changed lines in erp_line_id order (so concurrent batches lock in the same order). A line that
+# a concurrent batch stored meanwhile with the same figures is left alone and not returned: unchanged.
+_UPSERT_SQL = f"""
+INSERT INTO {_TABLE} AS p (erp_line_id, customer_id, product_id, month, quantity, unit_price, amount,
+                           source, import_batch_id, created_at, updated_at)
+SELECT t.erp_line_id, t.customer_id, t.product_id, t.month, t.quantity, t.unit_price, t.amount,
+       %s, %s, %s, %s
+FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[], %s::date[], %s::numeric[], %s::numeric[], %s::numeric[])
+     AS t (erp_line_id, customer_id, product_id, month, quantity, unit_price, amount)
+ON CONFLICT (erp_line_id) DO UPDATE SET
+    customer_id = EXCLUDED.customer_id, product_id = EXCLUDED.product_id, month = EXCLUDED.month,
+    quantity = EXCLUDED.quantity, unit_price = EXCLUDED.unit_price, amount = EXCLUDED.amount,
+    source = EXCLUDED.source, import_batch_id = EXCLUDED.import_batch_id, updated_at = EXCLUDED.updated_at
+WHERE (p.customer_id, p.product_id, p.month, p.quantity, p.unit_price, p.amount)
+      IS DISTINCT FROM (EXCLUDED.customer_id, EXCLUDED.product_id, EXCLUDED.month, EXCLUDED.quantity,
+                        EXCLUDED.unit_price, EXCLUDED.amount)
+RETURNING xmax = 0
+"""
+
+
+def _existing(chunk: list[Row]) -> dict[str, tuple]:
+    """The stored (customer_id, product_id, month, quantity, unit_price, amount) per erp_line_id of the chunk."""
+    ids = [row[1] for row in chunk]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_EXISTING_SQL, [ids])
+            return {erp: rest for erp, *rest in cursor.fetchall()}
+    existing = {}
+    for start in range(0, len(ids), 500):
+        for erp, *rest in PurchaseLine.objects.filter(erp_line_id__in=ids[start:start + 500]).values_list(
+                "erp_line_id", "customer_id", "product_id", "month", "quantity", "unit_price", "amount"):
+            existing[erp] = rest
+    return existing
+
+
+def _split(chunk: list[Row], existing: dict[str, tuple]) -> tuple[list[Row], list[Row]]:
+    """The chunk's new lines and its lines whose figures differ from what is stored."""
+    new, changed = [], []
+    for row in chunk:
+        held = existing.get(row[1])
+        if held is None:
+            new.append(row)
+        elif (held[0], held[1], held[2], held[3], held[4], held[5]) != row[2:]:
+            changed.append(row)
+    return new, changed
+
+
+def _write(chunk: list[Row], *, source: str, batch: ImportBatch, now) -> tuple[int, int, set[int]]:
+    """Store the chunk's new and changed lines; answer (created, updated, customers that moved lines left)."""
+    new, changed = _split(chunk, _existing(chunk))
+    if not new and not changed:
+        return 0, 0, set()
+    left: set[int] = set()
+    if connection.vendor != "postgresql":
+        return _write_portable(new, changed, source=source, batch=batch, now=now)
+    with connection.cursor() as cursor:
+        if changed:
+            # Lock the lines about to change (in key order) and read where they are now.
+            cursor.execute(_LOCK_SQL, [[row[1] for row in changed]])
+            moved_from = {erp: (customer_id, product_id, month) for erp, customer_id, product_id, month
+                          in cursor.fetchall()}
+            for row in changed:
+                old = moved_from.get(row[1])
+                if old is not None and old != (row[2], row[3], row[4]):
+                    left.add(old[0])
+        rows = sorted(new + changed, key=lambda row: row[1])
+        cursor.execute(_UPSERT_SQL, [
+            source, batch.pk, now, now,
+            [row[1] for row in rows], [row[2] for row in rows], [row[3] for row in rows],
+            [row[4] for row in rows], [row[5] for row in rows], [row[6] for row in rows],
+            [row[7] for row in rows],
+        ])
+        inserted = [flag for (flag,) in cursor.fetchall()]
+    created = sum(inserted)
+    return created, len(inserted) - created, left
+
+
+def _write_portable(new, changed, *, source, batch, now) -> tuple[int, int, set[int]]:
+    # SQLite (the embedded default) has one writer at a time, so what was read above still holds.
+    left = set()
+    if changed:
+        old = {}
+        ids = [row[1] for row in changed]
+        for start in range(0, len(ids), 500):
+            old.update((erp, (customer_id, product_id, month)) for erp, customer_id, product_id, month in
+                       PurchaseLine.objects.filter(erp_line_id__in=ids[start:start + 500]).values_list(
+                           "erp_line_id", "customer_id", "product_id", "month"))
+        left = {old[row[1]][0] for row in changed if old[row[1]] != (row[2], row[3], row[4])}
+    PurchaseLine.objects.bulk_create(
+        [PurchaseLine(erp_line_id=erp, customer_id=customer_id, product_id=product_id, month=month,
+                      quantity=quantity, unit_price=unit_price, amount=amount, source=source, import_batch=batch,
+                      created_at=now, updated_at=now)
+         for _, erp, customer_id, product_id, month, quantity, unit_price, amount in sorted(
+             new + changed, key=lambda row: row[1])],
+        batch_size=500, update_conflicts=True, unique_fields=["erp_line_id"],
+        update_fields=["customer", "product", "month", "quantity", "unit_price", "amount", "source",
+                       "import_batch", "updated_at"],
+    )
+    return len(new), len(changed), left
+
+
+# --- matching ---------------------------------------------------------------------------------------
+
+_PRODUCT, _AGREEMENT = Product._meta.db_table, RebateAgreement._meta.db_table
+_SCOPE_PRODUCTS = RebateAgreement.products.through._meta.db_table
+_SCOPE_LINES = RebateAgreement.product_lines.through._meta.db_table
+
+_UNMATCHED_SQL = f"""
+SELECT t.i FROM unnest(%s::bigint[], %s::bigint[], %s::date[]) WITH ORDINALITY AS t (customer_id, product_id, month, i)
+JOIN {_PRODUCT} pr ON pr.id = t.product_id
+WHERE NOT EXISTS (
+    SELECT 1 FROM {_AGREEMENT} a
+    WHERE a.customer_id = t.customer_id AND t.month BETWEEN a.start_month AND a.end_month
+      AND (EXISTS (SELECT 1 FROM {_SCOPE_PRODUCTS} sp
+                   WHERE sp.rebateagreement_id = a.id AND sp.product_id = t.product_id)
+           OR EXISTS (SELECT 1 FROM {_SCOPE_LINES} sl
+                      WHERE sl.rebateagreement_id = a.id AND sl.productline_id = pr.product_line_id))
+)
+ORDER BY t.i
+"""
+
+
+def _unmatched(rows: list[Row]) -> list[str]:
+    """erp_line_ids of the lines no agreement counts (its customer, a product in scope, a month in the term)."""
+    if not rows:
+        return []
+    if connection.vendor == "postgresql":
+        unmatched = []
+        with connection.cursor() as cursor:
+            for start in range(0, len(rows), CHUNK):
+                chunk = rows[start:start + CHUNK]
+                cursor.execute(_UNMATCHED_SQL, [[row[2] for row in chunk], [row[3] for row in chunk],
+                                                [row[4] for row in chunk]])
+                unmatched.extend(chunk[i - 1][1] for (i,) in cursor.fetchall())
+        return unmatched
+    return _unmatched_portable(rows)
+
+
+def _unmatched_portable(rows: list[Row]) -> list[str]:
+    customer_ids = sorted({row[2] for row in rows})
+    terms, products, lines = {}, {}, {}
+    for start in range(0, len(customer_ids), 500):
+        agreements = RebateAgreement.objects.filter(customer_id__in=customer_ids[start:start + 500])
+        for pk, customer_id, first, last in agreements.values_list("pk", "customer_id", "start_month", "end_month"):
+            terms.setdefault(customer_id, []).append((pk, first, last))
+        for pk, product_id in RebateAgreement.products.through.objects.filter(
+                rebateagreement__in=agreements).values_list("rebateagreement_id", "product_id"):
+            products.setdefault(pk, set()).add(product_id)
+        for pk, line_id in RebateAgreement.product_lines.through.objects.filter(
+                rebateagreement__in=agreements).values_list("rebateagreement_id", "productline_id"):
+            lines.setdefault(pk, set()).add(line_id)
+    line_of = dict(Product.objects.filter(pk__in={row[3] for row in rows}).values_list("pk", "product_line_id"))
+    unmatched = []
+    for _, erp, customer_id, product_id, month, *_ in rows:
+        if not any(first <= month <= last and (product_id in products.get(pk, ())
+                                               or line_of[product_id] in lines.get(pk, ()))
+                   for pk, first, last in terms.get(customer_id, ())):
+            unmatched.append(erp)
+    return unmatched
