@@ -7,7 +7,7 @@ per_unit = rebate_per_unit(terms, results, unit_price=Decimal("12.10"))
 from .calculate import accrual_months, calculate, rebate_per_unit
 from .lines import PurchaseLine
 from .money import quantize_money
-from .periods import SettlementFrequency
+from .periods import SettlementFrequency, period_start
 from .results import MonthResult
 from .terms import (
     AgreementTerms,
@@ -36,6 +36,7 @@ __all__ = [
     "TierMethod",
     "accrual_months",
     "calculate",
+    "period_start",
     "quantize_money",
     "rebate_per_unit",
 ]

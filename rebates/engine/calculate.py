@@ -6,7 +6,7 @@ month before. Retroactive tiers, minimums, caps, credit notes and bonuses all fo
 rule, and a period's months always add up to its cumulative exactly.
 """
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -15,10 +15,10 @@ from itertools import groupby
 from .bonus import bonus_percent
 from .lines import NOTHING_BOUGHT, MonthTotal, PurchaseLine, monthly_totals
 from .money import ZERO, percent_of, quantize_money, quantize_unit_price
-from .periods import add_months, month_of, months_from, period_start
+from .periods import SettlementFrequency, add_months, month_of, months_from
 from .results import MonthResult
 from .rules import Volume, earned, minimum_volume, rate_at, rate_in_force
-from .terms import AgreementTerms, RateType, RebateRule
+from .terms import AgreementTerms, Baseline, RateType, RebateRule
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,14 @@ def calculate(
     as_of: date,
     last_year_lines: Iterable[PurchaseLine] = (),
     bonus_lines: Iterable[PurchaseLine] = (),
+    changed_months: Collection[date] | None = None,
 ) -> tuple[MonthResult, ...]:
     """The expected ledger of an agreement, one MonthResult per month that accrues by `as_of`, in order.
+
+    `changed_months`, when given, names the only months whose purchases changed since the ledger was last
+    computed: the result then holds only the months that can differ, from the first changed month of each
+    settlement period holding one to that period's end. A month depends only on the months of its period
+    up to itself (and their months of last year), so those results are the same as in the whole term's.
 
     `lines` are the agreement's purchases in scope; lines in months that do not accrue (outside the term,
     after termination, after as_of) are ignored. `last_year_lines` are the same scope's purchases of the
@@ -66,16 +72,27 @@ def calculate(
     """
     months = accrual_months(terms, as_of)
     bought = monthly_totals(lines)
-    last_year = {add_months(month, 12): total for month, total in monthly_totals(last_year_lines).items()}
+    # Only a rule measured against last year reads last year's months.
+    last_year = (
+        {add_months(month, 12): total for month, total in monthly_totals(last_year_lines).items()}
+        if terms.rule.baseline is Baseline.LAST_YEAR else {}
+    )
     bonus_lines = tuple(bonus_lines)
     launches = {b.product: monthly_totals(bonus_lines, product=b.product) for b in terms.rule.bonuses}
-
-    def period_of(month: date) -> date:
-        return period_start(terms.start_month, terms.settlement_frequency, month)
+    # Months are consecutive from the term's start, so the i-th month is in period i // length.
+    length = SettlementFrequency(terms.settlement_frequency).months
 
     results: list[MonthResult] = []
-    for first, period in groupby(months, key=period_of):
-        results.extend(_settlement_period(terms, first, period, bought, last_year, launches))
+    for number, indexed in groupby(enumerate(months), key=lambda pair: pair[0] // length):
+        period = tuple(month for _, month in indexed)
+        first = add_months(terms.start_month, number * length)
+        recompute_from = first
+        if changed_months is not None:
+            changed = [month for month in changed_months if period[0] <= month <= period[-1]]
+            if not changed:
+                continue
+            recompute_from = min(changed)
+        results.extend(_settlement_period(terms, first, period, bought, last_year, launches, recompute_from))
     return tuple(results)
 
 
@@ -86,17 +103,27 @@ def _settlement_period(
     bought: Mapping[date, MonthTotal],
     last_year: Mapping[date, MonthTotal],
     launches: Mapping[str, Mapping[date, MonthTotal]],
+    recompute_from: date,
 ) -> Iterator[MonthResult]:
+    """The period's months from `recompute_from` on; the months before it only add up its volume."""
     rule = terms.rule
     before = _NOTHING_YET
     launched = dict.fromkeys(launches, ZERO)
+    volume = before.volume
     for month in months:
+        if month == recompute_from and month != first:
+            # Where the months before left the period: what they earned follows from their volume.
+            before = _standing(rule, volume, bonus_percent(rule.bonuses, launched))
         total = bought.get(month, NOTHING_BOUGHT)
         committed = terms.committed_monthly_quantity
         shortfall = committed is not None and total.quantity < committed
         counts = not (shortfall and rule.commitment_rule)
         for product, per_month in launches.items():
             launched[product] += per_month.get(month, NOTHING_BOUGHT).quantity
+        if month < recompute_from:
+            if counts:
+                volume = volume.plus(total, last_year.get(month, NOTHING_BOUGHT))
+            continue
         volume = before.volume.plus(total, last_year.get(month, NOTHING_BOUGHT)) if counts else before.volume
         extra = bonus_percent(rule.bonuses, launched)
         now = _standing(rule, volume, extra)

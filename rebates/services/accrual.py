@@ -28,8 +28,10 @@ from rebates.models import (
     AccrualRun,
     BonusCondition,
     LedgerEntry,
+    Product,
     PurchaseLine,
     RebateAgreement,
+    RebateRule,
 )
 from rebates.services.terms import (
     agreements_with_terms,
@@ -132,18 +134,22 @@ def accrual_run_prepare(*, run_id: int) -> list[int]:
                          summary=run.error)
             return []
         now = timezone.now()
-        agreement_ids = _agreements_to_recompute(run)
+        recompute = _agreements_to_recompute(run)
+        agreement_ids = sorted(recompute)
         run.status = AccrualRun.Status.RUNNING
         run.started_at = run.heartbeat_at = run.changes_seen_until = now
         size = chunk_size()
         pieces = [agreement_ids[i : i + size] for i in range(0, len(agreement_ids), size)]
         AccrualChunk.objects.bulk_create(
-            AccrualChunk(run=run, number=n, first_agreement_id=ids[0], last_agreement_id=ids[-1], agreement_ids=ids)
+            AccrualChunk(run=run, number=n, first_agreement_id=ids[0], last_agreement_id=ids[-1], agreement_ids=ids,
+                         changed_months={str(pk): sorted(m.isoformat() for m in recompute[pk])
+                                         for pk in ids if recompute[pk] is not None})
             for n, ids in enumerate(pieces, start=1)
         )
         run.chunks_total = len(pieces)
         run.save(update_fields=["status", "started_at", "heartbeat_at", "changes_seen_until", "chunks_total"])
-        scope_month_totals_store(run_id=run.pk, agreement_ids=agreement_ids)
+        scope_month_totals_store(run_id=run.pk, agreement_ids=agreement_ids,
+                                 changed_months={pk: m for pk, m in recompute.items() if m is not None})
         if not pieces:
             _finish(run)
         return list(run.chunks.order_by("number").values_list("pk", flat=True))
@@ -167,7 +173,8 @@ def accrual_chunk_book(*, chunk_id: int) -> ChunkResult:
             .filter(status__in=ACCRUING_STATUSES)
             .select_for_update(of=("self",))
         )
-        entries = ledger_differences(agreements, as_of=run.as_of, run=run)
+        changed = {int(pk): frozenset(map(date.fromisoformat, months)) for pk, months in chunk.changed_months.items()}
+        entries = ledger_differences(agreements, as_of=run.as_of, run=run, changed_months=changed)
         book(entries)
         total = sum((entry.amount for entry in entries), ZERO)
         now = timezone.now()
@@ -253,15 +260,20 @@ def book(bookings: list[Booking]) -> None:
     ))
 
 
-def ledger_differences(agreements, *, as_of: date, run: AccrualRun | None) -> list[Booking]:
+def ledger_differences(agreements, *, as_of: date, run: AccrualRun | None, changed_months=None) -> list[Booking]:
     """New entries that bring each month's booked figures to what the engine expects by `as_of`.
 
     A month booked for the first time gets an accrual entry (and a catch-up entry when a tier or the
     minimum was reached that month); a month that already has entries gets one adjustment with the
     difference. Months after `as_of` are left alone; months that no longer accrue are brought to zero.
+    `changed_months` maps an agreement recomputed in part to the months whose purchases changed: only
+    the months that can differ are computed and compared (see `expected_ledger`); an agreement not in it
+    is recomputed over its whole term.
     """
-    expected = expected_ledger(agreements, as_of=as_of, run_id=run.pk if run is not None else None)
+    changed_months = changed_months or {}
     booked = _booked_by_month([a.pk for a in agreements])
+    expected = expected_ledger(agreements, as_of=as_of, run_id=run.pk if run is not None else None,
+                               changed_months=changed_months, booked=booked)
     last_month = month_of(as_of)
     now = timezone.now()
     run_id = run.pk if run is not None else None
@@ -283,7 +295,9 @@ def ledger_differences(agreements, *, as_of: date, run: AccrualRun | None) -> li
         pk = agreement.pk
         results = {result.month: result for result in expected[pk]}
         held = booked.get(pk, {})
-        for month in sorted(set(results) | {m for m in held if m <= last_month}):
+        # Recomputed in part: the months the engine gave are the only ones that can differ.
+        held_months = {m for m in held if m <= last_month} if pk not in changed_months else set()
+        for month in sorted(set(results) | held_months):
             result = results.get(month)
             if month not in held:
                 first_booking(pk, month, result)
@@ -314,9 +328,13 @@ def _booked_by_month(agreement_ids) -> dict[int, dict[date, tuple[Decimal, Decim
     return booked
 
 
-def _agreements_to_recompute(run: AccrualRun) -> list[int]:
-    """Every accruing agreement for a full run or the first run; otherwise those whose purchases or
-    terms changed since the last successful run, or that have months that accrue for the first time."""
+def _agreements_to_recompute(run: AccrualRun) -> dict[int, frozenset[date] | None]:
+    """The agreements to recompute, each with the months whose purchases changed (None: its whole term).
+
+    Every accruing agreement, whole, for a full run or the first run. Otherwise: whole, those whose terms
+    changed since the last successful run or that have months accruing (or no longer accruing) between
+    the two as-of dates; in part, those some changed purchase counts for.
+    """
     as_of_month = month_of(run.as_of)
     accruing = RebateAgreement.objects.filter(status__in=ACCRUING_STATUSES, start_month__lte=as_of_month)
     last = (
@@ -324,51 +342,64 @@ def _agreements_to_recompute(run: AccrualRun) -> list[int]:
         .order_by("-changes_seen_until")
         .first()
     )
-    if not run.full and last is not None:
-        since = last.changes_seen_until
-        last_month = month_of(last.as_of)
-        condition = Q(terms_changed_at__gte=since)
-        if as_of_month != last_month:
-            # Months between the two as-of dates accrue now (or no longer do) with no new purchase.
-            low, high = sorted((last_month, as_of_month))
-            condition |= Q(end_month__gte=low, start_month__lte=high)
-        ids = set(accruing.filter(condition).values_list("pk", flat=True))
-        ids |= _agreements_touched_by_lines(accruing, since)
-        return sorted(ids)
-    return list(accruing.order_by("pk").values_list("pk", flat=True))
+    if run.full or last is None:
+        return dict.fromkeys(accruing.order_by("pk").values_list("pk", flat=True))
+    since = last.changes_seen_until
+    last_month = month_of(last.as_of)
+    condition = Q(terms_changed_at__gte=since)
+    if as_of_month != last_month:
+        # Months between the two as-of dates accrue now (or no longer do) with no new purchase.
+        low, high = sorted((last_month, as_of_month))
+        condition |= Q(end_month__gte=low, start_month__lte=high)
+    recompute = _months_changed_by_lines(since=since, as_of_month=as_of_month)
+    recompute.update(dict.fromkeys(accruing.filter(condition).values_list("pk", flat=True)))
+    return recompute
 
 
-def _agreements_touched_by_lines(accruing, since) -> set[int]:
-    """Agreements that a purchase line changed since `since` counts for: same customer, a product in
-    scope (or a launch-bonus product), a month in the term or in the year before it (growth baselines)."""
-    changed = (PurchaseLine.objects.filter(updated_at__gte=since)
-               .values_list("customer_id", "product_id", "product__product_line_id", "month").distinct())
-    by_customer: dict[int, list] = {}
-    for customer_id, product_id, line_id, month in changed:
-        by_customer.setdefault(customer_id, []).append((product_id, line_id, month))
-    if not by_customer:
-        return set()
-    candidates = accruing.filter(customer_id__in=list(by_customer))
-    terms = {pk: (customer_id, start, end)
-             for pk, customer_id, start, end in candidates.values_list("pk", "customer_id", "start_month", "end_month")}
-    scope_products, scope_lines = defaultdict(set), defaultdict(set)
-    for pk, product_id in RebateAgreement.products.through.objects.filter(
-            rebateagreement_id__in=candidates.values("pk")).values_list("rebateagreement_id", "product_id"):
-        scope_products[pk].add(product_id)
-    for pk, line_id in RebateAgreement.product_lines.through.objects.filter(
-            rebateagreement_id__in=candidates.values("pk")).values_list("rebateagreement_id", "productline_id"):
-        scope_lines[pk].add(line_id)
-    for pk, product_id in BonusCondition.objects.filter(rule__agreement__in=candidates.values("pk")).values_list(
-            "rule__agreement_id", "product_id"):
-        scope_products[pk].add(product_id)
-    touched = set()
-    for pk, (customer_id, start, end) in terms.items():
-        earliest = add_months(start, -12)
-        products, lines = scope_products[pk], scope_lines[pk]
-        if any(earliest <= month <= end and (product_id in products or line_id in lines)
-               for product_id, line_id, month in by_customer[customer_id]):
-            touched.add(pk)
-    return touched
+# Each (agreement, month) that a purchase line changed since a moment counts for: the agreement's customer,
+# a product in its scope or a launch-bonus product, a month in the term or, for a rule measured against last
+# year, before it (the caller keeps only the year before).
+_CHANGED_MONTHS_SQL = """
+SELECT DISTINCT a.id, a.start_month, r.baseline, pl.month
+FROM {purchase} pl
+JOIN {agreement} a ON a.customer_id = pl.customer_id AND pl.month <= a.end_month
+JOIN {rule} r ON r.agreement_id = a.id
+JOIN {product} pr ON pr.id = pl.product_id
+WHERE pl.updated_at >= %s AND a.status IN ({statuses}) AND a.start_month <= %s
+  AND (pl.month >= a.start_month OR r.baseline = 'last_year')
+  AND (
+    EXISTS (SELECT 1 FROM {scope_products} sp WHERE sp.rebateagreement_id = a.id AND sp.product_id = pl.product_id)
+    OR EXISTS (SELECT 1 FROM {scope_lines} sl
+               WHERE sl.rebateagreement_id = a.id AND sl.productline_id = pr.product_line_id)
+    OR EXISTS (SELECT 1 FROM {bonus} b WHERE b.rule_id = r.id AND b.product_id = pl.product_id)
+  )
+"""
+
+
+def _months_changed_by_lines(*, since, as_of_month: date) -> dict[int, frozenset[date] | None]:
+    """Per accruing agreement that a purchase line changed since `since` counts for, the months of its term
+    those lines fall in; None (the whole term) when the rule measures growth over last year, whose baseline
+    months only the purchase lines hold."""
+    def table(model):
+        return connection.ops.quote_name(model._meta.db_table)
+
+    sql = _CHANGED_MONTHS_SQL.format(
+        purchase=table(PurchaseLine), agreement=table(RebateAgreement), rule=table(RebateRule),
+        product=table(Product), scope_products=table(RebateAgreement.products.through),
+        scope_lines=table(RebateAgreement.product_lines.through), bonus=table(BonusCondition),
+        statuses=", ".join(f"'{status}'" for status in ACCRUING_STATUSES),
+    )
+    months: dict[int, set[date]] = defaultdict(set)
+    whole = set()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [since, as_of_month])
+        for pk, start, baseline, month in cursor.fetchall():
+            if baseline == "last_year":
+                if as_date(month) >= add_months(as_date(start), -12):
+                    whole.add(pk)
+            else:
+                months[pk].add(as_date(month))
+    return {**{pk: frozenset(m) for pk, m in months.items()}, **dict.fromkeys(whole)}
 
 
 def _finish(run: AccrualRun) -> None:

@@ -72,7 +72,7 @@ SELECT a.id AS agreement_id, pl.month AS month, SUM(pl.quantity) AS quantity, SU
 FROM {agreement} a
 JOIN {purchase} pl ON pl.customer_id = a.customer_id AND pl.month >= %s AND pl.month <= a.end_month
 JOIN {product} pr ON pr.id = pl.product_id
-WHERE a.id IN ({ids}) {customers}
+{window}WHERE a.id IN ({ids}) {customers}
   AND (pl.month >= a.start_month
        OR EXISTS (SELECT 1 FROM {rule} r WHERE r.agreement_id = a.id AND r.baseline = 'last_year'))
   AND (
@@ -84,8 +84,24 @@ GROUP BY a.id, pl.month
 """
 
 
-def _scope_totals_sql(agreement_ids, *, customer_ids=None):
+# Agreements recomputed in part read only the months whose purchases changed.
+_CHANGED_MONTHS_SQL = """JOIN (VALUES {rows}) w (agreement_id, customer_id, month)
+  ON w.agreement_id = a.id AND w.customer_id = pl.customer_id AND w.month = pl.month
+"""
+
+
+def _changed_months_sql(changed_months: dict[int, frozenset[date]], customers: dict[int, int]) -> str:
+    # Inlined, not bound: thousands of rows would pass SQLite's limit on parameters. Ids are ints and
+    # months dates, so nothing here comes from a user.
+    cast = "DATE " if connection.vendor == "postgresql" else ""
+    rows = ", ".join(f"({int(pk)}, {int(customers[pk])}, {cast}'{month.isoformat()}')"
+                     for pk, months in changed_months.items() for month in sorted(months))
+    return _CHANGED_MONTHS_SQL.format(rows=rows)
+
+
+def _scope_totals_sql(agreement_ids, *, customer_ids=None, window=""):
     return _SCOPE_TOTALS_SQL.format(
+        window=window,
         agreement=_table(RebateAgreement),
         rule=_table(RebateRule),
         purchase=_table(PurchaseLine),
@@ -124,20 +140,36 @@ def run_input_table(run_id: int) -> str:
     return connection.ops.quote_name(f"rebates_accrual_input_r{int(run_id)}")
 
 
-def scope_month_totals_store(*, run_id: int, agreement_ids: list[int]) -> None:
-    """Sum every agreement's purchases in scope per month into the run's own input table, in one statement.
+def scope_month_totals_store(
+    *, run_id: int, agreement_ids: list[int], changed_months: dict[int, frozenset[date]] | None = None
+) -> None:
+    """Sum every agreement's purchases in scope per month into the run's own input table.
 
+    Agreements in `changed_months` are recomputed in part: only the months named there are summed (see
+    `expected_ledger`); the others are summed over their whole term.
     CREATE TABLE AS (unlogged on PostgreSQL) lets the database read the lines with parallel workers, as the
     plain query would; chunks then read their slice by index.
     """
+    changed_months = changed_months or {}
     table = run_input_table(run_id)
+    whole = [pk for pk in agreement_ids if pk not in changed_months]
     earliest = add_months(
         RebateAgreement.objects.filter(pk__in=agreement_ids).order_by("start_month")
         .values_list("start_month", flat=True).first() or date(2000, 1, 1), -12)
     unlogged = "UNLOGGED " if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The scope tests make the planner guess the query far dearer than it is, and compiling it
+            # (JIT) then costs more than running it; the sort fits in memory. For this transaction only.
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
-        cursor.execute(f"CREATE {unlogged}TABLE {table} AS {_scope_totals_sql(agreement_ids or [0])}", [earliest])
+        cursor.execute(f"CREATE {unlogged}TABLE {table} AS {_scope_totals_sql(whole or [0])}", [earliest])
+        if changed_months:
+            customers = dict(RebateAgreement.objects.filter(pk__in=list(changed_months))
+                             .values_list("pk", "customer_id"))
+            sql = _scope_totals_sql(list(changed_months), window=_changed_months_sql(changed_months, customers))
+            cursor.execute(f"INSERT INTO {table} (agreement_id, month, quantity, amount) {sql}", [earliest])
         index = connection.ops.quote_name(f"rebates_accrual_input_r{int(run_id)}_agreement")
         cursor.execute(f"CREATE INDEX {index} ON {table} (agreement_id)")
 
@@ -186,10 +218,19 @@ def bonus_product_lines(agreements: list[RebateAgreement]) -> dict[int, list[eng
 
 
 def expected_ledger(
-    agreements: list[RebateAgreement], *, as_of: date, run_id: int | None = None
+    agreements: list[RebateAgreement], *, as_of: date, run_id: int | None = None, changed_months=None,
+    booked=None,
 ) -> dict[int, tuple[engine.MonthResult, ...]]:
     """What the ledger should hold per agreement and month by `as_of`: the engine over the database
-    (over the run's stored input when a run is given)."""
+    (over the run's stored input when a run is given).
+
+    An agreement in `changed_months` is recomputed in part: only the months that can differ are computed
+    (see `engine.calculate`). Its input holds only the changed months; every other month is taken from
+    `booked` (per agreement and month, the quantity and eligible amount its earned entries hold), which is
+    what the engine was given for that month last time, from the same purchases.
+    """
+    changed_months = changed_months or {}
+    booked = booked or {}
     if run_id is None:
         totals = scope_month_totals(agreements)
     else:
@@ -197,12 +238,19 @@ def expected_ledger(
     bonuses = bonus_product_lines(agreements)
     expected = {}
     for agreement in agreements:
-        lines = totals.get(agreement.pk, ())
+        pk = agreement.pk
+        lines = totals.get(pk, [])
+        changed = changed_months.get(pk)
+        if changed is not None:
+            lines = lines + [
+                engine.PurchaseLine(month, quantity, eligible)
+                for month, (quantity, eligible, _) in booked.get(pk, {}).items() if month not in changed
+            ]
         # The engine reads each month of the term from `lines` and each month of last year from
         # `last_year_lines`; one list serves both, the engine ignoring the months it does not ask for.
-        expected[agreement.pk] = engine.calculate(
+        expected[pk] = engine.calculate(
             agreement_terms(agreement), lines, as_of=as_of, last_year_lines=lines,
-            bonus_lines=bonuses.get(agreement.pk, ()),
+            bonus_lines=bonuses.get(pk, ()), changed_months=changed,
         )
     return expected
 

@@ -178,3 +178,19 @@ def test_every_figure_is_a_decimal_never_a_float(terms, lines, baseline):
         ]
         assert all(isinstance(x, Decimal) for x in figures if x is not None)
         assert r.rebate_per_unit is not None or r.quantity == 0
+
+
+@given(agreements(), purchase_lines(), baselines, st.lists(st.integers(1, 12), max_size=4))
+@agreement_examples
+def test_recomputing_only_changed_months_gives_the_whole_terms_results_for_the_months_that_can_differ(
+    terms, lines, baseline, changed
+):
+    whole = run(terms, lines, baseline)
+    changed = {date(2026, m, 1) for m in changed}
+    last_year = [PurchaseLine(date(2025, m, 1), Decimal("100"), baseline) for m in range(1, 13)]
+    part = calculate(terms, lines, as_of=YEAR_END, last_year_lines=last_year, bonus_lines=lines,
+                     changed_months=changed)
+    # From the first changed month of each period to the period's end.
+    assert part == tuple(
+        r for r in whole if any(r.period_start <= month <= r.month for month in changed)
+    )
