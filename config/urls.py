@@ -15,5 +15,12 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/", include("config.api.urls")),
     path("", include("rebates.urls")),
 ]
+
+# API paths answer errors in the API's JSON shape; other paths keep Django's pages.
+handler400 = "config.api.errors.bad_request"
+handler403 = "config.api.errors.permission_denied"
+handler404 = "config.api.errors.page_not_found"
+handler500 = "config.api.errors.server_error"

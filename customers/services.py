@@ -1,4 +1,6 @@
-from customers.models import AuditRecord
+from django.db import transaction
+
+from customers.models import AuditRecord, Customer
 
 
 def audit_record(*, actor, action, target, summary, data=None, actor_label=""):
@@ -13,3 +15,32 @@ def audit_record(*, actor, action, target, summary, data=None, actor_label=""):
         summary=summary[:300],
         data=data or {},
     )
+
+
+def customer_create(*, by, code, name, segment=None, account_manager=None, status="active", value_tier="standard",
+                    lost_on=None):
+    """A new customer as the ERP sends it, with its audit row."""
+    with transaction.atomic():
+        customer = Customer(code=code, name=name, segment=segment, account_manager=account_manager, status=status,
+                            value_tier=value_tier, lost_on=lost_on)
+        customer.full_clean()
+        customer.save()
+        audit_record(actor=by, action="customer.create", target=customer, summary=f"Customer {code} created")
+        return customer
+
+
+def customer_update(*, by, customer, **fields):
+    """Change a customer's fields (not its code); the audit row names what changed."""
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        changed = {}
+        for name, value in fields.items():
+            if getattr(customer, name) != value:
+                changed[name] = [str(getattr(customer, name)), str(value)]
+                setattr(customer, name, value)
+        if changed:
+            customer.full_clean()
+            customer.save()
+            audit_record(actor=by, action="customer.update", target=customer,
+                         summary=f"Customer {customer.code} changed: {', '.join(changed)}", data=changed)
+        return customer

@@ -117,12 +117,20 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Each API view names the permission each action needs (config/api/permissions.py).
+    "DEFAULT_PERMISSION_CLASSES": ["config.api.permissions.RolePermission"],
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.ApiAutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "config.api.pagination.Pages",
     "PAGE_SIZE": 100,
     "COERCE_DECIMAL_TO_STRING": True,
+    # JSON numbers are read as Decimals, never floats.
+    "DEFAULT_PARSER_CLASSES": ["config.api.parsers.DecimalJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["config.api.throttling.TokenRateThrottle"],
+    # Requests per token-authenticated user ("1200/min", "50000/hour").
+    "DEFAULT_THROTTLE_RATES": {"token": env("API_THROTTLE_RATE", default="1200/min")},
 }
 
 SPECTACULAR_SETTINGS = {
@@ -133,6 +141,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Separate request and response components, so read-only fields never appear as inputs.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
 }
 
 # Celery: acks late and reject on worker loss so a killed worker's task is redelivered; every task is

@@ -1,0 +1,1 @@
+"""Plumbing shared by every REST endpoint: the error shape, idempotency, throttling, pagination, permissions."""

@@ -1,0 +1,34 @@
+"""Serializer fields for the API's edges: months as YYYY-MM."""
+
+from datetime import date
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+
+def parse_month(value) -> date:
+    """A "YYYY-MM" text as the first of that month; ValueError otherwise."""
+    text = str(value).strip()
+    if len(text) != 7 or text[4] != "-" or not (text[:4].isdigit() and text[5:].isdigit()):
+        raise ValueError(value)
+    return date(int(text[:4]), int(text[5:]), 1)
+
+
+@extend_schema_field({"type": "string", "pattern": MONTH_PATTERN, "example": "2026-03"})
+class MonthField(serializers.Field):
+    """A month: YYYY-MM at the edge, the first of the month inside."""
+
+    default_error_messages = {"invalid": "A month as YYYY-MM."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            return parse_month(data)
+        except ValueError:
+            self.fail("invalid")
+
+    def to_representation(self, value):
+        return f"{value:%Y-%m}"

@@ -1,0 +1,90 @@
+"""OpenAPI: every operation documents the error answers it can give, in the one error shape, with an
+example each, and the Idempotency-Key header on writes."""
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
+
+from config.api.idempotency import HEADER
+
+WRITES = ("POST", "PUT", "PATCH")
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="The field (dotted path) the problem is about; empty for the request.")
+    message = serializers.CharField()
+    line = serializers.IntegerField(required=False, help_text="Purchase lines: the 0-based index of the bad line.")
+    erp_line_id = serializers.CharField(required=False, allow_null=True, help_text="Purchase lines: its id.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    status = serializers.IntegerField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = ErrorDetailSerializer(many=True)
+
+
+def _example(status, code, message, details=None, name=None):
+    return OpenApiExample(name or code, value={"status": status, "code": code, "message": message,
+                                               "details": details or []}, response_only=True,
+                          status_codes=[str(status)])
+
+
+ERRORS = {
+    400: ("The request is not valid; details names each bad field.",
+          _example(400, "invalid", "quantity: At most 3 decimal places.",
+                   [{"field": "quantity", "message": "At most 3 decimal places."}])),
+    401: ("No credentials, or a wrong token.",
+          _example(401, "not_authenticated", "Authentication credentials were not provided.")),
+    403: ("Your role may not do this.",
+          _example(403, "permission_denied", "You do not have permission to perform this action.")),
+    404: ("Not found, or not one of yours.", _example(404, "not_found", "No RebateAgreement matches the given query.")),
+    409: ("In conflict with the current state (already paid, or the same Idempotency-Key still in flight).",
+          _example(409, "conflict", "A request with this Idempotency-Key is still in flight; send it again once it "
+                                    "is answered.")),
+    422: ("The Idempotency-Key was already used with another request.",
+          _example(422, "idempotency_key_reused", "This Idempotency-Key was already used with another request "
+                                                  "(method, path or body); use a new key for a new request.")),
+    429: ("Too many requests; Retry-After says when to try again.",
+          _example(429, "throttled", "Request was throttled. Expected available in 12 seconds.")),
+    503: ("The database is unavailable; nothing was changed. Retry-After says when to try again.",
+          _example(503, "unavailable", "The database is unavailable; nothing was changed. Try again shortly.")),
+}
+
+
+class ApiAutoSchema(AutoSchema):
+    def get_override_parameters(self):
+        parameters = list(super().get_override_parameters())
+        if self.method in WRITES:
+            parameters.append(OpenApiParameter(
+                HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+                description="Any unique string (a UUID, say), at most 255 characters. A resend with the same key "
+                            "and body within 24 hours gets the first answer and changes nothing; the same key "
+                            "with another body gets 422 (409 while the first is still in flight).",
+            ))
+        return parameters
+
+    def error_statuses(self) -> list[int]:
+        statuses = [401, 403, 429, 503]
+        if self.method in WRITES or self._has_query_parameters():
+            statuses.append(400)
+        if "{" in self.path:
+            statuses.append(404)
+        if self.method in WRITES:
+            statuses += [409, 422]
+        statuses += getattr(self.view, "extra_error_statuses", {}).get(self.method, [])
+        return sorted(set(statuses))
+
+    def _has_query_parameters(self) -> bool:
+        return bool(self._get_filter_parameters() or self._get_pagination_parameters())
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for status in self.error_statuses():
+            if str(status) not in responses:
+                description, example = ERRORS[status]
+                responses[str(status)] = self._get_response_for_code(
+                    OpenApiResponse(ErrorSerializer, description=description, examples=[example]), str(status),
+                    direction=direction)
+        return responses

@@ -1,0 +1,36 @@
+"""Customers in and out: named by ERP code, account managers by username, segments by code."""
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from customers.models import Customer, Segment
+
+
+class CustomerOut(serializers.ModelSerializer):
+    segment = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    account_manager = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Customer
+        fields = ["code", "name", "segment", "account_manager", "status", "value_tier", "lost_on", "created_at",
+                  "updated_at"]
+        read_only_fields = fields
+
+
+class CustomerIn(serializers.Serializer):
+    """What the ERP sends; `code` only when creating (it names the customer for good)."""
+
+    code = serializers.CharField(max_length=40)
+    name = serializers.CharField(max_length=200)
+    segment = serializers.SlugRelatedField(slug_field="code", queryset=Segment.objects.all(), required=False,
+                                           allow_null=True, help_text="Segment code.")
+    account_manager = serializers.SlugRelatedField(
+        slug_field="username", queryset=get_user_model().objects.filter(is_active=True), required=False,
+        allow_null=True, help_text="The account manager's username.")
+    status = serializers.ChoiceField(choices=Customer.Status.choices, required=False)
+    value_tier = serializers.ChoiceField(choices=Customer.ValueTier.choices, required=False)
+    lost_on = serializers.DateField(required=False, allow_null=True)
+
+
+class CustomerChangeIn(CustomerIn):
+    code = None
