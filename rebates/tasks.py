@@ -50,3 +50,11 @@ def settlements_close_due(as_of):
     from rebates.services import settlements_close_due as close_due
 
     return len(close_due(as_of=date.fromisoformat(as_of)))
+
+
+@shared_task(name="rebates.tasks.export_job_execute")
+def export_job_execute(job_id):
+    """Make a background export's file (a finished job is left alone; a redelivered one is made again)."""
+    from rebates.exports import export_job_run
+
+    return export_job_run(job_id=job_id).status

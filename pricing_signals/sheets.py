@@ -1,0 +1,75 @@
+"""The agreement's monthly sheet with the competitor claims of each month.
+
+Assembled here, at the edge: the rebates app writes the sheet but never reads price claims, so this module
+reads the agreement's statement (rebates.selectors), gathers the claims of each month and passes them in.
+"""
+
+import io
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Q
+from django.utils import timezone
+
+from pricing_signals.models import PriceClaim
+from rebates.engine.periods import add_months
+from rebates.exports import (
+    CSV_CONTENT_TYPE,
+    XLSX_CONTENT_TYPE,
+    ExportError,
+    ExportFile,
+    write_agreement_csv,
+    write_agreement_xlsx,
+)
+from rebates.selectors import AgreementStatement, agreement_statement
+
+
+def _price(value: Decimal) -> str:
+    places = Decimal("0.01") if value == value.quantize(Decimal("0.01")) else Decimal("0.0001")
+    return f"${value.quantize(places):,}"
+
+
+def claim_text(claim: PriceClaim) -> str:
+    """One claim as the sheet shows it: who, what price, which product, how and when it was reported."""
+    return (f"{claim.competitor.name} {_price(claim.claimed_price)} on {claim.product.sku} "
+            f"({claim.get_channel_display().lower()}, {claim.reported_on:%Y-%m-%d})")
+
+
+def claims_by_month(*, user, statement: AgreementStatement) -> dict[date, list[str]]:
+    """The agreement customer's price claims on products in the agreement's scope, by month reported,
+    among the claims the user may see."""
+    if not statement.months:
+        return {}
+    agreement = statement.agreement
+    first, last = statement.months[0].month, statement.months[-1].month
+    in_scope = Q(product__in=agreement.products.all()) | Q(product__product_line__in=agreement.product_lines.all())
+    claims = (
+        PriceClaim.objects.visible_to(user)
+        .filter(in_scope, customer_id=agreement.customer_id, reported_on__gte=first,
+                reported_on__lt=add_months(last, 1))
+        .select_related("competitor", "product")
+        .order_by("reported_on", "pk")
+    )
+    by_month: dict[date, list[str]] = defaultdict(list)
+    for claim in claims:
+        by_month[claim.reported_on.replace(day=1)].append(claim_text(claim))
+    return dict(by_month)
+
+
+def agreement_sheet_export(*, user, number, format="xlsx", as_of=None) -> ExportFile:
+    """The agreement's monthly sheet for `user` as .xlsx or .csv; Http404 for an agreement the user may
+    not see; ExportError for an unknown format."""
+    if format not in ("xlsx", "csv"):
+        raise ExportError(f"format must be xlsx or csv, got {format!r}.")
+    statement = agreement_statement(user=user, number=number, as_of=as_of)
+    claims = claims_by_month(user=user, statement=statement)
+    buffer = io.BytesIO()
+    if format == "xlsx":
+        write_agreement_xlsx(buffer, statement, claims_by_month=claims)
+    else:
+        write_agreement_csv(buffer, statement, claims_by_month=claims)
+    safe = "".join(ch if ch.isalnum() or ch in "-._" else "_" for ch in statement.agreement.number)
+    return ExportFile(name=f"agreement-{safe}-{timezone.localdate():%Y-%m-%d}.{format}",
+                      content_type=XLSX_CONTENT_TYPE if format == "xlsx" else CSV_CONTENT_TYPE,
+                      content=buffer.getvalue())

@@ -1,0 +1,100 @@
+"""The agreement's monthly sheet: month, units, net price, rebate per unit, monthly rebate, cumulative
+rebate, competitor claims that month, shortfall flag; as .xlsx or .csv.
+
+The claims column is passed in (`claims_by_month`): rebates never reads price claims itself; the
+pricing_signals edge (`pricing_signals.sheets`) assembles it and calls these writers.
+"""
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+from rebates.exports.cells import Column, CsvOut, XlsxBook, csv_text, excel_serial, text_width
+from rebates.selectors import AgreementStatement
+
+COLUMNS = (
+    Column("Month", "month", width=10),
+    Column("Units", "quantity", width=10),
+    Column("Net price", "unit_price", width=12),
+    Column("Rebate per unit", "unit_price", width=12),
+    Column("Monthly rebate", "money", width=14),
+    Column("Cumulative rebate", "money", width=14),
+    Column("Competitor claims that month", width=34),
+    Column("Shortfall", width=10),
+)
+CLAIMS_COLUMN = 6
+HEADER_ROW = 7
+
+
+def sheet_name(number: str) -> str:
+    """The agreement number as a worksheet name: Excel refuses []:*?/\\ and more than 31 characters."""
+    name = "".join("_" if ch in "[]:*?/\\" else ch for ch in number).strip("'")[:31]
+    return name or "Monthly sheet"
+
+
+def claims_text(claims: Sequence[str]) -> str:
+    return "; ".join(claims)
+
+
+def _about(statement: AgreementStatement):
+    agreement = statement.agreement
+    customer = agreement.customer
+    manager = customer.account_manager
+    return (
+        ("Agreement", agreement.number),
+        ("Customer", f"{customer.code} {customer.name}"),
+        ("Account manager", (manager.get_full_name() or manager.username) if manager else ""),
+        ("Program", agreement.program.name),
+        ("Term", f"{agreement.start_month:%Y-%m} to {agreement.end_month:%Y-%m}"),
+        ("Committed a month", "" if statement.committed_monthly_quantity is None
+         else f"{statement.committed_monthly_quantity.normalize():f} units"),
+    )
+
+
+def write_agreement_xlsx(target, statement: AgreementStatement, *,
+                         claims_by_month: Mapping[date, Sequence[str]] | None = None) -> int:
+    """Write the sheet to `target` (a path or binary file); returns the number of months written."""
+    claims_by_month = claims_by_month or {}
+    book = XlsxBook(target)
+    sheet = book.sheet(sheet_name(statement.agreement.number), COLUMNS)
+    widths = [column.width for column in COLUMNS]
+    sheet.write_string(0, 0, f"Monthly sheet of agreement {statement.agreement.number}", book.formats["title"])
+    for row, (label, value) in enumerate(_about(statement), start=1):
+        sheet.write_string(row, 0, label, book.formats["label"])
+        sheet.write_string(row, 2, value)
+    book.header(sheet, HEADER_ROW, COLUMNS)
+    row = HEADER_ROW
+    for month in statement.months:
+        row += 1
+        claims = claims_text(claims_by_month.get(month.month, ()))
+        widths[CLAIMS_COLUMN] = text_width(claims, widths[CLAIMS_COLUMN])
+        sheet.write_row(row, 0, (
+            excel_serial(month.month), month.units, month.net_price, month.rebate_per_unit, month.monthly_rebate,
+            month.cumulative_rebate, claims or None, "Yes" if month.shortfall else "No"))
+    row += 1
+    book.total_row(sheet, row, COLUMNS, {0: "Total", 1: statement.total_units, 4: statement.total_rebate})
+    for col, column in enumerate(COLUMNS):
+        sheet.set_column(col, col, widths[col], book.formats[column.kind])
+    book.close()
+    return len(statement.months)
+
+
+def write_agreement_csv(stream, statement: AgreementStatement, *,
+                        claims_by_month: Mapping[date, Sequence[str]] | None = None) -> int:
+    """The same sheet as CSV (months YYYY-MM, amounts plain decimals, texts escaped against formulas)."""
+    claims_by_month = claims_by_month or {}
+    out = CsvOut(stream)
+    writerow = out.writer.writerow
+    writerow(["Agreement", *[column.header for column in COLUMNS]])
+    number = csv_text(statement.agreement.number)
+    for month in statement.months:
+        writerow((number, f"{month.month:%Y-%m}", month.units, _blank(month.net_price), _blank(month.rebate_per_unit),
+                  month.monthly_rebate, month.cumulative_rebate,
+                  csv_text(claims_text(claims_by_month.get(month.month, ()))),
+                  "Yes" if month.shortfall else "No"))
+    writerow(("Total", "", statement.total_units, "", "", statement.total_rebate, "", "", ""))
+    out.close()
+    return len(statement.months)
+
+
+def _blank(value):
+    return "" if value is None else value

@@ -1,0 +1,198 @@
+"""The finance accrual sheet and liability report, read back with openpyxl and csv: the ledger to the cent."""
+
+import datetime
+import io
+
+import pytest
+from django.db.models import Sum
+
+from customers import roles
+from rebates.exports import ExportError, ExportFile, accruals_export, export_job_run, export_job_start
+from rebates.exports.cells import MONEY_FORMAT
+from rebates.models import ExportJob, LedgerEntry
+from tests.excel.ledgers import D, accrue, finance_user, month, seed_agreement, tiered_agreement, two_managers_book
+from tests.excel.readback import csv_rows, money, values, workbook
+from tests.factories import CustomerFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+HEADER = ["Agreement", "Customer code", "Customer", "Account manager", "Program", "Month", "Units",
+          "Eligible amount", "Accrued", "Paid", "Forfeited", "Unpaid"]
+
+
+def xlsx(user, **filters):
+    export = accruals_export(user=user, filters=filters, format="xlsx")
+    assert isinstance(export, ExportFile)
+    return export.content
+
+
+def test_seed_example_sheet_reads_2_50_a_month_and_30_for_the_year():
+    agreement = seed_agreement()
+    accrue(datetime.date(2026, 12, 31))
+    book = workbook(xlsx(finance_user()))
+    sheet = book["Accruals"]
+    rows = values(sheet)
+    assert rows[0] == HEADER
+    body, total = rows[1:13], rows[13]
+    assert [(r[0], r[1], r[5].date(), r[6], money(r[7]), money(r[8])) for r in body] == [
+        ("AG-SEED", agreement.customer.code, month(m), 10, D("121.00"), D("2.50")) for m in range(1, 13)]
+    assert total[0] == "Total (12 rows)"
+    assert (total[6], money(total[7]), money(total[8]), money(total[11])) == (120, D("1452.00"), D("30.00"),
+                                                                              D("30.00"))
+    assert len(rows) == 14
+
+
+def test_sheet_cells_are_typed_with_frozen_headers_and_sized_columns():
+    seed_agreement()
+    accrue(datetime.date(2026, 12, 31))
+    sheet = workbook(xlsx(finance_user()))["Accruals"]
+    assert sheet.freeze_panes == "A2"
+    first = sheet[2]
+    assert first[5].is_date and first[5].number_format == "mmm yyyy"
+    assert all(isinstance(cell.value, (int, float)) and cell.number_format == MONEY_FORMAT for cell in first[7:12])
+    assert sheet.column_dimensions["C"].width >= len(first[2].value)
+    assert sheet.column_dimensions["A"].width > 0
+
+
+def test_tiered_sheet_matches_the_ledger_to_the_cent():
+    agreement = tiered_agreement()
+    accrue(datetime.date(2026, 3, 31))
+    rows = values(workbook(xlsx(finance_user()))["Accruals"])[1:]
+    assert [(r[5].date(), money(r[8])) for r in rows[:3]] == [
+        (month(1), D("40.00")), (month(2), D("40.00")), (month(3), D("160.00"))]
+    for row in rows[:3]:
+        ledger = LedgerEntry.objects.filter(agreement=agreement, period=row[5].date()).aggregate(
+            total=Sum("amount"), eligible=Sum("eligible_amount"))
+        assert (money(row[8]), money(row[7])) == (ledger["total"], ledger["eligible"])
+    assert money(rows[3][8]) == D("240.00")
+
+
+def test_liability_sheet_by_customer_and_by_account_manager():
+    manager_a, manager_b, seed, tiered = two_managers_book()
+    book = workbook(xlsx(finance_user()))
+    rows = values(book["Liability"])
+    assert rows[0][0] == "Liability by customer"
+    assert rows[1][:8] == ["Customer code", "Customer", "Account manager", "Agreements", "Accrued", "Paid",
+                           "Forfeited", "Unpaid (liability)"]
+    by_customer = {r[0]: (r[1], r[2], r[3], money(r[7])) for r in rows[2:4]}
+    seed_manager = manager_a.get_full_name()
+    tiered_ledger = LedgerEntry.objects.filter(agreement=tiered).aggregate(t=Sum("amount"))["t"]
+    assert by_customer == {"C-A": ("Alpha Tools", seed_manager, 1, D("30.00")),
+                           "C-B": ("Beta Parts", manager_b.get_full_name(), 1, tiered_ledger)}
+    assert rows[4][0] == "Total" and money(rows[4][7]) == D("30.00") + tiered_ledger
+    start = next(i for i, r in enumerate(rows) if r[0] == "Liability by account manager")
+    managers = {r[0]: (r[1], r[2], money(r[6])) for r in rows[start + 2:start + 4]}
+    assert managers == {seed_manager: (1, 1, D("30.00")), manager_b.get_full_name(): (1, 1, tiered_ledger)}
+
+
+def test_filters_narrow_the_sheet_like_the_api():
+    two_managers_book()
+    finance = finance_user()
+    only_b = values(workbook(xlsx(finance, customer="C-B"))["Accruals"])[1:-1]
+    assert {r[1] for r in only_b} == {"C-B"}
+    spring = values(workbook(xlsx(finance, month_from="2026-03", month_to="2026-05"))["Accruals"])[1:-1]
+    assert {r[5].date() for r in spring} == {month(3), month(4), month(5)}
+    assert {r[0] for r in spring} == {"AG-SEED", "AG-TIER"}
+
+
+def test_account_managers_export_holds_no_foreign_rows():
+    manager_a, manager_b, seed, tiered = two_managers_book()
+    book = workbook(xlsx(manager_a))
+    rows = values(book["Accruals"])[1:-1]
+    assert len(rows) == 12 and {r[1] for r in rows} == {"C-A"}
+    liability = [r for r in values(book["Liability"]) if r[0] in ("C-B", "Beta Parts", manager_b.get_full_name())]
+    assert liability == []
+    assert values(workbook(xlsx(manager_a, customer="C-B"))["Accruals"])[1:-1] == []
+
+
+def test_account_managers_background_export_holds_no_foreign_rows():
+    manager_a, manager_b, seed, tiered = two_managers_book()
+    job = export_job_start(user=manager_b, format="csv", queue=False)
+    job = export_job_run(job_id=job.pk)
+    rows = csv_rows(job.file.read())
+    assert {r[1] for r in rows[1:-1]} == {"C-B"}
+
+
+def test_accrual_csv_has_the_same_figures():
+    seed_agreement()
+    accrue(datetime.date(2026, 12, 31))
+    export = accruals_export(user=finance_user(), format="csv")
+    assert export.content_type.startswith("text/csv") and export.name.endswith(".csv")
+    rows = csv_rows(export.content)
+    assert rows[0] == HEADER
+    assert [(r[5], r[6], r[7], r[8], r[11]) for r in rows[1:13]] == [
+        (f"2026-{m:02d}", "10.000", "121.00", "2.50", "2.50") for m in range(1, 13)]
+    assert rows[13][0] == "Total (12 rows)" and rows[13][8] == "30.00"
+
+
+def test_liability_csv_lists_customers_then_managers():
+    manager_a, manager_b, seed, tiered = two_managers_book()
+    rows = csv_rows(accruals_export(user=finance_user(), format="csv", report="liability").content)
+    assert rows[0][:4] == ["Report", "Account manager", "Customer code", "Customer"]
+    customers = {r[2]: r[9] for r in rows if r[0] == "customer"}
+    assert customers["C-A"] == "30.00" and set(customers) == {"C-A", "C-B"}
+    assert {r[1] for r in rows if r[0] == "account manager"} == {manager_a.get_full_name(),
+                                                                 manager_b.get_full_name()}
+
+
+def test_large_export_becomes_a_background_job_with_progress_and_a_stored_file(settings):
+    settings.EXCEL_EXPORT_INLINE_ROWS = 5
+    seed_agreement()
+    accrue(datetime.date(2026, 12, 31))
+    finance = finance_user()
+    job = accruals_export(user=finance, filters={"month_from": "2026-01"}, format="xlsx")
+    assert isinstance(job, ExportJob) and job.status == "queued"
+    assert job.filters == {"month_from": "2026-01", "report": "accruals"}
+    seen = []
+    job = export_job_run(job_id=job.pk, progress=lambda done, total: seen.append((done, total)))
+    job.refresh_from_db()
+    assert (job.status, job.progress, job.rows_total, job.rows_done) == ("done", 100, 12, 12)
+    assert seen[-1] == (12, 12)
+    assert job.file.name.endswith(".xlsx")
+    rows = values(workbook(job.file.read())["Accruals"])
+    assert money(rows[-1][8]) == D("30.00")
+
+
+def test_a_job_run_twice_makes_its_file_once():
+    seed_agreement()
+    accrue(datetime.date(2026, 12, 31))
+    job = export_job_start(user=finance_user(), format="xlsx", queue=False)
+    first = export_job_run(job_id=job.pk)
+    again = export_job_run(job_id=job.pk)
+    assert first.file.name == again.file.name and again.status == "done"
+
+
+def test_a_job_is_queued_after_commit(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        export_job_start(user=finance_user(), format="xlsx")
+    assert len(callbacks) == 1
+
+
+@pytest.mark.parametrize("filters, message", [
+    ({"month_from": "March"}, "month_from must be a month written YYYY-MM"),
+    ({"month_from": "2026-05", "month_to": "2026-03"}, "month_from is after month_to"),
+    ({"colour": "red"}, "Unknown filter colour"),
+])
+def test_bad_filters_are_refused_with_a_clear_message(filters, message):
+    with pytest.raises(ExportError, match=message):
+        accruals_export(user=finance_user(), filters=filters)
+
+
+def test_unknown_format_is_refused():
+    with pytest.raises(ExportError, match="format must be one of"):
+        accruals_export(user=finance_user(), format="pdf")
+
+
+def test_customer_without_rows_exports_an_empty_sheet_with_totals():
+    CustomerFactory(account_manager=UserFactory(role=roles.ACCOUNT_MANAGER))
+    rows = values(workbook(xlsx(finance_user()))["Accruals"])
+    assert rows[0] == HEADER and rows[1][0] == "Total (0 rows)"
+
+
+def test_stream_target_can_be_any_binary_file():
+    seed_agreement()
+    accrue(datetime.date(2026, 12, 31))
+    from rebates.exports.jobs import write_export
+
+    buffer = io.BytesIO()
+    assert write_export(buffer, user=finance_user(), filters={}, format="csv", report="accruals") == 12
