@@ -34,7 +34,7 @@ from rebates.models import (
     RebateRule,
 )
 from rebates.services.terms import (
-    agreements_with_terms,
+    agreement_inputs,
     as_date,
     exact,
     expected_ledger,
@@ -166,13 +166,12 @@ def accrual_chunk_book(*, chunk_id: int) -> ChunkResult:
         run = chunk.run
         if chunk.status == AccrualChunk.Status.DONE or run.status != AccrualRun.Status.RUNNING:
             return ChunkResult(0, 0, ZERO, booked=False)
-        # Lock the agreements in primary-key order, as every writer of their ledger does, and read their
-        # terms in the same query.
-        agreements = list(
-            agreements_with_terms(chunk.agreement_ids)
-            .filter(status__in=ACCRUING_STATUSES)
-            .select_for_update(of=("self",))
+        # Lock the agreements in primary-key order, as every writer of their ledger does.
+        locked = list(
+            RebateAgreement.objects.filter(pk__in=chunk.agreement_ids, status__in=ACCRUING_STATUSES)
+            .order_by("pk").select_for_update().values_list("pk", flat=True)
         )
+        agreements = agreement_inputs(locked)
         changed = {int(pk): frozenset(map(date.fromisoformat, months)) for pk, months in chunk.changed_months.items()}
         entries = ledger_differences(agreements, as_of=run.as_of, run=run, changed_months=changed)
         book(entries)
@@ -241,8 +240,7 @@ def agreement_accrue(*, agreement: RebateAgreement, as_of: date) -> list[Booking
 
     The caller holds the agreement's row lock inside its own transaction.
     """
-    agreements = list(agreements_with_terms([agreement.pk]))
-    entries = ledger_differences(agreements, as_of=as_of, run=None)
+    entries = ledger_differences(agreement_inputs([agreement.pk]), as_of=as_of, run=None)
     book(entries)
     return entries
 

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import Prefetch, Q, Sum
@@ -34,30 +35,80 @@ def agreements_with_terms(ids: Iterable[int] | None = None):
 def agreement_terms(agreement: RebateAgreement) -> engine.AgreementTerms:
     """The agreement's terms as the engine's frozen values."""
     rule = agreement.rule
+    return _terms(
+        agreement.start_month, agreement.end_month, agreement.settlement_frequency,
+        agreement.committed_monthly_quantity, agreement.terminated_on,
+        [getattr(rule, name) for name in _RULE_FIELDS],
+        [(band.threshold, band.rate) for band in rule.bands.all()],
+        [(bonus.product.sku, bonus.minimum_quantity, bonus.extra_percent) for bonus in rule.bonuses.all()],
+    )
+
+
+_RULE_FIELDS = ("kind", "rate", "rate_type", "tier_basis", "tier_method", "baseline", "baseline_amount", "minimum",
+                "cap", "commitment_rule")
+
+
+def _terms(start_month, end_month, frequency, committed, terminated_on, rule, bands, bonuses) -> engine.AgreementTerms:
+    rule = dict(zip(_RULE_FIELDS, rule, strict=True))
     return engine.AgreementTerms(
-        start_month=agreement.start_month,
-        end_month=agreement.end_month,
-        settlement_frequency=agreement.settlement_frequency,
-        committed_monthly_quantity=agreement.committed_monthly_quantity,
-        terminated_on=agreement.terminated_on,
+        start_month=start_month,
+        end_month=end_month,
+        settlement_frequency=frequency,
+        committed_monthly_quantity=committed,
+        terminated_on=terminated_on,
         rule=engine.RebateRule(
-            kind=rule.kind,
-            rate=rule.rate,
-            rate_type=rule.rate_type,
-            bands=tuple(engine.Band(band.threshold, band.rate) for band in rule.bands.all()),
-            tier_basis=rule.tier_basis,
-            tier_method=rule.tier_method,
-            baseline=rule.baseline,
-            baseline_amount=rule.baseline_amount,
-            minimum=rule.minimum,
-            cap=rule.cap,
-            commitment_rule=rule.commitment_rule,
-            bonuses=tuple(
-                engine.LaunchBonus(bonus.product.sku, bonus.minimum_quantity, bonus.extra_percent)
-                for bonus in rule.bonuses.all()
-            ),
+            **rule,
+            bands=tuple(engine.Band(threshold, rate) for threshold, rate in bands),
+            bonuses=tuple(engine.LaunchBonus(sku, minimum, extra) for sku, minimum, extra in bonuses),
         ),
     )
+
+
+class AgreementInput(NamedTuple):
+    """What the engine's input needs of an agreement: its terms, and what its purchases are found by."""
+
+    pk: int
+    customer_id: int
+    start_month: date
+    end_month: date
+    terms: engine.AgreementTerms
+    # The products of its launch-bonus conditions.
+    bonus_product_ids: tuple[int, ...]
+
+
+def agreement_input(agreement: RebateAgreement) -> AgreementInput:
+    """An agreement read with `agreements_with_terms` as the engine's input."""
+    return AgreementInput(
+        agreement.pk, agreement.customer_id, agreement.start_month, agreement.end_month, agreement_terms(agreement),
+        tuple(bonus.product_id for bonus in agreement.rule.bonuses.all()),
+    )
+
+
+def agreement_inputs(ids: Iterable[int]) -> list[AgreementInput]:
+    """The agreements' inputs in primary-key order, in three queries and no model instances (a chunk
+    reads hundreds, and building models would cost more than the rebate maths)."""
+    ids = list(ids)
+    bands, bonuses = defaultdict(list), defaultdict(list)
+    for agreement_id, threshold, rate in (TierBand.objects.filter(rule__agreement_id__in=ids)
+                                          .order_by("rule__agreement_id", "threshold")
+                                          .values_list("rule__agreement_id", "threshold", "rate")):
+        bands[agreement_id].append((threshold, rate))
+    for agreement_id, product_id, sku, minimum, extra in (
+            BonusCondition.objects.filter(rule__agreement_id__in=ids).order_by("pk")
+            .values_list("rule__agreement_id", "product_id", "product__sku", "minimum_quantity", "extra_percent")):
+        bonuses[agreement_id].append((product_id, sku, minimum, extra))
+    rows = (RebateAgreement.objects.filter(pk__in=ids, rule__isnull=False).order_by("pk")
+            .values_list("pk", "customer_id", "start_month", "end_month", "settlement_frequency",
+                         "committed_monthly_quantity", "terminated_on", *(f"rule__{name}" for name in _RULE_FIELDS)))
+    return [
+        AgreementInput(
+            pk, customer_id, start, end,
+            _terms(start, end, frequency, committed, terminated_on, rule, bands[pk],
+                   [(sku, minimum, extra) for _, sku, minimum, extra in bonuses[pk]]),
+            tuple(product_id for product_id, *_ in bonuses[pk]),
+        )
+        for pk, customer_id, start, end, frequency, committed, terminated_on, *rule in rows
+    ]
 
 
 def _table(model):
@@ -191,15 +242,15 @@ def scope_month_totals_stored(*, run_id: int, agreements) -> dict[int, list[engi
         return _engine_lines(cursor.fetchall())
 
 
-def bonus_product_lines(agreements: list[RebateAgreement]) -> dict[int, list[engine.PurchaseLine]]:
+def bonus_product_lines(agreements: list[AgreementInput]) -> dict[int, list[engine.PurchaseLine]]:
     """Per agreement id with launch bonuses: the customer's monthly purchases of each bonus product."""
-    wanted = [(a, bonus) for a in agreements for bonus in a.rule.bonuses.all()]
+    wanted = [(a, product_id) for a in agreements for product_id in a.bonus_product_ids]
     result: dict[int, list[engine.PurchaseLine]] = defaultdict(list)
     if not wanted:
         return result
     condition = Q()
-    for agreement, bonus in wanted:
-        condition |= Q(customer_id=agreement.customer_id, product_id=bonus.product_id,
+    for agreement, product_id in wanted:
+        condition |= Q(customer_id=agreement.customer_id, product_id=product_id,
                        month__gte=agreement.start_month, month__lte=agreement.end_month)
     rows = (
         PurchaseLine.objects.filter(condition)
@@ -212,17 +263,18 @@ def bonus_product_lines(agreements: list[RebateAgreement]) -> dict[int, list[eng
         by_customer_product[(row["customer_id"], row["product_id"])].append(
             engine.PurchaseLine(row["month"], row["quantity"], row["amount"], product=row["product__sku"])
         )
-    for agreement, bonus in wanted:
-        result[agreement.pk].extend(by_customer_product[(agreement.customer_id, bonus.product_id)])
+    for agreement, product_id in wanted:
+        result[agreement.pk].extend(by_customer_product[(agreement.customer_id, product_id)])
     return result
 
 
 def expected_ledger(
-    agreements: list[RebateAgreement], *, as_of: date, run_id: int | None = None, changed_months=None,
-    booked=None,
+    agreements: list[RebateAgreement | AgreementInput], *, as_of: date, run_id: int | None = None,
+    changed_months=None, booked=None,
 ) -> dict[int, tuple[engine.MonthResult, ...]]:
     """What the ledger should hold per agreement and month by `as_of`: the engine over the database
-    (over the run's stored input when a run is given).
+    (over the run's stored input when a run is given). Agreements come as `agreement_inputs`, or as
+    models read with `agreements_with_terms`.
 
     An agreement in `changed_months` is recomputed in part: only the months that can differ are computed
     (see `engine.calculate`). Its input holds only the changed months; every other month is taken from
@@ -231,6 +283,7 @@ def expected_ledger(
     """
     changed_months = changed_months or {}
     booked = booked or {}
+    agreements = [a if isinstance(a, AgreementInput) else agreement_input(a) for a in agreements]
     if run_id is None:
         totals = scope_month_totals(agreements)
     else:
@@ -249,7 +302,7 @@ def expected_ledger(
         # The engine reads each month of the term from `lines` and each month of last year from
         # `last_year_lines`; one list serves both, the engine ignoring the months it does not ask for.
         expected[pk] = engine.calculate(
-            agreement_terms(agreement), lines, as_of=as_of, last_year_lines=lines,
+            agreement.terms, lines, as_of=as_of, last_year_lines=lines,
             bonus_lines=bonuses.get(pk, ()), changed_months=changed,
         )
     return expected

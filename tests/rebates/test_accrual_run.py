@@ -231,3 +231,55 @@ def test_growth_over_last_years_same_period_reads_the_year_before_the_term():
                         unit_price=D("100.00"))
     accrue(datetime.date(2026, 12, 31))
     assert total(agreement) == D("1500.00")
+
+
+def test_a_late_line_recomputes_only_the_months_it_can_move_and_the_others_come_from_the_ledger():
+    agreement, product = seed_agreement()
+    accrue(datetime.date(2026, 12, 31))
+    PurchaseLineFactory(customer=agreement.customer, product=product, month=month(9), quantity=D("4"),
+                        unit_price=D("12.10"))
+    run = accrue(datetime.date(2026, 12, 31))
+    assert run.chunks.get().changed_months == {str(agreement.pk): ["2026-09-01"]}
+    adjustment = entries(agreement, kind="adjustment").get()
+    assert (adjustment.period, adjustment.quantity, adjustment.amount) == (month(9), D("4.000"), D("1.00"))
+    assert total(agreement) == D("31.00")
+    assert accrue(datetime.date(2026, 12, 31), full=True).entries_count == 0
+
+
+def test_a_late_line_under_a_retroactive_tier_rebooks_the_rest_of_its_period():
+    product = ProductFactory()
+    agreement = AgreementFactory(products=[product])
+    rule = RebateRule.objects.create(agreement=agreement, kind="tiered", rate_type="percent",
+                                     tier_basis="quantity", tier_method="retroactive")
+    for threshold, rate in ((0, 1), (1000, 2), (5000, 3)):
+        TierBand.objects.create(rule=rule, threshold=D(threshold), rate=D(rate))
+    for m in (1, 2, 3, 4):
+        PurchaseLineFactory(customer=agreement.customer, product=product, month=month(m), quantity=D("400"),
+                            unit_price=D("10.00"))
+    accrue(datetime.date(2026, 4, 30))
+    # February grows by 200 units: the second tier is now crossed in February, not March.
+    PurchaseLineFactory(customer=agreement.customer, product=product, month=month(2), quantity=D("200"),
+                        unit_price=D("10.00"))
+    accrue(datetime.date(2026, 4, 30))
+    by_month = {m: total(agreement, period=month(m)) for m in (1, 2, 3, 4)}
+    # Period to date at 2%: February 1,000 units -> $200.00, March 1,400 -> $280.00, April 1,800 -> $360.00.
+    assert by_month == {1: D("40.00"), 2: D("160.00"), 3: D("80.00"), 4: D("80.00")}
+    assert entries(agreement, period=month(1)).count() == 1  # January cannot move
+    assert accrue(datetime.date(2026, 4, 30), full=True).entries_count == 0
+
+
+def test_a_changed_line_recomputes_a_rule_measured_against_last_year_over_its_whole_term():
+    product = ProductFactory()
+    agreement = AgreementFactory(products=[product])
+    RebateRule.objects.create(agreement=agreement, kind="growth", rate_type="percent", rate=D("5"),
+                              baseline="last_year")
+    PurchaseLineFactory(customer=agreement.customer, product=product, month=month(6), quantity=D("1300"),
+                        unit_price=D("100.00"))
+    accrue(datetime.date(2026, 12, 31))
+    assert total(agreement) == D("6500.00")
+    # Last year's June arrives late: only the purchase lines hold it, so the run reads the whole term.
+    PurchaseLineFactory(customer=agreement.customer, product=product, month=month(6, 2025), quantity=D("1000"),
+                        unit_price=D("100.00"))
+    run = accrue(datetime.date(2026, 12, 31))
+    assert run.chunks.get().changed_months == {}
+    assert total(agreement) == D("1500.00")

@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+import psycopg2
 import pytest
 import redis
 from django.conf import settings
@@ -17,7 +18,7 @@ from django.db import connection, connections, transaction
 from kombu.exceptions import OperationalError
 
 from rebates import tasks
-from rebates.models import AccrualChunk, AccrualRun, LedgerEntry
+from rebates.models import AccrualChunk, AccrualRun, LedgerEntry, RebateAgreement
 from rebates.services import accrual_chunk_book, accrual_run_perform, accrual_run_prepare, accrual_run_start
 from tests.rebates.books import AS_OF, booked_by_month, build_book, duplicate_bookings, expected_by_month
 
@@ -135,18 +136,33 @@ def _chunks_are_whole(run):
     return True
 
 
+def _hold_agreement_lock(agreement_id):
+    """Lock one agreement's row from a connection of its own, as a slow writer would: a chunk that
+    reaches it waits there. Returns the connection; closing it releases the lock."""
+    holder = psycopg2.connect(_database_url())
+    holder.cursor().execute("SELECT id FROM rebates_rebateagreement WHERE id = %s FOR UPDATE", [agreement_id])
+    return holder
+
+
 @pytest.mark.parametrize("kill_after_chunks", [0, 3, 11])
 def test_a_worker_killed_midway_leaves_whole_chunks_and_the_next_run_gives_exact_totals(kill_after_chunks, settings):
     build_book(agreements=60, lines_per_month=4)
+    # Chunks of two agreements in id order: the chunk after `kill_after_chunks` waits on this lock, so the
+    # worker is killed exactly there, however fast or slow this machine is.
+    ids = sorted(RebateAgreement.objects.values_list("pk", flat=True))
+    holder = _hold_agreement_lock(ids[2 * kill_after_chunks])
     process = _accrue_in_subprocess(ACCRUAL_CHUNK_SIZE="2")
 
     def reached():
         run = AccrualRun.objects.filter(status="running").first()
         return run is not None and run.chunks_done >= kill_after_chunks
 
-    assert _wait_for(reached), process.communicate(timeout=30)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(30)
+    try:
+        assert _wait_for(reached), process.communicate(timeout=30)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(30)
+    finally:
+        holder.close()
     killed = AccrualRun.objects.get()
     assert killed.status == "running" and killed.chunks_done < killed.chunks_total
     assert _chunks_are_whole(killed)
