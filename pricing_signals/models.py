@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce
 
 from customers.models import Customer
 from pricing_signals.querysets import PriceClaimQuerySet
-from rebates.models import Product, ProductLine, RebateAgreement, money_field, unit_price_field
+from rebates.models import ContractPrice, Product, ProductLine, RebateAgreement, money_field, unit_price_field
 
 
 class Competitor(models.Model):
@@ -94,6 +94,11 @@ class MarketSignal(models.Model):
     match_price = unit_price_field(null=True, blank=True)
     match_effective_from = models.DateField(null=True, blank=True)
     matched_agreements = models.ManyToManyField(RebateAgreement, blank=True, related_name="matched_signals")
+    # Set when detection joined this signal to an older one that had a decision too: both decisions stay
+    # on record, the claims move to the signal it was merged into.
+    merged_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_signals"
+    )
     detected_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -142,6 +147,10 @@ class PriceClaim(models.Model):
     reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     note = models.TextField(blank=True)
     evidence = models.FileField(upload_to=evidence_path, blank=True)
+    evidence_size = models.PositiveIntegerField(null=True, blank=True, help_text="Bytes, as received.")
+    evidence_sha256 = models.CharField(
+        "evidence SHA-256", max_length=64, blank=True, help_text="Shows the file kept is the file received."
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     signal = models.ForeignKey(
         MarketSignal, on_delete=models.SET_NULL, null=True, blank=True, related_name="claims"
@@ -164,4 +173,20 @@ class PriceClaim(models.Model):
         return f"{self.customer.code} says {self.competitor} sells {self.product.sku} at {self.claimed_price}"
 
 
-__all__ = ["Competitor", "DetectionRule", "MarketSignal", "PriceClaim", "money_field"]
+class SignalPriceMatch(models.Model):
+    """A contract price change made to match a market signal: the agreement's price history names the
+    signal in its reason, and this row links the two for the signal's evidence record."""
+
+    signal = models.ForeignKey(MarketSignal, on_delete=models.PROTECT, related_name="price_matches")
+    contract_price = models.OneToOneField(ContractPrice, on_delete=models.PROTECT, related_name="signal_match")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["signal", "contract_price__agreement__number"]
+        verbose_name_plural = "signal price matches"
+
+    def __str__(self):
+        return f"{self.contract_price} matches signal #{self.signal_id}"
+
+
+__all__ = ["Competitor", "DetectionRule", "MarketSignal", "PriceClaim", "SignalPriceMatch", "money_field"]

@@ -1,12 +1,23 @@
-"""Celery tasks of market signals."""
+"""Celery tasks of market signals: each takes ids, calls one service, and is safe to run twice or at once
+(detection recomputes from the stored claims under an advisory lock, so a second run changes nothing)."""
 
 from celery import shared_task
+from django.utils import timezone
+
+
+@shared_task(name="pricing_signals.tasks.price_claim_check")
+def price_claim_check(claim_id):
+    """Queued when a claim commits: its status (and any signal it makes) within seconds."""
+    from pricing_signals.services import price_claim_check as check
+
+    return check(claim_id=claim_id, as_of=timezone.localdate())
 
 
 @shared_task(name="pricing_signals.tasks.nightly_signal_sweep")
 def nightly_signal_sweep():
-    """The beat entry that re-checks every claim. Detection arrives with the market signal work;
-    until then there is nothing to sweep and the task says so."""
-    from pricing_signals.models import PriceClaim
+    """The beat entry: re-check every claim, so claims saved while the broker was down are caught and
+    claims whose window has passed become unsubstantiated."""
+    from pricing_signals.services import signals_detect
 
-    return {"claims": PriceClaim.objects.count(), "checked": 0}
+    result = signals_detect(as_of=timezone.localdate())
+    return {"claims": result.claims, "changed": result.claims_changed, "signals_created": result.signals_created}

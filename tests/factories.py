@@ -174,3 +174,16 @@ class PriceClaimFactory(factory.django.DjangoModelFactory):
     reported_on = datetime.date(2026, 9, 8)
     channel = PriceClaim.Channel.CALL
     reported_by = factory.SelfAttribute("customer.account_manager")
+
+
+class DetectionRuleFactory(factory.django.DjangoModelFactory):
+    """A per product line override of the global detection rule."""
+
+    class Meta:
+        model = "pricing_signals.DetectionRule"
+
+    product_line = factory.SubFactory(ProductLineFactory)
+    window_days = 30
+    min_customers = 3
+    tolerance_percent = Decimal("2")
+    same_competitor = False

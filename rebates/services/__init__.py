@@ -9,6 +9,7 @@ from rebates.services.accrual import (
     accrual_run_start,
     agreement_accrue,
 )
+from rebates.services.pricing import contract_price_change as contract_price_change
 from rebates.services.purchases import IngestResult, PurchaseLinesInvalid, purchase_lines_ingest
 from rebates.services.settlement import (
     SettlementConflict,

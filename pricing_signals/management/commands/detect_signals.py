@@ -1,0 +1,48 @@
+"""manage.py detect_signals [--as-of YYYY-MM-DD] [--product SKU ...] [--queue]: re-check price claims."""
+
+import time
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from pricing_signals.services import signals_detect
+from rebates.models import Product
+
+
+def _as_of(value):
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise CommandError(f"--as-of must be a date as YYYY-MM-DD, got {value!r}") from error
+
+
+class Command(BaseCommand):
+    help = ("Detect market signals: recompute every price claim's status (corroborated, pending, "
+            "unsubstantiated) and the signals they form. Safe to run again or while another run goes on.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--as-of", type=_as_of, default=None,
+                            help="Claims still inside their window on this date are pending (default today).")
+        parser.add_argument("--product", action="append", default=[], metavar="SKU",
+                            help="Only this product's claims (repeat for more).")
+        parser.add_argument("--queue", action="store_true", help="Queue the nightly sweep for the workers and return.")
+
+    def handle(self, *args, as_of, product, queue, **options):
+        if queue:
+            from pricing_signals.tasks import nightly_signal_sweep
+
+            nightly_signal_sweep.delay()
+            self.stdout.write("Signal sweep queued for the workers.")
+            return
+        products = None
+        if product:
+            found = dict(Product.objects.filter(sku__in=product).values_list("sku", "pk"))
+            unknown = sorted(set(product) - set(found))
+            if unknown:
+                raise CommandError(f"No product with SKU {', '.join(unknown)}.")
+            products = list(found.values())
+        as_of = as_of or timezone.localdate()
+        began = time.perf_counter()
+        result = signals_detect(as_of=as_of, products=products)
+        self.stdout.write(f"Market signals as of {as_of}: {result} ({time.perf_counter() - began:.1f} s).")

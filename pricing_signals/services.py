@@ -1,0 +1,359 @@
+"""Writes of market signals, one function per use case, each in one transaction with its audit row.
+
+- `price_claim_record`: a customer says a competitor sells a product cheaper; checked within seconds by
+  a task queued when the claim commits (and again by the nightly sweep).
+- `market_signal_decide` (match or hold), `market_signal_acknowledge`, `market_signal_close`: what a
+  pricing manager does with a signal.
+- `signals_detect` / `price_claim_check`: detection over the stored claims (see sweep.py).
+"""
+
+import hashlib
+import os
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+
+from config.celery_app import queue_on_commit
+from customers.models import Customer
+from customers.services import audit_record
+from pricing_signals.models import Competitor, MarketSignal, PriceClaim, SignalPriceMatch
+from pricing_signals.sweep import detection_lock, price_claim_check, signals_detect
+from rebates.models import Product, RebateAgreement
+from rebates.services.pricing import contract_price_change
+
+UNIT_PRICE_PLACES, UNIT_PRICE_DIGITS = 4, 14
+NOTE_MAX_LENGTH = 2000
+EVIDENCE_MAX_BYTES = getattr(settings, "PRICE_CLAIM_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
+# What evidence may be: a quote or an offer as PDF, a photo or screenshot, an e-mail or a plain note.
+# The extension must match the file's first bytes (text has no signature, only no NUL bytes).
+EVIDENCE_SIGNATURES = {
+    ".pdf": (b"%PDF-",),
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+    ".txt": None,
+    ".eml": None,
+}
+DECIDE = "pricing_signals.decide_marketsignal"
+
+
+class PriceClaimInvalid(ValidationError):
+    """The claim cannot be recorded; `message_dict` names each field that is wrong, in plain words."""
+
+
+class MarketSignalConflict(Exception):
+    """The signal is not in a state that allows this (already matched, closed, ...): answer 409."""
+
+
+def price_claim_record(*, user, customer, product, competitor, claimed_unit_price, reported_on, channel,
+                       note="", evidence=None, today: date | None = None) -> PriceClaim:
+    """Record a claim reported by `user`, and queue its check once the transaction commits.
+
+    `customer`, `product` and `competitor` are rows or their natural keys (code, SKU, name; a competitor
+    named for the first time is added). `claimed_unit_price` is a Decimal or a decimal string, never a
+    float; `reported_on` a date or YYYY-MM-DD, not after `today`. `evidence` is an optional file (a Django
+    File or upload): at most EVIDENCE_MAX_BYTES, of a type in EVIDENCE_SIGNATURES, stored through the
+    default storage with its size and SHA-256. A customer the user may not see is refused exactly as one
+    that does not exist. Raises PriceClaimInvalid naming every field that is wrong."""
+    if not user.has_perm("pricing_signals.add_priceclaim"):
+        raise PermissionDenied("You may not record price claims.")
+    today = today or timezone.localdate()
+    errors = {}
+    customer_row = _visible_customer(user, customer, errors)
+    product_row = _product(product, errors)
+    competitor_name = _competitor_name(competitor, errors)
+    price = _unit_price(claimed_unit_price, "claimed_unit_price", errors)
+    day = _day(reported_on, today, errors)
+    if channel not in PriceClaim.Channel.values:
+        errors["channel"] = f"Channel must be one of: {', '.join(PriceClaim.Channel.values)}."
+    note = note or ""
+    if not isinstance(note, str):
+        errors["note"] = "The note must be text."
+    elif len(note) > NOTE_MAX_LENGTH:
+        errors["note"] = f"The note is too long ({NOTE_MAX_LENGTH} characters at most)."
+    digest = _evidence_check(evidence, errors) if evidence is not None else None
+    if errors:
+        raise PriceClaimInvalid(errors)
+
+    with transaction.atomic():
+        competitor_row = (competitor if isinstance(competitor, Competitor)
+                          else Competitor.objects.filter(name__iexact=competitor_name).first()
+                          or Competitor.objects.create(name=competitor_name))
+        claim = PriceClaim(customer=customer_row, product=product_row, competitor=competitor_row,
+                           claimed_price=price, reported_on=day, channel=channel, reported_by=user,
+                           note=note.strip())
+        if evidence is not None:
+            evidence.seek(0)
+            claim.evidence_size, claim.evidence_sha256 = digest
+            claim.evidence.save(os.path.basename(evidence.name), File(evidence), save=False)
+        claim.save()
+        audit_record(
+            actor=user, action="price_claim.record", target=claim,
+            summary=f"{customer_row.code} says {competitor_row.name} sells {product_row.sku} at {price} "
+                    f"({claim.get_channel_display().lower()}, {day:%Y-%m-%d})",
+            data={"customer": customer_row.code, "product": product_row.sku, "competitor": competitor_row.name,
+                  "claimed_price": str(price), "reported_on": day.isoformat(), "channel": channel,
+                  "evidence": claim.evidence.name or "", "evidence_sha256": claim.evidence_sha256},
+        )
+        from pricing_signals.tasks import price_claim_check as check_task
+
+        queue_on_commit(check_task, claim.pk)
+    return claim
+
+
+def price_claim_dismiss(*, user, claim: PriceClaim, reason: str, as_of: date | None = None) -> PriceClaim:
+    """Set a claim aside as not credible (a pricing manager's call): it leaves detection, and its
+    product's signals are recomputed at once without it. Again on a dismissed claim: nothing."""
+    _require_decider(user)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the claim is dismissed."})
+    with transaction.atomic():
+        detection_lock()  # the product's signals are recomputed below, which needs every check to wait
+        claim = PriceClaim.objects.select_for_update().get(pk=claim.pk)
+        if claim.status == PriceClaim.Status.DISMISSED:
+            return claim
+        before = claim.status
+        claim.status, claim.signal = PriceClaim.Status.DISMISSED, None
+        claim.save(update_fields=["status", "signal"])
+        audit_record(actor=user, action="price_claim.dismiss", target=claim,
+                     summary=f"Claim {claim.pk} dismissed (was {before}): {reason}",
+                     data={"from": before, "reason": reason})
+        signals_detect(as_of=as_of or timezone.localdate(), products=[claim.product_id])
+    return claim
+
+
+def market_signal_decide(*, user, signal: MarketSignal, decision: str, reason: str = "",
+                         match_price: Decimal | None = None, effective_from: date | None = None,
+                         agreements=()) -> MarketSignal:
+    """A pricing manager's decision on a signal.
+
+    match: `match_price` becomes the contract net price from `effective_from` (a first of the month) of
+    each of `agreements` (rows or numbers; active, covering the signal's product), each change written
+    in the agreement's price history with the signal as its reason; earlier months keep their price.
+    hold: keep prices, saying why in `reason`. A held signal can still be matched later; a matched or
+    closed one cannot be decided again (MarketSignalConflict)."""
+    _require_decider(user)
+    if decision not in MarketSignal.Decision.values:
+        raise ValidationError({"decision": f"Decision must be one of: {', '.join(MarketSignal.Decision.values)}."})
+    reason = (reason or "").strip()
+    errors = {}
+    if decision == MarketSignal.Decision.HOLD and not reason:
+        errors["reason"] = "Say why prices are held."
+    chosen = []
+    if decision == MarketSignal.Decision.MATCH:
+        match_price = _unit_price(match_price, "match_price", errors)
+        if not isinstance(effective_from, date) or isinstance(effective_from, datetime):
+            errors["effective_from"] = "Give the first month the matched price applies to."
+        elif effective_from.day != 1:
+            errors["effective_from"] = f"A price changes from the first of a month, not {effective_from.isoformat()}."
+        chosen = _match_agreements(user, signal, agreements, errors)
+    if errors:
+        raise ValidationError(errors)
+
+    with transaction.atomic():
+        detection_lock(signal.product_id)
+        signal = MarketSignal.objects.select_for_update().get(pk=signal.pk)
+        if signal.status in (MarketSignal.Status.MATCHED, MarketSignal.Status.CLOSED):
+            raise MarketSignalConflict(f"Signal #{signal.pk} is already {signal.get_status_display().lower()}.")
+        if signal.merged_into_id:
+            raise MarketSignalConflict(f"Signal #{signal.pk} was merged into signal #{signal.merged_into_id}; "
+                                       "decide on that one.")
+        now = timezone.now()
+        signal.decision, signal.decided_by, signal.decided_at = decision, user, now
+        signal.decision_reason = reason
+        data = {"decision": decision, "reason": reason}
+        if decision == MarketSignal.Decision.MATCH:
+            for agreement in chosen:  # in primary-key order, as the rows are locked
+                try:
+                    price = contract_price_change(
+                        user=user, agreement=agreement, net_unit_price=match_price, effective_month=effective_from,
+                        reason=f"matched market signal #{signal.pk}",
+                    )
+                except ValidationError as error:
+                    raise ValidationError({"agreements": f"{agreement.number}: {' '.join(error.messages)}"}) from error
+                SignalPriceMatch.objects.create(signal=signal, contract_price=price)
+            signal.matched_agreements.add(*chosen)
+            signal.match_price, signal.match_effective_from = match_price, effective_from
+            signal.status = MarketSignal.Status.MATCHED
+            data.update(match_price=str(match_price), effective_from=effective_from.isoformat(),
+                        agreements=[agreement.number for agreement in chosen])
+            summary = (f"Signal #{signal.pk} matched: {match_price} from {effective_from:%Y-%m} for "
+                       f"{', '.join(agreement.number for agreement in chosen)}")
+        else:
+            signal.status = MarketSignal.Status.HELD
+            summary = f"Signal #{signal.pk} held: {reason}"
+        signal.save()
+        audit_record(actor=user, action=f"market_signal.{decision}", target=signal, summary=summary, data=data)
+    return signal
+
+
+def market_signal_acknowledge(*, user, signal: MarketSignal) -> MarketSignal:
+    """Seen and being looked at: an open signal becomes acknowledged (again on an acknowledged one: nothing)."""
+    return _move(user, signal, to=MarketSignal.Status.ACKNOWLEDGED, allowed_from=(MarketSignal.Status.OPEN,),
+                 action="acknowledge")
+
+
+def market_signal_close(*, user, signal: MarketSignal) -> MarketSignal:
+    """Nothing more to do on this signal (again on a closed one: nothing)."""
+    return _move(user, signal, to=MarketSignal.Status.CLOSED,
+                 allowed_from=tuple(s for s in MarketSignal.Status.values if s != MarketSignal.Status.CLOSED),
+                 action="close")
+
+
+def _move(user, signal, *, to, allowed_from, action):
+    _require_decider(user)
+    with transaction.atomic():
+        detection_lock(signal.product_id)
+        signal = MarketSignal.objects.select_for_update().get(pk=signal.pk)
+        if signal.status == to:
+            return signal
+        if signal.status not in allowed_from:
+            raise MarketSignalConflict(
+                f"Signal #{signal.pk} is {signal.get_status_display().lower()}; it cannot be {to} now.")
+        before = signal.status
+        signal.status = to
+        signal.save(update_fields=["status", "updated_at"])
+        audit_record(actor=user, action=f"market_signal.{action}", target=signal,
+                     summary=f"Signal #{signal.pk} {to} (was {before})", data={"from": before, "to": to})
+    return signal
+
+
+def _require_decider(user):
+    if user is None or not user.has_perm(DECIDE):
+        raise PermissionDenied("Only a pricing manager may decide on market signals.")
+
+
+def _match_agreements(user, signal, agreements, errors):
+    wanted = [a.number if isinstance(a, RebateAgreement) else str(a) for a in agreements]
+    if not wanted:
+        errors["agreements"] = "Choose the agreements whose price is matched."
+        return []
+    covering = (RebateAgreement.objects.visible_to(user).active().filter(number__in=wanted)
+                .filter(pk__in=RebateAgreement.objects.covering(signal.product).values("pk")))
+    found = {agreement.number: agreement for agreement in covering.order_by("pk")}
+    missing = [number for number in wanted if number not in found]
+    if missing:
+        errors["agreements"] = (f"Not an active agreement covering {signal.product.sku}: "
+                                f"{', '.join(sorted(missing))}.")
+    return sorted(found.values(), key=lambda agreement: agreement.pk)
+
+
+def _visible_customer(user, customer, errors):
+    code = customer.code if isinstance(customer, Customer) else customer
+    if not code or not isinstance(code, str):
+        errors["customer"] = "Name the customer (its ERP code)."
+        return None
+    # The same answer for a customer that does not exist and one the user may not see.
+    row = Customer.objects.visible_to(user).filter(code=code).first()
+    if row is None:
+        errors["customer"] = f"No customer {code!r} among yours."
+    return row
+
+
+def _product(product, errors):
+    if isinstance(product, Product):
+        return product
+    row = Product.objects.filter(sku=product).first() if isinstance(product, str) and product else None
+    if row is None:
+        errors["product"] = f"No product with SKU {product!r}." if product else "Name the product (its SKU)."
+    return row
+
+
+def _competitor_name(competitor, errors):
+    if isinstance(competitor, Competitor):
+        return competitor.name
+    name = " ".join(competitor.split()) if isinstance(competitor, str) else ""
+    if not name:
+        errors["competitor"] = "Name the competitor."
+    elif len(name) > Competitor._meta.get_field("name").max_length:
+        errors["competitor"] = "The competitor's name is too long (120 characters at most)."
+    return name
+
+
+def _unit_price(value, name, errors):
+    if isinstance(value, float) or isinstance(value, bool):
+        errors[name] = "Give the price as a decimal number written out (e.g. \"11.40\"), not a float."
+        return None
+    try:
+        price = Decimal(value) if isinstance(value, str | int | Decimal) else None
+    except InvalidOperation:
+        price = None
+    if price is None or not price.is_finite():
+        errors[name] = "Give the price as a decimal number, e.g. 11.40."
+        return None
+    exponent = price.as_tuple().exponent
+    if price <= 0:
+        errors[name] = "The price must be more than zero."
+    elif -exponent > UNIT_PRICE_PLACES:
+        errors[name] = f"The price has at most {UNIT_PRICE_PLACES} decimal places."
+    elif price >= Decimal(10) ** (UNIT_PRICE_DIGITS - UNIT_PRICE_PLACES):
+        errors[name] = "The price is too large."
+    return price
+
+
+def _day(value, today, errors):
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            errors["reported_on"] = "Give the date the customer reported the price as YYYY-MM-DD."
+            return None
+    if not isinstance(value, date) or isinstance(value, datetime):
+        errors["reported_on"] = "Give the date the customer reported the price."
+        return None
+    if value > today:
+        errors["reported_on"] = f"{value.isoformat()} is in the future."
+    return value
+
+
+def _evidence_check(evidence, errors):
+    """(size, SHA-256) of an acceptable evidence file; adds an error and returns None otherwise."""
+    name = os.path.basename(getattr(evidence, "name", "") or "")
+    extension = os.path.splitext(name)[1].lower()
+    if extension not in EVIDENCE_SIGNATURES:
+        errors["evidence"] = (f"Evidence must be one of {', '.join(sorted(EVIDENCE_SIGNATURES))}; "
+                              f"{name or 'the file'} is not.")
+        return None
+    size = getattr(evidence, "size", None)
+    if size is not None and size > EVIDENCE_MAX_BYTES:
+        errors["evidence"] = f"Evidence files are at most {EVIDENCE_MAX_BYTES // (1024 * 1024)} MB."
+        return None
+    evidence.seek(0)
+    head = evidence.read(8192)
+    signatures = EVIDENCE_SIGNATURES[extension]
+    if not head:
+        errors["evidence"] = "The evidence file is empty."
+        return None
+    if signatures is None and b"\x00" in head:
+        errors["evidence"] = f"{name} is not a text file."
+        return None
+    if signatures is not None and not head.startswith(signatures):
+        errors["evidence"] = f"{name} is not really a {extension[1:].upper()} file."
+        return None
+    digest, total = hashlib.sha256(head), len(head)
+    for chunk in iter(lambda: evidence.read(1 << 20), b""):
+        total += len(chunk)
+        if total > EVIDENCE_MAX_BYTES:  # the declared size is the sender's word; count what arrives
+            errors["evidence"] = f"Evidence files are at most {EVIDENCE_MAX_BYTES // (1024 * 1024)} MB."
+            return None
+        digest.update(chunk)
+    return total, digest.hexdigest()
+
+
+__all__ = [
+    "MarketSignalConflict",
+    "PriceClaimInvalid",
+    "market_signal_acknowledge",
+    "market_signal_close",
+    "market_signal_decide",
+    "price_claim_check",
+    "price_claim_dismiss",
+    "price_claim_record",
+    "signals_detect",
+]

@@ -1,0 +1,74 @@
+"""Shared pieces of the market signal tests: people by role, the seed product and its agreements."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from customers import roles
+from tests.factories import (
+    AgreementFactory,
+    ContractPriceFactory,
+    CustomerFactory,
+    PerUnitRuleFactory,
+    PriceClaimFactory,
+    ProductFactory,
+    UserFactory,
+)
+
+YEAR_END = date(2026, 12, 31)
+
+
+@pytest.fixture
+def manager_a(db):
+    return UserFactory(username="am.a", role=roles.ACCOUNT_MANAGER)
+
+
+@pytest.fixture
+def manager_b(db):
+    return UserFactory(username="am.b", role=roles.ACCOUNT_MANAGER)
+
+
+@pytest.fixture
+def pricing_manager(db):
+    return UserFactory(username="pricing", first_name="Priya", last_name="Raman", role=roles.PRICING_MANAGER)
+
+
+@pytest.fixture
+def finance(db):
+    return UserFactory(username="finance", role=roles.FINANCE)
+
+
+@pytest.fixture
+def product(db):
+    return ProductFactory(sku="FAS-101", name="Hex bolt M10x50, box of 50", list_price=Decimal("13.75"))
+
+
+def agreement_for(customer, product, *, net_price="12.10", rate="0.25", status="active", **fields):
+    """An agreement of the customer on the product for 2026 with a per-unit rule and a contract price."""
+    agreement = AgreementFactory(customer=customer, products=[product], status=status, **fields)
+    ContractPriceFactory(agreement=agreement, net_price=Decimal(net_price))
+    PerUnitRuleFactory(agreement=agreement, rate=Decimal(rate))
+    return agreement
+
+
+def claim_on(product, customer, day, price="11.40", **fields):
+    return PriceClaimFactory(product=product, customer=customer, reported_on=day, claimed_price=Decimal(price),
+                             **fields)
+
+
+@pytest.fixture
+def seed(product, manager_a, manager_b):
+    """PRODUCT.md's seed scenario: SEED-001 claims in April, June and September; two customers (one of
+    another manager) echo September within 30 days and 2 %."""
+    seed_customer = CustomerFactory(code="SEED-001", name="Harbor Fasteners", account_manager=manager_a)
+    echo_one = CustomerFactory(code="C-1002", account_manager=manager_a)
+    echo_two = CustomerFactory(code="C-1003", account_manager=manager_b)
+    claims = {
+        "april": claim_on(product, seed_customer, date(2026, 4, 14)),
+        "june": claim_on(product, seed_customer, date(2026, 6, 10)),
+        "september": claim_on(product, seed_customer, date(2026, 9, 8)),
+        "echo_one": claim_on(product, echo_one, date(2026, 9, 15), "11.45"),
+        "echo_two": claim_on(product, echo_two, date(2026, 9, 22), "11.38"),
+    }
+    return {"customer": seed_customer, "echo_one": echo_one, "echo_two": echo_two, "claims": claims}
