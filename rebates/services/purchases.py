@@ -13,22 +13,23 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from customers.models import Customer
 from customers.services import audit_record
+from rebates.bulk import copy_lines, csv_field
 from rebates.models import ImportBatch, Product, PurchaseLine, RebateAgreement
 
 FIELDS = ("erp_line_id", "customer", "product", "month", "quantity", "unit_price", "amount")
 # Lines read and written per statement: big enough to be set-based, small enough for any driver.
 CHUNK = 5000
 ERP_LINE_ID_MAX = PurchaseLine._meta.get_field("erp_line_id").max_length
-# (decimal places, digits) of each number column.
+# (smallest step, bound) of each number column: its decimal places, and its digits before the point.
 NUMBER_FIELDS = {
-    "quantity": (3, 14),
-    "unit_price": (4, 14),
-    "amount": (2, 16),
+    "quantity": (Decimal("0.001"), Decimal(10) ** 11),
+    "unit_price": (Decimal("0.0001"), Decimal(10) ** 10),
+    "amount": (Decimal("0.01"), Decimal(10) ** 14),
 }
 
 
@@ -160,15 +161,19 @@ def _validated(lines: Sequence[Mapping]) -> list[Row]:
         month = _month(line.get("month"), months)
         if isinstance(month, str):
             errors.append(_problem(index, erp_line_id, "month", month))
-        numbers = []
-        for name, (places, digits) in NUMBER_FIELDS.items():
-            value = _number(line.get(name), places, digits)
-            if isinstance(value, str):
-                errors.append(_problem(index, erp_line_id, name, value))
-            numbers.append(value)
-        if numbers[1] is not None and not isinstance(numbers[1], str) and numbers[1] < 0:
+        quantity = _number(line.get("quantity"), *NUMBER_FIELDS["quantity"])
+        unit_price = _number(line.get("unit_price"), *NUMBER_FIELDS["unit_price"])
+        amount = _number(line.get("amount"), *NUMBER_FIELDS["amount"])
+        if type(quantity) is str:
+            errors.append(_problem(index, erp_line_id, "quantity", quantity))
+        if type(unit_price) is str:
+            errors.append(_problem(index, erp_line_id, "unit_price", unit_price))
+        elif unit_price < 0:
             errors.append(_problem(index, erp_line_id, "unit_price", "The unit price cannot be negative."))
-        parsed.append((len(errors) == before, index, erp_line_id, customer, product, month, *numbers))
+        if type(amount) is str:
+            errors.append(_problem(index, erp_line_id, "amount", amount))
+        parsed.append((len(errors) == before, index, erp_line_id, customer, product, month, quantity, unit_price,
+                       amount))
 
     # Codes and SKUs are looked up for every line, so an unknown one is named beside the other problems.
     customer_ids = _ids(Customer, "code", {row[3] for row in parsed if row[3] is not None})
@@ -195,6 +200,8 @@ def _problem(index, erp_line_id, field, message) -> dict:
 
 
 def _text(value, index, erp_line_id, field, max_length, errors) -> str | None:
+    if type(value) is str and 0 < len(value) <= max_length and value.strip() == value:
+        return value
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -212,6 +219,10 @@ def _text(value, index, erp_line_id, field, max_length, errors) -> str | None:
 
 def _month(value, cache) -> date | str:
     """The first of the month, or the message saying why not. "YYYY-MM" strings, dates and datetimes."""
+    if type(value) is str:
+        month = cache.get(value)
+        if month is not None:
+            return month
     if isinstance(value, datetime):
         return value.date().replace(day=1)
     if isinstance(value, date):
@@ -233,15 +244,15 @@ def _month(value, cache) -> date | str:
     return month
 
 
-def _number(value, places: int, digits: int) -> Decimal | str:
-    """An exact Decimal with at most `places` decimal places and `digits` digits, or the message saying why not."""
-    if isinstance(value, Decimal):
-        number = value
-    elif isinstance(value, str):
+def _number(value, step: Decimal, limit: Decimal) -> Decimal | str:
+    """An exact Decimal with at most `step`'s decimal places and below `limit`, or the message saying why not."""
+    if type(value) is str:
         try:
-            number = Decimal(value.strip())
+            number = Decimal(value)  # surrounding spaces are allowed
         except InvalidOperation:
             return "A decimal number, e.g. \"12.50\"."
+    elif isinstance(value, Decimal):
+        number = value
     elif isinstance(value, bool):
         return "A decimal number, e.g. \"12.50\"."
     elif isinstance(value, int):
@@ -254,21 +265,36 @@ def _number(value, places: int, digits: int) -> Decimal | str:
         return "A decimal number, e.g. \"12.50\"."
     if not number.is_finite():
         return "A finite decimal number."
-    _, figures, exponent = number.as_tuple()
-    if exponent < -places:
-        return f"At most {places} decimal places."
-    if len(figures) + exponent > digits - places:
-        return f"Too large: at most {digits - places} digits before the decimal point."
+    if not abs(number) < limit:
+        return f"Too large: at most {len(str(limit)) - 1} digits before the decimal point."
+    # Trailing zeros beyond the places are fine ("1.500" for 1.50); other digits would be lost.
+    if number.quantize(step) != number:
+        return f"At most {-step.as_tuple().exponent} decimal places."
     return number
 
 
 def _ids(model, field: str, values: set[str]) -> dict[str, int]:
-    ids = {}
     values = sorted(values)
-    step = 5000 if connection.vendor == "postgresql" else 500
-    for start in range(0, len(values), step):
-        ids.update(model.objects.filter(**{f"{field}__in": values[start:start + step]}).values_list(field, "pk"))
+    if connection.vendor == "postgresql":
+        sql = (f"SELECT {connection.ops.quote_name(field)}, id FROM {connection.ops.quote_name(model._meta.db_table)} "
+               f"WHERE {connection.ops.quote_name(field)} = ANY(%s::text[])")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [text_array(values)])
+            return dict(cursor.fetchall())
+    ids = {}
+    for start in range(0, len(values), 500):
+        ids.update(model.objects.filter(**{f"{field}__in": values[start:start + 500]}).values_list(field, "pk"))
     return ids
+
+
+def text_array(values) -> str:
+    """A PostgreSQL array literal of texts: one parameter, however many values (quicker than a list)."""
+    return "{" + ",".join('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values) + "}"
+
+
+def plain_array(values) -> str:
+    """An array literal of numbers or dates, whose text never needs quoting."""
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 # --- storage ----------------------------------------------------------------------------------------
@@ -277,12 +303,12 @@ _TABLE = PurchaseLine._meta.db_table
 
 _EXISTING_SQL = f"""
 SELECT erp_line_id, customer_id, product_id, month, quantity, unit_price, amount
-FROM {_TABLE} WHERE erp_line_id = ANY(%s)
+FROM {_TABLE} WHERE erp_line_id = ANY(%s::text[])
 """
 
 _LOCK_SQL = f"""
 SELECT erp_line_id, customer_id, product_id, month FROM {_TABLE}
-WHERE erp_line_id = ANY(%s) ORDER BY erp_line_id FOR UPDATE
+WHERE erp_line_id = ANY(%s::text[]) ORDER BY erp_line_id FOR UPDATE
 """
 
 # New and changed lines in erp_line_id order (so concurrent batches lock in the same order). A line that
@@ -292,7 +318,7 @@ INSERT INTO {_TABLE} AS p (erp_line_id, customer_id, product_id, month, quantity
                            source, import_batch_id, created_at, updated_at)
 SELECT t.erp_line_id, t.customer_id, t.product_id, t.month, t.quantity, t.unit_price, t.amount,
        %s, %s, %s, %s
-FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[], %s::date[], %s::numeric[], %s::numeric[], %s::numeric[])
+FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::date[], %s::numeric[], %s::numeric[], %s::numeric[])
      AS t (erp_line_id, customer_id, product_id, month, quantity, unit_price, amount)
 ON CONFLICT (erp_line_id) DO UPDATE SET
     customer_id = EXCLUDED.customer_id, product_id = EXCLUDED.product_id, month = EXCLUDED.month,
@@ -310,7 +336,7 @@ def _existing(chunk: list[Row]) -> dict[str, tuple]:
     ids = [row[1] for row in chunk]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_EXISTING_SQL, [ids])
+            cursor.execute(_EXISTING_SQL, [text_array(ids)])
             return {erp: rest for erp, *rest in cursor.fetchall()}
     existing = {}
     for start in range(0, len(ids), 500):
@@ -337,13 +363,23 @@ def _write(chunk: list[Row], *, source: str, batch: ImportBatch, now) -> tuple[i
     new, changed = _split(chunk, _existing(chunk))
     if not new and not changed:
         return 0, 0, set()
-    left: set[int] = set()
     if connection.vendor != "postgresql":
         return _write_portable(new, changed, source=source, batch=batch, now=now)
+    left: set[int] = set()
+    created = updated = 0
+    if new:
+        try:
+            # New lines go in by COPY, the quickest way in; should another batch store one of them meanwhile,
+            # the unique erp_line_id refuses the COPY whole and the lines take the upsert below instead.
+            with transaction.atomic():
+                _copy(new, source=source, batch=batch, now=now)
+            created, new = len(new), []
+        except IntegrityError:
+            pass
     with connection.cursor() as cursor:
         if changed:
             # Lock the lines about to change (in key order) and read where they are now.
-            cursor.execute(_LOCK_SQL, [[row[1] for row in changed]])
+            cursor.execute(_LOCK_SQL, [text_array(row[1] for row in changed)])
             moved_from = {erp: (customer_id, product_id, month) for erp, customer_id, product_id, month
                           in cursor.fetchall()}
             for row in changed:
@@ -351,15 +387,32 @@ def _write(chunk: list[Row], *, source: str, batch: ImportBatch, now) -> tuple[i
                 if old is not None and old != (row[2], row[3], row[4]):
                     left.add(old[0])
         rows = sorted(new + changed, key=lambda row: row[1])
-        cursor.execute(_UPSERT_SQL, [
-            source, batch.pk, now, now,
-            [row[1] for row in rows], [row[2] for row in rows], [row[3] for row in rows],
-            [row[4] for row in rows], [row[5] for row in rows], [row[6] for row in rows],
-            [row[7] for row in rows],
-        ])
-        inserted = [flag for (flag,) in cursor.fetchall()]
-    created = sum(inserted)
-    return created, len(inserted) - created, left
+        if rows:
+            cursor.execute(_UPSERT_SQL, [
+                source, batch.pk, now, now,
+                text_array(row[1] for row in rows), plain_array(row[2] for row in rows),
+                plain_array(row[3] for row in rows), plain_array(row[4] for row in rows),
+                plain_array(row[5] for row in rows), plain_array(row[6] for row in rows),
+                plain_array(row[7] for row in rows),
+            ])
+            inserted = [flag for (flag,) in cursor.fetchall()]
+            created += sum(inserted)
+            updated += len(inserted) - sum(inserted)
+    return created, updated, left
+
+
+_COPY_COLUMNS = ("erp_line_id", "customer_id", "product_id", "month", "quantity", "unit_price", "amount", "source",
+                 "import_batch_id", "created_at", "updated_at")
+
+
+def _copy(rows: list[Row], *, source, batch, now) -> None:
+    tail = f",{source},{batch.pk},{now.isoformat()},{now.isoformat()}\n"
+    # copy_lines talks to the driver directly; its errors are turned into Django's here.
+    with connection.wrap_database_errors:
+        copy_lines(PurchaseLine, _COPY_COLUMNS, (
+            f"{csv_field(erp)},{customer_id},{product_id},{month.isoformat()},{quantity},{unit_price},{amount}{tail}"
+            for _, erp, customer_id, product_id, month, quantity, unit_price, amount
+            in sorted(rows, key=lambda row: row[1])))
 
 
 def _write_portable(new, changed, *, source, batch, now) -> tuple[int, int, set[int]]:
@@ -416,8 +469,9 @@ def _unmatched(rows: list[Row]) -> list[str]:
         with connection.cursor() as cursor:
             for start in range(0, len(rows), CHUNK):
                 chunk = rows[start:start + CHUNK]
-                cursor.execute(_UNMATCHED_SQL, [[row[2] for row in chunk], [row[3] for row in chunk],
-                                                [row[4] for row in chunk]])
+                cursor.execute(_UNMATCHED_SQL, [plain_array(row[2] for row in chunk),
+                                                plain_array(row[3] for row in chunk),
+                                                plain_array(row[4] for row in chunk)])
                 unmatched.extend(chunk[i - 1][1] for (i,) in cursor.fetchall())
         return unmatched
     return _unmatched_portable(rows)
