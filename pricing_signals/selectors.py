@@ -1,0 +1,266 @@
+"""Reads of market signals: every function takes the user and starts from `visible_to(user)`.
+
+- claims: the user's customers' claims only (an account manager never sees another's);
+- signals: market-level facts (product, window, how many customers, median price) that everyone with
+  the view permission sees, while the claims behind them stay filtered by customer;
+- a claim's net-net price and the customer's credibility, computed for many claims in a fixed number
+  of queries; a signal's exposure as one query.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import DecimalField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Round
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from customers.models import Customer
+from pricing_signals.models import MarketSignal, PriceClaim
+from pricing_signals.prices import current_net_price
+from rebates import engine
+from rebates.engine.periods import add_months
+from rebates.models import ContractPrice, LedgerEntry, Product, PurchaseLine, RebateAgreement
+from rebates.services.terms import agreement_terms, agreements_with_terms, expected_ledger
+
+VIEW_SIGNALS = "pricing_signals.view_marketsignal"
+PERCENT_STEP = Decimal("0.1")
+# Exposure shows the average monthly units of the last complete months before the as-of month.
+VOLUME_MONTHS = 3
+_MONEY = DecimalField(max_digits=16, decimal_places=2)
+_QUANTITY = DecimalField(max_digits=14, decimal_places=3)
+
+
+def claims_visible(*, user):
+    """The price claims of the user's customers, newest first, with what a list shows."""
+    return (PriceClaim.objects.visible_to(user)
+            .select_related("customer", "customer__account_manager", "product", "competitor", "reported_by",
+                            "signal"))
+
+
+def claim_for_user(*, user, pk):
+    """One claim the user may see, or 404 (never a hint that someone else's exists)."""
+    return get_object_or_404(claims_visible(user=user), pk=pk)
+
+
+def signals_visible(*, user):
+    """Market signals, newest window first; none for a user without the view permission. A signal
+    merged into another stays listed, pointing at it."""
+    if user is None or not user.is_authenticated or not user.has_perm(VIEW_SIGNALS):
+        return MarketSignal.objects.none()
+    return MarketSignal.objects.select_related("product", "competitor", "decided_by", "merged_into")
+
+
+def signal_for_user(*, user, pk):
+    return get_object_or_404(signals_visible(user=user), pk=pk)
+
+
+def signal_claims(*, user, signal):
+    """The claims behind a signal that the user may see, oldest first."""
+    return claims_visible(user=user).filter(signal=signal).order_by("reported_on", "pk")
+
+
+# --- Net-net price -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NetNet:
+    """A claim against the customer's own price: the agreement covering the product on the claim's date,
+    its contract net price then, the rebate per unit it earns at the customer's volume to date, and
+    net_net_price = contract price - rebate per unit. `undercuts` is False when the claimed price is at
+    or above net-net: the competitor is not cheaper at all."""
+
+    agreement: RebateAgreement
+    contract_price: Decimal
+    rebate_per_unit: Decimal
+    net_net_price: Decimal
+    claimed_price: Decimal
+
+    @property
+    def undercuts(self) -> bool:
+        return self.claimed_price < self.net_net_price
+
+    @property
+    def gap(self) -> Decimal:
+        """How much below net-net the claim is (negative when above)."""
+        return self.net_net_price - self.claimed_price
+
+
+def claim_net_net(*, user, claim) -> NetNet | None:
+    """The net-net figures of one claim the user may see; None when no agreement covers the product."""
+    claim = claim_for_user(user=user, pk=claim.pk)
+    return claims_net_net([claim]).get(claim.pk)
+
+
+def claims_net_net(claims) -> dict[int, NetNet]:
+    """Net-net figures per claim id, for claims already read through `visible_to` (a fixed number of
+    queries however many claims). The rebate per unit comes from the rebates engine: the rates in force
+    in the latest month bought up to the claim's month (this month's purchases usually arrive later),
+    priced at the contract net price in force on the claim's date."""
+    claims = list(claims)
+    if not claims:
+        return {}
+    customers = {claim.customer_id for claim in claims}
+    candidates = list(
+        agreements_with_terms().filter(customer_id__in=customers, rule__isnull=False)
+        .exclude(status=RebateAgreement.Status.DRAFT).prefetch_related("products", "product_lines")
+    )
+    by_customer = defaultdict(list)
+    for agreement in candidates:
+        by_customer[agreement.customer_id].append(agreement)
+    line_of = dict(Product.objects.filter(pk__in={c.product_id for c in claims}).values_list("pk", "product_line_id"))
+    chosen = {}
+    for claim in claims:
+        month = claim.reported_on.replace(day=1)
+        covering = [
+            a for a in by_customer[claim.customer_id]
+            if a.start_month <= month <= a.end_month
+            and (any(p.pk == claim.product_id for p in a.products.all())
+                 or any(line.pk == line_of[claim.product_id] for line in a.product_lines.all()))
+        ]
+        if covering:
+            # An active agreement first, then the one that started last.
+            chosen[claim.pk] = max(covering, key=lambda a: (a.status == RebateAgreement.Status.ACTIVE, a.start_month))
+    agreements = {a.pk: a for a in chosen.values()}
+    if not agreements:
+        return {}
+    prices = defaultdict(list)
+    for agreement_id, effective_from, net_price in (
+        ContractPrice.objects.filter(agreement_id__in=agreements).order_by("effective_from")
+        .values_list("agreement_id", "effective_from", "net_price")
+    ):
+        prices[agreement_id].append((effective_from, net_price))
+    latest = max(claim.reported_on for claim in claims)
+    ledgers = expected_ledger(list(agreements.values()), as_of=latest)
+    result = {}
+    for claim in claims:
+        agreement = chosen.get(claim.pk)
+        if agreement is None:
+            continue
+        in_force = [price for effective_from, price in prices[agreement.pk] if effective_from <= claim.reported_on]
+        if not in_force:
+            continue
+        month = claim.reported_on.replace(day=1)
+        months = [r for r in ledgers.get(agreement.pk, ()) if r.month <= month]
+        while len(months) > 1 and not months[-1].quantity:
+            months.pop()
+        per_unit = engine.rebate_per_unit(agreement_terms(agreement), tuple(months), unit_price=in_force[-1])
+        result[claim.pk] = NetNet(agreement=agreement, contract_price=in_force[-1], rebate_per_unit=per_unit,
+                                  net_net_price=in_force[-1] - per_unit, claimed_price=claim.claimed_price)
+    return result
+
+
+# --- Credibility ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Credibility:
+    """How often a customer's claims turned out true: corroborated out of judged (corroborated,
+    unsubstantiated or dismissed; pending claims are not judged yet). `percent` is None with nothing judged."""
+
+    corroborated: int
+    judged: int
+
+    @property
+    def percent(self) -> Decimal | None:
+        if not self.judged:
+            return None
+        return (Decimal(100 * self.corroborated) / self.judged).quantize(PERCENT_STEP, rounding=ROUND_HALF_UP)
+
+
+JUDGED = (PriceClaim.Status.CORROBORATED, PriceClaim.Status.UNSUBSTANTIATED, PriceClaim.Status.DISMISSED)
+
+
+def customer_credibility(*, user, customer, as_of: date | None = None) -> Credibility:
+    """The customer's credibility from their claims reported up to `as_of` (all when None)."""
+    customer = get_object_or_404(Customer.objects.visible_to(user), pk=customer.pk)
+    claims = PriceClaim.objects.filter(customer=customer, status__in=JUDGED)
+    if as_of is not None:
+        claims = claims.filter(reported_on__lte=as_of)
+    statuses = list(claims.values_list("status", flat=True))
+    return Credibility(statuses.count(PriceClaim.Status.CORROBORATED), len(statuses))
+
+
+def claims_credibility(claims) -> dict[int, Credibility]:
+    """Per claim id: the customer's credibility from their other claims reported on or before it, so a
+    habitual bluffer shows at once beside a new claim. One query however many claims."""
+    claims = list(claims)
+    history = defaultdict(list)
+    for customer_id, pk, reported_on, status in (
+        PriceClaim.objects.filter(customer_id__in={c.customer_id for c in claims}, status__in=JUDGED)
+        .order_by().values_list("customer_id", "pk", "reported_on", "status")
+    ):
+        history[customer_id].append((pk, reported_on, status))
+    result = {}
+    for claim in claims:
+        past = [status for pk, reported_on, status in history[claim.customer_id]
+                if pk != claim.pk and reported_on <= claim.reported_on]
+        result[claim.pk] = Credibility(past.count(PriceClaim.Status.CORROBORATED), len(past))
+    return result
+
+
+# --- Exposure ------------------------------------------------------------------------------------
+
+
+def signal_exposure(*, user, signal, as_of: date | None = None):
+    """Every other active agreement covering the signal's product whose contract net price (in force on
+    `as_of`, default today) is above the signal's median price: the agreements of customers who might be
+    offered the same price, the claimants' own excluded. Each row carries `net_price`, `monthly_volume`
+    (average units of the product a month over the last VOLUME_MONTHS complete months), `unpaid_rebate`
+    (the ledger balance: accrued less paid and forfeited) and `customer__account_manager`. One query,
+    largest rebate at stake first."""
+    as_of = as_of or timezone.localdate()
+    this_month = as_of.replace(day=1)
+    claimants = PriceClaim.objects.filter(signal=signal).values("customer_id")
+    bought = (
+        PurchaseLine.objects.filter(customer=OuterRef("customer_id"), product_id=signal.product_id,
+                                    month__gte=add_months(this_month, -VOLUME_MONTHS), month__lt=this_month)
+        .order_by().values("customer").annotate(units=Sum("quantity")).values("units")
+    )
+    unpaid = (
+        LedgerEntry.objects.filter(agreement=OuterRef("pk")).order_by().values("agreement")
+        .annotate(total=Sum("amount")).values("total")
+    )
+    zero_units, zero_money = Value(Decimal("0"), output_field=_QUANTITY), Value(Decimal("0.00"), output_field=_MONEY)
+    line = Product.objects.filter(pk=signal.product_id).values("product_line_id")
+    covering = Q(products=signal.product_id) | Q(product_lines__in=Subquery(line))
+    return (
+        RebateAgreement.objects.visible_to(user).active()
+        .filter(pk__in=RebateAgreement.objects.filter(covering).values("pk"))
+        .exclude(customer_id__in=claimants)
+        .annotate(net_price=current_net_price(as_of))
+        .filter(net_price__gt=signal.median_price)
+        .annotate(
+            monthly_volume=Round(Coalesce(Subquery(bought, output_field=_QUANTITY), zero_units) / VOLUME_MONTHS,
+                                 precision=3, output_field=_QUANTITY),
+            unpaid_rebate=Coalesce(Subquery(unpaid, output_field=_MONEY), zero_money),
+        )
+        .select_related("customer", "customer__account_manager", "program")
+        .order_by("-unpaid_rebate", "number")
+    )
+
+
+def exposure_total(rows) -> dict[str, Decimal | int]:
+    """Agreements, customers and unpaid rebate at stake over exposure rows."""
+    rows = list(rows)
+    return {"agreements": len(rows), "customers": len({row.customer_id for row in rows}),
+            "unpaid_rebate": sum((row.unpaid_rebate for row in rows), Decimal("0.00"))}
+
+
+__all__ = [
+    "Credibility",
+    "NetNet",
+    "claim_for_user",
+    "claim_net_net",
+    "claims_credibility",
+    "claims_net_net",
+    "claims_visible",
+    "customer_credibility",
+    "exposure_total",
+    "signal_claims",
+    "signal_exposure",
+    "signal_for_user",
+    "signals_visible",
+]
