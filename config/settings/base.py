@@ -144,6 +144,14 @@ SPECTACULAR_SETTINGS = {
     # Separate request and response components, so read-only fields never appear as inputs.
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "CustomerStatusEnum": "customers.models.Customer.Status",
+        "AgreementStatusEnum": "rebates.models.RebateAgreement.Status",
+        "AgreementStatusSentEnum": [("draft", "Draft"), ("active", "Active")],
+        "AccrualRunStatusEnum": "rebates.models.AccrualRun.Status",
+        "SettlementStatusEnum": "rebates.models.Settlement.Status",
+        "ExportJobStatusEnum": "rebates.models.ExportJob.Status",
+    },
 }
 
 # Celery: acks late and reject on worker loss so a killed worker's task is redelivered; every task is

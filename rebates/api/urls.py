@@ -1,8 +1,29 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from rebates.api.catalog import AgreementViewSet, ProductViewSet, ProgramViewSet
+from rebates.api.ledger import (
+    AccrualExportView,
+    AccrualRunViewSet,
+    AccrualViewSet,
+    ExportJobViewSet,
+    SettlementViewSet,
+    StatementView,
+)
 from rebates.api.purchases import PurchaseViewSet
 
 router = SimpleRouter()
+router.register("products", ProductViewSet, basename="product")
+router.register("programs", ProgramViewSet, basename="program")
+router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("purchases", PurchaseViewSet, basename="purchase")
+router.register("accrual-runs", AccrualRunViewSet, basename="accrual-run")
+router.register("accruals", AccrualViewSet, basename="accrual")
+router.register("settlements", SettlementViewSet, basename="settlement")
+router.register("export-jobs", ExportJobViewSet, basename="export-job")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("agreements/<str:number>/statement/", StatementView.as_view(), name="agreement-statement"),
+    path("exports/accruals.xlsx", AccrualExportView.as_view(), name="export-accruals-xlsx"),
+    *router.urls,
+]

@@ -1,0 +1,311 @@
+"""Products (by SKU), programs (by code) and agreements (by number): list, create, read, update."""
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status
+from rest_framework.response import Response
+
+from config.api.fields import MonthField
+from config.api.views import ApiViewSet
+from customers.models import Customer
+from rebates.api.filters import AgreementFilter, ProductFilter, ProgramFilter
+from rebates.models import (
+    BonusCondition,
+    ContractPrice,
+    Product,
+    ProductLine,
+    RebateAgreement,
+    RebateProgram,
+    RebateRule,
+    TierBand,
+)
+from rebates.services.catalog import (
+    agreement_create,
+    agreement_update,
+    product_create,
+    product_update,
+    program_create,
+    program_update,
+)
+
+# --- products ---------------------------------------------------------------------------------------
+
+
+class ProductOut(serializers.ModelSerializer):
+    product_line = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Product
+        fields = ["sku", "name", "product_line", "list_price", "launched_on", "discontinued_on"]
+        read_only_fields = fields
+
+
+class ProductIn(serializers.Serializer):
+    sku = serializers.CharField(max_length=60)
+    name = serializers.CharField(max_length=200)
+    product_line = serializers.SlugRelatedField(slug_field="code", queryset=ProductLine.objects.all(),
+                                                help_text="Product line code.")
+    list_price = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0)
+    launched_on = serializers.DateField(required=False, allow_null=True)
+    discontinued_on = serializers.DateField(required=False, allow_null=True)
+
+
+class ProductChangeIn(ProductIn):
+    sku = None
+
+
+PRODUCT = {"sku": "SKU-00007", "name": "Cutting disc 125 mm", "product_line": "abrasives", "list_price": "14.0000",
+           "launched_on": "2025-03-01", "discontinued_on": None}
+
+
+def _crud_schema(noun, example, change_example, serializer_in, serializer_change, serializer_out, lookup):
+    out = OpenApiExample(f"The {noun}", response_only=True, value=example)
+    return extend_schema_view(
+        list=extend_schema(summary=f"{noun.capitalize()}s", examples=[out]),
+        retrieve=extend_schema(summary=f"One {noun}", description=f"By {lookup}.", examples=[out]),
+        create=extend_schema(summary=f"Create a {noun}", request=serializer_in, responses={201: serializer_out},
+                             examples=[OpenApiExample(f"A new {noun}", request_only=True, value=example),
+                                       OpenApiExample("Created", response_only=True, status_codes=["201"],
+                                                      value=example)]),
+        update=extend_schema(summary=f"Replace a {noun}'s fields", request=serializer_change,
+                             responses=serializer_out,
+                             examples=[OpenApiExample("All fields", request_only=True,
+                                                      value={k: v for k, v in example.items() if k != lookup}), out]),
+        partial_update=extend_schema(summary=f"Change some of a {noun}'s fields", request=serializer_change,
+                                     responses=serializer_out,
+                                     examples=[OpenApiExample("A change", request_only=True, value=change_example),
+                                               out]),
+    )
+
+
+class _Writable(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """Create and update through the input serializer and a service; answer with the output serializer."""
+
+    input_serializer = change_serializer = None
+    lookup_value_regex = "[^/]+"
+
+    def create(self, request, *args, **kwargs):
+        incoming = self.input_serializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        obj = self.create_with(**incoming.validated_data)
+        return Response(self.get_serializer(self.reread(obj)).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, partial=False, **kwargs):
+        obj = self.get_object()
+        incoming = self.change_serializer(data=request.data, partial=partial)
+        incoming.is_valid(raise_exception=True)
+        obj = self.update_with(obj, **incoming.validated_data)
+        return Response(self.get_serializer(self.reread(obj)).data)
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    def reread(self, obj):
+        return self.get_queryset().get(pk=obj.pk)
+
+
+@_crud_schema("product", PRODUCT, {"list_price": "14.5000"}, ProductIn, ProductChangeIn, ProductOut, "sku")
+class ProductViewSet(_Writable):
+    serializer_class = ProductOut
+    input_serializer, change_serializer = ProductIn, ProductChangeIn
+    filterset_class = ProductFilter
+    lookup_field = "sku"
+    required_permissions = {
+        "list": ("rebates.view_product",), "retrieve": ("rebates.view_product",),
+        "create": ("rebates.add_product",), "update": ("rebates.change_product",),
+        "partial_update": ("rebates.change_product",),
+    }
+
+    def get_queryset(self):
+        return Product.objects.select_related("product_line").order_by("sku")
+
+    def create_with(self, **fields):
+        return product_create(by=self.request.user, **fields)
+
+    def update_with(self, product, **fields):
+        return product_update(by=self.request.user, product=product, **fields)
+
+
+# --- programs ---------------------------------------------------------------------------------------
+
+
+class ProgramOut(serializers.ModelSerializer):
+    class Meta:
+        model = RebateProgram
+        fields = ["code", "name", "description"]
+        read_only_fields = fields
+
+
+class ProgramIn(serializers.Serializer):
+    code = serializers.SlugField(max_length=60)
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+
+
+class ProgramChangeIn(ProgramIn):
+    code = None
+
+
+PROGRAM = {"code": "widgets-2026", "name": "2026 back-end program, widgets", "description": "Per-unit rebates."}
+
+
+@_crud_schema("program", PROGRAM, {"description": "Per-unit and tiered rebates."}, ProgramIn, ProgramChangeIn,
+              ProgramOut, "code")
+class ProgramViewSet(_Writable):
+    serializer_class = ProgramOut
+    input_serializer, change_serializer = ProgramIn, ProgramChangeIn
+    filterset_class = ProgramFilter
+    lookup_field = "code"
+    required_permissions = {
+        "list": ("rebates.view_rebateprogram",), "retrieve": ("rebates.view_rebateprogram",),
+        "create": ("rebates.add_rebateprogram",), "update": ("rebates.change_rebateprogram",),
+        "partial_update": ("rebates.change_rebateprogram",),
+    }
+
+    def get_queryset(self):
+        return RebateProgram.objects.order_by("code")
+
+    def create_with(self, **fields):
+        return program_create(by=self.request.user, **fields)
+
+    def update_with(self, program, **fields):
+        return program_update(by=self.request.user, program=program, **fields)
+
+
+# --- agreements -------------------------------------------------------------------------------------
+
+
+class BandSerializer(serializers.Serializer):
+    threshold = serializers.DecimalField(max_digits=16, decimal_places=3, min_value=0)
+    rate = serializers.DecimalField(max_digits=12, decimal_places=6, min_value=0)
+
+
+class BonusSerializer(serializers.Serializer):
+    product = serializers.SlugRelatedField(slug_field="sku", queryset=Product.objects.all(), help_text="SKU.")
+    minimum_quantity = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=0)
+    extra_percent = serializers.DecimalField(max_digits=12, decimal_places=6, min_value=0)
+
+
+class RuleSerializer(serializers.Serializer):
+    """The agreement's rule. `rate` is money per unit or a percent, as `rate_type` says; tiered rules carry
+    their rates on the bands."""
+
+    kind = serializers.ChoiceField(choices=RebateRule.Kind.choices)
+    rate_type = serializers.ChoiceField(choices=RebateRule.RateType.choices, required=False)
+    rate = serializers.DecimalField(max_digits=12, decimal_places=6, min_value=0, required=False, allow_null=True)
+    tier_basis = serializers.ChoiceField(choices=[("", "")] + RebateRule.TierBasis.choices, required=False)
+    tier_method = serializers.ChoiceField(choices=[("", "")] + RebateRule.TierMethod.choices, required=False)
+    baseline = serializers.ChoiceField(choices=[("", "")] + RebateRule.Baseline.choices, required=False)
+    baseline_amount = serializers.DecimalField(max_digits=16, decimal_places=2, min_value=0, required=False,
+                                               allow_null=True)
+    minimum = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=0, required=False, allow_null=True)
+    cap = serializers.DecimalField(max_digits=16, decimal_places=2, min_value=0, required=False, allow_null=True)
+    commitment_rule = serializers.BooleanField(required=False)
+    bands = BandSerializer(many=True, required=False)
+    bonuses = BonusSerializer(many=True, required=False)
+
+
+class PriceOut(serializers.ModelSerializer):
+    class Meta:
+        model = ContractPrice
+        fields = ["effective_from", "net_price", "reason"]
+        read_only_fields = fields
+
+
+class AgreementOut(serializers.ModelSerializer):
+    customer = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    program = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    products = serializers.SlugRelatedField(slug_field="sku", many=True, read_only=True)
+    product_lines = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    start_month = MonthField()
+    end_month = MonthField()
+    rule = RuleSerializer(read_only=True, allow_null=True)
+    prices = PriceOut(many=True, read_only=True)
+
+    class Meta:
+        model = RebateAgreement
+        fields = ["number", "customer", "program", "products", "product_lines", "start_month", "end_month",
+                  "committed_monthly_quantity", "settlement_frequency", "status", "terminated_on", "rule", "prices",
+                  "created_at", "terms_changed_at"]
+        read_only_fields = fields
+
+
+class AgreementIn(serializers.Serializer):
+    number = serializers.CharField(max_length=40)
+    customer = serializers.SlugRelatedField(slug_field="code", queryset=Customer.objects.all(),
+                                            help_text="Customer ERP code.")
+    program = serializers.SlugRelatedField(slug_field="code", queryset=RebateProgram.objects.all(),
+                                           help_text="Program code.")
+    products = serializers.SlugRelatedField(slug_field="sku", queryset=Product.objects.all(), many=True,
+                                            required=False, help_text="SKUs in scope.")
+    product_lines = serializers.SlugRelatedField(slug_field="code", queryset=ProductLine.objects.all(), many=True,
+                                                 required=False, help_text="Product line codes in scope.")
+    start_month = MonthField()
+    end_month = MonthField()
+    committed_monthly_quantity = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=0,
+                                                          required=False, allow_null=True)
+    settlement_frequency = serializers.ChoiceField(choices=RebateAgreement.SettlementFrequency.choices,
+                                                   required=False)
+    status = serializers.ChoiceField(choices=[("draft", "Draft"), ("active", "Active")], required=False)
+    net_price = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0, required=False,
+                                         allow_null=True, help_text="Contract net unit price (from the start month "
+                                                                    "when creating, from this month when changing).")
+    rule = RuleSerializer()
+
+
+class AgreementChangeIn(AgreementIn):
+    number = None
+
+
+AGREEMENT_IN = {"number": "AG-2026-0042", "customer": "C00042", "program": "widgets-2026", "products": ["SKU-00007"],
+                "product_lines": [], "start_month": "2026-01", "end_month": "2026-12",
+                "committed_monthly_quantity": "10", "settlement_frequency": "annual", "status": "active",
+                "net_price": "12.10", "rule": {"kind": "per_unit", "rate_type": "per_unit", "rate": "0.25"}}
+AGREEMENT_OUT = {
+    "number": "AG-2026-0042", "customer": "C00042", "program": "widgets-2026", "products": ["SKU-00007"],
+    "product_lines": [], "start_month": "2026-01", "end_month": "2026-12", "committed_monthly_quantity": "10.000",
+    "settlement_frequency": "annual", "status": "active", "terminated_on": None,
+    "rule": {"kind": "per_unit", "rate_type": "per_unit", "rate": "0.250000", "tier_basis": "", "tier_method": "",
+             "baseline": "", "baseline_amount": None, "minimum": None, "cap": None, "commitment_rule": False,
+             "bands": [], "bonuses": []},
+    "prices": [{"effective_from": "2026-01-01", "net_price": "12.1000", "reason": "Agreement created"}],
+    "created_at": "2026-01-02T08:00:00Z", "terms_changed_at": "2026-01-02T08:00:00Z",
+}
+TIERED_RULE = {"rule": {"kind": "tiered", "rate_type": "percent", "tier_basis": "quantity",
+                        "tier_method": "retroactive",
+                        "bands": [{"threshold": "0", "rate": "1"}, {"threshold": "1000", "rate": "2"},
+                                  {"threshold": "5000", "rate": "3"}]}}
+
+
+@_crud_schema("agreement", AGREEMENT_OUT, TIERED_RULE, AgreementIn, AgreementChangeIn, AgreementOut, "number")
+class AgreementViewSet(_Writable):
+    """Changing an agreement's term, scope or rule marks it for the next incremental accrual run."""
+
+    serializer_class = AgreementOut
+    input_serializer, change_serializer = AgreementIn, AgreementChangeIn
+    filterset_class = AgreementFilter
+    lookup_field = "number"
+    required_permissions = {
+        "list": ("rebates.view_rebateagreement",), "retrieve": ("rebates.view_rebateagreement",),
+        "create": ("rebates.add_rebateagreement",), "update": ("rebates.change_rebateagreement",),
+        "partial_update": ("rebates.change_rebateagreement",),
+    }
+
+    def get_queryset(self):
+        return (
+            RebateAgreement.objects.visible_to(self.request.user)
+            .select_related("customer", "program", "rule")
+            .prefetch_related(
+                "products", "product_lines",
+                Prefetch("rule__bands", queryset=TierBand.objects.order_by("threshold")),
+                Prefetch("rule__bonuses", queryset=BonusCondition.objects.select_related("product").order_by("pk")),
+                Prefetch("prices", queryset=ContractPrice.objects.order_by("effective_from")),
+            )
+            .order_by("number")
+        )
+
+    def create_with(self, **fields):
+        return agreement_create(by=self.request.user, **fields)
+
+    def update_with(self, agreement, **fields):
+        return agreement_update(by=self.request.user, agreement=agreement, **fields)

@@ -1,0 +1,401 @@
+"""Accrual runs, accruals per agreement and month, an agreement's monthly statement, settlements and the
+finance accrual sheet as .xlsx."""
+
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from config.api.errors import ApiError, Conflict
+from config.api.fields import MONTH_PATTERN, MonthField
+from config.api.schema import ErrorSerializer
+from config.api.views import ApiView, ApiViewSet
+from rebates.api.filters import AccrualRunFilter, SettlementFilter
+from rebates.exports import ExportError, ExportFile, accruals_export
+from rebates.models import AccrualRun, ExportJob, Settlement
+from rebates.selectors import accrual_rows, agreement_statement
+from rebates.services import (
+    AccrualRunError,
+    SettlementConflict,
+    SettlementError,
+    accrual_run_start,
+    settlement_approve,
+    settlement_pay,
+)
+
+# --- accrual runs -----------------------------------------------------------------------------------
+
+
+class AccrualRunOut(serializers.ModelSerializer):
+    started_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    progress = serializers.SerializerMethodField(help_text="Chunks booked out of the run's chunks, 0 to 100.")
+
+    class Meta:
+        model = AccrualRun
+        fields = ["id", "status", "trigger", "started_by", "as_of", "full", "chunks_total", "chunks_done", "progress",
+                  "agreements_count", "entries_count", "total_amount", "error", "created_at", "started_at",
+                  "finished_at"]
+        read_only_fields = fields
+
+    def get_progress(self, run) -> int:
+        if run.status in (AccrualRun.Status.SUCCEEDED, AccrualRun.Status.SKIPPED):
+            return 100
+        return 100 * run.chunks_done // run.chunks_total if run.chunks_total else 0
+
+
+class AccrualRunIn(serializers.Serializer):
+    as_of = serializers.DateField(required=False, help_text="Accrue up to this date; today when left out.")
+    full = serializers.BooleanField(required=False, default=False,
+                                    help_text="Recompute every agreement, not only what changed.")
+
+
+RUN = {"id": 31, "status": "running", "trigger": "api", "started_by": "erp", "as_of": "2026-03-31", "full": False,
+       "chunks_total": 40, "chunks_done": 12, "progress": 30, "agreements_count": 6000, "entries_count": 11873,
+       "total_amount": "48211.50", "error": "", "created_at": "2026-04-01T02:00:00Z",
+       "started_at": "2026-04-01T02:00:01Z", "finished_at": None}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Accrual runs", description="Newest first.",
+                       examples=[OpenApiExample("A run", response_only=True, value=RUN)]),
+    retrieve=extend_schema(summary="One accrual run", description="Its status and progress (chunks done of total).",
+                           examples=[OpenApiExample("A run", response_only=True, value=RUN)]),
+    create=extend_schema(
+        summary="Start an accrual run",
+        description="Queues a run and answers 202 at once; poll the run for its status and progress. Only one run "
+                    "books at a time: a run started while another runs is skipped.",
+        request=AccrualRunIn, responses={202: AccrualRunOut},
+        examples=[OpenApiExample("Up to the end of March", request_only=True, value={"as_of": "2026-03-31"}),
+                  OpenApiExample("Queued", response_only=True, status_codes=["202"],
+                                 value={**RUN, "status": "queued", "chunks_total": 0, "chunks_done": 0,
+                                        "progress": 0, "agreements_count": 0, "entries_count": 0,
+                                        "total_amount": "0.00", "started_at": None})]),
+)
+class AccrualRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    serializer_class = AccrualRunOut
+    filterset_class = AccrualRunFilter
+    required_permissions = {
+        "list": ("rebates.view_accrualrun",), "retrieve": ("rebates.view_accrualrun",),
+        "create": ("rebates.start_accrual_run",),
+    }
+
+    def get_queryset(self):
+        return AccrualRun.objects.select_related("started_by").order_by("-created_at", "-id")
+
+    def create(self, request, *args, **kwargs):
+        incoming = AccrualRunIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        try:
+            run = accrual_run_start(as_of=incoming.validated_data.get("as_of") or timezone.localdate(),
+                                    full=incoming.validated_data["full"], trigger=AccrualRun.Trigger.API,
+                                    started_by=request.user)
+        except AccrualRunError as error:
+            raise ApiError(str(error)) from error
+        return Response(AccrualRunOut(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+# --- accruals ---------------------------------------------------------------------------------------
+
+
+class AccrualOut(serializers.Serializer):
+    agreement = serializers.CharField(source="number")
+    customer = serializers.CharField(source="customer_code")
+    customer_name = serializers.CharField()
+    account_manager = serializers.CharField(source="manager")
+    program = serializers.CharField(source="program_code")
+    month = MonthField()
+    quantity = serializers.DecimalField(source="units", max_digits=14, decimal_places=3)
+    eligible_amount = serializers.DecimalField(source="eligible", max_digits=16, decimal_places=2)
+    accrued = serializers.DecimalField(max_digits=16, decimal_places=2)
+    paid = serializers.DecimalField(max_digits=16, decimal_places=2)
+    forfeited = serializers.DecimalField(max_digits=16, decimal_places=2)
+    unpaid = serializers.DecimalField(max_digits=16, decimal_places=2)
+    cumulative = serializers.DecimalField(max_digits=16, decimal_places=2, help_text="Accrued over the term to date.")
+
+
+class AccrualFilters(serializers.Serializer):
+    customer = serializers.CharField(required=False, max_length=40, help_text="Customer ERP code.")
+    agreement = serializers.CharField(required=False, max_length=40, help_text="Agreement number.")
+    program = serializers.CharField(required=False, max_length=60, help_text="Program code.")
+    manager = serializers.CharField(required=False, max_length=150, help_text="Account manager's username.")
+    month_from = MonthField(required=False, help_text="YYYY-MM, inclusive.")
+    month_to = MonthField(required=False, help_text="YYYY-MM, inclusive.")
+
+    def validate(self, attrs):
+        if "month_from" in attrs and "month_to" in attrs and attrs["month_from"] > attrs["month_to"]:
+            raise serializers.ValidationError({"month_to": "month_to is before month_from."})
+        return attrs
+
+
+def _month_parameter(name, description):
+    return OpenApiParameter(name, {"type": "string", "pattern": MONTH_PATTERN}, description=description)
+
+
+ACCRUAL_PARAMETERS = [
+    OpenApiParameter("customer", OpenApiTypes.STR, description="Customer ERP code."),
+    OpenApiParameter("agreement", OpenApiTypes.STR, description="Agreement number."),
+    OpenApiParameter("program", OpenApiTypes.STR, description="Program code."),
+    OpenApiParameter("manager", OpenApiTypes.STR, description="Account manager's username."),
+    _month_parameter("month_from", "YYYY-MM, inclusive."),
+    _month_parameter("month_to", "YYYY-MM, inclusive."),
+]
+
+ACCRUAL = {"agreement": "AG-2026-0042", "customer": "C00042", "customer_name": "Northgate Industrial Supply",
+           "account_manager": "am.jones", "program": "widgets-2026", "month": "2026-03", "quantity": "10.000",
+           "eligible_amount": "121.00", "accrued": "2.50", "paid": "0.00", "forfeited": "0.00", "unpaid": "2.50",
+           "cumulative": "7.50"}
+
+
+def accrual_filters(request) -> dict:
+    incoming = AccrualFilters(data=request.query_params)
+    incoming.is_valid(raise_exception=True)
+    return incoming.validated_data
+
+
+@extend_schema_view(list=extend_schema(
+    summary="Accruals per agreement and month",
+    description="What the ledger holds per agreement and month for the agreements you may see: quantity, eligible "
+                "amount, accrued, paid, forfeited, unpaid and the cumulative accrued over the term.",
+    parameters=ACCRUAL_PARAMETERS, examples=[OpenApiExample("A month", response_only=True, value=ACCRUAL)]))
+class AccrualViewSet(mixins.ListModelMixin, ApiViewSet):
+    serializer_class = AccrualOut
+    filter_backends = []
+    required_permissions = {"list": ("rebates.view_ledgerentry",)}
+
+    def get_queryset(self):
+        # Ordered by agreement number and month (unique together), so pages are stable.
+        return accrual_rows(user=self.request.user, **accrual_filters(self.request))
+
+
+# --- statement --------------------------------------------------------------------------------------
+
+
+class StatementMonthOut(serializers.Serializer):
+    month = MonthField()
+    units = serializers.DecimalField(max_digits=14, decimal_places=3)
+    eligible_amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+    net_price = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
+    rebate_per_unit = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
+    net_net_price = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
+    monthly_rebate = serializers.DecimalField(max_digits=16, decimal_places=2)
+    cumulative_rebate = serializers.DecimalField(max_digits=16, decimal_places=2)
+    expected_rebate = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True,
+                                               help_text="What the engine computes now; booked by the next run.")
+    shortfall = serializers.BooleanField(help_text="Bought less than the committed monthly quantity.")
+
+
+class StatementOut(serializers.Serializer):
+    agreement = serializers.CharField(source="agreement.number")
+    customer = serializers.CharField(source="agreement.customer.code")
+    as_of = serializers.DateField()
+    committed_monthly_quantity = serializers.DecimalField(max_digits=14, decimal_places=3, allow_null=True)
+    total_units = serializers.DecimalField(max_digits=16, decimal_places=3)
+    total_eligible_amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    total_rebate = serializers.DecimalField(max_digits=18, decimal_places=2)
+    months = StatementMonthOut(many=True)
+
+
+class StatementIn(serializers.Serializer):
+    as_of = serializers.DateField(required=False, help_text="The sheet as of this date; today when left out.")
+
+
+STATEMENT = {
+    "agreement": "AG-2026-0042", "customer": "C00042", "as_of": "2026-03-31", "committed_monthly_quantity": "10.000",
+    "total_units": "30.000", "total_eligible_amount": "363.00", "total_rebate": "7.50",
+    "months": [{"month": "2026-03", "units": "10.000", "eligible_amount": "121.00", "net_price": "12.1000",
+                "rebate_per_unit": "0.2500", "net_net_price": "11.8500", "monthly_rebate": "2.50",
+                "cumulative_rebate": "7.50", "expected_rebate": "2.50", "shortfall": False}],
+}
+
+
+class StatementView(ApiView):
+    required_permissions = {"get": ("rebates.view_rebateagreement", "rebates.view_ledgerentry")}
+    serializer_class = StatementOut
+    pagination_class = None
+    filter_backends = []
+
+    @extend_schema(summary="An agreement's monthly sheet",
+                   description="Per month: units, net price, rebate per unit, net-net price, monthly and cumulative "
+                               "rebate, shortfall. 404 for an agreement you may not see.",
+                   parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE, description="Default today.")],
+                   examples=[OpenApiExample("A sheet", response_only=True, value=STATEMENT)])
+    def get(self, request, number):
+        incoming = StatementIn(data=request.query_params)
+        incoming.is_valid(raise_exception=True)
+        statement = agreement_statement(user=request.user, number=number, as_of=incoming.validated_data.get("as_of"))
+        return Response(StatementOut(statement).data)
+
+
+# --- settlements ------------------------------------------------------------------------------------
+
+
+class SettlementOut(serializers.ModelSerializer):
+    agreement = serializers.CharField(source="agreement.number")
+    customer = serializers.CharField(source="agreement.customer.code")
+    period_start = MonthField()
+    period_end = MonthField()
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    paid_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Settlement
+        fields = ["id", "agreement", "customer", "period_start", "period_end", "interim", "accrued_total",
+                  "adjustments", "already_paid", "amount", "status", "approved_by", "approved_at", "paid_by",
+                  "paid_on", "payment_reference", "created_at"]
+        read_only_fields = fields
+
+
+class PayIn(serializers.Serializer):
+    payment_reference = serializers.CharField(max_length=80, help_text="The credit note number.")
+    paid_on = serializers.DateField(required=False, help_text="Default today.")
+
+
+SETTLEMENT = {"id": 88, "agreement": "AG-2026-0042", "customer": "C00042", "period_start": "2026-01",
+              "period_end": "2026-12", "interim": False, "accrued_total": "30.00", "adjustments": "0.00",
+              "already_paid": "0.00", "amount": "30.00", "status": "draft", "approved_by": None, "approved_at": None,
+              "paid_by": None, "paid_on": None, "payment_reference": "", "created_at": "2027-01-01T02:10:00Z"}
+APPROVED = {**SETTLEMENT, "status": "approved", "approved_by": "finance", "approved_at": "2027-01-05T10:00:00Z"}
+PAID = {**APPROVED, "status": "paid", "paid_by": "finance", "paid_on": "2027-01-10", "payment_reference": "CN-1042"}
+CONFLICT = OpenApiResponse(ErrorSerializer, description="Not in a state to do this (already paid, say).",
+                           examples=[OpenApiExample("Already paid", status_codes=["409"], value={
+                               "status": 409, "code": "conflict", "message": "Settlement 88 is already paid (CN-1042).",
+                               "details": []})])
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Settlements", description="Newest period first.",
+                       examples=[OpenApiExample("A settlement", response_only=True, value=SETTLEMENT)]),
+    retrieve=extend_schema(summary="One settlement",
+                           examples=[OpenApiExample("A settlement", response_only=True, value=SETTLEMENT)]),
+    approve=extend_schema(summary="Approve a draft settlement", request=None,
+                          responses={200: SettlementOut, 409: CONFLICT},
+                          examples=[OpenApiExample("Approved", response_only=True, value=APPROVED)]),
+    pay=extend_schema(summary="Pay an approved settlement",
+                      description="Books one payout entry of the settlement's amount. Paid twice at once, one "
+                                  "payment books and the others answer 409.",
+                      request=PayIn, responses={200: SettlementOut, 409: CONFLICT},
+                      examples=[OpenApiExample("A credit note", request_only=True,
+                                               value={"payment_reference": "CN-1042", "paid_on": "2027-01-10"}),
+                                OpenApiExample("Paid", response_only=True, value=PAID)]),
+)
+class SettlementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    serializer_class = SettlementOut
+    filterset_class = SettlementFilter
+    required_permissions = {
+        "list": ("rebates.view_settlement",), "retrieve": ("rebates.view_settlement",),
+        "approve": ("rebates.view_settlement", "rebates.approve_settlement"),
+        "pay": ("rebates.view_settlement", "rebates.pay_settlement"),
+    }
+
+    def get_queryset(self):
+        return (Settlement.objects.visible_to(self.request.user)
+                .select_related("agreement__customer", "approved_by", "paid_by")
+                .order_by("-period_end", "agreement__number", "-id"))
+
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        settlement = self.get_object()
+        try:
+            settlement = settlement_approve(settlement=settlement, by=request.user)
+        except SettlementConflict as error:
+            raise Conflict(str(error)) from error
+        except SettlementError as error:
+            raise ApiError(str(error)) from error
+        return Response(SettlementOut(self.get_queryset().get(pk=settlement.pk)).data)
+
+    @action(detail=True, methods=["post"])
+    def pay(self, request, pk=None):
+        settlement = self.get_object()
+        incoming = PayIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        try:
+            settlement = settlement_pay(settlement=settlement, by=request.user,
+                                        paid_on=incoming.validated_data.get("paid_on") or timezone.localdate(),
+                                        payment_reference=incoming.validated_data["payment_reference"])
+        except SettlementConflict as error:
+            raise Conflict(str(error)) from error
+        except SettlementError as error:
+            raise ApiError(str(error)) from error
+        return Response(SettlementOut(self.get_queryset().get(pk=settlement.pk)).data)
+
+
+# --- exports ----------------------------------------------------------------------------------------
+
+
+class ExportJobOut(serializers.ModelSerializer):
+    file = serializers.SerializerMethodField(help_text="Where to download the file once the job is done.")
+
+    class Meta:
+        model = ExportJob
+        fields = ["id", "kind", "format", "status", "progress", "rows_total", "rows_done", "filters", "error",
+                  "created_at", "finished_at", "file"]
+        read_only_fields = fields
+
+    def get_file(self, job) -> str | None:
+        return f"/api/v1/export-jobs/{job.pk}/file/" if job.status == ExportJob.Status.DONE and job.file else None
+
+
+JOB = {"id": 5, "kind": "accrual_sheet", "format": "xlsx", "status": "running", "progress": 40, "rows_total": 480000,
+       "rows_done": 192000, "filters": {"month_from": "2026-01", "report": "accruals"}, "error": "",
+       "created_at": "2026-04-02T09:00:00Z", "finished_at": None, "file": None}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class AccrualExportView(ApiView):
+    required_permissions = {"get": ("rebates.export_accruals",)}
+    pagination_class = None
+    filter_backends = []
+    serializer_class = ExportJobOut
+
+    @extend_schema(
+        summary="The finance accrual sheet as .xlsx",
+        description="The same filters as accruals/. A sheet of up to a few thousand rows is the answer itself; a "
+                    "larger one is made in the background: 202 with the export job to poll.",
+        parameters=ACCRUAL_PARAMETERS,
+        responses={(200, XLSX): OpenApiResponse(OpenApiTypes.BINARY, description="The .xlsx file."),
+                   202: OpenApiResponse(ExportJobOut, description="Made in the background.",
+                                        examples=[OpenApiExample("Queued", value={**JOB, "status": "queued",
+                                                                                  "progress": 0, "rows_done": 0},
+                                                                 status_codes=["202"])])},
+    )
+    def get(self, request):
+        filters = accrual_filters(request)
+        filters = {key: (f"{value:%Y-%m}" if hasattr(value, "strftime") else value) for key, value in filters.items()}
+        try:
+            made = accruals_export(user=request.user, filters=filters, format="xlsx")
+        except ExportError as error:
+            raise ApiError(str(error)) from error
+        if isinstance(made, ExportFile):
+            response = HttpResponse(made.content, content_type=made.content_type)
+            response["Content-Disposition"] = f'attachment; filename="{made.name}"'
+            return response
+        return Response(ExportJobOut(made).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema_view(
+    retrieve=extend_schema(summary="A background export", description="Its status and progress; yours only.",
+                           examples=[OpenApiExample("Running", response_only=True, value=JOB)]),
+    file=extend_schema(summary="A finished export's file",
+                       responses={(200, XLSX): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+                                  409: OpenApiResponse(ErrorSerializer, description="Not done yet.")}),
+)
+class ExportJobViewSet(mixins.RetrieveModelMixin, ApiViewSet):
+    serializer_class = ExportJobOut
+    required_permissions = {"retrieve": ("rebates.export_accruals",), "file": ("rebates.export_accruals",)}
+
+    def get_queryset(self):
+        return ExportJob.objects.filter(requested_by_id=getattr(self.request.user, "pk", None)).order_by("-id")
+
+    @action(detail=True, methods=["get"])
+    def file(self, request, pk=None):
+        job = self.get_object()
+        if job.status != ExportJob.Status.DONE or not job.file:
+            raise Conflict(f"Export {job.pk} is {job.status}; its file is not ready.")
+        with job.file.open("rb") as handle:
+            content = handle.read()
+        response = HttpResponse(content, content_type=XLSX if job.format == "xlsx" else "text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{job.file.name.rsplit("/", 1)[-1]}"'
+        return response

@@ -1,0 +1,99 @@
+"""Customers, products, programs and agreements: list, create, read, update, by their codes."""
+
+import json
+
+from customers.models import AuditRecord
+from rebates.models import RebateAgreement, RebateRule
+from tests.api.conftest import client_for
+from tests.factories import PerUnitRuleFactory, ProductLineFactory, SegmentFactory
+
+
+def send(client, method, url, body):
+    return getattr(client, method)(url, data=json.dumps(body), content_type="application/json")
+
+
+def test_customer_created_read_and_changed_by_code(erp, users):
+    SegmentFactory(code="distribution")
+    created = send(erp, "post", "/api/v1/customers/", {"code": "C-NEW", "name": "Northgate", "segment": "distribution",
+                                                      "account_manager": "am.a", "value_tier": "key"})
+    assert created.status_code == 201, created.json()
+    assert created.json()["account_manager"] == "am.a"
+    changed = send(erp, "patch", "/api/v1/customers/C-NEW/", {"name": "Northgate Supply"})
+    assert changed.status_code == 200 and changed.json()["name"] == "Northgate Supply"
+    assert erp.get("/api/v1/customers/C-NEW/").json()["value_tier"] == "key"
+    assert AuditRecord.objects.filter(action="customer.update").exists()
+
+
+def test_a_customer_code_used_twice_names_the_field(erp, book):
+    response = send(erp, "post", "/api/v1/customers/", {"code": "C-A", "name": "Again"})
+    assert response.status_code == 400
+    assert [d["field"] for d in response.json()["details"]] == ["code"]
+
+
+def test_customers_list_is_paged_and_ordered(erp, book):
+    body = erp.get("/api/v1/customers/", {"page_size": 1}).json()
+    assert body["count"] == 2 and len(body["results"]) == 1 and body["next"]
+
+
+def test_product_and_program_by_sku_and_code(erp, db):
+    ProductLineFactory(code="abrasives")
+    product = send(erp, "post", "/api/v1/products/", {"sku": "SKU-9", "name": "Disc", "product_line": "abrasives",
+                                                      "list_price": "14.5"})
+    assert product.status_code == 201 and product.json()["list_price"] == "14.5000"
+    assert send(erp, "patch", "/api/v1/products/SKU-9/", {"list_price": "15"}).json()["list_price"] == "15.0000"
+    program = send(erp, "post", "/api/v1/programs/", {"code": "widgets-2026", "name": "Widgets 2026"})
+    assert program.status_code == 201
+    assert erp.get("/api/v1/programs/widgets-2026/").json()["name"] == "Widgets 2026"
+
+
+AGREEMENT = {"number": "AG-NEW", "customer": "C-A", "program": "p-1", "products": ["W-1"], "start_month": "2026-01",
+             "end_month": "2026-12", "committed_monthly_quantity": "10", "status": "active", "net_price": "12.10",
+             "rule": {"kind": "per_unit", "rate_type": "per_unit", "rate": "0.25"}}
+
+
+def test_agreement_created_with_rule_price_and_scope(erp, book):
+    send(erp, "post", "/api/v1/programs/", {"code": "p-1", "name": "Program 1"})
+    response = send(erp, "post", "/api/v1/agreements/", AGREEMENT)
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["start_month"], body["end_month"], body["products"]) == ("2026-01", "2026-12", ["W-1"])
+    assert body["rule"]["rate"] == "0.250000"
+    assert body["prices"] == [{"effective_from": "2026-01-01", "net_price": "12.1000", "reason": "Agreement created"}]
+
+
+def test_changing_the_rule_marks_the_agreement_for_the_next_run(erp, book):
+    agreement = book["my_agreement"]
+    PerUnitRuleFactory(agreement=agreement)
+    RebateAgreement.objects.filter(pk=agreement.pk).update(terms_changed_at="2026-01-01T00:00:00Z")
+    response = send(erp, "patch", "/api/v1/agreements/AG-A/", {"rule": {
+        "kind": "tiered", "rate_type": "percent", "tier_basis": "quantity", "tier_method": "retroactive",
+        "bands": [{"threshold": "0", "rate": "1"}, {"threshold": "1000", "rate": "2"}]}})
+    assert response.status_code == 200, response.json()
+    assert [b["rate"] for b in response.json()["rule"]["bands"]] == ["1.000000", "2.000000"]
+    agreement.refresh_from_db()
+    assert agreement.terms_changed_at.year > 2026 or agreement.terms_changed_at.month > 1
+    assert RebateRule.objects.get(agreement=agreement).kind == "tiered"
+
+
+def test_terms_the_engine_refuses_are_400_and_nothing_changes(erp, book):
+    agreement = book["my_agreement"]
+    PerUnitRuleFactory(agreement=agreement)
+    response = send(erp, "patch", "/api/v1/agreements/AG-A/", {"rule": {"kind": "tiered", "rate_type": "percent",
+                                                                       "tier_basis": "quantity",
+                                                                       "tier_method": "retroactive", "bands": []}})
+    assert response.status_code == 400
+    assert RebateRule.objects.get(agreement=agreement).kind == "per_unit"
+
+
+def test_an_agreement_cannot_be_terminated_by_a_status_change(erp, book):
+    PerUnitRuleFactory(agreement=book["my_agreement"])
+    response = send(erp, "patch", "/api/v1/agreements/AG-A/", {"status": "terminated"})
+    assert response.status_code == 400
+
+
+def test_account_manager_sees_only_their_agreements(users, book):
+    manager = client_for(users["account_manager"])
+    assert [a["number"] for a in manager.get("/api/v1/agreements/").json()["results"]] == ["AG-A"]
+    assert manager.get("/api/v1/agreements/AG-B/").status_code == 404
+    assert manager.get("/api/v1/customers/C-B/").status_code == 404
+    assert manager.get("/api/v1/agreements/", {"customer": "C-B"}).json()["count"] == 0
