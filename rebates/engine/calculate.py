@@ -18,7 +18,7 @@ from .money import ZERO, percent_of, quantize_money, quantize_unit_price
 from .periods import SettlementFrequency, add_months, month_of, months_from
 from .results import MonthResult
 from .rules import Volume, earned, minimum_volume, rate_at, rate_in_force
-from .terms import AgreementTerms, Baseline, RateType, RebateRule
+from .terms import AgreementTerms, Baseline, RateType, RebateRule, RuleKind
 
 
 @dataclass(frozen=True)
@@ -173,6 +173,9 @@ def _catch_up(rule: RebateRule, before: _Standing, now: _Standing) -> Decimal:
     """The part of this month's rule earnings that restates earlier months: their volume at today's rate
     (or from nothing, when the minimum was just reached) less what they had booked. It stays between 0 and
     the month's rule amount, so a month trimmed by the cap books the trim as accrual."""
+    if rule.kind is not RuleKind.TIERED and rule.minimum is None:
+        # One rate all period and nothing to reach: earlier months are never restated.
+        return ZERO
     restated = quantize_money(earned(rule, before.volume, rate_at(rule, now.volume))) if now.reached else ZERO
     month_amount = now.earned - before.earned
     low, high = min(ZERO, month_amount), max(ZERO, month_amount)

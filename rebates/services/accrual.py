@@ -148,8 +148,9 @@ def accrual_run_prepare(*, run_id: int) -> list[int]:
         )
         run.chunks_total = len(pieces)
         run.save(update_fields=["status", "started_at", "heartbeat_at", "changes_seen_until", "chunks_total"])
-        scope_month_totals_store(run_id=run.pk, agreement_ids=agreement_ids,
-                                 changed_months={pk: m for pk, m in recompute.items() if m is not None})
+        # Agreements recomputed whole read their purchases here, in one statement; those recomputed in
+        # part read only their changed months, each in its own chunk.
+        scope_month_totals_store(run_id=run.pk, agreement_ids=[pk for pk in agreement_ids if recompute[pk] is None])
         if not pieces:
             _finish(run)
         return list(run.chunks.order_by("number").values_list("pk", flat=True))

@@ -136,16 +136,15 @@ GROUP BY a.id, pl.month
 
 
 # Agreements recomputed in part read only the months whose purchases changed.
-_CHANGED_MONTHS_SQL = """JOIN (VALUES {rows}) w (agreement_id, customer_id, month)
-  ON w.agreement_id = a.id AND w.customer_id = pl.customer_id AND w.month = pl.month
+_CHANGED_MONTHS_SQL = """JOIN (VALUES {rows}) w (agreement_id, month) ON w.agreement_id = a.id AND w.month = pl.month
 """
 
 
-def _changed_months_sql(changed_months: dict[int, frozenset[date]], customers: dict[int, int]) -> str:
+def _changed_months_sql(changed_months: dict[int, frozenset[date]]) -> str:
     # Inlined, not bound: thousands of rows would pass SQLite's limit on parameters. Ids are ints and
     # months dates, so nothing here comes from a user.
     cast = "DATE " if connection.vendor == "postgresql" else ""
-    rows = ", ".join(f"({int(pk)}, {int(customers[pk])}, {cast}'{month.isoformat()}')"
+    rows = ", ".join(f"({int(pk)}, {cast}'{month.isoformat()}')"
                      for pk, months in changed_months.items() for month in sorted(months))
     return _CHANGED_MONTHS_SQL.format(rows=rows)
 
@@ -191,38 +190,45 @@ def run_input_table(run_id: int) -> str:
     return connection.ops.quote_name(f"rebates_accrual_input_r{int(run_id)}")
 
 
-def scope_month_totals_store(
-    *, run_id: int, agreement_ids: list[int], changed_months: dict[int, frozenset[date]] | None = None
-) -> None:
-    """Sum every agreement's purchases in scope per month into the run's own input table.
+def scope_month_totals_store(*, run_id: int, agreement_ids: list[int]) -> None:
+    """Sum these agreements' purchases in scope per month over their whole term into the run's own table.
 
-    Agreements in `changed_months` are recomputed in part: only the months named there are summed (see
-    `expected_ledger`); the others are summed over their whole term.
     CREATE TABLE AS (unlogged on PostgreSQL) lets the database read the lines with parallel workers, as the
     plain query would; chunks then read their slice by index.
     """
-    changed_months = changed_months or {}
     table = run_input_table(run_id)
-    whole = [pk for pk in agreement_ids if pk not in changed_months]
     earliest = add_months(
         RebateAgreement.objects.filter(pk__in=agreement_ids).order_by("start_month")
         .values_list("start_month", flat=True).first() or date(2000, 1, 1), -12)
     unlogged = "UNLOGGED " if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # The scope tests make the planner guess the query far dearer than it is, and compiling it
-            # (JIT) then costs more than running it; the sort fits in memory. For this transaction only.
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute("SET LOCAL work_mem = '64MB'")
+            _plan_for_scope_totals(cursor)
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
-        cursor.execute(f"CREATE {unlogged}TABLE {table} AS {_scope_totals_sql(whole or [0])}", [earliest])
-        if changed_months:
-            customers = dict(RebateAgreement.objects.filter(pk__in=list(changed_months))
-                             .values_list("pk", "customer_id"))
-            sql = _scope_totals_sql(list(changed_months), window=_changed_months_sql(changed_months, customers))
-            cursor.execute(f"INSERT INTO {table} (agreement_id, month, quantity, amount) {sql}", [earliest])
+        cursor.execute(f"CREATE {unlogged}TABLE {table} AS {_scope_totals_sql(agreement_ids or [0])}", [earliest])
         index = connection.ops.quote_name(f"rebates_accrual_input_r{int(run_id)}_agreement")
         cursor.execute(f"CREATE INDEX {index} ON {table} (agreement_id)")
+
+
+def _plan_for_scope_totals(cursor) -> None:
+    # The scope tests make the planner guess the query far dearer than it is, and compiling it (JIT) then
+    # costs more than running it; the sort fits in memory. For this transaction only.
+    cursor.execute("SET LOCAL jit = off")
+    cursor.execute("SET LOCAL work_mem = '64MB'")
+
+
+def changed_month_totals(
+    agreements: list["AgreementInput"], changed_months: dict[int, frozenset[date]]
+) -> dict[int, list[engine.PurchaseLine]]:
+    """Per agreement recomputed in part, its purchases in scope summed over only its changed months."""
+    if not agreements:
+        return {}
+    sql = _scope_totals_sql([a.pk for a in agreements],
+                            window=_changed_months_sql({a.pk: changed_months[a.pk] for a in agreements}))
+    earliest = add_months(min(a.start_month for a in agreements), -12)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [earliest])
+        return _engine_lines(cursor.fetchall())
 
 
 def scope_month_totals_drop(*, run_id: int) -> None:
@@ -284,10 +290,12 @@ def expected_ledger(
     changed_months = changed_months or {}
     booked = booked or {}
     agreements = [a if isinstance(a, AgreementInput) else agreement_input(a) for a in agreements]
+    whole = [a for a in agreements if a.pk not in changed_months]
     if run_id is None:
-        totals = scope_month_totals(agreements)
+        totals = scope_month_totals(whole)
     else:
-        totals = scope_month_totals_stored(run_id=run_id, agreements=agreements)
+        totals = scope_month_totals_stored(run_id=run_id, agreements=whole)
+    totals.update(changed_month_totals([a for a in agreements if a.pk in changed_months], changed_months))
     bonuses = bonus_product_lines(agreements)
     expected = {}
     for agreement in agreements:
