@@ -1,0 +1,111 @@
+"""Detection run twice and at once, from separate connections on PostgreSQL: the result of one run."""
+
+import threading
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection, connections
+
+from pricing_signals import tasks
+from pricing_signals.models import MarketSignal, PriceClaim
+from pricing_signals.services import price_claim_check, signals_detect
+from tests.factories import CustomerFactory, ProductFactory
+from tests.pricing_signals.conftest import YEAR_END, claim_on
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def at_once(jobs):
+    """Run each job in its own thread (its own database connection), all released together."""
+    barrier = threading.Barrier(len(jobs))
+    results, errors = [None] * len(jobs), []
+
+    def run(index, job):
+        try:
+            barrier.wait()
+            results[index] = job()
+        except Exception as error:  # reported by the test's assertion
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    return results
+
+
+def stored():
+    return (list(PriceClaim.objects.order_by("pk").values_list("pk", "status", "signal_id")),
+            list(MarketSignal.objects.order_by("pk").values_list("pk", "window_start", "window_end", "claim_count",
+                                                                 "customer_count", "median_price")))
+
+
+def book_of_claims(products=2, per_product=12):
+    """Claims in clusters that witness, and lone ones that do not, over a few products."""
+    made = []
+    for _ in range(products):
+        product = ProductFactory()
+        for i in range(per_product):
+            day = date(2026, 3, 1) + timedelta(days=(i // 4) * 45 + i % 4 * 3)
+            made.append(claim_on(product, CustomerFactory(), day, "10.00" if i % 4 != 3 else "12.00"))
+    return made
+
+
+@pytest.mark.parametrize("runs", [2, 4])
+def test_sweeps_started_at_once_give_the_result_of_one(runs):
+    book_of_claims()
+
+    results = at_once([lambda: signals_detect(as_of=YEAR_END)] * runs)
+
+    assert sum(result.signals_created for result in results) == 3 * 2
+    assert sum(result.claims_changed for result in results) == 24  # one run wrote; the others found it done
+    after = stored()
+    assert signals_detect(as_of=YEAR_END).claims_changed == 0
+    assert stored() == after
+
+
+def test_checks_of_one_products_claims_at_once_make_one_signal_each_and_agree_with_the_sweep():
+    claims = book_of_claims(products=1, per_product=12)
+
+    at_once([lambda claim=claim: price_claim_check(claim_id=claim.pk, as_of=YEAR_END) for claim in claims])
+
+    assert MarketSignal.objects.count() == 3
+    after = stored()
+    result = signals_detect(as_of=YEAR_END)
+    assert (result.claims_changed, result.signals_created, result.signals_removed) == (0, 0, 0)
+    assert stored() == after
+
+
+def test_a_sweep_and_checks_at_once_leave_what_a_sweep_alone_leaves():
+    claims = book_of_claims(products=2, per_product=8)
+    jobs = [lambda claim=claim: price_claim_check(claim_id=claim.pk, as_of=YEAR_END) for claim in claims[::2]]
+    jobs.append(lambda: signals_detect(as_of=YEAR_END))
+
+    at_once(jobs)
+
+    after = stored()
+    assert signals_detect(as_of=YEAR_END).claims_changed == 0
+    assert stored() == after
+    assert MarketSignal.objects.count() == 4
+
+
+def test_the_same_check_message_delivered_twice_changes_nothing_the_second_time():
+    claims = book_of_claims(products=1, per_product=4)
+    for claim in claims:
+        tasks.price_claim_check.apply(args=[claim.pk]).get()
+    first = stored()
+
+    tasks.price_claim_check.apply(args=[claims[-1].pk]).get()
+    tasks.nightly_signal_sweep.apply().get()
+    tasks.nightly_signal_sweep.apply().get()
+
+    assert stored() == first
+
+
+def teardown_module():
+    for alias in connections:
+        connections[alias].close()
