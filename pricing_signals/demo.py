@@ -2,7 +2,8 @@
 
 Every row is found by its natural key (username, code, SKU, number, erp_line_id, ...) and drawn from one
 seeded random generator, so loading twice leaves the database exactly as the first load left it. The seed
-customer and its claims are PRODUCT.md's worked example and seed scenario.
+customer and its claims are PRODUCT.md's worked example and seed scenario; detection runs at the end, so
+the seed signal is there when the demo opens.
 """
 
 import random
@@ -21,6 +22,7 @@ from rest_framework.authtoken.models import Token
 from customers.models import Customer, Segment
 from customers.roles import ACCOUNT_MANAGER, ADMINISTRATOR, ERP_INTEGRATION, FINANCE, PRICING_MANAGER, roles_sync
 from pricing_signals.models import Competitor, PriceClaim
+from pricing_signals.sweep import signals_detect
 from rebates.engine.money import quantize_money
 from rebates.models import (
     BonusCondition,
@@ -38,6 +40,7 @@ SEED = 2026
 DEMO_PASSWORD = "rebate-demo-2026"
 MONTHS = tuple(date(2026, month, 1) for month in range(1, 13))
 TERM_START, TERM_END = MONTHS[0], MONTHS[-1]
+DEMO_YEAR_END = date(2026, 12, 31)
 ERP_LINE_PREFIX = "DEMO-"
 
 # username, first name, last name, role
@@ -197,6 +200,9 @@ def load_demo():
         _agreement_sync(plan, customers[plan.code], products, programs)
     _purchases_sync(plans, customers, products)
     _claims_sync(rng, plans, customers, products, users)
+    # Detection as the nightly sweep would run it, seen from the end of the demo year (or today, when
+    # later): September's claims form the seed signal, April's and June's are unsubstantiated.
+    signals_detect(as_of=max(timezone.localdate(), DEMO_YEAR_END))
     after = row_counts()
     logins = tuple((username, role, DEMO_PASSWORD) for username, _, _, role in USERS)
     return DemoBook(logins, token.key, after, {label: after[label] - before[label] for label in after})

@@ -14,7 +14,7 @@ from rest_framework.authtoken.models import Token
 
 from customers.models import Customer
 from customers.roles import ACCOUNT_MANAGER
-from pricing_signals.models import PriceClaim
+from pricing_signals.models import MarketSignal, PriceClaim
 from rebates.models import Product, ProductLine, PurchaseLine, RebateAgreement, RebateProgram
 
 DEMO_LOGINS = ("am.north", "am.south", "am.west", "pricing", "finance", "erp", "admin")
@@ -125,7 +125,23 @@ def test_seed_customer_claims_a_lower_price_in_april_june_and_september():
     load_demo()
 
     assert [claim.reported_on.month for claim in seed_claims()] == [4, 6, 9]
-    assert {claim.status for claim in seed_claims()} == {PriceClaim.Status.PENDING}
+
+
+def test_september_is_the_seed_signal_and_april_and_june_are_unsubstantiated():
+    load_demo()
+
+    assert [claim.status for claim in seed_claims()] == ["unsubstantiated", "unsubstantiated", "corroborated"]
+    signal = MarketSignal.objects.get()
+    assert (signal.product.sku, signal.customer_count, signal.claim_count) == ("FAS-101", 3, 3)
+    assert (signal.window_start, signal.window_end) == (date(2026, 9, 8), date(2026, 9, 22))
+    assert signal.median_price == Decimal("11.4000")
+
+
+def test_the_scattered_claims_on_other_products_make_no_signal():
+    load_demo()
+
+    assert MarketSignal.objects.count() == 1
+    assert not PriceClaim.objects.exclude(product__sku="FAS-101").filter(status="corroborated").exists()
 
 
 def test_september_claim_is_echoed_by_two_other_customers_within_30_days_and_2_percent():
