@@ -18,8 +18,11 @@ class RolePermission(BasePermission):
         user = request.user
         if not user or not user.is_authenticated or not user.is_active:
             return False
+        if getattr(view, request.method.lower(), None) is None:
+            # No handler for the method: let the view answer 405.
+            return True
         action = getattr(view, "action", None) or request.method.lower()
-        if action == "options" or request.method == "OPTIONS":
+        if request.method == "OPTIONS":
             return True
         needed = getattr(view, "required_permissions", {}).get(action)
         if needed is None:
