@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 v1 = [
     path("", include("customers.api.urls")),
     path("", include("rebates.api.urls")),
+    path("", include("pricing_signals.api.urls")),
 ]
 
 urlpatterns = [

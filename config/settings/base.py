@@ -151,6 +151,8 @@ SPECTACULAR_SETTINGS = {
         "AccrualRunStatusEnum": "rebates.models.AccrualRun.Status",
         "SettlementStatusEnum": "rebates.models.Settlement.Status",
         "ExportJobStatusEnum": "rebates.models.ExportJob.Status",
+        "PriceClaimStatusEnum": "pricing_signals.models.PriceClaim.Status",
+        "MarketSignalStatusEnum": "pricing_signals.models.MarketSignal.Status",
     },
 }
 
