@@ -6,6 +6,7 @@ within a period pays the period so far. A payout entry is booked when finance pa
 agreement early forfeits the unpaid balance.
 """
 
+from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
@@ -14,12 +15,15 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from customers.models import AuditRecord
 from customers.services import audit_record
 from rebates.engine.periods import SettlementFrequency, add_months, month_of, period_start
 from rebates.models import LedgerEntry, RebateAgreement, Settlement
 from rebates.services.accrual import ACCRUING_STATUSES, EARNED_KINDS, agreement_accrue
+from rebates.services.terms import as_date, exact
 
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 
 
 class SettlementError(Exception):
@@ -89,28 +93,77 @@ def settlement_close(*, agreement: RebateAgreement, period_first: date, by=None,
 
 
 def settlements_close_due(*, as_of: date) -> list[Settlement]:
-    """Close every settlement period that ended before `as_of`'s month; agreements past their term's
-    end become expired. Safe to run again: a period closes once."""
+    """Close every settlement period that ended before `as_of`'s month, with the figures
+    `settlement_figures` gives, set-based (a few queries for the whole book); agreements past their
+    term's end become expired.
+
+    Safe to run again and at once: the agreements are locked in primary-key order before the closed
+    periods are read, so a period closes once.
+    """
     as_of_month = month_of(as_of)
-    closed = set(Settlement.objects.filter(interim=False).values_list("agreement_id", "period_start"))
-    created = []
-    due = RebateAgreement.objects.filter(status__in=ACCRUING_STATUSES, start_month__lt=as_of_month).order_by("pk")
-    for agreement in due.iterator(chunk_size=1000):
-        length = SettlementFrequency(agreement.settlement_frequency).months
-        first = agreement.start_month
-        while first <= agreement.end_month:
-            last = min(add_months(first, length - 1), agreement.end_month)
-            if last >= as_of_month:
-                break
-            if (agreement.pk, first) not in closed:
-                settlement = settlement_close(agreement=agreement, period_first=first)
-                if settlement is not None:
-                    created.append(settlement)
-            first = add_months(first, length)
-        if agreement.end_month < as_of_month and agreement.status == RebateAgreement.Status.ACTIVE:
-            RebateAgreement.objects.filter(pk=agreement.pk, status=RebateAgreement.Status.ACTIVE).update(
-                status=RebateAgreement.Status.EXPIRED
-            )
+    with transaction.atomic():
+        due = (RebateAgreement.objects.filter(status__in=ACCRUING_STATUSES, start_month__lt=as_of_month)
+               .order_by("pk").select_for_update())
+        agreements = list(due.values_list("pk", "number", "start_month", "end_month", "settlement_frequency"))
+        closed = set(Settlement.objects.filter(interim=False).values_list("agreement_id", "period_start"))
+        periods, numbers = defaultdict(list), {}
+        for pk, number, start, end, frequency in agreements:
+            length = SettlementFrequency(frequency).months
+            first = start
+            while first <= end:
+                last = min(add_months(first, length - 1), end)
+                if last >= as_of_month:
+                    break
+                if (pk, first) not in closed:
+                    periods[pk].append((first, last))
+                    numbers[pk] = number
+                first = add_months(first, length)
+        created = _settlements_create(periods, numbers) if periods else []
+        RebateAgreement.objects.filter(pk__in=due.values("pk"), status=RebateAgreement.Status.ACTIVE,
+                                       end_month__lt=as_of_month).update(status=RebateAgreement.Status.EXPIRED)
+    return created
+
+
+def _settlements_create(periods: dict[int, list[tuple[date, date]]], numbers: dict[int, str]) -> list[Settlement]:
+    """Draft settlements for these periods (agreement id -> [(first, last month)], in order), each paying
+    what `settlement_figures` would give at its turn; one audit record each."""
+    earned = defaultdict(list)
+    for pk, month, amount in (LedgerEntry.objects.filter(agreement_id__in=list(periods), kind__in=EARNED_KINDS)
+                              .values("agreement_id", "period").annotate(total=Sum("amount"))
+                              .values_list("agreement_id", "period", "total").order_by()):
+        earned[pk].append((as_date(month), exact(amount, CENT)))
+    settled = defaultdict(list)
+    for pk, first, last, interim, amount in (
+            Settlement.objects.filter(agreement_id__in=list(periods))
+            .exclude(status=Settlement.Status.FORFEITED)
+            .values_list("agreement_id", "period_start", "period_end", "interim", "amount")):
+        settled[pk].append((first, last, interim, exact(amount, CENT)))
+    settlements = []
+    for pk, due in periods.items():
+        for first, last in due:
+            accrued = sum((amount for month, amount in earned[pk] if first <= month <= last), ZERO)
+            adjustments = (sum((amount for month, amount in earned[pk] if month < first), ZERO)
+                           - sum((amount for _, end, _, amount in settled[pk] if end < first), ZERO))
+            already_paid = sum((amount for start, end, interim, amount in settled[pk]
+                                if interim and start >= first and end <= last), ZERO)
+            amount = accrued + adjustments - already_paid
+            settlements.append(Settlement(agreement_id=pk, period_start=first, period_end=last, interim=False,
+                                          accrued_total=accrued, adjustments=adjustments,
+                                          already_paid=already_paid, amount=amount))
+            # Each closing counts for the periods after it, as it would closed one at a time.
+            settled[pk].append((first, last, False, amount))
+    created = Settlement.objects.bulk_create(settlements, batch_size=2000)
+    AuditRecord.objects.bulk_create([
+        AuditRecord(
+            actor_label="settlement", action="settlement.close", target_type=Settlement._meta.label_lower,
+            target_id=str(settlement.pk),
+            summary=(f"Settlement of {numbers[settlement.agreement_id]} {settlement.period_start:%Y-%m}.."
+                     f"{settlement.period_end:%Y-%m}: {settlement.amount} to pay"),
+            data={"accrued_total": str(settlement.accrued_total), "adjustments": str(settlement.adjustments),
+                  "already_paid": str(settlement.already_paid), "amount": str(settlement.amount)},
+        )
+        for settlement in created
+    ], batch_size=2000)
     return created
 
 

@@ -179,3 +179,23 @@ def test_every_settlement_decision_is_audited(finance):
     actions = list(AuditRecord.objects.filter(target_type="rebates.settlement", target_id=str(settlement.pk))
                    .order_by("at", "id").values_list("action", "actor"))
     assert actions == [("settlement.close", None), ("settlement.approve", finance.pk), ("settlement.pay", finance.pk)]
+
+
+def test_closing_many_periods_at_once_pays_each_what_closing_them_one_by_one_would(finance):
+    agreement, product = seed(frequency="quarterly")
+    accrue(datetime.date(2026, 4, 2))
+    pay(Settlement.objects.get(agreement=agreement, period_start=month(1)), finance)
+    # A late February line after the first quarter was paid; then three quarters close in one go.
+    PurchaseLineFactory(customer=agreement.customer, product=product, month=month(2), quantity=D("2"))
+    run = accrual_run_start(as_of=datetime.date(2027, 1, 5), trigger="finance", queue=False)
+    accrual_run_perform(run_id=run.pk, close_settlements=False)
+    closed = settlements_close_due(as_of=datetime.date(2027, 1, 5))
+    assert [(s.period_start, s.accrued_total, s.adjustments, s.amount) for s in closed] == [
+        (month(4), D("7.50"), D("0.50"), D("8.00")),
+        (month(7), D("7.50"), D("0.00"), D("7.50")),
+        (month(10), D("7.50"), D("0.00"), D("7.50")),
+    ]
+    assert AuditRecord.objects.filter(action="settlement.close").count() == 4
+    agreement.refresh_from_db()
+    assert agreement.status == "expired"
+    assert settlements_close_due(as_of=datetime.date(2027, 1, 5)) == []
