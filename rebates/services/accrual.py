@@ -204,13 +204,18 @@ def accrual_run_perform(*, run_id: int, progress=None, close_settlements: bool =
     would book them.
     """
     chunk_ids = accrual_run_prepare(run_id=run_id)
-    if workers > 1 and len(chunk_ids) > 1:
-        _book_in_processes(chunk_ids, workers, progress)
-    else:
-        for done, chunk_id in enumerate(chunk_ids, start=1):
-            accrual_chunk_book(chunk_id=chunk_id)
-            if progress is not None:
-                progress(done, len(chunk_ids))
+    try:
+        if workers > 1 and len(chunk_ids) > 1:
+            _book_in_processes(chunk_ids, workers, progress)
+        else:
+            for done, chunk_id in enumerate(chunk_ids, start=1):
+                accrual_chunk_book(chunk_id=chunk_id)
+                if progress is not None:
+                    progress(done, len(chunk_ids))
+    except Exception as error:
+        # The chunks booked so far stay whole; the run must not stay "running" until it goes stale.
+        accrual_run_fail(run_id=run_id, error=f"{type(error).__name__}: {error}")
+        raise
     run = AccrualRun.objects.get(pk=run_id)
     if close_settlements and run.status == AccrualRun.Status.SUCCEEDED:
         from rebates.services.settlement import settlements_close_due

@@ -136,7 +136,8 @@ GROUP BY a.id, pl.month
 
 
 # Agreements recomputed in part read only the months whose purchases changed.
-_CHANGED_MONTHS_SQL = """JOIN (VALUES {rows}) w (agreement_id, month) ON w.agreement_id = a.id AND w.month = pl.month
+# VALUES names its columns column1, column2 in PostgreSQL and SQLite alike: (agreement id, month).
+_CHANGED_MONTHS_SQL = """JOIN (VALUES {rows}) w ON w.column1 = a.id AND w.column2 = pl.month
 """
 
 

@@ -283,3 +283,20 @@ def test_a_changed_line_recomputes_a_rule_measured_against_last_year_over_its_wh
     run = accrue(datetime.date(2026, 12, 31))
     assert run.chunks.get().changed_months == {}
     assert total(agreement) == D("1500.00")
+
+
+def test_a_run_that_fails_midway_is_marked_failed_not_left_running(monkeypatch):
+    seed_agreement()
+    from rebates.services import accrual
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(accrual, "ledger_differences", broken)
+    run = accrual_run_start(as_of=datetime.date(2026, 12, 31), trigger="command", queue=False)
+    with pytest.raises(RuntimeError):
+        accrual_run_perform(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == "failed" and "the database went away" in run.error
+    monkeypatch.undo()
+    assert accrue(datetime.date(2026, 12, 31)).entries_count == 12
