@@ -264,3 +264,70 @@ __all__ = [
     "signal_for_user",
     "signals_visible",
 ]
+
+
+# --- Page reads: dashboards and the signals timeline ------------------------------------------------
+
+OPEN_STATUSES = (MarketSignal.Status.OPEN, MarketSignal.Status.ACKNOWLEDGED)
+
+
+def open_signals(*, user):
+    """Signals still waiting for a decision (open or acknowledged, not merged into another), newest first."""
+    return (signals_visible(user=user).filter(status__in=OPEN_STATUSES, merged_into__isnull=True)
+            .order_by("-window_end", "-pk"))
+
+
+def open_signals_by_customer(*, user) -> dict[int, list[MarketSignal]]:
+    """Per visible customer id: the open signals on a product one of their active agreements covers (by
+    product or product line). Three queries however many customers."""
+    signals = list(open_signals(user=user))
+    if not signals:
+        return {}
+    by_product, by_line = defaultdict(list), defaultdict(list)
+    for signal in signals:
+        by_product[signal.product_id].append(signal)
+        by_line[signal.product.product_line_id].append(signal)
+    agreements = RebateAgreement.objects.visible_to(user).active()
+    touching = defaultdict(dict)
+    for customer_id, product_id in (agreements.filter(products__in=list(by_product))
+                                    .values_list("customer_id", "products").distinct()):
+        for signal in by_product[product_id]:
+            touching[customer_id][signal.pk] = signal
+    for customer_id, line_id in (agreements.filter(product_lines__in=list(by_line))
+                                 .values_list("customer_id", "product_lines").distinct()):
+        for signal in by_line[line_id]:
+            touching[customer_id][signal.pk] = signal
+    return {customer_id: sorted(found.values(), key=lambda s: -s.pk) for customer_id, found in touching.items()}
+
+
+@dataclass(frozen=True)
+class TimelineProduct:
+    product: Product
+    claims: tuple
+    signals: tuple
+
+
+def signals_timeline(*, user, start: date, end: date, products: int = 12) -> list[TimelineProduct]:
+    """Claims (those the user may see) and signals per product reported between `start` and `end`: the
+    products with a signal in the range first, then those with the most claims, at most `products`.
+    Three queries."""
+    claims = claims_visible(user=user).filter(reported_on__gte=start, reported_on__lte=end)
+    signals = list(signals_visible(user=user).filter(window_end__gte=start, window_start__lte=end,
+                                                     merged_into__isnull=True))
+    from django.db.models import Count
+
+    counts = dict(claims.order_by().values("product_id").annotate(n=Count("id")).values_list("product_id", "n"))
+    signalled = {signal.product_id for signal in signals}
+    chosen = sorted(set(counts) | signalled, key=lambda pk: (pk not in signalled, -counts.get(pk, 0), pk))[:products]
+    rows = defaultdict(list)
+    for claim in claims.filter(product_id__in=chosen).order_by("reported_on", "pk"):
+        rows[claim.product_id].append(claim)
+    found = {product.pk: product for product in Product.objects.filter(pk__in=chosen)}
+    return [TimelineProduct(product=found[pk], claims=tuple(rows[pk]),
+                            signals=tuple(s for s in signals if s.product_id == pk)) for pk in chosen]
+
+
+def covering_agreements(*, user, signal, limit=500):
+    """The active agreements a match could change: those the user may see covering the signal's product."""
+    return (RebateAgreement.objects.visible_to(user).active().covering(signal.product)
+            .select_related("customer").order_by("number")[:limit])

@@ -267,3 +267,83 @@ def agreement_statement(*, user, number, as_of=None) -> AgreementStatement:
         ))
     return AgreementStatement(agreement=found, as_of=as_of, committed_monthly_quantity=committed,
                               months=tuple(months))
+
+
+# --- Page reads: the agreement page, the customer page and the dashboards --------------------------
+
+
+def agreement_for_page(*, user, number):
+    """One agreement the user may see with everything its page shows (terms, scope, price history), or 404."""
+    return get_object_or_404(
+        RebateAgreement.objects.visible_to(user)
+        .select_related("customer__account_manager", "program", "rule")
+        .prefetch_related("rule__bands", "rule__bonuses__product", "products", "product_lines",
+                          "prices__created_by"),
+        number=number,
+    )
+
+
+def agreement_unpaid(*, agreement) -> Decimal:
+    """The agreement's ledger balance: accrued less paid and forfeited, what the customer forfeits by leaving."""
+    total = LedgerEntry.objects.filter(agreement=agreement).aggregate(total=Sum("amount"))["total"]
+    return total if total is not None else Decimal("0.00")
+
+
+def customer_purchases_by_month(*, user, customer):
+    """The customer's purchases per month (all products): units, amount and lines, oldest month first."""
+    from rebates.models import PurchaseLine
+
+    return (
+        PurchaseLine.objects.visible_to(user).filter(customer=customer).order_by("month").values("month")
+        .annotate(units=Sum("quantity"), amount=Sum("amount"), lines=Count("id"))
+    )
+
+
+def customers_shortfall_months(*, user, as_of=None) -> dict[int, int]:
+    """Per visible customer id: the months of their active agreements' terms, up to the last complete month
+    before `as_of` (default today), in which they bought less than the committed monthly quantity (a month
+    with nothing booked counts as bought nothing). Two queries however many customers."""
+    from collections import defaultdict
+
+    as_of = as_of or timezone.localdate()
+    last_complete = add_months(month_of(as_of), -1)
+    agreements = list(
+        RebateAgreement.objects.visible_to(user).active()
+        .filter(committed_monthly_quantity__isnull=False, committed_monthly_quantity__gt=0,
+                start_month__lte=last_complete)
+        .values_list("pk", "customer_id", "start_month", "end_month")
+    )
+    if not agreements:
+        return {}
+    met = defaultdict(int)
+    for agreement_id in (
+        LedgerEntry.objects.filter(agreement__in=[row[0] for row in agreements], kind__in=EARNED_KINDS,
+                                   period__lte=last_complete)
+        .order_by().values("agreement_id", "period", "agreement__committed_monthly_quantity")
+        .annotate(units=Sum("quantity")).filter(units__gte=F("agreement__committed_monthly_quantity"))
+        .values_list("agreement_id", flat=True)
+    ):
+        met[agreement_id] += 1
+    shortfall = defaultdict(int)
+    for pk, customer_id, start, end in agreements:
+        last = min(end, last_complete)
+        elapsed = (last.year - start.year) * 12 + last.month - start.month + 1
+        shortfall[customer_id] += max(0, elapsed - met[pk])
+    return dict(shortfall)
+
+
+def finance_overview(*, user, runs=8):
+    """What finance looks at first: the last runs, the unpaid liability and the settlements waiting."""
+    from rebates.models import AccrualRun, Settlement
+
+    waiting = (Settlement.objects.visible_to(user)
+               .filter(status__in=(Settlement.Status.DRAFT, Settlement.Status.APPROVED)))
+    counts = {row["status"]: row for row in waiting.order_by().values("status")
+              .annotate(count=Count("id"), amount=Coalesce(Sum("amount"), ZERO))}
+    liability = LedgerEntry.objects.visible_to(user).aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
+    return {
+        "runs": list(AccrualRun.objects.select_related("started_by").order_by("-created_at", "-id")[:runs]),
+        "liability": liability,
+        "drafts": counts.get(Settlement.Status.DRAFT, {"count": 0, "amount": Decimal("0.00")}),
+        "approved": counts.get(Settlement.Status.APPROVED, {"count": 0, "amount": Decimal("0.00")}),
+    }

@@ -3,6 +3,17 @@ from django.urls import path
 from rebates import views
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-    path("customers/<str:code>/", views.customer_detail, name="customer-detail"),
+    path("accruals/runs/", views.accrual_runs, name="accrual-runs"),
+    path("accruals/runs/<int:pk>/", views.accrual_run_detail, name="accrual-run-detail"),
+    path("accruals/runs/<int:pk>/progress.json", views.accrual_run_progress, name="accrual-run-progress"),
+    path("settlements/", views.settlements, name="settlements"),
+    path("settlements/<int:pk>/approve/", views.settlement_approve_view, name="settlement-approve"),
+    path("settlements/<int:pk>/pay/", views.settlement_pay_view, name="settlement-pay"),
+    path("exports/", views.exports, name="exports"),
+    path("exports/<int:pk>/", views.export_detail, name="export-detail"),
+    path("exports/<int:pk>/progress.json", views.export_progress, name="export-progress"),
+    path("exports/<int:pk>/file/", views.export_file, name="export-file"),
+    path("imports/", views.imports, name="imports"),
+    path("imports/<int:pk>/", views.import_detail, name="import-detail"),
+    path("imports/<int:pk>/progress.json", views.import_progress, name="import-progress"),
 ]

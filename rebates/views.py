@@ -1,22 +1,433 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""Pages of the rebates app: the agreement page, accrual runs, settlements, exports and imports.
 
-from customers.roles import user_roles
+Each view reads through a selector (which starts from `visible_to(user)`) or calls one service, and
+renders. Pages that show market signals beside rebates (dashboard, customer page, claims, the agreement's
+Excel sheet with its claims) live in pricing_signals/views.py, since rebates never imports pricing_signals.
+Writes need the same permissions as the API (customers/roles.py).
+"""
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_GET, require_POST
+
 from rebates import selectors
+from rebates.exports import ExportError, ExportFile, accruals_export
+from rebates.forms import AccrualRunForm, ExportForm, ImportForm, SettlementPayForm
+from rebates.imports import ImportRefused, purchase_import_commit_start, purchase_import_start
+from rebates.models import AccrualRun, ExportJob, ImportBatch, RebateRule, Settlement
+from rebates.services import (
+    AccrualRunError,
+    SettlementConflict,
+    SettlementError,
+    accrual_run_start,
+    settlement_approve,
+    settlement_pay,
+)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# --- words and pictures ---------------------------------------------------------------------------------
 
 
-@login_required
-def dashboard(request):
-    customers = selectors.dashboard_customers(user=request.user)
-    return render(
-        request,
-        "rebates/dashboard.html",
-        {"customers": customers, "roles": user_roles(request.user)},
+def money(value, places=2) -> str:
+    """$1,234.50 (negative as -$1,234.50); '—' for nothing."""
+    if value is None:
+        return "—"
+    value = Decimal(value)
+    sign = "-" if value < 0 else ""
+    return f"{sign}${abs(value):,.{places}f}"
+
+
+def _plain(value) -> str:
+    """A Decimal without trailing zeros: 1000.000 -> 1,000; 2.50 -> 2.5."""
+    value = Decimal(value)
+    return f"{value.normalize():,f}"
+
+
+def _rate(rate_type, rate) -> str:
+    if rate is None:
+        return "—"
+    if rate_type == RebateRule.RateType.PERCENT:
+        return f"{_plain(rate)}%"
+    return f"{money(rate, 2 if Decimal(rate) == Decimal(rate).quantize(Decimal('0.01')) else 4)} a unit"
+
+
+def _threshold(basis, threshold) -> str:
+    if basis == RebateRule.TierBasis.AMOUNT:
+        return money(threshold, 0 if Decimal(threshold) == Decimal(threshold).to_integral() else 2)
+    if basis == RebateRule.TierBasis.PERCENT_OF_BASELINE:
+        return f"{_plain(threshold)}% of the baseline"
+    return f"{_plain(threshold)} units"
+
+
+def terms_in_words(agreement) -> list[str]:
+    """The agreement's rule as a clerk would say it: "$0.25 a unit, paid annually", then any tiers,
+    minimum, cap, commitment and bonus, one sentence each."""
+    rule = getattr(agreement, "rule", None)
+    paid = {"annual": "paid annually", "quarterly": "paid quarterly", "monthly": "paid monthly"}.get(
+        agreement.settlement_frequency, f"paid {agreement.get_settlement_frequency_display().lower()}")
+    if rule is None:
+        return [f"No rebate rule yet, {paid}."]
+    lines = []
+    if rule.kind == RebateRule.Kind.PER_UNIT:
+        lines.append(f"{_rate(RebateRule.RateType.PER_UNIT, rule.rate)}, {paid}.")
+    elif rule.kind == RebateRule.Kind.PERCENT:
+        lines.append(f"{_plain(rule.rate)}% of eligible net purchases, {paid}.")
+    elif rule.kind == RebateRule.Kind.GROWTH:
+        base = ("the same period last year" if rule.baseline == RebateRule.Baseline.LAST_YEAR
+                else f"{money(rule.baseline_amount)} a settlement period")
+        lines.append(f"{_plain(rule.rate)}% of purchases above {base}, {paid}.")
+    else:
+        bands = list(rule.bands.all())
+        method = rule.get_tier_method_display().lower()
+        basis = rule.get_tier_basis_display().lower()
+        parts = []
+        for index, band in enumerate(bands):
+            rate = _rate(rule.rate_type, band.rate)
+            if index == 0 and not band.threshold and len(bands) > 1:
+                parts.append(f"below {_threshold(rule.tier_basis, bands[1].threshold)} {rate}")
+            else:
+                parts.append(f"from {_threshold(rule.tier_basis, band.threshold)} {rate}")
+        lines.append(f"Tiered on {basis} ({method}): {'; '.join(parts)}; {paid}.")
+    if rule.minimum:
+        lines.append(f"Nothing is earned until {_plain(rule.minimum)} period to date.")
+    if rule.cap is not None:
+        lines.append(f"At most {money(rule.cap)} a settlement period.")
+    if rule.commitment_rule:
+        lines.append("A month below the committed quantity earns no rebate.")
+    for bonus in rule.bonuses.all():
+        lines.append(f"Bonus: {_plain(bonus.extra_percent)}% more on the whole scope in a period with at least "
+                     f"{_plain(bonus.minimum_quantity)} units of {bonus.product.sku}.")
+    return lines
+
+
+def _nice_top(value: Decimal) -> Decimal:
+    """A round axis maximum at or above `value` (1, 2, 2.5 or 5 times a power of ten)."""
+    if value <= 0:
+        return Decimal("1")
+    exponent = value.adjusted()
+    for step in (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10)):
+        top = step.scaleb(exponent)
+        if top >= value:
+            return top
+    return Decimal(10).scaleb(exponent)
+
+
+def rebate_chart(months, *, width=720, height=260) -> str:
+    """An SVG of the monthly rebate (bars, left axis) and the cumulative rebate (line, right axis)."""
+    if not months:
+        return ""
+    left, right, top, bottom = 64, 72, 16, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    monthly_top = _nice_top(max((max(m.monthly_rebate, Decimal(0)) for m in months), default=Decimal(0)))
+    cumulative_top = _nice_top(max((max(m.cumulative_rebate, Decimal(0)) for m in months), default=Decimal(0)))
+    slot = plot_w / len(months)
+    bar_w = max(2.0, slot * 0.6)
+
+    def y_of(value, scale):
+        return top + plot_h - float(max(value, Decimal(0)) / scale) * plot_h
+
+    bars, points, labels = [], [], []
+    for index, month in enumerate(months):
+        x = left + slot * index + (slot - bar_w) / 2
+        y = y_of(month.monthly_rebate, monthly_top)
+        bars.append((f"{x:.1f}", f"{y:.1f}", f"{bar_w:.1f}", f"{top + plot_h - y:.1f}",
+                     f"{month.month:%b %Y}: {money(month.monthly_rebate)} this month, "
+                     f"{money(month.cumulative_rebate)} to date"))
+        cx = left + slot * index + slot / 2
+        points.append(f"{cx:.1f},{y_of(month.cumulative_rebate, cumulative_top):.1f}")
+        if len(months) <= 12 or index % max(1, len(months) // 12) == 0:
+            labels.append((f"{cx:.1f}", f"{height - bottom + 16}", f"{month.month:%b %y}"))
+    grid = []
+    for step in range(5):
+        fraction = Decimal(step) / 4
+        y = top + plot_h - float(fraction) * plot_h
+        grid.append((f"{y:.1f}", f"{y + 4:.1f}", money(monthly_top * fraction, 0 if monthly_top >= 10 else 2),
+                     money(cumulative_top * fraction, 0 if cumulative_top >= 10 else 2)))
+    return format_html(
+        '<svg class="chart" role="img" viewBox="0 0 {w} {h}" width="100%" aria-labelledby="chart-title">'
+        '<title id="chart-title">Monthly rebate (bars) and cumulative rebate (line)</title>'
+        '{grid}{bars}<polyline class="cumulative" fill="none" points="{points}"/>{dots}{labels}'
+        '<text class="legend" x="{left}" y="{legend_y}">■ monthly rebate (left)</text>'
+        '<text class="legend line" x="{legend_x}" y="{legend_y}">— cumulative rebate (right)</text></svg>',
+        w=width, h=height, left=left, legend_y=height - 4, legend_x=left + 200,
+        grid=format_html_join(
+            "", '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+                '<text class="axis" x="{}" y="{}" text-anchor="end">{}</text>'
+                '<text class="axis" x="{}" y="{}" text-anchor="start">{}</text>',
+            ((left, width - right, y, y, left - 6, ty, ml, width - right + 6, ty, cl) for y, ty, ml, cl in grid)),
+        bars=format_html_join("", '<rect class="bar" x="{}" y="{}" width="{}" height="{}"><title>{}</title></rect>',
+                              bars),
+        points=" ".join(points),
+        dots=format_html_join("", '<circle class="dot" cx="{}" cy="{}" r="2.5"/>',
+                              (tuple(p.split(",")) for p in points)),
+        labels=format_html_join("", '<text class="axis" x="{}" y="{}" text-anchor="middle">{}</text>', labels),
     )
 
 
+# --- the agreement page ---------------------------------------------------------------------------------
+
+
+def agreement_context(request, number):
+    """What the agreement page shows; pricing_signals adds the month's claims when it renders it."""
+    agreement = selectors.agreement_for_page(user=request.user, number=number)
+    statement = selectors.agreement_statement(user=request.user, number=number)
+    months = statement.months
+    return {
+        "agreement": agreement,
+        "statement": statement,
+        "terms": terms_in_words(agreement),
+        "chart": rebate_chart(months),
+        "unpaid": selectors.agreement_unpaid(agreement=agreement),
+        "prices": sorted(agreement.prices.all(), key=lambda p: (p.effective_from, p.pk)),
+        "scope": [*agreement.products.all(), *agreement.product_lines.all()],
+        "settlements": Settlement.objects.visible_to(request.user).filter(agreement=agreement)
+        .select_related("approved_by", "paid_by").order_by("period_start", "pk"),
+        "shortfall_months": sum(1 for m in months if m.shortfall),
+        "can_pay": request.user.has_perm("rebates.pay_settlement"),
+        "can_approve": request.user.has_perm("rebates.approve_settlement"),
+    }
+
+
+# --- accrual runs ---------------------------------------------------------------------------------------
+
+
+def run_progress(run) -> int:
+    if run.status in (AccrualRun.Status.SUCCEEDED, AccrualRun.Status.SKIPPED):
+        return 100
+    return 100 * run.chunks_done // run.chunks_total if run.chunks_total else 0
+
+
+RUN_FINISHED = (AccrualRun.Status.SUCCEEDED, AccrualRun.Status.SKIPPED, AccrualRun.Status.FAILED)
+
+
 @login_required
-def customer_detail(request, code):
-    customer = selectors.customer_for_page(user=request.user, code=code)
-    agreements = selectors.customer_agreements(user=request.user, customer=customer)
-    return render(request, "rebates/customer_detail.html", {"customer": customer, "agreements": agreements})
+@permission_required("rebates.view_accrualrun", raise_exception=True)
+def accrual_runs(request):
+    form = AccrualRunForm(request.POST or None, initial={"as_of": timezone.localdate()})
+    if request.method == "POST":
+        if not request.user.has_perm("rebates.start_accrual_run"):
+            raise PermissionDenied("You may not start accrual runs.")
+        if form.is_valid():
+            try:
+                run = accrual_run_start(as_of=form.cleaned_data["as_of"], full=form.cleaned_data["full"],
+                                        trigger=AccrualRun.Trigger.FINANCE, started_by=request.user)
+            except AccrualRunError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, f"Accrual run {run.pk} as of {run.as_of:%Y-%m-%d} queued.")
+                return redirect("accrual-run-detail", pk=run.pk)
+    runs = AccrualRun.objects.select_related("started_by").order_by("-created_at", "-id")[:30]
+    return render(request, "rebates/accrual_runs.html", {
+        "form": form, "runs": [(run, run_progress(run)) for run in runs],
+        "can_start": request.user.has_perm("rebates.start_accrual_run")})
+
+
+@login_required
+@permission_required("rebates.view_accrualrun", raise_exception=True)
+def accrual_run_detail(request, pk):
+    run = get_object_or_404(AccrualRun.objects.select_related("started_by"), pk=pk)
+    return render(request, "rebates/accrual_run_detail.html", {
+        "run": run, "progress": run_progress(run), "finished": run.status in RUN_FINISHED})
+
+
+@login_required
+@permission_required("rebates.view_accrualrun", raise_exception=True)
+@require_GET
+def accrual_run_progress(request, pk):
+    run = get_object_or_404(AccrualRun, pk=pk)
+    return JsonResponse({"status": run.status, "status_display": run.get_status_display(),
+                         "progress": run_progress(run), "finished": run.status in RUN_FINISHED,
+                         "chunks_done": run.chunks_done, "chunks_total": run.chunks_total,
+                         "entries": run.entries_count, "total": str(run.total_amount), "error": run.error})
+
+
+# --- settlements ----------------------------------------------------------------------------------------
+
+
+SETTLEMENT_FILTERS = ("draft", "approved", "paid", "forfeited", "all")
+
+
+@login_required
+@permission_required("rebates.view_settlement", raise_exception=True)
+def settlements(request):
+    shown = request.GET.get("status", "waiting")
+    rows = (Settlement.objects.visible_to(request.user)
+            .select_related("agreement__customer", "approved_by", "paid_by"))
+    if shown == "waiting":
+        rows = rows.filter(status__in=(Settlement.Status.DRAFT, Settlement.Status.APPROVED))
+    elif shown in Settlement.Status.values:
+        rows = rows.filter(status=shown)
+    rows = rows.order_by("status", "-period_end", "agreement__number", "pk")
+    total = rows.count()
+    return render(request, "rebates/settlements.html", {
+        "settlements": rows[:200], "total": total, "shown": shown, "filters": ("waiting", *SETTLEMENT_FILTERS),
+        "pay_form": SettlementPayForm(initial={"paid_on": timezone.localdate()}),
+        "can_approve": request.user.has_perm("rebates.approve_settlement"),
+        "can_pay": request.user.has_perm("rebates.pay_settlement")})
+
+
+def _settlement_for(request, pk):
+    return get_object_or_404(Settlement.objects.visible_to(request.user).select_related("agreement__customer"), pk=pk)
+
+
+@login_required
+@require_POST
+def settlement_approve_view(request, pk):
+    settlement = _settlement_for(request, pk)
+    if not request.user.has_perm("rebates.approve_settlement"):
+        raise PermissionDenied("You may not approve settlements.")
+    try:
+        settlement_approve(settlement=settlement, by=request.user)
+    except SettlementError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Settlement {settlement.pk} of {settlement.agreement.number} approved: "
+                                  f"{money(settlement.amount)}.")
+    return redirect(request.POST.get("next") or "settlements")
+
+
+@login_required
+def settlement_pay_view(request, pk):
+    settlement = _settlement_for(request, pk)
+    if not request.user.has_perm("rebates.pay_settlement"):
+        raise PermissionDenied("You may not pay settlements.")
+    form = SettlementPayForm(request.POST or None, initial={"paid_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            settlement_pay(settlement=settlement, by=request.user, paid_on=form.cleaned_data["paid_on"],
+                           payment_reference=form.cleaned_data["payment_reference"])
+        except SettlementConflict as error:
+            form.add_error(None, str(error))
+        except SettlementError as error:
+            form.add_error("payment_reference", str(error))
+        else:
+            messages.success(request, f"Settlement {settlement.pk} of {settlement.agreement.number} paid: "
+                                      f"{money(settlement.amount)} ({form.cleaned_data['payment_reference']}).")
+            return redirect("settlements")
+    return render(request, "rebates/settlement_pay.html", {"settlement": settlement, "form": form},
+                  status=400 if form.errors else 200)
+
+
+# --- exports --------------------------------------------------------------------------------------------
+
+
+def _require_export(user):
+    if not user.has_perm("rebates.export_accruals"):
+        raise PermissionDenied("You may not export accruals.")
+
+
+@login_required
+def exports(request):
+    _require_export(request.user)
+    form = ExportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            made = accruals_export(user=request.user, filters=form.filters(), format=form.cleaned_data["format"],
+                                   report=form.cleaned_data["report"])
+        except ExportError as error:
+            form.add_error(None, str(error))
+        else:
+            if isinstance(made, ExportFile):
+                response = HttpResponse(made.content, content_type=made.content_type)
+                response["Content-Disposition"] = f'attachment; filename="{made.name}"'
+                return response
+            messages.success(request, f"Export {made.pk} is being made in the background.")
+            return redirect("export-detail", pk=made.pk)
+    jobs = ExportJob.objects.filter(requested_by=request.user).order_by("-id")[:20]
+    return render(request, "rebates/exports.html", {"form": form, "jobs": jobs},
+                  status=400 if form.errors else 200)
+
+
+def _job_for(request, pk):
+    _require_export(request.user)
+    return get_object_or_404(ExportJob, pk=pk, requested_by=request.user)
+
+
+@login_required
+def export_detail(request, pk):
+    job = _job_for(request, pk)
+    return render(request, "rebates/export_detail.html", {"job": job, "finished": job.status in ("done", "failed")})
+
+
+@login_required
+@require_GET
+def export_progress(request, pk):
+    job = _job_for(request, pk)
+    return JsonResponse({"status": job.status, "status_display": job.get_status_display(), "progress": job.progress,
+                         "finished": job.status in ("done", "failed"), "rows_done": job.rows_done,
+                         "rows_total": job.rows_total, "error": job.error})
+
+
+@login_required
+@require_GET
+def export_file(request, pk):
+    job = _job_for(request, pk)
+    if job.status != ExportJob.Status.DONE or not job.file:
+        raise Http404("The file is not ready.")
+    return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.file.name.rsplit("/", 1)[-1],
+                        content_type=XLSX if job.format == "xlsx" else "text/csv")
+
+
+# --- imports --------------------------------------------------------------------------------------------
+
+
+def _require_import(user):
+    if not user.has_perm("rebates.import_purchases"):
+        raise PermissionDenied("You may not import purchases.")
+
+
+@login_required
+def imports(request):
+    _require_import(request.user)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            batch = purchase_import_start(user=request.user, upload=upload, name=upload.name, queue_preview=True)
+        except ImportRefused as error:
+            form.add_error("file", str(error))
+        else:
+            messages.success(request, f"{batch.file_name} uploaded; it is being checked.")
+            return redirect("import-detail", pk=batch.pk)
+    batches = ImportBatch.objects.filter(created_by=request.user).order_by("-id")[:20]
+    return render(request, "rebates/imports.html", {"form": form, "batches": batches},
+                  status=400 if form.errors else 200)
+
+
+IMPORT_FINISHED = (ImportBatch.Status.PREVIEWED, ImportBatch.Status.STORED, ImportBatch.Status.REJECTED)
+
+
+def _batch_for(request, pk):
+    _require_import(request.user)
+    return get_object_or_404(ImportBatch, pk=pk, created_by=request.user)
+
+
+@login_required
+def import_detail(request, pk):
+    batch = _batch_for(request, pk)
+    if request.method == "POST":
+        if batch.status != ImportBatch.Status.PREVIEWED:
+            messages.error(request, f"Batch {batch.pk} is {batch.get_status_display().lower()}; only a checked "
+                                    "file can be stored.")
+        else:
+            purchase_import_commit_start(batch_id=batch.pk, user=request.user)
+            messages.success(request, f"Storing the lines of {batch.file_name}.")
+        return redirect("import-detail", pk=batch.pk)
+    return render(request, "rebates/import_detail.html", {
+        "batch": batch, "finished": batch.status in IMPORT_FINISHED, "errors": batch.errors[:200]})
+
+
+@login_required
+@require_GET
+def import_progress(request, pk):
+    batch = _batch_for(request, pk)
+    return JsonResponse({"status": batch.status, "status_display": batch.get_status_display(),
+                         "progress": batch.progress, "finished": batch.status in IMPORT_FINISHED})

@@ -1,0 +1,63 @@
+"""Forms of the market signal pages. They parse what was typed and put each error next to its field; the
+rules (who may, which customer, which price) are the services', whose errors land on the same fields."""
+
+from django import forms
+
+from customers.models import Customer
+from pricing_signals.models import MarketSignal, PriceClaim
+from rebates.forms import DateInput, MonthField
+from rebates.models import Product
+
+
+class PriceClaimForm(forms.Form):
+    """A claim heard on a call: the field names are price_claim_record's, so its errors land beside them."""
+
+    customer = forms.ModelChoiceField(queryset=Customer.objects.none(), to_field_name="code",
+                                      error_messages={"required": "Choose the customer who called.",
+                                                      "invalid_choice": "Choose one of your customers."})
+    product = forms.ModelChoiceField(queryset=Product.objects.order_by("sku"), to_field_name="sku",
+                                     error_messages={"required": "Choose the product the price is for.",
+                                                     "invalid_choice": "Choose a product from the list."})
+    competitor = forms.CharField(max_length=120, error_messages={"required": "Name the competitor."})
+    claimed_unit_price = forms.DecimalField(label="Claimed unit price ($)", max_digits=14, decimal_places=4,
+                                            error_messages={"required": "Give the unit price the customer quoted.",
+                                                            "invalid": "Give a price like 11.40."})
+    reported_on = forms.DateField(label="Reported on", widget=DateInput,
+                                  error_messages={"required": "Give the day the customer told you.",
+                                                  "invalid": "Give a date as YYYY-MM-DD."})
+    channel = forms.ChoiceField(choices=PriceClaim.Channel.choices, initial=PriceClaim.Channel.CALL)
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    evidence = forms.FileField(required=False, label="Evidence (PDF, image, e-mail or text; optional)")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].queryset = Customer.objects.visible_to(user).order_by("name", "code")
+        self.fields["customer"].label_from_instance = lambda customer: f"{customer.name} ({customer.code})"
+        self.fields["product"].label_from_instance = lambda product: f"{product.sku} {product.name}"
+
+    def clean_claimed_unit_price(self):
+        price = self.cleaned_data["claimed_unit_price"]
+        if price <= 0:
+            raise forms.ValidationError("A price is more than zero.")
+        return price
+
+
+class DecisionForm(forms.Form):
+    """Match (a new contract price from a month, for chosen agreements) or hold (with a reason)."""
+
+    decision = forms.ChoiceField(choices=MarketSignal.Decision.choices, widget=forms.RadioSelect,
+                                 error_messages={"required": "Choose match or hold."})
+    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                             help_text="Required to hold; kept in the evidence record.")
+    match_price = forms.DecimalField(label="Matched net unit price ($)", required=False, max_digits=14,
+                                     decimal_places=4, error_messages={"invalid": "Give a price like 11.40."})
+    effective_from = MonthField(label="From month", required=False)
+    agreements = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, agreements=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agreements"].choices = [
+            (agreement.number, f"{agreement.number} · {agreement.customer.name} ({agreement.customer.code})")
+            for agreement in agreements
+        ]
+

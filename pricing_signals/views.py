@@ -1,0 +1,366 @@
+"""Pages that show market signals, alone or beside rebates: the dashboard per role, the customer page, the
+agreement page (its monthly sheet with that month's claims, and its Excel download), logging a price
+claim, the signals timeline and a signal's page with its decision.
+
+Views parse, call one selector or service, and render; every read starts from `visible_to(user)`.
+"""
+
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_GET, require_POST
+
+from customers.roles import user_roles
+from pricing_signals import selectors
+from pricing_signals.evidence import signal_evidence_file
+from pricing_signals.forms import DecisionForm, PriceClaimForm
+from pricing_signals.models import MarketSignal, PriceClaim
+from pricing_signals.services import (
+    MarketSignalConflict,
+    PriceClaimInvalid,
+    market_signal_acknowledge,
+    market_signal_close,
+    market_signal_decide,
+    price_claim_check,
+    price_claim_record,
+)
+from pricing_signals.sheets import agreement_sheet_export, claim_text, claims_by_month
+from rebates import selectors as rebate_selectors
+from rebates.engine.periods import add_months
+from rebates.exports import ExportError
+from rebates.models import RebateAgreement
+from rebates.views import agreement_context, money
+
+DECIDE = "pricing_signals.decide_marketsignal"
+CUSTOMERS_PER_PAGE = 50
+PRICING_DASHBOARD_SIGNALS = 10
+
+# --- dashboard ------------------------------------------------------------------------------------------
+
+
+@login_required
+def dashboard(request):
+    """Per role: an account manager's customers with what they have at stake; a pricing manager's open
+    signals with their exposure; finance's last runs, liability and settlements waiting."""
+    user = request.user
+    context = {"roles": user_roles(user)}
+    sees_all = user.has_perm("customers.view_all_customers")
+    customers = rebate_selectors.dashboard_customers(user=user)
+    if sees_all:
+        query = request.GET.get("q", "").strip()
+        if query:
+            customers = customers.filter(Q(name__icontains=query) | Q(code__icontains=query))
+        page = Paginator(customers, CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
+        context.update(customers=list(page.object_list), page=page, query=query)
+    else:
+        context["customers"] = list(customers)
+    context["shortfall"] = rebate_selectors.customers_shortfall_months(user=user)
+    touching = selectors.open_signals_by_customer(user=user)
+    context["rows"] = [(customer, context["shortfall"].get(customer.pk, 0), touching.get(customer.pk, ()))
+                       for customer in context["customers"]]
+    if not sees_all:
+        context["at_stake"] = sum((c.unpaid_balance for c in context["customers"]), 0)
+    if user.has_perm(DECIDE):
+        signals = list(selectors.open_signals(user=user)[:PRICING_DASHBOARD_SIGNALS])
+        context["open_signals"] = [(signal, selectors.exposure_total(selectors.signal_exposure(user=user,
+                                                                                               signal=signal)))
+                                   for signal in signals]
+        context["open_signal_count"] = selectors.open_signals(user=user).count()
+    if user.has_perm("rebates.start_accrual_run") or user.has_perm("rebates.approve_settlement"):
+        context["finance"] = rebate_selectors.finance_overview(user=user)
+    return render(request, "rebates/dashboard.html", context)
+
+
+# --- customer page --------------------------------------------------------------------------------------
+
+
+def purchases_chart(months, *, width=720, height=180) -> str:
+    """An SVG bar chart of the amount bought each month."""
+    if not months:
+        return ""
+    left, right, top, bottom = 70, 12, 12, 28
+    plot_w, plot_h = width - left - right, height - top - bottom
+    highest = max((row["amount"] for row in months), default=0) or 1
+    slot = plot_w / len(months)
+    bars = []
+    for index, row in enumerate(months):
+        h = float(max(row["amount"], 0) / highest) * plot_h
+        x = left + slot * index + slot * 0.2
+        bars.append((f"{x:.1f}", f"{top + plot_h - h:.1f}", f"{slot * 0.6:.1f}", f"{h:.1f}",
+                     f"{row['month']:%b %Y}: {row['units']:,.0f} units, {money(row['amount'])}",
+                     f"{left + slot * index + slot / 2:.1f}", height - 8, f"{row['month']:%b %y}"))
+    return format_html(
+        '<svg class="chart" role="img" viewBox="0 0 {w} {h}" width="100%"><title>Purchases by month</title>'
+        '<line class="grid" x1="{l}" x2="{r}" y1="{b}" y2="{b}"/>'
+        '<text class="axis" x="{lx}" y="{ty}" text-anchor="end">{top_label}</text>{bars}</svg>',
+        w=width, h=height, l=left, r=width - right, b=top + plot_h, lx=left - 6, ty=top + 8,
+        top_label=money(highest, 0),
+        bars=format_html_join("", '<rect class="bar" x="{}" y="{}" width="{}" height="{}"><title>{}</title></rect>'
+                                  '<text class="axis" x="{}" y="{}" text-anchor="middle">{}</text>',
+                              bars),
+    )
+
+
+@login_required
+def customer_detail(request, code):
+    customer = rebate_selectors.customer_for_page(user=request.user, code=code)
+    agreements = rebate_selectors.customer_agreements(user=request.user, customer=customer)
+    purchases = list(rebate_selectors.customer_purchases_by_month(user=request.user, customer=customer))
+    claims = list(selectors.claims_visible(user=request.user).filter(customer=customer)
+                  .order_by("-reported_on", "-pk")[:100])
+    net_net = selectors.claims_net_net(claims)
+    return render(request, "rebates/customer_detail.html", {
+        "customer": customer, "agreements": agreements, "purchases": purchases,
+        "purchases_chart": purchases_chart(purchases),
+        "claims": [(claim, net_net.get(claim.pk)) for claim in claims],
+        "credibility": selectors.customer_credibility(user=request.user, customer=customer),
+        "can_claim": request.user.has_perm("pricing_signals.add_priceclaim"),
+    })
+
+
+# --- agreement page -------------------------------------------------------------------------------------
+
+
+@login_required
+def agreement_detail(request, number):
+    context = agreement_context(request, number)
+    claims = claims_by_month(user=request.user, statement=context["statement"])
+    context["rows"] = [(month, claims.get(month.month, ())) for month in context["statement"].months]
+    return render(request, "rebates/agreement_detail.html", context)
+
+
+@login_required
+@require_GET
+def agreement_sheet(request, number):
+    """The agreement's monthly sheet as .xlsx (or ?format=csv), with that month's claims."""
+    try:
+        made = agreement_sheet_export(user=request.user, number=number, format=request.GET.get("format", "xlsx"))
+    except ExportError as error:
+        raise Http404(str(error)) from error
+    response = HttpResponse(made.content, content_type=made.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{made.name}"'
+    return response
+
+
+# --- price claims ---------------------------------------------------------------------------------------
+
+
+@login_required
+def claim_new(request):
+    if not request.user.has_perm("pricing_signals.add_priceclaim"):
+        raise PermissionDenied("You may not record price claims.")
+    initial = {"reported_on": timezone.localdate(), "channel": PriceClaim.Channel.CALL}
+    if request.GET.get("customer"):
+        initial["customer"] = request.GET["customer"]
+    form = PriceClaimForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            claim = price_claim_record(
+                user=request.user, customer=data["customer"], product=data["product"],
+                competitor=data["competitor"], claimed_unit_price=data["claimed_unit_price"],
+                reported_on=data["reported_on"], channel=data["channel"], note=data["note"],
+                evidence=data.get("evidence"))
+        except PriceClaimInvalid as invalid:
+            for field, problems in invalid.message_dict.items():
+                form.add_error(field if field in form.fields else None, problems)
+        else:
+            # Checked here at once, so the page answers while the customer is on the phone; the task queued
+            # on commit checks again (safe twice) and the nightly sweep catches anything missed.
+            try:
+                price_claim_check(claim_id=claim.pk, as_of=timezone.localdate())
+            except Exception:  # the queued check and the sweep will do it; the claim is saved
+                messages.warning(request, "The claim is saved; its check is still running.")
+            return redirect("claim-detail", pk=claim.pk)
+    return render(request, "pricing_signals/claim_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+def claim_detail(request, pk):
+    claim = selectors.claim_for_user(user=request.user, pk=pk)
+    others, hidden = [], 0
+    if claim.signal_id:
+        visible = list(selectors.signal_claims(user=request.user, signal=claim.signal))
+        seen = {claim.customer_id}
+        for other in visible:
+            if other.customer_id not in seen:
+                seen.add(other.customer_id)
+                others.append(other)
+        hidden = max(0, claim.signal.customer_count - len(seen))
+    return render(request, "pricing_signals/claim_detail.html", {
+        "claim": claim, "others": others, "hidden_customers": hidden,
+        "net_net": selectors.claims_net_net([claim]).get(claim.pk),
+        "credibility": selectors.customer_credibility(user=request.user, customer=claim.customer),
+        "credibility_before": selectors.claims_credibility([claim])[claim.pk],
+        "can_decide": request.user.has_perm(DECIDE),
+    })
+
+
+# --- signals --------------------------------------------------------------------------------------------
+
+STATUS_CLASS = {"corroborated": "good", "pending": "wait", "unsubstantiated": "bad", "dismissed": "bad"}
+
+
+def timeline_chart(rows, *, start: date, end: date, width=960) -> str:
+    """An SVG timeline: one row per product, claims as dots by date (coloured by status), each signal's
+    window as a band labelled with its number."""
+    if not rows:
+        return ""
+    label_w, right, top, row_h, axis_h = 170, 16, 24, 34, 24
+    plot_w = width - label_w - right
+    height = top + row_h * len(rows) + axis_h
+    days = max(1, (end - start).days)
+
+    def x_of(day):
+        return label_w + plot_w * max(0, min(days, (day - start).days)) / days
+
+    months, month = [], start.replace(day=1)
+    while month <= end:
+        if month >= start:
+            months.append((f"{x_of(month):.1f}", f"{month:%b %y}"))
+        month = add_months(month, 1)
+    axis_y = top + row_h * len(rows) + 16
+    shapes = []
+    for index, row in enumerate(rows):
+        y = top + row_h * index
+        shapes.append(format_html('<text class="axis" x="6" y="{}">{}</text>', f"{y + row_h / 2 + 4:.1f}",
+                                  row.product.sku))
+        shapes.append(format_html('<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>', label_w, width - right,
+                                  f"{y + row_h / 2:.1f}", f"{y + row_h / 2:.1f}"))
+        for signal in row.signals:
+            x1, x2 = x_of(signal.window_start), x_of(signal.window_end)
+            shapes.append(format_html(
+                '<a href="{}"><rect class="window {}" x="{}" y="{}" width="{}" height="{}">'
+                '<title>Signal #{}: {} to {}, {} customers, median ${}</title></rect>'
+                '<text class="signal-label" x="{}" y="{}">#{}</text></a>',
+                reverse("signal-detail", args=[signal.pk]), signal.status, f"{x1:.1f}", f"{y + 3:.1f}",
+                f"{max(3.0, x2 - x1):.1f}", row_h - 6,
+                signal.pk, signal.window_start, signal.window_end, signal.customer_count, signal.median_price,
+                f"{x1 + 2:.1f}", f"{y + 12:.1f}", signal.pk))
+        for claim in row.claims:
+            shapes.append(format_html(
+                '<circle class="claim {}" cx="{}" cy="{}" r="5"><title>{} {}: {} ({})</title></circle>',
+                STATUS_CLASS.get(claim.status, ""), f"{x_of(claim.reported_on):.1f}", f"{y + row_h / 2:.1f}",
+                claim.reported_on, claim.customer.code, claim_text(claim), claim.get_status_display()))
+    return format_html(
+        '<svg class="chart timeline" role="img" viewBox="0 0 {} {}" width="100%">'
+        '<title>Price claims per product, with market signal windows</title>{}{}</svg>',
+        width, height,
+        format_html_join("", '<text class="axis" x="{}" y="{}" text-anchor="middle">{}</text>',
+                         ((x, axis_y, label) for x, label in months)),
+        format_html_join("", "{}", ((shape,) for shape in shapes)),
+    )
+
+
+def _day(value, default):
+    try:
+        return date.fromisoformat(value) if value else default
+    except ValueError:
+        return default
+
+
+@login_required
+@permission_required("pricing_signals.view_marketsignal", raise_exception=True)
+def signals(request):
+    today = timezone.localdate()
+    end = _day(request.GET.get("to"), today)
+    start = _day(request.GET.get("from"), end - timedelta(days=182))
+    if start > end:
+        start, end = end, start
+    rows = selectors.signals_timeline(user=request.user, start=start, end=end)
+    status = request.GET.get("status", "")
+    listed = selectors.signals_visible(user=request.user).filter(merged_into__isnull=True)
+    if status in MarketSignal.Status.values:
+        listed = listed.filter(status=status)
+    page = Paginator(listed.order_by("-window_end", "-pk"), 50).get_page(request.GET.get("page"))
+    return render(request, "pricing_signals/signals.html", {
+        "timeline": timeline_chart(rows, start=start, end=end), "start": start, "end": end, "page": page,
+        "status": status, "statuses": MarketSignal.Status.choices})
+
+
+def _signal_page(request, signal, form=None, status=200):
+    user = request.user
+    claims = list(selectors.signal_claims(user=user, signal=signal))
+    net_net = selectors.claims_net_net(claims)
+    credibility = selectors.claims_credibility(claims)
+    exposure = list(selectors.signal_exposure(user=user, signal=signal))
+    can_decide = user.has_perm(DECIDE) and signal.status not in ("matched", "closed") and not signal.merged_into_id
+    if can_decide and form is None:
+        agreements = list(selectors.covering_agreements(user=user, signal=signal))
+        claimants = {claim.customer_id for claim in claims}
+        form = DecisionForm(agreements=agreements, initial={
+            "match_price": signal.median_price, "effective_from": add_months(signal.window_end.replace(day=1), 1),
+            "agreements": [a.number for a in agreements if a.customer_id in claimants]})
+    return render(request, "pricing_signals/signal_detail.html", {
+        "signal": signal, "claims": [(c, net_net.get(c.pk), credibility[c.pk]) for c in claims],
+        "hidden_claims": max(0, signal.claim_count - len(claims)),
+        "exposure": exposure, "exposure_total": selectors.exposure_total(exposure),
+        "form": form if can_decide else None, "can_decide": can_decide,
+        "can_move": user.has_perm(DECIDE),
+        "price_matches": signal.price_matches.select_related("contract_price__agreement__customer")
+        .filter(contract_price__agreement__in=RebateAgreement.objects.visible_to(user)),
+    }, status=status)
+
+
+@login_required
+def signal_detail(request, pk):
+    signal = selectors.signal_for_user(user=request.user, pk=pk)
+    if request.method != "POST":
+        return _signal_page(request, signal)
+    if not request.user.has_perm(DECIDE):
+        raise PermissionDenied("Only a pricing manager may decide on market signals.")
+    form = DecisionForm(request.POST, agreements=list(selectors.covering_agreements(user=request.user,
+                                                                                    signal=signal)))
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            market_signal_decide(user=request.user, signal=signal, decision=data["decision"], reason=data["reason"],
+                                 match_price=data["match_price"], effective_from=data["effective_from"],
+                                 agreements=data["agreements"])
+        except ValidationError as invalid:
+            for field, problems in invalid.message_dict.items():
+                form.add_error(field if field in form.fields else None, problems)
+        except MarketSignalConflict as conflict:
+            form.add_error(None, str(conflict))
+        else:
+            messages.success(request, f"Signal #{signal.pk}: {data['decision']} recorded.")
+            return redirect("signal-detail", pk=signal.pk)
+    return _signal_page(request, signal, form=form, status=400)
+
+
+@login_required
+@require_POST
+def signal_move(request, pk, action):
+    signal = selectors.signal_for_user(user=request.user, pk=pk)
+    move = {"acknowledge": market_signal_acknowledge, "close": market_signal_close}.get(action)
+    if move is None:
+        raise Http404("No such action.")
+    try:
+        move(user=request.user, signal=signal)
+    except MarketSignalConflict as conflict:
+        messages.error(request, str(conflict))
+    else:
+        messages.success(request, f"Signal #{signal.pk} {'acknowledged' if action == 'acknowledge' else 'closed'}.")
+    return redirect("signal-detail", pk=signal.pk)
+
+
+@login_required
+@require_GET
+def signal_evidence(request, pk):
+    signal = selectors.signal_for_user(user=request.user, pk=pk)
+    file_format = request.GET.get("format", "csv")
+    if file_format not in ("csv", "xlsx"):
+        raise Http404("Evidence records are .csv or .xlsx.")
+    name, content_type, content = signal_evidence_file(user=request.user, signal=signal, file_format=file_format)
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -1,0 +1,99 @@
+"""Forms of the rebates pages: they parse input and say what is wrong next to the field; the rules live in
+the services they hand their cleaned data to."""
+
+import re
+from datetime import date
+
+from django import forms
+
+MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+class MonthField(forms.CharField):
+    """YYYY-MM at the edge, a first-of-month date inside."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput(attrs={"placeholder": "YYYY-MM", "inputmode": "numeric"}))
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value).strip()
+        if not value:
+            return None
+        found = MONTH.match(value)
+        if not found or not 1 <= int(found.group(2)) <= 12:
+            raise forms.ValidationError("Give a month as YYYY-MM, for example 2026-09.", code="month")
+        return date(int(found.group(1)), int(found.group(2)), 1)
+
+    def prepare_value(self, value):
+        return f"{value:%Y-%m}" if isinstance(value, date) else value
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class AccrualRunForm(forms.Form):
+    as_of = forms.DateField(label="Accrue up to", widget=DateInput,
+                            error_messages={"required": "Give the date to accrue up to.",
+                                            "invalid": "Give a date as YYYY-MM-DD."})
+    full = forms.BooleanField(label="Recompute every agreement (a full run)", required=False)
+
+    def clean_as_of(self):
+        as_of = self.cleaned_data["as_of"]
+        if as_of > date.today().replace(year=date.today().year + 1):
+            raise forms.ValidationError("Accrue up to a date within the next year.")
+        return as_of
+
+
+class SettlementPayForm(forms.Form):
+    payment_reference = forms.CharField(label="Payment reference (credit note number)", max_length=80,
+                                        error_messages={"required": "Give the credit note number of the payment."})
+    paid_on = forms.DateField(label="Paid on", widget=DateInput,
+                              error_messages={"required": "Give the payment date.",
+                                              "invalid": "Give a date as YYYY-MM-DD."})
+
+    def clean_payment_reference(self):
+        reference = self.cleaned_data["payment_reference"].strip()
+        if not reference:
+            raise forms.ValidationError("Give the credit note number of the payment.")
+        return reference
+
+
+class ExportForm(forms.Form):
+    report = forms.ChoiceField(initial="accruals", choices=(
+        ("accruals", "Finance accrual sheet (per agreement and month, liability)"),
+        ("liability", "Liability report (as .xlsx: the accrual sheet, which holds it)")))
+    format = forms.ChoiceField(choices=(("xlsx", "Excel (.xlsx)"), ("csv", "CSV")), initial="xlsx")
+    customer = forms.CharField(label="Customer code", required=False, max_length=40)
+    manager = forms.CharField(label="Account manager (user name)", required=False, max_length=150)
+    program = forms.CharField(label="Program code", required=False, max_length=60)
+    month_from = MonthField(label="From month", required=False)
+    month_to = MonthField(label="To month", required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        first, last = cleaned.get("month_from"), cleaned.get("month_to")
+        if first and last and first > last:
+            self.add_error("month_to", "The last month comes after the first.")
+        return cleaned
+
+    def filters(self) -> dict:
+        data = self.cleaned_data
+        found = {key: data[key].strip() for key in ("customer", "manager", "program") if data.get(key, "").strip()}
+        for key in ("month_from", "month_to"):
+            if data.get(key):
+                found[key] = f"{data[key]:%Y-%m}"
+        return found
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label="Purchase file (.xlsx or .csv)",
+                           error_messages={"required": "Choose a .xlsx or .csv file of purchase lines.",
+                                           "empty": "The file is empty."})
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".xlsx", ".csv")):
+            raise forms.ValidationError("Only .xlsx and .csv files are imported.")
+        return upload
