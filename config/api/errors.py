@@ -103,6 +103,9 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if isinstance(exc, UnicodeEncodeError):
+        # Text the database cannot hold (a lone surrogate sent as a JSON escape): nothing was stored.
+        exc = exceptions.ValidationError("Text must be valid Unicode.")
     if isinstance(exc, DATABASE_ERRORS):
         logger.warning("database unavailable: %s", exc)
         body = unavailable_body()

@@ -1,17 +1,19 @@
 """Serializer fields for the API's edges: months as YYYY-MM."""
 
+import re
 from datetime import date
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+MONTH_PATTERN = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"
+MONTH = re.compile(MONTH_PATTERN.replace("$", r"\Z"))
 
 
 def parse_month(value) -> date:
     """A "YYYY-MM" text as the first of that month; ValueError otherwise."""
     text = str(value).strip()
-    if len(text) != 7 or text[4] != "-" or not (text[:4].isdigit() and text[5:].isdigit()):
+    if not MONTH.match(text):
         raise ValueError(value)
     return date(int(text[:4]), int(text[5:]), 1)
 

@@ -10,6 +10,7 @@ they record a new one.
 """
 
 import hashlib
+import re
 from datetime import timedelta
 
 from django.db import DatabaseError, connection, transaction
@@ -22,6 +23,8 @@ from rebates.models import IdempotencyKey
 HEADER = "Idempotency-Key"
 KEEP_FOR = timedelta(hours=24)
 MAX_LENGTH = IdempotencyKey._meta.get_field("key").max_length
+KEY_PATTERN = rf"^[!-~]{{1,{MAX_LENGTH}}}$"
+KEY = re.compile(KEY_PATTERN.replace("$", r"\Z"))
 # How long a resend waits for the first request with its key before answering 409.
 WAIT_SECONDS = 120
 
@@ -83,10 +86,9 @@ def idempotency_begin(request) -> Claim | None:
     key = request.headers.get(HEADER)
     if key is None:
         return None
-    key = key.strip()
-    if not key or len(key) > MAX_LENGTH:
-        raise ApiError(f"{HEADER} must be 1 to {MAX_LENGTH} characters.",
-                       details=[{"field": HEADER, "message": f"1 to {MAX_LENGTH} characters."}])
+    if not KEY.match(key):
+        raise ApiError(f"{HEADER} must be 1 to {MAX_LENGTH} visible ASCII characters (a UUID, say).",
+                       details=[{"field": HEADER, "message": f"1 to {MAX_LENGTH} visible ASCII characters."}])
     user = request.user
     digest = request_digest(request)
     lock_id = None

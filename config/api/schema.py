@@ -2,11 +2,10 @@
 example each, and the Idempotency-Key header on writes."""
 
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
-from config.api.idempotency import HEADER
+from config.api.idempotency import HEADER, KEY_PATTERN
 
 WRITES = ("POST", "PUT", "PATCH")
 
@@ -58,33 +57,31 @@ class ApiAutoSchema(AutoSchema):
         parameters = list(super().get_override_parameters())
         if self.method in WRITES:
             parameters.append(OpenApiParameter(
-                HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
-                description="Any unique string (a UUID, say), at most 255 characters. A resend with the same key "
+                HEADER, {"type": "string", "pattern": KEY_PATTERN}, OpenApiParameter.HEADER, required=False,
+                description="A unique string of visible ASCII characters (a UUID, say), at most 255. A resend "
+                            "with the same key "
                             "and body within 24 hours gets the first answer and changes nothing; the same key "
                             "with another body gets 422 (409 while the first is still in flight).",
             ))
         return parameters
 
-    def error_statuses(self) -> list[int]:
-        statuses = [401, 403, 429, 503]
-        if self.method in WRITES or self._has_query_parameters():
-            statuses.append(400)
-        if "{" in self.path:
-            statuses.append(404)
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        takes_query = any(parameter.get("in") == "query" for parameter in operation.get("parameters", []))
+        statuses = {401, 403, 429, 503}
+        if self.method in WRITES or takes_query:
+            statuses.add(400)
+        if "{" in self.path or (self.method == "GET" and self._is_list_view()):
+            # A row you may not see, or a page past the last one.
+            statuses.add(404)
         if self.method in WRITES:
-            statuses += [409, 422]
-        statuses += getattr(self.view, "extra_error_statuses", {}).get(self.method, [])
-        return sorted(set(statuses))
-
-    def _has_query_parameters(self) -> bool:
-        return bool(self._get_filter_parameters() or self._get_pagination_parameters())
-
-    def _get_response_bodies(self, direction="response"):
-        responses = super()._get_response_bodies(direction)
-        for status in self.error_statuses():
+            statuses |= {409, 422}
+        responses = operation.setdefault("responses", {})
+        for status in sorted(statuses):
             if str(status) not in responses:
                 description, example = ERRORS[status]
                 responses[str(status)] = self._get_response_for_code(
-                    OpenApiResponse(ErrorSerializer, description=description, examples=[example]), str(status),
-                    direction=direction)
-        return responses
+                    OpenApiResponse(ErrorSerializer, description=description, examples=[example]), str(status))
+        return operation

@@ -18,7 +18,8 @@ class ApiViewMixin:
     def initial(self, request, *args, **kwargs):
         self._idempotency = None
         super().initial(request, *args, **kwargs)
-        if request.method in WRITES:
+        # A method the view has no handler for answers 405, key or no key.
+        if request.method in WRITES and getattr(self, request.method.lower(), None) is not None:
             self._idempotency = idempotency_begin(request)
 
     def finalize_response(self, request, response, *args, **kwargs):

@@ -120,7 +120,7 @@ REST_FRAMEWORK = {
     # Each API view names the permission each action needs (config/api/permissions.py).
     "DEFAULT_PERMISSION_CLASSES": ["config.api.permissions.RolePermission"],
     "DEFAULT_SCHEMA_CLASS": "config.api.schema.ApiAutoSchema",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["config.api.filters.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "config.api.pagination.Pages",
     "PAGE_SIZE": 100,
     "COERCE_DECIMAL_TO_STRING": True,

@@ -7,8 +7,8 @@ from customers.models import Customer, Segment
 
 
 class CustomerOut(serializers.ModelSerializer):
-    segment = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    account_manager = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    segment = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    account_manager = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Customer

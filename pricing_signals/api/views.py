@@ -151,7 +151,7 @@ class PriceClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
 class SignalOut(serializers.ModelSerializer):
     product = serializers.CharField(source="product.sku")
     competitor = serializers.CharField(source="competitor.name", allow_null=True, default=None)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     match_effective_from = MonthField(allow_null=True)
     matched_agreements = serializers.SlugRelatedField(slug_field="number", many=True, read_only=True)
 

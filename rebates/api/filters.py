@@ -2,8 +2,9 @@
 
 import django_filters
 from django import forms
+from drf_spectacular.utils import extend_schema_field
 
-from config.api.fields import parse_month
+from config.api.fields import MONTH_PATTERN, parse_month
 from rebates.models import AccrualRun, Product, PurchaseLine, RebateAgreement, RebateProgram, Settlement
 
 
@@ -22,6 +23,7 @@ class MonthFormField(forms.CharField):
             raise forms.ValidationError("A month as YYYY-MM.", code="invalid") from None
 
 
+@extend_schema_field({"type": "string", "pattern": MONTH_PATTERN, "example": "2026-03"})
 class MonthFilter(django_filters.Filter):
     field_class = MonthFormField
 

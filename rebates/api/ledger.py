@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from config.api.errors import ApiError, Conflict
 from config.api.fields import MONTH_PATTERN, MonthField
+from config.api.filters import QueryParams
 from config.api.schema import ErrorSerializer
 from config.api.views import ApiView, ApiViewSet
 from rebates.api.filters import AccrualRunFilter, SettlementFilter
@@ -30,7 +31,7 @@ from rebates.services import (
 
 
 class AccrualRunOut(serializers.ModelSerializer):
-    started_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    started_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     progress = serializers.SerializerMethodField(help_text="Chunks booked out of the run's chunks, 0 to 100.")
 
     class Meta:
@@ -116,7 +117,7 @@ class AccrualOut(serializers.Serializer):
     cumulative = serializers.DecimalField(max_digits=16, decimal_places=2, help_text="Accrued over the term to date.")
 
 
-class AccrualFilters(serializers.Serializer):
+class AccrualFilters(QueryParams):
     customer = serializers.CharField(required=False, max_length=40, help_text="Customer ERP code.")
     agreement = serializers.CharField(required=False, max_length=40, help_text="Agreement number.")
     program = serializers.CharField(required=False, max_length=60, help_text="Program code.")
@@ -198,7 +199,7 @@ class StatementOut(serializers.Serializer):
     months = StatementMonthOut(many=True)
 
 
-class StatementIn(serializers.Serializer):
+class StatementIn(QueryParams):
     as_of = serializers.DateField(required=False, help_text="The sheet as of this date; today when left out.")
 
 
@@ -237,8 +238,8 @@ class SettlementOut(serializers.ModelSerializer):
     customer = serializers.CharField(source="agreement.customer.code")
     period_start = MonthField()
     period_end = MonthField()
-    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    paid_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    paid_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Settlement

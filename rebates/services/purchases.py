@@ -200,7 +200,8 @@ def _problem(index, erp_line_id, field, message) -> dict:
 
 
 def _text(value, index, erp_line_id, field, max_length, errors) -> str | None:
-    if type(value) is str and 0 < len(value) <= max_length and value.strip() == value:
+    if (type(value) is str and 0 < len(value) <= max_length and value.strip() == value and value.isascii()
+            and "\x00" not in value):
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
@@ -211,10 +212,21 @@ def _text(value, index, erp_line_id, field, max_length, errors) -> str | None:
         errors.append(_problem(index, erp_line_id, field, "Must be text."))
         return None
     value = value.strip()
+    if "\x00" in value or not _encodable(value):
+        errors.append(_problem(index, erp_line_id, field, "Must be plain text (no NUL characters, valid Unicode)."))
+        return None
     if len(value) > max_length:
         errors.append(_problem(index, erp_line_id, field, f"At most {max_length} characters."))
         return None
     return value
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from a JSON escape
+        return False
+    return True
 
 
 def _month(value, cache) -> date | str:
