@@ -17,7 +17,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.views.decorators.http import require_GET, require_POST
 
 from customers.roles import user_roles
 from pricing_signals import selectors
@@ -38,7 +37,7 @@ from rebates import selectors as rebate_selectors
 from rebates.engine.periods import add_months
 from rebates.exports import ExportError
 from rebates.models import RebateAgreement
-from rebates.views import agreement_context, money
+from rebates.views import agreement_context, money, wrong_method
 
 DECIDE = "pricing_signals.decide_marketsignal"
 CUSTOMERS_PER_PAGE = 50
@@ -139,9 +138,11 @@ def agreement_detail(request, number):
 
 
 @login_required
-@require_GET
 def agreement_sheet(request, number):
     """The agreement's monthly sheet as .xlsx (or ?format=csv), with that month's claims."""
+    rebate_selectors.agreement_for_page(user=request.user, number=number)  # 404 first, whatever the method
+    if refused := wrong_method(request, "GET"):
+        return refused
     try:
         made = agreement_sheet_export(user=request.user, number=number, format=request.GET.get("format", "xlsx"))
     except ExportError as error:
@@ -338,9 +339,10 @@ def signal_detail(request, pk):
 
 
 @login_required
-@require_POST
 def signal_move(request, pk, action):
     signal = selectors.signal_for_user(user=request.user, pk=pk)
+    if refused := wrong_method(request, "POST"):
+        return refused
     move = {"acknowledge": market_signal_acknowledge, "close": market_signal_close}.get(action)
     if move is None:
         raise Http404("No such action.")
@@ -354,9 +356,10 @@ def signal_move(request, pk, action):
 
 
 @login_required
-@require_GET
 def signal_evidence(request, pk):
     signal = selectors.signal_for_user(user=request.user, pk=pk)
+    if refused := wrong_method(request, "GET"):
+        return refused
     file_format = request.GET.get("format", "csv")
     if file_format not in ("csv", "xlsx"):
         raise Http404("Evidence records are .csv or .xlsx.")

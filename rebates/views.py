@@ -11,11 +11,10 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.views.decorators.http import require_GET, require_POST
 
 from rebates import selectors
 from rebates.exports import ExportError, ExportFile, accruals_export
@@ -30,6 +29,15 @@ from rebates.services import (
     settlement_approve,
     settlement_pay,
 )
+
+
+def wrong_method(request, *allowed):
+    """405 for a method the page does not take; called after the object is found, so another manager's
+    object is a 404 whatever the method."""
+    if request.method in allowed or (request.method == "HEAD" and "GET" in allowed):
+        return None
+    return HttpResponseNotAllowed(allowed)
+
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -240,9 +248,10 @@ def accrual_run_detail(request, pk):
 
 @login_required
 @permission_required("rebates.view_accrualrun", raise_exception=True)
-@require_GET
 def accrual_run_progress(request, pk):
     run = get_object_or_404(AccrualRun, pk=pk)
+    if refused := wrong_method(request, "GET"):
+        return refused
     return JsonResponse({"status": run.status, "status_display": run.get_status_display(),
                          "progress": run_progress(run), "finished": run.status in RUN_FINISHED,
                          "chunks_done": run.chunks_done, "chunks_total": run.chunks_total,
@@ -279,9 +288,10 @@ def _settlement_for(request, pk):
 
 
 @login_required
-@require_POST
 def settlement_approve_view(request, pk):
     settlement = _settlement_for(request, pk)
+    if refused := wrong_method(request, "POST"):
+        return refused
     if not request.user.has_perm("rebates.approve_settlement"):
         raise PermissionDenied("You may not approve settlements.")
     try:
@@ -358,18 +368,20 @@ def export_detail(request, pk):
 
 
 @login_required
-@require_GET
 def export_progress(request, pk):
     job = _job_for(request, pk)
+    if refused := wrong_method(request, "GET"):
+        return refused
     return JsonResponse({"status": job.status, "status_display": job.get_status_display(), "progress": job.progress,
                          "finished": job.status in ("done", "failed"), "rows_done": job.rows_done,
                          "rows_total": job.rows_total, "error": job.error})
 
 
 @login_required
-@require_GET
 def export_file(request, pk):
     job = _job_for(request, pk)
+    if refused := wrong_method(request, "GET"):
+        return refused
     if job.status != ExportJob.Status.DONE or not job.file:
         raise Http404("The file is not ready.")
     return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.file.name.rsplit("/", 1)[-1],
@@ -426,8 +438,9 @@ def import_detail(request, pk):
 
 
 @login_required
-@require_GET
 def import_progress(request, pk):
     batch = _batch_for(request, pk)
+    if refused := wrong_method(request, "GET"):
+        return refused
     return JsonResponse({"status": batch.status, "status_display": batch.get_status_display(),
                          "progress": batch.progress, "finished": batch.status in IMPORT_FINISHED})

@@ -1,0 +1,133 @@
+"""Every page, found by walking the URL configuration, asked by account manager A for manager B's
+objects: 404 for anything that hangs off B's customers, and never a row of B's in any answer (R15); a new
+page is covered as soon as it is routed, since an unknown one fails the walk."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from pricing_signals.models import MarketSignal
+from rebates.models import AccrualRun, ExportJob, ImportBatch, Settlement
+from tests.factories import PriceClaimFactory
+from tests.pages import scenario
+
+pytestmark = pytest.mark.django_db
+
+SKIPPED_PREFIXES = ("api/", "admin/", "accounts/", "static/", "media/")
+# What each page's URL arguments name, and how A asking for B's object must be answered. "own": the object
+# hangs off a customer, so B's is not found (404). "market": signals are market-level facts every role
+# sees, their claims filtered by customer. "mine": runs are the desk's, not a customer's. "requester": B's
+# exports and imports (A may not export or import at all: 403).
+PAGES = {
+    "dashboard": ("none", None),
+    "customer-detail": ("customer", "own"),
+    "agreement-detail": ("agreement", "own"),
+    "agreement-sheet": ("agreement", "own"),
+    "claim-new": ("none", None),
+    "claim-detail": ("claim", "own"),
+    "signals": ("none", None),
+    "signal-detail": ("signal", "market"),
+    "signal-evidence": ("signal", "market"),
+    "signal-move": ("signal_action", "market"),
+    "accrual-runs": ("none", None),
+    "accrual-run-detail": ("run", "desk"),
+    "accrual-run-progress": ("run", "desk"),
+    "settlements": ("none", None),
+    "settlement-approve": ("settlement", "own"),
+    "settlement-pay": ("settlement", "own"),
+    "exports": ("none", None),
+    "export-detail": ("export", "requester"),
+    "export-progress": ("export", "requester"),
+    "export-file": ("export", "requester"),
+    "imports": ("none", None),
+    "import-detail": ("import", "requester"),
+    "import-progress": ("import", "requester"),
+}
+
+
+def page_names():
+    names = []
+
+    def walk(patterns, prefix):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern) and not (prefix + str(pattern.pattern)).startswith(SKIPPED_PREFIXES):
+                names.append(pattern.name)
+
+    walk(get_resolver().url_patterns, "")
+    return names
+
+
+def test_every_page_is_in_the_access_table():
+    names = page_names()
+    assert None not in names, "every page has a name"
+    assert sorted(set(names)) == sorted(PAGES), "a page was added or removed: say how it is reached in PAGES"
+
+
+@pytest.fixture
+def theirs(signalled_book):
+    book = signalled_book
+    other = book["other_am"]
+    claim = PriceClaimFactory(customer=book["theirs"], product=book["product"], reported_by=other)
+    settlement = Settlement.objects.filter(agreement__customer__account_manager=other).first()
+    if settlement is None:
+        settlement = Settlement.objects.create(agreement=book["agreements"]["theirs"], interim=True,
+                                               period_start=scenario.MONTHS_2026[0],
+                                               period_end=scenario.MONTHS_2026[2])
+    return {
+        "customer": {"code": book["theirs"].code},
+        "agreement": {"number": book["agreements"]["theirs"].number},
+        "claim": {"pk": claim.pk},
+        "signal": {"pk": MarketSignal.objects.get().pk},
+        "signal_action": {"pk": MarketSignal.objects.get().pk, "action": "close"},
+        "run": {"pk": AccrualRun.objects.get().pk},
+        "settlement": {"pk": settlement.pk},
+        "export": {"pk": ExportJob.objects.create(kind="accrual_sheet", requested_by=other).pk},
+        "import": {"pk": ImportBatch.objects.create(source="file", created_by=other).pk},
+        "none": {},
+    }
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_manager_asking_for_another_managers_objects_gets_nothing(signalled_book, theirs, client, name, method):
+    argument, reach = PAGES[name]
+    client.force_login(signalled_book["am"])
+    url = reverse(name, kwargs=theirs[argument])
+    response = getattr(client, method)(url, {"payment_reference": "X", "paid_on": "2026-11-23", "decision": "hold",
+                                             "reason": "probe"})
+    if reach == "own":
+        assert response.status_code == 404, url
+    elif reach == "requester":
+        assert response.status_code in (403, 404), url
+    body = response.content.decode(errors="replace")
+    for foreign in ("Someone Else Ltd", "C-2001", "Riverside Hardware", "C-1003", "AG-C-2001-2026"):
+        assert foreign not in body, (url, foreign)
+    # Nothing of theirs was changed by the probe.
+    assert MarketSignal.objects.get().status == MarketSignal.Status.OPEN
+    assert not Settlement.objects.filter(agreement__customer__account_manager=signalled_book["other_am"],
+                                         status__in=("approved", "paid")).exists()
+
+
+@pytest.mark.parametrize(("name", "kwargs", "allowed"), [
+    ("accrual-runs", {}, {"finance"}),
+    ("exports", {}, {"finance"}),
+    ("imports", {}, {"finance"}),
+    ("claim-new", {}, {"am", "pricing"}),
+])
+@pytest.mark.parametrize("role", ["am", "pricing", "finance"])
+def test_role_matrix_for_page_writes(book, client, name, kwargs, allowed, role):
+    client.force_login(book[role])
+    response = client.post(reverse(name, kwargs=kwargs), {})
+    if role in allowed:
+        assert response.status_code in (200, 400), (name, role)  # the form answers: nothing given
+    else:
+        assert response.status_code == 403, (name, role)
+
+
+@pytest.mark.parametrize("role", ["am", "finance"])
+def test_only_a_pricing_manager_moves_a_signal(signalled_book, client, role):
+    client.force_login(signalled_book[role])
+    signal = MarketSignal.objects.get()
+    assert client.post(reverse("signal-move", args=[signal.pk, "acknowledge"])).status_code == 403
+    assert MarketSignal.objects.get().status == MarketSignal.Status.OPEN

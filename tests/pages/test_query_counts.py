@@ -1,0 +1,70 @@
+"""Pages keep a fixed number of queries however big the book: the dashboard with 2,000 customers and the
+agreement page each take at most 20."""
+
+import itertools
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from customers.models import Customer
+from rebates.models import LedgerEntry, RebateAgreement
+from tests.factories import ProgramFactory, SegmentFactory
+
+pytestmark = pytest.mark.django_db
+
+MAX_QUERIES = 20
+_keys = itertools.count()
+
+
+def many_customers(manager, count, product):
+    segment, program = SegmentFactory(), ProgramFactory()
+    customers = Customer.objects.bulk_create(
+        Customer(code=f"Q{n:05d}", name=f"Customer {n:05d}", segment=segment, account_manager=manager)
+        for n in range(count))
+    agreements = RebateAgreement.objects.bulk_create(
+        RebateAgreement(number=f"AG-Q{n:05d}", customer=customer, program=program, start_month=date(2026, 1, 1),
+                        end_month=date(2026, 12, 1), committed_monthly_quantity=Decimal("10"), status="active")
+        for n, customer in enumerate(customers))
+    RebateAgreement.products.through.objects.bulk_create(
+        RebateAgreement.products.through(rebateagreement_id=a.pk, product_id=product.pk) for a in agreements)
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(agreement=agreement, period=date(2026, month, 1), kind="accrual", quantity=Decimal(10 - month % 2),
+                    eligible_amount=Decimal("121.00"), amount=Decimal("2.50"), booking_key=f"q:{next(_keys)}")
+        for agreement in agreements for month in (1, 2, 3))
+
+
+def test_dashboard_with_two_thousand_customers_stays_within_twenty_queries(signalled_book, client,
+                                                                           django_assert_max_num_queries):
+    many_customers(signalled_book["am"], 2000, signalled_book["product"])
+    client.force_login(signalled_book["am"])
+    with django_assert_max_num_queries(MAX_QUERIES):
+        response = client.get(reverse("dashboard"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert page.count('href="/customers/') >= 2002
+    assert "Customer 01999" in page
+
+
+@pytest.mark.parametrize("role", ["pricing", "finance"])
+def test_other_roles_dashboards_stay_within_twenty_queries(signalled_book, client, django_assert_max_num_queries,
+                                                           role):
+    many_customers(signalled_book["am"], 200, signalled_book["product"])
+    client.force_login(signalled_book[role])
+    with django_assert_max_num_queries(MAX_QUERIES):
+        assert client.get(reverse("dashboard")).status_code == 200
+
+
+def test_agreement_page_stays_within_twenty_queries(signalled_book, client, django_assert_max_num_queries):
+    client.force_login(signalled_book["am"])
+    with django_assert_max_num_queries(MAX_QUERIES):
+        response = client.get(reverse("agreement-detail", args=["AG-SEED-2026"]))
+    assert response.status_code == 200
+    assert "$0.25 a unit, paid annually." in response.content.decode()
+
+
+def test_signals_page_stays_within_twenty_queries(signalled_book, client, django_assert_max_num_queries):
+    client.force_login(signalled_book["pricing"])
+    with django_assert_max_num_queries(MAX_QUERIES):
+        assert client.get(reverse("signals")).status_code == 200
