@@ -453,10 +453,14 @@ def _write_portable(new, changed, *, source, batch, now) -> tuple[int, int, set[
 
 # --- matching ---------------------------------------------------------------------------------------
 
-_PRODUCT, _AGREEMENT = Product._meta.db_table, RebateAgreement._meta.db_table
+_AGREEMENT = RebateAgreement._meta.db_table
+_PRODUCT = Product._meta.db_table
 _SCOPE_PRODUCTS = RebateAgreement.products.through._meta.db_table
 _SCOPE_LINES = RebateAgreement.product_lines.through._meta.db_table
 
+# A large batch is matched in one query (the planner hashes every agreement and scope once); a small one
+# reads by index only its customers' agreements and scopes, a few hundred rows whatever the size of the book.
+LARGE_BATCH = 1000
 _UNMATCHED_SQL = f"""
 SELECT t.i FROM unnest(%s::bigint[], %s::bigint[], %s::date[]) WITH ORDINALITY AS t (customer_id, product_id, month, i)
 JOIN {_PRODUCT} pr ON pr.id = t.product_id
@@ -470,13 +474,19 @@ WHERE NOT EXISTS (
 )
 ORDER BY t.i
 """
+_TERMS_SQL = f"SELECT id, customer_id, start_month, end_month FROM {_AGREEMENT} WHERE customer_id = ANY(%s::bigint[])"
+_SCOPE_PRODUCTS_SQL = (f"SELECT rebateagreement_id, product_id FROM {_SCOPE_PRODUCTS} "
+                       f"WHERE rebateagreement_id = ANY(%s::bigint[])")
+_SCOPE_LINES_SQL = (f"SELECT rebateagreement_id, productline_id FROM {_SCOPE_LINES} "
+                    f"WHERE rebateagreement_id = ANY(%s::bigint[])")
+_LINE_OF_SQL = f"SELECT id, product_line_id FROM {_PRODUCT} WHERE id = ANY(%s::bigint[])"
 
 
 def _unmatched(rows: list[Row]) -> list[str]:
     """erp_line_ids of the lines no agreement counts (its customer, a product in scope, a month in the term)."""
     if not rows:
         return []
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and len(rows) >= LARGE_BATCH:
         unmatched = []
         with connection.cursor() as cursor:
             for start in range(0, len(rows), CHUNK):
@@ -486,23 +496,38 @@ def _unmatched(rows: list[Row]) -> list[str]:
                                                 plain_array(row[4] for row in chunk)])
                 unmatched.extend(chunk[i - 1][1] for (i,) in cursor.fetchall())
         return unmatched
-    return _unmatched_portable(rows)
-
-
-def _unmatched_portable(rows: list[Row]) -> list[str]:
     customer_ids = sorted({row[2] for row in rows})
+    product_ids = sorted({row[3] for row in rows})
     terms, products, lines = {}, {}, {}
-    for start in range(0, len(customer_ids), 500):
-        agreements = RebateAgreement.objects.filter(customer_id__in=customer_ids[start:start + 500])
-        for pk, customer_id, first, last in agreements.values_list("pk", "customer_id", "start_month", "end_month"):
-            terms.setdefault(customer_id, []).append((pk, first, last))
-        for pk, product_id in RebateAgreement.products.through.objects.filter(
-                rebateagreement__in=agreements).values_list("rebateagreement_id", "product_id"):
-            products.setdefault(pk, set()).add(product_id)
-        for pk, line_id in RebateAgreement.product_lines.through.objects.filter(
-                rebateagreement__in=agreements).values_list("rebateagreement_id", "productline_id"):
-            lines.setdefault(pk, set()).add(line_id)
-    line_of = dict(Product.objects.filter(pk__in={row[3] for row in rows}).values_list("pk", "product_line_id"))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_TERMS_SQL, [plain_array(customer_ids)])
+            agreements = cursor.fetchall()
+            agreement_ids = plain_array(agreement[0] for agreement in agreements)
+            cursor.execute(_SCOPE_PRODUCTS_SQL, [agreement_ids])
+            scope_products = cursor.fetchall()
+            cursor.execute(_SCOPE_LINES_SQL, [agreement_ids])
+            scope_lines = cursor.fetchall()
+            cursor.execute(_LINE_OF_SQL, [plain_array(product_ids)])
+            line_of = dict(cursor.fetchall())
+    else:
+        agreements, scope_products, scope_lines, line_of = [], [], [], {}
+        for start in range(0, len(customer_ids), 500):
+            chosen = RebateAgreement.objects.filter(customer_id__in=customer_ids[start:start + 500])
+            agreements += chosen.values_list("pk", "customer_id", "start_month", "end_month")
+            scope_products += RebateAgreement.products.through.objects.filter(rebateagreement__in=chosen).values_list(
+                "rebateagreement_id", "product_id")
+            scope_lines += RebateAgreement.product_lines.through.objects.filter(
+                rebateagreement__in=chosen).values_list("rebateagreement_id", "productline_id")
+        for start in range(0, len(product_ids), 500):
+            line_of.update(Product.objects.filter(pk__in=product_ids[start:start + 500]).values_list(
+                "pk", "product_line_id"))
+    for pk, customer_id, first, last in agreements:
+        terms.setdefault(customer_id, []).append((pk, first, last))
+    for pk, product_id in scope_products:
+        products.setdefault(pk, set()).add(product_id)
+    for pk, line_id in scope_lines:
+        lines.setdefault(pk, set()).add(line_id)
     unmatched = []
     for _, erp, customer_id, product_id, month, *_ in rows:
         if not any(first <= month <= last and (product_id in products.get(pk, ())

@@ -134,3 +134,10 @@ def test_dates_and_decimals_are_accepted_as_months_and_numbers(book):
                                       unit_price=Decimal("12"))], source=API)
     stored = PurchaseLine.objects.get(erp_line_id="L1")
     assert (stored.month, stored.amount) == (datetime.date(2026, 5, 1), Decimal("24.00"))
+
+
+def test_a_large_batch_reports_the_same_unmatched_lines(book):
+    lines = [line(f"L{i:04d}", product="W-2" if i % 100 == 7 else "W-1") for i in range(1200)]
+    result = purchase_lines_ingest(lines=lines, source=API)
+    assert result.created == 1200
+    assert result.unmatched_lines == [f"L{i:04d}" for i in range(1200) if i % 100 == 7]
