@@ -20,6 +20,7 @@ class PriceClaimForm(forms.Form):
                                                      "invalid_choice": "Choose a product from the list."})
     competitor = forms.CharField(max_length=120, error_messages={"required": "Name the competitor."})
     claimed_unit_price = forms.DecimalField(label="Claimed unit price ($)", max_digits=14, decimal_places=4,
+                                            widget=forms.TextInput(attrs={"inputmode": "decimal"}),
                                             error_messages={"required": "Give the unit price the customer quoted.",
                                                             "invalid": "Give a price like 11.40."})
     reported_on = forms.DateField(label="Reported on", widget=DateInput,
@@ -50,6 +51,7 @@ class DecisionForm(forms.Form):
     reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
                              help_text="Required to hold; kept in the evidence record.")
     match_price = forms.DecimalField(label="Matched net unit price ($)", required=False, max_digits=14,
+                                     widget=forms.TextInput(attrs={"inputmode": "decimal"}),
                                      decimal_places=4, error_messages={"invalid": "Give a price like 11.40."})
     effective_from = MonthField(label="From month", required=False)
     agreements = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple)

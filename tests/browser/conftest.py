@@ -66,3 +66,42 @@ def browser_page(request):
             context.close()
         finally:
             browser.close()
+
+
+def save_screenshot(request, page, name):
+    """A named screenshot of the whole page in artifacts/screenshots/ (git-ignored), beside the per-test one."""
+    path = request.config.rootpath / "artifacts" / "screenshots" / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@pytest.fixture
+def shot(request):
+    return lambda page, name: save_screenshot(request, page, name)
+
+
+@pytest.fixture
+def celery_worker_thread():
+    """A real Celery worker in this process, on the test broker (Redis), so queued work (an accrual run and
+    what follows it) is done as in production while the browser watches."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery_app import app
+
+    app.control.purge()  # messages queued by earlier tests name rows that are gone
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
+        yield
+    app.control.purge()
+
+
+@pytest.fixture
+def sign_in(live_server):
+    def sign_in_as(page, username, password):
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", password)
+        page.click("button[type=submit]")
+        page.wait_for_selector("h1:has-text('Dashboard')")
+
+    return sign_in_as
