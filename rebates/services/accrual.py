@@ -419,7 +419,9 @@ def _finish(run: AccrualRun) -> None:
     )
     from rebates.tasks import settlements_close_due
 
-    queue_on_commit(settlements_close_due, run.as_of.isoformat())
+    # A period closes once it has ended in fact: a run as of a later date must not close the periods
+    # still going on today, or their last purchases would miss their settlement.
+    queue_on_commit(settlements_close_due, min(run.as_of, timezone.localdate()).isoformat())
 
 
 def _fail_stale_runs() -> None:

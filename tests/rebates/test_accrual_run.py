@@ -300,3 +300,16 @@ def test_a_run_that_fails_midway_is_marked_failed_not_left_running(monkeypatch):
     assert run.status == "failed" and "the database went away" in run.error
     monkeypatch.undo()
     assert accrue(datetime.date(2026, 12, 31)).entries_count == 12
+
+
+def test_a_run_as_of_a_later_date_closes_only_the_periods_ended_by_today(monkeypatch):
+    seed_agreement()
+    from django.utils import timezone
+
+    from rebates.services import accrual
+
+    queued = []
+    monkeypatch.setattr(accrual, "queue_on_commit", lambda task, *args: queued.append((task.name, args)))
+    today = timezone.localdate()
+    accrue(today + datetime.timedelta(days=400))
+    assert ("rebates.tasks.settlements_close_due", (today.isoformat(),)) in queued
