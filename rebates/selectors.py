@@ -4,8 +4,22 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, DateField, DecimalField, F, Func, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Concat, NullIf, Trim
+from django.db.models import (
+    Aggregate,
+    Count,
+    DateField,
+    DecimalField,
+    F,
+    Func,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, Concat, Length, NullIf, Trim
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -102,6 +116,75 @@ def _by_program(value):
     return Q(agreement__program_id=int(value)) if value.isdigit() else Q(agreement__program__code=value)
 
 
+def accrual_entries(*, user, customer=None, manager=None, program=None, agreement=None, month_from=None,
+                    month_to=None):
+    """The ledger entries the user may see, narrowed by the accruals filters (customer code, manager
+    username, program id or code, agreement number, first-of-month dates)."""
+    entries = LedgerEntry.objects.visible_to(user)
+    if customer:
+        entries = entries.filter(agreement__customer__code=customer)
+    if manager:
+        entries = entries.filter(agreement__customer__account_manager__username=manager)
+    if program:
+        entries = entries.filter(_by_program(program))
+    if agreement:
+        entries = entries.filter(agreement__number=agreement)
+    if month_from:
+        entries = entries.filter(period__gte=month_from)
+    if month_to:
+        entries = entries.filter(period__lte=month_to)
+    return entries
+
+
+def _manager_name():
+    """The account manager's full name, else their username ("" when the customer has none)."""
+    full_name = Trim(Concat("agreement__customer__account_manager__first_name", Value(" "),
+                            "agreement__customer__account_manager__last_name"))
+    return Coalesce(NullIf(full_name, Value("")), "agreement__customer__account_manager__username", Value(""))
+
+
+class _CountAgreementMonths(Aggregate):
+    """How many distinct (agreement, month) pairs: the rows `accrual_rows` gives for the same entries."""
+
+    function = "COUNT"
+    template = "%(function)s(DISTINCT (%(expressions)s))"
+    output_field = IntegerField()
+
+    def __init__(self):
+        super().__init__(F("agreement_id"), F("period"))
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, template="%(function)s(DISTINCT %(expressions)s)",
+                           arg_joiner=" || '-' || ", **extra_context)
+
+
+def liability_by_customer(*, user, **filters):
+    """The accrual rows summed per customer, by customer code, with the same filters as `accrual_rows`
+    (months filtering the entries): customer_code, customer_name, manager_name, agreements, rows (agreement
+    months), units, eligible, accrued, paid, forfeited, unpaid (the liability), and the longest agreement
+    number and program name (for sizing a sheet's columns). One aggregate query."""
+    return (
+        accrual_entries(user=user, **filters).order_by()
+        .values("agreement__customer_id")
+        .annotate(
+            customer_code=F("agreement__customer__code"),
+            customer_name=F("agreement__customer__name"),
+            manager_name=_manager_name(),
+            agreements=Count("agreement_id", distinct=True),
+            rows=_CountAgreementMonths(),
+            units=_kind_sum("quantity", EARNED_KINDS, output_field=_QUANTITY),
+            eligible=_kind_sum("eligible_amount", EARNED_KINDS),
+            accrued=_kind_sum("amount", EARNED_KINDS),
+            paid=_kind_sum("amount", PAYOUT_KINDS, negate=True),
+            forfeited=_kind_sum("amount", FORFEITURE_KINDS, negate=True),
+            unpaid=Coalesce(Sum("amount"), ZERO),
+            longest_number=Max(Length("agreement__number")),
+            longest_program=Max(Length("agreement__program__name")),
+        )
+        .order_by("customer_code")
+    )
+
+
 def accrual_rows(*, user, customer=None, manager=None, program=None, agreement=None,
                  month_from=None, month_to=None, cumulative=True):
     """One row per (agreement, month) of the ledger that the user may see, ordered by agreement and month.
@@ -117,23 +200,10 @@ def accrual_rows(*, user, customer=None, manager=None, program=None, agreement=N
     Filters: customer code, manager username, program id or code, agreement number, first-of-month dates.
     `cumulative=False` leaves the running total out (the finance sheet does not show it; cheaper).
     """
-    entries = LedgerEntry.objects.visible_to(user)
-    if customer:
-        entries = entries.filter(agreement__customer__code=customer)
-    if manager:
-        entries = entries.filter(agreement__customer__account_manager__username=manager)
-    if program:
-        entries = entries.filter(_by_program(program))
-    if agreement:
-        entries = entries.filter(agreement__number=agreement)
-    if not cumulative:
-        # Without a running total the months filter the entries directly.
-        if month_from:
-            entries = entries.filter(period__gte=month_from)
-        if month_to:
-            entries = entries.filter(period__lte=month_to)
-    manager_name = Trim(Concat("agreement__customer__account_manager__first_name", Value(" "),
-                               "agreement__customer__account_manager__last_name"))
+    entries = accrual_entries(user=user, customer=customer, manager=manager, program=program, agreement=agreement,
+                              # With a running total the months are filtered after it is taken.
+                              month_from=None if cumulative else month_from,
+                              month_to=None if cumulative else month_to)
     rows = (
         entries.order_by()
         .values("agreement_id", "period")
@@ -142,8 +212,7 @@ def accrual_rows(*, user, customer=None, manager=None, program=None, agreement=N
             customer_code=F("agreement__customer__code"),
             customer_name=F("agreement__customer__name"),
             manager=Coalesce("agreement__customer__account_manager__username", Value("")),
-            manager_name=Coalesce(NullIf(manager_name, Value("")),
-                                  "agreement__customer__account_manager__username", Value("")),
+            manager_name=_manager_name(),
             program=F("agreement__program__name"),
             program_code=F("agreement__program__code"),
             month=F("period"),
@@ -299,20 +368,20 @@ def customer_purchases_by_month(*, user, customer):
     )
 
 
-def customers_shortfall_months(*, user, as_of=None) -> dict[int, int]:
+def customers_shortfall_months(*, user, as_of=None, customer_ids=None) -> dict[int, int]:
     """Per visible customer id: the months of their active agreements' terms, up to the last complete month
     before `as_of` (default today), in which they bought less than the committed monthly quantity (a month
-    with nothing booked counts as bought nothing). Two queries however many customers."""
+    with nothing booked counts as bought nothing); only `customer_ids` when given. Two queries however many
+    customers."""
     from collections import defaultdict
 
     as_of = as_of or timezone.localdate()
     last_complete = add_months(month_of(as_of), -1)
-    agreements = list(
-        RebateAgreement.objects.visible_to(user).active()
-        .filter(committed_monthly_quantity__isnull=False, committed_monthly_quantity__gt=0,
-                start_month__lte=last_complete)
-        .values_list("pk", "customer_id", "start_month", "end_month")
-    )
+    agreements = RebateAgreement.objects.visible_to(user).active().filter(
+        committed_monthly_quantity__isnull=False, committed_monthly_quantity__gt=0, start_month__lte=last_complete)
+    if customer_ids is not None:
+        agreements = agreements.filter(customer_id__in=list(customer_ids))
+    agreements = list(agreements.values_list("pk", "customer_id", "start_month", "end_month"))
     if not agreements:
         return {}
     met = defaultdict(int)

@@ -1,28 +1,41 @@
 """The finance accrual sheet: one row per agreement and month, a totals row, and the liability by customer
 and by account manager on a second sheet. As .xlsx (streamed) or as .csv (one file per report).
 
-Rows come from `rebates.selectors.accrual_rows` read as plain tuples through a server-side cursor, so a
-sheet of any size is written with flat memory.
+Two reads, both from `rebates.selectors.accrual_rows` for the user: the summary per customer (one
+aggregate query: the totals row, the liability, the row count for progress, the column widths), then the
+rows themselves through a server-side cursor, handed to the writer as the database returns them. Both read
+one snapshot, so the totals are the sum of the rows.
 """
 
-from collections.abc import Callable, Iterable
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from rebates.exports.cells import Column, CsvOut, MonthSerials, XlsxBook, csv_text, text_width
-from rebates.selectors import accrual_rows
+from django.db import connection, transaction
+from django.db.models import Func, IntegerField
+
+from rebates.exports.cells import Column, CsvOut, XlsxBook, csv_text, text_width
+from rebates.selectors import accrual_rows, liability_by_customer
+from rebates.services.terms import exact
 
 ZERO = Decimal("0.00")
-# The order of the values every row of the sheet is read in (accrual_rows' keys).
-ROW_FIELDS = ("number", "customer_code", "customer_name", "manager_name", "program", "month", "units", "eligible",
-              "accrued", "paid", "forfeited", "unpaid")
+CENT = Decimal("0.01")
+QUANTITY_STEP = Decimal("0.001")
+TEXT_FIELDS = ("number", "customer_code", "customer_name", "manager_name", "program")
+FIGURE_FIELDS = ("units", "eligible", "accrued", "paid", "forfeited", "unpaid")
+# The sheet's row, in column order: the .xlsx reads the month as Excel's serial, the .csv as a date.
+XLSX_FIELDS = (*TEXT_FIELDS, "month_serial", *FIGURE_FIELDS)
+CSV_FIELDS = (*TEXT_FIELDS, "month", *FIGURE_FIELDS)
 ACCRUAL_COLUMNS = (
-    Column("Agreement", width=14),
+    Column("Agreement", width=12),
     Column("Customer code", width=14),
-    Column("Customer", width=28),
-    Column("Account manager", width=20),
-    Column("Program", width=26),
+    Column("Customer", width=14),
+    Column("Account manager", width=16),
+    Column("Program", width=14),
     Column("Month", "month", width=10),
     Column("Units", "quantity", width=11),
     Column("Eligible amount", "money", width=16),
@@ -31,8 +44,7 @@ ACCRUAL_COLUMNS = (
     Column("Forfeited", "money", width=14),
     Column("Unpaid", "money", width=14),
 )
-TEXT_COLUMNS = (0, 1, 2, 3, 4)
-FIRST_SUMMED = 6  # units .. unpaid are summed in the totals row
+FIRST_FIGURE = 6  # units .. unpaid are summed in the totals row
 CUSTOMER_COLUMNS = (
     Column("Customer code", width=14),
     Column("Customer", width=28),
@@ -53,13 +65,169 @@ MANAGER_COLUMNS = (
     Column("Unpaid (liability)", "money", width=18),
 )
 NO_MANAGER = "(no account manager)"
-PROGRESS_EVERY = 5000
+FETCH_ROWS = 5000
 
 
-def sheet_rows(*, user, filters, chunk_size=5000) -> Iterable[tuple]:
-    """The sheet's rows as tuples in ROW_FIELDS order: one query, read through a server-side cursor."""
-    return accrual_rows(user=user, cumulative=False, **filters).values_list(*ROW_FIELDS).iterator(
-        chunk_size=chunk_size)
+class ExcelSerial(Func):
+    """A first-of-month date as Excel's serial day number (days since 1899-12-30), computed by the database
+    so each row goes to the writer as it comes."""
+
+    output_field = IntegerField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"({sql} - DATE '1899-12-30')", params
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"CAST(julianday({sql}) - julianday('1899-12-30') AS INTEGER)", params
+
+
+def sheet_queryset(*, user, filters, fields=XLSX_FIELDS):
+    rows = accrual_rows(user=user, cumulative=False, **filters)
+    if "month_serial" in fields:
+        rows = rows.annotate(month_serial=ExcelSerial("period"))
+    return rows.values_list(*fields)
+
+
+@contextmanager
+def one_snapshot():
+    """A read-only view of one moment: the summary and the rows agree even while a run books entries.
+    (Inside a caller's transaction, that transaction's view is used.)"""
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                # These reads are quick; compiling them (JIT) would cost more than it saves.
+                cursor.execute("SET LOCAL jit = off")
+        yield
+
+
+def row_batches(queryset, size=FETCH_ROWS) -> Iterator[list[tuple]]:
+    """The queryset's rows, a batch at a time.
+
+    On PostgreSQL straight from a server-side cursor as plain tuples (numerics are Decimals already, so no
+    per-value conversion), fetched one batch ahead by a thread: the database computes the next batch while
+    this one is written. Elsewhere through Django's iterator.
+    """
+    if connection.vendor != "postgresql":
+        batch = []
+        for row in queryset.iterator(chunk_size=size):
+            batch.append(row)
+            if len(batch) == size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+        return
+    sql, params = queryset.query.sql_with_params()
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        batches = _Prefetch(cursor.cursor, size)
+        try:
+            first = batches.next()
+            # A named cursor describes its columns once it has fetched.
+            names = tuple(column.name for column in cursor.cursor.description or ())
+            if names != tuple(queryset._fields):
+                raise RuntimeError(f"the sheet's query selects {names}, not {queryset._fields}")
+            batch = first
+            while batch:
+                yield batch
+                batch = batches.next()
+        finally:
+            batches.stop()
+
+
+class _Prefetch:
+    """Fetches batches from a database cursor in a thread, one batch ahead of the reader. The thread
+    waits on the database with the GIL released, so writing and fetching overlap."""
+
+    def __init__(self, cursor, size):
+        self.queue = queue.Queue(maxsize=1)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._fetch, args=(cursor, size), daemon=True,
+                                       name="accrual-sheet-prefetch")
+        self.thread.start()
+
+    def _fetch(self, cursor, size):
+        try:
+            while not self.stopping.is_set():
+                batch = cursor.fetchmany(size)
+                self.queue.put(batch)
+                if not batch:
+                    return
+        except BaseException as error:  # handed to the reader, raised there
+            self.queue.put(error)
+
+    def next(self) -> list:
+        item = self.queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def stop(self):
+        self.stopping.set()
+        while self.thread.is_alive():
+            try:
+                self.queue.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        self.thread.join()
+
+
+@dataclass
+class Summary:
+    """The sheet summed per customer by the database: the liability report, the totals and the row count."""
+
+    # (code, name, manager, agreements, rows, units, eligible, accrued, paid, forfeited, unpaid) per customer
+    customers: list[tuple] = field(default_factory=list)
+    longest_number: int = 0
+    longest_program: int = 0
+
+    @property
+    def rows(self) -> int:
+        return sum(customer[4] for customer in self.customers)
+
+    @property
+    def totals(self) -> list[Decimal]:
+        """units, eligible, accrued, paid, forfeited, unpaid over every row."""
+        sums = [Decimal("0.000"), ZERO, ZERO, ZERO, ZERO, ZERO]
+        for customer in self.customers:
+            for i, value in enumerate(customer[5:]):
+                sums[i] += value
+        return sums
+
+    def by_customer(self):
+        """(code, name, manager, agreements, accrued, paid, forfeited, unpaid) per customer, by code."""
+        return [(code, name, manager, agreements, *figures[2:])
+                for code, name, manager, agreements, _rows, *figures in self.customers]
+
+    def by_manager(self):
+        """(manager, customers, agreements, accrued, paid, forfeited, unpaid) per account manager."""
+        managers: dict = {}
+        for _code, _name, manager, agreements, _rows, _units, _eligible, *figures in self.customers:
+            sums = managers.setdefault(manager or NO_MANAGER, [0, 0, ZERO, ZERO, ZERO, ZERO])
+            for i, value in enumerate((1, agreements, *figures)):
+                sums[i] += value
+        return [(manager, *values) for manager, values in sorted(managers.items())]
+
+
+def sheet_summary(*, user, filters) -> Summary:
+    """The sheet summed per customer in one aggregate query (SQLite sums decimals as doubles: they are
+    brought back to exact cents here)."""
+    summary = Summary()
+    for row in liability_by_customer(user=user, **filters).values_list(
+            "customer_code", "customer_name", "manager_name", "agreements", "rows", "units", "eligible", "accrued",
+            "paid", "forfeited", "unpaid", "longest_number", "longest_program"):
+        code, name, manager, agreements, count, units, *money, longest_number, longest_program = row
+        summary.customers.append((code, name, manager, agreements, count, exact(units, QUANTITY_STEP),
+                                  *(exact(value, CENT) for value in money)))
+        summary.longest_number = max(summary.longest_number, longest_number or 0)
+        summary.longest_program = max(summary.longest_program, longest_program or 0)
+    return summary
 
 
 def sheet_row_count(*, user, filters, limit=None) -> int:
@@ -68,108 +236,71 @@ def sheet_row_count(*, user, filters, limit=None) -> int:
     return (rows[:limit] if limit else rows).count()
 
 
-@dataclass
-class Liability:
-    """Sums of the rows per customer and per account manager, gathered while the rows are written."""
-
-    # customer code -> [name, manager, agreements, accrued, paid, forfeited, unpaid]
-    customers: dict = field(default_factory=dict)
-    totals: list = field(default_factory=lambda: [Decimal("0.000"), ZERO, ZERO, ZERO, ZERO, ZERO])
-
-    def by_customer(self):
-        return [(code, *values) for code, values in sorted(self.customers.items())]
-
-    def by_manager(self):
-        """(manager, customers, agreements, accrued, paid, forfeited, unpaid) per account manager."""
-        managers: dict = {}
-        for _name, manager, agreements, accrued, paid, forfeited, unpaid in self.customers.values():
-            sums = managers.setdefault(manager or NO_MANAGER, [0, 0, ZERO, ZERO, ZERO, ZERO])
-            for i, value in enumerate((1, agreements, accrued, paid, forfeited, unpaid)):
-                sums[i] += value
-        return [(manager, *values) for manager, values in sorted(managers.items())]
+Progress = Callable[[int, int], None] | None
 
 
-def _gather(rows, liability: Liability, on_row: Callable[[tuple], None], progress, total):
-    """Feed each row to `on_row` and sum it into the totals and the liability; report progress."""
-    customers = liability.customers
-    totals = liability.totals
-    t_units, t_eligible, t_accrued, t_paid, t_forfeited, t_unpaid = totals
-    last_number = None
-    done = 0
-    for row in rows:
-        on_row(row)
-        number, code, name, manager, _program, _month, units, eligible, accrued, paid, forfeited, unpaid = row
-        t_units += units
-        t_eligible += eligible
-        t_accrued += accrued
-        t_paid += paid
-        t_forfeited += forfeited
-        t_unpaid += unpaid
-        sums = customers.get(code)
-        if sums is None:
-            sums = customers[code] = [name, manager, 0, ZERO, ZERO, ZERO, ZERO]
-        if number != last_number:
-            sums[2] += 1
-            last_number = number
-        sums[3] += accrued
-        sums[4] += paid
-        sums[5] += forfeited
-        sums[6] += unpaid
-        done += 1
-        if progress is not None and done % PROGRESS_EVERY == 0:
-            progress(done, total)
-    totals[:] = [t_units, t_eligible, t_accrued, t_paid, t_forfeited, t_unpaid]
-    if progress is not None:
-        progress(done, total)
-    return done
-
-
-def write_accrual_xlsx(target, rows, *, about=(), progress=None, total=0) -> int:
-    """Write the finance accrual sheet and the liability sheet to `target` (a path or binary file).
-
-    `rows`: tuples in ROW_FIELDS order; `about`: (label, value) pairs for the third sheet (who, when, filters);
-    `progress(done, total)` is called every few thousand rows. Returns the number of rows written.
-    """
-    book = XlsxBook(target)
-    sheet = book.sheet("Accruals", ACCRUAL_COLUMNS)
-    book.header(sheet, 0, ACCRUAL_COLUMNS)
-    widths = [column.width for column in ACCRUAL_COLUMNS]
-    serials = MonthSerials()
-    write_row = sheet.write_row
-    state = {"row": 0, "number": None}
-
-    def on_row(row):
-        state["row"] += 1
-        number = row[0]
-        if number != state["number"]:
-            # Size the text columns from each agreement's first row (its texts repeat on its other months).
-            state["number"] = number
-            for col in TEXT_COLUMNS:
-                if row[col] and len(row[col]) + 2 > widths[col]:
-                    widths[col] = text_width(row[col], widths[col])
-        write_row(state["row"], 0, (*row[:5], serials[row[5]], *row[6:]))
-
-    liability = Liability()
-    count = _gather(rows, liability, on_row, progress, total)
-    book.total_row(sheet, count + 1, ACCRUAL_COLUMNS,
-                   {0: f"Total ({count} rows)", **dict(enumerate(liability.totals, start=FIRST_SUMMED))})
-    for col, width in enumerate(widths):
-        sheet.set_column(col, col, width, book.formats[ACCRUAL_COLUMNS[col].kind])
-
-    _write_liability_sheet(book, liability)
+def write_accrual_xlsx(target, *, user, filters, about=(), progress: Progress = None) -> int:
+    """Write the finance accrual sheet, the liability sheet and an "About" sheet to `target` (a path or a
+    binary file), for `user` with the accruals filters. `progress(done, total)` follows the rows. Returns the
+    number of rows written."""
+    with one_snapshot():
+        summary = sheet_summary(user=user, filters=filters)
+        total = summary.rows
+        book = XlsxBook(target)
+        columns = _sized_accrual_columns(summary)
+        sheet = book.sheet("Accruals", columns)
+        book.header(sheet, 0, columns)
+        # Each cell by its own typed writer (text always as a string cell), with the column's format.
+        text, number = sheet._write_string, sheet._write_number
+        month, quantity, money = (book.formats[kind] for kind in ("month", "quantity", "money"))
+        row = 0
+        for batch in row_batches(sheet_queryset(user=user, filters=filters)):
+            for agreement, code, name, manager, program, serial, units, eligible, accrued, paid, forfeited, \
+                    unpaid in batch:
+                row += 1
+                text(row, 0, agreement)
+                text(row, 1, code)
+                text(row, 2, name)
+                text(row, 3, manager)
+                text(row, 4, program)
+                number(row, 5, serial, month)
+                number(row, 6, units, quantity)
+                number(row, 7, eligible, money)
+                number(row, 8, accrued, money)
+                number(row, 9, paid, money)
+                number(row, 10, forfeited, money)
+                number(row, 11, unpaid, money)
+            if progress is not None:
+                progress(row, total)
+    book.total_row(sheet, row + 1, columns,
+                   {0: f"Total ({row} rows)", **dict(enumerate(summary.totals, start=FIRST_FIGURE))})
+    _write_liability_sheet(book, summary)
     _write_about_sheet(book, about)
     book.close()
-    return count
+    if progress is not None:
+        progress(row, row)
+    return row
 
 
-def _write_liability_sheet(book: XlsxBook, liability: Liability):
+def _sized_accrual_columns(summary: Summary):
+    """The columns sized to their longest text (known from the summary before the first row is written)."""
+    widths = {0: summary.longest_number, 4: summary.longest_program}
+    for code, name, manager, *_ in summary.customers:
+        widths[1] = max(widths.get(1, 0), len(code or ""))
+        widths[2] = max(widths.get(2, 0), len(name or ""))
+        widths[3] = max(widths.get(3, 0), len(manager or ""))
+    return tuple(Column(column.header, column.kind, text_width("x" * widths[col], column.width))
+                 if col in widths else column for col, column in enumerate(ACCRUAL_COLUMNS))
+
+
+def _write_liability_sheet(book: XlsxBook, summary: Summary):
     sheet = book.sheet("Liability", CUSTOMER_COLUMNS)
     sheet.write_string(0, 0, "Liability by customer", book.formats["title"])
     book.header(sheet, 1, CUSTOMER_COLUMNS)
     widths = [column.width for column in CUSTOMER_COLUMNS]
     row = 1
     sums = [0, ZERO, ZERO, ZERO, ZERO]
-    for values in liability.by_customer():
+    for values in summary.by_customer():
         row += 1
         sheet.write_row(row, 0, values)
         for col in (0, 1, 2):
@@ -185,14 +316,13 @@ def _write_liability_sheet(book: XlsxBook, liability: Liability):
     row += 1
     book.header(sheet, row, MANAGER_COLUMNS, freeze=False)
     sums = [0, 0, ZERO, ZERO, ZERO, ZERO]
-    for values in liability.by_manager():
+    for values in summary.by_manager():
         row += 1
-        # The two tables share columns: format each cell by the manager table's own kinds.
+        # The two tables share columns: each cell takes the manager table's own format.
         sheet.write_string(row, 0, values[0])
         widths[0] = text_width(values[0], widths[0])
         for col, value in enumerate(values[1:], start=1):
-            kind = MANAGER_COLUMNS[col].kind
-            sheet.write_number(row, col, value, book.formats[kind])
+            sheet.write_number(row, col, value, book.formats[MANAGER_COLUMNS[col].kind])
             sums[col - 1] += value
     row += 1
     book.total_row(sheet, row, MANAGER_COLUMNS, {0: "Total", **dict(enumerate(sums, start=1))})
@@ -214,26 +344,31 @@ def _write_about_sheet(book: XlsxBook, about):
             sheet.write_string(row, 1, str(value))
 
 
-def write_accrual_csv(stream, rows, *, progress=None, total=0) -> int:
+def write_accrual_csv(stream, *, user, filters, progress: Progress = None) -> int:
     """The finance accrual sheet as CSV: a header, one line per agreement and month, a totals line.
     Months are YYYY-MM, amounts plain decimals, texts escaped against formulas (R14)."""
     out = CsvOut(stream)
     writerow = out.writer.writerow
     writerow([column.header for column in ACCRUAL_COLUMNS])
     months = {}
-
-    def on_row(row):
-        month = row[5]
-        label = months.get(month)
-        if label is None:
-            label = months[month] = f"{month:%Y-%m}"
-        writerow((csv_text(row[0]), csv_text(row[1]), csv_text(row[2]), csv_text(row[3]), csv_text(row[4]),
-                  label, *row[6:]))
-
-    liability = Liability()
-    count = _gather(rows, liability, on_row, progress, total)
-    writerow([f"Total ({count} rows)", "", "", "", "", "", *liability.totals])
+    with one_snapshot():
+        summary = sheet_summary(user=user, filters=filters)
+        total = summary.rows
+        count = 0
+        for batch in row_batches(sheet_queryset(user=user, filters=filters, fields=CSV_FIELDS)):
+            for number, code, name, manager, program, month, *figures in batch:
+                label = months.get(month)
+                if label is None:
+                    label = months[month] = f"{month:%Y-%m}"
+                writerow((csv_text(number), csv_text(code), csv_text(name), csv_text(manager), csv_text(program),
+                          label, *figures))
+            count += len(batch)
+            if progress is not None:
+                progress(count, total)
+    writerow([f"Total ({count} rows)", "", "", "", "", "", *summary.totals])
     out.close()
+    if progress is not None:
+        progress(count, count)
     return count
 
 
@@ -241,16 +376,18 @@ LIABILITY_CSV_HEADER = ("Report", "Account manager", "Customer code", "Customer"
                         "Accrued", "Paid", "Forfeited", "Unpaid (liability)")
 
 
-def write_liability_csv(stream, rows, *, progress=None, total=0) -> int:
-    """The liability report as CSV: one line per customer, then one per account manager, in one table."""
-    liability = Liability()
-    count = _gather(rows, liability, lambda row: None, progress, total)
+def write_liability_csv(stream, *, user, filters, progress: Progress = None) -> int:
+    """The liability report as CSV: one line per customer, then one per account manager, in one table.
+    Returns the number of sheet rows it sums."""
+    summary = sheet_summary(user=user, filters=filters)
     out = CsvOut(stream)
     writerow = out.writer.writerow
     writerow(LIABILITY_CSV_HEADER)
-    for code, name, manager, *figures in liability.by_customer():
+    for code, name, manager, *figures in summary.by_customer():
         writerow(("customer", csv_text(manager or NO_MANAGER), csv_text(code), csv_text(name), 1, *figures))
-    for manager, *figures in liability.by_manager():
+    for manager, *figures in summary.by_manager():
         writerow(("account manager", csv_text(manager), "", "", *figures))
     out.close()
-    return count
+    if progress is not None:
+        progress(summary.rows, summary.rows)
+    return summary.rows

@@ -42,8 +42,9 @@ class MonthSerials(dict):
 
 
 def _write_text(worksheet, row, col, text, cell_format=None):
-    # Every str handed to write()/write_row() lands here: always a string cell, never a formula.
-    return worksheet.write_string(row, col, text, cell_format)
+    # Every str handed to write()/write_row() lands here: always a string cell, never a formula. (Rows and
+    # columns are numbers already here, so the undecorated writer XlsxWriter's own write() uses will do.)
+    return worksheet._write_string(row, col, text, cell_format)
 
 
 class Column:

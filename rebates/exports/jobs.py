@@ -9,12 +9,13 @@ import io
 import logging
 import tempfile
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
 from django.core.files import File
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from config.celery_app import queue_on_commit
@@ -22,7 +23,6 @@ from customers.services import audit_record
 from rebates.engine.periods import month_of
 from rebates.exports.accrual_sheet import (
     sheet_row_count,
-    sheet_rows,
     write_accrual_csv,
     write_accrual_xlsx,
     write_liability_csv,
@@ -113,15 +113,13 @@ def file_name(report, format, filters: dict, stamp: date) -> str:
     return f"{safe}.{format}"
 
 
-def write_export(target, *, user, filters: dict, format: str, report: str, progress=None, total=0,
-                 about=()) -> int:
-    """Write the report's rows for `user` to `target` (a binary file); returns the rows read."""
-    rows = sheet_rows(user=user, filters=filters)
+def write_export(target, *, user, filters: dict, format: str, report: str, progress=None, about=()) -> int:
+    """Write the report's rows for `user` to `target` (a binary file); returns the rows it holds."""
     if format == "xlsx":
-        return write_accrual_xlsx(target, rows, about=about, progress=progress, total=total)
+        return write_accrual_xlsx(target, user=user, filters=filters, about=about, progress=progress)
     if report == "liability":
-        return write_liability_csv(target, rows, progress=progress, total=total)
-    return write_accrual_csv(target, rows, progress=progress, total=total)
+        return write_liability_csv(target, user=user, filters=filters, progress=progress)
+    return write_accrual_csv(target, user=user, filters=filters, progress=progress)
 
 
 def _about(user, filters, report, when):
@@ -171,6 +169,29 @@ def export_job_start(*, user, format="xlsx", filters=None, kind=ExportJob.Kind.A
     return job
 
 
+_PROGRESS_SQL = f"UPDATE {ExportJob._meta.db_table} SET rows_done = %s, rows_total = %s, progress = %s WHERE id = %s"
+
+
+@contextmanager
+def _progress_writer():
+    """Writes a job's progress where pollers see it at once: the rows are read in a transaction of their
+    own (one snapshot), so on PostgreSQL the figures go through a second connection, in autocommit."""
+    if connection.vendor != "postgresql":
+        yield lambda job_id, done, total, percent: ExportJob.objects.filter(pk=job_id).update(
+            rows_done=done, rows_total=total, progress=percent)
+        return
+    side = connections.create_connection("default")
+
+    def write(job_id, done, total, percent):
+        with side.cursor() as cursor:
+            cursor.execute(_PROGRESS_SQL, [done, total, percent, job_id])
+
+    try:
+        yield write
+    finally:
+        side.close()
+
+
 def export_job_run(*, job_id: int, progress=None) -> ExportJob:
     """Make the job's file: read the rows for the user who asked, write them, keep the file in storage.
 
@@ -189,19 +210,20 @@ def export_job_run(*, job_id: int, progress=None) -> ExportJob:
     try:
         report = _check(job.format, job.filters.get("report", "accruals"))
         filters = accrual_filters(job.filters)
-        total = sheet_row_count(user=job.requested_by, filters=filters)
-        ExportJob.objects.filter(pk=job.pk).update(rows_total=total)
+        last = {"percent": -1}
 
         def report_progress(done, total):
             # Writing the rows is most of the work; compressing and storing the file is the rest.
-            ExportJob.objects.filter(pk=job.pk).update(
-                rows_done=done, progress=min(95, 95 * done // total) if total else 95)
+            percent = min(95, 95 * done // total) if total else 95
+            if percent != last["percent"]:
+                last["percent"] = percent
+                write_progress(job.pk, done, total, percent)
             if progress is not None:
                 progress(done, total)
 
-        with tempfile.TemporaryFile(suffix=f".{job.format}") as handle:
+        with _progress_writer() as write_progress, tempfile.TemporaryFile(suffix=f".{job.format}") as handle:
             rows = write_export(handle, user=job.requested_by, filters=filters, format=job.format, report=report,
-                                progress=report_progress, total=total,
+                                progress=report_progress,
                                 about=_about(job.requested_by, filters, report, job.created_at))
             handle.seek(0)
             name = file_name(report, job.format, filters, timezone.localdate(job.created_at))
