@@ -180,9 +180,7 @@ def witness(days: list[int], prices: list[int], customers: list, rule: Rule) -> 
             i = parent[i]
         return i
 
-    # The claims of the last `window_days`, sorted by price, as parallel lists: a claim's key is
-    # price * n + index (one int, cheap to bisect); its price, customer and index sit at the same place.
-    keys: list[int] = []
+    # The claims of the last `window_days`, sorted by price, as parallel lists (price, customer, index).
     live_prices: list[int] = []
     live_customers: list = []
     live_index: list[int] = []
@@ -192,25 +190,25 @@ def witness(days: list[int], prices: list[int], customers: list, rule: Rule) -> 
         day, price = days[i], prices[i]
         while days[order[oldest]] < day - window:
             gone = order[oldest]
-            at = bisect_left(keys, prices[gone] * n + gone)
-            del keys[at], live_prices[at], live_customers[at], live_index[at]
+            at = bisect_left(live_prices, prices[gone])
+            while live_index[at] != gone:  # past other claims at the same price
+                at += 1
+            del live_prices[at], live_customers[at], live_index[at]
             oldest += 1
-        at = bisect_left(keys, price * n + i)
-        keys.insert(at, price * n + i)
+        at = bisect_right(live_prices, price)
         live_prices.insert(at, price)
         live_customers.insert(at, customers[i])
         live_index.insert(at, i)
         # The live claims priced so that a box of the tolerance can hold both them and this claim.
-        low = -((-price * den) // num)  # ceil(price / ratio)
-        high = price * num // den  # floor(price * ratio)
-        first, last = bisect_left(keys, low * n), bisect_right(keys, high * n + n - 1)
+        first = bisect_left(live_prices, -((-price * den) // num))  # from ceil(price / ratio)
+        last = bisect_right(live_prices, price * num // den)  # to floor(price * ratio)
         if last - first < needed:
             continue
-        cover = _witnessing_run(live_prices[first:last], live_customers[first:last], price, needed, num, den)
+        cover = _witnessing_run(live_prices, live_customers, first, last, at + 1, needed, num, den)
         if cover is None:
             continue
         here = find(i)
-        for j in live_index[first + cover[0]:first + cover[1] + 1]:
+        for j in live_index[cover[0]:cover[1]]:
             corroborated[j] = True
             while parent[j] != j:  # find(j), inlined: this loop is the hot spot of a dense product
                 parent[j] = parent[parent[j]]
@@ -220,35 +218,23 @@ def witness(days: list[int], prices: list[int], customers: list, rule: Rule) -> 
     return corroborated, [find(i) for i in range(n)]
 
 
-def _witnessing_run(prices, customers, price, needed, num, den):
-    """Over claims sorted by price, the (first, last) positions covered by the witnessing boxes whose
-    lowest price is at most `price` (so each also holds the claim priced `price`); None when none."""
-    counts: dict = {}
-    distinct = 0
-    end = 0  # one past the last claim of the current box
-    size = len(prices)
-    cover_from = cover_to = None
-    for start in range(size):
-        low_price = prices[start]
-        if low_price > price or (cover_to == size - 1):
-            break  # past the claim's price, or the cover already reaches the last claim
-        limit = low_price * num
-        while end < size and prices[end] * den <= limit:
-            customer = customers[end]
-            seen = counts.get(customer, 0)
-            if not seen:
-                distinct += 1
-            counts[customer] = seen + 1
-            end += 1
-        if distinct >= needed:
-            if cover_from is None:
-                cover_from = start
-            cover_to = end - 1
-        customer = customers[start]
-        counts[customer] -= 1
-        if not counts[customer]:
-            distinct -= 1
-    return None if cover_from is None else (cover_from, cover_to)
+def _witnessing_run(prices, customers, first, last, top, needed, num, den):
+    """Among the live claims first..last-1 (sorted by price), the [from, to) run covered by the witnessing
+    boxes that start at a position below `top` (at or below the new claim's price, so each also holds the
+    new claim); None when none witnesses. The boxes holding the new claim overlap it, so their union is one
+    run: from the lowest witnessing box's start to the highest witnessing box's end. A box needs enough
+    claims before its distinct customers are counted (they never outnumber its claims)."""
+    for low in range(first, top):
+        low_end = bisect_right(prices, prices[low] * num // den, low, last)
+        if low_end - low >= needed and len(set(customers[low:low_end])) >= needed:
+            break
+    else:
+        return None
+    for high in range(top - 1, low, -1):
+        high_end = bisect_right(prices, prices[high] * num // den, high, last)
+        if high_end - high >= needed and len(set(customers[high:high_end])) >= needed:
+            return low, high_end
+    return low, low_end
 
 
 def window_around(reported_on: date, rule: Rule, windows: int = 1) -> tuple[date, date]:

@@ -15,24 +15,27 @@ already had: one with a decision (match or hold) first, the earliest decided; th
 or closed; then the oldest. An open signal that merges into another is deleted; one someone acted on stays
 on record, `merged_into` the signal that carries its claims on, its decision kept.
 
+Claims are read as plain columns (day numbers, prices in ten-thousandths) and written back set-based:
+only claims whose status or signal changed, in one UPDATE from a temporary table (or a short list of
+values). A million claims read, detected and compared take seconds; see docs/market-signals.md.
+
 Concurrency: on PostgreSQL the sweep holds an exclusive advisory lock for its transaction; a claim check
 and a decision hold it shared, plus an exclusive lock on their product, so two checks of one product, or
 a check and the sweep, never interleave.
 """
 
+import io
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
-from typing import NamedTuple
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from pricing_signals import detection
-from pricing_signals.detection import CORROBORATED, PENDING, UNSUBSTANTIATED, Rule
+from pricing_signals.detection import CORROBORATED, PENDING, UNIT_PRICE_STEP, UNSUBSTANTIATED, Rule, witness
 from pricing_signals.models import DetectionRule, MarketSignal, PriceClaim
 from pricing_signals.prices import drop_percent, our_average_prices
 from rebates.models import Product
@@ -41,24 +44,13 @@ logger = logging.getLogger(__name__)
 
 LOCK_ALL = 7_310_005  # (LOCK_ALL, 0): every detection; (LOCK_PRODUCT, product id): one product's claims
 LOCK_PRODUCT = 7_310_006
-UPDATE_BATCH = 20_000
-SIGNAL_FIGURES = ("competitor_id", "window_start", "window_end", "claim_count", "customer_count", "median_price",
-                  "our_average_price", "drop_percent")
-
-
-class StoredClaim(NamedTuple):
-    id: int
-    customer: int
-    reported_on: date
-    price: Decimal
-    competitor: int
-    product: int
-    status: str
-    signal: int | None
-
-
-STORED_FIELDS = ("id", "customer_id", "reported_on", "claimed_price", "competitor_id", "product_id", "status",
-                 "signal_id")
+EPOCH = date(2000, 1, 1)  # claims are read as day numbers from here
+PRICE_SCALE = 10_000
+VALUES_BATCH = 1000  # changes written from an inline list of values; more go through a temporary table
+SIGNAL_FIGURES = ("product_id", "competitor_id", "window_start", "window_end", "claim_count", "customer_count",
+                  "median_price", "our_average_price", "drop_percent")
+UPDATED_FIELDS = tuple(name.removesuffix("_id") for name in SIGNAL_FIGURES)
+DISMISSED = PriceClaim.Status.DISMISSED.value
 
 
 @dataclass(frozen=True)
@@ -113,26 +105,33 @@ def signals_detect(*, as_of: date, products: Iterable[int] | None = None) -> Det
     given), and store what changed."""
     with transaction.atomic():
         detection_lock()
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:  # compiling plans for a million rows costs more than it saves
+                cursor.execute("SET LOCAL jit = off")
         rules = rules_by_product()
-        groups = defaultdict(list)
-        stored = PriceClaim.objects.exclude(status=PriceClaim.Status.DISMISSED).order_by()
-        signals = MarketSignal.objects.filter(claims__isnull=False)
+        where, params = "TRUE", []
         if products is not None:
-            products = [int(pk) for pk in products]
-            stored = stored.filter(product_id__in=products)
-            signals = signals.filter(product_id__in=products)
-        for row in stored.values_list(*STORED_FIELDS).iterator(chunk_size=20_000):
-            claim = StoredClaim._make(row)
-            rule = rules[claim.product]
-            groups[detection.group_key(claim, rule, claim.product)].append(claim)
-        plan = _Plan(as_of=as_of)
-        for key, claims in groups.items():
-            rule = rules[key[0]]
-            found = detection.detect(claims, rule, as_of=as_of)
-            plan.statuses(claims, found.statuses)
-            for signal in found.signals:
-                plan.component(signal.claim_ids, rule=rule)
-        plan.orphans(signals.distinct().values_list("pk", flat=True))
+            products = sorted({int(pk) for pk in products}) or [0]
+            where = f"c.product_id IN ({', '.join(map(str, products))})"
+        claims = _Claims.read(where, params)
+        plan = _Plan(claims, as_of)
+        groups = defaultdict(list)
+        split = {pk for pk, rule in rules.items() if rule.same_competitor}
+        if split:
+            competitors = claims.competitors
+            for at, product in enumerate(claims.products):
+                groups[(product, competitors[at] if product in split else None)].append(at)
+        else:
+            for at, product in enumerate(claims.products):
+                groups[product].append(at)
+            groups = {(product, None): positions for product, positions in groups.items()}
+        for (product, _), positions in groups.items():
+            plan.detect(positions, rules[product])
+        # Every signal must hold claims after a full sweep (or go, or stay on record once acted on).
+        held = MarketSignal.objects.all()
+        if products is not None:
+            held = held.filter(product_id__in=products)
+        plan.orphans = set(held.values_list("pk", flat=True))
         return plan.write()
 
 
@@ -145,67 +144,117 @@ def price_claim_check(*, claim_id: int, as_of: date) -> str | None:
             return None
         detection_lock(claim["product_id"])
         current = PriceClaim.objects.filter(pk=claim_id).values_list("status", flat=True).first()
-        if current == PriceClaim.Status.DISMISSED:
+        if current == DISMISSED:
             return current
         rule = rules_by_product([claim["product_id"]])[claim["product_id"]]
-        low, high = detection.window_around(claim["reported_on"], rule, windows=2)
-        near = PriceClaim.objects.filter(product_id=claim["product_id"], reported_on__range=(low, high)).exclude(
-            status=PriceClaim.Status.DISMISSED).order_by()
+        day = (claim["reported_on"] - EPOCH).days
+        reach = rule.window_days
+        where = "c.product_id = %s AND c.reported_on BETWEEN %s AND %s"
+        params = [claim["product_id"], claim["reported_on"] - timedelta(days=2 * reach),
+                  claim["reported_on"] + timedelta(days=2 * reach)]
         if rule.same_competitor:
-            near = near.filter(competitor_id=claim["competitor_id"])
-        claims = [StoredClaim._make(row) for row in near.values_list(*STORED_FIELDS)]
-        found = detection.detect(claims, rule, as_of=as_of)
-
+            where += " AND c.competitor_id = %s"
+            params.append(claim["competitor_id"])
+        claims = _Claims.read(where, params)
+        plan = _Plan(claims, as_of)
         # Exact within one window of the claim; further out, only what the nearby claims prove is new.
-        inner_low, inner_high = detection.window_around(claim["reported_on"], rule, windows=1)
-        statuses = {}
-        for stored in claims:
-            status = found.statuses[stored.id]
-            if status != CORROBORATED and not inner_low <= stored.reported_on <= inner_high:
-                status = stored.status
-            elif stored.status == CORROBORATED:
-                status = CORROBORATED
-            statuses[stored.id] = status
-        plan = _Plan(as_of=as_of)
-        plan.statuses(claims, statuses)
-        plan.merge(found.signals, claims, rule=rule)
+        plan.detect(range(len(claims)), rule, exact=lambda at: abs(claims.days[at] - day) <= reach)
+        plan.merge_stored()
         plan.write()
-        return plan.status_of.get(claim_id, current)
+        return plan.status[claims.position(claim_id)]
 
 
-@dataclass
-class _NewSignal:
-    row: MarketSignal
-    claim_ids: tuple[int, ...]
+class _Claims:
+    """Stored claims as columns; a claim is a position in them. Statuses and signals are as stored."""
+
+    COLUMNS = ("ids", "products", "competitors", "customers", "days", "prices", "statuses", "signals")
+
+    def __init__(self):
+        for name in self.COLUMNS:
+            setattr(self, name, [])
+        self._positions = None
+
+    def __len__(self):
+        return len(self.ids)
+
+    @classmethod
+    def read(cls, where, params):
+        claims = cls()
+        claims.add(where, params)
+        return claims
+
+    def add(self, where, params):
+        """Append the claims (not dismissed) matching `where` (SQL on the claim table aliased c)."""
+        if connection.vendor == "postgresql":
+            day = f"(c.reported_on - DATE '{EPOCH.isoformat()}')"
+        else:
+            day = f"CAST(julianday(c.reported_on) - julianday('{EPOCH.isoformat()}') AS INTEGER)"
+        table = connection.ops.quote_name(PriceClaim._meta.db_table)
+        sql = (f"SELECT c.id, c.product_id, c.competitor_id, c.customer_id, {day}, "
+               f"CAST(ROUND(c.claimed_price * {PRICE_SCALE}) AS BIGINT), c.status, c.signal_id "
+               f"FROM {table} c WHERE c.status <> '{DISMISSED}' AND {where}")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany(100_000):
+                for column, values in zip(self.COLUMNS, zip(*rows, strict=True), strict=True):
+                    getattr(self, column).extend(values)
+        self._positions = None
+
+    def position(self, claim_id):
+        if self._positions is None:
+            self._positions = {}
+            for at, known in enumerate(self.ids):
+                self._positions.setdefault(known, at)  # a claim read twice is its first copy
+        return self._positions[claim_id]
 
 
-@dataclass
 class _Plan:
     """What a detection found, turned into the writes that bring the database there."""
 
-    as_of: date
-    claims: dict[int, StoredClaim] = field(default_factory=dict)
-    status_of: dict[int, str] = field(default_factory=dict)
-    signal_of: dict[int, object] = field(default_factory=dict)  # claim id -> signal id or _NewSignal
-    components: list = field(default_factory=list)  # (claim ids, rule)
-    kept: dict[int, tuple[int, ...]] = field(default_factory=dict)  # signal id -> its claims from now on
-    gone: dict[int, int | None] = field(default_factory=dict)  # signal id -> the signal its claims went to
+    def __init__(self, claims: _Claims, as_of: date):
+        self.claims = claims
+        self.as_of = as_of
+        self.as_of_day = (as_of - EPOCH).days
+        self.status = list(claims.statuses)
+        self.signal = list(claims.signals)  # a stored signal id, a _NewSignal, or None
+        self.components = []  # lists of positions, each becoming one signal
+        self.orphans = set()  # stored signals that must hold claims after a full sweep, or go
+        self.copies = set()  # positions of claims read a second time (the first copy counts)
 
-    def statuses(self, claims: list[StoredClaim], statuses: dict[int, str]) -> None:
-        for claim in claims:
-            self.claims[claim.id] = claim
-            self.status_of[claim.id] = statuses[claim.id]
-            if statuses[claim.id] != CORROBORATED:
-                self.signal_of[claim.id] = None
-            elif claim.id not in self.signal_of:
-                self.signal_of[claim.id] = claim.signal
+    def detect(self, positions, rule: Rule, exact=None) -> None:
+        """Detect over the claims at `positions` (one product, or product and competitor). With `exact`,
+        only positions it accepts get the computed status when not corroborated, and corroboration stored
+        earlier is kept (a claim check: adding a claim never breaks a witnessing set)."""
+        claims = self.claims
+        if isinstance(positions, range):
+            days = claims.days[positions.start:positions.stop]
+            prices = claims.prices[positions.start:positions.stop]
+            customers = claims.customers[positions.start:positions.stop]
+        else:
+            day_of, price_of, customer_of = claims.days, claims.prices, claims.customers
+            days = [day_of[at] for at in positions]
+            prices = [price_of[at] for at in positions]
+            customers = [customer_of[at] for at in positions]
+        corroborated, root = witness(days, prices, customers, rule)
+        window, as_of_day, stored = rule.window_days, self.as_of_day, claims.statuses
+        members = defaultdict(list)
+        status, signal = self.status, self.signal
+        for k, at in enumerate(positions):
+            if corroborated[k]:
+                status[at] = CORROBORATED
+                members[root[k]].append(at)
+            elif exact is None:
+                status[at] = PENDING if as_of_day <= days[k] + window else UNSUBSTANTIATED
+                signal[at] = None
+            elif stored[at] != CORROBORATED and exact(at):
+                status[at] = PENDING if as_of_day <= days[k] + window else UNSUBSTANTIATED
+                signal[at] = None
+        self.components.extend(members.values())
 
-    def component(self, claim_ids, *, rule: Rule) -> None:
-        self.components.append((tuple(claim_ids), rule))
-
-    def merge(self, signals, claims: list[StoredClaim], *, rule: Rule) -> None:
-        """A claim check: each signal found nearby joins the stored signals of its claims (and everything
-        those hold), since a new claim only ever adds witnessing sets."""
+    def merge_stored(self) -> None:
+        """A claim check: each component found joins the stored signals of its claims, with every claim
+        those hold (read in when outside the nearby claims)."""
+        claims = self.claims
         parent = {}
 
         def find(node):
@@ -213,108 +262,103 @@ class _Plan:
                 node = parent[node]
             return node
 
-        by_id = {claim.id: claim for claim in claims}
-        for index, signal in enumerate(signals):
-            for claim_id in signal.claim_ids:
-                stored = by_id[claim_id].signal
-                if stored is not None:
-                    parent[find(("stored", stored))] = find(("found", index))
-        groups = defaultdict(set)
-        for index, signal in enumerate(signals):
-            groups[find(("found", index))].update(signal.claim_ids)
-        stored_ids = {node[1] for node in parent if node[0] == "stored"}
-        held = defaultdict(list)
-        held_claims = PriceClaim.objects.filter(signal_id__in=stored_ids).exclude(status=PriceClaim.Status.DISMISSED)
-        for claim_row in held_claims.order_by().values_list(*STORED_FIELDS):
-            held[claim_row[-1]].append(StoredClaim._make(claim_row))
-        for signal_id in stored_ids:
-            group = groups[find(("stored", signal_id))]
-            for claim in held[signal_id]:
-                if claim.id not in self.claims:  # outside the nearby claims: corroborated as stored
-                    self.claims[claim.id] = claim
-                    self.status_of[claim.id] = CORROBORATED
-                    self.signal_of[claim.id] = claim.signal
-                group.add(claim.id)
-        for group in groups.values():
-            for claim_id in group:
-                self.status_of[claim_id] = CORROBORATED
-            self.component(sorted(group), rule=rule)
+        for index, group in enumerate(self.components):
+            for at in group:
+                if claims.signals[at] is not None:
+                    parent[find(("stored", claims.signals[at]))] = find(("found", index))
+        stored_ids = sorted(node[1] for node in parent if node[0] == "stored")
+        if not stored_ids:
+            return
+        known = set(claims.ids)
+        before = len(claims)
+        claims.add(f"c.signal_id IN ({', '.join(map(str, stored_ids))})", [])
+        # Claims read twice (nearby and held by a signal) count once: the second copy is left out.
+        extra = [at for at in range(before, len(claims)) if claims.ids[at] not in known]
+        self.copies = set(range(before, len(claims))) - set(extra)
+        self.status.extend(claims.statuses[before:])
+        self.signal.extend(claims.signals[before:])
+        merged = defaultdict(list)
+        for index, group in enumerate(self.components):
+            merged[find(("found", index))].extend(group)
+        for at in extra:
+            merged[find(("stored", claims.signals[at]))].append(at)
+            self.status[at] = CORROBORATED
+        for at in range(before):  # nearby claims of a joined signal that no component holds now
+            if ("stored", claims.signals[at]) in parent and self.status[at] == CORROBORATED:
+                merged[find(("stored", claims.signals[at]))].append(at)
+        self.components = [sorted(set(group)) for group in merged.values()]
 
-    def orphans(self, signal_ids: Iterable[int]) -> None:
-        """A full sweep: stored signals that kept no claim at all."""
-        self._all_stored = set(signal_ids)
-
-    def _assign(self) -> list:
+    def _assign(self):
         """Give each component a signal: the best one its claims already had that no earlier component
-        took, else a new one."""
-        candidates = {self.signal_of[claim_id] for ids, _ in self.components for claim_id in ids} - {None}
-        known = {signal.pk: signal for signal in MarketSignal.objects.filter(pk__in=candidates)}
+        took, else a new one. Returns [(positions, chosen signal row values or None)] and the retired."""
+        claims = self.claims
+        stored, days, ids = claims.signals, claims.days, claims.ids
+        held = [{stored[at] for at in group} - {None} for group in self.components]
+        candidates = set().union(*held)
+        # Many signals are read whole rather than named in a list of ids as long as the table.
+        signals = MarketSignal.objects.filter(pk__in=candidates) if len(candidates) <= 1000 else MarketSignal.objects
+        known = {row[0]: row for row in signals.values_list("pk", "status", "decision", "decided_at", *SIGNAL_FIGURES)
+                 if row[0] in candidates}
 
-        def preference(signal):
+        def preference(pk):
             # A decision (match or hold) first, the earliest decided; then one someone acknowledged or
             # closed; then the oldest.
-            return (not signal.decision, signal.status == MarketSignal.Status.OPEN, signal.decided_at is None,
-                    signal.decided_at or 0, signal.pk)
+            _, status, decision, decided_at, *_ = known[pk]
+            return (not decision, status == MarketSignal.Status.OPEN, decided_at is None, decided_at or 0, pk)
 
-        def first_claim(component):
-            ids, _ = component
-            return min((self.claims[i].reported_on, i) for i in ids)
+        def first_claim(index):
+            group = self.components[index]
+            first_day = min([days[at] for at in group])
+            return first_day, min([ids[at] for at in group if days[at] == first_day])
 
-        assigned = []
-        taken = set()
-        for ids, rule in sorted(self.components, key=first_claim):
-            mine = sorted({known[s] for i in ids if (s := self.signal_of[i]) in known and s not in taken},
-                          key=preference)
+        assigned, taken, gone = [], set(), {}
+        for index in sorted(range(len(self.components)), key=first_claim):
+            group = self.components[index]
+            mine = sorted((pk for pk in held[index] if pk in known and pk not in taken), key=preference)
             chosen = mine[0] if mine else None
             if chosen is not None:
-                taken.add(chosen.pk)
+                taken.add(chosen)
             for other in mine[1:]:
-                self.gone.setdefault(other.pk, chosen.pk if chosen else None)
-            assigned.append((ids, rule, chosen))
-        for signal_id in taken:
-            self.gone.pop(signal_id, None)
-        return assigned, known
+                gone.setdefault(other, chosen)
+            assigned.append((group, chosen))
+        for pk in taken:
+            gone.pop(pk, None)
+        for pk in self.orphans - taken:
+            gone.setdefault(pk, None)
+        return assigned, known, gone
 
     def write(self) -> DetectionResult:
-        assigned, known = self._assign()
+        claims = self.claims
+        assigned, known, gone = self._assign()
+        averages = our_average_prices({claims.products[group[0]] for group, _ in assigned}, as_of=self.as_of)
         created, updated, now = [], [], timezone.now()
-        averages = our_average_prices({self.claims[ids[0]].product for ids, _, _ in assigned}, as_of=self.as_of)
-        for ids, rule, chosen in assigned:
-            figures = self._figures(ids, rule, averages)
+        for group, chosen in assigned:
+            figures = self._figures(group, averages)
             if chosen is None:
-                new = _NewSignal(MarketSignal(**figures), ids)
-                created.append(new)
-                target = new
-            else:
-                if any(getattr(chosen, name) != value for name, value in figures.items()):
-                    for name, value in figures.items():
-                        setattr(chosen, name, value)
-                    chosen.updated_at = now
-                    updated.append(chosen)
-                target = chosen.pk
-            for claim_id in ids:
-                self.signal_of[claim_id] = target
-        MarketSignal.objects.bulk_create([new.row for new in created], batch_size=2000)
-        MarketSignal.objects.bulk_update(updated, [*SIGNAL_FIGURES, "updated_at"], batch_size=2000)
+                created.append((MarketSignal(**figures), group))
+                continue
+            if tuple(figures.values()) != known[chosen][4:]:
+                updated.append(MarketSignal(pk=chosen, updated_at=now, **figures))
+            for at in group:
+                self.signal[at] = chosen
+        MarketSignal.objects.bulk_create([signal for signal, _ in created], batch_size=2000)
+        for signal, group in created:
+            for at in group:
+                self.signal[at] = signal.pk
+        MarketSignal.objects.bulk_update(updated, [*UPDATED_FIELDS, "updated_at"], batch_size=500)
 
-        changes = []
-        for claim_id, claim in self.claims.items():
-            target = self.signal_of.get(claim_id)
-            signal_id = target.row.pk if isinstance(target, _NewSignal) else target
-            status = self.status_of[claim_id]
-            if status != claim.status or signal_id != claim.signal:
-                changes.append((claim_id, status, signal_id))
+        status, signal = self.status, self.signal
+        stored_status, stored_signal, ids = claims.statuses, claims.signals, claims.ids
+        positions = range(len(claims))
+        if self.copies:
+            positions = [at for at in positions if at not in self.copies]
+        changes = [(ids[at], status[at], signal[at]) for at in positions
+                   if status[at] != stored_status[at] or signal[at] != stored_signal[at]]
+        counts = Counter(status[at] for at in positions)
         _claims_update(changes)
-
-        still_held = {s for ids, _, chosen in assigned if chosen is not None for s in [chosen.pk]}
-        for signal_id in getattr(self, "_all_stored", set()) - still_held:
-            self.gone.setdefault(signal_id, None)
-        removed = self._retire(self.gone, known)
-        counts = defaultdict(int)
-        for status in self.status_of.values():
-            counts[status] += 1
+        removed = _retire(gone)
         result = DetectionResult(
-            claims=len(self.claims), claims_changed=len(changes), signals_created=len(created),
+            claims=len(positions), claims_changed=len(changes), signals_created=len(created),
             signals_updated=len(updated), signals_removed=removed, corroborated=counts[CORROBORATED],
             pending=counts[PENDING], unsubstantiated=counts[UNSUBSTANTIATED],
         )
@@ -322,59 +366,83 @@ class _Plan:
             logger.info("market signal detection as of %s: %s", self.as_of, result)
         return result
 
-    def _retire(self, gone: dict[int, int | None], known: dict[int, MarketSignal]) -> int:
-        """Signals whose claims all went elsewhere (or lost corroboration): deleted while open; kept on
-        record, pointing at where their claims went, once someone acted on them."""
-        if not gone:
-            return 0
-        merged = []
-        for signal in MarketSignal.objects.filter(pk__in=list(gone)).exclude(status=MarketSignal.Status.OPEN):
-            if gone[signal.pk] is not None and signal.merged_into_id != gone[signal.pk]:
-                signal.merged_into_id = gone[signal.pk]
-                signal.updated_at = timezone.now()
-                merged.append(signal)
-        MarketSignal.objects.bulk_update(merged, ["merged_into", "updated_at"])
-        # Re-checked at delete time: a decision taken meanwhile keeps its signal.
-        deleted, _ = MarketSignal.objects.filter(pk__in=list(gone), status=MarketSignal.Status.OPEN,
-                                                 claims__isnull=True).delete()
-        return deleted + len(merged)
-
-    def _figures(self, ids, rule: Rule, averages: dict[int, Decimal]) -> dict:
-        claims = [self.claims[claim_id] for claim_id in ids]
-        product = claims[0].product
-        competitors = {claim.competitor for claim in claims}
-        median = detection.median_price([claim.price for claim in claims])
+    def _figures(self, group, averages: dict[int, Decimal]) -> dict:
+        claims = self.claims
+        product = claims.products[group[0]]
+        competitor_of, day_of, price_of, customer_of = claims.competitors, claims.days, claims.prices, claims.customers
+        competitors = {competitor_of[at] for at in group}
+        days = [day_of[at] for at in group]
+        median = median_scaled([price_of[at] for at in group])
         ours = averages.get(product)
         return {
             "product_id": product,
             "competitor_id": competitors.pop() if len(competitors) == 1 else None,
-            "window_start": min(claim.reported_on for claim in claims),
-            "window_end": max(claim.reported_on for claim in claims),
-            "claim_count": len(claims),
-            "customer_count": len({claim.customer for claim in claims}),
+            "window_start": EPOCH + timedelta(days=min(days)),
+            "window_end": EPOCH + timedelta(days=max(days)),
+            "claim_count": len(group),
+            "customer_count": len({customer_of[at] for at in group}),
             "median_price": median,
             "our_average_price": ours,
             "drop_percent": drop_percent(ours, median),
         }
 
 
+def median_scaled(prices: list[int]) -> Decimal:
+    """The median of prices in ten-thousandths, as a unit price (detection.median_price's rule)."""
+    ordered = sorted(prices)
+    middle = len(ordered) // 2
+    doubled = 2 * ordered[middle] if len(ordered) % 2 else ordered[middle - 1] + ordered[middle]
+    return (Decimal(doubled) / (2 * PRICE_SCALE)).quantize(UNIT_PRICE_STEP, rounding=ROUND_HALF_UP)
+
+
+def _retire(gone: dict[int, int | None]) -> int:
+    """Signals whose claims all went elsewhere (or lost corroboration): deleted while open; kept on record,
+    pointing at where their claims went, once someone acted on them."""
+    if not gone:
+        return 0
+    merged = []
+    for pk, merged_into in (MarketSignal.objects.filter(pk__in=list(gone)).exclude(status=MarketSignal.Status.OPEN)
+                            .values_list("pk", "merged_into_id")):
+        if gone[pk] is not None and merged_into != gone[pk]:
+            merged.append(MarketSignal(pk=pk, merged_into_id=gone[pk], updated_at=timezone.now()))
+    MarketSignal.objects.bulk_update(merged, ["merged_into", "updated_at"])
+    # Re-checked at delete time: a decision taken meanwhile keeps its signal.
+    deleted, _ = MarketSignal.objects.filter(pk__in=list(gone), status=MarketSignal.Status.OPEN,
+                                             claims__isnull=True).delete()
+    return deleted + len(merged)
+
+
 def _claims_update(changes: list[tuple[int, str, int | None]]) -> None:
-    """Set status and signal of many claims, set-based: one UPDATE ... FROM a list of values per batch.
-    Ids are ints and statuses come from the model's choices, so the values are written inline."""
-    table = connection.ops.quote_name(PriceClaim._meta.db_table)
+    """Set status and signal of many claims, set-based. Statuses come from the model's choices and ids
+    are ints, so a short list is written inline; a long one is copied into a temporary table and applied
+    in one UPDATE (PostgreSQL)."""
+    if not changes:
+        return
     valid = set(PriceClaim.Status.values)
-    for start in range(0, len(changes), UPDATE_BATCH):
-        batch = changes[start:start + UPDATE_BATCH]
-        if any(status not in valid for _, status, _ in batch):
-            raise ValueError("a claim status outside the model's choices")
+    if any(status not in valid for _, status, _ in changes):
+        raise ValueError("a claim status outside the model's choices")
+    table = connection.ops.quote_name(PriceClaim._meta.db_table)
+    changes.sort()  # in primary-key order: rows are locked in one order by every writer
+    if connection.vendor == "postgresql" and len(changes) > VALUES_BATCH:
+        data = "".join(f"{pk},{status},{'' if signal is None else signal}\n" for pk, status, signal in changes)
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TEMPORARY TABLE pricing_signals_claim_changes "
+                           "(id bigint PRIMARY KEY, status varchar(16), signal_id bigint) ON COMMIT DROP")
+            cursor.cursor.copy_expert("COPY pricing_signals_claim_changes FROM STDIN WITH (FORMAT csv)",
+                                      io.StringIO(data))
+            cursor.execute("ANALYZE pricing_signals_claim_changes")
+            cursor.execute(f"UPDATE {table} SET status = v.status, signal_id = v.signal_id "
+                           f"FROM pricing_signals_claim_changes v WHERE {table}.id = v.id")
+            cursor.execute("DROP TABLE pricing_signals_claim_changes")
+        return
+    for start in range(0, len(changes), VALUES_BATCH):
         values = ", ".join(
             f"({int(pk)}, '{status}', {'CAST(NULL AS BIGINT)' if signal is None else int(signal)})"
-            for pk, status, signal in batch
+            for pk, status, signal in changes[start:start + VALUES_BATCH]
         )
-        sql = (f"WITH v (id, status, signal_id) AS (VALUES {values}) "
-               f"UPDATE {table} SET status = v.status, signal_id = v.signal_id FROM v WHERE {table}.id = v.id")
         with connection.cursor() as cursor:
-            cursor.execute(sql)
+            cursor.execute(f"WITH v (id, status, signal_id) AS (VALUES {values}) UPDATE {table} "
+                           f"SET status = v.status, signal_id = v.signal_id FROM v WHERE {table}.id = v.id")
 
 
 __all__ = ["DetectionResult", "detection_lock", "price_claim_check", "rules_by_product", "signals_detect"]

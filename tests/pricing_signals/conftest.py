@@ -5,47 +5,56 @@ from decimal import Decimal
 
 import pytest
 
-from customers import roles
-from tests.factories import (
-    AgreementFactory,
-    ContractPriceFactory,
-    CustomerFactory,
-    PerUnitRuleFactory,
-    PriceClaimFactory,
-    ProductFactory,
-    UserFactory,
-)
+# Factories import the models: imported where used, so the pure detection tests run without Django too.
 
 YEAR_END = date(2026, 12, 31)
 
 
+def user_with_role(username, role_name, **fields):
+    from tests.factories import UserFactory
+
+    return UserFactory(username=username, role=role_name, **fields)
+
+
 @pytest.fixture
 def manager_a(db):
-    return UserFactory(username="am.a", role=roles.ACCOUNT_MANAGER)
+    from customers.roles import ACCOUNT_MANAGER
+
+    return user_with_role("am.a", ACCOUNT_MANAGER)
 
 
 @pytest.fixture
 def manager_b(db):
-    return UserFactory(username="am.b", role=roles.ACCOUNT_MANAGER)
+    from customers.roles import ACCOUNT_MANAGER
+
+    return user_with_role("am.b", ACCOUNT_MANAGER)
 
 
 @pytest.fixture
 def pricing_manager(db):
-    return UserFactory(username="pricing", first_name="Priya", last_name="Raman", role=roles.PRICING_MANAGER)
+    from customers.roles import PRICING_MANAGER
+
+    return user_with_role("pricing", PRICING_MANAGER, first_name="Priya", last_name="Raman")
 
 
 @pytest.fixture
 def finance(db):
-    return UserFactory(username="finance", role=roles.FINANCE)
+    from customers.roles import FINANCE
+
+    return user_with_role("finance", FINANCE)
 
 
 @pytest.fixture
 def product(db):
+    from tests.factories import ProductFactory
+
     return ProductFactory(sku="FAS-101", name="Hex bolt M10x50, box of 50", list_price=Decimal("13.75"))
 
 
 def agreement_for(customer, product, *, net_price="12.10", rate="0.25", status="active", **fields):
     """An agreement of the customer on the product for 2026 with a per-unit rule and a contract price."""
+    from tests.factories import AgreementFactory, ContractPriceFactory, PerUnitRuleFactory
+
     agreement = AgreementFactory(customer=customer, products=[product], status=status, **fields)
     ContractPriceFactory(agreement=agreement, net_price=Decimal(net_price))
     PerUnitRuleFactory(agreement=agreement, rate=Decimal(rate))
@@ -53,6 +62,8 @@ def agreement_for(customer, product, *, net_price="12.10", rate="0.25", status="
 
 
 def claim_on(product, customer, day, price="11.40", **fields):
+    from tests.factories import PriceClaimFactory
+
     return PriceClaimFactory(product=product, customer=customer, reported_on=day, claimed_price=Decimal(price),
                              **fields)
 
@@ -61,6 +72,8 @@ def claim_on(product, customer, day, price="11.40", **fields):
 def seed(product, manager_a, manager_b):
     """PRODUCT.md's seed scenario: SEED-001 claims in April, June and September; two customers (one of
     another manager) echo September within 30 days and 2 %."""
+    from tests.factories import CustomerFactory
+
     seed_customer = CustomerFactory(code="SEED-001", name="Harbor Fasteners", account_manager=manager_a)
     echo_one = CustomerFactory(code="C-1002", account_manager=manager_a)
     echo_two = CustomerFactory(code="C-1003", account_manager=manager_b)
