@@ -13,7 +13,7 @@ import hashlib
 import re
 from datetime import timedelta
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 
@@ -112,10 +112,16 @@ def idempotency_begin(request) -> Claim | None:
             return claim
         now = timezone.now()
         IdempotencyKey.objects.filter(user=user, created_at__lt=now - KEEP_FOR).delete()
-        claim.record = IdempotencyKey.objects.create(
-            user=user, key=key, method=request.method, path=request.path[:255], request_hash=digest,
-            status=IdempotencyKey.Status.IN_FLIGHT,
-        )
+        try:
+            with transaction.atomic():
+                claim.record = IdempotencyKey.objects.create(
+                    user=user, key=key, method=request.method, path=request.path[:255], request_hash=digest,
+                    status=IdempotencyKey.Status.IN_FLIGHT,
+                )
+        except IntegrityError:
+            # Without advisory locks (SQLite) the unique (user, key) decides who goes first.
+            raise Conflict(f"A request with this {HEADER} is still in flight; send it again once it is "
+                           f"answered.") from None
         return claim
     except BaseException:
         claim.release()
