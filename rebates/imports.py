@@ -865,6 +865,42 @@ def purchase_import_commit_start(*, batch_id: int, user) -> None:
     queue_on_commit(purchase_import_commit_task, batch_id, getattr(user, "pk", None))
 
 
+@dataclass(frozen=True)
+class FileCheck:
+    """A file checked without keeping it: its line count and what an import would do, or every problem."""
+
+    lines: int
+    errors: list[dict]
+    result: object | None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def purchase_file_check(*, stream, name: str, progress=None) -> FileCheck:
+    """Read and validate a file and count what importing it would create, update or leave alone, without
+    recording an import batch or storing anything (the command's --dry-run)."""
+    try:
+        parsed = purchase_file_read(stream, name=name, progress=_phase(_percent(progress), 0, 60))
+    except ImportRefused as refused:
+        return FileCheck(0, [_file_error(refused)], None)
+    try:
+        result = purchase_lines_ingest(lines=parsed.lines, source=PurchaseLine.Source.FILE, validate_only=True,
+                                       progress=_phase(_percent(progress), 60, 100))
+    except PurchaseLinesInvalid as invalid:
+        return FileCheck(len(parsed.lines), [parsed.error_at(error) for error in invalid.errors], None)
+    return FileCheck(len(parsed.lines), [], result)
+
+
+def _percent(callback):
+    return (lambda percent: callback(percent, 100)) if callback is not None else (lambda percent: None)
+
+
+def _file_error(refused: ImportRefused) -> dict:
+    return {"row": None, "column": None, "field": "file", "erp_line_id": None, "message": str(refused)}
+
+
 def purchase_import_file(*, user, upload, name: str, commit: bool, progress=None) -> ImportOutcome:
     """Start, preview and (when `commit` and the preview is clean) commit a file here, in one go (the
     management command and tests do this; the pages queue the same steps)."""
@@ -887,8 +923,7 @@ def _read_batch_file(batch: ImportBatch, report, *, share) -> PurchaseFile | Non
             return purchase_file_read(stream, name=batch.file_name or batch.file.name,
                                       progress=_phase(report, *share))
     except ImportRefused as refused:
-        _reject(batch, [{"row": None, "column": None, "field": "file", "erp_line_id": None,
-                         "message": str(refused)}])
+        _reject(batch, [_file_error(refused)])
         return None
 
 

@@ -95,7 +95,9 @@ def _filters_json(filters: dict, report: str) -> dict:
     return stored
 
 
-def _check(format, report):
+def report_for(format, report):
+    """The report to write for this format (CSV is one report a file; the .xlsx holds both), or
+    ExportError for an unknown format or report."""
     if format not in FORMATS:
         raise ExportError(f"format must be one of {', '.join(FORMATS)}, got {format!r}.")
     if report not in REPORTS:
@@ -136,7 +138,7 @@ def accruals_export(*, user, filters=None, format="xlsx", report="accruals"):
     progress and file come later). The caller checks that the user may export (rebates.export_accruals).
     Raises ExportError for a bad filter, format or report.
     """
-    report = _check(format, report)
+    report = report_for(format, report)
     selected = accrual_filters(filters)
     limit = inline_rows()
     rows = sheet_row_count(user=user, filters=selected, limit=limit + 1)
@@ -156,7 +158,7 @@ def export_job_start(*, user, format="xlsx", filters=None, kind=ExportJob.Kind.A
         raise ExportError("Only the finance accrual sheet is exported in the background; an agreement's sheet "
                           "is made at once.")
     filters = dict(filters or {})
-    report = _check(format, filters.get("report", "accruals"))
+    report = report_for(format, filters.get("report", "accruals"))
     stored = _filters_json(accrual_filters(filters), report)
     with transaction.atomic():
         job = ExportJob.objects.create(kind=kind, format=format, requested_by=user, filters=stored)
@@ -208,7 +210,7 @@ def export_job_run(*, job_id: int, progress=None) -> ExportJob:
         job.rows_done = 0
         job.save(update_fields=["status", "progress", "rows_done"])
     try:
-        report = _check(job.format, job.filters.get("report", "accruals"))
+        report = report_for(job.format, job.filters.get("report", "accruals"))
         filters = accrual_filters(job.filters)
         last = {"percent": -1}
 
