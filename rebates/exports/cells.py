@@ -33,14 +33,6 @@ def excel_serial(day: date) -> int:
     return (day - _EXCEL_EPOCH).days
 
 
-class MonthSerials(dict):
-    """Month date -> Excel serial, computed once per month (a sheet has many rows and few months)."""
-
-    def __missing__(self, month):
-        serial = self[month] = excel_serial(month)
-        return serial
-
-
 def _write_text(worksheet, row, col, text, cell_format=None):
     # Every str handed to write()/write_row() lands here: always a string cell, never a formula. (Rows and
     # columns are numbers already here, so the undecorated writer XlsxWriter's own write() uses will do.)
