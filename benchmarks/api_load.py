@@ -126,6 +126,8 @@ def main():
     ok = True
     try:
         with gunicorn() as port:
+            # Warm both workers up (imports, first connections) before anything is measured.
+            send_all(port, token, [req for req in floor_requests if req[0] == "GET"] * CLIENTS)
             floor = summary(send_all(port, token, floor_requests))
             print(f"api load floor: one day's lines ({DAY_LINES:,}) in {floor['posts']} batches of {BATCH} and "
                   f"{floor['requests'] - floor['posts']} reads, {CLIENTS} clients, no accrual run: "
