@@ -277,9 +277,9 @@ def open_signals(*, user):
             .order_by("-window_end", "-pk"))
 
 
-def open_signals_by_customer(*, user) -> dict[int, list[MarketSignal]]:
-    """Per visible customer id: the open signals on a product one of their active agreements covers (by
-    product or product line). Three queries however many customers."""
+def open_signals_by_customer(*, user, customer_ids=None) -> dict[int, list[MarketSignal]]:
+    """Per visible customer id (only `customer_ids` when given): the open signals on a product one of their
+    active agreements covers (by product or product line). Three queries however many customers."""
     signals = list(open_signals(user=user))
     if not signals:
         return {}
@@ -288,6 +288,8 @@ def open_signals_by_customer(*, user) -> dict[int, list[MarketSignal]]:
         by_product[signal.product_id].append(signal)
         by_line[signal.product.product_line_id].append(signal)
     agreements = RebateAgreement.objects.visible_to(user).active()
+    if customer_ids is not None:
+        agreements = agreements.filter(customer_id__in=list(customer_ids))
     touching = defaultdict(dict)
     for customer_id, product_id in (agreements.filter(products__in=list(by_product))
                                     .values_list("customer_id", "products").distinct()):

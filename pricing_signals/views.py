@@ -6,6 +6,8 @@ Views parse, call one selector or service, and render; every read starts from `v
 """
 
 from datetime import date, timedelta
+from decimal import Decimal
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -17,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from customers.roles import user_roles
 from pricing_signals import selectors
@@ -41,7 +44,8 @@ from rebates.views import agreement_context, money, wrong_method
 
 DECIDE = "pricing_signals.decide_marketsignal"
 CUSTOMERS_PER_PAGE = 50
-PRICING_DASHBOARD_SIGNALS = 10
+PRICING_DASHBOARD_SIGNALS = 5
+SIGNALS_SHOWN = 3  # per customer on the dashboard; the rest are counted
 
 # --- dashboard ------------------------------------------------------------------------------------------
 
@@ -53,7 +57,7 @@ def dashboard(request):
     user = request.user
     context = {"roles": user_roles(user)}
     sees_all = user.has_perm("customers.view_all_customers")
-    customers = rebate_selectors.dashboard_customers(user=user)
+    customers = rebate_selectors.dashboard_customer_list(user=user)
     if sees_all:
         query = request.GET.get("q", "").strip()
         if query:
@@ -62,12 +66,14 @@ def dashboard(request):
         context.update(customers=list(page.object_list), page=page, query=query)
     else:
         context["customers"] = list(customers)
-    context["shortfall"] = rebate_selectors.customers_shortfall_months(user=user)
-    touching = selectors.open_signals_by_customer(user=user)
-    context["rows"] = [(customer, context["shortfall"].get(customer.pk, 0), touching.get(customer.pk, ()))
-                       for customer in context["customers"]]
+    shown = [customer.pk for customer in context["customers"]] if sees_all else None
+    figures = rebate_selectors.dashboard_figures(user=user, customer_ids=shown)
+    shortfall = rebate_selectors.customers_shortfall_months(user=user, customer_ids=shown)
+    touching = selectors.open_signals_by_customer(user=user, customer_ids=shown)
+    context["rows_html"] = customer_rows_html(context["customers"], figures, shortfall, touching)
+    context["has_rows"] = bool(context["customers"])
     if not sees_all:
-        context["at_stake"] = sum((c.unpaid_balance for c in context["customers"]), 0)
+        context["at_stake"] = sum((row.unpaid_balance for row in figures.values()), Decimal("0.00"))
     if user.has_perm(DECIDE):
         signals = list(selectors.open_signals(user=user)[:PRICING_DASHBOARD_SIGNALS])
         context["open_signals"] = [(signal, selectors.exposure_total(selectors.signal_exposure(user=user,
@@ -77,6 +83,31 @@ def dashboard(request):
     if user.has_perm("rebates.start_accrual_run") or user.has_perm("rebates.approve_settlement"):
         context["finance"] = rebate_selectors.finance_overview(user=user)
     return render(request, "rebates/dashboard.html", context)
+
+
+def customer_rows_html(customers, figures, shortfall, touching) -> str:
+    """The dashboard's customer rows, formatted here rather than in the template language: an account
+    manager's 2,000 rows render in milliseconds this way."""
+    signal_url = reverse("signal-detail", args=[0]).replace("/0/", "/{}/")
+    customer_url = reverse("customer-detail", args=["-"]).replace("/-/", "/{}/")  # one reverse for every row
+    rows = []
+    for customer in customers:
+        found = figures.get(customer.pk, rebate_selectors.NO_FIGURES)
+        signals = touching.get(customer.pk, ())
+        links = format_html_join(" ", '<a class="status open" href="{}">#{} {}</a>',
+                                 ((signal_url.format(s.pk), s.pk, s.product.sku) for s in signals[:SIGNALS_SHOWN]))
+        more = len(signals) - SIGNALS_SHOWN
+        manager = customer.account_manager
+        months = shortfall.get(customer.pk, 0)
+        rows.append(format_html(
+            '<tr><td>{}</td><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td class="num">{}</td>'
+            '<td class="num">{}</td><td class="num">{}</td><td class="num{}">{}</td><td>{}{}</td></tr>',
+            customer.code, customer_url.format(quote(customer.code, safe="")), customer.name,
+            customer.segment or "—", (manager.get_full_name() or manager.username) if manager else "—",
+            customer.get_status_display(), found.active_agreements, money(found.accrued_to_date),
+            money(found.unpaid_balance), " warn" if months else "", months, links or "—",
+            format_html(' <span class="muted">+{} more</span>', more) if more > 0 else ""))
+    return mark_safe("\n".join(rows))  # every part went through format_html
 
 
 # --- customer page --------------------------------------------------------------------------------------

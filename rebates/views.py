@@ -29,6 +29,7 @@ from rebates.services import (
     settlement_approve,
     settlement_pay,
 )
+from rebates.templatetags.pages import money
 
 
 def wrong_method(request, *allowed):
@@ -42,15 +43,6 @@ def wrong_method(request, *allowed):
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # --- words and pictures ---------------------------------------------------------------------------------
-
-
-def money(value, places=2) -> str:
-    """$1,234.50 (negative as -$1,234.50); '—' for nothing."""
-    if value is None:
-        return "—"
-    value = Decimal(value)
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.{places}f}"
 
 
 def _plain(value) -> str:

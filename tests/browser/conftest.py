@@ -86,13 +86,23 @@ def celery_worker_thread():
     """A real Celery worker in this process, on the test broker (Redis), so queued work (an accrual run and
     what follows it) is done as in production while the browser watches."""
     from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+    from django.db import connections
 
     from config.celery_app import app
 
+    def close_connections(**kwargs):
+        # The worker's thread keeps no connection open, so the test database can be dropped at the end.
+        connections.close_all()
+
+    task_postrun.connect(close_connections, weak=False)
     app.control.purge()  # messages queued by earlier tests name rows that are gone
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
-        yield
-    app.control.purge()
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
+            yield
+    finally:
+        task_postrun.disconnect(close_connections)
+        app.control.purge()
 
 
 @pytest.fixture

@@ -108,7 +108,8 @@ def test_dashboard_query_count_does_not_grow_with_customers(client, manager, dja
     for _ in range(40):
         AgreementFactory(customer=CustomerFactory(account_manager=manager))
     client.force_login(manager)
-    with django_assert_max_num_queries(8):
+    # The dashboard also reads shortfall months and open signals now; 20 is its ceiling (tests/pages).
+    with django_assert_max_num_queries(20):
         assert client.get(reverse("dashboard")).status_code == 200
 
 
