@@ -228,3 +228,13 @@ def test_tasks_preview_and_commit_by_id(book):
     assert purchase_import_commit_task(batch.pk, user.pk) == "stored"
     assert purchase_import_commit_task(batch.pk, user.pk) == "stored"
     assert PurchaseLine.objects.count() == 2
+
+
+def test_quoted_line_breaks_are_not_counted_as_rows(book, settings):
+    settings.PURCHASE_IMPORT_MAX_ROWS = 2
+    content = (b'erp_line_id,customer,product,month,quantity,unit_price,amount\r\n'
+               b'"L1\r\nfirst",C1,W-1,2026-03,1,1,1\r\n"L2\r\n\r\nsecond",C1,W-1,2026-03,1,1,1\r\n')
+    parsed = purchase_file_read(io.BytesIO(content), name="p.csv")
+    assert [line["erp_line_id"] for line in parsed.lines] == ["L1\r\nfirst", "L2\r\n\r\nsecond"]
+    with pytest.raises(ImportRefused, match="more than 2 rows"):
+        purchase_file_read(io.BytesIO(content + b"L3,C1,W-1,2026-03,1,1,1\r\n"), name="p.csv")

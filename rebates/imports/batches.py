@@ -1,0 +1,283 @@
+"""The file import as a use case: start (the upload kept), preview (counts, nothing stored), commit (through
+the ingest service), each recorded on the ImportBatch with its status, progress and errors."""
+
+import logging
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from django.core.files.base import ContentFile, File
+from django.db import connection, connections, transaction
+
+from customers.services import audit_record
+from rebates.imports.common import ImportRefused, PurchaseFile
+from rebates.imports.reading import purchase_file_read
+from rebates.models import ImportBatch, PurchaseLine
+from rebates.services.purchases import PurchaseLinesInvalid, purchase_lines_ingest
+
+logger = logging.getLogger(__name__)
+
+
+def purchase_import_start(*, user, upload, name: str | None = None, queue_preview: bool = False) -> ImportBatch:
+    """Keep the uploaded file (Django storage) in a pending ImportBatch; queue its preview when asked."""
+    name = PurePosixPath(name or getattr(upload, "name", "") or "purchases").name
+    if isinstance(upload, bytes | bytearray):
+        upload = ContentFile(bytes(upload))
+    elif not isinstance(upload, File):
+        upload = File(upload)
+    with transaction.atomic():
+        batch = ImportBatch(source=ImportBatch.Source.FILE, file_name=name[:255],
+                            created_by=user if getattr(user, "is_authenticated", False) else None)
+        batch.file.save(name, upload, save=False)
+        batch.save()
+        audit_record(actor=user, action="purchase_import.start", target=batch,
+                     summary=f"Purchase file {name} uploaded for import (batch {batch.pk})")
+        if queue_preview:
+            from config.celery_app import queue_on_commit
+            from rebates.tasks import purchase_import_preview_task
+
+            queue_on_commit(purchase_import_preview_task, batch.pk)
+    return batch
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What a preview or a commit found: the batch (status, counts, errors) and, when it went through,
+    the ingest's result."""
+
+    batch: ImportBatch
+    result: object | None
+
+    @property
+    def ok(self) -> bool:
+        return self.batch.status in (ImportBatch.Status.PREVIEWED, ImportBatch.Status.STORED)
+
+
+def purchase_import_preview(*, batch_id: int, progress=None) -> ImportOutcome:
+    """Read and validate the batch's file and count what a commit would create, update or leave alone;
+    nothing is stored. The batch becomes previewed (with the counts) or rejected (with every error)."""
+    batch = ImportBatch.objects.get(pk=batch_id)
+    if batch.status in (ImportBatch.Status.STORED, ImportBatch.Status.REJECTED, ImportBatch.Status.IMPORTING):
+        return ImportOutcome(batch, None)
+    report = _progress_writer(batch.pk, progress)
+    parsed = _read_batch_file(batch, report, share=(0, 60))
+    if parsed is None:
+        return ImportOutcome(_refresh(batch), None)
+    try:
+        result = purchase_lines_ingest(lines=parsed.lines, source=PurchaseLine.Source.FILE, validate_only=True,
+                                       import_batch=batch, progress=_phase(report, 60, 100))
+    except PurchaseLinesInvalid as invalid:
+        _reject(batch, [parsed.error_at(error) for error in invalid.errors], line_count=len(parsed.lines))
+        return ImportOutcome(_refresh(batch), None)
+    open_statuses = (ImportBatch.Status.PENDING, ImportBatch.Status.PREVIEWED)
+    ImportBatch.objects.filter(pk=batch.pk, status__in=open_statuses).update(
+        status=ImportBatch.Status.PREVIEWED, progress=100, errors=[], line_count=len(parsed.lines),
+        created_count=result.created, updated_count=result.updated, unchanged_count=result.unchanged,
+        unmatched_count=result.unmatched)
+    return ImportOutcome(_refresh(batch), result)
+
+
+def purchase_import_commit(*, batch_id: int, user=None, progress=None) -> ImportOutcome:
+    """Store the batch's lines: read the file again, validate, upsert by erp_line_id in one transaction.
+
+    Safe to run twice and after a worker died midway: a stored or rejected batch is left alone, and one
+    worker at a time imports a batch (the ingest's single transaction stores all or nothing).
+    """
+    with _batch_lock(batch_id) as locked:
+        batch = ImportBatch.objects.get(pk=batch_id)
+        if not locked or batch.status in (ImportBatch.Status.STORED, ImportBatch.Status.REJECTED):
+            return ImportOutcome(batch, None)
+        ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.IMPORTING, progress=0)
+        report = _progress_writer(batch.pk, progress)
+        parsed = _read_batch_file(batch, report, share=(0, 40))
+        if parsed is None:
+            return ImportOutcome(_refresh(batch), None)
+        try:
+            with _side_progress(batch.pk, progress) as side_report:
+                result = purchase_lines_ingest(lines=parsed.lines, source=PurchaseLine.Source.FILE, user=user,
+                                               import_batch=batch, progress=_phase(side_report, 40, 99))
+        except PurchaseLinesInvalid as invalid:
+            _reject(batch, [parsed.error_at(error) for error in invalid.errors], line_count=len(parsed.lines))
+            return ImportOutcome(_refresh(batch), None)
+        _discard_file(batch)
+        if progress is not None:
+            progress(100, 100)
+        return ImportOutcome(_refresh(batch), result)
+
+
+def purchase_import_commit_start(*, batch_id: int, user) -> None:
+    """Queue the commit of a previewed batch for the workers, once this transaction commits."""
+    from config.celery_app import queue_on_commit
+    from rebates.tasks import purchase_import_commit_task
+
+    queue_on_commit(purchase_import_commit_task, batch_id, getattr(user, "pk", None))
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """A file checked without keeping it: its line count and what an import would do, or every problem."""
+
+    lines: int
+    errors: list[dict]
+    result: object | None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def purchase_file_check(*, stream, name: str, progress=None) -> FileCheck:
+    """Read and validate a file and count what importing it would create, update or leave alone, without
+    recording an import batch or storing anything (the command's --dry-run)."""
+    try:
+        parsed = purchase_file_read(stream, name=name, progress=_phase(_percent(progress), 0, 60))
+    except ImportRefused as refused:
+        return FileCheck(0, [_file_error(refused)], None)
+    try:
+        result = purchase_lines_ingest(lines=parsed.lines, source=PurchaseLine.Source.FILE, validate_only=True,
+                                       progress=_phase(_percent(progress), 60, 100))
+    except PurchaseLinesInvalid as invalid:
+        return FileCheck(len(parsed.lines), [parsed.error_at(error) for error in invalid.errors], None)
+    return FileCheck(len(parsed.lines), [], result)
+
+
+def _percent(callback):
+    return (lambda percent: callback(percent, 100)) if callback is not None else (lambda percent: None)
+
+
+def _file_error(refused: ImportRefused) -> dict:
+    return {"row": None, "column": None, "field": "file", "erp_line_id": None, "message": str(refused)}
+
+
+def purchase_import_file(*, user, upload, name: str, commit: bool, progress=None) -> ImportOutcome:
+    """Start, preview and (when `commit` and the preview is clean) commit a file here, in one go (the
+    management command and tests do this; the pages queue the same steps)."""
+    batch = purchase_import_start(user=user, upload=upload, name=name)
+    outcome = purchase_import_preview(batch_id=batch.pk, progress=progress)
+    if commit and outcome.ok:
+        outcome = purchase_import_commit(batch_id=batch.pk, user=user, progress=progress)
+    return outcome
+
+
+def _refresh(batch: ImportBatch) -> ImportBatch:
+    batch.refresh_from_db()
+    return batch
+
+
+def _read_batch_file(batch: ImportBatch, report, *, share) -> PurchaseFile | None:
+    """The batch's file read with the guards; a refused file rejects the batch (and None is returned)."""
+    try:
+        with _local_copy(batch.file) as stream:
+            return purchase_file_read(stream, name=batch.file_name or batch.file.name,
+                                      progress=_phase(report, *share))
+    except ImportRefused as refused:
+        _reject(batch, [_file_error(refused)])
+        return None
+
+
+@contextmanager
+def _local_copy(field_file):
+    """The stored file as a seekable binary stream (remote storages hand out streams that may not seek)."""
+    field_file.open("rb")
+    try:
+        handle = field_file.file
+        if hasattr(handle, "seekable") and handle.seekable():
+            handle.seek(0)
+            yield handle
+            return
+        with tempfile.TemporaryFile() as copy:
+            for chunk in field_file.chunks():
+                copy.write(chunk)
+            copy.seek(0)
+            yield copy
+    finally:
+        field_file.close()
+
+
+def _reject(batch: ImportBatch, errors: list[dict], line_count: int = 0) -> None:
+    with transaction.atomic():
+        ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.REJECTED, progress=100,
+                                                       errors=errors, line_count=line_count)
+        audit_record(actor=batch.created_by, action="purchase_import.reject", target=batch,
+                     summary=f"Purchase file {batch.file_name} rejected: {len(errors)} problem(s)",
+                     data={"problems": len(errors)})
+    _discard_file(batch)
+
+
+def _discard_file(batch: ImportBatch) -> None:
+    # The upload is kept only until the import is stored or rejected.
+    if batch.file:
+        try:
+            batch.file.delete(save=False)
+        except OSError:
+            logger.warning("could not delete the file of import batch %s", batch.pk, exc_info=True)
+        ImportBatch.objects.filter(pk=batch.pk).update(file="")
+
+
+def _phase(report, low, high):
+    """A progress(done, total) that maps onto low..high percent of the whole."""
+    def progress(done, total):
+        report(low + (high - low) * done // total if total else high)
+    return progress
+
+
+def _progress_writer(batch_id, callback):
+    """Writes the batch's percent (at most once per whole percent) and tells `callback` too."""
+    last = {"percent": -1}
+
+    def report(percent):
+        percent = max(0, min(100, int(percent)))
+        if percent != last["percent"]:
+            last["percent"] = percent
+            ImportBatch.objects.filter(pk=batch_id).update(progress=percent)
+            if callback is not None:
+                callback(percent, 100)
+    return report
+
+
+@contextmanager
+def _side_progress(batch_id, callback):
+    """Progress written while the ingest's transaction is open: through a connection of its own on
+    PostgreSQL, so pollers see it before the transaction commits. (SQLite has one writer: callback only.)"""
+    last = {"percent": -1}
+    side = connections.create_connection("default") if connection.vendor == "postgresql" else None
+
+    def report(percent):
+        percent = max(0, min(100, int(percent)))
+        if percent == last["percent"]:
+            return
+        last["percent"] = percent
+        if side is not None:
+            with side.cursor() as cursor:
+                cursor.execute(f"UPDATE {ImportBatch._meta.db_table} SET progress = %s WHERE id = %s",
+                               [percent, batch_id])
+        if callback is not None:
+            callback(percent, 100)
+
+    try:
+        yield report
+    finally:
+        if side is not None:
+            side.close()
+
+
+_IMPORT_LOCK = 7_310_007
+
+
+@contextmanager
+def _batch_lock(batch_id):
+    """Whether this process may import the batch now: a PostgreSQL session lock per batch, released when
+    the import ends or its connection dies with a killed worker. (SQLite has one writer anyway.)"""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_IMPORT_LOCK, batch_id])
+        locked = cursor.fetchone()[0]
+    try:
+        yield locked
+    finally:
+        if locked:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_IMPORT_LOCK, batch_id])

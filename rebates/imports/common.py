@@ -1,0 +1,152 @@
+"""What every purchase file reader shares: the limits, the refusal, the lines read with where they came from,
+and how a header row names the columns."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+
+from rebates.services.purchases import FIELDS
+
+XLSX_SIGNATURE = b"PK\x03\x04"
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls and password-protected workbooks
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
+WORKBOOK_TYPES = (
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml",
+)
+MACRO_EXTENSIONS = (".xlsm", ".xltm", ".xlam", ".xlsb")
+# The template's headers, and the other names a finance clerk may give the same column.
+HEADERS = {
+    "erp_line_id": ("erp_line_id", "erp line id", "erp line", "line id"),
+    "customer": ("customer", "customer code", "erp code", "customer erp code"),
+    "product": ("product", "sku", "product sku"),
+    "month": ("month", "period"),
+    "quantity": ("quantity", "units", "qty"),
+    "unit_price": ("unit_price", "unit price", "price"),
+    "amount": ("amount", "net amount", "line amount"),
+}
+_HEADER_FIELD = {name: field for field, names in HEADERS.items() for name in names}
+TEXT_FIELDS = ("erp_line_id", "customer", "product")
+EXCEL_EPOCH = date(1899, 12, 30)
+EXCEL_1904_EPOCH = date(1904, 1, 1)
+
+
+def limit(name: str, default: int) -> int:
+    return getattr(settings, f"PURCHASE_IMPORT_{name}", default)
+
+
+def max_rows() -> int:
+    """Purchase lines one file may hold (the header row not counted)."""
+    return limit("MAX_ROWS", 1_000_000)
+
+
+def max_file_bytes() -> int:
+    return limit("MAX_FILE_BYTES", 200 * 1024 * 1024)
+
+
+def max_members() -> int:
+    """Members of an .xlsx archive (a purchase workbook has a dozen or so)."""
+    return limit("MAX_MEMBERS", 500)
+
+
+def max_uncompressed_bytes() -> int:
+    """What all members of an .xlsx may declare they inflate to, together."""
+    return limit("MAX_UNCOMPRESSED_BYTES", 768 * 1024 * 1024)
+
+
+def max_ratio() -> int:
+    """Inflated over compressed size of one member: sheets compress 5 to 30 times, zip bombs a thousand."""
+    return limit("MAX_RATIO", 200)
+
+
+MAX_CENTRAL_DIRECTORY = 2 * 1024 * 1024
+MAX_SMALL_PART = 4 * 1024 * 1024  # [Content_Types].xml, the workbook and its relationships
+MAX_SHARED_STRINGS = 2_000_000
+MAX_CSV_LINE = 1024 * 1024
+CHUNK = 1 << 20
+
+
+class ImportRefused(Exception):
+    """The file cannot be read (hostile, damaged, or not a purchase file); the message says why, plainly."""
+
+
+@dataclass
+class PurchaseFile:
+    """The lines of a file as the ingest service takes them, with where each came from in the file."""
+
+    lines: list[dict]
+    rows: list[int]  # the sheet's row number of each line (the header is row 1 in a template)
+    columns: dict[str, tuple[str, str]]  # field -> (column letter, header as written)
+    kind: str  # "xlsx" or "csv"
+
+    def error_at(self, error: dict) -> dict:
+        """An ingest error (line index, field) as the row and column of the file."""
+        index = error.get("line")
+        row = self.rows[index] if isinstance(index, int) and 0 <= index < len(self.rows) else None
+        letter, header = self.columns.get(error.get("field"), (None, None))
+        place = f"Row {row}" if row is not None else "File"
+        if letter:
+            place += f", column {letter} ({header})"
+        return {"row": row, "column": letter, "field": error.get("field"), "erp_line_id": error.get("erp_line_id"),
+                "message": f"{place}: {error.get('message')}"}
+
+
+
+def column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+class NumberText(str):
+    """The text of a numeric cell, kept apart from text cells until its column says what it is."""
+
+    __slots__ = ()
+
+
+def excel_number(text: str, *, integral_text: bool = False):
+    """A numeric cell's text as an exact Decimal (a code or SKU typed as a number as its digits).
+
+    Excel keeps numbers as doubles and shows 15 significant digits: a stored 36.299999999999997 is the
+    36.3 the clerk typed and sees, so anything longer is read at Excel's 15 digits.
+    """
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return text
+    if not number.is_finite():
+        return text
+    if len(number.as_tuple().digits) > 15:
+        number = Decimal(format(number, ".15g")).normalize()
+        if number.as_tuple().exponent > 0:
+            number = number.quantize(Decimal(1))
+    if integral_text:
+        return str(int(number)) if number == number.to_integral_value() else text
+    return number
+
+
+def map_header(header: dict[int, str], *, letter) -> tuple[dict[int, str], dict[str, tuple[str, str]]]:
+    """Which column holds which field, from the header row; refuses a missing or repeated column."""
+    fields: dict[int, str] = {}
+    columns: dict[str, tuple[str, str]] = {}
+    for col, written in sorted(header.items()):
+        field = _HEADER_FIELD.get(" ".join(written.replace("_", " ").replace("-", " ").lower().split()))
+        if field is None:
+            field = _HEADER_FIELD.get(written.strip().lower())
+        if field is None:
+            continue
+        if field in columns:
+            raise ImportRefused(f"Columns {columns[field][0]} and {letter(col)} both hold {field}: keep one.")
+        fields[col] = field
+        columns[field] = (letter(col), written.strip())
+    missing = [field for field in FIELDS if field not in columns]
+    if missing:
+        raise ImportRefused(f"The first row must name the columns {', '.join(FIELDS)}; missing: "
+                            f"{', '.join(missing)} (download the template).")
+    return fields, columns

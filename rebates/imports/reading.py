@@ -1,0 +1,55 @@
+"""Reading a purchase file: the size and signature first, then the reader for its kind."""
+
+import io
+from collections.abc import Callable
+
+from rebates.imports.common import (
+    MACRO_EXTENSIONS,
+    OLE_SIGNATURE,
+    XLSX_SIGNATURE,
+    ImportRefused,
+    PurchaseFile,
+    max_file_bytes,
+)
+from rebates.imports.delimited import read_csv
+from rebates.imports.xlsx import read_xlsx
+
+
+def purchase_file_read(stream, *, name: str, size: int | None = None,
+                       progress: Callable[[int, int], None] | None = None) -> PurchaseFile:
+    """Read purchase lines from an .xlsx or .csv upload (a seekable binary file), guards first.
+
+    Raises ImportRefused with a plain message for a file that is hostile, damaged, too large or not a
+    purchase file. `progress(done, total)` follows the bytes read.
+    """
+    size = _size(stream) if size is None else size
+    if size > max_file_bytes():
+        raise ImportRefused(f"The file is {size / 1048576:.0f} MB; files up to {max_file_bytes() // 1048576} MB "
+                            "are accepted.")
+    lowered = (name or "").lower()
+    if lowered.endswith(MACRO_EXTENSIONS):
+        raise ImportRefused("Macro-enabled and binary workbooks (.xlsm, .xltm, .xlam, .xlsb) are not accepted: "
+                            "save the sheet as an Excel workbook (.xlsx) or as CSV.")
+    stream.seek(0)
+    head = stream.read(8)
+    stream.seek(0)
+    if lowered.endswith((".xlsx", ".xltx")):
+        if head.startswith(OLE_SIGNATURE):
+            raise ImportRefused("This is not an .xlsx workbook but an old .xls or a password-protected file: "
+                                "save it as an Excel workbook (.xlsx) without a password.")
+        if not head.startswith(XLSX_SIGNATURE):
+            raise ImportRefused("The file is not an .xlsx workbook (its signature is wrong): save it from Excel as "
+                                "an Excel workbook (.xlsx).")
+        return read_xlsx(stream, size, progress)
+    if lowered.endswith((".csv", ".txt")):
+        if head.startswith((XLSX_SIGNATURE, OLE_SIGNATURE)):
+            raise ImportRefused("The file is named .csv but is a workbook: upload it as .xlsx, or save it as CSV.")
+        return read_csv(stream, size, progress)
+    raise ImportRefused("Upload an Excel workbook (.xlsx) or a CSV file (.csv).")
+
+
+def _size(stream) -> int:
+    stream.seek(0, io.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    return size
