@@ -9,6 +9,16 @@ class Pages(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 1000
 
+    last_page_strings = ()
+
+    def get_page_number(self, request, paginator):
+        raw = request.query_params.get(self.page_query_param)
+        if raw is None:
+            return 1
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValidationError({self.page_query_param: "A whole number from 1."})
+        return int(raw)
+
     def get_page_size(self, request):
         # A page size that is not a number from 1 to 1000 is refused, not quietly replaced.
         raw = request.query_params.get(self.page_size_query_param)

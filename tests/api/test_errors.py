@@ -186,3 +186,11 @@ def _remember_tokens(users):
 
     for user in users.values():
         _tokens[user.pk] = Token.objects.get_or_create(user=user)[0].key
+
+
+def test_pages_are_checked(erp, book):
+    assert_error(erp.get("/api/v1/customers/", {"page": "0"}), 400, "invalid")
+    assert_error(erp.get("/api/v1/customers/", {"page": ""}), 400, "invalid")
+    assert_error(erp.get("/api/v1/customers/", {"page_size": "1001"}), 400, "invalid")
+    assert_error(erp.get("/api/v1/customers/", {"page": "9"}), 404, "not_found")
+    assert_error(erp.get("/api/v1/customers/", {"status": ""}), 400, "invalid")
