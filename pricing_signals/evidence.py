@@ -20,6 +20,7 @@ from customers.models import AuditRecord
 from pricing_signals.models import MarketSignal, SignalPriceMatch
 from pricing_signals.selectors import VIEW_SIGNALS, signal_claims
 from rebates.exports.cells import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, XlsxBook, csv_text, excel_serial
+from rebates.models import RebateAgreement
 
 FORMATS = ("csv", "xlsx")
 CLAIM_HEADERS = ("Reported on", "Customer code", "Customer", "Competitor", "Claimed unit price", "Channel",
@@ -72,7 +73,8 @@ def signal_evidence(*, user, signal: MarketSignal, exported_at: datetime | None 
     ]
     if signal.decision == MarketSignal.Decision.MATCH:
         rows.append(("Matched net unit price", signal.match_price, "from", signal.match_effective_from))
-        rows.append(("Matched agreements", ", ".join(a.number for a in signal.matched_agreements.all())))
+        visible = RebateAgreement.objects.visible_to(user).filter(pk__in=signal.matched_agreements.values("pk"))
+        rows.append(("Matched agreements", ", ".join(visible.order_by("number").values_list("number", flat=True))))
     if signal.merged_into_id:
         rows.append(("Merged into signal", f"#{signal.merged_into_id}"))
     rows.append(("Exported by", _who(user), "at", timezone.localtime(exported_at)))
@@ -89,7 +91,9 @@ def signal_evidence(*, user, signal: MarketSignal, exported_at: datetime | None 
             claim.evidence_sha256, claim.get_status_display(),
         ))
 
-    matches = (SignalPriceMatch.objects.filter(signal=signal)
+    # Only the agreements the user may see: an account manager never sees another manager's prices.
+    matches = (SignalPriceMatch.objects.filter(
+                   signal=signal, contract_price__agreement__in=RebateAgreement.objects.visible_to(user))
                .select_related("contract_price__agreement__customer", "contract_price__created_by")
                .order_by("contract_price__agreement__number"))
     rows += [(), ("Price changes",), PRICE_HEADERS]
@@ -100,10 +104,13 @@ def signal_evidence(*, user, signal: MarketSignal, exported_at: datetime | None 
 
     history = (AuditRecord.objects.filter(target_type=MarketSignal._meta.label_lower, target_id=str(signal.pk))
                .select_related("actor").order_by("at", "pk"))
+    # A decision's summary names the agreements it touched: only users who see every customer read it whole.
+    sees_all = user.has_perm("customers.view_all_customers")
     rows += [(), ("History",), HISTORY_HEADERS]
     for record in history:
+        summary = record.summary if sees_all else "(details for users who see every customer)"
         rows.append((timezone.localtime(record.at), _who(record.actor) or record.actor_label, record.action,
-                     record.summary))
+                     summary))
     return EvidenceRecord(signal=signal, rows=tuple(rows))
 
 

@@ -2,6 +2,7 @@
 market signals with their decision."""
 
 import django_filters
+from django.db.models import Prefetch
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiResponse,
@@ -271,8 +272,9 @@ class MarketSignalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiV
     }
 
     def get_queryset(self):
-        return (signals_visible(user=self.request.user).prefetch_related("matched_agreements")
-                .order_by("-window_end", "-id"))
+        # Matched agreements of other managers' customers stay out of an account manager's answer.
+        matched = Prefetch("matched_agreements", queryset=RebateAgreement.objects.visible_to(self.request.user))
+        return signals_visible(user=self.request.user).prefetch_related(matched).order_by("-window_end", "-id")
 
     def get_serializer_class(self):
         return SignalDetailOut if self.action == "retrieve" else SignalOut

@@ -266,3 +266,24 @@ def test_a_user_without_the_view_permission_gets_no_record(signal):
 
     with pytest.raises(PermissionDenied):
         signal_evidence_file(user=UserFactory(), signal=signal)
+
+
+def test_another_managers_matched_agreements_and_prices_stay_out_of_the_record_and_the_api(
+        signal, agreements, pricing_manager, manager_b):
+    from rest_framework.test import APIClient
+
+    match(pricing_manager, signal, agreements)  # both agreements are manager A's customers
+    content = signal_evidence_file(user=manager_b, signal=signal)[2].decode("utf-8-sig")
+    for secret in ("AG-ONE", "AG-TWO", agreements[0].customer.code, agreements[1].customer.code):
+        assert secret not in content
+    fields = {row[0]: row[1:] for row in csv_rows(content.encode("utf-8-sig")) if row}
+    assert fields["Matched agreements"] == [""]
+
+    client = APIClient()
+    client.force_authenticate(manager_b)
+    answer = client.get(f"/api/v1/market-signals/{signal.pk}/")
+    assert answer.status_code == 200 and answer.json()["matched_agreements"] == []
+    listed = client.get("/api/v1/market-signals/").json()["results"]
+    assert [s["matched_agreements"] for s in listed] == [[]]
+    client.force_authenticate(pricing_manager)
+    assert client.get(f"/api/v1/market-signals/{signal.pk}/").json()["matched_agreements"] == ["AG-ONE", "AG-TWO"]
