@@ -285,6 +285,12 @@ class AgreementStatement:
         return sum((m.monthly_rebate for m in self.months), Decimal("0.00"))
 
 
+def quantized(value, step: Decimal) -> Decimal:
+    """A figure read from the database with its column's places (0 for none). PostgreSQL hands numerics
+    back exactly; SQLite, the embedded default, as doubles or shortened Decimals."""
+    return exact(value, step).quantize(step)
+
+
 def _price_in_force(prices, month: date) -> Decimal | None:
     """The latest contract price effective by the month's last day (prices ordered by effective date)."""
     next_month = add_months(month, 1)
@@ -321,14 +327,14 @@ def agreement_statement(*, user, number, as_of=None) -> AgreementStatement:
     for month in sorted(set(expected) | set(booked)):
         held = booked.get(month, {})
         result = expected.get(month)
-        units = exact(held.get("units"), Decimal("0.001"))
-        monthly = exact(held.get("amount"), Decimal("0.01"))
+        units = quantized(held.get("units"), Decimal("0.001"))
+        monthly = quantized(held.get("amount"), Decimal("0.01"))
         cumulative += monthly
         net_price = _price_in_force(prices, month)
         per_unit = result.rebate_per_unit if result is not None else None
         shortfall = result.shortfall if result is not None else committed is not None and units < committed
         months.append(StatementMonth(
-            month=month, units=units, eligible_amount=exact(held.get("eligible"), Decimal("0.01")),
+            month=month, units=units, eligible_amount=quantized(held.get("eligible"), Decimal("0.01")),
             net_price=net_price, rebate_per_unit=per_unit,
             net_net_price=net_price - per_unit if net_price is not None and per_unit is not None else None,
             monthly_rebate=monthly, cumulative_rebate=cumulative,

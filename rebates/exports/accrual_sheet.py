@@ -19,8 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Func, IntegerField
 
 from rebates.exports.cells import Column, CsvOut, XlsxBook, csv_text, text_width
-from rebates.selectors import accrual_rows, liability_by_customer
-from rebates.services.terms import exact
+from rebates.selectors import accrual_rows, liability_by_customer, quantized
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -223,8 +222,8 @@ def sheet_summary(*, user, filters) -> Summary:
             "customer_code", "customer_name", "manager_name", "agreements", "rows", "units", "eligible", "accrued",
             "paid", "forfeited", "unpaid", "longest_number", "longest_program"):
         code, name, manager, agreements, count, units, *money, longest_number, longest_program = row
-        summary.customers.append((code, name, manager, agreements, count, exact(units, QUANTITY_STEP),
-                                  *(exact(value, CENT) for value in money)))
+        summary.customers.append((code, name, manager, agreements, count, quantized(units, QUANTITY_STEP),
+                                  *(quantized(value, CENT) for value in money)))
         summary.longest_number = max(summary.longest_number, longest_number or 0)
         summary.longest_program = max(summary.longest_program, longest_program or 0)
     return summary
@@ -356,12 +355,13 @@ def write_accrual_csv(stream, *, user, filters, progress: Progress = None) -> in
         total = summary.rows
         count = 0
         for batch in row_batches(sheet_queryset(user=user, filters=filters, fields=CSV_FIELDS)):
-            for number, code, name, manager, program, month, *figures in batch:
+            for number, code, name, manager, program, month, units, *money in batch:
                 label = months.get(month)
                 if label is None:
                     label = months[month] = f"{month:%Y-%m}"
+                # Every figure with its places (SQLite hands sums back as doubles).
                 writerow((csv_text(number), csv_text(code), csv_text(name), csv_text(manager), csv_text(program),
-                          label, *figures))
+                          label, quantized(units, QUANTITY_STEP), *(quantized(value, CENT) for value in money)))
             count += len(batch)
             if progress is not None:
                 progress(count, total)
