@@ -37,7 +37,8 @@ _READ_ALL = [
 
 ROLE_PERMISSIONS = {
     # Their own customers only: no view_all_customers.
-    ACCOUNT_MANAGER: _READ_ALL + ["pricing_signals.add_priceclaim"],
+    # Accrual runs are figures of the whole book, so they are not an account manager's to read.
+    ACCOUNT_MANAGER: [p for p in _READ_ALL if p != "rebates.view_accrualrun"] + ["pricing_signals.add_priceclaim"],
     PRICING_MANAGER: _READ_ALL
     + [
         "customers.view_all_customers",
@@ -71,7 +72,6 @@ ROLE_PERMISSIONS = {
         "rebates.add_purchaseline",
         "rebates.change_purchaseline",
         "rebates.start_accrual_run",
-        "rebates.export_accruals",
     ],
 }
 

@@ -44,9 +44,9 @@ WRITES = {
 }
 # Reads that are themselves a write action of R16 (an export makes a file of the ledger).
 GUARDED_READS = {
-    ("exports", "get"): {"finance", "erp", "administrator"},
-    ("export-jobs", "retrieve"): {"finance", "erp", "administrator"},
-    ("export-jobs", "file"): {"finance", "erp", "administrator"},
+    ("exports", "get"): {"finance", "administrator"},
+    ("export-jobs", "retrieve"): {"finance", "administrator"},
+    ("export-jobs", "file"): {"finance", "administrator"},
 }
 
 
