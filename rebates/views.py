@@ -15,6 +15,7 @@ from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotAllo
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from rebates import selectors
 from rebates.exports import ExportError, ExportFile, accruals_export
@@ -293,7 +294,11 @@ def settlement_approve_view(request, pk):
     else:
         messages.success(request, f"Settlement {settlement.pk} of {settlement.agreement.number} approved: "
                                   f"{money(settlement.amount)}.")
-    return redirect(request.POST.get("next") or "settlements")
+    wanted = request.POST.get("next", "")
+    # Back to the page the form was on, never to another site.
+    safe = url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure())
+    return redirect(wanted if wanted and safe else "settlements")
 
 
 @login_required
