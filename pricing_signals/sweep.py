@@ -26,12 +26,14 @@ a check and the sweep, never interleave.
 
 import io
 import logging
+import multiprocessing
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -50,7 +52,10 @@ VALUES_BATCH = 1000  # changes written from an inline list of values; more go th
 SIGNAL_FIGURES = ("product_id", "competitor_id", "window_start", "window_end", "claim_count", "customer_count",
                   "median_price", "our_average_price", "drop_percent")
 UPDATED_FIELDS = tuple(name.removesuffix("_id") for name in SIGNAL_FIGURES)
+KNOWN_FIELDS = ("pk", "status", "decision", "decided_at", "claim_count", "our_average_price")
+FIGURE_AT = {name: at for at, name in enumerate(KNOWN_FIELDS)}
 DISMISSED = PriceClaim.Status.DISMISSED.value
+CODED = (PENDING, CORROBORATED, UNSUBSTANTIATED)  # statuses as the integers a sweep reads them as
 
 
 @dataclass(frozen=True)
@@ -100,9 +105,10 @@ def detection_lock(product_id: int | None = None) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_PRODUCT, int(product_id) % 2**31])
 
 
-def signals_detect(*, as_of: date, products: Iterable[int] | None = None) -> DetectionResult:
+def signals_detect(*, as_of: date, products: Iterable[int] | None = None, workers: int = 1) -> DetectionResult:
     """Recompute every claim's status and every signal as of `as_of` (of some products only, when
-    given), and store what changed."""
+    given), and store what changed. `workers` > 1 detects products side by side in that many forked
+    processes (the command and the benchmark; not inside a Celery worker, whose children cannot fork)."""
     with transaction.atomic():
         detection_lock()
         if connection.vendor == "postgresql":
@@ -113,20 +119,12 @@ def signals_detect(*, as_of: date, products: Iterable[int] | None = None) -> Det
         if products is not None:
             products = sorted({int(pk) for pk in products}) or [0]
             where = f"c.product_id IN ({', '.join(map(str, products))})"
-        claims = _Claims.read(where, params)
+        claims = _Claims.read(where, params, whole=True)
         plan = _Plan(claims, as_of)
-        groups = defaultdict(list)
         split = {pk for pk, rule in rules.items() if rule.same_competitor}
-        if split:
-            competitors = claims.competitors
-            for at, product in enumerate(claims.products):
-                groups[(product, competitors[at] if product in split else None)].append(at)
-        else:
-            for at, product in enumerate(claims.products):
-                groups[product].append(at)
-            groups = {(product, None): positions for product, positions in groups.items()}
-        for (product, _), positions in groups.items():
-            plan.detect(positions, rules[product])
+        groups = [(start, end, rules[claims.products[start]]) for start, end in claims.groups(split)]
+        for (start, end, rule), found in zip(groups, _witness_groups(claims, groups, workers), strict=True):
+            plan.detect(range(start, end), rule, found=found)
         # Every signal must hold claims after a full sweep (or go, or stay on record once acted on).
         held = MarketSignal.objects.all()
         if products is not None:
@@ -173,32 +171,82 @@ class _Claims:
         for name in self.COLUMNS:
             setattr(self, name, [])
         self._positions = None
+        self._sorted = None  # (product, competitor) per position once sorted by them
 
     def __len__(self):
         return len(self.ids)
 
     @classmethod
-    def read(cls, where, params):
+    def read(cls, where, params, whole=False):
+        """The claims matching `where`; `whole` for a sweep: on PostgreSQL read with COPY, a million rows
+        parsed by numpy in a second rather than built row by row, and ordered by product, competitor, day."""
         claims = cls()
-        claims.add(where, params)
+        if whole and connection.vendor == "postgresql":
+            claims._copy(where, params)
+        else:
+            claims.add(where, params)
         return claims
 
-    def add(self, where, params):
-        """Append the claims (not dismissed) matching `where` (SQL on the claim table aliased c)."""
+    def _select(self, where, *, coded=False):
         if connection.vendor == "postgresql":
             day = f"(c.reported_on - DATE '{EPOCH.isoformat()}')"
         else:
             day = f"CAST(julianday(c.reported_on) - julianday('{EPOCH.isoformat()}') AS INTEGER)"
+        status, signal = "c.status", "c.signal_id"
+        if coded:  # every column an integer
+            cases = " ".join(f"WHEN '{name}' THEN {code}" for code, name in enumerate(CODED))
+            status = f"CASE c.status {cases} END"
+            signal = "COALESCE(c.signal_id, 0)"
         table = connection.ops.quote_name(PriceClaim._meta.db_table)
-        sql = (f"SELECT c.id, c.product_id, c.competitor_id, c.customer_id, {day}, "
-               f"CAST(ROUND(c.claimed_price * {PRICE_SCALE}) AS BIGINT), c.status, c.signal_id "
-               f"FROM {table} c WHERE c.status <> '{DISMISSED}' AND {where}")
+        return (f"SELECT c.id, c.product_id, c.competitor_id, c.customer_id, {day}, "
+                f"CAST(ROUND(c.claimed_price * {PRICE_SCALE}) AS BIGINT), {status}, {signal} "
+                f"FROM {table} c WHERE c.status <> '{DISMISSED}' AND {where}")
+
+    def add(self, where, params):
+        """Append the claims (not dismissed) matching `where` (SQL on the claim table aliased c)."""
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(self._select(where), params)
             while rows := cursor.fetchmany(100_000):
                 for column, values in zip(self.COLUMNS, zip(*rows, strict=True), strict=True):
                     getattr(self, column).extend(values)
+        self._positions = self._sorted = None
+
+    def _copy(self, where, params):
+        buffer = io.StringIO()
+        with connection.cursor() as cursor:
+            sql = cursor.mogrify(self._select(where, coded=True), params).decode()
+            cursor.cursor.copy_expert(f"COPY ({sql}) TO STDOUT", buffer)
+        text = buffer.getvalue()
+        if not text:
+            return
+        table = np.fromstring(text, dtype=np.int64, sep=" ").reshape(-1, len(self.COLUMNS))
+        table = table[np.lexsort((table[:, 4], table[:, 2], table[:, 1]))]
+        self.ids, self.products, self.competitors, self.customers, self.days, self.prices = (
+            table[:, column].tolist() for column in range(6))
+        self.statuses = list(map(CODED.__getitem__, table[:, 6].tolist()))
+        self.signals = [signal or None for signal in table[:, 7].tolist()]
+        self._sorted = table[:, 1:3]
+
+    def groups(self, split: set[int]):
+        """(start, end) of each product's claims, or each product and competitor's for products in
+        `split`, as runs of positions (sorting them first when they came unsorted)."""
+        n = len(self.ids)
+        if not n:
+            return []
+        if self._sorted is None:
+            order = sorted(range(n), key=lambda at: (self.products[at], self.competitors[at], self.days[at]))
+            for name in self.COLUMNS:
+                column = getattr(self, name)
+                setattr(self, name, [column[at] for at in order])
+            self._sorted = np.array([self.products, self.competitors], dtype=np.int64).T.reshape(-1, 2)
+        products, competitors = self._sorted[:, 0], self._sorted[:, 1]
+        change = np.ones(n, dtype=bool)
+        change[1:] = products[1:] != products[:-1]
+        if split:
+            change[1:] |= (competitors[1:] != competitors[:-1]) & np.isin(products[1:], list(split))
+        starts = np.flatnonzero(change).tolist()
         self._positions = None
+        return list(zip(starts, [*starts[1:], n], strict=True))
 
     def position(self, claim_id):
         if self._positions is None:
@@ -221,26 +269,19 @@ class _Plan:
         self.orphans = set()  # stored signals that must hold claims after a full sweep, or go
         self.copies = set()  # positions of claims read a second time (the first copy counts)
 
-    def detect(self, positions, rule: Rule, exact=None) -> None:
-        """Detect over the claims at `positions` (one product, or product and competitor). With `exact`,
-        only positions it accepts get the computed status when not corroborated, and corroboration stored
-        earlier is kept (a claim check: adding a claim never breaks a witnessing set)."""
+    def detect(self, positions: range, rule: Rule, exact=None, found=None) -> None:
+        """Detect over the claims at `positions` (one product, or product and competitor), or take what
+        `_witness_range` `found` for them. With `exact`, only positions it accepts get the computed status
+        when not corroborated, and corroboration stored earlier is kept (a claim check: adding a claim
+        never breaks a witnessing set)."""
         claims = self.claims
-        if isinstance(positions, range):
-            days = claims.days[positions.start:positions.stop]
-            prices = claims.prices[positions.start:positions.stop]
-            customers = claims.customers[positions.start:positions.stop]
-        else:
-            day_of, price_of, customer_of = claims.days, claims.prices, claims.customers
-            days = [day_of[at] for at in positions]
-            prices = [price_of[at] for at in positions]
-            customers = [customer_of[at] for at in positions]
-        corroborated, root = witness(days, prices, customers, rule)
+        root = found if found is not None else _witness_range(claims, positions.start, positions.stop, rule)
+        days = claims.days[positions.start:positions.stop]
         window, as_of_day, stored = rule.window_days, self.as_of_day, claims.statuses
         members = defaultdict(list)
         status, signal = self.status, self.signal
         for k, at in enumerate(positions):
-            if corroborated[k]:
+            if root[k] >= 0:
                 status[at] = CORROBORATED
                 members[root[k]].append(at)
             elif exact is None:
@@ -292,13 +333,12 @@ class _Plan:
         """Give each component a signal: the best one its claims already had that no earlier component
         took, else a new one. Returns [(positions, chosen signal row values or None)] and the retired."""
         claims = self.claims
-        stored, days, ids = claims.signals, claims.days, claims.ids
-        held = [{stored[at] for at in group} - {None} for group in self.components]
-        candidates = set().union(*held)
+        stored, ids = claims.signals, claims.ids
+        held = [set(map(stored.__getitem__, group)) for group in self.components]
+        candidates = set().union(*held) - {None}
         # Many signals are read whole rather than named in a list of ids as long as the table.
         signals = MarketSignal.objects.filter(pk__in=candidates) if len(candidates) <= 1000 else MarketSignal.objects
-        known = {row[0]: row for row in signals.values_list("pk", "status", "decision", "decided_at", *SIGNAL_FIGURES)
-                 if row[0] in candidates}
+        known = {row[0]: row for row in signals.values_list(*KNOWN_FIELDS) if row[0] in candidates}
 
         def preference(pk):
             # A decision (match or hold) first, the earliest decided; then one someone acknowledged or
@@ -306,21 +346,24 @@ class _Plan:
             _, status, decision, decided_at, *_ = known[pk]
             return (not decision, status == MarketSignal.Status.OPEN, decided_at is None, decided_at or 0, pk)
 
-        def first_claim(index):
-            group = self.components[index]
-            first_day = min([days[at] for at in group])
-            return first_day, min([ids[at] for at in group if days[at] == first_day])
+        def oldest_claim(index):  # components choose in a fixed order: the one with the oldest claim first
+            return min(map(ids.__getitem__, self.components[index]))
 
         assigned, taken, gone = [], set(), {}
-        for index in sorted(range(len(self.components)), key=first_claim):
+        for index in sorted(range(len(self.components)), key=oldest_claim):
             group = self.components[index]
-            mine = sorted((pk for pk in held[index] if pk in known and pk not in taken), key=preference)
+            mine = [pk for pk in held[index] if pk in known and pk not in taken]
+            if len(mine) > 1:
+                mine.sort(key=preference)
             chosen = mine[0] if mine else None
             if chosen is not None:
                 taken.add(chosen)
             for other in mine[1:]:
                 gone.setdefault(other, chosen)
-            assigned.append((group, chosen))
+            # The same claims as before: all of them, and only them, already held by the chosen signal.
+            same = (chosen is not None and held[index] == {chosen}
+                    and known[chosen][FIGURE_AT["claim_count"]] == len(group))
+            assigned.append((group, chosen, same))
         for pk in taken:
             gone.pop(pk, None)
         for pk in self.orphans - taken:
@@ -330,17 +373,23 @@ class _Plan:
     def write(self) -> DetectionResult:
         claims = self.claims
         assigned, known, gone = self._assign()
-        averages = our_average_prices({claims.products[group[0]] for group, _ in assigned}, as_of=self.as_of)
-        created, updated, now = [], [], timezone.now()
-        for group, chosen in assigned:
-            figures = self._figures(group, averages)
+        averages = our_average_prices({claims.products[group[0]] for group, _, _ in assigned}, as_of=self.as_of)
+        created, now = [], timezone.now()
+        recompute = []
+        for group, chosen, same in assigned:
             if chosen is None:
-                created.append((MarketSignal(**figures), group))
+                created.append((MarketSignal(**self._figures(group, averages)), group))
                 continue
-            if tuple(figures.values()) != known[chosen][4:]:
-                updated.append(MarketSignal(pk=chosen, updated_at=now, **figures))
-            for at in group:
-                self.signal[at] = chosen
+            # Unchanged claims and our price unchanged: nothing to recompute (the nightly case).
+            if not same or averages.get(claims.products[group[0]]) != known[chosen][FIGURE_AT["our_average_price"]]:
+                recompute.append((chosen, self._figures(group, averages)))
+            if not same:
+                for at in group:
+                    self.signal[at] = chosen
+        stored_figures = {row[0]: row[1:] for row in MarketSignal.objects.filter(
+            pk__in=[pk for pk, _ in recompute]).values_list("pk", *SIGNAL_FIGURES)} if recompute else {}
+        updated = [MarketSignal(pk=pk, updated_at=now, **figures) for pk, figures in recompute
+                   if tuple(figures.values()) != stored_figures[pk]]
         MarketSignal.objects.bulk_create([signal for signal, _ in created], batch_size=2000)
         for signal, group in created:
             for at in group:
@@ -370,9 +419,9 @@ class _Plan:
         claims = self.claims
         product = claims.products[group[0]]
         competitor_of, day_of, price_of, customer_of = claims.competitors, claims.days, claims.prices, claims.customers
-        competitors = {competitor_of[at] for at in group}
-        days = [day_of[at] for at in group]
-        median = median_scaled([price_of[at] for at in group])
+        competitors = set(map(competitor_of.__getitem__, group))
+        days = list(map(day_of.__getitem__, group))
+        median = median_scaled(list(map(price_of.__getitem__, group)))
         ours = averages.get(product)
         return {
             "product_id": product,
@@ -380,11 +429,37 @@ class _Plan:
             "window_start": EPOCH + timedelta(days=min(days)),
             "window_end": EPOCH + timedelta(days=max(days)),
             "claim_count": len(group),
-            "customer_count": len({customer_of[at] for at in group}),
+            "customer_count": len(set(map(customer_of.__getitem__, group))),
             "median_price": median,
             "our_average_price": ours,
             "drop_percent": drop_percent(ours, median),
         }
+
+
+def _witness_range(claims, start, end, rule) -> list[int]:
+    """Per claim of positions start..end: its union-find root when corroborated, -1 when not."""
+    corroborated, root = witness(claims.days[start:end], claims.prices[start:end], claims.customers[start:end], rule)
+    return [r if c else -1 for c, r in zip(corroborated, root, strict=True)]
+
+
+_FORKED = None  # the claims a forked worker reads (inherited from the parent, never pickled)
+
+
+def _witness_forked(start, end, rule):
+    return _witness_range(_FORKED, start, end, rule)
+
+
+def _witness_groups(claims, groups, workers):
+    """`_witness_range` of every (start, end, rule) group, in `workers` forked processes when > 1."""
+    global _FORKED
+    if workers <= 1 or len(groups) < 2:
+        return [_witness_range(claims, start, end, rule) for start, end, rule in groups]
+    _FORKED = claims
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            return pool.starmap(_witness_forked, groups, chunksize=max(1, len(groups) // (workers * 8)))
+    finally:
+        _FORKED = None
 
 
 def median_scaled(prices: list[int]) -> Decimal:

@@ -236,3 +236,17 @@ def test_a_check_of_a_claim_leaves_other_products_alone(seed, product):
     price_claim_check(claim_id=seed["claims"]["echo_two"].pk, as_of=YEAR_END)
 
     assert {PriceClaim.objects.get(pk=c.pk).status for c in far} == {"pending"}
+
+
+def test_detection_in_two_processes_gives_what_one_process_gives():
+    for p in range(4):
+        product = ProductFactory()
+        for i in range(9):
+            claim_on(product, CustomerFactory(), date(2026, 3, 1) + timedelta(days=(i // 3) * 40 + i % 3 + p),
+                     "10.00" if i % 4 else "10.15")
+
+    forked = signals_detect(as_of=YEAR_END, workers=2)
+    again = signals_detect(as_of=YEAR_END, workers=1)
+
+    assert forked.signals_created == 12 and forked.corroborated == 36
+    assert (again.claims_changed, again.signals_created, again.signals_updated) == (0, 0, 0)

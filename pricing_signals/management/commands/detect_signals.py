@@ -27,8 +27,12 @@ class Command(BaseCommand):
         parser.add_argument("--product", action="append", default=[], metavar="SKU",
                             help="Only this product's claims (repeat for more).")
         parser.add_argument("--queue", action="store_true", help="Queue the nightly sweep for the workers and return.")
+        parser.add_argument("--workers", type=int, default=1,
+                            help="Detect products side by side in this many processes (default 1).")
 
-    def handle(self, *args, as_of, product, queue, **options):
+    def handle(self, *args, as_of, product, queue, workers, **options):
+        if workers < 1:
+            raise CommandError(f"--workers must be at least 1, got {workers}")
         if queue:
             from pricing_signals.tasks import nightly_signal_sweep
 
@@ -44,5 +48,5 @@ class Command(BaseCommand):
             products = list(found.values())
         as_of = as_of or timezone.localdate()
         began = time.perf_counter()
-        result = signals_detect(as_of=as_of, products=products)
+        result = signals_detect(as_of=as_of, products=products, workers=workers)
         self.stdout.write(f"Market signals as of {as_of}: {result} ({time.perf_counter() - began:.1f} s).")
