@@ -35,6 +35,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from pricing_signals.detection import CORROBORATED, PENDING, UNIT_PRICE_STEP, UNSUBSTANTIATED, Rule, witness
@@ -93,6 +94,13 @@ def rules_by_product(product_ids: Iterable[int] | None = None) -> dict[int, Rule
     return {pk: by_line.get(line, default) for pk, line in products.values_list("pk", "product_line_id")}
 
 
+def rule_for_line(line_id: int | None) -> Rule:
+    """The detection rule of a product line: its override, else the global default (one query)."""
+    found = {rule.product_line_id: rule for rule in DetectionRule.objects.filter(
+        Q(product_line_id=line_id) | Q(product_line__isnull=True))}
+    return rule_of(found.get(line_id) or found.get(None))
+
+
 def detection_lock(product_id: int | None = None) -> None:
     """Inside a transaction: exclusive on all detection (no product), or shared plus this product's own."""
     if connection.vendor != "postgresql":
@@ -100,9 +108,9 @@ def detection_lock(product_id: int | None = None) -> None:
     with connection.cursor() as cursor:
         if product_id is None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [LOCK_ALL])
-        else:
-            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, 0)", [LOCK_ALL])
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_PRODUCT, int(product_id) % 2**31])
+        else:  # the shared lock first: the select list is evaluated left to right
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, 0), pg_advisory_xact_lock(%s, %s)",
+                           [LOCK_ALL, LOCK_PRODUCT, int(product_id) % 2**31])
 
 
 def signals_detect(*, as_of: date, products: Iterable[int] | None = None, workers: int = 1) -> DetectionResult:
@@ -137,14 +145,12 @@ def price_claim_check(*, claim_id: int, as_of: date) -> str | None:
     """Check one claim against the claims of its product within two windows of it; store what changed.
     Returns the claim's status (None when the claim no longer exists)."""
     with transaction.atomic():
-        claim = PriceClaim.objects.filter(pk=claim_id).values("product_id", "competitor_id", "reported_on").first()
+        claim = PriceClaim.objects.filter(pk=claim_id).values(
+            "product_id", "competitor_id", "reported_on", "product__product_line_id").first()
         if claim is None:
             return None
         detection_lock(claim["product_id"])
-        current = PriceClaim.objects.filter(pk=claim_id).values_list("status", flat=True).first()
-        if current == DISMISSED:
-            return current
-        rule = rules_by_product([claim["product_id"]])[claim["product_id"]]
+        rule = rule_for_line(claim["product__product_line_id"])
         day = (claim["reported_on"] - EPOCH).days
         reach = rule.window_days
         where = "c.product_id = %s AND c.reported_on BETWEEN %s AND %s"
@@ -154,7 +160,9 @@ def price_claim_check(*, claim_id: int, as_of: date) -> str | None:
             where += " AND c.competitor_id = %s"
             params.append(claim["competitor_id"])
         claims = _Claims.read(where, params)
-        plan = _Plan(claims, as_of)
+        if not claims.has(claim_id):  # dismissed (or deleted) meanwhile: it takes no part
+            return PriceClaim.objects.filter(pk=claim_id).values_list("status", flat=True).first()
+        plan = _Plan(claims, as_of, refresh_prices=False)
         # Exact within one window of the claim; further out, only what the nearby claims prove is new.
         plan.detect(range(len(claims)), rule, exact=lambda at: abs(claims.days[at] - day) <= reach)
         plan.merge_stored()
@@ -248,6 +256,13 @@ class _Claims:
         self._positions = None
         return list(zip(starts, [*starts[1:], n], strict=True))
 
+    def has(self, claim_id) -> bool:
+        try:
+            self.position(claim_id)
+        except KeyError:
+            return False
+        return True
+
     def position(self, claim_id):
         if self._positions is None:
             self._positions = {}
@@ -259,8 +274,10 @@ class _Claims:
 class _Plan:
     """What a detection found, turned into the writes that bring the database there."""
 
-    def __init__(self, claims: _Claims, as_of: date):
+    def __init__(self, claims: _Claims, as_of: date, refresh_prices: bool = True):
         self.claims = claims
+        # A claim check keeps a signal's stored average price (the nightly sweep refreshes them all).
+        self.refresh_prices = refresh_prices
         self.as_of = as_of
         self.as_of_day = (as_of - EPOCH).days
         self.status = list(claims.statuses)
@@ -373,16 +390,24 @@ class _Plan:
     def write(self) -> DetectionResult:
         claims = self.claims
         assigned, known, gone = self._assign()
-        averages = our_average_prices({claims.products[group[0]] for group, _, _ in assigned}, as_of=self.as_of)
+        averages = our_average_prices({claims.products[group[0]] for group, chosen, _ in assigned
+                                       if self.refresh_prices or chosen is None}, as_of=self.as_of)
+
+        def ours(group, chosen):
+            if self.refresh_prices or chosen is None:
+                return averages.get(claims.products[group[0]])
+            return known[chosen][FIGURE_AT["our_average_price"]]
+
         created, now = [], timezone.now()
         recompute = []
         for group, chosen, same in assigned:
             if chosen is None:
-                created.append((MarketSignal(**self._figures(group, averages)), group))
+                created.append((MarketSignal(**self._figures(group, ours(group, None))), group))
                 continue
             # Unchanged claims and our price unchanged: nothing to recompute (the nightly case).
-            if not same or averages.get(claims.products[group[0]]) != known[chosen][FIGURE_AT["our_average_price"]]:
-                recompute.append((chosen, self._figures(group, averages)))
+            price = ours(group, chosen)
+            if not same or price != known[chosen][FIGURE_AT["our_average_price"]]:
+                recompute.append((chosen, self._figures(group, price)))
             if not same:
                 for at in group:
                     self.signal[at] = chosen
@@ -415,14 +440,13 @@ class _Plan:
             logger.info("market signal detection as of %s: %s", self.as_of, result)
         return result
 
-    def _figures(self, group, averages: dict[int, Decimal]) -> dict:
+    def _figures(self, group, ours: Decimal | None) -> dict:
         claims = self.claims
         product = claims.products[group[0]]
         competitor_of, day_of, price_of, customer_of = claims.competitors, claims.days, claims.prices, claims.customers
         competitors = set(map(competitor_of.__getitem__, group))
         days = list(map(day_of.__getitem__, group))
         median = median_scaled(list(map(price_of.__getitem__, group)))
-        ours = averages.get(product)
         return {
             "product_id": product,
             "competitor_id": competitors.pop() if len(competitors) == 1 else None,
