@@ -313,7 +313,8 @@ def signals_timeline(*, user, start: date, end: date, products: int = 12) -> lis
     """Claims (those the user may see) and signals per product reported between `start` and `end`: the
     products with a signal in the range first, then those with the most claims, at most `products`.
     Three queries."""
-    claims = claims_visible(user=user).filter(reported_on__gte=start, reported_on__lte=end)
+    claims = (claims_visible(user=user).filter(reported_on__gte=start, reported_on__lte=end)
+              .select_related(None).select_related("customer", "product", "competitor"))
     signals = list(signals_visible(user=user).filter(window_end__gte=start, window_start__lte=end,
                                                      merged_into__isnull=True))
     from django.db.models import Count

@@ -86,7 +86,7 @@ def celery_worker_thread():
     """A real Celery worker in this process, on the test broker (Redis), so queued work (an accrual run and
     what follows it) is done as in production while the browser watches."""
     from celery.contrib.testing.worker import start_worker
-    from celery.signals import task_postrun
+    from celery.signals import task_postrun, worker_ready, worker_shutdown
     from django.db import connections
 
     from config.celery_app import app
@@ -95,13 +95,15 @@ def celery_worker_thread():
         # The worker's thread keeps no connection open, so the test database can be dropped at the end.
         connections.close_all()
 
-    task_postrun.connect(close_connections, weak=False)
+    for signal in (task_postrun, worker_ready, worker_shutdown):
+        signal.connect(close_connections, weak=False)
     app.control.purge()  # messages queued by earlier tests name rows that are gone
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20):
             yield
     finally:
-        task_postrun.disconnect(close_connections)
+        for signal in (task_postrun, worker_ready, worker_shutdown):
+            signal.disconnect(close_connections)
         app.control.purge()
 
 

@@ -309,3 +309,26 @@ def test_an_upload_that_is_not_a_purchase_file_is_refused_next_to_the_field(book
     response = client_for(book["finance"]).post(reverse("imports"),
                                                 {"file": SimpleUploadedFile("notes.txt", b"hello")})
     assert response.status_code == 400 and "Only .xlsx and .csv files are imported." in html(response)
+
+
+def test_a_large_export_is_made_in_the_background_with_progress_and_a_download(book, client_for, settings,
+                                                                               django_capture_on_commit_callbacks):
+    from rebates.exports import export_job_run
+    from rebates.models import ExportJob
+
+    settings.EXCEL_EXPORT_INLINE_ROWS = 1
+    client = client_for(book["finance"])
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(reverse("exports"), {"report": "accruals", "format": "xlsx"})
+    job = ExportJob.objects.get()
+    assert response["Location"] == reverse("export-detail", args=[job.pk])
+    assert client.get(reverse("export-progress", args=[job.pk])).json()["finished"] is False
+    assert client.get(reverse("export-file", args=[job.pk])).status_code == 404  # not made yet
+    export_job_run(job_id=job.pk)  # what the queued task does
+    progress = client.get(reverse("export-progress", args=[job.pk])).json()
+    assert (progress["status"], progress["progress"], progress["finished"]) == ("done", 100, True)
+    download = client.get(reverse("export-file", args=[job.pk]))
+    assert download.status_code == 200 and b"".join(download.streaming_content)[:2] == b"PK"
+    # A user who may not export gets no export at all.
+    other = client_for(book["pricing"])
+    assert other.get(reverse("export-detail", args=[job.pk])).status_code == 403
