@@ -137,7 +137,8 @@ def accrual_run_prepare(*, run_id: int) -> list[int]:
         recompute = _agreements_to_recompute(run)
         agreement_ids = sorted(recompute)
         run.status = AccrualRun.Status.RUNNING
-        run.started_at = run.heartbeat_at = run.changes_seen_until = now
+        run.started_at = run.heartbeat_at = now
+        run.changes_seen_until = _changes_seen_until(now)
         size = chunk_size()
         pieces = [agreement_ids[i : i + size] for i in range(0, len(agreement_ids), size)]
         AccrualChunk.objects.bulk_create(
@@ -404,6 +405,21 @@ def _months_changed_by_lines(*, since, as_of_month: date) -> dict[int, frozenset
             else:
                 months[pk].add(as_date(month))
     return {**{pk: frozenset(m) for pk, m in months.items()}, **dict.fromkeys(whole)}
+
+
+def _changes_seen_until(now):
+    """The instant up to which this run is sure to see every purchase change.
+
+    A writer stamps `updated_at` before it commits, so a transaction still open now may commit lines stamped
+    earlier than now that this run cannot see; the next run must look back to the oldest such transaction.
+    """
+    if connection.vendor != "postgresql":
+        return now  # SQLite has one writer at a time: nothing is open beside this transaction.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL")
+        oldest = cursor.fetchone()[0]
+    return min(now, oldest) if oldest is not None else now
 
 
 def _finish(run: AccrualRun) -> None:

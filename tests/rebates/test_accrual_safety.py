@@ -221,3 +221,23 @@ def test_full_run_on_the_book_matches_the_engine():
     run = start_and_perform(as_of=datetime.date(2026, 6, 30))
     assert run.status == "succeeded"
     assert booked_by_month() == expected_by_month(as_of=datetime.date(2026, 6, 30))
+
+
+def test_a_line_stamped_before_a_run_but_committed_after_it_is_booked_by_the_next_run():
+    agreement = build_book(agreements=4)[0]
+    customer, product = agreement.customer, agreement.products.get()
+    start_and_perform()
+    # An ingest batch stamps its line, then is still open while a run starts and finishes.
+    writer = psycopg2.connect(_database_url())
+    with writer.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO rebates_purchaseline (erp_line_id, customer_id, product_id, month, quantity, unit_price, "
+            "amount, source, created_at, updated_at) VALUES ('LATE-1', %s, %s, %s, 40, 10, 400, 'api', now(), now())",
+            [customer.pk, product.pk, AS_OF.replace(day=1)])
+    during = start_and_perform()
+    assert during.entries_count == 0  # the open batch is not visible yet
+    writer.commit()
+    writer.close()
+    after = start_and_perform()
+    assert after.entries_count >= 1
+    assert booked_by_month() == expected_by_month()
