@@ -104,6 +104,10 @@ SIGN_IN_WINDOW_SECONDS = env.int("SIGN_IN_WINDOW_SECONDS", default=300)
 ACCRUAL_CHUNK_SIZE = env.int("ACCRUAL_CHUNK_SIZE", default=500)
 # A running run with no finished chunk for this long lost its worker; the next run marks it failed.
 ACCRUAL_RUN_STALE_SECONDS = env.int("ACCRUAL_RUN_STALE_SECONDS", default=900)
+# Excel: exports up to this many rows answer at once (larger ones run in the background); purchase files
+# hold at most this many lines.
+EXCEL_EXPORT_INLINE_ROWS = env.int("EXCEL_EXPORT_INLINE_ROWS", default=5000)
+PURCHASE_IMPORT_MAX_ROWS = env.int("PURCHASE_IMPORT_MAX_ROWS", default=1_000_000)
 
 REDIS_URL = env("REDIS_URL", default="")
 # Shared cache (sign-in throttling, idempotency locks) in Redis when there is one; memory otherwise.

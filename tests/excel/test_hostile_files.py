@@ -11,14 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from tests.excel.workbooks import (
     BILLION_LAUGHS_DTD,
     CONTENT_TYPES,
     MACRO_WORKBOOK_TYPE,
-    SHARED_STRINGS,
-    WORKBOOK,
     many_members,
     purchase_csv,
     purchase_xlsx,
@@ -172,10 +169,3 @@ def test_an_ordinary_csv_is_read_in_the_same_harness(tmp_path):
     path.write_bytes(purchase_csv([("L1", "C1", "P1", "2026-01", 10, "12.10", "121.00")]))
     assert read_in_subprocess(path)["lines"] == 1
 
-
-def test_the_limits_are_the_documented_ones():
-    from rebates.imports import max_members, max_ratio, max_rows
-
-    assert (max_rows(), max_members(), max_ratio()) == (1_000_000, 500, 200)
-    assert not hasattr(settings, "PURCHASE_IMPORT_MAX_ROWS") or settings.PURCHASE_IMPORT_MAX_ROWS == 1_000_000
-    assert WORKBOOK and SHARED_STRINGS
