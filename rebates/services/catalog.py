@@ -32,6 +32,9 @@ RULE_FIELDS = ("kind", "rate_type", "rate", "tier_basis", "tier_method", "baseli
 # agreement_terminate, settling through the settlements.
 STATUSES_SENT = (RebateAgreement.Status.DRAFT, RebateAgreement.Status.ACTIVE)
 
+# Prices the ERP itself set: the only ones a later ERP price in the same month replaces.
+ERP_PRICE_REASONS = ("Agreement created", "Sent by the ERP")
+
 
 def _save(obj, *, exclude=()):
     obj.full_clean(exclude=list(exclude))
@@ -105,7 +108,7 @@ def agreement_create(*, by, number: str, rule: dict, net_price: Decimal | None =
         _rule_write(agreement, rule)
         if net_price is not None:
             price = ContractPrice(agreement=agreement, effective_from=agreement.start_month, net_price=net_price,
-                                  reason="Agreement created", created_by=_user(by))
+                                  reason=ERP_PRICE_REASONS[0], created_by=_user(by))
             _save(price, exclude=["agreement"])
         _check_terms(agreement)
         audit_record(actor=by, action="agreement.create", target=agreement,
@@ -135,9 +138,17 @@ def agreement_update(*, by, agreement: RebateAgreement, rule: dict | None = None
             month = timezone.localdate().replace(day=1)
             current = agreement.prices.order_by("-effective_from").first()
             if current is None or current.net_price != net_price:
+                effective_from = max(month, agreement.start_month)
+                same_month = agreement.prices.filter(effective_from=effective_from).first()
+                if same_month is not None and same_month.reason not in ERP_PRICE_REASONS:
+                    # A price set this month for another reason (a matched market signal, say) is evidence:
+                    # the ERP does not overwrite it.
+                    raise ValidationError({"net_price": (
+                        f"The net price from {effective_from:%Y-%m} was set as '{same_month.reason}'; "
+                        f"it is not replaced by the ERP. Send the new price from next month on.")})
                 ContractPrice.objects.update_or_create(
-                    agreement=agreement, effective_from=max(month, agreement.start_month),
-                    defaults={"net_price": net_price, "reason": "Sent by the ERP", "created_by": _user(by)})
+                    agreement=agreement, effective_from=effective_from,
+                    defaults={"net_price": net_price, "reason": ERP_PRICE_REASONS[1], "created_by": _user(by)})
                 changed["net_price"] = str(net_price)
         if changed:
             _save(agreement)  # auto_now: terms_changed_at moves with every save

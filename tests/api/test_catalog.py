@@ -97,3 +97,19 @@ def test_account_manager_sees_only_their_agreements(users, book):
     assert manager.get("/api/v1/agreements/AG-B/").status_code == 404
     assert manager.get("/api/v1/customers/C-B/").status_code == 404
     assert manager.get("/api/v1/agreements/", {"customer": "C-B"}).json()["count"] == 0
+
+
+def test_the_erp_does_not_overwrite_a_price_matched_to_a_signal_this_month(erp, book):
+    from django.utils import timezone
+
+    from rebates.models import ContractPrice
+
+    agreement = book["my_agreement"]
+    PerUnitRuleFactory(agreement=agreement)
+    month = max(timezone.localdate().replace(day=1), agreement.start_month)
+    ContractPrice.objects.create(agreement=agreement, effective_from=month, net_price="11.4000",
+                                 reason="matched market signal #12")
+    response = send(erp, "patch", "/api/v1/agreements/AG-A/", {"net_price": "11.90"})
+    assert response.status_code == 400
+    assert "net_price" in json.dumps(response.json())
+    assert str(ContractPrice.objects.get(agreement=agreement, effective_from=month).net_price) == "11.4000"
