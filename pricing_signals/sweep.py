@@ -41,6 +41,7 @@ from django.utils import timezone
 from pricing_signals.detection import CORROBORATED, PENDING, UNIT_PRICE_STEP, UNSUBSTANTIATED, Rule, witness
 from pricing_signals.models import DetectionRule, MarketSignal, PriceClaim
 from pricing_signals.prices import drop_percent, our_average_prices
+from rebates.bulk import copy_lines, csv_field
 from rebates.models import Product
 
 logger = logging.getLogger(__name__)
@@ -415,7 +416,7 @@ class _Plan:
             pk__in=[pk for pk, _ in recompute]).values_list("pk", *SIGNAL_FIGURES)} if recompute else {}
         updated = [MarketSignal(pk=pk, updated_at=now, **figures) for pk, figures in recompute
                    if tuple(figures.values()) != stored_figures[pk]]
-        MarketSignal.objects.bulk_create([signal for signal, _ in created], batch_size=2000)
+        _signals_create([signal for signal, _ in created], now)
         for signal, group in created:
             for at in group:
                 self.signal[at] = signal.pk
@@ -492,6 +493,27 @@ def median_scaled(prices: list[int]) -> Decimal:
     middle = len(ordered) // 2
     doubled = 2 * ordered[middle] if len(ordered) % 2 else ordered[middle - 1] + ordered[middle]
     return (Decimal(doubled) / (2 * PRICE_SCALE)).quantize(UNIT_PRICE_STEP, rounding=ROUND_HALF_UP)
+
+
+NEW_SIGNAL_FIELDS = ("id", *UPDATED_FIELDS, "status", "decision", "decision_reason", "detected_at", "updated_at")
+
+
+def _signals_create(signals: list[MarketSignal], now) -> None:
+    """Insert new signals and give each its id: bulk_create, or on PostgreSQL for many (the first sweep
+    of a large import makes tens of thousands) ids drawn from the sequence and the rows loaded with COPY."""
+    if connection.vendor != "postgresql" or len(signals) < VALUES_BATCH:
+        MarketSignal.objects.bulk_create(signals, batch_size=2000)
+        return
+    table = MarketSignal._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                       [table, len(signals)])
+        ids = [row[0] for row in cursor.fetchall()]
+    for signal, pk in zip(signals, ids, strict=True):
+        signal.pk, signal.detected_at, signal.updated_at = pk, now, now
+    columns = [MarketSignal._meta.get_field(name).attname for name in NEW_SIGNAL_FIELDS]
+    copy_lines(MarketSignal, NEW_SIGNAL_FIELDS, (
+        ",".join(csv_field(getattr(signal, column)) for column in columns) + "\n" for signal in signals))
 
 
 def _retire(gone: dict[int, int | None]) -> int:

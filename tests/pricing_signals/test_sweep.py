@@ -7,7 +7,13 @@ import pytest
 
 from pricing_signals.models import MarketSignal, PriceClaim
 from pricing_signals.services import market_signal_acknowledge, market_signal_decide, price_claim_check, signals_detect
-from tests.factories import CustomerFactory, DetectionRuleFactory, PriceClaimFactory, ProductFactory
+from tests.factories import (
+    CompetitorFactory,
+    CustomerFactory,
+    DetectionRuleFactory,
+    PriceClaimFactory,
+    ProductFactory,
+)
 from tests.pricing_signals.conftest import YEAR_END, agreement_for, claim_on
 
 pytestmark = pytest.mark.django_db
@@ -203,8 +209,6 @@ def test_a_product_line_override_applies_to_its_products_only(product):
 
 
 def test_same_competitor_rule_keeps_competitors_apart(product):
-    from tests.factories import CompetitorFactory
-
     DetectionRuleFactory(product_line=product.product_line, same_competitor=True)
     apex, budget = CompetitorFactory(name="Apex Supply"), CompetitorFactory(name="Budget Bolt Direct")
     for i, competitor in enumerate((apex, apex, budget)):
@@ -250,3 +254,26 @@ def test_detection_in_two_processes_gives_what_one_process_gives():
 
     assert forked.signals_created == 12 and forked.corroborated == 36
     assert (again.claims_changed, again.signals_created, again.signals_updated) == (0, 0, 0)
+
+
+def test_a_sweep_that_makes_over_a_thousand_signals_writes_them_all_in_bulk():
+    product = ProductFactory()
+    customers = [CustomerFactory() for _ in range(3)]
+    manager = customers[0].account_manager
+    competitor = CompetitorFactory()
+    # 1,100 clusters of three claims, 40 days apart: one signal each (the bulk paths start at 1,000 rows).
+    PriceClaim.objects.bulk_create([
+        PriceClaim(customer=customers[i % 3], product=product, competitor=competitor, claimed_price=Decimal("10.00"),
+                   reported_on=date(2000, 1, 1) + timedelta(days=40 * (i // 3) + i % 3), channel="call",
+                   reported_by=manager)
+        for i in range(3300)
+    ])
+
+    result = signals_detect(as_of=YEAR_END)
+
+    assert (result.signals_created, result.claims_changed, result.corroborated) == (1100, 3300, 3300)
+    assert MarketSignal.objects.count() == 1100
+    assert set(MarketSignal.objects.values_list("claim_count", "customer_count", "median_price", "status")) == {
+        (3, 3, Decimal("10.0000"), "open")}
+    assert PriceClaim.objects.values("signal").distinct().count() == 1100
+    assert signals_detect(as_of=YEAR_END).claims_changed == 0
