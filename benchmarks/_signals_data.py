@@ -29,16 +29,20 @@ COLUMNS = ("customer_id", "product_id", "competitor_id", "claimed_price", "repor
 
 
 def claims_delete():
-    """Remove the benchmark's claims (named by their competitors) and the signals they made."""
+    """Remove the benchmark's claims (named by their competitors) and the signals they made, set-based
+    (the pages benchmark that runs next then sees only its own claims)."""
     competitors = list(Competitor.objects.filter(name__in=COMPETITORS).values_list("pk", flat=True))
     if not competitors:
         return
-    products = list(PriceClaim.objects.filter(competitor_id__in=competitors).values_list("product_id", flat=True)
-                    .distinct().order_by())
-    table = connection.ops.quote_name(PriceClaim._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table} WHERE competitor_id = ANY(%s)", [competitors])
-    MarketSignal.objects.filter(product_id__in=products, claims__isnull=True).delete()
+    claims = connection.ops.quote_name(PriceClaim._meta.db_table)
+    signals = connection.ops.quote_name(MarketSignal._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT product_id FROM {claims} WHERE competitor_id = ANY(%s)", [competitors])
+        products = [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"DELETE FROM {claims} WHERE competitor_id = ANY(%s)", [competitors])
+        # Signals nothing else holds on to: no claim left, no price change made for them, no decision.
+        cursor.execute(f"DELETE FROM {signals} s WHERE s.product_id = ANY(%s) AND s.status = 'open' "
+                       f"AND NOT EXISTS (SELECT 1 FROM {claims} c WHERE c.signal_id = s.id)", [products])
 
 
 def claims_generate(*, products, customers, claims=1_000_000, seed=2026):

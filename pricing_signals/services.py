@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.celery_app import queue_on_commit
@@ -81,9 +81,7 @@ def price_claim_record(*, user, customer, product, competitor, claimed_unit_pric
         raise PriceClaimInvalid(errors)
 
     with transaction.atomic():
-        competitor_row = (competitor if isinstance(competitor, Competitor)
-                          else Competitor.objects.filter(name__iexact=competitor_name).first()
-                          or Competitor.objects.create(name=competitor_name))
+        competitor_row = competitor if isinstance(competitor, Competitor) else _competitor(competitor_name)
         claim = PriceClaim(customer=customer_row, product=product_row, competitor=competitor_row,
                            claimed_price=price, reported_on=day, channel=channel, reported_by=user,
                            note=note.strip())
@@ -263,6 +261,19 @@ def _product(product, errors):
     if row is None:
         errors["product"] = f"No product with SKU {product!r}." if product else "Name the product (its SKU)."
     return row
+
+
+def _competitor(name):
+    """The competitor of that name (any case), added when named for the first time, also when two claims
+    name it at once."""
+    found = Competitor.objects.filter(name__iexact=name).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return Competitor.objects.create(name=name)
+    except IntegrityError:
+        return Competitor.objects.get(name=name)
 
 
 def _competitor_name(competitor, errors):
