@@ -1,0 +1,48 @@
+"""`manage.py detect_signals` for operators."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from pricing_signals.models import MarketSignal, PriceClaim
+
+pytestmark = pytest.mark.django_db
+
+
+def detect(*args):
+    out = io.StringIO()
+    call_command("detect_signals", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_the_command_detects_the_seed_signal_and_says_what_it_did(seed):
+    output = detect("--as-of", "2026-12-31")
+
+    assert "5 claims checked, 5 changed; 3 corroborated, 0 pending, 2 unsubstantiated" in output
+    assert "1 new" in output and MarketSignal.objects.count() == 1
+
+
+def test_the_command_twice_changes_nothing_the_second_time(seed):
+    detect("--as-of", "2026-12-31")
+
+    assert "5 claims checked, 0 changed" in detect("--as-of", "2026-12-31")
+
+
+def test_the_command_can_be_limited_to_products(seed, product):
+    from tests.factories import ProductFactory
+
+    ProductFactory(sku="OTHER-1")
+    assert "0 claims checked" in detect("--as-of", "2026-12-31", "--product", "OTHER-1")
+    assert set(PriceClaim.objects.values_list("status", flat=True)) == {"pending"}
+    assert "5 claims checked" in detect("--as-of", "2026-12-31", "--product", product.sku)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--product", "NO-SUCH-SKU"], "No product with SKU NO-SUCH-SKU"),
+    (["--as-of", "31/12/2026"], "--as-of must be a date"),
+    (["--workers", "0"], "--workers must be at least 1"),
+])
+def test_the_command_refuses_what_it_cannot_do(db, args, message):
+    with pytest.raises(CommandError, match=message):
+        detect(*args)
