@@ -472,6 +472,13 @@ class AccrualRun(models.Model):
             return self.finished_at - self.started_at
         return None
 
+    @property
+    def progress(self) -> int:
+        """Chunks booked out of the run's chunks, 0 to 100 (100 once it succeeded or was skipped)."""
+        if self.status in (self.Status.SUCCEEDED, self.Status.SKIPPED):
+            return 100
+        return 100 * self.chunks_done // self.chunks_total if self.chunks_total else 0
+
 
 class AccrualChunk(models.Model):
     """A range of agreements of one run: booked in one transaction by one task, or not at all."""

@@ -200,12 +200,6 @@ def agreement_context(request, number):
 # --- accrual runs ---------------------------------------------------------------------------------------
 
 
-def run_progress(run) -> int:
-    if run.status in (AccrualRun.Status.SUCCEEDED, AccrualRun.Status.SKIPPED):
-        return 100
-    return 100 * run.chunks_done // run.chunks_total if run.chunks_total else 0
-
-
 RUN_FINISHED = (AccrualRun.Status.SUCCEEDED, AccrualRun.Status.SKIPPED, AccrualRun.Status.FAILED)
 
 
@@ -227,7 +221,7 @@ def accrual_runs(request):
                 return redirect("accrual-run-detail", pk=run.pk)
     runs = AccrualRun.objects.select_related("started_by").order_by("-created_at", "-id")[:30]
     return render(request, "rebates/accrual_runs.html", {
-        "form": form, "runs": [(run, run_progress(run)) for run in runs],
+        "form": form, "runs": [(run, run.progress) for run in runs],
         "can_start": request.user.has_perm("rebates.start_accrual_run")})
 
 
@@ -236,7 +230,7 @@ def accrual_runs(request):
 def accrual_run_detail(request, pk):
     run = get_object_or_404(AccrualRun.objects.select_related("started_by"), pk=pk)
     return render(request, "rebates/accrual_run_detail.html", {
-        "run": run, "progress": run_progress(run), "finished": run.status in RUN_FINISHED})
+        "run": run, "progress": run.progress, "finished": run.status in RUN_FINISHED})
 
 
 @login_required
@@ -246,7 +240,7 @@ def accrual_run_progress(request, pk):
     if refused := wrong_method(request, "GET"):
         return refused
     return JsonResponse({"status": run.status, "status_display": run.get_status_display(),
-                         "progress": run_progress(run), "finished": run.status in RUN_FINISHED,
+                         "progress": run.progress, "finished": run.status in RUN_FINISHED,
                          "chunks_done": run.chunks_done, "chunks_total": run.chunks_total,
                          "entries": run.entries_count, "total": str(run.total_amount), "error": run.error})
 

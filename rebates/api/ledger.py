@@ -42,9 +42,7 @@ class AccrualRunOut(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_progress(self, run) -> int:
-        if run.status in (AccrualRun.Status.SUCCEEDED, AccrualRun.Status.SKIPPED):
-            return 100
-        return 100 * run.chunks_done // run.chunks_total if run.chunks_total else 0
+        return run.progress
 
 
 class AccrualRunIn(serializers.Serializer):
