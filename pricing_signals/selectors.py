@@ -225,10 +225,9 @@ def signal_exposure(*, user, signal, as_of: date | None = None):
     )
     zero_units, zero_money = Value(Decimal("0"), output_field=_QUANTITY), Value(Decimal("0.00"), output_field=_MONEY)
     line = Product.objects.filter(pk=signal.product_id).values("product_line_id")
-    covering = Q(products=signal.product_id) | Q(product_lines__in=Subquery(line))
     return (
         RebateAgreement.objects.visible_to(user).active()
-        .filter(pk__in=RebateAgreement.objects.filter(covering).values("pk"))
+        .filter(_covering(products=[signal.product_id], lines=Subquery(line)))
         .exclude(customer_id__in=claimants)
         .annotate(net_price=current_net_price(as_of))
         .filter(net_price__gt=signal.median_price)
@@ -242,11 +241,76 @@ def signal_exposure(*, user, signal, as_of: date | None = None):
     )
 
 
+def _covering(*, products, lines):
+    """Agreements whose scope names one of the products or one of the product lines (ids, or a subquery of
+    line ids), as two lookups in the scope tables' indexes rather than a join of every agreement's scope."""
+    return Q(pk__in=RebateAgreement.products.through.objects.filter(product_id__in=products)
+             .values("rebateagreement_id")
+             .union(RebateAgreement.product_lines.through.objects.filter(productline_id__in=lines)
+                    .values("rebateagreement_id"), all=True))
+
+
 def exposure_total(rows) -> dict[str, Decimal | int]:
     """Agreements, customers and unpaid rebate at stake over exposure rows."""
     rows = list(rows)
     return {"agreements": len(rows), "customers": len({row.customer_id for row in rows}),
             "unpaid_rebate": sum((row.unpaid_rebate for row in rows), Decimal("0.00"))}
+
+
+def signals_exposure_totals(*, user, signals, as_of: date | None = None) -> dict[int, dict[str, Decimal | int]]:
+    """Per signal id: `exposure_total(signal_exposure(user=user, signal=signal, as_of=as_of))`, the same
+    agreements, customers and unpaid rebate under the same rules (the user's own customers only for an
+    account manager), for many signals at once in five queries however many signals: the scope rows
+    covering their products, the active agreements among them with their net price, the claimants, and
+    the ledger balances of the exposed agreements."""
+    signals = list(signals)
+    if not signals:
+        return {}
+    as_of = as_of or timezone.localdate()
+    line_of = dict(Product.objects.filter(pk__in={signal.product_id for signal in signals})
+                   .values_list("pk", "product_line_id"))
+    lines = {line for line in line_of.values() if line is not None}
+    scope = (RebateAgreement.products.through.objects.filter(product_id__in=list(line_of))
+             .annotate(by_line=Value(False)).values_list("rebateagreement_id", "product_id", "by_line")
+             .union(RebateAgreement.product_lines.through.objects.filter(productline_id__in=list(lines))
+                    .annotate(by_line=Value(True)).values_list("rebateagreement_id", "productline_id", "by_line"),
+                    all=True))
+    covering_products, covering_lines = defaultdict(set), defaultdict(set)
+    for agreement_id, target, by_line in scope:
+        (covering_lines if by_line else covering_products)[target].add(agreement_id)
+    priced = {
+        pk: (customer_id, net_price)
+        for pk, customer_id, net_price in (
+            RebateAgreement.objects.visible_to(user).active()
+            .filter(_covering(products=list(line_of), lines=list(lines)))
+            .annotate(net_price=current_net_price(as_of)).order_by()
+            .values_list("pk", "customer_id", "net_price")
+        )
+        if net_price is not None
+    }
+    claimants = defaultdict(set)
+    for signal_id, customer_id in (PriceClaim.objects.filter(signal__in=[signal.pk for signal in signals])
+                                   .order_by().values_list("signal_id", "customer_id").distinct()):
+        claimants[signal_id].add(customer_id)
+    exposed = {}
+    for signal in signals:
+        covering = covering_products[signal.product_id] | covering_lines.get(line_of.get(signal.product_id), set())
+        exposed[signal.pk] = [
+            (pk, priced[pk][0]) for pk in covering
+            if pk in priced and priced[pk][0] not in claimants[signal.pk] and priced[pk][1] > signal.median_price
+        ]
+    wanted = sorted({pk for rows in exposed.values() for pk, _ in rows})
+    unpaid = dict(
+        LedgerEntry.objects.filter(agreement_id__in=wanted).order_by().values("agreement_id")
+        .annotate(total=Sum("amount")).values_list("agreement_id", "total")
+    ) if wanted else {}
+    return {
+        signal.pk: {"agreements": len(exposed[signal.pk]),
+                    "customers": len({customer_id for _, customer_id in exposed[signal.pk]}),
+                    "unpaid_rebate": sum((unpaid.get(pk) or Decimal("0.00") for pk, _ in exposed[signal.pk]),
+                                         Decimal("0.00"))}
+        for signal in signals
+    }
 
 
 __all__ = [
@@ -262,6 +326,7 @@ __all__ = [
     "signal_claims",
     "signal_exposure",
     "signal_for_user",
+    "signals_exposure_totals",
     "signals_visible",
 ]
 
@@ -277,17 +342,18 @@ def open_signals(*, user):
             .order_by("-window_end", "-pk"))
 
 
-def open_signals_by_customer(*, user, customer_ids=None) -> dict[int, list[MarketSignal]]:
+def open_signals_by_customer(*, user, customer_ids=None, signals=None) -> dict[int, list[MarketSignal]]:
     """Per visible customer id (only `customer_ids` when given): the open signals on a product one of their
-    active agreements covers (by product or product line). Three queries however many customers."""
-    signals = list(open_signals(user=user))
+    active agreements covers (by product or product line). `signals`: the user's open signals, already read
+    with their product (read here when None). Three queries however many customers (two given the signals)."""
+    signals = list(open_signals(user=user) if signals is None else signals)
     if not signals:
         return {}
     by_product, by_line = defaultdict(list), defaultdict(list)
     for signal in signals:
         by_product[signal.product_id].append(signal)
         by_line[signal.product.product_line_id].append(signal)
-    agreements = RebateAgreement.objects.visible_to(user).active()
+    agreements = RebateAgreement.objects.visible_to(user).active().order_by()
     if customer_ids is not None:
         agreements = agreements.filter(customer_id__in=list(customer_ids))
     touching = defaultdict(dict)
@@ -302,28 +368,50 @@ def open_signals_by_customer(*, user, customer_ids=None) -> dict[int, list[Marke
     return {customer_id: sorted(found.values(), key=lambda s: -s.pk) for customer_id, found in touching.items()}
 
 
+@dataclass(frozen=True, slots=True)
+class TimelineClaim:
+    """What the timeline draws of a claim, read as plain values (hundreds of claims build no model objects)."""
+
+    pk: int
+    product_id: int
+    reported_on: date
+    status: str
+    customer_code: str
+    competitor_name: str
+    claimed_price: Decimal
+    channel: str
+
+    def get_status_display(self) -> str:
+        return PriceClaim.Status(self.status).label
+
+    def get_channel_display(self) -> str:
+        return PriceClaim.Channel(self.channel).label
+
+
 @dataclass(frozen=True)
 class TimelineProduct:
     product: Product
-    claims: tuple
+    claims: tuple[TimelineClaim, ...]
     signals: tuple
 
 
 def signals_timeline(*, user, start: date, end: date, products: int = 12) -> list[TimelineProduct]:
     """Claims (those the user may see) and signals per product reported between `start` and `end`: the
     products with a signal in the range first, then those with the most claims, at most `products`.
-    Three queries."""
-    claims = (claims_visible(user=user).filter(reported_on__gte=start, reported_on__lte=end)
-              .select_related(None).select_related("customer", "product", "competitor"))
-    signals = list(signals_visible(user=user).filter(window_end__gte=start, window_start__lte=end,
-                                                     merged_into__isnull=True))
+    Four queries."""
     from django.db.models import Count
 
+    claims = PriceClaim.objects.visible_to(user).filter(reported_on__gte=start, reported_on__lte=end)
+    signals = list(signals_visible(user=user).select_related(None)
+                   .filter(window_end__gte=start, window_start__lte=end, merged_into__isnull=True))
     counts = dict(claims.order_by().values("product_id").annotate(n=Count("id")).values_list("product_id", "n"))
     signalled = {signal.product_id for signal in signals}
     chosen = sorted(set(counts) | signalled, key=lambda pk: (pk not in signalled, -counts.get(pk, 0), pk))[:products]
     rows = defaultdict(list)
-    for claim in claims.filter(product_id__in=chosen).order_by("reported_on", "pk"):
+    for values in (claims.filter(product_id__in=chosen).order_by("reported_on", "pk")
+                   .values_list("pk", "product_id", "reported_on", "status", "customer__code", "competitor__name",
+                                "claimed_price", "channel")):
+        claim = TimelineClaim(*values)
         rows[claim.product_id].append(claim)
     found = {product.pk: product for product in Product.objects.filter(pk__in=chosen)}
     return [TimelineProduct(product=found[pk], claims=tuple(rows[pk]),

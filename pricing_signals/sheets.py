@@ -32,8 +32,13 @@ def _price(value: Decimal) -> str:
 
 def claim_text(claim: PriceClaim) -> str:
     """One claim as the sheet shows it: who, what price, which product, how and when it was reported."""
-    return (f"{claim.competitor.name} {_price(claim.claimed_price)} on {claim.product.sku} "
-            f"({claim.get_channel_display().lower()}, {claim.reported_on:%Y-%m-%d})")
+    return claim_words(competitor=claim.competitor.name, price=claim.claimed_price, sku=claim.product.sku,
+                       channel=claim.get_channel_display(), reported_on=claim.reported_on)
+
+
+def claim_words(*, competitor: str, price: Decimal, sku: str, channel: str, reported_on: date) -> str:
+    """`claim_text` from the claim's values."""
+    return f"{competitor} {_price(price)} on {sku} ({channel.lower()}, {reported_on:%Y-%m-%d})"
 
 
 def claims_by_month(*, user, statement: AgreementStatement) -> dict[date, list[str]]:

@@ -1,0 +1,65 @@
+"""Finance imports a purchase file in real headless Chromium: uploads it, watches it checked (the progress bar),
+reads the preview counts, stores it, watches it stored, and the lines are there. A real Celery worker does the
+queued work, as in production."""
+
+from decimal import Decimal
+
+import pytest
+
+from rebates.models import ImportBatch, PurchaseLine
+from tests.factories import PASSWORD, ProductFactory
+from tests.pages import scenario
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HEADER = "erp_line_id,customer,product,month,quantity,unit_price,amount\n"
+
+
+def test_finance_uploads_a_purchase_file_sees_the_preview_counts_and_stores_it(
+        live_server, browser_page, sign_in, shot, celery_worker_thread, tmp_path):
+    scenario.build(accrue=False)
+    ProductFactory(sku="OTH-900", name="A product no agreement covers")
+    october = PurchaseLine.objects.get(customer__code="SEED-001", month="2026-10-01")
+    september = PurchaseLine.objects.get(customer__code="SEED-001", month="2026-09-01")
+    purchases = tmp_path / "november.csv"
+    purchases.write_text(
+        HEADER
+        + "NOV-1,SEED-001,FAS-101,2026-11,12,12.10,145.20\n"
+        + "NOV-2,C-1002,FAS-101,2026-11,20,12.10,242.00\n"
+        + f"{october.erp_line_id},SEED-001,FAS-101,2026-10,11,12.10,133.10\n"  # one more unit than stored
+        + f"{september.erp_line_id},SEED-001,FAS-101,2026-09,10,12.10,121.00\n"  # as stored
+        + "NOV-3,SEED-001,OTH-900,2026-11,5,3.00,15.00\n")
+    page = browser_page
+    sign_in(page, "finance", PASSWORD)
+
+    page.click("nav >> text=Imports")
+    page.wait_for_selector("#import-form")
+    page.set_input_files("#id_file", str(purchases))
+    page.click("button:has-text('Upload and check')")
+    page.wait_for_selector(".progress")
+    # The worker checks the file; the page polls its progress and shows the counts when it is done.
+    page.wait_for_selector("#batch-status:has-text('Previewed')", timeout=60_000)
+    counts = {name: page.locator(f"#count-{name}").inner_text()
+              for name in ("lines", "new", "changed", "unchanged", "unmatched")}
+    assert counts == {"lines": "5", "new": "3", "changed": "1", "unchanged": "1", "unmatched": "1"}
+    assert not PurchaseLine.objects.filter(erp_line_id__startswith="NOV-").exists()  # nothing stored yet
+    assert page.locator(".progress .percent").inner_text() == "100"
+    shot(page, "import-previewed")
+
+    page.click("#store-lines")
+    page.wait_for_selector(".progress")
+    page.wait_for_selector("#batch-status:has-text('Stored')", timeout=60_000)
+    assert page.locator("#store-lines").count() == 0
+    assert page.locator(".progress .percent").inner_text() == "100"
+    shot(page, "import-stored")
+
+    batch = ImportBatch.objects.get()
+    assert (batch.status, batch.progress, batch.line_count) == (ImportBatch.Status.STORED, 100, 5)
+    assert set(PurchaseLine.objects.filter(erp_line_id__startswith="NOV-").values_list("erp_line_id", flat=True)) \
+        == {"NOV-1", "NOV-2", "NOV-3"}
+    october.refresh_from_db()
+    assert (october.quantity, october.amount) == (Decimal("11.000"), Decimal("133.10"))
+
+    page.click("text=← Imports")
+    row = page.locator("#batches tr", has_text="november.csv")
+    assert "Stored" in row.inner_text()
