@@ -1,0 +1,137 @@
+"""The exposure of many signals at once (the pricing dashboard's read) gives exactly what the one-signal read
+gives for each of them: the same agreements, customers and unpaid rebate (Decimal to the cent), the same
+visibility (an account manager counts only their own customers), in a fixed number of queries."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from pricing_signals.models import MarketSignal, PriceClaim
+from pricing_signals.selectors import exposure_total, signal_exposure, signals_exposure_totals
+from tests.factories import (
+    AgreementFactory,
+    ContractPriceFactory,
+    CustomerFactory,
+    LedgerEntryFactory,
+    PriceClaimFactory,
+    ProductFactory,
+    ProductLineFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+SEPTEMBER_END, TODAY = date(2026, 9, 30), date(2026, 11, 23)
+
+
+def agreement(customer, *, products=(), lines=(), prices=(("2026-01-01", "12.10"),), entries=(), **fields):
+    made = AgreementFactory(customer=customer, products=list(products), **fields)
+    made.product_lines.set(lines)
+    for effective_from, net_price in prices:
+        ContractPriceFactory(agreement=made, effective_from=date.fromisoformat(effective_from),
+                             net_price=Decimal(net_price))
+    for kind, amount in entries:
+        LedgerEntryFactory(agreement=made, kind=kind, amount=Decimal(amount))
+    return made
+
+
+def signal_on(product, median, *claimants):
+    signal = MarketSignal.objects.create(product=product, window_start=date(2026, 9, 1), window_end=date(2026, 9, 25),
+                                         claim_count=len(claimants), customer_count=len(claimants),
+                                         median_price=Decimal(median))
+    for customer in claimants:
+        PriceClaimFactory(customer=customer, product=product, claimed_price=Decimal(median), signal=signal,
+                          status=PriceClaim.Status.CORROBORATED)
+    return signal
+
+
+@pytest.fixture
+def small_book(manager_a, manager_b):
+    """Two product lines, four signals (two on the same product), agreements covering them by product and by
+    line, one customer with two exposed agreements, a price that drops in October, and agreements that never
+    count: ended, without a price, priced at the median, a claimant's."""
+    fasteners, anchors = ProductLineFactory(code="fasteners"), ProductLineFactory(code="anchors")
+    bolt, nut = ProductFactory(sku="BOLT", product_line=fasteners), ProductFactory(sku="NUT", product_line=fasteners)
+    anchor = ProductFactory(sku="ANCHOR", product_line=anchors)
+    people = {code: CustomerFactory(code=code, account_manager=manager)
+              for code, manager in (("C1", manager_a), ("C2", manager_b), ("C3", manager_a), ("C4", manager_a),
+                                    ("C5", manager_b), ("C6", manager_a))}
+    agreements = {
+        "a1": agreement(people["C1"], products=[bolt], entries=[("accrual", "2.50"), ("accrual", "5.00")]),
+        "a2": agreement(people["C2"], lines=[fasteners], prices=[("2026-01-01", "11.50")],
+                        entries=[("accrual", "40.00")]),
+        "a3": agreement(people["C3"], products=[bolt, anchor],
+                        prices=[("2026-01-01", "13.00"), ("2026-10-01", "11.00")],
+                        entries=[("accrual", "10.00"), ("adjustment", "-1.25")]),
+        "a4": agreement(people["C4"], products=[bolt], prices=[("2026-01-01", "12.90")], status="terminated",
+                        terminated_on=date(2026, 6, 30), entries=[("accrual", "99.00")]),
+        "a5": agreement(people["C5"], products=[nut], prices=()),
+        "a6": agreement(people["C6"], products=[bolt], prices=[("2026-01-01", "11.40")]),
+        "a7": agreement(people["C1"], lines=[anchors], prices=[("2026-01-01", "20.00")], entries=[("accrual", "3.33")]),
+        "a8": agreement(people["C1"], lines=[fasteners], prices=[("2026-01-01", "12.50")]),
+    }
+    signals = {
+        "bolt": signal_on(bolt, "11.40", people["C6"]),
+        "nut": signal_on(nut, "11.00", people["C2"]),
+        "anchor": signal_on(anchor, "12.00"),
+        "bolt_high": signal_on(bolt, "12.20", people["C4"]),
+    }
+    return {"people": people, "agreements": agreements, "signals": signals}
+
+
+def slow_path(user, signals, as_of):
+    return {signal.pk: exposure_total(signal_exposure(user=user, signal=signal, as_of=as_of)) for signal in signals}
+
+
+@pytest.mark.parametrize("as_of", [SEPTEMBER_END, TODAY])
+@pytest.mark.parametrize("who", ["pricing_manager", "manager_a", "manager_b"])
+def test_many_signals_at_once_give_what_each_signal_gives_alone(small_book, request, who, as_of):
+    user = request.getfixturevalue(who)
+    signals = list(small_book["signals"].values())
+
+    assert signals_exposure_totals(user=user, signals=signals, as_of=as_of) == slow_path(user, signals, as_of)
+
+
+def test_the_figures_to_the_cent(small_book, pricing_manager, manager_a):
+    signals = small_book["signals"]
+
+    totals = signals_exposure_totals(user=pricing_manager, signals=signals.values(), as_of=SEPTEMBER_END)
+
+    # a1, a2 (by line), a3 and a8 (by line); not a4 (ended), a6 (at the median and a claimant).
+    assert totals[signals["bolt"].pk] == {"agreements": 4, "customers": 3, "unpaid_rebate": Decimal("56.25")}
+    # a8 by line; a2 is the claimant's, a5 has no price.
+    assert totals[signals["nut"].pk] == {"agreements": 1, "customers": 1, "unpaid_rebate": Decimal("0.00")}
+    assert totals[signals["anchor"].pk] == {"agreements": 2, "customers": 2, "unpaid_rebate": Decimal("12.08")}
+    assert totals[signals["bolt_high"].pk] == {"agreements": 2, "customers": 2, "unpaid_rebate": Decimal("8.75")}
+    assert all(isinstance(total["unpaid_rebate"], Decimal) for total in totals.values())
+    # In October a3's price drops to 11.00, below both its signals' medians.
+    later = signals_exposure_totals(user=pricing_manager, signals=signals.values(), as_of=TODAY)
+    assert later[signals["anchor"].pk] == {"agreements": 1, "customers": 1, "unpaid_rebate": Decimal("3.33")}
+    assert later[signals["bolt"].pk] == {"agreements": 3, "customers": 2, "unpaid_rebate": Decimal("47.50")}
+    # An account manager counts only their own customers: C1's and C3's, not C2's.
+    mine = signals_exposure_totals(user=manager_a, signals=[signals["bolt"]], as_of=SEPTEMBER_END)
+    assert mine == {signals["bolt"].pk: {"agreements": 3, "customers": 2, "unpaid_rebate": Decimal("16.25")}}
+
+
+def test_a_fixed_number_of_queries_however_many_signals(small_book, pricing_manager, manager_a):
+    few = [small_book["signals"]["bolt"]]
+    line = ProductLineFactory(code="more")
+    many = few + [signal_on(ProductFactory(product_line=line), "10.00") for _ in range(12)]
+    for product in {signal.product for signal in many}:
+        agreement(CustomerFactory(account_manager=manager_a), products=[product], entries=[("accrual", "1.00")])
+
+    pricing_manager.has_perm("customers.view_all_customers")  # permissions are read once per request
+    with CaptureQueriesContext(connection) as one:
+        signals_exposure_totals(user=pricing_manager, signals=few)
+    with CaptureQueriesContext(connection) as thirteen:
+        totals = signals_exposure_totals(user=pricing_manager, signals=many)
+    assert len(one) == len(thirteen) <= 5
+    assert totals == slow_path(pricing_manager, many, None)
+
+
+def test_no_signals_no_queries(pricing_manager):
+    with CaptureQueriesContext(connection) as queries:
+        assert signals_exposure_totals(user=pricing_manager, signals=[]) == {}
+    assert len(queries) == 0
