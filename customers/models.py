@@ -54,7 +54,11 @@ class Customer(models.Model):
                 condition=Q(status="lost") | Q(lost_on__isnull=True), name="customer_lost_on_only_when_lost"
             ),
         ]
-        indexes = [models.Index(fields=["account_manager", "name"])]
+        indexes = [
+            models.Index(fields=["account_manager", "name"]),
+            # Everyone who sees every customer pages through them in this order (the dashboard).
+            models.Index(fields=["name", "code"], name="customer_name_code_idx"),
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.code})"
