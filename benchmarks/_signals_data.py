@@ -16,8 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from pricing_signals.models import Competitor, MarketSignal, PriceClaim
-from rebates.book import _rebuilt_after  # load without secondary indexes, then build them once
-from rebates.bulk import copy_lines, csv_field
+from rebates.bulk import copy_lines, csv_field, indexes_rebuilt_after
 
 FIRST_DAY, DAYS = date(2021, 1, 1), 6 * 365 + 1
 AS_OF = FIRST_DAY + timedelta(days=DAYS - 1)
@@ -75,7 +74,7 @@ def claims_generate(*, products, customers, claims=1_000_000, seed=2026):
                 yield (f"{customer_id},{product_id},{competitors[randrange(4)]},{cents // 100}.{cents % 100:02d},"
                        f"{days[day]},{CHANNELS[randrange(4)]},{manager_id},\"\",\"\",\"\",pending,{created}\n")
 
-    with transaction.atomic(), _rebuilt_after(PriceClaim._meta.db_table, rows_to_load=claims):
+    with transaction.atomic(), indexes_rebuilt_after(PriceClaim._meta.db_table, rows_written=claims):
         copy_lines(PriceClaim, COLUMNS, lines())
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {connection.ops.quote_name(PriceClaim._meta.db_table)}")

@@ -15,11 +15,12 @@ from django.db import connection
 
 from pricing_signals.detection import CORROBORATED, PENDING, UNIT_PRICE_STEP, UNSUBSTANTIATED
 from pricing_signals.models import MarketSignal, PriceClaim
-from rebates.bulk import copy_lines, csv_field
+from rebates.bulk import copy_lines, csv_field, indexes_rebuilt_after
 
 EPOCH = date(2000, 1, 1)  # claims are read as day numbers from here
 PRICE_SCALE = 10_000
 VALUES_BATCH = 1000  # changes written from an inline list of values; more go through a temporary table
+MOST_OF_TABLE = 0.5  # claims changed at once, as a share of the table, from which its indexes are rebuilt
 DISMISSED = PriceClaim.Status.DISMISSED.value
 CODED = (PENDING, CORROBORATED, UNSUBSTANTIATED)  # statuses as the integers a sweep reads them as
 SIGNAL_FIGURES = ("product_id", "competitor_id", "window_start", "window_end", "claim_count", "customer_count",
@@ -170,7 +171,11 @@ def claims_update(changes: list[tuple[int, str, int | None]]) -> None:
     changes.sort()  # in primary-key order: rows are locked in one order by every writer
     if connection.vendor == "postgresql" and len(changes) > VALUES_BATCH:
         data = "".join(f"{pk},{status},{'' if signal is None else signal}\n" for pk, status, signal in changes)
-        with connection.cursor() as cursor:
+        # Most of the table at once (the first detection after a bulk import): rebuilding its indexes and
+        # checking the signal key in one query costs a third of maintaining them row by row.
+        rebuilt = indexes_rebuilt_after(PriceClaim._meta.db_table, rows_written=len(changes), share=MOST_OF_TABLE,
+                                        columns=["signal_id"])
+        with rebuilt, connection.cursor() as cursor:
             cursor.execute("CREATE TEMPORARY TABLE pricing_signals_claim_changes "
                            "(id bigint PRIMARY KEY, status varchar(16), signal_id bigint) ON COMMIT DROP")
             cursor.cursor.copy_expert("COPY pricing_signals_claim_changes FROM STDIN WITH (FORMAT csv)",

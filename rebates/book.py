@@ -10,7 +10,6 @@ On PostgreSQL the big tables are loaded with COPY; elsewhere with bulk_create in
 import bisect
 import random
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,7 +23,7 @@ from django.utils import timezone
 
 from customers.models import Customer, Segment
 from customers.roles import ACCOUNT_MANAGER, roles_sync
-from rebates.bulk import BATCH_SIZE, bulk_insert, copy_lines, insert_rows
+from rebates.bulk import BATCH_SIZE, bulk_insert, copy_lines, indexes_rebuilt_after, insert_rows
 from rebates.engine.periods import add_months
 from rebates.models import (
     BonusCondition,
@@ -495,48 +494,10 @@ def _purchases_insert(rows, count, month_texts, now):
             yield (f"{erp_line_id},{customer_id},{product_id},{month_texts[month]},{quantity},"
                    f"{price // 100}.{price % 100:02d},{sign}{amount // 100}.{amount % 100:02d},api,{stamp},{stamp}\n")
 
-    with _rebuilt_after(PurchaseLine._meta.db_table, rows_to_load=count):
+    with indexes_rebuilt_after(PurchaseLine._meta.db_table, rows_written=count):
         columns = ("erp_line_id", "customer_id", "product_id", "month", "quantity", "unit_price", "amount",
                    "source", "created_at", "updated_at")
         copy_lines(PurchaseLine, columns, csv_lines())
-
-
-@contextmanager
-def _rebuilt_after(table, *, rows_to_load):
-    """Load without the table's secondary indexes and foreign keys, then put them back as they were.
-
-    Building an index once and checking a foreign key with one query is far cheaper than maintaining eight
-    indexes and checking two keys row by row for a million rows. The primary key and the unique erp_line_id
-    stay, and it all happens in the caller's transaction, so a failure leaves the table as it was. Skipped
-    when the table already holds more rows than the load brings, as rebuilding would then cost more.
-    """
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
-        if cursor.fetchone()[0] > rows_to_load:
-            yield
-            return
-        cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                       "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname", [table])
-        foreign_keys = cursor.fetchall()
-        cursor.execute("SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
-                       "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = %s::regclass "
-                       "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) "
-                       "ORDER BY i.relname", [table])
-        indexes = cursor.fetchall()
-        # Checks still pending on the table run now, before their constraints go away.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        for name, _ in foreign_keys:
-            cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
-        for name, _ in indexes:
-            cursor.execute(f"DROP INDEX {quote(name)}")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-    yield
-    with connection.cursor() as cursor:
-        for _, definition in indexes:
-            cursor.execute(definition)
-        for name, definition in foreign_keys:
-            cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
 
 
 def _bulk_ids(model, key, prefix, objects):

@@ -1,6 +1,7 @@
 """Set-based inserts: PostgreSQL COPY for large batches of rows, batched bulk_create on other databases."""
 
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 
 from django.db import connection
@@ -22,6 +23,57 @@ def copy_lines(model, columns: Sequence[str], csv_lines: Iterable[str]) -> None:
     sql = f"COPY {connection.ops.quote_name(model._meta.db_table)} ({names}) FROM STDIN WITH (FORMAT csv)"
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(sql, _LineReader(csv_lines), size=1 << 20)
+
+
+@contextmanager
+def indexes_rebuilt_after(table: str, *, rows_written: int, share: float = 1.0, columns: Sequence[str] = ()):
+    """Write many rows without the table's secondary indexes and foreign keys, then put them back as they were.
+
+    Building an index once and checking a foreign key with one query is far cheaper than maintaining every
+    index and checking keys row by row for a million rows. Indexes behind a constraint (the primary key,
+    unique keys) stay. Only the foreign keys on `columns` go (all of them when none are named: a load),
+    since an UPDATE checks only the keys it changes. It all happens in the caller's transaction, so a
+    failure leaves the table as it was; the table is locked against other writers and readers meanwhile.
+    Skipped (indexes kept) when fewer than `share` times the table's rows are written, as rebuilding would
+    then cost more, and on databases other than PostgreSQL.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        if rows_written < cursor.fetchone()[0] * share:
+            yield
+            return
+        cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                       "WHERE conrelid = %s::regclass AND contype = 'f' AND (%s OR conkey && ARRAY("
+                       "  SELECT attnum FROM pg_attribute WHERE attrelid = %s::regclass AND attname = ANY(%s))) "
+                       "ORDER BY conname", [table, not columns, table, list(columns)])
+        foreign_keys = cursor.fetchall()
+        cursor.execute("SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+                       "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = %s::regclass "
+                       "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) "
+                       "ORDER BY i.relname", [table])
+        indexes = cursor.fetchall()
+        # Checks still pending on the table run now, before their constraints go away.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for name, _ in foreign_keys:
+            cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+        for name, _ in indexes:
+            cursor.execute(f"DROP INDEX {quote(name)}")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")  # each index sorted in memory, once
+        # The remaining keys' checks queued meanwhile (rows this transaction wrote) run before the indexes
+        # come back, which PostgreSQL requires.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for _, definition in indexes:
+            cursor.execute(definition)
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        for name, definition in foreign_keys:
+            cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
 
 
 def bulk_insert(model, objects: Iterable) -> None:

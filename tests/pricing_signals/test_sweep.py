@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, connection, transaction
 
 from pricing_signals.models import MarketSignal, PriceClaim
 from pricing_signals.services import market_signal_acknowledge, market_signal_decide, price_claim_check, signals_detect
@@ -269,11 +270,61 @@ def test_a_sweep_that_makes_over_a_thousand_signals_writes_them_all_in_bulk():
         for i in range(3300)
     ])
 
+    indexes_before, keys_before = claim_table_indexes(), claim_table_foreign_keys()
+
     result = signals_detect(as_of=YEAR_END)
 
     assert (result.signals_created, result.claims_changed, result.corroborated) == (1100, 3300, 3300)
+    # Every claim changed: the indexes were rebuilt and the keys checked at once, and are back as they were.
+    assert claim_table_indexes().keys() == indexes_before.keys()
+    assert set(claim_table_indexes().values()) != set(indexes_before.values())  # rebuilt: new index objects
+    assert claim_table_foreign_keys() == keys_before
     assert MarketSignal.objects.count() == 1100
     assert set(MarketSignal.objects.values_list("claim_count", "customer_count", "median_price", "status")) == {
         (3, 3, Decimal("10.0000"), "open")}
     assert PriceClaim.objects.values("signal").distinct().count() == 1100
     assert signals_detect(as_of=YEAR_END).claims_changed == 0
+
+
+def test_a_sweep_that_changes_a_small_share_of_many_claims_keeps_the_indexes():
+    customers = [CustomerFactory() for _ in range(3)]
+    competitor = CompetitorFactory()
+
+    def clusters(count, product, first_day=date(1990, 1, 1)):
+        PriceClaim.objects.bulk_create([
+            PriceClaim(customer=customers[i % 3], product=product, competitor=competitor,
+                       claimed_price=Decimal("10.00"), reported_on=first_day + timedelta(days=40 * (i // 3) + i % 3),
+                       channel="call", reported_by=customers[0].account_manager)
+            for i in range(count)
+        ])
+
+    clusters(4500, ProductFactory())
+    signals_detect(as_of=YEAR_END)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {PriceClaim._meta.db_table}")
+    clusters(1200, ProductFactory())  # 1,200 changes of 5,700 claims: maintained row by row
+    indexes_before = claim_table_indexes()
+
+    result = signals_detect(as_of=YEAR_END)
+
+    assert (result.claims_changed, result.signals_created) == (1200, 400)
+    assert claim_table_indexes() == indexes_before
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {PriceClaim._meta.db_table} SET signal_id = -1 WHERE id = %s",
+                       [PriceClaim.objects.first().pk])
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def claim_table_indexes():
+    """Index name -> its object id in the catalog (a rebuilt index is a new object)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexrelid::regclass::text, indexrelid FROM pg_index WHERE indrelid = %s::regclass",
+                       [PriceClaim._meta.db_table])
+        return dict(cursor.fetchall())
+
+
+def claim_table_foreign_keys():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                       "WHERE conrelid = %s::regclass AND contype = 'f'", [PriceClaim._meta.db_table])
+        return dict(cursor.fetchall())
