@@ -107,10 +107,14 @@ def purchase_import_commit(*, batch_id: int, user=None, progress=None) -> Import
 
 
 def purchase_import_commit_start(*, batch_id: int, user) -> None:
-    """Queue the commit of a previewed batch for the workers, once this transaction commits."""
+    """Queue the commit of a previewed batch for the workers, once this transaction commits. A previewed batch
+    is importing from now on (progress 0), so its page shows the commit under way rather than the checked
+    file's button while the commit waits for a worker."""
     from config.celery_app import queue_on_commit
     from rebates.tasks import purchase_import_commit_task
 
+    ImportBatch.objects.filter(pk=batch_id, status=ImportBatch.Status.PREVIEWED).update(
+        status=ImportBatch.Status.IMPORTING, progress=0)
     queue_on_commit(purchase_import_commit_task, batch_id, getattr(user, "pk", None))
 
 

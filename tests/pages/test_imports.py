@@ -1,0 +1,80 @@
+"""Storing a checked purchase file from its page: once asked, the page shows it importing with a live progress
+bar (never the checked file's button again, whatever the worker has done yet), a second ask stores nothing
+twice, and the worker's commit stores the lines."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from rebates.imports import purchase_import_commit, purchase_import_preview
+from rebates.models import ImportBatch, PurchaseLine
+
+pytestmark = pytest.mark.django_db
+
+CONTENT = (b"erp_line_id,customer,product,month,quantity,unit_price,amount\n"
+           b"NEW-1,SEED-001,FAS-101,2026-11,2,12.10,24.20\n"
+           b"NEW-2,C-1002,FAS-101,2026-11,3,12.10,36.30\n")
+
+
+def html(response):
+    return response.content.decode()
+
+
+@pytest.fixture
+def checked(book, client_for, django_capture_on_commit_callbacks):
+    client = client_for(book["finance"])
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(reverse("imports"), {"file": SimpleUploadedFile("november.csv", CONTENT)})
+    batch = ImportBatch.objects.get()
+    purchase_import_preview(batch_id=batch.pk)  # what the queued task does
+    return client, batch
+
+
+def test_a_checked_file_shows_its_counts_and_the_store_button(checked):
+    client, batch = checked
+
+    page = html(client.get(reverse("import-detail", args=[batch.pk])))
+
+    assert 'id="count-lines">2<' in page and 'id="count-new">2<' in page and 'id="count-unmatched">0<' in page
+    assert 'id="store-lines"' in page and 'data-finished="true"' in page
+
+
+def test_once_asked_to_store_the_page_shows_it_importing_until_the_worker_is_done(
+        checked, django_capture_on_commit_callbacks):
+    client, batch = checked
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = client.post(reverse("import-detail", args=[batch.pk]))
+    assert response.status_code == 302 and len(queued) == 1
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.IMPORTING
+
+    page = html(client.get(reverse("import-detail", args=[batch.pk])))  # the worker has not started yet
+    assert 'id="store-lines"' not in page
+    assert 'data-finished="false"' in page and "Importing" in page
+    progress = client.get(reverse("import-progress", args=[batch.pk])).json()
+    assert progress["status"] == "importing" and progress["finished"] is False
+
+    with django_capture_on_commit_callbacks(execute=False) as again:
+        client.post(reverse("import-detail", args=[batch.pk]))
+    assert again == []  # asked twice, queued once
+
+    purchase_import_commit(batch_id=batch.pk)  # what the queued task does
+    assert client.get(reverse("import-progress", args=[batch.pk])).json()["finished"] is True
+    page = html(client.get(reverse("import-detail", args=[batch.pk])))
+    assert "Stored" in page and 'id="store-lines"' not in page
+    assert set(PurchaseLine.objects.filter(erp_line_id__startswith="NEW-").values_list("erp_line_id", flat=True)) \
+        == {"NEW-1", "NEW-2"}
+
+
+def test_a_file_still_being_checked_cannot_be_stored(book, client_for, django_capture_on_commit_callbacks):
+    client = client_for(book["finance"])
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(reverse("imports"), {"file": SimpleUploadedFile("november.csv", CONTENT)})
+    batch = ImportBatch.objects.get()
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = client.post(reverse("import-detail", args=[batch.pk]), follow=True)
+    assert queued == []
+    assert "only a checked file can be stored" in html(response)
+    batch.refresh_from_db()
+    assert batch.status == ImportBatch.Status.PENDING
