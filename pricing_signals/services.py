@@ -80,27 +80,34 @@ def price_claim_record(*, user, customer, product, competitor, claimed_unit_pric
     if errors:
         raise PriceClaimInvalid(errors)
 
-    with transaction.atomic():
-        competitor_row = competitor if isinstance(competitor, Competitor) else _competitor(competitor_name)
-        claim = PriceClaim(customer=customer_row, product=product_row, competitor=competitor_row,
-                           claimed_price=price, reported_on=day, channel=channel, reported_by=user,
-                           note=note.strip())
-        if evidence is not None:
-            evidence.seek(0)
-            claim.evidence_size, claim.evidence_sha256 = digest
-            claim.evidence.save(os.path.basename(evidence.name), File(evidence), save=False)
-        claim.save()
-        audit_record(
-            actor=user, action="price_claim.record", target=claim,
-            summary=f"{customer_row.code} says {competitor_row.name} sells {product_row.sku} at {price} "
-                    f"({claim.get_channel_display().lower()}, {day:%Y-%m-%d})",
-            data={"customer": customer_row.code, "product": product_row.sku, "competitor": competitor_row.name,
-                  "claimed_price": str(price), "reported_on": day.isoformat(), "channel": channel,
-                  "evidence": claim.evidence.name or "", "evidence_sha256": claim.evidence_sha256},
-        )
-        from pricing_signals.tasks import price_claim_check as check_task
+    stored = None  # the evidence file's name in the storage, once saved there
+    try:
+        with transaction.atomic():
+            competitor_row = competitor if isinstance(competitor, Competitor) else _competitor(competitor_name)
+            claim = PriceClaim(customer=customer_row, product=product_row, competitor=competitor_row,
+                               claimed_price=price, reported_on=day, channel=channel, reported_by=user,
+                               note=note.strip())
+            if evidence is not None:
+                evidence.seek(0)
+                claim.evidence_size, claim.evidence_sha256 = digest
+                claim.evidence.save(os.path.basename(evidence.name), File(evidence), save=False)
+                stored = claim.evidence.name
+            claim.save()
+            audit_record(
+                actor=user, action="price_claim.record", target=claim,
+                summary=f"{customer_row.code} says {competitor_row.name} sells {product_row.sku} at {price} "
+                        f"({claim.get_channel_display().lower()}, {day:%Y-%m-%d})",
+                data={"customer": customer_row.code, "product": product_row.sku, "competitor": competitor_row.name,
+                      "claimed_price": str(price), "reported_on": day.isoformat(), "channel": channel,
+                      "evidence": claim.evidence.name or "", "evidence_sha256": claim.evidence_sha256},
+            )
+            from pricing_signals.tasks import price_claim_check as check_task
 
-        queue_on_commit(check_task, claim.pk)
+            queue_on_commit(check_task, claim.pk)
+    except BaseException:
+        if stored:  # the claim was not saved: neither is its evidence
+            PriceClaim.evidence.field.storage.delete(stored)
+        raise
     return claim
 
 

@@ -128,6 +128,20 @@ class TestEvidence:
         assert claim.evidence_size == len(PDF)
         assert claim.evidence_sha256 == hashlib.sha256(PDF).hexdigest()
 
+    def test_a_claim_that_fails_to_save_leaves_no_evidence_file_behind(self, manager_a, product, monkeypatch,
+                                                                         settings):
+        def audit_fails(**kwargs):
+            raise RuntimeError("audit table unavailable")
+
+        monkeypatch.setattr("pricing_signals.services.audit_record", audit_fails)
+
+        with pytest.raises(RuntimeError):
+            record(manager_a, CustomerFactory(account_manager=manager_a), product,
+                   evidence=ContentFile(PDF, name="apex-quote.pdf"))
+
+        assert PriceClaim.objects.count() == 0
+        assert [path for path in settings.MEDIA_ROOT.rglob("*") if path.is_file()] == []
+
     @pytest.mark.parametrize("name, content, message", [
         ("quote.exe", b"MZ\x90\x00", "Evidence must be one of"),
         ("quote.pdf", b"MZ\x90\x00 not a pdf", "not really a PDF file"),
