@@ -420,5 +420,7 @@ def signals_timeline(*, user, start: date, end: date, products: int = 12) -> lis
 
 def covering_agreements(*, user, signal, limit=500):
     """The active agreements a match could change: those the user may see covering the signal's product."""
-    return (RebateAgreement.objects.visible_to(user).active().covering(signal.product)
+    lines = [signal.product.product_line_id] if signal.product.product_line_id else []
+    return (RebateAgreement.objects.visible_to(user).active()
+            .filter(_covering(products=[signal.product_id], lines=lines))
             .select_related("customer").order_by("number")[:limit])

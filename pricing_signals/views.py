@@ -42,7 +42,8 @@ from rebates import selectors as rebate_selectors
 from rebates.engine.periods import add_months
 from rebates.exports import ExportError
 from rebates.models import RebateAgreement
-from rebates.views import agreement_context, money, wrong_method
+from rebates.templatetags.pages import money, units
+from rebates.views import agreement_context, wrong_method
 
 DECIDE = "pricing_signals.decide_marketsignal"
 CUSTOMERS_PER_PAGE = 50
@@ -331,6 +332,23 @@ def signals(request):
         "status": status, "statuses": MarketSignal.Status.choices})
 
 
+def exposure_rows_html(rows) -> str:
+    """The exposure table's rows, formatted here rather than in the template language (every text escaped):
+    a signal on a product line's best seller exposes hundreds of agreements."""
+    agreement_url = reverse("agreement-detail", args=["-"]).replace("/-/", "/{}/")
+    lines = []
+    for row in rows:
+        manager = row.customer.account_manager
+        manager_name = (manager.get_full_name() or manager.username) if manager else "—"
+        url = escape(agreement_url.format(quote(row.number, safe="")))
+        lines.append(
+            f'<tr><td><a href="{url}">{escape(row.number)}</a></td>'
+            f'<td>{escape(row.customer.name)} ({escape(row.customer.code)})</td><td>{escape(manager_name)}</td>'
+            f'<td class="num">{money(row.net_price)}</td><td class="num">{units(row.monthly_volume)}</td>'
+            f'<td class="num">{money(row.unpaid_rebate)}</td></tr>')
+    return mark_safe("\n".join(lines))  # every text above is escaped; numbers and URLs are ours
+
+
 def _signal_page(request, signal, form=None, status=200):
     user = request.user
     claims = list(selectors.signal_claims(user=user, signal=signal))
@@ -347,7 +365,8 @@ def _signal_page(request, signal, form=None, status=200):
     return render(request, "pricing_signals/signal_detail.html", {
         "signal": signal, "claims": [(c, net_net.get(c.pk), credibility[c.pk]) for c in claims],
         "hidden_claims": max(0, signal.claim_count - len(claims)),
-        "exposure": exposure, "exposure_total": selectors.exposure_total(exposure),
+        "exposure": exposure, "exposure_rows": exposure_rows_html(exposure),
+        "exposure_total": selectors.exposure_total(exposure),
         "form": form if can_decide else None, "can_decide": can_decide,
         "can_move": user.has_perm(DECIDE),
         "price_matches": signal.price_matches.select_related("contract_price__agreement__customer")
