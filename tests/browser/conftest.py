@@ -66,6 +66,11 @@ def browser_page(request):
             context.close()
         finally:
             browser.close()
+            # What the test read while Playwright's loop ran went through connections of that context, which
+            # the test database's teardown does not see: closed here, so the database can be dropped.
+            from django.db import connections
+
+            connections.close_all()
 
 
 def save_screenshot(request, page, name):
