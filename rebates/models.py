@@ -565,6 +565,8 @@ class Settlement(models.Model):
                 name="settlement_approved_has_approver",
             ),
         ]
+        # The settlements page lists them by status, newest period first: read in that order, not sorted.
+        indexes = [models.Index(fields=["status", "-period_end"], name="settlement_status_end_idx")]
 
     def __str__(self):
         return f"{self.agreement} {self.period_start:%Y-%m}..{self.period_end:%Y-%m} ({self.status})"
