@@ -12,13 +12,38 @@ from rebates.forms import DateInput, MonthField
 from rebates.models import Product
 
 
+def _attributes(attrs) -> str:
+    """HTML attributes as Django's widgets write them: `name` alone when True, left out when False."""
+    return "".join(f" {escape(str(key))}" if value is True else f' {escape(str(key))}="{escape(str(value))}"'
+                   for key, value in attrs.items() if value is not False)
+
+
+class QuickSelect(forms.Select):
+    """Select's markup written out in one pass (every text escaped): an account manager picks from hundreds
+    of customers and products, which the option templates take a tenth of a second to render."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = self.build_attrs(self.attrs, attrs)
+        wanted = set(self.format_value(value))
+        parts = [f'<select name="{escape(name)}"{_attributes(attrs)}>']
+        chosen = False
+        for option, label in self.choices:
+            option = "" if option is None else str(option)
+            selected = not chosen and option in wanted
+            chosen = chosen or selected
+            parts.append(f'\n  <option value="{escape(option)}"{" selected" if selected else ""}>'
+                         f'{escape(str(label))}</option>\n')
+        parts.append("\n</select>")
+        return mark_safe("".join(parts))  # every text above is escaped
+
+
 class PriceClaimForm(forms.Form):
     """A claim heard on a call: the field names are price_claim_record's, so its errors land beside them."""
 
-    customer = forms.ModelChoiceField(queryset=Customer.objects.none(), to_field_name="code",
+    customer = forms.ModelChoiceField(queryset=Customer.objects.none(), to_field_name="code", widget=QuickSelect,
                                       error_messages={"required": "Choose the customer who called.",
                                                       "invalid_choice": "Choose one of your customers."})
-    product = forms.ModelChoiceField(queryset=Product.objects.order_by("sku"), to_field_name="sku",
+    product = forms.ModelChoiceField(queryset=Product.objects.order_by("sku"), to_field_name="sku", widget=QuickSelect,
                                      error_messages={"required": "Choose the product the price is for.",
                                                      "invalid_choice": "Choose a product from the list."})
     competitor = forms.CharField(max_length=120, error_messages={"required": "Name the competitor."})
