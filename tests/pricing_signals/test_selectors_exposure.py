@@ -135,3 +135,16 @@ def test_no_signals_no_queries(pricing_manager):
     with CaptureQueriesContext(connection) as queries:
         assert signals_exposure_totals(user=pricing_manager, signals=[]) == {}
     assert len(queries) == 0
+
+
+def test_signals_read_with_their_product_need_no_product_query(small_book, pricing_manager):
+    plain = list(MarketSignal.objects.order_by("pk"))
+    with_product = list(MarketSignal.objects.select_related("product").order_by("pk"))
+
+    pricing_manager.has_perm("customers.view_all_customers")
+    with CaptureQueriesContext(connection) as read_plain:
+        expected = signals_exposure_totals(user=pricing_manager, signals=plain, as_of=SEPTEMBER_END)
+    with CaptureQueriesContext(connection) as read_with_product:
+        found = signals_exposure_totals(user=pricing_manager, signals=with_product, as_of=SEPTEMBER_END)
+    assert found == expected == slow_path(pricing_manager, plain, SEPTEMBER_END)
+    assert len(read_with_product) == len(read_plain) - 1 == 4
