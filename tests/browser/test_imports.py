@@ -1,7 +1,8 @@
 """Finance imports a purchase file in real headless Chromium: uploads it, watches it checked (the progress bar),
-reads the preview counts, stores it, watches it stored, and the lines are there. A real Celery worker does the
-queued work, as in production."""
+reads the preview counts, stores it, watches it stored, and the lines are there; and asks for a large export,
+watches it made and downloads it. A real Celery worker does the queued work, as in production."""
 
+import io
 from decimal import Decimal
 
 import pytest
@@ -63,3 +64,35 @@ def test_finance_uploads_a_purchase_file_sees_the_preview_counts_and_stores_it(
     page.click("text=← Imports")
     row = page.locator("#batches tr", has_text="november.csv")
     assert "Stored" in row.inner_text()
+
+
+def test_finance_asks_for_a_large_export_watches_it_made_and_downloads_it(
+        live_server, browser_page, sign_in, shot, celery_worker_thread, settings):
+    from openpyxl import load_workbook
+
+    from rebates.models import ExportJob
+
+    settings.EXCEL_EXPORT_INLINE_ROWS = 1  # any sheet counts as large: made in the background
+    scenario.build()
+    page = browser_page
+    sign_in(page, "finance", PASSWORD)
+
+    page.click("nav >> text=Exports")
+    page.wait_for_selector("#export-form")
+    page.fill("#id_customer", "SEED-001")
+    page.click("#export-form button:has-text('Export')")
+    page.wait_for_selector(".progress")
+    # The worker makes the file; the page polls its progress and offers the download when it is done.
+    page.wait_for_selector("#export-download", timeout=60_000)
+    assert page.locator(".progress .percent").inner_text() == "100"
+    job = ExportJob.objects.get()
+    assert job.status == ExportJob.Status.DONE and job.filters["customer"] == "SEED-001"
+    shot(page, "export-done")
+
+    with page.expect_download() as download:
+        page.click("#export-download")
+    assert download.value.suggested_filename.endswith(".xlsx")
+    workbook = load_workbook(io.BytesIO(download.value.path().read_bytes()), read_only=True)
+    text = " ".join(str(cell) for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True)
+                    for cell in row if cell is not None)
+    assert "AG-SEED-2026" in text and "AG-C-2001-2026" not in text
