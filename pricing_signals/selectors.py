@@ -260,10 +260,10 @@ def exposure_total(rows) -> dict[str, Decimal | int]:
 def signals_exposure_totals(*, user, signals, as_of: date | None = None) -> dict[int, dict[str, Decimal | int]]:
     """Per signal id: `exposure_total(signal_exposure(user=user, signal=signal, as_of=as_of))`, the same
     agreements, customers and unpaid rebate under the same rules (the user's own customers only for an
-    account manager), for many signals at once in five queries however many signals (four when the
+    account manager), for many signals at once in four queries however many signals (three when the
     signals were read with their product): their products' lines, the scope rows covering them, the active
-    agreements among those with their net price, the claimants, and the ledger balances of the exposed
-    agreements."""
+    agreements among those priced above the lowest median with their net price and ledger balance, and the
+    claimants."""
     signals = list(signals)
     if not signals:
         return {}
@@ -282,15 +282,20 @@ def signals_exposure_totals(*, user, signals, as_of: date | None = None) -> dict
     covering_products, covering_lines = defaultdict(set), defaultdict(set)
     for agreement_id, target, by_line in scope:
         (covering_lines if by_line else covering_products)[target].add(agreement_id)
+    # Priced above the lowest median at least (each signal's own median is applied below), with the balance.
+    unpaid = (LedgerEntry.objects.filter(agreement=OuterRef("pk")).order_by().values("agreement")
+              .annotate(total=Sum("amount")).values("total"))
     priced = {
-        pk: (customer_id, net_price)
-        for pk, customer_id, net_price in (
+        pk: (customer_id, net_price, balance)
+        for pk, customer_id, net_price, balance in (
             RebateAgreement.objects.visible_to(user).active()
             .filter(_covering(products=list(line_of), lines=list(lines)))
-            .annotate(net_price=current_net_price(as_of)).order_by()
-            .values_list("pk", "customer_id", "net_price")
+            .annotate(net_price=current_net_price(as_of))
+            .filter(net_price__gt=min(signal.median_price for signal in signals))
+            .annotate(unpaid=Coalesce(Subquery(unpaid, output_field=_MONEY),
+                                      Value(Decimal("0.00"), output_field=_MONEY)))
+            .order_by().values_list("pk", "customer_id", "net_price", "unpaid")
         )
-        if net_price is not None
     }
     claimants = defaultdict(set)
     for signal_id, customer_id in (PriceClaim.objects.filter(signal__in=[signal.pk for signal in signals])
@@ -300,19 +305,13 @@ def signals_exposure_totals(*, user, signals, as_of: date | None = None) -> dict
     for signal in signals:
         covering = covering_products[signal.product_id] | covering_lines.get(line_of.get(signal.product_id), set())
         exposed[signal.pk] = [
-            (pk, priced[pk][0]) for pk in covering
+            priced[pk] for pk in covering
             if pk in priced and priced[pk][0] not in claimants[signal.pk] and priced[pk][1] > signal.median_price
         ]
-    wanted = sorted({pk for rows in exposed.values() for pk, _ in rows})
-    unpaid = dict(
-        LedgerEntry.objects.filter(agreement_id__in=wanted).order_by().values("agreement_id")
-        .annotate(total=Sum("amount")).values_list("agreement_id", "total")
-    ) if wanted else {}
     return {
         signal.pk: {"agreements": len(exposed[signal.pk]),
-                    "customers": len({customer_id for _, customer_id in exposed[signal.pk]}),
-                    "unpaid_rebate": sum((unpaid.get(pk) or Decimal("0.00") for pk, _ in exposed[signal.pk]),
-                                         Decimal("0.00"))}
+                    "customers": len({customer_id for customer_id, _, _ in exposed[signal.pk]}),
+                    "unpaid_rebate": sum((balance for _, _, balance in exposed[signal.pk]), Decimal("0.00"))}
         for signal in signals
     }
 
