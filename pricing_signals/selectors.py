@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import DecimalField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Round
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -260,10 +260,9 @@ def exposure_total(rows) -> dict[str, Decimal | int]:
 def signals_exposure_totals(*, user, signals, as_of: date | None = None) -> dict[int, dict[str, Decimal | int]]:
     """Per signal id: `exposure_total(signal_exposure(user=user, signal=signal, as_of=as_of))`, the same
     agreements, customers and unpaid rebate under the same rules (the user's own customers only for an
-    account manager), for many signals at once in four queries however many signals (three when the
-    signals were read with their product): their products' lines, the scope rows covering them, the active
-    agreements among those priced above the lowest median with their net price and ledger balance, and the
-    claimants."""
+    account manager), for many signals at once: one aggregate query, a part per signal counted and summed
+    in the database, so no agreement row comes back (and one more to read the products' lines when the
+    signals were not read with their product)."""
     signals = list(signals)
     if not signals:
         return {}
@@ -273,47 +272,25 @@ def signals_exposure_totals(*, user, signals, as_of: date | None = None) -> dict
     else:
         line_of = dict(Product.objects.filter(pk__in={signal.product_id for signal in signals})
                        .values_list("pk", "product_line_id"))
-    lines = {line for line in line_of.values() if line is not None}
-    scope = (RebateAgreement.products.through.objects.filter(product_id__in=list(line_of))
-             .annotate(by_line=Value(False)).values_list("rebateagreement_id", "product_id", "by_line")
-             .union(RebateAgreement.product_lines.through.objects.filter(productline_id__in=list(lines))
-                    .annotate(by_line=Value(True)).values_list("rebateagreement_id", "productline_id", "by_line"),
-                    all=True))
-    covering_products, covering_lines = defaultdict(set), defaultdict(set)
-    for agreement_id, target, by_line in scope:
-        (covering_lines if by_line else covering_products)[target].add(agreement_id)
-    # Priced above the lowest median at least (each signal's own median is applied below), with the balance.
     unpaid = (LedgerEntry.objects.filter(agreement=OuterRef("pk")).order_by().values("agreement")
               .annotate(total=Sum("amount")).values("total"))
-    priced = {
-        pk: (customer_id, net_price, balance)
-        for pk, customer_id, net_price, balance in (
-            RebateAgreement.objects.visible_to(user).active()
-            .filter(_covering(products=list(line_of), lines=list(lines)))
-            .annotate(net_price=current_net_price(as_of))
-            .filter(net_price__gt=min(signal.median_price for signal in signals))
-            .annotate(unpaid=Coalesce(Subquery(unpaid, output_field=_MONEY),
-                                      Value(Decimal("0.00"), output_field=_MONEY)))
-            .order_by().values_list("pk", "customer_id", "net_price", "unpaid")
-        )
-    }
-    claimants = defaultdict(set)
-    for signal_id, customer_id in (PriceClaim.objects.filter(signal__in=[signal.pk for signal in signals])
-                                   .order_by().values_list("signal_id", "customer_id").distinct()):
-        claimants[signal_id].add(customer_id)
-    exposed = {}
+    zero = Value(Decimal("0.00"), output_field=_MONEY)
+    visible = RebateAgreement.objects.visible_to(user).active()
+    parts = []
     for signal in signals:
-        covering = covering_products[signal.product_id] | covering_lines.get(line_of.get(signal.product_id), set())
-        exposed[signal.pk] = [
-            priced[pk] for pk in covering
-            if pk in priced and priced[pk][0] not in claimants[signal.pk] and priced[pk][1] > signal.median_price
-        ]
-    return {
-        signal.pk: {"agreements": len(exposed[signal.pk]),
-                    "customers": len({customer_id for customer_id, _, _ in exposed[signal.pk]}),
-                    "unpaid_rebate": sum((balance for _, _, balance in exposed[signal.pk]), Decimal("0.00"))}
-        for signal in signals
-    }
+        line = line_of.get(signal.product_id)
+        parts.append(
+            visible.filter(_covering(products=[signal.product_id], lines=[line] if line is not None else []))
+            .exclude(customer_id__in=PriceClaim.objects.filter(signal_id=signal.pk).values("customer_id"))
+            .alias(net_price=current_net_price(as_of)).filter(net_price__gt=signal.median_price)
+            .alias(unpaid=Coalesce(Subquery(unpaid, output_field=_MONEY), zero))
+            .order_by().values(signal_id=Value(signal.pk))
+            .annotate(agreements=Count("pk"), customers=Count("customer_id", distinct=True),
+                      unpaid_rebate=Coalesce(Sum("unpaid", output_field=_MONEY), zero))
+        )
+    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    return {row["signal_id"]: {"agreements": row["agreements"], "customers": row["customers"],
+                               "unpaid_rebate": row["unpaid_rebate"]} for row in rows}
 
 
 __all__ = [
