@@ -275,18 +275,19 @@ def signals_exposure_totals(*, user, signals, as_of: date | None = None) -> dict
     unpaid = (LedgerEntry.objects.filter(agreement=OuterRef("pk")).order_by().values("agreement")
               .annotate(total=Sum("amount")).values("total"))
     zero = Value(Decimal("0.00"), output_field=_MONEY)
-    visible = RebateAgreement.objects.visible_to(user).active()
+    # What every part shares, resolved once: the agreements the user may see with their price and balance.
+    priced = (RebateAgreement.objects.visible_to(user).active().order_by()
+              .alias(net_price=current_net_price(as_of), unpaid=Coalesce(Subquery(unpaid, output_field=_MONEY), zero)))
+    totals = {"agreements": Count("pk"), "customers": Count("customer_id", distinct=True),
+              "unpaid_rebate": Coalesce(Sum("unpaid", output_field=_MONEY), zero)}
     parts = []
     for signal in signals:
         line = line_of.get(signal.product_id)
         parts.append(
-            visible.filter(_covering(products=[signal.product_id], lines=[line] if line is not None else []))
-            .exclude(customer_id__in=PriceClaim.objects.filter(signal_id=signal.pk).values("customer_id"))
-            .alias(net_price=current_net_price(as_of)).filter(net_price__gt=signal.median_price)
-            .alias(unpaid=Coalesce(Subquery(unpaid, output_field=_MONEY), zero))
-            .order_by().values(signal_id=Value(signal.pk))
-            .annotate(agreements=Count("pk"), customers=Count("customer_id", distinct=True),
-                      unpaid_rebate=Coalesce(Sum("unpaid", output_field=_MONEY), zero))
+            priced.filter(_covering(products=[signal.product_id], lines=[line] if line is not None else []),
+                          ~Q(customer_id__in=PriceClaim.objects.filter(signal_id=signal.pk).values("customer_id")),
+                          net_price__gt=signal.median_price)
+            .values(signal_id=Value(signal.pk)).annotate(**totals)
         )
     rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     return {row["signal_id"]: {"agreements": row["agreements"], "customers": row["customers"],
