@@ -323,17 +323,34 @@ def open_signals(*, user):
             .order_by("-window_end", "-pk"))
 
 
-def open_signals_by_customer(*, user, customer_ids=None, signals=None) -> dict[int, list[MarketSignal]]:
+@dataclass(frozen=True, slots=True)
+class OpenSignal:
+    """What a dashboard row shows of an open signal, read as plain values."""
+
+    pk: int
+    product_id: int
+    sku: str
+    product_line_id: int | None
+
+
+def open_signal_list(*, user) -> list[OpenSignal]:
+    """The user's open signals (as `open_signals`, newest first) as plain values: one query, no model objects."""
+    return [OpenSignal(*values) for values in open_signals(user=user).select_related(None)
+            .values_list("pk", "product_id", "product__sku", "product__product_line_id")]
+
+
+def open_signals_by_customer(*, user, customer_ids=None, signals=None) -> dict[int, list[OpenSignal]]:
     """Per visible customer id (only `customer_ids` when given): the open signals on a product one of their
-    active agreements covers (by product or product line). `signals`: the user's open signals, already read
-    with their product (read here when None). Three queries however many customers (two given the signals)."""
-    signals = list(open_signals(user=user) if signals is None else signals)
+    active agreements covers (by product or product line), newest signal first. `signals`: the user's
+    `open_signal_list` (read here when None). Three queries however many customers (two given the signals)."""
+    signals = open_signal_list(user=user) if signals is None else list(signals)
     if not signals:
         return {}
     by_product, by_line = defaultdict(list), defaultdict(list)
     for signal in signals:
         by_product[signal.product_id].append(signal)
-        by_line[signal.product.product_line_id].append(signal)
+        if signal.product_line_id is not None:
+            by_line[signal.product_line_id].append(signal)
     agreements = RebateAgreement.objects.visible_to(user).active().order_by()
     if customer_ids is not None:
         agreements = agreements.filter(customer_id__in=list(customer_ids))
@@ -342,10 +359,11 @@ def open_signals_by_customer(*, user, customer_ids=None, signals=None) -> dict[i
                                     .values_list("customer_id", "products").distinct()):
         for signal in by_product[product_id]:
             touching[customer_id][signal.pk] = signal
-    for customer_id, line_id in (agreements.filter(product_lines__in=list(by_line))
-                                 .values_list("customer_id", "product_lines").distinct()):
-        for signal in by_line[line_id]:
-            touching[customer_id][signal.pk] = signal
+    if by_line:
+        for customer_id, line_id in (agreements.filter(product_lines__in=list(by_line))
+                                     .values_list("customer_id", "product_lines").distinct()):
+            for signal in by_line[line_id]:
+                touching[customer_id][signal.pk] = signal
     return {customer_id: sorted(found.values(), key=lambda s: -s.pk) for customer_id, found in touching.items()}
 
 

@@ -77,14 +77,15 @@ def dashboard(request):
     shown = [customer["pk"] for customer in context["customers"]] if sees_all else None
     figures = rebate_selectors.dashboard_figures(user=user, customer_ids=shown)
     shortfall = rebate_selectors.customers_shortfall_months(user=user, customer_ids=shown)
-    signals = list(selectors.open_signals(user=user).select_related(None).select_related("product"))
+    signals = selectors.open_signal_list(user=user)
     touching = selectors.open_signals_by_customer(user=user, customer_ids=shown, signals=signals)
     context["rows_html"] = customer_rows_html(context["customers"], figures, shortfall, touching)
     context["has_rows"] = bool(context["customers"])
     if not sees_all:
         context["at_stake"] = sum((row.unpaid_balance for row in figures.values()), Decimal("0.00"))
     if user.has_perm(DECIDE):
-        shown_signals = signals[:PRICING_DASHBOARD_SIGNALS]
+        shown_signals = list(selectors.open_signals(user=user).select_related(None).select_related("product")
+                             [:PRICING_DASHBOARD_SIGNALS])
         exposure = selectors.signals_exposure_totals(user=user, signals=shown_signals)
         context["open_signals"] = [(signal, exposure[signal.pk]) for signal in shown_signals]
         context["open_signal_count"] = len(signals)
@@ -105,7 +106,7 @@ def customer_rows_html(customers, figures, shortfall, touching) -> str:
     for customer in customers:
         found = figures.get(customer["pk"], rebate_selectors.NO_FIGURES)
         signals = touching.get(customer["pk"], ())
-        links = " ".join(f'<a class="status open" href="{signal_url.format(s.pk)}">#{s.pk} {escape(s.product.sku)}</a>'
+        links = " ".join(f'<a class="status open" href="{signal_url.format(s.pk)}">#{s.pk} {escape(s.sku)}</a>'
                          for s in signals[:SIGNALS_SHOWN]) or "—"
         if len(signals) > SIGNALS_SHOWN:
             links += f' <span class="muted">+{len(signals) - SIGNALS_SHOWN} more</span>'
