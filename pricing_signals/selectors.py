@@ -398,8 +398,6 @@ def signals_timeline(*, user, start: date, end: date, products: int = 12) -> lis
     """Claims (those the user may see) and signals per product reported between `start` and `end`: the
     products with a signal in the range first, then those with the most claims, at most `products`.
     Four queries."""
-    from django.db.models import Count
-
     claims = PriceClaim.objects.visible_to(user).filter(reported_on__gte=start, reported_on__lte=end)
     signals = list(signals_visible(user=user).select_related(None)
                    .filter(window_end__gte=start, window_start__lte=end, merged_into__isnull=True))

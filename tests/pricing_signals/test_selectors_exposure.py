@@ -148,3 +148,16 @@ def test_signals_read_with_their_product_need_no_product_query(small_book, prici
         found = signals_exposure_totals(user=pricing_manager, signals=with_product, as_of=SEPTEMBER_END)
     assert found == expected == slow_path(pricing_manager, plain, SEPTEMBER_END)
     assert len(read_with_product) == len(read_plain) - 1 == 1
+
+
+def test_a_signal_exposing_nothing_counts_zero(small_book, pricing_manager, manager_b):
+    signals = small_book["signals"]
+    before_any_price = date(2025, 12, 31)
+
+    totals = signals_exposure_totals(user=pricing_manager, signals=signals.values(), as_of=before_any_price)
+    assert totals == {signal.pk: {"agreements": 0, "customers": 0, "unpaid_rebate": Decimal("0.00")}
+                      for signal in signals.values()}
+    # Manager B's only customers on the anchor line: none.
+    assert signals_exposure_totals(user=manager_b, signals=[signals["anchor"]], as_of=SEPTEMBER_END) == {
+        signals["anchor"].pk: {"agreements": 0, "customers": 0, "unpaid_rebate": Decimal("0.00")}}
+    assert totals == slow_path(pricing_manager, signals.values(), before_any_price)
