@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import connection, transaction
 from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Round
 from django.shortcuts import get_object_or_404
@@ -262,7 +263,7 @@ def signals_exposure_totals(*, user, signals, as_of: date | None = None) -> dict
     agreements, customers and unpaid rebate under the same rules (the user's own customers only for an
     account manager), for many signals at once: one aggregate query, a part per signal counted and summed
     in the database, so no agreement row comes back (and one more to read the products' lines when the
-    signals were not read with their product)."""
+    signals were not read with their product; on PostgreSQL one more to keep JIT compilation off)."""
     signals = list(signals)
     if not signals:
         return {}
@@ -290,8 +291,20 @@ def signals_exposure_totals(*, user, signals, as_of: date | None = None) -> dict
             .values(signal_id=Value(signal.pk)).annotate(**totals)
         )
     rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    return {row["signal_id"]: {"agreements": row["agreements"], "customers": row["customers"],
-                               "unpaid_rebate": row["unpaid_rebate"]} for row in rows}
+    with transaction.atomic():
+        _jit_off()
+        return {row["signal_id"]: {"agreements": row["agreements"], "customers": row["customers"],
+                                   "unpaid_rebate": row["unpaid_rebate"]} for row in rows}
+
+
+def _jit_off():
+    """For the rest of this transaction, no JIT compilation on PostgreSQL. Its planner compiles a statement
+    whose estimated cost passes jit_above_cost, and a union of a part per signal passes it as soon as the
+    statistics are thin or the signals many: the compiling then takes longer than the query (seconds, on
+    a book just loaded), for a page that runs in milliseconds."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
 
 
 __all__ = [
@@ -342,7 +355,7 @@ def open_signal_list(*, user) -> list[OpenSignal]:
 def open_signals_by_customer(*, user, customer_ids=None, signals=None) -> dict[int, list[OpenSignal]]:
     """Per visible customer id (only `customer_ids` when given): the open signals on a product one of their
     active agreements covers (by product or product line), newest signal first. `signals`: the user's
-    `open_signal_list` (read here when None). Three queries however many customers (two given the signals)."""
+    `open_signal_list` (read here when None). Two queries however many customers (one given the signals)."""
     signals = open_signal_list(user=user) if signals is None else list(signals)
     if not signals:
         return {}
@@ -354,16 +367,15 @@ def open_signals_by_customer(*, user, customer_ids=None, signals=None) -> dict[i
     agreements = RebateAgreement.objects.visible_to(user).active().order_by()
     if customer_ids is not None:
         agreements = agreements.filter(customer_id__in=list(customer_ids))
+    # (customer, product or line, by line?) once each, both kinds of scope in one query.
+    pairs = (agreements.filter(products__in=list(by_product)).annotate(by_line=Value(False))
+             .values_list("customer_id", "products", "by_line")
+             .union(agreements.filter(product_lines__in=list(by_line)).annotate(by_line=Value(True))
+                    .values_list("customer_id", "product_lines", "by_line")))
     touching = defaultdict(dict)
-    for customer_id, product_id in (agreements.filter(products__in=list(by_product))
-                                    .values_list("customer_id", "products").distinct()):
-        for signal in by_product[product_id]:
+    for customer_id, target, through_line in pairs:
+        for signal in (by_line if through_line else by_product)[target]:
             touching[customer_id][signal.pk] = signal
-    if by_line:
-        for customer_id, line_id in (agreements.filter(product_lines__in=list(by_line))
-                                     .values_list("customer_id", "product_lines").distinct()):
-            for signal in by_line[line_id]:
-                touching[customer_id][signal.pk] = signal
     return {customer_id: sorted(found.values(), key=lambda s: -s.pk) for customer_id, found in touching.items()}
 
 
