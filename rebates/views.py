@@ -114,15 +114,23 @@ def terms_in_words(agreement) -> list[str]:
 
 
 def _nice_top(value: Decimal) -> Decimal:
-    """A round axis maximum at or above `value` (1, 2, 2.5 or 5 times a power of ten)."""
+    """A round axis maximum at or above `value` whose quarters (the grid lines) are round too: 1, 2, 4, 6 or
+    8 times a power of ten (quarters of 0.25, 0.5, 1, 1.5 and 2 times it)."""
     if value <= 0:
         return Decimal("1")
+    if value <= Decimal("0.04"):
+        return Decimal("0.04")  # quarters of a cent are not shown
     exponent = value.adjusted()
-    for step in (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10)):
+    for step in (Decimal(1), Decimal(2), Decimal(4), Decimal(6), Decimal(8)):
         top = step.scaleb(exponent)
         if top >= value:
             return top
     return Decimal(10).scaleb(exponent)
+
+
+def _axis_places(top: Decimal) -> int:
+    """Cents on the axis unless every quarter of `top` is a whole number of dollars."""
+    return 0 if top >= 20 else 2
 
 
 def rebate_chart(months, *, width=720, height=260) -> str:
@@ -154,8 +162,8 @@ def rebate_chart(months, *, width=720, height=260) -> str:
     for step in range(5):
         fraction = Decimal(step) / 4
         y = top + plot_h - float(fraction) * plot_h
-        grid.append((f"{y:.1f}", f"{y + 4:.1f}", money(monthly_top * fraction, 0 if monthly_top >= 10 else 2),
-                     money(cumulative_top * fraction, 0 if cumulative_top >= 10 else 2)))
+        grid.append((f"{y:.1f}", f"{y + 4:.1f}", money(monthly_top * fraction, _axis_places(monthly_top)),
+                     money(cumulative_top * fraction, _axis_places(cumulative_top))))
     return format_html(
         '<svg class="chart" role="img" viewBox="0 0 {w} {h}" width="100%" aria-labelledby="chart-title">'
         '<title id="chart-title">Monthly rebate (bars) and cumulative rebate (line)</title>'

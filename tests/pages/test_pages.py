@@ -1,6 +1,7 @@
 """The pages, through the real middleware: what each role sees, what each form does with bad input, and
 that every write goes through its service (nothing saved half)."""
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -75,6 +76,14 @@ def test_agreement_page_says_the_terms_in_words_and_draws_the_sheet(book, client
     assert page.count("$2.50") >= 10
     assert 'id="at-stake">$25.00<' in page
     assert "contract start" in page
+
+
+def test_agreement_chart_axes_step_in_round_amounts(book, client_for):
+    page = html(client_for(book["am"]).get(reverse("agreement-detail", args=["AG-SEED-2026"])))
+    chart = page[page.index('<svg class="chart"'):page.index("</svg>")]
+    axis = re.findall(r'<text class="axis" x="[\d.]+" y="[\d.]+" text-anchor="(?:end|start)">([^<]+)</text>', chart)
+    # $2.50 a month on a $0-$4 scale, $25.00 to date on a $0-$40 one: every grid line a round amount.
+    assert axis == ["$0.00", "$0", "$1.00", "$10", "$2.00", "$20", "$3.00", "$30", "$4.00", "$40"]
 
 
 def test_agreement_sheet_downloads_as_excel(book, client_for):
