@@ -387,20 +387,22 @@ def customers_shortfall_months(*, user, as_of=None, customer_ids=None) -> dict[i
         committed_monthly_quantity__isnull=False, committed_monthly_quantity__gt=0, start_month__lte=last_complete)
     if customer_ids is not None:
         agreements = agreements.filter(customer_id__in=list(customer_ids))
-    agreements = list(agreements.values_list("pk", "customer_id", "start_month", "end_month"))
+    agreements = list(agreements.values_list("pk", "customer_id", "start_month", "end_month",
+                                             "committed_monthly_quantity"))
     if not agreements:
         return {}
+    committed = {row[0]: row[4] for row in agreements}
     met = defaultdict(int)
-    for agreement_id in (
-        LedgerEntry.objects.filter(agreement__in=[row[0] for row in agreements], kind__in=EARNED_KINDS,
-                                   period__lte=last_complete)
-        .order_by().values("agreement_id", "period", "agreement__committed_monthly_quantity")
-        .annotate(units=Sum("quantity")).filter(units__gte=F("agreement__committed_monthly_quantity"))
-        .values_list("agreement_id", flat=True)
+    # Units per (agreement, month) from the ledger alone, compared here: no join back to the agreements.
+    for agreement_id, units in (
+        LedgerEntry.objects.filter(agreement_id__in=list(committed), kind__in=EARNED_KINDS, period__lte=last_complete)
+        .order_by().values("agreement_id", "period").annotate(units=Sum("quantity"))
+        .values_list("agreement_id", "units")
     ):
-        met[agreement_id] += 1
+        if units >= committed[agreement_id]:
+            met[agreement_id] += 1
     shortfall = defaultdict(int)
-    for pk, customer_id, start, end in agreements:
+    for pk, customer_id, start, end, _ in agreements:
         last = min(end, last_complete)
         elapsed = (last.year - start.year) * 12 + last.month - start.month + 1
         shortfall[customer_id] += max(0, elapsed - met[pk])
