@@ -22,6 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 
 from rebates import selectors
+from rebates.engine.periods import month_of
 from rebates.exports import ExportError, ExportFile, accruals_export
 from rebates.forms import AccrualRunForm, ExportForm, ImportForm, SettlementPayForm
 from rebates.imports import ImportRefused, purchase_import_commit_start, purchase_import_start
@@ -203,7 +204,9 @@ def agreement_context(request, number):
         "scope": [*agreement.products.all(), *agreement.product_lines.all()],
         "settlements": Settlement.objects.visible_to(request.user).filter(agreement=agreement)
         .select_related("approved_by", "paid_by").order_by("period_start", "pk"),
-        "shortfall_months": sum(1 for m in months if m.shortfall),
+        # Complete months only, as the dashboard counts them: the month under way is flagged "so far".
+        "shortfall_months": sum(1 for m in months if m.shortfall and m.month < month_of(statement.as_of)),
+        "month_under_way": month_of(statement.as_of),
         "can_pay": request.user.has_perm("rebates.pay_settlement"),
         "can_approve": request.user.has_perm("rebates.approve_settlement"),
     }
