@@ -21,6 +21,7 @@ EPOCH = date(2000, 1, 1)  # claims are read as day numbers from here
 PRICE_SCALE = 10_000
 VALUES_BATCH = 1000  # changes written from an inline list of values; more go through a temporary table
 MOST_OF_TABLE = 0.5  # claims changed at once, as a share of the table, from which its indexes are rebuilt
+REBUILD_LOCK_WAIT_MS = 2000  # pages reading claims meanwhile: past this wait the indexes are kept instead
 DISMISSED = PriceClaim.Status.DISMISSED.value
 CODED = (PENDING, CORROBORATED, UNSUBSTANTIATED)  # statuses as the integers a sweep reads them as
 SIGNAL_FIGURES = ("product_id", "competitor_id", "window_start", "window_end", "claim_count", "customer_count",
@@ -174,7 +175,7 @@ def claims_update(changes: list[tuple[int, str, int | None]]) -> None:
         # Most of the table at once (the first detection after a bulk import): rebuilding its indexes and
         # checking the signal key in one query costs a third of maintaining them row by row.
         rebuilt = indexes_rebuilt_after(PriceClaim._meta.db_table, rows_written=len(changes), share=MOST_OF_TABLE,
-                                        columns=["signal_id"])
+                                        columns=["signal_id"], lock_wait_ms=REBUILD_LOCK_WAIT_MS)
         with rebuilt, connection.cursor() as cursor:
             cursor.execute("CREATE TEMPORARY TABLE pricing_signals_claim_changes "
                            "(id bigint PRIMARY KEY, status varchar(16), signal_id bigint) ON COMMIT DROP")

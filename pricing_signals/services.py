@@ -8,6 +8,7 @@
 """
 
 import hashlib
+import logging
 import os
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -25,6 +26,8 @@ from pricing_signals.models import Competitor, MarketSignal, PriceClaim, SignalP
 from pricing_signals.sweep import detection_lock, price_claim_check, signals_detect
 from rebates.models import Product, RebateAgreement
 from rebates.services.pricing import contract_price_change
+
+logger = logging.getLogger(__name__)
 
 UNIT_PRICE_PLACES, UNIT_PRICE_DIGITS = 4, 14
 NOTE_MAX_LENGTH = 2000
@@ -81,8 +84,10 @@ def price_claim_record(*, user, customer, product, competitor, claimed_unit_pric
         raise PriceClaimInvalid(errors)
 
     stored = None  # the evidence file's name in the storage, once saved there
+    committed = []  # set when the claim's transaction commits: its file stays whatever happens after
     try:
         with transaction.atomic():
+            transaction.on_commit(lambda: committed.append(True))
             competitor_row = competitor if isinstance(competitor, Competitor) else _competitor(competitor_name)
             claim = PriceClaim(customer=customer_row, product=product_row, competitor=competitor_row,
                                claimed_price=price, reported_on=day, channel=channel, reported_by=user,
@@ -105,8 +110,11 @@ def price_claim_record(*, user, customer, product, competitor, claimed_unit_pric
 
             queue_on_commit(check_task, claim.pk)
     except BaseException:
-        if stored:  # the claim was not saved: neither is its evidence
-            PriceClaim.evidence.field.storage.delete(stored)
+        if stored and not committed:  # the claim was not saved: neither is its evidence
+            try:
+                PriceClaim.evidence.field.storage.delete(stored)
+            except Exception:  # the first failure is the one to report
+                logger.exception("evidence file %s of a claim that was not saved could not be removed", stored)
         raise
     return claim
 

@@ -99,12 +99,15 @@ def rule_for_line(line_id: int | None) -> Rule:
     return rule_of(found.get(line_id) or found.get(None))
 
 
-def detection_lock(product_id: int | None = None) -> None:
-    """Inside a transaction: exclusive on all detection (no product), or shared plus this product's own."""
+def detection_lock(product_id: int | None = None, *, shared_only: bool = False) -> None:
+    """Inside a transaction: exclusive on all detection (no product), or shared plus this product's own
+    (`shared_only`: the shared one alone; taking it again later is harmless)."""
     if connection.vendor != "postgresql":
         return  # SQLite, the embedded default, has one writer at a time anyway
     with connection.cursor() as cursor:
-        if product_id is None:
+        if shared_only:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, 0)", [LOCK_ALL])
+        elif product_id is None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [LOCK_ALL])
         else:  # the shared lock first: the select list is evaluated left to right
             cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, 0), pg_advisory_xact_lock(%s, %s)",
@@ -143,6 +146,9 @@ def price_claim_check(*, claim_id: int, as_of: date) -> str | None:
     """Check one claim against the claims of its product within two windows of it; store what changed.
     Returns the claim's status (None when the claim no longer exists)."""
     with transaction.atomic():
+        # Wait for a running sweep before touching the claims table: a sweep that rewrites most claims
+        # locks the table whole, and a check holding it while waiting for the sweep would deadlock.
+        detection_lock(shared_only=True)
         claim = PriceClaim.objects.filter(pk=claim_id).values(
             "product_id", "competitor_id", "reported_on", "product__product_line_id").first()
         if claim is None:

@@ -4,7 +4,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 
 BATCH_SIZE = 5000
 
@@ -26,36 +26,48 @@ def copy_lines(model, columns: Sequence[str], csv_lines: Iterable[str]) -> None:
 
 
 @contextmanager
-def indexes_rebuilt_after(table: str, *, rows_written: int, share: float = 1.0, columns: Sequence[str] = ()):
+def indexes_rebuilt_after(table: str, *, rows_written: int, share: float = 1.0, columns: Sequence[str] = (),
+                          lock_wait_ms: int | None = None):
     """Write many rows without the table's secondary indexes and foreign keys, then put them back as they were.
 
     Building an index once and checking a foreign key with one query is far cheaper than maintaining every
     index and checking keys row by row for a million rows. Indexes behind a constraint (the primary key,
     unique keys) stay. Only the foreign keys on `columns` go (all of them when none are named: a load),
-    since an UPDATE checks only the keys it changes. It all happens in the caller's transaction, so a
-    failure leaves the table as it was; the table is locked against other writers and readers meanwhile.
-    Skipped (indexes kept) when fewer than `share` times the table's rows are written, as rebuilding would
-    then cost more, and on databases other than PostgreSQL.
+    since an UPDATE checks only the keys it changes. It all happens in a savepoint of the caller's
+    transaction (one is required), so a failure leaves the table as it was.
+
+    The table (and the tables its dropped keys name) is locked against other writers and readers meanwhile.
+    With `lock_wait_ms`, that lock is waited for that long at most: when others hold the table longer, the
+    indexes are kept and the rows written through them instead. Also kept when fewer than `share` times the
+    table's rows are written, as rebuilding would then cost more, and on databases other than PostgreSQL.
     """
     if connection.vendor != "postgresql":
         yield
         return
+    if not connection.in_atomic_block:
+        raise RuntimeError("indexes_rebuilt_after needs a transaction: dropped indexes must never be committed")
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+        cursor.execute(f"SELECT count(*) FROM {quote(table)}")  # exact: statistics may be stale or missing
         if rows_written < cursor.fetchone()[0] * share:
             yield
             return
-        cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        cursor.execute("SELECT conname, pg_get_constraintdef(oid), confrelid::regclass::text FROM pg_constraint "
                        "WHERE conrelid = %s::regclass AND contype = 'f' AND (%s OR conkey && ARRAY("
                        "  SELECT attnum FROM pg_attribute WHERE attrelid = %s::regclass AND attname = ANY(%s))) "
                        "ORDER BY conname", [table, not columns, table, list(columns)])
-        foreign_keys = cursor.fetchall()
+        rows = cursor.fetchall()
+        foreign_keys = [(name, definition) for name, definition, _ in rows]
+        locked = ", ".join(quote(name) for name in dict.fromkeys([table, *(row[2] for row in rows)]))
         cursor.execute("SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
                        "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = %s::regclass "
                        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) "
                        "ORDER BY i.relname", [table])
         indexes = cursor.fetchall()
+    if lock_wait_ms is not None and not _locked_within(locked, lock_wait_ms):
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
         # Checks still pending on the table run now, before their constraints go away.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for name, _ in foreign_keys:
@@ -63,8 +75,7 @@ def indexes_rebuilt_after(table: str, *, rows_written: int, share: float = 1.0, 
         for name, _ in indexes:
             cursor.execute(f"DROP INDEX {quote(name)}")
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-    yield
-    with connection.cursor() as cursor:
+        yield
         cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")  # each index sorted in memory, once
         # The remaining keys' checks queued meanwhile (rows this transaction wrote) run before the indexes
         # come back, which PostgreSQL requires.
@@ -74,6 +85,18 @@ def indexes_rebuilt_after(table: str, *, rows_written: int, share: float = 1.0, 
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         for name, definition in foreign_keys:
             cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
+
+
+def _locked_within(tables: str, wait_ms: int) -> bool:
+    """Lock `tables` (quoted, comma-separated) for the rest of the transaction, waiting `wait_ms` at most."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{int(wait_ms)}ms'")
+            cursor.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
+            cursor.execute("SET LOCAL lock_timeout = DEFAULT")
+    except OperationalError:  # lock_not_available: the savepoint, and the timeout with it, are rolled back
+        return False
+    return True
 
 
 def bulk_insert(model, objects: Iterable) -> None:

@@ -119,8 +119,9 @@ def _nice_top(value: Decimal) -> Decimal:
     8 times a power of ten (quarters of 0.25, 0.5, 1, 1.5 and 2 times it)."""
     if value <= 0:
         return Decimal("1")
-    if value <= Decimal("0.04"):
-        return Decimal("0.04")  # quarters of a cent are not shown
+    for top in (Decimal("0.04"), Decimal("0.08"), Decimal("0.2")):
+        if value <= top:
+            return top  # below 20 cents, quarters in whole cents
     exponent = value.adjusted()
     for step in (Decimal(1), Decimal(2), Decimal(4), Decimal(6), Decimal(8)):
         top = step.scaleb(exponent)

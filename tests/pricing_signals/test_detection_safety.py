@@ -4,13 +4,14 @@ import threading
 from datetime import date, timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from pricing_signals import tasks
 from pricing_signals.models import MarketSignal, PriceClaim
 from pricing_signals.services import price_claim_check, signals_detect
-from tests.factories import CustomerFactory, ProductFactory
+from tests.factories import CompetitorFactory, CustomerFactory, ProductFactory
 from tests.pricing_signals.conftest import YEAR_END, claim_on
+from tests.pricing_signals.test_sweep import claim_table_indexes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -109,3 +110,37 @@ def test_the_same_check_message_delivered_twice_changes_nothing_the_second_time(
 def teardown_module():
     for alias in connections:
         connections[alias].close()
+
+
+def test_a_sweep_rewriting_most_claims_while_a_page_reads_them_keeps_the_indexes_and_finishes():
+    product, competitor = ProductFactory(), CompetitorFactory()
+    customers = [CustomerFactory() for _ in range(3)]
+    PriceClaim.objects.bulk_create([  # 400 clusters of three: every claim changes on the first sweep
+        PriceClaim(customer=customers[i % 3], product=product, competitor=competitor, claimed_price="10.00",
+                   reported_on=date(1990, 1, 1) + timedelta(days=40 * (i // 3) + i % 3), channel="call",
+                   reported_by=customers[0].account_manager)
+        for i in range(1200)
+    ])
+    indexes_before = claim_table_indexes()
+    reading, done = threading.Event(), threading.Event()
+
+    def page_reading_claims():  # a long page request holding the claims table open
+        try:
+            with transaction.atomic():
+                list(PriceClaim.objects.order_by("pk")[:1])
+                reading.set()
+                done.wait(30)
+        finally:
+            connection.close()
+
+    reader = threading.Thread(target=page_reading_claims)
+    reader.start()
+    try:
+        assert reading.wait(10)
+        result = signals_detect(as_of=YEAR_END)
+    finally:
+        done.set()
+        reader.join(30)
+
+    assert (result.claims_changed, result.signals_created) == (1200, 400)
+    assert claim_table_indexes() == indexes_before  # the lock was not had in time: written through them
