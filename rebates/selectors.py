@@ -158,6 +158,19 @@ class _CountAgreementMonths(Aggregate):
                            arg_joiner=" || '-' || ", **extra_context)
 
 
+def _ledger_figures() -> dict:
+    """What a row of the ledger's entries sums to, as finance reads it: units and eligible amount in scope,
+    accrued (accrual, catch-up, adjustment), paid and forfeited (positive) and unpaid (the balance)."""
+    return {
+        "units": _kind_sum("quantity", EARNED_KINDS, output_field=_QUANTITY),
+        "eligible": _kind_sum("eligible_amount", EARNED_KINDS),
+        "accrued": _kind_sum("amount", EARNED_KINDS),
+        "paid": _kind_sum("amount", PAYOUT_KINDS, negate=True),
+        "forfeited": _kind_sum("amount", FORFEITURE_KINDS, negate=True),
+        "unpaid": Coalesce(Sum("amount"), ZERO),
+    }
+
+
 def liability_by_customer(*, user, **filters):
     """The accrual rows summed per customer, by customer code, with the same filters as `accrual_rows`
     (months filtering the entries): customer_code, customer_name, manager_name, agreements, rows (agreement
@@ -172,12 +185,7 @@ def liability_by_customer(*, user, **filters):
             manager_name=_manager_name(),
             agreements=Count("agreement_id", distinct=True),
             rows=_CountAgreementMonths(),
-            units=_kind_sum("quantity", EARNED_KINDS, output_field=_QUANTITY),
-            eligible=_kind_sum("eligible_amount", EARNED_KINDS),
-            accrued=_kind_sum("amount", EARNED_KINDS),
-            paid=_kind_sum("amount", PAYOUT_KINDS, negate=True),
-            forfeited=_kind_sum("amount", FORFEITURE_KINDS, negate=True),
-            unpaid=Coalesce(Sum("amount"), ZERO),
+            **_ledger_figures(),
             longest_number=Max(Length("agreement__number")),
             longest_program=Max(Length("agreement__program__name")),
         )
@@ -216,12 +224,7 @@ def accrual_rows(*, user, customer=None, manager=None, program=None, agreement=N
             program=F("agreement__program__name"),
             program_code=F("agreement__program__code"),
             month=F("period"),
-            units=_kind_sum("quantity", EARNED_KINDS, output_field=_QUANTITY),
-            eligible=_kind_sum("eligible_amount", EARNED_KINDS),
-            accrued=_kind_sum("amount", EARNED_KINDS),
-            paid=_kind_sum("amount", PAYOUT_KINDS, negate=True),
-            forfeited=_kind_sum("amount", FORFEITURE_KINDS, negate=True),
-            unpaid=Coalesce(Sum("amount"), ZERO),
+            **_ledger_figures(),
         )
     )
     if cumulative:
