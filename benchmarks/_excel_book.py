@@ -31,14 +31,13 @@ def finance_user():
 def ledger_load(rows, finance):
     """`rows` (agreement, month) groups: an accrual entry per month of each agreement's term (agreements in
     number order), and for every fourth agreement whose term has ended a paid annual settlement."""
-    from django.utils import timezone
-
+    from config import clock
     from rebates.bulk import copy_lines, insert_rows
     from rebates.engine.periods import months_from
     from rebates.models import LedgerEntry, RebateAgreement, Settlement
     from rebates.services.accrual import BOOKING_COLUMNS
 
-    now = timezone.now()
+    now = clock.now()
     agreements = RebateAgreement.objects.order_by("number").values_list("pk", "start_month", "end_month")
     planned, earned = [], {}
     for pk, start, end in agreements.iterator(chunk_size=5000):

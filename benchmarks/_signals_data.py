@@ -13,8 +13,8 @@ import time
 from datetime import date, timedelta
 
 from django.db import connection, transaction
-from django.utils import timezone
 
+from config import clock
 from pricing_signals.models import Competitor, MarketSignal, PriceClaim
 from rebates.bulk import copy_lines, csv_field, indexes_rebuilt_after
 
@@ -51,7 +51,7 @@ def claims_generate(*, products, customers, claims=1_000_000, seed=2026):
     rng = random.Random(seed)
     competitors = [Competitor.objects.get_or_create(name=name)[0].pk for name in COMPETITORS]
     days = [csv_field(FIRST_DAY + timedelta(days=i)) for i in range(DAYS)]
-    created = csv_field(timezone.now())
+    created = csv_field(clock.now())
     per_product = claims // len(products)
     extra = claims - per_product * len(products)
 

@@ -67,8 +67,8 @@ def main():
     from django.db.models import Count
     from django.test import Client
     from django.test.utils import setup_test_environment
-    from django.utils import timezone
 
+    from config import clock
     from customers.models import Customer
     from customers.roles import FINANCE, PRICING_MANAGER
     from pricing_signals.models import MarketSignal, PriceClaim
@@ -88,10 +88,10 @@ def main():
         print(f"book: {summary}")
     if not LedgerEntry.objects.exists():
         began = time.perf_counter()
-        run = accrual_run_start(as_of=timezone.localdate(), full=True, trigger=AccrualRun.Trigger.COMMAND,
+        run = accrual_run_start(as_of=clock.today(), full=True, trigger=AccrualRun.Trigger.COMMAND,
                                 queue=False)
         accrual_run_perform(run_id=run.pk, workers=int(os.environ.get("BENCH_WORKERS", "2")))
-        print(f"ledger: accrued the book as of {timezone.localdate()} in {time.perf_counter() - began:.0f} s")
+        print(f"ledger: accrued the book as of {clock.today()} in {time.perf_counter() - began:.0f} s")
     users = get_user_model()
     manager = (users.objects.filter(username__startswith=MANAGER_PREFIX).annotate(n=Count("managed_customers"))
                .order_by("-n", "username").first())
@@ -100,7 +100,7 @@ def main():
     pricing.groups.add(Group.objects.get(name=PRICING_MANAGER))
     finance, _ = users.objects.get_or_create(username="bench.finance", defaults={"first_name": "Bench"})
     finance.groups.add(Group.objects.get(name=FINANCE))
-    claims = claims_load(as_of=timezone.localdate())
+    claims = claims_load(as_of=clock.today())
     with connection.cursor() as cursor:
         for model in (LedgerEntry, PriceClaim, MarketSignal):
             cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")

@@ -6,8 +6,8 @@ Statuses and signals are detection's: the admin shows them and changes them only
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
 
+from config import clock
 from pricing_signals.models import Competitor, DetectionRule, MarketSignal, PriceClaim, SignalPriceMatch
 from rebates.models import Product
 
@@ -23,7 +23,7 @@ def _redetect(modeladmin, request, product_ids):
     if not request.user.has_perm("pricing_signals.change_detectionrule") and not request.user.has_perm(
             "pricing_signals.decide_marketsignal"):
         raise PermissionDenied("Re-checking claims needs a pricing manager or an administrator.")
-    result = signals_detect(as_of=timezone.localdate(), products=product_ids)
+    result = signals_detect(as_of=clock.today(), products=product_ids)
     modeladmin.message_user(request, f"Claims re-checked: {result}.", messages.SUCCESS)
 
 

@@ -3,7 +3,9 @@
 Every row is found by its natural key (username, code, SKU, number, erp_line_id, ...) and drawn from one
 seeded random generator, so loading twice leaves the database exactly as the first load left it. The seed
 customer and its claims are PRODUCT.md's worked example and seed scenario; detection runs at the end, so
-the seed signal is there when the demo opens.
+the seed signal is there when the demo opens. The book is the year 2026 whatever the day; the load then
+accrues it as of today and closes the settlement periods that have ended, as the nightly run would, so
+the first dashboard shows what was earned and what is still to pay.
 """
 
 import random
@@ -16,15 +18,16 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Model
-from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from config import clock
 from customers.models import Customer, Segment
 from customers.roles import ACCOUNT_MANAGER, ADMINISTRATOR, ERP_INTEGRATION, FINANCE, PRICING_MANAGER, roles_sync
 from pricing_signals.models import Competitor, PriceClaim
 from pricing_signals.sweep import signals_detect
 from rebates.engine.money import quantize_money
 from rebates.models import (
+    AccrualRun,
     BonusCondition,
     ContractPrice,
     Product,
@@ -35,6 +38,7 @@ from rebates.models import (
     RebateRule,
     TierBand,
 )
+from rebates.services import accrual_due, accrual_run_perform, accrual_run_start, settlements_close_due
 
 SEED = 2026
 DEMO_PASSWORD = "rebate-demo-2026"
@@ -178,10 +182,31 @@ def row_counts():
     return {model._meta.label: model._default_manager.count() for model in models}
 
 
-@transaction.atomic
-def load_demo():
-    """Load (or bring back) the demo book; a second call creates and changes nothing."""
+def load_demo(*, as_of: date | None = None):
+    """Load (or bring back) the demo book and accrue it as of `as_of` (default today); a second call the
+    same day creates and changes nothing."""
+    as_of = as_of or clock.today()
     before = row_counts()
+    token = _book_sync(as_of=as_of)
+    demo_accrue(as_of=as_of)
+    after = row_counts()
+    logins = tuple((username, role, DEMO_PASSWORD) for username, _, _, role in USERS)
+    return DemoBook(logins, token.key, after, {label: after[label] - before[label] for label in after})
+
+
+def demo_accrue(*, as_of: date):
+    """Accrue the demo book as of `as_of` and close the settlement periods ended by then, as the nightly run
+    does; a book already accrued to that month with nothing changed since gets no run at all."""
+    if accrual_due(as_of=as_of):
+        run = accrual_run_start(as_of=as_of, trigger=AccrualRun.Trigger.COMMAND, queue=False)
+        accrual_run_perform(run_id=run.pk)  # closes the ended settlement periods as well
+    else:
+        settlements_close_due(as_of=as_of)
+
+
+@transaction.atomic
+def _book_sync(*, as_of: date):
+    """The demo's rows, brought to the plan; returns the ERP user's API token."""
     rng = random.Random(SEED)
     roles_sync()
     users = _users_sync()
@@ -200,12 +225,10 @@ def load_demo():
         _agreement_sync(plan, customers[plan.code], products, programs)
     _purchases_sync(plans, customers, products)
     _claims_sync(rng, plans, customers, products, users)
-    # Detection as the nightly sweep would run it, seen from the end of the demo year (or today, when
+    # Detection as the nightly sweep would run it, seen from the end of the demo year (or `as_of`, when
     # later): September's claims form the seed signal, April's and June's are unsubstantiated.
-    signals_detect(as_of=max(timezone.localdate(), DEMO_YEAR_END))
-    after = row_counts()
-    logins = tuple((username, role, DEMO_PASSWORD) for username, _, _, role in USERS)
-    return DemoBook(logins, token.key, after, {label: after[label] - before[label] for label in after})
+    signals_detect(as_of=max(as_of, DEMO_YEAR_END))
+    return token
 
 
 def _sync(model, lookup, **values):
@@ -337,7 +360,7 @@ PURCHASE_FIELDS = ("customer_id", "product_id", "month", "quantity", "unit_price
 def _purchases_sync(plans, customers, products):
     """Upsert by erp_line_id, set-based: new lines in one bulk insert, changed ones in one bulk update."""
     existing = {line.erp_line_id: line for line in PurchaseLine.objects.filter(erp_line_id__startswith=ERP_LINE_PREFIX)}
-    new, changed, now = [], [], timezone.now()
+    new, changed, now = [], [], clock.now()
     for plan in plans:
         for row in _purchase_rows(plan, customers[plan.code], products):
             line = existing.get(row.erp_line_id)

@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
+from config import clock
 from customers.models import AuditRecord
 from pricing_signals.models import MarketSignal, SignalPriceMatch
 from pricing_signals.selectors import VIEW_SIGNALS, signal_claims
@@ -53,7 +54,7 @@ def signal_evidence(*, user, signal: MarketSignal, exported_at: datetime | None 
     signal = (MarketSignal.objects.select_related("product", "competitor", "decided_by", "merged_into")
               .prefetch_related("matched_agreements").get(pk=signal.pk))
     claims = list(signal_claims(user=user, signal=signal))
-    exported_at = exported_at or timezone.now()
+    exported_at = exported_at or clock.now()
     rows = [
         ("Market signal evidence record",),
         ("Signal", f"#{signal.pk}"),

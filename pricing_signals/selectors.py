@@ -16,8 +16,8 @@ from django.db import connection, transaction
 from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Round
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 
+from config import clock
 from customers.models import Customer
 from pricing_signals.models import MarketSignal, PriceClaim
 from pricing_signals.prices import current_net_price
@@ -212,7 +212,7 @@ def signal_exposure(*, user, signal, as_of: date | None = None):
     (average units of the product a month over the last VOLUME_MONTHS complete months), `unpaid_rebate`
     (the ledger balance: accrued less paid and forfeited) and `customer__account_manager`. One query,
     largest rebate at stake first."""
-    as_of = as_of or timezone.localdate()
+    as_of = as_of or clock.today()
     this_month = as_of.replace(day=1)
     claimants = PriceClaim.objects.filter(signal=signal).values("customer_id")
     bought = (
@@ -267,7 +267,7 @@ def signals_exposure_totals(*, user, signals, as_of: date | None = None) -> dict
     signals = list(signals)
     if not signals:
         return {}
-    as_of = as_of or timezone.localdate()
+    as_of = as_of or clock.today()
     if all(MarketSignal.product.is_cached(signal) for signal in signals):  # read with their product
         line_of = {signal.product_id: signal.product.product_line_id for signal in signals}
     else:

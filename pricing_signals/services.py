@@ -17,8 +17,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
+from config import clock
 from config.celery_app import queue_on_commit
 from customers.models import Customer
 from customers.services import audit_record
@@ -65,7 +65,7 @@ def price_claim_record(*, user, customer, product, competitor, claimed_unit_pric
     that does not exist. Raises PriceClaimInvalid naming every field that is wrong."""
     if not user.has_perm("pricing_signals.add_priceclaim"):
         raise PermissionDenied("You may not record price claims.")
-    today = today or timezone.localdate()
+    today = today or clock.today()
     errors = {}
     customer_row = _visible_customer(user, customer, errors)
     product_row = _product(product, errors)
@@ -137,7 +137,7 @@ def price_claim_dismiss(*, user, claim: PriceClaim, reason: str, as_of: date | N
         audit_record(actor=user, action="price_claim.dismiss", target=claim,
                      summary=f"Claim {claim.pk} dismissed (was {before}): {reason}",
                      data={"from": before, "reason": reason})
-        signals_detect(as_of=as_of or timezone.localdate(), products=[claim.product_id])
+        signals_detect(as_of=as_of or clock.today(), products=[claim.product_id])
     return claim
 
 
@@ -177,7 +177,7 @@ def market_signal_decide(*, user, signal: MarketSignal, decision: str, reason: s
         if signal.merged_into_id:
             raise MarketSignalConflict(f"Signal #{signal.pk} was merged into signal #{signal.merged_into_id}; "
                                        "decide on that one.")
-        now = timezone.now()
+        now = clock.now()
         signal.decision, signal.decided_by, signal.decided_at = decision, user, now
         signal.decision_reason = reason
         data = {"decision": decision, "reason": reason}

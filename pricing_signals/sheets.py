@@ -10,8 +10,8 @@ from datetime import date
 from decimal import Decimal
 
 from django.db.models import Q
-from django.utils import timezone
 
+from config import clock
 from pricing_signals.models import PriceClaim
 from rebates.engine.periods import add_months
 from rebates.exports import (
@@ -75,6 +75,6 @@ def agreement_sheet_export(*, user, number, format="xlsx", as_of=None) -> Export
     else:
         write_agreement_csv(buffer, statement, claims_by_month=claims)
     safe = "".join(ch if ch.isalnum() or ch in "-._" else "_" for ch in statement.agreement.number)
-    return ExportFile(name=f"agreement-{safe}-{timezone.localdate():%Y-%m-%d}.{format}",
+    return ExportFile(name=f"agreement-{safe}-{clock.today():%Y-%m-%d}.{format}",
                       content_type=XLSX_CONTENT_TYPE if format == "xlsx" else CSV_CONTENT_TYPE,
                       content=buffer.getvalue())

@@ -33,8 +33,8 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Q
-from django.utils import timezone
 
+from config import clock
 from pricing_signals.claim_columns import (
     EPOCH,
     SIGNAL_FIGURES,
@@ -301,7 +301,7 @@ class _Plan:
                 return averages.get(claims.products[group[0]])
             return known[chosen][FIGURE_AT["our_average_price"]]
 
-        created, now = [], timezone.now()
+        created, now = [], clock.now()
         recompute = []
         for group, chosen, same in assigned:
             if chosen is None:
@@ -398,7 +398,7 @@ def _retire(gone: dict[int, int | None]) -> int:
     for pk, merged_into in (MarketSignal.objects.filter(pk__in=list(gone)).exclude(status=MarketSignal.Status.OPEN)
                             .values_list("pk", "merged_into_id")):
         if gone[pk] is not None and merged_into != gone[pk]:
-            merged.append(MarketSignal(pk=pk, merged_into_id=gone[pk], updated_at=timezone.now()))
+            merged.append(MarketSignal(pk=pk, merged_into_id=gone[pk], updated_at=clock.now()))
     MarketSignal.objects.bulk_update(merged, ["merged_into", "updated_at"])
     # Re-checked at delete time: a decision taken meanwhile keeps its signal.
     deleted, _ = MarketSignal.objects.filter(pk__in=list(gone), status=MarketSignal.Status.OPEN,

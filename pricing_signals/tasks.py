@@ -2,7 +2,8 @@
 (detection recomputes from the stored claims under an advisory lock, so a second run changes nothing)."""
 
 from celery import shared_task
-from django.utils import timezone
+
+from config import clock
 
 
 @shared_task(name="pricing_signals.tasks.price_claim_check")
@@ -10,7 +11,7 @@ def price_claim_check(claim_id):
     """Queued when a claim commits: its status (and any signal it makes) within seconds."""
     from pricing_signals.services import price_claim_check as check
 
-    return check(claim_id=claim_id, as_of=timezone.localdate())
+    return check(claim_id=claim_id, as_of=clock.today())
 
 
 @shared_task(name="pricing_signals.tasks.nightly_signal_sweep")
@@ -19,5 +20,5 @@ def nightly_signal_sweep():
     claims whose window has passed become unsubstantiated."""
     from pricing_signals.services import signals_detect
 
-    result = signals_detect(as_of=timezone.localdate())
+    result = signals_detect(as_of=clock.today())
     return {"claims": result.claims, "changed": result.claims_changed, "signals_created": result.signals_created}

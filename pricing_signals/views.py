@@ -18,10 +18,10 @@ from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from config import clock
 from customers.models import Customer
 from customers.roles import user_roles
 from pricing_signals import selectors
@@ -205,7 +205,7 @@ def agreement_sheet(request, number):
 def claim_new(request):
     if not request.user.has_perm("pricing_signals.add_priceclaim"):
         raise PermissionDenied("You may not record price claims.")
-    initial = {"reported_on": timezone.localdate(), "channel": PriceClaim.Channel.CALL}
+    initial = {"reported_on": clock.today(), "channel": PriceClaim.Channel.CALL}
     if request.GET.get("customer"):
         initial["customer"] = request.GET["customer"]
     form = PriceClaimForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
@@ -224,7 +224,7 @@ def claim_new(request):
             # Checked here at once, so the page answers while the customer is on the phone; the task queued
             # on commit checks again (safe twice) and the nightly sweep catches anything missed.
             try:
-                price_claim_check(claim_id=claim.pk, as_of=timezone.localdate())
+                price_claim_check(claim_id=claim.pk, as_of=clock.today())
             except Exception:  # the queued check and the sweep will do it; the claim is saved
                 messages.warning(request, "The claim is saved; its check is still running.")
             return redirect("claim-detail", pk=claim.pk)
@@ -316,7 +316,7 @@ def _day(value, default):
 @login_required
 @permission_required("pricing_signals.view_marketsignal", raise_exception=True)
 def signals(request):
-    today = timezone.localdate()
+    today = clock.today()
     end = _day(request.GET.get("to"), today)
     start = _day(request.GET.get("from"), end - timedelta(days=182))
     if start > end:

@@ -6,8 +6,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 
+from config import clock
 from rebates.models import (
     AccrualRun,
     BonusCondition,
@@ -86,7 +86,7 @@ class RebateRuleAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         # The rule, its bands and bonuses are the agreement's terms: the next incremental run recomputes it.
-        RebateAgreement.objects.filter(pk=form.instance.agreement_id).update(terms_changed_at=timezone.now())
+        RebateAgreement.objects.filter(pk=form.instance.agreement_id).update(terms_changed_at=clock.now())
 
 
 @admin.register(ImportBatch)
@@ -108,7 +108,7 @@ class PurchaseLineAdmin(admin.ModelAdmin):
 
 
 class AccrualRunStartForm(forms.Form):
-    as_of = forms.DateField(initial=timezone.localdate, help_text="Months up to this date accrue (YYYY-MM-DD).")
+    as_of = forms.DateField(initial=clock.today, help_text="Months up to this date accrue (YYYY-MM-DD).")
     full = forms.BooleanField(required=False, help_text="Recompute every agreement, not only changed ones.")
 
 

@@ -19,8 +19,8 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.db.models import ProtectedError, Q
-from django.utils import timezone
 
+from config import clock
 from customers.models import Customer, Segment
 from customers.roles import ACCOUNT_MANAGER, roles_sync
 from rebates.bulk import BATCH_SIZE, bulk_insert, copy_lines, indexes_rebuilt_after, insert_rows
@@ -226,7 +226,7 @@ def _progress(stdout, began):
 
 
 def _load(*, seed, customers, agreements, products, months, lines, managers, say):
-    now = timezone.now()
+    now = clock.now()
     rng = random.Random(f"{seed}:catalogue")
     manager_ids = _managers_load(managers)
     segment_ids = _bulk_ids(Segment, "code", SLUG_PREFIX, [

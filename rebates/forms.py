@@ -6,6 +6,8 @@ from datetime import date
 
 from django import forms
 
+from config import clock
+
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -41,7 +43,9 @@ class AccrualRunForm(forms.Form):
 
     def clean_as_of(self):
         as_of = self.cleaned_data["as_of"]
-        if as_of > date.today().replace(year=date.today().year + 1):
+        today = clock.today()
+        # Compared as (year, month, day): a year from 29 February is no date to build.
+        if (as_of.year, as_of.month, as_of.day) > (today.year + 1, today.month, today.day):
             raise forms.ValidationError("Accrue up to a date within the next year.")
         return as_of
 

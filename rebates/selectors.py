@@ -21,8 +21,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Concat, Length, NullIf, Trim
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 
+from config import clock
 from customers.models import Customer
 from rebates.engine.periods import add_months, month_of
 from rebates.models import LedgerEntry, RebateAgreement
@@ -307,7 +307,7 @@ def _price_in_force(prices, month: date) -> Decimal | None:
 def agreement_statement(*, user, number, as_of=None) -> AgreementStatement:
     """The agreement's monthly sheet: every month of the term up to `as_of` (default today) and any month
     the ledger holds by then. Http404 for an agreement the user may not see (or that does not exist)."""
-    as_of = as_of or timezone.localdate()
+    as_of = as_of or clock.today()
     found = get_object_or_404(
         RebateAgreement.objects.visible_to(user).select_related("customer__account_manager", "program"),
         number=number,
@@ -384,7 +384,7 @@ def customers_shortfall_months(*, user, as_of=None, customer_ids=None) -> dict[i
     customers."""
     from collections import defaultdict
 
-    as_of = as_of or timezone.localdate()
+    as_of = as_of or clock.today()
     last_complete = add_months(month_of(as_of), -1)
     agreements = RebateAgreement.objects.visible_to(user).active().filter(
         committed_monthly_quantity__isnull=False, committed_monthly_quantity__gt=0, start_month__lte=last_complete)

@@ -6,7 +6,8 @@ A run's first task prepares it and fans its chunks out to every worker; each chu
 from datetime import date
 
 from celery import shared_task
-from django.utils import timezone
+
+from config import clock
 
 
 @shared_task(name="rebates.tasks.nightly_accrual_run")
@@ -15,7 +16,7 @@ def nightly_accrual_run():
     from rebates.models import AccrualRun
     from rebates.services import accrual_run_start
 
-    run = accrual_run_start(as_of=timezone.localdate(), trigger=AccrualRun.Trigger.SCHEDULE)
+    run = accrual_run_start(as_of=clock.today(), trigger=AccrualRun.Trigger.SCHEDULE)
     return run.pk
 
 

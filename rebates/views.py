@@ -16,11 +16,11 @@ from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotAllo
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import escape, format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 
+from config import clock
 from rebates import selectors
 from rebates.engine.periods import month_of
 from rebates.exports import ExportError, ExportFile, accruals_export
@@ -222,7 +222,7 @@ RUN_FINISHED = (AccrualRun.Status.SUCCEEDED, AccrualRun.Status.SKIPPED, AccrualR
 @login_required
 @permission_required("rebates.view_accrualrun", raise_exception=True)
 def accrual_runs(request):
-    form = AccrualRunForm(request.POST or None, initial={"as_of": timezone.localdate()})
+    form = AccrualRunForm(request.POST or None, initial={"as_of": clock.today()})
     if request.method == "POST":
         if not request.user.has_perm("rebates.start_accrual_run"):
             raise PermissionDenied("You may not start accrual runs.")
@@ -286,7 +286,7 @@ def settlements(request):
         "settlements": listed, "total": total, "shown": shown, "filters": ("waiting", *SETTLEMENT_FILTERS),
         "rows_html": settlement_rows_html(listed, can_approve=can_approve, can_pay=can_pay,
                                           csrf_token=get_token(request), back=request.get_full_path()),
-        "pay_form": SettlementPayForm(initial={"paid_on": timezone.localdate()}),
+        "pay_form": SettlementPayForm(initial={"paid_on": clock.today()}),
         "can_approve": can_approve, "can_pay": can_pay})
 
 
@@ -350,7 +350,7 @@ def settlement_pay_view(request, pk):
     settlement = _settlement_for(request, pk)
     if not request.user.has_perm("rebates.pay_settlement"):
         raise PermissionDenied("You may not pay settlements.")
-    form = SettlementPayForm(request.POST or None, initial={"paid_on": timezone.localdate()})
+    form = SettlementPayForm(request.POST or None, initial={"paid_on": clock.today()})
     if request.method == "POST" and form.is_valid():
         try:
             settlement_pay(settlement=settlement, by=request.user, paid_on=form.cleaned_data["paid_on"],

@@ -27,7 +27,12 @@ find_pg_bin() {
     fi
 }
 
-# Args: any of postgresql, redis, chromium. Installs the missing ones from Debian's archive.
+# Debian's multithreaded libfaketime, empty if not installed.
+faketime_library() {
+    ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1
+}
+
+# Args: any of postgresql, redis, chromium, faketime. Installs the missing ones from Debian's archive.
 ensure_system_packages() {
     local missing=() want
     for want in "$@"; do
@@ -35,6 +40,7 @@ ensure_system_packages() {
             postgresql) [ -n "$(find_pg_bin)" ] || missing+=(postgresql) ;;
             redis) { command -v redis-server && command -v redis-cli; } >/dev/null 2>&1 || missing+=(redis-server) ;;
             chromium) [ -x /usr/bin/chromium ] || missing+=(chromium) ;;
+            faketime) [ -n "$(faketime_library)" ] || missing+=(faketime) ;;
             *) die "ensure_system_packages: unknown package '$want'" ;;
         esac
     done

@@ -1,7 +1,37 @@
+from datetime import UTC, date, datetime
+
 import pytest
+import time_machine
 from django.db import connection
 
 _DATABASE_SEEN = {}
+
+# The moment every test runs at unless it says otherwise: the test books' "today" (tests/pages/scenario.py),
+# late November 2026, with December's settlements still to come. The clock ticks on from there.
+PINNED_NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "today(day): run the test with the clock pinned to that date (YYYY-MM-DD)")
+    config.addinivalue_line(
+        "markers", "real_clock: the test shares time with a process it starts (a worker, a server), so it runs on "
+        "the machine's clock and must not depend on the date",
+    )
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(request):
+    """Pins the clock for the test (PINNED_NOW, or the date of its `today` marker); yields the traveller, so a
+    test can move on with `pinned_clock.shift(...)` or `pinned_clock.move_to(...)`."""
+    if request.node.get_closest_marker("real_clock"):
+        yield None
+        return
+    marker = request.node.get_closest_marker("today")
+    moment = PINNED_NOW
+    if marker:
+        moment = datetime.combine(date.fromisoformat(marker.args[0]), PINNED_NOW.timetz())
+    with time_machine.travel(moment, tick=True) as traveller:
+        yield traveller
 
 
 def pytest_report_header(config):
@@ -31,3 +61,5 @@ def _record_database_server(request):
 def pytest_terminal_summary(terminalreporter):
     if _DATABASE_SEEN:
         terminalreporter.write_line(f"== tests ran on {_DATABASE_SEEN['name']}")
+    # The machine's date as the suite's processes see it (shifted under TEST_FAKETIME); the tests pin their own.
+    terminalreporter.write_line(f"== the machine's date seen by the tests: {date.today():%Y-%m-%d}")

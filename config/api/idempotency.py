@@ -15,8 +15,8 @@ from datetime import timedelta
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.http import HttpResponse
-from django.utils import timezone
 
+from config import clock
 from config.api.errors import ApiError, Conflict, Replay, Unprocessable
 from rebates.models import IdempotencyKey
 
@@ -110,7 +110,7 @@ def idempotency_begin(request) -> Claim | None:
             # Left in flight by a first attempt that failed: this one carries it out.
             claim.record = record
             return claim
-        now = timezone.now()
+        now = clock.now()
         IdempotencyKey.objects.filter(user=user, created_at__lt=now - KEEP_FOR).delete()
         try:
             with transaction.atomic():
@@ -130,7 +130,7 @@ def idempotency_begin(request) -> Claim | None:
 
 def _current(user, key) -> IdempotencyKey | None:
     """The user's unexpired record of the key."""
-    return IdempotencyKey.objects.filter(user=user, key=key, created_at__gte=timezone.now() - KEEP_FOR).first()
+    return IdempotencyKey.objects.filter(user=user, key=key, created_at__gte=clock.now() - KEEP_FOR).first()
 
 
 def _refuse_other_request(record, *, in_flight):

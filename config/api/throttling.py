@@ -4,12 +4,12 @@ The rate ("1200/min") comes from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["token
 read from API_THROTTLE_RATE. Browser sessions are not counted (sign-in has its own throttle).
 """
 
-import time
-
 from django.core.cache import cache
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
+
+from config import clock
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -29,7 +29,7 @@ class TokenRateThrottle(BaseThrottle):
         if not rate:
             return True
         allowed, seconds = parse_rate(rate)
-        now = time.time()
+        now = clock.now().timestamp()
         window = int(now // seconds)
         self.retry_after = (window + 1) * seconds - now
         key = f"api-throttle:{self.scope}:{request.user.pk}:{seconds}:{window}"

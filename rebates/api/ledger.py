@@ -2,13 +2,13 @@
 finance accrual sheet as .xlsx."""
 
 from django.http import HttpResponse
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from config import clock
 from config.api.errors import ApiError, Conflict
 from config.api.fields import MONTH_PATTERN, MonthField
 from config.api.filters import QueryParams
@@ -88,7 +88,7 @@ class AccrualRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
         incoming = AccrualRunIn(data=request.data)
         incoming.is_valid(raise_exception=True)
         try:
-            run = accrual_run_start(as_of=incoming.validated_data.get("as_of") or timezone.localdate(),
+            run = accrual_run_start(as_of=incoming.validated_data.get("as_of") or clock.today(),
                                     full=incoming.validated_data["full"], trigger=AccrualRun.Trigger.API,
                                     started_by=request.user)
         except AccrualRunError as error:
@@ -312,7 +312,7 @@ class SettlementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
         incoming.is_valid(raise_exception=True)
         try:
             settlement = settlement_pay(settlement=settlement, by=request.user,
-                                        paid_on=incoming.validated_data.get("paid_on") or timezone.localdate(),
+                                        paid_on=incoming.validated_data.get("paid_on") or clock.today(),
                                         payment_reference=incoming.validated_data["payment_reference"])
         except SettlementConflict as error:
             raise Conflict(str(error)) from error

@@ -18,6 +18,7 @@ from django.core.files import File
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from config import clock
 from config.celery_app import queue_on_commit
 from customers.services import audit_record
 from rebates.engine.periods import month_of
@@ -145,7 +146,7 @@ def accruals_export(*, user, filters=None, format="xlsx", report="accruals"):
     if rows > limit:
         return export_job_start(user=user, format=format, filters=_filters_json(selected, report))
     buffer = io.BytesIO()
-    now = timezone.now()
+    now = clock.now()
     write_export(buffer, user=user, filters=selected, format=format, report=report,
                  about=_about(user, selected, report, now))
     return ExportFile(name=file_name(report, format, selected, timezone.localdate(now)),
@@ -233,11 +234,11 @@ def export_job_run(*, job_id: int, progress=None) -> ExportJob:
         job.status = ExportJob.Status.DONE
         job.progress = 100
         job.rows_total = job.rows_done = rows
-        job.finished_at = timezone.now()
+        job.finished_at = clock.now()
         job.save(update_fields=["file", "status", "progress", "rows_total", "rows_done", "finished_at"])
     except Exception as error:
         logger.exception("export %s failed", job_id)
-        ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.FAILED, finished_at=timezone.now(),
+        ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.FAILED, finished_at=clock.now(),
                                                     error=f"{type(error).__name__}: {error}"[:2000])
         raise
     return job

@@ -3,6 +3,7 @@
 from rebates.services.accrual import (
     AccrualRunError,
     accrual_chunk_book,
+    accrual_due,
     accrual_run_fail,
     accrual_run_perform,
     accrual_run_prepare,
@@ -29,6 +30,7 @@ __all__ = [
     "SettlementConflict",
     "SettlementError",
     "accrual_chunk_book",
+    "accrual_due",
     "accrual_run_fail",
     "accrual_run_perform",
     "accrual_run_prepare",

@@ -17,8 +17,8 @@ from typing import NamedTuple
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
-from django.utils import timezone
 
+from config import clock
 from config.celery_app import queue_on_commit
 from customers.services import audit_record
 from rebates.bulk import copy_lines, insert_rows
@@ -128,13 +128,13 @@ def accrual_run_prepare(*, run_id: int) -> list[int]:
         if running is not None:
             run.status = AccrualRun.Status.SKIPPED
             run.error = f"Run {running.pk} was running; this run was skipped and booked nothing."
-            run.finished_at = timezone.now()
+            run.finished_at = clock.now()
             run.save(update_fields=["status", "error", "finished_at"])
             audit_record(actor=None, actor_label="accrual run", action="accrual_run.skip", target=run,
                          summary=run.error)
             return []
-        now = timezone.now()
-        recompute = _agreements_to_recompute(run)
+        now = clock.now()
+        recompute = _agreements_to_recompute(as_of=run.as_of, full=run.full)
         agreement_ids = sorted(recompute)
         run.status = AccrualRun.Status.RUNNING
         run.started_at = run.heartbeat_at = now
@@ -178,7 +178,7 @@ def accrual_chunk_book(*, chunk_id: int) -> ChunkResult:
         entries = ledger_differences(agreements, as_of=run.as_of, run=run, changed_months=changed)
         book(entries)
         total = sum((entry.amount for entry in entries), ZERO)
-        now = timezone.now()
+        now = clock.now()
         chunk.status = AccrualChunk.Status.DONE
         chunk.entries_count = len(entries)
         chunk.total_amount = total
@@ -280,7 +280,7 @@ def ledger_differences(agreements, *, as_of: date, run: AccrualRun | None, chang
     expected = expected_ledger(agreements, as_of=as_of, run_id=run.pk if run is not None else None,
                                changed_months=changed_months, booked=booked)
     last_month = month_of(as_of)
-    now = timezone.now()
+    now = clock.now()
     run_id = run.pk if run is not None else None
     stamp = f"r{run_id}" if run is not None else f"t{now:%Y%m%d%H%M%S%f}"
     accrual, catch_up, adjustment = (LedgerEntry.Kind.ACCRUAL.value, LedgerEntry.Kind.CATCH_UP.value,
@@ -333,21 +333,28 @@ def _booked_by_month(agreement_ids) -> dict[int, dict[date, tuple[Decimal, Decim
     return booked
 
 
-def _agreements_to_recompute(run: AccrualRun) -> dict[int, frozenset[date] | None]:
+def accrual_due(*, as_of: date) -> bool:
+    """Whether a run as of `as_of` would recompute anything: terms or purchases changed since the last
+    successful run, months began (or stopped) accruing between its as-of date and this one, or no run has
+    succeeded yet while agreements accrue."""
+    return bool(_agreements_to_recompute(as_of=as_of, full=False))
+
+
+def _agreements_to_recompute(*, as_of: date, full: bool) -> dict[int, frozenset[date] | None]:
     """The agreements to recompute, each with the months whose purchases changed (None: its whole term).
 
     Every accruing agreement, whole, for a full run or the first run. Otherwise: whole, those whose terms
     changed since the last successful run or that have months accruing (or no longer accruing) between
     the two as-of dates; in part, those some changed purchase counts for.
     """
-    as_of_month = month_of(run.as_of)
+    as_of_month = month_of(as_of)
     accruing = RebateAgreement.objects.filter(status__in=ACCRUING_STATUSES, start_month__lte=as_of_month)
     last = (
         AccrualRun.objects.filter(status=AccrualRun.Status.SUCCEEDED, changes_seen_until__isnull=False)
         .order_by("-changes_seen_until")
         .first()
     )
-    if run.full or last is None:
+    if full or last is None:
         return dict.fromkeys(accruing.order_by("pk").values_list("pk", flat=True))
     since = last.changes_seen_until
     last_month = month_of(last.as_of)
@@ -412,19 +419,19 @@ def _changes_seen_until(now):
 
     A writer stamps `updated_at` before it commits, so a transaction still open now may commit lines stamped
     earlier than now that this run cannot see; the next run must look back to the oldest such transaction.
+    The database tells how long that transaction has been open (an age, measured on its own clock), so the
+    moment is `now` less that age on the app's clock, the one that stamps the lines.
     """
-    if connection.vendor != "postgresql":
-        return now  # SQLite has one writer at a time: nothing is open beside this transaction.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL")
-        oldest = cursor.fetchone()[0]
-    return min(now, oldest) if oldest is not None else now
+        cursor.execute("SELECT clock_timestamp() - min(xact_start) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL")
+        oldest_age = cursor.fetchone()[0]
+    return now - max(oldest_age, timedelta(0)) if oldest_age is not None else now
 
 
 def _finish(run: AccrualRun) -> None:
     run.status = AccrualRun.Status.SUCCEEDED
-    run.finished_at = timezone.now()
+    run.finished_at = clock.now()
     run.save(update_fields=["status", "finished_at"])
     scope_month_totals_drop(run_id=run.pk)
     audit_record(
@@ -437,7 +444,7 @@ def _finish(run: AccrualRun) -> None:
 
     # A period closes once it has ended in fact: a run as of a later date must not close the periods
     # still going on today, or their last purchases would miss their settlement.
-    queue_on_commit(settlements_close_due, min(run.as_of, timezone.localdate()).isoformat())
+    queue_on_commit(settlements_close_due, min(run.as_of, clock.today()).isoformat())
 
 
 def _fail_stale_runs() -> None:
@@ -445,11 +452,11 @@ def _fail_stale_runs() -> None:
 
     What it booked stays (each chunk is whole); the next run recomputes from the last successful one.
     """
-    cutoff = timezone.now() - stale_after()
+    cutoff = clock.now() - stale_after()
     for run in AccrualRun.objects.select_for_update().filter(status=AccrualRun.Status.RUNNING, heartbeat_at__lt=cutoff):
         run.status = AccrualRun.Status.FAILED
         run.error = f"No progress since {run.heartbeat_at:%Y-%m-%d %H:%M:%S}; its worker stopped midway."
-        run.finished_at = timezone.now()
+        run.finished_at = clock.now()
         run.save(update_fields=["status", "error", "finished_at"])
         scope_month_totals_drop(run_id=run.pk)
         audit_record(actor=None, actor_label="accrual run", action="accrual_run.fail", target=run, summary=run.error)
@@ -463,7 +470,7 @@ def accrual_run_fail(*, run_id: int, error: str) -> None:
             return
         run.status = AccrualRun.Status.FAILED
         run.error = error[:2000]
-        run.finished_at = timezone.now()
+        run.finished_at = clock.now()
         run.save(update_fields=["status", "error", "finished_at"])
         scope_month_totals_drop(run_id=run.pk)
         audit_record(actor=None, actor_label="accrual run", action="accrual_run.fail", target=run,

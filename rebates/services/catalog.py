@@ -10,8 +10,8 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
+from config import clock
 from customers.services import audit_record
 from rebates.models import (
     BonusCondition,
@@ -135,7 +135,7 @@ def agreement_update(*, by, agreement: RebateAgreement, rule: dict | None = None
         if rule is not None and _rule_write(agreement, rule):
             changed["rule"] = True
         if net_price is not None:
-            month = timezone.localdate().replace(day=1)
+            month = clock.today().replace(day=1)
             current = agreement.prices.order_by("-effective_from").first()
             if current is None or current.net_price != net_price:
                 effective_from = max(month, agreement.start_month)

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
 
+from config import clock
 from customers.services import audit_record
 from rebates.models import ContractPrice, RebateAgreement
 
@@ -62,7 +62,7 @@ def contract_price_change(*, user, agreement: RebateAgreement, net_unit_price: D
             agreement=agreement, effective_from=effective_month, net_price=net_unit_price,
             reason=reason.strip(), created_by=user if getattr(user, "is_authenticated", False) else None,
         )
-        RebateAgreement.objects.filter(pk=agreement.pk).update(terms_changed_at=timezone.now())
+        RebateAgreement.objects.filter(pk=agreement.pk).update(terms_changed_at=clock.now())
         audit_record(
             actor=user, action="contract_price.change", target=agreement,
             summary=f"{agreement.number} net price {before or '-'} -> {net_unit_price} from "

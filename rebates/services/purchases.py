@@ -14,8 +14,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
 
+from config import clock
 from customers.models import Customer
 from customers.services import audit_record
 from rebates.bulk import copy_lines, csv_field
@@ -104,7 +104,7 @@ def purchase_lines_ingest(
         )
         created = updated = 0
         left_customers: set[int] = set()
-        now = timezone.now()
+        now = clock.now()
         for start in range(0, total, CHUNK):
             chunk = rows[start:start + CHUNK]
             chunk_created, chunk_updated, chunk_left = _write(chunk, source=source, batch=batch, now=now)

@@ -13,8 +13,8 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q, Sum
-from django.utils import timezone
 
+from config import clock
 from customers.models import AuditRecord
 from customers.services import audit_record
 from rebates.engine.periods import SettlementFrequency, add_months, month_of, period_start
@@ -184,7 +184,7 @@ def settlement_approve(*, settlement: Settlement, by) -> Settlement:
             )
         settlement.status = Settlement.Status.APPROVED
         settlement.approved_by = by
-        settlement.approved_at = timezone.now()
+        settlement.approved_at = clock.now()
         settlement.save(update_fields=["status", "approved_by", "approved_at"])
         audit_record(actor=by, action="settlement.approve", target=settlement,
                      summary=f"Approved settlement {settlement.pk} of {settlement.agreement.number}: "

@@ -2,6 +2,7 @@
 
 import json
 
+from config import clock
 from customers.models import AuditRecord
 from rebates.models import RebateAgreement, RebateRule
 from tests.api.conftest import client_for
@@ -100,13 +101,11 @@ def test_account_manager_sees_only_their_agreements(users, book):
 
 
 def test_the_erp_does_not_overwrite_a_price_matched_to_a_signal_this_month(erp, book):
-    from django.utils import timezone
-
     from rebates.models import ContractPrice
 
     agreement = book["my_agreement"]
     PerUnitRuleFactory(agreement=agreement)
-    month = max(timezone.localdate().replace(day=1), agreement.start_month)
+    month = max(clock.today().replace(day=1), agreement.start_month)
     ContractPrice.objects.create(agreement=agreement, effective_from=month, net_price="11.4000",
                                  reason="matched market signal #12")
     response = send(erp, "patch", "/api/v1/agreements/AG-A/", {"net_price": "11.90"})

@@ -104,8 +104,10 @@ def _pg_ctl_at(data, major):
     def run(*args):
         # The cluster's own folder is writable by its owner: pg_ctl writes its log there.
         log = ["--log", os.path.join(os.path.dirname(data), "postgres-restarted.log")] if "start" in args else []
+        # The server keeps the machine's clock, as it was first started (TEST_FAKETIME shifts the tests only).
+        env = {name: value for name, value in os.environ.items() if not name.startswith(("LD_PRELOAD", "FAKETIME"))}
         subprocess.run([*as_postgres, binary, "--pgdata", data, *args, *log], check=True, cwd=os.path.dirname(data),
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60, env=env)
 
     return run
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, connections
-from django.utils import timezone
 
+from config import clock
 from config.api.idempotency import _lock_id
 from rebates.models import IdempotencyKey, ImportBatch, PurchaseLine
 from tests.api.conftest import client_for, line
@@ -54,7 +54,7 @@ def test_keys_belong_to_their_user(users, erp, book):
 
 def test_a_key_older_than_a_day_counts_as_new(erp, book):
     post(erp, BATCH, "batch-1")
-    IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    IdempotencyKey.objects.update(created_at=clock.now() - timedelta(hours=25))
     response = post(erp, [line("L-NEW")], "batch-1")
     assert response.status_code == 200 and response.json()["created"] == 1
     assert IdempotencyKey.objects.count() == 1

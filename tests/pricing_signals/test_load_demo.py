@@ -1,7 +1,7 @@
 """`manage.py load_demo`: the demo book, the seed scenario of PRODUCT.md, and a rerun that changes nothing."""
 
 import io
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,7 +15,18 @@ from rest_framework.authtoken.models import Token
 from customers.models import Customer
 from customers.roles import ACCOUNT_MANAGER
 from pricing_signals.models import MarketSignal, PriceClaim
-from rebates.models import Product, ProductLine, PurchaseLine, RebateAgreement, RebateProgram
+from rebates.models import (
+    AccrualRun,
+    LedgerEntry,
+    Product,
+    ProductLine,
+    PurchaseLine,
+    RebateAgreement,
+    RebateProgram,
+    Settlement,
+)
+from rebates.selectors import customers_shortfall_months, dashboard_figures
+from rebates.services.accrual import EARNED_KINDS
 
 DEMO_LOGINS = ("am.north", "am.south", "am.west", "pricing", "finance", "erp", "admin")
 
@@ -182,3 +193,68 @@ def test_quiet_output_names_the_logins_without_the_row_counts():
 
     assert all(username in output for username in DEMO_LOGINS)
     assert "customers.Customer" not in output
+
+
+# --- the demo is alive: accrued and settled as of the day it is loaded --------------------------------------
+
+
+def seed_accrued_by_month():
+    entries = LedgerEntry.objects.filter(agreement__number="AG-SEED-2026", kind__in=EARNED_KINDS)
+    by_month = entries.order_by("period").values("period").annotate(total=Sum("amount"))
+    return dict(by_month.values_list("period", "total"))
+
+
+def test_the_demo_opens_accrued_to_today_with_the_seed_customer_at_2_50_a_month():
+    load_demo()  # the suite's day: 23 November 2026
+
+    assert seed_accrued_by_month() == {date(2026, month, 1): Decimal("2.50") for month in range(1, 12)}
+    run = AccrualRun.objects.get()
+    assert (run.status, run.as_of) == ("succeeded", date(2026, 11, 23))
+
+
+def test_the_demo_closes_the_settlement_periods_ended_by_today_and_no_other():
+    load_demo()
+
+    closed = {}
+    for frequency, end in Settlement.objects.values_list("agreement__settlement_frequency", "period_end"):
+        closed[frequency] = max(closed.get(frequency, end), end)
+    # Periods end with their last month: monthly ones through October, quarters through September; the
+    # annual ones run to December.
+    assert closed == {"monthly": date(2026, 10, 1), "quarterly": date(2026, 9, 1)}
+    assert not Settlement.objects.filter(agreement__number="AG-SEED-2026").exists()
+
+
+def test_the_seed_customer_on_the_first_dashboard_shows_its_accrual_and_no_shortfall(client):
+    load_demo()
+    manager = get_user_model().objects.get(username="am.north")
+    seed = Customer.objects.get(code="SEED-001")
+
+    assert dashboard_figures(user=manager)[seed.pk].accrued_to_date == Decimal("27.50")
+    assert customers_shortfall_months(user=manager).get(seed.pk, 0) == 0
+    client.force_login(manager)
+    page = client.get("/").content.decode()
+    assert "Harbor Fasteners" in page and "$27.50" in page
+
+
+@pytest.mark.today("2027-02-10")
+def test_after_the_demo_year_the_seed_settlement_is_closed_with_the_year_s_30_dollars():
+    load_demo()
+
+    settlement = Settlement.objects.get(agreement__number="AG-SEED-2026")
+    assert (settlement.period_start, settlement.period_end, settlement.status) == (
+        date(2026, 1, 1), date(2026, 12, 1), "draft")
+    assert settlement.amount == Decimal("30.00")
+    assert RebateAgreement.objects.get(number="AG-SEED-2026").status == "expired"
+
+
+def test_a_second_load_the_same_day_starts_no_run_and_a_later_one_accrues_the_new_month(pinned_clock):
+    load_demo()
+    load_demo()
+    assert AccrualRun.objects.count() == 1
+
+    pinned_clock.move_to(datetime(2026, 12, 7, 9, 0, tzinfo=UTC))
+    load_demo()
+
+    assert AccrualRun.objects.count() == 2
+    assert seed_accrued_by_month()[date(2026, 12, 1)] == Decimal("2.50")
+    assert sum(seed_accrued_by_month().values()) == Decimal("30.00")

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Sum
 
+from config import clock
 from customers.models import AuditRecord
 from rebates.models import AccrualRun, LedgerEntry, RebateAgreement, RebateRule, TierBand
 from rebates.services import accrual_run_perform, accrual_run_start, agreement_terminate
@@ -304,12 +305,11 @@ def test_a_run_that_fails_midway_is_marked_failed_not_left_running(monkeypatch):
 
 def test_a_run_as_of_a_later_date_closes_only_the_periods_ended_by_today(monkeypatch):
     seed_agreement()
-    from django.utils import timezone
 
     from rebates.services import accrual
 
     queued = []
     monkeypatch.setattr(accrual, "queue_on_commit", lambda task, *args: queued.append((task.name, args)))
-    today = timezone.localdate()
+    today = clock.today()
     accrue(today + datetime.timedelta(days=400))
     assert ("rebates.tasks.settlements_close_due", (today.isoformat(),)) in queued

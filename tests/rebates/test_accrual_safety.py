@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connection, connections, transaction
 from kombu.exceptions import OperationalError
 
+from config import clock
 from rebates import tasks
 from rebates.models import AccrualChunk, AccrualRun, LedgerEntry, RebateAgreement
 from rebates.services import accrual_chunk_book, accrual_run_perform, accrual_run_prepare, accrual_run_start
@@ -144,6 +145,7 @@ def _hold_agreement_lock(agreement_id):
     return holder
 
 
+@pytest.mark.real_clock
 @pytest.mark.parametrize("kill_after_chunks", [0, 3, 11])
 def test_a_worker_killed_midway_leaves_whole_chunks_and_the_next_run_gives_exact_totals(kill_after_chunks, settings):
     build_book(agreements=60, lines_per_month=4)
@@ -227,13 +229,15 @@ def test_a_line_stamped_before_a_run_but_committed_after_it_is_booked_by_the_nex
     agreement = build_book(agreements=4)[0]
     customer, product = agreement.customer, agreement.products.get()
     start_and_perform()
-    # An ingest batch stamps its line, then is still open while a run starts and finishes.
+    # An ingest batch stamps its line on the app's clock, as the services do, then is still open while a run
+    # starts and finishes.
     writer = psycopg2.connect(_database_url())
+    stamped = clock.now()
     with writer.cursor() as cursor:
         cursor.execute(
             "INSERT INTO rebates_purchaseline (erp_line_id, customer_id, product_id, month, quantity, unit_price, "
-            "amount, source, created_at, updated_at) VALUES ('LATE-1', %s, %s, %s, 40, 10, 400, 'api', now(), now())",
-            [customer.pk, product.pk, AS_OF.replace(day=1)])
+            "amount, source, created_at, updated_at) VALUES ('LATE-1', %s, %s, %s, 40, 10, 400, 'api', %s, %s)",
+            [customer.pk, product.pk, AS_OF.replace(day=1), stamped, stamped])
     during = start_and_perform()
     assert during.entries_count == 0  # the open batch is not visible yet
     writer.commit()

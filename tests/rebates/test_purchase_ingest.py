@@ -4,8 +4,8 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
+from config import clock
 from customers.models import AuditRecord
 from rebates.models import ImportBatch, PurchaseLine, RebateAgreement
 from rebates.services import PurchaseLinesInvalid, purchase_lines_ingest
@@ -95,7 +95,7 @@ def test_line_matching_no_agreement_is_stored_and_reported_unmatched(book):
 def test_a_line_that_moves_marks_the_agreements_it_leaves(book):
     purchase_lines_ingest(lines=[line("L1")], source=API)
     RebateAgreement.objects.filter(pk=book["agreement"].pk).update(
-        terms_changed_at=timezone.now() - datetime.timedelta(days=1))
+        terms_changed_at=clock.now() - datetime.timedelta(days=1))
     before = RebateAgreement.objects.get(pk=book["agreement"].pk).terms_changed_at
     purchase_lines_ingest(lines=[line("L1", customer="C2")], source=API)
     assert RebateAgreement.objects.get(pk=book["agreement"].pk).terms_changed_at > before
@@ -103,7 +103,7 @@ def test_a_line_that_moves_marks_the_agreements_it_leaves(book):
 
 def test_a_change_in_figures_only_leaves_the_agreement_terms_alone(book):
     purchase_lines_ingest(lines=[line("L1")], source=API)
-    earlier = timezone.now() - datetime.timedelta(days=1)
+    earlier = clock.now() - datetime.timedelta(days=1)
     RebateAgreement.objects.filter(pk=book["agreement"].pk).update(terms_changed_at=earlier)
     purchase_lines_ingest(lines=[line("L1", quantity="11")], source=API)
     assert RebateAgreement.objects.get(pk=book["agreement"].pk).terms_changed_at == earlier

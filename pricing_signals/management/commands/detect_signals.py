@@ -4,8 +4,8 @@ import time
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
+from config import clock
 from pricing_signals.services import signals_detect
 from rebates.models import Product
 
@@ -46,7 +46,7 @@ class Command(BaseCommand):
             if unknown:
                 raise CommandError(f"No product with SKU {', '.join(unknown)}.")
             products = list(found.values())
-        as_of = as_of or timezone.localdate()
+        as_of = as_of or clock.today()
         began = time.perf_counter()
         result = signals_detect(as_of=as_of, products=products, workers=workers)
         self.stdout.write(f"Market signals as of {as_of}: {result} ({time.perf_counter() - began:.1f} s).")

@@ -4,8 +4,8 @@ import sys
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
+from config import clock
 from rebates.models import AccrualRun
 from rebates.services import accrual_run_perform, accrual_run_start
 
@@ -30,7 +30,7 @@ class Command(BaseCommand):
     def handle(self, *args, as_of, full, queue, workers, **options):
         if workers < 1:
             raise CommandError(f"--workers must be at least 1, got {workers}")
-        as_of = as_of or timezone.localdate()
+        as_of = as_of or clock.today()
         run = accrual_run_start(as_of=as_of, full=full, trigger=AccrualRun.Trigger.COMMAND, queue=queue)
         if queue:
             self.stdout.write(f"Accrual run {run.pk} as of {as_of} queued for the workers.")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
+from config import clock
 from rebates.exports import ExportError, accrual_filters, export_job_start
 from rebates.exports.jobs import FORMATS, REPORTS, file_name, report_for, write_export
 
@@ -49,13 +49,13 @@ class Command(BaseCommand):
             job = export_job_start(user=exporter, format=format, filters={**raw, "report": report})
             self.stdout.write(f"Export {job.pk} queued for the workers; its file appears on the job when done.")
             return
-        path = Path(output or file_name(report, format, filters, timezone.localdate()))
+        path = Path(output or file_name(report, format, filters, clock.today()))
         progress = self._progress_bar if sys.stdout.isatty() else None
         with open(path, "wb") as target:
             rows = write_export(target, user=exporter, filters=filters, format=format, report=report,
                                 progress=progress,
                                 about=(("Report", "Finance accrual sheet and liability"), ("Exported by", user),
-                                       ("Exported at", f"{timezone.localtime():%Y-%m-%d %H:%M}")))
+                                       ("Exported at", f"{clock.local():%Y-%m-%d %H:%M}")))
         if progress:
             self.stdout.write("")
         self.stdout.write(f"Wrote {path} ({rows:,} agreement months, {path.stat().st_size:,} bytes).")
