@@ -17,7 +17,8 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Model, Q, Sum
+from django.db.models.functions import Coalesce
 from rest_framework.authtoken.models import Token
 
 from config import clock
@@ -30,6 +31,7 @@ from rebates.models import (
     AccrualRun,
     BonusCondition,
     ContractPrice,
+    LedgerEntry,
     Product,
     ProductLine,
     PurchaseLine,
@@ -38,6 +40,7 @@ from rebates.models import (
     RebateRule,
     TierBand,
 )
+from rebates.selectors import EARNED_KINDS, ZERO
 from rebates.services import accrual_due, accrual_run_perform, accrual_run_start, settlements_close_due
 
 SEED = 2026
@@ -172,6 +175,9 @@ class DemoBook:
     erp_token: str
     counts: dict[str, int]
     created: dict[str, int]
+    as_of: date  # accrued as of
+    accrued: Decimal  # earned to date over the whole book
+    unpaid: Decimal  # the ledger's balance: earned less paid and forfeited
 
 
 def row_counts():
@@ -191,7 +197,10 @@ def load_demo(*, as_of: date | None = None):
     demo_accrue(as_of=as_of)
     after = row_counts()
     logins = tuple((username, role, DEMO_PASSWORD) for username, _, _, role in USERS)
-    return DemoBook(logins, token.key, after, {label: after[label] - before[label] for label in after})
+    money = LedgerEntry.objects.aggregate(accrued=Coalesce(Sum("amount", filter=Q(kind__in=EARNED_KINDS)), ZERO),
+                                          unpaid=Coalesce(Sum("amount"), ZERO))
+    return DemoBook(logins, token.key, after, {label: after[label] - before[label] for label in after}, as_of,
+                    money["accrued"], money["unpaid"])
 
 
 def demo_accrue(*, as_of: date):

@@ -423,8 +423,10 @@ def _changes_seen_until(now):
     moment is `now` less that age on the app's clock, the one that stamps the lines.
     """
     with connection.cursor() as cursor:
+        # Client sessions only: an autovacuum worker has a transaction too, but never writes a purchase.
         cursor.execute("SELECT clock_timestamp() - min(xact_start) FROM pg_stat_activity "
-                       "WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL")
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL "
+                       "AND backend_type = 'client backend'")
         oldest_age = cursor.fetchone()[0]
     return now - max(oldest_age, timedelta(0)) if oldest_age is not None else now
 

@@ -258,3 +258,11 @@ def test_a_second_load_the_same_day_starts_no_run_and_a_later_one_accrues_the_ne
     assert AccrualRun.objects.count() == 2
     assert seed_accrued_by_month()[date(2026, 12, 1)] == Decimal("2.50")
     assert sum(seed_accrued_by_month().values()) == Decimal("30.00")
+
+
+def test_output_says_to_which_day_the_demo_is_accrued_and_what_it_earned():
+    output = load_demo("--quiet")
+
+    earned = LedgerEntry.objects.filter(kind__in=EARNED_KINDS).aggregate(total=Sum("amount"))["total"]
+    assert earned > 0
+    assert f"Accrued as of 2026-11-23: ${earned:,.2f} earned, " in output

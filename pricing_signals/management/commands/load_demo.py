@@ -25,6 +25,8 @@ class Command(BaseCommand):
             self.stdout.write(f"{username:<10} {role:<17} {password}")
         self.stdout.write(f"\nERP API token (user erp): {book.erp_token}")
         self.stdout.write(f"  Authorization: Token {book.erp_token}")
+        self.stdout.write(f"\nAccrued as of {book.as_of:%Y-%m-%d}: ${book.accrued:,.2f} earned, "
+                          f"${book.unpaid:,.2f} unpaid.")
         if quiet:
             return
         self.stdout.write(f"\n{'Table':<34} {'rows':>6} {'new':>6}")
