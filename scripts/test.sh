@@ -28,9 +28,10 @@ faketime=()
 if [ -n "${TEST_FAKETIME:-}" ]; then
     ensure_system_packages faketime
     offset=$(($(date -d "$TEST_FAKETIME" +%s) - $(date +%s))) || die "TEST_FAKETIME='$TEST_FAKETIME' is no date offset"
-    # A signed offset in seconds keeps every process the suite starts on the same shifted clock (monotonic
-    # clocks shift too: Chromium hangs when they do not).
-    faketime=(env "LD_PRELOAD=$(faketime_library)" "FAKETIME=$(printf '%+d' "$offset")")
+    # A signed offset in seconds keeps every process the suite starts on the same shifted clock. Monotonic
+    # clocks stay real: a timed wait in Python would otherwise wait for the shifted deadline (the browser
+    # fixture lets Chromium have them shifted, as it hangs without).
+    faketime=(env "LD_PRELOAD=$(faketime_library)" "FAKETIME=$(printf '%+d' "$offset")" FAKETIME_DONT_FAKE_MONOTONIC=1)
     echo "== TEST_FAKETIME='$TEST_FAKETIME': the tests' clock reads $(date -d "$TEST_FAKETIME" +%F)"
 fi
 start_services
