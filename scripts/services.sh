@@ -182,7 +182,10 @@ CONF
     fi
     local psql=("$PG_BIN/psql" --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --host=127.0.0.1 --port="$port"
         --username=postgres --dbname=postgres)
-    if ! "$PG_BIN/pg_isready" --host=127.0.0.1 --port="$port" --username=postgres >/dev/null 2>&1; then
+    if ! as_postgres "$PG_BIN/pg_ctl" --pgdata="$LOCAL_PG_DATA" status >/dev/null 2>&1; then
+        # Another server on the port would be another checkout's database: never use it by mistake.
+        "$PG_BIN/pg_isready" --host=127.0.0.1 --port="$port" >/dev/null 2>&1 &&
+            die "port $port is taken by another PostgreSQL (another checkout's 'make run'?); set RUN_PG_PORT"
         section "starting PostgreSQL $(basename "$(dirname "$PG_BIN")") on 127.0.0.1:$port (data in $var)"
         as_postgres "$PG_BIN/pg_ctl" --pgdata="$LOCAL_PG_DATA" --log="$LOCAL_PG_DATA/postgres.log" \
             -o "-p $port" start >/dev/null
