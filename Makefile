@@ -22,4 +22,4 @@ venv:
 	bash scripts/venv.sh
 
 clean:
-	rm -rf var db.sqlite3 staticfiles
+	rm -rf var staticfiles

@@ -45,20 +45,17 @@ class ClaimColumns:
 
     @classmethod
     def read(cls, where, params, whole=False):
-        """The claims matching `where`; `whole` for a sweep: on PostgreSQL read with COPY, a million rows
-        parsed by numpy in a second rather than built row by row, and ordered by product, competitor, day."""
+        """The claims matching `where`; `whole` for a sweep: read with COPY, a million rows parsed by numpy
+        in a second rather than built row by row, and ordered by product, competitor, day."""
         claims = cls()
-        if whole and connection.vendor == "postgresql":
+        if whole:
             claims._copy(where, params)
         else:
             claims.add(where, params)
         return claims
 
     def _select(self, where, *, coded=False):
-        if connection.vendor == "postgresql":
-            day = f"(c.reported_on - DATE '{EPOCH.isoformat()}')"
-        else:
-            day = f"CAST(julianday(c.reported_on) - julianday('{EPOCH.isoformat()}') AS INTEGER)"
+        day = f"(c.reported_on - DATE '{EPOCH.isoformat()}')"
         status, signal = "c.status", "c.signal_id"
         if coded:  # every column an integer
             cases = " ".join(f"WHEN '{name}' THEN {code}" for code, name in enumerate(CODED))
@@ -142,9 +139,9 @@ NEW_SIGNAL_FIELDS = ("id", *UPDATED_FIELDS, "status", "decision", "decision_reas
 
 
 def signals_create(signals: list[MarketSignal], now) -> None:
-    """Insert new signals and give each its id: bulk_create, or on PostgreSQL for many (the first sweep
-    of a large import makes tens of thousands) ids drawn from the sequence and the rows loaded with COPY."""
-    if connection.vendor != "postgresql" or len(signals) < VALUES_BATCH:
+    """Insert new signals and give each its id: bulk_create, or for many (the first sweep of a large
+    import makes tens of thousands) ids drawn from the sequence and the rows loaded with COPY."""
+    if len(signals) < VALUES_BATCH:
         MarketSignal.objects.bulk_create(signals, batch_size=2000)
         return
     table = MarketSignal._meta.db_table
@@ -162,7 +159,7 @@ def signals_create(signals: list[MarketSignal], now) -> None:
 def claims_update(changes: list[tuple[int, str, int | None]]) -> None:
     """Set status and signal of many claims, set-based. Statuses come from the model's choices and ids
     are ints, so a short list is written inline; a long one is copied into a temporary table and applied
-    in one UPDATE (PostgreSQL)."""
+    in one UPDATE."""
     if not changes:
         return
     valid = set(PriceClaim.Status.values)
@@ -170,7 +167,7 @@ def claims_update(changes: list[tuple[int, str, int | None]]) -> None:
         raise ValueError("a claim status outside the model's choices")
     table = connection.ops.quote_name(PriceClaim._meta.db_table)
     changes.sort()  # in primary-key order: rows are locked in one order by every writer
-    if connection.vendor == "postgresql" and len(changes) > VALUES_BATCH:
+    if len(changes) > VALUES_BATCH:
         data = "".join(f"{pk},{status},{'' if signal is None else signal}\n" for pk, status, signal in changes)
         # Most of the table at once (the first detection after a bulk import): rebuilding its indexes and
         # checking the signal key in one query costs a third of maintaining them row by row.

@@ -298,13 +298,12 @@ def signals_exposure_totals(*, user, signals, as_of: date | None = None) -> dict
 
 
 def _jit_off():
-    """For the rest of this transaction, no JIT compilation on PostgreSQL. Its planner compiles a statement
+    """For the rest of this transaction, no JIT compilation. PostgreSQL's planner compiles a statement
     whose estimated cost passes jit_above_cost, and a union of a part per signal passes it as soon as the
     statistics are thin or the signals many: the compiling then takes longer than the query (seconds, on
     a book just loaded), for a page that runs in milliseconds."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL jit = off")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
 
 
 __all__ = [

@@ -102,8 +102,6 @@ def rule_for_line(line_id: int | None) -> Rule:
 def detection_lock(product_id: int | None = None, *, shared_only: bool = False) -> None:
     """Inside a transaction: exclusive on all detection (no product), or shared plus this product's own
     (`shared_only`: the shared one alone; taking it again later is harmless)."""
-    if connection.vendor != "postgresql":
-        return  # SQLite, the embedded default, has one writer at a time anyway
     with connection.cursor() as cursor:
         if shared_only:
             cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, 0)", [LOCK_ALL])
@@ -120,9 +118,8 @@ def signals_detect(*, as_of: date, products: Iterable[int] | None = None, worker
     processes (the command and the benchmark; not inside a Celery worker, whose children cannot fork)."""
     with transaction.atomic():
         detection_lock()
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:  # compiling plans for a million rows costs more than it saves
-                cursor.execute("SET LOCAL jit = off")
+        with connection.cursor() as cursor:  # compiling plans for a million rows costs more than it saves
+            cursor.execute("SET LOCAL jit = off")
         rules = rules_by_product()
         where, params = "TRUE", []
         if products is not None:

@@ -23,7 +23,7 @@ from django.db.models import ProtectedError, Q
 from config import clock
 from customers.models import Customer, Segment
 from customers.roles import ACCOUNT_MANAGER, roles_sync
-from rebates.bulk import BATCH_SIZE, bulk_insert, copy_lines, indexes_rebuilt_after, insert_rows
+from rebates.bulk import BATCH_SIZE, copy_lines, indexes_rebuilt_after, insert_rows
 from rebates.engine.periods import add_months
 from rebates.models import (
     BonusCondition,
@@ -155,13 +155,12 @@ def generate_book(*, customers=10_000, agreements=20_000, products=500, months=2
         month_list = [add_months(first_month, i) for i in range(months)]
         counts = _load(seed=seed, customers=customers, agreements=agreements, products=products,
                        months=month_list, lines=lines, managers=managers, say=say)
-    if connection.vendor == "postgresql":
-        # Fresh planner statistics, so benchmarks measure the queries and not a stale plan.
-        with connection.cursor() as cursor:
-            for model in (Customer, RebateAgreement, RebateRule, TierBand, ContractPrice, PurchaseLine, Product,
-                          RebateAgreement.products.through, RebateAgreement.product_lines.through):
-                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
-        say("statistics refreshed")
+    # Fresh planner statistics, so benchmarks measure the queries and not a stale plan.
+    with connection.cursor() as cursor:
+        for model in (Customer, RebateAgreement, RebateRule, TierBand, ContractPrice, PurchaseLine, Product,
+                      RebateAgreement.products.through, RebateAgreement.product_lines.through):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+    say("statistics refreshed")
     return BookSummary(**counts, seconds=time.monotonic() - began)
 
 
@@ -479,13 +478,6 @@ def _purchase_rows(rng, count, planned, customer_ids, product_ids, list_cents, m
 
 
 def _purchases_insert(rows, count, month_texts, now):
-    if connection.vendor != "postgresql":
-        months = [date.fromisoformat(text) for text in month_texts]
-        bulk_insert(PurchaseLine, (PurchaseLine(
-            erp_line_id=erp_line_id, customer_id=customer_id, product_id=product_id, month=months[month],
-            quantity=Decimal(quantity), unit_price=_money(price), amount=_money(amount), source="api",
-        ) for erp_line_id, customer_id, product_id, month, quantity, price, amount in rows))
-        return
     stamp = now.isoformat()
 
     def csv_lines():

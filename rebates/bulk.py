@@ -1,4 +1,4 @@
-"""Set-based inserts: PostgreSQL COPY for large batches of rows, batched bulk_create on other databases."""
+"""Set-based inserts: PostgreSQL COPY for large batches of rows."""
 
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
@@ -10,11 +10,8 @@ BATCH_SIZE = 5000
 
 
 def insert_rows(model, columns: Sequence[str], rows: Iterable[Sequence]) -> None:
-    """Insert rows given as tuples of values in `columns` order (field names): one COPY on PostgreSQL."""
-    if connection.vendor == "postgresql":
-        copy_lines(model, columns, (",".join(map(csv_field, row)) + "\n" for row in rows))
-    else:
-        bulk_insert(model, (model(**dict(zip(columns, row, strict=True))) for row in rows))
+    """Insert rows given as tuples of values in `columns` order (field names): one COPY."""
+    copy_lines(model, columns, (",".join(map(csv_field, row)) + "\n" for row in rows))
 
 
 def copy_lines(model, columns: Sequence[str], csv_lines: Iterable[str]) -> None:
@@ -39,11 +36,8 @@ def indexes_rebuilt_after(table: str, *, rows_written: int, share: float = 1.0, 
     The table (and the tables its dropped keys name) is locked against other writers and readers meanwhile.
     With `lock_wait_ms`, that lock is waited for that long at most: when others hold the table longer, the
     indexes are kept and the rows written through them instead. Also kept when fewer than `share` times the
-    table's rows are written, as rebuilding would then cost more, and on databases other than PostgreSQL.
+    table's rows are written, as rebuilding would then cost more.
     """
-    if connection.vendor != "postgresql":
-        yield
-        return
     if not connection.in_atomic_block:
         raise RuntimeError("indexes_rebuilt_after needs a transaction: dropped indexes must never be committed")
     quote = connection.ops.quote_name
@@ -97,18 +91,6 @@ def _locked_within(tables: str, wait_ms: int) -> bool:
     except OperationalError:  # lock_not_available: the savepoint, and the timeout with it, are rolled back
         return False
     return True
-
-
-def bulk_insert(model, objects: Iterable) -> None:
-    """bulk_create in batches, so a long stream of objects never sits whole in memory."""
-    batch = []
-    for obj in objects:
-        batch.append(obj)
-        if len(batch) == BATCH_SIZE:
-            model.objects.bulk_create(batch, batch_size=BATCH_SIZE)
-            batch = []
-    if batch:
-        model.objects.bulk_create(batch, batch_size=BATCH_SIZE)
 
 
 def csv_field(value) -> str:

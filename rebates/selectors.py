@@ -153,10 +153,6 @@ class _CountAgreementMonths(Aggregate):
     def __init__(self):
         super().__init__(F("agreement_id"), F("period"))
 
-    def as_sqlite(self, compiler, connection, **extra_context):
-        return self.as_sql(compiler, connection, template="%(function)s(DISTINCT %(expressions)s)",
-                           arg_joiner=" || '-' || ", **extra_context)
-
 
 def _ledger_figures() -> dict:
     """What a row of the ledger's entries sums to, as finance reads it: units and eligible amount in scope,
@@ -289,8 +285,7 @@ class AgreementStatement:
 
 
 def quantized(value, step: Decimal) -> Decimal:
-    """A figure read from the database with its column's places (0 for none). PostgreSQL hands numerics
-    back exactly; SQLite, the embedded default, as doubles or shortened Decimals."""
+    """A figure read from the database with its column's places (0 for none)."""
     return exact(value, step).quantize(step)
 
 

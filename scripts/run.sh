@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# make run: the whole app on embedded defaults (SQLite + filesystem broker), demo data loaded.
+# make run: the whole app on embedded defaults, demo data loaded and accrued.
+# PostgreSQL: Debian's server (installed when missing) with its data kept under var/postgres, so the data
+# survives a restart; the broker: kombu's filesystem transport under var/broker (no server).
 # Starts the web server on 127.0.0.1:8000 and one Celery worker with embedded beat.
-# Ctrl-C (or SIGTERM) stops everything.
+# Ctrl-C (or SIGTERM) stops everything, PostgreSQL included.
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
+source "$REPO_ROOT/scripts/services.sh"
 cd "$REPO_ROOT"
 
 HOST=127.0.0.1
@@ -12,6 +15,7 @@ PORT=8000
 URL="http://$HOST:$PORT/"
 DEMO_LOGINS="$REPO_ROOT/var/demo_logins.txt"
 READY_TIMEOUT="${READY_TIMEOUT:-60}"
+RUN_PG_PORT="${RUN_PG_PORT:-54329}"
 export DJANGO_SETTINGS_MODULE=config.settings.local
 
 pids=()
@@ -29,7 +33,7 @@ stopping=0
 stop_all() {
     [ "$stopping" -eq 0 ] || return 0
     stopping=1
-    [ "${#pids[@]}" -gt 0 ] || return 0
+    [ "${#pids[@]}" -gt 0 ] || { stop_local_postgres; return 0; }
     section "stopping the web server and the Celery worker"
     local pid
     # The leaders first: Celery's main process stops its own pool children in a warm shutdown.
@@ -45,6 +49,7 @@ stop_all() {
         kill -KILL -- "-$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
+    stop_local_postgres
     echo "== stopped"
 }
 trap stop_all EXIT
@@ -73,6 +78,11 @@ PY
 
 ensure_venv
 mkdir -p var/broker
+ensure_system_packages postgresql
+if [ -z "${DATABASE_URL:-}" ]; then
+    start_local_postgres "$RUN_PG_PORT"
+fi
+echo "   DATABASE_URL=$DATABASE_URL"
 
 section "migrate"
 "$VENV_PY" manage.py migrate --noinput

@@ -79,7 +79,7 @@ PY
 as_postgres() {
     if is_root; then
         # cd first: the caller's working directory may not be readable by postgres (e.g. under /root).
-        (cd "$SERVICES_DIR" && runuser -u postgres -- "$@")
+        (cd "${PG_WORKDIR:-$SERVICES_DIR}" && runuser -u postgres -- "$@")
     else
         "$@"
     fi
@@ -139,6 +139,73 @@ EOF
         --command="CREATE DATABASE $DB_NAME OWNER $DB_USER"
     export DATABASE_URL="postgres://$DB_USER@127.0.0.1:$PG_PORT/$DB_NAME"
     echo "   DATABASE_URL=$DATABASE_URL"
+}
+
+# The PostgreSQL that `make run` keeps between runs: Debian's server with its data under var/postgres (or,
+# when the postgres user cannot reach the checkout, under /var/lib/rebate-desk/ keyed by the checkout's path,
+# with var/postgres pointing there). Starts it if it is not running, creates the role and database once, and
+# exports DATABASE_URL. Args: the port. stop_local_postgres stops it again.
+LOCAL_PG_DATA=""
+PG_WORKDIR=""
+start_local_postgres() {
+    local port="$1" var="$REPO_ROOT/var/postgres"
+    PG_BIN="$(find_pg_bin)"
+    [ -n "$PG_BIN" ] || die "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin"
+    if is_root && ! id postgres >/dev/null 2>&1; then
+        useradd --system --user-group --no-create-home --home-dir /var/lib/postgresql --shell /bin/sh postgres
+    fi
+    mkdir -p "$REPO_ROOT/var"
+    if [ -L "$var" ] || ! is_root || runuser -u postgres -- test -x "$REPO_ROOT/var"; then
+        LOCAL_PG_DATA="$var"
+    else
+        LOCAL_PG_DATA="/var/lib/rebate-desk/$(printf '%s' "$REPO_ROOT" | sha256sum | cut -c1-16)/postgres"
+        ln -sfn "$LOCAL_PG_DATA" "$var"
+    fi
+    LOCAL_PG_DATA="$(readlink -f "$var" 2>/dev/null || echo "$LOCAL_PG_DATA")"
+    mkdir -p "$LOCAL_PG_DATA"
+    if is_root; then
+        chown postgres: "$LOCAL_PG_DATA"
+        chmod 700 "$LOCAL_PG_DATA"
+    fi
+    PG_WORKDIR="$(dirname "$LOCAL_PG_DATA")"  # as_postgres runs from here
+    if [ ! -f "$LOCAL_PG_DATA/PG_VERSION" ]; then
+        section "creating the PostgreSQL cluster in $var"
+        as_postgres "$PG_BIN/initdb" --pgdata="$LOCAL_PG_DATA" --username=postgres --auth=trust \
+            --encoding=UTF8 --locale=C >"$PG_WORKDIR/initdb.log" 2>&1 ||
+            { cat "$PG_WORKDIR/initdb.log" >&2; die "initdb failed"; }
+        cat >>"$LOCAL_PG_DATA/postgresql.conf" <<CONF
+
+# make run's cluster: loopback only
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+CONF
+    fi
+    local psql=("$PG_BIN/psql" --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --host=127.0.0.1 --port="$port"
+        --username=postgres --dbname=postgres)
+    if ! as_postgres "$PG_BIN/pg_ctl" --pgdata="$LOCAL_PG_DATA" status >/dev/null 2>&1; then
+        # Another server on the port would be another checkout's database: never use it by mistake.
+        "$PG_BIN/pg_isready" --host=127.0.0.1 --port="$port" >/dev/null 2>&1 &&
+            die "port $port is taken by another PostgreSQL (another checkout's 'make run'?); set RUN_PG_PORT"
+        section "starting PostgreSQL $(basename "$(dirname "$PG_BIN")") on 127.0.0.1:$port (data in $var)"
+        as_postgres "$PG_BIN/pg_ctl" --pgdata="$LOCAL_PG_DATA" --log="$LOCAL_PG_DATA/postgres.log" \
+            -o "-p $port" start >/dev/null
+        wait_until "PostgreSQL" "$LOCAL_PG_DATA/postgres.log" \
+            "$PG_BIN/pg_isready" --host=127.0.0.1 --port="$port" --username=postgres
+    fi
+    if [ -z "$("${psql[@]}" --tuples-only --command="SELECT 1 FROM pg_roles WHERE rolname = '$DB_USER'")" ]; then
+        "${psql[@]}" --command="CREATE ROLE $DB_USER LOGIN CREATEDB"
+    fi
+    if [ -z "$("${psql[@]}" --tuples-only --command="SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'")" ]; then
+        "${psql[@]}" --command="CREATE DATABASE $DB_NAME OWNER $DB_USER"
+    fi
+    export DATABASE_URL="postgres://$DB_USER@127.0.0.1:$port/$DB_NAME"
+}
+
+stop_local_postgres() {
+    [ -n "$LOCAL_PG_DATA" ] && [ -f "$LOCAL_PG_DATA/postmaster.pid" ] || return 0
+    as_postgres "$PG_BIN/pg_ctl" --pgdata="$LOCAL_PG_DATA" --mode=fast --wait stop >/dev/null 2>&1 ||
+        echo "warning: stopping PostgreSQL failed" >&2
+    LOCAL_PG_DATA=""
 }
 
 start_redis() {

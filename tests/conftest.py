@@ -39,7 +39,7 @@ def pytest_report_header(config):
 
     db = settings.DATABASES["default"]
     vendor = db["ENGINE"].rsplit(".", 1)[-1]
-    where = f"{db.get('HOST') or 'local'}:{db.get('PORT') or '-'}" if "sqlite" not in vendor else db["NAME"]
+    where = f"{db.get('HOST') or 'local'}:{db.get('PORT') or '-'}"
     return [f"database: {vendor} at {where}", f"broker: {settings.CELERY_BROKER_URL}"]
 
 

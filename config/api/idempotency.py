@@ -91,14 +91,12 @@ def idempotency_begin(request) -> Claim | None:
                        details=[{"field": HEADER, "message": f"1 to {MAX_LENGTH} visible ASCII characters."}])
     user = request.user
     digest = request_digest(request)
-    lock_id = None
-    if connection.vendor == "postgresql":
-        lock_id = _lock_id(user.pk, key)
-        if not _try_lock(lock_id):
-            record = _current(user, key)
-            if record is not None and record.request_hash != digest:
-                _refuse_other_request(record, in_flight=record.status == IdempotencyKey.Status.IN_FLIGHT)
-            _wait_for_lock(lock_id)
+    lock_id = _lock_id(user.pk, key)
+    if not _try_lock(lock_id):
+        record = _current(user, key)
+        if record is not None and record.request_hash != digest:
+            _refuse_other_request(record, in_flight=record.status == IdempotencyKey.Status.IN_FLIGHT)
+        _wait_for_lock(lock_id)
     claim = Claim(None, lock_id)
     try:
         record = _current(user, key)
@@ -119,7 +117,7 @@ def idempotency_begin(request) -> Claim | None:
                     status=IdempotencyKey.Status.IN_FLIGHT,
                 )
         except IntegrityError:
-            # Without advisory locks (SQLite) the unique (user, key) decides who goes first.
+            # The lock was waited for; should the record still clash, the unique (user, key) decides.
             raise Conflict(f"A request with this {HEADER} is still in flight; send it again once it is "
                            f"answered.") from None
         return claim

@@ -1,7 +1,12 @@
-"""The embedded default: SQLite and a filesystem broker, so `make run` needs no server at all."""
+"""The embedded default of `make run`: its own PostgreSQL on loopback (started by scripts/run.sh, data
+under var/postgres) and a filesystem broker, so nothing is installed or started by hand."""
 
-from .base import *  # noqa: F403
-from .base import BASE_DIR, env
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://rebate@127.0.0.1:54329/rebate")
+
+from .base import *  # noqa: E402, F403
+from .base import BASE_DIR, env  # noqa: E402
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env("SECRET_KEY", default="local-development-key-not-for-production")
@@ -18,7 +23,3 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "control_folder": str(_broker_dir / "control"),
     "store_processed": False,
 }
-# SQLite has one writer: wait for the lock instead of failing while the worker writes.
-DATABASES["default"].setdefault("OPTIONS", {})  # noqa: F405
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
-    DATABASES["default"]["OPTIONS"]["timeout"] = 20  # noqa: F405

@@ -77,10 +77,6 @@ class ExcelSerial(Func):
         sql, params = compiler.compile(self.get_source_expressions()[0])
         return f"({sql} - DATE '1899-12-30')", params
 
-    def as_sqlite(self, compiler, connection, **extra_context):
-        sql, params = compiler.compile(self.get_source_expressions()[0])
-        return f"CAST(julianday({sql}) - julianday('1899-12-30') AS INTEGER)", params
-
 
 def sheet_queryset(*, user, filters, fields=XLSX_FIELDS):
     rows = accrual_rows(user=user, cumulative=False, **filters)
@@ -97,31 +93,20 @@ def one_snapshot():
         yield
         return
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                # These reads are quick; compiling them (JIT) would cost more than it saves.
-                cursor.execute("SET LOCAL jit = off")
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            # These reads are quick; compiling them (JIT) would cost more than it saves.
+            cursor.execute("SET LOCAL jit = off")
         yield
 
 
 def row_batches(queryset, size=FETCH_ROWS) -> Iterator[list[tuple]]:
     """The queryset's rows, a batch at a time.
 
-    On PostgreSQL straight from a server-side cursor as plain tuples (numerics are Decimals already, so no
-    per-value conversion), fetched one batch ahead by a thread: the database computes the next batch while
-    this one is written. Elsewhere through Django's iterator.
+    Straight from a server-side cursor as plain tuples (numerics are Decimals already, so no per-value
+    conversion), fetched one batch ahead by a thread: the database computes the next batch while this one
+    is written.
     """
-    if connection.vendor != "postgresql":
-        batch = []
-        for row in queryset.iterator(chunk_size=size):
-            batch.append(row)
-            if len(batch) == size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-        return
     sql, params = queryset.query.sql_with_params()
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
@@ -215,8 +200,7 @@ class Summary:
 
 
 def sheet_summary(*, user, filters) -> Summary:
-    """The sheet summed per customer in one aggregate query (SQLite sums decimals as doubles: they are
-    brought back to exact cents here)."""
+    """The sheet summed per customer in one aggregate query, each figure with its places."""
     summary = Summary()
     for row in liability_by_customer(user=user, **filters).values_list(
             "customer_code", "customer_name", "manager_name", "agreements", "rows", "units", "eligible", "accrued",
@@ -359,7 +343,7 @@ def write_accrual_csv(stream, *, user, filters, progress: Progress = None) -> in
                 label = months.get(month)
                 if label is None:
                     label = months[month] = f"{month:%Y-%m}"
-                # Every figure with its places (SQLite hands sums back as doubles).
+                # Every figure with its places.
                 writerow((csv_text(number), csv_text(code), csv_text(name), csv_text(manager), csv_text(program),
                           label, quantized(units, QUANTITY_STEP), *(quantized(value, CENT) for value in money)))
             count += len(batch)

@@ -15,7 +15,7 @@ from datetime import date
 
 from django.conf import settings
 from django.core.files import File
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from config import clock
@@ -178,11 +178,7 @@ _PROGRESS_SQL = f"UPDATE {ExportJob._meta.db_table} SET rows_done = %s, rows_tot
 @contextmanager
 def _progress_writer():
     """Writes a job's progress where pollers see it at once: the rows are read in a transaction of their
-    own (one snapshot), so on PostgreSQL the figures go through a second connection, in autocommit."""
-    if connection.vendor != "postgresql":
-        yield lambda job_id, done, total, percent: ExportJob.objects.filter(pk=job_id).update(
-            rows_done=done, rows_total=total, progress=percent)
-        return
+    own (one snapshot), so the figures go through a second connection, in autocommit."""
     side = connections.create_connection("default")
 
     def write(job_id, done, total, percent):

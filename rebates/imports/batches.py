@@ -242,28 +242,26 @@ def _progress_writer(batch_id, callback):
 
 @contextmanager
 def _side_progress(batch_id, callback):
-    """Progress written while the ingest's transaction is open: through a connection of its own on
-    PostgreSQL, so pollers see it before the transaction commits. (SQLite has one writer: callback only.)"""
+    """Progress written while the ingest's transaction is open: through a connection of its own, so pollers
+    see it before the transaction commits."""
     last = {"percent": -1}
-    side = connections.create_connection("default") if connection.vendor == "postgresql" else None
+    side = connections.create_connection("default")
 
     def report(percent):
         percent = max(0, min(100, int(percent)))
         if percent == last["percent"]:
             return
         last["percent"] = percent
-        if side is not None:
-            with side.cursor() as cursor:
-                cursor.execute(f"UPDATE {ImportBatch._meta.db_table} SET progress = %s WHERE id = %s",
-                               [percent, batch_id])
+        with side.cursor() as cursor:
+            cursor.execute(f"UPDATE {ImportBatch._meta.db_table} SET progress = %s WHERE id = %s",
+                           [percent, batch_id])
         if callback is not None:
             callback(percent, 100)
 
     try:
         yield report
     finally:
-        if side is not None:
-            side.close()
+        side.close()
 
 
 _IMPORT_LOCK = 7_310_007
@@ -272,10 +270,7 @@ _IMPORT_LOCK = 7_310_007
 @contextmanager
 def _batch_lock(batch_id):
     """Whether this process may import the batch now: a PostgreSQL session lock per batch, released when
-    the import ends or its connection dies with a killed worker. (SQLite has one writer anyway.)"""
-    if connection.vendor != "postgresql":
-        yield True
-        return
+    the import ends or its connection dies with a killed worker."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_IMPORT_LOCK, batch_id])
         locked = cursor.fetchone()[0]

@@ -21,7 +21,7 @@ from django.db.models import F, Q
 from config import clock
 from config.celery_app import queue_on_commit
 from customers.services import audit_record
-from rebates.bulk import copy_lines, insert_rows
+from rebates.bulk import copy_lines
 from rebates.engine.periods import add_months, month_of
 from rebates.models import (
     AccrualChunk,
@@ -253,10 +253,7 @@ def agreement_accrue(*, agreement: RebateAgreement, as_of: date) -> list[Booking
 
 
 def book(bookings: list[Booking]) -> None:
-    """Insert the bookings set-based (COPY on PostgreSQL); their keys make a second insert fail whole."""
-    if connection.vendor != "postgresql":
-        insert_rows(LedgerEntry, BOOKING_COLUMNS, bookings)
-        return
+    """Insert the bookings set-based (COPY); their keys make a second insert fail whole."""
     # Every field is a number, a date, a kind or a booking key: none needs CSV quoting.
     copy_lines(LedgerEntry, BOOKING_COLUMNS, (
         f"{b.agreement_id},{b.period.isoformat()},{b.kind},{b.quantity},{b.eligible_amount},{b.amount},"
@@ -480,7 +477,6 @@ def accrual_run_fail(*, run_id: int, error: str) -> None:
 
 
 def _lock_run_starts() -> None:
-    # PostgreSQL: one transaction at a time decides which run runs. SQLite has a single writer anyway.
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RUN_START_LOCK])
+    # One transaction at a time decides which run runs.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RUN_START_LOCK])

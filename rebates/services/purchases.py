@@ -287,16 +287,11 @@ def _number(value, step: Decimal, limit: Decimal) -> Decimal | str:
 
 def _ids(model, field: str, values: set[str]) -> dict[str, int]:
     values = sorted(values)
-    if connection.vendor == "postgresql":
-        sql = (f"SELECT {connection.ops.quote_name(field)}, id FROM {connection.ops.quote_name(model._meta.db_table)} "
-               f"WHERE {connection.ops.quote_name(field)} = ANY(%s::text[])")
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [text_array(values)])
-            return dict(cursor.fetchall())
-    ids = {}
-    for start in range(0, len(values), 500):
-        ids.update(model.objects.filter(**{f"{field}__in": values[start:start + 500]}).values_list(field, "pk"))
-    return ids
+    sql = (f"SELECT {connection.ops.quote_name(field)}, id FROM {connection.ops.quote_name(model._meta.db_table)} "
+           f"WHERE {connection.ops.quote_name(field)} = ANY(%s::text[])")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [text_array(values)])
+        return dict(cursor.fetchall())
 
 
 def text_array(values) -> str:
@@ -346,16 +341,9 @@ RETURNING xmax = 0
 def _existing(chunk: list[Row]) -> dict[str, tuple]:
     """The stored (customer_id, product_id, month, quantity, unit_price, amount) per erp_line_id of the chunk."""
     ids = [row[1] for row in chunk]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_EXISTING_SQL, [text_array(ids)])
-            return {erp: rest for erp, *rest in cursor.fetchall()}
-    existing = {}
-    for start in range(0, len(ids), 500):
-        for erp, *rest in PurchaseLine.objects.filter(erp_line_id__in=ids[start:start + 500]).values_list(
-                "erp_line_id", "customer_id", "product_id", "month", "quantity", "unit_price", "amount"):
-            existing[erp] = rest
-    return existing
+    with connection.cursor() as cursor:
+        cursor.execute(_EXISTING_SQL, [text_array(ids)])
+        return {erp: rest for erp, *rest in cursor.fetchall()}
 
 
 def _split(chunk: list[Row], existing: dict[str, tuple]) -> tuple[list[Row], list[Row]]:
@@ -375,8 +363,6 @@ def _write(chunk: list[Row], *, source: str, batch: ImportBatch, now) -> tuple[i
     new, changed = _split(chunk, _existing(chunk))
     if not new and not changed:
         return 0, 0, set()
-    if connection.vendor != "postgresql":
-        return _write_portable(new, changed, source=source, batch=batch, now=now)
     left: set[int] = set()
     created = updated = 0
     if new:
@@ -427,30 +413,6 @@ def _copy(rows: list[Row], *, source, batch, now) -> None:
             in sorted(rows, key=lambda row: row[1])))
 
 
-def _write_portable(new, changed, *, source, batch, now) -> tuple[int, int, set[int]]:
-    # SQLite (the embedded default) has one writer at a time, so what was read above still holds.
-    left = set()
-    if changed:
-        old = {}
-        ids = [row[1] for row in changed]
-        for start in range(0, len(ids), 500):
-            old.update((erp, (customer_id, product_id, month)) for erp, customer_id, product_id, month in
-                       PurchaseLine.objects.filter(erp_line_id__in=ids[start:start + 500]).values_list(
-                           "erp_line_id", "customer_id", "product_id", "month"))
-        left = {old[row[1]][0] for row in changed if old[row[1]] != (row[2], row[3], row[4])}
-    PurchaseLine.objects.bulk_create(
-        [PurchaseLine(erp_line_id=erp, customer_id=customer_id, product_id=product_id, month=month,
-                      quantity=quantity, unit_price=unit_price, amount=amount, source=source, import_batch=batch,
-                      created_at=now, updated_at=now)
-         for _, erp, customer_id, product_id, month, quantity, unit_price, amount in sorted(
-             new + changed, key=lambda row: row[1])],
-        batch_size=500, update_conflicts=True, unique_fields=["erp_line_id"],
-        update_fields=["customer", "product", "month", "quantity", "unit_price", "amount", "source",
-                       "import_batch", "updated_at"],
-    )
-    return len(new), len(changed), left
-
-
 # --- matching ---------------------------------------------------------------------------------------
 
 _AGREEMENT = RebateAgreement._meta.db_table
@@ -486,7 +448,7 @@ def _unmatched(rows: list[Row]) -> list[str]:
     """erp_line_ids of the lines no agreement counts (its customer, a product in scope, a month in the term)."""
     if not rows:
         return []
-    if connection.vendor == "postgresql" and len(rows) >= LARGE_BATCH:
+    if len(rows) >= LARGE_BATCH:
         unmatched = []
         with connection.cursor() as cursor:
             for start in range(0, len(rows), CHUNK):
@@ -499,29 +461,16 @@ def _unmatched(rows: list[Row]) -> list[str]:
     customer_ids = sorted({row[2] for row in rows})
     product_ids = sorted({row[3] for row in rows})
     terms, products, lines = {}, {}, {}
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_TERMS_SQL, [plain_array(customer_ids)])
-            agreements = cursor.fetchall()
-            agreement_ids = plain_array(agreement[0] for agreement in agreements)
-            cursor.execute(_SCOPE_PRODUCTS_SQL, [agreement_ids])
-            scope_products = cursor.fetchall()
-            cursor.execute(_SCOPE_LINES_SQL, [agreement_ids])
-            scope_lines = cursor.fetchall()
-            cursor.execute(_LINE_OF_SQL, [plain_array(product_ids)])
-            line_of = dict(cursor.fetchall())
-    else:
-        agreements, scope_products, scope_lines, line_of = [], [], [], {}
-        for start in range(0, len(customer_ids), 500):
-            chosen = RebateAgreement.objects.filter(customer_id__in=customer_ids[start:start + 500])
-            agreements += chosen.values_list("pk", "customer_id", "start_month", "end_month")
-            scope_products += RebateAgreement.products.through.objects.filter(rebateagreement__in=chosen).values_list(
-                "rebateagreement_id", "product_id")
-            scope_lines += RebateAgreement.product_lines.through.objects.filter(
-                rebateagreement__in=chosen).values_list("rebateagreement_id", "productline_id")
-        for start in range(0, len(product_ids), 500):
-            line_of.update(Product.objects.filter(pk__in=product_ids[start:start + 500]).values_list(
-                "pk", "product_line_id"))
+    with connection.cursor() as cursor:
+        cursor.execute(_TERMS_SQL, [plain_array(customer_ids)])
+        agreements = cursor.fetchall()
+        agreement_ids = plain_array(agreement[0] for agreement in agreements)
+        cursor.execute(_SCOPE_PRODUCTS_SQL, [agreement_ids])
+        scope_products = cursor.fetchall()
+        cursor.execute(_SCOPE_LINES_SQL, [agreement_ids])
+        scope_lines = cursor.fetchall()
+        cursor.execute(_LINE_OF_SQL, [plain_array(product_ids)])
+        line_of = dict(cursor.fetchall())
     for pk, customer_id, first, last in agreements:
         terms.setdefault(customer_id, []).append((pk, first, last))
     for pk, product_id in scope_products:

@@ -7,7 +7,7 @@ totals, so it gets one line per month instead of every ERP line.
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import NamedTuple
 
 from django.db import connection
@@ -136,16 +136,15 @@ GROUP BY a.id, pl.month
 
 
 # Agreements recomputed in part read only the months whose purchases changed.
-# VALUES names its columns column1, column2 in PostgreSQL and SQLite alike: (agreement id, month).
+# VALUES names its columns column1, column2: (agreement id, month).
 _CHANGED_MONTHS_SQL = """JOIN (VALUES {rows}) w ON w.column1 = a.id AND w.column2 = pl.month
 """
 
 
 def _changed_months_sql(changed_months: dict[int, frozenset[date]]) -> str:
-    # Inlined, not bound: thousands of rows would pass SQLite's limit on parameters. Ids are ints and
-    # months dates, so nothing here comes from a user.
-    cast = "DATE " if connection.vendor == "postgresql" else ""
-    rows = ", ".join(f"({int(pk)}, {cast}'{month.isoformat()}')"
+    # Inlined, not bound: thousands of rows in one VALUES list. Ids are ints and months dates, so nothing
+    # here comes from a user.
+    rows = ", ".join(f"({int(pk)}, DATE '{month.isoformat()}')"
                      for pk, months in changed_months.items() for month in sorted(months))
     return _CHANGED_MONTHS_SQL.format(rows=rows)
 
@@ -201,12 +200,10 @@ def scope_month_totals_store(*, run_id: int, agreement_ids: list[int]) -> None:
     earliest = add_months(
         RebateAgreement.objects.filter(pk__in=agreement_ids).order_by("start_month")
         .values_list("start_month", flat=True).first() or date(2000, 1, 1), -12)
-    unlogged = "UNLOGGED " if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            _plan_for_scope_totals(cursor)
+        _plan_for_scope_totals(cursor)
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
-        cursor.execute(f"CREATE {unlogged}TABLE {table} AS {_scope_totals_sql(agreement_ids or [0])}", [earliest])
+        cursor.execute(f"CREATE UNLOGGED TABLE {table} AS {_scope_totals_sql(agreement_ids or [0])}", [earliest])
         index = connection.ops.quote_name(f"rebates_accrual_input_r{int(run_id)}_agreement")
         cursor.execute(f"CREATE INDEX {index} ON {table} (agreement_id)")
 
@@ -318,13 +315,13 @@ def expected_ledger(
 
 
 def exact(value, step: Decimal) -> Decimal:
-    """A sum from the database as an exact Decimal. PostgreSQL sums numerics exactly; SQLite (the
-    embedded default) sums them as doubles, so its figures are brought back to the column's places."""
-    if isinstance(value, Decimal):
-        return value
+    """A sum from the database as an exact Decimal: PostgreSQL sums numerics exactly, and an empty sum
+    (NULL) is zero with the column's places. A float is refused: money never passes through one."""
     if value is None:
         return Decimal(0).quantize(step)
-    return Decimal(str(value)).quantize(step, rounding=ROUND_HALF_UP)
+    if isinstance(value, float):
+        raise TypeError(f"a float ({value!r}) where an exact figure was expected")
+    return value if isinstance(value, Decimal) else Decimal(value)
 
 
 def as_date(value) -> date:
