@@ -4,7 +4,7 @@ Everything is drawn from generators seeded with `seed`, so a seed always gives t
 the book is found by its prefix: customer codes, SKUs, agreement numbers and ERP line ids start with "BK-",
 slug codes with "bk-", manager usernames with "bk.am". Money is built from whole cents, never from floats.
 
-On PostgreSQL the big tables are loaded with COPY; elsewhere with bulk_create in batches.
+The big tables are loaded with COPY; the others with bulk_create in batches.
 """
 
 import bisect
@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import ProtectedError, Q
 
 from config import clock
@@ -38,6 +38,7 @@ from rebates.models import (
     Settlement,
     TierBand,
 )
+from rebates.sql.book import statistics_refresh
 
 BOOK_PREFIX = "BK-"
 SLUG_PREFIX = "bk-"
@@ -156,10 +157,8 @@ def generate_book(*, customers=10_000, agreements=20_000, products=500, months=2
         counts = _load(seed=seed, customers=customers, agreements=agreements, products=products,
                        months=month_list, lines=lines, managers=managers, say=say)
     # Fresh planner statistics, so benchmarks measure the queries and not a stale plan.
-    with connection.cursor() as cursor:
-        for model in (Customer, RebateAgreement, RebateRule, TierBand, ContractPrice, PurchaseLine, Product,
-                      RebateAgreement.products.through, RebateAgreement.product_lines.through):
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+    statistics_refresh((Customer, RebateAgreement, RebateRule, TierBand, ContractPrice, PurchaseLine, Product,
+                        RebateAgreement.products.through, RebateAgreement.product_lines.through))
     say("statistics refreshed")
     return BookSummary(**counts, seconds=time.monotonic() - began)
 

@@ -13,11 +13,12 @@ import hashlib
 import re
 from datetime import timedelta
 
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 
 from config import clock
 from config.api.errors import ApiError, Conflict, Replay, Unprocessable
+from config.sql import advisory_lock_try, advisory_lock_wait, advisory_unlock
 from rebates.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
@@ -71,12 +72,7 @@ class Claim:
         if self.lock_id is None:
             return
         lock_id, self.lock_id = self.lock_id, None
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
-        except DatabaseError:
-            # The connection is gone, and its session locks with it.
-            pass
+        advisory_unlock(lock_id)
 
 
 def idempotency_begin(request) -> Claim | None:
@@ -92,7 +88,7 @@ def idempotency_begin(request) -> Claim | None:
     user = request.user
     digest = request_digest(request)
     lock_id = _lock_id(user.pk, key)
-    if not _try_lock(lock_id):
+    if not advisory_lock_try(lock_id):
         record = _current(user, key)
         if record is not None and record.request_hash != digest:
             _refuse_other_request(record, in_flight=record.status == IdempotencyKey.Status.IN_FLIGHT)
@@ -138,20 +134,6 @@ def _refuse_other_request(record, *, in_flight):
                         f"use a new key for a new request.", code="idempotency_key_reused")
 
 
-def _try_lock(lock_id) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
-        return cursor.fetchone()[0]
-
-
 def _wait_for_lock(lock_id) -> None:
-    # A session lock outlives the transaction; the transaction only bounds the wait.
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = '{WAIT_SECONDS}s'")
-            cursor.execute("SELECT pg_advisory_lock(%s)", [lock_id])
-    except DatabaseError as exc:
-        if getattr(getattr(exc, "__cause__", None), "pgcode", None) == "55P03":  # lock_not_available
-            raise Conflict(f"A request with this {HEADER} is still in flight; send it again once it is answered.") \
-                from exc
-        raise
+    if not advisory_lock_wait(lock_id, seconds=WAIT_SECONDS):
+        raise Conflict(f"A request with this {HEADER} is still in flight; send it again once it is answered.")

@@ -7,8 +7,6 @@ rows themselves through a server-side cursor, handed to the writer as the databa
 one snapshot, so the totals are the sum of the rows.
 """
 
-import queue
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +18,8 @@ from django.db.models import Func, IntegerField
 
 from rebates.exports.cells import Column, CsvOut, XlsxBook, csv_text, text_width
 from rebates.selectors import accrual_rows, liability_by_customer, quantized
+from rebates.sql.exports import row_batches as sql_row_batches
+from rebates.sql.exports import snapshot_read_only
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -93,73 +93,13 @@ def one_snapshot():
         yield
         return
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            # These reads are quick; compiling them (JIT) would cost more than it saves.
-            cursor.execute("SET LOCAL jit = off")
+        snapshot_read_only()
         yield
 
 
 def row_batches(queryset, size=FETCH_ROWS) -> Iterator[list[tuple]]:
-    """The queryset's rows, a batch at a time.
-
-    Straight from a server-side cursor as plain tuples (numerics are Decimals already, so no per-value
-    conversion), fetched one batch ahead by a thread: the database computes the next batch while this one
-    is written.
-    """
-    sql, params = queryset.query.sql_with_params()
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params)
-        batches = _Prefetch(cursor.cursor, size)
-        try:
-            first = batches.next()
-            # A named cursor describes its columns once it has fetched.
-            names = tuple(column.name for column in cursor.cursor.description or ())
-            if names != tuple(queryset._fields):
-                raise RuntimeError(f"the sheet's query selects {names}, not {queryset._fields}")
-            batch = first
-            while batch:
-                yield batch
-                batch = batches.next()
-        finally:
-            batches.stop()
-
-
-class _Prefetch:
-    """Fetches batches from a database cursor in a thread, one batch ahead of the reader. The thread
-    waits on the database with the GIL released, so writing and fetching overlap."""
-
-    def __init__(self, cursor, size):
-        self.queue = queue.Queue(maxsize=1)
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._fetch, args=(cursor, size), daemon=True,
-                                       name="accrual-sheet-prefetch")
-        self.thread.start()
-
-    def _fetch(self, cursor, size):
-        try:
-            while not self.stopping.is_set():
-                batch = cursor.fetchmany(size)
-                self.queue.put(batch)
-                if not batch:
-                    return
-        except BaseException as error:  # handed to the reader, raised there
-            self.queue.put(error)
-
-    def next(self) -> list:
-        item = self.queue.get()
-        if isinstance(item, BaseException):
-            raise item
-        return item
-
-    def stop(self):
-        self.stopping.set()
-        while self.thread.is_alive():
-            try:
-                self.queue.get(timeout=0.05)
-            except queue.Empty:
-                pass
-        self.thread.join()
+    """The queryset's rows, a batch at a time, as plain tuples, fetched one batch ahead (rebates.sql.exports)."""
+    return sql_row_batches(queryset, size)
 
 
 @dataclass

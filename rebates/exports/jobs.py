@@ -9,13 +9,12 @@ import io
 import logging
 import tempfile
 from collections.abc import Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
 from django.core.files import File
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from config import clock
@@ -30,6 +29,7 @@ from rebates.exports.accrual_sheet import (
 )
 from rebates.exports.cells import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from rebates.models import ExportJob
+from rebates.sql.exports import job_progress_writer
 
 logger = logging.getLogger(__name__)
 
@@ -172,25 +172,6 @@ def export_job_start(*, user, format="xlsx", filters=None, kind=ExportJob.Kind.A
     return job
 
 
-_PROGRESS_SQL = f"UPDATE {ExportJob._meta.db_table} SET rows_done = %s, rows_total = %s, progress = %s WHERE id = %s"
-
-
-@contextmanager
-def _progress_writer():
-    """Writes a job's progress where pollers see it at once: the rows are read in a transaction of their
-    own (one snapshot), so the figures go through a second connection, in autocommit."""
-    side = connections.create_connection("default")
-
-    def write(job_id, done, total, percent):
-        with side.cursor() as cursor:
-            cursor.execute(_PROGRESS_SQL, [done, total, percent, job_id])
-
-    try:
-        yield write
-    finally:
-        side.close()
-
-
 def export_job_run(*, job_id: int, progress=None) -> ExportJob:
     """Make the job's file: read the rows for the user who asked, write them, keep the file in storage.
 
@@ -220,7 +201,7 @@ def export_job_run(*, job_id: int, progress=None) -> ExportJob:
             if progress is not None:
                 progress(done, total)
 
-        with _progress_writer() as write_progress, tempfile.TemporaryFile(suffix=f".{job.format}") as handle:
+        with job_progress_writer() as write_progress, tempfile.TemporaryFile(suffix=f".{job.format}") as handle:
             rows = write_export(handle, user=job.requested_by, filters=filters, format=job.format, report=report,
                                 progress=report_progress,
                                 about=_about(job.requested_by, filters, report, job.created_at))

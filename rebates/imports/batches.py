@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from django.core.files.base import ContentFile, File
-from django.db import connection, connections, transaction
+from django.db import transaction
 
 from customers.services import audit_record
 from rebates.imports.common import ImportRefused, PurchaseFile
 from rebates.imports.reading import purchase_file_read
 from rebates.models import ImportBatch, PurchaseLine
 from rebates.services.purchases import PurchaseLinesInvalid, purchase_lines_ingest
+from rebates.sql.imports import batch_import_lock, batch_progress_writer
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ def purchase_import_commit(*, batch_id: int, user=None, progress=None) -> Import
     Safe to run twice and after a worker died midway: a stored or rejected batch is left alone, and one
     worker at a time imports a batch (the ingest's single transaction stores all or nothing).
     """
-    with _batch_lock(batch_id) as locked:
+    with batch_import_lock(batch_id) as locked:
         batch = ImportBatch.objects.get(pk=batch_id)
         if not locked or batch.status in (ImportBatch.Status.STORED, ImportBatch.Status.REJECTED):
             return ImportOutcome(batch, None)
@@ -245,38 +246,15 @@ def _side_progress(batch_id, callback):
     """Progress written while the ingest's transaction is open: through a connection of its own, so pollers
     see it before the transaction commits."""
     last = {"percent": -1}
-    side = connections.create_connection("default")
+    with batch_progress_writer() as write:
 
-    def report(percent):
-        percent = max(0, min(100, int(percent)))
-        if percent == last["percent"]:
-            return
-        last["percent"] = percent
-        with side.cursor() as cursor:
-            cursor.execute(f"UPDATE {ImportBatch._meta.db_table} SET progress = %s WHERE id = %s",
-                           [percent, batch_id])
-        if callback is not None:
-            callback(percent, 100)
+        def report(percent):
+            percent = max(0, min(100, int(percent)))
+            if percent == last["percent"]:
+                return
+            last["percent"] = percent
+            write(batch_id, percent)
+            if callback is not None:
+                callback(percent, 100)
 
-    try:
         yield report
-    finally:
-        side.close()
-
-
-_IMPORT_LOCK = 7_310_007
-
-
-@contextmanager
-def _batch_lock(batch_id):
-    """Whether this process may import the batch now: a PostgreSQL session lock per batch, released when
-    the import ends or its connection dies with a killed worker."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_IMPORT_LOCK, batch_id])
-        locked = cursor.fetchone()[0]
-    try:
-        yield locked
-    finally:
-        if locked:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_IMPORT_LOCK, batch_id])

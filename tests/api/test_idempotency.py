@@ -152,3 +152,19 @@ def test_another_body_while_the_first_is_in_flight_gets_409_then_the_first_answe
     assert not PurchaseLine.objects.filter(erp_line_id="L2").exists()
     replay = post(client_for(users["erp"]), first_body, "k")
     assert replay.content == answers["first"].content
+
+
+def test_a_resend_that_waits_longer_than_allowed_for_the_first_gets_409(erp, book, users, monkeypatch):
+    monkeypatch.setattr("config.api.idempotency.WAIT_SECONDS", 1)
+    # Another session holds the key's lock (the first request, still at work) past the wait.
+    holder = connections.create_connection("default")
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [_lock_id(users["erp"].pk, "slow")])
+        answer = post(erp, BATCH, "slow")
+    finally:
+        holder.close()
+    assert answer.status_code == 409 and answer.json()["code"] == "conflict"
+    assert not PurchaseLine.objects.exists()
+    # Once the first is gone, the resend is carried out.
+    assert post(erp, BATCH, "slow").status_code == 200

@@ -1,0 +1,1 @@
+"""Raw SQL of the rebates app: named functions, parameters bound; nothing else in rebates calls cursor.execute."""

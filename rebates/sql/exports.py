@@ -1,0 +1,102 @@
+"""The exports' SQL: a read-only snapshot, rows streamed from a server-side cursor, and a job's progress
+written through a connection of its own."""
+
+import queue
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connection, connections
+
+from rebates.models import ExportJob
+
+
+def snapshot_read_only() -> None:
+    """Make the transaction just begun (nothing read in it yet) a read-only view of one moment (REPEATABLE
+    READ), without JIT: the sheets' reads are quick and compiling them would cost more than it saves.
+    Returns None."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        cursor.execute("SET LOCAL jit = off")
+
+
+def row_batches(queryset, size: int) -> Iterator[list[tuple]]:
+    """The rows of a `values_list` queryset, yielded as lists of at most `size` plain tuples.
+
+    Straight from a server-side (named) cursor as the database returns them (numerics are Decimals already,
+    so no per-value conversion), fetched one batch ahead by a thread: the database computes the next batch
+    while this one is written. Raises RuntimeError when the query's columns are not the queryset's fields.
+    """
+    sql, params = queryset.query.sql_with_params()
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        batches = _Prefetch(cursor.cursor, size)
+        try:
+            first = batches.next()
+            # A named cursor describes its columns once it has fetched.
+            names = tuple(column.name for column in cursor.cursor.description or ())
+            if names != tuple(queryset._fields):
+                raise RuntimeError(f"the sheet's query selects {names}, not {queryset._fields}")
+            batch = first
+            while batch:
+                yield batch
+                batch = batches.next()
+        finally:
+            batches.stop()
+
+
+class _Prefetch:
+    """Fetches batches from a database cursor in a thread, one batch ahead of the reader. The thread
+    waits on the database with the GIL released, so writing and fetching overlap."""
+
+    def __init__(self, cursor, size):
+        self.queue = queue.Queue(maxsize=1)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._fetch, args=(cursor, size), daemon=True,
+                                       name="accrual-sheet-prefetch")
+        self.thread.start()
+
+    def _fetch(self, cursor, size):
+        try:
+            while not self.stopping.is_set():
+                batch = cursor.fetchmany(size)
+                self.queue.put(batch)
+                if not batch:
+                    return
+        except BaseException as error:  # handed to the reader, raised there
+            self.queue.put(error)
+
+    def next(self) -> list:
+        item = self.queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def stop(self):
+        self.stopping.set()
+        while self.thread.is_alive():
+            try:
+                self.queue.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        self.thread.join()
+
+
+_PROGRESS_SQL = f"UPDATE {ExportJob._meta.db_table} SET rows_done = %s, rows_total = %s, progress = %s WHERE id = %s"
+
+
+@contextmanager
+def job_progress_writer():
+    """Yields `write(job_id, done, total, percent)`, which stores an export job's progress where pollers see
+    it at once: through a second connection, in autocommit, while the rows are read in a transaction of
+    their own. The connection is closed on leaving."""
+    side = connections.create_connection("default")
+
+    def write(job_id: int, done: int, total: int, percent: int) -> None:
+        with side.cursor() as cursor:
+            cursor.execute(_PROGRESS_SQL, [done, total, percent, job_id])
+
+    try:
+        yield write
+    finally:
+        side.close()
