@@ -1,4 +1,4 @@
-"""Roles are groups with permissions, as PRODUCT.md's Users table says.
+"""Roles are groups with permissions, as docs/product.md's Users table says.
 
 The visibility rule hangs on one permission, `customers.view_all_customers`: every role but the account
 manager has it, so an account manager sees only the customers they manage.

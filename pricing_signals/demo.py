@@ -2,7 +2,7 @@
 
 Every row is found by its natural key (username, code, SKU, number, erp_line_id, ...) and drawn from one
 seeded random generator, so loading twice leaves the database exactly as the first load left it. The seed
-customer and its claims are PRODUCT.md's worked example and seed scenario; detection runs at the end, so
+customer and its claims are docs/product.md's worked example and seed scenario; detection runs at the end, so
 the seed signal is there when the demo opens. The book is the year 2026 whatever the day; the load then
 accrues it as of today and closes the settlement periods that have ended, as the nightly run would, so
 the first dashboard shows what was earned and what is still to pay.
@@ -116,7 +116,7 @@ RULES = {
     "commitment": {"kind": "per_unit", "rate_type": "per_unit", "rate": Decimal("0.15"), "commitment_rule": True},
 }
 RULE_CYCLE = tuple(name for name in RULES if name != "seed")
-# PRODUCT.md's worked example 2: below 1,000 units 1 %, from 1,000 2 %, from 5,000 3 %.
+# docs/product.md's worked example 2: below 1,000 units 1 %, from 1,000 2 %, from 5,000 3 %.
 TIER_BANDS = ((Decimal(0), Decimal(1)), (Decimal(1000), Decimal(2)), (Decimal(5000), Decimal(3)))
 LAUNCH_BONUS_MINIMUM, LAUNCH_BONUS_PERCENT = Decimal(100), Decimal(1)
 

@@ -1,6 +1,6 @@
 """Who may call what: each API view names the permission each of its actions needs.
 
-The roles (groups) of customers/roles.py hold those permissions, as PRODUCT.md's Users table says; which
+The roles (groups) of customers/roles.py hold those permissions, as docs/product.md's Users table says; which
 rows a user sees is the separate visibility rule, `visible_to(user)`, applied by every queryset.
 """
 

@@ -1,5 +1,5 @@
 """Access to every REST endpoint, found by walking the URL configuration, so a new endpoint is covered
-as soon as it is routed: the role matrix of PRODUCT.md's Users table for every write (R16), and an
+as soon as it is routed: the role matrix of docs/product.md's Users table for every write (R16), and an
 account manager asking for another manager's rows by id, by filter and in lists (R15)."""
 
 import datetime
@@ -19,7 +19,7 @@ from tests.factories import LedgerEntryFactory, PerUnitRuleFactory, PriceClaimFa
 ROLES = ("account_manager", "pricing_manager", "finance", "erp", "administrator")
 ERP_WRITES = {"erp", "administrator"}
 
-# Who may do each write (PRODUCT.md's Users table): the ERP sends customers, products, programs,
+# Who may do each write (docs/product.md's Users table): the ERP sends customers, products, programs,
 # agreements and purchase lines; finance runs accruals, approves, pays and exports; account and pricing
 # managers log claims; pricing managers decide signals; administrators do everything.
 WRITES = {

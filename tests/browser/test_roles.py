@@ -1,4 +1,4 @@
-"""Each role's main path in real headless Chromium, on PRODUCT.md's seed scenario: the account manager logs
+"""Each role's main path in real headless Chromium, on docs/product.md's seed scenario: the account manager logs
 the seed customer's September claim and sees it corroborated; the pricing manager matches the signal and the
 agreement's price history shows it; finance runs an accrual, approves and pays a settlement and downloads
 the agreement's sheet. Screenshots of the main pages go to artifacts/screenshots/."""

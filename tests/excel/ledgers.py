@@ -34,7 +34,7 @@ def finance_user():
 
 
 def seed_agreement(*, customer=None, number="AG-SEED", sku="FAS-101", months=YEAR):
-    """PRODUCT.md's worked example 1: $12.10 net, 10 units a month, $0.25 a unit."""
+    """docs/product.md's worked example 1: $12.10 net, 10 units a month, $0.25 a unit."""
     product = ProductFactory(sku=sku)
     agreement = AgreementFactory(number=number, products=[product],
                                  **({"customer": customer} if customer else {}))

@@ -64,7 +64,7 @@ def test_a_claim_above_net_net_does_not_undercut_at_all(product, manager_a):
 
 
 def test_net_net_follows_the_rate_the_customer_has_reached_by_the_claims_month(product, manager_a):
-    # Retroactive tiers on quantity (PRODUCT.md example 2): below 1,000 units 1 %, from 1,000 units 2 %.
+    # Retroactive tiers on quantity (docs/product.md example 2): below 1,000 units 1 %, from 1,000 units 2 %.
     customer = CustomerFactory(account_manager=manager_a)
     agreement = AgreementFactory(customer=customer, products=[product])
     ContractPriceFactory(agreement=agreement, net_price=Decimal("10.00"))

@@ -1,4 +1,4 @@
-"""The nightly run books the difference between the engine and the ledger: PRODUCT.md's worked examples
+"""The nightly run books the difference between the engine and the ledger: docs/product.md's worked examples
 through the database, reruns that book nothing, incremental runs that agree with --full."""
 
 import datetime

@@ -1,4 +1,4 @@
-"""What the accrual run survives, on PostgreSQL (RELIABILITY R4-R7): concurrent runs, a message delivered
+"""What the accrual run survives, on PostgreSQL (docs/reliability.md, R4-R7): concurrent runs, a message delivered
 twice, a worker killed midway, and tasks queued only after commit."""
 
 import datetime

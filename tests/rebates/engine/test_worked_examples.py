@@ -1,4 +1,4 @@
-"""The six worked examples of PRODUCT.md ("Rules that must hold" -> "Accrual"), with their numbers."""
+"""The six worked examples of docs/product.md ("Rules that must hold" -> "Accrual"), with their numbers."""
 
 from datetime import date
 from decimal import Decimal
