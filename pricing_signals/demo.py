@@ -28,6 +28,7 @@ from pricing_signals.models import Competitor, PriceClaim
 from pricing_signals.sweep import signals_detect
 from rebates.engine.money import quantize_money
 from rebates.models import (
+    EARNED_KINDS,
     AccrualRun,
     BonusCondition,
     ContractPrice,
@@ -40,7 +41,7 @@ from rebates.models import (
     RebateRule,
     TierBand,
 )
-from rebates.selectors import EARNED_KINDS, ZERO
+from rebates.selectors import ZERO
 from rebates.services import accrual_due, accrual_run_perform, accrual_run_start, settlements_close_due
 
 SEED = 2026

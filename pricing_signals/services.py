@@ -11,7 +11,7 @@ import hashlib
 import logging
 import os
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,6 +24,7 @@ from customers.models import Customer
 from customers.services import audit_record
 from pricing_signals.models import Competitor, MarketSignal, PriceClaim, SignalPriceMatch
 from pricing_signals.sweep import detection_lock, price_claim_check, signals_detect
+from rebates.engine.money import DecimalInputError, parse_price
 from rebates.models import Product, RebateAgreement
 from rebates.services.pricing import contract_price_change
 
@@ -303,24 +304,11 @@ def _competitor_name(competitor, errors):
 
 
 def _unit_price(value, name, errors):
-    if isinstance(value, float) or isinstance(value, bool):
-        errors[name] = "Give the price as a decimal number written out (e.g. \"11.40\"), not a float."
-        return None
     try:
-        price = Decimal(value) if isinstance(value, str | int | Decimal) else None
-    except InvalidOperation:
-        price = None
-    if price is None or not price.is_finite():
-        errors[name] = "Give the price as a decimal number, e.g. 11.40."
+        return parse_price(value, places=UNIT_PRICE_PLACES, digits=UNIT_PRICE_DIGITS)
+    except DecimalInputError as error:
+        errors[name] = str(error)
         return None
-    exponent = price.as_tuple().exponent
-    if price <= 0:
-        errors[name] = "The price must be more than zero."
-    elif -exponent > UNIT_PRICE_PLACES:
-        errors[name] = f"The price has at most {UNIT_PRICE_PLACES} decimal places."
-    elif price >= Decimal(10) ** (UNIT_PRICE_DIGITS - UNIT_PRICE_PLACES):
-        errors[name] = "The price is too large."
-    return price
 
 
 def _day(value, today, errors):

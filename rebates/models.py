@@ -622,3 +622,8 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise LedgerIsAppendOnly("Ledger entries cannot be deleted; book a correcting entry instead.")
+
+
+
+# What a customer has earned: the kinds that build a balance up, as against payouts and forfeitures.
+EARNED_KINDS = (LedgerEntry.Kind.ACCRUAL, LedgerEntry.Kind.CATCH_UP, LedgerEntry.Kind.ADJUSTMENT)

@@ -24,12 +24,12 @@ from django.shortcuts import get_object_or_404
 
 from config import clock
 from customers.models import Customer
+from rebates.engine.money import ZERO_MONEY
 from rebates.engine.periods import add_months, month_of
-from rebates.models import LedgerEntry, RebateAgreement
+from rebates.models import EARNED_KINDS, LedgerEntry, RebateAgreement
 from rebates.services.terms import agreements_with_terms, exact, expected_ledger
 
-ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=16, decimal_places=2))
-EARNED_KINDS = ("accrual", "catch_up", "adjustment")
+ZERO = Value(ZERO_MONEY, output_field=DecimalField(max_digits=16, decimal_places=2))  # an empty sum in SQL
 
 
 def _ledger_sum(kinds=None):

@@ -1,10 +1,12 @@
-"""Serializer fields for the API's edges: months as YYYY-MM."""
+"""Serializer fields for the API's edges: months as YYYY-MM, decimals read by the one decimal parser."""
 
 import re
 from datetime import date
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from rebates.engine.money import DecimalInputError, parse_decimal
 
 MONTH_PATTERN = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"
 MONTH = re.compile(MONTH_PATTERN.replace("$", r"\Z"))
@@ -34,3 +36,16 @@ class MonthField(serializers.Field):
 
     def to_representation(self, value):
         return f"{value:%Y-%m}"
+
+
+class ExactDecimalField(serializers.DecimalField):
+    """A decimal at the API's edge, read by rebates.engine.money.parse_decimal (as forms, imports and
+    services read theirs): a decimal string or a JSON number read exactly, never through a float."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not data.strip() and not self.required:
+            return None
+        try:
+            return parse_decimal(data, places=self.decimal_places, digits=self.max_digits)
+        except DecimalInputError as error:
+            raise serializers.ValidationError(str(error), code="invalid") from None

@@ -15,7 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api.errors import ApiError, Conflict
-from config.api.fields import MonthField
+from config.api.fields import ExactDecimalField, MonthField
 from config.api.schema import ErrorSerializer
 from config.api.views import ApiViewSet
 from pricing_signals.models import MarketSignal, PriceClaim
@@ -84,7 +84,7 @@ class ClaimIn(serializers.Serializer):
     customer = serializers.CharField(max_length=40, help_text="Customer ERP code.")
     product = serializers.CharField(max_length=60, help_text="SKU.")
     competitor = serializers.CharField(max_length=120, help_text="Competitor name (added if new).")
-    claimed_unit_price = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0)
+    claimed_unit_price = ExactDecimalField(max_digits=14, decimal_places=4, min_value=0)
     reported_on = serializers.DateField()
     channel = serializers.ChoiceField(choices=PriceClaim.Channel.choices)
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
@@ -217,7 +217,7 @@ class DecisionIn(serializers.Serializer):
     decision = serializers.ChoiceField(choices=MarketSignal.Decision.choices)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000,
                                    help_text="Required to hold.")
-    match_price = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0, required=False,
+    match_price = ExactDecimalField(max_digits=14, decimal_places=4, min_value=0, required=False,
                                            allow_null=True, help_text="To match: the new contract net price.")
     effective_from = MonthField(required=False, help_text="To match: the first month of the new price, YYYY-MM.")
     agreements = serializers.ListField(child=serializers.CharField(max_length=40), required=False, max_length=1000,

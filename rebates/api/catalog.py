@@ -5,7 +5,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_v
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
-from config.api.fields import MonthField
+from config.api.fields import ExactDecimalField, MonthField
 from config.api.views import ApiViewSet
 from customers.models import Customer
 from rebates.api.filters import AgreementFilter, ProductFilter, ProgramFilter
@@ -45,7 +45,7 @@ class ProductIn(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     product_line = serializers.SlugRelatedField(slug_field="code", queryset=ProductLine.objects.all(),
                                                 help_text="Product line code.")
-    list_price = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0)
+    list_price = ExactDecimalField(max_digits=14, decimal_places=4, min_value=0)
     launched_on = serializers.DateField(required=False, allow_null=True)
     discontinued_on = serializers.DateField(required=False, allow_null=True)
 
@@ -176,14 +176,14 @@ class ProgramViewSet(_Writable):
 
 
 class BandSerializer(serializers.Serializer):
-    threshold = serializers.DecimalField(max_digits=16, decimal_places=3, min_value=0)
-    rate = serializers.DecimalField(max_digits=12, decimal_places=6, min_value=0)
+    threshold = ExactDecimalField(max_digits=16, decimal_places=3, min_value=0)
+    rate = ExactDecimalField(max_digits=12, decimal_places=6, min_value=0)
 
 
 class BonusSerializer(serializers.Serializer):
     product = serializers.SlugRelatedField(slug_field="sku", queryset=Product.objects.all(), help_text="SKU.")
-    minimum_quantity = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=0)
-    extra_percent = serializers.DecimalField(max_digits=12, decimal_places=6, min_value=0)
+    minimum_quantity = ExactDecimalField(max_digits=14, decimal_places=3, min_value=0)
+    extra_percent = ExactDecimalField(max_digits=12, decimal_places=6, min_value=0)
 
 
 class RuleSerializer(serializers.Serializer):
@@ -192,14 +192,14 @@ class RuleSerializer(serializers.Serializer):
 
     kind = serializers.ChoiceField(choices=RebateRule.Kind.choices)
     rate_type = serializers.ChoiceField(choices=RebateRule.RateType.choices, required=False)
-    rate = serializers.DecimalField(max_digits=12, decimal_places=6, min_value=0, required=False, allow_null=True)
+    rate = ExactDecimalField(max_digits=12, decimal_places=6, min_value=0, required=False, allow_null=True)
     tier_basis = serializers.ChoiceField(choices=[("", "")] + RebateRule.TierBasis.choices, required=False)
     tier_method = serializers.ChoiceField(choices=[("", "")] + RebateRule.TierMethod.choices, required=False)
     baseline = serializers.ChoiceField(choices=[("", "")] + RebateRule.Baseline.choices, required=False)
-    baseline_amount = serializers.DecimalField(max_digits=16, decimal_places=2, min_value=0, required=False,
+    baseline_amount = ExactDecimalField(max_digits=16, decimal_places=2, min_value=0, required=False,
                                                allow_null=True)
-    minimum = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=0, required=False, allow_null=True)
-    cap = serializers.DecimalField(max_digits=16, decimal_places=2, min_value=0, required=False, allow_null=True)
+    minimum = ExactDecimalField(max_digits=14, decimal_places=3, min_value=0, required=False, allow_null=True)
+    cap = ExactDecimalField(max_digits=16, decimal_places=2, min_value=0, required=False, allow_null=True)
     commitment_rule = serializers.BooleanField(required=False)
     bands = BandSerializer(many=True, required=False)
     bonuses = BonusSerializer(many=True, required=False)
@@ -242,12 +242,12 @@ class AgreementIn(serializers.Serializer):
                                                  required=False, help_text="Product line codes in scope.")
     start_month = MonthField()
     end_month = MonthField()
-    committed_monthly_quantity = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=0,
+    committed_monthly_quantity = ExactDecimalField(max_digits=14, decimal_places=3, min_value=0,
                                                           required=False, allow_null=True)
     settlement_frequency = serializers.ChoiceField(choices=RebateAgreement.SettlementFrequency.choices,
                                                    required=False)
     status = serializers.ChoiceField(choices=[("draft", "Draft"), ("active", "Active")], required=False)
-    net_price = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0, required=False,
+    net_price = ExactDecimalField(max_digits=14, decimal_places=4, min_value=0, required=False,
                                          allow_null=True, help_text="Contract net unit price (from the start month "
                                                                     "when creating, from this month when changing).")
     rule = RuleSerializer()

@@ -16,13 +16,12 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import Func, IntegerField
 
+from rebates.engine.money import CENT, ZERO_MONEY
 from rebates.exports.cells import Column, CsvOut, XlsxBook, csv_text, text_width
 from rebates.selectors import accrual_rows, liability_by_customer, quantized
 from rebates.sql.exports import row_batches as sql_row_batches
 from rebates.sql.exports import snapshot_read_only
 
-ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
 QUANTITY_STEP = Decimal("0.001")
 TEXT_FIELDS = ("number", "customer_code", "customer_name", "manager_name", "program")
 FIGURE_FIELDS = ("units", "eligible", "accrued", "paid", "forfeited", "unpaid")
@@ -118,7 +117,7 @@ class Summary:
     @property
     def totals(self) -> list[Decimal]:
         """units, eligible, accrued, paid, forfeited, unpaid over every row."""
-        sums = [Decimal("0.000"), ZERO, ZERO, ZERO, ZERO, ZERO]
+        sums = [Decimal("0.000"), ZERO_MONEY, ZERO_MONEY, ZERO_MONEY, ZERO_MONEY, ZERO_MONEY]
         for customer in self.customers:
             for i, value in enumerate(customer[5:]):
                 sums[i] += value
@@ -133,7 +132,7 @@ class Summary:
         """(manager, customers, agreements, accrued, paid, forfeited, unpaid) per account manager."""
         managers: dict = {}
         for _code, _name, manager, agreements, _rows, _units, _eligible, *figures in self.customers:
-            sums = managers.setdefault(manager or NO_MANAGER, [0, 0, ZERO, ZERO, ZERO, ZERO])
+            sums = managers.setdefault(manager or NO_MANAGER, [0, 0, ZERO_MONEY, ZERO_MONEY, ZERO_MONEY, ZERO_MONEY])
             for i, value in enumerate((1, agreements, *figures)):
                 sums[i] += value
         return [(manager, *values) for manager, values in sorted(managers.items())]
@@ -222,7 +221,7 @@ def _write_liability_sheet(book: XlsxBook, summary: Summary):
     book.header(sheet, 1, CUSTOMER_COLUMNS)
     widths = [column.width for column in CUSTOMER_COLUMNS]
     row = 1
-    sums = [0, ZERO, ZERO, ZERO, ZERO]
+    sums = [0, ZERO_MONEY, ZERO_MONEY, ZERO_MONEY, ZERO_MONEY]
     for values in summary.by_customer():
         row += 1
         sheet.write_row(row, 0, values)
@@ -238,7 +237,7 @@ def _write_liability_sheet(book: XlsxBook, summary: Summary):
     sheet.write_string(row, 0, "Liability by account manager", book.formats["title"])
     row += 1
     book.header(sheet, row, MANAGER_COLUMNS, freeze=False)
-    sums = [0, 0, ZERO, ZERO, ZERO, ZERO]
+    sums = [0, 0, ZERO_MONEY, ZERO_MONEY, ZERO_MONEY, ZERO_MONEY]
     for values in summary.by_manager():
         row += 1
         # The two tables share columns: each cell takes the manager table's own format.

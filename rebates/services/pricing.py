@@ -8,6 +8,7 @@ from django.db import transaction
 
 from config import clock
 from customers.services import audit_record
+from rebates.engine.money import DecimalInputError, parse_price
 from rebates.models import ContractPrice, RebateAgreement
 
 UNIT_PRICE_PLACES = 4
@@ -22,17 +23,10 @@ def contract_price_change(*, user, agreement: RebateAgreement, net_unit_price: D
     if user is not None and not user.has_perm("rebates.add_contractprice"):
         raise PermissionDenied("You may not change contract prices: it needs the add_contractprice permission.")
     errors = {}
-    if isinstance(net_unit_price, float) or not isinstance(net_unit_price, Decimal | int):
-        errors["net_unit_price"] = "Give the net unit price as a decimal number, e.g. 11.40."
-    else:
-        net_unit_price = Decimal(net_unit_price)
-        exponent = net_unit_price.as_tuple().exponent
-        if not net_unit_price.is_finite() or net_unit_price <= 0:
-            errors["net_unit_price"] = "The net unit price must be more than zero."
-        elif isinstance(exponent, int) and -exponent > UNIT_PRICE_PLACES:
-            errors["net_unit_price"] = f"The net unit price has at most {UNIT_PRICE_PLACES} decimal places."
-        elif net_unit_price >= Decimal(10) ** (UNIT_PRICE_DIGITS - UNIT_PRICE_PLACES):
-            errors["net_unit_price"] = "The net unit price is too large."
+    try:
+        net_unit_price = parse_price(net_unit_price, places=UNIT_PRICE_PLACES, digits=UNIT_PRICE_DIGITS)
+    except DecimalInputError as error:
+        errors["net_unit_price"] = str(error)
     if not isinstance(effective_month, date) or isinstance(effective_month, datetime):
         errors["effective_month"] = "Give the first month the new price applies to."
     elif effective_month.day != 1:

@@ -11,7 +11,7 @@ customer, product or month marks the agreements of the customer it leaves as cha
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
 
@@ -19,6 +19,7 @@ from config import clock
 from customers.models import Customer
 from customers.services import audit_record
 from rebates.bulk import copy_lines, csv_field
+from rebates.engine.money import DecimalInputError, parse_decimal
 from rebates.models import ImportBatch, Product, PurchaseLine, RebateAgreement
 
 FIELDS = ("erp_line_id", "customer", "product", "month", "quantity", "unit_price", "amount")
@@ -26,11 +27,8 @@ FIELDS = ("erp_line_id", "customer", "product", "month", "quantity", "unit_price
 CHUNK = 5000
 ERP_LINE_ID_MAX = PurchaseLine._meta.get_field("erp_line_id").max_length
 # (smallest step, bound) of each number column: its decimal places, and its digits before the point.
-NUMBER_FIELDS = {
-    "quantity": (Decimal("0.001"), Decimal(10) ** 11),
-    "unit_price": (Decimal("0.0001"), Decimal(10) ** 10),
-    "amount": (Decimal("0.01"), Decimal(10) ** 14),
-}
+# Decimal places and digits in all, as the columns hold them.
+NUMBER_FIELDS = {"quantity": (3, 14), "unit_price": (4, 14), "amount": (2, 16)}
 
 
 class PurchaseLinesInvalid(Exception):
@@ -256,33 +254,14 @@ def _month(value, cache) -> date | str:
     return month
 
 
-def _number(value, step: Decimal, limit: Decimal) -> Decimal | str:
-    """An exact Decimal with at most `step`'s decimal places and below `limit`, or the message saying why not."""
-    if type(value) is str:
-        try:
-            number = Decimal(value)  # surrounding spaces are allowed
-        except InvalidOperation:
-            return "A decimal number, e.g. \"12.50\"."
-    elif isinstance(value, Decimal):
-        number = value
-    elif isinstance(value, bool):
-        return "A decimal number, e.g. \"12.50\"."
-    elif isinstance(value, int):
-        number = Decimal(value)
-    elif isinstance(value, float):
-        return "Send the number as a decimal string (e.g. \"12.50\"), not a floating-point number."
-    elif value is None:
+def _number(value, places: int, digits: int) -> Decimal | str:
+    """An exact Decimal with at most `places` decimal places and `digits` digits, or the message saying why not."""
+    if value is None:
         return "This field is required."
-    else:
-        return "A decimal number, e.g. \"12.50\"."
-    if not number.is_finite():
-        return "A finite decimal number."
-    if not abs(number) < limit:
-        return f"Too large: at most {len(str(limit)) - 1} digits before the decimal point."
-    # Trailing zeros beyond the places are fine ("1.500" for 1.50); other digits would be lost.
-    if number.quantize(step) != number:
-        return f"At most {-step.as_tuple().exponent} decimal places."
-    return number
+    try:
+        return parse_decimal(value, places=places, digits=digits)
+    except DecimalInputError as error:
+        return str(error)
 
 
 def _ids(model, field: str, values: set[str]) -> dict[str, int]:

@@ -17,13 +17,11 @@ from django.db.models import Q, Sum
 from config import clock
 from customers.models import AuditRecord
 from customers.services import audit_record
+from rebates.engine.money import CENT, ZERO_MONEY
 from rebates.engine.periods import SettlementFrequency, add_months, month_of, period_start
-from rebates.models import LedgerEntry, RebateAgreement, Settlement
-from rebates.services.accrual import ACCRUING_STATUSES, EARNED_KINDS, agreement_accrue
+from rebates.models import EARNED_KINDS, LedgerEntry, RebateAgreement, Settlement
+from rebates.services.accrual import ACCRUING_STATUSES, agreement_accrue
 from rebates.services.terms import as_date, exact
-
-ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
 
 
 class SettlementError(Exception):
@@ -40,7 +38,7 @@ def _require(user, permission):
 
 
 def _sum(queryset) -> Decimal:
-    return queryset.aggregate(total=Sum("amount"))["total"] or ZERO
+    return queryset.aggregate(total=Sum("amount"))["total"] or ZERO_MONEY
 
 
 def settlement_figures(*, agreement: RebateAgreement, start: date, end: date) -> dict[str, Decimal]:
@@ -141,11 +139,11 @@ def _settlements_create(periods: dict[int, list[tuple[date, date]]], numbers: di
     settlements = []
     for pk, due in periods.items():
         for first, last in due:
-            accrued = sum((amount for month, amount in earned[pk] if first <= month <= last), ZERO)
-            adjustments = (sum((amount for month, amount in earned[pk] if month < first), ZERO)
-                           - sum((amount for _, end, _, amount in settled[pk] if end < first), ZERO))
+            accrued = sum((amount for month, amount in earned[pk] if first <= month <= last), ZERO_MONEY)
+            adjustments = (sum((amount for month, amount in earned[pk] if month < first), ZERO_MONEY)
+                           - sum((amount for _, end, _, amount in settled[pk] if end < first), ZERO_MONEY))
             already_paid = sum((amount for start, end, interim, amount in settled[pk]
-                                if interim and start >= first and end <= last), ZERO)
+                                if interim and start >= first and end <= last), ZERO_MONEY)
             amount = accrued + adjustments - already_paid
             settlements.append(Settlement(agreement_id=pk, period_start=first, period_end=last, interim=False,
                                           accrued_total=accrued, adjustments=adjustments,
@@ -256,8 +254,8 @@ def agreement_terminate(*, agreement: RebateAgreement, terminated_on: date, by=N
             Q(status=Settlement.Status.DRAFT) | Q(status=Settlement.Status.APPROVED)
         ).update(status=Settlement.Status.FORFEITED)
         audit_record(actor=by, actor_label="" if by else "system", action="agreement.terminate", target=agreement,
-                     summary=f"Terminated {agreement.number} on {terminated_on}: {unpaid if unpaid > 0 else ZERO} "
-                             f"forfeited", data={"forfeited": str(max(unpaid, ZERO))})
+                     summary=f"Terminated {agreement.number} on {terminated_on}: {max(unpaid, ZERO_MONEY)} forfeited",
+                     data={"forfeited": str(max(unpaid, ZERO_MONEY))})
         return forfeiture
 
 

@@ -16,6 +16,7 @@ from customers.models import Customer
 from customers.roles import ACCOUNT_MANAGER
 from pricing_signals.models import MarketSignal, PriceClaim
 from rebates.models import (
+    EARNED_KINDS,
     AccrualRun,
     LedgerEntry,
     Product,
@@ -26,7 +27,6 @@ from rebates.models import (
     Settlement,
 )
 from rebates.selectors import customers_shortfall_months, dashboard_figures
-from rebates.services.accrual import EARNED_KINDS
 
 DEMO_LOGINS = ("am.north", "am.south", "am.west", "pricing", "finance", "erp", "admin")
 
