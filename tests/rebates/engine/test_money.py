@@ -1,8 +1,17 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from rebates.engine.money import as_decimal, quantize_money, quantize_unit_price
+from rebates.engine.money import (
+    DecimalInputError,
+    as_decimal,
+    parse_decimal,
+    parse_price,
+    quantize_money,
+    quantize_unit_price,
+)
 
 
 def test_half_a_cent_rounds_up():
@@ -38,3 +47,38 @@ def test_as_decimal_accepts_an_int_exactly():
 def test_as_decimal_refuses_anything_but_decimal_or_int(value):
     with pytest.raises(TypeError, match="quantity must be a Decimal"):
         as_decimal("quantity", value)
+
+
+# --- the one decimal parser of the edges (API, forms, imports, services) ------------------------------------
+
+
+@pytest.mark.parametrize(("sent", "read"), [
+    ("12.50", Decimal("12.50")), (" 12.5 ", Decimal("12.5")), ("1.500", Decimal("1.500")), (7, Decimal(7)),
+    (Decimal("-3.25"), Decimal("-3.25")), ("99999999999.99", Decimal("99999999999.99")),
+])
+def test_parse_decimal_reads_strings_ints_and_decimals_exactly(sent, read):
+    assert parse_decimal(sent, places=2, digits=13) == read
+
+
+@pytest.mark.parametrize(("sent", "message"), [
+    (12.5, "not a floating-point number"), (True, "decimal number"), (None, "decimal number"),
+    ("abc", "decimal number"),
+    ("NaN", "finite"), ("Infinity", "finite"), ("12.505", "at most 2 decimal places"),
+    ("100000000000", "at most 11 digits before the decimal point"), ([1], "decimal number"),
+])
+def test_parse_decimal_refuses_what_is_not_an_exact_figure_and_says_why(sent, message):
+    with pytest.raises(DecimalInputError) as caught:
+        parse_decimal(sent, places=2, digits=13)
+    assert message in str(caught.value)
+
+
+def test_parse_price_refuses_zero_and_below():
+    assert parse_price("11.40") == Decimal("11.40")
+    for price in ("0", "-1"):
+        with pytest.raises(DecimalInputError, match="more than zero"):
+            parse_price(price)
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-10**11 + 1, max_value=10**11 - 1))
+def test_parse_decimal_gives_back_every_figure_it_is_sent_as_text(number):
+    assert parse_decimal(str(number), places=2, digits=13) == number
