@@ -1,4 +1,5 @@
-from datetime import UTC, date, datetime
+import os
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -11,7 +12,18 @@ _DATABASE_SEEN = {}
 PINNED_NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
+# TEST_FAKETIME (scripts/test.sh): the machine's clock moved by this many seconds for the whole run.
+FAKETIME_SECONDS = int(os.environ.get("TEST_FAKETIME_SECONDS") or 0)
+
+
 def pytest_configure(config):
+    if FAKETIME_SECONDS:
+        # Every process the tests start runs under libfaketime with the offset. This process cannot: with
+        # libfaketime loaded, Python's timed waits and sleeps (sem_clockwait, clock_nanosleep) wait for the
+        # wrong deadline or fail, so it shifts its own clock with time-machine instead (see pinned_clock).
+        os.environ["LD_PRELOAD"] = os.environ["TEST_FAKETIME_LIBRARY"]
+        os.environ["FAKETIME"] = f"{FAKETIME_SECONDS:+d}"
+        os.environ["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"  # the same reason, for the Python processes started
     config.addinivalue_line("markers", "today(day): run the test with the clock pinned to that date (YYYY-MM-DD)")
     config.addinivalue_line(
         "markers", "real_clock: the test shares time with a process it starts (a worker, a server), so it runs on "
@@ -24,7 +36,11 @@ def pinned_clock(request):
     """Pins the clock for the test (PINNED_NOW, or the date of its `today` marker); yields the traveller, so a
     test can move on with `pinned_clock.shift(...)` or `pinned_clock.move_to(...)`."""
     if request.node.get_closest_marker("real_clock"):
-        yield None
+        if not FAKETIME_SECONDS:
+            yield None
+            return
+        with time_machine.travel(datetime.now(UTC) + timedelta(seconds=FAKETIME_SECONDS), tick=True) as traveller:
+            yield traveller
         return
     marker = request.node.get_closest_marker("today")
     moment = PINNED_NOW
@@ -62,4 +78,5 @@ def pytest_terminal_summary(terminalreporter):
     if _DATABASE_SEEN:
         terminalreporter.write_line(f"== tests ran on {_DATABASE_SEEN['name']}")
     # The machine's date as the suite's processes see it (shifted under TEST_FAKETIME); the tests pin their own.
-    terminalreporter.write_line(f"== the machine's date seen by the tests: {date.today():%Y-%m-%d}")
+    seen = datetime.now(UTC) + timedelta(seconds=FAKETIME_SECONDS)
+    terminalreporter.write_line(f"== the machine's date seen by the tests: {seen:%Y-%m-%d}")
