@@ -1,13 +1,13 @@
 """Our side of a signal: the contract net price each active agreement has today, averaged per product."""
 
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import OuterRef, Subquery
 
-from rebates.models import ContractPrice, Product, RebateAgreement
+from rebates.models import ContractPrice, RebateAgreement
+from rebates.scope import covering_by_product
 
 UNIT_PRICE_STEP = Decimal("0.0001")
 PERCENT_STEP = Decimal("0.01")
@@ -24,21 +24,12 @@ def current_net_price(as_of: date, agreement_ref="pk"):
 def our_average_prices(product_ids: Iterable[int], *, as_of: date) -> dict[int, Decimal]:
     """Per product: the mean of the net prices in force on `as_of` of the active agreements covering it
     (named in their scope, or through the product's line; an agreement counts once), to 4 places, half-up.
-    Products no active agreement covers are left out. Four queries however many products."""
+    Products no active agreement covers are left out (rebates.scope.covering_by_product). Four queries however
+    many products."""
     ids = sorted({int(pk) for pk in product_ids})
     if not ids:
         return {}
-    line_of = dict(Product.objects.filter(pk__in=ids).values_list("pk", "product_line_id"))
-    direct, by_line = defaultdict(set), defaultdict(set)
-    for product_id, agreement_id in RebateAgreement.products.through.objects.filter(
-            product_id__in=ids, rebateagreement__status=RebateAgreement.Status.ACTIVE).values_list(
-            "product_id", "rebateagreement_id"):
-        direct[product_id].add(agreement_id)
-    for line_id, agreement_id in RebateAgreement.product_lines.through.objects.filter(
-            productline_id__in=set(line_of.values()), rebateagreement__status=RebateAgreement.Status.ACTIVE
-    ).values_list("productline_id", "rebateagreement_id"):
-        by_line[line_id].add(agreement_id)
-    covering = {pk: direct[pk] | by_line[line_of[pk]] for pk in line_of}
+    covering = covering_by_product(ids, status=RebateAgreement.Status.ACTIVE)
     wanted = set().union(*covering.values())
     agreements = RebateAgreement.objects.filter(status=RebateAgreement.Status.ACTIVE)
     if len(wanted) <= 1000:  # a long list of ids costs more than reading every active agreement

@@ -8,6 +8,7 @@
 """
 
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -22,8 +23,9 @@ from customers.models import Customer
 from pricing_signals.models import MarketSignal, PriceClaim
 from pricing_signals.prices import current_net_price
 from rebates import engine
-from rebates.engine.periods import add_months
+from rebates.engine.periods import add_months, month_of
 from rebates.models import ContractPrice, LedgerEntry, Product, PurchaseLine, RebateAgreement
+from rebates.scope import AgreementScope, covering_q, covers, in_term_at_q, scope_rows
 from rebates.services.terms import agreement_terms, agreements_with_terms, expected_ledger
 
 VIEW_SIGNALS = "pricing_signals.view_marketsignal"
@@ -112,15 +114,12 @@ def claims_net_net(claims) -> dict[int, NetNet]:
     for agreement in candidates:
         by_customer[agreement.customer_id].append(agreement)
     line_of = dict(Product.objects.filter(pk__in={c.product_id for c in claims}).values_list("pk", "product_line_id"))
+    scopes = {agreement.pk: AgreementScope.of(agreement) for agreement in candidates}
     chosen = {}
     for claim in claims:
-        month = claim.reported_on.replace(day=1)
-        covering = [
-            a for a in by_customer[claim.customer_id]
-            if a.start_month <= month <= a.end_month
-            and (any(p.pk == claim.product_id for p in a.products.all())
-                 or any(line.pk == line_of[claim.product_id] for line in a.product_lines.all()))
-        ]
+        month = month_of(claim.reported_on)
+        covering = [a for a in by_customer[claim.customer_id]
+                    if covers(scopes[a.pk], claim.product_id, line_of[claim.product_id], month)]
         if covering:
             # An active agreement first, then the one that started last.
             chosen[claim.pk] = max(covering, key=lambda a: (a.status == RebateAgreement.Status.ACTIVE, a.start_month))
@@ -206,15 +205,14 @@ def claims_credibility(claims) -> dict[int, Credibility]:
 
 
 def signal_exposure(*, user, signal, as_of: date | None = None):
-    """Every other active agreement covering the signal's product whose contract net price (in force on
-    `as_of`, default today) is above the signal's median price: the agreements of customers who might be
-    offered the same price, the claimants' own excluded. Each row carries `net_price`, `monthly_volume`
-    (average units of the product a month over the last VOLUME_MONTHS complete months), `unpaid_rebate`
-    (the ledger balance: accrued less paid and forfeited) and `customer__account_manager`. One query,
-    largest rebate at stake first."""
+    """Every other active agreement covering the signal's product in the month of `as_of` (default today)
+    whose contract net price in force on `as_of` is above the signal's median price: the agreements of
+    customers who might be offered the same price, the claimants' own excluded (`_exposed`). Each row carries
+    `net_price`, `monthly_volume` (average units of the product a month over the last VOLUME_MONTHS complete
+    months), `unpaid_rebate` (the ledger balance: accrued less paid and forfeited) and
+    `customer__account_manager`. One query, largest rebate at stake first."""
     as_of = as_of or clock.today()
-    this_month = as_of.replace(day=1)
-    claimants = PriceClaim.objects.filter(signal=signal).values("customer_id")
+    this_month = month_of(as_of)
     bought = (
         PurchaseLine.objects.filter(customer=OuterRef("customer_id"), product_id=signal.product_id,
                                     month__gte=add_months(this_month, -VOLUME_MONTHS), month__lt=this_month)
@@ -227,11 +225,8 @@ def signal_exposure(*, user, signal, as_of: date | None = None):
     zero_units, zero_money = Value(Decimal("0"), output_field=_QUANTITY), Value(Decimal("0.00"), output_field=_MONEY)
     line = Product.objects.filter(pk=signal.product_id).values("product_line_id")
     return (
-        RebateAgreement.objects.visible_to(user).active()
-        .filter(_covering(products=[signal.product_id], lines=Subquery(line)))
-        .exclude(customer_id__in=claimants)
-        .annotate(net_price=current_net_price(as_of))
-        .filter(net_price__gt=signal.median_price)
+        _exposed(_exposable(user).annotate(net_price=current_net_price(as_of)), signal_id=signal.pk,
+                 product_id=signal.product_id, product_line_id=line, median_price=signal.median_price, as_of=as_of)
         .annotate(
             monthly_volume=Round(Coalesce(Subquery(bought, output_field=_QUANTITY), zero_units) / VOLUME_MONTHS,
                                  precision=3, output_field=_QUANTITY),
@@ -242,13 +237,22 @@ def signal_exposure(*, user, signal, as_of: date | None = None):
     )
 
 
-def _covering(*, products, lines):
-    """Agreements whose scope names one of the products or one of the product lines (ids, or a subquery of
-    line ids), as two lookups in the scope tables' indexes rather than a join of every agreement's scope."""
-    return Q(pk__in=RebateAgreement.products.through.objects.filter(product_id__in=products)
-             .values("rebateagreement_id")
-             .union(RebateAgreement.product_lines.through.objects.filter(productline_id__in=lines)
-                    .values("rebateagreement_id"), all=True))
+def _exposable(user):
+    """The agreements exposure reads: active ones the user may see."""
+    return RebateAgreement.objects.visible_to(user).active().order_by()
+
+
+def _exposed(agreements, *, signal_id, product_id, product_line_id, median_price, as_of: date):
+    """The exposure rule that the signal's page and the pricing dashboard's totals read: of `agreements` (with
+    their `net_price` in force on `as_of`), those covering the product (of `product_line_id`, an id or a
+    subquery) in the month of `as_of`, not of a customer whose claim is behind the signal, priced above the
+    signal's median. The dashboard's customer rows apply the same rule to many signals at once
+    (`open_signals_by_customer`, with `covers` and `_exposure_holds`); tests pin the two together."""
+    return agreements.filter(
+        covering_q(product_ids=[product_id], product_line_ids=product_line_id, month=month_of(as_of)),
+        ~Q(customer_id__in=PriceClaim.objects.filter(signal_id=signal_id).values("customer_id")),
+        net_price__gt=median_price,
+    )
 
 
 def exposure_total(rows) -> dict[str, Decimal | int]:
@@ -277,37 +281,37 @@ def signals_exposure_totals(*, user, signals, as_of: date | None = None) -> dict
               .annotate(total=Sum("amount")).values("total"))
     zero = Value(Decimal("0.00"), output_field=_MONEY)
     # What every part shares, resolved once: the agreements the user may see with their price and balance.
-    priced = (RebateAgreement.objects.visible_to(user).active().order_by()
-              .alias(net_price=current_net_price(as_of), unpaid=Coalesce(Subquery(unpaid, output_field=_MONEY), zero)))
+    priced = _exposable(user).alias(net_price=current_net_price(as_of),
+                                    unpaid=Coalesce(Subquery(unpaid, output_field=_MONEY), zero))
     totals = {"agreements": Count("pk"), "customers": Count("customer_id", distinct=True),
               "unpaid_rebate": Coalesce(Sum("unpaid", output_field=_MONEY), zero)}
-    parts = []
-    for signal in signals:
-        line = line_of.get(signal.product_id)
-        parts.append(
-            priced.filter(_covering(products=[signal.product_id], lines=[line] if line is not None else []),
-                          ~Q(customer_id__in=PriceClaim.objects.filter(signal_id=signal.pk).values("customer_id")),
-                          net_price__gt=signal.median_price)
-            .values(signal_id=Value(signal.pk)).annotate(**totals)
-        )
+    parts = [
+        _exposed(priced, signal_id=signal.pk, product_id=signal.product_id,
+                 product_line_id=[line_of.get(signal.product_id)], median_price=signal.median_price, as_of=as_of)
+        .values(signal_id=Value(signal.pk)).annotate(**totals)
+        for signal in signals
+    ]
     rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    with transaction.atomic():
-        _jit_off()
+    with _without_jit():
         return {row["signal_id"]: {"agreements": row["agreements"], "customers": row["customers"],
                                    "unpaid_rebate": row["unpaid_rebate"]} for row in rows}
 
 
-def _jit_off():
-    """For the rest of this transaction, no JIT compilation. PostgreSQL's planner compiles a statement
-    whose estimated cost passes jit_above_cost, and a union of a part per signal passes it as soon as the
-    statistics are thin or the signals many: the compiling then takes longer than the query (seconds, on
-    a book just loaded), for a page that runs in milliseconds."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off")
+@contextmanager
+def _without_jit():
+    """A transaction (the caller's, when there is one: no savepoint) without JIT compilation. PostgreSQL's
+    planner compiles a statement whose estimated cost passes jit_above_cost, and a union of a part per signal
+    passes it as soon as the statistics are thin or the signals many: the compiling then takes longer than
+    the query (seconds, on a book just loaded), for a page that runs in milliseconds."""
+    with transaction.atomic(savepoint=False):
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+        yield
 
 
 __all__ = [
     "Credibility",
+    "CustomerSignal",
     "NetNet",
     "claim_for_user",
     "claim_net_net",
@@ -343,39 +347,86 @@ class OpenSignal:
     product_id: int
     sku: str
     product_line_id: int | None
+    median_price: Decimal
 
 
 def open_signal_list(*, user) -> list[OpenSignal]:
     """The user's open signals (as `open_signals`, newest first) as plain values: one query, no model objects."""
     return [OpenSignal(*values) for values in open_signals(user=user).select_related(None)
-            .values_list("pk", "product_id", "product__sku", "product__product_line_id")]
+            .values_list("pk", "product_id", "product__sku", "product__product_line_id", "median_price")]
 
 
-def open_signals_by_customer(*, user, customer_ids=None, signals=None) -> dict[int, list[OpenSignal]]:
-    """Per visible customer id (only `customer_ids` when given): the open signals on a product one of their
-    active agreements covers (by product or product line), newest signal first. `signals`: the user's
-    `open_signal_list` (read here when None). Two queries however many customers (one given the signals)."""
+@dataclass(frozen=True, slots=True)
+class CustomerSignal:
+    """An open signal beside a customer: either the customer is exposed to it (listed in the signal's
+    exposure table) or the customer's own claims are behind it (`claimed`)."""
+
+    signal: OpenSignal
+    claimed: bool
+
+
+def open_signals_by_customer(*, user, customer_ids=None, signals=None,
+                             as_of: date | None = None) -> dict[int, list[CustomerSignal]]:
+    """Per visible customer id (only `customer_ids` when given): the open signals the customer is exposed to,
+    by the rule of `signal_exposure` as of `as_of` (default today), and those their own claims are behind,
+    newest signal first. `signals`: the user's `open_signal_list` (read here when None). Two queries however
+    many customers and signals (one more to read the signals).
+
+    The exposure is the same rule as `_exposed`, applied here to the agreements covering any of the signals'
+    products, read once with their price and what their scopes name: a query per signal would cost seconds
+    for the hundreds of open signals an account manager's dashboard shows."""
     signals = open_signal_list(user=user) if signals is None else list(signals)
     if not signals:
         return {}
-    by_product, by_line = defaultdict(list), defaultdict(list)
-    for signal in signals:
-        by_product[signal.product_id].append(signal)
-        if signal.product_line_id is not None:
-            by_line[signal.product_line_id].append(signal)
-    agreements = RebateAgreement.objects.visible_to(user).active().order_by()
+    as_of = as_of or clock.today()
+    month = month_of(as_of)
+    product_ids = {signal.product_id for signal in signals}
+    line_ids = {signal.product_line_id for signal in signals} - {None}
+    agreements = _exposable(user).filter(in_term_at_q(month))
+    claims = PriceClaim.objects.visible_to(user).filter(signal_id__in=[signal.pk for signal in signals])
     if customer_ids is not None:
         agreements = agreements.filter(customer_id__in=list(customer_ids))
-    # (customer, product or line, by line?) once each, both kinds of scope in one query.
-    pairs = (agreements.filter(products__in=list(by_product)).annotate(by_line=Value(False))
-             .values_list("customer_id", "products", "by_line")
-             .union(agreements.filter(product_lines__in=list(by_line)).annotate(by_line=Value(True))
-                    .values_list("customer_id", "product_lines", "by_line")))
-    touching = defaultdict(dict)
-    for customer_id, target, through_line in pairs:
-        for signal in (by_line if through_line else by_product)[target]:
-            touching[customer_id][signal.pk] = signal
-    return {customer_id: sorted(found.values(), key=lambda s: -s.pk) for customer_id, found in touching.items()}
+        claims = claims.filter(customer_id__in=list(customer_ids))
+    read: dict[int, tuple] = {}
+    named_products, named_lines = defaultdict(set), defaultdict(set)
+    for pk, customer_id, start, end, net_price, product_id, line_id in scope_rows(
+            agreements.annotate(net_price=current_net_price(as_of)), product_ids=product_ids,
+            product_line_ids=line_ids, fields=("pk", "customer_id", "start_month", "end_month", "net_price")):
+        read[pk] = (customer_id, start, end, net_price)
+        if product_id is not None:
+            named_products[pk].add(product_id)
+        else:
+            named_lines[pk].add(line_id)
+    by_product, by_line = defaultdict(list), defaultdict(list)
+    scopes = {}
+    for pk, (customer_id, start, end, net_price) in read.items():
+        scopes[pk] = (AgreementScope(customer_id, start, end, frozenset(named_products[pk]),
+                                     frozenset(named_lines[pk])), net_price)
+        for product_id in named_products[pk]:
+            by_product[product_id].append(pk)
+        for line_id in named_lines[pk]:
+            by_line[line_id].append(pk)
+    claimed = defaultdict(set)
+    for customer_id, signal_id in claims.order_by().values_list("customer_id", "signal_id").distinct():
+        claimed[signal_id].add(customer_id)
+    found = defaultdict(dict)
+    for signal in signals:
+        for pk in {*by_product[signal.product_id], *by_line[signal.product_line_id]}:
+            scope, net_price = scopes[pk]
+            if (covers(scope, signal.product_id, signal.product_line_id, month)
+                    and _exposure_holds(net_price=net_price, median_price=signal.median_price,
+                                        claimant=scope.customer_id in claimed[signal.pk])):
+                found[scope.customer_id][signal.pk] = CustomerSignal(signal, claimed=False)
+        for customer_id in claimed[signal.pk]:
+            found[customer_id][signal.pk] = CustomerSignal(signal, claimed=True)
+    return {customer_id: sorted(marks.values(), key=lambda mark: -mark.signal.pk)
+            for customer_id, marks in found.items()}
+
+
+def _exposure_holds(*, net_price: Decimal | None, median_price: Decimal, claimant: bool) -> bool:
+    """`_exposed` beyond the scope rule, for an agreement read with its price: not a claimant's, priced (in
+    force on the as-of date) above the signal's median."""
+    return not claimant and net_price is not None and net_price > median_price
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,8 +478,8 @@ def signals_timeline(*, user, start: date, end: date, products: int = 12) -> lis
 
 
 def covering_agreements(*, user, signal, limit=500):
-    """The active agreements a match could change: those the user may see covering the signal's product."""
-    lines = [signal.product.product_line_id] if signal.product.product_line_id else []
+    """The active agreements a match could change: those the user may see covering the signal's product (in
+    some month of their term)."""
     return (RebateAgreement.objects.visible_to(user).active()
-            .filter(_covering(products=[signal.product_id], lines=lines))
+            .covering(product_id=signal.product_id, product_line_id=signal.product.product_line_id)
             .select_related("customer").order_by("number")[:limit])

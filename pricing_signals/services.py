@@ -248,8 +248,7 @@ def _match_agreements(user, signal, agreements, errors):
     if not wanted:
         errors["agreements"] = "Choose the agreements whose price is matched."
         return []
-    covering = (RebateAgreement.objects.visible_to(user).active().filter(number__in=wanted)
-                .filter(pk__in=RebateAgreement.objects.covering(signal.product).values("pk")))
+    covering = RebateAgreement.objects.visible_to(user).active().covering(signal.product).filter(number__in=wanted)
     found = {agreement.number: agreement for agreement in covering.order_by("pk")}
     missing = [number for number in wanted if number not in found]
     if missing:

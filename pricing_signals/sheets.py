@@ -9,8 +9,6 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Q
-
 from config import clock
 from pricing_signals.models import PriceClaim
 from rebates.engine.periods import add_months
@@ -22,6 +20,7 @@ from rebates.exports import (
     write_agreement_csv,
     write_agreement_xlsx,
 )
+from rebates.scope import covered_q
 from rebates.selectors import AgreementStatement, agreement_statement
 
 
@@ -42,17 +41,15 @@ def claim_words(*, competitor: str, price: Decimal, sku: str, channel: str, repo
 
 
 def claims_by_month(*, user, statement: AgreementStatement) -> dict[date, list[str]]:
-    """The agreement customer's price claims on products in the agreement's scope, by month reported,
-    among the claims the user may see."""
+    """The agreement customer's price claims on products the agreement covers in the month reported (the
+    scope rule, rebates.scope), by that month, among the claims the user may see."""
     if not statement.months:
         return {}
     agreement = statement.agreement
     first, last = statement.months[0].month, statement.months[-1].month
-    in_scope = Q(product__in=agreement.products.all()) | Q(product__product_line__in=agreement.product_lines.all())
     claims = (
         PriceClaim.objects.visible_to(user)
-        .filter(in_scope, customer_id=agreement.customer_id, reported_on__gte=first,
-                reported_on__lt=add_months(last, 1))
+        .filter(covered_q(agreement, month="reported_on"), reported_on__gte=first, reported_on__lt=add_months(last, 1))
         .select_related("competitor", "product")
         .order_by("reported_on", "pk")
     )

@@ -106,8 +106,7 @@ def customer_rows_html(customers, figures, shortfall, touching) -> str:
     for customer in customers:
         found = figures.get(customer["pk"], rebate_selectors.NO_FIGURES)
         signals = touching.get(customer["pk"], ())
-        links = " ".join(f'<a class="status open" href="{signal_url.format(s.pk)}">#{s.pk} {escape(s.sku)}</a>'
-                         for s in signals[:SIGNALS_SHOWN]) or "—"
+        links = " ".join(_signal_link(signal_url, mark) for mark in signals[:SIGNALS_SHOWN]) or "—"
         if len(signals) > SIGNALS_SHOWN:
             links += f' <span class="muted">+{len(signals) - SIGNALS_SHOWN} more</span>'
         # As User.get_full_name() and Segment.__str__ give them.
@@ -123,6 +122,16 @@ def customer_rows_html(customers, figures, shortfall, touching) -> str:
             f'<td class="num">{money(found.accrued_to_date)}</td><td class="num">{money(found.unpaid_balance)}</td>'
             f'<td class="num{" warn" if months else ""}">{months}</td><td>{links}</td></tr>')
     return mark_safe("\n".join(rows))  # every text above is escaped; numbers and URLs are ours
+
+
+def _signal_link(signal_url: str, mark: selectors.CustomerSignal) -> str:
+    """A signal beside a customer: exposed to it (listed in its exposure table), or behind it by their claims."""
+    signal = mark.signal
+    if mark.claimed:
+        return (f'<a class="status claimed" href="{signal_url.format(signal.pk)}" title="Their own claims are '
+                f'behind this signal">#{signal.pk} {escape(signal.sku)} (claimed)</a>')
+    return (f'<a class="status open" href="{signal_url.format(signal.pk)}" title="Exposed: their price is above '
+            f'the median claimed">#{signal.pk} {escape(signal.sku)}</a>')
 
 
 # --- customer page --------------------------------------------------------------------------------------

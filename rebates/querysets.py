@@ -1,6 +1,5 @@
-from django.db import models
-
 from customers.querysets import VisibleToQuerySet
+from rebates.scope import covering_q
 
 
 class AgreementQuerySet(VisibleToQuerySet):
@@ -9,11 +8,12 @@ class AgreementQuerySet(VisibleToQuerySet):
     def active(self):
         return self.filter(status="active")
 
-    def covering(self, product):
-        """Agreements whose scope names the product or its product line."""
-        return self.filter(
-            models.Q(products=product) | models.Q(product_lines=product.product_line_id)
-        ).distinct()
+    def covering(self, product=None, month=None, *, product_id=None, product_line_id=None):
+        """Agreements covering the product (a Product, or its id and product line id) in `month`, or in some
+        month of their term when None: the scope rule of rebates.scope."""
+        if product is not None:
+            product_id, product_line_id = product.pk, product.product_line_id
+        return self.filter(covering_q(product_ids=[product_id], product_line_ids=[product_line_id], month=month))
 
 
 class PurchaseLineQuerySet(VisibleToQuerySet):

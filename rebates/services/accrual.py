@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 
 from config import clock
@@ -23,16 +23,7 @@ from config.celery_app import queue_on_commit
 from customers.services import audit_record
 from rebates.bulk import copy_lines
 from rebates.engine.periods import add_months, month_of
-from rebates.models import (
-    AccrualChunk,
-    AccrualRun,
-    BonusCondition,
-    LedgerEntry,
-    Product,
-    PurchaseLine,
-    RebateAgreement,
-    RebateRule,
-)
+from rebates.models import AccrualChunk, AccrualRun, LedgerEntry, RebateAgreement
 from rebates.services.terms import (
     agreement_inputs,
     as_date,
@@ -41,6 +32,7 @@ from rebates.services.terms import (
     scope_month_totals_drop,
     scope_month_totals_store,
 )
+from rebates.sql import accrual as sql
 
 logger = logging.getLogger(__name__)
 
@@ -318,15 +310,10 @@ def _booked_by_month(agreement_ids) -> dict[int, dict[date, tuple[Decimal, Decim
     booked: dict[int, dict] = {}
     if not agreement_ids:
         return booked
-    table = connection.ops.quote_name(LedgerEntry._meta.db_table)
-    sql = (f"SELECT agreement_id, period, SUM(quantity), SUM(eligible_amount), SUM(amount) FROM {table} "
-           f"WHERE agreement_id IN ({', '.join(str(int(pk)) for pk in agreement_ids)}) "
-           f"AND kind IN ('accrual', 'catch_up', 'adjustment') GROUP BY agreement_id, period")
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        for agreement_id, period, quantity, eligible, amount in cursor.fetchall():
-            booked.setdefault(agreement_id, {})[as_date(period)] = (
-                exact(quantity, QUANTITY_STEP), exact(eligible, CENT), exact(amount, CENT))
+    for agreement_id, period, quantity, eligible, amount in sql.booked_rows(
+            agreement_ids, [kind.value for kind in EARNED_KINDS]):
+        booked.setdefault(agreement_id, {})[as_date(period)] = (
+            exact(quantity, QUANTITY_STEP), exact(eligible, CENT), exact(amount, CENT))
     return booked
 
 
@@ -365,49 +352,20 @@ def _agreements_to_recompute(*, as_of: date, full: bool) -> dict[int, frozenset[
     return recompute
 
 
-# Each (agreement, month) that a purchase line changed since a moment counts for: the agreement's customer,
-# a product in its scope or a launch-bonus product, a month in the term or, for a rule measured against last
-# year, before it (the caller keeps only the year before).
-_CHANGED_MONTHS_SQL = """
-SELECT DISTINCT a.id, a.start_month, r.baseline, pl.month
-FROM {purchase} pl
-JOIN {agreement} a ON a.customer_id = pl.customer_id AND pl.month <= a.end_month
-JOIN {rule} r ON r.agreement_id = a.id
-JOIN {product} pr ON pr.id = pl.product_id
-WHERE pl.updated_at >= %s AND a.status IN ({statuses}) AND a.start_month <= %s
-  AND (pl.month >= a.start_month OR r.baseline = 'last_year')
-  AND (
-    EXISTS (SELECT 1 FROM {scope_products} sp WHERE sp.rebateagreement_id = a.id AND sp.product_id = pl.product_id)
-    OR EXISTS (SELECT 1 FROM {scope_lines} sl
-               WHERE sl.rebateagreement_id = a.id AND sl.productline_id = pr.product_line_id)
-    OR EXISTS (SELECT 1 FROM {bonus} b WHERE b.rule_id = r.id AND b.product_id = pl.product_id)
-  )
-"""
-
-
 def _months_changed_by_lines(*, since, as_of_month: date) -> dict[int, frozenset[date] | None]:
-    """Per accruing agreement that a purchase line changed since `since` counts for, the months of its term
-    those lines fall in; None (the whole term) when the rule measures growth over last year, whose baseline
-    months only the purchase lines hold."""
-    def table(model):
-        return connection.ops.quote_name(model._meta.db_table)
-
-    sql = _CHANGED_MONTHS_SQL.format(
-        purchase=table(PurchaseLine), agreement=table(RebateAgreement), rule=table(RebateRule),
-        product=table(Product), scope_products=table(RebateAgreement.products.through),
-        scope_lines=table(RebateAgreement.product_lines.through), bonus=table(BonusCondition),
-        statuses=", ".join(f"'{status}'" for status in ACCRUING_STATUSES),
-    )
+    """Per accruing agreement that a purchase line changed since `since` counts for (the scope rule, a
+    launch-bonus product, or for a rule measured against last year a month before the term), the months of
+    its term those lines fall in; None (the whole term) when the rule measures growth over last year, whose
+    baseline months only the purchase lines hold."""
     months: dict[int, set[date]] = defaultdict(set)
     whole = set()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [since, as_of_month])
-        for pk, start, baseline, month in cursor.fetchall():
-            if baseline == "last_year":
-                if as_date(month) >= add_months(as_date(start), -12):
-                    whole.add(pk)
-            else:
-                months[pk].add(as_date(month))
+    for pk, start, baseline, month in sql.changed_line_rows(
+            since=since, statuses=[status.value for status in ACCRUING_STATUSES], started_by=as_of_month):
+        if baseline == "last_year":
+            if as_date(month) >= add_months(as_date(start), -12):
+                whole.add(pk)
+        else:
+            months[pk].add(as_date(month))
     return {**{pk: frozenset(m) for pk, m in months.items()}, **dict.fromkeys(whole)}
 
 
@@ -419,12 +377,7 @@ def _changes_seen_until(now):
     The database tells how long that transaction has been open (an age, measured on its own clock), so the
     moment is `now` less that age on the app's clock, the one that stamps the lines.
     """
-    with connection.cursor() as cursor:
-        # Client sessions only: an autovacuum worker has a transaction too, but never writes a purchase.
-        cursor.execute("SELECT clock_timestamp() - min(xact_start) FROM pg_stat_activity "
-                       "WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL "
-                       "AND backend_type = 'client backend'")
-        oldest_age = cursor.fetchone()[0]
+    oldest_age = sql.oldest_transaction_age()
     return now - max(oldest_age, timedelta(0)) if oldest_age is not None else now
 
 
@@ -478,5 +431,4 @@ def accrual_run_fail(*, run_id: int, error: str) -> None:
 
 def _lock_run_starts() -> None:
     # One transaction at a time decides which run runs.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RUN_START_LOCK])
+    sql.transaction_lock(RUN_START_LOCK)

@@ -8,6 +8,7 @@ few thousand lines on PostgreSQL (bulk_create with update_conflicts elsewhere). 
 customer, product or month marks the agreements of the customer it leaves as changed too.
 """
 
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,6 +22,9 @@ from customers.services import audit_record
 from rebates.bulk import copy_lines, csv_field
 from rebates.engine.money import DecimalInputError, parse_decimal
 from rebates.models import ImportBatch, Product, PurchaseLine, RebateAgreement
+from rebates.scope import AgreementScope, covers
+from rebates.services.terms import as_date
+from rebates.sql import purchases as sql
 
 FIELDS = ("erp_line_id", "customer", "product", "month", "quantity", "unit_price", "amount")
 # Lines read and written per statement: big enough to be set-based, small enough for any driver.
@@ -265,64 +269,14 @@ def _number(value, places: int, digits: int) -> Decimal | str:
 
 
 def _ids(model, field: str, values: set[str]) -> dict[str, int]:
-    values = sorted(values)
-    sql = (f"SELECT {connection.ops.quote_name(field)}, id FROM {connection.ops.quote_name(model._meta.db_table)} "
-           f"WHERE {connection.ops.quote_name(field)} = ANY(%s::text[])")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [text_array(values)])
-        return dict(cursor.fetchall())
-
-
-def text_array(values) -> str:
-    """A PostgreSQL array literal of texts: one parameter, however many values (quicker than a list)."""
-    return "{" + ",".join('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values) + "}"
-
-
-def plain_array(values) -> str:
-    """An array literal of numbers or dates, whose text never needs quoting."""
-    return "{" + ",".join(map(str, values)) + "}"
+    return sql.ids_by(model, field, sorted(values))
 
 
 # --- storage ----------------------------------------------------------------------------------------
 
-_TABLE = PurchaseLine._meta.db_table
-
-_EXISTING_SQL = f"""
-SELECT erp_line_id, customer_id, product_id, month, quantity, unit_price, amount
-FROM {_TABLE} WHERE erp_line_id = ANY(%s::text[])
-"""
-
-_LOCK_SQL = f"""
-SELECT erp_line_id, customer_id, product_id, month FROM {_TABLE}
-WHERE erp_line_id = ANY(%s::text[]) ORDER BY erp_line_id FOR UPDATE
-"""
-
-# New and changed lines in erp_line_id order (so concurrent batches lock in the same order). A line that
-# a concurrent batch stored meanwhile with the same figures is left alone and not returned: unchanged.
-_UPSERT_SQL = f"""
-INSERT INTO {_TABLE} AS p (erp_line_id, customer_id, product_id, month, quantity, unit_price, amount,
-                           source, import_batch_id, created_at, updated_at)
-SELECT t.erp_line_id, t.customer_id, t.product_id, t.month, t.quantity, t.unit_price, t.amount,
-       %s, %s, %s, %s
-FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::date[], %s::numeric[], %s::numeric[], %s::numeric[])
-     AS t (erp_line_id, customer_id, product_id, month, quantity, unit_price, amount)
-ON CONFLICT (erp_line_id) DO UPDATE SET
-    customer_id = EXCLUDED.customer_id, product_id = EXCLUDED.product_id, month = EXCLUDED.month,
-    quantity = EXCLUDED.quantity, unit_price = EXCLUDED.unit_price, amount = EXCLUDED.amount,
-    source = EXCLUDED.source, import_batch_id = EXCLUDED.import_batch_id, updated_at = EXCLUDED.updated_at
-WHERE (p.customer_id, p.product_id, p.month, p.quantity, p.unit_price, p.amount)
-      IS DISTINCT FROM (EXCLUDED.customer_id, EXCLUDED.product_id, EXCLUDED.month, EXCLUDED.quantity,
-                        EXCLUDED.unit_price, EXCLUDED.amount)
-RETURNING xmax = 0
-"""
-
-
 def _existing(chunk: list[Row]) -> dict[str, tuple]:
     """The stored (customer_id, product_id, month, quantity, unit_price, amount) per erp_line_id of the chunk."""
-    ids = [row[1] for row in chunk]
-    with connection.cursor() as cursor:
-        cursor.execute(_EXISTING_SQL, [text_array(ids)])
-        return {erp: rest for erp, *rest in cursor.fetchall()}
+    return {erp: rest for erp, *rest in sql.stored_lines([row[1] for row in chunk])}
 
 
 def _split(chunk: list[Row], existing: dict[str, tuple]) -> tuple[list[Row], list[Row]]:
@@ -353,28 +307,19 @@ def _write(chunk: list[Row], *, source: str, batch: ImportBatch, now) -> tuple[i
             created, new = len(new), []
         except IntegrityError:
             pass
-    with connection.cursor() as cursor:
-        if changed:
-            # Lock the lines about to change (in key order) and read where they are now.
-            cursor.execute(_LOCK_SQL, [text_array(row[1] for row in changed)])
-            moved_from = {erp: (customer_id, product_id, month) for erp, customer_id, product_id, month
-                          in cursor.fetchall()}
-            for row in changed:
-                old = moved_from.get(row[1])
-                if old is not None and old != (row[2], row[3], row[4]):
-                    left.add(old[0])
-        rows = sorted(new + changed, key=lambda row: row[1])
-        if rows:
-            cursor.execute(_UPSERT_SQL, [
-                source, batch.pk, now, now,
-                text_array(row[1] for row in rows), plain_array(row[2] for row in rows),
-                plain_array(row[3] for row in rows), plain_array(row[4] for row in rows),
-                plain_array(row[5] for row in rows), plain_array(row[6] for row in rows),
-                plain_array(row[7] for row in rows),
-            ])
-            inserted = [flag for (flag,) in cursor.fetchall()]
-            created += sum(inserted)
-            updated += len(inserted) - sum(inserted)
+    if changed:
+        # Lock the lines about to change (in key order) and read where they are now.
+        moved_from = {erp: (customer_id, product_id, month) for erp, customer_id, product_id, month
+                      in sql.stored_lines_locked([row[1] for row in changed])}
+        for row in changed:
+            old = moved_from.get(row[1])
+            if old is not None and old != (row[2], row[3], row[4]):
+                left.add(old[0])
+    rows = sorted(new + changed, key=lambda row: row[1])
+    if rows:
+        inserted = sql.upsert([row[1:] for row in rows], source=source, batch_id=batch.pk, now=now)
+        created += sum(inserted)
+        updated += len(inserted) - sum(inserted)
     return created, updated, left
 
 
@@ -394,33 +339,10 @@ def _copy(rows: list[Row], *, source, batch, now) -> None:
 
 # --- matching ---------------------------------------------------------------------------------------
 
-_AGREEMENT = RebateAgreement._meta.db_table
-_PRODUCT = Product._meta.db_table
-_SCOPE_PRODUCTS = RebateAgreement.products.through._meta.db_table
-_SCOPE_LINES = RebateAgreement.product_lines.through._meta.db_table
-
-# A large batch is matched in one query (the planner hashes every agreement and scope once); a small one
-# reads by index only its customers' agreements and scopes, a few hundred rows whatever the size of the book.
+# A large batch is matched in one query (the planner reads every agreement and scope once); a small one
+# reads by index only its customers' agreements and scopes, a few hundred rows whatever the size of the book,
+# and matches here by the same rule.
 LARGE_BATCH = 1000
-_UNMATCHED_SQL = f"""
-SELECT t.i FROM unnest(%s::bigint[], %s::bigint[], %s::date[]) WITH ORDINALITY AS t (customer_id, product_id, month, i)
-JOIN {_PRODUCT} pr ON pr.id = t.product_id
-WHERE NOT EXISTS (
-    SELECT 1 FROM {_AGREEMENT} a
-    WHERE a.customer_id = t.customer_id AND t.month BETWEEN a.start_month AND a.end_month
-      AND (EXISTS (SELECT 1 FROM {_SCOPE_PRODUCTS} sp
-                   WHERE sp.rebateagreement_id = a.id AND sp.product_id = t.product_id)
-           OR EXISTS (SELECT 1 FROM {_SCOPE_LINES} sl
-                      WHERE sl.rebateagreement_id = a.id AND sl.productline_id = pr.product_line_id))
-)
-ORDER BY t.i
-"""
-_TERMS_SQL = f"SELECT id, customer_id, start_month, end_month FROM {_AGREEMENT} WHERE customer_id = ANY(%s::bigint[])"
-_SCOPE_PRODUCTS_SQL = (f"SELECT rebateagreement_id, product_id FROM {_SCOPE_PRODUCTS} "
-                       f"WHERE rebateagreement_id = ANY(%s::bigint[])")
-_SCOPE_LINES_SQL = (f"SELECT rebateagreement_id, productline_id FROM {_SCOPE_LINES} "
-                    f"WHERE rebateagreement_id = ANY(%s::bigint[])")
-_LINE_OF_SQL = f"SELECT id, product_line_id FROM {_PRODUCT} WHERE id = ANY(%s::bigint[])"
 
 
 def _unmatched(rows: list[Row]) -> list[str]:
@@ -429,37 +351,21 @@ def _unmatched(rows: list[Row]) -> list[str]:
         return []
     if len(rows) >= LARGE_BATCH:
         unmatched = []
-        with connection.cursor() as cursor:
-            for start in range(0, len(rows), CHUNK):
-                chunk = rows[start:start + CHUNK]
-                cursor.execute(_UNMATCHED_SQL, [plain_array(row[2] for row in chunk),
-                                                plain_array(row[3] for row in chunk),
-                                                plain_array(row[4] for row in chunk)])
-                unmatched.extend(chunk[i - 1][1] for (i,) in cursor.fetchall())
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start:start + CHUNK]
+            positions = sql.uncovered_positions([(row[2], row[3], row[4]) for row in chunk])
+            unmatched.extend(chunk[i - 1][1] for i in positions)
         return unmatched
-    customer_ids = sorted({row[2] for row in rows})
-    product_ids = sorted({row[3] for row in rows})
-    terms, products, lines = {}, {}, {}
-    with connection.cursor() as cursor:
-        cursor.execute(_TERMS_SQL, [plain_array(customer_ids)])
-        agreements = cursor.fetchall()
-        agreement_ids = plain_array(agreement[0] for agreement in agreements)
-        cursor.execute(_SCOPE_PRODUCTS_SQL, [agreement_ids])
-        scope_products = cursor.fetchall()
-        cursor.execute(_SCOPE_LINES_SQL, [agreement_ids])
-        scope_lines = cursor.fetchall()
-        cursor.execute(_LINE_OF_SQL, [plain_array(product_ids)])
-        line_of = dict(cursor.fetchall())
-    for pk, customer_id, first, last in agreements:
-        terms.setdefault(customer_id, []).append((pk, first, last))
+    agreements, scope_products, scope_lines = sql.customers_scopes(sorted({row[2] for row in rows}))
+    line_of = sql.product_lines_of(sorted({row[3] for row in rows}))
+    products, lines = defaultdict(set), defaultdict(set)
     for pk, product_id in scope_products:
-        products.setdefault(pk, set()).add(product_id)
+        products[pk].add(product_id)
     for pk, line_id in scope_lines:
-        lines.setdefault(pk, set()).add(line_id)
-    unmatched = []
-    for _, erp, customer_id, product_id, month, *_ in rows:
-        if not any(first <= month <= last and (product_id in products.get(pk, ())
-                                               or line_of[product_id] in lines.get(pk, ()))
-                   for pk, first, last in terms.get(customer_id, ())):
-            unmatched.append(erp)
-    return unmatched
+        lines[pk].add(line_id)
+    scopes = defaultdict(list)
+    for pk, customer_id, first, last in agreements:
+        scopes[customer_id].append(AgreementScope(customer_id, as_date(first), as_date(last),
+                                                  frozenset(products[pk]), frozenset(lines[pk])))
+    return [erp for _, erp, customer_id, product_id, month, *_ in rows
+            if not any(covers(scope, product_id, line_of[product_id], month) for scope in scopes[customer_id])]

@@ -10,12 +10,13 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db import connection
 from django.db.models import Prefetch, Q, Sum
 
 from rebates import engine
 from rebates.engine.periods import add_months
-from rebates.models import BonusCondition, PurchaseLine, RebateAgreement, RebateRule, TierBand
+from rebates.models import BonusCondition, PurchaseLine, RebateAgreement, TierBand
+from rebates.scope import in_term_q
+from rebates.sql import terms as sql
 
 CENT = Decimal("0.01")
 QUANTITY_STEP = Decimal("0.001")
@@ -111,60 +112,6 @@ def agreement_inputs(ids: Iterable[int]) -> list[AgreementInput]:
     ]
 
 
-def _table(model):
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-# Purchases of each agreement's customer whose product is in the agreement's scope (named directly or
-# through its product line), summed per month over the term; from a year before the term when the rule
-# measures growth over last year's same period.
-_SCOPE_TOTALS_SQL = """
-SELECT a.id AS agreement_id, pl.month AS month, SUM(pl.quantity) AS quantity, SUM(pl.amount) AS amount
-FROM {agreement} a
-JOIN {purchase} pl ON pl.customer_id = a.customer_id AND pl.month >= %s AND pl.month <= a.end_month
-JOIN {product} pr ON pr.id = pl.product_id
-{window}WHERE a.id IN ({ids}) {customers}
-  AND (pl.month >= a.start_month
-       OR EXISTS (SELECT 1 FROM {rule} r WHERE r.agreement_id = a.id AND r.baseline = 'last_year'))
-  AND (
-    EXISTS (SELECT 1 FROM {scope_products} sp WHERE sp.rebateagreement_id = a.id AND sp.product_id = pl.product_id)
-    OR EXISTS (SELECT 1 FROM {scope_lines} sl
-               WHERE sl.rebateagreement_id = a.id AND sl.productline_id = pr.product_line_id)
-  )
-GROUP BY a.id, pl.month
-"""
-
-
-# Agreements recomputed in part read only the months whose purchases changed.
-# VALUES names its columns column1, column2: (agreement id, month).
-_CHANGED_MONTHS_SQL = """JOIN (VALUES {rows}) w ON w.column1 = a.id AND w.column2 = pl.month
-"""
-
-
-def _changed_months_sql(changed_months: dict[int, frozenset[date]]) -> str:
-    # Inlined, not bound: thousands of rows in one VALUES list. Ids are ints and months dates, so nothing
-    # here comes from a user.
-    rows = ", ".join(f"({int(pk)}, DATE '{month.isoformat()}')"
-                     for pk, months in changed_months.items() for month in sorted(months))
-    return _CHANGED_MONTHS_SQL.format(rows=rows)
-
-
-def _scope_totals_sql(agreement_ids, *, customer_ids=None, window=""):
-    return _SCOPE_TOTALS_SQL.format(
-        window=window,
-        agreement=_table(RebateAgreement),
-        rule=_table(RebateRule),
-        purchase=_table(PurchaseLine),
-        product=_table(PurchaseLine.product.field.related_model),
-        scope_products=_table(RebateAgreement.products.through),
-        scope_lines=_table(RebateAgreement.product_lines.through),
-        ids=", ".join(str(int(pk)) for pk in agreement_ids),
-        # Named explicitly so the planner reads these customers' lines by index, not the whole table.
-        customers=f"AND pl.customer_id IN ({', '.join(str(int(pk)) for pk in sorted(customer_ids))})"
-        if customer_ids else "",
-    )
-
-
 def _engine_lines(rows) -> dict[int, list[engine.PurchaseLine]]:
     totals: dict[int, list[engine.PurchaseLine]] = defaultdict(list)
     for agreement_id, month, quantity, amount in rows:
@@ -179,40 +126,16 @@ def scope_month_totals(agreements: list[RebateAgreement]) -> dict[int, list[engi
     if not agreements:
         return {}
     earliest = add_months(min(a.start_month for a in agreements), -12)
-    sql = _scope_totals_sql([a.pk for a in agreements], customer_ids={a.customer_id for a in agreements})
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [earliest])
-        return _engine_lines(cursor.fetchall())
-
-
-def run_input_table(run_id: int) -> str:
-    """The table that holds a run's purchases in scope per (agreement, month) while the run goes on."""
-    return connection.ops.quote_name(f"rebates_accrual_input_r{int(run_id)}")
+    return _engine_lines(sql.scope_month_rows([a.pk for a in agreements], {a.customer_id for a in agreements},
+                                              earliest=earliest))
 
 
 def scope_month_totals_store(*, run_id: int, agreement_ids: list[int]) -> None:
-    """Sum these agreements' purchases in scope per month over their whole term into the run's own table.
-
-    CREATE TABLE AS (unlogged on PostgreSQL) lets the database read the lines with parallel workers, as the
-    plain query would; chunks then read their slice by index.
-    """
-    table = run_input_table(run_id)
+    """Sum these agreements' purchases in scope per month over their whole term into the run's own table."""
     earliest = add_months(
         RebateAgreement.objects.filter(pk__in=agreement_ids).order_by("start_month")
         .values_list("start_month", flat=True).first() or date(2000, 1, 1), -12)
-    with connection.cursor() as cursor:
-        _plan_for_scope_totals(cursor)
-        cursor.execute(f"DROP TABLE IF EXISTS {table}")
-        cursor.execute(f"CREATE UNLOGGED TABLE {table} AS {_scope_totals_sql(agreement_ids or [0])}", [earliest])
-        index = connection.ops.quote_name(f"rebates_accrual_input_r{int(run_id)}_agreement")
-        cursor.execute(f"CREATE INDEX {index} ON {table} (agreement_id)")
-
-
-def _plan_for_scope_totals(cursor) -> None:
-    # The scope tests make the planner guess the query far dearer than it is, and compiling it (JIT) then
-    # costs more than running it; the sort fits in memory. For this transaction only.
-    cursor.execute("SET LOCAL jit = off")
-    cursor.execute("SET LOCAL work_mem = '64MB'")
+    sql.scope_month_store(run_id=run_id, agreement_ids=agreement_ids, earliest=earliest)
 
 
 def changed_month_totals(
@@ -221,29 +144,21 @@ def changed_month_totals(
     """Per agreement recomputed in part, its purchases in scope summed over only its changed months."""
     if not agreements:
         return {}
-    sql = _scope_totals_sql([a.pk for a in agreements],
-                            window=_changed_months_sql({a.pk: changed_months[a.pk] for a in agreements}))
     earliest = add_months(min(a.start_month for a in agreements), -12)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [earliest])
-        return _engine_lines(cursor.fetchall())
+    return _engine_lines(sql.changed_month_rows({a.pk: changed_months[a.pk] for a in agreements},
+                                                earliest=earliest))
 
 
 def scope_month_totals_drop(*, run_id: int) -> None:
     """Drop the run's input table once the run is over."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {run_input_table(run_id)}")
+    sql.scope_month_drop(run_id=run_id)
 
 
 def scope_month_totals_stored(*, run_id: int, agreements) -> dict[int, list[engine.PurchaseLine]]:
     """The run's input for these agreements, as `scope_month_totals` would compute it."""
     if not agreements:
         return {}
-    ids = ", ".join(str(int(a.pk)) for a in agreements)
-    sql = f"SELECT agreement_id, month, quantity, amount FROM {run_input_table(run_id)} WHERE agreement_id IN ({ids})"
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return _engine_lines(cursor.fetchall())
+    return _engine_lines(sql.scope_month_stored_rows(run_id=run_id, agreement_ids=[a.pk for a in agreements]))
 
 
 def bonus_product_lines(agreements: list[AgreementInput]) -> dict[int, list[engine.PurchaseLine]]:
@@ -254,8 +169,8 @@ def bonus_product_lines(agreements: list[AgreementInput]) -> dict[int, list[engi
         return result
     condition = Q()
     for agreement, product_id in wanted:
-        condition |= Q(customer_id=agreement.customer_id, product_id=product_id,
-                       month__gte=agreement.start_month, month__lte=agreement.end_month)
+        # A launch-bonus product counts in the term whether or not the scope names it.
+        condition |= Q(customer_id=agreement.customer_id, product_id=product_id) & in_term_q(agreement)
     rows = (
         PurchaseLine.objects.filter(condition)
         .values("customer_id", "product_id", "product__sku", "month")

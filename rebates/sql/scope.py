@@ -1,0 +1,45 @@
+"""The scope rule as SQL text: the one fragment every raw query of the rebates app puts in its WHERE clause.
+
+See rebates/scope.py for the rule and its other two spellings (Python and the ORM).
+"""
+
+import re
+
+from django.db import connection
+
+# The aliases and column expressions a fragment is given: identifiers, optionally qualified, from our code.
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
+
+
+def table(model) -> str:
+    """The model's table name, quoted for SQL."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def covers_sql(*, agreement: str = "a", product: str = "pl.product_id", product_line: str = "pr.product_line_id",
+               month: str = "pl.month", or_before_term: str | None = None, or_product: str | None = None) -> str:
+    """SQL text, true when the agreement (table alias `agreement`) covers the product (column `product`, whose
+    product line is `product_line`) in the month (`month`, a first-of-month date column): the product is in
+    the scope and the month in the term. No parameters: aliases and columns are named, never values.
+
+    The customer is the caller's join. Reads on top of the rule add to it, never restate it:
+    `or_before_term`, a condition under which months before the term count too (a growth rule's baseline
+    year; the caller bounds how far back); `or_product`, a condition under which a product out of scope
+    counts too (a launch-bonus product)."""
+    for name in (agreement, product, product_line, month):
+        if not _NAME.match(name):
+            raise ValueError(f"not a column or alias: {name!r}")
+    from rebates.models import RebateAgreement
+
+    first = f"{month} >= {agreement}.start_month"
+    if or_before_term:
+        first = f"({first} OR {or_before_term})"
+    extra = f"\n         OR {or_product}" if or_product else ""
+    return (
+        f"({first} AND {month} <= {agreement}.end_month\n"
+        f"    AND (EXISTS (SELECT 1 FROM {table(RebateAgreement.products.through)} sp\n"
+        f"                 WHERE sp.rebateagreement_id = {agreement}.id AND sp.product_id = {product})\n"
+        f"         OR EXISTS (SELECT 1 FROM {table(RebateAgreement.product_lines.through)} sl\n"
+        f"                    WHERE sl.rebateagreement_id = {agreement}.id AND sl.productline_id = {product_line})"
+        f"{extra}))"
+    )

@@ -1,0 +1,101 @@
+"""SQL of the engine's inputs (rebates.services.terms): purchases in scope summed per (agreement, month)."""
+
+from datetime import date
+
+from django.db import connection
+
+from rebates.models import Product, PurchaseLine, RebateAgreement, RebateRule
+from rebates.sql.scope import covers_sql, table
+
+# Purchases of each agreement's customer whose product is in the agreement's scope in a month of its term,
+# summed per month; from a year before the term when the rule measures growth over last year's same period
+# (the caller's earliest month bounds how far back).
+_SCOPE_TOTALS_SQL = """
+SELECT a.id AS agreement_id, pl.month AS month, SUM(pl.quantity) AS quantity, SUM(pl.amount) AS amount
+FROM {agreement} a
+JOIN {purchase} pl ON pl.customer_id = a.customer_id AND pl.month >= %s
+JOIN {product} pr ON pr.id = pl.product_id
+{window}WHERE a.id = ANY(%s::bigint[]){customers}
+  AND {covers}
+GROUP BY a.id, pl.month
+"""
+
+# Agreements recomputed in part read only the months whose purchases changed: (agreement id, month) pairs.
+_WINDOW_SQL = """JOIN unnest(%s::bigint[], %s::date[]) AS w (agreement_id, month)
+  ON w.agreement_id = a.id AND w.month = pl.month
+"""
+
+
+def _scope_totals(agreement_ids, earliest: date, *, customer_ids=None, window=None) -> tuple[str, list]:
+    sql = _SCOPE_TOTALS_SQL.format(
+        agreement=table(RebateAgreement), purchase=table(PurchaseLine), product=table(Product),
+        window=_WINDOW_SQL if window is not None else "",
+        # Named explicitly so the planner reads these customers' lines by index, not the whole table.
+        customers="\n  AND pl.customer_id = ANY(%s::bigint[])" if customer_ids else "",
+        covers=covers_sql(or_before_term=(f"EXISTS (SELECT 1 FROM {table(RebateRule)} r "
+                                          f"WHERE r.agreement_id = a.id AND r.baseline = 'last_year')")),
+    )
+    params = [earliest]
+    if window is not None:
+        pairs = [(pk, month) for pk, months in window.items() for month in sorted(months)]
+        params += [[pk for pk, _ in pairs], [month for _, month in pairs]]
+    params.append(list(agreement_ids))
+    if customer_ids:
+        params.append(sorted(customer_ids))
+    return sql, params
+
+
+def scope_month_rows(agreement_ids: list[int], customer_ids, *, earliest: date) -> list[tuple]:
+    """(agreement id, month, quantity, amount) per agreement and month with purchases in scope, over the term
+    and, for a rule measured against last year, the months before it from `earliest` on."""
+    sql, params = _scope_totals(agreement_ids, earliest, customer_ids=customer_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def changed_month_rows(changed_months: dict[int, frozenset[date]], *, earliest: date) -> list[tuple]:
+    """As `scope_month_rows`, for each agreement only the months named in `changed_months`."""
+    sql, params = _scope_totals(list(changed_months), earliest, window=changed_months)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def run_input_table(run_id: int) -> str:
+    """The quoted name of the table that holds a run's purchases in scope per (agreement, month)."""
+    # A name cannot be bound: the run id, an int, is inlined.
+    return connection.ops.quote_name(f"rebates_accrual_input_r{int(run_id)}")
+
+
+def scope_month_store(*, run_id: int, agreement_ids: list[int], earliest: date) -> None:
+    """Create the run's own table (unlogged, indexed by agreement) holding `scope_month_rows` of these
+    agreements, replacing any left from before; returns nothing.
+
+    CREATE TABLE AS lets the database read the lines with parallel workers, as the plain query would; chunks
+    then read their slice by index."""
+    name = run_input_table(run_id)
+    sql, params = _scope_totals(agreement_ids, earliest)
+    with connection.cursor() as cursor:
+        # The scope tests make the planner guess the query far dearer than it is, and compiling it (JIT) then
+        # costs more than running it; the sort fits in memory. For this transaction only.
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        cursor.execute(f"CREATE UNLOGGED TABLE {name} AS {sql}", params)
+        index = connection.ops.quote_name(f"rebates_accrual_input_r{int(run_id)}_agreement")
+        cursor.execute(f"CREATE INDEX {index} ON {name} (agreement_id)")
+
+
+def scope_month_stored_rows(*, run_id: int, agreement_ids: list[int]) -> list[tuple]:
+    """(agreement id, month, quantity, amount) rows of the run's table for these agreements."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT agreement_id, month, quantity, amount FROM {run_input_table(run_id)} "
+                       f"WHERE agreement_id = ANY(%s::bigint[])", [list(agreement_ids)])
+        return cursor.fetchall()
+
+
+def scope_month_drop(*, run_id: int) -> None:
+    """Drop the run's table if it is there; returns nothing."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {run_input_table(run_id)}")
