@@ -22,8 +22,9 @@ from config import clock
 from config.celery_app import queue_on_commit
 from customers.services import audit_record
 from rebates.bulk import copy_lines
+from rebates.engine.money import CENT, ZERO
 from rebates.engine.periods import add_months, month_of
-from rebates.models import AccrualChunk, AccrualRun, LedgerEntry, RebateAgreement
+from rebates.models import EARNED_KINDS, AccrualChunk, AccrualRun, LedgerEntry, RebateAgreement
 from rebates.services.terms import (
     agreement_inputs,
     as_date,
@@ -36,10 +37,7 @@ from rebates.sql import accrual as sql
 
 logger = logging.getLogger(__name__)
 
-ZERO = Decimal("0")
-CENT = Decimal("0.01")
 QUANTITY_STEP = Decimal("0.001")
-EARNED_KINDS = (LedgerEntry.Kind.ACCRUAL, LedgerEntry.Kind.CATCH_UP, LedgerEntry.Kind.ADJUSTMENT)
 # Terminated agreements are closed by their forfeiture and settled ones by their last payout.
 ACCRUING_STATUSES = (RebateAgreement.Status.ACTIVE, RebateAgreement.Status.EXPIRED)
 # Any number that names runs in PostgreSQL advisory locks; one lock serialises starting runs.

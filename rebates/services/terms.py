@@ -13,12 +13,12 @@ from typing import NamedTuple
 from django.db.models import Prefetch, Q, Sum
 
 from rebates import engine
+from rebates.engine.money import CENT
 from rebates.engine.periods import add_months
 from rebates.models import BonusCondition, PurchaseLine, RebateAgreement, TierBand
 from rebates.scope import in_term_q
 from rebates.sql import terms as sql
 
-CENT = Decimal("0.01")
 QUANTITY_STEP = Decimal("0.001")
 
 

@@ -44,21 +44,6 @@ def csv_field(value) -> str:
     return str(value)
 
 
-def text_array(values: Iterable[str]) -> str:
-    """The texts as one bound parameter, in PostgreSQL's array input form (cast it in the SQL, `%s::text[]`).
-
-    Encoded here rather than left to psycopg2, whose adaptation of a list costs 4 to 9 times as much per
-    value (a 100,000-line import would lose about a second); psycopg 3 binds lists natively, and this is
-    the one place to change then. The value is still bound, never spliced into the SQL text."""
-    return "{" + ",".join('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values) + "}"
-
-
-def plain_array(values: Iterable) -> str:
-    """Numbers or dates as one bound parameter in array input form (cast it: `%s::bigint[]`, `%s::date[]`,
-    `%s::numeric[]`); their text never needs quoting. See text_array for why it is encoded here."""
-    return "{" + ",".join(map(str, values)) + "}"
-
-
 class _LineReader:
     """A file that COPY reads, made of lines generated as it reads: the database loads one chunk while
     the next is generated, and the whole table never sits in memory. A read returns whole lines."""
