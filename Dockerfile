@@ -20,7 +20,7 @@ COPY --chown=app:app . .
 # production settings load during the build; the real ones come from the environment at run time.
 RUN DJANGO_SETTINGS_MODULE=config.settings.production \
     SECRET_KEY=collectstatic-at-image-build-time-only-this-is-not-a-real-secret \
-    ALLOWED_HOSTS=localhost \
+    ALLOWED_HOSTS=localhost DATABASE_URL=postgres://build@localhost/never-connected \
     python manage.py collectstatic --noinput \
     && mkdir -p /app/media /app/var \
     && chown app:app /app/media /app/var

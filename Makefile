@@ -22,4 +22,4 @@ venv:
 	bash scripts/venv.sh
 
 clean:
-	rm -rf var staticfiles
+	bash scripts/clean.sh

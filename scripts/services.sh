@@ -146,10 +146,16 @@ EOF
 # with var/postgres pointing there). Starts it if it is not running, creates the role and database once, and
 # exports DATABASE_URL. Args: the port. stop_local_postgres stops it again.
 LOCAL_PG_DATA=""
+LOCAL_PG_STARTED=""
 PG_WORKDIR=""
 start_local_postgres() {
     local port="$1" var="$REPO_ROOT/var/postgres"
-    PG_BIN="$(find_pg_bin)"
+    # An existing cluster runs on the major version that made it, not on a newer one installed since.
+    if [ -f "$var/PG_VERSION" ] && [ -x "/usr/lib/postgresql/$(cat "$var/PG_VERSION")/bin/pg_ctl" ]; then
+        PG_BIN="/usr/lib/postgresql/$(cat "$var/PG_VERSION")/bin"
+    else
+        PG_BIN="$(find_pg_bin)"
+    fi
     [ -n "$PG_BIN" ] || die "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin"
     if is_root && ! id postgres >/dev/null 2>&1; then
         useradd --system --user-group --no-create-home --home-dir /var/lib/postgresql --shell /bin/sh postgres
@@ -182,13 +188,20 @@ CONF
     fi
     local psql=("$PG_BIN/psql" --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --host=127.0.0.1 --port="$port"
         --username=postgres --dbname=postgres)
-    if ! as_postgres "$PG_BIN/pg_ctl" --pgdata="$LOCAL_PG_DATA" status >/dev/null 2>&1; then
+    if as_postgres "$PG_BIN/pg_ctl" --pgdata="$LOCAL_PG_DATA" status >/dev/null 2>&1; then
+        # Running already (another make run of this checkout): it must be on the port asked for.
+        local running_port
+        running_port="$(sed -n 4p "$LOCAL_PG_DATA/postmaster.pid" 2>/dev/null)"
+        [ "$running_port" = "$port" ] ||
+            die "this checkout's PostgreSQL runs on port $running_port, not $port: stop it or set RUN_PG_PORT=$running_port"
+    else
         # Another server on the port would be another checkout's database: never use it by mistake.
         "$PG_BIN/pg_isready" --host=127.0.0.1 --port="$port" >/dev/null 2>&1 &&
             die "port $port is taken by another PostgreSQL (another checkout's 'make run'?); set RUN_PG_PORT"
         section "starting PostgreSQL $(basename "$(dirname "$PG_BIN")") on 127.0.0.1:$port (data in $var)"
         as_postgres "$PG_BIN/pg_ctl" --pgdata="$LOCAL_PG_DATA" --log="$LOCAL_PG_DATA/postgres.log" \
             -o "-p $port" start >/dev/null
+        LOCAL_PG_STARTED=1
         wait_until "PostgreSQL" "$LOCAL_PG_DATA/postgres.log" \
             "$PG_BIN/pg_isready" --host=127.0.0.1 --port="$port" --username=postgres
     fi
@@ -201,11 +214,13 @@ CONF
     export DATABASE_URL="postgres://$DB_USER@127.0.0.1:$port/$DB_NAME"
 }
 
+# Stops the cluster only when start_local_postgres started it (not one another make run is using).
 stop_local_postgres() {
-    [ -n "$LOCAL_PG_DATA" ] && [ -f "$LOCAL_PG_DATA/postmaster.pid" ] || return 0
+    [ -n "$LOCAL_PG_STARTED" ] && [ -f "$LOCAL_PG_DATA/postmaster.pid" ] || return 0
     as_postgres "$PG_BIN/pg_ctl" --pgdata="$LOCAL_PG_DATA" --mode=fast --wait stop >/dev/null 2>&1 ||
         echo "warning: stopping PostgreSQL failed" >&2
     LOCAL_PG_DATA=""
+    LOCAL_PG_STARTED=""
 }
 
 start_redis() {

@@ -27,11 +27,12 @@ section "ruff check ."
 ensure_system_packages postgresql redis chromium
 if [ -n "${TEST_FAKETIME:-}" ]; then
     ensure_system_packages faketime
-    offset=$(($(date -d "$TEST_FAKETIME" +%s) - $(date +%s))) || die "TEST_FAKETIME='$TEST_FAKETIME' is no date offset"
+    target="$(date -d "$TEST_FAKETIME" +%s)" || die "TEST_FAKETIME='$TEST_FAKETIME' is no date offset"
+    offset=$((target - $(date +%s)))
     # tests/conftest.py shifts the pytest process's own clock by this many seconds and runs every process
     # the tests start (workers, commands, Chromium) under this libfaketime with the same offset.
     export TEST_FAKETIME_SECONDS="$offset" TEST_FAKETIME_LIBRARY="$(faketime_library)"
-    echo "== TEST_FAKETIME='$TEST_FAKETIME': the tests' clock reads $(date -d "$TEST_FAKETIME" +%F)"
+    echo "== TEST_FAKETIME='$TEST_FAKETIME': the tests' clock reads $(date -d "@$target" +%F)"
 fi
 start_services
 

@@ -43,8 +43,6 @@ class ExactDecimalField(serializers.DecimalField):
     services read theirs): a decimal string or a JSON number read exactly, never through a float."""
 
     def to_internal_value(self, data):
-        if isinstance(data, str) and not data.strip() and not self.required:
-            return None
         try:
             return parse_decimal(data, places=self.decimal_places, digits=self.max_digits)
         except DecimalInputError as error:
