@@ -1,29 +1,22 @@
 """Stored claims as plain columns, and the set-based writes of detection's results.
 
 A sweep reads a million claims as integers (ids, day numbers from EPOCH, prices in ten-thousandths, status
-codes) with one COPY that numpy parses, instead of building a million row tuples through the cursor; a
-claim check reads its few nearby claims through the cursor. Results go back as differences only: claims
-in one UPDATE (from an inline list, or a temporary table when many), new signals with COPY when many.
+codes) with one COPY that numpy parses, instead of building a million row tuples one by one; a claim check
+reads its few nearby claims as rows. Results go back as differences only: claims with UPDATEs from bound
+arrays, new signals with COPY when many. The SQL itself is in sql.py.
 """
 
-import io
+from collections.abc import Sequence
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
-from django.db import connection
 
-from pricing_signals.detection import CORROBORATED, PENDING, UNIT_PRICE_STEP, UNSUBSTANTIATED
-from pricing_signals.models import MarketSignal, PriceClaim
-from rebates.bulk import copy_lines, csv_field, indexes_rebuilt_after
+from pricing_signals import sql
+from pricing_signals.models import MarketSignal
+from rebates.bulk import csv_field
 
-EPOCH = date(2000, 1, 1)  # claims are read as day numbers from here
-PRICE_SCALE = 10_000
-VALUES_BATCH = 1000  # changes written from an inline list of values; more go through a temporary table
-MOST_OF_TABLE = 0.5  # claims changed at once, as a share of the table, from which its indexes are rebuilt
-REBUILD_LOCK_WAIT_MS = 2000  # pages reading claims meanwhile: past this wait the indexes are kept instead
-DISMISSED = PriceClaim.Status.DISMISSED.value
-CODED = (PENDING, CORROBORATED, UNSUBSTANTIATED)  # statuses as the integers a sweep reads them as
+EPOCH = sql.EPOCH  # claims are read as day numbers from here
+BULK_SIGNALS = 1000  # new signals from which they are loaded with COPY
 SIGNAL_FIGURES = ("product_id", "competitor_id", "window_start", "window_end", "claim_count", "customer_count",
                   "median_price", "our_average_price", "drop_percent")
 UPDATED_FIELDS = tuple(name.removesuffix("_id") for name in SIGNAL_FIGURES)
@@ -44,52 +37,37 @@ class ClaimColumns:
         return len(self.ids)
 
     @classmethod
-    def read(cls, where, params, whole=False):
-        """The claims matching `where`; `whole` for a sweep: read with COPY, a million rows parsed by numpy
-        in a second rather than built row by row, and ordered by product, competitor, day."""
+    def whole(cls, products: Sequence[int] | None = None) -> "ClaimColumns":
+        """Every claim not dismissed (of `products` only, when given), for a sweep: read with COPY, a
+        million rows parsed by numpy in a second rather than built row by row, and ordered by product,
+        competitor, day."""
         claims = cls()
-        if whole:
-            claims._copy(where, params)
-        else:
-            claims.add(where, params)
+        text = sql.claims_copied(products)
+        if not text:
+            return claims
+        table = np.fromstring(text, dtype=np.int64, sep=" ").reshape(-1, len(cls.COLUMNS))
+        table = table[np.lexsort((table[:, 4], table[:, 2], table[:, 1]))]
+        claims.ids, claims.products, claims.competitors, claims.customers, claims.days, claims.prices = (
+            table[:, column].tolist() for column in range(6))
+        claims.statuses = list(map(sql.CLAIM_STATUSES.__getitem__, table[:, 6].tolist()))
+        claims.signals = [signal or None for signal in table[:, 7].tolist()]
+        claims._sorted = table[:, 1:3]
         return claims
 
-    def _select(self, where, *, coded=False):
-        day = f"(c.reported_on - DATE '{EPOCH.isoformat()}')"
-        status, signal = "c.status", "c.signal_id"
-        if coded:  # every column an integer
-            cases = " ".join(f"WHEN '{name}' THEN {code}" for code, name in enumerate(CODED))
-            status = f"CASE c.status {cases} END"
-            signal = "COALESCE(c.signal_id, 0)"
-        table = connection.ops.quote_name(PriceClaim._meta.db_table)
-        return (f"SELECT c.id, c.product_id, c.competitor_id, c.customer_id, {day}, "
-                f"CAST(ROUND(c.claimed_price * {PRICE_SCALE}) AS BIGINT), {status}, {signal} "
-                f"FROM {table} c WHERE c.status <> '{DISMISSED}' AND {where}")
+    @classmethod
+    def near(cls, product_id: int, first: date, last: date, competitor_id: int | None = None) -> "ClaimColumns":
+        """The claims not dismissed of a product (and competitor, when given) reported from `first` to `last`."""
+        claims = cls()
+        claims.add(sql.claims_near(product_id, first, last, competitor_id))
+        return claims
 
-    def add(self, where, params):
-        """Append the claims (not dismissed) matching `where` (SQL on the claim table aliased c)."""
-        with connection.cursor() as cursor:
-            cursor.execute(self._select(where), params)
-            while rows := cursor.fetchmany(100_000):
-                for column, values in zip(self.COLUMNS, zip(*rows, strict=True), strict=True):
-                    getattr(self, column).extend(values)
+    def add(self, rows: list[tuple]) -> None:
+        """Append claim rows as sql.claims_near gives them."""
         self._positions = self._sorted = None
-
-    def _copy(self, where, params):
-        buffer = io.StringIO()
-        with connection.cursor() as cursor:
-            sql = cursor.mogrify(self._select(where, coded=True), params).decode()
-            cursor.cursor.copy_expert(f"COPY ({sql}) TO STDOUT", buffer)
-        text = buffer.getvalue()
-        if not text:
+        if not rows:
             return
-        table = np.fromstring(text, dtype=np.int64, sep=" ").reshape(-1, len(self.COLUMNS))
-        table = table[np.lexsort((table[:, 4], table[:, 2], table[:, 1]))]
-        self.ids, self.products, self.competitors, self.customers, self.days, self.prices = (
-            table[:, column].tolist() for column in range(6))
-        self.statuses = list(map(CODED.__getitem__, table[:, 6].tolist()))
-        self.signals = [signal or None for signal in table[:, 7].tolist()]
-        self._sorted = table[:, 1:3]
+        for column, values in zip(self.COLUMNS, zip(*rows, strict=True), strict=True):
+            getattr(self, column).extend(values)
 
     def groups(self, split: set[int]):
         """(start, end) of each product's claims, or each product and competitor's for products in
@@ -127,67 +105,28 @@ class ClaimColumns:
         return self._positions[claim_id]
 
 
-def median_scaled(prices: list[int]) -> Decimal:
-    """The median of prices in ten-thousandths, as a unit price (detection.median_price's rule)."""
-    ordered = sorted(prices)
-    middle = len(ordered) // 2
-    doubled = 2 * ordered[middle] if len(ordered) % 2 else ordered[middle - 1] + ordered[middle]
-    return (Decimal(doubled) / (2 * PRICE_SCALE)).quantize(UNIT_PRICE_STEP, rounding=ROUND_HALF_UP)
-
-
 NEW_SIGNAL_FIELDS = ("id", *UPDATED_FIELDS, "status", "decision", "decision_reason", "detected_at", "updated_at")
 
 
 def signals_create(signals: list[MarketSignal], now) -> None:
     """Insert new signals and give each its id: bulk_create, or for many (the first sweep of a large
     import makes tens of thousands) ids drawn from the sequence and the rows loaded with COPY."""
-    if len(signals) < VALUES_BATCH:
+    if len(signals) < BULK_SIGNALS:
         MarketSignal.objects.bulk_create(signals, batch_size=2000)
         return
-    table = MarketSignal._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                       [table, len(signals)])
-        ids = [row[0] for row in cursor.fetchall()]
-    for signal, pk in zip(signals, ids, strict=True):
+    for signal, pk in zip(signals, sql.signal_ids_next(len(signals)), strict=True):
         signal.pk, signal.detected_at, signal.updated_at = pk, now, now
     columns = [MarketSignal._meta.get_field(name).attname for name in NEW_SIGNAL_FIELDS]
-    copy_lines(MarketSignal, NEW_SIGNAL_FIELDS, (
+    sql.signals_copy(NEW_SIGNAL_FIELDS, (
         ",".join(csv_field(getattr(signal, column)) for column in columns) + "\n" for signal in signals))
 
 
 def claims_update(changes: list[tuple[int, str, int | None]]) -> None:
-    """Set status and signal of many claims, set-based. Statuses come from the model's choices and ids
-    are ints, so a short list is written inline; a long one is copied into a temporary table and applied
-    in one UPDATE."""
+    """Set status and signal of many claims, set-based: (id, status, signal id or None) each, written in
+    primary-key order (rows are locked in one order by every writer). A status outside the model's choices
+    is refused (ValueError) before anything is written."""
     if not changes:
         return
-    valid = set(PriceClaim.Status.values)
-    if any(status not in valid for _, status, _ in changes):
-        raise ValueError("a claim status outside the model's choices")
-    table = connection.ops.quote_name(PriceClaim._meta.db_table)
-    changes.sort()  # in primary-key order: rows are locked in one order by every writer
-    if len(changes) > VALUES_BATCH:
-        data = "".join(f"{pk},{status},{'' if signal is None else signal}\n" for pk, status, signal in changes)
-        # Most of the table at once (the first detection after a bulk import): rebuilding its indexes and
-        # checking the signal key in one query costs a third of maintaining them row by row.
-        rebuilt = indexes_rebuilt_after(PriceClaim._meta.db_table, rows_written=len(changes), share=MOST_OF_TABLE,
-                                        columns=["signal_id"], lock_wait_ms=REBUILD_LOCK_WAIT_MS)
-        with rebuilt, connection.cursor() as cursor:
-            cursor.execute("CREATE TEMPORARY TABLE pricing_signals_claim_changes "
-                           "(id bigint PRIMARY KEY, status varchar(16), signal_id bigint) ON COMMIT DROP")
-            cursor.cursor.copy_expert("COPY pricing_signals_claim_changes FROM STDIN WITH (FORMAT csv)",
-                                      io.StringIO(data))
-            cursor.execute("ANALYZE pricing_signals_claim_changes")
-            cursor.execute(f"UPDATE {table} SET status = v.status, signal_id = v.signal_id "
-                           f"FROM pricing_signals_claim_changes v WHERE {table}.id = v.id")
-            cursor.execute("DROP TABLE pricing_signals_claim_changes")
-        return
-    for start in range(0, len(changes), VALUES_BATCH):
-        values = ", ".join(
-            f"({int(pk)}, '{status}', {'CAST(NULL AS BIGINT)' if signal is None else int(signal)})"
-            for pk, status, signal in changes[start:start + VALUES_BATCH]
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(f"WITH v (id, status, signal_id) AS (VALUES {values}) UPDATE {table} "
-                           f"SET status = v.status, signal_id = v.signal_id FROM v WHERE {table}.id = v.id")
+    changes.sort()
+    ids, statuses, signals = (list(column) for column in zip(*changes, strict=True))
+    sql.claims_set(ids, statuses, signals)

@@ -15,6 +15,12 @@ still corroborate it (as of a date no more than `window_days` after it was repor
 
 The result depends only on the set of claims, never on their order.
 
+Two entry points over one core: `detect` takes Claim rows (dates, Decimal prices); `detect_columns` takes
+plain columns (day numbers, prices in ten-thousandths, customer keys), as the stored claims are read by
+the nightly sweep and the check of a new claim (pricing_signals/sweep.py), which decide every status,
+signal and median through it. `detect` is `detect_columns` on its claims' columns; `signal_figures` gives
+a signal's dates, counts and median for both.
+
 How it stays fast (O(n log n + n * d), d the number of claims near a claim in date and price): every
 witnessing set fits in a box of `window_days` by [p, p * (1 + tolerance)] whose lower price is its lowest
 price. Claims are visited in date order while a price-sorted list holds those of the last `window_days`.
@@ -109,6 +115,25 @@ def group_key(claim: Claim, rule: Rule, product) -> tuple:
     return (product, claim.competitor) if rule.same_competitor else (product,)
 
 
+class Found(NamedTuple):
+    """What `detect_columns` finds: each position's status, and the positions of each signal (ascending;
+    signals in the order of their first position)."""
+
+    statuses: list[str]
+    signals: list[list[int]]
+
+
+class Figures(NamedTuple):
+    """A signal's figures over columns: first and last day (as the columns count days), how many claims
+    and distinct customers, and the median claimed price."""
+
+    first_day: int
+    last_day: int
+    claim_count: int
+    customer_count: int
+    median_price: Decimal
+
+
 def detect(claims: Iterable[Claim], rule: Rule, *, as_of: date) -> Detection:
     """Statuses and signals of the claims of one product (or product and competitor), as of `as_of`."""
     claims = list(claims)
@@ -118,22 +143,50 @@ def detect(claims: Iterable[Claim], rule: Rule, *, as_of: date) -> Detection:
     days = [claim.reported_on.toordinal() for claim in claims]
     prices = [scaled_price(claim.price) for claim in claims]
     customers = [claim.customer for claim in claims]
-    corroborated, root = witness(days, prices, customers, rule)
-
-    as_of_day = as_of.toordinal()
-    statuses = {}
-    members: dict[int, list[int]] = {}
-    for i, claim_id in enumerate(ids):
-        if corroborated[i]:
-            statuses[claim_id] = CORROBORATED
-            members.setdefault(root[i], []).append(i)
-        elif as_of_day <= days[i] + rule.window_days:
-            statuses[claim_id] = PENDING
-        else:
-            statuses[claim_id] = UNSUBSTANTIATED
-    signals = [_signal([claims[i] for i in group]) for group in members.values()]
+    found = detect_columns(days, prices, customers, rule, as_of_day=as_of.toordinal())
+    signals = []
+    for group in found.signals:
+        figures = signal_figures(days, prices, customers, group)
+        signals.append(Signal(
+            claim_ids=tuple(sorted(ids[i] for i in group)),
+            window_start=date.fromordinal(figures.first_day),
+            window_end=date.fromordinal(figures.last_day),
+            customer_count=figures.customer_count,
+            median_price=figures.median_price,
+        ))
     signals.sort(key=lambda signal: (signal.window_start, signal.claim_ids[0]))
-    return Detection(statuses, tuple(signals))
+    return Detection(dict(zip(ids, found.statuses, strict=True)), tuple(signals))
+
+
+def detect_columns(days: list[int], prices: list[int], customers: list, rule: Rule, *, as_of_day: int) -> Found:
+    """`detect` over plain columns, one position per claim: day numbers (counted from any day, `as_of_day`
+    from the same), prices in ten-thousandths (see scaled_price), customer keys. A claim that is not
+    corroborated is pending while `as_of_day` is at most `window_days` after its day, unsubstantiated after."""
+    corroborated, root = witness(days, prices, customers, rule)
+    last_pending = as_of_day - rule.window_days  # claims of this day or later are still pending
+    statuses = [
+        CORROBORATED if corroborated[i] else PENDING if day >= last_pending else UNSUBSTANTIATED
+        for i, day in enumerate(days)
+    ]
+    members: dict[int, list[int]] = {}
+    for i, is_corroborated in enumerate(corroborated):
+        if is_corroborated:
+            members.setdefault(root[i], []).append(i)
+    return Found(statuses, list(members.values()))
+
+
+def signal_figures(days: list[int], prices: list[int], customers: list, positions: list[int]) -> Figures:
+    """The figures of the signal made of the claims at `positions` of the columns (as detect_columns)."""
+    if not positions:
+        raise ValueError("a signal has at least one claim")
+    its_days = [days[at] for at in positions]
+    return Figures(
+        first_day=min(its_days),
+        last_day=max(its_days),
+        claim_count=len(positions),
+        customer_count=len({customers[at] for at in positions}),
+        median_price=median_scaled([prices[at] for at in positions]),
+    )
 
 
 def scaled_price(price: Decimal) -> int:
@@ -148,21 +201,20 @@ def scaled_price(price: Decimal) -> int:
     return int(scaled)
 
 
-def median_price(prices: list[Decimal]) -> Decimal:
+def median_scaled(prices: list[int]) -> Decimal:
+    """The median of prices given in ten-thousandths, as a unit price: the middle price, or the mean of
+    the middle two, rounded half-up to 4 places."""
+    if not prices:
+        raise ValueError("the median of no prices")
     ordered = sorted(prices)
     middle = len(ordered) // 2
-    value = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-    return value.quantize(UNIT_PRICE_STEP, rounding=ROUND_HALF_UP)
+    doubled = 2 * ordered[middle] if len(ordered) % 2 else ordered[middle - 1] + ordered[middle]
+    return (Decimal(doubled) / (2 * PRICE_SCALE)).quantize(UNIT_PRICE_STEP, rounding=ROUND_HALF_UP)
 
 
-def _signal(claims: list[Claim]) -> Signal:
-    return Signal(
-        claim_ids=tuple(sorted(claim.id for claim in claims)),
-        window_start=min(claim.reported_on for claim in claims),
-        window_end=max(claim.reported_on for claim in claims),
-        customer_count=len({claim.customer for claim in claims}),
-        median_price=median_price([Decimal(claim.price) for claim in claims]),
-    )
+def median_price(prices: list[Decimal]) -> Decimal:
+    """The median of unit prices (median_scaled's rule)."""
+    return median_scaled([scaled_price(price) for price in prices])
 
 
 def witness(days: list[int], prices: list[int], customers: list, rule: Rule) -> tuple[list[bool], list[int]]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Round
 from django.shortcuts import get_object_or_404
@@ -303,9 +303,10 @@ def _without_jit():
     planner compiles a statement whose estimated cost passes jit_above_cost, and a union of a part per signal
     passes it as soon as the statistics are thin or the signals many: the compiling then takes longer than
     the query (seconds, on a book just loaded), for a page that runs in milliseconds."""
+    from pricing_signals import sql
+
     with transaction.atomic(savepoint=False):
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL jit = off")
+        sql.jit_off()
         yield
 
 

@@ -15,8 +15,13 @@ already had: one with a decision (match or hold) first, the earliest decided; th
 or closed; then the oldest. An open signal that merges into another is deleted; one someone acted on stays
 on record, `merged_into` the signal that carries its claims on, its decision kept.
 
-Claims are read as plain columns and written back set-based (claim_columns.py): only claims whose status
-or signal changed. A million claims read, detected and compared take seconds; see docs/market-signals.md.
+Statuses, signals and their figures (the median among them) are decided by the pure detection
+(detection.detect_columns and signal_figures); this module reads the claims, keeps signal identity and
+writes what changed. Claims are read as plain columns and written back set-based (claim_columns.py, its
+SQL in sql.py): only claims whose status or signal changed. A million claims read, detected and compared
+take seconds; see docs/market-signals.md. Neither entry point changes the schema: the first detection of a
+bulk import may rebuild the claim table's indexes, but only as an operator's step
+(`signals_detect_rebuilding_indexes`, i.e. `manage.py detect_signals --rebuild-indexes`).
 
 Concurrency: on PostgreSQL the sweep holds an exclusive advisory lock for its transaction; a claim check
 and a decision hold it shared, plus an exclusive lock on their product, so two checks of one product, or
@@ -27,32 +32,42 @@ import logging
 import multiprocessing
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 
 from config import clock
+from pricing_signals import sql
 from pricing_signals.claim_columns import (
     EPOCH,
     SIGNAL_FIGURES,
     UPDATED_FIELDS,
     ClaimColumns,
     claims_update,
-    median_scaled,
     signals_create,
 )
-from pricing_signals.detection import CORROBORATED, PENDING, UNSUBSTANTIATED, Rule, witness
+from pricing_signals.detection import (
+    CORROBORATED,
+    PENDING,
+    UNSUBSTANTIATED,
+    Found,
+    Rule,
+    detect_columns,
+    signal_figures,
+)
 from pricing_signals.models import DetectionRule, MarketSignal, PriceClaim
 from pricing_signals.prices import drop_percent, our_average_prices
+from rebates.bulk import indexes_rebuilt_after
 from rebates.models import Product
 
 logger = logging.getLogger(__name__)
 
-LOCK_ALL = 7_310_005  # (LOCK_ALL, 0): every detection; (LOCK_PRODUCT, product id): one product's claims
-LOCK_PRODUCT = 7_310_006
+MOST_OF_TABLE = 0.5  # claims changed at once, as a share of the table, from which the operator's step rebuilds
+REBUILD_LOCK_WAIT_MS = 2000  # pages reading claims meanwhile: past this wait the indexes are kept instead
 KNOWN_FIELDS = ("pk", "status", "decision", "decided_at", "claim_count", "our_average_price")
 FIGURE_AT = {name: at for at, name in enumerate(KNOWN_FIELDS)}
 
@@ -102,34 +117,45 @@ def rule_for_line(line_id: int | None) -> Rule:
 def detection_lock(product_id: int | None = None, *, shared_only: bool = False) -> None:
     """Inside a transaction: exclusive on all detection (no product), or shared plus this product's own
     (`shared_only`: the shared one alone; taking it again later is harmless)."""
-    with connection.cursor() as cursor:
-        if shared_only:
-            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, 0)", [LOCK_ALL])
-        elif product_id is None:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [LOCK_ALL])
-        else:  # the shared lock first: the select list is evaluated left to right
-            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, 0), pg_advisory_xact_lock(%s, %s)",
-                           [LOCK_ALL, LOCK_PRODUCT, int(product_id) % 2**31])
+    if shared_only:
+        sql.detection_lock_shared()
+    elif product_id is None:
+        sql.detection_lock_all()
+    else:
+        sql.detection_lock_product(product_id)
 
 
 def signals_detect(*, as_of: date, products: Iterable[int] | None = None, workers: int = 1) -> DetectionResult:
     """Recompute every claim's status and every signal as of `as_of` (of some products only, when
     given), and store what changed. `workers` > 1 detects products side by side in that many forked
     processes (the command and the benchmark; not inside a Celery worker, whose children cannot fork)."""
+    return _sweep(as_of, products, workers, rebuild_indexes=False)
+
+
+def signals_detect_rebuilding_indexes(*, as_of: date, products: Iterable[int] | None = None,
+                                      workers: int = 1) -> DetectionResult:
+    """An operator's step, for the first detection of a bulk import of claims (only `manage.py
+    detect_signals --rebuild-indexes` calls it): `signals_detect`, except that when it changes at least
+    half of the claims, the claim table's secondary indexes and its signal key are dropped for the write
+    and rebuilt after it (rebates.bulk.indexes_rebuilt_after): a third of the cost of maintaining them row
+    by row. The claims table is locked against readers and writers meanwhile (waiting at most
+    REBUILD_LOCK_WAIT_MS for it, else the indexes are kept): never from a request or a task."""
+    return _sweep(as_of, products, workers, rebuild_indexes=True)
+
+
+def _sweep(as_of, products, workers, *, rebuild_indexes) -> DetectionResult:
     with transaction.atomic():
         detection_lock()
-        with connection.cursor() as cursor:  # compiling plans for a million rows costs more than it saves
-            cursor.execute("SET LOCAL jit = off")
+        sql.jit_off()  # compiling plans for a million rows costs more than it saves
         rules = rules_by_product()
-        where, params = "TRUE", []
         if products is not None:
-            products = sorted({int(pk) for pk in products}) or [0]
-            where = f"c.product_id IN ({', '.join(map(str, products))})"
-        claims = ClaimColumns.read(where, params, whole=True)
-        plan = _Plan(claims, as_of)
+            products = sorted({int(pk) for pk in products})
+        claims = ClaimColumns.whole(products)
+        plan = _Plan(claims, as_of, rebuild_indexes=rebuild_indexes)
         split = {pk for pk, rule in rules.items() if rule.same_competitor}
         groups = [(start, end, rules[claims.products[start]]) for start, end in claims.groups(split)]
-        for (start, end, rule), found in zip(groups, _witness_groups(claims, groups, workers), strict=True):
+        for (start, end, rule), found in zip(groups, _detect_groups(claims, groups, plan.as_of_day, workers),
+                                             strict=True):
             plan.detect(range(start, end), rule, found=found)
         # Every signal must hold claims after a full sweep (or go, or stay on record once acted on).
         held = MarketSignal.objects.all()
@@ -154,13 +180,9 @@ def price_claim_check(*, claim_id: int, as_of: date) -> str | None:
         rule = rule_for_line(claim["product__product_line_id"])
         day = (claim["reported_on"] - EPOCH).days
         reach = rule.window_days
-        where = "c.product_id = %s AND c.reported_on BETWEEN %s AND %s"
-        params = [claim["product_id"], claim["reported_on"] - timedelta(days=2 * reach),
-                  claim["reported_on"] + timedelta(days=2 * reach)]
-        if rule.same_competitor:
-            where += " AND c.competitor_id = %s"
-            params.append(claim["competitor_id"])
-        claims = ClaimColumns.read(where, params)
+        claims = ClaimColumns.near(claim["product_id"], claim["reported_on"] - timedelta(days=2 * reach),
+                                   claim["reported_on"] + timedelta(days=2 * reach),
+                                   claim["competitor_id"] if rule.same_competitor else None)
         if not claims.has(claim_id):  # dismissed (or deleted) meanwhile: it takes no part
             return PriceClaim.objects.filter(pk=claim_id).values_list("status", flat=True).first()
         plan = _Plan(claims, as_of, refresh_prices=False)
@@ -174,8 +196,9 @@ def price_claim_check(*, claim_id: int, as_of: date) -> str | None:
 class _Plan:
     """What a detection found, turned into the writes that bring the database there."""
 
-    def __init__(self, claims: ClaimColumns, as_of: date, refresh_prices: bool = True):
+    def __init__(self, claims: ClaimColumns, as_of: date, refresh_prices: bool = True, rebuild_indexes: bool = False):
         self.claims = claims
+        self.rebuild_indexes = rebuild_indexes  # the operator's step after a bulk import only
         # A claim check keeps a signal's stored average price (the nightly sweep refreshes them all).
         self.refresh_prices = refresh_prices
         self.as_of = as_of
@@ -186,28 +209,27 @@ class _Plan:
         self.orphans = set()  # stored signals that must hold claims after a full sweep, or go
         self.copies = set()  # positions of claims read a second time (the first copy counts)
 
-    def detect(self, positions: range, rule: Rule, exact=None, found=None) -> None:
-        """Detect over the claims at `positions` (one product, or product and competitor), or take what
-        `_witness_range` `found` for them. With `exact`, only positions it accepts get the computed status
-        when not corroborated, and corroboration stored earlier is kept (a claim check: adding a claim
-        never breaks a witnessing set)."""
+    def detect(self, positions: range, rule: Rule, exact=None, found: Found | None = None) -> None:
+        """Take the pure detection's statuses and signals for the claims at `positions` (one product, or
+        product and competitor), detecting them here unless `found` already holds them. With `exact`, only
+        positions it accepts take a status other than corroborated, and corroboration stored earlier is
+        kept (a claim check: adding a claim never breaks a witnessing set)."""
         claims = self.claims
-        root = found if found is not None else _witness_range(claims, positions.start, positions.stop, rule)
-        days = claims.days[positions.start:positions.stop]
-        window, as_of_day, stored = rule.window_days, self.as_of_day, claims.statuses
-        members = defaultdict(list)
-        status, signal = self.status, self.signal
-        for k, at in enumerate(positions):
-            if root[k] >= 0:
-                status[at] = CORROBORATED
-                members[root[k]].append(at)
-            elif exact is None:
-                status[at] = PENDING if as_of_day <= days[k] + window else UNSUBSTANTIATED
-                signal[at] = None
-            elif stored[at] != CORROBORATED and exact(at):
-                status[at] = PENDING if as_of_day <= days[k] + window else UNSUBSTANTIATED
-                signal[at] = None
-        self.components.extend(members.values())
+        start, end = positions.start, positions.stop
+        if found is None:
+            found = _detect_range(claims, start, end, rule, self.as_of_day)
+        status, signal, stored = self.status, self.signal, claims.statuses
+        if exact is None:
+            status[start:end] = found.statuses
+            signal[start:end] = [held if now == CORROBORATED else None
+                                 for now, held in zip(found.statuses, signal[start:end], strict=True)]
+        else:
+            for at, now in enumerate(found.statuses, start):
+                if now == CORROBORATED:
+                    status[at] = now
+                elif stored[at] != CORROBORATED and exact(at):
+                    status[at], signal[at] = now, None
+        self.components.extend([start + k for k in group] for group in found.signals)
 
     def merge_stored(self) -> None:
         """A claim check: each component found joins the stored signals of its claims, with every claim
@@ -229,7 +251,7 @@ class _Plan:
             return
         known = set(claims.ids)
         before = len(claims)
-        claims.add(f"c.signal_id IN ({', '.join(map(str, stored_ids))})", [])
+        claims.add(sql.claims_of_signals(stored_ids))
         # Claims read twice (nearby and held by a signal) count once: the second copy is left out.
         extra = [at for at in range(before, len(claims)) if claims.ids[at] not in known]
         self.copies = set(range(before, len(claims))) - set(extra)
@@ -329,7 +351,8 @@ class _Plan:
         changes = [(ids[at], status[at], signal[at]) for at in positions
                    if status[at] != stored_status[at] or signal[at] != stored_signal[at]]
         counts = Counter(status[at] for at in positions)
-        claims_update(changes)
+        with _indexes_rebuilt(len(changes)) if self.rebuild_indexes else nullcontext():
+            claims_update(changes)
         removed = _retire(gone)
         result = DetectionResult(
             claims=len(positions), claims_changed=len(changes), signals_created=len(created),
@@ -343,45 +366,50 @@ class _Plan:
     def _figures(self, group, ours: Decimal | None) -> dict:
         claims = self.claims
         product = claims.products[group[0]]
-        competitor_of, day_of, price_of, customer_of = claims.competitors, claims.days, claims.prices, claims.customers
-        competitors = set(map(competitor_of.__getitem__, group))
-        days = list(map(day_of.__getitem__, group))
-        median = median_scaled(list(map(price_of.__getitem__, group)))
+        competitors = set(map(claims.competitors.__getitem__, group))
+        figures = signal_figures(claims.days, claims.prices, claims.customers, group)
         return {
             "product_id": product,
             "competitor_id": competitors.pop() if len(competitors) == 1 else None,
-            "window_start": EPOCH + timedelta(days=min(days)),
-            "window_end": EPOCH + timedelta(days=max(days)),
-            "claim_count": len(group),
-            "customer_count": len(set(map(customer_of.__getitem__, group))),
-            "median_price": median,
+            "window_start": EPOCH + timedelta(days=figures.first_day),
+            "window_end": EPOCH + timedelta(days=figures.last_day),
+            "claim_count": figures.claim_count,
+            "customer_count": figures.customer_count,
+            "median_price": figures.median_price,
             "our_average_price": ours,
-            "drop_percent": drop_percent(ours, median),
+            "drop_percent": drop_percent(ours, figures.median_price),
         }
 
 
-def _witness_range(claims, start, end, rule) -> list[int]:
-    """Per claim of positions start..end: its union-find root when corroborated, -1 when not."""
-    corroborated, root = witness(claims.days[start:end], claims.prices[start:end], claims.customers[start:end], rule)
-    return [r if c else -1 for c, r in zip(corroborated, root, strict=True)]
+def _indexes_rebuilt(rows_written: int):
+    """The operator's step around the write of the claims (see signals_detect_rebuilding_indexes)."""
+    return indexes_rebuilt_after(PriceClaim._meta.db_table, rows_written=rows_written, share=MOST_OF_TABLE,
+                                 columns=["signal_id"], lock_wait_ms=REBUILD_LOCK_WAIT_MS)
+
+
+def _detect_range(claims, start, end, rule, as_of_day) -> Found:
+    """The pure detection of the claims at positions start..end (positions in it count from `start`)."""
+    return detect_columns(claims.days[start:end], claims.prices[start:end], claims.customers[start:end], rule,
+                          as_of_day=as_of_day)
 
 
 _FORKED = None  # the claims a forked worker reads (inherited from the parent, never pickled)
 
 
-def _witness_forked(start, end, rule):
-    return _witness_range(_FORKED, start, end, rule)
+def _detect_forked(start, end, rule, as_of_day):
+    return _detect_range(_FORKED, start, end, rule, as_of_day)
 
 
-def _witness_groups(claims, groups, workers):
-    """`_witness_range` of every (start, end, rule) group, in `workers` forked processes when > 1."""
+def _detect_groups(claims, groups, as_of_day, workers):
+    """`_detect_range` of every (start, end, rule) group, in `workers` forked processes when > 1."""
     global _FORKED
     if workers <= 1 or len(groups) < 2:
-        return [_witness_range(claims, start, end, rule) for start, end, rule in groups]
+        return [_detect_range(claims, start, end, rule, as_of_day) for start, end, rule in groups]
     _FORKED = claims
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            return pool.starmap(_witness_forked, groups, chunksize=max(1, len(groups) // (workers * 8)))
+            return pool.starmap(_detect_forked, [(start, end, rule, as_of_day) for start, end, rule in groups],
+                                chunksize=max(1, len(groups) // (workers * 8)))
     finally:
         _FORKED = None
 
@@ -403,4 +431,5 @@ def _retire(gone: dict[int, int | None]) -> int:
     return deleted + len(merged)
 
 
-__all__ = ["DetectionResult", "detection_lock", "price_claim_check", "rules_by_product", "signals_detect"]
+__all__ = ["DetectionResult", "detection_lock", "price_claim_check", "rules_by_product", "signals_detect",
+           "signals_detect_rebuilding_indexes"]

@@ -11,12 +11,6 @@ ROOT = Path(__file__).resolve().parent.parent
 APPS = ("customers", "rebates", "pricing_signals", "config")
 # Calls that run SQL through a cursor or the driver.
 SQL_CALLS = {"execute", "executemany", "copy_expert", "copy_from", "callproc"}
-# Files whose SQL is still being moved into their app's SQL modules; the list is to become empty.
-STILL_MOVING = {
-    "pricing_signals/claim_columns.py",
-    "pricing_signals/sweep.py",
-    "pricing_signals/selectors.py",
-}
 
 
 def _sources() -> list[str]:
@@ -46,15 +40,13 @@ def _cases():
     for name in _sources():
         if _in_boundary(name):
             continue
-        marks = [pytest.mark.xfail(strict=False, reason="its SQL is being moved to the app's SQL modules")] \
-            if name in STILL_MOVING else []
-        yield pytest.param(name, marks=marks, id=name)
+        yield pytest.param(name, id=name)
 
 
 def test_the_apps_have_sql_modules():
     assert (ROOT / "rebates/sql/__init__.py").is_file()
     assert (ROOT / "config/sql.py").is_file()
-    assert not STILL_MOVING - set(_sources()), "STILL_MOVING names files that are gone"
+    assert (ROOT / "pricing_signals/sql.py").is_file()
 
 
 def test_the_finder_sees_every_way_of_running_sql():

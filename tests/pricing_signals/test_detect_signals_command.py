@@ -38,10 +38,34 @@ def test_the_command_can_be_limited_to_products(seed, product):
     assert "5 claims checked" in detect("--as-of", "2026-12-31", "--product", product.sku)
 
 
+def test_the_command_leaves_the_claim_indexes_alone_unless_asked(seed):
+    from tests.pricing_signals.test_sweep import claim_table_indexes
+
+    before = claim_table_indexes()
+
+    assert "5 claims checked, 5 changed" in detect("--as-of", "2026-12-31")
+    assert claim_table_indexes() == before
+
+
+def test_the_command_rebuilds_the_claim_indexes_when_asked_and_most_claims_change(seed):
+    from tests.pricing_signals.test_sweep import claim_table_foreign_keys, claim_table_indexes
+
+    before, keys = claim_table_indexes(), claim_table_foreign_keys()
+
+    output = detect("--as-of", "2026-12-31", "--rebuild-indexes")
+
+    assert "5 claims checked, 5 changed; 3 corroborated, 0 pending, 2 unsubstantiated" in output
+    assert claim_table_indexes().keys() == before.keys()
+    assert set(claim_table_indexes().values()) != set(before.values())  # rebuilt: new index objects
+    assert claim_table_foreign_keys() == keys
+    assert "5 claims checked, 0 changed" in detect("--as-of", "2026-12-31")
+
+
 @pytest.mark.parametrize("args, message", [
     (["--product", "NO-SUCH-SKU"], "No product with SKU NO-SUCH-SKU"),
     (["--as-of", "31/12/2026"], "--as-of must be a date"),
     (["--workers", "0"], "--workers must be at least 1"),
+    (["--queue", "--rebuild-indexes"], "--rebuild-indexes runs here"),
 ])
 def test_the_command_refuses_what_it_cannot_do(db, args, message):
     with pytest.raises(CommandError, match=message):

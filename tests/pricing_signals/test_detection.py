@@ -4,7 +4,7 @@ No database: these run with or without Django.
 """
 
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from itertools import combinations
 
 import pytest
@@ -18,7 +18,10 @@ from pricing_signals.detection import (
     Claim,
     Rule,
     detect,
+    detect_columns,
     median_price,
+    scaled_price,
+    signal_figures,
 )
 
 RULE = Rule()  # the global default: 30 days, 3 customers, 2 %, any competitor
@@ -285,3 +288,49 @@ def test_adding_a_claim_never_uncorroborates_another(claims, rule, data):
     # Signals only grow or merge: every signal before lies inside one signal after.
     for signal in before.signals:
         assert any(set(signal.claim_ids) <= set(later.claim_ids) for later in after.signals)
+
+
+COLUMN_EPOCH = date(2000, 1, 1)  # the stored claims' columns count days from here (pricing_signals/sql.py)
+
+
+@settings(max_examples=200, deadline=None)
+@given(claims_strategy(max_size=30), rules, st.integers(0, 150), st.randoms(use_true_random=False))
+def test_detection_over_columns_agrees_with_detection_over_claims(claims, rule, as_of_day, random):
+    """The columns the sweep and the claim check pass (days from another origin, prices in ten-thousandths,
+    customers as numbers, in any order) give the statuses, signals and figures `detect` gives."""
+    as_of = BASE_DAY + timedelta(days=as_of_day)
+    order = list(claims)
+    random.shuffle(order)
+    customer_keys = {customer: number for number, customer in enumerate("ABCDE", start=7)}
+    days = [(claim.reported_on - COLUMN_EPOCH).days for claim in order]
+    prices = [scaled_price(claim.price) for claim in order]
+    customers = [customer_keys[claim.customer] for claim in order]
+
+    found = detect_columns(days, prices, customers, rule, as_of_day=(as_of - COLUMN_EPOCH).days)
+    result = detect(claims, rule, as_of=as_of)
+
+    assert {claim.id: status for claim, status in zip(order, found.statuses, strict=True)} == dict(result.statuses)
+    by_columns = []
+    for group in found.signals:
+        assert group == sorted(group)
+        figures = signal_figures(days, prices, customers, group)
+        by_columns.append((tuple(sorted(order[at].id for at in group)),
+                           COLUMN_EPOCH + timedelta(days=figures.first_day),
+                           COLUMN_EPOCH + timedelta(days=figures.last_day),
+                           figures.customer_count, figures.median_price, figures.claim_count))
+    assert sorted(by_columns) == sorted(
+        (signal.claim_ids, signal.window_start, signal.window_end, signal.customer_count, signal.median_price,
+         signal.claim_count) for signal in result.signals)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(1, 10**9), min_size=1, max_size=12))
+def test_the_median_of_a_signal_is_the_middle_price_or_the_mean_of_the_middle_two_rounded_half_up(scaled):
+    prices = [Decimal(price) / 10_000 for price in scaled]
+    ordered = sorted(prices)
+    middle = len(ordered) // 2
+    expected = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+    assert median_price(prices) == expected.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    assert signal_figures([0] * len(scaled), scaled, [1] * len(scaled), list(range(len(scaled)))).median_price == (
+        median_price(prices))

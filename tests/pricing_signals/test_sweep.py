@@ -8,6 +8,7 @@ from django.db import IntegrityError, connection, transaction
 
 from pricing_signals.models import MarketSignal, PriceClaim
 from pricing_signals.services import market_signal_acknowledge, market_signal_decide, price_claim_check, signals_detect
+from pricing_signals.sweep import signals_detect_rebuilding_indexes
 from tests.factories import (
     CompetitorFactory,
     CustomerFactory,
@@ -257,28 +258,24 @@ def test_detection_in_two_processes_gives_what_one_process_gives():
     assert (again.claims_changed, again.signals_created, again.signals_updated) == (0, 0, 0)
 
 
-def test_a_sweep_that_makes_over_a_thousand_signals_writes_them_all_in_bulk():
+def thousand_clusters(first_day=date(2000, 1, 1)):
+    """1,100 clusters of three claims of one product, 40 days apart: one signal each (the bulk paths start
+    at 1,000 rows)."""
     product = ProductFactory()
     customers = [CustomerFactory() for _ in range(3)]
     manager = customers[0].account_manager
     competitor = CompetitorFactory()
-    # 1,100 clusters of three claims, 40 days apart: one signal each (the bulk paths start at 1,000 rows).
     PriceClaim.objects.bulk_create([
         PriceClaim(customer=customers[i % 3], product=product, competitor=competitor, claimed_price=Decimal("10.00"),
-                   reported_on=date(2000, 1, 1) + timedelta(days=40 * (i // 3) + i % 3), channel="call",
+                   reported_on=first_day + timedelta(days=40 * (i // 3) + i % 3), channel="call",
                    reported_by=manager)
         for i in range(3300)
     ])
+    return product
 
-    indexes_before, keys_before = claim_table_indexes(), claim_table_foreign_keys()
 
-    result = signals_detect(as_of=YEAR_END)
-
+def assert_thousand_clusters_detected(result):
     assert (result.signals_created, result.claims_changed, result.corroborated) == (1100, 3300, 3300)
-    # Every claim changed: the indexes were rebuilt and the keys checked at once, and are back as they were.
-    assert claim_table_indexes().keys() == indexes_before.keys()
-    assert set(claim_table_indexes().values()) != set(indexes_before.values())  # rebuilt: new index objects
-    assert claim_table_foreign_keys() == keys_before
     assert MarketSignal.objects.count() == 1100
     assert set(MarketSignal.objects.values_list("claim_count", "customer_count", "median_price", "status")) == {
         (3, 3, Decimal("10.0000"), "open")}
@@ -286,7 +283,34 @@ def test_a_sweep_that_makes_over_a_thousand_signals_writes_them_all_in_bulk():
     assert signals_detect(as_of=YEAR_END).claims_changed == 0
 
 
-def test_a_sweep_that_changes_a_small_share_of_many_claims_keeps_the_indexes():
+def test_a_sweep_that_makes_over_a_thousand_signals_writes_them_all_in_bulk():
+    thousand_clusters()
+    indexes_before, keys_before = claim_table_indexes(), claim_table_foreign_keys()
+
+    result = signals_detect(as_of=YEAR_END)
+
+    # Every claim changed, and still the sweep never touches the schema: the same index objects and keys.
+    assert claim_table_indexes() == indexes_before
+    assert claim_table_foreign_keys() == keys_before
+    assert_thousand_clusters_detected(result)
+
+
+def test_the_operators_first_detection_of_a_bulk_import_rebuilds_the_indexes_and_keys():
+    thousand_clusters()
+    indexes_before, keys_before = claim_table_indexes(), claim_table_foreign_keys()
+
+    result = signals_detect_rebuilding_indexes(as_of=YEAR_END)
+
+    # Every claim changed: the indexes were rebuilt and the keys checked at once, and are back as they were.
+    assert claim_table_indexes().keys() == indexes_before.keys()
+    assert set(claim_table_indexes().values()) != set(indexes_before.values())  # rebuilt: new index objects
+    assert claim_table_foreign_keys() == keys_before
+    assert_thousand_clusters_detected(result)
+
+
+@pytest.mark.parametrize("detect", [signals_detect, signals_detect_rebuilding_indexes],
+                         ids=["sweep", "operators-rebuild"])
+def test_a_sweep_that_changes_a_small_share_of_many_claims_keeps_the_indexes(detect):
     customers = [CustomerFactory() for _ in range(3)]
     competitor = CompetitorFactory()
 
@@ -305,7 +329,7 @@ def test_a_sweep_that_changes_a_small_share_of_many_claims_keeps_the_indexes():
     clusters(1200, ProductFactory())  # 1,200 changes of 5,700 claims: maintained row by row
     indexes_before = claim_table_indexes()
 
-    result = signals_detect(as_of=YEAR_END)
+    result = detect(as_of=YEAR_END)
 
     assert (result.claims_changed, result.signals_created) == (1200, 400)
     assert claim_table_indexes() == indexes_before

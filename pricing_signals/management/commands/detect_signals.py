@@ -1,4 +1,11 @@
-"""manage.py detect_signals [--as-of YYYY-MM-DD] [--product SKU ...] [--queue]: re-check price claims."""
+"""manage.py detect_signals [--as-of YYYY-MM-DD] [--product SKU ...] [--workers N] [--queue | --rebuild-indexes]:
+re-check price claims.
+
+--rebuild-indexes is the operator's step for the first detection after a bulk import of claims: when the
+detection changes at least half of the claims, the claim table's indexes and signal key are rebuilt after
+the write instead of maintained row by row (the table is locked meanwhile). Nothing else does that: the
+nightly sweep, the claim checks and this command without the option never change the schema.
+"""
 
 import time
 from datetime import date
@@ -7,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from config import clock
 from pricing_signals.services import signals_detect
+from pricing_signals.sweep import signals_detect_rebuilding_indexes
 from rebates.models import Product
 
 
@@ -29,10 +37,16 @@ class Command(BaseCommand):
         parser.add_argument("--queue", action="store_true", help="Queue the nightly sweep for the workers and return.")
         parser.add_argument("--workers", type=int, default=1,
                             help="Detect products side by side in this many processes (default 1).")
+        parser.add_argument("--rebuild-indexes", action="store_true",
+                            help="The first detection after a bulk import of claims: when most claims change, drop "
+                                 "the claim table's indexes and signal key for the write and rebuild them after "
+                                 "(locks the claims table meanwhile; not for the nightly sweep).")
 
-    def handle(self, *args, as_of, product, queue, workers, **options):
+    def handle(self, *args, as_of, product, queue, workers, rebuild_indexes, **options):
         if workers < 1:
             raise CommandError(f"--workers must be at least 1, got {workers}")
+        if queue and rebuild_indexes:
+            raise CommandError("--rebuild-indexes runs here, not in the workers: leave out --queue")
         if queue:
             from pricing_signals.tasks import nightly_signal_sweep
 
@@ -48,5 +62,6 @@ class Command(BaseCommand):
             products = list(found.values())
         as_of = as_of or clock.today()
         began = time.perf_counter()
-        result = signals_detect(as_of=as_of, products=products, workers=workers)
+        detect = signals_detect_rebuilding_indexes if rebuild_indexes else signals_detect
+        result = detect(as_of=as_of, products=products, workers=workers)
         self.stdout.write(f"Market signals as of {as_of}: {result} ({time.perf_counter() - began:.1f} s).")

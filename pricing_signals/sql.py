@@ -1,0 +1,168 @@
+"""Every SQL statement of market signals, behind named functions; the rest of the app calls these.
+
+Values are always bound as parameters (lists as PostgreSQL arrays); table names come from the models.
+psycopg2's COPY (`copy_expert`) is used here only. Claims are read as integers: day numbers from EPOCH,
+prices in ten-thousandths and, for a sweep's COPY, statuses as their position in CLAIM_STATUSES and no
+signal as 0.
+"""
+
+import io
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+from django.db import connection
+
+from pricing_signals.detection import CORROBORATED, PENDING, PRICE_SCALE, UNSUBSTANTIATED
+from pricing_signals.models import MarketSignal, PriceClaim
+from rebates.bulk import copy_lines
+
+EPOCH = date(2000, 1, 1)  # claims are read as day numbers from here
+CLAIM_STATUSES = (PENDING, CORROBORATED, UNSUBSTANTIATED)  # status codes of a sweep's COPY
+LOCK_ALL = 7_310_005  # (LOCK_ALL, 0): every detection; (LOCK_PRODUCT, product id): one product's claims
+LOCK_PRODUCT = 7_310_006
+UPDATE_BATCH = 100_000  # claims set per UPDATE
+DISMISSED = PriceClaim.Status.DISMISSED.value
+STATUS_VALUES = frozenset(PriceClaim.Status.values)
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def jit_off() -> None:
+    """No JIT compilation for the rest of the transaction. Returns nothing."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+
+
+def detection_lock_all() -> None:
+    """Wait for, then hold until the transaction ends, the exclusive lock on every detection. Returns nothing."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [LOCK_ALL])
+
+
+def detection_lock_shared() -> None:
+    """Wait for, then hold until the transaction ends, the detection lock shared. Returns nothing."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, 0)", [LOCK_ALL])
+
+
+def detection_lock_product(product_id: int) -> None:
+    """Wait for, then hold until the transaction ends, the detection lock shared and the product's own
+    exclusively (in that order: the select list is evaluated left to right). Returns nothing."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, 0), pg_advisory_xact_lock(%s, %s)",
+                       [LOCK_ALL, LOCK_PRODUCT, int(product_id) % 2**31])
+
+
+def _claims_select(*, coded: bool) -> tuple[str, list]:
+    """The SELECT of claim rows not dismissed (the claim table aliased c), to which a condition is added
+    with AND; and its parameters so far."""
+    params: list = [EPOCH, PRICE_SCALE]
+    status, signal = "c.status", "c.signal_id"
+    if coded:  # every column an integer
+        status = f"CASE c.status {' '.join(['WHEN %s THEN %s'] * len(CLAIM_STATUSES))} END"
+        for code, name in enumerate(CLAIM_STATUSES):
+            params += [name, code]
+        signal = "COALESCE(c.signal_id, 0)"
+    params.append(DISMISSED)
+    sql = (f"SELECT c.id, c.product_id, c.competitor_id, c.customer_id, (c.reported_on - %s::date), "
+           f"CAST(ROUND(c.claimed_price * %s) AS BIGINT), {status}, {signal} "
+           f"FROM {_table(PriceClaim)} c WHERE c.status <> %s")
+    return sql, params
+
+
+def claims_copied(products: Sequence[int] | None = None) -> str:
+    """Every claim not dismissed (of `products` only, when given) as the text COPY writes: a line per
+    claim of 8 integers separated by tabs: id, product, competitor, customer, day (from EPOCH), price (in
+    ten-thousandths), status (its position in CLAIM_STATUSES) and signal (0 when none). Unordered."""
+    sql, params = _claims_select(coded=True)
+    if products is not None:
+        sql += " AND c.product_id = ANY(%s::bigint[])"
+        params.append([int(pk) for pk in products])
+    buffer = io.StringIO()
+    with connection.cursor() as cursor:
+        query = cursor.mogrify(sql, params).decode()  # COPY takes no parameters: bound by the driver
+        cursor.cursor.copy_expert(f"COPY ({query}) TO STDOUT", buffer)
+    return buffer.getvalue()
+
+
+def _claim_rows(sql, params) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def claims_near(product_id: int, first: date, last: date, competitor_id: int | None = None) -> list[tuple]:
+    """The claims not dismissed of the product (and competitor, when given) reported from `first` to
+    `last`, as rows (id, product, competitor, customer, day from EPOCH, price in ten-thousandths, status,
+    signal id or None). Unordered."""
+    sql, params = _claims_select(coded=False)
+    sql += " AND c.product_id = %s AND c.reported_on BETWEEN %s AND %s"
+    params += [product_id, first, last]
+    if competitor_id is not None:
+        sql += " AND c.competitor_id = %s"
+        params.append(competitor_id)
+    return _claim_rows(sql, params)
+
+
+def claims_of_signals(signal_ids: Sequence[int]) -> list[tuple]:
+    """The claims not dismissed that the signals hold, as rows like claims_near's. Unordered."""
+    sql, params = _claims_select(coded=False)
+    sql += " AND c.signal_id = ANY(%s::bigint[])"
+    params.append([int(pk) for pk in signal_ids])
+    return _claim_rows(sql, params)
+
+
+def claims_set(ids: Sequence[int], statuses: Sequence[str], signals: Sequence[int | None]) -> None:
+    """Set the status and signal (None: none) of each claim of `ids`, given as parallel lists sorted by id
+    (statuses among the model's choices). Returns nothing.
+
+    One UPDATE per UPDATE_BATCH claims, joined on the id within the batch's range. Each column is bound as
+    one text parameter (the values joined by commas; no signal as 0) that PostgreSQL splits into an array:
+    a million claims bound as lists would be sent as ARRAY[...] expressions of a million constants, which
+    doubles the cost of the first detection of a bulk import."""
+    if any(status not in STATUS_VALUES for status in statuses):
+        raise ValueError("a claim status outside the model's choices")
+    table = _table(PriceClaim)
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), UPDATE_BATCH):
+            batch = [int(pk) for pk in ids[start:start + UPDATE_BATCH]]
+            cursor.execute(
+                f"UPDATE {table} AS c SET status = v.status, signal_id = NULLIF(v.signal_id, 0) "
+                "FROM unnest(string_to_array(%s, ',')::bigint[], string_to_array(%s, ','), "
+                "            string_to_array(%s, ',')::bigint[]) AS v (id, status, signal_id) "
+                "WHERE c.id = v.id AND c.id BETWEEN %s AND %s",
+                [",".join(map(str, batch)), ",".join(statuses[start:start + UPDATE_BATCH]),
+                 ",".join(str(int(signal or 0)) for signal in signals[start:start + UPDATE_BATCH]),
+                 min(batch), max(batch)])
+
+
+def signal_ids_next(count: int) -> list[int]:
+    """`count` new ids drawn from the signal table's sequence, in the order drawn."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                       [MarketSignal._meta.db_table, count])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def signals_copy(fields: Sequence[str], csv_lines: Iterable[str]) -> None:
+    """Load signal rows, given as CSV lines of `fields` (see rebates.bulk.csv_field), with one COPY.
+    Returns nothing."""
+    copy_lines(MarketSignal, fields, csv_lines)
+
+
+__all__ = [
+    "CLAIM_STATUSES",
+    "EPOCH",
+    "claims_copied",
+    "claims_near",
+    "claims_of_signals",
+    "claims_set",
+    "detection_lock_all",
+    "detection_lock_product",
+    "detection_lock_shared",
+    "jit_off",
+    "signal_ids_next",
+    "signals_copy",
+]
