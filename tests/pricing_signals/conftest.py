@@ -85,3 +85,18 @@ def seed(product, manager_a, manager_b):
         "echo_two": claim_on(product, echo_two, date(2026, 9, 22), "11.38"),
     }
     return {"customer": seed_customer, "echo_one": echo_one, "echo_two": echo_two, "claims": claims}
+
+
+def signal_on(product, median, *claimants):
+    """A stored signal on `product` at `median`, its claims corroborated, one per claimant: for exposure tests
+    that need a signal without running detection."""
+    from pricing_signals.models import MarketSignal, PriceClaim
+    from tests.factories import PriceClaimFactory
+
+    signal = MarketSignal.objects.create(product=product, window_start=date(2026, 9, 1), window_end=date(2026, 9, 25),
+                                         claim_count=len(claimants), customer_count=len(claimants),
+                                         median_price=Decimal(median))
+    for customer in claimants:
+        PriceClaimFactory(customer=customer, product=product, claimed_price=Decimal(median), signal=signal,
+                          status=PriceClaim.Status.CORROBORATED)
+    return signal

@@ -11,16 +11,15 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from pricing_signals.models import MarketSignal, PriceClaim
 from pricing_signals.selectors import open_signals_by_customer, signal_exposure, signals_exposure_totals
 from tests.factories import (
     AgreementFactory,
     ContractPriceFactory,
     CustomerFactory,
-    PriceClaimFactory,
     ProductFactory,
     ProductLineFactory,
 )
+from tests.pricing_signals.conftest import signal_on
 
 pytestmark = pytest.mark.django_db
 
@@ -30,16 +29,6 @@ def agreement(customer, *, products=(), lines=(), price="12.10", **fields):
     made.product_lines.set(lines)
     ContractPriceFactory(agreement=made, net_price=Decimal(price))
     return made
-
-
-def signal_on(product, median, *claimants):
-    signal = MarketSignal.objects.create(product=product, window_start=date(2026, 9, 1), window_end=date(2026, 9, 25),
-                                         claim_count=len(claimants), customer_count=len(claimants),
-                                         median_price=Decimal(median))
-    for customer in claimants:
-        PriceClaimFactory(customer=customer, product=product, claimed_price=Decimal(median), signal=signal,
-                          status=PriceClaim.Status.CORROBORATED)
-    return signal
 
 
 @pytest.fixture

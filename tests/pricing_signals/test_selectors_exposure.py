@@ -9,17 +9,17 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from pricing_signals.models import MarketSignal, PriceClaim
+from pricing_signals.models import MarketSignal
 from pricing_signals.selectors import exposure_total, signal_exposure, signals_exposure_totals
 from tests.factories import (
     AgreementFactory,
     ContractPriceFactory,
     CustomerFactory,
     LedgerEntryFactory,
-    PriceClaimFactory,
     ProductFactory,
     ProductLineFactory,
 )
+from tests.pricing_signals.conftest import signal_on
 
 pytestmark = pytest.mark.django_db
 
@@ -35,16 +35,6 @@ def agreement(customer, *, products=(), lines=(), prices=(("2026-01-01", "12.10"
     for kind, amount in entries:
         LedgerEntryFactory(agreement=made, kind=kind, amount=Decimal(amount))
     return made
-
-
-def signal_on(product, median, *claimants):
-    signal = MarketSignal.objects.create(product=product, window_start=date(2026, 9, 1), window_end=date(2026, 9, 25),
-                                         claim_count=len(claimants), customer_count=len(claimants),
-                                         median_price=Decimal(median))
-    for customer in claimants:
-        PriceClaimFactory(customer=customer, product=product, claimed_price=Decimal(median), signal=signal,
-                          status=PriceClaim.Status.CORROBORATED)
-    return signal
 
 
 @pytest.fixture
