@@ -13,7 +13,7 @@ test:
 	bash scripts/test.sh $(ARGS)
 
 bench:
-	bash scripts/bench.sh
+	BENCH="$(BENCH)" bash scripts/bench.sh
 
 lint: venv
 	.venv/bin/ruff check .

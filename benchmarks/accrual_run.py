@@ -41,7 +41,7 @@ GROUP BY a.id, pl.month
 CHANGE_ONE_PERCENT_SQL = """
 UPDATE rebates_purchaseline
 SET quantity = quantity + 1, amount = ROUND((quantity + 1) * unit_price, 2), updated_at = %s
-WHERE id % 100 = 7
+WHERE id %% 100 = 7
 """
 
 

@@ -9,6 +9,13 @@ cd "$REPO_ROOT"
 shopt -s nullglob
 # Files starting with _ are helpers the benchmarks run, not benchmarks themselves.
 benchmarks=(benchmarks/[!_]*.py)
+# BENCH=accrual_run (or several, space-separated) runs just those.
+if [ -n "${BENCH:-}" ]; then
+    benchmarks=()
+    for name in $BENCH; do
+        benchmarks+=("benchmarks/${name%.py}.py")
+    done
+fi
 shopt -u nullglob
 if [ "${#benchmarks[@]}" -eq 0 ]; then
     echo "no benchmarks yet"
