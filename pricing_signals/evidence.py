@@ -14,7 +14,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
-from django.utils import timezone
 
 from config import clock
 from customers.models import AuditRecord
@@ -70,7 +69,7 @@ def signal_evidence(*, user, signal: MarketSignal, exported_at: datetime | None 
         ("Decision", signal.get_decision_display() if signal.decision else "none yet"),
         ("Reason", signal.decision_reason),
         ("Decided by", _who(signal.decided_by)),
-        ("Decided at", timezone.localtime(signal.decided_at) if signal.decided_at else None),
+        ("Decided at", clock.local(signal.decided_at) if signal.decided_at else None),
     ]
     if signal.decision == MarketSignal.Decision.MATCH:
         rows.append(("Matched net unit price", signal.match_price, "from", signal.match_effective_from))
@@ -78,7 +77,7 @@ def signal_evidence(*, user, signal: MarketSignal, exported_at: datetime | None 
         rows.append(("Matched agreements", ", ".join(visible.order_by("number").values_list("number", flat=True))))
     if signal.merged_into_id:
         rows.append(("Merged into signal", f"#{signal.merged_into_id}"))
-    rows.append(("Exported by", _who(user), "at", timezone.localtime(exported_at)))
+    rows.append(("Exported by", _who(user), "at", clock.local(exported_at)))
     hidden = signal.claim_count - len(claims)
     if hidden > 0:
         rows.append(("Claims left out", hidden, "of customers you do not manage"))
@@ -101,7 +100,7 @@ def signal_evidence(*, user, signal: MarketSignal, exported_at: datetime | None 
     for match in matches:
         price = match.contract_price
         rows.append((price.agreement.number, price.agreement.customer.code, price.net_price, price.effective_from,
-                     price.reason, _who(price.created_by), timezone.localtime(price.created_at)))
+                     price.reason, _who(price.created_by), clock.local(price.created_at)))
 
     history = (AuditRecord.objects.filter(target_type=MarketSignal._meta.label_lower, target_id=str(signal.pk))
                .select_related("actor").order_by("at", "pk"))
@@ -110,7 +109,7 @@ def signal_evidence(*, user, signal: MarketSignal, exported_at: datetime | None 
     rows += [(), ("History",), HISTORY_HEADERS]
     for record in history:
         summary = record.summary if sees_all else "(details for users who see every customer)"
-        rows.append((timezone.localtime(record.at), _who(record.actor) or record.actor_label, record.action,
+        rows.append((clock.local(record.at), _who(record.actor) or record.actor_label, record.action,
                      summary))
     return EvidenceRecord(signal=signal, rows=tuple(rows))
 

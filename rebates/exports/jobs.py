@@ -15,7 +15,6 @@ from datetime import date
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
-from django.utils import timezone
 
 from config import clock
 from config.celery_app import queue_on_commit
@@ -129,7 +128,7 @@ def _about(user, filters, report, when):
     shown = ", ".join(f"{key} {value:%Y-%m}" if isinstance(value, date) else f"{key} {value}"
                       for key, value in filters.items()) or "none (every agreement the user may see)"
     return (("Report", "Finance accrual sheet and liability"), ("Exported by", user.get_username()),
-            ("Exported at", f"{timezone.localtime(when):%Y-%m-%d %H:%M}"), ("Filters", shown))
+            ("Exported at", f"{clock.local(when):%Y-%m-%d %H:%M}"), ("Filters", shown))
 
 
 def accruals_export(*, user, filters=None, format="xlsx", report="accruals"):
@@ -149,7 +148,7 @@ def accruals_export(*, user, filters=None, format="xlsx", report="accruals"):
     now = clock.now()
     write_export(buffer, user=user, filters=selected, format=format, report=report,
                  about=_about(user, selected, report, now))
-    return ExportFile(name=file_name(report, format, selected, timezone.localdate(now)),
+    return ExportFile(name=file_name(report, format, selected, clock.local(now).date()),
                       content_type=CONTENT_TYPES[format], content=buffer.getvalue())
 
 
@@ -206,7 +205,7 @@ def export_job_run(*, job_id: int, progress=None) -> ExportJob:
                                 progress=report_progress,
                                 about=_about(job.requested_by, filters, report, job.created_at))
             handle.seek(0)
-            name = file_name(report, job.format, filters, timezone.localdate(job.created_at))
+            name = file_name(report, job.format, filters, clock.local(job.created_at).date())
             job.file.save(name, File(handle, name=name), save=False)
         job.status = ExportJob.Status.DONE
         job.progress = 100
