@@ -105,7 +105,7 @@ start_postgres() {
     [ -n "$PG_BIN" ] || die "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin"
     local version
     version="$(basename "$(dirname "$PG_BIN")")"
-    PG_PORT="$(free_port 55432)"
+    PG_PORT="$(free_port 0)"  # any free port: runs side by side never race for one
     PG_DATA="$SERVICES_DIR/pgdata"
 
     if is_root && ! id postgres >/dev/null 2>&1; then
@@ -224,7 +224,7 @@ stop_local_postgres() {
 }
 
 start_redis() {
-    REDIS_PORT="$(free_port 56379)"
+    REDIS_PORT="$(free_port 0)"
     section "starting Redis $(redis-server --version | sed -n 's/.* v=\([^ ]*\).*/\1/p') on 127.0.0.1:$REDIS_PORT"
     redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
         --dir "$SERVICES_DIR" --logfile "$SERVICES_DIR/redis.log" &
