@@ -75,6 +75,13 @@ def settlement_close(*, agreement: RebateAgreement, period_first: date, by=None,
             end = month_of(interim_through)
             if not period_first <= end <= agreement.end_month:
                 raise SettlementError(f"An interim payment must end within the period starting {period_first:%Y-%m}.")
+            # A closed period is paid by its closing, which counts everything earned in it: an interim
+            # payment beside it would pay the same months twice.
+            closing = (Settlement.objects.filter(agreement=agreement, period_start=period_first, interim=False)
+                       .exclude(status=Settlement.Status.FORFEITED).first())
+            if closing is not None:
+                raise SettlementError(f"The period starting {period_first:%Y-%m} is closed (settlement "
+                                      f"{closing.pk}); interim payments are for a period still open.")
         if not interim and Settlement.objects.filter(agreement=agreement, period_start=period_first,
                                                      interim=False).exists():
             return None

@@ -161,6 +161,15 @@ def test_interim_payment_pays_earned_to_date_and_the_closing_pays_the_rest(finan
     assert balance(agreement) == D("0.00")
 
 
+def test_interim_payment_of_a_closed_period_is_refused_so_its_months_are_never_paid_twice(finance):
+    agreement, _ = seed(frequency="quarterly")
+    accrue(datetime.date(2026, 4, 2))
+    pay(Settlement.objects.get(agreement=agreement, period_start=month(1)), finance)
+    with pytest.raises(SettlementError, match="closed"):
+        settlement_interim(agreement=agreement, through=datetime.date(2026, 1, 31), by=finance)
+    assert Settlement.objects.filter(agreement=agreement).count() == 1
+
+
 def test_terminating_forfeits_open_settlements():
     from rebates.services import agreement_terminate
 
