@@ -7,10 +7,10 @@ rule, and a period's months always add up to its cumulative exactly.
 """
 
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import groupby
+from typing import NamedTuple
 
 from .bonus import bonus_percent
 from .lines import NOTHING_BOUGHT, MonthTotal, PurchaseLine, monthly_totals
@@ -21,8 +21,7 @@ from .rules import Volume, earned, minimum_volume, rate_at, rate_in_force
 from .terms import AgreementTerms, Baseline, RateType, RebateRule, RuleKind
 
 
-@dataclass(frozen=True)
-class _Standing:
+class _Standing(NamedTuple):
     """A settlement period after some month: volume to date and what it has earned (rounded, capped)."""
 
     volume: Volume
@@ -107,15 +106,15 @@ def _settlement_period(
 ) -> Iterator[MonthResult]:
     """The period's months from `recompute_from` on; the months before it only add up its volume."""
     rule = terms.rule
+    committed = terms.committed_monthly_quantity
     before = _NOTHING_YET
     launched = dict.fromkeys(launches, ZERO)
     volume = before.volume
     for month in months:
         if month == recompute_from and month != first:
             # Where the months before left the period: what they earned follows from their volume.
-            before = _standing(rule, volume, bonus_percent(rule.bonuses, launched))
+            before = _standing(rule, volume, bonus_percent(rule.bonuses, launched) if launches else ZERO)
         total = bought.get(month, NOTHING_BOUGHT)
-        committed = terms.committed_monthly_quantity
         shortfall = committed is not None and total.quantity < committed
         counts = not (shortfall and rule.commitment_rule)
         for product, per_month in launches.items():
@@ -125,7 +124,7 @@ def _settlement_period(
                 volume = volume.plus(total, last_year.get(month, NOTHING_BOUGHT))
             continue
         volume = before.volume.plus(total, last_year.get(month, NOTHING_BOUGHT)) if counts else before.volume
-        extra = bonus_percent(rule.bonuses, launched)
+        extra = bonus_percent(rule.bonuses, launched) if launches else ZERO
         now = _standing(rule, volume, extra)
 
         rule_amount = now.earned - before.earned
