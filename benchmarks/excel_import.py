@@ -1,10 +1,10 @@
 """Importing a 100,000-row .xlsx of purchase lines, printed as rows per second.
 
-The import is the whole use case: the upload kept in storage, the guards, the sheet read and validated for
-the preview, then read, validated and upserted for the commit. Beside it, in the same run: the same lines
-handed straight to the ingest service (what the API does with them), and bare openpyxl (read-only) only
-iterating the same sheet. Runs in a database of its own, made and dropped here. BENCH_IMPORT_ROWS changes
-the 100,000.
+The import is the whole use case as the import command runs it: the upload kept in storage, the guards, the
+sheet read once, its lines validated for the preview, then validated and upserted for the commit. Beside it,
+in the same run: the same lines handed straight to the ingest service (what the API does with them), and bare
+openpyxl (read-only) only iterating the same sheet. Runs in a database of its own, made and dropped here.
+BENCH_IMPORT_ROWS changes the 100,000.
 """
 
 import os

@@ -58,11 +58,15 @@ class ImportOutcome:
 def purchase_import_preview(*, batch_id: int, progress=None) -> ImportOutcome:
     """Read and validate the batch's file and count what a commit would create, update or leave alone;
     nothing is stored. The batch becomes previewed (with the counts) or rejected (with every error)."""
+    return _preview(batch_id=batch_id, progress=progress, read=_read_batch_file)
+
+
+def _preview(*, batch_id: int, progress, read) -> ImportOutcome:
     batch = ImportBatch.objects.get(pk=batch_id)
     if batch.status in (ImportBatch.Status.STORED, ImportBatch.Status.REJECTED, ImportBatch.Status.IMPORTING):
         return ImportOutcome(batch, None)
     report = _progress_writer(batch.pk, progress)
-    parsed = _read_batch_file(batch, report, share=(0, 60))
+    parsed = read(batch, report, share=(0, 60))
     if parsed is None:
         return ImportOutcome(_refresh(batch), None)
     try:
@@ -85,13 +89,17 @@ def purchase_import_commit(*, batch_id: int, user=None, progress=None) -> Import
     Safe to run twice and after a worker died midway: a stored or rejected batch is left alone, and one
     worker at a time imports a batch (the ingest's single transaction stores all or nothing).
     """
+    return _commit(batch_id=batch_id, user=user, progress=progress, read=_read_batch_file)
+
+
+def _commit(*, batch_id: int, user, progress, read) -> ImportOutcome:
     with batch_import_lock(batch_id) as locked:
         batch = ImportBatch.objects.get(pk=batch_id)
         if not locked or batch.status in (ImportBatch.Status.STORED, ImportBatch.Status.REJECTED):
             return ImportOutcome(batch, None)
         ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.IMPORTING, progress=0)
         report = _progress_writer(batch.pk, progress)
-        parsed = _read_batch_file(batch, report, share=(0, 40))
+        parsed = read(batch, report, share=(0, 40))
         if parsed is None:
             return ImportOutcome(_refresh(batch), None)
         try:
@@ -157,11 +165,21 @@ def _file_error(refused: ImportRefused) -> dict:
 
 def purchase_import_file(*, user, upload, name: str, commit: bool, progress=None) -> ImportOutcome:
     """Start, preview and (when `commit` and the preview is clean) commit a file here, in one go (the
-    management command and tests do this; the pages queue the same steps)."""
+    management command and tests do this; the pages queue the same steps).
+
+    The file is read once: the commit stores the very lines the preview checked. (Queued, the two steps
+    run apart, in tasks of their own, and each reads the kept file.)"""
     batch = purchase_import_start(user=user, upload=upload, name=name)
-    outcome = purchase_import_preview(batch_id=batch.pk, progress=progress)
+    read_once = {}
+
+    def read(batch, report, *, share):
+        if "file" not in read_once:
+            read_once["file"] = _read_batch_file(batch, report, share=share)
+        return read_once["file"]
+
+    outcome = _preview(batch_id=batch.pk, progress=progress, read=read)
     if commit and outcome.ok:
-        outcome = purchase_import_commit(batch_id=batch.pk, user=user, progress=progress)
+        outcome = _commit(batch_id=batch.pk, user=user, progress=progress, read=read)
     return outcome
 
 
