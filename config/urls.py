@@ -2,10 +2,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from customers.forms import SignInForm
+from customers.forms import AdminSignInForm, SignInForm
 
 admin.site.site_header = "Rebate desk administration"
 admin.site.site_title = "Rebate desk"
+admin.site.login_form = AdminSignInForm
 
 urlpatterns = [
     path(

@@ -1,34 +1,41 @@
-from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
+from customers.sign_in import sign_in_failure_record, sign_in_success_record, sign_in_wait_minutes
 
-class SignInForm(AuthenticationForm):
-    """The sign-in form, refusing further attempts for a while after too many failures."""
 
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "too_many_attempts": "Too many sign-in attempts. Wait a few minutes and try again.",
-    }
+class ThrottledSignIn:
+    """Refuses further sign-in attempts for a while after too many failures (customers.sign_in)."""
 
-    def _throttle_keys(self):
-        username = (self.data.get("username") or "").strip().lower()
+    def _who(self):
+        username = self.data.get("username") or ""
         address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
-        return [f"sign-in:user:{username}", f"sign-in:addr:{address}"]
+        return {"username": username if isinstance(username, str) else "", "address": address}
 
     def clean(self):
-        keys = self._throttle_keys()
-        limit = settings.SIGN_IN_MAX_ATTEMPTS
-        if any((cache.get(key) or 0) >= limit for key in keys):
-            raise ValidationError(self.error_messages["too_many_attempts"], code="too_many_attempts")
+        who = self._who()
+        minutes = sign_in_wait_minutes(**who)
+        if minutes:
+            raise ValidationError(
+                "Too many sign-in attempts. Try again in %(minutes)d minute%(plural)s.",
+                code="too_many_attempts", params={"minutes": minutes, "plural": "" if minutes == 1 else "s"})
         try:
-            return super().clean()
+            cleaned = super().clean()
         except ValidationError:
-            for key in keys:
-                cache.add(key, 0, timeout=settings.SIGN_IN_WINDOW_SECONDS)
-                try:
-                    cache.incr(key)
-                except ValueError:
-                    cache.set(key, 1, timeout=settings.SIGN_IN_WINDOW_SECONDS)
+            # A wrong password or an unknown name counts; a right password refused for another reason
+            # (an account without admin access at the admin sign-in) does not.
+            if self.user_cache is None:
+                sign_in_failure_record(**who)
             raise
+        if self.user_cache is not None:
+            sign_in_success_record(**who)
+        return cleaned
+
+
+class SignInForm(ThrottledSignIn, AuthenticationForm):
+    """The app's sign-in form."""
+
+
+class AdminSignInForm(ThrottledSignIn, AdminAuthenticationForm):
+    """The admin's sign-in form, throttled by the same rule."""

@@ -2,11 +2,9 @@
 the decision with who and when, the price changes it led to and its history, kept in good faith to show
 that a price was lowered to meet competition.
 
-CSV or .xlsx; no text cell can run as a formula (R14): in .csv a text starting with = + - @ tab or CR gets a
-leading quote, in .xlsx every text is written as a text cell.
+CSV or .xlsx; no text cell can run as a formula (R14, by the rule in rebates.exports.cells).
 """
 
-import csv
 import io
 import os
 from dataclasses import dataclass
@@ -19,7 +17,7 @@ from config import clock
 from customers.models import AuditRecord
 from pricing_signals.models import MarketSignal, SignalPriceMatch
 from pricing_signals.selectors import VIEW_SIGNALS, signal_claims
-from rebates.exports.cells import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, XlsxBook, csv_text, excel_serial
+from rebates.exports.cells import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, CsvOut, XlsxBook, excel_serial
 from rebates.models import RebateAgreement
 
 FORMATS = ("csv", "xlsx")
@@ -115,23 +113,12 @@ def signal_evidence(*, user, signal: MarketSignal, exported_at: datetime | None 
 
 
 def evidence_csv(record: EvidenceRecord) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    buffer = io.BytesIO()
+    out = CsvOut(buffer)
     for row in record.rows:
-        writer.writerow([_csv_cell(cell) for cell in row])
-    return buffer.getvalue().encode("utf-8-sig")
-
-
-def _csv_cell(cell) -> str:
-    if cell is None:
-        return ""
-    if isinstance(cell, datetime):
-        return cell.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(cell, date):
-        return cell.isoformat()
-    if isinstance(cell, str):
-        return csv_text(cell)
-    return str(cell)  # Decimal or int: a plain number, never a formula
+        out.row(row)
+    out.close()
+    return buffer.getvalue()
 
 
 def evidence_xlsx(record: EvidenceRecord) -> bytes:
@@ -142,7 +129,7 @@ def evidence_xlsx(record: EvidenceRecord) -> bytes:
     for col, width in enumerate(widths):
         sheet.set_column(col, col, width)
     formats = book.formats
-    datetime_format = book.workbook.add_format({"num_format": "yyyy-mm-dd hh:mm", "align": "left"})
+    datetime_format = book.add_format({"num_format": "yyyy-mm-dd hh:mm", "align": "left"})
     for row_number, row in enumerate(record.rows):
         header = row in (CLAIM_HEADERS, PRICE_HEADERS, HISTORY_HEADERS)
         for col, cell in enumerate(row):

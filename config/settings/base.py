@@ -97,8 +97,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-# Sign-in attempts allowed per user name and per address in SIGN_IN_WINDOW_SECONDS.
+# Failed sign-ins (app and admin) allowed per account in SIGN_IN_WINDOW_SECONDS, and per address: higher, so
+# one address cannot lock other users out, yet a spray over many accounts is slowed (customers/sign_in.py).
 SIGN_IN_MAX_ATTEMPTS = env.int("SIGN_IN_MAX_ATTEMPTS", default=5)
+SIGN_IN_ADDRESS_MAX_ATTEMPTS = env.int("SIGN_IN_ADDRESS_MAX_ATTEMPTS", default=50)
 SIGN_IN_WINDOW_SECONDS = env.int("SIGN_IN_WINDOW_SECONDS", default=300)
 
 # The nightly run books this many agreements per chunk: one transaction, one task, any worker.

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Func, IntegerField
 
 from rebates.engine.money import CENT, ZERO_MONEY
-from rebates.exports.cells import Column, CsvOut, XlsxBook, csv_text, text_width
+from rebates.exports.cells import Column, CsvOut, XlsxBook, text_width
 from rebates.selectors import accrual_rows, liability_by_customer, quantized
 from rebates.sql.exports import row_batches as sql_row_batches
 from rebates.sql.exports import snapshot_read_only
@@ -268,9 +268,9 @@ def _write_about_sheet(book: XlsxBook, about):
 
 def write_accrual_csv(stream, *, user, filters, progress: Progress = None) -> int:
     """The finance accrual sheet as CSV: a header, one line per agreement and month, a totals line.
-    Months are YYYY-MM, amounts plain decimals, texts escaped against formulas (R14)."""
+    Months are YYYY-MM, amounts plain decimals, texts escaped against formulas (R14, in CsvOut)."""
     out = CsvOut(stream)
-    writerow = out.writer.writerow
+    writerow = out.row
     writerow([column.header for column in ACCRUAL_COLUMNS])
     months = {}
     with one_snapshot():
@@ -283,7 +283,7 @@ def write_accrual_csv(stream, *, user, filters, progress: Progress = None) -> in
                 if label is None:
                     label = months[month] = f"{month:%Y-%m}"
                 # Every figure with its places.
-                writerow((csv_text(number), csv_text(code), csv_text(name), csv_text(manager), csv_text(program),
+                writerow((number, code, name, manager, program,
                           label, quantized(units, QUANTITY_STEP), *(quantized(value, CENT) for value in money)))
             count += len(batch)
             if progress is not None:
@@ -304,12 +304,12 @@ def write_liability_csv(stream, *, user, filters, progress: Progress = None) -> 
     Returns the number of sheet rows it sums."""
     summary = sheet_summary(user=user, filters=filters)
     out = CsvOut(stream)
-    writerow = out.writer.writerow
+    writerow = out.row
     writerow(LIABILITY_CSV_HEADER)
     for code, name, manager, *figures in summary.by_customer():
-        writerow(("customer", csv_text(manager or NO_MANAGER), csv_text(code), csv_text(name), 1, *figures))
+        writerow(("customer", manager or NO_MANAGER, code, name, 1, *figures))
     for manager, *figures in summary.by_manager():
-        writerow(("account manager", csv_text(manager), "", "", *figures))
+        writerow(("account manager", manager, "", "", *figures))
     out.close()
     if progress is not None:
         progress(summary.rows, summary.rows)

@@ -8,7 +8,7 @@ pricing_signals edge (`pricing_signals.sheets`) assembles it and calls these wri
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from rebates.exports.cells import Column, CsvOut, XlsxBook, csv_text, excel_serial, text_width
+from rebates.exports.cells import Column, CsvOut, XlsxBook, excel_serial, text_width
 from rebates.selectors import AgreementStatement
 
 COLUMNS = (
@@ -83,13 +83,13 @@ def write_agreement_csv(stream, statement: AgreementStatement, *,
     """The same sheet as CSV (months YYYY-MM, amounts plain decimals, texts escaped against formulas)."""
     claims_by_month = claims_by_month or {}
     out = CsvOut(stream)
-    writerow = out.writer.writerow
+    writerow = out.row
     writerow(["Agreement", *[column.header for column in COLUMNS]])
-    number = csv_text(statement.agreement.number)
+    number = statement.agreement.number
     for month in statement.months:
         writerow((number, f"{month.month:%Y-%m}", month.units, _blank(month.net_price), _blank(month.rebate_per_unit),
                   month.monthly_rebate, month.cumulative_rebate,
-                  csv_text(claims_text(claims_by_month.get(month.month, ()))),
+                  claims_text(claims_by_month.get(month.month, ())),
                   "Yes" if month.shortfall else "No"))
     writerow(("Total", "", statement.total_units, "", "", statement.total_rebate, "", "", ""))
     out.close()

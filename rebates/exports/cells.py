@@ -1,18 +1,31 @@
 """What every sheet shares: typed cells, formats, and no cell a spreadsheet would run as a formula (R14).
 
-In .xlsx every text goes through `write_string`, so it is stored as text whatever it starts with (XlsxWriter's
-generic write would turn "{=...}" into an array formula even with strings_to_formulas off). In .csv a text
-that starts with a trigger character gets a leading single quote, which spreadsheets show and never run.
+One rule says which texts a spreadsheet would run: `starts_formula`. In .xlsx every text goes through
+`write_string`, so it is stored as text whatever it starts with (XlsxWriter's generic write would turn
+"{=...}" into an array formula even with strings_to_formulas off), and a text that starts a formula also
+carries Excel's quote prefix, so editing the cell does not turn it into one. In .csv every cell goes through
+`csv_cell`: a text that starts a formula gets a leading single quote, which spreadsheets show and never run,
+and so does every part of it after a separator or a line break (where a reader of another locale starts a
+new cell); a text holding a separator of any common locale, a quote or a line break is quoted.
 """
 
-import csv
 import io
-from datetime import date
+import re
+from datetime import date, datetime
 
 import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
 
-# =, +, -, @, tab and carriage return start a formula (or a DDE call) when a spreadsheet opens the file.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# =, +, -, @, tab and carriage return (and the full-width =, +, -, @, which some spreadsheets read as their
+# ASCII forms) start a formula or a DDE call when a spreadsheet opens the file, after any leading spaces.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_FORMULA_START = "\\s*[" + re.escape("".join(FORMULA_TRIGGERS)) + "]"
+# Where a spreadsheet reading the file in some locale starts a new cell or row: comma, semicolon, tab, pipe,
+# and line breaks.
+CSV_SEPARATORS = ",;\t|\r\n"
+_STARTS_FORMULA = re.compile(_FORMULA_START)
+_SEPARATOR_BEFORE_FORMULA = re.compile(f"([{re.escape(CSV_SEPARATORS)}])(?={_FORMULA_START})")
+_NEEDS_QUOTES = re.compile(f'[{re.escape(CSV_SEPARATORS)}"]')
 MONEY_FORMAT = '"$"#,##0.00;[Red]-"$"#,##0.00'
 UNIT_PRICE_FORMAT = '"$"#,##0.0000;[Red]-"$"#,##0.0000'
 # Quantities keep up to three places; "General" shows 10 as 10 and 10.5 as 10.5 (a "0.###" format shows "10.").
@@ -23,14 +36,50 @@ CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 _EXCEL_EPOCH = date(1899, 12, 30)
 
 
+def starts_formula(text: str) -> bool:
+    """Whether a spreadsheet would run this text as a formula: it starts with a trigger, perhaps after spaces."""
+    return bool(_STARTS_FORMULA.match(text))
+
+
 def csv_text(value: str) -> str:
-    """A text cell for .csv: a leading single quote when it would start a formula."""
-    return "'" + value if value and value.startswith(FORMULA_TRIGGERS) else value
+    """A text for .csv that no spreadsheet runs: a single quote before it when it starts a formula, and after
+    every separator or line break inside it that a formula follows."""
+    if not value:
+        return value
+    value = _SEPARATOR_BEFORE_FORMULA.sub(r"\1'", value)
+    return "'" + value if starts_formula(value) else value
+
+
+def csv_cell(value) -> str:
+    """One cell of a .csv line: texts made safe (`csv_text`) and quoted when they hold a separator of any
+    common locale, a quote or a line break; numbers as they are; dates ISO; None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        text = csv_text(value)
+        return '"' + text.replace('"', '""') + '"' if _NEEDS_QUOTES.search(text) else text
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)  # Decimal or int: a plain number, never a formula
 
 
 def excel_serial(day: date) -> int:
     """The day as Excel's serial number (days since 1899-12-30), for a date cell with a date format."""
     return (day - _EXCEL_EPOCH).days
+
+
+class _FormulaSafeWorksheet(Worksheet):
+    """A worksheet on which every text that starts a formula (`starts_formula`) carries Excel's quote prefix:
+    shown as typed, and still text after someone edits the cell."""
+
+    quoted = None  # set by XlsxBook.sheet: a cell format -> its twin with the quote prefix
+
+    def _write_string(self, row, col, string, cell_format=None):
+        if self.quoted is not None and starts_formula(string):
+            cell_format = self.quoted(cell_format)
+        return super()._write_string(row, col, string, cell_format)
 
 
 def _write_text(worksheet, row, col, text, cell_format=None):
@@ -61,7 +110,9 @@ class XlsxBook:
             "strings_to_numbers": False,
             "strings_to_urls": False,
         })
-        add = self.workbook.add_format
+        self._properties = {}
+        self._quoted = {}
+        add = self.add_format
         self.formats = {
             "text": None,
             "header": add({"bold": True, "bottom": 1, "text_wrap": True, "valign": "top"}),
@@ -78,10 +129,26 @@ class XlsxBook:
             "text_total": add({"bold": True, "top": 1}),
         }
 
+    def add_format(self, properties=None):
+        """A cell format of this book (kept, so a text that starts a formula gets its quote-prefixed twin)."""
+        cell_format = self.workbook.add_format(properties)
+        self._properties[id(cell_format)] = dict(properties or {})
+        return cell_format
+
+    def quoted(self, cell_format):
+        """`cell_format` (None: plain) with Excel's quote prefix."""
+        key = None if cell_format is None else id(cell_format)
+        twin = self._quoted.get(key)
+        if twin is None:
+            twin = self._quoted[key] = self.workbook.add_format({**self._properties.get(key, {}), "quote_prefix": True})
+        return twin
+
     def sheet(self, name, columns=None):
-        """A worksheet whose every text cell is written as text (see `_write_text`), with the columns'
-        widths and formats set (a cell written without a format takes its column's)."""
-        worksheet = self.workbook.add_worksheet(name)
+        """A worksheet whose every text cell is written as text (see `_write_text`), quote-prefixed when it
+        starts a formula, with the columns' widths and formats set (a cell written without a format takes
+        its column's)."""
+        worksheet = self.workbook.add_worksheet(name, worksheet_class=_FormulaSafeWorksheet)
+        worksheet.quoted = self.quoted
         worksheet.add_write_handler(str, _write_text)
         if columns:
             self.size_columns(worksheet, columns)
@@ -117,12 +184,20 @@ def text_width(value, at_least):
     return min(max(at_least, len(value) + 2), 60)
 
 
+def csv_line(cells) -> str:
+    """One line of a .csv file, every cell through `csv_cell`."""
+    return ",".join(map(csv_cell, cells)) + "\r\n"
+
+
 class CsvOut:
-    """A CSV writer on a binary stream (UTF-8 with a byte-order mark, so Excel reads accents right)."""
+    """The one CSV writer, on a binary stream (UTF-8 with a byte-order mark, so Excel reads accents right):
+    `row(cells)` writes one line through `csv_line`."""
 
     def __init__(self, stream):
         self.text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="", write_through=False)
-        self.writer = csv.writer(self.text)
+
+    def row(self, cells):
+        self.text.write(csv_line(cells))
 
     def close(self):
         self.text.flush()

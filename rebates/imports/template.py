@@ -16,8 +16,8 @@ def purchase_import_template(format: str = "xlsx"):
     if format == "csv":
         buffer = io.BytesIO()
         out = CsvOut(buffer)
-        out.writer.writerow(FIELDS)
-        out.writer.writerow(TEMPLATE_EXAMPLE)
+        out.row(FIELDS)
+        out.row(TEMPLATE_EXAMPLE)
         out.close()
         return ExportFile("purchase-lines-template.csv", CSV_CONTENT_TYPE, buffer.getvalue())
     if format != "xlsx":
@@ -25,7 +25,7 @@ def purchase_import_template(format: str = "xlsx"):
     columns = [Column(field, width=width) for field, width in zip(FIELDS, (22, 14, 14, 10, 12, 12, 14), strict=True)]
     buffer = io.BytesIO()
     book = XlsxBook(buffer)
-    text = book.workbook.add_format({"num_format": "@"})
+    text = book.add_format({"num_format": "@"})
     sheet = book.sheet("Purchase lines")
     for col, column in enumerate(columns):
         # Text columns stay text: Excel would turn 2026-03 into a date and C00042 stays as typed.

@@ -56,3 +56,31 @@ def _is_number(text):
 def unescaped_trigger_cells(rows) -> list[str]:
     """CSV cells a spreadsheet would run: text starting with a trigger that is not a plain number."""
     return [cell for row in rows for cell in row if cell.startswith(FORMULA_TRIGGERS) and not _is_number(cell)]
+
+
+# What a spreadsheet runs, spelled here apart from the code under test: =, +, -, @, tab or CR, or their
+# full-width forms, after any leading whitespace; a plain number is only a number.
+_RUNS = re.compile("\\s*[=+\\-@\t\r\uff1d\uff0b\uff0d\uff20]")
+LOCALE_SEPARATORS = (",", ";", "\t", "|")
+
+
+def runs_as_formula(cell) -> bool:
+    return isinstance(cell, str) and bool(_RUNS.match(cell)) and not _is_number(cell.strip())
+
+
+def csv_formula_cells_in_any_locale(content: bytes) -> list[tuple[str, str]]:
+    """(separator, cell) for every cell a spreadsheet would run when it opens the .csv with the list
+    separator of a comma, semicolon, tab or pipe locale (a quote opens a quoted cell only at a cell's start)."""
+    text = content.decode("utf-8-sig")
+    found = []
+    for separator in LOCALE_SEPARATORS:
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=separator):
+            found += [(separator, cell) for cell in row if runs_as_formula(cell)]
+    return found
+
+
+def xlsx_formula_texts_without_quote_prefix(content: bytes) -> list[str]:
+    """Text cells that would become formulas once edited: they start one and lack Excel's quote prefix."""
+    return [f"{sheet.title}!{cell.coordinate}: {cell.value!r}" for sheet in workbook(content).worksheets
+            for row in sheet.iter_rows() for cell in row
+            if cell.data_type == "s" and runs_as_formula(cell.value) and not cell.quotePrefix]

@@ -11,7 +11,15 @@ from rebates.exports import accruals_export, csv_text
 from rebates.exports.cells import FORMULA_TRIGGERS
 from rebates.models import RebateProgram
 from tests.excel.ledgers import accrue, finance_user, seed_agreement
-from tests.excel.readback import csv_rows, formula_cells, unescaped_trigger_cells, values, workbook
+from tests.excel.readback import (
+    csv_formula_cells_in_any_locale,
+    csv_rows,
+    formula_cells,
+    unescaped_trigger_cells,
+    values,
+    workbook,
+    xlsx_formula_texts_without_quote_prefix,
+)
 from tests.factories import CompetitorFactory, CustomerFactory, PriceClaimFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -94,3 +102,67 @@ def test_agreement_sheet_xlsx_and_csv_carry_no_formula(payload):
 def test_csv_text_escapes_exactly_the_trigger_characters():
     assert [csv_text(t) for t in ("=1", "+1", "-1", "@a", "\t1", "\r1", "a=1", "", "1-2")] == [
         "'=1", "'+1", "'-1", "'@a", "'\t1", "'\r1", "a=1", "", "1-2"]
+
+
+# --- other locales: separators inside a text, full-width triggers, leading spaces ------------------------
+
+# payload -> how the customer name "<payload> Customer" must be written in the .csv: quoted when it holds a
+# separator of any common locale, a quote or a line break; a single quote before every part that would start
+# a formula, at the start and after each separator (where a reader of another locale starts a new cell).
+LOCALE_PAYLOADS = {
+    "Acme;=1+2;x": "\"Acme;'=1+2;x Customer\"",
+    "Acme,=1+2": "\"Acme,'=1+2 Customer\"",
+    "Acme|@SUM(A1)": "\"Acme|'@SUM(A1) Customer\"",
+    "Acme\n=1+2": "\"Acme\n'=1+2 Customer\"",
+    'Say "hi";-1+1': "\"Say \"\"hi\"\";'-1+1 Customer\"",
+    "\uff1d1+2": "'\uff1d1+2 Customer",
+    "\uff0b1+2": "'\uff0b1+2 Customer",
+    "\uff0d1+2": "'\uff0d1+2 Customer",
+    "\uff20SUM(A1)": "'\uff20SUM(A1) Customer",
+    " =1+2": "' =1+2 Customer",
+    "\u3000=1+2": "'\u3000=1+2 Customer",
+    "\t=1": "\"'\t'=1 Customer\"",
+    "-2+3": "'-2+3 Customer",
+}
+
+
+def locale_book(payload):
+    """The customer's name, the manager's name, the program and the competitor start with the payload."""
+    manager = UserFactory(username="hostile", first_name=payload, last_name="", role=roles.ACCOUNT_MANAGER)
+    customer = CustomerFactory(code="HOSTILE", name=f"{payload} Customer", account_manager=manager)
+    agreement = seed_agreement(customer=customer, number="AG-HOSTILE", sku="SKU-HOSTILE")
+    RebateProgram.objects.filter(pk=agreement.program_id).update(name=f"{payload} Program", code="hostile")
+    PriceClaimFactory(customer=customer, product=agreement.products.get(),
+                      competitor=CompetitorFactory(name=f"{payload} Competitor"), reported_on=datetime.date(2026, 5, 4))
+    accrue(AS_OF)
+    return agreement
+
+
+@pytest.mark.parametrize("payload", LOCALE_PAYLOADS)
+def test_accrual_and_liability_csv_quote_and_neutralise_in_every_locale(payload):
+    locale_book(payload)
+    for report in ("accruals", "liability"):
+        content = accruals_export(user=finance_user(), format="csv", report=report).content
+        assert csv_formula_cells_in_any_locale(content) == [], report
+        assert LOCALE_PAYLOADS[payload] in content.decode("utf-8-sig"), report
+
+
+@pytest.mark.parametrize("payload", LOCALE_PAYLOADS)
+def test_agreement_sheet_csv_quotes_and_neutralises_in_every_locale(payload):
+    agreement = locale_book(payload)
+    content = agreement_sheet_export(user=finance_user(), number=agreement.number, as_of=AS_OF, format="csv").content
+    assert csv_formula_cells_in_any_locale(content) == []
+    claims = [row[7] for row in csv_rows(content) if " Competitor $" in row[7]]
+    assert len(claims) == 1 and claims[0].endswith(" Competitor $11.40 on SKU-HOSTILE (call, 2026-05-04)")
+
+
+@pytest.mark.parametrize("payload", LOCALE_PAYLOADS)
+def test_xlsx_exports_hold_no_formula_and_quote_prefix_every_text_that_starts_one(payload):
+    agreement = locale_book(payload)
+    for content in (accruals_export(user=finance_user(), format="xlsx", filters={}).content,
+                    agreement_sheet_export(user=finance_user(), number=agreement.number, as_of=AS_OF).content):
+        assert formula_cells(content) == []
+        assert xlsx_formula_texts_without_quote_prefix(content) == []
+    names = {cell for row in values(workbook(accruals_export(user=finance_user(), format="xlsx", filters={}).content)
+                                    ["Accruals"]) for cell in row}
+    assert f"{payload} Customer" in names  # the text itself is kept as typed

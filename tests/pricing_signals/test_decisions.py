@@ -22,6 +22,7 @@ from pricing_signals.services import (
 )
 from rebates.models import ContractPrice, RebateAgreement
 from rebates.selectors import agreement_statement
+from tests.excel.readback import csv_formula_cells_in_any_locale, xlsx_formula_texts_without_quote_prefix
 from tests.factories import CustomerFactory, ProductFactory, PurchaseLineFactory
 from tests.pricing_signals.conftest import YEAR_END, agreement_for
 
@@ -243,6 +244,32 @@ def _number(cell):
     except ArithmeticError:
         return False
     return True
+
+
+# note -> the note's cell as written in the .csv (quoted, a single quote wherever a formula would start).
+LOCALE_NOTES = {
+    "Acme;=1+2;x": "\"Acme;'=1+2;x\"",
+    "\uff1d1+2": "'\uff1d1+2",
+    " =1+2": "' =1+2",
+    "\t=1": "\"'\t'=1\"",
+    "-2+3": "'-2+3",
+    "met them, -5% off | @once": "\"met them,' -5% off |' @once\"",
+}
+
+
+@pytest.mark.parametrize("note", LOCALE_NOTES)
+def test_the_evidence_record_quotes_and_neutralises_notes_in_every_locale(seed, signal, pricing_manager, note):
+    claim = signal.claims.order_by("pk").first()
+    claim.note = note
+    claim.save(update_fields=["note"])
+
+    content = signal_evidence_file(user=pricing_manager, signal=signal)[2]
+    assert csv_formula_cells_in_any_locale(content) == []
+    assert f",{LOCALE_NOTES[note]}," in content.decode("utf-8-sig")
+    workbook = signal_evidence_file(user=pricing_manager, signal=signal, file_format="xlsx")[2]
+    assert xlsx_formula_texts_without_quote_prefix(workbook) == []
+    cells = [c.value for row in openpyxl.load_workbook(io.BytesIO(workbook)).active.iter_rows() for c in row]
+    assert note in cells
 
 
 def test_the_xlsx_record_holds_no_formula(seed, signal, pricing_manager):
