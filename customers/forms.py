@@ -1,11 +1,15 @@
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
+
+from config.shared_cache import counter_get, counter_incr
 
 
 class SignInForm(AuthenticationForm):
-    """The sign-in form, refusing further attempts for a while after too many failures."""
+    """The sign-in form, refusing further attempts for a while after too many failures.
+
+    Failures are counted in the shared cache; with Redis away they are counted in this process, so sign-in
+    keeps working and stays limited (config/shared_cache.py)."""
 
     error_messages = {
         **AuthenticationForm.error_messages,
@@ -20,15 +24,11 @@ class SignInForm(AuthenticationForm):
     def clean(self):
         keys = self._throttle_keys()
         limit = settings.SIGN_IN_MAX_ATTEMPTS
-        if any((cache.get(key) or 0) >= limit for key in keys):
+        if any(counter_get(key) >= limit for key in keys):
             raise ValidationError(self.error_messages["too_many_attempts"], code="too_many_attempts")
         try:
             return super().clean()
         except ValidationError:
             for key in keys:
-                cache.add(key, 0, timeout=settings.SIGN_IN_WINDOW_SECONDS)
-                try:
-                    cache.incr(key)
-                except ValueError:
-                    cache.set(key, 1, timeout=settings.SIGN_IN_WINDOW_SECONDS)
+                counter_incr(key, timeout=settings.SIGN_IN_WINDOW_SECONDS)
             raise
