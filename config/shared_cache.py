@@ -50,3 +50,8 @@ def _incr(store, key: str, timeout: int) -> int:
     except ValueError:  # expired between the two calls
         store.add(key, 1, timeout=timeout)
         return 1
+
+
+def local_counters_clear() -> None:
+    """Forget the counts kept in this process while the cache was away (tests)."""
+    _local.clear()
