@@ -120,3 +120,19 @@ def test_with_redis_stopped_nothing_answers_500_and_queued_work_is_done_once_it_
     assert job.file and job.rows_done > 0
     # The sweeper again finds nothing left to queue.
     assert not any(waiting_work_requeue().values())
+
+
+def test_with_redis_stopped_the_api_throttle_and_the_sign_in_lockout_still_hold_in_each_process(own_redis,
+                                                                                                  settings):
+    erp = UserFactory(username="erp", role=roles.ERP_INTEGRATION)
+    UserFactory(username="am.north", role=roles.ACCOUNT_MANAGER)
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"token": "3/min"}}
+    settings.SIGN_IN_MAX_ATTEMPTS = 2
+    own_redis.stop()
+
+    assert [api_as(erp).get("/api/v1/customers/").status_code for _ in range(4)] == [200, 200, 200, 429]
+    browser = Client(raise_request_exception=False)
+    wrong = [browser.post("/accounts/login/", {"username": "am.north", "password": "wrong"}) for _ in range(2)]
+    right = browser.post("/accounts/login/", {"username": "am.north", "password": PASSWORD})
+    assert [answer.status_code for answer in wrong] == [200, 200]
+    assert right.status_code == 200 and "Too many sign-in attempts" in right.content.decode()
