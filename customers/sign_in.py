@@ -5,7 +5,8 @@ answer never tells which names are real) and per address. An account is refused 
 SIGN_IN_MAX_ATTEMPTS failures, an address after SIGN_IN_ADDRESS_MAX_ATTEMPTS: the address limit is higher, so
 one person's mistakes (or a guesser) behind a shared proxy lock only the account they type, while a spray
 over many accounts from one address is still slowed. A lock lasts SIGN_IN_WINDOW_SECONDS from the failure
-that set it. Counts live in the shared cache, reached only through `_cache`.
+that set it. Counts live in the shared cache, reached only through `_cache`; with Redis away they are kept
+in this process (config/shared_cache.py), so sign-in keeps answering and stays limited.
 """
 
 import hashlib
@@ -13,9 +14,9 @@ import math
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 
 from config import clock
+from config.shared_cache import shared_cache_call
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class _Counter:
 
 def _cache(method: str, *args, **kwargs):
     """Every call the throttle makes to the shared cache goes through here."""
-    return getattr(cache, method)(*args, **kwargs)
+    return shared_cache_call(method, *args, **kwargs)
 
 
 def _counters(username: str, address: str) -> tuple[_Counter, _Counter]:

@@ -158,6 +158,9 @@ class PriceClaim(models.Model):
         MarketSignal, on_delete=models.SET_NULL, null=True, blank=True, related_name="claims"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Saved and not checked yet: set when a claim is recorded, cleared by its check or a sweep. A claim
+    # whose check waits too long (its message lost while the broker was down) is queued again.
+    check_pending = models.BooleanField(default=False, db_default=False)
 
     objects = PriceClaimQuerySet.as_manager()
 
@@ -169,7 +172,12 @@ class PriceClaim(models.Model):
                 condition=~Q(status="corroborated") | Q(signal__isnull=False), name="claim_corroborated_has_signal"
             ),
         ]
-        indexes = [models.Index(fields=["product", "reported_on"]), models.Index(fields=["customer", "reported_on"])]
+        indexes = [
+            models.Index(fields=["product", "reported_on"]),
+            models.Index(fields=["customer", "reported_on"]),
+            # Only the few claims whose check is still to run: the sweeper finds them without a scan.
+            models.Index(fields=["created_at"], condition=Q(check_pending=True), name="claim_check_pending"),
+        ]
 
     def __str__(self):
         return f"{self.customer.code} says {self.competitor} sells {self.product.sku} at {self.claimed_price}"

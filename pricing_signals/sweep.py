@@ -162,7 +162,13 @@ def _sweep(as_of, products, workers, *, rebuild_indexes) -> DetectionResult:
         if products is not None:
             held = held.filter(product_id__in=products)
         plan.orphans = set(held.values_list("pk", flat=True))
-        return plan.write()
+        written = plan.write()
+        # Every claim swept is checked: the sweeper need not queue its own check again.
+        unchecked = PriceClaim.objects.filter(check_pending=True)
+        if products is not None:
+            unchecked = unchecked.filter(product_id__in=products)
+        unchecked.update(check_pending=False)
+        return written
 
 
 def price_claim_check(*, claim_id: int, as_of: date) -> str | None:
@@ -177,6 +183,8 @@ def price_claim_check(*, claim_id: int, as_of: date) -> str | None:
         if claim is None:
             return None
         detection_lock(claim["product_id"])
+        # Checked, whatever it finds (this transaction stores it): the sweeper need not queue it again.
+        PriceClaim.objects.filter(pk=claim_id, check_pending=True).update(check_pending=False)
         rule = rule_for_line(claim["product__product_line_id"])
         day = (claim["reported_on"] - EPOCH).days
         reach = rule.window_days

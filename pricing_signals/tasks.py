@@ -22,3 +22,11 @@ def nightly_signal_sweep():
 
     result = signals_detect(as_of=clock.today())
     return {"claims": result.claims, "changed": result.claims_changed, "signals_created": result.signals_created}
+
+
+@shared_task(name="pricing_signals.tasks.waiting_work_requeue")
+def waiting_work_requeue():
+    """The beat entry (every 30 seconds): queue again the work whose message or worker was lost."""
+    from pricing_signals.services import waiting_work_requeue as requeue
+
+    return requeue()

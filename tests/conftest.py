@@ -80,3 +80,18 @@ def pytest_terminal_summary(terminalreporter):
     # The machine's date as the suite's processes see it (shifted under TEST_FAKETIME); the tests pin their own.
     seen = datetime.now(UTC) + timedelta(seconds=FAKETIME_SECONDS)
     terminalreporter.write_line(f"== the machine's date seen by the tests: {seen:%Y-%m-%d}")
+
+
+@pytest.fixture
+def own_redis(tmp_path, settings, monkeypatch):
+    """A redis-server of this test's own (tests/services.py), this process's cache and broker pointed at it;
+    the test may stop and start it again."""
+    from tests.services import RedisServer, app_on
+
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        with app_on(server, settings, monkeypatch):
+            yield server
+    finally:
+        server.stop()

@@ -2,14 +2,19 @@
 
 The rate ("1200/min") comes from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["token"], which the settings
 read from API_THROTTLE_RATE. Browser sessions are not counted (sign-in has its own throttle).
+
+When the shared cache (Redis) is unreachable the throttle fails open to a per-process limit: each web
+process counts in its own memory (config/shared_cache.py), so the API keeps answering, each process still
+refuses a client past the rate, and the whole site allows at most the rate times the number of processes
+until Redis is back (docs/broker-down.md).
 """
 
-from django.core.cache import cache
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from config import clock
+from config.shared_cache import counter_incr
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -33,14 +38,7 @@ class TokenRateThrottle(BaseThrottle):
         window = int(now // seconds)
         self.retry_after = (window + 1) * seconds - now
         key = f"api-throttle:{self.scope}:{request.user.pk}:{seconds}:{window}"
-        # add() starts the window's counter only if it is not there; incr() is atomic in Redis.
-        cache.add(key, 0, timeout=seconds + 1)
-        try:
-            used = cache.incr(key)
-        except ValueError:
-            cache.add(key, 1, timeout=seconds + 1)
-            used = 1
-        return used <= allowed
+        return counter_incr(key, timeout=seconds + 1) <= allowed
 
     def wait(self):
         return getattr(self, "retry_after", None)

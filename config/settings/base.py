@@ -105,17 +105,24 @@ SIGN_IN_WINDOW_SECONDS = env.int("SIGN_IN_WINDOW_SECONDS", default=300)
 
 # The nightly run books this many agreements per chunk: one transaction, one task, any worker.
 ACCRUAL_CHUNK_SIZE = env.int("ACCRUAL_CHUNK_SIZE", default=500)
-# A running run with no finished chunk for this long lost its worker; the next run marks it failed.
-ACCRUAL_RUN_STALE_SECONDS = env.int("ACCRUAL_RUN_STALE_SECONDS", default=900)
+# A running run none of whose chunks is being booked (no chunk row locked) and none finished for this long
+# lost its worker: the sweeper queues its chunks again, a new run marks it failed.
+ACCRUAL_RUN_STALE_SECONDS = env.int("ACCRUAL_RUN_STALE_SECONDS", default=30)
+# Work saved while the broker was away (a queued run, an upload, an export, a claim to check) that has waited
+# this long with the broker's queue empty lost its message: the sweeper queues it again.
+QUEUED_WORK_REQUEUE_SECONDS = env.int("QUEUED_WORK_REQUEUE_SECONDS", default=60)
 # Excel: exports up to this many rows answer at once (larger ones run in the background); purchase files
 # hold at most this many lines.
 EXCEL_EXPORT_INLINE_ROWS = env.int("EXCEL_EXPORT_INLINE_ROWS", default=5000)
 PURCHASE_IMPORT_MAX_ROWS = env.int("PURCHASE_IMPORT_MAX_ROWS", default=1_000_000)
 
 REDIS_URL = env("REDIS_URL", default="")
-# Shared cache (sign-in throttling, idempotency locks) in Redis when there is one; memory otherwise.
+# Shared cache (API and sign-in throttling) in Redis when there is one; memory otherwise. Short socket
+# timeouts: a Redis that is away costs a request a second at most, and the throttles then count in the
+# process (config/shared_cache.py).
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -173,8 +180,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
-# Longer than the longest accrual run, so Redis never redelivers a task that is still running.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=6 * 3600)}
+# Longer than the longest single task (a chunk of ACCRUAL_CHUNK_SIZE agreements, a run's preparation, a
+# 1,000,000-row import), so Redis never redelivers a task that is still running; not the length of a whole
+# run, whose chunks are tasks of their own. A task lost with a killed worker comes back after this long at
+# worst; accrual chunks come back sooner (the sweeper, ACCRUAL_RUN_STALE_SECONDS).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=30 * 60)}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The schedule itself (nightly accrual run at 02:00, signal sweep at 03:00) is created by migrations as
 # django-celery-beat entries and edited in the admin; a CELERY_BEAT_SCHEDULE here would overwrite those

@@ -8,10 +8,12 @@ from rebates.services.accrual import (
     accrual_run_perform,
     accrual_run_prepare,
     accrual_run_start,
+    accrual_runs_resume_stale,
     agreement_accrue,
 )
 from rebates.services.pricing import contract_price_change as contract_price_change
 from rebates.services.purchases import IngestResult, PurchaseLinesInvalid, purchase_lines_ingest
+from rebates.services.recovery import rebate_work_requeue
 from rebates.services.settlement import (
     SettlementConflict,
     SettlementError,
@@ -35,9 +37,11 @@ __all__ = [
     "accrual_run_perform",
     "accrual_run_prepare",
     "accrual_run_start",
+    "accrual_runs_resume_stale",
     "agreement_accrue",
     "agreement_terminate",
     "purchase_lines_ingest",
+    "rebate_work_requeue",
     "settlement_approve",
     "settlement_close",
     "settlement_interim",

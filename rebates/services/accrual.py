@@ -397,19 +397,56 @@ def _finish(run: AccrualRun) -> None:
     queue_on_commit(settlements_close_due, min(run.as_of, clock.today()).isoformat())
 
 
-def _fail_stale_runs() -> None:
-    """A running run that has not moved for longer than any chunk takes lost its worker: mark it failed.
+def _stale_runs(*, cutoff) -> list[tuple[AccrualRun, list[int]]]:
+    """Running runs that lost their worker, locked for update, each with its pending chunks' ids.
 
-    What it booked stays (each chunk is whole); the next run recomputes from the last successful one.
+    A worker booking a chunk holds the chunk's row lock until it commits, and a killed worker's connection
+    drops and releases it: so a run whose pending chunks are all unlocked, with no chunk finished since
+    `cutoff`, has no live worker on it (its messages were lost with the worker, or wait in a queue).
     """
-    cutoff = clock.now() - stale_after()
-    for run in AccrualRun.objects.select_for_update().filter(status=AccrualRun.Status.RUNNING, heartbeat_at__lt=cutoff):
+    stale = []
+    for run in AccrualRun.objects.select_for_update().filter(status=AccrualRun.Status.RUNNING,
+                                                             heartbeat_at__lt=cutoff):
+        pending = run.chunks.filter(status=AccrualChunk.Status.PENDING)
+        # Counted before the unlocked ones are read: a chunk that finishes in between still counts as live.
+        waiting = pending.count()
+        free = list(pending.order_by("number").select_for_update(skip_locked=True).values_list("pk", flat=True))
+        if len(free) == waiting:
+            stale.append((run, free))
+    return stale
+
+
+def _fail_stale_runs() -> None:
+    """A running run with no live worker (see `_stale_runs`) is marked failed, so a new run never waits on it.
+
+    What it booked stays (each chunk is whole); the new run recomputes from the last successful one.
+    """
+    for run, _ in _stale_runs(cutoff=clock.now() - stale_after()):
         run.status = AccrualRun.Status.FAILED
         run.error = f"No progress since {run.heartbeat_at:%Y-%m-%d %H:%M:%S}; its worker stopped midway."
         run.finished_at = clock.now()
         run.save(update_fields=["status", "error", "finished_at"])
         scope_month_totals_drop(run_id=run.pk)
         audit_record(actor=None, actor_label="accrual run", action="accrual_run.fail", target=run, summary=run.error)
+
+
+def accrual_runs_resume_stale() -> int:
+    """Queue again the pending chunks of every running run that lost its worker (see `_stale_runs`), once
+    this transaction commits; returns how many were queued. The run's heartbeat is moved on, so the chunks
+    are queued again only if they stay untouched for another ACCRUAL_RUN_STALE_SECONDS."""
+    from rebates.tasks import accrual_chunk_book as chunk_task
+
+    queued = 0
+    with transaction.atomic():
+        for run, chunk_ids in _stale_runs(cutoff=clock.now() - stale_after()):
+            run.heartbeat_at = clock.now()
+            run.save(update_fields=["heartbeat_at"])
+            audit_record(actor=None, actor_label="accrual run", action="accrual_run.resume", target=run,
+                         summary=f"Accrual run {run.pk} lost its worker; {len(chunk_ids)} chunks queued again")
+            for chunk_id in chunk_ids:
+                queue_on_commit(chunk_task, chunk_id, run.pk)
+            queued += len(chunk_ids)
+    return queued
 
 
 def accrual_run_fail(*, run_id: int, error: str) -> None:

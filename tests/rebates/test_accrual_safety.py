@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import psycopg2
@@ -18,10 +19,12 @@ from django.db import connection, connections, transaction
 from kombu.exceptions import OperationalError
 
 from config import clock
+from pricing_signals.services import waiting_work_requeue
 from rebates import tasks
 from rebates.models import AccrualChunk, AccrualRun, LedgerEntry, RebateAgreement
 from rebates.services import accrual_chunk_book, accrual_run_perform, accrual_run_prepare, accrual_run_start
 from tests.rebates.books import AS_OF, booked_by_month, build_book, duplicate_bookings, expected_by_month
+from tests.services import CeleryWorker, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -169,13 +172,93 @@ def test_a_worker_killed_midway_leaves_whole_chunks_and_the_next_run_gives_exact
     assert killed.status == "running" and killed.chunks_done < killed.chunks_total
     assert _chunks_are_whole(killed)
 
-    # The next run finds the dead one (no progress for longer than the stale limit) and marks it failed.
+    # The next run finds the dead one (no chunk being booked, no progress for longer than the stale limit)
+    # and marks it failed. The killed process's connection goes once the lock it waited for is free.
     settings.ACCRUAL_RUN_STALE_SECONDS = 0
-    time.sleep(0.01)
+    assert _wait_for(lambda: _no_chunk_being_booked(killed))
     next_run = start_and_perform()
     killed.refresh_from_db()
     assert killed.status == "failed" and "stopped midway" in killed.error
     assert next_run.status == "succeeded"
+    assert duplicate_bookings() == []
+    assert booked_by_month() == expected_by_month()
+    assert start_and_perform(full=True).entries_count == 0
+
+
+def _no_chunk_being_booked(run):
+    """No pending chunk of the run is locked, i.e. being booked by a live connection."""
+    with transaction.atomic():
+        pending = AccrualChunk.objects.filter(run=run, status="pending")
+        return pending.count() == len(pending.select_for_update(skip_locked=True))
+
+
+def _lock_waits(connection_):
+    """Backends of the test database waiting for a lock (seen from another psycopg2 connection)."""
+    with connection_.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                       "WHERE NOT l.granted AND a.datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+def _finished(run_id):
+    return AccrualRun.objects.filter(pk=run_id).exclude(status__in=["queued", "running"]).exists()
+
+
+@pytest.mark.real_clock
+@pytest.mark.parametrize(("kill_after_chunks", "recovery"), [(0, "sweeper"), (4, "sweeper"), (2, "next run")])
+def test_a_celery_worker_killed_midway_is_recovered_at_once_and_the_next_run_gives_exact_totals(
+        kill_after_chunks, recovery, own_redis, settings, tmp_path):
+    # In the test's terms a run with no live worker is stale after 2 s (30 s in production), so recovery
+    # takes seconds, not the old 15 minutes; the sweeper runs every half second here (every 30 s in beat).
+    settings.ACCRUAL_RUN_STALE_SECONDS = 2
+    env = {"ACCRUAL_CHUNK_SIZE": "2", "ACCRUAL_RUN_STALE_SECONDS": "2"}
+    build_book(agreements=30, lines_per_month=4)
+    # The chunk after `kill_after_chunks` waits on this lock, so the worker dies there, mid-run.
+    ids = sorted(RebateAgreement.objects.values_list("pk", flat=True))
+    holder = _hold_agreement_lock(ids[2 * kill_after_chunks])
+    first = CeleryWorker(own_redis, tmp_path / "first-worker.log", **env).start()
+    killed = accrual_run_start(as_of=AS_OF, trigger="finance")  # queued on commit through the real broker
+    try:
+        assert _wait_for(lambda: AccrualRun.objects.filter(
+            pk=killed.pk, status="running", chunks_done__gte=kill_after_chunks).exists()), first.log.read_text()
+        assert _wait_for(lambda: _lock_waits(holder) > 0), first.log.read_text()  # the worker is stuck there
+        first.kill()
+    finally:
+        holder.close()
+    killed_at = time.monotonic()
+    killed.refresh_from_db()
+    assert killed.status == "running" and killed.chunks_done < killed.chunks_total
+    assert _chunks_are_whole(killed)
+
+    second = CeleryWorker(own_redis, tmp_path / "second-worker.log", **env).start()
+    try:
+        if recovery == "sweeper":
+            # The sweeper finds the run with no live worker and queues its pending chunks again: resumed.
+            requeued = []
+            assert wait_for(lambda: requeued.append(waiting_work_requeue()["accrual_chunks"]) or _finished(killed.pk),
+                             timeout=60, every=0.5), second.log.read_text()[-3000:]
+            assert sum(requeued) >= 1  # the chunk the killed worker held came back through the sweeper
+        skipped = 0
+        while True:  # the next run, started as finance would: skipped only while the dead run looks alive
+            next_run = accrual_run_start(as_of=AS_OF, trigger="finance")
+            assert _wait_for(partial(_finished, next_run.pk)), second.log.read_text()[-3000:]
+            next_run.refresh_from_db()
+            if next_run.status != "skipped":
+                break
+            skipped += 1
+            time.sleep(0.5)
+        started_after = time.monotonic() - killed_at
+    finally:
+        second.stop()
+    killed.refresh_from_db()
+    assert next_run.status == "succeeded"
+    assert started_after < 120
+    if recovery == "sweeper":
+        assert killed.status == "succeeded" and skipped == 0
+    else:
+        assert killed.status == "failed" and "stopped midway" in killed.error
+    assert AccrualRun.objects.filter(status__in=["running", "queued"]).count() == 0
+    assert all(_chunks_are_whole(run) for run in AccrualRun.objects.all())
     assert duplicate_bookings() == []
     assert booked_by_month() == expected_by_month()
     assert start_and_perform(full=True).entries_count == 0

@@ -95,6 +95,8 @@ def test_nightly_entries_exist_in_the_database_scheduler_and_name_registered_tas
     sweep = entries["Nightly signal sweep"]
     assert (accrual.crontab.hour, accrual.crontab.minute, accrual.enabled) == ("2", "0", True)
     assert (sweep.crontab.hour, sweep.crontab.minute) == ("3", "0")
+    sweeper = entries["Waiting work sweeper"]
+    assert (sweeper.interval.every, sweeper.interval.period, sweeper.enabled) == (30, "seconds", True)
     app.loader.import_default_modules()
     for task in entries.values():
         assert task.task in app.tasks, f"{task.name} names {task.task}, which no worker knows"
