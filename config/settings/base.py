@@ -107,6 +107,8 @@ SIGN_IN_WINDOW_SECONDS = env.int("SIGN_IN_WINDOW_SECONDS", default=300)
 ACCRUAL_CHUNK_SIZE = env.int("ACCRUAL_CHUNK_SIZE", default=500)
 # A running run with no finished chunk for this long lost its worker; the next run marks it failed.
 ACCRUAL_RUN_STALE_SECONDS = env.int("ACCRUAL_RUN_STALE_SECONDS", default=900)
+# The nightly check recomputes this many agreements picked at random, books nothing and reports differences.
+ACCRUAL_CHECK_SAMPLE = env.int("ACCRUAL_CHECK_SAMPLE", default=200)
 # Excel: exports up to this many rows answer at once (larger ones run in the background); purchase files
 # hold at most this many lines.
 EXCEL_EXPORT_INLINE_ROWS = env.int("EXCEL_EXPORT_INLINE_ROWS", default=5000)

@@ -10,6 +10,7 @@ from rebates.services.accrual import (
     accrual_run_start,
     agreement_accrue,
 )
+from rebates.services.checks import accrual_check_sample
 from rebates.services.pricing import contract_price_change as contract_price_change
 from rebates.services.purchases import IngestResult, PurchaseLinesInvalid, purchase_lines_ingest
 from rebates.services.settlement import (
@@ -29,6 +30,7 @@ __all__ = [
     "PurchaseLinesInvalid",
     "SettlementConflict",
     "SettlementError",
+    "accrual_check_sample",
     "accrual_chunk_book",
     "accrual_due",
     "accrual_run_fail",

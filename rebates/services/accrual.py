@@ -323,7 +323,12 @@ def accrual_due(*, as_of: date) -> bool:
     """Whether a run as of `as_of` would recompute anything: changes marked since the last successful run,
     months began (or stopped) accruing between its as-of date and this one, or no run has succeeded yet
     while agreements accrue."""
-    return bool(_agreements_to_recompute(as_of=as_of, full=False, snapshot=None))
+    return bool(agreements_pending(as_of=as_of))
+
+
+def agreements_pending(*, as_of: date) -> set[int]:
+    """The ids of the agreements an incremental run as of `as_of` would recompute now."""
+    return set(_agreements_to_recompute(as_of=as_of, full=False, snapshot=None))
 
 
 def _agreements_to_recompute(*, as_of: date, full: bool, snapshot: str | None) -> dict[int, frozenset[date] | None]:
