@@ -521,7 +521,7 @@ _REFERENCE = {"on_delete": models.DO_NOTHING, "db_constraint": False, "db_index"
 
 class AccrualMark(models.Model):
     """A change that can alter expected ledgers, written by PostgreSQL triggers (migration
-    0008_accrual_marks), whoever makes it: the ORM, the admin, the API, an import or raw SQL.
+    0010_accrual_mark_triggers), whoever makes it: the ORM, the admin, the API, an import or raw SQL.
 
     Either an agreement to recompute over its whole term (`agreement_id`: its scope, rule, bands, bonuses,
     prices, term, status or its customer's status changed), or a purchase cell (customer, product, the

@@ -4,7 +4,7 @@ One function, `purchase_lines_ingest`, serves the API and the file import. It ch
 stores nothing when any line is wrong (naming each bad line and field), then writes set-based: lines that
 already hold the same figures are left alone, new and changed lines go in one INSERT ... ON CONFLICT per
 few thousand lines. The database marks what every new, changed, moved or deleted line counts for (the
-triggers of migration 0009_accrual_mark_triggers), so the next incremental run recomputes it.
+triggers of migration 0010_accrual_mark_triggers), so the next incremental run recomputes it.
 """
 
 from collections import defaultdict

@@ -1,5 +1,5 @@
 """SQL of the accrual marks (rebates.services.accrual): what the changes marked by the triggers of migration
-0009_accrual_mark_triggers ask the next run to recompute, and their consumption once a run has succeeded.
+0010_accrual_mark_triggers ask the next run to recompute, and their consumption once a run has succeeded.
 
 A run reads the marks its snapshot (`marks_snapshot`) sees: those of transactions committed before it. It
 deletes exactly those when it succeeds, so a mark committed meanwhile waits for the next run, and a run that

@@ -31,6 +31,6 @@ def drop_trigger(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("rebates", "0009_accrual_mark_triggers")]
+    dependencies = [("rebates", "0010_accrual_mark_triggers")]
 
     operations = [migrations.RunPython(create_trigger, drop_trigger)]

@@ -164,6 +164,6 @@ def drop_triggers(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("rebates", "0008_accrual_marks_and_checks"), ("customers", "0002_customers_paged_by_name_index")]
+    dependencies = [("rebates", "0009_accrual_marks_and_checks"), ("customers", "0002_customers_paged_by_name_index")]
 
     operations = [migrations.RunPython(create_triggers, drop_triggers)]

@@ -13,7 +13,7 @@ create, remove = nightly_entry(
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rebates", "0010_ledger_refuses_truncate"),
+        ("rebates", "0011_ledger_refuses_truncate"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
