@@ -537,7 +537,7 @@ class AccrualMark(models.Model):
     product = models.ForeignKey(Product, null=True, related_name="+", **_REFERENCE)
     product_line = models.ForeignKey(ProductLine, null=True, related_name="+", **_REFERENCE)
     month = models.DateField(null=True)
-    # What changed: purchase, product_line, scope, rule, price, agreement, customer.
+    # What changed: purchase, product_line, scope, rule, price, agreement, customer, truncate.
     reason = models.CharField(max_length=20)
     # The writing transaction's id (pg_current_xact_id): a run consumes the marks its snapshot can see.
     xact = models.BigIntegerField()
