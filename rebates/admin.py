@@ -9,6 +9,7 @@ from django.urls import path, reverse
 
 from config import clock
 from rebates.models import (
+    AccrualCheck,
     AccrualRun,
     BonusCondition,
     ContractPrice,
@@ -118,6 +119,25 @@ def _start_run(request, *, as_of: datetime.date, full: bool):
     if not request.user.has_perm("rebates.start_accrual_run"):
         raise PermissionDenied("Starting an accrual run needs the start_accrual_run permission.")
     return accrual_run_start(as_of=as_of, full=full, trigger=AccrualRun.Trigger.ADMIN, started_by=request.user)
+
+
+@admin.register(AccrualCheck)
+class AccrualCheckAdmin(admin.ModelAdmin):
+    """The nightly checks of the ledger, read only: a check with differences is an alert."""
+
+    list_display = ("id", "created_at", "as_of", "status", "agreements_checked", "agreements_pending",
+                    "differences_count")
+    list_filter = ("status",)
+    readonly_fields = [field.name for field in AccrualCheck._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(AccrualRun)

@@ -450,6 +450,9 @@ class AccrualRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     # Purchases and terms changed after this instant are what the next incremental run recomputes.
     changes_seen_until = models.DateTimeField(null=True, blank=True)
+    # The marks this run saw (a token of rebates.sql.marks: its transaction and snapshot): they are
+    # consumed when it succeeds; marks committed later wait for the next run.
+    marks_snapshot = models.TextField(blank=True)
     # Touched by every finished chunk: a running run that stops moving is known to be dead.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -511,6 +514,72 @@ class AccrualChunk(models.Model):
 
     def __str__(self):
         return f"chunk {self.number} of run {self.run_id} ({self.status})"
+
+
+_REFERENCE = {"on_delete": models.DO_NOTHING, "db_constraint": False, "db_index": False}
+
+
+class AccrualMark(models.Model):
+    """A change that can alter expected ledgers, written by PostgreSQL triggers (migration
+    0010_accrual_mark_triggers), whoever makes it: the ORM, the admin, the API, an import or raw SQL.
+
+    Either an agreement to recompute over its whole term (`agreement_id`: its scope, rule, bands, bonuses,
+    prices, term, status or its customer's status changed), or a purchase cell (customer, product, the
+    product line the product had, month) whose lines were added, changed, moved or deleted, or whose
+    product moved to another line. The next accrual run reads the marks committed before it started and
+    deletes them once it has succeeded; a run that fails leaves them for the next one.
+    """
+
+    # Plain references: a mark outlives nothing it names (those rows are protected), and a constraint or an
+    # index on each would cost every purchase statement for nothing.
+    agreement = models.ForeignKey(RebateAgreement, null=True, related_name="+", **_REFERENCE)
+    customer = models.ForeignKey(Customer, null=True, related_name="+", **_REFERENCE)
+    product = models.ForeignKey(Product, null=True, related_name="+", **_REFERENCE)
+    product_line = models.ForeignKey(ProductLine, null=True, related_name="+", **_REFERENCE)
+    month = models.DateField(null=True)
+    # What changed: purchase, product_line, scope, rule, price, agreement, customer, truncate.
+    reason = models.CharField(max_length=20)
+    # The writing transaction's id (pg_current_xact_id): a run consumes the marks its snapshot can see.
+    xact = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(agreement__isnull=False) | Q(customer__isnull=False, month__isnull=False),
+                name="mark_names_agreement_or_cell",
+            ),
+        ]
+
+    def __str__(self):
+        if self.agreement_id is not None:
+            return f"{self.reason}: agreement {self.agreement_id}"
+        return f"{self.reason}: customer {self.customer_id}, product {self.product_id}, {self.month:%Y-%m}"
+
+
+class AccrualCheck(models.Model):
+    """The nightly check: a random sample of agreements recomputed in full (nothing booked) against the
+    ledger. Any difference is an alert for finance and the operator."""
+
+    class Status(models.TextChoices):
+        CLEAN = "clean", "Clean"
+        DIFFERENCES = "differences", "Differences found"
+
+    as_of = models.DateField()
+    status = models.CharField(max_length=12, choices=Status.choices)
+    agreements_checked = models.PositiveIntegerField(default=0)
+    # Skipped: agreements with changes the next run will book (their ledger is expected to differ yet).
+    agreements_pending = models.PositiveIntegerField(default=0)
+    differences_count = models.PositiveIntegerField(default=0)
+    # [{"agreement": number, "month": "YYYY-MM", "quantity": .., "eligible_amount": .., "amount": ..}]: what a
+    # run would book to bring the month to what the engine expects (decimal strings).
+    differences = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Accrual check {self.pk} as of {self.as_of} ({self.get_status_display()})"
 
 
 class Settlement(models.Model):

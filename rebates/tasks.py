@@ -20,6 +20,16 @@ def nightly_accrual_run():
     return run.pk
 
 
+@shared_task(name="rebates.tasks.nightly_accrual_check")
+def nightly_accrual_check():
+    """The beat entry: recompute a random sample of agreements in full (nothing booked) and record any
+    difference from the ledger as an alert."""
+    from rebates.services import accrual_check_sample
+
+    check = accrual_check_sample()
+    return None if check is None else check.pk
+
+
 @shared_task(name="rebates.tasks.accrual_run_execute")
 def accrual_run_execute(run_id):
     """Prepare the run (or find its unfinished chunks when delivered again) and queue every chunk."""

@@ -26,7 +26,7 @@ from rebates.engine.periods import month_of
 from rebates.exports import ExportError, ExportFile, accruals_export
 from rebates.forms import AccrualRunForm, ExportForm, ImportForm, SettlementPayForm
 from rebates.imports import ImportRefused, purchase_import_commit_start, purchase_import_start
-from rebates.models import AccrualRun, ExportJob, ImportBatch, RebateRule, Settlement
+from rebates.models import AccrualCheck, AccrualRun, ExportJob, ImportBatch, RebateRule, Settlement
 from rebates.services import (
     AccrualRunError,
     SettlementConflict,
@@ -237,7 +237,7 @@ def accrual_runs(request):
                 return redirect("accrual-run-detail", pk=run.pk)
     runs = AccrualRun.objects.select_related("started_by").order_by("-created_at", "-id")[:30]
     return render(request, "rebates/accrual_runs.html", {
-        "form": form, "runs": [(run, run.progress) for run in runs],
+        "form": form, "runs": [(run, run.progress) for run in runs], "check": AccrualCheck.objects.first(),
         "can_start": request.user.has_perm("rebates.start_accrual_run")})
 
 

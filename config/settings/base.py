@@ -111,6 +111,8 @@ ACCRUAL_RUN_STALE_SECONDS = env.int("ACCRUAL_RUN_STALE_SECONDS", default=30)
 # Work saved while the broker was away (a queued run, an upload, an export, a claim to check) that has waited
 # this long with the broker's queue empty lost its message: the sweeper queues it again.
 QUEUED_WORK_REQUEUE_SECONDS = env.int("QUEUED_WORK_REQUEUE_SECONDS", default=60)
+# The nightly check recomputes this many agreements picked at random, books nothing and reports differences.
+ACCRUAL_CHECK_SAMPLE = env.int("ACCRUAL_CHECK_SAMPLE", default=200)
 # Excel: exports up to this many rows answer at once (larger ones run in the background); purchase files
 # hold at most this many lines.
 EXCEL_EXPORT_INLINE_ROWS = env.int("EXCEL_EXPORT_INLINE_ROWS", default=5000)

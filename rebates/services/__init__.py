@@ -11,6 +11,7 @@ from rebates.services.accrual import (
     accrual_runs_resume_stale,
     agreement_accrue,
 )
+from rebates.services.checks import accrual_check_sample
 from rebates.services.pricing import contract_price_change as contract_price_change
 from rebates.services.purchases import IngestResult, PurchaseLinesInvalid, purchase_lines_ingest
 from rebates.services.recovery import rebate_work_requeue
@@ -31,6 +32,7 @@ __all__ = [
     "PurchaseLinesInvalid",
     "SettlementConflict",
     "SettlementError",
+    "accrual_check_sample",
     "accrual_chunk_book",
     "accrual_due",
     "accrual_run_fail",

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 
 from config import clock
 from config.celery_app import queue_on_commit
@@ -34,6 +34,7 @@ from rebates.services.terms import (
     scope_month_totals_store,
 )
 from rebates.sql import accrual as sql
+from rebates.sql import marks as marks_sql
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +125,9 @@ def accrual_run_prepare(*, run_id: int) -> list[int]:
                          summary=run.error)
             return []
         now = clock.now()
-        recompute = _agreements_to_recompute(as_of=run.as_of, full=run.full)
+        # The marks committed by now are this run's to recompute (and to consume once it succeeds).
+        run.marks_snapshot = marks_sql.current_snapshot()
+        recompute = _agreements_to_recompute(as_of=run.as_of, full=run.full, snapshot=run.marks_snapshot)
         agreement_ids = sorted(recompute)
         run.status = AccrualRun.Status.RUNNING
         run.started_at = run.heartbeat_at = now
@@ -138,7 +141,8 @@ def accrual_run_prepare(*, run_id: int) -> list[int]:
             for n, ids in enumerate(pieces, start=1)
         )
         run.chunks_total = len(pieces)
-        run.save(update_fields=["status", "started_at", "heartbeat_at", "changes_seen_until", "chunks_total"])
+        run.save(update_fields=["status", "started_at", "heartbeat_at", "changes_seen_until", "marks_snapshot",
+                                "chunks_total"])
         # Agreements recomputed whole read their purchases here, in one statement; those recomputed in
         # part read only their changed months, each in its own chunk.
         scope_month_totals_store(run_id=run.pk, agreement_ids=[pk for pk in agreement_ids if recompute[pk] is None])
@@ -316,18 +320,24 @@ def _booked_by_month(agreement_ids) -> dict[int, dict[date, tuple[Decimal, Decim
 
 
 def accrual_due(*, as_of: date) -> bool:
-    """Whether a run as of `as_of` would recompute anything: terms or purchases changed since the last
-    successful run, months began (or stopped) accruing between its as-of date and this one, or no run has
-    succeeded yet while agreements accrue."""
-    return bool(_agreements_to_recompute(as_of=as_of, full=False))
+    """Whether a run as of `as_of` would recompute anything: changes marked since the last successful run,
+    months began (or stopped) accruing between its as-of date and this one, or no run has succeeded yet
+    while agreements accrue."""
+    return bool(agreements_pending(as_of=as_of))
 
 
-def _agreements_to_recompute(*, as_of: date, full: bool) -> dict[int, frozenset[date] | None]:
+def agreements_pending(*, as_of: date) -> set[int]:
+    """The ids of the agreements an incremental run as of `as_of` would recompute now."""
+    return set(_agreements_to_recompute(as_of=as_of, full=False, snapshot=None))
+
+
+def _agreements_to_recompute(*, as_of: date, full: bool, snapshot: str | None) -> dict[int, frozenset[date] | None]:
     """The agreements to recompute, each with the months whose purchases changed (None: its whole term).
 
-    Every accruing agreement, whole, for a full run or the first run. Otherwise: whole, those whose terms
-    changed since the last successful run or that have months accruing (or no longer accruing) between
-    the two as-of dates; in part, those some changed purchase counts for.
+    Every accruing agreement, whole, for a full run or the first run. Otherwise, from the marks `snapshot`
+    sees (all of them when None; the triggers write them, whoever changes what): whole, the agreements
+    marked themselves and those with months accruing (or no longer accruing) between the two as-of dates;
+    in part, those a marked purchase cell counts for.
     """
     as_of_month = month_of(as_of)
     accruing = RebateAgreement.objects.filter(status__in=ACCRUING_STATUSES, start_month__lte=as_of_month)
@@ -338,27 +348,28 @@ def _agreements_to_recompute(*, as_of: date, full: bool) -> dict[int, frozenset[
     )
     if full or last is None:
         return dict.fromkeys(accruing.order_by("pk").values_list("pk", flat=True))
-    since = last.changes_seen_until
+    statuses = [status.value for status in ACCRUING_STATUSES]
+    recompute = _months_changed_by_marks(snapshot=snapshot, as_of_month=as_of_month)
+    recompute.update(dict.fromkeys(marks_sql.marked_agreement_ids(snapshot=snapshot, statuses=statuses,
+                                                                  started_by=as_of_month)))
     last_month = month_of(last.as_of)
-    condition = Q(terms_changed_at__gte=since)
     if as_of_month != last_month:
         # Months between the two as-of dates accrue now (or no longer do) with no new purchase.
         low, high = sorted((last_month, as_of_month))
-        condition |= Q(end_month__gte=low, start_month__lte=high)
-    recompute = _months_changed_by_lines(since=since, as_of_month=as_of_month)
-    recompute.update(dict.fromkeys(accruing.filter(condition).values_list("pk", flat=True)))
+        recompute.update(dict.fromkeys(
+            accruing.filter(end_month__gte=low, start_month__lte=high).values_list("pk", flat=True)))
     return recompute
 
 
-def _months_changed_by_lines(*, since, as_of_month: date) -> dict[int, frozenset[date] | None]:
-    """Per accruing agreement that a purchase line changed since `since` counts for (the scope rule, a
-    launch-bonus product, or for a rule measured against last year a month before the term), the months of
-    its term those lines fall in; None (the whole term) when the rule measures growth over last year, whose
-    baseline months only the purchase lines hold."""
+def _months_changed_by_marks(*, snapshot: str | None, as_of_month: date) -> dict[int, frozenset[date] | None]:
+    """Per accruing agreement that a marked purchase cell counts for (the scope rule, a launch-bonus
+    product, or for a rule measured against last year a month before the term), the months of its term
+    those cells fall in; None (the whole term) when the rule measures growth over last year, whose baseline
+    months only the purchase lines hold."""
     months: dict[int, set[date]] = defaultdict(set)
     whole = set()
-    for pk, start, baseline, month in sql.changed_line_rows(
-            since=since, statuses=[status.value for status in ACCRUING_STATUSES], started_by=as_of_month):
+    for pk, start, baseline, month in marks_sql.marked_cell_rows(
+            snapshot=snapshot, statuses=[status.value for status in ACCRUING_STATUSES], started_by=as_of_month):
         if baseline == "last_year":
             if as_date(month) >= add_months(as_date(start), -12):
                 whole.add(pk)
@@ -384,6 +395,9 @@ def _finish(run: AccrualRun) -> None:
     run.finished_at = clock.now()
     run.save(update_fields=["status", "finished_at"])
     scope_month_totals_drop(run_id=run.pk)
+    # Every change this run saw is booked: its marks go, in the transaction that says it succeeded.
+    if run.marks_snapshot:
+        marks_sql.marks_consume(snapshot=run.marks_snapshot)
     audit_record(
         actor=None, actor_label="accrual run", action="accrual_run.finish", target=run,
         summary=(f"Accrual run {run.pk} as of {run.as_of:%Y-%m-%d} booked {run.entries_count} entries "

@@ -3,9 +3,8 @@
 One function, `purchase_lines_ingest`, serves the API and the file import. It checks every line first and
 stores nothing when any line is wrong (naming each bad line and field), then writes set-based: lines that
 already hold the same figures are left alone, new and changed lines go in one INSERT ... ON CONFLICT per
-few thousand lines on PostgreSQL (bulk_create with update_conflicts elsewhere). Changed lines get a new
-`updated_at`, so the incremental accrual run recomputes what they count for; a line that moves to another
-customer, product or month marks the agreements of the customer it leaves as changed too.
+few thousand lines. The database marks what every new, changed, moved or deleted line counts for (the
+triggers of migration 0010_accrual_mark_triggers), so the next incremental run recomputes it.
 """
 
 from collections import defaultdict
@@ -21,7 +20,7 @@ from customers.models import Customer
 from customers.services import audit_record
 from rebates.bulk import copy_lines, csv_field
 from rebates.engine.money import DecimalInputError, parse_decimal
-from rebates.models import ImportBatch, Product, PurchaseLine, RebateAgreement
+from rebates.models import ImportBatch, Product, PurchaseLine
 from rebates.scope import AgreementScope, covers
 from rebates.services.terms import as_date
 from rebates.sql import purchases as sql
@@ -105,19 +104,14 @@ def purchase_lines_ingest(
             status=ImportBatch.Status.IMPORTING,
         )
         created = updated = 0
-        left_customers: set[int] = set()
         now = clock.now()
         for start in range(0, total, CHUNK):
             chunk = rows[start:start + CHUNK]
-            chunk_created, chunk_updated, chunk_left = _write(chunk, source=source, batch=batch, now=now)
+            chunk_created, chunk_updated = _write(chunk, source=source, batch=batch, now=now)
             created += chunk_created
             updated += chunk_updated
-            left_customers |= chunk_left
             if progress is not None:
                 progress(min(start + CHUNK, total), total)
-        if left_customers:
-            # The agreements a moved line no longer counts for: recomputed by the next incremental run.
-            RebateAgreement.objects.filter(customer_id__in=sorted(left_customers)).update(terms_changed_at=now)
         unmatched = _unmatched(rows)
         result = IngestResult(created, updated, total - created - updated, len(unmatched), unmatched, batch)
         batch.status = ImportBatch.Status.STORED
@@ -291,12 +285,11 @@ def _split(chunk: list[Row], existing: dict[str, tuple]) -> tuple[list[Row], lis
     return new, changed
 
 
-def _write(chunk: list[Row], *, source: str, batch: ImportBatch, now) -> tuple[int, int, set[int]]:
-    """Store the chunk's new and changed lines; answer (created, updated, customers that moved lines left)."""
+def _write(chunk: list[Row], *, source: str, batch: ImportBatch, now) -> tuple[int, int]:
+    """Store the chunk's new and changed lines; answer (created, updated)."""
     new, changed = _split(chunk, _existing(chunk))
     if not new and not changed:
-        return 0, 0, set()
-    left: set[int] = set()
+        return 0, 0
     created = updated = 0
     if new:
         try:
@@ -308,19 +301,14 @@ def _write(chunk: list[Row], *, source: str, batch: ImportBatch, now) -> tuple[i
         except IntegrityError:
             pass
     if changed:
-        # Lock the lines about to change (in key order) and read where they are now.
-        moved_from = {erp: (customer_id, product_id, month) for erp, customer_id, product_id, month
-                      in sql.stored_lines_locked([row[1] for row in changed])}
-        for row in changed:
-            old = moved_from.get(row[1])
-            if old is not None and old != (row[2], row[3], row[4]):
-                left.add(old[0])
+        # Lock the lines about to change in key order, as every concurrent batch does.
+        sql.stored_lines_locked([row[1] for row in changed])
     rows = sorted(new + changed, key=lambda row: row[1])
     if rows:
         inserted = sql.upsert([row[1:] for row in rows], source=source, batch_id=batch.pk, now=now)
         created += sum(inserted)
         updated += len(inserted) - sum(inserted)
-    return created, updated, left
+    return created, updated
 
 
 _COPY_COLUMNS = ("erp_line_id", "customer_id", "product_id", "month", "quantity", "unit_price", "amount", "source",

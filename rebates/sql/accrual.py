@@ -1,12 +1,12 @@
-"""SQL of the accrual run (rebates.services.accrual): the ledger per month, the months changed purchases
-count for, the oldest open transaction and the lock that serialises starting runs."""
+"""SQL of the accrual run (rebates.services.accrual): the ledger per month, the oldest open transaction and
+the lock that serialises starting runs. What changed since the last run is in rebates.sql.marks."""
 
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 from django.db import connection
 
-from rebates.models import BonusCondition, LedgerEntry, Product, PurchaseLine, RebateAgreement, RebateRule
-from rebates.sql.scope import covers_sql, table
+from rebates.models import LedgerEntry
+from rebates.sql.scope import table
 
 _BOOKED_SQL = """
 SELECT agreement_id, period, SUM(quantity), SUM(eligible_amount), SUM(amount) FROM {ledger}
@@ -20,36 +20,6 @@ def booked_rows(agreement_ids: list[int], kinds: list[str]) -> list[tuple]:
     of these kinds per agreement and month."""
     with connection.cursor() as cursor:
         cursor.execute(_BOOKED_SQL.format(ledger=table(LedgerEntry)), [list(agreement_ids), list(kinds)])
-        return cursor.fetchall()
-
-
-# Each (agreement, month) that a purchase line changed since a moment counts for: the agreement's customer,
-# the scope rule, and on top of it a launch-bonus product, or for a rule measured against last year a month
-# before the term (the caller keeps only the year before).
-_CHANGED_MONTHS_SQL = """
-SELECT DISTINCT a.id, a.start_month, r.baseline, pl.month
-FROM {purchase} pl
-JOIN {agreement} a ON a.customer_id = pl.customer_id
-JOIN {rule} r ON r.agreement_id = a.id
-JOIN {product} pr ON pr.id = pl.product_id
-WHERE pl.updated_at >= %s AND a.status = ANY(%s::text[]) AND a.start_month <= %s
-  AND {covers}
-"""
-
-
-def changed_line_rows(*, since: datetime, statuses: list[str], started_by: date) -> list[tuple]:
-    """(agreement id, its start month, its rule's baseline, month): each agreement with one of `statuses`,
-    started by `started_by`, that a purchase line changed since `since` counts for, with the month of that
-    line; once per agreement and month."""
-    sql = _CHANGED_MONTHS_SQL.format(
-        purchase=table(PurchaseLine), agreement=table(RebateAgreement), rule=table(RebateRule),
-        product=table(Product),
-        covers=covers_sql(or_before_term="r.baseline = 'last_year'",
-                          or_product=(f"EXISTS (SELECT 1 FROM {table(BonusCondition)} b "
-                                      f"WHERE b.rule_id = r.id AND b.product_id = pl.product_id)")),
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [since, list(statuses), started_by])
         return cursor.fetchall()
 
 

@@ -113,3 +113,15 @@ def test_postgresql_trigger_refuses_update_and_delete_of_ledger_entries():
     with connection.cursor() as cursor:
         cursor.execute("SELECT amount FROM rebates_ledgerentry WHERE id = %s", [entry.pk])
         assert cursor.fetchone()[0] == Decimal("2.50")
+
+
+# Committed rows (a transactional test): TRUNCATE refuses a table with deferred checks pending.
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("sql", ["TRUNCATE rebates_ledgerentry", "TRUNCATE rebates_rebateagreement CASCADE"])
+def test_postgresql_trigger_refuses_truncate_of_the_ledger(sql):
+    entry = LedgerEntryFactory(amount=Decimal("2.50"))
+    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT amount FROM rebates_ledgerentry WHERE id = %s", [entry.pk])
+        assert cursor.fetchone()[0] == Decimal("2.50")

@@ -7,7 +7,7 @@ import pytest
 
 from config import clock
 from customers.models import AuditRecord
-from rebates.models import ImportBatch, PurchaseLine, RebateAgreement
+from rebates.models import AccrualMark, ImportBatch, PurchaseLine, RebateAgreement
 from rebates.services import PurchaseLinesInvalid, purchase_lines_ingest
 from tests.factories import AgreementFactory, CustomerFactory, ProductFactory
 
@@ -92,13 +92,24 @@ def test_line_matching_no_agreement_is_stored_and_reported_unmatched(book):
     assert PurchaseLine.objects.count() == 4
 
 
-def test_a_line_that_moves_marks_the_agreements_it_leaves(book):
+def marked_cells():
+    """(customer code, sku, month) of the purchase cells marked for the next accrual run."""
+    return set(AccrualMark.objects.filter(customer__isnull=False).values_list(
+        "customer__code", "product__sku", "month"))
+
+
+def test_a_line_that_moves_marks_the_cell_it_leaves_and_the_one_it_joins(book):
     purchase_lines_ingest(lines=[line("L1")], source=API)
-    RebateAgreement.objects.filter(pk=book["agreement"].pk).update(
-        terms_changed_at=clock.now() - datetime.timedelta(days=1))
-    before = RebateAgreement.objects.get(pk=book["agreement"].pk).terms_changed_at
-    purchase_lines_ingest(lines=[line("L1", customer="C2")], source=API)
-    assert RebateAgreement.objects.get(pk=book["agreement"].pk).terms_changed_at > before
+    AccrualMark.objects.all().delete()  # as a successful run consumes them
+    purchase_lines_ingest(lines=[line("L1", customer="C2", month="2026-04")], source=API)
+    assert marked_cells() == {("C1", "W-1", datetime.date(2026, 3, 1)), ("C2", "W-1", datetime.date(2026, 4, 1))}
+
+
+def test_a_resend_with_the_same_figures_marks_nothing(book):
+    purchase_lines_ingest(lines=[line("L1")], source=API)
+    AccrualMark.objects.all().delete()
+    purchase_lines_ingest(lines=[line("L1", quantity="10.000", unit_price="12.1")], source=API)
+    assert marked_cells() == set()
 
 
 def test_a_change_in_figures_only_leaves_the_agreement_terms_alone(book):

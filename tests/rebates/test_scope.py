@@ -5,7 +5,7 @@ do the reads built on them: the lines reported unmatched (both ways), the engine
 months an incremental run recomputes."""
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from itertools import count
 from unittest import mock
@@ -15,7 +15,6 @@ from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from config import clock
 from rebates.engine.periods import add_months
 from rebates.models import PurchaseLine, RebateAgreement, RebateRule
 from rebates.scope import AgreementScope, counts_for, covered_q, covers
@@ -139,9 +138,8 @@ def test_the_three_spellings_of_the_scope_rule_agree_on_every_agreement_and_line
             units[agreement_id, line.month] += line.quantity
         totals = terms.scope_month_totals(agreements)
         assert {(pk, line.month): line.quantity for pk, found in totals.items() for line in found} == dict(units)
-        # The months an incremental run recomputes: those of the changed lines each agreement counts.
-        changed = accrual._months_changed_by_lines(since=clock.now() - timedelta(hours=1),
-                                                   as_of_month=add_months(FIRST, 12))
+        # The months an incremental run recomputes: those of the lines (marked as written) each agreement counts.
+        changed = accrual._months_changed_by_marks(snapshot=None, as_of_month=add_months(FIRST, 12))
         months = defaultdict(set)
         for agreement_id, line_id in expected:
             months[agreement_id].add(next(line for line in lines if line.pk == line_id).month)
