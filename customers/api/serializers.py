@@ -3,6 +3,7 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from config.api.fields import CodeField
 from customers.models import Customer, Segment
 
 
@@ -20,7 +21,7 @@ class CustomerOut(serializers.ModelSerializer):
 class CustomerIn(serializers.Serializer):
     """What the ERP sends; `code` only when creating (it names the customer for good)."""
 
-    code = serializers.CharField(max_length=40)
+    code = CodeField(max_length=40)
     name = serializers.CharField(max_length=200)
     segment = serializers.SlugRelatedField(slug_field="code", queryset=Segment.objects.all(), required=False,
                                            allow_null=True, help_text="Segment code.")

@@ -15,7 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api.errors import ApiError, Conflict
-from config.api.fields import ExactDecimalField, MonthField
+from config.api.fields import DayField, ExactDecimalField, MonthField
 from config.api.schema import ErrorSerializer
 from config.api.views import ApiViewSet
 from pricing_signals.models import MarketSignal, PriceClaim
@@ -85,7 +85,7 @@ class ClaimIn(serializers.Serializer):
     product = serializers.CharField(max_length=60, help_text="SKU.")
     competitor = serializers.CharField(max_length=120, help_text="Competitor name (added if new).")
     claimed_unit_price = ExactDecimalField(max_digits=14, decimal_places=4, min_value=0)
-    reported_on = serializers.DateField()
+    reported_on = DayField()
     channel = serializers.ChoiceField(choices=PriceClaim.Channel.choices)
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
