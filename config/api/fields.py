@@ -62,6 +62,16 @@ class DayField(serializers.DateField):
         super().__init__(**kwargs)
 
 
+class NamedRowField(serializers.SlugRelatedField):
+    """A row named by its code (or user name) that may be left empty with null. An empty text names no row
+    and is refused, as the schema says (DRF would take it for null)."""
+
+    def run_validation(self, data=serializers.empty):
+        if data == "":
+            raise serializers.ValidationError("Send null for none; an empty text names nothing.", code="blank")
+        return super().run_validation(data)
+
+
 class CodeField(serializers.CharField):
     """A code that names a row in URLs (customer ERP code, SKU, agreement number, program code)."""
 

@@ -153,6 +153,8 @@ class SignalOut(serializers.ModelSerializer):
     product = serializers.CharField(source="product.sku")
     competitor = serializers.CharField(source="competitor.name", allow_null=True, default=None)
     decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    # Empty until a pricing manager decides (the schema says so: match, hold or "").
+    decision = serializers.ChoiceField(choices=MarketSignal.Decision.choices, allow_blank=True, read_only=True)
     match_effective_from = MonthField(allow_null=True)
     matched_agreements = serializers.SlugRelatedField(slug_field="number", many=True, read_only=True)
 

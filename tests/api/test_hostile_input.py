@@ -100,6 +100,13 @@ def test_a_body_that_is_not_utf8_is_400_naming_the_body(erp, book):
     assert not Customer.objects.filter(name="x").exists()
 
 
+@pytest.mark.parametrize("field", ["account_manager", "segment"])
+def test_an_empty_text_for_a_named_row_is_400_as_the_schema_says(users, book, field):
+    # The schema takes a name or null; DRF alone would read "" as null and accept it.
+    response = post(client_for(users["administrator"]), "/api/v1/customers/", {"code": "C-NEW", "name": "N", field: ""})
+    refused(response, 400, field)
+
+
 # --- NUL characters -----------------------------------------------------------------------------------
 
 
