@@ -113,7 +113,7 @@ EXCEL_EXPORT_INLINE_ROWS = env.int("EXCEL_EXPORT_INLINE_ROWS", default=5000)
 PURCHASE_IMPORT_MAX_ROWS = env.int("PURCHASE_IMPORT_MAX_ROWS", default=1_000_000)
 
 # The most one API request body may hold (bytes): a batch of 10,000 purchase lines with every field at its
-# longest, pretty-printed, is about 4.5 MiB. Larger bodies answer 413 before they are read.
+# longest, pretty-printed, is about 3.7 MiB. Larger bodies answer 413 before they are read.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=8 * 1024 * 1024)
 
 REDIS_URL = env("REDIS_URL", default="")
