@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rebates', '0007_settlements_listed_by_status_index'),
+        ('rebates', '0012_nightly_accrual_check'),
     ]
 
     operations = [
