@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from config.validators import CODE_RULE, validate_code
 from customers.querysets import CustomerQuerySet
 
 
@@ -27,7 +28,7 @@ class Customer(models.Model):
         STANDARD = "standard", "Standard"
         SMALL = "small", "Small"
 
-    code = models.CharField("ERP code", max_length=40, unique=True)
+    code = models.CharField("ERP code", max_length=40, unique=True, validators=[validate_code], help_text=CODE_RULE)
     name = models.CharField(max_length=200)
     segment = models.ForeignKey(Segment, on_delete=models.PROTECT, related_name="customers", null=True, blank=True)
     account_manager = models.ForeignKey(

@@ -7,6 +7,7 @@ from django import forms
 from django.utils.safestring import mark_safe
 
 from config.forms import ExactDecimalFormField
+from config.validators import validate_day
 from customers.models import Customer
 from pricing_signals.models import MarketSignal, PriceClaim
 from rebates.forms import DateInput, MonthField
@@ -52,7 +53,7 @@ class PriceClaimForm(forms.Form):
                                             widget=forms.TextInput(attrs={"inputmode": "decimal"}),
                                             error_messages={"required": "Give the unit price the customer quoted.",
                                                             "invalid": "Give a price like 11.40."})
-    reported_on = forms.DateField(label="Reported on", widget=DateInput,
+    reported_on = forms.DateField(label="Reported on", widget=DateInput, validators=[validate_day],
                                   error_messages={"required": "Give the day the customer told you.",
                                                   "invalid": "Give a date as YYYY-MM-DD."})
     channel = forms.ChoiceField(choices=PriceClaim.Channel.choices, initial=PriceClaim.Channel.CALL)

@@ -22,6 +22,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from config import clock
+from config.validators import month_in_range
 from customers.models import Customer
 from customers.roles import user_roles
 from pricing_signals import selectors
@@ -316,10 +317,12 @@ def timeline_chart(rows, *, start: date, end: date, width=960) -> str:
 
 
 def _day(value, default):
+    """A day from the query (YYYY-MM-DD, years 2000 to 2099), or the default for anything else."""
     try:
-        return date.fromisoformat(value) if value else default
+        day = date.fromisoformat(value) if value else default
     except ValueError:
         return default
+    return day if month_in_range(day) else default
 
 
 @login_required

@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from config import clock
+from config.validators import validate_day
 from rebates.models import (
     AccrualCheck,
     AccrualRun,
@@ -109,7 +110,8 @@ class PurchaseLineAdmin(admin.ModelAdmin):
 
 
 class AccrualRunStartForm(forms.Form):
-    as_of = forms.DateField(initial=clock.today, help_text="Months up to this date accrue (YYYY-MM-DD).")
+    as_of = forms.DateField(initial=clock.today, validators=[validate_day],
+                            help_text="Months up to this date accrue (YYYY-MM-DD).")
     full = forms.BooleanField(required=False, help_text="Recompute every agreement, not only changed ones.")
 
 

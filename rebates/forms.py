@@ -7,12 +7,13 @@ from datetime import date
 from django import forms
 
 from config import clock
+from config.validators import MONTH_RULE, month_in_range, validate_day
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 class MonthField(forms.CharField):
-    """YYYY-MM at the edge, a first-of-month date inside."""
+    """YYYY-MM at the edge (2000-01 to 2099-12), a first-of-month date inside."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("widget", forms.TextInput(attrs={"placeholder": "YYYY-MM", "inputmode": "numeric"}))
@@ -25,7 +26,10 @@ class MonthField(forms.CharField):
         found = MONTH.match(value)
         if not found or not 1 <= int(found.group(2)) <= 12:
             raise forms.ValidationError("Give a month as YYYY-MM, for example 2026-09.", code="month")
-        return date(int(found.group(1)), int(found.group(2)), 1)
+        month = date(int(found.group(1)), int(found.group(2)), 1)
+        if not month_in_range(month):
+            raise forms.ValidationError(MONTH_RULE, code="month_range")
+        return month
 
     def prepare_value(self, value):
         return f"{value:%Y-%m}" if isinstance(value, date) else value
@@ -36,7 +40,7 @@ class DateInput(forms.DateInput):
 
 
 class AccrualRunForm(forms.Form):
-    as_of = forms.DateField(label="Accrue up to", widget=DateInput,
+    as_of = forms.DateField(label="Accrue up to", widget=DateInput, validators=[validate_day],
                             error_messages={"required": "Give the date to accrue up to.",
                                             "invalid": "Give a date as YYYY-MM-DD."})
     full = forms.BooleanField(label="Recompute every agreement (a full run)", required=False)
@@ -53,7 +57,7 @@ class AccrualRunForm(forms.Form):
 class SettlementPayForm(forms.Form):
     payment_reference = forms.CharField(label="Payment reference (credit note number)", max_length=80,
                                         error_messages={"required": "Give the credit note number of the payment."})
-    paid_on = forms.DateField(label="Paid on", widget=DateInput,
+    paid_on = forms.DateField(label="Paid on", widget=DateInput, validators=[validate_day],
                               error_messages={"required": "Give the payment date.",
                                               "invalid": "Give a date as YYYY-MM-DD."})
 

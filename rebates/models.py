@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from config.validators import CODE_RULE, validate_code, validate_month, validate_term
 from customers.models import Customer
 from rebates.querysets import (
     AgreementQuerySet,
@@ -51,7 +52,7 @@ class ProductLine(models.Model):
 
 
 class Product(models.Model):
-    sku = models.CharField("SKU", max_length=60, unique=True)
+    sku = models.CharField("SKU", max_length=60, unique=True, validators=[validate_code], help_text=CODE_RULE)
     name = models.CharField(max_length=200)
     product_line = models.ForeignKey(ProductLine, on_delete=models.PROTECT, related_name="products")
     list_price = unit_price_field()
@@ -102,13 +103,14 @@ class RebateAgreement(models.Model):
         QUARTERLY = "quarterly", "Quarterly"
         MONTHLY = "monthly", "Monthly"
 
-    number = models.CharField(max_length=40, unique=True)
+    number = models.CharField(max_length=40, unique=True, validators=[validate_code], help_text=CODE_RULE)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="agreements")
     program = models.ForeignKey(RebateProgram, on_delete=models.PROTECT, related_name="agreements")
     products = models.ManyToManyField(Product, blank=True, related_name="agreements")
     product_lines = models.ManyToManyField(ProductLine, blank=True, related_name="agreements")
-    start_month = models.DateField(help_text="First month of the term (first of the month).")
-    end_month = models.DateField(help_text="Last month of the term (first of the month).")
+    start_month = models.DateField(help_text="First month of the term (first of the month).",
+                                   validators=[validate_month])
+    end_month = models.DateField(help_text="Last month of the term (first of the month).", validators=[validate_month])
     committed_monthly_quantity = quantity_field(null=True, blank=True)
     settlement_frequency = models.CharField(
         max_length=10, choices=SettlementFrequency.choices, default=SettlementFrequency.ANNUAL
@@ -141,6 +143,9 @@ class RebateAgreement(models.Model):
 
     def __str__(self):
         return self.number
+
+    def clean(self):
+        validate_term(self.start_month, self.end_month)
 
 
 class ContractPrice(models.Model):

@@ -9,7 +9,9 @@ more to say. The database going away answers 503 in the same shape; nothing answ
 import logging
 import sys
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
@@ -51,8 +53,16 @@ class Replay(Exception):
         self.response = response
 
 
+def printable(text: str) -> str:
+    """`text` as UTF-8 can carry it: a lone surrogate (sent as a JSON escape) is shown as its escape, so an
+    answer that echoes the input always renders."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def error_body(status_code: int, code: str, message: str, details=None) -> dict:
-    return {"status": status_code, "code": code, "message": str(message), "details": details or []}
+    details = [{key: printable(value) if isinstance(value, str) else value for key, value in detail.items()}
+               for detail in details or []]
+    return {"status": status_code, "code": code, "message": printable(str(message)), "details": details}
 
 
 def field_details(detail, prefix="") -> list[dict]:
@@ -103,6 +113,9 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+    if isinstance(exc, RequestDataTooBig):
+        exc = ApiError(body_too_large_message(), status_code=413, code="too_large",
+                       details=[{"field": "body", "message": body_too_large_message()}])
     if isinstance(exc, UnicodeEncodeError):
         # Text the database cannot hold (a lone surrogate sent as a JSON escape): nothing was stored.
         exc = exceptions.ValidationError("Text must be valid Unicode.")
@@ -134,6 +147,11 @@ def _summary(details) -> str:
         field = details[0]["field"]
         return f"{field}: {details[0]['message']}" if field else details[0]["message"]
     return f"{len(details)} problems in the request; each is named in details."
+
+
+def body_too_large_message() -> str:
+    return (f"The body is larger than {settings.API_MAX_BODY_BYTES:,} bytes, the most one request may send; "
+            f"nothing was read or stored. Send fewer lines per request.")
 
 
 def unavailable_body() -> dict:

@@ -45,6 +45,12 @@ ERRORS = {
     422: ("The Idempotency-Key was already used with another request.",
           _example(422, "idempotency_key_reused", "This Idempotency-Key was already used with another request "
                                                   "(method, path or body); use a new key for a new request.")),
+    413: ("The body is larger than the most one request may send (API_MAX_BODY_BYTES, 8 MiB by default); nothing "
+          "was read.",
+          _example(413, "too_large", "The body is larger than 8,388,608 bytes, the most one request may send; nothing "
+                                     "was read or stored. Send fewer lines per request.",
+                   [{"field": "body", "message": "The body is larger than 8,388,608 bytes, the most one request may "
+                                                 "send; nothing was read or stored. Send fewer lines per request."}])),
     429: ("Too many requests; Retry-After says when to try again.",
           _example(429, "throttled", "Request was throttled. Expected available in 12 seconds.")),
     503: ("The database is unavailable; nothing was changed. Retry-After says when to try again.",
@@ -71,13 +77,14 @@ class ApiAutoSchema(AutoSchema):
             return None
         takes_query = any(parameter.get("in") == "query" for parameter in operation.get("parameters", []))
         statuses = {401, 403, 429, 503}
-        if self.method in WRITES or takes_query:
+        if self.method in WRITES or takes_query or "{" in self.path:
+            # A bad field, query parameter or path (a NUL character in any of them, say).
             statuses.add(400)
         if "{" in self.path or (self.method == "GET" and self._is_list_view()):
             # A row you may not see, or a page past the last one.
             statuses.add(404)
         if self.method in WRITES:
-            statuses |= {409, 422}
+            statuses |= {409, 413, 422}
         responses = operation.setdefault("responses", {})
         for status in sorted(statuses):
             if str(status) not in responses:

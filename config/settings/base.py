@@ -38,6 +38,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # NUL in a path or query: 400; an API body over API_MAX_BODY_BYTES: 413, never read whole.
+    "config.middleware.RequestChecksMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -117,6 +119,10 @@ ACCRUAL_CHECK_SAMPLE = env.int("ACCRUAL_CHECK_SAMPLE", default=200)
 # hold at most this many lines.
 EXCEL_EXPORT_INLINE_ROWS = env.int("EXCEL_EXPORT_INLINE_ROWS", default=5000)
 PURCHASE_IMPORT_MAX_ROWS = env.int("PURCHASE_IMPORT_MAX_ROWS", default=1_000_000)
+
+# The most one API request body may hold (bytes): a batch of 10,000 purchase lines with every field at its
+# longest, pretty-printed, is about 3.7 MiB. Larger bodies answer 413 before they are read.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=8 * 1024 * 1024)
 
 REDIS_URL = env("REDIS_URL", default="")
 # Shared cache (API and sign-in throttling) in Redis when there is one; memory otherwise. Short socket

@@ -3,6 +3,7 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from config.api.fields import CodeField, NamedRowField
 from customers.models import Customer, Segment
 
 
@@ -20,11 +21,11 @@ class CustomerOut(serializers.ModelSerializer):
 class CustomerIn(serializers.Serializer):
     """What the ERP sends; `code` only when creating (it names the customer for good)."""
 
-    code = serializers.CharField(max_length=40)
+    code = CodeField(max_length=40)
     name = serializers.CharField(max_length=200)
-    segment = serializers.SlugRelatedField(slug_field="code", queryset=Segment.objects.all(), required=False,
-                                           allow_null=True, help_text="Segment code.")
-    account_manager = serializers.SlugRelatedField(
+    segment = NamedRowField(slug_field="code", queryset=Segment.objects.all(), required=False, allow_null=True,
+                            help_text="Segment code.")
+    account_manager = NamedRowField(
         slug_field="username", queryset=get_user_model().objects.filter(is_active=True), required=False,
         allow_null=True, help_text="The account manager's username.")
     status = serializers.ChoiceField(choices=Customer.Status.choices, required=False)

@@ -15,7 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api.errors import ApiError, Conflict
-from config.api.fields import ExactDecimalField, MonthField
+from config.api.fields import DayField, ExactDecimalField, MonthField
 from config.api.schema import ErrorSerializer
 from config.api.views import ApiViewSet
 from pricing_signals.models import MarketSignal, PriceClaim
@@ -85,7 +85,7 @@ class ClaimIn(serializers.Serializer):
     product = serializers.CharField(max_length=60, help_text="SKU.")
     competitor = serializers.CharField(max_length=120, help_text="Competitor name (added if new).")
     claimed_unit_price = ExactDecimalField(max_digits=14, decimal_places=4, min_value=0)
-    reported_on = serializers.DateField()
+    reported_on = DayField()
     channel = serializers.ChoiceField(choices=PriceClaim.Channel.choices)
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
@@ -153,6 +153,8 @@ class SignalOut(serializers.ModelSerializer):
     product = serializers.CharField(source="product.sku")
     competitor = serializers.CharField(source="competitor.name", allow_null=True, default=None)
     decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    # Empty until a pricing manager decides (the schema says so: match, hold or "").
+    decision = serializers.ChoiceField(choices=MarketSignal.Decision.choices, allow_blank=True, read_only=True)
     match_effective_from = MonthField(allow_null=True)
     matched_agreements = serializers.SlugRelatedField(slug_field="number", many=True, read_only=True)
 

@@ -5,7 +5,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_v
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
-from config.api.fields import ExactDecimalField, MonthField
+from config.api.fields import CodeField, ExactDecimalField, MonthField
 from config.api.views import ApiViewSet
 from customers.models import Customer
 from rebates.api.filters import AgreementFilter, ProductFilter, ProgramFilter
@@ -41,7 +41,7 @@ class ProductOut(serializers.ModelSerializer):
 
 
 class ProductIn(serializers.Serializer):
-    sku = serializers.CharField(max_length=60)
+    sku = CodeField(max_length=60)
     name = serializers.CharField(max_length=200)
     product_line = serializers.SlugRelatedField(slug_field="code", queryset=ProductLine.objects.all(),
                                                 help_text="Product line code.")
@@ -231,7 +231,7 @@ class AgreementOut(serializers.ModelSerializer):
 
 
 class AgreementIn(serializers.Serializer):
-    number = serializers.CharField(max_length=40)
+    number = CodeField(max_length=40)
     customer = serializers.SlugRelatedField(slug_field="code", queryset=Customer.objects.all(),
                                             help_text="Customer ERP code.")
     program = serializers.SlugRelatedField(slug_field="code", queryset=RebateProgram.objects.all(),

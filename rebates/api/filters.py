@@ -5,6 +5,7 @@ from django import forms
 from drf_spectacular.utils import extend_schema_field
 
 from config.api.fields import MONTH_PATTERN, parse_month
+from config.validators import MONTH_RULE
 from rebates.models import AccrualRun, Product, PurchaseLine, RebateAgreement, RebateProgram, Settlement
 
 
@@ -20,7 +21,7 @@ class MonthFormField(forms.CharField):
         try:
             return parse_month(value)
         except ValueError:
-            raise forms.ValidationError("A month as YYYY-MM.", code="invalid") from None
+            raise forms.ValidationError(f"A month as YYYY-MM. {MONTH_RULE}", code="invalid") from None
 
 
 @extend_schema_field({"type": "string", "pattern": MONTH_PATTERN, "example": "2026-03"})

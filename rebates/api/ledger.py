@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from config import clock
 from config.api.errors import ApiError, Conflict
-from config.api.fields import MONTH_PATTERN, MonthField
+from config.api.fields import MONTH_PATTERN, DayField, MonthField
 from config.api.filters import QueryParams
 from config.api.schema import ErrorSerializer
 from config.api.views import ApiView, ApiViewSet
@@ -46,7 +46,7 @@ class AccrualRunOut(serializers.ModelSerializer):
 
 
 class AccrualRunIn(serializers.Serializer):
-    as_of = serializers.DateField(required=False, help_text="Accrue up to this date; today when left out.")
+    as_of = DayField(required=False, help_text="Accrue up to this date; today when left out.")
     full = serializers.BooleanField(required=False, default=False,
                                     help_text="Recompute every agreement, not only what changed.")
 
@@ -198,7 +198,7 @@ class StatementOut(serializers.Serializer):
 
 
 class StatementIn(QueryParams):
-    as_of = serializers.DateField(required=False, help_text="The sheet as of this date; today when left out.")
+    as_of = DayField(required=False, help_text="The sheet as of this date; today when left out.")
 
 
 STATEMENT = {
@@ -249,7 +249,7 @@ class SettlementOut(serializers.ModelSerializer):
 
 class PayIn(serializers.Serializer):
     payment_reference = serializers.CharField(max_length=80, help_text="The credit note number.")
-    paid_on = serializers.DateField(required=False, help_text="Default today.")
+    paid_on = DayField(required=False, help_text="Default today.")
 
 
 SETTLEMENT = {"id": 88, "agreement": "AG-2026-0042", "customer": "C00042", "period_start": "2026-01",

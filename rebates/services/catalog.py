@@ -172,8 +172,36 @@ def _check_status(wanted, current):
                                          f"terminate or settle it through its settlements."})
 
 
+def _check_bands_and_bonuses(wanted: dict) -> None:
+    """Refuse, naming each field, what the database would refuse: two bands at one threshold, a bonus with
+    nothing to reach or nothing to give, and the same bonus twice."""
+    problems = {}
+    thresholds = {}
+    for index, band in enumerate(wanted.get("bands", [])):
+        threshold = Decimal(band["threshold"])
+        if threshold in thresholds:
+            problems[f"rule.bands.{index}.threshold"] = (
+                f"Band {thresholds[threshold]} starts at {threshold} too: each band starts at a threshold of its own.")
+        else:
+            thresholds[threshold] = index
+    seen = {}
+    for index, bonus in enumerate(wanted.get("bonuses", [])):
+        for name in ("minimum_quantity", "extra_percent"):
+            if Decimal(bonus[name]) <= 0:
+                problems[f"rule.bonuses.{index}.{name}"] = "Must be more than zero."
+        key = (bonus["product"].pk, Decimal(bonus["minimum_quantity"]))
+        if key in seen:
+            problems[f"rule.bonuses.{index}.product"] = (
+                f"Bonus {seen[key]} already names this product and minimum quantity.")
+        else:
+            seen[key] = index
+    if problems:
+        raise ValidationError(problems)
+
+
 def _rule_write(agreement, wanted: dict) -> bool:
     """Create or replace the agreement's rule, bands and bonuses; True when anything changed."""
+    _check_bands_and_bonuses(wanted)
     bands = [(Decimal(band["threshold"]), Decimal(band["rate"])) for band in wanted.get("bands", [])]
     bonuses = [(bonus["product"].pk, Decimal(bonus["minimum_quantity"]), Decimal(bonus["extra_percent"]))
                for bonus in wanted.get("bonuses", [])]

@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.db import IntegrityError, connection, transaction
 
 from config import clock
+from config.validators import MONTH_RULE, month_in_range
 from customers.models import Customer
 from customers.services import audit_record
 from rebates.bulk import copy_lines, csv_field
@@ -226,15 +227,16 @@ def _encodable(value: str) -> bool:
 
 
 def _month(value, cache) -> date | str:
-    """The first of the month, or the message saying why not. "YYYY-MM" strings, dates and datetimes."""
+    """The first of the month (2000-01 to 2099-12), or the message saying why not. "YYYY-MM" strings, dates and
+    datetimes."""
     if type(value) is str:
         month = cache.get(value)
         if month is not None:
             return month
     if isinstance(value, datetime):
-        return value.date().replace(day=1)
+        value = value.date()
     if isinstance(value, date):
-        return value.replace(day=1)
+        return value.replace(day=1) if month_in_range(value) else MONTH_RULE
     if value is None or value == "":
         return "This field is required."
     if not isinstance(value, str):
@@ -246,6 +248,8 @@ def _month(value, cache) -> date | str:
             if len(text) != 7 or text[4] != "-" or not (text[:4].isdigit() and text[5:].isdigit()):
                 raise ValueError
             month = date(int(text[:4]), int(text[5:]), 1)
+            if not month_in_range(month):
+                month = MONTH_RULE
         except ValueError:
             month = "A month as YYYY-MM."
         cache[value] = month

@@ -55,7 +55,37 @@ def test_writes_document_the_idempotency_key(schema):
 def test_money_is_a_decimal_string_in_answers(schema):
     accrual = schema["components"]["schemas"]["AccrualOut"]["properties"]
     assert accrual["accrued"]["type"] == "string" and accrual["accrued"]["format"] == "decimal"
-    assert accrual["month"]["pattern"].startswith("^[1-9][0-9]{3}-")
+    # Months from 2000-01 to 2099-12, as config.validators bounds them.
+    assert accrual["month"]["pattern"].startswith("^20[0-9]{2}-")
+
+
+def test_codes_and_days_carry_their_bounds_and_writes_document_413(schema):
+    schemas = schema["components"]["schemas"]
+    for component, field in (("CustomerInRequest", "code"), ("ProductInRequest", "sku"),
+                             ("AgreementInRequest", "number")):
+        assert schemas[component]["properties"][field]["pattern"] == "^[^\\W_][\\w.~-]*$", component
+    assert schemas["ClaimInRequest"]["properties"]["reported_on"]["pattern"].startswith("^20[0-9]{2}-")
+    for path, method, operation in operations(schema):
+        if method in ("post", "put", "patch"):
+            assert "413" in operation["responses"], (method, path)
+
+
+def _allowed(schema, field) -> set:
+    """The enum values a field's schema allows (through its $ref and oneOf)."""
+    found = set()
+    for option in field.get("oneOf", field.get("allOf", [field])):
+        option = schema["components"]["schemas"][option["$ref"].rsplit("/", 1)[1]] if "$ref" in option else option
+        found |= set(option.get("enum", []))
+    return found
+
+
+def test_a_signal_not_yet_decided_answers_an_empty_decision_the_schema_allows(schema):
+    # An open signal answers "decision": ""; the request takes only match or hold.
+    for component in ("SignalOut", "SignalDetailOut"):
+        assert _allowed(schema, schema["components"]["schemas"][component]["properties"]["decision"]) \
+            == {"match", "hold", ""}, component
+    assert _allowed(schema, schema["components"]["schemas"]["DecisionInRequest"]["properties"]["decision"]) \
+        == {"match", "hold"}
 
 
 def test_swagger_ui_is_served_from_the_app_itself(db):
