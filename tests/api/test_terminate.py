@@ -82,7 +82,10 @@ def test_role_matrix_for_terminating(users, seeded, role, status):
 
 
 def test_an_account_manager_never_terminates_another_managers_agreement(users, seeded):
-    response = send(client_for(users["account_manager"]), "post", TERMINATE.format("AG-B"), LEFT_IN_JUNE)
+    manager = client_for(users["account_manager"])
+    # Their own agreement is found and the act refused; another manager's is not found at all.
+    assert send(manager, "post", TERMINATE.format("AG-A"), LEFT_IN_JUNE).status_code == 403
+    response = send(manager, "post", TERMINATE.format("AG-B"), LEFT_IN_JUNE)
     assert response.status_code == 404
     assert "AG-B" not in response.content.decode()
     assert RebateAgreement.objects.get(number="AG-B").status == "active"

@@ -13,6 +13,7 @@ from django.urls import reverse
 from customers.models import Customer
 from rebates.models import LedgerEntry, RebateAgreement, Settlement
 from tests.factories import PASSWORD
+from tests.pages import scenario
 
 pytestmark = pytest.mark.django_db
 
@@ -87,11 +88,12 @@ def test_terminating_twice_from_the_page_forfeits_once(book, client_for):
 
 
 def test_a_terminated_agreement_whose_ledger_differs_promises_no_next_run(book, client_for):
-    # As the demo's lost customers were: marked terminated without the run booking what that changes.
-    RebateAgreement.objects.filter(number="AG-C-1002-2026").update(status="terminated",
-                                                                  terminated_on=datetime.date(2026, 6, 30))
-    page = html(client_for(book["finance"]).get(reverse("agreement-detail", args=["AG-C-1002-2026"])))
-    assert 'id="sheet"' in page and "next run" not in page
+    # As the demo's lost customers' agreements were: terminated, with months no run will ever book.
+    scenario.agreement_on(book["echo_one"], book["product"], "AG-C-1002-LOST", status="terminated",
+                          terminated_on=datetime.date(2026, 6, 30))
+    page = html(client_for(book["finance"]).get(reverse("agreement-detail", args=["AG-C-1002-LOST"])))
+    assert 'id="sheet"' in page and "2026-06" in page
+    assert "next run" not in page
 
 
 def test_the_finance_dashboard_shows_what_was_forfeited(book, client_for):
