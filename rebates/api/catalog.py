@@ -212,6 +212,9 @@ class RuleSerializer(serializers.Serializer):
     bonuses = BonusSerializer(many=True, required=False)
 
 
+INTERIM_FREQUENCIES = [("", "None"), *RebateAgreement.SettlementFrequency.choices[1:]]
+
+
 class PriceOut(serializers.ModelSerializer):
     class Meta:
         model = ContractPrice
@@ -228,6 +231,9 @@ class AgreementOut(serializers.ModelSerializer):
     end_month = MonthField()
     rule = RuleSerializer(read_only=True, allow_null=True)
     prices = PriceOut(many=True, read_only=True)
+    interim_frequency = serializers.ChoiceField(choices=INTERIM_FREQUENCIES, read_only=True,
+                                                help_text="Interim payments within each settlement period; "
+                                                          "blank for none.")
 
     class Meta:
         model = RebateAgreement
@@ -254,7 +260,7 @@ class AgreementIn(serializers.Serializer):
     settlement_frequency = serializers.ChoiceField(choices=RebateAgreement.SettlementFrequency.choices,
                                                    required=False)
     interim_frequency = serializers.ChoiceField(
-        choices=[("", "None")] + RebateAgreement.SettlementFrequency.choices[1:], required=False, allow_blank=True,
+        choices=INTERIM_FREQUENCIES, required=False, allow_blank=True,
         help_text="Interim payments within each settlement period (quarterly or monthly); blank for none.")
     status = serializers.ChoiceField(choices=[("draft", "Draft"), ("active", "Active")], required=False)
     net_price = ExactDecimalField(max_digits=14, decimal_places=4, min_value=0, required=False,

@@ -284,7 +284,9 @@ CONFLICT = OpenApiResponse(ErrorSerializer, description="Not in a state to do th
         description="Pays the agreement's open settlement period up to the month given: earned to date less what "
                     "earlier interim payments of the period already pay. Refused (409) for a period already closed "
                     "or a month that already has one; 404 for an agreement you may not see.",
-        request=InterimIn, responses={201: SettlementOut, 409: CONFLICT},
+        request=InterimIn, responses={201: SettlementOut, 409: CONFLICT,
+                                      404: OpenApiResponse(ErrorSerializer, description="No such agreement that "
+                                                                                       "you may see.")},
         examples=[OpenApiExample("Through March", request_only=True,
                                  value={"agreement": "AG-2026-0042", "through": "2026-03"}),
                   OpenApiExample("Drafted", response_only=True, status_codes=["201"],
