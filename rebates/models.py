@@ -116,12 +116,13 @@ class RebateAgreement(models.Model):
     # Interim payments inside each settlement period (quarterly on an annual agreement, say): the nightly
     # close drafts one when an interim period ends. Blank: none.
     interim_frequency = models.CharField(
-        max_length=10, choices=SettlementFrequency.choices[1:], blank=True, default="",
+        max_length=10, choices=SettlementFrequency.choices[1:], blank=True, default="", db_default="",
         help_text="Interim payments within each settlement period (shorter than it); blank for none.",
     )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
     terminated_on = models.DateField(null=True, blank=True)
-    termination_reason = models.CharField(max_length=200, blank=True)
+    # Blank in the database too, so the bulk loaders that name their columns need not name this one.
+    termination_reason = models.CharField(max_length=200, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     # Bumped whenever terms change, so the incremental accrual run knows what to recompute.
     terms_changed_at = models.DateTimeField(auto_now=True)
