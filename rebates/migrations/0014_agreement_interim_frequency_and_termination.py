@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0002_customers_paged_by_name_index'),
-        ('rebates', '0008_ledger_indexes_its_reads_use'),
+        ('rebates', '0013_codes_and_term_bounds'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
