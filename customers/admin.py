@@ -18,6 +18,19 @@ class CustomerAdmin(admin.ModelAdmin):
     autocomplete_fields = ("segment",)
     raw_id_fields = ("account_manager",)
 
+    def save_model(self, request, obj, form, change):
+        """Through the services, so marking a customer lost terminates its active agreements (as of lost_on)
+        in the same transaction, as the API does."""
+        from customers.services import customer_create, customer_update
+
+        if change:
+            customer_update(by=request.user, customer=obj, **{name: form.cleaned_data[name]
+                                                              for name in form.changed_data})
+        else:
+            fields = {name: form.cleaned_data[name] for name in ("code", "name", "segment", "account_manager",
+                                                                 "status", "value_tier", "lost_on")}
+            obj.pk = customer_create(by=request.user, **fields).pk
+
 
 @admin.register(AuditRecord)
 class AuditRecordAdmin(admin.ModelAdmin):

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -63,6 +64,14 @@ class Customer(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.code})"
+
+    def clean(self):
+        # Losing a customer ends its agreements on that date: the date is part of saying so.
+        if self.status == self.Status.LOST and self.lost_on is None:
+            raise ValidationError({"lost_on": "Say when the customer was lost (lost_on): its active agreements "
+                                              "are terminated as of that date."})
+        if self.status != self.Status.LOST and self.lost_on is not None:
+            raise ValidationError({"lost_on": "Only a lost customer has a lost_on date."})
 
 
 class AuditRecord(models.Model):

@@ -45,6 +45,8 @@ ROLE_PERMISSIONS = {
         "pricing_signals.add_priceclaim",
         "pricing_signals.decide_marketsignal",
         "rebates.add_contractprice",
+        # A customer who leaves forfeits its unpaid rebate: pricing (sales) managers and finance say so.
+        "rebates.terminate_agreement",
     ],
     FINANCE: _READ_ALL
     + [
@@ -54,6 +56,7 @@ ROLE_PERMISSIONS = {
         "rebates.add_settlement",
         "rebates.approve_settlement",
         "rebates.pay_settlement",
+        "rebates.terminate_agreement",
         "rebates.export_accruals",
         "rebates.import_purchases",
         "rebates.view_importbatch",

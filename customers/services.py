@@ -2,6 +2,21 @@ from django.db import transaction
 
 from customers.models import AuditRecord, Customer
 
+# What else happens, in the same transaction, when a customer is marked lost: rebates registers the
+# termination of its agreements here (RebatesConfig.ready), since customers never imports rebates.
+_customer_lost_handlers = []
+
+
+def customer_lost_handler_register(handler):
+    """`handler(customer=, lost_on=, by=)` runs inside the transaction that marks a customer lost."""
+    if handler not in _customer_lost_handlers:
+        _customer_lost_handlers.append(handler)
+
+
+def _customer_lost(*, customer, by):
+    for handler in _customer_lost_handlers:
+        handler(customer=customer, lost_on=customer.lost_on, by=by)
+
 
 def audit_record(*, actor, action, target, summary, data=None, actor_label=""):
     """Write one audit row; call it inside the transaction of the change it describes."""
@@ -26,13 +41,22 @@ def customer_create(*, by, code, name, segment=None, account_manager=None, statu
         customer.full_clean()
         customer.save()
         audit_record(actor=by, action="customer.create", target=customer, summary=f"Customer {code} created")
+        if customer.status == Customer.Status.LOST:
+            _customer_lost(customer=customer, by=by)
         return customer
 
 
 def customer_update(*, by, customer, **fields):
-    """Change a customer's fields (not its code); the audit row names what changed."""
+    """Change a customer's fields (not its code); the audit row names what changed.
+
+    Marked lost (status lost, with lost_on), its active agreements are terminated as of lost_on in the same
+    transaction, forfeiting their unpaid rebate.
+    """
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        was_lost = customer.status == Customer.Status.LOST
+        if fields.get("status", customer.status) != Customer.Status.LOST and "lost_on" not in fields:
+            fields["lost_on"] = None  # back from lost (or never lost): no lost date
         changed = {}
         for name, value in fields.items():
             if getattr(customer, name) != value:
@@ -43,4 +67,6 @@ def customer_update(*, by, customer, **fields):
             customer.save()
             audit_record(actor=by, action="customer.update", target=customer,
                          summary=f"Customer {customer.code} changed: {', '.join(changed)}", data=changed)
+        if customer.status == Customer.Status.LOST and not was_lost:
+            _customer_lost(customer=customer, by=by)
         return customer

@@ -44,7 +44,7 @@ from rebates.engine.periods import add_months
 from rebates.exports import ExportError
 from rebates.models import RebateAgreement
 from rebates.templatetags.pages import money, units
-from rebates.views import agreement_context, wrong_method
+from rebates.views import agreement_context, agreement_terminate_submit, wrong_method
 
 DECIDE = "pricing_signals.decide_marketsignal"
 CUSTOMERS_PER_PAGE = 50
@@ -186,11 +186,18 @@ def customer_detail(request, code):
 
 
 @login_required
-def agreement_detail(request, number):
-    context = agreement_context(request, number)
+def agreement_detail(request, number, *, terminate_form=None):
+    context = agreement_context(request, number, terminate_form=terminate_form)
     claims = claims_by_month(user=request.user, statement=context["statement"])
     context["rows"] = [(month, claims.get(month.month, ())) for month in context["statement"].months]
-    return render(request, "rebates/agreement_detail.html", context)
+    return render(request, "rebates/agreement_detail.html", context, status=400 if terminate_form else 200)
+
+
+@login_required
+def agreement_terminate(request, number):
+    """The agreement page's Terminate form; a bad field is shown beside it on the page, nothing done."""
+    form, answer = agreement_terminate_submit(request, number)
+    return answer if answer is not None else agreement_detail(request, number, terminate_form=form)
 
 
 @login_required

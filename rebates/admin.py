@@ -2,6 +2,7 @@ import datetime
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -54,15 +55,67 @@ class ContractPriceInline(admin.TabularInline):
     readonly_fields = ("created_by", "created_at")
 
 
+class AgreementTerminateActionForm(ActionForm):
+    """The action bar of the agreements list, with what terminating needs: the date and the reason."""
+
+    terminated_on = forms.DateField(required=False, label="Terminated on", help_text="YYYY-MM-DD")
+    reason = forms.CharField(required=False, max_length=200, label="Reason")
+
+
+class RebateAgreementForm(forms.ModelForm):
+    """The admin's agreement form (its fields come from the admin): the status moves only between draft and
+    active here."""
+
+    def clean_status(self):
+        status = self.cleaned_data["status"]
+        before = self.instance.status if self.instance.pk else None
+        if status != before and (status not in ("draft", "active") or before not in (None, "draft", "active")):
+            raise forms.ValidationError("Terminate an agreement with the Terminate action (it forfeits the unpaid "
+                                        "rebate); expiry and settling follow its settlements.")
+        return status
+
+
 @admin.register(RebateAgreement)
 class RebateAgreementAdmin(admin.ModelAdmin):
-    list_display = ("number", "customer", "program", "start_month", "end_month", "settlement_frequency", "status")
+    form = RebateAgreementForm
+    list_display = ("number", "customer", "program", "start_month", "end_month", "settlement_frequency",
+                    "interim_frequency", "status", "terminated_on")
     list_filter = ("status", "settlement_frequency", "program")
     search_fields = ("number", "customer__code", "customer__name")
     list_select_related = ("customer", "program")
     raw_id_fields = ("customer",)
     filter_horizontal = ("products", "product_lines")
+    readonly_fields = ("terminated_on", "termination_reason")
     inlines = [ContractPriceInline]
+    action_form = AgreementTerminateActionForm
+    actions = ["terminate"]
+
+    @admin.action(description="Terminate the selected agreements (forfeits their unpaid rebate)",
+                  permissions=["terminate"])
+    def terminate(self, request, queryset):
+        from rebates.services import SettlementError, agreement_terminate
+
+        try:
+            terminated_on = forms.DateField(required=True).clean(request.POST.get("terminated_on", ""))
+        except forms.ValidationError:
+            terminated_on = None
+        reason = (request.POST.get("reason") or "").strip()
+        if terminated_on is None or not reason:
+            self.message_user(request, "Give the termination date and the reason in the action bar.", messages.ERROR)
+            return
+        for agreement in queryset.order_by("pk"):
+            try:
+                forfeiture = agreement_terminate(agreement=agreement, terminated_on=terminated_on, reason=reason,
+                                                 by=request.user)
+            except SettlementError as error:
+                self.message_user(request, str(error), messages.WARNING)
+            else:
+                forfeited = -forfeiture.amount if forfeiture is not None else 0
+                self.message_user(request, f"Terminated {agreement.number} on {terminated_on}: {forfeited} "
+                                           f"forfeited.", messages.SUCCESS)
+
+    def has_terminate_permission(self, request):
+        return request.user.has_perm("rebates.terminate_agreement")
 
 
 class TierBandInline(admin.TabularInline):

@@ -68,6 +68,24 @@ class SettlementPayForm(forms.Form):
         return reference
 
 
+class SettlementInterimForm(forms.Form):
+    agreement = forms.CharField(label="Agreement number", max_length=40)
+    through = MonthField(label="Pay through month", help_text="YYYY-MM, inside the agreement's open settlement "
+                                                              "period: earned to then, less interims already made.")
+
+
+class AgreementTerminateForm(forms.Form):
+    terminated_on = forms.DateField(label="Customer left on", widget=DateInput,
+                                    help_text="Within the term. The unpaid rebate is forfeited.")
+    reason = forms.CharField(label="Reason", max_length=200)
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Say why the agreement ends.")
+        return reason
+
+
 class ExportForm(forms.Form):
     report = forms.ChoiceField(initial="accruals", choices=(
         ("accruals", "Finance accrual sheet (per agreement and month, liability)"),

@@ -115,8 +115,16 @@ class RebateAgreement(models.Model):
     settlement_frequency = models.CharField(
         max_length=10, choices=SettlementFrequency.choices, default=SettlementFrequency.ANNUAL
     )
+    # Interim payments inside each settlement period (quarterly on an annual agreement, say): the nightly
+    # close drafts one when an interim period ends. Blank: none.
+    interim_frequency = models.CharField(
+        max_length=10, choices=SettlementFrequency.choices[1:], blank=True, default="", db_default="",
+        help_text="Interim payments within each settlement period (shorter than it); blank for none.",
+    )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
     terminated_on = models.DateField(null=True, blank=True)
+    # Blank in the database too, so the bulk loaders that name their columns need not name this one.
+    termination_reason = models.CharField(max_length=200, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     # Bumped whenever terms change, so the incremental accrual run knows what to recompute.
     terms_changed_at = models.DateTimeField(auto_now=True)
@@ -138,8 +146,17 @@ class RebateAgreement(models.Model):
                 name="agreement_terminated_has_date",
             ),
             models.CheckConstraint(condition=~Q(number=""), name="agreement_number_not_blank"),
+            models.CheckConstraint(
+                condition=Q(interim_frequency="")
+                | Q(settlement_frequency="annual", interim_frequency__in=["quarterly", "monthly"])
+                | Q(settlement_frequency="quarterly", interim_frequency="monthly"),
+                name="agreement_interim_shorter_than_settlement",
+                violation_error_message="Interim payments must come more often than the settlement period: "
+                                        "quarterly or monthly within an annual one, monthly within a quarterly one.",
+            ),
         ]
         indexes = [models.Index(fields=["customer", "status"])]
+        permissions = [("terminate_agreement", "Can terminate an agreement early (forfeits its unpaid rebate)")]
 
     def __str__(self):
         return self.number
@@ -629,6 +646,11 @@ class Settlement(models.Model):
             # A settlement period closes once; interim payments within it are separate rows.
             models.UniqueConstraint(
                 fields=["agreement", "period_start"], condition=Q(interim=False), name="one_closing_per_period"
+            ),
+            # One live interim payment per month it runs to: a second would pay nothing but noise.
+            models.UniqueConstraint(
+                fields=["agreement", "period_start", "period_end"], condition=Q(interim=True) & ~Q(status="forfeited"),
+                name="one_interim_per_through_month",
             ),
             models.CheckConstraint(
                 condition=~Q(status="paid") | (Q(paid_on__isnull=False) & ~Q(payment_reference="")),

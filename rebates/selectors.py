@@ -27,6 +27,7 @@ from customers.models import Customer
 from rebates.engine.money import ZERO_MONEY
 from rebates.engine.periods import add_months, month_of
 from rebates.models import EARNED_KINDS, LedgerEntry, RebateAgreement
+from rebates.services.accrual import ACCRUING_STATUSES
 from rebates.services.terms import agreements_with_terms, exact, expected_ledger
 
 ZERO = Value(ZERO_MONEY, output_field=DecimalField(max_digits=16, decimal_places=2))  # an empty sum in SQL
@@ -318,6 +319,9 @@ def agreement_statement(*, user, number, as_of=None) -> AgreementStatement:
     with_terms = list(agreements_with_terms([found.pk]).filter(rule__isnull=False))
     if with_terms:
         expected = {result.month: result for result in expected_ledger(with_terms, as_of=as_of)[found.pk]}
+    # No run books an agreement that no longer accrues (terminated, settled) or has not begun (draft): it
+    # shows what its ledger holds, never a "next run" figure.
+    accrues = found.status in ACCRUING_STATUSES
     prices = list(found.prices.order_by("effective_from").values_list("effective_from", "net_price"))
     committed = found.committed_monthly_quantity
     months = []
@@ -336,7 +340,7 @@ def agreement_statement(*, user, number, as_of=None) -> AgreementStatement:
             net_price=net_price, rebate_per_unit=per_unit,
             net_net_price=net_price - per_unit if net_price is not None and per_unit is not None else None,
             monthly_rebate=monthly, cumulative_rebate=cumulative,
-            expected_rebate=result.amount if result is not None else None, shortfall=shortfall,
+            expected_rebate=result.amount if result is not None and accrues else None, shortfall=shortfall,
         ))
     return AgreementStatement(agreement=found, as_of=as_of, committed_monthly_quantity=committed,
                               months=tuple(months))
@@ -358,8 +362,21 @@ def agreement_for_page(*, user, number):
 
 def agreement_unpaid(*, agreement) -> Decimal:
     """The agreement's ledger balance: accrued less paid and forfeited, what the customer forfeits by leaving."""
-    total = LedgerEntry.objects.filter(agreement=agreement).aggregate(total=Sum("amount"))["total"]
-    return total if total is not None else Decimal("0.00")
+    return agreement_balance(agreement=agreement)["unpaid"]
+
+
+def agreement_balance(*, agreement) -> dict[str, Decimal]:
+    """In one query: `unpaid` (the ledger balance, forfeited if the customer left) and `forfeited` (what its
+    termination forfeited, positive)."""
+    figures = LedgerEntry.objects.filter(agreement=agreement).aggregate(
+        unpaid=Coalesce(Sum("amount"), ZERO),
+        forfeited=Coalesce(Sum("amount", filter=Q(kind__in=FORFEITURE_KINDS)), ZERO))
+    return {"unpaid": figures["unpaid"], "forfeited": -figures["forfeited"]}
+
+
+def agreement_visible(*, user, number):
+    """The agreement of that number if the user may see it, else None."""
+    return RebateAgreement.objects.visible_to(user).filter(number=number).first()
 
 
 def customer_purchases_by_month(*, user, customer):
@@ -415,10 +432,13 @@ def finance_overview(*, user, runs=8):
                .filter(status__in=(Settlement.Status.DRAFT, Settlement.Status.APPROVED)))
     counts = {row["status"]: row for row in waiting.order_by().values("status")
               .annotate(count=Count("id"), amount=Coalesce(Sum("amount"), ZERO))}
-    liability = LedgerEntry.objects.visible_to(user).aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
+    ledger = LedgerEntry.objects.visible_to(user).aggregate(
+        total=Coalesce(Sum("amount"), ZERO),
+        forfeited=Coalesce(Sum("amount", filter=Q(kind__in=FORFEITURE_KINDS)), ZERO))
     return {
         "runs": list(AccrualRun.objects.select_related("started_by").order_by("-created_at", "-id")[:runs]),
-        "liability": liability,
+        "liability": ledger["total"],
+        "forfeited": -ledger["forfeited"],
         "drafts": counts.get(Settlement.Status.DRAFT, {"count": 0, "amount": Decimal("0.00")}),
         "approved": counts.get(Settlement.Status.APPROVED, {"count": 0, "amount": Decimal("0.00")}),
     }

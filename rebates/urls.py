@@ -7,6 +7,7 @@ urlpatterns = [
     path("accruals/runs/<int:pk>/", views.accrual_run_detail, name="accrual-run-detail"),
     path("accruals/runs/<int:pk>/progress.json", views.accrual_run_progress, name="accrual-run-progress"),
     path("settlements/", views.settlements, name="settlements"),
+    path("settlements/interim/", views.settlement_interim_view, name="settlement-interim"),
     path("settlements/<int:pk>/approve/", views.settlement_approve_view, name="settlement-approve"),
     path("settlements/<int:pk>/pay/", views.settlement_pay_view, name="settlement-pay"),
     path("exports/", views.exports, name="exports"),
@@ -14,6 +15,7 @@ urlpatterns = [
     path("exports/<int:pk>/progress.json", views.export_progress, name="export-progress"),
     path("exports/<int:pk>/file/", views.export_file, name="export-file"),
     path("imports/", views.imports, name="imports"),
+    path("imports/template.<str:format>", views.import_template, name="import-template"),
     path("imports/<int:pk>/", views.import_detail, name="import-detail"),
     path("imports/<int:pk>/progress.json", views.import_progress, name="import-progress"),
 ]

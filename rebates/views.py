@@ -24,15 +24,29 @@ from config import clock
 from rebates import selectors
 from rebates.engine.periods import month_of
 from rebates.exports import ExportError, ExportFile, accruals_export
-from rebates.forms import AccrualRunForm, ExportForm, ImportForm, SettlementPayForm
-from rebates.imports import ImportRefused, purchase_import_commit_start, purchase_import_start
+from rebates.forms import (
+    AccrualRunForm,
+    AgreementTerminateForm,
+    ExportForm,
+    ImportForm,
+    SettlementInterimForm,
+    SettlementPayForm,
+)
+from rebates.imports import (
+    ImportRefused,
+    purchase_import_commit_start,
+    purchase_import_start,
+    purchase_import_template,
+)
 from rebates.models import AccrualCheck, AccrualRun, ExportJob, ImportBatch, RebateRule, Settlement
 from rebates.services import (
     AccrualRunError,
     SettlementConflict,
     SettlementError,
     accrual_run_start,
+    agreement_terminate,
     settlement_approve,
+    settlement_interim,
     settlement_pay,
 )
 from rebates.templatetags.pages import money
@@ -190,17 +204,24 @@ def rebate_chart(months, *, width=720, height=260) -> str:
 # --- the agreement page ---------------------------------------------------------------------------------
 
 
-def agreement_context(request, number):
+def agreement_context(request, number, *, terminate_form=None):
     """What the agreement page shows; pricing_signals adds the month's claims when it renders it."""
     agreement = selectors.agreement_for_page(user=request.user, number=number)
     statement = selectors.agreement_statement(user=request.user, number=number)
     months = statement.months
+    balance = selectors.agreement_balance(agreement=agreement)
+    can_terminate = (request.user.has_perm("rebates.terminate_agreement")
+                     and agreement.status in TERMINABLE_STATUSES)
     return {
         "agreement": agreement,
         "statement": statement,
         "terms": terms_in_words(agreement),
         "chart": rebate_chart(months),
-        "unpaid": selectors.agreement_unpaid(agreement=agreement),
+        "unpaid": balance["unpaid"],
+        "forfeited": balance["forfeited"],
+        "can_terminate": can_terminate,
+        "terminate_form": (terminate_form or AgreementTerminateForm(initial={"terminated_on": clock.today()}))
+        if can_terminate else None,
         "prices": sorted(agreement.prices.all(), key=lambda p: (p.effective_from, p.pk)),
         "scope": [*agreement.products.all(), *agreement.product_lines.all()],
         "settlements": Settlement.objects.visible_to(request.user).filter(agreement=agreement)
@@ -211,6 +232,34 @@ def agreement_context(request, number):
         "can_pay": request.user.has_perm("rebates.pay_settlement"),
         "can_approve": request.user.has_perm("rebates.approve_settlement"),
     }
+
+
+TERMINABLE_STATUSES = ("active", "expired")
+
+
+def agreement_terminate_submit(request, number):
+    """The agreement page's Terminate form: (None, redirect) when done or refused with a message, or (the
+    form with its errors, None) to show again beside its fields."""
+    agreement = selectors.agreement_for_page(user=request.user, number=number)  # 404 first, whatever the method
+    if refused := wrong_method(request, "POST"):
+        return None, refused
+    if not request.user.has_perm("rebates.terminate_agreement"):
+        raise PermissionDenied("You may not terminate agreements.")
+    form = AgreementTerminateForm(request.POST)
+    if not form.is_valid():
+        return form, None
+    try:
+        forfeiture = agreement_terminate(agreement=agreement, by=request.user, **form.cleaned_data)
+    except SettlementConflict as error:
+        messages.error(request, str(error))
+    except SettlementError as error:
+        form.add_error("terminated_on", str(error))
+        return form, None
+    else:
+        forfeited = -forfeiture.amount if forfeiture is not None else Decimal("0.00")
+        messages.success(request, f"{agreement.number} terminated on {form.cleaned_data['terminated_on']:%Y-%m-%d}: "
+                                  f"{money(forfeited)} forfeited.")
+    return None, redirect("agreement-detail", number=agreement.number)
 
 
 # --- accrual runs ---------------------------------------------------------------------------------------
@@ -267,9 +316,39 @@ def accrual_run_progress(request, pk):
 SETTLEMENT_FILTERS = ("draft", "approved", "paid", "forfeited", "all")
 
 
+def _can_draft_interim(user):
+    return user.has_perms(("rebates.add_settlement", "rebates.approve_settlement"))
+
+
 @login_required
 @permission_required("rebates.view_settlement", raise_exception=True)
-def settlements(request):
+def settlement_interim_view(request):
+    """Finance drafts an interim payment of an agreement's open settlement period, up to a month."""
+    if refused := wrong_method(request, "POST"):
+        return refused
+    if not _can_draft_interim(request.user):
+        raise PermissionDenied("You may not draft interim payments.")
+    form = SettlementInterimForm(request.POST)
+    if form.is_valid():
+        agreement = selectors.agreement_visible(user=request.user, number=form.cleaned_data["agreement"])
+        if agreement is None:
+            form.add_error("agreement", f"No agreement {form.cleaned_data['agreement']} that you may see.")
+        else:
+            try:
+                settlement = settlement_interim(agreement=agreement, through=form.cleaned_data["through"],
+                                                by=request.user)
+            except SettlementError as error:
+                form.add_error("through", str(error))
+            else:
+                messages.success(request, f"Interim payment of {agreement.number} through "
+                                          f"{settlement.period_end:%Y-%m} drafted: {money(settlement.amount)}.")
+                return redirect("settlements")
+    return settlements(request, interim_form=form)
+
+
+@login_required
+@permission_required("rebates.view_settlement", raise_exception=True)
+def settlements(request, interim_form=None):
     shown = request.GET.get("status", "waiting")
     rows = (Settlement.objects.visible_to(request.user)
             .select_related("agreement__customer", "approved_by", "paid_by"))
@@ -287,7 +366,8 @@ def settlements(request):
         "rows_html": settlement_rows_html(listed, can_approve=can_approve, can_pay=can_pay,
                                           csrf_token=get_token(request), back=request.get_full_path()),
         "pay_form": SettlementPayForm(initial={"paid_on": clock.today()}),
-        "can_approve": can_approve, "can_pay": can_pay})
+        "interim_form": (interim_form or SettlementInterimForm()) if _can_draft_interim(request.user) else None,
+        "can_approve": can_approve, "can_pay": can_pay}, status=400 if interim_form is not None else 200)
 
 
 def settlement_rows_html(settlements, *, can_approve, can_pay, csrf_token, back) -> str:
@@ -455,7 +535,25 @@ def imports(request):
                   status=400 if form.errors else 200)
 
 
+@login_required
+def import_template(request, format):
+    """The purchase file to fill in, as .xlsx or .csv."""
+    _require_import(request.user)
+    if refused := wrong_method(request, "GET"):
+        return refused
+    if format not in ("xlsx", "csv"):
+        raise Http404("The template comes as .xlsx or .csv.")
+    made = purchase_import_template(format)
+    response = HttpResponse(made.content, content_type=made.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{made.name}"'
+    return response
+
+
 IMPORT_FINISHED = (ImportBatch.Status.PREVIEWED, ImportBatch.Status.STORED, ImportBatch.Status.REJECTED)
+
+
+# A rejected file lists its problems on its page; past this many the page says how many more there are.
+IMPORT_PROBLEMS_LISTED = 1000
 
 
 def _batch_for(request, pk):
@@ -475,7 +573,7 @@ def import_detail(request, pk):
             messages.success(request, f"Storing the lines of {batch.file_name}.")
         return redirect("import-detail", pk=batch.pk)
     return render(request, "rebates/import_detail.html", {
-        "batch": batch, "finished": batch.status in IMPORT_FINISHED, "errors": batch.errors[:200]})
+        "batch": batch, "finished": batch.status in IMPORT_FINISHED, "errors": batch.errors[:IMPORT_PROBLEMS_LISTED]})
 
 
 @login_required

@@ -1,11 +1,17 @@
 """Products (by SKU), programs (by code) and agreements (by number): list, create, read, update."""
 
+from decimal import Decimal
+
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from config.api.errors import ApiError, Conflict
 from config.api.fields import CodeField, ExactDecimalField, MonthField
+from config.api.schema import ErrorSerializer
 from config.api.views import ApiViewSet
 from customers.models import Customer
 from rebates.api.filters import AgreementFilter, ProductFilter, ProgramFilter
@@ -19,6 +25,7 @@ from rebates.models import (
     RebateRule,
     TierBand,
 )
+from rebates.services import SettlementConflict, SettlementError, agreement_terminate
 from rebates.services.catalog import (
     agreement_create,
     agreement_update,
@@ -205,6 +212,9 @@ class RuleSerializer(serializers.Serializer):
     bonuses = BonusSerializer(many=True, required=False)
 
 
+INTERIM_FREQUENCIES = [("", "None"), *RebateAgreement.SettlementFrequency.choices[1:]]
+
+
 class PriceOut(serializers.ModelSerializer):
     class Meta:
         model = ContractPrice
@@ -221,12 +231,15 @@ class AgreementOut(serializers.ModelSerializer):
     end_month = MonthField()
     rule = RuleSerializer(read_only=True, allow_null=True)
     prices = PriceOut(many=True, read_only=True)
+    interim_frequency = serializers.ChoiceField(choices=INTERIM_FREQUENCIES, read_only=True,
+                                                help_text="Interim payments within each settlement period; "
+                                                          "blank for none.")
 
     class Meta:
         model = RebateAgreement
         fields = ["number", "customer", "program", "products", "product_lines", "start_month", "end_month",
-                  "committed_monthly_quantity", "settlement_frequency", "status", "terminated_on", "rule", "prices",
-                  "created_at", "terms_changed_at"]
+                  "committed_monthly_quantity", "settlement_frequency", "interim_frequency", "status", "terminated_on",
+                  "termination_reason", "rule", "prices", "created_at", "terms_changed_at"]
         read_only_fields = fields
 
 
@@ -246,6 +259,9 @@ class AgreementIn(serializers.Serializer):
                                                           required=False, allow_null=True)
     settlement_frequency = serializers.ChoiceField(choices=RebateAgreement.SettlementFrequency.choices,
                                                    required=False)
+    interim_frequency = serializers.ChoiceField(
+        choices=INTERIM_FREQUENCIES, required=False, allow_blank=True,
+        help_text="Interim payments within each settlement period (quarterly or monthly); blank for none.")
     status = serializers.ChoiceField(choices=[("draft", "Draft"), ("active", "Active")], required=False)
     net_price = ExactDecimalField(max_digits=14, decimal_places=4, min_value=0, required=False,
                                          allow_null=True, help_text="Contract net unit price (from the start month "
@@ -264,7 +280,8 @@ AGREEMENT_IN = {"number": "AG-2026-0042", "customer": "C00042", "program": "widg
 AGREEMENT_OUT = {
     "number": "AG-2026-0042", "customer": "C00042", "program": "widgets-2026", "products": ["SKU-00007"],
     "product_lines": [], "start_month": "2026-01", "end_month": "2026-12", "committed_monthly_quantity": "10.000",
-    "settlement_frequency": "annual", "status": "active", "terminated_on": None,
+    "settlement_frequency": "annual", "interim_frequency": "", "status": "active", "terminated_on": None,
+    "termination_reason": "",
     "rule": {"kind": "per_unit", "rate_type": "per_unit", "rate": "0.250000", "tier_basis": "", "tier_method": "",
              "baseline": "", "baseline_amount": None, "minimum": None, "cap": None, "commitment_rule": False,
              "bands": [], "bonuses": []},
@@ -277,7 +294,39 @@ TIERED_RULE = {"rule": {"kind": "tiered", "rate_type": "percent", "tier_basis": 
                                   {"threshold": "5000", "rate": "3"}]}}
 
 
+class TerminateIn(serializers.Serializer):
+    terminated_on = serializers.DateField(help_text="The day the customer left; within the agreement's term.")
+    reason = serializers.CharField(max_length=200, help_text="Why, in a few words (kept with the agreement).")
+
+
+class TerminatedOut(AgreementOut):
+    forfeited = serializers.DecimalField(max_digits=16, decimal_places=2,
+                                         help_text="The unpaid rebate forfeited by the termination.")
+
+    class Meta(AgreementOut.Meta):
+        fields = [*AgreementOut.Meta.fields, "forfeited"]
+        read_only_fields = fields
+
+
+TERMINATE_CONFLICT = OpenApiResponse(ErrorSerializer, description="Already terminated (or not active).",
+                                     examples=[OpenApiExample("Twice", status_codes=["409"], value={
+                                         "status": 409, "code": "conflict",
+                                         "message": "Agreement AG-2026-0042 was already terminated on 2026-06-30; "
+                                                    "its unpaid rebate was forfeited then.", "details": []})])
+
+
 @_crud_schema("agreement", AGREEMENT_OUT, TIERED_RULE, AgreementIn, AgreementChangeIn, AgreementOut, "number")
+@extend_schema_view(terminate=extend_schema(
+    summary="Terminate an agreement early",
+    description="The customer leaves: the agreement is accrued up to the termination date and its unpaid rebate "
+                "is forfeited (one forfeiture entry); open settlements are forfeited. Finance, pricing managers "
+                "and administrators; 404 for an agreement you may not see; 409 when it is already terminated.",
+    request=TerminateIn, responses={200: TerminatedOut, 409: TERMINATE_CONFLICT},
+    examples=[OpenApiExample("The customer left", request_only=True,
+                             value={"terminated_on": "2026-06-30", "reason": "Moved to a competitor"}),
+              OpenApiExample("Terminated", response_only=True,
+                             value={**AGREEMENT_OUT, "status": "terminated", "terminated_on": "2026-06-30",
+                                    "termination_reason": "Moved to a competitor", "forfeited": "15.00"})]))
 class AgreementViewSet(_Writable):
     """Changing an agreement's term, scope or rule marks it for the next incremental accrual run."""
 
@@ -289,7 +338,28 @@ class AgreementViewSet(_Writable):
         "list": ("rebates.view_rebateagreement",), "retrieve": ("rebates.view_rebateagreement",),
         "create": ("rebates.add_rebateagreement",), "update": ("rebates.change_rebateagreement",),
         "partial_update": ("rebates.change_rebateagreement",),
+        # The agreement is looked up first (404 for another manager's); agreement_terminate then needs
+        # rebates.terminate_agreement (403).
+        "terminate": ("rebates.view_rebateagreement",),
     }
+
+    @action(detail=True, methods=["post"])
+    def terminate(self, request, number=None):
+        agreement = self.get_object()
+        if not request.user.has_perm("rebates.terminate_agreement"):
+            raise PermissionDenied("Terminating an agreement needs the terminate_agreement permission "
+                                   "(finance, pricing managers).")
+        incoming = TerminateIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        try:
+            forfeiture = agreement_terminate(agreement=agreement, by=request.user, **incoming.validated_data)
+        except SettlementConflict as error:
+            raise Conflict(str(error)) from error
+        except SettlementError as error:
+            raise ApiError(str(error), details=[{"field": "terminated_on", "message": str(error)}]) from error
+        answer = self.reread(agreement)
+        answer.forfeited = -forfeiture.amount if forfeiture is not None else Decimal("0.00")
+        return Response(TerminatedOut(answer).data)
 
     def get_queryset(self):
         return (

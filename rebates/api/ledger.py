@@ -2,6 +2,7 @@
 finance accrual sheet as .xlsx."""
 
 from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
@@ -16,7 +17,7 @@ from config.api.schema import ErrorSerializer
 from config.api.views import ApiView, ApiViewSet
 from rebates.api.filters import AccrualRunFilter, SettlementFilter
 from rebates.exports import ExportError, ExportFile, accruals_export
-from rebates.models import AccrualRun, ExportJob, Settlement
+from rebates.models import AccrualRun, ExportJob, RebateAgreement, Settlement
 from rebates.selectors import accrual_rows, agreement_statement
 from rebates.services import (
     AccrualRunError,
@@ -24,6 +25,7 @@ from rebates.services import (
     SettlementError,
     accrual_run_start,
     settlement_approve,
+    settlement_interim,
     settlement_pay,
 )
 
@@ -247,6 +249,11 @@ class SettlementOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class InterimIn(serializers.Serializer):
+    agreement = serializers.CharField(max_length=40, help_text="Agreement number.")
+    through = MonthField(help_text="YYYY-MM: the interim payment pays the open settlement period up to this month.")
+
+
 class PayIn(serializers.Serializer):
     payment_reference = serializers.CharField(max_length=80, help_text="The credit note number.")
     paid_on = DayField(required=False, help_text="Default today.")
@@ -272,6 +279,19 @@ CONFLICT = OpenApiResponse(ErrorSerializer, description="Not in a state to do th
     approve=extend_schema(summary="Approve a draft settlement", request=None,
                           responses={200: SettlementOut, 409: CONFLICT},
                           examples=[OpenApiExample("Approved", response_only=True, value=APPROVED)]),
+    interim=extend_schema(
+        summary="Draft an interim payment",
+        description="Pays the agreement's open settlement period up to the month given: earned to date less what "
+                    "earlier interim payments of the period already pay. Refused (409) for a period already closed "
+                    "or a month that already has one; 404 for an agreement you may not see.",
+        request=InterimIn, responses={201: SettlementOut, 409: CONFLICT,
+                                      404: OpenApiResponse(ErrorSerializer, description="No such agreement that "
+                                                                                       "you may see.")},
+        examples=[OpenApiExample("Through March", request_only=True,
+                                 value={"agreement": "AG-2026-0042", "through": "2026-03"}),
+                  OpenApiExample("Drafted", response_only=True, status_codes=["201"],
+                                 value={**SETTLEMENT, "period_end": "2026-03", "interim": True,
+                                        "accrued_total": "7.50", "amount": "7.50"})]),
     pay=extend_schema(summary="Pay an approved settlement",
                       description="Books one payout entry of the settlement's amount. Paid twice at once, one "
                                   "payment books and the others answer 409.",
@@ -287,7 +307,23 @@ class SettlementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
         "list": ("rebates.view_settlement",), "retrieve": ("rebates.view_settlement",),
         "approve": ("rebates.view_settlement", "rebates.approve_settlement"),
         "pay": ("rebates.view_settlement", "rebates.pay_settlement"),
+        "interim": ("rebates.view_settlement", "rebates.add_settlement", "rebates.approve_settlement"),
     }
+
+    @action(detail=False, methods=["post"])
+    def interim(self, request):
+        incoming = InterimIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        agreement = get_object_or_404(RebateAgreement.objects.visible_to(request.user),
+                                      number=incoming.validated_data["agreement"])
+        try:
+            settlement = settlement_interim(agreement=agreement, through=incoming.validated_data["through"],
+                                            by=request.user)
+        except SettlementConflict as error:
+            raise Conflict(str(error)) from error
+        except SettlementError as error:
+            raise ApiError(str(error), details=[{"field": "through", "message": str(error)}]) from error
+        return Response(SettlementOut(self.get_queryset().get(pk=settlement.pk)).data, status=status.HTTP_201_CREATED)
 
     def get_queryset(self):
         return (Settlement.objects.visible_to(self.request.user)

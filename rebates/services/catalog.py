@@ -25,7 +25,7 @@ from rebates.models import (
 from rebates.services.terms import agreement_terms, agreements_with_terms
 
 AGREEMENT_FIELDS = ("customer", "program", "start_month", "end_month", "committed_monthly_quantity",
-                    "settlement_frequency", "status")
+                    "settlement_frequency", "interim_frequency", "status")
 RULE_FIELDS = ("kind", "rate_type", "rate", "tier_basis", "tier_method", "baseline", "baseline_amount", "minimum",
                "cap", "commitment_rule")
 # What the ERP may set an agreement's status to; terminating forfeits the unpaid balance and goes through

@@ -10,7 +10,7 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q, Sum
 
@@ -73,15 +73,23 @@ def settlement_close(*, agreement: RebateAgreement, period_first: date, by=None,
         interim = interim_through is not None
         if interim:
             end = month_of(interim_through)
-            if not period_first <= end <= agreement.end_month:
+            if agreement.status not in ACCRUING_STATUSES:
+                raise SettlementConflict(f"Agreement {agreement.number} is {agreement.status}; interim payments "
+                                         f"are for an agreement that accrues.")
+            if not period_first <= end <= min(add_months(period_first, length - 1), agreement.end_month):
                 raise SettlementError(f"An interim payment must end within the period starting {period_first:%Y-%m}.")
             # A closed period is paid by its closing, which counts everything earned in it: an interim
             # payment beside it would pay the same months twice.
             closing = (Settlement.objects.filter(agreement=agreement, period_start=period_first, interim=False)
                        .exclude(status=Settlement.Status.FORFEITED).first())
             if closing is not None:
-                raise SettlementError(f"The period starting {period_first:%Y-%m} is closed (settlement "
-                                      f"{closing.pk}); interim payments are for a period still open.")
+                raise SettlementConflict(f"The period starting {period_first:%Y-%m} is closed (settlement "
+                                         f"{closing.pk}); interim payments are for a period still open.")
+            twin = (Settlement.objects.filter(agreement=agreement, period_start=period_first, period_end=end,
+                                              interim=True).exclude(status=Settlement.Status.FORFEITED).first())
+            if twin is not None:
+                raise SettlementConflict(f"Agreement {agreement.number} already has an interim payment through "
+                                         f"{end:%Y-%m} (settlement {twin.pk}, {twin.status}).")
         if not interim and Settlement.objects.filter(agreement=agreement, period_start=period_first,
                                                      interim=False).exists():
             return None
@@ -124,9 +132,38 @@ def settlements_close_due(*, as_of: date) -> list[Settlement]:
                     numbers[pk] = number
                 first = add_months(first, length)
         created = _settlements_create(periods, numbers) if periods else []
+        created += _interims_draft(as_of_month=as_of_month, agreement_ids=[row[0] for row in agreements])
         RebateAgreement.objects.filter(pk__in=due.values("pk"), status=RebateAgreement.Status.ACTIVE,
                                        end_month__lt=as_of_month).update(status=RebateAgreement.Status.EXPIRED)
     return created
+
+
+def _interims_draft(*, as_of_month: date, agreement_ids: list[int]) -> list[Settlement]:
+    """Draft the interim payments due: for each agreement with an interim frequency, every interim period of
+    its open settlement period that ended before `as_of_month` and has no interim payment yet, oldest first
+    (each pays earned to date less the interims before it). The callers hold the agreements' locks."""
+    due = (RebateAgreement.objects.filter(pk__in=agreement_ids, status=RebateAgreement.Status.ACTIVE)
+           .exclude(interim_frequency="").order_by("pk"))
+    drafted = []
+    for agreement in due:
+        length = SettlementFrequency(agreement.settlement_frequency).months
+        step = SettlementFrequency(agreement.interim_frequency).months
+        last_complete = add_months(as_of_month, -1)
+        if last_complete < agreement.start_month:
+            continue
+        first = period_start(agreement.start_month, agreement.settlement_frequency, min(last_complete,
+                                                                                         agreement.end_month))
+        last = min(add_months(first, length - 1), agreement.end_month)
+        if last < as_of_month:
+            continue  # the period has ended: its closing pays it
+        held = set(Settlement.objects.filter(agreement=agreement, period_start=first, interim=True)
+                   .exclude(status=Settlement.Status.FORFEITED).values_list("period_end", flat=True))
+        through = add_months(first, step - 1)
+        while through <= last_complete and through < last:
+            if through not in held:
+                drafted.append(settlement_close(agreement=agreement, period_first=first, interim_through=through))
+            through = add_months(through, step)
+    return drafted
 
 
 def _settlements_create(periods: dict[int, list[tuple[date, date]]], numbers: dict[int, str]) -> list[Settlement]:
@@ -174,6 +211,9 @@ def _settlements_create(periods: dict[int, list[tuple[date, date]]], numbers: di
 
 def settlement_interim(*, agreement: RebateAgreement, through: date, by) -> Settlement:
     """An interim payment of the current settlement period up to `through`'s month."""
+    if not agreement.start_month <= month_of(through) <= agreement.end_month:
+        raise SettlementError(f"{through:%Y-%m} is outside the term of {agreement.number} "
+                              f"({agreement.start_month:%Y-%m} to {agreement.end_month:%Y-%m}).")
     first = period_start(agreement.start_month, agreement.settlement_frequency, month_of(through))
     return settlement_close(agreement=agreement, period_first=first, by=by, interim_through=through)
 
@@ -233,37 +273,80 @@ def settlement_pay(*, settlement: Settlement, by, paid_on: date, payment_referen
         return settlement
 
 
-def agreement_terminate(*, agreement: RebateAgreement, terminated_on: date, by=None, as_of: date | None = None):
+def agreement_terminate(*, agreement: RebateAgreement, terminated_on: date, reason: str = "", by=None,
+                        as_of: date | None = None):
     """The customer leaves early: accrue up to the termination month, then forfeit the unpaid balance.
 
     Returns the forfeiture entry (None when nothing was unpaid). Open settlements are forfeited too.
+    Terminating twice is refused (SettlementConflict): the balance is forfeited once. `by`, when given,
+    needs the terminate_agreement permission (finance, pricing managers, administrators).
     """
+    _require(by, "rebates.terminate_agreement")
     with transaction.atomic():
-        agreement = RebateAgreement.objects.select_for_update().get(pk=agreement.pk)
-        if agreement.status not in ACCRUING_STATUSES:
-            raise SettlementError(f"Agreement {agreement.number} is {agreement.status}; it cannot be terminated.")
-        if not agreement.start_month <= month_of(terminated_on) <= agreement.end_month:
-            raise SettlementError(f"Termination date {terminated_on} is outside the term of {agreement.number}.")
-        agreement.status = RebateAgreement.Status.TERMINATED
-        agreement.terminated_on = terminated_on
-        agreement.save(update_fields=["status", "terminated_on", "terms_changed_at"])
-        # Months booked after the termination month are taken back by the same difference booking.
-        agreement_accrue(agreement=agreement, as_of=max(terminated_on, as_of or terminated_on,
-                                                         _last_booked_month(agreement)))
-        unpaid = _sum(LedgerEntry.objects.filter(agreement=agreement))
-        forfeiture = None
-        if unpaid > 0:
-            forfeiture = LedgerEntry.objects.create(
-                agreement=agreement, period=month_of(terminated_on), kind=LedgerEntry.Kind.FORFEITURE,
-                amount=-unpaid, booking_key=f"forfeiture:a{agreement.pk}",
-            )
-        Settlement.objects.filter(agreement=agreement).filter(
-            Q(status=Settlement.Status.DRAFT) | Q(status=Settlement.Status.APPROVED)
-        ).update(status=Settlement.Status.FORFEITED)
-        audit_record(actor=by, actor_label="" if by else "system", action="agreement.terminate", target=agreement,
-                     summary=f"Terminated {agreement.number} on {terminated_on}: {max(unpaid, ZERO_MONEY)} forfeited",
-                     data={"forfeited": str(max(unpaid, ZERO_MONEY))})
-        return forfeiture
+        return _terminate(agreement=agreement, terminated_on=terminated_on, reason=reason, by=by, as_of=as_of)
+
+
+def customer_agreements_terminate(*, customer, lost_on: date, by=None) -> list[RebateAgreement]:
+    """A customer marked lost: terminate its active agreements as of `lost_on`, forfeiting their unpaid
+    balances, in the caller's transaction (the one that marks the customer lost).
+
+    An agreement whose term ended before the loss is left to expire and settle (that rebate was earned);
+    one that starts after it is terminated at its start (nothing was earned). Whoever may mark a customer
+    lost (the ERP) terminates its agreements this way, without the terminate_agreement permission.
+    """
+    if lost_on is None:
+        raise ValidationError({"lost_on": "Say when the customer was lost (lost_on): its agreements end then."})
+    lost_month = month_of(lost_on)
+    terminated = []
+    with transaction.atomic():
+        due = (RebateAgreement.objects.filter(customer=customer, status=RebateAgreement.Status.ACTIVE,
+                                              end_month__gte=lost_month).order_by("pk"))
+        for agreement in due:
+            on = max(lost_on, agreement.start_month)
+            try:
+                _terminate(agreement=agreement, terminated_on=on,
+                           reason=f"Customer {customer.code} lost on {lost_on}", by=by, as_of=None)
+            except SettlementError as error:
+                raise ValidationError({"status": str(error)}) from error
+            terminated.append(agreement)
+    return terminated
+
+
+def _terminate(*, agreement, terminated_on, reason, by, as_of):
+    agreement = RebateAgreement.objects.select_for_update().get(pk=agreement.pk)
+    if agreement.status == RebateAgreement.Status.TERMINATED:
+        raise SettlementConflict(f"Agreement {agreement.number} was already terminated on "
+                                 f"{agreement.terminated_on}; its unpaid rebate was forfeited then.")
+    if agreement.status not in ACCRUING_STATUSES:
+        raise SettlementConflict(f"Agreement {agreement.number} is {agreement.status}; only an active or expired "
+                                 f"agreement can be terminated.")
+    if not agreement.start_month <= month_of(terminated_on) <= agreement.end_month:
+        raise SettlementError(f"Termination date {terminated_on} is outside the term of {agreement.number} "
+                              f"({agreement.start_month:%Y-%m} to {agreement.end_month:%Y-%m}).")
+    reason = (reason or "").strip()[:200]
+    agreement.status = RebateAgreement.Status.TERMINATED
+    agreement.terminated_on = terminated_on
+    agreement.termination_reason = reason
+    agreement.save(update_fields=["status", "terminated_on", "termination_reason", "terms_changed_at"])
+    # Months booked after the termination month are taken back by the same difference booking.
+    agreement_accrue(agreement=agreement, as_of=max(terminated_on, as_of or terminated_on,
+                                                     _last_booked_month(agreement)))
+    unpaid = _sum(LedgerEntry.objects.filter(agreement=agreement))
+    forfeiture = None
+    if unpaid > 0:
+        forfeiture = LedgerEntry.objects.create(
+            agreement=agreement, period=month_of(terminated_on), kind=LedgerEntry.Kind.FORFEITURE,
+            amount=-unpaid, booking_key=f"forfeiture:a{agreement.pk}",
+        )
+    Settlement.objects.filter(agreement=agreement).filter(
+        Q(status=Settlement.Status.DRAFT) | Q(status=Settlement.Status.APPROVED)
+    ).update(status=Settlement.Status.FORFEITED)
+    forfeited = max(unpaid, ZERO_MONEY)
+    audit_record(actor=by, actor_label="" if by else "system", action="agreement.terminate", target=agreement,
+                 summary=f"Terminated {agreement.number} on {terminated_on}: {forfeited} forfeited"
+                         + (f" ({reason})" if reason else ""),
+                 data={"forfeited": str(forfeited), "terminated_on": str(terminated_on), "reason": reason})
+    return forfeiture
 
 
 def _last_booked_month(agreement) -> date:

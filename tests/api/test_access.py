@@ -21,7 +21,8 @@ ERP_WRITES = {"erp", "administrator"}
 
 # Who may do each write (docs/product.md's Users table): the ERP sends customers, products, programs,
 # agreements and purchase lines; finance runs accruals, approves, pays and exports; account and pricing
-# managers log claims; pricing managers decide signals; administrators do everything.
+# managers log claims; pricing managers decide signals; finance and pricing managers terminate agreements;
+# finance drafts interim payments; administrators do everything.
 WRITES = {
     ("customers", "create"): ERP_WRITES,
     ("customers", "update"): ERP_WRITES,
@@ -39,6 +40,9 @@ WRITES = {
     ("accrual-runs", "create"): {"finance", "erp", "administrator"},
     ("settlements", "approve"): {"finance", "administrator"},
     ("settlements", "pay"): {"finance", "administrator"},
+    ("settlements", "interim"): {"finance", "administrator"},
+    # A customer leaving forfeits its unpaid rebate: finance and pricing (sales) managers say so.
+    ("agreements", "terminate"): {"pricing_manager", "finance", "administrator"},
     ("price-claims", "create"): {"account_manager", "pricing_manager", "administrator"},
     ("market-signals", "decision"): {"pricing_manager", "administrator"},
 }

@@ -96,3 +96,36 @@ def test_finance_asks_for_a_large_export_watches_it_made_and_downloads_it(
     text = " ".join(str(cell) for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True)
                     for cell in row if cell is not None)
     assert "AG-SEED-2026" in text and "AG-C-2001-2026" not in text
+
+
+BAD_ROWS = [
+    ["BAD-1", "SEED-001", "FAS-101", "2026-11", "two", "12.10", "24.20"],  # quantity is no number
+    ["BAD-2", "NOBODY", "FAS-101", "2026-11", "3", "12.10", "36.30"],  # no such customer
+]
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_finance_uploads_a_bad_file_and_sees_every_problem_listed(
+        live_server, browser_page, sign_in, shot, celery_worker_thread, tmp_path, kind):
+    from tests.excel.workbooks import purchase_csv, purchase_xlsx
+
+    scenario.build(accrue=False)
+    bad = tmp_path / f"bad-march.{kind}"
+    bad.write_bytes(purchase_xlsx(BAD_ROWS) if kind == "xlsx" else purchase_csv(BAD_ROWS))
+    page = browser_page
+    sign_in(page, "finance", PASSWORD)
+
+    page.click("nav >> text=Imports")
+    page.wait_for_selector("#import-template a")  # the template is a link on the page
+    page.set_input_files("#id_file", str(bad))
+    page.click("button:has-text('Upload and check')")
+    page.wait_for_selector("#batch-status:has-text('Rejected')", timeout=60_000)
+    page.reload()  # the page as finance opens it again later, problems and all
+    page.wait_for_selector("#import-errors")
+    rows = [[cell.strip() for cell in row.locator("td").all_inner_texts()]
+            for row in page.locator("#import-errors tbody tr").all()]
+    assert [row[:3] for row in rows] == [["2", "E", "quantity"], ["3", "B", "customer"]]
+    assert "NOBODY" in rows[1][3]
+    assert page.locator("#store-lines").count() == 0
+    assert not PurchaseLine.objects.filter(erp_line_id__startswith="BAD-").exists()
+    shot(page, f"import-rejected-{kind}")

@@ -6,7 +6,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from pricing_signals.models import MarketSignal
-from rebates.models import AccrualRun, ExportJob, ImportBatch, Settlement
+from rebates.models import AccrualRun, ExportJob, ImportBatch, RebateAgreement, Settlement
 from tests.factories import PriceClaimFactory
 from tests.pages import scenario
 
@@ -22,6 +22,7 @@ PAGES = {
     "customer-detail": ("customer", "own"),
     "agreement-detail": ("agreement", "own"),
     "agreement-sheet": ("agreement", "own"),
+    "agreement-terminate": ("agreement", "own"),
     "claim-new": ("none", None),
     "claim-detail": ("claim", "own"),
     "signals": ("none", None),
@@ -32,6 +33,7 @@ PAGES = {
     "accrual-run-detail": ("run", "desk"),
     "accrual-run-progress": ("run", "desk"),
     "settlements": ("none", None),
+    "settlement-interim": ("none", None),
     "settlement-approve": ("settlement", "own"),
     "settlement-pay": ("settlement", "own"),
     "exports": ("none", None),
@@ -39,6 +41,7 @@ PAGES = {
     "export-progress": ("export", "requester"),
     "export-file": ("export", "requester"),
     "imports": ("none", None),
+    "import-template": ("format", "requester"),
     "import-detail": ("import", "requester"),
     "import-progress": ("import", "requester"),
 }
@@ -84,6 +87,7 @@ def theirs(signalled_book):
         "settlement": {"pk": settlement.pk},
         "export": {"pk": ExportJob.objects.create(kind="accrual_sheet", requested_by=other).pk},
         "import": {"pk": ImportBatch.objects.create(source="file", created_by=other).pk},
+        "format": {"format": "xlsx"},
         "none": {},
     }
 
@@ -107,12 +111,15 @@ def test_a_manager_asking_for_another_managers_objects_gets_nothing(signalled_bo
     assert MarketSignal.objects.get().status == MarketSignal.Status.OPEN
     assert not Settlement.objects.filter(agreement__customer__account_manager=signalled_book["other_am"],
                                          status__in=("approved", "paid")).exists()
+    assert RebateAgreement.objects.get(number="AG-C-2001-2026").status == "active"
 
 
 @pytest.mark.parametrize(("name", "kwargs", "allowed"), [
     ("accrual-runs", {}, {"finance"}),
     ("exports", {}, {"finance"}),
     ("imports", {}, {"finance"}),
+    ("settlement-interim", {}, {"finance"}),
+    ("agreement-terminate", {"number": "AG-SEED-2026"}, {"finance", "pricing"}),
     ("claim-new", {}, {"am", "pricing"}),
 ])
 @pytest.mark.parametrize("role", ["am", "pricing", "finance"])

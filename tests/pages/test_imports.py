@@ -78,3 +78,54 @@ def test_a_file_still_being_checked_cannot_be_stored(book, client_for, django_ca
     assert "only a checked file can be stored" in html(response)
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.PENDING
+
+
+# --- a rejected file, and the template ------------------------------------------------------------------------
+
+BAD_ROWS = [
+    ["BAD-1", "SEED-001", "FAS-101", "2026-11", "two", "12.10", "24.20"],  # quantity is no number
+    ["BAD-2", "NOBODY", "FAS-101", "2026-13", "3", "12.10", "36.30"],  # unknown customer, no such month
+]
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_a_rejected_file_lists_every_problem_by_row_and_column(book, client_for, django_capture_on_commit_callbacks,
+                                                               kind):
+    from tests.excel.workbooks import purchase_csv, purchase_xlsx
+
+    content = purchase_xlsx(BAD_ROWS) if kind == "xlsx" else purchase_csv(BAD_ROWS)
+    client = client_for(book["finance"])
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(reverse("imports"), {"file": SimpleUploadedFile(f"bad.{kind}", content)})
+    batch = ImportBatch.objects.get()
+    purchase_import_preview(batch_id=batch.pk)  # what the queued task does
+
+    response = client.get(reverse("import-detail", args=[batch.pk]))
+
+    assert response.status_code == 200
+    page = html(response)
+    assert "Rejected" in page and 'id="import-errors"' in page
+    rows = page[page.index('id="import-errors"'):page.index("</table>", page.index('id="import-errors"'))]
+    assert "<td>2</td><td>E</td><td>quantity</td>" in rows
+    assert "<td>3</td><td>B</td><td>customer</td>" in rows and "NOBODY" in rows
+    assert "<td>3</td><td>D</td><td>month</td>" in rows
+    assert not PurchaseLine.objects.filter(erp_line_id__startswith="BAD-").exists()
+
+
+def test_the_imports_page_links_the_template_in_both_formats(book, client_for):
+    client = client_for(book["finance"])
+    page = html(client.get(reverse("imports")))
+    assert f'href="{reverse("import-template", args=["xlsx"])}"' in page
+    assert f'href="{reverse("import-template", args=["csv"])}"' in page
+
+    csv = client.get(reverse("import-template", args=["csv"]))
+    assert csv.status_code == 200 and csv.content.lstrip(b"\xef\xbb\xbf").startswith(b"erp_line_id,customer,product")
+    xlsx = client.get(reverse("import-template", args=["xlsx"]))
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    assert 'filename="purchase-lines-template.xlsx"' in xlsx["Content-Disposition"]
+    assert client.get(reverse("import-template", args=["pdf"])).status_code == 404
+
+
+@pytest.mark.parametrize("role", ["am", "pricing"])
+def test_only_importers_get_the_template(book, client_for, role):
+    assert client_for(book[role]).get(reverse("import-template", args=["xlsx"])).status_code == 403
