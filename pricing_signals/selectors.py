@@ -24,8 +24,9 @@ from pricing_signals.models import MarketSignal, PriceClaim
 from pricing_signals.prices import current_net_price
 from rebates import engine
 from rebates.engine.periods import add_months, month_of
-from rebates.models import ContractPrice, LedgerEntry, Product, PurchaseLine, RebateAgreement
+from rebates.models import ContractPrice, Product, PurchaseLine, RebateAgreement
 from rebates.scope import AgreementScope, covering_q, covers, in_term_at_q, scope_rows
+from rebates.selectors import agreement_unpaid_rebate
 from rebates.services.terms import agreement_terms, agreements_with_terms, expected_ledger
 
 VIEW_SIGNALS = "pricing_signals.view_marketsignal"
@@ -218,11 +219,7 @@ def signal_exposure(*, user, signal, as_of: date | None = None):
                                     month__gte=add_months(this_month, -VOLUME_MONTHS), month__lt=this_month)
         .order_by().values("customer").annotate(units=Sum("quantity")).values("units")
     )
-    unpaid = (
-        LedgerEntry.objects.filter(agreement=OuterRef("pk")).order_by().values("agreement")
-        .annotate(total=Sum("amount")).values("total")
-    )
-    zero_units, zero_money = Value(Decimal("0"), output_field=_QUANTITY), Value(Decimal("0.00"), output_field=_MONEY)
+    zero_units = Value(Decimal("0"), output_field=_QUANTITY)
     line = Product.objects.filter(pk=signal.product_id).values("product_line_id")
     return (
         _exposed(_exposable(user).annotate(net_price=current_net_price(as_of)), signal_id=signal.pk,
@@ -230,7 +227,7 @@ def signal_exposure(*, user, signal, as_of: date | None = None):
         .annotate(
             monthly_volume=Round(Coalesce(Subquery(bought, output_field=_QUANTITY), zero_units) / VOLUME_MONTHS,
                                  precision=3, output_field=_QUANTITY),
-            unpaid_rebate=Coalesce(Subquery(unpaid, output_field=_MONEY), zero_money),
+            unpaid_rebate=agreement_unpaid_rebate(),
         )
         .select_related("customer", "customer__account_manager", "program")
         .order_by("-unpaid_rebate", "number")
@@ -277,12 +274,9 @@ def signals_exposure_totals(*, user, signals, as_of: date | None = None) -> dict
     else:
         line_of = dict(Product.objects.filter(pk__in={signal.product_id for signal in signals})
                        .values_list("pk", "product_line_id"))
-    unpaid = (LedgerEntry.objects.filter(agreement=OuterRef("pk")).order_by().values("agreement")
-              .annotate(total=Sum("amount")).values("total"))
     zero = Value(Decimal("0.00"), output_field=_MONEY)
     # What every part shares, resolved once: the agreements the user may see with their price and balance.
-    priced = _exposable(user).alias(net_price=current_net_price(as_of),
-                                    unpaid=Coalesce(Subquery(unpaid, output_field=_MONEY), zero))
+    priced = _exposable(user).alias(net_price=current_net_price(as_of), unpaid=agreement_unpaid_rebate())
     totals = {"agreements": Count("pk"), "customers": Count("customer_id", distinct=True),
               "unpaid_rebate": Coalesce(Sum("unpaid", output_field=_MONEY), zero)}
     parts = [

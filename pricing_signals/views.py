@@ -168,13 +168,21 @@ def purchases_chart(months, *, width=720, height=180) -> str:
 @login_required
 def customer_detail(request, code):
     customer = rebate_selectors.customer_for_page(user=request.user, code=code)
-    agreements = rebate_selectors.customer_agreements(user=request.user, customer=customer)
+    agreements = list(rebate_selectors.customer_agreements(user=request.user, customer=customer))
+    shortfall = rebate_selectors.agreements_shortfall_months(
+        agreements=RebateAgreement.objects.filter(pk__in=[agreement.pk for agreement in agreements]))
+    # The dashboard's row for the customer, from the same selectors.
+    figures = rebate_selectors.dashboard_figures(user=request.user, customer_ids=[customer.pk]).get(
+        customer.pk, rebate_selectors.NO_FIGURES)
     purchases = list(rebate_selectors.customer_purchases_by_month(user=request.user, customer=customer))
     claims = list(selectors.claims_visible(user=request.user).filter(customer=customer)
                   .order_by("-reported_on", "-pk")[:100])
     net_net = selectors.claims_net_net(claims)
     return render(request, "rebates/customer_detail.html", {
-        "customer": customer, "agreements": agreements, "purchases": purchases,
+        "customer": customer, "purchases": purchases, "figures": figures,
+        "agreements": [(agreement, shortfall.get(agreement.pk, 0)) for agreement in agreements],
+        "shortfall_months": rebate_selectors.customers_shortfall_months(
+            user=request.user, customer_ids=[customer.pk]).get(customer.pk, 0),
         "purchases_chart": purchases_chart(purchases),
         "claims": [(claim, net_net.get(claim.pk)) for claim in claims],
         "credibility": selectors.customer_credibility(user=request.user, customer=customer),

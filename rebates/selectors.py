@@ -26,7 +26,8 @@ from config import clock
 from customers.models import Customer
 from rebates.engine.money import ZERO_MONEY
 from rebates.engine.periods import add_months, month_of
-from rebates.models import EARNED_KINDS, LedgerEntry, RebateAgreement
+from rebates.engine.results import is_shortfall
+from rebates.models import EARNED_KINDS, AccrualRun, LedgerEntry, RebateAgreement
 from rebates.services.accrual import ACCRUING_STATUSES
 from rebates.services.terms import agreements_with_terms, exact, expected_ledger
 
@@ -38,6 +39,22 @@ def _ledger_sum(kinds=None):
     if kinds:
         entries = entries.filter(kind__in=kinds)
     total = entries.order_by().values("agreement__customer").annotate(total=Sum("amount")).values("total")
+    return Coalesce(Subquery(total, output_field=DecimalField(max_digits=16, decimal_places=2)), ZERO)
+
+
+def agreement_unpaid_rebate(agreement="pk"):
+    """The unpaid rebate of an agreement as an SQL expression (the agreement's id is `agreement`, a field of
+    the outer query): its ledger balance, accrued less paid and forfeited; what the customer forfeits by
+    leaving, the "rebate at stake" of the customer page, the agreement page and a signal's exposure."""
+    total = (LedgerEntry.objects.filter(agreement=OuterRef(agreement)).order_by().values("agreement")
+             .annotate(total=Sum("amount")).values("total"))
+    return Coalesce(Subquery(total, output_field=DecimalField(max_digits=16, decimal_places=2)), ZERO)
+
+
+def agreement_accrued_rebate(agreement="pk"):
+    """The rebate an agreement accrued to date (accrual, catch-up and adjustment entries), as an SQL expression."""
+    total = (LedgerEntry.objects.filter(agreement=OuterRef(agreement), kind__in=EARNED_KINDS).order_by()
+             .values("agreement").annotate(total=Sum("amount")).values("total"))
     return Coalesce(Subquery(total, output_field=DecimalField(max_digits=16, decimal_places=2)), ZERO)
 
 
@@ -67,7 +84,7 @@ def customer_agreements(*, user, customer):
         RebateAgreement.objects.visible_to(user)
         .filter(customer=customer)
         .select_related("program", "rule")
-        .annotate(balance=Coalesce(Sum("entries__amount"), ZERO))
+        .annotate(balance=agreement_unpaid_rebate(), accrued=agreement_accrued_rebate())
         .order_by("-start_month", "number")
     )
 
@@ -245,24 +262,29 @@ def accrual_rows(*, user, customer=None, manager=None, program=None, agreement=N
 class StatementMonth:
     """One month of an agreement's sheet. Booked figures come from the ledger; rates from the engine.
 
-    units / eligible_amount / monthly_rebate: what the ledger holds for the month (earned entries);
+    accrued: the month is accrued (not after the last successful run's as-of month, see `accrued_through`);
+    a month not accrued yet has no units, eligible amount or shortfall (None: "not accrued yet", never a guess);
+    units / eligible_amount / monthly_rebate: what the ledger holds for the month (earned entries; units are
+    net, credit notes counted);
     cumulative_rebate: booked over the term to date; expected_rebate: what the engine computes from the
     purchases now (differs from monthly_rebate until the next accrual run books the change);
     net_price: the contract net price in force at the month's end; rebate_per_unit: money per unit at
     the rates in force that month (None when a percent applies and nothing was bought);
-    net_net_price: net price less rebate per unit; shortfall: bought less than the committed quantity.
+    net_net_price: net price less rebate per unit; shortfall: the booked net units below the committed
+    quantity (`is_shortfall`, as every surface counts it).
     """
 
     month: date
-    units: Decimal
-    eligible_amount: Decimal
+    accrued: bool
+    units: Decimal | None
+    eligible_amount: Decimal | None
     net_price: Decimal | None
     rebate_per_unit: Decimal | None
     net_net_price: Decimal | None
     monthly_rebate: Decimal
     cumulative_rebate: Decimal
     expected_rebate: Decimal | None
-    shortfall: bool
+    shortfall: bool | None
 
 
 @dataclass(frozen=True)
@@ -274,11 +296,11 @@ class AgreementStatement:
 
     @property
     def total_units(self) -> Decimal:
-        return sum((m.units for m in self.months), Decimal("0"))
+        return sum((m.units for m in self.months if m.units is not None), Decimal("0"))
 
     @property
     def total_eligible_amount(self) -> Decimal:
-        return sum((m.eligible_amount for m in self.months), Decimal("0.00"))
+        return sum((m.eligible_amount for m in self.months if m.eligible_amount is not None), Decimal("0.00"))
 
     @property
     def total_rebate(self) -> Decimal:
@@ -298,6 +320,30 @@ def _price_in_force(prices, month: date) -> Decimal | None:
         if effective_from < next_month:
             current = net_price
     return current
+
+
+def accrued_through(*, as_of=None) -> date | None:
+    """The last accrued month: that of the latest as-of date a successful accrual run booked, but not after
+    the month of `as_of` (default today); None before any run succeeded. A later month is "not accrued yet":
+    the ledger holds nothing for it to show, and no page, API or sheet guesses its figures."""
+    latest = AccrualRun.objects.filter(status=AccrualRun.Status.SUCCEEDED).aggregate(latest=Max("as_of"))["latest"]
+    if latest is None:
+        return None
+    return min(month_of(latest), month_of(as_of or clock.today()))
+
+
+def _term_end(end_month: date, terminated_on: date | None) -> date:
+    """The last month of a term: its end month, or the month the customer left."""
+    return min(end_month, month_of(terminated_on)) if terminated_on else end_month
+
+
+def term_months(agreement, last_month: date) -> list[date]:
+    """The months of the agreement's term (to termination) up to `last_month`."""
+    months, month = [], agreement.start_month
+    while month <= min(_term_end(agreement.end_month, agreement.terminated_on), last_month):
+        months.append(month)
+        month = add_months(month, 1)
+    return months
 
 
 def agreement_statement(*, user, number, as_of=None) -> AgreementStatement:
@@ -324,23 +370,26 @@ def agreement_statement(*, user, number, as_of=None) -> AgreementStatement:
     accrues = found.status in ACCRUING_STATUSES
     prices = list(found.prices.order_by("effective_from").values_list("effective_from", "net_price"))
     committed = found.committed_monthly_quantity
+    through = accrued_through(as_of=as_of)
     months = []
     cumulative = Decimal("0.00")
-    for month in sorted(set(expected) | set(booked)):
+    for month in sorted(set(term_months(found, last_month)) | set(expected) | set(booked)):
         held = booked.get(month, {})
         result = expected.get(month)
+        accrued = through is not None and month <= through
         units = quantized(held.get("units"), Decimal("0.001"))
         monthly = quantized(held.get("amount"), Decimal("0.01"))
         cumulative += monthly
         net_price = _price_in_force(prices, month)
         per_unit = result.rebate_per_unit if result is not None else None
-        shortfall = result.shortfall if result is not None else committed is not None and units < committed
         months.append(StatementMonth(
-            month=month, units=units, eligible_amount=quantized(held.get("eligible"), Decimal("0.01")),
+            month=month, accrued=accrued, units=units if accrued else None,
+            eligible_amount=quantized(held.get("eligible"), Decimal("0.01")) if accrued else None,
             net_price=net_price, rebate_per_unit=per_unit,
             net_net_price=net_price - per_unit if net_price is not None and per_unit is not None else None,
             monthly_rebate=monthly, cumulative_rebate=cumulative,
-            expected_rebate=result.amount if result is not None and accrues else None, shortfall=shortfall,
+            expected_rebate=result.amount if result is not None and accrues else None,
+            shortfall=is_shortfall(units, committed) if accrued else None,
         ))
     return AgreementStatement(agreement=found, as_of=as_of, committed_monthly_quantity=committed,
                               months=tuple(months))
@@ -389,44 +438,69 @@ def customer_purchases_by_month(*, user, customer):
     )
 
 
+def agreements_shortfall_months(*, agreements, as_of=None) -> dict[int, int]:
+    """Per agreement id of `agreements` (a queryset): its shortfall months, the months of its term up to the
+    last complete month before `as_of` (default today) and the last accrued month (`accrued_through`) whose
+    booked net units (credit notes counted; a month with nothing booked bought nothing) are below the
+    committed monthly quantity (`is_shortfall`). The count the dashboard, the customer page and the agreement
+    page show (the statement flags the same months). Three queries however many agreements."""
+    return {pk: count for pk, _customer_id, count in _shortfall_counts(agreements, as_of)}
+
+
+def agreement_shortfall_months(*, agreement, as_of=None) -> int:
+    """The agreement's shortfall months, as `agreements_shortfall_months` counts them."""
+    return agreements_shortfall_months(agreements=RebateAgreement.objects.filter(pk=agreement.pk),
+                                       as_of=as_of).get(agreement.pk, 0)
+
+
+def _shortfall_counts(agreements, as_of) -> list[tuple[int, int, int]]:
+    """(agreement id, customer id, shortfall months) per agreement of `agreements` with a commitment."""
+    as_of = as_of or clock.today()
+    through = accrued_through(as_of=as_of)
+    if through is None:
+        return []
+    last = min(add_months(month_of(as_of), -1), through)
+    rows = list(agreements.filter(committed_monthly_quantity__isnull=False, start_month__lte=last).order_by()
+                .values_list("pk", "start_month", "end_month", "terminated_on", "committed_monthly_quantity",
+                             "customer_id"))
+    if not rows:
+        return []
+    committed = {row[0]: row[4] for row in rows}
+    booked = {
+        (agreement_id, period): units
+        for agreement_id, period, units in (
+            LedgerEntry.objects.filter(agreement_id__in=list(committed), kind__in=EARNED_KINDS, period__lte=last)
+            .order_by().values("agreement_id", "period").annotate(units=Sum("quantity"))
+            .values_list("agreement_id", "period", "units"))
+    }
+    counts = []
+    for pk, start, end, terminated_on, quantity, customer_id in rows:
+        month, count = start, 0
+        while month <= min(_term_end(end, terminated_on), last):
+            count += is_shortfall(booked.get((pk, month), Decimal("0")), quantity)
+            month = add_months(month, 1)
+        counts.append((pk, customer_id, count))
+    return counts
+
+
 def customers_shortfall_months(*, user, as_of=None, customer_ids=None) -> dict[int, int]:
-    """Per visible customer id: the months of their active agreements' terms, up to the last complete month
-    before `as_of` (default today), in which they bought less than the committed monthly quantity (a month
-    with nothing booked counts as bought nothing); only `customer_ids` when given. Two queries however many
-    customers."""
+    """Per visible customer id: the shortfall months (`agreements_shortfall_months`) of their active
+    agreements summed; only `customer_ids` when given."""
     from collections import defaultdict
 
-    as_of = as_of or clock.today()
-    last_complete = add_months(month_of(as_of), -1)
-    agreements = RebateAgreement.objects.visible_to(user).active().filter(
-        committed_monthly_quantity__isnull=False, committed_monthly_quantity__gt=0, start_month__lte=last_complete)
+    agreements = RebateAgreement.objects.visible_to(user).active()
     if customer_ids is not None:
         agreements = agreements.filter(customer_id__in=list(customer_ids))
-    agreements = list(agreements.values_list("pk", "customer_id", "start_month", "end_month",
-                                             "committed_monthly_quantity"))
-    if not agreements:
-        return {}
-    committed = {row[0]: row[4] for row in agreements}
-    met = defaultdict(int)
-    # Units per (agreement, month) from the ledger alone, compared here: no join back to the agreements.
-    for agreement_id, units in (
-        LedgerEntry.objects.filter(agreement_id__in=list(committed), kind__in=EARNED_KINDS, period__lte=last_complete)
-        .order_by().values("agreement_id", "period").annotate(units=Sum("quantity"))
-        .values_list("agreement_id", "units")
-    ):
-        if units >= committed[agreement_id]:
-            met[agreement_id] += 1
     shortfall = defaultdict(int)
-    for pk, customer_id, start, end, _ in agreements:
-        last = min(end, last_complete)
-        elapsed = (last.year - start.year) * 12 + last.month - start.month + 1
-        shortfall[customer_id] += max(0, elapsed - met[pk])
+    for _pk, customer_id, count in _shortfall_counts(agreements, as_of):
+        if count:
+            shortfall[customer_id] += count
     return dict(shortfall)
 
 
 def finance_overview(*, user, runs=8):
     """What finance looks at first: the last runs, the unpaid liability and the settlements waiting."""
-    from rebates.models import AccrualRun, Settlement
+    from rebates.models import Settlement
 
     waiting = (Settlement.objects.visible_to(user)
                .filter(status__in=(Settlement.Status.DRAFT, Settlement.Status.APPROVED)))

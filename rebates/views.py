@@ -226,8 +226,8 @@ def agreement_context(request, number, *, terminate_form=None):
         "scope": [*agreement.products.all(), *agreement.product_lines.all()],
         "settlements": Settlement.objects.visible_to(request.user).filter(agreement=agreement)
         .select_related("approved_by", "paid_by").order_by("period_start", "pk"),
-        # Complete months only, as the dashboard counts them: the month under way is flagged "so far".
-        "shortfall_months": sum(1 for m in months if m.shortfall and m.month < month_of(statement.as_of)),
+        # Complete accrued months, as the dashboard counts them: the month under way is flagged "so far".
+        "shortfall_months": selectors.agreement_shortfall_months(agreement=agreement, as_of=statement.as_of),
         "month_under_way": month_of(statement.as_of),
         "can_pay": request.user.has_perm("rebates.pay_settlement"),
         "can_approve": request.user.has_perm("rebates.approve_settlement"),

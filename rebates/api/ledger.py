@@ -176,8 +176,12 @@ class AccrualViewSet(mixins.ListModelMixin, ApiViewSet):
 
 class StatementMonthOut(serializers.Serializer):
     month = MonthField()
-    units = serializers.DecimalField(max_digits=14, decimal_places=3)
-    eligible_amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+    accrued = serializers.BooleanField(
+        help_text="False for a month not accrued yet (after the last successful accrual run's as-of month): "
+                  "its units, eligible_amount and shortfall are then null.")
+    units = serializers.DecimalField(max_digits=14, decimal_places=3, allow_null=True,
+                                     help_text="Net units booked (credit notes counted); null if not accrued yet.")
+    eligible_amount = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
     net_price = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
     rebate_per_unit = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
     net_net_price = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
@@ -185,7 +189,8 @@ class StatementMonthOut(serializers.Serializer):
     cumulative_rebate = serializers.DecimalField(max_digits=16, decimal_places=2)
     expected_rebate = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True,
                                                help_text="What the engine computes now; booked by the next run.")
-    shortfall = serializers.BooleanField(help_text="Bought less than the committed monthly quantity.")
+    shortfall = serializers.BooleanField(
+        allow_null=True, help_text="Net units below the committed monthly quantity; null if not accrued yet.")
 
 
 class StatementOut(serializers.Serializer):
@@ -206,7 +211,8 @@ class StatementIn(QueryParams):
 STATEMENT = {
     "agreement": "AG-2026-0042", "customer": "C00042", "as_of": "2026-03-31", "committed_monthly_quantity": "10.000",
     "total_units": "30.000", "total_eligible_amount": "363.00", "total_rebate": "7.50",
-    "months": [{"month": "2026-03", "units": "10.000", "eligible_amount": "121.00", "net_price": "12.1000",
+    "months": [{"month": "2026-03", "accrued": True, "units": "10.000", "eligible_amount": "121.00",
+                "net_price": "12.1000",
                 "rebate_per_unit": "0.2500", "net_net_price": "11.8500", "monthly_rebate": "2.50",
                 "cumulative_rebate": "7.50", "expected_rebate": "2.50", "shortfall": False}],
 }
@@ -220,7 +226,8 @@ class StatementView(ApiView):
 
     @extend_schema(summary="An agreement's monthly sheet",
                    description="Per month: units, net price, rebate per unit, net-net price, monthly and cumulative "
-                               "rebate, shortfall. 404 for an agreement you may not see.",
+                               "rebate, shortfall. A month not accrued yet says so (`accrued` false, units and "
+                               "shortfall null). 404 for an agreement you may not see.",
                    parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE, description="Default today.")],
                    examples=[OpenApiExample("A sheet", response_only=True, value=STATEMENT)])
     def get(self, request, number):

@@ -16,7 +16,7 @@ from .bonus import bonus_percent
 from .lines import NOTHING_BOUGHT, MonthTotal, PurchaseLine, monthly_totals
 from .money import ZERO, percent_of, quantize_money, quantize_unit_price
 from .periods import SettlementFrequency, add_months, month_of, months_from
-from .results import MonthResult
+from .results import MonthResult, is_shortfall
 from .rules import Volume, earned, minimum_volume, rate_at, rate_in_force
 from .terms import AgreementTerms, Baseline, RateType, RebateRule, RuleKind
 
@@ -115,7 +115,7 @@ def _settlement_period(
             # Where the months before left the period: what they earned follows from their volume.
             before = _standing(rule, volume, bonus_percent(rule.bonuses, launched) if launches else ZERO)
         total = bought.get(month, NOTHING_BOUGHT)
-        shortfall = committed is not None and total.quantity < committed
+        shortfall = is_shortfall(total.quantity, committed)
         counts = not (shortfall and rule.commitment_rule)
         for product, per_month in launches.items():
             launched[product] += per_month.get(month, NOTHING_BOUGHT).quantity

@@ -38,3 +38,10 @@ class MonthResult:
     bonus_rate: Decimal
     rebate_per_unit: Decimal | None
     shortfall: bool
+
+
+def is_shortfall(units: Decimal, committed: Decimal | None) -> bool:
+    """A shortfall month: its net units (credit notes counted, negative) below the committed monthly quantity.
+    The one definition: the engine flags its months with it and every page, API and sheet reads the booked
+    months with it (docs/product.md, "Shortfall months")."""
+    return committed is not None and committed > 0 and units < committed

@@ -69,7 +69,7 @@ def write_agreement_xlsx(target, statement: AgreementStatement, *,
         widths[CLAIMS_COLUMN] = text_width(claims, widths[CLAIMS_COLUMN])
         sheet.write_row(row, 0, (
             excel_serial(month.month), month.units, month.net_price, month.rebate_per_unit, month.monthly_rebate,
-            month.cumulative_rebate, claims or None, "Yes" if month.shortfall else "No"))
+            month.cumulative_rebate, claims or None, shortfall_text(month)))
     row += 1
     book.total_row(sheet, row, COLUMNS, {0: "Total", 1: statement.total_units, 4: statement.total_rebate})
     for col, column in enumerate(COLUMNS):
@@ -87,13 +87,24 @@ def write_agreement_csv(stream, statement: AgreementStatement, *,
     writerow(["Agreement", *[column.header for column in COLUMNS]])
     number = statement.agreement.number
     for month in statement.months:
-        writerow((number, f"{month.month:%Y-%m}", month.units, _blank(month.net_price), _blank(month.rebate_per_unit),
+        writerow((number, f"{month.month:%Y-%m}", _blank(month.units), _blank(month.net_price),
+                  _blank(month.rebate_per_unit),
                   month.monthly_rebate, month.cumulative_rebate,
                   claims_text(claims_by_month.get(month.month, ())),
-                  "Yes" if month.shortfall else "No"))
+                  shortfall_text(month)))
     writerow(("Total", "", statement.total_units, "", "", statement.total_rebate, "", "", ""))
     out.close()
     return len(statement.months)
+
+
+def shortfall_text(month) -> str:
+    """The shortfall column: Yes, No, or "Not accrued yet" (a month after the last run: no guess)."""
+    if not month.accrued:
+        return NOT_ACCRUED
+    return "Yes" if month.shortfall else "No"
+
+
+NOT_ACCRUED = "Not accrued yet"
 
 
 def _blank(value):
