@@ -1,5 +1,6 @@
 """Reads: every function takes the user and starts from `visible_to(user)`."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -262,7 +263,7 @@ def accrual_rows(*, user, customer=None, manager=None, program=None, agreement=N
 class StatementMonth:
     """One month of an agreement's sheet. Booked figures come from the ledger; rates from the engine.
 
-    accrued: the month is accrued (not after the last successful run's as-of month, see `accrued_through`);
+    accrued: the month is accrued (not after the last successful run's as-of month, see `_through`);
     a month not accrued yet has no units, eligible amount or shortfall (None: "not accrued yet", never a guess);
     units / eligible_amount / monthly_rebate: what the ledger holds for the month (earned entries; units are
     net, credit notes counted);
@@ -293,6 +294,8 @@ class AgreementStatement:
     as_of: date
     committed_monthly_quantity: Decimal | None
     months: tuple[StatementMonth, ...]
+    accrued_through: date | None = None  # the last accrued month (`_through`); None before any run
+    shortfall_months: int = 0  # complete accrued months short (`shortfall_month_count`), as the dashboard counts
 
     @property
     def total_units(self) -> Decimal:
@@ -322,14 +325,33 @@ def _price_in_force(prices, month: date) -> Decimal | None:
     return current
 
 
-def accrued_through(*, as_of=None) -> date | None:
-    """The last accrued month: that of the latest as-of date a successful accrual run booked, but not after
-    the month of `as_of` (default today); None before any run succeeded. A later month is "not accrued yet":
-    the ledger holds nothing for it to show, and no page, API or sheet guesses its figures."""
-    latest = AccrualRun.objects.filter(status=AccrualRun.Status.SUCCEEDED).aggregate(latest=Max("as_of"))["latest"]
-    if latest is None:
-        return None
-    return min(month_of(latest), month_of(as_of or clock.today()))
+def _last_run_as_of():
+    """The latest as-of date a successful accrual run booked, as an SQL expression (null before any run)."""
+    runs = AccrualRun.objects.filter(status=AccrualRun.Status.SUCCEEDED).order_by("-as_of").values("as_of")
+    return Subquery(runs[:1], output_field=DateField())
+
+
+def _through(latest: date | None, as_of: date) -> date | None:
+    """The last accrued month: that of `latest`, the latest as-of date a successful accrual run booked
+    (`_last_run_as_of`), but not after the month of `as_of`; None before any run succeeded. A later month is
+    "not accrued yet": the ledger holds nothing for it to show, and no page, API or sheet guesses its figures."""
+    return None if latest is None else min(month_of(latest), month_of(as_of))
+
+
+def shortfall_month_count(*, units_by_month, committed, start: date, end: date, terminated_on: date | None,
+                          as_of: date, through: date | None) -> int:
+    """The shortfall months of an agreement: the months of its term (to termination) up to the last complete
+    month before `as_of` and the last accrued month `through`, whose booked net units (`units_by_month`,
+    credit notes counted; a month with nothing booked bought nothing) are below `committed` (`is_shortfall`).
+    The one count the dashboard, the customer page and the agreement page show."""
+    if through is None:
+        return 0
+    last = min(_term_end(end, terminated_on), add_months(month_of(as_of), -1), through)
+    month, count = start, 0
+    while month <= last:
+        count += is_shortfall(units_by_month.get(month, Decimal("0")), committed)
+        month = add_months(month, 1)
+    return count
 
 
 def _term_end(end_month: date, terminated_on: date | None) -> date:
@@ -351,7 +373,8 @@ def agreement_statement(*, user, number, as_of=None) -> AgreementStatement:
     the ledger holds by then. Http404 for an agreement the user may not see (or that does not exist)."""
     as_of = as_of or clock.today()
     found = get_object_or_404(
-        RebateAgreement.objects.visible_to(user).select_related("customer__account_manager", "program"),
+        RebateAgreement.objects.visible_to(user).select_related("customer__account_manager", "program")
+        .annotate(last_run_as_of=_last_run_as_of()),
         number=number,
     )
     last_month = month_of(as_of)
@@ -370,7 +393,7 @@ def agreement_statement(*, user, number, as_of=None) -> AgreementStatement:
     accrues = found.status in ACCRUING_STATUSES
     prices = list(found.prices.order_by("effective_from").values_list("effective_from", "net_price"))
     committed = found.committed_monthly_quantity
-    through = accrued_through(as_of=as_of)
+    through = _through(found.last_run_as_of, as_of)
     months = []
     cumulative = Decimal("0.00")
     for month in sorted(set(term_months(found, last_month)) | set(expected) | set(booked)):
@@ -391,8 +414,12 @@ def agreement_statement(*, user, number, as_of=None) -> AgreementStatement:
             expected_rebate=result.amount if result is not None and accrues else None,
             shortfall=is_shortfall(units, committed) if accrued else None,
         ))
+    shortfall_months = shortfall_month_count(
+        units_by_month={month: row["units"] for month, row in booked.items()}, committed=committed,
+        start=found.start_month, end=found.end_month, terminated_on=found.terminated_on, as_of=as_of,
+        through=through)
     return AgreementStatement(agreement=found, as_of=as_of, committed_monthly_quantity=committed,
-                              months=tuple(months))
+                              months=tuple(months), accrued_through=through, shortfall_months=shortfall_months)
 
 
 # --- Page reads: the agreement page, the customer page and the dashboards --------------------------
@@ -439,60 +466,43 @@ def customer_purchases_by_month(*, user, customer):
 
 
 def agreements_shortfall_months(*, agreements, as_of=None) -> dict[int, int]:
-    """Per agreement id of `agreements` (a queryset): its shortfall months, the months of its term up to the
-    last complete month before `as_of` (default today) and the last accrued month (`accrued_through`) whose
-    booked net units (credit notes counted; a month with nothing booked bought nothing) are below the
-    committed monthly quantity (`is_shortfall`). The count the dashboard, the customer page and the agreement
-    page show (the statement flags the same months). Three queries however many agreements."""
-    return {pk: count for pk, _customer_id, count in _shortfall_counts(agreements, as_of)}
+    """Per agreement id of `agreements` (a queryset) with a commitment: its shortfall months
+    (`shortfall_month_count`) as of `as_of` (default today). Two queries however many agreements."""
+    return {pk: count for pk, _customer_id, count in _shortfall_counts(agreements, as_of or clock.today())}
 
 
-def agreement_shortfall_months(*, agreement, as_of=None) -> int:
-    """The agreement's shortfall months, as `agreements_shortfall_months` counts them."""
-    return agreements_shortfall_months(agreements=RebateAgreement.objects.filter(pk=agreement.pk),
-                                       as_of=as_of).get(agreement.pk, 0)
-
-
-def _shortfall_counts(agreements, as_of) -> list[tuple[int, int, int]]:
+def _shortfall_counts(agreements, as_of: date) -> list[tuple[int, int, int]]:
     """(agreement id, customer id, shortfall months) per agreement of `agreements` with a commitment."""
-    as_of = as_of or clock.today()
-    through = accrued_through(as_of=as_of)
+    last_complete = add_months(month_of(as_of), -1)
+    rows = list(agreements.filter(committed_monthly_quantity__isnull=False, start_month__lte=last_complete)
+                .order_by().annotate(last_run=_last_run_as_of())
+                .values_list("pk", "customer_id", "start_month", "end_month", "terminated_on",
+                             "committed_monthly_quantity", "last_run"))
+    through = _through(rows[0][6], as_of) if rows else None
     if through is None:
         return []
-    last = min(add_months(month_of(as_of), -1), through)
-    rows = list(agreements.filter(committed_monthly_quantity__isnull=False, start_month__lte=last).order_by()
-                .values_list("pk", "start_month", "end_month", "terminated_on", "committed_monthly_quantity",
-                             "customer_id"))
-    if not rows:
-        return []
-    committed = {row[0]: row[4] for row in rows}
-    booked = {
-        (agreement_id, period): units
-        for agreement_id, period, units in (
-            LedgerEntry.objects.filter(agreement_id__in=list(committed), kind__in=EARNED_KINDS, period__lte=last)
-            .order_by().values("agreement_id", "period").annotate(units=Sum("quantity"))
-            .values_list("agreement_id", "period", "units"))
-    }
-    counts = []
-    for pk, start, end, terminated_on, quantity, customer_id in rows:
-        month, count = start, 0
-        while month <= min(_term_end(end, terminated_on), last):
-            count += is_shortfall(booked.get((pk, month), Decimal("0")), quantity)
-            month = add_months(month, 1)
-        counts.append((pk, customer_id, count))
-    return counts
+    booked = defaultdict(dict)
+    for agreement_id, period, units in (
+        LedgerEntry.objects.filter(agreement_id__in=[row[0] for row in rows], kind__in=EARNED_KINDS,
+                                   period__lte=min(last_complete, through))
+        .order_by().values("agreement_id", "period").annotate(units=Sum("quantity"))
+        .values_list("agreement_id", "period", "units")
+    ):
+        booked[agreement_id][period] = units
+    return [(pk, customer_id, shortfall_month_count(units_by_month=booked[pk], committed=committed, start=start,
+                                                    end=end, terminated_on=terminated_on, as_of=as_of,
+                                                    through=through))
+            for pk, customer_id, start, end, terminated_on, committed, _ in rows]
 
 
 def customers_shortfall_months(*, user, as_of=None, customer_ids=None) -> dict[int, int]:
     """Per visible customer id: the shortfall months (`agreements_shortfall_months`) of their active
-    agreements summed; only `customer_ids` when given."""
-    from collections import defaultdict
-
+    agreements summed; only `customer_ids` when given. Two queries however many customers."""
     agreements = RebateAgreement.objects.visible_to(user).active()
     if customer_ids is not None:
         agreements = agreements.filter(customer_id__in=list(customer_ids))
     shortfall = defaultdict(int)
-    for _pk, customer_id, count in _shortfall_counts(agreements, as_of):
+    for _pk, customer_id, count in _shortfall_counts(agreements, as_of or clock.today()):
         if count:
             shortfall[customer_id] += count
     return dict(shortfall)

@@ -227,7 +227,7 @@ def agreement_context(request, number, *, terminate_form=None):
         "settlements": Settlement.objects.visible_to(request.user).filter(agreement=agreement)
         .select_related("approved_by", "paid_by").order_by("period_start", "pk"),
         # Complete accrued months, as the dashboard counts them: the month under way is flagged "so far".
-        "shortfall_months": selectors.agreement_shortfall_months(agreement=agreement, as_of=statement.as_of),
+        "shortfall_months": statement.shortfall_months,
         "month_under_way": month_of(statement.as_of),
         "can_pay": request.user.has_perm("rebates.pay_settlement"),
         "can_approve": request.user.has_perm("rebates.approve_settlement"),

@@ -81,7 +81,7 @@ def test_agreement_page_says_the_terms_in_words_and_draws_the_sheet(book, client
 def test_agreement_page_counts_complete_months_short_and_flags_the_month_under_way_so_far(book, client_for):
     page = html(client_for(book["am"]).get(reverse("agreement-detail", args=["AG-SEED-2026"])))
     # Ten units bought January to October, nothing yet in November, the month under way: no shortfall yet.
-    assert re.search(r'<div class="figure">0</div><div class="muted">shortfall months', page)
+    assert re.search(r'<div class="figure" id="shortfall-months">0</div><div class="muted">shortfall months', page)
     november = page[page.index("<td>2026-11</td>"):]
     assert november[:november.index("</tr>")].rstrip().endswith("<td>below so far</td>")
 

@@ -8,12 +8,18 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from customers.roles import ACCOUNT_MANAGER
-from rebates.models import LedgerEntry
+from rebates.models import AccrualRun, LedgerEntry
 from rebates.selectors import customers_shortfall_months
 from tests.factories import AgreementFactory, CustomerFactory, LedgerEntryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 AS_OF = date(2026, 6, 15)  # May is the last complete month
+
+
+@pytest.fixture(autouse=True)
+def _accrued_to_as_of():
+    """A successful run as of AS_OF: every month to June is accrued."""
+    AccrualRun.objects.create(trigger=AccrualRun.Trigger.COMMAND, as_of=AS_OF, status=AccrualRun.Status.SUCCEEDED)
 
 
 def booked(agreement, units_by_month):
@@ -58,4 +64,23 @@ def test_shortfall_months_are_only_the_managers_own_and_take_a_fixed_number_of_q
         found = customers_shortfall_months(user=manager, as_of=AS_OF)
 
     assert found == {agreement.customer_id: 1 for agreement in mine}
-    assert len(queries) == 2  # the agreements, then their ledger
+    assert len(queries) == 2  # the agreements (with the last run), then their ledger
+
+
+def test_months_after_the_last_run_are_not_counted_as_short():
+    manager = UserFactory(role=ACCOUNT_MANAGER)
+    agreement = AgreementFactory(customer=CustomerFactory(account_manager=manager),
+                                 committed_monthly_quantity=Decimal("10"))
+    booked(agreement, {1: 10, 2: 10, 3: 4})
+    AccrualRun.objects.update(as_of=date(2026, 3, 31))
+
+    # April and May are complete but not accrued yet: nothing to count until a run books them.
+    assert customers_shortfall_months(user=manager, as_of=AS_OF) == {agreement.customer_id: 1}
+
+
+def test_no_month_is_short_before_any_run_succeeded():
+    manager = UserFactory(role=ACCOUNT_MANAGER)
+    booked(AgreementFactory(customer=CustomerFactory(account_manager=manager)), {1: 4})
+    AccrualRun.objects.update(status=AccrualRun.Status.FAILED)
+
+    assert customers_shortfall_months(user=manager, as_of=AS_OF) == {}
