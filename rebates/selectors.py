@@ -173,11 +173,17 @@ class _CountAgreementMonths(Aggregate):
         super().__init__(F("agreement_id"), F("period"))
 
 
+def booked_units():
+    """The net units the ledger holds for the entries summed (earned entries: credit notes counted once a run
+    booked them): the units of every page, API and sheet."""
+    return _kind_sum("quantity", EARNED_KINDS, output_field=_QUANTITY)
+
+
 def _ledger_figures() -> dict:
     """What a row of the ledger's entries sums to, as finance reads it: units and eligible amount in scope,
     accrued (accrual, catch-up, adjustment), paid and forfeited (positive) and unpaid (the balance)."""
     return {
-        "units": _kind_sum("quantity", EARNED_KINDS, output_field=_QUANTITY),
+        "units": booked_units(),
         "eligible": _kind_sum("eligible_amount", EARNED_KINDS),
         "accrued": _kind_sum("amount", EARNED_KINDS),
         "paid": _kind_sum("amount", PAYOUT_KINDS, negate=True),
@@ -382,7 +388,7 @@ def agreement_statement(*, user, number, as_of=None) -> AgreementStatement:
         row["period"]: row
         for row in LedgerEntry.objects.filter(agreement=found, kind__in=EARNED_KINDS, period__lte=last_month)
         .order_by().values("period")
-        .annotate(units=Sum("quantity"), eligible=Sum("eligible_amount"), amount=Sum("amount"))
+        .annotate(units=booked_units(), eligible=Sum("eligible_amount"), amount=Sum("amount"))
     }
     expected = {}
     with_terms = list(agreements_with_terms([found.pk]).filter(rule__isnull=False))
@@ -485,7 +491,7 @@ def _shortfall_counts(agreements, as_of: date) -> list[tuple[int, int, int]]:
     for agreement_id, period, units in (
         LedgerEntry.objects.filter(agreement_id__in=[row[0] for row in rows], kind__in=EARNED_KINDS,
                                    period__lte=min(last_complete, through))
-        .order_by().values("agreement_id", "period").annotate(units=Sum("quantity"))
+        .order_by().values("agreement_id", "period").annotate(units=booked_units())
         .values_list("agreement_id", "period", "units")
     ):
         booked[agreement_id][period] = units
