@@ -14,6 +14,7 @@ from rebates.models import (
     ContractPrice,
     ImportBatch,
     LedgerEntry,
+    LineDiscount,
     Product,
     ProductLine,
     PurchaseLine,
@@ -48,7 +49,15 @@ class RebateProgramAdmin(admin.ModelAdmin):
 class ContractPriceInline(admin.TabularInline):
     model = ContractPrice
     extra = 0
-    fields = ("effective_from", "net_price", "reason", "created_by", "created_at")
+    fields = ("product", "effective_from", "net_price", "reason", "created_by", "created_at")
+    readonly_fields = ("created_by", "created_at")
+    raw_id_fields = ("product",)
+
+
+class LineDiscountInline(admin.TabularInline):
+    model = LineDiscount
+    extra = 0
+    fields = ("product_line", "effective_from", "discount_percent", "reason", "created_by", "created_at")
     readonly_fields = ("created_by", "created_at")
 
 
@@ -60,7 +69,7 @@ class RebateAgreementAdmin(admin.ModelAdmin):
     list_select_related = ("customer", "program")
     raw_id_fields = ("customer",)
     filter_horizontal = ("products", "product_lines")
-    inlines = [ContractPriceInline]
+    inlines = [ContractPriceInline, LineDiscountInline]
 
 
 class TierBandInline(admin.TabularInline):

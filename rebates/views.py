@@ -201,7 +201,8 @@ def agreement_context(request, number):
         "terms": terms_in_words(agreement),
         "chart": rebate_chart(months),
         "unpaid": selectors.agreement_unpaid(agreement=agreement),
-        "prices": sorted(agreement.prices.all(), key=lambda p: (p.effective_from, p.pk)),
+        "prices": sorted(agreement.prices.all(), key=lambda p: (p.effective_from, p.product.sku, p.pk)),
+        "line_discounts": sorted(agreement.line_discounts.all(), key=lambda d: (d.effective_from, d.pk)),
         "scope": [*agreement.products.all(), *agreement.product_lines.all()],
         "settlements": Settlement.objects.visible_to(request.user).filter(agreement=agreement)
         .select_related("approved_by", "paid_by").order_by("period_start", "pk"),

@@ -11,6 +11,7 @@ from rebates.services.accrual import (
     agreement_accrue,
 )
 from rebates.services.pricing import contract_price_change as contract_price_change
+from rebates.services.pricing import line_discount_change as line_discount_change
 from rebates.services.purchases import IngestResult, PurchaseLinesInvalid, purchase_lines_ingest
 from rebates.services.settlement import (
     SettlementConflict,
