@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Case, DecimalField, Exists, F, OuterRef, Subquery, Value, When
+from django.db.models import Case, DecimalField, Exists, F, Max, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce, Round
 
 from rebates.engine.periods import month_of
@@ -92,14 +92,14 @@ def product_prices(pairs: Iterable[tuple[int, int]], *, on: date,
                  RebateAgreement.objects.filter(pk__in={a for a, _ in discounts})
                  .values_list("pk", "customer_id", "start_month")}
         customers = {customer_id for customer_id, _ in terms.values()}
-        months = defaultdict(list)
-        for customer_id, product_id, month in (
-                PurchaseLine.objects.filter(customer_id__in=customers, product_id__in=product_ids, quantity__gt=0,
-                                            month__lte=month_of(on))
-                .order_by().values_list("customer_id", "product_id", "month").distinct()):
-            months[customer_id, product_id].append(month)
+        # The last month each customer bought each product up to `on`: bought in the term when not before it.
+        last_bought = dict(
+            ((customer_id, product_id), last) for customer_id, product_id, last in
+            PurchaseLine.objects.filter(customer_id__in=customers, product_id__in=product_ids, quantity__gt=0,
+                                        month__lte=month_of(on))
+            .order_by().values_list("customer_id", "product_id").annotate(last=Max("month")))
         bought = {(a, p) for a, p in pairs if a in terms
-                  and any(month >= terms[a][1] for month in months[terms[a][0], p])}
+                  and last_bought.get((terms[a][0], p), date.min) >= terms[a][1]}
     result = {}
     for agreement_id, product_id in pairs:
         if product_id not in products:

@@ -13,6 +13,7 @@ from pricing_signals.models import Competitor, PriceClaim
 from rebates.models import (
     ContractPrice,
     LedgerEntry,
+    LineDiscount,
     Product,
     ProductLine,
     PurchaseLine,
@@ -114,8 +115,21 @@ class ContractPriceFactory(factory.django.DjangoModelFactory):
         model = ContractPrice
 
     agreement = factory.SubFactory(AgreementFactory)
+    # The agreement's first named product unless given (a line scope names its product).
+    product = factory.LazyAttribute(lambda price: price.agreement.products.order_by("pk").first())
     effective_from = factory.SelfAttribute("agreement.start_month")
     net_price = Decimal("12.10")
+    reason = "contract start"
+
+
+class LineDiscountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LineDiscount
+
+    agreement = factory.SubFactory(AgreementFactory)
+    product_line = factory.LazyAttribute(lambda discount: discount.agreement.product_lines.order_by("pk").first())
+    effective_from = factory.SelfAttribute("agreement.start_month")
+    discount_percent = Decimal("10")
     reason = "contract start"
 
 

@@ -1,5 +1,6 @@
 """Settings shared by every environment; everything that differs is read from the environment."""
 
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -111,6 +112,8 @@ ACCRUAL_RUN_STALE_SECONDS = env.int("ACCRUAL_RUN_STALE_SECONDS", default=900)
 # hold at most this many lines.
 EXCEL_EXPORT_INLINE_ROWS = env.int("EXCEL_EXPORT_INLINE_ROWS", default=5000)
 PURCHASE_IMPORT_MAX_ROWS = env.int("PURCHASE_IMPORT_MAX_ROWS", default=1_000_000)
+# A match's preview warns on each agreement whose price of the product would fall by more than this percent.
+MATCH_DROP_WARNING_PERCENT = Decimal(env("MATCH_DROP_WARNING_PERCENT", default="20"))
 
 REDIS_URL = env("REDIS_URL", default="")
 # Shared cache (sign-in throttling, idempotency locks) in Redis when there is one; memory otherwise.
