@@ -12,11 +12,11 @@ UNIT_PRICE_STEP = Decimal("0.0001")
 PERCENT_STEP = Decimal("0.01")
 
 
-def current_net_price(product, as_of: date, agreement_ref="pk"):
-    """An expression over agreements: the contract net price of `product` (a Product) in force on `as_of` in
+def current_net_price(product_id: int, as_of: date, agreement_ref="pk"):
+    """An expression over agreements: the contract net price of the product `product_id` in force on `as_of` in
     the agreement at `agreement_ref`, counted only where the agreement actually prices it (a stated price,
     or its line's discount on a product the customer bought in the term: rebates.prices); NULL otherwise."""
-    return product_price_sql(product, on=as_of, agreement_ref=agreement_ref, bought_only_for_lines=True)
+    return product_price_sql(product_id, on=as_of, agreement_ref=agreement_ref, bought_only_for_lines=True)
 
 
 def our_average_prices(product_ids: Iterable[int], *, as_of: date) -> dict[int, Decimal]:

@@ -241,7 +241,7 @@ def signal_exposure(*, user, signal, as_of: date | None = None):
     zero_units, zero_money = Value(Decimal("0"), output_field=_QUANTITY), Value(Decimal("0.00"), output_field=_MONEY)
     line = Product.objects.filter(pk=signal.product_id).values("product_line_id")
     return (
-        _exposed(_exposable(user).annotate(net_price=current_net_price(signal.product, as_of)), signal_id=signal.pk,
+        _exposed(_exposable(user).annotate(net_price=current_net_price(signal.product_id, as_of)), signal_id=signal.pk,
                  product_id=signal.product_id, product_line_id=line, median_price=signal.median_price, as_of=as_of)
         .annotate(
             monthly_volume=Round(Coalesce(Subquery(bought, output_field=_QUANTITY), zero_units) / VOLUME_MONTHS,
@@ -289,10 +289,10 @@ def signals_exposure_totals(*, user, signals, as_of: date | None = None) -> dict
         return {}
     as_of = as_of or clock.today()
     if all(MarketSignal.product.is_cached(signal) for signal in signals):  # read with their product
-        product_of = {signal.product_id: signal.product for signal in signals}
+        line_of = {signal.product_id: signal.product.product_line_id for signal in signals}
     else:
-        product_of = {product.pk: product for product in Product.objects.filter(
-            pk__in={signal.product_id for signal in signals}).only("pk", "product_line_id", "list_price")}
+        line_of = dict(Product.objects.filter(pk__in={signal.product_id for signal in signals})
+                       .values_list("pk", "product_line_id"))
     unpaid = (LedgerEntry.objects.filter(agreement=OuterRef("pk")).order_by().values("agreement")
               .annotate(total=Sum("amount")).values("total"))
     zero = Value(Decimal("0.00"), output_field=_MONEY)
@@ -301,10 +301,9 @@ def signals_exposure_totals(*, user, signals, as_of: date | None = None) -> dict
     totals = {"agreements": Count("pk"), "customers": Count("customer_id", distinct=True),
               "unpaid_rebate": Coalesce(Sum("unpaid", output_field=_MONEY), zero)}
     parts = [
-        _exposed(balanced.alias(net_price=current_net_price(product_of[signal.product_id], as_of)),
+        _exposed(balanced.alias(net_price=current_net_price(signal.product_id, as_of)),
                  signal_id=signal.pk, product_id=signal.product_id,
-                 product_line_id=[product_of[signal.product_id].product_line_id], median_price=signal.median_price,
-                 as_of=as_of)
+                 product_line_id=[line_of.get(signal.product_id)], median_price=signal.median_price, as_of=as_of)
         .values(signal_id=Value(signal.pk)).annotate(**totals)
         for signal in signals
     ]

@@ -113,25 +113,29 @@ def product_prices(pairs: Iterable[tuple[int, int]], *, on: date,
     return result
 
 
-def product_price_sql(product, *, on: date, agreement_ref: str = "pk", bought_only_for_lines: bool = False):
+def product_price_sql(product_id: int, *, on: date, agreement_ref: str = "pk", bought_only_for_lines: bool = False):
     """An expression over RebateAgreement rows (the agreement at `agreement_ref`; its `customer_id` and
-    `start_month` beside it): the price of `product` (a Product, with its line and list price) in that
-    agreement on `on`, by `price_in_force`'s rule; NULL when the agreement does not price it."""
-    from rebates.models import ContractPrice, LineDiscount, PurchaseLine
+    `start_month` beside it): the price of the product `product_id` in that agreement on `on`, by
+    `price_in_force`'s rule (the product's line and list price read in the same statement); NULL when the
+    agreement does not price it."""
+    from rebates.models import ContractPrice, LineDiscount, Product, PurchaseLine
 
+    product = Product.objects.filter(pk=product_id)
     stated = Subquery(
-        ContractPrice.objects.filter(agreement=OuterRef(agreement_ref), product_id=product.pk, effective_from__lte=on)
+        ContractPrice.objects.filter(agreement=OuterRef(agreement_ref), product_id=product_id, effective_from__lte=on)
         .order_by("-effective_from").values("net_price")[:1], output_field=_PRICE)
+    list_price = Subquery(product.values("list_price")[:1], output_field=_PRICE)
     by_discount = Subquery(
-        LineDiscount.objects.filter(agreement=OuterRef(agreement_ref), product_line_id=product.product_line_id,
+        LineDiscount.objects.filter(agreement=OuterRef(agreement_ref),
+                                    product_line_id=Subquery(product.values("product_line_id")[:1]),
                                     effective_from__lte=on)
         .order_by("-effective_from")
-        .annotate(price=Round(Value(product.list_price, output_field=_PRICE) * (Value(100) - F("discount_percent"))
-                              / Value(100), 4, output_field=_PRICE))
+        .annotate(price=Round(list_price * (Value(100) - F("discount_percent")) / Value(100), 4,
+                              output_field=_PRICE))
         .values("price")[:1], output_field=_PRICE)
     if bought_only_for_lines:
         bought = Exists(PurchaseLine.objects.filter(
-            customer_id=OuterRef("customer_id"), product_id=product.pk, quantity__gt=0,
+            customer_id=OuterRef("customer_id"), product_id=product_id, quantity__gt=0,
             month__gte=OuterRef("start_month"), month__lte=month_of(on)))
         by_discount = Case(When(bought, then=by_discount), default=None, output_field=_PRICE)
     return Coalesce(stated, by_discount, output_field=_PRICE)

@@ -122,6 +122,14 @@ class ContractPriceFactory(factory.django.DjangoModelFactory):
     reason = "contract start"
 
 
+def price_every_product(agreement, net_price, effective_from=None, reason="contract start"):
+    """The same stated price for every product the agreement's scope covers (named, or of a line in it)."""
+    products = {*agreement.products.all(), *Product.objects.filter(product_line__in=agreement.product_lines.all())}
+    return [ContractPriceFactory(agreement=agreement, product=product, net_price=Decimal(net_price), reason=reason,
+                                 effective_from=effective_from or agreement.start_month)
+            for product in sorted(products, key=lambda product: product.pk)]
+
+
 class LineDiscountFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = LineDiscount
