@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import (
     Aggregate,
+    BigIntegerField,
     Count,
     DateField,
     DecimalField,
@@ -15,6 +16,7 @@ from django.db.models import (
     IntegerField,
     Max,
     OuterRef,
+    Prefetch,
     Q,
     Subquery,
     Sum,
@@ -32,7 +34,6 @@ from rebates.models import (
     ContractPrice,
     LedgerEntry,
     LineDiscount,
-    Product,
     PurchaseLine,
     RebateAgreement,
 )
@@ -305,22 +306,31 @@ def quantized(value, step: Decimal) -> Decimal:
 
 
 def _statement_prices(agreement, months) -> dict[date, tuple[Decimal | None, tuple]]:
-    """Per month: (net price, ((sku, units, price), ...)) as StatementMonth tells them. Four queries."""
+    """Per month: (net price, ((sku, units, price), ...)) as StatementMonth tells them. Two queries: the
+    agreement's price steps (stated per product, discounts per line) and its purchases by month and product."""
     stated, discounts = defaultdict(list), defaultdict(list)
-    for product_id, effective_from, net_price in ContractPrice.objects.filter(agreement=agreement).values_list(
-            "product_id", "effective_from", "net_price"):
-        stated[product_id].append((effective_from, net_price))
-    for line_id, effective_from, percent in LineDiscount.objects.filter(agreement=agreement).values_list(
-            "product_line_id", "effective_from", "discount_percent"):
-        discounts[line_id].append((effective_from, percent))
+    products = {}
+    none = Value(None, output_field=BigIntegerField())
+    steps = ContractPrice.objects.filter(agreement=agreement).order_by().values_list(
+        "product_id", none, "effective_from", "net_price", "product__sku", "product__product_line_id",
+        "product__list_price").union(
+        LineDiscount.objects.filter(agreement=agreement).order_by().values_list(
+            none, "product_line_id", "effective_from", "discount_percent", Value(""),
+            none, Value(None, output_field=DecimalField(max_digits=14, decimal_places=4))), all=True)
+    for product_id, line_id, effective_from, value, sku, product_line_id, list_price in steps:
+        if product_id is not None:
+            stated[product_id].append((effective_from, value))
+            products[product_id] = (sku, product_line_id, list_price)
+        else:
+            discounts[line_id].append((effective_from, value))
     bought = defaultdict(dict)
-    for month, product_id, units in (PurchaseLine.objects.filter(covered_q(agreement)).order_by()
-                                     .values_list("month", "product_id").annotate(units=Sum("quantity"))):
+    for month, product_id, sku, line_id, list_price, units in (
+            PurchaseLine.objects.filter(covered_q(agreement)).order_by()
+            .values_list("month", "product_id", "product__sku", "product__product_line_id", "product__list_price")
+            .annotate(units=Sum("quantity"))):
+        products[product_id] = (sku, line_id, list_price)
         if units:
             bought[month][product_id] = units
-    products = {pk: (sku, line_id, list_price) for pk, sku, line_id, list_price in Product.objects.filter(
-        pk__in={*stated, *(p for held in bought.values() for p in held)}).values_list(
-        "pk", "sku", "product_line_id", "list_price")}
 
     def price(product_id, month):
         _, line_id, list_price = products[product_id]
@@ -342,14 +352,18 @@ def _statement_prices(agreement, months) -> dict[date, tuple[Decimal | None, tup
     return result
 
 
-def agreement_statement(*, user, number, as_of=None) -> AgreementStatement:
+def agreement_statement(*, user, number, as_of=None, agreement=None) -> AgreementStatement:
     """The agreement's monthly sheet: every month of the term up to `as_of` (default today) and any month
-    the ledger holds by then. Http404 for an agreement the user may not see (or that does not exist)."""
+    the ledger holds by then. Http404 for an agreement the user may not see (or that does not exist).
+    `agreement`: the agreement numbered `number` as the page already read it through `visible_to(user)`."""
     as_of = as_of or clock.today()
-    found = get_object_or_404(
-        RebateAgreement.objects.visible_to(user).select_related("customer__account_manager", "program"),
-        number=number,
-    )
+    if agreement is not None and agreement.number == number:
+        found = agreement
+    else:
+        found = get_object_or_404(
+            RebateAgreement.objects.visible_to(user).select_related("customer__account_manager", "program"),
+            number=number,
+        )
     last_month = month_of(as_of)
     booked = {
         row["period"]: row
@@ -396,10 +410,18 @@ def agreement_for_page(*, user, number):
         RebateAgreement.objects.visible_to(user)
         .select_related("customer__account_manager", "program", "rule")
         .prefetch_related("rule__bands", "rule__bonuses__product", "products", "product_lines",
-                          "prices__created_by", "prices__product", "line_discounts__created_by",
-                          "line_discounts__product_line"),
+                          Prefetch("prices", queryset=ContractPrice.objects.select_related("created_by", "product"))),
         number=number,
     )
+
+
+def agreement_line_discounts(*, agreement) -> list:
+    """The discount steps of the agreement's line scope, oldest first (no query when its scope names no line:
+    read with agreement_for_page)."""
+    if not agreement.product_lines.all():
+        return []
+    return list(LineDiscount.objects.filter(agreement=agreement).select_related("created_by", "product_line")
+                .order_by("effective_from", "pk"))
 
 
 def agreement_unpaid(*, agreement) -> Decimal:

@@ -193,7 +193,7 @@ def rebate_chart(months, *, width=720, height=260) -> str:
 def agreement_context(request, number):
     """What the agreement page shows; pricing_signals adds the month's claims when it renders it."""
     agreement = selectors.agreement_for_page(user=request.user, number=number)
-    statement = selectors.agreement_statement(user=request.user, number=number)
+    statement = selectors.agreement_statement(user=request.user, number=number, agreement=agreement)
     months = statement.months
     return {
         "agreement": agreement,
@@ -202,7 +202,7 @@ def agreement_context(request, number):
         "chart": rebate_chart(months),
         "unpaid": selectors.agreement_unpaid(agreement=agreement),
         "prices": sorted(agreement.prices.all(), key=lambda p: (p.effective_from, p.product.sku, p.pk)),
-        "line_discounts": sorted(agreement.line_discounts.all(), key=lambda d: (d.effective_from, d.pk)),
+        "line_discounts": selectors.agreement_line_discounts(agreement=agreement),
         "scope": [*agreement.products.all(), *agreement.product_lines.all()],
         "settlements": Settlement.objects.visible_to(request.user).filter(agreement=agreement)
         .select_related("approved_by", "paid_by").order_by("period_start", "pk"),
