@@ -55,8 +55,8 @@ BACKFILL = [
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pricing_signals', '0005_claims_indexed_by_customer_and_product_dates_only'),
-        ('rebates', '0009_contract_prices_per_product'),
+        ('pricing_signals', '0007_waiting_work_sweeper_schedule'),
+        ('rebates', '0015_contract_prices_per_product'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

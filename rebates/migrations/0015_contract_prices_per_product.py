@@ -59,7 +59,7 @@ WHERE kept.agreement_id = cp.agreement_id AND kept.effective_from = cp.effective
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rebates', '0008_ledger_indexes_its_reads_use'),
+        ('rebates', '0014_agreement_interim_frequency_and_termination'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
