@@ -1,11 +1,13 @@
 """Reads: every function takes the user and starts from `visible_to(user)`."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import (
     Aggregate,
+    BigIntegerField,
     Count,
     DateField,
     DecimalField,
@@ -14,6 +16,7 @@ from django.db.models import (
     IntegerField,
     Max,
     OuterRef,
+    Prefetch,
     Q,
     Subquery,
     Sum,
@@ -26,7 +29,16 @@ from config import clock
 from customers.models import Customer
 from rebates.engine.money import ZERO_MONEY
 from rebates.engine.periods import add_months, month_of
-from rebates.models import EARNED_KINDS, LedgerEntry, RebateAgreement
+from rebates.models import (
+    EARNED_KINDS,
+    ContractPrice,
+    LedgerEntry,
+    LineDiscount,
+    PurchaseLine,
+    RebateAgreement,
+)
+from rebates.prices import price_in_force
+from rebates.scope import covered_q
 from rebates.services.accrual import ACCRUING_STATUSES
 from rebates.services.terms import agreements_with_terms, exact, expected_ledger
 
@@ -248,7 +260,10 @@ class StatementMonth:
     units / eligible_amount / monthly_rebate: what the ledger holds for the month (earned entries);
     cumulative_rebate: booked over the term to date; expected_rebate: what the engine computes from the
     purchases now (differs from monthly_rebate until the next accrual run books the change);
-    net_price: the contract net price in force at the month's end; rebate_per_unit: money per unit at
+    net_price: the contract net price in force that month (rebates.prices): of the products bought that
+    month, their prices averaged over the units bought; in a month with nothing bought, the price of the
+    products the agreement states a price for when they share one (None otherwise); product_prices: each
+    product bought that month (SKU, units, its own price or None); rebate_per_unit: money per unit at
     the rates in force that month (None when a percent applies and nothing was bought);
     net_net_price: net price less rebate per unit; shortfall: bought less than the committed quantity.
     """
@@ -263,6 +278,7 @@ class StatementMonth:
     cumulative_rebate: Decimal
     expected_rebate: Decimal | None
     shortfall: bool
+    product_prices: tuple[tuple[str, Decimal, Decimal | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -290,24 +306,65 @@ def quantized(value, step: Decimal) -> Decimal:
     return exact(value, step).quantize(step)
 
 
-def _price_in_force(prices, month: date) -> Decimal | None:
-    """The latest contract price effective by the month's last day (prices ordered by effective date)."""
-    next_month = add_months(month, 1)
-    current = None
-    for effective_from, net_price in prices:
-        if effective_from < next_month:
-            current = net_price
-    return current
+def _statement_prices(agreement, months) -> dict[date, tuple[Decimal | None, tuple]]:
+    """Per month: (net price, ((sku, units, price), ...)) as StatementMonth tells them. Two queries: the
+    agreement's price steps (stated per product, discounts per line) and its purchases by month and product."""
+    stated, discounts = defaultdict(list), defaultdict(list)
+    products = {}
+    none = Value(None, output_field=BigIntegerField())
+    steps = ContractPrice.objects.filter(agreement=agreement).order_by().values_list(
+        "product_id", none, "effective_from", "net_price", "product__sku", "product__product_line_id",
+        "product__list_price").union(
+        LineDiscount.objects.filter(agreement=agreement).order_by().values_list(
+            none, "product_line_id", "effective_from", "discount_percent", Value(""),
+            none, Value(None, output_field=DecimalField(max_digits=14, decimal_places=4))), all=True)
+    for product_id, line_id, effective_from, value, sku, product_line_id, list_price in steps:
+        if product_id is not None:
+            stated[product_id].append((effective_from, value))
+            products[product_id] = (sku, product_line_id, list_price)
+        else:
+            discounts[line_id].append((effective_from, value))
+    bought = defaultdict(dict)
+    for month, product_id, sku, line_id, list_price, units in (
+            PurchaseLine.objects.filter(covered_q(agreement)).order_by()
+            .values_list("month", "product_id", "product__sku", "product__product_line_id", "product__list_price")
+            .annotate(units=Sum("quantity"))):
+        products[product_id] = (sku, line_id, list_price)
+        if units:
+            bought[month][product_id] = units
+
+    def price(product_id, month):
+        _, line_id, list_price = products[product_id]
+        return price_in_force(stated=stated[product_id], discounts=discounts[line_id], list_price=list_price,
+                              on=month)
+
+    result = {}
+    for month in months:
+        rows = tuple((products[pk][0], units, price(pk, month)) for pk, units in sorted(
+            bought.get(month, {}).items(), key=lambda item: products[item[0]][0]))
+        priced = [(units, value) for _, units, value in rows if value is not None and units > 0]
+        if priced:
+            net = (sum(units * value for units, value in priced) / sum(units for units, _ in priced))
+            net = net.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+        else:
+            found = {price(pk, month) for pk in stated} - {None}
+            net = found.pop() if len(found) == 1 else None
+        result[month] = (net, rows)
+    return result
 
 
-def agreement_statement(*, user, number, as_of=None) -> AgreementStatement:
+def agreement_statement(*, user, number, as_of=None, agreement=None) -> AgreementStatement:
     """The agreement's monthly sheet: every month of the term up to `as_of` (default today) and any month
-    the ledger holds by then. Http404 for an agreement the user may not see (or that does not exist)."""
+    the ledger holds by then. Http404 for an agreement the user may not see (or that does not exist).
+    `agreement`: the agreement numbered `number` as the page already read it through `visible_to(user)`."""
     as_of = as_of or clock.today()
-    found = get_object_or_404(
-        RebateAgreement.objects.visible_to(user).select_related("customer__account_manager", "program"),
-        number=number,
-    )
+    if agreement is not None and agreement.number == number:
+        found = agreement
+    else:
+        found = get_object_or_404(
+            RebateAgreement.objects.visible_to(user).select_related("customer__account_manager", "program"),
+            number=number,
+        )
     last_month = month_of(as_of)
     booked = {
         row["period"]: row
@@ -322,17 +379,18 @@ def agreement_statement(*, user, number, as_of=None) -> AgreementStatement:
     # No run books an agreement that no longer accrues (terminated, settled) or has not begun (draft): it
     # shows what its ledger holds, never a "next run" figure.
     accrues = found.status in ACCRUING_STATUSES
-    prices = list(found.prices.order_by("effective_from").values_list("effective_from", "net_price"))
+    all_months = sorted(set(expected) | set(booked))
+    prices = _statement_prices(found, all_months)
     committed = found.committed_monthly_quantity
     months = []
     cumulative = Decimal("0.00")
-    for month in sorted(set(expected) | set(booked)):
+    for month in all_months:
         held = booked.get(month, {})
         result = expected.get(month)
         units = quantized(held.get("units"), Decimal("0.001"))
         monthly = quantized(held.get("amount"), Decimal("0.01"))
         cumulative += monthly
-        net_price = _price_in_force(prices, month)
+        net_price, product_prices = prices[month]
         per_unit = result.rebate_per_unit if result is not None else None
         shortfall = result.shortfall if result is not None else committed is not None and units < committed
         months.append(StatementMonth(
@@ -341,6 +399,7 @@ def agreement_statement(*, user, number, as_of=None) -> AgreementStatement:
             net_net_price=net_price - per_unit if net_price is not None and per_unit is not None else None,
             monthly_rebate=monthly, cumulative_rebate=cumulative,
             expected_rebate=result.amount if result is not None and accrues else None, shortfall=shortfall,
+            product_prices=product_prices,
         ))
     return AgreementStatement(agreement=found, as_of=as_of, committed_monthly_quantity=committed,
                               months=tuple(months))
@@ -355,9 +414,18 @@ def agreement_for_page(*, user, number):
         RebateAgreement.objects.visible_to(user)
         .select_related("customer__account_manager", "program", "rule")
         .prefetch_related("rule__bands", "rule__bonuses__product", "products", "product_lines",
-                          "prices__created_by"),
+                          Prefetch("prices", queryset=ContractPrice.objects.select_related("created_by", "product"))),
         number=number,
     )
+
+
+def agreement_line_discounts(*, agreement) -> list:
+    """The discount steps of the agreement's line scope, oldest first (no query when its scope names no line:
+    read with agreement_for_page)."""
+    if not agreement.product_lines.all():
+        return []
+    return list(LineDiscount.objects.filter(agreement=agreement).select_related("created_by", "product_line")
+                .order_by("effective_from", "pk"))
 
 
 def agreement_unpaid(*, agreement) -> Decimal:

@@ -59,7 +59,9 @@ def test_agreement_created_with_rule_price_and_scope(erp, book):
     body = response.json()
     assert (body["start_month"], body["end_month"], body["products"]) == ("2026-01", "2026-12", ["W-1"])
     assert body["rule"]["rate"] == "0.250000"
-    assert body["prices"] == [{"effective_from": "2026-01-01", "net_price": "12.1000", "reason": "Agreement created"}]
+    assert body["prices"] == [{"product": "W-1", "effective_from": "2026-01-01", "net_price": "12.1000",
+                               "reason": "Agreement created"}]
+    assert body["line_discounts"] == []
 
 
 def test_changing_the_rule_marks_the_agreement_for_the_next_run(erp, book):
@@ -106,7 +108,8 @@ def test_the_erp_does_not_overwrite_a_price_matched_to_a_signal_this_month(erp, 
     agreement = book["my_agreement"]
     PerUnitRuleFactory(agreement=agreement)
     month = max(clock.today().replace(day=1), agreement.start_month)
-    ContractPrice.objects.create(agreement=agreement, effective_from=month, net_price="11.4000",
+    product = agreement.products.get()
+    ContractPrice.objects.create(agreement=agreement, product=product, effective_from=month, net_price="11.4000",
                                  reason="matched market signal #12")
     response = send(erp, "patch", "/api/v1/agreements/AG-A/", {"net_price": "11.90"})
     assert response.status_code == 400
