@@ -303,6 +303,8 @@ class AgreementIn(serializers.Serializer):
 
 class AgreementChangeIn(AgreementIn):
     number = None
+    effective_from = MonthField(required=False, help_text="The month a price change takes effect (YYYY-MM), a "
+                                                          "month of the term; required when a price changes.")
 
 
 AGREEMENT_IN = {"number": "AG-2026-0042", "customer": "C00042", "program": "widgets-2026", "products": ["SKU-00007"],

@@ -119,11 +119,14 @@ def agreement_create(*, by, number: str, rule: dict, net_price: Decimal | None =
 
 
 def agreement_update(*, by, agreement: RebateAgreement, rule: dict | None = None, net_price: Decimal | None = None,
-                     prices=(), line_discounts=(), products=None, product_lines=None, **fields) -> RebateAgreement:
+                     prices=(), line_discounts=(), products=None, product_lines=None,
+                     effective_from: date | None = None, **fields) -> RebateAgreement:
     """Change an agreement's terms; anything that changes marks it for the next incremental run.
 
     A new price (`net_price` for each product named in the scope, `prices` per product, `line_discounts`
-    per line) becomes a step from today's month (reason "Sent by the ERP"); an unchanged one writes nothing.
+    per line) becomes a step from `effective_from`, a month of the term that the change must name (reason
+    "Sent by the ERP"); a price equal to the one in force writes nothing and needs no month, so a resent
+    agreement passes unchanged.
     """
     with transaction.atomic():
         agreement = RebateAgreement.objects.select_for_update().get(pk=agreement.pk)
@@ -139,9 +142,19 @@ def agreement_update(*, by, agreement: RebateAgreement, rule: dict | None = None
             changed["rule"] = True
         stated = _stated(net_price, agreement.products.all(), prices)
         if stated or line_discounts:
-            month = max(clock.today().replace(day=1), agreement.start_month)
-            changed.update(_prices_write(agreement, by=by, month=month, reason=ERP_PRICE_REASONS[1], prices=stated,
-                                         line_discounts=line_discounts, only_changes=True))
+            if effective_from is not None and not agreement.start_month <= effective_from <= agreement.end_month:
+                raise ValidationError({"effective_from": (
+                    f"A price change takes effect in a month of the term ({agreement.start_month:%Y-%m} to "
+                    f"{agreement.end_month:%Y-%m}).")})
+            # Without a month, the prices sent are compared with those in force this month (within the term).
+            month = effective_from or min(max(clock.today().replace(day=1), agreement.start_month),
+                                          agreement.end_month)
+            price_changes = _prices_write(agreement, by=by, month=month, reason=ERP_PRICE_REASONS[1],
+                                          prices=stated, line_discounts=line_discounts, only_changes=True)
+            if price_changes and effective_from is None:
+                raise ValidationError({"effective_from": (
+                    "A price change names the month it takes effect (YYYY-MM), a month of the term.")})
+            changed.update(price_changes)
         if changed:
             _save(agreement)  # auto_now: terms_changed_at moves with every save
             _check_terms(agreement)
