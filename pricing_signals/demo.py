@@ -33,6 +33,7 @@ from rebates.models import (
     BonusCondition,
     ContractPrice,
     LedgerEntry,
+    LineDiscount,
     Product,
     ProductLine,
     PurchaseLine,
@@ -326,10 +327,16 @@ def _agreement_sync(plan, customer, products, programs):
     )
     agreement.products.set([] if plan.by_line else [product])
     agreement.product_lines.set([product.product_line_id] if plan.by_line else [])
-    _sync(ContractPrice, {"agreement": agreement, "effective_from": TERM_START},
+    # Each product its own price: the product bought at its stated price; a line scope's other products at
+    # the same discount off their list price.
+    _sync(ContractPrice, {"agreement": agreement, "product": product, "effective_from": TERM_START},
           net_price=_net_price(plan, product), reason="contract start")
+    if plan.by_line:
+        _sync(LineDiscount, {"agreement": agreement, "product_line_id": product.product_line_id,
+                             "effective_from": TERM_START},
+              discount_percent=Decimal(plan.discount), reason="contract start")
     if plan.review:
-        _sync(ContractPrice, {"agreement": agreement, "effective_from": date(2026, 7, 1)},
+        _sync(ContractPrice, {"agreement": agreement, "product": product, "effective_from": date(2026, 7, 1)},
               net_price=_net_price(plan, product, date(2026, 7, 1)), reason="mid-year price review")
     values = {**RULE_BLANK, **RULES[plan.rule]}
     if values["baseline"] == "stated":

@@ -23,7 +23,7 @@ from rebates.models import RebateAgreement
 FORMATS = ("csv", "xlsx")
 CLAIM_HEADERS = ("Reported on", "Customer code", "Customer", "Competitor", "Claimed unit price", "Channel",
                  "Reported by", "Note", "Evidence file", "Evidence bytes", "Evidence SHA-256", "Status")
-PRICE_HEADERS = ("Agreement", "Customer", "Net unit price", "From", "Reason", "Changed by", "Changed at")
+PRICE_HEADERS = ("Agreement", "Customer", "Product", "Net unit price", "From", "Reason", "Changed by", "Changed at")
 HISTORY_HEADERS = ("At", "Who", "Action", "What")
 
 
@@ -92,12 +92,14 @@ def signal_evidence(*, user, signal: MarketSignal, exported_at: datetime | None 
     # Only the agreements the user may see: an account manager never sees another manager's prices.
     matches = (SignalPriceMatch.objects.filter(
                    signal=signal, contract_price__agreement__in=RebateAgreement.objects.visible_to(user))
-               .select_related("contract_price__agreement__customer", "contract_price__created_by")
+               .select_related("contract_price__agreement__customer", "contract_price__created_by",
+                               "contract_price__product")
                .order_by("contract_price__agreement__number"))
     rows += [(), ("Price changes",), PRICE_HEADERS]
     for match in matches:
         price = match.contract_price
-        rows.append((price.agreement.number, price.agreement.customer.code, price.net_price, price.effective_from,
+        rows.append((price.agreement.number, price.agreement.customer.code, price.product.sku, price.net_price,
+                     price.effective_from,
                      price.reason, _who(price.created_by), clock.local(price.created_at)))
 
     history = (AuditRecord.objects.filter(target_type=MarketSignal._meta.label_lower, target_id=str(signal.pk))

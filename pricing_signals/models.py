@@ -183,12 +183,47 @@ class PriceClaim(models.Model):
         return f"{self.customer.code} says {self.competitor} sells {self.product.sku} at {self.claimed_price}"
 
 
+class SignalDecision(models.Model):
+    """One decision on a signal (match or hold), kept when a later decision supersedes it: the signal's own
+    decision fields always tell the latest, these rows the whole history."""
+
+    signal = models.ForeignKey(MarketSignal, on_delete=models.PROTECT, related_name="decisions")
+    decision = models.CharField(max_length=6, choices=MarketSignal.Decision.choices)
+    reason = models.TextField(blank=True)
+    match_price = unit_price_field(null=True, blank=True)
+    match_effective_from = models.DateField(null=True, blank=True)
+    agreements = models.ManyToManyField(RebateAgreement, blank=True, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField()
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    superseded_by = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True,
+                                         related_name="supersedes")
+
+    class Meta:
+        ordering = ["signal", "decided_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(decision="match") | Q(match_price__isnull=False, match_effective_from__isnull=False),
+                name="decision_match_has_price_and_date",
+            ),
+            models.CheckConstraint(condition=~Q(decision="hold") | ~Q(reason=""), name="decision_hold_has_reason"),
+            # One decision in force per signal: the one nothing superseded.
+            models.UniqueConstraint(fields=["signal"], condition=Q(superseded_at__isnull=True),
+                                    name="one_current_decision_per_signal"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_decision_display()} on signal #{self.signal_id} at {self.decided_at:%Y-%m-%d %H:%M}"
+
+
 class SignalPriceMatch(models.Model):
     """A contract price change made to match a market signal: the agreement's price history names the
     signal in its reason, and this row links the two for the signal's evidence record."""
 
     signal = models.ForeignKey(MarketSignal, on_delete=models.PROTECT, related_name="price_matches")
     contract_price = models.OneToOneField(ContractPrice, on_delete=models.PROTECT, related_name="signal_match")
+    decision = models.ForeignKey(SignalDecision, on_delete=models.PROTECT, null=True, blank=True,
+                                 related_name="price_matches")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -199,4 +234,5 @@ class SignalPriceMatch(models.Model):
         return f"{self.contract_price} matches signal #{self.signal_id}"
 
 
-__all__ = ["Competitor", "DetectionRule", "MarketSignal", "PriceClaim", "SignalPriceMatch", "money_field"]
+__all__ = ["Competitor", "DetectionRule", "MarketSignal", "PriceClaim", "SignalDecision", "SignalPriceMatch",
+           "money_field"]

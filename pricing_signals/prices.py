@@ -4,41 +4,35 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import OuterRef, Subquery
-
-from rebates.models import ContractPrice, RebateAgreement
+from rebates.models import RebateAgreement
+from rebates.prices import product_price_sql, product_prices
 from rebates.scope import covering_by_product
 
 UNIT_PRICE_STEP = Decimal("0.0001")
 PERCENT_STEP = Decimal("0.01")
 
 
-def current_net_price(as_of: date, agreement_ref="pk"):
-    """Subquery: the contract net price in force on `as_of` for the agreement at `agreement_ref`."""
-    return Subquery(
-        ContractPrice.objects.filter(agreement=OuterRef(agreement_ref), effective_from__lte=as_of)
-        .order_by("-effective_from").values("net_price")[:1]
-    )
+def current_net_price(product_id: int, as_of: date, agreement_ref="pk"):
+    """An expression over agreements: the contract net price of the product `product_id` in force on `as_of` in
+    the agreement at `agreement_ref`, counted only where the agreement actually prices it (a stated price,
+    or its line's discount on a product the customer bought in the term: rebates.prices); NULL otherwise."""
+    return product_price_sql(product_id, on=as_of, agreement_ref=agreement_ref, bought_only_for_lines=True)
 
 
 def our_average_prices(product_ids: Iterable[int], *, as_of: date) -> dict[int, Decimal]:
-    """Per product: the mean of the net prices in force on `as_of` of the active agreements covering it
-    (named in their scope, or through the product's line; an agreement counts once), to 4 places, half-up.
-    Products no active agreement covers are left out (rebates.scope.covering_by_product). Four queries however
-    many products."""
+    """Per product: the mean of the product's net prices in force on `as_of` in the active agreements that
+    cover it (named in their scope, or through the product's line) and actually price it (a stated price, or
+    a line discount on a product the customer bought: rebates.prices), to 4 places, half-up. Products no
+    such agreement prices are left out. Eight queries however many products."""
     ids = sorted({int(pk) for pk in product_ids})
     if not ids:
         return {}
     covering = covering_by_product(ids, status=RebateAgreement.Status.ACTIVE)
-    wanted = set().union(*covering.values())
-    agreements = RebateAgreement.objects.filter(status=RebateAgreement.Status.ACTIVE)
-    if len(wanted) <= 1000:  # a long list of ids costs more than reading every active agreement
-        agreements = agreements.filter(pk__in=wanted)
-    prices = {pk: price for pk, price in agreements.annotate(price=current_net_price(as_of))
-              .values_list("pk", "price") if price is not None}
+    prices = product_prices([(agreement_id, product_id) for product_id, agreement_ids in covering.items()
+                             for agreement_id in agreement_ids], on=as_of, bought_only_for_lines=True)
     averages = {}
     for product_id, agreement_ids in covering.items():
-        found = [prices[pk] for pk in agreement_ids if pk in prices]
+        found = [prices[pk, product_id] for pk in agreement_ids if (pk, product_id) in prices]
         if found:
             averages[product_id] = (sum(found) / len(found)).quantize(UNIT_PRICE_STEP, rounding=ROUND_HALF_UP)
     return averages

@@ -10,11 +10,13 @@
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Round
 from django.shortcuts import get_object_or_404
 
@@ -23,8 +25,10 @@ from customers.models import Customer
 from pricing_signals.models import MarketSignal, PriceClaim
 from pricing_signals.prices import current_net_price
 from rebates import engine
+from rebates.engine.money import DecimalInputError, parse_price
 from rebates.engine.periods import add_months, month_of
-from rebates.models import ContractPrice, Product, PurchaseLine, RebateAgreement
+from rebates.models import ContractPrice, LineDiscount, Product, PurchaseLine, RebateAgreement
+from rebates.prices import price_in_force, product_prices
 from rebates.scope import AgreementScope, covering_q, covers, in_term_at_q, scope_rows
 from rebates.selectors import agreement_unpaid_rebate
 from rebates.services.terms import agreement_terms, agreements_with_terms, expected_ledger
@@ -114,7 +118,9 @@ def claims_net_net(claims) -> dict[int, NetNet]:
     by_customer = defaultdict(list)
     for agreement in candidates:
         by_customer[agreement.customer_id].append(agreement)
-    line_of = dict(Product.objects.filter(pk__in={c.product_id for c in claims}).values_list("pk", "product_line_id"))
+    products = {pk: (line_id, list_price) for pk, line_id, list_price in Product.objects.filter(
+        pk__in={claim.product_id for claim in claims}).values_list("pk", "product_line_id", "list_price")}
+    line_of = {pk: line_id for pk, (line_id, _) in products.items()}
     scopes = {agreement.pk: AgreementScope.of(agreement) for agreement in candidates}
     chosen = {}
     for claim in claims:
@@ -127,12 +133,17 @@ def claims_net_net(claims) -> dict[int, NetNet]:
     agreements = {a.pk: a for a in chosen.values()}
     if not agreements:
         return {}
-    prices = defaultdict(list)
-    for agreement_id, effective_from, net_price in (
-        ContractPrice.objects.filter(agreement_id__in=agreements).order_by("effective_from")
-        .values_list("agreement_id", "effective_from", "net_price")
+    stated, discounts = defaultdict(list), defaultdict(list)
+    for agreement_id, product_id, effective_from, net_price in (
+        ContractPrice.objects.filter(agreement_id__in=agreements, product_id__in=products)
+        .values_list("agreement_id", "product_id", "effective_from", "net_price")
     ):
-        prices[agreement_id].append((effective_from, net_price))
+        stated[agreement_id, product_id].append((effective_from, net_price))
+    for agreement_id, line_id, effective_from, percent in (
+        LineDiscount.objects.filter(agreement_id__in=agreements)
+        .values_list("agreement_id", "product_line_id", "effective_from", "discount_percent")
+    ):
+        discounts[agreement_id, line_id].append((effective_from, percent))
     latest = max(claim.reported_on for claim in claims)
     ledgers = expected_ledger(list(agreements.values()), as_of=latest)
     result = {}
@@ -140,16 +151,19 @@ def claims_net_net(claims) -> dict[int, NetNet]:
         agreement = chosen.get(claim.pk)
         if agreement is None:
             continue
-        in_force = [price for effective_from, price in prices[agreement.pk] if effective_from <= claim.reported_on]
-        if not in_force:
+        line_id, list_price = products[claim.product_id]
+        contract_price = price_in_force(stated=stated[agreement.pk, claim.product_id],
+                                        discounts=discounts[agreement.pk, line_id], list_price=list_price,
+                                        on=claim.reported_on)
+        if contract_price is None:
             continue
         month = claim.reported_on.replace(day=1)
         months = [r for r in ledgers.get(agreement.pk, ()) if r.month <= month]
         while len(months) > 1 and not months[-1].quantity:
             months.pop()
-        per_unit = engine.rebate_per_unit(agreement_terms(agreement), tuple(months), unit_price=in_force[-1])
-        result[claim.pk] = NetNet(agreement=agreement, contract_price=in_force[-1], rebate_per_unit=per_unit,
-                                  net_net_price=in_force[-1] - per_unit, claimed_price=claim.claimed_price)
+        per_unit = engine.rebate_per_unit(agreement_terms(agreement), tuple(months), unit_price=contract_price)
+        result[claim.pk] = NetNet(agreement=agreement, contract_price=contract_price, rebate_per_unit=per_unit,
+                                  net_net_price=contract_price - per_unit, claimed_price=claim.claimed_price)
     return result
 
 
@@ -207,7 +221,9 @@ def claims_credibility(claims) -> dict[int, Credibility]:
 
 def signal_exposure(*, user, signal, as_of: date | None = None):
     """Every other active agreement covering the signal's product in the month of `as_of` (default today)
-    whose contract net price in force on `as_of` is above the signal's median price: the agreements of
+    that actually prices the product (a stated price, or its line's discount on a product the customer
+    bought in the term: rebates.prices) at a contract net price in force on `as_of` above the signal's
+    median price: the agreements of
     customers who might be offered the same price, the claimants' own excluded (`_exposed`). Each row carries
     `net_price`, `monthly_volume` (average units of the product a month over the last VOLUME_MONTHS complete
     months), `unpaid_rebate` (the ledger balance: accrued less paid and forfeited) and
@@ -222,7 +238,7 @@ def signal_exposure(*, user, signal, as_of: date | None = None):
     zero_units = Value(Decimal("0"), output_field=_QUANTITY)
     line = Product.objects.filter(pk=signal.product_id).values("product_line_id")
     return (
-        _exposed(_exposable(user).annotate(net_price=current_net_price(as_of)), signal_id=signal.pk,
+        _exposed(_exposable(user).annotate(net_price=current_net_price(signal.product_id, as_of)), signal_id=signal.pk,
                  product_id=signal.product_id, product_line_id=line, median_price=signal.median_price, as_of=as_of)
         .annotate(
             monthly_volume=Round(Coalesce(Subquery(bought, output_field=_QUANTITY), zero_units) / VOLUME_MONTHS,
@@ -275,12 +291,13 @@ def signals_exposure_totals(*, user, signals, as_of: date | None = None) -> dict
         line_of = dict(Product.objects.filter(pk__in={signal.product_id for signal in signals})
                        .values_list("pk", "product_line_id"))
     zero = Value(Decimal("0.00"), output_field=_MONEY)
-    # What every part shares, resolved once: the agreements the user may see with their price and balance.
-    priced = _exposable(user).alias(net_price=current_net_price(as_of), unpaid=agreement_unpaid_rebate())
+    # What every part shares: the agreements the user may see with their balance; the price is the product's.
+    balanced = _exposable(user).alias(unpaid=agreement_unpaid_rebate())
     totals = {"agreements": Count("pk"), "customers": Count("customer_id", distinct=True),
               "unpaid_rebate": Coalesce(Sum("unpaid", output_field=_MONEY), zero)}
     parts = [
-        _exposed(priced, signal_id=signal.pk, product_id=signal.product_id,
+        _exposed(balanced.alias(net_price=current_net_price(signal.product_id, as_of)),
+                 signal_id=signal.pk, product_id=signal.product_id,
                  product_line_id=[line_of.get(signal.product_id)], median_price=signal.median_price, as_of=as_of)
         .values(signal_id=Value(signal.pk)).annotate(**totals)
         for signal in signals
@@ -304,8 +321,138 @@ def _without_jit():
         yield
 
 
+# --- A match, checked and previewed before it is recorded ------------------------------------------------
+
+MONEY_STEP = Decimal("0.01")
+
+
+def match_terms(*, user, signal, match_price, effective_from, agreements) -> tuple[Decimal, date, list]:
+    """A match's terms read and checked, as both its preview and its decision take them: the new unit price
+    (a Decimal or decimal string, more than zero), the first month it applies from (a first of a month), and
+    the chosen agreements (rows or numbers: active ones the user may see covering the signal's product), in
+    primary-key order. Raises ValidationError naming every field that is wrong."""
+    errors = {}
+    try:
+        match_price = parse_price(match_price, places=4, digits=14)
+    except DecimalInputError as error:
+        errors["match_price"] = str(error)
+    if not isinstance(effective_from, date) or isinstance(effective_from, datetime):
+        errors["effective_from"] = "Give the first month the matched price applies to."
+    elif effective_from.day != 1:
+        errors["effective_from"] = f"A price changes from the first of a month, not {effective_from.isoformat()}."
+    wanted = [a.number if isinstance(a, RebateAgreement) else str(a) for a in agreements or ()]
+    chosen = []
+    if not wanted:
+        errors["agreements"] = "Choose the agreements whose price is matched."
+    else:
+        covering = (RebateAgreement.objects.visible_to(user).active().covering(signal.product)
+                    .filter(number__in=wanted).select_related("customer"))
+        found = {agreement.number: agreement for agreement in covering}
+        missing = [number for number in wanted if number not in found]
+        if missing:
+            errors["agreements"] = (f"Not an active agreement covering {signal.product.sku}: "
+                                    f"{', '.join(sorted(set(missing)))}.")
+        chosen = sorted(found.values(), key=lambda agreement: agreement.pk)
+    if errors:
+        raise ValidationError(errors)
+    return match_price, effective_from, chosen
+
+
+@dataclass(frozen=True)
+class MatchPreviewRow:
+    """What matching would do to one chosen agreement: its price of the signal's product in force in the
+    effective month now (None: it prices the product at no price yet) and the matched one, the change in
+    percent, a month's volume (average units of the product a month over the last VOLUME_MONTHS complete
+    months) and its effect in money a month ((new - current) x volume, to the cent: negative is revenue
+    given up). `warning`: the price falls by more than the stated percent. `problem`: why the match would
+    be refused for this agreement (recording it changes nothing then)."""
+
+    agreement: RebateAgreement
+    current_price: Decimal | None
+    new_price: Decimal
+    change_percent: Decimal | None
+    monthly_volume: Decimal
+    monthly_effect: Decimal | None
+    warning: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class MatchPreview:
+    signal: MarketSignal
+    match_price: Decimal
+    effective_from: date
+    warning_percent: Decimal
+    rows: tuple[MatchPreviewRow, ...]
+
+    @property
+    def monthly_effect(self) -> Decimal:
+        return sum((row.monthly_effect for row in self.rows if row.monthly_effect is not None), Decimal("0.00"))
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for row in self.rows if row.warning)
+
+    @property
+    def problems(self) -> int:
+        return sum(1 for row in self.rows if row.problem)
+
+
+def market_signal_match_preview(*, user, signal, match_price, effective_from, agreements,
+                                as_of: date | None = None) -> MatchPreview:
+    """What a match would change, agreement by agreement, without changing anything: only the signal's
+    product in each chosen agreement (MatchPreviewRow). Volumes are of the complete months before the month
+    of `as_of` (default today); a drop above settings.MATCH_DROP_WARNING_PERCENT is warned about. Raises
+    ValidationError as `match_terms`. Five queries however many agreements."""
+    match_price, effective_from, chosen = match_terms(user=user, signal=signal, match_price=match_price,
+                                                      effective_from=effective_from, agreements=agreements)
+    limit = Decimal(settings.MATCH_DROP_WARNING_PERCENT)
+    this_month = month_of(as_of or clock.today())
+    product = signal.product
+    current = product_prices([(agreement.pk, product.pk) for agreement in chosen], on=effective_from)
+    taken = set(ContractPrice.objects.filter(agreement__in=chosen, product=product, effective_from=effective_from)
+                .values_list("agreement_id", flat=True))
+    bought = dict(PurchaseLine.objects.filter(
+        customer_id__in={agreement.customer_id for agreement in chosen}, product=product,
+        month__gte=add_months(this_month, -VOLUME_MONTHS), month__lt=this_month)
+        .order_by().values("customer_id").annotate(units=Sum("quantity")).values_list("customer_id", "units"))
+    rows = []
+    for agreement in chosen:
+        price = current.get((agreement.pk, product.pk))
+        volume = (bought.get(agreement.customer_id) or Decimal("0")) / VOLUME_MONTHS
+        volume = volume.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+        change = effect = None
+        warning = problem = ""
+        if price is not None:
+            change = ((match_price - price) * 100 / price).quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
+            effect = ((match_price - price) * volume).quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
+            if -change > limit:
+                warning = f"The price of {product.sku} falls by {-change}%, more than {limit}%."
+        if not agreement.start_month <= effective_from <= agreement.end_month:
+            problem = (f"{effective_from:%Y-%m} is outside the term ({agreement.start_month:%Y-%m} to "
+                       f"{agreement.end_month:%Y-%m}).")
+        elif agreement.pk in taken:
+            problem = f"{product.sku} already has a price change from {effective_from:%Y-%m}; pick another month."
+        rows.append(MatchPreviewRow(agreement=agreement, current_price=price, new_price=match_price,
+                                    change_percent=change, monthly_volume=volume, monthly_effect=effect,
+                                    warning=warning, problem=problem))
+    return MatchPreview(signal=signal, match_price=match_price, effective_from=effective_from,
+                        warning_percent=limit, rows=tuple(rows))
+
+
+def signal_decisions(*, user, signal):
+    """Every decision on the signal, newest first (the one in force, superseded by none, among them), with
+    the matched agreements the user may see."""
+    return (signal.decisions.select_related("decided_by")
+            .prefetch_related(Prefetch("agreements", queryset=RebateAgreement.objects.visible_to(user)
+                                       .order_by("number")))
+            .order_by("-decided_at", "-pk"))
+
+
 __all__ = [
     "Credibility",
+    "MatchPreview",
+    "MatchPreviewRow",
     "CustomerSignal",
     "NetNet",
     "claim_for_user",
@@ -315,7 +462,10 @@ __all__ = [
     "claims_visible",
     "customer_credibility",
     "exposure_total",
+    "market_signal_match_preview",
+    "match_terms",
     "signal_claims",
+    "signal_decisions",
     "signal_exposure",
     "signal_for_user",
     "signals_exposure_totals",
@@ -364,11 +514,12 @@ def open_signals_by_customer(*, user, customer_ids=None, signals=None,
                              as_of: date | None = None) -> dict[int, list[CustomerSignal]]:
     """Per visible customer id (only `customer_ids` when given): the open signals the customer is exposed to,
     by the rule of `signal_exposure` as of `as_of` (default today), and those their own claims are behind,
-    newest signal first. `signals`: the user's `open_signal_list` (read here when None). Two queries however
+    newest signal first. `signals`: the user's `open_signal_list` (read here when None). Seven queries however
     many customers and signals (one more to read the signals).
 
     The exposure is the same rule as `_exposed`, applied here to the agreements covering any of the signals'
-    products, read once with their price and what their scopes name: a query per signal would cost seconds
+    products, read once with what their scopes name, and their prices of those products
+    (rebates.prices.product_prices, the same rule as current_net_price): a query per signal would cost seconds
     for the hundreds of open signals an account manager's dashboard shows."""
     signals = open_signal_list(user=user) if signals is None else list(signals)
     if not signals:
@@ -384,19 +535,18 @@ def open_signals_by_customer(*, user, customer_ids=None, signals=None,
         claims = claims.filter(customer_id__in=list(customer_ids))
     read: dict[int, tuple] = {}
     named_products, named_lines = defaultdict(set), defaultdict(set)
-    for pk, customer_id, start, end, net_price, product_id, line_id in scope_rows(
-            agreements.annotate(net_price=current_net_price(as_of)), product_ids=product_ids,
-            product_line_ids=line_ids, fields=("pk", "customer_id", "start_month", "end_month", "net_price")):
-        read[pk] = (customer_id, start, end, net_price)
+    for pk, customer_id, start, end, product_id, line_id in scope_rows(
+            agreements, product_ids=product_ids, product_line_ids=line_ids,
+            fields=("pk", "customer_id", "start_month", "end_month")):
+        read[pk] = (customer_id, start, end)
         if product_id is not None:
             named_products[pk].add(product_id)
         else:
             named_lines[pk].add(line_id)
     by_product, by_line = defaultdict(list), defaultdict(list)
     scopes = {}
-    for pk, (customer_id, start, end, net_price) in read.items():
-        scopes[pk] = (AgreementScope(customer_id, start, end, frozenset(named_products[pk]),
-                                     frozenset(named_lines[pk])), net_price)
+    for pk, (customer_id, start, end) in read.items():
+        scopes[pk] = AgreementScope(customer_id, start, end, frozenset(named_products[pk]), frozenset(named_lines[pk]))
         for product_id in named_products[pk]:
             by_product[product_id].append(pk)
         for line_id in named_lines[pk]:
@@ -404,12 +554,16 @@ def open_signals_by_customer(*, user, customer_ids=None, signals=None,
     claimed = defaultdict(set)
     for customer_id, signal_id in claims.order_by().values_list("customer_id", "signal_id").distinct():
         claimed[signal_id].add(customer_id)
+    candidates = {signal.pk: {*by_product[signal.product_id], *by_line[signal.product_line_id]} for signal in signals}
+    prices = product_prices({(pk, signal.product_id) for signal in signals for pk in candidates[signal.pk]},
+                            on=as_of, bought_only_for_lines=True)
     found = defaultdict(dict)
     for signal in signals:
-        for pk in {*by_product[signal.product_id], *by_line[signal.product_line_id]}:
-            scope, net_price = scopes[pk]
+        for pk in candidates[signal.pk]:
+            scope = scopes[pk]
             if (covers(scope, signal.product_id, signal.product_line_id, month)
-                    and _exposure_holds(net_price=net_price, median_price=signal.median_price,
+                    and _exposure_holds(net_price=prices.get((pk, signal.product_id)),
+                                        median_price=signal.median_price,
                                         claimant=scope.customer_id in claimed[signal.pk])):
                 found[scope.customer_id][signal.pk] = CustomerSignal(signal, claimed=False)
         for customer_id in claimed[signal.pk]:
@@ -419,8 +573,8 @@ def open_signals_by_customer(*, user, customer_ids=None, signals=None,
 
 
 def _exposure_holds(*, net_price: Decimal | None, median_price: Decimal, claimant: bool) -> bool:
-    """`_exposed` beyond the scope rule, for an agreement read with its price: not a claimant's, priced (in
-    force on the as-of date) above the signal's median."""
+    """`_exposed` beyond the scope rule, for an agreement read with its price of the signal's product: not a
+    claimant's, pricing the product (in force on the as-of date) above the signal's median."""
     return not claimant and net_price is not None and net_price > median_price
 
 

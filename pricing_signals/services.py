@@ -24,10 +24,11 @@ from config import clock
 from config.celery_app import queue_on_commit
 from customers.models import Customer
 from customers.services import audit_record
-from pricing_signals.models import Competitor, MarketSignal, PriceClaim, SignalPriceMatch
+from pricing_signals.models import Competitor, MarketSignal, PriceClaim, SignalDecision, SignalPriceMatch
+from pricing_signals.selectors import match_terms
 from pricing_signals.sweep import detection_lock, price_claim_check, signals_detect
 from rebates.engine.money import DecimalInputError, parse_price
-from rebates.models import Product, RebateAgreement
+from rebates.models import Product
 from rebates.services.pricing import contract_price_change
 
 logger = logging.getLogger(__name__)
@@ -147,63 +148,73 @@ def price_claim_dismiss(*, user, claim: PriceClaim, reason: str, as_of: date | N
 def market_signal_decide(*, user, signal: MarketSignal, decision: str, reason: str = "",
                          match_price: Decimal | None = None, effective_from: date | None = None,
                          agreements=()) -> MarketSignal:
-    """A pricing manager's decision on a signal.
+    """A pricing manager's decision on a signal, kept in its history (SignalDecision).
 
-    match: `match_price` becomes the contract net price from `effective_from` (a first of the month) of
-    each of `agreements` (rows or numbers; active, covering the signal's product), each change written
-    in the agreement's price history with the signal as its reason; earlier months keep their price.
-    hold: keep prices, saying why in `reason`. A held signal can still be matched later; a matched or
-    closed one cannot be decided again (MarketSignalConflict)."""
+    match: `match_price` becomes the contract net price of the signal's product, and of no other product,
+    from `effective_from` (a first of the month within each term) in each of `agreements` (rows or numbers;
+    active, covering the signal's product: selectors.match_terms), each change written in the agreement's
+    price history with "matched market signal #N" as its reason; earlier months keep their price. Preview it
+    first with selectors.market_signal_match_preview. hold: keep prices, saying why in `reason`.
+    A later decision supersedes the one in force (which stays in the history, as do the price changes a
+    match wrote: a later match writes its own); a closed or merged signal is not decided (MarketSignalConflict)."""
     _require_decider(user)
     if decision not in MarketSignal.Decision.values:
         raise ValidationError({"decision": f"Decision must be one of: {', '.join(MarketSignal.Decision.values)}."})
     reason = (reason or "").strip()
-    errors = {}
-    if decision == MarketSignal.Decision.HOLD and not reason:
-        errors["reason"] = "Say why prices are held."
     chosen = []
+    if decision == MarketSignal.Decision.HOLD and not reason:
+        raise ValidationError({"reason": "Say why prices are held."})
     if decision == MarketSignal.Decision.MATCH:
-        match_price = _unit_price(match_price, "match_price", errors)
-        if not isinstance(effective_from, date) or isinstance(effective_from, datetime):
-            errors["effective_from"] = "Give the first month the matched price applies to."
-        elif effective_from.day != 1:
-            errors["effective_from"] = f"A price changes from the first of a month, not {effective_from.isoformat()}."
-        chosen = _match_agreements(user, signal, agreements, errors)
-    if errors:
-        raise ValidationError(errors)
+        match_price, effective_from, chosen = match_terms(user=user, signal=signal, match_price=match_price,
+                                                          effective_from=effective_from, agreements=agreements)
 
     with transaction.atomic():
         detection_lock(signal.product_id)
-        signal = MarketSignal.objects.select_for_update().get(pk=signal.pk)
-        if signal.status in (MarketSignal.Status.MATCHED, MarketSignal.Status.CLOSED):
-            raise MarketSignalConflict(f"Signal #{signal.pk} is already {signal.get_status_display().lower()}.")
+        signal = MarketSignal.objects.select_for_update().select_related("product").get(pk=signal.pk)
+        if signal.status == MarketSignal.Status.CLOSED:
+            raise MarketSignalConflict(f"Signal #{signal.pk} is already closed.")
         if signal.merged_into_id:
             raise MarketSignalConflict(f"Signal #{signal.pk} was merged into signal #{signal.merged_into_id}; "
                                        "decide on that one.")
         now = clock.now()
+        previous = SignalDecision.objects.filter(signal=signal, superseded_at__isnull=True).first()
+        if previous is not None:
+            # Set aside first: the database keeps one decision in force per signal.
+            SignalDecision.objects.filter(pk=previous.pk).update(superseded_at=now)
+        record = SignalDecision(signal=signal, decision=decision, reason=reason, decided_by=user, decided_at=now)
         signal.decision, signal.decided_by, signal.decided_at = decision, user, now
         signal.decision_reason = reason
-        data = {"decision": decision, "reason": reason}
+        data = {"decision": decision, "reason": reason,
+                "supersedes": previous.pk if previous is not None else None}
         if decision == MarketSignal.Decision.MATCH:
+            record.match_price, record.match_effective_from = match_price, effective_from
+            record.save()
             for agreement in chosen:  # in primary-key order, as the rows are locked
                 try:
                     price = contract_price_change(
-                        user=user, agreement=agreement, net_unit_price=match_price, effective_month=effective_from,
-                        reason=f"matched market signal #{signal.pk}",
+                        user=user, agreement=agreement, product=signal.product, net_unit_price=match_price,
+                        effective_month=effective_from, reason=f"matched market signal #{signal.pk}",
                     )
                 except ValidationError as error:
                     raise ValidationError({"agreements": f"{agreement.number}: {' '.join(error.messages)}"}) from error
-                SignalPriceMatch.objects.create(signal=signal, contract_price=price)
-            signal.matched_agreements.add(*chosen)
+                SignalPriceMatch.objects.create(signal=signal, contract_price=price, decision=record)
+            record.agreements.set(chosen)
+            signal.matched_agreements.set(chosen)
             signal.match_price, signal.match_effective_from = match_price, effective_from
             signal.status = MarketSignal.Status.MATCHED
             data.update(match_price=str(match_price), effective_from=effective_from.isoformat(),
-                        agreements=[agreement.number for agreement in chosen])
-            summary = (f"Signal #{signal.pk} matched: {match_price} from {effective_from:%Y-%m} for "
-                       f"{', '.join(agreement.number for agreement in chosen)}")
+                        product=signal.product.sku, agreements=[agreement.number for agreement in chosen])
+            summary = (f"Signal #{signal.pk} matched: {signal.product.sku} at {match_price} from "
+                       f"{effective_from:%Y-%m} for {', '.join(agreement.number for agreement in chosen)}")
         else:
+            record.save()
+            signal.matched_agreements.clear()
+            signal.match_price = signal.match_effective_from = None
             signal.status = MarketSignal.Status.HELD
             summary = f"Signal #{signal.pk} held: {reason}"
+        if previous is not None:
+            SignalDecision.objects.filter(pk=previous.pk).update(superseded_by=record)
+            summary += f" (supersedes the {previous.get_decision_display().lower()} of {previous.decided_at:%Y-%m-%d})"
         signal.save()
         audit_record(actor=user, action=f"market_signal.{decision}", target=signal, summary=summary, data=data)
     return signal
@@ -243,20 +254,6 @@ def _move(user, signal, *, to, allowed_from, action):
 def _require_decider(user):
     if user is None or not user.has_perm(DECIDE):
         raise PermissionDenied("Only a pricing manager may decide on market signals.")
-
-
-def _match_agreements(user, signal, agreements, errors):
-    wanted = [a.number if isinstance(a, RebateAgreement) else str(a) for a in agreements]
-    if not wanted:
-        errors["agreements"] = "Choose the agreements whose price is matched."
-        return []
-    covering = RebateAgreement.objects.visible_to(user).active().covering(signal.product).filter(number__in=wanted)
-    found = {agreement.number: agreement for agreement in covering.order_by("pk")}
-    missing = [number for number in wanted if number not in found]
-    if missing:
-        errors["agreements"] = (f"Not an active agreement covering {signal.product.sku}: "
-                                f"{', '.join(sorted(missing))}.")
-    return sorted(found.values(), key=lambda agreement: agreement.pk)
 
 
 def _visible_customer(user, customer, errors):

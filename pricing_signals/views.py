@@ -377,13 +377,13 @@ def exposure_rows_html(rows) -> str:
     return mark_safe("\n".join(lines))  # every text above is escaped; numbers and URLs are ours
 
 
-def _signal_page(request, signal, form=None, status=200):
+def _signal_page(request, signal, form=None, status=200, preview=None):
     user = request.user
     claims = list(selectors.signal_claims(user=user, signal=signal))
     net_net = selectors.claims_net_net(claims)
     credibility = selectors.claims_credibility(claims)
     exposure = list(selectors.signal_exposure(user=user, signal=signal))
-    can_decide = user.has_perm(DECIDE) and signal.status not in ("matched", "closed") and not signal.merged_into_id
+    can_decide = user.has_perm(DECIDE) and signal.status != "closed" and not signal.merged_into_id
     if can_decide and form is None:
         agreements = list(selectors.covering_agreements(user=user, signal=signal))
         claimants = {claim.customer_id for claim in claims}
@@ -398,7 +398,9 @@ def _signal_page(request, signal, form=None, status=200):
         "form": form if can_decide else None, "can_decide": can_decide,
         "can_move": user.has_perm(DECIDE),
         "price_matches": signal.price_matches.select_related("contract_price__agreement__customer")
-        .filter(contract_price__agreement__in=RebateAgreement.objects.visible_to(user)),
+        .filter(contract_price__agreement__in=RebateAgreement.objects.visible_to(user), decision__superseded_at=None),
+        "decisions": list(selectors.signal_decisions(user=user, signal=signal)),
+        "preview": preview,
     }, status=status)
 
 
@@ -409,10 +411,23 @@ def signal_detail(request, pk):
         return _signal_page(request, signal)
     if not request.user.has_perm(DECIDE):
         raise PermissionDenied("Only a pricing manager may decide on market signals.")
-    form = DecisionForm(request.POST, agreements=list(selectors.covering_agreements(user=request.user,
-                                                                                    signal=signal)))
+    agreements = list(selectors.covering_agreements(user=request.user, signal=signal))
+    form = DecisionForm(request.POST, agreements=agreements)
     if form.is_valid():
         data = form.cleaned_data
+        if data["decision"] == MarketSignal.Decision.MATCH and data["previewed"] != form.match_key():
+            # A match is shown before it is recorded: the preview, and the same form to record it.
+            try:
+                preview = selectors.market_signal_match_preview(
+                    user=request.user, signal=signal, match_price=data["match_price"],
+                    effective_from=data["effective_from"], agreements=data["agreements"])
+            except ValidationError as invalid:
+                for field, problems in invalid.message_dict.items():
+                    form.add_error(field if field in form.fields else None, problems)
+                return _signal_page(request, signal, form=form, status=400)
+            confirm = DecisionForm({**request.POST.dict(), "agreements": data["agreements"],
+                                    "previewed": form.match_key()}, agreements=agreements)
+            return _signal_page(request, signal, form=confirm, preview=preview)
         try:
             market_signal_decide(user=request.user, signal=signal, decision=data["decision"], reason=data["reason"],
                                  match_price=data["match_price"], effective_from=data["effective_from"],

@@ -17,6 +17,7 @@ from rebates.models import (
     ContractPrice,
     ImportBatch,
     LedgerEntry,
+    LineDiscount,
     Product,
     ProductLine,
     PurchaseLine,
@@ -51,7 +52,15 @@ class RebateProgramAdmin(admin.ModelAdmin):
 class ContractPriceInline(admin.TabularInline):
     model = ContractPrice
     extra = 0
-    fields = ("effective_from", "net_price", "reason", "created_by", "created_at")
+    fields = ("product", "effective_from", "net_price", "reason", "created_by", "created_at")
+    readonly_fields = ("created_by", "created_at")
+    raw_id_fields = ("product",)
+
+
+class LineDiscountInline(admin.TabularInline):
+    model = LineDiscount
+    extra = 0
+    fields = ("product_line", "effective_from", "discount_percent", "reason", "created_by", "created_at")
     readonly_fields = ("created_by", "created_at")
 
 
@@ -86,7 +95,7 @@ class RebateAgreementAdmin(admin.ModelAdmin):
     raw_id_fields = ("customer",)
     filter_horizontal = ("products", "product_lines")
     readonly_fields = ("terminated_on", "termination_reason")
-    inlines = [ContractPriceInline]
+    inlines = [ContractPriceInline, LineDiscountInline]
     action_form = AgreementTerminateActionForm
     actions = ["terminate"]
 

@@ -29,6 +29,7 @@ from rebates.models import (
     BonusCondition,
     ContractPrice,
     LedgerEntry,
+    LineDiscount,
     Product,
     ProductLine,
     PurchaseLine,
@@ -87,6 +88,7 @@ class BookSummary:
     rules: int
     tier_bands: int
     contract_prices: int
+    line_discounts: int
     scope_products: int
     scope_product_lines: int
     purchase_lines: int
@@ -116,6 +118,7 @@ class _Agreement:
     covered: tuple[int, ...]  # every product index the scope covers
     weight: int  # share of the book's purchases, per month of term
     net_price_cents: int
+    discount: int = 0  # percent off list price: each named product's price, and the lines' discount
     program: int | None = None  # index into PROGRAMS; strategic customers have their own program
     committed: int | None = None
     rule: dict = field(default_factory=dict)
@@ -157,8 +160,8 @@ def generate_book(*, customers=10_000, agreements=20_000, products=500, months=2
         counts = _load(seed=seed, customers=customers, agreements=agreements, products=products,
                        months=month_list, lines=lines, managers=managers, say=say)
     # Fresh planner statistics, so benchmarks measure the queries and not a stale plan.
-    statistics_refresh((Customer, RebateAgreement, RebateRule, TierBand, ContractPrice, PurchaseLine, Product,
-                        RebateAgreement.products.through, RebateAgreement.product_lines.through))
+    statistics_refresh((Customer, RebateAgreement, RebateRule, TierBand, ContractPrice, LineDiscount, PurchaseLine,
+                        Product, RebateAgreement.products.through, RebateAgreement.product_lines.through))
     say("statistics refreshed")
     return BookSummary(**counts, seconds=time.monotonic() - began)
 
@@ -192,6 +195,7 @@ def book_delete():
         BonusCondition.objects.filter(rule__agreement__in=agreements).delete()
         RebateRule.objects.filter(agreement__in=agreements).delete()
         ContractPrice.objects.filter(agreement__in=agreements).delete()
+        LineDiscount.objects.filter(agreement__in=agreements).delete()
         RebateAgreement.products.through.objects.filter(rebateagreement__in=agreements).delete()
         RebateAgreement.product_lines.through.objects.filter(rebateagreement__in=agreements).delete()
         agreements.delete()
@@ -271,9 +275,17 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
     bands = [(rule_ids[agreement_ids[i]], Decimal(threshold), rate)
              for i, a in enumerate(planned) for threshold, rate in a.bands]
     insert_rows(TierBand, ("rule_id", "threshold", "rate"), bands)
-    insert_rows(ContractPrice, ("agreement_id", "effective_from", "net_price", "reason", "created_at"),
-           ((agreement_ids[i], months[a.start], _money(a.net_price_cents), "Contract price", now)
-            for i, a in enumerate(planned)))
+    # Each named product at its list price less the agreement's discount; a line scope's products by the
+    # line's discount off list price.
+    prices = [(agreement_ids[i], product_ids[p], months[a.start],
+               _money(max(1, (list_cents[p] * (100 - a.discount) + 50) // 100)), "Contract price", now)
+              for i, a in enumerate(planned) for p in a.scope_products]
+    insert_rows(ContractPrice, ("agreement_id", "product_id", "effective_from", "net_price", "reason", "created_at"),
+                prices)
+    discounts = [(agreement_ids[i], line_ids[p], months[a.start], Decimal(a.discount), "Contract discount", now)
+                 for i, a in enumerate(planned) for p in a.scope_lines]
+    insert_rows(LineDiscount, ("agreement_id", "product_line_id", "effective_from", "discount_percent", "reason",
+                               "created_at"), discounts)
     scope_products = [(agreement_ids[i], product_ids[p]) for i, a in enumerate(planned) for p in a.scope_products]
     scope_lines = [(agreement_ids[i], line_ids[p]) for i, a in enumerate(planned) for p in a.scope_lines]
     insert_rows(RebateAgreement.products.through, ("rebateagreement_id", "product_id"), scope_products)
@@ -288,7 +300,8 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
     return {
         "managers": managers, "segments": len(SEGMENTS), "product_lines": line_count, "products": products,
         "programs": len(PROGRAMS), "customers": customers, "agreements": agreements, "rules": agreements,
-        "tier_bands": len(bands), "contract_prices": agreements, "scope_products": len(scope_products),
+        "tier_bands": len(bands), "contract_prices": len(prices), "line_discounts": len(discounts),
+        "scope_products": len(scope_products),
         "scope_product_lines": len(scope_lines), "purchase_lines": lines, "unmatched_lines": tally["unmatched"],
         "credit_notes": tally["credit_notes"],
     }
@@ -342,7 +355,7 @@ def _agreements_plan(rng, count, customers, products_of_line, month_count, list_
             number=f"{BOOK_PREFIX}A{j + 1:07d}", customer=customer, start=start, end=end,
             frequency=rng.choice(FREQUENCIES), scope_products=scope_products, scope_lines=scope_lines,
             covered=covered, weight=weight,
-            net_price_cents=max(1, (list_cents[covered[0]] * (100 - discount) + 50) // 100),
+            net_price_cents=max(1, (list_cents[covered[0]] * (100 - discount) + 50) // 100), discount=discount,
             program=STRATEGIC_PROGRAM if tier == "strategic" else None,
         ))
     # Rules are sized on the volume each agreement is expected to see, so tiers and caps are reachable.

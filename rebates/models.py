@@ -166,9 +166,15 @@ class RebateAgreement(models.Model):
 
 
 class ContractPrice(models.Model):
-    """One step of an agreement's contract net unit price history."""
+    """One step of the contract net unit price of one product of an agreement's scope.
+
+    An agreement prices each product of its scope on its own: a product named in the scope, or a product of
+    a line in the scope, has its stated price steps here; a line in the scope may also carry a discount off
+    list price (LineDiscount) for the products of the line with no stated price. The price in force on a
+    date is the rule of rebates.prices."""
 
     agreement = models.ForeignKey(RebateAgreement, on_delete=models.PROTECT, related_name="prices")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="contract_prices")
     effective_from = models.DateField()
     net_price = unit_price_field()
     reason = models.CharField(max_length=200)
@@ -178,14 +184,45 @@ class ContractPrice(models.Model):
     objects = ContractPriceQuerySet.as_manager()
 
     class Meta:
-        ordering = ["agreement", "effective_from"]
+        ordering = ["agreement", "product", "effective_from"]
         constraints = [
-            models.UniqueConstraint(fields=["agreement", "effective_from"], name="one_contract_price_per_date"),
+            models.UniqueConstraint(fields=["agreement", "product", "effective_from"],
+                                    name="one_contract_price_per_product_and_date"),
             models.CheckConstraint(condition=Q(net_price__gt=0), name="contract_price_positive"),
+        ]
+        # The price of a product on a date is read by product across agreements (exposure, our average).
+        indexes = [models.Index(fields=["product", "agreement", "effective_from"], name="contract_price_product_idx")]
+
+    def __str__(self):
+        return f"{self.agreement} {self.product_id} {self.net_price} from {self.effective_from}"
+
+
+class LineDiscount(models.Model):
+    """One step of a line scope's discount off list price: a product of the line with no stated price of its
+    own (ContractPrice) is priced at its list price less `discount_percent` (rebates.prices)."""
+
+    agreement = models.ForeignKey(RebateAgreement, on_delete=models.PROTECT, related_name="line_discounts")
+    product_line = models.ForeignKey(ProductLine, on_delete=models.PROTECT, related_name="+")
+    effective_from = models.DateField()
+    discount_percent = models.DecimalField(max_digits=6, decimal_places=3)
+    reason = models.CharField(max_length=200)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ContractPriceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["agreement", "product_line", "effective_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "product_line", "effective_from"],
+                                    name="one_line_discount_per_line_and_date"),
+            models.CheckConstraint(condition=Q(discount_percent__gte=0, discount_percent__lt=100),
+                                   name="line_discount_percent_in_range"),
         ]
 
     def __str__(self):
-        return f"{self.agreement} {self.net_price} from {self.effective_from}"
+        return f"{self.agreement} line {self.product_line_id} -{self.discount_percent}% from {self.effective_from}"
 
 
 class RebateRule(models.Model):

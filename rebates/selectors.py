@@ -3,10 +3,11 @@
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import (
     Aggregate,
+    BigIntegerField,
     Count,
     DateField,
     DecimalField,
@@ -15,6 +16,7 @@ from django.db.models import (
     IntegerField,
     Max,
     OuterRef,
+    Prefetch,
     Q,
     Subquery,
     Sum,
@@ -28,7 +30,17 @@ from customers.models import Customer
 from rebates.engine.money import ZERO_MONEY
 from rebates.engine.periods import add_months, month_of
 from rebates.engine.results import is_shortfall
-from rebates.models import EARNED_KINDS, AccrualRun, LedgerEntry, RebateAgreement
+from rebates.models import (
+    EARNED_KINDS,
+    AccrualRun,
+    ContractPrice,
+    LedgerEntry,
+    LineDiscount,
+    PurchaseLine,
+    RebateAgreement,
+)
+from rebates.prices import price_in_force
+from rebates.scope import covered_q
 from rebates.services.accrual import ACCRUING_STATUSES
 from rebates.services.terms import agreements_with_terms, exact, expected_ledger
 
@@ -275,7 +287,10 @@ class StatementMonth:
     net, credit notes counted);
     cumulative_rebate: booked over the term to date; expected_rebate: what the engine computes from the
     purchases now (differs from monthly_rebate until the next accrual run books the change);
-    net_price: the contract net price in force at the month's end; rebate_per_unit: money per unit at
+    net_price: the contract net price in force that month (rebates.prices): of the products bought that
+    month, their prices averaged over the units bought; in a month with nothing bought, the price of the
+    products the agreement states a price for when they share one (None otherwise); product_prices: each
+    product bought that month (SKU, units, its own price or None); rebate_per_unit: money per unit at
     the rates in force that month (None when a percent applies and nothing was bought);
     net_net_price: net price less rebate per unit; shortfall: the booked net units below the committed
     quantity (`is_shortfall`, as every surface counts it).
@@ -292,6 +307,7 @@ class StatementMonth:
     cumulative_rebate: Decimal
     expected_rebate: Decimal | None
     shortfall: bool | None
+    product_prices: tuple[tuple[str, Decimal, Decimal | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -321,14 +337,51 @@ def quantized(value, step: Decimal) -> Decimal:
     return exact(value, step).quantize(step)
 
 
-def _price_in_force(prices, month: date) -> Decimal | None:
-    """The latest contract price effective by the month's last day (prices ordered by effective date)."""
-    next_month = add_months(month, 1)
-    current = None
-    for effective_from, net_price in prices:
-        if effective_from < next_month:
-            current = net_price
-    return current
+def _statement_prices(agreement, months) -> dict[date, tuple[Decimal | None, tuple]]:
+    """Per month: (net price, ((sku, units, price), ...)) as StatementMonth tells them. Two queries: the
+    agreement's price steps (stated per product, discounts per line) and its purchases by month and product."""
+    stated, discounts = defaultdict(list), defaultdict(list)
+    products = {}
+    none = Value(None, output_field=BigIntegerField())
+    steps = ContractPrice.objects.filter(agreement=agreement).order_by().values_list(
+        "product_id", none, "effective_from", "net_price", "product__sku", "product__product_line_id",
+        "product__list_price").union(
+        LineDiscount.objects.filter(agreement=agreement).order_by().values_list(
+            none, "product_line_id", "effective_from", "discount_percent", Value(""),
+            none, Value(None, output_field=DecimalField(max_digits=14, decimal_places=4))), all=True)
+    for product_id, line_id, effective_from, value, sku, product_line_id, list_price in steps:
+        if product_id is not None:
+            stated[product_id].append((effective_from, value))
+            products[product_id] = (sku, product_line_id, list_price)
+        else:
+            discounts[line_id].append((effective_from, value))
+    bought = defaultdict(dict)
+    for month, product_id, sku, line_id, list_price, units in (
+            PurchaseLine.objects.filter(covered_q(agreement)).order_by()
+            .values_list("month", "product_id", "product__sku", "product__product_line_id", "product__list_price")
+            .annotate(units=Sum("quantity"))):
+        products[product_id] = (sku, line_id, list_price)
+        if units:
+            bought[month][product_id] = units
+
+    def price(product_id, month):
+        _, line_id, list_price = products[product_id]
+        return price_in_force(stated=stated[product_id], discounts=discounts[line_id], list_price=list_price,
+                              on=month)
+
+    result = {}
+    for month in months:
+        rows = tuple((products[pk][0], units, price(pk, month)) for pk, units in sorted(
+            bought.get(month, {}).items(), key=lambda item: products[item[0]][0]))
+        priced = [(units, value) for _, units, value in rows if value is not None and units > 0]
+        if priced:
+            net = (sum(units * value for units, value in priced) / sum(units for units, _ in priced))
+            net = net.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+        else:
+            found = {price(pk, month) for pk in stated} - {None}
+            net = found.pop() if len(found) == 1 else None
+        result[month] = (net, rows)
+    return result
 
 
 def _last_run_as_of():
@@ -374,15 +427,19 @@ def term_months(agreement, last_month: date) -> list[date]:
     return months
 
 
-def agreement_statement(*, user, number, as_of=None) -> AgreementStatement:
+def agreement_statement(*, user, number, as_of=None, agreement=None) -> AgreementStatement:
     """The agreement's monthly sheet: every month of the term up to `as_of` (default today) and any month
-    the ledger holds by then. Http404 for an agreement the user may not see (or that does not exist)."""
+    the ledger holds by then. Http404 for an agreement the user may not see (or that does not exist).
+    `agreement`: the agreement numbered `number` as the page already read it through `visible_to(user)`."""
     as_of = as_of or clock.today()
-    found = get_object_or_404(
-        RebateAgreement.objects.visible_to(user).select_related("customer__account_manager", "program")
-        .annotate(last_run_as_of=_last_run_as_of()),
-        number=number,
-    )
+    if agreement is not None and agreement.number == number:
+        found = agreement
+    else:
+        found = get_object_or_404(
+            RebateAgreement.objects.visible_to(user).select_related("customer__account_manager", "program")
+            .annotate(last_run_as_of=_last_run_as_of()),
+            number=number,
+        )
     last_month = month_of(as_of)
     booked = {
         row["period"]: row
@@ -397,19 +454,23 @@ def agreement_statement(*, user, number, as_of=None) -> AgreementStatement:
     # No run books an agreement that no longer accrues (terminated, settled) or has not begun (draft): it
     # shows what its ledger holds, never a "next run" figure.
     accrues = found.status in ACCRUING_STATUSES
-    prices = list(found.prices.order_by("effective_from").values_list("effective_from", "net_price"))
+    all_months = sorted(set(term_months(found, last_month)) | set(expected) | set(booked))
+    prices = _statement_prices(found, all_months)
     committed = found.committed_monthly_quantity
+    if not hasattr(found, "last_run_as_of"):  # read by the caller without it
+        found.last_run_as_of = AccrualRun.objects.filter(status=AccrualRun.Status.SUCCEEDED).aggregate(
+            latest=Max("as_of"))["latest"]
     through = _through(found.last_run_as_of, as_of)
     months = []
     cumulative = Decimal("0.00")
-    for month in sorted(set(term_months(found, last_month)) | set(expected) | set(booked)):
+    for month in all_months:
         held = booked.get(month, {})
         result = expected.get(month)
         accrued = through is not None and month <= through
         units = quantized(held.get("units"), Decimal("0.001"))
         monthly = quantized(held.get("amount"), Decimal("0.01"))
         cumulative += monthly
-        net_price = _price_in_force(prices, month)
+        net_price, product_prices = prices[month]
         per_unit = result.rebate_per_unit if result is not None else None
         months.append(StatementMonth(
             month=month, accrued=accrued, units=units if accrued else None,
@@ -418,7 +479,7 @@ def agreement_statement(*, user, number, as_of=None) -> AgreementStatement:
             net_net_price=net_price - per_unit if net_price is not None and per_unit is not None else None,
             monthly_rebate=monthly, cumulative_rebate=cumulative,
             expected_rebate=result.amount if result is not None and accrues else None,
-            shortfall=is_shortfall(units, committed) if accrued else None,
+            shortfall=is_shortfall(units, committed) if accrued else None, product_prices=product_prices,
         ))
     shortfall_months = shortfall_month_count(
         units_by_month={month: row["units"] for month, row in booked.items()}, committed=committed,
@@ -437,9 +498,19 @@ def agreement_for_page(*, user, number):
         RebateAgreement.objects.visible_to(user)
         .select_related("customer__account_manager", "program", "rule")
         .prefetch_related("rule__bands", "rule__bonuses__product", "products", "product_lines",
-                          "prices__created_by"),
+                          Prefetch("prices", queryset=ContractPrice.objects.select_related("created_by", "product")))
+        .annotate(last_run_as_of=_last_run_as_of()),  # for its statement's months not accrued yet
         number=number,
     )
+
+
+def agreement_line_discounts(*, agreement) -> list:
+    """The discount steps of the agreement's line scope, oldest first (no query when its scope names no line:
+    read with agreement_for_page)."""
+    if not agreement.product_lines.all():
+        return []
+    return list(LineDiscount.objects.filter(agreement=agreement).select_related("created_by", "product_line")
+                .order_by("effective_from", "pk"))
 
 
 def agreement_unpaid(*, agreement) -> Decimal:

@@ -207,7 +207,7 @@ def rebate_chart(months, *, width=720, height=260) -> str:
 def agreement_context(request, number, *, terminate_form=None):
     """What the agreement page shows; pricing_signals adds the month's claims when it renders it."""
     agreement = selectors.agreement_for_page(user=request.user, number=number)
-    statement = selectors.agreement_statement(user=request.user, number=number)
+    statement = selectors.agreement_statement(user=request.user, number=number, agreement=agreement)
     months = statement.months
     balance = selectors.agreement_balance(agreement=agreement)
     can_terminate = (request.user.has_perm("rebates.terminate_agreement")
@@ -222,7 +222,8 @@ def agreement_context(request, number, *, terminate_form=None):
         "can_terminate": can_terminate,
         "terminate_form": (terminate_form or AgreementTerminateForm(initial={"terminated_on": clock.today()}))
         if can_terminate else None,
-        "prices": sorted(agreement.prices.all(), key=lambda p: (p.effective_from, p.pk)),
+        "prices": sorted(agreement.prices.all(), key=lambda p: (p.effective_from, p.product.sku, p.pk)),
+        "line_discounts": selectors.agreement_line_discounts(agreement=agreement),
         "scope": [*agreement.products.all(), *agreement.product_lines.all()],
         "settlements": Settlement.objects.visible_to(request.user).filter(agreement=agreement)
         .select_related("approved_by", "paid_by").order_by("period_start", "pk"),

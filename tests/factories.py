@@ -13,6 +13,7 @@ from pricing_signals.models import Competitor, PriceClaim
 from rebates.models import (
     ContractPrice,
     LedgerEntry,
+    LineDiscount,
     Product,
     ProductLine,
     PurchaseLine,
@@ -114,8 +115,29 @@ class ContractPriceFactory(factory.django.DjangoModelFactory):
         model = ContractPrice
 
     agreement = factory.SubFactory(AgreementFactory)
+    # The agreement's first named product unless given (a line scope names its product).
+    product = factory.LazyAttribute(lambda price: price.agreement.products.order_by("pk").first())
     effective_from = factory.SelfAttribute("agreement.start_month")
     net_price = Decimal("12.10")
+    reason = "contract start"
+
+
+def price_every_product(agreement, net_price, effective_from=None, reason="contract start"):
+    """The same stated price for every product the agreement's scope covers (named, or of a line in it)."""
+    products = {*agreement.products.all(), *Product.objects.filter(product_line__in=agreement.product_lines.all())}
+    return [ContractPriceFactory(agreement=agreement, product=product, net_price=Decimal(net_price), reason=reason,
+                                 effective_from=effective_from or agreement.start_month)
+            for product in sorted(products, key=lambda product: product.pk)]
+
+
+class LineDiscountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LineDiscount
+
+    agreement = factory.SubFactory(AgreementFactory)
+    product_line = factory.LazyAttribute(lambda discount: discount.agreement.product_lines.order_by("pk").first())
+    effective_from = factory.SelfAttribute("agreement.start_month")
+    discount_percent = Decimal("10")
     reason = "contract start"
 
 

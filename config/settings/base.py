@@ -1,5 +1,6 @@
 """Settings shared by every environment; everything that differs is read from the environment."""
 
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -119,6 +120,8 @@ ACCRUAL_CHECK_SAMPLE = env.int("ACCRUAL_CHECK_SAMPLE", default=200)
 # hold at most this many lines.
 EXCEL_EXPORT_INLINE_ROWS = env.int("EXCEL_EXPORT_INLINE_ROWS", default=5000)
 PURCHASE_IMPORT_MAX_ROWS = env.int("PURCHASE_IMPORT_MAX_ROWS", default=1_000_000)
+# A match's preview warns on each agreement whose price of the product would fall by more than this percent.
+MATCH_DROP_WARNING_PERCENT = Decimal(env("MATCH_DROP_WARNING_PERCENT", default="20"))
 
 # The most one API request body may hold (bytes): a batch of 10,000 purchase lines with every field at its
 # longest, pretty-printed, is about 3.7 MiB. Larger bodies answer 413 before they are read.

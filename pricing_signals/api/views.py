@@ -24,6 +24,7 @@ from pricing_signals.selectors import (
     claims_net_net,
     claims_visible,
     exposure_total,
+    market_signal_match_preview,
     signal_claims,
     signal_exposure,
     signals_visible,
@@ -226,6 +227,48 @@ class DecisionIn(serializers.Serializer):
                                        help_text="To match: the agreement numbers that get the new price.")
 
 
+class PreviewIn(serializers.Serializer):
+    match_price = ExactDecimalField(max_digits=14, decimal_places=4, min_value=0,
+                                    help_text="The new contract net price of the signal's product.")
+    effective_from = MonthField(help_text="The first month of the new price, YYYY-MM.")
+    agreements = serializers.ListField(child=serializers.CharField(max_length=40), max_length=1000,
+                                       help_text="The agreement numbers that would get the new price.")
+
+
+class PreviewRowOut(serializers.Serializer):
+    agreement = serializers.CharField(source="agreement.number")
+    customer = serializers.CharField(source="agreement.customer.code")
+    current_price = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True,
+                                             help_text="The product's price in force that month now; null: none.")
+    new_price = serializers.DecimalField(max_digits=14, decimal_places=4)
+    change_percent = serializers.DecimalField(max_digits=9, decimal_places=2, allow_null=True)
+    monthly_volume = serializers.DecimalField(max_digits=14, decimal_places=3,
+                                              help_text="Average units a month over the last three complete months.")
+    monthly_effect = serializers.DecimalField(max_digits=18, decimal_places=2, allow_null=True,
+                                              help_text="(new - current) x monthly volume; negative: revenue given up.")
+    warning = serializers.CharField(help_text="Set when the price falls by more than warning_percent.")
+    problem = serializers.CharField(help_text="Set when recording the match would be refused for this agreement.")
+
+
+class PreviewOut(serializers.Serializer):
+    signal = serializers.IntegerField(source="signal.pk")
+    product = serializers.CharField(source="signal.product.sku")
+    match_price = serializers.DecimalField(max_digits=14, decimal_places=4)
+    effective_from = MonthField()
+    warning_percent = serializers.DecimalField(max_digits=6, decimal_places=2)
+    warnings = serializers.IntegerField()
+    problems = serializers.IntegerField()
+    monthly_effect = serializers.DecimalField(max_digits=18, decimal_places=2)
+    agreements = PreviewRowOut(source="rows", many=True)
+
+
+PREVIEW = {"signal": 12, "product": "FAS-101", "match_price": "11.4000", "effective_from": "2026-10",
+           "warning_percent": "20.00", "warnings": 1, "problems": 0, "monthly_effect": "-1016.00",
+           "agreements": [{"agreement": "AG-C-1007-2026", "customer": "C-1007", "current_price": "21.5600",
+                           "new_price": "11.4000", "change_percent": "-47.12", "monthly_volume": "100.000",
+                           "monthly_effect": "-1016.00",
+                           "warning": "The price of FAS-101 falls by 47.12%, more than 20%.", "problem": ""}]}
+
 SIGNAL = {"id": 12, "product": "SKU-00007", "competitor": None, "window_start": "2026-09-02",
           "window_end": "2026-09-20", "claim_count": 3, "customer_count": 3, "median_price": "11.4000",
           "our_average_price": "12.0500", "drop_percent": "5.39", "status": "open", "decision": "",
@@ -255,15 +298,27 @@ MATCHED = {**SIGNAL, "status": "matched", "decision": "match", "decided_by": "pr
                                **SIGNAL, "claims": [], **EXPOSURE})]),
     decision=extend_schema(
         summary="Decide on a market signal",
-        description="match: the new contract net price from a month for the chosen agreements; hold: keep prices, "
-                    "saying why. A matched or closed signal cannot be decided again (409).",
+        description="match: the new contract net price of the signal's product (no other product) from a month "
+                    "for the chosen agreements (preview it first with decision/preview/); hold: keep prices, "
+                    "saying why. A later decision supersedes the one in force, which stays in the signal's "
+                    "history; a closed or merged signal is not decided (409).",
         request=DecisionIn,
-        responses={200: SignalOut, 409: OpenApiResponse(ErrorSerializer, description="Already matched or closed.")},
+        responses={200: SignalOut, 409: OpenApiResponse(ErrorSerializer, description="Closed or merged.")},
         examples=[OpenApiExample("Match", request_only=True, value={
             "decision": "match", "match_price": "11.40", "effective_from": "2026-10", "agreements": ["AG-2026-0042"]}),
                   OpenApiExample("Hold", request_only=True,
                                  value={"decision": "hold", "reason": "Only one region; watch for a month."}),
                   OpenApiExample("Matched", response_only=True, value=MATCHED)]),
+    decision_preview=extend_schema(
+        summary="Preview a match",
+        description="What matching would do, agreement by agreement, recording nothing: the current and new "
+                    "price of the signal's product, the change in percent, a month's volume and its effect in "
+                    "money, a warning where the price falls by more than warning_percent, and any reason the "
+                    "match would be refused.",
+        request=PreviewIn, responses={200: PreviewOut},
+        examples=[OpenApiExample("Preview", request_only=True, value={
+            "match_price": "11.40", "effective_from": "2026-10", "agreements": ["AG-C-1007-2026"]}),
+                  OpenApiExample("Previewed", response_only=True, value=PREVIEW)]),
 )
 class MarketSignalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     serializer_class = SignalOut
@@ -271,6 +326,7 @@ class MarketSignalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiV
     required_permissions = {
         "list": ("pricing_signals.view_marketsignal",), "retrieve": ("pricing_signals.view_marketsignal",),
         "decision": ("pricing_signals.view_marketsignal", "pricing_signals.decide_marketsignal"),
+        "decision_preview": ("pricing_signals.view_marketsignal", "pricing_signals.decide_marketsignal"),
     }
 
     def get_queryset(self):
@@ -302,3 +358,13 @@ class MarketSignalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiV
         except MarketSignalConflict as error:
             raise Conflict(str(error)) from error
         return Response(SignalOut(self.get_queryset().get(pk=signal.pk)).data)
+
+    @action(detail=True, methods=["post"], url_path="decision/preview")
+    def decision_preview(self, request, pk=None):
+        signal = self.get_object()
+        incoming = PreviewIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        preview = market_signal_match_preview(user=request.user, signal=signal, match_price=data["match_price"],
+                                              effective_from=data["effective_from"], agreements=data["agreements"])
+        return Response(PreviewOut(preview).data)

@@ -18,6 +18,7 @@ from rebates.api.filters import AgreementFilter, ProductFilter, ProgramFilter
 from rebates.models import (
     BonusCondition,
     ContractPrice,
+    LineDiscount,
     Product,
     ProductLine,
     RebateAgreement,
@@ -216,10 +217,34 @@ INTERIM_FREQUENCIES = [("", "None"), *RebateAgreement.SettlementFrequency.choice
 
 
 class PriceOut(serializers.ModelSerializer):
+    product = serializers.SlugRelatedField(slug_field="sku", read_only=True)
+
     class Meta:
         model = ContractPrice
-        fields = ["effective_from", "net_price", "reason"]
+        fields = ["product", "effective_from", "net_price", "reason"]
         read_only_fields = fields
+
+
+class LineDiscountOut(serializers.ModelSerializer):
+    product_line = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = LineDiscount
+        fields = ["product_line", "effective_from", "discount_percent", "reason"]
+        read_only_fields = fields
+
+
+class PriceIn(serializers.Serializer):
+    product = serializers.SlugRelatedField(slug_field="sku", queryset=Product.objects.all(),
+                                           help_text="SKU of a product in scope (named, or of a line in scope).")
+    net_price = ExactDecimalField(max_digits=14, decimal_places=4, min_value=0)
+
+
+class LineDiscountIn(serializers.Serializer):
+    product_line = serializers.SlugRelatedField(slug_field="code", queryset=ProductLine.objects.all(),
+                                                help_text="Code of a product line in scope.")
+    discount_percent = ExactDecimalField(max_digits=6, decimal_places=3, min_value=0, max_value=Decimal("99.999"),
+                                         help_text="Off list price, for the line's products with no stated price.")
 
 
 class AgreementOut(serializers.ModelSerializer):
@@ -234,12 +259,13 @@ class AgreementOut(serializers.ModelSerializer):
     interim_frequency = serializers.ChoiceField(choices=INTERIM_FREQUENCIES, read_only=True,
                                                 help_text="Interim payments within each settlement period; "
                                                           "blank for none.")
+    line_discounts = LineDiscountOut(many=True, read_only=True)
 
     class Meta:
         model = RebateAgreement
         fields = ["number", "customer", "program", "products", "product_lines", "start_month", "end_month",
                   "committed_monthly_quantity", "settlement_frequency", "interim_frequency", "status", "terminated_on",
-                  "termination_reason", "rule", "prices", "created_at", "terms_changed_at"]
+                  "termination_reason", "rule", "prices", "line_discounts", "created_at", "terms_changed_at"]
         read_only_fields = fields
 
 
@@ -264,13 +290,21 @@ class AgreementIn(serializers.Serializer):
         help_text="Interim payments within each settlement period (quarterly or monthly); blank for none.")
     status = serializers.ChoiceField(choices=[("draft", "Draft"), ("active", "Active")], required=False)
     net_price = ExactDecimalField(max_digits=14, decimal_places=4, min_value=0, required=False,
-                                         allow_null=True, help_text="Contract net unit price (from the start month "
-                                                                    "when creating, from this month when changing).")
+                                         allow_null=True, help_text="Contract net unit price of each product named "
+                                                                    "in the scope (from the start month when "
+                                                                    "creating, from this month when changing).")
+    prices = PriceIn(many=True, required=False, max_length=10000,
+                     help_text="Contract net unit prices per product (named, or of a line in scope).")
+    line_discounts = LineDiscountIn(many=True, required=False, max_length=1000,
+                                    help_text="Per line in scope: a discount off list price for its products with "
+                                              "no stated price.")
     rule = RuleSerializer()
 
 
 class AgreementChangeIn(AgreementIn):
     number = None
+    effective_from = MonthField(required=False, help_text="The month a price change takes effect (YYYY-MM), a "
+                                                          "month of the term; required when a price changes.")
 
 
 AGREEMENT_IN = {"number": "AG-2026-0042", "customer": "C00042", "program": "widgets-2026", "products": ["SKU-00007"],
@@ -285,7 +319,9 @@ AGREEMENT_OUT = {
     "rule": {"kind": "per_unit", "rate_type": "per_unit", "rate": "0.250000", "tier_basis": "", "tier_method": "",
              "baseline": "", "baseline_amount": None, "minimum": None, "cap": None, "commitment_rule": False,
              "bands": [], "bonuses": []},
-    "prices": [{"effective_from": "2026-01-01", "net_price": "12.1000", "reason": "Agreement created"}],
+    "prices": [{"product": "SKU-00007", "effective_from": "2026-01-01", "net_price": "12.1000",
+                "reason": "Agreement created"}],
+    "line_discounts": [],
     "created_at": "2026-01-02T08:00:00Z", "terms_changed_at": "2026-01-02T08:00:00Z",
 }
 TIERED_RULE = {"rule": {"kind": "tiered", "rate_type": "percent", "tier_basis": "quantity",
@@ -369,7 +405,10 @@ class AgreementViewSet(_Writable):
                 "products", "product_lines",
                 Prefetch("rule__bands", queryset=TierBand.objects.order_by("threshold")),
                 Prefetch("rule__bonuses", queryset=BonusCondition.objects.select_related("product").order_by("pk")),
-                Prefetch("prices", queryset=ContractPrice.objects.order_by("effective_from")),
+                Prefetch("prices", queryset=ContractPrice.objects.select_related("product")
+                         .order_by("effective_from", "product__sku")),
+                Prefetch("line_discounts", queryset=LineDiscount.objects.select_related("product_line")
+                         .order_by("effective_from", "product_line__code")),
             )
             .order_by("number")
         )

@@ -174,6 +174,17 @@ class AccrualViewSet(mixins.ListModelMixin, ApiViewSet):
 # --- statement --------------------------------------------------------------------------------------
 
 
+class ProductPriceOut(serializers.Serializer):
+    product = serializers.CharField(help_text="SKU.")
+    units = serializers.DecimalField(max_digits=14, decimal_places=3)
+    net_price = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True,
+                                         help_text="This product's contract price that month; null if unpriced.")
+
+    def to_representation(self, instance):
+        product, units, net_price = instance
+        return super().to_representation({"product": product, "units": units, "net_price": net_price})
+
+
 class StatementMonthOut(serializers.Serializer):
     month = MonthField()
     accrued = serializers.BooleanField(
@@ -182,7 +193,9 @@ class StatementMonthOut(serializers.Serializer):
     units = serializers.DecimalField(max_digits=14, decimal_places=3, allow_null=True,
                                      help_text="Net units booked (credit notes counted); null if not accrued yet.")
     eligible_amount = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
-    net_price = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
+    net_price = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True,
+                                         help_text="The products' prices averaged over the units bought that month.")
+    product_prices = ProductPriceOut(many=True, help_text="Each product bought that month, at its own price.")
     rebate_per_unit = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
     net_net_price = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
     monthly_rebate = serializers.DecimalField(max_digits=16, decimal_places=2)
@@ -213,6 +226,7 @@ STATEMENT = {
     "total_units": "30.000", "total_eligible_amount": "363.00", "total_rebate": "7.50",
     "months": [{"month": "2026-03", "accrued": True, "units": "10.000", "eligible_amount": "121.00",
                 "net_price": "12.1000",
+                "product_prices": [{"product": "SKU-00007", "units": "10.000", "net_price": "12.1000"}],
                 "rebate_per_unit": "0.2500", "net_net_price": "11.8500", "monthly_rebate": "2.50",
                 "cumulative_rebate": "7.50", "expected_rebate": "2.50", "shortfall": False}],
 }

@@ -13,6 +13,7 @@ from rebates.services.accrual import (
 )
 from rebates.services.checks import accrual_check_sample
 from rebates.services.pricing import contract_price_change as contract_price_change
+from rebates.services.pricing import line_discount_change as line_discount_change
 from rebates.services.purchases import IngestResult, PurchaseLinesInvalid, purchase_lines_ingest
 from rebates.services.recovery import rebate_work_requeue
 from rebates.services.settlement import (

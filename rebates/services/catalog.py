@@ -16,6 +16,7 @@ from customers.services import audit_record
 from rebates.models import (
     BonusCondition,
     ContractPrice,
+    LineDiscount,
     Product,
     RebateAgreement,
     RebateProgram,
@@ -92,12 +93,15 @@ def program_update(*, by, program: RebateProgram, **fields) -> RebateProgram:
         return program
 
 
-def agreement_create(*, by, number: str, rule: dict, net_price: Decimal | None = None, products=(),
-                     product_lines=(), **fields) -> RebateAgreement:
-    """A new agreement with its scope, rule (bands, bonuses) and first contract price (from its start).
+def agreement_create(*, by, number: str, rule: dict, net_price: Decimal | None = None, prices=(),
+                     line_discounts=(), products=(), product_lines=(), **fields) -> RebateAgreement:
+    """A new agreement with its scope, rule (bands, bonuses) and first contract prices (from its start).
 
     `fields` are AGREEMENT_FIELDS; `rule` holds RULE_FIELDS plus `bands` [{threshold, rate}] and `bonuses`
-    [{product, minimum_quantity, extra_percent}].
+    [{product, minimum_quantity, extra_percent}]. Prices, per product (rebates.prices): `net_price` for
+    each product named in `products`; `prices` [{product, net_price}] for products of the scope, named or of
+    a line; `line_discounts` [{product_line, discount_percent}] off list price for the other products of a
+    line of the scope.
     """
     _check_status(fields.get("status"), None)
     with transaction.atomic():
@@ -106,10 +110,8 @@ def agreement_create(*, by, number: str, rule: dict, net_price: Decimal | None =
         agreement.products.set(products)
         agreement.product_lines.set(product_lines)
         _rule_write(agreement, rule)
-        if net_price is not None:
-            price = ContractPrice(agreement=agreement, effective_from=agreement.start_month, net_price=net_price,
-                                  reason=ERP_PRICE_REASONS[0], created_by=_user(by))
-            _save(price, exclude=["agreement"])
+        _prices_write(agreement, by=by, month=agreement.start_month, reason=ERP_PRICE_REASONS[0],
+                      prices=_stated(net_price, products, prices), line_discounts=line_discounts)
         _check_terms(agreement)
         audit_record(actor=by, action="agreement.create", target=agreement,
                      summary=f"Agreement {number} created for {agreement.customer.code}")
@@ -117,10 +119,14 @@ def agreement_create(*, by, number: str, rule: dict, net_price: Decimal | None =
 
 
 def agreement_update(*, by, agreement: RebateAgreement, rule: dict | None = None, net_price: Decimal | None = None,
-                     products=None, product_lines=None, **fields) -> RebateAgreement:
+                     prices=(), line_discounts=(), products=None, product_lines=None,
+                     effective_from: date | None = None, **fields) -> RebateAgreement:
     """Change an agreement's terms; anything that changes marks it for the next incremental run.
 
-    A new `net_price` becomes a contract price step from today's month (reason "Sent by the ERP").
+    A new price (`net_price` for each product named in the scope, `prices` per product, `line_discounts`
+    per line) becomes a step from `effective_from`, a month of the term that the change must name (reason
+    "Sent by the ERP"); a price equal to the one in force writes nothing and needs no month, so a resent
+    agreement passes unchanged.
     """
     with transaction.atomic():
         agreement = RebateAgreement.objects.select_for_update().get(pk=agreement.pk)
@@ -134,30 +140,94 @@ def agreement_update(*, by, agreement: RebateAgreement, rule: dict | None = None
             changed["product_lines"] = sorted(line.code for line in product_lines)
         if rule is not None and _rule_write(agreement, rule):
             changed["rule"] = True
-        if net_price is not None:
-            month = clock.today().replace(day=1)
-            current = agreement.prices.order_by("-effective_from").first()
-            if current is None or current.net_price != net_price:
-                effective_from = max(month, agreement.start_month)
-                same_month = agreement.prices.filter(effective_from=effective_from).first()
-                if same_month is not None and same_month.reason not in ERP_PRICE_REASONS:
-                    # A price set this month for another reason (a matched market signal, say) is evidence:
-                    # the ERP does not overwrite it.
-                    raise ValidationError({"net_price": (
-                        f"The net price from {effective_from:%Y-%m} was set as '{same_month.reason}'; "
-                        f"it is not replaced by the ERP. Send the new price from next month on.")})
-                ContractPrice.objects.update_or_create(
-                    agreement=agreement, effective_from=effective_from,
-                    defaults={"net_price": net_price, "reason": ERP_PRICE_REASONS[1], "created_by": _user(by)})
-                changed["net_price"] = str(net_price)
+        stated = _stated(net_price, agreement.products.all(), prices)
+        if stated or line_discounts:
+            if effective_from is not None and not agreement.start_month <= effective_from <= agreement.end_month:
+                raise ValidationError({"effective_from": (
+                    f"A price change takes effect in a month of the term ({agreement.start_month:%Y-%m} to "
+                    f"{agreement.end_month:%Y-%m}).")})
+            # Without a month, the prices sent are compared with those in force this month (within the term).
+            month = effective_from or min(max(clock.today().replace(day=1), agreement.start_month),
+                                          agreement.end_month)
+            price_changes = _prices_write(agreement, by=by, month=month, reason=ERP_PRICE_REASONS[1],
+                                          prices=stated, line_discounts=line_discounts, only_changes=True)
+            if price_changes and effective_from is None:
+                raise ValidationError({"effective_from": (
+                    "A price change names the month it takes effect (YYYY-MM), a month of the term.")})
+            changed.update(price_changes)
         if changed:
             _save(agreement)  # auto_now: terms_changed_at moves with every save
             _check_terms(agreement)
             audit_record(actor=by, action="agreement.update", target=agreement,
                          summary=f"Agreement {agreement.number} changed: {', '.join(changed)}",
-                         data={key: value if isinstance(value, list | str) else str(value)
+                         data={key: value if isinstance(value, list | str | dict) else str(value)
                                for key, value in changed.items()})
         return agreement
+
+
+def _stated(net_price, products, prices) -> list[tuple]:
+    """(product, price) pairs: `net_price` for each named product, then each of `prices` (which win)."""
+    stated = {}
+    if net_price is not None:
+        if not list(products):
+            raise ValidationError({"net_price": (
+                "net_price prices the products named in the scope, and none is named: a line scope prices each "
+                "product (prices) or gives a discount off list price (line_discounts).")})
+        stated.update({product: net_price for product in products})
+    stated.update({entry["product"]: entry["net_price"] for entry in prices})
+    return list(stated.items())
+
+
+def _prices_write(agreement, *, by, month, reason, prices, line_discounts, only_changes=False) -> dict:
+    """Price steps from `month`: a stated price per (product, price) and a discount per line entry. With
+    `only_changes`, a price equal to the one in force writes nothing; a step the ERP itself set in the same
+    month is replaced, one set for another reason (a matched market signal, say) is evidence and refused.
+    Returns what changed, for the audit row."""
+    from rebates.prices import product_prices
+
+    lines = set(agreement.product_lines.values_list("pk", flat=True))
+    named = set(agreement.products.values_list("pk", flat=True))
+    changed = {}
+    in_force = product_prices([(agreement.pk, product.pk) for product, _ in prices], on=month) if only_changes else {}
+    for product, net_price in prices:
+        if product.pk not in named and product.product_line_id not in lines:
+            raise ValidationError({"prices": f"{product.sku} is not in {agreement.number}'s scope."})
+        if only_changes and in_force.get((agreement.pk, product.pk)) == net_price:
+            continue
+        _step_write(ContractPrice, agreement, month, {"product": product},
+                    {"net_price": net_price, "reason": reason, "created_by": _user(by)}, field="net_price")
+        changed.setdefault("prices", {})[product.sku] = str(net_price)
+    for entry in line_discounts:
+        line, percent = entry["product_line"], entry["discount_percent"]
+        if line.pk not in lines:
+            raise ValidationError({"line_discounts": f"{line.code} is not a line of {agreement.number}'s scope."})
+        if not 0 <= percent < 100:
+            raise ValidationError({"line_discounts": "A discount is from 0 to less than 100 %."})
+        held = (LineDiscount.objects.filter(agreement=agreement, product_line=line, effective_from__lte=month)
+                .order_by("-effective_from").values_list("discount_percent", flat=True).first())
+        if only_changes and held == percent:
+            continue
+        _step_write(LineDiscount, agreement, month, {"product_line": line},
+                    {"discount_percent": percent, "reason": reason, "created_by": _user(by)}, field="line_discounts")
+        changed.setdefault("line_discounts", {})[line.code] = str(percent)
+    return changed
+
+
+def _step_write(model, agreement, month, key, values, *, field):
+    same_month = model.objects.filter(agreement=agreement, effective_from=month, **key).first()
+    if same_month is not None and same_month.reason not in ERP_PRICE_REASONS:
+        # A price set this month for another reason (a matched market signal, say) is evidence: the ERP does
+        # not overwrite it.
+        raise ValidationError({field: (
+            f"The price from {month:%Y-%m} was set as '{same_month.reason}'; it is not replaced by the ERP. "
+            "Send the new price from next month on.")})
+    if same_month is None:
+        step = model(agreement=agreement, effective_from=month, **key, **values)
+    else:
+        step = same_month
+        for name, value in values.items():
+            setattr(step, name, value)
+    _save(step, exclude=["agreement"])
 
 
 def _user(by):

@@ -45,6 +45,8 @@ WRITES = {
     ("agreements", "terminate"): {"pricing_manager", "finance", "administrator"},
     ("price-claims", "create"): {"account_manager", "pricing_manager", "administrator"},
     ("market-signals", "decision"): {"pricing_manager", "administrator"},
+    # A match's preview writes nothing, but only those who decide ask for one.
+    ("market-signals", "decision_preview"): {"pricing_manager", "administrator"},
 }
 # Reads that are themselves a write action of R16 (an export makes a file of the ledger).
 GUARDED_READS = {

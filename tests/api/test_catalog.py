@@ -59,7 +59,9 @@ def test_agreement_created_with_rule_price_and_scope(erp, book):
     body = response.json()
     assert (body["start_month"], body["end_month"], body["products"]) == ("2026-01", "2026-12", ["W-1"])
     assert body["rule"]["rate"] == "0.250000"
-    assert body["prices"] == [{"effective_from": "2026-01-01", "net_price": "12.1000", "reason": "Agreement created"}]
+    assert body["prices"] == [{"product": "W-1", "effective_from": "2026-01-01", "net_price": "12.1000",
+                               "reason": "Agreement created"}]
+    assert body["line_discounts"] == []
 
 
 def test_changing_the_rule_marks_the_agreement_for_the_next_run(erp, book):
@@ -106,9 +108,58 @@ def test_the_erp_does_not_overwrite_a_price_matched_to_a_signal_this_month(erp, 
     agreement = book["my_agreement"]
     PerUnitRuleFactory(agreement=agreement)
     month = max(clock.today().replace(day=1), agreement.start_month)
-    ContractPrice.objects.create(agreement=agreement, effective_from=month, net_price="11.4000",
+    product = agreement.products.get()
+    ContractPrice.objects.create(agreement=agreement, product=product, effective_from=month, net_price="11.4000",
                                  reason="matched market signal #12")
     response = send(erp, "patch", "/api/v1/agreements/AG-A/", {"net_price": "11.90"})
     assert response.status_code == 400
     assert "net_price" in json.dumps(response.json())
     assert str(ContractPrice.objects.get(agreement=agreement, effective_from=month).net_price) == "11.4000"
+
+
+def _price_steps(agreement):
+    from rebates.models import ContractPrice
+
+    return list(ContractPrice.objects.filter(agreement=agreement).order_by("effective_from")
+                .values_list("effective_from", "net_price"))
+
+
+def test_a_price_change_without_its_month_is_refused_naming_effective_from(erp, book):
+    agreement = book["my_agreement"]
+    before = _price_steps(agreement)
+    response = send(erp, "patch", "/api/v1/agreements/AG-A/", {"net_price": "11.90"})
+    assert response.status_code == 400
+    assert [d["field"] for d in response.json()["details"]] == ["effective_from"]
+    assert _price_steps(agreement) == before
+
+
+def test_a_price_change_after_the_term_is_refused_naming_effective_from(erp, book):
+    agreement = book["my_agreement"]
+    before = _price_steps(agreement)
+    response = send(erp, "patch", "/api/v1/agreements/AG-A/", {"net_price": "11.90", "effective_from": "2027-02"})
+    assert response.status_code == 400
+    assert [d["field"] for d in response.json()["details"]] == ["effective_from"]
+    assert "2026-01 to 2026-12" in json.dumps(response.json())
+    assert _price_steps(agreement) == before
+
+
+def test_a_price_change_takes_effect_from_the_month_it_names(erp, book):
+    import datetime
+    from decimal import Decimal
+
+    agreement = book["my_agreement"]
+    PerUnitRuleFactory(agreement=agreement)
+    response = send(erp, "patch", "/api/v1/agreements/AG-A/", {"net_price": "11.90", "effective_from": "2026-09"})
+    assert response.status_code == 200, response.json()
+    assert _price_steps(agreement)[-1] == (datetime.date(2026, 9, 1), Decimal("11.9000"))
+
+
+def test_a_resent_agreement_with_its_prices_unchanged_needs_no_month(erp, book):
+    agreement = book["my_agreement"]
+    PerUnitRuleFactory(agreement=agreement)
+    first = send(erp, "patch", "/api/v1/agreements/AG-A/", {"net_price": "11.90", "effective_from": "2026-01"})
+    assert first.status_code == 200, first.json()
+    before = _price_steps(agreement)
+    response = send(erp, "patch", "/api/v1/agreements/AG-A/", {"net_price": "11.90"})
+    assert response.status_code == 200, response.json()
+    assert _price_steps(agreement) == before

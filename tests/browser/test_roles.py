@@ -84,6 +84,10 @@ def test_pricing_manager_matches_the_signal_and_the_price_history_shows_it(live_
     page.check("input[name=agreements][value='AG-SEED-2026']")
     page.fill("#id_reason", "Three customers quoted Apex Supply at about $11.40")
     page.click("button:has-text('Record the decision')")
+    page.wait_for_selector("#match-preview")  # a match is previewed first: nothing recorded yet
+    assert "AG-SEED-2026" in page.locator("#match-preview").inner_text()
+    shot(page, "signal-match-preview")
+    page.click("button:has-text('Record the match')")
     page.wait_for_selector("#decision")
     assert page.locator("#signal-status").inner_text() == "Matched"
 

@@ -173,9 +173,15 @@ def test_signals_page_draws_the_timeline_with_the_signal_window(signalled_book, 
 def test_pricing_manager_matches_the_signal_and_the_price_history_shows_it(signalled_book, client_for):
     client = client_for(signalled_book["pricing"])
     signal = MarketSignal.objects.get()
-    response = client.post(reverse("signal-detail", args=[signal.pk]), {
-        "decision": "match", "match_price": "11.40", "effective_from": "2026-11", "agreements": ["AG-SEED-2026"],
-        "reason": "Three customers quoted Apex at 11.40"}, follow=True)
+    terms = {"decision": "match", "match_price": "11.40", "effective_from": "2026-11", "agreements": ["AG-SEED-2026"],
+             "reason": "Three customers quoted Apex at 11.40"}
+    # First the preview: nothing recorded yet.
+    preview = html(client.post(reverse("signal-detail", args=[signal.pk]), terms))
+    assert 'id="match-preview"' in preview and "Record the match" in preview
+    assert MarketSignal.objects.get().status == MarketSignal.Status.OPEN
+    previewed = re.search(r'name="previewed" value="([^"]+)"', preview).group(1)
+    response = client.post(reverse("signal-detail", args=[signal.pk]), {**terms, "previewed": previewed},
+                           follow=True)
     assert response.status_code == 200
     signal.refresh_from_db()
     assert signal.status == MarketSignal.Status.MATCHED

@@ -2,7 +2,8 @@
 signal is listed in that signal's exposure table, and every customer listed there is marked on the
 dashboard, for every role (an account manager sees their own customers on both). A claimant is not exposed
 (the dashboard marks the signal as theirs), nor is an agreement priced at or below the median, one outside
-its term this month, or one whose scope does not cover the product."""
+its term this month, or one whose scope does not cover the product, or a line scope that prices the
+product only by its line's discount and never bought it."""
 
 import re
 from datetime import date
@@ -16,29 +17,39 @@ from tests.factories import (
     AgreementFactory,
     ContractPriceFactory,
     CustomerFactory,
+    LineDiscountFactory,
     ProductFactory,
     ProductLineFactory,
+    PurchaseLineFactory,
 )
 from tests.pricing_signals.conftest import signal_on
 
 pytestmark = pytest.mark.django_db
 
 
-def agreement(customer, *, products=(), lines=(), price="12.10", **fields):
+def agreement(customer, *, products=(), lines=(), price="12.10", discount=None, **fields):
+    """Every product named, or of a named line, at `price`; or, with `discount`, the lines' products at that
+    discount off list price (and the named products at `price`)."""
     made = AgreementFactory(customer=customer, products=list(products), **fields)
     made.product_lines.set(lines)
-    ContractPriceFactory(agreement=made, net_price=Decimal(price))
+    priced = set(products) | ({p for line in lines for p in line.products.all()} if discount is None else set())
+    for product in priced:
+        ContractPriceFactory(agreement=made, product=product, net_price=Decimal(price))
+    for line in lines if discount is not None else ():
+        LineDiscountFactory(agreement=made, product_line=line, discount_percent=Decimal(discount))
     return made
 
 
 @pytest.fixture
 def book(manager_a, manager_b):
     fasteners = ProductLineFactory(code="fasteners")
-    bolt, nut = ProductFactory(sku="BOLT", product_line=fasteners), ProductFactory(sku="NUT", product_line=fasteners)
+    bolt = ProductFactory(sku="BOLT", product_line=fasteners, list_price=Decimal("20.00"))
+    nut = ProductFactory(sku="NUT", product_line=fasteners, list_price=Decimal("20.00"))
     people = {code: CustomerFactory(code=code, name=f"Customer {code}", account_manager=manager)
               for code, manager in (("BY-PRODUCT", manager_a), ("BY-LINE", manager_b), ("BOTH", manager_a),
                                     ("CHEAP", manager_b), ("CLAIMANT", manager_a), ("ENDED", manager_a),
-                                    ("FUTURE", manager_b), ("NUT-ONLY", manager_b), ("DRAFT", manager_a))}
+                                    ("FUTURE", manager_b), ("NUT-ONLY", manager_b), ("DRAFT", manager_a),
+                                    ("LINE-BOUGHT-BOLT", manager_a), ("LINE-NEVER-BOUGHT", manager_b))}
     agreement(people["BY-PRODUCT"], products=[bolt])
     agreement(people["BY-LINE"], lines=[fasteners], price="12.50")
     agreement(people["BOTH"], products=[bolt], lines=[fasteners], price="12.30")
@@ -49,11 +60,16 @@ def book(manager_a, manager_b):
     agreement(people["FUTURE"], products=[bolt], start_month=date(2027, 1, 1), end_month=date(2027, 12, 1))
     agreement(people["NUT-ONLY"], products=[nut])
     agreement(people["DRAFT"], products=[bolt], status="draft")
+    # Line scopes priced by a 10 % discount off the $20.00 list price ($18.00): one bought bolts this year,
+    # the other never bought anything of the line. Only the first prices a product, and only bolts.
+    agreement(people["LINE-BOUGHT-BOLT"], lines=[fasteners], discount="10")
+    PurchaseLineFactory(customer=people["LINE-BOUGHT-BOLT"], product=bolt, month=date(2026, 3, 1))
+    agreement(people["LINE-NEVER-BOUGHT"], lines=[fasteners], discount="10")
     signals = {"bolt": signal_on(bolt, "11.40", people["CLAIMANT"]), "nut": signal_on(nut, "11.00")}
     return {"people": people, "signals": signals}
 
 
-EXPOSED = {"bolt": {"BY-PRODUCT", "BY-LINE", "BOTH"}, "nut": {"BY-LINE", "BOTH", "NUT-ONLY"}}
+EXPOSED = {"bolt": {"BY-PRODUCT", "BY-LINE", "BOTH", "LINE-BOUGHT-BOLT"}, "nut": {"BY-LINE", "BOTH", "NUT-ONLY"}}
 
 
 def html(response):

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from customers.models import AuditRecord
 from pricing_signals.evidence import FORMATS, signal_evidence_file
-from pricing_signals.models import MarketSignal, SignalPriceMatch
+from pricing_signals.models import MarketSignal, SignalDecision, SignalPriceMatch
 from pricing_signals.services import (
     MarketSignalConflict,
     market_signal_acknowledge,
@@ -112,14 +112,28 @@ def test_hold_needs_a_reason_and_keeps_prices(signal, agreements, pricing_manage
     assert ContractPrice.objects.filter(reason__startswith="matched").count() == 0
 
 
-def test_a_held_signal_can_be_matched_later_but_a_matched_one_not_again(signal, agreements, pricing_manager):
+def test_a_later_decision_supersedes_the_one_in_force_and_the_history_is_kept(signal, agreements, pricing_manager):
+    one, two = agreements
     market_signal_decide(user=pricing_manager, signal=signal, decision="hold", reason="watching")
-    match(pricing_manager, signal, agreements[:1])
+    match(pricing_manager, signal, [one])
+    match(pricing_manager, signal, [two], price="11.60", effective_from=date(2026, 11, 1))
+    market_signal_decide(user=pricing_manager, signal=signal, decision="hold", reason="changed my mind")
 
-    with pytest.raises(MarketSignalConflict):
-        match(pricing_manager, signal, agreements[1:], effective_from=date(2026, 11, 1))
-    with pytest.raises(MarketSignalConflict):
-        market_signal_decide(user=pricing_manager, signal=signal, decision="hold", reason="changed my mind")
+    history = list(SignalDecision.objects.filter(signal=signal).order_by("pk"))
+    assert [(d.decision, d.match_price, d.reason) for d in history] == [
+        ("hold", None, "watching"), ("match", Decimal("11.4000"), ""), ("match", Decimal("11.6000"), ""),
+        ("hold", None, "changed my mind")]
+    assert [d.superseded_by_id for d in history] == [history[1].pk, history[2].pk, history[3].pk, None]
+    assert [d.superseded_at is None for d in history] == [False, False, False, True]
+    assert [list(d.agreements.all()) for d in history] == [[], [one], [two], []]
+    signal.refresh_from_db()
+    assert (signal.status, signal.decision, signal.decision_reason) == ("held", "hold", "changed my mind")
+    assert (signal.match_price, list(signal.matched_agreements.all())) == (None, [])
+    # The prices each match wrote stay in the agreements' history, each linked to its decision.
+    assert price_history(one)[-1] == (OCTOBER, Decimal("11.4000"), f"matched market signal #{signal.pk}")
+    assert price_history(two)[-1] == (date(2026, 11, 1), Decimal("11.6000"), f"matched market signal #{signal.pk}")
+    assert {(m.contract_price.agreement, m.decision) for m in SignalPriceMatch.objects.filter(signal=signal)} == {
+        (one, history[1]), (two, history[2])}
 
 
 def test_match_refuses_agreements_that_are_not_active_on_the_product(signal, agreements, pricing_manager, product):
@@ -206,8 +220,8 @@ def test_the_evidence_record_lists_claims_decision_price_changes_and_history(sig
         ("2026-09-15", "C-1002", "11.4500", "Call"),
         ("2026-09-22", "C-1003", "11.3800", "Call"),
     ]
-    assert ["AG-ONE", agreements[0].customer.code, "11.4000", "2026-10-01",
-            f"matched market signal #{signal.pk}"] == next(row for row in rows if row and row[0] == "AG-ONE")[:5]
+    assert ["AG-ONE", agreements[0].customer.code, "FAS-101", "11.4000", "2026-10-01",
+            f"matched market signal #{signal.pk}"] == next(row for row in rows if row and row[0] == "AG-ONE")[:6]
     assert any(row[2:3] == ["market_signal.match"] for row in rows if len(row) > 2)
 
 

@@ -86,7 +86,8 @@ def test_net_net_follows_the_rate_the_customer_has_reached_by_the_claims_month(p
 def test_net_net_uses_the_contract_price_in_force_on_the_claims_date(product, manager_a):
     customer = CustomerFactory(account_manager=manager_a)
     agreement = agreement_for(customer, product, net_price="12.10", rate="0.25")
-    agreement.prices.create(effective_from=date(2026, 7, 1), net_price=Decimal("12.46"), reason="mid-year review")
+    agreement.prices.create(product=product, effective_from=date(2026, 7, 1), net_price=Decimal("12.46"),
+                            reason="mid-year review")
     buys(customer, product, 10, range(1, 10))
     june, july = (claim_on(product, customer, date(2026, 6, 30)), claim_on(product, customer, date(2026, 7, 1)))
 
@@ -165,7 +166,7 @@ def exposure_book(seed, product, manager_a, manager_b):
     above = agreement_for(CustomerFactory(code="ABOVE", account_manager=manager_a), product, net_price="12.10")
     by_line = AgreementFactory(customer=CustomerFactory(code="BY-LINE", account_manager=manager_b))
     by_line.product_lines.set([product.product_line])
-    ContractPriceFactory(agreement=by_line, net_price=Decimal("11.50"))
+    ContractPriceFactory(agreement=by_line, product=product, net_price=Decimal("11.50"))
     below = agreement_for(CustomerFactory(code="BELOW", account_manager=manager_a), product, net_price="11.30")
     equal = agreement_for(CustomerFactory(code="EQUAL", account_manager=manager_a), product, net_price="11.40")
     ended = agreement_for(CustomerFactory(code="ENDED", account_manager=manager_a), product, net_price="12.90",

@@ -13,11 +13,11 @@ from pricing_signals.models import MarketSignal
 from pricing_signals.selectors import exposure_total, signal_exposure, signals_exposure_totals
 from tests.factories import (
     AgreementFactory,
-    ContractPriceFactory,
     CustomerFactory,
     LedgerEntryFactory,
     ProductFactory,
     ProductLineFactory,
+    price_every_product,
 )
 from tests.pricing_signals.conftest import signal_on
 
@@ -30,8 +30,7 @@ def agreement(customer, *, products=(), lines=(), prices=(("2026-01-01", "12.10"
     made = AgreementFactory(customer=customer, products=list(products), **fields)
     made.product_lines.set(lines)
     for effective_from, net_price in prices:
-        ContractPriceFactory(agreement=made, effective_from=date.fromisoformat(effective_from),
-                             net_price=Decimal(net_price))
+        price_every_product(made, net_price, date.fromisoformat(effective_from))
     for kind, amount in entries:
         LedgerEntryFactory(agreement=made, kind=kind, amount=Decimal(amount))
     return made

@@ -59,7 +59,8 @@ def test_signal_carries_our_average_net_price_and_the_drop(seed, product):
 
 def test_our_average_uses_the_price_in_force_on_the_as_of_date(seed, product):
     agreement = agreement_for(CustomerFactory(), product, net_price="12.10")
-    agreement.prices.create(effective_from=date(2026, 11, 1), net_price=Decimal("11.90"), reason="review")
+    agreement.prices.create(product=product, effective_from=date(2026, 11, 1), net_price=Decimal("11.90"),
+                            reason="review")
 
     signals_detect(as_of=date(2026, 10, 31))
     assert MarketSignal.objects.get().our_average_price == Decimal("12.1000")

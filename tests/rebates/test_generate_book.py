@@ -14,6 +14,7 @@ from customers.roles import ACCOUNT_MANAGER
 from rebates import engine
 from rebates.models import (
     ContractPrice,
+    LineDiscount,
     Product,
     ProductLine,
     PurchaseLine,
@@ -87,9 +88,14 @@ def test_every_agreement_has_a_rule_a_contract_price_and_a_scope(summary):
         assert agreement.start_month <= agreement.end_month
         assert agreement.start_month in BOOK_MONTHS and agreement.end_month in BOOK_MONTHS
         assert RebateRule.objects.filter(agreement=agreement).exists()
-        price = ContractPrice.objects.get(agreement=agreement)
-        assert (price.effective_from, price.reason) == (agreement.start_month, "Contract price")
-        assert price.net_price > 0
+        # Each named product its own price; each line of the scope a discount off list price.
+        prices = list(ContractPrice.objects.filter(agreement=agreement))
+        assert {price.product_id for price in prices} == {p.pk for p in agreement.products.all()}
+        assert all((price.effective_from, price.reason) == (agreement.start_month, "Contract price")
+                   and price.net_price > 0 for price in prices)
+        discounts = list(LineDiscount.objects.filter(agreement=agreement))
+        assert {d.product_line_id for d in discounts} == {line.pk for line in agreement.product_lines.all()}
+        assert all(0 < d.discount_percent < 100 for d in discounts)
         assert covered_products(agreement)
 
 
