@@ -13,6 +13,7 @@ from config import clock
 from config.api.errors import ApiError, Conflict
 from config.api.fields import MONTH_PATTERN, DayField, MonthField
 from config.api.filters import QueryParams
+from config.api.inputs import NoBody, StrictInput
 from config.api.schema import ErrorSerializer
 from config.api.views import ApiView, ApiViewSet
 from rebates.api.filters import AccrualRunFilter, LedgerEntryFilter, SettlementFilter
@@ -47,7 +48,7 @@ class AccrualRunOut(serializers.ModelSerializer):
         return run.progress
 
 
-class AccrualRunIn(serializers.Serializer):
+class AccrualRunIn(StrictInput):
     as_of = DayField(required=False, help_text="Accrue up to this date; today when left out.")
     full = serializers.BooleanField(required=False, default=False,
                                     help_text="Recompute every agreement, not only what changed.")
@@ -290,12 +291,12 @@ class SettlementOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class InterimIn(serializers.Serializer):
+class InterimIn(StrictInput):
     agreement = serializers.CharField(max_length=40, help_text="Agreement number.")
     through = MonthField(help_text="YYYY-MM: the interim payment pays the open settlement period up to this month.")
 
 
-class PayIn(serializers.Serializer):
+class PayIn(StrictInput):
     payment_reference = serializers.CharField(max_length=80, help_text="The credit note number.")
     paid_on = DayField(required=False, help_text="Default today.")
 
@@ -374,6 +375,7 @@ class SettlementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         settlement = self.get_object()
+        NoBody(data=request.data).is_valid(raise_exception=True)
         try:
             settlement = settlement_approve(settlement=settlement, by=request.user)
         except SettlementConflict as error:

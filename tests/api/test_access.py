@@ -240,3 +240,14 @@ def test_the_account_manager_does_see_their_own_rows(world, users):
     assert world["my_agreement"].number in manager.get("/api/v1/accruals/").content.decode()
     assert world["my_agreement"].number in manager.get("/api/v1/ledger-entries/").content.decode()
     assert manager.get(f"/api/v1/ledger-entries/{world['mine_entry'].pk}/").status_code == 200
+
+
+@pytest.mark.parametrize(("path", "resource", "method", "action", "view"), WRITE_ROUTES,
+                         ids=[f"{r[2].upper()} {r[0]}" for r in WRITE_ROUTES])
+def test_every_write_refuses_a_field_it_does_not_take(world, users, path, resource, method, action, view):
+    # Unknown fields are never ignored: the administrator (who may do every write) gets a 400 naming each.
+    response = getattr(client_for(users["administrator"]), method)(
+        fill(path, world), data=json.dumps({"surely_not_a_field": 1, "nor_this": "x"}), content_type="application/json")
+    assert response.status_code == 400, (path, response.status_code, response.content[:300])
+    named = {detail["field"] for detail in response.json()["details"]}
+    assert {"surely_not_a_field", "nor_this"} <= named, response.json()
