@@ -73,7 +73,7 @@ CONSTRAINT_PROBLEMS: dict[str, tuple[tuple[str, ...], str]] = {
     "rule_window_positive": (("window_days",), "The window must be at least one day."),
     "rule_min_customers_positive": (("min_customers",), "At least one customer."),
     "rule_tolerance_positive": (("tolerance_percent",), "The tolerance is more than 0 and less than 100 percent."),
-    "one_global_detection_rule": (("product_line",), "There is already a detection rule for every product line."),
+    "one_global_detection_rule": (("product_line",), "There is already a global default detection rule."),
     "signal_window_ordered": (("window_end",), "The window ends before it starts."),
     "signal_median_positive": (("median_price",), "The median price must be more than zero."),
     "signal_match_has_price_and_date": (("match_price", "match_effective_from"),
