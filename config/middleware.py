@@ -7,6 +7,9 @@
   checked from Content-Length first, then while the body is read (in chunks, counted), so a body over the
   limit is never read whole, let alone parsed. Pages keep Django's own limits (DATA_UPLOAD_MAX_MEMORY_SIZE
   for forms; uploaded files go to disk), so a purchase file can still be uploaded on /imports/.
+- An unknown path under /api/ answers 404 in the API's error shape under any settings: with DEBUG on,
+  Django answers an unknown URL with its HTML page and never calls handler404, so the answer is replaced
+  here (after CommonMiddleware, so "/api/v1/customers" is still redirected to "/api/v1/customers/").
 """
 
 from io import BytesIO
@@ -15,7 +18,7 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.views.defaults import bad_request
 
-from config.api.errors import body_too_large_message, error_body, is_api_path, printable
+from config.api.errors import body_too_large_message, error_body, is_api_path, page_not_found, printable
 
 READ_CHUNK = 64 * 1024
 
@@ -30,7 +33,14 @@ class RequestChecksMiddleware:
             refused = _body_refusal(request)
         if refused is not None:
             return refused
-        return self.get_response(request)
+        response = self.get_response(request)
+        if response.status_code == 404 and is_api_path(request) and not _is_json(response):
+            return page_not_found(request)
+        return response
+
+
+def _is_json(response) -> bool:
+    return response.get("Content-Type", "").startswith("application/json")
 
 
 def _nul_refusal(request):

@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from config.constraints import NamedConstraints
 from config.validators import CODE_RULE, validate_code
 from customers.querysets import CustomerQuerySet
 
@@ -18,7 +19,7 @@ class Segment(models.Model):
         return self.name
 
 
-class Customer(models.Model):
+class Customer(NamedConstraints, models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         LOST = "lost", "Lost"

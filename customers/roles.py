@@ -35,6 +35,26 @@ _READ_ALL = [
     "pricing_signals.view_detectionrule",
 ]
 
+# What the ERP reads (docs/product.md's Users table): customers, products, programs, agreements (with their
+# rules and contract prices), purchase lines, accruals, statements and ledger entries, settlements, and the
+# accrual runs it starts. Not price claims, market signals, competitors or detection rules.
+_ERP_READS = [
+    "customers.view_customer",
+    "customers.view_segment",
+    "rebates.view_productline",
+    "rebates.view_product",
+    "rebates.view_rebateprogram",
+    "rebates.view_rebateagreement",
+    "rebates.view_contractprice",
+    "rebates.view_rebaterule",
+    "rebates.view_tierband",
+    "rebates.view_bonuscondition",
+    "rebates.view_purchaseline",
+    "rebates.view_ledgerentry",
+    "rebates.view_settlement",
+    "rebates.view_accrualrun",
+]
+
 ROLE_PERMISSIONS = {
     # Their own customers only: no view_all_customers.
     # Accrual runs are figures of the whole book, so they are not an account manager's to read.
@@ -61,7 +81,7 @@ ROLE_PERMISSIONS = {
         "rebates.import_purchases",
         "rebates.view_importbatch",
     ],
-    ERP_INTEGRATION: _READ_ALL
+    ERP_INTEGRATION: _ERP_READS
     + [
         "customers.view_all_customers",
         "customers.add_customer",

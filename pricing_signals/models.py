@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 
+from config.constraints import NamedConstraints
 from customers.models import Customer
 from pricing_signals.querysets import PriceClaimQuerySet
 from rebates.models import ContractPrice, Product, ProductLine, RebateAgreement, money_field, unit_price_field
@@ -23,7 +24,7 @@ class Competitor(models.Model):
         return self.name
 
 
-class DetectionRule(models.Model):
+class DetectionRule(NamedConstraints, models.Model):
     """When claims witness a signal. One global default (no product line) and optional per-line overrides."""
 
     product_line = models.OneToOneField(
@@ -61,7 +62,7 @@ class DetectionRule(models.Model):
         return f"Detection rule ({scope}): {self.window_days} days, {self.min_customers} customers"
 
 
-class MarketSignal(models.Model):
+class MarketSignal(NamedConstraints, models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         ACKNOWLEDGED = "acknowledged", "Acknowledged"
@@ -125,7 +126,7 @@ def evidence_path(claim, filename):
     return f"claims/evidence/{claim.reported_on:%Y/%m}/{filename}"
 
 
-class PriceClaim(models.Model):
+class PriceClaim(NamedConstraints, models.Model):
     class Channel(models.TextChoices):
         CALL = "call", "Call"
         EMAIL = "email", "Email"

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from config.constraints import NamedConstraints
 from config.validators import CODE_RULE, validate_code, validate_month, validate_term
 from customers.models import Customer
 from rebates.querysets import (
@@ -51,7 +52,7 @@ class ProductLine(models.Model):
         return self.name
 
 
-class Product(models.Model):
+class Product(NamedConstraints, models.Model):
     sku = models.CharField("SKU", max_length=60, unique=True, validators=[validate_code], help_text=CODE_RULE)
     name = models.CharField(max_length=200)
     product_line = models.ForeignKey(ProductLine, on_delete=models.PROTECT, related_name="products")
@@ -90,7 +91,7 @@ class RebateProgram(models.Model):
         return self.name
 
 
-class RebateAgreement(models.Model):
+class RebateAgreement(NamedConstraints, models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         ACTIVE = "active", "Active"
@@ -165,7 +166,7 @@ class RebateAgreement(models.Model):
         validate_term(self.start_month, self.end_month)
 
 
-class ContractPrice(models.Model):
+class ContractPrice(NamedConstraints, models.Model):
     """One step of the contract net unit price of one product of an agreement's scope.
 
     An agreement prices each product of its scope on its own: a product named in the scope, or a product of
@@ -225,7 +226,7 @@ class LineDiscount(models.Model):
         return f"{self.agreement} line {self.product_line_id} -{self.discount_percent}% from {self.effective_from}"
 
 
-class RebateRule(models.Model):
+class RebateRule(NamedConstraints, models.Model):
     """The agreement's one rule. `rate` is money per unit or a percent, as `rate_type` says."""
 
     class Kind(models.TextChoices):
@@ -293,7 +294,7 @@ class RebateRule(models.Model):
         return f"{self.get_kind_display()} rule of {self.agreement}"
 
 
-class TierBand(models.Model):
+class TierBand(NamedConstraints, models.Model):
     """A band starts at its threshold (inclusive) and runs to the next band's threshold.
 
     Ordered by threshold with one band per threshold, bands are ascending with no gaps by construction.
@@ -315,7 +316,7 @@ class TierBand(models.Model):
         return f"from {self.threshold}: {self.rate}"
 
 
-class BonusCondition(models.Model):
+class BonusCondition(NamedConstraints, models.Model):
     """Product launch: an extra percent on the whole scope in a period with enough of a new product."""
 
     class Kind(models.TextChoices):
@@ -374,7 +375,7 @@ class ImportBatch(models.Model):
         return f"{self.get_source_display()} batch {self.pk} ({self.line_count} lines)"
 
 
-class IdempotencyKey(models.Model):
+class IdempotencyKey(NamedConstraints, models.Model):
     """An `Idempotency-Key` a client sent with a write: a resend with the same key and body gets the first answer."""
 
     class Status(models.TextChoices):
@@ -398,7 +399,7 @@ class IdempotencyKey(models.Model):
         return f"{self.key} ({self.status})"
 
 
-class PurchaseLine(models.Model):
+class PurchaseLine(NamedConstraints, models.Model):
     """One ERP line. A resend with the same erp_line_id replaces the line, never duplicates it."""
 
     class Source(models.TextChoices):
@@ -440,7 +441,7 @@ class PurchaseLine(models.Model):
         return f"{self.erp_line_id}: {self.quantity} x {self.product_id} in {self.month:%Y-%m}"
 
 
-class ExportJob(models.Model):
+class ExportJob(NamedConstraints, models.Model):
     """A large export made in the background: its progress is polled, its file downloaded when done."""
 
     class Kind(models.TextChoices):
@@ -479,7 +480,7 @@ class ExportJob(models.Model):
         return f"{self.get_kind_display()} export {self.pk} ({self.status})"
 
 
-class AccrualRun(models.Model):
+class AccrualRun(NamedConstraints, models.Model):
     class Trigger(models.TextChoices):
         SCHEDULE = "schedule", "Nightly schedule"
         FINANCE = "finance", "Finance"
@@ -542,7 +543,7 @@ class AccrualRun(models.Model):
         return 100 * self.chunks_done // self.chunks_total if self.chunks_total else 0
 
 
-class AccrualChunk(models.Model):
+class AccrualChunk(NamedConstraints, models.Model):
     """A range of agreements of one run: booked in one transaction by one task, or not at all."""
 
     class Status(models.TextChoices):
@@ -578,7 +579,7 @@ class AccrualChunk(models.Model):
 _REFERENCE = {"on_delete": models.DO_NOTHING, "db_constraint": False, "db_index": False}
 
 
-class AccrualMark(models.Model):
+class AccrualMark(NamedConstraints, models.Model):
     """A change that can alter expected ledgers, written by PostgreSQL triggers (migration
     0010_accrual_mark_triggers), whoever makes it: the ORM, the admin, the API, an import or raw SQL.
 
@@ -641,7 +642,7 @@ class AccrualCheck(models.Model):
         return f"Accrual check {self.pk} as of {self.as_of} ({self.get_status_display()})"
 
 
-class Settlement(models.Model):
+class Settlement(NamedConstraints, models.Model):
     """The closing of one settlement period of an agreement (or an interim payment within it)."""
 
     class Status(models.TextChoices):
@@ -705,7 +706,7 @@ class Settlement(models.Model):
         return f"{self.agreement} {self.period_start:%Y-%m}..{self.period_end:%Y-%m} ({self.status})"
 
 
-class LedgerEntry(models.Model):
+class LedgerEntry(NamedConstraints, models.Model):
     """An append-only accrual ledger entry. The balance of an agreement is the sum of its entries."""
 
     class Kind(models.TextChoices):

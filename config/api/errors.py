@@ -13,10 +13,12 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import InterfaceError, OperationalError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+
+from config.constraints import constraint_problem
 
 logger = logging.getLogger("config.api")
 
@@ -116,6 +118,8 @@ def exception_handler(exc, context):
     if isinstance(exc, RequestDataTooBig):
         exc = ApiError(body_too_large_message(), status_code=413, code="too_large",
                        details=[{"field": "body", "message": body_too_large_message()}])
+    if isinstance(exc, IntegrityError):
+        exc = constraint_refusal(exc)
     if isinstance(exc, UnicodeEncodeError):
         # Text the database cannot hold (a lone surrogate sent as a JSON escape): nothing was stored.
         exc = exceptions.ValidationError("Text must be valid Unicode.")
@@ -140,6 +144,19 @@ def exception_handler(exc, context):
     else:
         body = error_body(status_code, _CODES.get(status_code, "error"), exc.detail)
     return Response(body, status=status_code, headers=headers)
+
+
+def constraint_refusal(exc: IntegrityError) -> ApiError:
+    """A constraint the database refused (two requests racing for one number, say), named by its fields in
+    plain words (config/constraints.py), never by the constraint's name; nothing was stored."""
+    name = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+    problem = constraint_problem(name)
+    if problem is None:
+        logger.error("integrity error without a known constraint", exc_info=exc)
+        return Conflict("The request conflicts with data already stored; nothing was changed.")
+    fields, message = problem
+    return ApiError(_summary([{"field": field, "message": message} for field in fields]),
+                    details=[{"field": field, "message": message} for field in fields])
 
 
 def _summary(details) -> str:

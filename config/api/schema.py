@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import serializers
 
 from config.api.idempotency import HEADER, KEY_PATTERN
+from config.api.inputs import StrictInput
 
 WRITES = ("POST", "PUT", "PATCH")
 
@@ -59,6 +60,18 @@ ERRORS = {
 
 
 class ApiAutoSchema(AutoSchema):
+    def _postprocess_serializer_schema(self, schema, serializer, direction):
+        # A request body takes only its fields (config/api/inputs.py): unknown ones are refused, and the fields
+        # of the answer a client may send back are listed as read-only (after the split request component has
+        # dropped the read-only fields of the serializer itself).
+        schema = super()._postprocess_serializer_schema(schema, serializer, direction)
+        if direction == "request" and isinstance(serializer, StrictInput):
+            schema["additionalProperties"] = False
+            for name in serializer.read_only_echoes:
+                schema.setdefault("properties", {})[name] = {
+                    "readOnly": True, "description": "Shown in answers; sent back, it is ignored."}
+        return schema
+
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())
         if self.method in WRITES:

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from config.api.fields import CodeField, NamedRowField
+from config.api.inputs import StrictInput
 from customers.models import Customer, Segment
 
 
@@ -18,7 +19,7 @@ class CustomerOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class CustomerIn(serializers.Serializer):
+class CustomerIn(StrictInput):
     """What the ERP sends; `code` only when creating (it names the customer for good)."""
 
     code = CodeField(max_length=40)
@@ -35,3 +36,4 @@ class CustomerIn(serializers.Serializer):
 
 class CustomerChangeIn(CustomerIn):
     code = None
+    read_only_echoes = ("code", "created_at", "updated_at")

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from config.api.errors import ApiError, Conflict
 from config.api.fields import DayField, ExactDecimalField, MonthField
+from config.api.inputs import StrictInput
 from config.api.schema import ErrorSerializer
 from config.api.views import ApiViewSet
 from pricing_signals.models import MarketSignal, PriceClaim
@@ -81,7 +82,7 @@ class ClaimDetailOut(ClaimOut):
         return CredibilityOut(claims_credibility([claim])[claim.pk]).data
 
 
-class ClaimIn(serializers.Serializer):
+class ClaimIn(StrictInput):
     customer = serializers.CharField(max_length=40, help_text="Customer ERP code.")
     product = serializers.CharField(max_length=60, help_text="SKU.")
     competitor = serializers.CharField(max_length=120, help_text="Competitor name (added if new).")
@@ -216,7 +217,7 @@ class SignalDetailOut(SignalOut):
         return cache[signal.pk]
 
 
-class DecisionIn(serializers.Serializer):
+class DecisionIn(StrictInput):
     decision = serializers.ChoiceField(choices=MarketSignal.Decision.choices)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000,
                                    help_text="Required to hold.")

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from config.api.errors import ApiError, Conflict
 from config.api.fields import CodeField, ExactDecimalField, MonthField
+from config.api.inputs import StrictInput
 from config.api.schema import ErrorSerializer
 from config.api.views import ApiViewSet
 from customers.models import Customer
@@ -48,7 +49,7 @@ class ProductOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ProductIn(serializers.Serializer):
+class ProductIn(StrictInput):
     sku = CodeField(max_length=60)
     name = serializers.CharField(max_length=200)
     product_line = serializers.SlugRelatedField(slug_field="code", queryset=ProductLine.objects.all(),
@@ -60,6 +61,7 @@ class ProductIn(serializers.Serializer):
 
 class ProductChangeIn(ProductIn):
     sku = None
+    read_only_echoes = ("sku",)
 
 
 PRODUCT = {"sku": "SKU-00007", "name": "Cutting disc 125 mm", "product_line": "abrasives", "list_price": "14.0000",
@@ -144,7 +146,7 @@ class ProgramOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ProgramIn(serializers.Serializer):
+class ProgramIn(StrictInput):
     code = serializers.SlugField(max_length=60)
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True)
@@ -152,6 +154,7 @@ class ProgramIn(serializers.Serializer):
 
 class ProgramChangeIn(ProgramIn):
     code = None
+    read_only_echoes = ("code",)
 
 
 PROGRAM = {"code": "widgets-2026", "name": "2026 back-end program, widgets", "description": "Per-unit rebates."}
@@ -183,18 +186,18 @@ class ProgramViewSet(_Writable):
 # --- agreements -------------------------------------------------------------------------------------
 
 
-class BandSerializer(serializers.Serializer):
+class BandSerializer(StrictInput):
     threshold = ExactDecimalField(max_digits=16, decimal_places=3, min_value=0)
     rate = ExactDecimalField(max_digits=12, decimal_places=6, min_value=0)
 
 
-class BonusSerializer(serializers.Serializer):
+class BonusSerializer(StrictInput):
     product = serializers.SlugRelatedField(slug_field="sku", queryset=Product.objects.all(), help_text="SKU.")
     minimum_quantity = ExactDecimalField(max_digits=14, decimal_places=3, min_value=0)
     extra_percent = ExactDecimalField(max_digits=12, decimal_places=6, min_value=0)
 
 
-class RuleSerializer(serializers.Serializer):
+class RuleSerializer(StrictInput):
     """The agreement's rule. `rate` is money per unit or a percent, as `rate_type` says; tiered rules carry
     their rates on the bands."""
 
@@ -269,7 +272,7 @@ class AgreementOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AgreementIn(serializers.Serializer):
+class AgreementIn(StrictInput):
     number = CodeField(max_length=40)
     customer = serializers.SlugRelatedField(slug_field="code", queryset=Customer.objects.all(),
                                             help_text="Customer ERP code.")
@@ -303,6 +306,8 @@ class AgreementIn(serializers.Serializer):
 
 class AgreementChangeIn(AgreementIn):
     number = None
+    read_only_echoes = ("number", "terminated_on", "termination_reason", "created_at",
+                        "terms_changed_at")
     effective_from = MonthField(required=False, help_text="The month a price change takes effect (YYYY-MM), a "
                                                           "month of the term; required when a price changes.")
 
@@ -330,7 +335,7 @@ TIERED_RULE = {"rule": {"kind": "tiered", "rate_type": "percent", "tier_basis": 
                                   {"threshold": "5000", "rate": "3"}]}}
 
 
-class TerminateIn(serializers.Serializer):
+class TerminateIn(StrictInput):
     terminated_on = serializers.DateField(help_text="The day the customer left; within the agreement's term.")
     reason = serializers.CharField(max_length=200, help_text="Why, in a few words (kept with the agreement).")
 

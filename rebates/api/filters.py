@@ -6,7 +6,15 @@ from drf_spectacular.utils import extend_schema_field
 
 from config.api.fields import MONTH_PATTERN, parse_month
 from config.validators import MONTH_RULE
-from rebates.models import AccrualRun, Product, PurchaseLine, RebateAgreement, RebateProgram, Settlement
+from rebates.models import (
+    AccrualRun,
+    LedgerEntry,
+    Product,
+    PurchaseLine,
+    RebateAgreement,
+    RebateProgram,
+    Settlement,
+)
 
 
 class MonthFormField(forms.CharField):
@@ -83,3 +91,28 @@ class SettlementFilter(django_filters.FilterSet):
         fields = ["customer", "agreement", "status"]
 
 
+# Ids are bigints: a larger number names no row and is refused rather than sent to the database.
+MAX_ID = 2**63 - 1
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
+class IdFilter(django_filters.Filter):
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class LedgerEntryFilter(django_filters.FilterSet):
+    agreement = django_filters.CharFilter(field_name="agreement__number", help_text="Agreement number.")
+    customer = django_filters.CharFilter(field_name="agreement__customer__code", help_text="Customer ERP code.")
+    month_from = MonthFilter(field_name="period", lookup_expr="gte", help_text="YYYY-MM, inclusive.")
+    month_to = MonthFilter(field_name="period", lookup_expr="lte", help_text="YYYY-MM, inclusive.")
+    kind = django_filters.ChoiceFilter(choices=LedgerEntry.Kind.choices)
+    run = IdFilter(field_name="accrual_run", help_text="The accrual run that booked the entries (its id).")
+
+    class Meta:
+        model = LedgerEntry
+        fields = ["agreement", "customer", "month_from", "month_to", "kind", "run"]

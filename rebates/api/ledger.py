@@ -13,11 +13,12 @@ from config import clock
 from config.api.errors import ApiError, Conflict
 from config.api.fields import MONTH_PATTERN, DayField, MonthField
 from config.api.filters import QueryParams
+from config.api.inputs import NoBody, StrictInput
 from config.api.schema import ErrorSerializer
 from config.api.views import ApiView, ApiViewSet
-from rebates.api.filters import AccrualRunFilter, SettlementFilter
+from rebates.api.filters import AccrualRunFilter, LedgerEntryFilter, SettlementFilter
 from rebates.exports import ExportError, ExportFile, accruals_export
-from rebates.models import AccrualRun, ExportJob, RebateAgreement, Settlement
+from rebates.models import AccrualRun, ExportJob, LedgerEntry, RebateAgreement, Settlement
 from rebates.selectors import accrual_rows, agreement_statement
 from rebates.services import (
     AccrualRunError,
@@ -47,7 +48,7 @@ class AccrualRunOut(serializers.ModelSerializer):
         return run.progress
 
 
-class AccrualRunIn(serializers.Serializer):
+class AccrualRunIn(StrictInput):
     as_of = DayField(required=False, help_text="Accrue up to this date; today when left out.")
     full = serializers.BooleanField(required=False, default=False,
                                     help_text="Recompute every agreement, not only what changed.")
@@ -171,6 +172,47 @@ class AccrualViewSet(mixins.ListModelMixin, ApiViewSet):
         return accrual_rows(user=self.request.user, **accrual_filters(self.request))
 
 
+# --- ledger entries -------------------------------------------------------------------------------
+
+
+class LedgerEntryOut(serializers.ModelSerializer):
+    agreement = serializers.CharField(source="agreement.number")
+    month = MonthField(source="period")
+    run = serializers.IntegerField(source="accrual_run_id", allow_null=True,
+                                   help_text="The accrual run that booked the entry; null for one booked otherwise.")
+    settlement = serializers.IntegerField(source="settlement_id", allow_null=True,
+                                          help_text="The settlement a payout or forfeiture belongs to.")
+
+    class Meta:
+        model = LedgerEntry
+        fields = ["id", "agreement", "month", "kind", "quantity", "eligible_amount", "amount", "run", "settlement",
+                  "booked_at"]
+        read_only_fields = fields
+
+
+LEDGER_ENTRY = {"id": 90412, "agreement": "AG-2026-0042", "month": "2026-03", "kind": "accrual", "quantity": "10.000",
+                "eligible_amount": "121.00", "amount": "2.50", "run": 31, "settlement": None,
+                "booked_at": "2026-04-01T02:03:11Z"}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Ledger entries",
+                       description="The single entries of the append-only ledger for the agreements you may see, by "
+                                   "agreement, month and booking order. Read only: a correction is a new entry.",
+                       examples=[OpenApiExample("An entry", response_only=True, value=LEDGER_ENTRY)]),
+    retrieve=extend_schema(summary="One ledger entry", description="By id; 404 if it is not one you may see.",
+                           examples=[OpenApiExample("An entry", response_only=True, value=LEDGER_ENTRY)]),
+)
+class LedgerEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    serializer_class = LedgerEntryOut
+    filterset_class = LedgerEntryFilter
+    required_permissions = {"list": ("rebates.view_ledgerentry",), "retrieve": ("rebates.view_ledgerentry",)}
+
+    def get_queryset(self):
+        return (LedgerEntry.objects.visible_to(self.request.user).select_related("agreement")
+                .order_by("agreement__number", "period", "id"))
+
+
 # --- statement --------------------------------------------------------------------------------------
 
 
@@ -270,12 +312,12 @@ class SettlementOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class InterimIn(serializers.Serializer):
+class InterimIn(StrictInput):
     agreement = serializers.CharField(max_length=40, help_text="Agreement number.")
     through = MonthField(help_text="YYYY-MM: the interim payment pays the open settlement period up to this month.")
 
 
-class PayIn(serializers.Serializer):
+class PayIn(StrictInput):
     payment_reference = serializers.CharField(max_length=80, help_text="The credit note number.")
     paid_on = DayField(required=False, help_text="Default today.")
 
@@ -354,6 +396,7 @@ class SettlementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         settlement = self.get_object()
+        NoBody(data=request.data).is_valid(raise_exception=True)
         try:
             settlement = settlement_approve(settlement=settlement, by=request.user)
         except SettlementConflict as error:

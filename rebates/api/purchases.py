@@ -6,11 +6,13 @@ from rest_framework.response import Response
 
 from config.api.errors import ApiError
 from config.api.fields import MONTH_PATTERN, MonthField
+from config.api.inputs import UNKNOWN
 from config.api.schema import ErrorSerializer
 from config.api.views import ApiViewSet
 from rebates.api.filters import PurchaseFilter
 from rebates.models import PurchaseLine
 from rebates.services import PurchaseLinesInvalid, purchase_lines_ingest
+from rebates.services.purchases import FIELDS
 
 MAX_LINES = 10_000
 
@@ -48,6 +50,7 @@ def _decimal(places, digits, description):
 
 LINE_SCHEMA = {
     "type": "object",
+    "additionalProperties": False,
     "required": ["erp_line_id", "customer", "product", "month", "quantity", "unit_price", "amount"],
     "properties": {
         "erp_line_id": {"type": "string", "minLength": 1, "maxLength": 80, "pattern": r"\S",
@@ -134,6 +137,13 @@ class PurchaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
         if len(lines) > MAX_LINES:
             raise ApiError(f"At most {MAX_LINES:,} lines per request; this one has {len(lines):,}. "
                            f"Nothing was stored.")
+        unknown = [{"line": index, "erp_line_id": line.get("erp_line_id") if isinstance(line.get("erp_line_id"), str)
+                    else None, "field": str(key), "message": UNKNOWN}
+                   for index, line in enumerate(lines) if isinstance(line, dict)
+                   for key in line if key not in FIELDS]
+        if unknown:
+            raise ApiError(f"{len(unknown)} unknown field{'s' if len(unknown) != 1 else ''} in the lines; nothing was "
+                           f"stored.", details=unknown)
         try:
             result = purchase_lines_ingest(lines=lines, source=PurchaseLine.Source.API, user=request.user)
         except PurchaseLinesInvalid as invalid:

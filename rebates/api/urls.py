@@ -7,6 +7,7 @@ from rebates.api.ledger import (
     AccrualRunViewSet,
     AccrualViewSet,
     ExportJobViewSet,
+    LedgerEntryViewSet,
     SettlementViewSet,
     StatementView,
 )
@@ -19,6 +20,7 @@ router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("purchases", PurchaseViewSet, basename="purchase")
 router.register("accrual-runs", AccrualRunViewSet, basename="accrual-run")
 router.register("accruals", AccrualViewSet, basename="accrual")
+router.register("ledger-entries", LedgerEntryViewSet, basename="ledger-entry")
 router.register("settlements", SettlementViewSet, basename="settlement")
 router.register("export-jobs", ExportJobViewSet, basename="export-job")
 

@@ -37,8 +37,14 @@ STATUSES_SENT = (RebateAgreement.Status.DRAFT, RebateAgreement.Status.ACTIVE)
 ERP_PRICE_REASONS = ("Agreement created", "Sent by the ERP")
 
 
-def _save(obj, *, exclude=()):
-    obj.full_clean(exclude=list(exclude))
+def _save(obj, *, exclude=(), prefix=""):
+    """Validate and save; `prefix` places the fields' errors where the request sent them ("rule.")."""
+    try:
+        obj.full_clean(exclude=list(exclude))
+    except ValidationError as error:
+        if not prefix or not hasattr(error, "error_dict"):
+            raise
+        raise ValidationError({f"{prefix}{field}": problems for field, problems in error.error_dict.items()}) from error
     obj.save()
 
 
@@ -292,7 +298,7 @@ def _rule_write(agreement, wanted: dict) -> bool:
             rule.bonuses.all().delete()
         if not changed:
             return False
-    _save(rule, exclude=["agreement"])
+    _save(rule, exclude=["agreement"], prefix="rule.")
     if "bands" in wanted and not rule.bands.exists():
         TierBand.objects.bulk_create(TierBand(rule=rule, threshold=threshold, rate=rate)
                                      for threshold, rate in sorted(bands))

@@ -48,6 +48,11 @@ WRITES = {
     # A match's preview writes nothing, but only those who decide ask for one.
     ("market-signals", "decision_preview"): {"pricing_manager", "administrator"},
 }
+# What the ERP token reads (docs/product.md's Users table): customers, products, programs, agreements,
+# purchase lines, accruals (and the ledger entries they sum), statements, settlements, and the accrual runs it
+# starts. Price claims, market signals and the rest answer it 403.
+ERP_READS = {"customers", "products", "programs", "agreements", "purchases", "accruals", "ledger-entries",
+             "settlements", "accrual-runs"}
 # Reads that are themselves a write action of R16 (an export makes a file of the ledger).
 GUARDED_READS = {
     ("exports", "get"): {"finance", "administrator"},
@@ -90,7 +95,7 @@ ROUTES = api_routes()
 def test_the_walk_finds_every_resource_of_the_contract():
     resources = {route[1] for route in ROUTES}
     assert {"customers", "products", "programs", "agreements", "purchases", "accrual-runs", "accruals",
-            "settlements", "price-claims", "market-signals", "exports", "export-jobs"} <= resources
+            "settlements", "price-claims", "market-signals", "exports", "export-jobs", "ledger-entries"} <= resources
 
 
 @pytest.mark.parametrize(("path", "resource", "method", "action", "view"), ROUTES,
@@ -109,7 +114,8 @@ def world(users, book):
     rows = {}
     for side, agreement in (("mine", book["my_agreement"]), ("theirs", book["their_agreement"])):
         PerUnitRuleFactory(agreement=agreement)
-        LedgerEntryFactory(agreement=agreement, period=datetime.date(2026, 1, 1), amount=Decimal("2.50"))
+        rows[f"{side}_entry"] = LedgerEntryFactory(agreement=agreement, period=datetime.date(2026, 1, 1),
+                                                   amount=Decimal("2.50"))
         rows[f"{side}_line"] = PurchaseLineFactory(erp_line_id=f"LINE-{side}", customer=agreement.customer,
                                                    product=book["product"])
         rows[f"{side}_settlement"] = Settlement.objects.create(
@@ -138,6 +144,7 @@ def fill(path, world, side="mine"):
         "price-claims": world[f"{side}_claim"].pk,
         "market-signals": world["signal"].pk,
         "export-jobs": world[f"{side}_job"].pk,
+        "ledger-entries": world[f"{side}_entry"].pk,
     }
     resource = path.split("/")[3]
     return re.sub(r"\{\w+\}", lambda _: str(keys[resource]), path)
@@ -173,6 +180,19 @@ def test_every_role_against_every_export(world, users, role, path, resource, met
         assert response.status_code == 403
 
 
+READS = [route for route in ROUTES if route[2] == "get" and (route[1], route[3]) not in GUARDED_READS]
+
+
+@pytest.mark.parametrize(("path", "resource", "method", "action", "view"), READS,
+                         ids=[f"GET {r[0]}" for r in READS])
+def test_the_erp_reads_only_what_the_users_table_gives_it(world, users, path, resource, method, action, view):
+    response = client_for(users["erp"]).get(fill(path, world))
+    if resource in ERP_READS:
+        assert response.status_code == 200, (path, response.status_code, response.content[:300])
+    else:
+        assert response.status_code == 403, (path, response.status_code)
+
+
 def foreign_marks(world):
     """Text that only the other manager's rows show."""
     return [world["theirs"].code, world["their_agreement"].number, world["theirs_line"].erp_line_id,
@@ -180,7 +200,8 @@ def foreign_marks(world):
 
 
 READ_ROUTES = [route for route in ROUTES if route[2] == "get"]
-CUSTOMER_BOUND = {"customers", "agreements", "purchases", "settlements", "price-claims", "export-jobs"}
+CUSTOMER_BOUND = {"customers", "agreements", "purchases", "settlements", "price-claims", "export-jobs",
+                  "ledger-entries"}
 
 
 @pytest.mark.parametrize(("path", "resource", "method", "action", "view"), READ_ROUTES,
@@ -219,3 +240,16 @@ def test_the_account_manager_does_see_their_own_rows(world, users):
     assert manager.get(f"/api/v1/settlements/{world['mine_settlement'].pk}/").status_code == 200
     assert manager.get(f"/api/v1/price-claims/{world['mine_claim'].pk}/").status_code == 200
     assert world["my_agreement"].number in manager.get("/api/v1/accruals/").content.decode()
+    assert world["my_agreement"].number in manager.get("/api/v1/ledger-entries/").content.decode()
+    assert manager.get(f"/api/v1/ledger-entries/{world['mine_entry'].pk}/").status_code == 200
+
+
+@pytest.mark.parametrize(("path", "resource", "method", "action", "view"), WRITE_ROUTES,
+                         ids=[f"{r[2].upper()} {r[0]}" for r in WRITE_ROUTES])
+def test_every_write_refuses_a_field_it_does_not_take(world, users, path, resource, method, action, view):
+    # Unknown fields are never ignored: the administrator (who may do every write) gets a 400 naming each.
+    response = getattr(client_for(users["administrator"]), method)(
+        fill(path, world), data=json.dumps({"surely_not_a_field": 1, "nor_this": "x"}), content_type="application/json")
+    assert response.status_code == 400, (path, response.status_code, response.content[:300])
+    named = {detail["field"] for detail in response.json()["details"]}
+    assert {"surely_not_a_field", "nor_this"} <= named, response.json()

@@ -196,3 +196,19 @@ def test_pages_are_checked(erp, book):
     assert_error(erp.get("/api/v1/customers/", {"page_size": "1001"}), 400, "invalid")
     assert_error(erp.get("/api/v1/customers/", {"page": "9"}), 404, "not_found")
     assert_error(erp.get("/api/v1/customers/", {"status": ""}), 400, "invalid")
+
+
+@pytest.mark.parametrize("debug", [False, True])
+@pytest.mark.parametrize("path", ["/api/v1/no-such-thing/", "/api/nothing", "/api/v2/customers/",
+                                  "/api/v1/customers/C-A/no-such-action/"])
+def test_an_unknown_api_path_is_a_json_404_with_debug_on_or_off(erp, book, settings, debug, path):
+    settings.DEBUG = debug
+    body = assert_error(erp.get(path), 404, "not_found")
+    assert body["message"] == "Not found."
+
+
+def test_pages_keep_djangos_own_404_and_api_paths_still_get_their_slash(erp, book, settings):
+    settings.DEBUG = True
+    assert erp.get("/no-such-page/")["Content-Type"].startswith("text/html")
+    response = erp.get("/api/v1/customers")
+    assert response.status_code == 301 and response["Location"] == "/api/v1/customers/"

@@ -174,7 +174,8 @@ def test_a_customer_status_change_marks_every_agreement_of_the_customer(book):
 
 def test_a_contract_price_change_marks_its_agreement(book):
     AccrualMark.objects.all().delete()
-    ContractPrice.objects.create(agreement=book["by_line_a"], effective_from=month(4), net_price=D("11.90"),
+    ContractPrice.objects.create(agreement=book["by_line_a"], product=book["product"], effective_from=month(4),
+                                 net_price=D("11.90"),
                                  reason="matched market signal #12")
     assert list(AccrualMark.objects.values_list("agreement_id", "reason")) == [(book["by_line_a"].pk, "price")]
 
