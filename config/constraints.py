@@ -33,6 +33,11 @@ CONSTRAINT_PROBLEMS: dict[str, tuple[tuple[str, ...], str]] = {
                                 "within an annual settlement, monthly within a quarterly one."),
     "one_contract_price_per_date": (("effective_from",), "The agreement already has a price from this date."),
     "contract_price_positive": (("net_price",), "The net price must be more than zero."),
+    "one_contract_price_per_product_and_date": (("effective_from",),
+                                                "The agreement already prices this product from this date."),
+    "one_line_discount_per_line_and_date": (("effective_from",),
+                                            "The agreement already has a discount for this line from this date."),
+    "line_discount_percent_in_range": (("discount_percent",), "A discount is from 0 to less than 100 percent."),
     # rules, bands, bonuses
     "rule_flat_kinds_have_rate": (("rate",), "A per-unit, percent or growth rule needs a rate of zero or more."),
     "rule_tiered_has_basis_and_method": (("tier_basis", "tier_method"), "A tiered rule needs its basis and method."),
@@ -79,6 +84,10 @@ CONSTRAINT_PROBLEMS: dict[str, tuple[tuple[str, ...], str]] = {
     "signal_match_has_price_and_date": (("match_price", "match_effective_from"),
                                         "A match needs its price and the date it applies from."),
     "signal_hold_has_reason": (("decision_reason",), "A hold needs its reason."),
+    "decision_match_has_price_and_date": (("match_price", "match_effective_from"),
+                                          "A match needs its price and the date it applies from."),
+    "decision_hold_has_reason": (("reason",), "A hold needs its reason."),
+    "one_current_decision_per_signal": (("signal",), "The signal already has a decision in force."),
     "claim_price_positive": (("claimed_price",), "The claimed price must be more than zero."),
     "claim_corroborated_has_signal": (("signal",), "A corroborated claim names its signal."),
 }

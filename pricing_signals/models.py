@@ -184,7 +184,7 @@ class PriceClaim(NamedConstraints, models.Model):
         return f"{self.customer.code} says {self.competitor} sells {self.product.sku} at {self.claimed_price}"
 
 
-class SignalDecision(models.Model):
+class SignalDecision(NamedConstraints, models.Model):
     """One decision on a signal (match or hold), kept when a later decision supersedes it: the signal's own
     decision fields always tell the latest, these rows the whole history."""
 

@@ -198,7 +198,7 @@ class ContractPrice(NamedConstraints, models.Model):
         return f"{self.agreement} {self.product_id} {self.net_price} from {self.effective_from}"
 
 
-class LineDiscount(models.Model):
+class LineDiscount(NamedConstraints, models.Model):
     """One step of a line scope's discount off list price: a product of the line with no stated price of its
     own (ContractPrice) is priced at its list price less `discount_percent` (rebates.prices)."""
 

@@ -228,7 +228,7 @@ class DecisionIn(StrictInput):
                                        help_text="To match: the agreement numbers that get the new price.")
 
 
-class PreviewIn(serializers.Serializer):
+class PreviewIn(StrictInput):
     match_price = ExactDecimalField(max_digits=14, decimal_places=4, min_value=0,
                                     help_text="The new contract net price of the signal's product.")
     effective_from = MonthField(help_text="The first month of the new price, YYYY-MM.")

@@ -237,13 +237,16 @@ class LineDiscountOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PriceIn(serializers.Serializer):
+class PriceIn(StrictInput):
+    # The answer's price steps may be sent back as they are: their month and reason are not taken.
+    read_only_echoes = ("effective_from", "reason")
     product = serializers.SlugRelatedField(slug_field="sku", queryset=Product.objects.all(),
                                            help_text="SKU of a product in scope (named, or of a line in scope).")
     net_price = ExactDecimalField(max_digits=14, decimal_places=4, min_value=0)
 
 
-class LineDiscountIn(serializers.Serializer):
+class LineDiscountIn(StrictInput):
+    read_only_echoes = ("effective_from", "reason")
     product_line = serializers.SlugRelatedField(slug_field="code", queryset=ProductLine.objects.all(),
                                                 help_text="Code of a product line in scope.")
     discount_percent = ExactDecimalField(max_digits=6, decimal_places=3, min_value=0, max_value=Decimal("99.999"),
