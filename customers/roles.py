@@ -14,27 +14,6 @@ ADMINISTRATOR = "Administrator"
 
 ROLES = (ACCOUNT_MANAGER, PRICING_MANAGER, FINANCE, ERP_INTEGRATION, ADMINISTRATOR)
 
-_READ_ALL = [
-    "customers.view_customer",
-    "customers.view_segment",
-    "rebates.view_productline",
-    "rebates.view_product",
-    "rebates.view_rebateprogram",
-    "rebates.view_rebateagreement",
-    "rebates.view_contractprice",
-    "rebates.view_rebaterule",
-    "rebates.view_tierband",
-    "rebates.view_bonuscondition",
-    "rebates.view_purchaseline",
-    "rebates.view_ledgerentry",
-    "rebates.view_settlement",
-    "rebates.view_accrualrun",
-    "pricing_signals.view_competitor",
-    "pricing_signals.view_priceclaim",
-    "pricing_signals.view_marketsignal",
-    "pricing_signals.view_detectionrule",
-]
-
 # What the ERP reads (docs/product.md's Users table): customers, products, programs, agreements (with their
 # rules and contract prices), purchase lines, accruals, statements and ledger entries, settlements, and the
 # accrual runs it starts. Not price claims, market signals, competitors or detection rules.
@@ -53,6 +32,14 @@ _ERP_READS = [
     "rebates.view_ledgerentry",
     "rebates.view_settlement",
     "rebates.view_accrualrun",
+]
+
+_READ_ALL = [
+    *_ERP_READS,
+    "pricing_signals.view_competitor",
+    "pricing_signals.view_priceclaim",
+    "pricing_signals.view_marketsignal",
+    "pricing_signals.view_detectionrule",
 ]
 
 ROLE_PERMISSIONS = {
