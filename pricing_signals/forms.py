@@ -1,10 +1,8 @@
 """Forms of the market signal pages. They parse what was typed and put each error next to its field; the
 rules (who may, which customer, which price) are the services', whose errors land on the same fields."""
 
-from html import escape
-
 from django import forms
-from django.utils.safestring import mark_safe
+from django.template.loader import render_to_string
 
 from config.forms import ExactDecimalFormField
 from config.validators import validate_day
@@ -14,29 +12,23 @@ from rebates.forms import DateInput, MonthField
 from rebates.models import Product
 
 
-def _attributes(attrs) -> str:
-    """HTML attributes as Django's widgets write them: `name` alone when True, left out when False."""
-    return "".join(f" {escape(str(key))}" if value is True else f' {escape(str(key))}="{escape(str(value))}"'
-                   for key, value in attrs.items() if value is not False)
-
-
 class QuickSelect(forms.Select):
-    """Select's markup written out in one pass (every text escaped): an account manager picks from hundreds
-    of customers and products, which the option templates take a tenth of a second to render."""
+    """Select's markup from one template (escaped by Django) rather than one template per option: an account
+    manager picks from hundreds of customers and products, which the option templates take a tenth of a second
+    to render."""
 
     def render(self, name, value, attrs=None, renderer=None):
         attrs = self.build_attrs(self.attrs, attrs)
         wanted = set(self.format_value(value))
-        parts = [f'<select name="{escape(name)}"{_attributes(attrs)}>']
+        options = []
         chosen = False
         for option, label in self.choices:
             option = "" if option is None else str(option)
             selected = not chosen and option in wanted
             chosen = chosen or selected
-            parts.append(f'\n  <option value="{escape(option)}"{" selected" if selected else ""}>'
-                         f'{escape(str(label))}</option>\n')
-        parts.append("\n</select>")
-        return mark_safe("".join(parts))  # every text above is escaped
+            options.append((option, str(label), selected))
+        return render_to_string("includes/widgets/quick_select.html",
+                                {"name": name, "attrs": attrs, "options": options})
 
 
 class PriceClaimForm(forms.Form):
@@ -74,23 +66,17 @@ class PriceClaimForm(forms.Form):
 
 
 class AgreementChecklist(forms.CheckboxSelectMultiple):
-    """CheckboxSelectMultiple's markup written out in one pass (every text escaped): a signal covers hundreds
-    of agreements, which the option templates take a tenth of a second to render."""
+    """CheckboxSelectMultiple's markup from one template (escaped by Django) rather than one per option: a
+    signal covers hundreds of agreements, which the option templates take a tenth of a second to render."""
 
     def render(self, name, value, attrs=None, renderer=None):
         attrs = self.build_attrs(self.attrs, attrs)
         chosen = set(self.format_value(value))
         box_id = attrs.get("id")
-        parts = [f'<div id="{escape(box_id)}">' if box_id else "<div>"]
-        for index, (option, label) in enumerate(self.choices):
-            option = str(option)
-            option_id = f' id="{escape(f"{box_id}_{index}")}"' if box_id else ""
-            label_for = f' for="{escape(f"{box_id}_{index}")}"' if box_id else ""
-            checked = " checked" if option in chosen else ""
-            parts.append(f'<div>\n    <label{label_for}><input type="checkbox" name="{escape(name)}" '
-                         f'value="{escape(option)}"{option_id}{checked}>\n {escape(str(label))}</label>\n\n</div>')
-        parts.append("\n</div>")
-        return mark_safe("".join(parts))  # every text above is escaped
+        options = [(str(option), str(label), f"{box_id}_{index}" if box_id else "", str(option) in chosen)
+                   for index, (option, label) in enumerate(self.choices)]
+        return render_to_string("includes/widgets/agreement_checklist.html",
+                                {"name": name, "box_id": box_id, "options": options})
 
 
 class DecisionForm(forms.Form):

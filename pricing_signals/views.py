@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -99,40 +100,34 @@ CUSTOMER_STATUS = dict(Customer.Status.choices)
 
 
 def customer_rows_html(customers, figures, shortfall, touching) -> str:
-    """The dashboard's customer rows (dicts of CUSTOMER_ROW_FIELDS), formatted here rather than in the template
-    language (every value escaped): an account manager's 2,000 rows render in milliseconds this way."""
+    """The dashboard's customer rows (dicts of CUSTOMER_ROW_FIELDS), rendered from one template (escaped by
+    Django) with the figures formatted here: an account manager's 2,000 rows render quickly this way."""
     signal_url = reverse("signal-detail", args=[0]).replace("/0/", "/{}/")
     customer_url = reverse("customer-detail", args=["-"]).replace("/-/", "/{}/")  # one reverse for every row
     rows = []
     for customer in customers:
         found = figures.get(customer["pk"], rebate_selectors.NO_FIGURES)
         signals = touching.get(customer["pk"], ())
-        links = " ".join(_signal_link(signal_url, mark) for mark in signals[:SIGNALS_SHOWN]) or "—"
-        if len(signals) > SIGNALS_SHOWN:
-            links += f' <span class="muted">+{len(signals) - SIGNALS_SHOWN} more</span>'
         # As User.get_full_name() and Segment.__str__ give them.
         full_name = f"{customer['account_manager__first_name'] or ''} {customer['account_manager__last_name'] or ''}"
-        manager_name = full_name.strip() or customer["account_manager__username"] or "—"
-        months = shortfall.get(customer["pk"], 0)
-        url = escape(customer_url.format(quote(customer["code"], safe="")))
-        status = CUSTOMER_STATUS.get(customer["status"], customer["status"])
-        rows.append(
-            f'<tr><td>{escape(customer["code"])}</td><td><a href="{url}">{escape(customer["name"])}</a></td>'
-            f'<td>{escape(customer["segment__name"] or "—")}</td><td>{escape(manager_name)}</td>'
-            f'<td>{escape(status)}</td><td class="num">{found.active_agreements}</td>'
-            f'<td class="num">{money(found.accrued_to_date)}</td><td class="num">{money(found.unpaid_balance)}</td>'
-            f'<td class="num{" warn" if months else ""}">{months}</td><td>{links}</td></tr>')
-    return mark_safe("\n".join(rows))  # every text above is escaped; numbers and URLs are ours
+        rows.append({
+            "code": customer["code"], "name": customer["name"],
+            "url": customer_url.format(quote(customer["code"], safe="")),
+            "segment": customer["segment__name"] or "—",
+            "manager": full_name.strip() or customer["account_manager__username"] or "—",
+            "status": CUSTOMER_STATUS.get(customer["status"], customer["status"]),
+            "active": found.active_agreements, "accrued": money(found.accrued_to_date),
+            "unpaid": money(found.unpaid_balance), "months": shortfall.get(customer["pk"], 0),
+            "signals": [_signal_link(signal_url, mark) for mark in signals[:SIGNALS_SHOWN]],
+            "more": max(len(signals) - SIGNALS_SHOWN, 0),
+        })
+    return render_to_string("includes/customer_rows.html", {"rows": rows})
 
 
-def _signal_link(signal_url: str, mark: selectors.CustomerSignal) -> str:
+def _signal_link(signal_url: str, mark: selectors.CustomerSignal) -> dict:
     """A signal beside a customer: exposed to it (listed in its exposure table), or behind it by their claims."""
     signal = mark.signal
-    if mark.claimed:
-        return (f'<a class="status claimed" href="{signal_url.format(signal.pk)}" title="Their own claims are '
-                f'behind this signal">#{signal.pk} {escape(signal.sku)} (claimed)</a>')
-    return (f'<a class="status open" href="{signal_url.format(signal.pk)}" title="Exposed: their price is above '
-            f'the median claimed">#{signal.pk} {escape(signal.sku)}</a>')
+    return {"claimed": mark.claimed, "url": signal_url.format(signal.pk), "pk": signal.pk, "sku": signal.sku}
 
 
 # --- customer page --------------------------------------------------------------------------------------
