@@ -39,6 +39,7 @@ CONSTRAINT_PROBLEMS: dict[str, tuple[tuple[str, ...], str]] = {
                                             "The agreement already has a discount for this line from this date."),
     "line_discount_percent_in_range": (("discount_percent",), "A discount is from 0 to less than 100 percent."),
     # rules, bands, bonuses
+    "rule_kind_is_known": (("kind",), "The kind is not one of the rule kinds."),
     "rule_flat_kinds_have_rate": (("rate",), "A per-unit, percent or growth rule needs a rate of zero or more."),
     "rule_tiered_has_basis_and_method": (("tier_basis", "tier_method"), "A tiered rule needs its basis and method."),
     "rule_growth_has_baseline": (("baseline",), "A growth rule needs a baseline."),

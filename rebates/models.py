@@ -11,6 +11,7 @@ from django.db.models import F, Q
 from config.constraints import NamedConstraints
 from config.validators import CODE_RULE, validate_code, validate_month, validate_term
 from customers.models import Customer
+from rebates.engine.kinds import RULE_KINDS
 from rebates.querysets import (
     AgreementQuerySet,
     ContractPriceQuerySet,
@@ -226,14 +227,31 @@ class LineDiscount(NamedConstraints, models.Model):
         return f"{self.agreement} line {self.product_line_id} -{self.discount_percent}% from {self.effective_from}"
 
 
-class RebateRule(NamedConstraints, models.Model):
-    """The agreement's one rule. `rate` is money per unit or a percent, as `rate_type` says."""
+def kind_constraints() -> list[models.CheckConstraint]:
+    """The database's side of the engine's kinds: the kind is one of them, and a rule has the settings its
+    kind requires. One check per requirement, over the kinds that share it (a choice set means not blank; an
+    amount given means not null and zero or more)."""
+    kinds_of = {}
+    for code, kind in RULE_KINDS.items():
+        for requirement in kind.requires:
+            kinds_of.setdefault(requirement, []).append(code)
+    checks = [models.CheckConstraint(condition=Q(kind__in=list(RULE_KINDS)), name="rule_kind_is_known")]
+    for requirement, codes in kinds_of.items():
+        has = Q()
+        for field in requirement.chosen:
+            has &= ~Q(**{field: ""})
+        for field in requirement.amounts:
+            has &= Q(**{f"{field}__isnull": False, f"{field}__gte": 0})
+        checks.append(models.CheckConstraint(condition=~Q(kind__in=codes) | has, name=requirement.name))
+    return checks
 
-    class Kind(models.TextChoices):
-        PER_UNIT = "per_unit", "Per unit"
-        PERCENT = "percent", "Percent of net amount"
-        TIERED = "tiered", "Tiered"
-        GROWTH = "growth", "Growth over a baseline"
+
+class RebateRule(NamedConstraints, models.Model):
+    """The agreement's one rule. `rate` is money per unit or a percent, as `rate_type` says.
+
+    Its kinds, and the settings each kind requires, are the engine's (rebates/engine/kinds.py)."""
+
+    Kind = models.TextChoices("Kind", [(code.upper(), (code, kind.name)) for code, kind in RULE_KINDS.items()])
 
     class RateType(models.TextChoices):
         PER_UNIT = "per_unit", "Per unit"
@@ -269,17 +287,7 @@ class RebateRule(NamedConstraints, models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=~Q(kind__in=["per_unit", "percent", "growth"]) | Q(rate__isnull=False, rate__gte=0),
-                name="rule_flat_kinds_have_rate",
-            ),
-            models.CheckConstraint(
-                condition=~Q(kind="tiered") | (~Q(tier_basis="") & ~Q(tier_method="")),
-                name="rule_tiered_has_basis_and_method",
-            ),
-            models.CheckConstraint(
-                condition=~Q(kind="growth") | ~Q(baseline=""), name="rule_growth_has_baseline"
-            ),
+            *kind_constraints(),
             models.CheckConstraint(
                 condition=~Q(baseline="stated") | Q(baseline_amount__isnull=False, baseline_amount__gte=0),
                 name="rule_stated_baseline_has_amount",

@@ -38,7 +38,7 @@ from rebates.imports import (
     purchase_import_start,
     purchase_import_template,
 )
-from rebates.models import AccrualCheck, AccrualRun, ExportJob, ImportBatch, RebateRule, Settlement
+from rebates.models import AccrualCheck, AccrualRun, ExportJob, ImportBatch, Settlement
 from rebates.services import (
     AccrualRunError,
     SettlementConflict,
@@ -50,6 +50,7 @@ from rebates.services import (
     settlement_pay,
 )
 from rebates.templatetags.pages import money
+from rebates.wording import terms_in_words
 
 
 def wrong_method(request, *allowed):
@@ -63,69 +64,6 @@ def wrong_method(request, *allowed):
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # --- words and pictures ---------------------------------------------------------------------------------
-
-
-def _plain(value) -> str:
-    """A Decimal without trailing zeros: 1000.000 -> 1,000; 2.50 -> 2.5."""
-    value = Decimal(value)
-    return f"{value.normalize():,f}"
-
-
-def _rate(rate_type, rate) -> str:
-    if rate is None:
-        return "—"
-    if rate_type == RebateRule.RateType.PERCENT:
-        return f"{_plain(rate)}%"
-    return f"{money(rate, 2 if Decimal(rate) == Decimal(rate).quantize(Decimal('0.01')) else 4)} a unit"
-
-
-def _threshold(basis, threshold) -> str:
-    if basis == RebateRule.TierBasis.AMOUNT:
-        return money(threshold, 0 if Decimal(threshold) == Decimal(threshold).to_integral() else 2)
-    if basis == RebateRule.TierBasis.PERCENT_OF_BASELINE:
-        return f"{_plain(threshold)}% of the baseline"
-    return f"{_plain(threshold)} units"
-
-
-def terms_in_words(agreement) -> list[str]:
-    """The agreement's rule as a clerk would say it: "$0.25 a unit, paid annually", then any tiers,
-    minimum, cap, commitment and bonus, one sentence each."""
-    rule = getattr(agreement, "rule", None)
-    paid = {"annual": "paid annually", "quarterly": "paid quarterly", "monthly": "paid monthly"}.get(
-        agreement.settlement_frequency, f"paid {agreement.get_settlement_frequency_display().lower()}")
-    if rule is None:
-        return [f"No rebate rule yet, {paid}."]
-    lines = []
-    if rule.kind == RebateRule.Kind.PER_UNIT:
-        lines.append(f"{_rate(RebateRule.RateType.PER_UNIT, rule.rate)}, {paid}.")
-    elif rule.kind == RebateRule.Kind.PERCENT:
-        lines.append(f"{_plain(rule.rate)}% of eligible net purchases, {paid}.")
-    elif rule.kind == RebateRule.Kind.GROWTH:
-        base = ("the same period last year" if rule.baseline == RebateRule.Baseline.LAST_YEAR
-                else f"{money(rule.baseline_amount)} a settlement period")
-        lines.append(f"{_plain(rule.rate)}% of purchases above {base}, {paid}.")
-    else:
-        bands = list(rule.bands.all())
-        method = rule.get_tier_method_display().lower()
-        basis = rule.get_tier_basis_display().lower()
-        parts = []
-        for index, band in enumerate(bands):
-            rate = _rate(rule.rate_type, band.rate)
-            if index == 0 and not band.threshold and len(bands) > 1:
-                parts.append(f"below {_threshold(rule.tier_basis, bands[1].threshold)} {rate}")
-            else:
-                parts.append(f"from {_threshold(rule.tier_basis, band.threshold)} {rate}")
-        lines.append(f"Tiered on {basis} ({method}): {'; '.join(parts)}; {paid}.")
-    if rule.minimum:
-        lines.append(f"Nothing is earned until {_plain(rule.minimum)} period to date.")
-    if rule.cap is not None:
-        lines.append(f"At most {money(rule.cap)} a settlement period.")
-    if rule.commitment_rule:
-        lines.append("A month below the committed quantity earns no rebate.")
-    for bonus in rule.bonuses.all():
-        lines.append(f"Bonus: {_plain(bonus.extra_percent)}% more on the whole scope in a period with at least "
-                     f"{_plain(bonus.minimum_quantity)} units of {bonus.product.sku}.")
-    return lines
 
 
 def _nice_top(value: Decimal) -> Decimal:

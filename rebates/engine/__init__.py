@@ -5,6 +5,7 @@ per_unit = rebate_per_unit(terms, results, unit_price=Decimal("12.10"))
 """
 
 from .calculate import accrual_months, calculate, rebate_per_unit
+from .kinds import RULE_KINDS, Kind, rule_kind
 from .lines import PurchaseLine
 from .money import quantize_money
 from .periods import SettlementFrequency, period_start
@@ -22,9 +23,11 @@ from .terms import (
 from .tiers import Band
 
 __all__ = [
+    "RULE_KINDS",
     "AgreementTerms",
     "Band",
     "Baseline",
+    "Kind",
     "LaunchBonus",
     "MonthResult",
     "PurchaseLine",
@@ -39,4 +42,5 @@ __all__ = [
     "period_start",
     "quantize_money",
     "rebate_per_unit",
+    "rule_kind",
 ]

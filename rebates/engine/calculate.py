@@ -17,8 +17,8 @@ from .lines import NOTHING_BOUGHT, MonthTotal, PurchaseLine, monthly_totals
 from .money import ZERO, percent_of, quantize_money, quantize_unit_price
 from .periods import SettlementFrequency, add_months, month_of, months_from
 from .results import MonthResult, is_shortfall
-from .rules import Volume, earned, minimum_volume, rate_at, rate_in_force
-from .terms import AgreementTerms, Baseline, RateType, RebateRule, RuleKind
+from .rules import Volume
+from .terms import AgreementTerms, Baseline, RateType, RebateRule
 
 
 class _Standing(NamedTuple):
@@ -132,7 +132,7 @@ def _settlement_period(
         bonus = now.bonus - before.bonus
         # Nothing more is earned once the cap was reached, so no rate is in force.
         earning = counts and now.reached and not (rule.cap is not None and before.total >= rule.cap)
-        rate = rate_in_force(rule, volume) if earning else ZERO
+        rate = rule.kind_class.rate_in_force(rule, volume) if earning else ZERO
         bonus_rate = extra if earning else ZERO
         price = total.amount / total.quantity if total.quantity else None
         yield MonthResult(
@@ -157,10 +157,11 @@ def _settlement_period(
 def _standing(rule: RebateRule, volume: Volume, extra_percent: Decimal) -> _Standing:
     """The period's earnings on `volume`: nothing below the minimum; the rule first, then the bonus,
     both within the cap."""
-    reached = rule.minimum is None or minimum_volume(rule, volume) >= rule.minimum
+    kind = rule.kind_class
+    reached = rule.minimum is None or kind.minimum_volume(rule, volume) >= rule.minimum
     if not reached:
         return _Standing(volume, False, ZERO, ZERO)
-    from_rule = quantize_money(earned(rule, volume))
+    from_rule = quantize_money(kind.earned(rule, volume))
     bonus = quantize_money(percent_of(extra_percent, max(ZERO, volume.amount)))
     if rule.cap is not None:
         from_rule = min(from_rule, rule.cap)
@@ -172,10 +173,12 @@ def _catch_up(rule: RebateRule, before: _Standing, now: _Standing) -> Decimal:
     """The part of this month's rule earnings that restates earlier months: their volume at today's rate
     (or from nothing, when the minimum was just reached) less what they had booked. It stays between 0 and
     the month's rule amount, so a month trimmed by the cap books the trim as accrual."""
-    if rule.kind is not RuleKind.TIERED and rule.minimum is None:
+    kind = rule.kind_class
+    if not kind.restates_earlier_months and rule.minimum is None:
         # One rate all period and nothing to reach: earlier months are never restated.
         return ZERO
-    restated = quantize_money(earned(rule, before.volume, rate_at(rule, now.volume))) if now.reached else ZERO
+    restated = (quantize_money(kind.earned(rule, before.volume, kind.rate_at(rule, now.volume))) if now.reached
+                else ZERO)
     month_amount = now.earned - before.earned
     low, high = min(ZERO, month_amount), max(ZERO, month_amount)
     return min(max(restated - before.earned, low), high)

@@ -1,16 +1,21 @@
-"""What a rule earns on a settlement period's volume to date, before minimum, cap and bonus.
+"""The measures every rule kind reads on a settlement period's volume to date: the baseline, the figure
+tier bands are read on, growth, a rate applied to its base. What each kind does with them is in kinds.py.
 
 Every function here takes period-to-date totals (`Volume`) and returns unrounded Decimals; rounding and
 the per-month split happen in calculate.py.
 """
 
-from decimal import Decimal
-from typing import NamedTuple
+from __future__ import annotations
 
+from decimal import Decimal
+from typing import TYPE_CHECKING, NamedTuple
+
+from .choices import Baseline, RateType, TierBasis
 from .lines import MonthTotal
 from .money import HUNDRED, ZERO, percent_of
-from .terms import Baseline, RateType, RebateRule, RuleKind, TierBasis, TierMethod
-from .tiers import band_rate, incremental_total
+
+if TYPE_CHECKING:
+    from .terms import RebateRule
 
 
 class Volume(NamedTuple):
@@ -24,7 +29,7 @@ class Volume(NamedTuple):
     baseline_quantity: Decimal = ZERO
     baseline_amount: Decimal = ZERO
 
-    def plus(self, bought: MonthTotal, last_year: MonthTotal) -> "Volume":
+    def plus(self, bought: MonthTotal, last_year: MonthTotal) -> Volume:
         """These totals with one more month (and its month of last year) added."""
         return Volume(
             self.quantity + bought.quantity,
@@ -61,20 +66,6 @@ def basis_value(rule: RebateRule, volume: Volume) -> Decimal:
     return volume.amount * HUNDRED / baseline if baseline > 0 else ZERO
 
 
-def minimum_volume(rule: RebateRule, volume: Volume) -> Decimal:
-    """The volume the minimum is measured on: units for per-unit and quantity-tier rules, else money."""
-    if rule.kind is RuleKind.PER_UNIT or rule.tier_basis is TierBasis.QUANTITY:
-        return volume.quantity
-    return volume.amount
-
-
-def rate_at(rule: RebateRule, volume: Volume) -> Decimal:
-    """The rate the volume to date has reached: the band's rate if tiered, the rule's rate otherwise."""
-    if rule.kind is RuleKind.TIERED:
-        return band_rate(rule.bands, basis_value(rule, volume))
-    return rule.rate
-
-
 def growth(rule: RebateRule, volume: Volume) -> Decimal:
     """How far the volume to date is above the baseline, in the rule's earning unit (never below 0)."""
     if rule.rate_unit is RateType.PER_UNIT:
@@ -82,42 +73,34 @@ def growth(rule: RebateRule, volume: Volume) -> Decimal:
     return max(ZERO, volume.amount - baseline_amount(rule, volume))
 
 
-def rate_in_force(rule: RebateRule, volume: Volume) -> Decimal:
-    """The rate a further unit or dollar earns now; 0 for growth rules while there is no growth."""
-    measures_growth = rule.kind is RuleKind.GROWTH or rule.tier_method is TierMethod.RETROACTIVE_ON_GROWTH
-    if measures_growth and growth(rule, volume) == 0:
-        return ZERO
-    return rate_at(rule, volume)
+def earning_base(rule: RebateRule, volume: Volume) -> Decimal:
+    """What a rate is applied to: the units to date for a money-per-unit rate, the net amount for a percent."""
+    return volume.quantity if rule.rate_unit is RateType.PER_UNIT else volume.amount
 
 
-def _apply(rule: RebateRule, rate: Decimal, base: Decimal) -> Decimal:
+def apply_rate(rule: RebateRule, rate: Decimal, base: Decimal) -> Decimal:
+    """`rate` on `base`: money per unit times units, or a percent of money, as the rule's rate unit says."""
     return rate * base if rule.rate_unit is RateType.PER_UNIT else percent_of(rate, base)
 
 
+# The rule's kind answers these; the functions name them for callers that hold a rule.
+
+
+def minimum_volume(rule: RebateRule, volume: Volume) -> Decimal:
+    """The volume the minimum is measured on (units or money, as the rule's kind says)."""
+    return rule.kind_class.minimum_volume(rule, volume)
+
+
+def rate_at(rule: RebateRule, volume: Volume) -> Decimal:
+    """The rate the volume to date has reached."""
+    return rule.kind_class.rate_at(rule, volume)
+
+
+def rate_in_force(rule: RebateRule, volume: Volume) -> Decimal:
+    """The rate a further unit or dollar earns now."""
+    return rule.kind_class.rate_in_force(rule, volume)
+
+
 def earned(rule: RebateRule, volume: Volume, rate: Decimal | None = None) -> Decimal:
-    """What the volume to date earns, ignoring minimum and cap, never below 0. Unrounded money.
-
-    `rate` overrides the rate reached (used to restate earlier months at a newly reached tier);
-    incremental tiers always use their bands.
-    """
-    rate = rate_at(rule, volume) if rate is None else rate
-    base = volume.quantity if rule.rate_unit is RateType.PER_UNIT else volume.amount
-    if rule.kind is RuleKind.GROWTH or rule.tier_method is TierMethod.RETROACTIVE_ON_GROWTH:
-        return _apply(rule, rate, growth(rule, volume))
-    if rule.tier_method is TierMethod.INCREMENTAL:
-        return max(ZERO, _incremental(rule, volume, base))
-    return max(ZERO, _apply(rule, rate, base))
-
-
-def _incremental(rule: RebateRule, volume: Volume, base: Decimal) -> Decimal:
-    value = basis_value(rule, volume)
-    banded = _apply(rule, Decimal(1), incremental_total(rule.bands, value))
-    measured_in_base = (rule.tier_basis, rule.rate_unit) in (
-        (TierBasis.QUANTITY, RateType.PER_UNIT),
-        (TierBasis.AMOUNT, RateType.PERCENT),
-    )
-    if measured_in_base:
-        return banded
-    # Bands read on another measure: each band's share of it carries the same share of the base
-    # (400 units in bands, at $10 a unit, are $4,000 of amount).
-    return banded * base / value if value > 0 else ZERO
+    """What the volume to date earns, ignoring minimum and cap. Unrounded money."""
+    return rule.kind_class.earned(rule, volume, rate)

@@ -7,40 +7,15 @@ and "" means "not set" as it does in the models' blank choice fields.
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
 
+from .choices import Baseline, RateType, TierBasis, TierMethod
+from .kinds import Kind, RuleKind, rule_kind
 from .money import as_decimal, quantize_money
 from .periods import SettlementFrequency, month_of, require_month
-from .tiers import Band, validate_bands
+from .tiers import Band
 
-
-class RuleKind(StrEnum):
-    PER_UNIT = "per_unit"
-    PERCENT = "percent"
-    TIERED = "tiered"
-    GROWTH = "growth"
-
-
-class RateType(StrEnum):
-    PER_UNIT = "per_unit"
-    PERCENT = "percent"
-
-
-class TierBasis(StrEnum):
-    QUANTITY = "quantity"
-    AMOUNT = "amount"
-    PERCENT_OF_BASELINE = "percent_of_baseline"
-
-
-class TierMethod(StrEnum):
-    RETROACTIVE = "retroactive"
-    RETROACTIVE_ON_GROWTH = "retroactive_on_growth"
-    INCREMENTAL = "incremental"
-
-
-class Baseline(StrEnum):
-    LAST_YEAR = "last_year"
-    STATED = "stated"
+__all__ = ["AgreementTerms", "Band", "Baseline", "LaunchBonus", "RateType", "RebateRule", "RuleKind", "TierBasis",
+           "TierMethod"]
 
 
 def _set(obj, name, value):
@@ -101,7 +76,9 @@ class RebateRule:
     bonuses: tuple[LaunchBonus, ...] = ()
 
     def __post_init__(self):
-        _set(self, "kind", RuleKind(self.kind))
+        kind = rule_kind(self.kind)
+        _set(self, "kind", RuleKind(kind.code))
+        _set(self, "_kind_class", kind)
         _set(self, "rate_type", RateType(self.rate_type))
         _optional_choice(self, "tier_basis", TierBasis)
         _optional_choice(self, "tier_method", TierMethod)
@@ -111,26 +88,19 @@ class RebateRule:
         _set(self, "bonuses", tuple(self.bonuses))
         if self.cap is not None and self.cap != quantize_money(self.cap):
             raise ValueError(f"cap must be whole cents, got {self.cap}")
-        if self.kind is not RuleKind.TIERED:
-            # Tier settings mean nothing to other kinds; clearing them keeps the maths from reading them.
-            _set(self, "bands", ())
-            _set(self, "tier_basis", None)
-            _set(self, "tier_method", None)
-        if self.kind is RuleKind.TIERED:
-            _set(self, "bands", validate_bands(self.bands))
-            if self.tier_basis is None or self.tier_method is None:
-                raise ValueError("a tiered rule needs a tier_basis and a tier_method")
-        elif self.rate is None:
-            raise ValueError(f"a {self.kind} rule needs a rate")
+        kind.check(self)
         # Read for every month of every agreement: worked out once here.
-        _set(self, "_rate_unit", {RuleKind.PER_UNIT: RateType.PER_UNIT, RuleKind.TIERED: self.rate_type}.get(
-            self.kind, RateType.PERCENT
-        ))
+        _set(self, "_rate_unit", kind.rate_unit(self))
         if self.uses_baseline:
             if self.baseline is None:
                 raise ValueError(f"this {self.kind} rule is measured against a baseline: last_year or stated")
             if self.baseline is Baseline.STATED and self.baseline_amount is None:
                 raise ValueError("a stated baseline needs a baseline_amount")
+
+    @property
+    def kind_class(self) -> type[Kind]:
+        """The rule's kind (rebates/engine/kinds.py): what the rule earns and how it reads in words."""
+        return self._kind_class
 
     @property
     def rate_unit(self) -> RateType:
@@ -140,12 +110,7 @@ class RebateRule:
     @property
     def uses_baseline(self) -> bool:
         """Whether the rule compares the period with a baseline (growth, on growth, % of baseline)."""
-        if self.kind is RuleKind.GROWTH:
-            return True
-        return self.kind is RuleKind.TIERED and (
-            self.tier_method is TierMethod.RETROACTIVE_ON_GROWTH
-            or self.tier_basis is TierBasis.PERCENT_OF_BASELINE
-        )
+        return self._kind_class.uses_baseline(self)
 
 
 @dataclass(frozen=True)

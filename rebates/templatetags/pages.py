@@ -5,18 +5,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
 
+from rebates.engine import words
+
 register = template.Library()
 
 
-@register.filter
-def money(value, places=2):
-    """$1,234.50 (negative as -$1,234.50), rounded half up as floatformat does ($12.1050 is $12.11); '—' for
-    nothing."""
-    if value is None or value == "":
-        return "—"
-    value = Decimal(value).quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP)
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.{int(places)}f}"
+# $1,234.50: the engine's one spelling, which the rule kinds' descriptions use too.
+money = register.filter("money", words.money)
 
 
 @register.filter

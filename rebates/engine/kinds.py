@@ -1,0 +1,287 @@
+"""The rule kinds: one class per kind, each saying what a rule of its kind earns and how it reads in words.
+
+A kind answers, for a rule and a settlement period's volume to date (`Volume`): what it earns, the rate it
+has reached, the rate a further unit or dollar earns, the volume its minimum is measured on; and, once,
+whether a newly reached rate restates the period's earlier months (a catch-up), whether it is measured
+against a baseline, and which settings it cannot do without (`requires`, plain data the model turns into
+its database checks). The generic maths (periods, minimum, cap, bonus, catch-up) is in calculate.py and
+asks the rule's kind through these methods.
+
+`RULE_KINDS` maps each code ("per_unit") to its class; every subclass of `Kind` with a code is in it, in
+the order defined. The model's choices come from it. A new kind is a new class here.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
+
+from .choices import Baseline, RateType, TierBasis, TierMethod
+from .money import ZERO
+from .rules import Volume, apply_rate, basis_value, earning_base, growth
+from .tiers import band_rate, incremental_total, validate_bands
+from .words import money, plain, rate_in_words
+
+if TYPE_CHECKING:
+    from .terms import RebateRule
+
+
+class Requirement(NamedTuple):
+    """Settings a kind cannot do without, checked together by one database constraint named `name`: each
+    of `chosen` is set (a choice, not blank) and each of `amounts` is given, zero or more."""
+
+    name: str
+    chosen: tuple[str, ...] = ()
+    amounts: tuple[str, ...] = ()
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.chosen + self.amounts
+
+
+# Shared by the kinds that need them. The names are the database constraints' (config/constraints.py
+# words them); kinds that share a requirement share its constraint.
+RATE = Requirement("rule_flat_kinds_have_rate", amounts=("rate",))
+TIER_SETTINGS = Requirement("rule_tiered_has_basis_and_method", chosen=("tier_basis", "tier_method"))
+BASELINE = Requirement("rule_growth_has_baseline", chosen=("baseline",))
+
+RULE_KINDS: dict[str, type[Kind]] = {}
+
+
+class Kind:
+    """What every kind answers; a subclass sets `code`, `name` and `requires` and overrides what differs.
+
+    By default a rule earns its one `rate` on the period's eligible net amount (a percent), its minimum is
+    measured in money, it has no tiers and no baseline, and only reaching the minimum restates earlier months.
+    """
+
+    code: ClassVar[str]
+    name: ClassVar[str]  # the kind as the pages and the admin list it
+    requires: ClassVar[tuple[Requirement, ...]] = ()
+    banded: ClassVar[bool] = False  # whether the rule's rates are on tier bands
+    # Whether a newly reached rate restates the period's earlier months, booked as a catch-up.
+    restates_earlier_months: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "code" in cls.__dict__:
+            RULE_KINDS[cls.code] = cls
+
+    @classmethod
+    def check(cls, rule: RebateRule) -> None:
+        """Refuse (ValueError) a rule missing a setting its kind requires. Tier settings mean nothing to a
+        kind without bands: they are cleared, so the maths never reads them."""
+        if not cls.banded:
+            object.__setattr__(rule, "bands", ())
+            object.__setattr__(rule, "tier_basis", None)
+            object.__setattr__(rule, "tier_method", None)
+        for requirement in cls.requires:
+            if any(getattr(rule, field) is None for field in requirement.fields):
+                raise ValueError(f"a {cls.code} rule needs a {' and a '.join(requirement.fields)}")
+
+    @staticmethod
+    def rate_unit(rule: RebateRule) -> RateType:
+        """What the rule's rates mean: money per unit, or a percent of the eligible amount."""
+        return RateType.PERCENT
+
+    @staticmethod
+    def measures_growth(rule: RebateRule) -> bool:
+        """Whether the rule earns on the part of the volume above its baseline only."""
+        return False
+
+    @classmethod
+    def uses_baseline(cls, rule: RebateRule) -> bool:
+        """Whether the rule compares the period with a baseline (and so needs one)."""
+        return cls.measures_growth(rule)
+
+    @staticmethod
+    def minimum_volume(rule: RebateRule, volume: Volume) -> Decimal:
+        """The volume the minimum is measured on."""
+        return volume.amount
+
+    @staticmethod
+    def rate_at(rule: RebateRule, volume: Volume) -> Decimal:
+        """The rate the volume to date has reached."""
+        return rule.rate
+
+    @classmethod
+    def rate_in_force(cls, rule: RebateRule, volume: Volume) -> Decimal:
+        """The rate a further unit or dollar earns now; 0 for a growth measure while there is no growth."""
+        if cls.measures_growth(rule) and growth(rule, volume) == 0:
+            return ZERO
+        return cls.rate_at(rule, volume)
+
+    @classmethod
+    def earned(cls, rule: RebateRule, volume: Volume, rate: Decimal | None = None) -> Decimal:
+        """What the volume to date earns, ignoring minimum and cap, never below 0. Unrounded money.
+
+        `rate` overrides the rate reached (calculate.py restates earlier months at a newly reached rate)."""
+        rate = cls.rate_at(rule, volume) if rate is None else rate
+        if cls.measures_growth(rule):
+            return apply_rate(rule, rate, growth(rule, volume))
+        return max(ZERO, apply_rate(rule, rate, earning_base(rule, volume)))
+
+    @classmethod
+    def description(cls, rule) -> str:
+        """What the rule earns, in a clerk's words ("$0.25 a unit"). `rule` is the engine's RebateRule or
+        anything with its fields (the model's rule, its bands as a sequence)."""
+        raise NotImplementedError
+
+    @classmethod
+    def terms(cls, rule, paid: str) -> str:
+        """The agreement's first sentence: what the rule earns and when it is paid ("paid annually")."""
+        return f"{cls.description(rule)}, {paid}."
+
+
+class PerUnitKind(Kind):
+    """A fixed amount of money per unit bought; the minimum is in units."""
+
+    code = "per_unit"
+    name = "Per unit"
+    requires = (RATE,)
+
+    @staticmethod
+    def rate_unit(rule: RebateRule) -> RateType:
+        return RateType.PER_UNIT
+
+    @staticmethod
+    def minimum_volume(rule: RebateRule, volume: Volume) -> Decimal:
+        return volume.quantity
+
+    @classmethod
+    def description(cls, rule) -> str:
+        return rate_in_words(RateType.PER_UNIT, rule.rate)
+
+
+class PercentKind(Kind):
+    """A percent of the eligible net purchase amount."""
+
+    code = "percent"
+    name = "Percent of net amount"
+    requires = (RATE,)
+
+    @classmethod
+    def description(cls, rule) -> str:
+        return f"{plain(rule.rate)}% of eligible net purchases"
+
+
+_BASIS_WORDS = {TierBasis.QUANTITY: "period-to-date quantity", TierBasis.AMOUNT: "period-to-date amount",
+                TierBasis.PERCENT_OF_BASELINE: "amount as % of baseline"}
+_METHOD_WORDS = {TierMethod.RETROACTIVE: "retroactive", TierMethod.RETROACTIVE_ON_GROWTH: "retroactive on growth",
+                 TierMethod.INCREMENTAL: "incremental"}
+
+
+class TieredKind(Kind):
+    """Bands on the period-to-date quantity, amount, or amount as a percent of the baseline, each with a rate
+    per unit or a percent. Retroactive: the band reached pays on everything since the period began (the
+    difference is a catch-up in the month of crossing); retroactive on growth: on the part above the
+    baseline only; incremental: each band's share at its own rate."""
+
+    code = "tiered"
+    name = "Tiered"
+    requires = (TIER_SETTINGS,)
+    banded = True
+    restates_earlier_months = True
+
+    @classmethod
+    def check(cls, rule: RebateRule) -> None:
+        object.__setattr__(rule, "bands", validate_bands(rule.bands))
+        super().check(rule)
+
+    @staticmethod
+    def rate_unit(rule: RebateRule) -> RateType:
+        return rule.rate_type
+
+    @staticmethod
+    def measures_growth(rule: RebateRule) -> bool:
+        return rule.tier_method is TierMethod.RETROACTIVE_ON_GROWTH
+
+    @classmethod
+    def uses_baseline(cls, rule: RebateRule) -> bool:
+        return cls.measures_growth(rule) or rule.tier_basis is TierBasis.PERCENT_OF_BASELINE
+
+    @staticmethod
+    def minimum_volume(rule: RebateRule, volume: Volume) -> Decimal:
+        return volume.quantity if rule.tier_basis is TierBasis.QUANTITY else volume.amount
+
+    @staticmethod
+    def rate_at(rule: RebateRule, volume: Volume) -> Decimal:
+        return band_rate(rule.bands, basis_value(rule, volume))
+
+    @classmethod
+    def earned(cls, rule: RebateRule, volume: Volume, rate: Decimal | None = None) -> Decimal:
+        """Incremental tiers always pay each band's share at the band's own rate (`rate` is not used)."""
+        if rule.tier_method is TierMethod.INCREMENTAL:
+            return max(ZERO, cls._incremental(rule, volume))
+        return super().earned(rule, volume, rate)
+
+    @staticmethod
+    def _incremental(rule: RebateRule, volume: Volume) -> Decimal:
+        value = basis_value(rule, volume)
+        banded = apply_rate(rule, Decimal(1), incremental_total(rule.bands, value))
+        measured_in_base = (rule.tier_basis, rule.rate_unit) in (
+            (TierBasis.QUANTITY, RateType.PER_UNIT),
+            (TierBasis.AMOUNT, RateType.PERCENT),
+        )
+        if measured_in_base:
+            return banded
+        # Bands read on another measure: each band's share of it carries the same share of the base
+        # (400 units in bands, at $10 a unit, are $4,000 of amount).
+        return banded * earning_base(rule, volume) / value if value > 0 else ZERO
+
+    @staticmethod
+    def _threshold(basis, threshold) -> str:
+        if basis == TierBasis.AMOUNT:
+            return money(threshold, 0 if Decimal(threshold) == Decimal(threshold).to_integral() else 2)
+        if basis == TierBasis.PERCENT_OF_BASELINE:
+            return f"{plain(threshold)}% of the baseline"
+        return f"{plain(threshold)} units"
+
+    @classmethod
+    def description(cls, rule) -> str:
+        bands = list(rule.bands)
+        parts = []
+        for index, band in enumerate(bands):
+            rate = rate_in_words(rule.rate_type, band.rate)
+            if index == 0 and not band.threshold and len(bands) > 1:
+                parts.append(f"below {cls._threshold(rule.tier_basis, bands[1].threshold)} {rate}")
+            else:
+                parts.append(f"from {cls._threshold(rule.tier_basis, band.threshold)} {rate}")
+        basis = _BASIS_WORDS.get(rule.tier_basis, str(rule.tier_basis))
+        method = _METHOD_WORDS.get(rule.tier_method, str(rule.tier_method))
+        return f"Tiered on {basis} ({method}): {'; '.join(parts)}"
+
+    @classmethod
+    def terms(cls, rule, paid: str) -> str:
+        return f"{cls.description(rule)}; {paid}."  # the description ends in a list of bands
+
+
+class GrowthKind(Kind):
+    """A percent of the purchases above a baseline: the same period of the previous year, or a stated amount."""
+
+    code = "growth"
+    name = "Growth over a baseline"
+    requires = (RATE, BASELINE)
+
+    @staticmethod
+    def measures_growth(rule: RebateRule) -> bool:
+        return True
+
+    @classmethod
+    def description(cls, rule) -> str:
+        base = ("the same period last year" if rule.baseline == Baseline.LAST_YEAR
+                else f"{money(rule.baseline_amount)} a settlement period")
+        return f"{plain(rule.rate)}% of purchases above {base}"
+
+
+def rule_kind(code) -> type[Kind]:
+    """The class of the kind named `code` ("tiered"); ValueError for a code that names no kind."""
+    try:
+        return RULE_KINDS[code]
+    except KeyError:
+        raise ValueError(f"{code!r} is not a rule kind: one of {', '.join(RULE_KINDS)}") from None
+
+
+# The kinds' codes as an enum, for values that must be a kind: RuleKind("tiered") is RuleKind.TIERED.
+RuleKind = StrEnum("RuleKind", [(code.upper(), code) for code in RULE_KINDS])

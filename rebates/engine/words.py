@@ -1,0 +1,31 @@
+"""Figures as a clerk reads them: $1,234.50, 1,000 units, 2.5%. The one spelling, for the kinds'
+descriptions in the engine and for the pages' `money` filter."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from .choices import RateType
+
+
+def money(value, places=2) -> str:
+    """$1,234.50 (negative as -$1,234.50), rounded half up as floatformat does ($12.1050 is $12.11); '—' for
+    nothing."""
+    if value is None or value == "":
+        return "—"
+    value = Decimal(value).quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP)
+    sign = "-" if value < 0 else ""
+    return f"{sign}${abs(value):,.{int(places)}f}"
+
+
+def plain(value) -> str:
+    """A Decimal without trailing zeros: 1000.000 -> 1,000; 2.50 -> 2.5."""
+    value = Decimal(value)
+    return f"{value.normalize():,f}"
+
+
+def rate_in_words(rate_type, rate) -> str:
+    """A rate as the rule means it: "2.5%" or "$0.25 a unit" (four places when it has fractions of a cent)."""
+    if rate is None:
+        return "—"
+    if rate_type == RateType.PERCENT:
+        return f"{plain(rate)}%"
+    return f"{money(rate, 2 if Decimal(rate) == Decimal(rate).quantize(Decimal('0.01')) else 4)} a unit"

@@ -1,0 +1,108 @@
+"""The rule kinds: one class per kind, found by its code, each saying what it earns and how it reads."""
+
+from decimal import Decimal
+
+import pytest
+
+from rebates.engine import RULE_KINDS, Band, RebateRule, RuleKind, rule_kind
+from rebates.engine.kinds import GrowthKind, PercentKind, PerUnitKind, TieredKind
+from rebates.engine.rules import Volume
+
+D = Decimal
+WORKED_TIERS = (Band(D(0), D(1)), Band(D(1000), D(2)), Band(D(5000), D(3)))
+# Settings that satisfy every kind's requirements, so a rule of any kind can be built from them.
+EVERY_SETTING = {"rate": D("0.25"), "rate_type": "percent", "tier_basis": "quantity", "tier_method": "retroactive",
+                 "baseline": "last_year", "bands": WORKED_TIERS}
+
+
+def test_the_registry_finds_each_kind_by_its_code():
+    assert RULE_KINDS == {"per_unit": PerUnitKind, "percent": PercentKind, "tiered": TieredKind, "growth": GrowthKind}
+    assert rule_kind("tiered") is TieredKind
+    assert rule_kind(RuleKind.GROWTH) is GrowthKind
+
+
+def test_an_unknown_code_names_the_kinds_there_are():
+    with pytest.raises(ValueError, match="'rebate' is not a rule kind: one of per_unit, percent, tiered, growth"):
+        rule_kind("rebate")
+
+
+def test_the_kind_enum_has_one_member_per_registered_kind():
+    assert [member.value for member in RuleKind] == list(RULE_KINDS)
+
+
+@pytest.mark.parametrize("code", list(RULE_KINDS))
+def test_a_rule_knows_its_kind(code):
+    assert RebateRule(kind=code, **EVERY_SETTING).kind_class is RULE_KINDS[code]
+
+
+@pytest.mark.parametrize(("code", "field"), [
+    (code, field) for code, kind in RULE_KINDS.items() for requirement in kind.requires for field in requirement.fields
+])
+def test_the_engine_refuses_a_rule_missing_a_setting_its_kind_requires(code, field):
+    with pytest.raises(ValueError, match=field):
+        RebateRule(kind=code, **{**EVERY_SETTING, field: None})
+
+
+@pytest.mark.parametrize(("code", "volume_in"), [
+    ("per_unit", "units"), ("percent", "money"), ("growth", "money"),
+])
+def test_the_minimum_is_measured_in_units_for_per_unit_rules_and_in_money_otherwise(code, volume_in):
+    rule = RebateRule(kind=code, **EVERY_SETTING)
+    volume = Volume(quantity=D(30), amount=D(363))
+    assert rule.kind_class.minimum_volume(rule, volume) == (D(30) if volume_in == "units" else D(363))
+
+
+def test_only_tiered_rules_restate_earlier_months_without_a_minimum():
+    assert [code for code, kind in RULE_KINDS.items() if kind.restates_earlier_months] == ["tiered"]
+
+
+def test_growth_rules_and_tiers_on_growth_measure_growth_and_other_rules_do_not():
+    on_growth = RebateRule(**{**EVERY_SETTING, "kind": "tiered", "tier_method": "retroactive_on_growth"})
+    assert on_growth.kind_class.measures_growth(on_growth)
+    assert [code for code in RULE_KINDS if rule_kind(code).measures_growth(RebateRule(kind=code, **EVERY_SETTING))] \
+        == ["growth"]
+
+
+def test_a_growth_rule_has_no_rate_in_force_until_the_period_grows_past_its_baseline():
+    rule = RebateRule(kind="growth", rate=D(5), baseline="stated", baseline_amount=D(1000))
+    assert GrowthKind.rate_in_force(rule, Volume(amount=D(1000))) == 0
+    assert GrowthKind.rate_in_force(rule, Volume(amount=D("1000.01"))) == D(5)
+
+
+def test_the_tier_reached_sets_the_rate_of_a_tiered_rule():
+    rule = RebateRule(kind="tiered", rate_type="percent", tier_basis="quantity", tier_method="retroactive",
+                      bands=WORKED_TIERS)
+    assert TieredKind.rate_at(rule, Volume(quantity=D(999))) == D(1)
+    assert TieredKind.rate_at(rule, Volume(quantity=D(1200))) == D(2)
+
+
+def test_worked_example_two_march_volume_earns_two_percent_on_everything_retroactively():
+    rule = RebateRule(kind="tiered", rate_type="percent", tier_basis="quantity", tier_method="retroactive",
+                      bands=WORKED_TIERS)
+    assert TieredKind.earned(rule, Volume(quantity=D(1200), amount=D(12000))) == D("240.00")
+
+
+@pytest.mark.parametrize(("rule", "words"), [
+    (RebateRule(kind="per_unit", rate=D("0.25")), "$0.25 a unit"),
+    (RebateRule(kind="percent", rate=D("2.50")), "2.5% of eligible net purchases"),
+    (RebateRule(kind="growth", rate=D(5), baseline="last_year"), "5% of purchases above the same period last year"),
+    (RebateRule(kind="growth", rate=D(5), baseline="stated", baseline_amount=D(100000)),
+     "5% of purchases above $100,000.00 a settlement period"),
+    (RebateRule(kind="tiered", rate_type="percent", tier_basis="quantity", tier_method="incremental",
+                bands=WORKED_TIERS),
+     "Tiered on period-to-date quantity (incremental): below 1,000 units 1%; from 1,000 units 2%; "
+     "from 5,000 units 3%"),
+], ids=["per_unit", "percent", "growth-on-last-year", "growth-on-stated", "tiered"])
+def test_each_kind_describes_what_its_rule_earns(rule, words):
+    assert rule.kind_class.description(rule) == words
+
+
+def test_the_terms_sentence_adds_how_the_rule_is_paid():
+    assert PerUnitKind.terms(RebateRule(kind="per_unit", rate=D("0.25")), "paid annually") == \
+        "$0.25 a unit, paid annually."
+
+
+@pytest.mark.parametrize("kind", list(RULE_KINDS.values()), ids=list(RULE_KINDS))
+def test_every_kind_has_a_name_and_words_for_a_rule_of_its_kind(kind):
+    assert kind.name and kind.code
+    assert kind.description(RebateRule(kind=kind.code, **EVERY_SETTING))
