@@ -3,7 +3,7 @@ template (templates/pages/includes/), so every text in it is escaped by Django."
 
 from decimal import Decimal
 
-from rebates.templatetags.pages import money
+from rebates.templatetags.figures import money
 
 
 def _nice_top(value: Decimal) -> Decimal:

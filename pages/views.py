@@ -31,7 +31,7 @@ from rebates.exports import ExportError
 from rebates.forms import AgreementTerminateForm
 from rebates.models import RebateAgreement, Settlement
 from rebates.services import SettlementConflict, SettlementError
-from rebates.templatetags.pages import money
+from rebates.templatetags.figures import money
 from rebates.views import terms_in_words
 
 DECIDE = "pricing_signals.decide_marketsignal"

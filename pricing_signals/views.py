@@ -35,7 +35,7 @@ from pricing_signals.services import (
 )
 from rebates.engine.periods import add_months
 from rebates.models import RebateAgreement
-from rebates.templatetags.pages import money, units
+from rebates.templatetags.figures import money, units
 
 DECIDE = "pricing_signals.decide_marketsignal"
 

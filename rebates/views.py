@@ -44,7 +44,7 @@ from rebates.services import (
     settlement_interim,
     settlement_pay,
 )
-from rebates.templatetags.pages import money
+from rebates.templatetags.figures import money
 
 
 def _plain(value) -> str:
