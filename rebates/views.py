@@ -6,27 +6,22 @@ Excel sheet with its claims) live in pricing_signals/views.py, since rebates nev
 Writes need the same permissions as the API (customers/roles.py).
 """
 
-from decimal import Decimal
 from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseNotAllowed, JsonResponse
-from django.middleware.csrf import get_token
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.html import escape, format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import mark_safe
 
 from config import clock
+from config.http import wrong_method
 from rebates import selectors
-from rebates.engine.periods import month_of
-from rebates.exports import ExportError, ExportFile, accruals_export
+from rebates.exports import XLSX_CONTENT_TYPE, ExportError, ExportFile, accruals_export
 from rebates.forms import (
     AccrualRunForm,
-    AgreementTerminateForm,
     ExportForm,
     ImportForm,
     SettlementInterimForm,
@@ -44,162 +39,11 @@ from rebates.services import (
     SettlementConflict,
     SettlementError,
     accrual_run_start,
-    agreement_terminate,
     settlement_approve,
     settlement_interim,
     settlement_pay,
 )
-from rebates.templatetags.pages import money
-from rebates.wording import terms_in_words
-
-
-def wrong_method(request, *allowed):
-    """405 for a method the page does not take; called after the object is found, so another manager's
-    object is a 404 whatever the method."""
-    if request.method in allowed or (request.method == "HEAD" and "GET" in allowed):
-        return None
-    return HttpResponseNotAllowed(allowed)
-
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-# --- words and pictures ---------------------------------------------------------------------------------
-
-
-def _nice_top(value: Decimal) -> Decimal:
-    """A round axis maximum at or above `value` whose quarters (the grid lines) are round too: 1, 2, 4, 6 or
-    8 times a power of ten (quarters of 0.25, 0.5, 1, 1.5 and 2 times it)."""
-    if value <= 0:
-        return Decimal("1")
-    for top in (Decimal("0.04"), Decimal("0.08"), Decimal("0.2")):
-        if value <= top:
-            return top  # below 20 cents, quarters in whole cents
-    exponent = value.adjusted()
-    for step in (Decimal(1), Decimal(2), Decimal(4), Decimal(6), Decimal(8)):
-        top = step.scaleb(exponent)
-        if top >= value:
-            return top
-    return Decimal(10).scaleb(exponent)
-
-
-def _axis_places(top: Decimal) -> int:
-    """Cents on the axis unless every quarter of `top` is a whole number of dollars."""
-    return 0 if top >= 20 else 2
-
-
-def rebate_chart(months, *, width=720, height=260) -> str:
-    """An SVG of the monthly rebate (bars, left axis) and the cumulative rebate (line, right axis)."""
-    if not months:
-        return ""
-    left, right, top, bottom = 64, 72, 16, 40
-    plot_w, plot_h = width - left - right, height - top - bottom
-    monthly_top = _nice_top(max((max(m.monthly_rebate, Decimal(0)) for m in months), default=Decimal(0)))
-    cumulative_top = _nice_top(max((max(m.cumulative_rebate, Decimal(0)) for m in months), default=Decimal(0)))
-    slot = plot_w / len(months)
-    bar_w = max(2.0, slot * 0.6)
-
-    def y_of(value, scale):
-        return top + plot_h - float(max(value, Decimal(0)) / scale) * plot_h
-
-    bars, points, labels = [], [], []
-    for index, month in enumerate(months):
-        x = left + slot * index + (slot - bar_w) / 2
-        y = y_of(month.monthly_rebate, monthly_top)
-        bars.append((f"{x:.1f}", f"{y:.1f}", f"{bar_w:.1f}", f"{top + plot_h - y:.1f}",
-                     f"{month.month:%b %Y}: {money(month.monthly_rebate)} this month, "
-                     f"{money(month.cumulative_rebate)} to date"))
-        cx = left + slot * index + slot / 2
-        points.append(f"{cx:.1f},{y_of(month.cumulative_rebate, cumulative_top):.1f}")
-        if len(months) <= 12 or index % max(1, len(months) // 12) == 0:
-            labels.append((f"{cx:.1f}", f"{height - bottom + 16}", f"{month.month:%b %y}"))
-    grid = []
-    for step in range(5):
-        fraction = Decimal(step) / 4
-        y = top + plot_h - float(fraction) * plot_h
-        grid.append((f"{y:.1f}", f"{y + 4:.1f}", money(monthly_top * fraction, _axis_places(monthly_top)),
-                     money(cumulative_top * fraction, _axis_places(cumulative_top))))
-    return format_html(
-        '<svg class="chart" role="img" viewBox="0 0 {w} {h}" width="100%" aria-labelledby="chart-title">'
-        '<title id="chart-title">Monthly rebate (bars) and cumulative rebate (line)</title>'
-        '{grid}{bars}<polyline class="cumulative" fill="none" points="{points}"/>{dots}{labels}'
-        '<text class="legend" x="{left}" y="{legend_y}">■ monthly rebate (left)</text>'
-        '<text class="legend line" x="{legend_x}" y="{legend_y}">— cumulative rebate (right)</text></svg>',
-        w=width, h=height, left=left, legend_y=height - 4, legend_x=left + 200,
-        grid=format_html_join(
-            "", '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
-                '<text class="axis" x="{}" y="{}" text-anchor="end">{}</text>'
-                '<text class="axis" x="{}" y="{}" text-anchor="start">{}</text>',
-            ((left, width - right, y, y, left - 6, ty, ml, width - right + 6, ty, cl) for y, ty, ml, cl in grid)),
-        bars=format_html_join("", '<rect class="bar" x="{}" y="{}" width="{}" height="{}"><title>{}</title></rect>',
-                              bars),
-        points=" ".join(points),
-        dots=format_html_join("", '<circle class="dot" cx="{}" cy="{}" r="2.5"/>',
-                              (tuple(p.split(",")) for p in points)),
-        labels=format_html_join("", '<text class="axis" x="{}" y="{}" text-anchor="middle">{}</text>', labels),
-    )
-
-
-# --- the agreement page ---------------------------------------------------------------------------------
-
-
-def agreement_context(request, number, *, terminate_form=None):
-    """What the agreement page shows; pricing_signals adds the month's claims when it renders it."""
-    agreement = selectors.agreement_for_page(user=request.user, number=number)
-    statement = selectors.agreement_statement(user=request.user, number=number, agreement=agreement)
-    months = statement.months
-    balance = selectors.agreement_balance(agreement=agreement)
-    can_terminate = (request.user.has_perm("rebates.terminate_agreement")
-                     and agreement.status in TERMINABLE_STATUSES)
-    return {
-        "agreement": agreement,
-        "statement": statement,
-        "terms": terms_in_words(agreement),
-        "chart": rebate_chart(months),
-        "unpaid": balance["unpaid"],
-        "forfeited": balance["forfeited"],
-        "can_terminate": can_terminate,
-        "terminate_form": (terminate_form or AgreementTerminateForm(initial={"terminated_on": clock.today()}))
-        if can_terminate else None,
-        "prices": sorted(agreement.prices.all(), key=lambda p: (p.effective_from, p.product.sku, p.pk)),
-        "line_discounts": selectors.agreement_line_discounts(agreement=agreement),
-        "scope": [*agreement.products.all(), *agreement.product_lines.all()],
-        "settlements": Settlement.objects.visible_to(request.user).filter(agreement=agreement)
-        .select_related("approved_by", "paid_by").order_by("period_start", "pk"),
-        # Complete accrued months, as the dashboard counts them: the month under way is flagged "so far".
-        "shortfall_months": statement.shortfall_months,
-        "month_under_way": month_of(statement.as_of),
-        "can_pay": request.user.has_perm("rebates.pay_settlement"),
-        "can_approve": request.user.has_perm("rebates.approve_settlement"),
-    }
-
-
-TERMINABLE_STATUSES = ("active", "expired")
-
-
-def agreement_terminate_submit(request, number):
-    """The agreement page's Terminate form: (None, redirect) when done or refused with a message, or (the
-    form with its errors, None) to show again beside its fields."""
-    agreement = selectors.agreement_for_page(user=request.user, number=number)  # 404 first, whatever the method
-    if refused := wrong_method(request, "POST"):
-        return None, refused
-    if not request.user.has_perm("rebates.terminate_agreement"):
-        raise PermissionDenied("You may not terminate agreements.")
-    form = AgreementTerminateForm(request.POST)
-    if not form.is_valid():
-        return form, None
-    try:
-        forfeiture = agreement_terminate(agreement=agreement, by=request.user, **form.cleaned_data)
-    except SettlementConflict as error:
-        messages.error(request, str(error))
-    except SettlementError as error:
-        form.add_error("terminated_on", str(error))
-        return form, None
-    else:
-        forfeited = -forfeiture.amount if forfeiture is not None else Decimal("0.00")
-        messages.success(request, f"{agreement.number} terminated on {form.cleaned_data['terminated_on']:%Y-%m-%d}: "
-                                  f"{money(forfeited)} forfeited.")
-    return None, redirect("agreement-detail", number=agreement.number)
-
+from rebates.templatetags.figures import money
 
 # --- accrual runs ---------------------------------------------------------------------------------------
 
@@ -302,41 +146,37 @@ def settlements(request, interim_form=None):
     can_pay = request.user.has_perm("rebates.pay_settlement")
     return render(request, "rebates/settlements.html", {
         "settlements": listed, "total": total, "shown": shown, "filters": ("waiting", *SETTLEMENT_FILTERS),
-        "rows_html": settlement_rows_html(listed, can_approve=can_approve, can_pay=can_pay,
-                                          csrf_token=get_token(request), back=request.get_full_path()),
+        "rows": settlement_rows(listed, can_approve=can_approve, can_pay=can_pay), "back": request.get_full_path(),
         "pay_form": SettlementPayForm(initial={"paid_on": clock.today()}),
         "interim_form": (interim_form or SettlementInterimForm()) if _can_draft_interim(request.user) else None,
         "can_approve": can_approve, "can_pay": can_pay}, status=400 if interim_form is not None else 200)
 
 
-def settlement_rows_html(settlements, *, can_approve, can_pay, csrf_token, back) -> str:
-    """The settlements table's rows with their approve and pay buttons, formatted here rather than in the
-    template language (every text escaped): finance lists two hundred at a time."""
-    agreement_url = reverse("agreement-detail", args=["-"]).replace("/-/", "/{}/")
+def settlement_rows(settlements, *, can_approve, can_pay) -> list[dict]:
+    """The settlements table's rows with their figures formatted and the action each offers (approve or
+    pay), for the template to place and escape: finance lists two hundred at a time."""
+    agreement_url = reverse("agreement-detail", args=["-"]).replace("/-/", "/{}/")  # one reverse for every row
     approve_url = reverse("settlement-approve", args=[0]).replace("/0/", "/{}/")
     pay_url = reverse("settlement-pay", args=[0]).replace("/0/", "/{}/")
-    token, back = escape(csrf_token), escape(back)
-    lines = []
+    rows = []
     for s in settlements:
         number = s.agreement.number
-        status = f'<span class="status {escape(s.status)}">{escape(s.get_status_display())}</span>'
-        if s.paid_on:
-            status += f" {s.paid_on:%Y-%m-%d} · {escape(s.payment_reference)}"
-        action = ""
+        action = None
         if s.status == Settlement.Status.DRAFT and can_approve:
-            action = (f'<form method="post" action="{approve_url.format(s.pk)}">'
-                      f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">'
-                      f'<input type="hidden" name="next" value="{back}"><button type="submit">Approve</button></form>')
+            action = ("approve", approve_url.format(s.pk))
         elif s.status == Settlement.Status.APPROVED and can_pay:
-            action = f'<a class="button" href="{pay_url.format(s.pk)}">Pay</a>'
-        lines.append(
-            f'<tr id="settlement-{s.pk}"><td><a href="{escape(agreement_url.format(quote(number, safe="")))}">'
-            f'{escape(number)}</a></td><td>{escape(s.agreement.customer.name)}</td>'
-            f'<td>{s.period_start:%Y-%m} – {s.period_end:%Y-%m}{" (interim)" if s.interim else ""}</td>'
-            f'<td class="num">{money(s.accrued_total)}</td><td class="num">{money(s.adjustments)}</td>'
-            f'<td class="num">{money(s.already_paid)}</td><td class="num">{money(s.amount)}</td>'
-            f'<td>{status}</td><td>{action}</td></tr>')
-    return mark_safe("\n".join(lines))  # every text above is escaped; numbers and URLs are ours
+            action = ("pay", pay_url.format(s.pk))
+        rows.append({
+            "pk": s.pk, "number": number, "url": agreement_url.format(quote(number, safe="")),
+            "customer": s.agreement.customer.name,
+            "period": f"{s.period_start:%Y-%m} – {s.period_end:%Y-%m}{' (interim)' if s.interim else ''}",
+            "accrued": money(s.accrued_total), "adjustments": money(s.adjustments),
+            "already_paid": money(s.already_paid), "amount": money(s.amount),
+            "status": s.status, "status_label": s.get_status_display(),
+            "paid": f"{s.paid_on:%Y-%m-%d} · {s.payment_reference}" if s.paid_on else "",
+            "action": action,
+        })
+    return rows
 
 
 def _settlement_for(request, pk):
@@ -445,7 +285,7 @@ def export_file(request, pk):
     if job.status != ExportJob.Status.DONE or not job.file:
         raise Http404("The file is not ready.")
     return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.file.name.rsplit("/", 1)[-1],
-                        content_type=XLSX if job.format == "xlsx" else "text/csv")
+                        content_type=XLSX_CONTENT_TYPE if job.format == "xlsx" else "text/csv")
 
 
 # --- imports --------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "customers",
     "rebates",
     "pricing_signals",
+    "pages",
 ]
 
 MIDDLEWARE = [

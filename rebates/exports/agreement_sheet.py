@@ -2,7 +2,7 @@
 rebate, competitor claims that month, shortfall flag; as .xlsx or .csv.
 
 The claims column is passed in (`claims_by_month`): rebates never reads price claims itself; the
-pricing_signals edge (`pricing_signals.sheets`) assembles it and calls these writers.
+pages app (`pages.sheets`) assembles it and calls these writers.
 """
 
 from collections.abc import Mapping, Sequence

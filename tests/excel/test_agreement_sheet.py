@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.http import Http404
 
-from pricing_signals.sheets import agreement_sheet_export, claims_by_month
+from pages.sheets import agreement_sheet_export, claims_by_month
 from rebates.selectors import agreement_statement
 from tests.excel.ledgers import D, accrue, finance_user, month, seed_agreement, tiered_agreement, two_managers_book
 from tests.excel.readback import csv_rows, money, values, workbook

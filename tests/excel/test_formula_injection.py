@@ -6,7 +6,7 @@ import datetime
 import pytest
 
 from customers import roles
-from pricing_signals.sheets import agreement_sheet_export
+from pages.sheets import agreement_sheet_export
 from rebates.exports import accruals_export, csv_text
 from rebates.exports.cells import FORMULA_TRIGGERS
 from rebates.models import RebateProgram

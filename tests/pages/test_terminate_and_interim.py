@@ -14,15 +14,13 @@ from customers.models import Customer
 from rebates.models import LedgerEntry, RebateAgreement, Settlement
 from tests.factories import PASSWORD
 from tests.pages import scenario
+from tests.pages.fixtures import html
 
 pytestmark = pytest.mark.django_db
 
 D = Decimal
 SEED = "AG-SEED-2026"  # 10 units a month January to October at $0.25 a unit: $25.00 unpaid on 2026-11-23
 
-
-def html(response):
-    return response.content.decode()
 
 
 def forfeited(number):

@@ -1,5 +1,5 @@
-"""Template filters of the pages: money as a clerk reads it ($1,234.50), cheaper than floatformat on a
-long table."""
+"""Template filters for figures: money as a clerk reads it ($1,234.50) and units (1,234), cheaper than
+floatformat on a long table."""
 
 from decimal import ROUND_HALF_UP, Decimal
 

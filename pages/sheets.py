@@ -1,16 +1,17 @@
 """The agreement's monthly sheet with the competitor claims of each month.
 
-Assembled here, at the edge: the rebates app writes the sheet but never reads price claims, so this module
-reads the agreement's statement (rebates.selectors), gathers the claims of each month and passes them in.
+Assembled here, in the app that depends on both: the rebates app writes the sheet but never reads price
+claims, so this module reads the agreement's statement (rebates.selectors), gathers the claims of each month
+and passes them in.
 """
 
 import io
 from collections import defaultdict
 from datetime import date
-from decimal import Decimal
 
 from config import clock
 from pricing_signals.models import PriceClaim
+from pricing_signals.wording import claim_text
 from rebates.engine.periods import add_months
 from rebates.exports import (
     CSV_CONTENT_TYPE,
@@ -22,22 +23,6 @@ from rebates.exports import (
 )
 from rebates.scope import covered_q
 from rebates.selectors import AgreementStatement, agreement_statement
-
-
-def _price(value: Decimal) -> str:
-    places = Decimal("0.01") if value == value.quantize(Decimal("0.01")) else Decimal("0.0001")
-    return f"${value.quantize(places):,}"
-
-
-def claim_text(claim: PriceClaim) -> str:
-    """One claim as the sheet shows it: who, what price, which product, how and when it was reported."""
-    return claim_words(competitor=claim.competitor.name, price=claim.claimed_price, sku=claim.product.sku,
-                       channel=claim.get_channel_display(), reported_on=claim.reported_on)
-
-
-def claim_words(*, competitor: str, price: Decimal, sku: str, channel: str, reported_on: date) -> str:
-    """`claim_text` from the claim's values."""
-    return f"{competitor} {_price(price)} on {sku} ({channel.lower()}, {reported_on:%Y-%m-%d})"
 
 
 def claims_by_month(*, user, statement: AgreementStatement) -> dict[date, list[str]]:

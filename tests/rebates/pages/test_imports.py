@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from rebates.imports import purchase_import_commit, purchase_import_preview
 from rebates.models import ImportBatch, PurchaseLine
+from tests.pages.fixtures import html
 
 pytestmark = pytest.mark.django_db
 
@@ -15,9 +16,6 @@ CONTENT = (b"erp_line_id,customer,product,month,quantity,unit_price,amount\n"
            b"NEW-1,SEED-001,FAS-101,2026-11,2,12.10,24.20\n"
            b"NEW-2,C-1002,FAS-101,2026-11,3,12.10,36.30\n")
 
-
-def html(response):
-    return response.content.decode()
 
 
 @pytest.fixture

@@ -1,0 +1,13 @@
+"""The pages that show rebates and market signals together."""
+
+from django.urls import path
+
+from pages import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("customers/<str:code>/", views.customer_detail, name="customer-detail"),
+    path("agreements/<str:number>/", views.agreement_detail, name="agreement-detail"),
+    path("agreements/<str:number>/terminate/", views.agreement_terminate, name="agreement-terminate"),
+    path("agreements/<str:number>/sheet/", views.agreement_sheet, name="agreement-sheet"),
+]

@@ -1,0 +1,255 @@
+"""Pages that show rebates and market signals together: the dashboard per role, the customer page, and the
+agreement page with its monthly sheet (each month's competitor claims beside it) and that sheet in Excel.
+
+Views parse, call selectors or one service, and render; every read starts from `visible_to(user)`.
+"""
+
+from decimal import Decimal
+from typing import NamedTuple
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from config import clock
+from config.http import wrong_method
+from customers.models import Customer
+from customers.roles import user_roles
+from pages.charts import purchases_chart, rebate_chart
+from pages.sheets import agreement_sheet_export, claims_by_month
+from pricing_signals import selectors
+from rebates import selectors as rebate_selectors
+from rebates import services as rebate_services
+from rebates.engine.periods import month_of
+from rebates.exports import ExportError
+from rebates.forms import AgreementTerminateForm
+from rebates.models import RebateAgreement, Settlement
+from rebates.services import SettlementConflict, SettlementError
+from rebates.templatetags.figures import money
+from rebates.wording import terms_in_words
+
+DECIDE = "pricing_signals.decide_marketsignal"
+CUSTOMERS_PER_PAGE = 50
+PRICING_DASHBOARD_SIGNALS = 5
+SIGNALS_SHOWN = 3  # per customer on the dashboard; the rest are counted
+
+# --- dashboard ------------------------------------------------------------------------------------------
+
+
+CUSTOMER_ROW_FIELDS = ("pk", "code", "name", "segment__name", "account_manager__first_name",
+                       "account_manager__last_name", "account_manager__username", "status")
+
+
+@login_required
+def dashboard(request):
+    """Per role: an account manager's customers with what they have at stake; a pricing manager's open
+    signals with their exposure; finance's last runs, liability and settlements waiting."""
+    user = request.user
+    context = {"roles": user_roles(user)}
+    sees_all = user.has_perm("customers.view_all_customers")
+    # Only what a row shows, as plain values: an account manager's hundreds of rows build no model objects.
+    customers = rebate_selectors.dashboard_customer_list(user=user).values(*CUSTOMER_ROW_FIELDS)
+    if sees_all:
+        query = request.GET.get("q", "").strip()
+        if query:
+            customers = customers.filter(Q(name__icontains=query) | Q(code__icontains=query))
+        page = Paginator(customers, CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
+        context.update(customers=list(page.object_list), page=page, query=query)
+    else:
+        context["customers"] = list(customers)
+    shown = [customer["pk"] for customer in context["customers"]] if sees_all else None
+    figures = rebate_selectors.dashboard_figures(user=user, customer_ids=shown)
+    shortfall = rebate_selectors.customers_shortfall_months(user=user, customer_ids=shown)
+    signals = selectors.open_signal_list(user=user)
+    touching = selectors.open_signals_by_customer(user=user, customer_ids=shown, signals=signals)
+    context["rows"] = customer_rows(context["customers"], figures, shortfall, touching)
+    context["has_rows"] = bool(context["customers"])
+    if not sees_all:
+        context["at_stake"] = sum((row.unpaid_balance for row in figures.values()), Decimal("0.00"))
+    if user.has_perm(DECIDE):
+        shown_signals = list(selectors.open_signals(user=user).select_related(None).select_related("product")
+                             [:PRICING_DASHBOARD_SIGNALS])
+        exposure = selectors.signals_exposure_totals(user=user, signals=shown_signals)
+        context["open_signals"] = [(signal, exposure[signal.pk]) for signal in shown_signals]
+        context["open_signal_count"] = len(signals)
+    if user.has_perm("rebates.start_accrual_run") or user.has_perm("rebates.approve_settlement"):
+        context["finance"] = rebate_selectors.finance_overview(user=user)
+    return render(request, "pages/dashboard.html", context)
+
+
+CUSTOMER_STATUS = dict(Customer.Status.choices)
+
+
+class CustomerRow(NamedTuple):
+    """One customer on the dashboard, its figures formatted as the table shows them."""
+
+    code: str
+    url: str
+    name: str
+    segment: str
+    manager: str
+    status: str
+    active: int
+    accrued: str
+    unpaid: str
+    months: int
+    signals: list
+    more: int
+
+
+def customer_rows(customers, figures, shortfall, touching) -> list[CustomerRow]:
+    """The dashboard's customer rows (from dicts of CUSTOMER_ROW_FIELDS), figures already formatted: the
+    template (pages/includes/customer_rows.html) only places and escapes them. Named tuples that the template
+    unpacks are the template engine's quickest form for an account manager's 2,000 rows (docs/pages.md)."""
+    signal_url = reverse("signal-detail", args=[0]).replace("/0/", "/{}/")
+    customer_url = reverse("customer-detail", args=["-"]).replace("/-/", "/{}/")  # one reverse for every row
+    rows = []
+    for customer in customers:
+        found = figures.get(customer["pk"], rebate_selectors.NO_FIGURES)
+        signals = touching.get(customer["pk"], ())
+        # As User.get_full_name() and Segment.__str__ give them.
+        full_name = f"{customer['account_manager__first_name'] or ''} {customer['account_manager__last_name'] or ''}"
+        rows.append(CustomerRow(
+            code=customer["code"], url=customer_url.format(quote(customer["code"], safe="")), name=customer["name"],
+            segment=customer["segment__name"] or "—",
+            manager=full_name.strip() or customer["account_manager__username"] or "—",
+            status=CUSTOMER_STATUS.get(customer["status"], customer["status"]),
+            active=found.active_agreements, accrued=money(found.accrued_to_date), unpaid=money(found.unpaid_balance),
+            months=shortfall.get(customer["pk"], 0),
+            signals=[_signal_link(signal_url, mark) for mark in signals[:SIGNALS_SHOWN]],
+            more=max(len(signals) - SIGNALS_SHOWN, 0),
+        ))
+    return rows
+
+
+def _signal_link(signal_url: str, mark: selectors.CustomerSignal) -> dict:
+    """A signal beside a customer: exposed to it (listed in its exposure table), or behind it by their claims."""
+    signal = mark.signal
+    return {"claimed": mark.claimed, "url": signal_url.format(signal.pk), "pk": signal.pk, "sku": signal.sku}
+
+
+# --- customer page --------------------------------------------------------------------------------------
+
+
+@login_required
+def customer_detail(request, code):
+    customer = rebate_selectors.customer_for_page(user=request.user, code=code)
+    agreements = list(rebate_selectors.customer_agreements(user=request.user, customer=customer))
+    shortfall = rebate_selectors.agreements_shortfall_months(
+        agreements=RebateAgreement.objects.filter(pk__in=[agreement.pk for agreement in agreements]))
+    # The dashboard's row for the customer, from the same selectors.
+    figures = rebate_selectors.dashboard_figures(user=request.user, customer_ids=[customer.pk]).get(
+        customer.pk, rebate_selectors.NO_FIGURES)
+    purchases = list(rebate_selectors.customer_purchases_by_month(user=request.user, customer=customer))
+    claims = list(selectors.claims_visible(user=request.user).filter(customer=customer)
+                  .order_by("-reported_on", "-pk")[:100])
+    net_net = selectors.claims_net_net(claims)
+    return render(request, "pages/customer_detail.html", {
+        "customer": customer, "purchases": purchases, "figures": figures,
+        "agreements": [(agreement, shortfall.get(agreement.pk, 0)) for agreement in agreements],
+        "shortfall_months": rebate_selectors.customers_shortfall_months(
+            user=request.user, customer_ids=[customer.pk]).get(customer.pk, 0),
+        "purchases_chart": purchases_chart(purchases),
+        "claims": [(claim, net_net.get(claim.pk)) for claim in claims],
+        "credibility": selectors.customer_credibility(user=request.user, customer=customer),
+        "can_claim": request.user.has_perm("pricing_signals.add_priceclaim"),
+    })
+
+
+# --- the agreement page ---------------------------------------------------------------------------------
+
+
+def agreement_context(request, number, *, terminate_form=None):
+    """What the agreement page shows, before each month's claims are added."""
+    agreement = rebate_selectors.agreement_for_page(user=request.user, number=number)
+    statement = rebate_selectors.agreement_statement(user=request.user, number=number, agreement=agreement)
+    months = statement.months
+    balance = rebate_selectors.agreement_balance(agreement=agreement)
+    can_terminate = (request.user.has_perm("rebates.terminate_agreement")
+                     and agreement.status in TERMINABLE_STATUSES)
+    return {
+        "agreement": agreement,
+        "statement": statement,
+        "terms": terms_in_words(agreement),
+        "chart": rebate_chart(months),
+        "unpaid": balance["unpaid"],
+        "forfeited": balance["forfeited"],
+        "can_terminate": can_terminate,
+        "terminate_form": (terminate_form or AgreementTerminateForm(initial={"terminated_on": clock.today()}))
+        if can_terminate else None,
+        "prices": sorted(agreement.prices.all(), key=lambda p: (p.effective_from, p.product.sku, p.pk)),
+        "line_discounts": rebate_selectors.agreement_line_discounts(agreement=agreement),
+        "scope": [*agreement.products.all(), *agreement.product_lines.all()],
+        "settlements": Settlement.objects.visible_to(request.user).filter(agreement=agreement)
+        .select_related("approved_by", "paid_by").order_by("period_start", "pk"),
+        # Complete accrued months, as the dashboard counts them: the month under way is flagged "so far".
+        "shortfall_months": statement.shortfall_months,
+        "month_under_way": month_of(statement.as_of),
+        "can_pay": request.user.has_perm("rebates.pay_settlement"),
+        "can_approve": request.user.has_perm("rebates.approve_settlement"),
+    }
+
+
+TERMINABLE_STATUSES = ("active", "expired")
+
+
+def agreement_terminate_submit(request, number):
+    """The agreement page's Terminate form: (None, redirect) when done or refused with a message, or (the
+    form with its errors, None) to show again beside its fields."""
+    # 404 first, whatever the method.
+    agreement = rebate_selectors.agreement_for_page(user=request.user, number=number)
+    if refused := wrong_method(request, "POST"):
+        return None, refused
+    if not request.user.has_perm("rebates.terminate_agreement"):
+        raise PermissionDenied("You may not terminate agreements.")
+    form = AgreementTerminateForm(request.POST)
+    if not form.is_valid():
+        return form, None
+    try:
+        forfeiture = rebate_services.agreement_terminate(agreement=agreement, by=request.user, **form.cleaned_data)
+    except SettlementConflict as error:
+        messages.error(request, str(error))
+    except SettlementError as error:
+        form.add_error("terminated_on", str(error))
+        return form, None
+    else:
+        forfeited = -forfeiture.amount if forfeiture is not None else Decimal("0.00")
+        messages.success(request, f"{agreement.number} terminated on {form.cleaned_data['terminated_on']:%Y-%m-%d}: "
+                                  f"{money(forfeited)} forfeited.")
+    return None, redirect("agreement-detail", number=agreement.number)
+
+
+@login_required
+def agreement_detail(request, number, *, terminate_form=None):
+    context = agreement_context(request, number, terminate_form=terminate_form)
+    claims = claims_by_month(user=request.user, statement=context["statement"])
+    context["rows"] = [(month, claims.get(month.month, ())) for month in context["statement"].months]
+    return render(request, "pages/agreement_detail.html", context, status=400 if terminate_form else 200)
+
+
+@login_required
+def agreement_terminate(request, number):
+    """The agreement page's Terminate form; a bad field is shown beside it on the page, nothing done."""
+    form, answer = agreement_terminate_submit(request, number)
+    return answer if answer is not None else agreement_detail(request, number, terminate_form=form)
+
+
+@login_required
+def agreement_sheet(request, number):
+    """The agreement's monthly sheet as .xlsx (or ?format=csv), with that month's claims."""
+    rebate_selectors.agreement_for_page(user=request.user, number=number)  # 404 first, whatever the method
+    if refused := wrong_method(request, "GET"):
+        return refused
+    try:
+        made = agreement_sheet_export(user=request.user, number=number, format=request.GET.get("format", "xlsx"))
+    except ExportError as error:
+        raise Http404(str(error)) from error
+    response = HttpResponse(made.content, content_type=made.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{made.name}"'
+    return response

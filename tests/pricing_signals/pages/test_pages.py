@@ -1,0 +1,149 @@
+"""The market signals pages through the real middleware: logging a claim (checked at once, bad input refused
+beside its field, nothing saved half), the signals timeline, a signal's decision and its evidence record."""
+
+import re
+from datetime import date
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from pricing_signals.models import MarketSignal, PriceClaim
+from rebates.models import ContractPrice
+from tests.pages.fixtures import html
+
+pytestmark = pytest.mark.django_db
+
+
+
+def claim_post(book, **changes):
+    data = {"customer": "SEED-001", "product": "FAS-101", "competitor": "Apex Supply", "claimed_unit_price": "11.40",
+            "reported_on": "2026-09-08", "channel": "call", "note": "Quoted on the phone"}
+    data.update(changes)
+    return data
+
+
+# --- logging a claim -------------------------------------------------------------------------------------
+
+
+def test_logging_the_seed_september_claim_shows_it_corroborated_at_once(book, client_for):
+    client = client_for(book["am"])
+    response = client.post(reverse("claim-new"), claim_post(book), follow=True)
+    page = html(response)
+    claim = PriceClaim.objects.get(reported_on=date(2026, 9, 8))
+    assert claim.status == PriceClaim.Status.CORROBORATED
+    assert 'id="claim-status">Corroborated<' in page
+    # The echo of the manager's own customer is named; the other manager's customer only counted.
+    assert "Northgate Builders" in page and "Riverside Hardware" not in page
+    assert "1 customer of other account managers" in page
+    # $11.40 is below net-net $12.10 - $0.25 = $11.85.
+    assert "undercuts our net-net price of <strong>$11.85</strong>" in page
+
+
+def test_a_claim_above_net_net_says_it_does_not_undercut(book, client_for):
+    client = client_for(book["am"])
+    page = html(client.post(reverse("claim-new"), claim_post(book, claimed_unit_price="11.95"), follow=True))
+    assert "It does not undercut us" in page
+
+
+@pytest.mark.parametrize(("changes", "field", "message"), [
+    ({"claimed_unit_price": "abc"}, "claimed_unit_price", "Give a price like 11.40."),
+    ({"claimed_unit_price": "0"}, "claimed_unit_price", "A price is more than zero."),
+    ({"reported_on": "2031-01-01"}, "reported_on", ""),
+    ({"customer": "C-2001"}, "customer", "Choose one of your customers."),
+    ({"competitor": ""}, "competitor", "Name the competitor."),
+])
+def test_a_bad_claim_is_refused_with_a_message_next_to_the_field_and_nothing_saved(book, client_for, changes, field,
+                                                                                     message):
+    before = PriceClaim.objects.count()
+    response = client_for(book["am"]).post(reverse("claim-new"), claim_post(book, **changes))
+    assert response.status_code == 400
+    page = html(response)
+    start = page.index(f'id="field-{field}"')
+    block = page[start:page.index("</div>\n", page.index('class="error"', start)) + 6]
+    assert 'class="error"' in block and message in block
+    assert PriceClaim.objects.count() == before
+
+
+def test_finance_may_not_log_claims(book, client_for):
+    client = client_for(book["finance"])
+    assert client.get(reverse("claim-new")).status_code == 403
+    assert client.post(reverse("claim-new"), claim_post(book)).status_code == 403
+
+
+def test_a_write_without_a_csrf_token_is_refused(book):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(book["am"])
+    before = PriceClaim.objects.count()
+    assert client.post(reverse("claim-new"), claim_post(book)).status_code == 403
+    assert PriceClaim.objects.count() == before
+
+
+# --- signals -------------------------------------------------------------------------------------------
+
+
+def test_signals_page_draws_the_timeline_with_the_signal_window(signalled_book, client_for):
+    page = html(client_for(signalled_book["am"]).get(reverse("signals")))
+    signal = MarketSignal.objects.get()
+    assert 'class="chart timeline"' in page
+    assert f"Signal #{signal.pk}" in page and 'class="window open"' in page
+    # The last half year: June's and September's claims of the seed customer and its echo by the manager's own
+    # customer; the other manager's customer's claim is not drawn, nor April's (before the range).
+    assert page.count('<circle class="claim') == 3
+
+
+def test_pricing_manager_matches_the_signal_and_the_price_history_shows_it(signalled_book, client_for):
+    client = client_for(signalled_book["pricing"])
+    signal = MarketSignal.objects.get()
+    terms = {"decision": "match", "match_price": "11.40", "effective_from": "2026-11", "agreements": ["AG-SEED-2026"],
+             "reason": "Three customers quoted Apex at 11.40"}
+    # First the preview: nothing recorded yet.
+    preview = html(client.post(reverse("signal-detail", args=[signal.pk]), terms))
+    assert 'id="match-preview"' in preview and "Record the match" in preview
+    assert MarketSignal.objects.get().status == MarketSignal.Status.OPEN
+    previewed = re.search(r'name="previewed" value="([^"]+)"', preview).group(1)
+    response = client.post(reverse("signal-detail", args=[signal.pk]), {**terms, "previewed": previewed},
+                           follow=True)
+    assert response.status_code == 200
+    signal.refresh_from_db()
+    assert signal.status == MarketSignal.Status.MATCHED
+    page = html(client.get(reverse("agreement-detail", args=["AG-SEED-2026"])))
+    assert f"matched market signal #{signal.pk}" in page and "$11.40" in page
+
+
+def test_a_match_without_a_month_says_so_next_to_the_field_and_changes_no_price(signalled_book, client_for):
+    client = client_for(signalled_book["pricing"])
+    signal = MarketSignal.objects.get()
+    before = ContractPrice.objects.count()
+    response = client.post(reverse("signal-detail", args=[signal.pk]), {
+        "decision": "match", "match_price": "11.40", "effective_from": "November", "agreements": ["AG-SEED-2026"]})
+    assert response.status_code == 400
+    assert "Give a month as YYYY-MM" in html(response)
+    assert ContractPrice.objects.count() == before
+    assert MarketSignal.objects.get().status == MarketSignal.Status.OPEN
+
+
+def test_a_hold_needs_a_reason(signalled_book, client_for):
+    signal = MarketSignal.objects.get()
+    response = client_for(signalled_book["pricing"]).post(reverse("signal-detail", args=[signal.pk]),
+                                                          {"decision": "hold", "reason": ""})
+    assert response.status_code == 400
+    assert "Say why prices are held." in html(response)
+
+
+def test_only_a_pricing_manager_sees_and_sends_the_decision_form(signalled_book, client_for):
+    signal = MarketSignal.objects.get()
+    client = client_for(signalled_book["am"])
+    assert 'id="decision-form"' not in html(client.get(reverse("signal-detail", args=[signal.pk])))
+    assert client.post(reverse("signal-detail", args=[signal.pk]), {"decision": "hold", "reason": "no"}
+                       ).status_code == 403
+    assert MarketSignal.objects.get().status == MarketSignal.Status.OPEN
+
+
+def test_evidence_record_downloads(signalled_book, client_for):
+    signal = MarketSignal.objects.get()
+    response = client_for(signalled_book["pricing"]).get(reverse("signal-evidence", args=[signal.pk]))
+    assert response.status_code == 200
+    assert b"Market signal evidence record" in response.content
+
+
