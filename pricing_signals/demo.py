@@ -26,6 +26,7 @@ from customers.models import Customer, Segment
 from customers.roles import ACCOUNT_MANAGER, ADMINISTRATOR, ERP_INTEGRATION, FINANCE, PRICING_MANAGER, roles_sync
 from pricing_signals.models import Competitor, PriceClaim
 from pricing_signals.sweep import signals_detect
+from rebates.engine import rule_kind
 from rebates.engine.money import quantize_money
 from rebates.models import (
     EARNED_KINDS,
@@ -344,7 +345,7 @@ def _agreement_sync(plan, customer, products, programs):
         yearly = plan.monthly_units * 12 * _net_price(plan, product) * Decimal("0.9")
         values["baseline_amount"] = Decimal(int(yearly / 100) * 100)
     rule = _sync(RebateRule, {"agreement": agreement}, **values)
-    if values["kind"] == "tiered":
+    if rule_kind(values["kind"]).banded:
         for threshold, rate in TIER_BANDS:
             _sync(TierBand, {"rule": rule, "threshold": threshold}, rate=rate)
     if plan.rule == "launch_bonus":

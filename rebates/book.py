@@ -13,6 +13,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import accumulate
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
@@ -50,10 +51,6 @@ SEGMENTS = (("distribution", "Industrial distribution"), ("construction", "Const
 LINE_NAMES = ("Fasteners", "Abrasives", "Power tools", "Hand tools", "Safety equipment", "Adhesives",
               "Welding", "Lubricants", "Bearings", "Hydraulics", "Pneumatics", "Electrical", "Lighting",
               "Cleaning", "Packaging", "Storage", "Lifting", "Measuring", "Cutting tools", "Plumbing")
-PROGRAMS = (("volume", "volume program"), ("percent", "percent program"), ("tiered", "tiered program"),
-            ("growth", "growth partnership"), ("strategic", "strategic accounts"))
-PROGRAM_OF_KIND = {"per_unit": 0, "percent": 1, "tiered": 2, "growth": 3}
-STRATEGIC_PROGRAM = 4
 PLACES = ("Northgate", "Riverside", "Summit", "Ironwood", "Bayview", "Cedar", "Granite", "Lakeshore", "Pioneer",
           "Redstone", "Silverline", "Oakridge", "Westbrook", "Keystone", "Highland", "Copperfield", "Maple",
           "Stonebridge", "Clearwater", "Eastfield")
@@ -389,44 +386,69 @@ def _scope(rng, products_of_line, line):
 
 
 def _rule(rng, agreement, period_units, period_dollars):
-    """The rule's model fields and tier bands: ~40 % per unit, ~25 % percent, ~25 % tiered, ~10 % growth."""
+    """The rule's model fields and tier bands, of a kind drawn by the shares of RULE_MIX."""
     rule = {"rate": None, "tier_basis": "", "tier_method": "", "baseline": "", "baseline_amount": None,
             "minimum": None, "cap": None, "commitment_rule": False}
-    bands = ()
     # A baseline of last year needs a year before the term; the first term states its baseline.
     last_year_known = agreement.start >= 12
-    roll = rng.randrange(100)
-    if roll < 40:
-        rule.update(kind="per_unit", rate_type="per_unit",
-                    rate=_money(max(1, agreement.net_price_cents * rng.randint(1, 5) // 100)))
-        if rng.randrange(10) == 0:
-            rule["minimum"] = Decimal(_round(period_units // 10))
-    elif roll < 65:
-        rule.update(kind="percent", rate_type="percent", rate=Decimal(rng.randint(2, 10)) / 2)
-        if rng.randrange(8) == 0:
-            rule["cap"] = Decimal(_round(period_dollars * rng.randint(2, 4) // 100) or 1)
-    elif roll < 90:
-        method = rng.choices(("retroactive", "incremental", "retroactive_on_growth"), weights=(45, 35, 20))[0]
-        basis = rng.choice(("quantity", "amount"))
-        per_unit = basis == "quantity" and rng.randrange(3) == 0
-        rule.update(kind="tiered", rate_type="per_unit" if per_unit else "percent", tier_basis=basis,
-                    tier_method=method)
-        volume = period_units if basis == "quantity" else period_dollars
-        first = max(1, _round(volume * rng.randint(30, 60) // 100))
-        second = max(first + 1, _round(volume * rng.randint(85, 130) // 100))
-        if per_unit:
-            step = max(1, agreement.net_price_cents * rng.randint(1, 2) // 100)
-            rates = [_money(step), _money(step * 3 // 2 or 1), _money(step * 2)]
-        else:
-            base = rng.randint(1, 3)
-            rates = [Decimal(base), Decimal(base + 1), Decimal(base + 2)]
-        bands = ((0, rates[0]), (first, rates[1]), (second, rates[2]))
-        if method == "retroactive_on_growth":
-            _baseline(rng, rule, period_dollars, last_year_known)
-    else:
-        rule.update(kind="growth", rate_type="percent", rate=Decimal(rng.randint(3, 8)))
-        _baseline(rng, rule, period_dollars, last_year_known)
+    kind = tuple(RULE_MIX)[bisect.bisect_right(_SHARES_TO, rng.randrange(100))]
+    rule["kind"] = kind
+    bands = RULE_MIX[kind][2](rng, rule, agreement, period_units, period_dollars, last_year_known)
     return rule, bands
+
+
+def _per_unit_rule(rng, rule, agreement, period_units, period_dollars, last_year_known):
+    rule.update(rate_type="per_unit", rate=_money(max(1, agreement.net_price_cents * rng.randint(1, 5) // 100)))
+    if rng.randrange(10) == 0:
+        rule["minimum"] = Decimal(_round(period_units // 10))
+    return ()
+
+
+def _percent_rule(rng, rule, agreement, period_units, period_dollars, last_year_known):
+    rule.update(rate_type="percent", rate=Decimal(rng.randint(2, 10)) / 2)
+    if rng.randrange(8) == 0:
+        rule["cap"] = Decimal(_round(period_dollars * rng.randint(2, 4) // 100) or 1)
+    return ()
+
+
+def _tiered_rule(rng, rule, agreement, period_units, period_dollars, last_year_known):
+    method = rng.choices(("retroactive", "incremental", "retroactive_on_growth"), weights=(45, 35, 20))[0]
+    basis = rng.choice(("quantity", "amount"))
+    per_unit = basis == "quantity" and rng.randrange(3) == 0
+    rule.update(rate_type="per_unit" if per_unit else "percent", tier_basis=basis, tier_method=method)
+    volume = period_units if basis == "quantity" else period_dollars
+    first = max(1, _round(volume * rng.randint(30, 60) // 100))
+    second = max(first + 1, _round(volume * rng.randint(85, 130) // 100))
+    if per_unit:
+        step = max(1, agreement.net_price_cents * rng.randint(1, 2) // 100)
+        rates = [_money(step), _money(step * 3 // 2 or 1), _money(step * 2)]
+    else:
+        base = rng.randint(1, 3)
+        rates = [Decimal(base), Decimal(base + 1), Decimal(base + 2)]
+    if method == "retroactive_on_growth":
+        _baseline(rng, rule, period_dollars, last_year_known)
+    return ((0, rates[0]), (first, rates[1]), (second, rates[2]))
+
+
+def _growth_rule(rng, rule, agreement, period_units, period_dollars, last_year_known):
+    rule.update(rate_type="percent", rate=Decimal(rng.randint(3, 8)))
+    _baseline(rng, rule, period_dollars, last_year_known)
+    return ()
+
+
+# The book's rule kinds (the engine's codes, rebates/engine/kinds.py): the program their agreements join, their
+# share of agreements in percent (the shares add up to 100), and how a rule is drawn. A kind left out is
+# never drawn.
+RULE_MIX = {
+    "per_unit": (("volume", "volume program"), 40, _per_unit_rule),
+    "percent": (("percent", "percent program"), 25, _percent_rule),
+    "tiered": (("tiered", "tiered program"), 25, _tiered_rule),
+    "growth": (("growth", "growth partnership"), 10, _growth_rule),
+}
+PROGRAMS = (*(program for program, _, _ in RULE_MIX.values()), ("strategic", "strategic accounts"))
+PROGRAM_OF_KIND = {kind: index for index, kind in enumerate(RULE_MIX)}
+STRATEGIC_PROGRAM = len(RULE_MIX)
+_SHARES_TO = tuple(accumulate(share for _, share, _ in RULE_MIX.values()))  # 40, 65, 90, 100
 
 
 def _baseline(rng, rule, period_dollars, last_year_known):

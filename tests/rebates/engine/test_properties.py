@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rebates.engine import (
+    RULE_KINDS,
     AgreementTerms,
     Band,
     LaunchBonus,
@@ -56,6 +57,26 @@ caps = st.none() | st.integers(0, 50000).map(lambda cents: Decimal(cents) / 100)
 minimums = st.none() | st.integers(0, 3000).map(Decimal)
 
 
+# Each kind's settings, drawn; every kind of the registry needs one here (`rules` draws them all).
+BASELINE = {"baseline": st.sampled_from(["last_year", "stated"]), "baseline_amount": st.just(Decimal("20000"))}
+KIND_SETTINGS = {
+    "per_unit": st.fixed_dictionaries({"rate": prices}),
+    "percent": st.fixed_dictionaries({"rate": st.integers(0, 1000).map(lambda cents: Decimal(cents) / 100)}),
+    "growth": st.fixed_dictionaries({"rate": st.just(Decimal("5")), **BASELINE}),
+    "tiered": st.fixed_dictionaries({
+        "rate_type": st.sampled_from(["per_unit", "percent"]),
+        "tier_basis": st.sampled_from(["quantity", "amount", "percent_of_baseline"]),
+        "tier_method": st.sampled_from(["retroactive", "retroactive_on_growth", "incremental"]),
+        "bands": bands,
+        **BASELINE,
+    }),
+}
+
+
+def test_the_random_rules_draw_every_kind_of_the_registry():
+    assert set(KIND_SETTINGS) == set(RULE_KINDS)
+
+
 @st.composite
 def rules(draw):
     common = dict(
@@ -64,29 +85,8 @@ def rules(draw):
         commitment_rule=draw(st.booleans()),
         bonuses=draw(st.sampled_from([(), (LaunchBonus("NEW-1", Decimal("100"), Decimal("1")),)])),
     )
-    kind = draw(st.sampled_from(["per_unit", "percent", "tiered", "growth"]))
-    if kind == "per_unit":
-        return RebateRule(kind=kind, rate=draw(prices), **common)
-    if kind == "percent":
-        return RebateRule(kind=kind, rate=Decimal(draw(st.integers(0, 1000))) / 100, **common)
-    if kind == "growth":
-        return RebateRule(
-            kind=kind,
-            rate=Decimal("5"),
-            baseline=draw(st.sampled_from(["last_year", "stated"])),
-            baseline_amount=Decimal("20000"),
-            **common,
-        )
-    return RebateRule(
-        kind=kind,
-        rate_type=draw(st.sampled_from(["per_unit", "percent"])),
-        tier_basis=draw(st.sampled_from(["quantity", "amount", "percent_of_baseline"])),
-        tier_method=draw(st.sampled_from(["retroactive", "retroactive_on_growth", "incremental"])),
-        bands=draw(bands),
-        baseline=draw(st.sampled_from(["last_year", "stated"])),
-        baseline_amount=Decimal("20000"),
-        **common,
-    )
+    kind = draw(st.sampled_from(list(RULE_KINDS)))
+    return RebateRule(kind=kind, **draw(KIND_SETTINGS[kind]), **common)
 
 
 @st.composite
