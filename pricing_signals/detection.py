@@ -60,7 +60,7 @@ class Claim(NamedTuple):
 
 @dataclass(frozen=True)
 class Rule:
-    """When claims witness a signal (PRODUCT.md's detection rule; the defaults are the global default)."""
+    """When claims witness a signal (docs/product.md's detection rule; the defaults are the global default)."""
 
     window_days: int = 30
     min_customers: int = 3
