@@ -23,7 +23,7 @@ from django.utils.safestring import mark_safe
 from config import clock
 from rebates import selectors
 from rebates.engine.periods import month_of
-from rebates.exports import ExportError, ExportFile, accruals_export
+from rebates.exports import ExportError, ExportFile
 from rebates.forms import (
     AccrualRunForm,
     AgreementTerminateForm,
@@ -32,12 +32,7 @@ from rebates.forms import (
     SettlementInterimForm,
     SettlementPayForm,
 )
-from rebates.imports import (
-    ImportRefused,
-    purchase_import_commit_start,
-    purchase_import_start,
-    purchase_import_template,
-)
+from rebates.imports import ImportRefused, purchase_import_template
 from rebates.models import AccrualCheck, AccrualRun, ExportJob, ImportBatch, RebateRule, Settlement
 from rebates.services import (
     AccrualRunError,
@@ -49,6 +44,8 @@ from rebates.services import (
     settlement_interim,
     settlement_pay,
 )
+from rebates.services.exports import accruals_export
+from rebates.services.imports import purchase_import_commit_start, purchase_import_start
 from rebates.templatetags.pages import money
 
 
