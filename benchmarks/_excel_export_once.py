@@ -67,7 +67,7 @@ def main():
         if variant == "export":
             from django.db import connection
 
-            from rebates.exports import export_job_run, export_job_start
+            from rebates.services.exports import export_job_run, export_job_start
 
             job = export_job_start(user=user, format="xlsx", queue=False)
             with connection.cursor() as cursor:

@@ -55,7 +55,7 @@ def main():
     user = get_user_model().objects.get(username="bench.finance")
     began = time.perf_counter()
     if what == "import":
-        from rebates.imports import purchase_import_file
+        from rebates.services.imports import purchase_import_file
 
         with open(path, "rb") as upload:
             outcome = purchase_import_file(user=user, upload=upload, name=os.path.basename(path), commit=True)

@@ -58,7 +58,7 @@ def main():
     sys.path.insert(0, str(ROOT))
     django.setup()
     # One log line per detection would bury the figures: 50 checks and three sweeps run here.
-    logging.getLogger("pricing_signals.sweep").setLevel(logging.WARNING)
+    logging.getLogger("pricing_signals.services.sweep").setLevel(logging.WARNING)
     from django.core.management import call_command
     from django.db import connection
 
@@ -68,7 +68,7 @@ def main():
     from pricing_signals.detection import Claim
     from pricing_signals.models import MarketSignal, PriceClaim
     from pricing_signals.services import price_claim_check, signals_detect
-    from pricing_signals.sweep import rules_by_product
+    from pricing_signals.services.sweep import rules_by_product
     from rebates.book import BOOK_PREFIX, book_exists, generate_book
     from rebates.models import Product
 

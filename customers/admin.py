@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from config.service_admin import ServiceAdmin
 from customers.models import AuditRecord, Customer, Segment
 
 
@@ -10,7 +11,7 @@ class SegmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ServiceAdmin):
     list_display = ("code", "name", "segment", "account_manager", "status", "value_tier")
     list_filter = ("status", "value_tier", "segment", "account_manager")
     search_fields = ("code", "name")

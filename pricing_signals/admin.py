@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from config import clock
+from config.service_admin import ServiceAdmin
 from pricing_signals.models import Competitor, DetectionRule, MarketSignal, PriceClaim, SignalPriceMatch
 from rebates.models import Product
 
@@ -28,7 +29,9 @@ def _redetect(modeladmin, request, product_ids):
 
 
 @admin.register(DetectionRule)
-class DetectionRuleAdmin(admin.ModelAdmin):
+class DetectionRuleAdmin(ServiceAdmin):
+    """Saved through detection_rule_create / detection_rule_update, audited (the list's inline edits too)."""
+
     list_display = ("__str__", "product_line", "window_days", "min_customers", "tolerance_percent", "same_competitor",
                     "updated_at")
     list_editable = ("window_days", "min_customers", "tolerance_percent", "same_competitor")
@@ -37,8 +40,8 @@ class DetectionRuleAdmin(admin.ModelAdmin):
     actions = ["recheck_claims"]
 
     def get_readonly_fields(self, request, obj=None):
-        # The global default stays global: an override is a new row for its product line.
-        return ("product_line",) if obj is not None and obj.product_line_id is None else ()
+        # A rule keeps the product line it governs (the default stays global): an override is a new row.
+        return ("product_line",) if obj is not None else ()
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.product_line_id is None:
@@ -46,7 +49,15 @@ class DetectionRuleAdmin(admin.ModelAdmin):
         return super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
+        from pricing_signals.services import detection_rule_create, detection_rule_update
+        from pricing_signals.services.rules import RULE_FIELDS
+
+        numbers = {name: form.cleaned_data[name] for name in RULE_FIELDS if name in form.cleaned_data}
+        if change:
+            detection_rule_update(by=request.user, rule=obj, **numbers)
+        else:
+            obj.pk = detection_rule_create(by=request.user, product_line=form.cleaned_data.get("product_line"),
+                                           **numbers).pk
         self.message_user(request, "Saved. Claims follow the new rule from the nightly sweep on, or now with the "
                                    "action 'Re-check the claims these rules govern'.", messages.INFO)
 

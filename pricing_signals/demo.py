@@ -25,7 +25,7 @@ from config import clock
 from customers.models import Customer, Segment
 from customers.roles import ACCOUNT_MANAGER, ADMINISTRATOR, ERP_INTEGRATION, FINANCE, PRICING_MANAGER, roles_sync
 from pricing_signals.models import Competitor, PriceClaim
-from pricing_signals.sweep import signals_detect
+from pricing_signals.services.sweep import signals_detect
 from rebates.engine import rule_kind
 from rebates.engine.money import quantize_money
 from rebates.models import (

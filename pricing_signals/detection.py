@@ -17,7 +17,7 @@ The result depends only on the set of claims, never on their order.
 
 Two entry points over one core: `detect` takes Claim rows (dates, Decimal prices); `detect_columns` takes
 plain columns (day numbers, prices in ten-thousandths, customer keys), as the stored claims are read by
-the nightly sweep and the check of a new claim (pricing_signals/sweep.py), which decide every status,
+the nightly sweep and the check of a new claim (pricing_signals/services/sweep.py), which decide every status,
 signal and median through it. `detect` is `detect_columns` on its claims' columns; `signal_figures` gives
 a signal's dates, counts and median for both.
 
@@ -60,7 +60,7 @@ class Claim(NamedTuple):
 
 @dataclass(frozen=True)
 class Rule:
-    """When claims witness a signal (PRODUCT.md's detection rule; the defaults are the global default)."""
+    """When claims witness a signal (docs/product.md's detection rule; the defaults are the global default)."""
 
     window_days: int = 30
     min_customers: int = 3

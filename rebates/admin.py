@@ -3,12 +3,13 @@ import datetime
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from config import clock
+from config.service_admin import ServiceAdmin, refusal_messages
 from config.validators import validate_day
 from rebates.models import (
     AccrualCheck,
@@ -36,32 +37,96 @@ class ProductLineAdmin(admin.ModelAdmin):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ServiceAdmin):
+    """Saved through the catalog services, audited as the API's changes are."""
+
     list_display = ("sku", "name", "product_line", "list_price", "launched_on", "discontinued_on")
     list_filter = ("product_line",)
     search_fields = ("sku", "name")
     list_select_related = ("product_line",)
+    fields = ("sku", "name", "product_line", "list_price", "launched_on", "discontinued_on")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("sku",) if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        from rebates.services.catalog import product_create, product_update
+
+        fields = {name: form.cleaned_data[name] for name in self.fields if name in form.cleaned_data}
+        if change:
+            product_update(by=request.user, product=obj, **fields)
+        else:
+            obj.pk = product_create(by=request.user, **fields).pk
 
 
 @admin.register(RebateProgram)
-class RebateProgramAdmin(admin.ModelAdmin):
+class RebateProgramAdmin(ServiceAdmin):
+    """Saved through the catalog services, audited as the API's changes are."""
+
     list_display = ("name", "code")
     search_fields = ("name", "code")
+    fields = ("code", "name", "description")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("code",) if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        from rebates.services.catalog import program_create, program_update
+
+        fields = {name: form.cleaned_data[name] for name in self.fields if name in form.cleaned_data}
+        if change:
+            program_update(by=request.user, program=obj, **fields)
+        else:
+            obj.pk = program_create(by=request.user, **fields).pk
 
 
-class ContractPriceInline(admin.TabularInline):
-    model = ContractPrice
+class PriceStepInline(admin.TabularInline):
+    """A price history: its steps are added (through the pricing service, audited, the agreement marked
+    for the next run), never edited or deleted; a correction is a new step."""
+
     extra = 0
-    fields = ("product", "effective_from", "net_price", "reason", "created_by", "created_at")
+    can_delete = False
     readonly_fields = ("created_by", "created_at")
+
+    def has_change_permission(self, request, obj=None):
+        return False  # steps kept are shown read-only; new rows stay editable (Django: add without change)
+
+
+class ContractPriceInline(PriceStepInline):
+    model = ContractPrice
+    fields = ("product", "effective_from", "net_price", "reason", "created_by", "created_at")
     raw_id_fields = ("product",)
 
 
-class LineDiscountInline(admin.TabularInline):
+class LineDiscountInline(PriceStepInline):
     model = LineDiscount
-    extra = 0
     fields = ("product_line", "effective_from", "discount_percent", "reason", "created_by", "created_at")
-    readonly_fields = ("created_by", "created_at")
+
+
+def _steps_add(request, agreement, formsets):
+    """The new rows of the price inlines, each through its service (contract_price_change,
+    line_discount_change); a refused row is reported naming the row."""
+    from rebates.services import contract_price_change, line_discount_change
+
+    for formset in formsets:
+        for form in formset.extra_forms:
+            if not form.has_changed():
+                continue
+            row = form.cleaned_data
+            try:
+                if formset.model is ContractPrice:
+                    named = f"New price of {row['product'].sku}"
+                    contract_price_change(user=request.user, agreement=agreement, product=row["product"],
+                                          net_unit_price=row["net_price"], effective_month=row["effective_from"],
+                                          reason=row["reason"])
+                elif formset.model is LineDiscount:
+                    named = f"New discount on {row['product_line'].code}"
+                    line_discount_change(user=request.user, agreement=agreement, product_line=row["product_line"],
+                                         discount_percent=row["discount_percent"],
+                                         effective_month=row["effective_from"], reason=row["reason"])
+            except ValidationError as refused:
+                raise ValidationError([f"{named}: {message}" for _, messages in refusal_messages(refused)
+                                       for message in messages]) from refused
 
 
 class AgreementTerminateActionForm(ActionForm):
@@ -84,8 +149,16 @@ class RebateAgreementForm(forms.ModelForm):
         return status
 
 
+AGREEMENT_ADMIN_FIELDS = ("number", "customer", "program", "products", "product_lines", "start_month", "end_month",
+                          "committed_monthly_quantity", "settlement_frequency", "interim_frequency", "status",
+                          "terminated_on", "termination_reason")
+
+
 @admin.register(RebateAgreement)
-class RebateAgreementAdmin(admin.ModelAdmin):
+class RebateAgreementAdmin(ServiceAdmin):
+    """Saved through agreement_create / agreement_update and the pricing services, as the API saves: audited,
+    checked by the engine, and marked for the next accrual run. Its rule is edited on the rule's page."""
+
     form = RebateAgreementForm
     list_display = ("number", "customer", "program", "start_month", "end_month", "settlement_frequency",
                     "interim_frequency", "status", "terminated_on")
@@ -94,10 +167,33 @@ class RebateAgreementAdmin(admin.ModelAdmin):
     list_select_related = ("customer", "program")
     raw_id_fields = ("customer",)
     filter_horizontal = ("products", "product_lines")
-    readonly_fields = ("terminated_on", "termination_reason")
+    fields = AGREEMENT_ADMIN_FIELDS
     inlines = [ContractPriceInline, LineDiscountInline]
     action_form = AgreementTerminateActionForm
     actions = ["terminate"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("number", "terminated_on", "termination_reason") if obj is not None else (
+            "terminated_on", "termination_reason")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # an agreement with a ledger is terminated or settled, not deleted
+
+    def save_model(self, request, obj, form, change):
+        from rebates.services.catalog import AGREEMENT_FIELDS, agreement_create, agreement_update
+
+        data = form.cleaned_data
+        fields = {name: data[name] for name in AGREEMENT_FIELDS if name in data}
+        scope = {"products": list(data["products"]), "product_lines": list(data["product_lines"])}
+        if change:
+            agreement_update(by=request.user, agreement=obj, **scope, **fields)
+        else:
+            obj.pk = agreement_create(by=request.user, number=data["number"], rule=None, **scope, **fields).pk
+
+    def save_related(self, request, form, formsets, change):
+        # The scope was saved by the service (no form.save_m2m()); new price steps go through theirs.
+        _steps_add(request, form.instance, formsets)
+        self.formsets_saved(formsets)
 
     @admin.action(description="Terminate the selected agreements (forfeits their unpaid rebate)",
                   permissions=["terminate"])
@@ -135,11 +231,28 @@ class TierBandInline(admin.TabularInline):
 class BonusConditionInline(admin.TabularInline):
     model = BonusCondition
     extra = 0
+    fields = ("product", "minimum_quantity", "extra_percent")  # what the service writes (a launch bonus)
     raw_id_fields = ("product",)
 
 
+def _rows(formset, names):
+    """The rows an inline formset holds after the edit (kept, changed and added; not the deleted)."""
+    rows = []
+    for form in formset.forms:
+        if formset.can_delete and form.cleaned_data.get("DELETE"):
+            continue
+        if form.instance._state.adding and not form.has_changed():
+            continue  # an empty extra row
+        rows.append({name: form.cleaned_data[name] for name in names})
+    return rows
+
+
 @admin.register(RebateRule)
-class RebateRuleAdmin(admin.ModelAdmin):
+class RebateRuleAdmin(ServiceAdmin):
+    """An agreement's rule with its tier bands and bonus conditions, saved whole through agreement_update as
+    the API saves a rule: audited, checked by the engine (a rule it cannot compute is refused on the form),
+    and the agreement marked for the next accrual run."""
+
     list_display = ("agreement", "kind", "rate_type", "rate", "tier_basis", "tier_method", "minimum", "cap")
     list_filter = ("kind", "tier_method", "commitment_rule")
     search_fields = ("agreement__number", "agreement__customer__code")
@@ -147,10 +260,28 @@ class RebateRuleAdmin(admin.ModelAdmin):
     raw_id_fields = ("agreement",)
     inlines = [TierBandInline, BonusConditionInline]
 
+    def get_readonly_fields(self, request, obj=None):
+        return ("agreement",) if obj is not None else ()
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # an agreement's terms are changed, not removed
+
+    def save_model(self, request, obj, form, change):
+        pass  # saved whole, with its bands and bonuses, in save_related
+
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        # The rule, its bands and bonuses are the agreement's terms: the next incremental run recomputes it.
-        RebateAgreement.objects.filter(pk=form.instance.agreement_id).update(terms_changed_at=clock.now())
+        from rebates.services.catalog import RULE_FIELDS, agreement_update
+
+        rule = {name: form.cleaned_data[name] for name in RULE_FIELDS if name in form.cleaned_data}
+        for formset in formsets:
+            if formset.model is TierBand:
+                rule["bands"] = _rows(formset, ("threshold", "rate"))
+            elif formset.model is BonusCondition:
+                rule["bonuses"] = _rows(formset, ("product", "minimum_quantity", "extra_percent"))
+        agreement = form.instance.agreement
+        agreement_update(by=request.user, agreement=agreement, rule=rule)
+        form.instance.pk = RebateRule.objects.get(agreement=agreement).pk
+        self.formsets_saved(formsets)
 
 
 @admin.register(ImportBatch)

@@ -383,30 +383,6 @@ class ImportBatch(models.Model):
         return f"{self.get_source_display()} batch {self.pk} ({self.line_count} lines)"
 
 
-class IdempotencyKey(NamedConstraints, models.Model):
-    """An `Idempotency-Key` a client sent with a write: a resend with the same key and body gets the first answer."""
-
-    class Status(models.TextChoices):
-        IN_FLIGHT = "in_flight", "In flight"
-        DONE = "done", "Done"
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_keys")
-    key = models.CharField(max_length=255)
-    method = models.CharField(max_length=10)
-    path = models.CharField(max_length=255)
-    request_hash = models.CharField(max_length=64, help_text="SHA-256 of the request body.")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.IN_FLIGHT)
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "key"], name="one_idempotency_key_per_user")]
-
-    def __str__(self):
-        return f"{self.key} ({self.status})"
-
-
 class PurchaseLine(NamedConstraints, models.Model):
     """One ERP line. A resend with the same erp_line_id replaces the line, never duplicates it."""
 
@@ -773,3 +749,7 @@ class LedgerEntry(NamedConstraints, models.Model):
 
 # What a customer has earned: the kinds that build a balance up, as against payouts and forfeitures.
 EARNED_KINDS = (LedgerEntry.Kind.ACCRUAL, LedgerEntry.Kind.CATCH_UP, LedgerEntry.Kind.ADJUSTMENT)
+
+
+# The API's own model lives with the API; imported here so Django registers it in this app (same table).
+from rebates.api.models import IdempotencyKey  # noqa: E402, F401

@@ -110,8 +110,9 @@ _MONEY = DecimalField(max_digits=16, decimal_places=2)
 _QUANTITY = DecimalField(max_digits=14, decimal_places=3)
 
 
-class _Over(Func):
-    """A window expression over the grouped (agreement, month) rows, written as SQL around its parts.
+class _AcrossMonths(Func):
+    """A figure taken across an agreement's months (a window over the grouped (agreement, month) rows),
+    written as SQL around its parts.
 
     Django cannot put an aggregate inside a Window; this renders `template` with the compiled parts
     ({0}, {1}, ...) and stays out of the GROUP BY, like any window.
@@ -263,11 +264,11 @@ def accrual_rows(*, user, customer=None, manager=None, program=None, agreement=N
     if cumulative:
         earned = Sum("amount", filter=Q(kind__in=EARNED_KINDS))
         rows = rows.annotate(
-            cumulative=Coalesce(_Over("SUM({0}) OVER (PARTITION BY {1} ORDER BY {2})", earned,
+            cumulative=Coalesce(_AcrossMonths("SUM({0}) OVER (PARTITION BY {1} ORDER BY {2})", earned,
                                       F("agreement_id"), F("period"), output_field=_MONEY), ZERO),
             # The month again, as a window: filtering on it happens after the running total is taken, so
             # the running total still counts the months before month_from.
-            shown_month=_Over("MIN({1}) OVER (PARTITION BY {0}, {1})", F("agreement_id"), F("period"),
+            shown_month=_AcrossMonths("MIN({1}) OVER (PARTITION BY {0}, {1})", F("agreement_id"), F("period"),
                               output_field=DateField()),
         )
         if month_from:

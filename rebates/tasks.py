@@ -66,7 +66,7 @@ def settlements_close_due(as_of):
 @shared_task(name="rebates.tasks.export_job_execute")
 def export_job_execute(job_id):
     """Make a background export's file (a finished job is left alone; a redelivered one is made again)."""
-    from rebates.exports import export_job_run
+    from rebates.services.exports import export_job_run
 
     return export_job_run(job_id=job_id).status
 
@@ -74,7 +74,7 @@ def export_job_execute(job_id):
 @shared_task(name="rebates.tasks.purchase_import_preview_task")
 def purchase_import_preview_task(batch_id):
     """Read, check and count an uploaded purchase file; nothing is stored."""
-    from rebates.imports import purchase_import_preview
+    from rebates.services.imports import purchase_import_preview
 
     return purchase_import_preview(batch_id=batch_id).batch.status
 
@@ -84,7 +84,7 @@ def purchase_import_commit_task(batch_id, user_id=None):
     """Store an uploaded purchase file's lines (a stored or rejected batch is left alone)."""
     from django.contrib.auth import get_user_model
 
-    from rebates.imports import purchase_import_commit
+    from rebates.services.imports import purchase_import_commit
 
     user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
     return purchase_import_commit(batch_id=batch_id, user=user).batch.status

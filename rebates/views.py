@@ -19,7 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from config import clock
 from config.http import wrong_method
 from rebates import selectors
-from rebates.exports import XLSX_CONTENT_TYPE, ExportError, ExportFile, accruals_export
+from rebates.exports import XLSX_CONTENT_TYPE, ExportError, ExportFile
 from rebates.forms import (
     AccrualRunForm,
     ExportForm,
@@ -27,12 +27,7 @@ from rebates.forms import (
     SettlementInterimForm,
     SettlementPayForm,
 )
-from rebates.imports import (
-    ImportRefused,
-    purchase_import_commit_start,
-    purchase_import_start,
-    purchase_import_template,
-)
+from rebates.imports import ImportRefused, purchase_import_template
 from rebates.models import AccrualCheck, AccrualRun, ExportJob, ImportBatch, Settlement
 from rebates.services import (
     AccrualRunError,
@@ -43,6 +38,8 @@ from rebates.services import (
     settlement_interim,
     settlement_pay,
 )
+from rebates.services.exports import accruals_export
+from rebates.services.imports import purchase_import_commit_start, purchase_import_start
 from rebates.templatetags.figures import money
 
 # --- accrual runs ---------------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ from django.urls import reverse
 from customers import roles
 from pricing_signals.models import MarketSignal
 from pricing_signals.services import signals_detect
-from rebates.exports import accruals_export
 from rebates.models import AccrualRun, Settlement
 from rebates.services import accrual_run_perform, accrual_run_start
+from rebates.services.exports import accruals_export
 from rebates.services.settlement import settlement_approve, settlement_pay
 from tests.api.conftest import client_for
 from tests.excel.readback import money, values, workbook

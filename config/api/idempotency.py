@@ -19,7 +19,7 @@ from django.http import HttpResponse
 from config import clock
 from config.api.errors import ApiError, Conflict, Replay, Unprocessable
 from config.sql import advisory_lock_try, advisory_lock_wait, advisory_unlock
-from rebates.models import IdempotencyKey
+from rebates.api.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 KEEP_FOR = timedelta(hours=24)

@@ -17,7 +17,7 @@ from config.api.inputs import NoBody, StrictInput
 from config.api.schema import ErrorSerializer
 from config.api.views import ApiView, ApiViewSet
 from rebates.api.filters import AccrualRunFilter, LedgerEntryFilter, SettlementFilter
-from rebates.exports import ExportError, ExportFile, accruals_export
+from rebates.exports import ExportError, ExportFile
 from rebates.models import AccrualRun, ExportJob, LedgerEntry, RebateAgreement, Settlement
 from rebates.selectors import accrual_rows, agreement_statement
 from rebates.services import (
@@ -29,6 +29,7 @@ from rebates.services import (
     settlement_interim,
     settlement_pay,
 )
+from rebates.services.exports import accruals_export
 
 # --- accrual runs -----------------------------------------------------------------------------------
 

@@ -1,17 +1,11 @@
-"""Excel and CSV exports: the finance accrual sheet with the liability report, and the agreement's monthly
-sheet; small exports answer at once, large ones run as a background ExportJob."""
+"""Excel and CSV exports, written: the finance accrual sheet with the liability report, and the agreement's
+monthly sheet. The use cases (small exports answer at once, large ones run as a background ExportJob) are
+rebates.services.exports."""
 
+from rebates.exports.accrual_export import ExportError, ExportFile, accrual_filters
 from rebates.exports.accrual_sheet import write_accrual_csv, write_accrual_xlsx, write_liability_csv
 from rebates.exports.agreement_sheet import write_agreement_csv, write_agreement_xlsx
 from rebates.exports.cells import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, csv_text
-from rebates.exports.jobs import (
-    ExportError,
-    ExportFile,
-    accrual_filters,
-    accruals_export,
-    export_job_run,
-    export_job_start,
-)
 
 __all__ = [
     "CSV_CONTENT_TYPE",
@@ -19,10 +13,7 @@ __all__ = [
     "ExportError",
     "ExportFile",
     "accrual_filters",
-    "accruals_export",
     "csv_text",
-    "export_job_run",
-    "export_job_start",
     "write_accrual_csv",
     "write_accrual_xlsx",
     "write_agreement_csv",

@@ -8,21 +8,12 @@ may be declared, so nothing can expand). A hostile file (zip bomb, billion laugh
 too many rows, a wrong signature, a macro-enabled workbook) is refused with a plain message, quickly and in
 little memory.
 
-The lines then go to `rebates.services.purchases.purchase_lines_ingest`, the same validation as the API:
-one bad line rejects the file, every bad row and column named, nothing stored. A preview
-(validate_only) gives the counts a commit would; the ImportBatch records status, progress and errors.
+The use cases that write (rebates.services.imports: start, preview, commit) hand the lines to
+`rebates.services.purchases.purchase_lines_ingest`, the same validation as the API: one bad line rejects the
+file, every bad row and column named, nothing stored. A preview (validate_only) gives the counts a commit
+would; the ImportBatch records status, progress and errors.
 """
 
-from rebates.imports.batches import (
-    FileCheck,
-    ImportOutcome,
-    purchase_file_check,
-    purchase_import_commit,
-    purchase_import_commit_start,
-    purchase_import_file,
-    purchase_import_preview,
-    purchase_import_start,
-)
 from rebates.imports.common import (
     ImportRefused,
     PurchaseFile,
@@ -36,8 +27,6 @@ from rebates.imports.reading import purchase_file_read
 from rebates.imports.template import purchase_import_template
 
 __all__ = [
-    "FileCheck",
-    "ImportOutcome",
     "ImportRefused",
     "PurchaseFile",
     "max_file_bytes",
@@ -45,12 +34,6 @@ __all__ = [
     "max_ratio",
     "max_rows",
     "max_uncompressed_bytes",
-    "purchase_file_check",
     "purchase_file_read",
-    "purchase_import_commit",
-    "purchase_import_commit_start",
-    "purchase_import_file",
-    "purchase_import_preview",
-    "purchase_import_start",
     "purchase_import_template",
 ]

@@ -1,7 +1,9 @@
 """Reading a purchase file: the size and signature first, then the reader for its kind."""
 
 import io
+import tempfile
 from collections.abc import Callable
+from contextlib import contextmanager
 
 from rebates.imports.common import (
     MACRO_EXTENSIONS,
@@ -53,3 +55,22 @@ def _size(stream) -> int:
     size = stream.tell()
     stream.seek(0)
     return size
+
+
+@contextmanager
+def stored_file_stream(field_file):
+    """The stored file as a seekable binary stream (remote storages hand out streams that may not seek)."""
+    field_file.open("rb")
+    try:
+        handle = field_file.file
+        if hasattr(handle, "seekable") and handle.seekable():
+            handle.seek(0)
+            yield handle
+            return
+        with tempfile.TemporaryFile() as copy:
+            for chunk in field_file.chunks():
+                copy.write(chunk)
+            copy.seek(0)
+            yield copy
+    finally:
+        field_file.close()

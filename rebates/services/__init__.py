@@ -5,7 +5,6 @@ from rebates.services.accrual import (
     accrual_chunk_book,
     accrual_due,
     accrual_run_fail,
-    accrual_run_perform,
     accrual_run_prepare,
     accrual_run_start,
     accrual_runs_resume_stale,
@@ -16,6 +15,7 @@ from rebates.services.pricing import contract_price_change as contract_price_cha
 from rebates.services.pricing import line_discount_change as line_discount_change
 from rebates.services.purchases import IngestResult, PurchaseLinesInvalid, purchase_lines_ingest
 from rebates.services.recovery import rebate_work_requeue
+from rebates.services.runs import accrual_run_perform
 from rebates.services.settlement import (
     SettlementConflict,
     SettlementError,

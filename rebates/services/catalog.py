@@ -99,12 +99,13 @@ def program_update(*, by, program: RebateProgram, **fields) -> RebateProgram:
         return program
 
 
-def agreement_create(*, by, number: str, rule: dict, net_price: Decimal | None = None, prices=(),
+def agreement_create(*, by, number: str, rule: dict | None, net_price: Decimal | None = None, prices=(),
                      line_discounts=(), products=(), product_lines=(), **fields) -> RebateAgreement:
     """A new agreement with its scope, rule (bands, bonuses) and first contract prices (from its start).
 
     `fields` are AGREEMENT_FIELDS; `rule` holds RULE_FIELDS plus `bands` [{threshold, rate}] and `bonuses`
-    [{product, minimum_quantity, extra_percent}]. Prices, per product (rebates.prices): `net_price` for
+    [{product, minimum_quantity, extra_percent}]; None (the admin) leaves the rule to be added after, and the
+    agreement is not accrued until it has one. Prices, per product (rebates.prices): `net_price` for
     each product named in `products`; `prices` [{product, net_price}] for products of the scope, named or of
     a line; `line_discounts` [{product_line, discount_percent}] off list price for the other products of a
     line of the scope.
@@ -115,10 +116,12 @@ def agreement_create(*, by, number: str, rule: dict, net_price: Decimal | None =
         _save(agreement)
         agreement.products.set(products)
         agreement.product_lines.set(product_lines)
-        _rule_write(agreement, rule)
+        if rule is not None:
+            _rule_write(agreement, rule)
         _prices_write(agreement, by=by, month=agreement.start_month, reason=ERP_PRICE_REASONS[0],
                       prices=_stated(net_price, products, prices), line_discounts=line_discounts)
-        _check_terms(agreement)
+        if rule is not None:
+            _check_terms(agreement)
         audit_record(actor=by, action="agreement.create", target=agreement,
                      summary=f"Agreement {number} created for {agreement.customer.code}")
         return agreement
@@ -310,8 +313,12 @@ def _rule_write(agreement, wanted: dict) -> bool:
 
 
 def _check_terms(agreement):
-    """The engine's own checks on the terms as stored (raised as a ValidationError: nothing is kept)."""
+    """The engine's own checks on the terms as stored (raised as a ValidationError: nothing is kept). An
+    agreement without its rule yet (added in the admin) has no terms to check."""
+    agreement = agreements_with_terms([agreement.pk]).get()
+    if not hasattr(agreement, "rule"):
+        return
     try:
-        agreement_terms(agreements_with_terms([agreement.pk]).get())
+        agreement_terms(agreement)
     except (ValueError, TypeError) as exc:
         raise ValidationError({"rule": str(exc)}) from exc

@@ -14,8 +14,8 @@ from customers.models import Customer
 from pricing_signals.forms import DecisionForm, PriceClaimForm
 from pricing_signals.models import MarketSignal
 from rebates.forms import AccrualRunForm, ExportForm
-from rebates.imports import purchase_import_file
 from rebates.models import AccrualRun, Product, PurchaseLine, RebateAgreement
+from rebates.services.imports import purchase_import_file
 from tests.api.conftest import client_for, line
 from tests.excel.workbooks import purchase_csv
 from tests.factories import ProgramFactory

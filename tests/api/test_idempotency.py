@@ -9,7 +9,8 @@ from django.db import connection, connections
 
 from config import clock
 from config.api.idempotency import _lock_id
-from rebates.models import IdempotencyKey, ImportBatch, PurchaseLine
+from rebates.api.models import IdempotencyKey
+from rebates.models import ImportBatch, PurchaseLine
 from tests.api.conftest import client_for, line
 
 URL = "/api/v1/purchases/"
@@ -168,3 +169,18 @@ def test_a_resend_that_waits_longer_than_allowed_for_the_first_gets_409(erp, boo
     assert not PurchaseLine.objects.exists()
     # Once the first is gone, the resend is carried out.
     assert post(erp, BATCH, "slow").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_keys_live_with_the_api_in_the_rebates_table_with_no_migration_pending():
+    from io import StringIO
+
+    from django.apps import apps
+    from django.core.management import call_command
+
+    assert IdempotencyKey.__module__ == "rebates.api.models"
+    assert apps.get_model("rebates", "IdempotencyKey") is IdempotencyKey
+    assert IdempotencyKey._meta.db_table == "rebates_idempotencykey"
+    out = StringIO()
+    call_command("makemigrations", "rebates", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()

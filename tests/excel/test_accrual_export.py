@@ -8,9 +8,10 @@ from django.db import connections
 from django.db.models import Sum
 
 from customers import roles
-from rebates.exports import ExportError, ExportFile, accruals_export, export_job_run, export_job_start
+from rebates.exports import ExportError, ExportFile
 from rebates.exports.cells import MONEY_FORMAT
 from rebates.models import ExportJob, LedgerEntry
+from rebates.services.exports import accruals_export, export_job_run, export_job_start
 from tests.excel.ledgers import D, accrue, finance_user, month, seed_agreement, tiered_agreement, two_managers_book
 from tests.excel.readback import csv_rows, money, values, workbook
 from tests.factories import CustomerFactory, UserFactory
@@ -193,7 +194,7 @@ def test_customer_without_rows_exports_an_empty_sheet_with_totals():
 def test_stream_target_can_be_any_binary_file():
     seed_agreement()
     accrue(datetime.date(2026, 12, 31))
-    from rebates.exports.jobs import write_export
+    from rebates.exports.accrual_export import write_export
 
     buffer = io.BytesIO()
     assert write_export(buffer, user=finance_user(), filters={}, format="csv", report="accruals") == 12

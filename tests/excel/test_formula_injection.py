@@ -7,9 +7,10 @@ import pytest
 
 from customers import roles
 from pages.sheets import agreement_sheet_export
-from rebates.exports import accruals_export, csv_text
+from rebates.exports import csv_text
 from rebates.exports.cells import FORMULA_TRIGGERS
 from rebates.models import RebateProgram
+from rebates.services.exports import accruals_export
 from tests.excel.ledgers import accrue, finance_user, seed_agreement
 from tests.excel.readback import (
     csv_formula_cells_in_any_locale,

@@ -9,17 +9,15 @@ import pytest
 from openpyxl import load_workbook
 
 from customers.models import AuditRecord
-from rebates.imports import (
-    ImportRefused,
-    purchase_file_read,
+from rebates.imports import ImportRefused, purchase_file_read, purchase_import_template
+from rebates.models import ImportBatch, PurchaseLine
+from rebates.services.imports import (
     purchase_import_commit,
     purchase_import_commit_start,
     purchase_import_file,
     purchase_import_preview,
     purchase_import_start,
-    purchase_import_template,
 )
-from rebates.models import ImportBatch, PurchaseLine
 from tests.excel.ledgers import finance_user
 from tests.excel.workbooks import HEADER, purchase_csv, purchase_xlsx
 from tests.factories import AgreementFactory, CustomerFactory, ProductFactory

@@ -70,7 +70,7 @@ def claim_on(product, customer, day, price="11.40", **fields):
 
 @pytest.fixture
 def seed(product, manager_a, manager_b):
-    """PRODUCT.md's seed scenario: SEED-001 claims in April, June and September; two customers (one of
+    """docs/product.md's seed scenario: SEED-001 claims in April, June and September; two customers (one of
     another manager) echo September within 30 days and 2 %."""
     from tests.factories import CustomerFactory
 

@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
+from customers.models import AuditRecord
 from pricing_signals.models import DetectionRule, MarketSignal, PriceClaim
 from pricing_signals.services import signals_detect
 from tests.factories import CustomerFactory, UserFactory
@@ -84,3 +85,22 @@ def test_claim_list_and_change_pages_load(admin_client, seed):
     assert admin_client.get(reverse("admin:pricing_signals_priceclaim_changelist")).status_code == 200
     page = admin_client.get(reverse("admin:pricing_signals_priceclaim_change", args=[seed["claims"]["april"].pk]))
     assert page.status_code == 200
+
+
+def test_detection_rules_saved_in_the_admin_are_audited(admin_client, product):
+    page = admin_client.post(reverse("admin:pricing_signals_detectionrule_add"), {
+        "product_line": product.product_line_id, "window_days": 30, "min_customers": 2,
+        "tolerance_percent": "2", "same_competitor": "",
+    })
+    assert page.status_code == 302
+    override = DetectionRule.objects.get(product_line=product.product_line)
+    assert AuditRecord.objects.filter(action="detection_rule.create", target_id=str(override.pk),
+                                      actor__username="admin").exists()
+
+    default = DetectionRule.objects.get(product_line__isnull=True)
+    page = admin_client.post(reverse("admin:pricing_signals_detectionrule_change", args=[default.pk]), {
+        "window_days": 45, "min_customers": 3, "tolerance_percent": "2", "same_competitor": ""})
+    assert page.status_code == 302
+    assert DetectionRule.objects.get(pk=default.pk).window_days == 45
+    audit = AuditRecord.objects.get(action="detection_rule.update", target_id=str(default.pk))
+    assert audit.data == {"window_days": ["30", "45"]}

@@ -1,4 +1,4 @@
-"""Detection as a pure function (PRODUCT.md, Market signal): witnessing sets, statuses, signals.
+"""Detection as a pure function (docs/product.md, Market signals): witnessing sets, statuses, signals.
 
 No database: these run with or without Django.
 """
@@ -41,7 +41,7 @@ def signal_sets(claims, rule=RULE, as_of=YEAR_END):
     return [set(signal.claim_ids) for signal in detect(claims, rule, as_of=as_of).signals]
 
 
-# PRODUCT.md's seed scenario: one customer claims in April, June and September; September is echoed
+# docs/product.md's seed scenario: one customer claims in April, June and September; September is echoed
 # by two other customers within the window and the tolerance.
 SEED = [
     claim(1, "SEED-001", date(2026, 4, 14), "11.40"),
@@ -223,7 +223,7 @@ rules = st.builds(Rule, window_days=st.integers(0, 40), min_customers=st.integer
 
 
 def brute_force(claims, rule, as_of):
-    """Every subset of the claims checked against PRODUCT.md's definition, literally."""
+    """Every subset of the claims checked against docs/product.md's definition, literally."""
     witnessing = []
     for size in range(1, len(claims) + 1):
         for subset in combinations(claims, size):

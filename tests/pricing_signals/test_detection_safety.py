@@ -9,7 +9,7 @@ from django.db import connection, connections, transaction
 from pricing_signals import tasks
 from pricing_signals.models import MarketSignal, PriceClaim
 from pricing_signals.services import price_claim_check, signals_detect
-from pricing_signals.sweep import signals_detect_rebuilding_indexes
+from pricing_signals.services.sweep import signals_detect_rebuilding_indexes
 from tests.factories import CompetitorFactory, CustomerFactory, ProductFactory
 from tests.pricing_signals.conftest import YEAR_END, claim_on
 from tests.pricing_signals.test_sweep import claim_table_indexes

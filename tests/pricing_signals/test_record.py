@@ -133,7 +133,7 @@ class TestEvidence:
         def audit_fails(**kwargs):
             raise RuntimeError("audit table unavailable")
 
-        monkeypatch.setattr("pricing_signals.services.audit_record", audit_fails)
+        monkeypatch.setattr("pricing_signals.services.claims.audit_record", audit_fails)
 
         with pytest.raises(RuntimeError):
             record(manager_a, CustomerFactory(account_manager=manager_a), product,
@@ -157,7 +157,7 @@ class TestEvidence:
         assert PriceClaim.objects.count() == 0
 
     def test_a_file_over_the_size_limit_is_refused(self, manager_a, product, monkeypatch):
-        from pricing_signals import services
+        from pricing_signals.services import claims as services
 
         monkeypatch.setattr(services, "EVIDENCE_MAX_BYTES", 1024)
         with pytest.raises(PriceClaimInvalid) as excinfo:
@@ -167,7 +167,7 @@ class TestEvidence:
 
     def test_a_file_whose_declared_size_is_small_but_whose_content_is_not_is_refused(self, manager_a, product,
                                                                                       monkeypatch):
-        from pricing_signals import services
+        from pricing_signals.services import claims as services
 
         monkeypatch.setattr(services, "EVIDENCE_MAX_BYTES", 1024)
         lying = ContentFile(PDF + b"0" * 20_000, name="big.pdf")

@@ -12,7 +12,7 @@ import pricing_signals
 from pricing_signals import sql, tasks
 from pricing_signals.models import MarketSignal, PriceClaim
 from pricing_signals.services import price_claim_dismiss, signals_detect
-from pricing_signals.sweep import signals_detect_rebuilding_indexes
+from pricing_signals.services.sweep import signals_detect_rebuilding_indexes
 from tests.factories import CustomerFactory
 from tests.pricing_signals.conftest import YEAR_END, claim_on
 from tests.pricing_signals.test_sweep import claim_table_foreign_keys, claim_table_indexes, thousand_clusters

@@ -8,7 +8,7 @@ from django.db import IntegrityError, connection, transaction
 
 from pricing_signals.models import MarketSignal, PriceClaim
 from pricing_signals.services import market_signal_acknowledge, market_signal_decide, price_claim_check, signals_detect
-from pricing_signals.sweep import signals_detect_rebuilding_indexes
+from pricing_signals.services.sweep import signals_detect_rebuilding_indexes
 from tests.factories import (
     CompetitorFactory,
     CustomerFactory,

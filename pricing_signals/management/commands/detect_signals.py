@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from config import clock
 from pricing_signals.services import signals_detect
-from pricing_signals.sweep import signals_detect_rebuilding_indexes
+from pricing_signals.services.sweep import signals_detect_rebuilding_indexes
 from rebates.models import Product
 
 

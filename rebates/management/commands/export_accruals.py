@@ -8,8 +8,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from config import clock
-from rebates.exports import ExportError, accrual_filters, export_job_start
-from rebates.exports.jobs import FORMATS, REPORTS, file_name, report_for, write_export
+from rebates.exports import ExportError, accrual_filters
+from rebates.exports.accrual_export import FORMATS, REPORTS, file_name, report_for, write_export
+from rebates.services.exports import export_job_start
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from rebates.imports import purchase_file_check, purchase_import_file
+from rebates.services.imports import purchase_file_check, purchase_import_file
 
 
 class Command(BaseCommand):

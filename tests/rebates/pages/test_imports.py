@@ -6,8 +6,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from rebates.imports import purchase_import_commit, purchase_import_preview
 from rebates.models import ImportBatch, PurchaseLine
+from rebates.services.imports import purchase_import_commit, purchase_import_preview
 from tests.pages.fixtures import html
 
 pytestmark = pytest.mark.django_db

@@ -98,8 +98,8 @@ def test_account_managers_may_not_export_or_import(book, client_for, name):
 def test_an_import_is_checked_and_shows_its_progress(book, client_for, django_capture_on_commit_callbacks):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from rebates.imports import purchase_import_preview
     from rebates.models import ImportBatch
+    from rebates.services.imports import purchase_import_preview
 
     content = (b"erp_line_id,customer,product,month,quantity,unit_price,amount\n"
                b"NEW-1,SEED-001,FAS-101,2026-10,2,12.10,24.20\n")
@@ -125,8 +125,8 @@ def test_an_upload_that_is_not_a_purchase_file_is_refused_next_to_the_field(book
 
 def test_a_large_export_is_made_in_the_background_with_progress_and_a_download(book, client_for, settings,
                                                                                django_capture_on_commit_callbacks):
-    from rebates.exports import export_job_run
     from rebates.models import ExportJob
+    from rebates.services.exports import export_job_run
 
     settings.EXCEL_EXPORT_INLINE_ROWS = 1
     client = client_for(book["finance"])

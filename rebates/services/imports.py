@@ -1,8 +1,10 @@
-"""The file import as a use case: start (the upload kept), preview (counts, nothing stored), commit (through
-the ingest service), each recorded on the ImportBatch with its status, progress and errors."""
+"""The purchase file import as use cases: start (the upload kept), preview (counts, nothing stored), commit
+(through the ingest service), each recorded on the ImportBatch with its status, progress and errors.
+
+Reading and parsing the file (the guards, .xlsx and .csv) is rebates.imports'; this module writes.
+"""
 
 import logging
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -12,7 +14,7 @@ from django.db import transaction
 
 from customers.services import audit_record
 from rebates.imports.common import ImportRefused, PurchaseFile
-from rebates.imports.reading import purchase_file_read
+from rebates.imports.reading import purchase_file_read, stored_file_stream
 from rebates.models import ImportBatch, PurchaseLine
 from rebates.services.purchases import PurchaseLinesInvalid, purchase_lines_ingest
 from rebates.sql.imports import batch_import_lock, batch_progress_writer
@@ -191,31 +193,12 @@ def _refresh(batch: ImportBatch) -> ImportBatch:
 def _read_batch_file(batch: ImportBatch, report, *, share) -> PurchaseFile | None:
     """The batch's file read with the guards; a refused file rejects the batch (and None is returned)."""
     try:
-        with _local_copy(batch.file) as stream:
+        with stored_file_stream(batch.file) as stream:
             return purchase_file_read(stream, name=batch.file_name or batch.file.name,
                                       progress=_phase(report, *share))
     except ImportRefused as refused:
         _reject(batch, [_file_error(refused)])
         return None
-
-
-@contextmanager
-def _local_copy(field_file):
-    """The stored file as a seekable binary stream (remote storages hand out streams that may not seek)."""
-    field_file.open("rb")
-    try:
-        handle = field_file.file
-        if hasattr(handle, "seekable") and handle.seekable():
-            handle.seek(0)
-            yield handle
-            return
-        with tempfile.TemporaryFile() as copy:
-            for chunk in field_file.chunks():
-                copy.write(chunk)
-            copy.seek(0)
-            yield copy
-    finally:
-        field_file.close()
 
 
 def _reject(batch: ImportBatch, errors: list[dict], line_count: int = 0) -> None:

@@ -437,7 +437,3 @@ def _retire(gone: dict[int, int | None]) -> int:
     deleted, _ = MarketSignal.objects.filter(pk__in=list(gone), status=MarketSignal.Status.OPEN,
                                              claims__isnull=True).delete()
     return deleted + len(merged)
-
-
-__all__ = ["DetectionResult", "detection_lock", "price_claim_check", "rules_by_product", "signals_detect",
-           "signals_detect_rebuilding_indexes"]

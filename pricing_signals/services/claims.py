@@ -1,19 +1,11 @@
-"""Writes of market signals, one function per use case, each in one transaction with its audit row.
-
-- `price_claim_record`: a customer says a competitor sells a product cheaper; checked within seconds by
-  a task queued when the claim commits (and again by the nightly sweep).
-- `market_signal_decide` (match or hold), `market_signal_acknowledge`, `market_signal_close`: what a
-  pricing manager does with a signal.
-- `signals_detect` / `price_claim_check`: detection over the stored claims (see sweep.py).
-- `waiting_work_requeue`: the sweeper's one service, queuing again whatever lost its message while the
-  broker was down (docs/broker-down.md).
-"""
+"""Price claims: a customer says a competitor sells a product cheaper (`price_claim_record`, checked within
+seconds by a task queued when the claim commits, and again by the nightly sweep), and a claim set aside as
+not credible (`price_claim_dismiss`). Each in one transaction with its audit row."""
 
 import hashlib
 import logging
 import os
 from datetime import date, datetime
-from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,12 +16,11 @@ from config import clock
 from config.celery_app import queue_on_commit
 from customers.models import Customer
 from customers.services import audit_record
-from pricing_signals.models import Competitor, MarketSignal, PriceClaim, SignalDecision, SignalPriceMatch
-from pricing_signals.selectors import match_terms
-from pricing_signals.sweep import detection_lock, price_claim_check, signals_detect
+from pricing_signals.models import Competitor, PriceClaim
+from pricing_signals.services.decisions import require_decider
+from pricing_signals.services.sweep import detection_lock, signals_detect
 from rebates.engine.money import DecimalInputError, parse_price
 from rebates.models import Product
-from rebates.services.pricing import contract_price_change
 
 logger = logging.getLogger(__name__)
 
@@ -46,15 +37,10 @@ EVIDENCE_SIGNATURES = {
     ".txt": None,
     ".eml": None,
 }
-DECIDE = "pricing_signals.decide_marketsignal"
 
 
 class PriceClaimInvalid(ValidationError):
     """The claim cannot be recorded; `message_dict` names each field that is wrong, in plain words."""
-
-
-class MarketSignalConflict(Exception):
-    """The signal is not in a state that allows this (already matched, closed, ...): answer 409."""
 
 
 def price_claim_record(*, user, customer, product, competitor, claimed_unit_price, reported_on, channel,
@@ -126,7 +112,7 @@ def price_claim_record(*, user, customer, product, competitor, claimed_unit_pric
 def price_claim_dismiss(*, user, claim: PriceClaim, reason: str, as_of: date | None = None) -> PriceClaim:
     """Set a claim aside as not credible (a pricing manager's call): it leaves detection, and its
     product's signals are recomputed at once without it. Again on a dismissed claim: nothing."""
-    _require_decider(user)
+    require_decider(user)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Say why the claim is dismissed."})
@@ -143,117 +129,6 @@ def price_claim_dismiss(*, user, claim: PriceClaim, reason: str, as_of: date | N
                      data={"from": before, "reason": reason})
         signals_detect(as_of=as_of or clock.today(), products=[claim.product_id])
     return claim
-
-
-def market_signal_decide(*, user, signal: MarketSignal, decision: str, reason: str = "",
-                         match_price: Decimal | None = None, effective_from: date | None = None,
-                         agreements=()) -> MarketSignal:
-    """A pricing manager's decision on a signal, kept in its history (SignalDecision).
-
-    match: `match_price` becomes the contract net price of the signal's product, and of no other product,
-    from `effective_from` (a first of the month within each term) in each of `agreements` (rows or numbers;
-    active, covering the signal's product: selectors.match_terms), each change written in the agreement's
-    price history with "matched market signal #N" as its reason; earlier months keep their price. Preview it
-    first with selectors.market_signal_match_preview. hold: keep prices, saying why in `reason`.
-    A later decision supersedes the one in force (which stays in the history, as do the price changes a
-    match wrote: a later match writes its own); a closed or merged signal is not decided (MarketSignalConflict)."""
-    _require_decider(user)
-    if decision not in MarketSignal.Decision.values:
-        raise ValidationError({"decision": f"Decision must be one of: {', '.join(MarketSignal.Decision.values)}."})
-    reason = (reason or "").strip()
-    chosen = []
-    if decision == MarketSignal.Decision.HOLD and not reason:
-        raise ValidationError({"reason": "Say why prices are held."})
-    if decision == MarketSignal.Decision.MATCH:
-        match_price, effective_from, chosen = match_terms(user=user, signal=signal, match_price=match_price,
-                                                          effective_from=effective_from, agreements=agreements)
-
-    with transaction.atomic():
-        detection_lock(signal.product_id)
-        signal = MarketSignal.objects.select_for_update().select_related("product").get(pk=signal.pk)
-        if signal.status == MarketSignal.Status.CLOSED:
-            raise MarketSignalConflict(f"Signal #{signal.pk} is already closed.")
-        if signal.merged_into_id:
-            raise MarketSignalConflict(f"Signal #{signal.pk} was merged into signal #{signal.merged_into_id}; "
-                                       "decide on that one.")
-        now = clock.now()
-        previous = SignalDecision.objects.filter(signal=signal, superseded_at__isnull=True).first()
-        if previous is not None:
-            # Set aside first: the database keeps one decision in force per signal.
-            SignalDecision.objects.filter(pk=previous.pk).update(superseded_at=now)
-        record = SignalDecision(signal=signal, decision=decision, reason=reason, decided_by=user, decided_at=now)
-        signal.decision, signal.decided_by, signal.decided_at = decision, user, now
-        signal.decision_reason = reason
-        data = {"decision": decision, "reason": reason,
-                "supersedes": previous.pk if previous is not None else None}
-        if decision == MarketSignal.Decision.MATCH:
-            record.match_price, record.match_effective_from = match_price, effective_from
-            record.save()
-            for agreement in chosen:  # in primary-key order, as the rows are locked
-                try:
-                    price = contract_price_change(
-                        user=user, agreement=agreement, product=signal.product, net_unit_price=match_price,
-                        effective_month=effective_from, reason=f"matched market signal #{signal.pk}",
-                    )
-                except ValidationError as error:
-                    raise ValidationError({"agreements": f"{agreement.number}: {' '.join(error.messages)}"}) from error
-                SignalPriceMatch.objects.create(signal=signal, contract_price=price, decision=record)
-            record.agreements.set(chosen)
-            signal.matched_agreements.set(chosen)
-            signal.match_price, signal.match_effective_from = match_price, effective_from
-            signal.status = MarketSignal.Status.MATCHED
-            data.update(match_price=str(match_price), effective_from=effective_from.isoformat(),
-                        product=signal.product.sku, agreements=[agreement.number for agreement in chosen])
-            summary = (f"Signal #{signal.pk} matched: {signal.product.sku} at {match_price} from "
-                       f"{effective_from:%Y-%m} for {', '.join(agreement.number for agreement in chosen)}")
-        else:
-            record.save()
-            signal.matched_agreements.clear()
-            signal.match_price = signal.match_effective_from = None
-            signal.status = MarketSignal.Status.HELD
-            summary = f"Signal #{signal.pk} held: {reason}"
-        if previous is not None:
-            SignalDecision.objects.filter(pk=previous.pk).update(superseded_by=record)
-            summary += f" (supersedes the {previous.get_decision_display().lower()} of {previous.decided_at:%Y-%m-%d})"
-        signal.save()
-        audit_record(actor=user, action=f"market_signal.{decision}", target=signal, summary=summary, data=data)
-    return signal
-
-
-def market_signal_acknowledge(*, user, signal: MarketSignal) -> MarketSignal:
-    """Seen and being looked at: an open signal becomes acknowledged (again on an acknowledged one: nothing)."""
-    return _move(user, signal, to=MarketSignal.Status.ACKNOWLEDGED, allowed_from=(MarketSignal.Status.OPEN,),
-                 action="acknowledge")
-
-
-def market_signal_close(*, user, signal: MarketSignal) -> MarketSignal:
-    """Nothing more to do on this signal (again on a closed one: nothing)."""
-    return _move(user, signal, to=MarketSignal.Status.CLOSED,
-                 allowed_from=tuple(s for s in MarketSignal.Status.values if s != MarketSignal.Status.CLOSED),
-                 action="close")
-
-
-def _move(user, signal, *, to, allowed_from, action):
-    _require_decider(user)
-    with transaction.atomic():
-        detection_lock(signal.product_id)
-        signal = MarketSignal.objects.select_for_update().get(pk=signal.pk)
-        if signal.status == to:
-            return signal
-        if signal.status not in allowed_from:
-            raise MarketSignalConflict(
-                f"Signal #{signal.pk} is {signal.get_status_display().lower()}; it cannot be {to} now.")
-        before = signal.status
-        signal.status = to
-        signal.save(update_fields=["status", "updated_at"])
-        audit_record(actor=user, action=f"market_signal.{action}", target=signal,
-                     summary=f"Signal #{signal.pk} {to} (was {before})", data={"from": before, "to": to})
-    return signal
-
-
-def _require_decider(user):
-    if user is None or not user.has_perm(DECIDE):
-        raise PermissionDenied("Only a pricing manager may decide on market signals.")
 
 
 def _visible_customer(user, customer, errors):
@@ -356,40 +231,3 @@ def _evidence_check(evidence, errors):
             return None
         digest.update(chunk)
     return total, digest.hexdigest()
-
-
-__all__ = [
-    "MarketSignalConflict",
-    "PriceClaimInvalid",
-    "market_signal_acknowledge",
-    "market_signal_close",
-    "market_signal_decide",
-    "price_claim_check",
-    "price_claim_dismiss",
-    "price_claim_record",
-    "signals_detect",
-]
-
-
-def waiting_work_requeue() -> dict[str, int]:
-    """Queue again every piece of work that lost its message (the sweeper, every 30 seconds; idempotent):
-    the rebates app's (`rebate_work_requeue`: stale accrual chunks, queued runs, uploads, exports) and the
-    checks of claims still pending after QUEUED_WORK_REQUEUE_SECONDS. Work that may simply be waiting its
-    turn is queued again only when the broker's queue is empty. Returns the count of each kind queued."""
-    from config.celery_app import broker_queue_length
-    from pricing_signals.tasks import price_claim_check as check_task
-    from rebates.services.recovery import REQUEUE_LIMIT, rebate_work_requeue, waiting_since
-
-    queue_empty = broker_queue_length() == 0
-    with transaction.atomic():
-        counts = rebate_work_requeue(queue_empty=queue_empty)
-        counts["claim_checks"] = 0
-        if queue_empty:
-            oldest, newest = waiting_since()
-            unchecked = PriceClaim.objects.filter(check_pending=True, created_at__gte=oldest, created_at__lt=newest)
-            for claim_id in unchecked.order_by("created_at").values_list("pk", flat=True)[:REQUEUE_LIMIT]:
-                queue_on_commit(check_task, claim_id)
-                counts["claim_checks"] += 1
-    if any(counts.values()):
-        logger.info("queued again: %s", counts)
-    return counts
