@@ -5,9 +5,21 @@ from customers.models import AuditRecord, Customer, Segment
 
 
 @admin.register(Segment)
-class SegmentAdmin(admin.ModelAdmin):
+class SegmentAdmin(ServiceAdmin):
+    """Saved through the services, audited."""
+
     list_display = ("name", "code")
     search_fields = ("name", "code")
+    fields = ("code", "name")
+
+    def save_model(self, request, obj, form, change):
+        from customers.services import segment_create, segment_update
+
+        fields = {name: form.cleaned_data[name] for name in self.fields if name in form.cleaned_data}
+        if change:
+            segment_update(by=request.user, segment=obj, **fields)
+        else:
+            obj.pk = segment_create(by=request.user, **fields).pk
 
 
 @admin.register(Customer)

@@ -1,6 +1,6 @@
 from django.db import transaction
 
-from customers.models import AuditRecord, Customer
+from customers.models import AuditRecord, Customer, Segment
 
 # What else happens, in the same transaction, when a customer is marked lost: rebates registers the
 # termination of its agreements here (RebatesConfig.ready), since customers never imports rebates.
@@ -70,3 +70,30 @@ def customer_update(*, by, customer, **fields):
         if customer.status == Customer.Status.LOST and not was_lost:
             _customer_lost(customer=customer, by=by)
         return customer
+
+
+def segment_create(*, by, code, name):
+    """A new customer segment, with its audit row."""
+    with transaction.atomic():
+        segment = Segment(code=code, name=name)
+        segment.full_clean()
+        segment.save()
+        audit_record(actor=by, action="segment.create", target=segment, summary=f"Segment {code} created")
+        return segment
+
+
+def segment_update(*, by, segment, **fields):
+    """Change a segment's code or name; the audit row names what changed."""
+    with transaction.atomic():
+        segment = Segment.objects.select_for_update().get(pk=segment.pk)
+        changed = {}
+        for name, value in fields.items():
+            if getattr(segment, name) != value:
+                changed[name] = [str(getattr(segment, name)), str(value)]
+                setattr(segment, name, value)
+        if changed:
+            segment.full_clean()
+            segment.save()
+            audit_record(actor=by, action="segment.update", target=segment,
+                         summary=f"Segment {segment.code} changed: {', '.join(changed)}", data=changed)
+        return segment

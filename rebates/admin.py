@@ -31,9 +31,21 @@ from rebates.models import (
 
 
 @admin.register(ProductLine)
-class ProductLineAdmin(admin.ModelAdmin):
+class ProductLineAdmin(ServiceAdmin):
+    """Saved through the catalog services, audited as the API's changes are."""
+
     list_display = ("name", "code")
     search_fields = ("name", "code")
+    fields = ("code", "name")
+
+    def save_model(self, request, obj, form, change):
+        from rebates.services.catalog import product_line_create, product_line_update
+
+        fields = {name: form.cleaned_data[name] for name in self.fields if name in form.cleaned_data}
+        if change:
+            product_line_update(by=request.user, product_line=obj, **fields)
+        else:
+            obj.pk = product_line_create(by=request.user, **fields).pk
 
 
 @admin.register(Product)
@@ -293,13 +305,42 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
 
 @admin.register(PurchaseLine)
-class PurchaseLineAdmin(admin.ModelAdmin):
+class PurchaseLineAdmin(ServiceAdmin):
+    """Saved and deleted through the purchase services: validated as the ERP's lines are, and audited."""
+
     list_display = ("erp_line_id", "customer", "product", "month", "quantity", "unit_price", "amount", "source")
     list_filter = ("source", "month")
     search_fields = ("erp_line_id", "customer__code", "product__sku")
     list_select_related = ("customer", "product")
-    raw_id_fields = ("customer", "product", "import_batch")
+    raw_id_fields = ("customer", "product")
     date_hierarchy = "month"
+    fields = ("erp_line_id", "customer", "product", "month", "quantity", "unit_price", "amount")
+
+    def get_readonly_fields(self, request, obj=None):
+        # A line is known by its erp_line_id: another id is another line.
+        return ("erp_line_id",) if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        from rebates.services.purchases import PurchaseLinesInvalid, purchase_line_save
+
+        data = {name: form.cleaned_data.get(name, getattr(obj, name)) for name in self.fields}
+        try:
+            purchase_line_save(by=request.user, erp_line_id=obj.erp_line_id if change else data["erp_line_id"],
+                               customer=data["customer"].code, product=data["product"].sku, month=data["month"],
+                               quantity=data["quantity"], unit_price=data["unit_price"], amount=data["amount"])
+        except PurchaseLinesInvalid as refused:
+            raise ValidationError({problem["field"]: problem["message"] for problem in refused.errors}) from refused
+        obj.pk = PurchaseLine.objects.only("pk").get(erp_line_id=obj.erp_line_id if change else data["erp_line_id"]).pk
+
+    def delete_model(self, request, obj):
+        from rebates.services.purchases import purchase_lines_delete
+
+        purchase_lines_delete(by=request.user, lines=[obj])
+
+    def delete_queryset(self, request, queryset):
+        from rebates.services.purchases import purchase_lines_delete
+
+        purchase_lines_delete(by=request.user, lines=list(queryset))
 
 
 class AccrualRunStartForm(forms.Form):

@@ -18,6 +18,7 @@ from rebates.models import (
     ContractPrice,
     LineDiscount,
     Product,
+    ProductLine,
     RebateAgreement,
     RebateProgram,
     RebateRule,
@@ -57,6 +58,26 @@ def _changes(obj, fields: dict) -> dict:
             changed[name] = [str(old), str(value)]
             setattr(obj, name, value)
     return changed
+
+
+def product_line_create(*, by, code: str, name: str) -> ProductLine:
+    with transaction.atomic():
+        line = ProductLine(code=code, name=name)
+        _save(line)
+        audit_record(actor=by, action="product_line.create", target=line, summary=f"Product line {code} created")
+        return line
+
+
+def product_line_update(*, by, product_line: ProductLine, **fields) -> ProductLine:
+    """A line's code or name (which products are in it is the products' own field)."""
+    with transaction.atomic():
+        line = ProductLine.objects.select_for_update().get(pk=product_line.pk)
+        changed = _changes(line, fields)
+        if changed:
+            _save(line)
+            audit_record(actor=by, action="product_line.update", target=line,
+                         summary=f"Product line {line.code} changed: {', '.join(changed)}", data=changed)
+        return line
 
 
 def product_create(*, by, sku: str, name: str, product_line, list_price: Decimal, launched_on: date | None = None,

@@ -132,6 +132,33 @@ def purchase_lines_ingest(
     return result
 
 
+def purchase_line_save(*, by, erp_line_id: str, customer: str, product: str, month, quantity, unit_price,
+                       amount) -> IngestResult:
+    """One line typed by hand (the admin): stored as the ERP's lines are, through purchase_lines_ingest, so
+    it is validated, upserted by erp_line_id and audited the same way; its source is manual."""
+    return purchase_lines_ingest(
+        lines=[{"erp_line_id": erp_line_id, "customer": customer, "product": product, "month": month,
+                "quantity": quantity, "unit_price": unit_price, "amount": amount}],
+        source=PurchaseLine.Source.MANUAL, user=by)
+
+
+def purchase_lines_delete(*, by, lines) -> int:
+    """Delete purchase lines (a mistaken manual line, say), with one audit row naming them. The agreements
+    they counted for are recomputed by the next run (the ledger books the difference). Answers how many."""
+    with transaction.atomic():
+        doomed = list(PurchaseLine.objects.select_for_update().filter(pk__in=[line.pk for line in lines])
+                      .order_by("pk").values_list("pk", "erp_line_id"))
+        if not doomed:
+            return 0
+        PurchaseLine.objects.filter(pk__in=[pk for pk, _ in doomed]).delete()
+        names = [erp_line_id for _, erp_line_id in doomed]
+        audit_record(actor=by, action="purchase_lines.delete", target=PurchaseLine(pk=doomed[0][0]),
+                     summary=f"{len(names)} purchase line{'s' if len(names) != 1 else ''} deleted: "
+                             f"{', '.join(names[:20])}{' ...' if len(names) > 20 else ''}",
+                     data={"erp_line_ids": names})
+        return len(names)
+
+
 # --- validation -------------------------------------------------------------------------------------
 
 
