@@ -13,6 +13,7 @@ from config.validators import CODE_RULE, validate_code, validate_month, validate
 from customers.models import Customer
 from rebates.engine.kinds import RULE_KINDS
 from rebates.querysets import (
+    AgreementBalanceQuerySet,
     AgreementQuerySet,
     ContractPriceQuerySet,
     LedgerEntryQuerySet,
@@ -749,6 +750,24 @@ class LedgerEntry(NamedConstraints, models.Model):
 
 # What a customer has earned: the kinds that build a balance up, as against payouts and forfeitures.
 EARNED_KINDS = (LedgerEntry.Kind.ACCRUAL, LedgerEntry.Kind.CATCH_UP, LedgerEntry.Kind.ADJUSTMENT)
+
+
+class AgreementBalance(models.Model):
+    """An agreement's ledger figures, kept in step with its entries by a PostgreSQL trigger on every insert
+    into the ledger (in the booking's own transaction; migration 0017): what finance's liability and the
+    dashboards read instead of summing the whole ledger. The nightly check compares it with the sums."""
+
+    agreement = models.OneToOneField(RebateAgreement, on_delete=models.CASCADE, primary_key=True,
+                                     related_name="ledger_balance")
+    accrued = money_field(default=0, help_text="Accrual, catch-up and adjustment entries.")
+    paid = money_field(default=0, help_text="Payouts, positive.")
+    forfeited = money_field(default=0, help_text="Forfeitures, positive.")
+    unpaid = money_field(default=0, help_text="The sum of every entry: accrued less paid and forfeited.")
+
+    objects = AgreementBalanceQuerySet.as_manager()
+
+    def __str__(self):
+        return f"{self.agreement_id}: {self.unpaid} unpaid"
 
 
 # The API's own model lives with the API; imported here so Django registers it in this app (same table).

@@ -45,3 +45,7 @@ class ContractPriceQuerySet(VisibleToQuerySet):
 
 class LedgerIsAppendOnly(Exception):
     """Raised on any attempt to change or delete a booked ledger entry."""
+
+
+class AgreementBalanceQuerySet(VisibleToQuerySet):
+    customer_path = "agreement__customer"

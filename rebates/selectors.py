@@ -33,6 +33,7 @@ from rebates.engine.results import is_shortfall
 from rebates.models import (
     EARNED_KINDS,
     AccrualRun,
+    AgreementBalance,
     ContractPrice,
     LedgerEntry,
     LineDiscount,
@@ -47,28 +48,29 @@ from rebates.services.terms import agreements_with_terms, exact, expected_ledger
 ZERO = Value(ZERO_MONEY, output_field=DecimalField(max_digits=16, decimal_places=2))  # an empty sum in SQL
 
 
-def _ledger_sum(kinds=None):
-    entries = LedgerEntry.objects.filter(agreement__customer=OuterRef("pk"))
-    if kinds:
-        entries = entries.filter(kind__in=kinds)
-    total = entries.order_by().values("agreement__customer").annotate(total=Sum("amount")).values("total")
+def _balance_sum(figure: str):
+    """A customer's (the outer query's pk) sum of one figure of its agreements' balances."""
+    total = (AgreementBalance.objects.filter(agreement__customer=OuterRef("pk")).order_by()
+             .values("agreement__customer").annotate(total=Sum(figure)).values("total"))
     return Coalesce(Subquery(total, output_field=DecimalField(max_digits=16, decimal_places=2)), ZERO)
+
+
+def _balance_figure(figure: str, agreement: str):
+    one = AgreementBalance.objects.filter(agreement=OuterRef(agreement)).values(figure)
+    return Coalesce(Subquery(one, output_field=DecimalField(max_digits=16, decimal_places=2)), ZERO)
 
 
 def agreement_unpaid_rebate(agreement="pk"):
     """The unpaid rebate of an agreement as an SQL expression (the agreement's id is `agreement`, a field of
-    the outer query): its ledger balance, accrued less paid and forfeited; what the customer forfeits by
-    leaving, the "rebate at stake" of the customer page, the agreement page and a signal's exposure."""
-    total = (LedgerEntry.objects.filter(agreement=OuterRef(agreement)).order_by().values("agreement")
-             .annotate(total=Sum("amount")).values("total"))
-    return Coalesce(Subquery(total, output_field=DecimalField(max_digits=16, decimal_places=2)), ZERO)
+    the outer query): its ledger balance, accrued less paid and forfeited (read from its AgreementBalance,
+    which the ledger keeps in step); what the customer forfeits by leaving, the "rebate at stake" of the
+    customer page, the agreement page and a signal's exposure."""
+    return _balance_figure("unpaid", agreement)
 
 
 def agreement_accrued_rebate(agreement="pk"):
     """The rebate an agreement accrued to date (accrual, catch-up and adjustment entries), as an SQL expression."""
-    total = (LedgerEntry.objects.filter(agreement=OuterRef(agreement), kind__in=EARNED_KINDS).order_by()
-             .values("agreement").annotate(total=Sum("amount")).values("total"))
-    return Coalesce(Subquery(total, output_field=DecimalField(max_digits=16, decimal_places=2)), ZERO)
+    return _balance_figure("accrued", agreement)
 
 
 def dashboard_customers(*, user):
@@ -78,8 +80,8 @@ def dashboard_customers(*, user):
         .select_related("segment", "account_manager")
         .annotate(
             active_agreements=Count("agreements", filter=Q(agreements__status="active")),
-            accrued_to_date=_ledger_sum(EARNED_KINDS),
-            unpaid_balance=_ledger_sum(),
+            accrued_to_date=_balance_sum("accrued"),
+            unpaid_balance=_balance_sum("unpaid"),
         )
         .order_by("name", "code")
     )
@@ -522,10 +524,10 @@ def agreement_unpaid(*, agreement) -> Decimal:
 def agreement_balance(*, agreement) -> dict[str, Decimal]:
     """In one query: `unpaid` (the ledger balance, forfeited if the customer left) and `forfeited` (what its
     termination forfeited, positive)."""
-    figures = LedgerEntry.objects.filter(agreement=agreement).aggregate(
-        unpaid=Coalesce(Sum("amount"), ZERO),
-        forfeited=Coalesce(Sum("amount", filter=Q(kind__in=FORFEITURE_KINDS)), ZERO))
-    return {"unpaid": figures["unpaid"], "forfeited": -figures["forfeited"]}
+    figures = AgreementBalance.objects.filter(agreement=agreement).values("unpaid", "forfeited").first()
+    if figures is None:
+        return {"unpaid": Decimal("0.00"), "forfeited": Decimal("0.00")}
+    return {"unpaid": figures["unpaid"], "forfeited": figures["forfeited"]}
 
 
 def agreement_visible(*, user, number):
@@ -594,13 +596,13 @@ def finance_overview(*, user, runs=8):
                .filter(status__in=(Settlement.Status.DRAFT, Settlement.Status.APPROVED)))
     counts = {row["status"]: row for row in waiting.order_by().values("status")
               .annotate(count=Count("id"), amount=Coalesce(Sum("amount"), ZERO))}
-    ledger = LedgerEntry.objects.visible_to(user).aggregate(
-        total=Coalesce(Sum("amount"), ZERO),
-        forfeited=Coalesce(Sum("amount", filter=Q(kind__in=FORFEITURE_KINDS)), ZERO))
+    # From the balances the ledger keeps in step, not a sum over every entry.
+    ledger = AgreementBalance.objects.visible_to(user).aggregate(
+        total=Coalesce(Sum("unpaid"), ZERO), forfeited=Coalesce(Sum("forfeited"), ZERO))
     return {
         "runs": list(AccrualRun.objects.select_related("started_by").order_by("-created_at", "-id")[:runs]),
         "liability": ledger["total"],
-        "forfeited": -ledger["forfeited"],
+        "forfeited": ledger["forfeited"],
         "drafts": counts.get(Settlement.Status.DRAFT, {"count": 0, "amount": Decimal("0.00")}),
         "approved": counts.get(Settlement.Status.APPROVED, {"count": 0, "amount": Decimal("0.00")}),
     }
@@ -620,16 +622,15 @@ def dashboard_figures(*, user, customer_ids=None) -> dict[int, CustomerFigures]:
     """Per visible customer id (only `customer_ids` when given): active agreements, rebate accrued to date
     and unpaid balance, as `dashboard_customers` annotates them, in two grouped queries rather than a
     subquery per customer (which a large ledger makes slow)."""
-    entries = LedgerEntry.objects.visible_to(user)
+    balances = AgreementBalance.objects.visible_to(user)
     agreements = RebateAgreement.objects.visible_to(user).active()
     if customer_ids is not None:
-        entries = entries.filter(agreement__customer_id__in=list(customer_ids))
+        balances = balances.filter(agreement__customer_id__in=list(customer_ids))
         agreements = agreements.filter(customer_id__in=list(customer_ids))
     money = {
         row["agreement__customer_id"]: row
-        for row in entries.order_by().values("agreement__customer_id").annotate(
-            accrued=Coalesce(Sum("amount", filter=Q(kind__in=EARNED_KINDS)), ZERO),
-            unpaid=Coalesce(Sum("amount"), ZERO))
+        for row in balances.order_by().values("agreement__customer_id").annotate(
+            accrued=Coalesce(Sum("accrued"), ZERO), unpaid=Coalesce(Sum("unpaid"), ZERO))
     }
     active = dict(agreements.order_by().values("customer_id").annotate(n=Count("id")).values_list("customer_id", "n"))
     return {

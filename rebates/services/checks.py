@@ -4,7 +4,8 @@ An incremental run recomputes only what was marked as changed; this check recomp
 asked to and compares the engine with the ledger. Any difference (a change no trigger marked, a bug in a
 partial recompute) is an alert: a logged error and an `AccrualCheck` record finance sees on the accrual runs
 page and in the admin. Agreements with changes still waiting for the next run are left out, since their
-ledger is meant to differ until then.
+ledger is meant to differ until then. Every agreement's kept balance (AgreementBalance, which finance's
+liability and the dashboards read) is compared with the sums of its entries too.
 """
 
 import logging
@@ -16,6 +17,7 @@ from django.conf import settings
 from rebates.models import AccrualCheck, AccrualRun, RebateAgreement
 from rebates.services.accrual import ACCRUING_STATUSES, agreements_pending, ledger_differences
 from rebates.services.terms import agreement_inputs
+from rebates.sql import accrual as sql
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +47,19 @@ def accrual_check_sample(*, sample_size: int | None = None, seed: int | None = N
         return None
     changed_meanwhile = agreements_pending(as_of=as_of) - pending
     found = [booking for booking in found if booking.agreement_id not in changed_meanwhile]
-    numbers = dict(RebateAgreement.objects.filter(pk__in={b.agreement_id for b in found}).values_list("pk", "number"))
+    # The balances finance's figures read must equal the ledger's sums, for every agreement.
+    out_of_step = sql.balances_out_of_step()
+    numbers = dict(RebateAgreement.objects.filter(
+        pk__in={b.agreement_id for b in found} | {row[0] for row in out_of_step}).values_list("pk", "number"))
     differences = [
         {"agreement": numbers[b.agreement_id], "month": f"{b.period:%Y-%m}", "kind": b.kind,
          "quantity": str(b.quantity), "eligible_amount": str(b.eligible_amount), "amount": str(b.amount)}
         for b in sorted(found, key=lambda b: (numbers[b.agreement_id], b.period))
+    ] + [
+        # What the kept balance would need to agree with its entries.
+        {"agreement": numbers[agreement_id], "month": "balance", "kind": "balance", "quantity": "0",
+         "eligible_amount": "0", "amount": str(summed - kept)}
+        for agreement_id, kept, summed in out_of_step
     ]
     check = AccrualCheck.objects.create(
         as_of=as_of, agreements_checked=len(sample), agreements_pending=len(pending),

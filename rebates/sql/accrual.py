@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.db import connection
 
-from rebates.models import LedgerEntry
+from rebates.models import AgreementBalance, LedgerEntry
 from rebates.sql.scope import table
 
 _BOOKED_SQL = """
@@ -38,3 +38,28 @@ def transaction_lock(key: int) -> None:
     """Wait for and take the advisory lock `key` until this transaction ends; returns nothing."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+_BALANCES_OUT_OF_STEP_SQL = """
+SELECT COALESCE(b.agreement_id, e.agreement_id), COALESCE(b.unpaid, 0), COALESCE(e.unpaid, 0)
+FROM {balance} b
+FULL JOIN (SELECT agreement_id,
+                  SUM(amount) FILTER (WHERE kind IN ('accrual', 'catch_up', 'adjustment')) AS accrued,
+                  -SUM(amount) FILTER (WHERE kind = 'payout') AS paid,
+                  -SUM(amount) FILTER (WHERE kind = 'forfeiture') AS forfeited,
+                  SUM(amount) AS unpaid
+           FROM {ledger} GROUP BY agreement_id) e ON e.agreement_id = b.agreement_id
+WHERE (b.accrued, b.paid, b.forfeited, b.unpaid)
+      IS DISTINCT FROM (COALESCE(e.accrued, 0), COALESCE(e.paid, 0), COALESCE(e.forfeited, 0), COALESCE(e.unpaid, 0))
+ORDER BY 1
+"""
+
+
+def balances_out_of_step() -> list[tuple]:
+    """(agreement id, unpaid kept in its balance, unpaid summed over its entries) of every agreement whose
+    kept balance (accrued, paid, forfeited or unpaid) differs from the sums of its ledger entries; [] when
+    all agree. One pass over the ledger."""
+    sql = _BALANCES_OUT_OF_STEP_SQL.format(balance=table(AgreementBalance), ledger=table(LedgerEntry))
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchall()

@@ -23,7 +23,16 @@ from rest_framework.test import APIClient
 
 from customers import roles
 from rebates.engine.periods import add_months
-from rebates.models import LedgerEntry, Product, PurchaseLine, RebateAgreement, RebateRule, Settlement, TierBand
+from rebates.models import (
+    AgreementBalance,
+    LedgerEntry,
+    Product,
+    PurchaseLine,
+    RebateAgreement,
+    RebateRule,
+    Settlement,
+    TierBand,
+)
 from rebates.services import (
     SettlementError,
     accrual_run_perform,
@@ -124,6 +133,11 @@ def _check(agreement, paid_months_corrected_down):
     by_kind = {kind: _sum(entries.filter(kind=kind)) for kind in LedgerEntry.Kind.values}
     balance = _sum(entries)
     assert balance == sum(by_kind.values())
+    # The balance kept beside the ledger (what finance's figures read) equals the sums of the entries.
+    kept = AgreementBalance.objects.filter(agreement=agreement).first()
+    earned = by_kind["accrual"] + by_kind["catch_up"] + by_kind["adjustment"]
+    assert ((kept.accrued, kept.paid, kept.forfeited, kept.unpaid) if kept else (D("0"),) * 4) == (
+        earned, -by_kind["payout"], -by_kind["forfeiture"], balance)
     paid = -by_kind["payout"]
     settled = _sum(Settlement.objects.filter(agreement=agreement, status="paid"))
     assert paid == settled
