@@ -313,7 +313,7 @@ def _without_jit():
     """A transaction (the caller's, when there is one: no savepoint) without JIT compilation. PostgreSQL's
     planner compiles a statement whose estimated cost passes jit_above_cost, and a union of a part per signal
     passes it as soon as the statistics are thin or the signals many: the compiling then takes longer than
-    the query (seconds, on a book just loaded), for a page that runs in milliseconds."""
+    the query (seconds, on data just loaded), for a page that runs in milliseconds."""
     from pricing_signals import sql
 
     with transaction.atomic(savepoint=False):

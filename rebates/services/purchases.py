@@ -332,7 +332,7 @@ def _copy(rows: list[Row], *, source, batch, now) -> None:
 # --- matching ---------------------------------------------------------------------------------------
 
 # A large batch is matched in one query (the planner reads every agreement and scope once); a small one
-# reads by index only its customers' agreements and scopes, a few hundred rows whatever the size of the book,
+# reads by index only its customers' agreements and scopes, a few hundred rows whatever the size of the business,
 # and matches here by the same rule.
 LARGE_BATCH = 1000
 
