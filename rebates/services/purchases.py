@@ -23,8 +23,8 @@ from rebates.bulk import copy_lines, csv_field
 from rebates.engine.money import DecimalInputError, parse_decimal
 from rebates.models import ImportBatch, Product, PurchaseLine
 from rebates.scope import AgreementScope, covers
-from rebates.services.terms import as_date
 from rebates.sql import purchases as sql
+from rebates.terms import as_date
 
 FIELDS = ("erp_line_id", "customer", "product", "month", "quantity", "unit_price", "amount")
 # Lines read and written per statement: big enough to be set-based, small enough for any driver.

@@ -21,7 +21,7 @@ from rebates.engine.money import CENT, ZERO_MONEY
 from rebates.engine.periods import SettlementFrequency, add_months, month_of, period_start
 from rebates.models import EARNED_KINDS, LedgerEntry, RebateAgreement, Settlement
 from rebates.services.accrual import ACCRUING_STATUSES, agreement_accrue
-from rebates.services.terms import as_date, exact
+from rebates.terms import as_date, exact
 
 
 class SettlementError(Exception):

@@ -8,7 +8,7 @@ from django.db.models import Sum
 
 from rebates.engine.periods import add_months
 from rebates.models import LedgerEntry, PurchaseLine, RebateAgreement, RebateRule, TierBand
-from rebates.services.terms import agreements_with_terms, expected_ledger
+from rebates.terms import agreements_with_terms, expected_ledger
 from tests.factories import CustomerFactory, ProductFactory, ProgramFactory
 
 START = datetime.date(2026, 1, 1)
