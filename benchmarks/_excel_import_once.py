@@ -19,12 +19,12 @@ CUSTOMERS, PRODUCTS = 10_000, 500
 
 
 def make(path, rows, prefix):
-    """A workbook as Excel writes it (shared strings, numbers as numbers): lines of the book's customers and
+    """A workbook as Excel writes it (shared strings, numbers as numbers): lines of the synthetic customers and
     products over 2025, about one in ten a credit note."""
     import xlsxwriter
 
-    book = xlsxwriter.Workbook(path)
-    sheet = book.add_worksheet("Purchase lines")
+    workbook = xlsxwriter.Workbook(path)
+    sheet = workbook.add_worksheet("Purchase lines")
     sheet.write_row(0, 0, ("erp_line_id", "customer", "product", "month", "quantity", "unit_price", "amount"))
     for n in range(1, rows + 1):
         quantity = (n * 7) % 120 + 1
@@ -39,7 +39,7 @@ def make(path, rows, prefix):
         sheet.write_number(n, 4, quantity)
         sheet.write_number(n, 5, price)
         sheet.write_number(n, 6, price * quantity)
-    book.close()
+    workbook.close()
     return {"rows": rows, "bytes": os.path.getsize(path)}
 
 
@@ -76,9 +76,9 @@ def main():
     else:
         from openpyxl import load_workbook
 
-        book = load_workbook(path, read_only=True)
-        count = sum(1 for _ in book.worksheets[0].iter_rows(values_only=True)) - 1
-        book.close()
+        workbook = load_workbook(path, read_only=True)
+        count = sum(1 for _ in workbook.worksheets[0].iter_rows(values_only=True)) - 1
+        workbook.close()
         figures = {"lines": count}
     figures["seconds"] = time.perf_counter() - began
     figures["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

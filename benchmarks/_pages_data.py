@@ -1,4 +1,4 @@
-"""Price claims for the pages benchmark on the synthetic book: for a few dozen products, a few market moves
+"""Price claims for the pages benchmark on the synthetic data: for a few dozen products, a few market moves
 echoed by several customers within weeks (they become signals) and scattered bluffs, over the last half
 year. Named by their competitor, so they are removed afterwards and other benchmarks never see them."""
 

@@ -1,5 +1,5 @@
-"""Price claims for the market signal benchmark, loaded with COPY onto the synthetic book's customers and
-products (generate_book makes the book when there is none).
+"""Price claims for the market signal benchmark, loaded with COPY onto the synthetic data's customers and
+products (generate_synthetic makes them when there are none).
 
 Six years of claims, the same number per product (about one a day). 70 % are bluffs: a price anywhere from
 3 % to 45 % below list, on a day of their own. The rest echo one of fifteen market moves per product: a

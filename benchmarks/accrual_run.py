@@ -1,4 +1,4 @@
-"""Accrual run on the generated book, each figure beside its floor measured in the same run.
+"""Accrual run on the synthetic data, each figure beside its floor measured in the same run.
 
 The floor is one raw SQL aggregate of the same purchase lines per (agreement, month) over the agreement
 scopes: what the database alone takes to read what the run reads. Targets (issue 4):
@@ -7,8 +7,8 @@ first full run <= 6 x floor; rerun with nothing changed books 0 entries in <= 0.
 memory of a run <= 500 MB.
 
 Runs book their chunks in BENCH_WORKERS processes (default 2, this machine's cores), as that many Celery
-workers would. Run by `make bench` (PostgreSQL from the environment). BENCH_BOOK_SCALE=0.1 runs on a
-tenth of the book.
+workers would. Run by `make bench` (PostgreSQL from the environment). BENCH_SYNTHETIC_SCALE=0.1 runs on a
+tenth of the synthetic data.
 """
 
 import json
@@ -37,7 +37,7 @@ WHERE EXISTS (SELECT 1 FROM rebates_rebateagreement_products sp
 GROUP BY a.id, pl.month
 """
 
-# Every hundredth line (by id) gets one more unit: 1% of the lines, spread over the whole book.
+# Every hundredth line (by id) gets one more unit: 1% of the lines, spread over all of them.
 CHANGE_ONE_PERCENT_SQL = """
 UPDATE rebates_purchaseline
 SET quantity = quantity + 1, amount = ROUND((quantity + 1) * unit_price, 2), updated_at = %s
@@ -83,13 +83,13 @@ def main():
     from django.db import connection
 
     from config import clock
-    from rebates.book import book_exists, generate_book
+    from rebates.synthetic import generate_synthetic, synthetic_exists
 
-    scale = float(os.environ.get("BENCH_BOOK_SCALE", "1"))
-    if not book_exists():
-        summary = generate_book(customers=int(10_000 * scale), agreements=int(20_000 * scale),
-                                products=max(20, int(500 * scale)), lines=int(1_000_000 * scale))
-        print(f"book: {summary}")
+    scale = float(os.environ.get("BENCH_SYNTHETIC_SCALE", "1"))
+    if not synthetic_exists():
+        summary = generate_synthetic(customers=int(10_000 * scale), agreements=int(20_000 * scale),
+                                     products=max(20, int(500 * scale)), lines=int(1_000_000 * scale))
+        print(f"synthetic data: {summary}")
 
     floor, groups = floor_seconds(connection)
     print(f"accrual runs book their chunks in {WORKERS} worker processes")

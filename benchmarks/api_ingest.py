@@ -1,6 +1,6 @@
 """Purchase lines posted over HTTP, beside PostgreSQL COPY of the same rows measured in the same run.
 
-Takes BENCH_INGEST_LINES (default 200,000) lines of the generated book, posts them as new lines (their
+Takes BENCH_INGEST_LINES (default 200,000) lines of the synthetic data, posts them as new lines (their
 erp_line_ids prefixed with "API-") in batches of 5,000 to gunicorn on loopback (2 workers, as many
 clients at once), then sends the same batches again unchanged. Floor: one COPY of the same rows into
 rebates_purchaseline (rolled back). Targets (issue 6): first send >= 20% of COPY's rows per second;
@@ -24,7 +24,7 @@ BATCH = 5000
 TOTAL = int(os.environ.get("BENCH_INGEST_LINES", "200000"))
 CLIENTS = int(os.environ.get("BENCH_API_CLIENTS", "2"))
 
-BOOK_LINES_SQL = """
+SYNTHETIC_LINES_SQL = """
 SELECT %s || pl.erp_line_id, c.code, p.sku, pl.month, pl.quantity, pl.unit_price, pl.amount
 FROM rebates_purchaseline pl JOIN customers_customer c ON c.id = pl.customer_id
 JOIN rebates_product p ON p.id = pl.product_id
@@ -112,16 +112,17 @@ def main():
     from _api_server import as_json_lines, encode, erp_token, gunicorn
     from django.db import connection
 
-    from rebates.book import book_exists, generate_book
     from rebates.models import ImportBatch, PurchaseLine
+    from rebates.synthetic import generate_synthetic, synthetic_exists
 
-    if not book_exists():
-        scale = float(os.environ.get("BENCH_BOOK_SCALE", "1"))
-        print("book:", generate_book(customers=int(10_000 * scale), agreements=int(20_000 * scale),
-                                     products=max(20, int(500 * scale)), lines=int(1_000_000 * scale)))
+    if not synthetic_exists():
+        scale = float(os.environ.get("BENCH_SYNTHETIC_SCALE", "1"))
+        print("synthetic data:", generate_synthetic(customers=int(10_000 * scale), agreements=int(20_000 * scale),
+                                                    products=max(20, int(500 * scale)),
+                                                    lines=int(1_000_000 * scale)))
     PurchaseLine.objects.filter(erp_line_id__startswith=PREFIX).delete()
     with connection.cursor() as cursor:
-        cursor.execute(BOOK_LINES_SQL, [PREFIX, TOTAL])
+        cursor.execute(SYNTHETIC_LINES_SQL, [PREFIX, TOTAL])
         rows = cursor.fetchall()
     total = len(rows)
     # Rows removed or rolled back leave dead index entries under the same keys; clear them so neither the

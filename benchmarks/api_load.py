@@ -1,6 +1,6 @@
 """R20: ten times a day's ERP traffic against gunicorn on loopback while the nightly accrual run goes on.
 
-A day's lines: the generated book's 1,000,000 lines over 24 months of 30 days, about 1,389 lines. The ERP
+A day's lines: the synthetic data's 1,000,000 lines over 24 months of 30 days, about 1,389 lines. The ERP
 sends them in batches of BENCH_LOAD_BATCH (default 100) lines with an Idempotency-Key, from
 BENCH_LOAD_CLIENTS (default 4) clients at once, and reads as it goes (one read of accruals, purchases or
 agreements for every three batches). Floor: the same kind of traffic, one day's worth, with no run going
@@ -30,7 +30,7 @@ CLIENTS = int(os.environ.get("BENCH_LOAD_CLIENTS", "4"))
 WORKERS = os.environ.get("BENCH_WORKERS", "1")
 AS_OF = "2026-12-31"
 
-BOOK_LINES_SQL = """
+SYNTHETIC_LINES_SQL = """
 SELECT c.code, p.sku, pl.month, pl.quantity, pl.unit_price, pl.amount
 FROM rebates_purchaseline pl JOIN customers_customer c ON c.id = pl.customer_id
 JOIN rebates_product p ON p.id = pl.product_id
@@ -107,16 +107,17 @@ def main():
     from _api_server import erp_token, gunicorn
     from django.db import connection
 
-    from rebates.book import book_exists, generate_book
     from rebates.models import AccrualRun, ImportBatch, PurchaseLine
+    from rebates.synthetic import generate_synthetic, synthetic_exists
 
-    if not book_exists():
-        scale = float(os.environ.get("BENCH_BOOK_SCALE", "1"))
-        print("book:", generate_book(customers=int(10_000 * scale), agreements=int(20_000 * scale),
-                                     products=max(20, int(500 * scale)), lines=int(1_000_000 * scale)))
+    if not synthetic_exists():
+        scale = float(os.environ.get("BENCH_SYNTHETIC_SCALE", "1"))
+        print("synthetic data:", generate_synthetic(customers=int(10_000 * scale), agreements=int(20_000 * scale),
+                                                    products=max(20, int(500 * scale)),
+                                                    lines=int(1_000_000 * scale)))
     PurchaseLine.objects.filter(erp_line_id__startswith=PREFIX).delete()
     with connection.cursor() as cursor:
-        cursor.execute(BOOK_LINES_SQL, [11 * DAY_LINES])
+        cursor.execute(SYNTHETIC_LINES_SQL, [11 * DAY_LINES])
         rows = cursor.fetchall()
     floor_requests = traffic(rows[:DAY_LINES], "floor")
     load_requests = traffic(rows[DAY_LINES:], "load")

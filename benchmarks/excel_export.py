@@ -30,9 +30,9 @@ LABELS = {"export": "the export (ExportJob)", "xlsxwriter": "bare XlsxWriter (co
 
 def main():
     with excel_database("excel_export") as env:
-        book = run(["benchmarks/_excel_book.py", "export", str(ROWS)], env, parse_json=True)
-        print(f"book: {book['agreements']:,} agreements, {book['rows']:,} (agreement, month) rows, "
-              f"{book['paid_settlements']:,} paid settlements, loaded in {book['seconds']:.0f} s")
+        loaded = run(["benchmarks/_excel_data.py", "export", str(ROWS)], env, parse_json=True)
+        print(f"synthetic data: {loaded['agreements']:,} agreements, {loaded['rows']:,} (agreement, month) rows, "
+              f"{loaded['paid_settlements']:,} paid settlements, loaded in {loaded['seconds']:.0f} s")
         runs = {variant: [] for variant in VARIANTS}
         for round_number in range(ROUNDS):
             # Turns rotate, so no variant always runs right after the same other one.

@@ -21,9 +21,9 @@ ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "100000"))
 
 def main():
     with excel_database("excel_import") as env, tempfile.TemporaryDirectory() as folder:
-        book = run(["benchmarks/_excel_book.py", "import"], env, parse_json=True)
-        print(f"book: {book['customers']:,} customers, {book['products']:,} products, loaded in "
-              f"{book['seconds']:.0f} s")
+        loaded = run(["benchmarks/_excel_data.py", "import"], env, parse_json=True)
+        print(f"synthetic data: {loaded['customers']:,} customers, {loaded['products']:,} products, loaded in "
+              f"{loaded['seconds']:.0f} s")
         files = {}
         for name, prefix in (("import", "XI-"), ("ingest", "XF-")):
             files[name] = os.path.join(folder, f"purchases-{name}.xlsx")

@@ -1,6 +1,6 @@
 """Market signal detection on a million claims, each figure beside its floor measured in the same run.
 
-1,000,000 price claims over the synthetic book's 500 products and 10,000 customers (benchmarks/_signals_data.py,
+1,000,000 price claims over the synthetic data's 500 products and 10,000 customers (benchmarks/_signals_data.py,
 loaded with COPY). Targets (issue 5): full detection of every claim <= 20 s; the check of one new claim
 <= 50 ms median over 50 new claims. The floor of each is a plain Python sweep (benchmarks/_signals_plain.py)
 of the same claims, timed in this run on claims already in memory, so it pays no database time while the
@@ -69,14 +69,15 @@ def main():
     from pricing_signals.models import MarketSignal, PriceClaim
     from pricing_signals.services import price_claim_check, signals_detect
     from pricing_signals.services.sweep import rules_by_product
-    from rebates.book import BOOK_PREFIX, book_exists, generate_book
     from rebates.models import Product
+    from rebates.synthetic import SYNTHETIC_PREFIX, generate_synthetic, synthetic_exists
 
     count = int(os.environ.get("BENCH_SIGNAL_CLAIMS", "1000000"))
-    if not book_exists():
-        print(f"book: {generate_book()}")
-    products = list(Product.objects.filter(sku__startswith=BOOK_PREFIX).order_by("pk").values_list("pk", "list_price"))
-    customers = list(Customer.objects.filter(code__startswith=BOOK_PREFIX).order_by("pk")
+    if not synthetic_exists():
+        print(f"synthetic data: {generate_synthetic()}")
+    products = list(Product.objects.filter(sku__startswith=SYNTHETIC_PREFIX).order_by("pk")
+                    .values_list("pk", "list_price"))
+    customers = list(Customer.objects.filter(code__startswith=SYNTHETIC_PREFIX).order_by("pk")
                      .values_list("pk", "account_manager_id"))
     claims_delete()
     seconds = claims_generate(products=products, customers=customers, claims=count)

@@ -44,7 +44,7 @@ _READ_ALL = [
 
 ROLE_PERMISSIONS = {
     # Their own customers only: no view_all_customers.
-    # Accrual runs are figures of the whole book, so they are not an account manager's to read.
+    # Accrual runs are figures of the whole business, so they are not an account manager's to read.
     ACCOUNT_MANAGER: [p for p in _READ_ALL if p != "rebates.view_accrualrun"] + ["pricing_signals.add_priceclaim"],
     PRICING_MANAGER: _READ_ALL
     + [

@@ -1,9 +1,9 @@
-"""The demo book: users, customers, products, programs, agreements, a year of purchases and price claims.
+"""The demo data: users, customers, products, programs, agreements, a year of purchases and price claims.
 
 Every row is found by its natural key (username, code, SKU, number, erp_line_id, ...) and drawn from one
 seeded random generator, so loading twice leaves the database exactly as the first load left it. The seed
 customer and its claims are docs/product.md's worked example and seed scenario; detection runs at the end, so
-the seed signal is there when the demo opens. The book is the year 2026 whatever the day; the load then
+the seed signal is there when the demo opens. The data is the year 2026 whatever the day; the load then
 accrues it as of today and closes the settlement periods that have ended, as the nightly run would, so
 the first dashboard shows what was earned and what is still to pay.
 """
@@ -173,13 +173,13 @@ SEED_PLAN = CustomerPlan(SEED_CODE, SEED_NAME, "industrial-distribution", "am.no
 
 
 @dataclass(frozen=True)
-class DemoBook:
+class DemoSummary:
     logins: tuple[tuple[str, str, str], ...]  # username, role, password
     erp_token: str
     counts: dict[str, int]
     created: dict[str, int]
     as_of: date  # accrued as of
-    accrued: Decimal  # earned to date over the whole book
+    accrued: Decimal  # earned to date over all the demo's agreements
     unpaid: Decimal  # the ledger's balance: earned less paid and forfeited
 
 
@@ -192,23 +192,23 @@ def row_counts():
 
 
 def load_demo(*, as_of: date | None = None):
-    """Load (or bring back) the demo book and accrue it as of `as_of` (default today); a second call the
+    """Load (or bring back) the demo data and accrue it as of `as_of` (default today); a second call the
     same day creates and changes nothing."""
     as_of = as_of or clock.today()
     before = row_counts()
-    token = _book_sync(as_of=as_of)
+    token = _demo_sync(as_of=as_of)
     demo_accrue(as_of=as_of)
     after = row_counts()
     logins = tuple((username, role, DEMO_PASSWORD) for username, _, _, role in USERS)
     money = LedgerEntry.objects.aggregate(accrued=Coalesce(Sum("amount", filter=Q(kind__in=EARNED_KINDS)), ZERO),
                                           unpaid=Coalesce(Sum("amount"), ZERO))
-    return DemoBook(logins, token.key, after, {label: after[label] - before[label] for label in after}, as_of,
-                    money["accrued"], money["unpaid"])
+    return DemoSummary(logins, token.key, after, {label: after[label] - before[label] for label in after}, as_of,
+                       money["accrued"], money["unpaid"])
 
 
 def demo_accrue(*, as_of: date):
-    """Accrue the demo book as of `as_of` and close the settlement periods ended by then, as the nightly run
-    does; a book already accrued to that month with nothing changed since gets no run at all."""
+    """Accrue the demo data as of `as_of` and close the settlement periods ended by then, as the nightly run
+    does; demo data already accrued to that month with nothing changed since gets no run at all."""
     if accrual_due(as_of=as_of):
         run = accrual_run_start(as_of=as_of, trigger=AccrualRun.Trigger.COMMAND, queue=False)
         accrual_run_perform(run_id=run.pk)  # closes the ended settlement periods as well
@@ -217,7 +217,7 @@ def demo_accrue(*, as_of: date):
 
 
 @transaction.atomic
-def _book_sync(*, as_of: date):
+def _demo_sync(*, as_of: date):
     """The demo's rows, brought to the plan; returns the ERP user's API token."""
     rng = random.Random(SEED)
     roles_sync()

@@ -17,7 +17,7 @@ from config import clock
 from customers.models import AuditRecord
 from pricing_signals.models import MarketSignal, SignalPriceMatch
 from pricing_signals.selectors import VIEW_SIGNALS, signal_claims
-from rebates.exports.cells import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, CsvOut, XlsxBook, excel_serial
+from rebates.exports.cells import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, CsvOut, XlsxWorkbook, excel_serial
 from rebates.models import RebateAgreement
 
 FORMATS = ("csv", "xlsx")
@@ -125,13 +125,13 @@ def evidence_csv(record: EvidenceRecord) -> bytes:
 
 def evidence_xlsx(record: EvidenceRecord) -> bytes:
     target = io.BytesIO()
-    book = XlsxBook(target)
-    sheet = book.sheet("Evidence")
+    workbook = XlsxWorkbook(target)
+    sheet = workbook.sheet("Evidence")
     widths = (26, 22, 30, 22, 16, 12, 24, 40, 28, 12, 66, 16)
     for col, width in enumerate(widths):
         sheet.set_column(col, col, width)
-    formats = book.formats
-    datetime_format = book.add_format({"num_format": "yyyy-mm-dd hh:mm", "align": "left"})
+    formats = workbook.formats
+    datetime_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm", "align": "left"})
     for row_number, row in enumerate(record.rows):
         header = row in (CLAIM_HEADERS, PRICE_HEADERS, HISTORY_HEADERS)
         for col, cell in enumerate(row):
@@ -152,7 +152,7 @@ def evidence_xlsx(record: EvidenceRecord) -> bytes:
                                    else None)
             else:
                 sheet.write_number(row_number, col, cell)
-    book.close()
+    workbook.close()
     return target.getvalue()
 
 

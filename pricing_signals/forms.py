@@ -91,11 +91,11 @@ class DecisionForm(forms.Form):
                                      decimal_places=4, error_messages={"invalid": "Give a price like 11.40."})
     effective_from = MonthField(label="From month", required=False)
     agreements = forms.MultipleChoiceField(required=False, widget=AgreementChecklist)
-    # The match terms last previewed: a match is recorded only when what is sent is what was previewed.
+    # The match request last previewed: a match is recorded only when what is sent is what was previewed.
     previewed = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def match_key(self) -> str:
-        """The match terms sent, as one text: compared with `previewed` before a match is recorded."""
+        """The match request sent, as one text: compared with `previewed` before a match is recorded."""
         data = self.cleaned_data
         month = data.get("effective_from")
         return "|".join((str(data.get("match_price") or ""), f"{month:%Y-%m}" if month else "",

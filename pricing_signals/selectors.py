@@ -31,7 +31,7 @@ from rebates.models import ContractPrice, LineDiscount, Product, PurchaseLine, R
 from rebates.prices import price_in_force, product_prices
 from rebates.scope import AgreementScope, covering_q, covers, in_term_at_q, scope_rows
 from rebates.selectors import agreement_unpaid_rebate
-from rebates.services.terms import agreement_terms, agreements_with_terms, expected_ledger
+from rebates.terms import agreement_terms, agreements_with_terms, expected_ledger
 
 VIEW_SIGNALS = "pricing_signals.view_marketsignal"
 PERCENT_STEP = Decimal("0.1")
@@ -313,7 +313,7 @@ def _without_jit():
     """A transaction (the caller's, when there is one: no savepoint) without JIT compilation. PostgreSQL's
     planner compiles a statement whose estimated cost passes jit_above_cost, and a union of a part per signal
     passes it as soon as the statistics are thin or the signals many: the compiling then takes longer than
-    the query (seconds, on a book just loaded), for a page that runs in milliseconds."""
+    the query (seconds, on data just loaded), for a page that runs in milliseconds."""
     from pricing_signals import sql
 
     with transaction.atomic(savepoint=False):
@@ -326,8 +326,8 @@ def _without_jit():
 MONEY_STEP = Decimal("0.01")
 
 
-def match_terms(*, user, signal, match_price, effective_from, agreements) -> tuple[Decimal, date, list]:
-    """A match's terms read and checked, as both its preview and its decision take them: the new unit price
+def match_request_checked(*, user, signal, match_price, effective_from, agreements) -> tuple[Decimal, date, list]:
+    """A match request read and checked, as both its preview and its decision take it: the new unit price
     (a Decimal or decimal string, more than zero), the first month it applies from (a first of a month), and
     the chosen agreements (rows or numbers: active ones the user may see covering the signal's product), in
     primary-key order. Raises ValidationError naming every field that is wrong."""
@@ -403,9 +403,9 @@ def market_signal_match_preview(*, user, signal, match_price, effective_from, ag
     """What a match would change, agreement by agreement, without changing anything: only the signal's
     product in each chosen agreement (MatchPreviewRow). Volumes are of the complete months before the month
     of `as_of` (default today); a drop above settings.MATCH_DROP_WARNING_PERCENT is warned about. Raises
-    ValidationError as `match_terms`. Five queries however many agreements."""
-    match_price, effective_from, chosen = match_terms(user=user, signal=signal, match_price=match_price,
-                                                      effective_from=effective_from, agreements=agreements)
+    ValidationError as `match_request_checked`. Five queries however many agreements."""
+    match_price, effective_from, chosen = match_request_checked(user=user, signal=signal, match_price=match_price,
+                                                                effective_from=effective_from, agreements=agreements)
     limit = Decimal(settings.MATCH_DROP_WARNING_PERCENT)
     this_month = month_of(as_of or clock.today())
     product = signal.product
@@ -463,7 +463,7 @@ __all__ = [
     "customer_credibility",
     "exposure_total",
     "market_signal_match_preview",
-    "match_terms",
+    "match_request_checked",
     "signal_claims",
     "signal_decisions",
     "signal_exposure",

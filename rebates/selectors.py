@@ -43,7 +43,7 @@ from rebates.models import (
 from rebates.prices import price_in_force
 from rebates.scope import covered_q
 from rebates.services.accrual import ACCRUING_STATUSES
-from rebates.services.terms import agreements_with_terms, exact, expected_ledger
+from rebates.terms import agreements_with_terms, exact, expected_ledger
 
 ZERO = Value(ZERO_MONEY, output_field=DecimalField(max_digits=16, decimal_places=2))  # an empty sum in SQL
 

@@ -7,7 +7,7 @@ from django.db import connection
 
 _DATABASE_SEEN = {}
 
-# The moment every test runs at unless it says otherwise: the test books' "today" (tests/pages/scenario.py),
+# The moment every test runs at unless it says otherwise: the test scenarios' "today" (tests/pages/scenario.py),
 # late November 2026, with December's settlements still to come. The clock ticks on from there.
 PINNED_NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

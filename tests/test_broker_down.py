@@ -17,7 +17,7 @@ from pricing_signals.models import PriceClaim
 from pricing_signals.services import waiting_work_requeue
 from rebates.models import AccrualRun, ExportJob, ImportBatch, PurchaseLine
 from tests.factories import PASSWORD, UserFactory
-from tests.pages import scenario
+from tests.pages.scenario import build as build_scenario
 from tests.services import CeleryWorker, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.real_clock]
@@ -36,7 +36,7 @@ def post_json(client, url, body, **headers):
     return client.post(url, data=json.dumps(body), content_type="application/json", headers=headers)
 
 
-def outage_requests(book, erp) -> dict[str, int]:
+def outage_requests(scenario, erp) -> dict[str, int]:
     """Every kind of request the outage must not break, with the status each answered."""
     answers = {}
     for n in range(3):
@@ -45,10 +45,10 @@ def outage_requests(book, erp) -> dict[str, int]:
         {"erp_line_id": "OUT-API-1", "customer": "SEED-001", "product": "FAS-101", "month": "2026-11",
          "quantity": "4", "unit_price": "12.10", "amount": "48.40"}], **{"Idempotency-Key": str(uuid.uuid4())}
     ).status_code
-    answers["api: record a claim"] = post_json(api_as(book["am"]), "/api/v1/price-claims/", {
+    answers["api: record a claim"] = post_json(api_as(scenario["am"]), "/api/v1/price-claims/", {
         "customer": "SEED-001", "product": "FAS-101", "competitor": "Apex Supply", "claimed_unit_price": "11.40",
         "reported_on": "2026-11-20", "channel": "call"}).status_code
-    answers["api: start a run"] = post_json(api_as(book["finance"]), "/api/v1/accrual-runs/",
+    answers["api: start a run"] = post_json(api_as(scenario["finance"]), "/api/v1/accrual-runs/",
                                             {"as_of": "2026-11-30"}).status_code
 
     browser = Client(raise_request_exception=False)
@@ -69,13 +69,13 @@ def outage_requests(book, erp) -> dict[str, int]:
 
 def test_with_redis_stopped_nothing_answers_500_and_queued_work_is_done_once_it_is_back(own_redis, settings,
                                                                                          tmp_path):
-    book = scenario.build()
+    scenario = build_scenario()
     erp = UserFactory(username="erp", role=roles.ERP_INTEGRATION)
     settings.EXCEL_EXPORT_INLINE_ROWS = 0  # every export runs in the background, through the broker
     claims_before = set(PriceClaim.objects.values_list("pk", flat=True))
 
     own_redis.stop()
-    answers = outage_requests(book, erp)
+    answers = outage_requests(scenario, erp)
 
     assert [name for name, status in answers.items() if status >= 500] == [], answers
     assert answers == {

@@ -51,7 +51,7 @@ def _buy(customer, product, month, units):
 
 
 @pytest.fixture
-def book():
+def scenario():
     people = {
         "am": UserFactory(username="am.fig", role=roles.ACCOUNT_MANAGER),
         "pricing": UserFactory(username="pricing.fig", role=roles.PRICING_MANAGER),
@@ -99,8 +99,8 @@ def _amount(text) -> Decimal:
     return D(text.replace("$", "").replace(",", ""))
 
 
-def test_every_surface_shows_the_same_units_shortfall_accrued_unpaid_and_exposure(client, book):
-    am, finance, pricing = book["am"], book["finance"], book["pricing"]
+def test_every_surface_shows_the_same_units_shortfall_accrued_unpaid_and_exposure(client, scenario):
+    am, finance, pricing = scenario["am"], scenario["finance"], scenario["pricing"]
     shortfall_months = len(SHORTFALL)
 
     # Dashboard: the customer's row and the rebate at stake.
@@ -131,10 +131,10 @@ def test_every_surface_shows_the_same_units_shortfall_accrued_unpaid_and_exposur
     assert response.context["statement"].total_rebate == ACCRUED
 
     # Signal page: the agreement's unpaid rebate at stake, and the pricing dashboard's total for the signal.
-    response = _page(client, pricing, reverse("signal-detail", args=[book["signal"].pk]))
+    response = _page(client, pricing, reverse("signal-detail", args=[scenario["signal"].pk]))
     assert [(row.number, row.unpaid_rebate) for row in response.context["exposure"]] == [(NUMBER, UNPAID)]
     assert _amount(_tile(response.content.decode(), "exposure-total")) == UNPAID
-    assert dict(_page(client, pricing, reverse("dashboard")).context["open_signals"])[book["signal"]][
+    assert dict(_page(client, pricing, reverse("dashboard")).context["open_signals"])[scenario["signal"]][
         "unpaid_rebate"] == UNPAID
 
     # Statement API: units per month, shortfall, and "not accrued yet" as a flag with nulls.
@@ -162,9 +162,9 @@ def test_every_surface_shows_the_same_units_shortfall_accrued_unpaid_and_exposur
         (date(2026, 10, 1), None, "Not accrued yet"), (date(2026, 11, 1), None, "Not accrued yet")]
 
     # Accrual sheet and liability (.xlsx).
-    accruals_book = workbook(accruals_export(user=finance, filters={}, format="xlsx").content)
-    accrual_rows = [r for r in values(accruals_book["Accruals"])[1:] if r[0] == NUMBER]
+    accruals_workbook = workbook(accruals_export(user=finance, filters={}, format="xlsx").content)
+    accrual_rows = [r for r in values(accruals_workbook["Accruals"])[1:] if r[0] == NUMBER]
     assert {r[5].date(): D(str(r[6])) for r in accrual_rows} == UNITS
     assert (sum(money(r[8]) for r in accrual_rows), sum(money(r[11]) for r in accrual_rows)) == (ACCRUED, UNPAID)
-    [liability] = [r for r in values(accruals_book["Liability"]) if r[0] == "C-FIG"]
+    [liability] = [r for r in values(accruals_workbook["Liability"]) if r[0] == "C-FIG"]
     assert (money(liability[4]), money(liability[5]), money(liability[7])) == (ACCRUED, PAID, UNPAID)

@@ -11,7 +11,7 @@ from django.db import transaction
 from config import clock
 from customers.services import audit_record
 from pricing_signals.models import MarketSignal, SignalDecision, SignalPriceMatch
-from pricing_signals.selectors import match_terms
+from pricing_signals.selectors import match_request_checked
 from pricing_signals.services.sweep import detection_lock
 from rebates.services.pricing import contract_price_change
 
@@ -29,9 +29,9 @@ def market_signal_decide(*, user, signal: MarketSignal, decision: str, reason: s
 
     match: `match_price` becomes the contract net price of the signal's product, and of no other product,
     from `effective_from` (a first of the month within each term) in each of `agreements` (rows or numbers;
-    active, covering the signal's product: selectors.match_terms), each change written in the agreement's
-    price history with "matched market signal #N" as its reason; earlier months keep their price. Preview it
-    first with selectors.market_signal_match_preview. hold: keep prices, saying why in `reason`.
+    active, covering the signal's product: selectors.match_request_checked), each change written in the
+    agreement's price history with "matched market signal #N" as its reason; earlier months keep their price.
+    Preview it first with selectors.market_signal_match_preview. hold: keep prices, saying why in `reason`.
     A later decision supersedes the one in force (which stays in the history, as do the price changes a
     match wrote: a later match writes its own); a closed or merged signal is not decided (MarketSignalConflict)."""
     require_decider(user)
@@ -42,8 +42,8 @@ def market_signal_decide(*, user, signal: MarketSignal, decision: str, reason: s
     if decision == MarketSignal.Decision.HOLD and not reason:
         raise ValidationError({"reason": "Say why prices are held."})
     if decision == MarketSignal.Decision.MATCH:
-        match_price, effective_from, chosen = match_terms(user=user, signal=signal, match_price=match_price,
-                                                          effective_from=effective_from, agreements=agreements)
+        match_price, effective_from, chosen = match_request_checked(
+            user=user, signal=signal, match_price=match_price, effective_from=effective_from, agreements=agreements)
 
     with transaction.atomic():
         detection_lock(signal.product_id)

@@ -17,7 +17,7 @@ on record, `merged_into` the signal that carries its claims on, its decision kep
 
 Statuses, signals and their figures (the median among them) are decided by the pure detection
 (detection.detect_columns and signal_figures); this module reads the claims, keeps signal identity and
-writes what changed. Claims are read as plain columns and written back set-based (claim_columns.py, its
+writes what changed. Claims are read as plain columns and written back set-based (stored_claims.py, its
 SQL in sql.py): only claims whose status or signal changed. A million claims read, detected and compared
 take seconds; see docs/market-signals.md. Neither entry point changes the schema: the first detection of a
 bulk import may rebuild the claim table's indexes, but only as an operator's step
@@ -42,14 +42,6 @@ from django.db.models import Q
 
 from config import clock
 from pricing_signals import sql
-from pricing_signals.claim_columns import (
-    EPOCH,
-    SIGNAL_FIGURES,
-    UPDATED_FIELDS,
-    ClaimColumns,
-    claims_update,
-    signals_create,
-)
 from pricing_signals.detection import (
     CORROBORATED,
     PENDING,
@@ -61,6 +53,14 @@ from pricing_signals.detection import (
 )
 from pricing_signals.models import DetectionRule, MarketSignal, PriceClaim
 from pricing_signals.prices import drop_percent, our_average_prices
+from pricing_signals.stored_claims import (
+    EPOCH,
+    SIGNAL_FIGURES,
+    UPDATED_FIELDS,
+    StoredClaims,
+    claims_update,
+    signals_create,
+)
 from rebates.bulk import indexes_rebuilt_after
 from rebates.models import Product
 
@@ -150,19 +150,19 @@ def _sweep(as_of, products, workers, *, rebuild_indexes) -> DetectionResult:
         rules = rules_by_product()
         if products is not None:
             products = sorted({int(pk) for pk in products})
-        claims = ClaimColumns.whole(products)
-        plan = _Plan(claims, as_of, rebuild_indexes=rebuild_indexes)
+        claims = StoredClaims.whole(products)
+        outcome = _DetectionOutcome(claims, as_of, rebuild_indexes=rebuild_indexes)
         split = {pk for pk, rule in rules.items() if rule.same_competitor}
         groups = [(start, end, rules[claims.products[start]]) for start, end in claims.groups(split)]
-        for (start, end, rule), found in zip(groups, _detect_groups(claims, groups, plan.as_of_day, workers),
+        for (start, end, rule), found in zip(groups, _detect_groups(claims, groups, outcome.as_of_day, workers),
                                              strict=True):
-            plan.detect(range(start, end), rule, found=found)
+            outcome.detect(range(start, end), rule, found=found)
         # Every signal must hold claims after a full sweep (or go, or stay on record once acted on).
         held = MarketSignal.objects.all()
         if products is not None:
             held = held.filter(product_id__in=products)
-        plan.orphans = set(held.values_list("pk", flat=True))
-        written = plan.write()
+        outcome.orphans = set(held.values_list("pk", flat=True))
+        written = outcome.write()
         # Every claim swept is checked: the sweeper need not queue its own check again.
         unchecked = PriceClaim.objects.filter(check_pending=True)
         if products is not None:
@@ -188,23 +188,23 @@ def price_claim_check(*, claim_id: int, as_of: date) -> str | None:
         rule = rule_for_line(claim["product__product_line_id"])
         day = (claim["reported_on"] - EPOCH).days
         reach = rule.window_days
-        claims = ClaimColumns.near(claim["product_id"], claim["reported_on"] - timedelta(days=2 * reach),
+        claims = StoredClaims.near(claim["product_id"], claim["reported_on"] - timedelta(days=2 * reach),
                                    claim["reported_on"] + timedelta(days=2 * reach),
                                    claim["competitor_id"] if rule.same_competitor else None)
         if not claims.has(claim_id):  # dismissed (or deleted) meanwhile: it takes no part
             return PriceClaim.objects.filter(pk=claim_id).values_list("status", flat=True).first()
-        plan = _Plan(claims, as_of, refresh_prices=False)
+        outcome = _DetectionOutcome(claims, as_of, refresh_prices=False)
         # Exact within one window of the claim; further out, only what the nearby claims prove is new.
-        plan.detect(range(len(claims)), rule, exact=lambda at: abs(claims.days[at] - day) <= reach)
-        plan.merge_stored()
-        plan.write()
-        return plan.status[claims.position(claim_id)]
+        outcome.detect(range(len(claims)), rule, exact=lambda at: abs(claims.days[at] - day) <= reach)
+        outcome.merge_stored()
+        outcome.write()
+        return outcome.status[claims.position(claim_id)]
 
 
-class _Plan:
+class _DetectionOutcome:
     """What a detection found, turned into the writes that bring the database there."""
 
-    def __init__(self, claims: ClaimColumns, as_of: date, refresh_prices: bool = True, rebuild_indexes: bool = False):
+    def __init__(self, claims: StoredClaims, as_of: date, refresh_prices: bool = True, rebuild_indexes: bool = False):
         self.claims = claims
         self.rebuild_indexes = rebuild_indexes  # the operator's step after a bulk import only
         # A claim check keeps a signal's stored average price (the nightly sweep refreshes them all).

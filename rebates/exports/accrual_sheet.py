@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Func, IntegerField
 
 from rebates.engine.money import CENT, ZERO_MONEY
-from rebates.exports.cells import Column, CsvOut, XlsxBook, text_width
+from rebates.exports.cells import Column, CsvOut, XlsxWorkbook, text_width
 from rebates.selectors import accrual_rows, liability_by_customer, quantized
 from rebates.sql.exports import row_batches as sql_row_batches
 from rebates.sql.exports import snapshot_read_only
@@ -168,13 +168,13 @@ def write_accrual_xlsx(target, *, user, filters, about=(), progress: Progress = 
     with one_snapshot():
         summary = sheet_summary(user=user, filters=filters)
         total = summary.rows
-        book = XlsxBook(target)
+        workbook = XlsxWorkbook(target)
         columns = _sized_accrual_columns(summary)
-        sheet = book.sheet("Accruals", columns)
-        book.header(sheet, 0, columns)
+        sheet = workbook.sheet("Accruals", columns)
+        workbook.header(sheet, 0, columns)
         # Each cell by its own typed writer (text always as a string cell), with the column's format.
         text, number = sheet._write_string, sheet._write_number
-        month, quantity, money = (book.formats[kind] for kind in ("month", "quantity", "money"))
+        month, quantity, money = (workbook.formats[kind] for kind in ("month", "quantity", "money"))
         row = 0
         for batch in row_batches(sheet_queryset(user=user, filters=filters)):
             for agreement, code, name, manager, program, serial, units, eligible, accrued, paid, forfeited, \
@@ -194,11 +194,11 @@ def write_accrual_xlsx(target, *, user, filters, about=(), progress: Progress = 
                 number(row, 11, unpaid, money)
             if progress is not None:
                 progress(row, total)
-    book.total_row(sheet, row + 1, columns,
-                   {0: f"Total ({row} rows)", **dict(enumerate(summary.totals, start=FIRST_FIGURE))})
-    _write_liability_sheet(book, summary)
-    _write_about_sheet(book, about)
-    book.close()
+    workbook.total_row(sheet, row + 1, columns,
+                       {0: f"Total ({row} rows)", **dict(enumerate(summary.totals, start=FIRST_FIGURE))})
+    _write_liability_sheet(workbook, summary)
+    _write_about_sheet(workbook, about)
+    workbook.close()
     if progress is not None:
         progress(row, row)
     return row
@@ -215,10 +215,10 @@ def _sized_accrual_columns(summary: Summary):
                  if col in widths else column for col, column in enumerate(ACCRUAL_COLUMNS))
 
 
-def _write_liability_sheet(book: XlsxBook, summary: Summary):
-    sheet = book.sheet("Liability", CUSTOMER_COLUMNS)
-    sheet.write_string(0, 0, "Liability by customer", book.formats["title"])
-    book.header(sheet, 1, CUSTOMER_COLUMNS)
+def _write_liability_sheet(workbook: XlsxWorkbook, summary: Summary):
+    sheet = workbook.sheet("Liability", CUSTOMER_COLUMNS)
+    sheet.write_string(0, 0, "Liability by customer", workbook.formats["title"])
+    workbook.header(sheet, 1, CUSTOMER_COLUMNS)
     widths = [column.width for column in CUSTOMER_COLUMNS]
     row = 1
     sums = [0, ZERO_MONEY, ZERO_MONEY, ZERO_MONEY, ZERO_MONEY]
@@ -231,12 +231,12 @@ def _write_liability_sheet(book: XlsxBook, summary: Summary):
         for i, value in enumerate(values[3:]):
             sums[i] += value
     row += 1
-    book.total_row(sheet, row, CUSTOMER_COLUMNS, {0: "Total", **dict(enumerate(sums, start=3))})
+    workbook.total_row(sheet, row, CUSTOMER_COLUMNS, {0: "Total", **dict(enumerate(sums, start=3))})
 
     row += 3
-    sheet.write_string(row, 0, "Liability by account manager", book.formats["title"])
+    sheet.write_string(row, 0, "Liability by account manager", workbook.formats["title"])
     row += 1
-    book.header(sheet, row, MANAGER_COLUMNS, freeze=False)
+    workbook.header(sheet, row, MANAGER_COLUMNS, freeze=False)
     sums = [0, 0, ZERO_MONEY, ZERO_MONEY, ZERO_MONEY, ZERO_MONEY]
     for values in summary.by_manager():
         row += 1
@@ -244,24 +244,24 @@ def _write_liability_sheet(book: XlsxBook, summary: Summary):
         sheet.write_string(row, 0, values[0])
         widths[0] = text_width(values[0], widths[0])
         for col, value in enumerate(values[1:], start=1):
-            sheet.write_number(row, col, value, book.formats[MANAGER_COLUMNS[col].kind])
+            sheet.write_number(row, col, value, workbook.formats[MANAGER_COLUMNS[col].kind])
             sums[col - 1] += value
     row += 1
-    book.total_row(sheet, row, MANAGER_COLUMNS, {0: "Total", **dict(enumerate(sums, start=1))})
+    workbook.total_row(sheet, row, MANAGER_COLUMNS, {0: "Total", **dict(enumerate(sums, start=1))})
     for col, column in enumerate(CUSTOMER_COLUMNS):
-        sheet.set_column(col, col, widths[col], book.formats[column.kind])
+        sheet.set_column(col, col, widths[col], workbook.formats[column.kind])
 
 
-def _write_about_sheet(book: XlsxBook, about):
+def _write_about_sheet(workbook: XlsxWorkbook, about):
     if not about:
         return
-    sheet = book.sheet("About")
+    sheet = workbook.sheet("About")
     sheet.set_column(0, 0, 22)
     sheet.set_column(1, 1, 50)
     for row, (label, value) in enumerate(about):
-        sheet.write_string(row, 0, label, book.formats["label"])
+        sheet.write_string(row, 0, label, workbook.formats["label"])
         if isinstance(value, date):
-            sheet.write_datetime(row, 1, value, book.formats["date"])
+            sheet.write_datetime(row, 1, value, workbook.formats["date"])
         else:
             sheet.write_string(row, 1, str(value))
 

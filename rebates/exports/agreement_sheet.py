@@ -8,7 +8,7 @@ pages app (`pages.sheets`) assembles it and calls these writers.
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from rebates.exports.cells import Column, CsvOut, XlsxBook, excel_serial, text_width
+from rebates.exports.cells import Column, CsvOut, XlsxWorkbook, excel_serial, text_width
 from rebates.selectors import AgreementStatement
 
 COLUMNS = (
@@ -54,14 +54,14 @@ def write_agreement_xlsx(target, statement: AgreementStatement, *,
                          claims_by_month: Mapping[date, Sequence[str]] | None = None) -> int:
     """Write the sheet to `target` (a path or binary file); returns the number of months written."""
     claims_by_month = claims_by_month or {}
-    book = XlsxBook(target)
-    sheet = book.sheet(sheet_name(statement.agreement.number), COLUMNS)
+    workbook = XlsxWorkbook(target)
+    sheet = workbook.sheet(sheet_name(statement.agreement.number), COLUMNS)
     widths = [column.width for column in COLUMNS]
-    sheet.write_string(0, 0, f"Monthly sheet of agreement {statement.agreement.number}", book.formats["title"])
+    sheet.write_string(0, 0, f"Monthly sheet of agreement {statement.agreement.number}", workbook.formats["title"])
     for row, (label, value) in enumerate(_about(statement), start=1):
-        sheet.write_string(row, 0, label, book.formats["label"])
+        sheet.write_string(row, 0, label, workbook.formats["label"])
         sheet.write_string(row, 2, value)
-    book.header(sheet, HEADER_ROW, COLUMNS)
+    workbook.header(sheet, HEADER_ROW, COLUMNS)
     row = HEADER_ROW
     for month in statement.months:
         row += 1
@@ -71,10 +71,10 @@ def write_agreement_xlsx(target, statement: AgreementStatement, *,
             excel_serial(month.month), month.units, month.net_price, month.rebate_per_unit, month.monthly_rebate,
             month.cumulative_rebate, claims or None, shortfall_text(month)))
     row += 1
-    book.total_row(sheet, row, COLUMNS, {0: "Total", 1: statement.total_units, 4: statement.total_rebate})
+    workbook.total_row(sheet, row, COLUMNS, {0: "Total", 1: statement.total_units, 4: statement.total_rebate})
     for col, column in enumerate(COLUMNS):
-        sheet.set_column(col, col, widths[col], book.formats[column.kind])
-    book.close()
+        sheet.set_column(col, col, widths[col], workbook.formats[column.kind])
+    workbook.close()
     return len(statement.months)
 
 

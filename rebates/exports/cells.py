@@ -74,7 +74,7 @@ class _FormulaSafeWorksheet(Worksheet):
     """A worksheet on which every text that starts a formula (`starts_formula`) carries Excel's quote prefix:
     shown as typed, and still text after someone edits the cell."""
 
-    quoted = None  # set by XlsxBook.sheet: a cell format -> its twin with the quote prefix
+    quoted = None  # set by XlsxWorkbook.sheet: a cell format -> its twin with the quote prefix
 
     def _write_string(self, row, col, string, cell_format=None):
         if self.quoted is not None and starts_formula(string):
@@ -99,7 +99,7 @@ class Column:
         self.width = width or max(len(header) + 2, 12)
 
 
-class XlsxBook:
+class XlsxWorkbook:
     """A streaming workbook (constant memory: each row goes to disk once the next one starts) with the
     formats every sheet uses. `target` is a path or a binary file."""
 
@@ -130,7 +130,7 @@ class XlsxBook:
         }
 
     def add_format(self, properties=None):
-        """A cell format of this book (kept, so a text that starts a formula gets its quote-prefixed twin)."""
+        """A cell format of this workbook (kept, so a text that starts a formula gets its quote-prefixed twin)."""
         cell_format = self.workbook.add_format(properties)
         self._properties[id(cell_format)] = dict(properties or {})
         return cell_format

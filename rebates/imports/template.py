@@ -11,7 +11,7 @@ TEMPLATE_EXAMPLE = ("INV-2026-000123-1", "C00042", "FAS-101", "2026-03", "10", "
 def purchase_import_template(format: str = "xlsx"):
     """The file to fill in: the seven columns, one example line, and (in .xlsx) what each column takes."""
     from rebates.exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, ExportFile
-    from rebates.exports.cells import Column, CsvOut, XlsxBook
+    from rebates.exports.cells import Column, CsvOut, XlsxWorkbook
 
     if format == "csv":
         buffer = io.BytesIO()
@@ -24,17 +24,17 @@ def purchase_import_template(format: str = "xlsx"):
         raise ValueError(f"format must be xlsx or csv, got {format!r}")
     columns = [Column(field, width=width) for field, width in zip(FIELDS, (22, 14, 14, 10, 12, 12, 14), strict=True)]
     buffer = io.BytesIO()
-    book = XlsxBook(buffer)
-    text = book.add_format({"num_format": "@"})
-    sheet = book.sheet("Purchase lines")
+    workbook = XlsxWorkbook(buffer)
+    text = workbook.add_format({"num_format": "@"})
+    sheet = workbook.sheet("Purchase lines")
     for col, column in enumerate(columns):
         # Text columns stay text: Excel would turn 2026-03 into a date and C00042 stays as typed.
         sheet.set_column(col, col, column.width, text if col < 4 else None)
-    book.header(sheet, 0, columns)
+    workbook.header(sheet, 0, columns)
     sheet.write_row(1, 0, TEMPLATE_EXAMPLE[:4])
     for col, value in enumerate(TEMPLATE_EXAMPLE[4:], start=4):
         sheet.write_number(1, col, Decimal(value))
-    help_sheet = book.sheet("How to fill it in")
+    help_sheet = workbook.sheet("How to fill it in")
     help_sheet.set_column(0, 0, 14)
     help_sheet.set_column(1, 1, 90)
     notes = (
@@ -49,7 +49,7 @@ def purchase_import_template(format: str = "xlsx"):
              "nothing is stored until the file is right."),
     )
     for row, (field, note) in enumerate(notes):
-        help_sheet.write_string(row, 0, field, book.formats["label"])
+        help_sheet.write_string(row, 0, field, workbook.formats["label"])
         help_sheet.write_string(row, 1, note)
-    book.close()
+    workbook.close()
     return ExportFile("purchase-lines-template.xlsx", XLSX_CONTENT_TYPE, buffer.getvalue())

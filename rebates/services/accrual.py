@@ -25,7 +25,9 @@ from rebates.bulk import copy_lines
 from rebates.engine.money import CENT, ZERO
 from rebates.engine.periods import add_months, month_of
 from rebates.models import EARNED_KINDS, AccrualChunk, AccrualRun, LedgerEntry, RebateAgreement
-from rebates.services.terms import (
+from rebates.sql import accrual as sql
+from rebates.sql import marks as marks_sql
+from rebates.terms import (
     agreement_inputs,
     as_date,
     exact,
@@ -33,8 +35,6 @@ from rebates.services.terms import (
     scope_month_totals_drop,
     scope_month_totals_store,
 )
-from rebates.sql import accrual as sql
-from rebates.sql import marks as marks_sql
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from rebates.models import (
     RebateRule,
     TierBand,
 )
-from rebates.services.terms import agreement_terms, agreements_with_terms
+from rebates.terms import agreement_terms, agreements_with_terms
 
 AGREEMENT_FIELDS = ("customer", "program", "start_month", "end_month", "committed_monthly_quantity",
                     "settlement_frequency", "interim_frequency", "status")

@@ -16,8 +16,8 @@ from django.conf import settings
 
 from rebates.models import AccrualCheck, AccrualRun, RebateAgreement
 from rebates.services.accrual import ACCRUING_STATUSES, agreements_pending, ledger_differences
-from rebates.services.terms import agreement_inputs
 from rebates.sql import accrual as sql
+from rebates.terms import agreement_inputs
 
 logger = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from rebates.bulk import copy_lines, csv_field
 from rebates.engine.money import DecimalInputError, parse_decimal
 from rebates.models import ImportBatch, Product, PurchaseLine
 from rebates.scope import AgreementScope, covers
-from rebates.services.terms import as_date
 from rebates.sql import purchases as sql
+from rebates.terms import as_date
 
 FIELDS = ("erp_line_id", "customer", "product", "month", "quantity", "unit_price", "amount")
 # Lines read and written per statement: big enough to be set-based, small enough for any driver.
@@ -359,7 +359,7 @@ def _copy(rows: list[Row], *, source, batch, now) -> None:
 # --- matching ---------------------------------------------------------------------------------------
 
 # A large batch is matched in one query (the planner reads every agreement and scope once); a small one
-# reads by index only its customers' agreements and scopes, a few hundred rows whatever the size of the book,
+# reads by index only its customers' agreements and scopes, a few hundred rows whatever the size of the business,
 # and matches here by the same rule.
 LARGE_BATCH = 1000
 

@@ -21,7 +21,7 @@ from rebates.engine.money import CENT, ZERO_MONEY
 from rebates.engine.periods import SettlementFrequency, add_months, month_of, period_start
 from rebates.models import EARNED_KINDS, LedgerEntry, RebateAgreement, Settlement
 from rebates.services.accrual import ACCRUING_STATUSES, agreement_accrue
-from rebates.services.terms import as_date, exact
+from rebates.terms import as_date, exact
 
 
 class SettlementError(Exception):
@@ -107,7 +107,7 @@ def settlement_close(*, agreement: RebateAgreement, period_first: date, by=None,
 
 def settlements_close_due(*, as_of: date) -> list[Settlement]:
     """Close every settlement period that ended before `as_of`'s month, with the figures
-    `settlement_figures` gives, set-based (a few queries for the whole book); agreements past their
+    `settlement_figures` gives, set-based (a few queries for all agreements); agreements past their
     term's end become expired.
 
     Safe to run again and at once: the agreements are locked in primary-key order before the closed

@@ -1,4 +1,4 @@
-"""SQL of the engine's inputs (rebates.services.terms): purchases in scope summed per (agreement, month)."""
+"""SQL of the engine's inputs (rebates.terms): purchases in scope summed per (agreement, month)."""
 
 from datetime import date
 

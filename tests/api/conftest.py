@@ -44,7 +44,7 @@ def erp(users):
 
 
 @pytest.fixture
-def book(users):
+def scenario(users):
     """Two managers' customers, each with a per-unit agreement on one product."""
     product = ProductFactory(sku="W-1")
     mine = CustomerFactory(code="C-A", account_manager=users["account_manager"])

@@ -108,27 +108,27 @@ def test_every_endpoint_names_the_permission_of_each_action(path, resource, meth
 
 
 @pytest.fixture
-def world(users, book):
+def world(users, scenario):
     """Each manager's customer with an agreement, a purchase line, ledger entries, a settlement, a claim,
     plus a market signal, an accrual run and an export job."""
     rows = {}
-    for side, agreement in (("mine", book["my_agreement"]), ("theirs", book["their_agreement"])):
+    for side, agreement in (("mine", scenario["my_agreement"]), ("theirs", scenario["their_agreement"])):
         PerUnitRuleFactory(agreement=agreement)
         rows[f"{side}_entry"] = LedgerEntryFactory(agreement=agreement, period=datetime.date(2026, 1, 1),
                                                    amount=Decimal("2.50"))
         rows[f"{side}_line"] = PurchaseLineFactory(erp_line_id=f"LINE-{side}", customer=agreement.customer,
-                                                   product=book["product"])
+                                                   product=scenario["product"])
         rows[f"{side}_settlement"] = Settlement.objects.create(
             agreement=agreement, period_start=datetime.date(2026, 1, 1), period_end=datetime.date(2026, 12, 1),
             amount=Decimal("2.50"), accrued_total=Decimal("2.50"))
-        rows[f"{side}_claim"] = PriceClaimFactory(customer=agreement.customer, product=book["product"])
+        rows[f"{side}_claim"] = PriceClaimFactory(customer=agreement.customer, product=scenario["product"])
     rows["signal"] = MarketSignal.objects.create(
-        product=book["product"], window_start=datetime.date(2026, 9, 1), window_end=datetime.date(2026, 9, 20),
+        product=scenario["product"], window_start=datetime.date(2026, 9, 1), window_end=datetime.date(2026, 9, 20),
         claim_count=3, customer_count=3, median_price=Decimal("11.40"))
     rows["run"] = AccrualRun.objects.create(trigger="api", as_of=datetime.date(2026, 3, 31))
     rows["mine_job"] = ExportJob.objects.create(kind="accrual_sheet", requested_by=users["finance"])
     rows["theirs_job"] = ExportJob.objects.create(kind="accrual_sheet", requested_by=users["other_manager"])
-    return {**book, **rows}
+    return {**scenario, **rows}
 
 
 def fill(path, world, side="mine"):

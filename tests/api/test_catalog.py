@@ -25,13 +25,13 @@ def test_customer_created_read_and_changed_by_code(erp, users):
     assert AuditRecord.objects.filter(action="customer.update").exists()
 
 
-def test_a_customer_code_used_twice_names_the_field(erp, book):
+def test_a_customer_code_used_twice_names_the_field(erp, scenario):
     response = send(erp, "post", "/api/v1/customers/", {"code": "C-A", "name": "Again"})
     assert response.status_code == 400
     assert [d["field"] for d in response.json()["details"]] == ["code"]
 
 
-def test_customers_list_is_paged_and_ordered(erp, book):
+def test_customers_list_is_paged_and_ordered(erp, scenario):
     body = erp.get("/api/v1/customers/", {"page_size": 1}).json()
     assert body["count"] == 2 and len(body["results"]) == 1 and body["next"]
 
@@ -52,7 +52,7 @@ AGREEMENT = {"number": "AG-NEW", "customer": "C-A", "program": "p-1", "products"
              "rule": {"kind": "per_unit", "rate_type": "per_unit", "rate": "0.25"}}
 
 
-def test_agreement_created_with_rule_price_and_scope(erp, book):
+def test_agreement_created_with_rule_price_and_scope(erp, scenario):
     send(erp, "post", "/api/v1/programs/", {"code": "p-1", "name": "Program 1"})
     response = send(erp, "post", "/api/v1/agreements/", AGREEMENT)
     assert response.status_code == 201, response.json()
@@ -64,8 +64,8 @@ def test_agreement_created_with_rule_price_and_scope(erp, book):
     assert body["line_discounts"] == []
 
 
-def test_changing_the_rule_marks_the_agreement_for_the_next_run(erp, book):
-    agreement = book["my_agreement"]
+def test_changing_the_rule_marks_the_agreement_for_the_next_run(erp, scenario):
+    agreement = scenario["my_agreement"]
     PerUnitRuleFactory(agreement=agreement)
     RebateAgreement.objects.filter(pk=agreement.pk).update(terms_changed_at="2026-01-01T00:00:00Z")
     response = send(erp, "patch", "/api/v1/agreements/AG-A/", {"rule": {
@@ -78,8 +78,8 @@ def test_changing_the_rule_marks_the_agreement_for_the_next_run(erp, book):
     assert RebateRule.objects.get(agreement=agreement).kind == "tiered"
 
 
-def test_terms_the_engine_refuses_are_400_and_nothing_changes(erp, book):
-    agreement = book["my_agreement"]
+def test_terms_the_engine_refuses_are_400_and_nothing_changes(erp, scenario):
+    agreement = scenario["my_agreement"]
     PerUnitRuleFactory(agreement=agreement)
     response = send(erp, "patch", "/api/v1/agreements/AG-A/", {"rule": {"kind": "tiered", "rate_type": "percent",
                                                                        "tier_basis": "quantity",
@@ -88,13 +88,13 @@ def test_terms_the_engine_refuses_are_400_and_nothing_changes(erp, book):
     assert RebateRule.objects.get(agreement=agreement).kind == "per_unit"
 
 
-def test_an_agreement_cannot_be_terminated_by_a_status_change(erp, book):
-    PerUnitRuleFactory(agreement=book["my_agreement"])
+def test_an_agreement_cannot_be_terminated_by_a_status_change(erp, scenario):
+    PerUnitRuleFactory(agreement=scenario["my_agreement"])
     response = send(erp, "patch", "/api/v1/agreements/AG-A/", {"status": "terminated"})
     assert response.status_code == 400
 
 
-def test_account_manager_sees_only_their_agreements(users, book):
+def test_account_manager_sees_only_their_agreements(users, scenario):
     manager = client_for(users["account_manager"])
     assert [a["number"] for a in manager.get("/api/v1/agreements/").json()["results"]] == ["AG-A"]
     assert manager.get("/api/v1/agreements/AG-B/").status_code == 404
@@ -102,10 +102,10 @@ def test_account_manager_sees_only_their_agreements(users, book):
     assert manager.get("/api/v1/agreements/", {"customer": "C-B"}).json()["count"] == 0
 
 
-def test_the_erp_does_not_overwrite_a_price_matched_to_a_signal_this_month(erp, book):
+def test_the_erp_does_not_overwrite_a_price_matched_to_a_signal_this_month(erp, scenario):
     from rebates.models import ContractPrice
 
-    agreement = book["my_agreement"]
+    agreement = scenario["my_agreement"]
     PerUnitRuleFactory(agreement=agreement)
     month = max(clock.today().replace(day=1), agreement.start_month)
     product = agreement.products.get()
@@ -124,8 +124,8 @@ def _price_steps(agreement):
                 .values_list("effective_from", "net_price"))
 
 
-def test_a_price_change_without_its_month_is_refused_naming_effective_from(erp, book):
-    agreement = book["my_agreement"]
+def test_a_price_change_without_its_month_is_refused_naming_effective_from(erp, scenario):
+    agreement = scenario["my_agreement"]
     before = _price_steps(agreement)
     response = send(erp, "patch", "/api/v1/agreements/AG-A/", {"net_price": "11.90"})
     assert response.status_code == 400
@@ -133,8 +133,8 @@ def test_a_price_change_without_its_month_is_refused_naming_effective_from(erp, 
     assert _price_steps(agreement) == before
 
 
-def test_a_price_change_after_the_term_is_refused_naming_effective_from(erp, book):
-    agreement = book["my_agreement"]
+def test_a_price_change_after_the_term_is_refused_naming_effective_from(erp, scenario):
+    agreement = scenario["my_agreement"]
     before = _price_steps(agreement)
     response = send(erp, "patch", "/api/v1/agreements/AG-A/", {"net_price": "11.90", "effective_from": "2027-02"})
     assert response.status_code == 400
@@ -143,19 +143,19 @@ def test_a_price_change_after_the_term_is_refused_naming_effective_from(erp, boo
     assert _price_steps(agreement) == before
 
 
-def test_a_price_change_takes_effect_from_the_month_it_names(erp, book):
+def test_a_price_change_takes_effect_from_the_month_it_names(erp, scenario):
     import datetime
     from decimal import Decimal
 
-    agreement = book["my_agreement"]
+    agreement = scenario["my_agreement"]
     PerUnitRuleFactory(agreement=agreement)
     response = send(erp, "patch", "/api/v1/agreements/AG-A/", {"net_price": "11.90", "effective_from": "2026-09"})
     assert response.status_code == 200, response.json()
     assert _price_steps(agreement)[-1] == (datetime.date(2026, 9, 1), Decimal("11.9000"))
 
 
-def test_a_resent_agreement_with_its_prices_unchanged_needs_no_month(erp, book):
-    agreement = book["my_agreement"]
+def test_a_resent_agreement_with_its_prices_unchanged_needs_no_month(erp, scenario):
+    agreement = scenario["my_agreement"]
     PerUnitRuleFactory(agreement=agreement)
     first = send(erp, "patch", "/api/v1/agreements/AG-A/", {"net_price": "11.90", "effective_from": "2026-01"})
     assert first.status_code == 200, first.json()

@@ -29,7 +29,7 @@ def assert_named(response, *expected):
 
 
 @pytest.fixture
-def program(book):
+def program(scenario):
     return ProgramFactory(code="p-1")
 
 
@@ -40,7 +40,7 @@ def test_an_agreement_ending_before_it_starts_names_end_month(erp, program):
     assert not RebateAgreement.objects.filter(number="AG-NEW").exists()
 
 
-def test_changing_an_agreement_to_end_before_it_starts_names_end_month(erp, book):
+def test_changing_an_agreement_to_end_before_it_starts_names_end_month(erp, scenario):
     assert_named(send(erp, "patch", "/api/v1/agreements/AG-A/", {"start_month": "2027-06", "end_month": "2027-01"}),
                  ("end_month", "The term ends before it starts."))
 

@@ -26,40 +26,40 @@ def assert_error(response, status, code):
     return body
 
 
-def test_no_credentials_is_401_with_the_token_challenge(book):
+def test_no_credentials_is_401_with_the_token_challenge(scenario):
     response = APIClient().get("/api/v1/customers/")
     assert_error(response, 401, "not_authenticated")
     assert response["WWW-Authenticate"] == "Token"
 
 
-def test_a_wrong_token_is_401(book):
+def test_a_wrong_token_is_401(scenario):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     assert_error(client.get("/api/v1/customers/"), 401, "not_authenticated")
 
 
-def test_a_role_without_the_permission_is_403(users, book):
+def test_a_role_without_the_permission_is_403(users, scenario):
     response = client_for(users["account_manager"]).post("/api/v1/purchases/", data=json.dumps(line()),
                                                          content_type="application/json")
     assert_error(response, 403, "permission_denied")
     assert PurchaseLine.objects.count() == 0
 
 
-def test_unknown_rows_and_paths_are_404(erp, book):
+def test_unknown_rows_and_paths_are_404(erp, scenario):
     assert_error(erp.get("/api/v1/customers/NOPE/"), 404, "not_found")
     assert_error(erp.get("/api/v1/no-such-thing/"), 404, "not_found")
 
 
-def test_a_method_the_endpoint_has_not_is_405(erp, book):
+def test_a_method_the_endpoint_has_not_is_405(erp, scenario):
     assert_error(erp.delete("/api/v1/customers/C-A/"), 405, "method_not_allowed")
 
 
-def test_a_body_that_is_not_json_is_400(erp, book):
+def test_a_body_that_is_not_json_is_400(erp, scenario):
     response = erp.post("/api/v1/purchases/", data="{not json", content_type="application/json")
     assert_error(response, 400, "invalid")
 
 
-def test_a_conflict_is_409_and_a_reused_key_422(users, erp, book):
+def test_a_conflict_is_409_and_a_reused_key_422(users, erp, scenario):
     body = json.dumps(line())
     erp.post("/api/v1/purchases/", data=body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="k1")
     response = erp.post("/api/v1/purchases/", data=json.dumps(line("L9")), content_type="application/json",
@@ -67,7 +67,7 @@ def test_a_conflict_is_409_and_a_reused_key_422(users, erp, book):
     assert_error(response, 422, "idempotency_key_reused")
 
 
-def test_too_many_requests_is_429_with_retry_after(erp, book, settings):
+def test_too_many_requests_is_429_with_retry_after(erp, scenario, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"token": "3/min"}}
     statuses = [erp.get("/api/v1/customers/").status_code for _ in range(3)]
     assert statuses == [200, 200, 200]
@@ -76,7 +76,7 @@ def test_too_many_requests_is_429_with_retry_after(erp, book, settings):
     assert 1 <= int(response["Retry-After"]) <= 61
 
 
-def test_browser_sessions_are_not_throttled_and_need_csrf_to_write(users, book, settings):
+def test_browser_sessions_are_not_throttled_and_need_csrf_to_write(users, scenario, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"token": "1/min"}}
     browser = APIClient(enforce_csrf_checks=True)
     browser.force_login(users["erp"])
@@ -113,7 +113,7 @@ def _pg_ctl_at(data, major):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_database_stopped_mid_request_answers_503_and_serves_again_once_back(users, book):
+def test_database_stopped_mid_request_answers_503_and_serves_again_once_back(users, scenario):
     erp = client_for(users["erp"])
     assert erp.post("/api/v1/purchases/", data=json.dumps(line("L1")), content_type="application/json").status_code \
         == 200
@@ -190,7 +190,7 @@ def _remember_tokens(users):
         _tokens[user.pk] = Token.objects.get_or_create(user=user)[0].key
 
 
-def test_pages_are_checked(erp, book):
+def test_pages_are_checked(erp, scenario):
     assert_error(erp.get("/api/v1/customers/", {"page": "0"}), 400, "invalid")
     assert_error(erp.get("/api/v1/customers/", {"page": ""}), 400, "invalid")
     assert_error(erp.get("/api/v1/customers/", {"page_size": "1001"}), 400, "invalid")
@@ -201,13 +201,13 @@ def test_pages_are_checked(erp, book):
 @pytest.mark.parametrize("debug", [False, True])
 @pytest.mark.parametrize("path", ["/api/v1/no-such-thing/", "/api/nothing", "/api/v2/customers/",
                                   "/api/v1/customers/C-A/no-such-action/"])
-def test_an_unknown_api_path_is_a_json_404_with_debug_on_or_off(erp, book, settings, debug, path):
+def test_an_unknown_api_path_is_a_json_404_with_debug_on_or_off(erp, scenario, settings, debug, path):
     settings.DEBUG = debug
     body = assert_error(erp.get(path), 404, "not_found")
     assert body["message"] == "Not found."
 
 
-def test_pages_keep_djangos_own_404_and_api_paths_still_get_their_slash(erp, book, settings):
+def test_pages_keep_djangos_own_404_and_api_paths_still_get_their_slash(erp, scenario, settings):
     settings.DEBUG = True
     assert erp.get("/no-such-page/")["Content-Type"].startswith("text/html")
     response = erp.get("/api/v1/customers")

@@ -60,12 +60,12 @@ CLAIM = {"customer": "C-A", "product": "W-1", "competitor": "Apex", "claimed_uni
     "[" * 100_000 + "]" * 100_000,
     '{"erp_line_id": "L1", "customer": ' + "[" * 5_000 + "]" * 5_000 + "}",
 ], ids=["nested-body", "nested-in-a-field"])
-def test_json_nested_past_the_parser_is_400_naming_the_body(erp, book, raw):
+def test_json_nested_past_the_parser_is_400_naming_the_body(erp, scenario, raw):
     refused(post_raw(erp, "/api/v1/purchases/", raw), 400, "body")
     assert PurchaseLine.objects.count() == 0
 
 
-def test_json_nested_deeper_than_the_limit_names_where(erp, book, program):
+def test_json_nested_deeper_than_the_limit_names_where(erp, scenario, program):
     kind = "per_unit"
     for _ in range(40):
         kind = [kind]
@@ -82,26 +82,26 @@ def test_json_nested_deeper_than_the_limit_names_where(erp, book, program):
     ("/api/v1/customers/", {"code": "C-NEW", "name": "New", "status": "\udfff"}, "status"),
     ("/api/v1/agreements/", {**AGREEMENT, "rule": {**AGREEMENT["rule"], "kind": "\ud83d"}}, "rule.kind"),
 ], ids=["claim-channel", "customer-status", "agreement-rule-kind"])
-def test_a_lone_surrogate_in_a_choice_field_is_400_naming_it(erp, users, book, program, url, body, field):
+def test_a_lone_surrogate_in_a_choice_field_is_400_naming_it(erp, users, scenario, program, url, body, field):
     client = client_for(users["administrator"])
     raw = json.dumps(body)  # ensure_ascii: the surrogate goes as its \\ud800 escape, as a client sends it
     assert "\\ud8" in raw or "\\udf" in raw
     refused(post_raw(client, url, raw), 400, field)
 
 
-def test_a_lone_surrogate_in_a_purchase_line_names_the_line_and_field(erp, book):
+def test_a_lone_surrogate_in_a_purchase_line_names_the_line_and_field(erp, scenario):
     body = refused(post_raw(erp, "/api/v1/purchases/", json.dumps([line("L1"), line("L2", product="W-\udc00")])),
                    400, "product")
     assert body["details"][0]["line"] == 1
 
 
-def test_a_body_that_is_not_utf8_is_400_naming_the_body(erp, book):
+def test_a_body_that_is_not_utf8_is_400_naming_the_body(erp, scenario):
     refused(post_raw(erp, "/api/v1/customers/", b'{"code": "C-\xff\xfe", "name": "x"}'), 400, "body")
     assert not Customer.objects.filter(name="x").exists()
 
 
 @pytest.mark.parametrize("field", ["account_manager", "segment"])
-def test_an_empty_text_for_a_named_row_is_400_as_the_schema_says(users, book, field):
+def test_an_empty_text_for_a_named_row_is_400_as_the_schema_says(users, scenario, field):
     # The schema takes a name or null; DRF alone would read "" as null and accept it.
     response = post(client_for(users["administrator"]), "/api/v1/customers/", {"code": "C-NEW", "name": "N", field: ""})
     refused(response, 400, field)
@@ -117,7 +117,7 @@ def test_an_empty_text_for_a_named_row_is_400_as_the_schema_says(users, book, fi
     ("/api/v1/purchases/?product=%00", "product"),
     ("/api/v1/agreements/?customer=C-A&program=%00", "program"),
 ], ids=["customer-path", "statement-path", "claims-filter", "purchases-filter", "agreements-filter"])
-def test_nul_in_the_path_or_query_is_400_naming_it(erp, book, path, field):
+def test_nul_in_the_path_or_query_is_400_naming_it(erp, scenario, path, field):
     refused(erp.get(path), 400, field)
 
 
@@ -125,11 +125,11 @@ def test_nul_in_the_path_or_query_is_400_naming_it(erp, book, path, field):
     ("/api/v1/customers/", {"code": "C-NEW", "name": "New", "segment": "seg\u0000"}, "segment"),
     ("/api/v1/price-claims/", {**CLAIM, "competitor": "Apex\u0000"}, "competitor"),
 ], ids=["customer-segment", "claim-competitor"])
-def test_nul_in_body_text_is_400_naming_the_field(users, book, url, body, field):
+def test_nul_in_body_text_is_400_naming_the_field(users, scenario, url, body, field):
     refused(post(client_for(users["administrator"]), url, body), 400, field)
 
 
-def test_nul_in_a_page_path_or_query_is_400(users, book):
+def test_nul_in_a_page_path_or_query_is_400(users, scenario):
     page = Client(raise_request_exception=False)
     page.force_login(users["administrator"])
     assert page.get("/customers/C%00A/").status_code == 400
@@ -146,7 +146,7 @@ def _padded_batch(size: int) -> str:
     return "[" + ",".join([one] * (size // len(one) + 1)) + "]"
 
 
-def test_a_body_over_the_limit_with_an_idempotency_key_is_413(erp, book, settings):
+def test_a_body_over_the_limit_with_an_idempotency_key_is_413(erp, scenario, settings):
     settings.API_MAX_BODY_BYTES = 1024 * 1024
     response = post_raw(erp, "/api/v1/purchases/", _padded_batch(3 * 1024 * 1024), HTTP_IDEMPOTENCY_KEY="big-1")
     body = refused(response, 413, "body")
@@ -154,7 +154,7 @@ def test_a_body_over_the_limit_with_an_idempotency_key_is_413(erp, book, setting
     assert PurchaseLine.objects.count() == 0
 
 
-def test_a_body_over_the_default_limit_is_413_and_never_parsed(erp, book, monkeypatch):
+def test_a_body_over_the_default_limit_is_413_and_never_parsed(erp, scenario, monkeypatch):
     parsed = []
     import config.api.parsers as parsers
 
@@ -166,14 +166,14 @@ def test_a_body_over_the_default_limit_is_413_and_never_parsed(erp, book, monkey
     assert PurchaseLine.objects.count() == 0
 
 
-def test_a_declared_length_over_the_limit_is_413_before_reading(erp, book, settings):
+def test_a_declared_length_over_the_limit_is_413_before_reading(erp, scenario, settings):
     settings.API_MAX_BODY_BYTES = 1000
     response = erp.generic("POST", "/api/v1/purchases/", data=b"[]", content_type="application/json",
                            CONTENT_LENGTH="5000")
     refused(response, 413, "body")
 
 
-def test_a_batch_of_10000_lines_fits_the_limit_and_is_stored(erp, book, settings):
+def test_a_batch_of_10000_lines_fits_the_limit_and_is_stored(erp, scenario, settings):
     longest = {"erp_line_id": "L" * 80, "customer": "C" * 40, "product": "P" * 60, "month": "2026-03",
                "quantity": "-99999999999.999", "unit_price": "9999999999.9999", "amount": "-99999999999999.99"}
     assert len(json.dumps([longest] * 10_000, indent=2)) < settings.API_MAX_BODY_BYTES
@@ -197,12 +197,12 @@ def test_a_batch_of_10000_lines_fits_the_limit_and_is_stored(erp, book, settings
                                        {"product": "W-1", "minimum_quantity": "10", "extra_percent": "2"}]},
      "rule.bonuses.1.product"),
 ], ids=["same-threshold", "zero-bonus-minimum", "zero-bonus-percent", "same-bonus-twice"])
-def test_duplicate_or_zero_bands_and_bonuses_are_400_naming_the_field(erp, book, program, rule, field):
+def test_duplicate_or_zero_bands_and_bonuses_are_400_naming_the_field(erp, scenario, program, rule, field):
     refused(post(erp, "/api/v1/agreements/", {**AGREEMENT, "rule": rule}), 400, field)
     assert not RebateAgreement.objects.filter(number="AG-NEW").exists()
 
 
-def test_a_change_to_duplicate_bands_is_400_and_keeps_the_rule(erp, book, program):
+def test_a_change_to_duplicate_bands_is_400_and_keeps_the_rule(erp, scenario, program):
     assert post(erp, "/api/v1/agreements/", AGREEMENT).status_code == 201
     rule = {**TIERED, "bands": [{"threshold": "0", "rate": "1"}, {"threshold": "0", "rate": "2"}]}
     response = erp.patch("/api/v1/agreements/AG-NEW/", data=json.dumps({"rule": rule}),
@@ -215,15 +215,15 @@ def test_a_change_to_duplicate_bands_is_400_and_keeps_the_rule(erp, book, progra
 
 
 @pytest.mark.parametrize("code", ["C/1", "C 1", "C?1", "C#1", "C%2F1", ".."])
-def test_a_customer_code_a_url_cannot_carry_is_400_naming_it(erp, users, book, code):
+def test_a_customer_code_a_url_cannot_carry_is_400_naming_it(erp, users, scenario, code):
     refused(post(client_for(users["administrator"]), "/api/v1/customers/", {"code": code, "name": "New"}), 400,
             "code")
     assert not Customer.objects.filter(code=code).exists()
 
 
-def test_skus_agreement_numbers_and_program_codes_with_a_slash_are_400(users, book, program):
+def test_skus_agreement_numbers_and_program_codes_with_a_slash_are_400(users, scenario, program):
     admin = client_for(users["administrator"])
-    product = {"sku": "W/9", "name": "Disc", "product_line": book["product"].product_line.code, "list_price": "1"}
+    product = {"sku": "W/9", "name": "Disc", "product_line": scenario["product"].product_line.code, "list_price": "1"}
     refused(post(admin, "/api/v1/products/", product), 400, "sku")
     refused(post(admin, "/api/v1/agreements/", {**AGREEMENT, "number": "AG/9"}), 400, "number")
     refused(post(admin, "/api/v1/programs/", {"code": "p/9", "name": "Slashed"}), 400, "code")
@@ -241,12 +241,12 @@ def test_skus_agreement_numbers_and_program_codes_with_a_slash_are_400(users, bo
     ({"start_month": "2026-01", "end_month": "9999-12"}, "end_month"),
     ({"start_month": "2026-01", "end_month": "2099-12"}, "end_month"),
 ], ids=["year-1000", "year-9999", "term-too-long"])
-def test_a_term_outside_the_years_or_too_long_is_400_naming_the_month(erp, book, program, change, field):
+def test_a_term_outside_the_years_or_too_long_is_400_naming_the_month(erp, scenario, program, change, field):
     refused(post(erp, "/api/v1/agreements/", {**AGREEMENT, **change}), 400, field)
     assert not RebateAgreement.objects.filter(number="AG-NEW").exists()
 
 
-def test_the_longest_term_is_kept(erp, book, program):
+def test_the_longest_term_is_kept(erp, scenario, program):
     from config.validators import MAX_TERM_MONTHS
 
     end = f"{2026 + MAX_TERM_MONTHS // 12 - 1}-12"
@@ -254,13 +254,13 @@ def test_the_longest_term_is_kept(erp, book, program):
 
 
 @pytest.mark.parametrize("month", ["1999-12", "2100-01", "1000-01"])
-def test_a_purchase_month_outside_the_years_is_400_naming_line_and_field(erp, book, month):
+def test_a_purchase_month_outside_the_years_is_400_naming_line_and_field(erp, scenario, month):
     body = refused(post(erp, "/api/v1/purchases/", [line("L1"), line("L2", month=month)]), 400, "month")
     assert body["details"][0]["line"] == 1
     assert PurchaseLine.objects.count() == 0
 
 
-def test_an_imported_month_outside_the_years_names_row_and_column(users, book):
+def test_an_imported_month_outside_the_years_names_row_and_column(users, scenario):
     content = purchase_csv([("L1", "C-A", "W-1", "2026-03", "1", "1", "1"),
                             ("L2", "C-A", "W-1", "1000-01", "1", "1", "1")])
     batch = purchase_import_file(user=users["finance"], upload=content, name="p.csv", commit=True).batch
@@ -275,15 +275,15 @@ def test_an_imported_month_outside_the_years_names_row_and_column(users, book):
     ("finance", "get", "/api/v1/purchases/?month_from=1000-01", None, "month_from"),
     ("finance", "get", "/api/v1/accruals/?month_to=9999-12", None, "month_to"),
 ], ids=["claim-reported-on", "run-as-of", "statement-as-of", "purchases-filter", "accruals-filter"])
-def test_days_and_months_outside_the_years_are_400_naming_them(users, book, role, method, url, body, field):
+def test_days_and_months_outside_the_years_are_400_naming_them(users, scenario, role, method, url, body, field):
     client = client_for(users[role])
     response = post(client, url, body) if method == "post" else client.get(url)
     refused(response, 400, field)
     assert not AccrualRun.objects.exists()
 
 
-def test_a_decision_month_outside_the_years_is_400_naming_it(users, book):
-    signal = MarketSignal.objects.create(product=book["product"], window_start=datetime.date(2026, 9, 1),
+def test_a_decision_month_outside_the_years_is_400_naming_it(users, scenario):
+    signal = MarketSignal.objects.create(product=scenario["product"], window_start=datetime.date(2026, 9, 1),
                                          window_end=datetime.date(2026, 9, 20), claim_count=3, customer_count=3,
                                          median_price=Decimal("11.40"))
     response = post(client_for(users["pricing_manager"]), f"/api/v1/market-signals/{signal.pk}/decision/",
@@ -294,7 +294,7 @@ def test_a_decision_month_outside_the_years_is_400_naming_it(users, book):
 # --- the same on the pages ----------------------------------------------------------------------------
 
 
-def test_page_forms_refuse_days_and_months_outside_the_years(users, book):
+def test_page_forms_refuse_days_and_months_outside_the_years(users, scenario):
     assert "as_of" in AccrualRunForm(data={"as_of": "0001-01-01"}).errors
     assert "month_from" in ExportForm(data={"report": "accruals", "format": "csv", "month_from": "1000-01"}).errors
     claim = PriceClaimForm(data={**CLAIM, "reported_on": "0001-01-01"}, user=users["administrator"])
@@ -303,7 +303,7 @@ def test_page_forms_refuse_days_and_months_outside_the_years(users, book):
     assert "effective_from" in decision.errors
 
 
-def test_accrual_run_page_answers_a_form_error_for_year_one(users, book):
+def test_accrual_run_page_answers_a_form_error_for_year_one(users, scenario):
     page = Client(raise_request_exception=False)
     page.force_login(users["finance"])
     response = page.post("/accruals/runs/", {"as_of": "0001-01-01"})
@@ -311,7 +311,7 @@ def test_accrual_run_page_answers_a_form_error_for_year_one(users, book):
     assert not AccrualRun.objects.exists()
 
 
-def test_signals_page_ignores_a_day_outside_the_years(users, book):
+def test_signals_page_ignores_a_day_outside_the_years(users, scenario):
     page = Client(raise_request_exception=False)
     page.force_login(users["pricing_manager"])
     assert page.get("/signals/?to=0001-01-01").status_code == 200

@@ -21,7 +21,7 @@ def post(client, body, key):
     return client.post(URL, data=json.dumps(body), content_type="application/json", HTTP_IDEMPOTENCY_KEY=key)
 
 
-def test_same_key_and_body_three_times_in_a_row_stores_once_and_answers_alike(erp, book):
+def test_same_key_and_body_three_times_in_a_row_stores_once_and_answers_alike(erp, scenario):
     answers = [post(erp, BATCH, "batch-1") for _ in range(3)]
     assert {a.status_code for a in answers} == {200}
     assert answers[0].content == answers[1].content == answers[2].content
@@ -31,7 +31,7 @@ def test_same_key_and_body_three_times_in_a_row_stores_once_and_answers_alike(er
     assert ImportBatch.objects.count() == 1
 
 
-def test_same_key_with_another_body_is_refused_and_writes_nothing(erp, book):
+def test_same_key_with_another_body_is_refused_and_writes_nothing(erp, scenario):
     post(erp, BATCH, "batch-1")
     response = post(erp, [line("OTHER")], "batch-1")
     assert response.status_code == 422
@@ -39,21 +39,21 @@ def test_same_key_with_another_body_is_refused_and_writes_nothing(erp, book):
     assert not PurchaseLine.objects.filter(erp_line_id="OTHER").exists()
 
 
-def test_a_rejected_batch_is_answered_again_the_same_way(erp, book):
+def test_a_rejected_batch_is_answered_again_the_same_way(erp, scenario):
     bad = [line("L1", customer="NOPE")]
     first, second = post(erp, bad, "bad-1"), post(erp, bad, "bad-1")
     assert first.status_code == second.status_code == 400
     assert first.content == second.content
 
 
-def test_keys_belong_to_their_user(users, erp, book):
+def test_keys_belong_to_their_user(users, erp, scenario):
     post(erp, BATCH, "batch-1")
     admin = client_for(users["administrator"])
     response = post(admin, [line("ADMIN-1")], "batch-1")
     assert response.status_code == 200 and response.json()["created"] == 1
 
 
-def test_a_key_older_than_a_day_counts_as_new(erp, book):
+def test_a_key_older_than_a_day_counts_as_new(erp, scenario):
     post(erp, BATCH, "batch-1")
     IdempotencyKey.objects.update(created_at=clock.now() - timedelta(hours=25))
     response = post(erp, [line("L-NEW")], "batch-1")
@@ -61,7 +61,7 @@ def test_a_key_older_than_a_day_counts_as_new(erp, book):
     assert IdempotencyKey.objects.count() == 1
 
 
-def test_an_empty_or_overlong_key_is_refused(erp, book):
+def test_an_empty_or_overlong_key_is_refused(erp, scenario):
     assert post(erp, BATCH, " ").status_code == 400
     assert post(erp, BATCH, "k" * 256).status_code == 400
     assert PurchaseLine.objects.count() == 0
@@ -76,7 +76,7 @@ def _post_in_thread(token_client, body, key, answers, index, start):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_ten_identical_requests_at_once_store_once_and_answer_alike(users, book):
+def test_ten_identical_requests_at_once_store_once_and_answer_alike(users, scenario):
     clients = [client_for(users["erp"]) for _ in range(10)]
     answers, start = [None] * 10, threading.Barrier(10)
     threads = [threading.Thread(target=_post_in_thread, args=(clients[i], BATCH, "at-once", answers, i, start))
@@ -94,7 +94,7 @@ def test_ten_identical_requests_at_once_store_once_and_answer_alike(users, book)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_ten_identical_batches_at_once_without_a_key_store_each_line_once(users, book):
+def test_ten_identical_batches_at_once_without_a_key_store_each_line_once(users, scenario):
     clients = [client_for(users["erp"]) for _ in range(10)]
     answers, start = [None] * 10, threading.Barrier(10)
 
@@ -116,7 +116,7 @@ def test_ten_identical_batches_at_once_without_a_key_store_each_line_once(users,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_another_body_while_the_first_is_in_flight_gets_409_then_the_first_answer_holds(users, book):
+def test_another_body_while_the_first_is_in_flight_gets_409_then_the_first_answer_holds(users, scenario):
     erp = client_for(users["erp"])
     post(erp, [line("L1")], "setup")
     # Hold line L1 from another connection, so the first request with key "k" waits in flight.
@@ -155,7 +155,7 @@ def test_another_body_while_the_first_is_in_flight_gets_409_then_the_first_answe
     assert replay.content == answers["first"].content
 
 
-def test_a_resend_that_waits_longer_than_allowed_for_the_first_gets_409(erp, book, users, monkeypatch):
+def test_a_resend_that_waits_longer_than_allowed_for_the_first_gets_409(erp, scenario, users, monkeypatch):
     monkeypatch.setattr("config.api.idempotency.WAIT_SECONDS", 1)
     # Another session holds the key's lock (the first request, still at work) past the wait.
     holder = connections.create_connection("default")

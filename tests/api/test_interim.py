@@ -30,14 +30,14 @@ def accrue(as_of):
 
 
 @pytest.fixture
-def seeded(book):
+def seeded(scenario):
     """The seed agreement on each manager's customer: $0.25 a unit, 10 units every month of 2026, annual."""
-    for agreement in (book["my_agreement"], book["their_agreement"]):
+    for agreement in (scenario["my_agreement"], scenario["their_agreement"]):
         PerUnitRuleFactory(agreement=agreement, rate=D("0.25"))
         for month in range(1, 13):
-            PurchaseLineFactory(customer=agreement.customer, product=book["product"],
+            PurchaseLineFactory(customer=agreement.customer, product=scenario["product"],
                                 month=datetime.date(2026, month, 1), quantity=D("10"))
-    return book
+    return scenario
 
 
 def interims(number):

@@ -17,7 +17,7 @@ def post(client, url, body=None, **headers):
     return client.post(url, data=json.dumps(body or {}), content_type="application/json", **headers)
 
 
-def test_starting_a_run_answers_202_and_the_run_shows_its_progress(users, book, django_capture_on_commit_callbacks):
+def test_starting_a_run_answers_202_and_the_run_shows_its_progress(users, scenario, django_capture_on_commit_callbacks):
     finance = client_for(users["finance"])
     with django_capture_on_commit_callbacks() as queued:
         response = post(finance, "/api/v1/accrual-runs/", {"as_of": "2026-03-31"})
@@ -31,14 +31,14 @@ def test_starting_a_run_answers_202_and_the_run_shows_its_progress(users, book, 
 
 
 @pytest.fixture
-def ledger(book):
-    mine, theirs = book["my_agreement"], book["their_agreement"]
+def ledger(scenario):
+    mine, theirs = scenario["my_agreement"], scenario["their_agreement"]
     for agreement in (mine, theirs):
         PerUnitRuleFactory(agreement=agreement)
         for month in (1, 2, 3):
             LedgerEntryFactory(agreement=agreement, period=datetime.date(2026, month, 1), quantity=Decimal("10"),
                                eligible_amount=Decimal("121.00"), amount=Decimal("2.50"))
-    return book
+    return scenario
 
 
 def test_accruals_per_agreement_and_month_with_filters(users, ledger):

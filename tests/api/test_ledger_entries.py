@@ -16,18 +16,19 @@ URL = "/api/v1/ledger-entries/"
 
 
 @pytest.fixture
-def entries(book):
+def entries(scenario):
     run = AccrualRun.objects.create(trigger="api", as_of=datetime.date(2026, 3, 31))
     settlement = Settlement.objects.create(
-        agreement=book["my_agreement"], period_start=datetime.date(2026, 1, 1), period_end=datetime.date(2026, 12, 1),
+        agreement=scenario["my_agreement"], period_start=datetime.date(2026, 1, 1),
+        period_end=datetime.date(2026, 12, 1),
         amount=Decimal("2.50"), accrued_total=Decimal("2.50"))
     made = {}
-    for agreement in (book["my_agreement"], book["their_agreement"]):
+    for agreement in (scenario["my_agreement"], scenario["their_agreement"]):
         for month in (1, 2, 3):
             made[(agreement.number, month)] = LedgerEntryFactory(
                 agreement=agreement, period=datetime.date(2026, month, 1), quantity=Decimal("10"),
                 eligible_amount=Decimal("121.00"), amount=Decimal("2.50"), accrual_run=run if month == 3 else None)
-    made["payout"] = LedgerEntryFactory(agreement=book["my_agreement"], period=datetime.date(2026, 3, 1),
+    made["payout"] = LedgerEntryFactory(agreement=scenario["my_agreement"], period=datetime.date(2026, 3, 1),
                                         kind=LedgerEntry.Kind.PAYOUT, quantity=0, eligible_amount=0,
                                         amount=Decimal("-2.50"), settlement=settlement)
     return {"run": run, "settlement": settlement, **made}

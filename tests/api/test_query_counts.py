@@ -19,14 +19,14 @@ from tests.factories import (
 )
 
 
-def grow(book, count):
+def grow(scenario, count):
     for _ in range(count):
-        customer = CustomerFactory(account_manager=book["mine"].account_manager)
-        agreement = AgreementFactory(customer=customer, products=[book["product"]])
+        customer = CustomerFactory(account_manager=scenario["mine"].account_manager)
+        agreement = AgreementFactory(customer=customer, products=[scenario["product"]])
         PerUnitRuleFactory(agreement=agreement)
         ContractPriceFactory(agreement=agreement, net_price=Decimal("12.10"))
-        PurchaseLineFactory(customer=customer, product=book["product"])
-        PriceClaimFactory(customer=customer, product=book["product"])
+        PurchaseLineFactory(customer=customer, product=scenario["product"])
+        PriceClaimFactory(customer=customer, product=scenario["product"])
         Settlement.objects.create(agreement=agreement, period_start=datetime.date(2026, 1, 1),
                                   period_end=datetime.date(2026, 12, 1))
 
@@ -39,9 +39,9 @@ def queries(client, url):
 
 @pytest.mark.parametrize("url", ["/api/v1/customers/", "/api/v1/agreements/", "/api/v1/purchases/",
                                  "/api/v1/settlements/", "/api/v1/price-claims/", "/api/v1/products/"])
-def test_list_query_count_does_not_grow_with_rows(users, book, url):
+def test_list_query_count_does_not_grow_with_rows(users, scenario, url):
     manager = client_for(users["account_manager"])
-    grow(book, 2)
+    grow(scenario, 2)
     few = queries(manager, url)
-    grow(book, 10)
+    grow(scenario, 10)
     assert queries(manager, url) == few

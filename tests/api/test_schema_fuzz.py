@@ -36,7 +36,7 @@ def api_schema(db, settings):
 
 
 @pytest.fixture
-def admin_token(users, book):
+def admin_token(users, scenario):
     return Token.objects.get_or_create(user=users["administrator"])[0].key
 
 

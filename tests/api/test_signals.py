@@ -18,9 +18,9 @@ def post(client, url, body):
     return client.post(url, data=json.dumps(body), content_type="application/json")
 
 
-def test_account_manager_records_a_claim_and_gets_its_status_and_net_net(users, book):
-    PerUnitRuleFactory(agreement=book["my_agreement"])
-    ContractPriceFactory(agreement=book["my_agreement"], net_price=Decimal("12.10"))
+def test_account_manager_records_a_claim_and_gets_its_status_and_net_net(users, scenario):
+    PerUnitRuleFactory(agreement=scenario["my_agreement"])
+    ContractPriceFactory(agreement=scenario["my_agreement"], net_price=Decimal("12.10"))
     response = post(client_for(users["account_manager"]), "/api/v1/price-claims/", CLAIM)
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -29,24 +29,24 @@ def test_account_manager_records_a_claim_and_gets_its_status_and_net_net(users, 
     assert body["credibility"] == {"corroborated": 0, "judged": 0, "percent": None}
 
 
-def test_a_claim_for_someone_elses_customer_is_refused_as_unknown(users, book):
+def test_a_claim_for_someone_elses_customer_is_refused_as_unknown(users, scenario):
     response = post(client_for(users["account_manager"]), "/api/v1/price-claims/", {**CLAIM, "customer": "C-B"})
     assert response.status_code == 400
     assert [d["field"] for d in response.json()["details"]] == ["customer"]
     assert PriceClaim.objects.count() == 0
 
 
-def test_claims_are_listed_only_for_ones_own_customers(users, book):
-    mine = PriceClaimFactory(customer=book["mine"], product=book["product"])
-    theirs = PriceClaimFactory(customer=book["theirs"], product=book["product"])
+def test_claims_are_listed_only_for_ones_own_customers(users, scenario):
+    mine = PriceClaimFactory(customer=scenario["mine"], product=scenario["product"])
+    theirs = PriceClaimFactory(customer=scenario["theirs"], product=scenario["product"])
     manager = client_for(users["account_manager"])
     assert [c["id"] for c in manager.get("/api/v1/price-claims/").json()["results"]] == [mine.pk]
     assert manager.get(f"/api/v1/price-claims/{theirs.pk}/").status_code == 404
 
 
 @pytest.fixture
-def signal(book):
-    return MarketSignal.objects.create(product=book["product"], window_start=datetime.date(2026, 9, 1),
+def signal(scenario):
+    return MarketSignal.objects.create(product=scenario["product"], window_start=datetime.date(2026, 9, 1),
                                        window_end=datetime.date(2026, 9, 20), claim_count=3, customer_count=3,
                                        median_price=Decimal("11.40"))
 
@@ -66,8 +66,8 @@ def test_a_closed_signal_cannot_be_decided(users, signal):
     assert response.status_code == 409
 
 
-def test_signal_detail_shows_exposure_of_ones_own_customers_only(users, book, signal):
-    for agreement in (book["my_agreement"], book["their_agreement"]):
+def test_signal_detail_shows_exposure_of_ones_own_customers_only(users, scenario, signal):
+    for agreement in (scenario["my_agreement"], scenario["their_agreement"]):
         PerUnitRuleFactory(agreement=agreement)
         ContractPriceFactory(agreement=agreement, net_price=Decimal("12.10"))
     manager = client_for(users["account_manager"])

@@ -34,16 +34,16 @@ def forfeited(agreement):
 
 
 @pytest.fixture
-def seeded(book):
+def seeded(scenario):
     """The seed agreement (10 units a month at $0.25 a unit) on both managers' customers, booked to June."""
-    for agreement in (book["my_agreement"], book["their_agreement"]):
+    for agreement in (scenario["my_agreement"], scenario["their_agreement"]):
         PerUnitRuleFactory(agreement=agreement, rate=D("0.25"))
         for month in range(1, 13):
-            PurchaseLineFactory(customer=agreement.customer, product=book["product"],
+            PurchaseLineFactory(customer=agreement.customer, product=scenario["product"],
                                 month=datetime.date(2026, month, 1), quantity=D("10"))
     run = accrual_run_start(as_of=datetime.date(2026, 6, 30), trigger="finance", queue=False)
     accrual_run_perform(run_id=run.pk)
-    return book
+    return scenario
 
 
 def test_finance_terminates_the_seed_agreement_and_its_15_dollars_are_forfeited(users, seeded):
@@ -113,8 +113,8 @@ def test_a_terminated_agreement_shows_its_forfeiture_in_accruals_and_the_finance
     assert sum(D(row["forfeited"]) for row in rows) == D("15.00")
     assert sum(D(row["unpaid"]) for row in rows) == D("0.00")
     sheet = finance.get("/api/v1/exports/accruals.xlsx", {"agreement": "AG-A"})
-    book = load_workbook(io.BytesIO(sheet.content), read_only=True)
-    liability = [row for row in book["Liability"].iter_rows(values_only=True) if row and "C-A" in row]
+    workbook = load_workbook(io.BytesIO(sheet.content), read_only=True)
+    liability = [row for row in workbook["Liability"].iter_rows(values_only=True) if row and "C-A" in row]
     assert liability and D(str(liability[0][list(liability[0]).index("C-A") + 6])) == D("15.00")
 
 

@@ -26,7 +26,7 @@ def fields(response):
 UNKNOWN = "Unknown field: this endpoint does not take it."
 
 
-def test_an_unknown_field_on_create_is_named_beside_the_other_problems(erp, book):
+def test_an_unknown_field_on_create_is_named_beside_the_other_problems(erp, scenario):
     response = send(erp, "post", "/api/v1/customers/", {"code": "C-NEW", "nickname": "North", "status": "gone"})
     assert sorted(fields(response)) == [
         ("name", "This field is required."), ("nickname", UNKNOWN),
@@ -34,14 +34,14 @@ def test_an_unknown_field_on_create_is_named_beside_the_other_problems(erp, book
     assert not Customer.objects.filter(code="C-NEW").exists()
 
 
-def test_an_unknown_field_on_change_changes_nothing(erp, book):
+def test_an_unknown_field_on_change_changes_nothing(erp, scenario):
     response = send(erp, "patch", "/api/v1/customers/C-A/", {"name": "Renamed", "colour": "blue"})
     assert fields(response) == [("colour", UNKNOWN)]
     assert Customer.objects.get(code="C-A").name != "Renamed"
     assert not AuditRecord.objects.filter(action="customer.update").exists()
 
 
-def test_nested_unknown_fields_are_named_by_their_path(erp, book):
+def test_nested_unknown_fields_are_named_by_their_path(erp, scenario):
     ProgramFactory(code="p-1")
     response = send(erp, "post", "/api/v1/agreements/", {
         "number": "AG-NEW", "customer": "C-A", "program": "p-1", "start_month": "2026-01", "end_month": "2026-12",
@@ -52,27 +52,27 @@ def test_nested_unknown_fields_are_named_by_their_path(erp, book):
     assert not RebateAgreement.objects.filter(number="AG-NEW").exists()
 
 
-def test_an_unknown_field_in_a_purchase_line_names_the_line(erp, book):
+def test_an_unknown_field_in_a_purchase_line_names_the_line(erp, scenario):
     response = send(erp, "post", "/api/v1/purchases/", [line("L1"), {**line("L2"), "discount": "5"}])
     assert response.status_code == 400
     assert response.json()["details"] == [{"line": 1, "erp_line_id": "L2", "field": "discount", "message": UNKNOWN}]
     assert PurchaseLine.objects.count() == 0
 
 
-def test_the_other_writes_refuse_unknown_fields(users, book):
+def test_the_other_writes_refuse_unknown_fields(users, scenario):
     finance = client_for(users["finance"])
     assert fields(send(finance, "post", "/api/v1/accrual-runs/", {"as_of": "2026-03-31", "fast": True})) == [
         ("fast", UNKNOWN)]
     assert fields(send(client_for(users["account_manager"]), "post", "/api/v1/price-claims/", {
         "customer": "C-A", "product": "W-1", "competitor": "Apex", "claimed_unit_price": "11.40",
         "reported_on": "2026-09-08", "channel": "call", "source_url": "x"})) == [("source_url", UNKNOWN)]
-    assert fields(send(finance, "post", f"/api/v1/agreements/{book['my_agreement'].number}/terminate/",
+    assert fields(send(finance, "post", f"/api/v1/agreements/{scenario['my_agreement'].number}/terminate/",
                        {"terminated_on": "2026-06-30", "reason": "Left", "refund": True})) == [("refund", UNKNOWN)]
-    assert RebateAgreement.objects.get(pk=book["my_agreement"].pk).status == "active"
+    assert RebateAgreement.objects.get(pk=scenario["my_agreement"].pk).status == "active"
 
 
-def test_fields_the_answer_shows_may_be_sent_back_where_the_schema_says_read_only(erp, book):
-    PerUnitRuleFactory(agreement=book["my_agreement"])
+def test_fields_the_answer_shows_may_be_sent_back_where_the_schema_says_read_only(erp, scenario):
+    PerUnitRuleFactory(agreement=scenario["my_agreement"])
     shown = erp.get("/api/v1/customers/C-A/").json()
     response = send(erp, "put", "/api/v1/customers/C-A/", {**shown, "name": "Renamed", "segment": None,
                                                            "account_manager": "am.a"})

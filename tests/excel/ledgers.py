@@ -63,7 +63,7 @@ def tiered_agreement(*, customer=None, number="AG-TIER", sku="TIER-1"):
     return agreement
 
 
-def two_managers_book():
+def two_managers_agreements():
     """Manager A's customer with the seed agreement, manager B's with the tiered one, both accrued."""
     manager_a = UserFactory(username="manager_a", role=roles.ACCOUNT_MANAGER)
     manager_b = UserFactory(username="manager_b", role=roles.ACCOUNT_MANAGER)

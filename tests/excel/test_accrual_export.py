@@ -12,7 +12,15 @@ from rebates.exports import ExportError, ExportFile
 from rebates.exports.cells import MONEY_FORMAT
 from rebates.models import ExportJob, LedgerEntry
 from rebates.services.exports import accruals_export, export_job_run, export_job_start
-from tests.excel.ledgers import D, accrue, finance_user, month, seed_agreement, tiered_agreement, two_managers_book
+from tests.excel.ledgers import (
+    D,
+    accrue,
+    finance_user,
+    month,
+    seed_agreement,
+    tiered_agreement,
+    two_managers_agreements,
+)
 from tests.excel.readback import csv_rows, money, values, workbook
 from tests.factories import CustomerFactory, UserFactory
 
@@ -31,8 +39,8 @@ def xlsx(user, **filters):
 def test_seed_example_sheet_reads_2_50_a_month_and_30_for_the_year():
     agreement = seed_agreement()
     accrue(datetime.date(2026, 12, 31))
-    book = workbook(xlsx(finance_user()))
-    sheet = book["Accruals"]
+    sheets = workbook(xlsx(finance_user()))
+    sheet = sheets["Accruals"]
     rows = values(sheet)
     assert rows[0] == HEADER
     body, total = rows[1:13], rows[13]
@@ -70,9 +78,9 @@ def test_tiered_sheet_matches_the_ledger_to_the_cent():
 
 
 def test_liability_sheet_by_customer_and_by_account_manager():
-    manager_a, manager_b, seed, tiered = two_managers_book()
-    book = workbook(xlsx(finance_user()))
-    rows = values(book["Liability"])
+    manager_a, manager_b, seed, tiered = two_managers_agreements()
+    sheets = workbook(xlsx(finance_user()))
+    rows = values(sheets["Liability"])
     assert rows[0][0] == "Liability by customer"
     assert rows[1][:8] == ["Customer code", "Customer", "Account manager", "Agreements", "Accrued", "Paid",
                            "Forfeited", "Unpaid (liability)"]
@@ -88,7 +96,7 @@ def test_liability_sheet_by_customer_and_by_account_manager():
 
 
 def test_filters_narrow_the_sheet_like_the_api():
-    two_managers_book()
+    two_managers_agreements()
     finance = finance_user()
     only_b = values(workbook(xlsx(finance, customer="C-B"))["Accruals"])[1:-1]
     assert {r[1] for r in only_b} == {"C-B"}
@@ -98,17 +106,17 @@ def test_filters_narrow_the_sheet_like_the_api():
 
 
 def test_account_managers_export_holds_no_foreign_rows():
-    manager_a, manager_b, seed, tiered = two_managers_book()
-    book = workbook(xlsx(manager_a))
-    rows = values(book["Accruals"])[1:-1]
+    manager_a, manager_b, seed, tiered = two_managers_agreements()
+    sheets = workbook(xlsx(manager_a))
+    rows = values(sheets["Accruals"])[1:-1]
     assert len(rows) == 12 and {r[1] for r in rows} == {"C-A"}
-    liability = [r for r in values(book["Liability"]) if r[0] in ("C-B", "Beta Parts", manager_b.get_full_name())]
+    liability = [r for r in values(sheets["Liability"]) if r[0] in ("C-B", "Beta Parts", manager_b.get_full_name())]
     assert liability == []
     assert values(workbook(xlsx(manager_a, customer="C-B"))["Accruals"])[1:-1] == []
 
 
 def test_account_managers_background_export_holds_no_foreign_rows():
-    manager_a, manager_b, seed, tiered = two_managers_book()
+    manager_a, manager_b, seed, tiered = two_managers_agreements()
     job = export_job_start(user=manager_b, format="csv", queue=False)
     job = export_job_run(job_id=job.pk)
     rows = csv_rows(job.file.read())
@@ -128,7 +136,7 @@ def test_accrual_csv_has_the_same_figures():
 
 
 def test_liability_csv_lists_customers_then_managers():
-    manager_a, manager_b, seed, tiered = two_managers_book()
+    manager_a, manager_b, seed, tiered = two_managers_agreements()
     rows = csv_rows(accruals_export(user=finance_user(), format="csv", report="liability").content)
     assert rows[0][:4] == ["Report", "Account manager", "Customer code", "Customer"]
     customers = {r[2]: r[9] for r in rows if r[0] == "customer"}

@@ -9,7 +9,15 @@ from django.http import Http404
 from rebates.models import LedgerEntry
 from rebates.selectors import accrual_rows, agreement_statement
 from rebates.services import agreement_terminate
-from tests.excel.ledgers import D, accrue, finance_user, month, seed_agreement, tiered_agreement, two_managers_book
+from tests.excel.ledgers import (
+    D,
+    accrue,
+    finance_user,
+    month,
+    seed_agreement,
+    tiered_agreement,
+    two_managers_agreements,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +70,7 @@ def test_forfeiture_takes_the_unpaid_balance_to_zero():
 
 
 def test_filters_by_customer_manager_program_and_agreement():
-    manager_a, manager_b, seed, tiered = two_managers_book()
+    manager_a, manager_b, seed, tiered = two_managers_agreements()
     finance = finance_user()
     assert {r["number"] for r in accrual_rows(user=finance, customer="C-B")} == {"AG-TIER"}
     assert {r["number"] for r in accrual_rows(user=finance, manager="manager_a")} == {"AG-SEED"}
@@ -72,14 +80,14 @@ def test_filters_by_customer_manager_program_and_agreement():
 
 
 def test_account_manager_reads_only_their_own_customers_rows():
-    manager_a, manager_b, seed, tiered = two_managers_book()
+    manager_a, manager_b, seed, tiered = two_managers_agreements()
     assert {r["number"] for r in accrual_rows(user=manager_a)} == {"AG-SEED"}
     assert list(accrual_rows(user=manager_a, customer="C-B")) == []
     assert list(accrual_rows(user=manager_b, agreement="AG-SEED")) == []
 
 
 def test_rows_sum_to_the_ledger():
-    two_managers_book()
+    two_managers_agreements()
     rows = list(accrual_rows(user=finance_user()))
     ledger = sum(LedgerEntry.objects.values_list("amount", flat=True))
     assert sum(r["unpaid"] for r in rows) == ledger
@@ -106,7 +114,7 @@ def test_statement_flags_shortfall_months():
 
 
 def test_statement_of_another_managers_agreement_is_404():
-    manager_a, manager_b, seed, tiered = two_managers_book()
+    manager_a, manager_b, seed, tiered = two_managers_agreements()
     with pytest.raises(Http404):
         agreement_statement(user=manager_a, number=tiered.number)
     assert agreement_statement(user=manager_a, number=seed.number, as_of=datetime.date(2026, 12, 31)).total_rebate == D(

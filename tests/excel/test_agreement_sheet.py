@@ -7,7 +7,15 @@ from django.http import Http404
 
 from pages.sheets import agreement_sheet_export, claims_by_month
 from rebates.selectors import agreement_statement
-from tests.excel.ledgers import D, accrue, finance_user, month, seed_agreement, tiered_agreement, two_managers_book
+from tests.excel.ledgers import (
+    D,
+    accrue,
+    finance_user,
+    month,
+    seed_agreement,
+    tiered_agreement,
+    two_managers_agreements,
+)
 from tests.excel.readback import csv_rows, money, values, workbook
 from tests.factories import CompetitorFactory, PriceClaimFactory, ProductFactory
 
@@ -73,7 +81,7 @@ def test_competitor_claims_of_each_month_are_listed():
 
 
 def test_claims_are_read_for_the_user_only():
-    manager_a, manager_b, seed, tiered = two_managers_book()
+    manager_a, manager_b, seed, tiered = two_managers_agreements()
     PriceClaimFactory(customer=seed.customer, product=seed.products.get(), reported_on=datetime.date(2026, 3, 2))
     statement = agreement_statement(user=manager_a, number=seed.number, as_of=AS_OF)
     assert list(claims_by_month(user=manager_a, statement=statement)) == [month(3)]
@@ -81,7 +89,7 @@ def test_claims_are_read_for_the_user_only():
 
 
 def test_another_managers_agreement_sheet_is_404():
-    manager_a, manager_b, seed, tiered = two_managers_book()
+    manager_a, manager_b, seed, tiered = two_managers_agreements()
     with pytest.raises(Http404):
         agreement_sheet_export(user=manager_a, number=tiered.number)
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from rebates.models import ExportJob, ImportBatch, PurchaseLine
-from tests.excel.ledgers import D, accrue, finance_user, seed_agreement, two_managers_book
+from tests.excel.ledgers import D, accrue, finance_user, seed_agreement, two_managers_agreements
 from tests.excel.readback import csv_rows, money, values, workbook
 from tests.excel.workbooks import purchase_csv, purchase_xlsx
 from tests.factories import AgreementFactory, CustomerFactory, ProductFactory
@@ -33,7 +33,7 @@ def test_export_accruals_writes_the_sheet(tmp_path):
 
 
 def test_export_accruals_as_csv_with_filters_and_the_liability_report(tmp_path):
-    two_managers_book()
+    two_managers_agreements()
     finance_user()
     path = tmp_path / "c-b.csv"
     command("export_accruals", "--user", "finance", "--customer", "C-B", "--from", "2026-02", "-o", str(path))
@@ -45,7 +45,7 @@ def test_export_accruals_as_csv_with_filters_and_the_liability_report(tmp_path):
 
 
 def test_export_accruals_for_a_manager_holds_their_customers_only(tmp_path):
-    two_managers_book()
+    two_managers_agreements()
     path = tmp_path / "a.csv"
     command("export_accruals", "--user", "manager_a", "-o", str(path))
     assert {r[1] for r in csv_rows(path.read_bytes())[1:-1]} == {"C-A"}

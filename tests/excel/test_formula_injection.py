@@ -44,7 +44,7 @@ def as_shown(text):
     return text.replace("_x000D_", "\r") if isinstance(text, str) else text
 
 
-def hostile_book(payload):
+def hostile_agreement(payload):
     """Every text column of every sheet starts with the payload: agreement number, customer code and
     name, account manager, program, and the competitor named in a claim."""
     manager = UserFactory(username="hostile", first_name=payload, last_name="", role=roles.ACCOUNT_MANAGER)
@@ -59,21 +59,21 @@ def hostile_book(payload):
 
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_accrual_xlsx_has_no_formula_cell_and_keeps_the_text(payload):
-    hostile_book(payload)
+    hostile_agreement(payload)
     content = accruals_export(user=finance_user(), format="xlsx", filters={"customer": f"{payload}C"[:40]}).content
     assert formula_cells(content) == []
-    book = workbook(content)
-    first = values(book["Accruals"])[1]
+    sheets = workbook(content)
+    first = values(sheets["Accruals"])[1]
     shown = {as_shown(cell) for cell in first[:5]}
     assert shown == {f"{payload}A"[:40], f"{payload}C"[:40], f"{payload} Customer", payload, f"{payload} Program"}
-    liability = [row for row in values(book["Liability"]) if as_shown(row[0]) == f"{payload}C"[:40]]
+    liability = [row for row in values(sheets["Liability"]) if as_shown(row[0]) == f"{payload}C"[:40]]
     assert [as_shown(cell) for cell in liability[0][1:3]] == [f"{payload} Customer", payload]
-    assert any(as_shown(row[1]) == f"customer {payload}C"[:49] for row in values(book["About"]))
+    assert any(as_shown(row[1]) == f"customer {payload}C"[:49] for row in values(sheets["About"]))
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_accrual_and_liability_csv_escape_every_trigger_cell(payload):
-    hostile_book(payload)
+    hostile_agreement(payload)
     for report in ("accruals", "liability"):
         rows = csv_rows(accruals_export(user=finance_user(), format="csv", report=report).content)
         assert unescaped_trigger_cells(rows) == []
@@ -85,7 +85,7 @@ def test_accrual_and_liability_csv_escape_every_trigger_cell(payload):
 
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_agreement_sheet_xlsx_and_csv_carry_no_formula(payload):
-    agreement = hostile_book(payload)
+    agreement = hostile_agreement(payload)
     content = agreement_sheet_export(user=finance_user(), number=agreement.number, as_of=AS_OF).content
     assert formula_cells(content) == []
     sheet = values(workbook(content).worksheets[0])
@@ -127,7 +127,7 @@ LOCALE_PAYLOADS = {
 }
 
 
-def locale_book(payload):
+def locale_agreement(payload):
     """The customer's name, the manager's name, the program and the competitor start with the payload."""
     manager = UserFactory(username="hostile", first_name=payload, last_name="", role=roles.ACCOUNT_MANAGER)
     customer = CustomerFactory(code="HOSTILE", name=f"{payload} Customer", account_manager=manager)
@@ -141,7 +141,7 @@ def locale_book(payload):
 
 @pytest.mark.parametrize("payload", LOCALE_PAYLOADS)
 def test_accrual_and_liability_csv_quote_and_neutralise_in_every_locale(payload):
-    locale_book(payload)
+    locale_agreement(payload)
     for report in ("accruals", "liability"):
         content = accruals_export(user=finance_user(), format="csv", report=report).content
         assert csv_formula_cells_in_any_locale(content) == [], report
@@ -150,7 +150,7 @@ def test_accrual_and_liability_csv_quote_and_neutralise_in_every_locale(payload)
 
 @pytest.mark.parametrize("payload", LOCALE_PAYLOADS)
 def test_agreement_sheet_csv_quotes_and_neutralises_in_every_locale(payload):
-    agreement = locale_book(payload)
+    agreement = locale_agreement(payload)
     content = agreement_sheet_export(user=finance_user(), number=agreement.number, as_of=AS_OF, format="csv").content
     assert csv_formula_cells_in_any_locale(content) == []
     claims = [row[7] for row in csv_rows(content) if " Competitor $" in row[7]]
@@ -159,7 +159,7 @@ def test_agreement_sheet_csv_quotes_and_neutralises_in_every_locale(payload):
 
 @pytest.mark.parametrize("payload", LOCALE_PAYLOADS)
 def test_xlsx_exports_hold_no_formula_and_quote_prefix_every_text_that_starts_one(payload):
-    agreement = locale_book(payload)
+    agreement = locale_agreement(payload)
     for content in (accruals_export(user=finance_user(), format="xlsx", filters={}).content,
                     agreement_sheet_export(user=finance_user(), number=agreement.number, as_of=AS_OF).content):
         assert formula_cells(content) == []

@@ -28,7 +28,7 @@ D = Decimal
 
 
 @pytest.fixture
-def book():
+def scenario():
     product = ProductFactory(sku="W-1")
     ProductFactory(sku="W-2")
     agreement = AgreementFactory(customer=CustomerFactory(code="C1"), products=[product])
@@ -49,15 +49,15 @@ def run(content, name="purchases.xlsx", commit=True, user=None):
 
 
 def test_template_names_the_columns_and_shows_an_example():
-    book = load_workbook(io.BytesIO(purchase_import_template("xlsx").content))
-    sheet = book["Purchase lines"]
+    workbook = load_workbook(io.BytesIO(purchase_import_template("xlsx").content))
+    sheet = workbook["Purchase lines"]
     assert [cell.value for cell in sheet[1]] == HEADER
     assert [cell.value for cell in sheet[2]][:4] == ["INV-2026-000123-1", "C00042", "FAS-101", "2026-03"]
-    assert "How to fill it in" in book.sheetnames
+    assert "How to fill it in" in workbook.sheetnames
     assert purchase_import_template("csv").content.decode("utf-8-sig").splitlines()[0] == ",".join(HEADER)
 
 
-def test_the_filled_in_template_imports(book):
+def test_the_filled_in_template_imports(scenario):
     template = load_workbook(io.BytesIO(purchase_import_template("xlsx").content))
     sheet = template["Purchase lines"]
     sheet["A2"], sheet["B2"], sheet["C2"] = "T-1", "C1", "W-1"
@@ -70,7 +70,7 @@ def test_the_filled_in_template_imports(book):
         datetime.date(2026, 3, 1), D("10.000"), D("12.1000"), D("121.00"))
 
 
-def test_xlsx_lines_are_stored_exactly_with_source_and_batch(book):
+def test_xlsx_lines_are_stored_exactly_with_source_and_batch(scenario):
     outcome = run(purchase_xlsx(rows(2) + [["L3", "C1", "W-1", datetime.datetime(2026, 4, 17), -2, 12.1, -24.2]]))
     batch = outcome.batch
     assert batch.status == ImportBatch.Status.STORED and batch.errors == []
@@ -83,7 +83,7 @@ def test_xlsx_lines_are_stored_exactly_with_source_and_batch(book):
     assert not batch.file
 
 
-def test_preview_counts_and_stores_nothing(book):
+def test_preview_counts_and_stores_nothing(scenario):
     run(purchase_xlsx(rows(2)))
     content = purchase_xlsx(rows(4, {(0, "quantity"): 12}) + [["L9", "C2", "W-2", "2026-03", 1, 5, 5]])
     batch = purchase_import_start(user=finance_user(), upload=content, name="again.xlsx")
@@ -99,14 +99,14 @@ def test_preview_counts_and_stores_nothing(book):
     assert PurchaseLine.objects.count() == 5 and PurchaseLine.objects.get(erp_line_id="L1").quantity == D("12")
 
 
-def test_upsert_by_erp_line_id_never_duplicates(book):
+def test_upsert_by_erp_line_id_never_duplicates(scenario):
     run(purchase_xlsx(rows(3)))
     outcome = run(purchase_xlsx(rows(3, {(2, "amount"): 120})))
     assert (outcome.batch.created_count, outcome.batch.updated_count, outcome.batch.unchanged_count) == (0, 1, 2)
     assert PurchaseLine.objects.count() == 3
 
 
-def test_one_bad_line_rejects_the_file_naming_every_row_and_column(book):
+def test_one_bad_line_rejects_the_file_naming_every_row_and_column(scenario):
     content = purchase_xlsx(rows(4, {(1, "month"): "March", (2, "customer"): "C404", (2, "quantity"): "ten",
                                        (3, "unit_price"): -1}))
     outcome = run(content)
@@ -121,13 +121,13 @@ def test_one_bad_line_rejects_the_file_naming_every_row_and_column(book):
     assert AuditRecord.objects.filter(action="purchase_import.reject", target_id=str(batch.pk)).exists()
 
 
-def test_row_numbers_follow_the_sheet_past_blank_rows(book):
+def test_row_numbers_follow_the_sheet_past_blank_rows(scenario):
     content = purchase_xlsx(rows(1) + [[None] * 7, ["L2", "C1", "W-1", "2026-13", 1, 1, 1]])
     batch = run(content).batch
     assert [(e["row"], e["column"]) for e in batch.errors] == [(4, "D")]
 
 
-def test_a_missing_column_is_named(book):
+def test_a_missing_column_is_named(scenario):
     content = purchase_xlsx([["L1", "C1", "W-1", "2026-03", 10, 12.1]], header=HEADER[:6])
     batch = run(content).batch
     assert batch.status == "rejected"
@@ -135,28 +135,28 @@ def test_a_missing_column_is_named(book):
     assert "missing: amount" in batch.errors[0]["message"]
 
 
-def test_friendly_headers_in_any_order_and_extra_columns(book):
+def test_friendly_headers_in_any_order_and_extra_columns(scenario):
     header = ["Note", "Amount", "Unit price", "Quantity", "Month", "SKU", "Customer code", "ERP line id"]
     content = purchase_xlsx([["first", 121, 12.1, 10, "2026-03", "W-1", "C1", "L1"]], header=header)
     assert run(content).batch.status == "stored"
     assert PurchaseLine.objects.get(erp_line_id="L1").amount == D("121.00")
 
 
-def test_numeric_codes_are_read_as_their_digits(book):
+def test_numeric_codes_are_read_as_their_digits(scenario):
     CustomerFactory(code="10042")
     content = purchase_xlsx([[900001, 10042, "W-1", "2026-03", 1, 1, 1]])
     assert run(content).batch.status == "stored"
     assert PurchaseLine.objects.get(erp_line_id="900001").customer.code == "10042"
 
 
-def test_csv_import_with_semicolons_and_a_byte_order_mark(book):
+def test_csv_import_with_semicolons_and_a_byte_order_mark(scenario):
     content = b"\xef\xbb\xbf" + purchase_csv([("L1", "C1", "W-1", "2026-03", "10", "12.10", "121.00")],
                                              delimiter=";")
     batch = run(content, name="purchases.csv").batch
     assert batch.status == "stored" and batch.created_count == 1
 
 
-def test_csv_errors_name_rows_and_columns(book):
+def test_csv_errors_name_rows_and_columns(scenario):
     content = purchase_csv([("L1", "C1", "W-1", "2026-03", "10", "12.10", "121.00"),
                             ("L2", "C1", "W-9", "2026-03", "1x5", "12.10", "121.001")])
     batch = run(content, name="purchases.csv").batch
@@ -165,13 +165,13 @@ def test_csv_errors_name_rows_and_columns(book):
     assert PurchaseLine.objects.count() == 0
 
 
-def test_csv_from_excel_in_the_windows_code_page(book):
+def test_csv_from_excel_in_the_windows_code_page(scenario):
     CustomerFactory(code="MÜLLER")
     content = purchase_csv([("L1", "MÜLLER", "W-1", "2026-03", "1", "1", "1")], encoding="cp1252")
     assert run(content, name="purchases.csv").batch.status == "stored"
 
 
-def test_progress_rises_to_100_in_preview_and_in_commit(book):
+def test_progress_rises_to_100_in_preview_and_in_commit(scenario):
     previewed, committed = [], []
     batch = purchase_import_start(user=finance_user(), upload=purchase_xlsx(rows(20)), name="p.xlsx")
     purchase_import_preview(batch_id=batch.pk, progress=lambda done, total: previewed.append(done))
@@ -182,7 +182,7 @@ def test_progress_rises_to_100_in_preview_and_in_commit(book):
     assert ImportBatch.objects.get(pk=batch.pk).progress == 100
 
 
-def test_commit_twice_stores_once(book):
+def test_commit_twice_stores_once(scenario):
     batch = purchase_import_start(user=finance_user(), upload=purchase_xlsx(rows(2)), name="p.xlsx")
     first = purchase_import_commit(batch_id=batch.pk)
     again = purchase_import_commit(batch_id=batch.pk)
@@ -190,7 +190,7 @@ def test_commit_twice_stores_once(book):
     assert again.result is None and again.batch.created_count == 2
 
 
-def test_a_hostile_file_rejects_its_batch_with_the_reason(book):
+def test_a_hostile_file_rejects_its_batch_with_the_reason(scenario):
     batch = run(b"not a workbook", name="p.xlsx").batch
     assert batch.status == "rejected" and "signature is wrong" in batch.errors[0]["message"]
 
@@ -200,7 +200,7 @@ def test_upload_of_an_unknown_kind_is_refused():
         purchase_file_read(io.BytesIO(b"x"), name="purchases.pdf")
 
 
-def test_row_limit_counts_purchase_lines_not_the_header(book, settings):
+def test_row_limit_counts_purchase_lines_not_the_header(scenario, settings):
     settings.PURCHASE_IMPORT_MAX_ROWS = 3
     assert len(purchase_file_read(io.BytesIO(purchase_xlsx(rows(3))), name="p.xlsx").lines) == 3
     with pytest.raises(ImportRefused, match="more than 3 rows"):
@@ -209,7 +209,7 @@ def test_row_limit_counts_purchase_lines_not_the_header(book, settings):
         purchase_file_read(io.BytesIO(purchase_csv(rows(4))), name="p.csv")
 
 
-def test_preview_and_commit_are_queued_after_commit(book, django_capture_on_commit_callbacks):
+def test_preview_and_commit_are_queued_after_commit(scenario, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         batch = purchase_import_start(user=finance_user(), upload=purchase_xlsx(rows(1)), name="p.xlsx",
                                       queue_preview=True)
@@ -217,7 +217,7 @@ def test_preview_and_commit_are_queued_after_commit(book, django_capture_on_comm
     assert len(callbacks) == 2
 
 
-def test_tasks_preview_and_commit_by_id(book):
+def test_tasks_preview_and_commit_by_id(scenario):
     from rebates.tasks import purchase_import_commit_task, purchase_import_preview_task
 
     user = finance_user()
@@ -228,7 +228,7 @@ def test_tasks_preview_and_commit_by_id(book):
     assert PurchaseLine.objects.count() == 2
 
 
-def test_quoted_line_breaks_are_not_counted_as_rows(book, settings):
+def test_quoted_line_breaks_are_not_counted_as_rows(scenario, settings):
     settings.PURCHASE_IMPORT_MAX_ROWS = 2
     content = (b'erp_line_id,customer,product,month,quantity,unit_price,amount\r\n'
                b'"L1\r\nfirst",C1,W-1,2026-03,1,1,1\r\n"L2\r\n\r\nsecond",C1,W-1,2026-03,1,1,1\r\n')

@@ -54,14 +54,14 @@ BILLION_LAUGHS_DTD = (
 
 def purchase_xlsx(rows, *, header=HEADER) -> bytes:
     """An ordinary workbook as Excel users make them (openpyxl: numbers are numbers, text is text)."""
-    book = Workbook()
-    sheet = book.active
+    workbook = Workbook()
+    sheet = workbook.active
     sheet.title = "Purchase lines"
     sheet.append(header)
     for row in rows:
         sheet.append(list(row))
     buffer = io.BytesIO()
-    book.save(buffer)
+    workbook.save(buffer)
     return buffer.getvalue()
 
 

@@ -1,1 +1,1 @@
-from tests.pages.fixtures import _clear_sign_in_throttle, book, client_for, signalled_book  # noqa: F401
+from tests.pages.fixtures import _clear_sign_in_throttle, client_for, scenario, signalled_scenario  # noqa: F401

@@ -4,7 +4,7 @@ as one of its users. Each page test folder's conftest.py imports them."""
 import pytest
 from django.core.cache import cache
 
-from tests.pages import scenario
+from tests.pages.scenario import build as build_scenario
 
 
 @pytest.fixture(autouse=True)
@@ -15,15 +15,15 @@ def _clear_sign_in_throttle():
 
 
 @pytest.fixture
-def book(db):
+def scenario(db):
     """The seed scenario without the seed customer's September claim (the account manager logs it)."""
-    return scenario.build()
+    return build_scenario()
 
 
 @pytest.fixture
-def signalled_book(db):
+def signalled_scenario(db):
     """The seed scenario with September's claim: the seed signal is there."""
-    return scenario.build(with_september_claim=True)
+    return build_scenario(with_september_claim=True)
 
 
 @pytest.fixture

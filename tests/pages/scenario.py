@@ -1,4 +1,4 @@
-"""The book the page tests stand on: docs/product.md's seed customer (worked example 1 and the market signal seed
+"""The scenario the page tests stand on: docs/product.md's seed customer (worked example 1 and the market signal seed
 scenario) with two customers who echo its September claim, one of them another manager's, plus a 2025
 agreement whose settlement period has ended. Built through the factories and the real services."""
 

@@ -8,7 +8,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from pricing_signals.models import MarketSignal
 from rebates.models import AccrualRun, ExportJob, ImportBatch, RebateAgreement, Settlement
 from tests.factories import PriceClaimFactory
-from tests.pages import scenario
+from tests.pages.scenario import MONTHS_2026
 
 pytestmark = pytest.mark.django_db
 
@@ -68,18 +68,18 @@ def test_every_page_is_in_the_access_table():
 
 
 @pytest.fixture
-def theirs(signalled_book):
-    book = signalled_book
-    other = book["other_am"]
-    claim = PriceClaimFactory(customer=book["theirs"], product=book["product"], reported_by=other)
+def theirs(signalled_scenario):
+    scenario = signalled_scenario
+    other = scenario["other_am"]
+    claim = PriceClaimFactory(customer=scenario["theirs"], product=scenario["product"], reported_by=other)
     settlement = Settlement.objects.filter(agreement__customer__account_manager=other).first()
     if settlement is None:
-        settlement = Settlement.objects.create(agreement=book["agreements"]["theirs"], interim=True,
-                                               period_start=scenario.MONTHS_2026[0],
-                                               period_end=scenario.MONTHS_2026[2])
+        settlement = Settlement.objects.create(agreement=scenario["agreements"]["theirs"], interim=True,
+                                               period_start=MONTHS_2026[0],
+                                               period_end=MONTHS_2026[2])
     return {
-        "customer": {"code": book["theirs"].code},
-        "agreement": {"number": book["agreements"]["theirs"].number},
+        "customer": {"code": scenario["theirs"].code},
+        "agreement": {"number": scenario["agreements"]["theirs"].number},
         "claim": {"pk": claim.pk},
         "signal": {"pk": MarketSignal.objects.get().pk},
         "signal_action": {"pk": MarketSignal.objects.get().pk, "action": "close"},
@@ -94,9 +94,9 @@ def theirs(signalled_book):
 
 @pytest.mark.parametrize("name", sorted(PAGES))
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_a_manager_asking_for_another_managers_objects_gets_nothing(signalled_book, theirs, client, name, method):
+def test_a_manager_asking_for_another_managers_objects_gets_nothing(signalled_scenario, theirs, client, name, method):
     argument, reach = PAGES[name]
-    client.force_login(signalled_book["am"])
+    client.force_login(signalled_scenario["am"])
     url = reverse(name, kwargs=theirs[argument])
     response = getattr(client, method)(url, {"payment_reference": "X", "paid_on": "2026-11-23", "decision": "hold",
                                              "reason": "probe"})
@@ -109,7 +109,7 @@ def test_a_manager_asking_for_another_managers_objects_gets_nothing(signalled_bo
         assert foreign not in body, (url, foreign)
     # Nothing of theirs was changed by the probe.
     assert MarketSignal.objects.get().status == MarketSignal.Status.OPEN
-    assert not Settlement.objects.filter(agreement__customer__account_manager=signalled_book["other_am"],
+    assert not Settlement.objects.filter(agreement__customer__account_manager=signalled_scenario["other_am"],
                                          status__in=("approved", "paid")).exists()
     assert RebateAgreement.objects.get(number="AG-C-2001-2026").status == "active"
 
@@ -123,8 +123,8 @@ def test_a_manager_asking_for_another_managers_objects_gets_nothing(signalled_bo
     ("claim-new", {}, {"am", "pricing"}),
 ])
 @pytest.mark.parametrize("role", ["am", "pricing", "finance"])
-def test_role_matrix_for_page_writes(book, client, name, kwargs, allowed, role):
-    client.force_login(book[role])
+def test_role_matrix_for_page_writes(scenario, client, name, kwargs, allowed, role):
+    client.force_login(scenario[role])
     response = client.post(reverse(name, kwargs=kwargs), {})
     if role in allowed:
         assert response.status_code in (200, 400), (name, role)  # the form answers: nothing given
@@ -133,8 +133,8 @@ def test_role_matrix_for_page_writes(book, client, name, kwargs, allowed, role):
 
 
 @pytest.mark.parametrize("role", ["am", "finance"])
-def test_only_a_pricing_manager_moves_a_signal(signalled_book, client, role):
-    client.force_login(signalled_book[role])
+def test_only_a_pricing_manager_moves_a_signal(signalled_scenario, client, role):
+    client.force_login(signalled_scenario[role])
     signal = MarketSignal.objects.get()
     assert client.post(reverse("signal-move", args=[signal.pk, "acknowledge"])).status_code == 403
     assert MarketSignal.objects.get().status == MarketSignal.Status.OPEN

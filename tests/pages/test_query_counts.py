@@ -1,4 +1,4 @@
-"""Pages keep a fixed number of queries however big the book: the dashboard with 2,000 customers and the
+"""Pages keep a fixed number of queries however many rows there are: the dashboard with 2,000 customers and the
 agreement page each take at most 20."""
 
 import itertools
@@ -35,10 +35,10 @@ def many_customers(manager, count, product):
         for agreement in agreements for month in (1, 2, 3))
 
 
-def test_dashboard_with_two_thousand_customers_stays_within_twenty_queries(signalled_book, client,
+def test_dashboard_with_two_thousand_customers_stays_within_twenty_queries(signalled_scenario, client,
                                                                            django_assert_max_num_queries):
-    many_customers(signalled_book["am"], 2000, signalled_book["product"])
-    client.force_login(signalled_book["am"])
+    many_customers(signalled_scenario["am"], 2000, signalled_scenario["product"])
+    client.force_login(signalled_scenario["am"])
     with django_assert_max_num_queries(MAX_QUERIES):
         response = client.get(reverse("dashboard"))
     assert response.status_code == 200
@@ -48,23 +48,23 @@ def test_dashboard_with_two_thousand_customers_stays_within_twenty_queries(signa
 
 
 @pytest.mark.parametrize("role", ["pricing", "finance"])
-def test_other_roles_dashboards_stay_within_twenty_queries(signalled_book, client, django_assert_max_num_queries,
+def test_other_roles_dashboards_stay_within_twenty_queries(signalled_scenario, client, django_assert_max_num_queries,
                                                            role):
-    many_customers(signalled_book["am"], 200, signalled_book["product"])
-    client.force_login(signalled_book[role])
+    many_customers(signalled_scenario["am"], 200, signalled_scenario["product"])
+    client.force_login(signalled_scenario[role])
     with django_assert_max_num_queries(MAX_QUERIES):
         assert client.get(reverse("dashboard")).status_code == 200
 
 
-def test_agreement_page_stays_within_twenty_queries(signalled_book, client, django_assert_max_num_queries):
-    client.force_login(signalled_book["am"])
+def test_agreement_page_stays_within_twenty_queries(signalled_scenario, client, django_assert_max_num_queries):
+    client.force_login(signalled_scenario["am"])
     with django_assert_max_num_queries(MAX_QUERIES):
         response = client.get(reverse("agreement-detail", args=["AG-SEED-2026"]))
     assert response.status_code == 200
     assert "$0.25 a unit, paid annually." in response.content.decode()
 
 
-def test_signals_page_stays_within_twenty_queries(signalled_book, client, django_assert_max_num_queries):
-    client.force_login(signalled_book["pricing"])
+def test_signals_page_stays_within_twenty_queries(signalled_scenario, client, django_assert_max_num_queries):
+    client.force_login(signalled_scenario["pricing"])
     with django_assert_max_num_queries(MAX_QUERIES):
         assert client.get(reverse("signals")).status_code == 200

@@ -23,10 +23,10 @@ def html(response):
 
 
 @pytest.fixture
-def marked_up(signalled_book):
+def marked_up(signalled_scenario):
     """The other manager's customer C-2001 (exposed to the seed signal) and the seed customer named with markup."""
     Customer.objects.filter(code__in=["C-2001", "SEED-001"]).update(name=MARKUP)
-    return signalled_book
+    return signalled_scenario
 
 
 def test_dashboard_rows_escape_customer_names(marked_up, client_for):

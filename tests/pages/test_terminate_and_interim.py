@@ -13,8 +13,8 @@ from django.urls import reverse
 from customers.models import Customer
 from rebates.models import LedgerEntry, RebateAgreement, Settlement
 from tests.factories import PASSWORD
-from tests.pages import scenario
 from tests.pages.fixtures import html
+from tests.pages.scenario import agreement_on
 
 pytestmark = pytest.mark.django_db
 
@@ -34,8 +34,8 @@ def terminate(client, number=SEED, **fields):
 
 
 @pytest.mark.parametrize("role", ["finance", "pricing"])
-def test_the_agreement_page_terminates_and_then_shows_the_forfeiture(book, client_for, role):
-    client = client_for(book[role])
+def test_the_agreement_page_terminates_and_then_shows_the_forfeiture(scenario, client_for, role):
+    client = client_for(scenario[role])
     assert 'id="terminate-form"' in html(client.get(reverse("agreement-detail", args=[SEED])))
 
     response = terminate(client)
@@ -49,15 +49,15 @@ def test_the_agreement_page_terminates_and_then_shows_the_forfeiture(book, clien
     assert "next run" not in page
 
 
-def test_an_account_manager_may_not_terminate_even_their_own_agreement(book, client_for):
-    client = client_for(book["am"])
+def test_an_account_manager_may_not_terminate_even_their_own_agreement(scenario, client_for):
+    client = client_for(scenario["am"])
     assert 'id="terminate-form"' not in html(client.get(reverse("agreement-detail", args=[SEED])))
     assert terminate(client).status_code == 403
     assert RebateAgreement.objects.get(number=SEED).status == "active"
 
 
-def test_an_account_manager_asking_to_terminate_another_managers_agreement_gets_404(book, client_for):
-    assert terminate(client_for(book["am"]), number="AG-C-2001-2026").status_code == 404
+def test_an_account_manager_asking_to_terminate_another_managers_agreement_gets_404(scenario, client_for):
+    assert terminate(client_for(scenario["am"]), number="AG-C-2001-2026").status_code == 404
     assert RebateAgreement.objects.get(number="AG-C-2001-2026").status == "active"
 
 
@@ -66,9 +66,9 @@ def test_an_account_manager_asking_to_terminate_another_managers_agreement_gets_
     ({"terminated_on": "2027-03-31"}, "terminated_on", "outside the term"),
     ({"terminated_on": "31/06/2026"}, "terminated_on", "Enter a valid date."),
 ])
-def test_a_bad_termination_field_is_named_beside_it_and_nothing_is_forfeited(book, client_for, fields, field,
+def test_a_bad_termination_field_is_named_beside_it_and_nothing_is_forfeited(scenario, client_for, fields, field,
                                                                               message):
-    response = terminate(client_for(book["finance"]), **fields)
+    response = terminate(client_for(scenario["finance"]), **fields)
 
     assert response.status_code == 400
     page = html(response)
@@ -76,8 +76,8 @@ def test_a_bad_termination_field_is_named_beside_it_and_nothing_is_forfeited(boo
     assert RebateAgreement.objects.get(number=SEED).status == "active" and forfeited(SEED) == D("0")
 
 
-def test_terminating_twice_from_the_page_forfeits_once(book, client_for):
-    client = client_for(book["finance"])
+def test_terminating_twice_from_the_page_forfeits_once(scenario, client_for):
+    client = client_for(scenario["finance"])
     terminate(client)
     response = terminate(client, terminated_on="2026-07-31")
     assert response.status_code == 302
@@ -85,17 +85,17 @@ def test_terminating_twice_from_the_page_forfeits_once(book, client_for):
     assert LedgerEntry.objects.filter(agreement__number=SEED, kind="forfeiture").count() == 1
 
 
-def test_a_terminated_agreement_whose_ledger_differs_promises_no_next_run(book, client_for):
+def test_a_terminated_agreement_whose_ledger_differs_promises_no_next_run(scenario, client_for):
     # As the demo's lost customers' agreements were: terminated, with months no run will ever book.
-    scenario.agreement_on(book["echo_one"], book["product"], "AG-C-1002-LOST", status="terminated",
-                          terminated_on=datetime.date(2026, 6, 30))
-    page = html(client_for(book["finance"]).get(reverse("agreement-detail", args=["AG-C-1002-LOST"])))
+    agreement_on(scenario["echo_one"], scenario["product"], "AG-C-1002-LOST", status="terminated",
+                 terminated_on=datetime.date(2026, 6, 30))
+    page = html(client_for(scenario["finance"]).get(reverse("agreement-detail", args=["AG-C-1002-LOST"])))
     assert 'id="sheet"' in page and "2026-06" in page
     assert "next run" not in page
 
 
-def test_the_finance_dashboard_shows_what_was_forfeited(book, client_for):
-    client = client_for(book["finance"])
+def test_the_finance_dashboard_shows_what_was_forfeited(scenario, client_for):
+    client = client_for(scenario["finance"])
     terminate(client)
     page = html(client.get(reverse("dashboard")))
     assert 'id="forfeited">$15.00<' in page
@@ -104,8 +104,8 @@ def test_the_finance_dashboard_shows_what_was_forfeited(book, client_for):
 # --- interim payments on the settlements page ---------------------------------------------------------------
 
 
-def test_finance_drafts_an_interim_payment_on_the_settlements_page(book, client_for):
-    client = client_for(book["finance"])
+def test_finance_drafts_an_interim_payment_on_the_settlements_page(scenario, client_for):
+    client = client_for(scenario["finance"])
     assert 'id="interim-form"' in html(client.get(reverse("settlements")))
 
     response = client.post(reverse("settlement-interim"), {"agreement": SEED, "through": "2026-09"})
@@ -123,9 +123,9 @@ def test_finance_drafts_an_interim_payment_on_the_settlements_page(book, client_
     ({"agreement": "AG-NOPE", "through": "2026-09"}, "agreement", "No agreement AG-NOPE"),
     ({"agreement": "AG-SEED-2025", "through": "2025-06"}, "through", "settled"),
 ])
-def test_a_bad_interim_field_is_named_and_nothing_is_drafted(book, client_for, fields, field, message):
+def test_a_bad_interim_field_is_named_and_nothing_is_drafted(scenario, client_for, fields, field, message):
     RebateAgreement.objects.filter(number="AG-SEED-2025").update(status="settled")
-    response = client_for(book["finance"]).post(reverse("settlement-interim"), fields)
+    response = client_for(scenario["finance"]).post(reverse("settlement-interim"), fields)
     assert response.status_code == 400
     page = html(response)
     assert message in page[page.index(f'id="field-{field}"'):][:800]
@@ -133,8 +133,8 @@ def test_a_bad_interim_field_is_named_and_nothing_is_drafted(book, client_for, f
 
 
 @pytest.mark.parametrize("role", ["am", "pricing"])
-def test_only_finance_drafts_interim_payments_on_the_page(book, client_for, role):
-    client = client_for(book[role])
+def test_only_finance_drafts_interim_payments_on_the_page(scenario, client_for, role):
+    client = client_for(scenario[role])
     assert 'id="interim-form"' not in html(client.get(reverse("settlements")))
     assert client.post(reverse("settlement-interim"), {"agreement": SEED, "through": "2026-09"}).status_code == 403
     assert not Settlement.objects.filter(interim=True).exists()
@@ -144,7 +144,7 @@ def test_only_finance_drafts_interim_payments_on_the_page(book, client_for, role
 
 
 @pytest.fixture
-def admin_client(client, book):
+def admin_client(client, scenario):
     user = get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD)
     client.force_login(user)
     return client

@@ -41,7 +41,7 @@ def agreement(customer, *, products=(), lines=(), price="12.10", discount=None, 
 
 
 @pytest.fixture
-def book(manager_a, manager_b):
+def scenario(manager_a, manager_b):
     fasteners = ProductLineFactory(code="fasteners")
     bolt = ProductFactory(sku="BOLT", product_line=fasteners, list_price=Decimal("20.00"))
     nut = ProductFactory(sku="NUT", product_line=fasteners, list_price=Decimal("20.00"))
@@ -96,25 +96,25 @@ def exposure_table(page) -> set[str]:
 
 
 @pytest.mark.parametrize("who", ["pricing_manager", "manager_a", "manager_b"])
-def test_the_dashboard_marks_exposed_exactly_the_customers_the_signal_page_lists(book, client, request, who):
+def test_the_dashboard_marks_exposed_exactly_the_customers_the_signal_page_lists(scenario, client, request, who):
     user = request.getfixturevalue(who)
     client.force_login(user)
     exposed, claimed = dashboard_marks(html(client.get(reverse("dashboard"))))
-    mine = {customer.code for customer in book["people"].values() if who == "pricing_manager"
+    mine = {customer.code for customer in scenario["people"].values() if who == "pricing_manager"
             or customer.account_manager_id == user.pk}
 
-    for name, signal in book["signals"].items():
+    for name, signal in scenario["signals"].items():
         listed = exposure_table(html(client.get(reverse("signal-detail", args=[signal.pk]))))
         assert exposed.get(signal.pk, set()) == listed == EXPOSED[name] & mine
     # The claimant's row still shows the signal, as theirs, not as an exposure.
-    assert claimed == ({book["signals"]["bolt"].pk: {"CLAIMANT"}} if "CLAIMANT" in mine else {})
+    assert claimed == ({scenario["signals"]["bolt"].pk: {"CLAIMANT"}} if "CLAIMANT" in mine else {})
 
 
 @pytest.mark.parametrize("who", ["pricing_manager", "manager_a", "manager_b"])
-def test_the_reads_behind_the_pages_agree_customer_for_customer(book, request, who):
+def test_the_reads_behind_the_pages_agree_customer_for_customer(scenario, request, who):
     user = request.getfixturevalue(who)
     marks = open_signals_by_customer(user=user)
-    signals = list(book["signals"].values())
+    signals = list(scenario["signals"].values())
     totals = signals_exposure_totals(user=user, signals=signals)
 
     for signal in signals:

@@ -46,7 +46,7 @@ def stored():
                                                                  "customer_count", "median_price")))
 
 
-def book_of_claims(products=2, per_product=12):
+def claims_on_products(products=2, per_product=12):
     """Claims in clusters that witness, and lone ones that do not, over a few products."""
     made = []
     for _ in range(products):
@@ -59,7 +59,7 @@ def book_of_claims(products=2, per_product=12):
 
 @pytest.mark.parametrize("runs", [2, 4])
 def test_sweeps_started_at_once_give_the_result_of_one(runs):
-    book_of_claims()
+    claims_on_products()
 
     results = at_once([lambda: signals_detect(as_of=YEAR_END)] * runs)
 
@@ -71,7 +71,7 @@ def test_sweeps_started_at_once_give_the_result_of_one(runs):
 
 
 def test_checks_of_one_products_claims_at_once_make_one_signal_each_and_agree_with_the_sweep():
-    claims = book_of_claims(products=1, per_product=12)
+    claims = claims_on_products(products=1, per_product=12)
 
     at_once([lambda claim=claim: price_claim_check(claim_id=claim.pk, as_of=YEAR_END) for claim in claims])
 
@@ -83,7 +83,7 @@ def test_checks_of_one_products_claims_at_once_make_one_signal_each_and_agree_wi
 
 
 def test_a_sweep_and_checks_at_once_leave_what_a_sweep_alone_leaves():
-    claims = book_of_claims(products=2, per_product=8)
+    claims = claims_on_products(products=2, per_product=8)
     jobs = [lambda claim=claim: price_claim_check(claim_id=claim.pk, as_of=YEAR_END) for claim in claims[::2]]
     jobs.append(lambda: signals_detect(as_of=YEAR_END))
 
@@ -96,7 +96,7 @@ def test_a_sweep_and_checks_at_once_leave_what_a_sweep_alone_leaves():
 
 
 def test_the_same_check_message_delivered_twice_changes_nothing_the_second_time():
-    claims = book_of_claims(products=1, per_product=4)
+    claims = claims_on_products(products=1, per_product=4)
     for claim in claims:
         tasks.price_claim_check.apply(args=[claim.pk]).get()
     first = stored()

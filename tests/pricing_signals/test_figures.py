@@ -159,7 +159,7 @@ def test_pending_claims_are_not_judged_yet(product, manager_a):
 
 
 @pytest.fixture
-def exposure_book(seed, product, manager_a, manager_b):
+def exposure_scenario(seed, product, manager_a, manager_b):
     """The seed signal and the agreements around it."""
     for customer in (seed["customer"], seed["echo_one"]):
         agreement_for(customer, product, net_price="12.10")  # claimants: not "other" agreements
@@ -183,15 +183,16 @@ def exposure_book(seed, product, manager_a, manager_b):
             "equal": equal, "ended": ended, "elsewhere": elsewhere}
 
 
-def test_exposure_lists_only_other_active_agreements_priced_above_the_signal(exposure_book, pricing_manager):
-    rows = list(signal_exposure(user=pricing_manager, signal=exposure_book["signal"], as_of=date(2026, 9, 30)))
+def test_exposure_lists_only_other_active_agreements_priced_above_the_signal(exposure_scenario, pricing_manager):
+    rows = list(signal_exposure(user=pricing_manager, signal=exposure_scenario["signal"], as_of=date(2026, 9, 30)))
 
-    assert [row.number for row in rows] == [exposure_book["by_line"].number, exposure_book["above"].number]
+    assert [row.number for row in rows] == [exposure_scenario["by_line"].number, exposure_scenario["above"].number]
 
 
-def test_exposure_rows_carry_price_manager_volume_and_unpaid_rebate(exposure_book, pricing_manager, manager_a):
+def test_exposure_rows_carry_price_manager_volume_and_unpaid_rebate(exposure_scenario, pricing_manager, manager_a):
     rows = {row.customer.code: row
-            for row in signal_exposure(user=pricing_manager, signal=exposure_book["signal"], as_of=date(2026, 9, 30))}
+            for row in signal_exposure(user=pricing_manager, signal=exposure_scenario["signal"],
+                                       as_of=date(2026, 9, 30))}
 
     above = rows["ABOVE"]
     assert (above.net_price, above.monthly_volume, above.unpaid_rebate) == (
@@ -201,15 +202,15 @@ def test_exposure_rows_carry_price_manager_volume_and_unpaid_rebate(exposure_boo
     assert exposure_total(rows.values()) == {"agreements": 2, "customers": 2, "unpaid_rebate": Decimal("47.50")}
 
 
-def test_an_account_manager_sees_only_their_own_exposed_agreements(exposure_book, manager_a, manager_b):
-    signal = exposure_book["signal"]
+def test_an_account_manager_sees_only_their_own_exposed_agreements(exposure_scenario, manager_a, manager_b):
+    signal = exposure_scenario["signal"]
 
     assert [row.customer.code for row in signal_exposure(user=manager_a, signal=signal)] == ["ABOVE"]
     assert [row.customer.code for row in signal_exposure(user=manager_b, signal=signal)] == ["BY-LINE"]
 
 
-def test_exposure_is_one_query_however_many_agreements(exposure_book, pricing_manager, product):
-    signal = exposure_book["signal"]
+def test_exposure_is_one_query_however_many_agreements(exposure_scenario, pricing_manager, product):
+    signal = exposure_scenario["signal"]
     for _ in range(5):
         agreement_for(CustomerFactory(), product, net_price="13.00")
 

@@ -1,4 +1,4 @@
-"""`manage.py load_demo`: the demo book, the seed scenario of docs/product.md, and a rerun that changes nothing."""
+"""`manage.py load_demo`: the demo data, the seed scenario of docs/product.md, and a rerun that changes nothing."""
 
 import io
 from datetime import UTC, date, datetime, timedelta

@@ -37,7 +37,7 @@ def agreement(customer, *, products=(), lines=(), prices=(("2026-01-01", "12.10"
 
 
 @pytest.fixture
-def small_book(manager_a, manager_b):
+def small_scenario(manager_a, manager_b):
     """Two product lines, four signals (two on the same product), agreements covering them by product and by
     line, one customer with two exposed agreements, a price that drops in October, and agreements that never
     count: ended, without a price, priced at the median, a claimant's."""
@@ -81,15 +81,15 @@ def slow_path(user, signals, as_of):
 
 @pytest.mark.parametrize("as_of", [SEPTEMBER_END, TODAY])
 @pytest.mark.parametrize("who", ["pricing_manager", "manager_a", "manager_b"])
-def test_many_signals_at_once_give_what_each_signal_gives_alone(small_book, request, who, as_of):
+def test_many_signals_at_once_give_what_each_signal_gives_alone(small_scenario, request, who, as_of):
     user = request.getfixturevalue(who)
-    signals = list(small_book["signals"].values())
+    signals = list(small_scenario["signals"].values())
 
     assert signals_exposure_totals(user=user, signals=signals, as_of=as_of) == slow_path(user, signals, as_of)
 
 
-def test_the_figures_to_the_cent(small_book, pricing_manager, manager_a):
-    signals = small_book["signals"]
+def test_the_figures_to_the_cent(small_scenario, pricing_manager, manager_a):
+    signals = small_scenario["signals"]
 
     totals = signals_exposure_totals(user=pricing_manager, signals=signals.values(), as_of=SEPTEMBER_END)
 
@@ -109,8 +109,8 @@ def test_the_figures_to_the_cent(small_book, pricing_manager, manager_a):
     assert mine == {signals["bolt"].pk: {"agreements": 3, "customers": 2, "unpaid_rebate": Decimal("16.25")}}
 
 
-def test_a_fixed_number_of_queries_however_many_signals(small_book, pricing_manager, manager_a):
-    few = [small_book["signals"]["bolt"]]
+def test_a_fixed_number_of_queries_however_many_signals(small_scenario, pricing_manager, manager_a):
+    few = [small_scenario["signals"]["bolt"]]
     line = ProductLineFactory(code="more")
     many = few + [signal_on(ProductFactory(product_line=line), "10.00") for _ in range(12)]
     for product in {signal.product for signal in many}:
@@ -131,7 +131,7 @@ def test_no_signals_no_queries(pricing_manager):
     assert len(queries) == 0
 
 
-def test_signals_read_with_their_product_need_no_product_query(small_book, pricing_manager):
+def test_signals_read_with_their_product_need_no_product_query(small_scenario, pricing_manager):
     plain = list(MarketSignal.objects.order_by("pk"))
     with_product = list(MarketSignal.objects.select_related("product").order_by("pk"))
 
@@ -144,8 +144,8 @@ def test_signals_read_with_their_product_need_no_product_query(small_book, prici
     assert len(reads(read_with_product)) == len(reads(read_plain)) - 1 == 1
 
 
-def test_a_signal_exposing_nothing_counts_zero(small_book, pricing_manager, manager_b):
-    signals = small_book["signals"]
+def test_a_signal_exposing_nothing_counts_zero(small_scenario, pricing_manager, manager_b):
+    signals = small_scenario["signals"]
     before_any_price = date(2025, 12, 31)
 
     totals = signals_exposure_totals(user=pricing_manager, signals=signals.values(), as_of=before_any_price)

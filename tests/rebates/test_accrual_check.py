@@ -44,7 +44,7 @@ def plant_difference(agreement):
                                amount=D("1.00"), booking_key="planted:1")
 
 
-def test_a_clean_book_reports_no_difference(booked, caplog):
+def test_a_clean_ledger_reports_no_difference(booked, caplog):
     with caplog.at_level(logging.INFO, logger="rebates.services.checks"):
         check = nightly_accrual_check.apply().get()
     check = AccrualCheck.objects.get(pk=check)
@@ -86,7 +86,7 @@ def test_the_command_reports_the_differences_and_fails(booked, capsys):
     assert f"{booked[2].number} 2026-02: a full recompute would book -1.00" in capsys.readouterr().out
 
 
-def test_the_command_says_a_clean_book_agrees(booked, capsys):
+def test_the_command_says_a_clean_ledger_agrees(booked, capsys):
     call_command("check_accruals", "--sample", "5", "--seed", "3")
     assert "agrees with a full recompute to the cent" in capsys.readouterr().out
 

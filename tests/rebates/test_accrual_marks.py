@@ -48,7 +48,7 @@ def incremental_then_full():
 
 
 @pytest.fixture
-def book():
+def scenario():
     """Customer C-1 under two agreements: one covering product line A, one covering line B. The product
     P-A (line A) is bought 10 units a month, January to June, and booked."""
     line_a, line_b = ProductLineFactory(code="line-a"), ProductLineFactory(code="line-b")
@@ -74,7 +74,7 @@ def admin_client(client):
     return client
 
 
-def test_a_product_moved_to_another_product_line_through_the_api_is_booked_by_the_incremental_run(book):
+def test_a_product_moved_to_another_product_line_through_the_api_is_booked_by_the_incremental_run(scenario):
     erp = UserFactory(username="erp", role=roles.ERP_INTEGRATION)
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=erp).key}")
@@ -84,16 +84,16 @@ def test_a_product_moved_to_another_product_line_through_the_api_is_booked_by_th
     assert incremental_then_full() == (12, 0)
 
 
-def test_a_purchase_line_deleted_in_the_admin_is_booked_by_the_incremental_run(book, admin_client):
-    line = book["lines"][2]
+def test_a_purchase_line_deleted_in_the_admin_is_booked_by_the_incremental_run(scenario, admin_client):
+    line = scenario["lines"][2]
     response = admin_client.post(reverse("admin:rebates_purchaseline_delete", args=[line.pk]), {"post": "yes"})
     assert response.status_code == 302
     assert not PurchaseLine.objects.filter(pk=line.pk).exists()
     assert incremental_then_full() == (1, 0)
 
 
-def test_a_purchase_line_moved_to_another_month_in_the_admin_is_booked_by_the_incremental_run(book, admin_client):
-    line = book["lines"][0]
+def test_a_purchase_line_moved_to_another_month_in_the_admin_is_booked_by_the_incremental_run(scenario, admin_client):
+    line = scenario["lines"][0]
     data = {"erp_line_id": line.erp_line_id, "customer": line.customer_id, "product": line.product_id,
             "month": "2026-05-01", "quantity": "10", "unit_price": "12.10", "amount": "121.00", "source": "api",
             "import_batch": ""}
@@ -104,34 +104,34 @@ def test_a_purchase_line_moved_to_another_month_in_the_admin_is_booked_by_the_in
     assert incremental_then_full() == (2, 0)
 
 
-def test_a_purchase_line_changed_by_raw_sql_is_booked_by_the_incremental_run(book):
+def test_a_purchase_line_changed_by_raw_sql_is_booked_by_the_incremental_run(scenario):
     with connection.cursor() as cursor:
         # updated_at untouched: only the database sees this change.
         cursor.execute("UPDATE rebates_purchaseline SET quantity = 30, amount = 363 WHERE id = %s",
-                       [book["lines"][3].pk])
+                       [scenario["lines"][3].pk])
     assert incremental_then_full() == (1, 0)
 
 
-def test_a_purchase_line_moved_to_another_customer_by_raw_sql_is_booked_by_the_incremental_run(book):
+def test_a_purchase_line_moved_to_another_customer_by_raw_sql_is_booked_by_the_incremental_run(scenario):
     elsewhere = AgreementFactory(customer=CustomerFactory(code="C-2"))
-    elsewhere.product_lines.set([book["line_a"]])
+    elsewhere.product_lines.set([scenario["line_a"]])
     PerUnitRuleFactory(agreement=elsewhere)
     assert accrue().entries_count == 0
     with connection.cursor() as cursor:
         cursor.execute("UPDATE rebates_purchaseline SET customer_id = %s WHERE id = %s",
-                       [elsewhere.customer_id, book["lines"][1].pk])
+                       [elsewhere.customer_id, scenario["lines"][1].pk])
     # February leaves C-1's agreement and joins C-2's.
     assert incremental_then_full() == (2, 0)
 
 
-def test_a_scope_change_made_through_the_orm_is_booked_by_the_incremental_run(book):
+def test_a_scope_change_made_through_the_orm_is_booked_by_the_incremental_run(scenario):
     # The admin saves the agreement's scope as this does: the link rows change, the agreement row does not.
-    book["by_line_b"].products.add(book["product"])
+    scenario["by_line_b"].products.add(scenario["product"])
     assert incremental_then_full() == (6, 0)
 
 
-def test_tier_bands_changed_through_the_orm_are_booked_by_the_incremental_run(book):
-    rule = RebateRule.objects.get(agreement=book["by_line_a"])
+def test_tier_bands_changed_through_the_orm_are_booked_by_the_incremental_run(scenario):
+    rule = RebateRule.objects.get(agreement=scenario["by_line_a"])
     RebateRule.objects.filter(pk=rule.pk).update(kind="tiered", rate_type="per_unit", rate=None,
                                                  tier_basis="quantity", tier_method="incremental")
     TierBand.objects.bulk_create([TierBand(rule=rule, threshold=D("0"), rate=D("0.25")),
@@ -142,9 +142,9 @@ def test_tier_bands_changed_through_the_orm_are_booked_by_the_incremental_run(bo
     assert incremental_then_full() == (3, 0)
 
 
-def test_an_agreement_activated_by_a_queryset_update_is_booked_by_the_incremental_run(book):
-    draft = AgreementFactory(customer=book["customer"], status=RebateAgreement.Status.DRAFT)
-    draft.product_lines.set([book["line_a"]])
+def test_an_agreement_activated_by_a_queryset_update_is_booked_by_the_incremental_run(scenario):
+    draft = AgreementFactory(customer=scenario["customer"], status=RebateAgreement.Status.DRAFT)
+    draft.product_lines.set([scenario["line_a"]])
     PerUnitRuleFactory(agreement=draft)
     assert incremental_then_full() == (0, 0)
     # auto_now does not run for update(): nothing but the database sees the new status.
@@ -152,36 +152,36 @@ def test_an_agreement_activated_by_a_queryset_update_is_booked_by_the_incrementa
     assert incremental_then_full() == (6, 0)
 
 
-def test_a_commitment_changed_by_a_queryset_update_is_booked_by_the_incremental_run(book):
-    RebateRule.objects.filter(agreement=book["by_line_a"]).update(commitment_rule=True)
-    RebateAgreement.objects.filter(pk=book["by_line_a"].pk).update(committed_monthly_quantity=D("5"))
+def test_a_commitment_changed_by_a_queryset_update_is_booked_by_the_incremental_run(scenario):
+    RebateRule.objects.filter(agreement=scenario["by_line_a"]).update(commitment_rule=True)
+    RebateAgreement.objects.filter(pk=scenario["by_line_a"].pk).update(committed_monthly_quantity=D("5"))
     assert incremental_then_full()[1] == 0
-    RebateAgreement.objects.filter(pk=book["by_line_a"].pk).update(committed_monthly_quantity=D("20"))
+    RebateAgreement.objects.filter(pk=scenario["by_line_a"].pk).update(committed_monthly_quantity=D("20"))
     # Every month is now below the commitment and earns nothing.
     assert incremental_then_full() == (6, 0)
 
 
-def test_a_customer_status_change_marks_every_agreement_of_the_customer(book):
+def test_a_customer_status_change_marks_every_agreement_of_the_customer(scenario):
     AccrualMark.objects.all().delete()
     # Straight in the database, as a script would: the service would also terminate the agreements.
-    Customer.objects.filter(pk=book["customer"].pk).update(status="lost", lost_on=month(6))
+    Customer.objects.filter(pk=scenario["customer"].pk).update(status="lost", lost_on=month(6))
     assert set(AccrualMark.objects.values_list("agreement_id", "reason")) == {
-        (book["by_line_a"].pk, "customer"), (book["by_line_b"].pk, "customer")}
+        (scenario["by_line_a"].pk, "customer"), (scenario["by_line_b"].pk, "customer")}
     run = accrue()
-    assert set(run.chunks.get().agreement_ids) == {book["by_line_a"].pk, book["by_line_b"].pk}
+    assert set(run.chunks.get().agreement_ids) == {scenario["by_line_a"].pk, scenario["by_line_b"].pk}
     assert AccrualMark.objects.count() == 0  # consumed by the run that recomputed them
 
 
-def test_a_contract_price_change_marks_its_agreement(book):
+def test_a_contract_price_change_marks_its_agreement(scenario):
     AccrualMark.objects.all().delete()
-    ContractPrice.objects.create(agreement=book["by_line_a"], product=book["product"], effective_from=month(4),
+    ContractPrice.objects.create(agreement=scenario["by_line_a"], product=scenario["product"], effective_from=month(4),
                                  net_price=D("11.90"),
                                  reason="matched market signal #12")
-    assert list(AccrualMark.objects.values_list("agreement_id", "reason")) == [(book["by_line_a"].pk, "price")]
+    assert list(AccrualMark.objects.values_list("agreement_id", "reason")) == [(scenario["by_line_a"].pk, "price")]
 
 
-def test_a_run_that_fails_after_reading_the_marks_leaves_them_for_the_next_run(book):
-    PurchaseLineFactory(customer=book["customer"], product=book["product"], month=month(2), quantity=D("4"))
+def test_a_run_that_fails_after_reading_the_marks_leaves_them_for_the_next_run(scenario):
+    PurchaseLineFactory(customer=scenario["customer"], product=scenario["product"], month=month(2), quantity=D("4"))
     run = accrual_run_start(as_of=AS_OF, trigger="command", queue=False)
     assert accrual_run_prepare(run_id=run.pk)  # killed before booking its chunk
     accrual_run_fail(run_id=run.pk, error="worker lost")
@@ -190,6 +190,6 @@ def test_a_run_that_fails_after_reading_the_marks_leaves_them_for_the_next_run(b
     assert not AccrualMark.objects.exists()
 
 
-def test_a_rerun_with_nothing_changed_recomputes_nothing(book):
+def test_a_rerun_with_nothing_changed_recomputes_nothing(scenario):
     run = accrue()
     assert (run.agreements_count, run.entries_count, run.chunks_total) == (0, 0, 0)

@@ -23,7 +23,13 @@ from pricing_signals.services import waiting_work_requeue
 from rebates import tasks
 from rebates.models import AccrualChunk, AccrualRun, LedgerEntry, RebateAgreement
 from rebates.services import accrual_chunk_book, accrual_run_perform, accrual_run_prepare, accrual_run_start
-from tests.rebates.books import AS_OF, booked_by_month, build_book, duplicate_bookings, expected_by_month
+from tests.rebates.many_agreements import (
+    AS_OF,
+    booked_by_month,
+    build_agreements,
+    duplicate_bookings,
+    expected_by_month,
+)
 from tests.services import CeleryWorker, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +45,7 @@ def start_and_perform(as_of=AS_OF, full=False):
 @pytest.mark.parametrize("runs", [2, 5, 8])
 def test_runs_started_at_once_book_the_totals_of_one_run(runs, settings):
     settings.ACCRUAL_CHUNK_SIZE = 4
-    build_book(agreements=24)
+    build_agreements(agreements=24)
     barrier = threading.Barrier(runs)
     results, errors = [], []
 
@@ -69,7 +75,7 @@ def test_runs_started_at_once_book_the_totals_of_one_run(runs, settings):
 
 def test_the_same_chunk_message_twice_books_nothing_the_second_time(settings):
     settings.ACCRUAL_CHUNK_SIZE = 5
-    build_book(agreements=10)
+    build_agreements(agreements=10)
     run = accrual_run_start(as_of=AS_OF, trigger="command", queue=False)
     chunk_ids = accrual_run_prepare(run_id=run.pk)
     assert accrual_run_prepare(run_id=run.pk) == chunk_ids  # the run's own message again: same chunks
@@ -88,7 +94,7 @@ def test_the_same_chunk_message_twice_books_nothing_the_second_time(settings):
 
 def test_a_chunk_message_after_its_run_was_failed_books_nothing(settings):
     settings.ACCRUAL_CHUNK_SIZE = 5
-    build_book(agreements=10)
+    build_agreements(agreements=10)
     run = accrual_run_start(as_of=AS_OF, trigger="command", queue=False)
     chunk_ids = accrual_run_prepare(run_id=run.pk)
     AccrualRun.objects.filter(pk=run.pk).update(status="failed")
@@ -98,7 +104,7 @@ def test_a_chunk_message_after_its_run_was_failed_books_nothing(settings):
 
 def test_the_nightly_entry_fired_twice_books_once(settings):
     settings.ACCRUAL_CHUNK_SIZE = 5
-    build_book(agreements=10)
+    build_agreements(agreements=10)
     for _ in range(2):
         run = start_and_perform(as_of=AS_OF)
     assert run.entries_count == 0
@@ -151,7 +157,7 @@ def _hold_agreement_lock(agreement_id):
 @pytest.mark.real_clock
 @pytest.mark.parametrize("kill_after_chunks", [0, 3, 11])
 def test_a_worker_killed_midway_leaves_whole_chunks_and_the_next_run_gives_exact_totals(kill_after_chunks, settings):
-    build_book(agreements=60, lines_per_month=4)
+    build_agreements(agreements=60, lines_per_month=4)
     # Chunks of two agreements in id order: the chunk after `kill_after_chunks` waits on this lock, so the
     # worker is killed exactly there, however fast or slow this machine is.
     ids = sorted(RebateAgreement.objects.values_list("pk", flat=True))
@@ -212,7 +218,7 @@ def test_a_celery_worker_killed_midway_is_recovered_at_once_and_the_next_run_giv
     # takes seconds, not the old 15 minutes; the sweeper runs every half second here (every 30 s in beat).
     settings.ACCRUAL_RUN_STALE_SECONDS = 2
     env = {"ACCRUAL_CHUNK_SIZE": "2", "ACCRUAL_RUN_STALE_SECONDS": "2"}
-    build_book(agreements=30, lines_per_month=4)
+    build_agreements(agreements=30, lines_per_month=4)
     # The chunk after `kill_after_chunks` waits on this lock, so the worker dies there, mid-run.
     ids = sorted(RebateAgreement.objects.values_list("pk", flat=True))
     holder = _hold_agreement_lock(ids[2 * kill_after_chunks])
@@ -301,15 +307,15 @@ def teardown_module():
         connections[alias].close()
 
 
-def test_full_run_on_the_book_matches_the_engine():
-    build_book(agreements=12)
+def test_full_run_on_many_agreements_matches_the_engine():
+    build_agreements(agreements=12)
     run = start_and_perform(as_of=datetime.date(2026, 6, 30))
     assert run.status == "succeeded"
     assert booked_by_month() == expected_by_month(as_of=datetime.date(2026, 6, 30))
 
 
 def test_a_line_stamped_before_a_run_but_committed_after_it_is_booked_by_the_next_run():
-    agreement = build_book(agreements=4)[0]
+    agreement = build_agreements(agreements=4)[0]
     customer, product = agreement.customer, agreement.products.get()
     start_and_perform()
     # An ingest batch stamps its line on the app's clock, as the services do, then is still open while a run

@@ -74,7 +74,7 @@ steps = st.lists(st.one_of(ingest, ingest, correct, move, delete, rescope, relin
                            terminate, settle, pay), min_size=1, max_size=14)
 
 
-def _book():
+def _scenario():
     """Three agreements of three rule kinds and frequencies. The first and the last name their product; the
     tiered one covers its product's line. Two product lines, so a product can move to the other one."""
     lines = [ProductLineFactory(code="r1-line-a"), ProductLineFactory(code="r1-line-b")]
@@ -163,9 +163,9 @@ def test_ledger_invariants_hold_over_random_sequences(steps):
     with transaction.atomic():
         finance = UserFactory(username="r1-finance", role=roles.FINANCE)
         erp = UserFactory(username="r1-erp", role=roles.ERP_INTEGRATION)
-        book, product_lines = _book()
-        customers = [agreement.customer for agreement, _ in book]
-        products = [product for _, product in book]
+        scenario, product_lines = _scenario()
+        customers = [agreement.customer for agreement, _ in scenario]
+        products = [product for _, product in scenario]
         lines = []
         as_of = START
         clawback = set()
@@ -173,7 +173,7 @@ def test_ledger_invariants_hold_over_random_sequences(steps):
             action = step[0]
             if action == "ingest":
                 _, which, months_back, quantity = step
-                agreement, product = book[which]
+                agreement, product = scenario[which]
                 lines.append(PurchaseLine.objects.create(
                     erp_line_id=f"R1-{len(lines)}", customer=agreement.customer, product=product,
                     month=max(START, add_months(as_of.replace(day=1), -months_back)),
@@ -209,7 +209,7 @@ def test_ledger_invariants_hold_over_random_sequences(steps):
                             cursor.execute("DELETE FROM rebates_purchaseline WHERE id = %s", [line.pk])
             elif action == "rescope":
                 _, which, other = step
-                agreement, _ = book[which]
+                agreement, _ = scenario[which]
                 _clawback_if_paid(clawback, [agreement.customer_id])
                 scope = agreement.products
                 if scope.filter(pk=products[other].pk).exists():
@@ -230,7 +230,7 @@ def test_ledger_invariants_hold_over_random_sequences(steps):
                     product.save()
             elif action == "rule":
                 _, which, rate = step
-                agreement, _ = book[which]
+                agreement, _ = scenario[which]
                 _clawback_if_paid(clawback, [agreement.customer_id])
                 rule = RebateRule.objects.get(agreement=agreement)
                 if rule.kind == "tiered":
@@ -242,7 +242,7 @@ def test_ledger_invariants_hold_over_random_sequences(steps):
                     rule.rate = D(rate)
                     rule.save()
             elif action == "price":
-                agreement, product = book[step[1]]
+                agreement, product = scenario[step[1]]
                 agreement.refresh_from_db()
                 if not agreement.prices.filter(product=product, effective_from=add_months(START, step[2])).exists():
                     try:
@@ -254,7 +254,7 @@ def test_ledger_invariants_hold_over_random_sequences(steps):
             elif action == "accrue":
                 as_of = min(add_months(as_of, step[1]), add_months(START, 13))
             elif action == "terminate":
-                agreement, _ = book[step[1]]
+                agreement, _ = scenario[step[1]]
                 agreement.refresh_from_db()
                 if agreement.status in ("active", "expired"):
                     on = add_months(START, step[2]).replace(day=28)
@@ -262,7 +262,7 @@ def test_ledger_invariants_hold_over_random_sequences(steps):
                         agreement_terminate(agreement=agreement, terminated_on=on, as_of=as_of)
                         assert _sum(LedgerEntry.objects.filter(agreement=agreement)) <= 0
             elif action == "settle":
-                agreement, _ = book[step[1]]
+                agreement, _ = scenario[step[1]]
                 agreement.refresh_from_db()
                 through = add_months(START, step[2])
                 if agreement.status in ("active", "expired") and through <= as_of:
@@ -285,7 +285,7 @@ def test_ledger_invariants_hold_over_random_sequences(steps):
             assert accrual_run_perform(run_id=run.pk).status == "succeeded"
             full = accrual_run_start(as_of=as_of, full=True, trigger="command", queue=False)
             assert accrual_run_perform(run_id=full.pk).entries_count == 0, f"full recompute disagrees after {step}"
-            for agreement, _ in book:
+            for agreement, _ in scenario:
                 agreement = RebateAgreement.objects.get(pk=agreement.pk)
                 _check(agreement, agreement.customer_id in clawback)
         transaction.set_rollback(True)

@@ -15,10 +15,11 @@ from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rebates import terms
 from rebates.engine.periods import add_months
 from rebates.models import PurchaseLine, RebateAgreement, RebateRule
 from rebates.scope import AgreementScope, counts_for, covered_q, covers
-from rebates.services import accrual, purchases, terms
+from rebates.services import accrual, purchases
 from rebates.sql.scope import covers_sql, table
 from tests.factories import CustomerFactory, ProductFactory, ProductLineFactory, ProgramFactory
 

@@ -1,4 +1,4 @@
-"""Load the demo book and print the demo logins; safe to run again (a second run changes nothing)."""
+"""Load the demo data and print the demo logins; safe to run again (a second run changes nothing)."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -7,7 +7,7 @@ from pricing_signals.demo import load_demo
 
 
 class Command(BaseCommand):
-    help = "Load the demo book (users, customers, agreements, a year of purchases, price claims) and print the logins."
+    help = "Load the demo data (users, customers, agreements, a year of purchases, price claims) and print the logins."
 
     def add_arguments(self, parser):
         parser.add_argument("--quiet", action="store_true", help="Print only the demo logins and the ERP token.")
@@ -19,17 +19,17 @@ class Command(BaseCommand):
         # Demo users have published passwords: never create them in production by accident.
         if settings.SETTINGS_MODULE.endswith(".production") and not allow_production:
             raise CommandError("Refusing to load demo users with known passwords in production settings.")
-        book = load_demo()
+        demo = load_demo()
         self.stdout.write(f"{'Login':<10} {'Role':<17} Password")
-        for username, role, password in book.logins:
+        for username, role, password in demo.logins:
             self.stdout.write(f"{username:<10} {role:<17} {password}")
-        self.stdout.write(f"\nERP API token (user erp): {book.erp_token}")
-        self.stdout.write(f"  Authorization: Token {book.erp_token}")
-        self.stdout.write(f"\nAccrued as of {book.as_of:%Y-%m-%d}: ${book.accrued:,.2f} earned, "
-                          f"${book.unpaid:,.2f} unpaid.")
+        self.stdout.write(f"\nERP API token (user erp): {demo.erp_token}")
+        self.stdout.write(f"  Authorization: Token {demo.erp_token}")
+        self.stdout.write(f"\nAccrued as of {demo.as_of:%Y-%m-%d}: ${demo.accrued:,.2f} earned, "
+                          f"${demo.unpaid:,.2f} unpaid.")
         if quiet:
             return
         self.stdout.write(f"\n{'Table':<34} {'rows':>6} {'new':>6}")
-        for label, count in book.counts.items():
-            self.stdout.write(f"{label:<34} {count:>6} {book.created[label]:>6}")
-        self.stdout.write(self.style.SUCCESS(f"\nDemo book loaded: {sum(book.created.values())} new rows."))
+        for label, count in demo.counts.items():
+            self.stdout.write(f"{label:<34} {count:>6} {demo.created[label]:>6}")
+        self.stdout.write(self.style.SUCCESS(f"\nDemo data loaded: {sum(demo.created.values())} new rows."))

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 
-def claim_post(book, **changes):
+def claim_post(scenario, **changes):
     data = {"customer": "SEED-001", "product": "FAS-101", "competitor": "Apex Supply", "claimed_unit_price": "11.40",
             "reported_on": "2026-09-08", "channel": "call", "note": "Quoted on the phone"}
     data.update(changes)
@@ -26,9 +26,9 @@ def claim_post(book, **changes):
 # --- logging a claim -------------------------------------------------------------------------------------
 
 
-def test_logging_the_seed_september_claim_shows_it_corroborated_at_once(book, client_for):
-    client = client_for(book["am"])
-    response = client.post(reverse("claim-new"), claim_post(book), follow=True)
+def test_logging_the_seed_september_claim_shows_it_corroborated_at_once(scenario, client_for):
+    client = client_for(scenario["am"])
+    response = client.post(reverse("claim-new"), claim_post(scenario), follow=True)
     page = html(response)
     claim = PriceClaim.objects.get(reported_on=date(2026, 9, 8))
     assert claim.status == PriceClaim.Status.CORROBORATED
@@ -40,9 +40,9 @@ def test_logging_the_seed_september_claim_shows_it_corroborated_at_once(book, cl
     assert "undercuts our net-net price of <strong>$11.85</strong>" in page
 
 
-def test_a_claim_above_net_net_says_it_does_not_undercut(book, client_for):
-    client = client_for(book["am"])
-    page = html(client.post(reverse("claim-new"), claim_post(book, claimed_unit_price="11.95"), follow=True))
+def test_a_claim_above_net_net_says_it_does_not_undercut(scenario, client_for):
+    client = client_for(scenario["am"])
+    page = html(client.post(reverse("claim-new"), claim_post(scenario, claimed_unit_price="11.95"), follow=True))
     assert "It does not undercut us" in page
 
 
@@ -53,10 +53,10 @@ def test_a_claim_above_net_net_says_it_does_not_undercut(book, client_for):
     ({"customer": "C-2001"}, "customer", "Choose one of your customers."),
     ({"competitor": ""}, "competitor", "Name the competitor."),
 ])
-def test_a_bad_claim_is_refused_with_a_message_next_to_the_field_and_nothing_saved(book, client_for, changes, field,
+def test_a_bad_claim_is_refused_with_a_message_next_to_the_field_and_nothing_saved(scenario, client_for, changes, field,
                                                                                      message):
     before = PriceClaim.objects.count()
-    response = client_for(book["am"]).post(reverse("claim-new"), claim_post(book, **changes))
+    response = client_for(scenario["am"]).post(reverse("claim-new"), claim_post(scenario, **changes))
     assert response.status_code == 400
     page = html(response)
     start = page.index(f'id="field-{field}"')
@@ -65,25 +65,25 @@ def test_a_bad_claim_is_refused_with_a_message_next_to_the_field_and_nothing_sav
     assert PriceClaim.objects.count() == before
 
 
-def test_finance_may_not_log_claims(book, client_for):
-    client = client_for(book["finance"])
+def test_finance_may_not_log_claims(scenario, client_for):
+    client = client_for(scenario["finance"])
     assert client.get(reverse("claim-new")).status_code == 403
-    assert client.post(reverse("claim-new"), claim_post(book)).status_code == 403
+    assert client.post(reverse("claim-new"), claim_post(scenario)).status_code == 403
 
 
-def test_a_write_without_a_csrf_token_is_refused(book):
+def test_a_write_without_a_csrf_token_is_refused(scenario):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(book["am"])
+    client.force_login(scenario["am"])
     before = PriceClaim.objects.count()
-    assert client.post(reverse("claim-new"), claim_post(book)).status_code == 403
+    assert client.post(reverse("claim-new"), claim_post(scenario)).status_code == 403
     assert PriceClaim.objects.count() == before
 
 
 # --- signals -------------------------------------------------------------------------------------------
 
 
-def test_signals_page_draws_the_timeline_with_the_signal_window(signalled_book, client_for):
-    page = html(client_for(signalled_book["am"]).get(reverse("signals")))
+def test_signals_page_draws_the_timeline_with_the_signal_window(signalled_scenario, client_for):
+    page = html(client_for(signalled_scenario["am"]).get(reverse("signals")))
     signal = MarketSignal.objects.get()
     assert 'class="chart timeline"' in page
     assert f"Signal #{signal.pk}" in page and 'class="window open"' in page
@@ -92,8 +92,8 @@ def test_signals_page_draws_the_timeline_with_the_signal_window(signalled_book, 
     assert page.count('<circle class="claim') == 3
 
 
-def test_pricing_manager_matches_the_signal_and_the_price_history_shows_it(signalled_book, client_for):
-    client = client_for(signalled_book["pricing"])
+def test_pricing_manager_matches_the_signal_and_the_price_history_shows_it(signalled_scenario, client_for):
+    client = client_for(signalled_scenario["pricing"])
     signal = MarketSignal.objects.get()
     terms = {"decision": "match", "match_price": "11.40", "effective_from": "2026-11", "agreements": ["AG-SEED-2026"],
              "reason": "Three customers quoted Apex at 11.40"}
@@ -111,8 +111,8 @@ def test_pricing_manager_matches_the_signal_and_the_price_history_shows_it(signa
     assert f"matched market signal #{signal.pk}" in page and "$11.40" in page
 
 
-def test_a_match_without_a_month_says_so_next_to_the_field_and_changes_no_price(signalled_book, client_for):
-    client = client_for(signalled_book["pricing"])
+def test_a_match_without_a_month_says_so_next_to_the_field_and_changes_no_price(signalled_scenario, client_for):
+    client = client_for(signalled_scenario["pricing"])
     signal = MarketSignal.objects.get()
     before = ContractPrice.objects.count()
     response = client.post(reverse("signal-detail", args=[signal.pk]), {
@@ -123,26 +123,26 @@ def test_a_match_without_a_month_says_so_next_to_the_field_and_changes_no_price(
     assert MarketSignal.objects.get().status == MarketSignal.Status.OPEN
 
 
-def test_a_hold_needs_a_reason(signalled_book, client_for):
+def test_a_hold_needs_a_reason(signalled_scenario, client_for):
     signal = MarketSignal.objects.get()
-    response = client_for(signalled_book["pricing"]).post(reverse("signal-detail", args=[signal.pk]),
-                                                          {"decision": "hold", "reason": ""})
+    response = client_for(signalled_scenario["pricing"]).post(reverse("signal-detail", args=[signal.pk]),
+                                                              {"decision": "hold", "reason": ""})
     assert response.status_code == 400
     assert "Say why prices are held." in html(response)
 
 
-def test_only_a_pricing_manager_sees_and_sends_the_decision_form(signalled_book, client_for):
+def test_only_a_pricing_manager_sees_and_sends_the_decision_form(signalled_scenario, client_for):
     signal = MarketSignal.objects.get()
-    client = client_for(signalled_book["am"])
+    client = client_for(signalled_scenario["am"])
     assert 'id="decision-form"' not in html(client.get(reverse("signal-detail", args=[signal.pk])))
     assert client.post(reverse("signal-detail", args=[signal.pk]), {"decision": "hold", "reason": "no"}
                        ).status_code == 403
     assert MarketSignal.objects.get().status == MarketSignal.Status.OPEN
 
 
-def test_evidence_record_downloads(signalled_book, client_for):
+def test_evidence_record_downloads(signalled_scenario, client_for):
     signal = MarketSignal.objects.get()
-    response = client_for(signalled_book["pricing"]).get(reverse("signal-evidence", args=[signal.pk]))
+    response = client_for(signalled_scenario["pricing"]).get(reverse("signal-evidence", args=[signal.pk]))
     assert response.status_code == 200
     assert b"Market signal evidence record" in response.content
 

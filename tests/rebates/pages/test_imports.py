@@ -19,8 +19,8 @@ CONTENT = (b"erp_line_id,customer,product,month,quantity,unit_price,amount\n"
 
 
 @pytest.fixture
-def checked(book, client_for, django_capture_on_commit_callbacks):
-    client = client_for(book["finance"])
+def checked(scenario, client_for, django_capture_on_commit_callbacks):
+    client = client_for(scenario["finance"])
     with django_capture_on_commit_callbacks(execute=False):
         client.post(reverse("imports"), {"file": SimpleUploadedFile("november.csv", CONTENT)})
     batch = ImportBatch.objects.get()
@@ -64,8 +64,8 @@ def test_once_asked_to_store_the_page_shows_it_importing_until_the_worker_is_don
         == {"NEW-1", "NEW-2"}
 
 
-def test_a_file_still_being_checked_cannot_be_stored(book, client_for, django_capture_on_commit_callbacks):
-    client = client_for(book["finance"])
+def test_a_file_still_being_checked_cannot_be_stored(scenario, client_for, django_capture_on_commit_callbacks):
+    client = client_for(scenario["finance"])
     with django_capture_on_commit_callbacks(execute=False):
         client.post(reverse("imports"), {"file": SimpleUploadedFile("november.csv", CONTENT)})
     batch = ImportBatch.objects.get()
@@ -87,12 +87,12 @@ BAD_ROWS = [
 
 
 @pytest.mark.parametrize("kind", ["xlsx", "csv"])
-def test_a_rejected_file_lists_every_problem_by_row_and_column(book, client_for, django_capture_on_commit_callbacks,
+def test_a_rejected_file_lists_every_problem_by_row_and_column(scenario, client_for, django_capture_on_commit_callbacks,
                                                                kind):
     from tests.excel.workbooks import purchase_csv, purchase_xlsx
 
     content = purchase_xlsx(BAD_ROWS) if kind == "xlsx" else purchase_csv(BAD_ROWS)
-    client = client_for(book["finance"])
+    client = client_for(scenario["finance"])
     with django_capture_on_commit_callbacks(execute=False):
         client.post(reverse("imports"), {"file": SimpleUploadedFile(f"bad.{kind}", content)})
     batch = ImportBatch.objects.get()
@@ -110,8 +110,8 @@ def test_a_rejected_file_lists_every_problem_by_row_and_column(book, client_for,
     assert not PurchaseLine.objects.filter(erp_line_id__startswith="BAD-").exists()
 
 
-def test_the_imports_page_links_the_template_in_both_formats(book, client_for):
-    client = client_for(book["finance"])
+def test_the_imports_page_links_the_template_in_both_formats(scenario, client_for):
+    client = client_for(scenario["finance"])
     page = html(client.get(reverse("imports")))
     assert f'href="{reverse("import-template", args=["xlsx"])}"' in page
     assert f'href="{reverse("import-template", args=["csv"])}"' in page
@@ -125,5 +125,5 @@ def test_the_imports_page_links_the_template_in_both_formats(book, client_for):
 
 
 @pytest.mark.parametrize("role", ["am", "pricing"])
-def test_only_importers_get_the_template(book, client_for, role):
-    assert client_for(book[role]).get(reverse("import-template", args=["xlsx"])).status_code == 403
+def test_only_importers_get_the_template(scenario, client_for, role):
+    assert client_for(scenario[role]).get(reverse("import-template", args=["xlsx"])).status_code == 403

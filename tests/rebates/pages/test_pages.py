@@ -17,8 +17,8 @@ pytestmark = pytest.mark.django_db
 # --- runs, settlements, exports, imports -----------------------------------------------------------------
 
 
-def test_finance_starts_a_run_and_it_is_queued(book, client_for, django_capture_on_commit_callbacks):
-    client = client_for(book["finance"])
+def test_finance_starts_a_run_and_it_is_queued(scenario, client_for, django_capture_on_commit_callbacks):
+    client = client_for(scenario["finance"])
     with django_capture_on_commit_callbacks(execute=False) as queued:
         response = client.post(reverse("accrual-runs"), {"as_of": "2026-11-23"})
     run = AccrualRun.objects.latest("pk")
@@ -29,22 +29,22 @@ def test_finance_starts_a_run_and_it_is_queued(book, client_for, django_capture_
     assert progress["status"] == "queued" and progress["finished"] is False
 
 
-def test_a_run_without_a_date_is_refused_next_to_the_field(book, client_for):
+def test_a_run_without_a_date_is_refused_next_to_the_field(scenario, client_for):
     before = AccrualRun.objects.count()
-    response = client_for(book["finance"]).post(reverse("accrual-runs"), {"as_of": ""})
+    response = client_for(scenario["finance"]).post(reverse("accrual-runs"), {"as_of": ""})
     assert response.status_code == 200 and "Give the date to accrue up to." in html(response)
     assert AccrualRun.objects.count() == before
 
 
 @pytest.mark.parametrize("role", ["am", "pricing"])
-def test_only_finance_starts_runs(book, client_for, role):
+def test_only_finance_starts_runs(scenario, client_for, role):
     before = AccrualRun.objects.count()
-    assert client_for(book[role]).post(reverse("accrual-runs"), {"as_of": "2026-11-23"}).status_code == 403
+    assert client_for(scenario[role]).post(reverse("accrual-runs"), {"as_of": "2026-11-23"}).status_code == 403
     assert AccrualRun.objects.count() == before
 
 
-def test_finance_approves_and_pays_a_settlement(book, client_for):
-    client = client_for(book["finance"])
+def test_finance_approves_and_pays_a_settlement(scenario, client_for):
+    client = client_for(scenario["finance"])
     settlement = Settlement.objects.get(agreement__number="AG-SEED-2025")
     assert settlement.amount == Decimal("30.00")
     client.post(reverse("settlement-approve", args=[settlement.pk]))
@@ -56,8 +56,8 @@ def test_finance_approves_and_pays_a_settlement(book, client_for):
     assert LedgerEntry.objects.filter(settlement=settlement, kind="payout").get().amount == Decimal("-30.00")
 
 
-def test_paying_without_a_reference_says_so_and_pays_nothing(book, client_for):
-    client = client_for(book["finance"])
+def test_paying_without_a_reference_says_so_and_pays_nothing(scenario, client_for):
+    client = client_for(scenario["finance"])
     settlement = Settlement.objects.get(agreement__number="AG-SEED-2025")
     client.post(reverse("settlement-approve", args=[settlement.pk]))
     response = client.post(reverse("settlement-pay", args=[settlement.pk]), {"payment_reference": " ",
@@ -69,9 +69,9 @@ def test_paying_without_a_reference_says_so_and_pays_nothing(book, client_for):
 
 
 @pytest.mark.parametrize("role", ["am", "pricing"])
-def test_only_finance_approves_and_pays(book, client_for, role):
+def test_only_finance_approves_and_pays(scenario, client_for, role):
     settlement = Settlement.objects.get(agreement__number="AG-SEED-2025")
-    client = client_for(book[role])
+    client = client_for(scenario[role])
     expected = 403  # both may see the settlement (the seed customer is the account manager's own)
     assert client.post(reverse("settlement-approve", args=[settlement.pk])).status_code == expected
     assert client.post(reverse("settlement-pay", args=[settlement.pk]),
@@ -79,23 +79,23 @@ def test_only_finance_approves_and_pays(book, client_for, role):
     assert Settlement.objects.get(pk=settlement.pk).status == Settlement.Status.DRAFT
 
 
-def test_finance_exports_the_accrual_sheet_at_once_when_small(book, client_for):
-    response = client_for(book["finance"]).post(reverse("exports"), {"report": "accruals", "format": "xlsx"})
+def test_finance_exports_the_accrual_sheet_at_once_when_small(scenario, client_for):
+    response = client_for(scenario["finance"]).post(reverse("exports"), {"report": "accruals", "format": "xlsx"})
     assert response.status_code == 200 and response.content[:2] == b"PK"
 
 
-def test_an_export_with_a_bad_month_says_so(book, client_for):
-    response = client_for(book["finance"]).post(reverse("exports"), {"report": "accruals", "format": "xlsx",
-                                                                     "month_from": "2026-13"})
+def test_an_export_with_a_bad_month_says_so(scenario, client_for):
+    response = client_for(scenario["finance"]).post(reverse("exports"), {"report": "accruals", "format": "xlsx",
+                                                                         "month_from": "2026-13"})
     assert response.status_code == 400 and "Give a month as YYYY-MM" in html(response)
 
 
 @pytest.mark.parametrize("name", ["exports", "imports"])
-def test_account_managers_may_not_export_or_import(book, client_for, name):
-    assert client_for(book["am"]).get(reverse(name)).status_code == 403
+def test_account_managers_may_not_export_or_import(scenario, client_for, name):
+    assert client_for(scenario["am"]).get(reverse(name)).status_code == 403
 
 
-def test_an_import_is_checked_and_shows_its_progress(book, client_for, django_capture_on_commit_callbacks):
+def test_an_import_is_checked_and_shows_its_progress(scenario, client_for, django_capture_on_commit_callbacks):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from rebates.models import ImportBatch
@@ -103,7 +103,7 @@ def test_an_import_is_checked_and_shows_its_progress(book, client_for, django_ca
 
     content = (b"erp_line_id,customer,product,month,quantity,unit_price,amount\n"
                b"NEW-1,SEED-001,FAS-101,2026-10,2,12.10,24.20\n")
-    client = client_for(book["finance"])
+    client = client_for(scenario["finance"])
     with django_capture_on_commit_callbacks(execute=False):
         response = client.post(reverse("imports"), {"file": SimpleUploadedFile("october.csv", content)})
     batch = ImportBatch.objects.get()
@@ -115,21 +115,21 @@ def test_an_import_is_checked_and_shows_its_progress(book, client_for, django_ca
     assert "Store these 1 lines" in html(client.get(reverse("import-detail", args=[batch.pk])))
 
 
-def test_an_upload_that_is_not_a_purchase_file_is_refused_next_to_the_field(book, client_for):
+def test_an_upload_that_is_not_a_purchase_file_is_refused_next_to_the_field(scenario, client_for):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    response = client_for(book["finance"]).post(reverse("imports"),
-                                                {"file": SimpleUploadedFile("notes.txt", b"hello")})
+    response = client_for(scenario["finance"]).post(reverse("imports"),
+                                                    {"file": SimpleUploadedFile("notes.txt", b"hello")})
     assert response.status_code == 400 and "Only .xlsx and .csv files are imported." in html(response)
 
 
-def test_a_large_export_is_made_in_the_background_with_progress_and_a_download(book, client_for, settings,
+def test_a_large_export_is_made_in_the_background_with_progress_and_a_download(scenario, client_for, settings,
                                                                                django_capture_on_commit_callbacks):
     from rebates.models import ExportJob
     from rebates.services.exports import export_job_run
 
     settings.EXCEL_EXPORT_INLINE_ROWS = 1
-    client = client_for(book["finance"])
+    client = client_for(scenario["finance"])
     with django_capture_on_commit_callbacks(execute=False):
         response = client.post(reverse("exports"), {"report": "accruals", "format": "xlsx"})
     job = ExportJob.objects.get()
@@ -142,5 +142,5 @@ def test_a_large_export_is_made_in_the_background_with_progress_and_a_download(b
     download = client.get(reverse("export-file", args=[job.pk]))
     assert download.status_code == 200 and b"".join(download.streaming_content)[:2] == b"PK"
     # A user who may not export gets no export at all.
-    other = client_for(book["pricing"])
+    other = client_for(scenario["pricing"])
     assert other.get(reverse("export-detail", args=[job.pk])).status_code == 403

@@ -1,14 +1,14 @@
-"""Generate a large synthetic book (customers, agreements, products, purchases) for benchmarks and load tests."""
+"""Generate large synthetic data (customers, agreements, products, purchases) for benchmarks and load tests."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from rebates.book import BookError, generate_book, parse_month
+from rebates.synthetic import SyntheticDataError, generate_synthetic, parse_month
 
 
 def month(value):
     try:
         return parse_month(value)
-    except BookError as error:
+    except SyntheticDataError as error:
         raise ValueError(str(error)) from None
 
 
@@ -16,8 +16,8 @@ month.__name__ = "YYYY-MM month"  # argparse names the expected type after it in
 
 
 class Command(BaseCommand):
-    help = ("Generate a synthetic book for benchmarks and load tests: codes start with BK-, the same --seed "
-            "gives the same book. Refuses when a book exists, unless --replace.")
+    help = ("Generate synthetic data for benchmarks and load tests: codes start with BK-, the same --seed "
+            "gives the same data. Refuses when synthetic data exists, unless --replace.")
 
     def add_arguments(self, parser):
         parser.add_argument("--customers", type=int, default=10_000, help="Customers (default 10,000).")
@@ -28,17 +28,17 @@ class Command(BaseCommand):
         parser.add_argument("--managers", type=int, default=20, help="Account managers (default 20).")
         parser.add_argument("--seed", type=int, default=2026, help="Random seed (default 2026).")
         parser.add_argument("--start", type=month, default="2025-01", help="First month, YYYY-MM (default 2025-01).")
-        parser.add_argument("--replace", action="store_true", help="Delete the previous book first.")
+        parser.add_argument("--replace", action="store_true", help="Delete the previous synthetic data first.")
 
     def handle(self, *args, **options):
         try:
-            summary = generate_book(
+            summary = generate_synthetic(
                 customers=options["customers"], agreements=options["agreements"], products=options["products"],
                 months=options["months"], lines=options["lines"], seed=options["seed"], start=options["start"],
                 managers=options["managers"], replace=options["replace"],
                 stdout=self.stdout if options["verbosity"] >= 1 else None,
             )
-        except BookError as error:
+        except SyntheticDataError as error:
             raise CommandError(str(error)) from error
         if options["verbosity"] >= 1:
             self.stdout.write(f"\n{'Table':<22} {'rows':>12}")

@@ -1,7 +1,7 @@
 """Load what an Excel benchmark needs into the (benchmark's own) database; prints a JSON summary.
 
-python benchmarks/_excel_book.py export ROWS   # the synthetic book and ROWS (agreement, month) ledger rows
-python benchmarks/_excel_book.py import        # the synthetic book's customers and products, no purchases
+python benchmarks/_excel_data.py export ROWS   # the synthetic data and ROWS (agreement, month) ledger rows
+python benchmarks/_excel_data.py import        # the synthetic data's customers and products, no purchases
 """
 
 import json
@@ -72,7 +72,7 @@ def main():
     from django.db import connection
 
     from customers.roles import roles_sync
-    from rebates.book import generate_book
+    from rebates.synthetic import generate_synthetic
 
     roles_sync()
     finance = finance_user()
@@ -81,12 +81,13 @@ def main():
     if what == "export":
         rows = int(sys.argv[2])
         # 12-month terms: one agreement per 12 rows, and a few purchase lines (the export reads the ledger).
-        summary = generate_book(customers=CUSTOMERS, agreements=-(-rows // 12), products=PRODUCTS, months=MONTHS,
-                                lines=20_000)
+        summary = generate_synthetic(customers=CUSTOMERS, agreements=-(-rows // 12), products=PRODUCTS, months=MONTHS,
+                                     lines=20_000)
         groups, paid = ledger_load(rows, finance)
         result = {"agreements": summary.agreements, "rows": groups, "paid_settlements": paid}
     else:
-        summary = generate_book(customers=CUSTOMERS, agreements=CUSTOMERS, products=PRODUCTS, months=MONTHS, lines=0)
+        summary = generate_synthetic(customers=CUSTOMERS, agreements=CUSTOMERS, products=PRODUCTS, months=MONTHS,
+                                     lines=0)
         result = {"customers": summary.customers, "products": summary.products}
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")

@@ -1,4 +1,4 @@
-"""A small book of agreements and purchases built in a few bulk inserts, for the accrual safety tests."""
+"""Many agreements and their purchases, built in a few bulk inserts, for the accrual safety tests."""
 
 import datetime
 import random
@@ -8,14 +8,14 @@ from django.db.models import Sum
 
 from rebates.engine.periods import add_months
 from rebates.models import LedgerEntry, PurchaseLine, RebateAgreement, RebateRule, TierBand
-from rebates.services.terms import agreements_with_terms, expected_ledger
+from rebates.terms import agreements_with_terms, expected_ledger
 from tests.factories import CustomerFactory, ProductFactory, ProgramFactory
 
 START = datetime.date(2026, 1, 1)
 AS_OF = datetime.date(2026, 12, 31)
 
 
-def build_book(*, agreements=40, months=12, lines_per_month=3, seed=7):
+def build_agreements(*, agreements=40, months=12, lines_per_month=3, seed=7):
     """`agreements` active agreements (per unit, percent, retroactive tiers), each of its own customer and
     product, with purchases every month (a few credit notes among them)."""
     rng = random.Random(seed)
@@ -26,7 +26,7 @@ def build_book(*, agreements=40, months=12, lines_per_month=3, seed=7):
         customer = CustomerFactory(account_manager=manager)
         product = ProductFactory()
         agreement = RebateAgreement.objects.create(
-            number=f"BOOK-{i:05d}", customer=customer, program=program, start_month=START,
+            number=f"MANY-{i:05d}", customer=customer, program=program, start_month=START,
             end_month=add_months(START, months - 1), status=RebateAgreement.Status.ACTIVE,
             settlement_frequency=rng.choice(["annual", "annual", "quarterly"]),
         )

@@ -1,7 +1,7 @@
-"""A synthetic book for benchmarks and load tests: managers, customers, products, agreements, purchases.
+"""Synthetic data for benchmarks and load tests: managers, customers, products, agreements, purchases.
 
-Everything is drawn from generators seeded with `seed`, so a seed always gives the same book. Every row of
-the book is found by its prefix: customer codes, SKUs, agreement numbers and ERP line ids start with "BK-",
+Everything is drawn from generators seeded with `seed`, so a seed always gives the same data. Every
+synthetic row is found by its prefix: customer codes, SKUs, agreement numbers and ERP line ids start with "BK-",
 slug codes with "bk-", manager usernames with "bk.am". Money is built from whole cents, never from floats.
 
 The big tables are loaded with COPY; the others with bulk_create in batches.
@@ -40,9 +40,9 @@ from rebates.models import (
     Settlement,
     TierBand,
 )
-from rebates.sql.book import statistics_refresh
+from rebates.sql.synthetic import statistics_refresh
 
-BOOK_PREFIX = "BK-"
+SYNTHETIC_PREFIX = "BK-"
 SLUG_PREFIX = "bk-"
 MANAGER_PREFIX = "bk.am"
 
@@ -67,12 +67,12 @@ MAX_QUANTITY, MAX_RETURN = 500, 20
 AVERAGE_QUANTITY = (1 + MAX_QUANTITY) // 2
 
 
-class BookError(Exception):
-    """The book cannot be generated as asked (it exists already, or the sizes make no sense)."""
+class SyntheticDataError(Exception):
+    """The synthetic data cannot be generated as asked (it exists already, or the sizes make no sense)."""
 
 
 @dataclass(frozen=True)
-class BookSummary:
+class SyntheticSummary:
     """Rows generated per table, and how long generating and loading them took."""
 
     managers: int
@@ -113,7 +113,7 @@ class _Agreement:
     scope_products: tuple[int, ...]
     scope_lines: tuple[int, ...]
     covered: tuple[int, ...]  # every product index the scope covers
-    weight: int  # share of the book's purchases, per month of term
+    weight: int  # share of all synthetic purchases, per month of term
     net_price_cents: int
     discount: int = 0  # percent off list price: each named product's price, and the lines' discount
     program: int | None = None  # index into PROGRAMS; strategic customers have their own program
@@ -129,17 +129,17 @@ def parse_month(value) -> date:
     try:
         return datetime.strptime(value, "%Y-%m").date()
     except (TypeError, ValueError):
-        raise BookError(f"start must be a month written YYYY-MM, got {value!r}") from None
+        raise SyntheticDataError(f"start must be a month written YYYY-MM, got {value!r}") from None
 
 
-def generate_book(*, customers=10_000, agreements=20_000, products=500, months=24, lines=1_000_000, seed=2026,
-                  start="2025-01", managers=20, replace=False, stdout=None) -> BookSummary:
-    """Generate the synthetic book in one transaction and return what was made.
+def generate_synthetic(*, customers=10_000, agreements=20_000, products=500, months=24, lines=1_000_000,
+                       seed=2026, start="2025-01", managers=20, replace=False, stdout=None) -> SyntheticSummary:
+    """Generate the synthetic data in one transaction and return what was made.
 
     Agreements go round the customers: a customer's first agreement covers the first twelve months,
     its next one the following twelve (a renewal with the same scope), and so on. About 3 % of the purchase
-    lines match no agreement and about 1 % are credit notes. Refuses when a book exists, unless `replace`,
-    which deletes the previous book first (never when accruals have been booked on it).
+    lines match no agreement and about 1 % are credit notes. Refuses when synthetic data exists, unless
+    `replace`, which deletes the previous data first (never when accruals have been booked on it).
     """
     began = time.monotonic()
     first_month = parse_month(start)
@@ -147,12 +147,12 @@ def generate_book(*, customers=10_000, agreements=20_000, products=500, months=2
                  managers=managers)
     say = _progress(stdout, began)
     with transaction.atomic():
-        if book_exists():
+        if synthetic_exists():
             if not replace:
-                raise BookError("A synthetic book (codes starting with BK-) exists already: "
-                                "run again with --replace to delete it and generate a new one.")
-            book_delete()
-            say("deleted the previous book")
+                raise SyntheticDataError("Synthetic data (codes starting with BK-) exists already: "
+                                         "run again with --replace to delete it and generate a new one.")
+            synthetic_delete()
+            say("deleted the previous synthetic data")
         month_list = [add_months(first_month, i) for i in range(months)]
         counts = _load(seed=seed, customers=customers, agreements=agreements, products=products,
                        months=month_list, lines=lines, managers=managers, say=say)
@@ -160,33 +160,35 @@ def generate_book(*, customers=10_000, agreements=20_000, products=500, months=2
     statistics_refresh((Customer, RebateAgreement, RebateRule, TierBand, ContractPrice, LineDiscount, PurchaseLine,
                         Product, RebateAgreement.products.through, RebateAgreement.product_lines.through))
     say("statistics refreshed")
-    return BookSummary(**counts, seconds=time.monotonic() - began)
+    return SyntheticSummary(**counts, seconds=time.monotonic() - began)
 
 
-def book_exists() -> bool:
-    """Whether any row of a synthetic book is in the database."""
+def synthetic_exists() -> bool:
+    """Whether any synthetic row is in the database."""
     return any(query.exists() for query in (
-        Customer.objects.filter(code__startswith=BOOK_PREFIX),
-        Product.objects.filter(sku__startswith=BOOK_PREFIX),
-        RebateAgreement.objects.filter(number__startswith=BOOK_PREFIX),
-        PurchaseLine.objects.filter(erp_line_id__startswith=BOOK_PREFIX),
+        Customer.objects.filter(code__startswith=SYNTHETIC_PREFIX),
+        Product.objects.filter(sku__startswith=SYNTHETIC_PREFIX),
+        RebateAgreement.objects.filter(number__startswith=SYNTHETIC_PREFIX),
+        PurchaseLine.objects.filter(erp_line_id__startswith=SYNTHETIC_PREFIX),
         get_user_model().objects.filter(username__startswith=MANAGER_PREFIX),
     ))
 
 
-def book_delete():
-    """Delete the synthetic book and whatever hangs on its customers, products and agreements.
+def synthetic_delete():
+    """Delete the synthetic data and whatever hangs on its customers, products and agreements.
 
-    The ledger is append-only: a book with booked entries cannot be deleted, only replaced in a fresh database.
+    The ledger is append-only: synthetic data with booked entries cannot be deleted, only replaced in a fresh
+    database.
     """
-    agreements = RebateAgreement.objects.filter(Q(number__startswith=BOOK_PREFIX)
-                                                | Q(customer__code__startswith=BOOK_PREFIX))
+    agreements = RebateAgreement.objects.filter(Q(number__startswith=SYNTHETIC_PREFIX)
+                                                | Q(customer__code__startswith=SYNTHETIC_PREFIX))
     if LedgerEntry.objects.filter(agreement__in=agreements).exists():
-        raise BookError("Accruals have been booked on the synthetic book, and ledger entries are never deleted: "
-                        "generate the new book in a fresh database.")
+        raise SyntheticDataError("Accruals have been booked on the synthetic data, and ledger entries are never "
+                                 "deleted: generate the new data in a fresh database.")
     try:
-        PurchaseLine.objects.filter(Q(erp_line_id__startswith=BOOK_PREFIX) | Q(customer__code__startswith=BOOK_PREFIX)
-                                    | Q(product__sku__startswith=BOOK_PREFIX)).delete()
+        PurchaseLine.objects.filter(Q(erp_line_id__startswith=SYNTHETIC_PREFIX)
+                                    | Q(customer__code__startswith=SYNTHETIC_PREFIX)
+                                    | Q(product__sku__startswith=SYNTHETIC_PREFIX)).delete()
         Settlement.objects.filter(agreement__in=agreements).delete()
         TierBand.objects.filter(rule__agreement__in=agreements).delete()
         BonusCondition.objects.filter(rule__agreement__in=agreements).delete()
@@ -196,25 +198,25 @@ def book_delete():
         RebateAgreement.products.through.objects.filter(rebateagreement__in=agreements).delete()
         RebateAgreement.product_lines.through.objects.filter(rebateagreement__in=agreements).delete()
         agreements.delete()
-        Customer.objects.filter(code__startswith=BOOK_PREFIX).delete()
-        Product.objects.filter(sku__startswith=BOOK_PREFIX).delete()
+        Customer.objects.filter(code__startswith=SYNTHETIC_PREFIX).delete()
+        Product.objects.filter(sku__startswith=SYNTHETIC_PREFIX).delete()
         ProductLine.objects.filter(code__startswith=SLUG_PREFIX).delete()
         RebateProgram.objects.filter(code__startswith=SLUG_PREFIX).delete()
         Segment.objects.filter(code__startswith=SLUG_PREFIX).delete()
         get_user_model().objects.filter(username__startswith=MANAGER_PREFIX).delete()
     except ProtectedError as error:
         kinds = sorted({str(obj._meta.verbose_name_plural) for obj in error.protected_objects})
-        raise BookError(f"The synthetic book cannot be deleted: {', '.join(kinds)} refer to it. "
-                        "Generate the new book in a fresh database.") from error
+        raise SyntheticDataError(f"The synthetic data cannot be deleted: {', '.join(kinds)} refer to it. "
+                                 "Generate the new data in a fresh database.") from error
 
 
 def _check_sizes(**sizes):
     for name, value in sizes.items():
         if not isinstance(value, int) or value < 0:
-            raise BookError(f"{name} must be a whole number of at least 0, got {value!r}")
+            raise SyntheticDataError(f"{name} must be a whole number of at least 0, got {value!r}")
     for name in ("customers", "products", "months"):
         if sizes[name] < 1:
-            raise BookError(f"{name} must be at least 1")
+            raise SyntheticDataError(f"{name} must be at least 1")
 
 
 def _progress(stdout, began):
@@ -237,8 +239,8 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
         RebateProgram(code=f"{SLUG_PREFIX}{code}", name=f"BK {months[0].year} {name}") for code, name in PROGRAMS])
     list_cents = [rng.randint(low * 100, high * 100) for low, high in (rng.choice(PRICE_RANGES) for _ in
                                                                        range(products))]
-    product_ids = _bulk_ids(Product, "sku", BOOK_PREFIX, [
-        Product(sku=f"{BOOK_PREFIX}P{i + 1:05d}", name=f"{LINE_NAMES[i % line_count]} item {i + 1}",
+    product_ids = _bulk_ids(Product, "sku", SYNTHETIC_PREFIX, [
+        Product(sku=f"{SYNTHETIC_PREFIX}P{i + 1:05d}", name=f"{LINE_NAMES[i % line_count]} item {i + 1}",
                 product_line_id=line_ids[i % line_count], list_price=_money(list_cents[i]))
         for i in range(products)])
     say(f"{managers:,} managers, {products:,} products in {line_count} lines, {len(PROGRAMS)} programs")
@@ -248,7 +250,7 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
                       "created_at", "updated_at"),
            ((code, name, segment_ids[segment], manager_ids[i % managers] if managers else None, "active", tier,
              now, now) for i, (code, name, segment, tier, _) in enumerate(plan)))
-    customer_ids = _ids(Customer, "code", BOOK_PREFIX)
+    customer_ids = _ids(Customer, "code", SYNTHETIC_PREFIX)
     customer_ids = [customer_ids[code] for code, *_ in plan]
     say(f"{customers:,} customers")
 
@@ -261,13 +263,13 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
            ((a.number, customer_ids[a.customer], program_ids[a.program], months[a.start], months[a.end],
              None if a.committed is None else Decimal(a.committed), a.frequency, "active", now, now)
             for a in planned))
-    agreement_ids = _ids(RebateAgreement, "number", BOOK_PREFIX)
+    agreement_ids = _ids(RebateAgreement, "number", SYNTHETIC_PREFIX)
     agreement_ids = [agreement_ids[a.number] for a in planned]
     rule_fields = ("kind", "rate_type", "rate", "tier_basis", "tier_method", "baseline", "baseline_amount",
                    "minimum", "cap", "commitment_rule")
     insert_rows(RebateRule, ("agreement_id", *rule_fields),
            ((agreement_ids[i], *(a.rule[name] for name in rule_fields)) for i, a in enumerate(planned)))
-    rule_ids = dict(RebateRule.objects.filter(agreement__number__startswith=BOOK_PREFIX).order_by()
+    rule_ids = dict(RebateRule.objects.filter(agreement__number__startswith=SYNTHETIC_PREFIX).order_by()
                     .values_list("agreement_id", "id"))
     bands = [(rule_ids[agreement_ids[i]], Decimal(threshold), rate)
              for i, a in enumerate(planned) for threshold, rate in a.bands]
@@ -329,7 +331,7 @@ def _customers_plan(rng, count):
     for i in range(count):
         tier, weight = rng.choice(tiers)
         name = f"{PLACES[i % len(PLACES)]} {TRADES[rng.randrange(len(TRADES))]} {i + 1}"
-        plan.append((f"{BOOK_PREFIX}C{i + 1:06d}", name, rng.randrange(len(SEGMENTS)), tier, weight))
+        plan.append((f"{SYNTHETIC_PREFIX}C{i + 1:06d}", name, rng.randrange(len(SEGMENTS)), tier, weight))
     return plan
 
 
@@ -349,7 +351,7 @@ def _agreements_plan(rng, count, customers, products_of_line, month_count, list_
         tier, weight = customers[customer][3], customers[customer][4]
         discount = rng.randint(5, 15)
         planned.append(_Agreement(
-            number=f"{BOOK_PREFIX}A{j + 1:07d}", customer=customer, start=start, end=end,
+            number=f"{SYNTHETIC_PREFIX}A{j + 1:07d}", customer=customer, start=start, end=end,
             frequency=rng.choice(FREQUENCIES), scope_products=scope_products, scope_lines=scope_lines,
             covered=covered, weight=weight,
             net_price_cents=max(1, (list_cents[covered[0]] * (100 - discount) + 50) // 100), discount=discount,
@@ -436,8 +438,8 @@ def _growth_rule(rng, rule, agreement, period_units, period_dollars, last_year_k
     return ()
 
 
-# The book's rule kinds (the engine's codes, rebates/engine/kinds.py): the program their agreements join, their
-# share of agreements in percent (the shares add up to 100), and how a rule is drawn. A kind left out is
+# The synthetic data's rule kinds (the engine's codes, rebates/engine/kinds.py): the program their agreements
+# join, their share of agreements in percent (the shares add up to 100), and how a rule is drawn. A kind left out is
 # never drawn.
 RULE_MIX = {
     "per_unit": (("volume", "volume program"), 40, _per_unit_rule),
@@ -483,7 +485,7 @@ def _purchase_rows(rng, count, planned, customer_ids, product_ids, list_cents, m
     product_count, customer_count = len(product_ids), len(customer_ids)
     credit_share = CREDIT_NOTE_PERCENT / (100 - UNMATCHED_PERCENT)
     for i in range(1, count + 1):
-        erp_line_id = f"{BOOK_PREFIX}{i:0{width}d}"
+        erp_line_id = f"{SYNTHETIC_PREFIX}{i:0{width}d}"
         if not planned or random_() * 100 < UNMATCHED_PERCENT:
             customer = int(random_() * customer_count)
             for _ in range(10):

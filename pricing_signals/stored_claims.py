@@ -22,7 +22,7 @@ SIGNAL_FIGURES = ("product_id", "competitor_id", "window_start", "window_end", "
 UPDATED_FIELDS = tuple(name.removesuffix("_id") for name in SIGNAL_FIGURES)
 
 
-class ClaimColumns:
+class StoredClaims:
     """Stored claims as columns; a claim is a position in them. Statuses and signals are as stored."""
 
     COLUMNS = ("ids", "products", "competitors", "customers", "days", "prices", "statuses", "signals")
@@ -37,7 +37,7 @@ class ClaimColumns:
         return len(self.ids)
 
     @classmethod
-    def whole(cls, products: Sequence[int] | None = None) -> "ClaimColumns":
+    def whole(cls, products: Sequence[int] | None = None) -> "StoredClaims":
         """Every claim not dismissed (of `products` only, when given), for a sweep: read with COPY, a
         million rows parsed by numpy in a second rather than built row by row, and ordered by product,
         competitor, day."""
@@ -55,7 +55,7 @@ class ClaimColumns:
         return claims
 
     @classmethod
-    def near(cls, product_id: int, first: date, last: date, competitor_id: int | None = None) -> "ClaimColumns":
+    def near(cls, product_id: int, first: date, last: date, competitor_id: int | None = None) -> "StoredClaims":
         """The claims not dismissed of a product (and competitor, when given) reported from `first` to `last`."""
         claims = cls()
         claims.add(sql.claims_near(product_id, first, last, competitor_id))

@@ -1,4 +1,4 @@
-"""generate_book: a synthetic book of the size asked, whose agreements are valid and whose purchases match them."""
+"""generate_synthetic: synthetic data of the size asked, whose agreements are valid and whose purchases match them."""
 
 import datetime
 from collections import defaultdict
@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 
 from customers.models import Customer, Segment
 from customers.roles import ACCOUNT_MANAGER
-from rebates import book, engine
+from rebates import engine, synthetic
 from rebates.models import (
     ContractPrice,
     LineDiscount,
@@ -27,12 +27,12 @@ from tests.factories import LedgerEntryFactory
 pytestmark = pytest.mark.django_db
 
 SIZES = {"customers": 50, "agreements": 80, "products": 20, "lines": 3000}
-BOOK_MONTHS = [datetime.date(2025 + i // 12, i % 12 + 1, 1) for i in range(24)]
+SYNTHETIC_MONTHS = [datetime.date(2025 + i // 12, i % 12 + 1, 1) for i in range(24)]
 
 
 def generate(*args, **options):
     out = StringIO()
-    call_command("generate_book", *args, **{**SIZES, **options}, stdout=out)
+    call_command("generate_synthetic", *args, **{**SIZES, **options}, stdout=out)
     return out.getvalue()
 
 
@@ -41,7 +41,7 @@ def summary():
     return generate()
 
 
-def book_lines():
+def synthetic_lines():
     return list(PurchaseLine.objects.filter(erp_line_id__startswith="BK-").order_by("erp_line_id").values_list(
         "erp_line_id", "customer__code", "product__sku", "month", "quantity", "unit_price", "amount"))
 
@@ -86,7 +86,7 @@ def test_every_agreement_has_a_rule_a_contract_price_and_a_scope(summary):
     for agreement in agreements:
         assert agreement.status == "active"
         assert agreement.start_month <= agreement.end_month
-        assert agreement.start_month in BOOK_MONTHS and agreement.end_month in BOOK_MONTHS
+        assert agreement.start_month in SYNTHETIC_MONTHS and agreement.end_month in SYNTHETIC_MONTHS
         assert RebateRule.objects.filter(agreement=agreement).exists()
         # Each named product its own price; each line of the scope a discount off list price.
         prices = list(ContractPrice.objects.filter(agreement=agreement))
@@ -121,8 +121,8 @@ def test_every_rule_passes_the_engine_validation(summary):
             settlement_frequency=agreement.settlement_frequency,
             committed_monthly_quantity=agreement.committed_monthly_quantity,
         )
-    # The book draws every kind of its mix, and its mix names the engine's kinds.
-    assert set(rules.values_list("kind", flat=True)) == set(book.RULE_MIX) <= set(engine.RULE_KINDS)
+    # The synthetic data draws every kind of its mix, and its mix names the engine's kinds.
+    assert set(rules.values_list("kind", flat=True)) == set(synthetic.RULE_MIX) <= set(engine.RULE_KINDS)
 
 
 def test_most_lines_match_an_agreement_and_some_do_not(summary):
@@ -142,7 +142,7 @@ def test_lines_are_priced_in_cents_and_some_are_credit_notes(summary):
     lines = PurchaseLine.objects.filter(erp_line_id__startswith="BK-")
     for line in lines:
         assert line.erp_line_id.startswith("BK-") and line.source == "api"
-        assert line.month in BOOK_MONTHS
+        assert line.month in SYNTHETIC_MONTHS
         assert line.quantity != 0 and line.quantity <= 500
         assert line.unit_price > 0
         assert line.amount == (line.quantity * line.unit_price).quantize(Decimal("0.01"))
@@ -160,14 +160,14 @@ def test_a_second_run_without_replace_is_refused(summary):
 
 def test_the_same_seed_gives_the_same_lines():
     generate(seed=7)
-    first = book_lines()
+    first = synthetic_lines()
     generate(seed=7, replace=True)
-    assert book_lines() == first
+    assert synthetic_lines() == first
     generate(seed=8, replace=True)
-    assert book_lines() != first
+    assert synthetic_lines() != first
 
 
-def test_replace_is_refused_once_accruals_are_booked_on_the_book(summary):
+def test_replace_is_refused_once_accruals_are_booked_on_synthetic_data(summary):
     agreement = RebateAgreement.objects.filter(number__startswith="BK-").first()
     LedgerEntryFactory(agreement=agreement, period=agreement.start_month)
     with pytest.raises(CommandError, match="fresh database"):
@@ -175,7 +175,7 @@ def test_replace_is_refused_once_accruals_are_booked_on_the_book(summary):
     assert RebateAgreement.objects.filter(number__startswith="BK-").count() == 80
 
 
-def test_start_month_moves_the_whole_book():
+def test_start_month_moves_all_synthetic_data():
     generate("--start=2026-04", months=6, lines=500)
     months = PurchaseLine.objects.filter(erp_line_id__startswith="BK-").values_list("month", flat=True)
     assert min(months) >= datetime.date(2026, 4, 1) and max(months) <= datetime.date(2026, 9, 1)

@@ -1,4 +1,4 @@
-"""The synthetic book's SQL: planner statistics after a load."""
+"""The synthetic data's SQL: planner statistics after a load."""
 
 from django.db import connection
 
