@@ -1,25 +1,20 @@
 from django.contrib import admin
 
-from config.service_admin import ServiceAdmin
+from config.service_admin import CreateUpdateServiceAdmin, ServiceAdmin
 from customers.models import AuditRecord, Customer, Segment
 
 
 @admin.register(Segment)
-class SegmentAdmin(ServiceAdmin):
+class SegmentAdmin(CreateUpdateServiceAdmin):
     """Saved through the services, audited."""
 
     list_display = ("name", "code")
     search_fields = ("name", "code")
     fields = ("code", "name")
 
-    def save_model(self, request, obj, form, change):
-        from customers.services import segment_create, segment_update
-
-        fields = {name: form.cleaned_data[name] for name in self.fields if name in form.cleaned_data}
-        if change:
-            segment_update(by=request.user, segment=obj, **fields)
-        else:
-            obj.pk = segment_create(by=request.user, **fields).pk
+    create_service = "customers.services.segment_create"
+    update_service = "customers.services.segment_update"
+    service_target = "segment"
 
 
 @admin.register(Customer)

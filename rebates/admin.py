@@ -9,7 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from config import clock
-from config.service_admin import ServiceAdmin, refusal_messages
+from config.service_admin import CreateUpdateServiceAdmin, ServiceAdmin, refusal_messages
 from config.validators import validate_day
 from rebates.models import (
     AccrualCheck,
@@ -31,25 +31,20 @@ from rebates.models import (
 
 
 @admin.register(ProductLine)
-class ProductLineAdmin(ServiceAdmin):
+class ProductLineAdmin(CreateUpdateServiceAdmin):
     """Saved through the catalog services, audited as the API's changes are."""
 
     list_display = ("name", "code")
     search_fields = ("name", "code")
     fields = ("code", "name")
 
-    def save_model(self, request, obj, form, change):
-        from rebates.services.catalog import product_line_create, product_line_update
-
-        fields = {name: form.cleaned_data[name] for name in self.fields if name in form.cleaned_data}
-        if change:
-            product_line_update(by=request.user, product_line=obj, **fields)
-        else:
-            obj.pk = product_line_create(by=request.user, **fields).pk
+    create_service = "rebates.services.catalog.product_line_create"
+    update_service = "rebates.services.catalog.product_line_update"
+    service_target = "product_line"
 
 
 @admin.register(Product)
-class ProductAdmin(ServiceAdmin):
+class ProductAdmin(CreateUpdateServiceAdmin):
     """Saved through the catalog services, audited as the API's changes are."""
 
     list_display = ("sku", "name", "product_line", "list_price", "launched_on", "discontinued_on")
@@ -61,18 +56,13 @@ class ProductAdmin(ServiceAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ("sku",) if obj is not None else ()
 
-    def save_model(self, request, obj, form, change):
-        from rebates.services.catalog import product_create, product_update
-
-        fields = {name: form.cleaned_data[name] for name in self.fields if name in form.cleaned_data}
-        if change:
-            product_update(by=request.user, product=obj, **fields)
-        else:
-            obj.pk = product_create(by=request.user, **fields).pk
+    create_service = "rebates.services.catalog.product_create"
+    update_service = "rebates.services.catalog.product_update"
+    service_target = "product"
 
 
 @admin.register(RebateProgram)
-class RebateProgramAdmin(ServiceAdmin):
+class RebateProgramAdmin(CreateUpdateServiceAdmin):
     """Saved through the catalog services, audited as the API's changes are."""
 
     list_display = ("name", "code")
@@ -82,14 +72,9 @@ class RebateProgramAdmin(ServiceAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ("code",) if obj is not None else ()
 
-    def save_model(self, request, obj, form, change):
-        from rebates.services.catalog import program_create, program_update
-
-        fields = {name: form.cleaned_data[name] for name in self.fields if name in form.cleaned_data}
-        if change:
-            program_update(by=request.user, program=obj, **fields)
-        else:
-            obj.pk = program_create(by=request.user, **fields).pk
+    create_service = "rebates.services.catalog.program_create"
+    update_service = "rebates.services.catalog.program_update"
+    service_target = "program"
 
 
 class PriceStepInline(admin.TabularInline):

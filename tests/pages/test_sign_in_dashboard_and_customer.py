@@ -4,20 +4,12 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from customers import roles
 from tests.factories import PASSWORD, AgreementFactory, CustomerFactory, LedgerEntryFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _clear_sign_in_throttle():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
