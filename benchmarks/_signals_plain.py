@@ -1,58 +1,89 @@
-"""The comparison floor of the market signal benchmark: a plain Python sweep, written the straightforward way.
+"""The floor of the market signal benchmark: a sorted single-pass sweep in plain Python, written apart from
+pricing_signals.detection.
 
-For every claim in date order, take the claims of the window that starts on its date, sort them by price,
-and slide a box of the tolerance over them, counting distinct customers with a Counter; a box with enough
-of them witnesses: its claims are corroborated and joined in a union-find. Decimals and dates as stored.
-It gives the same statuses and signals as pricing_signals.detection (the benchmark checks that), in
-O(n * m log m) for n claims with m in a window, where detection keeps one sorted window as it slides.
+The claims of one product come as plain integers, as the nightly sweep reads them: (id, customer, day
+number, price in ten-thousandths). Sorted by day once, they are swept in that order while a price-sorted
+list holds the claims of the last `window_days`. Every witnessing set fits in a box of the window by
+[lowest price, lowest price * (1 + tolerance)], and is complete once its latest claim arrives: so when a
+claim arrives, the boxes that hold it (lowest price from price / ratio up to its own) are slid over the
+price-sorted list with two pointers and a count of distinct customers. Those with enough customers all
+hold the new claim, so they cover one run of the list: that run is corroborated and joined to the new
+claim in a union-find. O(n log n + n * d), d the claims near a claim in date and price.
+
+It computes docs/product.md's statuses and signals (the benchmark checks that detection agrees with it
+claim for claim and signal for signal), without the figures, signal identities or database writes that
+detection adds.
 """
 
-from collections import Counter
-from datetime import timedelta
+from bisect import bisect_left, bisect_right
+from fractions import Fraction
+from operator import itemgetter
 
 
-def plain_sweep(claims, rule, as_of):
-    """{claim id: status}, [sorted claim ids of each signal] for the claims of one product."""
-    claims = sorted(claims, key=lambda c: c.reported_on)
-    window = timedelta(days=rule.window_days)
-    top = 1 + rule.tolerance_percent / 100
-    parent = {c.id: c.id for c in claims}
+def plain_sweep(claims, rule, as_of_day):
+    """{claim id: status}, [sorted claim ids of each signal] for the claims of one product, given as
+    (id, customer, day, price in ten-thousandths) tuples; `as_of_day` counts days as the claims do."""
+    claims = sorted(claims, key=itemgetter(2))
+    n = len(claims)
+    window, needed = rule.window_days, rule.min_customers
+    ratio = 1 + Fraction(rule.tolerance_percent) / 100
+    num, den = ratio.numerator, ratio.denominator
+    parent = list(range(n))
+    corroborated = [False] * n
 
     def find(x):
         while parent[x] != x:
+            parent[x] = parent[parent[x]]
             x = parent[x]
         return x
 
-    corroborated = set()
-    end = 0
-    for start, first in enumerate(claims):
-        while end < len(claims) and claims[end].reported_on <= first.reported_on + window:
-            end += 1
-        in_window = sorted(claims[start:end], key=lambda c: c.price)
-        customers = Counter()
-        high = 0
-        for low in range(len(in_window)):
-            limit = in_window[low].price * top
-            while high < len(in_window) and in_window[high].price <= limit:
-                customers[in_window[high].customer] += 1
+    live_prices, live_customers, live_at = [], [], []
+    oldest = 0
+    for i, (_, customer, day, price) in enumerate(claims):
+        while claims[oldest][2] < day - window:
+            at = bisect_left(live_prices, claims[oldest][3])
+            while live_at[at] != oldest:
+                at += 1
+            del live_prices[at], live_customers[at], live_at[at]
+            oldest += 1
+        at = bisect_right(live_prices, price)
+        live_prices.insert(at, price)
+        live_customers.insert(at, customer)
+        live_at.insert(at, i)
+        low = bisect_left(live_prices, -((-price * den) // num))
+        end = bisect_right(live_prices, price * num // den)
+        if end - low < needed:
+            continue
+        # Boxes starting at low..at, each holding the claims up to its top price: two pointers.
+        counts, high, run_from, run_to = {}, low, None, None
+        for start in range(low, at + 1):
+            top = live_prices[start] * num // den
+            while high < end and live_prices[high] <= top:
+                counts[live_customers[high]] = counts.get(live_customers[high], 0) + 1
                 high += 1
-            if len(customers) >= rule.min_customers:
-                root = find(in_window[low].id)
-                for c in in_window[low:high]:
-                    corroborated.add(c.id)
-                    other = find(c.id)
-                    if other != root:
-                        parent[other] = root
-            customers[in_window[low].customer] -= 1
-            if not customers[in_window[low].customer]:
-                del customers[in_window[low].customer]
+            if len(counts) >= needed:
+                if run_from is None:
+                    run_from = start
+                run_to = high
+            gone = live_customers[start]
+            if counts[gone] == 1:
+                del counts[gone]
+            else:
+                counts[gone] -= 1
+        if run_from is None:
+            continue
+        root = find(i)
+        for j in live_at[run_from:run_to]:
+            corroborated[j] = True
+            j = find(j)
+            if j != root:
+                parent[j] = root
     statuses, groups = {}, {}
-    for c in claims:
-        if c.id in corroborated:
-            statuses[c.id] = "corroborated"
-            groups.setdefault(find(c.id), []).append(c.id)
-        elif as_of <= c.reported_on + window:
-            statuses[c.id] = "pending"
+    last_pending = as_of_day - window
+    for i, (pk, _, day, _) in enumerate(claims):
+        if corroborated[i]:
+            statuses[pk] = "corroborated"
+            groups.setdefault(find(i), []).append(pk)
         else:
-            statuses[c.id] = "unsubstantiated"
+            statuses[pk] = "pending" if day >= last_pending else "unsubstantiated"
     return statuses, sorted(sorted(group) for group in groups.values())
