@@ -54,24 +54,21 @@ def plain_sweep(claims, rule, as_of_day):
         end = bisect_right(live_prices, price * num // den)
         if end - low < needed:
             continue
-        # Boxes starting at low..at, each holding the claims up to its top price: two pointers.
-        counts, high, run_from, run_to = {}, low, None, None
+        # The run the witnessing boxes starting at low..at cover: from the lowest one's start to the
+        # highest one's end (a box needs as many claims as customers before they are counted).
+        run_from = run_to = None
         for start in range(low, at + 1):
-            top = live_prices[start] * num // den
-            while high < end and live_prices[high] <= top:
-                counts[live_customers[high]] = counts.get(live_customers[high], 0) + 1
-                high += 1
-            if len(counts) >= needed:
-                if run_from is None:
-                    run_from = start
-                run_to = high
-            gone = live_customers[start]
-            if counts[gone] == 1:
-                del counts[gone]
-            else:
-                counts[gone] -= 1
+            top = bisect_right(live_prices, live_prices[start] * num // den, start, end)
+            if top - start >= needed and len(set(live_customers[start:top])) >= needed:
+                run_from, run_to = start, top
+                break
         if run_from is None:
             continue
+        for start in range(at, run_from, -1):
+            top = bisect_right(live_prices, live_prices[start] * num // den, start, end)
+            if top - start >= needed and len(set(live_customers[start:top])) >= needed:
+                run_to = top
+                break
         root = find(i)
         for j in live_at[run_from:run_to]:
             corroborated[j] = True

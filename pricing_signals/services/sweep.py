@@ -332,7 +332,7 @@ class _DetectionOutcome:
         recompute = []
         for group, chosen, same in assigned:
             if chosen is None:
-                created.append((MarketSignal(**self._figures(group, ours(group, None))), group))
+                created.append((self._figures(group, ours(group, None)), group))
                 continue
             # Unchanged claims and our price unchanged: nothing to recompute (the nightly case).
             price = ours(group, chosen)
@@ -345,10 +345,9 @@ class _DetectionOutcome:
             pk__in=[pk for pk, _ in recompute]).values_list("pk", *SIGNAL_FIGURES)} if recompute else {}
         updated = [MarketSignal(pk=pk, updated_at=now, **figures) for pk, figures in recompute
                    if tuple(figures.values()) != stored_figures[pk]]
-        signals_create([signal for signal, _ in created], now)
-        for signal, group in created:
+        for pk, (_, group) in zip(signals_create([figures for figures, _ in created], now), created, strict=True):
             for at in group:
-                self.signal[at] = signal.pk
+                self.signal[at] = pk
         MarketSignal.objects.bulk_update(updated, [*UPDATED_FIELDS, "updated_at"], batch_size=500)
 
         status, signal = self.status, self.signal
