@@ -127,14 +127,14 @@ def claims_set(ids: Sequence[int], statuses: Sequence[str], signals: Sequence[in
     table = _table(PriceClaim)
     with connection.cursor() as cursor:
         for start in range(0, len(ids), UPDATE_BATCH):
-            batch = [int(pk) for pk in ids[start:start + UPDATE_BATCH]]
+            batch = list(map(int, ids[start:start + UPDATE_BATCH]))
             cursor.execute(
                 f"UPDATE {table} AS c SET status = v.status, signal_id = NULLIF(v.signal_id, 0) "
                 "FROM unnest(string_to_array(%s, ',')::bigint[], string_to_array(%s, ','), "
                 "            string_to_array(%s, ',')::bigint[]) AS v (id, status, signal_id) "
                 "WHERE c.id = v.id AND c.id BETWEEN %s AND %s",
                 [",".join(map(str, batch)), ",".join(statuses[start:start + UPDATE_BATCH]),
-                 ",".join(str(int(signal or 0)) for signal in signals[start:start + UPDATE_BATCH]),
+                 ",".join([str(int(signal or 0)) for signal in signals[start:start + UPDATE_BATCH]]),
                  min(batch), max(batch)])
 
 

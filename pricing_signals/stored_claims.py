@@ -134,6 +134,7 @@ def claims_update(changes: list[tuple[int, str, int | None]]) -> None:
     is refused (ValueError) before anything is written."""
     if not changes:
         return
-    changes.sort()
-    ids, statuses, signals = (list(column) for column in zip(*changes, strict=True))
-    sql.claims_set(ids, statuses, signals)
+    ids, statuses, signals = zip(*changes, strict=True)
+    # numpy sorts a million ids in a fraction of the time Python takes to sort a million tuples.
+    order = np.argsort(np.fromiter(ids, dtype=np.int64, count=len(ids)), kind="stable").tolist()
+    sql.claims_set([ids[at] for at in order], [statuses[at] for at in order], [signals[at] for at in order])
