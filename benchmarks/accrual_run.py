@@ -191,6 +191,7 @@ def rounds(base, work, repeats, *, close=True, check=True):
 
 
 def main():
+    sys.stdout.reconfigure(line_buffering=True)  # each line as it comes, also into a log file
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     sys.path.insert(0, str(ROOT))
     django.setup()
