@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from .bonus import bonus_percent
 from .lines import NOTHING_BOUGHT, MonthTotal, PurchaseLine, monthly_totals
-from .money import ZERO, percent_of, quantize_money, quantize_unit_price
+from .money import ZERO, ZERO_MONEY, percent_of, quantize_money, quantize_unit_price
 from .periods import SettlementFrequency, add_months, month_of, months_from
 from .results import MonthResult, is_shortfall
 from .rules import Volume
@@ -162,7 +162,8 @@ def _standing(rule: RebateRule, volume: Volume, extra_percent: Decimal) -> _Stan
     if not reached:
         return _Standing(volume, False, ZERO, ZERO)
     from_rule = quantize_money(kind.earned(rule, volume))
-    bonus = quantize_money(percent_of(extra_percent, max(ZERO, volume.amount)))
+    # No bonus in force (most periods): nothing to compute, the same 0.00 the rounding would give.
+    bonus = quantize_money(percent_of(extra_percent, max(ZERO, volume.amount))) if extra_percent else ZERO_MONEY
     if rule.cap is not None:
         from_rule = min(from_rule, rule.cap)
         bonus = min(bonus, rule.cap - from_rule)

@@ -23,6 +23,11 @@ class PurchaseLine:
     product: str = ""
 
     def __post_init__(self):
+        # The common case (a first-of-month date and two Decimals, as read from the database) is checked
+        # in one step: one line is made per agreement and month.
+        if (type(self.month) is date and self.month.day == 1 and type(self.quantity) is Decimal
+                and type(self.amount) is Decimal):
+            return
         require_month("month", self.month)
         object.__setattr__(self, "quantity", as_decimal("quantity", self.quantity))
         object.__setattr__(self, "amount", as_decimal("amount", self.amount))

@@ -203,10 +203,19 @@ def agreement_accrue(*, agreement: RebateAgreement, as_of: date) -> list[Booking
 
 def book(bookings: list[Booking]) -> None:
     """Insert the bookings set-based (COPY); their keys make a second insert fail whole."""
-    # Every field is a number, a date, a kind or a booking key: none needs CSV quoting.
+    # Every field is a number, a date, a kind or a booking key: none needs CSV quoting. Dates and
+    # timestamps repeat across entries (a few months, one booking time): each is formatted once.
+    texts: dict = {}
+
+    def text(value):
+        formatted = texts.get(value)
+        if formatted is None:
+            formatted = texts[value] = value.isoformat()
+        return formatted
+
     copy_lines(LedgerEntry, BOOKING_COLUMNS, (
-        f"{b.agreement_id},{b.period.isoformat()},{b.kind},{b.quantity},{b.eligible_amount},{b.amount},"
-        f"{'' if b.accrual_run_id is None else b.accrual_run_id},{b.booking_key},{b.booked_at.isoformat()}\n"
+        f"{b.agreement_id},{text(b.period)},{b.kind},{b.quantity},{b.eligible_amount},{b.amount},"
+        f"{'' if b.accrual_run_id is None else b.accrual_run_id},{b.booking_key},{text(b.booked_at)}\n"
         for b in bookings
     ))
 
@@ -232,10 +241,18 @@ def ledger_differences(agreements, *, as_of: date, run: AccrualRun | None, chang
     accrual, catch_up, adjustment = (LedgerEntry.Kind.ACCRUAL.value, LedgerEntry.Kind.CATCH_UP.value,
                                      LedgerEntry.Kind.ADJUSTMENT.value)
     bookings = []
+    # A booking key names its month as YYYY-MM: formatted once per month, not once per entry.
+    month_keys: dict[date, str] = {}
+
+    def month_key(month):
+        text = month_keys.get(month)
+        if text is None:
+            text = month_keys[month] = f"{month:%Y-%m}"
+        return text
 
     def first_booking(pk, month, result):
         if result.amount or result.quantity or result.eligible_amount:
-            key = f"a{pk}:{month:%Y-%m}:{stamp}"
+            key = f"a{pk}:{month_key(month)}:{stamp}"
             bookings.append(Booking(pk, month, accrual, result.quantity, result.eligible_amount,
                                     result.amount - result.catch_up, run_id, f"{accrual}:{key}", now))
             if result.catch_up:
@@ -257,7 +274,7 @@ def ledger_differences(agreements, *, as_of: date, run: AccrualRun | None, chang
             have = held[month]
             if want != have:
                 bookings.append(Booking(pk, month, adjustment, want[0] - have[0], want[1] - have[1],
-                                        want[2] - have[2], run_id, f"{adjustment}:a{pk}:{month:%Y-%m}:{stamp}",
+                                        want[2] - have[2], run_id, f"{adjustment}:a{pk}:{month_key(month)}:{stamp}",
                                         now))
     return bookings
 

@@ -1,9 +1,11 @@
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rebates.engine.lines import PurchaseLine
 from rebates.engine.money import (
     DecimalInputError,
     as_decimal,
@@ -82,3 +84,19 @@ def test_parse_price_refuses_zero_and_below():
 @given(st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-10**11 + 1, max_value=10**11 - 1))
 def test_parse_decimal_gives_back_every_figure_it_is_sent_as_text(number):
     assert parse_decimal(str(number), places=2, digits=13) == number
+
+
+@pytest.mark.parametrize(("month", "quantity", "amount", "error"), [
+    (date(2026, 3, 15), Decimal("1"), Decimal("2.00"), ValueError),
+    (datetime(2026, 3, 1), Decimal("1"), Decimal("2.00"), TypeError),
+    (date(2026, 3, 1), 1.0, Decimal("2.00"), TypeError),
+    (date(2026, 3, 1), Decimal("1"), 2.0, TypeError),
+])
+def test_a_purchase_line_refuses_a_day_a_timestamp_or_a_float(month, quantity, amount, error):
+    with pytest.raises(error):
+        PurchaseLine(month, quantity, amount)
+
+
+def test_a_purchase_line_takes_an_int_as_an_exact_decimal():
+    line = PurchaseLine(date(2026, 3, 1), 3, Decimal("2.00"))
+    assert line.quantity == Decimal(3) and type(line.quantity) is Decimal
