@@ -172,19 +172,25 @@ def write_accrual_xlsx(target, *, user, filters, about=(), progress: Progress = 
         columns = _sized_accrual_columns(summary)
         sheet = workbook.sheet("Accruals", columns)
         workbook.header(sheet, 0, columns)
-        # Each cell by its own typed writer (text always as a string cell), with the column's format.
-        text, number = sheet._write_string, sheet._write_number
+        # Each cell by its own typed writer (text always as a string cell), with the column's format. The texts
+        # are the agreement's, the same on each of its rows (by number, month): checked for a formula once.
+        text, number = sheet.write_checked_string, sheet._write_number
         month, quantity, money = (workbook.formats[kind] for kind in ("month", "quantity", "money"))
-        row = 0
+        text_format = workbook.formats["text"]
+        row, shown = 0, None
         for batch in row_batches(sheet_queryset(user=user, filters=filters)):
             for agreement, code, name, manager, program, serial, units, eligible, accrued, paid, forfeited, \
                     unpaid in batch:
+                if agreement != shown:
+                    shown = agreement
+                    number_fmt, code_fmt, name_fmt, manager_fmt, program_fmt = (sheet.text_format(value, text_format)
+                                          for value in (agreement, code, name, manager, program))
                 row += 1
-                text(row, 0, agreement)
-                text(row, 1, code)
-                text(row, 2, name)
-                text(row, 3, manager)
-                text(row, 4, program)
+                text(row, 0, agreement, number_fmt)
+                text(row, 1, code, code_fmt)
+                text(row, 2, name, name_fmt)
+                text(row, 3, manager, manager_fmt)
+                text(row, 4, program, program_fmt)
                 number(row, 5, serial, month)
                 number(row, 6, units, quantity)
                 number(row, 7, eligible, money)
