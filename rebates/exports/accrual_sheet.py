@@ -141,9 +141,7 @@ class Summary:
 def sheet_summary(*, user, filters) -> Summary:
     """The sheet summed per customer in one aggregate query, each figure with its places."""
     summary = Summary()
-    for row in liability_by_customer(user=user, **filters).values_list(
-            "customer_code", "customer_name", "manager_name", "agreements", "rows", "units", "eligible", "accrued",
-            "paid", "forfeited", "unpaid", "longest_number", "longest_program"):
+    for row in liability_by_customer(user=user, **filters):
         code, name, manager, agreements, count, units, *money, longest_number, longest_program = row
         summary.customers.append((code, name, manager, agreements, count, quantized(units, QUANTITY_STEP),
                                   *(quantized(value, CENT) for value in money)))
@@ -228,13 +226,16 @@ def _write_liability_sheet(workbook: XlsxWorkbook, summary: Summary):
     widths = [column.width for column in CUSTOMER_COLUMNS]
     row = 1
     sums = [0, ZERO_MONEY, ZERO_MONEY, ZERO_MONEY, ZERO_MONEY]
+    # Each cell by its typed writer; the figures take their column's format.
+    text, number = sheet._write_string, sheet._write_number
     for values in summary.by_customer():
         row += 1
-        sheet.write_row(row, 0, values)
         for col in (0, 1, 2):
+            text(row, col, values[col])
             if values[col]:
                 widths[col] = text_width(values[col], widths[col])
         for i, value in enumerate(values[3:]):
+            number(row, i + 3, value)
             sums[i] += value
     row += 1
     workbook.total_row(sheet, row, CUSTOMER_COLUMNS, {0: "Total", **dict(enumerate(sums, start=3))})
