@@ -49,7 +49,7 @@ def main():
     best = {variant: min(r["seconds"] for r in results) for variant, results in runs.items()}
     cpu = {variant: min(r["cpu"] for r in results) for variant, results in runs.items()}
     floor = best["xlsxwriter"]
-    print(f"excel export floor: {LABELS['xlsxwriter']} (constant_memory, rows in memory), minimum of {ROUNDS}: "
+    print(f"excel export {LABELS['xlsxwriter']} (constant_memory, rows in memory), minimum of {ROUNDS}: "
           f"{floor:.2f} s")
     ratio = best["export"] / floor
     peak = max(r["peak_mb"] for r in runs["export"])
