@@ -6,14 +6,12 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import (
-    Aggregate,
     BigIntegerField,
     Count,
     DateField,
     DecimalField,
     F,
     Func,
-    IntegerField,
     Max,
     OuterRef,
     Prefetch,
@@ -43,6 +41,7 @@ from rebates.models import (
 from rebates.prices import price_in_force
 from rebates.scope import covered_q
 from rebates.services.accrual import ACCRUING_STATUSES
+from rebates.sql.exports import sums_by_customer
 from rebates.terms import agreements_with_terms, exact, expected_ledger
 
 ZERO = Value(ZERO_MONEY, output_field=DecimalField(max_digits=16, decimal_places=2))  # an empty sum in SQL
@@ -170,22 +169,11 @@ def accrual_entries(*, user, customer=None, manager=None, program=None, agreemen
     return entries
 
 
-def _manager_name():
+def _manager_name(customer="agreement__customer"):
     """The account manager's full name, else their username ("" when the customer has none)."""
-    full_name = Trim(Concat("agreement__customer__account_manager__first_name", Value(" "),
-                            "agreement__customer__account_manager__last_name"))
-    return Coalesce(NullIf(full_name, Value("")), "agreement__customer__account_manager__username", Value(""))
-
-
-class _CountAgreementMonths(Aggregate):
-    """How many distinct (agreement, month) pairs: the rows `accrual_rows` gives for the same entries."""
-
-    function = "COUNT"
-    template = "%(function)s(DISTINCT (%(expressions)s))"
-    output_field = IntegerField()
-
-    def __init__(self):
-        super().__init__(F("agreement_id"), F("period"))
+    manager = f"{customer}__account_manager"
+    full_name = Trim(Concat(f"{manager}__first_name", Value(" "), f"{manager}__last_name"))
+    return Coalesce(NullIf(full_name, Value("")), f"{manager}__username", Value(""))
 
 
 def booked_units():
@@ -207,26 +195,22 @@ def _ledger_figures() -> dict:
     }
 
 
-def liability_by_customer(*, user, **filters):
+def liability_by_customer(*, user, **filters) -> list[tuple]:
     """The accrual rows summed per customer, by customer code, with the same filters as `accrual_rows`
-    (months filtering the entries): customer_code, customer_name, manager_name, agreements, rows (agreement
-    months), units, eligible, accrued, paid, forfeited, unpaid (the liability), and the longest agreement
-    number and program name (for sizing a sheet's columns). One aggregate query."""
-    return (
+    (months filtering the entries): (customer_code, customer_name, manager_name, agreements, rows (agreement
+    months), units, eligible, accrued, paid, forfeited, unpaid (the liability), the longest agreement number
+    and program name (for sizing a sheet's columns)). One query: the entries summed per agreement first (no
+    sort over every entry), then per customer (rebates.sql.exports)."""
+    per_agreement = (
         accrual_entries(user=user, **filters).order_by()
-        .values("agreement__customer_id")
-        .annotate(
-            customer_code=F("agreement__customer__code"),
-            customer_name=F("agreement__customer__name"),
-            manager_name=_manager_name(),
-            agreements=Count("agreement_id", distinct=True),
-            rows=_CountAgreementMonths(),
-            **_ledger_figures(),
-            longest_number=Max(Length("agreement__number")),
-            longest_program=Max(Length("agreement__program__name")),
-        )
-        .order_by("customer_code")
+        .values("agreement_id")
+        .annotate(months=Count("period", distinct=True), **_ledger_figures())
     )
+    agreements = RebateAgreement.objects.order_by().values(
+        "id", "customer_id", customer_code=F("customer__code"), customer_name=F("customer__name"),
+        manager_name=_manager_name("customer"), number_length=Length("number"),
+        program_length=Length("program__name"))
+    return sums_by_customer(per_agreement, agreements)
 
 
 def accrual_rows(*, user, customer=None, manager=None, program=None, agreement=None,

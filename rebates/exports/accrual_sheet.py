@@ -141,9 +141,7 @@ class Summary:
 def sheet_summary(*, user, filters) -> Summary:
     """The sheet summed per customer in one aggregate query, each figure with its places."""
     summary = Summary()
-    for row in liability_by_customer(user=user, **filters).values_list(
-            "customer_code", "customer_name", "manager_name", "agreements", "rows", "units", "eligible", "accrued",
-            "paid", "forfeited", "unpaid", "longest_number", "longest_program"):
+    for row in liability_by_customer(user=user, **filters):
         code, name, manager, agreements, count, units, *money, longest_number, longest_program = row
         summary.customers.append((code, name, manager, agreements, count, quantized(units, QUANTITY_STEP),
                                   *(quantized(value, CENT) for value in money)))
@@ -172,19 +170,25 @@ def write_accrual_xlsx(target, *, user, filters, about=(), progress: Progress = 
         columns = _sized_accrual_columns(summary)
         sheet = workbook.sheet("Accruals", columns)
         workbook.header(sheet, 0, columns)
-        # Each cell by its own typed writer (text always as a string cell), with the column's format.
-        text, number = sheet._write_string, sheet._write_number
+        # Each cell by its own typed writer (text always as a string cell), with the column's format. The texts
+        # are the agreement's, the same on each of its rows (by number, month): checked for a formula once.
+        text, number = sheet.write_checked_string, sheet._write_number
         month, quantity, money = (workbook.formats[kind] for kind in ("month", "quantity", "money"))
-        row = 0
+        text_format = workbook.formats["text"]
+        row, shown = 0, None
         for batch in row_batches(sheet_queryset(user=user, filters=filters)):
             for agreement, code, name, manager, program, serial, units, eligible, accrued, paid, forfeited, \
                     unpaid in batch:
+                if agreement != shown:
+                    shown = agreement
+                    number_fmt, code_fmt, name_fmt, manager_fmt, program_fmt = (sheet.text_format(value, text_format)
+                                          for value in (agreement, code, name, manager, program))
                 row += 1
-                text(row, 0, agreement)
-                text(row, 1, code)
-                text(row, 2, name)
-                text(row, 3, manager)
-                text(row, 4, program)
+                text(row, 0, agreement, number_fmt)
+                text(row, 1, code, code_fmt)
+                text(row, 2, name, name_fmt)
+                text(row, 3, manager, manager_fmt)
+                text(row, 4, program, program_fmt)
                 number(row, 5, serial, month)
                 number(row, 6, units, quantity)
                 number(row, 7, eligible, money)
@@ -222,13 +226,16 @@ def _write_liability_sheet(workbook: XlsxWorkbook, summary: Summary):
     widths = [column.width for column in CUSTOMER_COLUMNS]
     row = 1
     sums = [0, ZERO_MONEY, ZERO_MONEY, ZERO_MONEY, ZERO_MONEY]
+    # Each cell by its typed writer; the figures take their column's format.
+    text, number = sheet._write_string, sheet._write_number
     for values in summary.by_customer():
         row += 1
-        sheet.write_row(row, 0, values)
         for col in (0, 1, 2):
+            text(row, col, values[col])
             if values[col]:
                 widths[col] = text_width(values[col], widths[col])
         for i, value in enumerate(values[3:]):
+            number(row, i + 3, value)
             sums[i] += value
     row += 1
     workbook.total_row(sheet, row, CUSTOMER_COLUMNS, {0: "Total", **dict(enumerate(sums, start=3))})

@@ -76,10 +76,18 @@ class _FormulaSafeWorksheet(Worksheet):
 
     quoted = None  # set by XlsxWorkbook.sheet: a cell format -> its twin with the quote prefix
 
-    def _write_string(self, row, col, string, cell_format=None):
+    def text_format(self, string, cell_format=None):
+        """The format `string` is written with: `cell_format`, or its quote-prefixed twin when the text starts a
+        formula. (A text written on many rows is checked once and written with `write_checked_string`.)"""
         if self.quoted is not None and starts_formula(string):
-            cell_format = self.quoted(cell_format)
-        return super()._write_string(row, col, string, cell_format)
+            return self.quoted(cell_format)
+        return cell_format
+
+    def _write_string(self, row, col, string, cell_format=None):
+        return super()._write_string(row, col, string, self.text_format(string, cell_format))
+
+    # XlsxWriter's undecorated string writer, for a text whose format came from `text_format`.
+    write_checked_string = Worksheet._write_string
 
 
 def _write_text(worksheet, row, col, text, cell_format=None):

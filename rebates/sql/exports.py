@@ -82,6 +82,28 @@ class _Prefetch:
         self.thread.join()
 
 
+def sums_by_customer(per_agreement, agreements) -> list[tuple]:
+    """Per-agreement figures summed per customer, by customer code, in one query.
+
+    `per_agreement`: a `values` queryset of agreement_id, months, units, eligible, accrued, paid, forfeited,
+    unpaid (one row per agreement); `agreements`: a `values` queryset of id, customer_id, customer_code,
+    customer_name, manager_name, number_length, program_length. Returns (customer_code, customer_name,
+    manager_name, agreements, rows, units, eligible, accrued, paid, forfeited, unpaid, longest_number,
+    longest_program) per customer with entries; rows is the sum of the agreements' months."""
+    figures_sql, figures_params = per_agreement.query.sql_with_params()
+    agreements_sql, agreements_params = agreements.query.sql_with_params()
+    sql = f"""
+        SELECT a.customer_code, a.customer_name, a.manager_name, COUNT(*), SUM(f.months)::bigint,
+               SUM(f.units), SUM(f.eligible), SUM(f.accrued), SUM(f.paid), SUM(f.forfeited), SUM(f.unpaid),
+               MAX(a.number_length), MAX(a.program_length)
+        FROM ({figures_sql}) AS f JOIN ({agreements_sql}) AS a ON a.id = f.agreement_id
+        GROUP BY a.customer_id, a.customer_code, a.customer_name, a.manager_name
+        ORDER BY a.customer_code"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*figures_params, *agreements_params))
+        return cursor.fetchall()
+
+
 _PROGRESS_SQL = f"UPDATE {ExportJob._meta.db_table} SET rows_done = %s, rows_total = %s, progress = %s WHERE id = %s"
 
 
