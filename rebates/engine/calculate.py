@@ -76,16 +76,21 @@ def calculate(
     """
     months = accrual_months(terms, as_of)
     bought = monthly_totals(lines)
-    # Only a rule measured against last year reads last year's months.
+    # Only a rule measured against last year reads last year's months; often from the same lines.
+    same_lines = last_year_lines is lines and isinstance(lines, list | tuple)
     last_year = (
-        {add_months(month, 12): total for month, total in monthly_totals(last_year_lines).items()}
+        {add_months(month, 12): total
+         for month, total in (bought if same_lines else monthly_totals(last_year_lines)).items()}
         if terms.rule.baseline is Baseline.LAST_YEAR else {}
     )
     bonus_lines = tuple(bonus_lines)
     launches = {b.product: monthly_totals(bonus_lines, product=b.product) for b in terms.rule.bonuses}
     integer_rule = exact.integer_rule(terms.rule) if integers else None
     if integer_rule is not None:
-        bought_ints, last_year_ints = exact.integer_totals(bought), exact.integer_totals(last_year)
+        bought_ints = exact.integer_totals(bought)
+        last_year_ints = ({add_months(month, 12): total for month, total in bought_ints.items()}
+                          if same_lines and last_year and bought_ints is not None
+                          else exact.integer_totals(last_year))
         if bought_ints is None or last_year_ints is None or not exact.small_enough(
                 integer_rule, bought_ints, last_year_ints):
             integer_rule = None

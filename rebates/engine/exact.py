@@ -24,7 +24,7 @@ from .bonus import bonus_percent
 from .choices import Baseline, RateType, TierBasis, TierMethod
 from .lines import NOTHING_BOUGHT, MonthTotal
 from .money import ZERO, percent_of, quantize_unit_price
-from .results import MonthResult, is_shortfall
+from .results import MonthResult, is_shortfall, month_result
 
 if TYPE_CHECKING:
     from .terms import AgreementTerms, RebateRule
@@ -52,8 +52,11 @@ def _at_least(value: Decimal, places: int) -> int:
     return int(value.scaleb(places).to_integral_value(rounding=ROUND_CEILING))
 
 
+ZERO_CENTS = Decimal("0.00")
+
+
 def _cents(value: int) -> Decimal:
-    return Decimal(value).scaleb(-2)
+    return Decimal(value).scaleb(-2) if value else ZERO_CENTS
 
 
 def _round(value: int, divisor: int) -> int:
@@ -65,6 +68,7 @@ class IntegerRule(NamedTuple):
     """A rule's figures as integers, and what its kind does with a volume, worked out once per calculation."""
 
     unit: RateType
+    per_unit: bool  # the rates are money per unit (else percents)
     to_cents: int
     # Rates: the Decimal the results show and its integer; flat kinds have one, tiered rules one a band.
     rates: tuple[Decimal, ...]
@@ -125,7 +129,8 @@ def integer_rule(rule: RebateRule) -> IntegerRule | None:
     # The largest rate or bonus percent (all bonuses together) a volume is multiplied by.
     largest = max(*rate_ints, sum(bonus_ints), 1)
     return IntegerRule(
-        unit=unit, to_cents=TO_CENTS[unit], rates=rates, rate_ints=rate_ints, thresholds=thresholds,
+        unit=unit, per_unit=unit is RateType.PER_UNIT, to_cents=TO_CENTS[unit], rates=rates, rate_ints=rate_ints,
+        thresholds=thresholds,
         basis_is_quantity=basis_is_quantity, incremental=incremental, growth=growth, stated_baseline=stated,
         minimum_on_quantity=minimum_on_quantity, minimum=minimum,
         cap=None if rule.cap is None else _scaled(rule.cap, AMOUNT_PLACES),
@@ -196,7 +201,7 @@ def settlement_period(
     commitment_rule = engine_rule.commitment_rule
     bonuses = engine_rule.bonuses
     cap = rule.cap
-    per_unit_rate = rule.unit is RateType.PER_UNIT
+    per_unit_rate = rule.per_unit
     launched = dict.fromkeys(launches, ZERO)
     before = _Standing(0, 0, 0, 0, False, 0, 0)
     volume = (0, 0, 0, 0)
@@ -234,7 +239,7 @@ def settlement_period(
             bonus_rate = extra
         else:
             rate = bonus_rate = ZERO
-        yield MonthResult(
+        yield month_result(
             month=month,
             period_start=first,
             quantity=total.quantity,
@@ -278,7 +283,7 @@ def _rate_index(rule: IntegerRule, volume: tuple[int, ...]) -> int:
 
 
 def _growth(rule: IntegerRule, volume: tuple[int, ...]) -> int:
-    if rule.unit is RateType.PER_UNIT:
+    if rule.per_unit:
         return max(0, volume[0] - volume[2])  # units over last year's (a stated baseline never gets here)
     baseline = volume[3] if rule.stated_baseline is None else rule.stated_baseline
     return max(0, volume[1] - baseline)
@@ -287,7 +292,6 @@ def _growth(rule: IntegerRule, volume: tuple[int, ...]) -> int:
 def _earned(rule: IntegerRule, volume: tuple[int, ...], rate_index: int | None) -> int:
     """What the volume earns in the rule's fine unit (see TO_CENTS), never below 0; at the rate reached, or
     at rates[rate_index]. Incremental tiers pay each band's share at its own rate."""
-    per_unit = rule.unit is RateType.PER_UNIT
     if rule.incremental:
         value = volume[0] if rule.basis_is_quantity else volume[1]
         thresholds = rule.thresholds
@@ -300,7 +304,7 @@ def _earned(rule: IntegerRule, volume: tuple[int, ...], rate_index: int | None) 
     rate = rule.rate_ints[_rate_index(rule, volume) if rate_index is None else rate_index]
     if rule.growth:
         return rate * _growth(rule, volume)
-    return max(0, rate * (volume[0] if per_unit else volume[1]))
+    return max(0, rate * (volume[0] if rule.per_unit else volume[1]))
 
 
 def _catch_up(rule: IntegerRule, before: _Standing, now: _Standing) -> int:
@@ -320,3 +324,4 @@ def _money_per_unit(per_unit_rate: bool, rate: Decimal, bonus_rate: Decimal, tot
     if not total.quantity:
         return None
     return quantize_unit_price(fixed + percent_of(percent, total.amount / total.quantity))
+

@@ -94,3 +94,15 @@ def test_the_common_kinds_are_done_in_integers():
     assert integer_rule(RebateRule(kind="tiered", rate_type="percent", tier_basis="percent_of_baseline",
                                    tier_method="retroactive", bands=tiers, baseline="last_year")) is None
     assert integer_rule(RebateRule(kind="percent", rate=Decimal("2.12345"))) is None
+
+
+def test_a_month_result_built_quickly_is_the_same_month_result():
+    from dataclasses import fields
+
+    from rebates.engine import MonthResult
+    from rebates.engine.results import month_result
+
+    values = [date(2026, 3, 1), date(2026, 1, 1), *(Decimal(n) for n in range(2, 12)), True]
+    assert [f.name for f in fields(MonthResult)] == list(month_result.__code__.co_varnames[:len(values)])
+    quick, made = month_result(*values), MonthResult(*values)
+    assert quick == made and repr(quick) == repr(made) and hash(quick) == hash(made)
