@@ -4,6 +4,9 @@ For every month the engine computes the settlement period's cumulative earnings 
 period-to-date totals (rounded to the cent, capped), and books the month as the difference from the
 month before. Retroactive tiers, minimums, caps, credit notes and bonuses all follow from that one
 rule, and a period's months always add up to its cumulative exactly.
+
+The maths is done in exact integers (exact.py) wherever that gives the same results, which is nearly
+always; `calculate_decimal` does it all in Decimals, the reference the integers are tested against.
 """
 
 from collections.abc import Collection, Iterable, Iterator, Mapping
@@ -12,6 +15,7 @@ from decimal import Decimal
 from itertools import groupby
 from typing import NamedTuple
 
+from . import exact
 from .bonus import bonus_percent
 from .lines import NOTHING_BOUGHT, MonthTotal, PurchaseLine, monthly_totals
 from .money import ZERO, ZERO_MONEY, percent_of, quantize_money, quantize_unit_price
@@ -53,6 +57,7 @@ def calculate(
     last_year_lines: Iterable[PurchaseLine] = (),
     bonus_lines: Iterable[PurchaseLine] = (),
     changed_months: Collection[date] | None = None,
+    integers: bool = True,
 ) -> tuple[MonthResult, ...]:
     """The expected ledger of an agreement, one MonthResult per month that accrues by `as_of`, in order.
 
@@ -71,13 +76,24 @@ def calculate(
     """
     months = accrual_months(terms, as_of)
     bought = monthly_totals(lines)
-    # Only a rule measured against last year reads last year's months.
+    # Only a rule measured against last year reads last year's months; often from the same lines.
+    same_lines = last_year_lines is lines and isinstance(lines, list | tuple)
     last_year = (
-        {add_months(month, 12): total for month, total in monthly_totals(last_year_lines).items()}
+        {add_months(month, 12): total
+         for month, total in (bought if same_lines else monthly_totals(last_year_lines)).items()}
         if terms.rule.baseline is Baseline.LAST_YEAR else {}
     )
     bonus_lines = tuple(bonus_lines)
     launches = {b.product: monthly_totals(bonus_lines, product=b.product) for b in terms.rule.bonuses}
+    integer_rule = exact.integer_rule(terms.rule) if integers else None
+    if integer_rule is not None:
+        bought_ints = exact.integer_totals(bought)
+        last_year_ints = ({add_months(month, 12): total for month, total in bought_ints.items()}
+                          if same_lines and last_year and bought_ints is not None
+                          else exact.integer_totals(last_year))
+        if bought_ints is None or last_year_ints is None or not exact.small_enough(
+                integer_rule, bought_ints, last_year_ints):
+            integer_rule = None
     # Months are consecutive from the term's start, so the i-th month is in period i // length.
     length = SettlementFrequency(terms.settlement_frequency).months
 
@@ -91,8 +107,17 @@ def calculate(
             if not changed:
                 continue
             recompute_from = min(changed)
-        results.extend(_settlement_period(terms, first, period, bought, last_year, launches, recompute_from))
+        if integer_rule is None:
+            results.extend(_settlement_period(terms, first, period, bought, last_year, launches, recompute_from))
+        else:
+            results.extend(exact.settlement_period(terms, integer_rule, first, period, bought, bought_ints,
+                                                   last_year_ints, launches, recompute_from))
     return tuple(results)
+
+
+def calculate_decimal(terms: AgreementTerms, lines: Iterable[PurchaseLine], **options) -> tuple[MonthResult, ...]:
+    """`calculate` with every figure in Decimals: the reference for the integer maths (same arguments)."""
+    return calculate(terms, lines, integers=False, **options)
 
 
 def _settlement_period(

@@ -1,6 +1,5 @@
 """Purchase lines as the engine sees them, and their totals per month."""
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -46,10 +45,12 @@ NOTHING_BOUGHT = MonthTotal()
 
 def monthly_totals(lines: Iterable[PurchaseLine], *, product: str | None = None) -> dict[date, MonthTotal]:
     """Net quantity and amount per month, of every line or of one product's; line order is irrelevant."""
-    quantities: dict[date, Decimal] = defaultdict(lambda: ZERO)
-    amounts: dict[date, Decimal] = defaultdict(lambda: ZERO)
+    sums: dict[date, tuple[Decimal, Decimal]] = {}
     for line in lines:
         if product is None or line.product == product:
-            quantities[line.month] += line.quantity
-            amounts[line.month] += line.amount
-    return {month: MonthTotal(quantities[month], amounts[month]) for month in quantities}
+            month = line.month
+            found = sums.get(month)
+            # Each sum starts from ZERO, as a sum of Decimals does (0 + 1E+1 is written 10).
+            quantity, amount = (ZERO, ZERO) if found is None else found
+            sums[month] = (quantity + line.quantity, amount + line.amount)
+    return {month: MonthTotal(quantity, amount) for month, (quantity, amount) in sums.items()}

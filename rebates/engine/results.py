@@ -45,3 +45,19 @@ def is_shortfall(units: Decimal, committed: Decimal | None) -> bool:
     The one definition: the engine flags its months with it and every page, API and sheet reads the booked
     months with it (docs/product.md, "Shortfall months")."""
     return committed is not None and committed > 0 and units < committed
+
+
+_new = object.__new__
+
+
+def month_result(month, period_start, quantity, eligible_amount, accrual, catch_up, bonus, amount, cumulative, rate,
+                 bonus_rate, rebate_per_unit, shortfall) -> MonthResult:
+    """MonthResult(...) with the same fields in the same order, built without the frozen dataclass's
+    __init__ (one attribute at a time): the engine makes one for every month of every agreement."""
+    result = _new(MonthResult)
+    result.__dict__.update(
+        month=month, period_start=period_start, quantity=quantity, eligible_amount=eligible_amount,
+        accrual=accrual, catch_up=catch_up, bonus=bonus, amount=amount, cumulative=cumulative, rate=rate,
+        bonus_rate=bonus_rate, rebate_per_unit=rebate_per_unit, shortfall=shortfall,
+    )
+    return result
