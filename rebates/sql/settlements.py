@@ -125,7 +125,8 @@ SELECT id FROM created ORDER BY id
 
 # Each due interim payment of the batch's agreements with an interim frequency: the open settlement
 # period holding the last complete month, every interim period of it that ended before the month of the
-# close (and before the period's last month, which its closing pays) with no live interim payment yet.
+# close (and before the period's last month, which its closing pays) with no live interim payment yet; none
+# in a period that already has a live closing (it pays every month of the period).
 _INTERIMS_SQL = """
 WITH frequency(name, months) AS (SELECT * FROM unnest(%(names)s::text[], %(months)s::int[])),
 holding AS (
@@ -154,6 +155,9 @@ due AS (
                                        LEAST(%(last_complete)s, (p.last - interval '1 month')::date)::timestamp,
                                        make_interval(months => p.step)) AS t(through)
     WHERE p.last >= %(as_of_month)s
+      AND NOT EXISTS (SELECT 1 FROM {settlement} s
+                      WHERE s.agreement_id = p.agreement_id AND s.period_start = p.first AND NOT s.interim
+                        AND s.status <> %(forfeited)s)
       AND NOT EXISTS (SELECT 1 FROM {settlement} s
                       WHERE s.agreement_id = p.agreement_id AND s.period_start = p.first
                         AND s.period_end = t.through::date AND s.interim AND s.status <> %(forfeited)s)

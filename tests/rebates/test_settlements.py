@@ -298,3 +298,14 @@ def test_closing_many_agreements_at_once_gives_the_figures_of_closing_them_one_b
     assert sum(1 for s in settlements if s[4:8] != (D("0.00"),) * 4) == len(settlements)
     assert dict(statuses)[ended.pk] == "expired"
     assert at_once == one_by_one
+
+
+def test_the_nightly_close_drafts_no_interim_payment_in_a_period_already_closed():
+    agreement, _ = seed()
+    RebateAgreement.objects.filter(pk=agreement.pk).update(interim_frequency="quarterly")
+    run = accrual_run_start(as_of=datetime.date(2026, 7, 2), trigger="finance", queue=False)
+    accrual_run_perform(run_id=run.pk, close_settlements=False)
+    closing = settlement_close(agreement=agreement, period_first=month(1))
+
+    assert settlements_close_due(as_of=datetime.date(2026, 7, 2)) == []
+    assert list(Settlement.objects.filter(agreement=agreement)) == [closing]
