@@ -35,9 +35,11 @@ def agreements_lock(*, statuses, started_before: date) -> list[int]:
     order (so two closes at once queue behind each other, never deadlock); their ids in that order.
 
     Also turns JIT off for the rest of the caller's transaction: compiling the statements below costs
-    seconds (their estimates pass jit_above_cost) and saves nothing."""
+    seconds (their estimates pass jit_above_cost) and saves nothing; and gives them the memory to sort the
+    book's ledger sums without spilling to disk."""
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(_LOCK_SQL.format(agreement=table(RebateAgreement)), [list(statuses), started_before])
         return [pk for (pk,) in cursor.fetchall()]
 
