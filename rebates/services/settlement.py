@@ -6,7 +6,6 @@ within a period pays the period so far. A payout entry is booked when finance pa
 agreement early forfeits the unpaid balance.
 """
 
-from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
@@ -15,13 +14,12 @@ from django.db import transaction
 from django.db.models import Q, Sum
 
 from config import clock
-from customers.models import AuditRecord
 from customers.services import audit_record
-from rebates.engine.money import CENT, ZERO_MONEY
+from rebates.engine.money import ZERO_MONEY
 from rebates.engine.periods import SettlementFrequency, add_months, month_of, period_start
 from rebates.models import EARNED_KINDS, LedgerEntry, RebateAgreement, Settlement
 from rebates.services.accrual import ACCRUING_STATUSES, agreement_accrue
-from rebates.terms import as_date, exact
+from rebates.sql import settlements as sql
 
 
 class SettlementError(Exception):
@@ -105,107 +103,25 @@ def settlement_close(*, agreement: RebateAgreement, period_first: date, by=None,
         return settlement
 
 
-def settlements_close_due(*, as_of: date) -> list[Settlement]:
-    """Close every settlement period that ended before `as_of`'s month, with the figures
-    `settlement_figures` gives, set-based (a few queries for all agreements); agreements past their
-    term's end become expired.
+def settlements_close_due(*, as_of: date) -> list[int]:
+    """Close every settlement period that ended before `as_of`'s month and draft the interim payments due,
+    with the figures `settlement_figures` gives closing them one at a time, oldest first; agreements past
+    their term's end become expired. Returns the new settlements' ids (closings, then interim payments).
 
-    Safe to run again and at once: the agreements are locked in primary-key order before the closed
-    periods are read, so a period closes once.
+    Set-based: one statement drafts every closing with its audit row, one every interim payment (see
+    rebates/sql/settlements.py). Safe to run again and at once: the agreements are locked in primary-key
+    order before the closed periods are read, so a period closes once.
     """
     as_of_month = month_of(as_of)
+    now = clock.now()
     with transaction.atomic():
-        due = (RebateAgreement.objects.filter(status__in=ACCRUING_STATUSES, start_month__lt=as_of_month)
-               .order_by("pk").select_for_update())
-        agreements = list(due.values_list("pk", "number", "start_month", "end_month", "settlement_frequency"))
-        closed = set(Settlement.objects.filter(interim=False).values_list("agreement_id", "period_start"))
-        periods, numbers = defaultdict(list), {}
-        for pk, number, start, end, frequency in agreements:
-            length = SettlementFrequency(frequency).months
-            first = start
-            while first <= end:
-                last = min(add_months(first, length - 1), end)
-                if last >= as_of_month:
-                    break
-                if (pk, first) not in closed:
-                    periods[pk].append((first, last))
-                    numbers[pk] = number
-                first = add_months(first, length)
-        created = _settlements_create(periods, numbers) if periods else []
-        created += _interims_draft(as_of_month=as_of_month, agreement_ids=[row[0] for row in agreements])
-        RebateAgreement.objects.filter(pk__in=due.values("pk"), status=RebateAgreement.Status.ACTIVE,
-                                       end_month__lt=as_of_month).update(status=RebateAgreement.Status.EXPIRED)
-    return created
-
-
-def _interims_draft(*, as_of_month: date, agreement_ids: list[int]) -> list[Settlement]:
-    """Draft the interim payments due: for each agreement with an interim frequency, every interim period of
-    its open settlement period that ended before `as_of_month` and has no interim payment yet, oldest first
-    (each pays earned to date less the interims before it). The callers hold the agreements' locks."""
-    due = (RebateAgreement.objects.filter(pk__in=agreement_ids, status=RebateAgreement.Status.ACTIVE)
-           .exclude(interim_frequency="").order_by("pk"))
-    drafted = []
-    for agreement in due:
-        length = SettlementFrequency(agreement.settlement_frequency).months
-        step = SettlementFrequency(agreement.interim_frequency).months
-        last_complete = add_months(as_of_month, -1)
-        if last_complete < agreement.start_month:
-            continue
-        first = period_start(agreement.start_month, agreement.settlement_frequency, min(last_complete,
-                                                                                         agreement.end_month))
-        last = min(add_months(first, length - 1), agreement.end_month)
-        if last < as_of_month:
-            continue  # the period has ended: its closing pays it
-        held = set(Settlement.objects.filter(agreement=agreement, period_start=first, interim=True)
-                   .exclude(status=Settlement.Status.FORFEITED).values_list("period_end", flat=True))
-        through = add_months(first, step - 1)
-        while through <= last_complete and through < last:
-            if through not in held:
-                drafted.append(settlement_close(agreement=agreement, period_first=first, interim_through=through))
-            through = add_months(through, step)
-    return drafted
-
-
-def _settlements_create(periods: dict[int, list[tuple[date, date]]], numbers: dict[int, str]) -> list[Settlement]:
-    """Draft settlements for these periods (agreement id -> [(first, last month)], in order), each paying
-    what `settlement_figures` would give at its turn; one audit record each."""
-    earned = defaultdict(list)
-    for pk, month, amount in (LedgerEntry.objects.filter(agreement_id__in=list(periods), kind__in=EARNED_KINDS)
-                              .values("agreement_id", "period").annotate(total=Sum("amount"))
-                              .values_list("agreement_id", "period", "total").order_by()):
-        earned[pk].append((as_date(month), exact(amount, CENT)))
-    settled = defaultdict(list)
-    for pk, first, last, interim, amount in (
-            Settlement.objects.filter(agreement_id__in=list(periods))
-            .exclude(status=Settlement.Status.FORFEITED)
-            .values_list("agreement_id", "period_start", "period_end", "interim", "amount")):
-        settled[pk].append((first, last, interim, exact(amount, CENT)))
-    settlements = []
-    for pk, due in periods.items():
-        for first, last in due:
-            accrued = sum((amount for month, amount in earned[pk] if first <= month <= last), ZERO_MONEY)
-            adjustments = (sum((amount for month, amount in earned[pk] if month < first), ZERO_MONEY)
-                           - sum((amount for _, end, _, amount in settled[pk] if end < first), ZERO_MONEY))
-            already_paid = sum((amount for start, end, interim, amount in settled[pk]
-                                if interim and start >= first and end <= last), ZERO_MONEY)
-            amount = accrued + adjustments - already_paid
-            settlements.append(Settlement(agreement_id=pk, period_start=first, period_end=last, interim=False,
-                                          accrued_total=accrued, adjustments=adjustments,
-                                          already_paid=already_paid, amount=amount))
-            # Each closing counts for the periods after it, as it would closed one at a time.
-            settled[pk].append((first, last, False, amount))
-    created = Settlement.objects.bulk_create(settlements, batch_size=2000)
-    AuditRecord.objects.bulk_create([
-        AuditRecord(
-            actor_label="settlement", action="settlement.close", target_type=Settlement._meta.label_lower,
-            target_id=str(settlement.pk),
-            summary=(f"Settlement of {numbers[settlement.agreement_id]} {settlement.period_start:%Y-%m}.."
-                     f"{settlement.period_end:%Y-%m}: {settlement.amount} to pay"),
-            data={"accrued_total": str(settlement.accrued_total), "adjustments": str(settlement.adjustments),
-                  "already_paid": str(settlement.already_paid), "amount": str(settlement.amount)},
-        )
-        for settlement in created
-    ], batch_size=2000)
+        agreement_ids = sql.agreements_lock(statuses=ACCRUING_STATUSES, started_before=as_of_month)
+        created = sql.closings_draft(agreement_ids=agreement_ids, as_of_month=as_of_month, now=now)
+        # An interim payment is due when an interim period of the open settlement period has ended; a
+        # period already closed (or ended) is paid by its closing instead.
+        created += sql.interims_draft(agreement_ids=agreement_ids, as_of_month=as_of_month,
+                                      last_complete=add_months(as_of_month, -1), now=now)
+        sql.agreements_expire(agreement_ids=agreement_ids, as_of_month=as_of_month)
     return created
 
 

@@ -6,10 +6,12 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Sum
 
 from customers import roles
 from customers.models import AuditRecord
+from rebates.engine.periods import add_months, period_start
 from rebates.models import LedgerEntry, RebateAgreement, Settlement
 from rebates.services import (
     SettlementConflict,
@@ -17,6 +19,7 @@ from rebates.services import (
     accrual_run_perform,
     accrual_run_start,
     settlement_approve,
+    settlement_close,
     settlement_interim,
     settlement_pay,
     settlements_close_due,
@@ -198,8 +201,8 @@ def test_closing_many_periods_at_once_pays_each_what_closing_them_one_by_one_wou
     PurchaseLineFactory(customer=agreement.customer, product=product, month=month(2), quantity=D("2"))
     run = accrual_run_start(as_of=datetime.date(2027, 1, 5), trigger="finance", queue=False)
     accrual_run_perform(run_id=run.pk, close_settlements=False)
-    closed = settlements_close_due(as_of=datetime.date(2027, 1, 5))
-    assert [(s.period_start, s.accrued_total, s.adjustments, s.amount) for s in closed] == [
+    closed = Settlement.objects.filter(pk__in=settlements_close_due(as_of=datetime.date(2027, 1, 5)))
+    assert [(s.period_start, s.accrued_total, s.adjustments, s.amount) for s in closed.order_by("pk")] == [
         (month(4), D("7.50"), D("0.50"), D("8.00")),
         (month(7), D("7.50"), D("0.00"), D("7.50")),
         (month(10), D("7.50"), D("0.00"), D("7.50")),
@@ -208,3 +211,101 @@ def test_closing_many_periods_at_once_pays_each_what_closing_them_one_by_one_wou
     agreement.refresh_from_db()
     assert agreement.status == "expired"
     assert settlements_close_due(as_of=datetime.date(2027, 1, 5)) == []
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _closed_by(close):
+    """What `close` drafts (settlements and their audit rows), rolled back afterwards."""
+    before = set(Settlement.objects.values_list("pk", flat=True))
+    try:
+        with transaction.atomic():
+            close()
+            new = Settlement.objects.exclude(pk__in=before)
+            figures = {s.pk: (s.agreement_id, s.period_start, s.period_end, s.interim, s.accrued_total,
+                              s.adjustments, s.already_paid, s.amount, s.status) for s in new}
+            audits = sorted((figures[int(a.target_id)], a.actor_id, a.actor_label, a.summary, a.data)
+                            for a in AuditRecord.objects.filter(action="settlement.close",
+                                                                target_id__in=[str(pk) for pk in figures]))
+            statuses = sorted(RebateAgreement.objects.values_list("pk", "status"))
+            raise _Rollback((sorted(figures.values()), audits, statuses))
+    except _Rollback as outcome:
+        return outcome.args[0]
+
+
+def _close_one_by_one(agreements, as_of):
+    """The reference: each due period closed by settlement_close, one agreement and period at a time, then
+    each due interim payment, then expiry."""
+    as_of_month = month(as_of.month, as_of.year)
+    for agreement in agreements:
+        length = {"annual": 12, "quarterly": 3, "monthly": 1}[agreement.settlement_frequency]
+        first = agreement.start_month
+        while first <= agreement.end_month:
+            last = min(add_months(first, length - 1), agreement.end_month)
+            if last >= as_of_month:
+                break
+            settlement_close(agreement=agreement, period_first=first)
+            first = add_months(first, length)
+    for agreement in agreements:
+        if not agreement.interim_frequency:
+            continue
+        length = {"annual": 12, "quarterly": 3}[agreement.settlement_frequency]
+        step = {"quarterly": 3, "monthly": 1}[agreement.interim_frequency]
+        first = period_start(agreement.start_month, agreement.settlement_frequency, add_months(as_of_month, -1))
+        held = set(Settlement.objects.filter(agreement=agreement, period_start=first, interim=True)
+                   .exclude(status="forfeited").values_list("period_end", flat=True))
+        through = add_months(first, step - 1)
+        while through < add_months(first, length - 1) and through < as_of_month:
+            if through not in held:
+                settlement_close(agreement=agreement, period_first=first, interim_through=through)
+            through = add_months(through, step)
+    RebateAgreement.objects.filter(pk__in=[a.pk for a in agreements], end_month__lt=as_of_month).update(
+        status="expired")
+
+
+def test_closing_many_agreements_at_once_gives_the_figures_of_closing_them_one_by_one(finance):
+    # Quarterly, its first quarter paid, then a late February line: an adjustment in the next closing.
+    quarterly, product = seed(frequency="quarterly")
+    # Annual with quarterly interim payments, the first one paid; monthly closings with one forfeited;
+    # quarterly with monthly interim payments; a term that has ended (expires).
+    interims, _ = seed()
+    RebateAgreement.objects.filter(pk=interims.pk).update(interim_frequency="quarterly")
+    monthly, monthly_product = seed(frequency="monthly")
+    monthly_interims, _ = seed(frequency="quarterly")
+    RebateAgreement.objects.filter(pk=monthly_interims.pk).update(interim_frequency="monthly")
+    ended, _ = seed(frequency="quarterly", months=(1, 2, 3, 4, 5, 6))
+    RebateAgreement.objects.filter(pk=ended.pk).update(end_month=month(6))
+    run = accrual_run_start(as_of=datetime.date(2026, 4, 2), trigger="finance", queue=False)
+    accrual_run_perform(run_id=run.pk, close_settlements=True)
+    pay(Settlement.objects.get(agreement=quarterly, period_start=month(1)), finance)
+    pay(Settlement.objects.get(agreement=interims, interim=True), finance)
+    Settlement.objects.filter(agreement=monthly, period_start=month(2)).update(status="forfeited")
+    PurchaseLineFactory(customer=quarterly.customer, product=product, month=month(2), quantity=D("2"))
+    PurchaseLineFactory(customer=monthly.customer, product=monthly_product, month=month(1), quantity=D("4"))
+    run = accrual_run_start(as_of=datetime.date(2026, 11, 5), trigger="finance", queue=False)
+    accrual_run_perform(run_id=run.pk, close_settlements=False)
+    as_of = datetime.date(2026, 11, 5)
+    agreements = list(RebateAgreement.objects.order_by("pk"))
+
+    at_once = _closed_by(lambda: settlements_close_due(as_of=as_of))
+    one_by_one = _closed_by(lambda: _close_one_by_one(agreements, as_of))
+
+    settlements, audits, statuses = at_once
+    # Q2-Q3; interims through Jun and Sep; Apr-Oct; Q2-Q3 and an interim through Oct; the ended term's Q2.
+    assert len(settlements) == 2 + 2 + 7 + 2 + 1 + 1
+    assert sum(1 for s in settlements if s[4:8] != (D("0.00"),) * 4) == len(settlements)
+    assert dict(statuses)[ended.pk] == "expired"
+    assert at_once == one_by_one
+
+
+def test_the_nightly_close_drafts_no_interim_payment_in_a_period_already_closed():
+    agreement, _ = seed()
+    RebateAgreement.objects.filter(pk=agreement.pk).update(interim_frequency="quarterly")
+    run = accrual_run_start(as_of=datetime.date(2026, 7, 2), trigger="finance", queue=False)
+    accrual_run_perform(run_id=run.pk, close_settlements=False)
+    closing = settlement_close(agreement=agreement, period_first=month(1))
+
+    assert settlements_close_due(as_of=datetime.date(2026, 7, 2)) == []
+    assert list(Settlement.objects.filter(agreement=agreement)) == [closing]

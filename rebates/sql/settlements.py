@@ -1,0 +1,263 @@
+"""SQL of the nightly close (rebates.services.settlement.settlements_close_due): every due settlement period
+and interim payment of a batch of agreements drafted in one statement each, with the figures
+`settlement_figures` gives when they are closed one at a time, oldest first, and one audit row each.
+
+One at a time, the k-th period of an agreement closed in a batch pays
+    accrued_k + adjustments_k - already_paid_k, where
+    accrued_k = earned in first_k..last_k,
+    adjustments_k = earned before first_k - settled (ending) before first_k - what the batch's earlier
+                    closings of the agreement pay,
+    already_paid_k = interim payments within first_k..last_k.
+So the batch's closings up to k pay X_k = earned through last_k - settled before first_k - already_paid_k
+together, and the k-th pays X_k - X_(k-1): a running sum and a LAG, exact in numeric. Interim payments
+within one period are the same with already_paid_i = the interims before i (existing and the batch's).
+"""
+
+from datetime import date
+
+from django.db import connection
+
+from customers.models import AuditRecord
+from rebates.engine.periods import SettlementFrequency
+from rebates.models import EARNED_KINDS, LedgerEntry, RebateAgreement, Settlement
+from rebates.sql.scope import table
+
+_FORFEITED = Settlement.Status.FORFEITED.value
+_TARGET = Settlement._meta.label_lower
+
+_LOCK_SQL = """
+SELECT id FROM {agreement} WHERE status = ANY(%s::text[]) AND start_month < %s ORDER BY id FOR UPDATE
+"""
+
+
+def agreements_lock(*, statuses, started_before: date) -> list[int]:
+    """Lock the agreements with one of `statuses` that started before `started_before`, in primary-key
+    order (so two closes at once queue behind each other, never deadlock); their ids in that order.
+
+    Also turns JIT off for the rest of the caller's transaction: compiling the statements below costs
+    seconds (their estimates pass jit_above_cost) and saves nothing; and gives them the memory to sort the
+    book's ledger sums without spilling to disk."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute(_LOCK_SQL.format(agreement=table(RebateAgreement)), [list(statuses), started_before])
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+def _frequencies() -> list[list]:
+    """[names, months] of the settlement frequencies, the parameters of the `frequency` table below."""
+    return [[f.value for f in SettlementFrequency], [f.months for f in SettlementFrequency]]
+
+
+# Each (agreement, first month) of the batch's due periods comes once: first the marker "before first"
+# (ord 0), then earned sums and settlements by month (ord 1), then the marker "through last" (ord 2), so a
+# running sum at a marker is what was earned (settled) before first or through last.
+_CLOSINGS_SQL = """
+WITH frequency(name, months) AS (SELECT * FROM unnest(%(names)s::text[], %(months)s::int[])),
+period AS (
+    SELECT a.id AS agreement_id, p.first::date AS first,
+           LEAST((p.first + make_interval(months => f.months - 1))::date, a.end_month) AS last
+    FROM {agreement} a
+    JOIN unnest(%(ids)s::bigint[]) AS batch(id) ON batch.id = a.id
+    JOIN frequency f ON f.name = a.settlement_frequency
+    CROSS JOIN LATERAL generate_series(a.start_month::timestamp, a.end_month::timestamp,
+                                       make_interval(months => f.months)) AS p(first)
+),
+due AS MATERIALIZED (
+    SELECT p.* FROM period p
+    WHERE p.last < %(as_of_month)s
+      AND NOT EXISTS (SELECT 1 FROM {settlement} s
+                      WHERE s.agreement_id = p.agreement_id AND s.period_start = p.first AND NOT s.interim)
+),
+event AS (
+    SELECT agreement_id, first AS month, 0 AS ord, 0::numeric AS earned, 0::numeric AS settled, first FROM due
+    UNION ALL
+    SELECT agreement_id, last, 2, 0, 0, first FROM due
+    UNION ALL
+    SELECT e.agreement_id, e.period, 1, SUM(e.amount), 0, NULL FROM {ledger} e
+    WHERE e.agreement_id IN (SELECT agreement_id FROM due) AND e.kind = ANY(%(earned_kinds)s::text[])
+    GROUP BY e.agreement_id, e.period
+    UNION ALL
+    SELECT s.agreement_id, s.period_end, 1, 0, s.amount, NULL FROM {settlement} s
+    WHERE s.agreement_id IN (SELECT agreement_id FROM due) AND s.status <> %(forfeited)s
+),
+running AS (
+    SELECT agreement_id, first, ord,
+           SUM(earned) OVER w AS earned, SUM(settled) OVER w AS settled
+    FROM event
+    WINDOW w AS (PARTITION BY agreement_id ORDER BY month, ord ROWS UNBOUNDED PRECEDING)
+),
+paid AS (
+    SELECT d.agreement_id, d.first, SUM(s.amount) AS amount
+    FROM due d JOIN {settlement} s ON s.agreement_id = d.agreement_id AND s.interim
+         AND s.status <> %(forfeited)s AND s.period_start >= d.first AND s.period_end <= d.last
+    GROUP BY d.agreement_id, d.first
+),
+marker AS (
+    SELECT agreement_id, first,
+           MAX(earned) FILTER (WHERE ord = 0) AS earned_before,
+           MAX(settled) FILTER (WHERE ord = 0) AS settled_before,
+           MAX(earned) FILTER (WHERE ord = 2) AS earned_through
+    FROM running WHERE first IS NOT NULL
+    GROUP BY agreement_id, first
+),
+together AS (
+    SELECT d.agreement_id, d.first, d.last, m.earned_before, m.settled_before, m.earned_through,
+           COALESCE(p.amount, 0) AS already_paid,
+           m.earned_through - m.settled_before - COALESCE(p.amount, 0) AS x
+    FROM due d
+    JOIN marker m ON m.agreement_id = d.agreement_id AND m.first = d.first
+    LEFT JOIN paid p ON p.agreement_id = d.agreement_id AND p.first = d.first
+),
+figure AS (
+    SELECT t.*, COALESCE(LAG(t.x) OVER (PARTITION BY t.agreement_id ORDER BY t.first), 0) AS x_before
+    FROM together t
+),
+created AS (
+    INSERT INTO {settlement} (agreement_id, period_start, period_end, interim, accrued_total, adjustments,
+                              already_paid, amount, status, payment_reference, created_at)
+    SELECT agreement_id, first, last, FALSE, earned_through - earned_before,
+           earned_before - settled_before - x_before, already_paid, x - x_before, %(draft)s, '', %(now)s
+    FROM figure ORDER BY agreement_id, first
+    RETURNING id, agreement_id, period_start, period_end, accrued_total, adjustments, already_paid, amount
+),
+{audit}
+SELECT id FROM created ORDER BY id
+"""
+
+# Each due interim payment of the batch's agreements with an interim frequency: the open settlement
+# period holding the last complete month, every interim period of it that ended before the month of the
+# close (and before the period's last month, which its closing pays) with no live interim payment yet; none
+# in a period that already has a live closing (it pays every month of the period).
+_INTERIMS_SQL = """
+WITH frequency(name, months) AS (SELECT * FROM unnest(%(names)s::text[], %(months)s::int[])),
+holding AS (
+    SELECT a.id AS agreement_id, fi.months AS step,
+           (a.start_month + make_interval(months =>
+               ((EXTRACT(YEAR FROM LEAST(%(last_complete)s, a.end_month))::int * 12
+                 + EXTRACT(MONTH FROM LEAST(%(last_complete)s, a.end_month))::int)
+                - (EXTRACT(YEAR FROM a.start_month)::int * 12 + EXTRACT(MONTH FROM a.start_month)::int))
+               / fs.months * fs.months))::date AS first,
+           fs.months AS length, a.end_month
+    FROM {agreement} a
+    JOIN frequency fs ON fs.name = a.settlement_frequency
+    JOIN frequency fi ON fi.name = a.interim_frequency
+    JOIN unnest(%(ids)s::bigint[]) AS batch(id) ON batch.id = a.id
+    WHERE a.interim_frequency <> '' AND a.status = %(active)s AND a.start_month <= %(last_complete)s
+),
+period AS (
+    SELECT agreement_id, step, first,
+           LEAST((first + make_interval(months => length - 1))::date, end_month) AS last
+    FROM holding
+),
+due AS (
+    SELECT p.agreement_id, p.first, t.through::date AS through
+    FROM period p
+    CROSS JOIN LATERAL generate_series((p.first + make_interval(months => p.step - 1))::timestamp,
+                                       LEAST(%(last_complete)s, (p.last - interval '1 month')::date)::timestamp,
+                                       make_interval(months => p.step)) AS t(through)
+    WHERE p.last >= %(as_of_month)s
+      AND NOT EXISTS (SELECT 1 FROM {settlement} s
+                      WHERE s.agreement_id = p.agreement_id AND s.period_start = p.first AND NOT s.interim
+                        AND s.status <> %(forfeited)s)
+      AND NOT EXISTS (SELECT 1 FROM {settlement} s
+                      WHERE s.agreement_id = p.agreement_id AND s.period_start = p.first
+                        AND s.period_end = t.through::date AND s.interim AND s.status <> %(forfeited)s)
+),
+together AS (
+    SELECT d.*, b.adjustments, a.accrued, c.paid,
+           a.accrued + b.adjustments - c.paid AS y
+    FROM due d
+    CROSS JOIN LATERAL (
+        SELECT COALESCE((SELECT SUM(e.amount) FROM {ledger} e
+                         WHERE e.agreement_id = d.agreement_id AND e.kind = ANY(%(earned_kinds)s::text[])
+                           AND e.period < d.first), 0)
+             - COALESCE((SELECT SUM(s.amount) FROM {settlement} s
+                         WHERE s.agreement_id = d.agreement_id AND s.status <> %(forfeited)s
+                           AND s.period_end < d.first), 0) AS adjustments) b
+    CROSS JOIN LATERAL (
+        SELECT COALESCE(SUM(e.amount), 0) AS accrued FROM {ledger} e
+        WHERE e.agreement_id = d.agreement_id AND e.kind = ANY(%(earned_kinds)s::text[])
+          AND e.period >= d.first AND e.period <= d.through) a
+    CROSS JOIN LATERAL (
+        SELECT COALESCE(SUM(s.amount), 0) AS paid FROM {settlement} s
+        WHERE s.agreement_id = d.agreement_id AND s.interim AND s.status <> %(forfeited)s
+          AND s.period_start >= d.first AND s.period_end <= d.through) c
+),
+figure AS (
+    SELECT t.*, COALESCE(LAG(t.y) OVER (PARTITION BY t.agreement_id ORDER BY t.through), 0) AS y_before
+    FROM together t
+),
+created AS (
+    INSERT INTO {settlement} (agreement_id, period_start, period_end, interim, accrued_total, adjustments,
+                              already_paid, amount, status, payment_reference, created_at)
+    SELECT agreement_id, first, through, TRUE, accrued, adjustments, paid + y_before, y - y_before,
+           %(draft)s, '', %(now)s
+    FROM figure ORDER BY agreement_id, through
+    RETURNING id, agreement_id, period_start, period_end, accrued_total, adjustments, already_paid, amount
+),
+{audit}
+SELECT id FROM created ORDER BY id
+"""
+
+# One audit row per settlement drafted, as audit_record writes it for the nightly close.
+_AUDIT_SQL = """
+audit AS (
+    INSERT INTO {audit_record} (actor_id, actor_label, action, target_type, target_id, summary, data, at)
+    SELECT NULL, 'settlement', 'settlement.close', %(target)s, c.id::text,
+           LEFT(%(label)s || ' of ' || a.number || ' ' || to_char(c.period_start, 'YYYY-MM') || '..'
+                || to_char(c.period_end, 'YYYY-MM') || ': ' || c.amount::text || ' to pay', 300),
+           jsonb_build_object('accrued_total', c.accrued_total::text, 'adjustments', c.adjustments::text,
+                              'already_paid', c.already_paid::text, 'amount', c.amount::text),
+           %(now)s
+    FROM created c JOIN {agreement} a ON a.id = c.agreement_id
+)
+"""
+
+
+def _draft(sql: str, *, label: str, agreement_ids: list[int], now, **params) -> list[int]:
+    tables = {"agreement": table(RebateAgreement), "settlement": table(Settlement), "ledger": table(LedgerEntry)}
+    audit = _AUDIT_SQL.format(audit_record=table(AuditRecord), **tables)
+    names, months = _frequencies()
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(audit=audit, **tables), {
+            "names": names, "months": months, "ids": list(agreement_ids), "now": now, "label": label,
+            "target": _TARGET, "forfeited": _FORFEITED, "draft": Settlement.Status.DRAFT.value,
+            "earned_kinds": [str(kind) for kind in EARNED_KINDS], **params,
+        })
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+def closings_draft(*, agreement_ids: list[int], as_of_month: date, now) -> list[int]:
+    """Draft the closing of every settlement period of these agreements that ended before `as_of_month`
+    and has no closing yet, with one audit row each; the new settlements' ids, oldest period first within
+    an agreement. The caller holds the agreements' locks."""
+    if not agreement_ids:
+        return []
+    return _draft(_CLOSINGS_SQL, label="Settlement", agreement_ids=agreement_ids, now=now, as_of_month=as_of_month)
+
+
+def interims_draft(*, agreement_ids: list[int], as_of_month: date, last_complete: date, now) -> list[int]:
+    """Draft the interim payments due for these agreements (the active ones with an interim frequency),
+    with one audit row each; the new settlements' ids, by agreement and month. The caller holds the
+    agreements' locks and has drafted their due closings first."""
+    if not agreement_ids:
+        return []
+    return _draft(_INTERIMS_SQL, label="Interim payment", agreement_ids=agreement_ids, now=now,
+                  as_of_month=as_of_month, last_complete=last_complete,
+                  active=RebateAgreement.Status.ACTIVE.value)
+
+
+_EXPIRE_SQL = """
+UPDATE {agreement} a SET status = %s FROM unnest(%s::bigint[]) AS batch(id)
+WHERE a.id = batch.id AND a.status = %s AND a.end_month < %s
+"""
+
+
+def agreements_expire(*, agreement_ids: list[int], as_of_month: date) -> int:
+    """Active agreements among these whose term ended before `as_of_month` become expired; how many."""
+    with connection.cursor() as cursor:
+        cursor.execute(_EXPIRE_SQL.format(agreement=table(RebateAgreement)), [
+            RebateAgreement.Status.EXPIRED.value, list(agreement_ids), RebateAgreement.Status.ACTIVE.value,
+            as_of_month])
+        return cursor.rowcount
