@@ -143,11 +143,15 @@ class PriceClaim(NamedConstraints, models.Model):
     # both, and every index is one more write when detection updates a million claims.
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="price_claims", db_index=False)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="price_claims", db_index=False)
-    competitor = models.ForeignKey(Competitor, on_delete=models.PROTECT, related_name="price_claims")
+    # Nor these: no page or detection reads claims by competitor or by who recorded them (deleting a
+    # competitor or a user, which these keys protect, is rare and may scan), and the first detection of a
+    # million claims rebuilds every index of the table.
+    competitor = models.ForeignKey(Competitor, on_delete=models.PROTECT, related_name="price_claims", db_index=False)
     claimed_price = unit_price_field()
     reported_on = models.DateField()
     channel = models.CharField(max_length=8, choices=Channel.choices)
-    reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                    db_index=False)
     note = models.TextField(blank=True)
     evidence = models.FileField(upload_to=evidence_path, blank=True)
     evidence_size = models.PositiveIntegerField(null=True, blank=True, help_text="Bytes, as received.")

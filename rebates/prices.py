@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 
 from django.db.models import Case, DecimalField, Exists, F, Max, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce, Round
@@ -50,13 +51,17 @@ def price_in_force(*, stated: Sequence[tuple[date, Decimal]], discounts: Sequenc
     """The product's price on `on`: its latest stated step effective by then; else its line's latest discount
     step applied to `list_price` when `bought` (pass False to leave an unbought line product unpriced); else
     None. `stated` and `discounts` are (effective_from, value) steps in any order."""
-    price = _latest(stated, on)
-    if price is not None:
-        return price
-    discount = _latest(discounts, on) if bought else None
+    return _price_of(_latest(stated, on), _latest(discounts, on) if bought else None, list_price)
+
+
+def _price_of(stated: Decimal | None, discount: Decimal | None, list_price: Decimal | None,
+              discount_of=discounted) -> Decimal | None:
+    """price_in_force's rule over the steps in force: the stated price, else the discount off the list price."""
+    if stated is not None:
+        return stated
     if discount is None or list_price is None:
         return None
-    return discounted(list_price, discount)
+    return discount_of(list_price, discount)
 
 
 def product_prices(pairs: Iterable[tuple[int, int]], *, on: date,
@@ -74,18 +79,21 @@ def product_prices(pairs: Iterable[tuple[int, int]], *, on: date,
     product_ids = {p for _, p in pairs}
     products = {pk: (line_id, list_price) for pk, line_id, list_price in
                 Product.objects.filter(pk__in=product_ids).values_list("pk", "product_line_id", "list_price")}
+    # Each key's step in force on `on`, found once: a line's discount serves every product of the line.
     stated = defaultdict(list)
     for agreement_id, product_id, effective_from, price in (
             ContractPrice.objects.filter(agreement_id__in=agreement_ids, product_id__in=product_ids,
                                          effective_from__lte=on)
             .values_list("agreement_id", "product_id", "effective_from", "net_price")):
         stated[agreement_id, product_id].append((effective_from, price))
+    stated = {key: _latest(steps, on) for key, steps in stated.items()}
     discounts = defaultdict(list)
     for agreement_id, line_id, effective_from, percent in (
             LineDiscount.objects.filter(agreement_id__in=agreement_ids, effective_from__lte=on,
                                         product_line_id__in={line for line, _ in products.values()})
             .values_list("agreement_id", "product_line_id", "effective_from", "discount_percent")):
         discounts[agreement_id, line_id].append((effective_from, percent))
+    discounts = {key: _latest(steps, on) for key, steps in discounts.items()}
     bought = None
     if bought_only_for_lines and discounts:
         terms = {pk: (customer_id, start) for pk, customer_id, start in
@@ -98,16 +106,24 @@ def product_prices(pairs: Iterable[tuple[int, int]], *, on: date,
             PurchaseLine.objects.filter(customer_id__in=customers, product_id__in=product_ids, quantity__gt=0,
                                         month__lte=month_of(on))
             .order_by().values_list("customer_id", "product_id").annotate(last=Max("month")))
-        bought = {(a, p) for a, p in pairs if a in terms
-                  and last_bought.get((terms[a][0], p), date.min) >= terms[a][1]}
+        bought = terms, last_bought
+    # Many agreements give a product the same discount: each (list price, discount) is worked out once.
+    discount_of = cache(discounted)
     result = {}
     for agreement_id, product_id in pairs:
         if product_id not in products:
             continue
         line_id, list_price = products[product_id]
-        price = price_in_force(stated=stated[agreement_id, product_id], discounts=discounts[agreement_id, line_id],
-                               list_price=list_price, on=on,
-                               bought=bought is None or (agreement_id, product_id) in bought)
+        price = stated.get((agreement_id, product_id))
+        discount = None
+        if price is None:
+            discount = discounts.get((agreement_id, line_id))
+            if discount is not None and bought is not None:
+                terms, last_bought = bought
+                term = terms.get(agreement_id)
+                if term is None or last_bought.get((term[0], product_id), date.min) < term[1]:
+                    discount = None
+        price = _price_of(price, discount, list_price, discount_of)
         if price is not None:
             result[agreement_id, product_id] = price
     return result
