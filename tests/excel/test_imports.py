@@ -286,3 +286,14 @@ def test_checked_lines_kept_beside_the_batch_read_back_exactly():
     assert [str(line[5]) for line in lines.lines] == ["-2.000", "1E+3"]
     assert (where.rows, where.columns, where.kind) == ([2, 7], {"quantity": ("E", "Qty")}, "xlsx")
     assert checked_lines_read(io.BytesIO(b"not kept lines")) is None
+
+
+def test_an_error_cell_is_named_as_excel_shows_it(scenario):
+    # openpyxl writes "#N/A" as an error cell, as Excel keeps a failed lookup.
+    batch = run(purchase_xlsx(rows(2, {(1, "customer"): "#N/A"}))).batch
+    assert [e["message"] for e in batch.errors] == ["Row 3, column B (customer): No customer has the ERP code '#N/A'."]
+
+
+def test_a_date_in_a_figure_column_reads_as_the_number_excel_keeps():
+    content = purchase_xlsx(rows(1, {(0, "quantity"): datetime.datetime(2026, 3, 1, 12)}))
+    assert purchase_file_read(io.BytesIO(content), name="p.xlsx").lines[0]["quantity"] == D("46082.5")
