@@ -11,7 +11,7 @@ import re
 import struct
 import zipfile
 import zlib
-from datetime import date, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePosixPath
 from xml.parsers.expat import ExpatError
@@ -180,11 +180,21 @@ def _sheet_paths(archive: zipfile.ZipFile) -> tuple[str, str | None, bool, str]:
 
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
 _DECLARATION = re.compile(rb"<!(?:DOCTYPE|ENTITY)")
-_ERROR_CELL = re.compile(rb"""\st=["']e["']""")
+_ERROR_CELLS = (b' t="e"', b" t='e'")
 # A cell past column Z: calamine makes the sheet a dense grid, so a far cell would cost a grid that size.
-_WIDE_CELL = re.compile(rb"""\sr=["'][A-Za-z]{2,}[0-9]""")
+_WIDE_CELL = re.compile(rb"""r=["'][A-Za-z]{2,}[0-9]""")
 _ROW_NUMBER = re.compile(rb'<row r="([0-9]+)"')  # as Excel, XlsxWriter and openpyxl write it
 _DIMENSION = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?dimension\s+ref=\"[A-Z]+\d+:[A-Z]+(\d+)\"")
+
+
+_ROW_STARTS = tuple(b"<row" + end for end in (b" ", b"\t", b"\n", b"\r", b"/", b">"))
+
+
+def _row_tags(data: bytes, end: int) -> int:
+    """The <row> tags in data[:end]: counted as plain bytes unless a namespace prefix calls for the regex."""
+    if data.find(b":row", 0, end) >= 0:
+        return len(_ROW_TAG.findall(data, 0, end))
+    return sum(data.count(start, 0, end) for start in _ROW_STARTS)
 
 
 def _count_rows(archive: zipfile.ZipFile, path: str, most: int) -> bool:
@@ -211,7 +221,7 @@ def _count_rows(archive: zipfile.ZipFile, path: str, most: int) -> bool:
                 cut = data.rfind(b"<", max(0, len(data) - 64))
                 if cut < 0:
                     cut = len(data)
-                tags = len(_ROW_TAG.findall(data, 0, cut))
+                tags = _row_tags(data, cut)
                 count += tags
                 if plain:
                     numbers = _ROW_NUMBER.findall(data, 0, cut)
@@ -219,11 +229,12 @@ def _count_rows(archive: zipfile.ZipFile, path: str, most: int) -> bool:
                     highest = max(highest, max(map(int, numbers), default=0))
                 if _DECLARATION.search(data):
                     raise ImportRefused(_ENTITY_MESSAGE)
-                plain = plain and not (_ERROR_CELL.search(data, 0, cut) or _WIDE_CELL.search(data, 0, cut))
+                plain = plain and not (any(data.find(error, 0, cut) >= 0 for error in _ERROR_CELLS)
+                                       or _WIDE_CELL.search(data, 0, cut))
                 carry = data[cut:]
                 if count > most:
                     raise too_many
-            tags = len(_ROW_TAG.findall(carry))
+            tags = _row_tags(carry, len(carry))
             count += tags
             plain = plain and tags == 0
     except (zipfile.BadZipFile, OSError, EOFError) as error:
@@ -367,7 +378,6 @@ class _NotPlain(Exception):
     duration anywhere."""
 
 
-_DATELIKE = (date, time, timedelta)  # datetime is a date
 
 
 def _read_with_calamine(stream, sheet_name, epoch, progress, size) -> PurchaseFile | None:
@@ -380,6 +390,7 @@ def _read_with_calamine(stream, sheet_name, epoch, progress, size) -> PurchaseFi
             sheet = workbook.get_sheet_by_name(sheet_name) if sheet_name else workbook.get_sheet_by_index(0)
             # From A1, empty rows and columns included, so row numbers and column letters are the sheet's.
             cells = sheet.to_python(skip_empty_area=False)
+            del sheet  # calamine's copy of the sheet goes before the lines are made
         finally:
             workbook.close()
     except CalamineError:
@@ -410,28 +421,23 @@ def _calamine_lines(cells: list[list], epoch) -> PurchaseFile:
                 continue
             fields, columns = map_header({col: _header_text(value) for col, value in enumerate(values)
                                           if value != ""}, letter=column_letter)
-            places = [(col, field, field == "month", field in TEXT_FIELDS) for col, field in fields.items()]
+            # Per column, each distinct value read once and shared: codes, SKUs, months and most figures repeat.
+            places = [(col, field, _CellReader(field, epoch)) for col, field in fields.items()]
             continue
         width = len(values)
         line = {}
         blank = True
-        for col, field, is_month, is_text in places:
+        for col, field, reader in places:
             value = values[col] if col < width else ""
-            kind = value.__class__
-            if kind is str:
-                if value == "":
-                    value = None
-                else:
-                    blank = False
-            else:
-                blank = False
-                if kind is float or kind is int:
-                    value = _calamine_number(value, is_month, is_text, epoch)
-                elif kind is bool:
-                    value = "1" if value else "0"  # Excel's text for a boolean cell
-                elif isinstance(value, _DATELIKE) and not (is_month and isinstance(value, date)):
-                    raise _NotPlain
-            line[field] = value
+            if value == "":
+                line[field] = None
+                continue
+            blank = False
+            # A boolean is never looked up: True == 1.0, so it would find the number's reading.
+            seen = reader.seen.get(value) if value.__class__ is not bool else None
+            if seen is None:
+                seen = reader.read(value)
+            line[field] = seen
         if blank:
             continue
         if len(lines) >= most:
@@ -441,6 +447,36 @@ def _calamine_lines(cells: list[list], epoch) -> PurchaseFile:
     if fields is None:
         raise ImportRefused("The sheet is empty: the first row must name the columns (download the template).")
     return PurchaseFile(lines=lines, rows=row_numbers, columns=columns, kind="xlsx")
+
+
+class _CellReader:
+    """One column's cells as the lines take them, each distinct value read once (up to a bound)."""
+
+    MOST_SEEN = 50_000
+
+    def __init__(self, field, epoch):
+        self.is_month = field == "month"
+        self.is_text = field in TEXT_FIELDS
+        self.epoch = epoch
+        self.seen: dict = {}
+
+    def read(self, value):
+        kind = value.__class__
+        if kind is float or kind is int:
+            read = _calamine_number(value, self.is_month, self.is_text, self.epoch)
+        elif kind is bool:
+            read = "1" if value else "0"  # Excel's text for a boolean cell
+        elif kind is str:
+            read = value
+        elif isinstance(value, date) and self.is_month:
+            read = value
+        else:
+            raise _NotPlain
+        if kind is not bool:  # True == 1: a boolean and a number share a key
+            if len(self.seen) >= self.MOST_SEEN:
+                self.seen.clear()
+            self.seen[value] = read
+        return read
 
 
 def _header_text(value) -> str:
@@ -458,6 +494,8 @@ def _calamine_number(value, is_month, is_text, epoch):
             return epoch + timedelta(days=int(value))
         except (ValueError, OverflowError):
             return text
+    if not is_text and len(text) <= 15 and "e" not in text:
+        return Decimal(text)  # at most 15 digits: nothing to round
     return excel_number(text, integral_text=is_text)
 
 

@@ -78,22 +78,26 @@ def _preview(*, batch_id: int, progress) -> tuple[ImportOutcome, tuple[CheckedLi
     parsed = _read_batch_file(batch, report, share=(0, 60))
     if parsed is None:
         return ImportOutcome(_refresh(batch), None), None
-    try:
-        result = purchase_lines_ingest(lines=parsed.lines, source=PurchaseLine.Source.FILE, validate_only=True,
-                                       import_batch=batch, progress=_phase(report, 60, 99))
-    except PurchaseLinesInvalid as invalid:
-        _reject(batch, [parsed.error_at(error) for error in invalid.errors], line_count=len(parsed.lines))
-        return ImportOutcome(_refresh(batch), None), None
     line_count = len(parsed.lines)
-    parsed.lines = []  # the checked lines hold all the commit needs
+    try:
+        result = purchase_lines_ingest(lines=_handed_over(parsed), source=PurchaseLine.Source.FILE,
+                                       validate_only=True, import_batch=batch, progress=_phase(report, 60, 99))
+    except PurchaseLinesInvalid as invalid:
+        _reject(batch, [parsed.error_at(error) for error in invalid.errors], line_count=line_count)
+        return ImportOutcome(_refresh(batch), None), None
     kept = ContentFile(checked_lines_bytes(result.checked, parsed))
+    earlier = batch.checked_lines.name  # a batch previewed again keeps only its latest check
     with transaction.atomic():
         batch.checked_lines.save(f"batch-{batch.pk}.csv.gz", kept, save=False)
         open_statuses = (ImportBatch.Status.PENDING, ImportBatch.Status.PREVIEWED)
-        ImportBatch.objects.filter(pk=batch.pk, status__in=open_statuses).update(
+        previewed = ImportBatch.objects.filter(pk=batch.pk, status__in=open_statuses).update(
             status=ImportBatch.Status.PREVIEWED, progress=100, errors=[], line_count=line_count,
             created_count=result.created, updated_count=result.updated, unchanged_count=result.unchanged,
             unmatched_count=result.unmatched, checked_lines=batch.checked_lines.name)
+    if not previewed:  # the batch moved on meanwhile (a commit took it): nothing points at the kept lines
+        batch.checked_lines.delete(save=False)
+    elif earlier and earlier != batch.checked_lines.name:
+        batch.checked_lines.storage.delete(earlier)
     if progress is not None:
         progress(100, 100)
     return ImportOutcome(_refresh(batch), result), (result.checked, parsed)
@@ -126,13 +130,14 @@ def _commit(*, batch_id: int, user, progress, checked: tuple[CheckedLines, Purch
             parsed = _read_batch_file(batch, report, share=(0, 40))
             if parsed is None:
                 return ImportOutcome(_refresh(batch), None)
-            lines = parsed.lines
+            lines = _handed_over(parsed)
+        line_count = len(parsed.rows)
         try:
             with _side_progress(batch.pk, progress) as side_report:
                 result = purchase_lines_ingest(lines=lines, source=PurchaseLine.Source.FILE, user=user,
                                                import_batch=batch, progress=_phase(side_report, 40, 99))
         except PurchaseLinesInvalid as invalid:
-            _reject(batch, [parsed.error_at(error) for error in invalid.errors], line_count=len(lines))
+            _reject(batch, [parsed.error_at(error) for error in invalid.errors], line_count=line_count)
             return ImportOutcome(_refresh(batch), None)
         _discard_file(batch)
         if progress is not None:
@@ -215,6 +220,17 @@ def _read_batch_file(batch: ImportBatch, report, *, share) -> PurchaseFile | Non
     except ImportRefused as refused:
         _reject(batch, [_file_error(refused)])
         return None
+
+
+def _handed_over(parsed: PurchaseFile):
+    """The file's lines one at a time, each let go once the ingest has parsed it (the parsed lines replace
+    them, so the two are never held whole at once)."""
+    lines = parsed.lines
+    parsed.lines = []
+    for index in range(len(lines)):
+        line = lines[index]
+        lines[index] = None
+        yield line
 
 
 def _kept_lines(batch: ImportBatch) -> tuple[CheckedLines, PurchaseFile] | None:

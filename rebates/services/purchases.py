@@ -8,7 +8,7 @@ triggers of migration 0010_accrual_mark_triggers), so the next incremental run r
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -81,7 +81,7 @@ class CheckedLines:
 
 def purchase_lines_ingest(
     *,
-    lines: Sequence[Mapping],
+    lines: Iterable[Mapping] | CheckedLines,
     source: str,
     user=None,
     import_batch: ImportBatch | None = None,
@@ -181,26 +181,26 @@ def purchase_lines_delete(*, by, lines) -> int:
 # --- validation -------------------------------------------------------------------------------------
 
 
-def _validated(lines: Sequence[Mapping] | CheckedLines, *, keep: bool = False
+def _validated(lines: Iterable[Mapping] | CheckedLines, *, keep: bool = False
                ) -> tuple[list[Row], CheckedLines | None]:
     """Every line parsed, or PurchaseLinesInvalid naming every problem (codes and SKUs looked up at once).
     With `keep`, also the lines as checked (codes as written), for a commit to come."""
     if isinstance(lines, CheckedLines):
-        parsed, errors = [(True, *line) for line in lines.lines], []
+        parsed, errors = lines.lines, []
     else:
         parsed, errors = _parsed(lines)
     # Codes and SKUs are looked up for every line, so an unknown one is named beside the other problems.
-    customer_ids = _ids(Customer, "code", {row[3] for row in parsed if row[3] is not None})
-    product_ids = _ids(Product, "sku", {row[4] for row in parsed if row[4] is not None})
+    customer_ids = _ids(Customer, "code", {row[2] for row in parsed if row[2] is not None})
+    product_ids = _ids(Product, "sku", {row[3] for row in parsed if row[3] is not None})
     rows: list[Row] = []
-    for valid, index, erp_line_id, customer, product, month, quantity, unit_price, amount in parsed:
+    for index, erp_line_id, customer, product, month, quantity, unit_price, amount in parsed:
         customer_id = customer_ids.get(customer)
         product_id = product_ids.get(product)
         if customer is not None and customer_id is None:
             errors.append(_problem(index, erp_line_id, "customer", f"No customer has the ERP code {customer!r}."))
         if product is not None and product_id is None:
             errors.append(_problem(index, erp_line_id, "product", f"No product has the SKU {product!r}."))
-        if valid and customer_id is not None and product_id is not None:
+        if not errors:  # once a line is wrong nothing is stored: the rows are not needed
             rows.append((index, erp_line_id, customer_id, product_id, month, quantity, unit_price, amount))
     if errors:
         errors.sort(key=lambda error: (error["line"], FIELDS.index(error["field"]) if error["field"] in FIELDS
@@ -208,14 +208,12 @@ def _validated(lines: Sequence[Mapping] | CheckedLines, *, keep: bool = False
         raise PurchaseLinesInvalid(errors)
     if not keep:
         return rows, None
-    if isinstance(lines, CheckedLines):
-        return rows, lines
-    return rows, CheckedLines([line[1:] for line in parsed])
+    return rows, lines if isinstance(lines, CheckedLines) else CheckedLines(parsed)
 
 
-def _parsed(lines: Sequence[Mapping]) -> tuple[list[tuple], list[dict]]:
-    """Each line's fields parsed (codes not yet looked up): (valid, index, erp_line_id, customer, product, month,
-    quantity, unit_price, amount), and the problems found."""
+def _parsed(lines: Iterable[Mapping]) -> tuple[list[CheckedLine], list[dict]]:
+    """Each line's fields parsed (codes not yet looked up), and the problems found: a line with a problem
+    holds its messages where its values would be."""
     errors: list[dict] = []
     parsed = []
     seen: dict[str, int] = {}
@@ -224,7 +222,6 @@ def _parsed(lines: Sequence[Mapping]) -> tuple[list[tuple], list[dict]]:
         if not isinstance(line, Mapping):
             errors.append(_problem(index, None, "line", "A line must be an object with the line's fields."))
             continue
-        before = len(errors)
         erp_line_id = _text(line.get("erp_line_id"), index, None, "erp_line_id", ERP_LINE_ID_MAX, errors)
         if erp_line_id is not None:
             if erp_line_id in seen:
@@ -248,8 +245,7 @@ def _parsed(lines: Sequence[Mapping]) -> tuple[list[tuple], list[dict]]:
             errors.append(_problem(index, erp_line_id, "unit_price", "The unit price cannot be negative."))
         if type(amount) is str:
             errors.append(_problem(index, erp_line_id, "amount", amount))
-        parsed.append((len(errors) == before, index, erp_line_id, customer, product, month, quantity, unit_price,
-                       amount))
+        parsed.append((index, erp_line_id, customer, product, month, quantity, unit_price, amount))
     return parsed, errors
 
 

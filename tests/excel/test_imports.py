@@ -297,3 +297,13 @@ def test_an_error_cell_is_named_as_excel_shows_it(scenario):
 def test_a_date_in_a_figure_column_reads_as_the_number_excel_keeps():
     content = purchase_xlsx(rows(1, {(0, "quantity"): datetime.datetime(2026, 3, 1, 12)}))
     assert purchase_file_read(io.BytesIO(content), name="p.xlsx").lines[0]["quantity"] == D("46082.5")
+
+
+def test_a_batch_previewed_again_keeps_only_its_latest_check(scenario):
+    batch = purchase_import_start(user=finance_user(), upload=purchase_xlsx(rows(2)), name="p.xlsx")
+    first = purchase_import_preview(batch_id=batch.pk).batch.checked_lines
+    second = purchase_import_preview(batch_id=batch.pk).batch.checked_lines
+    assert first.name != second.name
+    assert not first.storage.exists(first.name) and second.storage.exists(second.name)
+    assert purchase_import_commit(batch_id=batch.pk).batch.created_count == 2
+    assert not second.storage.exists(second.name)
