@@ -46,14 +46,26 @@ def checked_lines_read(stream) -> tuple[CheckedLines, PurchaseFile] | None:
                 return None
             kind, columns = head[1], {field: tuple(place) for field, place in json.loads(head[2]).items()}
             lines, rows = [], []
+            # Codes, SKUs, months and most figures repeat: each distinct one is made once and shared.
+            shared: dict[str, object] = {}
             months: dict[str, date] = {}
             for row, index, erp, customer, product, month, quantity, unit_price, amount in reader:
                 rows.append(int(row))
                 day = months.get(month)
                 if day is None:
                     day = months[month] = date.fromisoformat(month)
-                lines.append((int(index), erp, customer, product, day, Decimal(quantity), Decimal(unit_price),
-                              Decimal(amount)))
+                customer = shared.setdefault(customer, customer)
+                product = shared.setdefault("\x00" + product, product)
+                lines.append((int(index), erp, customer, product, day, _decimal(quantity, shared),
+                              _decimal(unit_price, shared), Decimal(amount)))
     except (OSError, EOFError, ValueError, csv.Error, UnicodeDecodeError):
         return None
     return CheckedLines(lines), PurchaseFile(lines=[], rows=rows, columns=columns, kind=kind)
+
+
+def _decimal(text: str, shared: dict) -> Decimal:
+    key = "\x01" + text
+    number = shared.get(key)
+    if number is None:
+        number = shared[key] = Decimal(text)
+    return number

@@ -388,47 +388,47 @@ def _read_with_calamine(stream, sheet_name, epoch, progress, size) -> PurchaseFi
         workbook = CalamineWorkbook.from_filelike(stream)
         try:
             sheet = workbook.get_sheet_by_name(sheet_name) if sheet_name else workbook.get_sheet_by_index(0)
-            # From A1, empty rows and columns included, so row numbers and column letters are the sheet's.
-            cells = sheet.to_python(skip_empty_area=False)
-            del sheet  # calamine's copy of the sheet goes before the lines are made
+            if progress is not None:
+                progress(size // 2, size)
+            # Row by row, so only calamine's copy of the sheet and the lines are held, never a list of rows.
+            read = _calamine_lines(sheet.iter_rows(), sheet.start or (0, 0), sheet.end or (0, 0), epoch)
         finally:
             workbook.close()
-    except CalamineError:
+    except (CalamineError, _NotPlain):
         return None
     finally:
         stream.seek(0)
-    if progress is not None:
-        progress(size // 2, size)
-    try:
-        read = _calamine_lines(cells, epoch)
-    except _NotPlain:
-        return None
     if progress is not None:
         progress(size, size)
     return read
 
 
-def _calamine_lines(cells: list[list], epoch) -> PurchaseFile:
+def _calamine_lines(rows, start: tuple[int, int], end: tuple[int, int], epoch) -> PurchaseFile:
+    """Lines from calamine's rows. Its rows may start at the sheet's first row or at the data's, and its
+    columns at A or at the data's first: which one is told by how many come, so row numbers and column
+    letters are the sheet's either way."""
     most = max_rows()
     lines: list[dict] = []
     row_numbers: list[int] = []
     fields = columns = None
-    for number in range(1, len(cells) + 1):
-        values = cells[number - 1]
-        cells[number - 1] = None  # each row let go once read
+    first_col = None
+    number = 0
+    for number, values in enumerate(rows, start=1):
+        if first_col is None:
+            first_col = 0 if len(values) == end[1] + 1 else start[1]
         if fields is None:
             if not any(value != "" for value in values):
                 continue
-            fields, columns = map_header({col: _header_text(value) for col, value in enumerate(values)
+            fields, columns = map_header({first_col + col: _header_text(value) for col, value in enumerate(values)
                                           if value != ""}, letter=column_letter)
             # Per column, each distinct value read once and shared: codes, SKUs, months and most figures repeat.
-            places = [(col, field, _CellReader(field, epoch)) for col, field in fields.items()]
+            places = [(col - first_col, field, _CellReader(field, epoch)) for col, field in fields.items()]
             continue
         width = len(values)
         line = {}
         blank = True
         for col, field, reader in places:
-            value = values[col] if col < width else ""
+            value = values[col] if 0 <= col < width else ""
             if value == "":
                 line[field] = None
                 continue
@@ -446,6 +446,8 @@ def _calamine_lines(cells: list[list], epoch) -> PurchaseFile:
         row_numbers.append(number)
     if fields is None:
         raise ImportRefused("The sheet is empty: the first row must name the columns (download the template).")
+    if number != end[0] + 1 and start[0]:  # the rows came from the data's first row, not the sheet's
+        row_numbers = [row + start[0] for row in row_numbers]
     return PurchaseFile(lines=lines, rows=row_numbers, columns=columns, kind="xlsx")
 
 
