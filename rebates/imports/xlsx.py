@@ -7,6 +7,8 @@ A sheet calamine would render differently from Excel's text (error cells such as
 where a figure or a code belongs) is read instead as a stream by a defusedxml parser, as it always was, so
 the validation names the same problems either way."""
 
+import io
+import os
 import re
 import struct
 import zipfile
@@ -385,7 +387,9 @@ def _read_with_calamine(stream, sheet_name, epoch, progress, size) -> PurchaseFi
     sheet with expat) or calamine cannot read the file (expat then names the damage)."""
     stream.seek(0)
     try:
-        workbook = CalamineWorkbook.from_filelike(stream)
+        path = _same_file_path(stream)
+        # From its path calamine reads the file as it goes; from a stream it first copies it whole.
+        workbook = CalamineWorkbook.from_path(path) if path else CalamineWorkbook.from_filelike(stream)
         try:
             sheet = workbook.get_sheet_by_name(sheet_name) if sheet_name else workbook.get_sheet_by_index(0)
             if progress is not None:
@@ -401,6 +405,18 @@ def _read_with_calamine(stream, sheet_name, epoch, progress, size) -> PurchaseFi
     if progress is not None:
         progress(size, size)
     return read
+
+
+def _same_file_path(stream) -> str | None:
+    """The path of the very file the stream reads (same device and inode), when it has one."""
+    name = getattr(stream, "name", None)
+    if not isinstance(name, str):
+        return None
+    try:
+        held, named = os.fstat(stream.fileno()), os.stat(name)
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        return None
+    return name if (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino) else None
 
 
 def _calamine_lines(rows, start: tuple[int, int], end: tuple[int, int], epoch) -> PurchaseFile:
