@@ -364,6 +364,8 @@ class ImportBatch(models.Model):
     file_name = models.CharField(max_length=255, blank=True)
     # The uploaded file, kept until the import is committed or rejected.
     file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
+    # The lines as the preview checked them (rebates.imports.checked), so the commit does not read the file again.
+    checked_lines = models.FileField(upload_to="imports/checked/%Y/%m/", blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done, 0 to 100.")

@@ -1,6 +1,14 @@
-""".xlsx purchase files: the zip directory checked before anything is inflated, the rows counted as bytes,
-then the first sheet parsed as a stream by a defusedxml parser (no DTD, no entity may be declared)."""
+""".xlsx purchase files: the zip directory checked before anything is inflated, the small parts parsed by
+defusedxml, the rows counted and every other XML part scanned as bytes (no DTD, no entity may be declared);
+only then is the first sheet read, by python-calamine (in Rust, to rows of values), each number read back
+as the exact decimal Excel shows.
 
+A sheet calamine would render differently from Excel's text (error cells such as #N/A, a date or a time
+where a figure or a code belongs) is read instead as a stream by a defusedxml parser, as it always was, so
+the validation names the same problems either way."""
+
+import io
+import os
 import re
 import struct
 import zipfile
@@ -13,6 +21,7 @@ from xml.parsers.expat import ExpatError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser, ParseError
 from defusedxml.ElementTree import fromstring as defused_fromstring
+from python_calamine import CalamineError, CalamineWorkbook
 
 from rebates.imports.common import (
     CHUNK,
@@ -129,8 +138,9 @@ _ENTITY_MESSAGE = ("The workbook declares XML entities (a DTD), which Excel neve
                    "without end (\"billion laughs\"): refused.")
 
 
-def _sheet_paths(archive: zipfile.ZipFile) -> tuple[str, str | None, bool]:
-    """(first worksheet, shared strings or None, 1904 date system) from the content types and the workbook."""
+def _sheet_paths(archive: zipfile.ZipFile) -> tuple[str, str | None, bool, str]:
+    """(first worksheet, shared strings or None, 1904 date system, the first sheet's name) from the content
+    types and the workbook."""
     types = _small_xml(archive, "[Content_Types].xml")
     if types is None:
         raise ImportRefused("The file is a zip archive but not an Excel workbook ([Content_Types].xml is missing).")
@@ -165,23 +175,41 @@ def _sheet_paths(archive: zipfile.ZipFile) -> tuple[str, str | None, bool]:
             shared_path = path
     if sheet_path is None or _member(archive, sheet_path) is None:
         raise ImportRefused("The workbook is damaged (its first sheet is missing).")
-    return sheet_path, shared_path, date1904
+    return sheet_path, shared_path, date1904, first.get("name", "")
 
 
 # --- counting rows as bytes, then parsing as a stream ----------------------------------------------------
 
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
+_DECLARATION = re.compile(rb"<!(?:DOCTYPE|ENTITY)")
+_ERROR_CELLS = (b' t="e"', b" t='e'")
+# A cell past column Z: calamine makes the sheet a dense grid, so a far cell would cost a grid that size.
+_WIDE_CELL = re.compile(rb"""r=["'][A-Za-z]{2,}[0-9]""")
+_ROW_NUMBER = re.compile(rb'<row r="([0-9]+)"')  # as Excel, XlsxWriter and openpyxl write it
 _DIMENSION = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?dimension\s+ref=\"[A-Z]+\d+:[A-Z]+(\d+)\"")
 
 
-def _count_rows(archive: zipfile.ZipFile, path: str, most: int) -> None:
+_ROW_STARTS = tuple(b"<row" + end for end in (b" ", b"\t", b"\n", b"\r", b"/", b">"))
+
+
+def _row_tags(data: bytes, end: int) -> int:
+    """The <row> tags in data[:end]: counted as plain bytes unless a namespace prefix calls for the regex."""
+    if data.find(b":row", 0, end) >= 0:
+        return len(_ROW_TAG.findall(data, 0, end))
+    return sum(data.count(start, 0, end) for start in _ROW_STARTS)
+
+
+def _count_rows(archive: zipfile.ZipFile, path: str, most: int) -> bool:
     """Refuse a sheet with more than `most` rows (header included), from its declared dimension or by
-    counting its <row> tags in the inflated bytes: no parsing, a megabyte at a time."""
+    counting its <row> tags in the inflated bytes, or one that declares a DTD or an entity: no parsing, a
+    megabyte at a time. Answers whether the sheet is plain: no error cells (#N/A and the like), nothing
+    past column Z, every row numbered and within `most` (a grid of its extent is as small as its rows)."""
     too_many = ImportRefused(f"The sheet holds more than {most - 1:,} rows of purchase lines; split the file "
                              f"(at most {most - 1:,} lines per file).")
-    count = 0
+    count = highest = 0
     carry = b""
     first = True
+    plain = True
     try:
         with archive.open(path) as sheet:
             while chunk := sheet.read(CHUNK):
@@ -195,15 +223,47 @@ def _count_rows(archive: zipfile.ZipFile, path: str, most: int) -> None:
                 cut = data.rfind(b"<", max(0, len(data) - 64))
                 if cut < 0:
                     cut = len(data)
-                count += len(_ROW_TAG.findall(data, 0, cut))
+                tags = _row_tags(data, cut)
+                count += tags
+                if plain:
+                    numbers = _ROW_NUMBER.findall(data, 0, cut)
+                    plain = len(numbers) == tags
+                    highest = max(highest, max(map(int, numbers), default=0))
+                if _DECLARATION.search(data):
+                    raise ImportRefused(_ENTITY_MESSAGE)
+                plain = plain and not (any(data.find(error, 0, cut) >= 0 for error in _ERROR_CELLS)
+                                       or _WIDE_CELL.search(data, 0, cut))
                 carry = data[cut:]
                 if count > most:
                     raise too_many
-            count += len(_ROW_TAG.findall(carry))
+            tags = _row_tags(carry, len(carry))
+            count += tags
+            plain = plain and tags == 0
     except (zipfile.BadZipFile, OSError, EOFError) as error:
         raise ImportRefused(f"The workbook is damaged ({error}).") from None
     if count > most:
         raise too_many
+    return plain and highest <= most
+
+
+def _scan_parts(archive: zipfile.ZipFile, sheet_path: str) -> None:
+    """Every XML part but the sheet (scanned as it is counted) inflated, its checksum checked and its bytes
+    searched for a DTD or an entity declaration, before a parser that is not ours reads any of them."""
+    for member in archive.infolist():
+        if member.filename == sheet_path or not member.filename.lower().endswith((".xml", ".rels", ".vml")):
+            continue
+        if member.file_size > 128 * 1024 * 1024:
+            raise ImportRefused(f"The workbook's part {member.filename} is larger than any purchase file needs "
+                                "(128 MB).")
+        carry = b""
+        try:
+            with archive.open(member) as part:
+                while chunk := part.read(CHUNK):
+                    if _DECLARATION.search(carry + chunk):
+                        raise ImportRefused(_ENTITY_MESSAGE)
+                    carry = chunk[-16:]
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as error:
+            raise ImportRefused(f"The workbook is damaged ({error}).") from None
 
 
 def _defused_expat():
@@ -289,12 +349,20 @@ def _column_index(reference: str, cache: dict) -> int:
 
 def read_xlsx(stream, size, progress) -> PurchaseFile:
     archive = _open_zip(stream, size)
-    sheet_path, shared_path, date1904 = _sheet_paths(archive)
-    _count_rows(archive, sheet_path, max_rows() + 1)
+    sheet_path, shared_path, date1904, sheet_name = _sheet_paths(archive)
+    plain = _count_rows(archive, sheet_path, max_rows() + 1)
+    epoch = EXCEL_1904_EPOCH if date1904 else EXCEL_EPOCH
+    if plain:
+        _scan_parts(archive, sheet_path)
+        read = _read_with_calamine(stream, sheet_name, epoch, progress, size)
+        if read is not None:
+            return read
+    return _read_with_expat(archive, sheet_path, shared_path, epoch, progress)
+
+
+def _read_with_expat(archive, sheet_path, shared_path, epoch, progress) -> PurchaseFile:
     strings = _shared_strings(archive, shared_path)
     sheet_info = archive.getinfo(sheet_path)
-    epoch = EXCEL_1904_EPOCH if date1904 else EXCEL_EPOCH
-
     reader = _SheetReader(strings, epoch)
     _, expat = _defused_expat()
     expat.StartElementHandler = reader.start
@@ -305,6 +373,148 @@ def read_xlsx(stream, size, progress) -> PurchaseFile:
     if reader.header is None:
         raise ImportRefused("The sheet is empty: the first row must name the columns (download the template).")
     return PurchaseFile(lines=reader.lines, rows=reader.row_numbers, columns=reader.columns, kind="xlsx")
+
+
+class _NotPlain(Exception):
+    """A cell calamine renders unlike Excel's text: a date where a figure or a code belongs, a time or a
+    duration anywhere."""
+
+
+
+
+def _read_with_calamine(stream, sheet_name, epoch, progress, size) -> PurchaseFile | None:
+    """The first sheet through python-calamine, or None when a cell is not plain (the caller then reads the
+    sheet with expat) or calamine cannot read the file (expat then names the damage)."""
+    stream.seek(0)
+    try:
+        path = _same_file_path(stream)
+        # From its path calamine reads the file as it goes; from a stream it first copies it whole.
+        workbook = CalamineWorkbook.from_path(path) if path else CalamineWorkbook.from_filelike(stream)
+        try:
+            sheet = workbook.get_sheet_by_name(sheet_name) if sheet_name else workbook.get_sheet_by_index(0)
+            if progress is not None:
+                progress(size // 2, size)
+            # Row by row, so only calamine's copy of the sheet and the lines are held, never a list of rows.
+            read = _calamine_lines(sheet.iter_rows(), sheet.start or (0, 0), sheet.end or (0, 0), epoch)
+        finally:
+            workbook.close()
+    except (CalamineError, _NotPlain):
+        return None
+    finally:
+        stream.seek(0)
+    if progress is not None:
+        progress(size, size)
+    return read
+
+
+def _same_file_path(stream) -> str | None:
+    """The path of the very file the stream reads (same device and inode), when it has one."""
+    name = getattr(stream, "name", None)
+    if not isinstance(name, str):
+        return None
+    try:
+        held, named = os.fstat(stream.fileno()), os.stat(name)
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        return None
+    return name if (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino) else None
+
+
+def _calamine_lines(rows, start: tuple[int, int], end: tuple[int, int], epoch) -> PurchaseFile:
+    """Lines from calamine's rows. Its rows may start at the sheet's first row or at the data's, and its
+    columns at A or at the data's first: which one is told by how many come, so row numbers and column
+    letters are the sheet's either way."""
+    most = max_rows()
+    lines: list[dict] = []
+    row_numbers: list[int] = []
+    fields = columns = None
+    first_col = None
+    number = 0
+    for number, values in enumerate(rows, start=1):
+        if first_col is None:
+            first_col = 0 if len(values) == end[1] + 1 else start[1]
+        if fields is None:
+            if not any(value != "" for value in values):
+                continue
+            fields, columns = map_header({first_col + col: _header_text(value) for col, value in enumerate(values)
+                                          if value != ""}, letter=column_letter)
+            # Per column, each distinct value read once and shared: codes, SKUs, months and most figures repeat.
+            places = [(col - first_col, field, _CellReader(field, epoch)) for col, field in fields.items()]
+            continue
+        width = len(values)
+        line = {}
+        blank = True
+        for col, field, reader in places:
+            value = values[col] if 0 <= col < width else ""
+            if value == "":
+                line[field] = None
+                continue
+            blank = False
+            # A boolean is never looked up: True == 1.0, so it would find the number's reading.
+            seen = reader.seen.get(value) if value.__class__ is not bool else None
+            if seen is None:
+                seen = reader.read(value)
+            line[field] = seen
+        if blank:
+            continue
+        if len(lines) >= most:
+            raise ImportRefused(f"The sheet holds more than {most:,} rows of purchase lines; split the file.")
+        lines.append(line)
+        row_numbers.append(number)
+    if fields is None:
+        raise ImportRefused("The sheet is empty: the first row must name the columns (download the template).")
+    if number != end[0] + 1 and start[0]:  # the rows came from the data's first row, not the sheet's
+        row_numbers = [row + start[0] for row in row_numbers]
+    return PurchaseFile(lines=lines, rows=row_numbers, columns=columns, kind="xlsx")
+
+
+class _CellReader:
+    """One column's cells as the lines take them, each distinct value read once (up to a bound)."""
+
+    MOST_SEEN = 50_000
+
+    def __init__(self, field, epoch):
+        self.is_month = field == "month"
+        self.is_text = field in TEXT_FIELDS
+        self.epoch = epoch
+        self.seen: dict = {}
+
+    def read(self, value):
+        kind = value.__class__
+        if kind is float or kind is int:
+            read = _calamine_number(value, self.is_month, self.is_text, self.epoch)
+        elif kind is bool:
+            read = "1" if value else "0"  # Excel's text for a boolean cell
+        elif kind is str:
+            read = value
+        elif isinstance(value, date) and self.is_month:
+            read = value
+        else:
+            raise _NotPlain
+        if kind is not bool:  # True == 1: a boolean and a number share a key
+            if len(self.seen) >= self.MOST_SEEN:
+                self.seen.clear()
+            self.seen[value] = read
+        return read
+
+
+def _header_text(value) -> str:
+    if value.__class__ is float:
+        return excel_number(repr(value), integral_text=True)
+    return str(value)
+
+
+def _calamine_number(value, is_month, is_text, epoch):
+    """A number cell as the exact decimal Excel shows. The double's shortest text is the typed figure for
+    every figure of up to 15 significant digits (Excel's precision); longer ones are read at 15 digits."""
+    text = repr(value) if value.__class__ is float else str(value)
+    if is_month:
+        try:
+            return epoch + timedelta(days=int(value))
+        except (ValueError, OverflowError):
+            return text
+    if not is_text and len(text) <= 15 and "e" not in text:
+        return Decimal(text)  # at most 15 digits: nothing to round
+    return excel_number(text, integral_text=is_text)
 
 
 class _SheetReader:

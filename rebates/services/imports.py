@@ -1,6 +1,9 @@
 """The purchase file import as use cases: start (the upload kept), preview (counts, nothing stored), commit
 (through the ingest service), each recorded on the ImportBatch with its status, progress and errors.
 
+The file is read once: a clean preview keeps the lines as it checked them beside the batch
+(rebates.imports.checked), and the commit stores those, looking up only their codes again.
+
 Reading and parsing the file (the guards, .xlsx and .csv) is rebates.imports'; this module writes.
 """
 
@@ -13,10 +16,11 @@ from django.core.files.base import ContentFile, File
 from django.db import transaction
 
 from customers.services import audit_record
+from rebates.imports.checked import checked_lines_bytes, checked_lines_read
 from rebates.imports.common import ImportRefused, PurchaseFile
 from rebates.imports.reading import purchase_file_read, stored_file_stream
 from rebates.models import ImportBatch, PurchaseLine
-from rebates.services.purchases import PurchaseLinesInvalid, purchase_lines_ingest
+from rebates.services.purchases import CheckedLines, PurchaseLinesInvalid, purchase_lines_ingest
 from rebates.sql.imports import batch_import_lock, batch_progress_writer
 
 logger = logging.getLogger(__name__)
@@ -59,57 +63,81 @@ class ImportOutcome:
 
 def purchase_import_preview(*, batch_id: int, progress=None) -> ImportOutcome:
     """Read and validate the batch's file and count what a commit would create, update or leave alone;
-    nothing is stored. The batch becomes previewed (with the counts) or rejected (with every error)."""
-    return _preview(batch_id=batch_id, progress=progress, read=_read_batch_file)
+    nothing is stored. The batch becomes previewed (with the counts, and the lines as checked kept beside it
+    for the commit) or rejected (with every error)."""
+    outcome, _ = _preview(batch_id=batch_id, progress=progress)
+    return outcome
 
 
-def _preview(*, batch_id: int, progress, read) -> ImportOutcome:
+def _preview(*, batch_id: int, progress) -> tuple[ImportOutcome, tuple[CheckedLines, PurchaseFile] | None]:
+    """The preview's outcome, and (when clean) the checked lines with where they are in the file."""
     batch = ImportBatch.objects.get(pk=batch_id)
     if batch.status in (ImportBatch.Status.STORED, ImportBatch.Status.REJECTED, ImportBatch.Status.IMPORTING):
-        return ImportOutcome(batch, None)
+        return ImportOutcome(batch, None), None
     report = _progress_writer(batch.pk, progress)
-    parsed = read(batch, report, share=(0, 60))
+    parsed = _read_batch_file(batch, report, share=(0, 60))
     if parsed is None:
-        return ImportOutcome(_refresh(batch), None)
+        return ImportOutcome(_refresh(batch), None), None
+    line_count = len(parsed.lines)
     try:
-        result = purchase_lines_ingest(lines=parsed.lines, source=PurchaseLine.Source.FILE, validate_only=True,
-                                       import_batch=batch, progress=_phase(report, 60, 100))
+        result = purchase_lines_ingest(lines=_handed_over(parsed), source=PurchaseLine.Source.FILE,
+                                       validate_only=True, import_batch=batch, progress=_phase(report, 60, 99))
     except PurchaseLinesInvalid as invalid:
-        _reject(batch, [parsed.error_at(error) for error in invalid.errors], line_count=len(parsed.lines))
-        return ImportOutcome(_refresh(batch), None)
-    open_statuses = (ImportBatch.Status.PENDING, ImportBatch.Status.PREVIEWED)
-    ImportBatch.objects.filter(pk=batch.pk, status__in=open_statuses).update(
-        status=ImportBatch.Status.PREVIEWED, progress=100, errors=[], line_count=len(parsed.lines),
-        created_count=result.created, updated_count=result.updated, unchanged_count=result.unchanged,
-        unmatched_count=result.unmatched)
-    return ImportOutcome(_refresh(batch), result)
+        _reject(batch, [parsed.error_at(error) for error in invalid.errors], line_count=line_count)
+        return ImportOutcome(_refresh(batch), None), None
+    kept = ContentFile(checked_lines_bytes(result.checked, parsed))
+    earlier = batch.checked_lines.name  # a batch previewed again keeps only its latest check
+    with transaction.atomic():
+        batch.checked_lines.save(f"batch-{batch.pk}.csv.gz", kept, save=False)
+        open_statuses = (ImportBatch.Status.PENDING, ImportBatch.Status.PREVIEWED)
+        previewed = ImportBatch.objects.filter(pk=batch.pk, status__in=open_statuses).update(
+            status=ImportBatch.Status.PREVIEWED, progress=100, errors=[], line_count=line_count,
+            created_count=result.created, updated_count=result.updated, unchanged_count=result.unchanged,
+            unmatched_count=result.unmatched, checked_lines=batch.checked_lines.name)
+    if not previewed:  # the batch moved on meanwhile (a commit took it): nothing points at the kept lines
+        batch.checked_lines.delete(save=False)
+    elif earlier and earlier != batch.checked_lines.name:
+        batch.checked_lines.storage.delete(earlier)
+    if progress is not None:
+        progress(100, 100)
+    return ImportOutcome(_refresh(batch), result), (result.checked, parsed)
 
 
 def purchase_import_commit(*, batch_id: int, user=None, progress=None) -> ImportOutcome:
-    """Store the batch's lines: read the file again, validate, upsert by erp_line_id in one transaction.
+    """Store the batch's lines, upserted by erp_line_id in one transaction: the lines its preview checked
+    (their codes looked up again), or, for a batch not previewed, the file read and validated now.
 
     Safe to run twice and after a worker died midway: a stored or rejected batch is left alone, and one
     worker at a time imports a batch (the ingest's single transaction stores all or nothing).
     """
-    return _commit(batch_id=batch_id, user=user, progress=progress, read=_read_batch_file)
+    return _commit(batch_id=batch_id, user=user, progress=progress)
 
 
-def _commit(*, batch_id: int, user, progress, read) -> ImportOutcome:
+def _commit(*, batch_id: int, user, progress, checked: tuple[CheckedLines, PurchaseFile] | None = None
+            ) -> ImportOutcome:
     with batch_import_lock(batch_id) as locked:
         batch = ImportBatch.objects.get(pk=batch_id)
         if not locked or batch.status in (ImportBatch.Status.STORED, ImportBatch.Status.REJECTED):
             return ImportOutcome(batch, None)
         ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.IMPORTING, progress=0)
         report = _progress_writer(batch.pk, progress)
-        parsed = read(batch, report, share=(0, 40))
-        if parsed is None:
-            return ImportOutcome(_refresh(batch), None)
+        if checked is None:
+            checked = _kept_lines(batch)
+        if checked is not None:
+            lines, parsed = checked
+            report(10)
+        else:
+            parsed = _read_batch_file(batch, report, share=(0, 40))
+            if parsed is None:
+                return ImportOutcome(_refresh(batch), None)
+            lines = _handed_over(parsed)
+        line_count = len(parsed.rows)
         try:
             with _side_progress(batch.pk, progress) as side_report:
-                result = purchase_lines_ingest(lines=parsed.lines, source=PurchaseLine.Source.FILE, user=user,
+                result = purchase_lines_ingest(lines=lines, source=PurchaseLine.Source.FILE, user=user,
                                                import_batch=batch, progress=_phase(side_report, 40, 99))
         except PurchaseLinesInvalid as invalid:
-            _reject(batch, [parsed.error_at(error) for error in invalid.errors], line_count=len(parsed.lines))
+            _reject(batch, [parsed.error_at(error) for error in invalid.errors], line_count=line_count)
             return ImportOutcome(_refresh(batch), None)
         _discard_file(batch)
         if progress is not None:
@@ -169,19 +197,12 @@ def purchase_import_file(*, user, upload, name: str, commit: bool, progress=None
     """Start, preview and (when `commit` and the preview is clean) commit a file here, in one go (the
     management command and tests do this; the pages queue the same steps).
 
-    The file is read once: the commit stores the very lines the preview checked. (Queued, the two steps
-    run apart, in tasks of their own, and each reads the kept file.)"""
+    The file is read once: the commit stores the very lines the preview checked (here handed over in
+    memory; queued, the commit task reads them from beside the batch)."""
     batch = purchase_import_start(user=user, upload=upload, name=name)
-    read_once = {}
-
-    def read(batch, report, *, share):
-        if "file" not in read_once:
-            read_once["file"] = _read_batch_file(batch, report, share=share)
-        return read_once["file"]
-
-    outcome = _preview(batch_id=batch.pk, progress=progress, read=read)
+    outcome, checked = _preview(batch_id=batch.pk, progress=progress)
     if commit and outcome.ok:
-        outcome = _commit(batch_id=batch.pk, user=user, progress=progress, read=read)
+        outcome = _commit(batch_id=batch.pk, user=user, progress=progress, checked=checked)
     return outcome
 
 
@@ -201,6 +222,29 @@ def _read_batch_file(batch: ImportBatch, report, *, share) -> PurchaseFile | Non
         return None
 
 
+def _handed_over(parsed: PurchaseFile):
+    """The file's lines one at a time, each let go once the ingest has parsed it (the parsed lines replace
+    them, so the two are never held whole at once)."""
+    lines = parsed.lines
+    parsed.lines = []
+    for index in range(len(lines)):
+        line = lines[index]
+        lines[index] = None
+        yield line
+
+
+def _kept_lines(batch: ImportBatch) -> tuple[CheckedLines, PurchaseFile] | None:
+    """The lines the batch's preview kept, or None (not previewed, or the kept lines are gone)."""
+    if not batch.checked_lines:
+        return None
+    try:
+        with stored_file_stream(batch.checked_lines) as stream:
+            return checked_lines_read(stream)
+    except OSError:
+        logger.warning("could not read the checked lines of import batch %s", batch.pk, exc_info=True)
+        return None
+
+
 def _reject(batch: ImportBatch, errors: list[dict], line_count: int = 0) -> None:
     with transaction.atomic():
         ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.REJECTED, progress=100,
@@ -212,13 +256,15 @@ def _reject(batch: ImportBatch, errors: list[dict], line_count: int = 0) -> None
 
 
 def _discard_file(batch: ImportBatch) -> None:
-    # The upload is kept only until the import is stored or rejected.
-    if batch.file:
-        try:
-            batch.file.delete(save=False)
-        except OSError:
-            logger.warning("could not delete the file of import batch %s", batch.pk, exc_info=True)
-        ImportBatch.objects.filter(pk=batch.pk).update(file="")
+    # The upload and the checked lines are kept only until the import is stored or rejected.
+    for field in ("file", "checked_lines"):
+        kept = getattr(batch, field)
+        if kept:
+            try:
+                kept.delete(save=False)
+            except OSError:
+                logger.warning("could not delete the %s of import batch %s", field, batch.pk, exc_info=True)
+            ImportBatch.objects.filter(pk=batch.pk).update(**{field: ""})
 
 
 def _phase(report, low, high):

@@ -8,7 +8,7 @@ triggers of migration 0010_accrual_mark_triggers), so the next incremental run r
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -53,6 +53,8 @@ class IngestResult:
     # erp_line_ids of lines that match no agreement (stored anyway), in batch order.
     unmatched_lines: list[str]
     batch: ImportBatch | None
+    # A check (validate_only) hands back the lines as it read them, so a later commit need not read them again.
+    checked: "CheckedLines | None" = None
 
     def as_counts(self) -> dict:
         return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
@@ -61,11 +63,25 @@ class IngestResult:
 
 # A validated line: (index, erp_line_id, customer_id, product_id, month, quantity, unit_price, amount).
 Row = tuple[int, str, int, int, date, Decimal, Decimal, Decimal]
+# A checked line: (index, erp_line_id, customer code, product SKU, month, quantity, unit_price, amount).
+CheckedLine = tuple[int, str, str, str, date, Decimal, Decimal, Decimal]
+
+
+@dataclass(frozen=True)
+class CheckedLines:
+    """Lines a check found well-formed, already parsed, codes and SKUs as written: handed back to
+    purchase_lines_ingest they skip the parsing, and only the codes are looked up again (a customer or
+    product removed meanwhile is named as it would have been at the check)."""
+
+    lines: list[CheckedLine]
+
+    def __len__(self) -> int:
+        return len(self.lines)
 
 
 def purchase_lines_ingest(
     *,
-    lines: Sequence[Mapping],
+    lines: Iterable[Mapping] | CheckedLines,
     source: str,
     user=None,
     import_batch: ImportBatch | None = None,
@@ -75,16 +91,18 @@ def purchase_lines_ingest(
     """Validate every line, then upsert them by erp_line_id in one transaction.
 
     `lines` are mappings with erp_line_id, customer (ERP code), product (SKU), month ("YYYY-MM" or a
-    date), quantity, unit_price and amount (decimal strings, Decimals or ints; a float is refused).
+    date), quantity, unit_price and amount (decimal strings, Decimals or ints; a float is refused), or the
+    CheckedLines of an earlier check's result (parsed then; their codes and SKUs are looked up again).
     Raises PurchaseLinesInvalid naming every bad line and field; nothing is stored then.
     Answers how many lines were created, updated (their figures changed) and unchanged, and which match
-    no agreement (stored anyway). With `validate_only` it answers what a commit would, storing nothing.
+    no agreement (stored anyway). With `validate_only` it answers what a commit would, storing nothing, and
+    hands back the lines as checked.
     Without `import_batch` (the API) a stored batch is recorded for the lines; a given batch (the file
     import) gets the counts and the stored status. The caller checks permissions; `user` is for the audit.
     """
     if source not in PurchaseLine.Source.values:
         raise ValueError(f"unknown source {source!r}")
-    rows = _validated(lines)
+    rows, checked = _validated(lines, keep=validate_only)
     total = len(rows)
     if validate_only:
         created = updated = 0
@@ -97,7 +115,8 @@ def purchase_lines_ingest(
             if progress is not None:
                 progress(min(start + CHUNK, total), total)
         unmatched = _unmatched(rows)
-        return IngestResult(created, updated, total - created - updated, len(unmatched), unmatched, import_batch)
+        return IngestResult(created, updated, total - created - updated, len(unmatched), unmatched, import_batch,
+                            checked)
 
     with transaction.atomic():
         batch = import_batch or ImportBatch.objects.create(
@@ -162,8 +181,39 @@ def purchase_lines_delete(*, by, lines) -> int:
 # --- validation -------------------------------------------------------------------------------------
 
 
-def _validated(lines: Sequence[Mapping]) -> list[Row]:
-    """Every line parsed, or PurchaseLinesInvalid naming every problem (codes and SKUs looked up at once)."""
+def _validated(lines: Iterable[Mapping] | CheckedLines, *, keep: bool = False
+               ) -> tuple[list[Row], CheckedLines | None]:
+    """Every line parsed, or PurchaseLinesInvalid naming every problem (codes and SKUs looked up at once).
+    With `keep`, also the lines as checked (codes as written), for a commit to come."""
+    if isinstance(lines, CheckedLines):
+        parsed, errors = lines.lines, []
+    else:
+        parsed, errors = _parsed(lines)
+    # Codes and SKUs are looked up for every line, so an unknown one is named beside the other problems.
+    customer_ids = _ids(Customer, "code", {row[2] for row in parsed if row[2] is not None})
+    product_ids = _ids(Product, "sku", {row[3] for row in parsed if row[3] is not None})
+    rows: list[Row] = []
+    for index, erp_line_id, customer, product, month, quantity, unit_price, amount in parsed:
+        customer_id = customer_ids.get(customer)
+        product_id = product_ids.get(product)
+        if customer is not None and customer_id is None:
+            errors.append(_problem(index, erp_line_id, "customer", f"No customer has the ERP code {customer!r}."))
+        if product is not None and product_id is None:
+            errors.append(_problem(index, erp_line_id, "product", f"No product has the SKU {product!r}."))
+        if not errors:  # once a line is wrong nothing is stored: the rows are not needed
+            rows.append((index, erp_line_id, customer_id, product_id, month, quantity, unit_price, amount))
+    if errors:
+        errors.sort(key=lambda error: (error["line"], FIELDS.index(error["field"]) if error["field"] in FIELDS
+                                       else -1))
+        raise PurchaseLinesInvalid(errors)
+    if not keep:
+        return rows, None
+    return rows, lines if isinstance(lines, CheckedLines) else CheckedLines(parsed)
+
+
+def _parsed(lines: Iterable[Mapping]) -> tuple[list[CheckedLine], list[dict]]:
+    """Each line's fields parsed (codes not yet looked up), and the problems found: a line with a problem
+    holds its messages where its values would be."""
     errors: list[dict] = []
     parsed = []
     seen: dict[str, int] = {}
@@ -172,7 +222,6 @@ def _validated(lines: Sequence[Mapping]) -> list[Row]:
         if not isinstance(line, Mapping):
             errors.append(_problem(index, None, "line", "A line must be an object with the line's fields."))
             continue
-        before = len(errors)
         erp_line_id = _text(line.get("erp_line_id"), index, None, "erp_line_id", ERP_LINE_ID_MAX, errors)
         if erp_line_id is not None:
             if erp_line_id in seen:
@@ -196,27 +245,8 @@ def _validated(lines: Sequence[Mapping]) -> list[Row]:
             errors.append(_problem(index, erp_line_id, "unit_price", "The unit price cannot be negative."))
         if type(amount) is str:
             errors.append(_problem(index, erp_line_id, "amount", amount))
-        parsed.append((len(errors) == before, index, erp_line_id, customer, product, month, quantity, unit_price,
-                       amount))
-
-    # Codes and SKUs are looked up for every line, so an unknown one is named beside the other problems.
-    customer_ids = _ids(Customer, "code", {row[3] for row in parsed if row[3] is not None})
-    product_ids = _ids(Product, "sku", {row[4] for row in parsed if row[4] is not None})
-    rows: list[Row] = []
-    for valid, index, erp_line_id, customer, product, month, quantity, unit_price, amount in parsed:
-        customer_id = customer_ids.get(customer)
-        product_id = product_ids.get(product)
-        if customer is not None and customer_id is None:
-            errors.append(_problem(index, erp_line_id, "customer", f"No customer has the ERP code {customer!r}."))
-        if product is not None and product_id is None:
-            errors.append(_problem(index, erp_line_id, "product", f"No product has the SKU {product!r}."))
-        if valid and customer_id is not None and product_id is not None:
-            rows.append((index, erp_line_id, customer_id, product_id, month, quantity, unit_price, amount))
-    if errors:
-        errors.sort(key=lambda error: (error["line"], FIELDS.index(error["field"]) if error["field"] in FIELDS
-                                       else -1))
-        raise PurchaseLinesInvalid(errors)
-    return rows
+        parsed.append((index, erp_line_id, customer, product, month, quantity, unit_price, amount))
+    return parsed, errors
 
 
 def _problem(index, erp_line_id, field, message) -> dict:

@@ -15,6 +15,7 @@ import pytest
 from tests.excel.workbooks import (
     BILLION_LAUGHS_DTD,
     CONTENT_TYPES,
+    HEADER,
     MACRO_WORKBOOK_TYPE,
     many_members,
     purchase_csv,
@@ -169,3 +170,14 @@ def test_an_ordinary_csv_is_read_in_the_same_harness(tmp_path):
     path.write_bytes(purchase_csv([("L1", "C1", "P1", "2026-01", 10, "12.10", "121.00")]))
     assert read_in_subprocess(path)["lines"] == 1
 
+
+
+def test_a_far_cell_is_read_without_a_grid_of_the_sheets_extent(tmp_path):
+    header = "".join(f'<c r="{letter}1" t="inlineStr"><is><t>{name}</t></is></c>'
+                     for letter, name in zip("ABCDEFG", HEADER, strict=True))
+    far = '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>far</t></is></c></row>'
+    path = tmp_path / "far.xlsx"
+    path.write_bytes(zip_of(workbook_parts(sheet=sheet_xml(f'<row r="1">{header}</row>{far}'))))
+    report = read_in_subprocess(path)
+    assert (report["outcome"], report["lines"]) == ("read", 0), report
+    assert report["seconds"] < SECONDS and report["extra_mb"] < EXTRA_MB, report

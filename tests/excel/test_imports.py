@@ -236,3 +236,74 @@ def test_quoted_line_breaks_are_not_counted_as_rows(scenario, settings):
     assert [line["erp_line_id"] for line in parsed.lines] == ["L1\r\nfirst", "L2\r\n\r\nsecond"]
     with pytest.raises(ImportRefused, match="more than 2 rows"):
         purchase_file_read(io.BytesIO(content + b"L3,C1,W-1,2026-03,1,1,1\r\n"), name="p.csv")
+
+
+def test_commit_stores_the_lines_the_preview_checked_without_reading_the_file_again(scenario, monkeypatch):
+    import rebates.services.imports as service
+
+    reads = []
+    read = service.purchase_file_read
+    monkeypatch.setattr(service, "purchase_file_read", lambda *args, **kwargs: reads.append(1) or read(*args,
+                                                                                                         **kwargs))
+    content = purchase_xlsx(rows(2) + [["L3", "C1", "W-1", datetime.datetime(2026, 4, 17), -2, 12.1, -24.2]])
+    batch = purchase_import_start(user=finance_user(), upload=content, name="p.xlsx")
+    previewed = purchase_import_preview(batch_id=batch.pk).batch
+    assert previewed.checked_lines and len(reads) == 1
+    committed = purchase_import_commit(batch_id=batch.pk, user=finance_user()).batch
+    assert (committed.status, committed.created_count, len(reads)) == ("stored", 3, 1)
+    credit = PurchaseLine.objects.get(erp_line_id="L3")
+    assert (credit.month, credit.quantity, credit.unit_price, credit.amount) == (
+        datetime.date(2026, 4, 1), D("-2.000"), D("12.1000"), D("-24.20"))
+    assert not committed.file and not committed.checked_lines
+
+
+def test_a_customer_gone_between_preview_and_commit_is_named_at_the_commit(scenario):
+    gone = CustomerFactory(code="C9")
+    content = purchase_xlsx(rows(1) + [["L2", "C9", "W-1", "2026-03", 1, 1, 1]])
+    batch = purchase_import_start(user=finance_user(), upload=content, name="p.xlsx")
+    assert purchase_import_preview(batch_id=batch.pk).batch.status == "previewed"
+    gone.delete()
+    committed = purchase_import_commit(batch_id=batch.pk, user=finance_user()).batch
+    assert committed.status == "rejected"
+    assert [e["message"] for e in committed.errors] == [
+        "Row 3, column B (customer): No customer has the ERP code 'C9'."]
+    assert PurchaseLine.objects.count() == 0 and not committed.checked_lines
+
+
+def test_checked_lines_kept_beside_the_batch_read_back_exactly():
+    from rebates.imports.checked import checked_lines_bytes, checked_lines_read
+    from rebates.imports.common import PurchaseFile
+    from rebates.services.purchases import CheckedLines
+
+    checked = CheckedLines([
+        (0, 'L1\r\n"first", second', "C1", "W-1", datetime.date(2026, 3, 1), D("-2.000"), D("12.1000"),
+         D("-24.20")),
+        (1, "MÜLLER;2", "C 2", "SKU,9", datetime.date(2099, 12, 1), D("1E+3"), D("0.0001"), D("99999999999999.99")),
+    ])
+    placed = PurchaseFile(lines=[], rows=[2, 7], columns={"quantity": ("E", "Qty")}, kind="xlsx")
+    lines, where = checked_lines_read(io.BytesIO(checked_lines_bytes(checked, placed)))
+    assert lines.lines == checked.lines
+    assert [str(line[5]) for line in lines.lines] == ["-2.000", "1E+3"]
+    assert (where.rows, where.columns, where.kind) == ([2, 7], {"quantity": ("E", "Qty")}, "xlsx")
+    assert checked_lines_read(io.BytesIO(b"not kept lines")) is None
+
+
+def test_an_error_cell_is_named_as_excel_shows_it(scenario):
+    # openpyxl writes "#N/A" as an error cell, as Excel keeps a failed lookup.
+    batch = run(purchase_xlsx(rows(2, {(1, "customer"): "#N/A"}))).batch
+    assert [e["message"] for e in batch.errors] == ["Row 3, column B (customer): No customer has the ERP code '#N/A'."]
+
+
+def test_a_date_in_a_figure_column_reads_as_the_number_excel_keeps():
+    content = purchase_xlsx(rows(1, {(0, "quantity"): datetime.datetime(2026, 3, 1, 12)}))
+    assert purchase_file_read(io.BytesIO(content), name="p.xlsx").lines[0]["quantity"] == D("46082.5")
+
+
+def test_a_batch_previewed_again_keeps_only_its_latest_check(scenario):
+    batch = purchase_import_start(user=finance_user(), upload=purchase_xlsx(rows(2)), name="p.xlsx")
+    first = purchase_import_preview(batch_id=batch.pk).batch.checked_lines
+    second = purchase_import_preview(batch_id=batch.pk).batch.checked_lines
+    assert first.name != second.name
+    assert not first.storage.exists(first.name) and second.storage.exists(second.name)
+    assert purchase_import_commit(batch_id=batch.pk).batch.created_count == 2
+    assert not second.storage.exists(second.name)
