@@ -4,6 +4,7 @@ from rest_framework.response import Response
 
 from config.api.views import ApiViewSet
 from customers.api.serializers import CustomerChangeIn, CustomerIn, CustomerOut
+from customers.filtersets import CustomerFilterSet
 from customers.models import Customer
 from customers.services import customer_create, customer_update
 
@@ -33,7 +34,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
     serializer_class = CustomerOut
     lookup_field = "code"
     lookup_value_regex = "[^/]+"
-    filterset_fields = ["status", "value_tier"]
+    filterset_class = CustomerFilterSet
     required_permissions = {
         "list": ("customers.view_customer",),
         "retrieve": ("customers.view_customer",),

@@ -1,7 +1,6 @@
 """Price claims (POST answers with the claim's status, its net-net price and the customer's credibility) and
 market signals with their decision."""
 
-import django_filters
 from django.db.models import Prefetch
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -19,6 +18,7 @@ from config.api.fields import DayField, ExactDecimalField, MonthField
 from config.api.inputs import StrictInput
 from config.api.schema import ErrorSerializer
 from config.api.views import ApiViewSet
+from pricing_signals.filtersets import MarketSignalFilterSet, PriceClaimFilterSet
 from pricing_signals.models import MarketSignal, PriceClaim
 from pricing_signals.selectors import (
     claims_credibility,
@@ -92,16 +92,6 @@ class ClaimIn(StrictInput):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
-class ClaimFilter(django_filters.FilterSet):
-    customer = django_filters.CharFilter(field_name="customer__code", help_text="Customer ERP code.")
-    product = django_filters.CharFilter(field_name="product__sku", help_text="SKU.")
-    status = django_filters.ChoiceFilter(choices=PriceClaim.Status.choices)
-
-    class Meta:
-        model = PriceClaim
-        fields = ["customer", "product", "status"]
-
-
 CLAIM = {"id": 412, "customer": "C00042", "product": "SKU-00007", "competitor": "Apex Supply",
          "claimed_unit_price": "11.4000", "reported_on": "2026-09-08", "channel": "call", "note": "Quoted on the phone",
          "status": "pending", "signal": None, "reported_by": "am.jones", "created_at": "2026-09-08T10:12:00Z"}
@@ -129,7 +119,7 @@ CLAIM_DETAIL = {**CLAIM, "net_net": {"agreement": "AG-2026-0042", "contract_pric
 )
 class PriceClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     serializer_class = ClaimOut
-    filterset_class = ClaimFilter
+    filterset_class = PriceClaimFilterSet
     required_permissions = {
         "list": ("pricing_signals.view_priceclaim",), "retrieve": ("pricing_signals.view_priceclaim",),
         "create": ("pricing_signals.add_priceclaim",),
@@ -323,7 +313,7 @@ MATCHED = {**SIGNAL, "status": "matched", "decision": "match", "decided_by": "pr
 )
 class MarketSignalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     serializer_class = SignalOut
-    filterset_fields = ["status"]
+    filterset_class = MarketSignalFilterSet
     required_permissions = {
         "list": ("pricing_signals.view_marketsignal",), "retrieve": ("pricing_signals.view_marketsignal",),
         "decision": ("pricing_signals.view_marketsignal", "pricing_signals.decide_marketsignal"),

@@ -15,7 +15,8 @@ from config.api.inputs import StrictInput
 from config.api.schema import ErrorSerializer
 from config.api.views import ApiViewSet
 from customers.models import Customer
-from rebates.api.filters import AgreementFilter, ProductFilter, ProgramFilter
+from rebates.api.filters import ProductFilter, ProgramFilter
+from rebates.filtersets import AgreementFilterSet
 from rebates.models import (
     BonusCondition,
     ContractPrice,
@@ -376,7 +377,7 @@ class AgreementViewSet(_Writable):
 
     serializer_class = AgreementOut
     input_serializer, change_serializer = AgreementIn, AgreementChangeIn
-    filterset_class = AgreementFilter
+    filterset_class = AgreementFilterSet
     lookup_field = "number"
     required_permissions = {
         "list": ("rebates.view_rebateagreement",), "retrieve": ("rebates.view_rebateagreement",),

@@ -1,40 +1,12 @@
-"""Query filters of the rebates endpoints (django-filter); customers by code, products by SKU, months YYYY-MM."""
+"""Query filters of the rebates endpoints that have no page (django-filter); customers by code, products by SKU,
+months YYYY-MM. The lists with a page share their filterset with it: rebates/filtersets.py."""
 
 import django_filters
 from django import forms
 from drf_spectacular.utils import extend_schema_field
 
-from config.api.fields import MONTH_PATTERN, parse_month
-from config.validators import MONTH_RULE
-from rebates.models import (
-    AccrualRun,
-    LedgerEntry,
-    Product,
-    PurchaseLine,
-    RebateAgreement,
-    RebateProgram,
-    Settlement,
-)
-
-
-class MonthFormField(forms.CharField):
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("help_text", "YYYY-MM")
-        super().__init__(*args, **kwargs)
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        if value in self.empty_values:
-            return None
-        try:
-            return parse_month(value)
-        except ValueError:
-            raise forms.ValidationError(f"A month as YYYY-MM. {MONTH_RULE}", code="invalid") from None
-
-
-@extend_schema_field({"type": "string", "pattern": MONTH_PATTERN, "example": "2026-03"})
-class MonthFilter(django_filters.Filter):
-    field_class = MonthFormField
+from config.filtersets import MonthFilter
+from rebates.models import LedgerEntry, Product, PurchaseLine, RebateProgram
 
 
 class ProductFilter(django_filters.FilterSet):
@@ -51,16 +23,6 @@ class ProgramFilter(django_filters.FilterSet):
         fields = []
 
 
-class AgreementFilter(django_filters.FilterSet):
-    customer = django_filters.CharFilter(field_name="customer__code", help_text="Customer ERP code.")
-    program = django_filters.CharFilter(field_name="program__code", help_text="Program code.")
-    status = django_filters.ChoiceFilter(choices=RebateAgreement.Status.choices)
-
-    class Meta:
-        model = RebateAgreement
-        fields = ["customer", "program", "status"]
-
-
 class PurchaseFilter(django_filters.FilterSet):
     customer = django_filters.CharFilter(field_name="customer__code", help_text="Customer ERP code.")
     product = django_filters.CharFilter(field_name="product__sku", help_text="Product SKU.")
@@ -71,24 +33,6 @@ class PurchaseFilter(django_filters.FilterSet):
     class Meta:
         model = PurchaseLine
         fields = ["customer", "product", "month", "month_from", "month_to"]
-
-
-class AccrualRunFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=AccrualRun.Status.choices)
-
-    class Meta:
-        model = AccrualRun
-        fields = ["status"]
-
-
-class SettlementFilter(django_filters.FilterSet):
-    customer = django_filters.CharFilter(field_name="agreement__customer__code", help_text="Customer ERP code.")
-    agreement = django_filters.CharFilter(field_name="agreement__number", help_text="Agreement number.")
-    status = django_filters.ChoiceFilter(choices=Settlement.Status.choices)
-
-    class Meta:
-        model = Settlement
-        fields = ["customer", "agreement", "status"]
 
 
 # Ids are bigints: a larger number names no row and is refused rather than sent to the database.

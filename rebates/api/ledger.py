@@ -16,8 +16,9 @@ from config.api.filters import QueryParams
 from config.api.inputs import NoBody, StrictInput
 from config.api.schema import ErrorSerializer
 from config.api.views import ApiView, ApiViewSet
-from rebates.api.filters import AccrualRunFilter, LedgerEntryFilter, SettlementFilter
+from rebates.api.filters import LedgerEntryFilter
 from rebates.exports import ExportError, ExportFile
+from rebates.filtersets import AccrualRunFilterSet, SettlementFilterSet
 from rebates.models import AccrualRun, ExportJob, LedgerEntry, RebateAgreement, Settlement
 from rebates.selectors import accrual_rows, agreement_statement
 from rebates.services import (
@@ -79,7 +80,7 @@ RUN = {"id": 31, "status": "running", "trigger": "api", "started_by": "erp", "as
 )
 class AccrualRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     serializer_class = AccrualRunOut
-    filterset_class = AccrualRunFilter
+    filterset_class = AccrualRunFilterSet
     required_permissions = {
         "list": ("rebates.view_accrualrun",), "retrieve": ("rebates.view_accrualrun",),
         "create": ("rebates.start_accrual_run",),
@@ -366,7 +367,7 @@ CONFLICT = OpenApiResponse(ErrorSerializer, description="Not in a state to do th
 )
 class SettlementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     serializer_class = SettlementOut
-    filterset_class = SettlementFilter
+    filterset_class = SettlementFilterSet
     required_permissions = {
         "list": ("rebates.view_settlement",), "retrieve": ("rebates.view_settlement",),
         "approve": ("rebates.view_settlement", "rebates.approve_settlement"),

@@ -1,0 +1,73 @@
+"""A list page's rows as a file: the filtered, sorted selection (every page of it) with the columns the page
+shows, and a totals row where the list totals money; as .xlsx or .csv, no text cell ever a formula (R14:
+every text goes through the cells module's one writer)."""
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+
+from django.utils import timezone
+
+from rebates.exports.cells import Column, CsvOut, XlsxWorkbook, excel_serial, text_width
+
+# A list column's kind -> the cell format of the sheet.
+SHEET_KINDS = {"money": "money", "unit_price": "unit_price", "quantity": "quantity", "int": "quantity",
+               "date": "date", "month": "month"}
+TEXT_WIDTH = 60
+
+
+def _cell(value, kind):
+    """A cell as the sheet stores it: dates as Excel serials, date-times as local text, the rest as they are."""
+    if isinstance(value, datetime):
+        return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
+    if isinstance(value, date):
+        return excel_serial(value)
+    return value
+
+
+def _csv_cell(value, kind):
+    if isinstance(value, datetime):
+        return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
+    if kind == "month" and isinstance(value, date):
+        return f"{value:%Y-%m}"
+    return value
+
+
+def write_list_xlsx(target, *, title: str, headers: Sequence[tuple[str, str]], rows: Iterable[Sequence],
+                    totals: dict[int, object] | None = None) -> int:
+    """Write `rows` (cells in the order of `headers`, which are (label, kind) pairs) on one sheet named
+    `title`, with a frozen header and, when given, a totals row (`totals`: column index -> figure). Returns
+    the number of rows written."""
+    columns = [Column(label, SHEET_KINDS.get(kind, "text")) for label, kind in headers]
+    kinds = [kind for _, kind in headers]
+    workbook = XlsxWorkbook(target)
+    sheet = workbook.sheet(title[:31], columns)
+    workbook.header(sheet, 0, columns)
+    widths = [column.width for column in columns]
+    count = 0
+    for count, cells in enumerate(rows, start=1):
+        values = [_cell(value, kind) for value, kind in zip(cells, kinds, strict=True)]
+        for col, value in enumerate(values):
+            if isinstance(value, str) and kinds[col] == "text":
+                widths[col] = text_width(value, widths[col])
+        sheet.write_row(count, 0, [None if value == "" else value for value in values])
+    if totals:
+        workbook.total_row(sheet, count + 1, columns, {0: "Total", **totals})
+    for col, column in enumerate(columns):
+        sheet.set_column(col, col, min(widths[col], TEXT_WIDTH), workbook.formats[column.kind])
+    workbook.close()
+    return count
+
+
+def write_list_csv(stream, *, headers: Sequence[tuple[str, str]], rows: Iterable[Sequence],
+                   totals: dict[int, object] | None = None) -> int:
+    """The same rows as CSV (dates ISO, months YYYY-MM, amounts plain decimals, texts escaped)."""
+    out = CsvOut(stream)
+    out.row([label for label, _ in headers])
+    kinds = [kind for _, kind in headers]
+    count = 0
+    for count, cells in enumerate(rows, start=1):
+        out.row([_csv_cell(value, kind) for value, kind in zip(cells, kinds, strict=True)])
+    if totals:
+        out.row(["Total", *[totals.get(col, "") for col in range(1, len(headers))]])
+    out.close()
+    return count
