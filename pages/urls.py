@@ -6,6 +6,7 @@ from pages import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("customers/", views.customers, name="customer-list"),
     path("customers/<str:code>/", views.customer_detail, name="customer-detail"),
     path("agreements/<str:number>/", views.agreement_detail, name="agreement-detail"),
     path("agreements/<str:number>/terminate/", views.agreement_terminate, name="agreement-terminate"),

@@ -12,13 +12,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from config import clock
 from config.http import wrong_method
+from customers.filtersets import CustomerFilterSet
 from customers.models import Customer
 from customers.roles import user_roles
 from pages.charts import purchases_chart, rebate_chart
@@ -29,6 +30,7 @@ from rebates import services as rebate_services
 from rebates.engine.periods import month_of
 from rebates.exports import ExportError
 from rebates.forms import AgreementTerminateForm
+from rebates.lists import ListColumn, ListSpec, list_answer
 from rebates.models import RebateAgreement, Settlement
 from rebates.services import SettlementConflict, SettlementError
 from rebates.templatetags.figures import money
@@ -132,6 +134,41 @@ def _signal_link(signal_url: str, mark: selectors.CustomerSignal) -> dict:
     """A signal beside a customer: exposed to it (listed in its exposure table), or behind it by their claims."""
     signal = mark.signal
     return {"claimed": mark.claimed, "url": signal_url.format(signal.pk), "pk": signal.pk, "sku": signal.sku}
+
+
+# --- customers list -------------------------------------------------------------------------------------
+
+
+def _customer_page(code):
+    return reverse("customer-detail", args=["-"]).replace("/-/", f"/{quote(code, safe='')}/")
+
+
+CUSTOMER_LIST = ListSpec(
+    name="customers", title="Customers", filterset=CustomerFilterSet, default_sort="name",
+    columns=(
+        ListColumn("code", "Code", lambda c: c.code, sort=("code",), link=lambda c: _customer_page(c.code)),
+        ListColumn("name", "Customer", lambda c: c.name, sort=("name", "code")),
+        ListColumn("segment", "Segment", lambda c: c.segment.name if c.segment else "", sort=("segment__name",)),
+        ListColumn("manager", "Account manager",
+                   lambda c: (c.account_manager.get_full_name() or c.account_manager.username)
+                   if c.account_manager else "", sort=("account_manager__username",)),
+        ListColumn("status", "Status", lambda c: c.get_status_display(), sort=("status",)),
+        ListColumn("tier", "Value tier", lambda c: c.get_value_tier_display(), sort=("value_tier",)),
+        ListColumn("accrued", "Accrued to date", lambda c: c.accrued, kind="money", sort=("accrued",),
+                   total=Sum("accrued")),
+        ListColumn("unpaid", "Unpaid", lambda c: c.unpaid, kind="money", sort=("unpaid",), total=Sum("unpaid")),
+    ),
+)
+
+
+@login_required
+def customers(request):
+    """The customers the user may see (an account manager: their own): searched, filtered, sorted,
+    totalled and exported."""
+    answer = list_answer(request, CUSTOMER_LIST, rebate_selectors.customer_list(user=request.user))
+    if isinstance(answer, HttpResponse):
+        return answer
+    return render(request, "pages/customers.html", {"list": answer}, status=answer.status)
 
 
 # --- customer page --------------------------------------------------------------------------------------

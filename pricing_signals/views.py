@@ -5,14 +5,14 @@ rebates, the dashboard, customer and agreement pages, are in the pages app.)
 Views parse, call one selector or service, and render; every read starts from `visible_to(user)`.
 """
 
+import os
 from datetime import date, timedelta
 from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
@@ -22,6 +22,7 @@ from config.validators import month_in_range
 from pricing_signals import selectors
 from pricing_signals.charts import timeline_chart
 from pricing_signals.evidence import signal_evidence_file
+from pricing_signals.filtersets import MarketSignalFilterSet, PriceClaimFilterSet
 from pricing_signals.forms import DecisionForm, PriceClaimForm
 from pricing_signals.models import MarketSignal, PriceClaim
 from pricing_signals.services import (
@@ -34,12 +35,60 @@ from pricing_signals.services import (
     price_claim_record,
 )
 from rebates.engine.periods import add_months
+from rebates.lists import ListColumn, ListSpec, list_answer
 from rebates.models import RebateAgreement
 from rebates.templatetags.figures import money, units
 
 DECIDE = "pricing_signals.decide_marketsignal"
 
 # --- price claims ---------------------------------------------------------------------------------------
+
+
+def _url_of(name, placeholder="-"):
+    """A function from a row's key to its page, reversing the URL once for every row."""
+    pattern = reverse(name, args=[placeholder]).replace(f"/{placeholder}/", "/{}/")
+    return lambda key: pattern.format(quote(str(key), safe=""))
+
+
+_claim_url = _url_of("claim-detail", "0")
+_customer_url = _url_of("customer-detail")
+_signal_url = _url_of("signal-detail", "0")
+
+
+def _person(user):
+    return (user.get_full_name() or user.username) if user else ""
+
+
+CLAIM_LIST = ListSpec(
+    name="claims", title="Price claims", filterset=PriceClaimFilterSet, default_sort="-reported",
+    columns=(
+        ListColumn("claim", "Claim", lambda c: f"#{c.pk}", sort=("id",), link=lambda c: _claim_url(c.pk)),
+        ListColumn("reported", "Reported on", lambda c: c.reported_on, kind="date", sort=("reported_on",)),
+        ListColumn("customer", "Customer", lambda c: c.customer.name, sort=("customer__name", "customer__code"),
+                   link=lambda c: _customer_url(c.customer.code)),
+        ListColumn("code", "Customer code", lambda c: c.customer.code, sort=("customer__code",)),
+        ListColumn("product", "Product", lambda c: c.product.sku, sort=("product__sku",)),
+        ListColumn("competitor", "Competitor", lambda c: c.competitor.name, sort=("competitor__name",)),
+        ListColumn("price", "Claimed unit price", lambda c: c.claimed_price, kind="unit_price",
+                   sort=("claimed_price",)),
+        ListColumn("channel", "Channel", lambda c: c.get_channel_display(), sort=("channel",)),
+        ListColumn("status", "Status", lambda c: c.get_status_display(), sort=("status",)),
+        ListColumn("manager", "Account manager", lambda c: _person(c.customer.account_manager),
+                   sort=("customer__account_manager__username",)),
+        ListColumn("reported_by", "Reported by", lambda c: _person(c.reported_by), sort=("reported_by__username",)),
+    ),
+)
+
+
+@login_required
+def claims(request):
+    """The claims of the customers the user may see: searched, filtered, sorted and exported. (Claimed unit
+    prices of different products add up to nothing, so this list counts its rows and totals no money.)"""
+    answer = list_answer(request, CLAIM_LIST, selectors.claims_visible(user=request.user))
+    if isinstance(answer, HttpResponse):
+        return answer
+    return render(request, "pricing_signals/claims.html", {"list": answer}, status=answer.status)
+
 
 
 @login_required
@@ -93,6 +142,23 @@ def claim_detail(request, pk):
     })
 
 
+@login_required
+def claim_evidence(request, pk):
+    """The claim's evidence file as a download, for whoever may see the claim (404 for anyone else, and when
+    the claim has no file). Always an attachment of no particular type, so a browser never runs it."""
+    claim = selectors.claim_for_user(user=request.user, pk=pk)
+    if refused := wrong_method(request, "GET"):
+        return refused
+    if not claim.evidence:
+        raise Http404("This claim has no evidence file.")
+    try:
+        stored = claim.evidence.open("rb")
+    except FileNotFoundError as missing:
+        raise Http404("The evidence file is missing from the storage.") from missing
+    return FileResponse(stored, as_attachment=True, filename=os.path.basename(claim.evidence.name),
+                        content_type="application/octet-stream")
+
+
 # --- signals --------------------------------------------------------------------------------------------
 
 def _day(value, default):
@@ -102,6 +168,26 @@ def _day(value, default):
     except ValueError:
         return default
     return day if month_in_range(day) else default
+
+
+SIGNAL_LIST = ListSpec(
+    name="signals", title="Market signals", filterset=MarketSignalFilterSet, default_sort="-window",
+    columns=(
+        ListColumn("signal", "Signal", lambda m: f"#{m.pk}", sort=("id",), link=lambda m: _signal_url(m.pk)),
+        ListColumn("product", "Product", lambda m: m.product.sku, sort=("product__sku",)),
+        ListColumn("competitor", "Competitor", lambda m: m.competitor.name if m.competitor else "several",
+                   sort=("competitor__name",)),
+        ListColumn("window_start", "Window from", lambda m: m.window_start, kind="date", sort=("window_start",)),
+        ListColumn("window", "Window to", lambda m: m.window_end, kind="date", sort=("window_end",)),
+        ListColumn("claims", "Claims", lambda m: m.claim_count, kind="int", sort=("claim_count",)),
+        ListColumn("customers", "Customers", lambda m: m.customer_count, kind="int", sort=("customer_count",)),
+        ListColumn("median", "Median claimed", lambda m: m.median_price, kind="unit_price", sort=("median_price",)),
+        ListColumn("ours", "Our average", lambda m: m.our_average_price, kind="unit_price",
+                   sort=("our_average_price",)),
+        ListColumn("drop", "Drop (%)", lambda m: m.drop_percent, kind="percent", sort=("drop_percent",)),
+        ListColumn("status", "Status", lambda m: m.get_status_display(), sort=("status",)),
+    ),
+)
 
 
 @login_required
@@ -114,15 +200,14 @@ def signals(request):
         start, end = end, start
     rows = selectors.signals_timeline(user=request.user, start=start, end=end)
     signal_url = reverse("signal-detail", args=[0]).replace("/0/", "/{}/")  # one reverse for every window
-    status = request.GET.get("status", "")
     listed = (selectors.signals_visible(user=request.user).select_related(None).select_related("product", "competitor")
               .filter(merged_into__isnull=True))
-    if status in MarketSignal.Status.values:
-        listed = listed.filter(status=status)
-    page = Paginator(listed.order_by("-window_end", "-pk"), 50).get_page(request.GET.get("page"))
+    answer = list_answer(request, SIGNAL_LIST, listed)
+    if isinstance(answer, HttpResponse):
+        return answer
     return render(request, "pricing_signals/signals.html", {
         "timeline": timeline_chart(rows, start=start, end=end, signal_url=signal_url),
-        "start": start, "end": end, "page": page, "status": status, "statuses": MarketSignal.Status.choices})
+        "start": start, "end": end, "list": answer}, status=answer.status)
 
 
 def exposure_rows(rows) -> list[dict]:

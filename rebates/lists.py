@@ -30,7 +30,7 @@ from rebates.templatetags.figures import units
 
 EXPORT_FORMATS = ("csv", "xlsx")
 EXPORT_ROWS_FETCHED = 2000
-NUMERIC_KINDS = ("money", "unit_price", "quantity", "int")
+NUMERIC_KINDS = ("money", "unit_price", "quantity", "int", "percent")
 # Query parameters of the page itself, never filters.
 PAGE_PARAMETERS = ("sort", "page", "export")
 
@@ -90,6 +90,8 @@ def cell_text(value, kind) -> str:
         return units(value)
     if kind == "int":
         return f"{value:,}"
+    if kind == "percent":
+        return f"{value:,.1f}%"
     if isinstance(value, datetime):
         return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
     if kind == "month" and isinstance(value, date):
@@ -135,8 +137,9 @@ class ListResult(NamedTuple):
 
 def _ordering(spec: ListSpec, sort: str) -> list[str]:
     column = spec.sorts()[sort.lstrip("-")]
-    descending = sort.startswith("-")
-    return [*(f"-{name}" if descending else name for name in column.sort), "-pk" if descending else "pk"]
+    if not sort.startswith("-"):
+        return [*column.sort, "pk"]
+    return [*(name[1:] if name.startswith("-") else f"-{name}" for name in column.sort), "-pk"]
 
 
 def list_answer(request, spec: ListSpec, queryset) -> "ListResult | HttpResponse":

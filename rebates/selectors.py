@@ -625,6 +625,14 @@ def dashboard_figures(*, user, customer_ids=None) -> dict[int, CustomerFigures]:
     }
 
 
+def customer_list(*, user):
+    """The customers the user may see with each one's rebate accrued to date and unpaid balance (over all its
+    agreements), for the customers list: one grouped query, sortable and totalled by those figures."""
+    return (Customer.objects.visible_to(user).select_related("segment", "account_manager")
+            .annotate(accrued=Coalesce(Sum("agreements__ledger_balance__accrued"), ZERO),
+                      unpaid=Coalesce(Sum("agreements__ledger_balance__unpaid"), ZERO)))
+
+
 def dashboard_customer_list(*, user):
     """The user's customers for the dashboard, by name, without per-row figures (see dashboard_figures)."""
     return Customer.objects.visible_to(user).select_related("segment", "account_manager").order_by("name", "code")

@@ -3,6 +3,7 @@ from django.urls import path
 from rebates import views
 
 urlpatterns = [
+    path("agreements/", views.agreements, name="agreement-list"),
     path("accruals/runs/", views.accrual_runs, name="accrual-runs"),
     path("accruals/runs/<int:pk>/", views.accrual_run_detail, name="accrual-run-detail"),
     path("accruals/runs/<int:pk>/progress.json", views.accrual_run_progress, name="accrual-run-progress"),

@@ -10,7 +10,8 @@ from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.db.models import Sum
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,6 +21,13 @@ from config import clock
 from config.http import wrong_method
 from rebates import selectors
 from rebates.exports import XLSX_CONTENT_TYPE, ExportError, ExportFile
+from rebates.filtersets import (
+    AccrualRunFilterSet,
+    AgreementFilterSet,
+    ExportJobFilterSet,
+    ImportBatchFilterSet,
+    SettlementFilterSet,
+)
 from rebates.forms import (
     AccrualRunForm,
     ExportForm,
@@ -28,7 +36,8 @@ from rebates.forms import (
     SettlementPayForm,
 )
 from rebates.imports import ImportRefused, purchase_import_template
-from rebates.models import AccrualCheck, AccrualRun, ExportJob, ImportBatch, Settlement
+from rebates.lists import ListColumn, ListSpec, list_answer
+from rebates.models import AccrualCheck, AccrualRun, ExportJob, ImportBatch, RebateAgreement, Settlement
 from rebates.services import (
     AccrualRunError,
     SettlementConflict,
@@ -42,10 +51,88 @@ from rebates.services.exports import accruals_export
 from rebates.services.imports import purchase_import_commit_start, purchase_import_start
 from rebates.templatetags.figures import money
 
+# --- agreements -----------------------------------------------------------------------------------------
+
+
+def _url_of(name, placeholder="-"):
+    """A function from a row's key to its page, reversing the URL once for every row."""
+    pattern = reverse(name, args=[placeholder]).replace(f"/{placeholder}/", "/{}/")
+    return lambda key: pattern.format(quote(str(key), safe=""))
+
+
+def _balance(agreement, figure):
+    try:
+        return getattr(agreement.ledger_balance, figure)
+    except ObjectDoesNotExist:  # nothing booked yet
+        return None
+
+
+def _manager(customer):
+    manager = customer.account_manager
+    return (manager.get_full_name() or manager.username) if manager else ""
+
+
+_agreement_url = _url_of("agreement-detail")
+_customer_url = _url_of("customer-detail")
+
+AGREEMENT_LIST = ListSpec(
+    name="agreements", title="Agreements", filterset=AgreementFilterSet, default_sort="number",
+    columns=(
+        ListColumn("number", "Agreement", lambda a: a.number, sort=("number",),
+                   link=lambda a: _agreement_url(a.number)),
+        ListColumn("customer", "Customer", lambda a: a.customer.name, sort=("customer__name", "customer__code"),
+                   link=lambda a: _customer_url(a.customer.code)),
+        ListColumn("code", "Customer code", lambda a: a.customer.code, sort=("customer__code",)),
+        ListColumn("program", "Program", lambda a: a.program.name, sort=("program__name",)),
+        ListColumn("start", "From", lambda a: a.start_month, kind="month", sort=("start_month",)),
+        ListColumn("end", "To", lambda a: a.end_month, kind="month", sort=("end_month",)),
+        ListColumn("status", "Status", lambda a: a.get_status_display(), sort=("status",)),
+        ListColumn("manager", "Account manager", lambda a: _manager(a.customer),
+                   sort=("customer__account_manager__username",)),
+        ListColumn("accrued", "Accrued", lambda a: _balance(a, "accrued"), kind="money",
+                   sort=("ledger_balance__accrued",), total=Sum("ledger_balance__accrued")),
+        ListColumn("paid", "Paid", lambda a: _balance(a, "paid"), kind="money",
+                   sort=("ledger_balance__paid",), total=Sum("ledger_balance__paid")),
+        ListColumn("unpaid", "Unpaid", lambda a: _balance(a, "unpaid"), kind="money",
+                   sort=("ledger_balance__unpaid",), total=Sum("ledger_balance__unpaid")),
+    ),
+)
+
+
+@login_required
+def agreements(request):
+    """Every agreement the user may see: searched, filtered, sorted, totalled and exported."""
+    rows = (RebateAgreement.objects.visible_to(request.user)
+            .select_related("customer__account_manager", "program", "ledger_balance"))
+    answer = list_answer(request, AGREEMENT_LIST, rows)
+    if isinstance(answer, HttpResponse):
+        return answer
+    return render(request, "rebates/agreements.html", {"list": answer}, status=answer.status)
+
+
 # --- accrual runs ---------------------------------------------------------------------------------------
 
 
 RUN_FINISHED = (AccrualRun.Status.SUCCEEDED, AccrualRun.Status.SKIPPED, AccrualRun.Status.FAILED)
+_run_url = _url_of("accrual-run-detail", "0")
+
+RUN_LIST = ListSpec(
+    name="runs", title="Accrual runs", filterset=AccrualRunFilterSet, default_sort="-created",
+    columns=(
+        ListColumn("run", "Run", lambda r: f"#{r.pk}", sort=("id",), link=lambda r: _run_url(r.pk)),
+        ListColumn("status", "Status", lambda r: r.get_status_display(), sort=("status",)),
+        ListColumn("as_of", "As of", lambda r: r.as_of, kind="date", sort=("as_of",)),
+        ListColumn("full", "Full", lambda r: "Full" if r.full else "Changes only", sort=("full",)),
+        ListColumn("trigger", "Started by", lambda r: r.get_trigger_display(), sort=("trigger",)),
+        ListColumn("user", "User", lambda r: r.started_by.username if r.started_by else "",
+                   sort=("started_by__username",)),
+        ListColumn("created", "Created", lambda r: r.created_at, kind="datetime", sort=("created_at",)),
+        ListColumn("agreements", "Agreements", lambda r: r.agreements_count, kind="int", sort=("agreements_count",)),
+        ListColumn("entries", "Entries", lambda r: r.entries_count, kind="int", sort=("entries_count",)),
+        ListColumn("booked", "Booked", lambda r: r.total_amount, kind="money", sort=("total_amount",),
+                   total=Sum("total_amount")),
+    ),
+)
 
 
 @login_required
@@ -64,10 +151,13 @@ def accrual_runs(request):
             else:
                 messages.success(request, f"Accrual run {run.pk} as of {run.as_of:%Y-%m-%d} queued.")
                 return redirect("accrual-run-detail", pk=run.pk)
-    runs = AccrualRun.objects.select_related("started_by").order_by("-created_at", "-id")[:30]
+    runs = list_answer(request, RUN_LIST, AccrualRun.objects.select_related("started_by"))
+    if isinstance(runs, HttpResponse):
+        return runs
     return render(request, "rebates/accrual_runs.html", {
-        "form": form, "runs": [(run, run.progress) for run in runs], "check": AccrualCheck.objects.first(),
-        "can_start": request.user.has_perm("rebates.start_accrual_run")})
+        "form": form, "list": runs, "check": AccrualCheck.objects.first(),
+        "can_start": request.user.has_perm("rebates.start_accrual_run")},
+        status=400 if form.errors else runs.status)
 
 
 @login_required
@@ -93,7 +183,31 @@ def accrual_run_progress(request, pk):
 # --- settlements ----------------------------------------------------------------------------------------
 
 
-SETTLEMENT_FILTERS = ("draft", "approved", "paid", "forfeited", "all")
+_period_text = "{:%Y-%m} – {:%Y-%m}{}".format
+
+SETTLEMENT_LIST = ListSpec(
+    name="settlements", title="Settlements", filterset=SettlementFilterSet, default_sort="status",
+    defaults={"status": "waiting"},
+    columns=(
+        ListColumn("agreement", "Agreement", lambda s: s.agreement.number, sort=("agreement__number",)),
+        ListColumn("customer", "Customer", lambda s: s.agreement.customer.name,
+                   sort=("agreement__customer__name", "agreement__customer__code")),
+        ListColumn("period", "Period", lambda s: _period_text(s.period_start, s.period_end,
+                                                              " (interim)" if s.interim else ""),
+                   sort=("period_end", "period_start")),
+        ListColumn("accrued", "Accrued", lambda s: s.accrued_total, kind="money", sort=("accrued_total",),
+                   total=Sum("accrued_total")),
+        ListColumn("adjustments", "Adjustments", lambda s: s.adjustments, kind="money", sort=("adjustments",),
+                   total=Sum("adjustments")),
+        ListColumn("already_paid", "Already paid", lambda s: s.already_paid, kind="money", sort=("already_paid",),
+                   total=Sum("already_paid")),
+        ListColumn("amount", "Amount", lambda s: s.amount, kind="money", sort=("amount",), total=Sum("amount")),
+        ListColumn("status", "Status", lambda s: s.get_status_display(),
+                   sort=("status", "-period_end", "agreement__number")),
+        ListColumn("paid", "Paid", lambda s: f"{s.paid_on:%Y-%m-%d} · {s.payment_reference}" if s.paid_on else "",
+                   sort=("paid_on",)),
+    ),
+)
 
 
 def _can_draft_interim(user):
@@ -129,24 +243,20 @@ def settlement_interim_view(request):
 @login_required
 @permission_required("rebates.view_settlement", raise_exception=True)
 def settlements(request, interim_form=None):
-    shown = request.GET.get("status", "waiting")
     rows = (Settlement.objects.visible_to(request.user)
             .select_related("agreement__customer", "approved_by", "paid_by"))
-    if shown == "waiting":
-        rows = rows.filter(status__in=(Settlement.Status.DRAFT, Settlement.Status.APPROVED))
-    elif shown in Settlement.Status.values:
-        rows = rows.filter(status=shown)
-    rows = rows.order_by("status", "-period_end", "agreement__number", "pk")
-    total = rows.count()
-    listed = list(rows[:200])
+    answer = list_answer(request, SETTLEMENT_LIST, rows)
+    if isinstance(answer, HttpResponse):
+        return answer
+    listed = [settlement for settlement, _ in answer.rows]
     can_approve = request.user.has_perm("rebates.approve_settlement")
     can_pay = request.user.has_perm("rebates.pay_settlement")
     return render(request, "rebates/settlements.html", {
-        "settlements": listed, "total": total, "shown": shown, "filters": ("waiting", *SETTLEMENT_FILTERS),
+        "list": answer, "settlements": listed,
         "rows": settlement_rows(listed, can_approve=can_approve, can_pay=can_pay), "back": request.get_full_path(),
         "pay_form": SettlementPayForm(initial={"paid_on": clock.today()}),
         "interim_form": (interim_form or SettlementInterimForm()) if _can_draft_interim(request.user) else None,
-        "can_approve": can_approve, "can_pay": can_pay}, status=400 if interim_form is not None else 200)
+        "can_approve": can_approve, "can_pay": can_pay}, status=400 if interim_form is not None else answer.status)
 
 
 def settlement_rows(settlements, *, can_approve, can_pay) -> list[dict]:
@@ -231,6 +341,22 @@ def _require_export(user):
         raise PermissionDenied("You may not export accruals.")
 
 
+_export_url = _url_of("export-detail", "0")
+
+EXPORT_JOB_LIST = ListSpec(
+    name="jobs", title="My background exports", filterset=ExportJobFilterSet, default_sort="-asked",
+    columns=(
+        ListColumn("export", "Export", lambda j: f"#{j.pk}", sort=("id",), link=lambda j: _export_url(j.pk)),
+        ListColumn("kind", "Report", lambda j: j.get_kind_display(), sort=("kind",)),
+        ListColumn("format", "Format", lambda j: j.get_format_display(), sort=("format",)),
+        ListColumn("status", "Status", lambda j: j.get_status_display(), sort=("status",)),
+        ListColumn("progress", "Done (%)", lambda j: j.progress, kind="int", sort=("progress",)),
+        ListColumn("rows", "Rows", lambda j: j.rows_total, kind="int", sort=("rows_total",)),
+        ListColumn("asked", "Asked", lambda j: j.created_at, kind="datetime", sort=("created_at",)),
+    ),
+)
+
+
 @login_required
 def exports(request):
     _require_export(request.user)
@@ -248,9 +374,11 @@ def exports(request):
                 return response
             messages.success(request, f"Export {made.pk} is being made in the background.")
             return redirect("export-detail", pk=made.pk)
-    jobs = ExportJob.objects.filter(requested_by=request.user).order_by("-id")[:20]
-    return render(request, "rebates/exports.html", {"form": form, "jobs": jobs},
-                  status=400 if form.errors else 200)
+    jobs = list_answer(request, EXPORT_JOB_LIST, ExportJob.objects.filter(requested_by=request.user))
+    if isinstance(jobs, HttpResponse):
+        return jobs
+    return render(request, "rebates/exports.html", {"form": form, "list": jobs},
+                  status=400 if form.errors else jobs.status)
 
 
 def _job_for(request, pk):
@@ -293,6 +421,23 @@ def _require_import(user):
         raise PermissionDenied("You may not import purchases.")
 
 
+_import_url = _url_of("import-detail", "0")
+
+IMPORT_LIST = ListSpec(
+    name="batches", title="My imports", filterset=ImportBatchFilterSet, default_sort="-uploaded",
+    columns=(
+        ListColumn("batch", "Batch", lambda b: f"#{b.pk}", sort=("id",), link=lambda b: _import_url(b.pk)),
+        ListColumn("file", "File", lambda b: b.file_name, sort=("file_name",)),
+        ListColumn("status", "Status", lambda b: b.get_status_display(), sort=("status",)),
+        ListColumn("progress", "Done (%)", lambda b: b.progress, kind="int", sort=("progress",)),
+        ListColumn("lines", "Lines", lambda b: b.line_count, kind="int", sort=("line_count",)),
+        ListColumn("created", "Created", lambda b: b.created_count, kind="int", sort=("created_count",)),
+        ListColumn("updated", "Updated", lambda b: b.updated_count, kind="int", sort=("updated_count",)),
+        ListColumn("uploaded", "Uploaded", lambda b: b.created_at, kind="datetime", sort=("created_at",)),
+    ),
+)
+
+
 @login_required
 def imports(request):
     _require_import(request.user)
@@ -306,9 +451,11 @@ def imports(request):
         else:
             messages.success(request, f"{batch.file_name} uploaded; it is being checked.")
             return redirect("import-detail", pk=batch.pk)
-    batches = ImportBatch.objects.filter(created_by=request.user).order_by("-id")[:20]
-    return render(request, "rebates/imports.html", {"form": form, "batches": batches},
-                  status=400 if form.errors else 200)
+    batches = list_answer(request, IMPORT_LIST, ImportBatch.objects.filter(created_by=request.user))
+    if isinstance(batches, HttpResponse):
+        return batches
+    return render(request, "rebates/imports.html", {"form": form, "list": batches},
+                  status=400 if form.errors else batches.status)
 
 
 @login_required

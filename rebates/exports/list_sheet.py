@@ -11,7 +11,7 @@ from rebates.exports.cells import Column, CsvOut, XlsxWorkbook, excel_serial, te
 
 # A list column's kind -> the cell format of the sheet.
 SHEET_KINDS = {"money": "money", "unit_price": "unit_price", "quantity": "quantity", "int": "quantity",
-               "date": "date", "month": "month"}
+               "percent": "quantity", "date": "date", "month": "month"}
 TEXT_WIDTH = 60
 
 
@@ -65,8 +65,9 @@ def write_list_csv(stream, *, headers: Sequence[tuple[str, str]], rows: Iterable
     out.row([label for label, _ in headers])
     kinds = [kind for _, kind in headers]
     count = 0
-    for count, cells in enumerate(rows, start=1):
+    for cells in rows:
         out.row([_csv_cell(value, kind) for value, kind in zip(cells, kinds, strict=True)])
+        count += 1
     if totals:
         out.row(["Total", *[totals.get(col, "") for col in range(1, len(headers))]])
     out.close()

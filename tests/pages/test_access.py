@@ -19,6 +19,10 @@ SKIPPED_PREFIXES = ("api/", "admin/", "accounts/", "static/", "media/")
 # exports and imports (A may not export or import at all: 403).
 PAGES = {
     "dashboard": ("none", None),
+    "customer-list": ("none", None),
+    "agreement-list": ("none", None),
+    "claim-list": ("none", None),
+    "claim-evidence": ("claim", "own"),
     "customer-detail": ("customer", "own"),
     "agreement-detail": ("agreement", "own"),
     "agreement-sheet": ("agreement", "own"),
