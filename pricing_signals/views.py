@@ -5,6 +5,7 @@ rebates, the dashboard, customer and agreement pages, are in the pages app.)
 Views parse, call one selector or service, and render; every read starts from `visible_to(user)`.
 """
 
+import functools
 import os
 from datetime import date, timedelta
 from urllib.parse import quote
@@ -46,8 +47,11 @@ DECIDE = "pricing_signals.decide_marketsignal"
 
 def _url_of(name, placeholder="-"):
     """A function from a row's key to its page, reversing the URL once for every row."""
-    pattern = reverse(name, args=[placeholder]).replace(f"/{placeholder}/", "/{}/")
-    return lambda key: pattern.format(quote(str(key), safe=""))
+    @functools.cache
+    def pattern():  # reversed on first use: the URL configuration is still loading when views are imported
+        return reverse(name, args=[placeholder]).replace(f"/{placeholder}/", "/{}/")
+
+    return lambda key: pattern().format(quote(str(key), safe=""))
 
 
 _claim_url = _url_of("claim-detail", "0")

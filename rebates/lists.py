@@ -149,6 +149,7 @@ def list_answer(request, spec: ListSpec, queryset) -> "ListResult | HttpResponse
     for name, value in spec.defaults.items():
         data.setdefault(name, value)
     filterset = spec.filterset(data, queryset=queryset, request=request)
+    filterset.form.auto_id = f"{spec.name}-filter-%s"  # ids apart from any other form on the page
     errors = {}
     sort = data.get("sort") or spec.default_sort
     if sort.lstrip("-") not in spec.sorts():

@@ -6,6 +6,7 @@ Excel sheet with its claims) live in pricing_signals/views.py, since rebates nev
 Writes need the same permissions as the API (customers/roles.py).
 """
 
+import functools
 from urllib.parse import quote
 
 from django.contrib import messages
@@ -56,8 +57,11 @@ from rebates.templatetags.figures import money
 
 def _url_of(name, placeholder="-"):
     """A function from a row's key to its page, reversing the URL once for every row."""
-    pattern = reverse(name, args=[placeholder]).replace(f"/{placeholder}/", "/{}/")
-    return lambda key: pattern.format(quote(str(key), safe=""))
+    @functools.cache
+    def pattern():  # reversed on first use: the URL configuration is still loading when views are imported
+        return reverse(name, args=[placeholder]).replace(f"/{placeholder}/", "/{}/")
+
+    return lambda key: pattern().format(quote(str(key), safe=""))
 
 
 def _balance(agreement, figure):
@@ -157,7 +161,7 @@ def accrual_runs(request):
     return render(request, "rebates/accrual_runs.html", {
         "form": form, "list": runs, "check": AccrualCheck.objects.first(),
         "can_start": request.user.has_perm("rebates.start_accrual_run")},
-        status=400 if form.errors else runs.status)
+        status=runs.status)
 
 
 @login_required
