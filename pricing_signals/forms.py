@@ -4,12 +4,14 @@ rules (who may, which customer, which price) are the services', whose errors lan
 from django import forms
 from django.template.loader import render_to_string
 
+from config import clock
 from config.forms import ExactDecimalFormField
 from config.validators import validate_day
 from customers.models import Customer
 from pricing_signals.models import MarketSignal, PriceClaim
 from rebates.forms import DateInput, MonthField
 from rebates.models import Product
+from rebates.selectors import claim_products
 
 
 class QuickSelect(forms.Select):
@@ -20,15 +22,19 @@ class QuickSelect(forms.Select):
     def render(self, name, value, attrs=None, renderer=None):
         attrs = self.build_attrs(self.attrs, attrs)
         wanted = set(self.format_value(value))
-        options = []
+        groups = []  # (group label or None, [(option, label, selected)]): options in <optgroup>s when grouped
         chosen = False
         for option, label in self.choices:
-            option = "" if option is None else str(option)
-            selected = not chosen and option in wanted
-            chosen = chosen or selected
-            options.append((option, str(label), selected))
+            group, members = (str(option), label) if isinstance(label, list | tuple) else (None, [(option, label)])
+            options = []
+            for member, member_label in members:
+                member = "" if member is None else str(member)
+                selected = not chosen and member in wanted
+                chosen = chosen or selected
+                options.append((member, str(member_label), selected))
+            groups.append((group, options))
         return render_to_string("includes/widgets/quick_select.html",
-                                {"name": name, "attrs": attrs, "options": options})
+                                {"name": name, "attrs": attrs, "groups": groups})
 
 
 class PriceClaimForm(forms.Form):
@@ -52,17 +58,51 @@ class PriceClaimForm(forms.Form):
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
     evidence = forms.FileField(required=False, label="Evidence (PDF, image, e-mail or text; optional)")
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, today=None, product_search="", **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["customer"].queryset = Customer.objects.visible_to(user).order_by("name", "code")
+        today = today or clock.today()
+        customers = Customer.objects.visible_to(user).order_by("name", "code")
+        self.fields["customer"].queryset = customers
         self.fields["customer"].label_from_instance = lambda customer: f"{customer.name} ({customer.code})"
-        self.fields["product"].label_from_instance = lambda product: f"{product.sku} {product.name}"
+        code = self.data.get("customer") if self.is_bound else self.initial.get("customer")
+        # The customer the claim is for, when known: its own products are offered first.
+        self.customer = customers.filter(code=code).first() if isinstance(code, str) and code else None
+        self.fields["product"].queryset = Product.objects.offered(on=today, customer=self.customer)
+        self.fields["product"].widget.choices = product_choices(
+            claim_products(customer=self.customer, on=today, search=product_search), self.customer)
 
     def clean_claimed_unit_price(self):
         price = self.cleaned_data["claimed_unit_price"]
         if price <= 0:
             raise forms.ValidationError("A price is more than zero.")
         return price
+
+
+class ProductFindForm(forms.Form):
+    """Above the claim form, works without a script: a customer (its own products are offered first) and
+    words of a product's SKU or name (the product list keeps the products that hold them)."""
+
+    customer = forms.ModelChoiceField(queryset=Customer.objects.none(), to_field_name="code", widget=QuickSelect,
+                                      required=False, label="Customer", empty_label="Any customer")
+    product_search = forms.CharField(required=False, max_length=100, label="Product: SKU or words of its name",
+                                     widget=forms.TextInput(attrs={"type": "search"}))
+
+    def __init__(self, *args, customers, **kwargs):
+        kwargs.setdefault("auto_id", "find-%s")
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].queryset = customers
+        self.fields["customer"].label_from_instance = lambda customer: f"{customer.name} ({customer.code})"
+
+
+def product_choices(products, customer) -> list:
+    """The product select's options: the customer's own products in a group of their own first, then the
+    others (one flat list when the customer has none or is not chosen yet)."""
+    label = "{0.sku} {0.name}".format
+    own = [(product.sku, label(product)) for product, is_own in products if is_own]
+    others = [(product.sku, label(product)) for product, is_own in products if not is_own]
+    if not own:
+        return [("", "---------"), *others]
+    return [("", "---------"), (f"Products of {customer.name}", own), *([("Other products", others)] if others else [])]
 
 
 class AgreementChecklist(forms.CheckboxSelectMultiple):

@@ -24,7 +24,7 @@ from pricing_signals import selectors
 from pricing_signals.charts import timeline_chart
 from pricing_signals.evidence import signal_evidence_file
 from pricing_signals.filtersets import MarketSignalFilterSet, PriceClaimFilterSet
-from pricing_signals.forms import DecisionForm, PriceClaimForm
+from pricing_signals.forms import DecisionForm, PriceClaimForm, ProductFindForm
 from pricing_signals.models import MarketSignal, PriceClaim
 from pricing_signals.services import (
     MarketSignalConflict,
@@ -41,6 +41,7 @@ from rebates.models import RebateAgreement
 from rebates.templatetags.figures import money, units
 
 DECIDE = "pricing_signals.decide_marketsignal"
+PRODUCT_SEARCH_MAX = 100
 
 # --- price claims ---------------------------------------------------------------------------------------
 
@@ -102,7 +103,9 @@ def claim_new(request):
     initial = {"reported_on": clock.today(), "channel": PriceClaim.Channel.CALL}
     if request.GET.get("customer"):
         initial["customer"] = request.GET["customer"]
-    form = PriceClaimForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
+    search = request.GET.get("product_search", "").strip()[:PRODUCT_SEARCH_MAX]
+    form = PriceClaimForm(request.POST or None, request.FILES or None, user=request.user, initial=initial,
+                          today=clock.today(), product_search=search)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -122,7 +125,11 @@ def claim_new(request):
             except Exception:  # the queued check and the sweep will do it; the claim is saved
                 messages.warning(request, "The claim is saved; its check is still running.")
             return redirect("claim-detail", pk=claim.pk)
-    return render(request, "pricing_signals/claim_form.html", {"form": form}, status=400 if form.errors else 200)
+    return render(request, "pricing_signals/claim_form.html", {
+        "form": form, "customer": form.customer,
+        "find": ProductFindForm(initial={"customer": form.customer.code if form.customer else "",
+                                         "product_search": search},
+                                customers=form.fields["customer"].queryset)}, status=400 if form.errors else 200)
 
 
 @login_required

@@ -18,6 +18,7 @@ from rebates.querysets import (
     ContractPriceQuerySet,
     LedgerEntryQuerySet,
     LedgerIsAppendOnly,
+    ProductQuerySet,
     PurchaseLineQuerySet,
     SettlementQuerySet,
 )
@@ -61,6 +62,8 @@ class Product(NamedConstraints, models.Model):
     list_price = unit_price_field()
     launched_on = models.DateField(null=True, blank=True)
     discontinued_on = models.DateField(null=True, blank=True)
+
+    objects = ProductQuerySet.as_manager()
 
     class Meta:
         ordering = ["sku"]

@@ -1,5 +1,23 @@
+from django.db import models
+from django.db.models import Q
+
 from customers.querysets import VisibleToQuerySet
 from rebates.scope import covering_q
+
+# The synthetic book (rebates.synthetic, for benchmarks and load tests) names its rows with this prefix: its
+# products are test items, never offered for a real customer's claim.
+SYNTHETIC_PREFIX = "BK-"
+
+
+class ProductQuerySet(models.QuerySet):
+    def offered(self, *, on, customer=None):
+        """The products a price claim may name on day `on`: none discontinued by then (its discontinue date
+        is on or before `on`), and no test item (a product of the synthetic book, SKU starting "BK-") unless
+        the customer is itself one of the synthetic book's."""
+        products = self.filter(Q(discontinued_on__isnull=True) | Q(discontinued_on__gt=on))
+        if customer is None or not customer.code.startswith(SYNTHETIC_PREFIX):
+            products = products.exclude(sku__startswith=SYNTHETIC_PREFIX)
+        return products
 
 
 class AgreementQuerySet(VisibleToQuerySet):

@@ -7,9 +7,11 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import (
     BigIntegerField,
+    BooleanField,
     Count,
     DateField,
     DecimalField,
+    ExpressionWrapper,
     F,
     Func,
     Max,
@@ -35,6 +37,7 @@ from rebates.models import (
     ContractPrice,
     LedgerEntry,
     LineDiscount,
+    Product,
     PurchaseLine,
     RebateAgreement,
 )
@@ -623,6 +626,24 @@ def dashboard_figures(*, user, customer_ids=None) -> dict[int, CustomerFigures]:
                                      money.get(customer_id, {}).get("unpaid", Decimal("0.00")))
         for customer_id in set(money) | set(active)
     }
+
+
+def claim_products(*, customer, on, search: str = "") -> list[tuple[Product, bool]]:
+    """The products a price claim for `customer` (one the user may see, or None) may name on day `on`
+    (`Product.objects.offered`), each with whether it is the customer's own: covered by one of its agreements
+    (the product or its line in the scope) or bought by it. The customer's own come first, then the rest,
+    each by SKU; `search` keeps those whose SKU or name holds every word of it."""
+    products = Product.objects.offered(on=on, customer=customer).only("sku", "name")
+    for word in search.split():
+        products = products.filter(Q(sku__icontains=word) | Q(name__icontains=word))
+    if customer is None:
+        return [(product, False) for product in products.order_by("sku")]
+    agreements = RebateAgreement.objects.filter(customer=customer)
+    own = (Q(pk__in=agreements.filter(products__isnull=False).values("products"))
+           | Q(product_line__in=agreements.filter(product_lines__isnull=False).values("product_lines"))
+           | Q(pk__in=PurchaseLine.objects.filter(customer=customer).values("product")))
+    products = products.annotate(own=ExpressionWrapper(own, output_field=BooleanField())).order_by("-own", "sku")
+    return [(product, product.own) for product in products]
 
 
 def customer_list(*, user):

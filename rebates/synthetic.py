@@ -24,6 +24,7 @@ from django.db.models import ProtectedError, Q
 from config import clock
 from customers.models import Customer, Segment
 from customers.roles import ACCOUNT_MANAGER, roles_sync
+from rebates import querysets
 from rebates.bulk import BATCH_SIZE, copy_lines, indexes_rebuilt_after, insert_rows
 from rebates.engine.periods import add_months
 from rebates.models import (
@@ -42,7 +43,7 @@ from rebates.models import (
 )
 from rebates.sql.synthetic import statistics_refresh
 
-SYNTHETIC_PREFIX = "BK-"
+SYNTHETIC_PREFIX = querysets.SYNTHETIC_PREFIX  # the rule that hides test items reads it there
 SLUG_PREFIX = "bk-"
 MANAGER_PREFIX = "bk.am"
 
