@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from config import clock
+from config.charts import NARROW_WIDTH
 from config.http import wrong_method
 from config.validators import month_in_range
 from pricing_signals import selectors
@@ -114,6 +115,7 @@ def signals(request):
         start, end = end, start
     rows = selectors.signals_timeline(user=request.user, start=start, end=end)
     signal_url = reverse("signal-detail", args=[0]).replace("/0/", "/{}/")  # one reverse for every window
+    claim_url = reverse("claim-detail", args=[0]).replace("/0/", "/{}/")
     status = request.GET.get("status", "")
     listed = (selectors.signals_visible(user=request.user).select_related(None).select_related("product", "competitor")
               .filter(merged_into__isnull=True))
@@ -121,7 +123,9 @@ def signals(request):
         listed = listed.filter(status=status)
     page = Paginator(listed.order_by("-window_end", "-pk"), 50).get_page(request.GET.get("page"))
     return render(request, "pricing_signals/signals.html", {
-        "timeline": timeline_chart(rows, start=start, end=end, signal_url=signal_url),
+        "timeline": timeline_chart(rows, start=start, end=end, signal_url=signal_url, claim_url=claim_url),
+        "timeline_narrow": timeline_chart(rows, start=start, end=end, signal_url=signal_url, claim_url=claim_url,
+                                          width=NARROW_WIDTH),
         "start": start, "end": end, "page": page, "status": status, "statuses": MarketSignal.Status.choices})
 
 
@@ -211,11 +215,16 @@ def signal_detail(request, pk):
 @login_required
 def signal_move(request, pk, action):
     signal = selectors.signal_for_user(user=request.user, pk=pk)
-    if refused := wrong_method(request, "POST"):
-        return refused
     move = {"acknowledge": market_signal_acknowledge, "close": market_signal_close}.get(action)
     if move is None:
         raise Http404("No such action.")
+    if action == "close" and request.method in ("GET", "HEAD", "POST") and not request.POST.get("confirmed"):
+        # Closing ends the signal's decisions: the page asks first, and only a confirmed form closes it.
+        if not request.user.has_perm(DECIDE):
+            raise PermissionDenied("Only a pricing manager may close market signals.")
+        return render(request, "pricing_signals/signal_close.html", {"signal": signal})
+    if refused := wrong_method(request, "POST"):
+        return refused
     try:
         move(user=request.user, signal=signal)
     except MarketSignalConflict as conflict:
