@@ -3,6 +3,7 @@ template (templates/pages/includes/), so every text in it is escaped by Django."
 
 from decimal import Decimal
 
+from config.charts import tick_step
 from rebates.templatetags.figures import money
 
 
@@ -29,15 +30,18 @@ def _axis_places(top: Decimal) -> int:
 
 def rebate_chart(months, *, width=720, height=260) -> dict | None:
     """The agreement's chart: the monthly rebate as bars on the left axis, the cumulative rebate as a line on
-    the right axis, a month label under every bar (about twelve at most). None when there are no months."""
+    the right axis, a month label under as many bars as there is room for (every one on a wide chart of a
+    year, every third at NARROW_WIDTH). None when there are no months."""
     if not months:
         return None
-    left, right, top, bottom = 64, 72, 16, 40
+    narrow = width < 500
+    left, right, top, bottom = (56, 60, 16, 54) if narrow else (64, 72, 16, 40)
     plot_w, plot_h = width - left - right, height - top - bottom
     monthly_top = _nice_top(max((max(m.monthly_rebate, Decimal(0)) for m in months), default=Decimal(0)))
     cumulative_top = _nice_top(max((max(m.cumulative_rebate, Decimal(0)) for m in months), default=Decimal(0)))
     slot = plot_w / len(months)
     bar_w = max(2.0, slot * 0.6)
+    step = tick_step(len(months), plot_w)
 
     def y_of(value, scale):
         return top + plot_h - float(max(value, Decimal(0)) / scale) * plot_h
@@ -51,7 +55,7 @@ def rebate_chart(months, *, width=720, height=260) -> dict | None:
                               f"{money(month.cumulative_rebate)} to date"})
         cx = left + slot * index + slot / 2
         points.append((f"{cx:.1f}", f"{y_of(month.cumulative_rebate, cumulative_top):.1f}"))
-        if len(months) <= 12 or index % max(1, len(months) // 12) == 0:
+        if index % step == 0:
             labels.append({"x": f"{cx:.1f}", "y": height - bottom + 16, "text": f"{month.month:%b %y}"})
     grid = []
     for step in range(5):
@@ -63,7 +67,9 @@ def rebate_chart(months, *, width=720, height=260) -> dict | None:
     return {
         "width": width, "height": height, "left": left, "right_x": width - right,
         "left_label_x": left - 6, "right_label_x": width - right + 6,
-        "legend_y": height - 4, "legend_x": left + 200,
+        # Narrow: the two legends one above the other; wide: side by side.
+        "legend_y": height - 20 if narrow else height - 4, "legend_x": left if narrow else left + 200,
+        "legend_line_y": height - 4,
         "grid": grid, "bars": bars, "labels": labels,
         "points": " ".join(f"{x},{y}" for x, y in points),
         "dots": [{"x": x, "y": y} for x, y in points],
@@ -78,6 +84,7 @@ def purchases_chart(months, *, width=720, height=180) -> dict | None:
     plot_w, plot_h = width - left - right, height - top - bottom
     highest = max((row["amount"] for row in months), default=0) or 1
     slot = plot_w / len(months)
+    step = tick_step(len(months), plot_w)
     bars = []
     for index, row in enumerate(months):
         h = float(max(row["amount"], 0) / highest) * plot_h
@@ -86,6 +93,6 @@ def purchases_chart(months, *, width=720, height=180) -> dict | None:
                      "height": f"{h:.1f}",
                      "title": f"{row['month']:%b %Y}: {row['units']:,.0f} units, {money(row['amount'])}",
                      "label_x": f"{left + slot * index + slot / 2:.1f}", "label_y": height - 8,
-                     "label": f"{row['month']:%b %y}"})
+                     "label": f"{row['month']:%b %y}" if index % step == 0 else ""})
     return {"width": width, "height": height, "left": left, "right_x": width - right, "base_y": top + plot_h,
             "top_label_x": left - 6, "top_label_y": top + 8, "top_label": money(highest, 0), "bars": bars}

@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from config import clock
+from config.charts import NARROW_WIDTH
 from config.http import wrong_method
 from customers.filtersets import CustomerFilterSet
 from customers.models import Customer
@@ -193,6 +194,7 @@ def customer_detail(request, code):
         "shortfall_months": rebate_selectors.customers_shortfall_months(
             user=request.user, customer_ids=[customer.pk]).get(customer.pk, 0),
         "purchases_chart": purchases_chart(purchases),
+        "purchases_chart_narrow": purchases_chart(purchases, width=NARROW_WIDTH),
         "claims": [(claim, net_net.get(claim.pk)) for claim in claims],
         "credibility": selectors.customer_credibility(user=request.user, customer=customer),
         "can_claim": request.user.has_perm("pricing_signals.add_priceclaim"),
@@ -215,6 +217,7 @@ def agreement_context(request, number, *, terminate_form=None):
         "statement": statement,
         "terms": terms_in_words(agreement),
         "chart": rebate_chart(months),
+        "chart_narrow": rebate_chart(months, width=NARROW_WIDTH),
         "unpaid": balance["unpaid"],
         "forfeited": balance["forfeited"],
         "can_terminate": can_terminate,

@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from config import clock
+from config.charts import NARROW_WIDTH
 from config.http import wrong_method
 from config.validators import month_in_range
 from pricing_signals import selectors
@@ -211,13 +212,16 @@ def signals(request):
         start, end = end, start
     rows = selectors.signals_timeline(user=request.user, start=start, end=end)
     signal_url = reverse("signal-detail", args=[0]).replace("/0/", "/{}/")  # one reverse for every window
+    claim_url = reverse("claim-detail", args=[0]).replace("/0/", "/{}/")
     listed = (selectors.signals_visible(user=request.user).select_related(None).select_related("product", "competitor")
               .filter(merged_into__isnull=True))
     answer = list_answer(request, SIGNAL_LIST, listed)
     if isinstance(answer, HttpResponse):
         return answer
     return render(request, "pricing_signals/signals.html", {
-        "timeline": timeline_chart(rows, start=start, end=end, signal_url=signal_url),
+        "timeline": timeline_chart(rows, start=start, end=end, signal_url=signal_url, claim_url=claim_url),
+        "timeline_narrow": timeline_chart(rows, start=start, end=end, signal_url=signal_url, claim_url=claim_url,
+                                          width=NARROW_WIDTH),
         "start": start, "end": end, "list": answer}, status=answer.status)
 
 
@@ -307,11 +311,16 @@ def signal_detail(request, pk):
 @login_required
 def signal_move(request, pk, action):
     signal = selectors.signal_for_user(user=request.user, pk=pk)
-    if refused := wrong_method(request, "POST"):
-        return refused
     move = {"acknowledge": market_signal_acknowledge, "close": market_signal_close}.get(action)
     if move is None:
         raise Http404("No such action.")
+    if action == "close" and request.method in ("GET", "HEAD", "POST") and not request.POST.get("confirmed"):
+        # Closing ends the signal's decisions: the page asks first, and only a confirmed form closes it.
+        if not request.user.has_perm(DECIDE):
+            raise PermissionDenied("Only a pricing manager may close market signals.")
+        return render(request, "pricing_signals/signal_close.html", {"signal": signal})
+    if refused := wrong_method(request, "POST"):
+        return refused
     try:
         move(user=request.user, signal=signal)
     except MarketSignalConflict as conflict:

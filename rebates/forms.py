@@ -60,6 +60,8 @@ class SettlementPayForm(forms.Form):
     paid_on = forms.DateField(label="Paid on", widget=DateInput, validators=[validate_day],
                               error_messages={"required": "Give the payment date.",
                                               "invalid": "Give a date as YYYY-MM-DD."})
+    # Set by the confirmation step: a payment is shown once more before it is made.
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def clean_payment_reference(self):
         reference = self.cleaned_data["payment_reference"].strip()

@@ -16,6 +16,7 @@ from django.db.models import Sum
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from config import clock
@@ -51,6 +52,7 @@ from rebates.services import (
 from rebates.services.exports import accruals_export
 from rebates.services.imports import purchase_import_commit_start, purchase_import_start
 from rebates.templatetags.figures import money
+from rebates.wording import export_filters_in_words, period_in_words
 
 # --- agreements -----------------------------------------------------------------------------------------
 
@@ -164,12 +166,37 @@ def accrual_runs(request):
         status=runs.status)
 
 
+def _moment(value) -> str:
+    return f"{timezone.localtime(value):%Y-%m-%d %H:%M:%S}" if value else ""
+
+
+def accrual_run_state(run) -> dict:
+    """A run's state in words, read once: its page renders it and its progress JSON sends it, so the badge,
+    the bar and the details say one thing at any moment (a queued run is not half done, a running one is
+    not "started —")."""
+    finished = run.status in RUN_FINISHED
+    if run.chunks_total:
+        chunks = f"{run.chunks_done} of {run.chunks_total}"
+    else:
+        chunks = "none yet: the run has not started" if run.status == AccrualRun.Status.QUEUED else "none"
+    return {
+        "status": run.status, "status_display": run.get_status_display(), "progress": run.progress,
+        "finished": finished, "chunks": chunks,
+        "agreements": f"{run.agreements_count:,}", "entries_booked": f"{run.entries_count:,}",
+        "amount_booked": money(run.total_amount),
+        "started": _moment(run.started_at) or ("waiting for a worker" if run.status == AccrualRun.Status.QUEUED
+                                               else "—"),
+        "finished_at": _moment(run.finished_at) or ("not yet" if not finished else "—"),
+    }
+
+
 @login_required
 @permission_required("rebates.view_accrualrun", raise_exception=True)
 def accrual_run_detail(request, pk):
     run = get_object_or_404(AccrualRun.objects.select_related("started_by"), pk=pk)
+    state = accrual_run_state(run)
     return render(request, "rebates/accrual_run_detail.html", {
-        "run": run, "progress": run.progress, "finished": run.status in RUN_FINISHED})
+        "run": run, "state": state, "progress": state["progress"], "finished": state["finished"]})
 
 
 @login_required
@@ -178,9 +205,7 @@ def accrual_run_progress(request, pk):
     run = get_object_or_404(AccrualRun, pk=pk)
     if refused := wrong_method(request, "GET"):
         return refused
-    return JsonResponse({"status": run.status, "status_display": run.get_status_display(),
-                         "progress": run.progress, "finished": run.status in RUN_FINISHED,
-                         "chunks_done": run.chunks_done, "chunks_total": run.chunks_total,
+    return JsonResponse({**accrual_run_state(run), "chunks_done": run.chunks_done, "chunks_total": run.chunks_total,
                          "entries": run.entries_count, "total": str(run.total_amount), "error": run.error})
 
 
@@ -280,7 +305,7 @@ def settlement_rows(settlements, *, can_approve, can_pay) -> list[dict]:
         rows.append({
             "pk": s.pk, "number": number, "url": agreement_url.format(quote(number, safe="")),
             "customer": s.agreement.customer.name,
-            "period": f"{s.period_start:%Y-%m} – {s.period_end:%Y-%m}{' (interim)' if s.interim else ''}",
+            "period": f"{period_in_words(s.period_start, s.period_end)}{' (interim)' if s.interim else ''}",
             "accrued": money(s.accrued_total), "adjustments": money(s.adjustments),
             "already_paid": money(s.already_paid), "amount": money(s.amount),
             "status": s.status, "status_label": s.get_status_display(),
@@ -320,7 +345,16 @@ def settlement_pay_view(request, pk):
     settlement = _settlement_for(request, pk)
     if not request.user.has_perm("rebates.pay_settlement"):
         raise PermissionDenied("You may not pay settlements.")
+    if request.method == "POST" and request.POST.get("change"):
+        # Back from the confirmation to the form, as it was filled in.
+        form = SettlementPayForm(initial={"payment_reference": request.POST.get("payment_reference", ""),
+                                          "paid_on": request.POST.get("paid_on") or clock.today()})
+        return render(request, "rebates/settlement_pay.html", {"settlement": settlement, "form": form})
     form = SettlementPayForm(request.POST or None, initial={"paid_on": clock.today()})
+    if request.method == "POST" and form.is_valid() and not form.cleaned_data["confirmed"]:
+        # Paying cannot be undone: the filled-in payment is shown once more, to be confirmed or changed.
+        return render(request, "rebates/settlement_pay.html", {"settlement": settlement, "form": form,
+                                                               "confirming": True})
     if request.method == "POST" and form.is_valid():
         try:
             settlement_pay(settlement=settlement, by=request.user, paid_on=form.cleaned_data["paid_on"],
@@ -393,7 +427,8 @@ def _job_for(request, pk):
 @login_required
 def export_detail(request, pk):
     job = _job_for(request, pk)
-    return render(request, "rebates/export_detail.html", {"job": job, "finished": job.status in ("done", "failed")})
+    return render(request, "rebates/export_detail.html", {"job": job, "finished": job.status in ("done", "failed"),
+                                                          "filters": export_filters_in_words(job.filters)})
 
 
 @login_required

@@ -2,6 +2,7 @@
 then the minimum, cap, commitment and bonuses, one sentence each. Each kind words itself
 (rebates/engine/kinds.py); this module adds what every rule shares."""
 
+from datetime import date
 from functools import cached_property
 
 from rebates.engine import rule_kind
@@ -44,3 +45,47 @@ def terms_in_words(agreement) -> list[str]:
         lines.append(f"Bonus: {plain(bonus.extra_percent)}% more on the whole scope in a period with at least "
                      f"{plain(bonus.minimum_quantity)} units of {bonus.product.sku}.")
     return lines
+
+
+def period_in_words(start, end=None) -> str:
+    """A period of months as a clerk says it: "November 2026" for one month, "January – March 2026" within a
+    year, "November 2025 – January 2026" across years (never "2026-11 – 2026-11")."""
+    if end is None or (start.year, start.month) == (end.year, end.month):
+        return f"{start:%B %Y}"
+    if start.year == end.year:
+        return f"{start:%B} – {end:%B %Y}"
+    return f"{start:%B %Y} – {end:%B %Y}"
+
+
+_EXPORT_FILTER_WORDS = (
+    ("customer", "customer {}"),
+    ("manager", "account manager {}"),
+    ("program", "program {}"),
+    ("agreement", "agreement {}"),
+)
+
+
+def export_filters_in_words(filters: dict) -> str:
+    """An export's filters (the accruals API's: customer, manager, program, agreement, month_from, month_to,
+    months as YYYY-MM) as a sentence: "Customer SEED-001, account manager am.north; November 2026"; "Everything"
+    when there is none."""
+    def month(text):
+        try:
+            year, number = (int(part) for part in str(text).split("-")[:2])
+            return date(year, number, 1)
+        except (TypeError, ValueError):
+            return None
+
+    said = [words.format(filters[key]) for key, words in _EXPORT_FILTER_WORDS if filters.get(key)]
+    first, last = month(filters.get("month_from")), month(filters.get("month_to"))
+    if first and last:
+        months = period_in_words(first, last)
+    elif first:
+        months = f"from {period_in_words(first)}"
+    elif last:
+        months = f"up to {period_in_words(last)}"
+    else:
+        months = "every month"
+    subject = ", ".join(said) if said else "every customer you may see"
+    text = f"{subject}; {months}"
+    return text[0].upper() + text[1:]

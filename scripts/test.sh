@@ -11,6 +11,7 @@ set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
 source "$REPO_ROOT/scripts/services.sh"
+source "$REPO_ROOT/scripts/node.sh"
 cd "$REPO_ROOT"
 
 # Stop the services and remove their temp dir however we leave (error, Ctrl-C, kill).
@@ -25,6 +26,7 @@ section "ruff check ."
 "$VENV_DIR/bin/ruff" check .
 
 ensure_system_packages postgresql redis chromium
+ensure_node_modules  # axe-core for the browser tests' accessibility checks
 if [ -n "${TEST_FAKETIME:-}" ]; then
     ensure_system_packages faketime
     target="$(date -d "$TEST_FAKETIME" +%s)" || die "TEST_FAKETIME='$TEST_FAKETIME' is no date offset"

@@ -21,3 +21,11 @@ def units(value):
         return "—"
     whole = Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     return f"{whole if whole else Decimal(0):,f}"  # no "-0"
+
+
+@register.simple_tag
+def period(start, end=None):
+    """A period of months in words: {% period s.period_start s.period_end %} reads "November 2026"."""
+    from rebates.wording import period_in_words
+
+    return period_in_words(start, end) if start else "—"

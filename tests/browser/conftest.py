@@ -125,3 +125,32 @@ def sign_in(live_server):
         page.wait_for_selector("h1:has-text('Dashboard')")
 
     return sign_in_as
+
+
+# axe-core from npm (package.json, package-lock.json; `make test` installs it with scripts/node.sh), injected as a
+# local file: the pages are checked with no network.
+AXE_SCRIPT = BROWSER_DIR.parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+SERIOUS = ("serious", "critical")
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's violations on the page as it stands: [{"id", "impact", "help", "targets"}]."""
+    assert AXE_SCRIPT.is_file(), f"{AXE_SCRIPT} is missing: run `bash scripts/node.sh` (npm ci) first"
+    page.add_script_tag(path=str(AXE_SCRIPT))
+    return page.evaluate("""async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+        .map(v => ({id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map(n => n.target.join(" "))}))""")
+
+
+def page_overflow(page) -> dict:
+    """How wide the page is against its viewport, and the element reaching furthest right (its selector)."""
+    return page.evaluate("""() => {
+        let widest = null, right = -1;
+        for (const element of document.querySelectorAll("body *")) {
+            const edge = Math.round(element.getBoundingClientRect().right);
+            if (edge > right) { widest = element; right = edge; }
+        }
+        const name = e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") +
+            (e.classList.length ? "." + [...e.classList].join(".") : "");
+        return {scroll_width: document.documentElement.scrollWidth, viewport: window.innerWidth,
+                widest: widest ? name(widest) : "", right: right};
+    }""")

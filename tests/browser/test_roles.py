@@ -70,8 +70,8 @@ def test_pricing_manager_matches_the_signal_and_the_price_history_shows_it(live_
 
     page.click("nav >> text=Signals")
     page.wait_for_selector("svg.timeline")
-    assert page.locator("svg.timeline rect.window").count() == 1
-    assert page.locator("svg.timeline circle.claim").count() == 4  # June, and September's three
+    assert page.locator(".chart-wide svg.timeline rect.window").count() == 1
+    assert page.locator(".chart-wide svg.timeline circle.claim").count() == 4  # June, and September's three
     shot(page, "signals")
 
     page.click(f"#signals >> text=#{signal.pk}")
@@ -132,10 +132,15 @@ def test_finance_runs_an_accrual_approves_and_pays_a_settlement_and_downloads_th
     row = page.locator("#settlements tr", has_text="AG-SEED-2025")
     row.locator("text=Pay").click()
     page.wait_for_selector("#pay-form")
-    page.click("button:has-text('Pay $30.00')")
+    page.click("button:has-text('Review the payment of $30.00')")
     assert "Give the credit note number" in page.locator("#field-payment_reference .error").inner_text()
     page.fill("#id_payment_reference", "CN-2026-0042")
-    page.click("button:has-text('Pay $30.00')")
+    page.click("button:has-text('Review the payment of $30.00')")
+    # Paying asks once more, with what was filled in; nothing is paid until it is confirmed.
+    page.wait_for_selector("#pay-confirm")
+    assert page.locator("#confirm-reference").inner_text() == "CN-2026-0042"
+    assert Settlement.objects.get(agreement__number="AG-SEED-2025").status == Settlement.Status.APPROVED
+    page.click("#pay-confirm-button")
     page.wait_for_selector("text=paid: $30.00")
     settlement = Settlement.objects.get(agreement__number="AG-SEED-2025")
     assert settlement.status == Settlement.Status.PAID

@@ -65,3 +65,35 @@ def test_minimum_cap_commitment_and_bonus_follow_one_sentence_each(db):
 
 def test_an_agreement_without_a_rule_says_so(db):
     assert terms_in_words(agreement_with()) == ["No rebate rule yet, paid annually."]
+
+
+# --- periods and export filters in words (issue 20: pages say one thing at a time) ------------------------
+
+
+@pytest.mark.parametrize(("start", "end", "words"), [
+    ("2026-11-01", "2026-11-01", "November 2026"),
+    ("2026-11-01", None, "November 2026"),
+    ("2026-01-01", "2026-12-01", "January – December 2026"),
+    ("2025-11-01", "2026-01-01", "November 2025 – January 2026"),
+])
+def test_a_period_reads_as_months_not_codes(start, end, words):
+    from datetime import date
+
+    from rebates.wording import period_in_words
+
+    assert period_in_words(date.fromisoformat(start), end and date.fromisoformat(end)) == words
+
+
+@pytest.mark.parametrize(("filters", "words"), [
+    ({}, "Every customer you may see; every month"),
+    ({"report": "accruals"}, "Every customer you may see; every month"),
+    ({"customer": "SEED-001", "month_from": "2026-11", "month_to": "2026-11", "report": "accruals"},
+     "Customer SEED-001; November 2026"),
+    ({"manager": "am.north", "program": "P-2026", "month_from": "2026-01"},
+     "Account manager am.north, program P-2026; from January 2026"),
+    ({"agreement": "AG-SEED-2026", "month_to": "2026-06"}, "Agreement AG-SEED-2026; up to June 2026"),
+])
+def test_an_exports_filters_read_as_a_sentence(filters, words):
+    from rebates.wording import export_filters_in_words
+
+    assert export_filters_in_words(filters) == words

@@ -88,8 +88,10 @@ def test_signals_page_draws_the_timeline_with_the_signal_window(signalled_scenar
     assert 'class="chart timeline"' in page
     assert f"Signal #{signal.pk}" in page and 'class="window open"' in page
     # The last half year: June's and September's claims of the seed customer and its echo by the manager's own
-    # customer; the other manager's customer's claim is not drawn, nor April's (before the range).
-    assert page.count('<circle class="claim') == 3
+    # customer; the other manager's customer's claim is not drawn, nor April's (before the range). The page holds
+    # two drawings, the wide one and the phone's, with the same claims.
+    wide, narrow = page.split('class="chart-narrow"')
+    assert wide.count('<circle class="claim') == narrow.count('<circle class="claim') == 3
 
 
 def test_pricing_manager_matches_the_signal_and_the_price_history_shows_it(signalled_scenario, client_for):

@@ -49,7 +49,7 @@ def test_finance_approves_and_pays_a_settlement(scenario, client_for):
     assert settlement.amount == Decimal("30.00")
     client.post(reverse("settlement-approve", args=[settlement.pk]))
     response = client.post(reverse("settlement-pay", args=[settlement.pk]),
-                           {"payment_reference": "CN-2026-0042", "paid_on": "2026-11-23"})
+                           {"payment_reference": "CN-2026-0042", "paid_on": "2026-11-23", "confirmed": "yes"})
     assert response.status_code == 302
     settlement.refresh_from_db()
     assert settlement.status == Settlement.Status.PAID and settlement.payment_reference == "CN-2026-0042"
