@@ -15,16 +15,18 @@ kind and purchases and checks both give identical results.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from bisect import bisect_right
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING, NamedTuple
 
 from .bonus import bonus_percent
 from .choices import Baseline, RateType, TierBasis, TierMethod
-from .lines import NOTHING_BOUGHT, MonthTotal
+from .lines import NOTHING_BOUGHT, MonthTotal, PurchaseLine, monthly_totals
 from .money import ZERO, percent_of, quantize_unit_price
-from .results import MonthResult, is_shortfall, month_result
+from .periods import SettlementFrequency
+from .results import MonthResult, is_shortfall
 
 if TYPE_CHECKING:
     from .terms import AgreementTerms, RebateRule
@@ -151,177 +153,321 @@ class _Probe(NamedTuple):
 _PROBE = _Probe()
 
 
-def integer_totals(totals: Mapping[date, MonthTotal]) -> dict[date, tuple[int, int]] | None:
-    """Each month's units (thousandths) and amount (cents), or None when a figure has more places."""
-    ints = {}
-    for month, total in totals.items():
-        quantity = _scaled(total.quantity, QUANTITY_PLACES)
-        amount = _scaled(total.amount, AMOUNT_PLACES)
-        if quantity is None or amount is None:
+class _Month(NamedTuple):
+    """One month's purchases: the Decimal totals the results show (as `monthly_totals` sums them) and the
+    same figures as integers (thousandths of a unit, cents)."""
+
+    quantity: Decimal
+    amount: Decimal
+    quantity_int: int
+    amount_int: int
+
+
+_NOTHING = _Month(ZERO, ZERO, 0, 0)
+THOUSAND, HUNDRED = Decimal(1000), Decimal(100)
+CENT = Decimal("0.01")
+ZERO_PER_UNIT = quantize_unit_price(ZERO)  # what a month earning at no rate shows as its rebate per unit
+_PERIOD_MONTHS = {frequency: frequency.months for frequency in SettlementFrequency}
+
+
+def _month_sums(lines: Iterable[PurchaseLine]) -> dict[date, tuple[Decimal, Decimal]]:
+    """Net units and amount per month, summed from ZERO as `monthly_totals` does (the same Decimals)."""
+    sums: dict[date, tuple[Decimal, Decimal]] = {}
+    get = sums.get
+    for line in lines:
+        month = line.month
+        found = get(month)
+        sums[month] = ((ZERO + line.quantity, ZERO + line.amount) if found is None
+                       else (found[0] + line.quantity, found[1] + line.amount))
+    return sums
+
+
+def calculate(
+    terms: AgreementTerms,
+    months: tuple[date, ...],
+    lines: Iterable[PurchaseLine],
+    last_year_lines: Iterable[PurchaseLine],
+    bonus_lines: Iterable[PurchaseLine],
+    changed_months: Collection[date] | None,
+) -> tuple[MonthResult, ...] | None:
+    """calculate.py's `calculate` in integers over the accruing `months`: the same MonthResults, or None when
+    the rule or a figure is not done in integers (the Decimal path then does it all)."""
+    rule = integer_rule(terms.rule)
+    if rule is None:
+        return None
+    if not months:
+        return ()
+    sums = _month_sums(lines)
+    # A multiplication by 10^places keeps every digit of a figure below 10^25 (28 digits); a larger one
+    # can round, but it then fails `small_enough` whatever it rounded to, and the Decimal path takes it.
+    bought = []
+    size = 0
+    for month in months:
+        found = sums.get(month)
+        if found is None:
+            bought.append(_NOTHING)
+            continue
+        quantity, amount = found
+        scaled_quantity, scaled_amount = quantity * THOUSAND, amount * HUNDRED
+        quantity_int, amount_int = int(scaled_quantity), int(scaled_amount)
+        if quantity_int != scaled_quantity or amount_int != scaled_amount:
             return None
-        ints[month] = (quantity, amount)
-    return ints
-
-
-def small_enough(rule: IntegerRule, *totals: Mapping[date, tuple[int, int]]) -> bool:
-    """Whether every product the maths makes stays below LIMIT: each volume to date is at most the sum of
-    every month's size, and each rate (or bonus percent) at most the largest."""
-    size = sum(abs(q) + abs(a) for months in totals for q, a in months.values())
+        size += abs(quantity_int) + abs(amount_int)
+        bought.append(_Month(quantity, amount, quantity_int, amount_int))
+    # Last year's same months, only where the rule earns on growth over them (no other rule reads them).
+    last_year: list[tuple[int, int]] | None = None
+    if rule.growth and terms.rule.baseline is Baseline.LAST_YEAR:
+        same_lines = last_year_lines is lines and isinstance(lines, list | tuple)
+        last_sums = sums if same_lines else _month_sums(last_year_lines)
+        last_year = []
+        for month in months:
+            found = last_sums.get(month.replace(year=month.year - 1)) if month.year > 1 else None
+            if found is None:
+                last_year.append(_NO_MONTH)
+                continue
+            scaled_quantity, scaled_amount = found[0] * THOUSAND, found[1] * HUNDRED
+            quantity_int, amount_int = int(scaled_quantity), int(scaled_amount)
+            if quantity_int != scaled_quantity or amount_int != scaled_amount:
+                return None
+            size += abs(quantity_int) + abs(amount_int)
+            last_year.append((quantity_int, amount_int))
     size += max(rule.thresholds, default=0) + (rule.stated_baseline or 0) + (rule.minimum or 0) + (rule.cap or 0)
-    return size * rule.largest * 100 < LIMIT
+    if size * rule.largest * 100 >= LIMIT:
+        return None
+    bonuses = terms.rule.bonuses
+    launches = None
+    if bonuses:
+        bonus_lines = tuple(bonus_lines)
+        launches = {b.product: monthly_totals(bonus_lines, product=b.product) for b in bonuses}
+
+    length = _PERIOD_MONTHS[terms.settlement_frequency]
+    earnings = _earnings(rule)
+    results: list[MonthResult] = []
+    for begin in range(0, len(months), length):
+        end = min(begin + length, len(months))
+        recompute_from = begin
+        if changed_months is not None:
+            first, last = months[begin], months[end - 1]
+            changed = [month for month in changed_months if first <= month <= last]
+            if not changed:
+                continue
+            recompute_from = months.index(min(changed), begin, end)
+        _settlement_period(terms, rule, earnings, months, bought, last_year, launches, begin, end, recompute_from,
+                           results)
+    return tuple(results)
 
 
 _NO_MONTH = (0, 0)
 
 
-class _Standing(NamedTuple):
-    quantity: int
-    amount: int
-    baseline_quantity: int
-    baseline_amount: int
-    reached: bool
-    earned: int  # cents
-    bonus: int  # cents
-
-
-def settlement_period(
-    terms: AgreementTerms,
-    rule: IntegerRule,
-    first: date,
-    months: tuple[date, ...],
-    bought: Mapping[date, MonthTotal],
-    bought_ints: Mapping[date, tuple[int, int]],
-    last_year_ints: Mapping[date, tuple[int, int]],
-    launches: Mapping[str, Mapping[date, MonthTotal]],
-    recompute_from: date,
-) -> Iterator[MonthResult]:
-    """calculate.py's `_settlement_period` in integers: the same months, the same MonthResults."""
+def _settlement_period(terms, rule: IntegerRule, earnings, months, bought, last_year, launches, begin: int, end: int,
+                       recompute_from: int, results: list) -> None:
+    """calculate.py's `_settlement_period` in integers for months[begin:end], appending its MonthResults from
+    months[recompute_from] on: each month's period-to-date volume, what it earns (rounded half-up to the
+    cent, within minimum and cap), the month as the difference from the month before."""
     engine_rule = terms.rule
     committed = terms.committed_monthly_quantity
     commitment_rule = engine_rule.commitment_rule
     bonuses = engine_rule.bonuses
-    cap = rule.cap
-    per_unit_rate = rule.per_unit
-    launched = dict.fromkeys(launches, ZERO)
-    before = _Standing(0, 0, 0, 0, False, 0, 0)
-    volume = (0, 0, 0, 0)
-    for month in months:
-        if month == recompute_from and month != first:
-            extra = bonus_percent(bonuses, launched) if launches else ZERO
-            before = _standing(rule, volume, _scaled(extra, RATE_PLACES) if extra else 0)
-        total = bought.get(month, NOTHING_BOUGHT)
-        shortfall = is_shortfall(total.quantity, committed)
+    earned_at, rate_index = earnings
+    to_cents, half = rule.to_cents, rule.to_cents // 2
+    minimum, on_quantity, cap = rule.minimum, rule.minimum_on_quantity, rule.cap
+    restates, growth, per_unit, rates = rule.restates, rule.growth, rule.per_unit, rule.rates
+    stated = rule.stated_baseline
+    first = months[begin]
+    launched = dict.fromkeys(launches, ZERO) if launches else None
+    # The period to date before the month computed: units, amount, last year's units and amount; what it
+    # earned (cents) by the rule and the bonus; whether it reached the minimum.
+    quantity = amount = last_quantity = last_amount = 0
+    for index in range(begin, recompute_from):
+        month_total = bought[index]
+        if launched is not None:
+            _launch(launched, launches, months[index])
+        if not (commitment_rule and is_shortfall(month_total.quantity, committed)):
+            quantity += month_total.quantity_int
+            amount += month_total.amount_int
+            if last_year is not None:
+                last_quantity += last_year[index][0]
+                last_amount += last_year[index][1]
+    earned = bonus = 0
+    if recompute_from != begin:
+        extra = _bonus_int(bonuses, launched) if launched is not None else 0
+        _, earned, bonus = _standing(rule, earned_at, quantity, amount, last_quantity, last_amount, extra)
+    unit_prices: dict[int, Decimal] = {}  # a per-unit rate's rebate per unit, by band
+    new = _new
+    for index in range(recompute_from, end):
+        month_total = bought[index]
+        month = months[index]
+        shortfall = committed is not None and is_shortfall(month_total.quantity, committed)
         counts = not (shortfall and commitment_rule)
-        for product, per_month in launches.items():
-            launched[product] += per_month.get(month, NOTHING_BOUGHT).quantity
+        extra = ZERO
+        if launched is not None:
+            _launch(launched, launches, month)
+            extra = bonus_percent(bonuses, launched)
         if counts:
-            q, a = bought_ints.get(month, _NO_MONTH)
-            bq, ba = last_year_ints.get(month, _NO_MONTH)
-        if month < recompute_from:
-            if counts:
-                volume = (volume[0] + q, volume[1] + a, volume[2] + bq, volume[3] + ba)
-            continue
-        if counts:
-            volume = (before.quantity + q, before.amount + a, before.baseline_quantity + bq,
-                      before.baseline_amount + ba)
+            now_quantity = quantity + month_total.quantity_int
+            now_amount = amount + month_total.amount_int
+            if last_year is not None:
+                now_last_quantity = last_quantity + last_year[index][0]
+                now_last_amount = last_amount + last_year[index][1]
+            else:
+                now_last_quantity, now_last_amount = last_quantity, last_amount
         else:
-            volume = before[:4]
-        extra = bonus_percent(bonuses, launched) if launches else ZERO
-        now = _standing(rule, volume, _scaled(extra, RATE_PLACES) if extra else 0)
-
-        rule_amount = now.earned - before.earned
-        catch_up = _catch_up(rule, before, now) if rule.restates else 0
-        bonus = now.bonus - before.bonus
-        earning = counts and now.reached and not (cap is not None and before.earned + before.bonus >= cap)
-        if earning:
-            rate = (ZERO if rule.growth and _growth(rule, volume) == 0
-                    else rule.rates[_rate_index(rule, volume)])
+            now_quantity, now_amount, now_last_quantity, now_last_amount = quantity, amount, last_quantity, last_amount
+        # Where the period stands after this month (calculate.py's `_standing`).
+        if minimum is not None and (now_quantity if on_quantity else now_amount) < minimum:
+            now_reached, now_earned, now_bonus = False, 0, 0
+        else:
+            now_reached = True
+            now_earned = (earned_at(now_quantity, now_amount, now_last_quantity, now_last_amount, None) + half) \
+                // to_cents
+            now_bonus = ((_scaled(extra, RATE_PLACES) * max(0, now_amount) + BONUS_TO_CENTS // 2) // BONUS_TO_CENTS
+                          if extra else 0)
+            if cap is not None:
+                if now_earned > cap:
+                    now_earned = cap
+                if now_bonus > cap - now_earned:
+                    now_bonus = cap - now_earned
+        rule_amount = now_earned - earned
+        catch_up = 0
+        if restates:
+            # Earlier months restated at the rate now reached (from nothing when the minimum was just reached),
+            # less what they had booked; between 0 and the month's rule amount.
+            if now_reached:
+                restated = (earned_at(quantity, amount, last_quantity, last_amount,
+                                      rate_index(now_quantity, now_amount)) + half) // to_cents
+            else:
+                restated = 0
+            catch_up = restated - earned
+            if rule_amount >= 0:
+                catch_up = 0 if catch_up < 0 else rule_amount if catch_up > rule_amount else catch_up
+            else:
+                catch_up = rule_amount if catch_up < rule_amount else 0 if catch_up > 0 else catch_up
+        bonus_amount = now_bonus - bonus
+        # Nothing more is earned once the cap was reached, so no rate is in force.
+        if counts and now_reached and not (cap is not None and earned + bonus >= cap):
+            if growth and not _grows(rule, now_quantity, now_amount, now_last_quantity, now_last_amount, stated):
+                rate = ZERO
+            else:
+                band = rate_index(now_quantity, now_amount)
+                rate = rates[band]
             bonus_rate = extra
+            if extra is ZERO and per_unit and rate is not ZERO:
+                per_unit_price = unit_prices.get(band)
+                if per_unit_price is None:
+                    per_unit_price = unit_prices[band] = quantize_unit_price(rate)
+            elif extra is ZERO and rate is ZERO:
+                per_unit_price = ZERO_PER_UNIT
+            else:
+                per_unit_price = _money_per_unit(per_unit, rate, bonus_rate, month_total)
         else:
             rate = bonus_rate = ZERO
-        yield month_result(
-            month=month,
-            period_start=first,
-            quantity=total.quantity,
-            eligible_amount=total.amount,
-            accrual=_cents(rule_amount - catch_up),
-            catch_up=_cents(catch_up),
-            bonus=_cents(bonus),
-            amount=_cents(rule_amount + bonus),
-            cumulative=_cents(now.earned + now.bonus),
-            rate=rate,
-            bonus_rate=bonus_rate,
-            rebate_per_unit=_money_per_unit(per_unit_rate, rate, bonus_rate, total),
-            shortfall=shortfall,
+            per_unit_price = ZERO_PER_UNIT
+        month_amount = rule_amount + bonus_amount
+        amount_money = Decimal(month_amount) * CENT if month_amount else ZERO_CENTS
+        accrual = rule_amount - catch_up
+        cumulative = now_earned + now_bonus
+        result = new(MonthResult)
+        # The same fields in the same order as MonthResult(...), without its frozen __init__ (see results.py).
+        result.__dict__.update(
+            month=month, period_start=first, quantity=month_total.quantity, eligible_amount=month_total.amount,
+            accrual=(amount_money if accrual == month_amount else Decimal(accrual) * CENT if accrual
+                     else ZERO_CENTS),
+            catch_up=Decimal(catch_up) * CENT if catch_up else ZERO_CENTS,
+            bonus=Decimal(bonus_amount) * CENT if bonus_amount else ZERO_CENTS,
+            amount=amount_money,
+            cumulative=(amount_money if cumulative == month_amount else Decimal(cumulative) * CENT if cumulative
+                        else ZERO_CENTS),
+            rate=rate, bonus_rate=bonus_rate, rebate_per_unit=per_unit_price, shortfall=shortfall,
         )
-        before = now
+        results.append(result)
+        quantity, amount, last_quantity, last_amount = now_quantity, now_amount, now_last_quantity, now_last_amount
+        earned, bonus = now_earned, now_bonus
 
 
-def _standing(rule: IntegerRule, volume: tuple[int, int, int, int], extra: int) -> _Standing:
-    quantity, amount, baseline_quantity, baseline_amount = volume
+_new = object.__new__
+
+
+def _launch(launched: dict[str, Decimal], launches: Mapping[str, Mapping[date, MonthTotal]], month: date) -> None:
+    for product, per_month in launches.items():
+        launched[product] += per_month.get(month, NOTHING_BOUGHT).quantity
+
+
+def _bonus_int(bonuses, launched) -> int:
+    extra = bonus_percent(bonuses, launched)
+    return _scaled(extra, RATE_PLACES) if extra else 0
+
+
+def _standing(rule: IntegerRule, earned_at, quantity, amount, last_quantity, last_amount, extra: int):
+    """(reached, earned, bonus) of a period to date: nothing below the minimum; the rule, then the bonus,
+    both within the cap (calculate.py's `_standing`)."""
     if rule.minimum is not None and (quantity if rule.minimum_on_quantity else amount) < rule.minimum:
-        return _Standing(*volume, False, 0, 0)
-    from_rule = _round(_earned(rule, volume, None), rule.to_cents)
+        return False, 0, 0
+    from_rule = _round(earned_at(quantity, amount, last_quantity, last_amount, None), rule.to_cents)
     bonus = _round(extra * max(0, amount), BONUS_TO_CENTS) if extra else 0
     if rule.cap is not None:
         from_rule = min(from_rule, rule.cap)
         bonus = min(bonus, rule.cap - from_rule)
-    return _Standing(*volume, True, from_rule, bonus)
+    return True, from_rule, bonus
 
 
-def _rate_index(rule: IntegerRule, volume: tuple[int, ...]) -> int:
-    thresholds = rule.thresholds
-    if not thresholds:
-        return 0
-    value = volume[0] if rule.basis_is_quantity else volume[1]
-    reached = 0
-    for index in range(1, len(thresholds)):
-        if value < thresholds[index]:
-            break
-        reached = index
-    return reached
-
-
-def _growth(rule: IntegerRule, volume: tuple[int, ...]) -> int:
+def _grows(rule: IntegerRule, quantity, amount, last_quantity, last_amount, stated) -> bool:
+    """Whether the volume is above its baseline (a growth measure's rate is in force only then)."""
     if rule.per_unit:
-        return max(0, volume[0] - volume[2])  # units over last year's (a stated baseline never gets here)
-    baseline = volume[3] if rule.stated_baseline is None else rule.stated_baseline
-    return max(0, volume[1] - baseline)
+        return quantity > last_quantity  # a stated baseline in units never gets here
+    return amount > (last_amount if stated is None else stated)
 
 
-def _earned(rule: IntegerRule, volume: tuple[int, ...], rate_index: int | None) -> int:
-    """What the volume earns in the rule's fine unit (see TO_CENTS), never below 0; at the rate reached, or
-    at rates[rate_index]. Incremental tiers pay each band's share at its own rate."""
+def _earnings(rule: IntegerRule):
+    """Two functions for the rule's shape, chosen once per period:
+    earned_at(quantity, amount, last_quantity, last_amount, band): what the volume earns in the rule's fine
+    unit (see TO_CENTS), never below 0, at the band's rate (None: the band the volume reached; incremental
+    tiers pay each band's share at its own rate whatever is asked); and band_of(quantity, amount): the
+    band the volume reached (0 without bands)."""
+    rates, thresholds = rule.rate_ints, rule.thresholds
+    per_unit, growth, stated = rule.per_unit, rule.growth, rule.stated_baseline
+    on_quantity = rule.basis_is_quantity
+
+    if len(thresholds) > 1:
+        def band_of(quantity, amount):
+            return bisect_right(thresholds, quantity if on_quantity else amount, 1) - 1
+    else:
+        def band_of(quantity, amount):
+            return 0
+
     if rule.incremental:
-        value = volume[0] if rule.basis_is_quantity else volume[1]
-        thresholds = rule.thresholds
-        total = 0
-        for index, rate in enumerate(rule.rate_ints):
-            upper = thresholds[index + 1] if index + 1 < len(thresholds) else None
-            top = value if upper is None else min(value, upper)
-            total += rate * max(0, top - thresholds[index])
-        return max(0, total)
-    rate = rule.rate_ints[_rate_index(rule, volume) if rate_index is None else rate_index]
-    if rule.growth:
-        return rate * _growth(rule, volume)
-    return max(0, rate * (volume[0] if rule.per_unit else volume[1]))
+        bands = tuple(zip(rates, thresholds, (*thresholds[1:], None), strict=True))
+
+        def earned_at(quantity, amount, last_quantity, last_amount, band):
+            value = quantity if on_quantity else amount
+            total = 0
+            for rate, low, high in bands:
+                top = value if high is None or value < high else high
+                if top > low:
+                    total += rate * (top - low)
+            return total if total > 0 else 0
+    elif growth:
+        def earned_at(quantity, amount, last_quantity, last_amount, band):
+            rate = rates[band_of(quantity, amount) if band is None else band]
+            if per_unit:
+                over = quantity - last_quantity
+            else:
+                over = amount - (last_amount if stated is None else stated)
+            return rate * over if over > 0 else 0
+    else:
+        def earned_at(quantity, amount, last_quantity, last_amount, band):
+            rate = rates[band_of(quantity, amount) if band is None else band]
+            base = quantity if per_unit else amount
+            return rate * base if base > 0 else 0
+    return earned_at, band_of
 
 
-def _catch_up(rule: IntegerRule, before: _Standing, now: _Standing) -> int:
-    restated = (_round(_earned(rule, before[:4], _rate_index(rule, now[:4])), rule.to_cents) if now.reached
-                else 0)
-    month_amount = now.earned - before.earned
-    low, high = min(0, month_amount), max(0, month_amount)
-    return min(max(restated - before.earned, low), high)
-
-
-def _money_per_unit(per_unit_rate: bool, rate: Decimal, bonus_rate: Decimal, total: MonthTotal) -> Decimal | None:
+def _money_per_unit(per_unit_rate: bool, rate: Decimal, bonus_rate: Decimal, total: _Month) -> Decimal | None:
     """calculate.py's `_money_per_unit`, in the same Decimals (the month's average price divides)."""
     fixed = rate if per_unit_rate else ZERO
     percent = bonus_rate + (ZERO if per_unit_rate else rate)
     if percent == 0:
         return quantize_unit_price(fixed)
-    if not total.quantity:
+    if not total.quantity_int:
         return None
     return quantize_unit_price(fixed + percent_of(percent, total.amount / total.quantity))
-
