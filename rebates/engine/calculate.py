@@ -75,6 +75,16 @@ def calculate(
     period-to-date totals for good, so it earns nothing, moves no tier and never earns later as catch-up.
     """
     months = accrual_months(terms, as_of)
+    if integers:
+        # The integer maths may hand over to the Decimals after reading the lines: read once, they are kept.
+        if not isinstance(last_year_lines, list | tuple):
+            # The same iterator as `lines` is read up by them, as it always was.
+            last_year_lines = () if last_year_lines is lines else tuple(last_year_lines)
+        if not isinstance(lines, list | tuple):
+            lines = tuple(lines)
+        results = exact.calculate(terms, months, lines, last_year_lines, bonus_lines, changed_months)
+        if results is not None:
+            return results
     bought = monthly_totals(lines)
     # Only a rule measured against last year reads last year's months; often from the same lines.
     same_lines = last_year_lines is lines and isinstance(lines, list | tuple)
@@ -85,15 +95,6 @@ def calculate(
     )
     bonus_lines = tuple(bonus_lines)
     launches = {b.product: monthly_totals(bonus_lines, product=b.product) for b in terms.rule.bonuses}
-    integer_rule = exact.integer_rule(terms.rule) if integers else None
-    if integer_rule is not None:
-        bought_ints = exact.integer_totals(bought)
-        last_year_ints = ({add_months(month, 12): total for month, total in bought_ints.items()}
-                          if same_lines and last_year and bought_ints is not None
-                          else exact.integer_totals(last_year))
-        if bought_ints is None or last_year_ints is None or not exact.small_enough(
-                integer_rule, bought_ints, last_year_ints):
-            integer_rule = None
     # Months are consecutive from the term's start, so the i-th month is in period i // length.
     length = SettlementFrequency(terms.settlement_frequency).months
 
@@ -107,11 +108,7 @@ def calculate(
             if not changed:
                 continue
             recompute_from = min(changed)
-        if integer_rule is None:
-            results.extend(_settlement_period(terms, first, period, bought, last_year, launches, recompute_from))
-        else:
-            results.extend(exact.settlement_period(terms, integer_rule, first, period, bought, bought_ints,
-                                                   last_year_ints, launches, recompute_from))
+        results.extend(_settlement_period(terms, first, period, bought, last_year, launches, recompute_from))
     return tuple(results)
 
 

@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 from enum import StrEnum
+from functools import lru_cache
 
 
 class SettlementFrequency(StrEnum):
@@ -41,6 +42,7 @@ def months_between(earlier: date, later: date) -> int:
     return (later.year - earlier.year) * 12 + later.month - earlier.month
 
 
+@lru_cache(maxsize=4096)  # the engine asks for every agreement's term, and terms share their months
 def months_from(first: date, last: date) -> tuple[date, ...]:
     """Every month from `first` to `last`, both included; empty when `last` is before `first`."""
     return tuple(add_months(first, i) for i in range(months_between(first, last) + 1))

@@ -1,13 +1,14 @@
 """The engine's integer maths (exact.py) gives the very results of its Decimal maths, the reference."""
 
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
-from rebates.engine import AgreementTerms, Band, PurchaseLine, RebateRule, calculate
-from rebates.engine.calculate import calculate_decimal
+from rebates.engine import AgreementTerms, Band, PurchaseLine, RebateRule, calculate, exact
+from rebates.engine.calculate import accrual_months, calculate_decimal
 from rebates.engine.exact import integer_rule
 
 from .test_properties import YEAR_END, agreements, baselines, purchase_lines
@@ -82,18 +83,135 @@ def test_the_common_kinds_are_done_in_integers():
         RebateRule(kind="per_unit", rate=Decimal("0.25"), minimum=Decimal(100)),
         RebateRule(kind="percent", rate=Decimal("2.5"), cap=Decimal("1000.00")),
         RebateRule(kind="growth", rate=Decimal(5), baseline="stated", baseline_amount=Decimal(20000)),
+        RebateRule(kind="growth", rate=Decimal(5), baseline="last_year"),
         *(RebateRule(kind="tiered", rate_type=unit, tier_basis=basis, tier_method=method, bands=tiers,
                      baseline="last_year")
           for unit in ("per_unit", "percent") for basis in ("quantity", "amount")
-          for method in ("retroactive", "retroactive_on_growth")),
-        RebateRule(kind="tiered", rate_type="per_unit", tier_basis="quantity", tier_method="incremental", bands=tiers),
-        RebateRule(kind="tiered", rate_type="percent", tier_basis="amount", tier_method="incremental", bands=tiers),
+          for method in ("retroactive", "retroactive_on_growth", "incremental")),
     ]
-    assert all(integer_rule(rule) is not None for rule in done)
+    lines = [PurchaseLine(date(2026, m, 1), Decimal(m * 100), Decimal(m * 1234) / 10) for m in range(1, 13)]
+    for rule in done:
+        terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=rule)
+        months = accrual_months(terms, YEAR_END)
+        assert integer_rule(rule) is not None
+        # The integer maths takes the whole calculation: the comparisons above are not between two Decimal runs.
+        assert exact.calculate(terms, months, lines, lines, (), None) is not None, rule
     # Bands read as a percent of the baseline divide (as does a stated baseline in units): Decimals do those.
     assert integer_rule(RebateRule(kind="tiered", rate_type="percent", tier_basis="percent_of_baseline",
                                    tier_method="retroactive", bands=tiers, baseline="last_year")) is None
     assert integer_rule(RebateRule(kind="percent", rate=Decimal("2.12345"))) is None
+
+
+TIERS_ON_UNITS = (Band(Decimal(0), Decimal(1)), Band(Decimal(1000), Decimal(2)))
+
+
+def test_incremental_percent_bands_on_units_pay_each_bands_share_of_the_amount():
+    # 1,000 units at 1% and 200 at 2% of $10,000.00 bought in 1,200 units: (1,000 + 400) / 1,200 of $100.00.
+    rule = RebateRule(kind="tiered", rate_type="percent", tier_basis="quantity", tier_method="incremental",
+                      bands=TIERS_ON_UNITS)
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=rule)
+    lines = [PurchaseLine(date(2026, 1, 1), Decimal("1200.000"), Decimal("10000.00"))]
+    assert exact.calculate(terms, accrual_months(terms, YEAR_END), lines, (), (), None) is not None
+    integers, decimals = both(terms, lines, Decimal(0))
+    assert integers[0].cumulative == Decimal("116.67")
+    assert_identical(integers, decimals)
+
+
+@given(st.integers(1, 999_999), st.integers(1, 99_999_999), st.integers(0, 3))
+@same
+def test_a_share_of_the_amount_on_a_half_cent_or_a_repeating_quotient_rounds_as_the_decimals_do(
+    units, cents, place
+):
+    # 3 units at 1% and $0.50 are 0.5 cent exactly; thirds and sevenths of a unit repeat for ever.
+    rule = RebateRule(kind="tiered", rate_type="percent", tier_basis="quantity", tier_method="incremental",
+                      bands=TIERS_ON_UNITS)
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=rule)
+    lines = [PurchaseLine(date(2026, 1, 1), Decimal(units).scaleb(-place), Decimal(cents) / 100),
+             PurchaseLine(date(2026, 2, 1), Decimal(3), Decimal("0.50")),
+             PurchaseLine(date(2026, 3, 1), Decimal(7), Decimal("1.00"))]
+    assert_identical(*both(terms, lines, Decimal(0)))
+
+
+@st.composite
+def huge_lines(draw):
+    """Lines of every size up to far past what the integer maths takes (it must then hand over whole)."""
+    size = draw(st.integers(0, 30))
+    line = st.tuples(st.integers(1, 12), st.integers(-10**size, 10**size), st.integers(-10**size, 10**(size + 2)))
+    return [PurchaseLine(date(2026, m, 1), Decimal(q) / 1000, Decimal(c) / 100) for m, q, c in draw(st.lists(
+        line, max_size=12))]
+
+
+@given(odd_rules(), huge_lines(), baselines)
+@same
+def test_integers_and_decimals_agree_on_figures_of_every_size(rule, lines, baseline):
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=rule)
+    last_year = [PurchaseLine(date(2025, m, 1), Decimal("100"), baseline) for m in range(1, 13)]
+    options = dict(as_of=YEAR_END, last_year_lines=last_year)
+    try:
+        decimals = calculate_decimal(terms, lines, **options)
+    except InvalidOperation:
+        reject()  # past what the Decimals themselves can round to the cent (no column holds such figures)
+    assert_identical(calculate(terms, lines, **options), decimals)
+
+
+@pytest.mark.parametrize(("rule", "quantity", "amount"), [
+    # $1.0001 a unit on 10^21 units ends in ...0.0049999|5: 28 digits round it up to half a cent, and on.
+    (RebateRule(kind="per_unit", rate=Decimal("1.0001")), "1000000000000000000099.995", "1.00"),
+    # A share of $96 thousand trillion bought over 73,347 units: its 28-digit quotient rounds to the next cent.
+    (RebateRule(kind="tiered", rate_type="percent", tier_basis="quantity", tier_method="incremental",
+                bands=(Band(Decimal(0), Decimal(1)), Band(Decimal(1), Decimal(2)))),
+     "73347.234", "96025074865783467103204.50"),
+    # The same bands, figures small enough for every product but the share's: its exact fraction is a hair
+    # below half a cent, its 28-digit quotient on it.
+    (RebateRule(kind="tiered", rate_type="percent", tier_basis="quantity", tier_method="incremental",
+                bands=(Band(Decimal(0), Decimal(1)), Band(Decimal(1), Decimal(2)))),
+     "100000000000000.003", "16650000000000000.50"),
+])
+def test_figures_whose_decimal_maths_rounds_at_28_digits_are_left_to_the_decimals(rule, quantity, amount):
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=rule)
+    lines = [PurchaseLine(date(2026, 1, 1), Decimal(quantity), Decimal(amount))]
+    assert exact.calculate(terms, accrual_months(terms, YEAR_END), lines, (), (), None) is None
+    assert_identical(*both(terms, lines, Decimal(0)))
+
+
+@st.composite
+def flat_rules(draw):
+    """Rules of one rate all period with no minimum, cap or bonus: the integer maths's shorter loop."""
+    kind = draw(st.sampled_from(["per_unit", "percent", "growth"]))
+    rate = draw(st.integers(0, 10**5).map(lambda n: Decimal(n) / 10**4))
+    growth = dict(baseline=draw(st.sampled_from(["last_year", "stated"])),
+                  baseline_amount=draw(st.integers(0, 10**7).map(Decimal)) / 100) if kind == "growth" else {}
+    return RebateRule(kind=kind, rate=rate, commitment_rule=draw(st.booleans()), **growth)
+
+
+two_years = st.lists(st.tuples(st.integers(0, 23), st.integers(-50_000, 900_000), st.integers(-20_000, 2_000_000)),
+                     max_size=30).map(lambda rows: [
+    PurchaseLine(date(2025 + i // 12, i % 12 + 1, 1), Decimal(q) / 1000, Decimal(c) / 100) for i, q, c in rows])
+
+
+@given(flat_rules(), st.sampled_from(["annual", "quarterly", "monthly"]), st.none() | st.integers(1, 500),
+       two_years, st.none() | st.sets(st.integers(1, 12).map(lambda m: date(2026, m, 1)), max_size=3))
+@same
+def test_flat_rules_agree_with_the_decimals_reading_last_year_from_the_same_lines(
+    rule, frequency, committed, lines, changed
+):
+    # As the accrual run calls it: one list of lines holds the term's months and the year before.
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=rule,
+                           settlement_frequency=frequency,
+                           committed_monthly_quantity=None if committed is None else Decimal(committed))
+    options = dict(as_of=YEAR_END, last_year_lines=lines, changed_months=changed)
+    assert_identical(calculate(terms, lines, **options), calculate_decimal(terms, lines, **options))
+
+
+@given(odd_rules(), odd_lines(), st.booleans())
+@same
+def test_lines_given_once_as_an_iterator_give_the_same_months(rule, lines, same_iterator):
+    # The integer maths may read the lines and hand over to the Decimals, which must still see every one.
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=rule)
+    as_list = calculate(terms, lines, as_of=YEAR_END, last_year_lines=[] if same_iterator else lines)
+    iterator = iter(lines)
+    last_year = iterator if same_iterator else iter(lines)
+    assert calculate(terms, iterator, as_of=YEAR_END, last_year_lines=last_year) == as_list
 
 
 def test_a_month_result_built_quickly_is_the_same_month_result():
