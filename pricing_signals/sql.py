@@ -60,30 +60,38 @@ def _claims_select(*, coded: bool) -> tuple[str, list]:
     with AND; and its parameters so far."""
     params: list = [EPOCH, PRICE_SCALE]
     status, signal = "c.status", "c.signal_id"
-    if coded:  # every column an integer
-        status = f"CASE c.status {' '.join(['WHEN %s THEN %s'] * len(CLAIM_STATUSES))} END"
+    day = "(c.reported_on - %s::date)"
+    if coded:  # every column a 64-bit integer
+        status = f"CAST(CASE c.status {' '.join(['WHEN %s THEN %s'] * len(CLAIM_STATUSES))} END AS BIGINT)"
         for code, name in enumerate(CLAIM_STATUSES):
             params += [name, code]
         signal = "COALESCE(c.signal_id, 0)"
+        day = f"CAST({day} AS BIGINT)"
     params.append(DISMISSED)
-    sql = (f"SELECT c.id, c.product_id, c.competitor_id, c.customer_id, (c.reported_on - %s::date), "
+    sql = (f"SELECT c.id, c.product_id, c.competitor_id, c.customer_id, {day}, "
            f"CAST(ROUND(c.claimed_price * %s) AS BIGINT), {status}, {signal} "
            f"FROM {_table(PriceClaim)} c WHERE c.status <> %s")
     return sql, params
 
 
-def claims_copied(products: Sequence[int] | None = None) -> str:
-    """Every claim not dismissed (of `products` only, when given) as the text COPY writes: a line per
-    claim of 8 integers separated by tabs: id, product, competitor, customer, day (from EPOCH), price (in
-    ten-thousandths), status (its position in CLAIM_STATUSES) and signal (0 when none). Unordered."""
+CLAIM_COLUMNS = 8  # id, product, competitor, customer, day, price, status code, signal (claims_copied)
+COPY_HEADER = 19  # bytes of a binary COPY's header: signature, flags, extension length (none)
+
+
+def claims_copied(products: Sequence[int] | None = None) -> bytes:
+    """Every claim not dismissed (of `products` only, when given) as the bytes a binary COPY writes: after
+    a COPY_HEADER-byte header, one record per claim of a 16-bit field count and 8 fields, each a 32-bit
+    length and a 64-bit integer (big-endian): id, product, competitor, customer, day (from EPOCH), price
+    (in ten-thousandths), status (its position in CLAIM_STATUSES) and signal (0 when none); then a 16-bit
+    trailer. Unordered. Binary, since numpy reads fixed-width records without parsing any text."""
     sql, params = _claims_select(coded=True)
     if products is not None:
         sql += " AND c.product_id = ANY(%s::bigint[])"
         params.append([int(pk) for pk in products])
-    buffer = io.StringIO()
+    buffer = io.BytesIO()
     with connection.cursor() as cursor:
         query = cursor.mogrify(sql, params).decode()  # COPY takes no parameters: bound by the driver
-        cursor.cursor.copy_expert(f"COPY ({query}) TO STDOUT", buffer)
+        cursor.cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT binary)", buffer)
     return buffer.getvalue()
 
 
@@ -153,7 +161,9 @@ def signals_copy(fields: Sequence[str], csv_lines: Iterable[str]) -> None:
 
 
 __all__ = [
+    "CLAIM_COLUMNS",
     "CLAIM_STATUSES",
+    "COPY_HEADER",
     "EPOCH",
     "claims_copied",
     "claims_near",

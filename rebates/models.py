@@ -398,7 +398,8 @@ class PurchaseLine(NamedConstraints, models.Model):
         MANUAL = "manual", "Manual"
 
     erp_line_id = models.CharField("ERP line id", max_length=80, unique=True)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="purchases")
+    # No index of its own: the (customer, month) and (customer, product, month) indexes lead with it.
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="purchases", db_index=False)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="purchases")
     month = models.DateField()
     quantity = quantity_field(help_text="Negative for credit notes.")
@@ -423,6 +424,8 @@ class PurchaseLine(NamedConstraints, models.Model):
         ]
         indexes = [
             models.Index(fields=["customer", "month"]),
+            # What a customer bought of one product: a signal's exposure and net prices ask it per agreement.
+            models.Index(fields=["customer", "product", "month"]),
             models.Index(fields=["product", "month"]),
             models.Index(fields=["updated_at"]),
         ]

@@ -30,7 +30,7 @@ a check and the sweep, never interleave.
 
 import logging
 import multiprocessing
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -57,6 +57,7 @@ from pricing_signals.stored_claims import (
     EPOCH,
     SIGNAL_FIGURES,
     UPDATED_FIELDS,
+    ClaimChanges,
     StoredClaims,
     claims_update,
     signals_create,
@@ -154,8 +155,12 @@ def _sweep(as_of, products, workers, *, rebuild_indexes) -> DetectionResult:
         outcome = _DetectionOutcome(claims, as_of, rebuild_indexes=rebuild_indexes)
         split = {pk for pk, rule in rules.items() if rule.same_competitor}
         groups = [(start, end, rules[claims.products[start]]) for start, end in claims.groups(split)]
-        for (start, end, rule), found in zip(groups, _detect_groups(claims, groups, outcome.as_of_day, workers),
-                                             strict=True):
+
+        def meanwhile():  # our side of every product swept, read while the workers detect
+            outcome.averages = our_average_prices(set(claims.products), as_of=as_of)
+
+        detected = _detect_groups(claims, groups, outcome.as_of_day, workers, meanwhile=meanwhile)
+        for (start, end, rule), found in zip(groups, detected, strict=True):
             outcome.detect(range(start, end), rule, found=found)
         # Every signal must hold claims after a full sweep (or go, or stay on record once acted on).
         held = MarketSignal.objects.all()
@@ -216,6 +221,7 @@ class _DetectionOutcome:
         self.components = []  # lists of positions, each becoming one signal
         self.orphans = set()  # stored signals that must hold claims after a full sweep, or go
         self.copies = set()  # positions of claims read a second time (the first copy counts)
+        self.averages = None  # our average price per product, when read already (a sweep reads it early)
 
     def detect(self, positions: range, rule: Rule, exact=None, found: Found | None = None) -> None:
         """Take the pure detection's statuses and signals for the claims at `positions` (one product, or
@@ -320,8 +326,10 @@ class _DetectionOutcome:
     def write(self) -> DetectionResult:
         claims = self.claims
         assigned, known, gone = self._assign()
-        averages = our_average_prices({claims.products[group[0]] for group, chosen, _ in assigned
-                                       if self.refresh_prices or chosen is None}, as_of=self.as_of)
+        averages = self.averages
+        if averages is None:
+            averages = our_average_prices({claims.products[group[0]] for group, chosen, _ in assigned
+                                           if self.refresh_prices or chosen is None}, as_of=self.as_of)
 
         def ours(group, chosen):
             if self.refresh_prices or chosen is None:
@@ -350,19 +358,13 @@ class _DetectionOutcome:
                 self.signal[at] = pk
         MarketSignal.objects.bulk_update(updated, [*UPDATED_FIELDS, "updated_at"], batch_size=500)
 
-        status, signal = self.status, self.signal
-        stored_status, stored_signal, ids = claims.statuses, claims.signals, claims.ids
-        positions = range(len(claims))
-        if self.copies:
-            positions = [at for at in positions if at not in self.copies]
-        changes = [(ids[at], status[at], signal[at]) for at in positions
-                   if status[at] != stored_status[at] or signal[at] != stored_signal[at]]
-        counts = Counter(status[at] for at in positions)
+        changes = ClaimChanges.between(claims, self.status, self.signal, left_out=self.copies)
         with _indexes_rebuilt(len(changes)) if self.rebuild_indexes else nullcontext():
             claims_update(changes)
         removed = _retire(gone)
+        counts = changes.counts
         result = DetectionResult(
-            claims=len(positions), claims_changed=len(changes), signals_created=len(created),
+            claims=changes.claims, claims_changed=len(changes), signals_created=len(created),
             signals_updated=len(updated), signals_removed=removed, corroborated=counts[CORROBORATED],
             pending=counts[PENDING], unsubstantiated=counts[UNSUBSTANTIATED],
         )
@@ -407,16 +409,20 @@ def _detect_forked(start, end, rule, as_of_day):
     return _detect_range(_FORKED, start, end, rule, as_of_day)
 
 
-def _detect_groups(claims, groups, as_of_day, workers):
-    """`_detect_range` of every (start, end, rule) group, in `workers` forked processes when > 1."""
+def _detect_groups(claims, groups, as_of_day, workers, meanwhile=lambda: None):
+    """`_detect_range` of every (start, end, rule) group, in `workers` forked processes when > 1; this
+    process runs `meanwhile` as they work (before detecting, when alone)."""
     global _FORKED
     if workers <= 1 or len(groups) < 2:
+        meanwhile()
         return [_detect_range(claims, start, end, rule, as_of_day) for start, end, rule in groups]
     _FORKED = claims
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            return pool.starmap(_detect_forked, [(start, end, rule, as_of_day) for start, end, rule in groups],
-                                chunksize=max(1, len(groups) // (workers * 8)))
+            found = pool.starmap_async(_detect_forked, [(start, end, rule, as_of_day) for start, end, rule in groups],
+                                       chunksize=max(1, len(groups) // (workers * 8)))
+            meanwhile()
+            return found.get()
     finally:
         _FORKED = None
 
