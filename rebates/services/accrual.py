@@ -171,7 +171,8 @@ def accrual_chunk_book(*, chunk_id: int) -> ChunkResult:
         changed = {int(pk): frozenset(map(date.fromisoformat, months)) for pk, months in chunk.changed_months.items()}
         # Flat rules are booked by the database in one statement; the engine computes the others.
         flat_ids, flat_entries, flat_total = _flat_book(locked, changed, run)
-        agreements = agreement_inputs([pk for pk in locked if pk not in flat_ids]) if len(flat_ids) < len(locked) else []
+        others = [pk for pk in locked if pk not in flat_ids]
+        agreements = agreement_inputs(others) if others else []
         entries = ledger_differences(agreements, as_of=run.as_of, run=run, changed_months=changed)
         book(entries)
         count = flat_entries + len(entries)
