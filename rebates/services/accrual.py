@@ -135,7 +135,7 @@ def accrual_run_prepare(*, run_id: int) -> list[int]:
         run.changes_seen_until = _changes_seen_until(now)
         size = chunk_size()
         pieces = [agreement_ids[i : i + size] for i in range(0, len(agreement_ids), size)]
-        AccrualChunk.objects.bulk_create(
+        chunks = AccrualChunk.objects.bulk_create(
             AccrualChunk(run=run, number=n, first_agreement_id=ids[0], last_agreement_id=ids[-1], agreement_ids=ids,
                          changed_months={str(pk): sorted(m.isoformat() for m in recompute[pk])
                                          for pk in ids if recompute[pk] is not None})
@@ -146,10 +146,12 @@ def accrual_run_prepare(*, run_id: int) -> list[int]:
                                 "chunks_total"])
         # Agreements recomputed whole read their purchases here, in one statement; those recomputed in
         # part read only their changed months, each in its own chunk.
-        scope_month_totals_store(run_id=run.pk, agreement_ids=[pk for pk in agreement_ids if recompute[pk] is None])
+        whole = [pk for pk in agreement_ids if recompute[pk] is None]
+        if whole:
+            scope_month_totals_store(run_id=run.pk, agreement_ids=whole)
         if not pieces:
             _finish(run)
-        return list(run.chunks.order_by("number").values_list("pk", flat=True))
+        return [chunk.pk for chunk in chunks]
 
 
 def accrual_chunk_book(*, chunk_id: int) -> ChunkResult:
