@@ -148,7 +148,8 @@ def accrual_run_prepare(*, run_id: int) -> list[int]:
         # part read only their changed months, each in its own chunk.
         whole = [pk for pk in agreement_ids if recompute[pk] is None]
         if whole:
-            scope_month_totals_store(run_id=run.pk, agreement_ids=whole)
+            # A full run reads every line once; an incremental one only its agreements' customers' lines.
+            scope_month_totals_store(run_id=run.pk, agreement_ids=whole, by_customer=not run.full)
         if not pieces:
             _finish(run)
         return [chunk.pk for chunk in chunks]

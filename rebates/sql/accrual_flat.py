@@ -37,8 +37,9 @@ _FLAT_SQL = """
 WITH frequency(name, months) AS (SELECT * FROM unnest(%(names)s::text[], %(months)s::int[])),
 changed(agreement_id, month) AS (SELECT * FROM unnest(%(changed_ids)s::bigint[], %(changed_months)s::date[])),
 flat AS MATERIALIZED (
+    -- An agreement recomputed in part carries its changed months (a few) as an array: no join needed.
     SELECT a.id, a.customer_id, a.start_month, a.end_month, f.months AS length, r.kind = 'per_unit' AS per_unit,
-           r.rate, EXISTS (SELECT 1 FROM changed c WHERE c.agreement_id = a.id) AS in_part,
+           r.rate, c.months AS changed_months, c.months IS NOT NULL AS in_part,
            -- Months accrue from the term's start to its last month (end or termination) or the as-of month:
            -- month indexes (year x 12 + month), the last counted from the start.
            (LEAST(EXTRACT(YEAR FROM a.end_month) * 12 + EXTRACT(MONTH FROM a.end_month),
@@ -48,7 +49,9 @@ flat AS MATERIALIZED (
     FROM {agreement} a
     JOIN {rule} r ON r.agreement_id = a.id
     JOIN frequency f ON f.name = a.settlement_frequency
-    WHERE a.id = ANY(%(ids)s::bigint[]) AND {flat_rule}
+    LEFT JOIN (SELECT agreement_id, array_agg(month) AS months FROM changed GROUP BY agreement_id) c
+           ON c.agreement_id = a.id
+    WHERE a.id = ANY(%(ids)s::bigint[]) AND r.agreement_id = ANY(%(ids)s::bigint[]) AND {flat_rule}
 ),
 held AS MATERIALIZED (
     SELECT e.agreement_id, e.period AS month, SUM(e.quantity) AS quantity, SUM(e.eligible_amount) AS amount,
@@ -63,7 +66,7 @@ bought AS (
     -- Recomputed in part: the changed months from the purchase lines; every other month as the ledger holds it.
     SELECT a.id AS agreement_id, pl.month, SUM(pl.quantity) AS quantity, SUM(pl.amount) AS amount
     FROM flat a
-    JOIN changed c ON c.agreement_id = a.id
+    CROSS JOIN LATERAL unnest(a.changed_months) AS c(month)
     JOIN {purchase} pl ON pl.customer_id = a.customer_id AND pl.month = c.month
     JOIN {product} pr ON pr.id = pl.product_id
     WHERE a.in_part AND {covers}
@@ -71,18 +74,16 @@ bought AS (
     UNION ALL
     SELECT h.agreement_id, h.month, h.quantity, h.amount
     FROM held h JOIN flat a ON a.id = h.agreement_id
-    WHERE a.in_part AND NOT EXISTS (SELECT 1 FROM changed c WHERE c.agreement_id = h.agreement_id
-                                                             AND c.month = h.month)
+    WHERE a.in_part AND NOT h.month = ANY(a.changed_months)
 ),
 grid AS (
-    SELECT a.id AS agreement_id, a.per_unit, a.rate, a.in_part, i / a.length AS period,
+    SELECT a.id AS agreement_id, a.per_unit, a.rate, a.in_part, a.changed_months, i / a.length AS period,
            (a.start_month + make_interval(months => i))::date AS month
     FROM flat a CROSS JOIN LATERAL generate_series(0, a.last_index) AS i
 ),
 cell AS (
     SELECT g.*, COALESCE(b.quantity, 0) AS quantity, COALESCE(b.amount, 0) AS amount,
-           g.in_part AND EXISTS (SELECT 1 FROM changed c WHERE c.agreement_id = g.agreement_id
-                                                         AND c.month = g.month) AS is_changed
+           g.in_part AND g.month = ANY(g.changed_months) AS is_changed
     FROM grid g LEFT JOIN bought b ON b.agreement_id = g.agreement_id AND b.month = g.month
 ),
 earned AS (
