@@ -67,7 +67,10 @@ bought AS (
     SELECT a.id AS agreement_id, pl.month, SUM(pl.quantity) AS quantity, SUM(pl.amount) AS amount
     FROM flat a
     CROSS JOIN LATERAL unnest(a.changed_months) AS c(month)
-    JOIN {purchase} pl ON pl.customer_id = a.customer_id AND pl.month = c.month
+    -- Read by the (customer, month) index, month by month: only the changed months' lines (OFFSET 0 keeps
+    -- the planner from reading the whole term's lines by the scope's month range instead).
+    CROSS JOIN LATERAL (SELECT * FROM {purchase} p WHERE p.customer_id = a.customer_id AND p.month = c.month
+                        OFFSET 0) pl
     JOIN {product} pr ON pr.id = pl.product_id
     WHERE a.in_part AND {covers}
     GROUP BY a.id, pl.month
