@@ -130,12 +130,15 @@ def scope_month_totals(agreements: list[RebateAgreement]) -> dict[int, list[engi
                                               earliest=earliest))
 
 
-def scope_month_totals_store(*, run_id: int, agreement_ids: list[int]) -> None:
-    """Sum these agreements' purchases in scope per month over their whole term into the run's own table."""
-    earliest = add_months(
-        RebateAgreement.objects.filter(pk__in=agreement_ids).order_by("start_month")
-        .values_list("start_month", flat=True).first() or date(2000, 1, 1), -12)
-    sql.scope_month_store(run_id=run_id, agreement_ids=agreement_ids, earliest=earliest)
+def scope_month_totals_store(*, run_id: int, agreement_ids: list[int], by_customer: bool = False) -> None:
+    """Sum these agreements' purchases in scope per month over their whole term into the run's own table.
+
+    `by_customer`: name their customers to the database, so that a few agreements' lines are read by index
+    rather than by a pass over every line (right for a part of the book, not for the whole of it)."""
+    terms = list(RebateAgreement.objects.filter(pk__in=agreement_ids).values_list("start_month", "customer_id"))
+    earliest = add_months(min((start for start, _ in terms), default=date(2000, 1, 1)), -12)
+    sql.scope_month_store(run_id=run_id, agreement_ids=agreement_ids, earliest=earliest,
+                          customer_ids={customer for _, customer in terms} if by_customer else None)
 
 
 def changed_month_totals(

@@ -26,6 +26,7 @@ from rebates.engine.money import CENT, ZERO
 from rebates.engine.periods import add_months, month_of
 from rebates.models import EARNED_KINDS, AccrualChunk, AccrualRun, LedgerEntry, RebateAgreement
 from rebates.sql import accrual as sql
+from rebates.sql import accrual_flat as flat_sql
 from rebates.sql import marks as marks_sql
 from rebates.terms import (
     agreement_inputs,
@@ -134,7 +135,7 @@ def accrual_run_prepare(*, run_id: int) -> list[int]:
         run.changes_seen_until = _changes_seen_until(now)
         size = chunk_size()
         pieces = [agreement_ids[i : i + size] for i in range(0, len(agreement_ids), size)]
-        AccrualChunk.objects.bulk_create(
+        chunks = AccrualChunk.objects.bulk_create(
             AccrualChunk(run=run, number=n, first_agreement_id=ids[0], last_agreement_id=ids[-1], agreement_ids=ids,
                          changed_months={str(pk): sorted(m.isoformat() for m in recompute[pk])
                                          for pk in ids if recompute[pk] is not None})
@@ -145,10 +146,13 @@ def accrual_run_prepare(*, run_id: int) -> list[int]:
                                 "chunks_total"])
         # Agreements recomputed whole read their purchases here, in one statement; those recomputed in
         # part read only their changed months, each in its own chunk.
-        scope_month_totals_store(run_id=run.pk, agreement_ids=[pk for pk in agreement_ids if recompute[pk] is None])
+        whole = [pk for pk in agreement_ids if recompute[pk] is None]
+        if whole:
+            # A full run reads every line once; an incremental one only its agreements' customers' lines.
+            scope_month_totals_store(run_id=run.pk, agreement_ids=whole, by_customer=not run.full)
         if not pieces:
             _finish(run)
-        return list(run.chunks.order_by("number").values_list("pk", flat=True))
+        return [chunk.pk for chunk in chunks]
 
 
 def accrual_chunk_book(*, chunk_id: int) -> ChunkResult:
@@ -167,28 +171,44 @@ def accrual_chunk_book(*, chunk_id: int) -> ChunkResult:
             RebateAgreement.objects.filter(pk__in=chunk.agreement_ids, status__in=ACCRUING_STATUSES)
             .order_by("pk").select_for_update().values_list("pk", flat=True)
         )
-        agreements = agreement_inputs(locked)
         changed = {int(pk): frozenset(map(date.fromisoformat, months)) for pk, months in chunk.changed_months.items()}
+        # Flat rules are booked by the database in one statement; the engine computes the others.
+        flat_ids, flat_entries, flat_total = _flat_book(locked, changed, run)
+        others = [pk for pk in locked if pk not in flat_ids]
+        agreements = agreement_inputs(others) if others else []
         entries = ledger_differences(agreements, as_of=run.as_of, run=run, changed_months=changed)
         book(entries)
-        total = sum((entry.amount for entry in entries), ZERO)
+        count = flat_entries + len(entries)
+        total = sum((entry.amount for entry in entries), flat_total)
         now = clock.now()
         chunk.status = AccrualChunk.Status.DONE
-        chunk.entries_count = len(entries)
+        chunk.entries_count = count
         chunk.total_amount = total
         chunk.finished_at = now
         chunk.save(update_fields=["status", "entries_count", "total_amount", "finished_at"])
         AccrualRun.objects.filter(pk=run.pk).update(
             chunks_done=F("chunks_done") + 1,
-            agreements_count=F("agreements_count") + len(agreements),
-            entries_count=F("entries_count") + len(entries),
+            agreements_count=F("agreements_count") + len(flat_ids) + len(agreements),
+            entries_count=F("entries_count") + count,
             total_amount=F("total_amount") + total,
             heartbeat_at=now,
         )
         run = AccrualRun.objects.select_for_update().get(pk=run.pk)
         if run.chunks_done == run.chunks_total:
             _finish(run)
-        return ChunkResult(len(agreements), len(entries), total, booked=True)
+        return ChunkResult(len(flat_ids) + len(agreements), count, total, booked=True)
+
+
+def _flat_book(agreement_ids: list[int], changed: dict[int, frozenset[date]], run: AccrualRun):
+    """Book the agreements among these whose rule is flat (rebates/sql/accrual_flat.py) in one statement;
+    (their ids as a set, entries booked, total amount)."""
+    if not agreement_ids:
+        return frozenset(), 0, ZERO
+    flat_ids, entries, total = flat_sql.flat_bookings(
+        agreement_ids=agreement_ids, changed_months={pk: changed[pk] for pk in agreement_ids if pk in changed},
+        as_of_month=month_of(run.as_of), run_id=run.pk, now=clock.now(),
+        whole=any(pk not in changed for pk in agreement_ids))
+    return frozenset(flat_ids), entries, total
 
 
 def agreement_accrue(*, agreement: RebateAgreement, as_of: date) -> list[Booking]:

@@ -68,14 +68,15 @@ def run_input_table(run_id: int) -> str:
     return connection.ops.quote_name(f"rebates_accrual_input_r{int(run_id)}")
 
 
-def scope_month_store(*, run_id: int, agreement_ids: list[int], earliest: date) -> None:
+def scope_month_store(*, run_id: int, agreement_ids: list[int], earliest: date, customer_ids=None) -> None:
     """Create the run's own table (unlogged, indexed by agreement) holding `scope_month_rows` of these
-    agreements, replacing any left from before; returns nothing.
+    agreements (read through `customer_ids`, their customers, when given), replacing any left from before;
+    returns nothing.
 
     CREATE TABLE AS lets the database read the lines with parallel workers, as the plain query would; chunks
     then read their slice by index."""
     name = run_input_table(run_id)
-    sql, params = _scope_totals(agreement_ids, earliest)
+    sql, params = _scope_totals(agreement_ids, earliest, customer_ids=customer_ids)
     with connection.cursor() as cursor:
         # The scope tests make the planner guess the query far dearer than it is, and compiling it (JIT) then
         # costs more than running it; the sort fits in memory. For this transaction only.

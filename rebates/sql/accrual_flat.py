@@ -1,0 +1,174 @@
+"""SQL of the accrual run's flat rules (rebates.services.accrual): the agreements whose expected ledger is
+a rate times the settlement period's volume to date, booked in one INSERT ... SELECT per chunk.
+
+A rule is flat when its kind is `per_unit` (money per unit) or `percent` (a percent of the eligible net
+amount) with no minimum, no cap, no launch bonus and no commitment rule in force (none, or no committed
+quantity above zero). For such a rule the engine (rebates/engine/calculate.py) gives every month of a
+settlement period: what the period has earned to date, rate x units (or rate % x amount) to date, never
+below 0, rounded half-up to the cent; less what it had earned the month before; no catch-up, no bonus.
+`flat_bookings` computes exactly that with window sums (PostgreSQL's numeric is exact and its ROUND goes
+half away from zero, as the engine's quantize_money), then books the difference from the ledger as
+`ledger_differences` does: a first accrual entry for a month not yet booked, an adjustment for one whose
+figures moved. tests/rebates/test_accrual_flat.py checks the two against each other on random agreements.
+"""
+
+from datetime import date, datetime
+
+from django.db import connection
+
+from rebates.engine.periods import SettlementFrequency
+from rebates.models import (
+    BonusCondition,
+    LedgerEntry,
+    Product,
+    PurchaseLine,
+    RebateAgreement,
+    RebateRule,
+)
+from rebates.sql.scope import covers_sql, table
+from rebates.sql.terms import run_input_table
+
+# The rule is flat (see the module's docstring); aliases a (agreement) and r (its rule).
+FLAT_RULE_SQL = """r.kind IN ('per_unit', 'percent') AND r.rate IS NOT NULL AND r.minimum IS NULL AND r.cap IS NULL
+      AND NOT (r.commitment_rule AND COALESCE(a.committed_monthly_quantity, 0) > 0)
+      AND NOT EXISTS (SELECT 1 FROM {bonus} b WHERE b.rule_id = r.id)"""
+
+_FLAT_SQL = """
+WITH frequency(name, months) AS (SELECT * FROM unnest(%(names)s::text[], %(months)s::int[])),
+changed(agreement_id, month) AS (SELECT * FROM unnest(%(changed_ids)s::bigint[], %(changed_months)s::date[])),
+flat AS MATERIALIZED (
+    -- An agreement recomputed in part carries its changed months (a few) as an array: no join needed.
+    SELECT a.id, a.customer_id, a.start_month, a.end_month, f.months AS length, r.kind = 'per_unit' AS per_unit,
+           r.rate, c.months AS changed_months, c.months IS NOT NULL AS in_part,
+           -- Months accrue from the term's start to its last month (end or termination) or the as-of month:
+           -- month indexes (year x 12 + month), the last counted from the start.
+           (LEAST(EXTRACT(YEAR FROM a.end_month) * 12 + EXTRACT(MONTH FROM a.end_month),
+                  EXTRACT(YEAR FROM a.terminated_on) * 12 + EXTRACT(MONTH FROM a.terminated_on),
+                  %(as_of_index)s)
+            - EXTRACT(YEAR FROM a.start_month) * 12 - EXTRACT(MONTH FROM a.start_month))::int AS last_index
+    FROM {agreement} a
+    JOIN {rule} r ON r.agreement_id = a.id
+    JOIN frequency f ON f.name = a.settlement_frequency
+    LEFT JOIN (SELECT agreement_id, array_agg(month) AS months FROM changed GROUP BY agreement_id) c
+           ON c.agreement_id = a.id
+    WHERE a.id = ANY(%(ids)s::bigint[]) AND r.agreement_id = ANY(%(ids)s::bigint[]) AND {flat_rule}
+),
+held AS MATERIALIZED (
+    SELECT e.agreement_id, e.period AS month, SUM(e.quantity) AS quantity, SUM(e.eligible_amount) AS amount,
+           SUM(e.amount) AS booked
+    FROM {ledger} e
+    JOIN flat a ON a.id = e.agreement_id
+    WHERE e.agreement_id = ANY(%(ids)s::bigint[]) AND e.kind = ANY(%(earned_kinds)s::text[])
+    GROUP BY e.agreement_id, e.period
+),
+bought AS (
+    {whole_bought}
+    -- Recomputed in part: the changed months from the purchase lines; every other month as the ledger holds it.
+    SELECT a.id AS agreement_id, pl.month, SUM(pl.quantity) AS quantity, SUM(pl.amount) AS amount
+    FROM flat a
+    CROSS JOIN LATERAL unnest(a.changed_months) AS c(month)
+    -- Read by the (customer, month) index, month by month: only the changed months' lines (OFFSET 0 keeps
+    -- the planner from reading the whole term's lines by the scope's month range instead).
+    CROSS JOIN LATERAL (SELECT * FROM {purchase} p WHERE p.customer_id = a.customer_id AND p.month = c.month
+                        OFFSET 0) pl
+    JOIN {product} pr ON pr.id = pl.product_id
+    WHERE a.in_part AND {covers}
+    GROUP BY a.id, pl.month
+    UNION ALL
+    SELECT h.agreement_id, h.month, h.quantity, h.amount
+    FROM held h JOIN flat a ON a.id = h.agreement_id
+    WHERE a.in_part AND NOT h.month = ANY(a.changed_months)
+),
+grid AS (
+    SELECT a.id AS agreement_id, a.per_unit, a.rate, a.in_part, a.changed_months, i / a.length AS period,
+           (a.start_month + make_interval(months => i))::date AS month
+    FROM flat a CROSS JOIN LATERAL generate_series(0, a.last_index) AS i
+),
+cell AS (
+    SELECT g.*, COALESCE(b.quantity, 0) AS quantity, COALESCE(b.amount, 0) AS amount,
+           g.in_part AND g.month = ANY(g.changed_months) AS is_changed
+    FROM grid g LEFT JOIN bought b ON b.agreement_id = g.agreement_id AND b.month = g.month
+),
+earned AS (
+    SELECT c.*,
+           ROUND(GREATEST(0, CASE WHEN c.per_unit THEN c.rate * SUM(c.quantity) OVER w
+                                  ELSE c.rate * SUM(c.amount) OVER w * 0.01 END), 2) AS to_date,
+           MIN(c.month) FILTER (WHERE c.is_changed) OVER (PARTITION BY c.agreement_id, c.period) AS first_changed
+    FROM cell c
+    WINDOW w AS (PARTITION BY c.agreement_id, c.period ORDER BY c.month)
+),
+expected AS (
+    SELECT agreement_id, month, quantity, amount,
+           to_date - COALESCE(LAG(to_date) OVER (PARTITION BY agreement_id, period ORDER BY month), 0) AS booked,
+           in_part, first_changed
+    FROM earned
+),
+wanted AS (
+    -- Recomputed in part: only the months that can differ, from the first changed month of a period on.
+    SELECT agreement_id, month, quantity, amount, booked FROM expected
+    WHERE NOT in_part OR month >= first_changed
+    UNION ALL
+    -- Recomputed whole: a booked month that no longer accrues (up to the as-of month) goes back to zero.
+    SELECT h.agreement_id, h.month, 0, 0, 0
+    FROM held h JOIN flat a ON a.id = h.agreement_id
+    WHERE NOT a.in_part AND h.month <= %(as_of_month)s
+      AND h.month > (a.start_month + make_interval(months => a.last_index))::date
+),
+entry AS (
+    SELECT w.agreement_id, w.month, h.agreement_id IS NOT NULL AS was_held,
+           w.quantity - COALESCE(h.quantity, 0) AS quantity, w.amount - COALESCE(h.amount, 0) AS amount,
+           w.booked - COALESCE(h.booked, 0) AS booked
+    FROM wanted w LEFT JOIN held h ON h.agreement_id = w.agreement_id AND h.month = w.month
+),
+created AS (
+    INSERT INTO {ledger} (agreement_id, period, kind, quantity, eligible_amount, amount, accrual_run_id,
+                          booking_key, booked_at)
+    SELECT agreement_id, month, kind, quantity, amount, booked, %(run_id)s,
+           kind || ':a' || agreement_id || ':' || to_char(month, 'YYYY-MM') || ':r' || %(run_id)s, %(now)s
+    FROM (SELECT *, CASE WHEN was_held THEN 'adjustment' ELSE 'accrual' END AS kind FROM entry
+          WHERE quantity <> 0 OR amount <> 0 OR booked <> 0) e
+    ORDER BY agreement_id, month
+    RETURNING amount
+)
+SELECT ARRAY(SELECT id FROM flat ORDER BY id), (SELECT count(*) FROM created),
+       (SELECT COALESCE(SUM(amount), 0) FROM created)
+"""
+
+# Recomputed whole: the month's purchases in scope from the run's own table (rebates.sql.terms).
+_WHOLE_BOUGHT_SQL = """SELECT i.agreement_id, i.month, i.quantity, i.amount
+    FROM {input} i JOIN flat a ON a.id = i.agreement_id
+    WHERE NOT a.in_part
+    UNION ALL
+"""
+
+
+def flat_bookings(*, agreement_ids: list[int], changed_months: dict[int, frozenset[date]], as_of_month: date,
+                  run_id: int, now: datetime, whole: bool) -> tuple[list[int], int, object]:
+    """Book the ledger differences of the agreements among `agreement_ids` whose rule is flat, in one statement:
+    those in `changed_months` recomputed in part (their changed months read from the purchase lines, the
+    others from the ledger), the others over their whole term from the run's own table (`whole`: some are;
+    the table exists). Returns (the flat agreements' ids in order, entries booked, their total amount).
+
+    The caller holds the agreements' locks; months after `as_of_month` are left alone."""
+    earned_kinds = [LedgerEntry.Kind.ACCRUAL.value, LedgerEntry.Kind.CATCH_UP.value, LedgerEntry.Kind.ADJUSTMENT.value]
+    pairs = [(pk, month) for pk, months in changed_months.items() for month in sorted(months)]
+    sql = _FLAT_SQL.format(
+        agreement=table(RebateAgreement), rule=table(RebateRule), ledger=table(LedgerEntry),
+        purchase=table(PurchaseLine), product=table(Product),
+        flat_rule=FLAT_RULE_SQL.format(bonus=table(BonusCondition)),
+        whole_bought=_WHOLE_BOUGHT_SQL.format(input=run_input_table(run_id)) if whole else "",
+        covers=covers_sql(),
+    )
+    with connection.cursor() as cursor:
+        # The planner guesses this statement far dearer than it is (a series per agreement), and compiling it
+        # (JIT) would then cost more than running it. For this transaction only.
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute(sql, {
+            "names": [f.value for f in SettlementFrequency], "months": [f.months for f in SettlementFrequency],
+            "ids": list(agreement_ids), "changed_ids": [pk for pk, _ in pairs],
+            "changed_months": [month for _, month in pairs], "as_of_month": as_of_month,
+            "as_of_index": as_of_month.year * 12 + as_of_month.month, "run_id": run_id,
+            "now": now, "earned_kinds": earned_kinds,
+        })
+        flat_ids, entries, total = cursor.fetchone()
+    return flat_ids, entries, total

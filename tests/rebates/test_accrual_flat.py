@@ -1,0 +1,115 @@
+"""Flat rules (per unit or percent, no minimum, cap, bonus or commitment rule in force) are booked by the
+database in one statement per chunk (rebates/sql/accrual_flat.py), every other rule through the engine: on
+random agreements, whole runs, late lines and credit notes recomputed in part, and a --full afterwards, the
+ledger holds to the cent what the engine expects of every month."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from django.db.models import Sum
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rebates.engine.periods import add_months, month_of
+from rebates.models import EARNED_KINDS, LedgerEntry, RebateRule
+from rebates.services import accrual, accrual_run_perform, accrual_run_start
+from rebates.terms import agreement_inputs, expected_ledger
+from tests.factories import AgreementFactory, ProductFactory, PurchaseLineFactory
+
+pytestmark = pytest.mark.django_db
+
+D = Decimal
+FIRST = datetime.date(2025, 7, 1)
+SIX_PLACES = D("0.000001")
+
+# Rates with up to six places (the rate field's), per unit up to $5, percent up to 20 %.
+per_unit = st.tuples(st.just("per_unit"), st.integers(1, 5_000_000).map(lambda n: D(n) * SIX_PLACES))
+percent = st.tuples(st.just("percent"), st.integers(1, 20_000_000).map(lambda n: D(n) * SIX_PLACES))
+# Now and then a setting that makes the rule not flat: the engine books it.
+extra = st.sampled_from(["", "", "", "minimum", "cap", "commitment", "commitment_off"])
+# Quantities with three places, credit notes among them; prices with four.
+line = st.tuples(st.integers(-2, 27), st.integers(-20_000, 500_000).map(lambda n: D(n) / 1000),
+                 st.integers(1, 900_000).map(lambda n: D(n) / 10_000))
+agreement = st.tuples(st.one_of(per_unit, percent), extra, st.sampled_from(["annual", "quarterly", "monthly"]),
+                      st.integers(0, 11), st.integers(1, 24), st.lists(line, max_size=12))
+as_of = st.integers(0, 30).map(lambda n: add_months(FIRST, n) + datetime.timedelta(days=27))
+late = st.lists(st.tuples(st.integers(0, 5), line), max_size=6)
+
+
+def _make(spec):
+    (kind, rate), extra, frequency, start, length, lines = spec
+    product = ProductFactory()
+    start_month = add_months(FIRST, start)
+    agreement = AgreementFactory(products=[product], start_month=start_month,
+                                 end_month=add_months(start_month, length - 1), settlement_frequency=frequency,
+                                 committed_monthly_quantity=D("50") if extra.startswith("commitment") else None)
+    RebateRule.objects.create(agreement=agreement, kind=kind, rate_type=kind, rate=rate,
+                              minimum=D("100") if extra == "minimum" else None,
+                              cap=D("250.00") if extra == "cap" else None,
+                              commitment_rule=extra == "commitment")
+    for offset, quantity, price in lines:
+        _buy(agreement, product, offset, quantity, price)
+    return agreement, product
+
+
+def _buy(agreement, product, offset, quantity, price):
+    PurchaseLineFactory(customer=agreement.customer, product=product, month=add_months(FIRST, offset),
+                        quantity=quantity, unit_price=price, amount=(quantity * price).quantize(D("0.01")))
+
+
+def _accrue(as_of, full=False):
+    run = accrual_run_start(as_of=as_of, full=full, trigger="command", queue=False)
+    return accrual_run_perform(run_id=run.pk, close_settlements=False)
+
+
+def _differences(agreements, as_of):
+    """(agreement, month, ledger, engine) wherever the ledger's earned entries differ from the engine's month."""
+    expected = expected_ledger(agreement_inputs([a.pk for a in agreements]), as_of=as_of)
+    found = []
+    for agreement in agreements:
+        held = {period: (quantity, eligible, amount) for period, quantity, eligible, amount in
+                LedgerEntry.objects.filter(agreement=agreement, kind__in=EARNED_KINDS, period__lte=month_of(as_of))
+                .values_list("period").annotate(Sum("quantity"), Sum("eligible_amount"), Sum("amount"))}
+        want = {result.month: (result.quantity, result.eligible_amount, result.amount)
+                for result in expected[agreement.pk]}
+        for month in sorted(set(held) | set(want)):
+            have, should = held.get(month, (0, 0, 0)), want.get(month, (0, 0, 0))
+            if have != should:
+                found.append((agreement.number, month, have, should))
+    return found
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(specs=st.lists(agreement, min_size=1, max_size=6), first=as_of, late=late, second=as_of)
+def test_flat_rules_booked_by_the_database_agree_with_the_engine_to_the_cent(specs, first, late, second):
+    with transaction.atomic():
+        made = [_make(spec) for spec in specs]
+        agreements = [a for a, _ in made]
+        _accrue(first)
+        assert _differences(agreements, first) == []
+        # Late lines and credit notes: the next run recomputes the months they fall in, in part.
+        for index, (offset, quantity, price) in late:
+            agreement, product = made[index % len(made)]
+            _buy(agreement, product, offset, quantity, price)
+        _accrue(first)
+        assert _differences(agreements, first) == []
+        _accrue(second)
+        assert _differences(agreements, second) == []
+        assert _accrue(second, full=True).entries_count == 0
+        transaction.set_rollback(True)
+
+
+def test_only_rules_that_are_not_flat_go_through_the_engine(monkeypatch):
+    flat, _ = _make((("per_unit", D("0.25")), "", "annual", 6, 12, [(6, D("10"), D("12.10"))]))
+    capped, _ = _make((("percent", D("2")), "cap", "annual", 6, 12, [(6, D("10"), D("12.10"))]))
+    seen = []
+    real = accrual.agreement_inputs
+    monkeypatch.setattr(accrual, "agreement_inputs", lambda ids: seen.extend(ids) or real(ids))
+    run = _accrue(datetime.date(2026, 6, 30))
+    assert seen == [capped.pk]
+    assert (run.agreements_count, run.entries_count) == (2, 2)
+    assert LedgerEntry.objects.get(agreement=flat).amount == D("2.50")
+    assert LedgerEntry.objects.get(agreement=capped).amount == D("2.42")
