@@ -1,5 +1,6 @@
 /* Rebate desk: small helps on every page, served by the app itself (no library). Every page works without it.
    - The top bar's menu folds behind its button on a narrow screen (without this script it stays open and wraps).
+   - The element marked autofocus (an error summary, a confirmation) takes the focus as the page opens.
    - A link of the error summary puts the keyboard on its field, not only the screen. */
 (function () {
   "use strict";
@@ -22,6 +23,9 @@
     if (narrow.addEventListener) { narrow.addEventListener("change", fit); }
     fit();
   }
+  // The browser's own autofocus waits for a rendered frame; focusing here puts the keyboard there at once.
+  var first = document.querySelector("[autofocus]");
+  if (first && document.activeElement === document.body) { first.focus(); }
   document.querySelectorAll(".error-summary a[href^='#']").forEach(function (link) {
     link.addEventListener("click", function (event) {
       var field = document.getElementById(link.getAttribute("href").slice(1));

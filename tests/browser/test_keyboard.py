@@ -22,6 +22,14 @@ def focused(page) -> dict:
     return page.evaluate(FOCUSED)
 
 
+def wait_for_focus(page, element_id, *, timeout=5000):
+    """Waits until the element `element_id` has the focus (the page's script gives it as the page opens, which
+    can come a moment after the element is parsed); fails if it never does."""
+    page.wait_for_function("id => document.activeElement && document.activeElement.id === id", arg=element_id,
+                           timeout=timeout)
+    assert focused(page)["id"] == element_id
+
+
 def tab_to(page, selector, *, limit=150, key="Tab"):
     """Presses Tab until the element `selector` has the focus (as a keyboard user would); fails past `limit`."""
     for _ in range(limit):
@@ -33,7 +41,7 @@ def tab_to(page, selector, *, limit=150, key="Tab"):
 
 def sign_in_by_keyboard(page, base_url, username):
     page.goto(f"{base_url}/accounts/login/")
-    assert focused(page)["id"] == "id_username"  # the sign-in form opens on its first field
+    wait_for_focus(page, "id_username")  # the sign-in form opens on its first field
     page.keyboard.type(username)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
@@ -76,7 +84,7 @@ def test_account_manager_logs_a_claim_on_a_phone_by_keyboard_only(live_server, b
 
     # The failed submit opens on the error summary, whose link puts the keyboard on the field.
     page.wait_for_selector("#error-summary")
-    assert focused(page)["id"] == "error-summary"
+    wait_for_focus(page, "error-summary")
     assert "Give a price like 11.40." in page.inner_text("#error-summary")
     assert not PriceClaim.objects.filter(reported_on="2026-09-08").exists()
     shot(page, "keyboard-claim-error")
@@ -116,7 +124,7 @@ def test_pricing_manager_records_a_hold_by_keyboard_only(live_server, browser_pa
     tab_to(page, "#decision-submit")
     page.keyboard.press("Enter")
     page.wait_for_selector("#error-summary")
-    assert focused(page)["id"] == "error-summary"
+    wait_for_focus(page, "error-summary")
     assert "Choose match or hold." in page.inner_text("#error-summary")
 
     tab_to(page, "#decision-form input[name=decision]")
@@ -216,7 +224,7 @@ def test_closing_a_signal_asks_first_and_works_by_keyboard(live_server, browser_
     page.focus("#signal-close")
     page.keyboard.press("Enter")
     page.wait_for_selector("#close-confirm")
-    assert focused(page)["id"] == "confirm-heading"
+    wait_for_focus(page, "confirm-heading")
     assert MarketSignal.objects.get().status == MarketSignal.Status.OPEN  # asked, not closed
     tab_to(page, "#close-confirm-button")
     page.keyboard.press("Enter")
