@@ -4,6 +4,8 @@ code, programs and product lines by code, managers by username, months YYYY-MM."
 
 import django_filters
 from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from config.filtersets import ManagerFilter, MonthFilter, SearchFilter
 from rebates.models import AccrualRun, ExportJob, ImportBatch, ProductLine, RebateAgreement, RebateProgram, Settlement
@@ -20,9 +22,14 @@ def _program_filter(field_name):
                                             to_field_name="code", help_text="Program code.")
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class ProductLineFilter(django_filters.ModelChoiceFilter):
+    """A product line named by its code (the schema says a string: the lists' models have no such field)."""
+
+
 def _line_filter(method):
-    return django_filters.ModelChoiceFilter(queryset=ProductLine.objects.order_by("name"), to_field_name="code",
-                                            method=method, label="Product line", help_text="Product line code.")
+    return ProductLineFilter(queryset=ProductLine.objects.order_by("name"), to_field_name="code",
+                             method=method, label="Product line", help_text="Product line code.")
 
 
 class AgreementFilterSet(django_filters.FilterSet):

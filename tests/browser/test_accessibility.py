@@ -37,12 +37,12 @@ def build():
 
 
 def main_pages(ids, role):
-    shared = ["/", "/customers/SEED-001/", "/agreements/AG-SEED-2026/"]
+    shared = ["/", "/customers/", "/customers/SEED-001/", "/agreements/", "/agreements/AG-SEED-2026/", "/claims/"]
     return {
         "am.north": [*shared, "/claims/new/", f"/claims/{ids['claim']}/", "/signals/", f"/signals/{ids['signal']}/"],
         "pricing": [*shared, "/claims/new/", f"/claims/{ids['claim']}/", "/signals/", f"/signals/{ids['signal']}/",
                     f"/signals/{ids['signal']}/close/"],
-        "finance": [*shared, "/accruals/runs/", f"/accruals/runs/{ids['run']}/", "/settlements/?status=all",
+        "finance": [*shared, "/accruals/runs/", f"/accruals/runs/{ids['run']}/", "/settlements/?status=",
                     f"/settlements/{ids['settlement']}/pay/", "/exports/", f"/exports/{ids['export']}/",
                     "/imports/", f"/imports/{ids['import']}/", "/signals/"],
         # The administrator's pages of the app are every role's; the admin site is Django's own.
