@@ -33,8 +33,9 @@ def row_batches(queryset, size: int) -> Iterator[list[tuple]]:
         batches = _Prefetch(cursor.cursor, size)
         try:
             first = batches.next()
-            # A named cursor describes its columns once it has fetched.
-            names = tuple(column.name for column in cursor.cursor.description or ())
+            # A named cursor describes its columns once it has fetched; the thread reads them before it
+            # fetches again (a fetch under way clears them).
+            names = batches.names
             if names != tuple(queryset._fields):
                 raise RuntimeError(f"the sheet's query selects {names}, not {queryset._fields}")
             batch = first
@@ -52,6 +53,7 @@ class _Prefetch:
     def __init__(self, cursor, size):
         self.queue = queue.Queue(maxsize=1)
         self.stopping = threading.Event()
+        self.names: tuple[str, ...] | None = None  # the query's columns, read after the first fetch
         self.thread = threading.Thread(target=self._fetch, args=(cursor, size), daemon=True,
                                        name="accrual-sheet-prefetch")
         self.thread.start()
@@ -60,6 +62,8 @@ class _Prefetch:
         try:
             while not self.stopping.is_set():
                 batch = cursor.fetchmany(size)
+                if self.names is None:
+                    self.names = tuple(column.name for column in cursor.description or ())
                 self.queue.put(batch)
                 if not batch:
                     return
