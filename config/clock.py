@@ -5,6 +5,7 @@ pins time in one place and a calculation takes its date as an argument (`as_of=`
 the system clock deep inside. A test (tests/test_clock.py) refuses any other direct read.
 """
 
+import time
 from datetime import date, datetime
 
 from django.utils import timezone
@@ -23,3 +24,8 @@ def today() -> date:
 def local(moment: datetime | None = None) -> datetime:
     """`moment` (default: now) in the configured time zone, for stamps printed on files and pages."""
     return timezone.localtime(moment or now())
+
+
+def seconds() -> float:
+    """A steady count of seconds (never set back), for how long a piece of work took; not a time of day."""
+    return time.monotonic()

@@ -9,7 +9,6 @@ The big tables are loaded with COPY; the others with bulk_create in batches.
 
 import bisect
 import random
-import time
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -142,7 +141,7 @@ def generate_synthetic(*, customers=10_000, agreements=20_000, products=500, mon
     lines match no agreement and about 1 % are credit notes. Refuses when synthetic data exists, unless
     `replace`, which deletes the previous data first (never when accruals have been booked on it).
     """
-    began = time.monotonic()
+    began = clock.seconds()
     first_month = parse_month(start)
     _check_sizes(customers=customers, agreements=agreements, products=products, months=months, lines=lines,
                  managers=managers)
@@ -161,7 +160,7 @@ def generate_synthetic(*, customers=10_000, agreements=20_000, products=500, mon
     statistics_refresh((Customer, RebateAgreement, RebateRule, TierBand, ContractPrice, LineDiscount, PurchaseLine,
                         Product, RebateAgreement.products.through, RebateAgreement.product_lines.through))
     say("statistics refreshed")
-    return SyntheticSummary(**counts, seconds=time.monotonic() - began)
+    return SyntheticSummary(**counts, seconds=clock.seconds() - began)
 
 
 def synthetic_exists() -> bool:
@@ -223,7 +222,7 @@ def _check_sizes(**sizes):
 def _progress(stdout, began):
     def say(message):
         if stdout is not None:
-            stdout.write(f"{time.monotonic() - began:6.1f} s  {message}")
+            stdout.write(f"{clock.seconds() - began:6.1f} s  {message}")
     return say
 
 
