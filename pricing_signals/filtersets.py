@@ -5,11 +5,8 @@ import django_filters
 
 from config.filtersets import ManagerFilter, MonthFilter, SearchFilter
 from pricing_signals.models import MarketSignal, PriceClaim
+from rebates.engine.periods import add_months
 from rebates.models import ProductLine
-
-
-def _next_month(month):
-    return month.replace(year=month.year + 1, month=1) if month.month == 12 else month.replace(month=month.month + 1)
 
 
 def _line_filter():
@@ -38,7 +35,7 @@ class PriceClaimFilterSet(django_filters.FilterSet):
                   "month_to"]
 
     def filter_month_to(self, queryset, name, value):
-        return queryset.filter(reported_on__lt=_next_month(value)) if value else queryset
+        return queryset.filter(reported_on__lt=add_months(value, 1)) if value else queryset
 
 
 class MarketSignalFilterSet(django_filters.FilterSet):
@@ -57,4 +54,4 @@ class MarketSignalFilterSet(django_filters.FilterSet):
         fields = ["q", "status", "product", "product_line", "month_from", "month_to"]
 
     def filter_month_to(self, queryset, name, value):
-        return queryset.filter(window_start__lt=_next_month(value)) if value else queryset
+        return queryset.filter(window_start__lt=add_months(value, 1)) if value else queryset

@@ -8,6 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
 from config.filtersets import ManagerFilter, MonthFilter, SearchFilter
+from rebates.engine.periods import add_months
 from rebates.models import AccrualRun, ExportJob, ImportBatch, ProductLine, RebateAgreement, RebateProgram, Settlement
 
 
@@ -97,11 +98,8 @@ class AccrualRunFilterSet(django_filters.FilterSet):
         fields = ["status", "trigger", "month_from", "month_to"]
 
     def filter_month_to(self, queryset, name, value):
-        return queryset.filter(as_of__lt=_next_month(value)) if value else queryset
+        return queryset.filter(as_of__lt=add_months(value, 1)) if value else queryset
 
-
-def _next_month(month):
-    return month.replace(year=month.year + 1, month=1) if month.month == 12 else month.replace(month=month.month + 1)
 
 
 class ImportBatchFilterSet(django_filters.FilterSet):
