@@ -47,6 +47,9 @@ def sign_in_by_keyboard(page, base_url, username):
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_selector("h1:has-text('Dashboard')")
+    # The heading is parsed before the page's script has run; what the script does (the folded menu, the
+    # focus) is there once the page has loaded.
+    page.wait_for_load_state("load")
 
 
 def test_account_manager_logs_a_claim_on_a_phone_by_keyboard_only(live_server, browser_page, shot):
