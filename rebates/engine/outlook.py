@@ -1,0 +1,391 @@
+"""Where a settlement period stands and where it is heading: the next threshold and the period-end forecast.
+
+Both are worked out by the engine's own `calculate`, so they can never disagree with what the ledger will
+book: the next tier's extra rebate is the difference `calculate` finds when the stated volume is added, and
+the forecast is `calculate` run over the actual months plus the projected ones. Pure: no Django, no
+database, no clock (`as_of` comes in as an argument).
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+
+from .calculate import calculate
+from .choices import Baseline, TierBasis
+from .lines import NOTHING_BOUGHT, MonthTotal, PurchaseLine, monthly_totals
+from .money import CENT, HUNDRED, ZERO, quantize_money
+from .periods import SettlementFrequency, add_months, month_of, months_from, period_start
+from .rules import Volume
+from .terms import AgreementTerms, RateType
+
+UNITS = "units"
+AMOUNT = "amount"
+QUANTITY_STEP = Decimal("0.001")
+
+TIER = "tier"
+MINIMUM = "minimum"
+CAP = "cap"
+
+
+@dataclass(frozen=True)
+class Period:
+    """The settlement period holding a day: its first and last month (the last within the term)."""
+
+    first: date
+    last: date
+
+    @property
+    def months(self) -> tuple[date, ...]:
+        return months_from(self.first, self.last)
+
+    @property
+    def last_day(self) -> date:
+        return add_months(self.last, 1) - timedelta(days=1)
+
+    @property
+    def payout_month(self) -> date:
+        """The month the period is settled and paid: the month after it ends."""
+        return add_months(self.last, 1)
+
+
+def settlement_period(terms: AgreementTerms, as_of: date) -> Period:
+    """The settlement period `as_of` falls in; before the term, the first; after it, the last."""
+    month = min(max(month_of(as_of), terms.start_month), terms.last_month)
+    first = period_start(terms.start_month, terms.settlement_frequency, month)
+    length = SettlementFrequency(terms.settlement_frequency).months
+    return Period(first, min(add_months(first, length - 1), terms.last_month))
+
+
+@dataclass(frozen=True)
+class NextTier:
+    """How far a settlement period is from its next threshold, and what reaching it is worth.
+
+    - `threshold_kind`: "minimum" (nothing is earned below it), "tier" (a band with a higher rate) or "cap"
+      (the most the period can earn); `threshold` and `standing` are in `measure` ("units" or "amount"),
+      for a tier on the baseline in percent of it.
+    - `to_go_units`, `to_go_amount`: the purchases that reach it (one of them converted at `unit_price`).
+    - `extra`: what the period earns more once they are bought, of which `extra_catch_up` restates the
+      period's earlier months at the new rate; `extra_on_volume` is the rest. Exactly what `calculate`
+      books when `to_go_units` for `to_go_amount` are bought in `target_month`.
+    - `days_left` to the period's end; `needed_per_month` in the measure over `months_left` (the months
+      after the as-of month; at least 1) against `own_per_month`, the period's own monthly run-rate so far.
+    """
+
+    period: Period
+    as_of: date
+    threshold_kind: str
+    measure: str
+    threshold: Decimal
+    standing: Decimal
+    to_go: Decimal
+    to_go_units: Decimal
+    to_go_amount: Decimal
+    unit_price: Decimal
+    earned_to_date: Decimal
+    rate_now: Decimal
+    rate_then: Decimal
+    extra: Decimal
+    extra_catch_up: Decimal
+    extra_on_volume: Decimal
+    target_month: date
+    days_left: int
+    months_left: int
+    needed_per_month: Decimal
+    own_per_month: Decimal
+
+    @property
+    def on_track(self) -> bool:
+        """Whether the period's own run-rate reaches the threshold before it ends."""
+        return self.own_per_month >= self.needed_per_month
+
+
+def _ceil(value: Decimal, step: Decimal) -> Decimal:
+    return value.quantize(step, rounding=ROUND_CEILING)
+
+
+def _period_volume(terms, period, as_month, results, last_year):
+    """The period's volume to date as calculate counts it (shortfall months left out under the commitment
+    rule) and the customer's months of it, up to the as-of month."""
+    quantity = amount = base_quantity = base_amount = ZERO
+    counted = 0
+    for result in results:
+        if not (period.first <= result.month <= as_month):
+            continue
+        counted += 1
+        if result.shortfall and terms.rule.commitment_rule:
+            continue
+        quantity += result.quantity
+        amount += result.eligible_amount
+        before = last_year.get(result.month, NOTHING_BOUGHT)
+        base_quantity += before.quantity
+        base_amount += before.amount
+    return Volume(quantity, amount, base_quantity, base_amount), counted
+
+
+def _last_year_by_month(terms: AgreementTerms, last_year_lines) -> dict[date, MonthTotal]:
+    if terms.rule.baseline is not Baseline.LAST_YEAR:
+        return {}
+    return {add_months(month, 12): total for month, total in monthly_totals(last_year_lines).items()}
+
+
+def next_tier(
+    terms: AgreementTerms,
+    lines: Sequence[PurchaseLine],
+    *,
+    as_of: date,
+    last_year_lines: Iterable[PurchaseLine] | None = None,
+    unit_price: Decimal | None = None,
+) -> NextTier | None:
+    """The next threshold of the settlement period `as_of` falls in: the minimum while it is not reached,
+    else the next tier band, else the cap; None when there is none (a flat rule with neither, or all
+    reached), when the period has ended, or when units cannot be priced (nothing bought, no `unit_price`).
+
+    `lines` are the agreement's purchases in scope (any months; those after the as-of month are ignored),
+    `last_year_lines` the year before's (the same lines by default). `unit_price` converts units and
+    amounts; by default the period's (else all the lines') average price.
+    """
+    lines = tuple(lines)
+    last_year_lines = lines if last_year_lines is None else tuple(last_year_lines)
+    as_month = month_of(as_of)
+    if as_month < terms.start_month or as_month > terms.last_month:
+        return None
+    period = settlement_period(terms, as_of)
+    # What the period had bought by the as-of month (later, already-sent lines are not yet counted).
+    known = tuple(line for line in lines if line.month <= as_month)
+    results = calculate(terms, known, as_of=as_of, last_year_lines=last_year_lines)
+    last_year = _last_year_by_month(terms, last_year_lines)
+    volume, months_counted = _period_volume(terms, period, as_month, results, last_year)
+    price = unit_price if unit_price is not None else _average_price(known, period, as_month)
+    if price is None or price <= 0:
+        return None
+    # The stated volume is bought next month when the period has one, else on top of the as-of month.
+    next_month = add_months(as_month, 1)
+    target = next_month if next_month <= period.last else as_month
+    if target != as_month and last_year:
+        # Next month brings its month of last year into the baseline.
+        before = last_year.get(target, NOTHING_BOUGHT)
+        volume = volume._replace(baseline_quantity=volume.baseline_quantity + before.quantity,
+                                 baseline_amount=volume.baseline_amount + before.amount)
+    found = _next_threshold(terms, volume, results, period, as_month)
+    if found is None:
+        return None
+    kind, measure, threshold, standing, to_go_units, to_go_amount = _reaching(*found, volume, price, terms)
+    if to_go_units <= 0 and to_go_amount <= 0:
+        return None
+    target_end = add_months(target, 1) - timedelta(days=1)
+    extra_line = PurchaseLine(target, to_go_units, to_go_amount)
+    without = calculate(terms, known, as_of=target_end, last_year_lines=last_year_lines)
+    with_extra = calculate(terms, known + (extra_line,), as_of=target_end, last_year_lines=last_year_lines)
+    before_month, after_month = without[-1], with_extra[-1]
+    extra = after_month.cumulative - before_month.cumulative
+    catch_up = after_month.catch_up - before_month.catch_up
+    months_left = len([m for m in period.months if m > as_month])
+    to_go = to_go_units if measure == UNITS else to_go_amount
+    own = (volume.quantity if measure == UNITS else volume.amount) / months_counted if months_counted else ZERO
+    return NextTier(
+        period=period, as_of=as_of, threshold_kind=kind, measure=measure, threshold=threshold, standing=standing,
+        to_go=to_go, to_go_units=to_go_units, to_go_amount=to_go_amount, unit_price=price,
+        earned_to_date=_cumulative_at(results, period, as_month),
+        rate_now=_rate(results, period, as_month), rate_then=after_month.rate,
+        extra=extra, extra_catch_up=catch_up, extra_on_volume=extra - catch_up, target_month=target,
+        days_left=max(0, (period.last_day - as_of).days), months_left=months_left,
+        needed_per_month=_per_month(to_go, max(1, months_left), measure),
+        own_per_month=_per_month(own, 1, measure),
+    )
+
+
+def _per_month(value: Decimal, months: int, measure: str) -> Decimal:
+    step = QUANTITY_STEP if measure == UNITS else CENT
+    return (value / months).quantize(step, rounding=ROUND_HALF_UP)
+
+
+def _cumulative_at(results, period, as_month) -> Decimal:
+    for result in reversed(results):
+        if period.first <= result.month <= as_month:
+            return result.cumulative
+    return Decimal("0.00")
+
+
+def _rate(results, period, as_month) -> Decimal:
+    for result in reversed(results):
+        if period.first <= result.month <= as_month:
+            return result.rate
+    return ZERO
+
+
+def _average_price(lines, period, as_month) -> Decimal | None:
+    """The period's average net price to date, else all the lines' (a credit-only period has none)."""
+    for chosen in ([line for line in lines if period.first <= line.month <= as_month], lines):
+        quantity = sum((line.quantity for line in chosen), ZERO)
+        amount = sum((line.amount for line in chosen), ZERO)
+        if quantity > 0 and amount > 0:
+            return amount / quantity
+    return None
+
+
+def _next_threshold(terms, volume: Volume, results, period, as_month):
+    """(kind, measure, threshold, standing) of the nearest threshold not yet reached, or None."""
+    rule = terms.rule
+    kind = rule.kind_class
+    in_units = kind.minimum_volume(rule, Volume(Decimal(1), ZERO)) == 1
+    if rule.minimum is not None:
+        standing = kind.minimum_volume(rule, volume)
+        if standing < rule.minimum:
+            return MINIMUM, UNITS if in_units else AMOUNT, rule.minimum, standing
+    if kind.banded:
+        from .rules import basis_value
+
+        value = basis_value(rule, volume)
+        for band in rule.bands:
+            if band.threshold > value:
+                if rule.tier_basis is TierBasis.PERCENT_OF_BASELINE:
+                    baseline = (rule.baseline_amount if rule.baseline is Baseline.STATED
+                                else volume.baseline_amount)
+                    if not baseline or baseline <= 0:
+                        break  # no baseline: the percent of it stays 0, no band can be reached
+                    return TIER, AMOUNT, band.threshold * baseline / HUNDRED, volume.amount
+                measure = UNITS if rule.tier_basis is TierBasis.QUANTITY else AMOUNT
+                return TIER, measure, band.threshold, value
+    if rule.cap is not None:
+        earned = _cumulative_at(results, period, as_month)
+        rate = kind.rate_in_force(rule, volume)
+        if earned < rule.cap and rate > 0:
+            remaining = rule.cap - earned
+            if rule.rate_unit is RateType.PER_UNIT:
+                return CAP, UNITS, volume.quantity + remaining / rate, volume.quantity
+            return CAP, AMOUNT, volume.amount + remaining * HUNDRED / rate, volume.amount
+    return None
+
+
+def _reaching(kind, measure, threshold, standing, volume, price, terms):
+    """The purchase that reaches the threshold: (kind, measure, threshold, standing, units, amount)."""
+    if measure == UNITS:
+        units = _ceil(threshold - standing, QUANTITY_STEP)
+        amount = quantize_money(units * price)
+    else:
+        amount = _ceil(threshold - standing, CENT)
+        units = _ceil(amount / price, QUANTITY_STEP)
+    return kind, measure, threshold, standing, units, amount
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """A settlement period's end as its run-rate says it will be.
+
+    - `volume_quantity`, `volume_amount`: the period's units and net amount at its end, actual months plus
+      projected ones; `rebate`: what `calculate` says the period earns on them (its cumulative);
+      `payout`: what will be paid for it in `payout_month` (nothing once the agreement is terminated: the
+      balance is forfeited); `rebate_to_date`: what it has earned by the as-of month.
+    - `method`: "actual" (the period has ended), "last year" (remaining months shaped by last year's same
+      months, scaled by this period's growth on them) or "run-rate" (the average month so far, repeated).
+    """
+
+    period: Period
+    as_of: date
+    volume_quantity: Decimal
+    volume_amount: Decimal
+    rebate: Decimal
+    payout: Decimal
+    rebate_to_date: Decimal
+    method: str
+    projected: tuple[PurchaseLine, ...] = ()
+
+    @property
+    def payout_month(self) -> date:
+        return self.period.payout_month
+
+
+ACTUAL = "actual"
+LAST_YEAR = "last year"
+RUN_RATE = "run-rate"
+
+
+def forecast(
+    terms: AgreementTerms,
+    lines: Sequence[PurchaseLine],
+    *,
+    as_of: date,
+    last_year_lines: Iterable[PurchaseLine] | None = None,
+    bonus_lines: Iterable[PurchaseLine] = (),
+) -> Forecast:
+    """The period-end volume, rebate and payout of the settlement period `as_of` falls in.
+
+    The months after the as-of month are projected: where last year bought in the same month (and in the
+    months elapsed, to compare with), last year's month times this period's ratio to last year so far;
+    otherwise the period's average month so far. The as-of month counts as elapsed with what it holds.
+    A period that has ended is forecast as its actual.
+    """
+    lines = tuple(lines)
+    last_year_lines = lines if last_year_lines is None else tuple(last_year_lines)
+    bonus_lines = tuple(bonus_lines)
+    as_month = month_of(as_of)
+    period = settlement_period(terms, as_of)
+    elapsed = [m for m in period.months if m <= as_month]
+    remaining = [m for m in period.months if m > as_month]
+    actual = tuple(line for line in lines if line.month <= as_month)
+    projected, method = _projection(actual, last_year_lines, elapsed, remaining)
+    period_end = period.last_day
+    results = calculate(terms, actual + projected, as_of=period_end, last_year_lines=last_year_lines,
+                        bonus_lines=bonus_lines)
+    in_period = [r for r in results if r.month >= period.first]
+    rebate = in_period[-1].cumulative if in_period else Decimal("0.00")
+    to_date = _cumulative_at(results, period, as_month)
+    forfeited = terms.terminated_on is not None
+    return Forecast(
+        period=period, as_of=as_of,
+        volume_quantity=sum((r.quantity for r in in_period), ZERO),
+        volume_amount=sum((r.eligible_amount for r in in_period), Decimal("0.00")),
+        rebate=rebate, payout=Decimal("0.00") if forfeited else rebate, rebate_to_date=to_date,
+        method=ACTUAL if not remaining else method, projected=projected,
+    )
+
+
+def _projection(actual, last_year_lines, elapsed, remaining) -> tuple[tuple[PurchaseLine, ...], str]:
+    if not remaining:
+        return (), ACTUAL
+    bought = monthly_totals(actual)
+    before = monthly_totals(last_year_lines)
+    so_far = _sum(bought.get(m, NOTHING_BOUGHT) for m in elapsed)
+    last_year_so_far = _sum(before.get(add_months(m, -12), NOTHING_BOUGHT) for m in elapsed)
+    last_year_rest = [before.get(add_months(m, -12), NOTHING_BOUGHT) for m in remaining]
+    shaped = (last_year_so_far.quantity > 0 and last_year_so_far.amount > 0
+              and any(total.quantity > 0 for total in last_year_rest))
+    projected = []
+    if shaped:
+        quantity_ratio = so_far.quantity / last_year_so_far.quantity
+        amount_ratio = so_far.amount / last_year_so_far.amount
+        for month, total in zip(remaining, last_year_rest, strict=True):
+            projected.append(_line(month, total.quantity * quantity_ratio, total.amount * amount_ratio))
+        method = LAST_YEAR
+    else:
+        count = len(elapsed) or 1
+        for month in remaining:
+            projected.append(_line(month, so_far.quantity / count, so_far.amount / count))
+        method = RUN_RATE
+    return tuple(line for line in projected if line.quantity or line.amount), method
+
+
+def _line(month: date, quantity: Decimal, amount: Decimal) -> PurchaseLine:
+    return PurchaseLine(month, quantity.quantize(QUANTITY_STEP, rounding=ROUND_HALF_UP), quantize_money(amount))
+
+
+def _sum(totals) -> MonthTotal:
+    quantity = amount = ZERO
+    for total in totals:
+        quantity += total.quantity
+        amount += total.amount
+    return MonthTotal(quantity, amount)
+
+
+def falling_against_last_year(this_year: MonthTotal, last_year: MonthTotal) -> Decimal | None:
+    """The change in net amount against last year's same months, in percent (negative when falling);
+    None when last year bought nothing to compare with."""
+    if last_year.amount <= 0:
+        return None
+    return ((this_year.amount - last_year.amount) * HUNDRED / last_year.amount).quantize(
+        Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+__all__ = ["CAP", "MINIMUM", "TIER", "Forecast", "NextTier", "Period", "falling_against_last_year", "forecast",
+           "next_tier", "settlement_period"]
