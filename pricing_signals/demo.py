@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from itertools import chain
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
@@ -372,6 +373,32 @@ def _purchase_rows(plan, customer, products):
             )
 
 
+# Last year's purchases (2025) of the product each agreement is priced on, so forecasts follow last year's
+# seasons and a customer buying less than last year shows: against this year's plan, a factor in percent
+# drawn per customer (above 100: this year is falling) and a season that peaks in spring and autumn.
+LAST_YEAR_FACTORS = (80, 90, 95, 100, 105, 115, 130, 150)
+LAST_YEAR_SEASON = (85, 90, 105, 115, 110, 95, 80, 85, 105, 115, 115, 100)
+
+
+def _last_year_rows(plan, customer, products):
+    """2025's monthly lines of the plan's own product; none for the seed customer (its year is the worked
+    example, bought only in 2026)."""
+    if plan.steady:
+        return
+    rng = random.Random(f"{SEED}-{plan.code}-last-year")
+    factor = rng.choice(LAST_YEAR_FACTORS)
+    product = products[plan.sku]
+    unit_price = quantize_money(_net_price(plan, product) * Decimal("0.97"))
+    for number, season in enumerate(LAST_YEAR_SEASON, start=1):
+        month = date(2025, number, 1)
+        quantity = Decimal(max(1, plan.monthly_units * factor * season // 10000))
+        yield PurchaseLine(
+            erp_line_id=f"{ERP_LINE_PREFIX}{plan.code}-{plan.sku}-{month:%Y-%m}", customer=customer,
+            product=product, month=month, quantity=quantity, unit_price=unit_price,
+            amount=quantize_money(quantity * unit_price), source=PurchaseLine.Source.MANUAL,
+        )
+
+
 PURCHASE_FIELDS = ("customer_id", "product_id", "month", "quantity", "unit_price", "amount", "source")
 
 
@@ -380,7 +407,8 @@ def _purchases_sync(plans, customers, products):
     existing = {line.erp_line_id: line for line in PurchaseLine.objects.filter(erp_line_id__startswith=ERP_LINE_PREFIX)}
     new, changed, now = [], [], clock.now()
     for plan in plans:
-        for row in _purchase_rows(plan, customers[plan.code], products):
+        for row in chain(_last_year_rows(plan, customers[plan.code], products),
+                         _purchase_rows(plan, customers[plan.code], products)):
             line = existing.get(row.erp_line_id)
             if line is None:
                 new.append(row)

@@ -780,3 +780,59 @@ class AgreementBalance(models.Model):
 
 # The API's own model lives with the API; imported here so Django registers it in this app (same table).
 from rebates.api.models import IdempotencyKey  # noqa: E402, F401
+
+
+class AgreementForecast(NamedConstraints, models.Model):
+    """Where an agreement's settlement period stood after an accrual run, and where it was heading: the
+    period-end forecast and the next threshold (rebates/engine/outlook.py), one row per run and agreement.
+    Kept per run, so a forecast can be compared later with what the period in fact earned."""
+
+    class Method(models.TextChoices):
+        ACTUAL = "actual", "Actual (period ended)"
+        LAST_YEAR = "last year", "Shaped by last year's months"
+        RUN_RATE = "run-rate", "The average month so far"
+
+    class Threshold(models.TextChoices):
+        MINIMUM = "minimum", "Minimum"
+        TIER = "tier", "Next tier"
+        CAP = "cap", "Cap"
+
+    class Measure(models.TextChoices):
+        UNITS = "units", "Units"
+        AMOUNT = "amount", "Amount"
+
+    run = models.ForeignKey(AccrualRun, on_delete=models.CASCADE, related_name="forecasts")
+    agreement = models.ForeignKey(RebateAgreement, on_delete=models.CASCADE, related_name="forecasts")
+    as_of = models.DateField()
+    period_start = models.DateField(validators=[validate_month])
+    period_end = models.DateField(help_text="Last month of the settlement period.", validators=[validate_month])
+    payout_month = models.DateField(validators=[validate_month])
+    volume_quantity = quantity_field()
+    volume_amount = money_field()
+    rebate = money_field(help_text="What the period is forecast to earn.")
+    rebate_to_date = money_field(help_text="What the period had earned by the as-of month.")
+    payout = money_field(help_text="What is forecast to be paid for the period (nothing once terminated).")
+    method = models.CharField(max_length=10, choices=Method.choices)
+    next_kind = models.CharField(max_length=8, choices=Threshold.choices, blank=True)
+    next_measure = models.CharField(max_length=6, choices=Measure.choices, blank=True)
+    next_threshold = models.DecimalField(max_digits=18, decimal_places=3, null=True, blank=True)
+    to_go_units = quantity_field(null=True, blank=True)
+    to_go_amount = money_field(null=True, blank=True)
+    next_extra = money_field(null=True, blank=True, help_text="What reaching the next threshold adds.")
+    next_extra_catch_up = money_field(null=True, blank=True)
+    days_left = models.PositiveIntegerField(null=True, blank=True)
+    needed_per_month = models.DecimalField(max_digits=18, decimal_places=3, null=True, blank=True)
+    own_per_month = models.DecimalField(max_digits=18, decimal_places=3, null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "agreement"]
+        constraints = [
+            # A run's outlook is stored once: a second write of the same run is refused whole.
+            models.UniqueConstraint(fields=["run", "agreement"], name="forecast_once_per_run"),
+            models.CheckConstraint(condition=first_of_month("period_start") & first_of_month("period_end")
+                                   & first_of_month("payout_month"), name="forecast_months_are_months"),
+            models.CheckConstraint(condition=Q(period_end__gte=F("period_start")), name="forecast_period_ordered"),
+        ]
+
+    def __str__(self):
+        return f"Forecast of {self.agreement_id} by run {self.run_id}"

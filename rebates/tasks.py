@@ -63,6 +63,14 @@ def settlements_close_due(as_of):
     return len(close_due(as_of=date.fromisoformat(as_of)))
 
 
+@shared_task(name="rebates.tasks.agreement_forecasts_record")
+def agreement_forecasts_record(run_id):
+    """After a successful run: store every agreement's next tier and period-end forecast (once per run)."""
+    from rebates.services.outlook import agreement_forecasts_record as record
+
+    return record(run_id=run_id)
+
+
 @shared_task(name="rebates.tasks.export_job_execute")
 def export_job_execute(job_id):
     """Make a background export's file (a finished job is left alone; a redelivered one is made again)."""

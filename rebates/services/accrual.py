@@ -396,11 +396,12 @@ def _finish(run: AccrualRun) -> None:
                  f"totalling {run.total_amount} over {run.agreements_count} agreements"),
         data={"entries": run.entries_count, "total": str(run.total_amount), "chunks": run.chunks_total},
     )
-    from rebates.tasks import settlements_close_due
+    from rebates.tasks import agreement_forecasts_record, settlements_close_due
 
     # A period closes once it has ended in fact: a run as of a later date must not close the periods
     # still going on today, or their last purchases would miss their settlement.
     queue_on_commit(settlements_close_due, min(run.as_of, clock.today()).isoformat())
+    queue_on_commit(agreement_forecasts_record, run.pk)
 
 
 def _stale_runs(*, cutoff) -> list[tuple[AccrualRun, list[int]]]:

@@ -4,12 +4,15 @@ neither imports the other."""
 
 from rebates.models import AccrualRun
 from rebates.services.accrual import accrual_chunk_book, accrual_run_fail, accrual_run_prepare
+from rebates.services.outlook import agreement_forecasts_record
 from rebates.services.settlement import settlements_close_due
 
 
-def accrual_run_perform(*, run_id: int, progress=None, close_settlements: bool = True, workers: int = 1):
+def accrual_run_perform(*, run_id: int, progress=None, close_settlements: bool = True, workers: int = 1,
+                        outlook: bool = True):
     """Prepare and book a run here, chunk after chunk (the management command and tests do this), then
-    close the settlement periods that have ended, as the workers do after a run.
+    close the settlement periods that have ended and store the run's outlook (`outlook`), as the workers
+    do after a run.
 
     With `workers` > 1 the chunks are booked by that many processes at once, as that many Celery workers
     would book them.
@@ -30,6 +33,8 @@ def accrual_run_perform(*, run_id: int, progress=None, close_settlements: bool =
     run = AccrualRun.objects.get(pk=run_id)
     if close_settlements and run.status == AccrualRun.Status.SUCCEEDED:
         settlements_close_due(as_of=run.as_of)
+    if outlook and run.status == AccrualRun.Status.SUCCEEDED:
+        agreement_forecasts_record(run_id=run_id)
     return run
 
 
