@@ -25,17 +25,19 @@ from customers.models import Customer
 from customers.roles import user_roles
 from pages.charts import purchases_chart, rebate_chart
 from pages.sheets import agreement_sheet_export, claims_by_month
+from pages.watchlist import watchlist as watchlist_items
 from pricing_signals import selectors
+from rebates import forecasts as forecast_reads
 from rebates import selectors as rebate_selectors
 from rebates import services as rebate_services
 from rebates.engine.periods import month_of
 from rebates.exports import ExportError
 from rebates.forms import AgreementTerminateForm
-from rebates.lists import ListColumn, ListSpec, list_answer
+from rebates.lists import ListColumn, ListSpec, list_answer, values_export_response
 from rebates.models import RebateAgreement, Settlement
 from rebates.services import SettlementConflict, SettlementError
 from rebates.templatetags.figures import money
-from rebates.wording import terms_in_words
+from rebates.wording import outlook_in_words, terms_in_words
 
 DECIDE = "pricing_signals.decide_marketsignal"
 CUSTOMERS_PER_PAGE = 50
@@ -233,6 +235,7 @@ def agreement_context(request, number, *, terminate_form=None):
         "month_under_way": month_of(statement.as_of),
         "can_pay": request.user.has_perm("rebates.pay_settlement"),
         "can_approve": request.user.has_perm("rebates.approve_settlement"),
+        "outlook": outlook_in_words(forecast_reads.agreement_outlook(agreement=agreement)),
     }
 
 
@@ -293,3 +296,30 @@ def agreement_sheet(request, number):
     response = HttpResponse(made.content, content_type=made.content_type)
     response["Content-Disposition"] = f'attachment; filename="{made.name}"'
     return response
+
+
+# --- watchlist ------------------------------------------------------------------------------------------
+
+WATCHLIST_HEADERS = (("Watch", "text"), ("Customer code", "text"), ("Customer", "text"), ("Agreement", "text"),
+                     ("Reason", "text"), ("Money involved", "money"))
+
+
+@login_required
+def watchlist(request):
+    """What deserves a call among the user's customers, the most money first (pages/watchlist.py);
+    `?export=xlsx` (or csv) downloads it."""
+    if refused := wrong_method(request, "GET"):
+        return refused
+    export = request.GET.get("export", "")
+    if export and export not in ("xlsx", "csv"):
+        return HttpResponse("export: export as csv or xlsx.", status=400, content_type="text/plain")
+    items = watchlist_items(user=request.user)
+    if export:
+        return values_export_response(
+            name="watchlist", title="Watchlist", headers=WATCHLIST_HEADERS, format=export,
+            rows=([item.kind_label, item.customer_code, item.customer_name, item.agreement_number or "",
+                   item.reason, item.money] for item in items))
+    return render(request, "pages/watchlist.html", {
+        "items": items, "total": sum((item.money for item in items), Decimal("0.00")),
+        "run": forecast_reads.latest_forecast_run(),
+    })

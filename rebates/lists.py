@@ -228,3 +228,18 @@ def export_response(spec: ListSpec, rows, format: str) -> HttpResponse:
     response = HttpResponse(target.getvalue(), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{spec.name}.{format}"'
     return response
+
+
+def values_export_response(*, name: str, title: str, headers, rows, format: str, totals=None) -> HttpResponse:
+    """Rows already read (lists of cells in the order of `headers`, (label, kind) pairs) as .xlsx or .csv,
+    for pages whose rows are not one queryset (the watchlist, the forecast liability by month)."""
+    target = io.BytesIO()
+    if format == "xlsx":
+        write_list_xlsx(target, title=title, headers=headers, rows=rows, totals=totals)
+        content_type = XLSX_CONTENT_TYPE
+    else:
+        write_list_csv(target, headers=headers, rows=rows, totals=totals)
+        content_type = CSV_CONTENT_TYPE
+    response = HttpResponse(target.getvalue(), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}.{format}"'
+    return response

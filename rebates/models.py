@@ -14,6 +14,7 @@ from customers.models import Customer
 from rebates.engine.kinds import RULE_KINDS
 from rebates.querysets import (
     AgreementBalanceQuerySet,
+    AgreementForecastQuerySet,
     AgreementQuerySet,
     ContractPriceQuerySet,
     LedgerEntryQuerySet,
@@ -823,6 +824,8 @@ class AgreementForecast(NamedConstraints, models.Model):
     days_left = models.PositiveIntegerField(null=True, blank=True)
     needed_per_month = models.DecimalField(max_digits=18, decimal_places=3, null=True, blank=True)
     own_per_month = models.DecimalField(max_digits=18, decimal_places=3, null=True, blank=True)
+
+    objects = AgreementForecastQuerySet.as_manager()
 
     class Meta:
         ordering = ["run", "agreement"]

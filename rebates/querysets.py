@@ -67,3 +67,7 @@ class LedgerIsAppendOnly(Exception):
 
 class AgreementBalanceQuerySet(VisibleToQuerySet):
     customer_path = "agreement__customer"
+
+
+class AgreementForecastQuerySet(VisibleToQuerySet):
+    customer_path = "agreement__customer"

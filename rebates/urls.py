@@ -7,6 +7,7 @@ urlpatterns = [
     path("accruals/runs/", views.accrual_runs, name="accrual-runs"),
     path("accruals/runs/<int:pk>/", views.accrual_run_detail, name="accrual-run-detail"),
     path("accruals/runs/<int:pk>/progress.json", views.accrual_run_progress, name="accrual-run-progress"),
+    path("forecasts/", views.forecasts, name="forecasts"),
     path("settlements/", views.settlements, name="settlements"),
     path("settlements/interim/", views.settlement_interim_view, name="settlement-interim"),
     path("settlements/<int:pk>/approve/", views.settlement_approve_view, name="settlement-approve"),

@@ -7,6 +7,7 @@ Writes need the same permissions as the API (customers/roles.py).
 """
 
 import functools
+from decimal import Decimal
 from urllib.parse import quote
 
 from django.contrib import messages
@@ -21,6 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from config import clock
 from config.http import wrong_method
+from rebates import forecasts as forecast_reads
 from rebates import selectors
 from rebates.exports import XLSX_CONTENT_TYPE, ExportError, ExportFile
 from rebates.filtersets import (
@@ -38,7 +40,7 @@ from rebates.forms import (
     SettlementPayForm,
 )
 from rebates.imports import ImportRefused, purchase_import_template
-from rebates.lists import ListColumn, ListSpec, list_answer
+from rebates.lists import ListColumn, ListSpec, list_answer, values_export_response
 from rebates.models import AccrualCheck, AccrualRun, ExportJob, ImportBatch, RebateAgreement, Settlement
 from rebates.services import (
     AccrualRunError,
@@ -53,6 +55,8 @@ from rebates.services.exports import accruals_export
 from rebates.services.imports import purchase_import_commit_start, purchase_import_start
 from rebates.templatetags.figures import money
 from rebates.wording import export_filters_in_words, period_in_words
+
+ZERO_MONEY = Decimal("0.00")
 
 # --- agreements -----------------------------------------------------------------------------------------
 
@@ -545,3 +549,45 @@ def import_progress(request, pk):
         return refused
     return JsonResponse({"status": batch.status, "status_display": batch.get_status_display(),
                          "progress": batch.progress, "finished": batch.status in IMPORT_FINISHED})
+
+
+# --- forecasts ------------------------------------------------------------------------------------------
+
+FORECAST_MONTH_HEADERS = (("Month of payout", "month"), ("Agreements", "int"), ("Forecast rebate", "money"),
+                          ("Forecast payout", "money"), ("Earned to date", "money"))
+FORECAST_CHECKS_SHOWN = 50
+
+
+def export_format(request) -> tuple[str, HttpResponse | None]:
+    """The `export` query parameter: "" (the page), "xlsx" or "csv"; anything else answers 400 naming it."""
+    export = request.GET.get("export", "")
+    if export and export not in ("xlsx", "csv"):
+        return export, HttpResponse("export: export as csv or xlsx.", status=400, content_type="text/plain")
+    return export, None
+
+
+@login_required
+def forecasts(request):
+    """The forecast liability by month of payout over the agreements the user may see, from the latest
+    outlook (each settlement period's forecast payout in the month after it ends), and last month's
+    forecasts of the periods that have ended since against what they earned. `?export=xlsx` (or csv): the
+    months as a file."""
+    if refused := wrong_method(request, "GET"):
+        return refused
+    export, refused = export_format(request)
+    if refused:
+        return refused
+    run = forecast_reads.latest_forecast_run()
+    months = forecast_reads.forecast_liability_by_month(user=request.user, run=run)
+    totals = {2: sum((m.rebate for m in months), ZERO_MONEY), 3: sum((m.payout for m in months), ZERO_MONEY),
+              4: sum((m.earned_to_date for m in months), ZERO_MONEY)}
+    if export:
+        return values_export_response(
+            name="forecast-liability", title="Forecast liability", headers=FORECAST_MONTH_HEADERS, format=export,
+            rows=([m.month, m.agreements, m.rebate, m.payout, m.earned_to_date] for m in months), totals=totals)
+    earlier, checks = forecast_reads.forecast_checks(user=request.user, limit=FORECAST_CHECKS_SHOWN)
+    return render(request, "rebates/forecasts.html", {
+        "run": run, "months": months, "total_rebate": totals[2], "total_payout": totals[3],
+        "total_earned": totals[4], "earlier": earlier, "checks": checks,
+        "checks_error": sum((check.error for check in checks), ZERO_MONEY),
+    })

@@ -7,6 +7,7 @@ from functools import cached_property
 
 from rebates.engine import rule_kind
 from rebates.engine.words import money, plain
+from rebates.templatetags.figures import units
 
 _PAID = {"annual": "paid annually", "quarterly": "paid quarterly", "monthly": "paid monthly"}
 
@@ -89,3 +90,37 @@ def export_filters_in_words(filters: dict) -> str:
     subject = ", ".join(said) if said else "every customer you may see"
     text = f"{subject}; {months}"
     return text[0].upper() + text[1:]
+
+
+_THRESHOLD = {"tier": "the next tier", "minimum": "the minimum", "cap": "the cap"}
+_METHOD = {"actual": "the period has ended: its actual",
+           "last year": "the months left shaped by last year's same months",
+           "run-rate": "the average month so far, repeated"}
+
+
+def _measure(forecast, value) -> str:
+    if forecast.next_measure == "units":
+        return f"{units(value)} units"
+    return money(value)
+
+
+def outlook_in_words(forecast) -> list[str]:
+    """A stored outlook (AgreementForecast) in sentences: where the settlement period stands against its next
+    threshold, and its forecast end; empty for none."""
+    if forecast is None:
+        return []
+    lines = []
+    period = period_in_words(forecast.period_start, forecast.period_end)
+    if forecast.next_kind:
+        catch_up = (f" ({money(forecast.next_extra_catch_up)} of it catch-up on the period's earlier months)"
+                    if forecast.next_extra_catch_up else "")
+        to_go = forecast.to_go_units if forecast.next_measure == "units" else forecast.to_go_amount
+        lines.append(f"{_measure(forecast, to_go)} to {_THRESHOLD[forecast.next_kind]} of {period}; reaching it adds "
+                     f"{money(forecast.next_extra)}{catch_up}.")
+        pace = "on track" if forecast.own_per_month >= forecast.needed_per_month else "behind"
+        lines.append(f"{forecast.days_left} days left: it needs {_measure(forecast, forecast.needed_per_month)} "
+                     f"a month, and buys {_measure(forecast, forecast.own_per_month)} a month so far ({pace}).")
+    lines.append(f"Forecast for {period}: {money(forecast.rebate)} of rebate on {money(forecast.volume_amount)} of "
+                 f"purchases, {money(forecast.payout)} paid in {forecast.payout_month:%B %Y} "
+                 f"({_METHOD[forecast.method]}); {money(forecast.rebate_to_date)} earned by {forecast.as_of:%Y-%m-%d}.")
+    return lines

@@ -1,0 +1,119 @@
+"""Reads of the stored outlook (AgreementForecast): each agreement's next tier and forecast after the latest
+run, finance's forecast liability by month of payout, and last month's forecasts against what happened.
+Every read starts from `visible_to(user)`."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Count, Sum
+from django.db.models.functions import Coalesce
+
+from rebates.engine.periods import add_months, month_of
+from rebates.models import EARNED_KINDS, AgreementForecast, LedgerEntry
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class ForecastRun:
+    """The run whose outlook the pages show: its id and as-of date."""
+
+    pk: int
+    as_of: date
+
+
+def latest_forecast_run() -> ForecastRun | None:
+    """The latest accrual run with a stored outlook; None before the first. One query."""
+    row = AgreementForecast.objects.order_by("-run_id").values_list("run_id", "as_of").first()
+    return ForecastRun(*row) if row else None
+
+
+def agreement_forecasts(*, user, run: ForecastRun | None = None):
+    """The outlook of every agreement the user may see, as stored by `run` (default the latest), with the
+    agreement and its customer; empty before the first outlook."""
+    run = run or latest_forecast_run()
+    if run is None:
+        return AgreementForecast.objects.none()
+    return (AgreementForecast.objects.visible_to(user).filter(run_id=run.pk)
+            .select_related("agreement", "agreement__customer", "agreement__customer__account_manager"))
+
+
+def agreement_outlook(*, agreement) -> AgreementForecast | None:
+    """An agreement's latest stored outlook (the caller has read the agreement through visible_to). One query."""
+    return AgreementForecast.objects.filter(agreement=agreement).order_by("-run_id").first()
+
+
+@dataclass(frozen=True)
+class PayoutMonth:
+    """Finance's forecast liability of one month of payout: what the periods paid then are forecast to
+    earn and pay, and what they had earned by the forecast's as-of date."""
+
+    month: date
+    agreements: int
+    rebate: Decimal
+    payout: Decimal
+    earned_to_date: Decimal
+
+
+def forecast_liability_by_month(*, user, run: ForecastRun | None = None) -> list[PayoutMonth]:
+    """The forecast payout per month of payout, over the agreements the user may see, from `run`'s outlook
+    (default the latest), earliest month first. One grouped query."""
+    rows = (agreement_forecasts(user=user, run=run).select_related(None).order_by("payout_month")
+            .values("payout_month")
+            .annotate(agreements=Count("id"), rebate=Coalesce(Sum("rebate"), ZERO),
+                      payout=Coalesce(Sum("payout"), ZERO), earned=Coalesce(Sum("rebate_to_date"), ZERO)))
+    return [PayoutMonth(row["payout_month"], row["agreements"], row["rebate"], row["payout"], row["earned"])
+            for row in rows]
+
+
+@dataclass(frozen=True)
+class ForecastCheck:
+    """A forecast made before a period ended against what the period in fact earned (the ledger)."""
+
+    forecast: AgreementForecast
+    actual: Decimal
+
+    @property
+    def error(self) -> Decimal:
+        """Forecast less actual: positive when the forecast was too high."""
+        return self.forecast.rebate - self.actual
+
+    @property
+    def error_percent(self) -> Decimal | None:
+        if not self.actual:
+            return None
+        return (self.error * 100 / self.actual).quantize(Decimal("0.1"))
+
+
+def forecast_checks(*, user, limit: int = 200) -> tuple[ForecastRun | None, list[ForecastCheck]]:
+    """Last month's forecasts against what happened: the outlook of the latest run as of a month or more
+    before the latest one, for the periods that have ended since, each beside the rebate its period earned
+    (accrual, catch-up and adjustment entries of its months). Largest errors first, at most `limit`.
+    Three queries."""
+    latest = latest_forecast_run()
+    if latest is None:
+        return None, []
+    before = add_months(month_of(latest.as_of), -1)
+    row = (AgreementForecast.objects.filter(as_of__lt=add_months(before, 1)).order_by("-run_id")
+           .values_list("run_id", "as_of").first())
+    if row is None:
+        return None, []
+    earlier = ForecastRun(*row)
+    ended = list(agreement_forecasts(user=user, run=earlier).filter(period_end__lt=month_of(latest.as_of)))
+    if not ended:
+        return earlier, []
+    spans = {forecast.agreement_id: (forecast.period_start, forecast.period_end) for forecast in ended}
+    actual: dict[int, Decimal] = {}
+    for agreement_id, period, total in (
+            LedgerEntry.objects.filter(agreement_id__in=list(spans), kind__in=EARNED_KINDS,
+                                       period__gte=min(start for start, _ in spans.values()),
+                                       period__lte=max(end for _, end in spans.values()))
+            .order_by().values("agreement_id", "period").annotate(total=Sum("amount"))
+            .values_list("agreement_id", "period", "total")):
+        start, end = spans[agreement_id]
+        if start <= period <= end:
+            actual[agreement_id] = actual.get(agreement_id, ZERO) + total
+    checks = [ForecastCheck(forecast, actual.get(forecast.agreement_id) or ZERO) for forecast in ended]
+    checks.sort(key=lambda check: (-abs(check.error), check.forecast.agreement.number))
+    return earlier, checks[:limit]
