@@ -11,6 +11,7 @@ from rebates.api.ledger import (
     SettlementViewSet,
     StatementView,
 )
+from rebates.api.outlook import ForecastLiabilityExportView, ForecastLiabilityView, ForecastViewSet
 from rebates.api.purchases import PurchaseViewSet
 
 router = SimpleRouter()
@@ -23,9 +24,13 @@ router.register("accruals", AccrualViewSet, basename="accrual")
 router.register("ledger-entries", LedgerEntryViewSet, basename="ledger-entry")
 router.register("settlements", SettlementViewSet, basename="settlement")
 router.register("export-jobs", ExportJobViewSet, basename="export-job")
+router.register("forecasts", ForecastViewSet, basename="forecast")
 
 urlpatterns = [
     path("agreements/<str:number>/statement/", StatementView.as_view(), name="agreement-statement"),
     path("exports/accruals.xlsx", AccrualExportView.as_view(), name="export-accruals-xlsx"),
+    path("forecast-liability/", ForecastLiabilityView.as_view(), name="forecast-liability"),
+    path("exports/forecast-liability.xlsx", ForecastLiabilityExportView.as_view(),
+         name="export-forecast-liability-xlsx"),
     *router.urls,
 ]
