@@ -24,11 +24,12 @@ def main():
     warm_up()
     began = time.perf_counter()
     run = accrual_run_start(as_of=as_of, full=full, trigger="command", queue=False)
-    run = accrual_run_perform(run_id=run.pk, close_settlements=False, workers=workers)
+    # The run alone: closing the due periods and the outlook are tasks of their own after it.
+    run = accrual_run_perform(run_id=run.pk, close_settlements=False, outlook=False, workers=workers)
     seconds = time.perf_counter() - began
     print(json.dumps({
         "seconds": seconds, "status": run.status, "entries": run.entries_count, "total": str(run.total_amount),
-        "agreements": run.agreements_count, "chunks": run.chunks_total,
+        "agreements": run.agreements_count, "chunks": run.chunks_total, "run": run.pk,
         # The largest process of the run: this one, or one of its chunk workers.
         "peak_mb": max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
         / 1024,

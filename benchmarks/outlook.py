@@ -1,0 +1,87 @@
+"""The nightly outlook (next tier and forecast of every agreement in its term, stored per run) on the
+synthetic data, beside its floor: the full accrual run of the same round, as of the same day.
+
+Each round starts from a copy of the freshly loaded data (CREATE DATABASE ... TEMPLATE), VACUUM ANALYZEd,
+and measures the full accrual run (the floor), then the outlook of that run; BENCH_REPEATS (default 3)
+rounds, the minimum of each quoted. Target: outlook <= 0.5 x the full run. As of 30 September 2026, so the
+2026 agreements are in their term with last year's months behind them (the synthetic book starts in 2025).
+
+Run by `make bench` (PostgreSQL from the environment); BENCH_SYNTHETIC_SCALE=0.1 runs on a tenth of the data.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import django
+
+ROOT = Path(__file__).resolve().parent.parent
+
+AS_OF = "2026-09-30"
+WORKERS = os.environ.get("BENCH_WORKERS", "2")
+REPEATS = max(1, int(os.environ.get("BENCH_REPEATS", "3")))
+SCALE = float(os.environ.get("BENCH_SYNTHETIC_SCALE", "1"))
+TARGET = 0.5
+
+
+def once(database, script, *args):
+    from accrual_run import database_url
+    from django.db import connection
+
+    connection.close()  # the measured process has the database to itself
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": database_url(database)}
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], cwd=ROOT, env=env,
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        sys.exit(f"{script} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main():
+    sys.stdout.reconfigure(line_buffering=True)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "benchmarks"))  # the accrual benchmark's database helpers
+    django.setup()
+    from accrual_run import copy_database, drop_database, use_database, vacuum_analyze
+    from django.db import connection
+
+    from rebates.synthetic import generate_synthetic, synthetic_exists
+
+    main_db = connection.settings_dict["NAME"]
+    work = f"{main_db}_outlook_work"
+    if not synthetic_exists():
+        began = time.perf_counter()
+        summary = generate_synthetic(customers=int(10_000 * SCALE), agreements=int(20_000 * SCALE),
+                                     products=max(20, int(500 * SCALE)), lines=int(1_000_000 * SCALE))
+        print(f"synthetic data x{SCALE:g} in {time.perf_counter() - began:.0f} s: {summary}")
+    print(f"outlook as of {AS_OF}; {REPEATS} rounds, each on a fresh copy of the loaded data after VACUUM "
+          f"ANALYZE: the full accrual run ({WORKERS} worker processes) then its outlook; minima quoted")
+    runs, outlooks = [], []
+    for _ in range(REPEATS):
+        copy_database(main_db, work)
+        use_database(work)
+        vacuum_analyze()
+        run = once(work, "_accrual_once.py", AS_OF, "--full", "--workers", WORKERS)
+        runs.append(run)
+        outlooks.append(once(work, "_outlook_once.py", str(run["run"])))
+    use_database(main_db)
+    drop_database(work)
+    floor = min(runs, key=lambda r: r["seconds"])
+    best = min(outlooks, key=lambda r: r["seconds"])
+    ratio = best["seconds"] / floor["seconds"]
+    verdict = "ok" if ratio <= TARGET else "ABOVE TARGET"
+    print(f"floor: the full accrual run as of {AS_OF}: {floor['seconds']:.2f} s "
+          f"({floor['agreements']:,} agreements, {floor['entries']:,} entries)")
+    print(f"outlook of every agreement in its term {best['seconds']:7.2f} s = {ratio:5.2f} x floor "
+          f"(target <= {TARGET} x) {verdict}  [{best['stored']:,} forecasts, {best['next_tiers']:,} next tiers, "
+          f"peak {best['peak_mb']:.0f} MB]")
+    if ratio > TARGET:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
