@@ -103,7 +103,7 @@ def test_with_redis_stopped_nothing_answers_500_and_queued_work_is_done_once_it_
         settings.QUEUED_WORK_REQUEUE_SECONDS = 0
         queued = waiting_work_requeue()
         assert queued == {"accrual_chunks": 0, "accrual_runs": 1, "import_previews": 1, "import_commits": 0,
-                          "exports": 1, "claim_checks": 1}
+                          "exports": 1, "outlooks": 0, "claim_checks": 1}
 
         def all_done():
             run.refresh_from_db()
