@@ -22,9 +22,18 @@ def main():
 
     run_id = int(sys.argv[1])
     connection.ensure_connection()  # a worker's connection is open when the task reaches it
+    profile = os.environ.get("BENCH_PROFILE")
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     began = time.perf_counter()
     stored = agreement_forecasts_record(run_id=run_id)
     seconds = time.perf_counter() - began
+    if profile:
+        profiler.disable()
+        profiler.dump_stats(profile)
     print(json.dumps({
         "seconds": seconds, "stored": stored,
         "next_tiers": AgreementForecast.objects.filter(run_id=run_id).exclude(next_kind="").count(),

@@ -141,13 +141,14 @@ def scope_month_totals_store(*, run_id: int, agreement_ids: list[int], by_custom
                           customer_ids={customer for _, customer in terms} if by_customer else None)
 
 
-def outlook_month_totals(agreements: list["AgreementInput"], *, earliest: date) -> dict[int, list[engine.PurchaseLine]]:
-    """Per agreement id, its purchases in scope per month from `earliest` on, the months before its term
-    included (the outlook reads last year's months whatever the rule)."""
+def outlook_month_totals(agreements: list["AgreementInput"], *, earliest: date,
+                         latest: date) -> dict[int, list[engine.PurchaseLine]]:
+    """Per agreement id, its purchases in scope per month from `earliest` to `latest`, the months before its
+    term included (the outlook reads last year's months whatever the rule)."""
     if not agreements:
         return {}
     return _engine_lines(sql.outlook_month_rows([a.pk for a in agreements], {a.customer_id for a in agreements},
-                                                earliest=earliest))
+                                                earliest=earliest, latest=latest))
 
 
 def changed_month_totals(

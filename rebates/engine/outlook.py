@@ -153,7 +153,9 @@ def next_tier(
     period = settlement_period(terms, as_of)
     # What the period had bought by the as-of month (later, already-sent lines are not yet counted).
     known = tuple(line for line in lines if line.month <= as_month)
-    results = calculate(terms, known, as_of=as_of, last_year_lines=last_year_lines)
+    # Only the period's own months: those before it cannot change what it earns.
+    this_period = (period.first,)
+    results = calculate(terms, known, as_of=as_of, last_year_lines=last_year_lines, changed_months=this_period)
     last_year = _last_year_by_month(terms, last_year_lines)
     volume, months_counted = _period_volume(terms, period, as_month, results, last_year)
     price = unit_price if unit_price is not None else _average_price(known, period, as_month)
@@ -175,9 +177,15 @@ def next_tier(
         return None
     target_end = add_months(target, 1) - timedelta(days=1)
     extra_line = PurchaseLine(target, to_go_units, to_go_amount)
-    without = calculate(terms, known, as_of=target_end, last_year_lines=last_year_lines)
-    with_extra = calculate(terms, known + (extra_line,), as_of=target_end, last_year_lines=last_year_lines)
-    before_month, after_month = without[-1], with_extra[-1]
+    if target == as_month or last_year or terms.rule.commitment_rule:
+        # The target month may earn (or change the baseline) without the extra volume: work it out.
+        before_month = calculate(terms, known, as_of=target_end, last_year_lines=last_year_lines,
+                                 changed_months=this_period)[-1]
+    else:
+        # An empty month next adds nothing to the period: it stands as after the as-of month.
+        before_month = _standing_after(results, period, as_month)
+    after_month = calculate(terms, known + (extra_line,), as_of=target_end, last_year_lines=last_year_lines,
+                            changed_months=this_period)[-1]
     extra = after_month.cumulative - before_month.cumulative
     catch_up = after_month.catch_up - before_month.catch_up
     months_left = len([m for m in period.months if m > as_month])
@@ -193,6 +201,17 @@ def next_tier(
         needed_per_month=_per_month(to_go, max(1, months_left), measure),
         own_per_month=_per_month(own, 1, measure),
     )
+
+
+@dataclass(frozen=True)
+class _Standing:
+    cumulative: Decimal
+    catch_up: Decimal
+
+
+def _standing_after(results, period, as_month) -> _Standing:
+    """What a month with nothing bought after the as-of month shows: the same cumulative, no catch-up."""
+    return _Standing(_cumulative_at(results, period, as_month), ZERO)
 
 
 def _per_month(value: Decimal, months: int, measure: str) -> Decimal:
@@ -324,13 +343,13 @@ def forecast(
     elapsed = [m for m in period.months if m <= as_month]
     remaining = [m for m in period.months if m > as_month]
     actual = tuple(line for line in lines if line.month <= as_month)
-    projected, method = _projection(actual, last_year_lines, elapsed, remaining)
+    projected, method = _projection(actual, last_year_lines, elapsed, remaining, same=last_year_lines is lines)
     period_end = period.last_day
     results = calculate(terms, actual + projected, as_of=period_end, last_year_lines=last_year_lines,
-                        bonus_lines=bonus_lines)
+                        bonus_lines=bonus_lines, changed_months=(period.first,))
     in_period = [r for r in results if r.month >= period.first]
     rebate = in_period[-1].cumulative if in_period else Decimal("0.00")
-    to_date = _cumulative_at(results, period, as_month)
+    to_date = _cumulative_at(in_period, period, as_month)
     forfeited = terms.terminated_on is not None
     return Forecast(
         period=period, as_of=as_of,
@@ -341,11 +360,12 @@ def forecast(
     )
 
 
-def _projection(actual, last_year_lines, elapsed, remaining) -> tuple[tuple[PurchaseLine, ...], str]:
+def _projection(actual, last_year_lines, elapsed, remaining, *, same=False) -> tuple[tuple[PurchaseLine, ...], str]:
     if not remaining:
         return (), ACTUAL
     bought = monthly_totals(actual)
-    before = monthly_totals(last_year_lines)
+    # Last year's months are among the actual ones when both come from the same lines.
+    before = bought if same else monthly_totals(last_year_lines)
     so_far = _sum(bought.get(m, NOTHING_BOUGHT) for m in elapsed)
     last_year_so_far = _sum(before.get(add_months(m, -12), NOTHING_BOUGHT) for m in elapsed)
     last_year_rest = [before.get(add_months(m, -12), NOTHING_BOUGHT) for m in remaining]

@@ -10,8 +10,8 @@ from datetime import date
 from django.db import transaction
 
 from rebates import engine
-from rebates.bulk import BATCH_SIZE
-from rebates.engine.outlook import Forecast, NextTier, forecast, next_tier
+from rebates.bulk import insert_rows
+from rebates.engine.outlook import Forecast, NextTier, forecast, next_tier, settlement_period
 from rebates.engine.periods import add_months, month_of
 from rebates.models import AccrualRun, AgreementForecast, RebateAgreement
 from rebates.terms import QUANTITY_STEP, AgreementInput, agreement_inputs, bonus_product_lines, outlook_month_totals
@@ -42,7 +42,7 @@ def agreement_forecasts_record(*, run_id: int) -> int:
         for start in range(0, len(ids), OUTLOOK_CHUNK):
             rows = [_row(run, agreement, outlook)
                     for agreement, outlook in agreement_outlooks(ids[start:start + OUTLOOK_CHUNK], as_of=run.as_of)]
-            AgreementForecast.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+            insert_rows(AgreementForecast, COLUMNS, rows)
             stored += len(rows)
         return stored
 
@@ -52,8 +52,9 @@ def agreement_outlooks(ids: list[int], *, as_of: date) -> list[tuple[AgreementIn
     agreements = [a for a in agreement_inputs(ids) if a.terms.start_month <= month_of(as_of)]
     if not agreements:
         return []
-    # Two years back: last year's same months of a period that began up to a year ago.
-    lines = outlook_month_totals(agreements, earliest=add_months(month_of(as_of), -24))
+    # From last year's first month of the earliest period under way, to the as-of month.
+    earliest = add_months(min(settlement_period(a.terms, as_of).first for a in agreements), -12)
+    lines = outlook_month_totals(agreements, earliest=earliest, latest=month_of(as_of))
     bonuses = bonus_product_lines(agreements)
     result = []
     for agreement in agreements:
@@ -70,25 +71,21 @@ def _has_threshold(terms: engine.AgreementTerms) -> bool:
     return rule.minimum is not None or rule.cap is not None or rule.kind_class.banded
 
 
-def _row(run: AccrualRun, agreement: AgreementInput, outlook) -> AgreementForecast:
-    predicted, tier = outlook
-    row = AgreementForecast(
-        run_id=run.pk, agreement_id=agreement.pk, as_of=run.as_of,
-        period_start=predicted.period.first, period_end=predicted.period.last,
-        payout_month=predicted.payout_month, volume_quantity=predicted.volume_quantity,
-        volume_amount=predicted.volume_amount, rebate=predicted.rebate, rebate_to_date=predicted.rebate_to_date,
-        payout=predicted.payout, method=predicted.method,
-    )
-    if tier is not None:
-        row.next_kind = tier.threshold_kind
-        row.next_measure = tier.measure
-        row.next_threshold = tier.threshold.quantize(QUANTITY_STEP)
-        row.to_go_units = tier.to_go_units
-        row.to_go_amount = tier.to_go_amount
-        row.next_extra = tier.extra
-        row.next_extra_catch_up = tier.extra_catch_up
-        row.days_left = tier.days_left
-        row.needed_per_month = tier.needed_per_month
-        row.own_per_month = tier.own_per_month
-    return row
+COLUMNS = ("run", "agreement", "as_of", "period_start", "period_end", "payout_month", "volume_quantity",
+           "volume_amount", "rebate", "rebate_to_date", "payout", "method", "next_kind", "next_measure",
+           "next_threshold", "to_go_units", "to_go_amount", "next_extra", "next_extra_catch_up", "days_left",
+           "needed_per_month", "own_per_month")
+NO_NEXT_TIER = ("", "", None, None, None, None, None, None, None, None)
 
+
+def _row(run: AccrualRun, agreement: AgreementInput, outlook) -> tuple:
+    """One AgreementForecast as the values of COLUMNS, for COPY."""
+    predicted, tier = outlook
+    row = (run.pk, agreement.pk, run.as_of, predicted.period.first, predicted.period.last, predicted.payout_month,
+           predicted.volume_quantity, predicted.volume_amount, predicted.rebate, predicted.rebate_to_date,
+           predicted.payout, predicted.method)
+    if tier is None:
+        return row + NO_NEXT_TIER
+    return row + (tier.threshold_kind, tier.measure, tier.threshold.quantize(QUANTITY_STEP), tier.to_go_units,
+                  tier.to_go_amount, tier.extra, tier.extra_catch_up, tier.days_left, tier.needed_per_month,
+                  tier.own_per_month)

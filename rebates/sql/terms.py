@@ -102,16 +102,16 @@ def scope_month_drop(*, run_id: int) -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {run_input_table(run_id)}")
 
 
-def outlook_month_rows(agreement_ids: list[int], customer_ids, *, earliest: date) -> list[tuple]:
+def outlook_month_rows(agreement_ids: list[int], customer_ids, *, earliest: date, latest: date) -> list[tuple]:
     """(agreement id, month, quantity, amount) per agreement and month with purchases in scope, from
-    `earliest` on, the months before the term included: the outlook shapes a forecast by last year's months
-    whatever the rule (the same scope as `scope_month_rows`, the term's start aside)."""
+    `earliest` to `latest`, the months before the term included: the outlook shapes a forecast by last
+    year's months whatever the rule (the same scope as `scope_month_rows`, the term's start aside)."""
     sql = _SCOPE_TOTALS_SQL.format(
         agreement=table(RebateAgreement), purchase=table(PurchaseLine), product=table(Product), window="",
         customers="\n  AND pl.customer_id = ANY(%s::bigint[])" if customer_ids else "",
         covers=covers_sql(or_before_term="TRUE"),
     )
-    params = [earliest, list(agreement_ids)] + ([sorted(customer_ids)] if customer_ids else [])
+    params = [earliest, list(agreement_ids)] + ([sorted(customer_ids)] if customer_ids else []) + [latest]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(f"SELECT * FROM ({sql}) AS totals WHERE totals.month <= %s", params)
         return cursor.fetchall()
