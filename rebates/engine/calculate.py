@@ -192,6 +192,12 @@ def _standing(rule: RebateRule, volume: Volume, extra_percent: Decimal) -> _Stan
     return _Standing(volume, True, from_rule, bonus)
 
 
+def period_earned(rule: RebateRule, volume: Volume) -> Decimal:
+    """What a settlement period has earned on its `volume` to date (rounded, within the cap), bonuses aside:
+    the cumulative `calculate` books for it when no launch bonus and no commitment rule applies."""
+    return _standing(rule, volume, ZERO).total
+
+
 def _catch_up(rule: RebateRule, before: _Standing, now: _Standing) -> Decimal:
     """The part of this month's rule earnings that restates earlier months: their volume at today's rate
     (or from nothing, when the minimum was just reached) less what they had booked. It stays between 0 and

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
-from .calculate import calculate
+from .calculate import calculate, period_earned
 from .choices import Baseline, TierBasis
 from .lines import NOTHING_BOUGHT, MonthTotal, PurchaseLine, monthly_totals
 from .money import CENT, HUNDRED, ZERO, quantize_money
@@ -344,20 +344,47 @@ def forecast(
     remaining = [m for m in period.months if m > as_month]
     actual = tuple(line for line in lines if line.month <= as_month)
     projected, method = _projection(actual, last_year_lines, elapsed, remaining, same=last_year_lines is lines)
-    period_end = period.last_day
-    results = calculate(terms, actual + projected, as_of=period_end, last_year_lines=last_year_lines,
-                        bonus_lines=bonus_lines, changed_months=(period.first,))
-    in_period = [r for r in results if r.month >= period.first]
-    rebate = in_period[-1].cumulative if in_period else Decimal("0.00")
-    to_date = _cumulative_at(in_period, period, as_month)
     forfeited = terms.terminated_on is not None
+    rule = terms.rule
+    if not rule.commitment_rule and not (rule.bonuses and bonus_lines):
+        # A period's cumulative follows from its volume to date alone: no month-by-month pass is needed.
+        quantity, amount, rebate, to_date = _period_figures(terms, period, actual + projected, last_year_lines,
+                                                            as_month)
+    else:
+        results = calculate(terms, actual + projected, as_of=period.last_day, last_year_lines=last_year_lines,
+                            bonus_lines=bonus_lines, changed_months=(period.first,))
+        in_period = [r for r in results if r.month >= period.first]
+        rebate = in_period[-1].cumulative if in_period else Decimal("0.00")
+        to_date = _cumulative_at(in_period, period, as_month)
+        quantity = sum((r.quantity for r in in_period), ZERO)
+        amount = sum((r.eligible_amount for r in in_period), Decimal("0.00"))
     return Forecast(
-        period=period, as_of=as_of,
-        volume_quantity=sum((r.quantity for r in in_period), ZERO),
-        volume_amount=sum((r.eligible_amount for r in in_period), Decimal("0.00")),
+        period=period, as_of=as_of, volume_quantity=quantity, volume_amount=amount,
         rebate=rebate, payout=Decimal("0.00") if forfeited else rebate, rebate_to_date=to_date,
         method=ACTUAL if not remaining else method, projected=projected,
     )
+
+
+def _period_figures(terms, period, lines, last_year_lines, as_month):
+    """(units, amount, earned at the period's end, earned by the as-of month) of the period, by the
+    engine's own rule for a period's cumulative (`period_earned`)."""
+    bought = monthly_totals(line for line in lines if period.first <= line.month <= period.last)
+    last_year = _last_year_by_month(terms, last_year_lines)
+    quantity = amount = base_quantity = base_amount = ZERO
+    to_date = Decimal("0.00")
+    for month in period.months:
+        total = bought.get(month, NOTHING_BOUGHT)
+        before = last_year.get(month, NOTHING_BOUGHT)
+        quantity += total.quantity
+        amount += total.amount
+        base_quantity += before.quantity
+        base_amount += before.amount
+        if month == as_month:
+            to_date = period_earned(terms.rule, Volume(quantity, amount, base_quantity, base_amount))
+    end = period_earned(terms.rule, Volume(quantity, amount, base_quantity, base_amount))
+    if as_month >= period.last:
+        to_date = end
+    return quantity, amount if amount else Decimal("0.00"), end, to_date
 
 
 def _projection(actual, last_year_lines, elapsed, remaining, *, same=False) -> tuple[tuple[PurchaseLine, ...], str]:

@@ -173,3 +173,17 @@ def test_the_forecast_never_falls_below_what_the_period_has_earned_without_credi
 
     assert result.volume_quantity >= sum((line.quantity for line in lines
                                           if result.period.first <= line.month <= month(as_of_month)), Decimal(0))
+
+
+@given(agreements(), purchase_lines(), st.integers(1, 12))
+@outlook_examples
+def test_the_forecast_is_what_calculate_books_on_the_actual_and_projected_months(terms, lines, as_of_month):
+    result = forecast(terms, lines, as_of=month_end(as_of_month), bonus_lines=lines)
+    period = result.period
+    known = [line for line in lines if line.month <= month(as_of_month)]
+    booked = [r for r in calculate(terms, known + list(result.projected), as_of=period.last_day, bonus_lines=lines)
+              if r.month >= period.first]
+
+    assert result.rebate == (booked[-1].cumulative if booked else Decimal("0.00"))
+    assert result.volume_quantity == sum((r.quantity for r in booked), Decimal("0"))
+    assert result.volume_amount == sum((r.eligible_amount for r in booked), Decimal("0"))
