@@ -40,6 +40,8 @@ _READ_ALL = [
     "pricing_signals.view_priceclaim",
     "pricing_signals.view_marketsignal",
     "pricing_signals.view_detectionrule",
+    # The outlook after each run (next tier, forecast): the desk's own reading, not the ERP's.
+    "rebates.view_agreementforecast",
 ]
 
 ROLE_PERMISSIONS = {

@@ -29,7 +29,7 @@ WATCH_ITEM = {"kind": "near_tier", "kind_label": "About to reach a tier", "custo
 
 
 class WatchlistView(ApiView):
-    required_permissions = {"get": ("rebates.view_rebateagreement", "pricing_signals.view_priceclaim")}
+    required_permissions = {"get": ("rebates.view_agreementforecast", "pricing_signals.view_priceclaim")}
     serializer_class = WatchItemOut
     pagination_class = None
     filter_backends = []

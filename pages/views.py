@@ -211,7 +211,6 @@ def agreement_context(request, number, *, terminate_form=None):
     agreement = rebate_selectors.agreement_for_page(user=request.user, number=number)
     statement = rebate_selectors.agreement_statement(user=request.user, number=number, agreement=agreement)
     months = statement.months
-    balance = rebate_selectors.agreement_balance(agreement=agreement)
     can_terminate = (request.user.has_perm("rebates.terminate_agreement")
                      and agreement.status in TERMINABLE_STATUSES)
     return {
@@ -220,8 +219,8 @@ def agreement_context(request, number, *, terminate_form=None):
         "terms": terms_in_words(agreement),
         "chart": rebate_chart(months),
         "chart_narrow": rebate_chart(months, width=NARROW_WIDTH),
-        "unpaid": balance["unpaid"],
-        "forfeited": balance["forfeited"],
+        "unpaid": agreement.unpaid_balance,
+        "forfeited": agreement.forfeited_balance,
         "can_terminate": can_terminate,
         "terminate_form": (terminate_form or AgreementTerminateForm(initial={"terminated_on": clock.today()}))
         if can_terminate else None,

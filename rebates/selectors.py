@@ -489,7 +489,9 @@ def agreement_for_page(*, user, number):
         .select_related("customer__account_manager", "program", "rule")
         .prefetch_related("rule__bands", "rule__bonuses__product", "products", "product_lines",
                           Prefetch("prices", queryset=ContractPrice.objects.select_related("created_by", "product")))
-        .annotate(last_run_as_of=_last_run_as_of()),  # for its statement's months not accrued yet
+        .annotate(last_run_as_of=_last_run_as_of(),  # for its statement's months not accrued yet
+                  # Its balance in the same query (agreement_balance's figures): the page's query budget.
+                  unpaid_balance=_balance_figure("unpaid", "pk"), forfeited_balance=_balance_figure("forfeited", "pk")),
         number=number,
     )
 

@@ -13,7 +13,8 @@ from rebates import forecasts
 from rebates.exports.cells import XLSX_CONTENT_TYPE as XLSX
 from rebates.lists import values_export_response
 
-READ = ("rebates.view_rebateagreement", "rebates.view_ledgerentry")
+READ = ("rebates.view_agreementforecast",)
+EXPORT = ("rebates.view_agreementforecast", "rebates.export_accruals")
 
 
 def _money(**kwargs):
@@ -117,7 +118,7 @@ class ForecastLiabilityView(ApiView):
 
 
 class ForecastLiabilityExportView(ApiView):
-    required_permissions = {"get": READ}
+    required_permissions = {"get": EXPORT}
     pagination_class = None
     filter_backends = []
     serializer_class = PayoutMonthOut

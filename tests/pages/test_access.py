@@ -48,6 +48,8 @@ PAGES = {
     "import-template": ("format", "requester"),
     "import-detail": ("import", "requester"),
     "import-progress": ("import", "requester"),
+    "watchlist": ("none", None),
+    "forecasts": ("none", None),
 }
 
 
