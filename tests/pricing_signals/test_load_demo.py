@@ -266,3 +266,30 @@ def test_output_says_to_which_day_the_demo_is_accrued_and_what_it_earned():
     earned = LedgerEntry.objects.filter(kind__in=EARNED_KINDS).aggregate(total=Sum("amount"))["total"]
     assert earned > 0
     assert f"Accrued as of 2026-11-23: ${earned:,.2f} earned, " in output
+
+
+# --- the outlook: last year's purchases shape the forecasts and show who is falling ---------------------------
+
+
+def test_the_demo_carries_last_years_purchases_of_every_customer_but_the_seed():
+    load_demo()
+
+    last_year = PurchaseLine.objects.filter(month__year=2025)
+    assert last_year.values("customer").distinct().count() == Customer.objects.count() - 1
+    assert not last_year.filter(customer__code="SEED-001").exists()
+
+
+def test_the_demo_opens_with_forecasts_shaped_by_last_year_and_a_watchlist_of_falling_customers():
+    from pages.watchlist import FALLING, watchlist
+    from rebates.models import AgreementForecast
+
+    load_demo()
+    manager = get_user_model().objects.get(username="am.north")
+
+    forecasts = AgreementForecast.objects.filter(run=AccrualRun.objects.get())
+    assert forecasts.filter(method="last year").count() >= 20
+    assert forecasts.get(agreement__number="AG-SEED-2026").rebate == Decimal("30.00")  # $2.50 a month
+    items = watchlist(user=manager)
+    assert any(item.kind == FALLING for item in items)
+    assert all(Customer.objects.get(code=item.customer_code).account_manager == manager for item in items)
+    assert [item.money for item in items] == sorted((item.money for item in items), reverse=True)

@@ -145,3 +145,19 @@ def test_last_months_forecast_of_a_finished_quarter_is_set_against_what_it_earne
     assert earlier.as_of == datetime.date(2026, 2, 28)
     [check] = checks
     assert (check.forecast.rebate, check.actual, check.error) == (D("240.00"), D("90.00"), D("150.00"))
+
+
+def test_the_sweeper_queues_the_lost_outlook_of_the_latest_run_again(monkeypatch, settings, pinned_clock):
+    from rebates.services import recovery
+
+    tiered_agreement()
+    run = accrue(datetime.date(2026, 2, 28), outlook=False)
+    queued = []
+    monkeypatch.setattr(recovery, "queue_on_commit", lambda task, *args: queued.append((task.name, args)))
+    settings.QUEUED_WORK_REQUEUE_SECONDS = 0
+    pinned_clock.shift(datetime.timedelta(seconds=5))
+
+    assert recovery.rebate_work_requeue(queue_empty=True)["outlooks"] == 1
+    assert ("rebates.tasks.agreement_forecasts_record", (run.pk,)) in queued
+    agreement_forecasts_record(run_id=run.pk)
+    assert recovery.rebate_work_requeue(queue_empty=True)["outlooks"] == 0
