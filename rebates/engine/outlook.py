@@ -155,9 +155,16 @@ def next_tier(
     known = tuple(line for line in lines if line.month <= as_month)
     # Only the period's own months: those before it cannot change what it earns.
     this_period = (period.first,)
-    results = calculate(terms, known, as_of=as_of, last_year_lines=last_year_lines, changed_months=this_period)
     last_year = _last_year_by_month(terms, last_year_lines)
-    volume, months_counted = _period_volume(terms, period, as_month, results, last_year)
+    if terms.rule.commitment_rule:
+        # Shortfall months leave the volume: the engine says which they are.
+        results = calculate(terms, known, as_of=as_of, last_year_lines=last_year_lines, changed_months=this_period)
+        volume, months_counted = _period_volume(terms, period, as_month, results, last_year)
+        earned = _cumulative_at(results, period, as_month)
+    else:
+        # The period's cumulative follows from its volume to date alone (calculate's own rule).
+        volume, months_counted = _period_volume_of_lines(known, period, as_month, last_year)
+        earned = period_earned(terms.rule, volume)
     price = unit_price if unit_price is not None else _average_price(known, period, as_month)
     if price is None or price <= 0:
         return None
@@ -169,7 +176,7 @@ def next_tier(
         before = last_year.get(target, NOTHING_BOUGHT)
         volume = volume._replace(baseline_quantity=volume.baseline_quantity + before.quantity,
                                  baseline_amount=volume.baseline_amount + before.amount)
-    found = _next_threshold(terms, volume, results, period, as_month)
+    found = _next_threshold(terms, volume, earned)
     if found is None:
         return None
     kind, measure, threshold, standing, to_go_units, to_go_amount = _reaching(*found, volume, price, terms)
@@ -183,7 +190,7 @@ def next_tier(
                                  changed_months=this_period)[-1]
     else:
         # An empty month next adds nothing to the period: it stands as after the as-of month.
-        before_month = _standing_after(results, period, as_month)
+        before_month = _Standing(earned, ZERO)
     after_month = calculate(terms, known + (extra_line,), as_of=target_end, last_year_lines=last_year_lines,
                             changed_months=this_period)[-1]
     extra = after_month.cumulative - before_month.cumulative
@@ -194,8 +201,7 @@ def next_tier(
     return NextTier(
         period=period, as_of=as_of, threshold_kind=kind, measure=measure, threshold=threshold, standing=standing,
         to_go=to_go, to_go_units=to_go_units, to_go_amount=to_go_amount, unit_price=price,
-        earned_to_date=_cumulative_at(results, period, as_month),
-        rate_now=_rate(results, period, as_month), rate_then=after_month.rate,
+        earned_to_date=earned, rate_now=_rate_in_force(terms.rule, volume), rate_then=after_month.rate,
         extra=extra, extra_catch_up=catch_up, extra_on_volume=extra - catch_up, target_month=target,
         days_left=max(0, (period.last_day - as_of).days), months_left=months_left,
         needed_per_month=_per_month(to_go, max(1, months_left), measure),
@@ -209,9 +215,30 @@ class _Standing:
     catch_up: Decimal
 
 
-def _standing_after(results, period, as_month) -> _Standing:
-    """What a month with nothing bought after the as-of month shows: the same cumulative, no catch-up."""
-    return _Standing(_cumulative_at(results, period, as_month), ZERO)
+def _rate_in_force(rule, volume: Volume) -> Decimal:
+    """The rate a further unit or dollar earns on the volume to date: 0 below the minimum."""
+    kind = rule.kind_class
+    if rule.minimum is not None and kind.minimum_volume(rule, volume) < rule.minimum:
+        return ZERO
+    return kind.rate_in_force(rule, volume)
+
+
+def _period_volume_of_lines(lines, period, as_month, last_year):
+    """The period's volume to date from its lines (no month left out) and its months so far."""
+    bought = monthly_totals(line for line in lines if period.first <= line.month <= as_month)
+    quantity = amount = base_quantity = base_amount = ZERO
+    counted = 0
+    for month in period.months:
+        if month > as_month:
+            break
+        counted += 1
+        total = bought.get(month, NOTHING_BOUGHT)
+        before = last_year.get(month, NOTHING_BOUGHT)
+        quantity += total.quantity
+        amount += total.amount
+        base_quantity += before.quantity
+        base_amount += before.amount
+    return Volume(quantity, amount, base_quantity, base_amount), counted
 
 
 def _per_month(value: Decimal, months: int, measure: str) -> Decimal:
@@ -226,13 +253,6 @@ def _cumulative_at(results, period, as_month) -> Decimal:
     return Decimal("0.00")
 
 
-def _rate(results, period, as_month) -> Decimal:
-    for result in reversed(results):
-        if period.first <= result.month <= as_month:
-            return result.rate
-    return ZERO
-
-
 def _average_price(lines, period, as_month) -> Decimal | None:
     """The period's average net price to date, else all the lines' (a credit-only period has none)."""
     for chosen in ([line for line in lines if period.first <= line.month <= as_month], lines):
@@ -243,7 +263,7 @@ def _average_price(lines, period, as_month) -> Decimal | None:
     return None
 
 
-def _next_threshold(terms, volume: Volume, results, period, as_month):
+def _next_threshold(terms, volume: Volume, earned: Decimal):
     """(kind, measure, threshold, standing) of the nearest threshold not yet reached, or None."""
     rule = terms.rule
     kind = rule.kind_class
@@ -267,7 +287,6 @@ def _next_threshold(terms, volume: Volume, results, period, as_month):
                 measure = UNITS if rule.tier_basis is TierBasis.QUANTITY else AMOUNT
                 return TIER, measure, band.threshold, value
     if rule.cap is not None:
-        earned = _cumulative_at(results, period, as_month)
         rate = kind.rate_in_force(rule, volume)
         if earned < rule.cap and rate > 0:
             remaining = rule.cap - earned
