@@ -362,13 +362,17 @@ def forecast(
     elapsed = [m for m in period.months if m <= as_month]
     remaining = [m for m in period.months if m > as_month]
     actual = tuple(line for line in lines if line.month <= as_month)
-    projected, method = _projection(actual, last_year_lines, elapsed, remaining, same=last_year_lines is lines)
+    # Each month's totals, read once: the months so far, and last year's when both come from the same lines.
+    bought = monthly_totals(actual)
+    before = bought if last_year_lines is lines else monthly_totals(last_year_lines)
+    projected, method = _projection(bought, before, elapsed, remaining)
     forfeited = terms.terminated_on is not None
     rule = terms.rule
     if not rule.commitment_rule and not (rule.bonuses and bonus_lines):
         # A period's cumulative follows from its volume to date alone: no month-by-month pass is needed.
-        quantity, amount, rebate, to_date = _period_figures(terms, period, actual + projected, last_year_lines,
-                                                            as_month)
+        last_year = ({add_months(month, 12): total for month, total in before.items()}
+                     if rule.baseline is Baseline.LAST_YEAR else {})
+        quantity, amount, rebate, to_date = _period_figures(rule, period, bought, projected, last_year, as_month)
     else:
         results = calculate(terms, actual + projected, as_of=period.last_day, last_year_lines=last_year_lines,
                             bonus_lines=bonus_lines, changed_months=(period.first,))
@@ -384,34 +388,33 @@ def forecast(
     )
 
 
-def _period_figures(terms, period, lines, last_year_lines, as_month):
-    """(units, amount, earned at the period's end, earned by the as-of month) of the period, by the
-    engine's own rule for a period's cumulative (`period_earned`)."""
-    bought = monthly_totals(line for line in lines if period.first <= line.month <= period.last)
-    last_year = _last_year_by_month(terms, last_year_lines)
+def _period_figures(rule, period, bought, projected, last_year, as_month):
+    """(units, amount, earned at the period's end, earned by the as-of month) of the period: the months
+    `bought` so far and the `projected` ones, by the engine's own rule for a period's cumulative
+    (`period_earned`)."""
+    ahead = {line.month: line for line in projected}
     quantity = amount = base_quantity = base_amount = ZERO
     to_date = Decimal("0.00")
     for month in period.months:
-        total = bought.get(month, NOTHING_BOUGHT)
+        total = bought.get(month, NOTHING_BOUGHT) if month <= as_month else ahead.get(month, NOTHING_BOUGHT)
         before = last_year.get(month, NOTHING_BOUGHT)
         quantity += total.quantity
         amount += total.amount
         base_quantity += before.quantity
         base_amount += before.amount
         if month == as_month:
-            to_date = period_earned(terms.rule, Volume(quantity, amount, base_quantity, base_amount))
-    end = period_earned(terms.rule, Volume(quantity, amount, base_quantity, base_amount))
+            to_date = period_earned(rule, Volume(quantity, amount, base_quantity, base_amount))
+    end = period_earned(rule, Volume(quantity, amount, base_quantity, base_amount))
     if as_month >= period.last:
         to_date = end
     return quantity, amount if amount else Decimal("0.00"), end, to_date
 
 
-def _projection(actual, last_year_lines, elapsed, remaining, *, same=False) -> tuple[tuple[PurchaseLine, ...], str]:
+def _projection(bought, before, elapsed, remaining) -> tuple[tuple[PurchaseLine, ...], str]:
+    """The months left, projected from the months `bought` so far and last year's (`before`, by their own
+    months); the method used."""
     if not remaining:
         return (), ACTUAL
-    bought = monthly_totals(actual)
-    # Last year's months are among the actual ones when both come from the same lines.
-    before = bought if same else monthly_totals(last_year_lines)
     so_far = _sum(bought.get(m, NOTHING_BOUGHT) for m in elapsed)
     last_year_so_far = _sum(before.get(add_months(m, -12), NOTHING_BOUGHT) for m in elapsed)
     last_year_rest = [before.get(add_months(m, -12), NOTHING_BOUGHT) for m in remaining]

@@ -16,8 +16,9 @@ from rebates.engine.periods import add_months, month_of
 from rebates.models import AccrualRun, AgreementForecast, RebateAgreement
 from rebates.terms import QUANTITY_STEP, AgreementInput, agreement_inputs, bonus_product_lines, outlook_month_totals
 
-# Agreements read and worked out together: one query for their terms, one for their purchases.
-OUTLOOK_CHUNK = 2000
+# Agreements read and worked out together: one query for their terms, one for their purchases (a pass
+# over the lines, so the fewer the better; 20,000 agreements' lines are a few hundred MB at most).
+OUTLOOK_CHUNK = 20_000
 OUTLOOK_STATUSES = (RebateAgreement.Status.ACTIVE,)
 
 

@@ -105,7 +105,9 @@ def scope_month_drop(*, run_id: int) -> None:
 def outlook_month_rows(agreement_ids: list[int], customer_ids, *, earliest: date, latest: date) -> list[tuple]:
     """(agreement id, month, quantity, amount) per agreement and month with purchases in scope, from
     `earliest` to `latest`, the months before the term included: the outlook shapes a forecast by last
-    year's months whatever the rule (the same scope as `scope_month_rows`, the term's start aside)."""
+    year's months whatever the rule (the same scope as `scope_month_rows`, the term's start aside). Inside
+    a transaction (it sets the planner's options for it); `customer_ids` (or None) names the customers'
+    lines to read by index."""
     sql = _SCOPE_TOTALS_SQL.format(
         agreement=table(RebateAgreement), purchase=table(PurchaseLine), product=table(Product), window="",
         customers="\n  AND pl.customer_id = ANY(%s::bigint[])" if customer_ids else "",
@@ -113,5 +115,9 @@ def outlook_month_rows(agreement_ids: list[int], customer_ids, *, earliest: date
     )
     params = [earliest, list(agreement_ids)] + ([sorted(customer_ids)] if customer_ids else []) + [latest]
     with connection.cursor() as cursor:
+        # As for the run's input: the scope tests make the planner guess the query far dearer than it is,
+        # and compiling it (JIT) costs more than running it. For the caller's transaction only.
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(f"SELECT * FROM ({sql}) AS totals WHERE totals.month <= %s", params)
         return cursor.fetchall()
