@@ -150,8 +150,12 @@ def outlook_month_totals(agreements: list["AgreementInput"], *, earliest: date,
         return {}
     # A few agreements' lines are read by index through their customers; many, by a pass over the lines.
     customers = {a.customer_id for a in agreements} if len(agreements) <= OUTLOOK_BY_CUSTOMER else None
-    return _engine_lines(sql.outlook_month_rows([a.pk for a in agreements], customers, earliest=earliest,
-                                                latest=latest))
+    totals: dict[int, list[engine.PurchaseLine]] = defaultdict(list)
+    for agreement_id, month, quantity, amount in sql.outlook_month_rows(
+            [a.pk for a in agreements], customers, earliest=earliest, latest=latest):
+        # PostgreSQL's sums of numerics come as exact Decimals and months as dates: taken as they are.
+        totals[agreement_id].append(engine.PurchaseLine(month, quantity, amount))
+    return totals
 
 
 def changed_month_totals(

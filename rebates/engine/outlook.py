@@ -447,14 +447,4 @@ def _sum(totals) -> MonthTotal:
     return MonthTotal(quantity, amount)
 
 
-def falling_against_last_year(this_year: MonthTotal, last_year: MonthTotal) -> Decimal | None:
-    """The change in net amount against last year's same months, in percent (negative when falling);
-    None when last year bought nothing to compare with."""
-    if last_year.amount <= 0:
-        return None
-    return ((this_year.amount - last_year.amount) * HUNDRED / last_year.amount).quantize(
-        Decimal("0.1"), rounding=ROUND_HALF_UP)
-
-
-__all__ = ["CAP", "MINIMUM", "TIER", "Forecast", "NextTier", "Period", "falling_against_last_year", "forecast",
-           "next_tier", "settlement_period"]
+__all__ = ["CAP", "MINIMUM", "TIER", "Forecast", "NextTier", "Period", "forecast", "next_tier", "settlement_period"]
