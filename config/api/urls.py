@@ -7,6 +7,7 @@ v1 = [
     path("", include("customers.api.urls")),
     path("", include("rebates.api.urls")),
     path("", include("pricing_signals.api.urls")),
+    path("", include("outlook.api.urls")),
 ]
 
 urlpatterns = [
