@@ -21,12 +21,17 @@ RISK_EXAMPLE = {
 CONTACT_EXAMPLE = {"contacted_on": "2026-11-20", "kind": "visit", "manager": "am.jones",
                    "note": "Walked the warehouse; asked about next year's volumes.", "claim": None}
 
+DUE_EXAMPLE = {"code": "C00042", "name": "Northgate Industrial Supply", "account_manager": "am.jones",
+               "value_tier": "A", "risk_level": "high", "risk_points": 45, "at_stake": "1840.50",
+               "last_contact_on": "2026-10-02", "cadence_days": 14, "due_on": "2026-10-16"}
+
 
 class CustomerOutlookViewSet(ApiViewSet):
     """A customer's risk and contacts, by ERP code; 404 for a customer the user may not see."""
 
     lookup_field = "code"
     serializer_class = RiskOut
+    pagination_class = None  # a customer's contacts: the latest 50, one answer
     required_permissions = {
         "risk": ("customers.view_customer",),
         "contacts": ("customers.view_contact",),
@@ -87,7 +92,8 @@ class ContactDueViewSet(mixins.ListModelMixin, ApiViewSet):
     def get_queryset(self):
         return selectors.contacts_due(user=self.request.user, as_of=clock.today())
 
-    @extend_schema(summary="Contacts due", description="Your active customers whose next contact is due within a "
+    @extend_schema(summary="Contacts due", examples=[OpenApiExample("Contacts due", value=DUE_EXAMPLE)],
+                   description="Your active customers whose next contact is due within a "
                    "week or overdue (never contacted included): highest value and risk first, then the most rebate "
                    "at stake.")
     def list(self, request, *args, **kwargs):
