@@ -8,23 +8,13 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.db.models import (
-    Case,
     Count,
-    DateField,
-    DecimalField,
     F,
-    Func,
-    IntegerField,
     Max,
-    OuterRef,
-    Q,
-    Subquery,
     Sum,
-    Value,
-    When,
     Window,
 )
-from django.db.models.functions import Coalesce, Greatest, RowNumber
+from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
@@ -32,62 +22,85 @@ from customers.models import Contact, ContactCadence, Customer
 from pricing_signals.models import PriceClaim
 from rebates.models import AgreementBalance
 
-ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=16, decimal_places=2))
 TIERS = tuple(Customer.ValueTier.values)  # A, B, C: most valuable first
 LEVELS = ("high", "medium", "low")  # highest risk first
 LEVEL_NAMES = dict(Customer.RiskLevel.choices)
-# Risk ordered highest first in SQL.
-RISK_RANK = Case(When(risk_level="high", then=Value(0)), When(risk_level="medium", then=Value(1)), default=Value(2),
-                 output_field=IntegerField())
 
 
-class _DatePlusDays(Func):
-    """date + integer days (PostgreSQL's date arithmetic), a date."""
-
-    arg_joiner = " + "
-    template = "(%(expressions)s)"
-    output_field = DateField()
+def _cadences() -> dict[tuple[str, str], int]:
+    return {(tier, level): days for tier, level, days in
+            ContactCadence.objects.values_list("value_tier", "risk_level", "days")}
 
 
-def _last_contact():
-    """The day of the customer's (outer query's pk) last contact: a logged contact or a price claim reported
-    by anyone, whichever is later (a claim is a conversation with the customer)."""
-    contact = (Contact.objects.filter(customer=OuterRef("pk")).order_by().values("customer")
-               .annotate(last=Max("contacted_on")).values("last"))
-    claim = (PriceClaim.objects.filter(customer=OuterRef("pk")).order_by().values("customer")
-             .annotate(last=Max("reported_on")).values("last"))
-    # GREATEST skips NULLs in PostgreSQL: either alone is the answer.
-    return Greatest(Subquery(contact, output_field=DateField()), Subquery(claim, output_field=DateField()))
+@dataclass(frozen=True)
+class PlannedContact:
+    """An active customer in the contact plan: its last contact (a logged contact or a price claim reported,
+    whichever is later; None: never), its cell's cadence, the day its next contact is due (None when never
+    contacted: due now) and its unpaid rebate at stake."""
+
+    pk: int
+    code: str
+    name: str
+    account_manager: str | None
+    value_tier: str
+    risk_level: str
+    risk_points: int
+    at_stake: Decimal
+    last_contact_on: date | None
+    cadence_days: int | None
+    due_on: date | None
+
+    @property
+    def risk_level_name(self) -> str:
+        return LEVEL_NAMES.get(self.risk_level, self.risk_level)
+
+    def sort_key(self):
+        """Highest value, then highest risk, then the most at stake, then the longest overdue."""
+        return (self.value_tier, LEVELS.index(self.risk_level), -self.at_stake, self.due_on or date.min, self.code)
 
 
-def _cadence_days():
-    cadence = ContactCadence.objects.filter(value_tier=OuterRef("value_tier"), risk_level=OuterRef("risk_level"))
-    return Subquery(cadence.values("days")[:1], output_field=IntegerField())
+def contact_plan(*, user, customers=None) -> list[PlannedContact]:
+    """The active customers the user may see (`customers`: a queryset of them, to narrow it) in the contact
+    plan. Four grouped queries however many customers: the customers, their last contacts and claims (one
+    union), their unpaid balances, the cadences; no per-customer subquery for the planner to get wrong."""
+    visible = Customer.objects.visible_to(user).active()
+    if customers is not None:
+        visible = visible.filter(pk__in=customers.values("pk"))
+    rows = list(visible.order_by().values_list("pk", "code", "name", "account_manager__username", "value_tier",
+                                               "risk_level", "risk_points"))
+    if not rows:
+        return []
+    ids = visible.values("pk")
+    last: dict[int, date] = {}
+    contacts = (Contact.objects.filter(customer__in=ids).order_by().values("customer_id")
+                .annotate(last=Max("contacted_on")).values_list("customer_id", "last"))
+    claims = (PriceClaim.objects.filter(customer__in=ids).order_by().values("customer_id")
+              .annotate(last=Max("reported_on")).values_list("customer_id", "last"))
+    for customer_id, day in contacts.union(claims, all=True):
+        if customer_id not in last or day > last[customer_id]:
+            last[customer_id] = day
+    at_stake = dict(AgreementBalance.objects.filter(agreement__customer__in=ids).order_by()
+                    .values("agreement__customer_id").annotate(total=Sum("unpaid"))
+                    .values_list("agreement__customer_id", "total"))
+    cadences = _cadences()
+    planned = []
+    for pk, code, name, manager, tier, level, points in rows:
+        days = cadences.get((tier, level))
+        contacted = last.get(pk)
+        due = contacted + timedelta(days=days) if contacted is not None and days is not None else None
+        planned.append(PlannedContact(pk, code, name, manager, tier, level, points,
+                                      at_stake.get(pk) or Decimal("0.00"), contacted, days, due))
+    return planned
 
 
-def _at_stake():
-    total = (AgreementBalance.objects.filter(agreement__customer=OuterRef("pk")).order_by()
-             .values("agreement__customer").annotate(total=Sum("unpaid")).values("total"))
-    return Coalesce(Subquery(total, output_field=DecimalField(max_digits=16, decimal_places=2)), ZERO)
-
-
-def contact_plan(*, user):
-    """The active customers the user may see, each with `last_contact_on` (None: never), `cadence_days` (of its
-    value tier and risk level) and `due_on` (None when never contacted: due now)."""
-    return (Customer.objects.visible_to(user).active()
-            .annotate(last_contact_on=_last_contact(), cadence_days=_cadence_days())
-            .annotate(due_on=_DatePlusDays(F("last_contact_on"), F("cadence_days"))))
-
-
-def contacts_due(*, user, as_of: date):
+def contacts_due(*, user, as_of: date) -> list[PlannedContact]:
     """Customers whose next contact is due by as_of + OUTLOOK_CONTACT_DUE_AHEAD_DAYS (overdue ones and the
     never contacted included): highest value and risk first, then the most rebate at stake, then the longest
-    overdue. Each row carries `last_contact_on`, `cadence_days`, `due_on` and `at_stake`."""
+    overdue."""
     ahead = as_of + timedelta(days=settings.OUTLOOK_CONTACT_DUE_AHEAD_DAYS)
-    return (contact_plan(user=user).filter(Q(due_on__isnull=True) | Q(due_on__lte=ahead))
-            .annotate(risk_rank=RISK_RANK, at_stake=_at_stake())
-            .select_related("account_manager")
-            .order_by("value_tier", "risk_rank", "-at_stake", F("due_on").asc(nulls_first=True), "code"))
+    due = [row for row in contact_plan(user=user) if row.due_on is None or row.due_on <= ahead]
+    due.sort(key=PlannedContact.sort_key)
+    return due
 
 
 @dataclass(frozen=True)
@@ -125,18 +138,16 @@ def due_words(due_on: date | None, last_contact_on: date | None, as_of: date) ->
 def today_items(*, user, as_of: date, limit: int = 10, extra=()) -> tuple[list[TodayItem], int]:
     """What to do today for the dashboard: the contacts due (as `contacts_due`), and any `extra` items (from
     other reads, such as a watchlist), highest value and risk first, then money at stake; the first `limit`
-    and how many there are in all. Two queries."""
+    and how many there are in all. Four queries."""
     due = contacts_due(user=user, as_of=as_of)
-    total = due.count() + len(extra)
-    rows = due.values("code", "name", "value_tier", "risk_level", "at_stake", "due_on", "last_contact_on")[:limit]
     items = []
-    for row in rows:
-        why, overdue = due_words(row["due_on"], row["last_contact_on"], as_of)
-        items.append(TodayItem("contact", row["code"], row["name"], _customer_url(row["code"]), row["value_tier"],
-                               row["risk_level"], why, row["at_stake"], row["due_on"], overdue))
+    for row in due:
+        why, overdue = due_words(row.due_on, row.last_contact_on, as_of)
+        items.append(TodayItem("contact", row.code, row.name, _customer_url(row.code), row.value_tier,
+                               row.risk_level, why, row.at_stake, row.due_on, overdue))
     items.extend(extra)
     items.sort(key=lambda item: (item.value_tier, LEVELS.index(item.risk_level), -item.at_stake))
-    return items[:limit], total
+    return items[:limit], len(items)
 
 
 # --- the value × risk grid ------------------------------------------------------------------------------
@@ -178,12 +189,20 @@ def value_risk_grid(*, user, per_cell: int = 20) -> list[GridCell]:
             for tier in TIERS for level in LEVELS]
 
 
-def value_risk_rows(*, user):
-    """Every active customer the user may see with its value tier, risk and rebate at stake, for the .xlsx:
-    highest value and risk first."""
-    return (Customer.objects.visible_to(user).active().select_related("account_manager")
-            .annotate(risk_rank=RISK_RANK, at_stake=_at_stake())
-            .order_by("value_tier", "risk_rank", "-risk_points", "code"))
+def value_risk_rows(*, user) -> list[dict]:
+    """Every active customer the user may see with its value tier, risk (level, points, reasons, as of) and
+    rebate at stake, for the .xlsx: highest value and risk first. Two queries."""
+    visible = Customer.objects.visible_to(user).active()
+    at_stake = dict(AgreementBalance.objects.filter(agreement__customer__in=visible.values("pk")).order_by()
+                    .values("agreement__customer_id").annotate(total=Sum("unpaid"))
+                    .values_list("agreement__customer_id", "total"))
+    rows = list(visible.order_by().values("pk", "code", "name", "account_manager__username", "value_tier",
+                                          "risk_level", "risk_points", "risk_reasons", "valued_on"))
+    for row in rows:
+        row["at_stake"] = at_stake.get(row["pk"]) or Decimal("0.00")
+        row["risk_level_name"] = LEVEL_NAMES.get(row["risk_level"], row["risk_level"])
+    rows.sort(key=lambda row: (row["value_tier"], LEVELS.index(row["risk_level"]), -row["risk_points"], row["code"]))
+    return rows
 
 
 # --- one customer -------------------------------------------------------------------------------------------
@@ -223,5 +242,8 @@ def customer_contacts(*, user, customer, limit: int = 50) -> list[ContactRow]:
 
 def customer_next_contact(*, user, customer) -> dict:
     """The customer's last contact, cadence and next contact date (None: never contacted, due now)."""
-    row = contact_plan(user=user).filter(pk=customer.pk).values("last_contact_on", "cadence_days", "due_on").first()
-    return row or {"last_contact_on": None, "cadence_days": None, "due_on": None}
+    rows = contact_plan(user=user, customers=Customer.objects.filter(pk=customer.pk))
+    if not rows:
+        return {"last_contact_on": None, "cadence_days": None, "due_on": None}
+    return {"last_contact_on": rows[0].last_contact_on, "cadence_days": rows[0].cadence_days,
+            "due_on": rows[0].due_on}

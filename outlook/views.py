@@ -53,10 +53,10 @@ def value_risk_sheet(request):
     """Every active customer the user may see with its value, risk, reasons and rebate at stake, as .xlsx."""
     if refused := wrong_method(request, "GET"):
         return refused
-    rows = ((c.code, c.name, c.account_manager.get_username() if c.account_manager else "", c.value_tier,
-             c.get_risk_level_display(), c.risk_points, " ".join(r.get("words", "") for r in c.risk_reasons or ()),
-             c.at_stake, c.valued_on or "")
-            for c in selectors.value_risk_rows(user=request.user).iterator(chunk_size=2000))
+    rows = ((c["code"], c["name"], c["account_manager__username"] or "", c["value_tier"], c["risk_level_name"],
+             c["risk_points"], " ".join(r.get("words", "") for r in c["risk_reasons"] or ()), c["at_stake"],
+             c["valued_on"] or "")
+            for c in selectors.value_risk_rows(user=request.user))
     return _xlsx("value-and-risk", title="Value and risk", headers=VALUE_RISK_HEADERS, rows=rows)
 
 
@@ -67,7 +67,7 @@ def contacts_due(request):
         return refused
     today = clock.today()
     due = selectors.contacts_due(user=request.user, as_of=today)
-    count = due.count()
+    count = len(due)
     rows = []
     for customer in due[:CONTACTS_DUE_SHOWN]:
         why, overdue = selectors.due_words(customer.due_on, customer.last_contact_on, today)
@@ -87,10 +87,10 @@ def contacts_due_sheet(request):
     if refused := wrong_method(request, "GET"):
         return refused
     today = clock.today()
-    rows = ((c.code, c.name, c.account_manager.get_username() if c.account_manager else "", c.value_tier,
-             c.get_risk_level_display(), c.at_stake, c.last_contact_on or "", c.cadence_days,
-             c.due_on or "", selectors.due_words(c.due_on, c.last_contact_on, today)[0])
-            for c in selectors.contacts_due(user=request.user, as_of=today).iterator(chunk_size=2000))
+    rows = ((c.code, c.name, c.account_manager or "", c.value_tier, c.risk_level_name, c.at_stake,
+             c.last_contact_on or "", c.cadence_days, c.due_on or "",
+             selectors.due_words(c.due_on, c.last_contact_on, today)[0])
+            for c in selectors.contacts_due(user=request.user, as_of=today))
     return _xlsx("contacts-due", title="Contacts due", headers=CONTACTS_DUE_HEADERS, rows=rows)
 
 

@@ -43,7 +43,7 @@ class ContactIn(StrictInput):
 class ContactDueOut(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
-    account_manager = serializers.CharField(source="account_manager.username", allow_null=True, default=None)
+    account_manager = serializers.CharField(allow_null=True, help_text="The account manager's username.")
     value_tier = serializers.ChoiceField(choices=Customer.ValueTier.choices)
     risk_level = serializers.ChoiceField(choices=Customer.RiskLevel.choices)
     risk_points = serializers.IntegerField()

@@ -82,9 +82,13 @@ def due_codes(user):
     return [c.code for c in selectors.contacts_due(user=user, as_of=TODAY)]
 
 
+def due(user, code):
+    return next(row for row in selectors.contacts_due(user=user, as_of=TODAY) if row.code == code)
+
+
 def test_a_customer_never_contacted_is_due_now(manager):
     valued(manager, "N-1")
-    row = selectors.contacts_due(user=manager, as_of=TODAY).get(code="N-1")
+    row = due(manager, "N-1")
     assert row.last_contact_on is None and row.due_on is None
 
 
@@ -94,7 +98,7 @@ def test_a_contact_within_the_cadence_is_not_due_and_one_past_it_is_overdue(mana
     contact_log(by=manager, customer=old, kind="visit", contacted_on=TODAY - timedelta(days=200))
     codes = due_codes(manager)
     assert "N-OLD" in codes and "N-RECENT" not in codes
-    row = selectors.contacts_due(user=manager, as_of=TODAY).get(code="N-OLD")
+    row = due(manager, "N-OLD")
     assert row.due_on == TODAY - timedelta(days=20) and row.cadence_days == 180
     assert selectors.due_words(row.due_on, row.last_contact_on, TODAY)[0] == (
         "Contact overdue by 20 days (last 2026-05-07).")
@@ -103,7 +107,7 @@ def test_a_contact_within_the_cadence_is_not_due_and_one_past_it_is_overdue(mana
 def test_a_contact_due_within_a_week_is_listed(manager):
     customer = valued(manager, "N-SOON")
     contact_log(by=manager, customer=customer, kind="email", contacted_on=TODAY - timedelta(days=175))
-    assert selectors.contacts_due(user=manager, as_of=TODAY).get(code="N-SOON").due_on == TODAY + timedelta(days=5)
+    assert due(manager, "N-SOON").due_on == TODAY + timedelta(days=5)
 
 
 def test_a_logged_price_claim_counts_as_a_contact(manager, scenario):
@@ -118,7 +122,7 @@ def test_the_cadence_of_the_cell_sets_the_date(manager):
     customer = valued(manager, "N-A-HIGH", tier="A", level="high")
     contact_log(by=manager, customer=customer, kind="call", contacted_on=TODAY - timedelta(days=20))
     assert ContactCadence.objects.get(value_tier="A", risk_level="high").days == 14
-    assert selectors.contacts_due(user=manager, as_of=TODAY).get(code="N-A-HIGH").due_on == TODAY - timedelta(days=6)
+    assert due(manager, "N-A-HIGH").due_on == TODAY - timedelta(days=6)
 
 
 def test_contacts_due_lead_with_value_and_risk_then_money_at_stake(manager):
@@ -290,3 +294,15 @@ def test_contacts_due_endpoint_lists_highest_value_and_risk_first(scenario):
     assert [row["code"] for row in body["results"]] == ["C-1002", "SEED-001"]
     assert body["results"][0]["at_stake"] == "50.00"  # 200 units at $0.25
     assert body["results"][0]["due_on"] == "2026-09-29"  # its September claim and 14 days
+
+
+def test_the_contact_plan_reads_in_four_queries_however_many_customers(manager, django_assert_num_queries):
+    customers = Customer.objects.bulk_create(Customer(code=f"Q{n:04d}", name=f"Plan {n}", account_manager=manager)
+                                             for n in range(300))
+    Contact.objects.bulk_create(Contact(customer=customer, manager=manager, kind="call",
+                                        contacted_on=TODAY - timedelta(days=n % 365))
+                                for n, customer in enumerate(customers))
+    manager.has_perm("customers.view_all_customers")  # the user's permissions, read once per request
+    with django_assert_num_queries(4):
+        due = selectors.contacts_due(user=manager, as_of=TODAY)
+    assert len([row for row in due if row.code.startswith("Q")]) == 300 - 173  # the last 180 - 7 days are not due
