@@ -16,6 +16,9 @@ CONSTRAINT_PROBLEMS: dict[str, tuple[tuple[str, ...], str]] = {
     # customers
     "customer_code_not_blank": (("code",), "The code must not be blank."),
     "customer_lost_on_only_when_lost": (("lost_on",), "Only a lost customer has a lost date."),
+    "contact_cadence_one_per_cell": (("value_tier", "risk_level"),
+                                     "This value tier and risk level already have a cadence."),
+    "contact_cadence_days_positive": (("days",), "The days between contacts must be at least 1."),
     # products
     "product_list_price_not_negative": (("list_price",), "The list price must not be negative."),
     "product_sku_not_blank": (("sku",), "The SKU must not be blank."),

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("pages.urls")),
     path("", include("pricing_signals.urls")),
     path("", include("rebates.urls")),
+    path("", include("outlook.urls")),
 ]
 
 # API paths answer errors in the API's JSON shape; other paths keep Django's pages.

@@ -5,7 +5,7 @@ from django.db.models import Q
 
 from config.constraints import NamedConstraints
 from config.validators import CODE_RULE, validate_code
-from customers.querysets import CustomerQuerySet
+from customers.querysets import CustomerQuerySet, VisibleToQuerySet
 
 
 class Segment(models.Model):
@@ -25,10 +25,15 @@ class Customer(NamedConstraints, models.Model):
         LOST = "lost", "Lost"
 
     class ValueTier(models.TextChoices):
-        STRATEGIC = "strategic", "Strategic"
-        KEY = "key", "Key"
-        STANDARD = "standard", "Standard"
-        SMALL = "small", "Small"
+        # Pareto by share of the last 12 months' net purchases (outlook.valuation, OUTLOOK_VALUE_TIERS).
+        A = "A", "A"
+        B = "B", "B"
+        C = "C", "C"
+
+    class RiskLevel(models.TextChoices):
+        LOW = "low", "Low"
+        MEDIUM = "medium", "Medium"
+        HIGH = "high", "High"
 
     code = models.CharField("ERP code", max_length=40, unique=True, validators=[validate_code], help_text=CODE_RULE)
     name = models.CharField(max_length=200)
@@ -41,7 +46,14 @@ class Customer(NamedConstraints, models.Model):
         blank=True,
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
-    value_tier = models.CharField(max_length=12, choices=ValueTier.choices, default=ValueTier.STANDARD)
+    # Computed every night from purchases and claims (outlook.services.outlook_refresh), never sent by the ERP.
+    # Database defaults too, so rows written in bulk (COPY) start as unvalued customers.
+    value_tier = models.CharField(max_length=12, choices=ValueTier.choices, default=ValueTier.C, db_default="C")
+    risk_level = models.CharField(max_length=8, choices=RiskLevel.choices, default=RiskLevel.LOW, db_default="low")
+    risk_points = models.PositiveSmallIntegerField(default=0, db_default=0)
+    # Each factor's contribution: [{"factor": ..., "points": ..., "words": ...}], largest first.
+    risk_reasons = models.JSONField(default=list, db_default=[], blank=True)
+    valued_on = models.DateField("value and risk as of", null=True, blank=True)
     lost_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -97,3 +109,51 @@ class AuditRecord(models.Model):
     def __str__(self):
         who = self.actor or self.actor_label or "system"
         return f"{self.at:%Y-%m-%d %H:%M} {who}: {self.summary}"
+
+
+class ContactCadence(NamedConstraints, models.Model):
+    """How often a customer of one value tier and risk level is to be contacted (edited in the admin)."""
+
+    value_tier = models.CharField(max_length=12, choices=Customer.ValueTier.choices)
+    risk_level = models.CharField(max_length=8, choices=Customer.RiskLevel.choices)
+    days = models.PositiveSmallIntegerField("days between contacts")
+
+    class Meta:
+        ordering = ["value_tier", "risk_level"]
+        constraints = [
+            models.UniqueConstraint(fields=["value_tier", "risk_level"], name="contact_cadence_one_per_cell"),
+            models.CheckConstraint(condition=Q(days__gte=1), name="contact_cadence_days_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.value_tier} × {self.risk_level}: every {self.days} days"
+
+
+class ContactQuerySet(VisibleToQuerySet):
+    customer_path = "customer"
+
+
+class Contact(NamedConstraints, models.Model):
+    """A call, visit, email or meeting an account manager had with a customer."""
+
+    class Kind(models.TextChoices):
+        CALL = "call", "Call"
+        VISIT = "visit", "Visit"
+        EMAIL = "email", "Email"
+        MEETING = "meeting", "Meeting"
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="contacts")
+    manager = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="contacts")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    note = models.TextField(blank=True, max_length=2000)
+    contacted_on = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-contacted_on", "-pk"]
+        indexes = [models.Index(fields=["customer", "-contacted_on"], name="contact_customer_latest_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} with {self.customer.code} on {self.contacted_on:%Y-%m-%d}"

@@ -42,15 +42,19 @@ _READ_ALL = [
     "pricing_signals.view_detectionrule",
     # The outlook after each run (next tier, forecast): the desk's own reading, not the ERP's.
     "rebates.view_agreementforecast",
+    "customers.view_contact",
+    "customers.view_contactcadence",
 ]
 
 ROLE_PERMISSIONS = {
     # Their own customers only: no view_all_customers.
     # Accrual runs are figures of the whole business, so they are not an account manager's to read.
-    ACCOUNT_MANAGER: [p for p in _READ_ALL if p != "rebates.view_accrualrun"] + ["pricing_signals.add_priceclaim"],
+    ACCOUNT_MANAGER: [p for p in _READ_ALL if p != "rebates.view_accrualrun"] + ["pricing_signals.add_priceclaim",
+                                                                                   "customers.add_contact"],
     PRICING_MANAGER: _READ_ALL
     + [
         "customers.view_all_customers",
+        "customers.add_contact",
         "pricing_signals.add_priceclaim",
         "pricing_signals.decide_marketsignal",
         "rebates.add_contractprice",

@@ -1,6 +1,10 @@
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from customers.models import AuditRecord, Customer, Segment
+from config import clock
+from customers.models import AuditRecord, Contact, ContactCadence, Customer, Segment
 
 # What else happens, in the same transaction, when a customer is marked lost: rebates registers the
 # termination of its agreements here (RebatesConfig.ready), since customers never imports rebates.
@@ -32,12 +36,11 @@ def audit_record(*, actor, action, target, summary, data=None, actor_label=""):
     )
 
 
-def customer_create(*, by, code, name, segment=None, account_manager=None, status="active", value_tier="standard",
-                    lost_on=None):
-    """A new customer as the ERP sends it, with its audit row."""
+def customer_create(*, by, code, name, segment=None, account_manager=None, status="active", lost_on=None):
+    """A new customer as the ERP sends it, with its audit row (its value tier and risk are computed nightly)."""
     with transaction.atomic():
         customer = Customer(code=code, name=name, segment=segment, account_manager=account_manager, status=status,
-                            value_tier=value_tier, lost_on=lost_on)
+                            lost_on=lost_on)
         customer.full_clean()
         customer.save()
         audit_record(actor=by, action="customer.create", target=customer, summary=f"Customer {code} created")
@@ -97,3 +100,38 @@ def segment_update(*, by, segment, **fields):
             audit_record(actor=by, action="segment.update", target=segment,
                          summary=f"Segment {segment.code} changed: {', '.join(changed)}", data=changed)
         return segment
+
+
+def contact_log(*, by, customer, kind, contacted_on: date, note=""):
+    """Record a call, visit, email or meeting `by` had with `customer` (one of theirs), with its audit row.
+
+    PermissionDenied when `by` may not see the customer; ValidationError naming the field for a kind that is
+    not one of Contact.Kind, a date in the future, or a note too long.
+    """
+    if not Customer.objects.visible_to(by).filter(pk=customer.pk).exists():
+        raise PermissionDenied("You may only log contacts with your own customers.")
+    if contacted_on > clock.today():
+        raise ValidationError({"contacted_on": "A contact is logged once it has happened: the date is in the future."})
+    with transaction.atomic():
+        contact = Contact(customer=customer, manager=by, kind=kind, note=note, contacted_on=contacted_on)
+        contact.full_clean()
+        contact.save()
+        audit_record(actor=by, action="contact.log", target=contact,
+                     summary=f"{contact.get_kind_display()} with {customer.code} on {contacted_on:%Y-%m-%d}",
+                     data={"customer": customer.code, "kind": kind})
+        return contact
+
+
+def contact_cadence_update(*, by, cadence, days):
+    """Change the days between contacts of one value tier and risk level; the audit row names the change."""
+    with transaction.atomic():
+        cadence = ContactCadence.objects.select_for_update().get(pk=cadence.pk)
+        if cadence.days != days:
+            before = cadence.days
+            cadence.days = days
+            cadence.full_clean()
+            cadence.save(update_fields=["days"])
+            audit_record(actor=by, action="contact_cadence.update", target=cadence,
+                         summary=f"Contact cadence {cadence.value_tier} × {cadence.risk_level}: {before} → {days} days",
+                         data={"days": [before, days]})
+        return cadence

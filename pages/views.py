@@ -23,6 +23,8 @@ from config.http import wrong_method
 from customers.filtersets import CustomerFilterSet
 from customers.models import Customer
 from customers.roles import user_roles
+from outlook import selectors as outlook_selectors
+from outlook.forms import ContactForm
 from pages.charts import purchases_chart, rebate_chart
 from pages.sheets import agreement_sheet_export, claims_by_month
 from pages.watchlist import watchlist as watchlist_items
@@ -43,6 +45,7 @@ DECIDE = "pricing_signals.decide_marketsignal"
 CUSTOMERS_PER_PAGE = 50
 PRICING_DASHBOARD_SIGNALS = 5
 SIGNALS_SHOWN = 3  # per customer on the dashboard; the rest are counted
+TODAY_SHOWN = 10  # things to do today on the dashboard; the rest are a link away
 
 # --- dashboard ------------------------------------------------------------------------------------------
 
@@ -58,6 +61,10 @@ def dashboard(request):
     user = request.user
     context = {"roles": user_roles(user)}
     sees_all = user.has_perm("customers.view_all_customers")
+    # The account manager's dashboard leads with the day's work on their own customers (others: /contacts/due/).
+    if not sees_all and user.has_perm("customers.view_contact"):
+        items, count = outlook_selectors.today_items(user=user, as_of=clock.today(), limit=TODAY_SHOWN)
+        context["today"] = {"items": items, "count": count}
     # Only what a row shows, as plain values: an account manager's hundreds of rows build no model objects.
     customers = rebate_selectors.dashboard_customer_list(user=user).values(*CUSTOMER_ROW_FIELDS)
     if sees_all:
@@ -200,6 +207,10 @@ def customer_detail(request, code):
         "claims": [(claim, net_net.get(claim.pk)) for claim in claims],
         "credibility": selectors.customer_credibility(user=request.user, customer=customer),
         "can_claim": request.user.has_perm("pricing_signals.add_priceclaim"),
+        "next_contact": outlook_selectors.customer_next_contact(user=request.user, customer=customer),
+        "contacts": outlook_selectors.customer_contacts(user=request.user, customer=customer, limit=10),
+        "contact_form": ContactForm(initial={"contacted_on": clock.today()})
+        if request.user.has_perm("customers.add_contact") and customer.status == Customer.Status.ACTIVE else None,
     })
 
 

@@ -10,7 +10,7 @@ the first dashboard shows what was earned and what is still to pay.
 
 import random
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from itertools import chain
 
@@ -23,7 +23,7 @@ from django.db.models.functions import Coalesce
 from rest_framework.authtoken.models import Token
 
 from config import clock
-from customers.models import Customer, Segment
+from customers.models import Contact, Customer, Segment
 from customers.roles import ACCOUNT_MANAGER, ADMINISTRATOR, ERP_INTEGRATION, FINANCE, PRICING_MANAGER, roles_sync
 from pricing_signals.models import Competitor, PriceClaim
 from pricing_signals.services.sweep import signals_detect
@@ -232,12 +232,13 @@ def _demo_sync(*, as_of: date):
     for plan in plans:
         customers[plan.code] = _sync(
             Customer, {"code": plan.code}, name=plan.name, segment=segments[plan.segment],
-            account_manager=users[plan.manager], status="lost" if plan.lost_on else "active", value_tier=plan.tier,
+            account_manager=users[plan.manager], status="lost" if plan.lost_on else "active",
             lost_on=plan.lost_on,
         )
         _agreement_sync(plan, customers[plan.code], products, programs)
     _purchases_sync(plans, customers, products)
     _claims_sync(rng, plans, customers, products, users)
+    _contacts_sync(plans, customers, users, as_of=as_of)
     # Detection as the nightly sweep would run it, seen from the end of the demo year (or `as_of`, when
     # later): September's claims form the seed signal, April's and June's are unsubstantiated.
     signals_detect(as_of=max(as_of, DEMO_YEAR_END))
@@ -439,3 +440,21 @@ def _claims_sync(rng, plans, customers, products, users):
                            "competitor": competitors[competitor], "reported_on": reported_on},
               claimed_price=price, channel=channel, reported_by=users[plan.manager],
               note=f"{competitor} offers {sku} at {price}.")
+
+
+# Days before the as-of date of each demo customer's last contact, in turn (None: never contacted), so the
+# contact plan shows customers overdue, due soon and seen lately.
+CONTACT_AGES = (None, 10, 40, 100, 200)
+CONTACT_KINDS = ("call", "visit", "email", "meeting")
+
+
+def _contacts_sync(plans, customers, users, *, as_of: date):
+    """Contacts the managers logged with their active customers, made once for a customer that has none."""
+    contacted = set(Contact.objects.filter(customer__in=customers.values()).values_list("customer_id", flat=True))
+    for i, plan in enumerate(plans):
+        customer, age = customers[plan.code], CONTACT_AGES[i % len(CONTACT_AGES)]
+        if plan.lost_on or age is None or customer.pk in contacted:
+            continue
+        Contact.objects.create(customer=customer, manager=users[plan.manager], kind=CONTACT_KINDS[i % 4],
+                               contacted_on=as_of - timedelta(days=age),
+                               note=f"Reviewed {plan.name}'s purchases and rebate to date.")

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import ProtectedError, Q
 
 from config import clock
-from customers.models import Customer, Segment
+from customers.models import Contact, Customer, Segment
 from customers.roles import ACCOUNT_MANAGER, roles_sync
 from rebates import querysets
 from rebates.bulk import BATCH_SIZE, copy_lines, indexes_rebuilt_after, insert_rows
@@ -198,6 +198,7 @@ def synthetic_delete():
         RebateAgreement.products.through.objects.filter(rebateagreement__in=agreements).delete()
         RebateAgreement.product_lines.through.objects.filter(rebateagreement__in=agreements).delete()
         agreements.delete()
+        Contact.objects.filter(customer__code__startswith=SYNTHETIC_PREFIX).delete()
         Customer.objects.filter(code__startswith=SYNTHETIC_PREFIX).delete()
         Product.objects.filter(sku__startswith=SYNTHETIC_PREFIX).delete()
         ProductLine.objects.filter(code__startswith=SLUG_PREFIX).delete()
@@ -246,13 +247,13 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
     say(f"{managers:,} managers, {products:,} products in {line_count} lines, {len(PROGRAMS)} programs")
 
     plan = _customers_plan(random.Random(f"{seed}:customers"), customers)
-    insert_rows(Customer, ("code", "name", "segment_id", "account_manager_id", "status", "value_tier",
-                      "created_at", "updated_at"),
-           ((code, name, segment_ids[segment], manager_ids[i % managers] if managers else None, "active", tier,
-             now, now) for i, (code, name, segment, tier, _) in enumerate(plan)))
+    # Value tiers and risk are the nightly outlook's to compute: the rows start unvalued (their database defaults).
+    insert_rows(Customer, ("code", "name", "segment_id", "account_manager_id", "status", "created_at", "updated_at"),
+           ((code, name, segment_ids[segment], manager_ids[i % managers] if managers else None, "active",
+             now, now) for i, (code, name, segment, _, _) in enumerate(plan)))
     customer_ids = _ids(Customer, "code", SYNTHETIC_PREFIX)
     customer_ids = [customer_ids[code] for code, *_ in plan]
-    say(f"{customers:,} customers")
+    say(f"{customers:,} customers, {_contacts_load(seed, customer_ids, manager_ids, months[-1], now):,} contacts")
 
     products_of_line = [list(range(i, products, line_count)) for i in range(line_count)]
     planned = _agreements_plan(random.Random(f"{seed}:agreements"), agreements, plan, products_of_line,
@@ -304,6 +305,25 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
         "scope_product_lines": len(scope_lines), "purchase_lines": lines, "unmatched_lines": tally["unmatched"],
         "credit_notes": tally["credit_notes"],
     }
+
+
+CONTACT_KINDS = ("call", "visit", "email", "meeting")
+
+
+def _contacts_load(seed, customer_ids, manager_ids, last_month, now) -> int:
+    """The contacts their managers logged with most customers (a fifth never contacted), up to the book's last
+    month, some long enough ago to be due; the number of contacts."""
+    if not manager_ids:
+        return 0
+    rng = random.Random(f"{seed}:contacts")
+    end = add_months(last_month, 1).toordinal() - 1
+    rows = []
+    for i, customer_id in enumerate(customer_ids):
+        for _ in range(rng.choice((0, 1, 1, 2, 3))):
+            day = date.fromordinal(end - rng.randrange(240))
+            rows.append((customer_id, manager_ids[i % len(manager_ids)], rng.choice(CONTACT_KINDS), "", day, now))
+    insert_rows(Contact, ("customer_id", "manager_id", "kind", "note", "contacted_on", "created_at"), rows)
+    return len(rows)
 
 
 def _managers_load(count):

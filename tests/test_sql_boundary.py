@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("customers", "rebates", "pricing_signals", "pages", "config")
+APPS = ("customers", "rebates", "pricing_signals", "pages", "outlook", "config")
 # Calls that run SQL through a cursor or the driver.
 SQL_CALLS = {"execute", "executemany", "copy_expert", "copy_from", "callproc"}
 

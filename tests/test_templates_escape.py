@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("config", "customers", "rebates", "pricing_signals", "pages")
+APPS = ("config", "customers", "rebates", "pricing_signals", "pages", "outlook")
 UNESCAPED_PYTHON = re.compile(r"\b(mark_safe|format_html|format_html_join|SafeString)\b")
 UNESCAPED_TEMPLATE = re.compile(r"\|\s*safe\b|{%\s*autoescape\s+off")
 

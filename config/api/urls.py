@@ -8,6 +8,7 @@ v1 = [
     path("", include("rebates.api.urls")),
     path("", include("pricing_signals.api.urls")),
     path("", include("pages.api_urls")),
+    path("", include("outlook.api.urls")),
 ]
 
 urlpatterns = [

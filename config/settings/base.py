@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "rebates",
     "pricing_signals",
     "pages",
+    "outlook",
 ]
 
 MIDDLEWARE = [
@@ -179,8 +180,35 @@ SPECTACULAR_SETTINGS = {
         "ExportJobStatusEnum": "rebates.models.ExportJob.Status",
         "PriceClaimStatusEnum": "pricing_signals.models.PriceClaim.Status",
         "MarketSignalStatusEnum": "pricing_signals.models.MarketSignal.Status",
+        "ValueTierEnum": "customers.models.Customer.ValueTier",
+        "RiskLevelEnum": "customers.models.Customer.RiskLevel",
+        "ContactKindEnum": "customers.models.Contact.Kind",
     },
 }
+
+# Value and risk (outlook.valuation; docs/outlook.md). Value tiers are Pareto classes of the last 12 months'
+# net purchases: A = the customers making the first A_SHARE of them, B the next, C the rest. Risk points per
+# factor, and the points at which a customer is medium or high risk.
+OUTLOOK_VALUE_TIERS = {"A_SHARE": "0.80", "B_SHARE": "0.95"}
+OUTLOOK_RISK = {
+    "FALLING_MIN_PERCENT": "10",  # the last 12 months below the 12 before by at least this much
+    "FALLING_STEEP_PERCENT": "25",
+    "FALLING_POINTS": 15,
+    "FALLING_STEEP_POINTS": 30,
+    "CLAIM_DAYS": 90,  # claims below net-net reported in this many days before the as-of date
+    "CLAIM_POINTS": 15,  # per claim, up to CLAIM_MAX_POINTS
+    "CLAIM_MAX_POINTS": 30,
+    "SIGNAL_POINTS": 10,  # per open signal the customer is exposed to, up to SIGNAL_MAX_POINTS
+    "SIGNAL_MAX_POINTS": 20,
+    "AT_STAKE_PERCENT": "1",  # unpaid rebate below this share of the year's purchases: cheap to leave
+    "AT_STAKE_POINTS": 15,
+    "TERM_DAYS": 90,  # an active agreement's term ends within this many days
+    "TERM_POINTS": 20,
+    "MEDIUM_POINTS": 20,
+    "HIGH_POINTS": 40,
+}
+# A contact is listed as due this many days before its date comes.
+OUTLOOK_CONTACT_DUE_AHEAD_DAYS = 7
 
 # Celery: acks late and reject on worker loss so a killed worker's task is redelivered; every task is
 # idempotent, so a second delivery books nothing new.

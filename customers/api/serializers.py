@@ -14,8 +14,8 @@ class CustomerOut(serializers.ModelSerializer):
 
     class Meta:
         model = Customer
-        fields = ["code", "name", "segment", "account_manager", "status", "value_tier", "lost_on", "created_at",
-                  "updated_at"]
+        fields = ["code", "name", "segment", "account_manager", "status", "value_tier", "risk_level", "lost_on",
+                  "created_at", "updated_at"]
         read_only_fields = fields
 
 
@@ -30,10 +30,11 @@ class CustomerIn(StrictInput):
         slug_field="username", queryset=get_user_model().objects.filter(is_active=True), required=False,
         allow_null=True, help_text="The account manager's username.")
     status = serializers.ChoiceField(choices=Customer.Status.choices, required=False)
-    value_tier = serializers.ChoiceField(choices=Customer.ValueTier.choices, required=False)
     lost_on = serializers.DateField(required=False, allow_null=True)
+    # Value tier and risk are computed every night from purchases and claims: an echo is ignored.
+    read_only_echoes = ("value_tier", "risk_level")
 
 
 class CustomerChangeIn(CustomerIn):
     code = None
-    read_only_echoes = ("code", "created_at", "updated_at")
+    read_only_echoes = ("code", "created_at", "updated_at", "value_tier", "risk_level")

@@ -9,10 +9,11 @@ from customers.models import Customer
 from customers.services import customer_create, customer_update
 
 EXAMPLE = {"code": "C00042", "name": "Northgate Industrial Supply", "segment": "distribution",
-           "account_manager": "am.jones", "status": "active", "value_tier": "key", "lost_on": None}
-EXAMPLE_OUT = {**EXAMPLE, "created_at": "2026-01-05T09:00:00Z", "updated_at": "2026-03-02T10:30:00Z"}
+           "account_manager": "am.jones", "status": "active", "lost_on": None}
+EXAMPLE_OUT = {**EXAMPLE, "value_tier": "A", "risk_level": "medium", "created_at": "2026-01-05T09:00:00Z",
+               "updated_at": "2026-03-02T10:30:00Z"}
 IN = OpenApiExample("A customer", request_only=True, value=EXAMPLE)
-CHANGE = OpenApiExample("A change", request_only=True, value={"name": "Northgate Supply", "value_tier": "strategic"})
+CHANGE = OpenApiExample("A change", request_only=True, value={"name": "Northgate Supply", "segment": "wholesale"})
 OUT = OpenApiExample("The customer", response_only=True, value=EXAMPLE_OUT)
 
 

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import F
 
 from config import clock
+from config.celery_app import app as celery_app
 from config.celery_app import queue_on_commit
 from customers.services import audit_record
 from rebates.bulk import copy_lines
@@ -402,6 +403,8 @@ def _finish(run: AccrualRun) -> None:
     # still going on today, or their last purchases would miss their settlement.
     queue_on_commit(settlements_close_due, min(run.as_of, clock.today()).isoformat())
     queue_on_commit(agreement_forecasts_record, run.pk)
+    # Value and risk follow the ledger (an edge app's task, named so that rebates does not import it).
+    queue_on_commit(celery_app.signature("outlook.tasks.outlook_refresh"), min(run.as_of, clock.today()).isoformat())
 
 
 def _stale_runs(*, cutoff) -> list[tuple[AccrualRun, list[int]]]:

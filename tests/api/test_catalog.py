@@ -16,13 +16,23 @@ def send(client, method, url, body):
 def test_customer_created_read_and_changed_by_code(erp, users):
     SegmentFactory(code="distribution")
     created = send(erp, "post", "/api/v1/customers/", {"code": "C-NEW", "name": "Northgate", "segment": "distribution",
-                                                      "account_manager": "am.a", "value_tier": "key"})
+                                                      "account_manager": "am.a"})
     assert created.status_code == 201, created.json()
     assert created.json()["account_manager"] == "am.a"
     changed = send(erp, "patch", "/api/v1/customers/C-NEW/", {"name": "Northgate Supply"})
     assert changed.status_code == 200 and changed.json()["name"] == "Northgate Supply"
-    assert erp.get("/api/v1/customers/C-NEW/").json()["value_tier"] == "key"
+    assert erp.get("/api/v1/customers/C-NEW/").json()["value_tier"] == "C"  # unvalued until the nightly outlook
     assert AuditRecord.objects.filter(action="customer.update").exists()
+
+
+def test_the_erp_cannot_set_the_computed_value_tier(erp, users):
+    # An echo of what it read is taken (and ignored); the tier stays the one the nightly outlook computed.
+    created = send(erp, "post", "/api/v1/customers/", {"code": "C-TIER", "name": "Tiered", "value_tier": "A",
+                                                      "risk_level": "low"})
+    assert created.status_code == 201 and created.json()["value_tier"] == "C"
+    changed = send(erp, "patch", "/api/v1/customers/C-TIER/", {"value_tier": "A", "risk_level": "high"})
+    assert changed.status_code == 200
+    assert changed.json()["value_tier"] == "C" and changed.json()["risk_level"] == "low"
 
 
 def test_a_customer_code_used_twice_names_the_field(erp, scenario):

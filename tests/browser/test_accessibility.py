@@ -4,6 +4,7 @@ serious or critical violation, and no page is wider than its viewport (wide tabl
 import pytest
 
 from customers import roles
+from outlook.services import outlook_refresh
 from pricing_signals.models import MarketSignal
 from rebates.models import AccrualRun, ExportJob, ImportBatch, Settlement
 from rebates.services import settlement_approve
@@ -20,6 +21,7 @@ def build():
     """The page tests' scenario with one of everything a page shows: a signal, an approved settlement, a
     background export with filters and a rejected import."""
     built = scenario.build(with_september_claim=True)
+    outlook_refresh(as_of=scenario.TODAY)  # value and risk, as the nightly outlook leaves them
     admin = UserFactory(username="admin", role=roles.ADMINISTRATOR)
     admin.is_staff = admin.is_superuser = True
     admin.save()
@@ -39,8 +41,10 @@ def build():
 def main_pages(ids, role):
     shared = ["/", "/customers/", "/customers/SEED-001/", "/agreements/", "/agreements/AG-SEED-2026/", "/claims/"]
     return {
-        "am.north": [*shared, "/claims/new/", f"/claims/{ids['claim']}/", "/signals/", f"/signals/{ids['signal']}/"],
-        "pricing": [*shared, "/claims/new/", f"/claims/{ids['claim']}/", "/signals/", f"/signals/{ids['signal']}/",
+        "am.north": [*shared, "/claims/new/", f"/claims/{ids['claim']}/", "/signals/", f"/signals/{ids['signal']}/",
+                     "/value-risk/", "/contacts/due/", "/customers/SEED-001/contacts/new/"],
+        "pricing": [*shared, "/value-risk/", "/contacts/due/", "/claims/new/", f"/claims/{ids['claim']}/", "/signals/",
+                    f"/signals/{ids['signal']}/",
                     f"/signals/{ids['signal']}/close/"],
         "finance": [*shared, "/accruals/runs/", f"/accruals/runs/{ids['run']}/", "/settlements/?status=",
                     f"/settlements/{ids['settlement']}/pay/", "/exports/", f"/exports/{ids['export']}/",

@@ -50,6 +50,11 @@ PAGES = {
     "import-progress": ("import", "requester"),
     "watchlist": ("none", None),
     "forecasts": ("none", None),
+    "value-risk": ("none", None),
+    "value-risk-sheet": ("none", None),
+    "contacts-due": ("none", None),
+    "contacts-due-sheet": ("none", None),
+    "contact-new": ("customer", "own"),
 }
 
 
@@ -127,6 +132,7 @@ def test_a_manager_asking_for_another_managers_objects_gets_nothing(signalled_sc
     ("settlement-interim", {}, {"finance"}),
     ("agreement-terminate", {"number": "AG-SEED-2026"}, {"finance", "pricing"}),
     ("claim-new", {}, {"am", "pricing"}),
+    ("contact-new", {"code": "SEED-001"}, {"am", "pricing"}),
 ])
 @pytest.mark.parametrize("role", ["am", "pricing", "finance"])
 def test_role_matrix_for_page_writes(scenario, client, name, kwargs, allowed, role):

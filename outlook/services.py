@@ -1,0 +1,128 @@
+"""The nightly outlook: every customer's value tier and risk, computed from purchases, claims, signals, the
+ledger and the terms (outlook.valuation), and written set-based where it changed."""
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Min, Q, Sum
+from django.db.models.functions import Coalesce
+
+from customers.models import Customer
+from outlook.valuation import CustomerFacts, RiskRules, risk_score, value_tiers
+from pricing_signals.models import PriceClaim
+from pricing_signals.selectors import claims_net_net, open_signals_by_customer
+from rebates.engine.periods import add_months, month_of
+from rebates.models import AgreementBalance, PurchaseLine, RebateAgreement
+
+ZERO = Decimal("0.00")
+UPDATE_BATCH = 2000
+
+
+class _Desk:
+    """The nightly work reads every customer's facts: a principal that passes the one visibility rule for all
+    of them (it is never a request's user)."""
+
+    is_authenticated = True
+    is_active = True
+    is_superuser = True
+    pk = None
+
+    def has_perm(self, perm, obj=None):
+        return True
+
+
+DESK = _Desk()
+
+
+def risk_rules() -> RiskRules:
+    return RiskRules.from_settings(settings.OUTLOOK_RISK)
+
+
+def tier_shares() -> tuple[Decimal, Decimal]:
+    shares = settings.OUTLOOK_VALUE_TIERS
+    return Decimal(str(shares["A_SHARE"])), Decimal(str(shares["B_SHARE"]))
+
+
+def _purchases(as_of: date) -> dict[int, tuple[Decimal, Decimal]]:
+    """Per customer: net purchases of the 12 months ending with as_of's month, and of the 12 before."""
+    last = month_of(as_of)
+    start, before = add_months(last, -11), add_months(last, -23)
+    rows = (PurchaseLine.objects.filter(month__gte=before, month__lte=last).order_by().values("customer_id")
+            .annotate(now=Coalesce(Sum("amount", filter=Q(month__gte=start)), ZERO),
+                      then=Coalesce(Sum("amount", filter=Q(month__lt=start)), ZERO)))
+    return {row["customer_id"]: (row["now"], row["then"]) for row in rows}
+
+
+def _claims_below_net_net(as_of: date, days: int) -> Counter:
+    claims = PriceClaim.objects.filter(reported_on__gt=as_of - timedelta(days=days), reported_on__lte=as_of)
+    counts = Counter()
+    claims = list(claims.only("pk", "customer_id", "product_id", "reported_on", "claimed_price"))
+    by_pk = {claim.pk: claim.customer_id for claim in claims}
+    for pk, net_net in claims_net_net(claims).items():
+        if net_net.undercuts:
+            counts[by_pk[pk]] += 1
+    return counts
+
+
+def _term_ends(as_of: date) -> dict[int, date]:
+    """Per customer: the last day of the earliest ending active agreement still in its term."""
+    rows = (RebateAgreement.objects.active().filter(end_month__gte=month_of(as_of)).order_by().values("customer_id")
+            .annotate(first_end=Min("end_month")))
+    return {row["customer_id"]: add_months(row["first_end"], 1) - timedelta(days=1) for row in rows}
+
+
+def customer_facts(*, as_of: date, rules: RiskRules) -> dict[int, CustomerFacts]:
+    """Every customer's facts as of `as_of`, in a fixed number of queries."""
+    purchases = _purchases(as_of)
+    claims = _claims_below_net_net(as_of, rules.claim_days)
+    signals = {customer_id: len(marks) for customer_id, marks in
+               open_signals_by_customer(user=DESK, as_of=as_of).items()}
+    unpaid = dict(AgreementBalance.objects.order_by().values("agreement__customer_id")
+                  .annotate(total=Sum("unpaid")).values_list("agreement__customer_id", "total"))
+    ends = _term_ends(as_of)
+    facts = {}
+    for customer_id in Customer.objects.values_list("pk", flat=True):
+        now, then = purchases.get(customer_id, (ZERO, ZERO))
+        facts[customer_id] = CustomerFacts(
+            net_purchases=now, net_purchases_before=then, claims_below_net_net=claims.get(customer_id, 0),
+            open_signals=signals.get(customer_id, 0), unpaid_rebate=unpaid.get(customer_id) or ZERO,
+            term_ends_on=ends.get(customer_id))
+    return facts
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    customers: int
+    changed: int
+    by_tier: dict[str, int]
+    by_level: dict[str, int]
+
+
+def outlook_refresh(*, as_of: date) -> RefreshResult:
+    """Value tier and risk of every customer as of `as_of`, written where they changed (one transaction;
+    running it twice changes nothing the second time)."""
+    rules = risk_rules()
+    a_share, b_share = tier_shares()
+    facts = customer_facts(as_of=as_of, rules=rules)
+    tiers = value_tiers({pk: fact.net_purchases for pk, fact in facts.items()}, a_share=a_share, b_share=b_share)
+    wanted = {}
+    for pk, fact in facts.items():
+        risk = risk_score(fact, rules=rules, as_of=as_of)
+        wanted[pk] = (tiers[pk], risk.level, risk.points, risk.reasons())
+    with transaction.atomic():
+        current = Customer.objects.order_by("pk").values_list("pk", "value_tier", "risk_level", "risk_points",
+                                                              "risk_reasons")
+        changed = [Customer(pk=pk, value_tier=wanted[pk][0], risk_level=wanted[pk][1], risk_points=wanted[pk][2],
+                            risk_reasons=wanted[pk][3])
+                   for pk, *stored in current if pk in wanted and tuple(stored) != wanted[pk]]
+        Customer.objects.bulk_update(changed, ["value_tier", "risk_level", "risk_points", "risk_reasons"],
+                                     batch_size=UPDATE_BATCH)
+        # One statement: when the figures were last computed (a customer created since is valued next time).
+        Customer.objects.filter(pk__in=list(wanted)).exclude(valued_on=as_of).update(valued_on=as_of)
+    by_tier = Counter(tier for tier, _, _, _ in wanted.values())
+    by_level = Counter(level for _, level, _, _ in wanted.values())
+    return RefreshResult(len(wanted), len(changed), dict(by_tier), dict(by_level))
