@@ -88,19 +88,12 @@ def agreement_input(agreement: RebateAgreement) -> AgreementInput:
 def agreement_inputs(ids: Iterable[int]) -> list[AgreementInput]:
     """The agreements' inputs in primary-key order, in three queries and no model instances (a chunk
     reads hundreds, and building models would cost more than the rebate maths)."""
-    ids = list(ids)
+    rows, band_rows, bonus_rows = sql.agreement_terms_rows(list(ids), _RULE_FIELDS)
     bands, bonuses = defaultdict(list), defaultdict(list)
-    for agreement_id, threshold, rate in (TierBand.objects.filter(rule__agreement_id__in=ids)
-                                          .order_by("rule__agreement_id", "threshold")
-                                          .values_list("rule__agreement_id", "threshold", "rate")):
+    for agreement_id, threshold, rate in band_rows:
         bands[agreement_id].append((threshold, rate))
-    for agreement_id, product_id, sku, minimum, extra in (
-            BonusCondition.objects.filter(rule__agreement_id__in=ids).order_by("pk")
-            .values_list("rule__agreement_id", "product_id", "product__sku", "minimum_quantity", "extra_percent")):
+    for agreement_id, product_id, sku, minimum, extra in bonus_rows:
         bonuses[agreement_id].append((product_id, sku, minimum, extra))
-    rows = (RebateAgreement.objects.filter(pk__in=ids, rule__isnull=False).order_by("pk")
-            .values_list("pk", "customer_id", "start_month", "end_month", "settlement_frequency",
-                         "committed_monthly_quantity", "terminated_on", *(f"rule__{name}" for name in _RULE_FIELDS)))
     return [
         AgreementInput(
             pk, customer_id, start, end,
