@@ -128,7 +128,7 @@ def scope_month_totals_store(*, run_id: int, agreement_ids: list[int], by_custom
 
     `by_customer`: name their customers to the database, so that a few agreements' lines are read by index
     rather than by a pass over every line (right for a part of the book, not for the whole of it)."""
-    terms = list(RebateAgreement.objects.filter(pk__in=agreement_ids).values_list("start_month", "customer_id"))
+    terms = sql.agreement_starts(agreement_ids)
     earliest = add_months(min((start for start, _ in terms), default=date(2000, 1, 1)), -12)
     sql.scope_month_store(run_id=run_id, agreement_ids=agreement_ids, earliest=earliest,
                           customer_ids={customer for _, customer in terms} if by_customer else None)
@@ -148,6 +148,11 @@ def changed_month_totals(
 def scope_month_totals_drop(*, run_id: int) -> None:
     """Drop the run's input table once the run is over."""
     sql.scope_month_drop(run_id=run_id)
+
+
+def scope_month_totals_kept(*, run_id: int) -> bool:
+    """Whether the run made its own input table (`scope_month_totals_store`) and it is still there."""
+    return sql.run_input_exists(run_id=run_id)
 
 
 def scope_month_totals_stored(*, run_id: int, agreements) -> dict[int, list[engine.PurchaseLine]]:

@@ -62,6 +62,14 @@ def changed_month_rows(changed_months: dict[int, frozenset[date]], *, earliest: 
         return cursor.fetchall()
 
 
+def agreement_starts(agreement_ids: list[int]) -> list[tuple]:
+    """(start month, customer id) of each of these agreements."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT start_month, customer_id FROM {table(RebateAgreement)} WHERE id = ANY(%s::bigint[])",
+                       [list(agreement_ids)])
+        return cursor.fetchall()
+
+
 def run_input_table(run_id: int) -> str:
     """The quoted name of the table that holds a run's purchases in scope per (agreement, month)."""
     # A name cannot be bound: the run id, an int, is inlined.
@@ -86,6 +94,13 @@ def scope_month_store(*, run_id: int, agreement_ids: list[int], earliest: date, 
         cursor.execute(f"CREATE UNLOGGED TABLE {name} AS {sql}", params)
         index = connection.ops.quote_name(f"rebates_accrual_input_r{int(run_id)}_agreement")
         cursor.execute(f"CREATE INDEX {index} ON {name} (agreement_id)")
+
+
+def run_input_exists(*, run_id: int) -> bool:
+    """Whether the run's table (`scope_month_store`) exists."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [run_input_table(run_id)])
+        return cursor.fetchone()[0]
 
 
 def scope_month_stored_rows(*, run_id: int, agreement_ids: list[int]) -> list[tuple]:
