@@ -89,19 +89,12 @@ def agreement_input(agreement: RebateAgreement) -> AgreementInput:
 def agreement_inputs(ids: Iterable[int]) -> list[AgreementInput]:
     """The agreements' inputs in primary-key order, in three queries and no model instances (a chunk
     reads hundreds, and building models would cost more than the rebate maths)."""
-    ids = list(ids)
+    rows, band_rows, bonus_rows = sql.agreement_terms_rows(list(ids), _RULE_FIELDS)
     bands, bonuses = defaultdict(list), defaultdict(list)
-    for agreement_id, threshold, rate in (TierBand.objects.filter(rule__agreement_id__in=ids)
-                                          .order_by("rule__agreement_id", "threshold")
-                                          .values_list("rule__agreement_id", "threshold", "rate")):
+    for agreement_id, threshold, rate in band_rows:
         bands[agreement_id].append((threshold, rate))
-    for agreement_id, product_id, sku, minimum, extra in (
-            BonusCondition.objects.filter(rule__agreement_id__in=ids).order_by("pk")
-            .values_list("rule__agreement_id", "product_id", "product__sku", "minimum_quantity", "extra_percent")):
+    for agreement_id, product_id, sku, minimum, extra in bonus_rows:
         bonuses[agreement_id].append((product_id, sku, minimum, extra))
-    rows = (RebateAgreement.objects.filter(pk__in=ids, rule__isnull=False).order_by("pk")
-            .values_list("pk", "customer_id", "start_month", "end_month", "settlement_frequency",
-                         "committed_monthly_quantity", "terminated_on", *(f"rule__{name}" for name in _RULE_FIELDS)))
     return [
         AgreementInput(
             pk, customer_id, start, end,
@@ -136,7 +129,7 @@ def scope_month_totals_store(*, run_id: int, agreement_ids: list[int], by_custom
 
     `by_customer`: name their customers to the database, so that a few agreements' lines are read by index
     rather than by a pass over every line (right for a part of the book, not for the whole of it)."""
-    terms = list(RebateAgreement.objects.filter(pk__in=agreement_ids).values_list("start_month", "customer_id"))
+    terms = sql.agreement_starts(agreement_ids)
     earliest = add_months(min((start for start, _ in terms), default=date(2000, 1, 1)), -12)
     sql.scope_month_store(run_id=run_id, agreement_ids=agreement_ids, earliest=earliest,
                           customer_ids={customer for _, customer in terms} if by_customer else None)
@@ -172,6 +165,11 @@ def changed_month_totals(
 def scope_month_totals_drop(*, run_id: int) -> None:
     """Drop the run's input table once the run is over."""
     sql.scope_month_drop(run_id=run_id)
+
+
+def scope_month_totals_kept(*, run_id: int) -> bool:
+    """Whether the run made its own input table (`scope_month_totals_store`) and it is still there."""
+    return sql.run_input_exists(run_id=run_id)
 
 
 def scope_month_totals_stored(*, run_id: int, agreements) -> dict[int, list[engine.PurchaseLine]]:

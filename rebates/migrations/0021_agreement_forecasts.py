@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rebates', '0019_purchase_lines_indexed_by_customer_and_product'),
+        ('rebates', '0020_agreement_expiry_marks_nothing'),
     ]
 
     operations = [

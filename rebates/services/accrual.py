@@ -35,6 +35,7 @@ from rebates.terms import (
     exact,
     expected_ledger,
     scope_month_totals_drop,
+    scope_month_totals_kept,
     scope_month_totals_store,
 )
 
@@ -145,10 +146,12 @@ def accrual_run_prepare(*, run_id: int) -> list[int]:
         run.chunks_total = len(pieces)
         run.save(update_fields=["status", "started_at", "heartbeat_at", "changes_seen_until", "marks_snapshot",
                                 "chunks_total"])
-        # Agreements recomputed whole read their purchases here, in one statement; those recomputed in
-        # part read only their changed months, each in its own chunk.
+        # Many agreements recomputed whole read their purchases here, in one statement the database runs
+        # with parallel workers; a few (an incremental run's) are read by their own chunks, side by side, so
+        # the chunks need not wait for them. Those recomputed in part read only their changed months, each in
+        # its own chunk.
         whole = [pk for pk in agreement_ids if recompute[pk] is None]
-        if whole:
+        if whole and (run.full or len(whole) > size):
             # A full run reads every line once; an incremental one only its agreements' customers' lines.
             scope_month_totals_store(run_id=run.pk, agreement_ids=whole, by_customer=not run.full)
         if not pieces:
@@ -168,16 +171,16 @@ def accrual_chunk_book(*, chunk_id: int) -> ChunkResult:
         if chunk.status == AccrualChunk.Status.DONE or run.status != AccrualRun.Status.RUNNING:
             return ChunkResult(0, 0, ZERO, booked=False)
         # Lock the agreements in primary-key order, as every writer of their ledger does.
-        locked = list(
-            RebateAgreement.objects.filter(pk__in=chunk.agreement_ids, status__in=ACCRUING_STATUSES)
-            .order_by("pk").select_for_update().values_list("pk", flat=True)
-        )
+        locked = sql.agreements_lock(chunk.agreement_ids, [status.value for status in ACCRUING_STATUSES])
         changed = {int(pk): frozenset(map(date.fromisoformat, months)) for pk, months in chunk.changed_months.items()}
+        # Agreements recomputed whole read the run's own table when the run made one, their lines otherwise.
+        stored = any(pk not in changed for pk in locked) and scope_month_totals_kept(run_id=run.pk)
         # Flat rules are booked by the database in one statement; the engine computes the others.
-        flat_ids, flat_entries, flat_total = _flat_book(locked, changed, run)
+        flat_ids, flat_entries, flat_total = _flat_book(locked, changed, run, stored=stored)
         others = [pk for pk in locked if pk not in flat_ids]
         agreements = agreement_inputs(others) if others else []
-        entries = ledger_differences(agreements, as_of=run.as_of, run=run, changed_months=changed)
+        entries = ledger_differences(agreements, as_of=run.as_of, run=run, changed_months=changed,
+                                     stored_input=stored)
         book(entries)
         count = flat_entries + len(entries)
         total = sum((entry.amount for entry in entries), flat_total)
@@ -200,15 +203,17 @@ def accrual_chunk_book(*, chunk_id: int) -> ChunkResult:
         return ChunkResult(len(flat_ids) + len(agreements), count, total, booked=True)
 
 
-def _flat_book(agreement_ids: list[int], changed: dict[int, frozenset[date]], run: AccrualRun):
-    """Book the agreements among these whose rule is flat (rebates/sql/accrual_flat.py) in one statement;
-    (their ids as a set, entries booked, total amount)."""
+def _flat_book(agreement_ids: list[int], changed: dict[int, frozenset[date]], run: AccrualRun, *, stored: bool):
+    """Book the agreements among these whose rule is flat (rebates/sql/accrual_flat.py) in one statement,
+    those recomputed whole from the run's own table when `stored`, from their lines otherwise; (their ids as
+    a set, entries booked, total amount)."""
     if not agreement_ids:
         return frozenset(), 0, ZERO
+    whole = any(pk not in changed for pk in agreement_ids)
     flat_ids, entries, total = flat_sql.flat_bookings(
         agreement_ids=agreement_ids, changed_months={pk: changed[pk] for pk in agreement_ids if pk in changed},
         as_of_month=month_of(run.as_of), run_id=run.pk, now=clock.now(),
-        whole=any(pk not in changed for pk in agreement_ids))
+        whole="stored" if whole and stored else "lines" if whole else None)
     return frozenset(flat_ids), entries, total
 
 
@@ -241,7 +246,8 @@ def book(bookings: list[Booking]) -> None:
     ))
 
 
-def ledger_differences(agreements, *, as_of: date, run: AccrualRun | None, changed_months=None) -> list[Booking]:
+def ledger_differences(agreements, *, as_of: date, run: AccrualRun | None, changed_months=None,
+                       stored_input: bool = True) -> list[Booking]:
     """New entries that bring each month's booked figures to what the engine expects by `as_of`.
 
     A month booked for the first time gets an accrual entry (and a catch-up entry when a tier or the
@@ -249,11 +255,11 @@ def ledger_differences(agreements, *, as_of: date, run: AccrualRun | None, chang
     difference. Months after `as_of` are left alone; months that no longer accrue are brought to zero.
     `changed_months` maps an agreement recomputed in part to the months whose purchases changed: only
     the months that can differ are computed and compared (see `expected_ledger`); an agreement not in it
-    is recomputed over its whole term.
+    is recomputed over its whole term, from the run's own table when `stored_input` (the run made one).
     """
     changed_months = changed_months or {}
     booked = _booked_by_month([a.pk for a in agreements])
-    expected = expected_ledger(agreements, as_of=as_of, run_id=run.pk if run is not None else None,
+    expected = expected_ledger(agreements, as_of=as_of, run_id=run.pk if run is not None and stored_input else None,
                                changed_months=changed_months, booked=booked)
     last_month = month_of(as_of)
     now = clock.now()

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.db import connection
 
-from rebates.models import AgreementBalance, LedgerEntry
+from rebates.models import AgreementBalance, LedgerEntry, RebateAgreement
 from rebates.sql.scope import table
 
 _BOOKED_SQL = """
@@ -21,6 +21,20 @@ def booked_rows(agreement_ids: list[int], kinds: list[str]) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(_BOOKED_SQL.format(ledger=table(LedgerEntry)), [list(agreement_ids), list(kinds)])
         return cursor.fetchall()
+
+
+_LOCK_AGREEMENTS_SQL = """
+SELECT id FROM {agreement} WHERE id = ANY(%s::bigint[]) AND status = ANY(%s::text[]) ORDER BY id FOR UPDATE
+"""
+
+
+def agreements_lock(agreement_ids: list[int], statuses: list[str]) -> list[int]:
+    """Lock those of these agreements with one of `statuses` in primary-key order, as every writer of their
+    ledger does; their ids in that order. One array parameter: a chunk names hundreds."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_AGREEMENTS_SQL.format(agreement=table(RebateAgreement)),
+                       [list(agreement_ids), list(statuses)])
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 def oldest_transaction_age() -> timedelta | None:

@@ -142,12 +142,24 @@ _WHOLE_BOUGHT_SQL = """SELECT i.agreement_id, i.month, i.quantity, i.amount
 """
 
 
+# Recomputed whole, with no table of the run's own: the purchases in scope read from the lines, by customer.
+_WHOLE_LINES_SQL = """SELECT a.id AS agreement_id, pl.month, SUM(pl.quantity) AS quantity, SUM(pl.amount) AS amount
+    FROM flat a
+    JOIN {purchase} pl ON pl.customer_id = a.customer_id
+    JOIN {product} pr ON pr.id = pl.product_id
+    WHERE NOT a.in_part AND {covers}
+    GROUP BY a.id, pl.month
+    UNION ALL
+"""
+
+
 def flat_bookings(*, agreement_ids: list[int], changed_months: dict[int, frozenset[date]], as_of_month: date,
-                  run_id: int, now: datetime, whole: bool) -> tuple[list[int], int, object]:
+                  run_id: int, now: datetime, whole: str | None) -> tuple[list[int], int, object]:
     """Book the ledger differences of the agreements among `agreement_ids` whose rule is flat, in one statement:
     those in `changed_months` recomputed in part (their changed months read from the purchase lines, the
-    others from the ledger), the others over their whole term from the run's own table (`whole`: some are;
-    the table exists). Returns (the flat agreements' ids in order, entries booked, their total amount).
+    others from the ledger), the others over their whole term, read as `whole` says: "stored", from the run's
+    own table; "lines", from the purchase lines; None, there are none. Returns (the flat agreements' ids in
+    order, entries booked, their total amount).
 
     The caller holds the agreements' locks; months after `as_of_month` are left alone."""
     earned_kinds = [LedgerEntry.Kind.ACCRUAL.value, LedgerEntry.Kind.CATCH_UP.value, LedgerEntry.Kind.ADJUSTMENT.value]
@@ -156,7 +168,10 @@ def flat_bookings(*, agreement_ids: list[int], changed_months: dict[int, frozens
         agreement=table(RebateAgreement), rule=table(RebateRule), ledger=table(LedgerEntry),
         purchase=table(PurchaseLine), product=table(Product),
         flat_rule=FLAT_RULE_SQL.format(bonus=table(BonusCondition)),
-        whole_bought=_WHOLE_BOUGHT_SQL.format(input=run_input_table(run_id)) if whole else "",
+        whole_bought={"stored": _WHOLE_BOUGHT_SQL.format(input=run_input_table(run_id)),
+                      "lines": _WHOLE_LINES_SQL.format(purchase=table(PurchaseLine), product=table(Product),
+                                                       covers=covers_sql()),
+                      None: ""}[whole],
         covers=covers_sql(),
     )
     with connection.cursor() as cursor:

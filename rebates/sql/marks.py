@@ -8,7 +8,7 @@ fails deletes nothing. With no snapshot (None) the reads see every mark committe
 
 from datetime import date
 
-from django.db import connection
+from django.db import OperationalError, connection, transaction
 
 from rebates.models import AccrualMark, BonusCondition, RebateAgreement, RebateRule
 from rebates.sql.scope import covers_sql, table
@@ -79,8 +79,34 @@ def marked_cell_rows(*, snapshot: str | None, statuses: list[str], started_by: d
 
 
 def marks_consume(*, snapshot: str) -> int:
-    """Delete the marks `snapshot` sees (a run has recomputed what they asked for); returns how many."""
+    """Delete the marks `snapshot` sees (a run has recomputed what they asked for); returns how many.
+
+    When the run saw every mark there is, the table is emptied by TRUNCATE in this transaction: one cheap
+    step instead of a row deleted (and later vacuumed) per mark, which leaves the next runs' reads of the
+    marks a table with no dead rows to walk. TRUNCATE needs the table to itself: it is tried without waiting
+    (a writer with its marks still uncommitted holds the table), and under that lock a mark the snapshot does
+    not see (committed since) means some must stay, so only the seen ones are deleted. A transaction that
+    rolls back undoes the TRUNCATE too.
+    """
     visible, params = _visible(snapshot)
+    mark = table(AccrualMark)
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table(AccrualMark)} m WHERE {visible}", params)
+        if _lock_without_waiting(cursor, mark):
+            cursor.execute(f"SELECT count(*) FILTER (WHERE {visible}), count(*) FROM {mark} m", params)
+            seen, present = cursor.fetchone()
+            if seen == present:
+                cursor.execute(f"TRUNCATE {mark}")
+                return seen
+        cursor.execute(f"DELETE FROM {mark} m WHERE {visible}", params)
         return cursor.rowcount
+
+
+def _lock_without_waiting(cursor, name: str) -> bool:
+    """Take table `name` for this transaction alone (ACCESS EXCLUSIVE) if no one else holds it; False
+    otherwise, with this transaction unharmed (the attempt is rolled back to its savepoint)."""
+    try:
+        with transaction.atomic():
+            cursor.execute(f"LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE NOWAIT")
+    except OperationalError:
+        return False
+    return True

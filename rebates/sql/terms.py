@@ -4,7 +4,7 @@ from datetime import date
 
 from django.db import connection
 
-from rebates.models import Product, PurchaseLine, RebateAgreement, RebateRule
+from rebates.models import BonusCondition, Product, PurchaseLine, RebateAgreement, RebateRule, TierBand
 from rebates.sql.scope import covers_sql, table
 
 # Purchases of each agreement's customer whose product is in the agreement's scope in a month of its term,
@@ -62,6 +62,14 @@ def changed_month_rows(changed_months: dict[int, frozenset[date]], *, earliest: 
         return cursor.fetchall()
 
 
+def agreement_starts(agreement_ids: list[int]) -> list[tuple]:
+    """(start month, customer id) of each of these agreements."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT start_month, customer_id FROM {table(RebateAgreement)} WHERE id = ANY(%s::bigint[])",
+                       [list(agreement_ids)])
+        return cursor.fetchall()
+
+
 def run_input_table(run_id: int) -> str:
     """The quoted name of the table that holds a run's purchases in scope per (agreement, month)."""
     # A name cannot be bound: the run id, an int, is inlined.
@@ -86,6 +94,13 @@ def scope_month_store(*, run_id: int, agreement_ids: list[int], earliest: date, 
         cursor.execute(f"CREATE UNLOGGED TABLE {name} AS {sql}", params)
         index = connection.ops.quote_name(f"rebates_accrual_input_r{int(run_id)}_agreement")
         cursor.execute(f"CREATE INDEX {index} ON {name} (agreement_id)")
+
+
+def run_input_exists(*, run_id: int) -> bool:
+    """Whether the run's table (`scope_month_store`) exists."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [run_input_table(run_id)])
+        return cursor.fetchone()[0]
 
 
 def scope_month_stored_rows(*, run_id: int, agreement_ids: list[int]) -> list[tuple]:
@@ -121,3 +136,46 @@ def outlook_month_rows(agreement_ids: list[int], customer_ids, *, earliest: date
         cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(f"SELECT * FROM ({sql}) AS totals WHERE totals.month <= %s", params)
         return cursor.fetchall()
+
+
+# The agreements' ids are one array parameter (= ANY): the plan does not grow with a chunk's hundreds of ids.
+_AGREEMENT_TERMS_SQL = """
+SELECT a.id, a.customer_id, a.start_month, a.end_month, a.settlement_frequency, a.committed_monthly_quantity,
+       a.terminated_on, {rule_fields}
+FROM {agreement} a JOIN {rule} r ON r.agreement_id = a.id
+WHERE a.id = ANY(%s::bigint[])
+ORDER BY a.id
+"""
+
+_BANDS_SQL = """
+SELECT r.agreement_id, t.threshold, t.rate
+FROM {band} t JOIN {rule} r ON r.id = t.rule_id
+WHERE r.agreement_id = ANY(%s::bigint[])
+ORDER BY r.agreement_id, t.threshold
+"""
+
+_BONUSES_SQL = """
+SELECT r.agreement_id, b.product_id, p.sku, b.minimum_quantity, b.extra_percent
+FROM {bonus} b JOIN {rule} r ON r.id = b.rule_id JOIN {product} p ON p.id = b.product_id
+WHERE r.agreement_id = ANY(%s::bigint[])
+ORDER BY b.id
+"""
+
+
+def agreement_terms_rows(agreement_ids: list[int], rule_fields: tuple[str, ...]) -> tuple[list, list, list]:
+    """The terms of these agreements (those with a rule) as three row lists: (id, customer id, start month,
+    end month, settlement frequency, committed monthly quantity, terminated on, *`rule_fields` of its rule)
+    by id; (agreement id, threshold, rate) of their tier bands by agreement and threshold; (agreement id,
+    product id, sku, minimum quantity, extra percent) of their launch bonuses in the order they were made."""
+    tables = {"agreement": table(RebateAgreement), "rule": table(RebateRule), "band": table(TierBand),
+              "bonus": table(BonusCondition), "product": table(Product)}
+    ids = [list(agreement_ids)]
+    with connection.cursor() as cursor:
+        cursor.execute(_AGREEMENT_TERMS_SQL.format(rule_fields=", ".join(f"r.{name}" for name in rule_fields),
+                                                   **tables), ids)
+        agreements = cursor.fetchall()
+        cursor.execute(_BANDS_SQL.format(**tables), ids)
+        bands = cursor.fetchall()
+        cursor.execute(_BONUSES_SQL.format(**tables), ids)
+        bonuses = cursor.fetchall()
+    return agreements, bands, bonuses

@@ -15,7 +15,13 @@ from rest_framework.test import APIClient
 from customers import roles
 from customers.models import Customer
 from rebates.models import AccrualMark, ContractPrice, PurchaseLine, RebateAgreement, RebateRule, TierBand
-from rebates.services import accrual_run_fail, accrual_run_perform, accrual_run_prepare, accrual_run_start
+from rebates.services import (
+    accrual_chunk_book,
+    accrual_run_fail,
+    accrual_run_perform,
+    accrual_run_prepare,
+    accrual_run_start,
+)
 from tests.factories import (
     PASSWORD,
     AgreementFactory,
@@ -193,3 +199,39 @@ def test_a_run_that_fails_after_reading_the_marks_leaves_them_for_the_next_run(s
 def test_a_rerun_with_nothing_changed_recomputes_nothing(scenario):
     run = accrue()
     assert (run.agreements_count, run.entries_count, run.chunks_total) == (0, 0, 0)
+
+
+def test_an_agreement_that_expires_at_its_terms_end_is_not_marked(scenario):
+    # Active and expired agreements accrue alike: expiry changes nothing the run computes.
+    AccrualMark.objects.all().delete()
+    RebateAgreement.objects.filter(pk=scenario["by_line_a"].pk).update(status=RebateAgreement.Status.EXPIRED)
+    assert not AccrualMark.objects.exists()
+    assert incremental_then_full() == (0, 0)
+
+
+def test_an_agreement_that_stops_accruing_by_a_queryset_update_is_still_marked(scenario):
+    AccrualMark.objects.all().delete()
+    RebateAgreement.objects.filter(pk=scenario["by_line_a"].pk).update(status=RebateAgreement.Status.SETTLED)
+    assert list(AccrualMark.objects.values_list("agreement_id", "reason")) == [(scenario["by_line_a"].pk, "agreement")]
+
+
+def test_a_run_that_saw_every_mark_empties_the_table(scenario):
+    PurchaseLineFactory(customer=scenario["customer"], product=scenario["product"], month=month(2), quantity=D("4"))
+    assert AccrualMark.objects.exists()
+    assert accrue().entries_count == 1
+    assert not AccrualMark.objects.exists()
+
+
+def test_a_mark_written_after_the_runs_snapshot_survives_the_run(scenario):
+    PurchaseLineFactory(customer=scenario["customer"], product=scenario["product"], month=month(2), quantity=D("4"))
+    run = accrual_run_start(as_of=AS_OF, trigger="command", queue=False)
+    chunk_ids = accrual_run_prepare(run_id=run.pk)
+    # A mark committed after the run's snapshot: the run must leave it for the next one.
+    with connection.cursor() as cursor:
+        # A transaction id past the snapshot's: one that had not committed when the snapshot was taken.
+        cursor.execute("INSERT INTO rebates_accrualmark (reason, agreement_id, xact) "
+                       "VALUES ('agreement', %s, pg_current_xact_id()::text::bigint + 1000)",
+                       [scenario["by_line_b"].pk])
+    for chunk_id in chunk_ids:
+        accrual_chunk_book(chunk_id=chunk_id)
+    assert list(AccrualMark.objects.values_list("agreement_id", flat=True)) == [scenario["by_line_b"].pk]
