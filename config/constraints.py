@@ -78,6 +78,10 @@ CONSTRAINT_PROBLEMS: dict[str, tuple[tuple[str, ...], str]] = {
     "entry_payout_and_forfeiture_not_positive": (("amount",), "A payout or forfeiture is not positive."),
     "entry_payout_names_settlement": (("settlement",), "A payout names its settlement."),
     "entry_booked_once": (("booking_key",), "This entry is already booked."),
+    "forecast_once_per_run": (("agreement",), "This run's outlook of the agreement is stored already."),
+    "forecast_months_are_months": (("period_start", "period_end", "payout_month"),
+                                   "The period's months and the month of payout must be firsts of months."),
+    "forecast_period_ordered": (("period_end",), "The period ends before it starts."),
     # market signals
     "rule_window_positive": (("window_days",), "The window must be at least one day."),
     "rule_min_customers_positive": (("min_customers",), "At least one customer."),

@@ -3,7 +3,7 @@
 from datetime import date
 from decimal import Decimal
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from outlook.valuation import CustomerFacts, RiskRules, risk_score, value_tiers
@@ -35,6 +35,8 @@ def test_ties_are_ranked_by_id_whatever_the_order_read():
     assert forward == backward == {1: "A", 2: "A"}
 
 
+# A loaded machine makes the first draws slow; the property, not the speed, is what is tested.
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.integers(1, 500), st.decimals(min_value=-100, max_value=10**6, places=2), max_size=60))
 def test_tier_a_buys_at_least_its_share_and_every_a_outbuys_every_b_and_c(purchases):
     tiers = value_tiers(purchases, **SHARES)
