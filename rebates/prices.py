@@ -13,9 +13,11 @@ counts only when it *actually* prices the product: a stated price, or a line dis
 customer bought in the term up to the date (`bought_only_for_lines=True`). A line scope that never bought
 a product and never stated a price for it has no price for it there.
 
-The rule is spelled twice and tested to agree (tests/rebates/test_prices.py): `price_in_force` and
-`product_prices` (plain Python over the steps, read in a fixed number of queries) and `product_price_sql`
-(an ORM expression for a query over agreements).
+The rule is spelled three times and tested to agree (tests/rebates/test_prices.py): `price_in_force` and
+`product_prices` (plain Python over the steps, read in a fixed number of queries), `product_price_sql`
+(an ORM expression for a query over agreements) and `covered_price_totals` (one aggregate statement over
+every agreement that covers some products, rebates/sql/prices.py: what our average price of hundreds of
+products needs, without reading every step and purchase into Python).
 """
 
 from collections import defaultdict
@@ -127,6 +129,15 @@ def product_prices(pairs: Iterable[tuple[int, int]], *, on: date,
         if price is not None:
             result[agreement_id, product_id] = price
     return result
+
+
+def covered_price_totals(product_ids: Iterable[int], *, on: date, status: str) -> dict[int, tuple[Decimal, int]]:
+    """Per product: (sum, count) of its prices on `on` in the agreements of `status` that cover it
+    (rebates.scope.covering_by_product) and actually price it, as `product_prices(...,
+    bought_only_for_lines=True)` gives them. Products none prices are left out. One query."""
+    from rebates.sql.prices import covered_price_totals as totals
+
+    return totals(product_ids, on=on, month=month_of(on), status=status)
 
 
 def product_price_sql(product_id: int, *, on: date, agreement_ref: str = "pk", bought_only_for_lines: bool = False):
