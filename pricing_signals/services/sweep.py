@@ -156,17 +156,19 @@ def _sweep(as_of, products, workers, *, rebuild_indexes) -> DetectionResult:
         split = {pk for pk, rule in rules.items() if rule.same_competitor}
         groups = [(start, end, rules[claims.products[start]]) for start, end in claims.groups(split)]
 
-        def meanwhile():  # our side of every product swept, read while the workers detect
+        def meanwhile():  # read while the workers detect: our side of every product swept, the stored signals
             outcome.averages = our_average_prices(set(claims.products), as_of=as_of)
+            held = MarketSignal.objects.all()
+            if products is not None:
+                held = held.filter(product_id__in=products)
+            # The detection lock keeps them as read: a decision waits for the sweep.
+            outcome.stored_signals = {row[0]: row for row in held.values_list(*KNOWN_FIELDS)}
 
         detected = _detect_groups(claims, groups, outcome.as_of_day, workers, meanwhile=meanwhile)
         for (start, end, rule), found in zip(groups, detected, strict=True):
             outcome.detect(range(start, end), rule, found=found)
         # Every signal must hold claims after a full sweep (or go, or stay on record once acted on).
-        held = MarketSignal.objects.all()
-        if products is not None:
-            held = held.filter(product_id__in=products)
-        outcome.orphans = set(held.values_list("pk", flat=True))
+        outcome.orphans = set(outcome.stored_signals)
         written = outcome.write()
         # Every claim swept is checked: the sweeper need not queue its own check again.
         unchecked = PriceClaim.objects.filter(check_pending=True)
@@ -222,6 +224,7 @@ class _DetectionOutcome:
         self.orphans = set()  # stored signals that must hold claims after a full sweep, or go
         self.copies = set()  # positions of claims read a second time (the first copy counts)
         self.averages = None  # our average price per product, when read already (a sweep reads it early)
+        self.stored_signals = None  # {pk: KNOWN_FIELDS row} of the signals swept, when read already (a sweep)
 
     def detect(self, positions: range, rule: Rule, exact=None, found: Found | None = None) -> None:
         """Take the pure detection's statuses and signals for the claims at `positions` (one product, or
@@ -289,9 +292,13 @@ class _DetectionOutcome:
         stored, ids = claims.signals, claims.ids
         held = [set(map(stored.__getitem__, group)) for group in self.components]
         candidates = set().union(*held) - {None}
-        # Many signals are read whole rather than named in a list of ids as long as the table.
-        signals = MarketSignal.objects.filter(pk__in=candidates) if len(candidates) <= 1000 else MarketSignal.objects
-        known = {row[0]: row for row in signals.values_list(*KNOWN_FIELDS) if row[0] in candidates}
+        stored = self.stored_signals or {}
+        known = {pk: stored[pk] for pk in candidates if pk in stored}
+        missing = candidates - known.keys()
+        if missing:
+            # Many signals are read whole rather than named in a list of ids as long as the table.
+            signals = MarketSignal.objects.filter(pk__in=missing) if len(missing) <= 1000 else MarketSignal.objects
+            known.update((row[0], row) for row in signals.values_list(*KNOWN_FIELDS) if row[0] in missing)
 
         def preference(pk):
             # A decision (match or hold) first, the earliest decided; then one someone acknowledged or
