@@ -245,9 +245,16 @@ def signal_exposure(*, user, signal, as_of: date | None = None):
                                  precision=3, output_field=_QUANTITY),
             unpaid_rebate=agreement_unpaid_rebate(),
         )
-        .select_related("customer", "customer__account_manager", "program")
+        # Only what the page and the API show of each row: a best seller's signal exposes hundreds.
+        .select_related("customer", "customer__account_manager")
+        .only(*EXPOSURE_FIELDS)
         .order_by("-unpaid_rebate", "number")
     )
+
+
+EXPOSURE_FIELDS = ("number", "customer_id", "customer__code", "customer__name", "customer__account_manager_id",
+                   "customer__account_manager__username", "customer__account_manager__first_name",
+                   "customer__account_manager__last_name")
 
 
 def _exposable(user):
@@ -631,4 +638,5 @@ def covering_agreements(*, user, signal, limit=500):
     some month of their term)."""
     return (RebateAgreement.objects.visible_to(user).active()
             .covering(product_id=signal.product_id, product_line_id=signal.product.product_line_id)
-            .select_related("customer").order_by("number")[:limit])
+            .select_related("customer").only("number", "customer_id", "customer__code", "customer__name")
+            .order_by("number")[:limit])

@@ -26,8 +26,9 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
-from django.db.models import Case, DecimalField, Exists, F, Max, OuterRef, Subquery, Value, When
+from django.db.models import Case, DecimalField, F, Max, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce, Round
+from django.db.models.lookups import GreaterThanOrEqual
 
 from rebates.engine.periods import month_of
 
@@ -161,8 +162,14 @@ def product_price_sql(product_id: int, *, on: date, agreement_ref: str = "pk", b
                               output_field=_PRICE))
         .values("price")[:1], output_field=_PRICE)
     if bought_only_for_lines:
-        bought = Exists(PurchaseLine.objects.filter(
-            customer_id=OuterRef("customer_id"), product_id=product_id, quantity__gt=0,
-            month__gte=OuterRef("start_month"), month__lte=month_of(on)))
-        by_discount = Case(When(bought, then=by_discount), default=None, output_field=_PRICE)
+        # Bought in the term up to the month of `on`: the last month bought by then is not before the term.
+        # Asked as "the last month" (ORDER BY month DESC LIMIT 1), the planner walks the purchase lines'
+        # (customer, product, month) index backwards from that month; asked as EXISTS over a month range, it
+        # may scan the customer's lines of every product month by month instead.
+        last_bought = Subquery(
+            PurchaseLine.objects.filter(customer_id=OuterRef("customer_id"), product_id=product_id, quantity__gt=0,
+                                        month__lte=month_of(on))
+            .order_by("-month").values("month")[:1])
+        by_discount = Case(When(GreaterThanOrEqual(last_bought, F("start_month")), then=by_discount),
+                           default=None, output_field=_PRICE)
     return Coalesce(stated, by_discount, output_field=_PRICE)
