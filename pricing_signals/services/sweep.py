@@ -170,15 +170,16 @@ def _sweep(as_of, products, workers, *, rebuild_indexes) -> DetectionResult:
         detected = _detect_groups(claims, groups, outcome.as_of_day, workers, meanwhile=meanwhile)
         for (start, end, rule, _), (found, figures) in zip(groups, detected, strict=True):
             outcome.detect(range(start, end), rule, found=found, figures=figures)
-        # Every signal must hold claims after a full sweep (or go, or stay on record once acted on).
-        outcome.orphans = set(outcome.stored_signals)
-        written = outcome.write()
-        # Every claim swept is checked: the sweeper need not queue its own check again.
+        # Every claim swept is checked: the sweeper need not queue its own check again. Marked before the
+        # results are written, while the claims' indexes are all in place (a rebuild leaves them unusable to
+        # the rest of its transaction).
         unchecked = PriceClaim.objects.filter(check_pending=True)
         if products is not None:
             unchecked = unchecked.filter(product_id__in=products)
         unchecked.update(check_pending=False)
-        return written
+        # Every signal must hold claims after a full sweep (or go, or stay on record once acted on).
+        outcome.orphans = set(outcome.stored_signals)
+        return outcome.write()
 
 
 def price_claim_check(*, claim_id: int, as_of: date) -> str | None:
