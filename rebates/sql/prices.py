@@ -52,6 +52,7 @@ def covered_price_totals(product_ids: Iterable[int], *, on: date, month: date,
             SELECT DISTINCT ON (agreement_id, product_line_id) agreement_id, product_line_id, discount_percent
               FROM {table(LineDiscount)}
              WHERE effective_from <= %(on)s
+               AND product_line_id IN (SELECT product_line_id FROM {products} WHERE id = ANY(%(products)s))
              ORDER BY agreement_id, product_line_id, effective_from DESC
         ), last_bought AS (
             SELECT customer_id, product_id, MAX(month) AS month
