@@ -144,10 +144,10 @@ class DecisionForm(forms.Form):
         return "|".join((str(data.get("match_price") or ""), f"{month:%Y-%m}" if month else "",
                          ",".join(sorted(data.get("agreements") or ()))))
 
-    def __init__(self, *args, agreements=(), **kwargs):
+    def __init__(self, *args, agreements=(), **kwargs):  # agreements: selectors.CoveringAgreement
         super().__init__(*args, **kwargs)
         self.fields["agreements"].choices = [
-            (agreement.number, f"{agreement.number} · {agreement.customer.name} ({agreement.customer.code})")
+            (agreement.number, f"{agreement.number} · {agreement.customer_name} ({agreement.customer_code})")
             for agreement in agreements
         ]
 
