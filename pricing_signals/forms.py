@@ -107,15 +107,18 @@ def product_choices(products, customer) -> list:
 
 class AgreementChecklist(forms.CheckboxSelectMultiple):
     """CheckboxSelectMultiple's markup from one template (escaped by Django) rather than one per option: a
-    signal covers hundreds of agreements, which the option templates take a tenth of a second to render."""
+    signal covers hundreds of agreements, which the option templates take a tenth of a second to render.
+    The loop over the options holds no tag, only values: each option's id and its ` checked` attribute
+    (plain text, escaped like the rest) are worked out here."""
 
     def render(self, name, value, attrs=None, renderer=None):
         attrs = self.build_attrs(self.attrs, attrs)
         chosen = set(self.format_value(value))
         box_id = attrs.get("id")
-        options = [(str(option), str(label), f"{box_id}_{index}" if box_id else "", str(option) in chosen)
+        options = [(str(option), str(label), f"{box_id}_{index}" if box_id else "",
+                    " checked" if str(option) in chosen else "")
                    for index, (option, label) in enumerate(self.choices)]
-        return render_to_string("includes/widgets/agreement_checklist.html",
+        return render_to_string("pricing_signals/includes/agreement_checklist.html",
                                 {"name": name, "box_id": box_id, "options": options})
 
 
@@ -141,10 +144,10 @@ class DecisionForm(forms.Form):
         return "|".join((str(data.get("match_price") or ""), f"{month:%Y-%m}" if month else "",
                          ",".join(sorted(data.get("agreements") or ()))))
 
-    def __init__(self, *args, agreements=(), **kwargs):
+    def __init__(self, *args, agreements=(), **kwargs):  # agreements: selectors.CoveringAgreement
         super().__init__(*args, **kwargs)
         self.fields["agreements"].choices = [
-            (agreement.number, f"{agreement.number} · {agreement.customer.name} ({agreement.customer.code})")
+            (agreement.number, f"{agreement.number} · {agreement.customer_name} ({agreement.customer_code})")
             for agreement in agreements
         ]
 

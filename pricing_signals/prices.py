@@ -5,8 +5,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from rebates.models import RebateAgreement
-from rebates.prices import product_price_sql, product_prices
-from rebates.scope import covering_by_product
+from rebates.prices import covered_price_totals, product_price_sql
 
 UNIT_PRICE_STEP = Decimal("0.0001")
 PERCENT_STEP = Decimal("0.01")
@@ -23,19 +22,11 @@ def our_average_prices(product_ids: Iterable[int], *, as_of: date) -> dict[int, 
     """Per product: the mean of the product's net prices in force on `as_of` in the active agreements that
     cover it (named in their scope, or through the product's line) and actually price it (a stated price, or
     a line discount on a product the customer bought: rebates.prices), to 4 places, half-up. Products no
-    such agreement prices are left out. Eight queries however many products."""
-    ids = sorted({int(pk) for pk in product_ids})
-    if not ids:
-        return {}
-    covering = covering_by_product(ids, status=RebateAgreement.Status.ACTIVE)
-    prices = product_prices([(agreement_id, product_id) for product_id, agreement_ids in covering.items()
-                             for agreement_id in agreement_ids], on=as_of, bought_only_for_lines=True)
-    averages = {}
-    for product_id, agreement_ids in covering.items():
-        found = [prices[pk, product_id] for pk in agreement_ids if (pk, product_id) in prices]
-        if found:
-            averages[product_id] = (sum(found) / len(found)).quantize(UNIT_PRICE_STEP, rounding=ROUND_HALF_UP)
-    return averages
+    such agreement prices are left out. One query however many products: the prices are summed and counted
+    in the database (a nightly sweep asks for hundreds of products over tens of thousands of agreements)."""
+    totals = covered_price_totals(product_ids, on=as_of, status=RebateAgreement.Status.ACTIVE)
+    return {product_id: (total / count).quantize(UNIT_PRICE_STEP, rounding=ROUND_HALF_UP)
+            for product_id, (total, count) in totals.items() if count}
 
 
 def drop_percent(our_price: Decimal | None, claimed: Decimal) -> Decimal | None:

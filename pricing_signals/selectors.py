@@ -245,9 +245,16 @@ def signal_exposure(*, user, signal, as_of: date | None = None):
                                  precision=3, output_field=_QUANTITY),
             unpaid_rebate=agreement_unpaid_rebate(),
         )
-        .select_related("customer", "customer__account_manager", "program")
+        # Only what the page and the API show of each row: a best seller's signal exposes hundreds.
+        .select_related("customer", "customer__account_manager")
+        .only(*EXPOSURE_FIELDS)
         .order_by("-unpaid_rebate", "number")
     )
+
+
+EXPOSURE_FIELDS = ("number", "customer_id", "customer__code", "customer__name", "customer__account_manager_id",
+                   "customer__account_manager__username", "customer__account_manager__first_name",
+                   "customer__account_manager__last_name")
 
 
 def _exposable(user):
@@ -450,6 +457,7 @@ def signal_decisions(*, user, signal):
 
 
 __all__ = [
+    "CoveringAgreement",
     "Credibility",
     "MatchPreview",
     "MatchPreviewRow",
@@ -626,9 +634,21 @@ def signals_timeline(*, user, start: date, end: date, products: int = 12) -> lis
                             signals=tuple(s for s in signals if s.product_id == pk)) for pk in chosen]
 
 
-def covering_agreements(*, user, signal, limit=500):
+@dataclass(frozen=True)
+class CoveringAgreement:
+    """An agreement a match could change, as the decision form lists it."""
+
+    number: str
+    customer_id: int
+    customer_name: str
+    customer_code: str
+
+
+def covering_agreements(*, user, signal, limit=500) -> list[CoveringAgreement]:
     """The active agreements a match could change: those the user may see covering the signal's product (in
-    some month of their term)."""
-    return (RebateAgreement.objects.visible_to(user).active()
+    some month of their term), by number. Read as plain values: a signal on a line's best seller lists
+    hundreds, and the decision form shows only these four."""
+    rows = (RebateAgreement.objects.visible_to(user).active()
             .covering(product_id=signal.product_id, product_line_id=signal.product.product_line_id)
-            .select_related("customer").order_by("number")[:limit])
+            .order_by("number").values_list("number", "customer_id", "customer__name", "customer__code")[:limit])
+    return [CoveringAgreement(*row) for row in rows]

@@ -132,8 +132,12 @@ def signals_create(figures: list[dict], now) -> list[int]:
     stamp = csv_field(now)
     tail = ",".join([*(csv_field(fields.get_field(name).get_default()) for name in NEW_SIGNAL_DEFAULTS),
                      stamp, stamp]) + "\n"
+    # The figures are ids, counts, Decimals, dates or None: written straight (csv_field's rule for them) rather
+    # than through csv_field's checks value by value, since a first detection writes tens of thousands.
+    dates = {name for name in SIGNAL_FIGURES if name.startswith("window_")}
     sql.signals_copy(NEW_SIGNAL_FIELDS, (
-        f"{pk}," + ",".join([csv_field(values[name]) for name in SIGNAL_FIGURES]) + "," + tail
+        f"{pk}," + ",".join(["" if value is None else value.isoformat() if name in dates else str(value)
+                             for name, value in ((name, values[name]) for name in SIGNAL_FIGURES)]) + "," + tail
         for pk, values in zip(ids, figures, strict=True)))
     return ids
 

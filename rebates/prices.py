@@ -13,9 +13,11 @@ counts only when it *actually* prices the product: a stated price, or a line dis
 customer bought in the term up to the date (`bought_only_for_lines=True`). A line scope that never bought
 a product and never stated a price for it has no price for it there.
 
-The rule is spelled twice and tested to agree (tests/rebates/test_prices.py): `price_in_force` and
-`product_prices` (plain Python over the steps, read in a fixed number of queries) and `product_price_sql`
-(an ORM expression for a query over agreements).
+The rule is spelled three times and tested to agree (tests/rebates/test_prices.py): `price_in_force` and
+`product_prices` (plain Python over the steps, read in a fixed number of queries), `product_price_sql`
+(an ORM expression for a query over agreements) and `covered_price_totals` (one aggregate statement over
+every agreement that covers some products, rebates/sql/prices.py: what our average price of hundreds of
+products needs, without reading every step and purchase into Python).
 """
 
 from collections import defaultdict
@@ -24,8 +26,9 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
-from django.db.models import Case, DecimalField, Exists, F, Max, OuterRef, Subquery, Value, When
+from django.db.models import Case, DecimalField, F, Max, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce, Round
+from django.db.models.lookups import GreaterThanOrEqual
 
 from rebates.engine.periods import month_of
 
@@ -129,6 +132,15 @@ def product_prices(pairs: Iterable[tuple[int, int]], *, on: date,
     return result
 
 
+def covered_price_totals(product_ids: Iterable[int], *, on: date, status: str) -> dict[int, tuple[Decimal, int]]:
+    """Per product: (sum, count) of its prices on `on` in the agreements of `status` that cover it
+    (rebates.scope.covering_by_product) and actually price it, as `product_prices(...,
+    bought_only_for_lines=True)` gives them. Products none prices are left out. One query."""
+    from rebates.sql.prices import covered_price_totals as totals
+
+    return totals(product_ids, on=on, month=month_of(on), status=status)
+
+
 def product_price_sql(product_id: int, *, on: date, agreement_ref: str = "pk", bought_only_for_lines: bool = False):
     """An expression over RebateAgreement rows (the agreement at `agreement_ref`; its `customer_id` and
     `start_month` beside it): the price of the product `product_id` in that agreement on `on`, by
@@ -150,8 +162,14 @@ def product_price_sql(product_id: int, *, on: date, agreement_ref: str = "pk", b
                               output_field=_PRICE))
         .values("price")[:1], output_field=_PRICE)
     if bought_only_for_lines:
-        bought = Exists(PurchaseLine.objects.filter(
-            customer_id=OuterRef("customer_id"), product_id=product_id, quantity__gt=0,
-            month__gte=OuterRef("start_month"), month__lte=month_of(on)))
-        by_discount = Case(When(bought, then=by_discount), default=None, output_field=_PRICE)
+        # Bought in the term up to the month of `on`: the last month bought by then is not before the term.
+        # Asked as "the last month" (ORDER BY month DESC LIMIT 1), the planner walks the purchase lines'
+        # (customer, product, month) index backwards from that month; asked as EXISTS over a month range, it
+        # may scan the customer's lines of every product month by month instead.
+        last_bought = Subquery(
+            PurchaseLine.objects.filter(customer_id=OuterRef("customer_id"), product_id=product_id, quantity__gt=0,
+                                        month__lte=month_of(on))
+            .order_by("-month").values("month")[:1])
+        by_discount = Case(When(GreaterThanOrEqual(last_bought, F("start_month")), then=by_discount),
+                           default=None, output_field=_PRICE)
     return Coalesce(stated, by_discount, output_field=_PRICE)

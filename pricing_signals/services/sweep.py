@@ -154,26 +154,32 @@ def _sweep(as_of, products, workers, *, rebuild_indexes) -> DetectionResult:
         claims = StoredClaims.whole(products)
         outcome = _DetectionOutcome(claims, as_of, rebuild_indexes=rebuild_indexes)
         split = {pk for pk, rule in rules.items() if rule.same_competitor}
-        groups = [(start, end, rules[claims.products[start]]) for start, end in claims.groups(split)]
+        # A group none of whose claims holds a signal yet (all of them, in the first detection of an import)
+        # makes only new signals: their figures are worked out beside the detection, in the workers.
+        groups = [(start, end, rules[claims.products[start]], not any(claims.signals[start:end]))
+                  for start, end in claims.groups(split)]
 
-        def meanwhile():  # our side of every product swept, read while the workers detect
+        def meanwhile():  # read while the workers detect: our side of every product swept, the stored signals
             outcome.averages = our_average_prices(set(claims.products), as_of=as_of)
+            held = MarketSignal.objects.all()
+            if products is not None:
+                held = held.filter(product_id__in=products)
+            # The detection lock keeps them as read: a decision waits for the sweep.
+            outcome.stored_signals = {row[0]: row for row in held.values_list(*KNOWN_FIELDS)}
 
         detected = _detect_groups(claims, groups, outcome.as_of_day, workers, meanwhile=meanwhile)
-        for (start, end, rule), found in zip(groups, detected, strict=True):
-            outcome.detect(range(start, end), rule, found=found)
-        # Every signal must hold claims after a full sweep (or go, or stay on record once acted on).
-        held = MarketSignal.objects.all()
-        if products is not None:
-            held = held.filter(product_id__in=products)
-        outcome.orphans = set(held.values_list("pk", flat=True))
-        written = outcome.write()
-        # Every claim swept is checked: the sweeper need not queue its own check again.
+        for (start, end, rule, _), (found, figures) in zip(groups, detected, strict=True):
+            outcome.detect(range(start, end), rule, found=found, figures=figures)
+        # Every claim swept is checked: the sweeper need not queue its own check again. Marked before the
+        # results are written, while the claims' indexes are all in place (a rebuild leaves them unusable to
+        # the rest of its transaction).
         unchecked = PriceClaim.objects.filter(check_pending=True)
         if products is not None:
             unchecked = unchecked.filter(product_id__in=products)
         unchecked.update(check_pending=False)
-        return written
+        # Every signal must hold claims after a full sweep (or go, or stay on record once acted on).
+        outcome.orphans = set(outcome.stored_signals)
+        return outcome.write()
 
 
 def price_claim_check(*, claim_id: int, as_of: date) -> str | None:
@@ -222,12 +228,16 @@ class _DetectionOutcome:
         self.orphans = set()  # stored signals that must hold claims after a full sweep, or go
         self.copies = set()  # positions of claims read a second time (the first copy counts)
         self.averages = None  # our average price per product, when read already (a sweep reads it early)
+        self.stored_signals = None  # {pk: KNOWN_FIELDS row} of the signals swept, when read already (a sweep)
+        self.found_figures = {}  # a component's first position: its Figures, when worked out with the detection
 
-    def detect(self, positions: range, rule: Rule, exact=None, found: Found | None = None) -> None:
+    def detect(self, positions: range, rule: Rule, exact=None, found: Found | None = None,
+               figures: list | None = None) -> None:
         """Take the pure detection's statuses and signals for the claims at `positions` (one product, or
         product and competitor), detecting them here unless `found` already holds them. With `exact`, only
         positions it accepts take a status other than corroborated, and corroboration stored earlier is
-        kept (a claim check: adding a claim never breaks a witnessing set)."""
+        kept (a claim check: adding a claim never breaks a witnessing set). `figures`, when given, are those
+        of `found`'s signals, in the same order."""
         claims = self.claims
         start, end = positions.start, positions.stop
         if found is None:
@@ -244,6 +254,9 @@ class _DetectionOutcome:
                 elif stored[at] != CORROBORATED and exact(at):
                     status[at], signal[at] = now, None
         self.components.extend([start + k for k in group] for group in found.signals)
+        if figures is not None:
+            self.found_figures.update((start + group[0], its)
+                                      for group, its in zip(found.signals, figures, strict=True))
 
     def merge_stored(self) -> None:
         """A claim check: each component found joins the stored signals of its claims, with every claim
@@ -289,9 +302,13 @@ class _DetectionOutcome:
         stored, ids = claims.signals, claims.ids
         held = [set(map(stored.__getitem__, group)) for group in self.components]
         candidates = set().union(*held) - {None}
-        # Many signals are read whole rather than named in a list of ids as long as the table.
-        signals = MarketSignal.objects.filter(pk__in=candidates) if len(candidates) <= 1000 else MarketSignal.objects
-        known = {row[0]: row for row in signals.values_list(*KNOWN_FIELDS) if row[0] in candidates}
+        stored = self.stored_signals or {}
+        known = {pk: stored[pk] for pk in candidates if pk in stored}
+        missing = candidates - known.keys()
+        if missing:
+            # Many signals are read whole rather than named in a list of ids as long as the table.
+            signals = MarketSignal.objects.filter(pk__in=missing) if len(missing) <= 1000 else MarketSignal.objects
+            known.update((row[0], row) for row in signals.values_list(*KNOWN_FIELDS) if row[0] in missing)
 
         def preference(pk):
             # A decision (match or hold) first, the earliest decided; then one someone acknowledged or
@@ -376,7 +393,9 @@ class _DetectionOutcome:
         claims = self.claims
         product = claims.products[group[0]]
         competitors = set(map(claims.competitors.__getitem__, group))
-        figures = signal_figures(claims.days, claims.prices, claims.customers, group)
+        figures = self.found_figures.get(group[0])
+        if figures is None or figures.claim_count != len(group):
+            figures = signal_figures(claims.days, claims.prices, claims.customers, group)
         return {
             "product_id": product,
             "competitor_id": competitors.pop() if len(competitors) == 1 else None,
@@ -405,21 +424,32 @@ def _detect_range(claims, start, end, rule, as_of_day) -> Found:
 _FORKED = None  # the claims a forked worker reads (inherited from the parent, never pickled)
 
 
-def _detect_forked(start, end, rule, as_of_day):
-    return _detect_range(_FORKED, start, end, rule, as_of_day)
+def _detect_group(claims, start, end, rule, as_of_day, with_figures) -> tuple[Found, list | None]:
+    """`_detect_range`, and with `with_figures` the figures of each signal found (signal_figures), in order."""
+    found = _detect_range(claims, start, end, rule, as_of_day)
+    if not with_figures:
+        return found, None
+    days, prices, customers = claims.days[start:end], claims.prices[start:end], claims.customers[start:end]
+    return found, [signal_figures(days, prices, customers, group) for group in found.signals]
+
+
+def _detect_forked(start, end, rule, as_of_day, with_figures):
+    return _detect_group(_FORKED, start, end, rule, as_of_day, with_figures)
 
 
 def _detect_groups(claims, groups, as_of_day, workers, meanwhile=lambda: None):
-    """`_detect_range` of every (start, end, rule) group, in `workers` forked processes when > 1; this
-    process runs `meanwhile` as they work (before detecting, when alone)."""
+    """`_detect_group` of every (start, end, rule, with figures) group, in `workers` forked processes when > 1;
+    this process runs `meanwhile` as they work (before detecting, when alone)."""
     global _FORKED
     if workers <= 1 or len(groups) < 2:
         meanwhile()
-        return [_detect_range(claims, start, end, rule, as_of_day) for start, end, rule in groups]
+        return [_detect_group(claims, start, end, rule, as_of_day, with_figures)
+                for start, end, rule, with_figures in groups]
     _FORKED = claims
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            found = pool.starmap_async(_detect_forked, [(start, end, rule, as_of_day) for start, end, rule in groups],
+            found = pool.starmap_async(_detect_forked, [(start, end, rule, as_of_day, with_figures)
+                                                        for start, end, rule, with_figures in groups],
                                        chunksize=max(1, len(groups) // (workers * 8)))
             meanwhile()
             return found.get()

@@ -11,7 +11,8 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from rebates.models import RebateAgreement
-from rebates.prices import discounted, price_in_force, product_price_sql, product_prices
+from rebates.prices import covered_price_totals, discounted, price_in_force, product_price_sql, product_prices
+from rebates.scope import covering_by_product
 from tests.factories import (
     AgreementFactory,
     ContractPriceFactory,
@@ -71,6 +72,49 @@ def test_the_python_rule_and_the_sql_expression_agree(bought_only_for_lines):
     # The figures themselves, on a date after the line's customer bought.
     assert product_prices([(by_line.pk, of_line.pk), (never.pk, of_line.pk)], on=JULY,
                           bought_only_for_lines=True) == {(by_line.pk, of_line.pk): Decimal("12.0313")}
+
+
+@pytest.mark.django_db
+def test_the_aggregate_statement_sums_what_the_python_rule_prices_in_every_covering_agreement():
+    line = ProductLineFactory()
+    named, of_line, bought_late = (ProductFactory(product_line=line, list_price=Decimal("24.00")),
+                                   ProductFactory(product_line=line, list_price=Decimal("13.75")),
+                                   ProductFactory(product_line=line, list_price=Decimal("9.99")))
+    unpriced = ProductFactory()
+    by_product = AgreementFactory(products=[named, unpriced])
+    ContractPriceFactory(agreement=by_product, product=named, net_price=Decimal("21.56"))
+    ContractPriceFactory(agreement=by_product, product=named, net_price=Decimal("20.00"), effective_from=JULY)
+    by_line = AgreementFactory(products=[of_line])
+    by_line.product_lines.set([line])
+    LineDiscountFactory(agreement=by_line, product_line=line, discount_percent=Decimal("12.5"))
+    LineDiscountFactory(agreement=by_line, product_line=line, discount_percent=Decimal("15"), effective_from=JULY)
+    ContractPriceFactory(agreement=by_line, product=named, net_price=Decimal("22.00"), effective_from=JULY)
+    PurchaseLineFactory(customer=by_line.customer, product=of_line, month=date(2026, 5, 1))
+    PurchaseLineFactory(customer=by_line.customer, product=bought_late, month=date(2026, 9, 1))
+    PurchaseLineFactory(customer=by_line.customer, product=named, month=date(2025, 11, 1))  # before the term
+    also_line = AgreementFactory(customer=CustomerFactory())
+    also_line.product_lines.set([line])
+    LineDiscountFactory(agreement=also_line, product_line=line, discount_percent=Decimal("5"))
+    PurchaseLineFactory(customer=also_line.customer, product=of_line, month=date(2026, 2, 1))
+    PurchaseLineFactory(customer=also_line.customer, product=named, month=date(2026, 3, 1), quantity=Decimal("0"))
+    draft = AgreementFactory(products=[named], status=RebateAgreement.Status.DRAFT)
+    ContractPriceFactory(agreement=draft, product=named, net_price=Decimal("1.00"))
+    products = (named, of_line, bought_late, unpriced)
+
+    for on in (date(2026, 3, 31), JULY, date(2026, 12, 1)):
+        covering = covering_by_product([p.pk for p in products], status=RebateAgreement.Status.ACTIVE)
+        prices = product_prices([(a, p) for p, agreements in covering.items() for a in agreements], on=on,
+                                bought_only_for_lines=True)
+        expected = {}
+        for (_, product_id), price in prices.items():
+            total, count = expected.get(product_id, (Decimal("0"), 0))
+            expected[product_id] = (total + price, count + 1)
+        assert covered_price_totals([p.pk for p in products], on=on,
+                                    status=RebateAgreement.Status.ACTIVE) == expected, on
+    # The figures themselves in July: named stated twice (20.00 and 22.00), of_line by both lines' discounts.
+    assert covered_price_totals([p.pk for p in products], on=JULY, status=RebateAgreement.Status.ACTIVE) == {
+        named.pk: (Decimal("42.0000"), 2), of_line.pk: (Decimal("11.6875") + Decimal("13.0625"), 2)}
+    assert covered_price_totals([], on=JULY, status=RebateAgreement.Status.ACTIVE) == {}
 
 
 def migration(app, ends_with):
