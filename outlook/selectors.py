@@ -18,7 +18,7 @@ from django.db.models.functions import RowNumber
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from customers.models import Contact, ContactCadence, Customer
+from customers.models import DEFAULT_CONTACT_CADENCES, Contact, ContactCadence, Customer
 from pricing_signals.models import PriceClaim
 from rebates.models import AgreementBalance
 
@@ -28,8 +28,9 @@ LEVEL_NAMES = dict(Customer.RiskLevel.choices)
 
 
 def _cadences() -> dict[tuple[str, str], int]:
-    return {(tier, level): days for tier, level, days in
-            ContactCadence.objects.values_list("value_tier", "risk_level", "days")}
+    """Days between contacts per (value tier, risk level): the admin's rows, the defaults for a cell without one."""
+    return {**DEFAULT_CONTACT_CADENCES, **{(tier, level): days for tier, level, days in
+                                           ContactCadence.objects.values_list("value_tier", "risk_level", "days")}}
 
 
 @dataclass(frozen=True)

@@ -333,3 +333,10 @@ def test_the_admin_shows_value_and_risk_read_only(client):
     customer = CustomerFactory(code="ADM-1", value_tier="A")
     body = client.get(reverse("admin:customers_customer_change", args=[customer.pk])).content.decode()
     assert 'name="value_tier"' not in body and 'name="risk_level"' not in body
+
+
+def test_a_cell_without_a_cadence_row_takes_the_default(manager):
+    ContactCadence.objects.filter(value_tier="B", risk_level="high").delete()
+    customer = valued(manager, "N-B-HIGH", tier="B", level="high")
+    contact_log(by=manager, customer=customer, kind="call", contacted_on=TODAY - timedelta(days=40))
+    assert due(manager, "N-B-HIGH").cadence_days == 30
