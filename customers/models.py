@@ -111,6 +111,14 @@ class AuditRecord(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {who}: {self.summary}"
 
 
+# Days between contacts of a cell that has no row (migration 0005 makes a row for each, with these days).
+DEFAULT_CONTACT_CADENCES = {
+    ("A", "high"): 14, ("A", "medium"): 30, ("A", "low"): 45,
+    ("B", "high"): 30, ("B", "medium"): 60, ("B", "low"): 90,
+    ("C", "high"): 60, ("C", "medium"): 90, ("C", "low"): 180,
+}
+
+
 class ContactCadence(NamedConstraints, models.Model):
     """How often a customer of one value tier and risk level is to be contacted (edited in the admin)."""
 

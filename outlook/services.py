@@ -12,6 +12,7 @@ from django.db.models import Min, Q, Sum
 from django.db.models.functions import Coalesce
 
 from customers.models import Customer
+from outlook import sql
 from outlook.valuation import CustomerFacts, RiskRules, risk_score, value_tiers
 from pricing_signals.models import PriceClaim
 from pricing_signals.selectors import claims_net_net, open_signals_by_customer
@@ -19,7 +20,6 @@ from rebates.engine.periods import add_months, month_of
 from rebates.models import AgreementBalance, PurchaseLine, RebateAgreement
 
 ZERO = Decimal("0.00")
-UPDATE_BATCH = 2000
 
 
 class _Desk:
@@ -116,11 +116,8 @@ def outlook_refresh(*, as_of: date) -> RefreshResult:
     with transaction.atomic():
         current = Customer.objects.order_by("pk").values_list("pk", "value_tier", "risk_level", "risk_points",
                                                               "risk_reasons")
-        changed = [Customer(pk=pk, value_tier=wanted[pk][0], risk_level=wanted[pk][1], risk_points=wanted[pk][2],
-                            risk_reasons=wanted[pk][3])
-                   for pk, *stored in current if pk in wanted and tuple(stored) != wanted[pk]]
-        Customer.objects.bulk_update(changed, ["value_tier", "risk_level", "risk_points", "risk_reasons"],
-                                     batch_size=UPDATE_BATCH)
+        changed = [(pk, *wanted[pk]) for pk, *stored in current if pk in wanted and tuple(stored) != wanted[pk]]
+        sql.valuations_write(changed)  # one statement over arrays
         # One statement: when the figures were last computed (a customer created since is valued next time).
         Customer.objects.filter(pk__in=list(wanted)).exclude(valued_on=as_of).update(valued_on=as_of)
     by_tier = Counter(tier for tier, _, _, _ in wanted.values())

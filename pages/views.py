@@ -61,10 +61,6 @@ def dashboard(request):
     user = request.user
     context = {"roles": user_roles(user)}
     sees_all = user.has_perm("customers.view_all_customers")
-    # The account manager's dashboard leads with the day's work on their own customers (others: /contacts/due/).
-    if not sees_all and user.has_perm("customers.view_contact"):
-        items, count = outlook_selectors.today_items(user=user, as_of=clock.today(), limit=TODAY_SHOWN)
-        context["today"] = {"items": items, "count": count}
     # Only what a row shows, as plain values: an account manager's hundreds of rows build no model objects.
     customers = rebate_selectors.dashboard_customer_list(user=user).values(*CUSTOMER_ROW_FIELDS)
     if sees_all:
@@ -84,6 +80,13 @@ def dashboard(request):
     context["has_rows"] = bool(context["customers"])
     if not sees_all:
         context["at_stake"] = sum((row.unpaid_balance for row in figures.values()), Decimal("0.00"))
+        # The account manager's dashboard leads with the day's work on their own customers (others read
+        # /contacts/due/); the money at stake is the figures' just read.
+        if user.has_perm("customers.view_contact"):
+            items, count = outlook_selectors.today_items(
+                user=user, as_of=clock.today(), limit=TODAY_SHOWN,
+                at_stake={pk: row.unpaid_balance for pk, row in figures.items()})
+            context["today"] = {"items": items, "count": count}
     if user.has_perm(DECIDE):
         shown_signals = list(selectors.open_signals(user=user).select_related(None).select_related("product")
                              [:PRICING_DASHBOARD_SIGNALS])

@@ -296,13 +296,47 @@ def test_contacts_due_endpoint_lists_highest_value_and_risk_first(scenario):
     assert body["results"][0]["due_on"] == "2026-09-29"  # its September claim and 14 days
 
 
-def test_the_contact_plan_reads_in_four_queries_however_many_customers(manager, django_assert_num_queries):
+def test_the_contact_plan_reads_in_three_queries_however_many_customers(manager, django_assert_num_queries):
     customers = Customer.objects.bulk_create(Customer(code=f"Q{n:04d}", name=f"Plan {n}", account_manager=manager)
                                              for n in range(300))
     Contact.objects.bulk_create(Contact(customer=customer, manager=manager, kind="call",
                                         contacted_on=TODAY - timedelta(days=n % 365))
                                 for n, customer in enumerate(customers))
     manager.has_perm("customers.view_all_customers")  # the user's permissions, read once per request
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         due = selectors.contacts_due(user=manager, as_of=TODAY)
     assert len([row for row in due if row.code.startswith("Q")]) == 300 - 173  # the last 180 - 7 days are not due
+
+
+def test_an_administrator_edits_a_cadence_in_the_admin_and_it_is_audited(client):
+    from tests.factories import UserFactory
+
+    admin = UserFactory(username="root")
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    cadence = ContactCadence.objects.get(value_tier="A", risk_level="high")
+    response = client.post(reverse("admin:customers_contactcadence_change", args=[cadence.pk]), {"days": "10"})
+    assert response.status_code == 302
+    cadence.refresh_from_db()
+    assert cadence.days == 10
+    assert AuditRecord.objects.get(action="contact_cadence.update").data == {"days": [14, 10]}
+
+
+def test_the_admin_shows_value_and_risk_read_only(client):
+    from tests.factories import UserFactory
+
+    admin = UserFactory(username="root")
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    customer = CustomerFactory(code="ADM-1", value_tier="A")
+    body = client.get(reverse("admin:customers_customer_change", args=[customer.pk])).content.decode()
+    assert 'name="value_tier"' not in body and 'name="risk_level"' not in body
+
+
+def test_a_cell_without_a_cadence_row_takes_the_default(manager):
+    ContactCadence.objects.filter(value_tier="B", risk_level="high").delete()
+    customer = valued(manager, "N-B-HIGH", tier="B", level="high")
+    contact_log(by=manager, customer=customer, kind="call", contacted_on=TODAY - timedelta(days=40))
+    assert due(manager, "N-B-HIGH").cadence_days == 30
