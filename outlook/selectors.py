@@ -109,7 +109,7 @@ def contacts_due(*, user, as_of: date, at_stake: dict | None = None) -> list[Pla
 class TodayItem:
     """One thing to do today, with the customer, why in words, and the money at stake."""
 
-    kind: str  # "contact" (later: watchlist kinds)
+    kind: str  # "contact", or a watchlist kind (pages/watchlist.py)
     customer_code: str
     customer_name: str
     url: str
@@ -119,9 +119,10 @@ class TodayItem:
     at_stake: Decimal
     due_on: date | None
     overdue_days: int | None
+    detail_url: str | None = None  # the page the reason is about (an agreement, a claim, a signal), if any
 
 
-def _customer_url(code: str) -> str:
+def customer_url(code: str) -> str:
     return reverse("customer-detail", args=["-"]).replace("/-/", f"/{quote(code, safe='')}/")
 
 
@@ -140,17 +141,17 @@ def due_words(due_on: date | None, last_contact_on: date | None, as_of: date) ->
 def today_items(*, user, as_of: date, limit: int = 10, extra=(), at_stake: dict | None = None
                 ) -> tuple[list[TodayItem], int]:
     """What to do today for the dashboard: the contacts due (as `contacts_due`; `at_stake`: each customer's
-    unpaid rebate when the caller has read it), and any `extra` items (from other reads, such as a
-    watchlist), highest value and risk first, then money at stake; the first `limit` and how many there are
-    in all. Two or three queries."""
+    unpaid rebate when the caller has read it) and any `extra` items (the watchlist's), ordered by the money
+    at stake, then highest value and risk first; the first `limit` and how many there are in all. Two or
+    three queries."""
     due = contacts_due(user=user, as_of=as_of, at_stake=at_stake)
     items = []
     for row in due:
         why, overdue = due_words(row.due_on, row.last_contact_on, as_of)
-        items.append(TodayItem("contact", row.code, row.name, _customer_url(row.code), row.value_tier,
+        items.append(TodayItem("contact", row.code, row.name, customer_url(row.code), row.value_tier,
                                row.risk_level, why, row.at_stake, row.due_on, overdue))
     items.extend(extra)
-    items.sort(key=lambda item: (item.value_tier, LEVELS.index(item.risk_level), -item.at_stake))
+    items.sort(key=lambda item: (-item.at_stake, item.value_tier, LEVELS.index(item.risk_level), item.customer_code))
     return items[:limit], len(items)
 
 
@@ -188,7 +189,7 @@ def value_risk_grid(*, user, per_cell: int = 20) -> list[GridCell]:
               .order_by("value_tier", "risk_level", "-risk_points", "code"))
     tops: dict[tuple[str, str], list[GridCustomer]] = {}
     for code, name, tier, level, points in ranked:
-        tops.setdefault((tier, level), []).append(GridCustomer(code, name, _customer_url(code), tier, level, points))
+        tops.setdefault((tier, level), []).append(GridCustomer(code, name, customer_url(code), tier, level, points))
     return [GridCell(tier, level, counts.get((tier, level), 0), tuple(tops.get((tier, level), ())))
             for tier in TIERS for level in LEVELS]
 

@@ -27,6 +27,7 @@ from outlook import selectors as outlook_selectors
 from outlook.forms import ContactForm
 from pages.charts import purchases_chart, rebate_chart
 from pages.sheets import agreement_sheet_export, claims_by_month
+from pages.watchlist import dashboard_watchlist
 from pages.watchlist import watchlist as watchlist_items
 from pricing_signals import selectors
 from rebates import forecasts as forecast_reads
@@ -51,7 +52,8 @@ TODAY_SHOWN = 10  # things to do today on the dashboard; the rest are a link awa
 
 
 CUSTOMER_ROW_FIELDS = ("pk", "code", "name", "segment__name", "account_manager__first_name",
-                       "account_manager__last_name", "account_manager__username", "status")
+                       "account_manager__last_name", "account_manager__username", "status", "value_tier",
+                       "risk_level", "risk_reasons")
 
 
 @login_required
@@ -83,10 +85,7 @@ def dashboard(request):
         # The account manager's dashboard leads with the day's work on their own customers (others read
         # /contacts/due/); the money at stake is the figures' just read.
         if user.has_perm("customers.view_contact"):
-            items, count = outlook_selectors.today_items(
-                user=user, as_of=clock.today(), limit=TODAY_SHOWN,
-                at_stake={pk: row.unpaid_balance for pk, row in figures.items()})
-            context["today"] = {"items": items, "count": count}
+            context["today"] = today_section(user, context["customers"], figures, shortfall)
     if user.has_perm(DECIDE):
         shown_signals = list(selectors.open_signals(user=user).select_related(None).select_related("product")
                              [:PRICING_DASHBOARD_SIGNALS])
@@ -96,6 +95,25 @@ def dashboard(request):
     if user.has_perm("rebates.start_accrual_run") or user.has_perm("rebates.approve_settlement"):
         context["finance"] = rebate_selectors.finance_overview(user=user)
     return render(request, "pages/dashboard.html", context)
+
+
+def today_section(user, customers, figures, shortfall) -> dict:
+    """The account manager's day, the most money at stake first: the contacts due and the watchlist (a tier
+    within reach, a minimum or commitment at risk, falling volume, a claim below net-net, an open signal).
+    The customers' value and risk, their unpaid rebate and their nightly risk factors come from the rows the
+    dashboard has read (pages.watchlist.dashboard_watchlist)."""
+    today = clock.today()
+    at_stake = {pk: row.unpaid_balance for pk, row in figures.items()}
+    cells = {customer["code"]: (customer["value_tier"], customer["risk_level"]) for customer in customers}
+    unvalued = (Customer.ValueTier.C, Customer.RiskLevel.LOW)  # a customer not in the rows (not active)
+    watch = [outlook_selectors.TodayItem(
+        item.kind, item.customer_code, item.customer_name, outlook_selectors.customer_url(item.customer_code),
+        *cells.get(item.customer_code, unvalued), item.reason, item.money, None, None,
+        detail_url=item.link)
+        for item in dashboard_watchlist(user=user, customers=customers, at_stake=at_stake, shortfall=shortfall)]
+    items, count = outlook_selectors.today_items(user=user, as_of=today, limit=TODAY_SHOWN, extra=watch,
+                                                 at_stake=at_stake)
+    return {"items": items, "count": count}
 
 
 CUSTOMER_STATUS = dict(Customer.Status.choices)

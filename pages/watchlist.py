@@ -64,12 +64,14 @@ class WatchItem:
         return KINDS[self.kind]
 
 
-def watchlist(*, user, as_of: date | None = None) -> list[WatchItem]:
-    """The user's watchlist (visible customers only), the most money first. A fixed number of queries."""
+def watchlist(*, user, as_of: date | None = None, at_stake: dict[int, Decimal] | None = None) -> list[WatchItem]:
+    """The user's watchlist (visible customers only), the most money first. A fixed number of queries
+    (one fewer when the caller has read each customer's unpaid rebate already, `at_stake`)."""
     as_of = as_of or clock.today()
     items = _outlook_items(user)
     items += _falling_items(user, as_of)
-    at_stake = _unpaid_by_customer(user)
+    if at_stake is None:
+        at_stake = _unpaid_by_customer(user)
     items += _claim_items(user, as_of, at_stake)
     items += _signal_items(user, as_of, at_stake)
     items.sort(key=lambda item: (-item.money, item.customer_code, item.kind, item.agreement_number or ""))
@@ -88,11 +90,14 @@ def _per_month(forecast: AgreementForecast, value: Decimal) -> str:
     return money(value)
 
 
-def _outlook_items(user) -> list[WatchItem]:
-    rows = forecasts.agreement_forecasts(user=user).filter(
-        Q(next_kind__in=("tier", "minimum")) | Q(agreement__rule__commitment_rule=True))
-    rows = list(rows)
-    committed = [row for row in rows if row.agreement.committed_monthly_quantity]
+def _outlook_items(user, *, commitments: bool = True) -> list[WatchItem]:
+    """The stored outlook's watches: a tier or minimum within reach, a minimum at risk and (with
+    `commitments`) a commitment at risk, which reads the agreements' shortfall months."""
+    wanted = Q(next_kind__in=("tier", "minimum"))
+    if commitments:
+        wanted |= Q(agreement__rule__commitment_rule=True)
+    rows = list(forecasts.agreement_forecasts(user=user).filter(wanted))
+    committed = [row for row in rows if row.agreement.committed_monthly_quantity] if commitments else []
     shortfalls = agreements_shortfall_months(
         agreements=RebateAgreement.objects.filter(pk__in=[row.agreement_id for row in committed]),
         as_of=rows[0].as_of) if committed else {}
@@ -215,4 +220,37 @@ def _signal_items(user, as_of: date, at_stake: dict[int, Decimal]) -> list[Watch
             f"Pays more than the open signal on {signal.sku} at {money(signal.median_price)}{more}; "
             f"{money(stake)} of unpaid rebate at stake.",
             stake, reverse("signal-detail", args=[signal.pk])))
+    return items
+
+
+# The nightly value and risk (outlook/valuation.py) keeps, per customer, the factors below with their words:
+# the dashboard reads them with its customer rows instead of working the claims and signals out again.
+NIGHTLY_FACTORS = {"falling_volume": FALLING, "claims_below_net_net": UNDERCUTTING_CLAIM,
+                   "open_signals": SIGNAL_EXPOSURE}
+
+
+def dashboard_watchlist(*, user, customers, at_stake: dict[int, Decimal], shortfall: dict[int, int]
+                        ) -> list[WatchItem]:
+    """The watchlist as the dashboard shows it, within its query budget: the stored outlook's watches (one
+    query), and from what the dashboard has read already (`customers`: its rows with `risk_reasons`;
+    `at_stake`: each customer's unpaid rebate; `shortfall`: its months below a commitment), the customers
+    falling against last year, with claims below net-net or exposed to an open signal as of the nightly
+    value and risk, and those with months below their commitment. The whole watchlist page works every
+    watch out afresh (`watchlist`)."""
+    items = _outlook_items(user, commitments=False)
+    for customer in customers:
+        link = reverse("customer-detail", args=[customer["code"]])
+        stake = at_stake.get(customer["pk"]) or ZERO
+        for reason in customer["risk_reasons"] or ():
+            kind = NIGHTLY_FACTORS.get(reason.get("factor"))
+            if kind is not None:
+                items.append(WatchItem(kind, customer["code"], customer["name"], None,
+                                       f"{reason['words']} {money(stake)} of unpaid rebate at stake.", stake, link))
+        months = shortfall.get(customer["pk"], 0)
+        if months:
+            items.append(WatchItem(
+                COMMITMENT_AT_RISK, customer["code"], customer["name"], None,
+                f"{months} month{'s' if months != 1 else ''} below a committed quantity: under the commitment rule "
+                f"such a month earns nothing. {money(stake)} of unpaid rebate at stake.", stake, link))
+    items.sort(key=lambda item: (-item.money, item.customer_code, item.kind, item.agreement_number or ""))
     return items

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from rebates.engine.periods import add_months, month_of
@@ -30,13 +30,14 @@ def latest_forecast_run() -> ForecastRun | None:
 
 
 def agreement_forecasts(*, user, run: ForecastRun | None = None):
-    """The outlook of every agreement the user may see, as stored by `run` (default the latest), with the
-    agreement and its customer; empty before the first outlook."""
-    run = run or latest_forecast_run()
-    if run is None:
-        return AgreementForecast.objects.none()
-    return (AgreementForecast.objects.visible_to(user).filter(run_id=run.pk)
-            .select_related("agreement", "agreement__customer", "agreement__customer__account_manager"))
+    """The outlook of every agreement the user may see, as stored by `run` (default the latest, found in
+    the same query), with the agreement and its customer; empty before the first outlook."""
+    if run is not None:
+        stored = AgreementForecast.objects.visible_to(user).filter(run_id=run.pk)
+    else:
+        latest = AgreementForecast.objects.order_by("-run_id").values("run_id")[:1]
+        stored = AgreementForecast.objects.visible_to(user).filter(run_id=Subquery(latest))
+    return stored.select_related("agreement", "agreement__customer", "agreement__customer__account_manager")
 
 
 def agreement_outlook(*, agreement) -> AgreementForecast | None:

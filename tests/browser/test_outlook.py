@@ -1,6 +1,6 @@
 """An account manager's day, keyboard only, in real headless Chromium: the dashboard leads with what to do today,
-a due contact leads to the customer page (with why its risk is what it is), and the contact is logged there;
-axe finds nothing serious on the way."""
+a customer both due a contact and on the watchlist leads to the customer page (with why its risk is what it
+is), and the contact is logged there; axe finds nothing serious on the way."""
 
 import pytest
 
@@ -27,6 +27,8 @@ def test_manager_follows_a_due_contact_from_the_dashboard_and_logs_it_by_keyboar
     today = page.inner_text("#today")
     assert "What to do today" in today and "Harbor Fasteners" in today
     assert "Contact overdue by 46 days (last 2026-09-08)." in today  # every 30 days for B and high risk
+    # On the watchlist too: its September claim undercuts its net-net.
+    assert "1 competitor price claim below their net-net price in the last 90 days." in today
     assert serious(page) == []
     shot(page, "outlook-dashboard")
 

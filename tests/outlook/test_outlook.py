@@ -3,6 +3,7 @@
 
 import io
 import json
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -247,6 +248,21 @@ def test_the_dashboard_leads_with_what_to_do_today(scenario, client_for):
     body = client_for(scenario["am"]).get(reverse("dashboard")).content.decode()
     assert body.index("What to do today") < body.index("My customers")
     assert "Harbor Fasteners" in body[body.index("What to do today"):body.index("My customers")]
+
+
+def test_what_to_do_today_holds_the_watchlist_the_most_money_at_stake_first(signalled_scenario, client_for):
+    outlook_refresh(as_of=TODAY)
+    body = client_for(signalled_scenario["am"]).get(reverse("dashboard")).content.decode()
+    section = body[body.index('id="today-items"'):body.index("</table>", body.index('id="today-items"'))]
+    rows = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip() for row in section.split("<tr>")[2:]]
+    # Contacts due and the nightly watches (a claim below net-net, an open signal) of both customers.
+    assert len(rows) == 6
+    harbor = [row for row in rows if row.startswith("Harbor Fasteners")]
+    assert any("1 competitor price claim below their net-net price in the last 90 days. $55.00 of unpaid rebate "
+               "at stake." in row for row in harbor)
+    assert any("Exposed to 1 open market signal." in row for row in harbor)
+    money_at_stake = [Decimal(row.rsplit("$", 1)[1].replace(",", "")) for row in rows]
+    assert money_at_stake == sorted(money_at_stake, reverse=True) == [Decimal("55.00")] * 3 + [Decimal("50.00")] * 3
 
 
 # --- API ---------------------------------------------------------------------------------------------------------
