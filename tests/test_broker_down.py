@@ -94,7 +94,8 @@ def test_with_redis_stopped_nothing_answers_500_and_queued_work_is_done_once_it_
     job = ExportJob.objects.get()
     assert (run.status, batch.status, job.status) == ("queued", "pending", "queued")
 
-    # Redis comes back empty (its messages were never sent); a worker starts; the sweeper runs once.
+    # Redis comes back empty (its messages were never sent, the seed run's value and risk refresh among them);
+    # a worker starts; the sweeper runs once.
     own_redis.start()
     assert api_as(erp).get("/api/v1/customers/").status_code == 200
     assert redis.Redis.from_url(own_redis.url).keys("*api-throttle*")  # counted in Redis again
@@ -103,7 +104,7 @@ def test_with_redis_stopped_nothing_answers_500_and_queued_work_is_done_once_it_
         settings.QUEUED_WORK_REQUEUE_SECONDS = 0
         queued = waiting_work_requeue()
         assert queued == {"accrual_chunks": 0, "accrual_runs": 1, "import_previews": 1, "import_commits": 0,
-                          "exports": 1, "outlooks": 0, "claim_checks": 1}
+                          "exports": 1, "outlooks": 0, "values": 1, "claim_checks": 1}
 
         def all_done():
             run.refresh_from_db()

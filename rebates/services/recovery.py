@@ -11,7 +11,9 @@ from datetime import timedelta
 from django.conf import settings
 
 from config import clock
+from config.celery_app import app as celery_app
 from config.celery_app import queue_on_commit
+from customers.models import Customer
 from rebates.models import AccrualRun, AgreementForecast, ExportJob, ImportBatch
 from rebates.services.accrual import accrual_runs_resume_stale
 
@@ -36,8 +38,8 @@ def rebate_work_requeue(*, queue_empty: bool) -> dict[str, int]:
     progress for ACCRUAL_RUN_STALE_SECONDS). Only when `queue_empty` (the broker's queue holds no message,
     so nothing waiting there can be the work's own): runs still queued, file imports whose preview or
     commit never started (progress 0) and exports still queued, that have waited longer than
-    QUEUED_WORK_REQUEUE_SECONDS; and the outlook of the latest run that succeeded as long ago, when none
-    is stored.
+    QUEUED_WORK_REQUEUE_SECONDS; and the outlook of the latest run that succeeded as long ago (its
+    agreements' forecasts, its customers' value and risk), when none is stored.
     """
     from rebates.tasks import (
         accrual_run_execute,
@@ -48,7 +50,7 @@ def rebate_work_requeue(*, queue_empty: bool) -> dict[str, int]:
     )
 
     counts = {"accrual_chunks": accrual_runs_resume_stale(), "accrual_runs": 0, "import_previews": 0,
-              "import_commits": 0, "exports": 0, "outlooks": 0}
+              "import_commits": 0, "exports": 0, "outlooks": 0, "values": 0}
     if not queue_empty:
         return counts
     oldest, newest = waiting_since()
@@ -74,6 +76,12 @@ def rebate_work_requeue(*, queue_empty: bool) -> dict[str, int]:
     if latest is not None and not AgreementForecast.objects.filter(run=latest).exists():
         queue_on_commit(agreement_forecasts_record, latest.pk)
         counts["outlooks"] += 1
+    # Its customers' value and risk (an edge app's task, named as the run's end names it), when no customer
+    # was valued as of its day: the refresh values every customer at once, so one lost message is all it takes.
+    valued_as_of = min(latest.as_of, clock.today()) if latest is not None else None
+    if valued_as_of is not None and not Customer.objects.filter(valued_on=valued_as_of).exists():
+        queue_on_commit(celery_app.signature("outlook.tasks.outlook_refresh"), valued_as_of.isoformat())
+        counts["values"] += 1
     return counts
 
 

@@ -161,3 +161,21 @@ def test_the_sweeper_queues_the_lost_outlook_of_the_latest_run_again(monkeypatch
     assert ("rebates.tasks.agreement_forecasts_record", (run.pk,)) in queued
     agreement_forecasts_record(run_id=run.pk)
     assert recovery.rebate_work_requeue(queue_empty=True)["outlooks"] == 0
+
+
+def test_the_sweeper_queues_a_lost_value_and_risk_refresh_of_the_latest_run_once(monkeypatch, settings, pinned_clock):
+    from outlook.services import outlook_refresh
+    from rebates.services import recovery
+
+    tiered_agreement()
+    run = accrue(datetime.date(2026, 2, 28))
+    queued = []
+    monkeypatch.setattr(recovery, "queue_on_commit", lambda task, *args: queued.append((task.name, args)))
+    settings.QUEUED_WORK_REQUEUE_SECONDS = 0
+    pinned_clock.shift(datetime.timedelta(seconds=5))
+
+    # The run's end queued the refresh, but the message was lost: no customer is valued as of its day.
+    assert recovery.rebate_work_requeue(queue_empty=True)["values"] == 1
+    assert queued == [("outlook.tasks.outlook_refresh", ("2026-02-28",))]
+    outlook_refresh(as_of=run.as_of)
+    assert recovery.rebate_work_requeue(queue_empty=True)["values"] == 0
