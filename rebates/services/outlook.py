@@ -18,9 +18,10 @@ from rebates.terms import QUANTITY_STEP, AgreementInput, agreement_inputs, bonus
 
 # The outlook is worked in chunks of agreements by primary-key range (agreement pk // OUTLOOK_CHUNK_IDS), each
 # its own task and transaction, so the workers share it as they share a run's chunks. The ranges follow from
-# the ids alone: a second delivery finds the same chunks, whatever changed in between. Each chunk reads its
-# agreements' purchases in one pass over the lines, so a few large chunks beat many small ones.
-OUTLOOK_CHUNK_IDS = 2_500
+# the ids alone: a second delivery finds the same chunks, whatever changed in between. A chunk reads its
+# customers' purchase lines by index (rebates.terms.OUTLOOK_BY_CUSTOMER), so many small chunks, which share
+# out evenly among the workers, cost no more than a few large ones.
+OUTLOOK_CHUNK_IDS = 1_000
 OUTLOOK_STATUSES = (RebateAgreement.Status.ACTIVE,)
 
 
