@@ -1,6 +1,12 @@
 """The outlook of one accrual run in a process of its own; prints its figures as JSON (used by outlook.py).
 
 python benchmarks/_outlook_once.py RUN_ID
+    the forecasts alone (`agreement_forecasts_record`: every chunk, one after another, in this process)
+python benchmarks/_outlook_once.py RUN_ID --whole --workers N
+    the whole nightly outlook as N Celery workers run it after the run: every forecast chunk
+    (`agreement_forecasts_chunk_record`) and the value and risk refresh (`outlook_refresh`), each a task taken
+    by the next free worker process, timed from the first task to the last one done. The run's forecasts
+    stored before are deleted first, so the chunks store them all again.
 """
 
 import json
@@ -18,27 +24,79 @@ def main():
     from django.db import connection
 
     from rebates.models import AgreementForecast
-    from rebates.services.outlook import agreement_forecasts_record
 
     run_id = int(sys.argv[1])
+    whole = "--whole" in sys.argv
+    workers = int(sys.argv[sys.argv.index("--workers") + 1]) if "--workers" in sys.argv else 1
     connection.ensure_connection()  # a worker's connection is open when the task reaches it
     profile = os.environ.get("BENCH_PROFILE")
-    if profile:
-        import cProfile
+    if whole:
+        AgreementForecast.objects.filter(run_id=run_id).delete()
+        figures = whole_outlook(run_id, workers)
+    else:
+        if profile:
+            import cProfile
 
-        profiler = cProfile.Profile()
-        profiler.enable()
+            profiler = cProfile.Profile()
+            profiler.enable()
+        figures = forecasts_alone(run_id)
+        if profile:
+            profiler.disable()
+            profiler.dump_stats(profile)
+    print(json.dumps({
+        **figures,
+        "next_tiers": AgreementForecast.objects.filter(run_id=run_id).exclude(next_kind="").count(),
+        "peak_mb": max(resource.getrusage(who).ru_maxrss
+                       for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024,
+    }))
+
+
+def forecasts_alone(run_id):
+    from rebates.services.outlook import agreement_forecasts_record
+
     began = time.perf_counter()
     stored = agreement_forecasts_record(run_id=run_id)
+    return {"seconds": time.perf_counter() - began, "stored": stored}
+
+
+def _task(job):
+    """One Celery task's work, in a worker process: (kind, seconds, rows)."""
+    from config import clock
+    from outlook.services import outlook_refresh
+    from rebates.models import AccrualRun
+    from rebates.services.outlook import agreement_forecasts_chunk_record
+
+    began = time.perf_counter()
+    if job[0] == "refresh":
+        run = AccrualRun.objects.get(pk=job[1])
+        rows = outlook_refresh(as_of=min(run.as_of, clock.today())).changed
+    else:
+        _, run_id, first, last = job
+        rows = agreement_forecasts_chunk_record(run_id=run_id, first=first, last=last)
+    return job[0], time.perf_counter() - began, rows
+
+
+def whole_outlook(run_id, workers):
+    import multiprocessing
+
+    from django.db import connections
+
+    from rebates.services.outlook import agreement_forecast_chunks
+
+    began = time.perf_counter()
+    # What the run's last chunk queues: the forecasts' fan-out (which lists the chunks) and the refresh.
+    # The refresh, the longest task, is queued first, so a worker takes it while the others share the chunks.
+    jobs = [("refresh", run_id)] + [("chunk", run_id, first, last)
+                                    for first, last in agreement_forecast_chunks(run_id=run_id)]
+    connections.close_all()  # each process opens its own connection
+    with multiprocessing.get_context("fork").Pool(workers, initializer=connections.close_all) as pool:
+        done = list(pool.imap_unordered(_task, jobs))
     seconds = time.perf_counter() - began
-    if profile:
-        profiler.disable()
-        profiler.dump_stats(profile)
-    print(json.dumps({
-        "seconds": seconds, "stored": stored,
-        "next_tiers": AgreementForecast.objects.filter(run_id=run_id).exclude(next_kind="").count(),
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }))
+    chunks = [result for result in done if result[0] == "chunk"]
+    refresh = next(result for result in done if result[0] == "refresh")
+    return {"seconds": seconds, "stored": sum(rows for _, _, rows in chunks), "chunks": len(chunks),
+            "chunk_seconds": max((s for _, s, _ in chunks), default=0.0), "refresh_seconds": refresh[1],
+            "refreshed": refresh[2]}
 
 
 if __name__ == "__main__":

@@ -65,10 +65,22 @@ def settlements_close_due(as_of):
 
 @shared_task(name="rebates.tasks.agreement_forecasts_record")
 def agreement_forecasts_record(run_id):
-    """After a successful run: store every agreement's next tier and period-end forecast (once per run)."""
-    from rebates.services.outlook import agreement_forecasts_record as record
+    """After a successful run: queue a task for each chunk of the run's outlook (every agreement's next tier
+    and period-end forecast) not stored yet; a second delivery queues only what is still missing."""
+    from rebates.services.outlook import agreement_forecast_chunks
 
-    return record(run_id=run_id)
+    chunks = agreement_forecast_chunks(run_id=run_id)
+    for first, last in chunks:
+        agreement_forecasts_chunk.delay(run_id, first, last)
+    return len(chunks)
+
+
+@shared_task(name="rebates.tasks.agreement_forecasts_chunk")
+def agreement_forecasts_chunk(run_id, first, last):
+    """Store the outlook of one chunk of the run's agreements (pks `first` to `last`), all or nothing, once."""
+    from rebates.services.outlook import agreement_forecasts_chunk_record
+
+    return agreement_forecasts_chunk_record(run_id=run_id, first=first, last=last)
 
 
 @shared_task(name="rebates.tasks.export_job_execute")

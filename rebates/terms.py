@@ -20,7 +20,9 @@ from rebates.scope import in_term_q
 from rebates.sql import terms as sql
 
 QUANTITY_STEP = Decimal("0.001")
-OUTLOOK_BY_CUSTOMER = 500
+# Up to this many agreements, the outlook reads their customers' lines by index instead of passing over every
+# line: an outlook chunk (rebates.services.outlook.OUTLOOK_CHUNK_IDS) is read this way.
+OUTLOOK_BY_CUSTOMER = 2_500
 
 
 def agreements_with_terms(ids: Iterable[int] | None = None):

@@ -7,7 +7,7 @@ plus the months before the term (last year's, which shape the forecast).
 
 from datetime import date
 
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 
 from rebates import engine
 from rebates.bulk import insert_rows
@@ -16,36 +16,74 @@ from rebates.engine.periods import add_months, month_of
 from rebates.models import AccrualRun, AgreementForecast, RebateAgreement
 from rebates.terms import QUANTITY_STEP, AgreementInput, agreement_inputs, bonus_product_lines, outlook_month_totals
 
-# Agreements read and worked out together: one query for their terms, one for their purchases (a pass
-# over the lines, so the fewer the better; 20,000 agreements' lines are a few hundred MB at most).
-OUTLOOK_CHUNK = 20_000
+# The outlook is worked in chunks of agreements by primary-key range (agreement pk // OUTLOOK_CHUNK_IDS), each
+# its own task and transaction, so the workers share it as they share a run's chunks. The ranges follow from
+# the ids alone: a second delivery finds the same chunks, whatever changed in between. A chunk reads its
+# customers' purchase lines by index (rebates.terms.OUTLOOK_BY_CUSTOMER), so many small chunks, which share
+# out evenly among the workers, cost no more than a few large ones.
+OUTLOOK_CHUNK_IDS = 1_000
 OUTLOOK_STATUSES = (RebateAgreement.Status.ACTIVE,)
 
 
-def agreement_forecasts_record(*, run_id: int) -> int:
-    """Store the outlook of every active agreement in its term on the run's as-of date; returns the rows
-    stored (0 when the run has not succeeded, or its outlook is stored already: safe to run twice).
+def _in_term(run: AccrualRun):
+    as_month = month_of(run.as_of)
+    return RebateAgreement.objects.filter(status__in=OUTLOOK_STATUSES, rule__isnull=False,
+                                          start_month__lte=as_month, end_month__gte=as_month)
 
-    One transaction: the run's row is locked first, so a second delivery waits for the first and then
-    finds its rows; a worker killed midway stores nothing, and the next delivery stores it all.
+
+def _chunk_range(number: int) -> tuple[int, int]:
+    return number * OUTLOOK_CHUNK_IDS, (number + 1) * OUTLOOK_CHUNK_IDS - 1
+
+
+def _succeeded(run_id: int) -> AccrualRun | None:
+    run = AccrualRun.objects.filter(pk=run_id).first()
+    return run if run is not None and run.status == AccrualRun.Status.SUCCEEDED else None
+
+
+def agreement_forecast_chunks(*, run_id: int) -> list[tuple[int, int]]:
+    """The (first, last) agreement pk ranges of the run's outlook still to store: every range holding an
+    active agreement in its term on the run's as-of date and none of the run's forecasts. Empty when the run
+    has not succeeded or its outlook is whole (the sweeper re-queues a run whose list is not empty)."""
+    run = _succeeded(run_id)
+    if run is None:
+        return []
+    wanted = {pk // OUTLOOK_CHUNK_IDS for pk in _in_term(run).values_list("pk", flat=True)}
+    stored = {pk // OUTLOOK_CHUNK_IDS
+              for pk in AgreementForecast.objects.filter(run_id=run_id).values_list("agreement_id", flat=True)}
+    return [_chunk_range(number) for number in sorted(wanted - stored)]
+
+
+def agreement_forecasts_chunk_record(*, run_id: int, first: int, last: int) -> int:
+    """Store the outlook of the run's agreements with a pk from `first` to `last`; returns the rows stored.
+
+    One transaction: a worker killed midway stores nothing and the next delivery stores it all. A range
+    holding any of the run's forecasts is stored already (0); two deliveries at once both write, and the
+    unique (run, agreement) constraint makes the later one wait for the earlier and, once that one has
+    committed, roll back and store nothing.
     """
-    with transaction.atomic():
-        run = AccrualRun.objects.select_for_update().filter(pk=run_id).first()
-        if run is None or run.status != AccrualRun.Status.SUCCEEDED:
-            return 0
-        if AgreementForecast.objects.filter(run_id=run_id).exists():
-            return 0
-        as_month = month_of(run.as_of)
-        ids = list(RebateAgreement.objects.filter(status__in=OUTLOOK_STATUSES, rule__isnull=False,
-                                                  start_month__lte=as_month, end_month__gte=as_month)
-                   .order_by("pk").values_list("pk", flat=True))
-        stored = 0
-        for start in range(0, len(ids), OUTLOOK_CHUNK):
-            rows = [_row(run, agreement, outlook)
-                    for agreement, outlook in agreement_outlooks(ids[start:start + OUTLOOK_CHUNK], as_of=run.as_of)]
-            insert_rows(AgreementForecast, COLUMNS, rows)
-            stored += len(rows)
-        return stored
+    run = _succeeded(run_id)
+    if run is None:
+        return 0
+    try:
+        with transaction.atomic():
+            stored = AgreementForecast.objects.filter(run_id=run_id, agreement_id__gte=first, agreement_id__lte=last)
+            if stored.exists():
+                return 0
+            ids = list(_in_term(run).filter(pk__range=(first, last)).order_by("pk").values_list("pk", flat=True))
+            rows = [_row(run, agreement, outlook) for agreement, outlook in agreement_outlooks(ids, as_of=run.as_of)]
+            with connection.wrap_database_errors:  # the driver's unique violation as Django's IntegrityError
+                insert_rows(AgreementForecast, COLUMNS, rows)
+            return len(rows)
+    except IntegrityError:
+        return 0
+
+
+def agreement_forecasts_record(*, run_id: int) -> int:
+    """Store the outlook of every active agreement in its term on the run's as-of date, chunk after chunk in
+    this process (the workers take one chunk each: rebates.tasks); returns the rows stored (0 when the run
+    has not succeeded, or its outlook is stored already: safe to run twice)."""
+    return sum(agreement_forecasts_chunk_record(run_id=run_id, first=first, last=last)
+               for first, last in agreement_forecast_chunks(run_id=run_id))
 
 
 def agreement_outlooks(ids: list[int], *, as_of: date) -> list[tuple[AgreementInput, tuple[Forecast, NextTier | None]]]:

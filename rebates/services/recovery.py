@@ -14,8 +14,9 @@ from config import clock
 from config.celery_app import app as celery_app
 from config.celery_app import queue_on_commit
 from customers.models import Customer
-from rebates.models import AccrualRun, AgreementForecast, ExportJob, ImportBatch
+from rebates.models import AccrualRun, ExportJob, ImportBatch
 from rebates.services.accrual import accrual_runs_resume_stale
+from rebates.services.outlook import agreement_forecast_chunks
 
 # Work older than this is left to the nightly schedule and the operators: a poison message is not retried
 # for ever.
@@ -38,8 +39,9 @@ def rebate_work_requeue(*, queue_empty: bool) -> dict[str, int]:
     progress for ACCRUAL_RUN_STALE_SECONDS). Only when `queue_empty` (the broker's queue holds no message,
     so nothing waiting there can be the work's own): runs still queued, file imports whose preview or
     commit never started (progress 0) and exports still queued, that have waited longer than
-    QUEUED_WORK_REQUEUE_SECONDS; and the outlook of the latest run that succeeded as long ago (its
-    agreements' forecasts, its customers' value and risk), when none is stored.
+    QUEUED_WORK_REQUEUE_SECONDS; and the outlook of the latest run that succeeded as long ago: its
+    agreements' forecasts while any chunk of them is not stored, its customers' value and risk when no
+    customer was valued as of its day.
     """
     from rebates.tasks import (
         accrual_run_execute,
@@ -70,10 +72,11 @@ def rebate_work_requeue(*, queue_empty: bool) -> dict[str, int]:
     for job_id in _ids(ExportJob.objects.filter(status=ExportJob.Status.QUEUED, **waited)):
         queue_on_commit(export_job_execute, job_id)
         counts["exports"] += 1
-    # The latest successful run's outlook, when its message was lost (older runs' outlooks are history).
+    # The latest successful run's outlook, when its message or one of its chunks' was lost (older runs'
+    # outlooks are history); queued again, it queues only the chunks still missing.
     latest = (AccrualRun.objects.filter(status=AccrualRun.Status.SUCCEEDED, finished_at__gte=oldest,
                                         finished_at__lt=newest).order_by("-finished_at", "-pk").first())
-    if latest is not None and not AgreementForecast.objects.filter(run=latest).exists():
+    if latest is not None and agreement_forecast_chunks(run_id=latest.pk):
         queue_on_commit(agreement_forecasts_record, latest.pk)
         counts["outlooks"] += 1
     # Its customers' value and risk (an edge app's task, named as the run's end names it), when no customer
