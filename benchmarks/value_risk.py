@@ -20,27 +20,6 @@ import django
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_TARGET_MS = 200.0
 MAX_QUERIES = 20
-REQUESTS = int(os.environ.get("BENCH_PAGE_REQUESTS", "60"))
-WARM_UP = 5
-
-
-def p95(samples):
-    ordered = sorted(samples)
-    return ordered[max(0, round(0.95 * len(ordered)) - 1)]
-
-
-def measure(client, url):
-    """Milliseconds per request of `url` after a few warm-up requests; every answer must be a 200."""
-    timings = []
-    for index in range(WARM_UP + REQUESTS):
-        began = time.perf_counter()
-        response = client.get(url)
-        elapsed = (time.perf_counter() - began) * 1000
-        if response.status_code != 200:
-            sys.exit(f"{url} answered {response.status_code}")
-        if index >= WARM_UP:
-            timings.append(elapsed)
-    return timings
 
 
 def main():
@@ -56,6 +35,7 @@ def main():
     from django.test import Client
     from django.test.utils import CaptureQueriesContext, setup_test_environment
 
+    from benchmarks.pages import measure, p95  # the page figures measured as every page line is
     from config import clock
     from customers.models import Contact, Customer
     from outlook.services import outlook_refresh
@@ -122,7 +102,7 @@ def main():
               f"(target <= {MAX_QUERIES}) {'ok' if len(queries) <= MAX_QUERIES else 'ABOVE TARGET'}", flush=True)
         for name, url in (("dashboard (account manager)", "/"), ("contacts due (account manager)", "/contacts/due/"),
                           ("value and risk (account manager)", "/value-risk/")):
-            figure = p95(measure(client, url))
+            figure = p95(measure(client, [url]))
             ok.append(figure <= PAGE_TARGET_MS)
             print(f"value_risk {name:<36} p95 {figure:7.1f} ms = {figure / PAGE_TARGET_MS:4.2f} x target "
                   f"({PAGE_TARGET_MS:.0f} ms) {'ok' if figure <= PAGE_TARGET_MS else 'ABOVE TARGET'}", flush=True)
