@@ -79,3 +79,16 @@ def _refused_form(form_class, refused: ValidationError, prefixes):
 
     RefusedForm.__name__ = form_class.__name__
     return RefusedForm
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record the app writes and the admin only reads (the ledger, the audit trail, checks, contacts)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from config.service_admin import CreateUpdateServiceAdmin, ServiceAdmin
+from config.service_admin import CreateUpdateServiceAdmin, ReadOnlyAdmin, ServiceAdmin
 from customers.models import AuditRecord, Contact, ContactCadence, Customer, Segment
 
 
@@ -43,7 +43,7 @@ class CustomerAdmin(ServiceAdmin):
 
 
 @admin.register(AuditRecord)
-class AuditRecordAdmin(admin.ModelAdmin):
+class AuditRecordAdmin(ReadOnlyAdmin):
     """The audit trail is evidence: readable, never editable."""
 
     list_display = ("at", "actor", "actor_label", "action", "target_type", "target_id", "summary")
@@ -51,15 +51,6 @@ class AuditRecordAdmin(admin.ModelAdmin):
     search_fields = ("summary", "target_id", "actor__username")
     date_hierarchy = "at"
     list_select_related = ("actor",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ContactCadence)
@@ -85,7 +76,7 @@ class ContactCadenceAdmin(ServiceAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(ReadOnlyAdmin):
     """Contacts are logged by managers in the app; the admin reads them."""
 
     list_display = ("contacted_on", "customer", "manager", "kind")
@@ -96,12 +87,3 @@ class ContactAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).visible_to(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

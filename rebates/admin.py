@@ -9,7 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from config import clock
-from config.service_admin import CreateUpdateServiceAdmin, ServiceAdmin, refusal_messages
+from config.service_admin import CreateUpdateServiceAdmin, ReadOnlyAdmin, ServiceAdmin, refusal_messages
 from config.validators import validate_day
 from rebates.models import (
     AccrualCheck,
@@ -343,22 +343,13 @@ def _start_run(request, *, as_of: datetime.date, full: bool):
 
 
 @admin.register(AccrualCheck)
-class AccrualCheckAdmin(admin.ModelAdmin):
+class AccrualCheckAdmin(ReadOnlyAdmin):
     """The nightly checks of the ledger, read only: a check with differences is an alert."""
 
     list_display = ("id", "created_at", "as_of", "status", "agreements_checked", "agreements_pending",
                     "differences_count")
     list_filter = ("status",)
     readonly_fields = [field.name for field in AccrualCheck._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AccrualRun)
@@ -432,7 +423,7 @@ class SettlementAdmin(admin.ModelAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(ReadOnlyAdmin):
     """The ledger is append-only: the admin shows entries and never adds, changes or deletes one."""
 
     list_display = ("agreement", "period", "kind", "quantity", "eligible_amount", "amount", "accrual_run", "booked_at")
@@ -444,12 +435,3 @@ class LedgerEntryAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
