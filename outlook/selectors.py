@@ -122,8 +122,14 @@ class TodayItem:
     detail_url: str | None = None  # the page the reason is about (an agreement, a claim, a signal), if any
 
 
+def customer_urls():
+    """A function from a customer's code to its page's URL, the URL reversed once for a whole list."""
+    pattern = reverse("customer-detail", args=["-"]).replace("/-/", "/{}/")
+    return lambda code: pattern.format(quote(code, safe=""))
+
+
 def customer_url(code: str) -> str:
-    return reverse("customer-detail", args=["-"]).replace("/-/", f"/{quote(code, safe='')}/")
+    return customer_urls()(code)
 
 
 def due_words(due_on: date | None, last_contact_on: date | None, as_of: date) -> tuple[str, int | None]:
@@ -145,10 +151,11 @@ def today_items(*, user, as_of: date, limit: int = 10, extra=(), at_stake: dict 
     at stake, then highest value and risk first; the first `limit` and how many there are in all. Two or
     three queries."""
     due = contacts_due(user=user, as_of=as_of, at_stake=at_stake)
+    url = customer_urls()
     items = []
     for row in due:
         why, overdue = due_words(row.due_on, row.last_contact_on, as_of)
-        items.append(TodayItem("contact", row.code, row.name, customer_url(row.code), row.value_tier,
+        items.append(TodayItem("contact", row.code, row.name, url(row.code), row.value_tier,
                                row.risk_level, why, row.at_stake, row.due_on, overdue))
     items.extend(extra)
     items.sort(key=lambda item: (-item.at_stake, item.value_tier, LEVELS.index(item.risk_level), item.customer_code))
@@ -188,8 +195,9 @@ def value_risk_grid(*, user, per_cell: int = 20) -> list[GridCell]:
               .values_list("code", "name", "value_tier", "risk_level", "risk_points")
               .order_by("value_tier", "risk_level", "-risk_points", "code"))
     tops: dict[tuple[str, str], list[GridCustomer]] = {}
+    url = customer_urls()
     for code, name, tier, level, points in ranked:
-        tops.setdefault((tier, level), []).append(GridCustomer(code, name, customer_url(code), tier, level, points))
+        tops.setdefault((tier, level), []).append(GridCustomer(code, name, url(code), tier, level, points))
     return [GridCell(tier, level, counts.get((tier, level), 0), tuple(tops.get((tier, level), ())))
             for tier in TIERS for level in LEVELS]
 

@@ -65,17 +65,18 @@ def dashboard(request):
     sees_all = user.has_perm("customers.view_all_customers")
     # Only what a row shows, as plain values: an account manager's hundreds of rows build no model objects.
     customers = rebate_selectors.dashboard_customer_list(user=user).values(*CUSTOMER_ROW_FIELDS)
-    if sees_all:
-        query = request.GET.get("q", "").strip()
-        if query:
-            customers = customers.filter(Q(name__icontains=query) | Q(code__icontains=query))
-        page = Paginator(customers, CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
-        context.update(customers=list(page.object_list), page=page, query=query)
-    else:
-        context["customers"] = list(customers)
-    shown = [customer["pk"] for customer in context["customers"]] if sees_all else None
-    figures = rebate_selectors.dashboard_figures(user=user, customer_ids=shown)
-    shortfall = rebate_selectors.customers_shortfall_months(user=user, customer_ids=shown)
+    query = request.GET.get("q", "").strip()
+    listed = customers.filter(Q(name__icontains=query) | Q(code__icontains=query)) if query else customers
+    # Every role pages its customer table (an account manager holds up to a few thousand customers: the table
+    # is for finding one, /customers/ for working through them). An account manager's day and money at stake
+    # cover all of their customers, read once as plain values and paged here without a count query.
+    mine = None if sees_all else list(customers)
+    rows_of = listed if sees_all else (list(listed) if query else mine)
+    page = Paginator(rows_of, CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
+    context.update(customers=list(page.object_list), page=page, query=query)
+    shown = [customer["pk"] for customer in context["customers"]]
+    figures = rebate_selectors.dashboard_figures(user=user, customer_ids=shown if sees_all else None)
+    shortfall = rebate_selectors.customers_shortfall_months(user=user, customer_ids=shown if sees_all else None)
     signals = selectors.open_signal_list(user=user)
     touching = selectors.open_signals_by_customer(user=user, customer_ids=shown, signals=signals)
     context["rows"] = customer_rows(context["customers"], figures, shortfall, touching)
@@ -85,7 +86,7 @@ def dashboard(request):
         # The account manager's dashboard leads with the day's work on their own customers (others read
         # /contacts/due/); the money at stake is the figures' just read.
         if user.has_perm("customers.view_contact"):
-            context["today"] = today_section(user, context["customers"], figures, shortfall)
+            context["today"] = today_section(user, mine, figures, shortfall)
     if user.has_perm(DECIDE):
         shown_signals = list(selectors.open_signals(user=user).select_related(None).select_related("product")
                              [:PRICING_DASHBOARD_SIGNALS])
@@ -106,8 +107,9 @@ def today_section(user, customers, figures, shortfall) -> dict:
     at_stake = {pk: row.unpaid_balance for pk, row in figures.items()}
     cells = {customer["code"]: (customer["value_tier"], customer["risk_level"]) for customer in customers}
     unvalued = (Customer.ValueTier.C, Customer.RiskLevel.LOW)  # a customer not in the rows (not active)
+    customer_url = outlook_selectors.customer_urls()
     watch = [outlook_selectors.TodayItem(
-        item.kind, item.customer_code, item.customer_name, outlook_selectors.customer_url(item.customer_code),
+        item.kind, item.customer_code, item.customer_name, customer_url(item.customer_code),
         *cells.get(item.customer_code, unvalued), item.reason, item.money, None, None,
         detail_url=item.link)
         for item in dashboard_watchlist(user=user, customers=customers, at_stake=at_stake, shortfall=shortfall)]

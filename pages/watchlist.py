@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from config import clock
 from customers.models import Customer
+from outlook.selectors import customer_urls
 from pricing_signals import selectors as signal_selectors
 from pricing_signals.models import PriceClaim
 from rebates import forecasts
@@ -238,8 +239,9 @@ def dashboard_watchlist(*, user, customers, at_stake: dict[int, Decimal], shortf
     value and risk, and those with months below their commitment. The whole watchlist page works every
     watch out afresh (`watchlist`)."""
     items = _outlook_items(user, commitments=False)
+    url = customer_urls()
     for customer in customers:
-        link = reverse("customer-detail", args=[customer["code"]])
+        link = url(customer["code"])
         stake = at_stake.get(customer["pk"]) or ZERO
         for reason in customer["risk_reasons"] or ():
             kind = NIGHTLY_FACTORS.get(reason.get("factor"))

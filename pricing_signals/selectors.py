@@ -522,7 +522,7 @@ def open_signals_by_customer(*, user, customer_ids=None, signals=None,
                              as_of: date | None = None) -> dict[int, list[CustomerSignal]]:
     """Per visible customer id (only `customer_ids` when given): the open signals the customer is exposed to,
     by the rule of `signal_exposure` as of `as_of` (default today), and those their own claims are behind,
-    newest signal first. `signals`: the user's `open_signal_list` (read here when None). Seven queries however
+    newest signal first. `signals`: the user's `open_signal_list` (read here when None). Six queries however
     many customers and signals (one more to read the signals).
 
     The exposure is the same rule as `_exposed`, applied here to the agreements covering any of the signals'
@@ -564,7 +564,8 @@ def open_signals_by_customer(*, user, customer_ids=None, signals=None,
         claimed[signal_id].add(customer_id)
     candidates = {signal.pk: {*by_product[signal.product_id], *by_line[signal.product_line_id]} for signal in signals}
     prices = product_prices({(pk, signal.product_id) for signal in signals for pk in candidates[signal.pk]},
-                            on=as_of, bought_only_for_lines=True)
+                            on=as_of, bought_only_for_lines=True,
+                            terms={pk: (customer_id, start) for pk, (customer_id, start, _) in read.items()})
     found = defaultdict(dict)
     for signal in signals:
         for pk in candidates[signal.pk]:

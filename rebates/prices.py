@@ -67,12 +67,13 @@ def _price_of(stated: Decimal | None, discount: Decimal | None, list_price: Deci
     return discount_of(list_price, discount)
 
 
-def product_prices(pairs: Iterable[tuple[int, int]], *, on: date,
-                   bought_only_for_lines: bool = False) -> dict[tuple[int, int], Decimal]:
+def product_prices(pairs: Iterable[tuple[int, int]], *, on: date, bought_only_for_lines: bool = False,
+                   terms: dict[int, tuple[int, date]] | None = None) -> dict[tuple[int, int], Decimal]:
     """Per (agreement id, product id) pair: the product's price in that agreement on `on` (`price_in_force`);
     pairs the agreement does not price are left out. With `bought_only_for_lines`, a line discount counts
     only for a product the customer bought in the term up to the month of `on`. Four queries (five with
-    `bought_only_for_lines`) however many pairs."""
+    `bought_only_for_lines`, four again when the caller gives each agreement's (customer id, start month)
+    as `terms`) however many pairs."""
     from rebates.models import ContractPrice, LineDiscount, Product, PurchaseLine, RebateAgreement
 
     pairs = {(int(a), int(p)) for a, p in pairs}
@@ -99,9 +100,10 @@ def product_prices(pairs: Iterable[tuple[int, int]], *, on: date,
     discounts = {key: _latest(steps, on) for key, steps in discounts.items()}
     bought = None
     if bought_only_for_lines and discounts:
-        terms = {pk: (customer_id, start) for pk, customer_id, start in
-                 RebateAgreement.objects.filter(pk__in={a for a, _ in discounts})
-                 .values_list("pk", "customer_id", "start_month")}
+        if terms is None:
+            terms = {pk: (customer_id, start) for pk, customer_id, start in
+                     RebateAgreement.objects.filter(pk__in={a for a, _ in discounts})
+                     .values_list("pk", "customer_id", "start_month")}
         customers = {customer_id for customer_id, _ in terms.values()}
         # The last month each customer bought each product up to `on`: bought in the term when not before it.
         last_bought = dict(
