@@ -38,11 +38,13 @@ def agreements_lock(agreement_ids: list[int], statuses: list[str]) -> list[int]:
 
 
 def oldest_transaction_age() -> timedelta | None:
-    """How long the oldest transaction of another client session of this database has been open (by the
-    database's clock); None when there is none."""
+    """How long the oldest transaction of another client session of this database had been open when this
+    statement began; None when there is none. Both instants are the database's own stamps in
+    pg_stat_activity (the others' transaction starts, this statement's start): an age, with no clock read."""
     with connection.cursor() as cursor:
         # Client sessions only: an autovacuum worker has a transaction too, but never writes a purchase.
-        cursor.execute("SELECT clock_timestamp() - min(xact_start) FROM pg_stat_activity "
+        cursor.execute("SELECT (SELECT query_start FROM pg_stat_activity WHERE pid = pg_backend_pid()) "
+                       "- min(xact_start) FROM pg_stat_activity "
                        "WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL "
                        "AND backend_type = 'client backend'")
         return cursor.fetchone()[0]
