@@ -120,7 +120,10 @@ class AgedLiabilityView(ApiView):
         parameters=[OpenApiParameter("by", OpenApiTypes.STR, enum=list(aging.GROUPS),
                                      description="Group by (default customer)."),
                     OpenApiParameter("as_of", OpenApiTypes.DATE, description="Aged on (default today).")],
-        responses={200: AgedRowOut(many=True)})
+        responses={200: AgedRowOut(many=True)},
+        examples=[OpenApiExample("By customer", response_only=True, value=[
+            {"code": "C00042", "name": "Northgate Builders", "days_0_90": "15.00", "days_91_180": "0.00",
+             "days_181_365": "30.00", "over_365_days": "0.00", "total": "45.00"}])])
     def get(self, request):
         wanted = _checked(AgedLiabilityForm(request.query_params))
         rows = aging.aged_liability(user=request.user, as_of=wanted["as_of"], group=wanted["by"])
