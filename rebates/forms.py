@@ -8,6 +8,7 @@ from django import forms
 
 from config import clock
 from config.validators import MONTH_RULE, month_in_range, validate_day
+from rebates.engine.periods import add_months, month_of
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -125,3 +126,36 @@ class ImportForm(forms.Form):
         if not upload.name.lower().endswith((".xlsx", ".csv")):
             raise forms.ValidationError("Only .xlsx and .csv files are imported.")
         return upload
+
+
+class JournalForm(forms.Form):
+    """The months of the GL journal: by default the last complete month."""
+
+    month_from = MonthField(label="From month", required=False)
+    month_to = MonthField(label="To month", required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        last_complete = add_months(month_of(clock.today()), -1)
+        first = cleaned.get("month_from") or cleaned.get("month_to") or last_complete
+        last = cleaned.get("month_to") or first
+        if "month_from" not in self.errors and "month_to" not in self.errors and first > last:
+            self.add_error("month_to", "The last month comes after the first.")
+        cleaned["first"], cleaned["last"] = first, last
+        return cleaned
+
+
+class AgedLiabilityForm(forms.Form):
+    """How the aged liability is grouped, and the day its ages are counted to (default today)."""
+
+    by = forms.ChoiceField(label="Group by", required=False, choices=[
+        ("customer", "Customer"), ("program", "Program"), ("manager", "Account manager")])
+    as_of = forms.DateField(label="Aged on", required=False, input_formats=["%Y-%m-%d"],
+                            widget=forms.DateInput(attrs={"type": "date"}),
+                            error_messages={"invalid": "A day as YYYY-MM-DD."})
+
+    def clean(self):
+        cleaned = super().clean()
+        cleaned["by"] = cleaned.get("by") or "customer"
+        cleaned["as_of"] = cleaned.get("as_of") or clock.today()
+        return cleaned

@@ -89,6 +89,18 @@ class RebateProgram(models.Model):
     code = models.SlugField(max_length=60, unique=True)
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
+    # Where the program's ledger posts in the general ledger (rebates/journal.py).
+    gl_expense_account = models.CharField(
+        "GL rebate expense account", max_length=20, default="6100",
+        help_text="Debited by what the program's agreements earn, credited back when a customer forfeits.")
+    gl_liability_account = models.CharField(
+        "GL accrued rebate liability account", max_length=20, default="2350",
+        help_text="Credited by what is earned, debited by payouts and forfeitures.")
+    gl_credit_note_account = models.CharField(
+        "GL credit note account", max_length=20, default="1200",
+        help_text="Credited by payouts: the credit notes that pay the customers.")
+    cost_centre = models.CharField(max_length=20, blank=True, default="",
+                                   help_text="The cost centre the program's postings carry (blank: none).")
 
     class Meta:
         ordering = ["name"]

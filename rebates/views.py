@@ -22,8 +22,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from config import clock
 from config.http import wrong_method
+from rebates import aging, selectors
 from rebates import forecasts as forecast_reads
-from rebates import selectors
+from rebates import journal as journal_reads
 from rebates.exports import XLSX_CONTENT_TYPE, ExportError, ExportFile
 from rebates.filtersets import (
     AccrualRunFilterSet,
@@ -34,8 +35,10 @@ from rebates.filtersets import (
 )
 from rebates.forms import (
     AccrualRunForm,
+    AgedLiabilityForm,
     ExportForm,
     ImportForm,
+    JournalForm,
     SettlementInterimForm,
     SettlementPayForm,
 )
@@ -591,3 +594,67 @@ def forecasts(request):
         "total_earned": totals[4], "earlier": earlier, "checks": checks,
         "checks_error": sum((check.error for check in checks), ZERO_MONEY),
     })
+
+
+# --- finance reports: the GL journal and the aged liability ---------------------------------------------
+
+JOURNAL_HEADERS = (("Month", "month"), ("Account", "text"), ("Account role", "text"), ("Cost centre", "text"),
+                   ("Entries of", "text"), ("Debit", "money"), ("Credit", "money"), ("Ledger entries", "units"))
+
+
+def _form_errors(form) -> HttpResponse:
+    words = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
+    return HttpResponse(words, status=400, content_type="text/plain")
+
+
+@login_required
+@permission_required("rebates.export_accruals", raise_exception=True)
+def journal(request):
+    """The GL journal of a month (or months) from the ledger, balanced and reconciled to it
+    (rebates/journal.py); `?export=xlsx` (or csv) downloads it."""
+    if refused := wrong_method(request, "GET"):
+        return refused
+    export, refused = export_format(request)
+    if refused:
+        return refused
+    form = JournalForm(request.GET)
+    if not form.is_valid():
+        return _form_errors(form)
+    first, last = form.cleaned_data["first"], form.cleaned_data["last"]
+    made = journal_reads.journal(user=request.user, first=first, last=last)
+    if export:
+        span = f"{first:%Y-%m}" if first == last else f"{first:%Y-%m}-to-{last:%Y-%m}"
+        return values_export_response(
+            name=f"journal-{span}", title="GL journal", headers=JOURNAL_HEADERS, format=export,
+            rows=([line.month, line.account, line.role_name, line.cost_centre, line.kind_name, line.debit,
+                   line.credit, line.entries] for line in made.lines),
+            totals={5: made.debit, 6: made.credit})
+    return render(request, "rebates/journal.html", {"form": form, "journal": made, "query": request.GET.urlencode()})
+
+
+@login_required
+@permission_required("rebates.export_accruals", raise_exception=True)
+def aged_liability(request):
+    """The unpaid rebate by age (0–90, 91–180, 181–365, over 365 days) per customer, program or account
+    manager (rebates/aging.py); `?export=xlsx` (or csv) downloads it."""
+    if refused := wrong_method(request, "GET"):
+        return refused
+    export, refused = export_format(request)
+    if refused:
+        return refused
+    form = AgedLiabilityForm(request.GET)
+    if not form.is_valid():
+        return _form_errors(form)
+    group, as_of = form.cleaned_data["by"], form.cleaned_data["as_of"]
+    rows = aging.aged_liability(user=request.user, as_of=as_of, group=group)
+    bucket_totals, total = aging.bucket_totals(rows)
+    if export:
+        headers = ((f"{aging.GROUPS[group]} code", "text"), (aging.GROUPS[group], "text"),
+                   *((bucket, "money") for bucket in aging.BUCKETS), ("Unpaid in all", "money"))
+        return values_export_response(
+            name=f"aged-liability-by-{group}-{as_of:%Y-%m-%d}", title="Aged liability", headers=headers,
+            format=export, rows=([row.code, row.name, *row.buckets, row.total] for row in rows),
+            totals={2 + index: amount for index, amount in enumerate((*bucket_totals, total))})
+    return render(request, "rebates/aged_liability.html", {
+        "form": form, "rows": rows, "group_name": aging.GROUPS[group], "buckets": aging.BUCKETS,
+        "bucket_totals": bucket_totals, "total": total, "as_of": as_of, "query": request.GET.urlencode()})

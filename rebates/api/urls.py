@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from rebates.api.catalog import AgreementViewSet, ProductViewSet, ProgramViewSet
+from rebates.api.finance import AgedLiabilityView, JournalView
 from rebates.api.ledger import (
     AccrualExportView,
     AccrualRunViewSet,
@@ -32,5 +33,7 @@ urlpatterns = [
     path("forecast-liability/", ForecastLiabilityView.as_view(), name="forecast-liability"),
     path("exports/forecast-liability.xlsx", ForecastLiabilityExportView.as_view(),
          name="export-forecast-liability-xlsx"),
+    path("journals/", JournalView.as_view(), name="journal"),
+    path("aged-liability/", AgedLiabilityView.as_view(), name="aged-liability"),
     *router.urls,
 ]

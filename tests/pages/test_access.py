@@ -50,6 +50,8 @@ PAGES = {
     "import-progress": ("import", "requester"),
     "watchlist": ("none", None),
     "forecasts": ("none", None),
+    "journal": ("none", None),
+    "aged-liability": ("none", None),
     "value-risk": ("none", None),
     "value-risk-sheet": ("none", None),
     "contacts-due": ("none", None),

@@ -1,0 +1,130 @@
+"""Finance's reports over REST: the GL journal of a month (or months) and the aged liability. The query
+parameters are those of the pages, checked by the same forms."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from config.api.fields import MonthField
+from config.api.views import ApiView
+from rebates import aging
+from rebates import journal as journal_reads
+from rebates.forms import AgedLiabilityForm, JournalForm
+
+REPORTS = ("rebates.export_accruals",)
+
+
+def _money(**kwargs):
+    return serializers.DecimalField(max_digits=16, decimal_places=2, **kwargs)
+
+
+def _checked(form):
+    if not form.is_valid():
+        raise ValidationError({field: list(errors) for field, errors in form.errors.items()})
+    return form.cleaned_data
+
+
+class JournalLineOut(serializers.Serializer):
+    month = MonthField()
+    account = serializers.CharField()
+    role = serializers.CharField(help_text='"expense", "liability" or "credit_notes".')
+    cost_centre = serializers.CharField(allow_blank=True)
+    kind = serializers.CharField(help_text="The kind of ledger entries the line posts.")
+    debit = _money()
+    credit = _money()
+    entries = serializers.IntegerField(help_text="How many ledger entries the line sums.")
+
+
+class JournalOut(serializers.Serializer):
+    month_from = MonthField(source="first")
+    month_to = MonthField(source="last")
+    debit = _money(help_text="Total debits.")
+    credit = _money(help_text="Total credits: equal to the debits.")
+    balanced = serializers.BooleanField()
+    ledger_total = _money(help_text="The sum of the months' ledger entries.")
+    liability_change = _money(help_text="Credits less debits on the liability accounts.")
+    reconciles = serializers.BooleanField(help_text="The liability's change equals the ledger's total.")
+    lines = JournalLineOut(many=True)
+
+
+class JournalView(ApiView):
+    required_permissions = {"get": REPORTS}
+    serializer_class = JournalOut
+    pagination_class = None
+    filter_backends = []
+
+    @extend_schema(
+        summary="GL journal",
+        description="The journal finance posts for a month (or months), from the ledger entries: earned rebate "
+                    "debits expense and credits the accrued liability; payouts debit the liability and credit "
+                    "credit notes; forfeitures debit the liability and credit expense. Balanced and reconciled "
+                    "to the ledger to the cent. Default: the last complete month.",
+        parameters=[OpenApiParameter("month_from", OpenApiTypes.STR, description="First month, YYYY-MM."),
+                    OpenApiParameter("month_to", OpenApiTypes.STR, description="Last month, YYYY-MM.")],
+        examples=[OpenApiExample("March", response_only=True, value={
+            "month_from": "2026-03", "month_to": "2026-03", "debit": "2.50", "credit": "2.50", "balanced": True,
+            "ledger_total": "2.50", "liability_change": "2.50", "reconciles": True, "lines": [
+                {"month": "2026-03", "account": "6100", "role": "expense", "cost_centre": "", "kind": "accrual",
+                 "debit": "2.50", "credit": "0.00", "entries": 1},
+                {"month": "2026-03", "account": "2350", "role": "liability", "cost_centre": "", "kind": "accrual",
+                 "debit": "0.00", "credit": "2.50", "entries": 1}]})])
+    def get(self, request):
+        wanted = _checked(JournalForm(request.query_params))
+        made = journal_reads.journal(user=request.user, first=wanted["first"], last=wanted["last"])
+        return Response(JournalOut(made).data)
+
+
+class AgedRowOut(serializers.Serializer):
+    code = serializers.CharField(help_text="Customer code, program code or the manager's username.")
+    name = serializers.CharField(allow_blank=True)
+    days_0_90 = serializers.SerializerMethodField()
+    days_91_180 = serializers.SerializerMethodField()
+    days_181_365 = serializers.SerializerMethodField()
+    over_365_days = serializers.SerializerMethodField()
+    total = _money()
+
+    @staticmethod
+    def _bucket(row, index) -> str:
+        return f"{row.buckets[index]:.2f}"
+
+    @extend_schema_field(OpenApiTypes.DECIMAL)
+    def get_days_0_90(self, row) -> str:
+        return self._bucket(row, 0)
+
+    @extend_schema_field(OpenApiTypes.DECIMAL)
+    def get_days_91_180(self, row) -> str:
+        return self._bucket(row, 1)
+
+    @extend_schema_field(OpenApiTypes.DECIMAL)
+    def get_days_181_365(self, row) -> str:
+        return self._bucket(row, 2)
+
+    @extend_schema_field(OpenApiTypes.DECIMAL)
+    def get_over_365_days(self, row) -> str:
+        return self._bucket(row, 3)
+
+
+class AgedLiabilityView(ApiView):
+    required_permissions = {"get": REPORTS}
+    serializer_class = AgedRowOut
+    pagination_class = None
+    filter_backends = []
+
+    @extend_schema(
+        summary="Aged liability",
+        description="The unpaid rebate by age (days from the end of the month that earned it), per customer, "
+                    "program or account manager, the largest first; payouts and forfeitures use up the oldest "
+                    "months first.",
+        parameters=[OpenApiParameter("by", OpenApiTypes.STR, enum=list(aging.GROUPS),
+                                     description="Group by (default customer)."),
+                    OpenApiParameter("as_of", OpenApiTypes.DATE, description="Aged on (default today).")],
+        responses={200: AgedRowOut(many=True)},
+        examples=[OpenApiExample("By customer", response_only=True, value=[
+            {"code": "C00042", "name": "Northgate Builders", "days_0_90": "15.00", "days_91_180": "0.00",
+             "days_181_365": "30.00", "over_365_days": "0.00", "total": "45.00"}])])
+    def get(self, request):
+        wanted = _checked(AgedLiabilityForm(request.query_params))
+        rows = aging.aged_liability(user=request.user, as_of=wanted["as_of"], group=wanted["by"])
+        return Response(AgedRowOut(rows, many=True).data)

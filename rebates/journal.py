@@ -1,0 +1,142 @@
+"""The general-ledger journal finance posts each month, from the accrual ledger (docs/finance-reports.md).
+
+Each ledger entry of a month posts two lines of equal amount, by its kind, on the accounts its agreement's
+program names (`RebateProgram.gl_*`, with the program's cost centre):
+- earned (accrual, catch-up, adjustment) of `a` >= 0: debit rebate expense, credit accrued rebate liability;
+  a negative one (a credit note lowered what was earned) posts the other way round;
+- payout of -p: debit the liability, credit the credit note account (the credit note pays the customer);
+- forfeiture of -f: debit the liability, credit rebate expense (the expense is reversed).
+So every month's journal balances (debits = credits), and the liability accounts' credits less debits equal
+the month's ledger total to the cent. Every read starts from `visible_to(user)`.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+
+from rebates.models import EARNED_KINDS, LedgerEntry
+
+ZERO = Decimal("0.00")
+EXPENSE, LIABILITY, CREDIT_NOTES = "expense", "liability", "credit_notes"
+ROLES = {EXPENSE: "Rebate expense", LIABILITY: "Accrued rebate liability", CREDIT_NOTES: "Credit notes"}
+KIND_WORDS = dict(LedgerEntry.Kind.choices)
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One side of an entry's posting: the account's role, debit or credit, and the amount (never negative)."""
+
+    role: str
+    debit: Decimal
+    credit: Decimal
+
+
+def postings(kind: str, amount: Decimal) -> tuple[Posting, Posting]:
+    """The two lines a ledger entry of `kind` and `amount` posts (module docstring); pure."""
+    size = abs(amount)
+    if kind in EARNED_KINDS:
+        if amount >= 0:
+            return Posting(EXPENSE, size, ZERO), Posting(LIABILITY, ZERO, size)
+        return Posting(LIABILITY, size, ZERO), Posting(EXPENSE, ZERO, size)
+    if kind == LedgerEntry.Kind.PAYOUT:
+        return Posting(LIABILITY, size, ZERO), Posting(CREDIT_NOTES, ZERO, size)
+    if kind == LedgerEntry.Kind.FORFEITURE:
+        return Posting(LIABILITY, size, ZERO), Posting(EXPENSE, ZERO, size)
+    raise ValueError(f"kind: no posting rule for {kind!r}")
+
+
+@dataclass(frozen=True)
+class JournalLine:
+    """One line of a month's journal: the account and cost centre, what it is for, its debit and credit, and
+    how many ledger entries it sums."""
+
+    month: date
+    account: str
+    role: str
+    cost_centre: str
+    kind: str
+    debit: Decimal
+    credit: Decimal
+    entries: int
+
+    @property
+    def role_name(self) -> str:
+        return ROLES[self.role]
+
+    @property
+    def kind_name(self) -> str:
+        return KIND_WORDS.get(self.kind, self.kind)
+
+
+@dataclass(frozen=True)
+class Journal:
+    """The journal of the months from `first` to `last`: its lines and the checks finance signs off."""
+
+    first: date
+    last: date
+    lines: list[JournalLine]
+    ledger_total: Decimal  # the sum of the months' ledger entries
+
+    @property
+    def debit(self) -> Decimal:
+        return sum((line.debit for line in self.lines), ZERO)
+
+    @property
+    def credit(self) -> Decimal:
+        return sum((line.credit for line in self.lines), ZERO)
+
+    @property
+    def liability_change(self) -> Decimal:
+        """Credits less debits on the liability accounts: what the months added to the unpaid rebate."""
+        return sum((line.credit - line.debit for line in self.lines if line.role == LIABILITY), ZERO)
+
+    @property
+    def balanced(self) -> bool:
+        return self.debit == self.credit
+
+    @property
+    def reconciles(self) -> bool:
+        """The liability's change equals the ledger's total for the months, to the cent."""
+        return self.liability_change == self.ledger_total
+
+
+ACCOUNT_FIELDS = {EXPENSE: "agreement__program__gl_expense_account",
+                  LIABILITY: "agreement__program__gl_liability_account",
+                  CREDIT_NOTES: "agreement__program__gl_credit_note_account"}
+
+
+def journal(*, user, first: date, last: date) -> Journal:
+    """The journal of the months `first`..`last` (first-of-month dates) over the entries the user may see:
+    one grouped read of the ledger (per month, kind, program accounts and sign), posted in Python by
+    `postings`. Lines by month, account, cost centre and kind."""
+    rows = (LedgerEntry.objects.visible_to(user).filter(period__gte=first, period__lte=last).order_by()
+            .values("period", "kind", *ACCOUNT_FIELDS.values(), "agreement__program__cost_centre")
+            .annotate(positive=Sum("amount", filter=_positive()), negative=Sum("amount", filter=~_positive()),
+                      n_positive=Count("id", filter=_positive()), n_negative=Count("id", filter=~_positive())))
+    summed: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO, 0])
+    total = ZERO
+    for row in rows:
+        for amount, count in ((row["positive"], row["n_positive"]), (row["negative"], row["n_negative"])):
+            if not count:
+                continue
+            total += amount
+            for posting in postings(row["kind"], amount):
+                key = (row["period"], row[ACCOUNT_FIELDS[posting.role]], posting.role,
+                       row["agreement__program__cost_centre"], row["kind"])
+                line = summed[key]
+                line[0] += posting.debit
+                line[1] += posting.credit
+                line[2] += count
+    lines = [JournalLine(month, account, role, cost_centre, kind, debit, credit, count)
+             for (month, account, role, cost_centre, kind), (debit, credit, count) in summed.items()]
+    kinds = list(KIND_WORDS)
+    lines.sort(key=lambda line: (line.month, kinds.index(line.kind) if line.kind in kinds else 99,
+                                 line.debit == 0, line.account, line.cost_centre))
+    return Journal(first, last, lines, total)
+
+
+def _positive() -> Q:
+    return Q(amount__gte=0)

@@ -1,0 +1,215 @@
+"""The GL journal and the aged liability on a hand-computed book (docs/finance-reports.md).
+
+The book, aged on 2026-12-04:
+- A (program "Widgets", accounts 6100/2350/1200, cost centre "CC-7"): earned $100.00 in November 2025, $50.00 in
+  March 2026, $20.00 in September 2026 and a credit note's adjustment of -$5.00 in September 2026; paid $120.00
+  in September 2026. Unpaid: $45.00, which sits in the newest months that earned it: $15.00 of September
+  (66 days old), $30.00 of March (248 days); November 2025's $100.00 was paid first.
+- B (program "Bolts", accounts 6200/2360/1210): earned $40.00 in May 2026, forfeited in June 2026. Unpaid: 0.
+- C (program "Widgets", another manager's customer): earned $10.00 in November 2026 (4 days old).
+"""
+
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
+
+from customers import roles
+from rebates.aging import aged_liability, bucket_totals
+from rebates.journal import CREDIT_NOTES, EXPENSE, LIABILITY, journal, postings
+from rebates.models import LedgerEntry, Settlement
+from tests.factories import AgreementFactory, CustomerFactory, LedgerEntryFactory, ProgramFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+AS_OF = date(2026, 12, 4)
+
+
+def entry(agreement, period, kind, amount, settlement=None):
+    return LedgerEntryFactory(agreement=agreement, period=period, kind=kind, amount=D(amount), settlement=settlement)
+
+
+@pytest.fixture
+def book():
+    north, south = UserFactory(username="am.n", role=roles.ACCOUNT_MANAGER), UserFactory(
+        username="am.s", role=roles.ACCOUNT_MANAGER)
+    widgets = ProgramFactory(code="widgets", name="Widgets", gl_expense_account="6100", gl_liability_account="2350",
+                             gl_credit_note_account="1200", cost_centre="CC-7")
+    bolts = ProgramFactory(code="bolts", name="Bolts", gl_expense_account="6200", gl_liability_account="2360",
+                           gl_credit_note_account="1210")
+    a = AgreementFactory(number="AG-A", program=widgets, customer=CustomerFactory(code="CA", account_manager=north))
+    b = AgreementFactory(number="AG-B", program=bolts, customer=CustomerFactory(code="CB", account_manager=north))
+    c = AgreementFactory(number="AG-C", program=widgets, customer=CustomerFactory(code="CC", account_manager=south))
+    entry(a, date(2025, 11, 1), "accrual", "100.00")
+    entry(a, date(2026, 3, 1), "accrual", "50.00")
+    entry(a, date(2026, 9, 1), "accrual", "20.00")
+    entry(a, date(2026, 9, 1), "adjustment", "-5.00")
+    paid = Settlement.objects.create(agreement=a, period_start=date(2025, 11, 1), period_end=date(2026, 9, 1),
+                                     accrued_total=D("120.00"), amount=D("120.00"))
+    entry(a, date(2026, 9, 1), "payout", "-120.00", settlement=paid)
+    entry(b, date(2026, 5, 1), "accrual", "40.00")
+    entry(b, date(2026, 6, 1), "forfeiture", "-40.00")
+    entry(c, date(2026, 11, 1), "accrual", "10.00")
+    finance = UserFactory(username="fin", role=roles.FINANCE)
+    return {"finance": finance, "north": north, "south": south}
+
+
+# --- posting rules (pure) ---------------------------------------------------------------------------------
+
+
+def test_earned_rebate_debits_expense_and_credits_the_liability():
+    debit, credit = postings("accrual", D("2.50"))
+    assert (debit.role, debit.debit, credit.role, credit.credit) == (EXPENSE, D("2.50"), LIABILITY, D("2.50"))
+
+
+def test_a_negative_adjustment_posts_the_other_way_round():
+    debit, credit = postings("adjustment", D("-0.50"))
+    assert (debit.role, debit.debit, credit.role, credit.credit) == (LIABILITY, D("0.50"), EXPENSE, D("0.50"))
+
+
+def test_a_payout_debits_the_liability_and_credits_credit_notes():
+    debit, credit = postings("payout", D("-30.00"))
+    assert (debit.role, debit.debit, credit.role, credit.credit) == (LIABILITY, D("30.00"), CREDIT_NOTES, D("30.00"))
+
+
+def test_a_forfeiture_debits_the_liability_and_reverses_the_expense():
+    debit, credit = postings("forfeiture", D("-15.00"))
+    assert (debit.role, debit.debit, credit.role, credit.credit) == (LIABILITY, D("15.00"), EXPENSE, D("15.00"))
+
+
+KINDS = st.sampled_from(["accrual", "catch_up", "adjustment", "payout", "forfeiture"])
+CENTS = st.integers(min_value=-10**9, max_value=10**9).map(lambda cents: D(cents) / 100)
+
+
+@given(st.lists(st.tuples(KINDS, CENTS), max_size=40))
+def test_any_entries_post_balanced_and_the_liability_moves_by_their_sum(entries):
+    entries = [(kind, -abs(amount) if kind in ("payout", "forfeiture") else amount) for kind, amount in entries]
+    lines = [posting for kind, amount in entries for posting in postings(kind, amount)]
+    assert sum(p.debit for p in lines) == sum(p.credit for p in lines)
+    assert sum(p.credit - p.debit for p in lines if p.role == LIABILITY) == sum(amount for _, amount in entries)
+    assert all(p.debit >= 0 and p.credit >= 0 for p in lines)
+
+
+# --- the journal ------------------------------------------------------------------------------------------
+
+
+def test_septembers_journal_posts_each_kind_on_its_programs_accounts_balanced_and_reconciled(book):
+    made = journal(user=book["finance"], first=date(2026, 9, 1), last=date(2026, 9, 1))
+    lines = {(line.account, line.kind, line.cost_centre): (line.debit, line.credit, line.entries)
+             for line in made.lines}
+    assert lines == {
+        ("6100", "accrual", "CC-7"): (D("20.00"), D("0.00"), 1),
+        ("2350", "accrual", "CC-7"): (D("0.00"), D("20.00"), 1),
+        ("2350", "adjustment", "CC-7"): (D("5.00"), D("0.00"), 1),
+        ("6100", "adjustment", "CC-7"): (D("0.00"), D("5.00"), 1),
+        ("2350", "payout", "CC-7"): (D("120.00"), D("0.00"), 1),
+        ("1200", "payout", "CC-7"): (D("0.00"), D("120.00"), 1),
+    }
+    assert (made.debit, made.credit, made.balanced) == (D("145.00"), D("145.00"), True)
+    # The ledger's September: 20.00 - 5.00 - 120.00 = -105.00; the liability: 20.00 - 5.00 - 120.00 credits net.
+    assert (made.ledger_total, made.liability_change, made.reconciles) == (D("-105.00"), D("-105.00"), True)
+
+
+def test_the_whole_books_journal_reconciles_to_the_ledger_to_the_cent(book):
+    made = journal(user=book["finance"], first=date(2025, 1, 1), last=date(2026, 12, 1))
+    ledger = sum(LedgerEntry.objects.values_list("amount", flat=True), D("0"))
+    assert made.ledger_total == ledger == D("55.00")
+    assert made.balanced and made.reconciles
+    forfeiture = [line for line in made.lines if line.kind == "forfeiture"]
+    assert {(line.account, line.debit, line.credit) for line in forfeiture} == {
+        ("2360", D("40.00"), D("0.00")), ("6200", D("0.00"), D("40.00"))}
+
+
+def test_the_journal_page_shows_the_lines_and_says_it_reconciles(book, client):
+    client.force_login(book["finance"])
+    response = client.get(reverse("journal"), {"month_from": "2026-09"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "September 2026" in page and "reconciled to the cent" in page and "balanced" in page
+    assert page.count("<tr><td>2026-09</td>") == 6
+
+
+def test_the_journal_downloads_as_a_sheet_named_for_its_month(book, client):
+    client.force_login(book["finance"])
+    response = client.get(reverse("journal"), {"month_from": "2026-09", "export": "csv"})
+    assert response["Content-Disposition"] == 'attachment; filename="journal-2026-09.csv"'
+    rows = response.content.decode("utf-8-sig").splitlines()
+    assert rows[0] == "Month,Account,Account role,Cost centre,Entries of,Debit,Credit,Ledger entries"
+    assert "2026-09,1200,Credit notes,CC-7,Payout,0.00,120.00,1" in rows
+    assert rows[-1].endswith("145.00,145.00,")
+
+
+def test_the_journal_in_the_api_balances_and_names_a_bad_month(book, client):
+    client.force_login(book["finance"])
+    answer = client.get("/api/v1/journals/", {"month_from": "2026-09"}).json()
+    assert (answer["debit"], answer["credit"], answer["ledger_total"], answer["reconciles"]) == (
+        "145.00", "145.00", "-105.00", True)
+    refused = client.get("/api/v1/journals/", {"month_from": "2026-13"})
+    assert refused.status_code == 400 and refused.json()["details"][0]["field"] == "month_from"
+    backwards = client.get("/api/v1/journals/", {"month_from": "2026-09", "month_to": "2026-08"})
+    assert backwards.status_code == 400 and "month_to" in backwards.json()["message"]
+
+
+@pytest.mark.today("2026-12-04")
+def test_the_journal_defaults_to_the_last_complete_month(book, client):
+    client.force_login(book["finance"])
+    answer = client.get("/api/v1/journals/").json()
+    assert (answer["month_from"], answer["month_to"], answer["ledger_total"]) == ("2026-11", "2026-11", "10.00")
+
+
+# --- the aged liability -----------------------------------------------------------------------------------
+
+
+def test_the_unpaid_rebate_sits_in_the_newest_months_that_earned_it(book):
+    rows = {row.code: (row.buckets, row.total) for row in
+            aged_liability(user=book["finance"], as_of=AS_OF, group="customer")}
+    assert rows == {
+        "CA": ((D("15.00"), D("0.00"), D("30.00"), D("0.00")), D("45.00")),
+        "CC": ((D("10.00"), D("0.00"), D("0.00"), D("0.00")), D("10.00")),
+    }
+
+
+def test_a_balance_nobody_paid_ages_past_a_year(book):
+    CustomerFactory(code="CD")
+    old = AgreementFactory(number="AG-D", customer=CustomerFactory(code="CE"))
+    entry(old, date(2025, 10, 1), "accrual", "7.00")  # ends 2025-10-31: 399 days before 2026-12-04
+    rows = {row.code: row.buckets for row in aged_liability(user=book["finance"], as_of=AS_OF)}
+    assert rows["CE"] == (D("0.00"), D("0.00"), D("0.00"), D("7.00"))
+
+
+def test_aged_by_program_and_by_manager_add_up_to_the_unpaid_liability(book):
+    by_program = aged_liability(user=book["finance"], as_of=AS_OF, group="program")
+    by_manager = aged_liability(user=book["finance"], as_of=AS_OF, group="manager")
+    assert {row.code: row.total for row in by_program} == {"widgets": D("55.00")}
+    assert {row.code: row.total for row in by_manager} == {"am.n": D("45.00"), "am.s": D("10.00")}
+    assert bucket_totals(by_program) == bucket_totals(by_manager) == (
+        (D("25.00"), D("0.00"), D("30.00"), D("0.00")), D("55.00"))
+    unpaid = sum(LedgerEntry.objects.values_list("amount", flat=True), D("0"))
+    assert bucket_totals(by_manager)[1] == unpaid
+
+
+def test_the_aged_liability_page_and_sheet(book, client):
+    client.force_login(book["finance"])
+    page = client.get(reverse("aged-liability"), {"by": "manager", "as_of": "2026-12-04"}).content.decode()
+    assert "am.n" in page and "$45.00" in page and "$55.00" in page
+    sheet = client.get(reverse("aged-liability"), {"by": "program", "as_of": "2026-12-04", "export": "csv"})
+    assert sheet["Content-Disposition"] == 'attachment; filename="aged-liability-by-program-2026-12-04.csv"'
+    assert "widgets,Widgets,25.00,0.00,30.00,0.00,55.00" in sheet.content.decode()
+
+
+def test_the_aged_liability_api_and_its_bad_input(book, client):
+    client.force_login(book["finance"])
+    rows = client.get("/api/v1/aged-liability/", {"by": "customer", "as_of": "2026-12-04"}).json()
+    assert rows[0] == {"code": "CA", "name": rows[0]["name"], "days_0_90": "15.00", "days_91_180": "0.00",
+                       "days_181_365": "30.00", "over_365_days": "0.00", "total": "45.00"}
+    refused = client.get("/api/v1/aged-liability/", {"by": "region", "as_of": "2026-02-30"})
+    assert refused.status_code == 400
+    assert {detail["field"] for detail in refused.json()["details"]} == {"by", "as_of"}
+
+
+def test_an_account_manager_reads_neither_report(book, client):
+    client.force_login(book["north"])
+    for url in (reverse("journal"), reverse("aged-liability"), "/api/v1/journals/", "/api/v1/aged-liability/"):
+        assert client.get(url).status_code == 403
