@@ -107,7 +107,8 @@ def group_measures(customers: list[CustomerFigures]) -> GroupMeasures:
         customers=len(customers), units_now=units_now, units_before=units_before, revenue_now=revenue_now,
         revenue_before=revenue_before, units_growth=growth_percent(units_now, units_before),
         revenue_growth=growth_percent(revenue_now, revenue_before),
-        focus_share_now=ratio_percent(revenue_now, all_now), focus_share_before=ratio_percent(revenue_before, all_before),
+        focus_share_now=ratio_percent(revenue_now, all_now),
+        focus_share_before=ratio_percent(revenue_before, all_before),
         mix_shift=shift, kept=kept, lost=lost, retention=ratio_percent(Decimal(kept), Decimal(kept + lost)),
     )
 

@@ -107,7 +107,8 @@ def purchase_figures(customer_ids, *, line_ids, period: Period) -> dict[int, Cus
     now = ExpressionWrapper(Q(month__gte=period.start), output_field=BooleanField())
     focus = ExpressionWrapper(Q(product__product_line_id__in=line_ids), output_field=BooleanField())
     rows = (PurchaseLine.objects.filter(customer_id__in=customer_ids)
-            .filter(Q(month__gte=before.start, month__lte=before.end) | Q(month__gte=period.start, month__lte=period.end))
+            .filter(Q(month__gte=before.start, month__lte=before.end)
+                    | Q(month__gte=period.start, month__lte=period.end))
             .annotate(now=now, focus=focus).values("customer_id", "now", "focus")
             .annotate(units=Sum("quantity"), amount=Sum("amount")).order_by())
     sums: dict[int, dict[str, object]] = {
