@@ -137,7 +137,8 @@ def world(users, scenario):
     rows["theirs_job"] = ExportJob.objects.create(kind="accrual_sheet", requested_by=users["other_manager"])
     rows["whatif"] = WhatIfJob.objects.create(program=scenario["my_agreement"].program,
                                               requested_by=users["pricing_manager"],
-                                              period_from=datetime.date(2026, 1, 1), period_to=datetime.date(2026, 3, 1))
+                                              period_from=datetime.date(2026, 1, 1),
+                                              period_to=datetime.date(2026, 3, 1))
     return {**scenario, **rows}
 
 
