@@ -186,11 +186,12 @@ def totals(rows: Iterable[tuple[str, str, Decimal, tuple[Decimal, ...]]], draft_
 
 
 def program_agreement_ids(*, user, program, period_from: date, period_to: date) -> list[int]:
-    """The program's agreements the user may see whose term meets the period (drafts aside), by primary key."""
+    """The program's agreements the user may see whose term meets the period (drafts, and agreements with no
+    rule yet, aside), by primary key."""
     from rebates.models import RebateAgreement
 
     return list(RebateAgreement.objects.visible_to(user)
-                .filter(program=program, start_month__lte=period_to, end_month__gte=period_from)
+                .filter(program=program, start_month__lte=period_to, end_month__gte=period_from, rule__isnull=False)
                 .exclude(status=RebateAgreement.Status.DRAFT)
                 .order_by("pk").values_list("pk", flat=True))
 

@@ -9,11 +9,11 @@ from programs.whatif import KINDS, MAX_DRAFTS
 
 
 def _money(**kwargs):
-    return serializers.DecimalField(max_digits=18, decimal_places=2, **kwargs)
+    return serializers.DecimalField(max_digits=30, decimal_places=2, **kwargs)
 
 
 def _figure(**kwargs):
-    return serializers.DecimalField(max_digits=20, decimal_places=4, allow_null=True, **kwargs)
+    return serializers.DecimalField(max_digits=30, decimal_places=4, allow_null=True, **kwargs)
 
 
 class PeriodQuery(StrictInput):

@@ -121,3 +121,27 @@ def test_the_program_list_links_each_program(book, client):
     client.force_login(book["am_one"])
     page = client.get(reverse("programs")).content.decode()
     assert "2026 widgets program" in page and "Draft terms" not in page
+
+
+def test_the_page_reads_in_as_many_queries_however_many_customers(book, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import AgreementFactory, CustomerFactory, SegmentFactory
+    from tests.programs.book import buy
+
+    client.force_login(book["finance"])
+    url = reverse("program-effectiveness", args=["widgets-2026"])
+
+    def count():
+        with CaptureQueriesContext(connection) as seen:
+            assert client.get(url, QUERY).status_code == 200
+        return len(seen)
+
+    before = count()
+    focus = book["agreements"]["A"].products.get()
+    for _ in range(5):
+        more = CustomerFactory(segment=SegmentFactory(code="contractors"))
+        AgreementFactory(customer=more, program=book["program"], products=[focus])
+        buy(more, focus, datetime.date(2026, 2, 1), "10", "100.00")
+    assert count() == before
