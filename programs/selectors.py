@@ -66,9 +66,14 @@ def programs_visible(*, user):
     return [(program, counts.get(program.pk, 0)) for program in RebateProgram.objects.order_by("name")]
 
 
+def program_find(*, code: str) -> RebateProgram | None:
+    """A program by code, or None (programs are not a customer's: every role that reads programs sees each)."""
+    return RebateProgram.objects.filter(code=code).first()
+
+
 def program_get(*, code: str) -> RebateProgram:
-    """A program by code (programs are not a customer's: every role that reads programs sees each one)."""
-    program = RebateProgram.objects.filter(code=code).first()
+    """A program by code; 404 when there is none."""
+    program = program_find(code=code)
     if program is None:
         raise Http404("No such program.")
     return program

@@ -134,7 +134,7 @@ class WhatIfViewSet(ApiViewSet):
         incoming = WhatIfIn(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        program = selectors.RebateProgram.objects.filter(code=data["program"]).first()
+        program = selectors.program_find(code=data["program"])
         if program is None:
             raise serializers.ValidationError({"program": ["No program with this code."]})
         try:
