@@ -160,3 +160,30 @@ def test_an_account_manager_may_not_draft(book, client):
     client.force_login(book["am_one"])
     assert client.get(reverse("whatif-new", args=["widgets-2026"])).status_code == 403
     assert client.post(reverse("whatif-new", args=["widgets-2026"]), {}).status_code == 403
+
+
+def test_the_task_delivered_twice_stores_one_answer(book):
+    from programs.tasks import whatif_job_execute
+
+    job = WhatIfJob.objects.create(program=book["program"], requested_by=book["pricing"], period_from=Q1.start,
+                                   period_to=Q1.end, drafts=[DRAFTS[0].as_json()])
+    assert whatif_job_execute.run(job.pk) == "done"
+    assert whatif_job_execute.run(job.pk) == "done"
+    assert WhatIfJob.objects.get(pk=job.pk).attempts == 1
+
+
+def test_a_rolled_back_start_queues_nothing(book, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    with django_capture_on_commit_callbacks() as queued:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            whatif_start(user=book["pricing"], program=book["program"], period=Q1, drafts=DRAFTS, inline_limit=0)
+            raise RuntimeError("the caller's transaction fails")
+    assert queued == [] and not WhatIfJob.objects.exists()
+
+
+def test_the_recovery_runs_from_the_beat_schedule():
+    from django_celery_beat.models import PeriodicTask
+
+    entry = PeriodicTask.objects.get(task="programs.tasks.whatif_jobs_recover")
+    assert entry.enabled and entry.interval.every == 30
