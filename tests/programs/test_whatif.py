@@ -187,3 +187,17 @@ def test_the_recovery_runs_from_the_beat_schedule():
 
     entry = PeriodicTask.objects.get(task="programs.tasks.whatif_jobs_recover")
     assert entry.enabled and entry.interval.every == 30
+
+
+def test_the_api_answers_202_for_a_large_program_then_the_job_answers(book, monkeypatch,
+                                                                       django_capture_on_commit_callbacks):
+    monkeypatch.setattr("programs.services.INLINE_AGREEMENTS", 1)
+    pricing = client_for(book["pricing"])
+    with django_capture_on_commit_callbacks() as queued:
+        response = pricing.post("/api/v1/what-ifs/", REQUEST, format="json")
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert (body["status"], body["progress"], body["current"], len(queued)) == ("queued", 0, None, 1)
+    whatif_job_run(job_id=body["id"])  # what the worker does with the queued message
+    done = pricing.get(f"/api/v1/what-ifs/{body['id']}/").json()
+    assert (done["status"], done["progress"], done["current"]) == ("done", 100, "150.00")
