@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("pricing_signals.urls")),
     path("", include("rebates.urls")),
     path("", include("outlook.urls")),
+    path("", include("programs.urls")),
 ]
 
 # API paths answer errors in the API's JSON shape; other paths keep Django's pages.

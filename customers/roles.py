@@ -44,6 +44,8 @@ _READ_ALL = [
     "rebates.view_agreementforecast",
     "customers.view_contact",
     "customers.view_contactcadence",
+    # What a program's rebates bought (over the customers each may see): the desk's reading, not the ERP's.
+    "programs.view_effectiveness",
 ]
 
 ROLE_PERMISSIONS = {
@@ -60,6 +62,8 @@ ROLE_PERMISSIONS = {
         "rebates.add_contractprice",
         # A customer who leaves forfeits its unpaid rebate: pricing (sales) managers and finance say so.
         "rebates.terminate_agreement",
+        # Alternative terms for a program replayed on a past period's lines (nothing booked).
+        "programs.run_whatif",
     ],
     FINANCE: _READ_ALL
     + [

@@ -9,6 +9,7 @@ v1 = [
     path("", include("pricing_signals.api.urls")),
     path("", include("pages.api_urls")),
     path("", include("outlook.api.urls")),
+    path("", include("programs.api.urls")),
 ]
 
 urlpatterns = [

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "customers",
     "rebates",
+    "programs",
     "pricing_signals",
     "pages",
     "outlook",

@@ -12,6 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from config.api.views import ApiViewMixin
 from pricing_signals.models import MarketSignal
+from programs.models import WhatIfJob
 from rebates.models import AccrualRun, ExportJob, Settlement
 from tests.api.conftest import client_for
 from tests.factories import LedgerEntryFactory, PerUnitRuleFactory, PriceClaimFactory, PurchaseLineFactory
@@ -49,6 +50,8 @@ WRITES = {
     ("market-signals", "decision"): {"pricing_manager", "administrator"},
     # A match's preview writes nothing, but only those who decide ask for one.
     ("market-signals", "decision_preview"): {"pricing_manager", "administrator"},
+    # Drafting alternative terms for a program (replayed, nothing booked) is the pricing manager's.
+    ("what-ifs", "create"): {"pricing_manager", "administrator"},
 }
 # What the ERP token reads (docs/product.md's Users table): customers, products, programs, agreements,
 # purchase lines, accruals (and the ledger entries they sum), statements, settlements, and the accrual runs it
@@ -132,6 +135,10 @@ def world(users, scenario):
     rows["run"] = AccrualRun.objects.create(trigger="api", as_of=datetime.date(2026, 3, 31))
     rows["mine_job"] = ExportJob.objects.create(kind="accrual_sheet", requested_by=users["finance"])
     rows["theirs_job"] = ExportJob.objects.create(kind="accrual_sheet", requested_by=users["other_manager"])
+    rows["whatif"] = WhatIfJob.objects.create(program=scenario["my_agreement"].program,
+                                              requested_by=users["pricing_manager"],
+                                              period_from=datetime.date(2026, 1, 1),
+                                              period_to=datetime.date(2026, 3, 1))
     return {**scenario, **rows}
 
 
@@ -149,6 +156,8 @@ def fill(path, world, side="mine"):
         "market-signals": world["signal"].pk,
         "export-jobs": world[f"{side}_job"].pk,
         "ledger-entries": world[f"{side}_entry"].pk,
+        "program-effectiveness": world["my_agreement"].program.code,
+        "what-ifs": world["whatif"].pk,
     }
     resource = path.split("/")[3]
     return re.sub(r"\{\w+\}", lambda _: str(keys[resource]), path)

@@ -6,6 +6,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from pricing_signals.models import MarketSignal
+from programs.models import WhatIfJob
 from rebates.models import AccrualRun, ExportJob, ImportBatch, RebateAgreement, Settlement
 from tests.factories import PriceClaimFactory
 from tests.pages.scenario import MONTHS_2026
@@ -57,6 +58,14 @@ PAGES = {
     "contacts-due": ("none", None),
     "contacts-due-sheet": ("none", None),
     "contact-new": ("customer", "own"),
+    # Programs are not a customer's: every reader sees each one, its figures over their own customers only.
+    "programs": ("none", None),
+    "program-effectiveness": ("program", "market"),
+    "program-effectiveness-sheet": ("program", "market"),
+    "whatif-new": ("program", "market"),
+    "whatif-detail": ("whatif", "requester"),
+    "whatif-progress": ("whatif", "requester"),
+    "whatif-sheet": ("whatif", "requester"),
 }
 
 
@@ -101,6 +110,9 @@ def theirs(signalled_scenario):
         "export": {"pk": ExportJob.objects.create(kind="accrual_sheet", requested_by=other).pk},
         "import": {"pk": ImportBatch.objects.create(source="file", created_by=other).pk},
         "format": {"format": "xlsx"},
+        "program": {"code": scenario["agreements"]["theirs"].program.code},
+        "whatif": {"pk": WhatIfJob.objects.create(program=scenario["agreements"]["theirs"].program, requested_by=other,
+                                                  period_from=MONTHS_2026[0], period_to=MONTHS_2026[2]).pk},
         "none": {},
     }
 

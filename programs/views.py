@@ -1,0 +1,167 @@
+"""The programs' pages: each program's effectiveness over a period (with its sheet), and the what-if.
+
+Views parse, call selectors or one service, and render; every customer row starts from `visible_to(user)`.
+"""
+
+import io
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+
+from config import clock
+from config.http import wrong_method
+from programs import selectors
+from programs.charts import effectiveness_chart
+from programs.effectiveness import FORMULAS
+from programs.forms import PeriodForm, draft_forms
+from programs.services import WhatIfError, whatif_start
+from programs.sheets import effectiveness_rows, whatif_rows
+from programs.whatif import Draft, draft_words
+from rebates.exports import XLSX_CONTENT_TYPE
+from rebates.exports.list_sheet import write_list_xlsx
+
+VIEW = "programs.view_effectiveness"
+RUN = "programs.run_whatif"
+
+
+def _may(request, permission):
+    if not request.user.has_perm(permission):
+        raise PermissionDenied("Your role does not include this.")
+
+
+def _period(request):
+    form = PeriodForm(request.GET or None, default=selectors.default_period(clock.today()))
+    if not form.is_bound:
+        return form, selectors.default_period(clock.today())
+    return form, (form.cleaned_data["period"] if form.is_valid() else None)
+
+
+def _xlsx(name, *, title, headers, rows):
+    buffer = io.BytesIO()
+    write_list_xlsx(buffer, title=title, headers=headers, rows=rows)
+    response = HttpResponse(buffer.getvalue(), content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    return response
+
+
+@login_required
+def program_list(request):
+    """Every program with the agreements the user may see, each a link to its effectiveness."""
+    if refused := wrong_method(request, "GET"):
+        return refused
+    _may(request, VIEW)
+    return render(request, "programs/program_list.html", {
+        "programs": selectors.programs_visible(user=request.user), "may_run": request.user.has_perm(RUN)})
+
+
+@login_required
+def program_effectiveness(request, code):
+    """A program's rebate cost and what it bought in a period, against the customers' own year before and
+    against the comparison group, each formula in a sentence."""
+    program = selectors.program_get(code=code)
+    if refused := wrong_method(request, "GET"):
+        return refused
+    _may(request, VIEW)
+    form, period = _period(request)
+    context = {"program": program, "form": form, "formulas": FORMULAS, "may_run": request.user.has_perm(RUN)}
+    if period is None:
+        return render(request, "programs/effectiveness.html", context, status=400)
+    report = selectors.effectiveness_read(user=request.user, program=program, period=period)
+    context.update(report=report, m=report.measures, chart=effectiveness_chart(report.measures),
+                   query=request.GET.urlencode())
+    return render(request, "programs/effectiveness.html", context)
+
+
+EFFECTIVENESS_HEADERS = (("Measure", "text"), ("Program customers", "text"), ("Comparison group", "text"),
+                         ("How it is computed", "text"))
+
+
+@login_required
+def program_effectiveness_sheet(request, code):
+    """The effectiveness page's figures and formulas as .xlsx (the same period)."""
+    program = selectors.program_get(code=code)
+    if refused := wrong_method(request, "GET"):
+        return refused
+    _may(request, VIEW)
+    form, period = _period(request)
+    if period is None:
+        return render(request, "programs/effectiveness.html", {"program": program, "form": form,
+                                                               "formulas": FORMULAS}, status=400)
+    report = selectors.effectiveness_read(user=request.user, program=program, period=period)
+    return _xlsx(f"effectiveness-{program.code}-{period.start:%Y-%m}-{period.end:%Y-%m}",
+                 title="Effectiveness", headers=EFFECTIVENESS_HEADERS, rows=effectiveness_rows(report))
+
+
+@login_required
+def whatif_new(request, code):
+    """Draft up to three alternative terms for the program and replay them on a past period's lines."""
+    program = selectors.program_get(code=code)
+    if refused := wrong_method(request, "GET", "POST"):
+        return refused
+    _may(request, RUN)
+    default = selectors.default_period(clock.today())
+    if request.method == "GET":
+        form = PeriodForm(initial={"period_from": default.start, "period_to": default.end}, default=default)
+        jobs = selectors.whatif_jobs_recent(user=request.user, program=program)
+        return render(request, "programs/whatif_form.html", {"program": program, "form": form,
+                                                             "drafts": draft_forms(), "jobs": jobs})
+    form = PeriodForm(request.POST, default=default)
+    drafts = draft_forms(request.POST)
+    valid = form.is_valid() & all([draft.is_valid() for draft in drafts])
+    errors = []
+    if valid:
+        chosen = [d.draft() for d in drafts if d.draft() is not None]
+        try:
+            job = whatif_start(user=request.user, program=program, period=form.cleaned_data["period"], drafts=chosen)
+        except WhatIfError as error:
+            errors = list(error.errors.values())
+        else:
+            return redirect("whatif-detail", pk=job.pk)
+    return render(request, "programs/whatif_form.html", {"program": program, "form": form, "drafts": drafts,
+                                                         "errors": errors}, status=400)
+
+
+def _job_context(job):
+    drafts = [Draft.from_json(data) for data in job.drafts]
+    result = job.result or {}
+    rows = [{"code": c["code"], "name": c["name"], "agreements": c["agreements"], "current": c["current"],
+             "drafts": c["drafts"]} for c in result.get("customers", ())]
+    return {"job": job, "draft_words": [draft_words(d) for d in drafts], "rows": rows, "result": result,
+            "finished": job.status in ("done", "failed")}
+
+
+@login_required
+def whatif_detail(request, pk):
+    """A what-if's progress, then per customer and in total what each draft would have earned beside the
+    current terms."""
+    _may(request, RUN)
+    job = selectors.whatif_job_get(user=request.user, pk=pk)
+    if refused := wrong_method(request, "GET"):
+        return refused
+    return render(request, "programs/whatif_detail.html", _job_context(job))
+
+
+@login_required
+def whatif_progress(request, pk):
+    _may(request, RUN)
+    job = selectors.whatif_job_get(user=request.user, pk=pk)
+    if refused := wrong_method(request, "GET"):
+        return refused
+    return JsonResponse({"status": job.status, "status_display": job.get_status_display(), "progress": job.progress,
+                         "finished": job.status in ("done", "failed"), "agreements_done": job.agreements_done,
+                         "agreements_total": job.agreements_total, "error": job.error})
+
+
+@login_required
+def whatif_sheet(request, pk):
+    """A finished what-if's table as .xlsx: per customer, the current terms and each draft."""
+    _may(request, RUN)
+    job = selectors.whatif_job_get(user=request.user, pk=pk)
+    if refused := wrong_method(request, "GET"):
+        return refused
+    if job.status != job.Status.DONE:
+        return render(request, "programs/whatif_detail.html", _job_context(job), status=409)
+    headers, rows = whatif_rows(job)
+    return _xlsx(f"what-if-{job.pk}-{job.program.code}", title="What-if", headers=headers, rows=rows)

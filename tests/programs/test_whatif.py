@@ -1,0 +1,203 @@
+"""What-if: drafted terms replayed by the engine on the actual lines of a past period, nothing booked; at once
+for a small program, as a background job with progress for a large one; through the API and the pages."""
+
+import datetime
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from config import clock
+from programs.models import WhatIfJob
+from programs.selectors import Period
+from programs.services import WhatIfError, whatif_job_run, whatif_jobs_recover, whatif_start
+from programs.whatif import Draft, DraftError, draft_rule, replay
+from rebates import engine
+from rebates.models import LedgerEntry
+from tests.api.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+D = datetime.date
+Q1 = Period(D(2026, 1, 1), D(2026, 3, 1))
+DRAFTS = [Draft(kind="per_unit", rate=Decimal("0.30")), Draft(kind="percent", rate=Decimal("2")),
+          Draft(kind="per_unit", rate=Decimal("1.00"), minimum=Decimal("150"), cap=Decimal("100.00"))]
+REQUEST = {"program": "widgets-2026", "period_from": "2026-01", "period_to": "2026-03",
+           "drafts": [{"kind": "per_unit", "rate": "0.30"}, {"kind": "percent", "rate": "2"},
+                      {"kind": "per_unit", "rate": "1.00", "minimum": "150", "cap": "100.00"}]}
+
+
+def test_the_replay_is_the_engine_on_the_same_lines():
+    terms = engine.AgreementTerms(start_month=D(2026, 1, 1), end_month=D(2026, 12, 1),
+                                  rule=engine.RebateRule(kind="per_unit", rate=Decimal("0.25")))
+    lines = [engine.PurchaseLine(D(2026, m, 1), Decimal("10"), Decimal("121.00")) for m in range(1, 13)]
+    current, drafted = replay(terms, lines, (), [Draft(kind="per_unit", rate=Decimal("0.50"))],
+                              period_from=D(2026, 1, 1), period_to=D(2026, 12, 1))
+    assert current == Decimal("30.00")  # the seed example: $2.50 a month
+    assert drafted == (Decimal("60.00"),)
+
+
+def test_a_draft_the_engine_refuses_names_its_field():
+    with pytest.raises(DraftError) as refused:
+        draft_rule(Draft(kind="tiered", rate_type="percent", tier_basis="quantity", tier_method="retroactive",
+                         bands=((Decimal("5"), Decimal("1")),)))
+    assert refused.value.field == "bands"
+
+
+def test_a_small_program_is_replayed_at_once_with_nothing_booked(book):
+    entries = LedgerEntry.objects.count()
+    job = whatif_start(user=book["pricing"], program=book["program"], period=Q1, drafts=DRAFTS)
+    assert job.status == WhatIfJob.Status.DONE and job.progress == 100
+    # Current: A 180 x $0.50, B 120 x $0.50. Drafts: $0.30 a unit; 2% of $1,800 and $1,200; $1.00 a unit
+    # from 150 units capped at $100.00 (B's 120 units never reach the minimum).
+    assert job.result["current"] == "150.00"
+    assert job.result["drafts"] == ["90.00", "60.00", "100.00"]
+    by_code = {row["code"]: row for row in job.result["customers"]}
+    assert by_code["A"]["drafts"] == ["54.00", "36.00", "100.00"]
+    assert by_code["B"]["drafts"] == ["36.00", "24.00", "0.00"]
+    assert LedgerEntry.objects.count() == entries
+
+
+def test_a_large_program_runs_in_the_background_and_twice_is_the_same(book, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as queued:
+        job = whatif_start(user=book["pricing"], program=book["program"], period=Q1, drafts=DRAFTS, inline_limit=1)
+    assert job.status == WhatIfJob.Status.QUEUED and len(queued) == 1
+    seen = []
+    done = whatif_job_run(job_id=job.pk, progress=lambda d, t: seen.append((d, t)))
+    assert done.status == WhatIfJob.Status.DONE and seen == [(2, 2)]
+    again = whatif_job_run(job_id=job.pk)
+    assert again.result == done.result and again.attempts == 1
+
+
+def test_a_job_whose_worker_was_lost_is_queued_again_then_failed(book, django_capture_on_commit_callbacks):
+    job = WhatIfJob.objects.create(program=book["program"], requested_by=book["pricing"], period_from=Q1.start,
+                                   period_to=Q1.end, drafts=[DRAFTS[0].as_json()], status=WhatIfJob.Status.RUNNING,
+                                   attempts=1, heartbeat_at=clock.now() - timedelta(minutes=5))
+    with django_capture_on_commit_callbacks() as queued:
+        assert whatif_jobs_recover()["requeued"] == 1
+    assert len(queued) == 1 and WhatIfJob.objects.get(pk=job.pk).status == WhatIfJob.Status.QUEUED
+    assert whatif_job_run(job_id=job.pk).result["current"] == "150.00"
+    WhatIfJob.objects.filter(pk=job.pk).update(status=WhatIfJob.Status.RUNNING, attempts=3,
+                                               heartbeat_at=clock.now() - timedelta(minutes=5))
+    assert whatif_jobs_recover()["failed"] == 1
+    assert WhatIfJob.objects.get(pk=job.pk).status == WhatIfJob.Status.FAILED
+
+
+def test_a_running_job_with_a_live_worker_is_left_alone(book):
+    job = WhatIfJob.objects.create(program=book["program"], requested_by=book["pricing"], period_from=Q1.start,
+                                   period_to=Q1.end, drafts=[DRAFTS[0].as_json()], status=WhatIfJob.Status.RUNNING,
+                                   attempts=1, heartbeat_at=clock.now())
+    assert whatif_job_run(job_id=job.pk).status == WhatIfJob.Status.RUNNING
+
+
+def test_no_draft_or_too_many_is_refused(book):
+    with pytest.raises(WhatIfError):
+        whatif_start(user=book["pricing"], program=book["program"], period=Q1, drafts=[])
+    with pytest.raises(WhatIfError):
+        whatif_start(user=book["pricing"], program=book["program"], period=Q1, drafts=DRAFTS + DRAFTS[:1])
+
+
+def test_the_api_replays_a_small_program_at_once(book):
+    response = client_for(book["pricing"]).post("/api/v1/what-ifs/", REQUEST, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["current"] == "150.00" and body["draft_totals"] == ["90.00", "60.00", "100.00"]
+    assert body["drafts"][0] == "$0.30 a unit"
+    again = client_for(book["pricing"]).get(f"/api/v1/what-ifs/{body['id']}/")
+    assert again.status_code == 200 and again.json()["customers"] == body["customers"]
+    # Only pricing managers read what-ifs.
+    assert client_for(book["finance"]).get(f"/api/v1/what-ifs/{body['id']}/").status_code == 403
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"drafts": [{"kind": "per_unit"}]}, "drafts.0.rate"),
+    ({"drafts": [{"kind": "tiered", "rate_type": "percent", "tier_basis": "quantity", "tier_method": "retroactive",
+                  "bands": [{"threshold": "5", "rate": "1"}]}]}, "drafts.0.bands"),
+    ({"drafts": []}, "drafts"),
+    ({"program": "nope"}, "program"),
+    ({"period_to": "2027-06"}, "period_to"),
+    ({"drafts": [{"kind": "per_unit", "rate": "-1"}]}, "drafts.0.rate"),
+])
+def test_bad_input_is_a_400_naming_the_field_with_nothing_stored(book, change, field):
+    response = client_for(book["pricing"]).post("/api/v1/what-ifs/", {**REQUEST, **change}, format="json")
+    assert response.status_code == 400, response.content
+    named = {detail["field"] for detail in response.json()["details"]}
+    assert any(name.startswith(field) for name in named), named
+    assert not WhatIfJob.objects.exists()
+
+
+def test_only_pricing_managers_draft(book):
+    for user in (book["am_one"], book["finance"], book["erp"]):
+        assert client_for(user).post("/api/v1/what-ifs/", REQUEST, format="json").status_code == 403
+
+
+def test_the_pages_draft_replay_and_show_each_customer(book, client):
+    client.force_login(book["pricing"])
+    assert client.get(reverse("whatif-new", args=["widgets-2026"])).status_code == 200
+    response = client.post(reverse("whatif-new", args=["widgets-2026"]), {
+        "period_from": "2026-01", "period_to": "2026-03", "draft1-kind": "per_unit", "draft1-rate": "0.30",
+        "draft1-rate_type": "per_unit", "draft2-kind": "", "draft2-rate_type": "per_unit", "draft3-kind": "",
+        "draft3-rate_type": "per_unit"})
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "$150.00" in page and "$90.00" in page and "Customer A (A)" in page and "$0.30 a unit" in page
+    job = WhatIfJob.objects.get()
+    sheet = client.get(reverse("whatif-sheet", args=[job.pk]))
+    assert sheet.status_code == 200 and sheet["Content-Type"].startswith("application/vnd.openxmlformats")
+    progress = client.get(reverse("whatif-progress", args=[job.pk])).json()
+    assert progress["finished"] and progress["progress"] == 100
+
+
+def test_the_page_names_a_bad_draft_beside_its_field(book, client):
+    client.force_login(book["pricing"])
+    response = client.post(reverse("whatif-new", args=["widgets-2026"]), {
+        "period_from": "2026-01", "period_to": "2026-03", "draft1-kind": "per_unit", "draft1-rate": "abc",
+        "draft1-rate_type": "per_unit", "draft2-rate_type": "per_unit", "draft3-rate_type": "per_unit"})
+    assert response.status_code == 400 and not WhatIfJob.objects.exists()
+
+
+def test_an_account_manager_may_not_draft(book, client):
+    client.force_login(book["am_one"])
+    assert client.get(reverse("whatif-new", args=["widgets-2026"])).status_code == 403
+    assert client.post(reverse("whatif-new", args=["widgets-2026"]), {}).status_code == 403
+
+
+def test_the_task_delivered_twice_stores_one_answer(book):
+    from programs.tasks import whatif_job_execute
+
+    job = WhatIfJob.objects.create(program=book["program"], requested_by=book["pricing"], period_from=Q1.start,
+                                   period_to=Q1.end, drafts=[DRAFTS[0].as_json()])
+    assert whatif_job_execute.run(job.pk) == "done"
+    assert whatif_job_execute.run(job.pk) == "done"
+    assert WhatIfJob.objects.get(pk=job.pk).attempts == 1
+
+
+def test_a_rolled_back_start_queues_nothing(book, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    with django_capture_on_commit_callbacks() as queued:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            whatif_start(user=book["pricing"], program=book["program"], period=Q1, drafts=DRAFTS, inline_limit=0)
+            raise RuntimeError("the caller's transaction fails")
+    assert queued == [] and not WhatIfJob.objects.exists()
+
+
+def test_the_recovery_runs_from_the_beat_schedule():
+    from django_celery_beat.models import PeriodicTask
+
+    entry = PeriodicTask.objects.get(task="programs.tasks.whatif_jobs_recover")
+    assert entry.enabled and entry.interval.every == 30
+
+
+def test_the_api_answers_202_for_a_large_program_then_the_job_answers(book, monkeypatch,
+                                                                       django_capture_on_commit_callbacks):
+    monkeypatch.setattr("programs.services.INLINE_AGREEMENTS", 1)
+    pricing = client_for(book["pricing"])
+    with django_capture_on_commit_callbacks() as queued:
+        response = pricing.post("/api/v1/what-ifs/", REQUEST, format="json")
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert (body["status"], body["progress"], body["current"], len(queued)) == ("queued", 0, None, 1)
+    whatif_job_run(job_id=body["id"])  # what the worker does with the queued message
+    done = pricing.get(f"/api/v1/what-ifs/{body['id']}/").json()
+    assert (done["status"], done["progress"], done["current"]) == ("done", 100, "150.00")
