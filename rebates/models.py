@@ -666,12 +666,13 @@ class Settlement(NamedConstraints, models.Model):
     already_paid = money_field(default=0)
     amount = money_field(default=0, help_text="What this settlement pays.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    # Indexed by the partial indexes below: a draft has neither, and the nightly close drafts thousands.
     approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     approved_at = models.DateTimeField(null=True, blank=True)
     paid_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     paid_on = models.DateField(null=True, blank=True)
     payment_reference = models.CharField(max_length=80, blank=True, help_text="Credit note number.")
@@ -706,7 +707,14 @@ class Settlement(NamedConstraints, models.Model):
             ),
         ]
         # The settlements page lists them by status, newest period first: read in that order, not sorted.
-        indexes = [models.Index(fields=["status", "-period_end"], name="settlement_status_end_idx")]
+        # Only deleting a user looks settlements up by approver or payer: indexed where there is one, so
+        # drafting a settlement (none yet) writes neither index.
+        indexes = [
+            models.Index(fields=["status", "-period_end"], name="settlement_status_end_idx"),
+            models.Index(fields=["approved_by"], condition=Q(approved_by__isnull=False),
+                         name="settlement_approved_by_idx"),
+            models.Index(fields=["paid_by"], condition=Q(paid_by__isnull=False), name="settlement_paid_by_idx"),
+        ]
 
     def __str__(self):
         return f"{self.agreement} {self.period_start:%Y-%m}..{self.period_end:%Y-%m} ({self.status})"

@@ -49,19 +49,27 @@ def _frequencies() -> list[list]:
     return [[f.value for f in SettlementFrequency], [f.months for f in SettlementFrequency]]
 
 
-# Each (agreement, first month) of the batch's due periods comes once: first the marker "before first"
-# (ord 0), then earned sums and settlements by month (ord 1), then the marker "through last" (ord 2), so a
-# running sum at a marker is what was earned (settled) before first or through last.
+# Every month of a term belongs to one settlement period, numbered from 0 (months before the term's start
+# to a period -1 of their own): the ledger's earned entries and the settlements are summed per (agreement,
+# period holding their month) in one pass, beside a zero row for each due period, and a running sum over
+# those periods gives what was earned (settled) before a period's first month and through its last. A
+# month's number comes from a calendar of the months the batch's terms span (integers, no date arithmetic
+# per entry). Entries and settlements after the term's end count for no due period: every due period ends
+# by then.
 _CLOSINGS_SQL = """
 WITH frequency(name, months) AS (SELECT * FROM unnest(%(names)s::text[], %(months)s::int[])),
-period AS (
-    SELECT a.id AS agreement_id, p.first::date AS first,
-           LEAST((p.first + make_interval(months => f.months - 1))::date, a.end_month) AS last
+term AS MATERIALIZED (
+    SELECT a.id, a.start_month, a.end_month, f.months
     FROM {agreement} a
     JOIN unnest(%(ids)s::bigint[]) AS batch(id) ON batch.id = a.id
     JOIN frequency f ON f.name = a.settlement_frequency
-    CROSS JOIN LATERAL generate_series(a.start_month::timestamp, a.end_month::timestamp,
-                                       make_interval(months => f.months)) AS p(first)
+),
+period AS (
+    SELECT t.id AS agreement_id, p.first::date AS first, p.number::int - 1 AS number,
+           LEAST((p.first + make_interval(months => t.months - 1))::date, t.end_month) AS last
+    FROM term t
+    CROSS JOIN LATERAL generate_series(t.start_month::timestamp, t.end_month::timestamp,
+                                       make_interval(months => t.months)) WITH ORDINALITY AS p(first, number)
 ),
 due AS MATERIALIZED (
     SELECT p.* FROM period p
@@ -69,23 +77,40 @@ due AS MATERIALIZED (
       AND NOT EXISTS (SELECT 1 FROM {settlement} s
                       WHERE s.agreement_id = p.agreement_id AND s.period_start = p.first AND NOT s.interim)
 ),
-event AS (
-    SELECT agreement_id, first AS month, 0 AS ord, 0::numeric AS earned, 0::numeric AS settled, first FROM due
+calendar AS MATERIALIZED (
+    SELECT m::date AS month, (row_number() OVER (ORDER BY m))::int AS n
+    FROM generate_series((SELECT MIN(start_month) FROM term)::timestamp, (SELECT MAX(end_month) FROM term)::timestamp,
+                         interval '1 month') AS m
+),
+due_term AS MATERIALIZED (
+    SELECT t.id, t.start_month, t.end_month, t.months, c.n AS start_n
+    FROM term t JOIN calendar c ON c.month = t.start_month
+    WHERE t.id IN (SELECT agreement_id FROM due)
+),
+numbered AS (
+    SELECT e.agreement_id, CASE WHEN e.period < t.start_month THEN -1 ELSE (c.n - t.start_n) / t.months END AS number,
+           e.amount AS earned, 0::numeric AS settled
+    FROM {ledger} e JOIN due_term t ON t.id = e.agreement_id LEFT JOIN calendar c ON c.month = e.period
+    WHERE e.kind = ANY(%(earned_kinds)s::text[]) AND e.period <= t.end_month
     UNION ALL
-    SELECT agreement_id, last, 2, 0, 0, first FROM due
+    SELECT s.agreement_id, CASE WHEN s.period_end < t.start_month THEN -1 ELSE (c.n - t.start_n) / t.months END,
+           0, s.amount
+    FROM {settlement} s JOIN due_term t ON t.id = s.agreement_id LEFT JOIN calendar c ON c.month = s.period_end
+    WHERE s.status <> %(forfeited)s AND s.period_end <= t.end_month
     UNION ALL
-    SELECT e.agreement_id, e.period, 1, SUM(e.amount), 0, NULL FROM {ledger} e
-    WHERE e.agreement_id IN (SELECT agreement_id FROM due) AND e.kind = ANY(%(earned_kinds)s::text[])
-    GROUP BY e.agreement_id, e.period
-    UNION ALL
-    SELECT s.agreement_id, s.period_end, 1, 0, s.amount, NULL FROM {settlement} s
-    WHERE s.agreement_id IN (SELECT agreement_id FROM due) AND s.status <> %(forfeited)s
+    SELECT agreement_id, number, 0, 0 FROM due
+),
+by_period AS (
+    SELECT agreement_id, number, SUM(earned) AS earned, SUM(settled) AS settled
+    FROM numbered GROUP BY agreement_id, number
 ),
 running AS (
-    SELECT agreement_id, first, ord,
-           SUM(earned) OVER w AS earned, SUM(settled) OVER w AS settled
-    FROM event
-    WINDOW w AS (PARTITION BY agreement_id ORDER BY month, ord ROWS UNBOUNDED PRECEDING)
+    SELECT agreement_id, number,
+           SUM(earned) OVER w - earned AS earned_before,
+           SUM(settled) OVER w - settled AS settled_before,
+           SUM(earned) OVER w AS earned_through
+    FROM by_period
+    WINDOW w AS (PARTITION BY agreement_id ORDER BY number)
 ),
 paid AS (
     SELECT d.agreement_id, d.first, SUM(s.amount) AS amount
@@ -93,20 +118,12 @@ paid AS (
          AND s.status <> %(forfeited)s AND s.period_start >= d.first AND s.period_end <= d.last
     GROUP BY d.agreement_id, d.first
 ),
-marker AS (
-    SELECT agreement_id, first,
-           MAX(earned) FILTER (WHERE ord = 0) AS earned_before,
-           MAX(settled) FILTER (WHERE ord = 0) AS settled_before,
-           MAX(earned) FILTER (WHERE ord = 2) AS earned_through
-    FROM running WHERE first IS NOT NULL
-    GROUP BY agreement_id, first
-),
 together AS (
     SELECT d.agreement_id, d.first, d.last, m.earned_before, m.settled_before, m.earned_through,
            COALESCE(p.amount, 0) AS already_paid,
            m.earned_through - m.settled_before - COALESCE(p.amount, 0) AS x
     FROM due d
-    JOIN marker m ON m.agreement_id = d.agreement_id AND m.first = d.first
+    JOIN running m ON m.agreement_id = d.agreement_id AND m.number = d.number
     LEFT JOIN paid p ON p.agreement_id = d.agreement_id AND p.first = d.first
 ),
 figure AS (

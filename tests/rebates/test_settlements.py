@@ -309,3 +309,29 @@ def test_the_nightly_close_drafts_no_interim_payment_in_a_period_already_closed(
 
     assert settlements_close_due(as_of=datetime.date(2026, 7, 2)) == []
     assert list(Settlement.objects.filter(agreement=agreement)) == [closing]
+
+
+def test_closing_at_once_counts_months_outside_a_changed_term_as_closing_one_by_one_does(finance):
+    # Booked over the whole year, then the term moved before a run books the difference: months before
+    # the new start count as earlier months (an adjustment), months after the new end count for no period.
+    later_start, _ = seed(frequency="quarterly")
+    earlier_end, _ = seed(frequency="monthly")
+    accrue(datetime.date(2026, 4, 2))
+    pay(Settlement.objects.get(agreement=later_start, period_start=month(1)), finance)
+    run = accrual_run_start(as_of=datetime.date(2026, 12, 5), trigger="finance", queue=False)
+    accrual_run_perform(run_id=run.pk, close_settlements=False)
+    RebateAgreement.objects.filter(pk=later_start.pk).update(start_month=month(2))
+    RebateAgreement.objects.filter(pk=earlier_end.pk).update(end_month=month(8))
+    as_of = datetime.date(2026, 12, 5)
+    agreements = list(RebateAgreement.objects.order_by("pk"))
+
+    at_once = _closed_by(lambda: settlements_close_due(as_of=as_of))
+    one_by_one = _closed_by(lambda: _close_one_by_one(agreements, as_of))
+
+    settlements = at_once[0]
+    # Feb-Apr, May-Jul, Aug-Oct; Apr..Aug of the monthly one (Jan-Mar were closed by the first run).
+    assert [(s[0], s[1]) for s in settlements] == [
+        (later_start.pk, month(2)), (later_start.pk, month(5)), (later_start.pk, month(8)),
+        *[(earlier_end.pk, month(m)) for m in range(4, 9)],
+    ]
+    assert at_once == one_by_one
