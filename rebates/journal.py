@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 
-from rebates.models import EARNED_KINDS, LedgerEntry
+from rebates.models import EARNED_KINDS, LedgerEntry, RebateProgram
 
 ZERO = Decimal("0.00")
 EXPENSE, LIABILITY, CREDIT_NOTES = "expense", "liability", "credit_notes"
@@ -103,29 +103,29 @@ class Journal:
         return self.liability_change == self.ledger_total
 
 
-ACCOUNT_FIELDS = {EXPENSE: "agreement__program__gl_expense_account",
-                  LIABILITY: "agreement__program__gl_liability_account",
-                  CREDIT_NOTES: "agreement__program__gl_credit_note_account"}
-
-
 def journal(*, user, first: date, last: date) -> Journal:
     """The journal of the months `first`..`last` (first-of-month dates) over the entries the user may see:
-    one grouped read of the ledger (per month, kind, program accounts and sign), posted in Python by
-    `postings`. Lines by month, account, cost centre and kind."""
+    one grouped read of the ledger (per month, kind, program and sign) and one of the programs'
+    accounts, posted in Python by `postings`. Lines by month, account, cost centre and kind."""
     rows = (LedgerEntry.objects.visible_to(user).filter(period__gte=first, period__lte=last).order_by()
-            .values("period", "kind", *ACCOUNT_FIELDS.values(), "agreement__program__cost_centre")
+            .values("period", "kind", "agreement__program_id")
             .annotate(positive=Sum("amount", filter=_positive()), negative=Sum("amount", filter=~_positive()),
                       n_positive=Count("id", filter=_positive()), n_negative=Count("id", filter=~_positive())))
+    rows = list(rows)
+    accounts = {pk: {EXPENSE: expense, LIABILITY: liability, CREDIT_NOTES: credit_notes, "cost_centre": centre}
+                for pk, expense, liability, credit_notes, centre in RebateProgram.objects.filter(
+                    pk__in={row["agreement__program_id"] for row in rows}).values_list(
+                    "pk", "gl_expense_account", "gl_liability_account", "gl_credit_note_account", "cost_centre")}
     summed: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO, 0])
     total = ZERO
     for row in rows:
+        program = accounts[row["agreement__program_id"]]
         for amount, count in ((row["positive"], row["n_positive"]), (row["negative"], row["n_negative"])):
             if not count:
                 continue
             total += amount
             for posting in postings(row["kind"], amount):
-                key = (row["period"], row[ACCOUNT_FIELDS[posting.role]], posting.role,
-                       row["agreement__program__cost_centre"], row["kind"])
+                key = (row["period"], program[posting.role], posting.role, program["cost_centre"], row["kind"])
                 line = summed[key]
                 line[0] += posting.debit
                 line[1] += posting.credit

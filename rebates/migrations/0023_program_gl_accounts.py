@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rebates', '0021_agreement_forecasts'),
+        ('rebates', '0022_settlement_user_indexes_only_where_set'),
     ]
 
     operations = [
