@@ -67,7 +67,8 @@ class RebateProgramAdmin(CreateUpdateServiceAdmin):
 
     list_display = ("name", "code")
     search_fields = ("name", "code")
-    fields = ("code", "name", "description")
+    fields = ("code", "name", "description", "gl_expense_account", "gl_liability_account", "gl_credit_note_account",
+              "cost_centre")
 
     def get_readonly_fields(self, request, obj=None):
         return ("code",) if obj is not None else ()

@@ -140,10 +140,13 @@ class ProductViewSet(_Writable):
 # --- programs ---------------------------------------------------------------------------------------
 
 
+GL_FIELDS = ["gl_expense_account", "gl_liability_account", "gl_credit_note_account", "cost_centre"]
+
+
 class ProgramOut(serializers.ModelSerializer):
     class Meta:
         model = RebateProgram
-        fields = ["code", "name", "description"]
+        fields = ["code", "name", "description", *GL_FIELDS]
         read_only_fields = fields
 
 
@@ -151,6 +154,13 @@ class ProgramIn(StrictInput):
     code = serializers.SlugField(max_length=60)
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True)
+    gl_expense_account = serializers.CharField(required=False, max_length=20,
+                                               help_text="GL rebate expense account (default 6100).")
+    gl_liability_account = serializers.CharField(required=False, max_length=20,
+                                                 help_text="GL accrued rebate liability account (default 2350).")
+    gl_credit_note_account = serializers.CharField(required=False, max_length=20,
+                                                   help_text="GL credit note account (default 1200).")
+    cost_centre = serializers.CharField(required=False, allow_blank=True, max_length=20)
 
 
 class ProgramChangeIn(ProgramIn):
@@ -158,7 +168,9 @@ class ProgramChangeIn(ProgramIn):
     read_only_echoes = ("code",)
 
 
-PROGRAM = {"code": "widgets-2026", "name": "2026 back-end program, widgets", "description": "Per-unit rebates."}
+PROGRAM = {"code": "widgets-2026", "name": "2026 back-end program, widgets", "description": "Per-unit rebates.",
+           "gl_expense_account": "6100", "gl_liability_account": "2350", "gl_credit_note_account": "1200",
+           "cost_centre": "SALES-N"}
 
 
 @_crud_schema("program", PROGRAM, {"description": "Per-unit and tiered rebates."}, ProgramIn, ProgramChangeIn,

@@ -101,9 +101,11 @@ def product_update(*, by, product: Product, **fields) -> Product:
         return product
 
 
-def program_create(*, by, code: str, name: str, description: str = "") -> RebateProgram:
+def program_create(*, by, code: str, name: str, description: str = "", **accounts) -> RebateProgram:
+    """A new program; `accounts`: its GL accounts and cost centre (RebateProgram.gl_*, cost_centre), the
+    model's defaults when left out."""
     with transaction.atomic():
-        program = RebateProgram(code=code, name=name, description=description)
+        program = RebateProgram(code=code, name=name, description=description, **accounts)
         _save(program)
         audit_record(actor=by, action="program.create", target=program, summary=f"Program {code} created")
         return program

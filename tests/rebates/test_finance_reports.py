@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from customers import roles
 from rebates.aging import aged_liability, bucket_totals
 from rebates.journal import CREDIT_NOTES, EXPENSE, LIABILITY, journal, postings
-from rebates.models import LedgerEntry, Settlement
+from rebates.models import LedgerEntry, RebateProgram, Settlement
 from tests.factories import AgreementFactory, CustomerFactory, LedgerEntryFactory, ProgramFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -213,3 +213,19 @@ def test_an_account_manager_reads_neither_report(book, client):
     client.force_login(book["north"])
     for url in (reverse("journal"), reverse("aged-liability"), "/api/v1/journals/", "/api/v1/aged-liability/"):
         assert client.get(url).status_code == 403
+
+
+def test_a_programs_accounts_set_through_the_api_carry_its_journal(book, client):
+    admin = UserFactory(username="admin.gl", role=roles.ADMINISTRATOR)
+    client.force_login(admin)
+    created = client.post("/api/v1/programs/", {"code": "nuts", "name": "Nuts", "gl_expense_account": "6300",
+                                                "gl_liability_account": "2370", "cost_centre": "CC-9"},
+                          content_type="application/json")
+    assert created.status_code == 201, created.content
+    assert created.json()["gl_credit_note_account"] == "1200"  # left out: the default
+    nuts = AgreementFactory(number="AG-N", program=RebateProgram.objects.get(code="nuts"),
+                            customer=CustomerFactory(code="CN"))
+    entry(nuts, date(2026, 10, 1), "accrual", "3.00")
+    made = journal(user=book["finance"], first=date(2026, 10, 1), last=date(2026, 10, 1))
+    assert {(line.account, line.cost_centre, line.debit, line.credit) for line in made.lines} == {
+        ("6300", "CC-9", D("3.00"), D("0.00")), ("2370", "CC-9", D("0.00"), D("3.00"))}
