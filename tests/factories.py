@@ -209,3 +209,10 @@ class DetectionRuleFactory(factory.django.DjangoModelFactory):
     min_customers = 3
     tolerance_percent = Decimal("2")
     same_competitor = False
+
+
+def second_finance_user():
+    """Another finance user: the one who approves what the test's finance user pays (four eyes)."""
+    from customers import roles
+
+    return UserFactory(username="finance.approver", role=roles.FINANCE)

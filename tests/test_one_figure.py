@@ -28,6 +28,7 @@ from tests.factories import (
     ProductLineFactory,
     PurchaseLineFactory,
     UserFactory,
+    second_finance_user,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-11-23")]
@@ -71,7 +72,7 @@ def scenario():
     accrual_run_perform(run_id=run.pk)
     _buy(customer, product, date(2026, 5, 1), "-1")  # a late credit note, not booked yet
     first_quarter = Settlement.objects.get(agreement=agreement, period_start=date(2026, 1, 1))
-    settlement_approve(settlement=first_quarter, by=people["finance"])
+    settlement_approve(settlement=first_quarter, by=second_finance_user())
     settlement_pay(settlement=first_quarter, by=people["finance"], paid_on=date(2026, 10, 5),
                    payment_reference="CN-FIG-1")
     # Three other customers quote 11.40: an open signal, to which Figure Works (at 12.10) is exposed.

@@ -154,7 +154,8 @@ def settlement_approve(*, settlement: Settlement, by) -> Settlement:
 
 
 def settlement_pay(*, settlement: Settlement, by, paid_on: date, payment_reference: str) -> Settlement:
-    """Finance pays an approved settlement: a payout entry of its amount, booked once.
+    """Finance pays an approved settlement: a payout entry of its amount, booked once. The payer is never the
+    approver (four eyes): SettlementConflict.
 
     Paid twice at once, one payment books and the others get SettlementConflict.
     """
@@ -168,6 +169,10 @@ def settlement_pay(*, settlement: Settlement, by, paid_on: date, payment_referen
             raise SettlementConflict(f"Settlement {settlement.pk} is already paid ({settlement.payment_reference}).")
         if settlement.status != Settlement.Status.APPROVED:
             raise SettlementConflict(f"Settlement {settlement.pk} is {settlement.status}; approve it before paying.")
+        if by is not None and settlement.approved_by_id == by.pk:
+            # Four eyes: the person who approved a payment never releases it too.
+            raise SettlementConflict(f"Settlement {settlement.pk} was approved by {by.get_username()}: another "
+                                     "person with the right to pay must pay it (four eyes).")
         agreement = RebateAgreement.objects.select_for_update().get(pk=settlement.agreement_id)
         if settlement.amount > 0:
             LedgerEntry.objects.create(

@@ -11,7 +11,7 @@ import pytest
 from rebates.models import RebateAgreement, Settlement
 from rebates.services import accrual_run_perform, accrual_run_start, settlement_approve, settlement_pay
 from tests.api.conftest import client_for
-from tests.factories import PerUnitRuleFactory, PurchaseLineFactory
+from tests.factories import PerUnitRuleFactory, PurchaseLineFactory, second_finance_user
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +73,7 @@ def test_the_nightly_close_drafts_each_quarters_interim_once_and_the_closing_pay
     accrue(datetime.date(2026, 4, 2))  # the next night: nothing new
     assert interims("AG-A") == [(datetime.date(2026, 1, 1), datetime.date(2026, 3, 1), D("7.50"))]
     first = Settlement.objects.get(agreement__number="AG-A", interim=True)
-    settlement_approve(settlement=first, by=finance)
+    settlement_approve(settlement=first, by=second_finance_user())
     settlement_pay(settlement=first, by=finance, paid_on=datetime.date(2026, 4, 10), payment_reference="CN-Q1")
 
     accrue(datetime.date(2026, 7, 1))

@@ -10,7 +10,7 @@ from django.db import connection
 
 from rebates.models import AccrualRun, LedgerEntry, Settlement
 from tests.api.conftest import client_for
-from tests.factories import LedgerEntryFactory, PerUnitRuleFactory
+from tests.factories import LedgerEntryFactory, PerUnitRuleFactory, second_finance_user
 
 
 def post(client, url, body=None, **headers):
@@ -80,7 +80,7 @@ def _settlement(agreement, status=Settlement.Status.DRAFT, approver=None):
 def test_finance_approves_then_pays_a_settlement(users, ledger):
     settlement = _settlement(ledger["my_agreement"])
     finance = client_for(users["finance"])
-    approved = post(finance, f"/api/v1/settlements/{settlement.pk}/approve/")
+    approved = post(client_for(second_finance_user()), f"/api/v1/settlements/{settlement.pk}/approve/")
     assert approved.status_code == 200 and approved.json()["status"] == "approved"
     paid = post(finance, f"/api/v1/settlements/{settlement.pk}/pay/", {"payment_reference": "CN-1"})
     assert paid.status_code == 200 and paid.json()["status"] == "paid"
@@ -92,7 +92,7 @@ def test_finance_approves_then_pays_a_settlement(users, ledger):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_same_settlement_paid_ten_times_at_once_pays_once(users, ledger):
-    settlement = _settlement(ledger["my_agreement"], Settlement.Status.APPROVED, users["finance"])
+    settlement = _settlement(ledger["my_agreement"], Settlement.Status.APPROVED, second_finance_user())
     answers, start = [None] * 10, threading.Barrier(10)
 
     def pay(i):
@@ -131,3 +131,11 @@ def test_a_large_export_runs_in_the_background(users, ledger, settings):
     assert finance.get(f"/api/v1/export-jobs/{job['id']}/file/").status_code == 409
     # Exports are finance's: the ERP reads accruals through the API, not through export files.
     assert client_for(users["erp"]).get(f"/api/v1/export-jobs/{job['id']}/").status_code == 403
+
+
+def test_the_api_refuses_a_payment_by_its_approver_with_409(users, ledger):
+    settlement = _settlement(ledger["my_agreement"], Settlement.Status.APPROVED, users["finance"])
+    refused = post(client_for(users["finance"]), f"/api/v1/settlements/{settlement.pk}/pay/",
+                   {"payment_reference": "CN-1"})
+    assert refused.status_code == 409 and "four eyes" in refused.json()["message"]
+    assert not LedgerEntry.objects.filter(kind="payout").exists()

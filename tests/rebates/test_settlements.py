@@ -24,7 +24,14 @@ from rebates.services import (
     settlement_pay,
     settlements_close_due,
 )
-from tests.factories import AgreementFactory, PerUnitRuleFactory, ProductFactory, PurchaseLineFactory, UserFactory
+from tests.factories import (
+    AgreementFactory,
+    PerUnitRuleFactory,
+    ProductFactory,
+    PurchaseLineFactory,
+    UserFactory,
+    second_finance_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +68,7 @@ def balance(agreement):
 
 
 def pay(settlement, finance, reference="CN-1"):
-    settlement_approve(settlement=settlement, by=finance)
+    settlement_approve(settlement=settlement, by=second_finance_user())
     return settlement_pay(settlement=settlement, by=finance, paid_on=PAID_ON, payment_reference=reference)
 
 
@@ -190,7 +197,8 @@ def test_every_settlement_decision_is_audited(finance):
     settlement = pay(Settlement.objects.get(), finance)
     actions = list(AuditRecord.objects.filter(target_type="rebates.settlement", target_id=str(settlement.pk))
                    .order_by("at", "id").values_list("action", "actor"))
-    assert actions == [("settlement.close", None), ("settlement.approve", finance.pk), ("settlement.pay", finance.pk)]
+    assert actions == [("settlement.close", None), ("settlement.approve", second_finance_user().pk),
+                       ("settlement.pay", finance.pk)]
 
 
 def test_closing_many_periods_at_once_pays_each_what_closing_them_one_by_one_would(finance):
@@ -335,3 +343,15 @@ def test_closing_at_once_counts_months_outside_a_changed_term_as_closing_one_by_
         *[(earlier_end.pk, month(m)) for m in range(4, 9)],
     ]
     assert at_once == one_by_one
+
+
+def test_the_approver_cannot_pay_what_they_approved(finance):
+    seed()
+    accrue(datetime.date(2027, 1, 5))
+    settlement = settlement_approve(settlement=Settlement.objects.get(), by=finance)
+    with pytest.raises(SettlementConflict, match="four eyes"):
+        settlement_pay(settlement=settlement, by=finance, paid_on=PAID_ON, payment_reference="CN-1")
+    assert Settlement.objects.get().status == "approved"
+    assert not LedgerEntry.objects.filter(kind="payout").exists()
+    paid = settlement_pay(settlement=settlement, by=second_finance_user(), paid_on=PAID_ON, payment_reference="CN-1")
+    assert (paid.status, paid.approved_by, paid.paid_by) == ("paid", finance, second_finance_user())

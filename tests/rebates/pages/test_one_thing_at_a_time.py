@@ -10,6 +10,8 @@ from django.urls import reverse
 
 from pricing_signals.models import MarketSignal
 from rebates.models import AccrualRun, ExportJob, LedgerEntry, Settlement
+from rebates.services import settlement_approve
+from tests.factories import second_finance_user
 from tests.pages.fixtures import html
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +61,7 @@ def test_a_job_page_shows_its_filters_in_words(scenario, client_for):
 def test_settlement_periods_read_as_months(scenario, client_for):
     client = client_for(scenario["finance"])
     settlement = Settlement.objects.get(agreement__number="AG-SEED-2025")
-    client.post(reverse("settlement-approve", args=[settlement.pk]))
+    settlement_approve(settlement=settlement, by=second_finance_user())
     for page in (html(client.get(reverse("settlement-pay", args=[settlement.pk]))),
                  html(client.get(reverse("agreement-detail", args=["AG-SEED-2025"]))),
                  html(client.get(reverse("settlements") + "?status="))):
@@ -69,7 +71,7 @@ def test_settlement_periods_read_as_months(scenario, client_for):
 def test_paying_shows_the_payment_once_more_and_pays_only_when_confirmed(scenario, client_for):
     client = client_for(scenario["finance"])
     settlement = Settlement.objects.get(agreement__number="AG-SEED-2025")
-    client.post(reverse("settlement-approve", args=[settlement.pk]))
+    settlement_approve(settlement=settlement, by=second_finance_user())
     url = reverse("settlement-pay", args=[settlement.pk])
     filled = {"payment_reference": "CN-2026-0042", "paid_on": "2026-11-23"}
 

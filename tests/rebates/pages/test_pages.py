@@ -7,6 +7,8 @@ import pytest
 from django.urls import reverse
 
 from rebates.models import AccrualRun, LedgerEntry, Settlement
+from rebates.services import settlement_approve
+from tests.factories import second_finance_user
 from tests.pages.fixtures import html
 
 pytestmark = pytest.mark.django_db
@@ -47,7 +49,7 @@ def test_finance_approves_and_pays_a_settlement(scenario, client_for):
     client = client_for(scenario["finance"])
     settlement = Settlement.objects.get(agreement__number="AG-SEED-2025")
     assert settlement.amount == Decimal("30.00")
-    client.post(reverse("settlement-approve", args=[settlement.pk]))
+    settlement_approve(settlement=settlement, by=second_finance_user())
     response = client.post(reverse("settlement-pay", args=[settlement.pk]),
                            {"payment_reference": "CN-2026-0042", "paid_on": "2026-11-23", "confirmed": "yes"})
     assert response.status_code == 302
@@ -59,7 +61,7 @@ def test_finance_approves_and_pays_a_settlement(scenario, client_for):
 def test_paying_without_a_reference_says_so_and_pays_nothing(scenario, client_for):
     client = client_for(scenario["finance"])
     settlement = Settlement.objects.get(agreement__number="AG-SEED-2025")
-    client.post(reverse("settlement-approve", args=[settlement.pk]))
+    settlement_approve(settlement=settlement, by=second_finance_user())
     response = client.post(reverse("settlement-pay", args=[settlement.pk]), {"payment_reference": " ",
                                                                              "paid_on": "2026-11-23"})
     assert response.status_code == 400
