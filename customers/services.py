@@ -36,6 +36,18 @@ def audit_record(*, actor, action, target, summary, data=None, actor_label=""):
     )
 
 
+def audit_records(*, actor, action, rows) -> int:
+    """Write one audit row per (target, summary, data) of `rows` in one statement, inside the transaction of
+    the change they describe; how many were written."""
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    written = AuditRecord.objects.bulk_create(
+        AuditRecord(actor=user, actor_label="" if user else "system", action=action,
+                    target_type=target._meta.label_lower, target_id=str(target.pk), summary=summary[:300],
+                    data=data or {})
+        for target, summary, data in rows)
+    return len(written)
+
+
 def customer_create(*, by, code, name, segment=None, account_manager=None, status="active", lost_on=None):
     """A new customer as the ERP sends it, with its audit row (its value tier and risk are computed nightly)."""
     with transaction.atomic():

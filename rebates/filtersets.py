@@ -72,11 +72,15 @@ class SettlementFilterSet(django_filters.FilterSet):
                              help_text="YYYY-MM: periods ending in or after this month.")
     month_to = MonthFilter(field_name="period_start", lookup_expr="lte", label="Period to",
                            help_text="YYYY-MM: periods starting in or before this month.")
+    amount_min = django_filters.NumberFilter(field_name="amount", lookup_expr="gte", label="Amount from",
+                                             help_text="Settlements paying at least this much.")
+    amount_max = django_filters.NumberFilter(field_name="amount", lookup_expr="lte", label="Amount to",
+                                             help_text="Settlements paying at most this much.")
 
     class Meta:
         model = Settlement
         fields = ["q", "customer", "agreement", "status", "program", "manager", "product_line", "month_from",
-                  "month_to"]
+                  "month_to", "amount_min", "amount_max"]
 
     def filter_status(self, queryset, name, value):
         if value == SETTLEMENT_WAITING:

@@ -13,8 +13,8 @@ from urllib.parse import quote
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.db.models import Sum
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.db.models import Count, Sum
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -53,6 +53,7 @@ from rebates.services import (
     settlement_approve,
     settlement_interim,
     settlement_pay,
+    settlements_approve,
 )
 from rebates.services.exports import accruals_export
 from rebates.services.imports import purchase_import_commit_start, purchase_import_start
@@ -287,12 +288,51 @@ def settlements(request, interim_form=None):
     listed = [settlement for settlement, _ in answer.rows]
     can_approve = request.user.has_perm("rebates.approve_settlement")
     can_pay = request.user.has_perm("rebates.pay_settlement")
+    drafts = None
+    if can_approve and not answer.errors:
+        drafts = _selection(request, answer.query).filter(status=Settlement.Status.DRAFT).aggregate(
+            count=Count("pk"), amount=Sum("amount"))
     return render(request, "rebates/settlements.html", {
-        "list": answer, "settlements": listed,
+        "list": answer, "settlements": listed, "drafts": drafts,
         "rows": settlement_rows(listed, can_approve=can_approve, can_pay=can_pay), "back": request.get_full_path(),
         "pay_form": SettlementPayForm(initial={"paid_on": clock.today()}),
         "interim_form": (interim_form or SettlementInterimForm()) if _can_draft_interim(request.user) else None,
         "can_approve": can_approve, "can_pay": can_pay}, status=400 if interim_form is not None else answer.status)
+
+
+def _selection(request, query: str):
+    """The settlements the user may see that the list's filters (`query`, as the list keeps it) select."""
+    rows = Settlement.objects.visible_to(request.user)
+    return SettlementFilterSet(QueryDict(query), queryset=rows, request=request).qs
+
+
+@login_required
+@permission_required("rebates.approve_settlement", raise_exception=True)
+def settlements_approve_view(request):
+    """Approve every draft of the settlements list's selection (its filters, posted as `selection`) at once, if
+    it still holds the `count` drafts the page showed."""
+    if refused := wrong_method(request, "POST"):
+        return refused
+    query = request.POST.get("selection", "")
+    filterset = SettlementFilterSet(QueryDict(query), queryset=Settlement.objects.visible_to(request.user),
+                                    request=request)
+    if not filterset.is_valid():
+        words = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in filterset.errors.items())
+        return HttpResponse(words, status=400, content_type="text/plain")
+    ids = list(filterset.qs.filter(status=Settlement.Status.DRAFT).values_list("pk", flat=True))
+    # The page said how many drafts it would approve: approve them only if that is still what it selects.
+    expected = request.POST.get("count", "")
+    if not expected.isdigit():
+        return HttpResponse("count: the number of drafts shown, to approve them.", status=400,
+                            content_type="text/plain")
+    if int(expected) != len(ids):
+        messages.error(request, f"The selection now holds {len(ids)} drafts, not {expected}: nothing was approved; "
+                                "look at them again.")
+        return redirect(f"{reverse('settlements')}?{query}" if query else reverse("settlements"))
+    approved, amount = settlements_approve(settlement_ids=ids, by=request.user)
+    messages.success(request, f"Approved {len(approved)} settlement{'s' if len(approved) != 1 else ''}, "
+                              f"{money(amount)} in all.")
+    return redirect(f"{reverse('settlements')}?{query}" if query else reverse("settlements"))
 
 
 def settlement_rows(settlements, *, can_approve, can_pay) -> list[dict]:

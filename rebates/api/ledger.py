@@ -29,6 +29,7 @@ from rebates.services import (
     settlement_approve,
     settlement_interim,
     settlement_pay,
+    settlements_approve,
 )
 from rebates.services.exports import accruals_export
 
@@ -336,11 +337,30 @@ CONFLICT = OpenApiResponse(ErrorSerializer, description="Not in a state to do th
                                "details": []})])
 
 
+class ApproveManyIn(StrictInput):
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=10_000,
+                                help_text="The settlements to approve (up to 10,000); those not drafts are left.")
+
+
+class ApprovedManyOut(serializers.Serializer):
+    approved = serializers.ListField(child=serializers.IntegerField(), help_text="The ids approved now.")
+    count = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2, help_text="What they pay in all.")
+
+
 @extend_schema_view(
     list=extend_schema(summary="Settlements", description="Newest period first.",
                        examples=[OpenApiExample("A settlement", response_only=True, value=SETTLEMENT)]),
     retrieve=extend_schema(summary="One settlement",
                            examples=[OpenApiExample("A settlement", response_only=True, value=SETTLEMENT)]),
+    approve_many=extend_schema(
+        summary="Approve many draft settlements",
+        description="Approves each draft among the ids you may see, in one transaction, each with its audit row; "
+                    "ids that are not drafts are left as they are, ids you may not see are ignored.",
+        request=ApproveManyIn, responses={200: ApprovedManyOut},
+        examples=[OpenApiExample("Three", request_only=True, value={"ids": [88, 89, 90]}),
+                  OpenApiExample("Approved", response_only=True,
+                                 value={"approved": [88, 90], "count": 2, "amount": "60.00"})]),
     approve=extend_schema(summary="Approve a draft settlement", request=None,
                           responses={200: SettlementOut, 409: CONFLICT},
                           examples=[OpenApiExample("Approved", response_only=True, value=APPROVED)]),
@@ -373,7 +393,17 @@ class SettlementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
         "approve": ("rebates.view_settlement", "rebates.approve_settlement"),
         "pay": ("rebates.view_settlement", "rebates.pay_settlement"),
         "interim": ("rebates.view_settlement", "rebates.add_settlement", "rebates.approve_settlement"),
+        "approve_many": ("rebates.view_settlement", "rebates.approve_settlement"),
     }
+
+    @action(detail=False, methods=["post"], url_path="approve")
+    def approve_many(self, request):
+        incoming = ApproveManyIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        visible = list(Settlement.objects.visible_to(request.user)
+                       .filter(pk__in=incoming.validated_data["ids"]).values_list("pk", flat=True))
+        approved, amount = settlements_approve(settlement_ids=visible, by=request.user)
+        return Response(ApprovedManyOut({"approved": approved, "count": len(approved), "amount": amount}).data)
 
     @action(detail=False, methods=["post"])
     def interim(self, request):

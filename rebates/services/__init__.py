@@ -24,6 +24,7 @@ from rebates.services.settlement import (
     settlement_close,
     settlement_interim,
     settlement_pay,
+    settlements_approve,
     settlements_close_due,
 )
 
@@ -46,6 +47,7 @@ __all__ = [
     "purchase_lines_ingest",
     "rebate_work_requeue",
     "settlement_approve",
+    "settlements_approve",
     "settlement_close",
     "settlement_interim",
     "settlement_pay",

@@ -42,6 +42,7 @@ WRITES = {
     ("settlements", "approve"): {"finance", "administrator"},
     ("settlements", "pay"): {"finance", "administrator"},
     ("settlements", "interim"): {"finance", "administrator"},
+    ("settlements", "approve_many"): {"finance", "administrator"},
     # A customer leaving forfeits its unpaid rebate: finance and pricing (sales) managers say so.
     ("agreements", "terminate"): {"pricing_manager", "finance", "administrator"},
     ("price-claims", "create"): {"account_manager", "pricing_manager", "administrator"},

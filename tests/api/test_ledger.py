@@ -139,3 +139,14 @@ def test_the_api_refuses_a_payment_by_its_approver_with_409(users, ledger):
                    {"payment_reference": "CN-1"})
     assert refused.status_code == 409 and "four eyes" in refused.json()["message"]
     assert not LedgerEntry.objects.filter(kind="payout").exists()
+
+
+def test_finance_approves_many_settlements_at_once_and_sees_only_its_own_figures(users, ledger):
+    drafts = [_settlement(ledger["my_agreement"]) for _ in range(1)]
+    answer = post(client_for(users["finance"]), "/api/v1/settlements/approve/",
+                  {"ids": [drafts[0].pk, 999999]})
+    assert answer.status_code == 200
+    assert answer.json() == {"approved": [drafts[0].pk], "count": 1, "amount": "7.50"}
+    assert Settlement.objects.get(pk=drafts[0].pk).status == "approved"
+    refused = post(client_for(users["finance"]), "/api/v1/settlements/approve/", {"ids": []})
+    assert refused.status_code == 400

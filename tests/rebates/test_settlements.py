@@ -22,6 +22,7 @@ from rebates.services import (
     settlement_close,
     settlement_interim,
     settlement_pay,
+    settlements_approve,
     settlements_close_due,
 )
 from tests.factories import (
@@ -355,3 +356,17 @@ def test_the_approver_cannot_pay_what_they_approved(finance):
     assert not LedgerEntry.objects.filter(kind="payout").exists()
     paid = settlement_pay(settlement=settlement, by=second_finance_user(), paid_on=PAID_ON, payment_reference="CN-1")
     assert (paid.status, paid.approved_by, paid.paid_by) == ("paid", finance, second_finance_user())
+
+
+def test_approving_many_approves_only_the_drafts_with_an_audit_row_each(finance):
+    seed()
+    seed()
+    accrue(datetime.date(2027, 1, 5))
+    first, second = Settlement.objects.order_by("pk")
+    settlement_approve(settlement=second, by=second_finance_user())
+    approved, amount = settlements_approve(settlement_ids=[first.pk, second.pk], by=finance)
+    assert (approved, amount) == ([first.pk], first.amount)
+    assert {s.pk: (s.status, s.approved_by_id) for s in Settlement.objects.all()} == {
+        first.pk: ("approved", finance.pk), second.pk: ("approved", second_finance_user().pk)}
+    assert AuditRecord.objects.filter(action="settlement.approve", actor=finance).count() == 1
+    assert settlements_approve(settlement_ids=[first.pk, second.pk], by=finance) == ([], D("0.00"))

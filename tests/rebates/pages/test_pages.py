@@ -146,3 +146,18 @@ def test_a_large_export_is_made_in_the_background_with_progress_and_a_download(s
     # A user who may not export gets no export at all.
     other = client_for(scenario["pricing"])
     assert other.get(reverse("export-detail", args=[job.pk])).status_code == 403
+
+
+def test_finance_approves_every_draft_of_a_selection_at_once(scenario, client_for):
+    client = client_for(scenario["finance"])
+    page = client.get(reverse("settlements") + "?status=draft").content.decode()
+    drafts = Settlement.objects.filter(status="draft")
+    count = drafts.count()
+    assert count and f"{count} draft" in page and f"Approve all {count}" in page
+    stale = client.post(reverse("settlements-approve"), {"selection": "status=draft", "count": str(count + 1)})
+    assert stale.status_code == 302 and Settlement.objects.filter(status="draft").count() == count
+    done = client.post(reverse("settlements-approve"), {"selection": "status=draft", "count": str(count)})
+    assert done.status_code == 302
+    assert not Settlement.objects.filter(status="draft").exists()
+    assert set(Settlement.objects.filter(status="approved").values_list("approved_by", flat=True)) == {
+        scenario["finance"].pk}
