@@ -412,7 +412,7 @@ class _DetectionOutcome:
 def _indexes_rebuilt(rows_written: int):
     """The operator's step around the write of the claims (see signals_detect_rebuilding_indexes)."""
     return indexes_rebuilt_after(PriceClaim._meta.db_table, rows_written=rows_written, share=MOST_OF_TABLE,
-                                 columns=["signal_id"], lock_wait_ms=REBUILD_LOCK_WAIT_MS)
+                                 columns=["signal_id"], lock_wait_ms=REBUILD_LOCK_WAIT_MS, indexes_on=["signal_id"])
 
 
 def _detect_range(claims, start, end, rule, as_of_day) -> Found:

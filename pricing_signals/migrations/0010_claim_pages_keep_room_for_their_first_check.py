@@ -1,0 +1,19 @@
+"""Claim pages are filled to half, so the first detection of a bulk import rewrites each claim's status and
+signal beside it on its own page (a heap-only update: the indexes on product and customer are left as they
+are) rather than moving every claim to a new page. Claims already stored keep their pages until rewritten."""
+
+from django.db import migrations
+
+TABLE = "pricing_signals_priceclaim"
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("pricing_signals", "0009_claims_without_competitor_and_reporter_indexes"),
+    ]
+
+    operations = [
+        migrations.RunSQL(f"ALTER TABLE {TABLE} SET (fillfactor = 50)",
+                          reverse_sql=f"ALTER TABLE {TABLE} RESET (fillfactor)"),
+    ]
