@@ -230,17 +230,11 @@ def exposure_rows(rows) -> list[dict]:
     """The exposure table's rows with their figures formatted, for the template to place and escape: a
     signal on a product line's best seller exposes hundreds of agreements."""
     agreement_url = reverse("agreement-detail", args=["-"]).replace("/-/", "/{}/")  # one reverse for every row
-    shown = []
-    for row in rows:
-        manager = row.customer.account_manager
-        shown.append({
-            "url": agreement_url.format(quote(row.number, safe="")), "number": row.number,
-            "customer": f"{row.customer.name} ({row.customer.code})",
-            "manager": (manager.get_full_name() or manager.username) if manager else "—",
-            "net_price": money(row.net_price), "volume": units(row.monthly_volume),
-            "unpaid": money(row.unpaid_rebate),
-        })
-    return shown
+    return [{
+        "url": agreement_url.format(quote(row.number, safe="")), "number": row.number,
+        "customer": f"{row.customer_name} ({row.customer_code})", "manager": row.manager or "—",
+        "net_price": money(row.net_price), "volume": units(row.monthly_volume), "unpaid": money(row.unpaid_rebate),
+    } for row in rows]
 
 
 def _signal_page(request, signal, form=None, status=200, preview=None):
@@ -248,7 +242,7 @@ def _signal_page(request, signal, form=None, status=200, preview=None):
     claims = list(selectors.signal_claims(user=user, signal=signal))
     net_net = selectors.claims_net_net(claims)
     credibility = selectors.claims_credibility(claims)
-    exposure = list(selectors.signal_exposure(user=user, signal=signal))
+    exposure = selectors.signal_exposure_rows(user=user, signal=signal)
     # A best seller's signal exposes hundreds of agreements: the page lists the largest rebates at stake
     # first and the rest on asking (`?show=all`); the tiles count and total them all.
     show_all = request.GET.get("show") == "all"
