@@ -139,7 +139,7 @@ def signals_detect_rebuilding_indexes(*, as_of: date, products: Iterable[int] | 
     detect_signals --rebuild-indexes` calls it): `signals_detect`, except that when it changes at least
     half of the claims, the claim table's index on the signal and its signal key are dropped for the write
     and rebuilt after it (rebates.bulk.indexes_rebuilt_after). With no index over the columns written, a
-    claim's new version is written beside it on its page (claim pages are filled to half for this), and the
+    claim's new version is written beside it on its page (claim pages are filled to 45 % for this), and the
     other indexes need no new entry. The claims table is locked against readers and writers meanwhile
     (waiting at most REBUILD_LOCK_WAIT_MS for it, else the index is kept): never from a request or a task."""
     return _sweep(as_of, products, workers, rebuild_indexes=True)

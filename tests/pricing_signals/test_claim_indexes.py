@@ -18,7 +18,7 @@ def test_claims_are_indexed_only_by_what_pages_and_detection_read():
                        ("signal_id",)]
 
 
-def test_claim_pages_are_filled_to_half_so_a_first_check_rewrites_claims_in_place():
+def test_claim_pages_are_filled_to_less_than_half_so_a_first_check_rewrites_claims_in_place():
     with connection.cursor() as cursor:
         cursor.execute("SELECT reloptions FROM pg_class WHERE oid = %s::regclass", [PriceClaim._meta.db_table])
-        assert cursor.fetchone()[0] == ["fillfactor=50"]
+        assert cursor.fetchone()[0] == ["fillfactor=45"]
