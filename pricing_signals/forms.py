@@ -109,15 +109,21 @@ class AgreementChecklist(forms.CheckboxSelectMultiple):
     """CheckboxSelectMultiple's markup from one template (escaped by Django) rather than one per option: a
     signal covers hundreds of agreements, which the option templates take a tenth of a second to render.
     The loop over the options holds no tag, only values: each option's id and its ` checked` attribute
-    (plain text, escaped like the rest) are worked out here."""
+    (plain text, escaped like the rest) are worked out here. With `shown` (a set of option values), only
+    those and the checked ones are listed; every choice stays valid when the form is sent."""
+
+    shown = None  # the options listed besides the checked ones (None: every option)
 
     def render(self, name, value, attrs=None, renderer=None):
         attrs = self.build_attrs(self.attrs, attrs)
         chosen = set(self.format_value(value))
         box_id = attrs.get("id")
+        shown = self.shown
+        # An option keeps its id (its place among all the choices) whichever options are listed.
         options = [(str(option), str(label), f"{box_id}_{index}" if box_id else "",
                     " checked" if str(option) in chosen else "")
-                   for index, (option, label) in enumerate(self.choices)]
+                   for index, (option, label) in enumerate(self.choices)
+                   if shown is None or str(option) in chosen or str(option) in shown]
         return render_to_string("pricing_signals/includes/agreement_checklist.html",
                                 {"name": name, "box_id": box_id, "options": options})
 

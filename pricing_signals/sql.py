@@ -21,6 +21,7 @@ CLAIM_STATUSES = (PENDING, CORROBORATED, UNSUBSTANTIATED)  # status codes of a s
 LOCK_ALL = 7_310_005  # (LOCK_ALL, 0): every detection; (LOCK_PRODUCT, product id): one product's claims
 LOCK_PRODUCT = 7_310_006
 UPDATE_BATCH = 100_000  # claims set per UPDATE
+DENSE_SPAN = 2  # a batch of claims spanning at most this many ids a claim is written without a join
 DISMISSED = PriceClaim.Status.DISMISSED.value
 STATUS_VALUES = frozenset(PriceClaim.Status.values)
 
@@ -126,24 +127,42 @@ def claims_set(ids: Sequence[int], statuses: Sequence[str], signals: Sequence[in
     """Set the status and signal (None: none) of each claim of `ids`, given as parallel lists sorted by id
     (statuses among the model's choices). Returns nothing.
 
-    One UPDATE per UPDATE_BATCH claims, joined on the id within the batch's range. Each column is bound as
-    one text parameter (the values joined by commas; no signal as 0) that PostgreSQL splits into an array:
-    a million claims bound as lists would be sent as ARRAY[...] expressions of a million constants, which
-    doubles the cost of the first detection of a bulk import."""
+    One UPDATE per UPDATE_BATCH claims. Each column is bound as one text parameter that PostgreSQL reads
+    as an array: a million claims bound as lists would be sent as ARRAY[...] expressions of a million
+    constants, which doubles the cost of the first detection of a bulk import. A batch whose claims fill
+    most of its id range (the first detection of an import changes nearly every claim) is written with no
+    join at all: its arrays run over the whole range, a claim's values found at its id less the first
+    (int2 and int8 elements, so each is found at once), -1 where a claim keeps its values; a sparse batch
+    (the nightly sweep, a claim check) is joined to its values on the id."""
     if any(status not in STATUS_VALUES for status in statuses):
         raise ValueError("a claim status outside the model's choices")
     table = _table(PriceClaim)
+    code = {name: at for at, name in enumerate(CLAIM_STATUSES)}
     with connection.cursor() as cursor:
         for start in range(0, len(ids), UPDATE_BATCH):
             batch = list(map(int, ids[start:start + UPDATE_BATCH]))
+            first, last = batch[0], batch[-1]
+            batch_statuses = statuses[start:start + UPDATE_BATCH]
+            batch_signals = [int(signal or 0) for signal in signals[start:start + UPDATE_BATCH]]
+            if last - first + 1 <= DENSE_SPAN * len(batch) and all(status in code for status in batch_statuses):
+                codes, signal_at = [-1] * (last - first + 1), [0] * (last - first + 1)
+                for pk, status, signal in zip(batch, batch_statuses, batch_signals, strict=True):
+                    codes[pk - first], signal_at[pk - first] = code[status], signal
+                codes_text = "{" + ",".join(map(str, codes)) + "}"
+                cursor.execute(
+                    f"UPDATE {table} AS c SET status = (%s::text[])[(%s::int2[])[c.id - %s + 1] + 1], "
+                    "signal_id = NULLIF((%s::int8[])[c.id - %s + 1], 0) "
+                    "WHERE c.id BETWEEN %s AND %s AND (%s::int2[])[c.id - %s + 1] >= 0",
+                    ["{" + ",".join(CLAIM_STATUSES) + "}", codes_text, first,
+                     "{" + ",".join(map(str, signal_at)) + "}", first, first, last, codes_text, first])
+                continue
             cursor.execute(
                 f"UPDATE {table} AS c SET status = v.status, signal_id = NULLIF(v.signal_id, 0) "
                 "FROM unnest(string_to_array(%s, ',')::bigint[], string_to_array(%s, ','), "
                 "            string_to_array(%s, ',')::bigint[]) AS v (id, status, signal_id) "
                 "WHERE c.id = v.id AND c.id BETWEEN %s AND %s",
-                [",".join(map(str, batch)), ",".join(statuses[start:start + UPDATE_BATCH]),
-                 ",".join([str(int(signal or 0)) for signal in signals[start:start + UPDATE_BATCH]]),
-                 min(batch), max(batch)])
+                [",".join(map(str, batch)), ",".join(batch_statuses), ",".join(map(str, batch_signals)),
+                 first, last])
 
 
 def signal_ids_next(count: int) -> list[int]:

@@ -42,6 +42,7 @@ from rebates.models import RebateAgreement
 from rebates.templatetags.figures import money, units
 
 DECIDE = "pricing_signals.decide_marketsignal"
+EXPOSURE_LISTED = 25  # rows of a signal's exposure table (and agreements of its checklist) before "show all"
 PRODUCT_SEARCH_MAX = 100
 
 # --- price claims ---------------------------------------------------------------------------------------
@@ -229,17 +230,11 @@ def exposure_rows(rows) -> list[dict]:
     """The exposure table's rows with their figures formatted, for the template to place and escape: a
     signal on a product line's best seller exposes hundreds of agreements."""
     agreement_url = reverse("agreement-detail", args=["-"]).replace("/-/", "/{}/")  # one reverse for every row
-    shown = []
-    for row in rows:
-        manager = row.customer.account_manager
-        shown.append({
-            "url": agreement_url.format(quote(row.number, safe="")), "number": row.number,
-            "customer": f"{row.customer.name} ({row.customer.code})",
-            "manager": (manager.get_full_name() or manager.username) if manager else "—",
-            "net_price": money(row.net_price), "volume": units(row.monthly_volume),
-            "unpaid": money(row.unpaid_rebate),
-        })
-    return shown
+    return [{
+        "url": agreement_url.format(quote(row.number, safe="")), "number": row.number,
+        "customer": f"{row.customer_name} ({row.customer_code})", "manager": row.manager or "—",
+        "net_price": money(row.net_price), "volume": units(row.monthly_volume), "unpaid": money(row.unpaid_rebate),
+    } for row in rows]
 
 
 def _signal_page(request, signal, form=None, status=200, preview=None):
@@ -247,19 +242,35 @@ def _signal_page(request, signal, form=None, status=200, preview=None):
     claims = list(selectors.signal_claims(user=user, signal=signal))
     net_net = selectors.claims_net_net(claims)
     credibility = selectors.claims_credibility(claims)
-    exposure = list(selectors.signal_exposure(user=user, signal=signal))
+    exposure = selectors.signal_exposure_rows(user=user, signal=signal)
+    # A best seller's signal exposes hundreds of agreements: the page lists the largest rebates at stake
+    # first and the rest on asking (`?show=all`); the tiles count and total them all.
+    show_all = request.GET.get("show") == "all"
+    listed = exposure if show_all else exposure[:EXPOSURE_LISTED]
     can_decide = user.has_perm(DECIDE) and signal.status != "closed" and not signal.merged_into_id
-    if can_decide and form is None:
-        agreements = list(selectors.covering_agreements(user=user, signal=signal))
-        claimants = {claim.customer_id for claim in claims}
-        form = DecisionForm(agreements=agreements, initial={
-            "match_price": signal.median_price, "effective_from": add_months(signal.window_end.replace(day=1), 1),
-            "agreements": [a.number for a in agreements if a.customer_id in claimants]})
+    choices = None
+    if can_decide:
+        if form is None:
+            agreements = list(selectors.covering_agreements(user=user, signal=signal))
+            claimants = {claim.customer_id for claim in claims}
+            form = DecisionForm(agreements=agreements, initial={
+                "match_price": signal.median_price,
+                "effective_from": add_months(signal.window_end.replace(day=1), 1),
+                "agreements": [a.number for a in agreements if a.customer_id in claimants]})
+        # The checklist lists the agreements checked (the claimants', at first) and the exposed ones the
+        # table lists; every covering agreement on asking.
+        field = form.fields["agreements"]
+        numbers = [str(number) for number, _ in field.choices]
+        field.widget.shown = None if show_all else {row.number for row in listed}
+        checked = set(map(str, form["agreements"].value() or ()))
+        choices = {"all": len(numbers), "listed": len(numbers) if show_all else sum(
+            1 for number in numbers if number in field.widget.shown or number in checked)}
     return render(request, "pricing_signals/signal_detail.html", {
         "signal": signal, "claims": [(c, net_net.get(c.pk), credibility[c.pk]) for c in claims],
         "hidden_claims": max(0, signal.claim_count - len(claims)),
-        "exposure": exposure, "exposure_rows": exposure_rows(exposure),
+        "exposure": exposure, "exposure_rows": exposure_rows(listed),
         "exposure_total": selectors.exposure_total(exposure),
+        "choices": choices,
         "form": form if can_decide else None, "can_decide": can_decide,
         "can_move": user.has_perm(DECIDE),
         "price_matches": signal.price_matches.select_related("contract_price__agreement__customer")

@@ -63,7 +63,7 @@ class _LineReader:
 
 @contextmanager
 def indexes_rebuilt_after(table: str, *, rows_written: int, share: float = 1.0, columns: Sequence[str] = (),
-                          lock_wait_ms: int | None = None):
+                          lock_wait_ms: int | None = None, indexes_on: Sequence[str] = ()):
     """Write many rows without the table's secondary indexes and foreign keys, then put them back as they were.
 
     Building an index once and checking a foreign key with one query is far cheaper than maintaining every
@@ -75,7 +75,9 @@ def indexes_rebuilt_after(table: str, *, rows_written: int, share: float = 1.0, 
     The table (and the tables its dropped keys name) is locked against other writers and readers meanwhile.
     With `lock_wait_ms`, that lock is waited for that long at most: when others hold the table longer, the
     indexes are kept and the rows written through them instead. Also kept when fewer than `share` times the
-    table's rows are written, as rebuilding would then cost more. Yields None.
+    table's rows are written, as rebuilding would then cost more. With `indexes_on`, only the secondary
+    indexes over one of those columns go: an UPDATE that changes no column of the others leaves them as they
+    are where a page has room for the new row versions (a heap-only update). Yields None.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("indexes_rebuilt_after needs a transaction: dropped indexes must never be committed")
@@ -85,7 +87,7 @@ def indexes_rebuilt_after(table: str, *, rows_written: int, share: float = 1.0, 
             yield
             return
         keys = _foreign_keys(cursor, table, columns)
-        indexes = _secondary_indexes(cursor, table)
+        indexes = _secondary_indexes(cursor, table, indexes_on)
     foreign_keys = [(name, definition) for name, definition, _ in keys]
     locked = list(dict.fromkeys([table, *(referenced for _, _, referenced in keys)]))
     if lock_wait_ms is not None and not _locked_within(locked, lock_wait_ms):
@@ -127,12 +129,15 @@ def _foreign_keys(cursor, table: str, columns: Sequence[str]) -> list[tuple[str,
     return cursor.fetchall()
 
 
-def _secondary_indexes(cursor, table: str) -> list[tuple[str, str]]:
-    """(name, CREATE INDEX statement) of the table's indexes that back no constraint, by name."""
+def _secondary_indexes(cursor, table: str, columns: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """(name, CREATE INDEX statement) of the table's indexes that back no constraint (and, when `columns`
+    are named, hold one of them as a key column), by name."""
     cursor.execute("SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
                    "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = %s::regclass "
                    "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) "
-                   "ORDER BY i.relname", [table])
+                   "AND (%s OR EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = x.indrelid "
+                   "                   AND a.attnum = ANY(x.indkey) AND a.attname = ANY(%s))) "
+                   "ORDER BY i.relname", [table, not columns, list(columns)])
     return cursor.fetchall()
 
 

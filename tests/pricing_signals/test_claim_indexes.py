@@ -16,3 +16,9 @@ def test_claims_are_indexed_only_by_what_pages_and_detection_read():
                      if found["index"] and not found["primary_key"])
     assert indexed == [("created_at",), ("customer_id", "reported_on"), ("product_id", "reported_on"),
                        ("signal_id",)]
+
+
+def test_claim_pages_are_filled_to_less_than_half_so_a_first_check_rewrites_claims_in_place():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = %s::regclass", [PriceClaim._meta.db_table])
+        assert cursor.fetchone()[0] == ["fillfactor=45"]

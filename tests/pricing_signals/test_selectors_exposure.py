@@ -10,7 +10,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from pricing_signals.models import MarketSignal
-from pricing_signals.selectors import exposure_total, signal_exposure, signals_exposure_totals
+from pricing_signals.selectors import (
+    ExposureRow,
+    exposure_total,
+    signal_exposure,
+    signal_exposure_rows,
+    signals_exposure_totals,
+)
 from tests.factories import (
     AgreementFactory,
     CustomerFactory,
@@ -155,3 +161,19 @@ def test_a_signal_exposing_nothing_counts_zero(small_scenario, pricing_manager, 
     assert signals_exposure_totals(user=manager_b, signals=[signals["anchor"]], as_of=SEPTEMBER_END) == {
         signals["anchor"].pk: {"agreements": 0, "customers": 0, "unpaid_rebate": Decimal("0.00")}}
     assert totals == slow_path(pricing_manager, signals.values(), before_any_price)
+
+
+@pytest.mark.parametrize("who", ["pricing_manager", "manager_a", "manager_b"])
+def test_the_page_reads_the_same_exposure_rows_as_plain_values(small_scenario, request, who):
+    user = request.getfixturevalue(who)
+    for signal in small_scenario["signals"].values():
+        expected = [ExposureRow(row.number, row.customer_id, row.customer.name, row.customer.code,
+                                row.customer.account_manager.get_full_name()
+                                or row.customer.account_manager.username,
+                                row.net_price, row.monthly_volume, row.unpaid_rebate)
+                    for row in signal_exposure(user=user, signal=signal, as_of=TODAY)]
+
+        rows = signal_exposure_rows(user=user, signal=signal, as_of=TODAY)
+
+        assert rows == expected
+        assert exposure_total(rows) == exposure_total(signal_exposure(user=user, signal=signal, as_of=TODAY))

@@ -77,6 +77,23 @@ def test_claims_set_writes_each_claims_status_and_signal_batch_by_batch(seed, mo
     assert PriceClaim.objects.filter(pk=ids[0]).values_list("status", "signal_id").get() == ("pending", None)
 
 
+@pytest.mark.parametrize("dense_span", [10**9, 0])  # set by position in the id range, or joined on the id
+def test_claims_set_leaves_the_claims_between_those_it_sets_as_they_were(seed, monkeypatch, dense_span):
+    signals_detect(as_of=YEAR_END)
+    signal = MarketSignal.objects.get().pk
+    before = list(PriceClaim.objects.order_by("pk").values_list("pk", "status", "signal_id"))
+    ids = [pk for pk, _, _ in before]
+    monkeypatch.setattr(sql, "DENSE_SPAN", dense_span)
+
+    # The first, third and fifth claims, and not the two between them.
+    sql.claims_set(ids[::2], ["unsubstantiated", "corroborated", "pending"], [None, signal, None])
+
+    changed = [("unsubstantiated", None), ("corroborated", signal), ("pending", None)]
+    expected = [(pk, *values) for pk, values in zip(ids[::2], changed, strict=True)]
+    assert list(PriceClaim.objects.order_by("pk").values_list("pk", "status", "signal_id")) == sorted(
+        [*expected, *before[1::2]])
+
+
 @pytest.mark.django_db
 def test_claims_set_refuses_a_status_outside_the_choices_and_writes_nothing(seed):
     before = list(PriceClaim.objects.order_by("pk").values_list("pk", "status", "signal_id"))

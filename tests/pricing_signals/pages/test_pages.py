@@ -149,3 +149,53 @@ def test_evidence_record_downloads(signalled_scenario, client_for):
     assert b"Market signal evidence record" in response.content
 
 
+
+
+def test_a_signal_page_lists_the_largest_exposure_and_lists_the_rest_on_asking(signalled_scenario, client_for,
+                                                                              monkeypatch):
+    from pricing_signals import views
+
+    client = client_for(signalled_scenario["pricing"])
+    signal = MarketSignal.objects.get()
+    url = reverse("signal-detail", args=[signal.pk])
+    exposed = [row.number for row in client.get(url).context["exposure"]]
+    assert exposed
+    monkeypatch.setattr(views, "EXPOSURE_LISTED", 0)
+
+    response = client.get(url)
+    page = html(response)
+
+    # The tiles still count every exposed agreement; the table and the checklist list none of them here.
+    assert [row.number for row in response.context["exposure"]] == exposed
+    table = page[page.index('id="exposure"'):page.index("</table>", page.index('id="exposure"'))]
+    assert all(number not in table for number in exposed)
+    assert f'href="{url}?show=all#exposure"' in page and f"Show all {len(exposed)} exposed agreements" in page
+    choices = page[page.index('id="decision-form"'):]
+    assert 'value="AG-SEED-2026" id="id_agreements_' in choices  # the claimant's own, checked
+    assert all(f'value="{number}"' not in choices for number in exposed)
+    assert f'href="{url}?show=all#decide"' in choices
+
+    everything = html(client.get(url + "?show=all"))
+    assert 'id="exposure-listed"' not in everything and 'id="agreements-listed"' not in everything
+    start = everything.index('id="exposure"')
+    table = everything[start:everything.index("</table>", start)]
+    choices = everything[everything.index('id="decision-form"'):]
+    assert all(number in table and f'value="{number}"' in choices for number in exposed)
+
+
+def test_a_signal_page_checklist_keeps_its_checked_agreements_and_ids_when_listing_few(signalled_scenario,
+                                                                                      client_for, monkeypatch):
+    from pricing_signals import views
+
+    client = client_for(signalled_scenario["pricing"])
+    signal = MarketSignal.objects.get()
+    url = reverse("signal-detail", args=[signal.pk])
+    full = html(client.get(url + "?show=all"))
+    seed_id = re.search(r'value="AG-SEED-2026" id="(id_agreements_\d+)"', full).group(1)
+    monkeypatch.setattr(views, "EXPOSURE_LISTED", 0)
+
+    # Sent with an error, the agreement checked stays listed and checked, under the same id.
+    page = html(client.post(url, {"decision": "match", "match_price": "11.40", "effective_from": "November",
+                                  "agreements": ["AG-SEED-2026"]}))
+
+    assert f'value="AG-SEED-2026" id="{seed_id}" checked' in page
