@@ -3,11 +3,10 @@
 Views parse, call selectors or one service, and render; every customer row starts from `visible_to(user)`.
 """
 
-import io
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 
 from config import clock
@@ -19,8 +18,7 @@ from programs.forms import PeriodForm, draft_forms
 from programs.services import WhatIfError, whatif_start
 from programs.sheets import effectiveness_rows, whatif_rows
 from programs.whatif import Draft, draft_words
-from rebates.exports import XLSX_CONTENT_TYPE
-from rebates.exports.list_sheet import write_list_xlsx
+from rebates.lists import values_export_response
 
 VIEW = "programs.view_effectiveness"
 RUN = "programs.run_whatif"
@@ -39,11 +37,7 @@ def _period(request):
 
 
 def _xlsx(name, *, title, headers, rows):
-    buffer = io.BytesIO()
-    write_list_xlsx(buffer, title=title, headers=headers, rows=rows)
-    response = HttpResponse(buffer.getvalue(), content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
-    return response
+    return values_export_response(name=name, title=title, headers=headers, rows=rows, format="xlsx")
 
 
 @login_required

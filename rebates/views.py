@@ -642,9 +642,19 @@ JOURNAL_HEADERS = (("Month", "month"), ("Account", "text"), ("Account role", "te
                    ("Entries of", "text"), ("Debit", "money"), ("Credit", "money"), ("Ledger entries", "units"))
 
 
-def _form_errors(form) -> HttpResponse:
-    words = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
-    return HttpResponse(words, status=400, content_type="text/plain")
+def _report_query(request, form_class):
+    """A finance report's GET: (export format, the bound and valid form, None), or a refusal as the last item
+    (a wrong method, an unknown export, a bad parameter: 400 naming each field)."""
+    if refused := wrong_method(request, "GET"):
+        return "", None, refused
+    export, refused = export_format(request)
+    if refused:
+        return export, None, refused
+    form = form_class(request.GET)
+    if not form.is_valid():
+        words = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
+        return export, form, HttpResponse(words, status=400, content_type="text/plain")
+    return export, form, None
 
 
 @login_required
@@ -652,14 +662,9 @@ def _form_errors(form) -> HttpResponse:
 def journal(request):
     """The GL journal of a month (or months) from the ledger, balanced and reconciled to it
     (rebates/journal.py); `?export=xlsx` (or csv) downloads it."""
-    if refused := wrong_method(request, "GET"):
-        return refused
-    export, refused = export_format(request)
+    export, form, refused = _report_query(request, JournalForm)
     if refused:
         return refused
-    form = JournalForm(request.GET)
-    if not form.is_valid():
-        return _form_errors(form)
     first, last = form.cleaned_data["first"], form.cleaned_data["last"]
     made = journal_reads.journal(user=request.user, first=first, last=last)
     if export:
@@ -677,14 +682,9 @@ def journal(request):
 def aged_liability(request):
     """The unpaid rebate by age (0–90, 91–180, 181–365, over 365 days) per customer, program or account
     manager (rebates/aging.py); `?export=xlsx` (or csv) downloads it."""
-    if refused := wrong_method(request, "GET"):
-        return refused
-    export, refused = export_format(request)
+    export, form, refused = _report_query(request, AgedLiabilityForm)
     if refused:
         return refused
-    form = AgedLiabilityForm(request.GET)
-    if not form.is_valid():
-        return _form_errors(form)
     group, as_of = form.cleaned_data["by"], form.cleaned_data["as_of"]
     rows = aging.aged_liability(user=request.user, as_of=as_of, group=group)
     bucket_totals, total = aging.bucket_totals(rows)
