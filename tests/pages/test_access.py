@@ -38,6 +38,7 @@ PAGES = {
     "accrual-run-progress": ("run", "desk"),
     "settlements": ("none", None),
     "settlement-interim": ("none", None),
+    "settlement-detail": ("settlement", "own"),
     "settlement-approve": ("settlement", "own"),
     "settlement-pay": ("settlement", "own"),
     "exports": ("none", None),
