@@ -23,8 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from config import clock
 from config.http import wrong_method
 from rebates import forecasts as forecast_reads
-from rebates import history
-from rebates import selectors
+from rebates import history, selectors
 from rebates.exports import XLSX_CONTENT_TYPE, ExportError, ExportFile
 from rebates.filtersets import (
     AccrualRunFilterSet,
@@ -309,7 +308,8 @@ def settlement_rows(settlements, *, can_approve, can_pay) -> list[dict]:
         elif s.status == Settlement.Status.APPROVED and can_pay:
             action = ("pay", pay_url.format(s.pk))
         rows.append({
-            "pk": s.pk, "number": number, "detail_url": detail_url.format(s.pk), "url": agreement_url.format(quote(number, safe="")),
+            "pk": s.pk, "number": number, "detail_url": detail_url.format(s.pk),
+            "url": agreement_url.format(quote(number, safe="")),
             "customer": s.agreement.customer.name,
             "period": f"{period_in_words(s.period_start, s.period_end)}{' (interim)' if s.interim else ''}",
             "accrued": money(s.accrued_total), "adjustments": money(s.adjustments),
