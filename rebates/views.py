@@ -25,6 +25,7 @@ from config.http import wrong_method
 from rebates import forecasts as forecast_reads
 from rebates import history, selectors
 from rebates.exports import XLSX_CONTENT_TYPE, ExportError, ExportFile
+from rebates.exports.filters import filter_choices
 from rebates.filtersets import (
     AccrualRunFilterSet,
     AgreementFilterSet,
@@ -420,13 +421,14 @@ EXPORT_JOB_LIST = ListSpec(
 @login_required
 def exports(request):
     _require_export(request.user)
-    form = ExportForm(request.POST or None)
+    form = ExportForm(request.POST or None, choices=filter_choices(request.user))
     if request.method == "POST" and form.is_valid():
         try:
             made = accruals_export(user=request.user, filters=form.filters(), format=form.cleaned_data["format"],
                                    report=form.cleaned_data["report"])
         except ExportError as error:
-            form.add_error(None, str(error))
+            # A code that names nothing the user may export is said beside its field.
+            form.add_error(getattr(error, "field", None), str(error))
         else:
             if isinstance(made, ExportFile):
                 response = HttpResponse(made.content, content_type=made.content_type)
