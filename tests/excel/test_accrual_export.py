@@ -135,7 +135,7 @@ def test_accrual_csv_has_the_same_figures():
     rows = csv_rows(export.content)
     assert rows[0] == HEADER
     assert [(r[5], r[6], r[7], r[8], r[11]) for r in rows[1:13]] == [
-        (f"2026-{m:02d}", "10.000", "121.00", "2.50", "2.50") for m in range(1, 13)]
+        (f"2026-{m:02d}", "10", "121.00", "2.50", "2.50") for m in range(1, 13)]
     assert rows[13][0] == "Total (12 rows)" and rows[13][8] == "30.00"
 
 
