@@ -25,17 +25,20 @@ def rows_in_memory(user):
 def bare_xlsxwriter(rows, path):
     """The floor: bare XlsxWriter (constant_memory) writing the sheet's rows with the typed writers the export
     uses (`_write_string` for texts, `_write_number` for the month's serial and the figures, each with its
-    column's format), under the same header, column widths and formats."""
+    column's format; units whole or with places as the export picks), under the same header, column widths,
+    formats, autofilter and SUBTOTAL totals row (its cached figures left at 0: the export's come from its
+    summary query, which the floor does not make)."""
     import xlsxwriter
 
     from rebates.exports.accrual_sheet import ACCRUAL_COLUMNS
-    from rebates.exports.cells import MONEY_FORMAT, MONTH_FORMAT, QUANTITY_FORMAT
+    from rebates.exports.cells import FRACTION_QUANTITY_FORMAT, MONEY_FORMAT, MONTH_FORMAT, QUANTITY_FORMAT
 
     workbook = xlsxwriter.Workbook(path, {"constant_memory": True})
     sheet = workbook.add_worksheet("Accruals")
     header = workbook.add_format({"bold": True, "bottom": 1, "text_wrap": True, "valign": "top"})
     formats = {"text": None, "month": workbook.add_format({"num_format": MONTH_FORMAT, "align": "left"}),
                "quantity": workbook.add_format({"num_format": QUANTITY_FORMAT}),
+               "quantity_fraction": workbook.add_format({"num_format": FRACTION_QUANTITY_FORMAT}),
                "money": workbook.add_format({"num_format": MONEY_FORMAT})}
     for col, column in enumerate(ACCRUAL_COLUMNS):
         sheet.set_column(col, col, column.width, formats[column.kind])
@@ -43,6 +46,8 @@ def bare_xlsxwriter(rows, path):
     sheet.freeze_panes(1, 0)
     text, number = sheet._write_string, sheet._write_number
     month, quantity, money = formats["month"], formats["quantity"], formats["money"]
+    fraction = formats["quantity_fraction"]
+    row = 0
     for row, (agreement, code, name, manager, program, serial, units, eligible, accrued, paid, forfeited,
               unpaid) in enumerate(rows, start=1):
         text(row, 0, agreement)
@@ -51,12 +56,18 @@ def bare_xlsxwriter(rows, path):
         text(row, 3, manager)
         text(row, 4, program)
         number(row, 5, serial, month)
-        number(row, 6, units, quantity)
+        number(row, 6, units, quantity if units == units.to_integral_value() else fraction)
         number(row, 7, eligible, money)
         number(row, 8, accrued, money)
         number(row, 9, paid, money)
         number(row, 10, forfeited, money)
         number(row, 11, unpaid, money)
+    sheet.autofilter(0, 0, row, len(ACCRUAL_COLUMNS) - 1)
+    total = workbook.add_format({"bold": True, "top": 1})
+    sheet.write_string(row + 1, 0, f"Total ({row} rows)", total)
+    for col in range(6, 12):
+        letter = "ABCDEFGHIJKL"[col]
+        sheet.write_formula(row + 1, col, f"=SUBTOTAL(109,{letter}2:{letter}{row + 1})", total, 0)
     workbook.close()
 
 

@@ -31,6 +31,7 @@ from pages.watchlist import dashboard_watchlist
 from pages.watchlist import watchlist as watchlist_items
 from pricing_signals import selectors
 from rebates import forecasts as forecast_reads
+from rebates import history as history_reads
 from rebates import selectors as rebate_selectors
 from rebates import services as rebate_services
 from rebates.engine.periods import month_of
@@ -234,6 +235,8 @@ def customer_detail(request, code):
         "contacts": outlook_selectors.customer_contacts(user=request.user, customer=customer, limit=10),
         "contact_form": ContactForm(initial={"contacted_on": clock.today()})
         if request.user.has_perm("customers.add_contact") and customer.status == Customer.Status.ACTIVE else None,
+        "history": history_reads.history_section(history_reads.customer_records(customer=customer),
+                                                 show_all=request.GET.get("history") == "all"),
     })
 
 
@@ -269,6 +272,10 @@ def agreement_context(request, number, *, terminate_form=None):
         "can_pay": request.user.has_perm("rebates.pay_settlement"),
         "can_approve": request.user.has_perm("rebates.approve_settlement"),
         "outlook": outlook_in_words(forecast_reads.agreement_outlook(agreement=agreement)),
+        "history": history_reads.history_section(history_reads.agreement_records(agreement=agreement),
+                                                 show_all=request.GET.get("history") == "all"),
+        "runs": history_reads.agreement_runs(agreement=agreement),
+        "can_see_runs": request.user.has_perm("rebates.view_accrualrun"),
     }
 
 

@@ -5,6 +5,7 @@ import re
 from datetime import date
 
 from django import forms
+from django.template.loader import render_to_string
 
 from config import clock
 from config.validators import MONTH_RULE, month_in_range, validate_day
@@ -89,16 +90,47 @@ class AgreementTerminateForm(forms.Form):
         return reason
 
 
+class CodeList(forms.TextInput):
+    """A text input that offers the codes the user may pick (a <datalist>): typing narrows the list, and a code
+    past the list can still be typed (the export checks it)."""
+
+    options: list[tuple[str, str]] = []
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = self.build_attrs(self.attrs, attrs)
+        return render_to_string("includes/widgets/datalist.html", {
+            "name": name, "value": self.format_value(value) or "", "attrs": attrs,
+            "list_id": f"{attrs.get('id', name)}-options", "options": self.options})
+
+
 class ExportForm(forms.Form):
+    """The accrual export's filters, each picked among the codes the user may export (an account manager:
+    their own customers); a code that names none of them is an error beside its field, and nothing is made."""
+
     report = forms.ChoiceField(initial="accruals", choices=(
         ("accruals", "Finance accrual sheet (per agreement and month, liability)"),
         ("liability", "Liability report (as .xlsx: the accrual sheet, which holds it)")))
     format = forms.ChoiceField(choices=(("xlsx", "Excel (.xlsx)"), ("csv", "CSV")), initial="xlsx")
-    customer = forms.CharField(label="Customer code", required=False, max_length=40)
-    manager = forms.CharField(label="Account manager (user name)", required=False, max_length=150)
-    program = forms.CharField(label="Program code", required=False, max_length=60)
+    customer = forms.CharField(label="Customer", required=False, max_length=40, widget=CodeList,
+                               help_text="Type a code or a name and pick from the list; empty for every customer.")
+    agreement = forms.CharField(label="Agreement", required=False, max_length=40, widget=CodeList,
+                                help_text="Empty for every agreement.")
+    program = forms.ChoiceField(label="Program", required=False, choices=(),
+                                error_messages={"invalid_choice": "No program %(value)s among those you may export; "
+                                                                  "pick one from the list."})
+    manager = forms.ChoiceField(label="Account manager", required=False, choices=(),
+                                error_messages={"invalid_choice": "No account manager %(value)s among those you may "
+                                                                  "export; pick one from the list."})
     month_from = MonthField(label="From month", required=False)
     month_to = MonthField(label="To month", required=False)
+
+    def __init__(self, *args, choices: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = choices or {}
+        for name in ("customer", "agreement"):
+            self.fields[name].widget.options = choices.get(name, [])
+        self.fields["program"].choices = [("", "Every program"), *choices.get("program", [])]
+        self.fields["manager"].choices = [("", "Every account manager"), *choices.get("manager", [])]
 
     def clean(self):
         cleaned = super().clean()
@@ -109,7 +141,8 @@ class ExportForm(forms.Form):
 
     def filters(self) -> dict:
         data = self.cleaned_data
-        found = {key: data[key].strip() for key in ("customer", "manager", "program") if data.get(key, "").strip()}
+        found = {key: data[key].strip() for key in ("customer", "agreement", "manager", "program")
+                 if (data.get(key) or "").strip()}
         for key in ("month_from", "month_to"):
             if data.get(key):
                 found[key] = f"{data[key]:%Y-%m}"

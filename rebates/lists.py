@@ -23,6 +23,7 @@ from django.db.models import Count
 from django.http import HttpResponse, QueryDict
 from django.utils import timezone
 
+from config import clock
 from rebates.engine.words import money
 from rebates.exports.cells import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from rebates.exports.list_sheet import write_list_csv, write_list_xlsx
@@ -209,6 +210,11 @@ def cells(spec, row) -> list[Cell]:
     return shown
 
 
+def dated_name(name: str, format: str) -> str:
+    """A download's file name a clerk would keep: what it holds and the day (customers-2026-12-03.xlsx)."""
+    return f"{name}-{clock.today():%Y-%m-%d}.{format}"
+
+
 def export_response(spec: ListSpec, rows, format: str) -> HttpResponse:
     """The whole selection as .xlsx or .csv: the page's columns, rows in the page's order, and the totals."""
     headers = [(column.label, column.kind) for column in spec.columns]
@@ -226,7 +232,7 @@ def export_response(spec: ListSpec, rows, format: str) -> HttpResponse:
         write_list_csv(target, headers=headers, rows=values, totals=totals)
         content_type = CSV_CONTENT_TYPE
     response = HttpResponse(target.getvalue(), content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{spec.name}.{format}"'
+    response["Content-Disposition"] = f'attachment; filename="{dated_name(spec.name, format)}"'
     return response
 
 
@@ -241,5 +247,5 @@ def values_export_response(*, name: str, title: str, headers, rows, format: str,
         write_list_csv(target, headers=headers, rows=rows, totals=totals)
         content_type = CSV_CONTENT_TYPE
     response = HttpResponse(target.getvalue(), content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{name}.{format}"'
+    response["Content-Disposition"] = f'attachment; filename="{dated_name(name, format)}"'
     return response

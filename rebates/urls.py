@@ -13,6 +13,7 @@ urlpatterns = [
     path("settlements/", views.settlements, name="settlements"),
     path("settlements/interim/", views.settlement_interim_view, name="settlement-interim"),
     path("settlements/approve/", views.settlements_approve_view, name="settlements-approve"),
+    path("settlements/<int:pk>/", views.settlement_detail, name="settlement-detail"),
     path("settlements/<int:pk>/approve/", views.settlement_approve_view, name="settlement-approve"),
     path("settlements/<int:pk>/pay/", views.settlement_pay_view, name="settlement-pay"),
     path("exports/", views.exports, name="exports"),

@@ -22,10 +22,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from config import clock
 from config.http import wrong_method
-from rebates import aging, selectors
+from rebates import aging, history, selectors
 from rebates import forecasts as forecast_reads
 from rebates import journal as journal_reads
 from rebates.exports import XLSX_CONTENT_TYPE, ExportError, ExportFile
+from rebates.exports.filters import filter_choices
 from rebates.filtersets import (
     AccrualRunFilterSet,
     AgreementFilterSet,
@@ -341,6 +342,7 @@ def settlement_rows(settlements, *, can_approve, can_pay) -> list[dict]:
     agreement_url = reverse("agreement-detail", args=["-"]).replace("/-/", "/{}/")  # one reverse for every row
     approve_url = reverse("settlement-approve", args=[0]).replace("/0/", "/{}/")
     pay_url = reverse("settlement-pay", args=[0]).replace("/0/", "/{}/")
+    detail_url = reverse("settlement-detail", args=[0]).replace("/0/", "/{}/")
     rows = []
     for s in settlements:
         number = s.agreement.number
@@ -350,7 +352,8 @@ def settlement_rows(settlements, *, can_approve, can_pay) -> list[dict]:
         elif s.status == Settlement.Status.APPROVED and can_pay:
             action = ("pay", pay_url.format(s.pk))
         rows.append({
-            "pk": s.pk, "number": number, "url": agreement_url.format(quote(number, safe="")),
+            "pk": s.pk, "number": number, "detail_url": detail_url.format(s.pk),
+            "url": agreement_url.format(quote(number, safe="")),
             "customer": s.agreement.customer.name,
             "period": f"{period_in_words(s.period_start, s.period_end)}{' (interim)' if s.interim else ''}",
             "accrued": money(s.accrued_total), "adjustments": money(s.adjustments),
@@ -364,6 +367,22 @@ def settlement_rows(settlements, *, can_approve, can_pay) -> list[dict]:
 
 def _settlement_for(request, pk):
     return get_object_or_404(Settlement.objects.visible_to(request.user).select_related("agreement__customer"), pk=pk)
+
+
+@login_required
+def settlement_detail(request, pk):
+    """One settlement: its figures, where it stands, and its history (closed, approved, paid by whom)."""
+    settlement = get_object_or_404(Settlement.objects.visible_to(request.user)
+                                   .select_related("agreement__customer", "approved_by", "paid_by"), pk=pk)
+    if refused := wrong_method(request, "GET"):
+        return refused
+    row, = settlement_rows([settlement], can_approve=request.user.has_perm("rebates.approve_settlement"),
+                           can_pay=request.user.has_perm("rebates.pay_settlement"))
+    return render(request, "rebates/settlement_detail.html", {
+        "settlement": settlement, "row": row,
+        "history": history.history_section(history.settlement_records(settlement=settlement),
+                                           show_all=request.GET.get("history") == "all"),
+    })
 
 
 @login_required
@@ -445,13 +464,14 @@ EXPORT_JOB_LIST = ListSpec(
 @login_required
 def exports(request):
     _require_export(request.user)
-    form = ExportForm(request.POST or None)
+    form = ExportForm(request.POST or None, choices=filter_choices(request.user))
     if request.method == "POST" and form.is_valid():
         try:
             made = accruals_export(user=request.user, filters=form.filters(), format=form.cleaned_data["format"],
                                    report=form.cleaned_data["report"])
         except ExportError as error:
-            form.add_error(None, str(error))
+            # A code that names nothing the user may export is said beside its field.
+            form.add_error(getattr(error, "field", None), str(error))
         else:
             if isinstance(made, ExportFile):
                 response = HttpResponse(made.content, content_type=made.content_type)

@@ -484,7 +484,8 @@ class AccrualExportView(ApiView):
     @extend_schema(
         summary="The finance accrual sheet as .xlsx",
         description="The same filters as accruals/. A sheet of up to a few thousand rows is the answer itself; a "
-                    "larger one is made in the background: 202 with the export job to poll.",
+                    "larger one is made in the background: 202 with the export job to poll. A customer, agreement, "
+                    "program or manager you may not export answers 400 naming the filter, and nothing is made.",
         parameters=ACCRUAL_PARAMETERS,
         responses={(200, XLSX): OpenApiResponse(OpenApiTypes.BINARY, description="The .xlsx file."),
                    202: OpenApiResponse(ExportJobOut, description="Made in the background.",
@@ -498,7 +499,9 @@ class AccrualExportView(ApiView):
         try:
             made = accruals_export(user=request.user, filters=filters, format="xlsx")
         except ExportError as error:
-            raise ApiError(str(error)) from error
+            # A code that names nothing the user may export is named, never answered with an empty sheet.
+            field = getattr(error, "field", None)
+            raise ApiError(str(error), details=[{"field": field, "message": str(error)}] if field else None) from error
         if isinstance(made, ExportFile):
             response = HttpResponse(made.content, content_type=made.content_type)
             response["Content-Disposition"] = f'attachment; filename="{made.name}"'

@@ -3,6 +3,7 @@ from rest_framework.routers import SimpleRouter
 
 from rebates.api.catalog import AgreementViewSet, ProductViewSet, ProgramViewSet
 from rebates.api.finance import AgedLiabilityView, JournalView
+from rebates.api.history import AgreementHistoryView, AgreementRunsView, CustomerHistoryView, SettlementHistoryView
 from rebates.api.ledger import (
     AccrualExportView,
     AccrualRunViewSet,
@@ -29,6 +30,10 @@ router.register("forecasts", ForecastViewSet, basename="forecast")
 
 urlpatterns = [
     path("agreements/<str:number>/statement/", StatementView.as_view(), name="agreement-statement"),
+    path("agreements/<str:number>/history/", AgreementHistoryView.as_view(), name="agreement-history"),
+    path("agreements/<str:number>/runs/", AgreementRunsView.as_view(), name="agreement-runs"),
+    path("settlements/<int:pk>/history/", SettlementHistoryView.as_view(), name="settlement-history"),
+    path("customers/<str:code>/history/", CustomerHistoryView.as_view(), name="customer-history"),
     path("exports/accruals.xlsx", AccrualExportView.as_view(), name="export-accruals-xlsx"),
     path("forecast-liability/", ForecastLiabilityView.as_view(), name="forecast-liability"),
     path("exports/forecast-liability.xlsx", ForecastLiabilityExportView.as_view(),

@@ -101,7 +101,8 @@ def report_for(format, report):
 def file_name(report, format, filters: dict, stamp: date) -> str:
     parts = [report, *(str(filters[key]) for key in ("customer", "manager", "agreement") if key in filters),
              f"{stamp:%Y-%m-%d}"]
-    safe = "-".join("".join(ch if ch.isalnum() or ch in "._" else "_" for ch in part) for part in parts)
+    # What the file holds and the day: accruals-2026-12-03.xlsx, accruals-C00042-2026-12-03.xlsx.
+    safe = "-".join("".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in part) for part in parts)
     return f"{safe}.{format}"
 
 

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Func, IntegerField
 
 from rebates.engine.money import CENT, ZERO_MONEY
-from rebates.exports.cells import Column, CsvOut, XlsxWorkbook, text_width
+from rebates.exports.cells import Column, CsvOut, XlsxWorkbook, plain_units, text_width
 from rebates.selectors import accrual_rows, liability_by_customer, quantized
 from rebates.sql.exports import row_batches as sql_row_batches
 from rebates.sql.exports import snapshot_read_only
@@ -174,6 +174,7 @@ def write_accrual_xlsx(target, *, user, filters, about=(), progress: Progress = 
         # are the agreement's, the same on each of its rows (by number, month): checked for a formula once.
         text, number = sheet.write_checked_string, sheet._write_number
         month, quantity, money = (workbook.formats[kind] for kind in ("month", "quantity", "money"))
+        fraction = workbook.formats["quantity_fraction"]
         text_format = workbook.formats["text"]
         row, shown = 0, None
         for batch in row_batches(sheet_queryset(user=user, filters=filters)):
@@ -190,7 +191,8 @@ def write_accrual_xlsx(target, *, user, filters, about=(), progress: Progress = 
                 text(row, 3, manager, manager_fmt)
                 text(row, 4, program, program_fmt)
                 number(row, 5, serial, month)
-                number(row, 6, units, quantity)
+                # Whole units without places (1,250), the rest with up to three (1,250.5).
+                number(row, 6, units, quantity if units == units.to_integral_value() else fraction)
                 number(row, 7, eligible, money)
                 number(row, 8, accrued, money)
                 number(row, 9, paid, money)
@@ -198,8 +200,10 @@ def write_accrual_xlsx(target, *, user, filters, about=(), progress: Progress = 
                 number(row, 11, unpaid, money)
             if progress is not None:
                 progress(row, total)
+    workbook.autofilter(sheet, 0, row, columns)
     workbook.total_row(sheet, row + 1, columns,
-                       {0: f"Total ({row} rows)", **dict(enumerate(summary.totals, start=FIRST_FIGURE))})
+                       {0: f"Total ({row} rows)", **dict(enumerate(summary.totals, start=FIRST_FIGURE))},
+                       rows=(1, row))
     _write_liability_sheet(workbook, summary)
     _write_about_sheet(workbook, about)
     workbook.close()
@@ -237,8 +241,9 @@ def _write_liability_sheet(workbook: XlsxWorkbook, summary: Summary):
         for i, value in enumerate(values[3:]):
             number(row, i + 3, value)
             sums[i] += value
+    workbook.autofilter(sheet, 1, row, CUSTOMER_COLUMNS)
     row += 1
-    workbook.total_row(sheet, row, CUSTOMER_COLUMNS, {0: "Total", **dict(enumerate(sums, start=3))})
+    workbook.total_row(sheet, row, CUSTOMER_COLUMNS, {0: "Total", **dict(enumerate(sums, start=3))}, rows=(2, row - 1))
 
     row += 3
     sheet.write_string(row, 0, "Liability by account manager", workbook.formats["title"])
@@ -291,11 +296,13 @@ def write_accrual_csv(stream, *, user, filters, progress: Progress = None) -> in
                     label = months[month] = f"{month:%Y-%m}"
                 # Every figure with its places.
                 writerow((number, code, name, manager, program,
-                          label, quantized(units, QUANTITY_STEP), *(quantized(value, CENT) for value in money)))
+                          label, plain_units(quantized(units, QUANTITY_STEP)),
+                          *(quantized(value, CENT) for value in money)))
             count += len(batch)
             if progress is not None:
                 progress(count, total)
-    writerow([f"Total ({count} rows)", "", "", "", "", "", *summary.totals])
+    units, *money = summary.totals
+    writerow([f"Total ({count} rows)", "", "", "", "", "", plain_units(units), *money])
     out.close()
     if progress is not None:
         progress(count, count)

@@ -8,7 +8,7 @@ pages app (`pages.sheets`) assembles it and calls these writers.
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from rebates.exports.cells import Column, CsvOut, XlsxWorkbook, excel_serial, text_width
+from rebates.exports.cells import Column, CsvOut, XlsxWorkbook, excel_serial, plain_units, text_width
 from rebates.selectors import AgreementStatement
 
 COLUMNS = (
@@ -70,8 +70,12 @@ def write_agreement_xlsx(target, statement: AgreementStatement, *,
         sheet.write_row(row, 0, (
             excel_serial(month.month), month.units, month.net_price, month.rebate_per_unit, month.monthly_rebate,
             month.cumulative_rebate, claims or None, shortfall_text(month)))
+        if month.units is not None and month.units != month.units.to_integral_value():
+            sheet.write_number(row, 1, month.units, workbook.quantity_format(month.units))
+    workbook.autofilter(sheet, HEADER_ROW, row, COLUMNS)
     row += 1
-    workbook.total_row(sheet, row, COLUMNS, {0: "Total", 1: statement.total_units, 4: statement.total_rebate})
+    workbook.total_row(sheet, row, COLUMNS, {0: "Total", 1: statement.total_units, 4: statement.total_rebate},
+                       rows=(HEADER_ROW + 1, row - 1))
     for col, column in enumerate(COLUMNS):
         sheet.set_column(col, col, widths[col], workbook.formats[column.kind])
     workbook.close()
@@ -87,12 +91,12 @@ def write_agreement_csv(stream, statement: AgreementStatement, *,
     writerow(["Agreement", *[column.header for column in COLUMNS]])
     number = statement.agreement.number
     for month in statement.months:
-        writerow((number, f"{month.month:%Y-%m}", _blank(month.units), _blank(month.net_price),
+        writerow((number, f"{month.month:%Y-%m}", _blank(plain_units(month.units)), _blank(month.net_price),
                   _blank(month.rebate_per_unit),
                   month.monthly_rebate, month.cumulative_rebate,
                   claims_text(claims_by_month.get(month.month, ())),
                   shortfall_text(month)))
-    writerow(("Total", "", statement.total_units, "", "", statement.total_rebate, "", "", ""))
+    writerow(("Total", "", plain_units(statement.total_units), "", "", statement.total_rebate, "", "", ""))
     out.close()
     return len(statement.months)
 

@@ -12,8 +12,10 @@ new cell); a text holding a separator of any common locale, a quote or a line br
 import io
 import re
 from datetime import date, datetime
+from decimal import Decimal
 
 import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
 # =, +, -, @, tab and carriage return (and the full-width =, +, -, @, which some spreadsheets read as their
@@ -28,8 +30,12 @@ _SEPARATOR_BEFORE_FORMULA = re.compile(f"([{re.escape(CSV_SEPARATORS)}])(?={_FOR
 _NEEDS_QUOTES = re.compile(f'[{re.escape(CSV_SEPARATORS)}"]')
 MONEY_FORMAT = '"$"#,##0.00;[Red]-"$"#,##0.00'
 UNIT_PRICE_FORMAT = '"$"#,##0.0000;[Red]-"$"#,##0.0000'
-# Quantities keep up to three places; "General" shows 10 as 10 and 10.5 as 10.5 (a "0.###" format shows "10.").
-QUANTITY_FORMAT = "General"
+# Units with thousands separators: whole units as 1,250, the rest with up to three places (1,250.5). One
+# format cannot do both ("#,##0.###" shows a whole number as "1,250."), so each cell takes the one it needs.
+QUANTITY_FORMAT = "#,##0"
+FRACTION_QUANTITY_FORMAT = "#,##0.###"
+# The totals row sums the rows the filter shows: SUBTOTAL's function 109 is SUM leaving hidden rows out.
+SUBTOTAL_SUM = 109
 MONTH_FORMAT = "mmm yyyy"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
@@ -63,6 +69,21 @@ def csv_cell(value) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)  # Decimal or int: a plain number, never a formula
+
+
+def plain_units(value):
+    """Units as a .csv shows them: no padding zeros (10, 10.5, never 10.000); other values as they are."""
+    if isinstance(value, Decimal) and value.is_finite():
+        text = format(value.normalize(), "f")
+        return "0" if text in ("-0", "0") else text
+    return value
+
+
+def subtotal_formula(col: int, first_row: int, last_row: int) -> str:
+    """The totals cell's formula over the rows `first_row`..`last_row` (zero-based) of column `col`: the sum of
+    the rows the filter shows. The one formula the app writes: its text never comes from the data."""
+    column = xl_col_to_name(col)
+    return f"=SUBTOTAL({SUBTOTAL_SUM},{column}{first_row + 1}:{column}{last_row + 1})"
 
 
 def excel_serial(day: date) -> int:
@@ -129,11 +150,13 @@ class XlsxWorkbook:
             "money": add({"num_format": MONEY_FORMAT}),
             "unit_price": add({"num_format": UNIT_PRICE_FORMAT}),
             "quantity": add({"num_format": QUANTITY_FORMAT}),
+            "quantity_fraction": add({"num_format": FRACTION_QUANTITY_FORMAT}),
             "month": add({"num_format": MONTH_FORMAT, "align": "left"}),
             "date": add({"num_format": "yyyy-mm-dd", "align": "left"}),
             "total_label": add({"bold": True, "top": 1}),
             "money_total": add({"num_format": MONEY_FORMAT, "bold": True, "top": 1}),
             "quantity_total": add({"num_format": QUANTITY_FORMAT, "bold": True, "top": 1}),
+            "quantity_fraction_total": add({"num_format": FRACTION_QUANTITY_FORMAT, "bold": True, "top": 1}),
             "text_total": add({"bold": True, "top": 1}),
         }
 
@@ -173,14 +196,30 @@ class XlsxWorkbook:
         if freeze:
             worksheet.freeze_panes(row + 1, 0)
 
-    def total_row(self, worksheet, row, columns, values):
-        """A bold totals row: `values` by column index (text, quantity or money)."""
+    def quantity_format(self, value, *, total=False):
+        """The units format a cell needs: whole units without places, the rest with up to three."""
+        whole = not isinstance(value, Decimal | float) or value == int(value)
+        name = "quantity" if whole else "quantity_fraction"
+        return self.formats[f"{name}_total" if total else name]
+
+    @staticmethod
+    def autofilter(worksheet, header_row: int, last_row: int, columns):
+        """A filter on the header row over the data rows (the totals row below stays out of it)."""
+        worksheet.autofilter(header_row, 0, max(last_row, header_row), len(columns) - 1)
+
+    def total_row(self, worksheet, row, columns, values, *, rows: tuple[int, int] | None = None):
+        """A bold totals row: `values` by column index (text, quantity or money). With `rows` (the first and
+        last data row, zero-based), each figure is a SUBTOTAL over those rows, so it follows the filter, with
+        `values`' figure as its value until the spreadsheet recalculates; without, the figure itself."""
         for col, value in values.items():
             kind = columns[col].kind
             if isinstance(value, str):
                 worksheet.write_string(row, col, value, self.formats["total_label"])
+                continue
+            fmt = self.quantity_format(value, total=True) if kind == "quantity" else self.formats["money_total"]
+            if rows is not None and rows[1] >= rows[0]:
+                worksheet.write_formula(row, col, subtotal_formula(col, *rows), fmt, value)
             else:
-                fmt = self.formats["quantity_total" if kind == "quantity" else "money_total"]
                 worksheet.write_number(row, col, value, fmt)
 
     def close(self):

@@ -4,10 +4,11 @@ every text goes through the cells module's one writer)."""
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 
 from django.utils import timezone
 
-from rebates.exports.cells import Column, CsvOut, XlsxWorkbook, excel_serial, text_width
+from rebates.exports.cells import Column, CsvOut, XlsxWorkbook, excel_serial, plain_units, text_width
 
 # A list column's kind -> the cell format of the sheet.
 SHEET_KINDS = {"money": "money", "unit_price": "unit_price", "quantity": "quantity", "int": "quantity",
@@ -29,20 +30,25 @@ def _csv_cell(value, kind):
         return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
     if kind == "month" and isinstance(value, date):
         return f"{value:%Y-%m}"
+    if SHEET_KINDS.get(kind) == "quantity":
+        return plain_units(value)
     return value
 
 
 def write_list_xlsx(target, *, title: str, headers: Sequence[tuple[str, str]], rows: Iterable[Sequence],
                     totals: dict[int, object] | None = None) -> int:
     """Write `rows` (cells in the order of `headers`, which are (label, kind) pairs) on one sheet named
-    `title`, with a frozen header and, when given, a totals row (`totals`: column index -> figure). Returns
-    the number of rows written."""
+    `title`, with a frozen, filtered header and, when given, a totals row (`totals`: column index -> figure)
+    whose figures are SUBTOTALs of the rows the filter shows. Returns the number of rows written."""
     columns = [Column(label, SHEET_KINDS.get(kind, "text")) for label, kind in headers]
     kinds = [kind for _, kind in headers]
     workbook = XlsxWorkbook(target)
     sheet = workbook.sheet(title[:31], columns)
     workbook.header(sheet, 0, columns)
     widths = [column.width for column in columns]
+    # Units columns show whole figures without places; a figure with places takes the fraction format.
+    units = [col for col, column in enumerate(columns) if column.kind == "quantity"]
+    fraction = workbook.formats["quantity_fraction"]
     count = 0
     for count, cells in enumerate(rows, start=1):
         values = [_cell(value, kind) for value, kind in zip(cells, kinds, strict=True)]
@@ -50,8 +56,13 @@ def write_list_xlsx(target, *, title: str, headers: Sequence[tuple[str, str]], r
             if isinstance(value, str) and kinds[col] == "text":
                 widths[col] = text_width(value, widths[col])
         sheet.write_row(count, 0, [None if value == "" else value for value in values])
+        for col in units:
+            value = values[col]
+            if isinstance(value, Decimal | float) and value != int(value):
+                sheet.write_number(count, col, value, fraction)
+    workbook.autofilter(sheet, 0, count, columns)
     if totals:
-        workbook.total_row(sheet, count + 1, columns, {0: "Total", **totals})
+        workbook.total_row(sheet, count + 1, columns, {0: "Total", **totals}, rows=(1, count))
     for col, column in enumerate(columns):
         sheet.set_column(col, col, min(widths[col], TEXT_WIDTH), workbook.formats[column.kind])
     workbook.close()
@@ -69,6 +80,6 @@ def write_list_csv(stream, *, headers: Sequence[tuple[str, str]], rows: Iterable
         out.row([_csv_cell(value, kind) for value, kind in zip(cells, kinds, strict=True)])
         count += 1
     if totals:
-        out.row(["Total", *[totals.get(col, "") for col in range(1, len(headers))]])
+        out.row(["Total", *[_csv_cell(totals.get(col, ""), kinds[col]) for col in range(1, len(headers))]])
     out.close()
     return count

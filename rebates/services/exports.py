@@ -26,6 +26,7 @@ from rebates.exports.accrual_export import (
     write_export,
 )
 from rebates.exports.accrual_sheet import sheet_row_count
+from rebates.exports.filters import check_filter_codes
 from rebates.models import ExportJob
 from rebates.sql.exports import job_progress_writer
 
@@ -37,10 +38,12 @@ def accruals_export(*, user, filters=None, format="xlsx", report="accruals"):
 
     Returns an ExportFile when it holds at most `inline_rows()` rows, otherwise a queued ExportJob (its
     progress and file come later). The caller checks that the user may export (rebates.export_accruals).
-    Raises ExportError for a bad filter, format or report.
+    Raises ExportError for a bad filter, format or report (ExportFilterError, naming the filter, for a code
+    that names nothing the user may see: never an empty sheet).
     """
     report = report_for(format, report)
     selected = accrual_filters(filters)
+    check_filter_codes(user, selected)
     limit = inline_rows()
     rows = sheet_row_count(user=user, filters=selected, limit=limit + 1)
     if rows > limit:

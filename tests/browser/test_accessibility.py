@@ -47,6 +47,7 @@ def main_pages(ids, role):
                     f"/signals/{ids['signal']}/",
                     f"/signals/{ids['signal']}/close/"],
         "finance": [*shared, "/accruals/runs/", f"/accruals/runs/{ids['run']}/", "/settlements/?status=",
+                    f"/settlements/{ids['settlement']}/",
                     f"/settlements/{ids['settlement']}/pay/", "/exports/", f"/exports/{ids['export']}/",
                     "/imports/", f"/imports/{ids['import']}/", "/signals/"],
         # The administrator's pages of the app are every role's; the admin site is Django's own.

@@ -12,7 +12,8 @@ from rebates.exports.cells import FORMULA_TRIGGERS
 
 
 def workbook(content: bytes):
-    return load_workbook(io.BytesIO(content))
+    """The workbook as finance sees it: a totals cell reads as its figure (the value stored with its formula)."""
+    return load_workbook(io.BytesIO(content), data_only=True)
 
 
 def values(sheet, first_row=1):
@@ -24,19 +25,39 @@ def money(value) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
+# The one formula the app writes: a totals cell summing the filtered rows of its own column, spelled here
+# apart from the code under test.
+_APP_SUBTOTAL = re.compile(r"=?SUBTOTAL\(109,([A-Z]+)(\d+):\1(\d+)\)")
+
+
+def app_subtotal(formula: str) -> bool:
+    return bool(_APP_SUBTOTAL.fullmatch(formula.strip()))
+
+
+def subtotals(content: bytes) -> dict[str, str]:
+    """The app's SUBTOTAL cells, sheet!cell -> formula."""
+    found = {}
+    for sheet in load_workbook(io.BytesIO(content)).worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f" and app_subtotal(str(cell.value)):
+                    found[f"{sheet.title}!{cell.coordinate}"] = cell.value
+    return found
+
+
 def formula_cells(content: bytes) -> list[str]:
-    """Every cell of every sheet that a spreadsheet would run: <f> elements in the sheet XML, and cells
-    openpyxl reads as formulas."""
+    """Every cell of every sheet that a spreadsheet would run, but the app's own totals (SUBTOTAL(109) over a
+    range of their column): <f> elements in the sheet XML, and cells openpyxl reads as formulas."""
     found = []
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         for name in archive.namelist():
             if name.startswith("xl/worksheets/") and name.endswith(".xml"):
                 xml = archive.read(name).decode()
-                found += [f"{name}: {match}" for match in re.findall(r"<f[ >][^<]*", xml)]
-    for sheet in workbook(content).worksheets:
+                found += [f"{name}: {match}" for match in re.findall(r"<f[ >]([^<]*)", xml) if not app_subtotal(match)]
+    for sheet in load_workbook(io.BytesIO(content)).worksheets:
         for row in sheet.iter_rows():
             for cell in row:
-                if cell.data_type == "f":
+                if cell.data_type == "f" and not app_subtotal(str(cell.value)):
                     found.append(f"{sheet.title}!{cell.coordinate}: {cell.value}")
     return found
 

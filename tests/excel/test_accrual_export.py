@@ -10,6 +10,7 @@ from django.db.models import Sum
 from customers import roles
 from rebates.exports import ExportError, ExportFile
 from rebates.exports.cells import MONEY_FORMAT
+from rebates.exports.filters import ExportFilterError
 from rebates.models import ExportJob, LedgerEntry
 from rebates.services.exports import accruals_export, export_job_run, export_job_start
 from tests.excel.ledgers import (
@@ -21,7 +22,7 @@ from tests.excel.ledgers import (
     tiered_agreement,
     two_managers_agreements,
 )
-from tests.excel.readback import csv_rows, money, values, workbook
+from tests.excel.readback import csv_rows, money, subtotals, values, workbook
 from tests.factories import CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -112,7 +113,10 @@ def test_account_managers_export_holds_no_foreign_rows():
     assert len(rows) == 12 and {r[1] for r in rows} == {"C-A"}
     liability = [r for r in values(sheets["Liability"]) if r[0] in ("C-B", "Beta Parts", manager_b.get_full_name())]
     assert liability == []
-    assert values(workbook(xlsx(manager_a, customer="C-B"))["Accruals"])[1:-1] == []
+    # Another manager's customer is no code the manager may export: named, never an empty sheet.
+    with pytest.raises(ExportFilterError) as refused:
+        xlsx(manager_a, customer="C-B")
+    assert refused.value.field == "customer" and "C-B" in str(refused.value)
 
 
 def test_account_managers_background_export_holds_no_foreign_rows():
@@ -131,7 +135,7 @@ def test_accrual_csv_has_the_same_figures():
     rows = csv_rows(export.content)
     assert rows[0] == HEADER
     assert [(r[5], r[6], r[7], r[8], r[11]) for r in rows[1:13]] == [
-        (f"2026-{m:02d}", "10.000", "121.00", "2.50", "2.50") for m in range(1, 13)]
+        (f"2026-{m:02d}", "10", "121.00", "2.50", "2.50") for m in range(1, 13)]
     assert rows[13][0] == "Total (12 rows)" and rows[13][8] == "30.00"
 
 
@@ -234,3 +238,61 @@ def test_background_export_reads_one_snapshot_and_reports_progress_as_it_goes():
     assert polled[0] == ("running", 12, 12, 95)
     assert (job.status, job.progress, job.rows_done) == ("done", 100, 12)
     assert money(values(workbook(job.file.read())["Accruals"])[-1][8]) == D("30.00")
+
+
+# --- filters, autofilter, totals that follow the filter, units, file names ----------------------------------
+
+
+@pytest.mark.parametrize(("field", "code"), [("customer", "C-TYPO"), ("agreement", "AG-TYPO"),
+                                             ("program", "no-such-program"), ("manager", "nobody")])
+def test_a_code_that_names_nothing_is_refused_naming_the_filter_and_nothing_is_made(field, code):
+    seed_agreement()
+    with pytest.raises(ExportFilterError) as refused:
+        accruals_export(user=finance_user(), filters={field: code}, format="xlsx")
+    assert refused.value.field == field and code in str(refused.value)
+    assert not ExportJob.objects.exists()
+
+
+def test_the_sheet_filters_its_header_and_totals_the_filtered_rows():
+    two_managers_agreements()
+    content = xlsx(finance_user())
+    sheet = workbook(content)["Accruals"]
+    rows = values(sheet)
+    last = len(rows) - 1  # the totals row, below the filtered range
+    assert sheet.auto_filter.ref == f"A1:L{last}"
+    found = subtotals(content)
+    assert found["Accruals!I" + str(last + 1)] == f"=SUBTOTAL(109,I2:I{last})"
+    assert {cell for cell in found if cell.startswith("Accruals!")} == {
+        f"Accruals!{column}{last + 1}" for column in "GHIJKL"}
+    # The value stored with each formula is the figure itself, the sum of the rows.
+    assert money(rows[-1][8]) == sum(money(row[8]) for row in rows[1:-1])
+    liability = workbook(content)["Liability"]
+    assert liability.auto_filter.ref.startswith("A2:H")
+
+
+def test_units_carry_thousands_separators_and_csv_units_no_padding_zeros():
+    seed_agreement()
+    accrue(datetime.date(2026, 12, 31))
+    sheet = workbook(xlsx(finance_user()))["Accruals"]
+    assert sheet.cell(row=2, column=7).number_format == "#,##0"
+    assert sheet.cell(row=2, column=7).value == 10
+    csv = csv_rows(accruals_export(user=finance_user(), filters={}, format="csv").content)
+    assert [row[6] for row in csv[1:-1]] == ["10"] * (len(csv) - 2)
+    assert csv[-1][6] == "120"
+
+
+def test_fractional_units_show_their_places():
+    from rebates.exports.cells import XlsxWorkbook
+
+    book = XlsxWorkbook(io.BytesIO())
+    assert book.quantity_format(D("10.500")).num_format == "#,##0.###"
+    assert book.quantity_format(D("10.000")).num_format == "#,##0"
+    book.close()
+
+
+@pytest.mark.today("2026-12-03")
+def test_the_file_is_named_as_a_clerk_would_keep_it():
+    seed_agreement()
+    accrue(datetime.date(2026, 11, 30))
+    export = accruals_export(user=finance_user(), filters={}, format="xlsx")
+    assert export.name == "accruals-2026-12-03.xlsx"

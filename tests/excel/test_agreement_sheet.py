@@ -100,5 +100,6 @@ def test_agreement_csv():
     export = agreement_sheet_export(user=finance_user(), number=agreement.number, as_of=AS_OF, format="csv")
     rows = csv_rows(export.content)
     assert rows[0] == ["Agreement", *HEADER]
-    assert rows[1] == ["AG-SEED", "2026-01", "10.000", "12.1000", "0.2500", "2.50", "2.50", "", "No"]
-    assert rows[13][0] == "Total" and rows[13][5] == "30.00"
+    # Units without padding zeros; money and prices with their places.
+    assert rows[1] == ["AG-SEED", "2026-01", "10", "12.1000", "0.2500", "2.50", "2.50", "", "No"]
+    assert rows[13][0] == "Total" and rows[13][2] == "120" and rows[13][5] == "30.00"

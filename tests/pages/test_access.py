@@ -40,6 +40,7 @@ PAGES = {
     "settlements": ("none", None),
     "settlement-interim": ("none", None),
     "settlements-approve": ("none", None),
+    "settlement-detail": ("settlement", "own"),
     "settlement-approve": ("settlement", "own"),
     "settlement-pay": ("settlement", "own"),
     "exports": ("none", None),

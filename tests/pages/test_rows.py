@@ -59,7 +59,9 @@ def test_settlement_rows_escape_names_and_carry_the_approve_form(marked_up, clie
     assert MARKUP not in page and ESCAPED in page
     row = page[page.index(f'id="settlement-{settlement.pk}"'):]
     row = row[:row.index("</tr>")]
-    assert "<td>January – December 2025</td>" in row and f'<td class="num">${settlement.amount:,.2f}</td>' in row
+    # The period links to the settlement's page (its figures and history).
+    assert f'<td><a href="/settlements/{settlement.pk}/">January – December 2025</a></td>' in row
+    assert f'<td class="num">${settlement.amount:,.2f}</td>' in row
     assert settlement.amount == Decimal("30.00")
     assert f'action="{reverse("settlement-approve", args=[settlement.pk])}"' in row
     assert 'name="csrfmiddlewaretoken"' in row and 'name="next" value="/settlements/"' in row
