@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import (
     BigIntegerField,
     BooleanField,
@@ -420,7 +421,8 @@ def term_months(agreement, last_month: date) -> list[date]:
 def agreement_statement(*, user, number, as_of=None, agreement=None) -> AgreementStatement:
     """The agreement's monthly sheet: every month of the term up to `as_of` (default today) and any month
     the ledger holds by then. Http404 for an agreement the user may not see (or that does not exist).
-    `agreement`: the agreement numbered `number` as the page already read it through `visible_to(user)`."""
+    `agreement`: the agreement numbered `number` as the page already read it through `visible_to(user)`
+    (`agreement_for_page`: its terms are not read again)."""
     as_of = as_of or clock.today()
     if agreement is not None and agreement.number == number:
         found = agreement
@@ -438,7 +440,10 @@ def agreement_statement(*, user, number, as_of=None, agreement=None) -> Agreemen
         .annotate(units=booked_units(), eligible=Sum("eligible_amount"), amount=Sum("amount"))
     }
     expected = {}
-    with_terms = list(agreements_with_terms([found.pk]).filter(rule__isnull=False))
+    if found is agreement:  # read by agreement_for_page, with its terms
+        with_terms = [found] if _has_rule(found) else []
+    else:
+        with_terms = list(agreements_with_terms([found.pk]).filter(rule__isnull=False))
     if with_terms:
         expected = {result.month: result for result in expected_ledger(with_terms, as_of=as_of)[found.pk]}
     # No run books an agreement that no longer accrues (terminated, settled) or has not begun (draft): it
@@ -482,12 +487,21 @@ def agreement_statement(*, user, number, as_of=None, agreement=None) -> Agreemen
 # --- Page reads: the agreement page, the customer page and the dashboards --------------------------
 
 
+def _has_rule(agreement) -> bool:
+    try:
+        agreement.rule  # noqa: B018 (read with the agreement: no query)
+    except ObjectDoesNotExist:
+        return False
+    return True
+
+
 def agreement_for_page(*, user, number):
-    """One agreement the user may see with everything its page shows (terms, scope, price history), or 404."""
+    """One agreement the user may see with everything its page shows (terms as `agreements_with_terms` reads
+    them for the engine, scope, price history), or 404."""
     return get_object_or_404(
-        RebateAgreement.objects.visible_to(user)
-        .select_related("customer__account_manager", "program", "rule")
-        .prefetch_related("rule__bands", "rule__bonuses__product", "products", "product_lines",
+        agreements_with_terms().visible_to(user)
+        .select_related("customer__account_manager", "program")
+        .prefetch_related("products", "product_lines",
                           Prefetch("prices", queryset=ContractPrice.objects.select_related("created_by", "product")))
         .annotate(last_run_as_of=_last_run_as_of(),  # for its statement's months not accrued yet
                   # Its balance in the same query (agreement_balance's figures): the page's query budget.

@@ -8,13 +8,16 @@ from django.urls import reverse
 from customers.models import AuditRecord
 from rebates import history
 from rebates.models import AccrualRun, LedgerEntry, Settlement
+from rebates.services import settlement_approve
+from tests.factories import second_finance_user
 from tests.pages.fixtures import html
 
 pytestmark = pytest.mark.django_db
 
 
 def _approve_and_pay(client, settlement):
-    client.post(reverse("settlement-approve", args=[settlement.pk]))
+    """Approved by a second finance user (four eyes), paid by the client's."""
+    settlement_approve(settlement=settlement, by=second_finance_user())
     client.post(reverse("settlement-pay", args=[settlement.pk]),
                 {"payment_reference": "CN-2026-0042", "paid_on": "2026-11-23", "confirmed": "yes"})
 
@@ -27,7 +30,8 @@ def test_the_settlement_page_says_who_closed_approved_and_paid_it(scenario, clie
     section = page[page.index('id="history"'):]
     rows = section.split("<tr>")[2:]  # past the header
     assert "Paid settlement" in rows[0] and "Felix Brandt" in rows[0]
-    assert "Approved settlement" in rows[1] and "Felix Brandt" in rows[1]
+    approver = second_finance_user()
+    assert "Approved settlement" in rows[1] and (approver.get_full_name() or approver.username) in rows[1]
     assert "settlement" in rows[2]  # closed by the run, no user: what acted
     assert "CN-2026-0042" in page
 

@@ -15,7 +15,7 @@ from tests.factories import ProgramFactory, SegmentFactory
 pytestmark = pytest.mark.django_db
 
 MAX_QUERIES = 20
-AGREEMENT_PAGE_QUERIES = MAX_QUERIES + 2  # its history section and its runs section, one query each
+AGREEMENT_PAGE_QUERIES = MAX_QUERIES  # with its history and runs sections, one query each
 _keys = itertools.count()
 
 
