@@ -11,7 +11,7 @@ from django.db.models import F, Q
 from config.constraints import NamedConstraints
 from config.validators import CODE_RULE, validate_code, validate_month, validate_term
 from customers.models import Customer
-from rebates.engine.kinds import RULE_KINDS
+from rebates.engine.kinds import LONGEST_WINDOW, RULE_KINDS
 from rebates.querysets import (
     AgreementBalanceQuerySet,
     AgreementForecastQuerySet,
@@ -301,6 +301,12 @@ class RebateRule(NamedConstraints, models.Model):
     commitment_rule = models.BooleanField(
         default=False, help_text="A month below the committed quantity earns no rebate."
     )
+    active_months = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Conditional rules: the months bought in, of the last active_window."
+    )
+    active_window = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=f"Conditional rules: the last months looked at, {LONGEST_WINDOW} at most."
+    )
 
     class Meta:
         constraints = [
@@ -313,6 +319,12 @@ class RebateRule(NamedConstraints, models.Model):
                 condition=Q(minimum__isnull=True) | Q(minimum__gte=0), name="rule_minimum_not_negative"
             ),
             models.CheckConstraint(condition=Q(cap__isnull=True) | Q(cap__gte=0), name="rule_cap_not_negative"),
+            models.CheckConstraint(
+                condition=(Q(active_months__isnull=True, active_window__isnull=True)
+                           | Q(active_months__gte=1, active_window__gte=F("active_months"),
+                               active_window__lte=LONGEST_WINDOW)),
+                name="rule_active_months_within_window",
+            ),
         ]
 
     def __str__(self):

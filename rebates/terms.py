@@ -49,7 +49,7 @@ def agreement_terms(agreement: RebateAgreement) -> engine.AgreementTerms:
 
 
 _RULE_FIELDS = ("kind", "rate", "rate_type", "tier_basis", "tier_method", "baseline", "baseline_amount", "minimum",
-                "cap", "commitment_rule")
+                "cap", "commitment_rule", "active_months", "active_window")
 
 
 def _terms(start_month, end_month, frequency, committed, terminated_on, rule, bands, bonuses) -> engine.AgreementTerms:

@@ -16,6 +16,7 @@ from config.api.schema import ErrorSerializer
 from config.api.views import ApiViewSet
 from customers.models import Customer
 from rebates.api.filters import ProductFilter, ProgramFilter
+from rebates.engine.kinds import LONGEST_WINDOW
 from rebates.filtersets import AgreementFilterSet
 from rebates.models import (
     BonusCondition,
@@ -225,6 +226,12 @@ class RuleSerializer(StrictInput):
     minimum = ExactDecimalField(max_digits=14, decimal_places=3, min_value=0, required=False, allow_null=True)
     cap = ExactDecimalField(max_digits=16, decimal_places=2, min_value=0, required=False, allow_null=True)
     commitment_rule = serializers.BooleanField(required=False)
+    active_months = serializers.IntegerField(min_value=1, max_value=LONGEST_WINDOW, required=False, allow_null=True,
+                                             help_text="Conditional rules: the months bought in, of the last "
+                                                       "active_window (that month included).")
+    active_window = serializers.IntegerField(min_value=1, max_value=LONGEST_WINDOW, required=False, allow_null=True,
+                                             help_text="Conditional rules: how many of the last months are looked "
+                                                       "at.")
     bands = BandSerializer(many=True, required=False)
     bonuses = BonusSerializer(many=True, required=False)
 
@@ -339,7 +346,7 @@ AGREEMENT_OUT = {
     "termination_reason": "",
     "rule": {"kind": "per_unit", "rate_type": "per_unit", "rate": "0.250000", "tier_basis": "", "tier_method": "",
              "baseline": "", "baseline_amount": None, "minimum": None, "cap": None, "commitment_rule": False,
-             "bands": [], "bonuses": []},
+             "active_months": None, "active_window": None, "bands": [], "bonuses": []},
     "prices": [{"product": "SKU-00007", "effective_from": "2026-01-01", "net_price": "12.1000",
                 "reason": "Agreement created"}],
     "line_discounts": [],

@@ -73,6 +73,8 @@ def calculate(
 
     Commitment rule: a shortfall month's own volume (and its month of last year) is left out of the
     period-to-date totals for good, so it earns nothing, moves no tier and never earns later as catch-up.
+    A month whose kind says it does not count (`Kind.month_counts`, the conditional kind) is left out the
+    same way; a changed month then also changes the months its purchases decide (`Kind.reach`).
     """
     months = accrual_months(terms, as_of)
     if integers:
@@ -98,6 +100,11 @@ def calculate(
     # Months are consecutive from the term's start, so the i-th month is in period i // length.
     length = SettlementFrequency(terms.settlement_frequency).months
 
+    kind = terms.rule.kind_class
+    reach = kind.reach(terms.rule)
+    if changed_months is not None and reach:
+        # A month's purchases decide whether the next months count: those months can differ too.
+        changed_months = {add_months(month, step) for month in changed_months for step in range(reach + 1)}
     results: list[MonthResult] = []
     for number, indexed in groupby(enumerate(months), key=lambda pair: pair[0] // length):
         period = tuple(month for _, month in indexed)
@@ -128,6 +135,7 @@ def _settlement_period(
 ) -> Iterator[MonthResult]:
     """The period's months from `recompute_from` on; the months before it only add up its volume."""
     rule = terms.rule
+    kind = rule.kind_class
     committed = terms.committed_monthly_quantity
     before = _NOTHING_YET
     launched = dict.fromkeys(launches, ZERO)
@@ -138,7 +146,8 @@ def _settlement_period(
             before = _standing(rule, volume, bonus_percent(rule.bonuses, launched) if launches else ZERO)
         total = bought.get(month, NOTHING_BOUGHT)
         shortfall = is_shortfall(total.quantity, committed)
-        counts = not (shortfall and rule.commitment_rule)
+        counts = not (shortfall and rule.commitment_rule) and (
+            not kind.conditional_months or kind.month_counts(rule, bought, month, terms.start_month))
         for product, per_month in launches.items():
             launched[product] += per_month.get(month, NOTHING_BOUGHT).quantity
         if month < recompute_from:

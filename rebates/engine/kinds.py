@@ -13,12 +13,15 @@ the order defined. The model's choices come from it. A new kind is a new class h
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from .choices import Baseline, RateType, TierBasis, TierMethod
 from .money import ZERO
+from .periods import add_months
 from .rules import Volume, apply_rate, basis_value, earning_base, growth
 from .tiers import band_rate, incremental_total, validate_bands
 from .words import money, plain, rate_in_words
@@ -45,6 +48,9 @@ class Requirement(NamedTuple):
 RATE = Requirement("rule_flat_kinds_have_rate", amounts=("rate",))
 TIER_SETTINGS = Requirement("rule_tiered_has_basis_and_method", chosen=("tier_basis", "tier_method"))
 BASELINE = Requirement("rule_growth_has_baseline", chosen=("baseline",))
+ACTIVE_MONTHS = Requirement("rule_conditional_has_active_months", amounts=("active_months", "active_window"))
+# The longest look-back a conditional rule may have, in months.
+LONGEST_WINDOW = 12
 
 RULE_KINDS: dict[str, type[Kind]] = {}
 
@@ -62,6 +68,9 @@ class Kind:
     banded: ClassVar[bool] = False  # whether the rule's rates are on tier bands
     # Whether a newly reached rate restates the period's earlier months, booked as a catch-up.
     restates_earlier_months: ClassVar[bool] = False
+    # Whether a month earns only on a condition over the months bought in (`month_counts`): such a rule is
+    # worked out by the Decimal maths alone.
+    conditional_months: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -76,6 +85,9 @@ class Kind:
             object.__setattr__(rule, "bands", ())
             object.__setattr__(rule, "tier_basis", None)
             object.__setattr__(rule, "tier_method", None)
+        if not cls.conditional_months:
+            object.__setattr__(rule, "active_months", None)
+            object.__setattr__(rule, "active_window", None)
         for requirement in cls.requires:
             if any(getattr(rule, field) is None for field in requirement.fields):
                 raise ValueError(f"a {cls.code} rule needs a {' and a '.join(requirement.fields)}")
@@ -84,6 +96,19 @@ class Kind:
     def rate_unit(rule: RebateRule) -> RateType:
         """What the rule's rates mean: money per unit, or a percent of the eligible amount."""
         return RateType.PERCENT
+
+    @staticmethod
+    def month_counts(rule: RebateRule, bought: Mapping[date, object], month: date, start_month: date) -> bool:
+        """Whether `month`'s purchases count (and earn); `bought` is the term's net totals by month (each with
+        an `amount`) and `start_month` the term's first month. Every month counts by default."""
+        return True
+
+    @staticmethod
+    def reach(rule: RebateRule) -> int:
+        """How many later months a month's purchases decide whether they count: a change to a month's
+        purchases can change the results of that month and of this many after it (their settlement
+        periods included)."""
+        return 0
 
     @staticmethod
     def measures_growth(rule: RebateRule) -> bool:
@@ -273,6 +298,47 @@ class GrowthKind(Kind):
         base = ("the same period last year" if rule.baseline == Baseline.LAST_YEAR
                 else f"{money(rule.baseline_amount)} a settlement period")
         return f"{plain(rule.rate)}% of purchases above {base}"
+
+
+class ConditionalKind(Kind):
+    """A percent of the eligible net purchases of a month in which the customer has bought in at least
+    `active_months` of the last `active_window` months of the term, that month included. Any other month is
+    left out of the period's volume, as a month below a commitment is: it earns nothing, then or later.
+    A month was bought in when its net amount in scope is above zero; months before the term do not count."""
+
+    code = "condition"
+    name = "Conditional on months bought"
+    requires = (RATE, ACTIVE_MONTHS)
+    conditional_months = True
+
+    @classmethod
+    def check(cls, rule: RebateRule) -> None:
+        super().check(rule)
+        needed, window = rule.active_months, rule.active_window
+        if not 1 <= needed <= window <= LONGEST_WINDOW:
+            raise ValueError(f"a {cls.code} rule needs 1 <= active_months <= active_window <= {LONGEST_WINDOW}, "
+                             f"got {needed} of {window}")
+
+    @staticmethod
+    def month_counts(rule: RebateRule, bought: Mapping[date, object], month: date, start_month: date) -> bool:
+        active = 0
+        for back in range(rule.active_window):
+            earlier = add_months(month, -back)
+            if earlier < start_month:
+                break
+            total = bought.get(earlier)
+            if total is not None and total.amount > 0:
+                active += 1
+        return active >= rule.active_months
+
+    @staticmethod
+    def reach(rule: RebateRule) -> int:
+        return rule.active_window - 1
+
+    @classmethod
+    def description(cls, rule) -> str:
+        return (f"{plain(rule.rate)}% of eligible net purchases in a month when the customer has bought in at "
+                f"least {rule.active_months} of the last {rule.active_window} months, that month included")
 
 
 def rule_kind(code) -> type[Kind]:

@@ -104,16 +104,27 @@ def _ceil(value: Decimal, step: Decimal) -> Decimal:
     return value.quantize(step, rounding=ROUND_CEILING)
 
 
-def _period_volume(terms, period, as_month, results, last_year):
+def _by_month_alone(terms) -> bool:
+    """Whether a period's standing follows from its volume alone: not when a month may not count (the
+    commitment rule, a conditional kind), which only calculate's month-by-month pass says."""
+    return not (terms.rule.commitment_rule or terms.rule.kind_class.conditional_months)
+
+
+def _period_volume(terms, period, as_month, results, last_year, bought):
     """The period's volume to date as calculate counts it (shortfall months left out under the commitment
-    rule) and the customer's months of it, up to the as-of month."""
+    rule, months a conditional kind does not count) and the customer's months of it, up to the as-of month.
+    `bought`: the term's monthly totals, which a conditional kind reads."""
+    rule = terms.rule
+    kind = rule.kind_class
     quantity = amount = base_quantity = base_amount = ZERO
     counted = 0
     for result in results:
         if not (period.first <= result.month <= as_month):
             continue
         counted += 1
-        if result.shortfall and terms.rule.commitment_rule:
+        if result.shortfall and rule.commitment_rule:
+            continue
+        if kind.conditional_months and not kind.month_counts(rule, bought, result.month, terms.start_month):
             continue
         quantity += result.quantity
         amount += result.eligible_amount
@@ -156,10 +167,11 @@ def next_tier(
     # Only the period's own months: those before it cannot change what it earns.
     this_period = (period.first,)
     last_year = _last_year_by_month(terms, last_year_lines)
-    if terms.rule.commitment_rule:
-        # Shortfall months leave the volume: the engine says which they are.
+    if not _by_month_alone(terms):
+        # Shortfall months (and months a conditional kind does not count) leave the volume: the engine says
+        # which they are.
         results = calculate(terms, known, as_of=as_of, last_year_lines=last_year_lines, changed_months=this_period)
-        volume, months_counted = _period_volume(terms, period, as_month, results, last_year)
+        volume, months_counted = _period_volume(terms, period, as_month, results, last_year, monthly_totals(known))
         earned = _cumulative_at(results, period, as_month)
     else:
         # The period's cumulative follows from its volume to date alone (calculate's own rule).
@@ -184,7 +196,7 @@ def next_tier(
         return None
     target_end = add_months(target, 1) - timedelta(days=1)
     extra_line = PurchaseLine(target, to_go_units, to_go_amount)
-    if target == as_month or last_year or terms.rule.commitment_rule:
+    if target == as_month or last_year or not _by_month_alone(terms):
         # The target month may earn (or change the baseline) without the extra volume: work it out.
         before_month = calculate(terms, known, as_of=target_end, last_year_lines=last_year_lines,
                                  changed_months=this_period)[-1]
@@ -368,7 +380,7 @@ def forecast(
     projected, method = _projection(bought, before, elapsed, remaining)
     forfeited = terms.terminated_on is not None
     rule = terms.rule
-    if not rule.commitment_rule and not (rule.bonuses and bonus_lines):
+    if _by_month_alone(terms) and not (rule.bonuses and bonus_lines):
         # A period's cumulative follows from its volume to date alone: no month-by-month pass is needed.
         last_year = ({add_months(month, 12): total for month, total in before.items()}
                      if rule.baseline is Baseline.LAST_YEAR else {})

@@ -59,7 +59,8 @@ class RebateRule:
     tiered rules carry their rates on `bands`, in the unit `rate_type` names. `minimum` is period-to-date
     volume (units for per_unit and quantity-based tiers, money otherwise); `cap` is money per settlement
     period; `baseline_amount` is the stated baseline per settlement period. With `commitment_rule` a month
-    below the agreement's committed quantity earns nothing.
+    below the agreement's committed quantity earns nothing. A conditional rule earns in a month bought in
+    `active_months` of the last `active_window` months.
     """
 
     kind: RuleKind
@@ -74,6 +75,8 @@ class RebateRule:
     cap: Decimal | None = None
     commitment_rule: bool = False
     bonuses: tuple[LaunchBonus, ...] = ()
+    active_months: int | None = None
+    active_window: int | None = None
 
     def __post_init__(self):
         kind = rule_kind(self.kind)
@@ -86,6 +89,10 @@ class RebateRule:
         for name in ("rate", "baseline_amount", "minimum", "cap"):
             _optional_decimal(self, name)
         _set(self, "bonuses", tuple(self.bonuses))
+        for name in ("active_months", "active_window"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise TypeError(f"{name} must be a whole number of months, got {value!r}")
         if self.cap is not None and self.cap != quantize_money(self.cap):
             raise ValueError(f"cap must be whole cents, got {self.cap}")
         kind.check(self)

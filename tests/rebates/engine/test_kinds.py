@@ -1,28 +1,32 @@
 """The rule kinds: one class per kind, found by its code, each saying what it earns and how it reads."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from rebates.engine import RULE_KINDS, Band, RebateRule, RuleKind, rule_kind
-from rebates.engine.kinds import GrowthKind, PercentKind, PerUnitKind, TieredKind
+from rebates.engine import RULE_KINDS, AgreementTerms, Band, PurchaseLine, RebateRule, RuleKind, calculate, rule_kind
+from rebates.engine.exact import integer_rule
+from rebates.engine.kinds import ConditionalKind, GrowthKind, PercentKind, PerUnitKind, TieredKind
 from rebates.engine.rules import Volume
 
 D = Decimal
 WORKED_TIERS = (Band(D(0), D(1)), Band(D(1000), D(2)), Band(D(5000), D(3)))
 # Settings that satisfy every kind's requirements, so a rule of any kind can be built from them.
 EVERY_SETTING = {"rate": D("0.25"), "rate_type": "percent", "tier_basis": "quantity", "tier_method": "retroactive",
-                 "baseline": "last_year", "bands": WORKED_TIERS}
+                 "baseline": "last_year", "bands": WORKED_TIERS, "active_months": 3, "active_window": 4}
 
 
 def test_the_registry_finds_each_kind_by_its_code():
-    assert RULE_KINDS == {"per_unit": PerUnitKind, "percent": PercentKind, "tiered": TieredKind, "growth": GrowthKind}
+    assert RULE_KINDS == {"per_unit": PerUnitKind, "percent": PercentKind, "tiered": TieredKind, "growth": GrowthKind,
+                          "condition": ConditionalKind}
     assert rule_kind("tiered") is TieredKind
     assert rule_kind(RuleKind.GROWTH) is GrowthKind
 
 
 def test_an_unknown_code_names_the_kinds_there_are():
-    with pytest.raises(ValueError, match="'rebate' is not a rule kind: one of per_unit, percent, tiered, growth"):
+    with pytest.raises(ValueError,
+                       match="'rebate' is not a rule kind: one of per_unit, percent, tiered, growth, condition"):
         rule_kind("rebate")
 
 
@@ -44,7 +48,7 @@ def test_the_engine_refuses_a_rule_missing_a_setting_its_kind_requires(code, fie
 
 
 @pytest.mark.parametrize(("code", "volume_in"), [
-    ("per_unit", "units"), ("percent", "money"), ("growth", "money"),
+    ("per_unit", "units"), ("percent", "money"), ("growth", "money"), ("condition", "money"),
 ])
 def test_the_minimum_is_measured_in_units_for_per_unit_rules_and_in_money_otherwise(code, volume_in):
     rule = RebateRule(kind=code, **EVERY_SETTING)
@@ -92,7 +96,10 @@ def test_worked_example_two_march_volume_earns_two_percent_on_everything_retroac
                 bands=WORKED_TIERS),
      "Tiered on period-to-date quantity (incremental): below 1,000 units 1%; from 1,000 units 2%; "
      "from 5,000 units 3%"),
-], ids=["per_unit", "percent", "growth-on-last-year", "growth-on-stated", "tiered"])
+    (RebateRule(kind="condition", rate=D(2), active_months=3, active_window=4),
+     "2% of eligible net purchases in a month when the customer has bought in at least 3 of the last 4 months, "
+     "that month included"),
+], ids=["per_unit", "percent", "growth-on-last-year", "growth-on-stated", "tiered", "condition"])
 def test_each_kind_describes_what_its_rule_earns(rule, words):
     assert rule.kind_class.description(rule) == words
 
@@ -106,3 +113,59 @@ def test_the_terms_sentence_adds_how_the_rule_is_paid():
 def test_every_kind_has_a_name_and_words_for_a_rule_of_its_kind(kind):
     assert kind.name and kind.code
     assert kind.description(RebateRule(kind=kind.code, **EVERY_SETTING))
+
+
+# The worked example of docs/rule-kinds.md: 2% in a month bought in at least 3 of the last 4, settled quarterly.
+CONDITIONAL = RebateRule(kind="condition", rate=D(2), active_months=3, active_window=4)
+BOUGHT_IN = (1, 2, 3, 4, 6, 7, 8, 9, 10)  # $1,000 of purchases in each of these months of 2026
+
+
+def conditional_months(rule=CONDITIONAL, bought_in=BOUGHT_IN, frequency="quarterly"):
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=rule,
+                           settlement_frequency=frequency)
+    lines = [PurchaseLine(date(2026, m, 1), D(10), D(1000)) for m in bought_in]
+    return calculate(terms, lines, as_of=date(2026, 12, 31))
+
+
+def test_worked_example_conditional_a_month_earns_only_after_three_of_the_last_four_months_bought_in():
+    months = conditional_months()
+    assert [str(r.amount) for r in months] == ["0.00", "0.00", "20.00", "20.00", "0.00", "20.00",
+                                               "20.00", "20.00", "20.00", "20.00", "0.00", "0.00"]
+    # May bought nothing but counts (February to May: 3 months bought in); December counts 2 of 4.
+    assert [r.rate for r in months][4] == D(2)
+    assert months[-1].rate == 0
+    assert [str(r.cumulative) for r in months][2::3] == ["20.00", "40.00", "60.00", "20.00"]
+
+
+def test_a_conditional_months_left_out_never_earn_later_in_the_period():
+    # January and February do not count: the annual period never earns on them, not even at its end.
+    months = conditional_months(frequency="annual")
+    assert months[-1].cumulative == D("140.00")  # 7 counting months bought in x $1,000 x 2%
+
+
+def test_a_conditional_rule_counts_only_months_of_the_term_and_needs_a_sound_window():
+    # Before the term nothing counts: the first two months cannot reach 3 of 4.
+    assert [r.amount for r in conditional_months(bought_in=range(1, 13))][:3] == [D(0), D(0), D("20.00")]
+    for needed, window in ((0, 4), (5, 4), (3, 13)):
+        with pytest.raises(ValueError, match="active_months <= active_window"):
+            RebateRule(kind="condition", rate=D(2), active_months=needed, active_window=window)
+    with pytest.raises(TypeError, match="whole number"):
+        RebateRule(kind="condition", rate=D(2), active_months=D(3), active_window=4)
+
+
+def test_a_conditional_rule_is_left_to_the_decimal_maths_and_other_kinds_ignore_its_months():
+    assert integer_rule(CONDITIONAL) is None
+    percent = RebateRule(kind="percent", rate=D(2), active_months=3, active_window=4)
+    assert (percent.active_months, percent.active_window) == (None, None)
+    assert percent.kind_class.reach(percent) == 0 and CONDITIONAL.kind_class.reach(CONDITIONAL) == 3
+
+
+def test_a_changed_month_of_a_conditional_rule_recomputes_the_months_it_decides_in_the_next_period():
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=CONDITIONAL,
+                           settlement_frequency="quarterly")
+    lines = [PurchaseLine(date(2026, m, 1), D(10), D(1000)) for m in BOUGHT_IN]
+    part = calculate(terms, lines, as_of=date(2026, 12, 31), changed_months={date(2026, 3, 1)})
+    whole = calculate(terms, lines, as_of=date(2026, 12, 31))
+    # March decides March to June: its own period's last month and the whole next period.
+    assert [r.month.month for r in part] == [3, 4, 5, 6]
+    assert part == whole[2:6]

@@ -18,6 +18,7 @@ from rebates.engine import (
     calculate,
     quantize_money,
 )
+from rebates.engine.periods import add_months
 from rebates.engine.tiers import band_rate, incremental_total
 
 # Decorators, not a profile: loading a profile here would change every other hypothesis test in the run.
@@ -70,6 +71,11 @@ KIND_SETTINGS = {
         "bands": bands,
         **BASELINE,
     }),
+    "condition": st.integers(1, 12).flatmap(lambda window: st.fixed_dictionaries({
+        "rate": st.integers(0, 1000).map(lambda cents: Decimal(cents) / 100),
+        "active_months": st.integers(1, window),
+        "active_window": st.just(window),
+    })),
 }
 
 
@@ -187,10 +193,13 @@ def test_recomputing_only_changed_months_gives_the_whole_terms_results_for_the_m
 ):
     whole = run(terms, lines, baseline)
     changed = {date(2026, m, 1) for m in changed}
+    # A conditional rule's month also decides whether its next months count: those can differ too.
+    reach = terms.rule.kind_class.reach(terms.rule)
+    differ = {add_months(month, step) for month in changed for step in range(reach + 1)}
     last_year = [PurchaseLine(date(2025, m, 1), Decimal("100"), baseline) for m in range(1, 13)]
     part = calculate(terms, lines, as_of=YEAR_END, last_year_lines=last_year, bonus_lines=lines,
                      changed_months=changed)
     # From the first changed month of each period to the period's end.
     assert part == tuple(
-        r for r in whole if any(r.period_start <= month <= r.month for month in changed)
+        r for r in whole if any(r.period_start <= month <= r.month for month in differ)
     )
