@@ -49,9 +49,9 @@ CONSTRAINT_PROBLEMS: dict[str, tuple[tuple[str, ...], str]] = {
     "rule_growth_has_baseline": (("baseline",), "A growth rule needs a baseline."),
     "rule_conditional_has_active_months": (("active_months", "active_window"),
                                            "A conditional rule needs its months bought in and the months looked at."),
-    "rule_active_months_within_window": (("active_months", "active_window"),
-                                         "The months bought in must be 1 or more and at most the months looked at, "
-                                         "which are 12 at most."),
+    "rule_window_holds_active_months": (("active_months", "active_window"),
+                                        "The months bought in must be 1 or more and at most the months looked at, "
+                                        "which are 12 at most."),
     "rule_stated_baseline_has_amount": (("baseline_amount",),
                                         "A stated baseline needs its amount, zero or more."),
     "rule_minimum_not_negative": (("minimum",), "The minimum must not be negative."),

@@ -301,10 +301,10 @@ class RebateRule(NamedConstraints, models.Model):
     commitment_rule = models.BooleanField(
         default=False, help_text="A month below the committed quantity earns no rebate."
     )
-    active_months = models.PositiveSmallIntegerField(
+    active_months = models.SmallIntegerField(
         null=True, blank=True, help_text="Conditional rules: the months bought in, of the last active_window."
     )
-    active_window = models.PositiveSmallIntegerField(
+    active_window = models.SmallIntegerField(
         null=True, blank=True, help_text=f"Conditional rules: the last months looked at, {LONGEST_WINDOW} at most."
     )
 
@@ -323,7 +323,7 @@ class RebateRule(NamedConstraints, models.Model):
                 condition=(Q(active_months__isnull=True, active_window__isnull=True)
                            | Q(active_months__gte=1, active_window__gte=F("active_months"),
                                active_window__lte=LONGEST_WINDOW)),
-                name="rule_active_months_within_window",
+                name="rule_window_holds_active_months",
             ),
         ]
 
