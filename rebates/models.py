@@ -63,6 +63,10 @@ class Product(NamedConstraints, models.Model):
     list_price = unit_price_field()
     launched_on = models.DateField(null=True, blank=True)
     discontinued_on = models.DateField(null=True, blank=True)
+    clearance_from = models.DateField(null=True, blank=True, validators=[validate_month],
+                                      help_text="First month on clearance (first of the month).")
+    clearance_until = models.DateField(null=True, blank=True, validators=[validate_month],
+                                       help_text="Last month on clearance (first of the month).")
 
     objects = ProductQuerySet.as_manager()
 
@@ -76,6 +80,11 @@ class Product(NamedConstraints, models.Model):
                 | Q(launched_on__isnull=True)
                 | Q(discontinued_on__gte=F("launched_on")),
                 name="product_discontinued_after_launch",
+            ),
+            models.CheckConstraint(
+                condition=Q(clearance_from__isnull=True, clearance_until__isnull=True)
+                | Q(clearance_until__gte=F("clearance_from")),
+                name="product_clearance_window_in_order",
             ),
         ]
 
@@ -304,6 +313,8 @@ class RebateRule(NamedConstraints, models.Model):
     active_months = models.SmallIntegerField(
         null=True, blank=True, help_text="Conditional rules: the months bought in, of the last active_window."
     )
+    clearance_rate = rate_field(null=True, blank=True,
+                                help_text="Clearance rules: the percent more on products in their clearance window.")
     active_window = models.SmallIntegerField(
         null=True, blank=True, help_text=f"Conditional rules: the last months looked at, {LONGEST_WINDOW} at most."
     )

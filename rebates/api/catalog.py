@@ -47,8 +47,12 @@ class ProductOut(serializers.ModelSerializer):
 
     class Meta:
         model = Product
-        fields = ["sku", "name", "product_line", "list_price", "launched_on", "discontinued_on"]
+        fields = ["sku", "name", "product_line", "list_price", "launched_on", "discontinued_on", "clearance_from",
+                  "clearance_until"]
         read_only_fields = fields
+
+    clearance_from = MonthField(read_only=True, allow_null=True)
+    clearance_until = MonthField(read_only=True, allow_null=True)
 
 
 class ProductIn(StrictInput):
@@ -59,6 +63,9 @@ class ProductIn(StrictInput):
     list_price = ExactDecimalField(max_digits=14, decimal_places=4, min_value=0)
     launched_on = serializers.DateField(required=False, allow_null=True)
     discontinued_on = serializers.DateField(required=False, allow_null=True)
+    clearance_from = MonthField(required=False, allow_null=True,
+                                help_text="First month on clearance (YYYY-MM); clearance rules pay more then.")
+    clearance_until = MonthField(required=False, allow_null=True, help_text="Last month on clearance (YYYY-MM).")
 
 
 class ProductChangeIn(ProductIn):
@@ -67,7 +74,7 @@ class ProductChangeIn(ProductIn):
 
 
 PRODUCT = {"sku": "SKU-00007", "name": "Cutting disc 125 mm", "product_line": "abrasives", "list_price": "14.0000",
-           "launched_on": "2025-03-01", "discontinued_on": None}
+           "launched_on": "2025-03-01", "discontinued_on": None, "clearance_from": None, "clearance_until": None}
 
 
 def _crud_schema(noun, example, change_example, serializer_in, serializer_change, serializer_out, lookup):
@@ -232,6 +239,9 @@ class RuleSerializer(StrictInput):
     active_window = serializers.IntegerField(min_value=1, max_value=LONGEST_WINDOW, required=False, allow_null=True,
                                              help_text="Conditional rules: how many of the last months are looked "
                                                        "at.")
+    clearance_rate = ExactDecimalField(max_digits=12, decimal_places=6, min_value=0, required=False, allow_null=True,
+                                       help_text="Clearance rules: the percent more on products bought in their "
+                                                 "clearance window.")
     bands = BandSerializer(many=True, required=False)
     bonuses = BonusSerializer(many=True, required=False)
 
@@ -346,7 +356,8 @@ AGREEMENT_OUT = {
     "termination_reason": "",
     "rule": {"kind": "per_unit", "rate_type": "per_unit", "rate": "0.250000", "tier_basis": "", "tier_method": "",
              "baseline": "", "baseline_amount": None, "minimum": None, "cap": None, "commitment_rule": False,
-             "active_months": None, "active_window": None, "bands": [], "bonuses": []},
+             "active_months": None, "active_window": None, "clearance_rate": None, "bands": [],
+             "bonuses": []},
     "prices": [{"product": "SKU-00007", "effective_from": "2026-01-01", "net_price": "12.1000",
                 "reason": "Agreement created"}],
     "line_discounts": [],

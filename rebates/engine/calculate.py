@@ -58,6 +58,7 @@ def calculate(
     bonus_lines: Iterable[PurchaseLine] = (),
     changed_months: Collection[date] | None = None,
     integers: bool = True,
+    clearance_lines: Iterable[PurchaseLine] = (),
 ) -> tuple[MonthResult, ...]:
     """The expected ledger of an agreement, one MonthResult per month that accrues by `as_of`, in order.
 
@@ -70,6 +71,8 @@ def calculate(
     after termination, after as_of) are ignored. `last_year_lines` are the same scope's purchases of the
     year before (their own months; used when the rule's baseline is last year's same period).
     `bonus_lines` are the customer's purchases of launch-bonus products, matched by `product`.
+    `clearance_lines` are the part of `lines` bought of products in their clearance window (read by the
+    clearance kind only, over the whole term even when only some months changed).
 
     Commitment rule: a shortfall month's own volume (and its month of last year) is left out of the
     period-to-date totals for good, so it earns nothing, moves no tier and never earns later as catch-up.
@@ -96,6 +99,8 @@ def calculate(
         if terms.rule.baseline is Baseline.LAST_YEAR else {}
     )
     bonus_lines = tuple(bonus_lines)
+    cleared = ({month: total.amount for month, total in monthly_totals(clearance_lines).items()}
+               if terms.rule.kind_class.reads_clearance else {})
     launches = {b.product: monthly_totals(bonus_lines, product=b.product) for b in terms.rule.bonuses}
     # Months are consecutive from the term's start, so the i-th month is in period i // length.
     length = SettlementFrequency(terms.settlement_frequency).months
@@ -115,7 +120,8 @@ def calculate(
             if not changed:
                 continue
             recompute_from = min(changed)
-        results.extend(_settlement_period(terms, first, period, bought, last_year, launches, recompute_from))
+        results.extend(_settlement_period(terms, first, period, bought, last_year, launches, recompute_from,
+                                          cleared))
     return tuple(results)
 
 
@@ -132,6 +138,7 @@ def _settlement_period(
     last_year: Mapping[date, MonthTotal],
     launches: Mapping[str, Mapping[date, MonthTotal]],
     recompute_from: date,
+    cleared: Mapping[date, Decimal],
 ) -> Iterator[MonthResult]:
     """The period's months from `recompute_from` on; the months before it only add up its volume."""
     rule = terms.rule
@@ -152,9 +159,10 @@ def _settlement_period(
             launched[product] += per_month.get(month, NOTHING_BOUGHT).quantity
         if month < recompute_from:
             if counts:
-                volume = volume.plus(total, last_year.get(month, NOTHING_BOUGHT))
+                volume = volume.plus(total, last_year.get(month, NOTHING_BOUGHT), cleared.get(month, ZERO))
             continue
-        volume = before.volume.plus(total, last_year.get(month, NOTHING_BOUGHT)) if counts else before.volume
+        volume = (before.volume.plus(total, last_year.get(month, NOTHING_BOUGHT), cleared.get(month, ZERO)) if counts
+                  else before.volume)
         extra = bonus_percent(rule.bonuses, launched) if launches else ZERO
         now = _standing(rule, volume, extra)
 

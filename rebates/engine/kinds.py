@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from .choices import Baseline, RateType, TierBasis, TierMethod
-from .money import ZERO
+from .money import ZERO, percent_of
 from .periods import add_months
 from .rules import Volume, apply_rate, basis_value, earning_base, growth
 from .tiers import band_rate, incremental_total, validate_bands
@@ -48,6 +48,7 @@ class Requirement(NamedTuple):
 RATE = Requirement("rule_flat_kinds_have_rate", amounts=("rate",))
 TIER_SETTINGS = Requirement("rule_tiered_has_basis_and_method", chosen=("tier_basis", "tier_method"))
 BASELINE = Requirement("rule_growth_has_baseline", chosen=("baseline",))
+CLEARANCE_RATE = Requirement("rule_clearance_has_clearance_rate", amounts=("clearance_rate",))
 ACTIVE_MONTHS = Requirement("rule_conditional_has_active_months", amounts=("active_months", "active_window"))
 # The longest look-back a conditional rule may have, in months.
 LONGEST_WINDOW = 12
@@ -71,6 +72,9 @@ class Kind:
     # Whether a month earns only on a condition over the months bought in (`month_counts`): such a rule is
     # worked out by the Decimal maths alone.
     conditional_months: ClassVar[bool] = False
+    # Whether the rule earns on the clearance amount too (`Volume.clearance_amount`, from the clearance lines
+    # calculate is given): such a rule is worked out by the Decimal maths alone.
+    reads_clearance: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -88,6 +92,8 @@ class Kind:
         if not cls.conditional_months:
             object.__setattr__(rule, "active_months", None)
             object.__setattr__(rule, "active_window", None)
+        if not cls.reads_clearance:
+            object.__setattr__(rule, "clearance_rate", None)
         for requirement in cls.requires:
             if any(getattr(rule, field) is None for field in requirement.fields):
                 raise ValueError(f"a {cls.code} rule needs a {' and a '.join(requirement.fields)}")
@@ -339,6 +345,27 @@ class ConditionalKind(Kind):
     def description(cls, rule) -> str:
         return (f"{plain(rule.rate)}% of eligible net purchases in a month when the customer has bought in at "
                 f"least {rule.active_months} of the last {rule.active_window} months, that month included")
+
+
+class ClearanceKind(Kind):
+    """A percent of the eligible net purchases, and `clearance_rate` percent more on the net amount of products
+    bought while on clearance: in a month within the product's clearance window. Minimum, cap and bonuses
+    work as for any kind; the minimum is measured on the whole eligible amount."""
+
+    code = "clearance"
+    name = "Clearance"
+    requires = (RATE, CLEARANCE_RATE)
+    reads_clearance = True
+
+    @classmethod
+    def earned(cls, rule: RebateRule, volume: Volume, rate: Decimal | None = None) -> Decimal:
+        rate = cls.rate_at(rule, volume) if rate is None else rate
+        return max(ZERO, percent_of(rate, volume.amount) + percent_of(rule.clearance_rate, volume.clearance_amount))
+
+    @classmethod
+    def description(cls, rule) -> str:
+        return (f"{plain(rule.rate)}% of eligible net purchases, and {plain(rule.clearance_rate)}% more on products "
+                f"bought in their clearance window")
 
 
 def rule_kind(code) -> type[Kind]:

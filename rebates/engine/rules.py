@@ -28,14 +28,17 @@ class Volume(NamedTuple):
     amount: Decimal = ZERO
     baseline_quantity: Decimal = ZERO
     baseline_amount: Decimal = ZERO
+    # The part of `amount` bought of products on clearance in their clearance window (the clearance kind).
+    clearance_amount: Decimal = ZERO
 
-    def plus(self, bought: MonthTotal, last_year: MonthTotal) -> Volume:
-        """These totals with one more month (and its month of last year) added."""
+    def plus(self, bought: MonthTotal, last_year: MonthTotal, cleared: Decimal = ZERO) -> Volume:
+        """These totals with one more month (its month of last year, its clearance amount) added."""
         return Volume(
             self.quantity + bought.quantity,
             self.amount + bought.amount,
             self.baseline_quantity + last_year.quantity,
             self.baseline_amount + last_year.amount,
+            self.clearance_amount + cleared,
         )
 
 

@@ -60,7 +60,8 @@ class RebateRule:
     volume (units for per_unit and quantity-based tiers, money otherwise); `cap` is money per settlement
     period; `baseline_amount` is the stated baseline per settlement period. With `commitment_rule` a month
     below the agreement's committed quantity earns nothing. A conditional rule earns in a month bought in
-    `active_months` of the last `active_window` months.
+    `active_months` of the last `active_window` months. A clearance rule earns `clearance_rate` percent more
+    on the products bought in their clearance window.
     """
 
     kind: RuleKind
@@ -77,6 +78,7 @@ class RebateRule:
     bonuses: tuple[LaunchBonus, ...] = ()
     active_months: int | None = None
     active_window: int | None = None
+    clearance_rate: Decimal | None = None
 
     def __post_init__(self):
         kind = rule_kind(self.kind)
@@ -86,7 +88,7 @@ class RebateRule:
         _optional_choice(self, "tier_basis", TierBasis)
         _optional_choice(self, "tier_method", TierMethod)
         _optional_choice(self, "baseline", Baseline)
-        for name in ("rate", "baseline_amount", "minimum", "cap"):
+        for name in ("rate", "baseline_amount", "minimum", "cap", "clearance_rate"):
             _optional_decimal(self, name)
         _set(self, "bonuses", tuple(self.bonuses))
         for name in ("active_months", "active_window"):

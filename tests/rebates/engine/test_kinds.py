@@ -7,26 +7,27 @@ import pytest
 
 from rebates.engine import RULE_KINDS, AgreementTerms, Band, PurchaseLine, RebateRule, RuleKind, calculate, rule_kind
 from rebates.engine.exact import integer_rule
-from rebates.engine.kinds import ConditionalKind, GrowthKind, PercentKind, PerUnitKind, TieredKind
+from rebates.engine.kinds import ClearanceKind, ConditionalKind, GrowthKind, PercentKind, PerUnitKind, TieredKind
 from rebates.engine.rules import Volume
 
 D = Decimal
 WORKED_TIERS = (Band(D(0), D(1)), Band(D(1000), D(2)), Band(D(5000), D(3)))
 # Settings that satisfy every kind's requirements, so a rule of any kind can be built from them.
 EVERY_SETTING = {"rate": D("0.25"), "rate_type": "percent", "tier_basis": "quantity", "tier_method": "retroactive",
-                 "baseline": "last_year", "bands": WORKED_TIERS, "active_months": 3, "active_window": 4}
+                 "baseline": "last_year", "bands": WORKED_TIERS, "active_months": 3, "active_window": 4,
+                 "clearance_rate": D(3)}
 
 
 def test_the_registry_finds_each_kind_by_its_code():
     assert RULE_KINDS == {"per_unit": PerUnitKind, "percent": PercentKind, "tiered": TieredKind, "growth": GrowthKind,
-                          "condition": ConditionalKind}
+                          "condition": ConditionalKind, "clearance": ClearanceKind}
     assert rule_kind("tiered") is TieredKind
     assert rule_kind(RuleKind.GROWTH) is GrowthKind
 
 
 def test_an_unknown_code_names_the_kinds_there_are():
-    with pytest.raises(ValueError,
-                       match="'rebate' is not a rule kind: one of per_unit, percent, tiered, growth, condition"):
+    codes = "per_unit, percent, tiered, growth, condition, clearance"
+    with pytest.raises(ValueError, match=f"'rebate' is not a rule kind: one of {codes}"):
         rule_kind("rebate")
 
 
@@ -49,6 +50,7 @@ def test_the_engine_refuses_a_rule_missing_a_setting_its_kind_requires(code, fie
 
 @pytest.mark.parametrize(("code", "volume_in"), [
     ("per_unit", "units"), ("percent", "money"), ("growth", "money"), ("condition", "money"),
+    ("clearance", "money"),
 ])
 def test_the_minimum_is_measured_in_units_for_per_unit_rules_and_in_money_otherwise(code, volume_in):
     rule = RebateRule(kind=code, **EVERY_SETTING)
@@ -99,7 +101,9 @@ def test_worked_example_two_march_volume_earns_two_percent_on_everything_retroac
     (RebateRule(kind="condition", rate=D(2), active_months=3, active_window=4),
      "2% of eligible net purchases in a month when the customer has bought in at least 3 of the last 4 months, "
      "that month included"),
-], ids=["per_unit", "percent", "growth-on-last-year", "growth-on-stated", "tiered", "condition"])
+    (RebateRule(kind="clearance", rate=D(1), clearance_rate=D("3.5")),
+     "1% of eligible net purchases, and 3.5% more on products bought in their clearance window"),
+], ids=["per_unit", "percent", "growth-on-last-year", "growth-on-stated", "tiered", "condition", "clearance"])
 def test_each_kind_describes_what_its_rule_earns(rule, words):
     assert rule.kind_class.description(rule) == words
 
@@ -169,3 +173,36 @@ def test_a_changed_month_of_a_conditional_rule_recomputes_the_months_it_decides_
     # March decides March to June: its own period's last month and the whole next period.
     assert [r.month.month for r in part] == [3, 4, 5, 6]
     assert part == whole[2:6]
+
+
+# The worked example of docs/rule-kinds.md: 1%, and 3% more on clearance products, settled quarterly.
+CLEARANCE = RebateRule(kind="clearance", rate=D(1), clearance_rate=D(3))
+
+
+def test_worked_example_clearance_products_earn_the_extra_rate_in_their_window_only():
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=CLEARANCE,
+                           settlement_frequency="quarterly")
+    lines = [PurchaseLine(date(2026, m, 1), D(10), D(1000)) for m in range(1, 7)]
+    # $400 of each month's $1,000 was of a product on clearance from February to April.
+    cleared = [PurchaseLine(date(2026, m, 1), D(4), D(400), product="CLR-1") for m in (2, 3, 4)]
+    months = calculate(terms, lines, as_of=date(2026, 6, 30), clearance_lines=cleared)
+    assert [str(r.amount) for r in months] == ["10.00", "22.00", "22.00", "22.00", "10.00", "10.00"]
+    assert [str(r.cumulative) for r in months][2::3] == ["54.00", "42.00"]
+    # Without clearance lines it is a plain 1% rule.
+    assert calculate(terms, lines, as_of=date(2026, 6, 30))[-1].cumulative == D("30.00")
+
+
+def test_a_clearance_rule_is_capped_and_held_to_its_minimum_as_a_whole():
+    rule = RebateRule(kind="clearance", rate=D(1), clearance_rate=D(3), minimum=D(2500), cap=D("40.00"))
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 3, 1), rule=rule)
+    lines = [PurchaseLine(date(2026, m, 1), D(10), D(1000)) for m in range(1, 4)]
+    cleared = [PurchaseLine(date(2026, m, 1), D(4), D(400)) for m in range(1, 4)]
+    months = calculate(terms, lines, as_of=date(2026, 3, 31), clearance_lines=cleared)
+    # Nothing until $2,500 (March), then 1% of $3,000 + 3% of $1,200 = $66.00, capped at $40.00.
+    assert [str(r.amount) for r in months] == ["0.00", "0.00", "40.00"]
+    assert months[-1].catch_up == D("40.00")
+
+
+def test_a_clearance_rule_is_left_to_the_decimal_maths_and_other_kinds_ignore_its_rate():
+    assert integer_rule(CLEARANCE) is None
+    assert RebateRule(kind="percent", rate=D(2), clearance_rate=D(3)).clearance_rate is None

@@ -71,6 +71,10 @@ KIND_SETTINGS = {
         "bands": bands,
         **BASELINE,
     }),
+    "clearance": st.fixed_dictionaries({
+        "rate": st.integers(0, 1000).map(lambda cents: Decimal(cents) / 100),
+        "clearance_rate": st.integers(0, 1000).map(lambda cents: Decimal(cents) / 100),
+    }),
     "condition": st.integers(1, 12).flatmap(lambda window: st.fixed_dictionaries({
         "rate": st.integers(0, 1000).map(lambda cents: Decimal(cents) / 100),
         "active_months": st.integers(1, window),
@@ -110,9 +114,15 @@ def agreements(draw):
 baselines = st.integers(0, 20000).map(Decimal)
 
 
+def on_clearance(lines):
+    """The lines of a product on clearance: those of the months from March to August."""
+    return [line for line in lines if 3 <= line.month.month <= 8]
+
+
 def run(terms, lines, baseline=Decimal("0")):
     last_year = [PurchaseLine(date(2025, m, 1), Decimal("100"), baseline) for m in range(1, 13)]
-    return calculate(terms, lines, as_of=YEAR_END, last_year_lines=last_year, bonus_lines=lines)
+    return calculate(terms, lines, as_of=YEAR_END, last_year_lines=last_year, bonus_lines=lines,
+                     clearance_lines=on_clearance(lines))
 
 
 def tiered(method: str) -> AgreementTerms:
@@ -198,7 +208,7 @@ def test_recomputing_only_changed_months_gives_the_whole_terms_results_for_the_m
     differ = {add_months(month, step) for month in changed for step in range(reach + 1)}
     last_year = [PurchaseLine(date(2025, m, 1), Decimal("100"), baseline) for m in range(1, 13)]
     part = calculate(terms, lines, as_of=YEAR_END, last_year_lines=last_year, bonus_lines=lines,
-                     changed_months=changed)
+                     changed_months=changed, clearance_lines=on_clearance(lines))
     # From the first changed month of each period to the period's end.
     assert part == tuple(
         r for r in whole if any(r.period_start <= month <= r.month for month in differ)
