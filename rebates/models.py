@@ -315,6 +315,15 @@ class RebateRule(NamedConstraints, models.Model):
     )
     clearance_rate = rate_field(null=True, blank=True,
                                 help_text="Clearance rules: the percent more on products in their clearance window.")
+    min_product_lines = models.SmallIntegerField(
+        null=True, blank=True, help_text="Product mix rules: the product lines a period must buy from."
+    )
+    focus_line = models.ForeignKey(
+        ProductLine, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="Product mix rules: the product line whose share of the period is measured.",
+    )
+    focus_share = rate_field(null=True, blank=True,
+                             help_text="Product mix rules: the focus line's least percent of the period's purchases.")
     active_window = models.SmallIntegerField(
         null=True, blank=True, help_text=f"Conditional rules: the last months looked at, {LONGEST_WINDOW} at most."
     )
@@ -335,6 +344,19 @@ class RebateRule(NamedConstraints, models.Model):
                            | Q(active_months__gte=1, active_window__gte=F("active_months"),
                                active_window__lte=LONGEST_WINDOW)),
                 name="rule_window_holds_active_months",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="mix") | Q(min_product_lines__isnull=False) | Q(focus_share__isnull=False),
+                name="rule_mix_has_a_condition",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_product_lines__isnull=True) | Q(min_product_lines__gte=1),
+                name="rule_mix_lines_at_least_one",
+            ),
+            models.CheckConstraint(
+                condition=Q(focus_share__isnull=True, focus_line__isnull=True)
+                | Q(focus_share__isnull=False, focus_line__isnull=False, focus_share__gte=0, focus_share__lte=100),
+                name="rule_mix_focus_share_has_line",
             ),
         ]
 

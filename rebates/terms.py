@@ -49,11 +49,14 @@ def agreement_terms(agreement: RebateAgreement) -> engine.AgreementTerms:
 
 
 _RULE_FIELDS = ("kind", "rate", "rate_type", "tier_basis", "tier_method", "baseline", "baseline_amount", "minimum",
-                "cap", "commitment_rule", "active_months", "active_window", "clearance_rate")
+                "cap", "commitment_rule", "active_months", "active_window", "clearance_rate", "min_product_lines",
+                "focus_line_id", "focus_share")
 
 
 def _terms(start_month, end_month, frequency, committed, terminated_on, rule, bands, bonuses) -> engine.AgreementTerms:
     rule = dict(zip(_RULE_FIELDS, rule, strict=True))
+    # The engine knows a product line by its id as text, as the mix lines name it.
+    rule["focus_line"] = rule.pop("focus_line_id")
     return engine.AgreementTerms(
         start_month=start_month,
         end_month=end_month,
@@ -221,6 +224,22 @@ def clearance_lines(agreements: list[AgreementInput]) -> dict[int, list[engine.P
     return result
 
 
+def mix_lines(agreements: list[AgreementInput]) -> dict[int, list[engine.PurchaseLine]]:
+    """Per agreement whose kind has a period condition on its product mix (rebates/engine/kinds.py), its
+    purchases in scope per month and product line (the line's id as text), over the whole term; one query
+    per such agreement."""
+    result: dict[int, list[engine.PurchaseLine]] = {}
+    for agreement in agreements:
+        if not agreement.terms.rule.kind_class.period_condition:
+            continue
+        rows = (PurchaseLine.objects.filter(covered_q(agreement))
+                .values("month", "product__product_line_id")
+                .annotate(quantity=Sum("quantity"), amount=Sum("amount")).order_by("month"))
+        result[agreement.pk] = [engine.PurchaseLine(row["month"], row["quantity"], row["amount"],
+                                                    product=str(row["product__product_line_id"])) for row in rows]
+    return result
+
+
 def expected_ledger(
     agreements: list[RebateAgreement | AgreementInput], *, as_of: date, run_id: int | None = None,
     changed_months=None, booked=None,
@@ -245,6 +264,7 @@ def expected_ledger(
     totals.update(changed_month_totals([a for a in agreements if a.pk in changed_months], changed_months))
     bonuses = bonus_product_lines(agreements)
     cleared = clearance_lines(agreements)
+    mixed = mix_lines(agreements)
     expected = {}
     for agreement in agreements:
         pk = agreement.pk
@@ -260,6 +280,7 @@ def expected_ledger(
         expected[pk] = engine.calculate(
             agreement.terms, lines, as_of=as_of, last_year_lines=lines,
             bonus_lines=bonuses.get(pk, ()), changed_months=changed, clearance_lines=cleared.get(pk, ()),
+            mix_lines=mixed.get(pk, ()),
         )
     return expected
 

@@ -242,6 +242,15 @@ class RuleSerializer(StrictInput):
     clearance_rate = ExactDecimalField(max_digits=12, decimal_places=6, min_value=0, required=False, allow_null=True,
                                        help_text="Clearance rules: the percent more on products bought in their "
                                                  "clearance window.")
+    min_product_lines = serializers.IntegerField(min_value=1, max_value=1000, required=False, allow_null=True,
+                                                 help_text="Product mix rules: the product lines a settlement "
+                                                           "period must buy from.")
+    focus_line = serializers.SlugRelatedField(slug_field="code", queryset=ProductLine.objects.all(), required=False,
+                                              allow_null=True, help_text="Product mix rules: the focus product "
+                                                                         "line's code.")
+    focus_share = ExactDecimalField(max_digits=12, decimal_places=6, min_value=0, max_value=100, required=False,
+                                    allow_null=True, help_text="Product mix rules: the least percent of a period's "
+                                                               "purchases in the focus line.")
     bands = BandSerializer(many=True, required=False)
     bonuses = BonusSerializer(many=True, required=False)
 
@@ -356,8 +365,8 @@ AGREEMENT_OUT = {
     "termination_reason": "",
     "rule": {"kind": "per_unit", "rate_type": "per_unit", "rate": "0.250000", "tier_basis": "", "tier_method": "",
              "baseline": "", "baseline_amount": None, "minimum": None, "cap": None, "commitment_rule": False,
-             "active_months": None, "active_window": None, "clearance_rate": None, "bands": [],
-             "bonuses": []},
+             "active_months": None, "active_window": None, "clearance_rate": None, "min_product_lines": None,
+             "focus_line": None, "focus_share": None, "bands": [], "bonuses": []},
     "prices": [{"product": "SKU-00007", "effective_from": "2026-01-01", "net_price": "12.1000",
                 "reason": "Agreement created"}],
     "line_discounts": [],

@@ -75,6 +75,9 @@ class Kind:
     # Whether the rule earns on the clearance amount too (`Volume.clearance_amount`, from the clearance lines
     # calculate is given): such a rule is worked out by the Decimal maths alone.
     reads_clearance: ClassVar[bool] = False
+    # Whether a settlement period earns only once its volume to date meets a condition (`qualifies`), as it
+    # earns only once it reaches its minimum: reaching it restates the period's earlier months.
+    period_condition: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -94,6 +97,9 @@ class Kind:
             object.__setattr__(rule, "active_window", None)
         if not cls.reads_clearance:
             object.__setattr__(rule, "clearance_rate", None)
+        if not cls.period_condition:
+            for name in ("min_product_lines", "focus_line", "focus_share"):
+                object.__setattr__(rule, name, None)
         for requirement in cls.requires:
             if any(getattr(rule, field) is None for field in requirement.fields):
                 raise ValueError(f"a {cls.code} rule needs a {' and a '.join(requirement.fields)}")
@@ -107,6 +113,11 @@ class Kind:
     def month_counts(rule: RebateRule, bought: Mapping[date, object], month: date, start_month: date) -> bool:
         """Whether `month`'s purchases count (and earn); `bought` is the term's net totals by month (each with
         an `amount`) and `start_month` the term's first month. Every month counts by default."""
+        return True
+
+    @staticmethod
+    def qualifies(rule: RebateRule, volume: Volume) -> bool:
+        """Whether the period's volume to date meets the kind's condition (kinds with `period_condition`)."""
         return True
 
     @staticmethod
@@ -366,6 +377,51 @@ class ClearanceKind(Kind):
     def description(cls, rule) -> str:
         return (f"{plain(rule.rate)}% of eligible net purchases, and {plain(rule.clearance_rate)}% more on products "
                 f"bought in their clearance window")
+
+
+class ProductMixKind(Kind):
+    """A percent of the eligible net purchases, earned only in a settlement period whose purchases to date
+    span at least `min_product_lines` product lines (each with a net amount above zero), and/or in which the
+    focus product line (`focus_line`) is at least `focus_share` percent of the eligible amount; every condition
+    set must hold. Until then the period earns nothing; once it holds, the earlier months are restated as a
+    catch-up (as when a minimum is reached), and it can stop holding again (a credit note)."""
+
+    code = "mix"
+    name = "Product mix"
+    requires = (RATE,)
+    period_condition = True
+    restates_earlier_months = True
+
+    @classmethod
+    def check(cls, rule: RebateRule) -> None:
+        super().check(rule)
+        if rule.min_product_lines is None and rule.focus_share is None:
+            raise ValueError(f"a {cls.code} rule needs a min_product_lines or a focus_share")
+        if (rule.focus_share is None) != (rule.focus_line is None):
+            raise ValueError("a focus_share needs its focus_line, and a focus_line its focus_share")
+        if rule.min_product_lines is not None and rule.min_product_lines < 1:
+            raise ValueError(f"min_product_lines must be 1 or more, got {rule.min_product_lines}")
+
+    @staticmethod
+    def qualifies(rule: RebateRule, volume: Volume) -> bool:
+        if rule.min_product_lines is not None:
+            if sum(1 for _, amount in volume.line_amounts if amount > 0) < rule.min_product_lines:
+                return False
+        if rule.focus_share is not None:
+            focus = dict(volume.line_amounts).get(rule.focus_line, ZERO)
+            if volume.amount <= 0 or focus * 100 < rule.focus_share * volume.amount:
+                return False
+        return True
+
+    @classmethod
+    def description(cls, rule) -> str:
+        conditions = []
+        if rule.min_product_lines is not None:
+            conditions.append(f"purchases from at least {rule.min_product_lines} product lines")
+        if rule.focus_share is not None:
+            focus = getattr(rule.focus_line, "code", rule.focus_line)
+            conditions.append(f"at least {plain(rule.focus_share)}% of them in product line {focus}")
+        return f"{plain(rule.rate)}% of eligible net purchases in a settlement period with {' and '.join(conditions)}"
 
 
 def rule_kind(code) -> type[Kind]:

@@ -29,7 +29,8 @@ from rebates.terms import agreement_terms, agreements_with_terms
 AGREEMENT_FIELDS = ("customer", "program", "start_month", "end_month", "committed_monthly_quantity",
                     "settlement_frequency", "interim_frequency", "status")
 RULE_FIELDS = ("kind", "rate_type", "rate", "tier_basis", "tier_method", "baseline", "baseline_amount", "minimum",
-               "cap", "commitment_rule", "active_months", "active_window", "clearance_rate")
+               "cap", "commitment_rule", "active_months", "active_window", "clearance_rate", "min_product_lines",
+               "focus_line", "focus_share")
 # What the ERP may set an agreement's status to; terminating forfeits the unpaid balance and goes through
 # agreement_terminate, settling through the settlements.
 STATUSES_SENT = (RebateAgreement.Status.DRAFT, RebateAgreement.Status.ACTIVE)

@@ -7,7 +7,15 @@ import pytest
 
 from rebates.engine import RULE_KINDS, AgreementTerms, Band, PurchaseLine, RebateRule, RuleKind, calculate, rule_kind
 from rebates.engine.exact import integer_rule
-from rebates.engine.kinds import ClearanceKind, ConditionalKind, GrowthKind, PercentKind, PerUnitKind, TieredKind
+from rebates.engine.kinds import (
+    ClearanceKind,
+    ConditionalKind,
+    GrowthKind,
+    PercentKind,
+    PerUnitKind,
+    ProductMixKind,
+    TieredKind,
+)
 from rebates.engine.rules import Volume
 
 D = Decimal
@@ -15,18 +23,18 @@ WORKED_TIERS = (Band(D(0), D(1)), Band(D(1000), D(2)), Band(D(5000), D(3)))
 # Settings that satisfy every kind's requirements, so a rule of any kind can be built from them.
 EVERY_SETTING = {"rate": D("0.25"), "rate_type": "percent", "tier_basis": "quantity", "tier_method": "retroactive",
                  "baseline": "last_year", "bands": WORKED_TIERS, "active_months": 3, "active_window": 4,
-                 "clearance_rate": D(3)}
+                 "clearance_rate": D(3), "min_product_lines": 2}
 
 
 def test_the_registry_finds_each_kind_by_its_code():
     assert RULE_KINDS == {"per_unit": PerUnitKind, "percent": PercentKind, "tiered": TieredKind, "growth": GrowthKind,
-                          "condition": ConditionalKind, "clearance": ClearanceKind}
+                          "condition": ConditionalKind, "clearance": ClearanceKind, "mix": ProductMixKind}
     assert rule_kind("tiered") is TieredKind
     assert rule_kind(RuleKind.GROWTH) is GrowthKind
 
 
 def test_an_unknown_code_names_the_kinds_there_are():
-    codes = "per_unit, percent, tiered, growth, condition, clearance"
+    codes = "per_unit, percent, tiered, growth, condition, clearance, mix"
     with pytest.raises(ValueError, match=f"'rebate' is not a rule kind: one of {codes}"):
         rule_kind("rebate")
 
@@ -51,6 +59,7 @@ def test_the_engine_refuses_a_rule_missing_a_setting_its_kind_requires(code, fie
 @pytest.mark.parametrize(("code", "volume_in"), [
     ("per_unit", "units"), ("percent", "money"), ("growth", "money"), ("condition", "money"),
     ("clearance", "money"),
+    ("mix", "money"),
 ])
 def test_the_minimum_is_measured_in_units_for_per_unit_rules_and_in_money_otherwise(code, volume_in):
     rule = RebateRule(kind=code, **EVERY_SETTING)
@@ -58,8 +67,8 @@ def test_the_minimum_is_measured_in_units_for_per_unit_rules_and_in_money_otherw
     assert rule.kind_class.minimum_volume(rule, volume) == (D(30) if volume_in == "units" else D(363))
 
 
-def test_only_tiered_rules_restate_earlier_months_without_a_minimum():
-    assert [code for code, kind in RULE_KINDS.items() if kind.restates_earlier_months] == ["tiered"]
+def test_only_tiered_and_product_mix_rules_restate_earlier_months_without_a_minimum():
+    assert [code for code, kind in RULE_KINDS.items() if kind.restates_earlier_months] == ["tiered", "mix"]
 
 
 def test_growth_rules_and_tiers_on_growth_measure_growth_and_other_rules_do_not():
@@ -103,7 +112,13 @@ def test_worked_example_two_march_volume_earns_two_percent_on_everything_retroac
      "that month included"),
     (RebateRule(kind="clearance", rate=D(1), clearance_rate=D("3.5")),
      "1% of eligible net purchases, and 3.5% more on products bought in their clearance window"),
-], ids=["per_unit", "percent", "growth-on-last-year", "growth-on-stated", "tiered", "condition", "clearance"])
+    (RebateRule(kind="mix", rate=D(2), min_product_lines=3),
+     "2% of eligible net purchases in a settlement period with purchases from at least 3 product lines"),
+    (RebateRule(kind="mix", rate=D(2), min_product_lines=2, focus_line="7", focus_share=D(30)),
+     "2% of eligible net purchases in a settlement period with purchases from at least 2 product lines and at "
+     "least 30% of them in product line 7"),
+], ids=["per_unit", "percent", "growth-on-last-year", "growth-on-stated", "tiered", "condition", "clearance", "mix",
+        "mix-with-focus"])
 def test_each_kind_describes_what_its_rule_earns(rule, words):
     assert rule.kind_class.description(rule) == words
 
@@ -206,3 +221,44 @@ def test_a_clearance_rule_is_capped_and_held_to_its_minimum_as_a_whole():
 def test_a_clearance_rule_is_left_to_the_decimal_maths_and_other_kinds_ignore_its_rate():
     assert integer_rule(CLEARANCE) is None
     assert RebateRule(kind="percent", rate=D(2), clearance_rate=D(3)).clearance_rate is None
+
+
+# The worked example of docs/rule-kinds.md: 2% in a quarter bought from at least 2 product lines.
+MIX = RebateRule(kind="mix", rate=D(2), min_product_lines=2)
+
+
+def mix_months(rule, by_line, frequency="quarterly"):
+    """`by_line`: {month: {line: amount}}; each line's amount is 1 unit a dollar."""
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=rule,
+                           settlement_frequency=frequency)
+    mix = [PurchaseLine(date(2026, m, 1), D(amount), D(amount), product=line)
+           for m, lines in by_line.items() for line, amount in lines.items()]
+    return calculate(terms, mix, as_of=date(2026, 6, 30), mix_lines=mix)
+
+
+def test_worked_example_product_mix_a_quarter_earns_once_it_buys_from_two_lines_and_restates_its_months():
+    months = mix_months(MIX, {1: {"7": 1000}, 2: {"7": 1000}, 3: {"7": 1000, "8": 500},
+                              4: {"7": 1000}, 5: {"7": 1000}, 6: {"7": 1000}})
+    # March brings a second line: the quarter earns 2% of $3,500, January and February's $40 as catch-up.
+    assert [(str(r.amount), str(r.catch_up)) for r in months[:3]] == [("0.00", "0.00"), ("0.00", "0.00"),
+                                                                      ("70.00", "40.00")]
+    # The second quarter buys from one line only: nothing.
+    assert [r.cumulative for r in months[3:]] == [D(0), D(0), D(0)]
+    assert [r.rate for r in months] == [D(0), D(0), D(2), D(0), D(0), D(0)]
+
+
+def test_a_product_mix_focus_share_is_measured_on_the_period_to_date():
+    rule = RebateRule(kind="mix", rate=D(2), focus_line="8", focus_share=D(30))
+    months = mix_months(rule, {1: {"7": 1000}, 2: {"7": 500, "8": 1000}, 3: {"7": 1000}})
+    # February: $1,000 of $2,500 (40%) in line 8; March: $1,000 of $3,500 (28.6%), so the quarter earns nothing.
+    assert [str(r.cumulative) for r in months[:3]] == ["0.00", "50.00", "0.00"]
+    assert [str(r.amount) for r in months[:3]] == ["0.00", "50.00", "-50.00"]
+
+
+def test_a_product_mix_rule_needs_a_condition_and_is_left_to_the_decimal_maths():
+    with pytest.raises(ValueError, match="min_product_lines or a focus_share"):
+        RebateRule(kind="mix", rate=D(2))
+    with pytest.raises(ValueError, match="focus_share needs its focus_line"):
+        RebateRule(kind="mix", rate=D(2), focus_share=D(30))
+    assert integer_rule(MIX) is None
+    assert RebateRule(kind="percent", rate=D(2), min_product_lines=2).min_product_lines is None
