@@ -262,3 +262,23 @@ def test_a_product_mix_rule_needs_a_condition_and_is_left_to_the_decimal_maths()
         RebateRule(kind="mix", rate=D(2), focus_share=D(30))
     assert integer_rule(MIX) is None
     assert RebateRule(kind="percent", rate=D(2), min_product_lines=2).min_product_lines is None
+
+
+def test_the_forecast_of_a_product_mix_or_clearance_period_reads_its_lines_to_date():
+    from rebates.engine.outlook import forecast
+
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=MIX,
+                           settlement_frequency="quarterly")
+    mix = [PurchaseLine(date(2026, 1, 1), D(1000), D(1000), product="7"),
+           PurchaseLine(date(2026, 2, 1), D(500), D(500), product="8")]
+    # February spans two lines: the quarter earns 2% of $1,500 to date and of March's projected $750.
+    result = forecast(terms, mix, as_of=date(2026, 2, 28), mix_lines=mix)
+    assert (result.rebate_to_date, result.rebate) == (D("30.00"), D("45.00"))
+
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=CLEARANCE,
+                           settlement_frequency="quarterly")
+    lines = [PurchaseLine(date(2026, 1, 1), D(10), D(1000))]
+    result = forecast(terms, lines, as_of=date(2026, 1, 31), clearance_lines=[
+        PurchaseLine(date(2026, 1, 1), D(4), D(400))])
+    # January: 1% of $1,000 and 3% of $400; February and March projected at $1,000 each, at 1%.
+    assert (result.rebate_to_date, result.rebate) == (D("22.00"), D("42.00"))
