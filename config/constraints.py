@@ -43,9 +43,26 @@ CONSTRAINT_PROBLEMS: dict[str, tuple[tuple[str, ...], str]] = {
     "line_discount_percent_in_range": (("discount_percent",), "A discount is from 0 to less than 100 percent."),
     # rules, bands, bonuses
     "rule_kind_is_known": (("kind",), "The kind is not one of the rule kinds."),
-    "rule_flat_kinds_have_rate": (("rate",), "A per-unit, percent or growth rule needs a rate of zero or more."),
+    "rule_flat_kinds_have_rate": (("rate",),
+                                  "A per-unit, percent, growth, conditional, clearance or product mix rule "
+                                  "needs a rate of zero or more."),
     "rule_tiered_has_basis_and_method": (("tier_basis", "tier_method"), "A tiered rule needs its basis and method."),
     "rule_growth_has_baseline": (("baseline",), "A growth rule needs a baseline."),
+    "rule_clearance_has_clearance_rate": (("clearance_rate",),
+                                          "A clearance rule needs its clearance rate, zero or more."),
+    "product_clearance_window_in_order": (("clearance_from", "clearance_until"),
+                                          "A clearance window needs both months, the last not before the first."),
+    "rule_mix_has_a_condition": (("min_product_lines", "focus_share"),
+                                 "A product mix rule needs its product lines or its focus line's share."),
+    "rule_mix_lines_at_least_one": (("min_product_lines",), "The product lines must be 1 or more."),
+    "rule_mix_focus_share_has_line": (("focus_line", "focus_share"),
+                                      "A focus share needs its focus line (and a focus line its share), "
+                                      "from 0 to 100 percent."),
+    "rule_conditional_has_active_months": (("active_months", "active_window"),
+                                           "A conditional rule needs its months bought in and the months looked at."),
+    "rule_window_holds_active_months": (("active_months", "active_window"),
+                                        "The months bought in must be 1 or more and at most the months looked at, "
+                                        "which are 12 at most."),
     "rule_stated_baseline_has_amount": (("baseline_amount",),
                                         "A stated baseline needs its amount, zero or more."),
     "rule_minimum_not_negative": (("minimum",), "The minimum must not be negative."),

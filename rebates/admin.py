@@ -51,7 +51,8 @@ class ProductAdmin(CreateUpdateServiceAdmin):
     list_filter = ("product_line",)
     search_fields = ("sku", "name")
     list_select_related = ("product_line",)
-    fields = ("sku", "name", "product_line", "list_price", "launched_on", "discontinued_on")
+    fields = ("sku", "name", "product_line", "list_price", "launched_on", "discontinued_on", "clearance_from",
+              "clearance_until")
 
     def get_readonly_fields(self, request, obj=None):
         return ("sku",) if obj is not None else ()

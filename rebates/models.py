@@ -11,7 +11,7 @@ from django.db.models import F, Q
 from config.constraints import NamedConstraints
 from config.validators import CODE_RULE, validate_code, validate_month, validate_term
 from customers.models import Customer
-from rebates.engine.kinds import RULE_KINDS
+from rebates.engine.kinds import LONGEST_WINDOW, RULE_KINDS
 from rebates.querysets import (
     AgreementBalanceQuerySet,
     AgreementForecastQuerySet,
@@ -63,6 +63,10 @@ class Product(NamedConstraints, models.Model):
     list_price = unit_price_field()
     launched_on = models.DateField(null=True, blank=True)
     discontinued_on = models.DateField(null=True, blank=True)
+    clearance_from = models.DateField(null=True, blank=True, validators=[validate_month],
+                                      help_text="First month on clearance (first of the month).")
+    clearance_until = models.DateField(null=True, blank=True, validators=[validate_month],
+                                       help_text="Last month on clearance (first of the month).")
 
     objects = ProductQuerySet.as_manager()
 
@@ -76,6 +80,11 @@ class Product(NamedConstraints, models.Model):
                 | Q(launched_on__isnull=True)
                 | Q(discontinued_on__gte=F("launched_on")),
                 name="product_discontinued_after_launch",
+            ),
+            models.CheckConstraint(
+                condition=Q(clearance_from__isnull=True, clearance_until__isnull=True)
+                | Q(clearance_until__gte=F("clearance_from")),
+                name="product_clearance_window_in_order",
             ),
         ]
 
@@ -301,6 +310,23 @@ class RebateRule(NamedConstraints, models.Model):
     commitment_rule = models.BooleanField(
         default=False, help_text="A month below the committed quantity earns no rebate."
     )
+    active_months = models.SmallIntegerField(
+        null=True, blank=True, help_text="Conditional rules: the months bought in, of the last active_window."
+    )
+    clearance_rate = rate_field(null=True, blank=True,
+                                help_text="Clearance rules: the percent more on products in their clearance window.")
+    min_product_lines = models.SmallIntegerField(
+        null=True, blank=True, help_text="Product mix rules: the product lines a period must buy from."
+    )
+    focus_line = models.ForeignKey(
+        ProductLine, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="Product mix rules: the product line whose share of the period is measured.",
+    )
+    focus_share = rate_field(null=True, blank=True,
+                             help_text="Product mix rules: the focus line's least percent of the period's purchases.")
+    active_window = models.SmallIntegerField(
+        null=True, blank=True, help_text=f"Conditional rules: the last months looked at, {LONGEST_WINDOW} at most."
+    )
 
     class Meta:
         constraints = [
@@ -313,6 +339,25 @@ class RebateRule(NamedConstraints, models.Model):
                 condition=Q(minimum__isnull=True) | Q(minimum__gte=0), name="rule_minimum_not_negative"
             ),
             models.CheckConstraint(condition=Q(cap__isnull=True) | Q(cap__gte=0), name="rule_cap_not_negative"),
+            models.CheckConstraint(
+                condition=(Q(active_months__isnull=True, active_window__isnull=True)
+                           | Q(active_months__gte=1, active_window__gte=F("active_months"),
+                               active_window__lte=LONGEST_WINDOW)),
+                name="rule_window_holds_active_months",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="mix") | Q(min_product_lines__isnull=False) | Q(focus_share__isnull=False),
+                name="rule_mix_has_a_condition",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_product_lines__isnull=True) | Q(min_product_lines__gte=1),
+                name="rule_mix_lines_at_least_one",
+            ),
+            models.CheckConstraint(
+                condition=Q(focus_share__isnull=True, focus_line__isnull=True)
+                | Q(focus_share__isnull=False, focus_line__isnull=False, focus_share__gte=0, focus_share__lte=100),
+                name="rule_mix_focus_share_has_line",
+            ),
         ]
 
     def __str__(self):

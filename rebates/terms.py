@@ -10,13 +10,13 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Prefetch, Q, Sum
+from django.db.models import F, Prefetch, Q, Sum
 
 from rebates import engine
 from rebates.engine.money import CENT
 from rebates.engine.periods import add_months
 from rebates.models import BonusCondition, PurchaseLine, RebateAgreement, TierBand
-from rebates.scope import in_term_q
+from rebates.scope import covered_q, in_term_q
 from rebates.sql import terms as sql
 
 QUANTITY_STEP = Decimal("0.001")
@@ -49,11 +49,14 @@ def agreement_terms(agreement: RebateAgreement) -> engine.AgreementTerms:
 
 
 _RULE_FIELDS = ("kind", "rate", "rate_type", "tier_basis", "tier_method", "baseline", "baseline_amount", "minimum",
-                "cap", "commitment_rule")
+                "cap", "commitment_rule", "active_months", "active_window", "clearance_rate", "min_product_lines",
+                "focus_line_id", "focus_share")
 
 
 def _terms(start_month, end_month, frequency, committed, terminated_on, rule, bands, bonuses) -> engine.AgreementTerms:
     rule = dict(zip(_RULE_FIELDS, rule, strict=True))
+    # The engine knows a product line by its id as text, as the mix lines name it.
+    rule["focus_line"] = rule.pop("focus_line_id")
     return engine.AgreementTerms(
         start_month=start_month,
         end_month=end_month,
@@ -207,6 +210,36 @@ def bonus_product_lines(agreements: list[AgreementInput]) -> dict[int, list[engi
     return result
 
 
+def clearance_lines(agreements: list[AgreementInput]) -> dict[int, list[engine.PurchaseLine]]:
+    """Per agreement whose kind reads clearance (rebates/engine/kinds.py), its purchases in scope of products
+    in their clearance window, summed per month over the whole term; one query per such agreement."""
+    result: dict[int, list[engine.PurchaseLine]] = {}
+    for agreement in agreements:
+        if not agreement.terms.rule.kind_class.reads_clearance:
+            continue
+        rows = (PurchaseLine.objects.filter(covered_q(agreement), product__clearance_from__lte=F("month"),
+                                            product__clearance_until__gte=F("month"))
+                .values("month").annotate(quantity=Sum("quantity"), amount=Sum("amount")).order_by("month"))
+        result[agreement.pk] = [engine.PurchaseLine(row["month"], row["quantity"], row["amount"]) for row in rows]
+    return result
+
+
+def mix_lines(agreements: list[AgreementInput]) -> dict[int, list[engine.PurchaseLine]]:
+    """Per agreement whose kind has a period condition on its product mix (rebates/engine/kinds.py), its
+    purchases in scope per month and product line (the line's id as text), over the whole term; one query
+    per such agreement."""
+    result: dict[int, list[engine.PurchaseLine]] = {}
+    for agreement in agreements:
+        if not agreement.terms.rule.kind_class.period_condition:
+            continue
+        rows = (PurchaseLine.objects.filter(covered_q(agreement))
+                .values("month", "product__product_line_id")
+                .annotate(quantity=Sum("quantity"), amount=Sum("amount")).order_by("month"))
+        result[agreement.pk] = [engine.PurchaseLine(row["month"], row["quantity"], row["amount"],
+                                                    product=str(row["product__product_line_id"])) for row in rows]
+    return result
+
+
 def expected_ledger(
     agreements: list[RebateAgreement | AgreementInput], *, as_of: date, run_id: int | None = None,
     changed_months=None, booked=None,
@@ -230,6 +263,8 @@ def expected_ledger(
         totals = scope_month_totals_stored(run_id=run_id, agreements=whole)
     totals.update(changed_month_totals([a for a in agreements if a.pk in changed_months], changed_months))
     bonuses = bonus_product_lines(agreements)
+    cleared = clearance_lines(agreements)
+    mixed = mix_lines(agreements)
     expected = {}
     for agreement in agreements:
         pk = agreement.pk
@@ -244,7 +279,8 @@ def expected_ledger(
         # `last_year_lines`; one list serves both, the engine ignoring the months it does not ask for.
         expected[pk] = engine.calculate(
             agreement.terms, lines, as_of=as_of, last_year_lines=lines,
-            bonus_lines=bonuses.get(pk, ()), changed_months=changed,
+            bonus_lines=bonuses.get(pk, ()), changed_months=changed, clearance_lines=cleared.get(pk, ()),
+            mix_lines=mixed.get(pk, ()),
         )
     return expected
 

@@ -16,6 +16,7 @@ from config.api.schema import ErrorSerializer
 from config.api.views import ApiViewSet
 from customers.models import Customer
 from rebates.api.filters import ProductFilter, ProgramFilter
+from rebates.engine.kinds import LONGEST_WINDOW
 from rebates.filtersets import AgreementFilterSet
 from rebates.models import (
     BonusCondition,
@@ -46,8 +47,12 @@ class ProductOut(serializers.ModelSerializer):
 
     class Meta:
         model = Product
-        fields = ["sku", "name", "product_line", "list_price", "launched_on", "discontinued_on"]
+        fields = ["sku", "name", "product_line", "list_price", "launched_on", "discontinued_on", "clearance_from",
+                  "clearance_until"]
         read_only_fields = fields
+
+    clearance_from = MonthField(read_only=True, allow_null=True)
+    clearance_until = MonthField(read_only=True, allow_null=True)
 
 
 class ProductIn(StrictInput):
@@ -58,6 +63,9 @@ class ProductIn(StrictInput):
     list_price = ExactDecimalField(max_digits=14, decimal_places=4, min_value=0)
     launched_on = serializers.DateField(required=False, allow_null=True)
     discontinued_on = serializers.DateField(required=False, allow_null=True)
+    clearance_from = MonthField(required=False, allow_null=True,
+                                help_text="First month on clearance (YYYY-MM); clearance rules pay more then.")
+    clearance_until = MonthField(required=False, allow_null=True, help_text="Last month on clearance (YYYY-MM).")
 
 
 class ProductChangeIn(ProductIn):
@@ -66,7 +74,7 @@ class ProductChangeIn(ProductIn):
 
 
 PRODUCT = {"sku": "SKU-00007", "name": "Cutting disc 125 mm", "product_line": "abrasives", "list_price": "14.0000",
-           "launched_on": "2025-03-01", "discontinued_on": None}
+           "launched_on": "2025-03-01", "discontinued_on": None, "clearance_from": None, "clearance_until": None}
 
 
 def _crud_schema(noun, example, change_example, serializer_in, serializer_change, serializer_out, lookup):
@@ -225,6 +233,24 @@ class RuleSerializer(StrictInput):
     minimum = ExactDecimalField(max_digits=14, decimal_places=3, min_value=0, required=False, allow_null=True)
     cap = ExactDecimalField(max_digits=16, decimal_places=2, min_value=0, required=False, allow_null=True)
     commitment_rule = serializers.BooleanField(required=False)
+    active_months = serializers.IntegerField(min_value=1, max_value=LONGEST_WINDOW, required=False, allow_null=True,
+                                             help_text="Conditional rules: the months bought in, of the last "
+                                                       "active_window (that month included).")
+    active_window = serializers.IntegerField(min_value=1, max_value=LONGEST_WINDOW, required=False, allow_null=True,
+                                             help_text="Conditional rules: how many of the last months are looked "
+                                                       "at.")
+    clearance_rate = ExactDecimalField(max_digits=12, decimal_places=6, min_value=0, required=False, allow_null=True,
+                                       help_text="Clearance rules: the percent more on products bought in their "
+                                                 "clearance window.")
+    min_product_lines = serializers.IntegerField(min_value=1, max_value=1000, required=False, allow_null=True,
+                                                 help_text="Product mix rules: the product lines a settlement "
+                                                           "period must buy from.")
+    focus_line = serializers.SlugRelatedField(slug_field="code", queryset=ProductLine.objects.all(), required=False,
+                                              allow_null=True, help_text="Product mix rules: the focus product "
+                                                                         "line's code.")
+    focus_share = ExactDecimalField(max_digits=12, decimal_places=6, min_value=0, max_value=100, required=False,
+                                    allow_null=True, help_text="Product mix rules: the least percent of a period's "
+                                                               "purchases in the focus line.")
     bands = BandSerializer(many=True, required=False)
     bonuses = BonusSerializer(many=True, required=False)
 
@@ -339,7 +365,8 @@ AGREEMENT_OUT = {
     "termination_reason": "",
     "rule": {"kind": "per_unit", "rate_type": "per_unit", "rate": "0.250000", "tier_basis": "", "tier_method": "",
              "baseline": "", "baseline_amount": None, "minimum": None, "cap": None, "commitment_rule": False,
-             "bands": [], "bonuses": []},
+             "active_months": None, "active_window": None, "clearance_rate": None, "min_product_lines": None,
+             "focus_line": None, "focus_share": None, "bands": [], "bonuses": []},
     "prices": [{"product": "SKU-00007", "effective_from": "2026-01-01", "net_price": "12.1000",
                 "reason": "Agreement created"}],
     "line_discounts": [],

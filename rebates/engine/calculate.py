@@ -58,6 +58,8 @@ def calculate(
     bonus_lines: Iterable[PurchaseLine] = (),
     changed_months: Collection[date] | None = None,
     integers: bool = True,
+    clearance_lines: Iterable[PurchaseLine] = (),
+    mix_lines: Iterable[PurchaseLine] = (),
 ) -> tuple[MonthResult, ...]:
     """The expected ledger of an agreement, one MonthResult per month that accrues by `as_of`, in order.
 
@@ -70,9 +72,14 @@ def calculate(
     after termination, after as_of) are ignored. `last_year_lines` are the same scope's purchases of the
     year before (their own months; used when the rule's baseline is last year's same period).
     `bonus_lines` are the customer's purchases of launch-bonus products, matched by `product`.
+    `clearance_lines` are the part of `lines` bought of products in their clearance window (read by the
+    clearance kind only, over the whole term even when only some months changed). `mix_lines` are `lines` by
+    product line (its id as text in `product`; read by the product mix kind only, over the whole term).
 
     Commitment rule: a shortfall month's own volume (and its month of last year) is left out of the
     period-to-date totals for good, so it earns nothing, moves no tier and never earns later as catch-up.
+    A month whose kind says it does not count (`Kind.month_counts`, the conditional kind) is left out the
+    same way; a changed month then also changes the months its purchases decide (`Kind.reach`).
     """
     months = accrual_months(terms, as_of)
     if integers:
@@ -94,10 +101,22 @@ def calculate(
         if terms.rule.baseline is Baseline.LAST_YEAR else {}
     )
     bonus_lines = tuple(bonus_lines)
+    cleared = ({month: total.amount for month, total in monthly_totals(clearance_lines).items()}
+               if terms.rule.kind_class.reads_clearance else {})
+    by_line: dict[date, dict[str, Decimal]] = {}
+    if terms.rule.kind_class.period_condition:
+        for line in mix_lines:
+            amounts = by_line.setdefault(line.month, {})
+            amounts[line.product] = amounts.get(line.product, ZERO) + line.amount
     launches = {b.product: monthly_totals(bonus_lines, product=b.product) for b in terms.rule.bonuses}
     # Months are consecutive from the term's start, so the i-th month is in period i // length.
     length = SettlementFrequency(terms.settlement_frequency).months
 
+    kind = terms.rule.kind_class
+    reach = kind.reach(terms.rule)
+    if changed_months is not None and reach:
+        # A month's purchases decide whether the next months count: those months can differ too.
+        changed_months = {add_months(month, step) for month in changed_months for step in range(reach + 1)}
     results: list[MonthResult] = []
     for number, indexed in groupby(enumerate(months), key=lambda pair: pair[0] // length):
         period = tuple(month for _, month in indexed)
@@ -108,7 +127,8 @@ def calculate(
             if not changed:
                 continue
             recompute_from = min(changed)
-        results.extend(_settlement_period(terms, first, period, bought, last_year, launches, recompute_from))
+        results.extend(_settlement_period(terms, first, period, bought, last_year, launches, recompute_from,
+                                          cleared, by_line))
     return tuple(results)
 
 
@@ -125,9 +145,12 @@ def _settlement_period(
     last_year: Mapping[date, MonthTotal],
     launches: Mapping[str, Mapping[date, MonthTotal]],
     recompute_from: date,
+    cleared: Mapping[date, Decimal],
+    by_line: Mapping[date, Mapping[str, Decimal]],
 ) -> Iterator[MonthResult]:
     """The period's months from `recompute_from` on; the months before it only add up its volume."""
     rule = terms.rule
+    kind = rule.kind_class
     committed = terms.committed_monthly_quantity
     before = _NOTHING_YET
     launched = dict.fromkeys(launches, ZERO)
@@ -138,14 +161,17 @@ def _settlement_period(
             before = _standing(rule, volume, bonus_percent(rule.bonuses, launched) if launches else ZERO)
         total = bought.get(month, NOTHING_BOUGHT)
         shortfall = is_shortfall(total.quantity, committed)
-        counts = not (shortfall and rule.commitment_rule)
+        counts = not (shortfall and rule.commitment_rule) and (
+            not kind.conditional_months or kind.month_counts(rule, bought, month, terms.start_month))
         for product, per_month in launches.items():
             launched[product] += per_month.get(month, NOTHING_BOUGHT).quantity
         if month < recompute_from:
             if counts:
-                volume = volume.plus(total, last_year.get(month, NOTHING_BOUGHT))
+                volume = volume.plus(total, last_year.get(month, NOTHING_BOUGHT), cleared.get(month, ZERO),
+                                     by_line.get(month))
             continue
-        volume = before.volume.plus(total, last_year.get(month, NOTHING_BOUGHT)) if counts else before.volume
+        volume = (before.volume.plus(total, last_year.get(month, NOTHING_BOUGHT), cleared.get(month, ZERO),
+                                     by_line.get(month)) if counts else before.volume)
         extra = bonus_percent(rule.bonuses, launched) if launches else ZERO
         now = _standing(rule, volume, extra)
 
@@ -180,7 +206,8 @@ def _standing(rule: RebateRule, volume: Volume, extra_percent: Decimal) -> _Stan
     """The period's earnings on `volume`: nothing below the minimum; the rule first, then the bonus,
     both within the cap."""
     kind = rule.kind_class
-    reached = rule.minimum is None or kind.minimum_volume(rule, volume) >= rule.minimum
+    reached = ((rule.minimum is None or kind.minimum_volume(rule, volume) >= rule.minimum)
+               and (not kind.period_condition or kind.qualifies(rule, volume)))
     if not reached:
         return _Standing(volume, False, ZERO, ZERO)
     from_rule = quantize_money(kind.earned(rule, volume))

@@ -94,6 +94,8 @@ class IntegerRule(NamedTuple):
 def integer_rule(rule: RebateRule) -> IntegerRule | None:
     """The rule as integers, or None when its maths is not done in integers (the Decimal path does it)."""
     kind = rule.kind_class
+    if kind.conditional_months or kind.reads_clearance or kind.period_condition:
+        return None  # whether a month counts depends on other months: the Decimal path decides it
     unit = rule.rate_unit
     per_unit = unit is RateType.PER_UNIT
     incremental = other_measure = basis_is_quantity = False

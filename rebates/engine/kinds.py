@@ -13,12 +13,15 @@ the order defined. The model's choices come from it. A new kind is a new class h
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from .choices import Baseline, RateType, TierBasis, TierMethod
-from .money import ZERO
+from .money import ZERO, percent_of
+from .periods import add_months
 from .rules import Volume, apply_rate, basis_value, earning_base, growth
 from .tiers import band_rate, incremental_total, validate_bands
 from .words import money, plain, rate_in_words
@@ -45,6 +48,10 @@ class Requirement(NamedTuple):
 RATE = Requirement("rule_flat_kinds_have_rate", amounts=("rate",))
 TIER_SETTINGS = Requirement("rule_tiered_has_basis_and_method", chosen=("tier_basis", "tier_method"))
 BASELINE = Requirement("rule_growth_has_baseline", chosen=("baseline",))
+CLEARANCE_RATE = Requirement("rule_clearance_has_clearance_rate", amounts=("clearance_rate",))
+ACTIVE_MONTHS = Requirement("rule_conditional_has_active_months", amounts=("active_months", "active_window"))
+# The longest look-back a conditional rule may have, in months.
+LONGEST_WINDOW = 12
 
 RULE_KINDS: dict[str, type[Kind]] = {}
 
@@ -62,6 +69,15 @@ class Kind:
     banded: ClassVar[bool] = False  # whether the rule's rates are on tier bands
     # Whether a newly reached rate restates the period's earlier months, booked as a catch-up.
     restates_earlier_months: ClassVar[bool] = False
+    # Whether a month earns only on a condition over the months bought in (`month_counts`): such a rule is
+    # worked out by the Decimal maths alone.
+    conditional_months: ClassVar[bool] = False
+    # Whether the rule earns on the clearance amount too (`Volume.clearance_amount`, from the clearance lines
+    # calculate is given): such a rule is worked out by the Decimal maths alone.
+    reads_clearance: ClassVar[bool] = False
+    # Whether a settlement period earns only once its volume to date meets a condition (`qualifies`), as it
+    # earns only once it reaches its minimum: reaching it restates the period's earlier months.
+    period_condition: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -76,6 +92,14 @@ class Kind:
             object.__setattr__(rule, "bands", ())
             object.__setattr__(rule, "tier_basis", None)
             object.__setattr__(rule, "tier_method", None)
+        if not cls.conditional_months:
+            object.__setattr__(rule, "active_months", None)
+            object.__setattr__(rule, "active_window", None)
+        if not cls.reads_clearance:
+            object.__setattr__(rule, "clearance_rate", None)
+        if not cls.period_condition:
+            for name in ("min_product_lines", "focus_line", "focus_share"):
+                object.__setattr__(rule, name, None)
         for requirement in cls.requires:
             if any(getattr(rule, field) is None for field in requirement.fields):
                 raise ValueError(f"a {cls.code} rule needs a {' and a '.join(requirement.fields)}")
@@ -84,6 +108,24 @@ class Kind:
     def rate_unit(rule: RebateRule) -> RateType:
         """What the rule's rates mean: money per unit, or a percent of the eligible amount."""
         return RateType.PERCENT
+
+    @staticmethod
+    def month_counts(rule: RebateRule, bought: Mapping[date, object], month: date, start_month: date) -> bool:
+        """Whether `month`'s purchases count (and earn); `bought` is the term's net totals by month (each with
+        an `amount`) and `start_month` the term's first month. Every month counts by default."""
+        return True
+
+    @staticmethod
+    def qualifies(rule: RebateRule, volume: Volume) -> bool:
+        """Whether the period's volume to date meets the kind's condition (kinds with `period_condition`)."""
+        return True
+
+    @staticmethod
+    def reach(rule: RebateRule) -> int:
+        """How many later months a month's purchases decide whether they count: a change to a month's
+        purchases can change the results of that month and of this many after it (their settlement
+        periods included)."""
+        return 0
 
     @staticmethod
     def measures_growth(rule: RebateRule) -> bool:
@@ -273,6 +315,113 @@ class GrowthKind(Kind):
         base = ("the same period last year" if rule.baseline == Baseline.LAST_YEAR
                 else f"{money(rule.baseline_amount)} a settlement period")
         return f"{plain(rule.rate)}% of purchases above {base}"
+
+
+class ConditionalKind(Kind):
+    """A percent of the eligible net purchases of a month in which the customer has bought in at least
+    `active_months` of the last `active_window` months of the term, that month included. Any other month is
+    left out of the period's volume, as a month below a commitment is: it earns nothing, then or later.
+    A month was bought in when its net amount in scope is above zero; months before the term do not count."""
+
+    code = "condition"
+    name = "Conditional on months bought"
+    requires = (RATE, ACTIVE_MONTHS)
+    conditional_months = True
+
+    @classmethod
+    def check(cls, rule: RebateRule) -> None:
+        super().check(rule)
+        needed, window = rule.active_months, rule.active_window
+        if not 1 <= needed <= window <= LONGEST_WINDOW:
+            raise ValueError(f"a {cls.code} rule needs 1 <= active_months <= active_window <= {LONGEST_WINDOW}, "
+                             f"got {needed} of {window}")
+
+    @staticmethod
+    def month_counts(rule: RebateRule, bought: Mapping[date, object], month: date, start_month: date) -> bool:
+        active = 0
+        for back in range(rule.active_window):
+            earlier = add_months(month, -back)
+            if earlier < start_month:
+                break
+            total = bought.get(earlier)
+            if total is not None and total.amount > 0:
+                active += 1
+        return active >= rule.active_months
+
+    @staticmethod
+    def reach(rule: RebateRule) -> int:
+        return rule.active_window - 1
+
+    @classmethod
+    def description(cls, rule) -> str:
+        return (f"{plain(rule.rate)}% of eligible net purchases in a month when the customer has bought in at "
+                f"least {rule.active_months} of the last {rule.active_window} months, that month included")
+
+
+class ClearanceKind(Kind):
+    """A percent of the eligible net purchases, and `clearance_rate` percent more on the net amount of products
+    bought while on clearance: in a month within the product's clearance window. Minimum, cap and bonuses
+    work as for any kind; the minimum is measured on the whole eligible amount."""
+
+    code = "clearance"
+    name = "Clearance"
+    requires = (RATE, CLEARANCE_RATE)
+    reads_clearance = True
+
+    @classmethod
+    def earned(cls, rule: RebateRule, volume: Volume, rate: Decimal | None = None) -> Decimal:
+        rate = cls.rate_at(rule, volume) if rate is None else rate
+        return max(ZERO, percent_of(rate, volume.amount) + percent_of(rule.clearance_rate, volume.clearance_amount))
+
+    @classmethod
+    def description(cls, rule) -> str:
+        return (f"{plain(rule.rate)}% of eligible net purchases, and {plain(rule.clearance_rate)}% more on products "
+                f"bought in their clearance window")
+
+
+class ProductMixKind(Kind):
+    """A percent of the eligible net purchases, earned only in a settlement period whose purchases to date
+    span at least `min_product_lines` product lines (each with a net amount above zero), and/or in which the
+    focus product line (`focus_line`) is at least `focus_share` percent of the eligible amount; every condition
+    set must hold. Until then the period earns nothing; once it holds, the earlier months are restated as a
+    catch-up (as when a minimum is reached), and it can stop holding again (a credit note)."""
+
+    code = "mix"
+    name = "Product mix"
+    requires = (RATE,)
+    period_condition = True
+    restates_earlier_months = True
+
+    @classmethod
+    def check(cls, rule: RebateRule) -> None:
+        super().check(rule)
+        if rule.min_product_lines is None and rule.focus_share is None:
+            raise ValueError(f"a {cls.code} rule needs a min_product_lines or a focus_share")
+        if (rule.focus_share is None) != (rule.focus_line is None):
+            raise ValueError("a focus_share needs its focus_line, and a focus_line its focus_share")
+        if rule.min_product_lines is not None and rule.min_product_lines < 1:
+            raise ValueError(f"min_product_lines must be 1 or more, got {rule.min_product_lines}")
+
+    @staticmethod
+    def qualifies(rule: RebateRule, volume: Volume) -> bool:
+        if rule.min_product_lines is not None:
+            if sum(1 for _, amount in volume.line_amounts if amount > 0) < rule.min_product_lines:
+                return False
+        if rule.focus_share is not None:
+            focus = dict(volume.line_amounts).get(rule.focus_line, ZERO)
+            if volume.amount <= 0 or focus * 100 < rule.focus_share * volume.amount:
+                return False
+        return True
+
+    @classmethod
+    def description(cls, rule) -> str:
+        conditions = []
+        if rule.min_product_lines is not None:
+            conditions.append(f"purchases from at least {rule.min_product_lines} product lines")
+        if rule.focus_share is not None:
+            focus = getattr(rule.focus_line, "code", rule.focus_line)
+            conditions.append(f"at least {plain(rule.focus_share)}% of them in product line {focus}")
+        return f"{plain(rule.rate)}% of eligible net purchases in a settlement period with {' and '.join(conditions)}"
 
 
 def rule_kind(code) -> type[Kind]:

@@ -104,16 +104,27 @@ def _ceil(value: Decimal, step: Decimal) -> Decimal:
     return value.quantize(step, rounding=ROUND_CEILING)
 
 
-def _period_volume(terms, period, as_month, results, last_year):
+def _by_month_alone(terms) -> bool:
+    """Whether a period's standing follows from its volume alone: not when a month may not count (the
+    commitment rule, a conditional kind), which only calculate's month-by-month pass says."""
+    return not (terms.rule.commitment_rule or terms.rule.kind_class.conditional_months)
+
+
+def _period_volume(terms, period, as_month, results, last_year, bought):
     """The period's volume to date as calculate counts it (shortfall months left out under the commitment
-    rule) and the customer's months of it, up to the as-of month."""
+    rule, months a conditional kind does not count) and the customer's months of it, up to the as-of month.
+    `bought`: the term's monthly totals, which a conditional kind reads."""
+    rule = terms.rule
+    kind = rule.kind_class
     quantity = amount = base_quantity = base_amount = ZERO
     counted = 0
     for result in results:
         if not (period.first <= result.month <= as_month):
             continue
         counted += 1
-        if result.shortfall and terms.rule.commitment_rule:
+        if result.shortfall and rule.commitment_rule:
+            continue
+        if kind.conditional_months and not kind.month_counts(rule, bought, result.month, terms.start_month):
             continue
         quantity += result.quantity
         amount += result.eligible_amount
@@ -156,10 +167,11 @@ def next_tier(
     # Only the period's own months: those before it cannot change what it earns.
     this_period = (period.first,)
     last_year = _last_year_by_month(terms, last_year_lines)
-    if terms.rule.commitment_rule:
-        # Shortfall months leave the volume: the engine says which they are.
+    if not _by_month_alone(terms):
+        # Shortfall months (and months a conditional kind does not count) leave the volume: the engine says
+        # which they are.
         results = calculate(terms, known, as_of=as_of, last_year_lines=last_year_lines, changed_months=this_period)
-        volume, months_counted = _period_volume(terms, period, as_month, results, last_year)
+        volume, months_counted = _period_volume(terms, period, as_month, results, last_year, monthly_totals(known))
         earned = _cumulative_at(results, period, as_month)
     else:
         # The period's cumulative follows from its volume to date alone (calculate's own rule).
@@ -184,7 +196,7 @@ def next_tier(
         return None
     target_end = add_months(target, 1) - timedelta(days=1)
     extra_line = PurchaseLine(target, to_go_units, to_go_amount)
-    if target == as_month or last_year or terms.rule.commitment_rule:
+    if target == as_month or last_year or not _by_month_alone(terms):
         # The target month may earn (or change the baseline) without the extra volume: work it out.
         before_month = calculate(terms, known, as_of=target_end, last_year_lines=last_year_lines,
                                  changed_months=this_period)[-1]
@@ -346,13 +358,17 @@ def forecast(
     as_of: date,
     last_year_lines: Iterable[PurchaseLine] | None = None,
     bonus_lines: Iterable[PurchaseLine] = (),
+    clearance_lines: Iterable[PurchaseLine] = (),
+    mix_lines: Iterable[PurchaseLine] = (),
 ) -> Forecast:
     """The period-end volume, rebate and payout of the settlement period `as_of` falls in.
 
     The months after the as-of month are projected: where last year bought in the same month (and in the
     months elapsed, to compare with), last year's month times this period's ratio to last year so far;
     otherwise the period's average month so far. The as-of month counts as elapsed with what it holds.
-    A period that has ended is forecast as its actual.
+    A period that has ended is forecast as its actual. `clearance_lines` and `mix_lines` are calculate's (the
+    clearance and product mix kinds): the projected months add none, so they earn at the rule's own rate
+    only, on no product line.
     """
     lines = tuple(lines)
     last_year_lines = lines if last_year_lines is None else tuple(last_year_lines)
@@ -368,14 +384,18 @@ def forecast(
     projected, method = _projection(bought, before, elapsed, remaining)
     forfeited = terms.terminated_on is not None
     rule = terms.rule
-    if not rule.commitment_rule and not (rule.bonuses and bonus_lines):
+    kind = rule.kind_class
+    extra_inputs = kind.reads_clearance or kind.period_condition
+    if _by_month_alone(terms) and not extra_inputs and not (rule.bonuses and bonus_lines):
         # A period's cumulative follows from its volume to date alone: no month-by-month pass is needed.
         last_year = ({add_months(month, 12): total for month, total in before.items()}
                      if rule.baseline is Baseline.LAST_YEAR else {})
         quantity, amount, rebate, to_date = _period_figures(rule, period, bought, projected, last_year, as_month)
     else:
         results = calculate(terms, actual + projected, as_of=period.last_day, last_year_lines=last_year_lines,
-                            bonus_lines=bonus_lines, changed_months=(period.first,))
+                            bonus_lines=bonus_lines, changed_months=(period.first,),
+                            clearance_lines=[line for line in clearance_lines if line.month <= as_month],
+                            mix_lines=[line for line in mix_lines if line.month <= as_month])
         in_period = [r for r in results if r.month >= period.first]
         rebate = in_period[-1].cumulative if in_period else Decimal("0.00")
         to_date = _cumulative_at(in_period, period, as_month)

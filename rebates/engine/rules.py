@@ -7,6 +7,7 @@ the per-month split happen in calculate.py.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -28,14 +29,28 @@ class Volume(NamedTuple):
     amount: Decimal = ZERO
     baseline_quantity: Decimal = ZERO
     baseline_amount: Decimal = ZERO
+    # The part of `amount` bought of products on clearance in their clearance window (the clearance kind).
+    clearance_amount: Decimal = ZERO
+    # The net amount to date per product line (its id as text), in order (the product mix kind).
+    line_amounts: tuple[tuple[str, Decimal], ...] = ()
 
-    def plus(self, bought: MonthTotal, last_year: MonthTotal) -> Volume:
-        """These totals with one more month (and its month of last year) added."""
+    def plus(self, bought: MonthTotal, last_year: MonthTotal, cleared: Decimal = ZERO,
+             by_line: Mapping[str, Decimal] | None = None) -> Volume:
+        """These totals with one more month (its month of last year, its clearance amount, its amounts per
+        product line) added."""
+        line_amounts = self.line_amounts
+        if by_line:
+            summed = dict(line_amounts)
+            for line, amount in by_line.items():
+                summed[line] = summed.get(line, ZERO) + amount
+            line_amounts = tuple(sorted(summed.items()))
         return Volume(
             self.quantity + bought.quantity,
             self.amount + bought.amount,
             self.baseline_quantity + last_year.quantity,
             self.baseline_amount + last_year.amount,
+            self.clearance_amount + cleared,
+            line_amounts,
         )
 
 

@@ -59,7 +59,11 @@ class RebateRule:
     tiered rules carry their rates on `bands`, in the unit `rate_type` names. `minimum` is period-to-date
     volume (units for per_unit and quantity-based tiers, money otherwise); `cap` is money per settlement
     period; `baseline_amount` is the stated baseline per settlement period. With `commitment_rule` a month
-    below the agreement's committed quantity earns nothing.
+    below the agreement's committed quantity earns nothing. A conditional rule earns in a month bought in
+    `active_months` of the last `active_window` months. A clearance rule earns `clearance_rate` percent more
+    on the products bought in their clearance window. A product mix rule earns in a period spanning
+    `min_product_lines` product lines and/or with `focus_share` percent in its `focus_line` (a product line's
+    id as text, as the `product` of the mix lines `calculate` is given).
     """
 
     kind: RuleKind
@@ -74,6 +78,12 @@ class RebateRule:
     cap: Decimal | None = None
     commitment_rule: bool = False
     bonuses: tuple[LaunchBonus, ...] = ()
+    active_months: int | None = None
+    active_window: int | None = None
+    clearance_rate: Decimal | None = None
+    min_product_lines: int | None = None
+    focus_line: str | None = None
+    focus_share: Decimal | None = None
 
     def __post_init__(self):
         kind = rule_kind(self.kind)
@@ -83,9 +93,15 @@ class RebateRule:
         _optional_choice(self, "tier_basis", TierBasis)
         _optional_choice(self, "tier_method", TierMethod)
         _optional_choice(self, "baseline", Baseline)
-        for name in ("rate", "baseline_amount", "minimum", "cap"):
+        for name in ("rate", "baseline_amount", "minimum", "cap", "clearance_rate", "focus_share"):
             _optional_decimal(self, name)
         _set(self, "bonuses", tuple(self.bonuses))
+        if self.focus_line is not None:
+            _set(self, "focus_line", str(self.focus_line))
+        for name in ("active_months", "active_window", "min_product_lines"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise TypeError(f"{name} must be a whole number of months, got {value!r}")
         if self.cap is not None and self.cap != quantize_money(self.cap):
             raise ValueError(f"cap must be whole cents, got {self.cap}")
         kind.check(self)

@@ -29,7 +29,8 @@ from rebates.terms import agreement_terms, agreements_with_terms
 AGREEMENT_FIELDS = ("customer", "program", "start_month", "end_month", "committed_monthly_quantity",
                     "settlement_frequency", "interim_frequency", "status")
 RULE_FIELDS = ("kind", "rate_type", "rate", "tier_basis", "tier_method", "baseline", "baseline_amount", "minimum",
-               "cap", "commitment_rule")
+               "cap", "commitment_rule", "active_months", "active_window", "clearance_rate", "min_product_lines",
+               "focus_line", "focus_share")
 # What the ERP may set an agreement's status to; terminating forfeits the unpaid balance and goes through
 # agreement_terminate, settling through the settlements.
 STATUSES_SENT = (RebateAgreement.Status.DRAFT, RebateAgreement.Status.ACTIVE)
@@ -81,10 +82,12 @@ def product_line_update(*, by, product_line: ProductLine, **fields) -> ProductLi
 
 
 def product_create(*, by, sku: str, name: str, product_line, list_price: Decimal, launched_on: date | None = None,
-                   discontinued_on: date | None = None) -> Product:
+                   discontinued_on: date | None = None, clearance_from: date | None = None,
+                   clearance_until: date | None = None) -> Product:
     with transaction.atomic():
         product = Product(sku=sku, name=name, product_line=product_line, list_price=list_price,
-                          launched_on=launched_on, discontinued_on=discontinued_on)
+                          launched_on=launched_on, discontinued_on=discontinued_on, clearance_from=clearance_from,
+                          clearance_until=clearance_until)
         _save(product)
         audit_record(actor=by, action="product.create", target=product, summary=f"Product {sku} created")
         return product

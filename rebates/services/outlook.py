@@ -14,7 +14,15 @@ from rebates.bulk import insert_rows
 from rebates.engine.outlook import Forecast, NextTier, forecast, next_tier, settlement_period
 from rebates.engine.periods import add_months, month_of
 from rebates.models import AccrualRun, AgreementForecast, RebateAgreement
-from rebates.terms import QUANTITY_STEP, AgreementInput, agreement_inputs, bonus_product_lines, outlook_month_totals
+from rebates.terms import (
+    QUANTITY_STEP,
+    AgreementInput,
+    agreement_inputs,
+    bonus_product_lines,
+    clearance_lines,
+    mix_lines,
+    outlook_month_totals,
+)
 
 # The outlook is worked in chunks of agreements by primary-key range (agreement pk // OUTLOOK_CHUNK_IDS), each
 # its own task and transaction, so the workers share it as they share a run's chunks. The ranges follow from
@@ -95,11 +103,13 @@ def agreement_outlooks(ids: list[int], *, as_of: date) -> list[tuple[AgreementIn
     earliest = add_months(min(settlement_period(a.terms, as_of).first for a in agreements), -12)
     lines = outlook_month_totals(agreements, earliest=earliest, latest=month_of(as_of))
     bonuses = bonus_product_lines(agreements)
+    cleared, mixed = clearance_lines(agreements), mix_lines(agreements)
     result = []
     for agreement in agreements:
         own = lines.get(agreement.pk, [])
         result.append((agreement, (
-            forecast(agreement.terms, own, as_of=as_of, bonus_lines=bonuses.get(agreement.pk, ())),
+            forecast(agreement.terms, own, as_of=as_of, bonus_lines=bonuses.get(agreement.pk, ()),
+                     clearance_lines=cleared.get(agreement.pk, ()), mix_lines=mixed.get(agreement.pk, ())),
             next_tier(agreement.terms, own, as_of=as_of) if _has_threshold(agreement.terms) else None,
         )))
     return result

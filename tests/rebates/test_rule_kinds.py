@@ -11,7 +11,8 @@ from tests.factories import AgreementFactory
 
 # Settings that satisfy every kind's requirements: a rule of any kind saves with them.
 EVERY_SETTING = {"rate": Decimal("0.25"), "rate_type": "percent", "tier_basis": "quantity",
-                 "tier_method": "retroactive", "baseline": "last_year"}
+                 "tier_method": "retroactive", "baseline": "last_year", "active_months": 3, "active_window": 4,
+                 "clearance_rate": Decimal("3"), "min_product_lines": 2}
 REQUIRED = [(code, requirement.name, field)
             for code, kind in RULE_KINDS.items() for requirement in kind.requires for field in requirement.fields]
 

@@ -18,6 +18,7 @@ from rebates.engine import (
     calculate,
     quantize_money,
 )
+from rebates.engine.periods import add_months
 from rebates.engine.tiers import band_rate, incremental_total
 
 # Decorators, not a profile: loading a profile here would change every other hypothesis test in the run.
@@ -70,6 +71,23 @@ KIND_SETTINGS = {
         "bands": bands,
         **BASELINE,
     }),
+    "clearance": st.fixed_dictionaries({
+        "rate": st.integers(0, 1000).map(lambda cents: Decimal(cents) / 100),
+        "clearance_rate": st.integers(0, 1000).map(lambda cents: Decimal(cents) / 100),
+    }),
+    "mix": st.fixed_dictionaries({
+        "rate": st.integers(0, 1000).map(lambda cents: Decimal(cents) / 100),
+        "min_product_lines": st.integers(1, 3),
+    }) | st.fixed_dictionaries({
+        "rate": st.integers(0, 1000).map(lambda cents: Decimal(cents) / 100),
+        "focus_line": st.just("2"),
+        "focus_share": st.integers(0, 100).map(Decimal),
+    }),
+    "condition": st.integers(1, 12).flatmap(lambda window: st.fixed_dictionaries({
+        "rate": st.integers(0, 1000).map(lambda cents: Decimal(cents) / 100),
+        "active_months": st.integers(1, window),
+        "active_window": st.just(window),
+    })),
 }
 
 
@@ -104,9 +122,21 @@ def agreements(draw):
 baselines = st.integers(0, 20000).map(Decimal)
 
 
+def on_clearance(lines):
+    """The lines of a product on clearance: those of the months from March to August."""
+    return [line for line in lines if 3 <= line.month.month <= 8]
+
+
+def by_line(lines):
+    """The lines by product line: a line's units decide it (lines "0", "1" and "2")."""
+    return [PurchaseLine(line.month, line.quantity, line.amount, product=str(int(line.quantity) % 3))
+            for line in lines]
+
+
 def run(terms, lines, baseline=Decimal("0")):
     last_year = [PurchaseLine(date(2025, m, 1), Decimal("100"), baseline) for m in range(1, 13)]
-    return calculate(terms, lines, as_of=YEAR_END, last_year_lines=last_year, bonus_lines=lines)
+    return calculate(terms, lines, as_of=YEAR_END, last_year_lines=last_year, bonus_lines=lines,
+                     clearance_lines=on_clearance(lines), mix_lines=by_line(lines))
 
 
 def tiered(method: str) -> AgreementTerms:
@@ -187,10 +217,13 @@ def test_recomputing_only_changed_months_gives_the_whole_terms_results_for_the_m
 ):
     whole = run(terms, lines, baseline)
     changed = {date(2026, m, 1) for m in changed}
+    # A conditional rule's month also decides whether its next months count: those can differ too.
+    reach = terms.rule.kind_class.reach(terms.rule)
+    differ = {add_months(month, step) for month in changed for step in range(reach + 1)}
     last_year = [PurchaseLine(date(2025, m, 1), Decimal("100"), baseline) for m in range(1, 13)]
     part = calculate(terms, lines, as_of=YEAR_END, last_year_lines=last_year, bonus_lines=lines,
-                     changed_months=changed)
+                     changed_months=changed, clearance_lines=on_clearance(lines), mix_lines=by_line(lines))
     # From the first changed month of each period to the period's end.
     assert part == tuple(
-        r for r in whole if any(r.period_start <= month <= r.month for month in changed)
+        r for r in whole if any(r.period_start <= month <= r.month for month in differ)
     )
