@@ -236,9 +236,11 @@ def export_response(spec: ListSpec, rows, format: str) -> HttpResponse:
     return response
 
 
-def values_export_response(*, name: str, title: str, headers, rows, format: str, totals=None) -> HttpResponse:
+def values_export_response(*, name: str, title: str, headers, rows, format: str, totals=None,
+                           dated: bool = True) -> HttpResponse:
     """Rows already read (lists of cells in the order of `headers`, (label, kind) pairs) as .xlsx or .csv,
-    for pages whose rows are not one queryset (the watchlist, the forecast liability by month)."""
+    for pages whose rows are not one queryset (the watchlist, the forecast liability by month). The file is
+    named `name` and today's date, or `name` alone when it names its own date or months (`dated=False`)."""
     target = io.BytesIO()
     if format == "xlsx":
         write_list_xlsx(target, title=title, headers=headers, rows=rows, totals=totals)
@@ -247,5 +249,6 @@ def values_export_response(*, name: str, title: str, headers, rows, format: str,
         write_list_csv(target, headers=headers, rows=rows, totals=totals)
         content_type = CSV_CONTENT_TYPE
     response = HttpResponse(target.getvalue(), content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{dated_name(name, format)}"'
+    filename = dated_name(name, format) if dated else f"{name}.{format}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -690,7 +690,7 @@ def journal(request):
     if export:
         span = f"{first:%Y-%m}" if first == last else f"{first:%Y-%m}-to-{last:%Y-%m}"
         return values_export_response(
-            name=f"journal-{span}", title="GL journal", headers=JOURNAL_HEADERS, format=export,
+            name=f"journal-{span}", title="GL journal", headers=JOURNAL_HEADERS, format=export, dated=False,
             rows=([line.month, line.account, line.role_name, line.cost_centre, line.kind_name, line.debit,
                    line.credit, line.entries] for line in made.lines),
             totals={5: made.debit, 6: made.credit})
@@ -713,7 +713,7 @@ def aged_liability(request):
                    *((bucket, "money") for bucket in aging.BUCKETS), ("Unpaid in all", "money"))
         return values_export_response(
             name=f"aged-liability-by-{group}-{as_of:%Y-%m-%d}", title="Aged liability", headers=headers,
-            format=export, rows=([row.code, row.name, *row.buckets, row.total] for row in rows),
+            format=export, dated=False, rows=([row.code, row.name, *row.buckets, row.total] for row in rows),
             totals={2 + index: amount for index, amount in enumerate((*bucket_totals, total))})
     return render(request, "rebates/aged_liability.html", {
         "form": form, "rows": rows, "group_name": aging.GROUPS[group], "buckets": aging.BUCKETS,

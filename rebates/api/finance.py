@@ -8,6 +8,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from config.api.fields import MonthField
+from config.api.filters import refuse_empty
 from config.api.views import ApiView
 from rebates import aging
 from rebates import journal as journal_reads
@@ -21,6 +22,7 @@ def _money(**kwargs):
 
 
 def _checked(form):
+    refuse_empty(form.data, form.fields)  # a parameter sent empty is refused, as on every API list
     if not form.is_valid():
         raise ValidationError({field: list(errors) for field, errors in form.errors.items()})
     return form.cleaned_data

@@ -354,6 +354,7 @@ class ApprovedManyOut(serializers.Serializer):
     retrieve=extend_schema(summary="One settlement",
                            examples=[OpenApiExample("A settlement", response_only=True, value=SETTLEMENT)]),
     approve_many=extend_schema(
+        operation_id="settlements_approve_many",
         summary="Approve many draft settlements",
         description="Approves each draft among the ids you may see, in one transaction, each with its audit row; "
                     "ids that are not drafts are left as they are, ids you may not see are ignored.",

@@ -7,7 +7,7 @@ import pytest
 
 from pricing_signals.models import MarketSignal, PriceClaim
 from rebates.models import AccrualRun, ContractPrice, LedgerEntry, Settlement
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, second_finance_user
 from tests.pages import scenario
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -103,7 +103,7 @@ def test_pricing_manager_matches_the_signal_and_the_price_history_shows_it(live_
     shot(page, "agreement-after-match")
 
 
-def test_finance_runs_an_accrual_approves_and_pays_a_settlement_and_downloads_the_sheet(
+def test_finance_runs_an_accrual_approves_and_a_colleague_pays_a_settlement_and_downloads_the_sheet(
         live_server, browser_page, sign_in, shot, celery_worker_thread):
     scenario.build(accrue=False)
     page = browser_page
@@ -129,6 +129,12 @@ def test_finance_runs_an_accrual_approves_and_pays_a_settlement_and_downloads_th
     assert "$30.00" in row.inner_text()
     shot(page, "settlements")
     row.locator("button:has-text('Approve')").click()
+    row = page.locator("#settlements tr", has_text="AG-SEED-2025")
+    row.locator("text=Pay").wait_for()
+    # Four eyes: another finance user pays what this one approved.
+    page.click("button:has-text('Sign out')")
+    sign_in(page, second_finance_user().username, PASSWORD)
+    page.click("nav >> text=Settlements")
     row = page.locator("#settlements tr", has_text="AG-SEED-2025")
     row.locator("text=Pay").click()
     page.wait_for_selector("#pay-form")

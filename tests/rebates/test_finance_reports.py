@@ -204,6 +204,8 @@ def test_the_aged_liability_api_and_its_bad_input(book, client):
     rows = client.get("/api/v1/aged-liability/", {"by": "customer", "as_of": "2026-12-04"}).json()
     assert rows[0] == {"code": "CA", "name": rows[0]["name"], "days_0_90": "15.00", "days_91_180": "0.00",
                        "days_181_365": "30.00", "over_365_days": "0.00", "total": "45.00"}
+    empty = client.get("/api/v1/aged-liability/", {"as_of": ""})
+    assert empty.status_code == 400 and empty.json()["details"][0]["field"] == "as_of"
     refused = client.get("/api/v1/aged-liability/", {"by": "region", "as_of": "2026-02-30"})
     assert refused.status_code == 400
     assert {detail["field"] for detail in refused.json()["details"]} == {"by", "as_of"}
