@@ -46,6 +46,13 @@ CREATED = {"at": "2026-01-05T09:00:00Z", "who": "ERP integration", "username": "
            "subject": "agreement", "subject_id": "42", "summary": "Agreement AG-2026-0042 created"}
 
 
+class HistoryPageOut(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Records in all.")
+    next = serializers.URLField(allow_null=True, help_text="The next page, if any.")
+    previous = serializers.URLField(allow_null=True, help_text="The previous page, if any.")
+    results = HistoryOut(many=True)
+
+
 def _page(*items):
     return {"count": len(items), "next": None, "previous": None, "results": list(items)}
 
@@ -65,6 +72,7 @@ class AgreementHistoryView(_History):
     @extend_schema(summary="An agreement's history",
                    description="Who created, changed, closed, approved, paid or terminated the agreement and its "
                                "settlements, newest first. 404 for an agreement you may not see.",
+                   responses=HistoryPageOut,
                    examples=[OpenApiExample("Its history", response_only=True, value=_page(APPROVED, CLOSED, CREATED))])
     def get(self, request, number):
         _, records = history.agreement_history(user=request.user, number=number)
@@ -97,6 +105,7 @@ class SettlementHistoryView(_History):
     @extend_schema(summary="A settlement's history",
                    description="Who closed, approved and paid the settlement, newest first. 404 for a settlement "
                                "you may not see.",
+                   responses=HistoryPageOut,
                    examples=[OpenApiExample("Its history", response_only=True, value=_page(APPROVED, CLOSED))])
     def get(self, request, pk):
         _, records = history.settlement_history(user=request.user, pk=pk)
@@ -111,6 +120,7 @@ class CustomerHistoryView(_History):
                    description="Who changed the customer, and who created, changed, closed, approved, paid or "
                                "terminated its agreements and their settlements, newest first. 404 for a customer "
                                "you may not see.",
+                   responses=HistoryPageOut,
                    examples=[OpenApiExample("Its history", response_only=True, value=_page(APPROVED, CLOSED, CREATED))])
     def get(self, request, code):
         _, records = history.customer_history(user=request.user, code=code)

@@ -9,7 +9,7 @@ import pytest
 
 from rebates.models import AccrualRun, Settlement
 from tests.api.conftest import client_for
-from tests.factories import LedgerEntryFactory, PerUnitRuleFactory
+from tests.factories import LedgerEntryFactory, PerUnitRuleFactory, second_finance_user
 
 
 def post(client, url, body=None):
@@ -30,7 +30,8 @@ def paid(users, scenario):
         agreement=scenario["my_agreement"], period_start=datetime.date(2026, 1, 1),
         period_end=datetime.date(2026, 3, 1), accrued_total=Decimal("7.50"), amount=Decimal("7.50"))
     finance = client_for(users["finance"])
-    assert post(finance, f"/api/v1/settlements/{settlement.pk}/approve/").status_code == 200
+    approver = client_for(second_finance_user())  # four eyes: the approver does not pay
+    assert post(approver, f"/api/v1/settlements/{settlement.pk}/approve/").status_code == 200
     assert post(finance, f"/api/v1/settlements/{settlement.pk}/pay/",
                 {"payment_reference": "CN-1", "paid_on": "2026-04-10"}).status_code == 200
     erp = client_for(users["erp"])
@@ -42,7 +43,8 @@ def paid(users, scenario):
 def test_a_settlements_history_says_who_approved_and_paid_it_newest_first(users, paid):
     body = client_for(users["finance"]).get(f"/api/v1/settlements/{paid['settlement'].pk}/history/").json()
     assert [(row["action"], row["username"], row["subject"]) for row in body["results"]] == [
-        ("settlement.pay", "finance", "settlement"), ("settlement.approve", "finance", "settlement")]
+        ("settlement.pay", "finance", "settlement"),
+        ("settlement.approve", second_finance_user().username, "settlement")]
     assert body["count"] == 2
     assert body["results"][0]["who"] == users["finance"].get_full_name()
 
