@@ -21,7 +21,6 @@ from typing import Any, NamedTuple
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpResponse, QueryDict
-from django.utils import timezone
 
 from config import clock
 from rebates.engine.words import money
@@ -94,7 +93,7 @@ def cell_text(value, kind) -> str:
     if kind == "percent":
         return f"{value:,.1f}%"
     if isinstance(value, datetime):
-        return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
+        return f"{clock.local(value):%Y-%m-%d %H:%M}"
     if kind == "month" and isinstance(value, date):
         return f"{value:%Y-%m}"
     if isinstance(value, date):

@@ -17,7 +17,6 @@ from django.db.models import Count, Sum
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from config import clock
@@ -176,7 +175,7 @@ def accrual_runs(request):
 
 
 def _moment(value) -> str:
-    return f"{timezone.localtime(value):%Y-%m-%d %H:%M:%S}" if value else ""
+    return f"{clock.local(value):%Y-%m-%d %H:%M:%S}" if value else ""
 
 
 def accrual_run_state(run) -> dict:

@@ -6,8 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.utils import timezone
-
+from config import clock
 from rebates.exports.cells import Column, CsvOut, XlsxWorkbook, excel_serial, plain_units, text_width
 
 # A list column's kind -> the cell format of the sheet.
@@ -19,7 +18,7 @@ TEXT_WIDTH = 60
 def _cell(value, kind):
     """A cell as the sheet stores it: dates as Excel serials, date-times as local text, the rest as they are."""
     if isinstance(value, datetime):
-        return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
+        return f"{clock.local(value):%Y-%m-%d %H:%M}"
     if isinstance(value, date):
         return excel_serial(value)
     return value
@@ -27,7 +26,7 @@ def _cell(value, kind):
 
 def _csv_cell(value, kind):
     if isinstance(value, datetime):
-        return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
+        return f"{clock.local(value):%Y-%m-%d %H:%M}"
     if kind == "month" and isinstance(value, date):
         return f"{value:%Y-%m}"
     if SHEET_KINDS.get(kind) == "quantity":
