@@ -1,5 +1,7 @@
 """Users of every role with their tokens, and a client that speaks to the API as one of them."""
 
+import json
+
 import pytest
 from django.core.cache import cache
 from rest_framework.authtoken.models import Token
@@ -62,3 +64,8 @@ def line(erp_line_id="L1", customer="C-A", product="W-1", month="2026-03", quant
          amount="121.00"):
     return {"erp_line_id": erp_line_id, "customer": customer, "product": product, "month": month,
             "quantity": quantity, "unit_price": unit_price, "amount": amount}
+
+
+def send(client, method, url, body):
+    """A JSON request: `method` is the client's verb (post, put, patch)."""
+    return getattr(client, method)(url, data=json.dumps(body), content_type="application/json")

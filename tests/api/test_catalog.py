@@ -5,12 +5,8 @@ import json
 from config import clock
 from customers.models import AuditRecord
 from rebates.models import RebateAgreement, RebateRule
-from tests.api.conftest import client_for
+from tests.api.conftest import client_for, send
 from tests.factories import PerUnitRuleFactory, ProductLineFactory, SegmentFactory
-
-
-def send(client, method, url, body):
-    return getattr(client, method)(url, data=json.dumps(body), content_type="application/json")
 
 
 def test_customer_created_read_and_changed_by_code(erp, users):

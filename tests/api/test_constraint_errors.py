@@ -1,21 +1,17 @@
 """A database constraint a request breaks answers 400 naming its field(s) in plain words, never the
 constraint's name nor an empty field: whether the model's validation catches it or the database itself."""
 
-import json
 
 import pytest
 
 from config.constraints import CONSTRAINT_PROBLEMS
 from rebates.models import Product, RebateAgreement
+from tests.api.conftest import send
 from tests.factories import ProductLineFactory, ProgramFactory
 
 AGREEMENT = {"number": "AG-NEW", "customer": "C-A", "program": "p-1", "products": ["W-1"], "start_month": "2026-06",
              "end_month": "2026-12", "status": "active",
              "rule": {"kind": "per_unit", "rate_type": "per_unit", "rate": "0.25"}}
-
-
-def send(client, method, url, body):
-    return getattr(client, method)(url, data=json.dumps(body), content_type="application/json")
 
 
 def assert_named(response, *expected):

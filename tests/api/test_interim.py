@@ -3,24 +3,19 @@ interim frequency inside its settlement period; the nightly close drafts an inte
 paid) when an interim period ends; finance drafts one on demand; a closed period gets none."""
 
 import datetime
-import json
 from decimal import Decimal
 
 import pytest
 
 from rebates.models import RebateAgreement, Settlement
 from rebates.services import accrual_run_perform, accrual_run_start, settlement_approve, settlement_pay
-from tests.api.conftest import client_for
+from tests.api.conftest import client_for, send
 from tests.factories import PerUnitRuleFactory, PurchaseLineFactory, second_finance_user
 
 pytestmark = pytest.mark.django_db
 
 D = Decimal
 INTERIM = "/api/v1/settlements/interim/"
-
-
-def send(client, method, url, body):
-    return getattr(client, method)(url, data=json.dumps(body), content_type="application/json")
 
 
 def accrue(as_of):

@@ -4,7 +4,6 @@ lost terminates its active agreements as of the date given, in the same transact
 
 import datetime
 import io
-import json
 from decimal import Decimal
 
 import pytest
@@ -14,7 +13,7 @@ from openpyxl import load_workbook
 from customers.models import AuditRecord, Customer
 from rebates.models import LedgerEntry, RebateAgreement, Settlement
 from rebates.services import accrual_run_perform, accrual_run_start
-from tests.api.conftest import client_for
+from tests.api.conftest import client_for, send
 from tests.factories import AgreementFactory, PerUnitRuleFactory, PurchaseLineFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,10 +21,6 @@ pytestmark = pytest.mark.django_db
 D = Decimal
 TERMINATE = "/api/v1/agreements/{}/terminate/"
 LEFT_IN_JUNE = {"terminated_on": "2026-06-30", "reason": "Moved to a competitor"}
-
-
-def send(client, method, url, body):
-    return getattr(client, method)(url, data=json.dumps(body), content_type="application/json")
 
 
 def forfeited(agreement):

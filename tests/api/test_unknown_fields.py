@@ -4,18 +4,13 @@ read-only for the request; every request body is additionalProperties false. (te
 write with unknown fields.)"""
 
 import datetime
-import json
 
 from rest_framework.test import APIClient
 
 from customers.models import AuditRecord, Customer
 from rebates.models import PurchaseLine, RebateAgreement, RebateRule
-from tests.api.conftest import client_for, line
+from tests.api.conftest import client_for, line, send
 from tests.factories import PerUnitRuleFactory, ProgramFactory
-
-
-def send(client, method, url, body):
-    return getattr(client, method)(url, data=json.dumps(body), content_type="application/json")
 
 
 def fields(response):

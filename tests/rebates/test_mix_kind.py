@@ -9,15 +9,15 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db.models import Sum
 from django.urls import reverse
 
 from config import clock
 from customers import roles
 from rebates.models import AccrualMark, LedgerEntry, Product, RebateRule
-from rebates.services import accrual_run_perform, accrual_run_start
+from rebates.services import accrual_run_start
 from rebates.sql import accrual_flat as flat_sql
-from tests.api.conftest import client_for
+from tests import ledger
+from tests.api.conftest import client_for, send
 from tests.excel.readback import values, workbook
 from tests.factories import (
     PASSWORD,
@@ -30,6 +30,7 @@ from tests.factories import (
     PurchaseLineFactory,
     UserFactory,
 )
+from tests.ledger import booked_by_month as booked
 
 pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-07-15")]
 
@@ -44,18 +45,7 @@ def month(m):
 
 
 def accrue(full=False):
-    run = accrual_run_start(as_of=AS_OF, full=full, trigger="command", queue=False)
-    return accrual_run_perform(run_id=run.pk, close_settlements=False)
-
-
-def booked(agreement):
-    """The months that hold a rebate, and how much."""
-    return {row["period"]: row["total"] for row in LedgerEntry.objects.filter(agreement=agreement)
-            .values("period").order_by("period").annotate(total=Sum("amount")) if row["total"]}
-
-
-def send(client, method, url, body):
-    return getattr(client, method)(url, data=json.dumps(body), content_type="application/json")
+    return ledger.accrue(AS_OF, full=full)
 
 
 def mix_rule(agreement):
