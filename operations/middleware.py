@@ -1,0 +1,45 @@
+"""One JSON line per request (operations.requests): its request id, method, endpoint (the URL's name, never
+its arguments), status, outcome, duration and the user's id; the same counts feed /metrics."""
+
+import logging
+
+from config import clock
+from operations import context, metrics
+
+logger = logging.getLogger("operations.requests")
+
+
+def outcome(status: int) -> str:
+    if status >= 500:
+        return "error"
+    if status >= 400:
+        return "refused"
+    return "ok"
+
+
+class RequestLogMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request_id = context.request_id_from(request.headers.get("X-Request-ID"))
+        context.clear()
+        context.bind(request_id=request_id)
+        began = clock.seconds()
+        try:
+            response = self.get_response(request)
+            seconds = clock.seconds() - began
+            match = getattr(request, "resolver_match", None)
+            endpoint = (match.view_name if match is not None else "") or "unrouted"
+            user = getattr(request, "user", None)
+            user_id = user.pk if user is not None and user.is_authenticated else None
+            metrics.request_observe(endpoint=endpoint, method=request.method, status=response.status_code,
+                                    seconds=seconds)
+            logger.info("request", extra={
+                "method": request.method, "endpoint": endpoint, "status": response.status_code,
+                "outcome": outcome(response.status_code), "duration_ms": round(seconds * 1000, 1),
+                "user_id": user_id})
+            response["X-Request-ID"] = request_id
+            return response
+        finally:
+            context.clear()
