@@ -3,6 +3,9 @@ its arguments), status, outcome, duration and the user's id; the same counts fee
 
 import logging
 
+from django.core.signals import request_finished
+from django.db import DatabaseError
+
 from config import clock
 from operations import context, metrics
 
@@ -31,8 +34,7 @@ class RequestLogMiddleware:
             seconds = clock.seconds() - began
             match = getattr(request, "resolver_match", None)
             endpoint = (match.view_name if match is not None else "") or "unrouted"
-            user = getattr(request, "user", None)
-            user_id = user.pk if user is not None and user.is_authenticated else None
+            user_id = _user_id(request)
             metrics.request_observe(endpoint=endpoint, method=request.method, status=response.status_code,
                                     seconds=seconds)
             logger.info("request", extra={
@@ -41,5 +43,22 @@ class RequestLogMiddleware:
                 "user_id": user_id})
             response["X-Request-ID"] = request_id
             return response
-        finally:
+        except BaseException:
             context.clear()
+            raise
+
+
+def _user_id(request):
+    user = getattr(request, "user", None)
+    try:
+        return user.pk if user is not None and user.is_authenticated else None
+    except DatabaseError:  # the session could not be read: the answer says so already
+        return None
+
+
+def _request_finished(**kwargs):
+    # After Django's own lines about the answer (django.request), which carry the request id too.
+    context.clear()
+
+
+request_finished.connect(_request_finished, dispatch_uid="operations.request_finished")
