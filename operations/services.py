@@ -97,7 +97,8 @@ def _mail(alert: Alert, *, cleared: bool) -> None:
     if not recipients:
         return
     state = "Cleared" if cleared else "Raised"
-    lines = [alert.message, "", f"Started: {clock.local(alert.started_at):%Y-%m-%d %H:%M %Z}"]
+    lines = [f"This has cleared. It was: {alert.message}" if cleared else alert.message, "",
+             f"Started: {clock.local(alert.started_at):%Y-%m-%d %H:%M %Z}"]
     if cleared:
         lines.append(f"Cleared: {clock.local(alert.cleared_at):%Y-%m-%d %H:%M %Z}")
     lines += [f"{name}: {value}" for name, value in alert.details.items()]
