@@ -47,6 +47,10 @@ class RequestLogMiddleware:
             context.clear()
             raise
 
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        # Signed in by session: the user's id goes on every line and into the tasks this request queues.
+        context.bind(user_id=_user_id(request))
+
 
 def _user_id(request):
     user = getattr(request, "user", None)

@@ -8,14 +8,18 @@ import logging
 import pytest
 from django.test import Client
 
+from config import clock
 from config.celery_app import app as celery_app
 from operations import context
 from operations.log_format import json_formatter
 from operations.models import TaskTally
 from operations.task_logs import followed_ids
 from operations.tasks import operations_check
+from rebates.models import AccrualRun
 from rebates.tasks import accrual_chunk_book
 from tests.factories import UserFactory
+from tests.pages.scenario import build as build_scenario
+from tests.services import CeleryWorker, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +102,35 @@ def test_a_task_queued_during_a_request_carries_its_request_id_and_when_it_was_s
         message.ack()
     assert headers["request_id"] == "req-77" and headers["user_id"] == 3
     assert headers["sent_at"].startswith("2026-11-23T12:00")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.real_clock
+def test_one_run_is_followed_by_its_request_id_from_the_page_to_every_worker_task(own_redis, tmp_path):
+    scenario = build_scenario(accrue=False, as_of=clock.today())
+    finance = scenario["finance"]
+    log = tmp_path / "worker.log"
+    worker = CeleryWorker(own_redis, log).start()
+    try:
+        client = Client()
+        client.force_login(finance)
+        response = client.post("/accruals/runs/", {"as_of": clock.today().isoformat(), "full": "on"},
+                               headers={"X-Request-ID": "req-run-1"})
+        assert response.status_code == 302
+        run = AccrualRun.objects.get()
+        assert wait_for(lambda: '"accrual run finished"' in log.read_text(), timeout=120), log.read_text()[-3000:]
+    finally:
+        worker.stop()
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    followed = [line for line in lines if line.get("request_id") == "req-run-1"]
+    task_lines = [line for line in followed if line["event"] == "task"]
+    assert {"rebates.tasks.accrual_run_execute", "rebates.tasks.accrual_chunk_book"} <= {
+        line["task"] for line in task_lines}
+    assert {line["run_id"] for line in task_lines if line["task"].startswith("rebates.tasks.accrual")} == {run.pk}
+    assert all(line["outcome"] == "ok" and line["user_id"] == finance.pk for line in task_lines)
+    [finished] = [line for line in followed if line["event"] == "accrual run finished"]
+    run.refresh_from_db()
+    assert finished["run_id"] == run.pk and finished["entries"] == run.entries_count
+    assert finished["total"] == str(run.total_amount)
+    assert TaskTally.objects.get(name="rebates.tasks.accrual_chunk_book").runs == run.chunks_total
+    assert "felix" not in log.read_text().lower()  # Felix Brandt, finance: an id only
