@@ -1,5 +1,6 @@
 """Settings shared by every environment; everything that differs is read from the environment."""
 
+import ipaddress
 from decimal import Decimal
 from pathlib import Path
 
@@ -247,7 +248,7 @@ LOGGING = logging_config(log_format=LOG_FORMAT, level=env("LOG_LEVEL", default="
 
 # Operations (docs/operations.md). Alerts go by mail to ADMINS ("Name <address>", comma-separated) and to
 # every active superuser with an address, through Django's mail settings.
-ADMINS = [("", address) for address in env.list("ADMINS", default=[])]
+ADMINS = [("", address.strip()) for address in env.list("ADMINS", default=[]) if address.strip()]
 SERVER_EMAIL = DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="rebate-desk@localhost")
 EMAIL_SUBJECT_PREFIX = "[Rebate desk] "
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
@@ -264,5 +265,9 @@ OPERATIONS_IMPORT_STUCK_SECONDS = env.int("OPERATIONS_IMPORT_STUCK_SECONDS", def
 # /health/ready wants a worker to have run the minute check within this long.
 OPERATIONS_WORKER_SEEN_SECONDS = env.int("OPERATIONS_WORKER_SEEN_SECONDS", default=3 * 60)
 # /metrics answers requests from these networks, or bearing this token (Authorization: Bearer ...); others 403.
-METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])
+METRICS_ALLOWED_NETWORKS = [network.strip() for network in env.list("METRICS_ALLOWED_NETWORKS",
+                                                                     default=["127.0.0.1/32", "::1/128"])
+                            if network.strip()]
+for _network in METRICS_ALLOWED_NETWORKS:
+    ipaddress.ip_network(_network, strict=False)  # a mistyped network stops the start, not each scrape
 METRICS_TOKEN = env("METRICS_TOKEN", default="")

@@ -182,3 +182,16 @@ def test_a_mail_lost_with_a_killed_check_is_sent_by_the_next_one_and_only_once(a
     operations_check()
     assert subjects() == ["[Rebate desk] Raised: Broker down (broker)"]
     assert alerts_mail_pending(now=clock.now()) == 0
+
+
+def test_beat_runs_the_check_every_minute_and_it_notes_that_a_worker_is_alive(quiet_broker):
+    from django_celery_beat.models import PeriodicTask
+
+    from operations.models import Heartbeat
+
+    entry = PeriodicTask.objects.get(name="Operations check")
+    assert (entry.task, entry.interval.every, entry.interval.period, entry.enabled) == (
+        "operations.tasks.operations_check", 60, "seconds", True)
+    assert operations_check_task.apply().get() == {kind.value: 0 for kind in Alert.Kind}
+    seen = Heartbeat.objects.get(name="worker").seen_at
+    assert clock.now() - timedelta(seconds=5) <= seen <= clock.now()
