@@ -195,3 +195,32 @@ def test_beat_runs_the_check_every_minute_and_it_notes_that_a_worker_is_alive(qu
     assert operations_check_task.apply().get() == {kind.value: 0 for kind in Alert.Kind}
     seen = Heartbeat.objects.get(name="worker").seen_at
     assert clock.now() - timedelta(seconds=5) <= seen <= clock.now()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_checks_running_at_once_raise_one_alert_and_send_one_mail(administrator, own_redis):
+    import threading
+
+    from django.db import connection
+
+    own_redis.stop()
+    start = threading.Barrier(4)
+    failures = []
+
+    def check():
+        try:
+            start.wait()
+            operations_check()
+        except Exception as error:  # reported below
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=check) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
+    assert Alert.objects.filter(kind=Alert.Kind.BROKER_DOWN).count() == 1
+    assert subjects() == ["[Rebate desk] Raised: Broker down (broker)"]
