@@ -17,6 +17,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include("config.api.urls")),
+    path("", include("operations.urls")),
     path("", include("pages.urls")),
     path("", include("pricing_signals.urls")),
     path("", include("rebates.urls")),

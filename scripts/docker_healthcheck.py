@@ -1,6 +1,7 @@
 """Docker healthcheck for the web container: is gunicorn answering HTTP requests?
 
-Healthy when GET / returns any status below 500 (a redirect to the sign-in page is fine).
+Healthy when GET of the path given (default /) returns any status below 500 (a redirect to the sign-in page
+is fine; /health/ready answers 503 when the app is not ready).
 Sends a Host header from ALLOWED_HOSTS and X-Forwarded-Proto: https, as the TLS proxy in
 front of the app would, so production settings neither reject the host nor redirect to HTTPS.
 Uses only the standard library; exit code 0 = healthy, 1 = unhealthy.
@@ -21,7 +22,7 @@ def health_host() -> str:
 
 def main() -> int:
     port = int(os.environ.get("PORT", "8000"))
-    path = os.environ.get("HEALTHCHECK_PATH", "/")
+    path = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("HEALTHCHECK_PATH", "/")
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
         connection.request("GET", path, headers={"Host": health_host(), "X-Forwarded-Proto": "https"})

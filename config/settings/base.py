@@ -1,9 +1,12 @@
 """Settings shared by every environment; everything that differs is read from the environment."""
 
+import ipaddress
 from decimal import Decimal
 from pathlib import Path
 
 import environ
+
+from operations.log_format import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -37,9 +40,12 @@ INSTALLED_APPS = [
     "pricing_signals",
     "pages",
     "outlook",
+    "operations",
 ]
 
 MIDDLEWARE = [
+    # First: one log line per request, with its request id, however the request ends (operations/middleware.py).
+    "operations.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # NUL in a path or query: 400; an API body over API_MAX_BODY_BYTES: 413, never read whole.
@@ -232,9 +238,36 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # edits each time beat starts.
 CELERY_BEAT_SCHEDULE = {}
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-}
+# Celery's workers log through LOGGING below, not a handler of their own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Logs: one JSON object a line (request id, run id, user id, duration, outcome; docs/operations.md), or
+# readable lines with LOG_FORMAT=console (make run's default).
+LOG_FORMAT = env("LOG_FORMAT", default="json")
+LOGGING = logging_config(log_format=LOG_FORMAT, level=env("LOG_LEVEL", default="INFO"))
+
+# Operations (docs/operations.md). Alerts go by mail to ADMINS ("Name <address>", comma-separated) and to
+# every active superuser with an address, through Django's mail settings.
+ADMINS = [("", address.strip()) for address in env.list("ADMINS", default=[]) if address.strip()]
+SERVER_EMAIL = DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="rebate-desk@localhost")
+EMAIL_SUBJECT_PREFIX = "[Rebate desk] "
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+# A queued or running accrual run with no progress for this long raises "Accrual run stale" (the sweeper
+# resumes a run that lost its worker within a minute or two, so this means it could not).
+OPERATIONS_RUN_STALE_SECONDS = env.int("OPERATIONS_RUN_STALE_SECONDS", default=15 * 60)
+# The oldest task waiting in the queue longer than this raises "Queue backed up".
+OPERATIONS_QUEUE_WAIT_SECONDS = env.int("OPERATIONS_QUEUE_WAIT_SECONDS", default=5 * 60)
+# An export or a file import not finished this long after it was asked for raises "Export/Import stuck".
+OPERATIONS_EXPORT_STUCK_SECONDS = env.int("OPERATIONS_EXPORT_STUCK_SECONDS", default=30 * 60)
+OPERATIONS_IMPORT_STUCK_SECONDS = env.int("OPERATIONS_IMPORT_STUCK_SECONDS", default=30 * 60)
+# /health/ready wants a worker to have run the minute check within this long.
+OPERATIONS_WORKER_SEEN_SECONDS = env.int("OPERATIONS_WORKER_SEEN_SECONDS", default=3 * 60)
+# /metrics answers requests from these networks, or bearing this token (Authorization: Bearer ...); others 403.
+METRICS_ALLOWED_NETWORKS = [network.strip() for network in env.list("METRICS_ALLOWED_NETWORKS",
+                                                                     default=["127.0.0.1/32", "::1/128"])
+                            if network.strip()]
+for _network in METRICS_ALLOWED_NETWORKS:
+    ipaddress.ip_network(_network, strict=False)  # a mistyped network stops the start, not each scrape
+METRICS_TOKEN = env("METRICS_TOKEN", default="")

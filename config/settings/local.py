@@ -4,6 +4,8 @@ under var/postgres) and a filesystem broker, so nothing is installed or started 
 import os
 
 os.environ.setdefault("DATABASE_URL", "postgres://rebate@127.0.0.1:54329/rebate")
+# Readable console lines on make run; production and the tests write JSON.
+os.environ.setdefault("LOG_FORMAT", "console")
 
 from .base import *  # noqa: E402, F403
 from .base import BASE_DIR, env  # noqa: E402
@@ -23,3 +25,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "control_folder": str(_broker_dir / "control"),
     "store_processed": False,
 }
+
+# make run reads alert mails in its console.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

@@ -403,6 +403,10 @@ def _finish(run: AccrualRun) -> None:
                  f"totalling {run.total_amount} over {run.agreements_count} agreements"),
         data={"entries": run.entries_count, "total": str(run.total_amount), "chunks": run.chunks_total},
     )
+    seconds = run.duration.total_seconds() if run.duration else None
+    logger.info("accrual run finished", extra={
+        "run_id": run.pk, "outcome": "ok", "agreements": run.agreements_count, "entries": run.entries_count,
+        "total": str(run.total_amount), "duration_ms": seconds and round(seconds * 1000)})
     from rebates.tasks import agreement_forecasts_record, settlements_close_due
 
     # A period closes once it has ended in fact: a run as of a later date must not close the periods

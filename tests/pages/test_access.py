@@ -68,6 +68,11 @@ PAGES = {
     "whatif-detail": ("whatif", "requester"),
     "whatif-progress": ("whatif", "requester"),
     "whatif-sheet": ("whatif", "requester"),
+    # Operations: health answers with no data, metrics with counts and ids only, the page is administrators'.
+    "health-live": ("none", None),
+    "health-ready": ("none", None),
+    "metrics": ("none", None),
+    "operations": ("none", None),
 }
 
 
