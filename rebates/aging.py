@@ -22,14 +22,22 @@ _KEYS = {"customer": "agreement__customer_id", "program": "agreement__program_id
 
 
 class AgedRow(NamedTuple):
-    """One customer's, program's or account manager's unpaid rebate by age bucket, and in all (a tuple: one
-    made per row of the statement, thousands of them)."""
+    """One customer's, program's or account manager's unpaid rebate by age bucket, and in all: a tuple made
+    straight from a row of the statement (thousands of them)."""
 
     key: int | None
     code: str
     name: str
-    buckets: tuple[Decimal, Decimal, Decimal, Decimal]
+    days_0_90: Decimal
+    days_91_180: Decimal
+    days_181_365: Decimal
+    over_365_days: Decimal
     total: Decimal
+
+    @property
+    def buckets(self) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        """The four buckets, youngest first (BUCKETS)."""
+        return self[3:7]
 
 
 def bucket_starts(as_of: date) -> tuple[date, date, date]:
@@ -60,8 +68,7 @@ def aged_liability(*, user, as_of: date, group: str = "customer") -> list[AgedRo
               .values_list("agreement_id", "e0", "e1", "e2"))
     rows = sql.aged_liability_rows(balances=balances.query.sql_with_params(),
                                    earned=earned.query.sql_with_params(), group=group)
-    return [AgedRow(key, code or "—", name or "", (b1, b2, b3, b4), total)
-            for key, code, name, b1, b2, b3, b4, total in rows]
+    return list(map(AgedRow._make, rows))
 
 
 def bucket_totals(rows: list[AgedRow]) -> tuple[tuple[Decimal, ...], Decimal]:

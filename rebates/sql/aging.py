@@ -33,7 +33,7 @@ grouped AS (
            sum(unpaid) AS unpaid
     FROM held GROUP BY key
 )
-SELECT grouped.key, {code}, {name}, s0, s1 - s0, s2 - s1, unpaid - s2, unpaid
+SELECT grouped.key, COALESCE({code}, '—'), COALESCE({name}, ''), s0, s1 - s0, s2 - s1, unpaid - s2, unpaid
 FROM grouped LEFT JOIN {named} g ON g.id = grouped.key
 ORDER BY unpaid DESC, {code}
 """
@@ -41,8 +41,8 @@ ORDER BY unpaid DESC, {code}
 
 def aged_liability_rows(*, balances: tuple[str, tuple], earned: tuple[str, tuple], group: str) -> list[tuple]:
     """Per `group` ("customer", "program" or "manager"; a manager row is the manager's user, None for
-    customers without one): (key, code, name, unpaid in the youngest bucket, the second, the third, the
-    oldest, total), the largest total first; one statement.
+    customers without one): (key, code ("—" when none), name ("" when none), unpaid in the youngest bucket,
+    the second, the third, the oldest, total), the largest total first; one statement.
 
     `balances` and `earned` are querysets' SQL and parameters over what a user may see: `balances` selects
     (agreement_id, key, unpaid), each agreement's unpaid balance (not zero) and its group's key; `earned`
