@@ -1,33 +1,43 @@
 """The aged liability: the unpaid rebate by how long ago it was earned (docs/finance-reports.md), per
 customer, program or account manager. Every read starts from `visible_to(user)`."""
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
-from django.db.models import Case, Q, Sum, Value, When
+from django.db.models import Q, Sum
 
 from rebates.engine.periods import month_of
-from rebates.models import EARNED_KINDS, LedgerEntry
+from rebates.models import EARNED_KINDS, AgreementBalance, LedgerEntry
 from rebates.sql import aging as sql
 
 ZERO = Decimal("0.00")
 # The buckets' upper bounds in days (the last bucket is everything older).
 BOUNDS = (90, 180, 365)
 BUCKETS = ("0–90 days", "91–180 days", "181–365 days", "over 365 days")
-PAID = 9  # the bucket of payouts and forfeitures
 GROUPS = {"customer": "Customer", "program": "Program", "manager": "Account manager"}
+# What an agreement's balance is grouped by: the key of its customer, program or account manager.
+_KEYS = {"customer": "agreement__customer_id", "program": "agreement__program_id",
+         "manager": "agreement__customer__account_manager_id"}
 
 
-@dataclass(frozen=True)
-class AgedRow:
-    """One customer's, program's or account manager's unpaid rebate by age bucket, and in all."""
+class AgedRow(NamedTuple):
+    """One customer's, program's or account manager's unpaid rebate by age bucket, and in all: a tuple made
+    straight from a row of the statement (thousands of them)."""
 
     key: int | None
     code: str
     name: str
-    buckets: tuple[Decimal, Decimal, Decimal, Decimal]
+    days_0_90: Decimal
+    days_91_180: Decimal
+    days_181_365: Decimal
+    over_365_days: Decimal
     total: Decimal
+
+    @property
+    def buckets(self) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        """The four buckets, youngest first (BUCKETS)."""
+        return self[3:7]
 
 
 def bucket_starts(as_of: date) -> tuple[date, date, date]:
@@ -37,25 +47,28 @@ def bucket_starts(as_of: date) -> tuple[date, date, date]:
 
 
 def aged_liability(*, user, as_of: date, group: str = "customer") -> list[AgedRow]:
-    """The unpaid rebate of the entries the user may see, aged on `as_of`, per `group` (GROUPS), the largest
+    """The unpaid rebate of the agreements the user may see, aged on `as_of`, per `group` (GROUPS), the largest
     first. A month's age is the days from its last day to `as_of` (months not yet ended: 0). Each agreement's
     unpaid balance (what it earned less what was paid and forfeited) sits in the youngest buckets: the newest
     bucket holds up to what its months earned (never below zero), the next the same, and so on; the oldest
     holds the rest. Payouts and forfeitures so use up the oldest months first, and the rows' totals add up to
-    the unpaid liability. One query: the ledger summed per agreement, the buckets worked out beside it."""
+    the unpaid liability. One statement: the unpaid balances the ledger keeps per agreement
+    (`AgreementBalance`) beside what each agreement earned in the three youngest buckets' months (the only
+    entries read), the buckets filled per agreement and summed per group in the database."""
     if group not in GROUPS:
         raise ValueError(f"group: one of {', '.join(GROUPS)}")
     first, second, third = bucket_starts(as_of)
-    # One sum per agreement and bucket (payouts and forfeitures in a bucket of their own): a single sum a row.
-    bucket = Case(When(~Q(kind__in=EARNED_KINDS), then=Value(PAID)), When(period__gte=first, then=Value(0)),
-                  When(period__gte=second, then=Value(1)), When(period__gte=third, then=Value(2)), default=Value(3))
-    balances = (LedgerEntry.objects.visible_to(user).order_by().annotate(bucket=bucket)
-                .values("agreement_id", "bucket").annotate(amount=Sum("amount"))
-                .values_list("agreement_id", "bucket", "amount"))
-    balances_sql, balances_params = balances.query.sql_with_params()
-    rows = sql.aged_liability_rows(balances_sql=balances_sql, balances_params=balances_params, group=group)
-    return [AgedRow(key, code or "—", name or "", (b1, b2, b3, b4), total)
-            for key, code, name, b1, b2, b3, b4, total in rows]
+    balances = (AgreementBalance.objects.visible_to(user).exclude(unpaid=0).order_by()
+                .values_list("agreement_id", _KEYS[group], "unpaid"))
+    earned = (LedgerEntry.objects.visible_to(user).filter(kind__in=EARNED_KINDS, period__gte=third).order_by()
+              .values("agreement_id")
+              .annotate(e0=Sum("amount", filter=Q(period__gte=first)),
+                        e1=Sum("amount", filter=Q(period__gte=second, period__lt=first)),
+                        e2=Sum("amount", filter=Q(period__lt=second)))
+              .values_list("agreement_id", "e0", "e1", "e2"))
+    rows = sql.aged_liability_rows(balances=balances.query.sql_with_params(),
+                                   earned=earned.query.sql_with_params(), group=group)
+    return list(map(AgedRow._make, rows))
 
 
 def bucket_totals(rows: list[AgedRow]) -> tuple[tuple[Decimal, ...], Decimal]:

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
 
-from rebates.models import EARNED_KINDS, LedgerEntry, RebateProgram
+from rebates.models import EARNED_KINDS, LedgerEntry
+from rebates.sql import journal as sql
 
 ZERO = Decimal("0.00")
 EXPENSE, LIABILITY, CREDIT_NOTES = "expense", "liability", "credit_notes"
@@ -105,38 +106,27 @@ class Journal:
 
 def journal(*, user, first: date, last: date) -> Journal:
     """The journal of the months `first`..`last` (first-of-month dates) over the entries the user may see:
-    one grouped read of the ledger (per month, kind, program and sign) and one of the programs'
-    accounts, posted in Python by `postings`. Lines by month, account, cost centre and kind."""
-    rows = (LedgerEntry.objects.visible_to(user).filter(period__gte=first, period__lte=last).order_by()
-            .values("period", "kind", "agreement__program_id")
-            .annotate(positive=Sum("amount", filter=_positive()), negative=Sum("amount", filter=~_positive()),
-                      n_positive=Count("id", filter=_positive()), n_negative=Count("id", filter=~_positive())))
-    rows = list(rows)
-    accounts = {pk: {EXPENSE: expense, LIABILITY: liability, CREDIT_NOTES: credit_notes, "cost_centre": centre}
-                for pk, expense, liability, credit_notes, centre in RebateProgram.objects.filter(
-                    pk__in={row["agreement__program_id"] for row in rows}).values_list(
-                    "pk", "gl_expense_account", "gl_liability_account", "gl_credit_note_account", "cost_centre")}
+    one statement sums the ledger per month, kind, program and sign beside the program's accounts, and each
+    sum (not each entry) is posted in Python by `postings`. Lines by month, account, cost centre and kind."""
+    sums = (LedgerEntry.objects.visible_to(user).filter(period__gte=first, period__lte=last).order_by()
+            .values("period", "kind", "agreement__program_id",
+                    negative=ExpressionWrapper(Q(amount__lt=0), output_field=BooleanField()))
+            .annotate(total=Sum("amount"), entries=Count("*"))
+            .values_list("period", "kind", "agreement__program_id", "negative", "total", "entries"))
     summed: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO, 0])
     total = ZERO
-    for row in rows:
-        program = accounts[row["agreement__program_id"]]
-        for amount, count in ((row["positive"], row["n_positive"]), (row["negative"], row["n_negative"])):
-            if not count:
-                continue
-            total += amount
-            for posting in postings(row["kind"], amount):
-                key = (row["period"], program[posting.role], posting.role, program["cost_centre"], row["kind"])
-                line = summed[key]
-                line[0] += posting.debit
-                line[1] += posting.credit
-                line[2] += count
+    for period, kind, amount, count, expense, liability, credit_notes, centre in sql.journal_rows(
+            sums=sums.query.sql_with_params()):
+        accounts = {EXPENSE: expense, LIABILITY: liability, CREDIT_NOTES: credit_notes}
+        total += amount
+        for posting in postings(kind, amount):
+            line = summed[(period, accounts[posting.role], posting.role, centre, kind)]
+            line[0] += posting.debit
+            line[1] += posting.credit
+            line[2] += count
     lines = [JournalLine(month, account, role, cost_centre, kind, debit, credit, count)
              for (month, account, role, cost_centre, kind), (debit, credit, count) in summed.items()]
     kinds = list(KIND_WORDS)
     lines.sort(key=lambda line: (line.month, kinds.index(line.kind) if line.kind in kinds else 99,
                                  line.debit == 0, line.account, line.cost_centre))
     return Journal(first, last, lines, total)
-
-
-def _positive() -> Q:
-    return Q(amount__gte=0)

@@ -807,7 +807,10 @@ class LedgerEntry(NamedConstraints, models.Model):
             ),
             models.UniqueConstraint(fields=["booking_key"], name="entry_booked_once"),
         ]
-        indexes = [models.Index(fields=["agreement", "period", "kind"])]
+        # Carries the amount, so sums of an agreement's entries (the aged liability's months) read the index
+        # alone, never the table.
+        indexes = [models.Index(fields=["agreement", "period", "kind"], include=["amount"],
+                                name="entry_agreement_period_kind")]
 
     def __str__(self):
         return f"{self.agreement} {self.period:%Y-%m} {self.kind} {self.amount}"

@@ -5,65 +5,53 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from customers.models import Customer
-from rebates.models import RebateAgreement, RebateProgram
+from rebates.models import RebateProgram
 from rebates.sql.scope import table
 
-# What a row is grouped by: the key of each agreement's group, and the group's code and name by that key.
+# The table a group's key names, and the group's code and name in it.
 GROUPS = {
-    "customer": ("a.customer_id", "{customer}", "g.code", "g.name"),
-    "program": ("a.program_id", "{program}", "g.code", "g.name"),
-    "manager": ("c.account_manager_id", "{user}", "g.username", "trim(concat_ws(' ', g.first_name, g.last_name))"),
+    "customer": ("{customer}", "g.code", "g.name"),
+    "program": ("{program}", "g.code", "g.name"),
+    "manager": ("{user}", "g.username", "trim(concat_ws(' ', g.first_name, g.last_name))"),
 }
 
+# Newest bucket first, each holds at most what its months earned (never below zero) until the unpaid balance
+# is spent; what is left over sits in the oldest. With c0 <= c1 <= c2 what the youngest one, two and three
+# buckets may hold (each at least zero), the youngest k buckets hold LEAST(unpaid, c(k-1)) in all: a bucket is
+# the difference of two such sums, the oldest what the three youngest leave. A balance below zero is below
+# every c, so it shows whole in the youngest bucket.
 _AGED_SQL = """
-WITH cells AS ({balances}),
-balances AS (
-    SELECT agreement_id, sum(amount) AS unpaid, COALESCE(sum(amount) FILTER (WHERE bucket = 0), 0) AS e0,
-           COALESCE(sum(amount) FILTER (WHERE bucket = 1), 0) AS e1,
-           COALESCE(sum(amount) FILTER (WHERE bucket = 2), 0) AS e2
-    FROM cells GROUP BY agreement_id
-),
+WITH balances (agreement_id, key, unpaid) AS ({balances}),
+earned (agreement_id, e0, e1, e2) AS ({earned}),
 held AS (
-    -- Newest bucket first, each holds at most what its months earned (never below zero) until the unpaid
-    -- balance is spent; what is left over sits in the oldest. A balance below zero shows in the youngest.
-    SELECT agreement_id, unpaid,
-           CASE WHEN unpaid <= 0 THEN unpaid ELSE LEAST(unpaid, GREATEST(e0, 0)) END AS a0,
-           GREATEST(e1, 0) AS p1, GREATEST(e2, 0) AS p2
-    FROM balances WHERE unpaid <> 0
-),
-spread AS (
-    SELECT agreement_id, unpaid, a0,
-           CASE WHEN unpaid <= 0 THEN 0 ELSE LEAST(unpaid - a0, p1) END AS a1, p2
-    FROM held
-),
-aged AS (
-    SELECT agreement_id, a0, a1,
-           CASE WHEN unpaid <= 0 THEN 0 ELSE LEAST(unpaid - a0 - a1, p2) END AS a2, unpaid
-    FROM spread
+    SELECT b.key, b.unpaid, GREATEST(e.e0, 0) AS c0, GREATEST(e.e0, 0) + GREATEST(e.e1, 0) AS c1,
+           GREATEST(e.e0, 0) + GREATEST(e.e1, 0) + GREATEST(e.e2, 0) AS c2
+    FROM balances b LEFT JOIN earned e ON e.agreement_id = b.agreement_id
 ),
 grouped AS (
-    SELECT {key} AS key, sum(a0) AS a0, sum(a1) AS a1, sum(a2) AS a2, sum(unpaid - a0 - a1 - a2) AS a3,
+    SELECT key, sum(LEAST(unpaid, c0)) AS s0, sum(LEAST(unpaid, c1)) AS s1, sum(LEAST(unpaid, c2)) AS s2,
            sum(unpaid) AS unpaid
-    FROM aged JOIN {agreement} a ON a.id = aged.agreement_id JOIN {customer} c ON c.id = a.customer_id
-    GROUP BY {key}
+    FROM held GROUP BY key
 )
-SELECT grouped.key, {code}, {name}, a0, a1, a2, a3, unpaid
+SELECT grouped.key, COALESCE({code}, '—'), COALESCE({name}, ''), s0, s1 - s0, s2 - s1, unpaid - s2, unpaid
 FROM grouped LEFT JOIN {named} g ON g.id = grouped.key
 ORDER BY unpaid DESC, {code}
 """
 
 
-def aged_liability_rows(*, balances_sql: str, balances_params, group: str) -> list[tuple]:
+def aged_liability_rows(*, balances: tuple[str, tuple], earned: tuple[str, tuple], group: str) -> list[tuple]:
     """Per `group` ("customer", "program" or "manager"; a manager row is the manager's user, None for
-    customers without one): (key, code, name, unpaid in the youngest bucket, the second, the third, the
-    oldest, total), the largest total first. `balances_sql` selects (agreement_id, bucket, amount) over the
-    entries a user may see (a queryset's SQL): what each agreement earned in the months of each bucket (0 the
-    youngest, 3 the oldest) and, in any other bucket, what it was paid or forfeited."""
-    key, named, code, name = GROUPS[group]
-    tables = {"agreement": table(RebateAgreement), "customer": table(Customer), "program": table(RebateProgram),
-              "user": table(get_user_model())}
-    sql = _AGED_SQL.format(balances=balances_sql, key=key, code=code, name=name, named=named.format(**tables),
-                           **tables)
+    customers without one): (key, code ("—" when none), name ("" when none), unpaid in the youngest bucket,
+    the second, the third, the oldest, total), the largest total first; one statement.
+
+    `balances` and `earned` are querysets' SQL and parameters over what a user may see: `balances` selects
+    (agreement_id, key, unpaid), each agreement's unpaid balance (not zero) and its group's key; `earned`
+    selects (agreement_id, e0, e1, e2), what each agreement earned in the months of the three youngest
+    buckets (NULL where nothing)."""
+    named, code, name = GROUPS[group]
+    tables = {"customer": table(Customer), "program": table(RebateProgram), "user": table(get_user_model())}
+    sql = _AGED_SQL.format(balances=balances[0], earned=earned[0], code=code, name=name,
+                           named=named.format(**tables))
     with connection.cursor() as cursor:
-        cursor.execute(sql, list(balances_params))
+        cursor.execute(sql, [*balances[1], *earned[1]])
         return cursor.fetchall()

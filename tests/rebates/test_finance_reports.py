@@ -179,6 +179,32 @@ def test_a_balance_nobody_paid_ages_past_a_year(book):
     assert rows["CE"] == (D("0.00"), D("0.00"), D("0.00"), D("7.00"))
 
 
+def test_a_balance_below_zero_shows_whole_in_the_youngest_bucket(book):
+    owes = AgreementFactory(number="AG-D", customer=CustomerFactory(code="CD"))
+    entry(owes, date(2026, 6, 1), "accrual", "30.00")
+    entry(owes, date(2026, 10, 1), "adjustment", "-50.00")  # a credit note took back more than was earned
+    rows = {row.code: (row.buckets, row.total) for row in aged_liability(user=book["finance"], as_of=AS_OF)}
+    assert rows["CD"] == ((D("-20.00"), D("0.00"), D("0.00"), D("0.00")), D("-20.00"))
+
+
+def test_months_that_net_below_zero_hold_nothing_and_older_months_fill_up(book):
+    netted = AgreementFactory(number="AG-E", customer=CustomerFactory(code="CE"))
+    entry(netted, date(2025, 1, 1), "accrual", "100.00")  # over 365 days
+    entry(netted, date(2026, 7, 1), "accrual", "40.00")  # 91-180 days
+    entry(netted, date(2026, 10, 1), "accrual", "10.00")  # 0-90 days, netted below zero by the credit note
+    entry(netted, date(2026, 10, 1), "adjustment", "-70.00")
+    rows = {row.code: (row.buckets, row.total) for row in aged_liability(user=book["finance"], as_of=AS_OF)}
+    # Unpaid 80.00: nothing in 0-90 (its months netted -60.00), 40.00 of July, the other 40.00 of January 2025.
+    assert rows["CE"] == ((D("0.00"), D("40.00"), D("0.00"), D("40.00")), D("80.00"))
+
+
+def test_an_account_managers_aged_liability_holds_only_their_customers(book):
+    assert [(row.code, row.total) for row in aged_liability(user=book["north"], as_of=AS_OF)] == [
+        ("CA", D("45.00"))]
+    assert [(row.code, row.total) for row in aged_liability(user=book["south"], as_of=AS_OF, group="program")] == [
+        ("widgets", D("10.00"))]
+
+
 def test_aged_by_program_and_by_manager_add_up_to_the_unpaid_liability(book):
     by_program = aged_liability(user=book["finance"], as_of=AS_OF, group="program")
     by_manager = aged_liability(user=book["finance"], as_of=AS_OF, group="manager")
