@@ -249,9 +249,10 @@ def expected_ledger(
     models read with `agreements_with_terms`.
 
     An agreement in `changed_months` is recomputed in part: only the months that can differ are computed
-    (see `engine.calculate`). Its input holds only the changed months; every other month is taken from
-    `booked` (per agreement and month, the quantity and eligible amount its earned entries hold), which is
-    what the engine was given for that month last time, from the same purchases.
+    (see `engine.calculate`). Its input holds only the changed months (for a rule measured against last
+    year, the months of the periods they move and last year's same months: `engine.months_in_part`); every
+    other month is taken from `booked` (per agreement and month, the quantity and eligible amount its earned
+    entries hold), which is what the engine was given for that month last time, from the same purchases.
     """
     changed_months = changed_months or {}
     booked = booked or {}
@@ -261,7 +262,11 @@ def expected_ledger(
         totals = scope_month_totals(whole)
     else:
         totals = scope_month_totals_stored(run_id=run_id, agreements=whole)
-    totals.update(changed_month_totals([a for a in agreements if a.pk in changed_months], changed_months))
+    # Recomputed in part: the months the engine recomputes from, and the months read afresh from the lines.
+    in_part = {a.pk: engine.months_in_part(a.terms, changed_months[a.pk], as_of=as_of)
+               for a in agreements if a.pk in changed_months}
+    totals.update(changed_month_totals([a for a in agreements if a.pk in in_part],
+                                       {pk: read for pk, (_, read) in in_part.items()}))
     bonuses = bonus_product_lines(agreements)
     cleared = clearance_lines(agreements)
     mixed = mix_lines(agreements)
@@ -269,11 +274,12 @@ def expected_ledger(
     for agreement in agreements:
         pk = agreement.pk
         lines = totals.get(pk, [])
-        changed = changed_months.get(pk)
-        if changed is not None:
+        changed = read = None
+        if pk in in_part:
+            changed, read = in_part[pk]
             lines = lines + [
                 engine.PurchaseLine(month, quantity, eligible)
-                for month, (quantity, eligible, _) in booked.get(pk, {}).items() if month not in changed
+                for month, (quantity, eligible, _) in booked.get(pk, {}).items() if month not in read
             ]
         # The engine reads each month of the term from `lines` and each month of last year from
         # `last_year_lines`; one list serves both, the engine ignoring the months it does not ask for.

@@ -132,6 +132,29 @@ def calculate(
     return tuple(results)
 
 
+def months_in_part(terms: AgreementTerms, changed_months: Collection[date], *,
+                   as_of: date) -> tuple[frozenset[date], frozenset[date]]:
+    """What recomputing an agreement in part needs when the purchases of `changed_months` changed: (the
+    months to hand `calculate` as its `changed_months`, the months whose purchases it must be given afresh).
+
+    For most rules both are the changed months: the other months of their periods are as they were. A rule
+    measured against last year's same period reads the year before too: a changed month also moves the
+    period holding the same month a year later, and every month of each period to recompute is read
+    afresh with its month of last year (the ledger holds a month's own purchases, not last year's)."""
+    changed = frozenset(changed_months)
+    if terms.rule.baseline is not Baseline.LAST_YEAR:
+        return changed, changed
+    recompute = changed | {add_months(month, 12) for month in changed}
+    months = accrual_months(terms, as_of)
+    length = SettlementFrequency(terms.settlement_frequency).months
+    index = {month: i for i, month in enumerate(months)}
+    read = set(changed)
+    for begin in {index[month] // length * length for month in recompute if month in index}:
+        for month in months[begin:begin + length]:
+            read.update((month, add_months(month, -12)))
+    return recompute, frozenset(read)
+
+
 def calculate_decimal(terms: AgreementTerms, lines: Iterable[PurchaseLine], **options) -> tuple[MonthResult, ...]:
     """`calculate` with every figure in Decimals: the reference for the integer maths (same arguments)."""
     return calculate(terms, lines, integers=False, **options)

@@ -360,21 +360,19 @@ def _agreements_to_recompute(*, as_of: date, full: bool, snapshot: str | None) -
     return recompute
 
 
-def _months_changed_by_marks(*, snapshot: str | None, as_of_month: date) -> dict[int, frozenset[date] | None]:
+def _months_changed_by_marks(*, snapshot: str | None, as_of_month: date) -> dict[int, frozenset[date]]:
     """Per accruing agreement that a marked purchase cell counts for (the scope rule, a launch-bonus
-    product, or for a rule measured against last year a month before the term), the months of its term
-    those cells fall in; None (the whole term) when the rule measures growth over last year, whose baseline
-    months only the purchase lines hold."""
+    product, or for a rule measured against last year a month of the year before the term), the months
+    those cells fall in. A rule measured against last year is recomputed in part too: a changed month moves
+    its own period and the period of the same month a year later (see `expected_ledger`)."""
     months: dict[int, set[date]] = defaultdict(set)
-    whole = set()
     for pk, start, baseline, month in marks_sql.marked_cell_rows(
             snapshot=snapshot, statuses=[status.value for status in ACCRUING_STATUSES], started_by=as_of_month):
-        if baseline == "last_year":
-            if as_date(month) >= add_months(as_date(start), -12):
-                whole.add(pk)
-        else:
-            months[pk].add(as_date(month))
-    return {**{pk: frozenset(m) for pk, m in months.items()}, **dict.fromkeys(whole)}
+        month = as_date(month)
+        # Only last year's same months count before the term.
+        if month >= as_date(start) or (baseline == "last_year" and month >= add_months(as_date(start), -12)):
+            months[pk].add(month)
+    return {pk: frozenset(m) for pk, m in months.items()}
 
 
 def _changes_seen_until(now):

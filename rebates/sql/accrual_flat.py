@@ -53,12 +53,35 @@ flat AS MATERIALIZED (
            ON c.agreement_id = a.id
     WHERE a.id = ANY(%(ids)s::bigint[]) AND r.agreement_id = ANY(%(ids)s::bigint[]) AND {flat_rule}
 ),
+-- Recomputed in part: only the settlement periods that hold a changed month can differ; each as a range of
+-- month indexes from the term's start (a changed month outside the months that accrue changes nothing).
+span AS MATERIALIZED (
+    SELECT DISTINCT a.id AS agreement_id, p.first_index, p.last_index,
+           (a.start_month + make_interval(months => p.first_index))::date AS first_month,
+           (a.start_month + make_interval(months => p.last_index))::date AS last_month
+    FROM flat a
+    CROSS JOIN LATERAL unnest(a.changed_months) AS c(month)
+    CROSS JOIN LATERAL (SELECT (EXTRACT(YEAR FROM c.month) * 12 + EXTRACT(MONTH FROM c.month)
+                                - EXTRACT(YEAR FROM a.start_month) * 12
+                                - EXTRACT(MONTH FROM a.start_month))::int AS i) m
+    CROSS JOIN LATERAL (SELECT m.i / a.length * a.length AS first_index,
+                               LEAST(m.i / a.length * a.length + a.length - 1, a.last_index) AS last_index) p
+    WHERE a.in_part AND m.i BETWEEN 0 AND a.last_index
+),
 held AS MATERIALIZED (
+    -- Recomputed whole: every month the ledger holds.
     SELECT e.agreement_id, e.period AS month, SUM(e.quantity) AS quantity, SUM(e.eligible_amount) AS amount,
            SUM(e.amount) AS booked
     FROM {ledger} e
     JOIN flat a ON a.id = e.agreement_id
-    WHERE e.agreement_id = ANY(%(ids)s::bigint[]) AND e.kind = ANY(%(earned_kinds)s::text[])
+    WHERE e.agreement_id = ANY(%(whole_ids)s::bigint[]) AND NOT a.in_part AND e.kind = ANY(%(earned_kinds)s::text[])
+    GROUP BY e.agreement_id, e.period
+    UNION ALL
+    -- Recomputed in part: the months of the periods to recompute, read by the (agreement, period) index.
+    SELECT e.agreement_id, e.period AS month, SUM(e.quantity), SUM(e.eligible_amount), SUM(e.amount)
+    FROM span s
+    JOIN {ledger} e ON e.agreement_id = s.agreement_id AND e.period BETWEEN s.first_month AND s.last_month
+    WHERE e.kind = ANY(%(earned_kinds)s::text[])
     GROUP BY e.agreement_id, e.period
 ),
 bought AS (
@@ -69,8 +92,8 @@ bought AS (
     CROSS JOIN LATERAL unnest(a.changed_months) AS c(month)
     -- Read by the (customer, month) index, month by month: only the changed months' lines (OFFSET 0 keeps
     -- the planner from reading the whole term's lines by the scope's month range instead).
-    CROSS JOIN LATERAL (SELECT * FROM {purchase} p WHERE p.customer_id = a.customer_id AND p.month = c.month
-                        OFFSET 0) pl
+    CROSS JOIN LATERAL (SELECT p.product_id, p.month, p.quantity, p.amount FROM {purchase} p
+                        WHERE p.customer_id = a.customer_id AND p.month = c.month OFFSET 0) pl
     JOIN {product} pr ON pr.id = pl.product_id
     WHERE a.in_part AND {covers}
     GROUP BY a.id, pl.month
@@ -80,9 +103,16 @@ bought AS (
     WHERE a.in_part AND NOT h.month = ANY(a.changed_months)
 ),
 grid AS (
+    -- Recomputed whole: every month that accrues; in part: the months of the periods to recompute.
     SELECT a.id AS agreement_id, a.per_unit, a.rate, a.in_part, a.changed_months, i / a.length AS period,
            (a.start_month + make_interval(months => i))::date AS month
     FROM flat a CROSS JOIN LATERAL generate_series(0, a.last_index) AS i
+    WHERE NOT a.in_part
+    UNION ALL
+    SELECT a.id, a.per_unit, a.rate, a.in_part, a.changed_months, i / a.length,
+           (a.start_month + make_interval(months => i))::date
+    FROM span s JOIN flat a ON a.id = s.agreement_id
+    CROSS JOIN LATERAL generate_series(s.first_index, s.last_index) AS i
 ),
 cell AS (
     SELECT g.*, COALESCE(b.quantity, 0) AS quantity, COALESCE(b.amount, 0) AS amount,
@@ -180,7 +210,8 @@ def flat_bookings(*, agreement_ids: list[int], changed_months: dict[int, frozens
         cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, {
             "names": [f.value for f in SettlementFrequency], "months": [f.months for f in SettlementFrequency],
-            "ids": list(agreement_ids), "changed_ids": [pk for pk, _ in pairs],
+            "ids": list(agreement_ids), "whole_ids": [pk for pk in agreement_ids if pk not in changed_months],
+            "changed_ids": [pk for pk, _ in pairs],
             "changed_months": [month for _, month in pairs], "as_of_month": as_of_month,
             "as_of_index": as_of_month.year * 12 + as_of_month.month, "run_id": run_id,
             "now": now, "earned_kinds": earned_kinds,

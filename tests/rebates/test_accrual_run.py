@@ -269,7 +269,7 @@ def test_a_late_line_under_a_retroactive_tier_rebooks_the_rest_of_its_period():
     assert accrue(datetime.date(2026, 4, 30), full=True).entries_count == 0
 
 
-def test_a_changed_line_recomputes_a_rule_measured_against_last_year_over_its_whole_term():
+def test_a_changed_line_of_last_year_recomputes_the_period_of_the_same_month_this_year():
     product = ProductFactory()
     agreement = AgreementFactory(products=[product])
     RebateRule.objects.create(agreement=agreement, kind="growth", rate_type="percent", rate=D("5"),
@@ -278,12 +278,14 @@ def test_a_changed_line_recomputes_a_rule_measured_against_last_year_over_its_wh
                         unit_price=D("100.00"))
     accrue(datetime.date(2026, 12, 31))
     assert total(agreement) == D("6500.00")
-    # Last year's June arrives late: only the purchase lines hold it, so the run reads the whole term.
+    # Last year's June arrives late: the run recomputes in part, reading this June's period and last year's.
     PurchaseLineFactory(customer=agreement.customer, product=product, month=month(6, 2025), quantity=D("1000"),
                         unit_price=D("100.00"))
     run = accrue(datetime.date(2026, 12, 31))
-    assert run.chunks.get().changed_months == {}
+    assert run.chunks.get().changed_months == {str(agreement.pk): ["2025-06-01"]}
     assert total(agreement) == D("1500.00")
+    assert run.entries_count == 1
+    assert accrue(datetime.date(2026, 12, 31), full=True).entries_count == 0
 
 
 def test_a_run_that_fails_midway_is_marked_failed_not_left_running(monkeypatch):
