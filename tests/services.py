@@ -5,6 +5,7 @@ real outage, not a mocked call; workers run as subprocesses in their own process
 database, so a test can SIGKILL a whole worker.
 """
 
+import glob
 import os
 import signal
 import socket
@@ -140,3 +141,29 @@ def _drop_broker_connections(app):
         app._pool.force_close_all()
         app._pool = None
     app.amqp._producer_pool = None
+
+
+def postgres_ctl():
+    """A function that runs pg_ctl on the tests' own PostgreSQL server ("stop", "--mode", "fast", "--wait"; "start",
+    "--wait"), so a test can stop the real database under the app and start it again."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW data_directory")
+        data = cursor.fetchone()[0]
+        cursor.execute("SHOW server_version_num")
+        major = int(cursor.fetchone()[0]) // 10000
+    return _pg_ctl_at(data, major)
+
+
+def _pg_ctl_at(data, major):
+    binary = (glob.glob(f"/usr/lib/postgresql/{major}/bin/pg_ctl") or glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))[0]
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def run(*args):
+        # The cluster's own folder is writable by its owner: pg_ctl writes its log there.
+        log = ["--log", os.path.join(os.path.dirname(data), "postgres-restarted.log")] if "start" in args else []
+        # The server keeps the machine's clock, as it was first started (TEST_FAKETIME shifts the tests only).
+        env = {name: value for name, value in os.environ.items() if not name.startswith(("LD_PRELOAD", "FAKETIME"))}
+        subprocess.run([*as_postgres, binary, "--pgdata", data, *args, *log], check=True, cwd=os.path.dirname(data),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60, env=env)
+
+    return run

@@ -1,9 +1,6 @@
 """One JSON error shape for every error status; the database going away answers 503 (R9)."""
 
-import glob
 import json
-import os
-import subprocess
 import threading
 import time
 
@@ -13,6 +10,7 @@ from rest_framework.test import APIClient
 
 from rebates.models import PurchaseLine
 from tests.api.conftest import client_for, line
+from tests.services import postgres_ctl
 
 SHAPE = {"status", "code", "message", "details"}
 
@@ -88,36 +86,12 @@ def test_browser_sessions_are_not_throttled_and_need_csrf_to_write(users, scenar
 # --- R9: PostgreSQL stopped mid-request ---------------------------------------------------------------
 
 
-def _pg_ctl():
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW data_directory")
-        data = cursor.fetchone()[0]
-        cursor.execute("SHOW server_version_num")
-        major = int(cursor.fetchone()[0]) // 10000
-    return _pg_ctl_at(data, major)
-
-
-def _pg_ctl_at(data, major):
-    binary = (glob.glob(f"/usr/lib/postgresql/{major}/bin/pg_ctl") or glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))[0]
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-
-    def run(*args):
-        # The cluster's own folder is writable by its owner: pg_ctl writes its log there.
-        log = ["--log", os.path.join(os.path.dirname(data), "postgres-restarted.log")] if "start" in args else []
-        # The server keeps the machine's clock, as it was first started (TEST_FAKETIME shifts the tests only).
-        env = {name: value for name, value in os.environ.items() if not name.startswith(("LD_PRELOAD", "FAKETIME"))}
-        subprocess.run([*as_postgres, binary, "--pgdata", data, *args, *log], check=True, cwd=os.path.dirname(data),
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60, env=env)
-
-    return run
-
-
 @pytest.mark.django_db(transaction=True)
 def test_database_stopped_mid_request_answers_503_and_serves_again_once_back(users, scenario):
     erp = client_for(users["erp"])
     assert erp.post("/api/v1/purchases/", data=json.dumps(line("L1")), content_type="application/json").status_code \
         == 200
-    pg_ctl = _pg_ctl()
+    pg_ctl = postgres_ctl()
     # Hold line L1 so the next request waits inside its transaction, then stop the server under it.
     holder = connections.create_connection("default")
     holder.set_autocommit(False)

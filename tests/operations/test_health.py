@@ -8,7 +8,7 @@ from django.db import connection
 from django.test import Client
 
 from operations.services import heartbeat_record
-from tests.services import free_port
+from tests.services import postgres_ctl
 
 CHECKS = {"database", "broker", "migrations", "worker"}
 
@@ -49,19 +49,18 @@ def test_unready_when_redis_is_stopped_and_ready_again_when_it_is_back(own_redis
 
 
 @pytest.mark.django_db(transaction=True)
-def test_unready_when_postgresql_does_not_answer(own_redis):
+def test_unready_when_postgresql_is_stopped_and_ready_again_when_it_is_back(own_redis):
     heartbeat_record(name="worker")
     assert get("/health/ready")[0] == 200
-    # The app's database is now a port where no server listens: as after PostgreSQL stopped.
+    pg_ctl = postgres_ctl()
     connection.close()
-    port = connection.settings_dict["PORT"]
-    connection.settings_dict["PORT"] = str(free_port())
+    pg_ctl("stop", "--mode", "fast", "--wait")
     try:
         status, body = get("/health/ready")
         live = get("/health/live")
     finally:
         connection.close()
-        connection.settings_dict["PORT"] = port
+        pg_ctl("start", "--wait")
     assert status == 503
     assert body == {"status": "unready", "checks": {"database": "failing", "broker": "ok", "migrations": "failing",
                                                     "worker": "failing"}}
