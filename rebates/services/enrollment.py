@@ -75,18 +75,22 @@ def rule_json(rule: dict) -> dict:
 DECIMAL_RULE_FIELDS = ("rate", "baseline_amount", "minimum", "cap", "clearance_rate", "focus_share")
 
 
-def rule_from_json(stored: dict) -> dict:
+def rule_from_json(stored: dict, *, products: dict | None = None, lines: dict | None = None) -> dict:
+    """The stored rule as the services take it; `products` and `lines` by id when the caller read them."""
+    if products is None:
+        products = Product.objects.in_bulk([b["product"] for b in stored.get("bonuses", [])])
+    if lines is None:
+        lines = ProductLine.objects.in_bulk([stored["focus_line"]] if stored.get("focus_line") else [])
     rule = {}
     for name in RULE_FIELDS:
         if name not in stored:
             continue
         value = stored[name]
         if name == "focus_line":
-            value = ProductLine.objects.get(pk=value) if value is not None else None
+            value = lines[value] if value is not None else None
         elif name in DECIMAL_RULE_FIELDS and value is not None:
             value = Decimal(value)
         rule[name] = value
-    products = Product.objects.in_bulk([b["product"] for b in stored.get("bonuses", [])])
     rule["bands"] = [{"threshold": Decimal(b["threshold"]), "rate": Decimal(b["rate"])} for b in stored["bands"]]
     rule["bonuses"] = [{"product": products[b["product"]], "minimum_quantity": Decimal(b["minimum_quantity"]),
                         "extra_percent": Decimal(b["extra_percent"])} for b in stored["bonuses"]]
@@ -105,17 +109,33 @@ class Template:
     rule: dict
 
 
+def templates_of(programs) -> dict[int, Template]:
+    """Per program id, its template terms (programs without are left out), in two queries however many."""
+    stored = {program.pk: program.template for program in programs if program.template}
+    product_ids, line_ids = set(), set()
+    for template in stored.values():
+        product_ids.update(template["products"])
+        product_ids.update(b["product"] for b in template["rule"].get("bonuses", []))
+        line_ids.update(template["product_lines"])
+        if template["rule"].get("focus_line"):
+            line_ids.add(template["rule"]["focus_line"])
+    products = Product.objects.in_bulk(product_ids) if product_ids else {}
+    lines = ProductLine.objects.in_bulk(line_ids) if line_ids else {}
+    return {
+        pk: Template(
+            start_month=date.fromisoformat(template["start_month"]),
+            end_month=date.fromisoformat(template["end_month"]),
+            settlement_frequency=template["settlement_frequency"],
+            products=[products[i] for i in template["products"]],
+            product_lines=[lines[i] for i in template["product_lines"]],
+            rule=rule_from_json(template["rule"], products=products, lines=lines),
+        )
+        for pk, template in stored.items()
+    }
+
+
 def template_of(program: RebateProgram) -> Template | None:
-    stored = program.template
-    if not stored:
-        return None
-    return Template(
-        start_month=date.fromisoformat(stored["start_month"]), end_month=date.fromisoformat(stored["end_month"]),
-        settlement_frequency=stored["settlement_frequency"],
-        products=list(Product.objects.filter(pk__in=stored["products"]).order_by("pk")),
-        product_lines=list(ProductLine.objects.filter(pk__in=stored["product_lines"]).order_by("pk")),
-        rule=rule_from_json(stored["rule"]),
-    )
+    return templates_of([program]).get(program.pk)
 
 
 def enrolled_number(program: RebateProgram, customer_id: int, start_month: date) -> str:
