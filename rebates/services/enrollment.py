@@ -138,6 +138,21 @@ def template_of(program: RebateProgram) -> Template | None:
     return templates_of([program]).get(program.pk)
 
 
+def template_in_words(template: Template) -> str:
+    """The template's rule as an agreement's terms read ("$0.25 a unit"), by the engine kind's own words."""
+    from rebates.models import RebateRule
+    from rebates.terms import rule_terms
+
+    rule = template.rule
+    terms = rule_terms(start_month=template.start_month, end_month=template.end_month,
+                       settlement_frequency=template.settlement_frequency,
+                       rule=RebateRule(**{name: rule[name] for name in RULE_FIELDS if name in rule}),
+                       bands=[(b["threshold"], b["rate"]) for b in rule["bands"]],
+                       bonuses=[(b["product"].sku, b["minimum_quantity"], b["extra_percent"])
+                                for b in rule["bonuses"]])
+    return terms.rule.kind_class.description(terms.rule)
+
+
 def enrolled_number(program: RebateProgram, customer_id: int, start_month: date) -> str:
     """An enrolled agreement's number: program, customer and first month, so a second enrollment finds it."""
     return f"EN-{program.pk}-{customer_id}-{start_month:%Y%m}"
