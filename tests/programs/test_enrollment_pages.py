@@ -106,3 +106,19 @@ def test_a_program_without_template_says_so(world, client):
     client.force_login(world["pricing"])
     body = page(client, ProgramFactory(code="one-to-one")).content.decode()
     assert "no template terms" in body
+
+
+def test_the_admin_shows_the_template_and_enrolls_the_selected_programs(world, client):
+    admin = UserFactory(username="admin.one", role=roles.ADMINISTRATOR)
+    admin.is_staff = True
+    admin.save()
+    client.force_login(admin)
+    page_body = client.get(reverse("admin:rebates_rebateprogram_change", args=[world["program"].pk])).content.decode()
+    assert "$0.25 a unit" in page_body and "Contractors" in page_body
+    response = client.post(reverse("admin:rebates_rebateprogram_changelist"), {
+        "action": "enroll", "_selected_action": [world["program"].pk]})
+    assert response.status_code == 302
+    agreement = RebateAgreement.objects.filter(enrolled=True).first()
+    assert RebateAgreement.objects.filter(enrolled=True).count() == 2
+    body = client.get(reverse("admin:rebates_rebateagreement_change", args=[agreement.pk])).content.decode()
+    assert "Overridden" in body
