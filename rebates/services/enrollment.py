@@ -1,12 +1,13 @@
 """Segment-wide programs: a program's template terms, the agreements made from them for the customers of its
 target segments, and template changes from a stated month.
 
-Every agreement is made and changed through the catalogue's own services (agreement_create,
-agreement_update), so each carries the same checks, audit rows and marks for the next incremental accrual
-run as an agreement the ERP sends.
+Every agreement is changed through the catalogue's own service (agreement_update), so each change carries the
+same checks, audit rows and marks for the next incremental accrual run as one the ERP sends.
 
 - An enrollment on or before the template's first month enrolls from that month; a later one (a customer
   who joined the segment since) from the first of the next month. Twice on the same day makes nothing new.
+  New agreements are inserted set-based (a segment holds thousands of customers), with the template's rule
+  checked once as agreement_create checks each, and one audit row each.
 - A customer no longer in a target segment keeps what it earned: its running agreement's term ends with the
   month it left (it expires and settles as any other; nothing is forfeited), and one that had not begun yet
   goes back to draft (never accrued).
@@ -25,9 +26,19 @@ from django.db.models import Q
 
 from config.validators import validate_term
 from customers.models import Customer
-from customers.services import audit_record
+from customers.services import audit_record, audit_records
 from rebates.engine.periods import add_months, month_of
-from rebates.models import ContractPrice, LineDiscount, Product, ProductLine, RebateAgreement, RebateProgram
+from rebates.models import (
+    BonusCondition,
+    ContractPrice,
+    LineDiscount,
+    Product,
+    ProductLine,
+    RebateAgreement,
+    RebateProgram,
+    RebateRule,
+    TierBand,
+)
 from rebates.services.catalog import RULE_FIELDS, agreement_create, agreement_update, rule_check
 
 ACTIVE = RebateAgreement.Status.ACTIVE
@@ -235,16 +246,18 @@ def program_enroll(*, program: RebateProgram, as_of: date, by) -> Enrollment:
                    .exclude(pk__in=covered).order_by("pk"))
         withdrawn = {a.customer_id: a for a in RebateAgreement.objects.filter(
             program=program, enrolled=True, status=DRAFT, start_month=start).order_by("pk")}
+        new = []
         for customer in joiners:
             if customer.pk in withdrawn:
                 # A customer who left before its agreement began and is back in time for it.
                 done.enrolled.append(agreement_update(by=by, agreement=withdrawn[customer.pk], status=ACTIVE))
-                continue
-            done.enrolled.append(agreement_create(
-                by=by, number=enrolled_number(program, customer.pk, start), customer=customer, program=program,
-                start_month=start, end_month=template.end_month, settlement_frequency=template.settlement_frequency,
-                status=ACTIVE, products=template.products, product_lines=template.product_lines, rule=template.rule,
-                enrolled=True))
+            else:
+                new.append(customer)
+        if new:
+            # The template's rule is checked once, as agreement_create would check each agreement's.
+            rule_check(rule=template.rule, start_month=start, end_month=template.end_month,
+                       settlement_frequency=template.settlement_frequency)
+            done.enrolled.extend(_agreements_make(program, template, new, start, by))
         if done.enrolled or done.ended or done.withdrawn:
             audit_record(actor=by, action="program.enroll", target=program,
                          summary=f"Program {program.code} enrolled {len(done.enrolled)}, ended {len(done.ended)}, "
@@ -253,6 +266,34 @@ def program_enroll(*, program: RebateProgram, as_of: date, by) -> Enrollment:
                                "ended": [a.number for a in done.ended],
                                "withdrawn": [a.number for a in done.withdrawn]})
     return done
+
+
+def _agreements_make(program, template, customers, start, by) -> list[RebateAgreement]:
+    """The template's agreements from `start` for `customers`, set-based: one insert per table however many
+    (the database's triggers mark each for the next incremental run), and one audit row each, as
+    agreement_create writes."""
+    agreements = RebateAgreement.objects.bulk_create(
+        RebateAgreement(number=enrolled_number(program, customer.pk, start), customer=customer, program=program,
+                        start_month=start, end_month=template.end_month,
+                        settlement_frequency=template.settlement_frequency, status=ACTIVE, enrolled=True)
+        for customer in customers)
+    products, lines = RebateAgreement.products.through, RebateAgreement.product_lines.through
+    products.objects.bulk_create(products(rebateagreement_id=a.pk, product_id=p.pk)
+                                 for a in agreements for p in template.products)
+    lines.objects.bulk_create(lines(rebateagreement_id=a.pk, productline_id=line.pk)
+                              for a in agreements for line in template.product_lines)
+    rule = template.rule
+    fields = {name: rule[name] for name in RULE_FIELDS if name in rule}
+    rules = RebateRule.objects.bulk_create(RebateRule(agreement=a, **fields) for a in agreements)
+    TierBand.objects.bulk_create(TierBand(rule=r, threshold=b["threshold"], rate=b["rate"])
+                                 for r in rules for b in sorted(rule["bands"], key=lambda b: b["threshold"]))
+    BonusCondition.objects.bulk_create(
+        BonusCondition(rule=r, product=b["product"], minimum_quantity=b["minimum_quantity"],
+                       extra_percent=b["extra_percent"]) for r in rules for b in rule["bonuses"])
+    audit_records(actor=by, action="agreement.create", rows=[
+        (a, f"Agreement {a.number} created for {a.customer.code}", {"enrolled_from": program.code})
+        for a in agreements])
+    return agreements
 
 
 def _leavers_end(program, segment_ids, this_month, by, done):

@@ -94,11 +94,18 @@ def test_enrolling_twice_makes_the_same_agreements(world):
 def test_a_customer_joining_the_segment_later_is_enrolled_from_the_next_month(world):
     program_enroll(program=world["program"], as_of=datetime.date(2025, 12, 20), by=None)
     mover = Customer.objects.get(code="C-R")
+    for month in (3, 4):
+        PurchaseLineFactory(customer=mover, product=world["product"], month=datetime.date(2026, month, 1),
+                            quantity=D("10"))
+    accrue(datetime.date(2026, 3, 14))
     customer_update(by=None, customer=mover, segment=world["contractors"])
     program_enroll(program=world["program"], as_of=datetime.date(2026, 3, 15), by=None)
     joined = enrolled(world["program"])["C-R"]
     assert (joined.start_month, joined.end_month) == (datetime.date(2026, 4, 1), DEC)
     assert joined.number == f"EN-{world['program'].pk}-{mover.pk}-202604"
+    # The incremental run after the enrollment books April only (March was before it joined).
+    accrue(datetime.date(2026, 4, 30))
+    assert earned(joined) == D("2.50")
 
 
 def test_a_customer_leaving_the_segment_keeps_what_it_earned(world):
@@ -232,3 +239,23 @@ def test_the_nightly_enrollment_runs_before_the_accrual_run():
 
     entries = {task.name: task for task in PeriodicTask.objects.all()}
     assert int(entries["Nightly program enrollment"].crontab.hour) < int(entries["Nightly accrual run"].crontab.hour)
+
+
+def test_enrolling_a_large_segment_costs_the_same_queries_as_a_small_one(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    small, large = ProgramFactory(code="small"), ProgramFactory(code="large")
+    few, many = SegmentFactory(code="few"), SegmentFactory(code="many")
+    CustomerFactory.create_batch(3, segment=few)
+    CustomerFactory.create_batch(40, segment=many)
+    counts = []
+    for program, segment in ((small, few), (large, many)):
+        program_template_set(by=None, program=program, start_month=JAN, end_month=DEC, rule=PER_UNIT,
+                             product_lines=[world["line"]], target_segments=[segment])
+        with CaptureQueriesContext(connection) as queries:
+            done = program_enroll(program=program, as_of=datetime.date(2025, 12, 20), by=None)
+        counts.append(len(queries))
+        assert len(done.enrolled) == segment.customers.count()
+    assert counts[0] == counts[1]
+    assert AuditRecord.objects.filter(action="agreement.create").count() == 43
