@@ -51,7 +51,8 @@ def test_the_segment_wide_terms_page_passes_axe_and_fits(live_server, browser_pa
 
     book = build_book()
     program_template_set(by=None, program=book["program"], start_month=datetime.date(2026, 1, 1),
-                         end_month=datetime.date(2026, 12, 1), product_lines=[ProductLine.objects.get(code="fasteners")],
+                         end_month=datetime.date(2026, 12, 1),
+                         product_lines=[ProductLine.objects.get(code="fasteners")],
                          rule={"kind": "per_unit", "rate_type": "per_unit", "rate": Decimal("0.25")},
                          target_segments=[Segment.objects.get(code="contractors")])
     done = program_enroll(program=book["program"], as_of=datetime.date(2025, 12, 20), by=None)
