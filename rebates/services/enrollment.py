@@ -65,21 +65,28 @@ def _text(value):
     return None if value is None else str(value)
 
 
+def _plain(value) -> str:
+    """A Decimal as its shortest exact text ("0.25" for 0.250000, "100" for 1E+2), so a rule sent back as the
+    API shows it is the rule held."""
+    return format(Decimal(value).normalize(), "f")
+
+
 def rule_json(rule: dict) -> dict:
+    """The rule as stored on the program: every field (its default when not given), Decimals as plain text,
+    rows by id; two rules that say the same are stored the same."""
     stored = {}
     for name in RULE_FIELDS:
-        if name not in rule:
-            continue
-        value = rule[name]
+        value = rule[name] if name in rule else RebateRule._meta.get_field(name).get_default()
         if name == "focus_line":
             stored[name] = value.pk if value is not None else None
-        elif isinstance(value, bool | int) or value is None:
+        elif isinstance(value, bool | int | str) or value is None:
             stored[name] = value
         else:
-            stored[name] = str(value)
-    stored["bands"] = [{"threshold": str(b["threshold"]), "rate": str(b["rate"])} for b in rule.get("bands", [])]
-    stored["bonuses"] = [{"product": b["product"].pk, "minimum_quantity": str(b["minimum_quantity"]),
-                          "extra_percent": str(b["extra_percent"])} for b in rule.get("bonuses", [])]
+            stored[name] = _plain(value)
+    stored["bands"] = sorted(({"threshold": _plain(b["threshold"]), "rate": _plain(b["rate"])}
+                              for b in rule.get("bands", [])), key=lambda b: Decimal(b["threshold"]))
+    stored["bonuses"] = [{"product": b["product"].pk, "minimum_quantity": _plain(b["minimum_quantity"]),
+                          "extra_percent": _plain(b["extra_percent"])} for b in rule.get("bonuses", [])]
     return stored
 
 

@@ -143,3 +143,15 @@ def test_a_date_pinned_enrollment_is_from_the_templates_first_month(world):
     pricing.post(url(world["program"], "template/"), TEMPLATE, format="json")
     pricing.post(url(world["program"], "enroll/"), {}, format="json")
     assert set(RebateAgreement.objects.values_list("start_month", flat=True)) == {datetime.date(2026, 1, 1)}
+
+
+def test_the_template_sent_back_as_the_program_shows_it_changes_nothing(world):
+    erp = client_for(world["erp"])
+    erp.post(url(world["program"], "template/"), TEMPLATE, format="json")
+    client_for(world["pricing"]).post(url(world["program"], "enroll/"), {}, format="json")
+    shown = erp.get(url(world["program"])).json()
+    response = erp.post(url(world["program"], "template/"), {**shown["template"],
+                                                             "target_segments": shown["target_segments"]},
+                        format="json")
+    assert response.status_code == 200, response.content
+    assert AuditRecord.objects.filter(action="program.template_set").count() == 1
