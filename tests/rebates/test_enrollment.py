@@ -170,7 +170,7 @@ def test_a_template_change_passes_overridden_agreements_by_and_splits_running_on
         DEC, DEC, D("0.500000"), False)
     b = RebateAgreement.objects.get(pk=mine["C-B"].pk)
     assert (b.end_month, b.rule.rate) == (DEC, D("0.400000"))
-    assert world["program"].__class__.objects.get().template["rule"]["rate"] == "0.50"
+    assert world["program"].__class__.objects.get().template["rule"]["rate"] == "0.5"
     assert AuditRecord.objects.filter(action="program.template_change").count() == 1
 
 
