@@ -346,10 +346,11 @@ def program_template_change(*, program: RebateProgram, rule: dict, from_month: d
                      summary=f"Program {program.code} template rule changed from {from_month:%Y-%m}",
                      data={"from_month": from_month.isoformat(), "rule": [held, stored]})
         changed = []
-        due = RebateAgreement.objects.filter(program=program, enrolled=True, overridden=False, status=ACTIVE,
-                                             end_month__gte=from_month).order_by("pk")
+        due = RebateAgreement.objects.filter(program=program, enrolled=True, overridden=False,
+                                             status__in=(ACTIVE, DRAFT), end_month__gte=from_month).order_by("pk")
         for agreement in due:
-            if agreement.start_month >= from_month:
+            # A withdrawn agreement (never accrued) takes the rule whole, ready if its customer comes back.
+            if agreement.start_month >= from_month or agreement.status == DRAFT:
                 changed.append(agreement_update(by=by, agreement=agreement, rule=rule, template_change=True))
             else:
                 changed.append(_successor(agreement, rule=rule, from_month=from_month, by=by))

@@ -133,10 +133,14 @@ def test_a_leaver_whose_agreement_had_not_begun_is_withdrawn_and_back_in_time_is
     done = program_enroll(program=world["program"], as_of=datetime.date(2025, 12, 1), by=None)
     agreement = enrolled(world["program"])["C-B"]
     assert [a.pk for a in done.withdrawn] == [agreement.pk] and agreement.status == "draft"
+    # A template change meanwhile reaches it too, so it comes back with the template's rule.
+    program_template_change(program=world["program"], rule={**PER_UNIT, "rate": D("0.30")}, from_month=DEC,
+                            as_of=datetime.date(2025, 12, 1), by=None)
     customer_update(by=None, customer=world["b"], segment=world["contractors"])
     done = program_enroll(program=world["program"], as_of=datetime.date(2025, 12, 2), by=None)
     agreement.refresh_from_db()
     assert [a.pk for a in done.enrolled] == [agreement.pk] and agreement.status == "active"
+    assert agreement.rule.rate == D("0.300000")
 
 
 def test_a_customer_with_its_own_deal_in_the_program_is_not_enrolled_beside_it(world):
