@@ -31,6 +31,10 @@ CONSTRAINT_PROBLEMS: dict[str, tuple[tuple[str, ...], str]] = {
                                       "The committed monthly quantity must be more than zero."),
     "agreement_terminated_has_date": (("terminated_on",), "A terminated agreement needs its termination date."),
     "agreement_number_not_blank": (("number",), "The number must not be blank."),
+    "one_enrolled_agreement_per_customer_and_start": (
+        ("start_month",), "The customer already has an agreement enrolled from this program starting this month."),
+    "agreement_overridden_only_when_enrolled": (
+        ("overridden",), "Only an agreement enrolled from its program's template can be overridden."),
     "agreement_interim_shorter_than_settlement": (
         ("interim_frequency",), "Interim payments must be more frequent than the settlement: quarterly or monthly "
                                 "within an annual settlement, monthly within a quarterly one."),

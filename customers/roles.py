@@ -64,6 +64,8 @@ ROLE_PERMISSIONS = {
         "rebates.terminate_agreement",
         # Alternative terms for a program replayed on a past period's lines (nothing booked).
         "programs.run_whatif",
+        # Segment-wide programs: enroll the target segments, change the template terms from a month.
+        "rebates.enroll_program",
     ],
     FINANCE: _READ_ALL
     + [
@@ -87,6 +89,7 @@ ROLE_PERMISSIONS = {
         "rebates.change_product",
         "rebates.add_rebateprogram",
         "rebates.change_rebateprogram",
+        "rebates.enroll_program",
         "rebates.add_rebateagreement",
         "rebates.change_rebateagreement",
         "rebates.add_purchaseline",

@@ -97,3 +97,24 @@ def draft_forms(data=None, *, initial_rate: Decimal | None = None) -> list[Draft
     return [DraftForm(data, prefix=f"draft{i + 1}",
                       initial={"kind": "per_unit", "rate": initial_rate} if i == 0 and data is None else None)
             for i in range(MAX_DRAFTS)]
+
+
+class TemplateChangeForm(DraftForm):
+    """A segment-wide program's new template rule and the month it applies from; the rule is checked by the
+    template change's service, as an agreement's rule is."""
+
+    from_month = MonthField(label="From", help_text="The first month the new rule applies to (this month or later).")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].required = True
+        self.fields["kind"].choices = [choice for choice in self.fields["kind"].choices if choice[0]]
+
+    def rule(self) -> dict:
+        """The drafted rule as the catalogue's services take one."""
+        draft = self.draft()
+        rule = {"kind": draft.kind, "rate_type": draft.rate_type, "rate": draft.rate, "tier_basis": draft.tier_basis,
+                "tier_method": draft.tier_method, "baseline": draft.baseline,
+                "baseline_amount": draft.baseline_amount, "minimum": draft.minimum, "cap": draft.cap,
+                "bands": [{"threshold": threshold, "rate": rate} for threshold, rate in draft.bands]}
+        return rule

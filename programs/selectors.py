@@ -182,3 +182,27 @@ def whatif_jobs_recent(*, user, program=None, limit=10):
         jobs = jobs.filter(program=program)
     return list(jobs.order_by("-created_at", "-pk")[:limit])
 
+
+
+@dataclass(frozen=True)
+class EnrollmentView:
+    """A segment-wide program as its page shows it: the template (None for a program of 1:1 deals only), its
+    rule in words, the target segments, and the enrolled agreements the user may see."""
+
+    template: object
+    words: str
+    segments: list
+    agreements: list
+
+
+def program_enrollment_read(*, user, program) -> EnrollmentView:
+    """The program's template terms and its enrolled agreements the user may see (their customers only for an
+    account manager), in a few queries however many."""
+    from rebates.services.enrollment import template_in_words, template_of
+
+    template = template_of(program)
+    agreements = list(RebateAgreement.objects.visible_to(user).filter(program=program, enrolled=True)
+                      .select_related("customer", "customer__segment", "rule")
+                      .order_by("customer__name", "start_month", "number"))
+    return EnrollmentView(template=template, words=template_in_words(template) if template else "",
+                          segments=list(program.target_segments.order_by("name")), agreements=agreements)

@@ -4,8 +4,9 @@ Views parse, call selectors or one service, and render; every customer row start
 """
 
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 
@@ -14,14 +15,16 @@ from config.http import wrong_method
 from programs import selectors
 from programs.charts import effectiveness_chart
 from programs.effectiveness import FORMULAS
-from programs.forms import PeriodForm, draft_forms
+from programs.forms import PeriodForm, TemplateChangeForm, draft_forms
 from programs.services import WhatIfError, whatif_start
 from programs.sheets import effectiveness_rows, whatif_rows
 from programs.whatif import Draft, draft_words
 from rebates.lists import values_export_response
+from rebates.services.enrollment import EnrollmentConflict, program_enroll, program_template_change
 
 VIEW = "programs.view_effectiveness"
 RUN = "programs.run_whatif"
+ENROLL = "rebates.enroll_program"
 
 
 def _may(request, permission):
@@ -159,3 +162,60 @@ def whatif_sheet(request, pk):
         return render(request, "programs/whatif_detail.html", _job_context(job), status=409)
     headers, rows = whatif_rows(job)
     return _xlsx(f"what-if-{job.pk}-{job.program.code}", title="What-if", headers=headers, rows=rows)
+
+
+def _enrollment_page(request, program, *, form=None, errors=(), status=200):
+    return render(request, "programs/enrollment.html", {
+        "program": program, "view": selectors.program_enrollment_read(user=request.user, program=program),
+        "may_enroll": request.user.has_perm(ENROLL), "form": form or TemplateChangeForm(prefix="change"),
+        "errors": errors}, status=status)
+
+
+@login_required
+def program_enrollment(request, code):
+    """A segment-wide program: its template terms and target segments, the enrolled agreements the user may
+    see (overridden ones marked), and for those who may, enroll now and a template change from a month."""
+    program = selectors.program_get(code=code)
+    if refused := wrong_method(request, "GET"):
+        return refused
+    _may(request, VIEW)
+    return _enrollment_page(request, program)
+
+
+@login_required
+def program_enroll_now(request, code):
+    """Enroll the program's target segments as of today (as the nightly enrollment does)."""
+    program = selectors.program_get(code=code)
+    if refused := wrong_method(request, "POST"):
+        return refused
+    _may(request, ENROLL)
+    done = program_enroll(program=program, as_of=clock.today(), by=request.user)
+    messages.success(request, f"Enrolled {len(done.enrolled)}, ended {len(done.ended)}, withdrew "
+                              f"{len(done.withdrawn)} agreement{'s' if len(done.withdrawn) != 1 else ''}.")
+    return redirect("program-enrollment", code=program.code)
+
+
+@login_required
+def program_template_change_page(request, code):
+    """Change the template's rule from a month: enrolled agreements not overridden take it from then."""
+    program = selectors.program_get(code=code)
+    if refused := wrong_method(request, "POST"):
+        return refused
+    _may(request, ENROLL)
+    form = TemplateChangeForm(request.POST, prefix="change")
+    if not form.is_valid():
+        return _enrollment_page(request, program, form=form, status=400)
+    try:
+        changed = program_template_change(program=program, rule=form.rule(), from_month=form.cleaned_data["from_month"],
+                                          as_of=clock.today(), by=request.user)
+    except ValidationError as error:
+        problems = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+        for field, messages_of_field in problems.items():
+            name = (field or "").removeprefix("rule.")
+            form.add_error(name if name in form.fields else None, messages_of_field)
+        return _enrollment_page(request, program, form=form, status=400)
+    except EnrollmentConflict as error:
+        return _enrollment_page(request, program, form=form, errors=[str(error)], status=409)
+    messages.success(request, f"The template's rule changed from {form.cleaned_data['from_month']:%Y-%m}: "
+                              f"{len(changed)} agreement{'s' if len(changed) != 1 else ''} now hold it.")
+    return redirect("program-enrollment", code=program.code)

@@ -66,13 +66,48 @@ class ProductAdmin(CreateUpdateServiceAdmin):
 class RebateProgramAdmin(CreateUpdateServiceAdmin):
     """Saved through the catalog services, audited as the API's changes are."""
 
-    list_display = ("name", "code")
+    list_display = ("name", "code", "segment_wide")
     search_fields = ("name", "code")
     fields = ("code", "name", "description", "gl_expense_account", "gl_liability_account", "gl_credit_note_account",
-              "cost_centre")
+              "cost_centre", "template_terms", "segments")
+    actions = ["enroll"]
 
     def get_readonly_fields(self, request, obj=None):
-        return ("code",) if obj is not None else ()
+        # Template terms and target segments are set through their service (the API), checked as an
+        # agreement's rule is; shown here.
+        return ("code", "template_terms", "segments") if obj is not None else ("template_terms", "segments")
+
+    @admin.display(description="Segment-wide", boolean=True)
+    def segment_wide(self, obj):
+        return obj.template is not None
+
+    @admin.display(description="Template terms")
+    def template_terms(self, obj):
+        from rebates.services.enrollment import template_in_words, template_of
+
+        template = template_of(obj) if obj is not None and obj.pk else None
+        if template is None:
+            return "None: the program's agreements are 1:1 deals."
+        return (f"{template_in_words(template)}; {template.start_month:%Y-%m} to {template.end_month:%Y-%m}, "
+                f"settled {template.settlement_frequency}")
+
+    @admin.display(description="Target segments")
+    def segments(self, obj):
+        if obj is None or not obj.pk:
+            return "—"
+        return ", ".join(obj.target_segments.order_by("name").values_list("name", flat=True)) or "—"
+
+    @admin.action(description="Enroll the selected programs' target segments now", permissions=["enroll"])
+    def enroll(self, request, queryset):
+        from rebates.services.enrollment import program_enroll
+
+        for program in queryset.order_by("pk"):
+            done = program_enroll(program=program, as_of=clock.today(), by=request.user)
+            self.message_user(request, f"{program.code}: enrolled {len(done.enrolled)}, ended {len(done.ended)}, "
+                                       f"withdrew {len(done.withdrawn)}.", messages.SUCCESS)
+
+    def has_enroll_permission(self, request):
+        return request.user.has_perm("rebates.enroll_program")
 
     create_service = "rebates.services.catalog.program_create"
     update_service = "rebates.services.catalog.program_update"
@@ -150,7 +185,7 @@ class RebateAgreementForm(forms.ModelForm):
 
 AGREEMENT_ADMIN_FIELDS = ("number", "customer", "program", "products", "product_lines", "start_month", "end_month",
                           "committed_monthly_quantity", "settlement_frequency", "interim_frequency", "status",
-                          "terminated_on", "termination_reason")
+                          "terminated_on", "termination_reason", "enrolled", "overridden")
 
 
 @admin.register(RebateAgreement)
@@ -160,8 +195,8 @@ class RebateAgreementAdmin(ServiceAdmin):
 
     form = RebateAgreementForm
     list_display = ("number", "customer", "program", "start_month", "end_month", "settlement_frequency",
-                    "interim_frequency", "status", "terminated_on")
-    list_filter = ("status", "settlement_frequency", "program")
+                    "interim_frequency", "status", "terminated_on", "enrolled", "overridden")
+    list_filter = ("status", "settlement_frequency", "program", "enrolled", "overridden")
     search_fields = ("number", "customer__code", "customer__name")
     list_select_related = ("customer", "program")
     raw_id_fields = ("customer",)
@@ -172,8 +207,9 @@ class RebateAgreementAdmin(ServiceAdmin):
     actions = ["terminate"]
 
     def get_readonly_fields(self, request, obj=None):
-        return ("number", "terminated_on", "termination_reason") if obj is not None else (
-            "terminated_on", "termination_reason")
+        # Enrolled agreements are made by the enrollment; overridden is set by a change of their rule.
+        return ("number", "terminated_on", "termination_reason", "enrolled", "overridden") if obj is not None else (
+            "terminated_on", "termination_reason", "enrolled", "overridden")
 
     def has_delete_permission(self, request, obj=None):
         return False  # an agreement with a ledger is terminated or settled, not deleted

@@ -10,7 +10,7 @@ from django.db.models import F, Q
 
 from config.constraints import NamedConstraints
 from config.validators import CODE_RULE, validate_code, validate_month, validate_term
-from customers.models import Customer
+from customers.models import Customer, Segment
 from rebates.engine.kinds import LONGEST_WINDOW, RULE_KINDS
 from rebates.querysets import (
     AgreementBalanceQuerySet,
@@ -110,9 +110,16 @@ class RebateProgram(models.Model):
         help_text="Credited by payouts: the credit notes that pay the customers.")
     cost_centre = models.CharField(max_length=20, blank=True, default="",
                                    help_text="The cost centre the program's postings carry (blank: none).")
+    # A segment-wide program: every active customer of a target segment gets an agreement from the template
+    # (rebates/services/enrollment.py). The template holds the term, settlement frequency, scope and rule, as
+    # ids and strings (enrollment.template_json); null for a program of 1:1 deals only.
+    target_segments = models.ManyToManyField(Segment, blank=True, related_name="programs")
+    template = models.JSONField(null=True, blank=True, default=None,
+                                help_text="Template terms of a segment-wide program (set through its service).")
 
     class Meta:
         ordering = ["name"]
+        permissions = [("enroll_program", "Can enroll a program's segments and change its template terms")]
 
     def __str__(self):
         return self.name
@@ -156,6 +163,12 @@ class RebateAgreement(NamedConstraints, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Bumped whenever terms change, so the incremental accrual run knows what to recompute.
     terms_changed_at = models.DateTimeField(auto_now=True)
+    # Made from its program's template (a segment-wide program), and whether its own rule was changed since:
+    # an overridden agreement keeps its rule when the template changes.
+    enrolled = models.BooleanField(default=False, db_default=False,
+                                   help_text="Made from its program's template for a customer of a target segment.")
+    overridden = models.BooleanField(default=False, db_default=False,
+                                     help_text="Its rule was changed on its own: template changes pass it by.")
 
     objects = AgreementQuerySet.as_manager()
 
@@ -182,6 +195,10 @@ class RebateAgreement(NamedConstraints, models.Model):
                 violation_error_message="Interim payments must come more often than the settlement period: "
                                         "quarterly or monthly within an annual one, monthly within a quarterly one.",
             ),
+            models.UniqueConstraint(fields=["program", "customer", "start_month"], condition=Q(enrolled=True),
+                                    name="one_enrolled_agreement_per_customer_and_start"),
+            models.CheckConstraint(condition=Q(enrolled=True) | Q(overridden=False),
+                                   name="agreement_overridden_only_when_enrolled"),
         ]
         indexes = [models.Index(fields=["customer", "status"])]
         permissions = [("terminate_agreement", "Can terminate an agreement early (forfeits its unpaid rebate)")]

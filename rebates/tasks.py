@@ -20,6 +20,21 @@ def nightly_accrual_run():
     return run.pk
 
 
+@shared_task(name="rebates.tasks.nightly_program_enrollment")
+def nightly_program_enrollment():
+    """The beat entry, an hour before the accrual run: enroll each segment-wide program's joiners and end its
+    leavers' agreements as of today, a program per transaction (run again, it finds nothing left to do)."""
+    from rebates.models import RebateProgram
+    from rebates.services.enrollment import program_enroll
+
+    today = clock.today()
+    changed = 0
+    for program in RebateProgram.objects.filter(template__isnull=False).order_by("pk"):
+        done = program_enroll(program=program, as_of=today, by=None)
+        changed += len(done.enrolled) + len(done.ended) + len(done.withdrawn)
+    return changed
+
+
 @shared_task(name="rebates.tasks.nightly_accrual_check")
 def nightly_accrual_check():
     """The beat entry: recompute a random sample of agreements in full (nothing booked) and record any

@@ -48,6 +48,13 @@ def agreement_terms(agreement: RebateAgreement) -> engine.AgreementTerms:
     )
 
 
+def rule_terms(*, start_month, end_month, settlement_frequency, rule, bands, bonuses) -> engine.AgreementTerms:
+    """The engine's terms of an unsaved rule over a term (its checks run here): `bands` as (threshold, rate),
+    `bonuses` as (sku, minimum quantity, extra percent)."""
+    return _terms(start_month, end_month, settlement_frequency, None, None,
+                  [getattr(rule, name) for name in _RULE_FIELDS], bands, bonuses)
+
+
 _RULE_FIELDS = ("kind", "rate", "rate_type", "tier_basis", "tier_method", "baseline", "baseline_amount", "minimum",
                 "cap", "commitment_rule", "active_months", "active_window", "clearance_rate", "min_product_lines",
                 "focus_line_id", "focus_share")

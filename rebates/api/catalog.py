@@ -3,18 +3,25 @@
 from decimal import Decimal
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from config import clock
 from config.api.errors import ApiError, Conflict
 from config.api.fields import CodeField, ExactDecimalField, MonthField
 from config.api.inputs import StrictInput
 from config.api.schema import ErrorSerializer
 from config.api.views import ApiViewSet
-from customers.models import Customer
+from customers.models import Customer, Segment
 from rebates.api.filters import ProductFilter, ProgramFilter
 from rebates.engine.kinds import LONGEST_WINDOW
 from rebates.filtersets import AgreementFilterSet
@@ -37,6 +44,14 @@ from rebates.services.catalog import (
     product_update,
     program_create,
     program_update,
+)
+from rebates.services.enrollment import (
+    EnrollmentConflict,
+    program_enroll,
+    program_template_change,
+    program_template_set,
+    template_of,
+    templates_of,
 )
 
 # --- products ---------------------------------------------------------------------------------------
@@ -145,66 +160,7 @@ class ProductViewSet(_Writable):
         return product_update(by=self.request.user, product=product, **fields)
 
 
-# --- programs ---------------------------------------------------------------------------------------
-
-
-GL_FIELDS = ["gl_expense_account", "gl_liability_account", "gl_credit_note_account", "cost_centre"]
-
-
-class ProgramOut(serializers.ModelSerializer):
-    class Meta:
-        model = RebateProgram
-        fields = ["code", "name", "description", *GL_FIELDS]
-        read_only_fields = fields
-
-
-class ProgramIn(StrictInput):
-    code = serializers.SlugField(max_length=60)
-    name = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True)
-    gl_expense_account = serializers.CharField(required=False, max_length=20,
-                                               help_text="GL rebate expense account (default 6100).")
-    gl_liability_account = serializers.CharField(required=False, max_length=20,
-                                                 help_text="GL accrued rebate liability account (default 2350).")
-    gl_credit_note_account = serializers.CharField(required=False, max_length=20,
-                                                   help_text="GL credit note account (default 1200).")
-    cost_centre = serializers.CharField(required=False, allow_blank=True, max_length=20)
-
-
-class ProgramChangeIn(ProgramIn):
-    code = None
-    read_only_echoes = ("code",)
-
-
-PROGRAM = {"code": "widgets-2026", "name": "2026 back-end program, widgets", "description": "Per-unit rebates.",
-           "gl_expense_account": "6100", "gl_liability_account": "2350", "gl_credit_note_account": "1200",
-           "cost_centre": "SALES-N"}
-
-
-@_crud_schema("program", PROGRAM, {"description": "Per-unit and tiered rebates."}, ProgramIn, ProgramChangeIn,
-              ProgramOut, "code")
-class ProgramViewSet(_Writable):
-    serializer_class = ProgramOut
-    input_serializer, change_serializer = ProgramIn, ProgramChangeIn
-    filterset_class = ProgramFilter
-    lookup_field = "code"
-    required_permissions = {
-        "list": ("rebates.view_rebateprogram",), "retrieve": ("rebates.view_rebateprogram",),
-        "create": ("rebates.add_rebateprogram",), "update": ("rebates.change_rebateprogram",),
-        "partial_update": ("rebates.change_rebateprogram",),
-    }
-
-    def get_queryset(self):
-        return RebateProgram.objects.order_by("code")
-
-    def create_with(self, **fields):
-        return program_create(by=self.request.user, **fields)
-
-    def update_with(self, program, **fields):
-        return program_update(by=self.request.user, program=program, **fields)
-
-
-# --- agreements -------------------------------------------------------------------------------------
+# --- rules and template terms ---------------------------------------------------------------------
 
 
 class BandSerializer(StrictInput):
@@ -253,6 +209,220 @@ class RuleSerializer(StrictInput):
                                                                "purchases in the focus line.")
     bands = BandSerializer(many=True, required=False)
     bonuses = BonusSerializer(many=True, required=False)
+
+
+class TemplateIn(StrictInput):
+    """A segment-wide program's template terms and target segments; every field of the rule is checked as an
+    agreement's rule is."""
+
+    start_month = MonthField()
+    end_month = MonthField()
+    settlement_frequency = serializers.ChoiceField(choices=RebateAgreement.SettlementFrequency.choices,
+                                                   required=False)
+    products = serializers.SlugRelatedField(slug_field="sku", queryset=Product.objects.all(), many=True,
+                                            required=False, help_text="SKUs in scope.")
+    product_lines = serializers.SlugRelatedField(slug_field="code", queryset=ProductLine.objects.all(), many=True,
+                                                 required=False, help_text="Product line codes in scope.")
+    rule = RuleSerializer()
+    target_segments = serializers.SlugRelatedField(slug_field="code", queryset=Segment.objects.all(), many=True,
+                                                   help_text="Segment codes whose active customers are enrolled.")
+
+
+class TemplateOut(serializers.Serializer):
+    start_month = MonthField()
+    end_month = MonthField()
+    settlement_frequency = serializers.CharField()
+    products = serializers.SlugRelatedField(slug_field="sku", many=True, read_only=True)
+    product_lines = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    rule = RuleSerializer(read_only=True)
+
+
+class TemplateChangeIn(StrictInput):
+    rule = RuleSerializer()
+    from_month = MonthField(help_text="The first month the new rule applies to (YYYY-MM): this month or later, "
+                                      "within the template's term.")
+
+
+class EnrollIn(StrictInput):
+    """Nothing to send: the program's target segments are enrolled as of today."""
+
+
+# --- programs ---------------------------------------------------------------------------------------
+
+
+GL_FIELDS = ["gl_expense_account", "gl_liability_account", "gl_credit_note_account", "cost_centre"]
+
+
+class ProgramOut(serializers.ModelSerializer):
+    target_segments = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True,
+                                                   help_text="Segment codes whose active customers are enrolled.")
+    template = serializers.SerializerMethodField(help_text="Template terms of a segment-wide program (null: none).")
+
+    class Meta:
+        model = RebateProgram
+        fields = ["code", "name", "description", *GL_FIELDS, "target_segments", "template"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.DictField(allow_null=True, help_text=(
+        "Template terms of a segment-wide program (start_month, end_month, settlement_frequency, products, "
+        "product_lines, rule as an agreement's), null for none.")))
+    def get_template(self, program) -> dict | None:
+        templates = self.context.get("templates")
+        template = templates.get(program.pk) if templates is not None else template_of(program)
+        return None if template is None else TemplateOut(template).data
+
+
+class ProgramIn(StrictInput):
+    code = serializers.SlugField(max_length=60)
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+    gl_expense_account = serializers.CharField(required=False, max_length=20,
+                                               help_text="GL rebate expense account (default 6100).")
+    gl_liability_account = serializers.CharField(required=False, max_length=20,
+                                                 help_text="GL accrued rebate liability account (default 2350).")
+    gl_credit_note_account = serializers.CharField(required=False, max_length=20,
+                                                   help_text="GL credit note account (default 1200).")
+    cost_centre = serializers.CharField(required=False, allow_blank=True, max_length=20)
+
+
+class ProgramChangeIn(ProgramIn):
+    code = None
+    read_only_echoes = ("code",)
+
+
+PROGRAM = {"code": "widgets-2026", "name": "2026 back-end program, widgets", "description": "Per-unit rebates.",
+           "gl_expense_account": "6100", "gl_liability_account": "2350", "gl_credit_note_account": "1200",
+           "cost_centre": "SALES-N"}
+
+
+TEMPLATE_IN = {"start_month": "2026-01", "end_month": "2026-12", "settlement_frequency": "annual",
+               "product_lines": ["fasteners"], "target_segments": ["contractors"],
+               "rule": {"kind": "per_unit", "rate_type": "per_unit", "rate": "0.25"}}
+PROGRAM_OUT = {**PROGRAM, "target_segments": ["contractors"], "template": {
+    "start_month": "2026-01", "end_month": "2026-12", "settlement_frequency": "annual", "products": [],
+    "product_lines": ["fasteners"], "rule": {"kind": "per_unit", "rate_type": "per_unit", "rate": "0.250000",
+                                             "bands": [], "bonuses": []}}}
+ENROLL_CONFLICT = OpenApiResponse(ErrorSerializer, description="The program's state refuses the change.",
+                                  examples=[OpenApiExample("Enrolled", status_codes=["409"], value={
+                                      "status": 409, "code": "conflict",
+                                      "message": "Program widgets-2026 has enrolled agreements: change its rule "
+                                                 "through a template change from a month; its term and scope "
+                                                 "stay as they were (start a new program for others).",
+                                      "details": []})])
+
+
+class EnrolledOut(serializers.Serializer):
+    enrolled = serializers.ListField(child=serializers.CharField(), help_text="Agreements made (or made active "
+                                                                              "again), by number.")
+    ended = serializers.ListField(child=serializers.CharField(), help_text="Agreements of customers who left "
+                                                                           "the segments, ending this month.")
+    withdrawn = serializers.ListField(child=serializers.CharField(), help_text="Agreements not begun of customers "
+                                                                               "who left, back to draft.")
+
+
+class TemplateChangedOut(serializers.Serializer):
+    program = ProgramOut()
+    agreements = serializers.ListField(child=serializers.CharField(), help_text="The agreements that now hold "
+                                                                                "the new rule, by number.")
+
+
+@_crud_schema("program", PROGRAM, {"description": "Per-unit and tiered rebates."}, ProgramIn, ProgramChangeIn,
+              ProgramOut, "code")
+@extend_schema_view(
+    template=extend_schema(
+        summary="Set a program's template terms and target segments",
+        description="Every active customer of a target segment gets an agreement from the template when the "
+                    "program is enrolled (nightly, or enroll). 400 naming the field; 409 when agreements are "
+                    "enrolled and the term, scope or rule would change (a rule changes through template-change).",
+        request=TemplateIn, responses={200: ProgramOut, 409: ENROLL_CONFLICT},
+        examples=[OpenApiExample("Template terms", request_only=True, value=TEMPLATE_IN),
+                  OpenApiExample("The program", response_only=True, value=PROGRAM_OUT)]),
+    template_change=extend_schema(
+        summary="Change a program's template rule from a month",
+        description="Every enrolled agreement whose rule was not overridden takes the new rule from from_month "
+                    "(one running then ends the month before and a successor carries the new rule). 400 naming "
+                    "the field; 409 when the program has no template terms.",
+        request=TemplateChangeIn, responses={200: TemplateChangedOut, 409: ENROLL_CONFLICT},
+        examples=[OpenApiExample("From July", request_only=True, value={
+                      "from_month": "2026-07", "rule": {"kind": "per_unit", "rate_type": "per_unit", "rate": "0.30"}}),
+                  OpenApiExample("Changed", response_only=True, value={
+                      "program": PROGRAM_OUT, "agreements": ["EN-3-42-202607"]})]),
+    enroll=extend_schema(
+        summary="Enroll a program's target segments now",
+        description="As the nightly enrollment does, as of today: customers who joined from the next month (from "
+                    "the template's first month before it begins), leavers' agreements ending this month. Twice "
+                    "makes nothing new.",
+        request=EnrollIn, responses={200: EnrolledOut},
+        examples=[OpenApiExample("Nothing to send", request_only=True, value={}),
+                  OpenApiExample("Enrolled", response_only=True, value={
+                      "enrolled": ["EN-3-42-202607"], "ended": [], "withdrawn": []})]),
+)
+class ProgramViewSet(_Writable):
+    serializer_class = ProgramOut
+    input_serializer, change_serializer = ProgramIn, ProgramChangeIn
+    filterset_class = ProgramFilter
+    lookup_field = "code"
+    required_permissions = {
+        "list": ("rebates.view_rebateprogram",), "retrieve": ("rebates.view_rebateprogram",),
+        "create": ("rebates.add_rebateprogram",), "update": ("rebates.change_rebateprogram",),
+        "partial_update": ("rebates.change_rebateprogram",),
+        # The program is looked up first; the actions then need rebates.enroll_program (403).
+        "template": ("rebates.view_rebateprogram",), "template_change": ("rebates.view_rebateprogram",),
+        "enroll": ("rebates.view_rebateprogram",),
+    }
+
+    def get_queryset(self):
+        return RebateProgram.objects.prefetch_related("target_segments").order_by("code")
+
+    def create_with(self, **fields):
+        return program_create(by=self.request.user, **fields)
+
+    def update_with(self, program, **fields):
+        return program_update(by=self.request.user, program=program, **fields)
+
+    def get_serializer(self, *args, **kwargs):
+        if kwargs.get("many") and args:
+            # A page of programs reads their templates' products and lines at once.
+            kwargs.setdefault("context", self.get_serializer_context())["templates"] = templates_of(list(args[0]))
+        return super().get_serializer(*args, **kwargs)
+
+    def _enrolling(self, request, serializer):
+        program = self.get_object()
+        if not request.user.has_perm("rebates.enroll_program"):
+            raise PermissionDenied("Enrolling a program's segments and changing its template need the "
+                                   "enroll_program permission (pricing managers, the ERP).")
+        incoming = serializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        return program, incoming.validated_data
+
+    @action(detail=True, methods=["post"])
+    def template(self, request, code=None):
+        program, data = self._enrolling(request, TemplateIn)
+        try:
+            program_template_set(by=request.user, program=program, **data)
+        except EnrollmentConflict as error:
+            raise Conflict(str(error)) from error
+        return Response(self.get_serializer(self.reread(program)).data)
+
+    @action(detail=True, methods=["post"], url_path="template-change")
+    def template_change(self, request, code=None):
+        program, data = self._enrolling(request, TemplateChangeIn)
+        try:
+            changed = program_template_change(by=request.user, program=program, as_of=clock.today(), **data)
+        except EnrollmentConflict as error:
+            raise Conflict(str(error)) from error
+        return Response({"program": ProgramOut(self.reread(program)).data,
+                         "agreements": sorted(a.number for a in changed)})
+
+    @action(detail=True, methods=["post"])
+    def enroll(self, request, code=None):
+        program, _ = self._enrolling(request, EnrollIn)
+        done = program_enroll(program=program, as_of=clock.today(), by=request.user)
+        return Response({"enrolled": [a.number for a in done.enrolled], "ended": [a.number for a in done.ended],
+                         "withdrawn": [a.number for a in done.withdrawn]})
+
+
+# --- agreements -------------------------------------------------------------------------------------
 
 
 INTERIM_FREQUENCIES = [("", "None"), *RebateAgreement.SettlementFrequency.choices[1:]]
@@ -310,7 +480,8 @@ class AgreementOut(serializers.ModelSerializer):
         model = RebateAgreement
         fields = ["number", "customer", "program", "products", "product_lines", "start_month", "end_month",
                   "committed_monthly_quantity", "settlement_frequency", "interim_frequency", "status", "terminated_on",
-                  "termination_reason", "rule", "prices", "line_discounts", "created_at", "terms_changed_at"]
+                  "termination_reason", "rule", "prices", "line_discounts", "created_at", "terms_changed_at",
+                  "enrolled", "overridden"]
         read_only_fields = fields
 
 
@@ -349,7 +520,7 @@ class AgreementIn(StrictInput):
 class AgreementChangeIn(AgreementIn):
     number = None
     read_only_echoes = ("number", "terminated_on", "termination_reason", "created_at",
-                        "terms_changed_at")
+                        "terms_changed_at", "enrolled", "overridden")
     effective_from = MonthField(required=False, help_text="The month a price change takes effect (YYYY-MM), a "
                                                           "month of the term; required when a price changes.")
 
@@ -371,6 +542,7 @@ AGREEMENT_OUT = {
                 "reason": "Agreement created"}],
     "line_discounts": [],
     "created_at": "2026-01-02T08:00:00Z", "terms_changed_at": "2026-01-02T08:00:00Z",
+    "enrolled": False, "overridden": False,
 }
 TIERED_RULE = {"rule": {"kind": "tiered", "rate_type": "percent", "tier_basis": "quantity",
                         "tier_method": "retroactive",

@@ -41,13 +41,17 @@ ERP_PRICE_REASONS = ("Agreement created", "Sent by the ERP")
 
 def _save(obj, *, exclude=(), prefix=""):
     """Validate and save; `prefix` places the fields' errors where the request sent them ("rule.")."""
+    _clean(obj, exclude=exclude, prefix=prefix)
+    obj.save()
+
+
+def _clean(obj, *, exclude=(), prefix=""):
     try:
         obj.full_clean(exclude=list(exclude))
     except ValidationError as error:
         if not prefix or not hasattr(error, "error_dict"):
             raise
         raise ValidationError({f"{prefix}{field}": problems for field, problems in error.error_dict.items()}) from error
-    obj.save()
 
 
 def _changes(obj, fields: dict) -> dict:
@@ -155,8 +159,12 @@ def agreement_create(*, by, number: str, rule: dict | None, net_price: Decimal |
 
 def agreement_update(*, by, agreement: RebateAgreement, rule: dict | None = None, net_price: Decimal | None = None,
                      prices=(), line_discounts=(), products=None, product_lines=None,
-                     effective_from: date | None = None, **fields) -> RebateAgreement:
+                     effective_from: date | None = None, template_change: bool = False,
+                     **fields) -> RebateAgreement:
     """Change an agreement's terms; anything that changes marks it for the next incremental run.
+
+    A rule change to an agreement enrolled from its program's template marks it overridden (template changes
+    pass it by from then on), unless it is the template change itself (`template_change`).
 
     A new price (`net_price` for each product named in the scope, `prices` per product, `line_discounts`
     per line) becomes a step from `effective_from`, a month of the term that the change must name (reason
@@ -175,6 +183,9 @@ def agreement_update(*, by, agreement: RebateAgreement, rule: dict | None = None
             changed["product_lines"] = sorted(line.code for line in product_lines)
         if rule is not None and _rule_write(agreement, rule):
             changed["rule"] = True
+            if agreement.enrolled and not template_change and not agreement.overridden:
+                agreement.overridden = True
+                changed["overridden"] = ["False", "True"]
         stated = _stated(net_price, agreement.products.all(), prices)
         if stated or line_discounts:
             if effective_from is not None and not agreement.start_month <= effective_from <= agreement.end_month:
@@ -336,6 +347,25 @@ def _rule_write(agreement, wanted: dict) -> bool:
             BonusCondition(rule=rule, product_id=product_id, minimum_quantity=minimum, extra_percent=extra)
             for product_id, minimum, extra in bonuses)
     return True
+
+
+def rule_check(*, rule: dict, start_month: date, end_month: date, settlement_frequency: str) -> None:
+    """Refuse, as agreement_create would, a rule (RULE_FIELDS, `bands`, `bonuses`) that no agreement of this
+    term could hold: the same band and bonus checks, the rule's own field checks and the engine's, without
+    storing anything (a program's template terms are checked this way)."""
+    from rebates.terms import rule_terms
+
+    _check_bands_and_bonuses(rule)
+    fields = {name: rule[name] for name in RULE_FIELDS if name in rule}
+    _clean(RebateRule(**fields), exclude=["agreement"], prefix="rule.")
+    try:
+        rule_terms(start_month=start_month, end_month=end_month, settlement_frequency=settlement_frequency,
+                   rule=RebateRule(**fields),
+                   bands=[(Decimal(b["threshold"]), Decimal(b["rate"])) for b in rule.get("bands", [])],
+                   bonuses=[(b["product"].sku, Decimal(b["minimum_quantity"]), Decimal(b["extra_percent"]))
+                            for b in rule.get("bonuses", [])])
+    except (ValueError, TypeError) as exc:
+        raise ValidationError({"rule": str(exc)}) from exc
 
 
 def _check_terms(agreement):

@@ -19,6 +19,7 @@ from tests.factories import LedgerEntryFactory, PerUnitRuleFactory, PriceClaimFa
 
 ROLES = ("account_manager", "pricing_manager", "finance", "erp", "administrator")
 ERP_WRITES = {"erp", "administrator"}
+ENROLLERS = {"pricing_manager", "erp", "administrator"}
 
 # Who may do each write (docs/product.md's Users table): the ERP sends customers, products, programs,
 # agreements and purchase lines; finance runs accruals, approves, pays and exports; account and pricing
@@ -34,6 +35,10 @@ WRITES = {
     ("programs", "create"): ERP_WRITES,
     ("programs", "update"): ERP_WRITES,
     ("programs", "partial_update"): ERP_WRITES,
+    # Segment-wide programs: the ERP sends their template terms, pricing managers run them.
+    ("programs", "template"): ENROLLERS,
+    ("programs", "template_change"): ENROLLERS,
+    ("programs", "enroll"): ENROLLERS,
     ("agreements", "create"): ERP_WRITES,
     ("agreements", "update"): ERP_WRITES,
     ("agreements", "partial_update"): ERP_WRITES,

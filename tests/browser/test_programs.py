@@ -41,3 +41,31 @@ def test_the_programs_pages_pass_axe_and_fit(live_server, browser_page, sign_in)
     page.context.clear_cookies()
     sign_in(page, "am.one", PASSWORD)
     assert check_pages(page, live_server.url, ["/programs/", f"/programs/widgets-2026/{Q1}"]) == []
+
+
+def test_the_segment_wide_terms_page_passes_axe_and_fits(live_server, browser_page, sign_in):
+    from customers.models import Segment
+    from rebates.models import ProductLine
+    from rebates.services.catalog import agreement_update
+    from rebates.services.enrollment import program_enroll, program_template_set
+
+    book = build_book()
+    program_template_set(by=None, program=book["program"], start_month=datetime.date(2026, 1, 1),
+                         end_month=datetime.date(2026, 12, 1),
+                         product_lines=[ProductLine.objects.get(code="fasteners")],
+                         rule={"kind": "per_unit", "rate_type": "per_unit", "rate": Decimal("0.25")},
+                         target_segments=[Segment.objects.get(code="contractors")])
+    done = program_enroll(program=book["program"], as_of=datetime.date(2025, 12, 20), by=None)
+    agreement_update(by=None, agreement=done.enrolled[0], rule={"kind": "per_unit", "rate_type": "per_unit",
+                                                                "rate": Decimal("0.40")})
+    page = browser_page
+    sign_in(page, "pricing.p", PASSWORD)
+    assert check_pages(page, live_server.url, ["/programs/widgets-2026/enrollment/"]) == []
+    page.goto(f"{live_server.url}/programs/widgets-2026/enrollment/")
+    page.fill("#id_change-from_month", "soon")
+    page.click("button:has-text('Change from that month')")
+    page.wait_for_selector("#error-summary")
+    assert [v for v in axe_violations(page) if v["impact"] in SERIOUS] == []
+    page.context.clear_cookies()
+    sign_in(page, "am.one", PASSWORD)
+    assert check_pages(page, live_server.url, ["/programs/widgets-2026/enrollment/"]) == []

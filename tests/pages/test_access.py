@@ -65,6 +65,10 @@ PAGES = {
     "program-effectiveness": ("program", "market"),
     "program-effectiveness-sheet": ("program", "market"),
     "whatif-new": ("program", "market"),
+    # A program's segment-wide terms: its enrolled agreements over the reader's own customers only.
+    "program-enrollment": ("program", "market"),
+    "program-enroll": ("program", "market"),
+    "program-template-change": ("program", "market"),
     "whatif-detail": ("whatif", "requester"),
     "whatif-progress": ("whatif", "requester"),
     "whatif-sheet": ("whatif", "requester"),
