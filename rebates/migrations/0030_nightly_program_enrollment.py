@@ -14,7 +14,7 @@ create, remove = nightly_entry(
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rebates", "0027_segment_wide_program_templates"),
+        ("rebates", "0029_segment_wide_program_templates"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 

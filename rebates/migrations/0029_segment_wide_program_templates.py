@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0005_contact_plan'),
-        ('rebates', '0026_product_mix_rule_kind'),
+        ('rebates', '0028_purchase_lines_by_customer_month_cover_sums'),
     ]
 
     operations = [
