@@ -21,6 +21,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from customers.models import DEFAULT_CONTACT_CADENCES, Contact, ContactCadence, Customer
+from outlook.models import TodayWatch
 from pricing_signals.models import PriceClaim
 from rebates.models import AgreementBalance
 
@@ -160,6 +161,14 @@ def today_items(*, user, as_of: date, limit: int = 10, extra=(), at_stake: dict 
     items.extend(extra)
     items.sort(key=lambda item: (-item.at_stake, item.value_tier, LEVELS.index(item.risk_level), item.customer_code))
     return items[:limit], len(items)
+
+
+def today_watches(*, user) -> list[tuple[int, str, str, str, str, str, str]]:
+    """The standing watches the last outlook refresh stored for the customers the user may see, as
+    (customer id, code, name, value tier, risk level, kind, words) in plain text columns. One query."""
+    return list(TodayWatch.objects.filter(customer__in=Customer.objects.visible_to(user).values("pk")).order_by()
+                .values_list("customer_id", "customer__code", "customer__name", "customer__value_tier",
+                             "customer__risk_level", "kind", "words"))
 
 
 # --- the value × risk grid ------------------------------------------------------------------------------
