@@ -104,12 +104,8 @@ def today_section(user, at_stake: dict[int, Decimal]) -> dict:
     within reach, a minimum or commitment at risk, falling volume, a claim below net-net, an open signal).
     `at_stake`: each customer's unpaid rebate, read once by the dashboard; the watches the nightly outlook
     found are stored rows (pages.watchlist.dashboard_watchlist)."""
-    customer_url = outlook_selectors.customer_urls()
-    watch = [outlook_selectors.TodayItem(
-        item.kind, item.customer_code, item.customer_name, customer_url(item.customer_code), tier, level,
-        item.reason, item.money, None, None, detail_url=item.link)
-        for item, tier, level in dashboard_watchlist(user=user, at_stake=at_stake)]
-    items, count = outlook_selectors.today_items(user=user, as_of=clock.today(), limit=TODAY_SHOWN, extra=watch,
+    items, count = outlook_selectors.today_items(user=user, as_of=clock.today(), limit=TODAY_SHOWN,
+                                                 extra=dashboard_watchlist(user=user, at_stake=at_stake),
                                                  at_stake=at_stake)
     return {"items": items, "count": count}
 

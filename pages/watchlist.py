@@ -10,13 +10,14 @@ the app rule wants; every read starts from `visible_to(user)`.
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.db.models import F, Q, Sum
 from django.urls import reverse
 
 from config import clock
 from customers.models import Customer
-from outlook.selectors import customer_urls, today_watches
+from outlook.selectors import TodayItem, customer_urls, today_candidate, today_key, today_watches
 from pricing_signals import selectors as signal_selectors
 from pricing_signals.models import PriceClaim
 from rebates import forecasts
@@ -238,19 +239,27 @@ def _signal_items(user, as_of: date, at_stake: dict[int, Decimal]) -> list[Watch
     return items
 
 
-def dashboard_watchlist(*, user, at_stake: dict[int, Decimal]) -> list[tuple[WatchItem, str, str]]:
-    """The watchlist as the dashboard shows it, within its query budget, each watch with its customer's value
-    tier and risk level: the stored outlook's watches (a tier or minimum within reach, a minimum at risk: one
-    query), and the standing watches the last outlook refresh stored (outlook.models.TodayWatch: falling
-    against last year, claims below net-net or exposed to an open signal as of the nightly value and risk,
-    months below a commitment: one query), each with the customer's unpaid rebate at stake (`at_stake`, per
-    customer id, read by the dashboard). The whole watchlist page works every watch out afresh (`watchlist`)."""
-    items = _outlook_items(user, commitments=False, cells=True)
+def dashboard_watchlist(*, user, at_stake: dict[int, Decimal]) -> list[tuple]:
+    """The watchlist as the dashboard's "What to do today" takes it (outlook.selectors.today_items: each watch as
+    its today_key and a function putting it in words, so only those shown are), within the dashboard's query
+    budget: the stored outlook's watches (a tier or minimum within reach, a minimum at risk: one query), and
+    the standing watches the last outlook refresh stored (outlook.models.TodayWatch: falling against last
+    year, claims below net-net or exposed to an open signal as of the nightly value and risk, months below a
+    commitment: one query), each with the customer's unpaid rebate at stake (`at_stake`, per customer id, read
+    by the dashboard). The whole watchlist page works every watch out afresh (`watchlist`)."""
     url = customer_urls()
+    found = [today_candidate(TodayItem(item.kind, item.customer_code, item.customer_name, url(item.customer_code),
+                                       tier, level, item.reason, item.money, None, None, detail_url=item.link),
+                             item.agreement_number)
+             for item, tier, level in _outlook_items(user, commitments=False, cells=True)]
     for customer_id, code, name, tier, level, kind, words in today_watches(user=user):
         stake = at_stake.get(customer_id) or ZERO
-        items.append((WatchItem(kind, code, name, None, f"{words} {money(stake)} of unpaid rebate at stake.", stake,
-                                url(code)), tier, level))
-    items.sort(key=lambda found: (-found[0].money, found[0].customer_code, found[0].kind,
-                                  found[0].agreement_number or ""))
-    return items
+        found.append((today_key(stake, tier, level, code, kind),
+                      partial(_standing_watch, code, name, tier, level, kind, words, stake, url)))
+    return found
+
+
+def _standing_watch(code, name, tier, level, kind, words, stake, url) -> TodayItem:
+    link = url(code)
+    return TodayItem(kind, code, name, link, tier, level, f"{words} {money(stake)} of unpaid rebate at stake.", stake,
+                     None, None, detail_url=link)

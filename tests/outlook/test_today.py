@@ -48,9 +48,9 @@ def live_today(user, as_of):
                                      f"{shortfall_words(months)} {money(stake)} of unpaid rebate at stake.", stake,
                                      url(customer["code"])))
     watches.sort(key=lambda item: (-item.money, item.customer_code, item.kind, item.agreement_number or ""))
-    extra = [selectors.TodayItem(item.kind, item.customer_code, item.customer_name, url(item.customer_code),
-                                 *cells[item.customer_code], item.reason, item.money, None, None,
-                                 detail_url=item.link) for item in watches]
+    extra = [selectors.today_candidate(selectors.TodayItem(
+        item.kind, item.customer_code, item.customer_name, url(item.customer_code), *cells[item.customer_code],
+        item.reason, item.money, None, None, detail_url=item.link), item.agreement_number) for item in watches]
     return selectors.today_items(user=user, as_of=as_of, limit=1000, extra=extra, at_stake=at_stake)
 
 
