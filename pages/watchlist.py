@@ -73,7 +73,7 @@ def watchlist(*, user, as_of: date | None = None, at_stake: dict[int, Decimal] |
     items = _outlook_items(user)
     items += _falling_items(user, as_of)
     if at_stake is None:
-        at_stake = unpaid_by_customer(user)
+        at_stake = _unpaid_by_customer(user)
     items += _claim_items(user, as_of, at_stake)
     items += _signal_items(user, as_of, at_stake)
     items.sort(key=lambda item: (-item.money, item.customer_code, item.kind, item.agreement_number or ""))
@@ -185,7 +185,7 @@ def _falling_items(user, as_of: date) -> list[WatchItem]:
     return items
 
 
-def unpaid_by_customer(user) -> dict[int, Decimal]:
+def _unpaid_by_customer(user) -> dict[int, Decimal]:
     """The rebate each visible customer would forfeit by leaving today: its unpaid balance."""
     return dict(AgreementBalance.objects.visible_to(user).order_by().values("agreement__customer_id")
                 .annotate(unpaid=Sum("unpaid")).values_list("agreement__customer_id", "unpaid"))
