@@ -140,3 +140,9 @@ def test_a_refresh_that_fails_midway_leaves_the_stored_watches_as_they_were(sign
         outlook_refresh(as_of=TODAY)
     assert set(TodayWatch.objects.values_list("customer_id", "kind", "words")) == before
     assert Customer.objects.get(code="SEED-001").risk_points == 0  # the valuations were rolled back with them
+
+
+def test_the_stored_kinds_are_the_watchlist_s_kinds():
+    from pages.watchlist import KINDS
+
+    assert set(WATCH_FACTORS.values()) | {COMMITMENT_AT_RISK} <= set(KINDS)
