@@ -4,6 +4,8 @@ from `visible_to(user)`."""
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
+from operator import itemgetter
 from urllib.parse import quote
 
 from django.conf import settings
@@ -21,6 +23,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from customers.models import DEFAULT_CONTACT_CADENCES, Contact, ContactCadence, Customer
+from outlook.models import TodayWatch
 from pricing_signals.models import PriceClaim
 from rebates.models import AgreementBalance
 
@@ -144,22 +147,46 @@ def due_words(due_on: date | None, last_contact_on: date | None, as_of: date) ->
     return f"Contact due on {due_on:%Y-%m-%d} (last {last_contact_on:%Y-%m-%d}).", None
 
 
+def today_key(at_stake: Decimal, value_tier: str, risk_level: str, customer_code: str, kind: str,
+              agreement_number: str | None = None) -> tuple:
+    """Where a thing to do stands today: the most money at stake first, then highest value, then highest risk,
+    then by customer; a customer's contact before its watches, these by kind and agreement."""
+    return (-at_stake, value_tier, LEVELS.index(risk_level), customer_code, kind != "contact", kind,
+            agreement_number or "")
+
+
+def today_candidate(item: TodayItem, agreement_number: str | None = None) -> tuple:
+    """An item already made, as `today_items` takes its `extra`: (its today_key, a function giving it)."""
+    return (today_key(item.at_stake, item.value_tier, item.risk_level, item.customer_code, item.kind,
+                      agreement_number), lambda: item)
+
+
 def today_items(*, user, as_of: date, limit: int = 10, extra=(), at_stake: dict | None = None
                 ) -> tuple[list[TodayItem], int]:
     """What to do today for the dashboard: the contacts due (as `contacts_due`; `at_stake`: each customer's
-    unpaid rebate when the caller has read it) and any `extra` items (the watchlist's), ordered by the money
-    at stake, then highest value and risk first; the first `limit` and how many there are in all. Two or
-    three queries."""
-    due = contacts_due(user=user, as_of=as_of, at_stake=at_stake)
+    unpaid rebate when the caller has read it) and any `extra` items (the watchlist's, each as its
+    `today_key` and a function making it), in today_key order; the first `limit` and how many there are in
+    all. Only the first `limit` are put in words. Two or three queries."""
     url = customer_urls()
-    items = []
-    for row in due:
+
+    def contact(row: PlannedContact) -> TodayItem:
         why, overdue = due_words(row.due_on, row.last_contact_on, as_of)
-        items.append(TodayItem("contact", row.code, row.name, url(row.code), row.value_tier,
-                               row.risk_level, why, row.at_stake, row.due_on, overdue))
-    items.extend(extra)
-    items.sort(key=lambda item: (-item.at_stake, item.value_tier, LEVELS.index(item.risk_level), item.customer_code))
-    return items[:limit], len(items)
+        return TodayItem("contact", row.code, row.name, url(row.code), row.value_tier, row.risk_level, why,
+                         row.at_stake, row.due_on, overdue)
+
+    candidates = [(today_key(row.at_stake, row.value_tier, row.risk_level, row.code, "contact"), partial(contact, row))
+                  for row in contacts_due(user=user, as_of=as_of, at_stake=at_stake)]
+    candidates.extend(extra)
+    candidates.sort(key=itemgetter(0))
+    return [make() for _, make in candidates[:limit]], len(candidates)
+
+
+def today_watches(*, user) -> list[tuple[int, str, str, str, str, str, str]]:
+    """The standing watches the last outlook refresh stored for the customers the user may see, as
+    (customer id, code, name, value tier, risk level, kind, words) in plain text columns. One query."""
+    return list(TodayWatch.objects.filter(customer__in=Customer.objects.visible_to(user).values("pk")).order_by()
+                .values_list("customer_id", "customer__code", "customer__name", "customer__value_tier",
+                             "customer__risk_level", "kind", "words"))
 
 
 # --- the value × risk grid ------------------------------------------------------------------------------

@@ -13,11 +13,13 @@ from django.db.models.functions import Coalesce
 
 from customers.models import Customer
 from outlook import sql
+from outlook.models import TodayWatch
 from outlook.valuation import CustomerFacts, RiskRules, risk_score, value_tiers
 from pricing_signals.models import PriceClaim
 from pricing_signals.selectors import claims_net_net, open_signals_by_customer
 from rebates.engine.periods import add_months, month_of
 from rebates.models import AgreementBalance, PurchaseLine, RebateAgreement
+from rebates.selectors import customers_shortfall_months
 
 ZERO = Decimal("0.00")
 
@@ -120,6 +122,52 @@ def outlook_refresh(*, as_of: date) -> RefreshResult:
         sql.valuations_write(changed)  # one statement over arrays
         # One statement: when the figures were last computed (a customer created since is valued next time).
         Customer.objects.filter(pk__in=list(wanted)).exclude(valued_on=as_of).update(valued_on=as_of)
+        today_watches_write(standing_watches({pk: reasons for pk, (_, _, _, reasons) in wanted.items()},
+                                             customers_shortfall_months(user=DESK, as_of=as_of)))
     by_tier = Counter(tier for tier, _, _, _ in wanted.values())
     by_level = Counter(level for _, level, _, _ in wanted.values())
     return RefreshResult(len(wanted), len(changed), dict(by_tier), dict(by_level))
+
+
+# --- the dashboard's standing watches ------------------------------------------------------------------------
+
+# The nightly risk factors that are watches on the dashboard, by the watchlist's kind (pages/watchlist.py).
+WATCH_FACTORS = {"falling_volume": "falling_volume", "claims_below_net_net": "undercutting_claim",
+                 "open_signals": "signal_exposure"}
+COMMITMENT_AT_RISK = "commitment_at_risk"
+
+
+def shortfall_words(months: int) -> str:
+    return (f"{months} month{'s' if months != 1 else ''} below a committed quantity: under the commitment rule "
+            "such a month earns nothing.")
+
+
+def standing_watches(reasons: dict[int, list[dict]], shortfall: dict[int, int]) -> set[tuple[int, str, str]]:
+    """(customer id, kind, words) of every watch that holds until the next refresh: each customer's risk
+    factors that are watches (`reasons`: its risk reasons, as stored on the customer), in the factor's words,
+    and its months below a commitment (`shortfall`: per customer id, as `customers_shortfall_months`)."""
+    watches = set()
+    for customer_id, found in reasons.items():
+        for reason in found or ():
+            kind = WATCH_FACTORS.get(reason.get("factor"))
+            if kind is not None:
+                watches.add((customer_id, kind, reason["words"]))
+    for customer_id, months in shortfall.items():
+        if months:
+            watches.add((customer_id, COMMITMENT_AT_RISK, shortfall_words(months)))
+    return watches
+
+
+def today_watches_write(wanted: set[tuple[int, str, str]]) -> tuple[int, int]:
+    """Make the stored standing watches exactly `wanted`, deleting and adding only the difference (in the
+    caller's transaction, or one of its own); returns (deleted, added). Twice in a row writes nothing."""
+    with transaction.atomic():
+        stored = {(customer_id, kind, words): pk for pk, customer_id, kind, words in
+                  TodayWatch.objects.select_for_update().values_list("pk", "customer_id", "kind", "words")}
+        gone = [pk for watch, pk in stored.items() if watch not in wanted]
+        added = [TodayWatch(customer_id=customer_id, kind=kind, words=words)
+                 for customer_id, kind, words in sorted(wanted - set(stored))]
+        if gone:
+            TodayWatch.objects.filter(pk__in=gone).delete()
+        TodayWatch.objects.bulk_create(added, batch_size=2000)
+    return len(gone), len(added)

@@ -53,8 +53,7 @@ TODAY_SHOWN = 10  # things to do today on the dashboard; the rest are a link awa
 
 
 CUSTOMER_ROW_FIELDS = ("pk", "code", "name", "segment__name", "account_manager__first_name",
-                       "account_manager__last_name", "account_manager__username", "status", "value_tier",
-                       "risk_level", "risk_reasons")
+                       "account_manager__last_name", "account_manager__username", "status")
 
 
 @login_required
@@ -69,25 +68,26 @@ def dashboard(request):
     query = request.GET.get("q", "").strip()
     listed = customers.filter(Q(name__icontains=query) | Q(code__icontains=query)) if query else customers
     # Every role pages its customer table (an account manager holds up to a few thousand customers: the table
-    # is for finding one, /customers/ for working through them). An account manager's day and money at stake
-    # cover all of their customers, read once as plain values and paged here without a count query.
-    mine = None if sees_all else list(customers)
-    rows_of = listed if sees_all else (list(listed) if query else mine)
+    # is for finding one, /customers/ for working through them). An account manager's rows are few columns
+    # of text, read at once and paged here without a count query.
+    rows_of = listed if sees_all else list(listed)
     page = Paginator(rows_of, CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
     context.update(customers=list(page.object_list), page=page, query=query)
     shown = [customer["pk"] for customer in context["customers"]]
+    # An account manager's money at stake and day's work cover all of their customers, not the page's.
     figures = rebate_selectors.dashboard_figures(user=user, customer_ids=shown if sees_all else None)
-    shortfall = rebate_selectors.customers_shortfall_months(user=user, customer_ids=shown if sees_all else None)
+    shortfall = rebate_selectors.customers_shortfall_months(user=user, customer_ids=shown)
     signals = selectors.open_signal_list(user=user)
     touching = selectors.open_signals_by_customer(user=user, customer_ids=shown, signals=signals)
     context["rows"] = customer_rows(context["customers"], figures, shortfall, touching)
     context["has_rows"] = bool(context["customers"])
     if not sees_all:
-        context["at_stake"] = sum((row.unpaid_balance for row in figures.values()), Decimal("0.00"))
+        at_stake = {pk: found.unpaid_balance for pk, found in figures.items()}
+        context["at_stake"] = sum(at_stake.values(), Decimal("0.00"))
         # The account manager's dashboard leads with the day's work on their own customers (others read
-        # /contacts/due/); the money at stake is the figures' just read.
+        # /contacts/due/).
         if user.has_perm("customers.view_contact"):
-            context["today"] = today_section(user, mine, figures, shortfall)
+            context["today"] = today_section(user, at_stake)
     if user.has_perm(DECIDE):
         shown_signals = list(selectors.open_signals(user=user).select_related(None).select_related("product")
                              [:PRICING_DASHBOARD_SIGNALS])
@@ -99,22 +99,13 @@ def dashboard(request):
     return render(request, "pages/dashboard.html", context)
 
 
-def today_section(user, customers, figures, shortfall) -> dict:
+def today_section(user, at_stake: dict[int, Decimal]) -> dict:
     """The account manager's day, the most money at stake first: the contacts due and the watchlist (a tier
     within reach, a minimum or commitment at risk, falling volume, a claim below net-net, an open signal).
-    The customers' value and risk, their unpaid rebate and their nightly risk factors come from the rows the
-    dashboard has read (pages.watchlist.dashboard_watchlist)."""
-    today = clock.today()
-    at_stake = {pk: row.unpaid_balance for pk, row in figures.items()}
-    cells = {customer["code"]: (customer["value_tier"], customer["risk_level"]) for customer in customers}
-    unvalued = (Customer.ValueTier.C, Customer.RiskLevel.LOW)  # a customer not in the rows (not active)
-    customer_url = outlook_selectors.customer_urls()
-    watch = [outlook_selectors.TodayItem(
-        item.kind, item.customer_code, item.customer_name, customer_url(item.customer_code),
-        *cells.get(item.customer_code, unvalued), item.reason, item.money, None, None,
-        detail_url=item.link)
-        for item in dashboard_watchlist(user=user, customers=customers, at_stake=at_stake, shortfall=shortfall)]
-    items, count = outlook_selectors.today_items(user=user, as_of=today, limit=TODAY_SHOWN, extra=watch,
+    `at_stake`: each customer's unpaid rebate, read once by the dashboard; the watches the nightly outlook
+    found are stored rows (pages.watchlist.dashboard_watchlist)."""
+    items, count = outlook_selectors.today_items(user=user, as_of=clock.today(), limit=TODAY_SHOWN,
+                                                 extra=dashboard_watchlist(user=user, at_stake=at_stake),
                                                  at_stake=at_stake)
     return {"items": items, "count": count}
 

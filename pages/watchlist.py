@@ -10,13 +10,14 @@ the app rule wants; every read starts from `visible_to(user)`.
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.urls import reverse
 
 from config import clock
 from customers.models import Customer
-from outlook.selectors import customer_urls
+from outlook.selectors import TodayItem, customer_urls, today_candidate, today_key, today_watches
 from pricing_signals import selectors as signal_selectors
 from pricing_signals.models import PriceClaim
 from rebates import forecasts
@@ -91,10 +92,21 @@ def _per_month(forecast: AgreementForecast, value: Decimal) -> str:
     return money(value)
 
 
-def _outlook_items(user, *, commitments: bool = True) -> list[WatchItem]:
+# The rows that can be a tier or minimum watch (as `_outlook_items` decides in Python): something to add, and
+# the rest of the way within the customer's own month, or a minimum the customer buys too slowly to reach.
+_WITHIN_A_MONTH = Q(own_per_month__gt=0) & (
+    Q(next_measure=AgreementForecast.Measure.UNITS, to_go_units__lte=F("own_per_month"))
+    | (~Q(next_measure=AgreementForecast.Measure.UNITS) & Q(to_go_amount__lte=F("own_per_month"))))
+_BEHIND = Q(next_kind="minimum", needed_per_month__gt=F("own_per_month"))
+_THRESHOLD_WATCH = (Q(next_kind__in=("tier", "minimum")) & Q(next_extra__isnull=False) & ~Q(next_extra=0)
+                    & (_WITHIN_A_MONTH | _BEHIND))
+
+
+def _outlook_items(user, *, commitments: bool = True, cells: bool = False) -> list:
     """The stored outlook's watches: a tier or minimum within reach, a minimum at risk and (with
-    `commitments`) a commitment at risk, which reads the agreements' shortfall months."""
-    wanted = Q(next_kind__in=("tier", "minimum"))
+    `commitments`) a commitment at risk, which reads the agreements' shortfall months. With `cells`, each
+    watch comes with its customer's value tier and risk level: (watch, tier, level)."""
+    wanted = _THRESHOLD_WATCH
     if commitments:
         wanted |= Q(agreement__rule__commitment_rule=True)
     rows = list(forecasts.agreement_forecasts(user=user).filter(wanted))
@@ -106,6 +118,7 @@ def _outlook_items(user, *, commitments: bool = True) -> list[WatchItem]:
     for row in rows:
         agreement, customer = row.agreement, row.agreement.customer
         link = reverse("agreement-detail", args=[agreement.number])
+        found = len(items)
         if row.next_kind in ("tier", "minimum") and row.next_extra:
             within_a_month = row.own_per_month is not None and row.own_per_month > 0 and (
                 (row.to_go_units if row.next_measure == "units" else row.to_go_amount) <= row.own_per_month)
@@ -135,6 +148,8 @@ def _outlook_items(user, *, commitments: bool = True) -> list[WatchItem]:
                 f"{_units(agreement.committed_monthly_quantity)} units; under the commitment rule such a month "
                 f"earns nothing, and {money(at_risk)} is still to earn this period.",
                 at_risk, link))
+        if cells:
+            items[found:] = [(item, customer.value_tier, customer.risk_level) for item in items[found:]]
     return items
 
 
@@ -224,35 +239,27 @@ def _signal_items(user, as_of: date, at_stake: dict[int, Decimal]) -> list[Watch
     return items
 
 
-# The nightly value and risk (outlook/valuation.py) keeps, per customer, the factors below with their words:
-# the dashboard reads them with its customer rows instead of working the claims and signals out again.
-NIGHTLY_FACTORS = {"falling_volume": FALLING, "claims_below_net_net": UNDERCUTTING_CLAIM,
-                   "open_signals": SIGNAL_EXPOSURE}
-
-
-def dashboard_watchlist(*, user, customers, at_stake: dict[int, Decimal], shortfall: dict[int, int]
-                        ) -> list[WatchItem]:
-    """The watchlist as the dashboard shows it, within its query budget: the stored outlook's watches (one
-    query), and from what the dashboard has read already (`customers`: its rows with `risk_reasons`;
-    `at_stake`: each customer's unpaid rebate; `shortfall`: its months below a commitment), the customers
-    falling against last year, with claims below net-net or exposed to an open signal as of the nightly
-    value and risk, and those with months below their commitment. The whole watchlist page works every
-    watch out afresh (`watchlist`)."""
-    items = _outlook_items(user, commitments=False)
+def dashboard_watchlist(*, user, at_stake: dict[int, Decimal]) -> list[tuple]:
+    """The watchlist as the dashboard's "What to do today" takes it (outlook.selectors.today_items: each watch as
+    its today_key and a function putting it in words, so only those shown are), within the dashboard's query
+    budget: the stored outlook's watches (a tier or minimum within reach, a minimum at risk: one query), and
+    the standing watches the last outlook refresh stored (outlook.models.TodayWatch: falling against last
+    year, claims below net-net or exposed to an open signal as of the nightly value and risk, months below a
+    commitment: one query), each with the customer's unpaid rebate at stake (`at_stake`, per customer id, read
+    by the dashboard). The whole watchlist page works every watch out afresh (`watchlist`)."""
     url = customer_urls()
-    for customer in customers:
-        link = url(customer["code"])
-        stake = at_stake.get(customer["pk"]) or ZERO
-        for reason in customer["risk_reasons"] or ():
-            kind = NIGHTLY_FACTORS.get(reason.get("factor"))
-            if kind is not None:
-                items.append(WatchItem(kind, customer["code"], customer["name"], None,
-                                       f"{reason['words']} {money(stake)} of unpaid rebate at stake.", stake, link))
-        months = shortfall.get(customer["pk"], 0)
-        if months:
-            items.append(WatchItem(
-                COMMITMENT_AT_RISK, customer["code"], customer["name"], None,
-                f"{months} month{'s' if months != 1 else ''} below a committed quantity: under the commitment rule "
-                f"such a month earns nothing. {money(stake)} of unpaid rebate at stake.", stake, link))
-    items.sort(key=lambda item: (-item.money, item.customer_code, item.kind, item.agreement_number or ""))
-    return items
+    found = [today_candidate(TodayItem(item.kind, item.customer_code, item.customer_name, url(item.customer_code),
+                                       tier, level, item.reason, item.money, None, None, detail_url=item.link),
+                             item.agreement_number)
+             for item, tier, level in _outlook_items(user, commitments=False, cells=True)]
+    for customer_id, code, name, tier, level, kind, words in today_watches(user=user):
+        stake = at_stake.get(customer_id) or ZERO
+        found.append((today_key(stake, tier, level, code, kind),
+                      partial(_standing_watch, code, name, tier, level, kind, words, stake, url)))
+    return found
+
+
+def _standing_watch(code, name, tier, level, kind, words, stake, url) -> TodayItem:
+    link = url(code)
+    return TodayItem(kind, code, name, link, tier, level, f"{words} {money(stake)} of unpaid rebate at stake.", stake,
+                     None, None, detail_url=link)

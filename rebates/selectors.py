@@ -622,25 +622,19 @@ NO_FIGURES = CustomerFigures(0, Decimal("0.00"), Decimal("0.00"))
 
 
 def dashboard_figures(*, user, customer_ids=None) -> dict[int, CustomerFigures]:
-    """Per visible customer id (only `customer_ids` when given): active agreements, rebate accrued to date
-    and unpaid balance, as `dashboard_customers` annotates them, in two grouped queries rather than a
-    subquery per customer (which a large ledger makes slow)."""
-    balances = AgreementBalance.objects.visible_to(user)
-    agreements = RebateAgreement.objects.visible_to(user).active()
+    """Per visible customer id with an agreement (only `customer_ids` when given): active agreements, rebate
+    accrued to date and unpaid balance, as `dashboard_customers` annotates them, in one grouped query over the
+    agreements and their balances rather than a subquery per customer (which a large ledger makes slow)."""
+    agreements = RebateAgreement.objects.visible_to(user)
     if customer_ids is not None:
-        balances = balances.filter(agreement__customer_id__in=list(customer_ids))
         agreements = agreements.filter(customer_id__in=list(customer_ids))
-    money = {
-        row["agreement__customer_id"]: row
-        for row in balances.order_by().values("agreement__customer_id").annotate(
-            accrued=Coalesce(Sum("accrued"), ZERO), unpaid=Coalesce(Sum("unpaid"), ZERO))
-    }
-    active = dict(agreements.order_by().values("customer_id").annotate(n=Count("id")).values_list("customer_id", "n"))
     return {
-        customer_id: CustomerFigures(active.get(customer_id, 0),
-                                     money.get(customer_id, {}).get("accrued", Decimal("0.00")),
-                                     money.get(customer_id, {}).get("unpaid", Decimal("0.00")))
-        for customer_id in set(money) | set(active)
+        customer_id: CustomerFigures(active, accrued, unpaid)
+        for customer_id, active, accrued, unpaid in agreements.order_by().values("customer_id").annotate(
+            active=Count("id", filter=Q(status=RebateAgreement.Status.ACTIVE)),
+            accrued=Coalesce(Sum("ledger_balance__accrued"), ZERO),
+            unpaid=Coalesce(Sum("ledger_balance__unpaid"), ZERO)).values_list("customer_id", "active", "accrued",
+                                                                             "unpaid")
     }
 
 
