@@ -45,7 +45,7 @@ NAMES = {"customer": "customer code", "agreement": "agreement number", "program"
          "manager": "account manager"}
 
 
-def check_filter_codes(user, filters: dict) -> None:
+def check_filter_codes(user, filters: dict, *, among: str = "those you may export") -> None:
     """Raise ExportFilterError for the first filter whose code names nothing the user may see (a customer,
     an agreement, a program, a manager of one of their customers). One query per filter given."""
     checks = {
@@ -61,5 +61,5 @@ def check_filter_codes(user, filters: dict) -> None:
             continue
         if rows(str(code)).exists():
             continue
-        raise ExportFilterError(field, f"No {NAMES[field]} {code!r} among those you may export; "
+        raise ExportFilterError(field, f"No {NAMES[field]} {code!r} among {among}; "
                                        f"pick one from the list.")
