@@ -160,13 +160,13 @@ ACCRUAL = {"agreement": "AG-2026-0042", "customer": "C00042", "customer_name": "
            "cumulative": "7.50"}
 
 
-def accrual_filters(request, *, among="those you may see") -> dict:
+def accrual_filters(request, *, among="those you may see", echo=False) -> dict:
     """The accrual filters of the query; a customer, agreement, program or manager code that names nothing the
     user may see answers 400 naming the filter, never an empty list."""
     incoming = AccrualFilters(data=request.query_params)
     incoming.is_valid(raise_exception=True)
     try:
-        check_filter_codes(request.user, incoming.validated_data, among=among)
+        check_filter_codes(request.user, incoming.validated_data, among=among, echo=echo)
     except ExportFilterError as error:
         raise ApiError(str(error), details=[{"field": error.field, "message": str(error)}]) from error
     return incoming.validated_data
@@ -651,7 +651,7 @@ class AccrualExportView(ApiView):
                                                                  status_codes=["202"])])},
     )
     def get(self, request):
-        filters = accrual_filters(request, among="those you may export")
+        filters = accrual_filters(request, among="those you may export", echo=True)
         filters = {key: (f"{value:%Y-%m}" if hasattr(value, "strftime") else value) for key, value in filters.items()}
         try:
             made = accruals_export(user=request.user, filters=filters, format="xlsx")
