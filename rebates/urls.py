@@ -18,6 +18,8 @@ urlpatterns = [
     path("settlements/<int:pk>/approve/", views.settlement_approve_view, name="settlement-approve"),
     path("settlements/<int:pk>/pay/", views.settlement_pay_view, name="settlement-pay"),
     path("settlements/<int:pk>/statement.xlsx", views.settlement_statement, name="settlement-statement"),
+    path("settlements/<int:pk>/statement.pdf", views.settlement_statement, {"format": "pdf"},
+         name="settlement-statement-pdf"),
     path("exports/", views.exports, name="exports"),
     path("exports/<int:pk>/", views.export_detail, name="export-detail"),
     path("exports/<int:pk>/progress.json", views.export_progress, name="export-progress"),

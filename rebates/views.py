@@ -26,7 +26,7 @@ from rebates import forecasts as forecast_reads
 from rebates import journal as journal_reads
 from rebates.exports import XLSX_CONTENT_TYPE, ExportError, ExportFile
 from rebates.exports.filters import filter_choices
-from rebates.exports.settlement_statement import statement_xlsx
+from rebates.exports.settlement_statement import statement_pdf, statement_xlsx
 from rebates.filtersets import (
     AccrualRunFilterSet,
     AgreementFilterSet,
@@ -480,13 +480,13 @@ def settlement_detail(request, pk):
 
 
 @login_required
-def settlement_statement(request, pk):
-    """The settlement's customer statement (.xlsx), sent with its credit note."""
+def settlement_statement(request, pk, format="xlsx"):
+    """The settlement's customer statement (.xlsx, or PDF), sent with its credit note."""
     settlement = get_object_or_404(Settlement.objects.visible_to(request.user)
                                    .select_related("agreement__customer", "agreement__program"), pk=pk)
     if refused := wrong_method(request, "GET"):
         return refused
-    made = statement_xlsx(settlement)
+    made = statement_pdf(settlement) if format == "pdf" else statement_xlsx(settlement)
     response = HttpResponse(made.content, content_type=made.content_type)
     response["Content-Disposition"] = f'attachment; filename="{made.name}"'
     return response

@@ -21,7 +21,7 @@ from config.api.views import ApiView, ApiViewSet
 from rebates.api.filters import LedgerEntryFilter
 from rebates.exports import XLSX_CONTENT_TYPE, ExportError, ExportFile
 from rebates.exports.filters import ExportFilterError, check_filter_codes
-from rebates.exports.settlement_statement import statement_xlsx
+from rebates.exports.settlement_statement import PDF_CONTENT_TYPE, statement_pdf, statement_xlsx
 from rebates.filtersets import AccrualRunFilterSet, SettlementFilterSet
 from rebates.models import AccrualRun, ExportJob, LedgerEntry, RebateAgreement, Settlement
 from rebates.selectors import accrual_rows, agreement_statement
@@ -323,17 +323,21 @@ class SettlementOut(serializers.ModelSerializer):
         help_text="Above the threshold: who gave the second approval (never the first approver).")
     paid_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     statement = serializers.SerializerMethodField(help_text="The customer statement of the settlement (.xlsx).")
+    statement_pdf = serializers.SerializerMethodField(help_text="The same statement as PDF.")
 
     class Meta:
         model = Settlement
         fields = ["id", "agreement", "customer", "period_start", "period_end", "interim", "accrued_total",
                   "adjustments", "already_paid", "amount", "status", "approved_by", "approved_at",
                   "second_approved_by", "second_approved_at", "paid_by", "paid_on", "payment_reference", "statement",
-                  "created_at"]
+                  "statement_pdf", "created_at"]
         read_only_fields = fields
 
     def get_statement(self, settlement) -> str:
         return f"/api/v1/settlements/{settlement.pk}/statement.xlsx"
+
+    def get_statement_pdf(self, settlement) -> str:
+        return f"/api/v1/settlements/{settlement.pk}/statement.pdf"
 
 
 class InterimIn(StrictInput):
@@ -351,6 +355,7 @@ SETTLEMENT = {"id": 88, "agreement": "AG-2026-0042", "customer": "C00042", "peri
               "already_paid": "0.00", "amount": "30.00", "status": "draft", "approved_by": None, "approved_at": None,
               "second_approved_by": None, "second_approved_at": None, "paid_by": None, "paid_on": None,
               "payment_reference": "", "statement": "/api/v1/settlements/88/statement.xlsx",
+              "statement_pdf": "/api/v1/settlements/88/statement.pdf",
               "created_at": "2027-01-01T02:10:00Z"}
 APPROVED = {**SETTLEMENT, "status": "approved", "approved_by": "finance", "approved_at": "2027-01-05T10:00:00Z"}
 PAID = {**APPROVED, "status": "paid", "paid_by": "finance", "paid_on": "2027-01-10", "payment_reference": "CN-1042"}
@@ -599,9 +604,24 @@ class SettlementStatementView(ApiView):
                    404: OpenApiResponse(ErrorSerializer, description="No such settlement that you may see.")},
     )
     def get(self, request, pk):
-        settlement = get_object_or_404(Settlement.objects.visible_to(request.user)
-                                       .select_related("agreement__customer", "agreement__program"), pk=pk)
-        return file_response(statement_xlsx(settlement))
+        return file_response(statement_xlsx(self.settlement(request, pk)))
+
+    @staticmethod
+    def settlement(request, pk):
+        return get_object_or_404(Settlement.objects.visible_to(request.user)
+                                 .select_related("agreement__customer", "agreement__program"), pk=pk)
+
+
+class SettlementStatementPdfView(SettlementStatementView):
+    @extend_schema(
+        operation_id="settlements_statement_pdf",
+        summary="A settlement's customer statement (PDF)",
+        description="The statement of statement.xlsx as an A4 PDF. 404 for a settlement you may not see.",
+        responses={(200, PDF_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="The PDF file."),
+                   404: OpenApiResponse(ErrorSerializer, description="No such settlement that you may see.")},
+    )
+    def get(self, request, pk):
+        return file_response(statement_pdf(self.settlement(request, pk)))
 
 
 def file_response(made: ExportFile) -> HttpResponse:

@@ -1,14 +1,18 @@
 """A customer statement of one settlement, sent with its credit note: the customer, the agreement, the
 period, what was earned month by month and each ledger entry behind it, what earlier months added
-(adjustments), what interim payments already paid, the amount and the credit note number; as .xlsx."""
+(adjustments), what interim payments already paid, the amount and the credit note number; as .xlsx and
+as PDF (fpdf2 with its core fonts: nothing to fetch or install beside it)."""
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from io import BytesIO
 
 from django.db.models import Sum
+from fpdf import FPDF
 
+from config import clock
 from rebates.exports.accrual_export import ExportFile
 from rebates.exports.cells import XLSX_CONTENT_TYPE, Column, XlsxWorkbook, excel_serial
 from rebates.models import EARNED_KINDS, LedgerEntry, Settlement
@@ -153,3 +157,93 @@ def statement_xlsx(settlement: Settlement) -> ExportFile:
     write_statement_xlsx(content, settlement_statement(settlement))
     return ExportFile(name=statement_file_name(settlement, "xlsx"), content_type=XLSX_CONTENT_TYPE,
                       content=content.getvalue())
+
+
+PDF_CONTENT_TYPE = "application/pdf"
+# Letters NFKD does not reduce to a Latin-1 base, and the punctuation a name or note often holds.
+_PDF_SPELLINGS = str.maketrans({"Ł": "L", "ł": "l", "Œ": "OE", "œ": "oe", "Đ": "D", "đ": "d", "ı": "i",
+                                "–": "-", "—": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "€": "EUR",
+                                "…": "..."})
+
+
+def pdf_text(value) -> str:
+    """Text the PDF core fonts can show (Latin-1): accents kept where Latin-1 has them, other letters
+    reduced to their base letter (NFKD), anything else as "?"."""
+    out = []
+    for ch in str(value).translate(_PDF_SPELLINGS):
+        try:
+            ch.encode("latin-1")
+            out.append(ch)
+        except UnicodeEncodeError:
+            base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+            try:
+                base.encode("latin-1")
+                out.append(base or "?")
+            except UnicodeEncodeError:
+                out.append("?")
+    return "".join(out)
+
+
+def pdf_money(amount: Decimal) -> str:
+    return f"-${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"
+
+
+def pdf_units(units: Decimal) -> str:
+    return f"{units:,.0f}" if units == units.to_integral_value() else f"{units.normalize():,f}"
+
+
+def write_statement_pdf(statement: SettlementStatement) -> bytes:
+    """The statement as an A4 PDF: the heading facts, how the amount is made up, the months and the entries
+    (their table's heading repeated on each page)."""
+    settlement = statement.settlement
+    pdf = FPDF(format="A4")
+    pdf.set_creation_date(clock.now())
+    pdf.set_title(pdf_text(f"Rebate statement {settlement.agreement.number}"))
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 15)
+    pdf.multi_cell(0, 8, pdf_text(f"Rebate statement of {settlement.agreement.customer.name}"),
+                   new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    pdf.set_font("Helvetica", size=10)
+    with pdf.table(col_widths=(45, 135), first_row_as_headings=False, borders_layout="NONE",
+                   line_height=6) as table:
+        for label, text in statement_facts(statement):
+            row = table.row()
+            row.cell(pdf_text(label))
+            row.cell(pdf_text(text))
+    pdf.ln(4)
+    with pdf.table(col_widths=(120, 60), first_row_as_headings=False, borders_layout="HORIZONTAL_LINES",
+                   text_align=("LEFT", "RIGHT"), line_height=6) as table:
+        for label, amount in statement_figures(statement):
+            row = table.row()
+            row.cell(pdf_text(label))
+            row.cell(pdf_money(amount))
+    pdf.ln(6)
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.cell(0, 7, "Rebate earned by month", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=9)
+    with pdf.table(col_widths=(40, 40, 50, 50), text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
+                   line_height=5.5) as table:
+        table.row([column.header for column in MONTH_COLUMNS])
+        for month in statement.months:
+            table.row([f"{month.month:%Y-%m}", pdf_units(month.units), pdf_money(month.eligible),
+                       pdf_money(month.earned)])
+        table.row(["Total", "", "", pdf_money(statement.earned)])
+    pdf.ln(6)
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.cell(0, 7, "Ledger entries of the period", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=9)
+    with pdf.table(col_widths=(25, 30, 25, 40, 35, 25), text_align=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT", "LEFT"),
+                   line_height=5.5) as table:
+        table.row([column.header for column in ENTRY_COLUMNS])
+        for entry in statement.entries:
+            table.row([f"{entry.period:%Y-%m}", entry.get_kind_display(), pdf_units(entry.quantity),
+                       pdf_money(entry.eligible_amount), pdf_money(entry.amount), f"{entry.booked_at:%Y-%m-%d}"])
+    return bytes(pdf.output())
+
+
+def statement_pdf(settlement: Settlement) -> ExportFile:
+    """The settlement's customer statement as a PDF download."""
+    return ExportFile(name=statement_file_name(settlement, "pdf"), content_type=PDF_CONTENT_TYPE,
+                      content=write_statement_pdf(settlement_statement(settlement)))

@@ -162,3 +162,14 @@ def test_the_statement_downloads_for_your_settlement_and_404_for_anothers(users,
     sheet = openpyxl.load_workbook(BytesIO(response.content)).active
     assert [row[1].value for row in sheet.iter_rows() if row[0].value == "Agreement"] == ["AG-A"]
     assert manager.get(f"/api/v1/settlements/{theirs.pk}/statement.xlsx").status_code == 404
+
+
+def test_the_pdf_statement_downloads_for_your_settlement_and_404_for_anothers(users, scenario):
+    mine = _settlement(scenario["my_agreement"], "7.50")
+    theirs = _settlement(scenario["their_agreement"], "8.00")
+    manager = client_for(users["account_manager"])
+    response = manager.get(manager.get(f"/api/v1/settlements/{mine.pk}/").json()["statement_pdf"])
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+    assert 'filename="statement-AG-A-2026-01-to-2026-01-interim.pdf"' in response["Content-Disposition"]
+    assert manager.get(f"/api/v1/settlements/{theirs.pk}/statement.pdf").status_code == 404

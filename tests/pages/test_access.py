@@ -45,6 +45,7 @@ PAGES = {
     "settlement-approve": ("settlement", "own"),
     "settlement-pay": ("settlement", "own"),
     "settlement-statement": ("settlement", "own"),
+    "settlement-statement-pdf": ("settlement", "own"),
     "exports": ("none", None),
     "export-detail": ("export", "requester"),
     "export-progress": ("export", "requester"),

@@ -258,3 +258,34 @@ def test_the_statement_shows_the_customer_period_months_entries_amount_and_credi
     assert sorted(row[4] for row in entries) == [0.25, 2.5, 3.0]
     # Nothing in the file runs as a formula, not even the name that starts with =.
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+
+
+def pdf_strings(content: bytes) -> list[str]:
+    """The text shown by a PDF of fpdf2's core fonts: the literal strings of its inflated content streams."""
+    import re
+    import zlib
+
+    shown = []
+    for stream in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", content, re.S):
+        try:
+            text = zlib.decompress(stream.group(1))
+        except zlib.error:
+            continue
+        shown += [s.decode("latin-1") for s in re.findall(rb"\((.*?)\) Tj", text)]
+    return shown
+
+
+def test_the_pdf_statement_shows_the_same_facts_figures_and_months(people):
+    agreement = AgreementFactory(number="AG-PDF", customer__name="Łódź Żelazo – Zoë",
+                                 start_month=datetime.date(2026, 1, 1), end_month=datetime.date(2026, 12, 1))
+    s = settlement("934.50", agreement=agreement, month=2)
+    settlement_approve(settlement=s, by=people["ann"])
+    settlements_pay(settlement_ids=[s.pk], by=people["bob"], paid_on=PAID_ON,
+                    numbering=CreditNoteNumbering(pattern="CN-2027-{n:04d}", start=1))
+    from rebates.exports.settlement_statement import statement_pdf
+
+    made = statement_pdf(Settlement.objects.select_related("agreement__customer").get(pk=s.pk))
+    assert made.name == "statement-AG-PDF-2026-02-to-2026-02-interim.pdf" and made.content.startswith(b"%PDF-")
+    shown = pdf_strings(made.content)
+    assert "Rebate statement of Lódz Zelazo - Zoë" in shown  # Latin-1 accents kept, the rest reduced
+    assert {"AG-PDF", "CN-2027-0001", "2027-01-20", "2026-02", "$934.50", "Amount of this credit note"} <= set(shown)

@@ -127,3 +127,7 @@ def test_the_settlement_page_links_its_customer_statement(scenario, client):
     assert download.status_code == 200 and download["Content-Disposition"].startswith("attachment")
     sheet = openpyxl.load_workbook(BytesIO(download.content)).active
     assert [row[1].value for row in sheet.iter_rows() if row[0].value == "Agreement"] == [settlement.agreement.number]
+    pdf = reverse("settlement-statement-pdf", args=[settlement.pk])
+    assert f'href="{pdf}"' in page
+    download = client.get(pdf)
+    assert download.status_code == 200 and download.content.startswith(b"%PDF-")
