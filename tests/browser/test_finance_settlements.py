@@ -8,6 +8,7 @@ import openpyxl
 import pytest
 
 from rebates.models import LedgerEntry, Settlement
+from tests.browser.conftest import SERIOUS, axe_violations
 from tests.factories import PASSWORD, second_finance_user
 from tests.pages import scenario
 
@@ -37,6 +38,7 @@ def test_finance_bulk_approves_a_colleague_bulk_pays_and_downloads_the_journal(l
     page.goto(f"{live_server.url}/settlements/?status=approved")
     page.click(f"#pay-selection a:has-text('Pay all {len(drafts)}')")
     page.wait_for_selector("#pay-many-form")
+    assert [v for v in axe_violations(page) if v["impact"] in SERIOUS] == []
     page.fill("#id_pattern", "CN-2026-{n:05d}")
     page.fill("#id_start", "41")
     page.fill("#id_paid_on", "2026-11-23")
