@@ -95,6 +95,8 @@ CONSTRAINT_PROBLEMS: dict[str, tuple[tuple[str, ...], str]] = {
     "settlement_paid_has_date_and_reference": (("paid_on", "payment_reference"),
                                                "A paid settlement needs its payment date and reference."),
     "settlement_approved_has_approver": (("approved_by",), "An approved settlement needs its approver."),
+    "settlement_second_approver_differs": (("second_approved_by",),
+                                           "The second approval must come from another person than the first."),
     "entry_period_is_month": (("period",), "The month must be the first of a month."),
     "entry_payout_and_forfeiture_not_positive": (("amount",), "A payout or forfeiture is not positive."),
     "entry_payout_names_settlement": (("settlement",), "A payout names its settlement."),

@@ -63,8 +63,8 @@ class SettlementFilterSet(django_filters.FilterSet):
     customer = django_filters.CharFilter(field_name="agreement__customer__code", help_text="Customer ERP code.")
     agreement = django_filters.CharFilter(field_name="agreement__number", help_text="Agreement number.")
     status = django_filters.ChoiceFilter(
-        choices=[(SETTLEMENT_WAITING, "Waiting (draft or approved)"), *Settlement.Status.choices],
-        method="filter_status", help_text="A status, or waiting: draft or approved.")
+        choices=[(SETTLEMENT_WAITING, "Waiting (not yet paid)"), *Settlement.Status.choices],
+        method="filter_status", help_text="A status, or waiting: draft, awaiting second approval or approved.")
     program = _program_filter("agreement__program")
     manager = ManagerFilter(field_name="agreement__customer__account_manager")
     product_line = _line_filter("filter_product_line")
@@ -84,7 +84,8 @@ class SettlementFilterSet(django_filters.FilterSet):
 
     def filter_status(self, queryset, name, value):
         if value == SETTLEMENT_WAITING:
-            return queryset.filter(status__in=(Settlement.Status.DRAFT, Settlement.Status.APPROVED))
+            return queryset.filter(status__in=(Settlement.Status.DRAFT, Settlement.Status.APPROVING,
+                                               Settlement.Status.APPROVED))
         return queryset.filter(status=value) if value else queryset
 
     def filter_product_line(self, queryset, name, value):

@@ -72,6 +72,42 @@ class SettlementPayForm(forms.Form):
         return reference
 
 
+class SettlementsPayForm(forms.Form):
+    """Paying the approved settlements of a selection: a credit note number typed for each (`reference-<id>`
+    fields, added by the view) or a numbering pattern."""
+
+    pattern = forms.CharField(label="Credit note numbers", max_length=80, required=False,
+                              help_text="One {n} where the running number goes, e.g. CN-2026-{n:05d}; leave empty "
+                                        "to type a number for each settlement below.")
+    start = forms.IntegerField(label="First number", min_value=0, initial=1, required=False)
+    paid_on = forms.DateField(label="Paid on", widget=DateInput, validators=[validate_day],
+                              error_messages={"required": "Give the payment date.",
+                                              "invalid": "Give a date as YYYY-MM-DD."})
+
+    def __init__(self, *args, settlements=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.settlement_fields = []
+        for settlement in settlements:
+            name = f"reference-{settlement.pk}"
+            self.fields[name] = forms.CharField(label=f"Credit note of settlement {settlement.pk}", max_length=80,
+                                                required=False)
+            self.settlement_fields.append((settlement, name))
+
+    def references(self) -> dict[int, str] | None:
+        """The credit note number typed for each settlement, or None when a pattern numbers them."""
+        if self.cleaned_data.get("pattern"):
+            return None
+        return {settlement.pk: self.cleaned_data.get(name, "") for settlement, name in self.settlement_fields}
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("pattern"):
+            blank = [name for _, name in self.settlement_fields if not (data.get(name) or "").strip()]
+            for name in blank:
+                self.add_error(name, "Give its credit note number, or a pattern above.")
+        return data
+
+
 class SettlementInterimForm(forms.Form):
     agreement = forms.CharField(label="Agreement number", max_length=40)
     through = MonthField(label="Pay through month", help_text="YYYY-MM, inside the agreement's open settlement "

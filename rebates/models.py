@@ -718,6 +718,8 @@ class Settlement(NamedConstraints, models.Model):
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
+        # Above settings.SETTLEMENT_SECOND_APPROVAL_ABOVE: approved once, a second person must approve too.
+        APPROVING = "approving", "Awaiting second approval"
         APPROVED = "approved", "Approved"
         PAID = "paid", "Paid"
         FORFEITED = "forfeited", "Forfeited"
@@ -736,6 +738,11 @@ class Settlement(NamedConstraints, models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     approved_at = models.DateTimeField(null=True, blank=True)
+    # The second approver of a settlement above the threshold; never the first (a check constraint).
+    second_approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    second_approved_at = models.DateTimeField(null=True, blank=True)
     paid_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
@@ -767,8 +774,13 @@ class Settlement(NamedConstraints, models.Model):
                 name="settlement_paid_has_date_and_reference",
             ),
             models.CheckConstraint(
-                condition=~Q(status__in=["approved", "paid"]) | Q(approved_by__isnull=False),
+                condition=~Q(status__in=["approving", "approved", "paid"]) | Q(approved_by__isnull=False),
                 name="settlement_approved_has_approver",
+            ),
+            models.CheckConstraint(
+                condition=Q(second_approved_by__isnull=True) | ~Q(second_approved_by=F("approved_by")),
+                name="settlement_second_approver_differs",
+                violation_error_message="The second approval must come from another person than the first.",
             ),
         ]
         # The settlements page lists them by status, newest period first: read in that order, not sorted.
@@ -779,6 +791,8 @@ class Settlement(NamedConstraints, models.Model):
             models.Index(fields=["approved_by"], condition=Q(approved_by__isnull=False),
                          name="settlement_approved_by_idx"),
             models.Index(fields=["paid_by"], condition=Q(paid_by__isnull=False), name="settlement_paid_by_idx"),
+            models.Index(fields=["second_approved_by"], condition=Q(second_approved_by__isnull=False),
+                         name="settlement_second_approver_idx"),
         ]
 
     def __str__(self):

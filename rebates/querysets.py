@@ -56,6 +56,11 @@ class LedgerEntryQuerySet(VisibleToQuerySet):
 class SettlementQuerySet(VisibleToQuerySet):
     customer_path = "agreement__customer"
 
+    def approvable_by(self, user):
+        """The settlements `user` may approve now: drafts, and those awaiting a second approval that another
+        person gave the first."""
+        return self.filter(Q(status="draft") | (Q(status="approving") & ~Q(approved_by=user)))
+
 
 class ContractPriceQuerySet(VisibleToQuerySet):
     customer_path = "agreement__customer"

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,6 +26,7 @@ from rebates import forecasts as forecast_reads
 from rebates import journal as journal_reads
 from rebates.exports import XLSX_CONTENT_TYPE, ExportError, ExportFile
 from rebates.exports.filters import filter_choices
+from rebates.exports.settlement_statement import statement_pdf, statement_xlsx
 from rebates.filtersets import (
     AccrualRunFilterSet,
     AgreementFilterSet,
@@ -41,6 +42,7 @@ from rebates.forms import (
     JournalForm,
     SettlementInterimForm,
     SettlementPayForm,
+    SettlementsPayForm,
 )
 from rebates.imports import ImportRefused, purchase_import_template
 from rebates.lists import ListColumn, ListSpec, list_answer, values_export_response
@@ -54,9 +56,11 @@ from rebates.services import (
     settlement_interim,
     settlement_pay,
     settlements_approve,
+    settlements_pay,
 )
 from rebates.services.exports import accruals_export
 from rebates.services.imports import purchase_import_commit_start, purchase_import_start
+from rebates.services.settlement import CreditNoteNumbering, SettlementsNotPayable, second_approval_threshold
 from rebates.templatetags.figures import money
 from rebates.wording import export_filters_in_words, period_in_words
 
@@ -288,13 +292,17 @@ def settlements(request, interim_form=None):
     listed = [settlement for settlement, _ in answer.rows]
     can_approve = request.user.has_perm("rebates.approve_settlement")
     can_pay = request.user.has_perm("rebates.pay_settlement")
-    drafts = None
+    drafts = payable = None
     if can_approve and not answer.errors:
-        drafts = _selection(request, answer.query).filter(status=Settlement.Status.DRAFT).aggregate(
+        drafts = _selection(request, answer.query).approvable_by(request.user).aggregate(
+            count=Count("pk"), amount=Sum("amount"))
+    if can_pay and not answer.errors:
+        payable = _payable(_selection(request, answer.query), request.user).aggregate(
             count=Count("pk"), amount=Sum("amount"))
     return render(request, "rebates/settlements.html", {
-        "list": answer, "settlements": listed, "drafts": drafts,
-        "rows": settlement_rows(listed, can_approve=can_approve, can_pay=can_pay), "back": request.get_full_path(),
+        "list": answer, "settlements": listed, "drafts": drafts, "payable": payable,
+        "rows": settlement_rows(listed, user=request.user, can_approve=can_approve, can_pay=can_pay),
+        "back": request.get_full_path(),
         "pay_form": SettlementPayForm(initial={"paid_on": clock.today()}),
         "interim_form": (interim_form or SettlementInterimForm()) if _can_draft_interim(request.user) else None,
         "can_approve": can_approve, "can_pay": can_pay}, status=400 if interim_form is not None else answer.status)
@@ -306,11 +314,22 @@ def _selection(request, query: str):
     return SettlementFilterSet(QueryDict(query), queryset=rows, request=request).qs
 
 
+def _payable(settlements, user):
+    """The approved ones among `settlements` that `user` approved neither time (four eyes)."""
+    return (settlements.filter(status=Settlement.Status.APPROVED).exclude(approved_by=user)
+            .exclude(second_approved_by=user))
+
+
+def _back_to_list(query):
+    return redirect(f"{reverse('settlements')}?{query}" if query else reverse("settlements"))
+
+
 @login_required
 @permission_required("rebates.approve_settlement", raise_exception=True)
 def settlements_approve_view(request):
-    """Approve every draft of the settlements list's selection (its filters, posted as `selection`) at once, if
-    it still holds the `count` drafts the page showed."""
+    """Approve every settlement of the settlements list's selection (its filters, posted as `selection`) that
+    the user may approve (drafts, and those awaiting a second approval that someone else gave the first) at
+    once, if it still holds the `count` the page showed."""
     if refused := wrong_method(request, "POST"):
         return refused
     query = request.POST.get("selection", "")
@@ -319,36 +338,110 @@ def settlements_approve_view(request):
     if not filterset.is_valid():
         words = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in filterset.errors.items())
         return HttpResponse(words, status=400, content_type="text/plain")
-    ids = list(filterset.qs.filter(status=Settlement.Status.DRAFT).values_list("pk", flat=True))
-    # The page said how many drafts it would approve: approve them only if that is still what it selects.
+    ids = list(filterset.qs.approvable_by(request.user).values_list("pk", flat=True))
+    # The page said how many it would approve: approve them only if that is still what it selects.
     expected = request.POST.get("count", "")
     if not expected.isdigit():
-        return HttpResponse("count: the number of drafts shown, to approve them.", status=400,
+        return HttpResponse("count: the number of settlements shown, to approve them.", status=400,
                             content_type="text/plain")
     if int(expected) != len(ids):
-        messages.error(request, f"The selection now holds {len(ids)} drafts, not {expected}: nothing was approved; "
-                                "look at them again.")
-        return redirect(f"{reverse('settlements')}?{query}" if query else reverse("settlements"))
-    approved, amount = settlements_approve(settlement_ids=ids, by=request.user)
-    messages.success(request, f"Approved {len(approved)} settlement{'s' if len(approved) != 1 else ''}, "
-                              f"{money(amount)} in all.")
-    return redirect(f"{reverse('settlements')}?{query}" if query else reverse("settlements"))
+        messages.error(request, f"The selection now holds {len(ids)} to approve, not {expected}: nothing was "
+                                "approved; look at them again.")
+        return _back_to_list(query)
+    done = settlements_approve(settlement_ids=ids, by=request.user)
+    given = len(done.approved) + len(done.awaiting_second)
+    words = f"Approved {given} settlement{'s' if given != 1 else ''}, {money(done.amount)} in all."
+    if done.awaiting_second:
+        count = len(done.awaiting_second)
+        words += (f" {count} of them {'pays' if count == 1 else 'pay'} more than "
+                  f"{money(second_approval_threshold())}: another person must approve {'it' if count == 1 else 'them'}"
+                  f" too before {'it is' if count == 1 else 'they are'} paid.")
+    messages.success(request, words)
+    return _back_to_list(query)
 
 
-def settlement_rows(settlements, *, can_approve, can_pay) -> list[dict]:
-    """The settlements table's rows with their figures formatted and the action each offers (approve or
-    pay), for the template to place and escape: finance lists two hundred at a time."""
+PAY_MANY_LISTED = 500
+
+
+@login_required
+@permission_required("rebates.pay_settlement", raise_exception=True)
+def settlements_pay_view(request):
+    """Pay the approved settlements of the settlements list's selection (its filters: the query string, or
+    `selection` when posted) that the user approved neither time, each with its own credit note number:
+    typed one by one or numbered by a pattern. Pays only if the selection still holds the `count` shown."""
+    if refused := wrong_method(request, "GET", "POST"):
+        return refused
+    query = request.POST.get("selection", "") if request.method == "POST" else request.GET.urlencode()
+    filterset = SettlementFilterSet(QueryDict(query), queryset=Settlement.objects.visible_to(request.user),
+                                    request=request)
+    if not filterset.is_valid():
+        words = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in filterset.errors.items())
+        return HttpResponse(words, status=400, content_type="text/plain")
+    selection = filterset.qs
+    payable = list(_payable(selection, request.user).select_related("agreement__customer")
+                   .order_by("pk")[:PAY_MANY_LISTED + 1])
+    mine = (selection.filter(status=Settlement.Status.APPROVED)
+            .filter(Q(approved_by=request.user) | Q(second_approved_by=request.user)).count())
+    too_many = len(payable) > PAY_MANY_LISTED
+    payable = payable[:PAY_MANY_LISTED]
+    form = SettlementsPayForm(request.POST if request.method == "POST" else None, settlements=payable,
+                              initial={"paid_on": clock.today(), "start": 1})
+    status = 200
+    if request.method == "POST" and not too_many:
+        expected = request.POST.get("count", "")
+        if not expected.isdigit():
+            return HttpResponse("count: the number of settlements shown, to pay them.", status=400,
+                                content_type="text/plain")
+        if int(expected) != len(payable):
+            form.add_error(None, f"The selection now holds {len(payable)} settlements to pay, not {expected}: "
+                                 "nothing was paid; look at them again.")
+        elif form.is_valid():
+            try:
+                numbering = (CreditNoteNumbering(pattern=form.cleaned_data["pattern"],
+                                                 start=form.cleaned_data["start"] or 0)
+                             if form.cleaned_data["pattern"] else None)
+                paid = settlements_pay(settlement_ids=[s.pk for s in payable], by=request.user,
+                                       paid_on=form.cleaned_data["paid_on"], references=form.references(),
+                                       numbering=numbering)
+            except SettlementsNotPayable as error:
+                for _, message in error.problems:
+                    form.add_error(None, message[0].upper() + message[1:] + ".")
+                status = 409
+            except SettlementError as error:
+                form.add_error("pattern" if form.cleaned_data["pattern"] else None, str(error))
+            else:
+                total = sum((payment.amount for payment in paid), ZERO_MONEY)
+                messages.success(request, f"Paid {len(paid)} settlement{'s' if len(paid) != 1 else ''}, "
+                                          f"{money(total)} in all ({paid[0].payment_reference} to "
+                                          f"{paid[-1].payment_reference}).")
+                return _back_to_list(query)
+        if form.errors and status == 200:
+            status = 400
+    return render(request, "rebates/settlements_pay.html", {
+        "form": form, "payable": [(settlement, form[name]) for settlement, name in form.settlement_fields],
+        "count": len(payable), "query": query, "too_many": too_many, "listed": PAY_MANY_LISTED,
+        "mine": mine, "amount": sum((s.amount for s in payable), ZERO_MONEY),
+        "back": f"{reverse('settlements')}?{query}" if query else reverse("settlements")}, status=status)
+
+
+def settlement_rows(settlements, *, user=None, can_approve, can_pay) -> list[dict]:
+    """The settlements table's rows with their figures formatted and the action each offers (approve, give
+    the second approval, or pay), for the template to place and escape: finance lists two hundred at a time."""
     agreement_url = reverse("agreement-detail", args=["-"]).replace("/-/", "/{}/")  # one reverse for every row
     approve_url = reverse("settlement-approve", args=[0]).replace("/0/", "/{}/")
     pay_url = reverse("settlement-pay", args=[0]).replace("/0/", "/{}/")
     detail_url = reverse("settlement-detail", args=[0]).replace("/0/", "/{}/")
+    user_pk = getattr(user, "pk", None)
     rows = []
     for s in settlements:
         number = s.agreement.number
         action = None
         if s.status == Settlement.Status.DRAFT and can_approve:
             action = ("approve", approve_url.format(s.pk))
-        elif s.status == Settlement.Status.APPROVED and can_pay:
+        elif s.status == Settlement.Status.APPROVING and can_approve and s.approved_by_id != user_pk:
+            action = ("second", approve_url.format(s.pk))
+        elif (s.status == Settlement.Status.APPROVED and can_pay
+              and user_pk not in (s.approved_by_id, s.second_approved_by_id)):
             action = ("pay", pay_url.format(s.pk))
         rows.append({
             "pk": s.pk, "number": number, "detail_url": detail_url.format(s.pk),
@@ -372,16 +465,31 @@ def _settlement_for(request, pk):
 def settlement_detail(request, pk):
     """One settlement: its figures, where it stands, and its history (closed, approved, paid by whom)."""
     settlement = get_object_or_404(Settlement.objects.visible_to(request.user)
-                                   .select_related("agreement__customer", "approved_by", "paid_by"), pk=pk)
+                                   .select_related("agreement__customer", "approved_by", "second_approved_by",
+                                                   "paid_by"), pk=pk)
     if refused := wrong_method(request, "GET"):
         return refused
-    row, = settlement_rows([settlement], can_approve=request.user.has_perm("rebates.approve_settlement"),
+    row, = settlement_rows([settlement], user=request.user,
+                           can_approve=request.user.has_perm("rebates.approve_settlement"),
                            can_pay=request.user.has_perm("rebates.pay_settlement"))
     return render(request, "rebates/settlement_detail.html", {
         "settlement": settlement, "row": row,
         "history": history.history_section(history.settlement_records(settlement=settlement),
                                            show_all=request.GET.get("history") == "all"),
     })
+
+
+@login_required
+def settlement_statement(request, pk, format="xlsx"):
+    """The settlement's customer statement (.xlsx, or PDF), sent with its credit note."""
+    settlement = get_object_or_404(Settlement.objects.visible_to(request.user)
+                                   .select_related("agreement__customer", "agreement__program"), pk=pk)
+    if refused := wrong_method(request, "GET"):
+        return refused
+    made = statement_pdf(settlement) if format == "pdf" else statement_xlsx(settlement)
+    response = HttpResponse(made.content, content_type=made.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{made.name}"'
+    return response
 
 
 @login_required
@@ -392,12 +500,17 @@ def settlement_approve_view(request, pk):
     if not request.user.has_perm("rebates.approve_settlement"):
         raise PermissionDenied("You may not approve settlements.")
     try:
-        settlement_approve(settlement=settlement, by=request.user)
+        settlement = settlement_approve(settlement=settlement, by=request.user)
     except SettlementError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"Settlement {settlement.pk} of {settlement.agreement.number} approved: "
-                                  f"{money(settlement.amount)}.")
+        if settlement.status == Settlement.Status.APPROVING:
+            messages.success(request, f"First approval of settlement {settlement.pk} of "
+                                      f"{settlement.agreement.number} given: {money(settlement.amount)} is more than "
+                                      f"{money(second_approval_threshold())}, so another person must approve it too.")
+        else:
+            messages.success(request, f"Settlement {settlement.pk} of {settlement.agreement.number} approved: "
+                                      f"{money(settlement.amount)}.")
     wanted = request.POST.get("next", "")
     # Back to the page the form was on, never to another site.
     safe = url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()},

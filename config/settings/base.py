@@ -131,6 +131,9 @@ EXCEL_EXPORT_INLINE_ROWS = env.int("EXCEL_EXPORT_INLINE_ROWS", default=5000)
 PURCHASE_IMPORT_MAX_ROWS = env.int("PURCHASE_IMPORT_MAX_ROWS", default=1_000_000)
 # A match's preview warns on each agreement whose price of the product would fall by more than this percent.
 MATCH_DROP_WARNING_PERCENT = Decimal(env("MATCH_DROP_WARNING_PERCENT", default="20"))
+# A settlement paying more than this needs two approvals by two different people before it is paid, and
+# neither approver may pay it (docs/settlements.md).
+SETTLEMENT_SECOND_APPROVAL_ABOVE = Decimal(env("SETTLEMENT_SECOND_APPROVAL_ABOVE", default="10000.00"))
 
 # The most one API request body may hold (bytes): a batch of 10,000 purchase lines with every field at its
 # longest, pretty-printed, is about 3.7 MiB. Larger bodies answer 413 before they are read.

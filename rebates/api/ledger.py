@@ -1,6 +1,8 @@
 """Accrual runs, accruals per agreement and month, an agreement's monthly statement, settlements and the
 finance accrual sheet as .xlsx."""
 
+from decimal import Decimal
+
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -17,7 +19,9 @@ from config.api.inputs import NoBody, StrictInput
 from config.api.schema import ErrorSerializer
 from config.api.views import ApiView, ApiViewSet
 from rebates.api.filters import LedgerEntryFilter
-from rebates.exports import ExportError, ExportFile
+from rebates.exports import XLSX_CONTENT_TYPE, ExportError, ExportFile
+from rebates.exports.filters import ExportFilterError, check_filter_codes
+from rebates.exports.settlement_statement import PDF_CONTENT_TYPE, statement_pdf, statement_xlsx
 from rebates.filtersets import AccrualRunFilterSet, SettlementFilterSet
 from rebates.models import AccrualRun, ExportJob, LedgerEntry, RebateAgreement, Settlement
 from rebates.selectors import accrual_rows, agreement_statement
@@ -30,8 +34,10 @@ from rebates.services import (
     settlement_interim,
     settlement_pay,
     settlements_approve,
+    settlements_pay,
 )
 from rebates.services.exports import accruals_export
+from rebates.services.settlement import CreditNoteNumbering, SettlementsNotPayable
 
 # --- accrual runs -----------------------------------------------------------------------------------
 
@@ -154,9 +160,15 @@ ACCRUAL = {"agreement": "AG-2026-0042", "customer": "C00042", "customer_name": "
            "cumulative": "7.50"}
 
 
-def accrual_filters(request) -> dict:
+def accrual_filters(request, *, among="those you may see", echo=False) -> dict:
+    """The accrual filters of the query; a customer, agreement, program or manager code that names nothing the
+    user may see answers 400 naming the filter, never an empty list."""
     incoming = AccrualFilters(data=request.query_params)
     incoming.is_valid(raise_exception=True)
+    try:
+        check_filter_codes(request.user, incoming.validated_data, among=among, echo=echo)
+    except ExportFilterError as error:
+        raise ApiError(str(error), details=[{"field": error.field, "message": str(error)}]) from error
     return incoming.validated_data
 
 
@@ -304,15 +316,28 @@ class SettlementOut(serializers.ModelSerializer):
     customer = serializers.CharField(source="agreement.customer.code")
     period_start = MonthField()
     period_end = MonthField()
-    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                               help_text="Who approved it (the first approval, above the threshold).")
+    second_approved_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True,
+        help_text="Above the threshold: who gave the second approval (never the first approver).")
     paid_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    statement = serializers.SerializerMethodField(help_text="The customer statement of the settlement (.xlsx).")
+    statement_pdf = serializers.SerializerMethodField(help_text="The same statement as PDF.")
 
     class Meta:
         model = Settlement
         fields = ["id", "agreement", "customer", "period_start", "period_end", "interim", "accrued_total",
-                  "adjustments", "already_paid", "amount", "status", "approved_by", "approved_at", "paid_by",
-                  "paid_on", "payment_reference", "created_at"]
+                  "adjustments", "already_paid", "amount", "status", "approved_by", "approved_at",
+                  "second_approved_by", "second_approved_at", "paid_by", "paid_on", "payment_reference", "statement",
+                  "statement_pdf", "created_at"]
         read_only_fields = fields
+
+    def get_statement(self, settlement) -> str:
+        return f"/api/v1/settlements/{settlement.pk}/statement.xlsx"
+
+    def get_statement_pdf(self, settlement) -> str:
+        return f"/api/v1/settlements/{settlement.pk}/statement.pdf"
 
 
 class InterimIn(StrictInput):
@@ -328,7 +353,10 @@ class PayIn(StrictInput):
 SETTLEMENT = {"id": 88, "agreement": "AG-2026-0042", "customer": "C00042", "period_start": "2026-01",
               "period_end": "2026-12", "interim": False, "accrued_total": "30.00", "adjustments": "0.00",
               "already_paid": "0.00", "amount": "30.00", "status": "draft", "approved_by": None, "approved_at": None,
-              "paid_by": None, "paid_on": None, "payment_reference": "", "created_at": "2027-01-01T02:10:00Z"}
+              "second_approved_by": None, "second_approved_at": None, "paid_by": None, "paid_on": None,
+              "payment_reference": "", "statement": "/api/v1/settlements/88/statement.xlsx",
+              "statement_pdf": "/api/v1/settlements/88/statement.pdf",
+              "created_at": "2027-01-01T02:10:00Z"}
 APPROVED = {**SETTLEMENT, "status": "approved", "approved_by": "finance", "approved_at": "2027-01-05T10:00:00Z"}
 PAID = {**APPROVED, "status": "paid", "paid_by": "finance", "paid_on": "2027-01-10", "payment_reference": "CN-1042"}
 CONFLICT = OpenApiResponse(ErrorSerializer, description="Not in a state to do this (already paid, say).",
@@ -343,7 +371,56 @@ class ApproveManyIn(StrictInput):
 
 
 class ApprovedManyOut(serializers.Serializer):
-    approved = serializers.ListField(child=serializers.IntegerField(), help_text="The ids approved now.")
+    approved = serializers.ListField(child=serializers.IntegerField(),
+                                     help_text="The ids approved now: ready to be paid (by someone else).")
+    awaiting_second_approval = serializers.ListField(
+        source="awaiting_second", child=serializers.IntegerField(),
+        help_text="The ids given their first approval now: above the threshold, another person must approve too.")
+    left_for_another_approver = serializers.ListField(
+        source="left", child=serializers.IntegerField(),
+        help_text="The ids you gave the first approval already: the second must come from another person.")
+    count = serializers.IntegerField(help_text="Approvals given now (approved and awaiting second approval).")
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2, help_text="What they pay in all.")
+
+
+class PaymentIn(StrictInput):
+    id = serializers.IntegerField(min_value=1, help_text="The settlement.")
+    payment_reference = serializers.CharField(max_length=80, help_text="Its credit note number.")
+
+
+class PayManyIn(StrictInput):
+    payments = PaymentIn(many=True, required=False, max_length=10_000,
+                         help_text="A credit note number per settlement; or give ids and a pattern.")
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, min_length=1,
+                                max_length=10_000, help_text="The settlements to pay, numbered by the pattern.")
+    pattern = serializers.CharField(required=False, max_length=80,
+                                    help_text="Credit note numbers with one {n}, e.g. CN-2026-{n:05d}: the ids "
+                                              "in ascending order get start, start + 1, ...")
+    start = serializers.IntegerField(required=False, min_value=0, max_value=10**12, default=1,
+                                     help_text="The pattern's first number (default 1).")
+    paid_on = DayField(required=False, help_text="Default today.")
+
+    def validate(self, attrs):
+        by_settlement = "payments" in attrs
+        if by_settlement == ("pattern" in attrs) or ("ids" in attrs) != ("pattern" in attrs):
+            raise serializers.ValidationError({"payments": "Give payments (a credit note number per settlement), "
+                                                           "or ids with a pattern."})
+        if by_settlement and not attrs["payments"]:
+            raise serializers.ValidationError({"payments": "Name at least one settlement to pay."})
+        return attrs
+
+
+class PaidOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    agreement = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+    payment_reference = serializers.CharField(help_text="Its credit note number.")
+    paid_on = serializers.DateField()
+
+
+class PaidManyOut(serializers.Serializer):
+    paid = PaidOut(many=True, help_text="Every settlement of the request, paid (now or by the same request "
+                                        "sent before).")
     count = serializers.IntegerField()
     amount = serializers.DecimalField(max_digits=16, decimal_places=2, help_text="What they pay in all.")
 
@@ -361,7 +438,28 @@ class ApprovedManyOut(serializers.Serializer):
         request=ApproveManyIn, responses={200: ApprovedManyOut},
         examples=[OpenApiExample("Three", request_only=True, value={"ids": [88, 89, 90]}),
                   OpenApiExample("Approved", response_only=True,
-                                 value={"approved": [88, 90], "count": 2, "amount": "60.00"})]),
+                                 value={"approved": [88, 90], "awaiting_second_approval": [89],
+                                        "left_for_another_approver": [], "count": 3, "amount": "12060.00"})]),
+    pay_many=extend_schema(
+        operation_id="settlements_pay_many",
+        summary="Pay many approved settlements",
+        description="Pays each settlement with its own credit note number: the one given per settlement, or the "
+                    "pattern's numbers in ascending id order. One transaction: all are paid or none. 409 naming "
+                    "each settlement that is not approved, awaits its second approval, was approved by you (four "
+                    "eyes) or was paid with another number, and each number already another settlement's. Sent "
+                    "again, it pays nothing twice and answers the same.",
+        request=PayManyIn, responses={200: PaidManyOut, 409: CONFLICT},
+        examples=[OpenApiExample("By a pattern", request_only=True,
+                                 value={"ids": [88, 90], "pattern": "CN-2027-{n:05d}", "start": 41,
+                                        "paid_on": "2027-01-10"}),
+                  OpenApiExample("A number each", request_only=True,
+                                 value={"payments": [{"id": 88, "payment_reference": "CN-1042"}]}),
+                  OpenApiExample("Paid", response_only=True, value={
+                      "paid": [{"id": 88, "agreement": "AG-2026-0042", "amount": "30.00",
+                                "payment_reference": "CN-2027-00041", "paid_on": "2027-01-10"},
+                               {"id": 90, "agreement": "AG-2026-0051", "amount": "30.00",
+                                "payment_reference": "CN-2027-00042", "paid_on": "2027-01-10"}],
+                      "count": 2, "amount": "60.00"})]),
     approve=extend_schema(summary="Approve a draft settlement", request=None,
                           responses={200: SettlementOut, 409: CONFLICT},
                           examples=[OpenApiExample("Approved", response_only=True, value=APPROVED)]),
@@ -395,6 +493,7 @@ class SettlementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
         "pay": ("rebates.view_settlement", "rebates.pay_settlement"),
         "interim": ("rebates.view_settlement", "rebates.add_settlement", "rebates.approve_settlement"),
         "approve_many": ("rebates.view_settlement", "rebates.approve_settlement"),
+        "pay_many": ("rebates.view_settlement", "rebates.pay_settlement"),
     }
 
     @action(detail=False, methods=["post"], url_path="approve")
@@ -403,8 +502,44 @@ class SettlementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
         incoming.is_valid(raise_exception=True)
         visible = list(Settlement.objects.visible_to(request.user)
                        .filter(pk__in=incoming.validated_data["ids"]).values_list("pk", flat=True))
-        approved, amount = settlements_approve(settlement_ids=visible, by=request.user)
-        return Response(ApprovedManyOut({"approved": approved, "count": len(approved), "amount": amount}).data)
+        done = settlements_approve(settlement_ids=visible, by=request.user)
+        return Response(ApprovedManyOut({
+            "approved": done.approved, "awaiting_second": done.awaiting_second, "left": done.left,
+            "count": len(done.approved) + len(done.awaiting_second), "amount": done.amount}).data)
+
+    @action(detail=False, methods=["post"], url_path="pay")
+    def pay_many(self, request):
+        incoming = PayManyIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        references = ({payment["id"]: payment["payment_reference"] for payment in data["payments"]}
+                      if "payments" in data else None)
+        if references is not None and len(references) != len(data["payments"]):
+            raise ApiError("Each settlement appears once in payments.", details=[
+                {"field": "payments", "message": "Each settlement appears once in payments."}])
+        ids = sorted(references or set(data["ids"]))
+        visible = set(Settlement.objects.visible_to(request.user).filter(pk__in=ids).values_list("pk", flat=True))
+        unseen = [pk for pk in ids if pk not in visible]
+        if unseen:
+            # The same words for a settlement that does not exist and one of another manager's customers.
+            message = f"No settlement {', '.join(map(str, unseen[:20]))} among those you may see."
+            raise ApiError(message, details=[{"field": "payments" if references is not None else "ids",
+                                              "message": message}])
+        try:
+            numbering = (None if references is not None
+                         else CreditNoteNumbering(pattern=data["pattern"], start=data["start"]))
+            paid = settlements_pay(settlement_ids=ids, by=request.user, references=references, numbering=numbering,
+                                   paid_on=data.get("paid_on") or clock.today())
+        except SettlementsNotPayable as error:
+            raise Conflict(str(error), details=[{"field": "ids", "message": message}
+                                                for _, message in error.problems]) from error
+        except SettlementConflict as error:
+            raise Conflict(str(error)) from error
+        except SettlementError as error:
+            field = "payments" if references is not None else "pattern"
+            raise ApiError(str(error), details=[{"field": field, "message": str(error)}]) from error
+        return Response(PaidManyOut({"paid": [vars(payment) for payment in paid], "count": len(paid),
+                                     "amount": sum((payment.amount for payment in paid), Decimal("0.00"))}).data)
 
     @action(detail=False, methods=["post"])
     def interim(self, request):
@@ -454,6 +589,47 @@ class SettlementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
         return Response(SettlementOut(self.get_queryset().get(pk=settlement.pk)).data)
 
 
+class SettlementStatementView(ApiView):
+    required_permissions = {"get": ("rebates.view_settlement",)}
+    pagination_class = None
+    filter_backends = []
+
+    @extend_schema(
+        operation_id="settlements_statement",
+        summary="A settlement's customer statement (.xlsx)",
+        description="What the customer receives with the credit note: the customer, agreement, period, the rebate "
+                    "earned by month and each ledger entry of the period, adjustments, interim payments, the "
+                    "amount and the credit note number. 404 for a settlement you may not see.",
+        responses={(200, XLSX_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="The .xlsx file."),
+                   404: OpenApiResponse(ErrorSerializer, description="No such settlement that you may see.")},
+    )
+    def get(self, request, pk):
+        return file_response(statement_xlsx(self.settlement(request, pk)))
+
+    @staticmethod
+    def settlement(request, pk):
+        return get_object_or_404(Settlement.objects.visible_to(request.user)
+                                 .select_related("agreement__customer", "agreement__program"), pk=pk)
+
+
+class SettlementStatementPdfView(SettlementStatementView):
+    @extend_schema(
+        operation_id="settlements_statement_pdf",
+        summary="A settlement's customer statement (PDF)",
+        description="The statement of statement.xlsx as an A4 PDF. 404 for a settlement you may not see.",
+        responses={(200, PDF_CONTENT_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="The PDF file."),
+                   404: OpenApiResponse(ErrorSerializer, description="No such settlement that you may see.")},
+    )
+    def get(self, request, pk):
+        return file_response(statement_pdf(self.settlement(request, pk)))
+
+
+def file_response(made: ExportFile) -> HttpResponse:
+    response = HttpResponse(made.content, content_type=made.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{made.name}"'
+    return response
+
+
 # --- exports ----------------------------------------------------------------------------------------
 
 
@@ -495,7 +671,7 @@ class AccrualExportView(ApiView):
                                                                  status_codes=["202"])])},
     )
     def get(self, request):
-        filters = accrual_filters(request)
+        filters = accrual_filters(request, among="those you may export", echo=True)
         filters = {key: (f"{value:%Y-%m}" if hasattr(value, "strftime") else value) for key, value in filters.items()}
         try:
             made = accruals_export(user=request.user, filters=filters, format="xlsx")

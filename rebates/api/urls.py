@@ -10,6 +10,8 @@ from rebates.api.ledger import (
     AccrualViewSet,
     ExportJobViewSet,
     LedgerEntryViewSet,
+    SettlementStatementPdfView,
+    SettlementStatementView,
     SettlementViewSet,
     StatementView,
 )
@@ -33,6 +35,8 @@ urlpatterns = [
     path("agreements/<str:number>/history/", AgreementHistoryView.as_view(), name="agreement-history"),
     path("agreements/<str:number>/runs/", AgreementRunsView.as_view(), name="agreement-runs"),
     path("settlements/<int:pk>/history/", SettlementHistoryView.as_view(), name="settlement-history"),
+    path("settlements/<int:pk>/statement.xlsx", SettlementStatementView.as_view(), name="settlement-statement"),
+    path("settlements/<int:pk>/statement.pdf", SettlementStatementPdfView.as_view(), name="settlement-statement-pdf"),
     path("customers/<str:code>/history/", CustomerHistoryView.as_view(), name="customer-history"),
     path("exports/accruals.xlsx", AccrualExportView.as_view(), name="export-accruals-xlsx"),
     path("forecast-liability/", ForecastLiabilityView.as_view(), name="forecast-liability"),

@@ -45,7 +45,7 @@ NAMES = {"customer": "customer code", "agreement": "agreement number", "program"
          "manager": "account manager"}
 
 
-def check_filter_codes(user, filters: dict) -> None:
+def check_filter_codes(user, filters: dict, *, among: str = "those you may export", echo: bool = True) -> None:
     """Raise ExportFilterError for the first filter whose code names nothing the user may see (a customer,
     an agreement, a program, a manager of one of their customers). One query per filter given."""
     checks = {
@@ -61,5 +61,7 @@ def check_filter_codes(user, filters: dict) -> None:
             continue
         if rows(str(code)).exists():
             continue
-        raise ExportFilterError(field, f"No {NAMES[field]} {code!r} among those you may export; "
+        # echo=False for answers that go back into lists read by every role: the message names the filter only.
+        named = f"{NAMES[field]} {code!r}" if echo else f"such {NAMES[field]}"
+        raise ExportFilterError(field, f"No {named} among {among}; "
                                        f"pick one from the list.")

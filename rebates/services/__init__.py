@@ -17,8 +17,12 @@ from rebates.services.purchases import IngestResult, PurchaseLinesInvalid, purch
 from rebates.services.recovery import rebate_work_requeue
 from rebates.services.runs import accrual_run_perform
 from rebates.services.settlement import (
+    CreditNoteNumbering,
+    SettlementApprovals,
     SettlementConflict,
     SettlementError,
+    SettlementPayment,
+    SettlementsNotPayable,
     agreement_terminate,
     settlement_approve,
     settlement_close,
@@ -26,10 +30,15 @@ from rebates.services.settlement import (
     settlement_pay,
     settlements_approve,
     settlements_close_due,
+    settlements_pay,
 )
 
 __all__ = [
     "AccrualRunError",
+    "CreditNoteNumbering",
+    "SettlementApprovals",
+    "SettlementPayment",
+    "SettlementsNotPayable",
     "IngestResult",
     "PurchaseLinesInvalid",
     "SettlementConflict",
@@ -52,4 +61,5 @@ __all__ = [
     "settlement_interim",
     "settlement_pay",
     "settlements_close_due",
+    "settlements_pay",
 ]

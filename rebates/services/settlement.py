@@ -6,9 +6,12 @@ within a period pays the period so far. A payout entry is booked when finance pa
 agreement early forfeits the unpaid balance.
 """
 
+import re
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q, Sum
@@ -134,45 +137,127 @@ def settlement_interim(*, agreement: RebateAgreement, through: date, by) -> Sett
     return settlement_close(agreement=agreement, period_first=first, by=by, interim_through=through)
 
 
+def second_approval_threshold() -> Decimal:
+    """Above this amount a settlement needs two approvals by two different people (the setting
+    SETTLEMENT_SECOND_APPROVAL_ABOVE)."""
+    return Decimal(str(settings.SETTLEMENT_SECOND_APPROVAL_ABOVE))
+
+
+def _needs_second_approval(settlement) -> bool:
+    return settlement.amount > second_approval_threshold()
+
+
 def settlement_approve(*, settlement: Settlement, by) -> Settlement:
-    """Finance approves a draft settlement."""
+    """Finance approves a settlement. A draft paying up to the threshold becomes approved; one paying more
+    becomes *awaiting second approval*, and another person's approval then makes it approved. The first
+    approver giving the second approval too is refused (SettlementConflict)."""
     _require(by, "rebates.approve_settlement")
     with transaction.atomic():
         settlement = Settlement.objects.select_for_update().get(pk=settlement.pk)
-        if settlement.status != Settlement.Status.DRAFT:
+        now = clock.now()
+        if settlement.status == Settlement.Status.DRAFT:
+            first_only = _needs_second_approval(settlement)
+            settlement.status = Settlement.Status.APPROVING if first_only else Settlement.Status.APPROVED
+            settlement.approved_by = by
+            settlement.approved_at = now
+            settlement.save(update_fields=["status", "approved_by", "approved_at"])
+            summary = (f"First approval of settlement {settlement.pk} of {settlement.agreement.number}: "
+                       f"{settlement.amount}, above {second_approval_threshold()}: a second person must approve it"
+                       if first_only else
+                       f"Approved settlement {settlement.pk} of {settlement.agreement.number}: {settlement.amount}")
+            audit_record(actor=by, action="settlement.approve", target=settlement, summary=summary,
+                         data={"approval": "first" if first_only else "only"})
+            return settlement
+        if settlement.status != Settlement.Status.APPROVING:
             raise SettlementConflict(
-                f"Settlement {settlement.pk} is {settlement.status}; only a draft can be approved."
+                f"Settlement {settlement.pk} is {settlement.get_status_display().lower()}; only a draft, or one "
+                f"awaiting its second approval, can be approved."
+            )
+        if by is not None and settlement.approved_by_id == by.pk:
+            raise SettlementConflict(
+                f"Settlement {settlement.pk} pays {settlement.amount}, above {second_approval_threshold()}: you gave "
+                f"its first approval, so another person with the right to approve must give the second."
             )
         settlement.status = Settlement.Status.APPROVED
-        settlement.approved_by = by
-        settlement.approved_at = clock.now()
-        settlement.save(update_fields=["status", "approved_by", "approved_at"])
+        settlement.second_approved_by = by
+        settlement.second_approved_at = now
+        settlement.save(update_fields=["status", "second_approved_by", "second_approved_at"])
         audit_record(actor=by, action="settlement.approve", target=settlement,
-                     summary=f"Approved settlement {settlement.pk} of {settlement.agreement.number}: "
-                             f"{settlement.amount}")
+                     summary=f"Second approval of settlement {settlement.pk} of {settlement.agreement.number}: "
+                             f"{settlement.amount}", data={"approval": "second"})
         return settlement
 
 
-def settlements_approve(*, settlement_ids, by) -> tuple[list[int], int]:
-    """Finance approves many draft settlements at once (the selection of the settlements page or the API):
-    each draft among `settlement_ids` becomes approved by `by`, with its audit row, in one transaction; the
-    others (already approved, paid, forfeited) are left as they are. Returns the ids approved and how much
-    they pay in all (Decimal). Set-based: the drafts are locked in primary-key order, updated in one
-    statement and audited in one, so approving thousands takes seconds."""
+@dataclass(frozen=True)
+class SettlementApprovals:
+    """What approving many did: `approved`, the ids now approved (ready to pay); `awaiting_second`, the ids
+    given their first approval now (above the threshold); `left`, the ids the same person approved once
+    already (another person must give the second approval); `amount`, what the approvals given now pay."""
+
+    approved: list[int]
+    awaiting_second: list[int]
+    left: list[int]
+    amount: Decimal
+
+
+def settlements_approve(*, settlement_ids, by) -> SettlementApprovals:
+    """Finance approves many settlements at once (the selection of the settlements page or the API), by the
+    rule of `settlement_approve`: each draft up to the threshold becomes approved, each draft above it awaits
+    a second approval, each one awaiting a second approval that another person gave the first becomes
+    approved; the ones `by` approved once already are left, as are those paid, approved or forfeited. One
+    transaction; set-based (the rows locked in primary-key order, three updates and one statement of audit
+    rows), so approving thousands takes seconds."""
     _require(by, "rebates.approve_settlement")
     now = clock.now()
+    threshold = second_approval_threshold()
     with transaction.atomic():
-        drafts = list(Settlement.objects.select_for_update(of=("self",)).select_related("agreement")
-                      .filter(pk__in=list(settlement_ids), status=Settlement.Status.DRAFT).order_by("pk"))
-        Settlement.objects.filter(pk__in=[s.pk for s in drafts]).update(
-            status=Settlement.Status.APPROVED, approved_by=by, approved_at=now)
-        audit_records(actor=by, action="settlement.approve", rows=(
-            (s, f"Approved settlement {s.pk} of {s.agreement.number}: {s.amount}", {"bulk": True}) for s in drafts))
-    return [s.pk for s in drafts], sum((s.amount for s in drafts), Decimal("0.00"))
+        rows = list(Settlement.objects.select_for_update(of=("self",)).select_related("agreement")
+                    .filter(pk__in=list(settlement_ids),
+                            status__in=(Settlement.Status.DRAFT, Settlement.Status.APPROVING)).order_by("pk"))
+        by_pk = getattr(by, "pk", None)
+        drafts = [s for s in rows if s.status == Settlement.Status.DRAFT]
+        only = [s for s in drafts if s.amount <= threshold]
+        first = [s for s in drafts if s.amount > threshold]
+        second = [s for s in rows if s.status == Settlement.Status.APPROVING and s.approved_by_id != by_pk]
+        left = [s for s in rows if s.status == Settlement.Status.APPROVING and s.approved_by_id == by_pk]
+        for group, status in ((only, Settlement.Status.APPROVED), (first, Settlement.Status.APPROVING)):
+            if group:
+                Settlement.objects.filter(pk__in=[s.pk for s in group]).update(status=status, approved_by=by,
+                                                                               approved_at=now)
+        if second:
+            Settlement.objects.filter(pk__in=[s.pk for s in second]).update(
+                status=Settlement.Status.APPROVED, second_approved_by=by, second_approved_at=now)
+        audit_records(actor=by, action="settlement.approve", rows=[
+            *((s, f"Approved settlement {s.pk} of {s.agreement.number}: {s.amount}",
+               {"bulk": True, "approval": "only"}) for s in only),
+            *((s, f"First approval of settlement {s.pk} of {s.agreement.number}: {s.amount}, above {threshold}: "
+                  f"a second person must approve it", {"bulk": True, "approval": "first"}) for s in first),
+            *((s, f"Second approval of settlement {s.pk} of {s.agreement.number}: {s.amount}",
+               {"bulk": True, "approval": "second"}) for s in second),
+        ])
+    return SettlementApprovals(
+        approved=sorted(s.pk for s in (*only, *second)), awaiting_second=[s.pk for s in first],
+        left=[s.pk for s in left], amount=sum((s.amount for s in (*only, *first, *second)), Decimal("0.00")))
+
+
+def _payable_problem(settlement, by) -> str | None:
+    """Why `by` may not pay this settlement now, or None."""
+    if settlement.status == Settlement.Status.PAID:
+        return f"Settlement {settlement.pk} is already paid ({settlement.payment_reference})."
+    if settlement.status == Settlement.Status.APPROVING:
+        return (f"Settlement {settlement.pk} pays {settlement.amount}, above {second_approval_threshold()}: it "
+                f"needs a second approval by another person before it is paid.")
+    if settlement.status != Settlement.Status.APPROVED:
+        return f"Settlement {settlement.pk} is {settlement.status}; approve it before paying."
+    if by is not None and by.pk in (settlement.approved_by_id, settlement.second_approved_by_id):
+        # Four eyes: the person who approved a payment never releases it too.
+        return (f"Settlement {settlement.pk} was approved by {by.get_username()}: another person with the right "
+                f"to pay must pay it (four eyes).")
+    return None
 
 
 def settlement_pay(*, settlement: Settlement, by, paid_on: date, payment_reference: str) -> Settlement:
-    """Finance pays an approved settlement: a payout entry of its amount, booked once. The payer is never the
+    """Finance pays an approved settlement: a payout entry of its amount, booked once. The payer is never an
     approver (four eyes): SettlementConflict.
 
     Paid twice at once, one payment books and the others get SettlementConflict.
@@ -183,14 +268,8 @@ def settlement_pay(*, settlement: Settlement, by, paid_on: date, payment_referen
         raise SettlementError("A payment reference (the credit note number) is required.")
     with transaction.atomic():
         settlement = Settlement.objects.select_for_update().select_related("agreement").get(pk=settlement.pk)
-        if settlement.status == Settlement.Status.PAID:
-            raise SettlementConflict(f"Settlement {settlement.pk} is already paid ({settlement.payment_reference}).")
-        if settlement.status != Settlement.Status.APPROVED:
-            raise SettlementConflict(f"Settlement {settlement.pk} is {settlement.status}; approve it before paying.")
-        if by is not None and settlement.approved_by_id == by.pk:
-            # Four eyes: the person who approved a payment never releases it too.
-            raise SettlementConflict(f"Settlement {settlement.pk} was approved by {by.get_username()}: another "
-                                     "person with the right to pay must pay it (four eyes).")
+        if problem := _payable_problem(settlement, by):
+            raise SettlementConflict(problem)
         agreement = RebateAgreement.objects.select_for_update().get(pk=settlement.agreement_id)
         if settlement.amount > 0:
             LedgerEntry.objects.create(
@@ -210,6 +289,152 @@ def settlement_pay(*, settlement: Settlement, by, paid_on: date, payment_referen
                      summary=f"Paid settlement {settlement.pk} of {agreement.number}: {settlement.amount} "
                              f"({reference})")
         return settlement
+
+
+# --- paying many -------------------------------------------------------------------------------------
+
+# "CN-2026-{n:05d}": one {n} (the running number), zero-padded to a width when it says so; no other braces.
+_PATTERN = re.compile(r"(?P<prefix>[^{}]*)\{n(?::(?P<pad>0?)(?P<width>[1-9][0-9]?)d)?\}(?P<suffix>[^{}]*)")
+_PROBLEMS_NAMED = 20
+
+
+@dataclass(frozen=True)
+class CreditNoteNumbering:
+    """A numbering pattern with one running number: `pattern` such as "CN-2026-{n:05d}", the first number."""
+
+    pattern: str
+    start: int = 1
+
+    def __post_init__(self):
+        if _PATTERN.fullmatch(self.pattern or "") is None:
+            raise SettlementError(f"Pattern {self.pattern!r}: write the credit note number with one {{n}} where the "
+                                  "running number goes, e.g. CN-2026-{n:05d} (five digits, zero-padded); no other "
+                                  "braces.")
+        if self.start < 0:
+            raise SettlementError("The first number of the pattern cannot be negative.")
+
+    def number(self, n: int) -> str:
+        parts = _PATTERN.fullmatch(self.pattern)
+        width = parts["width"]
+        digits = format(n, f"{parts['pad'] or ''}{width}d") if width else str(n)
+        return f"{parts['prefix']}{digits}{parts['suffix']}"
+
+
+@dataclass(frozen=True)
+class SettlementPayment:
+    id: int
+    agreement: str
+    amount: Decimal
+    payment_reference: str
+    paid_on: date
+
+
+def _credit_notes(ids, references, numbering) -> dict[int, str]:
+    """The credit note number each settlement of the request gets: the ones given, or the pattern's numbers
+    in ascending id order (so the same request gives the same numbers)."""
+    if (references is None) == (numbering is None):
+        raise SettlementError("Give either a credit note number per settlement or a numbering pattern.")
+    if numbering is not None:
+        wanted = {pk: numbering.number(numbering.start + index) for index, pk in enumerate(sorted(set(ids)))}
+    else:
+        wanted = {int(pk): (reference or "").strip() for pk, reference in references.items()}
+        blank = sorted(pk for pk, reference in wanted.items() if not reference)
+        if blank:
+            raise SettlementError(f"Settlement{'s' if len(blank) > 1 else ''} {_ids(blank)}: give the credit note "
+                                  f"number.")
+    too_long = sorted(pk for pk, reference in wanted.items() if len(reference) > 80)
+    if too_long:
+        raise SettlementError(f"Credit note {wanted[too_long[0]]!r} is longer than 80 characters.")
+    seen = {}
+    for pk, reference in sorted(wanted.items()):
+        if reference in seen:
+            raise SettlementError(f"Credit note {reference} is given to settlements {seen[reference]} and {pk}; each "
+                                  f"settlement needs its own.")
+        seen[reference] = pk
+    return wanted
+
+
+def _ids(ids) -> str:
+    ids = list(ids)
+    named = ", ".join(str(pk) for pk in ids[:_PROBLEMS_NAMED])
+    return named + (f" and {len(ids) - _PROBLEMS_NAMED} more" if len(ids) > _PROBLEMS_NAMED else "")
+
+
+class SettlementsNotPayable(SettlementConflict):
+    """Some settlements of a payment of many cannot be paid; `problems` holds one sentence each. Nothing
+    was paid."""
+
+    def __init__(self, problems: list[tuple[int, str]]):
+        self.problems = problems
+        shown = "; ".join(message for _, message in problems[:_PROBLEMS_NAMED])
+        more = f"; and {len(problems) - _PROBLEMS_NAMED} more" if len(problems) > _PROBLEMS_NAMED else ""
+        super().__init__(f"Nothing was paid: {shown}{more}")
+
+
+def settlements_pay(*, settlement_ids, by, paid_on: date, references: dict[int, str] | None = None,
+                    numbering: CreditNoteNumbering | None = None) -> list[SettlementPayment]:
+    """Finance pays many approved settlements at once, each with its own credit note number: the ones given in
+    `references` (settlement id: number) or the numbers of `numbering` in ascending id order. One transaction:
+    every settlement pays (a payout entry each, audited) or none does.
+
+    Refused with SettlementsNotPayable, naming each, when one is not approved, awaits its second approval,
+    was approved by `by` (four eyes), was paid with another credit note, or when a credit note number is
+    already another settlement's. Sent twice, the second pays nothing: a settlement already paid with the
+    number this request gives it counts as paid by it, so the answer is the same.
+    """
+    _require(by, "rebates.pay_settlement")
+    ids = sorted({int(pk) for pk in (settlement_ids if references is None else references)})
+    if not ids:
+        raise SettlementError("Name the settlements to pay.")
+    wanted = _credit_notes(ids, references, numbering)
+    with transaction.atomic():
+        rows = list(Settlement.objects.select_for_update(of=("self",)).select_related("agreement")
+                    .filter(pk__in=ids).order_by("pk"))
+        missing = sorted(set(ids) - {s.pk for s in rows})
+        if missing:
+            raise SettlementError(f"No settlement {_ids(missing)} among those you may pay.")
+        problems, to_pay = [], []
+        for settlement in rows:
+            if settlement.status == Settlement.Status.PAID and settlement.payment_reference == wanted[settlement.pk]:
+                continue  # paid by this same request, sent before
+            if settlement.status == Settlement.Status.PAID:
+                problems.append((settlement.pk, f"settlement {settlement.pk} is already paid with credit note "
+                                                f"{settlement.payment_reference}"))
+            elif problem := _payable_problem(settlement, by):
+                problems.append((settlement.pk, problem[0].lower() + problem[1:].rstrip(".")))
+            else:
+                to_pay.append(settlement)
+        taken = (Settlement.objects.filter(payment_reference__in=[wanted[s.pk] for s in to_pay])
+                 .exclude(pk__in=ids).order_by("payment_reference").values_list("payment_reference", "pk"))
+        problems += [(pk, f"credit note {reference} is already settlement {pk}'s") for reference, pk in taken]
+        if problems:
+            raise SettlementsNotPayable(problems)
+        if to_pay:
+            _pay_many(to_pay, wanted=wanted, by=by, paid_on=paid_on)
+    return [SettlementPayment(id=s.pk, agreement=s.agreement.number, amount=s.amount,
+                              payment_reference=s.payment_reference or wanted[s.pk], paid_on=s.paid_on or paid_on)
+            for s in rows]
+
+
+def _pay_many(settlements, *, wanted, by, paid_on):
+    agreement_ids = sorted({s.agreement_id for s in settlements})
+    agreements = {a.pk: a for a in RebateAgreement.objects.select_for_update().filter(pk__in=agreement_ids)
+                  .order_by("pk")}
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(agreement_id=s.agreement_id, period=s.period_end, kind=LedgerEntry.Kind.PAYOUT,
+                    amount=-s.amount, settlement=s, booking_key=f"payout:s{s.pk}")
+        for s in settlements if s.amount > 0)
+    for s in settlements:
+        s.status, s.paid_by, s.paid_on, s.payment_reference = Settlement.Status.PAID, by, paid_on, wanted[s.pk]
+    Settlement.objects.bulk_update(settlements, ["status", "paid_by", "paid_on", "payment_reference"])
+    settled = [s.agreement_id for s in settlements
+               if not s.interim and s.period_end == agreements[s.agreement_id].end_month
+               and agreements[s.agreement_id].status == RebateAgreement.Status.EXPIRED]
+    if settled:
+        RebateAgreement.objects.filter(pk__in=settled).update(status=RebateAgreement.Status.SETTLED)
+    audit_records(actor=by, action="settlement.pay", rows=(
+        (s, f"Paid settlement {s.pk} of {s.agreement.number}: {s.amount} ({s.payment_reference})", {"bulk": True})
+        for s in settlements))
 
 
 def agreement_terminate(*, agreement: RebateAgreement, terminated_on: date, reason: str = "", by=None,
@@ -278,7 +503,7 @@ def _terminate(*, agreement, terminated_on, reason, by, as_of):
             amount=-unpaid, booking_key=f"forfeiture:a{agreement.pk}",
         )
     Settlement.objects.filter(agreement=agreement).filter(
-        Q(status=Settlement.Status.DRAFT) | Q(status=Settlement.Status.APPROVED)
+        Q(status__in=(Settlement.Status.DRAFT, Settlement.Status.APPROVING, Settlement.Status.APPROVED))
     ).update(status=Settlement.Status.FORFEITED)
     forfeited = max(unpaid, ZERO_MONEY)
     audit_record(actor=by, actor_label="" if by else "system", action="agreement.terminate", target=agreement,

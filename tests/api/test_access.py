@@ -48,6 +48,7 @@ WRITES = {
     ("settlements", "pay"): {"finance", "administrator"},
     ("settlements", "interim"): {"finance", "administrator"},
     ("settlements", "approve_many"): {"finance", "administrator"},
+    ("settlements", "pay_many"): {"finance", "administrator"},
     # A customer leaving forfeits its unpaid rebate: finance and pricing (sales) managers say so.
     ("agreements", "terminate"): {"pricing_manager", "finance", "administrator"},
     ("price-claims", "create"): {"account_manager", "pricing_manager", "administrator"},

@@ -58,7 +58,23 @@ def test_accrual_filters_are_checked(users, ledger):
 def test_account_manager_gets_no_foreign_accruals(users, ledger):
     manager = client_for(users["account_manager"])
     assert {row["agreement"] for row in manager.get("/api/v1/accruals/").json()["results"]} == {"AG-A"}
-    assert manager.get("/api/v1/accruals/", {"agreement": "AG-B"}).json()["count"] == 0
+    # Another manager's agreement is named as unknown, exactly as one that does not exist.
+    foreign = manager.get("/api/v1/accruals/", {"agreement": "AG-B"})
+    missing = manager.get("/api/v1/accruals/", {"agreement": "AG-NONE"})
+    assert (foreign.status_code, missing.status_code) == (400, 400)
+    assert foreign.json() == missing.json()
+    assert foreign.json()["details"] == [{"field": "agreement", "message": "No such agreement number among those you "
+                                                                           "may see; pick one from the list."}]
+
+
+@pytest.mark.parametrize(("field", "code"), [("customer", "C-TYPO"), ("agreement", "AG-TYPO"),
+                                             ("program", "no-such-program"), ("manager", "nobody")])
+def test_an_unknown_code_in_the_accrual_filters_answers_400_naming_it(users, ledger, field, code):
+    response = client_for(users["finance"]).get("/api/v1/accruals/", {field: code})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["details"] == [{"field": field, "message": body["message"]}]
+    assert body["message"].startswith("No such ") and code not in body["message"]
 
 
 def test_statement_is_the_monthly_sheet_and_404_for_someone_elses(users, ledger):
@@ -146,7 +162,8 @@ def test_finance_approves_many_settlements_at_once_and_sees_only_its_own_figures
     answer = post(client_for(users["finance"]), "/api/v1/settlements/approve/",
                   {"ids": [drafts[0].pk, 999999]})
     assert answer.status_code == 200
-    assert answer.json() == {"approved": [drafts[0].pk], "count": 1, "amount": "7.50"}
+    assert answer.json() == {"approved": [drafts[0].pk], "awaiting_second_approval": [],
+                             "left_for_another_approver": [], "count": 1, "amount": "7.50"}
     assert Settlement.objects.get(pk=drafts[0].pk).status == "approved"
     refused = post(client_for(users["finance"]), "/api/v1/settlements/approve/", {"ids": []})
     assert refused.status_code == 400

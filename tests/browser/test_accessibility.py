@@ -48,7 +48,8 @@ def main_pages(ids, role):
                     f"/signals/{ids['signal']}/close/"],
         "finance": [*shared, "/accruals/runs/", f"/accruals/runs/{ids['run']}/", "/settlements/?status=",
                     f"/settlements/{ids['settlement']}/",
-                    f"/settlements/{ids['settlement']}/pay/", "/exports/", f"/exports/{ids['export']}/",
+                    f"/settlements/{ids['settlement']}/pay/", "/settlements/pay/?status=", "/exports/",
+                    f"/exports/{ids['export']}/",
                     "/imports/", f"/imports/{ids['import']}/", "/signals/"],
         # The administrator's pages of the app are every role's; the admin site is Django's own.
         "admin": ["/", "/signals/", "/accruals/runs/", "/settlements/", "/admin/"],

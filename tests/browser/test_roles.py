@@ -130,7 +130,9 @@ def test_finance_runs_an_accrual_approves_and_a_colleague_pays_a_settlement_and_
     shot(page, "settlements")
     row.locator("button:has-text('Approve')").click()
     row = page.locator("#settlements tr", has_text="AG-SEED-2025")
-    row.locator("text=Pay").wait_for()
+    row.locator(".status.approved").wait_for()
+    # The approver is offered no Pay button: four eyes.
+    assert row.locator("text=Pay").count() == 0
     # Four eyes: another finance user pays what this one approved.
     page.click("button:has-text('Sign out')")
     sign_in(page, second_finance_user().username, PASSWORD)

@@ -364,9 +364,10 @@ def test_approving_many_approves_only_the_drafts_with_an_audit_row_each(finance)
     accrue(datetime.date(2027, 1, 5))
     first, second = Settlement.objects.order_by("pk")
     settlement_approve(settlement=second, by=second_finance_user())
-    approved, amount = settlements_approve(settlement_ids=[first.pk, second.pk], by=finance)
-    assert (approved, amount) == ([first.pk], first.amount)
+    done = settlements_approve(settlement_ids=[first.pk, second.pk], by=finance)
+    assert (done.approved, done.awaiting_second, done.left, done.amount) == ([first.pk], [], [], first.amount)
     assert {s.pk: (s.status, s.approved_by_id) for s in Settlement.objects.all()} == {
         first.pk: ("approved", finance.pk), second.pk: ("approved", second_finance_user().pk)}
     assert AuditRecord.objects.filter(action="settlement.approve", actor=finance).count() == 1
-    assert settlements_approve(settlement_ids=[first.pk, second.pk], by=finance) == ([], D("0.00"))
+    again = settlements_approve(settlement_ids=[first.pk, second.pk], by=finance)
+    assert (again.approved, again.awaiting_second, again.amount) == ([], [], D("0.00"))
