@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rebates', '0026_product_mix_rule_kind'),
+        ('rebates', '0030_nightly_program_enrollment'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
