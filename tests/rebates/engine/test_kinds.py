@@ -331,3 +331,15 @@ def test_a_referral_rule_is_left_to_the_decimal_maths_and_other_kinds_ignore_ref
     terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 6, 1),
                            rule=RebateRule(kind="percent", rate=D(2)))
     assert calculate(terms, [], as_of=date(2026, 6, 30), referral_lines=REFERRED)[-1].cumulative == D("0.00")
+
+
+def test_the_forecast_of_a_referral_period_reads_the_referred_purchases_to_date():
+    from rebates.engine.outlook import forecast
+
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=REFERRAL,
+                           settlement_frequency="quarterly")
+    own = [PurchaseLine(date(2026, m, 1), D(10), D(1000)) for m in (4, 5)]
+    result = forecast(terms, own, as_of=date(2026, 5, 31), referral_lines=REFERRED)
+    # April and May's referred $2,000 earn $40.00; June is projected with no referred purchases (N-2's June,
+    # not bought yet, is left out: the lines after the as-of month are not read).
+    assert (result.rebate_to_date, result.rebate) == (D("40.00"), D("40.00"))
