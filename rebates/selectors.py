@@ -28,6 +28,7 @@ from django.shortcuts import get_object_or_404
 
 from config import clock
 from customers.models import Customer
+from rebates.engine.kinds import rule_kind
 from rebates.engine.money import ZERO_MONEY
 from rebates.engine.periods import add_months, month_of
 from rebates.engine.results import is_shortfall
@@ -450,10 +451,10 @@ def agreement_statement(*, user, number, as_of=None, agreement=None) -> Agreemen
     referred = ()
     if with_terms:
         expected = {result.month: result for result in expected_ledger(with_terms, as_of=as_of)[found.pk]}
-        inputs = [agreement_input(with_terms[0])]
-        if inputs[0].terms.rule.kind_class.reads_referral:
+        if rule_kind(with_terms[0].rule.kind).reads_referral:
             referred = tuple((line.month, line.product, line.amount)
-                             for line in referral_lines(inputs)[found.pk] if line.month <= last_month)
+                             for line in referral_lines([agreement_input(with_terms[0])])[found.pk]
+                             if line.month <= last_month)
     # No run books an agreement that no longer accrues (terminated, settled) or has not begun (draft): it
     # shows what its ledger holds, never a "next run" figure.
     accrues = found.status in ACCRUING_STATUSES
