@@ -30,10 +30,13 @@ def _line_marks():
         sql.append(f"""
 CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+-- With no referral anywhere (one probe of the referred_by index), a batch of lines reads nothing more.
+IF EXISTS (SELECT 1 FROM customers_customer WHERE referred_by_id IS NOT NULL) THEN
 INSERT INTO rebates_accrualmark (reason, customer_id, product_id, product_line_id, month, xact)
 SELECT DISTINCT 'referral', c.referred_by_id, r.product_id, p.product_line_id, r.month, {XACT}
 FROM ({rows}) r JOIN customers_customer c ON c.id = r.customer_id JOIN rebates_product p ON p.id = r.product_id
 WHERE c.referred_by_id IS NOT NULL AND {window};
+END IF;
 RETURN NULL;
 END $$;
 CREATE TRIGGER rebates_purchaseline_marks_referral_{event.lower()} AFTER {event} ON rebates_purchaseline
