@@ -16,6 +16,11 @@ CONSTRAINT_PROBLEMS: dict[str, tuple[tuple[str, ...], str]] = {
     # customers
     "customer_code_not_blank": (("code",), "The code must not be blank."),
     "customer_lost_on_only_when_lost": (("lost_on",), "Only a lost customer has a lost date."),
+    "customer_not_referred_by_itself": (("referred_by",), "A customer cannot refer itself."),
+    "customer_referral_stated_whole": (("referred_by", "referral_from", "referral_months"),
+                                       "A referral needs the referring customer, its first month and its "
+                                       "months, or none of them."),
+    "customer_referral_months_positive": (("referral_months",), "A referral lasts at least 1 month."),
     "contact_cadence_one_per_cell": (("value_tier", "risk_level"),
                                      "This value tier and risk level already have a cadence."),
     "contact_cadence_days_positive": (("days",), "The days between contacts must be at least 1."),
@@ -48,8 +53,8 @@ CONSTRAINT_PROBLEMS: dict[str, tuple[tuple[str, ...], str]] = {
     # rules, bands, bonuses
     "rule_kind_is_known": (("kind",), "The kind is not one of the rule kinds."),
     "rule_flat_kinds_have_rate": (("rate",),
-                                  "A per-unit, percent, growth, conditional, clearance or product mix rule "
-                                  "needs a rate of zero or more."),
+                                  "A per-unit, percent, growth, conditional, clearance, product mix or "
+                                  "referral rule needs a rate of zero or more."),
     "rule_tiered_has_basis_and_method": (("tier_basis", "tier_method"), "A tiered rule needs its basis and method."),
     "rule_growth_has_baseline": (("baseline",), "A growth rule needs a baseline."),
     "rule_clearance_has_clearance_rate": (("clearance_rate",),

@@ -25,7 +25,7 @@ class CustomerAdmin(ServiceAdmin):
     readonly_fields = ("value_tier", "risk_level", "risk_points", "risk_reasons", "valued_on")
     search_fields = ("code", "name")
     list_select_related = ("segment", "account_manager")
-    autocomplete_fields = ("segment",)
+    autocomplete_fields = ("segment", "referred_by")
     raw_id_fields = ("account_manager",)
 
     def save_model(self, request, obj, form, change):
@@ -38,7 +38,8 @@ class CustomerAdmin(ServiceAdmin):
                                                               for name in form.changed_data})
         else:
             fields = {name: form.cleaned_data[name] for name in ("code", "name", "segment", "account_manager",
-                                                                 "status", "lost_on")}
+                                                                 "status", "lost_on", "referred_by",
+                                                                 "referral_from", "referral_months")}
             obj.pk = customer_create(by=request.user, **fields).pk
 
 

@@ -1,10 +1,10 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from config.constraints import NamedConstraints
-from config.validators import CODE_RULE, validate_code
+from config.validators import CODE_RULE, validate_code, validate_month
 from customers.querysets import CustomerQuerySet, VisibleToQuerySet
 
 
@@ -55,6 +55,14 @@ class Customer(NamedConstraints, models.Model):
     risk_reasons = models.JSONField(default=list, db_default=[], blank=True)
     valued_on = models.DateField("value and risk as of", null=True, blank=True)
     lost_on = models.DateField(null=True, blank=True)
+    # A referred customer: who referred it and the months its purchases earn the referrer's referral rules
+    # ([referral_from, referral_from + referral_months), docs/rule-kinds.md). All three or none.
+    referred_by = models.ForeignKey("self", on_delete=models.PROTECT, related_name="referrals", null=True,
+                                    blank=True, help_text="The customer who referred this one.")
+    referral_from = models.DateField(null=True, blank=True, validators=[validate_month],
+                                     help_text="First month of the referral (first of the month).")
+    referral_months = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="How many months from the first the referrer earns on this customer.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -68,6 +76,13 @@ class Customer(NamedConstraints, models.Model):
             models.CheckConstraint(
                 condition=Q(status="lost") | Q(lost_on__isnull=True), name="customer_lost_on_only_when_lost"
             ),
+            models.CheckConstraint(condition=~Q(referred_by=F("pk")), name="customer_not_referred_by_itself"),
+            models.CheckConstraint(
+                condition=Q(referred_by__isnull=True, referral_from__isnull=True, referral_months__isnull=True)
+                | Q(referred_by__isnull=False, referral_from__isnull=False, referral_months__isnull=False),
+                name="customer_referral_stated_whole",
+            ),
+            models.CheckConstraint(condition=Q(referral_months__gte=1), name="customer_referral_months_positive"),
         ]
         indexes = [
             models.Index(fields=["account_manager", "name"]),

@@ -48,11 +48,13 @@ def audit_records(*, actor, action, rows) -> int:
     return len(written)
 
 
-def customer_create(*, by, code, name, segment=None, account_manager=None, status="active", lost_on=None):
+def customer_create(*, by, code, name, segment=None, account_manager=None, status="active", lost_on=None,
+                    referred_by=None, referral_from=None, referral_months=None):
     """A new customer as the ERP sends it, with its audit row (its value tier and risk are computed nightly)."""
     with transaction.atomic():
         customer = Customer(code=code, name=name, segment=segment, account_manager=account_manager, status=status,
-                            lost_on=lost_on)
+                            lost_on=lost_on, referred_by=referred_by, referral_from=referral_from,
+                            referral_months=referral_months)
         customer.full_clean()
         customer.save()
         audit_record(actor=by, action="customer.create", target=customer, summary=f"Customer {code} created")

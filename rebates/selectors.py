@@ -28,6 +28,7 @@ from django.shortcuts import get_object_or_404
 
 from config import clock
 from customers.models import Customer
+from rebates.engine.kinds import rule_kind
 from rebates.engine.money import ZERO_MONEY
 from rebates.engine.periods import add_months, month_of
 from rebates.engine.results import is_shortfall
@@ -46,7 +47,7 @@ from rebates.prices import price_in_force
 from rebates.scope import covered_q
 from rebates.services.accrual import ACCRUING_STATUSES
 from rebates.sql.exports import sums_by_customer
-from rebates.terms import agreements_with_terms, exact, expected_ledger
+from rebates.terms import agreement_input, agreements_with_terms, exact, expected_ledger, referral_lines
 
 ZERO = Value(ZERO_MONEY, output_field=DecimalField(max_digits=16, decimal_places=2))  # an empty sum in SQL
 
@@ -309,6 +310,9 @@ class AgreementStatement:
     months: tuple[StatementMonth, ...]
     accrued_through: date | None = None  # the last accrued month (`_through`); None before any run
     shortfall_months: int = 0  # complete accrued months short (`shortfall_month_count`), as the dashboard counts
+    # A referral rule's referred customers: (month, customer code, net purchases in scope) of each month in their
+    # referral window, as the engine reads them (docs/rule-kinds.md: their code and amount only).
+    referred: tuple[tuple[date, str, Decimal], ...] = ()
 
     @property
     def total_units(self) -> Decimal:
@@ -444,8 +448,13 @@ def agreement_statement(*, user, number, as_of=None, agreement=None) -> Agreemen
         with_terms = [found] if _has_rule(found) else []
     else:
         with_terms = list(agreements_with_terms([found.pk]).filter(rule__isnull=False))
+    referred = ()
     if with_terms:
         expected = {result.month: result for result in expected_ledger(with_terms, as_of=as_of)[found.pk]}
+        if rule_kind(with_terms[0].rule.kind).reads_referral:
+            referred = tuple((line.month, line.product, line.amount)
+                             for line in referral_lines([agreement_input(with_terms[0])])[found.pk]
+                             if line.month <= last_month)
     # No run books an agreement that no longer accrues (terminated, settled) or has not begun (draft): it
     # shows what its ledger holds, never a "next run" figure.
     accrues = found.status in ACCRUING_STATUSES
@@ -481,7 +490,8 @@ def agreement_statement(*, user, number, as_of=None, agreement=None) -> Agreemen
         start=found.start_month, end=found.end_month, terminated_on=found.terminated_on, as_of=as_of,
         through=through)
     return AgreementStatement(agreement=found, as_of=as_of, committed_monthly_quantity=committed,
-                              months=tuple(months), accrued_through=through, shortfall_months=shortfall_months)
+                              months=tuple(months), accrued_through=through, shortfall_months=shortfall_months,
+                              referred=referred)
 
 
 # --- Page reads: the agreement page, the customer page and the dashboards --------------------------

@@ -247,6 +247,18 @@ def mix_lines(agreements: list[AgreementInput]) -> dict[int, list[engine.Purchas
     return result
 
 
+def referral_lines(agreements: list[AgreementInput]) -> dict[int, list[engine.PurchaseLine]]:
+    """Per agreement whose kind reads referrals (rebates/engine/kinds.py), the purchases in scope of the
+    customers its customer referred, in their referral months, per month and referred customer (its code in
+    `product`), over the whole term; one query for them all."""
+    wanted = [a.pk for a in agreements if a.terms.rule.kind_class.reads_referral]
+    result: dict[int, list[engine.PurchaseLine]] = {pk: [] for pk in wanted}
+    for agreement_id, code, month, quantity, amount in sql.referral_rows(wanted):
+        result[agreement_id].append(engine.PurchaseLine(as_date(month), exact(quantity, QUANTITY_STEP),
+                                                        exact(amount, CENT), product=code))
+    return result
+
+
 def expected_ledger(
     agreements: list[RebateAgreement | AgreementInput], *, as_of: date, run_id: int | None = None,
     changed_months=None, booked=None,
@@ -277,6 +289,7 @@ def expected_ledger(
     bonuses = bonus_product_lines(agreements)
     cleared = clearance_lines(agreements)
     mixed = mix_lines(agreements)
+    referred = referral_lines(agreements)
     expected = {}
     for agreement in agreements:
         pk = agreement.pk
@@ -293,7 +306,7 @@ def expected_ledger(
         expected[pk] = engine.calculate(
             agreement.terms, lines, as_of=as_of, last_year_lines=lines,
             bonus_lines=bonuses.get(pk, ()), changed_months=changed, clearance_lines=cleared.get(pk, ()),
-            mix_lines=mixed.get(pk, ()),
+            mix_lines=mixed.get(pk, ()), referral_lines=referred.get(pk, ()),
         )
     return expected
 

@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from config.api.fields import CodeField, NamedRowField
+from config.api.fields import CodeField, MonthField, NamedRowField
 from config.api.inputs import StrictInput
 from customers.models import Customer, Segment
 
@@ -11,11 +11,13 @@ from customers.models import Customer, Segment
 class CustomerOut(serializers.ModelSerializer):
     segment = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     account_manager = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    referred_by = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    referral_from = MonthField(read_only=True, allow_null=True)
 
     class Meta:
         model = Customer
         fields = ["code", "name", "segment", "account_manager", "status", "value_tier", "risk_level", "lost_on",
-                  "created_at", "updated_at"]
+                  "referred_by", "referral_from", "referral_months", "created_at", "updated_at"]
         read_only_fields = fields
 
 
@@ -31,6 +33,13 @@ class CustomerIn(StrictInput):
         allow_null=True, help_text="The account manager's username.")
     status = serializers.ChoiceField(choices=Customer.Status.choices, required=False)
     lost_on = serializers.DateField(required=False, allow_null=True)
+    # A referred customer: the three together, or all null (docs/rule-kinds.md, the referral kind).
+    referred_by = NamedRowField(slug_field="code", queryset=Customer.objects.all(), required=False,
+                                allow_null=True, help_text="The ERP code of the customer who referred this one.")
+    referral_from = MonthField(required=False, allow_null=True,
+                               help_text="First month (YYYY-MM) its purchases earn the referrer's referral rules.")
+    referral_months = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=120,
+                                               help_text="How many months from referral_from.")
     # Value tier and risk are computed every night from purchases and claims: an echo is ignored.
     read_only_echoes = ("value_tier", "risk_level")
 

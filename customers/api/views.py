@@ -9,7 +9,8 @@ from customers.models import Customer
 from customers.services import customer_create, customer_update
 
 EXAMPLE = {"code": "C00042", "name": "Northgate Industrial Supply", "segment": "distribution",
-           "account_manager": "am.jones", "status": "active", "lost_on": None}
+           "account_manager": "am.jones", "status": "active", "lost_on": None,
+           "referred_by": None, "referral_from": None, "referral_months": None}
 EXAMPLE_OUT = {**EXAMPLE, "value_tier": "A", "risk_level": "medium", "created_at": "2026-01-05T09:00:00Z",
                "updated_at": "2026-03-02T10:30:00Z"}
 IN = OpenApiExample("A customer", request_only=True, value=EXAMPLE)

@@ -263,6 +263,17 @@ class StatementMonthOut(serializers.Serializer):
         allow_null=True, help_text="Net units below the committed monthly quantity; null if not accrued yet.")
 
 
+class ReferredOut(serializers.Serializer):
+    month = MonthField()
+    customer = serializers.CharField(help_text="The referred customer's ERP code.")
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2,
+                                      help_text="Its net purchases in scope that month, in its referral window.")
+
+    def to_representation(self, instance):
+        month, customer, amount = instance
+        return super().to_representation({"month": month, "customer": customer, "amount": amount})
+
+
 class StatementOut(serializers.Serializer):
     agreement = serializers.CharField(source="agreement.number")
     customer = serializers.CharField(source="agreement.customer.code")
@@ -272,6 +283,8 @@ class StatementOut(serializers.Serializer):
     total_eligible_amount = serializers.DecimalField(max_digits=18, decimal_places=2)
     total_rebate = serializers.DecimalField(max_digits=18, decimal_places=2)
     months = StatementMonthOut(many=True)
+    referred = ReferredOut(many=True, help_text="A referral rule's referred customers: their net purchases in "
+                                                "scope by month, in their referral windows (empty otherwise).")
 
 
 class StatementIn(QueryParams):
@@ -286,6 +299,7 @@ STATEMENT = {
                 "product_prices": [{"product": "SKU-00007", "units": "10.000", "net_price": "12.1000"}],
                 "rebate_per_unit": "0.2500", "net_net_price": "11.8500", "monthly_rebate": "2.50",
                 "cumulative_rebate": "7.50", "expected_rebate": "2.50", "shortfall": False}],
+    "referred": [],
 }
 
 

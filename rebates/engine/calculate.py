@@ -60,6 +60,7 @@ def calculate(
     integers: bool = True,
     clearance_lines: Iterable[PurchaseLine] = (),
     mix_lines: Iterable[PurchaseLine] = (),
+    referral_lines: Iterable[PurchaseLine] = (),
 ) -> tuple[MonthResult, ...]:
     """The expected ledger of an agreement, one MonthResult per month that accrues by `as_of`, in order.
 
@@ -75,6 +76,8 @@ def calculate(
     `clearance_lines` are the part of `lines` bought of products in their clearance window (read by the
     clearance kind only, over the whole term even when only some months changed). `mix_lines` are `lines` by
     product line (its id as text in `product`; read by the product mix kind only, over the whole term).
+    `referral_lines` are the referred customers' purchases in scope in their referral months (the customer's
+    code in `product`; read by the referral kind only, over the whole term).
 
     Commitment rule: a shortfall month's own volume (and its month of last year) is left out of the
     period-to-date totals for good, so it earns nothing, moves no tier and never earns later as catch-up.
@@ -103,6 +106,8 @@ def calculate(
     bonus_lines = tuple(bonus_lines)
     cleared = ({month: total.amount for month, total in monthly_totals(clearance_lines).items()}
                if terms.rule.kind_class.reads_clearance else {})
+    referred = ({month: total.amount for month, total in monthly_totals(referral_lines).items()}
+                if terms.rule.kind_class.reads_referral else {})
     by_line: dict[date, dict[str, Decimal]] = {}
     if terms.rule.kind_class.period_condition:
         for line in mix_lines:
@@ -128,7 +133,7 @@ def calculate(
                 continue
             recompute_from = min(changed)
         results.extend(_settlement_period(terms, first, period, bought, last_year, launches, recompute_from,
-                                          cleared, by_line))
+                                          cleared, by_line, referred))
     return tuple(results)
 
 
@@ -170,6 +175,7 @@ def _settlement_period(
     recompute_from: date,
     cleared: Mapping[date, Decimal],
     by_line: Mapping[date, Mapping[str, Decimal]],
+    referred: Mapping[date, Decimal],
 ) -> Iterator[MonthResult]:
     """The period's months from `recompute_from` on; the months before it only add up its volume."""
     rule = terms.rule
@@ -191,10 +197,10 @@ def _settlement_period(
         if month < recompute_from:
             if counts:
                 volume = volume.plus(total, last_year.get(month, NOTHING_BOUGHT), cleared.get(month, ZERO),
-                                     by_line.get(month))
+                                     by_line.get(month), referred.get(month, ZERO))
             continue
         volume = (before.volume.plus(total, last_year.get(month, NOTHING_BOUGHT), cleared.get(month, ZERO),
-                                     by_line.get(month)) if counts else before.volume)
+                                     by_line.get(month), referred.get(month, ZERO)) if counts else before.volume)
         extra = bonus_percent(rule.bonuses, launched) if launches else ZERO
         now = _standing(rule, volume, extra)
 

@@ -94,7 +94,7 @@ class IntegerRule(NamedTuple):
 def integer_rule(rule: RebateRule) -> IntegerRule | None:
     """The rule as integers, or None when its maths is not done in integers (the Decimal path does it)."""
     kind = rule.kind_class
-    if kind.conditional_months or kind.reads_clearance or kind.period_condition:
+    if kind.conditional_months or kind.reads_clearance or kind.period_condition or kind.reads_referral:
         return None  # whether a month counts depends on other months: the Decimal path decides it
     unit = rule.rate_unit
     per_unit = unit is RateType.PER_UNIT

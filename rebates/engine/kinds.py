@@ -78,6 +78,9 @@ class Kind:
     # Whether a settlement period earns only once its volume to date meets a condition (`qualifies`), as it
     # earns only once it reaches its minimum: reaching it restates the period's earlier months.
     period_condition: ClassVar[bool] = False
+    # Whether the rule earns on its referred customers' purchases (`Volume.referral_amount`, from the referral
+    # lines calculate is given) rather than the agreement's own: worked out by the Decimal maths alone.
+    reads_referral: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -422,6 +425,32 @@ class ProductMixKind(Kind):
             focus = getattr(rule.focus_line, "code", rule.focus_line)
             conditions.append(f"at least {plain(rule.focus_share)}% of them in product line {focus}")
         return f"{plain(rule.rate)}% of eligible net purchases in a settlement period with {' and '.join(conditions)}"
+
+
+class ReferralKind(Kind):
+    """A percent of the net purchases of the customers the agreement's customer referred, of products in the
+    agreement's scope, in each referred customer's referral months (`Customer.referral_from` and the
+    `referral_months` after it, stated on the referred customer's record). The agreement's own purchases earn
+    nothing; the minimum is measured on the referred purchases."""
+
+    code = "referral"
+    name = "Referral"
+    requires = (RATE,)
+    reads_referral = True
+
+    @staticmethod
+    def minimum_volume(rule: RebateRule, volume: Volume) -> Decimal:
+        return volume.referral_amount
+
+    @classmethod
+    def earned(cls, rule: RebateRule, volume: Volume, rate: Decimal | None = None) -> Decimal:
+        rate = cls.rate_at(rule, volume) if rate is None else rate
+        return max(ZERO, percent_of(rate, volume.referral_amount))
+
+    @classmethod
+    def description(cls, rule) -> str:
+        return (f"{plain(rule.rate)}% of the net purchases of referred customers in their first months, as each "
+                f"referred customer's record states")
 
 
 def rule_kind(code) -> type[Kind]:

@@ -360,6 +360,7 @@ def forecast(
     bonus_lines: Iterable[PurchaseLine] = (),
     clearance_lines: Iterable[PurchaseLine] = (),
     mix_lines: Iterable[PurchaseLine] = (),
+    referral_lines: Iterable[PurchaseLine] = (),
 ) -> Forecast:
     """The period-end volume, rebate and payout of the settlement period `as_of` falls in.
 
@@ -368,7 +369,8 @@ def forecast(
     otherwise the period's average month so far. The as-of month counts as elapsed with what it holds.
     A period that has ended is forecast as its actual. `clearance_lines` and `mix_lines` are calculate's (the
     clearance and product mix kinds): the projected months add none, so they earn at the rule's own rate
-    only, on no product line.
+    only, on no product line. `referral_lines` (the referral kind): the projected months add no referred
+    purchases, so a referral period is forecast at what its referred purchases to date earn.
     """
     lines = tuple(lines)
     last_year_lines = lines if last_year_lines is None else tuple(last_year_lines)
@@ -385,7 +387,7 @@ def forecast(
     forfeited = terms.terminated_on is not None
     rule = terms.rule
     kind = rule.kind_class
-    extra_inputs = kind.reads_clearance or kind.period_condition
+    extra_inputs = kind.reads_clearance or kind.period_condition or kind.reads_referral
     if _by_month_alone(terms) and not extra_inputs and not (rule.bonuses and bonus_lines):
         # A period's cumulative follows from its volume to date alone: no month-by-month pass is needed.
         last_year = ({add_months(month, 12): total for month, total in before.items()}
@@ -395,7 +397,8 @@ def forecast(
         results = calculate(terms, actual + projected, as_of=period.last_day, last_year_lines=last_year_lines,
                             bonus_lines=bonus_lines, changed_months=(period.first,),
                             clearance_lines=[line for line in clearance_lines if line.month <= as_month],
-                            mix_lines=[line for line in mix_lines if line.month <= as_month])
+                            mix_lines=[line for line in mix_lines if line.month <= as_month],
+                            referral_lines=[line for line in referral_lines if line.month <= as_month])
         in_period = [r for r in results if r.month >= period.first]
         rebate = in_period[-1].cumulative if in_period else Decimal("0.00")
         to_date = _cumulative_at(in_period, period, as_month)

@@ -33,11 +33,13 @@ class Volume(NamedTuple):
     clearance_amount: Decimal = ZERO
     # The net amount to date per product line (its id as text), in order (the product mix kind).
     line_amounts: tuple[tuple[str, Decimal], ...] = ()
+    # The net amount to date of the referred customers' purchases in their referral months (the referral kind).
+    referral_amount: Decimal = ZERO
 
     def plus(self, bought: MonthTotal, last_year: MonthTotal, cleared: Decimal = ZERO,
-             by_line: Mapping[str, Decimal] | None = None) -> Volume:
+             by_line: Mapping[str, Decimal] | None = None, referred: Decimal = ZERO) -> Volume:
         """These totals with one more month (its month of last year, its clearance amount, its amounts per
-        product line) added."""
+        product line, its referred customers' amount) added."""
         line_amounts = self.line_amounts
         if by_line:
             summed = dict(line_amounts)
@@ -51,6 +53,7 @@ class Volume(NamedTuple):
             self.baseline_amount + last_year.amount,
             self.clearance_amount + cleared,
             line_amounts,
+            self.referral_amount + referred,
         )
 
 

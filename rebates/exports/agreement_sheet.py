@@ -76,6 +76,14 @@ def write_agreement_xlsx(target, statement: AgreementStatement, *,
     row += 1
     workbook.total_row(sheet, row, COLUMNS, {0: "Total", 1: statement.total_units, 4: statement.total_rebate},
                        rows=(HEADER_ROW + 1, row - 1))
+    if statement.referred:
+        # A referral rule: what it earns on, each referred customer's net purchases by month.
+        row += 2
+        sheet.write_string(row, 0, "Referred customers' net purchases", workbook.formats["label"])
+        for month, code, amount in statement.referred:
+            row += 1
+            sheet.write_row(row, 0, (excel_serial(month), code))
+            sheet.write_number(row, 4, amount)
     for col, column in enumerate(COLUMNS):
         sheet.set_column(col, col, widths[col], workbook.formats[column.kind])
     workbook.close()

@@ -22,6 +22,7 @@ from rebates.terms import (
     clearance_lines,
     mix_lines,
     outlook_month_totals,
+    referral_lines,
 )
 
 # The outlook is worked in chunks of agreements by primary-key range (agreement pk // OUTLOOK_CHUNK_IDS), each
@@ -103,13 +104,14 @@ def agreement_outlooks(ids: list[int], *, as_of: date) -> list[tuple[AgreementIn
     earliest = add_months(min(settlement_period(a.terms, as_of).first for a in agreements), -12)
     lines = outlook_month_totals(agreements, earliest=earliest, latest=month_of(as_of))
     bonuses = bonus_product_lines(agreements)
-    cleared, mixed = clearance_lines(agreements), mix_lines(agreements)
+    cleared, mixed, referred = clearance_lines(agreements), mix_lines(agreements), referral_lines(agreements)
     result = []
     for agreement in agreements:
         own = lines.get(agreement.pk, [])
         result.append((agreement, (
             forecast(agreement.terms, own, as_of=as_of, bonus_lines=bonuses.get(agreement.pk, ()),
-                     clearance_lines=cleared.get(agreement.pk, ()), mix_lines=mixed.get(agreement.pk, ())),
+                     clearance_lines=cleared.get(agreement.pk, ()), mix_lines=mixed.get(agreement.pk, ()),
+                     referral_lines=referred.get(agreement.pk, ())),
             next_tier(agreement.terms, own, as_of=as_of) if _has_threshold(agreement.terms) else None,
         )))
     return result

@@ -4,6 +4,7 @@ from datetime import date
 
 from django.db import connection
 
+from customers.models import Customer
 from rebates.models import BonusCondition, Product, PurchaseLine, RebateAgreement, RebateRule, TierBand
 from rebates.sql.scope import covers_sql, table
 
@@ -179,3 +180,30 @@ def agreement_terms_rows(agreement_ids: list[int], rule_fields: tuple[str, ...])
         cursor.execute(_BONUSES_SQL.format(**tables), ids)
         bonuses = cursor.fetchall()
     return agreements, bands, bonuses
+
+
+# Purchases of the customers each agreement's customer referred, in each one's referral window, of products in
+# the agreement's scope in a month of its term: per agreement, referred customer and month.
+_REFERRAL_SQL = """
+SELECT a.id, c.code, pl.month, SUM(pl.quantity), SUM(pl.amount)
+FROM {agreement} a
+JOIN {customer} c ON c.referred_by_id = a.customer_id
+JOIN {purchase} pl ON pl.customer_id = c.id AND pl.month >= c.referral_from
+     AND pl.month < c.referral_from + make_interval(months => c.referral_months::int)
+JOIN {product} pr ON pr.id = pl.product_id
+WHERE a.id = ANY(%s::bigint[]) AND {covers}
+GROUP BY a.id, c.code, pl.month
+ORDER BY a.id, pl.month, c.code
+"""
+
+
+def referral_rows(agreement_ids: list[int]) -> list[tuple]:
+    """(agreement id, referred customer's code, month, quantity, amount): the purchases in scope of the
+    customers each agreement's customer referred, in their referral months, over the term; one query."""
+    if not agreement_ids:
+        return []
+    sql = _REFERRAL_SQL.format(agreement=table(RebateAgreement), customer=table(Customer),
+                               purchase=table(PurchaseLine), product=table(Product), covers=covers_sql())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(agreement_ids)])
+        return cursor.fetchall()

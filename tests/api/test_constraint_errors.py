@@ -51,8 +51,8 @@ def test_interim_payments_as_often_as_the_settlement_name_interim_frequency(erp,
 
 def test_a_rule_without_its_rate_names_the_rule_field(erp, program):
     response = send(erp, "post", "/api/v1/agreements/", {**AGREEMENT, "rule": {"kind": "per_unit"}})
-    assert_named(response, ("rule.rate", "A per-unit, percent, growth, conditional, clearance or product mix rule "
-                                         "needs a rate of zero or more."))
+    assert_named(response, ("rule.rate", "A per-unit, percent, growth, conditional, clearance, product mix or "
+                                         "referral rule needs a rate of zero or more."))
 
 
 def test_a_product_discontinued_before_its_launch_names_discontinued_on(erp, db):

@@ -315,3 +315,28 @@ def test_a_run_as_of_a_later_date_closes_only_the_periods_ended_by_today(monkeyp
     today = clock.today()
     accrue(today + datetime.timedelta(days=400))
     assert ("rebates.tasks.settlements_close_due", (today.isoformat(),)) in queued
+
+
+def test_a_late_line_of_a_referred_customer_rebooks_the_referrers_agreement_as_full_would():
+    referrer, product = seed_agreement(months=[1, 2])
+    RebateRule.objects.filter(agreement=referrer).update(kind="referral", rate_type="percent", rate=D(2))
+    # The referred customer has its own agreement on the product; a third one has nothing to do with either.
+    referred = AgreementFactory(products=[product])
+    PerUnitRuleFactory(agreement=referred, rate=D("0.25"))
+    untouched = AgreementFactory(products=[product])
+    PerUnitRuleFactory(agreement=untouched, rate=D("0.25"))
+    customer = referred.customer
+    customer.referred_by, customer.referral_from, customer.referral_months = referrer.customer, month(2), 6
+    customer.save()
+    for m in (1, 2):
+        PurchaseLineFactory(customer=customer, product=product, month=month(m), quantity=TEN, unit_price=D("12.10"))
+    accrue(datetime.date(2026, 2, 28))
+    # 2% of the referred customer's February ($121.00); January is before its window.
+    assert total(referrer) == D("2.42")
+
+    PurchaseLineFactory(customer=customer, product=product, month=month(2), quantity=D("5"), unit_price=D("10.00"))
+    run = accrue(datetime.date(2026, 2, 28))
+    assert set(run.chunks.get().agreement_ids) == {referrer.pk, referred.pk}
+    assert total(referrer) == D("3.42")
+    assert total(referred) == D("6.25")
+    assert accrue(datetime.date(2026, 2, 28), full=True).entries_count == 0

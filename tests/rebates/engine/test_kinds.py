@@ -14,6 +14,7 @@ from rebates.engine.kinds import (
     PercentKind,
     PerUnitKind,
     ProductMixKind,
+    ReferralKind,
     TieredKind,
 )
 from rebates.engine.rules import Volume
@@ -28,13 +29,14 @@ EVERY_SETTING = {"rate": D("0.25"), "rate_type": "percent", "tier_basis": "quant
 
 def test_the_registry_finds_each_kind_by_its_code():
     assert RULE_KINDS == {"per_unit": PerUnitKind, "percent": PercentKind, "tiered": TieredKind, "growth": GrowthKind,
-                          "condition": ConditionalKind, "clearance": ClearanceKind, "mix": ProductMixKind}
+                          "condition": ConditionalKind, "clearance": ClearanceKind, "mix": ProductMixKind,
+                          "referral": ReferralKind}
     assert rule_kind("tiered") is TieredKind
     assert rule_kind(RuleKind.GROWTH) is GrowthKind
 
 
 def test_an_unknown_code_names_the_kinds_there_are():
-    codes = "per_unit, percent, tiered, growth, condition, clearance, mix"
+    codes = "per_unit, percent, tiered, growth, condition, clearance, mix, referral"
     with pytest.raises(ValueError, match=f"'rebate' is not a rule kind: one of {codes}"):
         rule_kind("rebate")
 
@@ -65,6 +67,11 @@ def test_the_minimum_is_measured_in_units_for_per_unit_rules_and_in_money_otherw
     rule = RebateRule(kind=code, **EVERY_SETTING)
     volume = Volume(quantity=D(30), amount=D(363))
     assert rule.kind_class.minimum_volume(rule, volume) == (D(30) if volume_in == "units" else D(363))
+
+
+def test_a_referral_minimum_is_measured_on_the_referred_customers_purchases():
+    rule = RebateRule(kind="referral", rate=D(2))
+    assert ReferralKind.minimum_volume(rule, Volume(quantity=D(30), amount=D(363), referral_amount=D(50))) == D(50)
 
 
 def test_only_tiered_and_product_mix_rules_restate_earlier_months_without_a_minimum():
@@ -117,8 +124,11 @@ def test_worked_example_two_march_volume_earns_two_percent_on_everything_retroac
     (RebateRule(kind="mix", rate=D(2), min_product_lines=2, focus_line="7", focus_share=D(30)),
      "2% of eligible net purchases in a settlement period with purchases from at least 2 product lines and at "
      "least 30% of them in product line 7"),
+    (RebateRule(kind="referral", rate=D(2)),
+     "2% of the net purchases of referred customers in their first months, as each referred customer's record "
+     "states"),
 ], ids=["per_unit", "percent", "growth-on-last-year", "growth-on-stated", "tiered", "condition", "clearance", "mix",
-        "mix-with-focus"])
+        "mix-with-focus", "referral"])
 def test_each_kind_describes_what_its_rule_earns(rule, words):
     assert rule.kind_class.description(rule) == words
 
@@ -282,3 +292,54 @@ def test_the_forecast_of_a_product_mix_or_clearance_period_reads_its_lines_to_da
         PurchaseLine(date(2026, 1, 1), D(4), D(400))])
     # January: 1% of $1,000 and 3% of $400; February and March projected at $1,000 each, at 1%.
     assert (result.rebate_to_date, result.rebate) == (D("22.00"), D("42.00"))
+
+
+# The worked example of docs/rule-kinds.md: 2% of referred customers' purchases, settled quarterly. The
+# referrer buys $1,000 a month itself; N-1 (referred from March, 3 months) $500 in its window, N-2 (from May,
+# 6 months) $1,000 in May and June: the database hands over only the lines in each window.
+REFERRAL = RebateRule(kind="referral", rate=D(2))
+REFERRED = ([PurchaseLine(date(2026, m, 1), D(5), D(500), product="N-1") for m in (3, 4, 5)]
+            + [PurchaseLine(date(2026, m, 1), D(10), D(1000), product="N-2") for m in (5, 6)])
+
+
+def test_worked_example_referral_the_referrer_earns_on_its_referred_customers_windows_only():
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=REFERRAL,
+                           settlement_frequency="quarterly")
+    own = [PurchaseLine(date(2026, m, 1), D(10), D(1000)) for m in range(1, 7)]
+    months = calculate(terms, own, as_of=date(2026, 6, 30), referral_lines=REFERRED)
+    assert [str(r.amount) for r in months] == ["0.00", "0.00", "10.00", "10.00", "30.00", "20.00"]
+    assert [str(r.cumulative) for r in months][2::3] == ["10.00", "60.00"]
+    # The referrer's own purchases are its eligible amount, and earn nothing by themselves.
+    assert [r.eligible_amount for r in months] == [D(1000)] * 6
+    assert calculate(terms, own, as_of=date(2026, 6, 30))[-1].cumulative == D("0.00")
+    # The order of the referred lines never matters.
+    assert calculate(terms, own, as_of=date(2026, 6, 30), referral_lines=REFERRED[::-1]) == months
+
+
+def test_a_referral_rule_is_held_to_its_minimum_and_cap_on_the_referred_purchases():
+    rule = RebateRule(kind="referral", rate=D(2), minimum=D(1500), cap=D("25.00"))
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 6, 1), rule=rule,
+                           settlement_frequency="quarterly")
+    months = calculate(terms, [], as_of=date(2026, 6, 30), referral_lines=REFERRED)
+    # Q1: $500 < $1,500. Q2: $500 in April, $2,000 by May (2% = $40, capped at $25), April's $10 restated.
+    assert [str(r.amount) for r in months] == ["0.00", "0.00", "0.00", "0.00", "25.00", "0.00"]
+    assert months[4].catch_up == D("10.00")
+
+
+def test_a_referral_rule_is_left_to_the_decimal_maths_and_other_kinds_ignore_referred_lines():
+    assert integer_rule(REFERRAL) is None
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 6, 1),
+                           rule=RebateRule(kind="percent", rate=D(2)))
+    assert calculate(terms, [], as_of=date(2026, 6, 30), referral_lines=REFERRED)[-1].cumulative == D("0.00")
+
+
+def test_the_forecast_of_a_referral_period_reads_the_referred_purchases_to_date():
+    from rebates.engine.outlook import forecast
+
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=REFERRAL,
+                           settlement_frequency="quarterly")
+    own = [PurchaseLine(date(2026, m, 1), D(10), D(1000)) for m in (4, 5)]
+    result = forecast(terms, own, as_of=date(2026, 5, 31), referral_lines=REFERRED)
+    # April and May's referred $2,000 earn $40.00; June is projected with no referred purchases (N-2's June,
+    # not bought yet, is left out: the lines after the as-of month are not read).
+    assert (result.rebate_to_date, result.rebate) == (D("40.00"), D("40.00"))

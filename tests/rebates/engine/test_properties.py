@@ -83,6 +83,7 @@ KIND_SETTINGS = {
         "focus_line": st.just("2"),
         "focus_share": st.integers(0, 100).map(Decimal),
     }),
+    "referral": st.fixed_dictionaries({"rate": st.integers(0, 1000).map(lambda cents: Decimal(cents) / 100)}),
     "condition": st.integers(1, 12).flatmap(lambda window: st.fixed_dictionaries({
         "rate": st.integers(0, 1000).map(lambda cents: Decimal(cents) / 100),
         "active_months": st.integers(1, window),
@@ -133,10 +134,17 @@ def by_line(lines):
             for line in lines]
 
 
+def referred(lines):
+    """The lines of referred customers in their windows: those with an even number of units, named by a
+    customer code their units decide ("N-0" to "N-3")."""
+    return [PurchaseLine(line.month, line.quantity, line.amount, product=f"N-{int(line.quantity) % 4}")
+            for line in lines if int(line.quantity) % 2 == 0]
+
+
 def run(terms, lines, baseline=Decimal("0")):
     last_year = [PurchaseLine(date(2025, m, 1), Decimal("100"), baseline) for m in range(1, 13)]
     return calculate(terms, lines, as_of=YEAR_END, last_year_lines=last_year, bonus_lines=lines,
-                     clearance_lines=on_clearance(lines), mix_lines=by_line(lines))
+                     clearance_lines=on_clearance(lines), mix_lines=by_line(lines), referral_lines=referred(lines))
 
 
 def tiered(method: str) -> AgreementTerms:
@@ -222,8 +230,28 @@ def test_recomputing_only_changed_months_gives_the_whole_terms_results_for_the_m
     differ = {add_months(month, step) for month in changed for step in range(reach + 1)}
     last_year = [PurchaseLine(date(2025, m, 1), Decimal("100"), baseline) for m in range(1, 13)]
     part = calculate(terms, lines, as_of=YEAR_END, last_year_lines=last_year, bonus_lines=lines,
-                     changed_months=changed, clearance_lines=on_clearance(lines), mix_lines=by_line(lines))
+                     changed_months=changed, clearance_lines=on_clearance(lines), mix_lines=by_line(lines),
+                     referral_lines=referred(lines))
     # From the first changed month of each period to the period's end.
     assert part == tuple(
         r for r in whole if any(r.period_start <= month <= r.month for month in differ)
     )
+
+
+@given(purchase_lines(), st.randoms(use_true_random=False), minimums, caps)
+@examples
+def test_a_referral_rule_earns_its_rate_on_the_referred_lines_in_any_order(lines, random, minimum, cap):
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1),
+                           rule=RebateRule(kind="referral", rate=Decimal("2"), minimum=minimum, cap=cap),
+                           settlement_frequency="quarterly")
+    shuffled = referred(lines)
+    random.shuffle(shuffled)
+    results = calculate(terms, lines, as_of=YEAR_END, referral_lines=referred(lines))
+    assert results == calculate(terms, lines[::-1], as_of=YEAR_END, referral_lines=shuffled)
+    for _, period in groupby(results, key=lambda r: r.period_start):
+        period = list(period)
+        amount = sum((line.amount for line in referred(lines)
+                      if period[0].month <= line.month <= period[-1].month), Decimal("0"))
+        reached = minimum is None or amount >= minimum
+        expected = quantize_money(max(Decimal("0"), amount * 2 / 100)) if reached else Decimal("0")
+        assert period[-1].cumulative == (expected if cap is None else min(expected, cap))
