@@ -94,7 +94,7 @@ DROP FUNCTION IF EXISTS rebates_product_mark_referral_line_change();
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rebates', '0026_product_mix_rule_kind'),
+        ('rebates', '0031_settlement_second_approval'),
         ('customers', '0006_customer_referral'),
     ]
 
