@@ -142,7 +142,9 @@ def signals_detect_rebuilding_indexes(*, as_of: date, products: Iterable[int] | 
     and rebuilt after it (rebates.bulk.indexes_rebuilt_after). With no index over the columns written, a
     claim's new version is written beside it on its page (claim pages are filled to 45 % for this), and the
     other indexes need no new entry. The claims table is locked against readers and writers meanwhile
-    (waiting at most REBUILD_LOCK_WAIT_MS for it, else the index is kept): never from a request or a task."""
+    (waiting at most REBUILD_LOCK_WAIT_MS for it, else the index is kept): never from a request or a task.
+    When no claim swept holds a signal yet, claims are written stretch by stretch while the rest is detected,
+    and the rebuild is decided at the first write (see _first_detection)."""
     return _sweep(as_of, products, workers, rebuild_indexes=True)
 
 
