@@ -236,10 +236,7 @@ def signal_exposure(*, user, signal, as_of: date | None = None):
         .order_by().values("customer").annotate(units=Sum("quantity")).values("units")
     )
     zero_units = Value(Decimal("0"), output_field=_QUANTITY)
-    # The product's line: known already when the signal was read with its product (a signal's page), else asked
-    # inside the query.
-    line = ([signal.product.product_line_id] if MarketSignal.product.is_cached(signal)
-            else Product.objects.filter(pk=signal.product_id).values("product_line_id"))
+    line = Product.objects.filter(pk=signal.product_id).values("product_line_id")
     return (
         _exposed(_exposable(user).annotate(net_price=current_net_price(signal.product_id, as_of)), signal_id=signal.pk,
                  product_id=signal.product_id, product_line_id=line, median_price=signal.median_price, as_of=as_of)
