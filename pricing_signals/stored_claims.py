@@ -119,21 +119,15 @@ NEW_SIGNAL_FIELDS = ("id", *UPDATED_FIELDS, "status", "decision", "decision_reas
 NEW_SIGNAL_DEFAULTS = ("status", "decision", "decision_reason")  # as a new MarketSignal has them
 
 
-def signals_create(figures: list[dict], now, ids: list[int] | None = None) -> list[int]:
+def signals_create(figures: list[dict], now) -> list[int]:
     """Insert a new signal for each dict of SIGNAL_FIGURES values; returns their ids in the same order.
     bulk_create, or for many (the first sweep of a large import makes tens of thousands) ids drawn from
-    the sequence and the rows written straight from the figures with COPY, no model instance built.
-    With `ids` (drawn from the sequence already by sql.signal_ids_next, one per figures), COPY with those."""
-    if ids is None and len(figures) < BULK_SIGNALS:
+    the sequence and the rows written straight from the figures with COPY, no model instance built."""
+    if len(figures) < BULK_SIGNALS:
         signals = [MarketSignal(**values) for values in figures]
         MarketSignal.objects.bulk_create(signals, batch_size=2000)
         return [signal.pk for signal in signals]
-    if ids is None:
-        ids = sql.signal_ids_next(len(figures))
-    if len(ids) != len(figures):
-        raise ValueError("one drawn id per new signal")
-    if not ids:
-        return []
+    ids = sql.signal_ids_next(len(figures))
     fields = MarketSignal._meta
     stamp = csv_field(now)
     tail = ",".join([*(csv_field(fields.get_field(name).get_default()) for name in NEW_SIGNAL_DEFAULTS),
@@ -161,23 +155,20 @@ class ClaimChanges:
         return len(self.ids)
 
     @classmethod
-    def between(cls, claims: StoredClaims, statuses: list[str], signals: list, left_out=(),
-                span: range | None = None) -> "ClaimChanges":
+    def between(cls, claims: StoredClaims, statuses: list[str], signals: list, left_out=()) -> "ClaimChanges":
         """The claims' new `statuses` and `signals` (ids or None, one per position) against the stored ones,
-        leaving out the positions in `left_out` (claims read twice); of the positions in `span` only, when
-        given (a first detection writes each stretch of products as soon as it is detected)."""
-        cut = slice(0, len(claims)) if span is None else slice(span.start, span.stop)
-        count = cut.stop - cut.start
+        leaving out the positions in `left_out` (claims read twice)."""
+        count = len(claims)
         code = {name: at for at, name in enumerate(sql.CLAIM_STATUSES)}
-        now_status = np.fromiter(map(code.__getitem__, statuses[cut]), dtype=np.int8, count=count)
-        was_status = np.fromiter(map(code.__getitem__, claims.statuses[cut]), dtype=np.int8, count=count)
-        now_signal = np.fromiter([signal or 0 for signal in signals[cut]], dtype=np.int64, count=count)
-        was_signal = np.fromiter([signal or 0 for signal in claims.signals[cut]], dtype=np.int64, count=count)
+        now_status = np.fromiter(map(code.__getitem__, statuses), dtype=np.int8, count=count)
+        was_status = np.fromiter(map(code.__getitem__, claims.statuses), dtype=np.int8, count=count)
+        now_signal = np.fromiter([signal or 0 for signal in signals], dtype=np.int64, count=count)
+        was_signal = np.fromiter([signal or 0 for signal in claims.signals], dtype=np.int64, count=count)
         kept = np.ones(count, dtype=bool)
         if left_out:
-            kept[[at - cut.start for at in left_out if cut.start <= at < cut.stop]] = False
+            kept[list(left_out)] = False
         changed = np.flatnonzero(kept & ((now_status != was_status) | (now_signal != was_signal)))
-        ids = np.fromiter(claims.ids[cut], dtype=np.int64, count=count)[changed]
+        ids = np.fromiter(claims.ids, dtype=np.int64, count=count)[changed]
         # Rows are locked in one order by every writer: primary-key order.
         order = np.argsort(ids, kind="stable")
         tally = np.bincount(now_status[kept], minlength=len(sql.CLAIM_STATUSES)).tolist()

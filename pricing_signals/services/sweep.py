@@ -32,7 +32,7 @@ import logging
 import multiprocessing
 from collections import defaultdict
 from collections.abc import Iterable
-from contextlib import ExitStack, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -68,7 +68,6 @@ from rebates.models import Product
 logger = logging.getLogger(__name__)
 
 MOST_OF_TABLE = 0.5  # claims changed at once, as a share of the table, from which the operator's step rebuilds
-WRITE_BATCH = 100_000  # claims detected from which a first detection writes them, while the rest is detected
 REBUILD_LOCK_WAIT_MS = 2000  # pages reading claims meanwhile: past this wait the indexes are kept instead
 KNOWN_FIELDS = ("pk", "status", "decision", "decided_at", "claim_count", "our_average_price")
 FIGURE_AT = {name: at for at, name in enumerate(KNOWN_FIELDS)}
@@ -142,9 +141,7 @@ def signals_detect_rebuilding_indexes(*, as_of: date, products: Iterable[int] | 
     and rebuilt after it (rebates.bulk.indexes_rebuilt_after). With no index over the columns written, a
     claim's new version is written beside it on its page (claim pages are filled to 45 % for this), and the
     other indexes need no new entry. The claims table is locked against readers and writers meanwhile
-    (waiting at most REBUILD_LOCK_WAIT_MS for it, else the index is kept): never from a request or a task.
-    When no claim swept holds a signal yet, claims are written stretch by stretch while the rest is detected,
-    and the rebuild is decided at the first write (see _first_detection)."""
+    (waiting at most REBUILD_LOCK_WAIT_MS for it, else the index is kept): never from a request or a task."""
     return _sweep(as_of, products, workers, rebuild_indexes=True)
 
 
@@ -171,87 +168,19 @@ def _sweep(as_of, products, workers, *, rebuild_indexes) -> DetectionResult:
             # The detection lock keeps them as read: a decision waits for the sweep.
             outcome.stored_signals = {row[0]: row for row in held.values_list(*KNOWN_FIELDS)}
 
+        detected = _detect_groups(claims, groups, outcome.as_of_day, workers, meanwhile=meanwhile)
+        for (start, end, rule, _), (found, figures) in zip(groups, detected, strict=True):
+            outcome.detect(range(start, end), rule, found=found, figures=figures)
         # Every claim swept is checked: the sweeper need not queue its own check again. Marked before the
         # results are written, while the claims' indexes are all in place (a rebuild leaves them unusable to
         # the rest of its transaction).
         unchecked = PriceClaim.objects.filter(check_pending=True)
         if products is not None:
             unchecked = unchecked.filter(product_id__in=products)
-        if rebuild_indexes and groups and all(fresh for *_, fresh in groups):
-            unchecked.update(check_pending=False)
-            return _first_detection(outcome, groups, workers, meanwhile)
-        detected = _detect_groups(claims, groups, outcome.as_of_day, workers, meanwhile=meanwhile)
-        for (start, end, rule, _), (found, figures) in zip(groups, detected, strict=True):
-            outcome.detect(range(start, end), rule, found=found, figures=figures)
         unchecked.update(check_pending=False)
         # Every signal must hold claims after a full sweep (or go, or stay on record once acted on).
         outcome.orphans = set(outcome.stored_signals)
         return outcome.write()
-
-
-def _first_detection(outcome, groups, workers, meanwhile) -> DetectionResult:
-    """The operator's first detection of claims none of which holds a signal yet (a bulk import): every
-    signal found is new, so each stretch of products is written as soon as the workers have detected it,
-    while they detect the next (rather than all of it after them): its signals' ids drawn from the
-    sequence, its claims' statuses and signals written; the signals themselves, whose figures need our
-    average prices, are loaded with one COPY at the end (the claims' key on the signal is deferred to the
-    end of the transaction, or rebuilt). The claim table's index on the signal and its key are dropped at
-    the first write when the claims it must change are at least half of the table: those of the first
-    stretch that changed, and in the rest those still pending whose window has passed (the whole of it
-    when the first stretch is all there is); the claims table stays locked from then to the end."""
-    claims = outcome.claims
-    days, statuses = claims.days, claims.statuses
-    # After each group's end: the claims that must change whatever is found (pending, their window passed).
-    remaining, after = 0, {}
-    for start, end, rule, _ in reversed(groups):
-        after[end] = remaining
-        last_pending = outcome.as_of_day - rule.window_days
-        remaining += sum(1 for at in range(start, end) if statuses[at] == PENDING and days[at] < last_pending)
-    counts, changed, compared, created = defaultdict(int), 0, 0, []
-    now = clock.now()
-    with ExitStack() as rebuilt:
-        detected = _detect_groups(claims, groups, outcome.as_of_day, workers, meanwhile=meanwhile, streamed=True)
-        waiting, written = [], groups[0][0]
-
-        def write(upto):
-            nonlocal changed, compared, written
-            first_component = len(outcome.components)
-            for (start, end, rule, _), (found, figures) in waiting:
-                outcome.detect(range(start, end), rule, found=found, figures=figures)
-            waiting.clear()
-            fresh = outcome.components[first_component:]
-            for pk, group in zip(sql.signal_ids_next(len(fresh)) if fresh else [], fresh, strict=True):
-                for at in group:
-                    outcome.signal[at] = pk
-                created.append((pk, group))
-            changes = ClaimChanges.between(claims, outcome.status, outcome.signal, span=range(written, upto))
-            if written == groups[0][0]:  # the first write
-                rebuilt.enter_context(_indexes_rebuilt(len(changes) + after[upto]))
-            claims_update(changes)
-            changed += len(changes)
-            compared += changes.claims
-            for status, count in changes.counts.items():
-                counts[status] += count
-            written = upto
-
-        for group, found in zip(groups, detected, strict=True):
-            waiting.append((group, found))
-            if group[1] - written >= WRITE_BATCH:
-                write(group[1])
-        if waiting:
-            write(groups[-1][1])
-        averages = outcome.averages
-        signals_create([outcome._figures(group, averages.get(claims.products[group[0]])) for _, group in created],
-                       now, ids=[pk for pk, _ in created])
-    removed = _retire(dict.fromkeys(outcome.stored_signals))
-    result = DetectionResult(
-        claims=compared, claims_changed=changed, signals_created=len(created), signals_updated=0,
-        signals_removed=removed, corroborated=counts[CORROBORATED], pending=counts[PENDING],
-        unsubstantiated=counts[UNSUBSTANTIATED],
-    )
-    if changed or created or removed:
-        logger.info("market signal detection as of %s: %s", outcome.as_of, result)
-    return result
 
 
 def price_claim_check(*, claim_id: int, as_of: date) -> str | None:
@@ -509,36 +438,24 @@ def _detect_forked(start, end, rule, as_of_day, with_figures):
     return _detect_group(_FORKED, start, end, rule, as_of_day, with_figures)
 
 
-def _detect_groups(claims, groups, as_of_day, workers, meanwhile=lambda: None, streamed=False):
+def _detect_groups(claims, groups, as_of_day, workers, meanwhile=lambda: None):
     """`_detect_group` of every (start, end, rule, with figures) group, in `workers` forked processes when > 1;
-    this process runs `meanwhile` as they work (before detecting, when alone). A list, or with `streamed` an
-    iterator giving each group's result in order as soon as it is found."""
-    if streamed:
-        return _detect_streamed(claims, groups, as_of_day, workers, meanwhile)
-    return list(_detect_streamed(claims, groups, as_of_day, workers, meanwhile))
-
-
-def _detect_streamed(claims, groups, as_of_day, workers, meanwhile):
+    this process runs `meanwhile` as they work (before detecting, when alone)."""
     global _FORKED
     if workers <= 1 or len(groups) < 2:
         meanwhile()
-        for start, end, rule, with_figures in groups:
-            yield _detect_group(claims, start, end, rule, as_of_day, with_figures)
-        return
+        return [_detect_group(claims, start, end, rule, as_of_day, with_figures)
+                for start, end, rule, with_figures in groups]
     _FORKED = claims
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            found = pool.imap(_detect_forked_star, [(start, end, rule, as_of_day, with_figures)
-                                                    for start, end, rule, with_figures in groups],
-                              chunksize=max(1, len(groups) // (workers * 8)))
+            found = pool.starmap_async(_detect_forked, [(start, end, rule, as_of_day, with_figures)
+                                                        for start, end, rule, with_figures in groups],
+                                       chunksize=max(1, len(groups) // (workers * 8)))
             meanwhile()
-            yield from found
+            return found.get()
     finally:
         _FORKED = None
-
-
-def _detect_forked_star(arguments):
-    return _detect_forked(*arguments)
 
 
 def _retire(gone: dict[int, int | None]) -> int:

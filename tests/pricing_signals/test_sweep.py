@@ -367,7 +367,7 @@ def stored_outcome():
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_the_operators_first_detection_writes_stretch_by_stretch_what_the_sweep_writes(monkeypatch, workers):
+def test_the_operators_first_detection_stores_what_the_sweep_stores(workers):
     line_rule = DetectionRuleFactory(product_line=ProductFactory().product_line, same_competitor=True)
     competitors = [CompetitorFactory(), CompetitorFactory()]
     customers = [CustomerFactory() for _ in range(4)]
@@ -380,7 +380,6 @@ def test_the_operators_first_detection_writes_stretch_by_stretch_what_the_sweep_
             else:
                 day, price = YEAR_END - timedelta(days=i - 36), f"{i}.00"
             claim_on(product, customers[i % 4], day, price, competitor=competitors[i % 2])
-    monkeypatch.setattr("pricing_signals.services.sweep.WRITE_BATCH", 7)  # written in several stretches
 
     with transaction.atomic():
         first = signals_detect_rebuilding_indexes(as_of=YEAR_END, workers=workers)
