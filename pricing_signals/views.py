@@ -275,7 +275,8 @@ def _signal_page(request, signal, form=None, status=200, preview=None):
         "can_move": user.has_perm(DECIDE),
         "price_matches": signal.price_matches.select_related("contract_price__agreement__customer")
         .filter(contract_price__agreement__in=RebateAgreement.objects.visible_to(user), decision__superseded_at=None),
-        "decisions": list(selectors.signal_decisions(user=user, signal=signal)),
+        # The history is shown beside the decision in force only: an undecided signal reads none.
+        "decisions": list(selectors.signal_decisions(user=user, signal=signal)) if signal.decision else [],
         "preview": preview,
     }, status=status)
 

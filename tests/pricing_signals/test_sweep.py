@@ -353,3 +353,43 @@ def claim_table_foreign_keys():
         cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
                        "WHERE conrelid = %s::regclass AND contype = 'f'", [PriceClaim._meta.db_table])
         return dict(cursor.fetchall())
+
+
+def stored_outcome():
+    """Every claim's status and its signal's claims, and every signal's figures: all but ids."""
+    groups = {}
+    for pk, signal in PriceClaim.objects.filter(signal__isnull=False).values_list("pk", "signal_id"):
+        groups.setdefault(signal, set()).add(pk)
+    figures = {frozenset(groups[pk]): figures for pk, *figures in MarketSignal.objects.values_list(
+        "pk", "product_id", "competitor_id", "window_start", "window_end", "claim_count", "customer_count",
+        "median_price", "our_average_price", "drop_percent", "status")}
+    return dict(PriceClaim.objects.values_list("pk", "status")), figures
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_operators_first_detection_stores_what_the_sweep_stores(workers):
+    line_rule = DetectionRuleFactory(product_line=ProductFactory().product_line, same_competitor=True)
+    competitors = [CompetitorFactory(), CompetitorFactory()]
+    customers = [CustomerFactory() for _ in range(4)]
+    products = [ProductFactory(), ProductFactory(product_line=line_rule.product_line), ProductFactory()]
+    for p, product in enumerate(products):
+        agreement_for(customers[p], product, net_price="12.00")
+        for i in range(40):  # clusters, bluffs between them, and claims still inside their window
+            if i < 36:
+                day, price = date(2025, 1, 5) + timedelta(days=40 * (i // 4) + i % 4 + p), "10.00" if i % 5 else "13.10"
+            else:
+                day, price = YEAR_END - timedelta(days=i - 36), f"{i}.00"
+            claim_on(product, customers[i % 4], day, price, competitor=competitors[i % 2])
+
+    with transaction.atomic():
+        first = signals_detect_rebuilding_indexes(as_of=YEAR_END, workers=workers)
+        written = stored_outcome()
+        transaction.set_rollback(True)
+    swept = signals_detect(as_of=YEAR_END)
+
+    assert written == stored_outcome()
+    assert (first.claims, first.claims_changed, first.corroborated, first.pending, first.unsubstantiated,
+            first.signals_created) == (swept.claims, swept.claims_changed, swept.corroborated, swept.pending,
+                                       swept.unsubstantiated, swept.signals_created)
+    assert first.signals_created > 3 and first.pending > 0 and first.unsubstantiated > 0
+    assert signals_detect(as_of=YEAR_END).claims_changed == 0
