@@ -54,12 +54,13 @@ flat AS MATERIALIZED (
     WHERE a.id = ANY(%(ids)s::bigint[]) AND r.agreement_id = ANY(%(ids)s::bigint[]) AND {flat_rule}
 ),
 held AS MATERIALIZED (
-    SELECT e.agreement_id, e.period AS month, SUM(e.quantity) AS quantity, SUM(e.eligible_amount) AS amount,
+    -- Per month the entries concern (a locked month's late difference is booked in a later one).
+    SELECT e.agreement_id, e.concerns AS month, SUM(e.quantity) AS quantity, SUM(e.eligible_amount) AS amount,
            SUM(e.amount) AS booked
     FROM {ledger} e
     JOIN flat a ON a.id = e.agreement_id
     WHERE e.agreement_id = ANY(%(ids)s::bigint[]) AND e.kind = ANY(%(earned_kinds)s::text[])
-    GROUP BY e.agreement_id, e.period
+    GROUP BY e.agreement_id, e.concerns
 ),
 bought AS (
     {whole_bought}

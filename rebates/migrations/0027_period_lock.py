@@ -1,0 +1,113 @@
+"""Period lock: the months finance has closed, and the month each ledger entry concerns.
+
+`concerns` is the month an entry is for; `period` stays the month it is booked in. Every existing entry
+concerns its own month (backfilled here, with the append-only trigger held off for that one statement).
+
+A BEFORE INSERT trigger on the ledger sets `concerns` from `period` when a writer leaves it out, and moves an
+entry whose `period` is a locked month to the first open month after it, so no writer (the engine's COPY, the
+flat rules' INSERT ... SELECT, payouts, forfeitures, raw SQL) can book into a closed month.
+"""
+
+import django.db.models.deletion
+from django.conf import settings
+from django.db import migrations, models
+
+import config.validators
+
+OPEN_MONTH = """
+CREATE FUNCTION rebates_ledger_entry_open_month() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.concerns IS NULL THEN
+    NEW.concerns := NEW.period;
+  END IF;
+  IF EXISTS (SELECT 1 FROM rebates_periodlock WHERE month = NEW.period AND reopened_at IS NULL) THEN
+    -- The first month after it that is not locked: what a locked month gains or loses is booked there.
+    SELECT (NEW.period + make_interval(months => i))::date INTO NEW.period
+    FROM generate_series(1, 1200) AS i
+    WHERE NOT EXISTS (SELECT 1 FROM rebates_periodlock
+                      WHERE month = (NEW.period + make_interval(months => i))::date AND reopened_at IS NULL)
+    ORDER BY i LIMIT 1;
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER rebates_ledgerentry_open_month BEFORE INSERT ON rebates_ledgerentry
+  FOR EACH ROW EXECUTE FUNCTION rebates_ledger_entry_open_month();
+"""
+
+NO_OPEN_MONTH = """
+DROP TRIGGER rebates_ledgerentry_open_month ON rebates_ledgerentry;
+DROP FUNCTION rebates_ledger_entry_open_month();
+"""
+
+BACKFILL = """
+ALTER TABLE rebates_ledgerentry DISABLE TRIGGER rebates_ledgerentry_append_only;
+UPDATE rebates_ledgerentry SET concerns = period WHERE concerns IS NULL;
+ALTER TABLE rebates_ledgerentry ENABLE TRIGGER rebates_ledgerentry_append_only;
+"""
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("rebates", "0026_product_mix_rule_kind"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+
+    operations = [
+        migrations.CreateModel(
+            name="PeriodLock",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("month", models.DateField(help_text="First of the month.", unique=True,
+                                           validators=[config.validators.validate_month])),
+                ("locked_at", models.DateTimeField()),
+                ("reopened_at", models.DateTimeField(blank=True, help_text="Set while the month is open again.",
+                                                     null=True)),
+                ("reopen_reason", models.CharField(blank=True, max_length=300)),
+                ("locked_by", models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT,
+                                                related_name="+", to=settings.AUTH_USER_MODEL)),
+                ("reopened_by", models.ForeignKey(blank=True, null=True,
+                                                  on_delete=django.db.models.deletion.PROTECT, related_name="+",
+                                                  to=settings.AUTH_USER_MODEL)),
+            ],
+            options={
+                "ordering": ["-month"],
+                "permissions": [("lock_period", "Can lock and reopen months")],
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("month__day", 1)), name="period_lock_month_is_month"),
+                    models.CheckConstraint(condition=models.Q(("reopened_at__isnull", True),
+                                                              models.Q(("reopen_reason", ""), _negated=True),
+                                                              _connector="OR"),
+                                           name="period_lock_reopened_with_reason"),
+                ],
+            },
+        ),
+        migrations.AlterField(
+            model_name="ledgerentry",
+            name="period",
+            field=models.DateField(help_text="The month the entry is booked in (first of the month)."),
+        ),
+        migrations.AddField(
+            model_name="ledgerentry",
+            name="concerns",
+            field=models.DateField(blank=True, null=True),
+        ),
+        migrations.RunSQL(BACKFILL, reverse_sql=migrations.RunSQL.noop),
+        migrations.AlterField(
+            model_name="ledgerentry",
+            name="concerns",
+            field=models.DateField(blank=True, help_text="The month the entry is for (first of the month); its "
+                                                         "booking month unless that month was locked. Set by the "
+                                                         "database from the period when not given."),
+        ),
+        migrations.AddConstraint(
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(condition=models.Q(("concerns__day", 1)), name="entry_concerns_is_month"),
+        ),
+        migrations.AddConstraint(
+            model_name="ledgerentry",
+            constraint=models.CheckConstraint(condition=models.Q(("concerns__lte", models.F("period"))),
+                                              name="entry_concerns_not_after_period"),
+        ),
+        migrations.RunSQL(OPEN_MONTH, reverse_sql=NO_OPEN_MONTH),
+    ]
