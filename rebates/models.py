@@ -854,12 +854,12 @@ class PeriodLock(NamedConstraints, models.Model):
                                    name="period_lock_reopened_with_reason"),
         ]
 
+    def __str__(self):
+        return f"{self.month:%Y-%m} ({'locked' if self.locked else 'reopened'})"
+
     @property
     def locked(self) -> bool:
         return self.reopened_at is None
-
-    def __str__(self):
-        return f"{self.month:%Y-%m} ({'locked' if self.locked else 'reopened'})"
 
 
 # What a customer has earned: the kinds that build a balance up, as against payouts and forfeitures.

@@ -36,6 +36,7 @@ pytestmark = pytest.mark.django_db
 
 D = Decimal
 TODAY = datetime.date(2026, 11, 23)
+JAN_TO_OCT = tuple(range(1, 11))
 
 
 def month(m, year=2026):
@@ -52,7 +53,7 @@ def finance():
     return UserFactory(username="lock-finance", role=roles.FINANCE)
 
 
-def seed(*, minimum=None, months=range(1, 11)):
+def seed(*, minimum=None, months=JAN_TO_OCT):
     """The seed agreement ($0.25 a unit, 10 units a month): flat with no minimum (booked by the database's
     statement), through the engine with one."""
     product = ProductFactory(sku="LOCK-1")
