@@ -63,3 +63,12 @@ def month_states(*, user, today: date | None = None) -> list[MonthState]:
                        booked=booked.get(month, {}).get("total") or Decimal("0.00"),
                        late_entries=booked.get(month, {}).get("late", 0))
             for month in months]
+
+
+def month_state(*, user, month: date) -> MonthState:
+    """One month's state and what the ledger booked in it."""
+    lock = period_locks().filter(month=month).first()
+    booked = LedgerEntry.objects.visible_to(user).filter(period=month).aggregate(
+        entries=Count("id"), total=Sum("amount"), late=Count("id", filter=Q(concerns__lt=F("period"))))
+    return MonthState(month=month, lock=lock, entries=booked["entries"], booked=booked["total"] or Decimal("0.00"),
+                      late_entries=booked["late"])

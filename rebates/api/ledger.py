@@ -180,7 +180,8 @@ class AccrualViewSet(mixins.ListModelMixin, ApiViewSet):
 
 class LedgerEntryOut(serializers.ModelSerializer):
     agreement = serializers.CharField(source="agreement.number")
-    month = MonthField(source="period")
+    month = MonthField(source="period", help_text="The month the entry is booked in.")
+    concerns = MonthField(help_text="The month the entry is for: an earlier one when that month was locked.")
     run = serializers.IntegerField(source="accrual_run_id", allow_null=True,
                                    help_text="The accrual run that booked the entry; null for one booked otherwise.")
     settlement = serializers.IntegerField(source="settlement_id", allow_null=True,
@@ -188,12 +189,12 @@ class LedgerEntryOut(serializers.ModelSerializer):
 
     class Meta:
         model = LedgerEntry
-        fields = ["id", "agreement", "month", "kind", "quantity", "eligible_amount", "amount", "run", "settlement",
-                  "booked_at"]
+        fields = ["id", "agreement", "month", "concerns", "kind", "quantity", "eligible_amount", "amount", "run",
+                  "settlement", "booked_at"]
         read_only_fields = fields
 
 
-LEDGER_ENTRY = {"id": 90412, "agreement": "AG-2026-0042", "month": "2026-03", "kind": "accrual", "quantity": "10.000",
+LEDGER_ENTRY = {"id": 90412, "agreement": "AG-2026-0042", "month": "2026-03", "concerns": "2026-03", "kind": "accrual", "quantity": "10.000",
                 "eligible_amount": "121.00", "amount": "2.50", "run": 31, "settlement": None,
                 "booked_at": "2026-04-01T02:03:11Z"}
 
