@@ -194,9 +194,9 @@ class LedgerEntryOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-LEDGER_ENTRY = {"id": 90412, "agreement": "AG-2026-0042", "month": "2026-03", "concerns": "2026-03", "kind": "accrual", "quantity": "10.000",
-                "eligible_amount": "121.00", "amount": "2.50", "run": 31, "settlement": None,
-                "booked_at": "2026-04-01T02:03:11Z"}
+LEDGER_ENTRY = {"id": 90412, "agreement": "AG-2026-0042", "month": "2026-03", "concerns": "2026-03",
+                "kind": "accrual", "quantity": "10.000", "eligible_amount": "121.00", "amount": "2.50", "run": 31,
+                "settlement": None, "booked_at": "2026-04-01T02:03:11Z"}
 
 
 @extend_schema_view(
