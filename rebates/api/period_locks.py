@@ -93,6 +93,7 @@ class PeriodLockViewSet(ApiViewSet):
         return Response(MonthStateOut(month_states(user=request.user), many=True).data)
 
     @extend_schema(summary="One month and its lock",
+                   examples=[OpenApiExample("October", response_only=True, value=EXAMPLE)],
                    parameters=[OpenApiParameter("month", OpenApiTypes.STR, OpenApiParameter.PATH,
                                                 description="YYYY-MM")])
     def retrieve(self, request, month=None):
@@ -103,7 +104,8 @@ class PeriodLockViewSet(ApiViewSet):
                                "into the first open month after it, recording the month it concerns.",
                    responses={201: MonthStateOut, 400: OpenApiResponse(ErrorSerializer, description="A bad month."),
                               409: OpenApiResponse(ErrorSerializer, description="Already locked.")},
-                   examples=[OpenApiExample("Lock October", request_only=True, value={"month": "2026-10"})])
+                   examples=[OpenApiExample("Lock October", request_only=True, value={"month": "2026-10"}),
+                             OpenApiExample("Locked", response_only=True, status_codes=["201"], value=EXAMPLE)])
     def create(self, request):
         incoming = LockIn(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -122,7 +124,11 @@ class PeriodLockViewSet(ApiViewSet):
                    responses={200: MonthStateOut, 400: OpenApiResponse(ErrorSerializer, description="No reason."),
                               409: OpenApiResponse(ErrorSerializer, description="The month is not locked.")},
                    examples=[OpenApiExample("Reopen", request_only=True,
-                                            value={"reason": "Credit note 4411 belongs in October"})])
+                                            value={"reason": "Credit note 4411 belongs in October"}),
+                             OpenApiExample("Reopened", response_only=True, value={
+                                 **EXAMPLE, "state": "reopened", "reopened_by": "finance",
+                                 "reopened_at": "2026-11-20T10:00:00+00:00",
+                                 "reopen_reason": "Credit note 4411 belongs in October"})])
     @action(detail=True, methods=["post"])
     def reopen(self, request, month=None):
         month = self._month(month)
