@@ -231,6 +231,15 @@ class ProductPriceOut(serializers.Serializer):
         return super().to_representation({"product": product, "units": units, "net_price": net_price})
 
 
+class BookedLaterOut(serializers.Serializer):
+    month = MonthField(help_text="The month it was booked in (the first open one).")
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+    def to_representation(self, instance):
+        booked_in, amount = instance
+        return {"month": f"{booked_in:%Y-%m}", "amount": f"{amount:.2f}"}
+
+
 class StatementMonthOut(serializers.Serializer):
     month = MonthField()
     accrued = serializers.BooleanField(
@@ -250,6 +259,9 @@ class StatementMonthOut(serializers.Serializer):
                                                help_text="What the engine computes now; booked by the next run.")
     shortfall = serializers.BooleanField(
         allow_null=True, help_text="Net units below the committed monthly quantity; null if not accrued yet.")
+    booked_later = BookedLaterOut(
+        many=True, help_text="Parts of the month's rebate booked in a later month because this one was locked "
+                             "(counted in monthly_rebate): the month booked in and the amount.")
 
 
 class StatementOut(serializers.Serializer):
@@ -274,7 +286,8 @@ STATEMENT = {
                 "net_price": "12.1000",
                 "product_prices": [{"product": "SKU-00007", "units": "10.000", "net_price": "12.1000"}],
                 "rebate_per_unit": "0.2500", "net_net_price": "11.8500", "monthly_rebate": "2.50",
-                "cumulative_rebate": "7.50", "expected_rebate": "2.50", "shortfall": False}],
+                "cumulative_rebate": "7.50", "expected_rebate": "2.50", "shortfall": False,
+                "booked_later": [{"month": "2026-05", "amount": "-0.50"}]}],
 }
 
 
