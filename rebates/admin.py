@@ -451,6 +451,10 @@ class PeriodLockForm(forms.ModelForm):
         model = PeriodLock
         fields = ("month",)
 
+    def validate_unique(self):
+        # A reopened month is locked again on its own row: the service decides, and says so when it is locked.
+        pass
+
 
 class PeriodReopenActionForm(ActionForm):
     """The action bar of the locks list, with what reopening needs: a reason."""
