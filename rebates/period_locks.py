@@ -23,6 +23,8 @@ class MonthState:
     booked: Decimal
     # Entries booked in this month that concern an earlier, locked month.
     late_entries: int
+    # The month is under way (today's): it can be locked once it has ended.
+    under_way: bool = False
 
     @property
     def locked(self) -> bool:
@@ -46,13 +48,13 @@ def locked_months() -> set[date]:
 
 
 def month_states(*, user, today: date | None = None) -> list[MonthState]:
-    """The last MONTHS_SHOWN complete months before the month of `today` (default today), and any older month
-    with a lock, newest first: its state, and the entries the ledger booked in it (count, total, how many of
-    them for an earlier locked month). One grouped read of the ledger."""
-    last = add_months(month_of(today or clock.today()), -1)
-    first = add_months(last, -(MONTHS_SHOWN - 1))
+    """The month of `today` (default today, under way: it cannot be locked yet), the MONTHS_SHOWN complete
+    months before it and any older month with a lock, newest first: its state, and the entries the ledger
+    booked in it (count, total, how many of them for an earlier locked month). One grouped read of the ledger."""
+    last = month_of(today or clock.today())
+    first = add_months(last, -MONTHS_SHOWN)
     locks = {lock.month: lock for lock in period_locks()}
-    months = sorted({add_months(first, i) for i in range(MONTHS_SHOWN)} | set(locks), reverse=True)
+    months = sorted({add_months(first, i) for i in range(MONTHS_SHOWN + 1)} | set(locks), reverse=True)
     booked = {
         row["period"]: row for row in LedgerEntry.objects.visible_to(user)
         .filter(period__gte=min(months), period__lte=last).order_by().values("period")
@@ -61,7 +63,7 @@ def month_states(*, user, today: date | None = None) -> list[MonthState]:
     }
     return [MonthState(month=month, lock=locks.get(month), entries=booked.get(month, {}).get("entries", 0),
                        booked=booked.get(month, {}).get("total") or Decimal("0.00"),
-                       late_entries=booked.get(month, {}).get("late", 0))
+                       late_entries=booked.get(month, {}).get("late", 0), under_way=month == last)
             for month in months]
 
 

@@ -85,8 +85,8 @@ class PeriodLockViewSet(ApiViewSet):
             raise NotFound(f"No month {text!r}: months are YYYY-MM.") from error
 
     @extend_schema(summary="Months and their locks",
-                   description="The last 24 complete months and any older locked month, newest first: open, "
-                               "locked or reopened, with what the ledger booked in each.",
+                   description="The month under way, the 24 complete months before it and any older locked "
+                               "month, newest first: open, locked or reopened, with what the ledger booked in each.",
                    responses={200: MonthStateOut(many=True)},
                    examples=[OpenApiExample("October locked", response_only=True, value=[EXAMPLE])])
     def list(self, request):

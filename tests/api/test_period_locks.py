@@ -68,7 +68,7 @@ def test_the_list_shows_each_month_with_its_state_and_late_entries(users):
                         quantity=Decimal("-2"))
     accrual_run_perform(run_id=accrual_run_start(as_of=as_of, trigger="command", queue=False).pk)
     months = {row["month"]: row for row in client.get("/api/v1/period-locks/").json()}
-    assert len(months) == 24 and list(months)[0] == "2026-10"
+    assert len(months) == 25 and list(months)[0] == "2026-11" and list(months)[-1] == "2024-11"
     assert months["2026-09"]["state"] == "locked" and months["2026-09"]["entries"] == 1
     assert months["2026-10"]["state"] == "open"
     assert (months["2026-10"]["entries"], months["2026-10"]["late_entries"], months["2026-10"]["booked"]) == (

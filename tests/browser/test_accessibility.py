@@ -49,7 +49,7 @@ def main_pages(ids, role):
         "finance": [*shared, "/accruals/runs/", f"/accruals/runs/{ids['run']}/", "/settlements/?status=",
                     f"/settlements/{ids['settlement']}/",
                     f"/settlements/{ids['settlement']}/pay/", "/exports/", f"/exports/{ids['export']}/",
-                    "/imports/", f"/imports/{ids['import']}/", "/signals/"],
+                    "/imports/", f"/imports/{ids['import']}/", "/signals/", "/months/"],
         # The administrator's pages of the app are every role's; the admin site is Django's own.
         "admin": ["/", "/signals/", "/accruals/runs/", "/settlements/", "/admin/"],
     }[role]
