@@ -779,12 +779,11 @@ class LedgerEntry(NamedConstraints, models.Model):
     # index on the agreement alone would only slow each booking down.
     agreement = models.ForeignKey(RebateAgreement, on_delete=models.PROTECT, related_name="entries", db_index=False)
     # The month the entry is booked in (first of the month): the month it concerns, unless that month was
-    # locked when it was booked; then the first open month after it (a database trigger moves it; see
-    # docs/period-lock.md).
+    # locked when it was booked; then the first open month after it (docs/period-lock.md).
     period = models.DateField(help_text="The month the entry is booked in (first of the month).")
     concerns = models.DateField(
         blank=True, help_text="The month the entry is for (first of the month); its booking month unless that "
-                              "month was locked. Set by the database from the period when not given.")
+                              "month was locked.")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     quantity = quantity_field(default=0)
     eligible_amount = money_field(default=0)
@@ -824,6 +823,11 @@ class LedgerEntry(NamedConstraints, models.Model):
     def save(self, *args, **kwargs):
         if self.pk is not None and not self._state.adding:
             raise LedgerIsAppendOnly("Ledger entries cannot be changed; book a correcting entry instead.")
+        from rebates.period_locks import booking_months
+
+        # `period` as given is the month the entry is for; a locked month books it in the first open one.
+        self.concerns = self.concerns or self.period
+        self.period = booking_months()(self.concerns)
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

@@ -10,9 +10,31 @@ from django.db.models import Count, F, Q, Sum
 from config import clock
 from rebates.engine.periods import add_months, month_of
 from rebates.models import LedgerEntry, PeriodLock
+from rebates.sql import period_lock as sql
 
 # The months page shows this many months back from the last complete one (and any older locked month).
 MONTHS_SHOWN = 24
+
+
+def booking_months():
+    """The month an entry is booked in, as a function of the month it is for: that month, or the first month
+    after it that is not locked. Call it in the booking's transaction, just before inserting: it takes the
+    ledger as the insert will (ROW EXCLUSIVE) before reading the locks, so a lock committed after this read
+    waits for the booking to commit (rebates.services.period_lock takes the ledger in SHARE mode)."""
+    locked = sql.locked_months_for_booking()
+    if not locked:
+        return _same_month
+
+    def booked_in(month: date) -> date:
+        while month in locked:
+            month = add_months(month, 1)
+        return month
+
+    return booked_in
+
+
+def _same_month(month: date) -> date:
+    return month
 
 
 @dataclass(frozen=True)

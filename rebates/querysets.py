@@ -46,6 +46,17 @@ class LedgerEntryQuerySet(VisibleToQuerySet):
     def update(self, **kwargs):
         raise LedgerIsAppendOnly("Ledger entries cannot be changed; book a correcting entry instead.")
 
+    def bulk_create(self, objs, *args, **kwargs):
+        from rebates.period_locks import booking_months
+
+        # As LedgerEntry.save: each entry's `period` is the month it is for; a locked one books in the next open.
+        objs = list(objs)
+        booked_in = booking_months()
+        for entry in objs:
+            entry.concerns = entry.concerns or entry.period
+            entry.period = booked_in(entry.concerns)
+        return super().bulk_create(objs, *args, **kwargs)
+
     def delete(self):
         raise LedgerIsAppendOnly("Ledger entries cannot be deleted; book a correcting entry instead.")
 

@@ -3,9 +3,10 @@
 `concerns` is the month an entry is for; `period` stays the month it is booked in. Every existing entry
 concerns its own month (backfilled here, with the append-only trigger held off for that one statement).
 
-A BEFORE INSERT trigger on the ledger sets `concerns` from `period` when a writer leaves it out, and moves an
-entry whose `period` is a locked month to the first open month after it, so no writer (the engine's COPY, the
-flat rules' INSERT ... SELECT, payouts, forfeitures, raw SQL) can book into a closed month.
+Every writer books an entry for a locked month into the first open month after it (`rebates_open_month`, here,
+for the flat rules' INSERT ... SELECT; rebates.period_locks for the engine's COPY and the ORM), naming the
+month it concerns. A statement-level trigger refuses any insert that would still land in a locked month,
+whoever sends it. (A row-level BEFORE trigger moving entries would cost every COPY its batched inserts.)
 """
 
 import django.db.models.deletion
@@ -14,29 +15,40 @@ from django.db import migrations, models
 
 import config.validators
 
+# The month an entry for `m` is booked in: `m`, or the first month after it that is not locked. Stable and
+# inlined: the flat rules' INSERT ... SELECT calls it per row, in the statement's own snapshot.
 OPEN_MONTH = """
-CREATE FUNCTION rebates_ledger_entry_open_month() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION rebates_open_month(m date) RETURNS date LANGUAGE sql STABLE AS $$
+  SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM rebates_periodlock WHERE month = m AND reopened_at IS NULL) THEN m
+         ELSE (SELECT (m + make_interval(months => i))::date FROM generate_series(1, 1200) AS i
+               WHERE NOT EXISTS (SELECT 1 FROM rebates_periodlock
+                                 WHERE month = (m + make_interval(months => i))::date AND reopened_at IS NULL)
+               ORDER BY i LIMIT 1) END
+$$;
+
+CREATE FUNCTION rebates_ledger_refuse_locked() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  refused record;
 BEGIN
-  IF NEW.concerns IS NULL THEN
-    NEW.concerns := NEW.period;
+  IF EXISTS (SELECT 1 FROM rebates_periodlock WHERE reopened_at IS NULL) THEN
+    SELECT a.booking_key, a.period INTO refused FROM added a
+    JOIN rebates_periodlock l ON l.month = a.period AND l.reopened_at IS NULL LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION 'month % is locked: entry % must be booked in the first open month after it',
+                      to_char(refused.period, 'YYYY-MM'), refused.booking_key
+        USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
   END IF;
-  IF EXISTS (SELECT 1 FROM rebates_periodlock WHERE month = NEW.period AND reopened_at IS NULL) THEN
-    -- The first month after it that is not locked: what a locked month gains or loses is booked there.
-    SELECT (NEW.period + make_interval(months => i))::date INTO NEW.period
-    FROM generate_series(1, 1200) AS i
-    WHERE NOT EXISTS (SELECT 1 FROM rebates_periodlock
-                      WHERE month = (NEW.period + make_interval(months => i))::date AND reopened_at IS NULL)
-    ORDER BY i LIMIT 1;
-  END IF;
-  RETURN NEW;
+  RETURN NULL;
 END $$;
-CREATE TRIGGER rebates_ledgerentry_open_month BEFORE INSERT ON rebates_ledgerentry
-  FOR EACH ROW EXECUTE FUNCTION rebates_ledger_entry_open_month();
+CREATE TRIGGER rebates_ledgerentry_refuse_locked AFTER INSERT ON rebates_ledgerentry
+  REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION rebates_ledger_refuse_locked();
 """
 
 NO_OPEN_MONTH = """
-DROP TRIGGER rebates_ledgerentry_open_month ON rebates_ledgerentry;
-DROP FUNCTION rebates_ledger_entry_open_month();
+DROP TRIGGER rebates_ledgerentry_refuse_locked ON rebates_ledgerentry;
+DROP FUNCTION rebates_ledger_refuse_locked();
+DROP FUNCTION rebates_open_month(date);
 """
 
 BACKFILL = """
@@ -97,8 +109,7 @@ class Migration(migrations.Migration):
             model_name="ledgerentry",
             name="concerns",
             field=models.DateField(blank=True, help_text="The month the entry is for (first of the month); its "
-                                                         "booking month unless that month was locked. Set by the "
-                                                         "database from the period when not given."),
+                                                         "booking month unless that month was locked."),
         ),
         migrations.AddConstraint(
             model_name="ledgerentry",

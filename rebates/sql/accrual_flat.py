@@ -20,6 +20,7 @@ from rebates.engine.periods import SettlementFrequency
 from rebates.models import (
     BonusCondition,
     LedgerEntry,
+    PeriodLock,
     Product,
     PurchaseLine,
     RebateAgreement,
@@ -122,9 +123,14 @@ entry AS (
     FROM wanted w LEFT JOIN held h ON h.agreement_id = w.agreement_id AND h.month = w.month
 ),
 created AS (
-    INSERT INTO {ledger} (agreement_id, period, kind, quantity, eligible_amount, amount, accrual_run_id,
+    -- Booked in the month it is for, or the first open month after it when that one is locked.
+    INSERT INTO {ledger} (agreement_id, period, concerns, kind, quantity, eligible_amount, amount, accrual_run_id,
                           booking_key, booked_at)
-    SELECT agreement_id, month, kind, quantity, amount, booked, %(run_id)s,
+    SELECT agreement_id,
+           -- Once per statement whether any month is locked at all; per row only then.
+           CASE WHEN EXISTS (SELECT 1 FROM {period_lock} WHERE reopened_at IS NULL) THEN rebates_open_month(month)
+                ELSE month END AS booked_in,
+           month, kind, quantity, amount, booked, %(run_id)s,
            kind || ':a' || agreement_id || ':' || to_char(month, 'YYYY-MM') || ':r' || %(run_id)s, %(now)s
     FROM (SELECT *, CASE WHEN was_held THEN 'adjustment' ELSE 'accrual' END AS kind FROM entry
           WHERE quantity <> 0 OR amount <> 0 OR booked <> 0) e
@@ -167,6 +173,7 @@ def flat_bookings(*, agreement_ids: list[int], changed_months: dict[int, frozens
     pairs = [(pk, month) for pk, months in changed_months.items() for month in sorted(months)]
     sql = _FLAT_SQL.format(
         agreement=table(RebateAgreement), rule=table(RebateRule), ledger=table(LedgerEntry),
+        period_lock=table(PeriodLock),
         purchase=table(PurchaseLine), product=table(Product),
         flat_rule=FLAT_RULE_SQL.format(bonus=table(BonusCondition)),
         whole_bought={"stored": _WHOLE_BOUGHT_SQL.format(input=run_input_table(run_id)),

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 
 from customers import roles
@@ -145,20 +145,30 @@ def test_after_reopening_a_late_difference_is_booked_into_its_own_month(finance)
     assert rows(agreement)[-1] == (month(8), month(8), "adjustment", D("1.00"))
 
 
-def test_every_writer_is_moved_out_of_a_locked_month_by_the_database(finance):
+def test_the_orm_books_into_the_first_open_month_and_the_database_refuses_a_locked_one(finance):
     agreement, _ = seed()
     period_lock(month=month(3), by=finance, today=TODAY)
     period_lock(month=month(4), by=finance, today=TODAY)
-    # Raw SQL that names no concerned month, and the ORM.
-    with connection.cursor() as cursor:
-        cursor.execute("INSERT INTO rebates_ledgerentry (agreement_id, period, kind, quantity, eligible_amount, "
-                       "amount, booking_key, booked_at) VALUES (%s, %s, 'adjustment', 0, 0, 1.00, 'raw:1', now())",
-                       [agreement.pk, month(3)])
-    LedgerEntryFactory(agreement=agreement, period=month(4), kind="adjustment", amount=D("1.00"))
+    LedgerEntryFactory(agreement=agreement, period=month(3), kind="adjustment", amount=D("1.00"))
+    LedgerEntry.objects.bulk_create([LedgerEntry(agreement=agreement, period=month(4), kind="adjustment",
+                                                 amount=D("1.00"), booking_key="bulk:1")])
     LedgerEntryFactory(agreement=agreement, period=month(6), kind="adjustment", amount=D("1.00"))
     assert rows(agreement) == [(month(5), month(3), "adjustment", D("1.00")),
                                (month(5), month(4), "adjustment", D("1.00")),
                                (month(6), month(6), "adjustment", D("1.00"))]
+    # A writer that names a locked month anyway (raw SQL) is refused whole by the database.
+    with pytest.raises(IntegrityError, match="month 2026-03 is locked"), transaction.atomic(), \
+            connection.cursor() as cursor:
+        cursor.execute("INSERT INTO rebates_ledgerentry (agreement_id, period, concerns, kind, quantity, "
+                       "eligible_amount, amount, booking_key, booked_at) VALUES (%s, %s, %s, 'adjustment', 0, 0, "
+                       "1.00, 'raw:1', now()), (%s, %s, %s, 'adjustment', 0, 0, 1.00, 'raw:2', now())",
+                       [agreement.pk, month(6), month(6), agreement.pk, month(3), month(3)])
+    assert not LedgerEntry.objects.filter(booking_key__startswith="raw:").exists()
+    # An entry never concerns a month after the one it is booked in.
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("INSERT INTO rebates_ledgerentry (agreement_id, period, concerns, kind, quantity, "
+                       "eligible_amount, amount, booking_key, booked_at) VALUES (%s, %s, %s, 'adjustment', 0, 0, "
+                       "1.00, 'raw:3', now())", [agreement.pk, month(6), month(7)])
 
 
 def test_a_payout_of_a_locked_month_is_booked_in_the_first_open_month_and_settlements_still_add_up(finance):
