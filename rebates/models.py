@@ -836,8 +836,8 @@ class LedgerEntry(NamedConstraints, models.Model):
 
 
 class PeriodLock(NamedConstraints, models.Model):
-    """A month finance has closed: nothing is booked into it while it is locked (a database trigger moves an
-    entry for it to the first open month after it, recording the month it concerns). Reopening needs a
+    """A month finance has closed: nothing is booked into it while it is locked (an entry for it is booked in
+    the first open month after it, recording the month it concerns; the database refuses the rest). Reopening needs a
     reason; every lock and reopening is an audit record (rebates/services/period_lock.py)."""
 
     month = models.DateField(unique=True, validators=[validate_month], help_text="First of the month.")
