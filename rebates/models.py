@@ -5,7 +5,7 @@ first-of-month dates.
 """
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
 
 from config.constraints import NamedConstraints
@@ -825,10 +825,12 @@ class LedgerEntry(NamedConstraints, models.Model):
             raise LedgerIsAppendOnly("Ledger entries cannot be changed; book a correcting entry instead.")
         from rebates.period_locks import booking_months
 
-        # `period` as given is the month the entry is for; a locked month books it in the first open one.
-        self.concerns = self.concerns or self.period
-        self.period = booking_months()(self.concerns)
-        super().save(*args, **kwargs)
+        # `period` as given is the month the entry is for; a locked month books it in the first open one. The
+        # locks are read in the insert's own transaction.
+        with transaction.atomic():
+            self.concerns = self.concerns or self.period
+            self.period = booking_months()(self.concerns)
+            super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise LedgerIsAppendOnly("Ledger entries cannot be deleted; book a correcting entry instead.")

@@ -1,4 +1,4 @@
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 
 from customers.querysets import VisibleToQuerySet
@@ -51,11 +51,12 @@ class LedgerEntryQuerySet(VisibleToQuerySet):
 
         # As LedgerEntry.save: each entry's `period` is the month it is for; a locked one books in the next open.
         objs = list(objs)
-        booked_in = booking_months()
-        for entry in objs:
-            entry.concerns = entry.concerns or entry.period
-            entry.period = booked_in(entry.concerns)
-        return super().bulk_create(objs, *args, **kwargs)
+        with transaction.atomic(using=self.db):
+            booked_in = booking_months()
+            for entry in objs:
+                entry.concerns = entry.concerns or entry.period
+                entry.period = booked_in(entry.concerns)
+            return super().bulk_create(objs, *args, **kwargs)
 
     def delete(self):
         raise LedgerIsAppendOnly("Ledger entries cannot be deleted; book a correcting entry instead.")
