@@ -49,8 +49,9 @@ def ledger_load(rows, finance):
             earned[pk] = earned.get(pk, Decimal("0")) + Decimal(cents) / 100
         if len(planned) == rows:
             break
-    copy_lines(LedgerEntry, BOOKING_COLUMNS, (
-        f"{pk},{month.isoformat()},accrual,{quantity},{eligible},{amount},,bench:{pk}:{month:%Y-%m},{now.isoformat()}\n"
+    copy_lines(LedgerEntry, (*BOOKING_COLUMNS, "concerns"), (
+        f"{pk},{month.isoformat()},accrual,{quantity},{eligible},{amount},,bench:{pk}:{month:%Y-%m},{now.isoformat()},"
+        f"{month.isoformat()}\n"
         for pk, month, quantity, eligible, amount in planned))
     ended = [(pk, start, end) for pk, start, end in agreements if pk in earned and pk % 4 == 0
              and end < date(2026, 1, 1)]
@@ -60,8 +61,9 @@ def ledger_load(rows, finance):
                 ((pk, start, end, False, earned[pk], Decimal("0"), Decimal("0"), earned[pk], "paid", finance.pk, now,
                   finance.pk, end + timedelta(days=45), f"CN-{pk}", now) for pk, start, end in ended))
     settlements = dict(Settlement.objects.values_list("agreement_id", "pk"))
-    copy_lines(LedgerEntry, (*BOOKING_COLUMNS, "settlement_id"), (
-        f"{pk},{end.isoformat()},payout,0,0,{-earned[pk]},,bench:payout:{pk},{now.isoformat()},{settlements[pk]}\n"
+    copy_lines(LedgerEntry, (*BOOKING_COLUMNS, "settlement_id", "concerns"), (
+        f"{pk},{end.isoformat()},payout,0,0,{-earned[pk]},,bench:payout:{pk},{now.isoformat()},{settlements[pk]},"
+        f"{end.isoformat()}\n"
         for pk, _start, end in ended))
     return len(planned), len(ended)
 

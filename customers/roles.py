@@ -79,6 +79,8 @@ ROLE_PERMISSIONS = {
         "rebates.export_accruals",
         "rebates.import_purchases",
         "rebates.view_importbatch",
+        "rebates.lock_period",
+        "rebates.view_periodlock",
     ],
     ERP_INTEGRATION: _ERP_READS
     + [

@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from config import clock
 from config.service_admin import CreateUpdateServiceAdmin, ReadOnlyAdmin, ServiceAdmin, refusal_messages
 from config.validators import validate_day
+from rebates.forms import MonthField
 from rebates.models import (
     AccrualCheck,
     AccrualRun,
@@ -19,6 +20,7 @@ from rebates.models import (
     ImportBatch,
     LedgerEntry,
     LineDiscount,
+    PeriodLock,
     Product,
     ProductLine,
     PurchaseLine,
@@ -464,7 +466,8 @@ class SettlementAdmin(admin.ModelAdmin):
 class LedgerEntryAdmin(ReadOnlyAdmin):
     """The ledger is append-only: the admin shows entries and never adds, changes or deletes one."""
 
-    list_display = ("agreement", "period", "kind", "quantity", "eligible_amount", "amount", "accrual_run", "booked_at")
+    list_display = ("agreement", "period", "concerns", "kind", "quantity", "eligible_amount", "amount", "accrual_run",
+                    "booked_at")
     list_filter = ("kind", "period")
     search_fields = ("agreement__number", "agreement__customer__code")
     list_select_related = ("agreement",)
@@ -473,3 +476,79 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
+
+
+class PeriodLockForm(forms.ModelForm):
+    """Locking a month in the admin: the month as YYYY-MM; the service checks the rest."""
+
+    month = MonthField(label="Month")
+
+    class Meta:
+        model = PeriodLock
+        fields = ("month",)
+
+    def validate_unique(self):
+        # A reopened month is locked again on its own row: the service decides, and says so when it is locked.
+        pass
+
+
+class PeriodReopenActionForm(ActionForm):
+    """The action bar of the locks list, with what reopening needs: a reason."""
+
+    reason = forms.CharField(required=False, max_length=300, label="Reason")
+
+
+@admin.register(PeriodLock)
+class PeriodLockAdmin(ServiceAdmin):
+    """Months finance closed: added through period_lock, reopened (with a reason) through period_reopen, both
+    audited; never edited or deleted here."""
+
+    form = PeriodLockForm
+    list_display = ("month", "locked", "locked_by", "locked_at", "reopened_by", "reopened_at", "reopen_reason")
+    list_select_related = ("locked_by", "reopened_by")
+    action_form = PeriodReopenActionForm
+    actions = ["reopen"]
+
+    @admin.display(boolean=True, description="Locked")
+    def locked(self, obj):
+        return obj.locked
+
+    def get_fields(self, request, obj=None):
+        return ("month",) if obj is None else ("month", "locked_by", "locked_at", "reopened_by", "reopened_at",
+                                               "reopen_reason")
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.get_fields(request, obj)
+
+    def has_add_permission(self, request):
+        return request.user.has_perm("rebates.lock_period")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_reopen_permission(self, request):
+        return request.user.has_perm("rebates.lock_period")
+
+    def save_model(self, request, obj, form, change):
+        from rebates.services.period_lock import PeriodLockConflict, PeriodLockError, period_lock
+
+        try:
+            obj.pk = period_lock(month=form.cleaned_data["month"], by=request.user).pk
+        except (PeriodLockError, PeriodLockConflict) as error:
+            raise ValidationError({"month": [str(error)]}) from error
+
+    @admin.action(description="Reopen the selected months (give the reason above)", permissions=["reopen"])
+    def reopen(self, request, queryset):
+        from rebates.services.period_lock import PeriodLockConflict, PeriodLockError, period_reopen
+
+        reason = request.POST.get("reason", "")
+        for lock in queryset.order_by("month"):
+            try:
+                period_reopen(month=lock.month, reason=reason, by=request.user)
+            except (PeriodLockError, PeriodLockConflict) as error:
+                self.message_user(request, f"{lock.month:%Y-%m}: {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"Reopened {lock.month:%Y-%m}.", messages.SUCCESS)

@@ -228,3 +228,17 @@ class AgedLiabilityForm(forms.Form):
         cleaned["by"] = cleaned.get("by") or "customer"
         cleaned["as_of"] = cleaned.get("as_of") or clock.today()
         return cleaned
+
+
+class PeriodLockForm(forms.Form):
+    """Lock a month, or reopen one with a reason (the months page posts one or the other)."""
+
+    action = forms.ChoiceField(choices=[("lock", "Lock"), ("reopen", "Reopen")])
+    month = MonthField(label="Month")
+    reason = forms.CharField(label="Why reopen it", max_length=300, required=False, strip=True)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("action") == "reopen" and not cleaned.get("reason"):
+            self.add_error("reason", "Reopening a month needs a reason.")
+        return cleaned

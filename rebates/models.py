@@ -5,7 +5,7 @@ first-of-month dates.
 """
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
 
 from config.constraints import NamedConstraints
@@ -812,7 +812,12 @@ class LedgerEntry(NamedConstraints, models.Model):
     # Indexed by the (agreement, period, kind) index below, which serves every read by agreement: a second
     # index on the agreement alone would only slow each booking down.
     agreement = models.ForeignKey(RebateAgreement, on_delete=models.PROTECT, related_name="entries", db_index=False)
-    period = models.DateField(help_text="The month the entry is for (first of the month).")
+    # The month the entry is booked in (first of the month): the month it concerns, unless that month was
+    # locked when it was booked; then the first open month after it (docs/period-lock.md).
+    period = models.DateField(help_text="The month the entry is booked in (first of the month).")
+    concerns = models.DateField(
+        blank=True, help_text="The month the entry is for (first of the month); its booking month unless that "
+                              "month was locked.")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     quantity = quantity_field(default=0)
     eligible_amount = money_field(default=0)
@@ -832,6 +837,9 @@ class LedgerEntry(NamedConstraints, models.Model):
         permissions = [("export_accruals", "Can export accrual sheets and the liability report")]
         constraints = [
             models.CheckConstraint(condition=first_of_month("period"), name="entry_period_is_month"),
+            models.CheckConstraint(condition=first_of_month("concerns"), name="entry_concerns_is_month"),
+            # A difference for a locked month is booked later, never earlier.
+            models.CheckConstraint(condition=Q(concerns__lte=F("period")), name="entry_concerns_not_after_period"),
             models.CheckConstraint(
                 condition=~Q(kind__in=["payout", "forfeiture"]) | Q(amount__lte=0),
                 name="entry_payout_and_forfeiture_not_positive",
@@ -852,11 +860,49 @@ class LedgerEntry(NamedConstraints, models.Model):
     def save(self, *args, **kwargs):
         if self.pk is not None and not self._state.adding:
             raise LedgerIsAppendOnly("Ledger entries cannot be changed; book a correcting entry instead.")
-        super().save(*args, **kwargs)
+        from rebates.period_locks import booking_months
+
+        # `period` as given is the month the entry is for; a locked month books it in the first open one. The
+        # locks are read in the insert's own transaction.
+        with transaction.atomic():
+            self.concerns = self.concerns or self.period
+            self.period = booking_months()(self.concerns)
+            super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise LedgerIsAppendOnly("Ledger entries cannot be deleted; book a correcting entry instead.")
 
+
+
+class PeriodLock(NamedConstraints, models.Model):
+    """A month finance has closed: nothing is booked into it while it is locked (an entry for it is booked in
+    the first open month after it, recording the month it concerns; the database refuses the rest). Reopening needs a
+    reason; every lock and reopening is an audit record (rebates/services/period_lock.py)."""
+
+    month = models.DateField(unique=True, validators=[validate_month], help_text="First of the month.")
+    locked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="+")
+    locked_at = models.DateTimeField()
+    reopened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+")
+    reopened_at = models.DateTimeField(null=True, blank=True, help_text="Set while the month is open again.")
+    reopen_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-month"]
+        permissions = [("lock_period", "Can lock and reopen months")]
+        constraints = [
+            models.CheckConstraint(condition=first_of_month("month"), name="period_lock_month_is_month"),
+            models.CheckConstraint(condition=Q(reopened_at__isnull=True) | ~Q(reopen_reason=""),
+                                   name="period_lock_reopened_with_reason"),
+        ]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} ({'locked' if self.locked else 'reopened'})"
+
+    @property
+    def locked(self) -> bool:
+        return self.reopened_at is None
 
 
 # What a customer has earned: the kinds that build a balance up, as against payouts and forfeitures.

@@ -1,4 +1,4 @@
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 
 from customers.querysets import VisibleToQuerySet
@@ -45,6 +45,18 @@ class LedgerEntryQuerySet(VisibleToQuerySet):
 
     def update(self, **kwargs):
         raise LedgerIsAppendOnly("Ledger entries cannot be changed; book a correcting entry instead.")
+
+    def bulk_create(self, objs, *args, **kwargs):
+        from rebates.period_locks import booking_months
+
+        # As LedgerEntry.save: each entry's `period` is the month it is for; a locked one books in the next open.
+        objs = list(objs)
+        with transaction.atomic(using=self.db):
+            booked_in = booking_months()
+            for entry in objs:
+                entry.concerns = entry.concerns or entry.period
+                entry.period = booked_in(entry.concerns)
+            return super().bulk_create(objs, *args, **kwargs)
 
     def delete(self):
         raise LedgerIsAppendOnly("Ledger entries cannot be deleted; book a correcting entry instead.")

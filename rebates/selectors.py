@@ -300,6 +300,9 @@ class StatementMonth:
     expected_rebate: Decimal | None
     shortfall: bool | None
     product_prices: tuple[tuple[str, Decimal, Decimal | None], ...] = ()
+    # Parts of the month's rebate booked in a later month because the month was locked then: (the month
+    # booked in, amount), oldest first. The month's figures above count them (they are what it earned).
+    booked_later: tuple[tuple[date, Decimal], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -437,12 +440,19 @@ def agreement_statement(*, user, number, as_of=None, agreement=None) -> Agreemen
             number=number,
         )
     last_month = month_of(as_of)
-    booked = {
-        row["period"]: row
-        for row in LedgerEntry.objects.filter(agreement=found, kind__in=EARNED_KINDS, period__lte=last_month)
-        .order_by().values("period")
-        .annotate(units=booked_units(), eligible=Sum("eligible_amount"), amount=Sum("amount"))
-    }
+    # Per month the entries concern (what the month earned), and the parts of it booked in a later month
+    # while it was locked: one grouped read by (month concerned, month booked in).
+    booked: dict[date, dict] = {}
+    booked_later: dict[date, list[tuple[date, Decimal]]] = {}
+    for row in (LedgerEntry.objects.filter(agreement=found, kind__in=EARNED_KINDS, concerns__lte=last_month)
+                .order_by("concerns", "period").values("concerns", "period")
+                .annotate(units=booked_units(), eligible=Sum("eligible_amount"), amount=Sum("amount"))):
+        held = booked.setdefault(row["concerns"], {"units": Decimal("0"), "eligible": Decimal("0"),
+                                                   "amount": Decimal("0")})
+        for figure in ("units", "eligible", "amount"):
+            held[figure] += row[figure] or 0
+        if row["period"] != row["concerns"]:
+            booked_later.setdefault(row["concerns"], []).append((row["period"], row["amount"]))
     expected = {}
     if found is agreement:  # read by agreement_for_page, with its terms
         with_terms = [found] if _has_rule(found) else []
@@ -484,6 +494,7 @@ def agreement_statement(*, user, number, as_of=None, agreement=None) -> Agreemen
             monthly_rebate=monthly, cumulative_rebate=cumulative,
             expected_rebate=result.amount if result is not None and accrues else None,
             shortfall=is_shortfall(units, committed) if accrued else None, product_prices=product_prices,
+            booked_later=tuple(booked_later.get(month, ())),
         ))
     shortfall_months = shortfall_month_count(
         units_by_month={month: row["units"] for month, row in booked.items()}, committed=committed,

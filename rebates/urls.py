@@ -10,6 +10,7 @@ urlpatterns = [
     path("forecasts/", views.forecasts, name="forecasts"),
     path("journal/", views.journal, name="journal"),
     path("aged-liability/", views.aged_liability, name="aged-liability"),
+    path("months/", views.months, name="months"),
     path("settlements/", views.settlements, name="settlements"),
     path("settlements/interim/", views.settlement_interim_view, name="settlement-interim"),
     path("settlements/approve/", views.settlements_approve_view, name="settlements-approve"),

@@ -21,7 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from config import clock
 from config.http import wrong_method
-from rebates import aging, history, selectors
+from rebates import aging, history, period_locks, selectors
 from rebates import forecasts as forecast_reads
 from rebates import journal as journal_reads
 from rebates.exports import XLSX_CONTENT_TYPE, ExportError, ExportFile
@@ -40,6 +40,7 @@ from rebates.forms import (
     ExportForm,
     ImportForm,
     JournalForm,
+    PeriodLockForm,
     SettlementInterimForm,
     SettlementPayForm,
     SettlementsPayForm,
@@ -60,6 +61,7 @@ from rebates.services import (
 )
 from rebates.services.exports import accruals_export
 from rebates.services.imports import purchase_import_commit_start, purchase_import_start
+from rebates.services.period_lock import PeriodLockConflict, PeriodLockError, period_lock, period_reopen
 from rebates.services.settlement import CreditNoteNumbering, SettlementsNotPayable, second_approval_threshold
 from rebates.templatetags.figures import money
 from rebates.wording import export_filters_in_words, period_in_words
@@ -830,3 +832,34 @@ def aged_liability(request):
     return render(request, "rebates/aged_liability.html", {
         "form": form, "rows": rows, "group_name": aging.GROUPS[group], "buckets": aging.BUCKETS,
         "bucket_totals": bucket_totals, "total": total, "as_of": as_of, "query": request.GET.urlencode()})
+
+
+@login_required
+@permission_required("rebates.lock_period", raise_exception=True)
+def months(request):
+    """Finance's month close: each month with its state; lock an ended month, or reopen a locked one with a
+    reason (rebates/services/period_lock.py). A POST answers with the page again (a redirect when it worked)."""
+    form = PeriodLockForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            month, action = form.cleaned_data["month"], form.cleaned_data["action"]
+            try:
+                if action == "lock":
+                    period_lock(month=month, by=request.user)
+                else:
+                    period_reopen(month=month, reason=form.cleaned_data["reason"], by=request.user)
+            except PeriodLockConflict as error:
+                messages.error(request, str(error))
+                status = 409
+            except PeriodLockError as error:
+                form.add_error(error.field if error.field in form.fields else None, str(error))
+                status = 400
+            else:
+                messages.success(request, f"{month:%Y-%m} {'locked' if action == 'lock' else 'reopened'}.")
+                return redirect("months")
+        else:
+            status = 400
+    return render(request, "rebates/months.html", {
+        "form": form, "rows": period_locks.month_states(user=request.user),
+    }, status=status)

@@ -192,7 +192,8 @@ class AccrualViewSet(mixins.ListModelMixin, ApiViewSet):
 
 class LedgerEntryOut(serializers.ModelSerializer):
     agreement = serializers.CharField(source="agreement.number")
-    month = MonthField(source="period")
+    month = MonthField(source="period", help_text="The month the entry is booked in.")
+    concerns = MonthField(help_text="The month the entry is for: an earlier one when that month was locked.")
     run = serializers.IntegerField(source="accrual_run_id", allow_null=True,
                                    help_text="The accrual run that booked the entry; null for one booked otherwise.")
     settlement = serializers.IntegerField(source="settlement_id", allow_null=True,
@@ -200,14 +201,14 @@ class LedgerEntryOut(serializers.ModelSerializer):
 
     class Meta:
         model = LedgerEntry
-        fields = ["id", "agreement", "month", "kind", "quantity", "eligible_amount", "amount", "run", "settlement",
-                  "booked_at"]
+        fields = ["id", "agreement", "month", "concerns", "kind", "quantity", "eligible_amount", "amount", "run",
+                  "settlement", "booked_at"]
         read_only_fields = fields
 
 
-LEDGER_ENTRY = {"id": 90412, "agreement": "AG-2026-0042", "month": "2026-03", "kind": "accrual", "quantity": "10.000",
-                "eligible_amount": "121.00", "amount": "2.50", "run": 31, "settlement": None,
-                "booked_at": "2026-04-01T02:03:11Z"}
+LEDGER_ENTRY = {"id": 90412, "agreement": "AG-2026-0042", "month": "2026-03", "concerns": "2026-03",
+                "kind": "accrual", "quantity": "10.000", "eligible_amount": "121.00", "amount": "2.50", "run": 31,
+                "settlement": None, "booked_at": "2026-04-01T02:03:11Z"}
 
 
 @extend_schema_view(
@@ -242,6 +243,15 @@ class ProductPriceOut(serializers.Serializer):
         return super().to_representation({"product": product, "units": units, "net_price": net_price})
 
 
+class BookedLaterOut(serializers.Serializer):
+    month = MonthField(help_text="The month it was booked in (the first open one).")
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+    def to_representation(self, instance):
+        booked_in, amount = instance
+        return {"month": f"{booked_in:%Y-%m}", "amount": f"{amount:.2f}"}
+
+
 class StatementMonthOut(serializers.Serializer):
     month = MonthField()
     accrued = serializers.BooleanField(
@@ -261,6 +271,9 @@ class StatementMonthOut(serializers.Serializer):
                                                help_text="What the engine computes now; booked by the next run.")
     shortfall = serializers.BooleanField(
         allow_null=True, help_text="Net units below the committed monthly quantity; null if not accrued yet.")
+    booked_later = BookedLaterOut(
+        many=True, help_text="Parts of the month's rebate booked in a later month because this one was locked "
+                             "(counted in monthly_rebate): the month booked in and the amount.")
 
 
 class ReferredOut(serializers.Serializer):
@@ -298,7 +311,8 @@ STATEMENT = {
                 "net_price": "12.1000",
                 "product_prices": [{"product": "SKU-00007", "units": "10.000", "net_price": "12.1000"}],
                 "rebate_per_unit": "0.2500", "net_net_price": "11.8500", "monthly_rebate": "2.50",
-                "cumulative_rebate": "7.50", "expected_rebate": "2.50", "shortfall": False}],
+                "cumulative_rebate": "7.50", "expected_rebate": "2.50", "shortfall": False,
+                "booked_later": [{"month": "2026-05", "amount": "-0.50"}]}],
     "referred": [],
 }
 

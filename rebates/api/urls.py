@@ -16,6 +16,7 @@ from rebates.api.ledger import (
     StatementView,
 )
 from rebates.api.outlook import ForecastLiabilityExportView, ForecastLiabilityView, ForecastViewSet
+from rebates.api.period_locks import PeriodLockViewSet
 from rebates.api.purchases import PurchaseViewSet
 
 router = SimpleRouter()
@@ -29,6 +30,7 @@ router.register("ledger-entries", LedgerEntryViewSet, basename="ledger-entry")
 router.register("settlements", SettlementViewSet, basename="settlement")
 router.register("export-jobs", ExportJobViewSet, basename="export-job")
 router.register("forecasts", ForecastViewSet, basename="forecast")
+router.register("period-locks", PeriodLockViewSet, basename="period-lock")
 
 urlpatterns = [
     path("agreements/<str:number>/statement/", StatementView.as_view(), name="agreement-statement"),

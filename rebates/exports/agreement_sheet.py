@@ -20,6 +20,8 @@ COLUMNS = (
     Column("Cumulative rebate", "money", width=14),
     Column("Competitor claims that month", width=34),
     Column("Shortfall", width=10),
+    # Parts of the month booked in a later month because it was locked: "2026-05 (-0.50)".
+    Column("Booked in a later month", width=22),
 )
 CLAIMS_COLUMN = 6
 HEADER_ROW = 7
@@ -69,7 +71,7 @@ def write_agreement_xlsx(target, statement: AgreementStatement, *,
         widths[CLAIMS_COLUMN] = text_width(claims, widths[CLAIMS_COLUMN])
         sheet.write_row(row, 0, (
             excel_serial(month.month), month.units, month.net_price, month.rebate_per_unit, month.monthly_rebate,
-            month.cumulative_rebate, claims or None, shortfall_text(month)))
+            month.cumulative_rebate, claims or None, shortfall_text(month), booked_later_text(month) or None))
         if month.units is not None and month.units != month.units.to_integral_value():
             sheet.write_number(row, 1, month.units, workbook.quantity_format(month.units))
     workbook.autofilter(sheet, HEADER_ROW, row, COLUMNS)
@@ -103,8 +105,8 @@ def write_agreement_csv(stream, statement: AgreementStatement, *,
                   _blank(month.rebate_per_unit),
                   month.monthly_rebate, month.cumulative_rebate,
                   claims_text(claims_by_month.get(month.month, ())),
-                  shortfall_text(month)))
-    writerow(("Total", "", plain_units(statement.total_units), "", "", statement.total_rebate, "", "", ""))
+                  shortfall_text(month), booked_later_text(month)))
+    writerow(("Total", "", plain_units(statement.total_units), "", "", statement.total_rebate, "", "", "", ""))
     out.close()
     return len(statement.months)
 
@@ -117,6 +119,11 @@ def shortfall_text(month) -> str:
 
 
 NOT_ACCRUED = "Not accrued yet"
+
+
+def booked_later_text(month) -> str:
+    """The parts of a month booked in a later month (it was locked): "2026-05 (-0.50)", joined by "; "."""
+    return "; ".join(f"{booked_in:%Y-%m} ({amount:.2f})" for booked_in, amount in month.booked_later)
 
 
 def _blank(value):

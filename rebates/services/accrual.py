@@ -26,6 +26,7 @@ from rebates.bulk import copy_lines
 from rebates.engine.money import CENT, ZERO
 from rebates.engine.periods import add_months, month_of
 from rebates.models import EARNED_KINDS, AccrualChunk, AccrualRun, LedgerEntry, RebateAgreement
+from rebates.period_locks import booking_months
 from rebates.sql import accrual as sql
 from rebates.sql import accrual_flat as flat_sql
 from rebates.sql import marks as marks_sql
@@ -239,9 +240,14 @@ def book(bookings: list[Booking]) -> None:
             formatted = texts[value] = value.isoformat()
         return formatted
 
-    copy_lines(LedgerEntry, BOOKING_COLUMNS, (
-        f"{b.agreement_id},{text(b.period)},{b.kind},{b.quantity},{b.eligible_amount},{b.amount},"
-        f"{'' if b.accrual_run_id is None else b.accrual_run_id},{b.booking_key},{text(b.booked_at)}\n"
+    if not bookings:
+        return
+    # A booking's period is the month it is for; a locked month books it in the first open one after it.
+    booked_in = booking_months()
+    copy_lines(LedgerEntry, (*BOOKING_COLUMNS, "concerns"), (
+        f"{b.agreement_id},{text(booked_in(b.period))},{b.kind},{b.quantity},{b.eligible_amount},{b.amount},"
+        f"{'' if b.accrual_run_id is None else b.accrual_run_id},{b.booking_key},{text(b.booked_at)},"
+        f"{text(b.period)}\n"
         for b in bookings
     ))
 

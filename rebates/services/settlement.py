@@ -514,5 +514,6 @@ def _terminate(*, agreement, terminated_on, reason, by, as_of):
 
 
 def _last_booked_month(agreement) -> date:
-    last = LedgerEntry.objects.filter(agreement=agreement).order_by("-period").values_list("period", flat=True).first()
+    last = LedgerEntry.objects.filter(agreement=agreement).order_by("-concerns").values_list("concerns",
+                                                                                            flat=True).first()
     return last or agreement.start_month

@@ -9,15 +9,16 @@ from rebates.models import AgreementBalance, LedgerEntry, RebateAgreement
 from rebates.sql.scope import table
 
 _BOOKED_SQL = """
-SELECT agreement_id, period, SUM(quantity), SUM(eligible_amount), SUM(amount) FROM {ledger}
+SELECT agreement_id, concerns, SUM(quantity), SUM(eligible_amount), SUM(amount) FROM {ledger}
 WHERE agreement_id = ANY(%s::bigint[]) AND kind = ANY(%s::text[])
-GROUP BY agreement_id, period
+GROUP BY agreement_id, concerns
 """
 
 
 def booked_rows(agreement_ids: list[int], kinds: list[str]) -> list[tuple]:
-    """(agreement id, period, quantity, eligible amount, amount): the sums of the agreements' ledger entries
-    of these kinds per agreement and month."""
+    """(agreement id, month, quantity, eligible amount, amount): the sums of the agreements' ledger entries
+    of these kinds per agreement and the month they concern (a locked month's late difference is booked in a
+    later month but still counts for its own)."""
     with connection.cursor() as cursor:
         cursor.execute(_BOOKED_SQL.format(ledger=table(LedgerEntry)), [list(agreement_ids), list(kinds)])
         return cursor.fetchall()

@@ -20,6 +20,7 @@ from rebates.engine.periods import SettlementFrequency
 from rebates.models import (
     BonusCondition,
     LedgerEntry,
+    PeriodLock,
     Product,
     PurchaseLine,
     RebateAgreement,
@@ -69,20 +70,23 @@ span AS MATERIALIZED (
     WHERE a.in_part AND m.i BETWEEN 0 AND a.last_index
 ),
 held AS MATERIALIZED (
-    -- Recomputed whole: every month the ledger holds.
-    SELECT e.agreement_id, e.period AS month, SUM(e.quantity) AS quantity, SUM(e.eligible_amount) AS amount,
+    -- Recomputed whole: every month the entries concern (a locked month's late difference is booked in a
+    -- later month, and counts for the month it concerns).
+    SELECT e.agreement_id, e.concerns AS month, SUM(e.quantity) AS quantity, SUM(e.eligible_amount) AS amount,
            SUM(e.amount) AS booked
     FROM {ledger} e
     JOIN flat a ON a.id = e.agreement_id
     WHERE e.agreement_id = ANY(%(whole_ids)s::bigint[]) AND NOT a.in_part AND e.kind = ANY(%(earned_kinds)s::text[])
-    GROUP BY e.agreement_id, e.period
+    GROUP BY e.agreement_id, e.concerns
     UNION ALL
-    -- Recomputed in part: the months of the periods to recompute, read by the (agreement, period) index.
-    SELECT e.agreement_id, e.period AS month, SUM(e.quantity), SUM(e.eligible_amount), SUM(e.amount)
+    -- Recomputed in part: the months of the periods to recompute. An entry is never booked before the month it
+    -- concerns, so the (agreement, period) index bounds the read from below.
+    SELECT e.agreement_id, e.concerns AS month, SUM(e.quantity), SUM(e.eligible_amount), SUM(e.amount)
     FROM span s
-    JOIN {ledger} e ON e.agreement_id = s.agreement_id AND e.period BETWEEN s.first_month AND s.last_month
+    JOIN {ledger} e ON e.agreement_id = s.agreement_id AND e.period >= s.first_month
+                   AND e.concerns BETWEEN s.first_month AND s.last_month
     WHERE e.kind = ANY(%(earned_kinds)s::text[])
-    GROUP BY e.agreement_id, e.period
+    GROUP BY e.agreement_id, e.concerns
 ),
 bought AS (
     {whole_bought}
@@ -151,9 +155,14 @@ entry AS (
     FROM wanted w LEFT JOIN held h ON h.agreement_id = w.agreement_id AND h.month = w.month
 ),
 created AS (
-    INSERT INTO {ledger} (agreement_id, period, kind, quantity, eligible_amount, amount, accrual_run_id,
+    -- Booked in the month it is for, or the first open month after it when that one is locked.
+    INSERT INTO {ledger} (agreement_id, period, concerns, kind, quantity, eligible_amount, amount, accrual_run_id,
                           booking_key, booked_at)
-    SELECT agreement_id, month, kind, quantity, amount, booked, %(run_id)s,
+    SELECT agreement_id,
+           -- Once per statement whether any month is locked at all; per row only then.
+           CASE WHEN EXISTS (SELECT 1 FROM {period_lock} WHERE reopened_at IS NULL) THEN rebates_open_month(month)
+                ELSE month END AS booked_in,
+           month, kind, quantity, amount, booked, %(run_id)s,
            kind || ':a' || agreement_id || ':' || to_char(month, 'YYYY-MM') || ':r' || %(run_id)s, %(now)s
     FROM (SELECT *, CASE WHEN was_held THEN 'adjustment' ELSE 'accrual' END AS kind FROM entry
           WHERE quantity <> 0 OR amount <> 0 OR booked <> 0) e
@@ -196,6 +205,7 @@ def flat_bookings(*, agreement_ids: list[int], changed_months: dict[int, frozens
     pairs = [(pk, month) for pk, months in changed_months.items() for month in sorted(months)]
     sql = _FLAT_SQL.format(
         agreement=table(RebateAgreement), rule=table(RebateRule), ledger=table(LedgerEntry),
+        period_lock=table(PeriodLock),
         purchase=table(PurchaseLine), product=table(Product),
         flat_rule=FLAT_RULE_SQL.format(bonus=table(BonusCondition)),
         whole_bought={"stored": _WHOLE_BOUGHT_SQL.format(input=run_input_table(run_id)),

@@ -59,6 +59,9 @@ WRITES = {
     ("market-signals", "decision_preview"): {"pricing_manager", "administrator"},
     # Drafting alternative terms for a program (replayed, nothing booked) is the pricing manager's.
     ("what-ifs", "create"): {"pricing_manager", "administrator"},
+    # Finance closes a month and opens it again.
+    ("period-locks", "create"): {"finance", "administrator"},
+    ("period-locks", "reopen"): {"finance", "administrator"},
 }
 # What the ERP token reads (docs/product.md's Users table): customers, products, programs, agreements,
 # purchase lines, accruals (and the ledger entries they sum), statements, settlements, and the accrual runs it
@@ -165,6 +168,7 @@ def fill(path, world, side="mine"):
         "ledger-entries": world[f"{side}_entry"].pk,
         "program-effectiveness": world["my_agreement"].program.code,
         "what-ifs": world["whatif"].pk,
+        "period-locks": "2026-01",
     }
     resource = path.split("/")[3]
     return re.sub(r"\{\w+\}", lambda _: str(keys[resource]), path)

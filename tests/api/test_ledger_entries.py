@@ -43,8 +43,8 @@ def test_an_entry_shows_its_figures_run_and_settlement(users, entries):
     body = client_for(users["finance"]).get(URL, {"agreement": "AG-A", "month_from": "2026-03"}).json()
     assert body["count"] == 2
     accrual, payout = body["results"]
-    assert accrual == {"id": entries[("AG-A", 3)].pk, "agreement": "AG-A", "month": "2026-03", "kind": "accrual",
-                       "quantity": "10.000", "eligible_amount": "121.00", "amount": "2.50",
+    assert accrual == {"id": entries[("AG-A", 3)].pk, "agreement": "AG-A", "month": "2026-03", "concerns": "2026-03",
+                       "kind": "accrual", "quantity": "10.000", "eligible_amount": "121.00", "amount": "2.50",
                        "run": entries["run"].pk, "settlement": None,
                        "booked_at": accrual["booked_at"]}
     assert accrual["booked_at"]

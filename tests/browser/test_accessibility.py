@@ -50,7 +50,7 @@ def main_pages(ids, role):
                     f"/settlements/{ids['settlement']}/",
                     f"/settlements/{ids['settlement']}/pay/", "/settlements/pay/?status=", "/exports/",
                     f"/exports/{ids['export']}/",
-                    "/imports/", f"/imports/{ids['import']}/", "/signals/"],
+                    "/imports/", f"/imports/{ids['import']}/", "/signals/", "/months/"],
         # The administrator's pages of the app are every role's; the admin site is Django's own.
         "admin": ["/", "/signals/", "/accruals/runs/", "/settlements/", "/admin/"],
     }[role]

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 AS_OF = datetime.date(2026, 12, 31)
 HEADER = ["Month", "Units", "Net price", "Rebate per unit", "Monthly rebate", "Cumulative rebate",
-          "Competitor claims that month", "Shortfall"]
+          "Competitor claims that month", "Shortfall", "Booked in a later month"]
 
 
 def sheet_rows(content):
@@ -101,5 +101,5 @@ def test_agreement_csv():
     rows = csv_rows(export.content)
     assert rows[0] == ["Agreement", *HEADER]
     # Units without padding zeros; money and prices with their places.
-    assert rows[1] == ["AG-SEED", "2026-01", "10", "12.1000", "0.2500", "2.50", "2.50", "", "No"]
+    assert rows[1] == ["AG-SEED", "2026-01", "10", "12.1000", "0.2500", "2.50", "2.50", "", "No", ""]
     assert rows[13][0] == "Total" and rows[13][2] == "120" and rows[13][5] == "30.00"

@@ -58,6 +58,7 @@ PAGES = {
     "forecasts": ("none", None),
     "journal": ("none", None),
     "aged-liability": ("none", None),
+    "months": ("none", None),
     "value-risk": ("none", None),
     "value-risk-sheet": ("none", None),
     "contacts-due": ("none", None),

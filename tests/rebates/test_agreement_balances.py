@@ -67,9 +67,9 @@ def test_an_entry_written_by_raw_sql_updates_its_balance_in_the_same_transaction
     agreement = agreement_buying("AG-RAW", 10)
     accrue()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("INSERT INTO rebates_ledgerentry (agreement_id, period, kind, quantity, eligible_amount, "
-                       "amount, booking_key, booked_at) VALUES (%s, '2026-06-01', 'adjustment', 0, 0, -1.25, "
-                       "'raw-1', now())", [agreement.pk])
+        cursor.execute("INSERT INTO rebates_ledgerentry (agreement_id, period, concerns, kind, quantity, "
+                       "eligible_amount, amount, booking_key, booked_at) VALUES (%s, '2026-06-01', '2026-06-01', "
+                       "'adjustment', 0, 0, -1.25, 'raw-1', now())", [agreement.pk])
         assert kept(agreement)[3] == D("13.75")
     assert LedgerEntry.objects.filter(agreement=agreement).aggregate(t=Sum("amount"))["t"] == D("13.75")
 

@@ -1,12 +1,13 @@
 """R1: the ledger's invariants over random sequences of ingest, correct, move (a line to another customer,
 product or month), delete, re-scope, move a product to another line, change a rule or a price, accrue,
-terminate, settle and pay, made through the paths users have: the services, the ORM as the admin saves,
-the API, and raw SQL.
+terminate, settle and pay, lock and reopen a month, made through the paths users have: the services, the ORM
+as the admin saves, the API, and raw SQL.
 
 After every step an incremental run, then: each agreement's balance is the sum of its entries by kind; a
 payout never pays more than was earned and unpaid when it was booked; the unpaid balance is never negative
 except by a correction to a month that was already paid (carried into the next settlement); a terminated
-agreement owes nothing; and a full recompute books nothing: it agrees with the incremental ledger to the cent.
+agreement owes nothing; no entry lands in a month after it was locked (while it stays locked); and a full
+recompute books nothing: per month an entry concerns, it agrees with the incremental ledger to the cent.
 """
 
 import datetime
@@ -15,7 +16,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
@@ -26,6 +27,7 @@ from rebates.engine.periods import add_months
 from rebates.models import (
     AgreementBalance,
     LedgerEntry,
+    PeriodLock,
     Product,
     PurchaseLine,
     RebateAgreement,
@@ -44,6 +46,7 @@ from rebates.services import (
     settlement_interim,
     settlement_pay,
 )
+from rebates.services.period_lock import PeriodLockConflict, period_lock, period_reopen
 from tests.factories import AgreementFactory, ProductFactory, ProductLineFactory, UserFactory
 
 START = datetime.date(2026, 1, 1)
@@ -70,8 +73,11 @@ accrue = st.tuples(st.just("accrue"), st.sampled_from([0, 0, 1, 3]))
 terminate = st.tuples(st.just("terminate"), st.integers(0, 2), st.integers(0, 11))
 settle = st.tuples(st.just("settle"), st.integers(0, 2), st.integers(0, 11))
 pay = st.tuples(st.just("pay"))
+# Finance locks a month that has ended (one to four months before the as-of month), or reopens one.
+lock = st.tuples(st.just("lock"), st.integers(1, 4))
+reopen = st.tuples(st.just("reopen"), st.integers(1, 4))
 steps = st.lists(st.one_of(ingest, ingest, correct, move, delete, rescope, reline, rule, price, accrue, accrue,
-                           terminate, settle, pay), min_size=1, max_size=14)
+                           terminate, settle, pay, lock, lock, reopen), min_size=1, max_size=14)
 
 
 def _scenario():
@@ -162,6 +168,7 @@ def _clawback_if_paid(clawback, customers):
 def test_ledger_invariants_hold_over_random_sequences(steps):
     with transaction.atomic():
         finance = UserFactory(username="r1-finance", role=roles.FINANCE)
+        payer = UserFactory(username="r1-payer", role=roles.FINANCE)
         erp = UserFactory(username="r1-erp", role=roles.ERP_INTEGRATION)
         scenario, product_lines = _scenario()
         customers = [agreement.customer for agreement, _ in scenario]
@@ -169,6 +176,8 @@ def test_ledger_invariants_hold_over_random_sequences(steps):
         lines = []
         as_of = START
         clawback = set()
+        # Each month locked now, with the last entry id when it was locked: no later entry may land in it.
+        locked: dict = {}
         for step in steps:
             action = step[0]
             if action == "ingest":
@@ -251,6 +260,23 @@ def test_ledger_invariants_hold_over_random_sequences(steps):
                                               reason="matched market signal")
                     except ValidationError:
                         pass  # re-scoped away: the price is refused, as it would be to a user
+            elif action == "lock":
+                month = add_months(as_of.replace(day=1), -step[1])
+                if month >= START:
+                    try:
+                        period_lock(month=month, by=finance, today=as_of)
+                    except PeriodLockConflict:
+                        assert month in locked
+                    else:
+                        locked[month] = LedgerEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+            elif action == "reopen":
+                month = add_months(as_of.replace(day=1), -step[1])
+                try:
+                    period_reopen(month=month, reason="restated", by=finance)
+                except PeriodLockConflict:
+                    assert month not in locked
+                else:
+                    locked.pop(month)
             elif action == "accrue":
                 as_of = min(add_months(as_of, step[1]), add_months(START, 13))
             elif action == "terminate":
@@ -279,7 +305,7 @@ def test_ledger_invariants_hold_over_random_sequences(steps):
                     paid = -_sum(LedgerEntry.objects.filter(agreement=settlement.agreement, kind="payout"))
                     assert settlement.amount <= earned - paid, "a payout would pay more than is unpaid"
                     settlement_approve(settlement=settlement, by=finance)
-                    settlement_pay(settlement=settlement, by=finance, paid_on=as_of, payment_reference="CN")
+                    settlement_pay(settlement=settlement, by=payer, paid_on=as_of, payment_reference="CN")
             # After every step: the nightly incremental run, then a full recompute that must book nothing.
             run = accrual_run_start(as_of=as_of, trigger="command", queue=False)
             assert accrual_run_perform(run_id=run.pk).status == "succeeded"
@@ -288,4 +314,11 @@ def test_ledger_invariants_hold_over_random_sequences(steps):
             for agreement, _ in scenario:
                 agreement = RebateAgreement.objects.get(pk=agreement.pk)
                 _check(agreement, agreement.customer_id in clawback)
+            # Nothing was booked into a month once it was locked: it went to the first open month after it.
+            assert set(PeriodLock.objects.filter(reopened_at__isnull=True).values_list("month", flat=True)) == set(
+                locked)
+            for month, last_before in locked.items():
+                landed = LedgerEntry.objects.filter(period=month, pk__gt=last_before)
+                assert not landed.exists(), f"{landed.first()} booked into locked {month:%Y-%m} after {step}"
+            assert not LedgerEntry.objects.filter(concerns__gt=F("period")).exists()
         transaction.set_rollback(True)
