@@ -3,7 +3,7 @@
 While a month is locked nothing is booked into it: every writer books an entry for a locked month into the
 first open month after it and records the month it concerns (`rebates.period_locks.booking_months`, the flat
 rules' statement), whoever books it (the nightly run, a payout, a forfeiture), and a trigger on the ledger
-(migration `0027_period_lock`) refuses any insert that would still land in one. The run compares the engine with
+(migration `0033_period_lock`) refuses any insert that would still land in one. The run compares the engine with
 what the ledger holds per month *concerned*, so a late difference is booked once, into an open month, and
 not again. Both writes are audited in their own transaction.
 """

@@ -1,4 +1,4 @@
-"""Migration 0027_period_lock on a ledger that already holds entries: each one concerns its own month."""
+"""Migration 0033_period_lock on a ledger that already holds entries: each one concerns its own month."""
 
 import pytest
 from django.db import connection
@@ -6,7 +6,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from tests.factories import AgreementFactory
 
-BEFORE = [("rebates", "0026_product_mix_rule_kind")]
+BEFORE = [("rebates", "0032_referral_rule_kind")]
 
 
 @pytest.mark.django_db(transaction=True)

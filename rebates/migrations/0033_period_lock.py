@@ -61,7 +61,7 @@ ALTER TABLE rebates_ledgerentry ENABLE TRIGGER rebates_ledgerentry_append_only;
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("rebates", "0026_product_mix_rule_kind"),
+        ("rebates", "0032_referral_rule_kind"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
