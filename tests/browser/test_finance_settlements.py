@@ -1,13 +1,15 @@
-"""Finance settles in bulk in real headless Chromium, on docs/product.md's seed scenario: one finance user
-approves every draft of the selection at once, a colleague pays them all with numbered credit notes, opens a
-settlement's customer statement and downloads the month's GL journal with the payouts on it."""
+"""Finance closes and settles in bulk in real headless Chromium, on docs/product.md's seed scenario: one finance
+user locks October, approves every draft of the selection at once, a colleague pays them all with numbered
+credit notes, opens a settlement's customer statement and downloads the month's GL journal with the payouts
+on it."""
 
+import datetime
 from io import BytesIO
 
 import openpyxl
 import pytest
 
-from rebates.models import LedgerEntry, Settlement
+from rebates.models import LedgerEntry, PeriodLock, Settlement
 from tests.browser.conftest import SERIOUS, axe_violations
 from tests.factories import PASSWORD, second_finance_user
 from tests.pages import scenario
@@ -15,14 +17,19 @@ from tests.pages import scenario
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_finance_bulk_approves_a_colleague_bulk_pays_and_downloads_the_journal(live_server, browser_page, sign_in,
-                                                                                shot):
+def test_finance_locks_a_month_bulk_approves_a_colleague_bulk_pays_and_downloads_the_journal(
+        live_server, browser_page, sign_in, shot):
     scenario.build()
     colleague = second_finance_user()  # once: each call sets the password again, which signs the user out
     drafts = list(Settlement.objects.filter(status="draft").order_by("pk"))
     assert drafts
     page = browser_page
     sign_in(page, "finance", PASSWORD)
+    page.goto(f"{live_server.url}/months/")
+    page.click("#lock-2026-10")
+    page.wait_for_selector(".messages >> text=2026-10 locked.")
+    assert PeriodLock.objects.get(month=datetime.date(2026, 10, 1)).locked_by.username == "finance"
+
     page.goto(f"{live_server.url}/settlements/?status=draft")
     page.click(f"#approve-selection button:has-text('Approve all {len(drafts)}')")
     page.wait_for_selector(f"text=Approved {len(drafts)} settlement")
