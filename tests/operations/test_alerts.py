@@ -1,6 +1,8 @@
 """Each alert is raised once by a real cause, mailed once to the administrators, and cleared (with a second
 mail) when the cause goes; checks that see the same problem again send nothing."""
 
+import os
+import signal
 from datetime import timedelta
 from decimal import Decimal
 
@@ -13,12 +15,15 @@ from operations import checks
 from operations.models import Alert
 from operations.services import alerts_mail_pending, alerts_sync, operations_check
 from operations.tasks import operations_check as operations_check_task
-from rebates.models import AccrualCheck, AccrualRun, AgreementBalance, ExportJob, ImportBatch
+from rebates.models import AccrualCheck, AccrualRun, AgreementBalance, ExportJob, ImportBatch, RebateAgreement
 from rebates.services import accrual_check_sample, accrual_run_fail, accrual_run_perform, accrual_run_start
 from rebates.services.accrual import accrual_run_prepare
 from rebates.services.exports import export_job_run
 from tests.pages.scenario import TODAY
 from tests.pages.scenario import build as build_scenario
+from tests.rebates.many_agreements import AS_OF, build_agreements
+from tests.rebates.test_accrual_safety import accrue_in_subprocess, hold_agreement_lock, no_chunk_being_booked
+from tests.services import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -224,3 +229,36 @@ def test_checks_running_at_once_raise_one_alert_and_send_one_mail(administrator,
     assert failures == []
     assert Alert.objects.filter(kind=Alert.Kind.BROKER_DOWN).count() == 1
     assert subjects() == ["[Rebate desk] Raised: Broker down (broker)"]
+
+
+@pytest.mark.real_clock
+@pytest.mark.django_db(transaction=True)
+def test_a_run_whose_process_is_killed_midway_raises_the_stale_alert_and_the_next_run_clears_it(
+        administrator, quiet_broker, settings):
+    build_agreements(agreements=20, lines_per_month=2)
+    ids = sorted(RebateAgreement.objects.values_list("pk", flat=True))
+    holder = hold_agreement_lock(ids[6])  # the fourth chunk of two waits here: the process dies mid-run
+    process = accrue_in_subprocess(ACCRUAL_CHUNK_SIZE="2")
+    try:
+        assert wait_for(lambda: AccrualRun.objects.filter(status="running", chunks_done__gte=3).exists(), 60)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(30)
+    finally:
+        holder.close()
+    killed = AccrualRun.objects.get()
+    assert killed.status == "running"
+
+    settings.OPERATIONS_RUN_STALE_SECONDS = 0  # no progress since the kill: stale at once
+    operations_check()
+    [alert] = open_alerts(Alert.Kind.RUN_STALE)
+    assert alert.key == f"run {killed.pk}" and alert.details["chunks_done"] < alert.details["chunks_total"]
+    assert subjects() == [f"[Rebate desk] Raised: Accrual run stale (run {killed.pk})"]
+
+    settings.ACCRUAL_RUN_STALE_SECONDS = 0  # the next run takes the dead one over
+    assert wait_for(lambda: no_chunk_being_booked(killed), 60)
+    assert accrual_run_perform(run_id=accrual_run_start(
+        as_of=AS_OF, trigger=AccrualRun.Trigger.COMMAND, queue=False).pk).status == "succeeded"
+    operations_check()
+    alert.refresh_from_db()
+    assert alert.cleared_at is not None
+    assert subjects()[1:] == [f"[Rebate desk] Cleared: Accrual run stale (run {killed.pk})"]

@@ -117,7 +117,7 @@ def _database_url():
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
-def _accrue_in_subprocess(**env):
+def accrue_in_subprocess(**env):
     environment = {**os.environ, "DATABASE_URL": _database_url(), "DJANGO_SETTINGS_MODULE": "config.settings.test",
                    **env}
     return subprocess.Popen(
@@ -146,7 +146,7 @@ def _chunks_are_whole(run):
     return True
 
 
-def _hold_agreement_lock(agreement_id):
+def hold_agreement_lock(agreement_id):
     """Lock one agreement's row from a connection of its own, as a slow writer would: a chunk that
     reaches it waits there. Returns the connection; closing it releases the lock."""
     holder = psycopg2.connect(_database_url())
@@ -161,8 +161,8 @@ def test_a_worker_killed_midway_leaves_whole_chunks_and_the_next_run_gives_exact
     # Chunks of two agreements in id order: the chunk after `kill_after_chunks` waits on this lock, so the
     # worker is killed exactly there, however fast or slow this machine is.
     ids = sorted(RebateAgreement.objects.values_list("pk", flat=True))
-    holder = _hold_agreement_lock(ids[2 * kill_after_chunks])
-    process = _accrue_in_subprocess(ACCRUAL_CHUNK_SIZE="2")
+    holder = hold_agreement_lock(ids[2 * kill_after_chunks])
+    process = accrue_in_subprocess(ACCRUAL_CHUNK_SIZE="2")
 
     def reached():
         run = AccrualRun.objects.filter(status="running").first()
@@ -181,7 +181,7 @@ def test_a_worker_killed_midway_leaves_whole_chunks_and_the_next_run_gives_exact
     # The next run finds the dead one (no chunk being booked, no progress for longer than the stale limit)
     # and marks it failed. The killed process's connection goes once the lock it waited for is free.
     settings.ACCRUAL_RUN_STALE_SECONDS = 0
-    assert _wait_for(lambda: _no_chunk_being_booked(killed))
+    assert _wait_for(lambda: no_chunk_being_booked(killed))
     next_run = start_and_perform()
     killed.refresh_from_db()
     assert killed.status == "failed" and "stopped midway" in killed.error
@@ -191,7 +191,7 @@ def test_a_worker_killed_midway_leaves_whole_chunks_and_the_next_run_gives_exact
     assert start_and_perform(full=True).entries_count == 0
 
 
-def _no_chunk_being_booked(run):
+def no_chunk_being_booked(run):
     """No pending chunk of the run is locked, i.e. being booked by a live connection."""
     with transaction.atomic():
         pending = AccrualChunk.objects.filter(run=run, status="pending")
@@ -221,7 +221,7 @@ def test_a_celery_worker_killed_midway_is_recovered_at_once_and_the_next_run_giv
     build_agreements(agreements=30, lines_per_month=4)
     # The chunk after `kill_after_chunks` waits on this lock, so the worker dies there, mid-run.
     ids = sorted(RebateAgreement.objects.values_list("pk", flat=True))
-    holder = _hold_agreement_lock(ids[2 * kill_after_chunks])
+    holder = hold_agreement_lock(ids[2 * kill_after_chunks])
     first = CeleryWorker(own_redis, tmp_path / "first-worker.log", **env).start()
     killed = accrual_run_start(as_of=AS_OF, trigger="finance")  # queued on commit through the real broker
     try:
