@@ -104,7 +104,7 @@ class ProductUnit(NamedConstraints, models.Model):
                                         help_text="Base units in one of this unit (e.g. 50).")
 
     class Meta:
-        ordering = ["product", "base_quantity", "code"]
+        ordering = ["product_id", "base_quantity", "code"]
         constraints = [
             models.UniqueConstraint(fields=["product", "code"], name="product_unit_code_unique"),
             models.CheckConstraint(condition=Q(base_quantity__gt=0), name="product_unit_base_quantity_positive"),
