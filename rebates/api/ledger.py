@@ -288,7 +288,7 @@ STATEMENT = {
     "months": [{"month": "2026-03", "accrued": True, "units": "10.000", "eligible_amount": "121.00",
                 "net_price": "12.1000",
                 "product_prices": [{"product": "SKU-00007", "units": "10.000", "net_price": "12.1000"}],
-                "units_sent": [{"product": "SKU-00007", "unit": "box", "quantity_in_unit": "0.200",
+                "units_sent": [{"product": "SKU-00007", "unit": "pack", "quantity_in_unit": "1.000",
                                 "units": "10.000"}],
                 "rebate_per_unit": "0.2500", "net_net_price": "11.8500", "monthly_rebate": "2.50",
                 "cumulative_rebate": "7.50", "expected_rebate": "2.50", "shortfall": False}],
