@@ -9,7 +9,7 @@ from django.db.models import Q
 
 from rebates.engine import rule_kind
 from rebates.engine.words import money, plain
-from rebates.models import Product, ProductUnit
+from rebates.models import Product
 from rebates.templatetags.figures import units
 
 _PAID = {"annual": "paid annually", "quarterly": "paid quarterly", "monthly": "paid monthly"}
@@ -56,10 +56,11 @@ def units_in_words(agreement) -> list[str]:
     """The unit the agreement's quantities, per-unit rates, tiers and minimums count in, and the units its
     products are also sold in: "Units are each: rates, tiers and minimums per each; a box is 50 each, a case
     600 each." Nothing when every product of the scope is counted in each and sold in no other unit."""
-    in_scope = Q(agreements=agreement) | Q(product_line__agreements=agreement)
-    base_units = sorted(set(Product.objects.filter(in_scope).values_list("base_unit", flat=True)))
-    sizes = sorted(set(ProductUnit.objects.filter(product__in=Product.objects.filter(in_scope))
-                       .values_list("base_quantity", "code", "product__base_unit")))
+    # One query: each base unit of the scope, with the units its products are sold in (none: NULLs).
+    rows = set(Product.objects.filter(Q(agreements=agreement) | Q(product_line__agreements=agreement)).order_by()
+               .values_list("base_unit", "units__base_quantity", "units__code").distinct())
+    base_units = sorted({base for base, _, _ in rows})
+    sizes = sorted((size, code, base) for base, size, code in rows if code is not None)
     if not sizes and base_units in ([], ["each"]):
         return []
     if len(base_units) == 1:

@@ -51,10 +51,10 @@ def run(content, name="purchases.xlsx", commit=True, user=None):
 def test_template_names_the_columns_and_shows_an_example():
     workbook = load_workbook(io.BytesIO(purchase_import_template("xlsx").content))
     sheet = workbook["Purchase lines"]
-    assert [cell.value for cell in sheet[1]] == HEADER
+    assert [cell.value for cell in sheet[1]] == [*HEADER, "unit"]
     assert [cell.value for cell in sheet[2]][:4] == ["INV-2026-000123-1", "C00042", "FAS-101", "2026-03"]
     assert "How to fill it in" in workbook.sheetnames
-    assert purchase_import_template("csv").content.decode("utf-8-sig").splitlines()[0] == ",".join(HEADER)
+    assert purchase_import_template("csv").content.decode("utf-8-sig").splitlines()[0] == ",".join([*HEADER, "unit"])
 
 
 def test_the_filled_in_template_imports(scenario):

@@ -125,3 +125,23 @@ def test_the_base_unit_cannot_change_once_lines_are_counted_in_it(widget):
     with pytest.raises(ValidationError) as refused:
         product_update(by=None, product=widget, base_unit="kg")
     assert "base_unit" in refused.value.message_dict
+
+
+def test_the_generated_book_sends_three_lines_in_ten_in_boxes_or_cases_with_the_same_base_figures():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("generate_synthetic", customers=20, agreements=30, products=10, lines=1000, stdout=StringIO())
+    lines = PurchaseLine.objects.filter(erp_line_id__startswith="BK-")
+    in_units = lines.exclude(unit="")
+    assert in_units.count() == 300
+    assert set(in_units.values_list("unit", flat=True)) == {"box", "case"}
+    sizes = dict(ProductUnit.objects.filter(product__sku__startswith="BK-").values_list("code", "base_quantity")
+                 .distinct())
+    assert sizes == {"box": Decimal(10), "case": Decimal(100)}
+    for line in in_units:
+        assert line.quantity_in_unit * sizes[line.unit] == line.quantity
+        assert line.unit_price_in_unit == line.unit_price * sizes[line.unit]
+    # Lines not sent in a unit hold no figures of one.
+    assert not lines.filter(unit="", quantity_in_unit__isnull=False).exists()
