@@ -277,8 +277,9 @@ def test_checked_lines_kept_beside_the_batch_read_back_exactly():
 
     checked = CheckedLines([
         (0, 'L1\r\n"first", second', "C1", "W-1", datetime.date(2026, 3, 1), D("-2.000"), D("12.1000"),
-         D("-24.20")),
-        (1, "MÜLLER;2", "C 2", "SKU,9", datetime.date(2099, 12, 1), D("1E+3"), D("0.0001"), D("99999999999999.99")),
+         D("-24.20"), ""),
+        (1, "MÜLLER;2", "C 2", "SKU,9", datetime.date(2099, 12, 1), D("1E+3"), D("0.0001"), D("99999999999999.99"),
+         "box"),
     ])
     placed = PurchaseFile(lines=[], rows=[2, 7], columns={"quantity": ("E", "Qty")}, kind="xlsx")
     lines, where = checked_lines_read(io.BytesIO(checked_lines_bytes(checked, placed)))
