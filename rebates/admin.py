@@ -66,6 +66,22 @@ class ProductAdmin(CreateUpdateServiceAdmin):
     inlines = [ProductUnitInline]
     refusal_prefixes = ("units.",)
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # Left out or blank, the base unit stays as it is (each for a new product).
+        form.base_fields["base_unit"].required = False
+        return form
+
+    def get_inline_instances(self, request, obj=None):
+        if request.method == "POST" and "units-TOTAL_FORMS" not in request.POST:
+            return []  # a change that does not send the units leaves them as they are
+        return super().get_inline_instances(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if not form.cleaned_data.get("base_unit"):
+            form.cleaned_data["base_unit"] = Product.objects.get(pk=obj.pk).base_unit if change else "each"
+        super().save_model(request, obj, form, change)
+
     def save_related(self, request, form, formsets, change):
         from rebates.services.catalog import product_update
 

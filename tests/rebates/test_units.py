@@ -145,3 +145,44 @@ def test_the_generated_book_sends_three_lines_in_ten_in_boxes_or_cases_with_the_
         assert line.unit_price_in_unit == line.unit_price * sizes[line.unit]
     # Lines not sent in a unit hold no figures of one.
     assert not lines.filter(unit="", quantity_in_unit__isnull=False).exists()
+
+
+@pytest.fixture
+def superuser(client):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_superuser("root", "root@example.com", "a long pass phrase 42")
+    client.force_login(user)
+    return client, user
+
+
+def test_units_are_kept_in_the_admin_inline_through_the_service(superuser, widget):
+    from django.urls import reverse
+
+    from customers.models import AuditRecord
+
+    client, user = superuser
+    response = client.post(reverse("admin:rebates_product_change", args=[widget.pk]), {
+        "name": widget.name, "product_line": widget.product_line_id, "list_price": "14.00", "base_unit": "each",
+        "units-TOTAL_FORMS": "1", "units-INITIAL_FORMS": "0",
+        "units-0-code": "pallet", "units-0-base_quantity": "2400"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    # The inline's rows are the whole list: the box and the case were not sent again.
+    assert list(widget.units.values_list("code", "base_quantity")) == [("pallet", Decimal(2400))]
+    assert AuditRecord.objects.filter(action="product.update", actor=user, target_id=str(widget.pk)).exists()
+
+
+def test_a_line_sent_in_boxes_is_edited_in_the_admin_as_sent(superuser, widget):
+    from django.urls import reverse
+
+    client, _ = superuser
+    purchase_lines_ingest(lines=[line(quantity="3", unit_price="12.10", amount="36.30", unit="box")], source=API)
+    stored = PurchaseLine.objects.get()
+    page = client.get(reverse("admin:rebates_purchaseline_change", args=[stored.pk])).content.decode()
+    assert 'name="quantity" value="3.000"' in page and 'name="unit" value="box"' in page
+    response = client.post(reverse("admin:rebates_purchaseline_change", args=[stored.pk]), {
+        "customer": stored.customer_id, "product": widget.pk, "month": "2026-03-01", "unit": "case",
+        "quantity": "1", "unit_price": "140.00", "amount": "140.00"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    stored.refresh_from_db()
+    assert (stored.quantity, stored.unit, stored.quantity_in_unit) == (Decimal(600), "case", Decimal(1))
