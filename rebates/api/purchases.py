@@ -62,9 +62,9 @@ LINE_SCHEMA = {
         "quantity": _decimal(3, 14, "Units; negative for a credit note. A decimal string (or a JSON number)."),
         "unit_price": _decimal(4, 14, "Net unit price, not negative."),
         "amount": _decimal(2, 16, "Net amount of the line; negative for a credit note."),
-        "unit": {"type": "string", "maxLength": 20,
+        "unit": {"type": "string", "maxLength": 20, "nullable": True,
                  "description": "The unit of quantity and unit_price: the product's base unit or one of its units "
-                                "(e.g. box, case). Absent or blank: the base unit."},
+                                "(e.g. box, case). Absent, null or blank: the base unit."},
     },
 }
 
