@@ -233,9 +233,10 @@ def _validated(lines: Iterable[Mapping] | CheckedLines, *, keep: bool = False
 
 def _in_base_unit(units: ProductUnits, unit: str, quantity, unit_price, index, erp_line_id, errors
                   ) -> tuple[Decimal, Decimal, str] | None:
-    """(quantity, unit price) of a line sent in `unit`, in the product's base unit, and the unit to store
-    ("" for the base unit itself); None, with the problem noted, when the unit is unknown or the quantity
-    does not convert exactly. A line whose quantity or price is already wrong is left to those errors."""
+    """(quantity, unit price, unit) of a line sent in `unit`: its figures in the product's base unit, and
+    the unit to store. None for a line in the base unit itself; None, with the problem noted, when the unit
+    is unknown or the quantity does not convert exactly. A line whose quantity or price is already wrong
+    is left to those errors."""
     try:
         base_quantity = units.base_quantity_of(unit)
     except UnitError as error:
