@@ -86,6 +86,11 @@ CONSTRAINT_PROBLEMS: dict[str, tuple[tuple[str, ...], str]] = {
     "purchase_month_is_month": (("month",), "The month must be the first of a month."),
     "purchase_erp_line_id_not_blank": (("erp_line_id",), "The ERP line id must not be blank."),
     "purchase_unit_price_not_negative": (("unit_price",), "The unit price must not be negative."),
+    "purchase_unit_figures_with_unit": (("unit",), "A line in another unit keeps its quantity and price as sent; "
+                                                   "a line in the base unit has neither."),
+    "product_unit_code_unique": (("code",), "The product already has a unit with this code."),
+    "product_unit_base_quantity_positive": (("base_quantity",), "A unit holds more than 0 base units."),
+    "product_unit_code_not_blank": (("code",), "The unit code must not be blank."),
     "export_progress_le_100": (("progress",), "Progress is at most 100."),
     "one_running_accrual_run": (("status",), "Another accrual run is running."),
     "run_chunks_done_le_total": (("chunks_done",), "More chunks done than the run has."),

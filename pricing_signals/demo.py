@@ -38,6 +38,7 @@ from rebates.models import (
     LineDiscount,
     Product,
     ProductLine,
+    ProductUnit,
     PurchaseLine,
     RebateAgreement,
     RebateProgram,
@@ -93,6 +94,8 @@ PRODUCTS = (
     ("SAF-404", "Hard hat, vented", "safety", "17.50"),
     ("SAF-405", "Hi-vis vest, class 2", "safety", "6.80"),
 )
+# The product the ERP also sends in boxes and cases: its lines of whole cases or boxes come in them.
+UNITS_SKU, UNITS = "SAF-401", (("case", 120), ("box", 10))
 PROGRAMS = (
     ("consumables-2026", "2026 back-end program, fasteners and abrasives"),
     ("equipment-2026", "2026 back-end program, power tools and safety"),
@@ -274,11 +277,27 @@ def _users_sync():
 
 def _catalogue_sync():
     lines = {code: _sync(ProductLine, {"code": code}, name=name) for code, name in PRODUCT_LINES}
-    return {
+    products = {
         sku: _sync(Product, {"sku": sku}, name=name, product_line=lines[line], list_price=Decimal(price),
                    launched_on=LAUNCHED_ON if sku == LAUNCH_SKU else None)
         for sku, name, line, price in PRODUCTS
     }
+    for code, size in UNITS:
+        _sync(ProductUnit, {"product": products[UNITS_SKU], "code": code}, base_quantity=Decimal(size))
+    return products
+
+
+def _as_sent(line):
+    """A line of the units product that is a whole number of cases or boxes, as the ERP sends it: in them
+    (its base figures unchanged)."""
+    if line.product.sku != UNITS_SKU:
+        return line
+    for code, size in UNITS:
+        if line.quantity % size == 0:
+            line.unit, line.quantity_in_unit, line.unit_price_in_unit = code, line.quantity / size, \
+                line.unit_price * size
+            break
+    return line
 
 
 def _customer_plans(rng):
@@ -400,7 +419,8 @@ def _last_year_rows(plan, customer, products):
         )
 
 
-PURCHASE_FIELDS = ("customer_id", "product_id", "month", "quantity", "unit_price", "amount", "source")
+PURCHASE_FIELDS = ("customer_id", "product_id", "month", "quantity", "unit_price", "amount", "source", "unit",
+                   "quantity_in_unit", "unit_price_in_unit")
 
 
 def _purchases_sync(plans, customers, products):
@@ -410,6 +430,7 @@ def _purchases_sync(plans, customers, products):
     for plan in plans:
         for row in chain(_last_year_rows(plan, customers[plan.code], products),
                          _purchase_rows(plan, customers[plan.code], products)):
+            row = _as_sent(row)
             line = existing.get(row.erp_line_id)
             if line is None:
                 new.append(row)

@@ -23,6 +23,7 @@ from rebates.models import (
     PeriodLock,
     Product,
     ProductLine,
+    ProductUnit,
     PurchaseLine,
     RebateAgreement,
     RebateProgram,
@@ -45,16 +46,52 @@ class ProductLineAdmin(CreateUpdateServiceAdmin):
     service_target = "product_line"
 
 
+class ProductUnitInline(admin.TabularInline):
+    """The units a product is sold in besides its base unit (box = 50, case = 600), saved through
+    product_update with the product."""
+
+    model = ProductUnit
+    extra = 0
+    fields = ("code", "base_quantity")
+
+
 @admin.register(Product)
 class ProductAdmin(CreateUpdateServiceAdmin):
     """Saved through the catalog services, audited as the API's changes are."""
 
-    list_display = ("sku", "name", "product_line", "list_price", "launched_on", "discontinued_on")
+    list_display = ("sku", "name", "product_line", "list_price", "base_unit", "launched_on", "discontinued_on")
     list_filter = ("product_line",)
     search_fields = ("sku", "name")
     list_select_related = ("product_line",)
     fields = ("sku", "name", "product_line", "list_price", "launched_on", "discontinued_on", "clearance_from",
-              "clearance_until")
+              "clearance_until", "base_unit")
+    inlines = [ProductUnitInline]
+    refusal_prefixes = ("units.",)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        # Left out or blank, the base unit stays as it is (each for a new product).
+        form.base_fields["base_unit"].required = False
+        return form
+
+    def get_inline_instances(self, request, obj=None):
+        if request.method == "POST" and "units-TOTAL_FORMS" not in request.POST:
+            return []  # a change that does not send the units leaves them as they are
+        return super().get_inline_instances(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if not form.cleaned_data.get("base_unit"):
+            form.cleaned_data["base_unit"] = Product.objects.get(pk=obj.pk).base_unit if change else "each"
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        from rebates.services.catalog import product_update
+
+        for formset in formsets:
+            if formset.model is ProductUnit:
+                product_update(by=request.user, product=form.instance,
+                               units=_rows(formset, ("code", "base_quantity")))
+        self.formsets_saved(formsets)
 
     def get_readonly_fields(self, request, obj=None):
         return ("sku",) if obj is not None else ()
@@ -339,11 +376,18 @@ class PurchaseLineAdmin(ServiceAdmin):
     list_select_related = ("customer", "product")
     raw_id_fields = ("customer", "product")
     date_hierarchy = "month"
-    fields = ("erp_line_id", "customer", "product", "month", "quantity", "unit_price", "amount")
+    fields = ("erp_line_id", "customer", "product", "month", "unit", "quantity", "unit_price", "amount")
 
     def get_readonly_fields(self, request, obj=None):
         # A line is known by its erp_line_id: another id is another line.
         return ("erp_line_id",) if obj is not None else ()
+
+    def get_object(self, request, object_id, from_field=None):
+        line = super().get_object(request, object_id, from_field)
+        if line is not None and line.unit:
+            # A line sent in a unit is edited as it was sent; the service converts it again on save.
+            line.quantity, line.unit_price = line.quantity_in_unit, line.unit_price_in_unit
+        return line
 
     def save_model(self, request, obj, form, change):
         from rebates.services.purchases import PurchaseLinesInvalid, purchase_line_save
@@ -352,7 +396,8 @@ class PurchaseLineAdmin(ServiceAdmin):
         try:
             purchase_line_save(by=request.user, erp_line_id=obj.erp_line_id if change else data["erp_line_id"],
                                customer=data["customer"].code, product=data["product"].sku, month=data["month"],
-                               quantity=data["quantity"], unit_price=data["unit_price"], amount=data["amount"])
+                               quantity=data["quantity"], unit_price=data["unit_price"], amount=data["amount"],
+                               unit=data["unit"] or "")
         except PurchaseLinesInvalid as refused:
             raise ValidationError({problem["field"]: problem["message"] for problem in refused.errors}) from refused
         obj.pk = PurchaseLine.objects.only("pk").get(erp_line_id=obj.erp_line_id if change else data["erp_line_id"]).pk

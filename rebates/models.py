@@ -67,6 +67,9 @@ class Product(NamedConstraints, models.Model):
                                       help_text="First month on clearance (first of the month).")
     clearance_until = models.DateField(null=True, blank=True, validators=[validate_month],
                                        help_text="Last month on clearance (first of the month).")
+    # Quantities, per-unit rates and tiers are in this unit; lines in another unit (ProductUnit) convert to it.
+    base_unit = models.SlugField(max_length=20, default="each", db_default="each",
+                                 help_text="The unit quantities are counted in (e.g. each).")
 
     objects = ProductQuerySet.as_manager()
 
@@ -90,6 +93,26 @@ class Product(NamedConstraints, models.Model):
 
     def __str__(self):
         return f"{self.sku} {self.name}"
+
+
+class ProductUnit(NamedConstraints, models.Model):
+    """A unit a product is sold in besides its base unit: a box of 50, a case of 12 boxes (600)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="units")
+    code = models.SlugField(max_length=20, help_text="The unit as the ERP names it (e.g. box, case).")
+    base_quantity = models.DecimalField(max_digits=20, decimal_places=6,
+                                        help_text="Base units in one of this unit (e.g. 50).")
+
+    class Meta:
+        ordering = ["product_id", "base_quantity", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "code"], name="product_unit_code_unique"),
+            models.CheckConstraint(condition=Q(base_quantity__gt=0), name="product_unit_base_quantity_positive"),
+            models.CheckConstraint(condition=~Q(code=""), name="product_unit_code_not_blank"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} = {self.base_quantity.normalize():f} {self.product.base_unit}"
 
 
 class RebateProgram(models.Model):
@@ -477,9 +500,15 @@ class PurchaseLine(NamedConstraints, models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="purchases", db_index=False)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="purchases")
     month = models.DateField()
-    quantity = quantity_field(help_text="Negative for credit notes.")
-    unit_price = unit_price_field()
+    quantity = quantity_field(help_text="In the product's base unit; negative for credit notes.")
+    unit_price = unit_price_field(help_text="Per base unit.")
     amount = money_field(help_text="Net amount of the line; negative for credit notes.")
+    # A line sent in another unit than the product's base unit keeps the unit and its figures as sent;
+    # blank (and no figures) for a line in the base unit.
+    unit = models.CharField(max_length=20, blank=True, default="", db_default="",
+                            help_text="The unit the line was sent in; blank for the base unit.")
+    quantity_in_unit = quantity_field(null=True, blank=True, help_text="The quantity as sent, in `unit`.")
+    unit_price_in_unit = unit_price_field(null=True, blank=True, help_text="The unit price as sent, per `unit`.")
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.API)
     import_batch = models.ForeignKey(
         ImportBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="lines"
@@ -496,6 +525,11 @@ class PurchaseLine(NamedConstraints, models.Model):
             models.CheckConstraint(condition=first_of_month("month"), name="purchase_month_is_month"),
             models.CheckConstraint(condition=~Q(erp_line_id=""), name="purchase_erp_line_id_not_blank"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="purchase_unit_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(unit="", quantity_in_unit__isnull=True, unit_price_in_unit__isnull=True)
+                | (~Q(unit="") & Q(quantity_in_unit__isnull=False, unit_price_in_unit__isnull=False)),
+                name="purchase_unit_figures_with_unit",
+            ),
         ]
         indexes = [
             # A customer's lines of a month with what the accrual run sums of them: its reads of a few months

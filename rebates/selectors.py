@@ -303,6 +303,9 @@ class StatementMonth:
     # Parts of the month's rebate booked in a later month because the month was locked then: (the month
     # booked in, amount), oldest first. The month's figures above count them (they are what it earned).
     booked_later: tuple[tuple[date, Decimal], ...] = ()
+    # The lines of the month sent in another unit than their product's base unit, per product and unit:
+    # (SKU, unit, quantity as sent, the same in base units). Units above are always base units.
+    units_sent: tuple[tuple[str, str, Decimal, Decimal], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -316,6 +319,9 @@ class AgreementStatement:
     # A referral rule's referred customers: (month, customer code, net purchases in scope) of each month in their
     # referral window, as the engine reads them (docs/rule-kinds.md: their code and amount only).
     referred: tuple[tuple[date, str, Decimal], ...] = ()
+    # The base unit units, per-unit rates and tiers count in: the one of the products bought ("unit" when
+    # they differ or nothing was bought).
+    base_unit: str = "unit"
 
     @property
     def total_units(self) -> Decimal:
@@ -335,9 +341,10 @@ def quantized(value, step: Decimal) -> Decimal:
     return exact(value, step).quantize(step)
 
 
-def _statement_prices(agreement, months) -> dict[date, tuple[Decimal | None, tuple]]:
-    """Per month: (net price, ((sku, units, price), ...)) as StatementMonth tells them. Two queries: the
-    agreement's price steps (stated per product, discounts per line) and its purchases by month and product."""
+def _statement_prices(agreement, months) -> tuple[dict[date, tuple[Decimal | None, tuple, tuple]], str]:
+    """Per month: (net price, ((sku, units, price), ...), units sent) as StatementMonth tells them; and the
+    base unit of the products bought. Two queries: the agreement's price steps (stated per product,
+    discounts per line) and its purchases by month, product and the unit they were sent in."""
     stated, discounts = defaultdict(list), defaultdict(list)
     products = {}
     none = Value(None, output_field=BigIntegerField())
@@ -354,13 +361,19 @@ def _statement_prices(agreement, months) -> dict[date, tuple[Decimal | None, tup
         else:
             discounts[line_id].append((effective_from, value))
     bought = defaultdict(dict)
-    for month, product_id, sku, line_id, list_price, units in (
+    sent = defaultdict(list)
+    base_units = set()
+    for month, product_id, sku, line_id, list_price, base_unit, unit, units, in_unit in (
             PurchaseLine.objects.filter(covered_q(agreement)).order_by()
-            .values_list("month", "product_id", "product__sku", "product__product_line_id", "product__list_price")
-            .annotate(units=Sum("quantity"))):
+            .values_list("month", "product_id", "product__sku", "product__product_line_id", "product__list_price",
+                         "product__base_unit", "unit")
+            .annotate(units=Sum("quantity"), in_unit=Sum("quantity_in_unit"))):
         products[product_id] = (sku, line_id, list_price)
-        if units:
-            bought[month][product_id] = units
+        base_units.add(base_unit)
+        bought[month][product_id] = bought[month].get(product_id, 0) + (units or 0)
+        if unit and in_unit:
+            sent[month].append((sku, unit, in_unit, units))
+    bought = {month: {pk: units for pk, units in by_product.items() if units} for month, by_product in bought.items()}
 
     def price(product_id, month):
         _, line_id, list_price = products[product_id]
@@ -378,8 +391,8 @@ def _statement_prices(agreement, months) -> dict[date, tuple[Decimal | None, tup
         else:
             found = {price(pk, month) for pk in stated} - {None}
             net = found.pop() if len(found) == 1 else None
-        result[month] = (net, rows)
-    return result
+        result[month] = (net, rows, tuple(sorted(sent.get(month, ()))))
+    return result, base_units.pop() if len(base_units) == 1 else "unit"
 
 
 def _last_run_as_of():
@@ -469,7 +482,7 @@ def agreement_statement(*, user, number, as_of=None, agreement=None) -> Agreemen
     # shows what its ledger holds, never a "next run" figure.
     accrues = found.status in ACCRUING_STATUSES
     all_months = sorted(set(term_months(found, last_month)) | set(expected) | set(booked))
-    prices = _statement_prices(found, all_months)
+    prices, base_unit = _statement_prices(found, all_months)
     committed = found.committed_monthly_quantity
     if not hasattr(found, "last_run_as_of"):  # read by the caller without it
         found.last_run_as_of = AccrualRun.objects.filter(status=AccrualRun.Status.SUCCEEDED).aggregate(
@@ -484,7 +497,7 @@ def agreement_statement(*, user, number, as_of=None, agreement=None) -> Agreemen
         units = quantized(held.get("units"), Decimal("0.001"))
         monthly = quantized(held.get("amount"), Decimal("0.01"))
         cumulative += monthly
-        net_price, product_prices = prices[month]
+        net_price, product_prices, units_sent = prices[month]
         per_unit = result.rebate_per_unit if result is not None else None
         months.append(StatementMonth(
             month=month, accrued=accrued, units=units if accrued else None,
@@ -495,6 +508,7 @@ def agreement_statement(*, user, number, as_of=None, agreement=None) -> Agreemen
             expected_rebate=result.amount if result is not None and accrues else None,
             shortfall=is_shortfall(units, committed) if accrued else None, product_prices=product_prices,
             booked_later=tuple(booked_later.get(month, ())),
+            units_sent=units_sent,
         ))
     shortfall_months = shortfall_month_count(
         units_by_month={month: row["units"] for month, row in booked.items()}, committed=committed,
@@ -502,7 +516,7 @@ def agreement_statement(*, user, number, as_of=None, agreement=None) -> Agreemen
         through=through)
     return AgreementStatement(agreement=found, as_of=as_of, committed_monthly_quantity=committed,
                               months=tuple(months), accrued_through=through, shortfall_months=shortfall_months,
-                              referred=referred)
+                              referred=referred, base_unit=base_unit)
 
 
 # --- Page reads: the agreement page, the customer page and the dashboards --------------------------

@@ -33,6 +33,7 @@ from rebates.models import (
     LineDiscount,
     Product,
     ProductLine,
+    ProductUnit,
     PurchaseLine,
     RebateAgreement,
     RebateProgram,
@@ -65,6 +66,9 @@ PRICE_RANGES = ((2, 50),) * 6 + ((50, 200),) * 3 + ((200, 800),)
 UNMATCHED_PERCENT, CREDIT_NOTE_PERCENT = 3, 1
 MAX_QUANTITY, MAX_RETURN = 500, 20
 AVERAGE_QUANTITY = (1 + MAX_QUANTITY) // 2
+# Every product also sells by the box and the case; 3 lines in 10 are sent in one of them. The same lines
+# in base units as without units (a line of 7 each is 0.7 box), so the book's figures do not change.
+UNITS = (("box", 10), ("case", 100))
 
 
 class SyntheticDataError(Exception):
@@ -91,6 +95,8 @@ class SyntheticSummary:
     purchase_lines: int
     unmatched_lines: int
     credit_notes: int
+    product_units: int
+    lines_in_units: int
     seconds: float
 
     def counts(self) -> dict[str, int]:
@@ -244,6 +250,8 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
         Product(sku=f"{SYNTHETIC_PREFIX}P{i + 1:05d}", name=f"{LINE_NAMES[i % line_count]} item {i + 1}",
                 product_line_id=line_ids[i % line_count], list_price=_money(list_cents[i]))
         for i in range(products)])
+    insert_rows(ProductUnit, ("product_id", "code", "base_quantity"),
+                ((product_id, code, Decimal(size)) for product_id in product_ids for code, size in UNITS))
     say(f"{managers:,} managers, {products:,} products in {line_count} lines, {len(PROGRAMS)} programs")
 
     plan = _customers_plan(random.Random(f"{seed}:customers"), customers)
@@ -295,15 +303,15 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
     tally = {"unmatched": 0, "credit_notes": 0}
     rows = _purchase_rows(random.Random(f"{seed}:purchases"), lines, planned, customer_ids, product_ids,
                           list_cents, len(months), tally)
-    _purchases_insert(rows, lines, [month.isoformat() for month in months], now)
-    say(f"{lines:,} purchase lines")
+    in_units = _purchases_insert(rows, lines, [month.isoformat() for month in months], now)
+    say(f"{lines:,} purchase lines, {in_units:,} of them sent in boxes or cases")
     return {
         "managers": managers, "segments": len(SEGMENTS), "product_lines": line_count, "products": products,
         "programs": len(PROGRAMS), "customers": customers, "agreements": agreements, "rules": agreements,
         "tier_bands": len(bands), "contract_prices": len(prices), "line_discounts": len(discounts),
         "scope_products": len(scope_products),
         "scope_product_lines": len(scope_lines), "purchase_lines": lines, "unmatched_lines": tally["unmatched"],
-        "credit_notes": tally["credit_notes"],
+        "credit_notes": tally["credit_notes"], "product_units": products * len(UNITS), "lines_in_units": in_units,
     }
 
 
@@ -533,19 +541,31 @@ def _purchase_rows(rng, count, planned, customer_ids, product_ids, list_cents, m
         yield erp_line_id, customer_ids[a.customer], product_ids[product], month, quantity, price, quantity * price
 
 
-def _purchases_insert(rows, count, month_texts, now):
+def _purchases_insert(rows, count, month_texts, now) -> int:
+    """COPY the lines; lines 1, 4 and 7 of every ten are sent in a box or a case (alternating by tens), their
+    base figures the same. Answers how many lines are in a unit."""
     stamp = now.isoformat()
+    in_units = 0
 
     def csv_lines():
-        for erp_line_id, customer_id, product_id, month, quantity, price, amount in rows:
+        nonlocal in_units
+        for n, (erp_line_id, customer_id, product_id, month, quantity, price, amount) in enumerate(rows, start=1):
             sign, amount = ("-", -amount) if amount < 0 else ("", amount)
+            if n % 10 in (1, 4, 7):
+                in_units += 1
+                code, size = UNITS[n // 10 % 2]
+                sent = f'"{code}",{Decimal(quantity) / size},{Decimal(price * size).scaleb(-2)}'
+            else:
+                sent = '"",,'
             yield (f"{erp_line_id},{customer_id},{product_id},{month_texts[month]},{quantity},"
-                   f"{price // 100}.{price % 100:02d},{sign}{amount // 100}.{amount % 100:02d},api,{stamp},{stamp}\n")
+                   f"{price // 100}.{price % 100:02d},{sign}{amount // 100}.{amount % 100:02d},{sent},api,"
+                   f"{stamp},{stamp}\n")
 
     with indexes_rebuilt_after(PurchaseLine._meta.db_table, rows_written=count):
         columns = ("erp_line_id", "customer_id", "product_id", "month", "quantity", "unit_price", "amount",
-                   "source", "created_at", "updated_at")
+                   "unit", "quantity_in_unit", "unit_price_in_unit", "source", "created_at", "updated_at")
         copy_lines(PurchaseLine, columns, csv_lines())
+    return in_units
 
 
 def _bulk_ids(model, key, prefix, objects):

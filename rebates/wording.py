@@ -5,8 +5,11 @@ then the minimum, cap, commitment and bonuses, one sentence each. Each kind word
 from datetime import date
 from functools import cached_property
 
+from django.db.models import Q
+
 from rebates.engine import rule_kind
 from rebates.engine.words import money, plain
+from rebates.models import Product
 from rebates.templatetags.figures import units
 
 _PAID = {"annual": "paid annually", "quarterly": "paid quarterly", "monthly": "paid monthly"}
@@ -45,7 +48,28 @@ def terms_in_words(agreement) -> list[str]:
     for bonus in rule.bonuses.all():
         lines.append(f"Bonus: {plain(bonus.extra_percent)}% more on the whole scope in a period with at least "
                      f"{plain(bonus.minimum_quantity)} units of {bonus.product.sku}.")
+    lines.extend(units_in_words(agreement))
     return lines
+
+
+def units_in_words(agreement) -> list[str]:
+    """The unit the agreement's quantities, per-unit rates, tiers and minimums count in, and the units its
+    products are also sold in: "Units are each: rates, tiers and minimums per each; a box is 50 each, a case
+    600 each." Nothing when every product of the scope is counted in each and sold in no other unit."""
+    # One query: each base unit of the scope, with the units its products are sold in (none: NULLs).
+    rows = set(Product.objects.filter(Q(agreements=agreement) | Q(product_line__agreements=agreement)).order_by()
+               .values_list("base_unit", "units__base_quantity", "units__code").distinct())
+    base_units = sorted({base for base, _, _ in rows})
+    sizes = sorted((size, code, base) for base, size, code in rows if code is not None)
+    if not sizes and base_units in ([], ["each"]):
+        return []
+    if len(base_units) == 1:
+        words = f"Units are {base_units[0]}: rates, tiers and minimums per {base_units[0]}"
+    else:
+        words = f"Units are each product's base unit ({', '.join(base_units)}): rates, tiers and minimums per it"
+    if sizes:
+        words += "; " + ", ".join(f"a {code} is {plain(size)} {base}" for size, code, base in sizes)
+    return [words + "."]
 
 
 def period_in_words(start, end=None) -> str:

@@ -31,6 +31,7 @@ from rebates.models import (
     LineDiscount,
     Product,
     ProductLine,
+    ProductUnit,
     RebateAgreement,
     RebateProgram,
     RebateRule,
@@ -57,17 +58,32 @@ from rebates.services.enrollment import (
 # --- products ---------------------------------------------------------------------------------------
 
 
+class ProductUnitOut(serializers.ModelSerializer):
+    class Meta:
+        model = ProductUnit
+        fields = ["code", "base_quantity"]
+        read_only_fields = fields
+
+
 class ProductOut(serializers.ModelSerializer):
     product_line = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    units = ProductUnitOut(many=True, read_only=True,
+                           help_text="The units the product is sold in besides its base unit.")
 
     class Meta:
         model = Product
         fields = ["sku", "name", "product_line", "list_price", "launched_on", "discontinued_on", "clearance_from",
-                  "clearance_until"]
+                  "clearance_until", "base_unit", "units"]
         read_only_fields = fields
 
     clearance_from = MonthField(read_only=True, allow_null=True)
     clearance_until = MonthField(read_only=True, allow_null=True)
+
+
+class ProductUnitIn(StrictInput):
+    code = serializers.SlugField(max_length=20, help_text="The unit as the ERP names it (e.g. box).")
+    base_quantity = ExactDecimalField(max_digits=20, decimal_places=6, min_value=Decimal("0.000001"),
+                                      help_text="Base units in one of this unit (e.g. 50).")
 
 
 class ProductIn(StrictInput):
@@ -81,6 +97,10 @@ class ProductIn(StrictInput):
     clearance_from = MonthField(required=False, allow_null=True,
                                 help_text="First month on clearance (YYYY-MM); clearance rules pay more then.")
     clearance_until = MonthField(required=False, allow_null=True, help_text="Last month on clearance (YYYY-MM).")
+    base_unit = serializers.SlugField(max_length=20, required=False,
+                                      help_text="The unit quantities are counted in (default each).")
+    units = ProductUnitIn(many=True, required=False, max_length=50,
+                          help_text="The units it is sold in besides the base unit; sent, they replace the list.")
 
 
 class ProductChangeIn(ProductIn):
@@ -89,7 +109,9 @@ class ProductChangeIn(ProductIn):
 
 
 PRODUCT = {"sku": "SKU-00007", "name": "Cutting disc 125 mm", "product_line": "abrasives", "list_price": "14.0000",
-           "launched_on": "2025-03-01", "discontinued_on": None, "clearance_from": None, "clearance_until": None}
+           "launched_on": "2025-03-01", "discontinued_on": None, "clearance_from": None, "clearance_until": None,
+           "base_unit": "each", "units": [{"code": "box", "base_quantity": "50.000000"},
+                                          {"code": "case", "base_quantity": "600.000000"}]}
 
 
 def _crud_schema(noun, example, change_example, serializer_in, serializer_change, serializer_out, lookup):
@@ -151,7 +173,7 @@ class ProductViewSet(_Writable):
     }
 
     def get_queryset(self):
-        return Product.objects.select_related("product_line").order_by("sku")
+        return Product.objects.select_related("product_line").prefetch_related("units").order_by("sku")
 
     def create_with(self, **fields):
         return product_create(by=self.request.user, **fields)

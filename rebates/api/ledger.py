@@ -252,6 +252,19 @@ class BookedLaterOut(serializers.Serializer):
         return {"month": f"{booked_in:%Y-%m}", "amount": f"{amount:.2f}"}
 
 
+class UnitsSentOut(serializers.Serializer):
+    product = serializers.CharField(help_text="SKU.")
+    unit = serializers.CharField(help_text="The unit the lines were sent in.")
+    quantity_in_unit = serializers.DecimalField(max_digits=14, decimal_places=3,
+                                                help_text="Their quantity as sent, in that unit.")
+    units = serializers.DecimalField(max_digits=14, decimal_places=3, help_text="The same in the product's base unit.")
+
+    def to_representation(self, instance):
+        product, unit, quantity_in_unit, units = instance
+        return super().to_representation({"product": product, "unit": unit, "quantity_in_unit": quantity_in_unit,
+                                          "units": units})
+
+
 class StatementMonthOut(serializers.Serializer):
     month = MonthField()
     accrued = serializers.BooleanField(
@@ -263,6 +276,8 @@ class StatementMonthOut(serializers.Serializer):
     net_price = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True,
                                          help_text="The products' prices averaged over the units bought that month.")
     product_prices = ProductPriceOut(many=True, help_text="Each product bought that month, at its own price.")
+    units_sent = UnitsSentOut(many=True, help_text="Lines of the month sent in another unit than the base unit "
+                                                   "(a box, a case), per product and unit; `units` are base units.")
     rebate_per_unit = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
     net_net_price = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
     monthly_rebate = serializers.DecimalField(max_digits=16, decimal_places=2)
@@ -292,6 +307,7 @@ class StatementOut(serializers.Serializer):
     customer = serializers.CharField(source="agreement.customer.code")
     as_of = serializers.DateField()
     committed_monthly_quantity = serializers.DecimalField(max_digits=14, decimal_places=3, allow_null=True)
+    base_unit = serializers.CharField(help_text="The unit units, per-unit rates and tiers count in (e.g. each).")
     total_units = serializers.DecimalField(max_digits=16, decimal_places=3)
     total_eligible_amount = serializers.DecimalField(max_digits=18, decimal_places=2)
     total_rebate = serializers.DecimalField(max_digits=18, decimal_places=2)
@@ -306,10 +322,12 @@ class StatementIn(QueryParams):
 
 STATEMENT = {
     "agreement": "AG-2026-0042", "customer": "C00042", "as_of": "2026-03-31", "committed_monthly_quantity": "10.000",
-    "total_units": "30.000", "total_eligible_amount": "363.00", "total_rebate": "7.50",
+    "base_unit": "each", "total_units": "30.000", "total_eligible_amount": "363.00", "total_rebate": "7.50",
     "months": [{"month": "2026-03", "accrued": True, "units": "10.000", "eligible_amount": "121.00",
                 "net_price": "12.1000",
                 "product_prices": [{"product": "SKU-00007", "units": "10.000", "net_price": "12.1000"}],
+                "units_sent": [{"product": "SKU-00007", "unit": "pack", "quantity_in_unit": "1.000",
+                                "units": "10.000"}],
                 "rebate_per_unit": "0.2500", "net_net_price": "11.8500", "monthly_rebate": "2.50",
                 "cumulative_rebate": "7.50", "expected_rebate": "2.50", "shortfall": False,
                 "booked_later": [{"month": "2026-05", "amount": "-0.50"}]}],

@@ -12,7 +12,7 @@ from config.api.views import ApiViewSet
 from rebates.api.filters import PurchaseFilter
 from rebates.models import PurchaseLine
 from rebates.services import PurchaseLinesInvalid, purchase_lines_ingest
-from rebates.services.purchases import FIELDS
+from rebates.services.purchases import ALL_FIELDS
 
 MAX_LINES = 10_000
 
@@ -24,8 +24,8 @@ class PurchaseLineOut(serializers.ModelSerializer):
 
     class Meta:
         model = PurchaseLine
-        fields = ["erp_line_id", "customer", "product", "month", "quantity", "unit_price", "amount", "source",
-                  "import_batch", "created_at", "updated_at"]
+        fields = ["erp_line_id", "customer", "product", "month", "quantity", "unit_price", "amount", "unit",
+                  "quantity_in_unit", "unit_price_in_unit", "source", "import_batch", "created_at", "updated_at"]
         read_only_fields = fields
 
 
@@ -62,6 +62,9 @@ LINE_SCHEMA = {
         "quantity": _decimal(3, 14, "Units; negative for a credit note. A decimal string (or a JSON number)."),
         "unit_price": _decimal(4, 14, "Net unit price, not negative."),
         "amount": _decimal(2, 16, "Net amount of the line; negative for a credit note."),
+        "unit": {"type": "string", "maxLength": 20, "nullable": True,
+                 "description": "The unit of quantity and unit_price: the product's base unit or one of its units "
+                                "(e.g. box, case). Absent, null or blank: the base unit."},
     },
 }
 
@@ -72,12 +75,14 @@ EXAMPLE_LINE = {"erp_line_id": "INV-2026-03-000123-1", "customer": "C00042", "pr
 @extend_schema_view(
     list=extend_schema(summary="Purchase lines", description="Lines of the customers you may see, by month and id.",
                        examples=[OpenApiExample("A page of lines", response_only=True, value={
-                           **EXAMPLE_LINE, "quantity": "10.000", "unit_price": "12.1000", "source": "api",
+                           **EXAMPLE_LINE, "quantity": "10.000", "unit_price": "12.1000", "unit": "",
+                           "quantity_in_unit": None, "unit_price_in_unit": None, "source": "api",
                            "import_batch": 7, "created_at": "2026-04-02T01:12:00Z",
                            "updated_at": "2026-04-02T01:12:00Z"})]),
     retrieve=extend_schema(summary="One purchase line", description="By its erp_line_id.",
                            examples=[OpenApiExample("A line", response_only=True, value={
-                               **EXAMPLE_LINE, "quantity": "10.000", "unit_price": "12.1000", "source": "api",
+                               **EXAMPLE_LINE, "quantity": "500.000", "unit_price": "0.2420", "unit": "box",
+                               "quantity_in_unit": "10.000", "unit_price_in_unit": "12.1000", "source": "api",
                                "import_batch": 7, "created_at": "2026-04-02T01:12:00Z",
                                "updated_at": "2026-04-02T01:12:00Z"})]),
     create=extend_schema(
@@ -87,7 +92,9 @@ EXAMPLE_LINE = {"erp_line_id": "INV-2026-03-000123-1", "customer": "C00042", "pr
             "replaces the line, never duplicates it. One invalid line rejects the whole batch with a 400 whose "
             "`details` name each bad line (0-based `line`) and field; nothing is stored then. A line for an "
             "unknown customer code or SKU is such an error; a line that matches no agreement is stored and "
-            "listed in `unmatched_lines`. Send an `Idempotency-Key` to make a resend after a timeout safe."
+            "listed in `unmatched_lines`. Send an `Idempotency-Key` to make a resend after a timeout safe. A line "
+            "may name its `unit` (a box, a case: one of the product's units); it is stored in the product's base "
+            "unit, with the unit and its figures as sent beside. An unknown unit is an error on the field `unit`."
         ),
         request={"application/json": {"oneOf": [
             LINE_SCHEMA, {"type": "array", "items": LINE_SCHEMA, "minItems": 1, "maxItems": MAX_LINES}]}},
@@ -140,7 +147,7 @@ class PurchaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
         unknown = [{"line": index, "erp_line_id": line.get("erp_line_id") if isinstance(line.get("erp_line_id"), str)
                     else None, "field": str(key), "message": UNKNOWN}
                    for index, line in enumerate(lines) if isinstance(line, dict)
-                   for key in line if key not in FIELDS]
+                   for key in line if key not in ALL_FIELDS]
         if unknown:
             raise ApiError(f"{len(unknown)} unknown field{'s' if len(unknown) != 1 else ''} in the lines; nothing was "
                            f"stored.", details=unknown)

@@ -27,9 +27,11 @@ HEADERS = {
     "quantity": ("quantity", "units", "qty"),
     "unit_price": ("unit_price", "unit price", "price"),
     "amount": ("amount", "net amount", "line amount"),
+    # Optional: a file without it has every line in the product's base unit.
+    "unit": ("unit", "uom", "unit of measure"),
 }
 _HEADER_FIELD = {name: field for field, names in HEADERS.items() for name in names}
-TEXT_FIELDS = ("erp_line_id", "customer", "product")
+TEXT_FIELDS = ("erp_line_id", "customer", "product", "unit")
 EXCEL_EPOCH = date(1899, 12, 30)
 EXCEL_1904_EPOCH = date(1904, 1, 1)
 

@@ -3,36 +3,38 @@
 import io
 from decimal import Decimal
 
-from rebates.services.purchases import FIELDS
+from rebates.services.purchases import ALL_FIELDS
 
-TEMPLATE_EXAMPLE = ("INV-2026-000123-1", "C00042", "FAS-101", "2026-03", "10", "12.10", "121.00")
+TEMPLATE_EXAMPLE = ("INV-2026-000123-1", "C00042", "FAS-101", "2026-03", "10", "12.10", "121.00", "")
 
 
 def purchase_import_template(format: str = "xlsx"):
-    """The file to fill in: the seven columns, one example line, and (in .xlsx) what each column takes."""
+    """The file to fill in: the seven columns and the optional unit, one example line, and (in .xlsx) what
+    each column takes."""
     from rebates.exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, ExportFile
     from rebates.exports.cells import Column, CsvOut, XlsxWorkbook
 
     if format == "csv":
         buffer = io.BytesIO()
         out = CsvOut(buffer)
-        out.row(FIELDS)
+        out.row(ALL_FIELDS)
         out.row(TEMPLATE_EXAMPLE)
         out.close()
         return ExportFile("purchase-lines-template.csv", CSV_CONTENT_TYPE, buffer.getvalue())
     if format != "xlsx":
         raise ValueError(f"format must be xlsx or csv, got {format!r}")
-    columns = [Column(field, width=width) for field, width in zip(FIELDS, (22, 14, 14, 10, 12, 12, 14), strict=True)]
+    columns = [Column(field, width=width)
+               for field, width in zip(ALL_FIELDS, (22, 14, 14, 10, 12, 12, 14, 10), strict=True)]
     buffer = io.BytesIO()
     workbook = XlsxWorkbook(buffer)
     text = workbook.add_format({"num_format": "@"})
     sheet = workbook.sheet("Purchase lines")
     for col, column in enumerate(columns):
         # Text columns stay text: Excel would turn 2026-03 into a date and C00042 stays as typed.
-        sheet.set_column(col, col, column.width, text if col < 4 else None)
+        sheet.set_column(col, col, column.width, text if col < 4 or column.header == "unit" else None)
     workbook.header(sheet, 0, columns)
     sheet.write_row(1, 0, TEMPLATE_EXAMPLE[:4])
-    for col, value in enumerate(TEMPLATE_EXAMPLE[4:], start=4):
+    for col, value in enumerate(TEMPLATE_EXAMPLE[4:7], start=4):
         sheet.write_number(1, col, Decimal(value))
     help_sheet = workbook.sheet("How to fill it in")
     help_sheet.set_column(0, 0, 14)
@@ -45,6 +47,7 @@ def purchase_import_template(format: str = "xlsx"):
         ("quantity", "Units bought; negative for a credit note. Up to 3 decimal places."),
         ("unit_price", "Net unit price, up to 4 decimal places."),
         ("amount", "Net amount of the line, up to 2 decimal places; negative for a credit note."),
+        ("unit", "Optional: the unit of quantity and unit_price (e.g. box, case); blank for the product's base unit."),
         ("", "Other columns are ignored. One wrong line rejects the whole file, every problem named; "
              "nothing is stored until the file is right."),
     )

@@ -19,6 +19,8 @@ from rebates.models import (
     LineDiscount,
     Product,
     ProductLine,
+    ProductUnit,
+    PurchaseLine,
     RebateAgreement,
     RebateProgram,
     RebateRule,
@@ -87,25 +89,61 @@ def product_line_update(*, by, product_line: ProductLine, **fields) -> ProductLi
 
 def product_create(*, by, sku: str, name: str, product_line, list_price: Decimal, launched_on: date | None = None,
                    discontinued_on: date | None = None, clearance_from: date | None = None,
-                   clearance_until: date | None = None) -> Product:
+                   clearance_until: date | None = None, base_unit: str = "each", units=()) -> Product:
+    """A new product; `units` [{code, base_quantity}]: the units it is sold in besides `base_unit`."""
     with transaction.atomic():
         product = Product(sku=sku, name=name, product_line=product_line, list_price=list_price,
                           launched_on=launched_on, discontinued_on=discontinued_on, clearance_from=clearance_from,
-                          clearance_until=clearance_until)
+                          clearance_until=clearance_until, base_unit=base_unit)
         _save(product)
+        _units_set(product, units)
         audit_record(actor=by, action="product.create", target=product, summary=f"Product {sku} created")
         return product
 
 
-def product_update(*, by, product: Product, **fields) -> Product:
+def product_update(*, by, product: Product, units=None, **fields) -> Product:
+    """Change a product's fields; `units` (when given) replaces its units [{code, base_quantity}]. Lines
+    already stored keep their base quantities: a unit's new size counts for lines sent after."""
     with transaction.atomic():
         product = Product.objects.select_for_update().get(pk=product.pk)
+        if "base_unit" in fields and fields["base_unit"] != product.base_unit \
+                and PurchaseLine.objects.filter(product=product).exists():
+            raise ValidationError({"base_unit": f"The product's purchase lines are counted in "
+                                                f"{product.base_unit}: its base unit cannot change."})
         changed = _changes(product, fields)
+        if units is not None:
+            before = _units_text(product)
+            _units_set(product, units)
+            after = _units_text(product)
+            if before != after:
+                changed["units"] = [before, after]
         if changed:
             _save(product)
             audit_record(actor=by, action="product.update", target=product,
                          summary=f"Product {product.sku} changed: {', '.join(changed)}", data=changed)
         return product
+
+
+def _units_set(product: Product, units) -> None:
+    """Make the product's units exactly `units` [{code, base_quantity}]; refused (ValidationError on
+    `units`) when a code repeats or is the base unit's."""
+    codes = [unit["code"] for unit in units]
+    if len(set(codes)) != len(codes):
+        raise ValidationError({"units": "Each unit code once."})
+    if product.base_unit in codes:
+        raise ValidationError({"units": f"{product.base_unit} is the base unit: a unit of 1 needs no conversion."})
+    ProductUnit.objects.filter(product=product).exclude(code__in=codes).delete()
+    held = {unit.code: unit for unit in ProductUnit.objects.filter(product=product)}
+    for unit in units:
+        row = held.get(unit["code"]) or ProductUnit(product=product, code=unit["code"])
+        if row.pk is None or row.base_quantity != unit["base_quantity"]:
+            row.base_quantity = unit["base_quantity"]
+            _save(row, exclude=("product",), prefix="units.")
+
+
+def _units_text(product: Product) -> str:
+    return ", ".join(f"{unit.code}={unit.base_quantity.normalize():f}"
+                     for unit in ProductUnit.objects.filter(product=product).order_by("code"))
 
 
 def program_create(*, by, code: str, name: str, description: str = "", **accounts) -> RebateProgram:

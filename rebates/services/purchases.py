@@ -25,8 +25,13 @@ from rebates.models import ImportBatch, Product, PurchaseLine
 from rebates.scope import AgreementScope, covers
 from rebates.sql import purchases as sql
 from rebates.terms import as_date
+from rebates.units import ProductUnits, UnitError, is_base, price_per_base, to_base
 
 FIELDS = ("erp_line_id", "customer", "product", "month", "quantity", "unit_price", "amount")
+# Fields a line may leave out: `unit` (the product's base unit when absent or blank).
+OPTIONAL_FIELDS = ("unit",)
+ALL_FIELDS = FIELDS + OPTIONAL_FIELDS
+UNIT_MAX = PurchaseLine._meta.get_field("unit").max_length
 # Lines read and written per statement: big enough to be set-based, small enough for any driver.
 CHUNK = 5000
 ERP_LINE_ID_MAX = PurchaseLine._meta.get_field("erp_line_id").max_length
@@ -61,10 +66,13 @@ class IngestResult:
                 "unmatched": self.unmatched}
 
 
-# A validated line: (index, erp_line_id, customer_id, product_id, month, quantity, unit_price, amount).
-Row = tuple[int, str, int, int, date, Decimal, Decimal, Decimal]
-# A checked line: (index, erp_line_id, customer code, product SKU, month, quantity, unit_price, amount).
-CheckedLine = tuple[int, str, str, str, date, Decimal, Decimal, Decimal]
+# A validated line: (index, erp_line_id, customer_id, product_id, month, quantity, unit_price, amount, unit,
+# quantity_in_unit, unit_price_in_unit): quantity and unit price in the product's base unit; the unit and the
+# figures as sent for a line in another unit ("", None, None for a line in the base unit).
+Row = tuple[int, str, int, int, date, Decimal, Decimal, Decimal, str, Decimal | None, Decimal | None]
+# A checked line: (index, erp_line_id, customer code, product SKU, month, quantity, unit_price, amount, unit),
+# quantity and unit price as sent, in `unit` ("" for none given).
+CheckedLine = tuple[int, str, str, str, date, Decimal, Decimal, Decimal, str]
 
 
 @dataclass(frozen=True)
@@ -91,7 +99,8 @@ def purchase_lines_ingest(
     """Validate every line, then upsert them by erp_line_id in one transaction.
 
     `lines` are mappings with erp_line_id, customer (ERP code), product (SKU), month ("YYYY-MM" or a
-    date), quantity, unit_price and amount (decimal strings, Decimals or ints; a float is refused), or the
+    date), quantity, unit_price and amount (decimal strings, Decimals or ints; a float is refused) and
+    optionally unit (a unit of the product; its base unit when absent: rebates.units), or the
     CheckedLines of an earlier check's result (parsed then; their codes and SKUs are looked up again).
     Raises PurchaseLinesInvalid naming every bad line and field; nothing is stored then.
     Answers how many lines were created, updated (their figures changed) and unchanged, and which match
@@ -152,12 +161,12 @@ def purchase_lines_ingest(
 
 
 def purchase_line_save(*, by, erp_line_id: str, customer: str, product: str, month, quantity, unit_price,
-                       amount) -> IngestResult:
+                       amount, unit: str = "") -> IngestResult:
     """One line typed by hand (the admin): stored as the ERP's lines are, through purchase_lines_ingest, so
     it is validated, upserted by erp_line_id and audited the same way; its source is manual."""
     return purchase_lines_ingest(
         lines=[{"erp_line_id": erp_line_id, "customer": customer, "product": product, "month": month,
-                "quantity": quantity, "unit_price": unit_price, "amount": amount}],
+                "quantity": quantity, "unit_price": unit_price, "amount": amount, "unit": unit}],
         source=PurchaseLine.Source.MANUAL, user=by)
 
 
@@ -192,23 +201,54 @@ def _validated(lines: Iterable[Mapping] | CheckedLines, *, keep: bool = False
     # Codes and SKUs are looked up for every line, so an unknown one is named beside the other problems.
     customer_ids = _ids(Customer, "code", {row[2] for row in parsed if row[2] is not None})
     product_ids = _ids(Product, "sku", {row[3] for row in parsed if row[3] is not None})
+    # Units are read only for the products some line names a unit of: most batches name none.
+    units = sql.product_units(sorted({product_ids[row[3]] for row in parsed
+                                      if row[8] and row[3] in product_ids}))
     rows: list[Row] = []
-    for index, erp_line_id, customer, product, month, quantity, unit_price, amount in parsed:
+    for index, erp_line_id, customer, product, month, quantity, unit_price, amount, unit in parsed:
         customer_id = customer_ids.get(customer)
         product_id = product_ids.get(product)
         if customer is not None and customer_id is None:
             errors.append(_problem(index, erp_line_id, "customer", f"No customer has the ERP code {customer!r}."))
         if product is not None and product_id is None:
             errors.append(_problem(index, erp_line_id, "product", f"No product has the SKU {product!r}."))
+        in_unit = None
+        if unit and product_id is not None:
+            in_unit = _in_base_unit(units[product_id], unit, quantity, unit_price, index, erp_line_id, errors)
         if not errors:  # once a line is wrong nothing is stored: the rows are not needed
-            rows.append((index, erp_line_id, customer_id, product_id, month, quantity, unit_price, amount))
+            if in_unit is None:
+                rows.append((index, erp_line_id, customer_id, product_id, month, quantity, unit_price, amount, "",
+                             None, None))
+            else:
+                rows.append((index, erp_line_id, customer_id, product_id, month, *in_unit[:2], amount, in_unit[2],
+                             quantity, unit_price))
     if errors:
-        errors.sort(key=lambda error: (error["line"], FIELDS.index(error["field"]) if error["field"] in FIELDS
-                                       else -1))
+        errors.sort(key=lambda error: (error["line"], ALL_FIELDS.index(error["field"])
+                                       if error["field"] in ALL_FIELDS else -1))
         raise PurchaseLinesInvalid(errors)
     if not keep:
         return rows, None
     return rows, lines if isinstance(lines, CheckedLines) else CheckedLines(parsed)
+
+
+def _in_base_unit(units: ProductUnits, unit: str, quantity, unit_price, index, erp_line_id, errors
+                  ) -> tuple[Decimal, Decimal, str] | None:
+    """(quantity, unit price, unit) of a line sent in `unit`: its figures in the product's base unit, and
+    the unit to store. None for a line in the base unit itself; None, with the problem noted, when the unit
+    is unknown or the quantity does not convert exactly. A line whose quantity or price is already wrong
+    is left to those errors."""
+    try:
+        base_quantity = units.base_quantity_of(unit)
+    except UnitError as error:
+        errors.append(_problem(index, erp_line_id, "unit", str(error)))
+        return None
+    if is_base(units, unit) or type(quantity) is str or type(unit_price) is str:
+        return None
+    try:
+        return to_base(quantity, base_quantity), price_per_base(unit_price, base_quantity), unit
+    except UnitError as error:
+        errors.append(_problem(index, erp_line_id, "quantity", str(error)))
+        return None
 
 
 def _parsed(lines: Iterable[Mapping]) -> tuple[list[CheckedLine], list[dict]]:
@@ -245,7 +285,10 @@ def _parsed(lines: Iterable[Mapping]) -> tuple[list[CheckedLine], list[dict]]:
             errors.append(_problem(index, erp_line_id, "unit_price", "The unit price cannot be negative."))
         if type(amount) is str:
             errors.append(_problem(index, erp_line_id, "amount", amount))
-        parsed.append((index, erp_line_id, customer, product, month, quantity, unit_price, amount))
+        unit = line.get("unit")
+        if unit is not None and unit != "":
+            unit = _text(unit, index, erp_line_id, "unit", UNIT_MAX, errors)
+        parsed.append((index, erp_line_id, customer, product, month, quantity, unit_price, amount, unit or ""))
     return parsed, errors
 
 
@@ -330,7 +373,8 @@ def _ids(model, field: str, values: set[str]) -> dict[str, int]:
 # --- storage ----------------------------------------------------------------------------------------
 
 def _existing(chunk: list[Row]) -> dict[str, tuple]:
-    """The stored (customer_id, product_id, month, quantity, unit_price, amount) per erp_line_id of the chunk."""
+    """The stored (customer_id, product_id, month, quantity, unit_price, amount, unit, quantity_in_unit,
+    unit_price_in_unit) per erp_line_id of the chunk."""
     return {erp: rest for erp, *rest in sql.stored_lines([row[1] for row in chunk])}
 
 
@@ -341,7 +385,7 @@ def _split(chunk: list[Row], existing: dict[str, tuple]) -> tuple[list[Row], lis
         held = existing.get(row[1])
         if held is None:
             new.append(row)
-        elif (held[0], held[1], held[2], held[3], held[4], held[5]) != row[2:]:
+        elif tuple(held) != row[2:]:
             changed.append(row)
     return new, changed
 
@@ -372,8 +416,8 @@ def _write(chunk: list[Row], *, source: str, batch: ImportBatch, now) -> tuple[i
     return created, updated
 
 
-_COPY_COLUMNS = ("erp_line_id", "customer_id", "product_id", "month", "quantity", "unit_price", "amount", "source",
-                 "import_batch_id", "created_at", "updated_at")
+_COPY_COLUMNS = ("erp_line_id", "customer_id", "product_id", "month", "quantity", "unit_price", "amount", "unit",
+                 "quantity_in_unit", "unit_price_in_unit", "source", "import_batch_id", "created_at", "updated_at")
 
 
 def _copy(rows: list[Row], *, source, batch, now) -> None:
@@ -381,8 +425,9 @@ def _copy(rows: list[Row], *, source, batch, now) -> None:
     # copy_lines talks to the driver directly; its errors are turned into Django's here.
     with connection.wrap_database_errors:
         copy_lines(PurchaseLine, _COPY_COLUMNS, (
-            f"{csv_field(erp)},{customer_id},{product_id},{month.isoformat()},{quantity},{unit_price},{amount}{tail}"
-            for _, erp, customer_id, product_id, month, quantity, unit_price, amount
+            f"{csv_field(erp)},{customer_id},{product_id},{month.isoformat()},{quantity},{unit_price},{amount},"
+            f"{csv_field(unit)},{csv_field(in_unit)},{csv_field(price_in_unit)}{tail}"
+            for _, erp, customer_id, product_id, month, quantity, unit_price, amount, unit, in_unit, price_in_unit
             in sorted(rows, key=lambda row: row[1])))
 
 

@@ -12,8 +12,9 @@ from datetime import datetime
 
 from django.db import connection
 
-from rebates.models import Product, PurchaseLine, RebateAgreement
+from rebates.models import Product, ProductUnit, PurchaseLine, RebateAgreement
 from rebates.sql.scope import covers_sql, table
+from rebates.units import ProductUnits
 
 
 def _json(values: Iterable) -> str:
@@ -45,14 +46,15 @@ def ids_by(model, field: str, values: list[str]) -> dict[str, int]:
 
 
 _EXISTING_SQL = """
-SELECT erp_line_id, customer_id, product_id, month, quantity, unit_price, amount
+SELECT erp_line_id, customer_id, product_id, month, quantity, unit_price, amount, unit, quantity_in_unit,
+       unit_price_in_unit
 FROM {purchase} WHERE erp_line_id IN {ids}
 """
 
 
 def stored_lines(erp_line_ids: list[str]) -> list[tuple]:
-    """(erp_line_id, customer_id, product_id, month, quantity, unit_price, amount) of the stored lines with
-    these erp_line_ids."""
+    """(erp_line_id, customer_id, product_id, month, quantity, unit_price, amount, unit, quantity_in_unit,
+    unit_price_in_unit) of the stored lines with these erp_line_ids."""
     with connection.cursor() as cursor:
         cursor.execute(_EXISTING_SQL.format(purchase=table(PurchaseLine), ids=_texts()), [_json(erp_line_ids)])
         return cursor.fetchall()
@@ -76,28 +78,35 @@ def stored_lines_locked(erp_line_ids: list[str]) -> list[tuple]:
 # a concurrent batch stored meanwhile with the same figures is left alone and not returned: unchanged.
 _UPSERT_SQL = """
 INSERT INTO {purchase} AS p (erp_line_id, customer_id, product_id, month, quantity, unit_price, amount,
+                             unit, quantity_in_unit, unit_price_in_unit,
                              source, import_batch_id, created_at, updated_at)
 SELECT t.erp_line_id, t.customer_id, t.product_id, t.month, t.quantity, t.unit_price, t.amount,
-       %s, %s, %s, %s
+       t.unit, t.quantity_in_unit, t.unit_price_in_unit, %s, %s, %s, %s
 FROM {rows}
 ON CONFLICT (erp_line_id) DO UPDATE SET
     customer_id = EXCLUDED.customer_id, product_id = EXCLUDED.product_id, month = EXCLUDED.month,
     quantity = EXCLUDED.quantity, unit_price = EXCLUDED.unit_price, amount = EXCLUDED.amount,
+    unit = EXCLUDED.unit, quantity_in_unit = EXCLUDED.quantity_in_unit,
+    unit_price_in_unit = EXCLUDED.unit_price_in_unit,
     source = EXCLUDED.source, import_batch_id = EXCLUDED.import_batch_id, updated_at = EXCLUDED.updated_at
-WHERE (p.customer_id, p.product_id, p.month, p.quantity, p.unit_price, p.amount)
+WHERE (p.customer_id, p.product_id, p.month, p.quantity, p.unit_price, p.amount, p.unit, p.quantity_in_unit,
+       p.unit_price_in_unit)
       IS DISTINCT FROM (EXCLUDED.customer_id, EXCLUDED.product_id, EXCLUDED.month, EXCLUDED.quantity,
-                        EXCLUDED.unit_price, EXCLUDED.amount)
+                        EXCLUDED.unit_price, EXCLUDED.amount, EXCLUDED.unit, EXCLUDED.quantity_in_unit,
+                        EXCLUDED.unit_price_in_unit)
 RETURNING xmax = 0
 """
 
 
 def upsert(rows: list[tuple], *, source: str, batch_id: int, now: datetime) -> list[bool]:
     """Insert or update by erp_line_id the rows (erp_line_id, customer_id, product_id, month, quantity,
-    unit_price, amount), in their order; a stored line with the same figures is left alone. Returns, per
+    unit_price, amount, unit, quantity_in_unit, unit_price_in_unit), in their order; a stored line with the
+    same figures is left alone. Returns, per
     line written, True when it was inserted and False when it was updated."""
     sql = _UPSERT_SQL.format(purchase=table(PurchaseLine), rows=_rows(
         "erp_line_id text", "customer_id bigint", "product_id bigint", "month date", "quantity numeric",
-        "unit_price numeric", "amount numeric"))
+        "unit_price numeric", "amount numeric", "unit text", "quantity_in_unit numeric",
+        "unit_price_in_unit numeric"))
     with connection.cursor() as cursor:
         cursor.execute(sql, [source, batch_id, now, now, _json(rows)])
         return [inserted for (inserted,) in cursor.fetchall()]
@@ -144,6 +153,21 @@ def customers_scopes(customer_ids: list[int]) -> tuple[list[tuple], list[tuple],
                        f"WHERE rebateagreement_id = ANY(%s::bigint[])", [ids])
         lines = cursor.fetchall()
     return agreements, products, lines
+
+
+def product_units(product_ids: list[int]) -> dict[int, ProductUnits]:
+    """{product id: its base unit and conversions} of these products."""
+    if not product_ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, base_unit FROM {table(Product)} WHERE id = ANY(%s::bigint[])", [product_ids])
+        bases = dict(cursor.fetchall())
+        cursor.execute(f"SELECT product_id, code, base_quantity FROM {table(ProductUnit)} "
+                       f"WHERE product_id = ANY(%s::bigint[])", [product_ids])
+        conversions: dict[int, dict] = {pk: {} for pk in bases}
+        for product_id, code, base_quantity in cursor.fetchall():
+            conversions[product_id][code] = base_quantity
+    return {pk: ProductUnits(base, conversions[pk]) for pk, base in bases.items()}
 
 
 def product_lines_of(product_ids: list[int]) -> dict[int, int]:
