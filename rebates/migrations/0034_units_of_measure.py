@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0005_contact_plan'),
-        ('rebates', '0026_product_mix_rule_kind'),
+        ('rebates', '0033_period_lock'),
     ]
 
     operations = [
