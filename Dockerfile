@@ -30,4 +30,4 @@ USER app
 ENV DJANGO_SETTINGS_MODULE=config.settings.production
 EXPOSE 8000
 
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+CMD ["gunicorn", "config.wsgi:application", "--config", "python:config.gunicorn", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

@@ -1,14 +1,22 @@
 """/metrics: Prometheus's text format for the allowed networks or the token, 403 for anyone else."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
+from config import gunicorn
 from operations.services import operations_check
 from rebates.models import AccrualRun
 from tests.pages.scenario import build as build_scenario
 
 pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def samples(body: bytes) -> dict:
@@ -56,3 +64,20 @@ def test_an_allowed_network_reads_the_run_ingest_queue_and_answers(settings, own
     body = response.content.decode()
     for private in ("C-2001", "Someone Else", "am.north", "Nora"):
         assert private not in body
+
+
+def test_the_answers_of_several_web_processes_add_up(tmp_path, monkeypatch, settings):
+    """As gunicorn runs in the web container: each process counts in the shared directory, /metrics sums them."""
+    settings.METRICS_ALLOWED_NETWORKS = ["10.1.0.0/16"]
+    (tmp_path / "left-from-before.db").write_bytes(b"")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    gunicorn.on_starting(server=None)
+    assert list(tmp_path.iterdir()) == []
+    answer = ("import django; django.setup(); from operations.metrics import request_observe; "
+              "request_observe(endpoint='customer-detail', method='GET', status=404, seconds=0.1)")
+    for _ in range(2):  # two worker processes, one answer each
+        subprocess.run([sys.executable, "-c", answer], cwd=ROOT, check=True, timeout=120,
+                       env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"})
+    found = samples(Client(REMOTE_ADDR="10.1.2.3").get("/metrics").content)
+    assert found[("rebate_http_responses_total", (("endpoint", "customer-detail"), ("method", "GET"),
+                                                  ("status", "4xx")))] == 2
