@@ -118,8 +118,11 @@ def roles_sync():
 
 
 def roles_sync_after_migrate(sender, **kwargs):
-    # Permissions are created app by app; ours are all there once the last of our apps has migrated.
-    if sender.label == "pricing_signals":
+    # Permissions are created app by app, in the order of INSTALLED_APPS; every one is there once the last app
+    # with models has migrated (whichever app that is).
+    from django.apps import apps
+
+    if sender is [config for config in apps.get_app_configs() if config.models_module is not None][-1]:
         roles_sync()
 
 
