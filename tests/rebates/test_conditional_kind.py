@@ -10,11 +10,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from config import clock
 from customers import roles
 from rebates.models import AccrualMark, PurchaseLine, RebateRule
-from rebates.services import accrual_run_start
-from rebates.sql import accrual_flat as flat_sql
 from tests import ledger
 from tests.api.conftest import client_for, send
 from tests.excel.readback import values, workbook
@@ -108,16 +105,11 @@ def test_the_flat_fast_path_leaves_a_conditional_rule_to_the_engine(scenario):
     agreement = scenario["agreement"]
     RebateRule.objects.filter(agreement=agreement).update(kind="condition", rate_type="percent", rate=D(2),
                                                           active_months=3, active_window=4)
-    run = accrual_run_start(as_of=AS_OF, full=True, trigger="command", queue=False)
-    flat_ids, entries, _ = flat_sql.flat_bookings(agreement_ids=[agreement.pk], changed_months={},
-                                                  as_of_month=month(6), run_id=run.pk, now=clock.now(),
-                                                  whole="lines")
+    flat_ids, entries = ledger.flat_path_books(agreement, as_of=AS_OF)
     assert (flat_ids, entries) == ([], 0)
     # The same agreement as a plain percent rule is flat.
     RebateRule.objects.filter(agreement=agreement).update(kind="percent", active_months=None, active_window=None)
-    flat_ids, entries, _ = flat_sql.flat_bookings(agreement_ids=[agreement.pk], changed_months={},
-                                                  as_of_month=month(6), run_id=run.pk, now=clock.now(),
-                                                  whole="lines")
+    flat_ids, entries = ledger.flat_path_books(agreement, as_of=AS_OF)
     assert flat_ids == [agreement.pk] and entries == 5
 
 

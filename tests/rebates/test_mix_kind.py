@@ -11,11 +11,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from config import clock
 from customers import roles
 from rebates.models import AccrualMark, LedgerEntry, Product, RebateRule
-from rebates.services import accrual_run_start
-from rebates.sql import accrual_flat as flat_sql
 from tests import ledger
 from tests.api.conftest import client_for, send
 from tests.excel.readback import values, workbook
@@ -125,10 +122,7 @@ def test_the_nightly_run_books_a_period_once_it_spans_two_lines_and_a_line_chang
 def test_the_flat_fast_path_leaves_a_product_mix_rule_to_the_engine(scenario):
     agreement = scenario["agreement"]
     mix_rule(agreement)
-    run = accrual_run_start(as_of=AS_OF, full=True, trigger="command", queue=False)
-    flat_ids, entries, _ = flat_sql.flat_bookings(agreement_ids=[agreement.pk], changed_months={},
-                                                  as_of_month=month(6), run_id=run.pk, now=clock.now(),
-                                                  whole="lines")
+    flat_ids, entries = ledger.flat_path_books(agreement, as_of=AS_OF)
     assert (flat_ids, entries) == ([], 0)
 
 
