@@ -284,11 +284,6 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
     products_of_line = [list(range(i, products, line_count)) for i in range(line_count)]
     planned = _agreements_plan(random.Random(f"{seed}:agreements"), agreements, plan, products_of_line,
                                len(months), list_cents, lines, NEW_SHARES_TO if new_kinds else OLD_SHARES_TO)
-    referrals = _referrals_plan(random.Random(f"{seed}:referrals"), planned, len(plan))
-    Customer.objects.bulk_update(
-        [Customer(pk=customer_ids[referred], referred_by_id=customer_ids[referrer], referral_from=months[first],
-                  referral_months=count) for referred, (referrer, first, count) in sorted(referrals.items())],
-        ("referred_by", "referral_from", "referral_months"), batch_size=BATCH_SIZE)
     insert_rows(RebateAgreement, ("number", "customer_id", "program_id", "start_month", "end_month",
                              "committed_monthly_quantity", "settlement_frequency", "status",
                              "created_at", "terms_changed_at"),
@@ -324,13 +319,21 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
     insert_rows(RebateAgreement.products.through, ("rebateagreement_id", "product_id"), scope_products)
     insert_rows(RebateAgreement.product_lines.through, ("rebateagreement_id", "productline_id"), scope_lines)
     say(f"{agreements:,} agreements with their rules, {len(bands):,} tier bands, contract prices and scopes; "
-        f"{len(windows):,} products on clearance, {len(referrals):,} referred customers")
+        f"{len(windows):,} products on clearance")
 
     tally = {"unmatched": 0, "credit_notes": 0}
     rows = _purchase_rows(random.Random(f"{seed}:purchases"), lines, planned, customer_ids, product_ids,
                           list_cents, len(months), tally)
     _purchases_insert(rows, lines, [month.isoformat() for month in months], now)
     say(f"{lines:,} purchase lines")
+    # The referrals last: stated before the lines, every line loaded would be matched against them (the marks for
+    # the referrers); stated after, each marks its own window's purchases, as a referral an account manager states.
+    referrals = _referrals_plan(random.Random(f"{seed}:referrals"), planned, len(plan))
+    Customer.objects.bulk_update(
+        [Customer(pk=customer_ids[referred], referred_by_id=customer_ids[referrer], referral_from=months[first],
+                  referral_months=count) for referred, (referrer, first, count) in sorted(referrals.items())],
+        ("referred_by", "referral_from", "referral_months"), batch_size=BATCH_SIZE)
+    say(f"{len(referrals):,} referred customers")
     return {
         "managers": managers, "segments": len(SEGMENTS), "product_lines": line_count, "products": products,
         "programs": len(PROGRAMS), "customers": customers, "agreements": agreements, "rules": agreements,
