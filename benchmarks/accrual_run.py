@@ -11,6 +11,11 @@ peak memory of a run <= 300 MB; closing every due settlement period (none closed
 full run and the 1% rerun at each of BENCH_SCALES (default "0.5 2"; "" skips them) times the synthetic data,
 with time per purchase line.
 
+The synthetic data gives a tenth of its agreements the newer rule kinds (clearance, product mix, conditional,
+referral; issue 22: the full run stays within its ratio to the floor with them). SYNTHETIC_NEW_KINDS=0 loads the
+older mix (the same agreements and lines, older kinds only) for the figure before them; the kinds loaded are
+printed, and the full run's line names the mix.
+
 Runs book their chunks in BENCH_WORKERS processes (default 2, this machine's cores), as that many Celery
 workers would. Run by `make bench` (PostgreSQL from the environment). BENCH_SYNTHETIC_SCALE=0.1 runs on a
 tenth of the synthetic data (the other scales are relative to it).
@@ -143,6 +148,20 @@ def close_due():
     return time.perf_counter() - began, len(created)
 
 
+def kinds_loaded():
+    """(agreements of the newer kinds, all synthetic agreements, 'kind count, ...') of the data loaded."""
+    from django.db.models import Count
+
+    from rebates.models import RebateRule
+    from rebates.synthetic import OLD_MIX, SYNTHETIC_PREFIX
+
+    counts = dict(RebateRule.objects.filter(agreement__number__startswith=SYNTHETIC_PREFIX).order_by()
+                  .values_list("kind").annotate(n=Count("pk")).values_list("kind", "n"))
+    newer = sum(n for kind, n in counts.items() if kind not in OLD_MIX)
+    words = ", ".join(f"{kind} {n:,}" for kind, n in sorted(counts.items(), key=lambda item: -item[1]))
+    return newer, sum(counts.values()), words
+
+
 def line(name, figure, floor, target, extra=""):
     ratio = figure / floor
     verdict = "ok" if ratio <= target else "ABOVE TARGET"
@@ -215,6 +234,10 @@ def main():
         copy_database(main_db, empty)  # migrated, no data: the other scales start from it
         generate(SCALE)
     total_lines = int(1_000_000 * SCALE)
+    newer, agreements, words = kinds_loaded()
+    mix = (f"newer kinds on {newer / agreements:.0%} of agreements" if newer
+           else "older mix: no newer kinds (SYNTHETIC_NEW_KINDS=0)")
+    print(f"rule kinds loaded: {words}; {mix}")
     print(f"accrual runs book their chunks in {WORKERS} worker processes; {REPEATS} rounds, each on a fresh "
           f"copy of the loaded data after VACUUM ANALYZE, floor measured between the runs; minima quoted")
     floor, groups, best, peak, changed, closed, check = rounds(main_db, work, REPEATS)
@@ -223,7 +246,7 @@ def main():
     full, nothing, one_percent, close = best["full"], best["nothing"], best["one_percent"], best["close"]
     results = [
         line("full run", full["seconds"], floor, 4,
-             f"  [{full['agreements']:,} agreements, {full['entries']:,} entries, {full['total']}]"),
+             f"  [{full['agreements']:,} agreements, {full['entries']:,} entries, {full['total']}; {mix}]"),
         line("rerun after 1% of lines changed", one_percent["seconds"], floor, 0.3,
              f"  [{changed:,} lines changed, {one_percent['agreements']:,} agreements recomputed, "
              f"{one_percent['entries']:,} entries]"),

@@ -5,9 +5,16 @@ synthetic row is found by its prefix: customer codes, SKUs, agreement numbers an
 slug codes with "bk-", manager usernames with "bk.am". Money is built from whole cents, never from floats.
 
 The big tables are loaded with COPY; the others with bulk_create in batches.
+
+The book draws every rule kind of RULE_MIX: 90 % of the agreements have the flat, tiered and growth kinds and
+10 % the clearance, product mix, conditional and referral kinds, with the product clearance windows and the
+customer referrals those need. `new_kinds=False` (or SYNTHETIC_NEW_KINDS=0 in the environment) draws the
+older mix of the first four kinds only, as the book was before the other kinds existed: the same seed then gives
+that earlier book, so a benchmark can compare the two on one machine.
 """
 
 import bisect
+import os
 import random
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -97,6 +104,8 @@ class SyntheticSummary:
     credit_notes: int
     product_units: int
     lines_in_units: int
+    clearance_products: int
+    referred_customers: int
     seconds: float
 
     def counts(self) -> dict[str, int]:
@@ -119,6 +128,7 @@ class _Agreement:
     scope_products: tuple[int, ...]
     scope_lines: tuple[int, ...]
     covered: tuple[int, ...]  # every product index the scope covers
+    spans: tuple[int, ...]  # the product lines (indexes) of the covered products
     weight: int  # share of all synthetic purchases, per month of term
     net_price_cents: int
     discount: int = 0  # percent off list price: each named product's price, and the lines' discount
@@ -138,15 +148,25 @@ def parse_month(value) -> date:
         raise SyntheticDataError(f"start must be a month written YYYY-MM, got {value!r}") from None
 
 
+def new_kinds_default() -> bool:
+    """Whether the book draws the newer rule kinds: yes, unless SYNTHETIC_NEW_KINDS is 0 (or no, off, false)."""
+    return os.environ.get("SYNTHETIC_NEW_KINDS", "1").strip().lower() not in ("0", "no", "off", "false")
+
+
 def generate_synthetic(*, customers=10_000, agreements=20_000, products=500, months=24, lines=1_000_000,
-                       seed=2026, start="2025-01", managers=20, replace=False, stdout=None) -> SyntheticSummary:
+                       seed=2026, start="2025-01", managers=20, replace=False, stdout=None,
+                       new_kinds=None) -> SyntheticSummary:
     """Generate the synthetic data in one transaction and return what was made.
 
     Agreements go round the customers: a customer's first agreement covers the first twelve months,
     its next one the following twelve (a renewal with the same scope), and so on. About 3 % of the purchase
     lines match no agreement and about 1 % are credit notes. Refuses when synthetic data exists, unless
     `replace`, which deletes the previous data first (never when accruals have been booked on it).
+    `new_kinds` draws the mix with the newer kinds (the default, unless SYNTHETIC_NEW_KINDS=0) or, False, the
+    older mix of per-unit, percent, tiered and growth rules only.
     """
+    if new_kinds is None:
+        new_kinds = new_kinds_default()
     began = clock.seconds()
     first_month = parse_month(start)
     _check_sizes(customers=customers, agreements=agreements, products=products, months=months, lines=lines,
@@ -161,7 +181,7 @@ def generate_synthetic(*, customers=10_000, agreements=20_000, products=500, mon
             say("deleted the previous synthetic data")
         month_list = [add_months(first_month, i) for i in range(months)]
         counts = _load(seed=seed, customers=customers, agreements=agreements, products=products,
-                       months=month_list, lines=lines, managers=managers, say=say)
+                       months=month_list, lines=lines, managers=managers, say=say, new_kinds=new_kinds)
     # Fresh planner statistics, so benchmarks measure the queries and not a stale plan.
     statistics_refresh((Customer, RebateAgreement, RebateRule, TierBand, ContractPrice, LineDiscount, PurchaseLine,
                         Product, RebateAgreement.products.through, RebateAgreement.product_lines.through))
@@ -205,6 +225,9 @@ def synthetic_delete():
         RebateAgreement.product_lines.through.objects.filter(rebateagreement__in=agreements).delete()
         agreements.delete()
         Contact.objects.filter(customer__code__startswith=SYNTHETIC_PREFIX).delete()
+        # The synthetic referrals first (a referrer is protected); a real customer referred by one stops the delete.
+        (Customer.objects.filter(code__startswith=SYNTHETIC_PREFIX, referred_by__code__startswith=SYNTHETIC_PREFIX)
+         .update(referred_by=None, referral_from=None, referral_months=None))
         Customer.objects.filter(code__startswith=SYNTHETIC_PREFIX).delete()
         Product.objects.filter(sku__startswith=SYNTHETIC_PREFIX).delete()
         ProductLine.objects.filter(code__startswith=SLUG_PREFIX).delete()
@@ -233,7 +256,7 @@ def _progress(stdout, began):
     return say
 
 
-def _load(*, seed, customers, agreements, products, months, lines, managers, say):
+def _load(*, seed, customers, agreements, products, months, lines, managers, say, new_kinds):
     now = clock.now()
     rng = random.Random(f"{seed}:catalogue")
     manager_ids = _managers_load(managers)
@@ -246,9 +269,12 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
         RebateProgram(code=f"{SLUG_PREFIX}{code}", name=f"BK {months[0].year} {name}") for code, name in PROGRAMS])
     list_cents = [rng.randint(low * 100, high * 100) for low, high in (rng.choice(PRICE_RANGES) for _ in
                                                                        range(products))]
+    windows = _clearance_plan(random.Random(f"{seed}:clearance"), products, len(months)) if new_kinds else {}
     product_ids = _bulk_ids(Product, "sku", SYNTHETIC_PREFIX, [
         Product(sku=f"{SYNTHETIC_PREFIX}P{i + 1:05d}", name=f"{LINE_NAMES[i % line_count]} item {i + 1}",
-                product_line_id=line_ids[i % line_count], list_price=_money(list_cents[i]))
+                product_line_id=line_ids[i % line_count], list_price=_money(list_cents[i]),
+                **({"clearance_from": months[windows[i][0]], "clearance_until": months[windows[i][1]]}
+                   if i in windows else {}))
         for i in range(products)])
     insert_rows(ProductUnit, ("product_id", "code", "base_quantity"),
                 ((product_id, code, Decimal(size)) for product_id in product_ids for code, size in UNITS))
@@ -265,7 +291,7 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
 
     products_of_line = [list(range(i, products, line_count)) for i in range(line_count)]
     planned = _agreements_plan(random.Random(f"{seed}:agreements"), agreements, plan, products_of_line,
-                               len(months), list_cents, lines)
+                               len(months), list_cents, lines, NEW_SHARES_TO if new_kinds else OLD_SHARES_TO)
     insert_rows(RebateAgreement, ("number", "customer_id", "program_id", "start_month", "end_month",
                              "committed_monthly_quantity", "settlement_frequency", "status",
                              "created_at", "terms_changed_at"),
@@ -275,9 +301,11 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
     agreement_ids = _ids(RebateAgreement, "number", SYNTHETIC_PREFIX)
     agreement_ids = [agreement_ids[a.number] for a in planned]
     rule_fields = ("kind", "rate_type", "rate", "tier_basis", "tier_method", "baseline", "baseline_amount",
-                   "minimum", "cap", "commitment_rule")
-    insert_rows(RebateRule, ("agreement_id", *rule_fields),
-           ((agreement_ids[i], *(a.rule[name] for name in rule_fields)) for i, a in enumerate(planned)))
+                   "minimum", "cap", "commitment_rule", "clearance_rate", "min_product_lines", "focus_share",
+                   "active_months", "active_window")
+    insert_rows(RebateRule, ("agreement_id", *rule_fields, "focus_line"),
+           ((agreement_ids[i], *(a.rule[name] for name in rule_fields),
+             None if a.rule["focus_line"] is None else line_ids[a.rule["focus_line"]]) for i, a in enumerate(planned)))
     rule_ids = dict(RebateRule.objects.filter(agreement__number__startswith=SYNTHETIC_PREFIX).order_by()
                     .values_list("agreement_id", "id"))
     bands = [(rule_ids[agreement_ids[i]], Decimal(threshold), rate)
@@ -298,13 +326,22 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
     scope_lines = [(agreement_ids[i], line_ids[p]) for i, a in enumerate(planned) for p in a.scope_lines]
     insert_rows(RebateAgreement.products.through, ("rebateagreement_id", "product_id"), scope_products)
     insert_rows(RebateAgreement.product_lines.through, ("rebateagreement_id", "productline_id"), scope_lines)
-    say(f"{agreements:,} agreements with their rules, {len(bands):,} tier bands, contract prices and scopes")
+    say(f"{agreements:,} agreements with their rules, {len(bands):,} tier bands, contract prices and scopes; "
+        f"{len(windows):,} products on clearance")
 
     tally = {"unmatched": 0, "credit_notes": 0}
     rows = _purchase_rows(random.Random(f"{seed}:purchases"), lines, planned, customer_ids, product_ids,
                           list_cents, len(months), tally)
     in_units = _purchases_insert(rows, lines, [month.isoformat() for month in months], now)
     say(f"{lines:,} purchase lines, {in_units:,} of them sent in boxes or cases")
+    # The referrals last: stated before the lines, every line loaded would be matched against them (the marks for
+    # the referrers); stated after, each marks its own window's purchases, as a referral an account manager states.
+    referrals = _referrals_plan(random.Random(f"{seed}:referrals"), planned, len(plan))
+    Customer.objects.bulk_update(
+        [Customer(pk=customer_ids[referred], referred_by_id=customer_ids[referrer], referral_from=months[first],
+                  referral_months=count) for referred, (referrer, first, count) in sorted(referrals.items())],
+        ("referred_by", "referral_from", "referral_months"), batch_size=BATCH_SIZE)
+    say(f"{len(referrals):,} referred customers")
     return {
         "managers": managers, "segments": len(SEGMENTS), "product_lines": line_count, "products": products,
         "programs": len(PROGRAMS), "customers": customers, "agreements": agreements, "rules": agreements,
@@ -312,6 +349,7 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
         "scope_products": len(scope_products),
         "scope_product_lines": len(scope_lines), "purchase_lines": lines, "unmatched_lines": tally["unmatched"],
         "credit_notes": tally["credit_notes"], "product_units": products * len(UNITS), "lines_in_units": in_units,
+        "clearance_products": len(windows), "referred_customers": len(referrals),
     }
 
 
@@ -363,8 +401,9 @@ def _customers_plan(rng, count):
     return plan
 
 
-def _agreements_plan(rng, count, customers, products_of_line, month_count, list_cents, lines):
-    """Agreements go round the customers; the k-th of a customer takes term k mod (number of terms)."""
+def _agreements_plan(rng, count, customers, products_of_line, month_count, list_cents, lines, shares_to):
+    """Agreements go round the customers; the k-th of a customer takes term k mod (number of terms). Rule kinds
+    are drawn by the cumulative shares `shares_to` (percent, in the order of RULE_MIX)."""
     terms = [(first, min(first + 11, month_count - 1)) for first in range(0, month_count, 12)]
     homes = [rng.randrange(len(products_of_line)) for _ in customers]
     scopes = {}  # (customer, slot): a renewal keeps the scope of the agreement it renews
@@ -376,12 +415,13 @@ def _agreements_plan(rng, count, customers, products_of_line, month_count, list_
             scopes[customer, slot] = _scope(rng, products_of_line, (homes[customer] + slot) % len(products_of_line))
         scope_products, scope_lines = scopes[customer, slot]
         covered = tuple(sorted(set(scope_products).union(*(products_of_line[i] for i in scope_lines))))
+        spans = tuple(sorted({p % len(products_of_line) for p in covered}))  # product p is in line p mod lines
         tier, weight = customers[customer][3], customers[customer][4]
         discount = rng.randint(5, 15)
         planned.append(_Agreement(
             number=f"{SYNTHETIC_PREFIX}A{j + 1:07d}", customer=customer, start=start, end=end,
             frequency=rng.choice(FREQUENCIES), scope_products=scope_products, scope_lines=scope_lines,
-            covered=covered, weight=weight,
+            covered=covered, spans=spans, weight=weight,
             net_price_cents=max(1, (list_cents[covered[0]] * (100 - discount) + 50) // 100), discount=discount,
             program=STRATEGIC_PROGRAM if tier == "strategic" else None,
         ))
@@ -394,7 +434,7 @@ def _agreements_plan(rng, count, customers, products_of_line, month_count, list_
         period_units = monthly_units * min(PERIOD_MONTHS[a.frequency], term_months)
         average_cents = sum(list_cents[p] for p in a.covered) // len(a.covered)
         period_dollars = max(1, period_units * average_cents // 100)
-        a.rule, a.bands = _rule(rng, a, period_units, period_dollars)
+        a.rule, a.bands = _rule(rng, a, period_units, period_dollars, shares_to)
         if a.program is None:
             a.program = PROGRAM_OF_KIND[a.rule["kind"]]
         if rng.randrange(4) == 0:
@@ -415,13 +455,17 @@ def _scope(rng, products_of_line, line):
     return tuple(sorted(rng.sample(beside, min(rng.randint(1, 2), len(beside))))), (line,)
 
 
-def _rule(rng, agreement, period_units, period_dollars):
-    """The rule's model fields and tier bands, of a kind drawn by the shares of RULE_MIX."""
+def _rule(rng, agreement, period_units, period_dollars, shares_to):
+    """The rule's model fields and tier bands, of a kind drawn by the cumulative shares `shares_to`.
+
+    `focus_line` is an index into the product lines (the loader turns it into the line's id)."""
     rule = {"rate": None, "tier_basis": "", "tier_method": "", "baseline": "", "baseline_amount": None,
-            "minimum": None, "cap": None, "commitment_rule": False}
+            "minimum": None, "cap": None, "commitment_rule": False, "clearance_rate": None,
+            "min_product_lines": None, "focus_line": None, "focus_share": None, "active_months": None,
+            "active_window": None}
     # A baseline of last year needs a year before the term; the first term states its baseline.
     last_year_known = agreement.start >= 12
-    kind = tuple(RULE_MIX)[bisect.bisect_right(_SHARES_TO, rng.randrange(100))]
+    kind = tuple(RULE_MIX)[bisect.bisect_right(shares_to, rng.randrange(100))]
     rule["kind"] = kind
     bands = RULE_MIX[kind][2](rng, rule, agreement, period_units, period_dollars, last_year_known)
     return rule, bands
@@ -466,19 +510,101 @@ def _growth_rule(rng, rule, agreement, period_units, period_dollars, last_year_k
     return ()
 
 
+def _clearance_rule(rng, rule, agreement, period_units, period_dollars, last_year_known):
+    rule.update(rate_type="percent", rate=Decimal(rng.randint(1, 4)) / 2, clearance_rate=Decimal(rng.randint(2, 6)))
+    return ()
+
+
+def _mix_rule(rng, rule, agreement, period_units, period_dollars, last_year_known):
+    """At least 2 product lines when the scope spans two (sometimes with a focus line too); a focus line's share of
+    the period otherwise."""
+    rule.update(rate_type="percent", rate=Decimal(rng.randint(2, 8)) / 2)
+    if len(agreement.spans) >= 2:
+        rule["min_product_lines"] = 2
+        if rng.randrange(3) == 0:
+            rule.update(focus_line=rng.choice(agreement.spans), focus_share=Decimal(rng.randint(3, 6) * 5))
+    else:
+        rule.update(focus_line=agreement.spans[0], focus_share=Decimal(rng.randint(10, 19) * 5))
+    return ()
+
+
+def _condition_rule(rng, rule, agreement, period_units, period_dollars, last_year_known):
+    active_months, active_window = rng.choice(((3, 4), (3, 4), (2, 3), (4, 6), (9, 12)))
+    rule.update(rate_type="percent", rate=Decimal(rng.randint(2, 8)) / 2, active_months=active_months,
+                active_window=active_window)
+    return ()
+
+
+def _referral_rule(rng, rule, agreement, period_units, period_dollars, last_year_known):
+    rule.update(rate_type="percent", rate=Decimal(rng.randint(2, 10)) / 2)
+    return ()
+
+
 # The synthetic data's rule kinds (the engine's codes, rebates/engine/kinds.py): the program their agreements
 # join, their share of agreements in percent (the shares add up to 100), and how a rule is drawn. A kind left out is
-# never drawn.
+# never drawn. The newer kinds (the last four) take 10 % of the agreements, from the others in proportion.
 RULE_MIX = {
-    "per_unit": (("volume", "volume program"), 40, _per_unit_rule),
-    "percent": (("percent", "percent program"), 25, _percent_rule),
-    "tiered": (("tiered", "tiered program"), 25, _tiered_rule),
-    "growth": (("growth", "growth partnership"), 10, _growth_rule),
+    "per_unit": (("volume", "volume program"), 36, _per_unit_rule),
+    "percent": (("percent", "percent program"), 23, _percent_rule),
+    "tiered": (("tiered", "tiered program"), 22, _tiered_rule),
+    "growth": (("growth", "growth partnership"), 9, _growth_rule),
+    "clearance": (("clearance", "clearance program"), 3, _clearance_rule),
+    "mix": (("mix", "product mix program"), 3, _mix_rule),
+    "condition": (("loyalty", "loyalty program"), 2, _condition_rule),
+    "referral": (("referral", "referral program"), 2, _referral_rule),
 }
+# The older mix, before the newer kinds (new_kinds=False): the same kinds' shares as they were, in the same order.
+OLD_MIX = {"per_unit": 40, "percent": 25, "tiered": 25, "growth": 10}
 PROGRAMS = (*(program for program, _, _ in RULE_MIX.values()), ("strategic", "strategic accounts"))
 PROGRAM_OF_KIND = {kind: index for index, kind in enumerate(RULE_MIX)}
 STRATEGIC_PROGRAM = len(RULE_MIX)
-_SHARES_TO = tuple(accumulate(share for _, share, _ in RULE_MIX.values()))  # 40, 65, 90, 100
+NEW_SHARES_TO = tuple(accumulate(share for _, share, _ in RULE_MIX.values()))  # 36, 59, 81, 90, 93, 96, 98, 100
+OLD_SHARES_TO = tuple(accumulate(OLD_MIX.get(kind, 0) for kind in RULE_MIX))  # 40, 65, 90, 100, 100, ...
+# A product's clearance window: the share of products that have one, and its length in months.
+CLEARANCE_PERCENT, CLEARANCE_MONTHS = 15, (2, 4)
+# Customers a referral agreement's customer referred, and how many months each referral earns.
+REFERRED_PER_AGREEMENT, REFERRAL_MONTHS = (1, 3), (3, 12)
+
+
+def _clearance_plan(rng, products, month_count):
+    """{product index: (first month index, last month index)} of the products with a clearance window."""
+    windows = {}
+    for p in range(products):
+        if rng.randrange(100) < CLEARANCE_PERCENT:
+            first = rng.randrange(month_count)
+            windows[p] = (first, min(month_count - 1, first + rng.randint(*CLEARANCE_MONTHS) - 1))
+    return windows
+
+
+def _referrals_plan(rng, planned, customer_count):
+    """{referred customer: (referrer, first month index, months)} for the referral agreements' customers.
+
+    Each referral agreement's customer referred a few customers whose own first agreement is in the same home
+    product line (so their purchases fall in the referrer's scope), in the first half of the referrer's term;
+    a customer is referred once at most, never by itself, and never refers its own referrer.
+    """
+    first_scope = {}  # customer: the product lines of its first agreement's scope
+    for a in planned:
+        first_scope.setdefault(a.customer, a.spans)
+    by_line = {}
+    for customer in range(customer_count):
+        for line in first_scope.get(customer, ()):
+            by_line.setdefault(line, []).append(customer)
+    referrals = {}
+    for a in planned:
+        if a.rule["kind"] != "referral":
+            continue
+        candidates = sorted({c for line in a.spans for c in by_line.get(line, ())} - {a.customer})
+        wanted = rng.randint(*REFERRED_PER_AGREEMENT)
+        for referred in rng.sample(candidates, min(len(candidates), wanted * 3)):
+            if wanted == 0:
+                break
+            if referred in referrals or referrals.get(a.customer, (None,))[0] == referred:
+                continue
+            first = a.start + rng.randrange(max(1, (a.end - a.start + 1) // 2))
+            referrals[referred] = (a.customer, first, rng.randint(*REFERRAL_MONTHS))
+            wanted -= 1
+    return referrals
 
 
 def _baseline(rng, rule, period_dollars, last_year_known):

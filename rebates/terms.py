@@ -10,13 +10,13 @@ from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import F, Prefetch, Q, Sum
+from django.db.models import Prefetch, Q, Sum
 
 from rebates import engine
 from rebates.engine.money import CENT
 from rebates.engine.periods import add_months
 from rebates.models import BonusCondition, PurchaseLine, RebateAgreement, TierBand
-from rebates.scope import covered_q, in_term_q
+from rebates.scope import in_term_q
 from rebates.sql import terms as sql
 
 QUANTITY_STEP = Decimal("0.001")
@@ -219,31 +219,24 @@ def bonus_product_lines(agreements: list[AgreementInput]) -> dict[int, list[engi
 
 def clearance_lines(agreements: list[AgreementInput]) -> dict[int, list[engine.PurchaseLine]]:
     """Per agreement whose kind reads clearance (rebates/engine/kinds.py), its purchases in scope of products
-    in their clearance window, summed per month over the whole term; one query per such agreement."""
-    result: dict[int, list[engine.PurchaseLine]] = {}
-    for agreement in agreements:
-        if not agreement.terms.rule.kind_class.reads_clearance:
-            continue
-        rows = (PurchaseLine.objects.filter(covered_q(agreement), product__clearance_from__lte=F("month"),
-                                            product__clearance_until__gte=F("month"))
-                .values("month").annotate(quantity=Sum("quantity"), amount=Sum("amount")).order_by("month"))
-        result[agreement.pk] = [engine.PurchaseLine(row["month"], row["quantity"], row["amount"]) for row in rows]
+    in their clearance window, summed per month over the whole term; one query for them all."""
+    wanted = [a.pk for a in agreements if a.terms.rule.kind_class.reads_clearance]
+    result: dict[int, list[engine.PurchaseLine]] = {pk: [] for pk in wanted}
+    for agreement_id, month, quantity, amount in sql.clearance_rows(wanted):
+        result[agreement_id].append(engine.PurchaseLine(as_date(month), exact(quantity, QUANTITY_STEP),
+                                                        exact(amount, CENT)))
     return result
 
 
 def mix_lines(agreements: list[AgreementInput]) -> dict[int, list[engine.PurchaseLine]]:
     """Per agreement whose kind has a period condition on its product mix (rebates/engine/kinds.py), its
     purchases in scope per month and product line (the line's id as text), over the whole term; one query
-    per such agreement."""
-    result: dict[int, list[engine.PurchaseLine]] = {}
-    for agreement in agreements:
-        if not agreement.terms.rule.kind_class.period_condition:
-            continue
-        rows = (PurchaseLine.objects.filter(covered_q(agreement))
-                .values("month", "product__product_line_id")
-                .annotate(quantity=Sum("quantity"), amount=Sum("amount")).order_by("month"))
-        result[agreement.pk] = [engine.PurchaseLine(row["month"], row["quantity"], row["amount"],
-                                                    product=str(row["product__product_line_id"])) for row in rows]
+    for them all."""
+    wanted = [a.pk for a in agreements if a.terms.rule.kind_class.period_condition]
+    result: dict[int, list[engine.PurchaseLine]] = {pk: [] for pk in wanted}
+    for agreement_id, month, line_id, quantity, amount in sql.mix_rows(wanted):
+        result[agreement_id].append(engine.PurchaseLine(as_date(month), exact(quantity, QUANTITY_STEP),
+                                                        exact(amount, CENT), product=str(line_id)))
     return result
 
 

@@ -207,3 +207,49 @@ def referral_rows(agreement_ids: list[int]) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(agreement_ids)])
         return cursor.fetchall()
+
+
+# Purchases in scope of products in their clearance window (the clearance kind), per (agreement, month).
+_CLEARANCE_SQL = """
+SELECT a.id, pl.month, SUM(pl.quantity), SUM(pl.amount)
+FROM {agreement} a
+JOIN {purchase} pl ON pl.customer_id = a.customer_id
+JOIN {product} pr ON pr.id = pl.product_id
+WHERE a.id = ANY(%s::bigint[]) AND pr.clearance_from <= pl.month AND pr.clearance_until >= pl.month
+  AND {covers}
+GROUP BY a.id, pl.month
+ORDER BY a.id, pl.month
+"""
+
+# Purchases in scope per (agreement, month, product line) (the product mix kind).
+_MIX_SQL = """
+SELECT a.id, pl.month, pr.product_line_id, SUM(pl.quantity), SUM(pl.amount)
+FROM {agreement} a
+JOIN {purchase} pl ON pl.customer_id = a.customer_id
+JOIN {product} pr ON pr.id = pl.product_id
+WHERE a.id = ANY(%s::bigint[]) AND {covers}
+GROUP BY a.id, pl.month, pr.product_line_id
+ORDER BY a.id, pl.month, pr.product_line_id
+"""
+
+
+def clearance_rows(agreement_ids: list[int]) -> list[tuple]:
+    """(agreement id, month, quantity, amount): each agreement's purchases in scope, in its term, of products
+    in their clearance window that month; one query for them all."""
+    return _per_agreement_rows(_CLEARANCE_SQL, agreement_ids)
+
+
+def mix_rows(agreement_ids: list[int]) -> list[tuple]:
+    """(agreement id, month, product line id, quantity, amount): each agreement's purchases in scope, in its
+    term, per product line; one query for them all."""
+    return _per_agreement_rows(_MIX_SQL, agreement_ids)
+
+
+def _per_agreement_rows(template: str, agreement_ids: list[int]) -> list[tuple]:
+    if not agreement_ids:
+        return []
+    sql = template.format(agreement=table(RebateAgreement), purchase=table(PurchaseLine), product=table(Product),
+                          covers=covers_sql())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(agreement_ids)])
+        return cursor.fetchall()

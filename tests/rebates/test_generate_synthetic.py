@@ -57,7 +57,9 @@ def engine_rule(rule):
         bands=tuple(engine.Band(band.threshold, band.rate) for band in rule.bands.all()),
         tier_basis=rule.tier_basis, tier_method=rule.tier_method, baseline=rule.baseline,
         baseline_amount=rule.baseline_amount, minimum=rule.minimum, cap=rule.cap,
-        commitment_rule=rule.commitment_rule,
+        commitment_rule=rule.commitment_rule, active_months=rule.active_months, active_window=rule.active_window,
+        clearance_rate=rule.clearance_rate, min_product_lines=rule.min_product_lines, focus_line=rule.focus_line_id,
+        focus_share=rule.focus_share,
     )
 
 
@@ -68,7 +70,7 @@ def test_generates_exactly_the_rows_asked_for(summary):
     assert PurchaseLine.objects.filter(erp_line_id__startswith="BK-").count() == 3000
     assert Segment.objects.filter(code__startswith="bk-").count() == 4
     assert ProductLine.objects.filter(code__startswith="bk-").count() == 20
-    assert RebateProgram.objects.filter(code__startswith="bk-").count() == 5
+    assert RebateProgram.objects.filter(code__startswith="bk-").count() == len(synthetic.RULE_MIX) + 1
     assert "generated 50 customers, 80 agreements, 20 products, 3,000 purchase lines in" in summary
 
 
@@ -121,8 +123,8 @@ def test_every_rule_passes_the_engine_validation(summary):
             settlement_frequency=agreement.settlement_frequency,
             committed_monthly_quantity=agreement.committed_monthly_quantity,
         )
-    # The synthetic data draws every kind of its mix, and its mix names the engine's kinds.
-    assert set(rules.values_list("kind", flat=True)) == set(synthetic.RULE_MIX) <= set(engine.RULE_KINDS)
+    # The synthetic data draws kinds of its mix, and its mix names the engine's kinds.
+    assert set(rules.values_list("kind", flat=True)) <= set(synthetic.RULE_MIX) <= set(engine.RULE_KINDS)
 
 
 def test_most_lines_match_an_agreement_and_some_do_not(summary):
@@ -187,3 +189,80 @@ def test_a_start_that_is_not_a_month_is_refused():
     with pytest.raises(CommandError, match="YYYY-MM"):
         generate("--start=2026-13")
     assert not Customer.objects.exists()
+
+
+NEWER_KINDS = {"clearance", "mix", "condition", "referral"}
+LARGER = {"customers": 200, "agreements": 500, "products": 40, "lines": 6000}
+
+
+def book_rules():
+    return list(RebateRule.objects.filter(agreement__number__startswith="BK-").order_by("agreement__number")
+                .values_list("agreement__number", "kind", "rate", "clearance_rate", "min_product_lines",
+                             "focus_line__code", "focus_share", "active_months", "active_window"))
+
+
+def book_referrals():
+    return list(Customer.objects.filter(code__startswith="BK-", referred_by__isnull=False).order_by("code")
+                .values_list("code", "referred_by__code", "referral_from", "referral_months"))
+
+
+def test_a_tenth_of_the_agreements_have_the_newer_kinds_with_settings_that_matter():
+    generate(**LARGER)
+    rules = RebateRule.objects.filter(agreement__number__startswith="BK-").select_related("agreement")
+    kinds = [rule.kind for rule in rules]
+    assert set(kinds) == set(synthetic.RULE_MIX)
+    assert 0.06 * 500 <= sum(kind in NEWER_KINDS for kind in kinds) <= 0.14 * 500
+    for rule in rules.filter(kind="clearance"):
+        assert rule.rate > 0 and rule.clearance_rate > 0
+    for rule in rules.filter(kind="condition"):
+        assert 1 <= rule.active_months <= rule.active_window <= 12
+    for rule in rules.filter(kind="mix").prefetch_related("agreement__products", "agreement__product_lines__products"):
+        spans = {p.product_line_id for p in Product.objects.filter(pk__in=covered_products(rule.agreement))}
+        # Two lines are asked for only of a scope spanning two; a focus line is one of the scope's lines.
+        assert rule.min_product_lines in (None, 2) and (rule.min_product_lines is None or len(spans) >= 2)
+        assert rule.focus_line_id is None or (rule.focus_line_id in spans and 0 < rule.focus_share <= 100)
+        assert rule.min_product_lines or rule.focus_line_id
+    # Some products are on clearance for a few months, and clearance rules' scopes hold some of them.
+    on_clearance = Product.objects.filter(sku__startswith="BK-", clearance_from__isnull=False)
+    assert 0 < on_clearance.count() < 40
+    for product in on_clearance:
+        months = (product.clearance_until.year - product.clearance_from.year) * 12 + (
+            product.clearance_until.month - product.clearance_from.month) + 1
+        assert 1 <= months <= 4 and product.clearance_until <= datetime.date(2026, 12, 1)
+    clearance_agreements = RebateAgreement.objects.filter(rule__kind="clearance").prefetch_related(
+        "products", "product_lines__products")
+    on_clearance_ids = set(on_clearance.values_list("pk", flat=True))
+    assert any(covered_products(agreement) & on_clearance_ids for agreement in clearance_agreements)
+    # Referral agreements' customers referred others, whose purchases in the window fall in the referrer's scope.
+    referred = Customer.objects.filter(code__startswith="BK-", referred_by__isnull=False)
+    assert referred.exists()
+    earning = 0
+    for customer in referred:
+        assert customer.referred_by_id != customer.pk and 3 <= customer.referral_months <= 12
+        agreements = RebateAgreement.objects.filter(customer_id=customer.referred_by_id, rule__kind="referral",
+                                                    start_month__lte=customer.referral_from,
+                                                    end_month__gte=customer.referral_from)
+        assert agreements.exists()
+        scope = set().union(*(covered_products(agreement) for agreement in agreements))
+        earning += PurchaseLine.objects.filter(customer=customer, product_id__in=scope,
+                                               month__gte=customer.referral_from).exists()
+    assert earning >= referred.count() // 2
+
+
+def test_the_older_mix_gives_the_same_agreements_and_lines_with_the_older_kinds_only(monkeypatch):
+    generate(**LARGER, seed=11)
+    lines, rules, referrals = synthetic_lines(), book_rules(), book_referrals()
+    agreements = list(RebateAgreement.objects.order_by("number").values_list(
+        "number", "customer__code", "start_month", "end_month", "settlement_frequency"))
+    generate(**LARGER, seed=11, replace=True)
+    assert (book_rules(), book_referrals()) == (rules, referrals)  # the same seed, the same book
+    monkeypatch.setenv("SYNTHETIC_NEW_KINDS", "0")
+    generate(**LARGER, seed=11, replace=True)
+    assert set(RebateRule.objects.values_list("kind", flat=True)) == set(synthetic.OLD_MIX)
+    assert not Product.objects.filter(clearance_from__isnull=False).exists()
+    assert not Customer.objects.filter(referred_by__isnull=False).exists()
+    # The book's size, agreements and lines are the same either way: only the rules differ.
+    assert synthetic_lines() == lines
+    assert list(RebateAgreement.objects.order_by("number").values_list(
+        "number", "customer__code", "start_month", "end_month", "settlement_frequency")) == agreements
+    assert book_rules() != rules
