@@ -108,13 +108,17 @@ def _flush_lifts_the_ledger_truncate_guard(request):
     from django.db.backends.postgresql.operations import DatabaseOperations
 
     original = DatabaseOperations.sql_flush
-    guard = "rebates_ledgerentry_no_truncate"
+    # The ledger's guard, and the guards of the tables it names (rebates/0035).
+    guards = {"rebates_ledgerentry": "rebates_ledgerentry_no_truncate",
+              **{table: "rebates_ledgered_no_truncate"
+                 for table in ("rebates_rebateagreement", "rebates_accrualrun", "rebates_settlement")}}
 
     def sql_flush(self, style, tables, **kwargs):
         statements = original(self, style, tables, **kwargs)
         if statements and "rebates_ledgerentry" in tables:
-            return [f"ALTER TABLE rebates_ledgerentry DISABLE TRIGGER {guard};", *statements,
-                    f"ALTER TABLE rebates_ledgerentry ENABLE TRIGGER {guard};"]
+            guarded = [(table, guard) for table, guard in guards.items() if table in tables]
+            return [*(f"ALTER TABLE {table} DISABLE TRIGGER {guard};" for table, guard in guarded), *statements,
+                    *(f"ALTER TABLE {table} ENABLE TRIGGER {guard};" for table, guard in guarded)]
         return statements
 
     DatabaseOperations.sql_flush = sql_flush

@@ -113,7 +113,7 @@ def accrual_run_prepare(*, run_id: int) -> list[int]:
     """
     with transaction.atomic():
         _lock_run_starts()
-        run = AccrualRun.objects.select_for_update().get(pk=run_id)
+        run = AccrualRun.objects.select_for_update(no_key=True).get(pk=run_id)
         if run.status == AccrualRun.Status.RUNNING:
             return list(run.chunks.filter(status=AccrualChunk.Status.PENDING).values_list("pk", flat=True))
         if run.status != AccrualRun.Status.QUEUED:
@@ -198,7 +198,9 @@ def accrual_chunk_book(*, chunk_id: int) -> ChunkResult:
             total_amount=F("total_amount") + total,
             heartbeat_at=now,
         )
-        run = AccrualRun.objects.select_for_update().get(pk=run.pk)
+        # Every lock on a run is NO KEY UPDATE: the chunks booking beside this one hold KEY SHARE on the run (their
+        # entries name it, rebates/0035) until they commit, which a FOR UPDATE would wait for while they wait here.
+        run = AccrualRun.objects.select_for_update(no_key=True).get(pk=run.pk)
         if run.chunks_done == run.chunks_total:
             _finish(run)
         return ChunkResult(len(flat_ids) + len(agreements), count, total, booked=True)
@@ -429,7 +431,7 @@ def _stale_runs(*, cutoff) -> list[tuple[AccrualRun, list[int]]]:
     `cutoff`, has no live worker on it (its messages were lost with the worker, or wait in a queue).
     """
     stale = []
-    for run in AccrualRun.objects.select_for_update().filter(status=AccrualRun.Status.RUNNING,
+    for run in AccrualRun.objects.select_for_update(no_key=True).filter(status=AccrualRun.Status.RUNNING,
                                                              heartbeat_at__lt=cutoff):
         pending = run.chunks.filter(status=AccrualChunk.Status.PENDING)
         # Counted before the unlocked ones are read: a chunk that finishes in between still counts as live.
@@ -476,7 +478,7 @@ def accrual_runs_resume_stale() -> int:
 def accrual_run_fail(*, run_id: int, error: str) -> None:
     """Mark a run failed after an error in one of its chunks; its booked chunks stay whole."""
     with transaction.atomic():
-        run = AccrualRun.objects.select_for_update().get(pk=run_id)
+        run = AccrualRun.objects.select_for_update(no_key=True).get(pk=run_id)
         if run.status not in (AccrualRun.Status.RUNNING, AccrualRun.Status.QUEUED):
             return
         run.status = AccrualRun.Status.FAILED
