@@ -134,6 +134,10 @@ MATCH_DROP_WARNING_PERCENT = Decimal(env("MATCH_DROP_WARNING_PERCENT", default="
 # A settlement paying more than this needs two approvals by two different people before it is paid, and
 # neither approver may pay it (docs/settlements.md).
 SETTLEMENT_SECOND_APPROVAL_ABOVE = Decimal(env("SETTLEMENT_SECOND_APPROVAL_ABOVE", default="10000.00"))
+# The nightly close of a large book runs in this many parts side by side (each its own transaction and
+# connection), each of at least SETTLEMENT_CLOSE_PART_MIN agreements (rebates.services.settlement).
+SETTLEMENT_CLOSE_PARTS = env.int("SETTLEMENT_CLOSE_PARTS", default=2)
+SETTLEMENT_CLOSE_PART_MIN = env.int("SETTLEMENT_CLOSE_PART_MIN", default=5000)
 
 # The most one API request body may hold (bytes): a batch of 10,000 purchase lines with every field at its
 # longest, pretty-printed, is about 3.7 MiB. Larger bodies answer 413 before they are read.

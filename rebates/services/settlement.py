@@ -7,13 +7,14 @@ agreement early forfeits the unpaid balance.
 """
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Q, Sum
 
 from config import clock
@@ -109,16 +110,47 @@ def settlement_close(*, agreement: RebateAgreement, period_first: date, by=None,
 def settlements_close_due(*, as_of: date) -> list[int]:
     """Close every settlement period that ended before `as_of`'s month and draft the interim payments due,
     with the figures `settlement_figures` gives closing them one at a time, oldest first; agreements past
-    their term's end become expired. Returns the new settlements' ids (closings, then interim payments).
+    their term's end become expired. Returns the new settlements' ids (closings, then interim payments; by
+    range of agreements when the book is closed in parts).
 
     Set-based: one statement drafts every closing with its audit row, one every interim payment (see
     rebates/sql/settlements.py). Safe to run again and at once: the agreements are locked in primary-key
-    order before the closed periods are read, so a period closes once.
+    order before the closed periods are read, so a period closes once. A large book is closed in parts
+    (`SETTLEMENT_CLOSE_PARTS`, each at least `SETTLEMENT_CLOSE_PART_MIN` agreements): consecutive ranges of
+    agreement ids, each in its own transaction on its own connection, side by side, as the accrual run books
+    its chunks; each part is whole on its own, and a part that fails leaves the others closed and itself
+    to the next close. Inside a caller's transaction it is one part, which sees what the caller wrote.
     """
     as_of_month = month_of(as_of)
     now = clock.now()
+    parts = _close_parts(as_of_month)
+    if len(parts) == 1:
+        return _close_part(as_of_month=as_of_month, now=now, after=None, through=None)
+    with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+        done = [pool.submit(_close_part_on_own_connection, as_of_month=as_of_month, now=now, after=after,
+                            through=through) for after, through in parts]
+        return [pk for part in done for pk in part.result()]
+
+
+def _close_parts(as_of_month: date) -> list[tuple[int | None, int | None]]:
+    """(after, through) agreement-id bounds of each part of the close: one unbounded part, or consecutive
+    ranges of about equal size whose first has no lower bound and whose last no upper bound (an agreement
+    made meanwhile falls in one of them)."""
+    wanted = max(1, settings.SETTLEMENT_CLOSE_PARTS)
+    if wanted == 1 or transaction.get_connection().in_atomic_block:
+        return [(None, None)]
+    ids = sql.agreements_due(statuses=ACCRUING_STATUSES, started_before=as_of_month)
+    count = min(wanted, len(ids) // max(1, settings.SETTLEMENT_CLOSE_PART_MIN))
+    if count <= 1:
+        return [(None, None)]
+    bounds = [ids[len(ids) * n // count - 1] for n in range(1, count)]
+    return list(zip([None, *bounds], [*bounds, None], strict=True))
+
+
+def _close_part(*, as_of_month: date, now, after: int | None, through: int | None) -> list[int]:
     with transaction.atomic():
-        agreement_ids = sql.agreements_lock(statuses=ACCRUING_STATUSES, started_before=as_of_month)
+        agreement_ids = sql.agreements_lock(statuses=ACCRUING_STATUSES, started_before=as_of_month, after=after,
+                                            through=through)
         created = sql.closings_draft(agreement_ids=agreement_ids, as_of_month=as_of_month, now=now)
         # An interim payment is due when an interim period of the open settlement period has ended; a
         # period already closed (or ended) is paid by its closing instead.
@@ -126,6 +158,14 @@ def settlements_close_due(*, as_of: date) -> list[int]:
                                       last_complete=add_months(as_of_month, -1), now=now)
         sql.agreements_expire(agreement_ids=agreement_ids, as_of_month=as_of_month)
     return created
+
+
+def _close_part_on_own_connection(**part) -> list[int]:
+    """`_close_part` in a thread of its own, on the thread's own database connection, closed at the end."""
+    try:
+        return _close_part(**part)
+    finally:
+        connections.close_all()
 
 
 def settlement_interim(*, agreement: RebateAgreement, through: date, by) -> Settlement:

@@ -25,14 +25,26 @@ from rebates.sql.scope import table
 _FORFEITED = Settlement.Status.FORFEITED.value
 _TARGET = Settlement._meta.label_lower
 
-_LOCK_SQL = """
-SELECT id FROM {agreement} WHERE status = ANY(%s::text[]) AND start_month < %s ORDER BY id FOR UPDATE
+_DUE_SQL = """
+SELECT id FROM {agreement} WHERE status = ANY(%s::text[]) AND start_month < %s
+  AND id > COALESCE(%s::bigint, 0) AND id <= COALESCE(%s::bigint, 9223372036854775807) ORDER BY id
 """
 
 
-def agreements_lock(*, statuses, started_before: date) -> list[int]:
-    """Lock the agreements with one of `statuses` that started before `started_before`, in primary-key
-    order (so two closes at once queue behind each other, never deadlock); their ids in that order.
+def agreements_due(*, statuses, started_before: date) -> list[int]:
+    """The ids, in order, of the agreements with one of `statuses` that started before `started_before`,
+    without locking them."""
+    with connection.cursor() as cursor:
+        cursor.execute(_DUE_SQL.format(agreement=table(RebateAgreement)),
+                       [list(statuses), started_before, None, None])
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+def agreements_lock(*, statuses, started_before: date, after: int | None = None,
+                    through: int | None = None) -> list[int]:
+    """Lock the agreements with one of `statuses` that started before `started_before` (and whose id is above
+    `after` and at most `through`, when given), in primary-key order (so two closes at once queue behind each
+    other, never deadlock); their ids in that order.
 
     Also turns JIT off for the rest of the caller's transaction: compiling the statements below costs
     seconds (their estimates pass jit_above_cost) and saves nothing; and gives them the memory to sort the
@@ -40,7 +52,8 @@ def agreements_lock(*, statuses, started_before: date) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
         cursor.execute("SET LOCAL work_mem = '64MB'")
-        cursor.execute(_LOCK_SQL.format(agreement=table(RebateAgreement)), [list(statuses), started_before])
+        cursor.execute(_DUE_SQL.format(agreement=table(RebateAgreement)) + " FOR UPDATE",
+                       [list(statuses), started_before, after, through])
         return [pk for (pk,) in cursor.fetchall()]
 
 

@@ -25,6 +25,7 @@ from rebates.services import (
     settlements_approve,
     settlements_close_due,
 )
+from rebates.services import settlement as settlement_services
 from tests.factories import (
     AgreementFactory,
     PerUnitRuleFactory,
@@ -232,16 +233,21 @@ def _closed_by(close):
     try:
         with transaction.atomic():
             close()
-            new = Settlement.objects.exclude(pk__in=before)
-            figures = {s.pk: (s.agreement_id, s.period_start, s.period_end, s.interim, s.accrued_total,
-                              s.adjustments, s.already_paid, s.amount, s.status) for s in new}
-            audits = sorted((figures[int(a.target_id)], a.actor_id, a.actor_label, a.summary, a.data)
-                            for a in AuditRecord.objects.filter(action="settlement.close",
-                                                                target_id__in=[str(pk) for pk in figures]))
-            statuses = sorted(RebateAgreement.objects.values_list("pk", "status"))
-            raise _Rollback((sorted(figures.values()), audits, statuses))
+            raise _Rollback(_drafted_since(before))
     except _Rollback as outcome:
         return outcome.args[0]
+
+
+def _drafted_since(before):
+    """The settlements not in `before` (their figures, sorted), their audit rows, and every agreement's status."""
+    new = Settlement.objects.exclude(pk__in=before)
+    figures = {s.pk: (s.agreement_id, s.period_start, s.period_end, s.interim, s.accrued_total,
+                      s.adjustments, s.already_paid, s.amount, s.status) for s in new}
+    audits = sorted((figures[int(a.target_id)], a.actor_id, a.actor_label, a.summary, a.data)
+                    for a in AuditRecord.objects.filter(action="settlement.close",
+                                                        target_id__in=[str(pk) for pk in figures]))
+    statuses = sorted(RebateAgreement.objects.values_list("pk", "status"))
+    return sorted(figures.values()), audits, statuses
 
 
 def _close_one_by_one(agreements, as_of):
@@ -274,7 +280,9 @@ def _close_one_by_one(agreements, as_of):
         status="expired")
 
 
-def test_closing_many_agreements_at_once_gives_the_figures_of_closing_them_one_by_one(finance):
+def _mixed_book(finance):
+    """Five agreements, each closing its own way (see the comments), accrued to 2026-11-05 and not yet closed:
+    (the as-of date, the agreements by id, the one whose term has ended)."""
     # Quarterly, its first quarter paid, then a late February line: an adjustment in the next closing.
     quarterly, product = seed(frequency="quarterly")
     # Annual with quarterly interim payments, the first one paid; monthly closings with one forfeited;
@@ -295,8 +303,11 @@ def test_closing_many_agreements_at_once_gives_the_figures_of_closing_them_one_b
     PurchaseLineFactory(customer=monthly.customer, product=monthly_product, month=month(1), quantity=D("4"))
     run = accrual_run_start(as_of=datetime.date(2026, 11, 5), trigger="finance", queue=False)
     accrual_run_perform(run_id=run.pk, close_settlements=False)
-    as_of = datetime.date(2026, 11, 5)
-    agreements = list(RebateAgreement.objects.order_by("pk"))
+    return datetime.date(2026, 11, 5), list(RebateAgreement.objects.order_by("pk")), ended
+
+
+def test_closing_many_agreements_at_once_gives_the_figures_of_closing_them_one_by_one(finance):
+    as_of, agreements, ended = _mixed_book(finance)
 
     at_once = _closed_by(lambda: settlements_close_due(as_of=as_of))
     one_by_one = _closed_by(lambda: _close_one_by_one(agreements, as_of))
@@ -307,6 +318,22 @@ def test_closing_many_agreements_at_once_gives_the_figures_of_closing_them_one_b
     assert sum(1 for s in settlements if s[4:8] != (D("0.00"),) * 4) == len(settlements)
     assert dict(statuses)[ended.pk] == "expired"
     assert at_once == one_by_one
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_book_closed_in_parts_side_by_side_gives_the_figures_of_closing_one_by_one(finance, settings):
+    settings.SETTLEMENT_CLOSE_PARTS, settings.SETTLEMENT_CLOSE_PART_MIN = 3, 1
+    as_of, agreements, _ = _mixed_book(finance)
+    one_by_one = _closed_by(lambda: _close_one_by_one(agreements, as_of))
+    before = set(Settlement.objects.values_list("pk", flat=True))
+    # Three ranges of agreement ids, each closed in a transaction and on a connection of its own.
+    assert len(settlement_services._close_parts(month(11))) == 3
+
+    created = settlements_close_due(as_of=as_of)
+
+    assert len(created) == len(set(created)) == 2 + 2 + 7 + 2 + 1 + 1
+    assert _drafted_since(before) == one_by_one
+    assert settlements_close_due(as_of=as_of) == []
 
 
 def test_the_nightly_close_drafts_no_interim_payment_in_a_period_already_closed():
