@@ -78,7 +78,7 @@ def dashboard(request):
     figures = rebate_selectors.dashboard_figures(user=user, customer_ids=shown if sees_all else None)
     shortfall = rebate_selectors.customers_shortfall_months(user=user, customer_ids=shown)
     signals = selectors.open_signal_list(user=user)
-    touching = selectors.open_signals_by_customer(user=user, customer_ids=shown, signals=signals)
+    touching = outlook_selectors.page_open_signals(visible_customer_ids=shown, signals=signals, as_of=clock.today())
     context["rows"] = customer_rows(context["customers"], figures, shortfall, touching)
     context["has_rows"] = bool(context["customers"])
     if not sees_all:
