@@ -40,9 +40,9 @@ def customers_open_signals(*, customer_ids: Sequence[int], signals: Sequence[tup
     half-up, when the customer bought the product in the term up to `month`). One statement.
 
     The exposure rule of pricing_signals.selectors.open_signals_by_customer (tested to agree), for a page's
-    few dozen customers at once: each covering agreement's price, and the customer's last month of buying
-    the product, is looked up by index, so the statement reads only what those customers' agreements name
-    (reading their purchase lines at once and grouping them took longer on the synthetic book)."""
+    few dozen customers at once: each covering agreement's price, and whether the customer bought the
+    product in the term, is looked up by index, so the statement reads only what those customers' agreements
+    name (reading their purchase lines at once and grouping them took longer on the synthetic book)."""
     if not customer_ids or not signals:
         return []
     signal_ids, product_ids, line_ids, medians = (list(column) for column in zip(*signals, strict=True))
@@ -74,10 +74,10 @@ def customers_open_signals(*, customer_ids: Sequence[int], signals: Sequence[tup
                   WHERE cp.agreement_id = c.agreement_id AND cp.product_id = c.product_id
                     AND cp.effective_from <= %(on)s
                   ORDER BY cp.effective_from DESC LIMIT 1),
-                CASE WHEN (SELECT pl.month FROM {_table(PurchaseLine)} pl
-                            WHERE pl.customer_id = c.customer_id AND pl.product_id = c.product_id
-                              AND pl.quantity > 0 AND pl.month <= %(month)s
-                            ORDER BY pl.month DESC LIMIT 1) >= c.start_month
+                CASE WHEN EXISTS (SELECT 1 FROM {_table(PurchaseLine)} pl
+                                   WHERE pl.customer_id = c.customer_id AND pl.product_id = c.product_id
+                                     AND pl.quantity > 0 AND pl.month >= c.start_month
+                                     AND pl.month <= %(month)s)
                      THEN (SELECT ROUND(p.list_price * (100 - ld.discount_percent) / 100, 4)
                              FROM {_table(LineDiscount)} ld
                             WHERE ld.agreement_id = c.agreement_id AND ld.product_line_id = p.product_line_id
