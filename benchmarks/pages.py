@@ -12,7 +12,9 @@ the signals page and removed afterwards, and the nightly outlook refresh runs. T
 customers and their standing watches are then vacuumed and analyzed, as
 autovacuum does within a minute or so of such a load: the figures are the pages' steady state, not the
 planner's first minute without statistics. Run by `make bench`; BENCH_PAGE_REQUESTS sets the sample size,
-BENCH_PAGES=signal runs the signal page's line alone.
+BENCH_PAGES=signal runs the signal page's line alone. The account manager's dashboard line also gives the
+mean CPU time of a request, the web process's and the database server's (read from /proc), which the
+machine's load does not inflate.
 """
 
 import os
@@ -47,6 +49,32 @@ def measure(client, urls):
         if index >= WARM_UP:
             timings.append(elapsed)
     return timings
+
+
+def backend_cpu_ms(connection):
+    """CPU milliseconds the database's server process for this connection has used so far (Linux /proc: the
+    benchmark's database runs on this machine), or None where that cannot be read."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def measure_cpu(client, urls, connection):
+    """As `measure`, and the mean CPU time of a request: this process's and the database server's for it
+    (which the machine's load does not inflate, unlike the wall time), as text for the line."""
+    database, web = backend_cpu_ms(connection), time.process_time()
+    timings = measure(client, urls)
+    web = (time.process_time() - web) * 1000 / (WARM_UP + REQUESTS)
+    after = backend_cpu_ms(connection)
+    if database is None or after is None:
+        return timings, f"; CPU {web:.1f} ms a request in this process"
+    database = (after - database) / (WARM_UP + REQUESTS)
+    return timings, f"; CPU {web + database:.1f} ms a request (web {web:.1f} + database {database:.1f})"
 
 
 def line(name, timings, extra="", target=True):
@@ -124,8 +152,10 @@ def main():
         if everything:
             watches = TodayWatch.objects.filter(customer__account_manager=manager).count()
             client.force_login(manager)
-            results.append(line(f"dashboard (account manager, {customers:,} customers)", measure(client, ["/"]),
-                                f", {watches:,} standing watches"))
+            client.get("/")  # the session's connection, whose server process is timed
+            timings, cpu = measure_cpu(client, ["/"], connection)
+            results.append(line(f"dashboard (account manager, {customers:,} customers)", timings,
+                                f", {watches:,} standing watches{cpu}"))
             results.append(line("agreement page (monthly sheet, chart)",
                                 measure(client, [f"/agreements/{number}/" for number in numbers]),
                                 f", {len(numbers)} agreements"))

@@ -23,8 +23,11 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from customers.models import DEFAULT_CONTACT_CADENCES, Contact, ContactCadence, Customer
+from outlook import sql
 from outlook.models import TodayWatch
 from pricing_signals.models import PriceClaim
+from pricing_signals.selectors import CustomerSignal, OpenSignal
+from rebates.engine.periods import month_of
 from rebates.models import AgreementBalance
 
 TIERS = tuple(Customer.ValueTier.values)  # A, B, C: most valuable first
@@ -59,19 +62,31 @@ class PlannedContact:
         return (self.value_tier, LEVELS.index(self.risk_level), -self.at_stake, self.due_on or date.min, self.code)
 
 
-def contact_plan(*, user, customers=None, at_stake: dict | None = None) -> list[PlannedContact]:
+# What the contact plan reads of each customer; a caller that has read them (the dashboard) passes them in.
+PLAN_FIELDS = ("pk", "code", "name", "account_manager__username", "value_tier", "risk_level", "risk_points", "status")
+
+
+def contact_plan(*, user, customers=None, at_stake: dict | None = None, read: list[dict] | None = None
+                 ) -> list[PlannedContact]:
     """The active customers the user may see (`customers`: a queryset of them, to narrow it) in the contact
     plan. Three grouped queries however many customers (two when the caller has each customer's unpaid
     rebate already, `at_stake`): the customers with their cell's cadence (a unique-key lookup), their last
     contacts and claims (one union), their unpaid balances; no per-customer aggregate for the planner to get
-    wrong."""
+    wrong. `read`: every customer the user may see, as dicts of PLAN_FIELDS the caller read through
+    `visible_to(user)` this request: then the nine cadences are read instead of the customers."""
     visible = Customer.objects.visible_to(user).active()
     if customers is not None:
         visible = visible.filter(pk__in=customers.values("pk"))
-    cadence = ContactCadence.objects.filter(value_tier=OuterRef("value_tier"), risk_level=OuterRef("risk_level"))
-    rows = list(visible.order_by().annotate(cadence=Subquery(cadence.values("days")[:1]))
-                .values_list("pk", "code", "name", "account_manager__username", "value_tier", "risk_level",
-                             "risk_points", "cadence"))
+    if read is not None and customers is None:
+        cadences = {(tier, level): days for tier, level, days in
+                    ContactCadence.objects.values_list("value_tier", "risk_level", "days")}
+        rows = [(row["pk"], row["code"], row["name"], row["account_manager__username"], row["value_tier"],
+                 row["risk_level"], row["risk_points"], cadences.get((row["value_tier"], row["risk_level"])))
+                for row in read if row["status"] == Customer.Status.ACTIVE]
+    else:
+        cadence = ContactCadence.objects.filter(value_tier=OuterRef("value_tier"), risk_level=OuterRef("risk_level"))
+        rows = list(visible.order_by().annotate(cadence=Subquery(cadence.values("days")[:1]))
+                    .values_list(*PLAN_FIELDS[:-1], "cadence"))
     if not rows:
         return []
     ids = visible.values("pk")
@@ -98,12 +113,14 @@ def contact_plan(*, user, customers=None, at_stake: dict | None = None) -> list[
     return planned
 
 
-def contacts_due(*, user, as_of: date, at_stake: dict | None = None) -> list[PlannedContact]:
+def contacts_due(*, user, as_of: date, at_stake: dict | None = None, read: list[dict] | None = None
+                 ) -> list[PlannedContact]:
     """Customers whose next contact is due by as_of + OUTLOOK_CONTACT_DUE_AHEAD_DAYS (overdue ones and the
     never contacted included): highest value and risk first, then the most rebate at stake, then the longest
-    overdue."""
+    overdue. `read`: as `contact_plan` takes it."""
     ahead = as_of + timedelta(days=settings.OUTLOOK_CONTACT_DUE_AHEAD_DAYS)
-    due = [row for row in contact_plan(user=user, at_stake=at_stake) if row.due_on is None or row.due_on <= ahead]
+    due = [row for row in contact_plan(user=user, at_stake=at_stake, read=read)
+           if row.due_on is None or row.due_on <= ahead]
     due.sort(key=PlannedContact.sort_key)
     return due
 
@@ -161,12 +178,13 @@ def today_candidate(item: TodayItem, agreement_number: str | None = None) -> tup
                       agreement_number), lambda: item)
 
 
-def today_items(*, user, as_of: date, limit: int = 10, extra=(), at_stake: dict | None = None
-                ) -> tuple[list[TodayItem], int]:
+def today_items(*, user, as_of: date, limit: int = 10, extra=(), at_stake: dict | None = None,
+                read: list[dict] | None = None) -> tuple[list[TodayItem], int]:
     """What to do today for the dashboard: the contacts due (as `contacts_due`; `at_stake`: each customer's
-    unpaid rebate when the caller has read it) and any `extra` items (the watchlist's, each as its
-    `today_key` and a function making it), in today_key order; the first `limit` and how many there are in
-    all. Only the first `limit` are put in words. Two or three queries."""
+    unpaid rebate when the caller has read it; `read`: the customers, as `contact_plan` takes them) and any
+    `extra` items (the watchlist's, each as its `today_key` and a function making it), in today_key order;
+    the first `limit` and how many there are in all. Only the first `limit` are put in words. Two or three
+    queries."""
     url = customer_urls()
 
     def contact(row: PlannedContact) -> TodayItem:
@@ -175,18 +193,43 @@ def today_items(*, user, as_of: date, limit: int = 10, extra=(), at_stake: dict 
                          row.at_stake, row.due_on, overdue)
 
     candidates = [(today_key(row.at_stake, row.value_tier, row.risk_level, row.code, "contact"), partial(contact, row))
-                  for row in contacts_due(user=user, as_of=as_of, at_stake=at_stake)]
+                  for row in contacts_due(user=user, as_of=as_of, at_stake=at_stake, read=read)]
     candidates.extend(extra)
     candidates.sort(key=itemgetter(0))
     return [make() for _, make in candidates[:limit]], len(candidates)
 
 
-def today_watches(*, user) -> list[tuple[int, str, str, str, str, str, str]]:
+def today_watches(*, user, customers: dict[int, tuple[str, str, str, str]] | None = None
+                  ) -> list[tuple[int, str, str, str, str, str, str]]:
     """The standing watches the last outlook refresh stored for the customers the user may see, as
-    (customer id, code, name, value tier, risk level, kind, words) in plain text columns. One query."""
-    return list(TodayWatch.objects.filter(customer__in=Customer.objects.visible_to(user).values("pk")).order_by()
-                .values_list("customer_id", "customer__code", "customer__name", "customer__value_tier",
-                             "customer__risk_level", "kind", "words"))
+    (customer id, code, name, value tier, risk level, kind, words) in plain text columns. One query.
+    `customers`: each customer the user may see, by id, as (code, name, value tier, risk level), read by
+    the caller this request: then the watches' own columns are read, not each customer's row again."""
+    watches = TodayWatch.objects.filter(customer__in=Customer.objects.visible_to(user).values("pk")).order_by()
+    if customers is None:
+        return list(watches.values_list("customer_id", "customer__code", "customer__name", "customer__value_tier",
+                                        "customer__risk_level", "kind", "words"))
+    return [(customer_id, *customers[customer_id], kind, words)
+            for customer_id, kind, words in watches.values_list("customer_id", "kind", "words")
+            if customer_id in customers]
+
+
+def page_open_signals(*, visible_customer_ids, signals: list[OpenSignal], as_of: date
+                      ) -> dict[int, list[CustomerSignal]]:
+    """Per customer of `visible_customer_ids` (a page of customers read through `visible_to(user)`): the open
+    signals among `signals` (the user's `open_signal_list`) it is exposed to or whose claims it made, newest
+    signal first: what pricing_signals.selectors.open_signals_by_customer gives for them, in one query
+    (outlook.sql.customers_open_signals) instead of six and the Python that joins them."""
+    by_pk = {signal.pk: signal for signal in signals}
+    found: dict[int, list[CustomerSignal]] = {}
+    for customer_id, signal_id, claimed in sql.customers_open_signals(
+            customer_ids=list(visible_customer_ids),
+            signals=[(signal.pk, signal.product_id, signal.product_line_id, signal.median_price) for signal in signals],
+            on=as_of, month=month_of(as_of)):
+        found.setdefault(customer_id, []).append(CustomerSignal(by_pk[signal_id], claimed=claimed))
+    for marks in found.values():
+        marks.sort(key=lambda mark: -mark.signal.pk)
+    return found
 
 
 # --- the value × risk grid ------------------------------------------------------------------------------

@@ -52,8 +52,10 @@ TODAY_SHOWN = 10  # things to do today on the dashboard; the rest are a link awa
 # --- dashboard ------------------------------------------------------------------------------------------
 
 
+# A row's columns, and what "What to do today" reads of every customer (outlook.selectors.PLAN_FIELDS).
 CUSTOMER_ROW_FIELDS = ("pk", "code", "name", "segment__name", "account_manager__first_name",
-                       "account_manager__last_name", "account_manager__username", "status")
+                       "account_manager__last_name", "account_manager__username", "status", "value_tier",
+                       "risk_level", "risk_points")
 
 
 @login_required
@@ -70,7 +72,10 @@ def dashboard(request):
     # Every role pages its customer table (an account manager holds up to a few thousand customers: the table
     # is for finding one, /customers/ for working through them). An account manager's rows are few columns
     # of text, read at once and paged here without a count query.
-    rows_of = listed if sees_all else list(listed)
+    # An account manager's customers are read once: the table's rows (unless a search narrows them) and what
+    # "What to do today" needs of each (its contact plan, its standing watches' customers).
+    everyone = None if sees_all else list(customers)
+    rows_of = listed if sees_all else list(listed) if query else everyone
     page = Paginator(rows_of, CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
     context.update(customers=list(page.object_list), page=page, query=query)
     shown = [customer["pk"] for customer in context["customers"]]
@@ -78,7 +83,7 @@ def dashboard(request):
     figures = rebate_selectors.dashboard_figures(user=user, customer_ids=shown if sees_all else None)
     shortfall = rebate_selectors.customers_shortfall_months(user=user, customer_ids=shown)
     signals = selectors.open_signal_list(user=user)
-    touching = selectors.open_signals_by_customer(user=user, customer_ids=shown, signals=signals)
+    touching = outlook_selectors.page_open_signals(visible_customer_ids=shown, signals=signals, as_of=clock.today())
     context["rows"] = customer_rows(context["customers"], figures, shortfall, touching)
     context["has_rows"] = bool(context["customers"])
     if not sees_all:
@@ -87,7 +92,7 @@ def dashboard(request):
         # The account manager's dashboard leads with the day's work on their own customers (others read
         # /contacts/due/).
         if user.has_perm("customers.view_contact"):
-            context["today"] = today_section(user, at_stake)
+            context["today"] = today_section(user, at_stake, customers=everyone)
     if user.has_perm(DECIDE):
         shown_signals = list(selectors.open_signals(user=user).select_related(None).select_related("product")
                              [:PRICING_DASHBOARD_SIGNALS])
@@ -99,14 +104,18 @@ def dashboard(request):
     return render(request, "pages/dashboard.html", context)
 
 
-def today_section(user, at_stake: dict[int, Decimal]) -> dict:
+def today_section(user, at_stake: dict[int, Decimal], customers: list[dict] | None = None) -> dict:
     """The account manager's day, the most money at stake first: the contacts due and the watchlist (a tier
     within reach, a minimum or commitment at risk, falling volume, a claim below net-net, an open signal).
-    `at_stake`: each customer's unpaid rebate, read once by the dashboard; the watches the nightly outlook
-    found are stored rows (pages.watchlist.dashboard_watchlist)."""
-    items, count = outlook_selectors.today_items(user=user, as_of=clock.today(), limit=TODAY_SHOWN,
-                                                 extra=dashboard_watchlist(user=user, at_stake=at_stake),
-                                                 at_stake=at_stake)
+    `at_stake`: each customer's unpaid rebate, read once by the dashboard; `customers`: every customer the
+    user may see as dicts of CUSTOMER_ROW_FIELDS, when the dashboard has read them; the watches the nightly
+    outlook found are stored rows (pages.watchlist.dashboard_watchlist)."""
+    cells = None if customers is None else {
+        customer["pk"]: (customer["code"], customer["name"], customer["value_tier"], customer["risk_level"])
+        for customer in customers}
+    items, count = outlook_selectors.today_items(
+        user=user, as_of=clock.today(), limit=TODAY_SHOWN, at_stake=at_stake, read=customers,
+        extra=dashboard_watchlist(user=user, at_stake=at_stake, customers=cells))
     return {"items": items, "count": count}
 
 

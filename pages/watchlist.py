@@ -239,20 +239,22 @@ def _signal_items(user, as_of: date, at_stake: dict[int, Decimal]) -> list[Watch
     return items
 
 
-def dashboard_watchlist(*, user, at_stake: dict[int, Decimal]) -> list[tuple]:
+def dashboard_watchlist(*, user, at_stake: dict[int, Decimal],
+                        customers: dict[int, tuple[str, str, str, str]] | None = None) -> list[tuple]:
     """The watchlist as the dashboard's "What to do today" takes it (outlook.selectors.today_items: each watch as
     its today_key and a function putting it in words, so only those shown are), within the dashboard's query
     budget: the stored outlook's watches (a tier or minimum within reach, a minimum at risk: one query), and
     the standing watches the last outlook refresh stored (outlook.models.TodayWatch: falling against last
     year, claims below net-net or exposed to an open signal as of the nightly value and risk, months below a
     commitment: one query), each with the customer's unpaid rebate at stake (`at_stake`, per customer id, read
-    by the dashboard). The whole watchlist page works every watch out afresh (`watchlist`)."""
+    by the dashboard; `customers`, as outlook.selectors.today_watches takes them, when the dashboard has read
+    them). The whole watchlist page works every watch out afresh (`watchlist`)."""
     url = customer_urls()
     found = [today_candidate(TodayItem(item.kind, item.customer_code, item.customer_name, url(item.customer_code),
                                        tier, level, item.reason, item.money, None, None, detail_url=item.link),
                              item.agreement_number)
              for item, tier, level in _outlook_items(user, commitments=False, cells=True)]
-    for customer_id, code, name, tier, level, kind, words in today_watches(user=user):
+    for customer_id, code, name, tier, level, kind, words in today_watches(user=user, customers=customers):
         stake = at_stake.get(customer_id) or ZERO
         found.append((today_key(stake, tier, level, code, kind),
                       partial(_standing_watch, code, name, tier, level, kind, words, stake, url)))

@@ -15,7 +15,7 @@ from outlook.services import WATCH_FACTORS, outlook_refresh, shortfall_words, to
 from pages import views
 from pages.watchlist import COMMITMENT_AT_RISK, WatchItem, _outlook_items
 from rebates.models import LedgerEntry, RebateAgreement
-from rebates.selectors import customers_shortfall_months, dashboard_figures
+from rebates.selectors import customers_shortfall_months, dashboard_customer_list, dashboard_figures
 from rebates.templatetags.figures import money
 from tests.factories import AgreementFactory, CustomerFactory, LedgerEntryFactory
 from tests.pages.scenario import TODAY
@@ -59,6 +59,9 @@ def stored_today(user):
     views.TODAY_SHOWN, shown = 1000, views.TODAY_SHOWN
     try:
         section = views.today_section(user, at_stake)
+        # As the dashboard calls it, with the customers it has read: the same items, order and money.
+        read = list(dashboard_customer_list(user=user).values(*views.CUSTOMER_ROW_FIELDS))
+        assert views.today_section(user, at_stake, customers=read) == section
     finally:
         views.TODAY_SHOWN = shown
     return section["items"], section["count"]
