@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
+
 from rebates.models import EARNED_KINDS, LedgerEntry
 from rebates.sql import journal as sql
 
@@ -104,25 +106,24 @@ class Journal:
 
 def journal(*, user, first: date, last: date) -> Journal:
     """The journal of the months `first`..`last` (first-of-month dates) over the entries the user may see:
-    one statement sums the ledger per month, kind and program (the part below zero apart) beside the program's
-    accounts, and each sum (not each entry) is posted in Python by `postings`. Lines by month, account, cost
-    centre and kind."""
-    entries = (LedgerEntry.objects.visible_to(user).filter(period__gte=first, period__lte=last).order_by()
-               .values_list("period", "kind", "agreement_id", "amount"))
+    one statement sums the ledger per month, kind, program and sign beside the program's accounts, and each
+    sum (not each entry) is posted in Python by `postings`. Lines by month, account, cost centre and kind."""
+    sums = (LedgerEntry.objects.visible_to(user).filter(period__gte=first, period__lte=last).order_by()
+            .values("period", "kind", "agreement__program_id",
+                    negative=ExpressionWrapper(Q(amount__lt=0), output_field=BooleanField()))
+            .annotate(total=Sum("amount"), entries=Count("*"))
+            .values_list("period", "kind", "agreement__program_id", "negative", "total", "entries"))
     summed: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO, 0])
     total = ZERO
-    for (period, kind, at_or_above, count_above, below, count_below,
-         expense, liability, credit_notes, centre) in sql.journal_rows(entries=entries.query.sql_with_params()):
+    for period, kind, amount, count, expense, liability, credit_notes, centre in sql.journal_rows(
+            sums=sums.query.sql_with_params()):
         accounts = {EXPENSE: expense, LIABILITY: liability, CREDIT_NOTES: credit_notes}
-        for amount, count in ((at_or_above, count_above), (below, count_below)):
-            if not count:
-                continue
-            total += amount
-            for posting in postings(kind, amount):
-                line = summed[(period, accounts[posting.role], posting.role, centre, kind)]
-                line[0] += posting.debit
-                line[1] += posting.credit
-                line[2] += count
+        total += amount
+        for posting in postings(kind, amount):
+            line = summed[(period, accounts[posting.role], posting.role, centre, kind)]
+            line[0] += posting.debit
+            line[1] += posting.credit
+            line[2] += count
     lines = [JournalLine(month, account, role, cost_centre, kind, debit, credit, count)
              for (month, account, role, cost_centre, kind), (debit, credit, count) in summed.items()]
     kinds = list(KIND_WORDS)

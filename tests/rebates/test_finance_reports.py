@@ -122,27 +122,6 @@ def test_the_whole_books_journal_reconciles_to_the_ledger_to_the_cent(book):
         ("2360", D("40.00"), D("0.00")), ("6200", D("0.00"), D("40.00"))}
 
 
-def test_each_entry_posts_on_its_own_programs_accounts_whatever_the_agreement_ids(book):
-    # The statement finds an entry's program by its agreement's id: ids with a gap between them (a deleted
-    # agreement) and the newest agreement still post on their own program's accounts.
-    nuts = ProgramFactory(code="nuts", gl_expense_account="6300", gl_liability_account="2370",
-                          gl_credit_note_account="1220", cost_centre="CC-9")
-    before = AgreementFactory(number="AG-G1", program=nuts, customer=CustomerFactory(code="CG1"))
-    AgreementFactory(number="AG-GONE", customer=CustomerFactory(code="CG2")).delete()
-    newest = AgreementFactory(number="AG-G3", program=RebateProgram.objects.get(code="bolts"),
-                              customer=CustomerFactory(code="CG3"))
-    entry(before, date(2026, 10, 1), "accrual", "3.00")
-    entry(newest, date(2026, 10, 1), "accrual", "4.00")
-    entry(newest, date(2026, 10, 1), "adjustment", "-1.50")
-    made = journal(user=book["finance"], first=date(2026, 10, 1), last=date(2026, 10, 1))
-    assert {(line.account, line.kind, line.cost_centre, line.debit, line.credit, line.entries)
-            for line in made.lines} == {
-        ("6300", "accrual", "CC-9", D("3.00"), D("0.00"), 1), ("2370", "accrual", "CC-9", D("0.00"), D("3.00"), 1),
-        ("6200", "accrual", "", D("4.00"), D("0.00"), 1), ("2360", "accrual", "", D("0.00"), D("4.00"), 1),
-        ("2360", "adjustment", "", D("1.50"), D("0.00"), 1), ("6200", "adjustment", "", D("0.00"), D("1.50"), 1)}
-    assert made.ledger_total == D("5.50") and made.balanced and made.reconciles
-
-
 def test_a_month_of_entries_above_and_below_zero_posts_each_part_its_own_way_with_its_count(book):
     a = LedgerEntry.objects.get(kind="accrual", period=date(2026, 9, 1)).agreement
     entry(a, date(2026, 9, 1), "catch_up", "2.00")
