@@ -223,7 +223,12 @@ class RebateAgreement(NamedConstraints, models.Model):
             models.CheckConstraint(condition=Q(enrolled=True) | Q(overridden=False),
                                    name="agreement_overridden_only_when_enrolled"),
         ]
-        indexes = [models.Index(fields=["customer", "status"])]
+        indexes = [
+            models.Index(fields=["customer", "status"]),
+            # Carries the program, so the GL journal's join of every ledger entry to its agreement's program
+            # builds its hash from this index alone, shared by the parallel workers (docs/finance-reports.md).
+            models.Index(fields=["id"], include=["program"], name="agreement_id_program"),
+        ]
         permissions = [("terminate_agreement", "Can terminate an agreement early (forfeits its unpaid rebate)")]
 
     def __str__(self):

@@ -20,6 +20,9 @@ GROUPS = {
 # buckets may hold (each at least zero), the youngest k buckets hold LEAST(unpaid, c(k-1)) in all: a bucket is
 # the difference of two such sums, the oldest what the three youngest leave. A balance below zero is below
 # every c, so it shows whole in the youngest bucket.
+# The agreements are sorted by their group's key before they are summed (OFFSET 0 keeps the sort where it is
+# written), so each group's four sums are made one group after the other: summed in a hash, the thousands of
+# groups' numeric sums outgrow work_mem and spill to disk, which took 13% more of the statement's time.
 _AGED_SQL = """
 WITH balances (agreement_id, key, unpaid) AS ({balances}),
 earned (agreement_id, e0, e1, e2) AS ({earned}),
@@ -31,7 +34,7 @@ held AS (
 grouped AS (
     SELECT key, sum(LEAST(unpaid, c0)) AS s0, sum(LEAST(unpaid, c1)) AS s1, sum(LEAST(unpaid, c2)) AS s2,
            sum(unpaid) AS unpaid
-    FROM held GROUP BY key
+    FROM (SELECT * FROM held ORDER BY key OFFSET 0) sorted GROUP BY key
 )
 SELECT grouped.key, COALESCE({code}, '—'), COALESCE({name}, ''), s0, s1 - s0, s2 - s1, unpaid - s2, unpaid
 FROM grouped LEFT JOIN {named} g ON g.id = grouped.key

@@ -122,6 +122,20 @@ def test_the_whole_books_journal_reconciles_to_the_ledger_to_the_cent(book):
         ("2360", D("40.00"), D("0.00")), ("6200", D("0.00"), D("40.00"))}
 
 
+def test_a_month_of_entries_above_and_below_zero_posts_each_part_its_own_way_with_its_count(book):
+    a = LedgerEntry.objects.get(kind="accrual", period=date(2026, 9, 1)).agreement
+    entry(a, date(2026, 9, 1), "catch_up", "2.00")
+    entry(a, date(2026, 9, 1), "catch_up", "-0.75")
+    entry(a, date(2026, 9, 1), "catch_up", "-0.25")
+    made = journal(user=book["finance"], first=date(2026, 9, 1), last=date(2026, 9, 1))
+    catch_up = {(line.account, line.debit, line.credit, line.entries) for line in made.lines
+                if line.kind == "catch_up"}
+    # Expense debit 2.00 and credit 1.00 (the two below zero), the liability the other way round: one line per
+    # account, each summing the three entries.
+    assert catch_up == {("6100", D("2.00"), D("1.00"), 3), ("2350", D("1.00"), D("2.00"), 3)}
+    assert made.ledger_total == D("-104.00") and made.balanced and made.reconciles
+
+
 def test_the_journal_page_shows_the_lines_and_says_it_reconciles(book, client):
     client.force_login(book["finance"])
     response = client.get(reverse("journal"), {"month_from": "2026-09"})
