@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0006_customer_referral'),
-        ('rebates', '0034_units_of_measure'),
+        ('rebates', '0035_ledger_references_checked_per_statement'),
     ]
 
     operations = [
