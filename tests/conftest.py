@@ -4,6 +4,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 from django.db import connection
+from hypothesis import HealthCheck, settings
+
+# Property tests check what the code computes, never how fast: no deadline per example, and no failure when a
+# loaded machine draws examples slowly (speed is measured by `make bench`). Tests may still set their own.
+settings.register_profile("rebate-desk", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("rebate-desk")
 
 _DATABASE_SEEN = {}
 
