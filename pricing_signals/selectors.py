@@ -111,28 +111,40 @@ def claims_net_net(claims) -> dict[int, NetNet]:
     if not claims:
         return {}
     customers = {claim.customer_id for claim in claims}
-    candidates = list(
-        agreements_with_terms().filter(customer_id__in=customers, rule__isnull=False)
-        .exclude(status=RebateAgreement.Status.DRAFT).prefetch_related("products", "product_lines")
-    )
-    by_customer = defaultdict(list)
-    for agreement in candidates:
-        by_customer[agreement.customer_id].append(agreement)
     products = {pk: (line_id, list_price) for pk, line_id, list_price in Product.objects.filter(
         pk__in={claim.product_id for claim in claims}).values_list("pk", "product_line_id", "list_price")}
     line_of = {pk: line_id for pk, (line_id, _) in products.items()}
-    scopes = {agreement.pk: AgreementScope.of(agreement) for agreement in candidates}
-    chosen = {}
+    # The customers' agreements whose scope names a claim's product or line, with what it names of them, read
+    # as plain values (rather than every product of every agreement as model instances); the terms are read
+    # afterwards for the agreements chosen.
+    candidates = (RebateAgreement.objects.filter(customer_id__in=customers, rule__isnull=False)
+                  .exclude(status=RebateAgreement.Status.DRAFT).order_by())
+    read, named_products, named_lines = {}, defaultdict(set), defaultdict(set)
+    for pk, customer_id, status, start, end, product_id, line_id in scope_rows(
+            candidates, product_ids=products, product_line_ids=set(line_of.values()),
+            fields=("pk", "customer_id", "status", "start_month", "end_month")):
+        read[pk] = (customer_id, status == RebateAgreement.Status.ACTIVE, start, end)
+        if product_id is not None:
+            named_products[pk].add(product_id)
+        else:
+            named_lines[pk].add(line_id)
+    by_customer = defaultdict(list)
+    for pk in sorted(read):  # in pk order: of equals, the first read is chosen
+        customer_id, active, start, end = read[pk]
+        by_customer[customer_id].append((pk, active, AgreementScope(
+            customer_id, start, end, frozenset(named_products[pk]), frozenset(named_lines[pk]))))
+    chosen_id = {}
     for claim in claims:
         month = month_of(claim.reported_on)
-        covering = [a for a in by_customer[claim.customer_id]
-                    if covers(scopes[a.pk], claim.product_id, line_of[claim.product_id], month)]
+        covering = [(pk, active, scope) for pk, active, scope in by_customer[claim.customer_id]
+                    if covers(scope, claim.product_id, line_of[claim.product_id], month)]
         if covering:
             # An active agreement first, then the one that started last.
-            chosen[claim.pk] = max(covering, key=lambda a: (a.status == RebateAgreement.Status.ACTIVE, a.start_month))
-    agreements = {a.pk: a for a in chosen.values()}
-    if not agreements:
+            chosen_id[claim.pk] = max(covering, key=lambda row: (row[1], row[2].start_month))[0]
+    if not chosen_id:
         return {}
+    agreements = {a.pk: a for a in agreements_with_terms(set(chosen_id.values()))}
+    chosen = {claim_pk: agreements[pk] for claim_pk, pk in chosen_id.items()}
     stated, discounts = defaultdict(list), defaultdict(list)
     for agreement_id, product_id, effective_from, net_price in (
         ContractPrice.objects.filter(agreement_id__in=agreements, product_id__in=products)
@@ -146,7 +158,7 @@ def claims_net_net(claims) -> dict[int, NetNet]:
         discounts[agreement_id, line_id].append((effective_from, percent))
     latest = max(claim.reported_on for claim in claims)
     ledgers = expected_ledger(list(agreements.values()), as_of=latest)
-    result = {}
+    result, terms = {}, {}
     for claim in claims:
         agreement = chosen.get(claim.pk)
         if agreement is None:
@@ -161,7 +173,9 @@ def claims_net_net(claims) -> dict[int, NetNet]:
         months = [r for r in ledgers.get(agreement.pk, ()) if r.month <= month]
         while len(months) > 1 and not months[-1].quantity:
             months.pop()
-        per_unit = engine.rebate_per_unit(agreement_terms(agreement), tuple(months), unit_price=contract_price)
+        if agreement.pk not in terms:
+            terms[agreement.pk] = agreement_terms(agreement)
+        per_unit = engine.rebate_per_unit(terms[agreement.pk], tuple(months), unit_price=contract_price)
         result[claim.pk] = NetNet(agreement=agreement, contract_price=contract_price, rebate_per_unit=per_unit,
                                   net_net_price=contract_price - per_unit, claimed_price=claim.claimed_price)
     return result
