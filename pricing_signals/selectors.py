@@ -22,6 +22,7 @@ from django.shortcuts import get_object_or_404
 
 from config import clock
 from customers.models import Customer
+from pricing_signals import sql
 from pricing_signals.models import MarketSignal, PriceClaim
 from pricing_signals.prices import current_net_price
 from rebates import engine
@@ -286,16 +287,73 @@ class ExposureRow:
     unpaid_rebate: Decimal
 
 
+EXPOSURE_ROW_COLUMNS = ("number", "customer_id", "customer__name", "customer__code",
+                        "customer__account_manager__username", "customer__account_manager__first_name",
+                        "customer__account_manager__last_name", "net_price", "monthly_volume", "unpaid_rebate")
+
+
 def signal_exposure_rows(*, user, signal, as_of: date | None = None) -> list[ExposureRow]:
     """`signal_exposure`'s rows, in its order, as plain values: a best seller's signal exposes hundreds of
-    agreements, whose model instances (agreement, customer, manager) cost the page more than the query."""
-    rows = signal_exposure(user=user, signal=signal, as_of=as_of).values_list(
-        "number", "customer_id", "customer__name", "customer__code", "customer__account_manager__username",
-        "customer__account_manager__first_name", "customer__account_manager__last_name", "net_price",
-        "monthly_volume", "unpaid_rebate")
+    agreements, whose model instances (agreement, customer, manager) cost the page more than the query. The
+    query is `signal_exposure`'s own, compiled once per process for each visibility (`exposure_statement`)."""
+    as_of = as_of or clock.today()
+    if _exposable(user).query.is_empty():  # nobody the user may see
+        return []
+    statement, params = exposure_statement(user=user, signal_id=signal.pk, product_id=signal.product_id,
+                                           median_price=signal.median_price, as_of=as_of)
     return [ExposureRow(number, customer_id, name, code, f"{first} {last}".strip() or username or "", net_price,
                         volume, unpaid)
-            for number, customer_id, name, code, username, first, last, net_price, volume, unpaid in rows]
+            for number, customer_id, name, code, username, first, last, net_price, volume, unpaid
+            in sql.statement_rows(statement, params)]
+
+
+@dataclass(frozen=True)
+class _MarkedSignal:
+    """A signal standing for any: the values it carries mark where a real signal's go in a compiled query."""
+
+    pk: int
+    product_id: int
+    median_price: Decimal
+
+
+# Values no signal, product, price or day takes, so each parameter of the compiled query that equals one is known
+# to be that input (or, for the days, the month and the first volume month derived from it).
+_MARKS = _MarkedSignal(pk=-730_100_002, product_id=-730_100_001, median_price=Decimal("-730100.0003"))
+_MARKED_DAY = date(1903, 7, 19)
+_EXPOSURE_STATEMENTS: dict[tuple, tuple[str, list]] = {}
+
+
+def exposure_statement(*, user, signal_id: int, product_id: int, median_price: Decimal, as_of: date
+                       ) -> tuple[str, list]:
+    """The SQL and parameters of `signal_exposure(...).values_list(*EXPOSURE_ROW_COLUMNS)` for these inputs,
+    equal to what Django compiles for them (tests pin the two together), without building and compiling the
+    queryset on each request (about half a signal page's Python time): the queryset is compiled once per
+    process and per visibility (the SQL and parameters of `_exposable(user)`, so a manager's own filter is
+    part of it) with marked inputs, and each parameter that is a marked input takes the real one."""
+    shape_sql, shape_params = _exposable(user).query.sql_with_params()
+    key = (shape_sql, tuple(shape_params))
+    compiled = _EXPOSURE_STATEMENTS.get(key)
+    if compiled is None:
+        statement, params = (signal_exposure(user=user, signal=_MARKS, as_of=_MARKED_DAY)
+                             .values_list(*EXPOSURE_ROW_COLUMNS).query.sql_with_params())
+        compiled = _EXPOSURE_STATEMENTS[key] = (statement, [_slot(param) for param in params])
+    statement, slots = compiled
+    month = month_of(as_of)
+    inputs = {"signal": signal_id, "product": product_id, "median": median_price, "day": as_of, "month": month,
+              "volume_from": add_months(month, -VOLUME_MONTHS)}
+    return statement, [inputs[name] if name is not None else value for name, value in slots]
+
+
+def _slot(param) -> tuple[str | None, object]:
+    """(the input a compiled parameter stands for, else None; the parameter as compiled)."""
+    month = month_of(_MARKED_DAY)
+    marks = {(int, _MARKS.pk): "signal", (int, _MARKS.product_id): "product",
+             (Decimal, _MARKS.median_price): "median", (date, _MARKED_DAY): "day", (date, month): "month",
+             (date, add_months(month, -VOLUME_MONTHS)): "volume_from"}
+    name = marks.get((type(param), param))
+    if name is None and isinstance(param, date):
+        raise ValueError(f"the exposure query holds a day not derived from its inputs: {param}")
+    return name, param
 
 
 def _exposable(user):
@@ -362,8 +420,6 @@ def _without_jit():
     planner compiles a statement whose estimated cost passes jit_above_cost, and a union of a part per signal
     passes it as soon as the statistics are thin or the signals many: the compiling then takes longer than
     the query (seconds, on data just loaded), for a page that runs in milliseconds."""
-    from pricing_signals import sql
-
     with transaction.atomic(savepoint=False):
         sql.jit_off()
         yield

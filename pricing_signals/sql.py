@@ -185,6 +185,14 @@ def _array_text(values: np.ndarray) -> str:
     return "{" + ",".join(map(str, values.tolist())) + "}"
 
 
+def statement_rows(statement: str, params: Sequence) -> list[tuple]:
+    """The rows of a statement Django compiled from a queryset of ours (selectors.exposure_statement: the
+    signal page's exposure, compiled once per process), its values bound as parameters."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall()
+
+
 def signal_ids_next(count: int) -> list[int]:
     """`count` new ids drawn from the signal table's sequence, in the order drawn."""
     with connection.cursor() as cursor:
@@ -215,4 +223,5 @@ __all__ = [
     "jit_off",
     "signal_ids_next",
     "signals_copy",
+    "statement_rows",
 ]
