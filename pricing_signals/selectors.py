@@ -32,7 +32,7 @@ from rebates.models import ContractPrice, LineDiscount, Product, PurchaseLine, R
 from rebates.prices import price_in_force, product_prices
 from rebates.scope import AgreementScope, covering_q, covers, in_term_at_q, scope_rows
 from rebates.selectors import agreement_unpaid_rebate
-from rebates.terms import agreement_terms, agreements_with_terms, expected_ledger
+from rebates.terms import agreement_inputs, expected_ledger
 
 VIEW_SIGNALS = "pricing_signals.view_marketsignal"
 PERCENT_STEP = Decimal("0.1")
@@ -103,6 +103,15 @@ def claim_net_net(*, user, claim) -> NetNet | None:
     return claims_net_net([claim]).get(claim.pk)
 
 
+_NET_NET_AGREEMENT_FIELDS = ("id", "number", "customer_id", "status", "start_month", "end_month")
+
+
+def _agreement_as_read(**values) -> RebateAgreement:
+    """An agreement from the values read of it, its other fields deferred (as `.only()` gives it)."""
+    fields = [field.attname for field in RebateAgreement._meta.concrete_fields if field.attname in values]
+    return RebateAgreement.from_db(RebateAgreement.objects.db, fields, [values[name] for name in fields])
+
+
 def claims_net_net(claims) -> dict[int, NetNet]:
     """Net-net figures per claim id, for claims already read through `visible_to` (a fixed number of
     queries however many claims). The rebate per unit comes from the rebates engine: the rates in force
@@ -117,21 +126,21 @@ def claims_net_net(claims) -> dict[int, NetNet]:
     line_of = {pk: line_id for pk, (line_id, _) in products.items()}
     # The customers' agreements whose scope names a claim's product or line, with what it names of them, read
     # as plain values (rather than every product of every agreement as model instances); the terms are read
-    # afterwards for the agreements chosen.
+    # afterwards for the agreements chosen, as the engine's values (agreement_inputs: no model instances).
     candidates = (RebateAgreement.objects.filter(customer_id__in=customers, rule__isnull=False)
                   .exclude(status=RebateAgreement.Status.DRAFT).order_by())
     read, named_products, named_lines = {}, defaultdict(set), defaultdict(set)
-    for pk, customer_id, status, start, end, product_id, line_id in scope_rows(
+    for pk, number, customer_id, status, start, end, product_id, line_id in scope_rows(
             candidates, product_ids=products, product_line_ids=set(line_of.values()),
-            fields=("pk", "customer_id", "status", "start_month", "end_month")):
-        read[pk] = (customer_id, status == RebateAgreement.Status.ACTIVE, start, end)
+            fields=_NET_NET_AGREEMENT_FIELDS):
+        read[pk] = (customer_id, status == RebateAgreement.Status.ACTIVE, start, end, number, status)
         if product_id is not None:
             named_products[pk].add(product_id)
         else:
             named_lines[pk].add(line_id)
     by_customer = defaultdict(list)
     for pk in sorted(read):  # in pk order: of equals, the first read is chosen
-        customer_id, active, start, end = read[pk]
+        customer_id, active, start, end, *_ = read[pk]
         by_customer[customer_id].append((pk, active, AgreementScope(
             customer_id, start, end, frozenset(named_products[pk]), frozenset(named_lines[pk]))))
     chosen_id = {}
@@ -144,7 +153,10 @@ def claims_net_net(claims) -> dict[int, NetNet]:
             chosen_id[claim.pk] = max(covering, key=lambda row: (row[1], row[2].start_month))[0]
     if not chosen_id:
         return {}
-    agreements = {a.pk: a for a in agreements_with_terms(set(chosen_id.values()))}
+    inputs = {a.pk: a for a in agreement_inputs(sorted(set(chosen_id.values())))}
+    # The agreement a figure names, as read (its other fields load if ever asked for).
+    agreements = {pk: _agreement_as_read(id=pk, number=read[pk][4], customer_id=read[pk][0], status=read[pk][5],
+                                         start_month=read[pk][2], end_month=read[pk][3]) for pk in inputs}
     chosen = {claim_pk: agreements[pk] for claim_pk, pk in chosen_id.items()}
     stated, discounts = defaultdict(list), defaultdict(list)
     for agreement_id, product_id, effective_from, net_price in (
@@ -158,8 +170,8 @@ def claims_net_net(claims) -> dict[int, NetNet]:
     ):
         discounts[agreement_id, line_id].append((effective_from, percent))
     latest = max(claim.reported_on for claim in claims)
-    ledgers = expected_ledger(list(agreements.values()), as_of=latest)
-    result, terms = {}, {}
+    ledgers = expected_ledger(list(inputs.values()), as_of=latest)
+    result = {}
     for claim in claims:
         agreement = chosen.get(claim.pk)
         if agreement is None:
@@ -174,9 +186,7 @@ def claims_net_net(claims) -> dict[int, NetNet]:
         months = [r for r in ledgers.get(agreement.pk, ()) if r.month <= month]
         while len(months) > 1 and not months[-1].quantity:
             months.pop()
-        if agreement.pk not in terms:
-            terms[agreement.pk] = agreement_terms(agreement)
-        per_unit = engine.rebate_per_unit(terms[agreement.pk], tuple(months), unit_price=contract_price)
+        per_unit = engine.rebate_per_unit(inputs[agreement.pk].terms, tuple(months), unit_price=contract_price)
         result[claim.pk] = NetNet(agreement=agreement, contract_price=contract_price, rebate_per_unit=per_unit,
                                   net_net_price=contract_price - per_unit, claimed_price=claim.claimed_price)
     return result
