@@ -22,6 +22,7 @@ from django.shortcuts import get_object_or_404
 
 from config import clock
 from customers.models import Customer
+from pricing_signals import sql
 from pricing_signals.models import MarketSignal, PriceClaim
 from pricing_signals.prices import current_net_price
 from rebates import engine
@@ -31,7 +32,7 @@ from rebates.models import ContractPrice, LineDiscount, Product, PurchaseLine, R
 from rebates.prices import price_in_force, product_prices
 from rebates.scope import AgreementScope, covering_q, covers, in_term_at_q, scope_rows
 from rebates.selectors import agreement_unpaid_rebate
-from rebates.terms import agreement_terms, agreements_with_terms, expected_ledger
+from rebates.terms import agreement_inputs, expected_ledger
 
 VIEW_SIGNALS = "pricing_signals.view_marketsignal"
 PERCENT_STEP = Decimal("0.1")
@@ -102,6 +103,15 @@ def claim_net_net(*, user, claim) -> NetNet | None:
     return claims_net_net([claim]).get(claim.pk)
 
 
+_NET_NET_AGREEMENT_FIELDS = ("id", "number", "customer_id", "status", "start_month", "end_month")
+
+
+def _agreement_as_read(**values) -> RebateAgreement:
+    """An agreement from the values read of it, its other fields deferred (as `.only()` gives it)."""
+    fields = [field.attname for field in RebateAgreement._meta.concrete_fields if field.attname in values]
+    return RebateAgreement.from_db(RebateAgreement.objects.db, fields, [values[name] for name in fields])
+
+
 def claims_net_net(claims) -> dict[int, NetNet]:
     """Net-net figures per claim id, for claims already read through `visible_to` (a fixed number of
     queries however many claims). The rebate per unit comes from the rebates engine: the rates in force
@@ -111,28 +121,43 @@ def claims_net_net(claims) -> dict[int, NetNet]:
     if not claims:
         return {}
     customers = {claim.customer_id for claim in claims}
-    candidates = list(
-        agreements_with_terms().filter(customer_id__in=customers, rule__isnull=False)
-        .exclude(status=RebateAgreement.Status.DRAFT).prefetch_related("products", "product_lines")
-    )
-    by_customer = defaultdict(list)
-    for agreement in candidates:
-        by_customer[agreement.customer_id].append(agreement)
     products = {pk: (line_id, list_price) for pk, line_id, list_price in Product.objects.filter(
         pk__in={claim.product_id for claim in claims}).values_list("pk", "product_line_id", "list_price")}
     line_of = {pk: line_id for pk, (line_id, _) in products.items()}
-    scopes = {agreement.pk: AgreementScope.of(agreement) for agreement in candidates}
-    chosen = {}
+    # The customers' agreements whose scope names a claim's product or line, with what it names of them, read
+    # as plain values (rather than every product of every agreement as model instances); the terms are read
+    # afterwards for the agreements chosen, as the engine's values (agreement_inputs: no model instances).
+    candidates = (RebateAgreement.objects.filter(customer_id__in=customers, rule__isnull=False)
+                  .exclude(status=RebateAgreement.Status.DRAFT).order_by())
+    read, named_products, named_lines = {}, defaultdict(set), defaultdict(set)
+    for pk, number, customer_id, status, start, end, product_id, line_id in scope_rows(
+            candidates, product_ids=products, product_line_ids=set(line_of.values()),
+            fields=_NET_NET_AGREEMENT_FIELDS):
+        read[pk] = (customer_id, status == RebateAgreement.Status.ACTIVE, start, end, number, status)
+        if product_id is not None:
+            named_products[pk].add(product_id)
+        else:
+            named_lines[pk].add(line_id)
+    by_customer = defaultdict(list)
+    for pk in sorted(read):  # in pk order: of equals, the first read is chosen
+        customer_id, active, start, end, *_ = read[pk]
+        by_customer[customer_id].append((pk, active, AgreementScope(
+            customer_id, start, end, frozenset(named_products[pk]), frozenset(named_lines[pk]))))
+    chosen_id = {}
     for claim in claims:
         month = month_of(claim.reported_on)
-        covering = [a for a in by_customer[claim.customer_id]
-                    if covers(scopes[a.pk], claim.product_id, line_of[claim.product_id], month)]
+        covering = [(pk, active, scope) for pk, active, scope in by_customer[claim.customer_id]
+                    if covers(scope, claim.product_id, line_of[claim.product_id], month)]
         if covering:
             # An active agreement first, then the one that started last.
-            chosen[claim.pk] = max(covering, key=lambda a: (a.status == RebateAgreement.Status.ACTIVE, a.start_month))
-    agreements = {a.pk: a for a in chosen.values()}
-    if not agreements:
+            chosen_id[claim.pk] = max(covering, key=lambda row: (row[1], row[2].start_month))[0]
+    if not chosen_id:
         return {}
+    inputs = {a.pk: a for a in agreement_inputs(sorted(set(chosen_id.values())))}
+    # The agreement a figure names, as read (its other fields load if ever asked for).
+    agreements = {pk: _agreement_as_read(id=pk, number=read[pk][4], customer_id=read[pk][0], status=read[pk][5],
+                                         start_month=read[pk][2], end_month=read[pk][3]) for pk in inputs}
+    chosen = {claim_pk: agreements[pk] for claim_pk, pk in chosen_id.items()}
     stated, discounts = defaultdict(list), defaultdict(list)
     for agreement_id, product_id, effective_from, net_price in (
         ContractPrice.objects.filter(agreement_id__in=agreements, product_id__in=products)
@@ -145,7 +170,7 @@ def claims_net_net(claims) -> dict[int, NetNet]:
     ):
         discounts[agreement_id, line_id].append((effective_from, percent))
     latest = max(claim.reported_on for claim in claims)
-    ledgers = expected_ledger(list(agreements.values()), as_of=latest)
+    ledgers = expected_ledger(list(inputs.values()), as_of=latest)
     result = {}
     for claim in claims:
         agreement = chosen.get(claim.pk)
@@ -161,7 +186,7 @@ def claims_net_net(claims) -> dict[int, NetNet]:
         months = [r for r in ledgers.get(agreement.pk, ()) if r.month <= month]
         while len(months) > 1 and not months[-1].quantity:
             months.pop()
-        per_unit = engine.rebate_per_unit(agreement_terms(agreement), tuple(months), unit_price=contract_price)
+        per_unit = engine.rebate_per_unit(inputs[agreement.pk].terms, tuple(months), unit_price=contract_price)
         result[claim.pk] = NetNet(agreement=agreement, contract_price=contract_price, rebate_per_unit=per_unit,
                                   net_net_price=contract_price - per_unit, claimed_price=claim.claimed_price)
     return result
@@ -272,16 +297,73 @@ class ExposureRow:
     unpaid_rebate: Decimal
 
 
+EXPOSURE_ROW_COLUMNS = ("number", "customer_id", "customer__name", "customer__code",
+                        "customer__account_manager__username", "customer__account_manager__first_name",
+                        "customer__account_manager__last_name", "net_price", "monthly_volume", "unpaid_rebate")
+
+
 def signal_exposure_rows(*, user, signal, as_of: date | None = None) -> list[ExposureRow]:
     """`signal_exposure`'s rows, in its order, as plain values: a best seller's signal exposes hundreds of
-    agreements, whose model instances (agreement, customer, manager) cost the page more than the query."""
-    rows = signal_exposure(user=user, signal=signal, as_of=as_of).values_list(
-        "number", "customer_id", "customer__name", "customer__code", "customer__account_manager__username",
-        "customer__account_manager__first_name", "customer__account_manager__last_name", "net_price",
-        "monthly_volume", "unpaid_rebate")
+    agreements, whose model instances (agreement, customer, manager) cost the page more than the query. The
+    query is `signal_exposure`'s own, compiled once per process for each visibility (`exposure_statement`)."""
+    as_of = as_of or clock.today()
+    if _exposable(user).query.is_empty():  # nobody the user may see
+        return []
+    statement, params = exposure_statement(user=user, signal_id=signal.pk, product_id=signal.product_id,
+                                           median_price=signal.median_price, as_of=as_of)
     return [ExposureRow(number, customer_id, name, code, f"{first} {last}".strip() or username or "", net_price,
                         volume, unpaid)
-            for number, customer_id, name, code, username, first, last, net_price, volume, unpaid in rows]
+            for number, customer_id, name, code, username, first, last, net_price, volume, unpaid
+            in sql.statement_rows(statement, params)]
+
+
+@dataclass(frozen=True)
+class _MarkedSignal:
+    """A signal standing for any: the values it carries mark where a real signal's go in a compiled query."""
+
+    pk: int
+    product_id: int
+    median_price: Decimal
+
+
+# Values no signal, product, price or day takes, so each parameter of the compiled query that equals one is known
+# to be that input (or, for the days, the month and the first volume month derived from it).
+_MARKS = _MarkedSignal(pk=-730_100_002, product_id=-730_100_001, median_price=Decimal("-730100.0003"))
+_MARKED_DAY = date(1903, 7, 19)
+_EXPOSURE_STATEMENTS: dict[tuple, tuple[str, list]] = {}
+
+
+def exposure_statement(*, user, signal_id: int, product_id: int, median_price: Decimal, as_of: date
+                       ) -> tuple[str, list]:
+    """The SQL and parameters of `signal_exposure(...).values_list(*EXPOSURE_ROW_COLUMNS)` for these inputs,
+    equal to what Django compiles for them (tests pin the two together), without building and compiling the
+    queryset on each request (about half a signal page's Python time): the queryset is compiled once per
+    process and per visibility (the SQL and parameters of `_exposable(user)`, so a manager's own filter is
+    part of it) with marked inputs, and each parameter that is a marked input takes the real one."""
+    shape_sql, shape_params = _exposable(user).query.sql_with_params()
+    key = (shape_sql, tuple(shape_params))
+    compiled = _EXPOSURE_STATEMENTS.get(key)
+    if compiled is None:
+        statement, params = (signal_exposure(user=user, signal=_MARKS, as_of=_MARKED_DAY)
+                             .values_list(*EXPOSURE_ROW_COLUMNS).query.sql_with_params())
+        compiled = _EXPOSURE_STATEMENTS[key] = (statement, [_slot(param) for param in params])
+    statement, slots = compiled
+    month = month_of(as_of)
+    inputs = {"signal": signal_id, "product": product_id, "median": median_price, "day": as_of, "month": month,
+              "volume_from": add_months(month, -VOLUME_MONTHS)}
+    return statement, [inputs[name] if name is not None else value for name, value in slots]
+
+
+def _slot(param) -> tuple[str | None, object]:
+    """(the input a compiled parameter stands for, else None; the parameter as compiled)."""
+    month = month_of(_MARKED_DAY)
+    marks = {(int, _MARKS.pk): "signal", (int, _MARKS.product_id): "product",
+             (Decimal, _MARKS.median_price): "median", (date, _MARKED_DAY): "day", (date, month): "month",
+             (date, add_months(month, -VOLUME_MONTHS)): "volume_from"}
+    name = marks.get((type(param), param))
+    if name is None and isinstance(param, date):
+        raise ValueError(f"the exposure query holds a day not derived from its inputs: {param}")
+    return name, param
 
 
 def _exposable(user):
@@ -348,8 +430,6 @@ def _without_jit():
     planner compiles a statement whose estimated cost passes jit_above_cost, and a union of a part per signal
     passes it as soon as the statistics are thin or the signals many: the compiling then takes longer than
     the query (seconds, on data just loaded), for a page that runs in milliseconds."""
-    from pricing_signals import sql
-
     with transaction.atomic(savepoint=False):
         sql.jit_off()
         yield

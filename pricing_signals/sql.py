@@ -10,6 +10,7 @@ import io
 from collections.abc import Iterable, Sequence
 from datetime import date
 
+import numpy as np
 from django.db import connection
 
 from pricing_signals.detection import CORROBORATED, PENDING, PRICE_SCALE, UNSUBSTANTIATED
@@ -23,7 +24,7 @@ LOCK_PRODUCT = 7_310_006
 UPDATE_BATCH = 100_000  # claims set per UPDATE
 DENSE_SPAN = 2  # a batch of claims spanning at most this many ids a claim is written without a join
 DISMISSED = PriceClaim.Status.DISMISSED.value
-STATUS_VALUES = frozenset(PriceClaim.Status.values)
+WRITTEN_STATUSES = (*CLAIM_STATUSES, DISMISSED)  # status codes of claims_set_coded
 
 
 def _table(model) -> str:
@@ -125,7 +126,20 @@ def claims_of_signals(signal_ids: Sequence[int]) -> list[tuple]:
 
 def claims_set(ids: Sequence[int], statuses: Sequence[str], signals: Sequence[int | None]) -> None:
     """Set the status and signal (None: none) of each claim of `ids`, given as parallel lists sorted by id
-    (statuses among the model's choices). Returns nothing.
+    (statuses among the model's choices, else ValueError before anything is written). Returns nothing.
+    See claims_set_coded, which this calls."""
+    index = {name: at for at, name in enumerate(WRITTEN_STATUSES)}
+    if any(status not in index for status in statuses):
+        raise ValueError("a claim status outside the model's choices")
+    claims_set_coded(np.asarray(ids, dtype=np.int64), np.fromiter(map(index.__getitem__, statuses), dtype=np.int16,
+                                                                  count=len(statuses)),
+                     np.fromiter((signal or 0 for signal in signals), dtype=np.int64, count=len(signals)))
+
+
+def claims_set_coded(ids: np.ndarray, codes: np.ndarray, signals: np.ndarray) -> None:
+    """claims_set over numpy arrays, as a sweep holds its results: ids sorted, each status as its position in
+    WRITTEN_STATUSES (CLAIM_STATUSES, then dismissed), signals with 0 for none. A code outside them is
+    refused (ValueError) before anything is written. Returns nothing.
 
     One UPDATE per UPDATE_BATCH claims. Each column is bound as one text parameter that PostgreSQL reads
     as an array: a million claims bound as lists would be sent as ARRAY[...] expressions of a million
@@ -133,36 +147,50 @@ def claims_set(ids: Sequence[int], statuses: Sequence[str], signals: Sequence[in
     most of its id range (the first detection of an import changes nearly every claim) is written with no
     join at all: its arrays run over the whole range, a claim's values found at its id less the first
     (int2 and int8 elements, so each is found at once), -1 where a claim keeps its values; a sparse batch
-    (the nightly sweep, a claim check) is joined to its values on the id."""
-    if any(status not in STATUS_VALUES for status in statuses):
+    (the nightly sweep, a claim check) is joined to its values on the id. The arrays are laid out by numpy:
+    a first detection writes a million claims."""
+    if len(ids) != len(codes) or len(ids) != len(signals):
+        raise ValueError("claims_set_coded needs one status and one signal per claim")
+    if len(codes) and (codes.min() < 0 or codes.max() >= len(WRITTEN_STATUSES)):
         raise ValueError("a claim status outside the model's choices")
     table = _table(PriceClaim)
-    code = {name: at for at, name in enumerate(CLAIM_STATUSES)}
+    names = "{" + ",".join(WRITTEN_STATUSES) + "}"
     with connection.cursor() as cursor:
         for start in range(0, len(ids), UPDATE_BATCH):
-            batch = list(map(int, ids[start:start + UPDATE_BATCH]))
-            first, last = batch[0], batch[-1]
-            batch_statuses = statuses[start:start + UPDATE_BATCH]
-            batch_signals = [int(signal or 0) for signal in signals[start:start + UPDATE_BATCH]]
-            if last - first + 1 <= DENSE_SPAN * len(batch) and all(status in code for status in batch_statuses):
-                codes, signal_at = [-1] * (last - first + 1), [0] * (last - first + 1)
-                for pk, status, signal in zip(batch, batch_statuses, batch_signals, strict=True):
-                    codes[pk - first], signal_at[pk - first] = code[status], signal
-                codes_text = "{" + ",".join(map(str, codes)) + "}"
+            batch = ids[start:start + UPDATE_BATCH].astype(np.int64)
+            batch_codes, batch_signals = codes[start:start + UPDATE_BATCH], signals[start:start + UPDATE_BATCH]
+            first, last = int(batch[0]), int(batch[-1])
+            if last - first + 1 <= DENSE_SPAN * len(batch):
+                code_at = np.full(last - first + 1, -1, dtype=np.int16)
+                signal_at = np.zeros(last - first + 1, dtype=np.int64)
+                code_at[batch - first], signal_at[batch - first] = batch_codes, batch_signals
+                codes_text = _array_text(code_at)
                 cursor.execute(
                     f"UPDATE {table} AS c SET status = (%s::text[])[(%s::int2[])[c.id - %s + 1] + 1], "
                     "signal_id = NULLIF((%s::int8[])[c.id - %s + 1], 0) "
                     "WHERE c.id BETWEEN %s AND %s AND (%s::int2[])[c.id - %s + 1] >= 0",
-                    ["{" + ",".join(CLAIM_STATUSES) + "}", codes_text, first,
-                     "{" + ",".join(map(str, signal_at)) + "}", first, first, last, codes_text, first])
+                    [names, codes_text, first, _array_text(signal_at), first, first, last, codes_text, first])
                 continue
             cursor.execute(
                 f"UPDATE {table} AS c SET status = v.status, signal_id = NULLIF(v.signal_id, 0) "
                 "FROM unnest(string_to_array(%s, ',')::bigint[], string_to_array(%s, ','), "
                 "            string_to_array(%s, ',')::bigint[]) AS v (id, status, signal_id) "
                 "WHERE c.id = v.id AND c.id BETWEEN %s AND %s",
-                [",".join(map(str, batch)), ",".join(batch_statuses), ",".join(map(str, batch_signals)),
-                 first, last])
+                [",".join(map(str, batch.tolist())), ",".join(map(WRITTEN_STATUSES.__getitem__, batch_codes.tolist())),
+                 ",".join(map(str, batch_signals.tolist())), first, last])
+
+
+def _array_text(values: np.ndarray) -> str:
+    """Integers as PostgreSQL's text form of an array."""
+    return "{" + ",".join(map(str, values.tolist())) + "}"
+
+
+def statement_rows(statement: str, params: Sequence) -> list[tuple]:
+    """The rows of a statement Django compiled from a queryset of ours (selectors.exposure_statement: the
+    signal page's exposure, compiled once per process), its values bound as parameters."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall()
 
 
 def signal_ids_next(count: int) -> list[int]:
@@ -188,10 +216,12 @@ __all__ = [
     "claims_near",
     "claims_of_signals",
     "claims_set",
+    "claims_set_coded",
     "detection_lock_all",
     "detection_lock_product",
     "detection_lock_shared",
     "jit_off",
     "signal_ids_next",
     "signals_copy",
+    "statement_rows",
 ]

@@ -11,7 +11,9 @@ from django.test.utils import CaptureQueriesContext
 
 from pricing_signals.models import MarketSignal
 from pricing_signals.selectors import (
+    EXPOSURE_ROW_COLUMNS,
     ExposureRow,
+    exposure_statement,
     exposure_total,
     signal_exposure,
     signal_exposure_rows,
@@ -177,3 +179,34 @@ def test_the_page_reads_the_same_exposure_rows_as_plain_values(small_scenario, r
 
         assert rows == expected
         assert exposure_total(rows) == exposure_total(signal_exposure(user=user, signal=signal, as_of=TODAY))
+
+
+@pytest.mark.parametrize("who", ["pricing_manager", "manager_a", "manager_b"])
+def test_the_pages_exposure_query_is_the_one_django_compiles_for_the_same_inputs(small_scenario, request, who):
+    user = request.getfixturevalue(who)
+    for as_of in (SEPTEMBER_END, TODAY, date(2027, 1, 1), date(2026, 3, 31)):
+        for signal in small_scenario["signals"].values():
+            compiled = (signal_exposure(user=user, signal=signal, as_of=as_of)
+                        .values_list(*EXPOSURE_ROW_COLUMNS).query.sql_with_params())
+
+            statement, params = exposure_statement(user=user, signal_id=signal.pk, product_id=signal.product_id,
+                                                   median_price=signal.median_price, as_of=as_of)
+
+            assert (statement, params) == (compiled[0], list(compiled[1]))
+
+
+def test_each_managers_exposure_query_keeps_their_own_filter(small_scenario, manager_a, manager_b):
+    signal = small_scenario["signals"]["bolt"]
+    exposure_statement(user=manager_a, signal_id=signal.pk, product_id=signal.product_id,
+                       median_price=signal.median_price, as_of=TODAY)  # compiled for manager A first
+
+    rows = signal_exposure_rows(user=manager_b, signal=signal, as_of=TODAY)
+
+    assert {row.customer_code for row in rows} == {"C2"}
+    assert {row.customer_code for row in signal_exposure_rows(user=manager_a, signal=signal, as_of=TODAY)} == {"C1"}
+
+
+def test_a_user_who_may_see_no_customer_reads_no_exposure(small_scenario, manager_a):
+    manager_a.is_active = False
+
+    assert signal_exposure_rows(user=manager_a, signal=small_scenario["signals"]["bolt"], as_of=TODAY) == []

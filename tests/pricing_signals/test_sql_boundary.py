@@ -4,6 +4,7 @@ import re
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -101,5 +102,21 @@ def test_claims_set_refuses_a_status_outside_the_choices_and_writes_nothing(seed
 
     with pytest.raises(ValueError):
         sql.claims_set(ids[:2], ["pending", "pending'); DROP TABLE x; --"], [None, None])
+
+    assert list(PriceClaim.objects.order_by("pk").values_list("pk", "status", "signal_id")) == before
+
+
+def test_claims_set_writes_every_status_of_the_models_choices():
+    assert sorted(sql.WRITTEN_STATUSES) == sorted(PriceClaim.Status.values)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("code", [-1, len(sql.WRITTEN_STATUSES)])
+def test_claims_set_coded_refuses_a_code_outside_the_statuses_and_writes_nothing(seed, code):
+    before = list(PriceClaim.objects.order_by("pk").values_list("pk", "status", "signal_id"))
+    ids = np.array([pk for pk, _, _ in before[:2]], dtype=np.int64)
+
+    with pytest.raises(ValueError):
+        sql.claims_set_coded(ids, np.array([0, code], dtype=np.int16), np.zeros(2, dtype=np.int64))
 
     assert list(PriceClaim.objects.order_by("pk").values_list("pk", "status", "signal_id")) == before

@@ -1,14 +1,18 @@
 """Stored claims as the sweep reads them (one binary COPY) and the differences it writes back."""
 
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 
 import numpy as np
 import pytest
+from django.utils import timezone
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pricing_signals import sql
-from pricing_signals.models import PriceClaim
+from pricing_signals import sql, stored_claims
+from pricing_signals.models import MarketSignal, PriceClaim
 from pricing_signals.services import price_claim_dismiss, signals_detect
-from pricing_signals.stored_claims import ClaimChanges, StoredClaims
+from pricing_signals.stored_claims import SIGNAL_FIGURES, ClaimChanges, StoredClaims, _order_by, signals_create
 from tests.factories import CompetitorFactory, CustomerFactory, ProductFactory
 from tests.pricing_signals.conftest import YEAR_END, claim_on
 
@@ -62,3 +66,37 @@ def test_no_change_is_nothing_to_write(seed):
     claims = StoredClaims.whole()
 
     assert len(ClaimChanges.between(claims, claims.statuses, claims.signals)) == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(-2**62, 2**62), st.integers(0, 3), st.integers(-40_000, 40_000)),
+                min_size=1, max_size=60),
+       st.booleans())
+def test_claims_are_ordered_as_lexsort_orders_them_whatever_their_range(rows, narrow):
+    if narrow:  # ids and day numbers as the sweep meets them: packed into one key
+        rows = [(product % 5_000, competitor, day) for product, competitor, day in rows]
+    products, competitors, days = (np.array(column, dtype=np.int64) for column in zip(*rows, strict=True))
+
+    order = _order_by(products, competitors, days)
+
+    assert order.tolist() == np.lexsort((days, competitors, products)).tolist()
+
+
+@pytest.mark.parametrize("bulk_from", [1, 10**6])  # COPY from the figures, or bulk_create
+def test_new_signals_store_their_figures_however_they_are_written(monkeypatch, bulk_from):
+    product, competitor = ProductFactory(), CompetitorFactory()
+    figures = [
+        {"product_id": product.pk, "competitor_id": competitor.pk, "window_start": date(2026, 3, 2),
+         "window_end": date(2026, 3, 30), "claim_count": 4, "customer_count": 3, "median_price": Decimal("9.8750"),
+         "our_average_price": Decimal("12.1000"), "drop_percent": Decimal("18.4")},
+        {"product_id": product.pk, "competitor_id": None, "window_start": date(2026, 5, 1),
+         "window_end": date(2026, 5, 1), "claim_count": 3, "customer_count": 3, "median_price": Decimal("10.0000"),
+         "our_average_price": None, "drop_percent": None},
+    ]
+    monkeypatch.setattr(stored_claims, "BULK_SIGNALS", bulk_from)
+
+    ids = signals_create(figures, timezone.make_aware(datetime(2026, 12, 31, 3, 0)))
+
+    stored = {row["id"]: row for row in MarketSignal.objects.values("id", "status", "decision", *SIGNAL_FIGURES)}
+    assert [stored[pk] for pk in ids] == [
+        {"id": pk, "status": "open", "decision": "", **values} for pk, values in zip(ids, figures, strict=True)]
