@@ -19,6 +19,11 @@ class Segment(models.Model):
         return self.name
 
 
+def default_currency() -> str:
+    """A new customer's currency when none is given (settings.DEFAULT_CURRENCY)."""
+    return settings.DEFAULT_CURRENCY
+
+
 class Customer(NamedConstraints, models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -63,6 +68,10 @@ class Customer(NamedConstraints, models.Model):
                                      help_text="First month of the referral (first of the month).")
     referral_months = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="How many months from the first the referrer earns on this customer.")
+    # The customer's agreements book in it and its lines are stored in it (docs/currencies.md). The database
+    # default is for rows written in bulk (COPY) that do not name it.
+    currency = models.CharField(max_length=3, default=default_currency, db_default="USD",
+                                help_text="ISO 4217 code (e.g. USD, EUR): its agreements book in it.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -83,6 +92,8 @@ class Customer(NamedConstraints, models.Model):
                 name="customer_referral_stated_whole",
             ),
             models.CheckConstraint(condition=Q(referral_months__gte=1), name="customer_referral_months_positive"),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="customer_currency_is_code",
+                                   violation_error_message="A currency is an ISO 4217 code: three capitals."),
         ]
         indexes = [
             models.Index(fields=["account_manager", "name"]),

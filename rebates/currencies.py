@@ -1,0 +1,79 @@
+"""Currencies: a line sent in another currency than its customer's is converted at its month's rate.
+
+Pure: no Django, no database. A rate says what one unit of a currency is worth in another in one month
+(1 EUR = 1.0850 USD in 2026-03). The rule, stated once: a line converts at the rate of the line's own month,
+from its currency straight into its customer's (never through a third currency, never the inverse of the
+other way's rate, never a neighbouring month's); a month without that rate holds the line, never guesses.
+A line's amount converts to `amount x rate` rounded half-up to the cent, its unit price to
+`unit price x rate` rounded half-up to four places, each line on its own.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+UNIT_PRICE_STEP = Decimal("0.0001")
+# A rate keeps this many decimal places (the column's), and at most this many digits in all.
+RATE_PLACES = 10
+RATE_DIGITS = 20
+
+# ISO 4217 codes of the currencies in use: a line or a rate in any other code is refused.
+ISO_CODES = frozenset("""
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF
+CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD
+HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD
+MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN
+PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY
+TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL
+""".split())
+
+
+class CurrencyError(ValueError):
+    """A currency code that cannot be used; the text says why (shown beside the field `currency`)."""
+
+
+def checked_code(code: str) -> str:
+    """`code` when it is a known ISO 4217 code (three capitals: USD, EUR), else CurrencyError."""
+    if not isinstance(code, str) or code not in ISO_CODES:
+        raise CurrencyError(f"Unknown currency {code!r}: an ISO 4217 code in capitals, such as USD or EUR.")
+    return code
+
+
+@dataclass(frozen=True)
+class Converted:
+    """A line's figures in its customer's currency, and the rate they were converted at."""
+
+    unit_price: Decimal
+    amount: Decimal
+    rate: Decimal
+
+
+def convert_line(unit_price: Decimal, amount: Decimal, rate: Decimal) -> Converted:
+    """A line's unit price and amount, in a currency worth `rate` of the customer's each, in the customer's
+    currency: amount to the cent and unit price to four places, each rounded half-up (module docstring)."""
+    for name, value in (("unit price", unit_price), ("amount", amount), ("rate", rate)):
+        _check(value, name)
+    if rate <= 0:
+        raise ValueError("a rate is positive")
+    return Converted((unit_price * rate).quantize(UNIT_PRICE_STEP, rounding=ROUND_HALF_UP),
+                     (amount * rate).quantize(CENT, rounding=ROUND_HALF_UP), rate)
+
+
+def convert_amount(amount: Decimal, rate: Decimal) -> Decimal:
+    """An amount in the reporting currency at `rate`, rounded half-up to the cent (reports: each line of a
+    report converts on its own, as each purchase line does)."""
+    _check(amount, "amount")
+    _check(rate, "rate")
+    return (amount * rate).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def missing_rate_reason(currency: str, to_currency: str, month: date) -> str:
+    """The words a held line carries: which rate it waits for."""
+    return f"No {currency} rate to {to_currency} for {month:%Y-%m}."
+
+
+def _check(value, name: str) -> None:
+    # Floats are refused: their binary value is not the figure meant.
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise TypeError(f"{name} must be a finite Decimal, got {type(value).__name__} {value!r}")
