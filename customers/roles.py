@@ -32,6 +32,9 @@ _ERP_READS = [
     "rebates.view_ledgerentry",
     "rebates.view_settlement",
     "rebates.view_accrualrun",
+    # Rates are the business's, held lines hang off their customers (visible_to).
+    "rebates.view_exchangerate",
+    "rebates.view_heldpurchaseline",
 ]
 
 _READ_ALL = [
@@ -81,6 +84,9 @@ ROLE_PERMISSIONS = {
         "rebates.view_importbatch",
         "rebates.lock_period",
         "rebates.view_periodlock",
+        # The month's exchange rates (docs/currencies.md).
+        "rebates.add_exchangerate",
+        "rebates.change_exchangerate",
     ],
     ERP_INTEGRATION: _ERP_READS
     + [

@@ -29,9 +29,11 @@ HEADERS = {
     "amount": ("amount", "net amount", "line amount"),
     # Optional: a file without it has every line in the product's base unit.
     "unit": ("unit", "uom", "unit of measure"),
+    # Optional: a file without it has every line in its customer's currency.
+    "currency": ("currency", "currency code", "ccy"),
 }
 _HEADER_FIELD = {name: field for field, names in HEADERS.items() for name in names}
-TEXT_FIELDS = ("erp_line_id", "customer", "product", "unit")
+TEXT_FIELDS = ("erp_line_id", "customer", "product", "unit", "currency")
 EXCEL_EPOCH = date(1899, 12, 30)
 EXCEL_1904_EPOCH = date(1904, 1, 1)
 
