@@ -863,3 +863,46 @@ def months(request):
     return render(request, "rebates/months.html", {
         "form": form, "rows": period_locks.month_states(user=request.user),
     }, status=status)
+
+
+# --- currencies: the month's exchange rates and the lines held for one ----------------------------------
+
+@login_required
+@permission_required("rebates.view_exchangerate", raise_exception=True)
+def exchange_rates(request):
+    """The rates on record and the lines of the reader's customers held for a missing rate, with the reason;
+    finance uploads a rate file (.xlsx or .csv) here (rebates/services/currencies.py). A POST answers with
+    the page again (a redirect when it worked)."""
+    from rebates.forms import RatesFileForm
+    from rebates.models import ExchangeRate, HeldPurchaseLine
+    from rebates.services.currencies import RatesFileRefused, exchange_rates_import
+
+    may_upload = request.user.has_perms(("rebates.add_exchangerate", "rebates.change_exchangerate"))
+    if request.method == "POST" and not may_upload:
+        raise PermissionDenied("Only finance sends exchange rates.")
+    if refused := wrong_method(request, "GET", "POST"):
+        return refused
+    form = RatesFileForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                result = exchange_rates_import(stream=upload, name=upload.name, by=request.user)
+            except RatesFileRefused as refused_file:
+                for error in refused_file.errors:
+                    form.add_error("file", error["message"])
+                status = 400
+            else:
+                messages.success(request, f"{upload.name}: {result.created} rates added, {result.updated} changed, "
+                                          f"{result.unchanged} unchanged; {result.released} held lines stored, "
+                                          f"{result.reconverted} lines converted again.")
+                return redirect("exchange-rates")
+        else:
+            status = 400
+    held = (HeldPurchaseLine.objects.visible_to(request.user).select_related("customer", "product")
+            .order_by("month", "erp_line_id"))
+    return render(request, "rebates/exchange_rates.html", {
+        "form": form, "may_upload": may_upload, "held": held[:500], "held_count": held.count(),
+        "rates": ExchangeRate.objects.order_by("currency", "to_currency", "-month")[:500],
+    }, status=status)

@@ -170,3 +170,32 @@ def _validated(rates: list) -> dict[tuple[str, str, date], Decimal]:
 
 def _problem(index, field, message) -> dict:
     return {"line": index, "field": field, "message": message}
+
+
+class RatesFileRefused(Exception):
+    """The rate file cannot be stored; `errors` name each problem by row and column: [{"row", "column",
+    "field", "message"}] (row and column None for the file as a whole)."""
+
+    def __init__(self, errors: list[dict]):
+        self.errors = errors
+        super().__init__("; ".join(error["message"] for error in errors[:5]))
+
+
+def exchange_rates_import(*, stream, name: str, by) -> RatesResult:
+    """Rates from an .xlsx or .csv file (columns currency, to_currency (optional), month, rate), stored through
+    exchange_rates_set: all of them or none. Raises RatesFileRefused naming every problem by row and column."""
+    from rebates.imports.common import ImportRefused
+    from rebates.imports.rates import rates_file_read
+
+    try:
+        read = rates_file_read(stream, name=name)
+    except ImportRefused as refused:
+        raise RatesFileRefused([{"row": None, "column": None, "field": None, "message": str(refused)}]) from refused
+    if not read.lines:
+        raise RatesFileRefused([{"row": None, "column": None, "field": None,
+                                 "message": "The file holds no rates under its header row."}])
+    lines = [{field: value for field, value in line.items() if value is not None} for line in read.lines]
+    try:
+        return exchange_rates_set(rates=lines, by=by)
+    except ExchangeRatesInvalid as invalid:
+        raise RatesFileRefused([read.error_at(error) for error in invalid.errors]) from invalid
