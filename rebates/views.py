@@ -773,7 +773,14 @@ def forecasts(request):
 # --- finance reports: the GL journal and the aged liability ---------------------------------------------
 
 JOURNAL_HEADERS = (("Month", "month"), ("Account", "text"), ("Account role", "text"), ("Cost centre", "text"),
-                   ("Entries of", "text"), ("Debit", "money"), ("Credit", "money"), ("Ledger entries", "units"))
+                   ("Entries of", "text"), ("Debit", "money"), ("Credit", "money"), ("Ledger entries", "units"),
+                   ("Currency", "text"))
+
+
+def _journal_headers(made):
+    """The journal's columns: the amounts in the agreements' currencies, then in the reporting currency."""
+    return (*JOURNAL_HEADERS, (f"Debit in {made.reporting_currency}", "money"),
+            (f"Credit in {made.reporting_currency}", "money"))
 
 
 def _report_query(request, form_class):
@@ -804,10 +811,17 @@ def journal(request):
     if export:
         span = f"{first:%Y-%m}" if first == last else f"{first:%Y-%m}-to-{last:%Y-%m}"
         return values_export_response(
-            name=f"journal-{span}", title="GL journal", headers=JOURNAL_HEADERS, format=export, dated=False,
-            rows=([line.month, line.account, line.role_name, line.cost_centre, line.kind_name, line.debit,
-                   line.credit, line.entries] for line in made.lines),
-            totals={5: made.debit, 6: made.credit})
+            name=f"journal-{span}", title="GL journal", headers=_journal_headers(made), format=export, dated=False,
+            rows=[*([line.month, line.account, line.role_name, line.cost_centre, line.kind_name, line.debit,
+                     line.credit, line.entries, line.currency, line.reporting_debit, line.reporting_credit]
+                    for line in made.lines),
+                  # The rates used, below the lines (a rate's row names it in the account column).
+                  *([rate.month, f"Rate used: 1 {rate.currency} = {rate.rate} {rate.to_currency}"
+                     if rate.rate is not None else f"No {rate.currency} rate to {rate.to_currency}",
+                     "", "", "", None, None, None, rate.currency, None, None] for rate in made.rates)],
+            totals={column: total for column, total in ((5, made.debit), (6, made.credit),
+                                                        (9, made.reporting_debit), (10, made.reporting_credit))
+                    if total is not None})
     return render(request, "rebates/journal.html", {"form": form, "journal": made, "query": request.GET.urlencode()})
 
 
