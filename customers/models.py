@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from config.constraints import NamedConstraints
-from config.validators import CODE_RULE, validate_code, validate_month
+from config.validators import CODE_RULE, validate_code, validate_currency, validate_month
 from customers.querysets import CustomerQuerySet, VisibleToQuerySet
 
 
@@ -71,6 +71,7 @@ class Customer(NamedConstraints, models.Model):
     # The customer's agreements book in it and its lines are stored in it (docs/currencies.md). The database
     # default is for rows written in bulk (COPY) that do not name it.
     currency = models.CharField(max_length=3, default=default_currency, db_default="USD",
+                                validators=[validate_currency],
                                 help_text="ISO 4217 code (e.g. USD, EUR): its agreements book in it.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -12,21 +12,13 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from config.validators import ISO_CURRENCIES, currency_problem
+
 CENT = Decimal("0.01")
 UNIT_PRICE_STEP = Decimal("0.0001")
 # A rate keeps this many decimal places (the column's), and at most this many digits in all.
 RATE_PLACES = 10
 RATE_DIGITS = 20
-
-# ISO 4217 codes of the currencies in use: a line or a rate in any other code is refused.
-ISO_CODES = frozenset("""
-AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF
-CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD
-HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD
-MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN
-PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY
-TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL
-""".split())
 
 
 class CurrencyError(ValueError):
@@ -35,8 +27,8 @@ class CurrencyError(ValueError):
 
 def checked_code(code: str) -> str:
     """`code` when it is a known ISO 4217 code (three capitals: USD, EUR), else CurrencyError."""
-    if not isinstance(code, str) or code not in ISO_CODES:
-        raise CurrencyError(f"Unknown currency {code!r}: an ISO 4217 code in capitals, such as USD or EUR.")
+    if not isinstance(code, str) or code not in ISO_CURRENCIES:
+        raise CurrencyError(currency_problem(code))
     return code
 
 

@@ -197,3 +197,54 @@ def test_a_line_in_euros_and_boxes_converts_both(erp, finance, euro):
     assert (stored.quantity, stored.unit_price, stored.amount) == (Decimal(100), Decimal("0.2200"), Decimal("22.00"))
     assert (stored.unit_price_in_unit, stored.unit_price_in_currency) == (Decimal("11.0000"), Decimal("10.0000"))
     assert stored.month == date(2026, 3, 1)
+
+
+def test_a_customer_is_created_in_its_currency_and_shows_it(users, erp, euro):
+    response = post(erp, "/api/v1/customers/", {"code": "C-EU", "name": "Euro GmbH", "currency": "EUR"})
+    assert response.status_code == 201, response.content
+    assert response.json()["currency"] == "EUR"
+    assert erp.get("/api/v1/customers/C-A/").json()["currency"] == "USD"
+
+
+def test_an_unknown_customer_currency_is_a_400_naming_the_field(erp, euro):
+    response = post(erp, "/api/v1/customers/", {"code": "C-X", "name": "X", "currency": "XYZ"})
+    assert response.status_code == 400
+    assert "currency" in response.content.decode()
+
+
+def test_a_customers_currency_cannot_change_once_it_has_agreements(erp, euro):
+    response = erp.patch("/api/v1/customers/C-A/", data=json.dumps({"currency": "EUR"}),
+                         content_type="application/json")
+    assert response.status_code == 400
+    assert "currency" in response.content.decode()
+    euro["mine"].refresh_from_db()
+    assert euro["mine"].currency == "USD"
+
+
+def test_a_line_converts_into_its_customers_currency_whatever_the_default(erp, finance, euro):
+    from tests.factories import AgreementFactory, CustomerFactory
+
+    customer = CustomerFactory(code="C-EU", currency="EUR")
+    AgreementFactory(number="AG-EU", customer=customer, products=[euro["product"]])
+    post(finance, RATES, {"currency": "USD", "to_currency": "EUR", "month": "2026-03", "rate": "0.92"})
+    post(erp, PURCHASES, [{**line("L1", customer="C-EU", amount="100.00"), "currency": "USD"},
+                          {**line("L2", customer="C-EU", amount="50.00"), "currency": "EUR"}])
+    amounts = dict(PurchaseLine.objects.values_list("erp_line_id", "amount"))
+    assert amounts == {"L1": Decimal("92.00"), "L2": Decimal("50.00")}
+
+
+def test_the_agreement_api_shows_its_customers_currency(erp, euro):
+    assert erp.get("/api/v1/agreements/AG-A/").json()["currency"] == "USD"
+
+
+def test_an_agreement_in_another_currency_than_its_customers_is_a_400(users, euro):
+    admin = client_for(users["administrator"])
+    body = {"number": "AG-X", "customer": "C-A", "program": euro["my_agreement"].program.code, "products": ["W-1"],
+            "start_month": "2026-01", "end_month": "2026-12", "currency": "EUR",
+            "rule": {"kind": "per_unit", "rate_type": "per_unit", "rate": "0.25"}}
+    response = post(admin, "/api/v1/agreements/", body)
+    assert response.status_code == 400
+    assert [item["field"] for item in response.json()["details"]] == ["currency"]
+    accepted = post(admin, "/api/v1/agreements/", {**body, "currency": "USD"})
+    assert accepted.status_code == 201, accepted.content
+    assert accepted.json()["currency"] == "USD"
