@@ -32,9 +32,6 @@ _ERP_READS = [
     "rebates.view_ledgerentry",
     "rebates.view_settlement",
     "rebates.view_accrualrun",
-    # Rates are the business's, held lines hang off their customers (visible_to).
-    "rebates.view_exchangerate",
-    "rebates.view_heldpurchaseline",
 ]
 
 _READ_ALL = [
@@ -43,6 +40,9 @@ _READ_ALL = [
     "pricing_signals.view_priceclaim",
     "pricing_signals.view_marketsignal",
     "pricing_signals.view_detectionrule",
+    # The month's exchange rates, and the lines held for one (through their customers: visible_to).
+    "rebates.view_exchangerate",
+    "rebates.view_heldpurchaseline",
     # The outlook after each run (next tier, forecast): the desk's own reading, not the ERP's.
     "rebates.view_agreementforecast",
     "customers.view_contact",

@@ -113,7 +113,13 @@ class ExchangeRateViewSet(mixins.ListModelMixin, ApiViewSet):
 @extend_schema_view(
     list=extend_schema(summary="Held purchase lines",
                        description="Lines of the customers you may see that wait for their month's rate, as sent, "
-                                   "with the reason.")
+                                   "with the reason.",
+                       examples=[OpenApiExample("A held line", response_only=True, value=[{
+                           "erp_line_id": "INV-2026-03-000123-1", "customer": "C00042", "product": "SKU-00007",
+                           "month": "2026-03", "quantity": "10.000", "unit_price": "11.1520", "amount": "111.52",
+                           "unit": "", "currency": "EUR", "reason": "No EUR rate to USD for 2026-03.",
+                           "source": "api", "import_batch": 7, "created_at": "2026-04-02T01:12:00Z",
+                           "updated_at": "2026-04-02T01:12:00Z"}])])
 )
 class HeldPurchaseViewSet(mixins.ListModelMixin, ApiViewSet):
     serializer_class = HeldPurchaseOut
