@@ -715,8 +715,12 @@ def import_detail(request, pk):
             purchase_import_commit_start(batch_id=batch.pk, user=request.user)
             messages.success(request, f"Storing the lines of {batch.file_name}.")
         return redirect("import-detail", pk=batch.pk)
+    # Lines held for a missing rate are counted in the lines but are neither new, changed nor unchanged.
+    held = (batch.line_count - batch.created_count - batch.updated_count - batch.unchanged_count
+            if batch.status in (ImportBatch.Status.PREVIEWED, ImportBatch.Status.STORED) else 0)
     return render(request, "rebates/import_detail.html", {
-        "batch": batch, "finished": batch.status in IMPORT_FINISHED, "errors": batch.errors[:IMPORT_PROBLEMS_LISTED]})
+        "batch": batch, "finished": batch.status in IMPORT_FINISHED, "errors": batch.errors[:IMPORT_PROBLEMS_LISTED],
+        "held": held})
 
 
 @login_required

@@ -117,3 +117,22 @@ def test_a_purchase_file_with_an_unknown_currency_names_row_and_column(scenario,
     assert not outcome.ok
     assert any("Row 2, column H (currency)" in error["message"] for error in outcome.batch.errors)
     assert not PurchaseLine.objects.filter(erp_line_id="F-1").exists()
+
+
+def test_an_import_with_lines_held_for_a_rate_counts_them_on_its_page(scenario, client_for):
+    from rebates.models import ImportBatch
+    from rebates.services.imports import purchase_import_commit, purchase_import_preview
+
+    client = client_for(scenario["finance"])
+    content = (b"erp_line_id,customer,product,month,quantity,unit_price,amount,currency\n"
+               b"F-1,SEED-001,FAS-101,2026-11,2,10.00,20.00,EUR\n"
+               b"F-2,SEED-001,FAS-101,2026-11,3,12.10,36.30,\n")
+    client.post(reverse("imports"), {"file": SimpleUploadedFile("lines.csv", content)})
+    batch = ImportBatch.objects.get()
+    purchase_import_preview(batch_id=batch.pk)
+    page = html(client.get(reverse("import-detail", args=[batch.pk])))
+    assert 'id="count-lines">2<' in page and 'id="count-held">1 ' in page
+    purchase_import_commit(batch_id=batch.pk, user=scenario["finance"])
+    page = html(client.get(reverse("import-detail", args=[batch.pk])))
+    assert 'id="count-new">1<' in page and 'id="count-held">1 ' in page
+    assert HeldPurchaseLine.objects.get().import_batch == batch
