@@ -10,7 +10,7 @@ A line's amount converts to `amount x rate` rounded half-up to the cent, its uni
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 from config.validators import ISO_CURRENCIES, currency_problem
 
@@ -19,6 +19,10 @@ UNIT_PRICE_STEP = Decimal("0.0001")
 # A rate keeps this many decimal places (the column's), and at most this many digits in all.
 RATE_PLACES = 10
 RATE_DIGITS = 20
+# Enough precision that the product of a stored figure (16 digits) and a rate (20) is exact before rounding.
+_EXACT = Context(prec=60)
+# The most a converted line may hold: its amount and unit price columns' digits before the point.
+AMOUNT_LIMIT, UNIT_PRICE_LIMIT = Decimal(10) ** 14, Decimal(10) ** 10
 
 
 class CurrencyError(ValueError):
@@ -48,8 +52,12 @@ def convert_line(unit_price: Decimal, amount: Decimal, rate: Decimal) -> Convert
         _check(value, name)
     if rate <= 0:
         raise ValueError("a rate is positive")
-    return Converted((unit_price * rate).quantize(UNIT_PRICE_STEP, rounding=ROUND_HALF_UP),
-                     (amount * rate).quantize(CENT, rounding=ROUND_HALF_UP), rate)
+    converted = Converted(
+        _EXACT.multiply(unit_price, rate).quantize(UNIT_PRICE_STEP, rounding=ROUND_HALF_UP, context=_EXACT),
+        _EXACT.multiply(amount, rate).quantize(CENT, rounding=ROUND_HALF_UP, context=_EXACT), rate)
+    if abs(converted.amount) >= AMOUNT_LIMIT or converted.unit_price >= UNIT_PRICE_LIMIT:
+        raise CurrencyError(f"At {rate} this line converts to more than a line can hold.")
+    return converted
 
 
 def convert_amount(amount: Decimal, rate: Decimal) -> Decimal:
@@ -57,7 +65,7 @@ def convert_amount(amount: Decimal, rate: Decimal) -> Decimal:
     report converts on its own, as each purchase line does)."""
     _check(amount, "amount")
     _check(rate, "rate")
-    return (amount * rate).quantize(CENT, rounding=ROUND_HALF_UP)
+    return _EXACT.multiply(amount, rate).quantize(CENT, rounding=ROUND_HALF_UP, context=_EXACT)
 
 
 def missing_rate_reason(currency: str, to_currency: str, month: date) -> str:

@@ -255,7 +255,11 @@ def _validated(lines: Iterable[Mapping] | CheckedLines, *, keep: bool = False
                                  unit, currency, missing_rate_reason(currency, currency_of[customer_id], month)))
                 continue
             if type(unit_price) is not str and type(amount) is not str:
-                converted = convert_line(unit_price, amount, rate)
+                try:
+                    converted = convert_line(unit_price, amount, rate)
+                except CurrencyError as error:
+                    errors.append(_problem(index, erp_line_id, "amount", str(error)))
+                    continue
                 as_sent = (currency, unit_price, amount, rate)
                 unit_price, amount = converted.unit_price, converted.amount
         in_unit = None

@@ -96,14 +96,14 @@ def test_a_line_in_its_customers_currency_is_stored_as_sent(erp, euro):
     assert (stored.amount, stored.currency, stored.amount_in_currency) == (Decimal("121.00"), "", None)
 
 
-def test_a_line_whose_month_has_no_rate_is_held_with_the_reason_not_stored(erp, euro):
+def test_a_line_whose_month_has_no_rate_is_held_with_the_reason_not_stored(users, erp, euro):
     response = post(erp, PURCHASES, [line("L1"), {**line("L2", month="2026-04"), "currency": "EUR"}])
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["created"], body["held"]) == (1, 1)
     assert body["held_lines"] == [{"erp_line_id": "L2", "reason": "No EUR rate to USD for 2026-04."}]
     assert list(PurchaseLine.objects.values_list("erp_line_id", flat=True)) == ["L1"]
-    held = erp.get("/api/v1/held-purchases/").json()["results"]
+    held = client_for(users["finance"]).get("/api/v1/held-purchases/").json()["results"]
     assert [(item["erp_line_id"], item["amount"], item["currency"], item["reason"]) for item in held] == [
         ("L2", "121.00", "EUR", "No EUR rate to USD for 2026-04.")]
 
@@ -248,3 +248,11 @@ def test_an_agreement_in_another_currency_than_its_customers_is_a_400(users, eur
     accepted = post(admin, "/api/v1/agreements/", {**body, "currency": "USD"})
     assert accepted.status_code == 201, accepted.content
     assert accepted.json()["currency"] == "USD"
+
+
+def test_a_line_too_large_once_converted_is_a_400_naming_the_amount(erp, finance, euro):
+    post(finance, RATES, {"currency": "EUR", "month": "2026-03", "rate": "9999999999"})
+    response = post(erp, PURCHASES, {**line(amount="99999999999999.99"), "currency": "EUR"})
+    assert response.status_code == 400
+    assert [item["field"] for item in response.json()["details"]] == ["amount"]
+    assert not PurchaseLine.objects.exists()

@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 
 from rebates.currencies import CurrencyError, checked_code, convert_amount, convert_line, missing_rate_reason
 
-amounts = st.decimals(min_value=Decimal("-99999999.99"), max_value=Decimal("99999999.99"), places=2)
-prices = st.decimals(min_value=Decimal("0"), max_value=Decimal("999999.9999"), places=4)
-rates = st.decimals(min_value=Decimal("0.0000000001"), max_value=Decimal("9999.9999999999"), places=10)
+# Exact decimals built from whole numbers of their smallest step (cheaper to draw than st.decimals).
+amounts = st.integers(-(10**10) + 1, 10**10 - 1).map(lambda cents: Decimal(cents).scaleb(-2))
+prices = st.integers(0, 10**10 - 1).map(lambda steps: Decimal(steps).scaleb(-4))
+rates = st.integers(1, 10**14 - 1).map(lambda steps: Decimal(steps).scaleb(-10))
 
 
 def test_march_euros_convert_half_up_to_the_cent():
@@ -71,3 +72,14 @@ def test_anything_else_is_refused_with_the_code_named(code):
 
 def test_the_reason_names_the_currency_pair_and_the_month():
     assert missing_rate_reason("EUR", "USD", date(2026, 3, 1)) == "No EUR rate to USD for 2026-03."
+
+
+def test_a_line_too_large_once_converted_is_refused_not_rounded():
+    with pytest.raises(CurrencyError, match="more than a line can hold"):
+        convert_line(Decimal("1"), Decimal("99999999999999.99"), Decimal("1234567890.1234567890"))
+
+
+def test_the_largest_figures_multiply_exactly():
+    # 16 digits x 20 digits: more than Decimal's default 28 digits of precision.
+    amount, rate = Decimal("12345678.91"), Decimal("1234.5678901234")
+    assert convert_amount(amount, rate) == Decimal("15241578764.06")
