@@ -508,6 +508,13 @@ class AgreementOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def agreement_currency_check(customer, currency) -> None:
+    """Refuse a currency other than the customer's: an agreement books in its customer's (docs/currencies.md)."""
+    if currency and currency != customer.currency:
+        raise serializers.ValidationError({"currency": f"An agreement books in its customer's currency, "
+                                                       f"{customer.currency}; {currency} was sent."})
+
+
 class AgreementIn(StrictInput):
     number = CodeField(max_length=40)
     customer = serializers.SlugRelatedField(slug_field="code", queryset=Customer.objects.all(),
@@ -544,11 +551,8 @@ class AgreementIn(StrictInput):
 
     def validate(self, data):
         data = super().validate(data)
-        currency = data.pop("currency", None)
-        customer = data.get("customer") or getattr(self.instance, "customer", None)
-        if currency and customer is not None and currency != customer.currency:
-            raise serializers.ValidationError({"currency": f"An agreement books in its customer's currency, "
-                                                           f"{customer.currency}; {currency} was sent."})
+        if data.get("customer") is not None:
+            agreement_currency_check(data.get("customer"), data.pop("currency", None))
         return data
 
 
@@ -672,4 +676,6 @@ class AgreementViewSet(_Writable):
         return agreement_create(by=self.request.user, **fields)
 
     def update_with(self, agreement, **fields):
+        # A currency sent without a customer is checked against the agreement's own.
+        agreement_currency_check(agreement.customer, fields.pop("currency", None))
         return agreement_update(by=self.request.user, agreement=agreement, **fields)

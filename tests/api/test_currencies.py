@@ -256,3 +256,14 @@ def test_a_line_too_large_once_converted_is_a_400_naming_the_amount(erp, finance
     assert response.status_code == 400
     assert [item["field"] for item in response.json()["details"]] == ["amount"]
     assert not PurchaseLine.objects.exists()
+
+
+def test_an_agreement_changed_with_another_currency_is_a_400(users, euro):
+    admin = client_for(users["administrator"])
+    response = admin.patch("/api/v1/agreements/AG-A/", data=json.dumps({"currency": "EUR"}),
+                           content_type="application/json")
+    assert response.status_code == 400
+    assert [item["field"] for item in response.json()["details"]] == ["currency"]
+    same = admin.patch("/api/v1/agreements/AG-A/", data=json.dumps({"currency": "USD"}),
+                       content_type="application/json")
+    assert same.status_code == 200, same.content
