@@ -21,6 +21,7 @@ CONSTRAINT_PROBLEMS: dict[str, tuple[tuple[str, ...], str]] = {
                                        "A referral needs the referring customer, its first month and its "
                                        "months, or none of them."),
     "customer_referral_months_positive": (("referral_months",), "A referral lasts at least 1 month."),
+    "customer_currency_is_code": (("currency",), "A currency is an ISO 4217 code: three capitals, such as USD."),
     "contact_cadence_one_per_cell": (("value_tier", "risk_level"),
                                      "This value tier and risk level already have a cadence."),
     "contact_cadence_days_positive": (("days",), "The days between contacts must be at least 1."),
@@ -88,6 +89,15 @@ CONSTRAINT_PROBLEMS: dict[str, tuple[tuple[str, ...], str]] = {
     "purchase_unit_price_not_negative": (("unit_price",), "The unit price must not be negative."),
     "purchase_unit_figures_with_unit": (("unit",), "A line in another unit keeps its quantity and price as sent; "
                                                    "a line in the base unit has neither."),
+    "purchase_currency_figures_with_currency": (("currency",), "A line in another currency keeps its price, "
+                                                               "amount and rate; a line in the customer's has none."),
+    "exchange_rate_one_per_month": (("month",), "This currency pair already has a rate for the month."),
+    "exchange_rate_positive": (("rate",), "A rate is more than 0."),
+    "exchange_rate_month_is_month": (("month",), "The month must be the first of a month."),
+    "exchange_rate_two_currencies": (("to_currency",), "A rate converts one currency into another."),
+    "exchange_rate_codes": (("currency",), "A currency is an ISO 4217 code: three capitals, such as USD."),
+    "held_purchase_month_is_month": (("month",), "The month must be the first of a month."),
+    "held_purchase_has_currency": (("currency",), "A held line names the currency it was sent in."),
     "product_unit_code_unique": (("code",), "The product already has a unit with this code."),
     "product_unit_base_quantity_positive": (("base_quantity",), "A unit holds more than 0 base units."),
     "product_unit_code_not_blank": (("code",), "The unit code must not be blank."),

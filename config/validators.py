@@ -51,3 +51,24 @@ def validate_term(start: date | None, end: date | None) -> None:
     """Raises ValidationError on `end_month` when the term runs longer than MAX_TERM_MONTHS."""
     if start is not None and end is not None and term_months(start, end) > MAX_TERM_MONTHS:
         raise ValidationError({"end_month": TERM_RULE}, code="term_length")
+
+
+# ISO 4217 codes of the currencies in use: a line or a rate in any other code is refused.
+ISO_CURRENCIES = frozenset("""
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF
+CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD
+HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD
+MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN
+PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY
+TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL
+""".split())
+
+
+def currency_problem(code) -> str:
+    """What is wrong with a currency code that is not one of ISO_CURRENCIES."""
+    return f"Unknown currency {code!r}: an ISO 4217 code in capitals, such as USD or EUR."
+
+
+def validate_currency(value: str) -> None:
+    if value not in ISO_CURRENCIES:
+        raise ValidationError(currency_problem(value))

@@ -19,8 +19,8 @@ class SegmentAdmin(CreateUpdateServiceAdmin):
 
 @admin.register(Customer)
 class CustomerAdmin(ServiceAdmin):
-    list_display = ("code", "name", "segment", "account_manager", "status", "value_tier", "risk_level")
-    list_filter = ("status", "value_tier", "risk_level", "segment", "account_manager")
+    list_display = ("code", "name", "segment", "account_manager", "status", "currency", "value_tier", "risk_level")
+    list_filter = ("status", "currency", "value_tier", "risk_level", "segment", "account_manager")
     # Computed every night from purchases, claims and signals (docs/outlook.md): shown, never typed in.
     readonly_fields = ("value_tier", "risk_level", "risk_points", "risk_reasons", "valued_on")
     search_fields = ("code", "name")
@@ -39,7 +39,8 @@ class CustomerAdmin(ServiceAdmin):
         else:
             fields = {name: form.cleaned_data[name] for name in ("code", "name", "segment", "account_manager",
                                                                  "status", "lost_on", "referred_by",
-                                                                 "referral_from", "referral_months")}
+                                                                 "referral_from", "referral_months",
+                                                                 "currency")}
             obj.pk = customer_create(by=request.user, **fields).pk
 
 

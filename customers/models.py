@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from config.constraints import NamedConstraints
-from config.validators import CODE_RULE, validate_code, validate_month
+from config.validators import CODE_RULE, validate_code, validate_currency, validate_month
 from customers.querysets import CustomerQuerySet, VisibleToQuerySet
 
 
@@ -17,6 +17,11 @@ class Segment(models.Model):
 
     def __str__(self):
         return self.name
+
+
+def default_currency() -> str:
+    """A new customer's currency when none is given (settings.DEFAULT_CURRENCY)."""
+    return settings.DEFAULT_CURRENCY
 
 
 class Customer(NamedConstraints, models.Model):
@@ -63,6 +68,11 @@ class Customer(NamedConstraints, models.Model):
                                      help_text="First month of the referral (first of the month).")
     referral_months = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="How many months from the first the referrer earns on this customer.")
+    # The customer's agreements book in it and its lines are stored in it (docs/currencies.md). The database
+    # default is for rows written in bulk (COPY) that do not name it.
+    currency = models.CharField(max_length=3, default=default_currency, db_default="USD",
+                                validators=[validate_currency],
+                                help_text="ISO 4217 code (e.g. USD, EUR): its agreements book in it.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -83,6 +93,8 @@ class Customer(NamedConstraints, models.Model):
                 name="customer_referral_stated_whole",
             ),
             models.CheckConstraint(condition=Q(referral_months__gte=1), name="customer_referral_months_positive"),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="customer_currency_is_code",
+                                   violation_error_message="A currency is an ISO 4217 code: three capitals."),
         ]
         indexes = [
             models.Index(fields=["account_manager", "name"]),

@@ -40,6 +40,9 @@ _READ_ALL = [
     "pricing_signals.view_priceclaim",
     "pricing_signals.view_marketsignal",
     "pricing_signals.view_detectionrule",
+    # The month's exchange rates, and the lines held for one (through their customers: visible_to).
+    "rebates.view_exchangerate",
+    "rebates.view_heldpurchaseline",
     # The outlook after each run (next tier, forecast): the desk's own reading, not the ERP's.
     "rebates.view_agreementforecast",
     "customers.view_contact",
@@ -81,6 +84,9 @@ ROLE_PERMISSIONS = {
         "rebates.view_importbatch",
         "rebates.lock_period",
         "rebates.view_periodlock",
+        # The month's exchange rates (docs/currencies.md).
+        "rebates.add_exchangerate",
+        "rebates.change_exchangerate",
     ],
     ERP_INTEGRATION: _ERP_READS
     + [

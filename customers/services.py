@@ -49,12 +49,13 @@ def audit_records(*, actor, action, rows) -> int:
 
 
 def customer_create(*, by, code, name, segment=None, account_manager=None, status="active", lost_on=None,
-                    referred_by=None, referral_from=None, referral_months=None):
-    """A new customer as the ERP sends it, with its audit row (its value tier and risk are computed nightly)."""
+                    referred_by=None, referral_from=None, referral_months=None, currency=None):
+    """A new customer as the ERP sends it, with its audit row (its value tier and risk are computed nightly).
+    Its currency defaults to settings.DEFAULT_CURRENCY."""
     with transaction.atomic():
         customer = Customer(code=code, name=name, segment=segment, account_manager=account_manager, status=status,
                             lost_on=lost_on, referred_by=referred_by, referral_from=referral_from,
-                            referral_months=referral_months)
+                            referral_months=referral_months, **({"currency": currency} if currency else {}))
         customer.full_clean()
         customer.save()
         audit_record(actor=by, action="customer.create", target=customer, summary=f"Customer {code} created")
@@ -79,6 +80,11 @@ def customer_update(*, by, customer, **fields):
             if getattr(customer, name) != value:
                 changed[name] = [str(getattr(customer, name)), str(value)]
                 setattr(customer, name, value)
+        if "currency" in changed and (customer.agreements.exists() or customer.purchases.exists()
+                                      or customer.held_purchases.exists()):
+            # Its agreements' ledgers and its lines' amounts are in the currency it has.
+            raise ValidationError({"currency": "A customer's currency cannot change once it has agreements or "
+                                               "purchase lines: their amounts are in it."})
         if changed:
             customer.full_clean()
             customer.save()

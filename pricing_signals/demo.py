@@ -15,6 +15,7 @@ from decimal import Decimal
 from itertools import chain
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -34,6 +35,7 @@ from rebates.models import (
     AccrualRun,
     BonusCondition,
     ContractPrice,
+    ExchangeRate,
     LedgerEntry,
     LineDiscount,
     Product,
@@ -94,6 +96,16 @@ PRODUCTS = (
     ("SAF-404", "Hard hat, vented", "safety", "17.50"),
     ("SAF-405", "Hi-vis vest, class 2", "safety", "6.80"),
 )
+# The customer abroad: it buys, and its agreement books, in euros; the euro has a rate into the default
+# currency for every month of the demo's two years (the journal shows its rebate in both).
+EURO_CUSTOMER, EURO = "C-1050", "EUR"
+
+
+def euro_rate(month: date) -> Decimal:
+    """The demo's EUR rate in `month`: 1.0400 in January 2025, up half a cent a month."""
+    return Decimal("1.0400") + Decimal("0.0050") * ((month.year - 2025) * 12 + month.month - 1)
+
+
 # The product the ERP also sends in boxes and cases: its lines of whole cases or boxes come in them.
 UNITS_SKU, UNITS = "SAF-401", (("case", 120), ("box", 10))
 PROGRAMS = (
@@ -236,9 +248,13 @@ def _demo_sync(*, as_of: date):
         customers[plan.code] = _sync(
             Customer, {"code": plan.code}, name=plan.name, segment=segments[plan.segment],
             account_manager=users[plan.manager], status="lost" if plan.lost_on else "active",
-            lost_on=plan.lost_on,
+            lost_on=plan.lost_on, currency=EURO if plan.code == EURO_CUSTOMER else settings.DEFAULT_CURRENCY,
         )
         _agreement_sync(plan, customers[plan.code], products, programs)
+    if EURO != settings.DEFAULT_CURRENCY:
+        for month in (date(year, number, 1) for year in (2025, 2026) for number in range(1, 13)):
+            _sync(ExchangeRate, {"currency": EURO, "to_currency": settings.DEFAULT_CURRENCY, "month": month},
+                  rate=euro_rate(month))
     _purchases_sync(plans, customers, products)
     _claims_sync(rng, plans, customers, products, users)
     _contacts_sync(plans, customers, users, as_of=as_of)

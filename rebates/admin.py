@@ -17,6 +17,8 @@ from rebates.models import (
     AccrualRun,
     BonusCondition,
     ContractPrice,
+    ExchangeRate,
+    HeldPurchaseLine,
     ImportBatch,
     LedgerEntry,
     LineDiscount,
@@ -376,7 +378,7 @@ class PurchaseLineAdmin(ServiceAdmin):
     list_select_related = ("customer", "product")
     raw_id_fields = ("customer", "product")
     date_hierarchy = "month"
-    fields = ("erp_line_id", "customer", "product", "month", "unit", "quantity", "unit_price", "amount")
+    fields = ("erp_line_id", "customer", "product", "month", "unit", "quantity", "unit_price", "amount", "currency")
 
     def get_readonly_fields(self, request, obj=None):
         # A line is known by its erp_line_id: another id is another line.
@@ -387,6 +389,9 @@ class PurchaseLineAdmin(ServiceAdmin):
         if line is not None and line.unit:
             # A line sent in a unit is edited as it was sent; the service converts it again on save.
             line.quantity, line.unit_price = line.quantity_in_unit, line.unit_price_in_unit
+        if line is not None and line.currency:
+            # Likewise a line sent in another currency: its price (per unit as sent) and amount in it.
+            line.unit_price, line.amount = line.unit_price_in_currency, line.amount_in_currency
         return line
 
     def save_model(self, request, obj, form, change):
@@ -394,12 +399,16 @@ class PurchaseLineAdmin(ServiceAdmin):
 
         data = {name: form.cleaned_data.get(name, getattr(obj, name)) for name in self.fields}
         try:
-            purchase_line_save(by=request.user, erp_line_id=obj.erp_line_id if change else data["erp_line_id"],
-                               customer=data["customer"].code, product=data["product"].sku, month=data["month"],
-                               quantity=data["quantity"], unit_price=data["unit_price"], amount=data["amount"],
-                               unit=data["unit"] or "")
+            saved = purchase_line_save(
+                by=request.user, erp_line_id=obj.erp_line_id if change else data["erp_line_id"],
+                customer=data["customer"].code, product=data["product"].sku, month=data["month"],
+                quantity=data["quantity"], unit_price=data["unit_price"], amount=data["amount"],
+                unit=data["unit"] or "", currency=data["currency"] or "")
         except PurchaseLinesInvalid as refused:
             raise ValidationError({problem["field"]: problem["message"] for problem in refused.errors}) from refused
+        if saved.held:
+            # Typed by hand, a line waits for nobody: the admin's transaction is rolled back, nothing is kept.
+            raise ValidationError({"currency": f"{saved.held_lines[0]['reason']} Add the month's rate first."})
         obj.pk = PurchaseLine.objects.only("pk").get(erp_line_id=obj.erp_line_id if change else data["erp_line_id"]).pk
 
     def delete_model(self, request, obj):
@@ -597,3 +606,56 @@ class PeriodLockAdmin(ServiceAdmin):
                 self.message_user(request, f"{lock.month:%Y-%m}: {error}", messages.ERROR)
             else:
                 self.message_user(request, f"Reopened {lock.month:%Y-%m}.", messages.SUCCESS)
+
+
+class ExchangeRateForm(forms.ModelForm):
+    """A month's rate in the admin: the month as YYYY-MM; the service checks the rest."""
+
+    month = MonthField(label="Month")
+
+    class Meta:
+        model = ExchangeRate
+        fields = ("currency", "to_currency", "month", "rate")
+
+    def validate_unique(self):
+        # The service upserts by currency, to currency and month.
+        pass
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(ServiceAdmin):
+    """The month's exchange rates, saved through exchange_rates_set: a new rate stores the lines held for it, a
+    changed one converts its month's lines again; audited. Never deleted (lines keep the rate they used)."""
+
+    form = ExchangeRateForm
+    list_display = ("currency", "to_currency", "month", "rate", "updated_by", "updated_at")
+    list_filter = ("currency", "to_currency")
+    date_hierarchy = "month"
+
+    def get_readonly_fields(self, request, obj=None):
+        # A rate is known by its pair and month: another pair or month is another rate.
+        return () if obj is None else ("currency", "to_currency", "month")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        from rebates.services.currencies import ExchangeRatesInvalid, exchange_rates_set
+
+        data = {name: form.cleaned_data.get(name, getattr(obj, name)) for name in ("currency", "to_currency",
+                                                                                    "month", "rate")}
+        try:
+            result = exchange_rates_set(rates=[data], by=request.user)
+        except ExchangeRatesInvalid as refused:
+            raise ValidationError({problem["field"]: problem["message"] for problem in refused.errors}) from refused
+        obj.pk = result.rates[0].pk
+
+
+@admin.register(HeldPurchaseLine)
+class HeldPurchaseLineAdmin(ReadOnlyAdmin):
+    """Lines held for a missing rate, as sent, with the reason: the rate's arrival stores them."""
+
+    list_display = ("erp_line_id", "customer", "product", "month", "quantity", "amount", "currency", "reason")
+    list_filter = ("currency", "month")
+    search_fields = ("erp_line_id", "customer__code", "product__sku")
+    list_select_related = ("customer", "product")

@@ -197,6 +197,18 @@ class ImportForm(forms.Form):
         return upload
 
 
+class RatesFileForm(forms.Form):
+    file = forms.FileField(label="Rate file (.xlsx or .csv)",
+                           error_messages={"required": "Choose a .xlsx or .csv file of exchange rates.",
+                                           "empty": "The file is empty."})
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".xlsx", ".csv")):
+            raise forms.ValidationError("Only .xlsx and .csv files are imported.")
+        return upload
+
+
 class JournalForm(forms.Form):
     """The months of the GL journal: by default the last complete month."""
 

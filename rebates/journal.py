@@ -8,6 +8,10 @@ program names (`RebateProgram.gl_*`, with the program's cost centre):
 - forfeiture of -f: debit the liability, credit rebate expense (the expense is reversed).
 So every month's journal balances (debits = credits), and the liability accounts' credits less debits equal
 the month's ledger total to the cent. Every read starts from `visible_to(user)`.
+
+Lines are kept apart per currency (an agreement books in its customer's) and carry their amounts in the
+reporting currency too (rebates.reporting): each sum converts once, before it is posted, so both sides of a
+posting convert alike and the journal balances and reconciles in the reporting currency as well.
 """
 
 from collections import defaultdict
@@ -15,9 +19,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, Sum
 
 from rebates.models import EARNED_KINDS, LedgerEntry
+from rebates.reporting import RateUsed, in_reporting_currency
 from rebates.sql import journal as sql
 
 ZERO = Decimal("0.00")
@@ -62,6 +67,11 @@ class JournalLine:
     debit: Decimal
     credit: Decimal
     entries: int
+    # The currency of the agreements it sums, and its debit and credit in the reporting currency (None when
+    # a rate it needs is missing).
+    currency: str = ""
+    reporting_debit: Decimal | None = None
+    reporting_credit: Decimal | None = None
 
     @property
     def role_name(self) -> str:
@@ -80,6 +90,21 @@ class Journal:
     last: date
     lines: list[JournalLine]
     ledger_total: Decimal  # the sum of the months' ledger entries
+    reporting_currency: str = ""
+    rates: tuple[RateUsed, ...] = ()  # the rates used into the reporting currency (missing ones with rate None)
+
+    @property
+    def complete(self) -> bool:
+        """Every line has its reporting amounts: no rate is missing."""
+        return all(rate.rate is not None for rate in self.rates)
+
+    @property
+    def reporting_debit(self) -> Decimal | None:
+        return sum((line.reporting_debit for line in self.lines), ZERO) if self.complete else None
+
+    @property
+    def reporting_credit(self) -> Decimal | None:
+        return sum((line.reporting_credit for line in self.lines), ZERO) if self.complete else None
 
     @property
     def debit(self) -> Decimal:
@@ -110,23 +135,32 @@ def journal(*, user, first: date, last: date) -> Journal:
     sum (not each entry) is posted in Python by `postings`. Lines by month, account, cost centre and kind."""
     sums = (LedgerEntry.objects.visible_to(user).filter(period__gte=first, period__lte=last).order_by()
             .values("period", "kind", "agreement__program_id",
-                    negative=ExpressionWrapper(Q(amount__lt=0), output_field=BooleanField()))
+                    negative=ExpressionWrapper(Q(amount__lt=0), output_field=BooleanField()),
+                    currency=F("agreement__customer__currency"))
             .annotate(total=Sum("amount"), entries=Count("*"))
-            .values_list("period", "kind", "agreement__program_id", "negative", "total", "entries"))
-    summed: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO, 0])
+            .values_list("period", "kind", "agreement__program_id", "negative", "total", "entries", "currency"))
+    rows = sql.journal_rows(sums=sums.query.sql_with_params())
+    reported = in_reporting_currency((row[0], row[8], row[2]) for row in rows)
+    summed: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO, 0, ZERO, ZERO])
     total = ZERO
-    for period, kind, amount, count, expense, liability, credit_notes, centre in sql.journal_rows(
-            sums=sums.query.sql_with_params()):
+    for (period, kind, amount, count, expense, liability, credit_notes, centre, currency), in_reporting in zip(
+            rows, reported.amounts, strict=True):
         accounts = {EXPENSE: expense, LIABILITY: liability, CREDIT_NOTES: credit_notes}
         total += amount
-        for posting in postings(kind, amount):
-            line = summed[(period, accounts[posting.role], posting.role, centre, kind)]
+        reporting = postings(kind, in_reporting if in_reporting is not None else ZERO)
+        for posting, reporting_posting in zip(postings(kind, amount), reporting, strict=True):
+            line = summed[(period, accounts[posting.role], posting.role, centre, kind, currency)]
             line[0] += posting.debit
             line[1] += posting.credit
             line[2] += count
-    lines = [JournalLine(month, account, role, cost_centre, kind, debit, credit, count)
-             for (month, account, role, cost_centre, kind), (debit, credit, count) in summed.items()]
+            line[3] += reporting_posting.debit
+            line[4] += reporting_posting.credit
+    missing = {(rate.currency, rate.month) for rate in reported.missing}
+    lines = [JournalLine(month, account, role, cost_centre, kind, debit, credit, count, currency,
+                         *((None, None) if (currency, month) in missing else (reporting_debit, reporting_credit)))
+             for (month, account, role, cost_centre, kind, currency),
+             (debit, credit, count, reporting_debit, reporting_credit) in summed.items()]
     kinds = list(KIND_WORDS)
     lines.sort(key=lambda line: (line.month, kinds.index(line.kind) if line.kind in kinds else 99,
-                                 line.debit == 0, line.account, line.cost_centre))
-    return Journal(first, last, lines, total)
+                                 line.debit == 0, line.account, line.cost_centre, line.currency))
+    return Journal(first, last, lines, total, reported.currency, tuple(reported.rates))

@@ -41,6 +41,10 @@ def rate_field(**kwargs):
     return models.DecimalField(max_digits=12, decimal_places=6, **kwargs)
 
 
+def exchange_rate_field(**kwargs):
+    return models.DecimalField(max_digits=20, decimal_places=10, **kwargs)
+
+
 def first_of_month(field):
     return Q(**{f"{field}__day": 1})
 
@@ -233,6 +237,11 @@ class RebateAgreement(NamedConstraints, models.Model):
 
     def __str__(self):
         return self.number
+
+    @property
+    def currency(self) -> str:
+        """The agreement books in its customer's currency (docs/currencies.md): one place holds it."""
+        return self.customer.currency
 
     def clean(self):
         validate_term(self.start_month, self.end_month)
@@ -514,6 +523,15 @@ class PurchaseLine(NamedConstraints, models.Model):
                             help_text="The unit the line was sent in; blank for the base unit.")
     quantity_in_unit = quantity_field(null=True, blank=True, help_text="The quantity as sent, in `unit`.")
     unit_price_in_unit = unit_price_field(null=True, blank=True, help_text="The unit price as sent, per `unit`.")
+    # A line sent in another currency than its customer's keeps the currency, its figures as sent and the rate
+    # of its month it was converted at; blank (and no figures) for a line in the customer's currency.
+    currency = models.CharField(max_length=3, blank=True, default="", db_default="",
+                                help_text="The currency the line was sent in; blank for the customer's.")
+    unit_price_in_currency = unit_price_field(null=True, blank=True,
+                                              help_text="The unit price as sent, in `currency` (per unit as sent).")
+    amount_in_currency = money_field(null=True, blank=True, help_text="The amount as sent, in `currency`.")
+    exchange_rate = exchange_rate_field(null=True, blank=True,
+                                        help_text="The month's rate the line converted at (1 `currency` = rate).")
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.API)
     import_batch = models.ForeignKey(
         ImportBatch, on_delete=models.PROTECT, null=True, blank=True, related_name="lines"
@@ -535,6 +553,13 @@ class PurchaseLine(NamedConstraints, models.Model):
                 | (~Q(unit="") & Q(quantity_in_unit__isnull=False, unit_price_in_unit__isnull=False)),
                 name="purchase_unit_figures_with_unit",
             ),
+            models.CheckConstraint(
+                condition=Q(currency="", unit_price_in_currency__isnull=True, amount_in_currency__isnull=True,
+                            exchange_rate__isnull=True)
+                | (~Q(currency="") & Q(unit_price_in_currency__isnull=False, amount_in_currency__isnull=False,
+                                       exchange_rate__gt=0)),
+                name="purchase_currency_figures_with_currency",
+            ),
         ]
         indexes = [
             # A customer's lines of a month with what the accrual run sums of them: its reads of a few months
@@ -549,6 +574,72 @@ class PurchaseLine(NamedConstraints, models.Model):
 
     def __str__(self):
         return f"{self.erp_line_id}: {self.quantity} x {self.product_id} in {self.month:%Y-%m}"
+
+
+class ExchangeRate(NamedConstraints, models.Model):
+    """What one unit of `currency` is worth in `to_currency` in one month (1 EUR = 1.0850 USD in 2026-03).
+
+    Lines of that month sent in `currency` for a customer in `to_currency` convert at it (rebates.currencies);
+    one rate per pair and month: a correction replaces it and re-converts the month's lines."""
+
+    currency = models.CharField(max_length=3, help_text="ISO 4217 code of the currency the rate prices (e.g. EUR).")
+    to_currency = models.CharField(max_length=3, help_text="ISO 4217 code it is priced in (e.g. USD).")
+    month = models.DateField(help_text="The month the rate holds for (first of the month).",
+                             validators=[validate_month])
+    rate = exchange_rate_field(help_text="Units of `to_currency` in one unit of `currency`.")
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["currency", "to_currency", "-month"]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "to_currency", "month"], name="exchange_rate_one_per_month"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="exchange_rate_positive"),
+            models.CheckConstraint(condition=first_of_month("month"), name="exchange_rate_month_is_month"),
+            models.CheckConstraint(condition=~Q(currency=F("to_currency")), name="exchange_rate_two_currencies"),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$", to_currency__regex=r"^[A-Z]{3}$"),
+                                   name="exchange_rate_codes"),
+        ]
+
+    def __str__(self):
+        return f"1 {self.currency} = {self.rate.normalize():f} {self.to_currency} in {self.month:%Y-%m}"
+
+
+class HeldPurchaseLine(NamedConstraints, models.Model):
+    """A line held because its month has no rate from its currency to its customer's: kept as sent, with the
+    reason, never converted at a guess. The rate's arrival stores it as a purchase line; a resend of the same
+    erp_line_id replaces it (or stores it, when it can be converted now)."""
+
+    erp_line_id = models.CharField("ERP line id", max_length=80, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="held_purchases")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="held_purchases")
+    month = models.DateField()
+    # As sent: in `unit` (blank: the base unit) and in `currency`.
+    quantity = quantity_field()
+    unit_price = unit_price_field()
+    amount = money_field()
+    unit = models.CharField(max_length=20, blank=True, default="")
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=200)
+    source = models.CharField(max_length=10, choices=PurchaseLine.Source.choices)
+    import_batch = models.ForeignKey(ImportBatch, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="held_lines")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PurchaseLineQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["month", "erp_line_id"]
+        constraints = [
+            models.CheckConstraint(condition=first_of_month("month"), name="held_purchase_month_is_month"),
+            models.CheckConstraint(condition=~Q(currency=""), name="held_purchase_has_currency"),
+        ]
+        indexes = [models.Index(fields=["currency", "month"])]
+
+    def __str__(self):
+        return f"{self.erp_line_id} (held: {self.reason})"
 
 
 class ExportJob(NamedConstraints, models.Model):

@@ -306,6 +306,9 @@ class StatementMonth:
     # The lines of the month sent in another unit than their product's base unit, per product and unit:
     # (SKU, unit, quantity as sent, the same in base units). Units above are always base units.
     units_sent: tuple[tuple[str, str, Decimal, Decimal], ...] = ()
+    # The lines of the month sent in another currency than the customer's, per currency: (currency, amount as
+    # sent, the same in the agreement's currency). Amounts above are always in the agreement's currency.
+    currencies_sent: tuple[tuple[str, Decimal, Decimal], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -362,17 +365,22 @@ def _statement_prices(agreement, months) -> tuple[dict[date, tuple[Decimal | Non
             discounts[line_id].append((effective_from, value))
     bought = defaultdict(dict)
     sent = defaultdict(list)
+    in_currencies = defaultdict(lambda: defaultdict(lambda: [Decimal("0.00"), Decimal("0.00")]))
     base_units = set()
-    for month, product_id, sku, line_id, list_price, base_unit, unit, units, in_unit in (
+    for month, product_id, sku, line_id, list_price, base_unit, unit, currency, units, in_unit, amount, sent_amount in (
             PurchaseLine.objects.filter(covered_q(agreement)).order_by()
             .values_list("month", "product_id", "product__sku", "product__product_line_id", "product__list_price",
-                         "product__base_unit", "unit")
-            .annotate(units=Sum("quantity"), in_unit=Sum("quantity_in_unit"))):
+                         "product__base_unit", "unit", "currency")
+            .annotate(units=Sum("quantity"), in_unit=Sum("quantity_in_unit"), amount_sum=Sum("amount"),
+                      in_currency=Sum("amount_in_currency"))):
         products[product_id] = (sku, line_id, list_price)
         base_units.add(base_unit)
         bought[month][product_id] = bought[month].get(product_id, 0) + (units or 0)
         if unit and in_unit:
             sent[month].append((sku, unit, in_unit, units))
+        if currency:
+            in_currencies[month][currency][0] += sent_amount
+            in_currencies[month][currency][1] += amount
     bought = {month: {pk: units for pk, units in by_product.items() if units} for month, by_product in bought.items()}
 
     def price(product_id, month):
@@ -391,7 +399,8 @@ def _statement_prices(agreement, months) -> tuple[dict[date, tuple[Decimal | Non
         else:
             found = {price(pk, month) for pk in stated} - {None}
             net = found.pop() if len(found) == 1 else None
-        result[month] = (net, rows, tuple(sorted(sent.get(month, ()))))
+        result[month] = (net, rows, tuple(sorted(sent.get(month, ()))),
+                         tuple((currency, *figures) for currency, figures in sorted(in_currencies[month].items())))
     return result, base_units.pop() if len(base_units) == 1 else "unit"
 
 
@@ -497,7 +506,7 @@ def agreement_statement(*, user, number, as_of=None, agreement=None) -> Agreemen
         units = quantized(held.get("units"), Decimal("0.001"))
         monthly = quantized(held.get("amount"), Decimal("0.01"))
         cumulative += monthly
-        net_price, product_prices, units_sent = prices[month]
+        net_price, product_prices, units_sent, currencies_sent = prices[month]
         per_unit = result.rebate_per_unit if result is not None else None
         months.append(StatementMonth(
             month=month, accrued=accrued, units=units if accrued else None,
@@ -508,7 +517,7 @@ def agreement_statement(*, user, number, as_of=None, agreement=None) -> Agreemen
             expected_rebate=result.amount if result is not None and accrues else None,
             shortfall=is_shortfall(units, committed) if accrued else None, product_prices=product_prices,
             booked_later=tuple(booked_later.get(month, ())),
-            units_sent=units_sent,
+            units_sent=units_sent, currencies_sent=currencies_sent,
         ))
     shortfall_months = shortfall_month_count(
         units_by_month={month: row["units"] for month, row in booked.items()}, committed=committed,

@@ -21,6 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from itertools import accumulate
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
@@ -36,6 +37,8 @@ from rebates.engine.periods import add_months
 from rebates.models import (
     BonusCondition,
     ContractPrice,
+    ExchangeRate,
+    HeldPurchaseLine,
     LedgerEntry,
     LineDiscount,
     Product,
@@ -76,6 +79,21 @@ AVERAGE_QUANTITY = (1 + MAX_QUANTITY) // 2
 # Every product also sells by the box and the case; 3 lines in 10 are sent in one of them. The same lines
 # in base units as without units (a line of 7 each is 0.7 box), so the book's figures do not change.
 UNITS = (("box", 10), ("case", 100))
+# One customer in five buys in a second currency (its agreements book in it, its lines come in it): about a
+# fifth of the lines. Their figures are those of the book without currencies, so its totals, in each
+# customer's currency, do not change. The second currency has a rate into the default one for every month.
+SECOND_CURRENCY_EVERY = 5
+
+
+def second_currency() -> str:
+    """EUR, or USD when the default currency is EUR."""
+    return "EUR" if settings.DEFAULT_CURRENCY != "EUR" else "USD"
+
+
+def second_currency_rate(month_index: int) -> Decimal:
+    """The second currency's rate into the default in the book's month `month_index`: deterministic, 1.0500
+    to 1.1050 round the year."""
+    return Decimal("1.0500") + Decimal("0.0050") * (month_index % 12)
 
 
 class SyntheticDataError(Exception):
@@ -104,6 +122,8 @@ class SyntheticSummary:
     credit_notes: int
     product_units: int
     lines_in_units: int
+    customers_in_second_currency: int
+    lines_in_second_currency: int
     clearance_products: int
     referred_customers: int
     seconds: float
@@ -212,6 +232,9 @@ def synthetic_delete():
         raise SyntheticDataError("Accruals have been booked on the synthetic data, and ledger entries are never "
                                  "deleted: generate the new data in a fresh database.")
     try:
+        HeldPurchaseLine.objects.filter(Q(erp_line_id__startswith=SYNTHETIC_PREFIX)
+                                        | Q(customer__code__startswith=SYNTHETIC_PREFIX)
+                                        | Q(product__sku__startswith=SYNTHETIC_PREFIX)).delete()
         PurchaseLine.objects.filter(Q(erp_line_id__startswith=SYNTHETIC_PREFIX)
                                     | Q(customer__code__startswith=SYNTHETIC_PREFIX)
                                     | Q(product__sku__startswith=SYNTHETIC_PREFIX)).delete()
@@ -282,11 +305,20 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
 
     plan = _customers_plan(random.Random(f"{seed}:customers"), customers)
     # Value tiers and risk are the nightly outlook's to compute: the rows start unvalued (their database defaults).
-    insert_rows(Customer, ("code", "name", "segment_id", "account_manager_id", "status", "created_at", "updated_at"),
+    second = second_currency()
+    insert_rows(Customer, ("code", "name", "segment_id", "account_manager_id", "status", "currency", "created_at",
+                           "updated_at"),
            ((code, name, segment_ids[segment], manager_ids[i % managers] if managers else None, "active",
-             now, now) for i, (code, name, segment, _, _) in enumerate(plan)))
+             second if i % SECOND_CURRENCY_EVERY == 2 else settings.DEFAULT_CURRENCY, now, now)
+            for i, (code, name, segment, _, _) in enumerate(plan)))
     customer_ids = _ids(Customer, "code", SYNTHETIC_PREFIX)
     customer_ids = [customer_ids[code] for code, *_ in plan]
+    in_second = {customer_ids[i] for i in range(2, len(plan), SECOND_CURRENCY_EVERY)}
+    # A rate for every month of the book (kept if one is on record already: rates are not the book's own).
+    ExchangeRate.objects.bulk_create(
+        [ExchangeRate(currency=second, to_currency=settings.DEFAULT_CURRENCY, month=month,
+                      rate=second_currency_rate(index)) for index, month in enumerate(months)],
+        ignore_conflicts=True)
     say(f"{customers:,} customers, {_contacts_load(seed, customer_ids, manager_ids, months[-1], now):,} contacts")
 
     products_of_line = [list(range(i, products, line_count)) for i in range(line_count)]
@@ -332,8 +364,9 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
     tally = {"unmatched": 0, "credit_notes": 0}
     rows = _purchase_rows(random.Random(f"{seed}:purchases"), lines, planned, customer_ids, product_ids,
                           list_cents, len(months), tally)
-    in_units = _purchases_insert(rows, lines, [month.isoformat() for month in months], now)
-    say(f"{lines:,} purchase lines, {in_units:,} of them sent in boxes or cases")
+    in_units, lines_in_second = _purchases_insert(rows, lines, [month.isoformat() for month in months], now,
+                                                  in_second)
+    say(f"{lines:,} purchase lines, {in_units:,} of them sent in boxes or cases, {lines_in_second:,} in {second}")
     # The referrals last: stated before the lines, every line loaded would be matched against them (the marks for
     # the referrers); stated after, each marks its own window's purchases, as a referral an account manager states.
     referrals = _referrals_plan(random.Random(f"{seed}:referrals"), planned, len(plan))
@@ -349,6 +382,7 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
         "scope_products": len(scope_products),
         "scope_product_lines": len(scope_lines), "purchase_lines": lines, "unmatched_lines": tally["unmatched"],
         "credit_notes": tally["credit_notes"], "product_units": products * len(UNITS), "lines_in_units": in_units,
+        "customers_in_second_currency": len(in_second), "lines_in_second_currency": lines_in_second,
         "clearance_products": len(windows), "referred_customers": len(referrals),
     }
 
@@ -667,15 +701,18 @@ def _purchase_rows(rng, count, planned, customer_ids, product_ids, list_cents, m
         yield erp_line_id, customer_ids[a.customer], product_ids[product], month, quantity, price, quantity * price
 
 
-def _purchases_insert(rows, count, month_texts, now) -> int:
+def _purchases_insert(rows, count, month_texts, now, in_second=frozenset()) -> tuple[int, int]:
     """COPY the lines; lines 1, 4 and 7 of every ten are sent in a box or a case (alternating by tens), their
-    base figures the same. Answers how many lines are in a unit."""
+    base figures the same. Answers how many lines are in a unit, and how many are of customers in `in_second`
+    (ids of the customers buying in the second currency: their lines come in it)."""
     stamp = now.isoformat()
-    in_units = 0
+    in_units = lines_in_second = 0
 
     def csv_lines():
-        nonlocal in_units
+        nonlocal in_units, lines_in_second
         for n, (erp_line_id, customer_id, product_id, month, quantity, price, amount) in enumerate(rows, start=1):
+            if customer_id in in_second:
+                lines_in_second += 1
             sign, amount = ("-", -amount) if amount < 0 else ("", amount)
             if n % 10 in (1, 4, 7):
                 in_units += 1
@@ -691,7 +728,7 @@ def _purchases_insert(rows, count, month_texts, now) -> int:
         columns = ("erp_line_id", "customer_id", "product_id", "month", "quantity", "unit_price", "amount",
                    "unit", "quantity_in_unit", "unit_price_in_unit", "source", "created_at", "updated_at")
         copy_lines(PurchaseLine, columns, csv_lines())
-    return in_units
+    return in_units, lines_in_second
 
 
 def _bulk_ids(model, key, prefix, objects):

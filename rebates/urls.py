@@ -11,6 +11,7 @@ urlpatterns = [
     path("journal/", views.journal, name="journal"),
     path("aged-liability/", views.aged_liability, name="aged-liability"),
     path("months/", views.months, name="months"),
+    path("exchange-rates/", views.exchange_rates, name="exchange-rates"),
     path("settlements/", views.settlements, name="settlements"),
     path("settlements/interim/", views.settlement_interim_view, name="settlement-interim"),
     path("settlements/approve/", views.settlements_approve_view, name="settlements-approve"),

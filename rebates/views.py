@@ -715,8 +715,12 @@ def import_detail(request, pk):
             purchase_import_commit_start(batch_id=batch.pk, user=request.user)
             messages.success(request, f"Storing the lines of {batch.file_name}.")
         return redirect("import-detail", pk=batch.pk)
+    # Lines held for a missing rate are counted in the lines but are neither new, changed nor unchanged.
+    held = (batch.line_count - batch.created_count - batch.updated_count - batch.unchanged_count
+            if batch.status in (ImportBatch.Status.PREVIEWED, ImportBatch.Status.STORED) else 0)
     return render(request, "rebates/import_detail.html", {
-        "batch": batch, "finished": batch.status in IMPORT_FINISHED, "errors": batch.errors[:IMPORT_PROBLEMS_LISTED]})
+        "batch": batch, "finished": batch.status in IMPORT_FINISHED, "errors": batch.errors[:IMPORT_PROBLEMS_LISTED],
+        "held": held})
 
 
 @login_required
@@ -773,7 +777,14 @@ def forecasts(request):
 # --- finance reports: the GL journal and the aged liability ---------------------------------------------
 
 JOURNAL_HEADERS = (("Month", "month"), ("Account", "text"), ("Account role", "text"), ("Cost centre", "text"),
-                   ("Entries of", "text"), ("Debit", "money"), ("Credit", "money"), ("Ledger entries", "units"))
+                   ("Entries of", "text"), ("Debit", "money"), ("Credit", "money"), ("Ledger entries", "units"),
+                   ("Currency", "text"))
+
+
+def _journal_headers(made):
+    """The journal's columns: the amounts in the agreements' currencies, then in the reporting currency."""
+    return (*JOURNAL_HEADERS, (f"Debit in {made.reporting_currency}", "money"),
+            (f"Credit in {made.reporting_currency}", "money"))
 
 
 def _report_query(request, form_class):
@@ -804,10 +815,17 @@ def journal(request):
     if export:
         span = f"{first:%Y-%m}" if first == last else f"{first:%Y-%m}-to-{last:%Y-%m}"
         return values_export_response(
-            name=f"journal-{span}", title="GL journal", headers=JOURNAL_HEADERS, format=export, dated=False,
-            rows=([line.month, line.account, line.role_name, line.cost_centre, line.kind_name, line.debit,
-                   line.credit, line.entries] for line in made.lines),
-            totals={5: made.debit, 6: made.credit})
+            name=f"journal-{span}", title="GL journal", headers=_journal_headers(made), format=export, dated=False,
+            rows=[*([line.month, line.account, line.role_name, line.cost_centre, line.kind_name, line.debit,
+                     line.credit, line.entries, line.currency, line.reporting_debit, line.reporting_credit]
+                    for line in made.lines),
+                  # The rates used, below the lines (a rate's row names it in the account column).
+                  *([rate.month, f"Rate used: 1 {rate.currency} = {rate.rate} {rate.to_currency}"
+                     if rate.rate is not None else f"No {rate.currency} rate to {rate.to_currency}",
+                     "", "", "", None, None, None, rate.currency, None, None] for rate in made.rates)],
+            totals={column: total for column, total in ((5, made.debit), (6, made.credit),
+                                                        (9, made.reporting_debit), (10, made.reporting_credit))
+                    if total is not None})
     return render(request, "rebates/journal.html", {"form": form, "journal": made, "query": request.GET.urlencode()})
 
 
@@ -862,4 +880,47 @@ def months(request):
             status = 400
     return render(request, "rebates/months.html", {
         "form": form, "rows": period_locks.month_states(user=request.user),
+    }, status=status)
+
+
+# --- currencies: the month's exchange rates and the lines held for one ----------------------------------
+
+@login_required
+@permission_required("rebates.view_exchangerate", raise_exception=True)
+def exchange_rates(request):
+    """The rates on record and the lines of the reader's customers held for a missing rate, with the reason;
+    finance uploads a rate file (.xlsx or .csv) here (rebates/services/currencies.py). A POST answers with
+    the page again (a redirect when it worked)."""
+    from rebates.forms import RatesFileForm
+    from rebates.models import ExchangeRate, HeldPurchaseLine
+    from rebates.services.currencies import RatesFileRefused, exchange_rates_import
+
+    may_upload = request.user.has_perms(("rebates.add_exchangerate", "rebates.change_exchangerate"))
+    if request.method == "POST" and not may_upload:
+        raise PermissionDenied("Only finance sends exchange rates.")
+    if refused := wrong_method(request, "GET", "POST"):
+        return refused
+    form = RatesFileForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                result = exchange_rates_import(stream=upload, name=upload.name, by=request.user)
+            except RatesFileRefused as refused_file:
+                for error in refused_file.errors:
+                    form.add_error("file", error["message"])
+                status = 400
+            else:
+                messages.success(request, f"{upload.name}: {result.created} rates added, {result.updated} changed, "
+                                          f"{result.unchanged} unchanged; {result.released} held lines stored, "
+                                          f"{result.reconverted} lines converted again.")
+                return redirect("exchange-rates")
+        else:
+            status = 400
+    held = (HeldPurchaseLine.objects.visible_to(request.user).select_related("customer", "product")
+            .order_by("month", "erp_line_id"))
+    return render(request, "rebates/exchange_rates.html", {
+        "form": form, "may_upload": may_upload, "held": held[:500], "held_count": held.count(),
+        "rates": ExchangeRate.objects.order_by("currency", "to_currency", "-month")[:500],
     }, status=status)

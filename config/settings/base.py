@@ -139,6 +139,11 @@ SETTLEMENT_SECOND_APPROVAL_ABOVE = Decimal(env("SETTLEMENT_SECOND_APPROVAL_ABOVE
 SETTLEMENT_CLOSE_PARTS = env.int("SETTLEMENT_CLOSE_PARTS", default=2)
 SETTLEMENT_CLOSE_PART_MIN = env.int("SETTLEMENT_CLOSE_PART_MIN", default=5000)
 
+# Currencies (docs/currencies.md): a customer's currency when none is given, and the currency finance reports
+# (the GL journal) show beside each agreement's own. ISO 4217 codes.
+DEFAULT_CURRENCY = env("DEFAULT_CURRENCY", default="USD")
+REPORTING_CURRENCY = env("REPORTING_CURRENCY", default=DEFAULT_CURRENCY)
+
 # The most one API request body may hold (bytes): a batch of 10,000 purchase lines with every field at its
 # longest, pretty-printed, is about 3.7 MiB. Larger bodies answer 413 before they are read.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=8 * 1024 * 1024)

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from config.api.fields import CodeField, MonthField, NamedRowField
 from config.api.inputs import StrictInput
+from config.validators import validate_currency
 from customers.models import Customer, Segment
 
 
@@ -17,7 +18,7 @@ class CustomerOut(serializers.ModelSerializer):
     class Meta:
         model = Customer
         fields = ["code", "name", "segment", "account_manager", "status", "value_tier", "risk_level", "lost_on",
-                  "referred_by", "referral_from", "referral_months", "created_at", "updated_at"]
+                  "referred_by", "referral_from", "referral_months", "currency", "created_at", "updated_at"]
         read_only_fields = fields
 
 
@@ -40,6 +41,10 @@ class CustomerIn(StrictInput):
                                help_text="First month (YYYY-MM) its purchases earn the referrer's referral rules.")
     referral_months = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=120,
                                                help_text="How many months from referral_from.")
+    currency = serializers.CharField(required=False, min_length=3, max_length=3, validators=[validate_currency],
+                                     help_text="ISO 4217 code (e.g. EUR); absent: the default currency. Its "
+                                               "agreements book in it; it cannot change once it has agreements "
+                                               "or purchase lines.")
     # Value tier and risk are computed every night from purchases and claims: an echo is ignored.
     read_only_echoes = ("value_tier", "risk_level")
 

@@ -497,14 +497,22 @@ class AgreementOut(serializers.ModelSerializer):
                                                 help_text="Interim payments within each settlement period; "
                                                           "blank for none.")
     line_discounts = LineDiscountOut(many=True, read_only=True)
+    currency = serializers.CharField(read_only=True, help_text="The currency it books in: its customer's.")
 
     class Meta:
         model = RebateAgreement
         fields = ["number", "customer", "program", "products", "product_lines", "start_month", "end_month",
                   "committed_monthly_quantity", "settlement_frequency", "interim_frequency", "status", "terminated_on",
                   "termination_reason", "rule", "prices", "line_discounts", "created_at", "terms_changed_at",
-                  "enrolled", "overridden"]
+                  "enrolled", "overridden", "currency"]
         read_only_fields = fields
+
+
+def agreement_currency_check(customer, currency) -> None:
+    """Refuse a currency other than the customer's: an agreement books in its customer's (docs/currencies.md)."""
+    if currency and currency != customer.currency:
+        raise serializers.ValidationError({"currency": f"An agreement books in its customer's currency, "
+                                                       f"{customer.currency}; {currency} was sent."})
 
 
 class AgreementIn(StrictInput):
@@ -537,6 +545,15 @@ class AgreementIn(StrictInput):
                                     help_text="Per line in scope: a discount off list price for its products with "
                                               "no stated price.")
     rule = RuleSerializer()
+    currency = serializers.CharField(required=False, max_length=3,
+                                     help_text="Optional: the currency it books in, which is its customer's "
+                                               "(docs/currencies.md); another one is refused.")
+
+    def validate(self, data):
+        data = super().validate(data)
+        if data.get("customer") is not None:
+            agreement_currency_check(data.get("customer"), data.pop("currency", None))
+        return data
 
 
 class AgreementChangeIn(AgreementIn):
@@ -564,7 +581,7 @@ AGREEMENT_OUT = {
                 "reason": "Agreement created"}],
     "line_discounts": [],
     "created_at": "2026-01-02T08:00:00Z", "terms_changed_at": "2026-01-02T08:00:00Z",
-    "enrolled": False, "overridden": False,
+    "enrolled": False, "overridden": False, "currency": "USD",
 }
 TIERED_RULE = {"rule": {"kind": "tiered", "rate_type": "percent", "tier_basis": "quantity",
                         "tier_method": "retroactive",
@@ -659,4 +676,6 @@ class AgreementViewSet(_Writable):
         return agreement_create(by=self.request.user, **fields)
 
     def update_with(self, agreement, **fields):
+        # A currency sent without a customer is checked against the agreement's own.
+        agreement_currency_check(agreement.customer, fields.pop("currency", None))
         return agreement_update(by=self.request.user, agreement=agreement, **fields)

@@ -6,7 +6,7 @@ from django import forms
 from drf_spectacular.utils import extend_schema_field
 
 from config.filtersets import MonthFilter
-from rebates.models import LedgerEntry, Product, PurchaseLine, RebateProgram
+from rebates.models import ExchangeRate, HeldPurchaseLine, LedgerEntry, Product, PurchaseLine, RebateProgram
 
 
 class ProductFilter(django_filters.FilterSet):
@@ -60,3 +60,23 @@ class LedgerEntryFilter(django_filters.FilterSet):
     class Meta:
         model = LedgerEntry
         fields = ["agreement", "customer", "month_from", "month_to", "kind", "run"]
+
+
+class ExchangeRateFilter(django_filters.FilterSet):
+    currency = django_filters.CharFilter(field_name="currency", help_text="ISO 4217 code of the currency priced.")
+    to_currency = django_filters.CharFilter(field_name="to_currency", help_text="ISO 4217 code it is priced in.")
+    month = MonthFilter(field_name="month", help_text="YYYY-MM")
+
+    class Meta:
+        model = ExchangeRate
+        fields = ["currency", "to_currency", "month"]
+
+
+class HeldPurchaseFilter(django_filters.FilterSet):
+    customer = django_filters.CharFilter(field_name="customer__code", help_text="Customer ERP code.")
+    currency = django_filters.CharFilter(field_name="currency", help_text="ISO 4217 code the lines were sent in.")
+    month = MonthFilter(field_name="month", help_text="YYYY-MM")
+
+    class Meta:
+        model = HeldPurchaseLine
+        fields = ["customer", "currency", "month"]

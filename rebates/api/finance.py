@@ -37,6 +37,17 @@ class JournalLineOut(serializers.Serializer):
     debit = _money()
     credit = _money()
     entries = serializers.IntegerField(help_text="How many ledger entries the line sums.")
+    currency = serializers.CharField(help_text="The currency of the agreements it sums (debit and credit are in it).")
+    reporting_debit = _money(allow_null=True, help_text="The debit in the reporting currency; null: no rate.")
+    reporting_credit = _money(allow_null=True, help_text="The credit in the reporting currency; null: no rate.")
+
+
+class RateUsedOut(serializers.Serializer):
+    currency = serializers.CharField()
+    to_currency = serializers.CharField()
+    month = MonthField()
+    rate = serializers.DecimalField(max_digits=20, decimal_places=10, allow_null=True,
+                                    help_text="null: the month has no rate, its lines are not converted.")
 
 
 class JournalOut(serializers.Serializer):
@@ -48,6 +59,11 @@ class JournalOut(serializers.Serializer):
     ledger_total = _money(help_text="The sum of the months' ledger entries.")
     liability_change = _money(help_text="Credits less debits on the liability accounts.")
     reconciles = serializers.BooleanField(help_text="The liability's change equals the ledger's total.")
+    reporting_currency = serializers.CharField()
+    reporting_debit = _money(allow_null=True, help_text="Total debits in the reporting currency (null: a rate is "
+                                                        "missing).")
+    reporting_credit = _money(allow_null=True, help_text="Total credits in the reporting currency.")
+    rates = RateUsedOut(many=True, help_text="The rates used into the reporting currency, by month.")
     lines = JournalLineOut(many=True)
 
 
@@ -62,16 +78,21 @@ class JournalView(ApiView):
         description="The journal finance posts for a month (or months), from the ledger entries: earned rebate "
                     "debits expense and credits the accrued liability; payouts debit the liability and credit "
                     "credit notes; forfeitures debit the liability and credit expense. Balanced and reconciled "
-                    "to the ledger to the cent. Default: the last complete month.",
+                    "to the ledger to the cent. Lines are per currency of the agreements, with their amounts in "
+                    "the reporting currency at each month's rate (the rates used listed; a missing one is null, "
+                    "never guessed). Default: the last complete month.",
         parameters=[OpenApiParameter("month_from", OpenApiTypes.STR, description="First month, YYYY-MM."),
                     OpenApiParameter("month_to", OpenApiTypes.STR, description="Last month, YYYY-MM.")],
         examples=[OpenApiExample("March", response_only=True, value={
             "month_from": "2026-03", "month_to": "2026-03", "debit": "2.50", "credit": "2.50", "balanced": True,
-            "ledger_total": "2.50", "liability_change": "2.50", "reconciles": True, "lines": [
+            "ledger_total": "2.50", "liability_change": "2.50", "reconciles": True, "reporting_currency": "USD",
+            "reporting_debit": "2.50", "reporting_credit": "2.50", "rates": [], "lines": [
                 {"month": "2026-03", "account": "6100", "role": "expense", "cost_centre": "", "kind": "accrual",
-                 "debit": "2.50", "credit": "0.00", "entries": 1},
+                 "debit": "2.50", "credit": "0.00", "entries": 1, "currency": "USD", "reporting_debit": "2.50",
+                 "reporting_credit": "0.00"},
                 {"month": "2026-03", "account": "2350", "role": "liability", "cost_centre": "", "kind": "accrual",
-                 "debit": "0.00", "credit": "2.50", "entries": 1}]})])
+                 "debit": "0.00", "credit": "2.50", "entries": 1, "currency": "USD", "reporting_debit": "0.00",
+                 "reporting_credit": "2.50"}]})])
     def get(self, request):
         wanted = _checked(JournalForm(request.query_params))
         made = journal_reads.journal(user=request.user, first=wanted["first"], last=wanted["last"])

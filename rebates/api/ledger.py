@@ -265,6 +265,19 @@ class UnitsSentOut(serializers.Serializer):
                                           "units": units})
 
 
+class CurrencySentOut(serializers.Serializer):
+    currency = serializers.CharField(help_text="The currency the lines were sent in.")
+    amount_in_currency = serializers.DecimalField(max_digits=16, decimal_places=2,
+                                                  help_text="Their amount as sent, in that currency.")
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2,
+                                      help_text="The same in the agreement's currency, each line at its month's rate.")
+
+    def to_representation(self, instance):
+        currency, amount_in_currency, amount = instance
+        return super().to_representation({"currency": currency, "amount_in_currency": amount_in_currency,
+                                          "amount": amount})
+
+
 class StatementMonthOut(serializers.Serializer):
     month = MonthField()
     accrued = serializers.BooleanField(
@@ -278,6 +291,9 @@ class StatementMonthOut(serializers.Serializer):
     product_prices = ProductPriceOut(many=True, help_text="Each product bought that month, at its own price.")
     units_sent = UnitsSentOut(many=True, help_text="Lines of the month sent in another unit than the base unit "
                                                    "(a box, a case), per product and unit; `units` are base units.")
+    currencies_sent = CurrencySentOut(many=True, help_text="Lines of the month sent in another currency than the "
+                                                           "customer's, per currency; amounts above are in the "
+                                                           "agreement's currency.")
     rebate_per_unit = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
     net_net_price = serializers.DecimalField(max_digits=14, decimal_places=4, allow_null=True)
     monthly_rebate = serializers.DecimalField(max_digits=16, decimal_places=2)
@@ -305,6 +321,8 @@ class ReferredOut(serializers.Serializer):
 class StatementOut(serializers.Serializer):
     agreement = serializers.CharField(source="agreement.number")
     customer = serializers.CharField(source="agreement.customer.code")
+    currency = serializers.CharField(source="agreement.customer.currency",
+                                     help_text="The currency the agreement books in (its customer's): every amount.")
     as_of = serializers.DateField()
     committed_monthly_quantity = serializers.DecimalField(max_digits=14, decimal_places=3, allow_null=True)
     base_unit = serializers.CharField(help_text="The unit units, per-unit rates and tiers count in (e.g. each).")
@@ -321,13 +339,15 @@ class StatementIn(QueryParams):
 
 
 STATEMENT = {
-    "agreement": "AG-2026-0042", "customer": "C00042", "as_of": "2026-03-31", "committed_monthly_quantity": "10.000",
+    "agreement": "AG-2026-0042", "customer": "C00042", "currency": "USD", "as_of": "2026-03-31",
+    "committed_monthly_quantity": "10.000",
     "base_unit": "each", "total_units": "30.000", "total_eligible_amount": "363.00", "total_rebate": "7.50",
     "months": [{"month": "2026-03", "accrued": True, "units": "10.000", "eligible_amount": "121.00",
                 "net_price": "12.1000",
                 "product_prices": [{"product": "SKU-00007", "units": "10.000", "net_price": "12.1000"}],
                 "units_sent": [{"product": "SKU-00007", "unit": "pack", "quantity_in_unit": "1.000",
                                 "units": "10.000"}],
+                "currencies_sent": [{"currency": "EUR", "amount_in_currency": "111.52", "amount": "121.00"}],
                 "rebate_per_unit": "0.2500", "net_net_price": "11.8500", "monthly_rebate": "2.50",
                 "cumulative_rebate": "7.50", "expected_rebate": "2.50", "shortfall": False,
                 "booked_later": [{"month": "2026-05", "amount": "-0.50"}]}],

@@ -25,8 +25,14 @@ class PurchaseLineOut(serializers.ModelSerializer):
     class Meta:
         model = PurchaseLine
         fields = ["erp_line_id", "customer", "product", "month", "quantity", "unit_price", "amount", "unit",
-                  "quantity_in_unit", "unit_price_in_unit", "source", "import_batch", "created_at", "updated_at"]
+                  "quantity_in_unit", "unit_price_in_unit", "currency", "unit_price_in_currency", "amount_in_currency",
+                  "exchange_rate", "source", "import_batch", "created_at", "updated_at"]
         read_only_fields = fields
+
+
+class HeldLineOut(serializers.Serializer):
+    erp_line_id = serializers.CharField()
+    reason = serializers.CharField(help_text='e.g. "No EUR rate to USD for 2026-03."')
 
 
 class IngestAnswer(serializers.Serializer):
@@ -35,6 +41,9 @@ class IngestAnswer(serializers.Serializer):
     unchanged = serializers.IntegerField(help_text="Lines that existed with the same figures: nothing changed.")
     unmatched = serializers.IntegerField(help_text="Lines no agreement counts (stored anyway).")
     unmatched_lines = serializers.ListField(child=serializers.CharField(), help_text="Their erp_line_ids.")
+    held = serializers.IntegerField(help_text="Lines held: their month has no rate from their currency to their "
+                                              "customer's (not stored as purchase lines until it comes).")
+    held_lines = HeldLineOut(many=True, help_text="Each held line and why.")
     batch = serializers.IntegerField(source="batch.pk", allow_null=True, help_text="The import batch recorded.")
 
 
@@ -65,6 +74,10 @@ LINE_SCHEMA = {
         "unit": {"type": "string", "maxLength": 20, "nullable": True,
                  "description": "The unit of quantity and unit_price: the product's base unit or one of its units "
                                 "(e.g. box, case). Absent, null or blank: the base unit."},
+        "currency": {"type": "string", "maxLength": 3, "nullable": True,
+                     "description": "ISO 4217 code of unit_price and amount (e.g. EUR). Absent, null or blank: the "
+                                    "customer's currency. Another one converts at the line's month's rate; a month "
+                                    "without that rate holds the line (listed in `held_lines`)."},
     },
 }
 
@@ -76,13 +89,17 @@ EXAMPLE_LINE = {"erp_line_id": "INV-2026-03-000123-1", "customer": "C00042", "pr
     list=extend_schema(summary="Purchase lines", description="Lines of the customers you may see, by month and id.",
                        examples=[OpenApiExample("A page of lines", response_only=True, value={
                            **EXAMPLE_LINE, "quantity": "10.000", "unit_price": "12.1000", "unit": "",
-                           "quantity_in_unit": None, "unit_price_in_unit": None, "source": "api",
+                           "quantity_in_unit": None, "unit_price_in_unit": None, "currency": "",
+                           "unit_price_in_currency": None, "amount_in_currency": None, "exchange_rate": None,
+                           "source": "api",
                            "import_batch": 7, "created_at": "2026-04-02T01:12:00Z",
                            "updated_at": "2026-04-02T01:12:00Z"})]),
     retrieve=extend_schema(summary="One purchase line", description="By its erp_line_id.",
                            examples=[OpenApiExample("A line", response_only=True, value={
                                **EXAMPLE_LINE, "quantity": "500.000", "unit_price": "0.2420", "unit": "box",
-                               "quantity_in_unit": "10.000", "unit_price_in_unit": "12.1000", "source": "api",
+                               "quantity_in_unit": "10.000", "unit_price_in_unit": "12.1000", "currency": "EUR",
+                               "unit_price_in_currency": "11.1520", "amount_in_currency": "111.52",
+                               "exchange_rate": "1.0850000000", "source": "api",
                                "import_batch": 7, "created_at": "2026-04-02T01:12:00Z",
                                "updated_at": "2026-04-02T01:12:00Z"})]),
     create=extend_schema(
@@ -94,7 +111,11 @@ EXAMPLE_LINE = {"erp_line_id": "INV-2026-03-000123-1", "customer": "C00042", "pr
             "unknown customer code or SKU is such an error; a line that matches no agreement is stored and "
             "listed in `unmatched_lines`. Send an `Idempotency-Key` to make a resend after a timeout safe. A line "
             "may name its `unit` (a box, a case: one of the product's units); it is stored in the product's base "
-            "unit, with the unit and its figures as sent beside. An unknown unit is an error on the field `unit`."
+            "unit, with the unit and its figures as sent beside. An unknown unit is an error on the field `unit`. A "
+            "line may name its `currency`: another than the customer's converts at the month's rate (amount to "
+            "the cent, half-up), kept beside as sent; a month without that rate holds the line, listed in "
+            "`held_lines` with the reason, until the rate is sent to `exchange-rates/`. An unknown currency "
+            "is an error on the field `currency`."
         ),
         request={"application/json": {"oneOf": [
             LINE_SCHEMA, {"type": "array", "items": LINE_SCHEMA, "minItems": 1, "maxItems": MAX_LINES}]}},
@@ -116,7 +137,8 @@ EXAMPLE_LINE = {"erp_line_id": "INV-2026-03-000123-1", "customer": "C00042", "pr
                                                  "quantity": "-2", "amount": "-24.20"}]),
             OpenApiExample("Counts", response_only=True, status_codes=["200"],
                            value={"created": 1, "updated": 0, "unchanged": 1, "unmatched": 1,
-                                  "unmatched_lines": ["INV-2026-03-000123-2"], "batch": 7}),
+                                  "unmatched_lines": ["INV-2026-03-000123-2"], "held": 0, "held_lines": [],
+                                  "batch": 7}),
         ],
     ),
 )

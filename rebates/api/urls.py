@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from rebates.api.catalog import AgreementViewSet, ProductViewSet, ProgramViewSet
+from rebates.api.currencies import ExchangeRateViewSet, HeldPurchaseViewSet
 from rebates.api.finance import AgedLiabilityView, JournalView
 from rebates.api.history import AgreementHistoryView, AgreementRunsView, CustomerHistoryView, SettlementHistoryView
 from rebates.api.ledger import (
@@ -31,6 +32,8 @@ router.register("settlements", SettlementViewSet, basename="settlement")
 router.register("export-jobs", ExportJobViewSet, basename="export-job")
 router.register("forecasts", ForecastViewSet, basename="forecast")
 router.register("period-locks", PeriodLockViewSet, basename="period-lock")
+router.register("exchange-rates", ExchangeRateViewSet, basename="exchange-rate")
+router.register("held-purchases", HeldPurchaseViewSet, basename="held-purchase")
 
 urlpatterns = [
     path("agreements/<str:number>/statement/", StatementView.as_view(), name="agreement-statement"),

@@ -15,7 +15,7 @@ from decimal import Decimal
 from rebates.imports.common import PurchaseFile
 from rebates.services.purchases import CheckedLines
 
-FORMAT = "checked-lines/2"
+FORMAT = "checked-lines/3"
 
 
 def checked_lines_bytes(checked: CheckedLines, parsed: PurchaseFile) -> bytes:
@@ -29,8 +29,8 @@ def checked_lines_bytes(checked: CheckedLines, parsed: PurchaseFile) -> bytes:
         writer.writerow((FORMAT, parsed.kind, json.dumps(parsed.columns)))
         rows = parsed.rows
         writer.writerows((rows[index], index, erp, customer, product, month.isoformat(), quantity, unit_price,
-                          amount, unit)
-                         for index, erp, customer, product, month, quantity, unit_price, amount, unit
+                          amount, unit, currency)
+                         for index, erp, customer, product, month, quantity, unit_price, amount, unit, currency
                          in checked.lines)
     return buffer.getvalue()
 
@@ -50,7 +50,7 @@ def checked_lines_read(stream) -> tuple[CheckedLines, PurchaseFile] | None:
             # Codes, SKUs, months and most figures repeat: each distinct one is made once and shared.
             shared: dict[str, object] = {}
             months: dict[str, date] = {}
-            for row, index, erp, customer, product, month, quantity, unit_price, amount, unit in reader:
+            for row, index, erp, customer, product, month, quantity, unit_price, amount, unit, currency in reader:
                 rows.append(int(row))
                 day = months.get(month)
                 if day is None:
@@ -58,7 +58,8 @@ def checked_lines_read(stream) -> tuple[CheckedLines, PurchaseFile] | None:
                 customer = shared.setdefault(customer, customer)
                 product = shared.setdefault("\x00" + product, product)
                 lines.append((int(index), erp, customer, product, day, _decimal(quantity, shared),
-                              _decimal(unit_price, shared), Decimal(amount), shared.setdefault("\x02" + unit, unit)))
+                              _decimal(unit_price, shared), Decimal(amount), shared.setdefault("\x02" + unit, unit),
+                              shared.setdefault("\x03" + currency, currency)))
     except (OSError, EOFError, ValueError, csv.Error, UnicodeDecodeError):
         return None
     return CheckedLines(lines), PurchaseFile(lines=[], rows=rows, columns=columns, kind=kind)

@@ -1,6 +1,7 @@
 """What every purchase file reader shares: the limits, the refusal, the lines read with where they came from,
 and how a header row names the columns."""
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -29,9 +30,14 @@ HEADERS = {
     "amount": ("amount", "net amount", "line amount"),
     # Optional: a file without it has every line in the product's base unit.
     "unit": ("unit", "uom", "unit of measure"),
+    # Optional: a file without it has every line in its customer's currency.
+    "currency": ("currency", "currency code", "ccy"),
 }
 _HEADER_FIELD = {name: field for field, names in HEADERS.items() for name in names}
-TEXT_FIELDS = ("erp_line_id", "customer", "product", "unit")
+# The columns a file is read for, as (header field, required fields): purchase lines unless a reader of
+# another kind of file (exchange rates: rebates.imports.rates) says otherwise for its read.
+COLUMNS: ContextVar[tuple[dict, dict, tuple] | None] = ContextVar("import_columns", default=None)
+TEXT_FIELDS = ("erp_line_id", "customer", "product", "unit", "currency")
 EXCEL_EPOCH = date(1899, 12, 30)
 EXCEL_1904_EPOCH = date(1904, 1, 1)
 
@@ -137,18 +143,21 @@ def map_header(header: dict[int, str], *, letter) -> tuple[dict[int, str], dict[
     """Which column holds which field, from the header row; refuses a missing or repeated column."""
     fields: dict[int, str] = {}
     columns: dict[str, tuple[str, str]] = {}
+    header_field, required = _HEADER_FIELD, FIELDS
+    if (other := COLUMNS.get()) is not None:
+        header_field, required = other[1], other[2]
     for col, written in sorted(header.items()):
-        field = _HEADER_FIELD.get(" ".join(written.replace("_", " ").replace("-", " ").lower().split()))
+        field = header_field.get(" ".join(written.replace("_", " ").replace("-", " ").lower().split()))
         if field is None:
-            field = _HEADER_FIELD.get(written.strip().lower())
+            field = header_field.get(written.strip().lower())
         if field is None:
             continue
         if field in columns:
             raise ImportRefused(f"Columns {columns[field][0]} and {letter(col)} both hold {field}: keep one.")
         fields[col] = field
         columns[field] = (letter(col), written.strip())
-    missing = [field for field in FIELDS if field not in columns]
+    missing = [field for field in required if field not in columns]
     if missing:
-        raise ImportRefused(f"The first row must name the columns {', '.join(FIELDS)}; missing: "
+        raise ImportRefused(f"The first row must name the columns {', '.join(required)}; missing: "
                             f"{', '.join(missing)} (download the template).")
     return fields, columns

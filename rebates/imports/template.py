@@ -5,11 +5,11 @@ from decimal import Decimal
 
 from rebates.services.purchases import ALL_FIELDS
 
-TEMPLATE_EXAMPLE = ("INV-2026-000123-1", "C00042", "FAS-101", "2026-03", "10", "12.10", "121.00", "")
+TEMPLATE_EXAMPLE = ("INV-2026-000123-1", "C00042", "FAS-101", "2026-03", "10", "12.10", "121.00", "", "")
 
 
 def purchase_import_template(format: str = "xlsx"):
-    """The file to fill in: the seven columns and the optional unit, one example line, and (in .xlsx) what
+    """The file to fill in: the seven columns and the optional unit and currency, one example line, and (in .xlsx) what
     each column takes."""
     from rebates.exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, ExportFile
     from rebates.exports.cells import Column, CsvOut, XlsxWorkbook
@@ -24,14 +24,14 @@ def purchase_import_template(format: str = "xlsx"):
     if format != "xlsx":
         raise ValueError(f"format must be xlsx or csv, got {format!r}")
     columns = [Column(field, width=width)
-               for field, width in zip(ALL_FIELDS, (22, 14, 14, 10, 12, 12, 14, 10), strict=True)]
+               for field, width in zip(ALL_FIELDS, (22, 14, 14, 10, 12, 12, 14, 10, 10), strict=True)]
     buffer = io.BytesIO()
     workbook = XlsxWorkbook(buffer)
     text = workbook.add_format({"num_format": "@"})
     sheet = workbook.sheet("Purchase lines")
     for col, column in enumerate(columns):
         # Text columns stay text: Excel would turn 2026-03 into a date and C00042 stays as typed.
-        sheet.set_column(col, col, column.width, text if col < 4 or column.header == "unit" else None)
+        sheet.set_column(col, col, column.width, text if col < 4 or column.header in ("unit", "currency") else None)
     workbook.header(sheet, 0, columns)
     sheet.write_row(1, 0, TEMPLATE_EXAMPLE[:4])
     for col, value in enumerate(TEMPLATE_EXAMPLE[4:7], start=4):
@@ -48,6 +48,8 @@ def purchase_import_template(format: str = "xlsx"):
         ("unit_price", "Net unit price, up to 4 decimal places."),
         ("amount", "Net amount of the line, up to 2 decimal places; negative for a credit note."),
         ("unit", "Optional: the unit of quantity and unit_price (e.g. box, case); blank for the product's base unit."),
+        ("currency", "Optional: the currency of unit_price and amount (ISO code, e.g. EUR); blank for the "
+                     "customer's. Converted at the month's rate; a line whose month has no rate is held."),
         ("", "Other columns are ignored. One wrong line rejects the whole file, every problem named; "
              "nothing is stored until the file is right."),
     )

@@ -5,11 +5,15 @@ stores nothing when any line is wrong (naming each bad line and field), then wri
 already hold the same figures are left alone, new and changed lines go in one INSERT ... ON CONFLICT per
 few thousand lines. The database marks what every new, changed, moved or deleted line counts for (the
 triggers of migration 0010_accrual_mark_triggers), so the next incremental run recomputes it.
+
+A line sent in another currency than its customer's converts at its month's rate (rebates.currencies); when
+the month has no such rate the line is held (HeldPurchaseLine, with the reason) instead of stored, and a line
+stored before under the same erp_line_id is taken out: the latest version of a line is the one that counts.
 """
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -20,6 +24,7 @@ from config.validators import MONTH_RULE, month_in_range
 from customers.models import Customer
 from customers.services import audit_record
 from rebates.bulk import copy_lines, csv_field
+from rebates.currencies import CurrencyError, checked_code, convert_line, missing_rate_reason
 from rebates.engine.money import DecimalInputError, parse_decimal
 from rebates.models import ImportBatch, Product, PurchaseLine
 from rebates.scope import AgreementScope, covers
@@ -28,8 +33,9 @@ from rebates.terms import as_date
 from rebates.units import ProductUnits, UnitError, is_base, price_per_base, to_base
 
 FIELDS = ("erp_line_id", "customer", "product", "month", "quantity", "unit_price", "amount")
-# Fields a line may leave out: `unit` (the product's base unit when absent or blank).
-OPTIONAL_FIELDS = ("unit",)
+# Fields a line may leave out: `unit` (the product's base unit when absent or blank) and `currency` (the
+# customer's when absent or blank).
+OPTIONAL_FIELDS = ("unit", "currency")
 ALL_FIELDS = FIELDS + OPTIONAL_FIELDS
 UNIT_MAX = PurchaseLine._meta.get_field("unit").max_length
 # Lines read and written per statement: big enough to be set-based, small enough for any driver.
@@ -60,19 +66,31 @@ class IngestResult:
     batch: ImportBatch | None
     # A check (validate_only) hands back the lines as it read them, so a later commit need not read them again.
     checked: "CheckedLines | None" = None
+    # Lines held for a missing rate (not stored as purchase lines): [{"erp_line_id", "reason"}], in batch order.
+    held_lines: list[dict] = field(default_factory=list)
+
+    @property
+    def held(self) -> int:
+        return len(self.held_lines)
 
     def as_counts(self) -> dict:
         return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
-                "unmatched": self.unmatched}
+                "unmatched": self.unmatched, "held": self.held}
 
 
 # A validated line: (index, erp_line_id, customer_id, product_id, month, quantity, unit_price, amount, unit,
-# quantity_in_unit, unit_price_in_unit): quantity and unit price in the product's base unit; the unit and the
-# figures as sent for a line in another unit ("", None, None for a line in the base unit).
-Row = tuple[int, str, int, int, date, Decimal, Decimal, Decimal, str, Decimal | None, Decimal | None]
-# A checked line: (index, erp_line_id, customer code, product SKU, month, quantity, unit_price, amount, unit),
-# quantity and unit price as sent, in `unit` ("" for none given).
-CheckedLine = tuple[int, str, str, str, date, Decimal, Decimal, Decimal, str]
+# quantity_in_unit, unit_price_in_unit, currency, unit_price_in_currency, amount_in_currency, exchange_rate):
+# quantity and unit price in the product's base unit, unit price and amount in the customer's currency; the
+# unit and the figures as sent for a line in another unit ("", None, None for a line in the base unit), the
+# currency, the figures as sent and the rate for a line in another currency ("", None, None, None).
+Row = tuple[int, str, int, int, date, Decimal, Decimal, Decimal, str, Decimal | None, Decimal | None,
+            str, Decimal | None, Decimal | None, Decimal | None]
+# A line held for a missing rate: (index, erp_line_id, customer_id, product_id, month, quantity, unit_price,
+# amount, unit, currency, reason), its figures as sent.
+HeldRow = tuple[int, str, int, int, date, Decimal, Decimal, Decimal, str, str, str]
+# A checked line: (index, erp_line_id, customer code, product SKU, month, quantity, unit_price, amount, unit,
+# currency), quantity and unit price as sent, in `unit` ("" for none given), money in `currency` ("" for none).
+CheckedLine = tuple[int, str, str, str, date, Decimal, Decimal, Decimal, str, str]
 
 
 @dataclass(frozen=True)
@@ -111,7 +129,8 @@ def purchase_lines_ingest(
     """
     if source not in PurchaseLine.Source.values:
         raise ValueError(f"unknown source {source!r}")
-    rows, checked = _validated(lines, keep=validate_only)
+    rows, held, checked = _validated(lines, keep=validate_only)
+    held_lines = [{"erp_line_id": row[1], "reason": row[10]} for row in held]
     total = len(rows)
     if validate_only:
         created = updated = 0
@@ -125,7 +144,7 @@ def purchase_lines_ingest(
                 progress(min(start + CHUNK, total), total)
         unmatched = _unmatched(rows)
         return IngestResult(created, updated, total - created - updated, len(unmatched), unmatched, import_batch,
-                            checked)
+                            checked, held_lines)
 
     with transaction.atomic():
         batch = import_batch or ImportBatch.objects.create(
@@ -134,6 +153,8 @@ def purchase_lines_ingest(
         )
         created = updated = 0
         now = clock.now()
+        if held:
+            _hold(held, source=source, batch=batch, now=now)
         for start in range(0, total, CHUNK):
             chunk = rows[start:start + CHUNK]
             chunk_created, chunk_updated = _write(chunk, source=source, batch=batch, now=now)
@@ -141,11 +162,15 @@ def purchase_lines_ingest(
             updated += chunk_updated
             if progress is not None:
                 progress(min(start + CHUNK, total), total)
+        if total:
+            # A line stored now is no longer waiting for a rate.
+            sql.held_lines_release([row[1] for row in rows])
         unmatched = _unmatched(rows)
-        result = IngestResult(created, updated, total - created - updated, len(unmatched), unmatched, batch)
+        result = IngestResult(created, updated, total - created - updated, len(unmatched), unmatched, batch,
+                              held_lines=held_lines)
         batch.status = ImportBatch.Status.STORED
         batch.progress = 100
-        batch.line_count = total
+        batch.line_count = total + len(held)
         batch.created_count, batch.updated_count = created, updated
         batch.unchanged_count, batch.unmatched_count = result.unchanged, result.unmatched
         batch.save(update_fields=["status", "progress", "line_count", "created_count", "updated_count",
@@ -153,20 +178,22 @@ def purchase_lines_ingest(
         audit_record(
             actor=user, actor_label=PurchaseLine.Source(source).label, action="purchase_lines.ingest",
             target=batch,
-            summary=(f"{total} purchase lines: {created} created, {updated} updated, {result.unchanged} "
-                     f"unchanged, {result.unmatched} unmatched"),
+            summary=(f"{total + len(held)} purchase lines: {created} created, {updated} updated, {result.unchanged} "
+                     f"unchanged, {result.unmatched} unmatched"
+                     + (f", {len(held)} held for a missing rate" if held else "")),
             data=result.as_counts(),
         )
     return result
 
 
 def purchase_line_save(*, by, erp_line_id: str, customer: str, product: str, month, quantity, unit_price,
-                       amount, unit: str = "") -> IngestResult:
+                       amount, unit: str = "", currency: str = "") -> IngestResult:
     """One line typed by hand (the admin): stored as the ERP's lines are, through purchase_lines_ingest, so
     it is validated, upserted by erp_line_id and audited the same way; its source is manual."""
     return purchase_lines_ingest(
         lines=[{"erp_line_id": erp_line_id, "customer": customer, "product": product, "month": month,
-                "quantity": quantity, "unit_price": unit_price, "amount": amount, "unit": unit}],
+                "quantity": quantity, "unit_price": unit_price, "amount": amount, "unit": unit,
+                "currency": currency}],
         source=PurchaseLine.Source.MANUAL, user=by)
 
 
@@ -191,9 +218,10 @@ def purchase_lines_delete(*, by, lines) -> int:
 
 
 def _validated(lines: Iterable[Mapping] | CheckedLines, *, keep: bool = False
-               ) -> tuple[list[Row], CheckedLines | None]:
-    """Every line parsed, or PurchaseLinesInvalid naming every problem (codes and SKUs looked up at once).
-    With `keep`, also the lines as checked (codes as written), for a commit to come."""
+               ) -> tuple[list[Row], list[HeldRow], CheckedLines | None]:
+    """Every line parsed, or PurchaseLinesInvalid naming every problem (codes and SKUs looked up at once):
+    the lines to store, and those held for a missing rate. With `keep`, also the lines as checked (codes as
+    written), for a commit to come."""
     if isinstance(lines, CheckedLines):
         parsed, errors = lines.lines, []
     else:
@@ -204,31 +232,67 @@ def _validated(lines: Iterable[Mapping] | CheckedLines, *, keep: bool = False
     # Units are read only for the products some line names a unit of: most batches name none.
     units = sql.product_units(sorted({product_ids[row[3]] for row in parsed
                                       if row[8] and row[3] in product_ids}))
+    # Currencies and rates likewise, only when some line names a currency.
+    currency_of, rates = _currencies_and_rates(parsed, customer_ids)
     rows: list[Row] = []
-    for index, erp_line_id, customer, product, month, quantity, unit_price, amount, unit in parsed:
+    held: list[HeldRow] = []
+    for index, erp_line_id, customer, product, month, quantity, unit_price, amount, unit, currency in parsed:
         customer_id = customer_ids.get(customer)
         product_id = product_ids.get(product)
         if customer is not None and customer_id is None:
             errors.append(_problem(index, erp_line_id, "customer", f"No customer has the ERP code {customer!r}."))
         if product is not None and product_id is None:
             errors.append(_problem(index, erp_line_id, "product", f"No product has the SKU {product!r}."))
+        as_sent = ("", None, None, None)
+        if (currency and customer_id is not None and currency != currency_of[customer_id]
+                and not isinstance(month, str)):
+            rate = rates.get((currency, currency_of[customer_id], month))
+            if rate is None:
+                if unit and product_id is not None:  # a unit that cannot be used is refused, held or not
+                    _in_base_unit(units[product_id], unit, quantity, unit_price, index, erp_line_id, errors)
+                if not errors:
+                    held.append((index, erp_line_id, customer_id, product_id, month, quantity, unit_price, amount,
+                                 unit, currency, missing_rate_reason(currency, currency_of[customer_id], month)))
+                continue
+            if type(unit_price) is not str and type(amount) is not str:
+                try:
+                    converted = convert_line(unit_price, amount, rate)
+                except CurrencyError as error:
+                    errors.append(_problem(index, erp_line_id, "amount", str(error)))
+                    continue
+                as_sent = (currency, unit_price, amount, rate)
+                unit_price, amount = converted.unit_price, converted.amount
         in_unit = None
         if unit and product_id is not None:
             in_unit = _in_base_unit(units[product_id], unit, quantity, unit_price, index, erp_line_id, errors)
         if not errors:  # once a line is wrong nothing is stored: the rows are not needed
             if in_unit is None:
                 rows.append((index, erp_line_id, customer_id, product_id, month, quantity, unit_price, amount, "",
-                             None, None))
+                             None, None, *as_sent))
             else:
                 rows.append((index, erp_line_id, customer_id, product_id, month, *in_unit[:2], amount, in_unit[2],
-                             quantity, unit_price))
+                             quantity, unit_price, *as_sent))
     if errors:
         errors.sort(key=lambda error: (error["line"], ALL_FIELDS.index(error["field"])
                                        if error["field"] in ALL_FIELDS else -1))
         raise PurchaseLinesInvalid(errors)
     if not keep:
-        return rows, None
-    return rows, lines if isinstance(lines, CheckedLines) else CheckedLines(parsed)
+        return rows, held, None
+    return rows, held, lines if isinstance(lines, CheckedLines) else CheckedLines(parsed)
+
+
+def _currencies_and_rates(parsed: list[CheckedLine], customer_ids: dict[str, int]
+                          ) -> tuple[dict[int, str], dict[tuple, Decimal]]:
+    """{customer id: currency} of the customers some line names a currency for, and the rates
+    {(currency, customer currency, month): rate} those lines need that are on record."""
+    named = [(customer_ids[row[2]], row[9], row[4]) for row in parsed
+             if row[9] and row[2] in customer_ids and not isinstance(row[4], str)]
+    if not named:
+        return {}, {}
+    currency_of = sql.customer_currencies(sorted({customer_id for customer_id, _, _ in named}))
+    wanted = {(currency, currency_of[customer_id], month) for customer_id, currency, month in named
+              if currency != currency_of[customer_id]}
+    return currency_of, sql.exchange_rates(sorted(wanted)) if wanted else {}
 
 
 def _in_base_unit(units: ProductUnits, unit: str, quantity, unit_price, index, erp_line_id, errors
@@ -288,7 +352,17 @@ def _parsed(lines: Iterable[Mapping]) -> tuple[list[CheckedLine], list[dict]]:
         unit = line.get("unit")
         if unit is not None and unit != "":
             unit = _text(unit, index, erp_line_id, "unit", UNIT_MAX, errors)
-        parsed.append((index, erp_line_id, customer, product, month, quantity, unit_price, amount, unit or ""))
+        currency = line.get("currency")
+        if currency is not None and currency != "":
+            currency = _text(currency, index, erp_line_id, "currency", 3, errors)
+            if currency is not None:
+                try:
+                    checked_code(currency)
+                except CurrencyError as error:
+                    errors.append(_problem(index, erp_line_id, "currency", str(error)))
+                    currency = None
+        parsed.append((index, erp_line_id, customer, product, month, quantity, unit_price, amount, unit or "",
+                       currency or ""))
     return parsed, errors
 
 
@@ -374,7 +448,8 @@ def _ids(model, field: str, values: set[str]) -> dict[str, int]:
 
 def _existing(chunk: list[Row]) -> dict[str, tuple]:
     """The stored (customer_id, product_id, month, quantity, unit_price, amount, unit, quantity_in_unit,
-    unit_price_in_unit) per erp_line_id of the chunk."""
+    unit_price_in_unit, currency, unit_price_in_currency, amount_in_currency, exchange_rate) per erp_line_id of
+    the chunk."""
     return {erp: rest for erp, *rest in sql.stored_lines([row[1] for row in chunk])}
 
 
@@ -417,7 +492,8 @@ def _write(chunk: list[Row], *, source: str, batch: ImportBatch, now) -> tuple[i
 
 
 _COPY_COLUMNS = ("erp_line_id", "customer_id", "product_id", "month", "quantity", "unit_price", "amount", "unit",
-                 "quantity_in_unit", "unit_price_in_unit", "source", "import_batch_id", "created_at", "updated_at")
+                 "quantity_in_unit", "unit_price_in_unit", "currency", "unit_price_in_currency", "amount_in_currency",
+                 "exchange_rate", "source", "import_batch_id", "created_at", "updated_at")
 
 
 def _copy(rows: list[Row], *, source, batch, now) -> None:
@@ -426,9 +502,22 @@ def _copy(rows: list[Row], *, source, batch, now) -> None:
     with connection.wrap_database_errors:
         copy_lines(PurchaseLine, _COPY_COLUMNS, (
             f"{csv_field(erp)},{customer_id},{product_id},{month.isoformat()},{quantity},{unit_price},{amount},"
-            f"{csv_field(unit)},{csv_field(in_unit)},{csv_field(price_in_unit)}{tail}"
-            for _, erp, customer_id, product_id, month, quantity, unit_price, amount, unit, in_unit, price_in_unit
+            f"{csv_field(unit)},{csv_field(in_unit)},{csv_field(price_in_unit)},{csv_field(currency)},"
+            f"{csv_field(price_in_currency)},{csv_field(amount_in_currency)},{csv_field(rate)}{tail}"
+            for (_, erp, customer_id, product_id, month, quantity, unit_price, amount, unit, in_unit, price_in_unit,
+                 currency, price_in_currency, amount_in_currency, rate)
             in sorted(rows, key=lambda row: row[1])))
+
+
+def _hold(held: list[HeldRow], *, source, batch, now) -> None:
+    """Keep the lines waiting for a rate (replacing any held before under their erp_line_id), and take out
+    the purchase lines stored before under those ids: the agreements they counted for are marked by the
+    database as for any deleted line."""
+    ids = sorted(row[1] for row in held)
+    sql.stored_lines_locked(ids)
+    sql.purchase_lines_delete(ids)
+    sql.held_lines_upsert([row[1:] for row in sorted(held, key=lambda row: row[1])], source=source,
+                          batch_id=batch.pk, now=now)
 
 
 # --- matching ---------------------------------------------------------------------------------------

@@ -8,18 +8,18 @@ from rebates.sql.scope import table
 
 # Summed per program id (not per account texts: a narrower key), the program's accounts joined to the sums.
 _JOURNAL_SQL = """
-WITH sums (period, kind, program_id, negative, amount, entries) AS ({sums})
+WITH sums (period, kind, program_id, negative, amount, entries, currency) AS ({sums})
 SELECT s.period, s.kind, s.amount, s.entries, p.gl_expense_account, p.gl_liability_account,
-       p.gl_credit_note_account, p.cost_centre
+       p.gl_credit_note_account, p.cost_centre, s.currency
 FROM sums s JOIN {program} p ON p.id = s.program_id
 """
 
 
 def journal_rows(*, sums: tuple[str, tuple]) -> list[tuple]:
-    """(month, kind, amount, entries, expense account, liability account, credit note account, cost centre),
-    one statement. `sums` is a queryset's SQL and parameters over the entries a user may see, selecting
-    (period, kind, program id, negative, amount, entries): the entries' sum and count per month, kind, program
-    and sign (entries below zero apart)."""
+    """(month, kind, amount, entries, expense account, liability account, credit note account, cost centre,
+    currency), one statement. `sums` is a queryset's SQL and parameters over the entries a user may see,
+    selecting (period, kind, program id, negative, amount, entries, currency): the entries' sum and count per
+    month, kind, program, sign (entries below zero apart) and currency of the agreements."""
     with connection.cursor() as cursor:
         cursor.execute(_JOURNAL_SQL.format(sums=sums[0], program=table(RebateProgram)), list(sums[1]))
         return cursor.fetchall()

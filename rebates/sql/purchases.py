@@ -12,7 +12,8 @@ from datetime import datetime
 
 from django.db import connection
 
-from rebates.models import Product, ProductUnit, PurchaseLine, RebateAgreement
+from customers.models import Customer
+from rebates.models import ExchangeRate, HeldPurchaseLine, Product, ProductUnit, PurchaseLine, RebateAgreement
 from rebates.sql.scope import covers_sql, table
 from rebates.units import ProductUnits
 
@@ -47,14 +48,15 @@ def ids_by(model, field: str, values: list[str]) -> dict[str, int]:
 
 _EXISTING_SQL = """
 SELECT erp_line_id, customer_id, product_id, month, quantity, unit_price, amount, unit, quantity_in_unit,
-       unit_price_in_unit
+       unit_price_in_unit, currency, unit_price_in_currency, amount_in_currency, exchange_rate
 FROM {purchase} WHERE erp_line_id IN {ids}
 """
 
 
 def stored_lines(erp_line_ids: list[str]) -> list[tuple]:
     """(erp_line_id, customer_id, product_id, month, quantity, unit_price, amount, unit, quantity_in_unit,
-    unit_price_in_unit) of the stored lines with these erp_line_ids."""
+    unit_price_in_unit, currency, unit_price_in_currency, amount_in_currency, exchange_rate) of the stored lines
+    with these erp_line_ids."""
     with connection.cursor() as cursor:
         cursor.execute(_EXISTING_SQL.format(purchase=table(PurchaseLine), ids=_texts()), [_json(erp_line_ids)])
         return cursor.fetchall()
@@ -79,34 +81,40 @@ def stored_lines_locked(erp_line_ids: list[str]) -> list[tuple]:
 _UPSERT_SQL = """
 INSERT INTO {purchase} AS p (erp_line_id, customer_id, product_id, month, quantity, unit_price, amount,
                              unit, quantity_in_unit, unit_price_in_unit,
+                             currency, unit_price_in_currency, amount_in_currency, exchange_rate,
                              source, import_batch_id, created_at, updated_at)
 SELECT t.erp_line_id, t.customer_id, t.product_id, t.month, t.quantity, t.unit_price, t.amount,
-       t.unit, t.quantity_in_unit, t.unit_price_in_unit, %s, %s, %s, %s
+       t.unit, t.quantity_in_unit, t.unit_price_in_unit,
+       t.currency, t.unit_price_in_currency, t.amount_in_currency, t.exchange_rate, %s, %s, %s, %s
 FROM {rows}
 ON CONFLICT (erp_line_id) DO UPDATE SET
     customer_id = EXCLUDED.customer_id, product_id = EXCLUDED.product_id, month = EXCLUDED.month,
     quantity = EXCLUDED.quantity, unit_price = EXCLUDED.unit_price, amount = EXCLUDED.amount,
     unit = EXCLUDED.unit, quantity_in_unit = EXCLUDED.quantity_in_unit,
     unit_price_in_unit = EXCLUDED.unit_price_in_unit,
+    currency = EXCLUDED.currency, unit_price_in_currency = EXCLUDED.unit_price_in_currency,
+    amount_in_currency = EXCLUDED.amount_in_currency, exchange_rate = EXCLUDED.exchange_rate,
     source = EXCLUDED.source, import_batch_id = EXCLUDED.import_batch_id, updated_at = EXCLUDED.updated_at
 WHERE (p.customer_id, p.product_id, p.month, p.quantity, p.unit_price, p.amount, p.unit, p.quantity_in_unit,
-       p.unit_price_in_unit)
+       p.unit_price_in_unit, p.currency, p.unit_price_in_currency, p.amount_in_currency, p.exchange_rate)
       IS DISTINCT FROM (EXCLUDED.customer_id, EXCLUDED.product_id, EXCLUDED.month, EXCLUDED.quantity,
                         EXCLUDED.unit_price, EXCLUDED.amount, EXCLUDED.unit, EXCLUDED.quantity_in_unit,
-                        EXCLUDED.unit_price_in_unit)
+                        EXCLUDED.unit_price_in_unit, EXCLUDED.currency, EXCLUDED.unit_price_in_currency,
+                        EXCLUDED.amount_in_currency, EXCLUDED.exchange_rate)
 RETURNING xmax = 0
 """
 
 
 def upsert(rows: list[tuple], *, source: str, batch_id: int, now: datetime) -> list[bool]:
     """Insert or update by erp_line_id the rows (erp_line_id, customer_id, product_id, month, quantity,
-    unit_price, amount, unit, quantity_in_unit, unit_price_in_unit), in their order; a stored line with the
-    same figures is left alone. Returns, per
-    line written, True when it was inserted and False when it was updated."""
+    unit_price, amount, unit, quantity_in_unit, unit_price_in_unit, currency, unit_price_in_currency,
+    amount_in_currency, exchange_rate), in their order; a stored line with the same figures is left alone.
+    Returns, per line written, True when it was inserted and False when it was updated."""
     sql = _UPSERT_SQL.format(purchase=table(PurchaseLine), rows=_rows(
         "erp_line_id text", "customer_id bigint", "product_id bigint", "month date", "quantity numeric",
         "unit_price numeric", "amount numeric", "unit text", "quantity_in_unit numeric",
-        "unit_price_in_unit numeric"))
+        "unit_price_in_unit numeric", "currency text", "unit_price_in_currency numeric",
+        "amount_in_currency numeric", "exchange_rate numeric"))
     with connection.cursor() as cursor:
         cursor.execute(sql, [source, batch_id, now, now, _json(rows)])
         return [inserted for (inserted,) in cursor.fetchall()]
@@ -176,3 +184,64 @@ def product_lines_of(product_ids: list[int]) -> dict[int, int]:
         cursor.execute(f"SELECT id, product_line_id FROM {table(Product)} WHERE id = ANY(%s::bigint[])",
                        [list(product_ids)])
         return dict(cursor.fetchall())
+
+
+def customer_currencies(customer_ids: list[int]) -> dict[int, str]:
+    """{customer id: its currency} of these customers."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, currency FROM {table(Customer)} WHERE id = ANY(%s::bigint[])", [customer_ids])
+        return dict(cursor.fetchall())
+
+
+def exchange_rates(keys: list[tuple]) -> dict[tuple, object]:
+    """{(currency, to_currency, month): rate} of the rates on record among these keys."""
+    sql = (f"SELECT r.currency, r.to_currency, r.month, r.rate FROM {table(ExchangeRate)} r "
+           f"JOIN {_rows('currency text', 'to_currency text', 'month date')} "
+           f"ON r.currency = t.currency AND r.to_currency = t.to_currency AND r.month = t.month")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_json(keys)])
+        return {(currency, to_currency, month): rate for currency, to_currency, month, rate in cursor.fetchall()}
+
+
+def purchase_lines_delete(erp_line_ids: list[str]) -> int:
+    """Delete the stored purchase lines with these erp_line_ids (the database marks what they counted for);
+    answers how many."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table(PurchaseLine)} WHERE erp_line_id IN {_texts()}", [_json(erp_line_ids)])
+        return cursor.rowcount
+
+
+def held_lines_release(erp_line_ids: list[str]) -> int:
+    """Delete the held lines with these erp_line_ids (stored as purchase lines now); answers how many. An
+    empty held table (the usual case) is answered without reading the ids."""
+    held = table(HeldPurchaseLine)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {held})")
+        if not cursor.fetchone()[0]:
+            return 0
+        cursor.execute(f"DELETE FROM {held} WHERE erp_line_id IN {_texts()}", [_json(erp_line_ids)])
+        return cursor.rowcount
+
+
+_HOLD_SQL = """
+INSERT INTO {held} AS h (erp_line_id, customer_id, product_id, month, quantity, unit_price, amount, unit, currency,
+                         reason, source, import_batch_id, created_at, updated_at)
+SELECT t.erp_line_id, t.customer_id, t.product_id, t.month, t.quantity, t.unit_price, t.amount, t.unit, t.currency,
+       t.reason, %s, %s, %s, %s
+FROM {rows}
+ON CONFLICT (erp_line_id) DO UPDATE SET
+    customer_id = EXCLUDED.customer_id, product_id = EXCLUDED.product_id, month = EXCLUDED.month,
+    quantity = EXCLUDED.quantity, unit_price = EXCLUDED.unit_price, amount = EXCLUDED.amount, unit = EXCLUDED.unit,
+    currency = EXCLUDED.currency, reason = EXCLUDED.reason, source = EXCLUDED.source,
+    import_batch_id = EXCLUDED.import_batch_id, updated_at = EXCLUDED.updated_at
+"""
+
+
+def held_lines_upsert(rows: list[tuple], *, source: str, batch_id: int, now: datetime) -> None:
+    """Insert or replace by erp_line_id the held lines (erp_line_id, customer_id, product_id, month, quantity,
+    unit_price, amount, unit, currency, reason), figures as sent."""
+    sql = _HOLD_SQL.format(held=table(HeldPurchaseLine), rows=_rows(
+        "erp_line_id text", "customer_id bigint", "product_id bigint", "month date", "quantity numeric",
+        "unit_price numeric", "amount numeric", "unit text", "currency text", "reason text"))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [source, batch_id, now, now, _json(rows)])

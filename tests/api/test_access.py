@@ -62,6 +62,7 @@ WRITES = {
     # Finance closes a month and opens it again.
     ("period-locks", "create"): {"finance", "administrator"},
     ("period-locks", "reopen"): {"finance", "administrator"},
+    ("exchange-rates", "create"): {"finance", "administrator"},
 }
 # What the ERP token reads (docs/product.md's Users table): customers, products, programs, agreements,
 # purchase lines, accruals (and the ledger entries they sum), statements, settlements, and the accrual runs it

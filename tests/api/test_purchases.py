@@ -18,7 +18,8 @@ def test_one_line_is_stored_and_counted(erp, scenario):
     response = post(erp, line())
     assert response.status_code == 200
     assert response.json() | {"batch": None} == {"created": 1, "updated": 0, "unchanged": 0, "unmatched": 0,
-                                                 "unmatched_lines": [], "batch": None}
+                                                 "unmatched_lines": [], "held": 0, "held_lines": [],
+                                                 "batch": None}
     assert PurchaseLine.objects.get(erp_line_id="L1").customer == scenario["mine"]
 
 

@@ -51,10 +51,11 @@ def run(content, name="purchases.xlsx", commit=True, user=None):
 def test_template_names_the_columns_and_shows_an_example():
     workbook = load_workbook(io.BytesIO(purchase_import_template("xlsx").content))
     sheet = workbook["Purchase lines"]
-    assert [cell.value for cell in sheet[1]] == [*HEADER, "unit"]
+    assert [cell.value for cell in sheet[1]] == [*HEADER, "unit", "currency"]
     assert [cell.value for cell in sheet[2]][:4] == ["INV-2026-000123-1", "C00042", "FAS-101", "2026-03"]
     assert "How to fill it in" in workbook.sheetnames
-    assert purchase_import_template("csv").content.decode("utf-8-sig").splitlines()[0] == ",".join([*HEADER, "unit"])
+    assert purchase_import_template("csv").content.decode("utf-8-sig").splitlines()[0] == ",".join([*HEADER, "unit",
+                                                                                                     "currency"])
 
 
 def test_the_filled_in_template_imports(scenario):
@@ -277,9 +278,9 @@ def test_checked_lines_kept_beside_the_batch_read_back_exactly():
 
     checked = CheckedLines([
         (0, 'L1\r\n"first", second', "C1", "W-1", datetime.date(2026, 3, 1), D("-2.000"), D("12.1000"),
-         D("-24.20"), ""),
+         D("-24.20"), "", ""),
         (1, "MÜLLER;2", "C 2", "SKU,9", datetime.date(2099, 12, 1), D("1E+3"), D("0.0001"), D("99999999999999.99"),
-         "box"),
+         "box", "EUR"),
     ])
     placed = PurchaseFile(lines=[], rows=[2, 7], columns={"quantity": ("E", "Qty")}, kind="xlsx")
     lines, where = checked_lines_read(io.BytesIO(checked_lines_bytes(checked, placed)))

@@ -59,6 +59,8 @@ PAGES = {
     "journal": ("none", None),
     "aged-liability": ("none", None),
     "months": ("none", None),
+    # Rates are the business's; the held lines listed beside them are the reader's customers' only.
+    "exchange-rates": ("none", None),
     "value-risk": ("none", None),
     "value-risk-sheet": ("none", None),
     "contacts-due": ("none", None),
@@ -158,6 +160,7 @@ def test_a_manager_asking_for_another_managers_objects_gets_nothing(signalled_sc
     ("accrual-runs", {}, {"finance"}),
     ("exports", {}, {"finance"}),
     ("imports", {}, {"finance"}),
+    ("exchange-rates", {}, {"finance"}),
     ("settlement-interim", {}, {"finance"}),
     ("settlements-approve", {}, {"finance"}),
     ("settlements-pay", {}, {"finance"}),

@@ -266,3 +266,18 @@ def test_the_older_mix_gives_the_same_agreements_and_lines_with_the_older_kinds_
     assert list(RebateAgreement.objects.order_by("number").values_list(
         "number", "customer__code", "start_month", "end_month", "settlement_frequency")) == agreements
     assert book_rules() != rules
+
+
+def test_a_fifth_of_the_customers_buy_in_euros_with_a_rate_for_every_month(summary):
+    from decimal import Decimal
+
+    from rebates.models import ExchangeRate
+
+    customers = Customer.objects.filter(code__startswith="BK-")
+    assert customers.filter(currency="EUR").count() == 10 and customers.filter(currency="USD").count() == 40
+    rates = dict(ExchangeRate.objects.filter(currency="EUR", to_currency="USD").values_list("month", "rate"))
+    assert sorted(rates) == SYNTHETIC_MONTHS
+    assert rates[SYNTHETIC_MONTHS[0]] == Decimal("1.05") and rates[SYNTHETIC_MONTHS[13]] == Decimal("1.055")
+    in_euros = PurchaseLine.objects.filter(erp_line_id__startswith="BK-", customer__currency="EUR").count()
+    assert 0.1 < in_euros / 3000 < 0.35, in_euros
+    assert f"{in_euros:,} in EUR" in summary
