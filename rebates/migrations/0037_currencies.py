@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0007_customer_currency'),
-        ('rebates', '0034_units_of_measure'),
+        ('rebates', '0036_agreement_index_carries_program'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
