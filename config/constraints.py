@@ -21,6 +21,14 @@ CONSTRAINT_PROBLEMS: dict[str, tuple[tuple[str, ...], str]] = {
                                        "A referral needs the referring customer, its first month and its "
                                        "months, or none of them."),
     "customer_referral_months_positive": (("referral_months",), "A referral lasts at least 1 month."),
+    "group_membership_not_of_itself": (("member",), "A group is never a member of itself."),
+    "group_membership_ends_after_joined": (("ended",), "A membership ends after the month it began."),
+    "group_membership_by_month": (("joined", "ended"), "Memberships begin and end on the first of a month."),
+    # Kept by a trigger of migration customers 0007_buying_groups (no check constraint can read other rows).
+    "group_membership_of_a_group": (("group",), "Only a buying group has members."),
+    "group_membership_one_level": (("member",), "A buying group is never a member of another group."),
+    "group_membership_one_group_at_a_time": (("joined", "ended"),
+                                             "The customer is already a member of a group in those months."),
     "contact_cadence_one_per_cell": (("value_tier", "risk_level"),
                                      "This value tier and risk level already have a cadence."),
     "contact_cadence_days_positive": (("days",), "The days between contacts must be at least 1."),

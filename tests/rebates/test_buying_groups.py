@@ -1,0 +1,221 @@
+"""Buying groups end to end (docs/buying-groups.md): a group agreement earns on its members' purchases in their
+membership months, tiers on the group's volume; the nightly run books it (incremental equal to full: late
+lines, members joining, leaving and moving), never by the flat fast path; the database keeps memberships one
+group at a time and one level deep; the split among members sums to the group's total."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from customers import roles
+from customers.models import Customer, GroupMembership, member_in
+from rebates.groups import group_statement, member_shares
+from rebates.models import AccrualMark, PurchaseLine, RebateAgreement, RebateRule, TierBand
+from rebates.sql.scope import member_in_sql
+from tests import ledger
+from tests.factories import (
+    AgreementFactory,
+    ContractPriceFactory,
+    CustomerFactory,
+    PerUnitRuleFactory,
+    ProductFactory,
+    ProductLineFactory,
+    PurchaseLineFactory,
+    UserFactory,
+)
+from tests.ledger import booked_by_month as booked
+
+pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-07-15")]
+
+D = Decimal
+AS_OF = datetime.date(2026, 3, 31)
+NUMBER = "AG-GRP"
+
+
+def month(m):
+    return datetime.date(2026, m, 1)
+
+
+def accrue(full=False, as_of=AS_OF):
+    return ledger.accrue(as_of, full=full)
+
+
+def incremental_then_full(as_of=AS_OF):
+    """Entries the incremental run books, then what a full recompute still finds (0: they agree)."""
+    return accrue(as_of=as_of).entries_count, accrue(full=True, as_of=as_of).entries_count
+
+
+def buy(customer, product, m, units):
+    return PurchaseLineFactory(customer=customer, product=product, month=month(m), quantity=D(units),
+                               unit_price=D(10))
+
+
+@pytest.fixture
+def scenario():
+    """The worked example: group G (am.group's) with members M-1, M-2 (am.member's) and M-3 (am.group's), all
+    from January; a quarterly group agreement, tiered on units, 1% to 1,000 units and 2% from 1,000,
+    retroactive. M-1 buys 400 units in January, M-2 300 in February, M-3 500 in March, at $10."""
+    am_group = UserFactory(username="am.group", role=roles.ACCOUNT_MANAGER)
+    am_member = UserFactory(username="am.member", role=roles.ACCOUNT_MANAGER)
+    line = ProductLineFactory(code="grp")
+    product = ProductFactory(sku="P-G", product_line=line)
+    group = CustomerFactory(code="G", account_manager=am_group, is_group=True)
+    members = [CustomerFactory(code="M-1", account_manager=am_member),
+               CustomerFactory(code="M-2", account_manager=am_member),
+               CustomerFactory(code="M-3", account_manager=am_group)]
+    for member in members:
+        GroupMembership.objects.create(group=group, member=member, joined=month(1))
+    agreement = AgreementFactory(customer=group, number=NUMBER, products=[], settlement_frequency="quarterly",
+                                 committed_monthly_quantity=None, group_payout="split")
+    agreement.product_lines.set([line])
+    ContractPriceFactory(agreement=agreement, product=product, net_price=D("10.00"))
+    rule = PerUnitRuleFactory(agreement=agreement, kind="tiered", rate_type="percent", rate=None,
+                              tier_basis="quantity", tier_method="retroactive")
+    TierBand.objects.bulk_create([TierBand(rule=rule, threshold=D(0), rate=D(1)),
+                                  TierBand(rule=rule, threshold=D(1000), rate=D(2))])
+    for member, m, units in zip(members, (1, 2, 3), (400, 300, 500), strict=True):
+        buy(member, product, m, units)
+    return {"group": group, "members": members, "agreement": agreement, "product": product, "am": am_group,
+            "am_member": am_member}
+
+
+# January 1% of $4,000; February 1% of $7,000 to date less January; March 2% of all $12,000 to date less
+# February's $70 (the catch-up of the tier crossed).
+WORKED = {month(1): D("40.00"), month(2): D("30.00"), month(3): D("170.00")}
+
+
+def test_the_worked_example_earns_two_percent_on_all_1200_units_split_a_third_a_quarter_and_five_twelfths(
+        scenario):
+    agreement = scenario["agreement"]
+    accrue(full=True)
+    assert booked(agreement) == WORKED
+    assert sum(WORKED.values()) == D("240.00")
+    statement = group_statement(agreement, as_of=AS_OF)
+    (period,) = statement.periods
+    assert (period.first, period.last, period.earned) == (month(1), month(3), D("240.00"))
+    assert [(part.member, part.volume, str(part.share), part.amount) for part in period.parts] == [
+        ("M-1", D(400), "1/3", D("80.00")), ("M-2", D(300), "1/4", D("60.00")), ("M-3", D(500), "5/12", D("100.00"))]
+    assert statement.measured_in == "units"
+
+
+def test_paid_to_the_group_the_statement_shows_shares_without_parts(scenario):
+    agreement = scenario["agreement"]
+    RebateAgreement.objects.filter(pk=agreement.pk).update(group_payout="group")
+    accrue(full=True)
+    agreement.refresh_from_db()
+    (period,) = group_statement(agreement, as_of=AS_OF).periods
+    assert [part.amount for part in period.parts] == [None, None, None]
+    assert [str(part.share) for part in period.parts] == ["1/3", "1/4", "5/12"]
+
+
+def test_a_member_joining_mid_quarter_counts_from_its_month(scenario):
+    late = CustomerFactory(code="M-4")
+    buy(late, scenario["product"], 1, 100)  # before it joined: not the group's
+    buy(late, scenario["product"], 2, 100)
+    accrue(full=True)
+    assert booked(scenario["agreement"]) == WORKED
+    GroupMembership.objects.create(group=scenario["group"], member=late, joined=month(2))
+    # The membership marks the group's agreement; the incremental run books February's 100 units.
+    assert AccrualMark.objects.filter(reason="group", agreement=scenario["agreement"]).exists()
+    assert incremental_then_full() == (2, 0)
+    # 1,300 units: 2% of $13,000 = $260 over the quarter; February's cumulative stays under the tier.
+    assert booked(scenario["agreement"]) == {month(1): D("40.00"), month(2): D("40.00"), month(3): D("180.00")}
+
+
+def test_a_member_that_leaves_stops_counting_from_the_month_it_left(scenario):
+    accrue(full=True)
+    GroupMembership.objects.filter(member__code="M-3").update(ended=month(3))
+    assert incremental_then_full() == (1, 0)
+    # M-3's March is no longer the group's: 700 units, 1% of $7,000.
+    assert booked(scenario["agreement"]) == {month(1): D("40.00"), month(2): D("30.00")}
+
+
+def test_a_late_member_line_marks_and_rebooks_the_group_agreement(scenario):
+    agreement = scenario["agreement"]
+    accrue(full=True)
+    AccrualMark.objects.all().delete()
+    late = buy(scenario["members"][1], scenario["product"], 2, 300)  # February reaches 1,000 units
+    assert AccrualMark.objects.filter(reason="group", agreement=agreement).exists()
+    entries, after = incremental_then_full()
+    assert entries > 0 and after == 0
+    assert booked(agreement) == {month(1): D("40.00"), month(2): D("160.00"), month(3): D("100.00")}
+
+    PurchaseLine.objects.filter(pk=late.pk).delete()
+    assert incremental_then_full()[1] == 0
+    assert booked(agreement) == WORKED
+
+
+def test_a_line_outside_the_membership_marks_nothing(scenario):
+    outsider = CustomerFactory(code="OUT")
+    AccrualMark.objects.all().delete()
+    buy(outsider, scenario["product"], 2, 1000)
+    GroupMembership.objects.filter(member__code="M-3").update(ended=month(2))
+    AccrualMark.objects.all().delete()
+    buy(scenario["members"][2], scenario["product"], 3, 10)  # M-3 left in February
+    assert not AccrualMark.objects.filter(reason="group").exists()
+
+
+def test_the_flat_fast_path_leaves_a_group_agreement_to_the_engine(scenario):
+    agreement = scenario["agreement"]
+    RebateRule.objects.filter(agreement=agreement).update(kind="percent", rate=D(2), tier_basis="", tier_method="")
+    TierBand.objects.filter(rule__agreement=agreement).delete()
+    assert ledger.flat_path_books(agreement, as_of=AS_OF) == ([], 0)
+    accrue(full=True)
+    assert sum(booked(agreement).values()) == D("240.00")
+
+
+def test_the_group_agreement_counts_the_group_own_lines_too_and_stays_whole(scenario):
+    agreement = scenario["agreement"]
+    accrue(full=True)
+    buy(scenario["group"], scenario["product"], 3, 100)  # a line sent for the group itself
+    assert incremental_then_full()[1] == 0
+    assert sum(booked(agreement).values()) == D("260.00")
+
+
+def test_the_member_sees_its_share(scenario):
+    accrue(full=True)
+    (share,) = member_shares(scenario["members"][2], as_of=AS_OF)
+    assert (share.agreement, share.group, share.volume, str(share.share), share.amount) == (
+        NUMBER, "G", D(500), "5/12", D("100.00"))
+
+
+def test_a_member_belongs_to_one_group_at_a_time(scenario):
+    other = CustomerFactory(code="G-2", is_group=True)
+    member = scenario["members"][0]
+    with pytest.raises(IntegrityError, match="already a member"), transaction.atomic():
+        GroupMembership.objects.create(group=other, member=member, joined=month(6))
+    GroupMembership.objects.filter(member=member).update(ended=month(6))
+    GroupMembership.objects.create(group=other, member=member, joined=month(6))
+    with pytest.raises(IntegrityError, match="already a member"), transaction.atomic():
+        GroupMembership.objects.filter(member=member, group=scenario["group"]).update(ended=None)
+
+
+def test_groups_are_one_level_deep(scenario):
+    group, member = scenario["group"], scenario["members"][0]
+    plain = CustomerFactory(code="PLAIN")
+    with pytest.raises(IntegrityError, match="not a buying group"), transaction.atomic():
+        GroupMembership.objects.create(group=plain, member=member, joined=month(9))
+    other = CustomerFactory(code="G-3", is_group=True)
+    with pytest.raises(IntegrityError, match="never a member"), transaction.atomic():
+        GroupMembership.objects.create(group=other, member=group, joined=month(1))
+    with pytest.raises(IntegrityError, match="never a member"), transaction.atomic():
+        Customer.objects.filter(pk=member.pk).update(is_group=True)
+    with pytest.raises(IntegrityError, match="stays a group"), transaction.atomic():
+        Customer.objects.filter(pk=group.pk).update(is_group=False)
+
+
+@pytest.mark.parametrize("ended", [None, month(4)])
+def test_the_membership_rule_in_python_and_sql_agrees(scenario, ended):
+    from django.db import connection
+
+    membership = GroupMembership.objects.filter(member__code="M-1").get()
+    GroupMembership.objects.filter(pk=membership.pk).update(joined=month(2), ended=ended)
+    for m in range(1, 8):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {member_in_sql(membership='g', month='m.month')} "
+                           f"FROM customers_groupmembership g, (SELECT %s::date AS month) m WHERE g.id = %s",
+                           [month(m), membership.pk])
+            in_sql = cursor.fetchone()[0]
+        assert in_sql == member_in(month(2), ended, month(m)), m
