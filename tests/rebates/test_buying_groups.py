@@ -4,6 +4,7 @@ lines, members joining, leaving and moving), never by the flat fast path; the da
 group at a time and one level deep; the split among members sums to the group's total."""
 
 import datetime
+import json
 from decimal import Decimal
 
 import pytest
@@ -15,6 +16,7 @@ from rebates.groups import group_statement, member_shares
 from rebates.models import AccrualMark, PurchaseLine, RebateAgreement, RebateRule, TierBand
 from rebates.sql.scope import member_in_sql
 from tests import ledger
+from tests.api.conftest import client_for, send
 from tests.factories import (
     AgreementFactory,
     ContractPriceFactory,
@@ -219,3 +221,79 @@ def test_the_membership_rule_in_python_and_sql_agrees(scenario, ended):
                            [month(m), membership.pk])
             in_sql = cursor.fetchone()[0]
         assert in_sql == member_in(month(2), ended, month(m)), m
+
+
+# --- API -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def erp():
+    return client_for(UserFactory(username="erp.grp", role=roles.ERP_INTEGRATION))
+
+
+def test_a_group_and_its_memberships_are_stated_through_the_api(scenario, erp):
+    response = send(erp, "post", "/api/v1/customers/", {"code": "G-NEW", "name": "New group", "is_group": True})
+    assert response.status_code == 201, response.json()
+    assert response.json()["is_group"] is True
+    CustomerFactory(code="M-9")
+
+    response = send(erp, "post", "/api/v1/customers/G-NEW/memberships/", {"member": "M-9", "joined": "2026-02"})
+    assert response.status_code == 201, response.json()
+    assert response.json() == {"group": "G-NEW", "member": "M-9", "joined": "2026-02", "ended": None}
+    response = send(erp, "post", "/api/v1/customers/G-NEW/memberships/",
+                    {"member": "M-9", "joined": "2026-02", "ended": "2026-05"})
+    assert response.status_code == 200, response.json()
+    assert GroupMembership.objects.get(member__code="M-9").ended == month(5)
+    assert erp.get("/api/v1/customers/G-NEW/memberships/").json() == [
+        {"group": "G-NEW", "member": "M-9", "joined": "2026-02", "ended": "2026-05"}]
+
+
+@pytest.mark.parametrize(("group", "body", "field"), [
+    ("G", {"member": "M-1", "joined": "2026-06"}, "joined"),  # already G's from January
+    ("M-2", {"member": "M-1", "joined": "2026-06"}, "group"),  # M-2 is no group
+    ("G", {"member": "G", "joined": "2026-06"}, "member"),
+    ("G", {"member": "M-1", "joined": "2026-06", "ended": "2026-06"}, "ended"),
+    ("G", {"member": "M-1", "joined": "2026-6"}, "joined"),
+    ("G", {"member": "NOBODY", "joined": "2026-06"}, "member"),
+], ids=["overlap", "not-a-group", "group-as-member", "ends-when-it-joins", "bad-month", "unknown"])
+def test_a_bad_membership_is_400_naming_the_field_and_nothing_changes(scenario, erp, group, body, field):
+    before = list(GroupMembership.objects.order_by("pk").values_list("group", "member", "joined", "ended"))
+    response = send(erp, "post", f"/api/v1/customers/{group}/memberships/", body)
+    assert response.status_code == 400, response.json()
+    assert field in json.dumps(response.json())
+    assert list(GroupMembership.objects.order_by("pk").values_list("group", "member", "joined", "ended")) == before
+
+
+def test_a_group_with_members_stays_a_group(scenario, erp):
+    response = send(erp, "patch", "/api/v1/customers/G/", {"is_group": False})
+    assert response.status_code == 400 and "is_group" in json.dumps(response.json())
+    response = send(erp, "patch", "/api/v1/customers/M-1/", {"is_group": True})
+    assert response.status_code == 400 and "is_group" in json.dumps(response.json())
+
+
+def test_the_group_manager_reads_the_statement_with_members_lines_and_split(scenario):
+    accrue(full=True)
+    statement = client_for(scenario["am"]).get(f"/api/v1/agreements/{NUMBER}/statement/?as_of=2026-03-31").json()
+    assert D(statement["total_rebate"]) == D("240.00")
+    group = statement["group"]
+    assert group["split"] is True and group["measured_in"] == "units"
+    assert [(line["month"], line["member"], line["units"]) for line in group["lines"]] == [
+        ("2026-01", "M-1", "400.000"), ("2026-02", "M-2", "300.000"), ("2026-03", "M-3", "500.000")]
+    (period,) = group["periods"]
+    assert [(part["member"], part["share"], part["amount"]) for part in period["parts"]] == [
+        ("M-1", "1/3", "80.00"), ("M-2", "1/4", "60.00"), ("M-3", "5/12", "100.00")]
+
+
+def test_a_member_manager_sees_the_member_share_and_not_the_group_agreement(scenario):
+    accrue(full=True)
+    member_manager = client_for(scenario["am_member"])
+    assert member_manager.get(f"/api/v1/agreements/{NUMBER}/statement/").status_code == 404
+    assert member_manager.get("/api/v1/customers/G/memberships/").status_code == 404
+    response = member_manager.get("/api/v1/customers/M-2/group-shares/?as_of=2026-03-31")
+    assert response.status_code == 200
+    assert response.json() == [{"agreement": NUMBER, "group": "G", "first": "2026-01", "last": "2026-03",
+                                "volume": "300.000", "share": "1/4", "share_percent": "25.0000", "amount": "60.00"}]
+    text = response.content.decode()
+    assert "M-1" not in text and "M-3" not in text
+    # M-3 is the group manager's, not theirs.
+    assert member_manager.get("/api/v1/customers/M-3/group-shares/").status_code == 404
