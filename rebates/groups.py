@@ -28,6 +28,10 @@ class MemberPart:
     share: Fraction  # its share of the period's volume
     amount: Decimal | None  # its part of the period's rebate; None when the group is paid
 
+    @property
+    def share_text(self) -> str:
+        return f"{self.share.numerator}/{self.share.denominator}"
+
 
 @dataclass(frozen=True)
 class GroupPeriod:
@@ -98,6 +102,10 @@ class MemberShare:
     share: Fraction
     amount: Decimal | None  # None when the group agreement pays the group
 
+    @property
+    def share_text(self) -> str:
+        return f"{self.share.numerator}/{self.share.denominator}"
+
 
 def member_shares(customer: Customer, *, as_of: date) -> list[MemberShare]:
     """The customer's share of each agreement of the groups it was a member of, per settlement period up to
@@ -115,3 +123,13 @@ def member_shares(customer: Customer, *, as_of: date) -> list[MemberShare]:
                                               part.volume, part.share, part.amount))
     return result
 
+
+
+def group_members(group: Customer) -> list[GroupMembership]:
+    """The group's memberships (with their members), by first month."""
+    return list(GroupMembership.objects.filter(group=group).select_related("member").order_by("joined", "member__code"))
+
+
+def customer_memberships(customer: Customer) -> list[GroupMembership]:
+    """The customer's memberships of groups (with their groups), by first month."""
+    return list(GroupMembership.objects.filter(member=customer).select_related("group").order_by("joined"))

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 
 from customers import roles
 from customers.models import Customer, GroupMembership, member_in
@@ -18,6 +19,7 @@ from rebates.sql.scope import member_in_sql
 from tests import ledger
 from tests.api.conftest import client_for, send
 from tests.factories import (
+    PASSWORD,
     AgreementFactory,
     ContractPriceFactory,
     CustomerFactory,
@@ -297,3 +299,47 @@ def test_a_member_manager_sees_the_member_share_and_not_the_group_agreement(scen
     assert "M-1" not in text and "M-3" not in text
     # M-3 is the group manager's, not theirs.
     assert member_manager.get("/api/v1/customers/M-3/group-shares/").status_code == 404
+
+
+# --- pages ------------------------------------------------------------------------------------------------
+
+
+def test_the_group_agreement_page_shows_the_members_lines_and_split(scenario, client):
+    accrue(full=True)
+    client.login(username="am.group", password=PASSWORD)
+    response = client.get(reverse("agreement-detail", args=[NUMBER]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    split = page[page.index('id="group-split"'):page.index('id="group-lines"')]
+    assert "M-1" in split and "1/3" in split and "$80.00" in split and "5/12" in split and "$240.00" in split
+    assert "M-2" in page[page.index('id="group-lines"'):]
+    members = client.get(reverse("customer-detail", args=["G"])).content.decode()
+    assert 'id="group-members"' in members and "M-1" in members
+
+
+def test_the_member_page_shows_its_share_only_and_the_group_agreement_stays_hidden(scenario, client):
+    accrue(full=True)
+    client.login(username="am.member", password=PASSWORD)
+    assert client.get(reverse("agreement-detail", args=[NUMBER])).status_code == 404
+    assert client.get(reverse("customer-detail", args=["G"])).status_code == 404
+    page = client.get(reverse("customer-detail", args=["M-2"])).content.decode()
+    shares = page[page.index('id="group-shares"'):]
+    shares = shares[:shares.index("</table>")]
+    assert NUMBER in shares and "1/4" in shares and "$60.00" in shares
+    assert "M-1" not in page and "M-3" not in page
+
+
+@pytest.mark.today("2026-12-31")
+def test_the_demo_shows_a_group_of_three_earning_the_worked_example_each_quarter():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("load_demo", stdout=StringIO())
+    agreement = RebateAgreement.objects.get(number="AG-G-3001-2026")
+    assert agreement.customer.is_group and agreement.group_payout == "split"
+    assert GroupMembership.objects.filter(group=agreement.customer).count() == 3
+    statement = group_statement(agreement, as_of=datetime.date(2026, 12, 31))
+    assert [period.earned for period in statement.periods] == [D("240.00")] * 4
+    assert {(part.member, str(part.share), part.amount) for part in statement.periods[0].parts} == {
+        ("C-3101", "1/3", D("80.00")), ("C-3102", "1/4", D("60.00")), ("C-3103", "5/12", D("100.00"))}
