@@ -343,3 +343,12 @@ def test_the_demo_shows_a_group_of_three_earning_the_worked_example_each_quarter
     assert [period.earned for period in statement.periods] == [D("240.00")] * 4
     assert {(part.member, str(part.share), part.amount) for part in statement.periods[0].parts} == {
         ("C-3101", "1/3", D("80.00")), ("C-3102", "1/4", D("60.00")), ("C-3103", "5/12", D("100.00"))}
+
+
+def test_the_group_payout_is_set_through_the_agreement_api(scenario, erp):
+    response = send(erp, "patch", f"/api/v1/agreements/{NUMBER}/", {"group_payout": "group"})
+    assert response.status_code == 200, response.json()
+    assert response.json()["group_payout"] == "group"
+    assert RebateAgreement.objects.get(number=NUMBER).group_payout == "group"
+    response = send(erp, "patch", f"/api/v1/agreements/{NUMBER}/", {"group_payout": "members"})
+    assert response.status_code == 400 and "group_payout" in json.dumps(response.json())
