@@ -250,8 +250,9 @@ def _demo_sync(*, as_of: date):
 
 
 # A buying group of three (docs/buying-groups.md's worked example, every quarter): its members buy 400, 300 and
-# 500 units of FAS-102 at $10.00, one member a month; the group's quarterly agreement pays 1 % to 1,000 units and
-# 2 % from 1,000, retroactive, split among the members: $240.00 a quarter, $80.00, $60.00 and $100.00.
+# 500 units of FAS-102 at $10.00, one member a month (in 2025 as in 2026); the group's quarterly agreement pays
+# 1 % to 1,000 units and 2 % from 1,000, retroactive, split among the members: $240.00 a quarter, $80.00, $60.00
+# and $100.00.
 GROUP = ("G-3001", "Pioneer Buying Group", "am.north")
 GROUP_MEMBERS = (("C-3101", "Pioneer Tools Westside", "am.north", 400),
                  ("C-3102", "Pioneer Fixings", "am.south", 300),
@@ -270,8 +271,9 @@ def _group_sync(users, segments, products, programs):
         member = _sync(Customer, {"code": member_code}, name=member_name, segment=segments["construction"],
                        account_manager=users[member_manager])
         _sync(GroupMembership, {"group": group, "member": member, "joined": TERM_START}, ended=None)
-        for quarter in range(4):
-            month = MONTHS[quarter * 3 + number]
+        # Last year's quarters too (the same purchases), as every other demo customer has them.
+        for quarter in range(8):
+            month = (date(2025, 1, 1) if quarter < 4 else TERM_START).replace(month=quarter % 4 * 3 + number + 1)
             _sync(PurchaseLine, {"erp_line_id": f"{ERP_LINE_PREFIX}{member_code}-{GROUP_SKU}-{month:%Y-%m}"},
                   customer=member, product=product, month=month, quantity=Decimal(units), unit_price=GROUP_PRICE,
                   amount=quantize_money(units * GROUP_PRICE), source=PurchaseLine.Source.MANUAL)

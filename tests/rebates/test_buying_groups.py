@@ -18,6 +18,7 @@ from rebates.models import AccrualMark, PurchaseLine, RebateAgreement, RebateRul
 from rebates.sql.scope import member_in_sql
 from tests import ledger
 from tests.api.conftest import client_for, send
+from tests.excel.readback import values, workbook
 from tests.factories import (
     PASSWORD,
     AgreementFactory,
@@ -315,6 +316,9 @@ def test_the_group_agreement_page_shows_the_members_lines_and_split(scenario, cl
     assert "M-2" in page[page.index('id="group-lines"'):]
     members = client.get(reverse("customer-detail", args=["G"])).content.decode()
     assert 'id="group-members"' in members and "M-1" in members
+    rows = values(workbook(client.get(reverse("agreement-sheet", args=[NUMBER])).content).active)
+    assert [(r[1], r[2], D(str(r[3])), D(str(r[4]))) for r in rows if r[1] in ("M-1", "M-2", "M-3")] == [
+        ("M-1", "1/3", D(400), D("80.00")), ("M-2", "1/4", D(300), D("60.00")), ("M-3", "5/12", D(500), D("100.00"))]
 
 
 def test_the_member_page_shows_its_share_only_and_the_group_agreement_stays_hidden(scenario, client):
