@@ -36,13 +36,16 @@ class GroupMembershipInline(admin.TabularInline):
 class CustomerAdmin(ServiceAdmin):
     list_display = ("code", "name", "segment", "account_manager", "status", "is_group", "value_tier", "risk_level")
     list_filter = ("status", "is_group", "value_tier", "risk_level", "segment", "account_manager")
-    inlines = (GroupMembershipInline,)
     # Computed every night from purchases, claims and signals (docs/outlook.md): shown, never typed in.
     readonly_fields = ("value_tier", "risk_level", "risk_points", "risk_reasons", "valued_on")
     search_fields = ("code", "name")
     list_select_related = ("segment", "account_manager")
     autocomplete_fields = ("segment", "referred_by")
     raw_id_fields = ("account_manager",)
+
+    def get_inlines(self, request, obj):
+        # A buying group shows its members; other customers have none to show.
+        return (GroupMembershipInline,) if obj is not None and obj.is_group else ()
 
     def save_model(self, request, obj, form, change):
         """Through the services, so marking a customer lost terminates its active agreements (as of lost_on)

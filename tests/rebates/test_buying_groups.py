@@ -356,3 +356,22 @@ def test_the_group_payout_is_set_through_the_agreement_api(scenario, erp):
     assert RebateAgreement.objects.get(number=NUMBER).group_payout == "group"
     response = send(erp, "patch", f"/api/v1/agreements/{NUMBER}/", {"group_payout": "members"})
     assert response.status_code == 400 and "group_payout" in json.dumps(response.json())
+
+
+def test_memberships_are_stated_in_the_admin_and_a_refusal_shows_on_the_form(scenario, client):
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD))
+    newcomer = CustomerFactory(code="M-5")
+    add = reverse("admin:customers_groupmembership_add")
+    response = client.post(add, {"group": scenario["group"].pk, "member": newcomer.pk, "joined": "2026-02-01",
+                                 "ended": ""})
+    assert response.status_code == 302, response.content.decode()[:500]
+    assert GroupMembership.objects.get(member=newcomer).joined == month(2)
+    response = client.post(add, {"group": scenario["group"].pk, "member": newcomer.pk, "joined": "2026-04-01",
+                                 "ended": ""})
+    assert response.status_code == 200
+    assert "one group at a time" in response.content.decode()
+    assert GroupMembership.objects.filter(member=newcomer).count() == 1
+    page = client.get(reverse("admin:customers_customer_change", args=[scenario["group"].pk])).content.decode()
+    assert "M-5" in page
