@@ -36,7 +36,8 @@ def split_by_share(amount: Decimal, volumes: Mapping[str, Decimal]) -> dict[str,
     exact = {member: share * whole for member, share in parts.items()}
     floors = {member: value.numerator // value.denominator for member, value in exact.items()}
     left = whole - sum(floors.values())
-    order = sorted(parts, key=lambda member: (-(exact[member] - floors[member]), list(parts).index(member)))
+    named = {member: index for index, member in enumerate(parts)}
+    order = sorted(parts, key=lambda member: (-(exact[member] - floors[member]), named[member]))
     for member in order[:left]:
         floors[member] += 1
     return {member: (Decimal(sign * floors[member]) / 100).quantize(Decimal("0.01")) for member in parts}
