@@ -217,12 +217,18 @@ SELECT a.id, c.code, pl.month, SUM(pl.quantity), SUM(pl.amount)
 FROM {agreement} a
 JOIN {membership} g ON g.group_id = a.customer_id
 JOIN {customer} c ON c.id = g.member_id
-JOIN {purchase} pl ON pl.customer_id = g.member_id AND pl.month >= a.start_month - interval '12 months'
+JOIN {purchase} pl ON pl.customer_id = g.member_id AND pl.month >= (a.start_month - interval '12 months')::date
      AND {member_in}
 JOIN {product} pr ON pr.id = pl.product_id
-WHERE a.id = ANY(%s::bigint[]) AND {covers}
+WHERE a.id = ANY(%s::bigint[]) AND pl.customer_id = ANY(%s::bigint[]) AND {covers}
 GROUP BY a.id, c.code, pl.month
 ORDER BY a.id, pl.month, c.code
+"""
+
+# The members of these agreements' groups: named to the query above, so it reads their lines by index.
+_GROUP_MEMBERS_SQL = """
+SELECT DISTINCT g.member_id FROM {agreement} a JOIN {membership} g ON g.group_id = a.customer_id
+WHERE a.id = ANY(%s::bigint[])
 """
 
 
@@ -232,13 +238,18 @@ def group_rows(agreement_ids: list[int]) -> list[tuple]:
     for a rule measured against last year); none for an agreement whose customer has no members; one query."""
     if not agreement_ids:
         return []
+    tables = {"agreement": table(RebateAgreement), "membership": table(GroupMembership)}
     sql = _GROUP_SQL.format(
-        agreement=table(RebateAgreement), membership=table(GroupMembership), customer=table(Customer),
-        purchase=table(PurchaseLine), product=table(Product), member_in=member_in_sql(),
+        **tables, customer=table(Customer), purchase=table(PurchaseLine), product=table(Product),
+        member_in=member_in_sql(),
         covers=covers_sql(or_before_term=(f"EXISTS (SELECT 1 FROM {table(RebateRule)} r "
                                           f"WHERE r.agreement_id = a.id AND r.baseline = 'last_year')")))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [list(agreement_ids)])
+        cursor.execute(_GROUP_MEMBERS_SQL.format(**tables), [list(agreement_ids)])
+        members = sorted(member for (member,) in cursor.fetchall())
+        if not members:
+            return []
+        cursor.execute(sql, [list(agreement_ids), members])
         return cursor.fetchall()
 
 
