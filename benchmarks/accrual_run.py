@@ -14,7 +14,8 @@ with time per purchase line.
 The synthetic data gives a tenth of its agreements the newer rule kinds (clearance, product mix, conditional,
 referral; issue 22: the full run stays within its ratio to the floor with them). SYNTHETIC_NEW_KINDS=0 loads the
 older mix (the same agreements and lines, older kinds only) for the figure before them; the kinds loaded are
-printed, and the full run's line names the mix.
+printed, and the full run's line names the mix. A tenth of the agreements are on buying groups (issue 24);
+SYNTHETIC_GROUPS=0 loads the same book without them.
 
 Runs book their chunks in BENCH_WORKERS processes (default 2, this machine's cores), as that many Celery
 workers would. Run by `make bench` (PostgreSQL from the environment). BENCH_SYNTHETIC_SCALE=0.1 runs on a
@@ -237,6 +238,11 @@ def main():
     newer, agreements, words = kinds_loaded()
     mix = (f"newer kinds on {newer / agreements:.0%} of agreements" if newer
            else "older mix: no newer kinds (SYNTHETIC_NEW_KINDS=0)")
+    from rebates.models import RebateAgreement
+
+    on_groups = RebateAgreement.objects.filter(customer__is_group=True).count()
+    mix += (f"; buying groups on {on_groups / agreements:.0%} of agreements" if on_groups
+            else "; no buying groups (SYNTHETIC_GROUPS=0)")
     print(f"rule kinds loaded: {words}; {mix}")
     print(f"accrual runs book their chunks in {WORKERS} worker processes; {REPEATS} rounds, each on a fresh "
           f"copy of the loaded data after VACUUM ANALYZE, floor measured between the runs; minima quoted")

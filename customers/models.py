@@ -73,6 +73,10 @@ class Customer(NamedConstraints, models.Model):
     currency = models.CharField(max_length=3, default=default_currency, db_default="USD",
                                 validators=[validate_currency],
                                 help_text="ISO 4217 code (e.g. USD, EUR): its agreements book in it.")
+    # A buying group: its agreements earn on its members' purchases while they are members (GroupMembership,
+    # docs/buying-groups.md). One level: a group is never a member.
+    is_group = models.BooleanField("buying group", default=False, db_default=False,
+                                   help_text="A buying group, whose members' purchases count together.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -112,6 +116,54 @@ class Customer(NamedConstraints, models.Model):
                                               "are terminated as of that date."})
         if self.status != self.Status.LOST and self.lost_on is not None:
             raise ValidationError({"lost_on": "Only a lost customer has a lost_on date."})
+
+
+class GroupMembershipQuerySet(VisibleToQuerySet):
+    # The group's account manager sees its members (a member's own manager sees the member's share only).
+    customer_path = "group"
+
+
+class GroupMembership(NamedConstraints, models.Model):
+    """A customer's membership of a buying group, by month: from `joined` to the month before `ended` (still a
+    member while `ended` is null). One group at a time, one level (a group is never a member): the database
+    refuses the rest (a trigger of migration 0008_buying_groups)."""
+
+    group = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="memberships")
+    member = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="group_memberships")
+    joined = models.DateField(validators=[validate_month], help_text="First month as a member (first of the month).")
+    ended = models.DateField(null=True, blank=True, validators=[validate_month],
+                             help_text="First month no longer a member (first of the month); empty while a member.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = GroupMembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["group", "joined", "member"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(group=F("member")), name="group_membership_not_of_itself"),
+            models.CheckConstraint(condition=Q(ended__isnull=True) | Q(ended__gt=F("joined")),
+                                   name="group_membership_ends_after_joined"),
+            models.CheckConstraint(condition=Q(joined__day=1) & (Q(ended__isnull=True) | Q(ended__day=1)),
+                                   name="group_membership_by_month"),
+        ]
+        indexes = [
+            models.Index(fields=["member", "joined"], name="group_membership_member_idx"),
+            models.Index(fields=["group", "joined"], name="group_membership_group_idx"),
+        ]
+
+    def __str__(self):
+        until = f" to {self.ended:%Y-%m}" if self.ended else ""
+        return f"{self.member_id} in {self.group_id} from {self.joined:%Y-%m}{until}"
+
+    def counts_in(self, month) -> bool:
+        """Whether the member's purchases of `month` (a first-of-month date) count for the group."""
+        return member_in(self.joined, self.ended, month)
+
+
+def member_in(joined, ended, month) -> bool:
+    """The membership rule: a month counts from the month joined to the month before the month it ended (the
+    same as `rebates.sql.scope.member_in_sql`; tests/customers/test_groups.py checks they agree)."""
+    return joined <= month and (ended is None or month < ended)
 
 
 class AuditRecord(models.Model):

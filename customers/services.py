@@ -4,7 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from config import clock
-from customers.models import AuditRecord, Contact, ContactCadence, Customer, Segment
+from customers.models import AuditRecord, Contact, ContactCadence, Customer, GroupMembership, Segment
 
 # What else happens, in the same transaction, when a customer is marked lost: rebates registers the
 # termination of its agreements here (RebatesConfig.ready), since customers never imports rebates.
@@ -49,13 +49,14 @@ def audit_records(*, actor, action, rows) -> int:
 
 
 def customer_create(*, by, code, name, segment=None, account_manager=None, status="active", lost_on=None,
-                    referred_by=None, referral_from=None, referral_months=None, currency=None):
+                    referred_by=None, referral_from=None, referral_months=None, currency=None, is_group=False):
     """A new customer as the ERP sends it, with its audit row (its value tier and risk are computed nightly).
     Its currency defaults to settings.DEFAULT_CURRENCY."""
     with transaction.atomic():
         customer = Customer(code=code, name=name, segment=segment, account_manager=account_manager, status=status,
                             lost_on=lost_on, referred_by=referred_by, referral_from=referral_from,
-                            referral_months=referral_months, **({"currency": currency} if currency else {}))
+                            referral_months=referral_months, is_group=is_group,
+                            **({"currency": currency} if currency else {}))
         customer.full_clean()
         customer.save()
         audit_record(actor=by, action="customer.create", target=customer, summary=f"Customer {code} created")
@@ -87,12 +88,57 @@ def customer_update(*, by, customer, **fields):
                                                "purchase lines: their amounts are in it."})
         if changed:
             customer.full_clean()
+            _check_group_flag(customer)
             customer.save()
             audit_record(actor=by, action="customer.update", target=customer,
                          summary=f"Customer {customer.code} changed: {', '.join(changed)}", data=changed)
         if customer.status == Customer.Status.LOST and not was_lost:
             _customer_lost(customer=customer, by=by)
         return customer
+
+
+def _check_group_flag(customer):
+    # The database refuses these too (migration 0008_buying_groups); here they are named for the field.
+    if customer.is_group and GroupMembership.objects.filter(member=customer).exists():
+        raise ValidationError({"is_group": "The customer is a member of a group: a group is never a member."})
+    if not customer.is_group and GroupMembership.objects.filter(group=customer).exists():
+        raise ValidationError({"is_group": "The customer has members: it stays a group."})
+
+
+def group_membership_record(*, by, group, member, joined, ended=None):
+    """State that `member` belongs to buying group `group` from month `joined` to the month before `ended`
+    (None: still a member). The membership of that member in that group from that month is changed if there
+    is one, made otherwise; with its audit row. The group's agreements are marked for the next accrual run by
+    the database.
+
+    ValidationError naming the field: a group that is not a buying group, a member that is one, months out of
+    order, or months that overlap another membership of the member (one group at a time)."""
+    with transaction.atomic():
+        # The member's row first: two memberships of one member are stated one after the other.
+        member = Customer.objects.select_for_update().get(pk=member.pk)
+        if not group.is_group:
+            raise ValidationError({"group": f"{group.code} is not a buying group: set is_group first."})
+        if member.is_group:
+            raise ValidationError({"member": f"{member.code} is a buying group: a group is never a member."})
+        membership = (GroupMembership.objects.select_for_update().filter(group=group, member=member, joined=joined)
+                      .first() or GroupMembership(group=group, member=member, joined=joined))
+        membership.ended = ended
+        membership.full_clean()
+        overlapping = (GroupMembership.objects.filter(member=member).exclude(pk=membership.pk)
+                       .filter(joined__lt=ended or date.max))
+        overlapping = [other for other in overlapping if other.ended is None or joined < other.ended]
+        if overlapping:
+            other = overlapping[0]
+            raise ValidationError({"joined": f"{member.code} is a member of {other.group.code} from "
+                                             f"{other.joined:%Y-%m} in those months: one group at a time."})
+        created = membership.pk is None
+        membership.save()
+        until = f" to {ended:%Y-%m}" if ended else ""
+        audit_record(actor=by, action="group_membership.create" if created else "group_membership.update",
+                     target=membership, summary=f"{member.code} in group {group.code} from {joined:%Y-%m}{until}",
+                     data={"group": group.code, "member": member.code, "joined": joined.isoformat(),
+                           "ended": ended.isoformat() if ended else None})
+        return membership
 
 
 def segment_create(*, by, code, name):

@@ -31,6 +31,7 @@ from pages.watchlist import dashboard_watchlist
 from pages.watchlist import watchlist as watchlist_items
 from pricing_signals import selectors
 from rebates import forecasts as forecast_reads
+from rebates import groups as group_reads
 from rebates import history as history_reads
 from rebates import selectors as rebate_selectors
 from rebates import services as rebate_services
@@ -237,6 +238,10 @@ def customer_detail(request, code):
         if request.user.has_perm("customers.add_contact") and customer.status == Customer.Status.ACTIVE else None,
         "history": history_reads.history_section(history_reads.customer_records(customer=customer),
                                                  show_all=request.GET.get("history") == "all"),
+        # A buying group's members, or a member's groups and its share of their rebates (its own only).
+        "members": group_reads.group_members(customer) if customer.is_group else [],
+        "memberships": group_reads.customer_memberships(customer),
+        "group_shares": group_reads.member_shares(customer, as_of=clock.today()),
     })
 
 

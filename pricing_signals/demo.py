@@ -24,7 +24,7 @@ from django.db.models.functions import Coalesce
 from rest_framework.authtoken.models import Token
 
 from config import clock
-from customers.models import Contact, Customer, Segment
+from customers.models import Contact, Customer, GroupMembership, Segment
 from customers.roles import ACCOUNT_MANAGER, ADMINISTRATOR, ERP_INTEGRATION, FINANCE, PRICING_MANAGER, roles_sync
 from pricing_signals.models import Competitor, PriceClaim
 from pricing_signals.services.sweep import signals_detect
@@ -256,12 +256,54 @@ def _demo_sync(*, as_of: date):
             _sync(ExchangeRate, {"currency": EURO, "to_currency": settings.DEFAULT_CURRENCY, "month": month},
                   rate=euro_rate(month))
     _purchases_sync(plans, customers, products)
+    _group_sync(users, segments, products, programs)
     _claims_sync(rng, plans, customers, products, users)
     _contacts_sync(plans, customers, users, as_of=as_of)
     # Detection as the nightly sweep would run it, seen from the end of the demo year (or `as_of`, when
     # later): September's claims form the seed signal, April's and June's are unsubstantiated.
     signals_detect(as_of=max(as_of, DEMO_YEAR_END))
     return token
+
+
+# A buying group of three (docs/buying-groups.md's worked example, every quarter): its members buy 400, 300 and
+# 500 units of FAS-102 at $10.00, one member a month (in 2025 as in 2026); the group's quarterly agreement pays
+# 1 % to 1,000 units and 2 % from 1,000, retroactive, split among the members: $240.00 a quarter, $80.00, $60.00
+# and $100.00.
+GROUP = ("G-3001", "Pioneer Buying Group", "am.north")
+GROUP_MEMBERS = (("C-3101", "Pioneer Tools Westside", "am.north", 400),
+                 ("C-3102", "Pioneer Fixings", "am.south", 300),
+                 ("C-3103", "Pioneer Site Supply", "am.west", 500))
+GROUP_SKU, GROUP_PRICE = "FAS-102", Decimal("10.00")
+GROUP_BANDS = ((Decimal(0), Decimal(1)), (Decimal(1000), Decimal(2)))
+
+
+def _group_sync(users, segments, products, programs):
+    """The demo's buying group, its members, its agreement and the members' purchases."""
+    code, name, manager = GROUP
+    group = _sync(Customer, {"code": code}, name=name, segment=segments["industrial-distribution"],
+                  account_manager=users[manager], is_group=True)
+    product = products[GROUP_SKU]
+    for number, (member_code, member_name, member_manager, units) in enumerate(GROUP_MEMBERS):
+        member = _sync(Customer, {"code": member_code}, name=member_name, segment=segments["construction"],
+                       account_manager=users[member_manager])
+        _sync(GroupMembership, {"group": group, "member": member, "joined": TERM_START}, ended=None)
+        # Last year's quarters too (the same purchases), as every other demo customer has them.
+        for quarter in range(8):
+            month = (date(2025, 1, 1) if quarter < 4 else TERM_START).replace(month=quarter % 4 * 3 + number + 1)
+            _sync(PurchaseLine, {"erp_line_id": f"{ERP_LINE_PREFIX}{member_code}-{GROUP_SKU}-{month:%Y-%m}"},
+                  customer=member, product=product, month=month, quantity=Decimal(units), unit_price=GROUP_PRICE,
+                  amount=quantize_money(units * GROUP_PRICE), source=PurchaseLine.Source.MANUAL)
+    agreement = _sync(RebateAgreement, {"number": f"AG-{code}-2026"}, customer=group,
+                      program=programs[PROGRAM_OF_LINE[LINE_OF[GROUP_SKU]]], start_month=TERM_START,
+                      end_month=TERM_END, committed_monthly_quantity=None, settlement_frequency="quarterly",
+                      status="active", group_payout=RebateAgreement.GroupPayout.SPLIT)
+    agreement.products.set([product])
+    _sync(ContractPrice, {"agreement": agreement, "product": product, "effective_from": TERM_START},
+          net_price=GROUP_PRICE, reason="contract start")
+    rule = _sync(RebateRule, {"agreement": agreement},
+                 **{**RULE_BLANK, **TIERED_ON_QUANTITY, "tier_method": "retroactive"})
+    for threshold, rate in GROUP_BANDS:
+        _sync(TierBand, {"rule": rule, "threshold": threshold}, rate=rate)
 
 
 def _sync(model, lookup, **values):

@@ -226,7 +226,7 @@ class RebateAgreementForm(forms.ModelForm):
 
 AGREEMENT_ADMIN_FIELDS = ("number", "customer", "program", "products", "product_lines", "start_month", "end_month",
                           "committed_monthly_quantity", "settlement_frequency", "interim_frequency", "status",
-                          "terminated_on", "termination_reason", "enrolled", "overridden")
+                          "group_payout", "terminated_on", "termination_reason", "enrolled", "overridden")
 
 
 @admin.register(RebateAgreement)

@@ -165,6 +165,12 @@ class RebateAgreement(NamedConstraints, models.Model):
         QUARTERLY = "quarterly", "Quarterly"
         MONTHLY = "monthly", "Monthly"
 
+    class GroupPayout(models.TextChoices):
+        # A buying group's agreement (docs/buying-groups.md): paid to the group, or split among its members by
+        # their share of the settlement period's volume.
+        GROUP = "group", "Paid to the group"
+        SPLIT = "split", "Split among the members"
+
     number = models.CharField(max_length=40, unique=True, validators=[validate_code], help_text=CODE_RULE)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="agreements")
     program = models.ForeignKey(RebateProgram, on_delete=models.PROTECT, related_name="agreements")
@@ -196,6 +202,11 @@ class RebateAgreement(NamedConstraints, models.Model):
                                    help_text="Made from its program's template for a customer of a target segment.")
     overridden = models.BooleanField(default=False, db_default=False,
                                      help_text="Its rule was changed on its own: template changes pass it by.")
+
+    group_payout = models.CharField(
+        max_length=8, choices=GroupPayout.choices, default=GroupPayout.GROUP, db_default="group",
+        help_text="A buying group's agreement: paid to the group, or split among its members by their share of "
+                  "the period's volume.")
 
     objects = AgreementQuerySet.as_manager()
 

@@ -32,6 +32,7 @@ from rebates.engine.kinds import rule_kind
 from rebates.engine.money import ZERO_MONEY
 from rebates.engine.periods import add_months, month_of
 from rebates.engine.results import is_shortfall
+from rebates.groups import GroupStatement, group_statement
 from rebates.models import (
     EARNED_KINDS,
     AccrualRun,
@@ -325,6 +326,8 @@ class AgreementStatement:
     # The base unit units, per-unit rates and tiers count in: the one of the products bought ("unit" when
     # they differ or nothing was bought).
     base_unit: str = "unit"
+    # A buying group's agreement: the members' purchases that feed it and its split (rebates.groups).
+    group: "GroupStatement | None" = None
 
     @property
     def total_units(self) -> Decimal:
@@ -525,7 +528,8 @@ def agreement_statement(*, user, number, as_of=None, agreement=None) -> Agreemen
         through=through)
     return AgreementStatement(agreement=found, as_of=as_of, committed_monthly_quantity=committed,
                               months=tuple(months), accrued_through=through, shortfall_months=shortfall_months,
-                              referred=referred, base_unit=base_unit)
+                              referred=referred, base_unit=base_unit,
+                              group=group_statement(found, as_of=as_of) if found.customer.is_group else None)
 
 
 # --- Page reads: the agreement page, the customer page and the dashboards --------------------------

@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import ProtectedError, Q
 
 from config import clock
-from customers.models import Contact, Customer, Segment
+from customers.models import Contact, Customer, GroupMembership, Segment
 from customers.roles import ACCOUNT_MANAGER, roles_sync
 from rebates import querysets
 from rebates.bulk import BATCH_SIZE, copy_lines, indexes_rebuilt_after, insert_rows
@@ -126,6 +126,8 @@ class SyntheticSummary:
     lines_in_second_currency: int
     clearance_products: int
     referred_customers: int
+    buying_groups: int
+    group_members: int
     seconds: float
 
     def counts(self) -> dict[str, int]:
@@ -173,9 +175,14 @@ def new_kinds_default() -> bool:
     return os.environ.get("SYNTHETIC_NEW_KINDS", "1").strip().lower() not in ("0", "no", "off", "false")
 
 
+def groups_default() -> bool:
+    """Whether the book has buying groups: yes, unless SYNTHETIC_GROUPS is 0 (or no, off, false)."""
+    return os.environ.get("SYNTHETIC_GROUPS", "1").strip().lower() not in ("0", "no", "off", "false")
+
+
 def generate_synthetic(*, customers=10_000, agreements=20_000, products=500, months=24, lines=1_000_000,
                        seed=2026, start="2025-01", managers=20, replace=False, stdout=None,
-                       new_kinds=None) -> SyntheticSummary:
+                       new_kinds=None, groups=None) -> SyntheticSummary:
     """Generate the synthetic data in one transaction and return what was made.
 
     Agreements go round the customers: a customer's first agreement covers the first twelve months,
@@ -183,10 +190,14 @@ def generate_synthetic(*, customers=10_000, agreements=20_000, products=500, mon
     lines match no agreement and about 1 % are credit notes. Refuses when synthetic data exists, unless
     `replace`, which deletes the previous data first (never when accruals have been booked on it).
     `new_kinds` draws the mix with the newer kinds (the default, unless SYNTHETIC_NEW_KINDS=0) or, False, the
-    older mix of per-unit, percent, tiered and growth rules only.
+    older mix of per-unit, percent, tiered and growth rules only. `groups` makes about a tenth of the customers
+    (so of the agreements) buying groups of 2 to 5 other customers (the default, unless SYNTHETIC_GROUPS=0);
+    the same seed gives the same agreements and lines either way.
     """
     if new_kinds is None:
         new_kinds = new_kinds_default()
+    if groups is None:
+        groups = groups_default()
     began = clock.seconds()
     first_month = parse_month(start)
     _check_sizes(customers=customers, agreements=agreements, products=products, months=months, lines=lines,
@@ -201,10 +212,12 @@ def generate_synthetic(*, customers=10_000, agreements=20_000, products=500, mon
             say("deleted the previous synthetic data")
         month_list = [add_months(first_month, i) for i in range(months)]
         counts = _load(seed=seed, customers=customers, agreements=agreements, products=products,
-                       months=month_list, lines=lines, managers=managers, say=say, new_kinds=new_kinds)
+                       months=month_list, lines=lines, managers=managers, say=say, new_kinds=new_kinds,
+                       groups=groups)
     # Fresh planner statistics, so benchmarks measure the queries and not a stale plan.
-    statistics_refresh((Customer, RebateAgreement, RebateRule, TierBand, ContractPrice, LineDiscount, PurchaseLine,
-                        Product, RebateAgreement.products.through, RebateAgreement.product_lines.through))
+    statistics_refresh((Customer, GroupMembership, RebateAgreement, RebateRule, TierBand, ContractPrice, LineDiscount,
+                        PurchaseLine, Product, RebateAgreement.products.through,
+                        RebateAgreement.product_lines.through))
     say("statistics refreshed")
     return SyntheticSummary(**counts, seconds=clock.seconds() - began)
 
@@ -248,6 +261,8 @@ def synthetic_delete():
         RebateAgreement.product_lines.through.objects.filter(rebateagreement__in=agreements).delete()
         agreements.delete()
         Contact.objects.filter(customer__code__startswith=SYNTHETIC_PREFIX).delete()
+        GroupMembership.objects.filter(Q(group__code__startswith=SYNTHETIC_PREFIX)
+                                       | Q(member__code__startswith=SYNTHETIC_PREFIX)).delete()
         # The synthetic referrals first (a referrer is protected); a real customer referred by one stops the delete.
         (Customer.objects.filter(code__startswith=SYNTHETIC_PREFIX, referred_by__code__startswith=SYNTHETIC_PREFIX)
          .update(referred_by=None, referral_from=None, referral_months=None))
@@ -279,7 +294,7 @@ def _progress(stdout, began):
     return say
 
 
-def _load(*, seed, customers, agreements, products, months, lines, managers, say, new_kinds):
+def _load(*, seed, customers, agreements, products, months, lines, managers, say, new_kinds, groups):
     now = clock.now()
     rng = random.Random(f"{seed}:catalogue")
     manager_ids = _managers_load(managers)
@@ -375,6 +390,15 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
                   referral_months=count) for referred, (referrer, first, count) in sorted(referrals.items())],
         ("referred_by", "referral_from", "referral_months"), batch_size=BATCH_SIZE)
     say(f"{len(referrals):,} referred customers")
+    # The buying groups after the lines too, for the same reason: each membership marks its group's agreements.
+    memberships = (_groups_plan(random.Random(f"{seed}:groups"), planned, len(plan), len(months), set(referrals))
+                   if groups else [])
+    group_ids = sorted({customer_ids[group] for group, _, _, _ in memberships})
+    Customer.objects.filter(pk__in=group_ids).update(is_group=True)
+    insert_rows(GroupMembership, ("group_id", "member_id", "joined", "ended", "created_at"),
+                ((customer_ids[group], customer_ids[member], months[joined],
+                  None if ended is None else months[ended], now) for group, member, joined, ended in memberships))
+    say(f"{len(group_ids):,} buying groups of {len(memberships):,} members")
     return {
         "managers": managers, "segments": len(SEGMENTS), "product_lines": line_count, "products": products,
         "programs": len(PROGRAMS), "customers": customers, "agreements": agreements, "rules": agreements,
@@ -384,6 +408,7 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
         "credit_notes": tally["credit_notes"], "product_units": products * len(UNITS), "lines_in_units": in_units,
         "customers_in_second_currency": len(in_second), "lines_in_second_currency": lines_in_second,
         "clearance_products": len(windows), "referred_customers": len(referrals),
+        "buying_groups": len(group_ids), "group_members": len(memberships),
     }
 
 
@@ -639,6 +664,42 @@ def _referrals_plan(rng, planned, customer_count):
             referrals[referred] = (a.customer, first, rng.randint(*REFERRAL_MONTHS))
             wanted -= 1
     return referrals
+
+
+GROUP_PERCENT = 10  # of the customers, so of the agreements (they go round the customers)
+MEMBERS_PER_GROUP = (2, 5)
+
+
+def _groups_plan(rng, planned, customer_count, month_count, referred):
+    """[(group, member, joined month index, ended month index or None)]: about GROUP_PERCENT of the customers
+    are buying groups, each of 2 to 5 other customers whose first agreement shares a product line with the
+    group's (so their purchases fall in its scope). One level (a group is never a member), one group per member
+    (for the whole book), no referral customer among them (the referral kind reads its own; kept apart). Most
+    members are members throughout; one in four joins later, one in five of those leaves again."""
+    first_scope = {}
+    for a in planned:
+        first_scope.setdefault(a.customer, a.spans)
+    referrers = {a.customer for a in planned if a.rule["kind"] == "referral"}
+    eligible = [c for c in range(customer_count) if c not in referred and c not in referrers and c in first_scope]
+    groups = sorted(rng.sample(eligible, len(eligible) * GROUP_PERCENT // 100))
+    taken = set(groups)
+    by_line = {}
+    for customer in eligible:
+        if customer not in taken:
+            for line in first_scope[customer]:
+                by_line.setdefault(line, []).append(customer)
+    memberships = []
+    for group in groups:
+        candidates = sorted({c for line in first_scope[group] for c in by_line.get(line, ())} - taken)
+        for member in rng.sample(candidates, min(len(candidates), rng.randint(*MEMBERS_PER_GROUP))):
+            taken.add(member)
+            joined, ended = 0, None
+            if rng.randrange(4) == 0:
+                joined = rng.randrange(month_count // 2)
+                if rng.randrange(5) == 0:
+                    ended = joined + 1 + rng.randrange(month_count - joined - 1)
+            memberships.append((group, member, joined, ended))
+    return memberships
 
 
 def _baseline(rng, rule, period_dollars, last_year_known):

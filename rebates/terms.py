@@ -252,6 +252,18 @@ def referral_lines(agreements: list[AgreementInput]) -> dict[int, list[engine.Pu
     return result
 
 
+def group_lines(agreements: list[AgreementInput]) -> dict[int, list[engine.PurchaseLine]]:
+    """Per group agreement (its customer a buying group with members), its members' purchases in scope in
+    their membership months, per month and member (its code in `product`), over the whole term (and the year
+    before it for a rule measured against last year); one query for them all. They are the group's volume:
+    the engine reads them as the agreement's own purchases (docs/buying-groups.md)."""
+    result: dict[int, list[engine.PurchaseLine]] = defaultdict(list)
+    for agreement_id, code, month, quantity, amount in sql.group_rows([a.pk for a in agreements]):
+        result[agreement_id].append(engine.PurchaseLine(as_date(month), exact(quantity, QUANTITY_STEP),
+                                                        exact(amount, CENT), product=code))
+    return result
+
+
 def expected_ledger(
     agreements: list[RebateAgreement | AgreementInput], *, as_of: date, run_id: int | None = None,
     changed_months=None, booked=None,
@@ -283,10 +295,15 @@ def expected_ledger(
     cleared = clearance_lines(agreements)
     mixed = mix_lines(agreements)
     referred = referral_lines(agreements)
+    # A group agreement is always recomputed whole (its marks name the agreement): its members' lines add to
+    # the group's own.
+    grouped = group_lines([a for a in agreements if a.pk not in in_part])
     expected = {}
     for agreement in agreements:
         pk = agreement.pk
         lines = totals.get(pk, [])
+        if pk in grouped:
+            lines = lines + [engine.PurchaseLine(line.month, line.quantity, line.amount) for line in grouped[pk]]
         changed = read = None
         if pk in in_part:
             changed, read = in_part[pk]

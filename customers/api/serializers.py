@@ -6,7 +6,7 @@ from rest_framework import serializers
 from config.api.fields import CodeField, MonthField, NamedRowField
 from config.api.inputs import StrictInput
 from config.validators import validate_currency
-from customers.models import Customer, Segment
+from customers.models import Customer, GroupMembership, Segment
 
 
 class CustomerOut(serializers.ModelSerializer):
@@ -18,7 +18,8 @@ class CustomerOut(serializers.ModelSerializer):
     class Meta:
         model = Customer
         fields = ["code", "name", "segment", "account_manager", "status", "value_tier", "risk_level", "lost_on",
-                  "referred_by", "referral_from", "referral_months", "currency", "created_at", "updated_at"]
+                  "referred_by", "referral_from", "referral_months", "currency", "is_group", "created_at",
+                  "updated_at"]
         read_only_fields = fields
 
 
@@ -45,6 +46,8 @@ class CustomerIn(StrictInput):
                                      help_text="ISO 4217 code (e.g. EUR); absent: the default currency. Its "
                                                "agreements book in it; it cannot change once it has agreements "
                                                "or purchase lines.")
+    is_group = serializers.BooleanField(required=False, help_text="A buying group: its agreements earn on its "
+                                                                  "members' purchases while they are members.")
     # Value tier and risk are computed every night from purchases and claims: an echo is ignored.
     read_only_echoes = ("value_tier", "risk_level")
 
@@ -52,3 +55,26 @@ class CustomerIn(StrictInput):
 class CustomerChangeIn(CustomerIn):
     code = None
     read_only_echoes = ("code", "created_at", "updated_at", "value_tier", "risk_level")
+
+
+class MembershipOut(serializers.ModelSerializer):
+    group = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    member = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    joined = MonthField(read_only=True)
+    ended = MonthField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = GroupMembership
+        fields = ["group", "member", "joined", "ended"]
+        read_only_fields = fields
+
+
+class MembershipIn(StrictInput):
+    """A member of the group from a month; sent again with `ended` to end it."""
+
+    member = NamedRowField(slug_field="code", queryset=Customer.objects.all(),
+                           help_text="The ERP code of the member customer.")
+    joined = MonthField(help_text="First month (YYYY-MM) its purchases count for the group.")
+    ended = MonthField(required=False, allow_null=True,
+                       help_text="First month (YYYY-MM) they no longer count; null while a member.")
+    read_only_echoes = ("group",)

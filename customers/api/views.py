@@ -3,14 +3,14 @@ from rest_framework import mixins, status
 from rest_framework.response import Response
 
 from config.api.views import ApiViewSet
-from customers.api.serializers import CustomerChangeIn, CustomerIn, CustomerOut
+from customers.api.serializers import CustomerChangeIn, CustomerIn, CustomerOut, MembershipIn, MembershipOut
 from customers.filtersets import CustomerFilterSet
-from customers.models import Customer
-from customers.services import customer_create, customer_update
+from customers.models import Customer, GroupMembership
+from customers.services import customer_create, customer_update, group_membership_record
 
 EXAMPLE = {"code": "C00042", "name": "Northgate Industrial Supply", "segment": "distribution",
            "account_manager": "am.jones", "status": "active", "lost_on": None,
-           "referred_by": None, "referral_from": None, "referral_months": None}
+           "referred_by": None, "referral_from": None, "referral_months": None, "is_group": False}
 EXAMPLE_OUT = {**EXAMPLE, "value_tier": "A", "risk_level": "medium", "created_at": "2026-01-05T09:00:00Z",
                "updated_at": "2026-03-02T10:30:00Z"}
 IN = OpenApiExample("A customer", request_only=True, value=EXAMPLE)
@@ -64,3 +64,51 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
 
     def partial_update(self, request, *args, **kwargs):
         return self.update(request, *args, partial=True, **kwargs)
+
+
+MEMBERSHIP = {"group": "G00007", "member": "C00042", "joined": "2026-01", "ended": None}
+
+
+class GroupMembershipViewSet(ApiViewSet):
+    """A buying group's members, by the group's ERP code; 404 for a customer the user may not see."""
+
+    lookup_field = "code"
+    serializer_class = MembershipOut
+    pagination_class = None  # a group's members: one answer
+    filter_backends = []
+    required_permissions = {
+        "memberships": ("customers.view_customer",),
+        "membership_record": ("customers.change_customer",),
+    }
+
+    def get_queryset(self):
+        return Customer.objects.visible_to(self.request.user)
+
+    @extend_schema(summary="A group's members", responses=MembershipOut(many=True),
+                   description="The group's memberships, each from its first month to the month it ended (null "
+                               "while a member), by first month.",
+                   examples=[OpenApiExample("Members", value=[MEMBERSHIP])])
+    def memberships(self, request, code=None):
+        group = self.get_object()
+        rows = (GroupMembership.objects.filter(group=group).select_related("group", "member")
+                .order_by("joined", "member__code"))
+        return Response(MembershipOut(rows, many=True).data)
+
+    @extend_schema(summary="State a membership", request=MembershipIn, responses={200: MembershipOut,
+                                                                                 201: MembershipOut},
+                   description="The member belongs to the group from `joined`; the membership of that member "
+                               "from that month is changed (200) if there is one, made (201) otherwise. Send "
+                               "`ended` to end it. One group at a time, one level: 400 naming the field.",
+                   examples=[OpenApiExample("A member", request_only=True,
+                                            value={"member": "C00042", "joined": "2026-01", "ended": None}),
+                             OpenApiExample("Stated", response_only=True, value=MEMBERSHIP)])
+    def membership_record(self, request, code=None):
+        group = self.get_object()
+        incoming = MembershipIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        before = GroupMembership.objects.filter(group=group, member=data["member"], joined=data["joined"]).exists()
+        membership = group_membership_record(by=request.user, group=group, member=data["member"],
+                                             joined=data["joined"], ended=data.get("ended"))
+        answer = status.HTTP_200_OK if before else status.HTTP_201_CREATED
+        return Response(MembershipOut(membership).data, status=answer)

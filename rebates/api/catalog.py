@@ -503,8 +503,8 @@ class AgreementOut(serializers.ModelSerializer):
         model = RebateAgreement
         fields = ["number", "customer", "program", "products", "product_lines", "start_month", "end_month",
                   "committed_monthly_quantity", "settlement_frequency", "interim_frequency", "status", "terminated_on",
-                  "termination_reason", "rule", "prices", "line_discounts", "created_at", "terms_changed_at",
-                  "enrolled", "overridden", "currency"]
+                  "termination_reason", "group_payout", "rule", "prices", "line_discounts", "created_at",
+                  "terms_changed_at", "enrolled", "overridden", "currency"]
         read_only_fields = fields
 
 
@@ -535,6 +535,10 @@ class AgreementIn(StrictInput):
         choices=INTERIM_FREQUENCIES, required=False, allow_blank=True,
         help_text="Interim payments within each settlement period (quarterly or monthly); blank for none.")
     status = serializers.ChoiceField(choices=[("draft", "Draft"), ("active", "Active")], required=False)
+    group_payout = serializers.ChoiceField(
+        choices=RebateAgreement.GroupPayout.choices, required=False,
+        help_text="A buying group's agreement: paid to the group (group) or split among its members by their "
+                  "share of each settlement period's volume (split).")
     net_price = ExactDecimalField(max_digits=14, decimal_places=4, min_value=0, required=False,
                                          allow_null=True, help_text="Contract net unit price of each product named "
                                                                     "in the scope (from the start month when "
@@ -572,7 +576,7 @@ AGREEMENT_OUT = {
     "number": "AG-2026-0042", "customer": "C00042", "program": "widgets-2026", "products": ["SKU-00007"],
     "product_lines": [], "start_month": "2026-01", "end_month": "2026-12", "committed_monthly_quantity": "10.000",
     "settlement_frequency": "annual", "interim_frequency": "", "status": "active", "terminated_on": None,
-    "termination_reason": "",
+    "termination_reason": "", "group_payout": "group",
     "rule": {"kind": "per_unit", "rate_type": "per_unit", "rate": "0.250000", "tier_basis": "", "tier_method": "",
              "baseline": "", "baseline_amount": None, "minimum": None, "cap": None, "commitment_rule": False,
              "active_months": None, "active_window": None, "clearance_rate": None, "min_product_lines": None,

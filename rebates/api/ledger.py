@@ -19,6 +19,7 @@ from config.api.inputs import NoBody, StrictInput
 from config.api.schema import ErrorSerializer
 from config.api.views import ApiView, ApiViewSet
 from rebates.api.filters import LedgerEntryFilter
+from rebates.api.groups import GroupOut
 from rebates.exports import XLSX_CONTENT_TYPE, ExportError, ExportFile
 from rebates.exports.filters import ExportFilterError, check_filter_codes
 from rebates.exports.settlement_statement import PDF_CONTENT_TYPE, statement_pdf, statement_xlsx
@@ -332,6 +333,8 @@ class StatementOut(serializers.Serializer):
     months = StatementMonthOut(many=True)
     referred = ReferredOut(many=True, help_text="A referral rule's referred customers: their net purchases in "
                                                 "scope by month, in their referral windows (empty otherwise).")
+    group = GroupOut(allow_null=True, help_text="A buying group's agreement: its members' purchases that feed it and "
+                                                "each settlement period's shares (null otherwise).")
 
 
 class StatementIn(QueryParams):
@@ -352,6 +355,7 @@ STATEMENT = {
                 "cumulative_rebate": "7.50", "expected_rebate": "2.50", "shortfall": False,
                 "booked_later": [{"month": "2026-05", "amount": "-0.50"}]}],
     "referred": [],
+    "group": None,
 }
 
 

@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 from rebates.api.catalog import AgreementViewSet, ProductViewSet, ProgramViewSet
 from rebates.api.currencies import ExchangeRateViewSet, HeldPurchaseViewSet
 from rebates.api.finance import AgedLiabilityView, JournalView
+from rebates.api.groups import MemberSharesView
 from rebates.api.history import AgreementHistoryView, AgreementRunsView, CustomerHistoryView, SettlementHistoryView
 from rebates.api.ledger import (
     AccrualExportView,
@@ -43,6 +44,7 @@ urlpatterns = [
     path("settlements/<int:pk>/statement.xlsx", SettlementStatementView.as_view(), name="settlement-statement"),
     path("settlements/<int:pk>/statement.pdf", SettlementStatementPdfView.as_view(), name="settlement-statement-pdf"),
     path("customers/<str:code>/history/", CustomerHistoryView.as_view(), name="customer-history"),
+    path("customers/<str:code>/group-shares/", MemberSharesView.as_view(), name="customer-group-shares"),
     path("exports/accruals.xlsx", AccrualExportView.as_view(), name="export-accruals-xlsx"),
     path("forecast-liability/", ForecastLiabilityView.as_view(), name="forecast-liability"),
     path("exports/forecast-liability.xlsx", ForecastLiabilityExportView.as_view(),

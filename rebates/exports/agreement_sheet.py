@@ -86,6 +86,22 @@ def write_agreement_xlsx(target, statement: AgreementStatement, *,
             row += 1
             sheet.write_row(row, 0, (excel_serial(month), code))
             sheet.write_number(row, 4, amount)
+    if statement.group is not None and statement.group.periods:
+        # A buying group's agreement: each member's volume, share and part of each settlement period (by its
+        # first month); no part when the group is paid.
+        group = statement.group
+        row += 2
+        sheet.write_string(row, 0, f"Buying group members' shares of the {group.measured_in} "
+                                   f"({'split among the members' if group.split else 'paid to the group'})",
+                           workbook.formats["label"])
+        for period in group.periods:
+            for part in period.parts:
+                row += 1
+                sheet.write_row(row, 0, (excel_serial(period.first), part.member))
+                sheet.write_string(row, 2, part.share_text)
+                sheet.write_number(row, 3, part.volume)
+                if part.amount is not None:
+                    sheet.write_number(row, 4, part.amount)
     for col, column in enumerate(COLUMNS):
         sheet.set_column(col, col, widths[col], workbook.formats[column.kind])
     workbook.close()

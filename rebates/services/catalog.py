@@ -29,7 +29,7 @@ from rebates.models import (
 from rebates.terms import agreement_terms, agreements_with_terms
 
 AGREEMENT_FIELDS = ("customer", "program", "start_month", "end_month", "committed_monthly_quantity",
-                    "settlement_frequency", "interim_frequency", "status")
+                    "settlement_frequency", "interim_frequency", "status", "group_payout")
 RULE_FIELDS = ("kind", "rate_type", "rate", "tier_basis", "tier_method", "baseline", "baseline_amount", "minimum",
                "cap", "commitment_rule", "active_months", "active_window", "clearance_rate", "min_product_lines",
                "focus_line", "focus_share")

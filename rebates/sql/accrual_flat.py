@@ -3,19 +3,22 @@ a rate times the settlement period's volume to date, booked in one INSERT ... SE
 
 A rule is flat when its kind is `per_unit` (money per unit) or `percent` (a percent of the eligible net
 amount) with no minimum, no cap, no launch bonus and no commitment rule in force (none, or no committed
-quantity above zero). For such a rule the engine (rebates/engine/calculate.py) gives every month of a
-settlement period: what the period has earned to date, rate x units (or rate % x amount) to date, never
-below 0, rounded half-up to the cent; less what it had earned the month before; no catch-up, no bonus.
-`flat_bookings` computes exactly that with window sums (PostgreSQL's numeric is exact and its ROUND goes
-half away from zero, as the engine's quantize_money), then books the difference from the ledger as
-`ledger_differences` does: a first accrual entry for a month not yet booked, an adjustment for one whose
-figures moved. tests/rebates/test_accrual_flat.py checks the two against each other on random agreements.
+quantity above zero), on an agreement of a customer that is not a buying group (a group's volume is its
+members': the engine reads it, docs/buying-groups.md). For such a rule the engine
+(rebates/engine/calculate.py) gives every month of a settlement period: what the period has earned to date,
+rate x units (or rate % x amount) to date, never below 0, rounded half-up to the cent; less what it had earned
+the month before; no catch-up, no bonus. `flat_bookings` computes exactly that with window sums (PostgreSQL's
+numeric is exact and its ROUND goes half away from zero, as the engine's quantize_money), then books the
+difference from the ledger as `ledger_differences` does: a first accrual entry for a month not yet booked, an
+adjustment for one whose figures moved. tests/rebates/test_accrual_flat.py checks the two against each other
+on random agreements.
 """
 
 from datetime import date, datetime
 
 from django.db import connection
 
+from customers.models import Customer
 from rebates.engine.periods import SettlementFrequency
 from rebates.models import (
     BonusCondition,
@@ -32,7 +35,8 @@ from rebates.sql.terms import run_input_table
 # The rule is flat (see the module's docstring); aliases a (agreement) and r (its rule).
 FLAT_RULE_SQL = """r.kind IN ('per_unit', 'percent') AND r.rate IS NOT NULL AND r.minimum IS NULL AND r.cap IS NULL
       AND NOT (r.commitment_rule AND COALESCE(a.committed_monthly_quantity, 0) > 0)
-      AND NOT EXISTS (SELECT 1 FROM {bonus} b WHERE b.rule_id = r.id)"""
+      AND NOT EXISTS (SELECT 1 FROM {bonus} b WHERE b.rule_id = r.id)
+      AND NOT EXISTS (SELECT 1 FROM {customer} gc WHERE gc.id = a.customer_id AND gc.is_group)"""
 
 _FLAT_SQL = """
 WITH frequency(name, months) AS (SELECT * FROM unnest(%(names)s::text[], %(months)s::int[])),
@@ -207,7 +211,7 @@ def flat_bookings(*, agreement_ids: list[int], changed_months: dict[int, frozens
         agreement=table(RebateAgreement), rule=table(RebateRule), ledger=table(LedgerEntry),
         period_lock=table(PeriodLock),
         purchase=table(PurchaseLine), product=table(Product),
-        flat_rule=FLAT_RULE_SQL.format(bonus=table(BonusCondition)),
+        flat_rule=FLAT_RULE_SQL.format(bonus=table(BonusCondition), customer=table(Customer)),
         whole_bought={"stored": _WHOLE_BOUGHT_SQL.format(input=run_input_table(run_id)),
                       "lines": _WHOLE_LINES_SQL.format(purchase=table(PurchaseLine), product=table(Product),
                                                        covers=covers_sql()),

@@ -43,3 +43,13 @@ def covers_sql(*, agreement: str = "a", product: str = "pl.product_id", product_
         f"                    WHERE sl.rebateagreement_id = {agreement}.id AND sl.productline_id = {product_line})"
         f"{extra}))"
     )
+
+
+def member_in_sql(*, membership: str = "g", month: str = "pl.month") -> str:
+    """SQL text, true when the membership (table alias `membership`, customers_groupmembership) holds the month
+    (`month`): from the month joined to the month before it ended. The same rule as
+    `customers.models.member_in` (tests/rebates/test_groups.py checks they agree)."""
+    for name in (membership, month):
+        if not _NAME.match(name):
+            raise ValueError(f"not a column or alias: {name!r}")
+    return f"({month} >= {membership}.joined AND ({membership}.ended IS NULL OR {month} < {membership}.ended))"

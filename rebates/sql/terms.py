@@ -4,9 +4,9 @@ from datetime import date
 
 from django.db import connection
 
-from customers.models import Customer
+from customers.models import Customer, GroupMembership
 from rebates.models import BonusCondition, Product, PurchaseLine, RebateAgreement, RebateRule, TierBand
-from rebates.sql.scope import covers_sql, table
+from rebates.sql.scope import covers_sql, member_in_sql, table
 
 # Purchases of each agreement's customer whose product is in the agreement's scope in a month of its term,
 # summed per month; from a year before the term when the rule measures growth over last year's same period
@@ -206,6 +206,50 @@ def referral_rows(agreement_ids: list[int]) -> list[tuple]:
                                purchase=table(PurchaseLine), product=table(Product), covers=covers_sql())
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(agreement_ids)])
+        return cursor.fetchall()
+
+
+# Purchases of each group agreement's members (its customer is a buying group) in the months they were members,
+# of products in the agreement's scope in a month of its term (from a year before it for a rule measured
+# against last year): per agreement, member and month (docs/buying-groups.md).
+_GROUP_SQL = """
+SELECT a.id, c.code, pl.month, SUM(pl.quantity), SUM(pl.amount)
+FROM {agreement} a
+JOIN {membership} g ON g.group_id = a.customer_id
+JOIN {customer} c ON c.id = g.member_id
+JOIN {purchase} pl ON pl.customer_id = g.member_id AND pl.month >= (a.start_month - interval '12 months')::date
+     AND {member_in}
+JOIN {product} pr ON pr.id = pl.product_id
+WHERE a.id = ANY(%s::bigint[]) AND pl.customer_id = ANY(%s::bigint[]) AND {covers}
+GROUP BY a.id, c.code, pl.month
+ORDER BY a.id, pl.month, c.code
+"""
+
+# The members of these agreements' groups: named to the query above, so it reads their lines by index.
+_GROUP_MEMBERS_SQL = """
+SELECT DISTINCT g.member_id FROM {agreement} a JOIN {membership} g ON g.group_id = a.customer_id
+WHERE a.id = ANY(%s::bigint[])
+"""
+
+
+def group_rows(agreement_ids: list[int]) -> list[tuple]:
+    """(agreement id, member's code, month, quantity, amount): the purchases in scope of the members of each
+    agreement's customer (a buying group) in their membership months, over the term (and the year before it
+    for a rule measured against last year); none for an agreement whose customer has no members; one query."""
+    if not agreement_ids:
+        return []
+    tables = {"agreement": table(RebateAgreement), "membership": table(GroupMembership)}
+    sql = _GROUP_SQL.format(
+        **tables, customer=table(Customer), purchase=table(PurchaseLine), product=table(Product),
+        member_in=member_in_sql(),
+        covers=covers_sql(or_before_term=(f"EXISTS (SELECT 1 FROM {table(RebateRule)} r "
+                                          f"WHERE r.agreement_id = a.id AND r.baseline = 'last_year')")))
+    with connection.cursor() as cursor:
+        cursor.execute(_GROUP_MEMBERS_SQL.format(**tables), [list(agreement_ids)])
+        members = sorted(member for (member,) in cursor.fetchall())
+        if not members:
+            return []
+        cursor.execute(sql, [list(agreement_ids), members])
         return cursor.fetchall()
 
 

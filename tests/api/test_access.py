@@ -29,6 +29,8 @@ WRITES = {
     ("customers", "create"): ERP_WRITES,
     ("customers", "update"): ERP_WRITES,
     ("customers", "partial_update"): ERP_WRITES,
+    # The ERP states buying groups' memberships as it sends customers.
+    ("customers", "membership_record"): ERP_WRITES,
     ("products", "create"): ERP_WRITES,
     ("products", "update"): ERP_WRITES,
     ("products", "partial_update"): ERP_WRITES,

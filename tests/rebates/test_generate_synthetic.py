@@ -281,3 +281,33 @@ def test_a_fifth_of_the_customers_buy_in_euros_with_a_rate_for_every_month(summa
     in_euros = PurchaseLine.objects.filter(erp_line_id__startswith="BK-", customer__currency="EUR").count()
     assert 0.1 < in_euros / 3000 < 0.35, in_euros
     assert f"{in_euros:,} in EUR" in summary
+
+
+def book_groups():
+    from customers.models import GroupMembership
+
+    return list(GroupMembership.objects.filter(group__code__startswith="BK-").order_by("group__code", "member__code")
+                .values_list("group__code", "member__code", "joined", "ended"))
+
+
+def test_a_tenth_of_the_agreements_are_on_buying_groups_of_two_to_five_members(monkeypatch):
+    from customers.models import GroupMembership
+
+    generate(**LARGER, seed=5)
+    groups = Customer.objects.filter(code__startswith="BK-", is_group=True)
+    on_groups = RebateAgreement.objects.filter(customer__in=groups).count()
+    assert 0.06 * 500 <= on_groups <= 0.14 * 500
+    for group in groups:
+        members = GroupMembership.objects.filter(group=group)
+        assert 1 <= members.count() <= 5  # 2 to 5 asked; fewer when the group's lines have few candidates
+        assert not members.filter(member__is_group=True).exists()
+    memberships = book_groups()
+    assert len({member for _, member, _, _ in memberships}) == len(memberships)  # one group per member
+    assert any(joined > datetime.date(2025, 1, 1) for _, _, joined, _ in memberships)
+    lines = synthetic_lines()
+    generate(**LARGER, seed=5, replace=True)
+    assert book_groups() == memberships  # the same seed, the same groups
+    monkeypatch.setenv("SYNTHETIC_GROUPS", "0")
+    generate(**LARGER, seed=5, replace=True)
+    assert not Customer.objects.filter(code__startswith="BK-", is_group=True).exists()
+    assert synthetic_lines() == lines  # the same lines with or without groups
