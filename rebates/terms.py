@@ -295,18 +295,20 @@ def expected_ledger(
     cleared = clearance_lines(agreements)
     mixed = mix_lines(agreements)
     referred = referral_lines(agreements)
-    # A group agreement is always recomputed whole (its marks name the agreement): its members' lines add to
-    # the group's own.
-    grouped = group_lines([a for a in agreements if a.pk not in in_part])
+    # A group agreement's members' lines add to the group's own; recomputed in part, those of the months read
+    # afresh only (the ledger holds the others' group volume, members' lines included).
+    grouped = group_lines(agreements)
     expected = {}
     for agreement in agreements:
         pk = agreement.pk
         lines = totals.get(pk, [])
-        if pk in grouped:
-            lines = lines + [engine.PurchaseLine(line.month, line.quantity, line.amount) for line in grouped[pk]]
         changed = read = None
         if pk in in_part:
             changed, read = in_part[pk]
+        if pk in grouped:
+            lines = lines + [engine.PurchaseLine(line.month, line.quantity, line.amount) for line in grouped[pk]
+                             if read is None or line.month in read]
+        if pk in in_part:
             lines = lines + [
                 engine.PurchaseLine(month, quantity, eligible)
                 for month, (quantity, eligible, _) in booked.get(pk, {}).items() if month not in read

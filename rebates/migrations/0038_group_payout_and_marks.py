@@ -5,23 +5,21 @@ from django.db import migrations, models
 
 XACT = "pg_current_xact_id()::text::bigint"
 
-# A member's purchase lines written, changed or deleted in a month of its membership mark the group's
-# agreements whose term (or, for a rule measured against last year, the year before it) holds the month, to be
-# recomputed whole: their purchases are the members' (docs/buying-groups.md). Statement-level, like the
-# purchase marks of migration 0010.
+# A member's purchase lines written, changed or deleted in a month of its membership: the same cells, but under
+# the group, so the next run recomputes the group's agreements covering them in those months (in part, as for
+# the group's own lines; a rule measured against last year reads the month for the year after it too).
+# Statement-level, like the purchase marks of migration 0010.
 LINE = ("customer_id", "product_id", "month", "quantity", "amount")
 CHANGED = (f"FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE ({', '.join('o.' + c for c in LINE)}) "
            f"IS DISTINCT FROM ({', '.join('n.' + c for c in LINE)})")
 MEMBER_ROWS = {
-    "INSERT": "SELECT customer_id, month FROM new_rows",
-    "UPDATE": f"SELECT o.customer_id, o.month {CHANGED} UNION SELECT n.customer_id, n.month {CHANGED}",
-    "DELETE": "SELECT customer_id, month FROM old_rows",
+    "INSERT": "SELECT customer_id, product_id, month FROM new_rows",
+    "UPDATE": (f"SELECT o.customer_id, o.product_id, o.month {CHANGED} "
+               f"UNION SELECT n.customer_id, n.product_id, n.month {CHANGED}"),
+    "DELETE": "SELECT customer_id, product_id, month FROM old_rows",
 }
 EVENTS = {"INSERT": "NEW TABLE AS new_rows", "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
           "DELETE": "OLD TABLE AS old_rows"}
-GROUP_AGREEMENTS = """JOIN rebates_rebateagreement a ON a.customer_id = g.group_id
-  AND r.month <= a.end_month AND r.month >= a.start_month - interval '12 months'"""
-
 
 def _line_marks():
     sql, drop = [], []
@@ -32,12 +30,12 @@ CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 -- With no membership anywhere (one probe), a batch of lines reads nothing more.
 IF EXISTS (SELECT 1 FROM customers_groupmembership) THEN
-INSERT INTO rebates_accrualmark (reason, agreement_id, xact)
-SELECT DISTINCT 'group', a.id, {XACT}
+INSERT INTO rebates_accrualmark (reason, customer_id, product_id, product_line_id, month, xact)
+SELECT DISTINCT 'group', g.group_id, r.product_id, p.product_line_id, r.month, {XACT}
 FROM ({rows}) r
 JOIN customers_groupmembership g ON g.member_id = r.customer_id AND r.month >= g.joined
   AND (g.ended IS NULL OR r.month < g.ended)
-{GROUP_AGREEMENTS};
+JOIN rebates_product p ON p.id = r.product_id;
 END IF;
 RETURN NULL;
 END $$;

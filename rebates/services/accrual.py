@@ -365,12 +365,6 @@ def _agreements_to_recompute(*, as_of: date, full: bool, snapshot: str | None) -
         low, high = sorted((last_month, as_of_month))
         recompute.update(dict.fromkeys(
             accruing.filter(end_month__gte=low, start_month__lte=high).values_list("pk", flat=True)))
-    # A buying group's agreement is recomputed whole: its volume is its members' (docs/buying-groups.md), which
-    # the ledger's months do not tell apart from its own.
-    in_part = [pk for pk, months in recompute.items() if months is not None]
-    if in_part:
-        recompute.update(dict.fromkeys(RebateAgreement.objects.filter(pk__in=in_part, customer__is_group=True)
-                                       .values_list("pk", flat=True)))
     return recompute
 
 

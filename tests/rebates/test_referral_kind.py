@@ -227,7 +227,7 @@ def test_a_referral_rule_and_a_referral_are_set_in_the_admin(scenario, client):
     customer = scenario["second"]
     response = client.post(reverse("admin:customers_customer_change", args=[customer.pk]), {
         "code": customer.code, "name": customer.name, "segment": customer.segment_id,
-        "account_manager": customer.account_manager_id, "status": "active", "lost_on": "",
+        "account_manager": customer.account_manager_id, "status": "active", "lost_on": "", "currency": "USD",
         "referred_by": scenario["referrer"].pk, "referral_from": "2026-04-01", "referral_months": "2"})
     assert response.status_code == 302, response.content.decode()[:3000]
     customer.refresh_from_db()
@@ -235,7 +235,7 @@ def test_a_referral_rule_and_a_referral_are_set_in_the_admin(scenario, client):
 
     response = client.post(reverse("admin:customers_customer_change", args=[customer.pk]), {
         "code": customer.code, "name": customer.name, "segment": customer.segment_id,
-        "account_manager": customer.account_manager_id, "status": "active", "lost_on": "",
+        "account_manager": customer.account_manager_id, "status": "active", "lost_on": "", "currency": "USD",
         "referred_by": customer.pk, "referral_from": "2026-04-01", "referral_months": "2"})
     assert response.status_code == 200
     assert "cannot refer itself" in response.content.decode()
