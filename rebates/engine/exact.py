@@ -300,7 +300,8 @@ def calculate(
         launches = {b.product: monthly_totals(bonus_lines, product=b.product) for b in bonuses}
 
     length = _PERIOD_MONTHS[terms.settlement_frequency]
-    if rule.thresholds or rule.minimum is not None or rule.cap is not None or bonuses or rule.reads_more:
+    if (rule.thresholds or rule.minimum is not None or rule.cap is not None or bonuses
+            or rule.qualifies is not None):
         period, earnings = _settlement_period, _earnings(rule)
     else:
         period, earnings = _flat_period, None
@@ -380,10 +381,12 @@ _new = object.__new__
 
 
 def _flat_period(terms: AgreementTerms, rule: IntegerRule, earnings: None, months, bought, last_year, launches,
-                 begin: int, end: int, recompute_from: int, results: list, kind_months: None) -> None:
+                 begin: int, end: int, recompute_from: int, results: list,
+                 kind_months: _KindMonths | None) -> None:
     """`_settlement_period` for the commonest rules, one rate all period with no minimum, cap or bonus (flat
-    per unit, percent, growth): the period's earnings to date are its rate on its units, amount or growth,
-    rounded; a month books the difference, never a catch-up."""
+    per unit, percent, growth, and the clearance, conditional and referral kinds): the period's earnings to
+    date are its rate on its units, amount or growth (or the kind's percents on the amount and its second
+    measure), rounded; a month books the difference, never a catch-up."""
     committed = terms.committed_monthly_quantity
     commitment_rule = terms.rule.commitment_rule
     to_cents, half = rule.to_cents, rule.to_cents // 2
@@ -393,26 +396,34 @@ def _flat_period(terms: AgreementTerms, rule: IntegerRule, earnings: None, month
     # for a percent, the month's average price divides (calculate.py's `_money_per_unit`, the same Decimals).
     percent = ZERO + rate
     fixed_per_unit = quantize_unit_price(rate if per_unit else ZERO) if per_unit or percent == 0 else None
+    second, _, counting = kind_months[:3] if kind_months is not None else (None, None, None)
+    percents = rule.percents
     first = months[begin]
-    quantity = amount = last_quantity = last_amount = 0
+    quantity = amount = last_quantity = last_amount = second_amount = 0
     earned = 0
     for index in range(begin, end):
         month_quantity, month_amount_dec, month_quantity_int, month_amount_int = bought[index]
         shortfall = committed is not None and is_shortfall(month_quantity, committed)
-        counts = not (shortfall and commitment_rule)
+        counts = not (shortfall and commitment_rule) and (counting is None or counting[index])
         if counts:
             quantity += month_quantity_int
             amount += month_amount_int
             if last_year is not None:
                 last_quantity += last_year[index][0]
                 last_amount += last_year[index][1]
+            if second is not None:
+                second_amount += second[index]
         # What the period has earned to date: the rate on its units, amount or growth, rounded half-up.
-        if growth:
-            base = (quantity - last_quantity if per_unit
-                    else amount - (last_amount if stated is None else stated))
+        if percents is not None:
+            base = percents[0] * amount + percents[1] * second_amount
+            now_earned = (base + half) // to_cents if base > 0 else 0
         else:
-            base = quantity if per_unit else amount
-        now_earned = (rate_int * base + half) // to_cents if base > 0 else 0
+            if growth:
+                base = (quantity - last_quantity if per_unit
+                        else amount - (last_amount if stated is None else stated))
+            else:
+                base = quantity if per_unit else amount
+            now_earned = (rate_int * base + half) // to_cents if base > 0 else 0
         if index < recompute_from:
             earned = now_earned  # a month before the changed ones: only where it leaves the period counts
             continue
