@@ -15,8 +15,17 @@ scales hold) is None from `calculate`, and calculate.py keeps the Decimal path, 
 tests/rebates/engine/test_exact.py draws random terms of every kind and purchases and checks both give
 identical results.
 
+The kinds that read more than the agreement's monthly totals say what the integers need through small hooks
+(kinds.py): `percents`, the percents a clearance or referral rule takes of the eligible amount and of its second
+measure (the clearance amount, the referred customers' amount, summed month by month in cents as the lines
+`calculate` is given); `qualifies_on`, the product mix kind's condition on the cents to date per product line,
+its focus share in ten-thousandths; `counting_months`, which months a conditional rule counts (a month bought in
+is one whose net amount is above zero, the same test in cents). The comparisons and sums are exact; the only
+rounding is the half-up to the cent, where the Decimal path rounds.
+
 Each period's months are computed in one loop over plain ints and tuples, with no object per month but its
-MonthResult: the commonest rules (one rate all period, no minimum, cap or bonus) in a shorter loop of their own.
+MonthResult: the commonest rules (one rate all period, no minimum, cap or bonus, the clearance, conditional and
+referral kinds among them) in a shorter loop of their own.
 """
 
 from __future__ import annotations
