@@ -34,6 +34,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
+from functools import partial
 from typing import TYPE_CHECKING, NamedTuple
 
 from .bonus import bonus_percent
@@ -193,9 +194,7 @@ _WHOLE = 100 * 10**RATE_PLACES
 
 def _qualifies(kind, rule: RebateRule, focus_share: int | None) -> Callable[[Mapping[str, int], int], bool]:
     """The kind's period condition on the cents to date per product line and in all."""
-    def qualifies(line_amounts: Mapping[str, int], amount: int) -> bool:
-        return kind.qualifies_on(rule, line_amounts, amount, focus_share, _WHOLE)
-    return qualifies
+    return partial(kind.qualifies_on, rule, focus_share=focus_share, whole=_WHOLE)
 
 
 class _Probe(NamedTuple):
@@ -361,25 +360,28 @@ def _kind_months(kind, rule: RebateRule, months: tuple[date, ...], bought: list,
             second.append(cents)
     by_line = None
     if kind.period_condition:
-        per_month: dict[date, dict[str, Decimal]] = {}
+        sums: dict[tuple[date, str], Decimal] = {}
+        get = sums.get
         for line in mix_lines:
-            amounts = per_month.setdefault(line.month, {})
-            amounts[line.product] = amounts.get(line.product, ZERO) + line.amount
-        by_line = []
-        for month in months:
-            amounts = per_month.get(month)
-            if amounts is None:
-                by_line.append(None)
-                continue
-            in_cents = {}
-            for product, amount in amounts.items():
-                scaled = amount * _HUNDRED
-                cents = int(scaled)
-                if cents != scaled:
-                    return None
-                size += abs(cents)
+            key = (line.month, line.product)
+            found = get(key)
+            sums[key] = ZERO + line.amount if found is None else found + line.amount
+        index = {month: i for i, month in enumerate(months)}
+        by_line = [None] * len(months)
+        for (month, product), amount in sums.items():
+            at = index.get(month)
+            if at is None:
+                continue  # a month that does not accrue
+            scaled = amount * _HUNDRED
+            cents = int(scaled)
+            if cents != scaled:
+                return None
+            size += abs(cents)
+            in_cents = by_line[at]
+            if in_cents is None:
+                by_line[at] = {product: cents}
+            else:
                 in_cents[product] = cents
-            by_line.append(in_cents)
     counting = None
     if kind.conditional_months:
         counting = kind.counting_months(rule, [total[3] > 0 for total in bought])
