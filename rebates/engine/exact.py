@@ -101,7 +101,7 @@ class IntegerRule(NamedTuple):
     largest: int
     # The kinds that read more than the agreement's monthly totals (kinds.py): the percents on the eligible
     # amount and on the kind's second measure (clearance, referral), whether the minimum is on that measure,
-    # the period's condition on its amounts per product line (product mix); all go through `_settlement_period`.
+    # the period's condition on its amounts per product line (product mix, always in `_settlement_period`).
     percents: tuple[int, int] | None = None
     minimum_on_second: bool = False
     qualifies: Callable[[Mapping[str, int], int], bool] | None = None
@@ -360,15 +360,15 @@ def _kind_months(kind, rule: RebateRule, months: tuple[date, ...], bought: list,
             second.append(cents)
     by_line = None
     if kind.period_condition:
-        sums: dict[tuple[date, str], Decimal] = {}
-        get = sums.get
+        line_sums: dict[tuple[date, str], Decimal] = {}
+        get = line_sums.get
         for line in mix_lines:
             key = (line.month, line.product)
             found = get(key)
-            sums[key] = ZERO + line.amount if found is None else found + line.amount
+            line_sums[key] = ZERO + line.amount if found is None else found + line.amount
         index = {month: i for i, month in enumerate(months)}
         by_line = [None] * len(months)
-        for (month, product), amount in sums.items():
+        for (month, product), amount in line_sums.items():
             at = index.get(month)
             if at is None:
                 continue  # a month that does not accrue
