@@ -92,7 +92,14 @@ def calculate(
             last_year_lines = () if last_year_lines is lines else tuple(last_year_lines)
         if not isinstance(lines, list | tuple):
             lines = tuple(lines)
-        results = exact.calculate(terms, months, lines, last_year_lines, bonus_lines, changed_months)
+        if not isinstance(clearance_lines, list | tuple):
+            clearance_lines = tuple(clearance_lines)
+        if not isinstance(mix_lines, list | tuple):
+            mix_lines = tuple(mix_lines)
+        if not isinstance(referral_lines, list | tuple):
+            referral_lines = tuple(referral_lines)
+        results = exact.calculate(terms, months, lines, last_year_lines, bonus_lines, changed_months,
+                                  clearance_lines, mix_lines, referral_lines)
         if results is not None:
             return results
     bought = monthly_totals(lines)

@@ -15,8 +15,17 @@ scales hold) is None from `calculate`, and calculate.py keeps the Decimal path, 
 tests/rebates/engine/test_exact.py draws random terms of every kind and purchases and checks both give
 identical results.
 
+The kinds that read more than the agreement's monthly totals say what the integers need through small hooks
+(kinds.py): `percents`, the percents a clearance or referral rule takes of the eligible amount and of its second
+measure (the clearance amount, the referred customers' amount, summed month by month in cents as the lines
+`calculate` is given); `qualifies_on`, the product mix kind's condition on the cents to date per product line,
+its focus share in ten-thousandths; `counting_months`, which months a conditional rule counts (a month bought in
+is one whose net amount is above zero, the same test in cents). The comparisons and sums are exact; the only
+rounding is the half-up to the cent, where the Decimal path rounds.
+
 Each period's months are computed in one loop over plain ints and tuples, with no object per month but its
-MonthResult: the commonest rules (one rate all period, no minimum, cap or bonus) in a shorter loop of their own.
+MonthResult: the commonest rules (one rate all period, no minimum, cap or bonus, the clearance, conditional and
+referral kinds among them) in a shorter loop of their own.
 """
 
 from __future__ import annotations
@@ -25,13 +34,14 @@ from bisect import bisect_right
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
+from functools import partial
 from typing import TYPE_CHECKING, NamedTuple
 
 from .bonus import bonus_percent
 from .choices import Baseline, RateType, TierBasis, TierMethod
 from .lines import NOTHING_BOUGHT, MonthTotal, PurchaseLine, monthly_totals
 from .money import ZERO, percent_of, quantize_unit_price
-from .periods import SettlementFrequency
+from .periods import SettlementFrequency, add_months
 from .results import MonthResult, is_shortfall
 
 if TYPE_CHECKING:
@@ -89,13 +99,18 @@ class IntegerRule(NamedTuple):
     cap: int | None
     restates: bool
     largest: int
+    # The kinds that read more than the agreement's monthly totals (kinds.py): the percents on the eligible
+    # amount and on the kind's second measure (clearance, referral), whether the minimum is on that measure,
+    # the period's condition on its amounts per product line (product mix, always in `_settlement_period`).
+    percents: tuple[int, int] | None = None
+    minimum_on_second: bool = False
+    qualifies: Callable[[Mapping[str, int], int], bool] | None = None
+    reads_more: bool = False
 
 
 def integer_rule(rule: RebateRule) -> IntegerRule | None:
     """The rule as integers, or None when its maths is not done in integers (the Decimal path does it)."""
     kind = rule.kind_class
-    if kind.conditional_months or kind.reads_clearance or kind.period_condition or kind.reads_referral:
-        return None  # whether a month counts depends on other months: the Decimal path decides it
     unit = rule.rate_unit
     per_unit = unit is RateType.PER_UNIT
     incremental = other_measure = basis_is_quantity = False
@@ -130,9 +145,12 @@ def integer_rule(rule: RebateRule) -> IntegerRule | None:
     rate_ints = tuple(_scaled(rate, RATE_PLACES) for rate in rates)
     if None in rate_ints:
         return None
-    minimum_on_quantity, minimum = False, None
+    minimum_on_quantity = minimum_on_second = False
+    minimum = None
     if rule.minimum is not None:
-        minimum_on_quantity = kind.minimum_volume(rule, _PROBE) == _PROBE.quantity
+        measure = kind.minimum_volume(rule, _PROBE)
+        minimum_on_quantity = measure == _PROBE.quantity
+        minimum_on_second = measure in (_PROBE.clearance_amount, _PROBE.referral_amount)
         minimum = _at_least(rule.minimum, QUANTITY_PLACES if minimum_on_quantity else AMOUNT_PLACES)
     cap = None
     if rule.cap is not None:
@@ -140,6 +158,23 @@ def integer_rule(rule: RebateRule) -> IntegerRule | None:
         if cap is None:
             return None
     largest = max(rate_ints)
+    reads_more = (kind.conditional_months or kind.reads_clearance or kind.period_condition
+                  or kind.reads_referral)
+    percents = qualifies = None
+    if reads_more:
+        if kind.percents(rule) is not None:
+            percents = tuple(_scaled(percent, RATE_PLACES) for percent in kind.percents(rule))
+            if None in percents:
+                return None
+            largest = max(largest, *percents)
+        if kind.period_condition:
+            focus_share = None
+            if rule.focus_share is not None:
+                focus_share = _scaled(rule.focus_share, RATE_PLACES)
+                if focus_share is None:
+                    return None
+                largest = max(largest, focus_share)
+            qualifies = _qualifies(kind, rule, focus_share)
     if rule.bonuses:
         bonus_ints = [_scaled(b.extra_percent, RATE_PLACES) for b in rule.bonuses]
         if None in bonus_ints:
@@ -149,8 +184,17 @@ def integer_rule(rule: RebateRule) -> IntegerRule | None:
     return IntegerRule(
         per_unit, TO_CENTS[unit], rates, rate_ints, thresholds, basis_is_quantity, incremental, other_measure,
         growth, stated, minimum_on_quantity, minimum, cap, kind.restates_earlier_months or minimum is not None,
-        max(largest, 1),
+        max(largest, 1), percents, minimum_on_second, qualifies, reads_more,
     )
+
+
+# 100 % in ten-thousandths of a percent (a focus share's unit), times the cents of an amount.
+_WHOLE = 100 * 10**RATE_PLACES
+
+
+def _qualifies(kind, rule: RebateRule, focus_share: int | None) -> Callable[[Mapping[str, int], int], bool]:
+    """The kind's period condition on the cents to date per product line and in all."""
+    return partial(kind.qualifies_on, rule, focus_share=focus_share, whole=_WHOLE)
 
 
 class _Probe(NamedTuple):
@@ -160,6 +204,9 @@ class _Probe(NamedTuple):
     amount: Decimal = Decimal(2)
     baseline_quantity: Decimal = Decimal(3)
     baseline_amount: Decimal = Decimal(4)
+    clearance_amount: Decimal = Decimal(5)
+    line_amounts: tuple[tuple[str, Decimal], ...] = ()
+    referral_amount: Decimal = Decimal(6)
 
 
 _PROBE = _Probe()
@@ -192,6 +239,9 @@ def calculate(
     last_year_lines: Iterable[PurchaseLine],
     bonus_lines: Iterable[PurchaseLine],
     changed_months: Collection[date] | None,
+    clearance_lines: Iterable[PurchaseLine] = (),
+    mix_lines: Iterable[PurchaseLine] = (),
+    referral_lines: Iterable[PurchaseLine] = (),
 ) -> tuple[MonthResult, ...] | None:
     """calculate.py's `calculate` in integers over the accruing `months`: the same MonthResults, or None when
     the rule or a figure is not done in integers (the Decimal path then does it all). The lines may be read
@@ -201,6 +251,7 @@ def calculate(
         return None
     if not months:
         return ()
+    kind = terms.rule.kind_class
     sums = _month_sums(lines)
     bought = []
     size = 0  # every month's units and amount, in ints: no volume to date is larger
@@ -234,6 +285,16 @@ def calculate(
                 return None
             size += abs(quantity_int) + abs(amount_int)
             last_year.append((quantity_int, amount_int))
+    kind_months = None
+    if rule.reads_more:
+        kind_months = _kind_months(kind, terms.rule, months, bought, clearance_lines, mix_lines, referral_lines)
+        if kind_months is None:
+            return None
+        size += kind_months.size
+        reach = kind.reach(terms.rule)
+        if changed_months is not None and reach:
+            # A month's purchases decide whether the next months count: those months can differ too.
+            changed_months = {add_months(month, step) for month in changed_months for step in range(reach + 1)}
     size += max(rule.thresholds, default=0) + (rule.stated_baseline or 0) + (rule.minimum or 0) + (rule.cap or 0)
     # Each product the maths makes (a rate or bonus percent on a volume to date) stays below LIMIT; and an
     # incremental share of another measure (at most the largest rate on the volume, times the other
@@ -247,7 +308,8 @@ def calculate(
         launches = {b.product: monthly_totals(bonus_lines, product=b.product) for b in bonuses}
 
     length = _PERIOD_MONTHS[terms.settlement_frequency]
-    if rule.thresholds or rule.minimum is not None or rule.cap is not None or bonuses:
+    if (rule.thresholds or rule.minimum is not None or rule.cap is not None or bonuses
+            or rule.qualifies is not None):
         period, earnings = _settlement_period, _earnings(rule)
     else:
         period, earnings = _flat_period, None
@@ -261,18 +323,81 @@ def calculate(
             if not changed:
                 continue
             recompute_from = months.index(min(changed), begin, end)
-        period(terms, rule, earnings, months, bought, last_year, launches, begin, end, recompute_from, results)
+        period(terms, rule, earnings, months, bought, last_year, launches, begin, end, recompute_from, results,
+               kind_months)
     return tuple(results)
+
+
+class _KindMonths(NamedTuple):
+    """What a kind reads besides the agreement's monthly totals, month by month over the accruing months."""
+
+    second: list[int] | None  # the second measure's cents (the clearance amount, the referred amount)
+    by_line: list[dict[str, int] | None] | None  # cents per product line (the product mix kind)
+    counting: tuple[bool, ...] | None  # whether the month counts (the conditional kind)
+    size: int  # the sum of the figures' sizes, for the LIMIT check
+
+
+def _kind_months(kind, rule: RebateRule, months: tuple[date, ...], bought: list, clearance_lines, mix_lines,
+                 referral_lines) -> _KindMonths | None:
+    """The kind's monthly figures in ints, or None when one is not (summed in the Decimals' order, as
+    calculate.py's `monthly_totals` and its per-line sums do)."""
+    size = 0
+    second = None
+    if kind.percents(rule) is not None:
+        sums = _month_sums(clearance_lines if kind.reads_clearance else referral_lines if kind.reads_referral
+                           else ())
+        second = []
+        for month in months:
+            found = sums.get(month)
+            if found is None:
+                second.append(0)
+                continue
+            scaled = found[1] * _HUNDRED
+            cents = int(scaled)
+            if cents != scaled:
+                return None
+            size += abs(cents)
+            second.append(cents)
+    by_line = None
+    if kind.period_condition:
+        line_sums: dict[tuple[date, str], Decimal] = {}
+        get = line_sums.get
+        for line in mix_lines:
+            key = (line.month, line.product)
+            found = get(key)
+            line_sums[key] = ZERO + line.amount if found is None else found + line.amount
+        index = {month: i for i, month in enumerate(months)}
+        by_line = [None] * len(months)
+        for (month, product), amount in line_sums.items():
+            at = index.get(month)
+            if at is None:
+                continue  # a month that does not accrue
+            scaled = amount * _HUNDRED
+            cents = int(scaled)
+            if cents != scaled:
+                return None
+            size += abs(cents)
+            in_cents = by_line[at]
+            if in_cents is None:
+                by_line[at] = {product: cents}
+            else:
+                in_cents[product] = cents
+    counting = None
+    if kind.conditional_months:
+        counting = kind.counting_months(rule, [total[3] > 0 for total in bought])
+    return _KindMonths(second, by_line, counting, size)
 
 
 _new = object.__new__
 
 
 def _flat_period(terms: AgreementTerms, rule: IntegerRule, earnings: None, months, bought, last_year, launches,
-                 begin: int, end: int, recompute_from: int, results: list) -> None:
+                 begin: int, end: int, recompute_from: int, results: list,
+                 kind_months: _KindMonths | None) -> None:
     """`_settlement_period` for the commonest rules, one rate all period with no minimum, cap or bonus (flat
-    per unit, percent, growth): the period's earnings to date are its rate on its units, amount or growth,
-    rounded; a month books the difference, never a catch-up."""
+    per unit, percent, growth, and the clearance, conditional and referral kinds): the period's earnings to
+    date are its rate on its units, amount or growth (or the kind's percents on the amount and its second
+    measure), rounded; a month books the difference, never a catch-up."""
     committed = terms.committed_monthly_quantity
     commitment_rule = terms.rule.commitment_rule
     to_cents, half = rule.to_cents, rule.to_cents // 2
@@ -282,26 +407,34 @@ def _flat_period(terms: AgreementTerms, rule: IntegerRule, earnings: None, month
     # for a percent, the month's average price divides (calculate.py's `_money_per_unit`, the same Decimals).
     percent = ZERO + rate
     fixed_per_unit = quantize_unit_price(rate if per_unit else ZERO) if per_unit or percent == 0 else None
+    second, _, counting = kind_months[:3] if kind_months is not None else (None, None, None)
+    percents = rule.percents
     first = months[begin]
-    quantity = amount = last_quantity = last_amount = 0
+    quantity = amount = last_quantity = last_amount = second_amount = 0
     earned = 0
     for index in range(begin, end):
         month_quantity, month_amount_dec, month_quantity_int, month_amount_int = bought[index]
         shortfall = committed is not None and is_shortfall(month_quantity, committed)
-        counts = not (shortfall and commitment_rule)
+        counts = not (shortfall and commitment_rule) and (counting is None or counting[index])
         if counts:
             quantity += month_quantity_int
             amount += month_amount_int
             if last_year is not None:
                 last_quantity += last_year[index][0]
                 last_amount += last_year[index][1]
+            if second is not None:
+                second_amount += second[index]
         # What the period has earned to date: the rate on its units, amount or growth, rounded half-up.
-        if growth:
-            base = (quantity - last_quantity if per_unit
-                    else amount - (last_amount if stated is None else stated))
+        if percents is not None:
+            base = percents[0] * amount + percents[1] * second_amount
+            now_earned = (base + half) // to_cents if base > 0 else 0
         else:
-            base = quantity if per_unit else amount
-        now_earned = (rate_int * base + half) // to_cents if base > 0 else 0
+            if growth:
+                base = (quantity - last_quantity if per_unit
+                        else amount - (last_amount if stated is None else stated))
+            else:
+                base = quantity if per_unit else amount
+            now_earned = (rate_int * base + half) // to_cents if base > 0 else 0
         if index < recompute_from:
             earned = now_earned  # a month before the changed ones: only where it leaves the period counts
             continue
@@ -331,11 +464,12 @@ def _flat_period(terms: AgreementTerms, rule: IntegerRule, earnings: None, month
 
 
 def _settlement_period(terms: AgreementTerms, rule: IntegerRule, earnings, months, bought, last_year, launches,
-                       begin: int, end: int, recompute_from: int, results: list) -> None:
+                       begin: int, end: int, recompute_from: int, results: list,
+                       kind_months: _KindMonths | None) -> None:
     """calculate.py's `_settlement_period` in integers for months[begin:end], appending its MonthResults from
     months[recompute_from] on: each month's period-to-date volume, what it earns (rounded half-up to the
-    cent, within minimum and cap), the month as the difference from the month before, and the part of it
-    that restates earlier months (catch-up)."""
+    cent, within minimum and cap, once the kind's condition holds), the month as the difference from the month
+    before, and the part of it that restates earlier months (catch-up)."""
     engine_rule = terms.rule
     committed = terms.committed_monthly_quantity
     commitment_rule = engine_rule.commitment_rule
@@ -344,36 +478,46 @@ def _settlement_period(terms: AgreementTerms, rule: IntegerRule, earnings, month
     minimum, on_quantity, cap = rule.minimum, rule.minimum_on_quantity, rule.cap
     restates, growth, per_unit, rates = rule.restates, rule.growth, rule.per_unit, rule.rates
     stated = rule.stated_baseline
+    on_second, qualifies = rule.minimum_on_second, rule.qualifies
+    second, by_line, counting = kind_months[:3] if kind_months is not None else (None, None, None)
+    line_amounts: dict[str, int] = {}  # the cents to date per product line (the product mix kind)
     first = months[begin]
     launched = dict.fromkeys(launches, ZERO) if launches else None
-    # The period to date before the month computed: units, amount, last year's units and amount; what it
-    # earned (cents) by the rule and by the bonus.
-    quantity = amount = last_quantity = last_amount = 0
+    # The period to date before the month computed: units, amount, last year's units and amount, the kind's
+    # second measure; what it earned (cents) by the rule and by the bonus.
+    quantity = amount = last_quantity = last_amount = second_amount = 0
     for index in range(begin, recompute_from):
         month_total = bought[index]
         if launched is not None:
             _launch(launched, launches, months[index])
-        if not (commitment_rule and is_shortfall(month_total[0], committed)):
+        if (not (commitment_rule and is_shortfall(month_total[0], committed))
+                and (counting is None or counting[index])):
             quantity += month_total[2]
             amount += month_total[3]
             if last_year is not None:
                 last_quantity += last_year[index][0]
                 last_amount += last_year[index][1]
+            if second is not None:
+                second_amount += second[index]
+            if by_line is not None and by_line[index]:
+                _add_lines(line_amounts, by_line[index])
     earned = bonus = 0
     if recompute_from != begin:
         extra = bonus_percent(bonuses, launched) if launched is not None else ZERO
-        _, earned, bonus = _standing(rule, cents_at, quantity, amount, last_quantity, last_amount, extra)
+        _, earned, bonus = _standing(rule, cents_at, quantity, amount, last_quantity, last_amount, second_amount,
+                                     line_amounts, extra)
     unit_prices: dict[int, Decimal] = {}  # a per-unit rate's rebate per unit, by band
     for index in range(recompute_from, end):
         month_total = bought[index]
         month_quantity, month_amount_dec, month_quantity_int, month_amount_int = month_total
         month = months[index]
         shortfall = committed is not None and is_shortfall(month_quantity, committed)
-        counts = not (shortfall and commitment_rule)
+        counts = not (shortfall and commitment_rule) and (counting is None or counting[index])
         extra = ZERO
         if launched is not None:
             _launch(launched, launches, month)
             extra = bonus_percent(bonuses, launched)
+        now_second = second_amount
         if counts:
             now_quantity = quantity + month_quantity_int
             now_amount = amount + month_amount_int
@@ -382,14 +526,21 @@ def _settlement_period(terms: AgreementTerms, rule: IntegerRule, earnings, month
                 now_last_amount = last_amount + last_year[index][1]
             else:
                 now_last_quantity, now_last_amount = last_quantity, last_amount
+            if second is not None:
+                now_second += second[index]
+            if by_line is not None and by_line[index]:
+                # Only the period to date is read from here on: the month's lines join it in place.
+                _add_lines(line_amounts, by_line[index])
         else:
             now_quantity, now_amount, now_last_quantity, now_last_amount = quantity, amount, last_quantity, last_amount
         # Where the period stands after this month (calculate.py's `_standing`, inline).
-        if minimum is not None and (now_quantity if on_quantity else now_amount) < minimum:
+        if ((minimum is not None
+             and (now_quantity if on_quantity else now_second if on_second else now_amount) < minimum)
+                or (qualifies is not None and not qualifies(line_amounts, now_amount))):
             now_reached, now_earned, now_bonus = False, 0, 0
         else:
             now_reached = True
-            now_earned = cents_at(now_quantity, now_amount, now_last_quantity, now_last_amount, None)
+            now_earned = cents_at(now_quantity, now_amount, now_last_quantity, now_last_amount, now_second, None)
             now_bonus = ((_scaled(extra, RATE_PLACES) * max(0, now_amount) + BONUS_TO_CENTS // 2) // BONUS_TO_CENTS
                          if extra else 0)
             if cap is not None:
@@ -402,7 +553,8 @@ def _settlement_period(terms: AgreementTerms, rule: IntegerRule, earnings, month
         if restates:
             # Earlier months restated at the rate now reached (from nothing when the minimum was just reached),
             # less what they had booked; between 0 and the month's rule amount.
-            restated = (cents_at(quantity, amount, last_quantity, last_amount, band_of(now_quantity, now_amount))
+            restated = (cents_at(quantity, amount, last_quantity, last_amount, second_amount,
+                                 band_of(now_quantity, now_amount))
                         if now_reached else 0)
             catch_up = restated - earned
             if rule_amount >= 0:
@@ -448,7 +600,13 @@ def _settlement_period(terms: AgreementTerms, rule: IntegerRule, earnings, month
         )
         results.append(result)
         quantity, amount, last_quantity, last_amount = now_quantity, now_amount, now_last_quantity, now_last_amount
+        second_amount = now_second
         earned, bonus = now_earned, now_bonus
+
+
+def _add_lines(line_amounts: dict[str, int], month: Mapping[str, int]) -> None:
+    for line, cents in month.items():
+        line_amounts[line] = line_amounts.get(line, 0) + cents
 
 
 def _launch(launched: dict[str, Decimal], launches: Mapping[str, Mapping[date, MonthTotal]], month: date) -> None:
@@ -457,12 +615,17 @@ def _launch(launched: dict[str, Decimal], launches: Mapping[str, Mapping[date, M
 
 
 def _standing(rule: IntegerRule, cents_at, quantity: int, amount: int, last_quantity: int, last_amount: int,
-              extra: Decimal) -> tuple[bool, int, int]:
-    """(reached, earned, bonus) of a period to date, in cents: nothing below the minimum; the rule, then the
-    bonus percent `extra`, both within the cap (calculate.py's `_standing`)."""
-    if rule.minimum is not None and (quantity if rule.minimum_on_quantity else amount) < rule.minimum:
+              second: int, line_amounts: Mapping[str, int], extra: Decimal) -> tuple[bool, int, int]:
+    """(reached, earned, bonus) of a period to date, in cents: nothing below the minimum or before the kind's
+    condition holds; the rule, then the bonus percent `extra`, both within the cap (calculate.py's
+    `_standing`)."""
+    if rule.minimum is not None and (
+        quantity if rule.minimum_on_quantity else second if rule.minimum_on_second else amount
+    ) < rule.minimum:
         return False, 0, 0
-    from_rule = cents_at(quantity, amount, last_quantity, last_amount, None)
+    if rule.qualifies is not None and not rule.qualifies(line_amounts, amount):
+        return False, 0, 0
+    from_rule = cents_at(quantity, amount, last_quantity, last_amount, second, None)
     bonus = ((_scaled(extra, RATE_PLACES) * max(0, amount) + BONUS_TO_CENTS // 2) // BONUS_TO_CENTS
              if extra else 0)
     if rule.cap is not None:
@@ -481,10 +644,10 @@ def _grows(rule: IntegerRule, quantity: int, amount: int, last_quantity: int, la
 
 def _earnings(rule: IntegerRule) -> tuple[Callable[..., int], Callable[[int, int], int]]:
     """Two functions for the rule's shape, chosen once per calculation:
-    cents_at(quantity, amount, last_quantity, last_amount, band): what the volume earns, in cents rounded
-    half-up, never below 0, at the band's rate (None: the band the volume reached; incremental tiers pay each
-    band's share at its own rate whatever is asked); and band_of(quantity, amount): the band the volume
-    reached (0 without bands)."""
+    cents_at(quantity, amount, last_quantity, last_amount, second, band): what the volume earns, in cents
+    rounded half-up, never below 0, at the band's rate (None: the band the volume reached; incremental tiers
+    pay each band's share at its own rate whatever is asked; `second` is the kind's second measure, read by
+    the kinds with `percents`); and band_of(quantity, amount): the band the volume reached (0 without bands)."""
     rates, thresholds = rule.rate_ints, rule.thresholds
     per_unit, growth, stated = rule.per_unit, rule.growth, rule.stated_baseline
     on_quantity = rule.basis_is_quantity
@@ -498,11 +661,17 @@ def _earnings(rule: IntegerRule) -> tuple[Callable[..., int], Callable[[int, int
         def band_of(quantity: int, amount: int) -> int:
             return 0
 
-    if rule.incremental:
+    if rule.percents is not None:
+        own, other = rule.percents
+
+        def cents_at(quantity, amount, last_quantity, last_amount, second, band):
+            total = own * amount + other * second
+            return (total + half) // to_cents if total > 0 else 0
+    elif rule.incremental:
         bands = tuple(zip(rates, thresholds, (*thresholds[1:], None), strict=True))
         other_measure = rule.other_measure
 
-        def cents_at(quantity, amount, last_quantity, last_amount, band):
+        def cents_at(quantity, amount, last_quantity, last_amount, second, band):
             value = quantity if on_quantity else amount
             total = 0
             for rate, low, high in bands:
@@ -515,7 +684,7 @@ def _earnings(rule: IntegerRule) -> tuple[Callable[..., int], Callable[[int, int
                 return _cents_of_share(total, on_quantity, quantity, amount)
             return (total + half) // to_cents
     elif growth:
-        def cents_at(quantity, amount, last_quantity, last_amount, band):
+        def cents_at(quantity, amount, last_quantity, last_amount, second, band):
             rate = rates[band_of(quantity, amount) if band is None else band]
             if per_unit:
                 over = quantity - last_quantity
@@ -523,7 +692,7 @@ def _earnings(rule: IntegerRule) -> tuple[Callable[..., int], Callable[[int, int
                 over = amount - (last_amount if stated is None else stated)
             return (rate * over + half) // to_cents if over > 0 else 0
     else:
-        def cents_at(quantity, amount, last_quantity, last_amount, band):
+        def cents_at(quantity, amount, last_quantity, last_amount, second, band):
             rate = rates[band_of(quantity, amount) if band is None else band]
             base = quantity if per_unit else amount
             return (rate * base + half) // to_cents if base > 0 else 0

@@ -13,14 +13,14 @@ the order defined. The model's choices come from it. A new kind is a new class h
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from .choices import Baseline, RateType, TierBasis, TierMethod
-from .money import ZERO, percent_of
+from .money import HUNDRED, ZERO, percent_of
 from .periods import add_months
 from .rules import Volume, apply_rate, basis_value, earning_base, growth
 from .tiers import band_rate, incremental_total, validate_bands
@@ -69,17 +69,18 @@ class Kind:
     banded: ClassVar[bool] = False  # whether the rule's rates are on tier bands
     # Whether a newly reached rate restates the period's earlier months, booked as a catch-up.
     restates_earlier_months: ClassVar[bool] = False
-    # Whether a month earns only on a condition over the months bought in (`month_counts`): such a rule is
-    # worked out by the Decimal maths alone.
+    # Whether a month earns only on a condition over the months bought in (`month_counts`, and
+    # `counting_months` for the integer maths).
     conditional_months: ClassVar[bool] = False
     # Whether the rule earns on the clearance amount too (`Volume.clearance_amount`, from the clearance lines
-    # calculate is given): such a rule is worked out by the Decimal maths alone.
+    # calculate is given): its second measure (`percents`).
     reads_clearance: ClassVar[bool] = False
-    # Whether a settlement period earns only once its volume to date meets a condition (`qualifies`), as it
-    # earns only once it reaches its minimum: reaching it restates the period's earlier months.
+    # Whether a settlement period earns only once its volume to date meets a condition (`qualifies`, on the
+    # amounts per product line of the mix lines calculate is given), as it earns only once it reaches its
+    # minimum: reaching it restates the period's earlier months.
     period_condition: ClassVar[bool] = False
     # Whether the rule earns on its referred customers' purchases (`Volume.referral_amount`, from the referral
-    # lines calculate is given) rather than the agreement's own: worked out by the Decimal maths alone.
+    # lines calculate is given) rather than the agreement's own: its second measure (`percents`).
     reads_referral: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs):
@@ -124,6 +125,13 @@ class Kind:
         return True
 
     @staticmethod
+    def counting_months(rule: RebateRule, bought_in: Sequence[bool]) -> tuple[bool, ...] | None:
+        """`month_counts` for the term's months at once, from whether each (in order from the term's first) was
+        bought in (its net amount above zero): whether each counts; None when every month counts. The integer
+        maths (exact.py) asks this."""
+        return None
+
+    @staticmethod
     def reach(rule: RebateRule) -> int:
         """How many later months a month's purchases decide whether they count: a change to a month's
         purchases can change the results of that month and of this many after it (their settlement
@@ -134,6 +142,14 @@ class Kind:
     def measures_growth(rule: RebateRule) -> bool:
         """Whether the rule earns on the part of the volume above its baseline only."""
         return False
+
+    @staticmethod
+    def percents(rule: RebateRule) -> tuple[Decimal, Decimal] | None:
+        """For the integer maths (exact.py), a kind earning percents without bands or baseline: the percent
+        its `earned` takes of the eligible amount and the percent it takes of its second measure (the
+        clearance amount, the referred customers' amount), the sum never below 0. None for the kinds whose
+        maths exact.py knows by their rate unit, bands and baseline."""
+        return None
 
     @classmethod
     def uses_baseline(cls, rule: RebateRule) -> bool:
@@ -352,6 +368,18 @@ class ConditionalKind(Kind):
         return active >= rule.active_months
 
     @staticmethod
+    def counting_months(rule: RebateRule, bought_in: Sequence[bool]) -> tuple[bool, ...] | None:
+        window, needed = rule.active_window, rule.active_months
+        counting = []
+        active = 0  # months bought in among the last `window`, this one included
+        for index, bought in enumerate(bought_in):
+            active += bought
+            if index >= window:
+                active -= bought_in[index - window]
+            counting.append(active >= needed)
+        return tuple(counting)
+
+    @staticmethod
     def reach(rule: RebateRule) -> int:
         return rule.active_window - 1
 
@@ -375,6 +403,10 @@ class ClearanceKind(Kind):
     def earned(cls, rule: RebateRule, volume: Volume, rate: Decimal | None = None) -> Decimal:
         rate = cls.rate_at(rule, volume) if rate is None else rate
         return max(ZERO, percent_of(rate, volume.amount) + percent_of(rule.clearance_rate, volume.clearance_amount))
+
+    @staticmethod
+    def percents(rule: RebateRule) -> tuple[Decimal, Decimal] | None:
+        return rule.rate, rule.clearance_rate
 
     @classmethod
     def description(cls, rule) -> str:
@@ -405,14 +437,20 @@ class ProductMixKind(Kind):
         if rule.min_product_lines is not None and rule.min_product_lines < 1:
             raise ValueError(f"min_product_lines must be 1 or more, got {rule.min_product_lines}")
 
+    @classmethod
+    def qualifies(cls, rule: RebateRule, volume: Volume) -> bool:
+        return cls.qualifies_on(rule, dict(volume.line_amounts), volume.amount, rule.focus_share, HUNDRED)
+
     @staticmethod
-    def qualifies(rule: RebateRule, volume: Volume) -> bool:
+    def qualifies_on(rule: RebateRule, line_amounts: Mapping[str, Decimal | int], amount: Decimal | int,
+                     focus_share: Decimal | int | None, whole: Decimal | int) -> bool:
+        """`qualifies` on the amounts to date per product line and in all, with `focus_share` in the unit in
+        which `whole` is 100 %: the Decimals, or the integer maths's cents and ten-thousandths."""
         if rule.min_product_lines is not None:
-            if sum(1 for _, amount in volume.line_amounts if amount > 0) < rule.min_product_lines:
+            if sum(1 for amount in line_amounts.values() if amount > 0) < rule.min_product_lines:
                 return False
-        if rule.focus_share is not None:
-            focus = dict(volume.line_amounts).get(rule.focus_line, ZERO)
-            if volume.amount <= 0 or focus * 100 < rule.focus_share * volume.amount:
+        if focus_share is not None:
+            if amount <= 0 or line_amounts.get(rule.focus_line, 0) * whole < focus_share * amount:
                 return False
         return True
 
@@ -446,6 +484,10 @@ class ReferralKind(Kind):
     def earned(cls, rule: RebateRule, volume: Volume, rate: Decimal | None = None) -> Decimal:
         rate = cls.rate_at(rule, volume) if rate is None else rate
         return max(ZERO, percent_of(rate, volume.referral_amount))
+
+    @staticmethod
+    def percents(rule: RebateRule) -> tuple[Decimal, Decimal] | None:
+        return ZERO, rule.rate
 
     @classmethod
     def description(cls, rule) -> str:

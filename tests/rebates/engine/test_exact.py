@@ -11,7 +11,7 @@ from rebates.engine import AgreementTerms, Band, PurchaseLine, RebateRule, calcu
 from rebates.engine.calculate import accrual_months, calculate_decimal
 from rebates.engine.exact import integer_rule
 
-from .test_properties import YEAR_END, agreements, baselines, purchase_lines
+from .test_properties import YEAR_END, agreements, baselines, by_line, on_clearance, purchase_lines, referred
 
 same = settings(max_examples=300, deadline=None)
 
@@ -25,9 +25,37 @@ def odd_lines():
     ])
 
 
-def both(terms, lines, baseline, changed=None):
+PRODUCTS = ("NEW-1", "OLD-2")
+
+
+@st.composite
+def kind_lines(draw, lines):
+    """What the newer kinds read besides the agreement's lines, drawn for `lines`: the part bought of products on
+    clearance within their window (clearance), each line's product line ("1" to "3", for the product mix kind),
+    and referred customers' lines in their referral months (referral; "N-1" to "N-3")."""
+    first, last = sorted(draw(st.tuples(st.integers(1, 12), st.integers(1, 12))))
+    cleared = draw(st.sets(st.sampled_from(PRODUCTS)))
+    product_lines = draw(st.lists(st.sampled_from(["1", "2", "3"]), min_size=len(lines), max_size=len(lines)))
+    referral = draw(st.lists(st.tuples(st.integers(1, 12), st.integers(-50_000, 900_000),
+                                       st.integers(-20_000, 2_000_000), st.integers(1, 3)), max_size=8))
+    return dict(
+        clearance_lines=[line for line in lines if line.product in cleared and first <= line.month.month <= last],
+        mix_lines=[PurchaseLine(line.month, line.quantity, line.amount, product=product_line)
+                   for line, product_line in zip(lines, product_lines, strict=True)],
+        referral_lines=[PurchaseLine(date(2026, m, 1), Decimal(q) / 1000, Decimal(c) / 100, product=f"N-{n}")
+                        for m, q, c, n in referral],
+    )
+
+
+def derived_kind_lines(lines):
+    """The newer kinds' lines made from `lines` (as tests/rebates/engine/test_properties.py makes them)."""
+    return dict(clearance_lines=on_clearance(lines), mix_lines=by_line(lines), referral_lines=referred(lines))
+
+
+def both(terms, lines, baseline, changed=None, kinds=None):
     last_year = [PurchaseLine(date(2025, m, 1), Decimal("100"), baseline) for m in range(1, 13)]
-    options = dict(as_of=YEAR_END, last_year_lines=last_year, bonus_lines=lines, changed_months=changed)
+    options = dict(as_of=YEAR_END, last_year_lines=last_year, bonus_lines=lines, changed_months=changed,
+                   **(derived_kind_lines(lines) if kinds is None else kinds))
     return calculate(terms, lines, **options), calculate_decimal(terms, lines, **options)
 
 
@@ -37,11 +65,13 @@ def assert_identical(integers, decimals):
     assert [repr(r) for r in integers] == [repr(r) for r in decimals]
 
 
-@given(agreements(), purchase_lines() | odd_lines(), baselines,
-       st.none() | st.sets(st.integers(1, 12).map(lambda m: date(2026, m, 1)), max_size=3))
+@given(agreements(), (purchase_lines() | odd_lines()).flatmap(lambda lines: st.tuples(st.just(lines),
+                                                                                      kind_lines(lines))),
+       baselines, st.none() | st.sets(st.integers(1, 12).map(lambda m: date(2026, m, 1)), max_size=3))
 @same
-def test_integers_and_decimals_give_identical_months_for_every_kind(terms, lines, baseline, changed):
-    assert_identical(*both(terms, lines, baseline, changed))
+def test_integers_and_decimals_give_identical_months_for_every_kind(terms, lines_and_kinds, baseline, changed):
+    lines, kinds = lines_and_kinds
+    assert_identical(*both(terms, lines, baseline, changed, kinds))
 
 
 odd_rates = st.integers(0, 10**6).map(lambda n: Decimal(n) / 10**5)  # some with more places than 4
@@ -54,7 +84,8 @@ odd_bands = st.lists(st.tuples(st.integers(1, 10**7), odd_rates), max_size=3, un
 @st.composite
 def odd_rules(draw):
     """Rules whose figures the integer scales may or may not hold: those that do not stay in Decimals."""
-    kind = draw(st.sampled_from(["per_unit", "percent", "tiered", "growth"]))
+    kind = draw(st.sampled_from(["per_unit", "percent", "tiered", "growth", "clearance", "mix", "condition",
+                                 "referral"]))
     cap = draw(st.none() | st.integers(0, 10**7).map(lambda cents: Decimal(cents) / 100))
     common = dict(minimum=draw(odd_minimums), cap=cap, commitment_rule=draw(st.booleans()))
     if kind == "tiered":
@@ -66,15 +97,30 @@ def odd_rules(draw):
         settings_ = dict(rate=draw(odd_rates))
         if kind == "growth":
             settings_.update(baseline="stated", baseline_amount=draw(st.integers(0, 10**7).map(Decimal)) / 100)
+        elif kind == "clearance":
+            settings_.update(clearance_rate=draw(odd_rates))
+        elif kind == "mix":
+            spans = draw(st.booleans())
+            focus = not spans or draw(st.booleans())
+            settings_.update(min_product_lines=draw(st.integers(1, 3)) if spans else None,
+                             focus_line=draw(st.sampled_from(["1", "2", "3"])) if focus else None,
+                             focus_share=draw(st.integers(0, 10**7).map(lambda n: Decimal(n) / 10**5))
+                             if focus else None)
+        elif kind == "condition":
+            window = draw(st.integers(1, 12))
+            settings_.update(active_window=window, active_months=draw(st.integers(1, window)))
     return RebateRule(kind=kind, **settings_, **common)
 
 
-@given(odd_rules(), st.sampled_from(["annual", "quarterly", "monthly"]), odd_lines(), baselines)
+@given(odd_rules(), st.sampled_from(["annual", "quarterly", "monthly"]),
+       odd_lines().flatmap(lambda lines: st.tuples(st.just(lines), kind_lines(lines))), baselines)
 @same
-def test_integers_and_decimals_agree_on_odd_rates_thresholds_and_minimums(rule, frequency, lines, baseline):
+def test_integers_and_decimals_agree_on_odd_rates_thresholds_and_minimums(rule, frequency, lines_and_kinds,
+                                                                          baseline):
     terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=rule,
                            settlement_frequency=frequency)
-    assert_identical(*both(terms, lines, baseline))
+    lines, kinds = lines_and_kinds
+    assert_identical(*both(terms, lines, baseline, kinds=kinds))
 
 
 def test_the_common_kinds_are_done_in_integers():
@@ -100,6 +146,36 @@ def test_the_common_kinds_are_done_in_integers():
     assert integer_rule(RebateRule(kind="tiered", rate_type="percent", tier_basis="percent_of_baseline",
                                    tier_method="retroactive", bands=tiers, baseline="last_year")) is None
     assert integer_rule(RebateRule(kind="percent", rate=Decimal("2.12345"))) is None
+
+
+NEWER_KINDS = [
+    RebateRule(kind="clearance", rate=Decimal("1.5"), clearance_rate=Decimal(3), minimum=Decimal(1000)),
+    RebateRule(kind="mix", rate=Decimal(2), min_product_lines=2, cap=Decimal("500.00")),
+    RebateRule(kind="mix", rate=Decimal(2), focus_line="1", focus_share=Decimal("33.5")),
+    RebateRule(kind="condition", rate=Decimal(2), active_months=2, active_window=3),
+    RebateRule(kind="referral", rate=Decimal(2), minimum=Decimal(300)),
+]
+
+
+@pytest.mark.parametrize("rule", NEWER_KINDS, ids=lambda rule: rule.kind)
+def test_the_newer_kinds_are_done_in_integers_with_the_lines_they_read(rule):
+    lines = [PurchaseLine(date(2026, m, 1), Decimal(m * 100), Decimal(m * 1234) / 10, product=PRODUCTS[m % 2])
+             for m in range(1, 13) if m != 5]
+    kinds = derived_kind_lines(lines)
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=rule,
+                           settlement_frequency="quarterly")
+    months = accrual_months(terms, YEAR_END)
+    assert exact.calculate(terms, months, lines, lines, (), None, **kinds) is not None
+    integers, decimals = both(terms, lines, Decimal(0), kinds=kinds)
+    assert_identical(integers, decimals)
+    assert sum(result.amount for result in integers) > 0  # the rule earns: not a comparison of two nothings
+    # A figure the kind reads in more places than cents hands the whole calculation to the Decimals.
+    odd = {name: [PurchaseLine(line.month, line.quantity, line.amount + Decimal("0.001"), line.product)
+                  for line in kind] for name, kind in kinds.items()}
+    read = ({"clearance": "clearance_lines", "mix": "mix_lines", "referral": "referral_lines"}.get(rule.kind))
+    if read is not None:
+        assert exact.calculate(terms, months, lines, lines, (), None, **{**kinds, read: odd[read]}) is None
+        assert_identical(*both(terms, lines, Decimal(0), kinds={**kinds, read: odd[read]}))
 
 
 TIERS_ON_UNITS = (Band(Decimal(0), Decimal(1)), Band(Decimal(1000), Decimal(2)))
@@ -146,7 +222,7 @@ def huge_lines(draw):
 def test_integers_and_decimals_agree_on_figures_of_every_size(rule, lines, baseline):
     terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=rule)
     last_year = [PurchaseLine(date(2025, m, 1), Decimal("100"), baseline) for m in range(1, 13)]
-    options = dict(as_of=YEAR_END, last_year_lines=last_year)
+    options = dict(as_of=YEAR_END, last_year_lines=last_year, **derived_kind_lines(lines))
     try:
         decimals = calculate_decimal(terms, lines, **options)
     except InvalidOperation:
@@ -208,10 +284,12 @@ def test_flat_rules_agree_with_the_decimals_reading_last_year_from_the_same_line
 def test_lines_given_once_as_an_iterator_give_the_same_months(rule, lines, same_iterator):
     # The integer maths may read the lines and hand over to the Decimals, which must still see every one.
     terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=rule)
-    as_list = calculate(terms, lines, as_of=YEAR_END, last_year_lines=[] if same_iterator else lines)
+    kinds = derived_kind_lines(lines)
+    as_list = calculate(terms, lines, as_of=YEAR_END, last_year_lines=[] if same_iterator else lines, **kinds)
     iterator = iter(lines)
     last_year = iterator if same_iterator else iter(lines)
-    assert calculate(terms, iterator, as_of=YEAR_END, last_year_lines=last_year) == as_list
+    assert calculate(terms, iterator, as_of=YEAR_END, last_year_lines=last_year,
+                     **{name: iter(kind) for name, kind in kinds.items()}) == as_list
 
 
 def test_a_month_result_built_quickly_is_the_same_month_result():

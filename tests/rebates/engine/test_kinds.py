@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from rebates.engine import RULE_KINDS, AgreementTerms, Band, PurchaseLine, RebateRule, RuleKind, calculate, rule_kind
+from rebates.engine.calculate import calculate_decimal
 from rebates.engine.exact import integer_rule
 from rebates.engine.kinds import (
     ClearanceKind,
@@ -182,8 +183,21 @@ def test_a_conditional_rule_counts_only_months_of_the_term_and_needs_a_sound_win
         RebateRule(kind="condition", rate=D(2), active_months=D(3), active_window=4)
 
 
-def test_a_conditional_rule_is_left_to_the_decimal_maths_and_other_kinds_ignore_its_months():
-    assert integer_rule(CONDITIONAL) is None
+def same_in_integers(terms, lines, **options):
+    """The months `calculate` gives in integers, checked to be the Decimal maths's, figure for figure."""
+    assert integer_rule(terms.rule) is not None
+    integers = calculate(terms, lines, **options)
+    decimals = calculate_decimal(terms, lines, **options)
+    assert integers == decimals and [repr(r) for r in integers] == [repr(r) for r in decimals]
+    return integers
+
+
+def test_a_conditional_rule_is_done_in_integers_and_other_kinds_ignore_its_months():
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=CONDITIONAL,
+                           settlement_frequency="quarterly")
+    lines = [PurchaseLine(date(2026, m, 1), D(10), D(1000)) for m in BOUGHT_IN]
+    assert same_in_integers(terms, lines, as_of=date(2026, 12, 31)) == conditional_months()
+    assert same_in_integers(terms, lines, as_of=date(2026, 12, 31), changed_months={date(2026, 3, 1)})
     percent = RebateRule(kind="percent", rate=D(2), active_months=3, active_window=4)
     assert (percent.active_months, percent.active_window) == (None, None)
     assert percent.kind_class.reach(percent) == 0 and CONDITIONAL.kind_class.reach(CONDITIONAL) == 3
@@ -228,8 +242,13 @@ def test_a_clearance_rule_is_capped_and_held_to_its_minimum_as_a_whole():
     assert months[-1].catch_up == D("40.00")
 
 
-def test_a_clearance_rule_is_left_to_the_decimal_maths_and_other_kinds_ignore_its_rate():
-    assert integer_rule(CLEARANCE) is None
+def test_a_clearance_rule_is_done_in_integers_and_other_kinds_ignore_its_rate():
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=CLEARANCE,
+                           settlement_frequency="quarterly")
+    lines = [PurchaseLine(date(2026, m, 1), D(10), D(1000)) for m in range(1, 7)]
+    cleared = [PurchaseLine(date(2026, m, 1), D(4), D(400), product="CLR-1") for m in (2, 3, 4)]
+    months = same_in_integers(terms, lines, as_of=date(2026, 6, 30), clearance_lines=cleared)
+    assert [str(r.amount) for r in months] == ["10.00", "22.00", "22.00", "22.00", "10.00", "10.00"]
     assert RebateRule(kind="percent", rate=D(2), clearance_rate=D(3)).clearance_rate is None
 
 
@@ -270,8 +289,21 @@ def test_a_product_mix_rule_needs_a_condition_and_is_left_to_the_decimal_maths()
         RebateRule(kind="mix", rate=D(2))
     with pytest.raises(ValueError, match="focus_share needs its focus_line"):
         RebateRule(kind="mix", rate=D(2), focus_share=D(30))
-    assert integer_rule(MIX) is None
     assert RebateRule(kind="percent", rate=D(2), min_product_lines=2).min_product_lines is None
+
+
+def test_a_product_mix_rule_is_done_in_integers():
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=MIX,
+                           settlement_frequency="quarterly")
+    mix = [PurchaseLine(date(2026, m, 1), D(amount), D(amount), product=line)
+           for m, line, amount in ((1, "7", 1000), (2, "7", 1000), (3, "7", 1000), (3, "8", 500), (4, "7", 1000))]
+    months = same_in_integers(terms, mix, as_of=date(2026, 6, 30), mix_lines=mix)
+    assert [str(r.catch_up) for r in months[:3]] == ["0.00", "0.00", "40.00"]
+    focus = RebateRule(kind="mix", rate=D(2), focus_line="8", focus_share=D(30))
+    terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=focus,
+                           settlement_frequency="quarterly")
+    assert [str(r.cumulative) for r in same_in_integers(terms, mix, as_of=date(2026, 3, 31), mix_lines=mix)] == [
+        "0.00", "0.00", "0.00"]  # $500 of $3,500 (14.3%) in line 8
 
 
 def test_the_forecast_of_a_product_mix_or_clearance_period_reads_its_lines_to_date():
@@ -326,8 +358,14 @@ def test_a_referral_rule_is_held_to_its_minimum_and_cap_on_the_referred_purchase
     assert months[4].catch_up == D("10.00")
 
 
-def test_a_referral_rule_is_left_to_the_decimal_maths_and_other_kinds_ignore_referred_lines():
-    assert integer_rule(REFERRAL) is None
+def test_a_referral_rule_is_done_in_integers_and_other_kinds_ignore_referred_lines():
+    referral = RebateRule(kind="referral", rate=D(2), minimum=D(1500), cap=D("25.00"))
+    for rule in (REFERRAL, referral):
+        terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 6, 1), rule=rule,
+                               settlement_frequency="quarterly")
+        own = [PurchaseLine(date(2026, m, 1), D(10), D(1000)) for m in range(1, 7)]
+        assert same_in_integers(terms, own, as_of=date(2026, 6, 30), referral_lines=REFERRED)[-1].cumulative == (
+            D("60.00") if rule is REFERRAL else D("25.00"))
     terms = AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 6, 1),
                            rule=RebateRule(kind="percent", rate=D(2)))
     assert calculate(terms, [], as_of=date(2026, 6, 30), referral_lines=REFERRED)[-1].cumulative == D("0.00")
