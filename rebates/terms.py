@@ -88,6 +88,8 @@ class AgreementInput(NamedTuple):
     terms: engine.AgreementTerms
     # The products of its launch-bonus conditions.
     bonus_product_ids: tuple[int, ...]
+    # Whether its customer is a buying group (docs/buying-groups.md); None when not read (then asked).
+    group: bool | None = None
 
 
 def agreement_input(agreement: RebateAgreement) -> AgreementInput:
@@ -95,6 +97,8 @@ def agreement_input(agreement: RebateAgreement) -> AgreementInput:
     return AgreementInput(
         agreement.pk, agreement.customer_id, agreement.start_month, agreement.end_month, agreement_terms(agreement),
         tuple(bonus.product_id for bonus in agreement.rule.bonuses.all()),
+        # Known when the customer was read with the agreement (the pages); asked of the database otherwise.
+        agreement.customer.is_group if RebateAgreement.customer.is_cached(agreement) else None,
     )
 
 
@@ -113,8 +117,9 @@ def agreement_inputs(ids: Iterable[int]) -> list[AgreementInput]:
             _terms(start, end, frequency, committed, terminated_on, rule, bands[pk],
                    [(sku, minimum, extra) for _, sku, minimum, extra in bonuses[pk]]),
             tuple(product_id for product_id, *_ in bonuses[pk]),
+            is_group,
         )
-        for pk, customer_id, start, end, frequency, committed, terminated_on, *rule in rows
+        for pk, customer_id, is_group, start, end, frequency, committed, terminated_on, *rule in rows
     ]
 
 
@@ -258,7 +263,8 @@ def group_lines(agreements: list[AgreementInput]) -> dict[int, list[engine.Purch
     before it for a rule measured against last year); one query for them all. They are the group's volume:
     the engine reads them as the agreement's own purchases (docs/buying-groups.md)."""
     result: dict[int, list[engine.PurchaseLine]] = defaultdict(list)
-    for agreement_id, code, month, quantity, amount in sql.group_rows([a.pk for a in agreements]):
+    for agreement_id, code, month, quantity, amount in sql.group_rows([a.pk for a in agreements
+                                                                       if a.group is not False]):
         result[agreement_id].append(engine.PurchaseLine(as_date(month), exact(quantity, QUANTITY_STEP),
                                                         exact(amount, CENT), product=code))
     return result

@@ -52,7 +52,7 @@ class GroupLineOut(serializers.Serializer):
         return super().to_representation({"month": month, "member": member, "units": units, "amount": amount})
 
 
-class GroupOut(serializers.Serializer):
+class BuyingGroupOut(serializers.Serializer):
     split = serializers.BooleanField(help_text="Split among the members (true) or paid to the group.")
     measured_in = serializers.ChoiceField(choices=["units", "amount"], help_text="What the shares are read on.")
     lines = GroupLineOut(many=True, help_text="The members' purchases in scope that feed it, by month and member.")

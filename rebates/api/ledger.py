@@ -19,7 +19,7 @@ from config.api.inputs import NoBody, StrictInput
 from config.api.schema import ErrorSerializer
 from config.api.views import ApiView, ApiViewSet
 from rebates.api.filters import LedgerEntryFilter
-from rebates.api.groups import GroupOut
+from rebates.api.groups import BuyingGroupOut
 from rebates.exports import XLSX_CONTENT_TYPE, ExportError, ExportFile
 from rebates.exports.filters import ExportFilterError, check_filter_codes
 from rebates.exports.settlement_statement import PDF_CONTENT_TYPE, statement_pdf, statement_xlsx
@@ -333,8 +333,8 @@ class StatementOut(serializers.Serializer):
     months = StatementMonthOut(many=True)
     referred = ReferredOut(many=True, help_text="A referral rule's referred customers: their net purchases in "
                                                 "scope by month, in their referral windows (empty otherwise).")
-    group = GroupOut(allow_null=True, help_text="A buying group's agreement: its members' purchases that feed it and "
-                                                "each settlement period's shares (null otherwise).")
+    group = BuyingGroupOut(allow_null=True, help_text="A buying group's agreement: its members' purchases that feed "
+                                                      "it and each settlement period's shares (null otherwise).")
 
 
 class StatementIn(QueryParams):

@@ -141,9 +141,9 @@ def outlook_month_rows(agreement_ids: list[int], customer_ids, *, earliest: date
 
 # The agreements' ids are one array parameter (= ANY): the plan does not grow with a chunk's hundreds of ids.
 _AGREEMENT_TERMS_SQL = """
-SELECT a.id, a.customer_id, a.start_month, a.end_month, a.settlement_frequency, a.committed_monthly_quantity,
-       a.terminated_on, {rule_fields}
-FROM {agreement} a JOIN {rule} r ON r.agreement_id = a.id
+SELECT a.id, a.customer_id, c.is_group, a.start_month, a.end_month, a.settlement_frequency,
+       a.committed_monthly_quantity, a.terminated_on, {rule_fields}
+FROM {agreement} a JOIN {rule} r ON r.agreement_id = a.id JOIN {customer} c ON c.id = a.customer_id
 WHERE a.id = ANY(%s::bigint[])
 ORDER BY a.id
 """
@@ -164,12 +164,13 @@ ORDER BY b.id
 
 
 def agreement_terms_rows(agreement_ids: list[int], rule_fields: tuple[str, ...]) -> tuple[list, list, list]:
-    """The terms of these agreements (those with a rule) as three row lists: (id, customer id, start month,
+    """The terms of these agreements (those with a rule) as three row lists: (id, customer id, whether the
+    customer is a buying group, start month,
     end month, settlement frequency, committed monthly quantity, terminated on, *`rule_fields` of its rule)
     by id; (agreement id, threshold, rate) of their tier bands by agreement and threshold; (agreement id,
     product id, sku, minimum quantity, extra percent) of their launch bonuses in the order they were made."""
     tables = {"agreement": table(RebateAgreement), "rule": table(RebateRule), "band": table(TierBand),
-              "bonus": table(BonusCondition), "product": table(Product)}
+              "bonus": table(BonusCondition), "product": table(Product), "customer": table(Customer)}
     ids = [list(agreement_ids)]
     with connection.cursor() as cursor:
         cursor.execute(_AGREEMENT_TERMS_SQL.format(rule_fields=", ".join(f"r.{name}" for name in rule_fields),

@@ -104,7 +104,8 @@ def agreement_data(agreement, prices=(), discounts=(), **changes):
             "start_month": agreement.start_month, "end_month": agreement.end_month,
             "committed_monthly_quantity": agreement.committed_monthly_quantity or "",
             "settlement_frequency": agreement.settlement_frequency,
-            "interim_frequency": agreement.interim_frequency, "status": agreement.status}
+            "interim_frequency": agreement.interim_frequency, "status": agreement.status,
+            "group_payout": agreement.group_payout}
     data.update(changes)
     held = list(agreement.prices.order_by("pk")) if agreement.pk else []
     data.update({"prices-TOTAL_FORMS": len(held) + len(prices), "prices-INITIAL_FORMS": len(held),
@@ -218,7 +219,7 @@ def test_an_agreement_added_in_the_admin_is_created_by_the_service(admin):
     data = {"number": "AG-FROM-ADMIN", "customer": customer.pk, "program": program.pk, "products": [product.pk],
             "product_lines": [], "start_month": "2026-01-01", "end_month": "2026-12-01",
             "committed_monthly_quantity": "", "settlement_frequency": "annual", "interim_frequency": "",
-            "status": "draft", "prices-TOTAL_FORMS": 1, "prices-INITIAL_FORMS": 0,
+            "status": "draft", "group_payout": "group", "prices-TOTAL_FORMS": 1, "prices-INITIAL_FORMS": 0,
             "prices-0-product": product.pk, "prices-0-effective_from": "2026-01-01", "prices-0-net_price": "12.50",
             "prices-0-reason": "Agreed at signing", "line_discounts-TOTAL_FORMS": 0,
             "line_discounts-INITIAL_FORMS": 0}
