@@ -56,8 +56,12 @@ def units_in_words(agreement) -> list[str]:
     """The unit the agreement's quantities, per-unit rates, tiers and minimums count in, and the units its
     products are also sold in: "Units are each: rates, tiers and minimums per each; a box is 50 each, a case
     600 each." Nothing when every product of the scope is counted in each and sold in no other unit."""
-    # One query: each base unit of the scope, with the units its products are sold in (none: NULLs).
-    rows = set(Product.objects.filter(Q(agreements=agreement) | Q(product_line__agreements=agreement)).order_by()
+    # One query: each base unit of the scope, with the units its products are sold in (none: NULLs). The scope
+    # is asked as two subqueries of the agreement's own products and lines: joined instead, a line's products
+    # met every agreement of that line (seconds on the generated book).
+    in_scope = (Q(pk__in=agreement.products.values("pk"))
+                | Q(product_line__in=agreement.product_lines.values("pk")))
+    rows = set(Product.objects.filter(in_scope).order_by()
                .values_list("base_unit", "units__base_quantity", "units__code").distinct())
     base_units = sorted({base for base, _, _ in rows})
     sizes = sorted((size, code, base) for base, size, code in rows if code is not None)
