@@ -14,33 +14,28 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+# Per referenced table: (table, the entry's column naming it, what it is called in the refusal).
+REFERENCED = [("rebates_rebateagreement", "agreement_id", "an agreement"),
+              ("rebates_accrualrun", "accrual_run_id", "an accrual run"),
+              ("rebates_settlement", "settlement_id", "a settlement")]
+
+# Each referenced table's rows the statement names: locked as a foreign key locks them, and all present.
+CHECK_ONE = """
+    SELECT count(DISTINCT {column}) INTO named FROM added;
+    SELECT count(*) INTO present FROM (
+        SELECT 1 FROM {table} WHERE id IN (SELECT {column} FROM added) FOR KEY SHARE) x;
+    IF present <> named THEN
+        RAISE EXCEPTION 'a ledger entry names {called} that does not exist'
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;"""
+
 CHECK_REFERENCES = """
 CREATE OR REPLACE FUNCTION rebates_ledger_references() RETURNS trigger AS $$
 DECLARE
     named bigint;
     present bigint;
-BEGIN
-    SELECT count(DISTINCT agreement_id) INTO named FROM added;
-    SELECT count(*) INTO present FROM (
-        SELECT 1 FROM rebates_rebateagreement WHERE id IN (SELECT agreement_id FROM added) FOR KEY SHARE) x;
-    IF present <> named THEN
-        RAISE EXCEPTION 'a ledger entry names an agreement that does not exist'
-            USING ERRCODE = 'foreign_key_violation';
-    END IF;
-    SELECT count(DISTINCT accrual_run_id) INTO named FROM added;
-    SELECT count(*) INTO present FROM (
-        SELECT 1 FROM rebates_accrualrun WHERE id IN (SELECT accrual_run_id FROM added) FOR KEY SHARE) x;
-    IF present <> named THEN
-        RAISE EXCEPTION 'a ledger entry names an accrual run that does not exist'
-            USING ERRCODE = 'foreign_key_violation';
-    END IF;
-    SELECT count(DISTINCT settlement_id) INTO named FROM added;
-    SELECT count(*) INTO present FROM (
-        SELECT 1 FROM rebates_settlement WHERE id IN (SELECT settlement_id FROM added) FOR KEY SHARE) x;
-    IF present <> named THEN
-        RAISE EXCEPTION 'a ledger entry names a settlement that does not exist'
-            USING ERRCODE = 'foreign_key_violation';
-    END IF;
+BEGIN""" + "".join(CHECK_ONE.format(table=table, column=column, called=called)
+                   for table, column, called in REFERENCED) + """
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;
@@ -48,10 +43,6 @@ $$ LANGUAGE plpgsql;
 CREATE TRIGGER rebates_ledgerentry_references AFTER INSERT ON rebates_ledgerentry
     REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION rebates_ledger_references();
 """
-
-# Per referenced table: (table, the entry's column naming it).
-REFERENCED = [("rebates_rebateagreement", "agreement_id"), ("rebates_accrualrun", "accrual_run_id"),
-              ("rebates_settlement", "settlement_id")]
 
 KEEP_REFERENCED = """
 CREATE OR REPLACE FUNCTION {table}_keep_ledgered() RETURNS trigger AS $$
@@ -90,9 +81,9 @@ DROP FUNCTION IF EXISTS rebates_ledger_references();
 DROP TRIGGER IF EXISTS {table}_keep_ledgered ON {table};
 DROP TRIGGER IF EXISTS rebates_ledgered_no_truncate ON {table};
 DROP FUNCTION IF EXISTS {table}_keep_ledgered();
-""" for table, _ in REFERENCED) + "DROP FUNCTION IF EXISTS rebates_ledgered_no_truncate();"
+""" for table, _, _ in REFERENCED) + "DROP FUNCTION IF EXISTS rebates_ledgered_no_truncate();"
 
-CREATE = CHECK_REFERENCES + NO_TRUNCATE + "".join(KEEP_REFERENCED.format(table=table, column=column) for table, column in REFERENCED)
+CREATE = CHECK_REFERENCES + NO_TRUNCATE + "".join(KEEP_REFERENCED.format(table=table, column=column) for table, column, _ in REFERENCED)
 
 
 def create_triggers(apps, schema_editor):
