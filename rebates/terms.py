@@ -133,7 +133,8 @@ def _engine_lines(rows) -> dict[int, list[engine.PurchaseLine]]:
 
 
 def scope_month_totals(agreements: list[RebateAgreement]) -> dict[int, list[engine.PurchaseLine]]:
-    """Per agreement id, one engine purchase line per month: the net units and amount bought in scope."""
+    """Per agreement id, one engine purchase line per month: the net units and amount bought in scope (for a
+    group agreement, its members' in their membership months with the group's own)."""
     if not agreements:
         return {}
     earliest = add_months(min(a.start_month for a in agreements), -12)
@@ -260,8 +261,9 @@ def referral_lines(agreements: list[AgreementInput]) -> dict[int, list[engine.Pu
 def group_lines(agreements: list[AgreementInput]) -> dict[int, list[engine.PurchaseLine]]:
     """Per group agreement (its customer a buying group with members), its members' purchases in scope in
     their membership months, per month and member (its code in `product`), over the whole term (and the year
-    before it for a rule measured against last year); one query for them all. They are the group's volume:
-    the engine reads them as the agreement's own purchases (docs/buying-groups.md)."""
+    before it for a rule measured against last year); one query for them all: the statement's lines and the
+    split. The engine's input has them already, summed per month (`scope_month_totals` and the run's reads;
+    docs/buying-groups.md)."""
     result: dict[int, list[engine.PurchaseLine]] = defaultdict(list)
     for agreement_id, code, month, quantity, amount in sql.group_rows([a.pk for a in agreements
                                                                        if a.group is not False]):
@@ -301,20 +303,15 @@ def expected_ledger(
     cleared = clearance_lines(agreements)
     mixed = mix_lines(agreements)
     referred = referral_lines(agreements)
-    # A group agreement's members' lines add to the group's own; recomputed in part, those of the months read
-    # afresh only (the ledger holds the others' group volume, members' lines included).
-    grouped = group_lines(agreements)
     expected = {}
     for agreement in agreements:
         pk = agreement.pk
+        # A group agreement's totals hold its members' lines with the group's own (every read above: the
+        # lines, the run's table, the months read afresh); the ledger's months hold the same group volume.
         lines = totals.get(pk, [])
         changed = read = None
         if pk in in_part:
             changed, read = in_part[pk]
-        if pk in grouped:
-            lines = lines + [engine.PurchaseLine(line.month, line.quantity, line.amount) for line in grouped[pk]
-                             if read is None or line.month in read]
-        if pk in in_part:
             lines = lines + [
                 engine.PurchaseLine(month, quantity, eligible)
                 for month, (quantity, eligible, _) in booked.get(pk, {}).items() if month not in read

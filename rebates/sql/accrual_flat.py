@@ -3,8 +3,10 @@ a rate times the settlement period's volume to date, booked in one INSERT ... SE
 
 A rule is flat when its kind is `per_unit` (money per unit) or `percent` (a percent of the eligible net
 amount) with no minimum, no cap, no launch bonus and no commitment rule in force (none, or no committed
-quantity above zero), on an agreement of a customer that is not a buying group (a group's volume is its
-members': the engine reads it, docs/buying-groups.md). For such a rule the engine
+quantity above zero). A group agreement (its customer a buying group, docs/buying-groups.md) is flat on the
+same terms: its volume is its members' lines in scope in their membership months with the group's own lines,
+read so in every branch below (the run's table holds them so; `member_in_sql` spells the membership). For
+such a rule the engine
 (rebates/engine/calculate.py) gives every month of a settlement period: what the period has earned to date,
 rate x units (or rate % x amount) to date, never below 0, rounded half-up to the cent; less what it had earned
 the month before; no catch-up, no bonus. `flat_bookings` computes exactly that with window sums (PostgreSQL's
@@ -18,7 +20,7 @@ from datetime import date, datetime
 
 from django.db import connection
 
-from customers.models import Customer
+from customers.models import GroupMembership
 from rebates.engine.periods import SettlementFrequency
 from rebates.models import (
     BonusCondition,
@@ -29,14 +31,13 @@ from rebates.models import (
     RebateAgreement,
     RebateRule,
 )
-from rebates.sql.scope import covers_sql, table
+from rebates.sql.scope import covers_sql, member_in_sql, table
 from rebates.sql.terms import run_input_table
 
 # The rule is flat (see the module's docstring); aliases a (agreement) and r (its rule).
 FLAT_RULE_SQL = """r.kind IN ('per_unit', 'percent') AND r.rate IS NOT NULL AND r.minimum IS NULL AND r.cap IS NULL
       AND NOT (r.commitment_rule AND COALESCE(a.committed_monthly_quantity, 0) > 0)
-      AND NOT EXISTS (SELECT 1 FROM {bonus} b WHERE b.rule_id = r.id)
-      AND NOT EXISTS (SELECT 1 FROM {customer} gc WHERE gc.id = a.customer_id AND gc.is_group)"""
+      AND NOT EXISTS (SELECT 1 FROM {bonus} b WHERE b.rule_id = r.id)"""
 
 _FLAT_SQL = """
 WITH frequency(name, months) AS (SELECT * FROM unnest(%(names)s::text[], %(months)s::int[])),
@@ -99,9 +100,15 @@ bought AS (
     FROM flat a
     CROSS JOIN LATERAL unnest(a.changed_months) AS c(month)
     -- Read by the (customer, month) index, month by month: only the changed months' lines (OFFSET 0 keeps
-    -- the planner from reading the whole term's lines by the scope's month range instead).
+    -- the planner from reading the whole term's lines by the scope's month range instead); for a group
+    -- agreement, its members' lines of the month too, while members (a customer that is not a group has none).
     CROSS JOIN LATERAL (SELECT p.product_id, p.month, p.quantity, p.amount FROM {purchase} p
-                        WHERE p.customer_id = a.customer_id AND p.month = c.month OFFSET 0) pl
+                        WHERE p.customer_id = a.customer_id AND p.month = c.month
+                        UNION ALL
+                        SELECT p.product_id, p.month, p.quantity, p.amount
+                        FROM {membership} g JOIN {purchase} p ON p.customer_id = g.member_id AND p.month = c.month
+                        WHERE g.group_id = a.customer_id AND {member_in}
+                        OFFSET 0) pl
     JOIN {product} pr ON pr.id = pl.product_id
     WHERE a.in_part AND {covers}
     GROUP BY a.id, pl.month
@@ -185,13 +192,22 @@ _WHOLE_BOUGHT_SQL = """SELECT i.agreement_id, i.month, i.quantity, i.amount
 """
 
 
-# Recomputed whole, with no table of the run's own: the purchases in scope read from the lines, by customer.
-_WHOLE_LINES_SQL = """SELECT a.id AS agreement_id, pl.month, SUM(pl.quantity) AS quantity, SUM(pl.amount) AS amount
-    FROM flat a
-    JOIN {purchase} pl ON pl.customer_id = a.customer_id
-    JOIN {product} pr ON pr.id = pl.product_id
-    WHERE NOT a.in_part AND {covers}
-    GROUP BY a.id, pl.month
+# Recomputed whole, with no table of the run's own: the purchases in scope read from the lines, by customer:
+# the agreement's customer's own and, for a group agreement, its members' in their membership months.
+_WHOLE_LINES_SQL = """SELECT l.agreement_id, l.month, SUM(l.quantity) AS quantity, SUM(l.amount) AS amount
+    FROM (SELECT a.id AS agreement_id, pl.month, pl.quantity, pl.amount
+          FROM flat a
+          JOIN {purchase} pl ON pl.customer_id = a.customer_id
+          JOIN {product} pr ON pr.id = pl.product_id
+          WHERE NOT a.in_part AND {covers}
+          UNION ALL
+          SELECT a.id, pl.month, pl.quantity, pl.amount
+          FROM flat a
+          JOIN {membership} g ON g.group_id = a.customer_id
+          JOIN {purchase} pl ON pl.customer_id = g.member_id AND {member_in}
+          JOIN {product} pr ON pr.id = pl.product_id
+          WHERE NOT a.in_part AND {covers}) l
+    GROUP BY l.agreement_id, l.month
     UNION ALL
 """
 
@@ -211,10 +227,12 @@ def flat_bookings(*, agreement_ids: list[int], changed_months: dict[int, frozens
         agreement=table(RebateAgreement), rule=table(RebateRule), ledger=table(LedgerEntry),
         period_lock=table(PeriodLock),
         purchase=table(PurchaseLine), product=table(Product),
-        flat_rule=FLAT_RULE_SQL.format(bonus=table(BonusCondition), customer=table(Customer)),
+        membership=table(GroupMembership), member_in=member_in_sql(month="p.month"),
+        flat_rule=FLAT_RULE_SQL.format(bonus=table(BonusCondition)),
         whole_bought={"stored": _WHOLE_BOUGHT_SQL.format(input=run_input_table(run_id)),
                       "lines": _WHOLE_LINES_SQL.format(purchase=table(PurchaseLine), product=table(Product),
-                                                       covers=covers_sql()),
+                                                       membership=table(GroupMembership),
+                                                       member_in=member_in_sql(), covers=covers_sql()),
                       None: ""}[whole],
         covers=covers_sql(),
     )

@@ -10,7 +10,8 @@ from rebates.sql.scope import covers_sql, member_in_sql, table
 
 # Purchases of each agreement's customer whose product is in the agreement's scope in a month of its term,
 # summed per month; from a year before the term when the rule measures growth over last year's same period
-# (the caller's earliest month bounds how far back).
+# (the caller's earliest month bounds how far back). The run's reads add the members' lines of a group agreement
+# (_MEMBER_TOTALS_SQL); the outlook reads the customer's own lines only.
 _SCOPE_TOTALS_SQL = """
 SELECT a.id AS agreement_id, pl.month AS month, SUM(pl.quantity) AS quantity, SUM(pl.amount) AS amount
 FROM {agreement} a
@@ -21,34 +22,73 @@ JOIN {product} pr ON pr.id = pl.product_id
 GROUP BY a.id, pl.month
 """
 
+# A group agreement's (its customer a buying group) members' purchases in scope in their membership months,
+# summed per month as above (docs/buying-groups.md): they add to the group's own lines, if the ERP sends any.
+_MEMBER_TOTALS_SQL = """
+SELECT a.id AS agreement_id, pl.month AS month, SUM(pl.quantity) AS quantity, SUM(pl.amount) AS amount
+FROM {agreement} a
+JOIN {membership} g ON g.group_id = a.customer_id
+JOIN {purchase} pl ON pl.customer_id = g.member_id AND pl.month >= %s AND {member_in}
+JOIN {product} pr ON pr.id = pl.product_id
+{window}WHERE a.id = ANY(%s::bigint[]){customers}
+  AND {covers}
+GROUP BY a.id, pl.month
+"""
+
+# The customer's own lines and its members' in one row per (agreement, month).
+_WITH_MEMBERS_SQL = """
+SELECT t.agreement_id, t.month, SUM(t.quantity) AS quantity, SUM(t.amount) AS amount
+FROM ({own}
+UNION ALL
+{members}) AS t
+GROUP BY t.agreement_id, t.month
+"""
+
 # Agreements recomputed in part read only the months whose purchases changed: (agreement id, month) pairs.
 _WINDOW_SQL = """JOIN unnest(%s::bigint[], %s::date[]) AS w (agreement_id, month)
   ON w.agreement_id = a.id AND w.month = pl.month
 """
 
+# Named explicitly so the planner reads these customers' lines by index, not the whole table.
+_CUSTOMERS_SQL = "\n  AND pl.customer_id = ANY(%s::bigint[])"
+
+_GROUP_MEMBERS_OF_SQL = "SELECT DISTINCT member_id FROM {membership} WHERE group_id = ANY(%s::bigint[])"
+
 
 def _scope_totals(agreement_ids, earliest: date, *, customer_ids=None, window=None) -> tuple[str, list]:
-    sql = _SCOPE_TOTALS_SQL.format(
-        agreement=table(RebateAgreement), purchase=table(PurchaseLine), product=table(Product),
-        window=_WINDOW_SQL if window is not None else "",
-        # Named explicitly so the planner reads these customers' lines by index, not the whole table.
-        customers="\n  AND pl.customer_id = ANY(%s::bigint[])" if customer_ids else "",
-        covers=covers_sql(or_before_term=(f"EXISTS (SELECT 1 FROM {table(RebateRule)} r "
-                                          f"WHERE r.agreement_id = a.id AND r.baseline = 'last_year')")),
-    )
-    params = [earliest]
+    """The scope totals' query and parameters: the agreements' customers' own lines and, for a group
+    agreement, its members' lines in their membership months (`customer_ids`, when given, names the customers
+    whose lines are read by index; their groups' members are then named too)."""
+    tables = {"agreement": table(RebateAgreement), "purchase": table(PurchaseLine), "product": table(Product)}
+    window_sql = _WINDOW_SQL if window is not None else ""
+    covers = covers_sql(or_before_term=(f"EXISTS (SELECT 1 FROM {table(RebateRule)} r "
+                                        f"WHERE r.agreement_id = a.id AND r.baseline = 'last_year')"))
+    own = _SCOPE_TOTALS_SQL.format(**tables, window=window_sql, customers=_CUSTOMERS_SQL if customer_ids else "",
+                                   covers=covers)
+    window_params = []
     if window is not None:
         pairs = [(pk, month) for pk, months in window.items() for month in sorted(months)]
-        params += [[pk for pk, _ in pairs], [month for _, month in pairs]]
-    params.append(list(agreement_ids))
+        window_params = [[pk for pk, _ in pairs], [month for _, month in pairs]]
+    own_params = [earliest, *window_params, list(agreement_ids)] + ([sorted(customer_ids)] if customer_ids else [])
+    members = None
     if customer_ids:
-        params.append(sorted(customer_ids))
-    return sql, params
+        with connection.cursor() as cursor:
+            cursor.execute(_GROUP_MEMBERS_OF_SQL.format(membership=table(GroupMembership)), [sorted(customer_ids)])
+            members = sorted(member for (member,) in cursor.fetchall())
+        if not members:
+            # None of these customers is a group with members: their own lines are all there is.
+            return own, own_params
+    member_sql = _MEMBER_TOTALS_SQL.format(**tables, membership=table(GroupMembership), window=window_sql,
+                                           member_in=member_in_sql(), customers=_CUSTOMERS_SQL if members else "",
+                                           covers=covers)
+    member_params = [earliest, *window_params, list(agreement_ids)] + ([members] if members else [])
+    return _WITH_MEMBERS_SQL.format(own=own, members=member_sql), own_params + member_params
 
 
 def scope_month_rows(agreement_ids: list[int], customer_ids, *, earliest: date) -> list[tuple]:
     """(agreement id, month, quantity, amount) per agreement and month with purchases in scope, over the term
-    and, for a rule measured against last year, the months before it from `earliest` on."""
+    and, for a rule measured against last year, the months before it from `earliest` on: the customer's own
+    lines and, for a group agreement, its members' lines in their membership months."""
     sql, params = _scope_totals(agreement_ids, earliest, customer_ids=customer_ids)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -80,7 +120,8 @@ def run_input_table(run_id: int) -> str:
 def scope_month_store(*, run_id: int, agreement_ids: list[int], earliest: date, customer_ids=None) -> None:
     """Create the run's own table (unlogged, indexed by agreement) holding `scope_month_rows` of these
     agreements (read through `customer_ids`, their customers, when given), replacing any left from before;
-    returns nothing.
+    returns nothing. A group agreement's rows hold its members' lines in their membership months with the
+    group's own: the flat bookings (rebates/sql/accrual_flat.py) and the engine read the same figures.
 
     CREATE TABLE AS lets the database read the lines with parallel workers, as the plain query would; chunks
     then read their slice by index."""

@@ -1,7 +1,7 @@
 """Buying groups end to end (docs/buying-groups.md): a group agreement earns on its members' purchases in their
 membership months, tiers on the group's volume; the nightly run books it (incremental equal to full: late
-lines, members joining, leaving and moving), never by the flat fast path; the database keeps memberships one
-group at a time and one level deep; the split among members sums to the group's total."""
+lines, members joining, leaving and moving; a flat rule by the set-based flat path); the database keeps
+memberships one group at a time and one level deep; the split among members sums to the group's total."""
 
 import datetime
 import json
@@ -15,6 +15,7 @@ from customers import roles
 from customers.models import Customer, GroupMembership, member_in
 from rebates.groups import group_statement, member_shares
 from rebates.models import AccrualMark, PurchaseLine, RebateAgreement, RebateRule, TierBand
+from rebates.services import accrual
 from rebates.sql.scope import member_in_sql
 from tests import ledger
 from tests.api.conftest import client_for, send
@@ -164,13 +165,41 @@ def test_a_line_outside_the_membership_marks_nothing(scenario):
     assert not AccrualMark.objects.filter(reason="group").exists()
 
 
-def test_the_flat_fast_path_leaves_a_group_agreement_to_the_engine(scenario):
-    agreement = scenario["agreement"]
+def _flat(agreement):
+    """The scenario's agreement with a flat rule: 2 % of the group's net amount."""
     RebateRule.objects.filter(agreement=agreement).update(kind="percent", rate=D(2), tier_basis="", tier_method="")
     TierBand.objects.filter(rule__agreement=agreement).delete()
-    assert ledger.flat_path_books(agreement, as_of=AS_OF) == ([], 0)
+
+
+def test_the_flat_fast_path_books_a_group_agreement_on_its_members_lines(scenario):
+    agreement = scenario["agreement"]
+    _flat(agreement)
+    # 2 % of each member's month: $4,000, $3,000, $5,000.
+    assert ledger.flat_path_books(agreement, as_of=AS_OF) == ([agreement.pk], 3)
+    assert booked(agreement) == {month(1): D("80.00"), month(2): D("60.00"), month(3): D("100.00")}
+
+
+def test_a_flat_group_agreement_recomputed_in_part_follows_its_members_and_own_lines(scenario, monkeypatch):
+    agreement = scenario["agreement"]
+    _flat(agreement)
+    engine_read = []
+    real = accrual.agreement_inputs
+    monkeypatch.setattr(accrual, "agreement_inputs", lambda ids: engine_read.extend(ids) or real(ids))
     accrue(full=True)
-    assert sum(booked(agreement).values()) == D("240.00")
+    AccrualMark.objects.all().delete()
+    buy(scenario["members"][1], scenario["product"], 2, 300)  # a late member line: February under the group
+    buy(scenario["group"], scenario["product"], 3, 100)  # a line sent for the group itself counts too
+    assert incremental_then_full() == (2, 0)
+    assert booked(agreement) == {month(1): D("80.00"), month(2): D("120.00"), month(3): D("120.00")}
+    GroupMembership.objects.filter(member__code="M-3").update(ended=month(3))  # M-3's March no longer counts
+    late = CustomerFactory(code="M-4")
+    buy(late, scenario["product"], 1, 50)  # before it joined: not the group's
+    buy(late, scenario["product"], 3, 50)
+    GroupMembership.objects.create(group=scenario["group"], member=late, joined=month(3))
+    assert incremental_then_full() == (1, 0)
+    # March: the group's own 100 units and M-4's 50, at $10: 2 % of $1,500.
+    assert booked(agreement) == {month(1): D("80.00"), month(2): D("120.00"), month(3): D("30.00")}
+    assert engine_read == []
 
 
 def test_the_group_agreement_counts_the_group_own_lines_too_and_stays_whole(scenario):
