@@ -1,7 +1,9 @@
 """Flat rules (per unit or percent, no minimum, cap, bonus or commitment rule in force) are booked by the
 database in one statement per chunk (rebates/sql/accrual_flat.py), every other rule through the engine: on
-random agreements, whole runs, late lines and credit notes recomputed in part, and a --full afterwards, the
-ledger holds to the cent what the engine expects of every month."""
+random agreements (some of buying groups: members joining and leaving mid-period, their lines in and out of
+their membership, the group's own lines), whole runs, late lines and credit notes recomputed in part, a
+membership moved, and a --full afterwards, the ledger holds to the cent what the engine expects of every
+month."""
 
 import datetime
 from decimal import Decimal
@@ -12,11 +14,12 @@ from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from customers.models import GroupMembership, member_in
 from rebates.engine.periods import add_months, month_of
-from rebates.models import EARNED_KINDS, LedgerEntry, RebateRule
+from rebates.models import EARNED_KINDS, LedgerEntry, PurchaseLine, RebateRule
 from rebates.services import accrual, accrual_run_perform, accrual_run_start
 from rebates.terms import agreement_inputs, expected_ledger
-from tests.factories import AgreementFactory, ProductFactory, PurchaseLineFactory
+from tests.factories import AgreementFactory, CustomerFactory, ProductFactory, PurchaseLineFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -32,30 +35,47 @@ extra = st.sampled_from(["", "", "", "minimum", "cap", "commitment", "commitment
 # Quantities with three places, credit notes among them; prices with four.
 line = st.tuples(st.integers(-2, 27), st.integers(-20_000, 500_000).map(lambda n: D(n) / 1000),
                  st.integers(1, 900_000).map(lambda n: D(n) / 10_000))
+# A buying group's member: the month it joined, how many months it stayed (None: still a member) and its
+# lines, some of them outside its membership.
+member = st.tuples(st.integers(-2, 20), st.one_of(st.none(), st.integers(1, 12)), st.lists(line, max_size=6))
+# Now and then the agreement's customer is a buying group (its own lines are then the group's own).
+group = st.one_of(st.none(), st.none(), st.lists(member, min_size=0, max_size=3))
 agreement = st.tuples(st.one_of(per_unit, percent), extra, st.sampled_from(["annual", "quarterly", "monthly"]),
-                      st.integers(0, 11), st.integers(1, 24), st.lists(line, max_size=12))
+                      st.integers(0, 11), st.integers(1, 24), st.lists(line, max_size=12), group)
 as_of = st.integers(0, 30).map(lambda n: add_months(FIRST, n) + datetime.timedelta(days=27))
-late = st.lists(st.tuples(st.integers(0, 5), line), max_size=6)
+# Late lines: for which agreement, and whose (0 its customer's, n its group's n-th member's when it has one).
+late = st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3), line), max_size=6)
+# Between runs, the first group's first member leaves (or returns) in that many months from joining.
+leave = st.one_of(st.none(), st.integers(1, 12))
 
 
 def _make(spec):
-    (kind, rate), extra, frequency, start, length, lines = spec
+    (kind, rate), extra, frequency, start, length, lines, members = spec
     product = ProductFactory()
     start_month = add_months(FIRST, start)
-    agreement = AgreementFactory(products=[product], start_month=start_month,
-                                 end_month=add_months(start_month, length - 1), settlement_frequency=frequency,
+    agreement = AgreementFactory(customer=CustomerFactory(is_group=members is not None), products=[product],
+                                 start_month=start_month, end_month=add_months(start_month, length - 1),
+                                 settlement_frequency=frequency,
                                  committed_monthly_quantity=D("50") if extra.startswith("commitment") else None)
     RebateRule.objects.create(agreement=agreement, kind=kind, rate_type=kind, rate=rate,
                               minimum=D("100") if extra == "minimum" else None,
                               cap=D("250.00") if extra == "cap" else None,
                               commitment_rule=extra == "commitment")
     for offset, quantity, price in lines:
-        _buy(agreement, product, offset, quantity, price)
-    return agreement, product
+        _buy(agreement.customer, product, offset, quantity, price)
+    buyers = [agreement.customer]
+    for joined, months, member_lines in members or ():
+        customer = CustomerFactory()
+        GroupMembership.objects.create(group=agreement.customer, member=customer, joined=add_months(FIRST, joined),
+                                       ended=None if months is None else add_months(FIRST, joined + months))
+        for offset, quantity, price in member_lines:
+            _buy(customer, product, offset, quantity, price)
+        buyers.append(customer)
+    return agreement, product, buyers
 
 
-def _buy(agreement, product, offset, quantity, price):
-    PurchaseLineFactory(customer=agreement.customer, product=product, month=add_months(FIRST, offset),
+def _buy(customer, product, offset, quantity, price):
+    PurchaseLineFactory(customer=customer, product=product, month=add_months(FIRST, offset),
                         quantity=quantity, unit_price=price, amount=(quantity * price).quantize(D("0.01")))
 
 
@@ -83,28 +103,58 @@ def _differences(agreements, as_of):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
-@given(specs=st.lists(agreement, min_size=1, max_size=6), first=as_of, late=late, second=as_of)
-def test_flat_rules_booked_by_the_database_agree_with_the_engine_to_the_cent(specs, first, late, second):
+@given(specs=st.lists(agreement, min_size=1, max_size=6), first=as_of, late=late, leave=leave, second=as_of)
+def test_flat_rules_booked_by_the_database_agree_with_the_engine_to_the_cent(specs, first, late, leave, second):
     with transaction.atomic():
         made = [_make(spec) for spec in specs]
-        agreements = [a for a, _ in made]
+        agreements = [a for a, _, _ in made]
         _accrue(first)
         assert _differences(agreements, first) == []
-        # Late lines and credit notes: the next run recomputes the months they fall in, in part.
-        for index, (offset, quantity, price) in late:
-            agreement, product = made[index % len(made)]
-            _buy(agreement, product, offset, quantity, price)
+        # Late lines and credit notes (of a group's members too): the next run recomputes the months they fall
+        # in, in part; a member leaving or returning: the group's agreement, whole.
+        for index, who, (offset, quantity, price) in late:
+            _, product, buyers = made[index % len(made)]
+            _buy(buyers[who % len(buyers)], product, offset, quantity, price)
+        moved = GroupMembership.objects.filter(group__in=[a.customer for a in agreements]).order_by("pk").first()
+        if moved is not None and leave is not None:
+            GroupMembership.objects.filter(pk=moved.pk).update(
+                ended=add_months(moved.joined, leave) if moved.ended is None else None)
         _accrue(first)
         assert _differences(agreements, first) == []
         _accrue(second)
         assert _differences(agreements, second) == []
         assert _accrue(second, full=True).entries_count == 0
+        assert _booked_volumes(agreements, second) == _volumes(agreements, second)
         transaction.set_rollback(True)
 
 
+def _booked_volumes(agreements, as_of):
+    """Per agreement and month, the units its earned entries hold (where not zero)."""
+    return {(agreement_id, month): quantity for agreement_id, month, quantity in
+            LedgerEntry.objects.filter(agreement__in=agreements, kind__in=EARNED_KINDS, concerns__lte=month_of(as_of))
+            .values_list("agreement", "concerns").annotate(Sum("quantity")) if quantity}
+
+
+def _volumes(agreements, as_of):
+    """The same from the purchase lines, read in Python: the customer's own lines in the term and, for a group,
+    its members' in the months they were members (the rule as customers.models.member_in states it)."""
+    found = {}
+    for agreement in agreements:
+        buyers = {agreement.customer_id: [(datetime.date.min, None)]}
+        for membership in GroupMembership.objects.filter(group=agreement.customer):
+            buyers.setdefault(membership.member_id, []).append((membership.joined, membership.ended))
+        last = min(agreement.end_month, month_of(as_of))
+        for line in PurchaseLine.objects.filter(customer__in=buyers, month__gte=agreement.start_month,
+                                                month__lte=last):
+            if any(member_in(joined, ended, line.month) for joined, ended in buyers[line.customer_id]):
+                key = (agreement.pk, line.month)
+                found[key] = found.get(key, 0) + line.quantity
+    return {key: quantity for key, quantity in found.items() if quantity}
+
+
 def test_only_rules_that_are_not_flat_go_through_the_engine(monkeypatch):
-    flat, _ = _make((("per_unit", D("0.25")), "", "annual", 6, 12, [(6, D("10"), D("12.10"))]))
-    capped, _ = _make((("percent", D("2")), "cap", "annual", 6, 12, [(6, D("10"), D("12.10"))]))
+    flat, _, _ = _make((("per_unit", D("0.25")), "", "annual", 6, 12, [(6, D("10"), D("12.10"))], None))
+    capped, _, _ = _make((("percent", D("2")), "cap", "annual", 6, 12, [(6, D("10"), D("12.10"))], None))
     seen = []
     real = accrual.agreement_inputs
     monkeypatch.setattr(accrual, "agreement_inputs", lambda ids: seen.extend(ids) or real(ids))
