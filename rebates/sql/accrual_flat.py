@@ -5,15 +5,15 @@ A rule is flat when its kind is `per_unit` (money per unit) or `percent` (a perc
 amount) with no minimum, no cap, no launch bonus and no commitment rule in force (none, or no committed
 quantity above zero). A group agreement (its customer a buying group, docs/buying-groups.md) is flat on the
 same terms: its volume is its members' lines in scope in their membership months with the group's own lines,
-read so in every branch below (the run's table holds them so; `member_in_sql` spells the membership). For
-such a rule the engine
-(rebates/engine/calculate.py) gives every month of a settlement period: what the period has earned to date,
-rate x units (or rate % x amount) to date, never below 0, rounded half-up to the cent; less what it had earned
-the month before; no catch-up, no bonus. `flat_bookings` computes exactly that with window sums (PostgreSQL's
-numeric is exact and its ROUND goes half away from zero, as the engine's quantize_money), then books the
-difference from the ledger as `ledger_differences` does: a first accrual entry for a month not yet booked, an
-adjustment for one whose figures moved. tests/rebates/test_accrual_flat.py checks the two against each other
-on random agreements.
+read so in every branch below (the run's table holds them so; `member_in_sql` spells the membership), as the
+engine reads it. For such a rule the engine (rebates/engine/calculate.py) gives every month of a settlement
+period: what the period has earned to date, rate x units (or rate % x amount) to date, never below 0,
+rounded half-up to the cent; less what it had earned the month before; no catch-up, no bonus.
+`flat_bookings` computes exactly that with window sums (PostgreSQL's numeric is exact and its ROUND goes half
+away from zero, as the engine's quantize_money), then books the difference from the ledger as
+`ledger_differences` does: a first accrual entry for a month not yet booked, an adjustment for one whose
+figures moved. tests/rebates/test_accrual_flat.py checks the two against each other on random agreements
+(some of buying groups).
 """
 
 from datetime import date, datetime
@@ -34,7 +34,8 @@ from rebates.models import (
 from rebates.sql.scope import covers_sql, member_in_sql, table
 from rebates.sql.terms import run_input_table
 
-# The rule is flat (see the module's docstring); aliases a (agreement) and r (its rule).
+# The rule is flat (see the module's docstring), whoever the customer (a buying group's agreement too); aliases
+# a (agreement) and r (its rule).
 FLAT_RULE_SQL = """r.kind IN ('per_unit', 'percent') AND r.rate IS NOT NULL AND r.minimum IS NULL AND r.cap IS NULL
       AND NOT (r.commitment_rule AND COALESCE(a.committed_monthly_quantity, 0) > 0)
       AND NOT EXISTS (SELECT 1 FROM {bonus} b WHERE b.rule_id = r.id)"""
