@@ -223,36 +223,38 @@ def bonus_product_lines(agreements: list[AgreementInput]) -> dict[int, list[engi
     return result
 
 
-def clearance_lines(agreements: list[AgreementInput]) -> dict[int, list[engine.PurchaseLine]]:
+def clearance_lines(agreements: list[AgreementInput], months=None) -> dict[int, list[engine.PurchaseLine]]:
     """Per agreement whose kind reads clearance (rebates/engine/kinds.py), its purchases in scope of products
-    in their clearance window, summed per month over the whole term; one query for them all."""
+    in their clearance window, summed per month over the whole term (or, for an agreement in `months`, over the
+    months it names); one query for them all (two when some are read whole and some not)."""
     wanted = [a.pk for a in agreements if a.terms.rule.kind_class.reads_clearance]
     result: dict[int, list[engine.PurchaseLine]] = {pk: [] for pk in wanted}
-    for agreement_id, month, quantity, amount in sql.clearance_rows(wanted):
+    for agreement_id, month, quantity, amount in sql.clearance_rows(wanted, months):
         result[agreement_id].append(engine.PurchaseLine(as_date(month), exact(quantity, QUANTITY_STEP),
                                                         exact(amount, CENT)))
     return result
 
 
-def mix_lines(agreements: list[AgreementInput]) -> dict[int, list[engine.PurchaseLine]]:
+def mix_lines(agreements: list[AgreementInput], months=None) -> dict[int, list[engine.PurchaseLine]]:
     """Per agreement whose kind has a period condition on its product mix (rebates/engine/kinds.py), its
-    purchases in scope per month and product line (the line's id as text), over the whole term; one query
-    for them all."""
+    purchases in scope per month and product line (the line's id as text), over the whole term (or, for an
+    agreement in `months`, over the months it names); as `clearance_lines`, one query or two."""
     wanted = [a.pk for a in agreements if a.terms.rule.kind_class.period_condition]
     result: dict[int, list[engine.PurchaseLine]] = {pk: [] for pk in wanted}
-    for agreement_id, month, line_id, quantity, amount in sql.mix_rows(wanted):
+    for agreement_id, month, line_id, quantity, amount in sql.mix_rows(wanted, months):
         result[agreement_id].append(engine.PurchaseLine(as_date(month), exact(quantity, QUANTITY_STEP),
                                                         exact(amount, CENT), product=str(line_id)))
     return result
 
 
-def referral_lines(agreements: list[AgreementInput]) -> dict[int, list[engine.PurchaseLine]]:
+def referral_lines(agreements: list[AgreementInput], months=None) -> dict[int, list[engine.PurchaseLine]]:
     """Per agreement whose kind reads referrals (rebates/engine/kinds.py), the purchases in scope of the
     customers its customer referred, in their referral months, per month and referred customer (its code in
-    `product`), over the whole term; one query for them all."""
+    `product`), over the whole term (or, for an agreement in `months`, over the months it names); as
+    `clearance_lines`, one query or two."""
     wanted = [a.pk for a in agreements if a.terms.rule.kind_class.reads_referral]
     result: dict[int, list[engine.PurchaseLine]] = {pk: [] for pk in wanted}
-    for agreement_id, code, month, quantity, amount in sql.referral_rows(wanted):
+    for agreement_id, code, month, quantity, amount in sql.referral_rows(wanted, months):
         result[agreement_id].append(engine.PurchaseLine(as_date(month), exact(quantity, QUANTITY_STEP),
                                                         exact(amount, CENT), product=code))
     return result
@@ -300,9 +302,12 @@ def expected_ledger(
     totals.update(changed_month_totals([a for a in agreements if a.pk in in_part],
                                        {pk: read for pk, (_, read) in in_part.items()}))
     bonuses = bonus_product_lines(agreements)
-    cleared = clearance_lines(agreements)
-    mixed = mix_lines(agreements)
-    referred = referral_lines(agreements)
+    # Recomputed in part, a kind's own lines are read for the settlement periods to recompute only.
+    periods = {a.pk: engine.periods_holding(a.terms, in_part[a.pk][0], as_of=as_of) for a in agreements
+               if a.pk in in_part and _reads_kind_lines(a.terms.rule.kind_class)}
+    cleared = clearance_lines(agreements, periods)
+    mixed = mix_lines(agreements, periods)
+    referred = referral_lines(agreements, periods)
     expected = {}
     for agreement in agreements:
         pk = agreement.pk
@@ -324,6 +329,10 @@ def expected_ledger(
             mix_lines=mixed.get(pk, ()), referral_lines=referred.get(pk, ()),
         )
     return expected
+
+
+def _reads_kind_lines(kind) -> bool:
+    return kind.reads_clearance or kind.period_condition or kind.reads_referral
 
 
 def exact(value, step: Decimal) -> Decimal:

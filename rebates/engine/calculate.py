@@ -167,6 +167,21 @@ def months_in_part(terms: AgreementTerms, changed_months: Collection[date], *,
     return recompute, frozenset(read)
 
 
+def periods_holding(terms: AgreementTerms, months: Collection[date], *, as_of: date) -> frozenset[date]:
+    """Every accruing month (by `as_of`) of the settlement periods that hold one of `months` or of the months it
+    decides (the kind's `reach`): what `calculate` reads, recomputing `months` in part, of the lines a kind
+    reads besides the agreement's own (clearance, product mix, referral), as each period earns to date."""
+    reach = terms.rule.kind_class.reach(terms.rule)
+    accruing = accrual_months(terms, as_of)
+    length = SettlementFrequency(terms.settlement_frequency).months
+    index = {month: i for i, month in enumerate(accruing)}
+    held: set[date] = set()
+    for begin in {index[month] // length * length for month in
+                  {add_months(changed, step) for changed in months for step in range(reach + 1)} if month in index}:
+        held.update(accruing[begin:begin + length])
+    return frozenset(held)
+
+
 def calculate_decimal(terms: AgreementTerms, lines: Iterable[PurchaseLine], **options) -> tuple[MonthResult, ...]:
     """`calculate` with every figure in Decimals: the reference for the integer maths (same arguments)."""
     return calculate(terms, lines, integers=False, **options)

@@ -14,13 +14,18 @@ away from zero, as the engine's quantize_money), then books the difference from 
 `ledger_differences` does: a first accrual entry for a month not yet booked, an adjustment for one whose
 figures moved. tests/rebates/test_accrual_flat.py checks the two against each other on random agreements
 (some of buying groups).
+
+The `clearance` and `referral` kinds (rebates/engine/kinds.py) are flat on the same terms: a period earns to date
+the rule's percent of its amount plus a second percent of a second measure (SECOND_MEASURE_SQL): the clearance
+rate on the part bought in the products' clearance windows, or the rate on the referred customers' purchases (the
+agreement's own amount then earns nothing). tests/rebates/test_accrual_flat.py checks them the same way.
 """
 
 from datetime import date, datetime
 
 from django.db import connection
 
-from customers.models import GroupMembership
+from customers.models import Customer, GroupMembership
 from rebates.engine.periods import SettlementFrequency
 from rebates.models import (
     BonusCondition,
@@ -36,7 +41,8 @@ from rebates.sql.terms import run_input_table
 
 # The rule is flat (see the module's docstring), whoever the customer (a buying group's agreement too); aliases
 # a (agreement) and r (its rule).
-FLAT_RULE_SQL = """r.kind IN ('per_unit', 'percent') AND r.rate IS NOT NULL AND r.minimum IS NULL AND r.cap IS NULL
+FLAT_RULE_SQL = """r.kind IN ('per_unit', 'percent', 'clearance', 'referral')
+      AND r.rate IS NOT NULL AND r.minimum IS NULL AND r.cap IS NULL
       AND NOT (r.commitment_rule AND COALESCE(a.committed_monthly_quantity, 0) > 0)
       AND NOT EXISTS (SELECT 1 FROM {bonus} b WHERE b.rule_id = r.id)"""
 
@@ -46,7 +52,10 @@ changed(agreement_id, month) AS (SELECT * FROM unnest(%(changed_ids)s::bigint[],
 flat AS MATERIALIZED (
     -- An agreement recomputed in part carries its changed months (a few) as an array: no join needed.
     SELECT a.id, a.customer_id, a.start_month, a.end_month, f.months AS length, r.kind = 'per_unit' AS per_unit,
-           r.rate, c.months AS changed_months, c.months IS NOT NULL AS in_part,
+           -- A percent on the agreement's own amount, and one on its second measure (see SECOND_MEASURE_SQL).
+           CASE WHEN r.kind = 'referral' THEN 0 ELSE r.rate END AS rate, r.kind,
+           CASE r.kind WHEN 'clearance' THEN r.clearance_rate WHEN 'referral' THEN r.rate END AS second_rate,
+           c.months AS changed_months, c.months IS NOT NULL AS in_part,
            -- Months accrue from the term's start to its last month (end or termination) or the as-of month:
            -- month indexes (year x 12 + month), the last counted from the start.
            (LEAST(EXTRACT(YEAR FROM a.end_month) * 12 + EXTRACT(MONTH FROM a.end_month),
@@ -118,27 +127,33 @@ bought AS (
     FROM held h JOIN flat a ON a.id = h.agreement_id
     WHERE a.in_part AND NOT h.month = ANY(a.changed_months)
 ),
+second AS (
+{second}
+),
 grid AS (
     -- Recomputed whole: every month that accrues; in part: the months of the periods to recompute.
-    SELECT a.id AS agreement_id, a.per_unit, a.rate, a.in_part, a.changed_months, i / a.length AS period,
-           (a.start_month + make_interval(months => i))::date AS month
+    SELECT a.id AS agreement_id, a.per_unit, a.rate, a.second_rate, a.in_part, a.changed_months,
+           i / a.length AS period, (a.start_month + make_interval(months => i))::date AS month
     FROM flat a CROSS JOIN LATERAL generate_series(0, a.last_index) AS i
     WHERE NOT a.in_part
     UNION ALL
-    SELECT a.id, a.per_unit, a.rate, a.in_part, a.changed_months, i / a.length,
+    SELECT a.id, a.per_unit, a.rate, a.second_rate, a.in_part, a.changed_months, i / a.length,
            (a.start_month + make_interval(months => i))::date
     FROM span s JOIN flat a ON a.id = s.agreement_id
     CROSS JOIN LATERAL generate_series(s.first_index, s.last_index) AS i
 ),
 cell AS (
     SELECT g.*, COALESCE(b.quantity, 0) AS quantity, COALESCE(b.amount, 0) AS amount,
-           g.in_part AND g.month = ANY(g.changed_months) AS is_changed
+           COALESCE(s.amount, 0) AS second_amount, g.in_part AND g.month = ANY(g.changed_months) AS is_changed
     FROM grid g LEFT JOIN bought b ON b.agreement_id = g.agreement_id AND b.month = g.month
+    LEFT JOIN second s ON s.agreement_id = g.agreement_id AND s.month = g.month
 ),
 earned AS (
     SELECT c.*,
            ROUND(GREATEST(0, CASE WHEN c.per_unit THEN c.rate * SUM(c.quantity) OVER w
-                                  ELSE c.rate * SUM(c.amount) OVER w * 0.01 END), 2) AS to_date,
+                                  ELSE (c.rate * SUM(c.amount) OVER w
+                                        + COALESCE(c.second_rate * SUM(c.second_amount) OVER w, 0)) * 0.01
+                             END), 2) AS to_date,
            MIN(c.month) FILTER (WHERE c.is_changed) OVER (PARTITION BY c.agreement_id, c.period) AS first_changed
     FROM cell c
     WINDOW w AS (PARTITION BY c.agreement_id, c.period ORDER BY c.month)
@@ -184,6 +199,29 @@ created AS (
 SELECT ARRAY(SELECT id FROM flat ORDER BY id), (SELECT count(*) FROM created),
        (SELECT COALESCE(SUM(amount), 0) FROM created)
 """
+
+# The second measure of the clearance and referral kinds (rebates/engine/kinds.py), per (agreement, month): the
+# agreement's purchases in scope of products in their clearance window that month (as `clearance_rows`), or the
+# purchases in scope of the customers its customer referred in their referral months (as `referral_rows`).
+# Recomputed whole over the term; in part, over the periods to recompute only (`span`). Another flat kind has none.
+SECOND_MEASURE_SQL = """    SELECT m.agreement_id, m.month, SUM(m.amount) AS amount
+    FROM (SELECT a.id AS agreement_id, pl.month, pl.amount, a.in_part
+          FROM flat a
+          JOIN {purchase} pl ON pl.customer_id = a.customer_id
+          JOIN {product} pr ON pr.id = pl.product_id
+          WHERE a.kind = 'clearance' AND pr.clearance_from <= pl.month AND pr.clearance_until >= pl.month
+            AND {covers}
+          UNION ALL
+          SELECT a.id, pl.month, pl.amount, a.in_part
+          FROM flat a
+          JOIN {customer} rc ON rc.referred_by_id = a.customer_id
+          JOIN {purchase} pl ON pl.customer_id = rc.id AND pl.month >= rc.referral_from
+               AND pl.month < rc.referral_from + make_interval(months => rc.referral_months::int)
+          JOIN {product} pr ON pr.id = pl.product_id
+          WHERE a.kind = 'referral' AND {covers}) m
+    WHERE NOT m.in_part OR EXISTS (SELECT 1 FROM span s WHERE s.agreement_id = m.agreement_id
+                                                          AND m.month BETWEEN s.first_month AND s.last_month)
+    GROUP BY m.agreement_id, m.month"""
 
 # Recomputed whole: the month's purchases in scope from the run's own table (rebates.sql.terms).
 _WHOLE_BOUGHT_SQL = """SELECT i.agreement_id, i.month, i.quantity, i.amount
@@ -236,6 +274,8 @@ def flat_bookings(*, agreement_ids: list[int], changed_months: dict[int, frozens
                                                        member_in=member_in_sql(), covers=covers_sql()),
                       None: ""}[whole],
         covers=covers_sql(),
+        second=SECOND_MEASURE_SQL.format(purchase=table(PurchaseLine), product=table(Product),
+                                         customer=table(Customer), covers=covers_sql()),
     )
     with connection.cursor() as cursor:
         # The planner guesses this statement far dearer than it is (a series per agreement), and compiling it

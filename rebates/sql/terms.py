@@ -232,23 +232,18 @@ FROM {agreement} a
 JOIN {customer} c ON c.referred_by_id = a.customer_id
 JOIN {purchase} pl ON pl.customer_id = c.id AND pl.month >= c.referral_from
      AND pl.month < c.referral_from + make_interval(months => c.referral_months::int)
-JOIN {product} pr ON pr.id = pl.product_id
+{window}JOIN {product} pr ON pr.id = pl.product_id
 WHERE a.id = ANY(%s::bigint[]) AND {covers}
 GROUP BY a.id, c.code, pl.month
 ORDER BY a.id, pl.month, c.code
 """
 
 
-def referral_rows(agreement_ids: list[int]) -> list[tuple]:
+def referral_rows(agreement_ids: list[int], months=None) -> list[tuple]:
     """(agreement id, referred customer's code, month, quantity, amount): the purchases in scope of the
-    customers each agreement's customer referred, in their referral months, over the term; one query."""
-    if not agreement_ids:
-        return []
-    sql = _REFERRAL_SQL.format(agreement=table(RebateAgreement), customer=table(Customer),
-                               purchase=table(PurchaseLine), product=table(Product), covers=covers_sql())
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [list(agreement_ids)])
-        return cursor.fetchall()
+    customers each agreement's customer referred, in their referral months, over the term (for an agreement in
+    `months`, in the months it names only: see `_per_agreement_rows`)."""
+    return _per_agreement_rows(_REFERRAL_SQL, agreement_ids, months)
 
 
 # Purchases of each group agreement's members (its customer is a buying group) in the months they were members,
@@ -300,7 +295,7 @@ _CLEARANCE_SQL = """
 SELECT a.id, pl.month, SUM(pl.quantity), SUM(pl.amount)
 FROM {agreement} a
 JOIN {purchase} pl ON pl.customer_id = a.customer_id
-JOIN {product} pr ON pr.id = pl.product_id
+{window}JOIN {product} pr ON pr.id = pl.product_id
 WHERE a.id = ANY(%s::bigint[]) AND pr.clearance_from <= pl.month AND pr.clearance_until >= pl.month
   AND {covers}
 GROUP BY a.id, pl.month
@@ -312,30 +307,43 @@ _MIX_SQL = """
 SELECT a.id, pl.month, pr.product_line_id, SUM(pl.quantity), SUM(pl.amount)
 FROM {agreement} a
 JOIN {purchase} pl ON pl.customer_id = a.customer_id
-JOIN {product} pr ON pr.id = pl.product_id
+{window}JOIN {product} pr ON pr.id = pl.product_id
 WHERE a.id = ANY(%s::bigint[]) AND {covers}
 GROUP BY a.id, pl.month, pr.product_line_id
 ORDER BY a.id, pl.month, pr.product_line_id
 """
 
 
-def clearance_rows(agreement_ids: list[int]) -> list[tuple]:
+def clearance_rows(agreement_ids: list[int], months=None) -> list[tuple]:
     """(agreement id, month, quantity, amount): each agreement's purchases in scope, in its term, of products
-    in their clearance window that month; one query for them all."""
-    return _per_agreement_rows(_CLEARANCE_SQL, agreement_ids)
+    in their clearance window that month (for an agreement in `months`, in the months it names only: see
+    `_per_agreement_rows`)."""
+    return _per_agreement_rows(_CLEARANCE_SQL, agreement_ids, months)
 
 
-def mix_rows(agreement_ids: list[int]) -> list[tuple]:
+def mix_rows(agreement_ids: list[int], months=None) -> list[tuple]:
     """(agreement id, month, product line id, quantity, amount): each agreement's purchases in scope, in its
-    term, per product line; one query for them all."""
-    return _per_agreement_rows(_MIX_SQL, agreement_ids)
+    term, per product line (for an agreement in `months`, in the months it names only: see
+    `_per_agreement_rows`)."""
+    return _per_agreement_rows(_MIX_SQL, agreement_ids, months)
 
 
-def _per_agreement_rows(template: str, agreement_ids: list[int]) -> list[tuple]:
-    if not agreement_ids:
-        return []
-    sql = template.format(agreement=table(RebateAgreement), purchase=table(PurchaseLine), product=table(Product),
-                          covers=covers_sql())
+def _per_agreement_rows(template: str, agreement_ids: list[int], months=None) -> list[tuple]:
+    """The rows of `template` for these agreements: one query for those not in `months` (over their term) and
+    one for those in it (`months` maps an agreement to the months to read; its lines are read by customer and
+    month, those months only), each only when it has agreements."""
+    months = months or {}
+    whole = [pk for pk in agreement_ids if pk not in months]
+    pairs = [(pk, month) for pk in agreement_ids if pk in months for month in sorted(months[pk])]
+    rows = []
     with connection.cursor() as cursor:
-        cursor.execute(sql, [list(agreement_ids)])
-        return cursor.fetchall()
+        for ids, window in ((whole, None), (sorted({pk for pk, _ in pairs}), pairs)):
+            if not ids:
+                continue
+            sql = template.format(agreement=table(RebateAgreement), customer=table(Customer),
+                                  purchase=table(PurchaseLine), product=table(Product), covers=covers_sql(),
+                                  window=_WINDOW_SQL if window is not None else "")
+            params = [] if window is None else [[pk for pk, _ in window], [month for _, month in window]]
+            cursor.execute(sql, [*params, ids])
+            rows += cursor.fetchall()
+    return rows

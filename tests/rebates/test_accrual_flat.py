@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from customers.models import GroupMembership, member_in
 from rebates.engine.periods import add_months, month_of
-from rebates.models import EARNED_KINDS, LedgerEntry, PurchaseLine, RebateRule
+from rebates.models import EARNED_KINDS, LedgerEntry, Product, PurchaseLine, RebateRule
 from rebates.services import accrual, accrual_run_perform, accrual_run_start
 from rebates.terms import agreement_inputs, expected_ledger
 from tests.factories import AgreementFactory, CustomerFactory, ProductFactory, PurchaseLineFactory
@@ -163,3 +163,94 @@ def test_only_rules_that_are_not_flat_go_through_the_engine(monkeypatch):
     assert (run.agreements_count, run.entries_count) == (2, 2)
     assert LedgerEntry.objects.get(agreement=flat).amount == D("2.50")
     assert LedgerEntry.objects.get(agreement=capped).amount == D("2.42")
+
+
+# The clearance and referral kinds, flat too: each agreement covers a regular and a clearance product (its window
+# drawn); one customer it referred (its referral window drawn) buys them as well. Lines name who buys what: the
+# agreement's customer or the referred one, the regular or the clearance product.
+second_kind = st.tuples(st.sampled_from(["clearance", "referral"]), percent.map(lambda kind_rate: kind_rate[1]),
+                        st.integers(0, 20).map(D))
+window = st.tuples(st.integers(-2, 27), st.integers(1, 8))
+bought = st.tuples(st.booleans(), st.booleans(), line)
+kind_agreement = st.tuples(second_kind, st.sampled_from(["", "", "", "minimum", "cap"]),
+                           st.sampled_from(["annual", "quarterly", "monthly"]), st.integers(0, 11),
+                           st.integers(1, 24), window, window, st.lists(bought, max_size=12))
+kind_late = st.lists(st.tuples(st.integers(0, 5), bought), max_size=6)
+
+
+def _make_kind(spec):
+    (kind, rate, clearance_rate), extra, frequency, start, length, (cleared_from, cleared_months), \
+        (referred_from, referred_months), lines = spec
+    regular = ProductFactory()
+    cleared = ProductFactory(clearance_from=add_months(FIRST, cleared_from),
+                             clearance_until=add_months(FIRST, cleared_from + cleared_months - 1))
+    start_month = add_months(FIRST, start)
+    agreement = AgreementFactory(products=[regular, cleared], start_month=start_month,
+                                 end_month=add_months(start_month, length - 1), settlement_frequency=frequency)
+    RebateRule.objects.create(agreement=agreement, kind=kind, rate_type="percent", rate=rate,
+                              clearance_rate=clearance_rate if kind == "clearance" else None,
+                              minimum=D("100") if extra == "minimum" else None,
+                              cap=D("250.00") if extra == "cap" else None)
+    referred = CustomerFactory(referred_by=agreement.customer, referral_from=add_months(FIRST, referred_from),
+                               referral_months=referred_months)
+    made = (agreement, referred, regular, cleared)
+    for by_referred, on_clearance, (offset, quantity, price) in lines:
+        _buy_kind(made, by_referred, on_clearance, offset, quantity, price)
+    return made
+
+
+def _buy_kind(made, by_referred, on_clearance, offset, quantity, price):
+    agreement, referred, regular, cleared = made
+    PurchaseLineFactory(customer=referred if by_referred else agreement.customer,
+                        product=cleared if on_clearance else regular, month=add_months(FIRST, offset),
+                        quantity=quantity, unit_price=price, amount=(quantity * price).quantize(D("0.01")))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(specs=st.lists(kind_agreement, min_size=1, max_size=5), first=as_of, late=kind_late, moved=st.booleans(),
+       second=as_of)
+def test_clearance_and_referral_rules_booked_by_the_database_agree_with_the_engine(specs, first, late, moved,
+                                                                                   second):
+    with transaction.atomic():
+        made = [_make_kind(spec) for spec in specs]
+        agreements = [agreement for agreement, *_ in made]
+        _accrue(first)
+        assert _differences(agreements, first) == []
+        # Late lines and credit notes, the referred customer's among them, and (sometimes) every clearance window
+        # moved a month on: the next run recomputes the months they mark, in part.
+        for index, (by_referred, on_clearance, (offset, quantity, price)) in late:
+            _buy_kind(made[index % len(made)], by_referred, on_clearance, offset, quantity, price)
+        if moved:
+            for _, _, _, cleared in made:
+                Product.objects.filter(pk=cleared.pk).update(clearance_from=add_months(cleared.clearance_from, 1),
+                                                             clearance_until=add_months(cleared.clearance_until, 1))
+        _accrue(first)
+        assert _differences(agreements, first) == []
+        _accrue(second)
+        assert _differences(agreements, second) == []
+        assert _accrue(second, full=True).entries_count == 0
+        transaction.set_rollback(True)
+
+
+def test_clearance_and_referral_rules_with_nothing_else_are_flat(monkeypatch):
+    cleared_spec = (("clearance", D("1"), D("3")), "", "quarterly", 6, 12, (7, 2), (0, 1),
+                    [(False, False, (6, D("10"), D("10"))), (False, True, (7, D("10"), D("10")))])
+    referral_spec = (("referral", D("2"), D("0")), "", "quarterly", 6, 12, (0, 1), (6, 3),
+                     [(False, False, (6, D("10"), D("10"))), (True, False, (7, D("10"), D("10")))])
+    capped_spec = (("referral", D("2"), D("0")), "cap", "quarterly", 6, 12, (0, 1), (6, 3),
+                   [(True, False, (7, D("10"), D("10")))])
+    (cleared, *_), (referral, *_), (capped, *_) = map(_make_kind, (cleared_spec, referral_spec, capped_spec))
+    seen = []
+    real = accrual.agreement_inputs
+    monkeypatch.setattr(accrual, "agreement_inputs", lambda ids: seen.extend(ids) or real(ids))
+    _accrue(datetime.date(2026, 6, 30))
+    assert seen == [capped.pk]
+    # 1% of $200, and 3% more of August's $100 on clearance; 2% of the referred customer's $100, none of the own.
+    assert _booked_total(cleared) == D("5.00")
+    assert _booked_total(referral) == D("2.00")
+    assert _booked_total(capped) == D("2.00")
+
+
+def _booked_total(agreement):
+    return LedgerEntry.objects.filter(agreement=agreement).aggregate(total=Sum("amount"))["total"]

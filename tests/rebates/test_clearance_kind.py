@@ -1,7 +1,8 @@
 """The clearance rule kind end to end: the rule's rate on the eligible amount, and its clearance rate more on
 products bought in their clearance window. Products and rules set through the API and the admin, read in
 words on the agreement page, shown on the statement and the agreement sheet, booked by the nightly run
-(incremental equal to full, a window change included), and never by the flat fast path."""
+(incremental equal to full, a window change included), by the flat fast path when nothing else (a minimum, a
+cap, a bonus) needs the engine."""
 
 import datetime
 import json
@@ -115,11 +116,21 @@ def test_the_nightly_run_books_the_clearance_extra_and_a_window_change_increment
     assert accrue(full=True).entries_count == 0
 
 
-def test_the_flat_fast_path_leaves_a_clearance_rule_to_the_engine(scenario):
+def test_the_flat_fast_path_books_a_clearance_rule_as_the_engine_does(scenario):
     agreement = scenario["agreement"]
     clearance_rule(agreement)
     flat_ids, entries = ledger.flat_path_books(agreement, as_of=AS_OF)
-    assert (flat_ids, entries) == ([], 0)
+    assert (flat_ids, entries) == ([agreement.pk], 6)
+    assert booked(agreement) == {month(1): D("10.00"), month(2): D("22.00"), month(3): D("22.00"),
+                                 month(4): D("22.00"), month(5): D("10.00"), month(6): D("10.00")}
+    assert accrue(full=True).entries_count == 0
+
+
+def test_the_flat_fast_path_leaves_a_clearance_rule_with_a_minimum_to_the_engine(scenario):
+    agreement = scenario["agreement"]
+    clearance_rule(agreement)
+    RebateRule.objects.filter(agreement=agreement).update(minimum=D("100"))
+    assert ledger.flat_path_books(agreement, as_of=AS_OF) == ([], 0)
 
 
 def test_the_agreement_page_statement_and_sheet_show_a_clearance_rule(scenario, client):

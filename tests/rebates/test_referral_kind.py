@@ -2,7 +2,7 @@
 customers' purchases in their referral windows, stated on the referred customers' records. Referrals and rules
 set through the API and the admin, read in words on the agreement page, listed on the statement and the
 agreement sheet, booked by the nightly run (incremental equal to full: late lines, deleted lines and a moved
-window included), and never by the flat fast path."""
+window included), by the flat fast path when nothing else (a minimum, a cap, a bonus) needs the engine."""
 
 import datetime
 import json
@@ -173,11 +173,20 @@ def test_a_moved_referral_window_marks_both_windows_and_is_rebooked_incrementall
     assert accrue(full=True).entries_count == 0
 
 
-def test_the_flat_fast_path_leaves_a_referral_rule_to_the_engine(scenario):
+def test_the_flat_fast_path_books_a_referral_rule_as_the_engine_does(scenario):
     agreement = scenario["agreement"]
     referral_rule(agreement)
     flat_ids, entries = ledger.flat_path_books(agreement, as_of=AS_OF)
-    assert (flat_ids, entries) == ([], 0)
+    assert flat_ids == [agreement.pk] and entries > 0
+    assert booked(agreement) == WORKED
+    assert accrue(full=True).entries_count == 0
+
+
+def test_the_flat_fast_path_leaves_a_referral_rule_with_a_cap_to_the_engine(scenario):
+    agreement = scenario["agreement"]
+    referral_rule(agreement)
+    RebateRule.objects.filter(agreement=agreement).update(cap=D("15.00"))
+    assert ledger.flat_path_books(agreement, as_of=AS_OF) == ([], 0)
 
 
 def test_the_agreement_page_statement_and_sheet_show_a_referral_rule(scenario, client):

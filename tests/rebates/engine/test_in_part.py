@@ -51,3 +51,22 @@ def test_a_rule_against_last_year_recomputed_in_part_gives_the_whole_terms_resul
     was = {r.month: r for r in old}
     for result in new:
         assert part.get(result.month, was[result.month]) == result
+
+
+def test_the_periods_holding_a_changed_month_are_what_a_kind_reads_of_its_own_lines_in_part():
+    from rebates.engine import periods_holding
+
+    def terms(kind, **settings):
+        rule = RebateRule(kind=kind, rate_type="percent", rate=Decimal(2), **settings)
+        return AgreementTerms(start_month=date(2026, 1, 1), end_month=date(2026, 12, 1), rule=rule,
+                              settlement_frequency="quarterly")
+
+    mix = terms("mix", min_product_lines=2)
+    as_of = date(2026, 8, 31)
+    assert periods_holding(mix, {date(2026, 2, 1)}, as_of=as_of) == {date(2026, m, 1) for m in (1, 2, 3)}
+    # A period still going on is read to the as-of month; a month after it, or before the term, reads nothing.
+    assert periods_holding(mix, {date(2026, 7, 1)}, as_of=as_of) == {date(2026, 7, 1), date(2026, 8, 1)}
+    assert periods_holding(mix, {date(2026, 10, 1), date(2025, 12, 1)}, as_of=as_of) == frozenset()
+    # A conditional month decides the next `active_window - 1` months: March moves April and May too.
+    condition = terms("condition", active_months=2, active_window=3)
+    assert periods_holding(condition, {date(2026, 3, 1)}, as_of=as_of) == {date(2026, m, 1) for m in range(1, 7)}
