@@ -32,12 +32,13 @@ import logging
 import multiprocessing
 from collections import defaultdict
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from config import clock
@@ -146,41 +147,68 @@ def signals_detect_rebuilding_indexes(*, as_of: date, products: Iterable[int] | 
 
 
 def _sweep(as_of, products, workers, *, rebuild_indexes) -> DetectionResult:
-    with transaction.atomic():
-        detection_lock()
-        sql.jit_off()  # compiling plans for a million rows costs more than it saves
-        rules = rules_by_product()
-        if products is not None:
-            products = sorted({int(pk) for pk in products})
-        claims = StoredClaims.whole(products)
-        outcome = _DetectionOutcome(claims, as_of, rebuild_indexes=rebuild_indexes)
-        split = {pk for pk, rule in rules.items() if rule.same_competitor}
-        # A group none of whose claims holds a signal yet (all of them, in the first detection of an import)
-        # makes only new signals: their figures are worked out beside the detection, in the workers.
-        groups = [(start, end, rules[claims.products[start]], not any(claims.signals[start:end]))
-                  for start, end in claims.groups(split)]
+    # Its own transaction: what it reads beside the claims (agreements, prices) is committed, so our average
+    # prices can be read on a connection of their own while this one reads the claims
+    # (_averages_on_own_connection). Inside a caller's transaction they are read here, seeing what it wrote.
+    beside = ThreadPoolExecutor(max_workers=1) if not connection.in_atomic_block else None
+    try:
+        with transaction.atomic():
+            return _sweep_in(as_of, products, workers, rebuild_indexes=rebuild_indexes, beside=beside)
+    finally:
+        if beside is not None:
+            beside.shutdown(wait=True)
 
-        def meanwhile():  # read while the workers detect: our side of every product swept, the stored signals
+
+def _sweep_in(as_of, products, workers, *, rebuild_indexes, beside) -> DetectionResult:
+    detection_lock()
+    sql.jit_off()  # compiling plans for a million rows costs more than it saves
+    rules = rules_by_product()
+    if products is not None:
+        products = sorted({int(pk) for pk in products})
+    # Every product swept (those named, else every product), before the claims tell which have any.
+    averaged = None if beside is None else beside.submit(
+        _averages_on_own_connection, list(rules) if products is None else products, as_of)
+    claims = StoredClaims.whole(products)
+    outcome = _DetectionOutcome(claims, as_of, rebuild_indexes=rebuild_indexes)
+    split = {pk for pk, rule in rules.items() if rule.same_competitor}
+    # A group none of whose claims holds a signal yet (all of them, in the first detection of an import)
+    # makes only new signals: their figures are worked out beside the detection, in the workers.
+    groups = [(start, end, rules[claims.products[start]], not any(claims.signals[start:end]))
+              for start, end in claims.groups(split)]
+
+    def meanwhile():  # read while the workers detect: our side of every product swept, the stored signals
+        if averaged is None:
             outcome.averages = our_average_prices(set(claims.products), as_of=as_of)
-            held = MarketSignal.objects.all()
-            if products is not None:
-                held = held.filter(product_id__in=products)
-            # The detection lock keeps them as read: a decision waits for the sweep.
-            outcome.stored_signals = {row[0]: row for row in held.values_list(*KNOWN_FIELDS)}
-
-        detected = _detect_groups(claims, groups, outcome.as_of_day, workers, meanwhile=meanwhile)
-        for (start, end, rule, _), (found, figures) in zip(groups, detected, strict=True):
-            outcome.detect(range(start, end), rule, found=found, figures=figures)
-        # Every claim swept is checked: the sweeper need not queue its own check again. Marked before the
-        # results are written, while the claims' indexes are all in place (a rebuild leaves them unusable to
-        # the rest of its transaction).
-        unchecked = PriceClaim.objects.filter(check_pending=True)
+        held = MarketSignal.objects.all()
         if products is not None:
-            unchecked = unchecked.filter(product_id__in=products)
-        unchecked.update(check_pending=False)
-        # Every signal must hold claims after a full sweep (or go, or stay on record once acted on).
-        outcome.orphans = set(outcome.stored_signals)
-        return outcome.write()
+            held = held.filter(product_id__in=products)
+        # The detection lock keeps them as read: a decision waits for the sweep.
+        outcome.stored_signals = {row[0]: row for row in held.values_list(*KNOWN_FIELDS)}
+
+    detected = _detect_groups(claims, groups, outcome.as_of_day, workers, meanwhile=meanwhile)
+    if averaged is not None:
+        outcome.averages = averaged.result()
+    for (start, end, rule, _), (found, figures) in zip(groups, detected, strict=True):
+        outcome.detect(range(start, end), rule, found=found, figures=figures)
+    # Every claim swept is checked: the sweeper need not queue its own check again. Marked before the
+    # results are written, while the claims' indexes are all in place (a rebuild leaves them unusable to
+    # the rest of its transaction).
+    unchecked = PriceClaim.objects.filter(check_pending=True)
+    if products is not None:
+        unchecked = unchecked.filter(product_id__in=products)
+    unchecked.update(check_pending=False)
+    # Every signal must hold claims after a full sweep (or go, or stay on record once acted on).
+    outcome.orphans = set(outcome.stored_signals)
+    return outcome.write()
+
+
+def _averages_on_own_connection(product_ids, as_of):
+    """our_average_prices, on this thread's own connection (closed after): run beside the sweep's reading of
+    the claims, which leaves a core idle, rather than beside the detecting workers, which take both."""
+    try:
+        return our_average_prices(product_ids, as_of=as_of)
+    finally:
+        connection.close()
 
 
 def price_claim_check(*, claim_id: int, as_of: date) -> str | None:
