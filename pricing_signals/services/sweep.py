@@ -175,7 +175,7 @@ def _sweep_in(as_of, products, workers, *, rebuild_indexes, beside) -> Detection
     split = {pk for pk, rule in rules.items() if rule.same_competitor}
     # A group none of whose claims holds a signal yet (all of them, in the first detection of an import)
     # makes only new signals: their figures are worked out beside the detection, in the workers.
-    groups = [(start, end, rules[claims.products[start]], not any(claims.signals[start:end]))
+    groups = [(start, end, rules[claims.products[start]], not claims.holds_signal(start, end))
               for start, end in claims.groups(split)]
 
     def meanwhile():  # read while the workers detect: our side of every product swept, the stored signals
