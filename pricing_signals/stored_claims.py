@@ -35,6 +35,7 @@ class StoredClaims:
             setattr(self, name, [])
         self._positions = None
         self._sorted = None  # (product, competitor) per position once sorted by them
+        self._stored = None  # (ids, status codes, signals with 0 for none) per position as numpy read them (whole)
 
     def __len__(self):
         return len(self.ids)
@@ -62,6 +63,7 @@ class StoredClaims:
         claims.statuses = list(map(sql.CLAIM_STATUSES.__getitem__, table[:, 6].tolist()))
         claims.signals = [signal or None for signal in table[:, 7].tolist()]
         claims._sorted = table[:, 1:3]
+        claims._stored = table[:, 0], table[:, 6], table[:, 7]
         return claims
 
     @classmethod
@@ -73,7 +75,7 @@ class StoredClaims:
 
     def add(self, rows: list[tuple]) -> None:
         """Append claim rows as sql.claims_near gives them."""
-        self._positions = self._sorted = None
+        self._positions = self._sorted = self._stored = None
         if not rows:
             return
         for column, values in zip(self.COLUMNS, zip(*rows, strict=True), strict=True):
@@ -99,6 +101,22 @@ class StoredClaims:
         starts = np.flatnonzero(change).tolist()
         self._positions = None
         return list(zip(starts, [*starts[1:], n], strict=True))
+
+    def holds_signal(self, start: int, end: int) -> bool:
+        """Whether any claim at positions start..end holds a signal."""
+        if self._stored is not None:
+            return bool(self._stored[2][start:end].any())
+        return any(self.signals[start:end])
+
+    def stored_codes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each position's claim id, stored status code (its place in sql.CLAIM_STATUSES) and signal (0 for
+        none), as numpy arrays."""
+        if self._stored is not None:
+            return self._stored
+        code = {name: at for at, name in enumerate(sql.CLAIM_STATUSES)}
+        return (np.fromiter(self.ids, dtype=np.int64, count=len(self)),
+                np.fromiter(map(code.__getitem__, self.statuses), dtype=np.int64, count=len(self)),
+                np.fromiter([signal or 0 for signal in self.signals], dtype=np.int64, count=len(self)))
 
     def has(self, claim_id) -> bool:
         try:
@@ -187,14 +205,13 @@ class ClaimChanges:
         count = len(claims)
         code = {name: at for at, name in enumerate(sql.CLAIM_STATUSES)}
         now_status = np.fromiter(map(code.__getitem__, statuses), dtype=np.int8, count=count)
-        was_status = np.fromiter(map(code.__getitem__, claims.statuses), dtype=np.int8, count=count)
         now_signal = np.fromiter([signal or 0 for signal in signals], dtype=np.int64, count=count)
-        was_signal = np.fromiter([signal or 0 for signal in claims.signals], dtype=np.int64, count=count)
+        stored_ids, was_status, was_signal = claims.stored_codes()
         kept = np.ones(count, dtype=bool)
         if left_out:
             kept[list(left_out)] = False
         changed = np.flatnonzero(kept & ((now_status != was_status) | (now_signal != was_signal)))
-        ids = np.fromiter(claims.ids, dtype=np.int64, count=count)[changed]
+        ids = stored_ids[changed]
         # Rows are locked in one order by every writer: primary-key order.
         order = np.argsort(ids, kind="stable")
         tally = np.bincount(now_status[kept], minlength=len(sql.CLAIM_STATUSES)).tolist()

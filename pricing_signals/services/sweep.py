@@ -28,16 +28,19 @@ and a decision hold it shared, plus an exclusive lock on their product, so two c
 a check and the sweep, never interleave.
 """
 
+import gc
 import logging
 import multiprocessing
 from collections import defaultdict
 from collections.abc import Iterable
-from contextlib import nullcontext
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from config import clock
@@ -146,41 +149,82 @@ def signals_detect_rebuilding_indexes(*, as_of: date, products: Iterable[int] | 
 
 
 def _sweep(as_of, products, workers, *, rebuild_indexes) -> DetectionResult:
-    with transaction.atomic():
-        detection_lock()
-        sql.jit_off()  # compiling plans for a million rows costs more than it saves
-        rules = rules_by_product()
-        if products is not None:
-            products = sorted({int(pk) for pk in products})
-        claims = StoredClaims.whole(products)
-        outcome = _DetectionOutcome(claims, as_of, rebuild_indexes=rebuild_indexes)
-        split = {pk for pk, rule in rules.items() if rule.same_competitor}
-        # A group none of whose claims holds a signal yet (all of them, in the first detection of an import)
-        # makes only new signals: their figures are worked out beside the detection, in the workers.
-        groups = [(start, end, rules[claims.products[start]], not any(claims.signals[start:end]))
-                  for start, end in claims.groups(split)]
+    # Its own transaction: what it reads beside the claims (agreements, prices) is committed, so our average
+    # prices can be read on a connection of their own while this one reads the claims
+    # (_averages_on_own_connection). Inside a caller's transaction they are read here, seeing what it wrote.
+    beside = ThreadPoolExecutor(max_workers=1) if not connection.in_atomic_block else None
+    try:
+        with _collector_paused(), transaction.atomic():
+            return _sweep_in(as_of, products, workers, rebuild_indexes=rebuild_indexes, beside=beside)
+    finally:
+        if beside is not None:
+            beside.shutdown(wait=True)
 
-        def meanwhile():  # read while the workers detect: our side of every product swept, the stored signals
+
+def _sweep_in(as_of, products, workers, *, rebuild_indexes, beside) -> DetectionResult:
+    detection_lock()
+    sql.jit_off()  # compiling plans for a million rows costs more than it saves
+    rules = rules_by_product()
+    if products is not None:
+        products = sorted({int(pk) for pk in products})
+    # Every product swept (those named, else every product), before the claims tell which have any.
+    averaged = None if beside is None else beside.submit(
+        _averages_on_own_connection, list(rules) if products is None else products, as_of)
+    claims = StoredClaims.whole(products)
+    outcome = _DetectionOutcome(claims, as_of, rebuild_indexes=rebuild_indexes)
+    split = {pk for pk, rule in rules.items() if rule.same_competitor}
+    # A group none of whose claims holds a signal yet (all of them, in the first detection of an import)
+    # makes only new signals: their figures are worked out beside the detection, in the workers.
+    groups = [(start, end, rules[claims.products[start]], not claims.holds_signal(start, end))
+              for start, end in claims.groups(split)]
+
+    def meanwhile():  # read while the workers detect: our side of every product swept, the stored signals
+        if averaged is None:
             outcome.averages = our_average_prices(set(claims.products), as_of=as_of)
-            held = MarketSignal.objects.all()
-            if products is not None:
-                held = held.filter(product_id__in=products)
-            # The detection lock keeps them as read: a decision waits for the sweep.
-            outcome.stored_signals = {row[0]: row for row in held.values_list(*KNOWN_FIELDS)}
-
-        detected = _detect_groups(claims, groups, outcome.as_of_day, workers, meanwhile=meanwhile)
-        for (start, end, rule, _), (found, figures) in zip(groups, detected, strict=True):
-            outcome.detect(range(start, end), rule, found=found, figures=figures)
-        # Every claim swept is checked: the sweeper need not queue its own check again. Marked before the
-        # results are written, while the claims' indexes are all in place (a rebuild leaves them unusable to
-        # the rest of its transaction).
-        unchecked = PriceClaim.objects.filter(check_pending=True)
+        held = MarketSignal.objects.all()
         if products is not None:
-            unchecked = unchecked.filter(product_id__in=products)
-        unchecked.update(check_pending=False)
-        # Every signal must hold claims after a full sweep (or go, or stay on record once acted on).
-        outcome.orphans = set(outcome.stored_signals)
-        return outcome.write()
+            held = held.filter(product_id__in=products)
+        # The detection lock keeps them as read: a decision waits for the sweep.
+        outcome.stored_signals = {row[0]: row for row in held.values_list(*KNOWN_FIELDS)}
+
+    detected = _detect_groups(claims, groups, outcome.as_of_day, workers, meanwhile=meanwhile)
+    if averaged is not None:
+        outcome.averages = averaged.result()
+    for (start, end, _, _), group in zip(groups, detected, strict=True):
+        outcome.take(range(start, end), group)
+    # Every claim swept is checked: the sweeper need not queue its own check again. Marked before the
+    # results are written, while the claims' indexes are all in place (a rebuild leaves them unusable to
+    # the rest of its transaction).
+    unchecked = PriceClaim.objects.filter(check_pending=True)
+    if products is not None:
+        unchecked = unchecked.filter(product_id__in=products)
+    unchecked.update(check_pending=False)
+    # Every signal must hold claims after a full sweep (or go, or stay on record once acted on).
+    outcome.orphans = set(outcome.stored_signals)
+    return outcome.write()
+
+
+@contextmanager
+def _collector_paused():
+    """Python's cycle collector off meanwhile (in the forked workers too): a sweep builds millions of lists,
+    tuples and sets, none in a cycle, and each full collection walks every one of them (a quarter of the
+    sweep's own Python time over a million claims). Reference counting still frees them."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+def _averages_on_own_connection(product_ids, as_of):
+    """our_average_prices, on this thread's own connection (closed after): run beside the sweep's reading of
+    the claims, which leaves a core idle, rather than beside the detecting workers, which take both."""
+    try:
+        return our_average_prices(product_ids, as_of=as_of)
+    finally:
+        connection.close()
 
 
 def price_claim_check(*, claim_id: int, as_of: date) -> str | None:
@@ -226,6 +270,9 @@ class _DetectionOutcome:
         self.status = list(claims.statuses)
         self.signal = list(claims.signals)  # a stored signal id, a _NewSignal, or None
         self.components = []  # lists of positions, each becoming one signal
+        # Per component, the stored signals its claims hold and its oldest claim id, when worked out with the
+        # detection (a sweep's groups); None: worked out when assigning (a claim check).
+        self.held, self.oldest = [], []
         self.orphans = set()  # stored signals that must hold claims after a full sweep, or go
         self.copies = set()  # positions of claims read a second time (the first copy counts)
         self.averages = None  # our average price per product, when read already (a sweep reads it early)
@@ -241,6 +288,7 @@ class _DetectionOutcome:
         of `found`'s signals, in the same order."""
         claims = self.claims
         start, end = positions.start, positions.stop
+        self.held = self.oldest = None
         if found is None:
             found = _detect_range(claims, start, end, rule, self.as_of_day)
         status, signal, stored = self.status, self.signal, claims.statuses
@@ -258,6 +306,19 @@ class _DetectionOutcome:
         if figures is not None:
             self.found_figures.update((start + group[0], its)
                                       for group, its in zip(found.signals, figures, strict=True))
+
+    def take(self, positions: range, group: "_GroupDetected") -> None:
+        """A sweep: take the detection of the claims at `positions` (one product, or product and competitor)
+        as _detect_group worked it out."""
+        start, end = positions.start, positions.stop
+        self.status[start:end] = group.statuses
+        self.signal[start:end] = group.signals
+        self.components.extend(group.components)
+        self.held.extend(group.held)
+        self.oldest.extend(group.oldest)
+        if group.figures is not None:
+            self.found_figures.update((members[0], its) for members, its in
+                                      zip(group.components, group.figures, strict=True))
 
     def merge_stored(self) -> None:
         """A claim check: each component found joins the stored signals of its claims, with every claim
@@ -301,7 +362,10 @@ class _DetectionOutcome:
         took, else a new one. Returns [(positions, chosen signal row values or None)] and the retired."""
         claims = self.claims
         stored, ids = claims.signals, claims.ids
-        held = [set(map(stored.__getitem__, group)) for group in self.components]
+        held, oldest = self.held, self.oldest
+        if held is None:
+            held = [set(map(stored.__getitem__, group)) for group in self.components]
+            oldest = [min(map(ids.__getitem__, group)) for group in self.components]
         candidates = set().union(*held) - {None}
         stored = self.stored_signals or {}
         known = {pk: stored[pk] for pk in candidates if pk in stored}
@@ -317,11 +381,9 @@ class _DetectionOutcome:
             _, status, decision, decided_at, *_ = known[pk]
             return (not decision, status == MarketSignal.Status.OPEN, decided_at is None, decided_at or 0, pk)
 
-        def oldest_claim(index):  # components choose in a fixed order: the one with the oldest claim first
-            return min(map(ids.__getitem__, self.components[index]))
-
         assigned, taken, gone = [], set(), {}
-        for index in sorted(range(len(self.components)), key=oldest_claim):
+        # Components choose in a fixed order: the one with the oldest claim first.
+        for index in sorted(range(len(self.components)), key=oldest.__getitem__):
             group = self.components[index]
             mine = [pk for pk in held[index] if pk in known and pk not in taken]
             if len(mine) > 1:
@@ -425,13 +487,39 @@ def _detect_range(claims, start, end, rule, as_of_day) -> Found:
 _FORKED = None  # the claims a forked worker reads (inherited from the parent, never pickled)
 
 
-def _detect_group(claims, start, end, rule, as_of_day, with_figures) -> tuple[Found, list | None]:
-    """`_detect_range`, and with `with_figures` the figures of each signal found (signal_figures), in order."""
+class _GroupDetected(NamedTuple):
+    """The detection of one group of a sweep, with what the sweep takes from it worked out where it ran (in a
+    forked worker, beside the others, rather than one group after another in the sweep's process): each
+    claim's status, and its stored signal while corroborated (None otherwise); each signal found as
+    positions among all the claims, the stored signals its claims hold and its oldest claim id; and, when
+    asked, each signal's figures (signal_figures), in the same order."""
+
+    statuses: list[str]
+    signals: list
+    components: list[list[int]]
+    held: list[set]
+    oldest: list[int]
+    figures: list | None
+
+
+def _detect_group(claims, start, end, rule, as_of_day, with_figures) -> _GroupDetected:
+    """`_detect_range` of the claims at start..end, as the sweep takes it (_GroupDetected)."""
     found = _detect_range(claims, start, end, rule, as_of_day)
-    if not with_figures:
-        return found, None
-    days, prices, customers = claims.days[start:end], claims.prices[start:end], claims.customers[start:end]
-    return found, [signal_figures(days, prices, customers, group) for group in found.signals]
+    stored, ids = claims.signals, claims.ids
+    components = [[start + k for k in group] for group in found.signals]
+    figures = None
+    if with_figures:
+        days, prices, customers = claims.days[start:end], claims.prices[start:end], claims.customers[start:end]
+        figures = [signal_figures(days, prices, customers, group) for group in found.signals]
+    return _GroupDetected(
+        statuses=found.statuses,
+        signals=[held if now == CORROBORATED else None
+                 for now, held in zip(found.statuses, stored[start:end], strict=True)],
+        components=components,
+        held=[set(map(stored.__getitem__, group)) for group in components],
+        oldest=[min(map(ids.__getitem__, group)) for group in components],
+        figures=figures,
+    )
 
 
 def _detect_forked(start, end, rule, as_of_day, with_figures):

@@ -2,16 +2,17 @@
 
 import threading
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection, connections, transaction
 
 from pricing_signals import tasks
 from pricing_signals.models import MarketSignal, PriceClaim
-from pricing_signals.services import price_claim_check, signals_detect
+from pricing_signals.services import price_claim_check, signals_detect, sweep
 from pricing_signals.services.sweep import signals_detect_rebuilding_indexes
 from tests.factories import CompetitorFactory, CustomerFactory, ProductFactory
-from tests.pricing_signals.conftest import YEAR_END, claim_on
+from tests.pricing_signals.conftest import YEAR_END, agreement_for, claim_on
 from tests.pricing_signals.test_sweep import claim_table_indexes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -148,3 +149,37 @@ def test_a_sweep_rewriting_most_claims_while_a_page_reads_them_keeps_the_indexes
     assert (result.claims_changed, result.signals_created) == (1200, 400)
     # The sweep never rebuilds them; the operator's step did not get the table in time: written through them.
     assert claim_table_indexes() == indexes_before
+
+
+@pytest.fixture
+def averaging_threads(monkeypatch):
+    """The threads that read our average prices on a connection of their own during a sweep."""
+    threads, real = [], sweep._averages_on_own_connection
+
+    def recorded(*args):
+        threads.append(threading.get_ident())
+        return real(*args)
+
+    monkeypatch.setattr(sweep, "_averages_on_own_connection", recorded)
+    return threads
+
+
+def test_a_sweep_of_its_own_reads_our_average_prices_on_a_second_connection(seed, product, averaging_threads):
+    agreement_for(CustomerFactory(), product, net_price="12.10")
+    agreement_for(CustomerFactory(), product, net_price="12.50")
+
+    signals_detect(as_of=YEAR_END, workers=2)
+
+    assert len(averaging_threads) == 1 and averaging_threads[0] != threading.get_ident()
+    signal = MarketSignal.objects.get()
+    assert (signal.our_average_price, signal.drop_percent) == (Decimal("12.3000"), Decimal("7.32"))
+
+
+def test_a_sweep_inside_a_transaction_reads_our_average_prices_there(seed, product, averaging_threads):
+    with transaction.atomic():
+        agreement_for(CustomerFactory(), product, net_price="12.10")  # not committed: seen by this connection only
+
+        signals_detect(as_of=YEAR_END)
+
+        assert MarketSignal.objects.get().our_average_price == Decimal("12.1000")
+    assert averaging_threads == []
