@@ -103,8 +103,8 @@ def db_step(what, path):
 
     with open(path, "rb") as stream:
         lines = purchase_file_read(stream, name=os.path.basename(path)).lines
-    for line in lines:
-        line["erp_line_id"] = "XF" + line["erp_line_id"][2:]
+    # The same lines under other ids, as the API would send them (a mapping each).
+    lines = [{**line, "erp_line_id": "XF" + line["erp_line_id"][2:]} for line in lines]
     began = time.perf_counter()
     result = purchase_lines_ingest(lines=lines, source=PurchaseLine.Source.API, user=user)
     if result.created != len(lines):

@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from config import clock
 from config.validators import MONTH_RULE, month_in_range, validate_day
 from rebates.engine.periods import add_months, month_of
+from rebates.models import ImportBatch
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -186,9 +187,29 @@ class ExportForm(forms.Form):
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(label="Purchase file (.xlsx or .csv)",
-                           error_messages={"required": "Choose a .xlsx or .csv file of purchase lines.",
+    """A file to import, and what it holds among the kinds the user may import (`kinds`; purchase lines when
+    only one is offered, the field then hidden)."""
+
+    kind = forms.ChoiceField(label="The file holds", choices=ImportBatch.Kind.choices,
+                             initial=ImportBatch.Kind.PURCHASES,
+                             error_messages={"invalid_choice": "Choose what the file holds among those offered."})
+    file = forms.FileField(label="File (.xlsx or .csv)",
+                           error_messages={"required": "Choose a .xlsx or .csv file to import.",
                                            "empty": "The file is empty."})
+
+    def __init__(self, *args, kinds=(ImportBatch.Kind.PURCHASES,), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(value, label) for value, label in ImportBatch.Kind.choices if value in kinds]
+        self.fields["kind"].initial = kinds[0]
+        if len(kinds) == 1:
+            self.fields["kind"].required = False
+            self.fields["kind"].widget = forms.HiddenInput()
+
+    def clean_kind(self):
+        kind = self.cleaned_data.get("kind") or self.fields["kind"].initial
+        if kind not in dict(self.fields["kind"].choices):
+            raise forms.ValidationError("Choose what the file holds among those offered.")
+        return kind
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

@@ -486,7 +486,13 @@ class ImportBatch(models.Model):
         STORED = "stored", "Stored"
         REJECTED = "rejected", "Rejected"
 
+    class Kind(models.TextChoices):
+        PURCHASES = "purchases", "Purchase lines"
+        MEMBERSHIPS = "memberships", "Buying-group memberships"
+
     source = models.CharField(max_length=10, choices=Source.choices)
+    # What the file holds: purchase lines (the ingest's) or buying-group memberships.
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.PURCHASES)
     file_name = models.CharField(max_length=255, blank=True)
     # The uploaded file, kept until the import is committed or rejected.
     file = models.FileField(upload_to="imports/%Y/%m/", blank=True)

@@ -45,7 +45,7 @@ from rebates.forms import (
     SettlementPayForm,
     SettlementsPayForm,
 )
-from rebates.imports import ImportRefused, purchase_import_template
+from rebates.imports import ImportRefused, memberships_import_template, purchase_import_template
 from rebates.lists import ListColumn, ListSpec, list_answer, values_export_response
 from rebates.models import AccrualCheck, AccrualRun, ExportJob, ImportBatch, RebateAgreement, Settlement
 from rebates.services import (
@@ -636,9 +636,22 @@ def export_file(request, pk):
 # --- imports --------------------------------------------------------------------------------------------
 
 
-def _require_import(user):
-    if not user.has_perm("rebates.import_purchases"):
-        raise PermissionDenied("You may not import purchases.")
+# Who imports each kind of file: finance the purchase lines; memberships whoever states them through the API
+# (customers/{code}/memberships/).
+IMPORT_PERMISSIONS = {ImportBatch.Kind.PURCHASES: "rebates.import_purchases",
+                      ImportBatch.Kind.MEMBERSHIPS: "customers.change_customer"}
+
+
+def _import_kinds(user) -> tuple[str, ...]:
+    return tuple(kind for kind, permission in IMPORT_PERMISSIONS.items() if user.has_perm(permission))
+
+
+def _require_import(user, kind=None):
+    """The kinds of file the user may import (at least one, or 403); with `kind`, that one or 403."""
+    kinds = _import_kinds(user)
+    if not kinds or (kind is not None and kind not in kinds):
+        raise PermissionDenied("You may not import these files.")
+    return kinds
 
 
 _import_url = _url_of("import-detail", "0")
@@ -648,6 +661,7 @@ IMPORT_LIST = ListSpec(
     columns=(
         ListColumn("batch", "Batch", lambda b: f"#{b.pk}", sort=("id",), link=lambda b: _import_url(b.pk)),
         ListColumn("file", "File", lambda b: b.file_name, sort=("file_name",)),
+        ListColumn("kind", "Holds", lambda b: b.get_kind_display(), sort=("kind",)),
         ListColumn("status", "Status", lambda b: b.get_status_display(), sort=("status",)),
         ListColumn("progress", "Done (%)", lambda b: b.progress, kind="int", sort=("progress",)),
         ListColumn("lines", "Lines", lambda b: b.line_count, kind="int", sort=("line_count",)),
@@ -660,12 +674,13 @@ IMPORT_LIST = ListSpec(
 
 @login_required
 def imports(request):
-    _require_import(request.user)
-    form = ImportForm(request.POST or None, request.FILES or None)
+    kinds = _require_import(request.user)
+    form = ImportForm(request.POST or None, request.FILES or None, kinds=kinds)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            batch = purchase_import_start(user=request.user, upload=upload, name=upload.name, queue_preview=True)
+            batch = purchase_import_start(user=request.user, upload=upload, name=upload.name, queue_preview=True,
+                                          kind=form.cleaned_data["kind"])
         except ImportRefused as error:
             form.add_error("file", str(error))
         else:
@@ -674,19 +689,24 @@ def imports(request):
     batches = list_answer(request, IMPORT_LIST, ImportBatch.objects.filter(created_by=request.user))
     if isinstance(batches, HttpResponse):
         return batches
-    return render(request, "rebates/imports.html", {"form": form, "list": batches},
+    return render(request, "rebates/imports.html", {"form": form, "list": batches, "kinds": kinds},
                   status=400 if form.errors else batches.status)
 
 
 @login_required
 def import_template(request, format):
-    """The purchase file to fill in, as .xlsx or .csv."""
-    _require_import(request.user)
+    """The file to fill in, as .xlsx or .csv: purchase lines, or with `?kind=memberships` buying-group
+    memberships."""
+    kind = request.GET.get("kind") or ImportBatch.Kind.PURCHASES
+    if kind not in ImportBatch.Kind.values:
+        return HttpResponse("kind: purchases or memberships.", status=400, content_type="text/plain")
+    _require_import(request.user, kind)
     if refused := wrong_method(request, "GET"):
         return refused
     if format not in ("xlsx", "csv"):
         raise Http404("The template comes as .xlsx or .csv.")
-    made = purchase_import_template(format)
+    made = (memberships_import_template(format) if kind == ImportBatch.Kind.MEMBERSHIPS
+            else purchase_import_template(format))
     response = HttpResponse(made.content, content_type=made.content_type)
     response["Content-Disposition"] = f'attachment; filename="{made.name}"'
     return response
@@ -708,19 +728,21 @@ def _batch_for(request, pk):
 def import_detail(request, pk):
     batch = _batch_for(request, pk)
     if request.method == "POST":
+        _require_import(request.user, batch.kind)
         if batch.status != ImportBatch.Status.PREVIEWED:
             messages.error(request, f"Batch {batch.pk} is {batch.get_status_display().lower()}; only a checked "
                                     "file can be stored.")
         else:
             purchase_import_commit_start(batch_id=batch.pk, user=request.user)
-            messages.success(request, f"Storing the lines of {batch.file_name}.")
+            what = "memberships" if batch.kind == ImportBatch.Kind.MEMBERSHIPS else "lines"
+            messages.success(request, f"Storing the {what} of {batch.file_name}.")
         return redirect("import-detail", pk=batch.pk)
     # Lines held for a missing rate are counted in the lines but are neither new, changed nor unchanged.
     held = (batch.line_count - batch.created_count - batch.updated_count - batch.unchanged_count
             if batch.status in (ImportBatch.Status.PREVIEWED, ImportBatch.Status.STORED) else 0)
     return render(request, "rebates/import_detail.html", {
         "batch": batch, "finished": batch.status in IMPORT_FINISHED, "errors": batch.errors[:IMPORT_PROBLEMS_LISTED],
-        "held": held})
+        "held": held, "memberships": batch.kind == ImportBatch.Kind.MEMBERSHIPS})
 
 
 @login_required

@@ -24,7 +24,7 @@ from rebates.imports.common import (
     max_uncompressed_bytes,
 )
 from rebates.imports.reading import purchase_file_read
-from rebates.imports.template import purchase_import_template
+from rebates.imports.template import memberships_import_template, purchase_import_template
 
 __all__ = [
     "ImportRefused",
@@ -34,6 +34,7 @@ __all__ = [
     "max_ratio",
     "max_rows",
     "max_uncompressed_bytes",
+    "memberships_import_template",
     "purchase_file_read",
     "purchase_import_template",
 ]

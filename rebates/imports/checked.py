@@ -12,7 +12,7 @@ import json
 from datetime import date
 from decimal import Decimal
 
-from rebates.imports.common import PurchaseFile
+from rebates.imports.common import PurchaseFile, row_numbers
 from rebates.services.purchases import CheckedLines
 
 FORMAT = "checked-lines/3"
@@ -46,7 +46,7 @@ def checked_lines_read(stream) -> tuple[CheckedLines, PurchaseFile] | None:
             if not head or head[0] != FORMAT:
                 return None
             kind, columns = head[1], {field: tuple(place) for field, place in json.loads(head[2]).items()}
-            lines, rows = [], []
+            lines, rows = [], row_numbers()
             # Codes, SKUs, months and most figures repeat: each distinct one is made once and shared.
             shared: dict[str, object] = {}
             months: dict[str, date] = {}

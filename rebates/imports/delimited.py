@@ -4,7 +4,17 @@ UTF-8 or the Windows code page Excel's plain "CSV" writes; comma or semicolon.""
 import csv
 import io
 
-from rebates.imports.common import MAX_CSV_LINE, ImportRefused, PurchaseFile, column_letter, map_header, max_rows
+from rebates.imports.common import (
+    MAX_CSV_LINE,
+    FileLine,
+    ImportRefused,
+    PurchaseFile,
+    column_letter,
+    line_positions,
+    map_header,
+    max_rows,
+    row_numbers,
+)
 
 
 def _csv_lines(stream, progress=None, total=0):
@@ -87,7 +97,7 @@ def read_csv(stream, size, progress) -> PurchaseFile:
     first_line = next(_csv_lines(stream), "")
     delimiter = _csv_dialect(first_line)
     stream.seek(0)
-    lines, rows = [], []
+    lines, rows = [], row_numbers()
     fields = columns = None
     try:
         reader = csv.reader(_csv_lines(stream, progress, size), delimiter=delimiter)
@@ -96,8 +106,10 @@ def read_csv(stream, size, progress) -> PurchaseFile:
                 continue
             if fields is None:
                 fields, columns = map_header(dict(enumerate(record)), letter=column_letter)
+                at, places = line_positions(fields.values()), tuple(fields)
                 continue
-            lines.append({field: (record[col] if col < len(record) else None) for col, field in fields.items()})
+            width = len(record)
+            lines.append(FileLine(at, tuple(record[col] if col < width else None for col in places)))
             rows.append(number)
     except csv.Error as error:
         raise ImportRefused(f"The CSV file cannot be read: {error}.") from None

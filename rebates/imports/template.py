@@ -58,3 +58,54 @@ def purchase_import_template(format: str = "xlsx"):
         help_sheet.write_string(row, 1, note)
     workbook.close()
     return ExportFile("purchase-lines-template.xlsx", XLSX_CONTENT_TYPE, buffer.getvalue())
+
+
+MEMBERSHIP_COLUMNS = ("group", "member", "joined", "ended")
+MEMBERSHIP_EXAMPLES = (("G00007", "C00042", "2026-01", ""), ("G00007", "C00043", "2025-07", "2026-04"))
+
+
+def memberships_import_template(format: str = "xlsx"):
+    """The buying-group membership file to fill in: group, member, joined and the optional ended, two example
+    rows, and (in .xlsx) what each column takes."""
+    from rebates.exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, ExportFile
+    from rebates.exports.cells import Column, CsvOut, XlsxWorkbook
+
+    if format == "csv":
+        buffer = io.BytesIO()
+        out = CsvOut(buffer)
+        out.row(MEMBERSHIP_COLUMNS)
+        for example in MEMBERSHIP_EXAMPLES:
+            out.row(example)
+        out.close()
+        return ExportFile("group-memberships-template.csv", CSV_CONTENT_TYPE, buffer.getvalue())
+    if format != "xlsx":
+        raise ValueError(f"format must be xlsx or csv, got {format!r}")
+    columns = [Column(field, width=14) for field in MEMBERSHIP_COLUMNS]
+    buffer = io.BytesIO()
+    workbook = XlsxWorkbook(buffer)
+    text = workbook.add_format({"num_format": "@"})
+    sheet = workbook.sheet("Group memberships")
+    # Every column stays text: Excel would turn 2026-01 into a date (a date cell is read as its month too).
+    sheet.set_column(0, len(columns) - 1, 14, text)
+    workbook.header(sheet, 0, columns)
+    for row, example in enumerate(MEMBERSHIP_EXAMPLES, start=1):
+        for col, value in enumerate(example):
+            if value:
+                sheet.write_string(row, col, value)
+    help_sheet = workbook.sheet("How to fill it in")
+    help_sheet.set_column(0, 0, 14)
+    help_sheet.set_column(1, 1, 90)
+    notes = (
+        ("group", "The buying group's ERP code (a customer marked as a buying group)."),
+        ("member", "The member customer's ERP code (a customer that is not a group)."),
+        ("joined", "The first month its purchases count for the group, as YYYY-MM."),
+        ("ended", "Optional: the first month they no longer count, as YYYY-MM; blank while a member."),
+        ("", "A row for a member already in the group from that month changes its end; one group at a time, "
+             "so months that overlap another membership are refused. One wrong row rejects the whole file, "
+             "every problem named; nothing is stored until the file is right."),
+    )
+    for row, (field, note) in enumerate(notes):
+        help_sheet.write_string(row, 0, field, workbook.formats["label"])
+        help_sheet.write_string(row, 1, note)
+    workbook.close()
+    return ExportFile("group-memberships-template.xlsx", XLSX_CONTENT_TYPE, buffer.getvalue())

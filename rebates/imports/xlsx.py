@@ -13,6 +13,7 @@ import re
 import struct
 import zipfile
 import zlib
+from array import array
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePosixPath
@@ -31,19 +32,24 @@ from rebates.imports.common import (
     MAX_CENTRAL_DIRECTORY,
     MAX_SHARED_STRINGS,
     MAX_SMALL_PART,
+    MONTH_FIELDS,
     STRICT_NS,
     TEXT_FIELDS,
     WORKBOOK_TYPES,
+    FileLine,
     ImportRefused,
     NumberText,
     PurchaseFile,
     column_letter,
     excel_number,
+    line_positions,
     map_header,
     max_members,
     max_ratio,
     max_rows,
     max_uncompressed_bytes,
+    memory_release,
+    row_numbers,
 )
 
 
@@ -390,6 +396,7 @@ def _read_with_calamine(stream, sheet_name, epoch, progress, size) -> PurchaseFi
         path = _same_file_path(stream)
         # From its path calamine reads the file as it goes; from a stream it first copies it whole.
         workbook = CalamineWorkbook.from_path(path) if path else CalamineWorkbook.from_filelike(stream)
+        sheet = None
         try:
             sheet = workbook.get_sheet_by_name(sheet_name) if sheet_name else workbook.get_sheet_by_index(0)
             if progress is not None:
@@ -398,6 +405,8 @@ def _read_with_calamine(stream, sheet_name, epoch, progress, size) -> PurchaseFi
             read = _calamine_lines(sheet.iter_rows(), sheet.start or (0, 0), sheet.end or (0, 0), epoch)
         finally:
             workbook.close()
+            del sheet, workbook
+            memory_release()
     except (CalamineError, _NotPlain):
         return None
     finally:
@@ -424,8 +433,8 @@ def _calamine_lines(rows, start: tuple[int, int], end: tuple[int, int], epoch) -
     columns at A or at the data's first: which one is told by how many come, so row numbers and column
     letters are the sheet's either way."""
     most = max_rows()
-    lines: list[dict] = []
-    row_numbers: list[int] = []
+    lines: list[FileLine] = []
+    numbers = row_numbers()
     fields = columns = None
     first_col = None
     number = 0
@@ -438,33 +447,34 @@ def _calamine_lines(rows, start: tuple[int, int], end: tuple[int, int], epoch) -
             fields, columns = map_header({first_col + col: _header_text(value) for col, value in enumerate(values)
                                           if value != ""}, letter=column_letter)
             # Per column, each distinct value read once and shared: codes, SKUs, months and most figures repeat.
-            places = [(col - first_col, field, _CellReader(field, epoch)) for col, field in fields.items()]
+            places = [(col - first_col, _CellReader(field, epoch)) for col, field in fields.items()]
+            at = line_positions(fields.values())
             continue
         width = len(values)
-        line = {}
+        line = []
         blank = True
-        for col, field, reader in places:
+        for col, reader in places:
             value = values[col] if 0 <= col < width else ""
             if value == "":
-                line[field] = None
+                line.append(None)
                 continue
             blank = False
             # A boolean is never looked up: True == 1.0, so it would find the number's reading.
             seen = reader.seen.get(value) if value.__class__ is not bool else None
             if seen is None:
                 seen = reader.read(value)
-            line[field] = seen
+            line.append(seen)
         if blank:
             continue
         if len(lines) >= most:
             raise ImportRefused(f"The sheet holds more than {most:,} rows of purchase lines; split the file.")
-        lines.append(line)
-        row_numbers.append(number)
+        lines.append(FileLine(at, tuple(line)))
+        numbers.append(number)
     if fields is None:
         raise ImportRefused("The sheet is empty: the first row must name the columns (download the template).")
     if number != end[0] + 1 and start[0]:  # the rows came from the data's first row, not the sheet's
-        row_numbers = [row + start[0] for row in row_numbers]
-    return PurchaseFile(lines=lines, rows=row_numbers, columns=columns, kind="xlsx")
+        numbers = array("I", (row + start[0] for row in numbers))
+    return PurchaseFile(lines=lines, rows=numbers, columns=columns, kind="xlsx")
 
 
 class _CellReader:
@@ -473,7 +483,7 @@ class _CellReader:
     MOST_SEEN = 50_000
 
     def __init__(self, field, epoch):
-        self.is_month = field == "month"
+        self.is_month = field in MONTH_FIELDS
         self.is_text = field in TEXT_FIELDS
         self.epoch = epoch
         self.seen: dict = {}
@@ -523,8 +533,9 @@ class _SheetReader:
     def __init__(self, strings, epoch):
         self.strings = strings
         self.epoch = epoch
-        self.lines: list[dict] = []
-        self.row_numbers: list[int] = []
+        self.lines: list[FileLine] = []
+        self.row_numbers = row_numbers()
+        self.at: dict[str, int] = {}
         self.header = None
         self.columns: dict[str, tuple[str, str]] = {}
         self.fields: dict[int, str] = {}
@@ -629,23 +640,24 @@ class _SheetReader:
             return
         if len(self.lines) >= self.most:
             raise ImportRefused(f"The sheet holds more than {self.most:,} rows of purchase lines; split the file.")
-        line = {}
+        line = []
         for col, field in self.fields.items():
             value = cells.get(col)
             if value.__class__ is NumberText:
                 value = self._number_as(field, value)
-            line[field] = value
-        self.lines.append(line)
+            line.append(value)
+        self.lines.append(FileLine(self.at, tuple(line)))
         self.row_numbers.append(self.row_number)
 
     def _header(self, cells):
         self.header = cells
         self.fields, self.columns = map_header(
             {col: str(value) for col, value in cells.items()}, letter=column_letter)
+        self.at = line_positions(self.fields.values())
 
     def _number_as(self, field, number):
         text = str(number)
-        if field == "month":
+        if field in MONTH_FIELDS:
             try:
                 return self.epoch + timedelta(days=int(Decimal(text)))
             except (InvalidOperation, ValueError, OverflowError):

@@ -17,48 +17,41 @@ from django.db import transaction
 
 from customers.services import audit_record
 from rebates.imports.checked import checked_lines_bytes, checked_lines_read
-from rebates.imports.common import ImportRefused, PurchaseFile
+from rebates.imports.common import ImportRefused, PurchaseFile, memory_release
 from rebates.imports.reading import purchase_file_read, stored_file_stream
 from rebates.models import ImportBatch, PurchaseLine
+from rebates.services.import_batches import ImportOutcome, discard_batch_files
+from rebates.services.membership_imports import memberships_import_commit, memberships_import_preview
 from rebates.services.purchases import CheckedLines, PurchaseLinesInvalid, purchase_lines_ingest
 from rebates.sql.imports import batch_import_lock, batch_progress_writer
 
 logger = logging.getLogger(__name__)
 
 
-def purchase_import_start(*, user, upload, name: str | None = None, queue_preview: bool = False) -> ImportBatch:
-    """Keep the uploaded file (Django storage) in a pending ImportBatch; queue its preview when asked."""
+def purchase_import_start(*, user, upload, name: str | None = None, queue_preview: bool = False,
+                          kind: str = ImportBatch.Kind.PURCHASES) -> ImportBatch:
+    """Keep the uploaded file (Django storage) in a pending ImportBatch; queue its preview when asked. `kind`
+    says what the file holds: purchase lines, or buying-group memberships (rebates.services.membership_imports,
+    previewed and committed through the same steps and tasks)."""
     name = PurePosixPath(name or getattr(upload, "name", "") or "purchases").name
     if isinstance(upload, bytes | bytearray):
         upload = ContentFile(bytes(upload))
     elif not isinstance(upload, File):
         upload = File(upload)
     with transaction.atomic():
-        batch = ImportBatch(source=ImportBatch.Source.FILE, file_name=name[:255],
+        batch = ImportBatch(source=ImportBatch.Source.FILE, kind=kind, file_name=name[:255],
                             created_by=user if getattr(user, "is_authenticated", False) else None)
         batch.file.save(name, upload, save=False)
         batch.save()
-        audit_record(actor=user, action="purchase_import.start", target=batch,
-                     summary=f"Purchase file {name} uploaded for import (batch {batch.pk})")
+        what = "Membership" if kind == ImportBatch.Kind.MEMBERSHIPS else "Purchase"
+        audit_record(actor=user, action=f"{what.lower()}_import.start", target=batch,
+                     summary=f"{what} file {name} uploaded for import (batch {batch.pk})")
         if queue_preview:
             from config.celery_app import queue_on_commit
             from rebates.tasks import purchase_import_preview_task
 
             queue_on_commit(purchase_import_preview_task, batch.pk)
     return batch
-
-
-@dataclass(frozen=True)
-class ImportOutcome:
-    """What a preview or a commit found: the batch (status, counts, errors) and, when it went through,
-    the ingest's result."""
-
-    batch: ImportBatch
-    result: object | None
-
-    @property
-    def ok(self) -> bool:
-        return self.batch.status in (ImportBatch.Status.PREVIEWED, ImportBatch.Status.STORED)
 
 
 def purchase_import_preview(*, batch_id: int, progress=None) -> ImportOutcome:
@@ -74,6 +67,8 @@ def _preview(*, batch_id: int, progress) -> tuple[ImportOutcome, tuple[CheckedLi
     batch = ImportBatch.objects.get(pk=batch_id)
     if batch.status in (ImportBatch.Status.STORED, ImportBatch.Status.REJECTED, ImportBatch.Status.IMPORTING):
         return ImportOutcome(batch, None), None
+    if batch.kind == ImportBatch.Kind.MEMBERSHIPS:
+        return memberships_import_preview(batch=batch), None
     report = _progress_writer(batch.pk, progress)
     parsed = _read_batch_file(batch, report, share=(0, 60))
     if parsed is None:
@@ -119,8 +114,11 @@ def _commit(*, batch_id: int, user, progress, checked: tuple[CheckedLines, Purch
         batch = ImportBatch.objects.get(pk=batch_id)
         if not locked or batch.status in (ImportBatch.Status.STORED, ImportBatch.Status.REJECTED):
             return ImportOutcome(batch, None)
+        if batch.kind == ImportBatch.Kind.MEMBERSHIPS:
+            return memberships_import_commit(batch=batch, user=user)
         ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.IMPORTING, progress=0)
         report = _progress_writer(batch.pk, progress)
+        memory_release()  # what the preview let go of, when it ran in this process
         if checked is None:
             checked = _kept_lines(batch)
         if checked is not None:
@@ -139,7 +137,7 @@ def _commit(*, batch_id: int, user, progress, checked: tuple[CheckedLines, Purch
         except PurchaseLinesInvalid as invalid:
             _reject(batch, [parsed.error_at(error) for error in invalid.errors], line_count=line_count)
             return ImportOutcome(_refresh(batch), None)
-        _discard_file(batch)
+        discard_batch_files(batch)
         if progress is not None:
             progress(100, 100)
         return ImportOutcome(_refresh(batch), result)
@@ -252,19 +250,7 @@ def _reject(batch: ImportBatch, errors: list[dict], line_count: int = 0) -> None
         audit_record(actor=batch.created_by, action="purchase_import.reject", target=batch,
                      summary=f"Purchase file {batch.file_name} rejected: {len(errors)} problem(s)",
                      data={"problems": len(errors)})
-    _discard_file(batch)
-
-
-def _discard_file(batch: ImportBatch) -> None:
-    # The upload and the checked lines are kept only until the import is stored or rejected.
-    for field in ("file", "checked_lines"):
-        kept = getattr(batch, field)
-        if kept:
-            try:
-                kept.delete(save=False)
-            except OSError:
-                logger.warning("could not delete the %s of import batch %s", field, batch.pk, exc_info=True)
-            ImportBatch.objects.filter(pk=batch.pk).update(**{field: ""})
+    discard_batch_files(batch)
 
 
 def _phase(report, low, high):

@@ -97,7 +97,8 @@ CheckedLine = tuple[int, str, str, str, date, Decimal, Decimal, Decimal, str, st
 class CheckedLines:
     """Lines a check found well-formed, already parsed, codes and SKUs as written: handed back to
     purchase_lines_ingest they skip the parsing, and only the codes are looked up again (a customer or
-    product removed meanwhile is named as it would have been at the check)."""
+    product removed meanwhile is named as it would have been at the check). Handed over to be stored (not
+    validate_only), they are used up: the list is emptied as the rows to store are made."""
 
     lines: list[CheckedLine]
 
@@ -236,7 +237,13 @@ def _validated(lines: Iterable[Mapping] | CheckedLines, *, keep: bool = False
     currency_of, rates = _currencies_and_rates(parsed, customer_ids)
     rows: list[Row] = []
     held: list[HeldRow] = []
-    for index, erp_line_id, customer, product, month, quantity, unit_price, amount, unit, currency in parsed:
+    # Lines handed over as checked, for storing, are used up as their rows are made: a 100,000-line commit
+    # never holds both whole.
+    used_up = isinstance(lines, CheckedLines) and not keep
+    for position in range(len(parsed)):
+        index, erp_line_id, customer, product, month, quantity, unit_price, amount, unit, currency = parsed[position]
+        if used_up:
+            parsed[position] = None
         customer_id = customer_ids.get(customer)
         product_id = product_ids.get(product)
         if customer is not None and customer_id is None:
@@ -276,6 +283,8 @@ def _validated(lines: Iterable[Mapping] | CheckedLines, *, keep: bool = False
         errors.sort(key=lambda error: (error["line"], ALL_FIELDS.index(error["field"])
                                        if error["field"] in ALL_FIELDS else -1))
         raise PurchaseLinesInvalid(errors)
+    if used_up:
+        parsed.clear()
     if not keep:
         return rows, held, None
     return rows, held, lines if isinstance(lines, CheckedLines) else CheckedLines(parsed)

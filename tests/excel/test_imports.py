@@ -286,7 +286,7 @@ def test_checked_lines_kept_beside_the_batch_read_back_exactly():
     lines, where = checked_lines_read(io.BytesIO(checked_lines_bytes(checked, placed)))
     assert lines.lines == checked.lines
     assert [str(line[5]) for line in lines.lines] == ["-2.000", "1E+3"]
-    assert (where.rows, where.columns, where.kind) == ([2, 7], {"quantity": ("E", "Qty")}, "xlsx")
+    assert (list(where.rows), where.columns, where.kind) == ([2, 7], {"quantity": ("E", "Qty")}, "xlsx")
     assert checked_lines_read(io.BytesIO(b"not kept lines")) is None
 
 

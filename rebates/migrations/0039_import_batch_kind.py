@@ -1,0 +1,19 @@
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("rebates", "0038_group_payout_and_marks"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="importbatch",
+            name="kind",
+            field=models.CharField(
+                choices=[("purchases", "Purchase lines"), ("memberships", "Buying-group memberships")],
+                default="purchases",
+                max_length=12,
+            ),
+        ),
+    ]
