@@ -24,31 +24,33 @@ GROUPS = {
 # written), so each group's four sums are made one group after the other: summed in a hash, the thousands of
 # groups' numeric sums outgrow work_mem and spill to disk, which took 13% more of the statement's time.
 _AGED_SQL = """
-WITH balances (agreement_id, key, unpaid) AS ({balances}),
+WITH balances (agreement_id, key, currency, unpaid) AS ({balances}),
 earned (agreement_id, e0, e1, e2) AS ({earned}),
 held AS (
-    SELECT b.key, b.unpaid, GREATEST(e.e0, 0) AS c0, GREATEST(e.e0, 0) + GREATEST(e.e1, 0) AS c1,
+    SELECT b.key, b.currency, b.unpaid, GREATEST(e.e0, 0) AS c0, GREATEST(e.e0, 0) + GREATEST(e.e1, 0) AS c1,
            GREATEST(e.e0, 0) + GREATEST(e.e1, 0) + GREATEST(e.e2, 0) AS c2
     FROM balances b LEFT JOIN earned e ON e.agreement_id = b.agreement_id
 ),
 grouped AS (
-    SELECT key, sum(LEAST(unpaid, c0)) AS s0, sum(LEAST(unpaid, c1)) AS s1, sum(LEAST(unpaid, c2)) AS s2,
-           sum(unpaid) AS unpaid
-    FROM (SELECT * FROM held ORDER BY key OFFSET 0) sorted GROUP BY key
+    SELECT key, currency, sum(LEAST(unpaid, c0)) AS s0, sum(LEAST(unpaid, c1)) AS s1,
+           sum(LEAST(unpaid, c2)) AS s2, sum(unpaid) AS unpaid
+    FROM (SELECT * FROM held ORDER BY key, currency OFFSET 0) sorted GROUP BY key, currency
 )
-SELECT grouped.key, COALESCE({code}, '—'), COALESCE({name}, ''), s0, s1 - s0, s2 - s1, unpaid - s2, unpaid
+SELECT grouped.key, COALESCE({code}, '—'), COALESCE({name}, ''), grouped.currency, s0, s1 - s0, s2 - s1,
+       unpaid - s2, unpaid
 FROM grouped LEFT JOIN {named} g ON g.id = grouped.key
-ORDER BY unpaid DESC, {code}
+ORDER BY unpaid DESC, {code}, grouped.currency
 """
 
 
 def aged_liability_rows(*, balances: tuple[str, tuple], earned: tuple[str, tuple], group: str) -> list[tuple]:
     """Per `group` ("customer", "program" or "manager"; a manager row is the manager's user, None for
-    customers without one): (key, code ("—" when none), name ("" when none), unpaid in the youngest bucket,
-    the second, the third, the oldest, total), the largest total first; one statement.
+    customers without one) and currency: (key, code ("—" when none), name ("" when none), currency, unpaid in
+    the youngest bucket, the second, the third, the oldest, total), the largest total first; one statement.
 
     `balances` and `earned` are querysets' SQL and parameters over what a user may see: `balances` selects
-    (agreement_id, key, unpaid), each agreement's unpaid balance (not zero) and its group's key; `earned`
+    (agreement_id, key, currency, unpaid), each agreement's unpaid balance (not zero), its group's key and its
+    currency; `earned`
     selects (agreement_id, e0, e1, e2), what each agreement earned in the months of the three youngest
     buckets (NULL where nothing)."""
     named, code, name = GROUPS[group]
