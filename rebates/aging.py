@@ -7,9 +7,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q, Sum, Value
 
-from rebates.currencies import convert_amount
+from rebates.currencies import convert_amounts
 from rebates.engine.periods import month_of
 from rebates.models import EARNED_KINDS, AgreementBalance, LedgerEntry
 from rebates.reporting import RateUsed, rates_used
@@ -112,8 +112,11 @@ def aged_liability(*, user, as_of: date, group: str = "customer") -> AgedLiabili
     if group not in GROUPS:
         raise ValueError(f"group: one of {', '.join(GROUPS)}")
     first, second, third = bucket_starts(as_of)
+    # A customer's agreements all book in its currency: the statement reads it with the customer's code and
+    # name, so the balances need no join to the customers for it.
+    currency = Value("") if group == "customer" else F("agreement__customer__currency")
     balances = (AgreementBalance.objects.visible_to(user).exclude(unpaid=0).order_by()
-                .values_list("agreement_id", _KEYS[group], F("agreement__customer__currency"), "unpaid"))
+                .values_list("agreement_id", _KEYS[group], currency, "unpaid"))
     earned = (LedgerEntry.objects.visible_to(user).filter(kind__in=EARNED_KINDS, period__gte=third).order_by()
               .values("agreement_id")
               .annotate(e0=Sum("amount", filter=Q(period__gte=first)),
@@ -131,7 +134,7 @@ def aged_liability(*, user, as_of: date, group: str = "customer") -> AgedLiabili
         if currency == to:
             made.append(AgedRow(*row, row[4:9]))
         elif (rate := found.get(currency)) is not None:
-            buckets = tuple(convert_amount(amount, rate) for amount in row[4:8])
+            buckets = convert_amounts(row[4:8], rate)
             made.append(AgedRow(*row, (*buckets, sum(buckets, ZERO))))
         else:
             made.append(AgedRow(*row, None))

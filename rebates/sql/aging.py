@@ -8,11 +8,12 @@ from customers.models import Customer
 from rebates.models import RebateProgram
 from rebates.sql.scope import table
 
-# The table a group's key names, and the group's code and name in it.
+# The table a group's key names, the group's code and name in it, and where the row's currency is read: a
+# customer's own (its agreements book in it), else the agreements' as the balances carry it.
 GROUPS = {
-    "customer": ("{customer}", "g.code", "g.name"),
-    "program": ("{program}", "g.code", "g.name"),
-    "manager": ("{user}", "g.username", "trim(concat_ws(' ', g.first_name, g.last_name))"),
+    "customer": ("{customer}", "g.code", "g.name", "g.currency"),
+    "program": ("{program}", "g.code", "g.name", "grouped.currency"),
+    "manager": ("{user}", "g.username", "trim(concat_ws(' ', g.first_name, g.last_name))", "grouped.currency"),
 }
 
 # Newest bucket first, each holds at most what its months earned (never below zero) until the unpaid balance
@@ -36,10 +37,10 @@ grouped AS (
            sum(LEAST(unpaid, c2)) AS s2, sum(unpaid) AS unpaid
     FROM (SELECT * FROM held ORDER BY key, currency OFFSET 0) sorted GROUP BY key, currency
 )
-SELECT grouped.key, COALESCE({code}, '—'), COALESCE({name}, ''), grouped.currency, s0, s1 - s0, s2 - s1,
+SELECT grouped.key, COALESCE({code}, '—'), COALESCE({name}, ''), {currency}, s0, s1 - s0, s2 - s1,
        unpaid - s2, unpaid
 FROM grouped LEFT JOIN {named} g ON g.id = grouped.key
-ORDER BY unpaid DESC, {code}, grouped.currency
+ORDER BY unpaid DESC, {code}, {currency}
 """
 
 
@@ -50,12 +51,12 @@ def aged_liability_rows(*, balances: tuple[str, tuple], earned: tuple[str, tuple
 
     `balances` and `earned` are querysets' SQL and parameters over what a user may see: `balances` selects
     (agreement_id, key, currency, unpaid), each agreement's unpaid balance (not zero), its group's key and its
-    currency; `earned`
+    currency (any constant when grouped per customer: the customer's own is read); `earned`
     selects (agreement_id, e0, e1, e2), what each agreement earned in the months of the three youngest
     buckets (NULL where nothing)."""
-    named, code, name = GROUPS[group]
+    named, code, name, currency = GROUPS[group]
     tables = {"customer": table(Customer), "program": table(RebateProgram), "user": table(get_user_model())}
-    sql = _AGED_SQL.format(balances=balances[0], earned=earned[0], code=code, name=name,
+    sql = _AGED_SQL.format(balances=balances[0], earned=earned[0], code=code, name=name, currency=currency,
                            named=named.format(**tables))
     with connection.cursor() as cursor:
         cursor.execute(sql, [*balances[1], *earned[1]])
