@@ -12,7 +12,7 @@ from django.db.models import F, Q, Sum, Value
 from rebates.currencies import convert_amounts
 from rebates.engine.periods import month_of
 from rebates.models import EARNED_KINDS, AgreementBalance, LedgerEntry
-from rebates.reporting import RateUsed, rates_used
+from rebates.reporting import RateUsed, rates_used, reporting_currency
 from rebates.sql import aging as sql
 
 ZERO = Decimal("0.00")
@@ -27,8 +27,8 @@ _KEYS = {"customer": "agreement__customer_id", "program": "agreement__program_id
 
 class AgedRow(NamedTuple):
     """One customer's, program's or account manager's unpaid rebate in one currency (that of the agreements it
-    sums) by age bucket, and in all; then the same five figures in the reporting currency (None when the rate
-    is missing). A tuple made from a row of the statement (thousands of them)."""
+    sums) by age bucket, and in all; whether that is the reporting currency, and the figures converted into it
+    when not. A tuple made from a row of the statement (thousands of them)."""
 
     key: int | None
     code: str
@@ -39,12 +39,19 @@ class AgedRow(NamedTuple):
     days_181_365: Decimal
     over_365_days: Decimal
     total: Decimal
-    reporting: tuple[Decimal, Decimal, Decimal, Decimal, Decimal] | None
+    in_reporting_currency: bool
+    # The five figures converted into the reporting currency (None when in it already, or without the rate).
+    converted: tuple[Decimal, Decimal, Decimal, Decimal, Decimal] | None
 
     @property
     def buckets(self) -> tuple[Decimal, Decimal, Decimal, Decimal]:
         """The four buckets, youngest first (BUCKETS)."""
         return self[4:8]
+
+    @property
+    def reporting(self) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal] | None:
+        """The four buckets and the total in the reporting currency; None when the rate is missing."""
+        return self[4:9] if self.in_reporting_currency else self.converted
 
     @property
     def reporting_buckets(self) -> tuple[Decimal, Decimal, Decimal, Decimal] | None:
@@ -123,22 +130,19 @@ def aged_liability(*, user, as_of: date, group: str = "customer") -> AgedLiabili
                         e1=Sum("amount", filter=Q(period__gte=second, period__lt=first)),
                         e2=Sum("amount", filter=Q(period__lt=second)))
               .values_list("agreement_id", "e0", "e1", "e2"))
-    rows = sql.aged_liability_rows(balances=balances.query.sql_with_params(),
-                                   earned=earned.query.sql_with_params(), group=group)
+    to = reporting_currency()
+    rows = list(map(AgedRow._make, sql.aged_liability_rows(
+        balances=balances.query.sql_with_params(), earned=earned.query.sql_with_params(), group=group,
+        reporting_currency=to)))
     month = month_of(as_of)
-    to, rates = rates_used({(row[3], month) for row in rows})
+    _, rates = rates_used({(row.currency, month) for row in rows}, currency=to)
     found = {rate.currency: rate.rate for rate in rates}
-    made = []
-    for row in rows:
-        currency = row[3]
-        if currency == to:
-            made.append(AgedRow(*row, row[4:9]))
-        elif (rate := found.get(currency)) is not None:
+    # Only the rows in another currency are touched (the others' reporting figures are their own).
+    for index, row in enumerate(rows):
+        if not row.in_reporting_currency and (rate := found.get(row.currency)) is not None:
             buckets = convert_amounts(row[4:8], rate)
-            made.append(AgedRow(*row, (*buckets, sum(buckets, ZERO))))
-        else:
-            made.append(AgedRow(*row, None))
-    return AgedLiability(as_of, group, made, to, month, tuple(rates))
+            rows[index] = row._replace(converted=(*buckets, sum(buckets, ZERO)))
+    return AgedLiability(as_of, group, rows, to, month, tuple(rates))
 
 
 def bucket_totals(rows: list[AgedRow]) -> tuple[tuple[Decimal, ...], Decimal]:

@@ -38,13 +38,14 @@ grouped AS (
     FROM (SELECT * FROM held ORDER BY key, currency OFFSET 0) sorted GROUP BY key, currency
 )
 SELECT grouped.key, COALESCE({code}, '—'), COALESCE({name}, ''), {currency}, s0, s1 - s0, s2 - s1,
-       unpaid - s2, unpaid
+       unpaid - s2, unpaid, {currency} = %s, NULL
 FROM grouped LEFT JOIN {named} g ON g.id = grouped.key
 ORDER BY unpaid DESC, {code}, {currency}
 """
 
 
-def aged_liability_rows(*, balances: tuple[str, tuple], earned: tuple[str, tuple], group: str) -> list[tuple]:
+def aged_liability_rows(*, balances: tuple[str, tuple], earned: tuple[str, tuple], group: str,
+                        reporting_currency: str) -> list[tuple]:
     """Per `group` ("customer", "program" or "manager"; a manager row is the manager's user, None for
     customers without one) and currency: (key, code ("—" when none), name ("" when none), currency, unpaid in
     the youngest bucket, the second, the third, the oldest, total), the largest total first; one statement.
@@ -59,5 +60,5 @@ def aged_liability_rows(*, balances: tuple[str, tuple], earned: tuple[str, tuple
     sql = _AGED_SQL.format(balances=balances[0], earned=earned[0], code=code, name=name, currency=currency,
                            named=named.format(**tables))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*balances[1], *earned[1]])
+        cursor.execute(sql, [*balances[1], *earned[1], reporting_currency])
         return cursor.fetchall()
