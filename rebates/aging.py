@@ -9,10 +9,9 @@ from typing import NamedTuple
 
 from django.db.models import F, Q, Sum, Value
 
-from rebates.currencies import convert_amounts
 from rebates.engine.periods import month_of
-from rebates.models import EARNED_KINDS, AgreementBalance, LedgerEntry
-from rebates.reporting import RateUsed, rates_used, reporting_currency
+from rebates.models import EARNED_KINDS, AgreementBalance, ExchangeRate, LedgerEntry
+from rebates.reporting import RateUsed, reporting_currency
 from rebates.sql import aging as sql
 
 ZERO = Decimal("0.00")
@@ -41,7 +40,7 @@ class AgedRow(NamedTuple):
     total: Decimal
     in_reporting_currency: bool
     # The five figures converted into the reporting currency (None when in it already, or without the rate).
-    converted: tuple[Decimal, Decimal, Decimal, Decimal, Decimal] | None
+    converted: list[Decimal] | None
 
     @property
     def buckets(self) -> tuple[Decimal, Decimal, Decimal, Decimal]:
@@ -51,7 +50,9 @@ class AgedRow(NamedTuple):
     @property
     def reporting(self) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal] | None:
         """The four buckets and the total in the reporting currency; None when the rate is missing."""
-        return self[4:9] if self.in_reporting_currency else self.converted
+        if self.in_reporting_currency:
+            return self[4:9]
+        return None if self.converted is None else tuple(self.converted)
 
     @property
     def reporting_buckets(self) -> tuple[Decimal, Decimal, Decimal, Decimal] | None:
@@ -130,19 +131,16 @@ def aged_liability(*, user, as_of: date, group: str = "customer") -> AgedLiabili
                         e1=Sum("amount", filter=Q(period__gte=second, period__lt=first)),
                         e2=Sum("amount", filter=Q(period__lt=second)))
               .values_list("agreement_id", "e0", "e1", "e2"))
-    to = reporting_currency()
+    to, month = reporting_currency(), month_of(as_of)
+    # The month's rates into the reporting currency (a handful), given to the statement to convert with.
+    known = dict(ExchangeRate.objects.filter(to_currency=to, month=month).exclude(currency=to)
+                 .values_list("currency", "rate"))
     rows = list(map(AgedRow._make, sql.aged_liability_rows(
         balances=balances.query.sql_with_params(), earned=earned.query.sql_with_params(), group=group,
-        reporting_currency=to)))
-    month = month_of(as_of)
-    _, rates = rates_used({(row.currency, month) for row in rows}, currency=to)
-    found = {rate.currency: rate.rate for rate in rates}
-    # Only the rows in another currency are touched (the others' reporting figures are their own).
-    for index, row in enumerate(rows):
-        if not row.in_reporting_currency and (rate := found.get(row.currency)) is not None:
-            buckets = convert_amounts(row[4:8], rate)
-            rows[index] = row._replace(converted=(*buckets, sum(buckets, ZERO)))
-    return AgedLiability(as_of, group, rows, to, month, tuple(rates))
+        reporting_currency=to, rates=known)))
+    present = {row.currency for row in rows if not row.in_reporting_currency}
+    rates = tuple(RateUsed(currency, to, month, known.get(currency)) for currency in sorted(present))
+    return AgedLiability(as_of, group, rows, to, month, rates)
 
 
 def bucket_totals(rows: list[AgedRow]) -> tuple[tuple[Decimal, ...], Decimal]:

@@ -68,16 +68,6 @@ def convert_amount(amount: Decimal, rate: Decimal) -> Decimal:
     return _EXACT.multiply(amount, rate).quantize(CENT, rounding=ROUND_HALF_UP, context=_EXACT)
 
 
-def convert_amounts(amounts: tuple[Decimal, ...], rate: Decimal) -> tuple[Decimal, ...]:
-    """Each amount as `convert_amount` converts it (the same rule), the rate checked once: for reports that
-    convert thousands of figures at one rate."""
-    _check(rate, "rate")
-    multiply, quantize = _EXACT.multiply, Decimal.quantize
-    for amount in amounts:
-        _check(amount, "amount")
-    return tuple(quantize(multiply(amount, rate), CENT, rounding=ROUND_HALF_UP, context=_EXACT) for amount in amounts)
-
-
 def missing_rate_reason(currency: str, to_currency: str, month: date) -> str:
     """The words a held line carries: which rate it waits for."""
     return f"No {currency} rate to {to_currency} for {month:%Y-%m}."

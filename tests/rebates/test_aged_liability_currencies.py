@@ -124,3 +124,16 @@ def test_the_api_carries_the_reporting_currency_the_rates_and_a_missing_one(book
         "USD", "2026-12", "67.11")
     assert {row["code"]: (row["currency"], row["total"], row["reporting"]["total"]) for row in answer["rows"]} == {
         "C-US": ("USD", "20.00", "20.00"), "C-EU": ("EUR", "43.38", "47.06"), "C-EU2": ("EUR", "0.05", "0.05")}
+
+
+def test_the_statement_rounds_half_cents_as_the_conversion_rule_does(book):
+    rate("1.05")
+    ties = AgreementFactory(number="AG-TIE", customer=CustomerFactory(code="C-TIE", currency="EUR"))
+    LedgerEntryFactory(agreement=ties, period=date(2026, 11, 1), kind="accrual", amount=D("0.30"))
+    owes = AgreementFactory(number="AG-OWES", customer=CustomerFactory(code="C-OWES", currency="EUR"))
+    LedgerEntryFactory(agreement=owes, period=date(2026, 11, 1), kind="adjustment", amount=D("-0.30"))
+    rows = {row.code: row for row in aged_liability(user=book["finance"], as_of=AS_OF).rows}
+    # 0.30 x 1.05 = 0.315 and -0.315: half-up (away from zero) to the cent, as convert_amount rounds.
+    assert rows["C-TIE"].reporting[0] == convert_amount(D("0.30"), D("1.05")) == D("0.32")
+    assert rows["C-OWES"].reporting == (D("-0.32"), D("0.00"), D("0.00"), D("0.00"), D("-0.32"))
+    assert rows["C-OWES"].reporting[0] == convert_amount(D("-0.30"), D("1.05"))
