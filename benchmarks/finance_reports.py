@@ -71,7 +71,7 @@ def main():
         return journal(user=finance, first=span["first"], last=span["last"])
 
     def aged():
-        return aged_liability(user=finance, as_of=today, group="customer")
+        return aged_liability(user=finance, as_of=today, group="customer").rows
 
     times = {"floor": [], "journal": [], "aged": []}
     results = {}

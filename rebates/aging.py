@@ -1,14 +1,17 @@
 """The aged liability: the unpaid rebate by how long ago it was earned (docs/finance-reports.md), per
-customer, program or account manager. Every read starts from `visible_to(user)`."""
+customer, program or account manager and currency of the agreements, and in the reporting currency at the
+rate of the month aged on (docs/currencies.md). Every read starts from `visible_to(user)`."""
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum, Value
 
 from rebates.engine.periods import month_of
-from rebates.models import EARNED_KINDS, AgreementBalance, LedgerEntry
+from rebates.models import EARNED_KINDS, AgreementBalance, ExchangeRate, LedgerEntry
+from rebates.reporting import RateUsed, reporting_currency
 from rebates.sql import aging as sql
 
 ZERO = Decimal("0.00")
@@ -22,22 +25,76 @@ _KEYS = {"customer": "agreement__customer_id", "program": "agreement__program_id
 
 
 class AgedRow(NamedTuple):
-    """One customer's, program's or account manager's unpaid rebate by age bucket, and in all: a tuple made
-    straight from a row of the statement (thousands of them)."""
+    """One customer's, program's or account manager's unpaid rebate in one currency (that of the agreements it
+    sums) by age bucket, and in all; whether that is the reporting currency, and the figures converted into it
+    when not. A tuple made from a row of the statement (thousands of them)."""
 
     key: int | None
     code: str
     name: str
+    currency: str
     days_0_90: Decimal
     days_91_180: Decimal
     days_181_365: Decimal
     over_365_days: Decimal
     total: Decimal
+    in_reporting_currency: bool
+    # The five figures converted into the reporting currency (None when in it already, or without the rate).
+    converted: list[Decimal] | None
 
     @property
     def buckets(self) -> tuple[Decimal, Decimal, Decimal, Decimal]:
         """The four buckets, youngest first (BUCKETS)."""
-        return self[3:7]
+        return self[4:8]
+
+    @property
+    def reporting(self) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal] | None:
+        """The four buckets and the total in the reporting currency; None when the rate is missing."""
+        if self.in_reporting_currency:
+            return self[4:9]
+        return None if self.converted is None else tuple(self.converted)
+
+    @property
+    def reporting_buckets(self) -> tuple[Decimal, Decimal, Decimal, Decimal] | None:
+        return None if self.reporting is None else self.reporting[:4]
+
+    @property
+    def reporting_total(self) -> Decimal | None:
+        return None if self.reporting is None else self.reporting[4]
+
+
+@dataclass(frozen=True)
+class AgedLiability:
+    """The aged liability on `as_of` per `group`: its rows (the largest first), the reporting currency and the
+    rates used into it (the month aged on's; a missing one with rate None)."""
+
+    as_of: date
+    group: str
+    rows: list[AgedRow]
+    reporting_currency: str
+    rate_month: date  # the month whose rates convert every row
+    rates: tuple[RateUsed, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        """Every row has its reporting figures: no rate is missing."""
+        return all(rate.rate is not None for rate in self.rates)
+
+    @property
+    def totals_per_currency(self) -> list[tuple[str, tuple[Decimal, ...], Decimal]]:
+        """(currency, its buckets' totals, its total) per currency of the rows, the reporting currency first."""
+        currencies = sorted({row.currency for row in self.rows}, key=lambda c: (c != self.reporting_currency, c))
+        return [(currency, *bucket_totals([row for row in self.rows if row.currency == currency]))
+                for currency in currencies]
+
+    @property
+    def reporting_totals(self) -> tuple[tuple[Decimal, ...], Decimal] | None:
+        """The buckets' totals and the total in the reporting currency: the sums of the rows' reporting figures
+        (None when a rate is missing)."""
+        if not self.complete:
+            return None
+        sums = [sum((row.reporting[index] for row in self.rows), ZERO) for index in range(len(BUCKETS) + 1)]
+        return tuple(sums[:-1]), sums[-1]
 
 
 def bucket_starts(as_of: date) -> tuple[date, date, date]:
@@ -46,29 +103,44 @@ def bucket_starts(as_of: date) -> tuple[date, date, date]:
     return tuple(month_of(as_of - timedelta(days=days)) for days in BOUNDS)
 
 
-def aged_liability(*, user, as_of: date, group: str = "customer") -> list[AgedRow]:
-    """The unpaid rebate of the agreements the user may see, aged on `as_of`, per `group` (GROUPS), the largest
-    first. A month's age is the days from its last day to `as_of` (months not yet ended: 0). Each agreement's
-    unpaid balance (what it earned less what was paid and forfeited) sits in the youngest buckets: the newest
-    bucket holds up to what its months earned (never below zero), the next the same, and so on; the oldest
-    holds the rest. Payouts and forfeitures so use up the oldest months first, and the rows' totals add up to
-    the unpaid liability. One statement: the unpaid balances the ledger keeps per agreement
-    (`AgreementBalance`) beside what each agreement earned in the three youngest buckets' months (the only
-    entries read), the buckets filled per agreement and summed per group in the database."""
+def aged_liability(*, user, as_of: date, group: str = "customer") -> AgedLiability:
+    """The unpaid rebate of the agreements the user may see, aged on `as_of`, per `group` (GROUPS) and currency
+    of the agreements, the largest first. A month's age is the days from its last day to `as_of` (months not
+    yet ended: 0). Each agreement's unpaid balance (what it earned less what was paid and forfeited) sits in the
+    youngest buckets: the newest bucket holds up to what its months earned (never below zero), the next the
+    same, and so on; the oldest holds the rest. Payouts and forfeitures so use up the oldest months first, and
+    the rows' totals add up to the unpaid liability. One statement: the unpaid balances the ledger keeps per
+    agreement (`AgreementBalance`) beside what each agreement earned in the three youngest buckets' months (the only
+    entries read), the buckets filled per agreement and summed per group and currency in the database.
+
+    Each row in another currency than the reporting one converts once, at the rate of the month holding
+    `as_of` (the liability is valued on that day): each bucket half-up to the cent, the row's total the sum of
+    its converted buckets, so the rows add up in the reporting currency too. A currency without that month's
+    rate leaves its rows unconverted and is named in `rates`, never guessed."""
     if group not in GROUPS:
         raise ValueError(f"group: one of {', '.join(GROUPS)}")
     first, second, third = bucket_starts(as_of)
+    # A customer's agreements all book in its currency: the statement reads it with the customer's code and
+    # name, so the balances need no join to the customers for it.
+    currency = Value("") if group == "customer" else F("agreement__customer__currency")
     balances = (AgreementBalance.objects.visible_to(user).exclude(unpaid=0).order_by()
-                .values_list("agreement_id", _KEYS[group], "unpaid"))
+                .values_list("agreement_id", _KEYS[group], currency, "unpaid"))
     earned = (LedgerEntry.objects.visible_to(user).filter(kind__in=EARNED_KINDS, period__gte=third).order_by()
               .values("agreement_id")
               .annotate(e0=Sum("amount", filter=Q(period__gte=first)),
                         e1=Sum("amount", filter=Q(period__gte=second, period__lt=first)),
                         e2=Sum("amount", filter=Q(period__lt=second)))
               .values_list("agreement_id", "e0", "e1", "e2"))
-    rows = sql.aged_liability_rows(balances=balances.query.sql_with_params(),
-                                   earned=earned.query.sql_with_params(), group=group)
-    return list(map(AgedRow._make, rows))
+    to, month = reporting_currency(), month_of(as_of)
+    # The month's rates into the reporting currency (a handful), given to the statement to convert with.
+    known = dict(ExchangeRate.objects.filter(to_currency=to, month=month).exclude(currency=to)
+                 .values_list("currency", "rate"))
+    rows = list(map(AgedRow._make, sql.aged_liability_rows(
+        balances=balances.query.sql_with_params(), earned=earned.query.sql_with_params(), group=group,
+        reporting_currency=to, rates=known)))
+    present = {row.currency for row in rows if not row.in_reporting_currency}
+    rates = tuple(RateUsed(currency, to, month, known.get(currency)) for currency in sorted(present))
+    return AgedLiability(as_of, group, rows, to, month, rates)
 
 
 def bucket_totals(rows: list[AgedRow]) -> tuple[tuple[Decimal, ...], Decimal]:

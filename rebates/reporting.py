@@ -43,16 +43,25 @@ def reporting_currency() -> str:
     return settings.REPORTING_CURRENCY
 
 
-def in_reporting_currency(rows: Iterable[tuple[date, str, Decimal]], *, currency: str | None = None) -> Reported:
-    """(month, currency, amount) rows in the reporting currency (`currency`, default the setting), with the
-    rates used (one read of the rates of the rows' months and currencies)."""
-    rows = list(rows)
+def rates_used(wanted: Iterable[tuple[str, date]], *, currency: str | None = None) -> tuple[str, list[RateUsed]]:
+    """The reporting currency (`currency`, default the setting) and the rate into it of each (currency, month)
+    wanted other than itself, by month then currency (rate None where missing): one read of the rates."""
     to = currency or reporting_currency()
-    wanted = {(row_currency, month) for month, row_currency, _ in rows if row_currency != to}
+    wanted = {(row_currency, month) for row_currency, month in wanted if row_currency != to}
     found = {}
     if wanted:
         found = {(rate.currency, rate.month): rate.rate for rate in ExchangeRate.objects.filter(
             to_currency=to, currency__in={key[0] for key in wanted}, month__in={key[1] for key in wanted})}
+    return to, [RateUsed(row_currency, to, month, found.get((row_currency, month)))
+                for row_currency, month in sorted(wanted, key=lambda key: (key[1], key[0]))]
+
+
+def in_reporting_currency(rows: Iterable[tuple[date, str, Decimal]], *, currency: str | None = None) -> Reported:
+    """(month, currency, amount) rows in the reporting currency (`currency`, default the setting), with the
+    rates used (one read of the rates of the rows' months and currencies)."""
+    rows = list(rows)
+    to, rates = rates_used(((row_currency, month) for month, row_currency, _ in rows), currency=currency)
+    found = {(rate.currency, rate.month): rate.rate for rate in rates}
     amounts = []
     for month, row_currency, amount in rows:
         if row_currency == to:
@@ -60,6 +69,4 @@ def in_reporting_currency(rows: Iterable[tuple[date, str, Decimal]], *, currency
         else:
             rate = found.get((row_currency, month))
             amounts.append(None if rate is None else convert_amount(amount, rate))
-    rates = [RateUsed(row_currency, to, month, found.get((row_currency, month)))
-             for row_currency, month in sorted(wanted, key=lambda key: (key[1], key[0]))]
     return Reported(to, amounts, rates)

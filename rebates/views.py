@@ -860,18 +860,39 @@ def aged_liability(request):
     if refused:
         return refused
     group, as_of = form.cleaned_data["by"], form.cleaned_data["as_of"]
-    rows = aging.aged_liability(user=request.user, as_of=as_of, group=group)
-    bucket_totals, total = aging.bucket_totals(rows)
+    report = aging.aged_liability(user=request.user, as_of=as_of, group=group)
+    rows, reporting = report.rows, report.reporting_currency
+    reporting_totals = report.reporting_totals
     if export:
-        headers = ((f"{aging.GROUPS[group]} code", "text"), (aging.GROUPS[group], "text"),
-                   *((bucket, "money") for bucket in aging.BUCKETS), ("Unpaid in all", "money"))
+        headers = ((f"{aging.GROUPS[group]} code", "text"), (aging.GROUPS[group], "text"), ("Currency", "text"),
+                   *((bucket, "money") for bucket in aging.BUCKETS), ("Unpaid in all", "money"),
+                   *((f"{bucket} in {reporting}", "money") for bucket in aging.BUCKETS),
+                   (f"Unpaid in {reporting}", "money"))
+        per_currency = report.totals_per_currency
+        totals = {}
+        if len(per_currency) == 1:  # amounts in the agreements' currencies add up only when there is one
+            _, buckets, total = per_currency[0]
+            totals.update(enumerate((*buckets, total), start=3))
+        if reporting_totals is not None:
+            totals.update(enumerate((*reporting_totals[0], reporting_totals[1]), start=8))
         return values_export_response(
             name=f"aged-liability-by-{group}-{as_of:%Y-%m-%d}", title="Aged liability", headers=headers,
-            format=export, dated=False, rows=([row.code, row.name, *row.buckets, row.total] for row in rows),
-            totals={2 + index: amount for index, amount in enumerate((*bucket_totals, total))})
+            format=export, dated=False,
+            rows=[*([row.code, row.name, row.currency, *row.buckets, row.total,
+                     *(row.reporting or (None,) * 5)] for row in rows),
+                  # The rates used, below the rows (a rate's row names it in the name column).
+                  *(["", _rate_words(rate), rate.currency, *(None,) * 10] for rate in report.rates)],
+            totals=totals)
     return render(request, "rebates/aged_liability.html", {
-        "form": form, "rows": rows, "group_name": aging.GROUPS[group], "buckets": aging.BUCKETS,
-        "bucket_totals": bucket_totals, "total": total, "as_of": as_of, "query": request.GET.urlencode()})
+        "form": form, "report": report, "rows": rows, "group_name": aging.GROUPS[group], "buckets": aging.BUCKETS,
+        "per_currency": report.totals_per_currency, "reporting_totals": reporting_totals, "as_of": as_of,
+        "query": request.GET.urlencode()})
+
+
+def _rate_words(rate) -> str:
+    if rate.rate is None:
+        return f"No {rate.currency} rate to {rate.to_currency} for {rate.month:%Y-%m}"
+    return f"Rate used: 1 {rate.currency} = {rate.rate.normalize():f} {rate.to_currency} ({rate.month:%Y-%m})"
 
 
 @login_required

@@ -102,52 +102,91 @@ class JournalView(ApiView):
 class AgedRowOut(serializers.Serializer):
     code = serializers.CharField(help_text="Customer code, program code or the manager's username.")
     name = serializers.CharField(allow_blank=True)
+    currency = serializers.CharField(help_text="The currency of the agreements the row sums (its amounts are in it).")
     days_0_90 = serializers.SerializerMethodField()
     days_91_180 = serializers.SerializerMethodField()
     days_181_365 = serializers.SerializerMethodField()
     over_365_days = serializers.SerializerMethodField()
     total = _money()
-
-    @staticmethod
-    def _bucket(row, index) -> str:
-        return f"{row.buckets[index]:.2f}"
+    reporting = serializers.SerializerMethodField(
+        help_text="The row in the reporting currency: days_0_90, days_91_180, days_181_365, over_365_days and "
+                  "total; null when the rate is missing.")
 
     @extend_schema_field(OpenApiTypes.DECIMAL)
     def get_days_0_90(self, row) -> str:
-        return self._bucket(row, 0)
+        return f"{row.buckets[0]:.2f}"
 
     @extend_schema_field(OpenApiTypes.DECIMAL)
     def get_days_91_180(self, row) -> str:
-        return self._bucket(row, 1)
+        return f"{row.buckets[1]:.2f}"
 
     @extend_schema_field(OpenApiTypes.DECIMAL)
     def get_days_181_365(self, row) -> str:
-        return self._bucket(row, 2)
+        return f"{row.buckets[2]:.2f}"
 
     @extend_schema_field(OpenApiTypes.DECIMAL)
     def get_over_365_days(self, row) -> str:
-        return self._bucket(row, 3)
+        return f"{row.buckets[3]:.2f}"
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_reporting(self, row) -> dict | None:
+        if row.reporting is None:
+            return None
+        return {name: f"{amount:.2f}" for name, amount in zip(_AGED_FIGURES, row.reporting, strict=True)}
+
+
+_AGED_FIGURES = ("days_0_90", "days_91_180", "days_181_365", "over_365_days", "total")
+
+
+class AgedLiabilityOut(serializers.Serializer):
+    by = serializers.CharField(source="group")
+    as_of = serializers.DateField()
+    reporting_currency = serializers.CharField()
+    rate_month = MonthField(help_text="The month whose rates convert every row: the month aged on.")
+    rates = RateUsedOut(many=True, help_text="The rates used into the reporting currency (null: missing).")
+    reporting_total = serializers.SerializerMethodField(
+        help_text="The buckets and total in the reporting currency; null when a rate is missing.")
+    rows = AgedRowOut(many=True)
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_reporting_total(self, report) -> dict | None:
+        totals = report.reporting_totals
+        if totals is None:
+            return None
+        return {name: f"{amount:.2f}" for name, amount in zip(_AGED_FIGURES, (*totals[0], totals[1]), strict=True)}
 
 
 class AgedLiabilityView(ApiView):
     required_permissions = {"get": REPORTS}
-    serializer_class = AgedRowOut
+    serializer_class = AgedLiabilityOut
     pagination_class = None
     filter_backends = []
 
     @extend_schema(
         summary="Aged liability",
         description="The unpaid rebate by age (days from the end of the month that earned it), per customer, "
-                    "program or account manager, the largest first; payouts and forfeitures use up the oldest "
-                    "months first.",
+                    "program or account manager and currency of the agreements, the largest first; payouts and "
+                    "forfeitures use up the oldest months first. Each row also in the reporting currency at the "
+                    "rate of the month aged on (the rates used listed; a missing one is null and its rows' "
+                    "reporting figures too, never guessed).",
         parameters=[OpenApiParameter("by", OpenApiTypes.STR, enum=list(aging.GROUPS),
                                      description="Group by (default customer)."),
                     OpenApiParameter("as_of", OpenApiTypes.DATE, description="Aged on (default today).")],
-        responses={200: AgedRowOut(many=True)},
-        examples=[OpenApiExample("By customer", response_only=True, value=[
-            {"code": "C00042", "name": "Northgate Builders", "days_0_90": "15.00", "days_91_180": "0.00",
-             "days_181_365": "30.00", "over_365_days": "0.00", "total": "45.00"}])])
+        responses={200: AgedLiabilityOut},
+        examples=[OpenApiExample("By customer", response_only=True, value={
+            "by": "customer", "as_of": "2026-12-04", "reporting_currency": "USD", "rate_month": "2026-12",
+            "rates": [{"currency": "EUR", "to_currency": "USD", "month": "2026-12", "rate": "1.1000000000"}],
+            "reporting_total": {"days_0_90": "26.00", "days_91_180": "0.00", "days_181_365": "30.00",
+                                "over_365_days": "0.00", "total": "56.00"},
+            "rows": [{"code": "C00042", "name": "Northgate Builders", "currency": "USD", "days_0_90": "15.00",
+                      "days_91_180": "0.00", "days_181_365": "30.00", "over_365_days": "0.00", "total": "45.00",
+                      "reporting": {"days_0_90": "15.00", "days_91_180": "0.00", "days_181_365": "30.00",
+                                    "over_365_days": "0.00", "total": "45.00"}},
+                     {"code": "C00077", "name": "Rhein Bau", "currency": "EUR", "days_0_90": "10.00",
+                      "days_91_180": "0.00", "days_181_365": "0.00", "over_365_days": "0.00", "total": "10.00",
+                      "reporting": {"days_0_90": "11.00", "days_91_180": "0.00", "days_181_365": "0.00",
+                                    "over_365_days": "0.00", "total": "11.00"}}]})])
     def get(self, request):
         wanted = _checked(AgedLiabilityForm(request.query_params))
-        rows = aging.aged_liability(user=request.user, as_of=wanted["as_of"], group=wanted["by"])
-        return Response(AgedRowOut(rows, many=True).data)
+        report = aging.aged_liability(user=request.user, as_of=wanted["as_of"], group=wanted["by"])
+        return Response(AgedLiabilityOut(report).data)

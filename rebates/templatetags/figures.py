@@ -29,3 +29,10 @@ def period(start, end=None):
     from rebates.wording import period_in_words
 
     return period_in_words(start, end) if start else "—"
+
+
+@register.filter
+def amount(value):
+    """Money without a currency sign, for tables whose currency has a column of its own: 1,234.50, -20.00
+    ('—' for nothing)."""
+    return words.money(value).replace("$", "")

@@ -179,7 +179,7 @@ def test_the_journal_defaults_to_the_last_complete_month(book, client):
 
 def test_the_unpaid_rebate_sits_in_the_newest_months_that_earned_it(book):
     rows = {row.code: (row.buckets, row.total) for row in
-            aged_liability(user=book["finance"], as_of=AS_OF, group="customer")}
+            aged_liability(user=book["finance"], as_of=AS_OF, group="customer").rows}
     assert rows == {
         "CA": ((D("15.00"), D("0.00"), D("30.00"), D("0.00")), D("45.00")),
         "CC": ((D("10.00"), D("0.00"), D("0.00"), D("0.00")), D("10.00")),
@@ -190,7 +190,7 @@ def test_a_balance_nobody_paid_ages_past_a_year(book):
     CustomerFactory(code="CD")
     old = AgreementFactory(number="AG-D", customer=CustomerFactory(code="CE"))
     entry(old, date(2025, 10, 1), "accrual", "7.00")  # ends 2025-10-31: 399 days before 2026-12-04
-    rows = {row.code: row.buckets for row in aged_liability(user=book["finance"], as_of=AS_OF)}
+    rows = {row.code: row.buckets for row in aged_liability(user=book["finance"], as_of=AS_OF).rows}
     assert rows["CE"] == (D("0.00"), D("0.00"), D("0.00"), D("7.00"))
 
 
@@ -198,7 +198,7 @@ def test_a_balance_below_zero_shows_whole_in_the_youngest_bucket(book):
     owes = AgreementFactory(number="AG-D", customer=CustomerFactory(code="CD"))
     entry(owes, date(2026, 6, 1), "accrual", "30.00")
     entry(owes, date(2026, 10, 1), "adjustment", "-50.00")  # a credit note took back more than was earned
-    rows = {row.code: (row.buckets, row.total) for row in aged_liability(user=book["finance"], as_of=AS_OF)}
+    rows = {row.code: (row.buckets, row.total) for row in aged_liability(user=book["finance"], as_of=AS_OF).rows}
     assert rows["CD"] == ((D("-20.00"), D("0.00"), D("0.00"), D("0.00")), D("-20.00"))
 
 
@@ -208,21 +208,21 @@ def test_months_that_net_below_zero_hold_nothing_and_older_months_fill_up(book):
     entry(netted, date(2026, 7, 1), "accrual", "40.00")  # 91-180 days
     entry(netted, date(2026, 10, 1), "accrual", "10.00")  # 0-90 days, netted below zero by the credit note
     entry(netted, date(2026, 10, 1), "adjustment", "-70.00")
-    rows = {row.code: (row.buckets, row.total) for row in aged_liability(user=book["finance"], as_of=AS_OF)}
+    rows = {row.code: (row.buckets, row.total) for row in aged_liability(user=book["finance"], as_of=AS_OF).rows}
     # Unpaid 80.00: nothing in 0-90 (its months netted -60.00), 40.00 of July, the other 40.00 of January 2025.
     assert rows["CE"] == ((D("0.00"), D("40.00"), D("0.00"), D("40.00")), D("80.00"))
 
 
 def test_an_account_managers_aged_liability_holds_only_their_customers(book):
-    assert [(row.code, row.total) for row in aged_liability(user=book["north"], as_of=AS_OF)] == [
+    assert [(row.code, row.total) for row in aged_liability(user=book["north"], as_of=AS_OF).rows] == [
         ("CA", D("45.00"))]
-    assert [(row.code, row.total) for row in aged_liability(user=book["south"], as_of=AS_OF, group="program")] == [
+    assert [(row.code, row.total) for row in aged_liability(user=book["south"], as_of=AS_OF, group="program").rows] == [
         ("widgets", D("10.00"))]
 
 
 def test_aged_by_program_and_by_manager_add_up_to_the_unpaid_liability(book):
-    by_program = aged_liability(user=book["finance"], as_of=AS_OF, group="program")
-    by_manager = aged_liability(user=book["finance"], as_of=AS_OF, group="manager")
+    by_program = aged_liability(user=book["finance"], as_of=AS_OF, group="program").rows
+    by_manager = aged_liability(user=book["finance"], as_of=AS_OF, group="manager").rows
     assert {row.code: row.total for row in by_program} == {"widgets": D("55.00")}
     assert {row.code: row.total for row in by_manager} == {"am.n": D("45.00"), "am.s": D("10.00")}
     assert bucket_totals(by_program) == bucket_totals(by_manager) == (
@@ -234,17 +234,21 @@ def test_aged_by_program_and_by_manager_add_up_to_the_unpaid_liability(book):
 def test_the_aged_liability_page_and_sheet(book, client):
     client.force_login(book["finance"])
     page = client.get(reverse("aged-liability"), {"by": "manager", "as_of": "2026-12-04"}).content.decode()
-    assert "am.n" in page and "$45.00" in page and "$55.00" in page
+    assert "am.n" in page and "45.00" in page and "55.00" in page
     sheet = client.get(reverse("aged-liability"), {"by": "program", "as_of": "2026-12-04", "export": "csv"})
     assert sheet["Content-Disposition"] == 'attachment; filename="aged-liability-by-program-2026-12-04.csv"'
-    assert "widgets,Widgets,25.00,0.00,30.00,0.00,55.00" in sheet.content.decode()
+    assert "widgets,Widgets,USD,25.00,0.00,30.00,0.00,55.00,25.00,0.00,30.00,0.00,55.00" in sheet.content.decode()
 
 
 def test_the_aged_liability_api_and_its_bad_input(book, client):
     client.force_login(book["finance"])
     rows = client.get("/api/v1/aged-liability/", {"by": "customer", "as_of": "2026-12-04"}).json()
-    assert rows[0] == {"code": "CA", "name": rows[0]["name"], "days_0_90": "15.00", "days_91_180": "0.00",
-                       "days_181_365": "30.00", "over_365_days": "0.00", "total": "45.00"}
+    assert rows["rows"][0] == {
+        "code": "CA", "name": rows["rows"][0]["name"], "currency": "USD", "days_0_90": "15.00", "days_91_180": "0.00",
+        "days_181_365": "30.00", "over_365_days": "0.00", "total": "45.00",
+        "reporting": {"days_0_90": "15.00", "days_91_180": "0.00", "days_181_365": "30.00", "over_365_days": "0.00",
+                      "total": "45.00"}}
+    assert (rows["reporting_currency"], rows["rates"], rows["reporting_total"]["total"]) == ("USD", [], "55.00")
     empty = client.get("/api/v1/aged-liability/", {"as_of": ""})
     assert empty.status_code == 400 and empty.json()["details"][0]["field"] == "as_of"
     refused = client.get("/api/v1/aged-liability/", {"by": "region", "as_of": "2026-02-30"})
