@@ -5,7 +5,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .choices import RateType
 
-
 # The currencies written with their sign; any other is written with its ISO code ("CHF 1,234.50").
 CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£"}
 # What a figure whose currency is not said is in: the book's usual currency.

@@ -76,8 +76,9 @@ def write_agreement_xlsx(target, statement: AgreementStatement, *,
             sheet.write_number(row, 1, month.units, workbook.quantity_format(month.units))
     workbook.autofilter(sheet, HEADER_ROW, row, COLUMNS)
     row += 1
+    currency = statement.agreement.customer.currency
     workbook.total_row(sheet, row, COLUMNS, {0: "Total", 1: statement.total_units, 4: statement.total_rebate},
-                       rows=(HEADER_ROW + 1, row - 1))
+                       rows=(HEADER_ROW + 1, row - 1), currency=currency)
     if statement.referred:
         # A referral rule: what it earns on, each referred customer's net purchases by month.
         row += 2
@@ -102,8 +103,10 @@ def write_agreement_xlsx(target, statement: AgreementStatement, *,
                 sheet.write_number(row, 3, part.volume)
                 if part.amount is not None:
                     sheet.write_number(row, 4, part.amount)
+    # Amounts and prices in the agreement's currency's sign.
+    formats = {**workbook.formats, "money": workbook.money(currency), "unit_price": workbook.money(currency, places=4)}
     for col, column in enumerate(COLUMNS):
-        sheet.set_column(col, col, widths[col], workbook.formats[column.kind])
+        sheet.set_column(col, col, widths[col], formats[column.kind])
     workbook.close()
     return len(statement.months)
 
