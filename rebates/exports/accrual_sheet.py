@@ -453,7 +453,8 @@ def _rate_lines(book: RateBook, as_of: date | None = None) -> list[tuple]:
     """The rates a .csv converted at, as lines after its totals: ("Rate", "EUR to USD", "2026-03", rate or the
     missing rate named)."""
     return [("Rate", f"{rate.currency} to {rate.to_currency}", f"{rate.month:%Y-%m}",
-             rate.rate if rate.rate is not None else missing_rate_reason(rate.currency, rate.to_currency, rate.month))
+             format(rate.rate.normalize(), "f") if rate.rate is not None
+             else missing_rate_reason(rate.currency, rate.to_currency, rate.month))
             for rate in book.rates]
 
 
