@@ -179,6 +179,7 @@ def _customer_page(code):
 
 
 CUSTOMER_LIST = ListSpec(
+    currency="currency",
     name="customers", title="Customers", filterset=CustomerFilterSet, default_sort="name",
     columns=(
         ListColumn("code", "Code", lambda c: c.code, sort=("code",), link=lambda c: _customer_page(c.code)),

@@ -96,6 +96,7 @@ _agreement_url = _url_of("agreement-detail")
 _customer_url = _url_of("customer-detail")
 
 AGREEMENT_LIST = ListSpec(
+    currency="customer__currency",
     name="agreements", title="Agreements", filterset=AgreementFilterSet, default_sort="number",
     columns=(
         ListColumn("number", "Agreement", lambda a: a.number, sort=("number",),
@@ -229,6 +230,7 @@ def accrual_run_progress(request, pk):
 _period_text = "{:%Y-%m} – {:%Y-%m}{}".format
 
 SETTLEMENT_LIST = ListSpec(
+    currency="agreement__customer__currency",
     name="settlements", title="Settlements", filterset=SettlementFilterSet, default_sort="status",
     defaults={"status": "waiting"},
     columns=(
