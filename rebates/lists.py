@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.conf import settings
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.core.paginator import Paginator
 from django.db.models import Count, F
 from django.http import HttpResponse, QueryDict
@@ -189,8 +190,13 @@ def totals_by_currency(spec, rows) -> list[dict]:
     total_<key>..., and list_currency when the list has currencies) per currency of its rows, by currency."""
     if not spec.currency:
         return [rows.aggregate(rows_counted=Count("pk"), **_totals(spec))]
-    return list(rows.order_by().values(CURRENCY).annotate(rows_counted=Count("pk"), **_totals(spec))
-                .order_by(CURRENCY))
+    figures = rows.aggregate(rows_counted=Count("pk"), currencies=ArrayAgg(CURRENCY, distinct=True), **_totals(spec))
+    currencies = sorted(figures.pop("currencies") or [])
+    if len(currencies) <= 1:
+        return [{**figures, CURRENCY: currencies[0]}] if currencies else [figures]
+    # Rows in several currencies (rare): each currency's own totals.
+    return [{**rows.filter(**{CURRENCY: currency}).aggregate(rows_counted=Count("pk"), **_totals(spec)),
+             CURRENCY: currency} for currency in currencies]
 
 
 def _total_texts(spec, groups) -> list[str]:
@@ -258,7 +264,7 @@ def export_response(spec: ListSpec, rows, format: str) -> HttpResponse:
             figures = groups[0] if groups else {}
             totals = {index: figures.get(f"total_{column.key}") or Decimal("0.00")
                       for index, column in enumerate(spec.columns) if column.total is not None}
-            if spec.currency and figures:
+            if figures.get(CURRENCY):
                 totals[currency_column] = figures[CURRENCY]
     target = io.BytesIO()
     if format == "xlsx":
