@@ -200,3 +200,21 @@ def test_the_liability_names_a_missing_as_of_rate(book):
     assert (totals["total"][9], totals["total"][10]) in {("17.05", "EUR"), ("20.00", "USD")}
     assert totals["total in USD"][-1] == "Not converted: No EUR rate to USD for 2026-04."
     assert ["Rate", "EUR to USD", "2026-04", "No EUR rate to USD for 2026-04."] in rows
+
+
+# --- lists of rows in different currencies -----------------------------------------------------------------
+
+
+def test_a_list_shows_each_rows_currency_and_totals_per_currency(book, client):
+    client.force_login(book["finance"])
+    page = client.get(reverse("agreement-list")).content.decode()
+    assert "€17.05" in page and "$20.00" in page
+    totals = page[page.index('id="agreements-totals"'):]
+    assert "€17.05 · $20.00" in totals[:totals.index("</tr>")]  # per currency, never 37.05
+    rows = csv_rows(client.get(reverse("agreement-list"), {"export": "csv"}).content)
+    assert rows[0][-1] == "Currency"
+    assert {row[0]: row[-1] for row in rows[1:-1]} == {"AG-EUR": "EUR", "AG-USD": "USD"}
+    assert rows[-1][0] == "Total" and "€17.05 · $20.00" in rows[-1]
+    sheet = workbook(client.get(reverse("agreement-list"), {"export": "xlsx"}).content).active
+    eur = next(row for row in sheet.iter_rows(min_row=2) if row[0].value == "AG-EUR")
+    assert [cell.number_format for cell in eur if isinstance(cell.value, float | int)] == [money_format("EUR")] * 3
