@@ -4,7 +4,7 @@ template (templates/pages/includes/), so every text in it is escaped by Django."
 from decimal import Decimal
 
 from config.charts import tick_step
-from rebates.templatetags.figures import money
+from rebates.engine.words import money
 
 
 def _nice_top(value: Decimal) -> Decimal:
@@ -28,7 +28,7 @@ def _axis_places(top: Decimal) -> int:
     return 0 if top >= 20 else 2
 
 
-def rebate_chart(months, *, width=720, height=260) -> dict | None:
+def rebate_chart(months, *, width=720, height=260, currency=None) -> dict | None:
     """The agreement's chart: the monthly rebate as bars on the left axis, the cumulative rebate as a line on
     the right axis, a month label under as many bars as there is room for (every one on a wide chart of a
     year, every third at NARROW_WIDTH). None when there are no months."""
@@ -51,8 +51,8 @@ def rebate_chart(months, *, width=720, height=260) -> dict | None:
         x = left + slot * index + (slot - bar_w) / 2
         y = y_of(month.monthly_rebate, monthly_top)
         bars.append({"x": f"{x:.1f}", "y": f"{y:.1f}", "width": f"{bar_w:.1f}", "height": f"{top + plot_h - y:.1f}",
-                     "title": f"{month.month:%b %Y}: {money(month.monthly_rebate)} this month, "
-                              f"{money(month.cumulative_rebate)} to date"})
+                     "title": f"{month.month:%b %Y}: {money(month.monthly_rebate, 2, currency)} this month, "
+                              f"{money(month.cumulative_rebate, 2, currency)} to date"})
         cx = left + slot * index + slot / 2
         points.append((f"{cx:.1f}", f"{y_of(month.cumulative_rebate, cumulative_top):.1f}"))
         if index % step == 0:
@@ -62,8 +62,8 @@ def rebate_chart(months, *, width=720, height=260) -> dict | None:
         fraction = Decimal(step) / 4
         y = top + plot_h - float(fraction) * plot_h
         grid.append({"y": f"{y:.1f}", "text_y": f"{y + 4:.1f}",
-                     "left_label": money(monthly_top * fraction, _axis_places(monthly_top)),
-                     "right_label": money(cumulative_top * fraction, _axis_places(cumulative_top))})
+                     "left_label": money(monthly_top * fraction, _axis_places(monthly_top), currency),
+                     "right_label": money(cumulative_top * fraction, _axis_places(cumulative_top), currency)})
     return {
         "width": width, "height": height, "left": left, "right_x": width - right,
         "left_label_x": left - 6, "right_label_x": width - right + 6,
@@ -76,7 +76,7 @@ def rebate_chart(months, *, width=720, height=260) -> dict | None:
     }
 
 
-def purchases_chart(months, *, width=720, height=180) -> dict | None:
+def purchases_chart(months, *, width=720, height=180, currency=None) -> dict | None:
     """The customer's chart: the amount bought each month as bars, with the highest month on the axis."""
     if not months:
         return None
@@ -91,8 +91,8 @@ def purchases_chart(months, *, width=720, height=180) -> dict | None:
         x = left + slot * index + slot * 0.2
         bars.append({"x": f"{x:.1f}", "y": f"{top + plot_h - h:.1f}", "width": f"{slot * 0.6:.1f}",
                      "height": f"{h:.1f}",
-                     "title": f"{row['month']:%b %Y}: {row['units']:,.0f} units, {money(row['amount'])}",
+                     "title": f"{row['month']:%b %Y}: {row['units']:,.0f} units, {money(row['amount'], 2, currency)}",
                      "label_x": f"{left + slot * index + slot / 2:.1f}", "label_y": height - 8,
                      "label": f"{row['month']:%b %y}" if index % step == 0 else ""})
     return {"width": width, "height": height, "left": left, "right_x": width - right, "base_y": top + plot_h,
-            "top_label_x": left - 6, "top_label_y": top + 8, "top_label": money(highest, 0), "bars": bars}
+            "top_label_x": left - 6, "top_label_y": top + 8, "top_label": money(highest, 0, currency), "bars": bars}

@@ -179,6 +179,7 @@ def _customer_page(code):
 
 
 CUSTOMER_LIST = ListSpec(
+    currency="currency",
     name="customers", title="Customers", filterset=CustomerFilterSet, default_sort="name",
     columns=(
         ListColumn("code", "Code", lambda c: c.code, sort=("code",), link=lambda c: _customer_page(c.code)),
@@ -227,8 +228,8 @@ def customer_detail(request, code):
         "agreements": [(agreement, shortfall.get(agreement.pk, 0)) for agreement in agreements],
         "shortfall_months": rebate_selectors.customers_shortfall_months(
             user=request.user, customer_ids=[customer.pk]).get(customer.pk, 0),
-        "purchases_chart": purchases_chart(purchases),
-        "purchases_chart_narrow": purchases_chart(purchases, width=NARROW_WIDTH),
+        "purchases_chart": purchases_chart(purchases, currency=customer.currency),
+        "purchases_chart_narrow": purchases_chart(purchases, width=NARROW_WIDTH, currency=customer.currency),
         "claims": [(claim, net_net.get(claim.pk)) for claim in claims],
         "credibility": selectors.customer_credibility(user=request.user, customer=customer),
         "can_claim": request.user.has_perm("pricing_signals.add_priceclaim"),
@@ -259,8 +260,8 @@ def agreement_context(request, number, *, terminate_form=None):
         "agreement": agreement,
         "statement": statement,
         "terms": terms_in_words(agreement),
-        "chart": rebate_chart(months),
-        "chart_narrow": rebate_chart(months, width=NARROW_WIDTH),
+        "chart": rebate_chart(months, currency=agreement.customer.currency),
+        "chart_narrow": rebate_chart(months, width=NARROW_WIDTH, currency=agreement.customer.currency),
         "unpaid": agreement.unpaid_balance,
         "forfeited": agreement.forfeited_balance,
         "can_terminate": can_terminate,

@@ -67,6 +67,7 @@ def _person(user):
 
 
 CLAIM_LIST = ListSpec(
+    currency="customer__currency",
     name="claims", title="Price claims", filterset=PriceClaimFilterSet, default_sort="-reported",
     columns=(
         ListColumn("claim", "Claim", lambda c: f"#{c.pk}", sort=("id",), link=lambda c: _claim_url(c.pk)),

@@ -7,7 +7,8 @@ show (always from `visible_to(user)` or the user's own), and from the query stri
 - `sort`: a column key from the whitelist, `-` for descending, ties broken by primary key so pages are stable;
 - `page`: pages of `per_page`, links keeping the filters and the sort;
 - totals of the whole filtered selection for the columns that total money, in the one aggregate query that
-  also counts the rows;
+  also counts the rows; a list whose rows are in different currencies (`currency`: where a row's currency
+  is) shows each amount in its row's currency's sign and totals per currency, never a sum of currencies;
 - `export=csv|xlsx`: the whole filtered, sorted selection (every page) with the page's columns, as a file.
 """
 
@@ -18,15 +19,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from django.conf import settings
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, F
 from django.http import HttpResponse, QueryDict
 
 from config import clock
-from rebates.engine.words import money
 from rebates.exports.cells import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 from rebates.exports.list_sheet import write_list_csv, write_list_xlsx
-from rebates.templatetags.figures import units
+from rebates.templatetags.figures import money, units
 
 EXPORT_FORMATS = ("csv", "xlsx")
 EXPORT_ROWS_FETCHED = 2000
@@ -60,6 +62,7 @@ class ListSpec:
     default_sort: str
     per_page: int = 50
     defaults: dict = field(default_factory=dict)  # filter values used when the query string leaves them out
+    currency: str = ""  # the path of each row's currency ("agreement__customer__currency"); "" for none
 
     def sorts(self) -> dict[str, ListColumn]:
         return {column.key: column for column in self.columns if column.sort}
@@ -78,14 +81,15 @@ class Cell(NamedTuple):
     numeric: bool
 
 
-def cell_text(value, kind) -> str:
-    """A cell as the page shows it."""
+CURRENCY = "list_currency"  # the annotation holding each row's currency
+
+
+def cell_text(value, kind, currency=None) -> str:
+    """A cell as the page shows it (amounts in `currency`'s sign, the default currency's when none)."""
     if value is None or value == "":
         return "—"
-    if kind == "money":
-        return money(value)
-    if kind == "unit_price":
-        return money(value)
+    if kind in ("money", "unit_price"):
+        return money(value, currency or settings.DEFAULT_CURRENCY)
     if kind == "quantity":
         return units(value)
     if kind == "int":
@@ -164,24 +168,45 @@ def list_answer(request, spec: ListSpec, queryset) -> "ListResult | HttpResponse
     if errors:
         return ListResult(spec, filterset.form, errors, headers, [], None, 0, [], query, sort)
     rows = filterset.qs.order_by(*_ordering(spec, sort))
+    if spec.currency:
+        rows = rows.annotate(**{CURRENCY: F(spec.currency)})
     if export:
         return export_response(spec, rows, export)
-    figures = rows.aggregate(rows_counted=Count("pk"), **_totals(spec))
+    groups = totals_by_currency(spec, rows)
+    count = sum(group["rows_counted"] for group in groups)
     paginator = Paginator(rows, spec.per_page)
-    paginator.count = figures["rows_counted"]  # counted above, with the totals: no second count
+    paginator.count = count  # counted above, with the totals: no second count
     page = paginator.get_page(data.get("page"))
     return ListResult(spec, filterset.form, errors, headers, [(row, cells(spec, row)) for row in page.object_list],
-                      page, figures["rows_counted"], _total_texts(spec, figures), query, sort)
+                      page, count, _total_texts(spec, groups), query, sort)
 
 
 def _totals(spec):
     return {f"total_{column.key}": column.total for column in spec.columns if column.total is not None}
 
 
-def _total_texts(spec, figures) -> list[str]:
+def totals_by_currency(spec, rows) -> list[dict]:
+    """The row count and the totals of the selection, in one aggregate query: one dict (rows_counted,
+    total_<key>..., and list_currency when the list has currencies) per currency of its rows, by currency."""
+    if not spec.currency:
+        return [rows.aggregate(rows_counted=Count("pk"), **_totals(spec))]
+    figures = rows.aggregate(rows_counted=Count("pk"), currencies=ArrayAgg(CURRENCY, distinct=True), **_totals(spec))
+    currencies = sorted(figures.pop("currencies") or [])
+    if len(currencies) <= 1:
+        return [{**figures, CURRENCY: currencies[0]}] if currencies else [figures]
+    # Rows in several currencies (rare): each currency's own totals.
+    return [{**rows.filter(**{CURRENCY: currency}).aggregate(rows_counted=Count("pk"), **_totals(spec)),
+             CURRENCY: currency} for currency in currencies]
+
+
+def _total_texts(spec, groups) -> list[str]:
+    """The totals row: each column's total in its currency's sign, one per currency when the rows are in
+    several ("€10.00 · $20.00")."""
     if not any(column.total is not None for column in spec.columns):
         return []
-    return [cell_text(figures.get(f"total_{column.key}") or Decimal("0.00"), column.kind)
+    groups = groups or [{}]
+    return [" · ".join(cell_text(group.get(f"total_{column.key}") or Decimal("0.00"), column.kind,
+                                 group.get(CURRENCY)) for group in groups)
             if column.total is not None else "" for column in spec.columns]
 
 
@@ -202,9 +227,10 @@ def _headers(spec, data, sort) -> list[Header]:
 
 def cells(spec, row) -> list[Cell]:
     shown = []
+    currency = getattr(row, CURRENCY, None)
     for column in spec.columns:
         value = column.value(row)
-        shown.append(Cell(cell_text(value, column.kind), column.link(row) if column.link else "",
+        shown.append(Cell(cell_text(value, column.kind, currency), column.link(row) if column.link else "",
                           column.kind in NUMERIC_KINDS))
     return shown
 
@@ -217,15 +243,33 @@ def dated_name(name: str, format: str) -> str:
 def export_response(spec: ListSpec, rows, format: str) -> HttpResponse:
     """The whole selection as .xlsx or .csv: the page's columns, rows in the page's order, and the totals."""
     headers = [(column.label, column.kind) for column in spec.columns]
-    values = ([column.value(row) for column in spec.columns] for row in rows.iterator(chunk_size=EXPORT_ROWS_FETCHED))
+    currency_column = None
+    if spec.currency:
+        # Each row says its currency; its amounts take that currency's format.
+        currency_column = len(headers)
+        headers.append(("Currency", "text"))
+        values = ([*(column.value(row) for column in spec.columns), getattr(row, CURRENCY)]
+                  for row in rows.iterator(chunk_size=EXPORT_ROWS_FETCHED))
+    else:
+        values = ([column.value(row) for column in spec.columns]
+                  for row in rows.iterator(chunk_size=EXPORT_ROWS_FETCHED))
     totals = None
     if _totals(spec):
-        figures = rows.aggregate(**_totals(spec))
-        totals = {index: figures[f"total_{column.key}"] or Decimal("0.00")
-                  for index, column in enumerate(spec.columns) if column.total is not None}
+        groups = totals_by_currency(spec, rows)
+        if len(groups) > 1:
+            # Never a sum of different currencies: the total of each, in words.
+            totals = dict(enumerate(_total_texts(spec, groups)))
+            totals = {index: text for index, text in totals.items() if text}
+        else:
+            figures = groups[0] if groups else {}
+            totals = {index: figures.get(f"total_{column.key}") or Decimal("0.00")
+                      for index, column in enumerate(spec.columns) if column.total is not None}
+            if figures.get(CURRENCY):
+                totals[currency_column] = figures[CURRENCY]
     target = io.BytesIO()
     if format == "xlsx":
-        write_list_xlsx(target, title=spec.title, headers=headers, rows=values, totals=totals)
+        write_list_xlsx(target, title=spec.title, headers=headers, rows=values, totals=totals,
+                        currency_column=currency_column)
         content_type = XLSX_CONTENT_TYPE
     else:
         write_list_csv(target, headers=headers, rows=values, totals=totals)

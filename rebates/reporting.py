@@ -70,3 +70,39 @@ def in_reporting_currency(rows: Iterable[tuple[date, str, Decimal]], *, currency
             rate = found.get((row_currency, month))
             amounts.append(None if rate is None else convert_amount(amount, rate))
     return Reported(to, amounts, rates)
+
+
+class RateBook:
+    """Rates into the reporting currency for reports read a row at a time (the accrual sheet, the liability):
+    the rates of `currencies` read once, then each figure converted by the stated rule (the month's own rate,
+    half-up to the cent, row by row; a figure already in the reporting currency taken as it is). Remembers
+    each rate it used and each it lacked, for the report's list of rates."""
+
+    def __init__(self, currencies: Iterable[str], *, currency: str | None = None):
+        self.currency = currency or reporting_currency()
+        wanted = set(currencies) - {self.currency}
+        self._rates = {}
+        if wanted:
+            self._rates = {(rate.currency, rate.month): rate.rate for rate in ExchangeRate.objects.filter(
+                to_currency=self.currency, currency__in=wanted)}
+        self._used: dict[tuple[str, date], Decimal | None] = {}
+
+    def convert(self, amount: Decimal, currency: str, month: date) -> Decimal | None:
+        """`amount` in `currency` in the reporting currency at `month`'s rate; None when that rate is missing."""
+        if currency == self.currency:
+            return amount
+        key = (currency, month)
+        rate = self._used.get(key, False)
+        if rate is False:
+            rate = self._used[key] = self._rates.get(key)
+        return None if rate is None else convert_amount(amount, rate)
+
+    @property
+    def rates(self) -> list[RateUsed]:
+        """The rates used and lacked, by month and currency."""
+        return [RateUsed(currency, self.currency, month, rate)
+                for (currency, month), rate in sorted(self._used.items(), key=lambda item: (item[0][1], item[0][0]))]
+
+    @property
+    def missing(self) -> list[RateUsed]:
+        return [rate for rate in self.rates if rate.rate is None]

@@ -205,8 +205,8 @@ def liability_by_customer(*, user, **filters) -> list[tuple]:
     """The accrual rows summed per customer, by customer code, with the same filters as `accrual_rows`
     (months filtering the entries): (customer_code, customer_name, manager_name, agreements, rows (agreement
     months), units, eligible, accrued, paid, forfeited, unpaid (the liability), the longest agreement number
-    and program name (for sizing a sheet's columns)). One query: the entries summed per agreement first (no
-    sort over every entry), then per customer (rebates.sql.exports)."""
+    and program name (for sizing a sheet's columns), the customer's currency). One query: the entries summed
+    per agreement first (no sort over every entry), then per customer (rebates.sql.exports)."""
     per_agreement = (
         accrual_entries(user=user, **filters).order_by()
         .values("agreement_id")
@@ -215,7 +215,7 @@ def liability_by_customer(*, user, **filters) -> list[tuple]:
     agreements = RebateAgreement.objects.order_by().values(
         "id", "customer_id", customer_code=F("customer__code"), customer_name=F("customer__name"),
         manager_name=_manager_name("customer"), number_length=Length("number"),
-        program_length=Length("program__name"))
+        program_length=Length("program__name"), currency=F("customer__currency"))
     return sums_by_customer(per_agreement, agreements)
 
 

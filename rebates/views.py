@@ -96,6 +96,7 @@ _agreement_url = _url_of("agreement-detail")
 _customer_url = _url_of("customer-detail")
 
 AGREEMENT_LIST = ListSpec(
+    currency="customer__currency",
     name="agreements", title="Agreements", filterset=AgreementFilterSet, default_sort="number",
     columns=(
         ListColumn("number", "Agreement", lambda a: a.number, sort=("number",),
@@ -229,6 +230,7 @@ def accrual_run_progress(request, pk):
 _period_text = "{:%Y-%m} – {:%Y-%m}{}".format
 
 SETTLEMENT_LIST = ListSpec(
+    currency="agreement__customer__currency",
     name="settlements", title="Settlements", filterset=SettlementFilterSet, default_sort="status",
     defaults={"status": "waiting"},
     columns=(
@@ -450,8 +452,10 @@ def settlement_rows(settlements, *, user=None, can_approve, can_pay) -> list[dic
             "url": agreement_url.format(quote(number, safe="")),
             "customer": s.agreement.customer.name,
             "period": f"{period_in_words(s.period_start, s.period_end)}{' (interim)' if s.interim else ''}",
-            "accrued": money(s.accrued_total), "adjustments": money(s.adjustments),
-            "already_paid": money(s.already_paid), "amount": money(s.amount),
+            "accrued": money(s.accrued_total, s.agreement.customer.currency),
+            "adjustments": money(s.adjustments, s.agreement.customer.currency),
+            "already_paid": money(s.already_paid, s.agreement.customer.currency),
+            "amount": money(s.amount, s.agreement.customer.currency),
             "status": s.status, "status_label": s.get_status_display(),
             "paid": f"{s.paid_on:%Y-%m-%d} · {s.payment_reference}" if s.paid_on else "",
             "action": action,

@@ -5,15 +5,26 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .choices import RateType
 
+# The currencies written with their sign; any other is written with its ISO code ("CHF 1,234.50").
+CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£"}
+# What a figure whose currency is not said is in: the book's usual currency.
+USUAL_CURRENCY = "USD"
 
-def money(value, places=2) -> str:
-    """$1,234.50 (negative as -$1,234.50), rounded half up as floatformat does ($12.1050 is $12.11); '—' for
-    nothing."""
+
+def currency_sign(currency=None) -> str:
+    """What is written before an amount in `currency`: "$", "€", "£", else the code and a space ("CHF ")."""
+    code = currency or USUAL_CURRENCY
+    return CURRENCY_SIGNS.get(code, f"{code} ")
+
+
+def money(value, places=2, currency=None) -> str:
+    """$1,234.50 (negative as -$1,234.50; €1,234.50 in EUR, CHF 1,234.50 in CHF), rounded half up as
+    floatformat does ($12.1050 is $12.11); '—' for nothing."""
     if value is None or value == "":
         return "—"
     value = Decimal(value).quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_UP)
     sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):,.{int(places)}f}"
+    return f"{sign}{currency_sign(currency)}{abs(value):,.{int(places)}f}"
 
 
 def plain(value) -> str:

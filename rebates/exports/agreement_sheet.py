@@ -57,7 +57,12 @@ def write_agreement_xlsx(target, statement: AgreementStatement, *,
     """Write the sheet to `target` (a path or binary file); returns the number of months written."""
     claims_by_month = claims_by_month or {}
     workbook = XlsxWorkbook(target)
-    sheet = workbook.sheet(sheet_name(statement.agreement.number), COLUMNS)
+    # Amounts and prices in the agreement's currency's sign: the columns' formats, set before any row.
+    currency = statement.agreement.customer.currency
+    formats = {**workbook.formats, "money": workbook.money(currency), "unit_price": workbook.money(currency, places=4)}
+    sheet = workbook.sheet(sheet_name(statement.agreement.number))
+    for col, column in enumerate(COLUMNS):
+        sheet.set_column(col, col, column.width, formats[column.kind])
     widths = [column.width for column in COLUMNS]
     sheet.write_string(0, 0, f"Monthly sheet of agreement {statement.agreement.number}", workbook.formats["title"])
     for row, (label, value) in enumerate(_about(statement), start=1):
@@ -77,7 +82,7 @@ def write_agreement_xlsx(target, statement: AgreementStatement, *,
     workbook.autofilter(sheet, HEADER_ROW, row, COLUMNS)
     row += 1
     workbook.total_row(sheet, row, COLUMNS, {0: "Total", 1: statement.total_units, 4: statement.total_rebate},
-                       rows=(HEADER_ROW + 1, row - 1))
+                       rows=(HEADER_ROW + 1, row - 1), currency=currency)
     if statement.referred:
         # A referral rule: what it earns on, each referred customer's net purchases by month.
         row += 2
@@ -103,7 +108,7 @@ def write_agreement_xlsx(target, statement: AgreementStatement, *,
                 if part.amount is not None:
                     sheet.write_number(row, 4, part.amount)
     for col, column in enumerate(COLUMNS):
-        sheet.set_column(col, col, widths[col], workbook.formats[column.kind])
+        sheet.set_column(col, col, widths[col], formats[column.kind])
     workbook.close()
     return len(statement.months)
 

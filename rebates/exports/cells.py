@@ -18,6 +18,8 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
+from rebates.engine.words import currency_sign
+
 # =, +, -, @, tab and carriage return (and the full-width =, +, -, @, which some spreadsheets read as their
 # ASCII forms) start a formula or a DDE call when a spreadsheet opens the file, after any leading spaces.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -28,8 +30,18 @@ CSV_SEPARATORS = ",;\t|\r\n"
 _STARTS_FORMULA = re.compile(_FORMULA_START)
 _SEPARATOR_BEFORE_FORMULA = re.compile(f"([{re.escape(CSV_SEPARATORS)}])(?={_FORMULA_START})")
 _NEEDS_QUOTES = re.compile(f'[{re.escape(CSV_SEPARATORS)}"]')
-MONEY_FORMAT = '"$"#,##0.00;[Red]-"$"#,##0.00'
-UNIT_PRICE_FORMAT = '"$"#,##0.0000;[Red]-"$"#,##0.0000'
+
+
+def money_format(currency: str | None = None, places: int = 2) -> str:
+    """Excel's number format for amounts in `currency`: its sign before the figure ("$", "€", "£", else the
+    ISO code: "CHF "), thousands separated, negatives red with a minus (`words.currency_sign`)."""
+    sign = currency_sign(currency).replace('"', "")
+    figure = "#,##0." + "0" * places
+    return f'"{sign}"{figure};[Red]-"{sign}"{figure}'
+
+
+MONEY_FORMAT = money_format("USD")
+UNIT_PRICE_FORMAT = money_format("USD", 4)
 # Units with thousands separators: whole units as 1,250, the rest with up to three places (1,250.5). One
 # format cannot do both ("#,##0.###" shows a whole number as "1,250."), so each cell takes the one it needs.
 QUANTITY_FORMAT = "#,##0"
@@ -141,6 +153,7 @@ class XlsxWorkbook:
         })
         self._properties = {}
         self._quoted = {}
+        self._money = {}
         add = self.add_format
         self.formats = {
             "text": None,
@@ -159,6 +172,17 @@ class XlsxWorkbook:
             "quantity_fraction_total": add({"num_format": FRACTION_QUANTITY_FORMAT, "bold": True, "top": 1}),
             "text_total": add({"bold": True, "top": 1}),
         }
+
+    def money(self, currency: str | None, *, total: bool = False, places: int = 2):
+        """The cell format of amounts in `currency` (`money_format`), bold over a line for a totals row; made
+        once per workbook."""
+        key = (currency, total, places)
+        if key not in self._money:
+            properties = {"num_format": money_format(currency, places)}
+            if total:
+                properties.update(bold=True, top=1)
+            self._money[key] = self.add_format(properties)
+        return self._money[key]
 
     def add_format(self, properties=None):
         """A cell format of this workbook (kept, so a text that starts a formula gets its quote-prefixed twin)."""
@@ -207,16 +231,19 @@ class XlsxWorkbook:
         """A filter on the header row over the data rows (the totals row below stays out of it)."""
         worksheet.autofilter(header_row, 0, max(last_row, header_row), len(columns) - 1)
 
-    def total_row(self, worksheet, row, columns, values, *, rows: tuple[int, int] | None = None):
-        """A bold totals row: `values` by column index (text, quantity or money). With `rows` (the first and
-        last data row, zero-based), each figure is a SUBTOTAL over those rows, so it follows the filter, with
-        `values`' figure as its value until the spreadsheet recalculates; without, the figure itself."""
+    def total_row(self, worksheet, row, columns, values, *, rows: tuple[int, int] | None = None,
+                  currency: str | None = None):
+        """A bold totals row: `values` by column index (text, quantity or money; money in `currency`, the
+        default's sign when none is given). With `rows` (the first and last data row, zero-based), each figure
+        is a SUBTOTAL over those rows, so it follows the filter, with `values`' figure as its value until the
+        spreadsheet recalculates; without, the figure itself."""
+        money_total = self.formats["money_total"] if currency is None else self.money(currency, total=True)
         for col, value in values.items():
             kind = columns[col].kind
             if isinstance(value, str):
                 worksheet.write_string(row, col, value, self.formats["total_label"])
                 continue
-            fmt = self.quantity_format(value, total=True) if kind == "quantity" else self.formats["money_total"]
+            fmt = self.quantity_format(value, total=True) if kind == "quantity" else money_total
             if rows is not None and rows[1] >= rows[0]:
                 worksheet.write_formula(row, col, subtotal_formula(col, *rows), fmt, value)
             else:

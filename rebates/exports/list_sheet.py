@@ -35,10 +35,12 @@ def _csv_cell(value, kind):
 
 
 def write_list_xlsx(target, *, title: str, headers: Sequence[tuple[str, str]], rows: Iterable[Sequence],
-                    totals: dict[int, object] | None = None) -> int:
+                    totals: dict[int, object] | None = None, currency_column: int | None = None) -> int:
     """Write `rows` (cells in the order of `headers`, which are (label, kind) pairs) on one sheet named
     `title`, with a frozen, filtered header and, when given, a totals row (`totals`: column index -> figure)
-    whose figures are SUBTOTALs of the rows the filter shows. Returns the number of rows written."""
+    whose figures are SUBTOTALs of the rows the filter shows (a text total is written as it is). With
+    `currency_column`, each row's amounts take the format of the currency in that cell. Returns the number of
+    rows written."""
     columns = [Column(label, SHEET_KINDS.get(kind, "text")) for label, kind in headers]
     kinds = [kind for _, kind in headers]
     workbook = XlsxWorkbook(target)
@@ -48,6 +50,7 @@ def write_list_xlsx(target, *, title: str, headers: Sequence[tuple[str, str]], r
     # Units columns show whole figures without places; a figure with places takes the fraction format.
     units = [col for col, column in enumerate(columns) if column.kind == "quantity"]
     fraction = workbook.formats["quantity_fraction"]
+    amounts = [col for col, column in enumerate(columns) if column.kind in ("money", "unit_price")]
     count = 0
     for count, cells in enumerate(rows, start=1):
         values = [_cell(value, kind) for value, kind in zip(cells, kinds, strict=True)]
@@ -59,9 +62,15 @@ def write_list_xlsx(target, *, title: str, headers: Sequence[tuple[str, str]], r
             value = values[col]
             if isinstance(value, Decimal | float) and value != int(value):
                 sheet.write_number(count, col, value, fraction)
+        if currency_column is not None and values[currency_column]:
+            for col in amounts:
+                if isinstance(values[col], Decimal | int | float):
+                    sheet.write_number(count, col, values[col], workbook.money(
+                        values[currency_column], places=4 if columns[col].kind == "unit_price" else 2))
     workbook.autofilter(sheet, 0, count, columns)
     if totals:
-        workbook.total_row(sheet, count + 1, columns, {0: "Total", **totals}, rows=(1, count))
+        currency = totals.get(currency_column) if currency_column is not None else None
+        workbook.total_row(sheet, count + 1, columns, {0: "Total", **totals}, rows=(1, count), currency=currency)
     for col, column in enumerate(columns):
         sheet.set_column(col, col, min(widths[col], TEXT_WIDTH), workbook.formats[column.kind])
     workbook.close()

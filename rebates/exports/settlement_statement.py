@@ -13,6 +13,7 @@ from django.db.models import Sum
 from fpdf import FPDF
 
 from config import clock
+from rebates.engine.words import money
 from rebates.exports.accrual_export import ExportFile
 from rebates.exports.cells import XLSX_CONTENT_TYPE, Column, XlsxWorkbook, excel_serial
 from rebates.models import EARNED_KINDS, LedgerEntry, Settlement
@@ -108,6 +109,7 @@ def write_statement_xlsx(target, statement: SettlementStatement) -> None:
     the months and the entries."""
     settlement = statement.settlement
     workbook = XlsxWorkbook(target)
+    money = workbook.money(settlement.agreement.customer.currency)
     sheet = workbook.sheet("Statement")
     widths = [max(m.width, e.width) for m, e in zip(MONTH_COLUMNS, ENTRY_COLUMNS, strict=False)]
     widths += [column.width for column in ENTRY_COLUMNS[len(MONTH_COLUMNS):]]
@@ -122,7 +124,7 @@ def write_statement_xlsx(target, statement: SettlementStatement) -> None:
     row += 1
     for label, amount in statement_figures(statement):
         sheet.write_string(row, 0, label, workbook.formats["label"])
-        sheet.write_number(row, 1, amount, workbook.formats["money"])
+        sheet.write_number(row, 1, amount, money)
         row += 1
     row += 1
     sheet.write_string(row, 0, "Rebate earned by month", workbook.formats["label"])
@@ -132,10 +134,11 @@ def write_statement_xlsx(target, statement: SettlementStatement) -> None:
         row += 1
         sheet.write_number(row, 0, excel_serial(month.month), workbook.formats["month"])
         sheet.write_number(row, 1, month.units, workbook.quantity_format(month.units))
-        sheet.write_number(row, 2, month.eligible, workbook.formats["money"])
-        sheet.write_number(row, 3, month.earned, workbook.formats["money"])
+        sheet.write_number(row, 2, month.eligible, money)
+        sheet.write_number(row, 3, month.earned, money)
     row += 1
-    workbook.total_row(sheet, row, MONTH_COLUMNS, {0: "Total", 3: statement.earned})
+    workbook.total_row(sheet, row, MONTH_COLUMNS, {0: "Total", 3: statement.earned},
+                       currency=settlement.agreement.customer.currency)
     row += 2
     sheet.write_string(row, 0, "Ledger entries of the period", workbook.formats["label"])
     row += 1
@@ -145,8 +148,8 @@ def write_statement_xlsx(target, statement: SettlementStatement) -> None:
         sheet.write_number(row, 0, excel_serial(entry.period), workbook.formats["month"])
         sheet.write_string(row, 1, entry.get_kind_display())
         sheet.write_number(row, 2, entry.quantity, workbook.quantity_format(entry.quantity))
-        sheet.write_number(row, 3, entry.eligible_amount, workbook.formats["money"])
-        sheet.write_number(row, 4, entry.amount, workbook.formats["money"])
+        sheet.write_number(row, 3, entry.eligible_amount, money)
+        sheet.write_number(row, 4, entry.amount, money)
         sheet.write_number(row, 5, excel_serial(entry.booked_at.date()), workbook.formats["date"])
     workbook.close()
 
@@ -184,8 +187,10 @@ def pdf_text(value) -> str:
     return "".join(out)
 
 
-def pdf_money(amount: Decimal) -> str:
-    return f"-${-amount:,.2f}" if amount < 0 else f"${amount:,.2f}"
+def pdf_money(amount: Decimal, currency: str | None = None) -> str:
+    """An amount in its currency's sign, as the pages write it (the PDF's fonts read Windows-1252, which holds
+    "€" and "£")."""
+    return money(amount, 2, currency)
 
 
 def pdf_units(units: Decimal) -> str:
@@ -196,7 +201,9 @@ def write_statement_pdf(statement: SettlementStatement) -> bytes:
     """The statement as an A4 PDF: the heading facts, how the amount is made up, the months and the entries
     (their table's heading repeated on each page)."""
     settlement = statement.settlement
+    currency = settlement.agreement.customer.currency
     pdf = FPDF(format="A4")
+    pdf.core_fonts_encoding = "windows-1252"  # Latin-1 and the euro sign
     pdf.set_creation_date(clock.now())
     pdf.set_title(pdf_text(f"Rebate statement {settlement.agreement.number}"))
     pdf.set_auto_page_break(True, margin=15)
@@ -218,7 +225,7 @@ def write_statement_pdf(statement: SettlementStatement) -> bytes:
         for label, amount in statement_figures(statement):
             row = table.row()
             row.cell(pdf_text(label))
-            row.cell(pdf_money(amount))
+            row.cell(pdf_money(amount, currency))
     pdf.ln(6)
     pdf.set_font("Helvetica", "B", 11)
     pdf.cell(0, 7, "Rebate earned by month", new_x="LMARGIN", new_y="NEXT")
@@ -227,9 +234,9 @@ def write_statement_pdf(statement: SettlementStatement) -> bytes:
                    line_height=5.5) as table:
         table.row([column.header for column in MONTH_COLUMNS])
         for month in statement.months:
-            table.row([f"{month.month:%Y-%m}", pdf_units(month.units), pdf_money(month.eligible),
-                       pdf_money(month.earned)])
-        table.row(["Total", "", "", pdf_money(statement.earned)])
+            table.row([f"{month.month:%Y-%m}", pdf_units(month.units), pdf_money(month.eligible, currency),
+                       pdf_money(month.earned, currency)])
+        table.row(["Total", "", "", pdf_money(statement.earned, currency)])
     pdf.ln(6)
     pdf.set_font("Helvetica", "B", 11)
     pdf.cell(0, 7, "Ledger entries of the period", new_x="LMARGIN", new_y="NEXT")
@@ -239,7 +246,8 @@ def write_statement_pdf(statement: SettlementStatement) -> bytes:
         table.row([column.header for column in ENTRY_COLUMNS])
         for entry in statement.entries:
             table.row([f"{entry.period:%Y-%m}", entry.get_kind_display(), pdf_units(entry.quantity),
-                       pdf_money(entry.eligible_amount), pdf_money(entry.amount), f"{entry.booked_at:%Y-%m-%d}"])
+                       pdf_money(entry.eligible_amount, currency),
+                       pdf_money(entry.amount, currency), f"{entry.booked_at:%Y-%m-%d}"])
     return bytes(pdf.output())
 
 

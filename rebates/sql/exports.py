@@ -91,17 +91,18 @@ def sums_by_customer(per_agreement, agreements) -> list[tuple]:
 
     `per_agreement`: a `values` queryset of agreement_id, months, units, eligible, accrued, paid, forfeited,
     unpaid (one row per agreement); `agreements`: a `values` queryset of id, customer_id, customer_code,
-    customer_name, manager_name, number_length, program_length. Returns (customer_code, customer_name,
-    manager_name, agreements, rows, units, eligible, accrued, paid, forfeited, unpaid, longest_number,
-    longest_program) per customer with entries; rows is the sum of the agreements' months."""
+    customer_name, manager_name, number_length, program_length, currency. Returns (customer_code,
+    customer_name, manager_name, agreements, rows, units, eligible, accrued, paid, forfeited, unpaid,
+    longest_number, longest_program, currency) per customer with entries; rows is the sum of the agreements'
+    months; currency the customer's (its agreements book in it)."""
     figures_sql, figures_params = per_agreement.query.sql_with_params()
     agreements_sql, agreements_params = agreements.query.sql_with_params()
     sql = f"""
         SELECT a.customer_code, a.customer_name, a.manager_name, COUNT(*), SUM(f.months)::bigint,
                SUM(f.units), SUM(f.eligible), SUM(f.accrued), SUM(f.paid), SUM(f.forfeited), SUM(f.unpaid),
-               MAX(a.number_length), MAX(a.program_length)
+               MAX(a.number_length), MAX(a.program_length), a.currency
         FROM ({figures_sql}) AS f JOIN ({agreements_sql}) AS a ON a.id = f.agreement_id
-        GROUP BY a.customer_id, a.customer_code, a.customer_name, a.manager_name
+        GROUP BY a.customer_id, a.customer_code, a.customer_name, a.manager_name, a.currency
         ORDER BY a.customer_code"""
     with connection.cursor() as cursor:
         cursor.execute(sql, (*figures_params, *agreements_params))

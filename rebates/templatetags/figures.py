@@ -1,17 +1,30 @@
-"""Template filters for figures: money as a clerk reads it ($1,234.50) and units (1,234), cheaper than
-floatformat on a long table."""
+"""Template filters for figures: money as a clerk reads it, in its currency's sign ($1,234.50, €1,234.50,
+CHF 1,234.50), and units (1,234), cheaper than floatformat on a long table."""
 
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
+from django.conf import settings
 
 from rebates.engine import words
 
 register = template.Library()
 
 
-# $1,234.50: the engine's one spelling, which the rule kinds' descriptions use too.
-money = register.filter("money", words.money)
+@register.filter
+def money(value, currency=None):
+    """{{ amount|money:agreement.currency }}: the amount in its currency's sign (words.money, the engine's one
+    spelling, which the rule kinds' descriptions use too). No currency: the default currency. A number instead
+    of a currency gives the places, in the default currency ({{ ratio|money:4 }})."""
+    if isinstance(currency, int) or (isinstance(currency, str) and currency.isdigit()):
+        return words.money(value, int(currency), settings.DEFAULT_CURRENCY)
+    return words.money(value, 2, currency or settings.DEFAULT_CURRENCY)
+
+
+@register.filter
+def unit_money(value, currency=None):
+    """{{ month.rebate_per_unit|unit_money:agreement.currency }}: a price or rate a unit, to four places."""
+    return words.money(value, 4, currency or settings.DEFAULT_CURRENCY)
 
 
 @register.filter

@@ -36,5 +36,5 @@ def test_a_known_code_answers_the_sheet_named_by_the_day_with_filtered_totals(us
     assert response.status_code == 200
     assert response["Content-Disposition"] == 'attachment; filename="accruals-C-A-2026-12-03.xlsx"'
     sheet = openpyxl.load_workbook(io.BytesIO(response.content))["Accruals"]
-    assert sheet.auto_filter.ref == "A1:L2"
+    assert sheet.auto_filter.ref == "A1:O2"
     assert subtotals(response.content)["Accruals!I3"] == "=SUBTOTAL(109,I2:I2)"

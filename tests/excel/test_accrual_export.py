@@ -28,7 +28,8 @@ from tests.factories import CustomerFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 HEADER = ["Agreement", "Customer code", "Customer", "Account manager", "Program", "Month", "Units",
-          "Eligible amount", "Accrued", "Paid", "Forfeited", "Unpaid"]
+          "Eligible amount", "Accrued", "Paid", "Forfeited", "Unpaid", "Currency", "Accrued in USD",
+          "Unpaid in USD"]
 
 
 def xlsx(user, **filters):
@@ -259,15 +260,15 @@ def test_the_sheet_filters_its_header_and_totals_the_filtered_rows():
     sheet = workbook(content)["Accruals"]
     rows = values(sheet)
     last = len(rows) - 1  # the totals row, below the filtered range
-    assert sheet.auto_filter.ref == f"A1:L{last}"
+    assert sheet.auto_filter.ref == f"A1:O{last}"
     found = subtotals(content)
     assert found["Accruals!I" + str(last + 1)] == f"=SUBTOTAL(109,I2:I{last})"
     assert {cell for cell in found if cell.startswith("Accruals!")} == {
-        f"Accruals!{column}{last + 1}" for column in "GHIJKL"}
+        f"Accruals!{column}{last + 1}" for column in "GHIJKLNO"}
     # The value stored with each formula is the figure itself, the sum of the rows.
     assert money(rows[-1][8]) == sum(money(row[8]) for row in rows[1:-1])
     liability = workbook(content)["Liability"]
-    assert liability.auto_filter.ref.startswith("A2:H")
+    assert liability.auto_filter.ref.startswith("A2:J")
 
 
 def test_units_carry_thousands_separators_and_csv_units_no_padding_zeros():

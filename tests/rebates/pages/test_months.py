@@ -127,7 +127,7 @@ def late_difference(finance):
 def test_the_agreement_page_shows_a_late_difference_in_both_months(client, finance, late_difference):
     client.force_login(finance)
     text = client.get(f"/agreements/{late_difference.number}/").content.decode()
-    assert "of which $-0.50 booked in 2026-09 (month locked)" in text
+    assert "of which -$0.50 booked in 2026-09 (month locked)" in text
 
 
 def test_the_api_statement_shows_both_months(finance, late_difference):
