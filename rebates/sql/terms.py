@@ -139,6 +139,39 @@ def outlook_month_rows(agreement_ids: list[int], customer_ids, *, earliest: date
         return cursor.fetchall()
 
 
+
+# The purchases in scope of each group agreement's members in the months they were members, summed per
+# (agreement, month), the months before the term included (the outlook reads last year's months whatever the
+# rule): the group's volume beside its own lines (docs/buying-groups.md).
+_OUTLOOK_GROUP_SQL = """
+SELECT a.id AS agreement_id, pl.month AS month, SUM(pl.quantity) AS quantity, SUM(pl.amount) AS amount
+FROM {agreement} a
+JOIN {membership} g ON g.group_id = a.customer_id
+JOIN {purchase} pl ON pl.customer_id = g.member_id AND pl.month >= %s AND pl.month <= %s AND {member_in}
+JOIN {product} pr ON pr.id = pl.product_id
+WHERE a.id = ANY(%s::bigint[]) AND pl.customer_id = ANY(%s::bigint[]) AND {covers}
+GROUP BY a.id, pl.month
+"""
+
+
+def outlook_group_month_rows(agreement_ids: list[int], *, earliest: date, latest: date) -> list[tuple]:
+    """(agreement id, month, quantity, amount) per group agreement (its customer a buying group) and month,
+    from `earliest` to `latest`: its members' purchases in scope in their membership months, the months before
+    the term included (as `outlook_month_rows` reads the agreement's own lines); none for an agreement whose
+    customer has no members. Two queries: the members, then their lines by index."""
+    if not agreement_ids:
+        return []
+    tables = {"agreement": table(RebateAgreement), "membership": table(GroupMembership)}
+    sql = _OUTLOOK_GROUP_SQL.format(**tables, purchase=table(PurchaseLine), product=table(Product),
+                                    member_in=member_in_sql(), covers=covers_sql(or_before_term="TRUE"))
+    with connection.cursor() as cursor:
+        cursor.execute(_GROUP_MEMBERS_SQL.format(**tables), [list(agreement_ids)])
+        members = sorted(member for (member,) in cursor.fetchall())
+        if not members:
+            return []
+        cursor.execute(sql, [earliest, latest, list(agreement_ids), members])
+        return cursor.fetchall()
+
 # The agreements' ids are one array parameter (= ANY): the plan does not grow with a chunk's hundreds of ids.
 _AGREEMENT_TERMS_SQL = """
 SELECT a.id, a.customer_id, c.is_group, a.start_month, a.end_month, a.settlement_frequency,
