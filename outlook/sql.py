@@ -13,9 +13,11 @@ from pricing_signals.models import PriceClaim
 from rebates.models import ContractPrice, LineDiscount, Product, PurchaseLine, RebateAgreement
 
 
-def valuations_write(rows: Sequence[tuple[int, str, str, int, list]]) -> int:
+def valuations_write(rows: Sequence[tuple[int, str, str, int, list]], *, valued_on: date) -> int:
     """Set (value_tier, risk_level, risk_points, risk_reasons) of the customers given as
-    (pk, tier, level, points, reasons) in one UPDATE over arrays; returns the number of rows updated."""
+    (pk, tier, level, points, reasons), and their valued_on to `valued_on`, in one UPDATE over arrays that
+    touches only the rows where one of them differs; returns the number of customers whose figures changed
+    (a new valued_on alone is not a change)."""
     if not rows:
         return 0
     table = connection.ops.quote_name(Customer._meta.db_table)
@@ -23,11 +25,18 @@ def valuations_write(rows: Sequence[tuple[int, str, str, int, list]]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} AS c SET value_tier = v.tier, risk_level = v.level, risk_points = v.points, "
-            "risk_reasons = v.reasons::jsonb "
-            "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::int[], %s::text[]) "
-            "AS v(id, tier, level, points, reasons) WHERE c.id = v.id",
-            [list(ids), list(tiers), list(levels), list(points), [json.dumps(r) for r in reasons]])
-        return cursor.rowcount
+            "risk_reasons = v.reasons, valued_on = %s "
+            "FROM (SELECT v.id, v.tier, v.level, v.points, v.reasons::jsonb AS reasons, "
+            "             (o.value_tier, o.risk_level, o.risk_points, o.risk_reasons) "
+            "             IS DISTINCT FROM (v.tier, v.level, v.points, v.reasons::jsonb) AS changed "
+            "        FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::int[], %s::text[]) "
+            "             AS v(id, tier, level, points, reasons) "
+            f"       JOIN {table} o ON o.id = v.id) AS v "
+            "WHERE c.id = v.id AND (v.changed OR c.valued_on IS DISTINCT FROM %s) "
+            "RETURNING v.changed",
+            [valued_on, list(ids), list(tiers), list(levels), list(points), [json.dumps(r) for r in reasons],
+             valued_on])
+        return sum(1 for (changed,) in cursor.fetchall() if changed)
 
 
 def customers_open_signals(*, customer_ids: Sequence[int], signals: Sequence[tuple[int, int, int | None, Decimal]],
