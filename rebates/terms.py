@@ -155,19 +155,15 @@ def scope_month_totals_store(*, run_id: int, agreement_ids: list[int], by_custom
 def outlook_month_totals(agreements: list["AgreementInput"], *, earliest: date,
                          latest: date) -> dict[int, list[engine.PurchaseLine]]:
     """Per agreement id, its purchases in scope per month from `earliest` to `latest`, the months before its
-    term included (the outlook reads last year's months whatever the rule). A group agreement's purchases
-    are its own lines and its members' in their membership months (docs/buying-groups.md), as the run reads
-    them: a line per month of each."""
+    term included (the outlook reads last year's months whatever the rule); a buying group's agreement, its
+    own and its members' in their membership months, as the run reads them (docs/buying-groups.md)."""
     if not agreements:
         return {}
     # A few agreements' lines are read by index through their customers; many, by a pass over the lines.
     customers = {a.customer_id for a in agreements} if len(agreements) <= OUTLOOK_BY_CUSTOMER else None
-    rows = sql.outlook_month_rows([a.pk for a in agreements], customers, earliest=earliest, latest=latest)
-    groups = [a.pk for a in agreements if a.group is not False]
-    if groups:
-        rows = rows + sql.outlook_group_month_rows(groups, earliest=earliest, latest=latest)
     totals: dict[int, list[engine.PurchaseLine]] = defaultdict(list)
-    for agreement_id, month, quantity, amount in rows:
+    for agreement_id, month, quantity, amount in sql.outlook_month_rows(
+            [a.pk for a in agreements], customers, earliest=earliest, latest=latest):
         # PostgreSQL's sums of numerics come as exact Decimals and months as dates: taken as they are.
         totals[agreement_id].append(engine.PurchaseLine(month, quantity, amount))
     return totals
