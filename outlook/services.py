@@ -8,8 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Min, Sum
 
 from customers.models import Customer
 from outlook import sql
@@ -19,7 +18,7 @@ from pricing_signals.models import PriceClaim
 from pricing_signals.selectors import claims_net_net, open_signals_by_customer
 from rebates.bulk import insert_rows
 from rebates.engine.periods import add_months, month_of
-from rebates.models import AgreementBalance, PurchaseLine, RebateAgreement
+from rebates.models import AgreementBalance, RebateAgreement
 from rebates.selectors import customers_shortfall_months
 
 ZERO = Decimal("0.00")
@@ -53,11 +52,7 @@ def tier_shares() -> tuple[Decimal, Decimal]:
 def _purchases(as_of: date) -> dict[int, tuple[Decimal, Decimal]]:
     """Per customer: net purchases of the 12 months ending with as_of's month, and of the 12 before."""
     last = month_of(as_of)
-    start, before = add_months(last, -11), add_months(last, -23)
-    rows = (PurchaseLine.objects.filter(month__gte=before, month__lte=last).order_by().values("customer_id")
-            .annotate(now=Coalesce(Sum("amount", filter=Q(month__gte=start)), ZERO),
-                      then=Coalesce(Sum("amount", filter=Q(month__lt=start)), ZERO)))
-    return {row["customer_id"]: (row["now"], row["then"]) for row in rows}
+    return sql.customers_net_purchases(before=add_months(last, -23), start=add_months(last, -11), last=last)
 
 
 def _claims_below_net_net(as_of: date, days: int) -> Counter:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, transaction
 
 from customers.models import Customer
 from pricing_signals.models import PriceClaim
@@ -37,6 +37,31 @@ def valuations_write(rows: Sequence[tuple[int, str, str, int, list]], *, valued_
             [valued_on, list(ids), list(tiers), list(levels), list(points), [json.dumps(r) for r in reasons],
              valued_on])
         return sum(1 for (changed,) in cursor.fetchall() if changed)
+
+
+def customers_net_purchases(*, before: date, start: date, last: date) -> dict[int, tuple[Decimal, Decimal]]:
+    """Per customer with purchase lines from the month `before` to the month `last`: (net amount of the months
+    from `start` to `last`, net amount of those from `before` to the one before `start`), exact Decimals
+    (0.00 where none). One statement.
+
+    Read in customer order from the index of lines by (customer, month), which holds the amounts, and summed
+    customer after customer: the planner's choice, a parallel pass over the table hashing ten thousand
+    customers, took twice as long on the synthetic book."""
+    sql = f"""
+        SELECT customer_id,
+               COALESCE(SUM(amount) FILTER (WHERE month >= %(start)s), 0.00),
+               COALESCE(SUM(amount) FILTER (WHERE month < %(start)s), 0.00)
+          FROM {_table(PurchaseLine)}
+         WHERE month >= %(before)s AND month <= %(last)s
+         GROUP BY customer_id
+         ORDER BY customer_id
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        # For this statement's transaction only.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_hashagg = off")
+        cursor.execute(sql, {"before": before, "start": start, "last": last})
+        return {customer_id: (now, then) for customer_id, now, then in cursor.fetchall()}
 
 
 def customers_open_signals(*, customer_ids: Sequence[int], signals: Sequence[tuple[int, int, int | None, Decimal]],
