@@ -8,8 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Min, Sum
 
 from customers.models import Customer
 from outlook import sql
@@ -17,8 +16,9 @@ from outlook.models import TodayWatch
 from outlook.valuation import CustomerFacts, RiskRules, risk_score, value_tiers
 from pricing_signals.models import PriceClaim
 from pricing_signals.selectors import claims_net_net, open_signals_by_customer
+from rebates.bulk import insert_rows
 from rebates.engine.periods import add_months, month_of
-from rebates.models import AgreementBalance, PurchaseLine, RebateAgreement
+from rebates.models import AgreementBalance, RebateAgreement
 from rebates.selectors import customers_shortfall_months
 
 ZERO = Decimal("0.00")
@@ -52,11 +52,7 @@ def tier_shares() -> tuple[Decimal, Decimal]:
 def _purchases(as_of: date) -> dict[int, tuple[Decimal, Decimal]]:
     """Per customer: net purchases of the 12 months ending with as_of's month, and of the 12 before."""
     last = month_of(as_of)
-    start, before = add_months(last, -11), add_months(last, -23)
-    rows = (PurchaseLine.objects.filter(month__gte=before, month__lte=last).order_by().values("customer_id")
-            .annotate(now=Coalesce(Sum("amount", filter=Q(month__gte=start)), ZERO),
-                      then=Coalesce(Sum("amount", filter=Q(month__lt=start)), ZERO)))
-    return {row["customer_id"]: (row["now"], row["then"]) for row in rows}
+    return sql.customers_net_purchases(before=add_months(last, -23), start=add_months(last, -11), last=last)
 
 
 def _claims_below_net_net(as_of: date, days: int) -> Counter:
@@ -116,17 +112,14 @@ def outlook_refresh(*, as_of: date) -> RefreshResult:
         risk = risk_score(fact, rules=rules, as_of=as_of)
         wanted[pk] = (tiers[pk], risk.level, risk.points, risk.reasons())
     with transaction.atomic():
-        current = Customer.objects.order_by("pk").values_list("pk", "value_tier", "risk_level", "risk_points",
-                                                              "risk_reasons")
-        changed = [(pk, *wanted[pk]) for pk, *stored in current if pk in wanted and tuple(stored) != wanted[pk]]
-        sql.valuations_write(changed)  # one statement over arrays
-        # One statement: when the figures were last computed (a customer created since is valued next time).
-        Customer.objects.filter(pk__in=list(wanted)).exclude(valued_on=as_of).update(valued_on=as_of)
+        # One statement over arrays, the figures and the day they were computed written where they differ (a
+        # customer created since is valued next time).
+        changed = sql.valuations_write([(pk, *figures) for pk, figures in sorted(wanted.items())], valued_on=as_of)
         today_watches_write(standing_watches({pk: reasons for pk, (_, _, _, reasons) in wanted.items()},
                                              customers_shortfall_months(user=DESK, as_of=as_of)))
     by_tier = Counter(tier for tier, _, _, _ in wanted.values())
     by_level = Counter(level for _, level, _, _ in wanted.values())
-    return RefreshResult(len(wanted), len(changed), dict(by_tier), dict(by_level))
+    return RefreshResult(len(wanted), changed, dict(by_tier), dict(by_level))
 
 
 # --- the dashboard's standing watches ------------------------------------------------------------------------
@@ -165,9 +158,9 @@ def today_watches_write(wanted: set[tuple[int, str, str]]) -> tuple[int, int]:
         stored = {(customer_id, kind, words): pk for pk, customer_id, kind, words in
                   TodayWatch.objects.select_for_update().values_list("pk", "customer_id", "kind", "words")}
         gone = [pk for watch, pk in stored.items() if watch not in wanted]
-        added = [TodayWatch(customer_id=customer_id, kind=kind, words=words)
-                 for customer_id, kind, words in sorted(wanted - set(stored))]
+        added = sorted(wanted - set(stored))
         if gone:
             TodayWatch.objects.filter(pk__in=gone).delete()
-        TodayWatch.objects.bulk_create(added, batch_size=2000)
+        if added:
+            insert_rows(TodayWatch, ("customer", "kind", "words"), added)  # one COPY
     return len(gone), len(added)

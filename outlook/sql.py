@@ -6,16 +6,18 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, transaction
 
 from customers.models import Customer
 from pricing_signals.models import PriceClaim
 from rebates.models import ContractPrice, LineDiscount, Product, PurchaseLine, RebateAgreement
 
 
-def valuations_write(rows: Sequence[tuple[int, str, str, int, list]]) -> int:
+def valuations_write(rows: Sequence[tuple[int, str, str, int, list]], *, valued_on: date) -> int:
     """Set (value_tier, risk_level, risk_points, risk_reasons) of the customers given as
-    (pk, tier, level, points, reasons) in one UPDATE over arrays; returns the number of rows updated."""
+    (pk, tier, level, points, reasons), and their valued_on to `valued_on`, in one UPDATE over arrays that
+    touches only the rows where one of them differs; returns the number of customers whose figures changed
+    (a new valued_on alone is not a change)."""
     if not rows:
         return 0
     table = connection.ops.quote_name(Customer._meta.db_table)
@@ -23,11 +25,43 @@ def valuations_write(rows: Sequence[tuple[int, str, str, int, list]]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} AS c SET value_tier = v.tier, risk_level = v.level, risk_points = v.points, "
-            "risk_reasons = v.reasons::jsonb "
-            "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::int[], %s::text[]) "
-            "AS v(id, tier, level, points, reasons) WHERE c.id = v.id",
-            [list(ids), list(tiers), list(levels), list(points), [json.dumps(r) for r in reasons]])
-        return cursor.rowcount
+            "risk_reasons = v.reasons, valued_on = %s "
+            "FROM (SELECT v.id, v.tier, v.level, v.points, v.reasons::jsonb AS reasons, "
+            "             (o.value_tier, o.risk_level, o.risk_points, o.risk_reasons) "
+            "             IS DISTINCT FROM (v.tier, v.level, v.points, v.reasons::jsonb) AS changed "
+            "        FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::int[], %s::text[]) "
+            "             AS v(id, tier, level, points, reasons) "
+            f"       JOIN {table} o ON o.id = v.id) AS v "
+            "WHERE c.id = v.id AND (v.changed OR c.valued_on IS DISTINCT FROM %s) "
+            "RETURNING v.changed",
+            [valued_on, list(ids), list(tiers), list(levels), list(points), [json.dumps(r) for r in reasons],
+             valued_on])
+        return sum(1 for (changed,) in cursor.fetchall() if changed)
+
+
+def customers_net_purchases(*, before: date, start: date, last: date) -> dict[int, tuple[Decimal, Decimal]]:
+    """Per customer with purchase lines from the month `before` to the month `last`: (net amount of the months
+    from `start` to `last`, net amount of those from `before` to the one before `start`), exact Decimals
+    (0.00 where none). One statement.
+
+    Read in customer order from the index of lines by (customer, month), which holds the amounts, and summed
+    customer after customer: the planner's choice, a parallel pass over the table hashing ten thousand
+    customers, took twice as long on the synthetic book."""
+    sql = f"""
+        SELECT customer_id,
+               COALESCE(SUM(amount) FILTER (WHERE month >= %(start)s), 0.00),
+               COALESCE(SUM(amount) FILTER (WHERE month < %(start)s), 0.00)
+          FROM {_table(PurchaseLine)}
+         WHERE month >= %(before)s AND month <= %(last)s
+         GROUP BY customer_id
+         ORDER BY customer_id
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        # For this statement's transaction only.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_hashagg = off")
+        cursor.execute(sql, {"before": before, "start": start, "last": last})
+        return {customer_id: (now, then) for customer_id, now, then in cursor.fetchall()}
 
 
 def customers_open_signals(*, customer_ids: Sequence[int], signals: Sequence[tuple[int, int, int | None, Decimal]],

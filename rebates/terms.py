@@ -156,7 +156,8 @@ def scope_month_totals_store(*, run_id: int, agreement_ids: list[int], by_custom
 def outlook_month_totals(agreements: list["AgreementInput"], *, earliest: date,
                          latest: date) -> dict[int, list[engine.PurchaseLine]]:
     """Per agreement id, its purchases in scope per month from `earliest` to `latest`, the months before its
-    term included (the outlook reads last year's months whatever the rule)."""
+    term included (the outlook reads last year's months whatever the rule); a buying group's agreement, its
+    own and its members' in their membership months, as the run reads them (docs/buying-groups.md)."""
     if not agreements:
         return {}
     # A few agreements' lines are read by index through their customers; many, by a pass over the lines.

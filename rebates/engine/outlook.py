@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from functools import cached_property, lru_cache
 
 from .calculate import calculate, period_earned
 from .choices import Baseline, TierBasis
@@ -35,7 +36,7 @@ class Period:
     first: date
     last: date
 
-    @property
+    @cached_property
     def months(self) -> tuple[date, ...]:
         return months_from(self.first, self.last)
 
@@ -51,10 +52,16 @@ class Period:
 
 def settlement_period(terms: AgreementTerms, as_of: date) -> Period:
     """The settlement period `as_of` falls in; before the term, the first; after it, the last."""
-    month = min(max(month_of(as_of), terms.start_month), terms.last_month)
-    first = period_start(terms.start_month, terms.settlement_frequency, month)
-    length = SettlementFrequency(terms.settlement_frequency).months
-    return Period(first, min(add_months(first, length - 1), terms.last_month))
+    return _period(terms.start_month, terms.settlement_frequency, terms.last_month, month_of(as_of))
+
+
+@lru_cache(maxsize=4096)
+def _period(start_month: date, frequency: str, last_month: date, as_month: date) -> Period:
+    # A night's thousands of agreements share a few terms and one as-of month: each period is worked out once.
+    month = min(max(as_month, start_month), last_month)
+    first = period_start(start_month, frequency, month)
+    length = SettlementFrequency(frequency).months
+    return Period(first, min(add_months(first, length - 1), last_month))
 
 
 @dataclass(frozen=True)

@@ -159,26 +159,53 @@ def scope_month_drop(*, run_id: int) -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {run_input_table(run_id)}")
 
 
+# The outlook's purchases in scope per (agreement, month): those of the agreement's customer and, for a buying
+# group's agreement, those of its members in the months they were members (docs/buying-groups.md), together:
+# each agreement (alias b, with its term) once per buyer, so one pass over their lines answers both.
+_OUTLOOK_TOTALS_SQL = """
+WITH buyer AS (
+    SELECT a.id, a.start_month, a.end_month, a.customer_id AS buyer_id, FALSE AS member,
+           NULL::date AS joined, NULL::date AS ended
+      FROM {agreement} a WHERE a.id = ANY(%(agreements)s::bigint[])
+    UNION ALL
+    SELECT a.id, a.start_month, a.end_month, g.member_id, TRUE, g.joined, g.ended
+      FROM {agreement} a JOIN {membership} g ON g.group_id = a.customer_id
+     WHERE a.id = ANY(%(agreements)s::bigint[])
+)
+SELECT b.id AS agreement_id, pl.month AS month, SUM(pl.quantity) AS quantity, SUM(pl.amount) AS amount
+FROM buyer b
+JOIN {purchase} pl ON pl.customer_id = b.buyer_id AND pl.month >= %(earliest)s AND pl.month <= %(latest)s
+JOIN {product} pr ON pr.id = pl.product_id
+WHERE (NOT b.member OR {member_in}){customers}
+  AND {covers}
+GROUP BY b.id, pl.month
+"""
+
+
 def outlook_month_rows(agreement_ids: list[int], customer_ids, *, earliest: date, latest: date) -> list[tuple]:
     """(agreement id, month, quantity, amount) per agreement and month with purchases in scope, from
     `earliest` to `latest`, the months before the term included: the outlook shapes a forecast by last
-    year's months whatever the rule (the same scope as `scope_month_rows`, the term's start aside). Inside
-    a transaction (it sets the planner's options for it); `customer_ids` (or None) names the customers'
-    lines to read by index."""
-    sql = _SCOPE_TOTALS_SQL.format(
-        agreement=table(RebateAgreement), purchase=table(PurchaseLine), product=table(Product), window="",
-        customers="\n  AND pl.customer_id = ANY(%s::bigint[])" if customer_ids else "",
-        covers=covers_sql(or_before_term="TRUE"),
+    year's months whatever the rule (the same scope as `scope_month_rows`, the term's start aside). A buying
+    group's agreement counts its members' purchases in their membership months with its own, as the run
+    does. Inside a transaction (it sets the planner's options for it); `customer_ids` (or None) names the
+    agreements' customers, whose lines (and their groups' members') are read by index."""
+    tables = {"agreement": table(RebateAgreement), "membership": table(GroupMembership)}
+    sql = _OUTLOOK_TOTALS_SQL.format(
+        **tables, purchase=table(PurchaseLine), product=table(Product), member_in=member_in_sql(membership="b"),
+        customers="\n  AND pl.customer_id = ANY(%(customers)s::bigint[])" if customer_ids else "",
+        covers=covers_sql(agreement="b", or_before_term="TRUE"),
     )
-    params = [earliest, list(agreement_ids)] + ([sorted(customer_ids)] if customer_ids else []) + [latest]
+    params = {"agreements": list(agreement_ids), "earliest": earliest, "latest": latest}
     with connection.cursor() as cursor:
+        if customer_ids:
+            cursor.execute(_GROUP_MEMBERS_SQL.format(**tables), [list(agreement_ids)])
+            params["customers"] = sorted({*customer_ids, *(member for (member,) in cursor.fetchall())})
         # As for the run's input: the scope tests make the planner guess the query far dearer than it is,
         # and compiling it (JIT) costs more than running it. For the caller's transaction only.
         cursor.execute("SET LOCAL jit = off")
         cursor.execute("SET LOCAL work_mem = '64MB'")
-        cursor.execute(f"SELECT * FROM ({sql}) AS totals WHERE totals.month <= %s", params)
+        cursor.execute(sql, params)
         return cursor.fetchall()
-
 
 # The agreements' ids are one array parameter (= ANY): the plan does not grow with a chunk's hundreds of ids.
 _AGREEMENT_TERMS_SQL = """
