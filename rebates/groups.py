@@ -123,6 +123,8 @@ def member_shares(customer: Customer, *, as_of: date) -> list[MemberShare]:
     `as_of`: its own volume, share and part (when split). The caller has checked the user may see the customer;
     nothing of the other members is returned."""
     groups = set(GroupMembership.objects.filter(member=customer).values_list("group_id", flat=True))
+    if not groups:
+        return []
     paid: dict[tuple[str, date], list[MemberPayment]] = defaultdict(list)
     for part in reversed(member_payouts(customer)):
         settlement = part.settlement
