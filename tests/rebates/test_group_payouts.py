@@ -307,3 +307,19 @@ def test_a_single_number_on_the_pay_page_for_a_split_settlement_is_refused_namin
     assert response.status_code == 400
     assert "M-2" in response.content.decode()
     assert not SettlementPart.objects.exists()
+
+
+def test_the_pay_many_api_numbers_each_member_by_the_pattern_and_refuses_a_number_per_settlement(example):
+    settlement = closed(example)
+    payer = client_for(example["payer"])
+    refused = post(payer, "/api/v1/settlements/pay/", {"payments": [{"id": settlement.pk,
+                                                                       "payment_reference": "CN-1"}]})
+    assert refused.status_code == 409 and "split among the members" in refused.json()["message"]
+    paid = post(payer, "/api/v1/settlements/pay/", {"ids": [settlement.pk], "pattern": "CN-{n}", "start": 5,
+                                                    "paid_on": "2026-04-10"})
+    assert paid.status_code == 200, paid.content
+    (payment,) = paid.json()["paid"]
+    assert payment["payment_reference"] == "CN-5" and payment["amount"] == "240.00"
+    assert payment["parts"] == [{"member": "M-1", "amount": "80.00", "payment_reference": "CN-5"},
+                                {"member": "M-2", "amount": "60.00", "payment_reference": "CN-6"},
+                                {"member": "M-3", "amount": "100.00", "payment_reference": "CN-7"}]
