@@ -66,11 +66,57 @@ class SettlementPayForm(forms.Form):
     # Set by the confirmation step: a payment is shown once more before it is made.
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
+    def __init__(self, *args, parts=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        # A buying group's settlement split among its members: a credit note number for each member, or a pattern.
+        self.parts = list(parts)
+        self.member_fields = []
+        if self.parts:
+            del self.fields["payment_reference"]
+            self.fields["pattern"] = forms.CharField(
+                label="Or number them by a pattern", max_length=80, required=False,
+                help_text="One {n} where the running number goes, e.g. CN-2026-{n:05d}: the members in the order "
+                          "listed get the first number, the next, ...")
+            self.fields["start"] = forms.IntegerField(label="First number", min_value=0, initial=1, required=False)
+            for part in self.parts:
+                name = f"member-{part.member}"
+                self.fields[name] = forms.CharField(
+                    label=f"Credit note of {part.member} {part.name} (${part.amount:,.2f})", max_length=80,
+                    required=False)
+                self.member_fields.append((part, name))
+
     def clean_payment_reference(self):
         reference = self.cleaned_data["payment_reference"].strip()
         if not reference:
             raise forms.ValidationError("Give the credit note number of the payment.")
         return reference
+
+    def clean(self):
+        data = super().clean()
+        if self.parts and not (data.get("pattern") or "").strip():
+            for part, name in self.member_fields:
+                if not (data.get(name) or "").strip():
+                    self.add_error(name, f"Give the credit note number of {part.member}, or a pattern.")
+        return data
+
+    def member_references(self) -> dict[str, str] | None:
+        """The credit note number typed for each member; None when not split or when a pattern numbers them."""
+        if not self.parts or (self.cleaned_data.get("pattern") or "").strip():
+            return None
+        return {part.member: self.cleaned_data[name].strip() for part, name in self.member_fields}
+
+    def member_rows(self):
+        """(part, its credit note field) for each member, in the order listed."""
+        return [(part, self[name]) for part, name in self.member_fields]
+
+    def member_confirmed(self):
+        """(part, the credit note number typed for it) for each member, once valid."""
+        return [(part, (self.cleaned_data.get(name) or "").strip()) for part, name in self.member_fields]
+
+    def carried(self) -> list[tuple[str, str]]:
+        """The payment as filled in, carried through the confirmation (hidden fields)."""
+        names = ["payment_reference"] if not self.parts else ["pattern", "start", *(n for _, n in self.member_fields)]
+        return [(name, "" if self.cleaned_data.get(name) is None else str(self.cleaned_data[name])) for name in names]
 
 
 class SettlementsPayForm(forms.Form):

@@ -17,7 +17,7 @@ from django.db.models import Sum
 from customers.models import Customer, GroupMembership
 from rebates.engine.groups import shares, split_by_share, volume_measured
 from rebates.engine.periods import SettlementFrequency, add_months, month_of, period_start
-from rebates.models import EARNED_KINDS, LedgerEntry, RebateAgreement
+from rebates.models import EARNED_KINDS, LedgerEntry, RebateAgreement, Settlement, SettlementPart
 from rebates.terms import agreement_input, agreements_with_terms, group_lines
 
 
@@ -101,10 +101,21 @@ class MemberShare:
     volume: Decimal
     share: Fraction
     amount: Decimal | None  # None when the group agreement pays the group
+    # What the period's paid settlements paid the member: its own credit notes.
+    payments: tuple["MemberPayment", ...] = ()
 
     @property
     def share_text(self) -> str:
         return f"{self.share.numerator}/{self.share.denominator}"
+
+
+@dataclass(frozen=True)
+class MemberPayment:
+    amount: Decimal
+    payment_reference: str  # the member's credit note number
+    paid_on: date
+    through: date  # the last month the settlement pays (an interim payment's, or the period's)
+    interim: bool
 
 
 def member_shares(customer: Customer, *, as_of: date) -> list[MemberShare]:
@@ -112,6 +123,13 @@ def member_shares(customer: Customer, *, as_of: date) -> list[MemberShare]:
     `as_of`: its own volume, share and part (when split). The caller has checked the user may see the customer;
     nothing of the other members is returned."""
     groups = set(GroupMembership.objects.filter(member=customer).values_list("group_id", flat=True))
+    if not groups:
+        return []
+    paid: dict[tuple[str, date], list[MemberPayment]] = defaultdict(list)
+    for part in reversed(member_payouts(customer)):
+        settlement = part.settlement
+        paid[settlement.agreement.number, settlement.period_start].append(MemberPayment(
+            part.amount, part.payment_reference, settlement.paid_on, settlement.period_end, settlement.interim))
     result = []
     for agreement in (RebateAgreement.objects.filter(customer_id__in=groups, rule__isnull=False)
                       .select_related("customer").order_by("number")):
@@ -120,9 +138,139 @@ def member_shares(customer: Customer, *, as_of: date) -> list[MemberShare]:
             for part in period.parts:
                 if part.member == customer.code:
                     result.append(MemberShare(agreement.number, agreement.customer.code, period.first, period.last,
-                                              part.volume, part.share, part.amount))
+                                              part.volume, part.share, part.amount,
+                                              tuple(paid.get((agreement.number, period.first), ()))))
     return result
 
+
+# --- a split settlement paid to each member ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PayoutPart:
+    """A member's part of a settlement of a split group agreement: stored once the settlement is paid (with its
+    credit note), computed before."""
+
+    member_id: int
+    member: str  # the member's ERP code
+    name: str
+    volume: Decimal  # its volume in the settlement's months (units or net amount, as the rule measures)
+    total_volume: Decimal  # every member's volume in those months
+    amount: Decimal  # what the settlement pays it
+    payment_reference: str = ""  # its credit note number, once paid
+
+    @property
+    def share(self) -> Fraction:
+        if self.total_volume <= 0:
+            return Fraction(0)
+        return Fraction(max(self.volume, Decimal(0))) / Fraction(self.total_volume)
+
+    @property
+    def share_text(self) -> str:
+        return f"{self.share.numerator}/{self.share.denominator}"
+
+
+def pays_members(agreement: RebateAgreement) -> bool:
+    """Whether the agreement's settlements are paid to each member (a group agreement split among them)."""
+    return agreement.group_payout == RebateAgreement.GroupPayout.SPLIT and agreement.customer.is_group
+
+
+def settlement_parts(settlement: Settlement) -> list[PayoutPart]:
+    """Each member's part of the settlement: the stored parts of a paid one, those `settlement_split` gives
+    for one not paid yet; empty when the settlement pays the agreement's customer."""
+    if not pays_members(settlement.agreement):
+        return []
+    if settlement.status == Settlement.Status.PAID:
+        return [PayoutPart(p.member_id, p.member.code, p.member.name, p.volume, p.total_volume, p.amount,
+                           p.payment_reference)
+                for p in SettlementPart.objects.filter(settlement=settlement).select_related("member")
+                .order_by("member__code")]
+    return settlement_split(settlement)
+
+
+def settlement_split(settlement: Settlement) -> list[PayoutPart]:
+    """What paying the settlement of a split group agreement gives each member, by member code; empty for any
+    other agreement, and when the settlement pays nothing.
+
+    Each member gets its share of the settlement period's rebate to date (what this settlement pays plus what
+    earlier interim payments of the period gave the members), by its volume in the settlement's months while a
+    member (`split_by_share`: largest remainder on cents), less what those interim payments gave it. So the
+    parts sum to the settlement's amount exactly, and a member's parts of a period's payments add up to its
+    share of the period. A member that left during the period has its volume of its membership months. When no
+    member bought in those months (the group's own lines, or adjustments only), the group is paid the whole.
+    """
+    agreement = settlement.agreement
+    if not pays_members(agreement) or settlement.amount == 0:
+        return []
+    volumes_of = _member_volumes(agreement)
+    given: dict[int, Decimal] = defaultdict(Decimal)
+    earlier = (Settlement.objects.filter(agreement=agreement, period_start=settlement.period_start, interim=True,
+                                         period_end__lt=settlement.period_end)
+               .exclude(status=Settlement.Status.FORFEITED).exclude(pk=settlement.pk).order_by("period_end", "pk"))
+    for interim in earlier:
+        stored = list(SettlementPart.objects.filter(settlement=interim).values_list("member_id", "amount"))
+        parts = stored or [(part.member_id, part.amount)
+                           for part in _split(interim, volumes_of(interim.period_start, interim.period_end), given)]
+        for member_id, amount in parts:
+            given[member_id] += amount
+    return _split(settlement, volumes_of(settlement.period_start, settlement.period_end), given)
+
+
+def _member_volumes(agreement: RebateAgreement):
+    """volumes(first, last): each member's volume in those months, by member id, with its code and name."""
+    found = list(agreements_with_terms([agreement.pk]).filter(rule__isnull=False).select_related("customer"))
+    lines = []
+    if found:
+        read = agreement_input(found[0])
+        rule = read.terms.rule
+        units = volume_measured(rule.kind_class, rule, Decimal(1), Decimal(0)) == 1
+        lines = [(line.month, line.product, line.quantity if units else line.amount)
+                 for line in group_lines([read]).get(agreement.pk, [])]
+    members = {code: (pk, name) for pk, code, name in Customer.objects.filter(
+        code__in={code for _, code, _ in lines} | {agreement.customer.code}).values_list("pk", "code", "name")}
+
+    def volumes(first: date, last: date) -> dict[str, tuple[int, str, Decimal]]:
+        summed: dict[str, Decimal] = defaultdict(Decimal)
+        for month, code, volume in lines:
+            if first <= month <= last:
+                summed[code] += volume
+        if not any(volume > 0 for volume in summed.values()):
+            # Nobody bought in those months: the group is paid what they earned.
+            pk, name = members[agreement.customer.code]
+            return {agreement.customer.code: (pk, name, Decimal(0))}
+        return {code: (*members[code], summed[code]) for code in sorted(summed)}
+
+    return volumes
+
+
+def _split(settlement: Settlement, volumes: dict[str, tuple[int, str, Decimal]], given) -> list[PayoutPart]:
+    total = sum((max(volume, Decimal(0)) for _, _, volume in volumes.values()), Decimal(0))
+    to_date = settlement.amount + sum(given.values(), Decimal(0))
+    shares_of = split_by_share(to_date, {code: volume for code, (_, _, volume) in volumes.items()})
+    parts = [PayoutPart(pk, code, name, volume, total, shares_of[code] - given.get(pk, Decimal(0)))
+             for code, (pk, name, volume) in volumes.items()]
+    listed = {part.member_id for part in parts}
+    # A member given something by an earlier interim payment but with no volume in these months any more (its
+    # lines credited away) gives it back here, so the parts still sum to the amount.
+    parts += [PayoutPart(pk, code, name, Decimal(0), total, -amount) for pk, (code, name) in
+              _named(set(given) - listed).items() if (amount := given[pk])]
+    return sorted((part for part in parts if part.amount != 0), key=lambda part: part.member)
+
+
+def _named(member_ids) -> dict[int, tuple[str, str]]:
+    if not member_ids:
+        return {}
+    return {pk: (code, name) for pk, code, name in
+            Customer.objects.filter(pk__in=member_ids).values_list("pk", "code", "name")}
+
+
+def member_payouts(customer: Customer) -> list[SettlementPart]:
+    """The customer's parts of paid settlements of its groups' split agreements (with the settlement and its
+    agreement and group), newest period first. The caller has checked the user may see the customer; nothing of
+    the other members is returned."""
+    return list(SettlementPart.objects.filter(member=customer)
+                .select_related("settlement__agreement__customer")
+                .order_by("-settlement__period_end", "settlement__agreement__number", "settlement_id"))
 
 
 def group_members(group: Customer) -> list[GroupMembership]:

@@ -946,6 +946,36 @@ class Settlement(NamedConstraints, models.Model):
         return f"{self.agreement} {self.period_start:%Y-%m}..{self.period_end:%Y-%m} ({self.status})"
 
 
+class SettlementPart(NamedConstraints, models.Model):
+    """A member's part of a paid settlement of a buying group's agreement split among its members
+    (docs/buying-groups.md): its volume in the settlement's months, the period's volume, its part of what the
+    settlement pays, and its own credit note. Written once, when the settlement is paid; the ledger books one
+    payout of the whole for the agreement, and the parts sum to it exactly."""
+
+    # Looked up by settlement through the unique key below; by member (its customer page) through the FK's index.
+    settlement = models.ForeignKey(Settlement, on_delete=models.PROTECT, related_name="parts", db_index=False)
+    member = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="settlement_parts")
+    volume = models.DecimalField(max_digits=18, decimal_places=3,
+                                 help_text="The member's volume in the settlement's months (units or net amount).")
+    total_volume = models.DecimalField(max_digits=18, decimal_places=3,
+                                       help_text="Every member's volume in the settlement's months.")
+    amount = money_field(help_text="What the settlement pays this member.")
+    payment_reference = models.CharField(max_length=80, help_text="The member's credit note number.")
+
+    class Meta:
+        ordering = ["settlement", "member__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["settlement", "member"], name="settlement_part_once_per_member"),
+            models.UniqueConstraint(fields=["payment_reference"], name="settlement_part_credit_note_once",
+                                    violation_error_message="That credit note number is already another "
+                                                            "member's part."),
+            models.CheckConstraint(condition=~Q(payment_reference=""), name="settlement_part_has_credit_note"),
+        ]
+
+    def __str__(self):
+        return f"{self.settlement_id} {self.member_id}: {self.amount} ({self.payment_reference})"
+
+
 class LedgerEntry(NamedConstraints, models.Model):
     """An append-only accrual ledger entry. The balance of an agreement is the sum of its entries."""
 

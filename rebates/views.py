@@ -45,6 +45,7 @@ from rebates.forms import (
     SettlementPayForm,
     SettlementsPayForm,
 )
+from rebates.groups import settlement_parts
 from rebates.imports import ImportRefused, memberships_import_template, purchase_import_template
 from rebates.lists import ListColumn, ListSpec, list_answer, values_export_response
 from rebates.models import AccrualCheck, AccrualRun, ExportJob, ImportBatch, RebateAgreement, Settlement
@@ -479,7 +480,7 @@ def settlement_detail(request, pk):
                            can_approve=request.user.has_perm("rebates.approve_settlement"),
                            can_pay=request.user.has_perm("rebates.pay_settlement"))
     return render(request, "rebates/settlement_detail.html", {
-        "settlement": settlement, "row": row,
+        "settlement": settlement, "row": row, "parts": settlement_parts(settlement),
         "history": history.history_section(history.settlement_records(settlement=settlement),
                                            show_all=request.GET.get("history") == "all"),
     })
@@ -529,29 +530,41 @@ def settlement_pay_view(request, pk):
     settlement = _settlement_for(request, pk)
     if not request.user.has_perm("rebates.pay_settlement"):
         raise PermissionDenied("You may not pay settlements.")
+    # A buying group's settlement split among its members pays each its part, with a credit note each.
+    parts = settlement_parts(settlement) if settlement.status != Settlement.Status.PAID else []
     if request.method == "POST" and request.POST.get("change"):
         # Back from the confirmation to the form, as it was filled in.
-        form = SettlementPayForm(initial={"payment_reference": request.POST.get("payment_reference", ""),
-                                          "paid_on": request.POST.get("paid_on") or clock.today()})
-        return render(request, "rebates/settlement_pay.html", {"settlement": settlement, "form": form})
-    form = SettlementPayForm(request.POST or None, initial={"paid_on": clock.today()})
+        names = ["payment_reference", "pattern", "start", *(f"member-{part.member}" for part in parts)]
+        form = SettlementPayForm(parts=parts, initial={
+            **{name: request.POST.get(name, "") for name in names},
+            "paid_on": request.POST.get("paid_on") or clock.today()})
+        return render(request, "rebates/settlement_pay.html", {"settlement": settlement, "form": form,
+                                                               "parts": parts})
+    form = SettlementPayForm(request.POST or None, parts=parts, initial={"paid_on": clock.today(), "start": 1})
     if request.method == "POST" and form.is_valid() and not form.cleaned_data["confirmed"]:
         # Paying cannot be undone: the filled-in payment is shown once more, to be confirmed or changed.
         return render(request, "rebates/settlement_pay.html", {"settlement": settlement, "form": form,
-                                                               "confirming": True})
+                                                               "confirming": True, "parts": parts})
     if request.method == "POST" and form.is_valid():
+        field = "pattern" if parts else "payment_reference"
         try:
+            pattern = (form.cleaned_data.get("pattern") or "").strip()
+            numbering = (CreditNoteNumbering(pattern=pattern, start=form.cleaned_data.get("start") or 0)
+                         if pattern else None)
             settlement_pay(settlement=settlement, by=request.user, paid_on=form.cleaned_data["paid_on"],
-                           payment_reference=form.cleaned_data["payment_reference"])
+                           payment_reference=form.cleaned_data.get("payment_reference", ""),
+                           member_references=form.member_references(), numbering=numbering)
         except SettlementConflict as error:
             form.add_error(None, str(error))
         except SettlementError as error:
-            form.add_error("payment_reference", str(error))
+            form.add_error(field if pattern or not parts else None, str(error))
         else:
+            settlement.refresh_from_db(fields=["payment_reference"])
+            more = f" and {len(parts) - 1} more, one per member" if len(parts) > 1 else ""
             messages.success(request, f"Settlement {settlement.pk} of {settlement.agreement.number} paid: "
-                                      f"{money(settlement.amount)} ({form.cleaned_data['payment_reference']}).")
+                                      f"{money(settlement.amount)} ({settlement.payment_reference}{more}).")
             return redirect("settlements")
-    return render(request, "rebates/settlement_pay.html", {"settlement": settlement, "form": form},
+    return render(request, "rebates/settlement_pay.html", {"settlement": settlement, "form": form, "parts": parts},
                   status=400 if form.errors else 200)
 
 

@@ -59,6 +59,14 @@ class BuyingGroupOut(serializers.Serializer):
     periods = GroupPeriodOut(many=True)
 
 
+class MemberPaymentOut(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2, help_text="What the settlement paid the member.")
+    payment_reference = serializers.CharField(help_text="The member's own credit note number.")
+    paid_on = serializers.DateField()
+    through = MonthField(help_text="The last month the settlement paid (an interim payment's, or the period's).")
+    interim = serializers.BooleanField()
+
+
 class MemberShareOut(serializers.Serializer):
     agreement = serializers.CharField(help_text="The group agreement's number.")
     group = serializers.CharField(help_text="The group's ERP code.")
@@ -68,11 +76,14 @@ class MemberShareOut(serializers.Serializer):
     share = serializers.CharField()
     share_percent = serializers.DecimalField(max_digits=8, decimal_places=4)
     amount = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
+    payments = MemberPaymentOut(many=True, help_text="A split agreement: what the period's paid settlements paid "
+                                                     "the member, each with its own credit note.")
 
     def to_representation(self, instance):
         return super().to_representation({
             "agreement": instance.agreement, "group": instance.group, "first": instance.first, "last": instance.last,
-            "volume": instance.volume, "amount": instance.amount, **_share_fields(instance)})
+            "volume": instance.volume, "amount": instance.amount, "payments": instance.payments,
+            **_share_fields(instance)})
 
 
 class SharesIn(QueryParams):
@@ -80,7 +91,9 @@ class SharesIn(QueryParams):
 
 
 SHARES = [{"agreement": "AG-G-2026", "group": "G00007", "first": "2026-01", "last": "2026-03", "volume": "500.000",
-           "share": "5/12", "share_percent": "41.6667", "amount": "100.00"}]
+           "share": "5/12", "share_percent": "41.6667", "amount": "100.00",
+           "payments": [{"amount": "100.00", "payment_reference": "CN-2026-0043", "paid_on": "2026-04-10",
+                         "through": "2026-03", "interim": False}]}]
 
 
 class MemberSharesView(ApiView):
@@ -93,7 +106,8 @@ class MemberSharesView(ApiView):
 
     @extend_schema(summary="A member's share of its groups' rebates", responses=MemberShareOut(many=True),
                    description="Per group agreement and settlement period: the customer's volume, its share of "
-                               "the group's and its part of the rebate (null when the group is paid). Nothing of "
+                               "the group's and its part of the rebate (null when the group is paid), and what the "
+                               "period's paid settlements paid it with its own credit notes. Nothing of "
                                "the other members. 404 for a customer you may not see.",
                    parameters=[OpenApiParameter("as_of", OpenApiTypes.DATE, description="Default today.")],
                    examples=[OpenApiExample("Shares", value=SHARES)])

@@ -6,7 +6,14 @@ from decimal import Decimal
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -24,6 +31,7 @@ from rebates.exports import XLSX_CONTENT_TYPE, ExportError, ExportFile
 from rebates.exports.filters import ExportFilterError, check_filter_codes
 from rebates.exports.settlement_statement import PDF_CONTENT_TYPE, statement_pdf, statement_xlsx
 from rebates.filtersets import AccrualRunFilterSet, SettlementFilterSet
+from rebates.groups import settlement_parts
 from rebates.models import AccrualRun, ExportJob, LedgerEntry, RebateAgreement, Settlement
 from rebates.selectors import accrual_rows, agreement_statement
 from rebates.services import (
@@ -381,6 +389,17 @@ class StatementView(ApiView):
 # --- settlements ------------------------------------------------------------------------------------
 
 
+class SettlementPartOut(serializers.Serializer):
+    member = serializers.CharField(help_text="The member's ERP code.")
+    volume = serializers.DecimalField(max_digits=18, decimal_places=3,
+                                      help_text="Its volume in the settlement's months (units or net amount).")
+    total_volume = serializers.DecimalField(max_digits=18, decimal_places=3,
+                                            help_text="Every member's volume in those months.")
+    share = serializers.CharField(source="share_text", help_text="Its share, as an exact fraction (5/12).")
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2, help_text="What the settlement pays it.")
+    payment_reference = serializers.CharField(help_text="Its own credit note number; empty until paid.")
+
+
 class SettlementOut(serializers.ModelSerializer):
     agreement = serializers.CharField(source="agreement.number")
     customer = serializers.CharField(source="agreement.customer.code")
@@ -394,14 +413,21 @@ class SettlementOut(serializers.ModelSerializer):
     paid_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     statement = serializers.SerializerMethodField(help_text="The customer statement of the settlement (.xlsx).")
     statement_pdf = serializers.SerializerMethodField(help_text="The same statement as PDF.")
+    parts = serializers.SerializerMethodField(
+        help_text="A buying group's agreement split among its members: what the settlement pays each member, with "
+                  "its credit note once paid (before, what paying it now would give). Empty otherwise.")
 
     class Meta:
         model = Settlement
         fields = ["id", "agreement", "customer", "period_start", "period_end", "interim", "accrued_total",
                   "adjustments", "already_paid", "amount", "status", "approved_by", "approved_at",
-                  "second_approved_by", "second_approved_at", "paid_by", "paid_on", "payment_reference", "statement",
-                  "statement_pdf", "created_at"]
+                  "second_approved_by", "second_approved_at", "paid_by", "paid_on", "payment_reference", "parts",
+                  "statement", "statement_pdf", "created_at"]
         read_only_fields = fields
+
+    @extend_schema_field(SettlementPartOut(many=True))
+    def get_parts(self, settlement) -> list:
+        return SettlementPartOut(settlement_parts(settlement), many=True).data
 
     def get_statement(self, settlement) -> str:
         return f"/api/v1/settlements/{settlement.pk}/statement.xlsx"
@@ -416,15 +442,35 @@ class InterimIn(StrictInput):
 
 
 class PayIn(StrictInput):
-    payment_reference = serializers.CharField(max_length=80, help_text="The credit note number.")
+    payment_reference = serializers.CharField(max_length=80, required=False, help_text="The credit note number.")
+    member_references = serializers.DictField(
+        child=serializers.CharField(max_length=80), required=False, allow_empty=False,
+        help_text="A settlement split among a buying group's members: a credit note number for each member, by "
+                  "member code.")
+    pattern = serializers.CharField(max_length=80, required=False,
+                                    help_text="Or credit note numbers with one {n}, e.g. CN-2027-{n:05d}: the "
+                                              "members by code get start, start + 1, ...")
+    start = serializers.IntegerField(required=False, min_value=0, max_value=10**12, default=1,
+                                     help_text="The pattern's first number (default 1).")
     paid_on = DayField(required=False, help_text="Default today.")
+
+    def validate(self, attrs):
+        given = [name for name in ("payment_reference", "member_references", "pattern") if name in attrs]
+        if len(given) != 1:
+            field = given[-1] if given else "payment_reference"
+            raise serializers.ValidationError({field: "Give one of payment_reference (the credit note number), "
+                                                      "member_references (one per member of a split group "
+                                                      "settlement) or pattern."})
+        if len(attrs.get("member_references") or ()) > 1000:
+            raise serializers.ValidationError({"member_references": "At most 1,000 members."})
+        return attrs
 
 
 SETTLEMENT = {"id": 88, "agreement": "AG-2026-0042", "customer": "C00042", "period_start": "2026-01",
               "period_end": "2026-12", "interim": False, "accrued_total": "30.00", "adjustments": "0.00",
               "already_paid": "0.00", "amount": "30.00", "status": "draft", "approved_by": None, "approved_at": None,
               "second_approved_by": None, "second_approved_at": None, "paid_by": None, "paid_on": None,
-              "payment_reference": "", "statement": "/api/v1/settlements/88/statement.xlsx",
+              "payment_reference": "", "parts": [], "statement": "/api/v1/settlements/88/statement.xlsx",
               "statement_pdf": "/api/v1/settlements/88/statement.pdf",
               "created_at": "2027-01-01T02:10:00Z"}
 APPROVED = {**SETTLEMENT, "status": "approved", "approved_by": "finance", "approved_at": "2027-01-05T10:00:00Z"}
@@ -486,6 +532,11 @@ class PaidOut(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=16, decimal_places=2)
     payment_reference = serializers.CharField(help_text="Its credit note number.")
     paid_on = serializers.DateField()
+    parts = serializers.SerializerMethodField(help_text="A split group settlement: each member's part and credit note.")
+
+    def get_parts(self, payment) -> list[dict[str, str]]:
+        return [{"member": member, "amount": f"{amount:.2f}", "payment_reference": reference}
+                for member, amount, reference in payment.get("parts", ())]
 
 
 class PaidManyOut(serializers.Serializer):
@@ -548,10 +599,18 @@ class PaidManyOut(serializers.Serializer):
                                         "accrued_total": "7.50", "amount": "7.50"})]),
     pay=extend_schema(summary="Pay an approved settlement",
                       description="Books one payout entry of the settlement's amount. Paid twice at once, one "
-                                  "payment books and the others answer 409.",
+                                  "payment books and the others answer 409. A buying group's agreement split "
+                                  "among its members pays each member its part (`parts`), each with its own "
+                                  "credit note: `member_references` or a `pattern`; a single "
+                                  "`payment_reference` for it is refused (400, naming the members).",
                       request=PayIn, responses={200: SettlementOut, 409: CONFLICT},
                       examples=[OpenApiExample("A credit note", request_only=True,
                                                value={"payment_reference": "CN-1042", "paid_on": "2027-01-10"}),
+                                OpenApiExample("A split group settlement: a credit note per member", request_only=True,
+                                               value={"member_references": {"M-1": "CN-1043", "M-2": "CN-1044",
+                                                                            "M-3": "CN-1045"}}),
+                                OpenApiExample("A split group settlement, numbered", request_only=True,
+                                               value={"pattern": "CN-2027-{n:05d}", "start": 43}),
                                 OpenApiExample("Paid", response_only=True, value=PAID)]),
 )
 class SettlementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
@@ -648,14 +707,18 @@ class SettlementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
         settlement = self.get_object()
         incoming = PayIn(data=request.data)
         incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        field = next(name for name in ("payment_reference", "member_references", "pattern") if name in data)
         try:
+            numbering = CreditNoteNumbering(pattern=data["pattern"], start=data["start"]) if "pattern" in data else None
             settlement = settlement_pay(settlement=settlement, by=request.user,
-                                        paid_on=incoming.validated_data.get("paid_on") or clock.today(),
-                                        payment_reference=incoming.validated_data["payment_reference"])
+                                        paid_on=data.get("paid_on") or clock.today(),
+                                        payment_reference=data.get("payment_reference", ""),
+                                        member_references=data.get("member_references"), numbering=numbering)
         except SettlementConflict as error:
             raise Conflict(str(error)) from error
         except SettlementError as error:
-            raise ApiError(str(error)) from error
+            raise ApiError(str(error), details=[{"field": field, "message": str(error)}]) from error
         return Response(SettlementOut(self.get_queryset().get(pk=settlement.pk)).data)
 
 

@@ -4,7 +4,7 @@ period, what was earned month by month and each ledger entry behind it, what ear
 as PDF (fpdf2 with its core fonts: nothing to fetch or install beside it)."""
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from io import BytesIO
@@ -16,6 +16,7 @@ from config import clock
 from rebates.engine.words import money
 from rebates.exports.accrual_export import ExportFile
 from rebates.exports.cells import XLSX_CONTENT_TYPE, Column, XlsxWorkbook, excel_serial
+from rebates.groups import PayoutPart, settlement_parts
 from rebates.models import EARNED_KINDS, LedgerEntry, Settlement
 
 ZERO = Decimal("0.00")
@@ -25,6 +26,13 @@ MONTH_COLUMNS = (
     Column("Units", "quantity", width=12),
     Column("Eligible amount", "money", width=16),
     Column("Rebate earned", "money", width=16),
+)
+PART_COLUMNS = (
+    Column("Member", width=12),
+    Column("Volume", "quantity", width=12),
+    Column("Share", width=10),
+    Column("Paid to it", "money", width=16),
+    Column("Credit note", width=16),
 )
 ENTRY_COLUMNS = (
     Column("Month", "month", width=12),
@@ -52,6 +60,8 @@ class SettlementStatement:
     settlement: Settlement
     months: list[StatementMonth]
     entries: list[LedgerEntry]
+    # A buying group's agreement split among its members: what the settlement pays each (rebates.groups).
+    parts: list[PayoutPart] = field(default_factory=list)
 
     @property
     def earned(self) -> Decimal:
@@ -67,7 +77,8 @@ def settlement_statement(settlement: Settlement) -> SettlementStatement:
               for row in covered.order_by("period").values("period").annotate(
                   units=Sum("quantity"), eligible=Sum("eligible_amount"), earned=Sum("amount"))]
     entries = list(covered.order_by("period", "booked_at", "pk"))
-    return SettlementStatement(settlement=settlement, months=months, entries=entries)
+    return SettlementStatement(settlement=settlement, months=months, entries=entries,
+                               parts=settlement_parts(settlement))
 
 
 def statement_file_name(settlement: Settlement, extension: str) -> str:
@@ -88,7 +99,8 @@ def statement_facts(statement: SettlementStatement) -> list[tuple[str, str]]:
         ("Program", agreement.program.name),
         ("Period", f"{settlement.period_start:%Y-%m} to {settlement.period_end:%Y-%m}"
                    + (" (interim payment)" if settlement.interim else "")),
-        ("Credit note", settlement.payment_reference or "not yet issued"),
+        ("Credit note", "one for each member, listed below" if statement.parts
+                        else settlement.payment_reference or "not yet issued"),
         ("Paid on", f"{settlement.paid_on:%Y-%m-%d}" if settlement.paid_on else "not yet paid"),
     ]
 
@@ -125,6 +137,19 @@ def write_statement_xlsx(target, statement: SettlementStatement) -> None:
     for label, amount in statement_figures(statement):
         sheet.write_string(row, 0, label, workbook.formats["label"])
         sheet.write_number(row, 1, amount, money)
+        row += 1
+    if statement.parts:
+        row += 1
+        sheet.write_string(row, 0, "Paid to the members (each its own credit note)", workbook.formats["label"])
+        row += 1
+        workbook.header(sheet, row, PART_COLUMNS, freeze=False)
+        for part in statement.parts:
+            row += 1
+            sheet.write_string(row, 0, part.member)
+            sheet.write_number(row, 1, part.volume, workbook.quantity_format(part.volume))
+            sheet.write_string(row, 2, part.share_text)
+            sheet.write_number(row, 3, part.amount, money)
+            sheet.write_string(row, 4, part.payment_reference or "not yet issued")
         row += 1
     row += 1
     sheet.write_string(row, 0, "Rebate earned by month", workbook.formats["label"])
@@ -226,6 +251,18 @@ def write_statement_pdf(statement: SettlementStatement) -> bytes:
             row = table.row()
             row.cell(pdf_text(label))
             row.cell(pdf_money(amount, currency))
+    if statement.parts:
+        pdf.ln(6)
+        pdf.set_font("Helvetica", "B", 11)
+        pdf.cell(0, 7, "Paid to the members (each its own credit note)", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", size=9)
+        with pdf.table(col_widths=(40, 30, 25, 40, 45), text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT", "LEFT"),
+                       line_height=5.5) as table:
+            table.row([column.header for column in PART_COLUMNS])
+            for part in statement.parts:
+                table.row([pdf_text(part.member), pdf_units(part.volume), part.share_text,
+                           pdf_money(part.amount, currency),
+                           pdf_text(part.payment_reference or "not yet issued")])
     pdf.ln(6)
     pdf.set_font("Helvetica", "B", 11)
     pdf.cell(0, 7, "Rebate earned by month", new_x="LMARGIN", new_y="NEXT")

@@ -21,7 +21,8 @@ from config import clock
 from customers.services import audit_record, audit_records
 from rebates.engine.money import ZERO_MONEY
 from rebates.engine.periods import SettlementFrequency, add_months, month_of, period_start
-from rebates.models import EARNED_KINDS, LedgerEntry, RebateAgreement, Settlement
+from rebates.groups import settlement_parts, settlement_split
+from rebates.models import EARNED_KINDS, LedgerEntry, RebateAgreement, Settlement, SettlementPart
 from rebates.services.accrual import ACCRUING_STATUSES, agreement_accrue
 from rebates.sql import settlements as sql
 
@@ -296,26 +297,46 @@ def _payable_problem(settlement, by) -> str | None:
     return None
 
 
-def settlement_pay(*, settlement: Settlement, by, paid_on: date, payment_reference: str) -> Settlement:
+def settlement_pay(*, settlement: Settlement, by, paid_on: date, payment_reference: str = "",
+                   member_references: dict[str, str] | None = None,
+                   numbering: "CreditNoteNumbering | None" = None) -> Settlement:
     """Finance pays an approved settlement: a payout entry of its amount, booked once. The payer is never an
     approver (four eyes): SettlementConflict.
+
+    The credit note number is `payment_reference`, or the first number of `numbering`. A settlement of a
+    buying group's agreement split among its members (docs/buying-groups.md) pays each member its part, each
+    with its own credit note: `member_references` (member code: number, one for each member the split pays)
+    or `numbering` (the members by code get start, start + 1, ...). The ledger books one payout of the whole
+    for the agreement; the parts are stored beside it and sum to it exactly.
 
     Paid twice at once, one payment books and the others get SettlementConflict.
     """
     _require(by, "rebates.pay_settlement")
     reference = (payment_reference or "").strip()
-    if not reference:
+    if not reference and member_references is None and numbering is None:
         raise SettlementError("A payment reference (the credit note number) is required.")
     with transaction.atomic():
-        settlement = Settlement.objects.select_for_update().select_related("agreement").get(pk=settlement.pk)
+        settlement = (Settlement.objects.select_for_update(of=("self",)).select_related("agreement__customer")
+                      .get(pk=settlement.pk))
         if problem := _payable_problem(settlement, by):
             raise SettlementConflict(problem)
         agreement = RebateAgreement.objects.select_for_update().get(pk=settlement.agreement_id)
+        parts = settlement_split(settlement)
+        if parts:
+            references = _member_credit_notes(settlement, parts, reference, member_references, numbering)
+            reference = references[parts[0].member]
+        elif member_references is not None:
+            raise SettlementError(f"Settlement {settlement.pk} pays {settlement.agreement.customer.code} as a whole: "
+                                  f"give one credit note number, not one per member.")
+        elif numbering is not None:
+            reference = numbering.number(numbering.start)
         if settlement.amount > 0:
             LedgerEntry.objects.create(
                 agreement=agreement, period=settlement.period_end, kind=LedgerEntry.Kind.PAYOUT,
                 amount=-settlement.amount, settlement=settlement, booking_key=f"payout:s{settlement.pk}",
             )
+        if parts:
+            _parts_store({settlement.pk: parts}, {settlement.pk: references})
         settlement.status = Settlement.Status.PAID
         settlement.paid_by = by
         settlement.paid_on = paid_on
@@ -327,8 +348,70 @@ def settlement_pay(*, settlement: Settlement, by, paid_on: date, payment_referen
             agreement.save(update_fields=["status"])
         audit_record(actor=by, action="settlement.pay", target=settlement,
                      summary=f"Paid settlement {settlement.pk} of {agreement.number}: {settlement.amount} "
-                             f"({reference})")
+                             f"({reference})" + _parts_words(parts, references if parts else {}),
+                     data=_parts_data(parts, references if parts else {}))
         return settlement
+
+
+def _member_credit_notes(settlement, parts, reference, member_references, numbering) -> dict[str, str]:
+    """The credit note number of each member's part (by member code): given one each, or numbered by the pattern
+    in member code order. A single number for a split settlement is refused, naming the members."""
+    codes = [part.member for part in parts]
+    if member_references is not None:
+        given = {str(code): (number or "").strip() for code, number in member_references.items()}
+        unknown = sorted(set(given) - set(codes))
+        missing = [code for code in codes if not given.get(code)]
+        if unknown or missing:
+            raise SettlementError(
+                f"Settlement {settlement.pk} pays {len(codes)} member{'s' if len(codes) != 1 else ''}: "
+                f"{', '.join(codes)}; give a credit note number for each"
+                + (f" (missing: {', '.join(missing)})" if missing else "")
+                + (f" and none for {', '.join(unknown)}, which it does not pay" if unknown else "") + ".")
+        wanted = {code: given[code] for code in codes}
+    elif numbering is not None:
+        wanted = {code: numbering.number(numbering.start + index) for index, code in enumerate(codes)}
+    else:
+        raise SettlementError(
+            f"Settlement {settlement.pk} is split among the members of {settlement.agreement.customer.code} "
+            f"({', '.join(codes)}): give a credit note number for each member, or a numbering pattern "
+            f"(not {reference!r} for all).")
+    too_long = [number for number in wanted.values() if len(number) > 80]
+    if too_long:
+        raise SettlementError(f"Credit note {too_long[0]!r} is longer than 80 characters.")
+    seen: dict[str, str] = {}
+    for code, number in wanted.items():
+        if number in seen:
+            raise SettlementError(f"Credit note {number} is given to members {seen[number]} and {code}; each member "
+                                  f"needs its own.")
+        seen[number] = code
+    taken = (SettlementPart.objects.filter(payment_reference__in=list(wanted.values()))
+             .exclude(settlement=settlement).order_by("payment_reference")
+             .values_list("payment_reference", "settlement_id").first())
+    if taken:
+        raise SettlementConflict(f"Credit note {taken[0]} is already a member's part of settlement {taken[1]}.")
+    return wanted
+
+
+def _parts_store(parts_of: dict[int, list], references_of: dict[int, dict[str, str]]) -> None:
+    """Each member's part of the settlements paid, with its credit note: one insert."""
+    SettlementPart.objects.bulk_create(
+        SettlementPart(settlement_id=pk, member_id=part.member_id, volume=part.volume,
+                       total_volume=part.total_volume, amount=part.amount,
+                       payment_reference=references_of[pk][part.member])
+        for pk, parts in parts_of.items() for part in parts)
+
+
+def _parts_words(parts, references) -> str:
+    if not parts:
+        return ""
+    return ", split: " + "; ".join(f"{part.member} {part.amount} ({references[part.member]})" for part in parts)
+
+
+def _parts_data(parts, references) -> dict:
+    if not parts:
+        return {}
+    return {"parts": [{"member": part.member, "amount": str(part.amount), "credit_note": references[part.member]}
+                      for part in parts]}
 
 
 # --- paying many -------------------------------------------------------------------------------------
@@ -367,6 +450,8 @@ class SettlementPayment:
     amount: Decimal
     payment_reference: str
     paid_on: date
+    # A split group settlement's parts: (member code, amount, its credit note number).
+    parts: tuple[tuple[str, Decimal, str], ...] = ()
 
 
 def _credit_notes(ids, references, numbering) -> dict[int, str]:
@@ -375,7 +460,7 @@ def _credit_notes(ids, references, numbering) -> dict[int, str]:
     if (references is None) == (numbering is None):
         raise SettlementError("Give either a credit note number per settlement or a numbering pattern.")
     if numbering is not None:
-        wanted = {pk: numbering.number(numbering.start + index) for index, pk in enumerate(sorted(set(ids)))}
+        return {}  # numbered once the settlements are read: a split settlement takes a number per member
     else:
         wanted = {int(pk): (reference or "").strip() for pk, reference in references.items()}
         blank = sorted(pk for pk, reference in wanted.items() if not reference)
@@ -428,12 +513,22 @@ def settlements_pay(*, settlement_ids, by, paid_on: date, references: dict[int, 
         raise SettlementError("Name the settlements to pay.")
     wanted = _credit_notes(ids, references, numbering)
     with transaction.atomic():
-        rows = list(Settlement.objects.select_for_update(of=("self",)).select_related("agreement")
+        rows = list(Settlement.objects.select_for_update(of=("self",)).select_related("agreement__customer")
                     .filter(pk__in=ids).order_by("pk"))
         missing = sorted(set(ids) - {s.pk for s in rows})
         if missing:
             raise SettlementError(f"No settlement {_ids(missing)} among those you may pay.")
         problems, to_pay = [], []
+        # A split group settlement pays each member its part, with a credit note each (docs/buying-groups.md).
+        parts_of = {s.pk: parts for s in rows if (parts := settlement_parts(s))}
+        member_wanted: dict[int, dict[str, str]] = {}
+        paid = {s.pk for s in rows if s.status == Settlement.Status.PAID}.__contains__
+        if numbering is not None:
+            wanted, member_wanted = _numbered(rows, parts_of, numbering)
+        else:
+            problems += [(pk, f"settlement {pk} is split among the members of its group: pay it by a numbering "
+                              f"pattern, or on its own with a credit note number for each member")
+                         for pk in sorted(parts_of) if not paid(pk)]
         for settlement in rows:
             if settlement.status == Settlement.Status.PAID and settlement.payment_reference == wanted[settlement.pk]:
                 continue  # paid by this same request, sent before
@@ -444,19 +539,45 @@ def settlements_pay(*, settlement_ids, by, paid_on: date, references: dict[int, 
                 problems.append((settlement.pk, problem[0].lower() + problem[1:].rstrip(".")))
             else:
                 to_pay.append(settlement)
-        taken = (Settlement.objects.filter(payment_reference__in=[wanted[s.pk] for s in to_pay])
+        numbers = [wanted[s.pk] for s in to_pay] + [number for s in to_pay
+                                                    for number in member_wanted.get(s.pk, {}).values()]
+        taken = (Settlement.objects.filter(payment_reference__in=numbers)
                  .exclude(pk__in=ids).order_by("payment_reference").values_list("payment_reference", "pk"))
         problems += [(pk, f"credit note {reference} is already settlement {pk}'s") for reference, pk in taken]
+        taken = (SettlementPart.objects.filter(payment_reference__in=numbers).exclude(settlement_id__in=ids)
+                 .order_by("payment_reference").values_list("payment_reference", "settlement_id"))
+        problems += [(pk, f"credit note {reference} is already a member's part of settlement {pk}")
+                     for reference, pk in taken]
         if problems:
             raise SettlementsNotPayable(problems)
         if to_pay:
-            _pay_many(to_pay, wanted=wanted, by=by, paid_on=paid_on)
+            _pay_many(to_pay, wanted=wanted, by=by, paid_on=paid_on,
+                      parts_of={s.pk: parts_of[s.pk] for s in to_pay if s.pk in parts_of},
+                      member_wanted=member_wanted)
     return [SettlementPayment(id=s.pk, agreement=s.agreement.number, amount=s.amount,
-                              payment_reference=s.payment_reference or wanted[s.pk], paid_on=s.paid_on or paid_on)
+                              payment_reference=s.payment_reference or wanted[s.pk], paid_on=s.paid_on or paid_on,
+                              parts=tuple((part.member, part.amount, part.payment_reference or
+                                           member_wanted.get(s.pk, {}).get(part.member, ""))
+                                          for part in parts_of.get(s.pk, ())))
             for s in rows]
 
 
-def _pay_many(settlements, *, wanted, by, paid_on):
+def _numbered(rows, parts_of, numbering) -> tuple[dict[int, str], dict[int, dict[str, str]]]:
+    """The pattern's numbers in ascending settlement id order: one for a settlement, one per member (by code)
+    for a split one, whose first is the settlement's own number. The same request gives the same numbers."""
+    wanted, member_wanted, n = {}, {}, numbering.start
+    for settlement in rows:
+        codes = [part.member for part in parts_of.get(settlement.pk, ())]
+        wanted[settlement.pk] = numbering.number(n)
+        if codes:
+            member_wanted[settlement.pk] = {code: numbering.number(n + index) for index, code in enumerate(codes)}
+        n += max(1, len(codes))
+    if any(len(number) > 80 for number in wanted.values()):
+        raise SettlementError("A credit note number of the pattern is longer than 80 characters.")
+    return wanted, member_wanted
+
+
+def _pay_many(settlements, *, wanted, by, paid_on, parts_of, member_wanted):
     agreement_ids = sorted({s.agreement_id for s in settlements})
     agreements = {a.pk: a for a in RebateAgreement.objects.select_for_update().filter(pk__in=agreement_ids)
                   .order_by("pk")}
@@ -464,6 +585,7 @@ def _pay_many(settlements, *, wanted, by, paid_on):
         LedgerEntry(agreement_id=s.agreement_id, period=s.period_end, kind=LedgerEntry.Kind.PAYOUT,
                     amount=-s.amount, settlement=s, booking_key=f"payout:s{s.pk}")
         for s in settlements if s.amount > 0)
+    _parts_store(parts_of, member_wanted)
     for s in settlements:
         s.status, s.paid_by, s.paid_on, s.payment_reference = Settlement.Status.PAID, by, paid_on, wanted[s.pk]
     Settlement.objects.bulk_update(settlements, ["status", "paid_by", "paid_on", "payment_reference"])
@@ -473,7 +595,9 @@ def _pay_many(settlements, *, wanted, by, paid_on):
     if settled:
         RebateAgreement.objects.filter(pk__in=settled).update(status=RebateAgreement.Status.SETTLED)
     audit_records(actor=by, action="settlement.pay", rows=(
-        (s, f"Paid settlement {s.pk} of {s.agreement.number}: {s.amount} ({s.payment_reference})", {"bulk": True})
+        (s, f"Paid settlement {s.pk} of {s.agreement.number}: {s.amount} ({s.payment_reference})"
+            + _parts_words(parts_of.get(s.pk), member_wanted.get(s.pk, {})),
+         {"bulk": True, **_parts_data(parts_of.get(s.pk), member_wanted.get(s.pk, {}))})
         for s in settlements))
 
 

@@ -87,9 +87,9 @@ def test_paying_many_by_a_pattern_and_sending_it_again(users, approved_pair):
     assert answer.status_code == 200
     assert answer.json() == {"paid": [
         {"id": ids[0], "agreement": "AG-A", "amount": "10.00", "payment_reference": "CN-2027-00041",
-         "paid_on": "2027-01-10"},
+         "paid_on": "2027-01-10", "parts": []},
         {"id": ids[1], "agreement": "AG-B", "amount": "20.00", "payment_reference": "CN-2027-00042",
-         "paid_on": "2027-01-10"}], "count": 2, "amount": "30.00"}
+         "paid_on": "2027-01-10", "parts": []}], "count": 2, "amount": "30.00"}
     resent = post(finance, "/api/v1/settlements/pay/", body)
     assert (resent.status_code, resent.json()) == (200, answer.json())
     assert LedgerEntry.objects.filter(kind="payout").count() == 2

@@ -326,7 +326,8 @@ def test_a_member_manager_sees_the_member_share_and_not_the_group_agreement(scen
     response = member_manager.get("/api/v1/customers/M-2/group-shares/?as_of=2026-03-31")
     assert response.status_code == 200
     assert response.json() == [{"agreement": NUMBER, "group": "G", "first": "2026-01", "last": "2026-03",
-                                "volume": "300.000", "share": "1/4", "share_percent": "25.0000", "amount": "60.00"}]
+                                "volume": "300.000", "share": "1/4", "share_percent": "25.0000", "amount": "60.00",
+                                "payments": []}]
     text = response.content.decode()
     assert "M-1" not in text and "M-3" not in text
     # M-3 is the group manager's, not theirs.

@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rebates", "0038_group_payout_and_marks"),
+        ("rebates", "0039_settlement_parts"),
     ]
 
     operations = [
