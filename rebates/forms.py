@@ -306,6 +306,9 @@ class AgedLiabilityForm(forms.Form):
         cleaned = super().clean()
         cleaned["by"] = cleaned.get("by") or "customer"
         cleaned["as_of"] = cleaned.get("as_of") or clock.today()
+        # Months are kept from 2000 to 2099 everywhere (the API's month pattern); ages beyond are no day of ours.
+        if not 2000 <= cleaned["as_of"].year <= 2099:
+            self.add_error("as_of", "A day from 2000-01-01 to 2099-12-31.")
         return cleaned
 
 

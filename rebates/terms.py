@@ -138,8 +138,10 @@ def scope_month_totals(agreements: list[RebateAgreement]) -> dict[int, list[engi
     if not agreements:
         return {}
     earliest = add_months(min(a.start_month for a in agreements), -12)
+    # An input read with its customer knows whether that customer is a group (None: not known).
+    maybe_groups = {a.customer_id for a in agreements if getattr(a, "group", None) is not False}
     return _engine_lines(sql.scope_month_rows([a.pk for a in agreements], {a.customer_id for a in agreements},
-                                              earliest=earliest))
+                                              earliest=earliest, group_ids=maybe_groups))
 
 
 def scope_month_totals_store(*, run_id: int, agreement_ids: list[int], by_customer: bool = False) -> None:

@@ -45,7 +45,7 @@ def test_finance_locks_october_a_late_credit_note_lands_in_november_and_october_
     assert not LedgerEntry.objects.filter(period=OCTOBER, pk__gte=late.pk).exists()
 
     page.goto(f"{live_server.url}/agreements/AG-SEED-2026/")
-    assert page.locator(".booked-later").first.inner_text() == "of which $-0.50 booked in 2026-11 (month locked)"
+    assert page.locator(".booked-later").first.inner_text() == "of which -$0.50 booked in 2026-11 (month locked)"
     shot(page, "agreement-late-difference-in-november")
 
     page.goto(f"{live_server.url}/months/")

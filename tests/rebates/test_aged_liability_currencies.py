@@ -2,6 +2,7 @@
 once at the rate of the month aged on, the rates used listed on the page, the sheet and the API; a missing
 rate is named and its rows left unconverted, never guessed (docs/currencies.md)."""
 
+import csv
 from datetime import date
 from decimal import Decimal as D
 
@@ -107,7 +108,7 @@ def test_the_sheet_carries_the_reporting_columns_and_the_rates(book, client):
         "utf-8-sig").splitlines()
     assert rows[0].endswith("Unpaid in all,0–90 days in USD,91–180 days in USD,181–365 days in USD,"
                             "over 365 days in USD,Unpaid in USD")
-    euros = next(row.split(",") for row in rows if row.startswith("C-EU,"))
+    euros = next(row for row in csv.reader(rows) if row and row[0] == "C-EU")
     assert euros[2:] == ["EUR", "10.05", "0.00", "33.33", "0.00", "43.38", "10.90", "0.00", "36.16", "0.00", "47.06"]
     assert any("Rate used: 1 EUR = 1.085 USD (2026-12)" in row for row in rows)
 
