@@ -1,8 +1,8 @@
 """Reading a buying-group membership file (.xlsx or .csv): the purchase files' readers and guards, with the
 membership columns (group, member, joined, ended) for headers."""
 
-from rebates.imports.common import COLUMNS, ImportRefused, PurchaseFile
-from rebates.imports.reading import purchase_file_read
+from rebates.imports.common import PurchaseFile
+from rebates.imports.reading import columns_file_read
 
 HEADERS = {
     "group": ("group", "group code", "buying group"),
@@ -19,13 +19,5 @@ def memberships_file_read(stream, *, name: str) -> PurchaseFile:
     """The memberships of an .xlsx or .csv upload as mappings (`lines`: group, member, joined, ended), with
     where each is in the file; raises ImportRefused for a file that is hostile, damaged, too large or has not
     the membership columns."""
-    header_field = {written: field for field, names in HEADERS.items() for written in names}
-    token = COLUMNS.set((HEADERS, header_field, REQUIRED))
-    try:
-        read = purchase_file_read(stream, name=name)
-    finally:
-        COLUMNS.reset(token)
-    if len(read.lines) > MAX_MEMBERSHIPS:
-        raise ImportRefused(f"The file holds {len(read.lines):,} memberships; at most {MAX_MEMBERSHIPS:,} are read "
-                            "at once.")
-    return read
+    return columns_file_read(stream, name=name, headers=HEADERS, required=REQUIRED, most=MAX_MEMBERSHIPS,
+                             what="memberships")

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 
 from rebates.imports.common import (
+    COLUMNS,
     MACRO_EXTENSIONS,
     OLE_SIGNATURE,
     XLSX_SIGNATURE,
@@ -15,6 +16,22 @@ from rebates.imports.common import (
 )
 from rebates.imports.delimited import read_csv
 from rebates.imports.xlsx import read_xlsx
+
+
+def columns_file_read(stream, *, name: str, headers: dict, required: tuple, most: int, what: str) -> PurchaseFile:
+    """Read an upload of other columns than a purchase file's (`headers`: field -> names a sheet may give it,
+    `required` the fields it must have) through the same guards and readers, as mappings with where each is in
+    the file; raises ImportRefused as `purchase_file_read` does, and for more than `most` rows (`what`: their
+    name in the message)."""
+    header_field = {written: field for field, names in headers.items() for written in names}
+    token = COLUMNS.set((headers, header_field, required))
+    try:
+        read = purchase_file_read(stream, name=name)
+    finally:
+        COLUMNS.reset(token)
+    if len(read.lines) > most:
+        raise ImportRefused(f"The file holds {len(read.lines):,} {what}; at most {most:,} are read at once.")
+    return read
 
 
 def purchase_file_read(stream, *, name: str, size: int | None = None,
