@@ -29,8 +29,9 @@ def effectiveness_rows(report):
     return [
         ("Period", f"{report.period.start:%Y-%m} to {report.period.end:%Y-%m}",
          f"{report.period.year_before.start:%Y-%m} to {report.period.year_before.end:%Y-%m} (year before)", ""),
-        ("Customers", str(ours.customers), str(theirs.customers), formulas["Comparison group"]),
-        ("Segments", ", ".join(report.segments) or DASH, ", ".join(report.segments) or DASH, ""),
+        ("Customers", str(ours.customers), str(theirs.customers), formulas["Program customers"]),
+        ("Segments", ", ".join(report.segments) or DASH, ", ".join(report.segments) or DASH,
+         formulas["Comparison group"]),
         ("Focus lines", ", ".join(report.focus_lines) or DASH, ", ".join(report.focus_lines) or DASH,
          formulas["Focus lines"]),
         ("Units, period", units(ours.units_now), units(theirs.units_now), formulas["Volume, net revenue"]),

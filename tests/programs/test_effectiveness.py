@@ -145,3 +145,78 @@ def test_the_page_reads_in_as_many_queries_however_many_customers(book, client):
         AgreementFactory(customer=more, program=book["program"], products=[focus])
         buy(more, focus, datetime.date(2026, 2, 1), "10", "100.00")
     assert count() == before
+
+
+def _sheet(client, query=QUERY):
+    import io
+
+    response = client.get(reverse("program-effectiveness-sheet", args=["widgets-2026"]), query)
+    assert response.status_code == 200
+    return list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+
+
+def test_every_formula_is_stated_in_its_sentence_on_the_page_in_the_sheet_and_in_the_api(book, client):
+    from django.utils.html import escape
+
+    from programs.effectiveness import FORMULAS
+
+    client.force_login(book["finance"])
+    page = client.get(reverse("program-effectiveness", args=["widgets-2026"]), QUERY).content.decode()
+    cells = {cell for row in _sheet(client) for cell in row if cell}
+    api = client_for(book["finance"]).get("/api/v1/program-effectiveness/widgets-2026/", QUERY).json()
+    assert [(f["name"], f["words"]) for f in api["formulas"]] == list(FORMULAS)
+    for name, words in FORMULAS:
+        assert f"<dt>{escape(name)}</dt><dd>{escape(words)}</dd>" in page, name
+        assert words in cells, name
+
+
+def test_the_api_and_the_sheet_hold_every_figure_of_the_worked_example(book, client):
+    body = client_for(book["finance"]).get("/api/v1/program-effectiveness/widgets-2026/", QUERY).json()
+    ours, theirs = body["program_customers"], body["comparison_group"]
+    assert (ours["customers"], theirs["customers"]) == (2, 3)
+    assert (body["segments"], body["focus_lines"]) == (["Contractors"], ["Fasteners"])
+    assert [Decimal(ours[k]) for k in ("units_now", "units_before", "revenue_now", "revenue_before",
+                                       "units_growth")] == [300, 200, Decimal("3000.00"), Decimal("2000.00"), 50]
+    assert Decimal(theirs["units_growth"]) == Decimal("-20.0")
+    assert (Decimal(body["expected_units"]), Decimal(body["expected_revenue"]),
+            Decimal(body["incremental_revenue"])) == (160, Decimal("1600.00"), Decimal("1400.00"))
+    assert Decimal(body["cost_per_incremental_dollar"]) == Decimal("0.1071")
+    assert (ours["kept"], ours["lost"], Decimal(ours["retention"])) == (2, 0, 100)
+    assert (theirs["kept"], theirs["lost"]) == (1, 1)
+    assert [Decimal(ours[k]) for k in ("focus_share_now", "focus_share_before", "mix_shift")] == [
+        Decimal("75.0"), Decimal("66.7"), Decimal("8.3")]
+    assert [Decimal(theirs[k]) for k in ("focus_share_now", "focus_share_before", "mix_shift")] == [
+        Decimal("61.5"), Decimal("66.7"), Decimal("-5.1")]
+    client.force_login(book["finance"])
+    rows = {row[0]: row[1:3] for row in _sheet(client)}
+    assert rows["Customers"] == ("2", "3") and rows["Segments"][0] == "Contractors"
+    assert rows["Rebate accrued"][0] == "$150.00" and rows["Rebate paid"][0] == "$40.00"
+    assert rows["Rebate forfeited"][0] == "$10.00"
+    assert rows["Units growth"] == ("50.0%", "-20.0%")
+    assert rows["Expected units"][0] == "160" and rows["Incremental units"][0] == "140"
+    assert rows["Incremental net revenue"][0] == "$1,400.00"
+    assert rows["Cost per incremental dollar"][0] == "$0.1071"
+    assert rows["Mix shift"] == ("8.3 pts", "-5.1 pts")
+
+
+def test_the_chart_draws_each_measure_for_both_groups(book, client):
+    client.force_login(book["finance"])
+    page = client.get(reverse("program-effectiveness", args=["widgets-2026"]), QUERY).content.decode()
+    for title in ("Units growth, program customers: 50.0%", "Units growth, comparison group: -20.0%",
+                  "Revenue growth, program customers: 50.0%", "Retention, program customers: 100.0%",
+                  "Retention, comparison group: 50.0%", "Mix shift, program customers: 8.3 pts",
+                  "Mix shift, comparison group: -5.1 pts"):
+        assert f"<title>{title}</title>" in page, title
+
+
+def test_an_account_manager_reads_their_own_customers_figures_through_the_api_the_page_and_the_sheet(book, client):
+    body = client_for(book["am_one"]).get("/api/v1/program-effectiveness/widgets-2026/", QUERY).json()
+    assert (body["program_customers"]["customers"], body["comparison_group"]["customers"]) == (1, 1)
+    assert (Decimal(body["expected_units"]), Decimal(body["incremental_units"])) == (110, 70)
+    assert body["cost"]["accrued"] == "90.00" and Decimal(body["cost_per_incremental_unit"]) == Decimal("1.29")
+    client.force_login(book["am_one"])
+    page = client.get(reverse("program-effectiveness", args=["widgets-2026"]), QUERY).content.decode()
+    assert "Computed over your own customers only." in page
+    assert "$90.00" in page and "$1.29" in page and "$150.00" not in page
+    rows = {row[0]: row[1:3] for row in _sheet(client)}
+    assert rows["Customers"] == ("1", "1") and rows["Rebate accrued"][0] == "$90.00"
