@@ -201,3 +201,90 @@ def test_the_api_answers_202_for_a_large_program_then_the_job_answers(book, monk
     whatif_job_run(job_id=body["id"])  # what the worker does with the queued message
     done = pricing.get(f"/api/v1/what-ifs/{body['id']}/").json()
     assert (done["status"], done["progress"], done["current"]) == ("done", 100, "150.00")
+
+
+# Rates, tiers, minimum and cap drafted together, worked by hand on the book (A 180 units, $1,800.00; B 120
+# units, $1,200.00): $0.30 a unit is A $54.00, B $36.00; tiers of 1% from 0 and 3% from 150 units, retroactive,
+# are A 3% of $1,800.00 = $54.00, B 1% of $1,200.00 = $12.00; 5% from a $1,500.00 minimum capped at $80.00 is A
+# $90.00 capped at $80.00, B nothing (its $1,200.00 never reaches the minimum).
+THREE_KINDS = [{"kind": "per_unit", "rate": "0.30"},
+               {"kind": "tiered", "rate_type": "percent", "tier_basis": "quantity", "tier_method": "retroactive",
+                "bands": [{"threshold": "0", "rate": "1"}, {"threshold": "150", "rate": "3"}]},
+               {"kind": "percent", "rate": "5", "minimum": "1500", "cap": "80.00"}]
+
+
+def test_the_api_replays_rates_tiers_minimum_and_cap_per_customer_and_in_total_with_nothing_booked(book):
+    entries = list(LedgerEntry.objects.order_by("pk").values_list("pk", "amount"))
+    response = client_for(book["pricing"]).post("/api/v1/what-ifs/", {**REQUEST, "drafts": THREE_KINDS},
+                                                format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["current"] == "150.00" and body["draft_totals"] == ["90.00", "66.00", "80.00"]
+    by_code = {row["code"]: (row["current"], row["drafts"]) for row in body["customers"]}
+    assert by_code == {"A": ("90.00", ["54.00", "54.00", "80.00"]), "B": ("60.00", ["36.00", "12.00", "0.00"])}
+    assert list(LedgerEntry.objects.order_by("pk").values_list("pk", "amount")) == entries
+
+
+def test_the_api_refuses_a_fourth_draft_naming_drafts(book):
+    response = client_for(book["pricing"]).post(
+        "/api/v1/what-ifs/", {**REQUEST, "drafts": REQUEST["drafts"] + THREE_KINDS[:1]}, format="json")
+    assert response.status_code == 400, response.content
+    assert "drafts" in {detail["field"] for detail in response.json()["details"]}
+    assert not WhatIfJob.objects.exists()
+
+
+def test_another_pricing_managers_what_if_is_a_404_on_the_api_and_the_pages(book, client):
+    from customers import roles
+    from tests.factories import UserFactory
+
+    job = whatif_start(user=book["pricing"], program=book["program"], period=Q1, drafts=DRAFTS)
+    other = UserFactory(username="pricing.q", role=roles.PRICING_MANAGER)
+    assert client_for(other).get(f"/api/v1/what-ifs/{job.pk}/").status_code == 404
+    client.force_login(other)
+    for name in ("whatif-detail", "whatif-progress", "whatif-sheet"):
+        assert client.get(reverse(name, args=[job.pk])).status_code == 404, name
+
+
+def test_the_pages_draft_three_kinds_and_show_each_customer_and_the_total(book, client):
+    client.force_login(book["pricing"])
+    response = client.post(reverse("whatif-new", args=["widgets-2026"]), {
+        "period_from": "2026-01", "period_to": "2026-03",
+        "draft1-kind": "per_unit", "draft1-rate": "0.30", "draft1-rate_type": "per_unit",
+        "draft2-kind": "tiered", "draft2-rate_type": "percent", "draft2-bands": "0:1, 150:3",
+        "draft2-tier_basis": "quantity", "draft2-tier_method": "retroactive",
+        "draft3-kind": "percent", "draft3-rate": "5", "draft3-rate_type": "percent", "draft3-minimum": "1500",
+        "draft3-cap": "80.00"})
+    assert response.status_code == 302, response.content.decode()
+    page = client.get(response["Location"]).content.decode()
+    assert "nothing is booked" in page
+    rows = {row.split("</td>")[0].split("<td>")[-1]: row for row in page.split("<tr>") if "(A)</td>" in row
+            or "(B)</td>" in row}
+    for code, figures in (("Customer A (A)", ("$90.00", "$54.00", "$54.00", "$80.00")),
+                          ("Customer B (B)", ("$60.00", "$36.00", "$12.00", "$0.00"))):
+        cells = [cell.split(">")[-1] for cell in rows[code].split("</td>")[2:6]]
+        assert cells == list(figures), (code, cells)
+    total = page.split('id="whatif-total"')[1].split("</tr>")[0]
+    assert [cell.split(">")[-1] for cell in total.split("</td>")[1:5]] == ["$150.00", "$90.00", "$66.00", "$80.00"]
+
+
+def test_a_large_program_shows_its_progress_on_the_page_then_the_answer(book, client, monkeypatch,
+                                                                        django_capture_on_commit_callbacks):
+    monkeypatch.setattr("programs.services.INLINE_AGREEMENTS", 1)
+    client.force_login(book["pricing"])
+    with django_capture_on_commit_callbacks() as queued:
+        response = client.post(reverse("whatif-new", args=["widgets-2026"]), {
+            "period_from": "2026-01", "period_to": "2026-03", "draft1-kind": "per_unit", "draft1-rate": "0.30",
+            "draft1-rate_type": "per_unit", "draft2-rate_type": "per_unit", "draft3-rate_type": "per_unit"})
+    assert response.status_code == 302 and len(queued) == 1
+    job = WhatIfJob.objects.get()
+    page = client.get(response["Location"]).content.decode()
+    assert 'role="progressbar"' in page and reverse("whatif-progress", args=[job.pk]) in page
+    assert 'id="whatif-total"' not in page
+    progress = client.get(reverse("whatif-progress", args=[job.pk])).json()
+    assert (progress["finished"], progress["progress"], progress["agreements_total"]) == (False, 0, 2)
+    assert client.get(reverse("whatif-sheet", args=[job.pk])).status_code == 409  # nothing to download yet
+    whatif_job_run(job_id=job.pk)  # what the worker does with the queued message
+    progress = client.get(reverse("whatif-progress", args=[job.pk])).json()
+    assert (progress["finished"], progress["progress"], progress["agreements_done"]) == (True, 100, 2)
+    page = client.get(response["Location"]).content.decode()
+    assert 'role="progressbar"' not in page and "$150.00" in page and "$90.00" in page
