@@ -25,9 +25,9 @@ def world():
     program = ProgramFactory(code="contractors-2026")
     am_one = UserFactory(username="am.one", role=roles.ACCOUNT_MANAGER)
     am_two = UserFactory(username="am.two", role=roles.ACCOUNT_MANAGER)
-    CustomerFactory(code="C-ONE", segment=contractors, account_manager=am_one)
+    one = CustomerFactory(code="C-ONE", segment=contractors, account_manager=am_one)
     CustomerFactory(code="C-TWO", segment=contractors, account_manager=am_two)
-    return {"program": program, "pricing": UserFactory(username="pm", role=roles.PRICING_MANAGER),
+    return {"program": program, "one": one, "pricing": UserFactory(username="pm", role=roles.PRICING_MANAGER),
             "erp": UserFactory(username="erp", role=roles.ERP_INTEGRATION),
             "finance": UserFactory(username="fin", role=roles.FINANCE), "am_one": am_one}
 
@@ -155,3 +155,82 @@ def test_the_template_sent_back_as_the_program_shows_it_changes_nothing(world):
                         format="json")
     assert response.status_code == 200, response.content
     assert AuditRecord.objects.filter(action="program.template_set").count() == 1
+
+
+def test_a_joiner_from_the_next_month_and_a_leaver_keeping_what_it_earned_through_the_api(world, pinned_clock):
+    from decimal import Decimal
+
+    from django.db.models import Sum
+
+    from rebates.models import EARNED_KINDS, LedgerEntry, ProductLine
+    from tests.factories import ProductFactory, PurchaseLineFactory
+    from tests.ledger import accrue
+
+    retail = SegmentFactory(code="retail")
+    CustomerFactory(code="C-R", segment=retail)
+    pricing, erp = client_for(world["pricing"]), client_for(world["erp"])
+    pricing.post(url(world["program"], "template/"), TEMPLATE, format="json")
+    assert len(pricing.post(url(world["program"], "enroll/"), {}, format="json").json()["enrolled"]) == 2
+    product = ProductFactory(product_line=ProductLine.objects.get(code="fasteners"))
+    for month in range(1, 8):
+        PurchaseLineFactory(customer=world["one"], product=product, month=datetime.date(2026, month, 1),
+                            quantity=Decimal("10"))
+
+    # C-R joins the segment on 15 March: enrolled from April, not from the template's January.
+    pinned_clock.move_to(datetime.datetime(2026, 3, 15, 9, 0, tzinfo=datetime.UTC))
+    assert erp.patch("/api/v1/customers/C-R/", {"segment": "contractors"}, format="json").status_code == 200
+    joined = pricing.post(url(world["program"], "enroll/"), {}, format="json").json()
+    assert len(joined["enrolled"]) == 1 and joined["enrolled"][0].endswith("-202604")
+    shown = erp.get(f"/api/v1/agreements/{joined['enrolled'][0]}/").json()
+    assert (shown["customer"], shown["start_month"], shown["end_month"]) == ("C-R", "2026-04", "2026-12")
+
+    # C-ONE earned $12.50 from January to May, then leaves the segment on 10 June.
+    pinned_clock.move_to(datetime.datetime(2026, 6, 1, 9, 0, tzinfo=datetime.UTC))
+    accrue(datetime.date(2026, 5, 31))
+    agreement = RebateAgreement.objects.get(customer=world["one"], enrolled=True)
+
+    def earned():
+        return LedgerEntry.objects.filter(agreement=agreement, kind__in=EARNED_KINDS).aggregate(s=Sum("amount"))["s"]
+
+    assert earned() == Decimal("12.50")
+    pinned_clock.move_to(datetime.datetime(2026, 6, 10, 9, 0, tzinfo=datetime.UTC))
+    assert erp.patch("/api/v1/customers/C-ONE/", {"segment": "retail"}, format="json").status_code == 200
+    left = pricing.post(url(world["program"], "enroll/"), {}, format="json").json()
+    assert (left["enrolled"], left["ended"], left["withdrawn"]) == ([], [agreement.number], [])
+    shown = erp.get(f"/api/v1/agreements/{agreement.number}/").json()
+    assert (shown["end_month"], shown["status"]) == ("2026-06", "active")
+    # June is still its own; July is not; nothing is forfeited.
+    pinned_clock.move_to(datetime.datetime(2026, 8, 1, 9, 0, tzinfo=datetime.UTC))
+    accrue(datetime.date(2026, 7, 31))
+    assert earned() == Decimal("15.00")
+    assert not LedgerEntry.objects.filter(agreement=agreement, kind="forfeiture").exists()
+
+
+def test_a_template_change_through_the_api_is_audited_and_marked_as_any_rule_change(world, pinned_clock):
+    from rebates.models import AccrualMark
+
+    pricing = client_for(world["pricing"])
+    pricing.post(url(world["program"], "template/"), TEMPLATE, format="json")
+    pricing.post(url(world["program"], "enroll/"), {}, format="json")
+    pinned_clock.move_to(datetime.datetime(2026, 6, 10, 9, 0, tzinfo=datetime.UTC))
+    AccrualMark.objects.all().delete()
+    response = pricing.post(url(world["program"], "template-change/"), {
+        "from_month": "2026-07", "rule": {"kind": "per_unit", "rate_type": "per_unit", "rate": "0.50"}},
+        format="json")
+    assert response.status_code == 200, response.content
+    successors = response.json()["agreements"]
+    assert len(successors) == 2 and all(number.endswith("-202607") for number in successors)
+    change = AuditRecord.objects.get(action="program.template_change")
+    assert change.actor == world["pricing"]
+    for old in RebateAgreement.objects.filter(enrolled=True, start_month=datetime.date(2026, 1, 1)):
+        assert old.end_month == datetime.date(2026, 6, 1) and str(old.rule.rate) == "0.250000"
+        # Ended through the catalogue's agreement change: its own audit row and a mark for the next run.
+        record = AuditRecord.objects.get(action="agreement.update", target_id=str(old.pk))
+        assert record.actor == world["pricing"] and "end_month" in record.data
+        assert AccrualMark.objects.filter(agreement=old).exists()
+    for number in successors:
+        new = RebateAgreement.objects.get(number=number)
+        assert (new.start_month, str(new.rule.rate), new.overridden) == (datetime.date(2026, 7, 1), "0.500000",
+                                                                         False)
+        assert AuditRecord.objects.filter(target_id=str(new.pk), actor=world["pricing"]).exists()
+        assert AccrualMark.objects.filter(agreement=new).exists()
