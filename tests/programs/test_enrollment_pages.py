@@ -122,3 +122,22 @@ def test_the_admin_shows_the_template_and_enrolls_the_selected_programs(world, c
     assert RebateAgreement.objects.filter(enrolled=True).count() == 2
     body = client.get(reverse("admin:rebates_rebateagreement_change", args=[agreement.pk])).content.decode()
     assert "Overridden" in body
+
+
+def test_enroll_now_on_the_page_enrolls_a_joiner_from_next_month_and_ends_a_leavers_term(world, client):
+    from customers.models import Customer
+    from customers.services import customer_update
+
+    program_enroll(program=world["program"], as_of=datetime.date(2025, 12, 10), by=None)
+    joiner = CustomerFactory(code="C-NEW", name="New Builders", segment=None)
+    customer_update(by=None, customer=joiner, segment=Customer.objects.get(code="C-ONE").segment)
+    customer_update(by=None, customer=Customer.objects.get(code="C-TWO"), segment=None)
+    client.force_login(world["pricing"])
+    response = client.post(reverse("program-enroll", args=[world["program"].code]), follow=True)
+    body = response.content.decode()
+    assert "Enrolled 1, ended 1, withdrew 0 agreements." in body
+    rows = {name: row for row in body.split("<tr>") for name in ("New Builders", "Two Builders", "One Builders")
+            if f"<td>{name}</td>" in row}
+    assert "2026-04 to 2026-12" in rows["New Builders"]  # joined in March: from April
+    assert "2026-01 to 2026-03" in rows["Two Builders"] and "Active" in rows["Two Builders"]  # keeps its months
+    assert "2026-01 to 2026-12" in rows["One Builders"]
