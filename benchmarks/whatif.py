@@ -1,5 +1,6 @@
 """The what-if of a 2,000-agreement program with three drafts, timed end to end as the job runs it, beside its
-floor: reading the same agreements' terms and purchases in scope per month (what the replay reads).
+floor: reading the same agreements' terms and purchases in scope per month, with the newer kinds' own lines
+(what the replay reads).
 
 The program is built from the synthetic book: 2,000 agreements of its largest program (topped up from the
 others when it has fewer) are moved to a program of their own, in a transaction rolled back at the end, so
@@ -48,7 +49,14 @@ def main():
     from programs.whatif import Draft
     from rebates.models import RebateAgreement, RebateProgram
     from rebates.synthetic import generate_synthetic, synthetic_exists
-    from rebates.terms import agreement_inputs, bonus_product_lines, scope_month_totals
+    from rebates.terms import (
+        agreement_inputs,
+        bonus_product_lines,
+        clearance_lines,
+        mix_lines,
+        referral_lines,
+        scope_month_totals,
+    )
 
     if not synthetic_exists():
         began = time.perf_counter()
@@ -84,6 +92,7 @@ def main():
                 inputs = agreement_inputs(ids)
                 lines = scope_month_totals(inputs)
                 bonus_product_lines(inputs)
+                clearance_lines(inputs), mix_lines(inputs), referral_lines(inputs)
                 floors.append(time.perf_counter() - began)
                 began = time.perf_counter()
                 job = whatif_start(user=user, program=program, period=period, drafts=drafts, inline_limit=0)

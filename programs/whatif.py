@@ -22,7 +22,9 @@ MAX_DRAFTS = 3
 REPLAY_CHUNK = 500
 DRAFT_FIELDS = ("kind", "rate", "rate_type", "bands", "tier_basis", "tier_method", "baseline", "baseline_amount",
                 "minimum", "cap")
-KINDS = tuple(engine.RULE_KINDS)
+# The kinds a draft's fields can state: the newer kinds need settings of their own (a clearance rate, a mix
+# condition, a window of months) or lines of their own (referred purchases), which a draft does not carry.
+KINDS = ("per_unit", "percent", "tiered", "growth")
 
 
 class DraftError(ValueError):
@@ -83,7 +85,7 @@ class Draft:
 def draft_rule(draft: Draft, bonuses: tuple = (), commitment_rule: bool = False) -> engine.RebateRule:
     """The draft as the engine's rule, keeping an agreement's launch bonuses and commitment rule. Raises
     DraftError naming the field when the engine refuses it."""
-    if draft.kind not in engine.RULE_KINDS:
+    if draft.kind not in KINDS:
         raise DraftError(f"Choose a rule kind: {', '.join(KINDS)}.", "kind")
     try:
         return engine.RebateRule(
@@ -116,18 +118,24 @@ def draft_words(draft: Draft) -> str:
 
 
 def earned_in_period(terms: engine.AgreementTerms, lines: Sequence[engine.PurchaseLine],
-                     bonus_lines: Sequence[engine.PurchaseLine], *, period_from: date, period_to: date) -> Decimal:
+                     bonus_lines: Sequence[engine.PurchaseLine], *, period_from: date, period_to: date,
+                     kind_lines: dict | None = None) -> Decimal:
     """What the agreement's months from `period_from` to `period_to` earn under `terms` (accrual, catch-up
-    and bonus), the engine reading every month of the term up to `period_to` as a nightly run would."""
-    months = engine.calculate(terms, lines, as_of=period_to, last_year_lines=lines, bonus_lines=bonus_lines)
+    and bonus), the engine reading every month of the term up to `period_to` as a nightly run would.
+    `kind_lines` holds the lines the newer kinds read (`clearance_lines`, `mix_lines`, `referral_lines`)."""
+    months = engine.calculate(terms, lines, as_of=period_to, last_year_lines=lines, bonus_lines=bonus_lines,
+                              **(kind_lines or {}))
     return sum((month.amount for month in months if month.month >= period_from), ZERO_MONEY)
 
 
 def replay(terms: engine.AgreementTerms, lines: Sequence[engine.PurchaseLine],
            bonus_lines: Sequence[engine.PurchaseLine], drafts: Sequence[Draft], *, period_from: date,
-           period_to: date) -> tuple[Decimal, tuple[Decimal, ...]]:
-    """(earned under the current terms, earned under each draft) in the period, on the same lines."""
-    current = earned_in_period(terms, lines, bonus_lines, period_from=period_from, period_to=period_to)
+           period_to: date, kind_lines: dict | None = None) -> tuple[Decimal, tuple[Decimal, ...]]:
+    """(earned under the current terms, earned under each draft) in the period, on the same lines. The current
+    terms read `kind_lines` too (a clearance, product mix or referral rule earns on them); the drafts' kinds
+    ignore them."""
+    current = earned_in_period(terms, lines, bonus_lines, period_from=period_from, period_to=period_to,
+                               kind_lines=kind_lines)
     rule = terms.rule
     drafted = tuple(
         earned_in_period(replace(terms, rule=draft_rule(draft, rule.bonuses, rule.commitment_rule)), lines,
@@ -199,10 +207,18 @@ def program_agreement_ids(*, user, program, period_from: date, period_to: date) 
 def program_replay(*, agreement_ids: list[int], drafts: Sequence[Draft], period_from: date, period_to: date,
                    progress: Callable[[int, int], None] | None = None) -> ReplayResult:
     """Replay these agreements (read by chunks: their terms, their lines in scope per month, their launch-bonus
-    products) under their current terms and each draft; `progress(done, total)` after each chunk."""
+    products, the newer kinds' clearance, product-line and referred lines) under their current terms and each
+    draft; `progress(done, total)` after each chunk."""
     from customers.models import Customer
     from rebates.models import RebateAgreement
-    from rebates.terms import agreement_inputs, bonus_product_lines, scope_month_totals
+    from rebates.terms import (
+        agreement_inputs,
+        bonus_product_lines,
+        clearance_lines,
+        mix_lines,
+        referral_lines,
+        scope_month_totals,
+    )
 
     customer_of = dict(RebateAgreement.objects.filter(pk__in=agreement_ids).values_list("pk", "customer_id"))
     names = {pk: (code, name) for pk, code, name in
@@ -213,9 +229,14 @@ def program_replay(*, agreement_ids: list[int], drafts: Sequence[Draft], period_
         inputs = agreement_inputs(agreement_ids[start:start + REPLAY_CHUNK])
         lines = scope_month_totals(inputs)
         bonuses = bonus_product_lines(inputs)
+        # The newer kinds' own lines, read as the nightly run reads them (only for agreements of those kinds).
+        kind_lines = {"clearance_lines": clearance_lines(inputs), "mix_lines": mix_lines(inputs),
+                      "referral_lines": referral_lines(inputs)}
         for agreement in inputs:
+            own = {name: by_agreement[agreement.pk] for name, by_agreement in kind_lines.items()
+                   if agreement.pk in by_agreement}
             current, drafted = replay(agreement.terms, lines.get(agreement.pk, []), bonuses.get(agreement.pk, ()),
-                                      drafts, period_from=period_from, period_to=period_to)
+                                      drafts, period_from=period_from, period_to=period_to, kind_lines=own)
             rows.append((*names[agreement.customer_id], current, drafted))
         if progress is not None:
             progress(min(total, start + REPLAY_CHUNK), total)

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from config import clock
+from customers import roles
 from programs.models import WhatIfJob
 from programs.selectors import Period
 from programs.services import WhatIfError, whatif_job_run, whatif_jobs_recover, whatif_start
@@ -288,3 +289,73 @@ def test_a_large_program_shows_its_progress_on_the_page_then_the_answer(book, cl
     assert (progress["finished"], progress["progress"], progress["agreements_done"]) == (True, 100, 2)
     page = client.get(response["Location"]).content.decode()
     assert 'role="progressbar"' not in page and "$150.00" in page and "$90.00" in page
+
+
+def test_the_current_terms_of_the_newer_kinds_are_replayed_as_the_nightly_run_computes_them():
+    """A program of clearance, product mix, conditional and referral agreements: the what-if's current terms are
+    what the engine books for the period (the nightly run's expected ledger), the referral's worked by hand."""
+    from rebates.engine.periods import month_of
+    from rebates.models import RebateRule
+    from rebates.terms import agreement_inputs, expected_ledger
+    from tests.factories import (
+        AgreementFactory,
+        CustomerFactory,
+        ProductFactory,
+        ProductLineFactory,
+        ProgramFactory,
+        PurchaseLineFactory,
+        UserFactory,
+    )
+
+    program = ProgramFactory(code="newer-kinds")
+    tools, paint = ProductLineFactory(code="tools"), ProductLineFactory(code="paint")
+    regular, paint_can = ProductFactory(product_line=tools), ProductFactory(product_line=paint)
+    on_clearance = ProductFactory(product_line=tools, clearance_from=D(2026, 2, 1), clearance_until=D(2026, 3, 1))
+    products = [regular, paint_can, on_clearance]
+    settings_of = {"clearance": {"clearance_rate": Decimal("3")}, "mix": {"min_product_lines": 2},
+                   "condition": {"active_months": 2, "active_window": 3}, "referral": {}}
+    agreements = {}
+    for kind, extra in settings_of.items():
+        agreement = AgreementFactory(number=f"NK-{kind}", customer=CustomerFactory(code=f"C-{kind}"),
+                                     program=program, products=products, settlement_frequency="quarterly")
+        RebateRule.objects.create(agreement=agreement, kind=kind, rate_type="percent", rate=Decimal("2"), **extra)
+        agreements[kind] = agreement
+        for month in (1, 2, 3):
+            PurchaseLineFactory(customer=agreement.customer, product=regular, month=D(2026, month, 1),
+                                quantity=Decimal("10"), unit_price=Decimal("10.00"), amount=Decimal("100.00"))
+            PurchaseLineFactory(customer=agreement.customer, product=on_clearance, month=D(2026, month, 1),
+                                quantity=Decimal("5"), unit_price=Decimal("10.00"), amount=Decimal("50.00"))
+        PurchaseLineFactory(customer=agreement.customer, product=paint_can, month=D(2026, 3, 1),
+                            quantity=Decimal("1"), unit_price=Decimal("20.00"), amount=Decimal("20.00"))
+    # The referral agreement's customer referred N from February for two months; N buys $1,000.00 a month.
+    referred = CustomerFactory(code="N", referred_by=agreements["referral"].customer,
+                               referral_from=D(2026, 2, 1), referral_months=2)
+    for month in (1, 2, 3, 4):
+        PurchaseLineFactory(customer=referred, product=regular, month=D(2026, month, 1), quantity=Decimal("100"),
+                            unit_price=Decimal("10.00"), amount=Decimal("1000.00"))
+    ids = sorted(a.pk for a in agreements.values())
+    expected = expected_ledger(agreement_inputs(ids), as_of=D(2026, 3, 31))
+    engine_books = {a.customer.code: sum((m.amount for m in expected[a.pk] if month_of(m.month) >= Q1.start),
+                                         Decimal("0.00"))
+                    for a in agreements.values()}
+    assert engine_books["C-referral"] == Decimal("40.00")  # 2% of N's $1,000.00 in February and March
+    assert engine_books["C-clearance"] > Decimal("10.00")  # 2% of $470.00 and 3% more of February's, March's $50
+    assert engine_books["C-mix"] == Decimal("9.40")  # two lines by March: 2% of the quarter's $470.00
+
+    job = whatif_start(user=UserFactory(role=roles.PRICING_MANAGER), program=program, period=Q1,
+                       drafts=[Draft(kind="percent", rate=Decimal("2"))])
+    assert job.status == WhatIfJob.Status.DONE, job.error
+    current = {row["code"]: Decimal(row["current"]) for row in job.result["customers"]}
+    assert current == engine_books
+    # The draft (2% of the agreement's own purchases) earns on none of the newer kinds' extra lines.
+    drafted = {row["code"]: row["drafts"][0] for row in job.result["customers"]}
+    assert drafted == {code: "9.40" for code in current}
+
+
+@pytest.mark.parametrize("kind", ["clearance", "mix", "condition", "referral"])
+def test_a_draft_of_a_kind_whose_settings_a_draft_cannot_hold_is_a_400_naming_its_kind(book, kind):
+    response = client_for(book["pricing"]).post(
+        "/api/v1/what-ifs/", {**REQUEST, "drafts": [{"kind": kind, "rate_type": "percent", "rate": "2"}]},
+        format="json")
+    assert response.status_code == 400, response.content
+    assert "drafts.0.kind" in {detail["field"] for detail in response.json()["details"]}
