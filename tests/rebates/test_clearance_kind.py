@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils.html import escape
 
 from customers import roles
 from rebates.models import AccrualMark, Product, RebateRule
@@ -143,6 +144,8 @@ def test_the_agreement_page_statement_and_sheet_show_a_clearance_rule(scenario, 
     assert response.status_code == 200
     assert response.context["terms"][0] == (
         "1% of eligible net purchases, and 3% more on products bought in their clearance window, paid quarterly.")
+    # The words are on the page itself, not only handed to it.
+    assert escape(response.context["terms"][0]) in response.content.decode()
     assert response.context["statement"].total_rebate == D("96.00")
 
     statement = client_for(scenario["am"]).get(f"/api/v1/agreements/{NUMBER}/statement/").json()

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils.html import escape
 
 from customers import roles
 from rebates.models import AccrualMark, PurchaseLine, RebateRule
@@ -125,6 +126,8 @@ def test_the_agreement_page_statement_and_sheet_show_a_conditional_rule(scenario
     assert response.context["terms"][0] == (
         "2% of eligible net purchases in a month when the customer has bought in at least 3 of the last 4 months, "
         "that month included, paid quarterly.")
+    # The words are on the page itself, not only handed to it.
+    assert escape(response.context["terms"][0]) in response.content.decode()
     assert response.context["statement"].total_rebate == D("6.00")
 
     statement = client_for(scenario["am"]).get(f"/api/v1/agreements/{NUMBER}/statement/").json()

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils.html import escape
 
 from customers import roles
 from rebates.models import AccrualMark, LedgerEntry, Product, RebateRule
@@ -139,6 +140,8 @@ def test_the_agreement_page_statement_and_sheet_show_a_product_mix_rule(scenario
     assert response.context["terms"][0] == (
         "2% of eligible net purchases in a settlement period with purchases from at least 2 product lines and at "
         "least 10% of them in product line paint, paid quarterly.")
+    # The words are on the page itself, not only handed to it.
+    assert escape(response.context["terms"][0]) in response.content.decode()
     assert response.context["statement"].total_rebate == D("70.00")
 
     statement = client_for(scenario["am"]).get(f"/api/v1/agreements/{NUMBER}/statement/").json()

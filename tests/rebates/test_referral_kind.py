@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils.html import escape
 
 from customers import roles
 from customers.models import Customer
@@ -200,6 +201,8 @@ def test_the_agreement_page_statement_and_sheet_show_a_referral_rule(scenario, c
     assert response.context["terms"][0] == (
         "2% of the net purchases of referred customers in their first months, as each referred customer's "
         "record states, paid quarterly.")
+    # The words are on the page itself, not only handed to it.
+    assert escape(response.context["terms"][0]) in response.content.decode()
     assert response.context["statement"].total_rebate == D("70.00")
     page = response.content.decode()
     assert 'id="referred"' in page and "N-2" in page
