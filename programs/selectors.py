@@ -53,6 +53,16 @@ def period_check(start: date, end: date) -> Period:
     return period
 
 
+def past_period_check(period: Period, today: date) -> Period:
+    """The period, if it has passed: a what-if replays the actual lines of complete months only (PeriodError
+    naming `to` otherwise)."""
+    last = add_months(date(today.year, today.month, 1), -1)
+    if period.end > last:
+        raise PeriodError(f"A what-if replays a past period: end it by {last:%Y-%m}, the last complete month.",
+                          "to")
+    return period
+
+
 def default_period(today: date) -> Period:
     """This year's months up to the last complete one (in January: last year's twelve)."""
     last = add_months(date(today.year, today.month, 1), -1)

@@ -107,6 +107,12 @@ def whatif_new(request, code):
     form = PeriodForm(request.POST, default=default)
     drafts = draft_forms(request.POST)
     valid = form.is_valid() & all([draft.is_valid() for draft in drafts])
+    if form.is_valid():
+        try:
+            selectors.past_period_check(form.cleaned_data["period"], clock.today())
+        except selectors.PeriodError as error:
+            form.add_error("period_to", str(error))
+            valid = False
     errors = []
     if valid:
         chosen = [d.draft() for d in drafts if d.draft() is not None]

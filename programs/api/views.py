@@ -138,7 +138,8 @@ class WhatIfViewSet(ApiViewSet):
         if program is None:
             raise serializers.ValidationError({"program": ["No program with this code."]})
         try:
-            period = selectors.period_check(data["period_from"], data["period_to"])
+            period = selectors.past_period_check(selectors.period_check(data["period_from"], data["period_to"]),
+                                                 clock.today())
         except selectors.PeriodError as error:
             raise serializers.ValidationError({f"period_{error.field}": [str(error)]}) from None
         drafts = [Draft(kind=d["kind"], rate=d.get("rate"), rate_type=d.get("rate_type", "per_unit"),

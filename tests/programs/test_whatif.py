@@ -359,3 +359,22 @@ def test_a_draft_of_a_kind_whose_settings_a_draft_cannot_hold_is_a_400_naming_it
         format="json")
     assert response.status_code == 400, response.content
     assert "drafts.0.kind" in {detail["field"] for detail in response.json()["details"]}
+
+
+@pytest.mark.today("2026-03-10")
+def test_a_period_not_yet_past_is_a_400_naming_period_to_on_the_api_and_the_page(book, client):
+    # On 10 March 2026 the last complete month is February: the first quarter has not passed yet.
+    response = client_for(book["pricing"]).post("/api/v1/what-ifs/", REQUEST, format="json")
+    assert response.status_code == 400, response.content
+    assert {detail["field"] for detail in response.json()["details"]} == {"period_to"}
+    assert "2026-02" in response.content.decode()
+    client.force_login(book["pricing"])
+    response = client.post(reverse("whatif-new", args=["widgets-2026"]), {
+        "period_from": "2026-01", "period_to": "2026-03", "draft1-kind": "per_unit", "draft1-rate": "0.30",
+        "draft1-rate_type": "per_unit", "draft2-rate_type": "per_unit", "draft3-rate_type": "per_unit"})
+    assert response.status_code == 400 and "end it by 2026-02" in response.content.decode()
+    assert not WhatIfJob.objects.exists()
+    # January and February have passed.
+    response = client_for(book["pricing"]).post("/api/v1/what-ifs/", {**REQUEST, "period_to": "2026-02"},
+                                                format="json")
+    assert response.status_code == 201 and response.json()["current"] == "90.00"  # A's 180 units of January
