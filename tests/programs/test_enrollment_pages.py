@@ -141,3 +141,33 @@ def test_enroll_now_on_the_page_enrolls_a_joiner_from_next_month_and_ends_a_leav
     assert "2026-04 to 2026-12" in rows["New Builders"]  # joined in March: from April
     assert "2026-01 to 2026-03" in rows["Two Builders"] and "Active" in rows["Two Builders"]  # keeps its months
     assert "2026-01 to 2026-12" in rows["One Builders"]
+
+
+def test_an_enrolled_agreements_rule_changed_in_the_admin_is_overridden_and_kept_by_a_template_change(world,
+                                                                                                       client):
+    from customers.models import AuditRecord
+
+    program_enroll(program=world["program"], as_of=datetime.date(2025, 12, 10), by=None)
+    one = RebateAgreement.objects.get(customer__code="C-ONE")
+    admin = UserFactory(username="admin.two", role=roles.ADMINISTRATOR)
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    data = {"kind": "per_unit", "rate_type": "per_unit", "rate": "0.40", "min_product_lines": "", "focus_line": "",
+            "focus_share": "", "clearance_rate": "", "tier_basis": "", "tier_method": "", "baseline": "",
+            "baseline_amount": "", "minimum": "", "cap": "", "active_months": "", "active_window": "",
+            "bands-TOTAL_FORMS": 0, "bands-INITIAL_FORMS": 0, "bonuses-TOTAL_FORMS": 0, "bonuses-INITIAL_FORMS": 0}
+    response = client.post(reverse("admin:rebates_rebaterule_change", args=[one.rule.pk]), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    one.refresh_from_db()
+    assert one.overridden and str(one.rule.rate) == "0.400000"
+    assert AuditRecord.objects.get(action="agreement.update", target_id=str(one.pk)).actor == admin
+    client.force_login(world["pricing"])
+    response = client.post(reverse("program-template-change", args=[world["program"].code]), {
+        "change-kind": "per_unit", "change-rate_type": "per_unit", "change-rate": "0.50",
+        "change-from_month": "2026-04"})
+    assert response.status_code == 302
+    one.refresh_from_db()
+    assert (one.end_month, str(one.rule.rate)) == (datetime.date(2026, 12, 1), "0.400000")  # its own rule, whole
+    two = RebateAgreement.objects.get(customer__code="C-TWO", start_month=datetime.date(2026, 4, 1))
+    assert str(two.rule.rate) == "0.500000"
