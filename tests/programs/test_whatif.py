@@ -378,3 +378,23 @@ def test_a_period_not_yet_past_is_a_400_naming_period_to_on_the_api_and_the_page
     response = client_for(book["pricing"]).post("/api/v1/what-ifs/", {**REQUEST, "period_to": "2026-02"},
                                                 format="json")
     assert response.status_code == 201 and response.json()["current"] == "90.00"  # A's 180 units of January
+
+
+def test_the_what_if_sheet_holds_each_customer_and_the_total_beside_the_current_terms(book, client):
+    import io
+
+    from openpyxl import load_workbook
+
+    response = client_for(book["pricing"]).post("/api/v1/what-ifs/", {**REQUEST, "drafts": THREE_KINDS},
+                                                format="json")
+    client.force_login(book["pricing"])
+    sheet = client.get(reverse("whatif-sheet", args=[response.json()["id"]]))
+    assert sheet.status_code == 200
+    rows = list(load_workbook(io.BytesIO(sheet.content)).active.iter_rows(values_only=True))
+    header = next(row for row in rows if row and row[0] == "Code")
+    assert header[3] == "Current terms" and header[4].startswith("Draft 1: $0.30 a unit")
+    figures = {row[0]: [Decimal(str(value)) for value in row[3:7]] for row in rows if row and row[0] in ("A", "B",
+                                                                                                        "Total")}
+    assert figures == {"A": [Decimal("90"), Decimal("54"), Decimal("54"), Decimal("80")],
+                       "B": [Decimal("60"), Decimal("36"), Decimal("12"), Decimal("0")],
+                       "Total": [Decimal("150"), Decimal("90"), Decimal("66"), Decimal("80")]}
