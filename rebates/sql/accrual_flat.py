@@ -183,17 +183,21 @@ entry AS (
 ),
 created AS (
     -- Booked in the month it is for, or the first open month after it when that one is locked.
+    -- Each entry carries where its journal posts: its agreement's program and its customer's currency.
     INSERT INTO {ledger} (agreement_id, period, concerns, kind, quantity, eligible_amount, amount, accrual_run_id,
-                          booking_key, booked_at)
-    SELECT agreement_id,
+                          booking_key, booked_at, program_id, currency)
+    SELECT e.agreement_id,
            -- Once per statement whether any month is locked at all; per row only then.
            CASE WHEN EXISTS (SELECT 1 FROM {period_lock} WHERE reopened_at IS NULL) THEN rebates_open_month(month)
                 ELSE month END AS booked_in,
            month, kind, quantity, amount, booked, %(run_id)s,
-           kind || ':a' || agreement_id || ':' || to_char(month, 'YYYY-MM') || ':r' || %(run_id)s, %(now)s
+           kind || ':a' || e.agreement_id || ':' || to_char(month, 'YYYY-MM') || ':r' || %(run_id)s, %(now)s,
+           posts.program_id, posts.currency
     FROM (SELECT *, CASE WHEN was_held THEN 'adjustment' ELSE 'accrual' END AS kind FROM entry
           WHERE quantity <> 0 OR amount <> 0 OR booked <> 0) e
-    ORDER BY agreement_id, month
+    LEFT JOIN (SELECT ag.id, ag.program_id, cu.currency FROM {agreement} ag
+               JOIN {customer_table} cu ON cu.id = ag.customer_id) posts ON posts.id = e.agreement_id
+    ORDER BY e.agreement_id, month
     RETURNING amount
 )
 SELECT ARRAY(SELECT id FROM flat ORDER BY id), (SELECT count(*) FROM created),
@@ -264,7 +268,7 @@ def flat_bookings(*, agreement_ids: list[int], changed_months: dict[int, frozens
     pairs = [(pk, month) for pk, months in changed_months.items() for month in sorted(months)]
     sql = _FLAT_SQL.format(
         agreement=table(RebateAgreement), rule=table(RebateRule), ledger=table(LedgerEntry),
-        period_lock=table(PeriodLock),
+        period_lock=table(PeriodLock), customer_table=table(Customer),
         purchase=table(PurchaseLine), product=table(Product),
         membership=table(GroupMembership), member_in=member_in_sql(month="p.month"),
         flat_rule=FLAT_RULE_SQL.format(bonus=table(BonusCondition)),
