@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, Sum
+from django.db.models import Count, F, Q, Sum
 
 from rebates.models import EARNED_KINDS, LedgerEntry
 from rebates.reporting import RateUsed, in_reporting_currency
@@ -138,14 +138,16 @@ def journal(*, user, first: date, last: date) -> Journal:
     (an agreement moved to another program posts its later entries to the new program; the months already
     journalled stay as they were posted)."""
     entries = LedgerEntry.objects.visible_to(user).filter(period__gte=first, period__lte=last).order_by()
-    negative = ExpressionWrapper(Q(amount__lt=0), output_field=BooleanField())
+    below = Q(amount__lt=0)
     # Each entry posts where it was booked (its own program and currency); one booked without them (NULL) posts
     # where its agreement is now, read through the agreement (the ledger's partial index finds those, if any).
+    # The entries below zero are summed beside the others rather than grouped apart: one key less to hash.
     stamped = Q(program__isnull=False, currency__isnull=False)
-    sums = [(entries.filter(where).values("period", "kind", posts_program=program, negative=negative,
-                                          posts_currency=currency)
-             .annotate(total=Sum("amount"), entries=Count("*"))
-             .values_list("period", "kind", "posts_program", "negative", "total", "entries", "posts_currency"))
+    sums = [(entries.filter(where).values("period", "kind", posts_program=program, posts_currency=currency)
+             .annotate(below=Sum("amount", filter=below), below_entries=Count("id", filter=below),
+                       total=Sum("amount"), entries=Count("*"))
+             .values_list("period", "kind", "posts_program", "posts_currency", "below", "below_entries", "total",
+                          "entries"))
             for where, program, currency in (
                 (stamped, F("program_id"), F("currency")),
                 (Q(program__isnull=True) | Q(currency__isnull=True), F("agreement__program_id"),
