@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, DecimalField, F, Q, Sum, Value
 
 from rebates.models import EARNED_KINDS, LedgerEntry
 from rebates.reporting import RateUsed, in_reporting_currency
@@ -138,21 +138,23 @@ def journal(*, user, first: date, last: date) -> Journal:
     (an agreement moved to another program posts its later entries to the new program; the months already
     journalled stay as they were posted)."""
     entries = LedgerEntry.objects.visible_to(user).filter(period__gte=first, period__lte=last).order_by()
-    below = Q(amount__lt=0)
     # Each entry posts where it was booked (its own program and currency); one booked without them (NULL) posts
     # where its agreement is now, read through the agreement (the ledger's partial index finds those, if any).
-    # The entries below zero are summed beside the others rather than grouped apart: one key less to hash.
-    stamped = Q(program__isnull=False, currency__isnull=False)
-    sums = [(entries.filter(where).values("period", "kind", posts_program=program, posts_currency=currency)
-             .annotate(below=Sum("amount", filter=below), below_entries=Count("id", filter=below),
-                       total=Sum("amount"), entries=Count("*"))
-             .values_list("period", "kind", "posts_program", "posts_currency", "below", "below_entries", "total",
-                          "entries"))
-            for where, program, currency in (
-                (stamped, F("program_id"), F("currency")),
-                (Q(program__isnull=True) | Q(currency__isnull=True), F("agreement__program_id"),
-                 F("agreement__customer__currency")))]
-    rows = sql.journal_rows(sums=sums[0].union(sums[1], all=True).query.sql_with_params())
+    # The first sums are of every entry, unfiltered: the sums of a NULL key, only of such entries, are dropped
+    # by the statement. The entries below zero post the other way round: summed apart, from the ledger's partial
+    # index of them (a few), rather than as a key or a filtered sum over every entry.
+    sums = []
+    for where, program, currency in ((Q(), F("program_id"), F("currency")),
+                                     (Q(program__isnull=True) | Q(currency__isnull=True), F("agreement__program_id"),
+                                      F("agreement__customer__currency"))):
+        keyed = entries.filter(where).values("period", "kind", posts_program=program, posts_currency=currency)
+        every = keyed.annotate(below=Value(ZERO, output_field=DecimalField()), below_entries=Value(0),
+                               total=Sum("amount"), entries=Count("*"))
+        below = keyed.filter(amount__lt=0).annotate(below=Sum("amount"), below_entries=Count("*"),
+                                                    total=Value(ZERO, output_field=DecimalField()), entries=Value(0))
+        sums += [part.values_list("period", "kind", "posts_program", "posts_currency", "below", "below_entries",
+                                  "total", "entries") for part in (every, below)]
+    rows = sql.journal_rows(sums=sums[0].union(*sums[1:], all=True).query.sql_with_params())
     reported = in_reporting_currency((row[0], row[8], row[2]) for row in rows)
     summed: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO, 0, ZERO, ZERO])
     total = ZERO

@@ -1051,7 +1051,11 @@ class LedgerEntry(NamedConstraints, models.Model):
                    # The entries booked without their journal's program or currency (none, when every writer
                    # stamps them): the journal reads these through their agreement.
                    models.Index(fields=["period"], condition=Q(program__isnull=True) | Q(currency__isnull=True),
-                                name="entry_unstamped")]
+                                name="entry_unstamped"),
+                   # The few entries below zero (credit notes' adjustments), which the journal posts the other way
+                   # round: summed from this index alone, not filtered out of every entry.
+                   models.Index(fields=["period"], include=["kind", "program", "currency", "amount"],
+                                condition=Q(amount__lt=0), name="entry_below_zero")]
 
     def __str__(self):
         return f"{self.agreement} {self.period:%Y-%m} {self.kind} {self.amount}"

@@ -4,7 +4,8 @@ entry to its agreement and customer.
 
 The entries booked before are given their agreement's program and currency of today here, with the append-only
 trigger held off for that one statement. An entry some writer books without them stays NULL and is journalled
-through its agreement (the partial index `entry_unstamped` finds those).
+through its agreement (the partial index `entry_unstamped` finds those). The journal sums the few entries below
+zero (which post the other way round) from a partial index of their own, `entry_below_zero`.
 """
 
 import django.db.models.deletion
@@ -46,5 +47,10 @@ class Migration(migrations.Migration):
             index=models.Index(condition=models.Q(("program__isnull", True), ("currency__isnull", True),
                                                   _connector="OR"),
                                fields=["period"], name="entry_unstamped"),
+        ),
+        migrations.AddIndex(
+            model_name="ledgerentry",
+            index=models.Index(condition=models.Q(("amount__lt", 0)), fields=["period"],
+                               include=["kind", "program", "currency", "amount"], name="entry_below_zero"),
         ),
     ]
