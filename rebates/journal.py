@@ -131,8 +131,8 @@ class Journal:
 
 def journal(*, user, first: date, last: date) -> Journal:
     """The journal of the months `first`..`last` (first-of-month dates) over the entries the user may see:
-    one statement sums the ledger per month, kind, program and sign beside the program's accounts, and each
-    sum (not each entry) is posted in Python by `postings`. Lines by month, account, cost centre and kind.
+    one statement sums the ledger per month, kind, program, currency and sign beside the program's accounts, and
+    each sum (not each entry) is posted in Python by `postings`. Lines by month, account, cost centre and kind.
 
     An entry posts to the program and in the currency it carries, those of its agreement when it was booked
     (an agreement moved to another program posts its later entries to the new program; the months already

@@ -51,7 +51,10 @@ WITH frequency(name, months) AS (SELECT * FROM unnest(%(names)s::text[], %(month
 changed(agreement_id, month) AS (SELECT * FROM unnest(%(changed_ids)s::bigint[], %(changed_months)s::date[])),
 flat AS MATERIALIZED (
     -- An agreement recomputed in part carries its changed months (a few) as an array: no join needed.
-    SELECT a.id, a.customer_id, a.start_month, a.end_month, f.months AS length, r.kind = 'per_unit' AS per_unit,
+    -- Its program and its customer's currency: where its entries post in the GL journal.
+    SELECT a.id, a.customer_id, a.program_id,
+           (SELECT cu.currency FROM {customer_table} cu WHERE cu.id = a.customer_id) AS currency,
+           a.start_month, a.end_month, f.months AS length, r.kind = 'per_unit' AS per_unit,
            -- A percent on the agreement's own amount, and one on its second measure (see SECOND_MEASURE_SQL).
            CASE WHEN r.kind = 'referral' THEN 0 ELSE r.rate END AS rate, r.kind,
            CASE r.kind WHEN 'clearance' THEN r.clearance_rate WHEN 'referral' THEN r.rate END AS second_rate,
@@ -183,21 +186,20 @@ entry AS (
 ),
 created AS (
     -- Booked in the month it is for, or the first open month after it when that one is locked.
-    -- Each entry carries where its journal posts: its agreement's program and its customer's currency.
+    -- Each entry carries where its journal posts: its agreement's program and its customer's currency (`flat`).
     INSERT INTO {ledger} (agreement_id, period, concerns, kind, quantity, eligible_amount, amount, accrual_run_id,
                           booking_key, booked_at, program_id, currency)
     SELECT e.agreement_id,
            -- Once per statement whether any month is locked at all; per row only then.
-           CASE WHEN EXISTS (SELECT 1 FROM {period_lock} WHERE reopened_at IS NULL) THEN rebates_open_month(month)
-                ELSE month END AS booked_in,
-           month, kind, quantity, amount, booked, %(run_id)s,
-           kind || ':a' || e.agreement_id || ':' || to_char(month, 'YYYY-MM') || ':r' || %(run_id)s, %(now)s,
+           CASE WHEN EXISTS (SELECT 1 FROM {period_lock} WHERE reopened_at IS NULL) THEN rebates_open_month(e.month)
+                ELSE e.month END AS booked_in,
+           e.month, e.kind, e.quantity, e.amount, e.booked, %(run_id)s,
+           e.kind || ':a' || e.agreement_id || ':' || to_char(e.month, 'YYYY-MM') || ':r' || %(run_id)s, %(now)s,
            posts.program_id, posts.currency
     FROM (SELECT *, CASE WHEN was_held THEN 'adjustment' ELSE 'accrual' END AS kind FROM entry
           WHERE quantity <> 0 OR amount <> 0 OR booked <> 0) e
-    LEFT JOIN (SELECT ag.id, ag.program_id, cu.currency FROM {agreement} ag
-               JOIN {customer_table} cu ON cu.id = ag.customer_id) posts ON posts.id = e.agreement_id
-    ORDER BY e.agreement_id, month
+    JOIN flat posts ON posts.id = e.agreement_id
+    ORDER BY e.agreement_id, e.month
     RETURNING amount
 )
 SELECT ARRAY(SELECT id FROM flat ORDER BY id), (SELECT count(*) FROM created),

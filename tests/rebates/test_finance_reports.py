@@ -14,6 +14,7 @@ from decimal import Decimal as D
 
 import pytest
 from django.db import connection
+from django.db.models import ProtectedError
 from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,8 +22,17 @@ from hypothesis import strategies as st
 from customers import roles
 from rebates.aging import aged_liability, bucket_totals
 from rebates.journal import CREDIT_NOTES, EXPENSE, LIABILITY, journal, postings
-from rebates.models import LedgerEntry, RebateAgreement, RebateProgram, Settlement
-from tests.factories import AgreementFactory, CustomerFactory, LedgerEntryFactory, ProgramFactory, UserFactory
+from rebates.models import LedgerEntry, RebateAgreement, RebateProgram, RebateRule, Settlement
+from rebates.services import accrual_run_perform, accrual_run_start
+from tests.factories import (
+    AgreementFactory,
+    CustomerFactory,
+    LedgerEntryFactory,
+    ProductFactory,
+    ProgramFactory,
+    PurchaseLineFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 AS_OF = date(2026, 12, 4)
@@ -157,6 +167,15 @@ def test_an_agreement_moved_to_another_program_posts_its_later_entries_there_and
                         (date(2026, 10, 1), "2360", "", D("0.00"), D("7.00"))}
     assert (made.ledger_total, made.liability_change) == (D("-98.00"), D("-98.00"))
     assert made.balanced and made.reconciles
+
+
+def test_a_program_that_only_entries_name_cannot_be_deleted(book):
+    retired = ProgramFactory(code="retired", name="Retired")
+    moved = AgreementFactory(number="AG-MOVED", program=retired)
+    entry(moved, date(2026, 9, 1), "accrual", "3.00")
+    RebateAgreement.objects.filter(pk=moved.pk).update(program=RebateProgram.objects.get(code="bolts"))
+    with pytest.raises(ProtectedError):
+        retired.delete()
 
 
 def test_an_entry_booked_without_its_program_posts_through_its_agreement_in_the_same_line(book):
@@ -313,3 +332,22 @@ def test_a_programs_accounts_set_through_the_api_carry_its_journal(book, client)
     made = journal(user=book["finance"], first=date(2026, 10, 1), last=date(2026, 10, 1))
     assert {(line.account, line.cost_centre, line.debit, line.credit) for line in made.lines} == {
         ("6300", "CC-9", D("3.00"), D("0.00")), ("2370", "CC-9", D("0.00"), D("3.00"))}
+
+
+def test_an_accrual_run_books_each_entry_with_its_agreements_program_and_currency():
+    # A flat rule is booked by the database's one statement, one with a minimum through the engine's COPY.
+    product = ProductFactory()
+    flat, engine = (AgreementFactory(number=number, customer=CustomerFactory(code=code, currency=currency),
+                                     products=[product], start_month=date(2026, 1, 1), end_month=date(2026, 12, 1))
+                    for number, code, currency in (("AG-FLAT", "CF", "EUR"), ("AG-ENGINE", "CE", "USD")))
+    RebateRule.objects.create(agreement=flat, kind="per_unit", rate_type="per_unit", rate=D("0.50"))
+    RebateRule.objects.create(agreement=engine, kind="per_unit", rate_type="per_unit", rate=D("0.50"),
+                              minimum=D("5"))
+    for customer in (flat.customer, engine.customer):
+        PurchaseLineFactory(customer=customer, product=product, month=date(2026, 2, 1), quantity=D("40"),
+                            unit_price=D("2.0000"), amount=D("80.00"))
+    run = accrual_run_start(as_of=date(2026, 3, 28), full=True, trigger="command", queue=False)
+    accrual_run_perform(run_id=run.pk, close_settlements=False)
+    booked = set(LedgerEntry.objects.filter(agreement__in=[flat, engine])
+                 .values_list("agreement__number", "program_id", "currency"))
+    assert booked == {("AG-FLAT", flat.program_id, "EUR"), ("AG-ENGINE", engine.program_id, "USD")}
