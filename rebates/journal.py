@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q, Sum
+from django.db.models import Count, DecimalField, F, Q, Sum, Value
 
 from rebates.models import EARNED_KINDS, LedgerEntry
 from rebates.reporting import RateUsed, in_reporting_currency
@@ -131,15 +131,30 @@ class Journal:
 
 def journal(*, user, first: date, last: date) -> Journal:
     """The journal of the months `first`..`last` (first-of-month dates) over the entries the user may see:
-    one statement sums the ledger per month, kind, program and sign beside the program's accounts, and each
-    sum (not each entry) is posted in Python by `postings`. Lines by month, account, cost centre and kind."""
-    sums = (LedgerEntry.objects.visible_to(user).filter(period__gte=first, period__lte=last).order_by()
-            .values("period", "kind", "agreement__program_id",
-                    negative=ExpressionWrapper(Q(amount__lt=0), output_field=BooleanField()),
-                    currency=F("agreement__customer__currency"))
-            .annotate(total=Sum("amount"), entries=Count("*"))
-            .values_list("period", "kind", "agreement__program_id", "negative", "total", "entries", "currency"))
-    rows = sql.journal_rows(sums=sums.query.sql_with_params())
+    one statement sums the ledger per month, kind, program, currency and sign beside the program's accounts, and
+    each sum (not each entry) is posted in Python by `postings`. Lines by month, account, cost centre and kind.
+
+    An entry posts to the program and in the currency it carries, those of its agreement when it was booked
+    (an agreement moved to another program posts its later entries to the new program; the months already
+    journalled stay as they were posted)."""
+    entries = LedgerEntry.objects.visible_to(user).filter(period__gte=first, period__lte=last).order_by()
+    # Each entry posts where it was booked (its own program and currency); one booked without them (NULL) posts
+    # where its agreement is now, read through the agreement (the ledger's partial index finds those, if any).
+    # The first sums are of every entry, unfiltered: the sums of a NULL key, only of such entries, are dropped
+    # by the statement. The entries below zero post the other way round: summed apart, from the ledger's partial
+    # index of them (a few), rather than as a key or a filtered sum over every entry.
+    sums = []
+    for where, program, currency in ((Q(), F("program_id"), F("currency")),
+                                     (Q(program__isnull=True) | Q(currency__isnull=True), F("agreement__program_id"),
+                                      F("agreement__customer__currency"))):
+        keyed = entries.filter(where).values("period", "kind", posts_program=program, posts_currency=currency)
+        every = keyed.annotate(below=Value(ZERO, output_field=DecimalField()), below_entries=Value(0),
+                               total=Sum("amount"), entries=Count("*"))
+        below = keyed.filter(amount__lt=0).annotate(below=Sum("amount"), below_entries=Count("*"),
+                                                    total=Value(ZERO, output_field=DecimalField()), entries=Value(0))
+        sums += [part.values_list("period", "kind", "posts_program", "posts_currency", "below", "below_entries",
+                                  "total", "entries") for part in (every, below)]
+    rows = sql.journal_rows(sums=sums[0].union(*sums[1:], all=True).query.sql_with_params())
     reported = in_reporting_currency((row[0], row[8], row[2]) for row in rows)
     summed: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO, 0, ZERO, ZERO])
     total = ZERO

@@ -1013,6 +1013,15 @@ class LedgerEntry(NamedConstraints, models.Model):
     # the unique constraint below: only equality is ever asked of it, so no pattern index beside it).
     booking_key = models.CharField(max_length=120)
     booked_at = models.DateTimeField(auto_now_add=True)
+    # Where the entry posts in the GL journal, as its agreement stood when it was booked: the agreement's program
+    # and its customer's currency (docs/finance-reports.md), so the journal sums the ledger without joining every
+    # entry to its agreement and customer. Set by every writer (`stamp_entries`, the engine's COPY, the flat
+    # rules' INSERT); an entry without them (NULL) posts to its agreement's program and currency of today.
+    program = models.ForeignKey(RebateProgram, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                db_constraint=False, db_index=False,
+                                help_text="The agreement's program when the entry was booked (GL journal).")
+    currency = models.CharField(max_length=3, null=True, blank=True,
+                                help_text="The agreement's currency when the entry was booked (GL journal).")
 
     objects = LedgerEntryQuerySet.as_manager()
 
@@ -1038,7 +1047,15 @@ class LedgerEntry(NamedConstraints, models.Model):
         # alone, never the table.
         indexes = [models.Index(fields=["agreement", "period", "kind"], include=["amount"],
                                 name="entry_agreement_period_kind"),
-                   models.Index(fields=["settlement"], condition=Q(settlement__isnull=False), name="entry_settlement")]
+                   models.Index(fields=["settlement"], condition=Q(settlement__isnull=False), name="entry_settlement"),
+                   # The entries booked without their journal's program or currency (none, when every writer
+                   # stamps them): the journal reads these through their agreement.
+                   models.Index(fields=["period"], condition=Q(program__isnull=True) | Q(currency__isnull=True),
+                                name="entry_unstamped"),
+                   # The few entries below zero (credit notes' adjustments), which the journal posts the other way
+                   # round: summed from this index alone, not filtered out of every entry.
+                   models.Index(fields=["period"], include=["kind", "program", "currency", "amount"],
+                                condition=Q(amount__lt=0), name="entry_below_zero")]
 
     def __str__(self):
         return f"{self.agreement} {self.period:%Y-%m} {self.kind} {self.amount}"
@@ -1053,6 +1070,7 @@ class LedgerEntry(NamedConstraints, models.Model):
         with transaction.atomic():
             self.concerns = self.concerns or self.period
             self.period = booking_months()(self.concerns)
+            stamp_entries([self])
             super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
@@ -1093,6 +1111,20 @@ class PeriodLock(NamedConstraints, models.Model):
 
 # What a customer has earned: the kinds that build a balance up, as against payouts and forfeitures.
 EARNED_KINDS = (LedgerEntry.Kind.ACCRUAL, LedgerEntry.Kind.CATCH_UP, LedgerEntry.Kind.ADJUSTMENT)
+
+
+def stamp_entries(entries) -> None:
+    """Give each new entry without them its agreement's program and customer's currency (one query)."""
+    ids = {entry.agreement_id for entry in entries if entry.program_id is None or entry.currency is None}
+    if not ids:
+        return
+    found = {pk: (program_id, currency) for pk, program_id, currency in RebateAgreement.objects.filter(pk__in=ids)
+             .values_list("pk", "program_id", "customer__currency")}
+    for entry in entries:
+        if entry.agreement_id in found:
+            program_id, currency = found[entry.agreement_id]
+            entry.program_id = entry.program_id or program_id
+            entry.currency = entry.currency or currency
 
 
 class AgreementBalance(models.Model):

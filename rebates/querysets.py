@@ -47,6 +47,7 @@ class LedgerEntryQuerySet(VisibleToQuerySet):
         raise LedgerIsAppendOnly("Ledger entries cannot be changed; book a correcting entry instead.")
 
     def bulk_create(self, objs, *args, **kwargs):
+        from rebates.models import stamp_entries
         from rebates.period_locks import booking_months
 
         # As LedgerEntry.save: each entry's `period` is the month it is for; a locked one books in the next open.
@@ -56,6 +57,7 @@ class LedgerEntryQuerySet(VisibleToQuerySet):
             for entry in objs:
                 entry.concerns = entry.concerns or entry.period
                 entry.period = booked_in(entry.concerns)
+            stamp_entries(objs)
             return super().bulk_create(objs, *args, **kwargs)
 
     def delete(self):

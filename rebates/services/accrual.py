@@ -246,10 +246,13 @@ def book(bookings: list[Booking]) -> None:
         return
     # A booking's period is the month it is for; a locked month books it in the first open one after it.
     booked_in = booking_months()
-    copy_lines(LedgerEntry, (*BOOKING_COLUMNS, "concerns"), (
+    # Each entry carries where its journal posts: the agreement's program and currency (a code: no quoting).
+    posts_to = {pk: f"{program_id},{currency}" for pk, program_id, currency in RebateAgreement.objects.filter(
+        pk__in={b.agreement_id for b in bookings}).values_list("pk", "program_id", "customer__currency")}
+    copy_lines(LedgerEntry, (*BOOKING_COLUMNS, "concerns", "program", "currency"), (
         f"{b.agreement_id},{text(booked_in(b.period))},{b.kind},{b.quantity},{b.eligible_amount},{b.amount},"
         f"{'' if b.accrual_run_id is None else b.accrual_run_id},{b.booking_key},{text(b.booked_at)},"
-        f"{text(b.period)}\n"
+        f"{text(b.period)},{posts_to.get(b.agreement_id, ',')}\n"
         for b in bookings
     ))
 

@@ -51,7 +51,10 @@ WITH frequency(name, months) AS (SELECT * FROM unnest(%(names)s::text[], %(month
 changed(agreement_id, month) AS (SELECT * FROM unnest(%(changed_ids)s::bigint[], %(changed_months)s::date[])),
 flat AS MATERIALIZED (
     -- An agreement recomputed in part carries its changed months (a few) as an array: no join needed.
-    SELECT a.id, a.customer_id, a.start_month, a.end_month, f.months AS length, r.kind = 'per_unit' AS per_unit,
+    -- Its program and its customer's currency: where its entries post in the GL journal.
+    SELECT a.id, a.customer_id, a.program_id,
+           (SELECT cu.currency FROM {customer_table} cu WHERE cu.id = a.customer_id) AS currency,
+           a.start_month, a.end_month, f.months AS length, r.kind = 'per_unit' AS per_unit,
            -- A percent on the agreement's own amount, and one on its second measure (see SECOND_MEASURE_SQL).
            CASE WHEN r.kind = 'referral' THEN 0 ELSE r.rate END AS rate, r.kind,
            CASE r.kind WHEN 'clearance' THEN r.clearance_rate WHEN 'referral' THEN r.rate END AS second_rate,
@@ -183,17 +186,20 @@ entry AS (
 ),
 created AS (
     -- Booked in the month it is for, or the first open month after it when that one is locked.
+    -- Each entry carries where its journal posts: its agreement's program and its customer's currency (`flat`).
     INSERT INTO {ledger} (agreement_id, period, concerns, kind, quantity, eligible_amount, amount, accrual_run_id,
-                          booking_key, booked_at)
-    SELECT agreement_id,
+                          booking_key, booked_at, program_id, currency)
+    SELECT e.agreement_id,
            -- Once per statement whether any month is locked at all; per row only then.
-           CASE WHEN EXISTS (SELECT 1 FROM {period_lock} WHERE reopened_at IS NULL) THEN rebates_open_month(month)
-                ELSE month END AS booked_in,
-           month, kind, quantity, amount, booked, %(run_id)s,
-           kind || ':a' || agreement_id || ':' || to_char(month, 'YYYY-MM') || ':r' || %(run_id)s, %(now)s
+           CASE WHEN EXISTS (SELECT 1 FROM {period_lock} WHERE reopened_at IS NULL) THEN rebates_open_month(e.month)
+                ELSE e.month END AS booked_in,
+           e.month, e.kind, e.quantity, e.amount, e.booked, %(run_id)s,
+           e.kind || ':a' || e.agreement_id || ':' || to_char(e.month, 'YYYY-MM') || ':r' || %(run_id)s, %(now)s,
+           posts.program_id, posts.currency
     FROM (SELECT *, CASE WHEN was_held THEN 'adjustment' ELSE 'accrual' END AS kind FROM entry
           WHERE quantity <> 0 OR amount <> 0 OR booked <> 0) e
-    ORDER BY agreement_id, month
+    JOIN flat posts ON posts.id = e.agreement_id
+    ORDER BY e.agreement_id, e.month
     RETURNING amount
 )
 SELECT ARRAY(SELECT id FROM flat ORDER BY id), (SELECT count(*) FROM created),
@@ -264,7 +270,7 @@ def flat_bookings(*, agreement_ids: list[int], changed_months: dict[int, frozens
     pairs = [(pk, month) for pk, months in changed_months.items() for month in sorted(months)]
     sql = _FLAT_SQL.format(
         agreement=table(RebateAgreement), rule=table(RebateRule), ledger=table(LedgerEntry),
-        period_lock=table(PeriodLock),
+        period_lock=table(PeriodLock), customer_table=table(Customer),
         purchase=table(PurchaseLine), product=table(Product),
         membership=table(GroupMembership), member_in=member_in_sql(month="p.month"),
         flat_rule=FLAT_RULE_SQL.format(bonus=table(BonusCondition)),

@@ -9,10 +9,12 @@ The book, aged on 2026-12-04:
 - C (program "Widgets", another manager's customer): earned $10.00 in November 2026 (4 days old).
 """
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal as D
 
 import pytest
+from django.db import connection
+from django.db.models import ProtectedError
 from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,8 +22,17 @@ from hypothesis import strategies as st
 from customers import roles
 from rebates.aging import aged_liability, bucket_totals
 from rebates.journal import CREDIT_NOTES, EXPENSE, LIABILITY, journal, postings
-from rebates.models import LedgerEntry, RebateProgram, Settlement
-from tests.factories import AgreementFactory, CustomerFactory, LedgerEntryFactory, ProgramFactory, UserFactory
+from rebates.models import LedgerEntry, RebateAgreement, RebateProgram, RebateRule, Settlement
+from rebates.services import accrual_run_perform, accrual_run_start
+from tests.factories import (
+    AgreementFactory,
+    CustomerFactory,
+    LedgerEntryFactory,
+    ProductFactory,
+    ProgramFactory,
+    PurchaseLineFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 AS_OF = date(2026, 12, 4)
@@ -134,6 +145,51 @@ def test_a_month_of_entries_above_and_below_zero_posts_each_part_its_own_way_wit
     # account, each summing the three entries.
     assert catch_up == {("6100", D("2.00"), D("1.00"), 3), ("2350", D("1.00"), D("2.00"), 3)}
     assert made.ledger_total == D("-104.00") and made.balanced and made.reconciles
+
+
+def test_each_entry_carries_its_agreements_program_and_currency_as_booked(book):
+    a = LedgerEntry.objects.get(kind="accrual", period=date(2026, 9, 1)).agreement
+    assert set(LedgerEntry.objects.filter(agreement=a).values_list("program__code", "currency")) == {
+        ("widgets", a.customer.currency)}
+
+
+def test_an_agreement_moved_to_another_program_posts_its_later_entries_there_and_keeps_posted_months(book):
+    a = LedgerEntry.objects.get(kind="accrual", period=date(2026, 9, 1)).agreement
+    RebateAgreement.objects.filter(pk=a.pk).update(program=RebateProgram.objects.get(code="bolts"))
+    entry(a, date(2026, 10, 1), "accrual", "7.00")
+    made = journal(user=book["finance"], first=date(2026, 9, 1), last=date(2026, 10, 1))
+    accruals = {(line.month, line.account, line.cost_centre, line.debit, line.credit) for line in made.lines
+                if line.kind == "accrual"}
+    # September was posted on Widgets' accounts and stays there; October's entry posts on Bolts'.
+    assert accruals == {(date(2026, 9, 1), "6100", "CC-7", D("20.00"), D("0.00")),
+                        (date(2026, 9, 1), "2350", "CC-7", D("0.00"), D("20.00")),
+                        (date(2026, 10, 1), "6200", "", D("7.00"), D("0.00")),
+                        (date(2026, 10, 1), "2360", "", D("0.00"), D("7.00"))}
+    assert (made.ledger_total, made.liability_change) == (D("-98.00"), D("-98.00"))
+    assert made.balanced and made.reconciles
+
+
+def test_a_program_that_only_entries_name_cannot_be_deleted(book):
+    retired = ProgramFactory(code="retired", name="Retired")
+    moved = AgreementFactory(number="AG-MOVED", program=retired)
+    entry(moved, date(2026, 9, 1), "accrual", "3.00")
+    RebateAgreement.objects.filter(pk=moved.pk).update(program=RebateProgram.objects.get(code="bolts"))
+    with pytest.raises(ProtectedError):
+        retired.delete()
+
+
+def test_an_entry_booked_without_its_program_posts_through_its_agreement_in_the_same_line(book):
+    a = LedgerEntry.objects.get(kind="accrual", period=date(2026, 9, 1)).agreement
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO rebates_ledgerentry (agreement_id, period, concerns, kind, quantity, "
+                       "eligible_amount, amount, booking_key, booked_at) VALUES (%s, %s, %s, 'accrual', 0, 0, "
+                       "1.25, 'raw:1', %s)", [a.pk, date(2026, 9, 1), date(2026, 9, 1), datetime(2026, 10, 2, 6)])
+    assert LedgerEntry.objects.get(booking_key="raw:1").program_id is None
+    made = journal(user=book["finance"], first=date(2026, 9, 1), last=date(2026, 9, 1))
+    accruals = {(line.account, line.debit, line.credit, line.entries) for line in made.lines if line.kind == "accrual"}
+    # Summed with the entry that carries its program: one line per account, each of both entries.
+    assert accruals == {("6100", D("21.25"), D("0.00"), 2), ("2350", D("0.00"), D("21.25"), 2)}
+    assert made.ledger_total == D("-103.75") and made.balanced and made.reconciles
 
 
 def test_the_journal_page_shows_the_lines_and_says_it_reconciles(book, client):
@@ -276,3 +332,22 @@ def test_a_programs_accounts_set_through_the_api_carry_its_journal(book, client)
     made = journal(user=book["finance"], first=date(2026, 10, 1), last=date(2026, 10, 1))
     assert {(line.account, line.cost_centre, line.debit, line.credit) for line in made.lines} == {
         ("6300", "CC-9", D("3.00"), D("0.00")), ("2370", "CC-9", D("0.00"), D("3.00"))}
+
+
+def test_an_accrual_run_books_each_entry_with_its_agreements_program_and_currency():
+    # A flat rule is booked by the database's one statement, one with a minimum through the engine's COPY.
+    product = ProductFactory()
+    flat, engine = (AgreementFactory(number=number, customer=CustomerFactory(code=code, currency=currency),
+                                     products=[product], start_month=date(2026, 1, 1), end_month=date(2026, 12, 1))
+                    for number, code, currency in (("AG-FLAT", "CF", "EUR"), ("AG-ENGINE", "CE", "USD")))
+    RebateRule.objects.create(agreement=flat, kind="per_unit", rate_type="per_unit", rate=D("0.50"))
+    RebateRule.objects.create(agreement=engine, kind="per_unit", rate_type="per_unit", rate=D("0.50"),
+                              minimum=D("5"))
+    for customer in (flat.customer, engine.customer):
+        PurchaseLineFactory(customer=customer, product=product, month=date(2026, 2, 1), quantity=D("40"),
+                            unit_price=D("2.0000"), amount=D("80.00"))
+    run = accrual_run_start(as_of=date(2026, 3, 28), full=True, trigger="command", queue=False)
+    accrual_run_perform(run_id=run.pk, close_settlements=False)
+    booked = set(LedgerEntry.objects.filter(agreement__in=[flat, engine])
+                 .values_list("agreement__number", "program_id", "currency"))
+    assert booked == {("AG-FLAT", flat.program_id, "EUR"), ("AG-ENGINE", engine.program_id, "USD")}
