@@ -174,8 +174,11 @@ def _cut_into_chunks(agreement_ids: list[int], size: int, *, full: bool) -> list
     if not full or len(agreement_ids) <= 2 * big:
         return [agreement_ids[i : i + size] for i in range(0, len(agreement_ids), size)]
     body, tail = agreement_ids[: -2 * big], agreement_ids[-2 * big :]
-    halves = [(tail[:big], max(1, big // 2)), (tail[big:], max(1, big // 4))]
-    return [ids[i : i + step] for ids, step in [(body, big), *halves] for i in range(0, len(ids), step)]
+    # What does not fill a large chunk goes first, so the chunks only shrink from there.
+    first = len(body) % big
+    pieces = [body[:first]] if first else []
+    cuts = [(body[first:], big), (tail[:big], max(1, big // 2)), (tail[big:], max(1, big // 4))]
+    return pieces + [ids[i : i + step] for ids, step in cuts for i in range(0, len(ids), step)]
 
 
 def accrual_chunk_book(*, chunk_id: int) -> ChunkResult:
