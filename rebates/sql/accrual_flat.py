@@ -90,12 +90,16 @@ span AS MATERIALIZED (
 held AS MATERIALIZED (
     -- Recomputed whole: every month the entries concern (a locked month's late difference is booked in a
     -- later month, and counts for the month it concerns).
-    SELECT e.agreement_id, e.concerns AS month, SUM(e.quantity) AS quantity, SUM(e.eligible_amount) AS amount,
+    -- Agreement by agreement through the (agreement, period, kind) index (OFFSET 0 keeps the subquery per
+    -- agreement): a full run books the ledger while it reads it, and statistics taken when it was nearly empty
+    -- would have every chunk read the whole of it.
+    SELECT a.id AS agreement_id, e.concerns AS month, SUM(e.quantity) AS quantity, SUM(e.eligible_amount) AS amount,
            SUM(e.amount) AS booked
-    FROM {ledger} e
-    JOIN flat a ON a.id = e.agreement_id
-    WHERE e.agreement_id = ANY(%(whole_ids)s::bigint[]) AND NOT a.in_part AND e.kind = ANY(%(earned_kinds)s::text[])
-    GROUP BY e.agreement_id, e.concerns
+    FROM flat a
+    CROSS JOIN LATERAL (SELECT e.concerns, e.quantity, e.eligible_amount, e.amount FROM {ledger} e
+                        WHERE e.agreement_id = a.id AND e.kind = ANY(%(earned_kinds)s::text[]) OFFSET 0) e
+    WHERE NOT a.in_part
+    GROUP BY a.id, e.concerns
     UNION ALL
     -- Recomputed in part: the months of the periods to recompute. An entry is never booked before the month it
     -- concerns, so the (agreement, period) index bounds the read from below.
@@ -289,7 +293,7 @@ def flat_bookings(*, agreement_ids: list[int], changed_months: dict[int, frozens
         cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, {
             "names": [f.value for f in SettlementFrequency], "months": [f.months for f in SettlementFrequency],
-            "ids": list(agreement_ids), "whole_ids": [pk for pk in agreement_ids if pk not in changed_months],
+            "ids": list(agreement_ids),
             "changed_ids": [pk for pk, _ in pairs],
             "changed_months": [month for _, month in pairs], "as_of_month": as_of_month,
             "as_of_index": as_of_month.year * 12 + as_of_month.month, "run_id": run_id,

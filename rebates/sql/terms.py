@@ -135,13 +135,18 @@ def scope_month_store(*, run_id: int, agreement_ids: list[int], earliest: date, 
     sql, params = _scope_totals(agreement_ids, earliest, customer_ids=customer_ids)
     with connection.cursor() as cursor:
         # The scope tests make the planner guess the query far dearer than it is, and compiling it (JIT) then
-        # costs more than running it; the sort fits in memory. For this transaction only.
+        # costs more than running it. The sort of the lines per (agreement, month) fits in memory (on the
+        # generated book's million lines it spilled 34 MB to disk at 64 MB, and took 10 to 20% more CPU). For
+        # this transaction only.
         cursor.execute("SET LOCAL jit = off")
-        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute(f"DROP TABLE IF EXISTS {name}")
         cursor.execute(f"CREATE UNLOGGED TABLE {name} AS {sql}", params)
         index = connection.ops.quote_name(f"rebates_accrual_input_r{int(run_id)}_agreement")
         cursor.execute(f"CREATE INDEX {index} ON {name} (agreement_id)")
+        # Statistics now, not when autovacuum comes by midway: without them the chunks' reads of their slice
+        # are planned as reads of the whole table.
+        cursor.execute(f"ANALYZE {name}")
 
 
 def run_input_exists(*, run_id: int) -> bool:
