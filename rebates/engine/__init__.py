@@ -4,7 +4,14 @@ results = calculate(terms, lines, as_of=date(2026, 5, 31))
 per_unit = rebate_per_unit(terms, results, unit_price=Decimal("12.10"))
 """
 
-from .calculate import accrual_months, calculate, months_in_part, periods_holding, rebate_per_unit
+from .calculate import (
+    accrual_months,
+    calculate,
+    months_in_part,
+    months_read_in_part,
+    periods_holding,
+    rebate_per_unit,
+)
 from .kinds import RULE_KINDS, Kind, rule_kind
 from .lines import PurchaseLine
 from .money import quantize_money
@@ -40,6 +47,7 @@ __all__ = [
     "accrual_months",
     "calculate",
     "months_in_part",
+    "months_read_in_part",
     "period_start",
     "periods_holding",
     "quantize_money",

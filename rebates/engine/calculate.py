@@ -182,6 +182,19 @@ def periods_holding(terms: AgreementTerms, months: Collection[date], *, as_of: d
     return frozenset(held)
 
 
+def months_read_in_part(terms: AgreementTerms, months: Collection[date], *,
+                        as_of: date) -> tuple[date, date] | None:
+    """The first and last month whose purchases `calculate` reads recomputing `months` in part (the months it
+    is given as `changed_months`): the settlement periods that hold one or a month it decides
+    (`periods_holding`) and, for a kind whose month counts by the months before it (`reach`), that many months
+    before them; None when no accruing period holds one (nothing to recompute). Every month outside it may be
+    left out of `lines` without changing the result."""
+    held = periods_holding(terms, months, as_of=as_of)
+    if not held:
+        return None
+    return add_months(min(held), -terms.rule.kind_class.reach(terms.rule)), max(held)
+
+
 def calculate_decimal(terms: AgreementTerms, lines: Iterable[PurchaseLine], **options) -> tuple[MonthResult, ...]:
     """`calculate` with every figure in Decimals: the reference for the integer maths (same arguments)."""
     return calculate(terms, lines, integers=False, **options)

@@ -23,6 +23,7 @@ from config.celery_app import app as celery_app
 from config.celery_app import queue_on_commit
 from customers.services import audit_record
 from rebates.bulk import copy_lines
+from rebates.engine import months_in_part, months_read_in_part
 from rebates.engine.money import CENT, ZERO
 from rebates.engine.periods import add_months, month_of
 from rebates.models import EARNED_KINDS, AccrualChunk, AccrualRun, LedgerEntry, RebateAgreement
@@ -290,7 +291,13 @@ def ledger_differences(agreements, *, as_of: date, run: AccrualRun | None, chang
     is recomputed over its whole term, from the run's own table when `stored_input` (the run made one).
     """
     changed_months = changed_months or {}
-    booked = _booked_by_month([a.pk for a in agreements])
+    # Recomputed in part, an agreement's ledger is read for the months the engine reads only (the periods
+    # holding a changed month); one whose changed months no accruing period holds has nothing to compare.
+    windows = {a.pk: months_read_in_part(a.terms, months_in_part(a.terms, changed_months[a.pk], as_of=as_of)[0],
+                                         as_of=as_of)
+               for a in agreements if a.pk in changed_months}
+    booked = _booked_by_month([a.pk for a in agreements if windows.get(a.pk, True) is not None],
+                              {pk: window for pk, window in windows.items() if window is not None})
     expected = expected_ledger(agreements, as_of=as_of, run_id=run.pk if run is not None and stored_input else None,
                                changed_months=changed_months, booked=booked)
     last_month = month_of(as_of)
@@ -338,13 +345,14 @@ def ledger_differences(agreements, *, as_of: date, run: AccrualRun | None, chang
     return bookings
 
 
-def _booked_by_month(agreement_ids) -> dict[int, dict[date, tuple[Decimal, Decimal, Decimal]]]:
-    """Per agreement and month, the (quantity, eligible amount, amount) its earned entries hold."""
+def _booked_by_month(agreement_ids, months=None) -> dict[int, dict[date, tuple[Decimal, Decimal, Decimal]]]:
+    """Per agreement and month, the (quantity, eligible amount, amount) its earned entries hold; for an
+    agreement in `months`, of the months from its first to its last there only."""
     booked: dict[int, dict] = {}
     if not agreement_ids:
         return booked
     for agreement_id, period, quantity, eligible, amount in sql.booked_rows(
-            agreement_ids, [kind.value for kind in EARNED_KINDS]):
+            agreement_ids, [kind.value for kind in EARNED_KINDS], months):
         booked.setdefault(agreement_id, {})[as_date(period)] = (
             exact(quantity, QUANTITY_STEP), exact(eligible, CENT), exact(amount, CENT))
     return booked

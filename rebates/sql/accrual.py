@@ -1,7 +1,7 @@
 """SQL of the accrual run (rebates.services.accrual): the ledger per month, the oldest open transaction and
 the lock that serialises starting runs. What changed since the last run is in rebates.sql.marks."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.db import connection
 
@@ -12,20 +12,31 @@ from rebates.sql.scope import table
 # a full run books the ledger while it reads it, and statistics taken when it was nearly empty would have every
 # chunk read the whole of it.
 _BOOKED_SQL = """
-SELECT a.id, e.concerns, SUM(e.quantity), SUM(e.eligible_amount), SUM(e.amount)
-FROM (SELECT DISTINCT id FROM unnest(%s::bigint[]) AS u (id)) a
+SELECT w.agreement_id, e.concerns, SUM(e.quantity), SUM(e.eligible_amount), SUM(e.amount)
+FROM (SELECT DISTINCT * FROM unnest(%s::bigint[], %s::date[], %s::date[])
+      AS u (agreement_id, first_month, last_month)) w
 CROSS JOIN LATERAL (SELECT concerns, quantity, eligible_amount, amount FROM {ledger}
-                    WHERE agreement_id = a.id AND kind = ANY(%s::text[]) OFFSET 0) e
-GROUP BY a.id, e.concerns
+                    WHERE agreement_id = w.agreement_id AND period >= w.first_month
+                    AND concerns BETWEEN w.first_month AND w.last_month AND kind = ANY(%s::text[]) OFFSET 0) e
+GROUP BY w.agreement_id, e.concerns
 """
 
+# Bounds that hold every month: an agreement read over its whole ledger.
+_EVERY_MONTH = (date(1, 1, 1), date(9999, 12, 1))
 
-def booked_rows(agreement_ids: list[int], kinds: list[str]) -> list[tuple]:
+
+def booked_rows(agreement_ids: list[int], kinds: list[str], months=None) -> list[tuple]:
     """(agreement id, month, quantity, eligible amount, amount): the sums of the agreements' ledger entries
     of these kinds per agreement and the month they concern (a locked month's late difference is booked in a
-    later month but still counts for its own)."""
+    later month but still counts for its own). `months` maps an agreement to the (first, last) months to read
+    (those it concerns); an agreement not in it is read whole. An entry is never booked before the month it
+    concerns, so the (agreement, period) index bounds each read from below."""
+    months = months or {}
+    bounds = [months.get(pk, _EVERY_MONTH) for pk in agreement_ids]
     with connection.cursor() as cursor:
-        cursor.execute(_BOOKED_SQL.format(ledger=table(LedgerEntry)), [list(agreement_ids), list(kinds)])
+        cursor.execute(_BOOKED_SQL.format(ledger=table(LedgerEntry)),
+                       [list(agreement_ids), [first for first, _ in bounds], [last for _, last in bounds],
+                        list(kinds)])
         return cursor.fetchall()
 
 

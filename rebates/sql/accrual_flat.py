@@ -213,15 +213,28 @@ SELECT ARRAY(SELECT id FROM flat ORDER BY id), (SELECT count(*) FROM created),
 # The second measure of the clearance and referral kinds (rebates/engine/kinds.py), per (agreement, month): the
 # agreement's purchases in scope of products in their clearance window that month (as `clearance_rows`), or the
 # purchases in scope of the customers its customer referred in their referral months (as `referral_rows`).
-# Recomputed whole over the term; in part, over the periods to recompute only (`span`). Another flat kind has none.
+# Recomputed whole over the term; in part, over the periods to recompute only (`span`: a period's lines read by
+# customer and month, never the term's). Another flat kind has none.
 SECOND_MEASURE_SQL = """    SELECT m.agreement_id, m.month, SUM(m.amount) AS amount
-    FROM (SELECT a.id AS agreement_id, pl.month, pl.amount, a.in_part
+    FROM (SELECT a.id AS agreement_id, pl.month, pl.amount, FALSE AS outside_span
           FROM flat a
           JOIN {purchase} pl ON pl.customer_id = a.customer_id
+          JOIN {product} pr ON pr.id = pl.product_id
+          WHERE a.kind = 'clearance' AND NOT a.in_part AND pr.clearance_from <= pl.month
+            AND pr.clearance_until >= pl.month AND {covers}
+          UNION ALL
+          -- Recomputed in part: the lines of the periods to recompute only, read by (customer, month).
+          SELECT a.id, pl.month, pl.amount, FALSE
+          FROM span s
+          JOIN flat a ON a.id = s.agreement_id
+          JOIN {purchase} pl ON pl.customer_id = a.customer_id
+               AND pl.month BETWEEN s.first_month AND s.last_month
           JOIN {product} pr ON pr.id = pl.product_id
           WHERE a.kind = 'clearance' AND pr.clearance_from <= pl.month AND pr.clearance_until >= pl.month
             AND {covers}
           UNION ALL
+          -- The referred customers' lines are few (their referral months only): read whole, then kept to the
+          -- periods to recompute below when recomputed in part.
           SELECT a.id, pl.month, pl.amount, a.in_part
           FROM flat a
           JOIN {customer} rc ON rc.referred_by_id = a.customer_id
@@ -229,8 +242,8 @@ SECOND_MEASURE_SQL = """    SELECT m.agreement_id, m.month, SUM(m.amount) AS amo
                AND pl.month < rc.referral_from + make_interval(months => rc.referral_months::int)
           JOIN {product} pr ON pr.id = pl.product_id
           WHERE a.kind = 'referral' AND {covers}) m
-    WHERE NOT m.in_part OR EXISTS (SELECT 1 FROM span s WHERE s.agreement_id = m.agreement_id
-                                                          AND m.month BETWEEN s.first_month AND s.last_month)
+    WHERE NOT m.outside_span OR EXISTS (SELECT 1 FROM span s WHERE s.agreement_id = m.agreement_id
+                                                              AND m.month BETWEEN s.first_month AND s.last_month)
     GROUP BY m.agreement_id, m.month"""
 
 # Recomputed whole: the month's purchases in scope from the run's own table (rebates.sql.terms).

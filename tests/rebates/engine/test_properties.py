@@ -16,6 +16,7 @@ from rebates.engine import (
     PurchaseLine,
     RebateRule,
     calculate,
+    months_read_in_part,
     quantize_money,
 )
 from rebates.engine.periods import add_months
@@ -236,6 +237,12 @@ def test_recomputing_only_changed_months_gives_the_whole_terms_results_for_the_m
     assert part == tuple(
         r for r in whole if any(r.period_start <= month <= r.month for month in differ)
     )
+    # The run reads the ledger's months of `months_read_in_part` only: the months outside it change nothing.
+    window = months_read_in_part(terms, changed, as_of=YEAR_END)
+    read = [line for line in lines if window is not None and window[0] <= line.month <= window[1]]
+    assert calculate(terms, read, as_of=YEAR_END, last_year_lines=last_year, bonus_lines=lines,
+                     changed_months=changed, clearance_lines=on_clearance(lines), mix_lines=by_line(lines),
+                     referral_lines=referred(lines)) == part
 
 
 @given(purchase_lines(), st.randoms(use_true_random=False), minimums, caps)
