@@ -100,9 +100,9 @@ def agreement_outlooks(ids: list[int], *, as_of: date) -> list[tuple[AgreementIn
     agreements = [a for a in agreement_inputs(ids) if a.terms.start_month <= month_of(as_of)]
     if not agreements:
         return []
-    # From last year's first month of the earliest period under way, to the as-of month.
-    earliest = add_months(min(settlement_period(a.terms, as_of).first for a in agreements), -12)
-    lines = outlook_month_totals(agreements, earliest=earliest, latest=month_of(as_of))
+    # Each agreement's own window: from last year's first month of its period under way to the as-of month.
+    firsts = {a.pk: add_months(settlement_period(a.terms, as_of).first, -12) for a in agreements}
+    lines = outlook_month_totals(agreements, firsts=firsts, latest=month_of(as_of))
     bonuses = bonus_product_lines(agreements)
     cleared, mixed, referred = clearance_lines(agreements), mix_lines(agreements), referral_lines(agreements)
     result = []
