@@ -76,21 +76,21 @@ def test_a_delivery_that_meets_the_other_deliverys_rows_on_writing_stores_nothin
     agreement, _ = tiered_agreement()
     run = accrue(AS_OF, outlook=False)
     [(first, last)] = agreement_forecast_chunks(run_id=run.pk)
-    worked_out = outlook.agreement_outlooks
+    worked_out = outlook.outlooks_of
 
-    def other_delivery_commits_first(ids, *, as_of):
-        result = worked_out(ids, as_of=as_of)
+    def other_delivery_commits_first(read, *, as_of):
+        result = worked_out(read, as_of=as_of)
         AgreementForecast.objects.create(run=run, agreement=agreement, as_of=as_of, period_start=as_of,
                                          period_end=as_of, payout_month=as_of, method="run-rate")
         return result
 
-    monkeypatch.setattr(outlook, "agreement_outlooks", other_delivery_commits_first)
+    monkeypatch.setattr(outlook, "outlooks_of", other_delivery_commits_first)
 
     # The unique (run, agreement) constraint stops the second writer: no error, its whole chunk rolled back
     # (here with the stand-in for the other delivery's row, written inside the same transaction).
     assert agreement_forecasts_chunk_record(run_id=run.pk, first=first, last=last) == 0
     assert not AgreementForecast.objects.filter(run=run).exists()
-    monkeypatch.setattr(outlook, "agreement_outlooks", worked_out)
+    monkeypatch.setattr(outlook, "outlooks_of", worked_out)
     assert agreement_forecasts_chunk_record(run_id=run.pk, first=first, last=last) == 1
 
 
@@ -178,3 +178,15 @@ def test_an_agreements_next_tier_is_the_same_whichever_agreements_share_its_chun
     alone = to_go()
 
     assert together == alone == ("minimum", D("100.000"), D("1000.00"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chunks_read_ahead_on_a_connection_of_their_own_store_what_chunk_after_chunk_stores(
+        one_agreement_a_chunk):
+    agreements = [tiered_agreement()[0] for _ in range(3)]
+    run = accrue(AS_OF, outlook=False)
+
+    # Outside a transaction, each chunk's purchases are read while the one before is worked out.
+    assert agreement_forecasts_record(run_id=run.pk) == 3
+    assert stored(run) == sorted((a.pk, D("960.00"), D("120.00")) for a in agreements)
+    assert agreement_forecasts_record(run_id=run.pk) == 0
