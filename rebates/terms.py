@@ -155,20 +155,28 @@ def scope_month_totals_store(*, run_id: int, agreement_ids: list[int], by_custom
                           customer_ids={customer for _, customer in terms} if by_customer else None)
 
 
-def outlook_month_totals(agreements: list["AgreementInput"], *, earliest: date,
+def outlook_month_totals(agreements: list["AgreementInput"], *, firsts: dict[int, date],
                          latest: date) -> dict[int, list[engine.PurchaseLine]]:
-    """Per agreement id, its purchases in scope per month from `earliest` to `latest`, the months before its
-    term included (the outlook reads last year's months whatever the rule); a buying group's agreement, its
-    own and its members' in their membership months, as the run reads them (docs/buying-groups.md)."""
+    """Per agreement id, its purchases in scope per month from its first month in `firsts` to `latest`, the
+    months before its term included (the outlook reads last year's months whatever the rule); a buying
+    group's agreement, its own and its members' in their membership months, as the run reads them
+    (docs/buying-groups.md). Each agreement's months are its own, whatever others are read with it."""
     if not agreements:
         return {}
+    firsts = {a.pk: firsts[a.pk] for a in agreements}
     # A few agreements' lines are read by index through their customers; many, by a pass over the lines.
     customers = {a.customer_id for a in agreements} if len(agreements) <= OUTLOOK_BY_CUSTOMER else None
+    # An input read with its customer knows whether that customer is a group (None: not known).
+    groups = None if any(a.group is None for a in agreements) else {a.pk: a.customer_id for a in agreements
+                                                                     if a.group}
     totals: dict[int, list[engine.PurchaseLine]] = defaultdict(list)
+    line = engine.PurchaseLine
+    # One read from the earliest first month of all; each agreement keeps its own months only.
     for agreement_id, month, quantity, amount in sql.outlook_month_rows(
-            [a.pk for a in agreements], customers, earliest=earliest, latest=latest):
-        # PostgreSQL's sums of numerics come as exact Decimals and months as dates: taken as they are.
-        totals[agreement_id].append(engine.PurchaseLine(month, quantity, amount))
+            list(firsts), earliest=min(firsts.values()), latest=latest, group_ids=groups, customer_ids=customers):
+        if month >= firsts[agreement_id]:
+            # PostgreSQL's sums of numerics come as exact Decimals and months as dates: taken as they are.
+            totals[agreement_id].append(line(month, quantity, amount))
     return totals
 
 

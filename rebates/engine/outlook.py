@@ -161,7 +161,8 @@ def next_tier(
 
     `lines` are the agreement's purchases in scope (any months; those after the as-of month are ignored),
     `last_year_lines` the year before's (the same lines by default). `unit_price` converts units and
-    amounts; by default the period's (else all the lines') average price.
+    amounts; by default the period's average price to date, else that of the months from last year's first
+    month of the period to the as-of month (lines before those never change the price).
     """
     lines = tuple(lines)
     last_year_lines = lines if last_year_lines is None else tuple(last_year_lines)
@@ -273,8 +274,13 @@ def _cumulative_at(results, period, as_month) -> Decimal:
 
 
 def _average_price(lines, period, as_month) -> Decimal | None:
-    """The period's average net price to date, else all the lines' (a credit-only period has none)."""
-    for chosen in ([line for line in lines if period.first <= line.month <= as_month], lines):
+    """The period's average net price to date; for a period that bought nothing (or only credits), that of
+    the agreement's own window: from last year's first month of the period to the as-of month. Fixed by the
+    period alone, so the price never depends on how far back the caller read (an outlook chunk reads back to
+    the earliest period of all its agreements); None when that window has no price either."""
+    window_first = add_months(period.first, -12)
+    for first in (period.first, window_first):
+        chosen = [line for line in lines if first <= line.month <= as_month]
         quantity = sum((line.quantity for line in chosen), ZERO)
         amount = sum((line.amount for line in chosen), ZERO)
         if quantity > 0 and amount > 0:

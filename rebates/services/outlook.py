@@ -5,9 +5,11 @@ Worked out by the pure engine (rebates/engine/outlook.py) over the same purchase
 plus the months before the term (last year's, which shape the forecast).
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from typing import NamedTuple
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 
 from rebates import engine
 from rebates.bulk import insert_rows
@@ -62,13 +64,14 @@ def agreement_forecast_chunks(*, run_id: int) -> list[tuple[int, int]]:
     return [_chunk_range(number) for number in sorted(wanted - stored)]
 
 
-def agreement_forecasts_chunk_record(*, run_id: int, first: int, last: int) -> int:
+def agreement_forecasts_chunk_record(*, run_id: int, first: int, last: int, read=None) -> int:
     """Store the outlook of the run's agreements with a pk from `first` to `last`; returns the rows stored.
 
     One transaction: a worker killed midway stores nothing and the next delivery stores it all. A range
     holding any of the run's forecasts is stored already (0); two deliveries at once both write, and the
     unique (run, agreement) constraint makes the later one wait for the earlier and, once that one has
-    committed, roll back and store nothing.
+    committed, roll back and store nothing. `read`, when given, is the range's `outlook_inputs` read
+    beforehand (by `agreement_forecasts_record`).
     """
     run = _succeeded(run_id)
     if run is None:
@@ -78,8 +81,9 @@ def agreement_forecasts_chunk_record(*, run_id: int, first: int, last: int) -> i
             stored = AgreementForecast.objects.filter(run_id=run_id, agreement_id__gte=first, agreement_id__lte=last)
             if stored.exists():
                 return 0
-            ids = list(_in_term(run).filter(pk__range=(first, last)).order_by("pk").values_list("pk", flat=True))
-            rows = [_row(run, agreement, outlook) for agreement, outlook in agreement_outlooks(ids, as_of=run.as_of)]
+            if read is None:
+                read = outlook_inputs(_chunk_ids(run, first, last), as_of=run.as_of)
+            rows = [_row(run, agreement, outlook) for agreement, outlook in outlooks_of(read, as_of=run.as_of)]
             with connection.wrap_database_errors:  # the driver's unique violation as Django's IntegrityError
                 insert_rows(AgreementForecast, COLUMNS, rows)
             return len(rows)
@@ -87,34 +91,83 @@ def agreement_forecasts_chunk_record(*, run_id: int, first: int, last: int) -> i
         return 0
 
 
+def _chunk_ids(run: AccrualRun, first: int, last: int) -> list[int]:
+    return list(_in_term(run).filter(pk__range=(first, last)).order_by("pk").values_list("pk", flat=True))
+
+
 def agreement_forecasts_record(*, run_id: int) -> int:
     """Store the outlook of every active agreement in its term on the run's as-of date, chunk after chunk in
     this process (the workers take one chunk each: rebates.tasks); returns the rows stored (0 when the run
-    has not succeeded, or its outlook is stored already: safe to run twice)."""
-    return sum(agreement_forecasts_chunk_record(run_id=run_id, first=first, last=last)
-               for first, last in agreement_forecast_chunks(run_id=run_id))
+    has not succeeded, or its outlook is stored already: safe to run twice).
+
+    Outside a transaction, the next chunk's purchases are read on a connection of their own while the
+    engine works on this one (the database and this process each busy at once); each chunk still stores
+    in its own transaction. Inside one (tests, a caller's atomic block), where another connection would not
+    see its uncommitted rows, chunk after chunk."""
+    chunks = agreement_forecast_chunks(run_id=run_id)
+    if connection.in_atomic_block or len(chunks) < 2:
+        return sum(agreement_forecasts_chunk_record(run_id=run_id, first=first, last=last) for first, last in chunks)
+    run = _succeeded(run_id)
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        try:
+            ahead = reader.submit(_read_chunk, run, *chunks[0])
+            stored = 0
+            for number, (first, last) in enumerate(chunks):
+                read = ahead.result()
+                if number + 1 < len(chunks):
+                    ahead = reader.submit(_read_chunk, run, *chunks[number + 1])
+                stored += agreement_forecasts_chunk_record(run_id=run_id, first=first, last=last, read=read)
+            return stored
+        finally:
+            reader.submit(connections.close_all).result()
+
+
+def _read_chunk(run: AccrualRun, first: int, last: int):
+    """A chunk's `outlook_inputs`, read in a transaction of this thread's connection."""
+    with transaction.atomic():
+        return outlook_inputs(_chunk_ids(run, first, last), as_of=run.as_of)
+
+
+class OutlookInputs(NamedTuple):
+    """What the engine reads for a chunk's outlook: its agreements and their lines by agreement id."""
+
+    agreements: list[AgreementInput]
+    lines: dict
+    bonuses: dict
+    cleared: dict
+    mixed: dict
+    referred: dict
+
+
+def outlook_inputs(ids: list[int], *, as_of: date) -> OutlookInputs:
+    """The agreements (those started by the as-of date) and their purchases the outlook reads, as of a day."""
+    agreements = [a for a in agreement_inputs(ids) if a.terms.start_month <= month_of(as_of)] if ids else []
+    if not agreements:
+        return OutlookInputs([], {}, {}, {}, {}, {})
+    # Each agreement's own window: from last year's first month of its period under way to the as-of month.
+    firsts = {a.pk: add_months(settlement_period(a.terms, as_of).first, -12) for a in agreements}
+    return OutlookInputs(agreements, outlook_month_totals(agreements, firsts=firsts, latest=month_of(as_of)),
+                         bonus_product_lines(agreements), clearance_lines(agreements), mix_lines(agreements),
+                         referral_lines(agreements))
+
+
+def outlooks_of(read: OutlookInputs, *, as_of: date) -> list[tuple[AgreementInput, tuple[Forecast, NextTier | None]]]:
+    """The engine's outlook of the agreements read: (agreement, (forecast, next tier or None))."""
+    result = []
+    for agreement in read.agreements:
+        own = read.lines.get(agreement.pk, [])
+        result.append((agreement, (
+            forecast(agreement.terms, own, as_of=as_of, bonus_lines=read.bonuses.get(agreement.pk, ()),
+                     clearance_lines=read.cleared.get(agreement.pk, ()), mix_lines=read.mixed.get(agreement.pk, ()),
+                     referral_lines=read.referred.get(agreement.pk, ())),
+            next_tier(agreement.terms, own, as_of=as_of) if _has_threshold(agreement.terms) else None,
+        )))
+    return result
 
 
 def agreement_outlooks(ids: list[int], *, as_of: date) -> list[tuple[AgreementInput, tuple[Forecast, NextTier | None]]]:
     """The engine's outlook of these agreements as of a day: (agreement, (forecast, next tier or None))."""
-    agreements = [a for a in agreement_inputs(ids) if a.terms.start_month <= month_of(as_of)]
-    if not agreements:
-        return []
-    # From last year's first month of the earliest period under way, to the as-of month.
-    earliest = add_months(min(settlement_period(a.terms, as_of).first for a in agreements), -12)
-    lines = outlook_month_totals(agreements, earliest=earliest, latest=month_of(as_of))
-    bonuses = bonus_product_lines(agreements)
-    cleared, mixed, referred = clearance_lines(agreements), mix_lines(agreements), referral_lines(agreements)
-    result = []
-    for agreement in agreements:
-        own = lines.get(agreement.pk, [])
-        result.append((agreement, (
-            forecast(agreement.terms, own, as_of=as_of, bonus_lines=bonuses.get(agreement.pk, ()),
-                     clearance_lines=cleared.get(agreement.pk, ()), mix_lines=mixed.get(agreement.pk, ()),
-                     referral_lines=referred.get(agreement.pk, ())),
-            next_tier(agreement.terms, own, as_of=as_of) if _has_threshold(agreement.terms) else None,
-        )))
-    return result
+    return outlooks_of(outlook_inputs(ids, as_of=as_of), as_of=as_of)
 
 
 def _has_threshold(terms: engine.AgreementTerms) -> bool:

@@ -172,7 +172,8 @@ def scope_month_drop(*, run_id: int) -> None:
 
 # The outlook's purchases in scope per (agreement, month): those of the agreement's customer and, for a buying
 # group's agreement, those of its members in the months they were members (docs/buying-groups.md), together:
-# each agreement (alias b, with its term) once per buyer, so one pass over their lines answers both.
+# each agreement (alias b, with its term) once per buyer, so one pass over their lines answers both. Only the
+# agreements named as groups' are joined to the memberships.
 _OUTLOOK_TOTALS_SQL = """
 WITH buyer AS (
     SELECT a.id, a.start_month, a.end_month, a.customer_id AS buyer_id, FALSE AS member,
@@ -181,7 +182,7 @@ WITH buyer AS (
     UNION ALL
     SELECT a.id, a.start_month, a.end_month, g.member_id, TRUE, g.joined, g.ended
       FROM {agreement} a JOIN {membership} g ON g.group_id = a.customer_id
-     WHERE a.id = ANY(%(agreements)s::bigint[])
+     WHERE a.id = ANY(%(groups)s::bigint[])
 )
 SELECT b.id AS agreement_id, pl.month AS month, SUM(pl.quantity) AS quantity, SUM(pl.amount) AS amount
 FROM buyer b
@@ -192,25 +193,40 @@ WHERE (NOT b.member OR {member_in}){customers}
 GROUP BY b.id, pl.month
 """
 
+# The members of these groups: named to the query above, so it reads their lines by index.
+_MEMBERS_OF_SQL = "SELECT DISTINCT member_id FROM {membership} WHERE group_id = ANY(%s::bigint[])"
 
-def outlook_month_rows(agreement_ids: list[int], customer_ids, *, earliest: date, latest: date) -> list[tuple]:
+
+def outlook_month_rows(agreement_ids: list[int], *, earliest: date, latest: date, group_ids=None,
+                       customer_ids=None) -> list[tuple]:
     """(agreement id, month, quantity, amount) per agreement and month with purchases in scope, from
     `earliest` to `latest`, the months before the term included: the outlook shapes a forecast by last
     year's months whatever the rule (the same scope as `scope_month_rows`, the term's start aside). A buying
     group's agreement counts its members' purchases in their membership months with its own, as the run
-    does. Inside a transaction (it sets the planner's options for it); `customer_ids` (or None) names the
+    does: `group_ids` maps those agreements to their group (customer) ids (None: any agreement may be one).
+    Inside a transaction (it sets the planner's options for it); `customer_ids` (or None) names the
     agreements' customers, whose lines (and their groups' members') are read by index."""
+    ids = sorted(agreement_ids)
+    if not ids:
+        return []
     tables = {"agreement": table(RebateAgreement), "membership": table(GroupMembership)}
     sql = _OUTLOOK_TOTALS_SQL.format(
         **tables, purchase=table(PurchaseLine), product=table(Product), member_in=member_in_sql(membership="b"),
         customers="\n  AND pl.customer_id = ANY(%(customers)s::bigint[])" if customer_ids else "",
         covers=covers_sql(agreement="b", or_before_term="TRUE"),
     )
-    params = {"agreements": list(agreement_ids), "earliest": earliest, "latest": latest}
+    groups = ids if group_ids is None else sorted(group_ids)
+    params = {"agreements": ids, "groups": groups, "earliest": earliest, "latest": latest}
     with connection.cursor() as cursor:
         if customer_ids:
-            cursor.execute(_GROUP_MEMBERS_SQL.format(**tables), [list(agreement_ids)])
-            params["customers"] = sorted({*customer_ids, *(member for (member,) in cursor.fetchall())})
+            members = []
+            if group_ids is None:
+                cursor.execute(_GROUP_MEMBERS_SQL.format(**tables), [ids])
+                members = [member for (member,) in cursor.fetchall()]
+            elif group_ids:
+                cursor.execute(_MEMBERS_OF_SQL.format(**tables), [sorted(set(group_ids.values()))])
+                members = [member for (member,) in cursor.fetchall()]
+            params["customers"] = sorted({*customer_ids, *members})
         # As for the run's input: the scope tests make the planner guess the query far dearer than it is,
         # and compiling it (JIT) costs more than running it. For the caller's transaction only.
         cursor.execute("SET LOCAL jit = off")

@@ -15,6 +15,7 @@ from rebates.services.outlook import (
     agreement_forecasts_chunk_record,
     agreement_forecasts_record,
 )
+from tests.factories import AgreementFactory, PerUnitRuleFactory, ProductFactory, PurchaseLineFactory
 from tests.rebates.test_outlook_forecasts import accrue, tiered_agreement
 
 pytestmark = pytest.mark.django_db
@@ -75,21 +76,21 @@ def test_a_delivery_that_meets_the_other_deliverys_rows_on_writing_stores_nothin
     agreement, _ = tiered_agreement()
     run = accrue(AS_OF, outlook=False)
     [(first, last)] = agreement_forecast_chunks(run_id=run.pk)
-    worked_out = outlook.agreement_outlooks
+    worked_out = outlook.outlooks_of
 
-    def other_delivery_commits_first(ids, *, as_of):
-        result = worked_out(ids, as_of=as_of)
+    def other_delivery_commits_first(read, *, as_of):
+        result = worked_out(read, as_of=as_of)
         AgreementForecast.objects.create(run=run, agreement=agreement, as_of=as_of, period_start=as_of,
                                          period_end=as_of, payout_month=as_of, method="run-rate")
         return result
 
-    monkeypatch.setattr(outlook, "agreement_outlooks", other_delivery_commits_first)
+    monkeypatch.setattr(outlook, "outlooks_of", other_delivery_commits_first)
 
     # The unique (run, agreement) constraint stops the second writer: no error, its whole chunk rolled back
     # (here with the stand-in for the other delivery's row, written inside the same transaction).
     assert agreement_forecasts_chunk_record(run_id=run.pk, first=first, last=last) == 0
     assert not AgreementForecast.objects.filter(run=run).exists()
-    monkeypatch.setattr(outlook, "agreement_outlooks", worked_out)
+    monkeypatch.setattr(outlook, "outlooks_of", worked_out)
     assert agreement_forecasts_chunk_record(run_id=run.pk, first=first, last=last) == 1
 
 
@@ -148,3 +149,44 @@ def test_a_run_that_did_not_succeed_has_no_chunks_to_store():
 
     assert agreement_forecast_chunks(run_id=run.pk) == []
     assert agreement_forecasts_chunk_record(run_id=run.pk, first=0, last=10**9) == 0
+
+
+def test_an_agreements_next_tier_is_the_same_whichever_agreements_share_its_chunk(monkeypatch):
+    # Its quarter bought nothing: the minimum is priced over its own window, July 2025 to September 2026
+    # (100 units at $8.00 and 50 at $14.00), never March 2025's $20.00, which a chunk mate whose year
+    # began in January makes the chunk read.
+    product = ProductFactory()
+    quarterly = AgreementFactory(products=[product], settlement_frequency="quarterly", committed_monthly_quantity=None,
+                                 start_month=datetime.date(2025, 1, 1), end_month=datetime.date(2026, 12, 1))
+    PerUnitRuleFactory(agreement=quarterly, minimum=D("100"))
+    for month, price in (((2025, 3), "20.00"), ((2025, 7), "8.00"), ((2025, 8), "8.00"), ((2026, 4), "14.00")):
+        PurchaseLineFactory(customer=quarterly.customer, product=product, month=datetime.date(*month, 1),
+                            quantity=D("50"), unit_price=D(price))
+    tiered_agreement()
+    run = accrue(datetime.date(2026, 9, 30), outlook=False)
+
+    def to_go():
+        return AgreementForecast.objects.filter(run=run, agreement=quarterly).values_list(
+            "next_kind", "to_go_units", "to_go_amount").get()
+
+    assert agreement_forecasts_record(run_id=run.pk) == 2  # one chunk for both
+    together = to_go()
+    AgreementForecast.objects.filter(run=run).delete()
+    monkeypatch.setattr(outlook, "OUTLOOK_CHUNK_IDS", 1)
+    assert len(agreement_forecast_chunks(run_id=run.pk)) == 2
+    assert agreement_forecasts_record(run_id=run.pk) == 2
+    alone = to_go()
+
+    assert together == alone == ("minimum", D("100.000"), D("1000.00"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chunks_read_ahead_on_a_connection_of_their_own_store_what_chunk_after_chunk_stores(
+        one_agreement_a_chunk):
+    agreements = [tiered_agreement()[0] for _ in range(3)]
+    run = accrue(AS_OF, outlook=False)
+
+    # Outside a transaction, each chunk's purchases are read while the one before is worked out.
+    assert agreement_forecasts_record(run_id=run.pk) == 3
+    assert stored(run) == sorted((a.pk, D("960.00"), D("120.00")) for a in agreements)
+    assert agreement_forecasts_record(run_id=run.pk) == 0

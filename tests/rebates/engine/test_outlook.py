@@ -93,6 +93,36 @@ def test_the_last_tier_reached_leaves_nothing_to_reach():
     assert next_tier(retroactive_tiers(), every_month("600", "10.00"), as_of=month_end(9)) is None
 
 
+def quarterly_minimum() -> AgreementTerms:
+    rule = RebateRule(kind="per_unit", rate=Decimal("0.25"), minimum=Decimal("100"))
+    return AgreementTerms(start_month=month(1, 2025), end_month=month(12), settlement_frequency="quarterly",
+                          rule=rule)
+
+
+def test_a_quarter_that_bought_nothing_prices_its_minimum_at_its_window_from_last_years_quarter_on():
+    # Nothing bought in the third quarter: the window runs from July 2025 (at $8.00) to September 2026;
+    # March 2025's $20.00 is before it.
+    lines = [*every_month("50", "20.00", (3,), year=2025), *every_month("50", "8.00", (7, 8), year=2025),
+             *every_month("50", "14.00", (4,))]
+    tier = next_tier(quarterly_minimum(), lines, as_of=month_end(9))
+
+    assert (tier.threshold_kind, tier.to_go_units) == (MINIMUM, Decimal("100"))
+    assert tier.unit_price == Decimal("10.00")  # $1,500.00 for 150 units: 100 at $8.00 and 50 at $14.00
+    assert tier.to_go_amount == Decimal("1000.00")
+
+
+@given(st.lists(st.tuples(st.integers(1, 12), st.integers(1, 500), st.integers(1, 40)), max_size=12))
+@outlook_examples
+def test_months_read_before_the_window_never_change_the_next_tier(earlier):
+    # Whatever an outlook chunk's other agreements make it read back to, the agreement's figures stay its own.
+    window = [*every_month("50", "8.00", (7, 8), year=2025), *every_month("50", "14.00", (4,))]
+    older = [PurchaseLine(month(m, 2024), Decimal(q), Decimal(q) * Decimal(p)) for m, q, p in earlier]
+    older += [PurchaseLine(month(m, 2025), Decimal(q), Decimal(q) * Decimal(p)) for m, q, p in earlier if m < 7]
+
+    assert next_tier(quarterly_minimum(), [*older, *window], as_of=month_end(9)) == \
+        next_tier(quarterly_minimum(), window, as_of=month_end(9))
+
+
 @given(agreements(), purchase_lines(min_quantity=0), st.integers(1, 12), st.integers(0, 5000))
 @outlook_examples
 def test_reaching_the_stated_next_tier_volume_earns_exactly_the_stated_extra(terms, lines, as_of_month, base):
