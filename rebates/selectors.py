@@ -175,6 +175,11 @@ def accrual_entries(*, user, customer=None, manager=None, program=None, agreemen
     return entries
 
 
+def last_accrual_month(*, user, **filters) -> date | None:
+    """The latest month of the ledger entries the user may see with the accruals filters (None: no entry)."""
+    return accrual_entries(user=user, **filters).order_by().aggregate(last=Max("period"))["last"]
+
+
 def _manager_name(customer="agreement__customer"):
     """The account manager's full name, else their username ("" when the customer has none)."""
     manager = f"{customer}__account_manager"
