@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import NamedTuple
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -30,6 +31,7 @@ from pages.sheets import agreement_sheet_export, claims_by_month
 from pages.watchlist import dashboard_watchlist
 from pages.watchlist import watchlist as watchlist_items
 from pricing_signals import selectors
+from pricing_signals.views import signals_at_stake
 from rebates import forecasts as forecast_reads
 from rebates import groups as group_reads
 from rebates import history as history_reads
@@ -56,7 +58,7 @@ TODAY_SHOWN = 10  # things to do today on the dashboard; the rest are a link awa
 # A row's columns, and what "What to do today" reads of every customer (outlook.selectors.PLAN_FIELDS).
 CUSTOMER_ROW_FIELDS = ("pk", "code", "name", "segment__name", "account_manager__first_name",
                        "account_manager__last_name", "account_manager__username", "status", "value_tier",
-                       "risk_level", "risk_points")
+                       "risk_level", "risk_points", "currency")
 
 
 @login_required
@@ -89,7 +91,12 @@ def dashboard(request):
     context["has_rows"] = bool(context["customers"])
     if not sees_all:
         at_stake = {pk: found.unpaid_balance for pk, found in figures.items()}
-        context["at_stake"] = sum(at_stake.values(), Decimal("0.00"))
+        # Per currency of the customers, never one sum across currencies.
+        currency_of = {customer["pk"]: customer["currency"] for customer in everyone}
+        context["at_stake"] = {}
+        for pk, unpaid in at_stake.items():
+            code = currency_of.get(pk, settings.DEFAULT_CURRENCY)
+            context["at_stake"][code] = context["at_stake"].get(code, Decimal("0.00")) + unpaid
         # The account manager's dashboard leads with the day's work on their own customers (others read
         # /contacts/due/).
         if user.has_perm("customers.view_contact"):
@@ -98,7 +105,7 @@ def dashboard(request):
         shown_signals = list(selectors.open_signals(user=user).select_related(None).select_related("product")
                              [:PRICING_DASHBOARD_SIGNALS])
         exposure = selectors.signals_exposure_totals(user=user, signals=shown_signals)
-        context["open_signals"] = [(signal, exposure[signal.pk]) for signal in shown_signals]
+        context["open_signals"] = signals_at_stake(user=user, signals=shown_signals, totals=exposure)
         context["open_signal_count"] = len(signals)
     if user.has_perm("rebates.start_accrual_run") or user.has_perm("rebates.approve_settlement"):
         context["finance"] = rebate_selectors.finance_overview(user=user)
@@ -157,7 +164,8 @@ def customer_rows(customers, figures, shortfall, touching) -> list[CustomerRow]:
             segment=customer["segment__name"] or "—",
             manager=full_name.strip() or customer["account_manager__username"] or "—",
             status=CUSTOMER_STATUS.get(customer["status"], customer["status"]),
-            active=found.active_agreements, accrued=money(found.accrued_to_date), unpaid=money(found.unpaid_balance),
+            active=found.active_agreements, accrued=money(found.accrued_to_date, customer["currency"]),
+            unpaid=money(found.unpaid_balance, customer["currency"]),
             months=shortfall.get(customer["pk"], 0),
             signals=[_signal_link(signal_url, mark) for mark in signals[:SIGNALS_SHOWN]],
             more=max(len(signals) - SIGNALS_SHOWN, 0),
