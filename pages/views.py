@@ -318,7 +318,7 @@ def agreement_terminate_submit(request, number):
     else:
         forfeited = -forfeiture.amount if forfeiture is not None else Decimal("0.00")
         messages.success(request, f"{agreement.number} terminated on {form.cleaned_data['terminated_on']:%Y-%m-%d}: "
-                                  f"{money(forfeited)} forfeited.")
+                                  f"{money(forfeited, agreement.currency)} forfeited.")
     return None, redirect("agreement-detail", number=agreement.number)
 
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.db.models import Count, Q, Sum
+from django.db.models import Q, Sum
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -64,7 +64,7 @@ from rebates.services.exports import accruals_export
 from rebates.services.imports import purchase_import_commit_start, purchase_import_start
 from rebates.services.period_lock import PeriodLockConflict, PeriodLockError, period_lock, period_reopen
 from rebates.services.settlement import CreditNoteNumbering, SettlementsNotPayable, second_approval_threshold
-from rebates.templatetags.figures import money
+from rebates.templatetags.figures import money, money_parts
 from rebates.wording import export_filters_in_words, period_in_words
 
 ZERO_MONEY = Decimal("0.00")
@@ -280,8 +280,9 @@ def settlement_interim_view(request):
             except SettlementError as error:
                 form.add_error("through", str(error))
             else:
+                amount = money(settlement.amount, agreement.currency)
                 messages.success(request, f"Interim payment of {agreement.number} through "
-                                          f"{settlement.period_end:%Y-%m} drafted: {money(settlement.amount)}.")
+                                          f"{settlement.period_end:%Y-%m} drafted: {amount}.")
                 return redirect("settlements")
     return settlements(request, interim_form=form)
 
@@ -299,11 +300,11 @@ def settlements(request, interim_form=None):
     can_pay = request.user.has_perm("rebates.pay_settlement")
     drafts = payable = None
     if can_approve and not answer.errors:
-        drafts = _selection(request, answer.query).approvable_by(request.user).aggregate(
-            count=Count("pk"), amount=Sum("amount"))
+        drafts = selectors.counted_by_currency(_selection(request, answer.query).approvable_by(request.user),
+                                               "amount", "agreement__customer__currency")
     if can_pay and not answer.errors:
-        payable = _payable(_selection(request, answer.query), request.user).aggregate(
-            count=Count("pk"), amount=Sum("amount"))
+        payable = selectors.counted_by_currency(_payable(_selection(request, answer.query), request.user),
+                                                "amount", "agreement__customer__currency")
     return render(request, "rebates/settlements.html", {
         "list": answer, "settlements": listed, "drafts": drafts, "payable": payable,
         "rows": settlement_rows(listed, user=request.user, can_approve=can_approve, can_pay=can_pay),
@@ -355,7 +356,9 @@ def settlements_approve_view(request):
         return _back_to_list(query)
     done = settlements_approve(settlement_ids=ids, by=request.user)
     given = len(done.approved) + len(done.awaiting_second)
-    words = f"Approved {given} settlement{'s' if given != 1 else ''}, {money(done.amount)} in all."
+    in_all = selectors.counted_by_currency(Settlement.objects.filter(pk__in=ids), "amount",
+                                           "agreement__customer__currency")["amount"]  # never one sum of currencies
+    words = f"Approved {given} settlement{'s' if given != 1 else ''}, {money_parts(in_all)} in all."
     if done.awaiting_second:
         count = len(done.awaiting_second)
         words += (f" {count} of them {'pays' if count == 1 else 'pay'} more than "
@@ -415,9 +418,10 @@ def settlements_pay_view(request):
             except SettlementError as error:
                 form.add_error("pattern" if form.cleaned_data["pattern"] else None, str(error))
             else:
-                total = sum((payment.amount for payment in paid), ZERO_MONEY)
+                # Paid all or none: the settlements listed, per currency.
+                total = amounts_by_currency((s.agreement.customer.currency, s.amount) for s in payable)
                 messages.success(request, f"Paid {len(paid)} settlement{'s' if len(paid) != 1 else ''}, "
-                                          f"{money(total)} in all ({paid[0].payment_reference} to "
+                                          f"{money_parts(total)} in all ({paid[0].payment_reference} to "
                                           f"{paid[-1].payment_reference}).")
                 return _back_to_list(query)
         if form.errors and status == 200:
@@ -425,8 +429,17 @@ def settlements_pay_view(request):
     return render(request, "rebates/settlements_pay.html", {
         "form": form, "payable": [(settlement, form[name]) for settlement, name in form.settlement_fields],
         "count": len(payable), "query": query, "too_many": too_many, "listed": PAY_MANY_LISTED,
-        "mine": mine, "amount": sum((s.amount for s in payable), ZERO_MONEY),
+        "mine": mine,
+        "amount": amounts_by_currency((s.agreement.customer.currency, s.amount) for s in payable),
         "back": f"{reverse('settlements')}?{query}" if query else reverse("settlements")}, status=status)
+
+
+def amounts_by_currency(pairs) -> dict[str, Decimal]:
+    """(currency, amount) pairs summed per currency, never across currencies."""
+    totals: dict[str, Decimal] = {}
+    for currency, amount in pairs:
+        totals[currency] = totals.get(currency, ZERO_MONEY) + amount
+    return totals
 
 
 def settlement_rows(settlements, *, user=None, can_approve, can_pay) -> list[dict]:
@@ -511,13 +524,15 @@ def settlement_approve_view(request, pk):
     except SettlementError as error:
         messages.error(request, str(error))
     else:
+        currency = settlement.agreement.currency
         if settlement.status == Settlement.Status.APPROVING:
             messages.success(request, f"First approval of settlement {settlement.pk} of "
-                                      f"{settlement.agreement.number} given: {money(settlement.amount)} is more than "
-                                      f"{money(second_approval_threshold())}, so another person must approve it too.")
+                                      f"{settlement.agreement.number} given: {money(settlement.amount, currency)} is "
+                                      f"more than {money(second_approval_threshold(), currency)}, so another person "
+                                      "must approve it too.")
         else:
             messages.success(request, f"Settlement {settlement.pk} of {settlement.agreement.number} approved: "
-                                      f"{money(settlement.amount)}.")
+                                      f"{money(settlement.amount, currency)}.")
     wanted = request.POST.get("next", "")
     # Back to the page the form was on, never to another site.
     safe = url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()},
@@ -561,8 +576,9 @@ def settlement_pay_view(request, pk):
         else:
             settlement.refresh_from_db(fields=["payment_reference"])
             more = f" and {len(parts) - 1} more, one per member" if len(parts) > 1 else ""
+            amount = money(settlement.amount, settlement.agreement.currency)
             messages.success(request, f"Settlement {settlement.pk} of {settlement.agreement.number} paid: "
-                                      f"{money(settlement.amount)} ({settlement.payment_reference}{more}).")
+                                      f"{amount} ({settlement.payment_reference}{more}).")
             return redirect("settlements")
     return render(request, "rebates/settlement_pay.html", {"settlement": settlement, "form": form, "parts": parts},
                   status=400 if form.errors else 200)
