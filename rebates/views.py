@@ -10,6 +10,7 @@ import functools
 from decimal import Decimal
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
@@ -64,6 +65,7 @@ from rebates.services.exports import accruals_export
 from rebates.services.imports import purchase_import_commit_start, purchase_import_start
 from rebates.services.period_lock import PeriodLockConflict, PeriodLockError, period_lock, period_reopen
 from rebates.services.settlement import CreditNoteNumbering, SettlementsNotPayable, second_approval_threshold
+from rebates.templatetags.figures import amount as unsigned
 from rebates.templatetags.figures import money, money_parts
 from rebates.wording import export_filters_in_words, period_in_words
 
@@ -176,10 +178,38 @@ def accrual_runs(request):
     runs = list_answer(request, RUN_LIST, AccrualRun.objects.select_related("started_by"))
     if isinstance(runs, HttpResponse):
         return runs
+    runs = _booked_in_currencies(runs)
     return render(request, "rebates/accrual_runs.html", {
         "form": form, "list": runs, "check": AccrualCheck.objects.first(),
         "can_start": request.user.has_perm("rebates.start_accrual_run")},
         status=runs.status)
+
+
+def _booked_in_currencies(runs):
+    """The runs list with what each run booked in the currencies of the agreements it booked for (a run books
+    for agreements in any currency): each row's parts per currency; the total only in a book held in the
+    default currency alone (run totals are never added across currencies)."""
+    booked_at = [column.key for column in RUN_LIST.columns].index("booked")
+    booked = selectors.runs_booked(row for row, _ in runs.rows)
+    rows = []
+    for row, cells in runs.rows:
+        cells = list(cells)
+        cells[booked_at] = cells[booked_at]._replace(text=money_parts(booked.get(row.pk)))
+        rows.append((row, cells))
+    totals = list(runs.totals)
+    if totals and selectors.book_currencies() not in ([], [settings.DEFAULT_CURRENCY]):
+        totals[booked_at] = ""  # the list's total is written in the default currency: only a book in it has one
+    return runs._replace(rows=rows, totals=totals)
+
+
+def _run_booked_words(run, finished: bool) -> str:
+    """What a run booked, per currency ("€10.00 · $20.00"): read from its entries once it has finished (or at
+    once in a book of one currency); while it runs in a book of several, its running total, unsigned, and
+    the currencies it is in."""
+    currencies = selectors.book_currencies()
+    if finished or len(currencies) <= 1:
+        return money_parts(selectors.runs_booked([run]).get(run.pk))
+    return f"{unsigned(run.total_amount)} so far in {' and '.join(currencies)}, per currency when the run ends"
 
 
 def _moment(value) -> str:
@@ -199,7 +229,7 @@ def accrual_run_state(run) -> dict:
         "status": run.status, "status_display": run.get_status_display(), "progress": run.progress,
         "finished": finished, "chunks": chunks,
         "agreements": f"{run.agreements_count:,}", "entries_booked": f"{run.entries_count:,}",
-        "amount_booked": money(run.total_amount),
+        "amount_booked": _run_booked_words(run, finished),
         "started": _moment(run.started_at) or ("waiting for a worker" if run.status == AccrualRun.Status.QUEUED
                                                else "—"),
         "finished_at": _moment(run.finished_at) or ("not yet" if not finished else "—"),
