@@ -121,10 +121,17 @@ def today_section(user, at_stake: dict[int, Decimal], customers: list[dict] | No
     cells = None if customers is None else {
         customer["pk"]: (customer["code"], customer["name"], customer["value_tier"], customer["risk_level"])
         for customer in customers}
+    currencies = None if customers is None else {customer["pk"]: customer["currency"] for customer in customers}
     items, count = outlook_selectors.today_items(
         user=user, as_of=clock.today(), limit=TODAY_SHOWN, at_stake=at_stake, read=customers,
-        extra=dashboard_watchlist(user=user, at_stake=at_stake, customers=cells))
-    return {"items": items, "count": count}
+        extra=dashboard_watchlist(user=user, at_stake=at_stake, customers=cells, currencies=currencies))
+    # Each item's money in its customer's currency.
+    if customers is None:
+        by_code = dict(Customer.objects.filter(code__in={item.customer_code for item in items})
+                       .values_list("code", "currency"))
+    else:
+        by_code = {customer["code"]: customer["currency"] for customer in customers}
+    return {"items": [(item, by_code.get(item.customer_code)) for item in items], "count": count}
 
 
 CUSTOMER_STATUS = dict(Customer.Status.choices)
@@ -355,7 +362,7 @@ def agreement_sheet(request, number):
 # --- watchlist ------------------------------------------------------------------------------------------
 
 WATCHLIST_HEADERS = (("Watch", "text"), ("Customer code", "text"), ("Customer", "text"), ("Agreement", "text"),
-                     ("Reason", "text"), ("Money involved", "money"))
+                     ("Reason", "text"), ("Money involved", "money"), ("Currency", "text"))
 
 
 @login_required
@@ -372,8 +379,12 @@ def watchlist(request):
         return values_export_response(
             name="watchlist", title="Watchlist", headers=WATCHLIST_HEADERS, format=export,
             rows=([item.kind_label, item.customer_code, item.customer_name, item.agreement_number or "",
-                   item.reason, item.money] for item in items))
+                   item.reason, item.money, item.currency] for item in items),
+            currency_column=len(WATCHLIST_HEADERS) - 1)
+    total: dict[str, Decimal] = {}  # per currency of the customers, never one sum across currencies
+    for item in items:
+        total[item.currency] = total.get(item.currency, Decimal("0.00")) + item.money
     return render(request, "pages/watchlist.html", {
-        "items": items, "total": sum((item.money for item in items), Decimal("0.00")),
+        "items": items, "total": total,
         "run": forecast_reads.latest_forecast_run(),
     })
