@@ -27,6 +27,7 @@ from rebates import forecasts as forecast_reads
 from rebates import journal as journal_reads
 from rebates.exports import XLSX_CONTENT_TYPE, ExportError, ExportFile
 from rebates.exports.filters import filter_choices
+from rebates.exports.forecast_months import forecast_months_export
 from rebates.exports.settlement_statement import statement_pdf, statement_xlsx
 from rebates.filtersets import (
     AccrualRunFilterSet,
@@ -819,8 +820,6 @@ def import_progress(request, pk):
 
 # --- forecasts ------------------------------------------------------------------------------------------
 
-FORECAST_MONTH_HEADERS = (("Month of payout", "month"), ("Agreements", "int"), ("Forecast rebate", "money"),
-                          ("Forecast payout", "money"), ("Earned to date", "money"))
 FORECAST_CHECKS_SHOWN = 50
 
 
@@ -845,18 +844,16 @@ def forecasts(request):
         return refused
     run = forecast_reads.latest_forecast_run()
     months = forecast_reads.forecast_liability_by_month(user=request.user, run=run)
-    totals = {2: sum((m.rebate for m in months), ZERO_MONEY), 3: sum((m.payout for m in months), ZERO_MONEY),
-              4: sum((m.earned_to_date for m in months), ZERO_MONEY)}
+    totals = forecast_reads.totals_by_currency(months)
     if export:
-        return values_export_response(
-            name="forecast-liability", title="Forecast liability", headers=FORECAST_MONTH_HEADERS, format=export,
-            rows=([m.month, m.agreements, m.rebate, m.payout, m.earned_to_date] for m in months), totals=totals)
+        return forecast_months_export(months, totals, format=export)
     earlier, checks = forecast_reads.forecast_checks(user=request.user, limit=FORECAST_CHECKS_SHOWN)
     return render(request, "rebates/forecasts.html", {
-        "run": run, "months": months, "total_rebate": totals[2], "total_payout": totals[3],
-        "total_earned": totals[4], "earlier": earlier, "checks": checks,
-        "checks_error": sum((check.error for check in checks), ZERO_MONEY),
+        "run": run, "months": months, "total_rebate": totals["rebate"], "total_payout": totals["payout"],
+        "total_earned": totals["earned_to_date"], "earlier": earlier, "checks": checks,
+        "checks_error": amounts_by_currency((check.forecast.agreement.currency, check.error) for check in checks),
     })
+
 
 
 # --- finance reports: the GL journal and the aged liability ---------------------------------------------
