@@ -581,12 +581,13 @@ def settlement_pay_view(request, pk):
     if request.method == "POST" and request.POST.get("change"):
         # Back from the confirmation to the form, as it was filled in.
         names = ["payment_reference", "pattern", "start", *(f"member-{part.member}" for part in parts)]
-        form = SettlementPayForm(parts=parts, initial={
+        form = SettlementPayForm(parts=parts, currency=settlement.agreement.currency, initial={
             **{name: request.POST.get(name, "") for name in names},
             "paid_on": request.POST.get("paid_on") or clock.today()})
         return render(request, "rebates/settlement_pay.html", {"settlement": settlement, "form": form,
                                                                "parts": parts})
-    form = SettlementPayForm(request.POST or None, parts=parts, initial={"paid_on": clock.today(), "start": 1})
+    form = SettlementPayForm(request.POST or None, parts=parts, currency=settlement.agreement.currency,
+                             initial={"paid_on": clock.today(), "start": 1})
     if request.method == "POST" and form.is_valid() and not form.cleaned_data["confirmed"]:
         # Paying cannot be undone: the filled-in payment is shown once more, to be confirmed or changed.
         return render(request, "rebates/settlement_pay.html", {"settlement": settlement, "form": form,

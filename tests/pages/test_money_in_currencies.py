@@ -22,9 +22,10 @@ pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-03-05")]
 
 D = Decimal
 MARCH = datetime.date(2026, 3, 1)
+UNITS = D("450")
 
 
-def tiered(customer, units=D("450")):
+def tiered(customer, units=UNITS):
     product = ProductFactory()
     agreement = AgreementFactory(customer=customer, products=[product])
     rule = RebateRule.objects.create(agreement=agreement, kind="tiered", rate_type="percent",
