@@ -870,6 +870,21 @@ def _journal_headers(made):
             (f"Credit in {made.reporting_currency}", "money"))
 
 
+def _journal_totals(made) -> dict[int, object]:
+    """The journal file's totals: debits and credits as figures in a journal of one currency (with it), else
+    per currency in words, never one sum of currencies; the reporting currency's when every rate is known."""
+    totals: dict[int, object] = {column: total for column, total in ((9, made.reporting_debit),
+                                                                     (10, made.reporting_credit))
+                                 if total is not None}
+    if len(made.currencies) > 1:
+        totals.update({5: money_parts(made.debit_by_currency), 6: money_parts(made.credit_by_currency)})
+    else:
+        totals.update({5: made.debit, 6: made.credit})
+        if made.currencies:
+            totals[8] = made.currencies[0]
+    return totals
+
+
 def _report_query(request, form_class):
     """A finance report's GET: (export format, the bound and valid form, None), or a refusal as the last item
     (a wrong method, an unknown export, a bad parameter: 400 naming each field)."""
@@ -906,9 +921,7 @@ def journal(request):
                   *([rate.month, f"Rate used: 1 {rate.currency} = {rate.rate} {rate.to_currency}"
                      if rate.rate is not None else f"No {rate.currency} rate to {rate.to_currency}",
                      "", "", "", None, None, None, rate.currency, None, None] for rate in made.rates)],
-            totals={column: total for column, total in ((5, made.debit), (6, made.credit),
-                                                        (9, made.reporting_debit), (10, made.reporting_credit))
-                    if total is not None})
+            totals=_journal_totals(made), currency_column=8, currency_amounts=(5, 6))
     return render(request, "rebates/journal.html", {"form": form, "journal": made, "query": request.GET.urlencode()})
 
 
@@ -932,8 +945,9 @@ def aged_liability(request):
         per_currency = report.totals_per_currency
         totals = {}
         if len(per_currency) == 1:  # amounts in the agreements' currencies add up only when there is one
-            _, buckets, total = per_currency[0]
+            currency, buckets, total = per_currency[0]
             totals.update(enumerate((*buckets, total), start=3))
+            totals[2] = currency
         if reporting_totals is not None:
             totals.update(enumerate((*reporting_totals[0], reporting_totals[1]), start=8))
         return values_export_response(
@@ -943,7 +957,7 @@ def aged_liability(request):
                      *(row.reporting or (None,) * 5)] for row in rows),
                   # The rates used, below the rows (a rate's row names it in the name column).
                   *(["", _rate_words(rate), rate.currency, *(None,) * 10] for rate in report.rates)],
-            totals=totals)
+            totals=totals, currency_column=2, currency_amounts=range(3, 8))
     return render(request, "rebates/aged_liability.html", {
         "form": form, "report": report, "rows": rows, "group_name": aging.GROUPS[group], "buckets": aging.BUCKETS,
         "per_currency": report.totals_per_currency, "reporting_totals": reporting_totals, "as_of": as_of,
