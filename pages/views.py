@@ -117,7 +117,8 @@ def today_section(user, at_stake: dict[int, Decimal], customers: list[dict] | No
     within reach, a minimum or commitment at risk, falling volume, a claim below net-net, an open signal).
     `at_stake`: each customer's unpaid rebate, read once by the dashboard; `customers`: every customer the
     user may see as dicts of CUSTOMER_ROW_FIELDS, when the dashboard has read them; the watches the nightly
-    outlook found are stored rows (pages.watchlist.dashboard_watchlist)."""
+    outlook found are stored rows (pages.watchlist.dashboard_watchlist). `rows`: each item with its customer's
+    currency, for the page."""
     cells = None if customers is None else {
         customer["pk"]: (customer["code"], customer["name"], customer["value_tier"], customer["risk_level"])
         for customer in customers}
@@ -131,7 +132,7 @@ def today_section(user, at_stake: dict[int, Decimal], customers: list[dict] | No
                        .values_list("code", "currency"))
     else:
         by_code = {customer["code"]: customer["currency"] for customer in customers}
-    return {"items": [(item, by_code.get(item.customer_code)) for item in items], "count": count}
+    return {"items": items, "count": count, "rows": [(item, by_code.get(item.customer_code)) for item in items]}
 
 
 CUSTOMER_STATUS = dict(Customer.Status.choices)
