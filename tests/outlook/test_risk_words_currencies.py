@@ -1,14 +1,25 @@
-"""The risk factors' words give a customer's amounts in the customer's currency."""
+"""The risk factors' words and a price claim among the contacts give a customer's amounts in the customer's
+currency."""
 
 import datetime
 from decimal import Decimal
 
 import pytest
 
+from customers import roles
 from customers.models import Customer
 from outlook.services import outlook_refresh
 from outlook.valuation import CustomerFacts, RiskRules, risk_score
-from tests.factories import AgreementFactory, CustomerFactory, LedgerEntryFactory, PurchaseLineFactory
+from tests.api.conftest import client_for
+from tests.factories import (
+    AgreementFactory,
+    CustomerFactory,
+    LedgerEntryFactory,
+    PriceClaimFactory,
+    ProductFactory,
+    PurchaseLineFactory,
+    UserFactory,
+)
 
 AS_OF = datetime.date(2026, 11, 9)
 
@@ -47,3 +58,17 @@ def test_the_nightly_outlook_writes_each_customers_reasons_in_its_currency():
     assert reasons["R-EU"]["little_at_stake"] == ("Only €2.50 of unpaid rebate at stake (0.2% of the year's "
                                                  "purchases): cheap to leave.")
     assert reasons["R-US"]["little_at_stake"].startswith("Only $2.50 of unpaid rebate at stake")
+
+
+@pytest.mark.django_db
+@pytest.mark.today("2026-11-09")
+def test_a_price_claim_among_the_contacts_is_in_its_customers_currency():
+    manager = UserFactory(username="am.claims", role=roles.ACCOUNT_MANAGER)
+    for code, currency in (("C-EU", "EUR"), ("C-US", "USD")):
+        PriceClaimFactory(customer=CustomerFactory(code=code, currency=currency, account_manager=manager),
+                          product=ProductFactory(sku=f"SKU-{code}"), claimed_price=Decimal("1234.5"))
+    client = client_for(manager)
+    euro = client.get("/api/v1/customers/C-EU/contacts/").json()
+    dollar = client.get("/api/v1/customers/C-US/contacts/").json()
+    assert [row["note"] for row in euro] == ["Claimed €1,234.50 for SKU-C-EU"]
+    assert [row["note"] for row in dollar] == ["Claimed $1,234.50 for SKU-C-US"]
