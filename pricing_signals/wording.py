@@ -1,7 +1,7 @@
 """Price claims in words, as the agreement's sheet and the signals timeline show them."""
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from pricing_signals.models import PriceClaim
 from rebates.engine.words import money
@@ -23,3 +23,15 @@ def claim_words(*, competitor: str, price: Decimal, sku: str, channel: str, repo
                 currency=None) -> str:
     """`claim_text` from the claim's values (the price in `currency`, its customer's; the default's when none)."""
     return f"{competitor} {_price(price, currency)} on {sku} ({channel.lower()}, {reported_on:%Y-%m-%d})"
+
+
+def median_words(price: Decimal, currencies) -> str:
+    """A signal's median claimed price in the currency of its claims ("median €11.40"); without a sign, the
+    currencies named, when its claims are in several ("median 11.40 (claims in EUR, USD)"); in the default
+    currency when none is known."""
+    currencies = sorted(set(currencies))
+    if len(currencies) <= 1:
+        return f"median {_price(price, currencies[0] if currencies else None)}"
+    places = 2 if price == price.quantize(Decimal("0.01")) else 4
+    unsigned = price.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return f"median {unsigned:,.{places}f} (claims in {', '.join(currencies)})"

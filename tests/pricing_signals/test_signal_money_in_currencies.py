@@ -57,3 +57,31 @@ def test_a_claim_in_words_is_in_its_customers_currency():
     assert words == "Acme €11.40 on FAS-101 (phone, 2026-09-03)"
     assert claim_words(competitor="Acme", price=Decimal("11.405"), sku="FAS-101", channel="Phone",
                        reported_on=date(2026, 9, 3)) == "Acme $11.4050 on FAS-101 (phone, 2026-09-03)"
+
+
+def _timeline_titles(client):
+    html = client.get(reverse("signals"), {"from": "2026-08-01", "to": "2026-11-16"}).content.decode()
+    return re.findall(r"<title>([^<]*)</title>", html)
+
+
+def test_the_timeline_gives_a_signals_median_and_its_claims_in_the_claimants_currency(
+        exposed, pricing_manager, client):
+    client.force_login(pricing_manager)
+    titles = _timeline_titles(client)
+    window = next(title for title in titles if title.startswith(f"Signal #{exposed.pk} "))
+    assert window.endswith("1 customers, median €11.40")
+    claim = next(title for title in titles if title.startswith("Claim of C-CLAIM"))
+    assert "€11.40 on" in claim and "$" not in claim
+
+
+def test_the_timeline_names_the_currencies_of_a_signal_claimed_in_several(product, manager_a, pricing_manager,
+                                                                          client):
+    euros = CustomerFactory(code="T-EU", currency="EUR", account_manager=manager_a)
+    dollars = CustomerFactory(code="T-US", currency="USD", account_manager=manager_a)
+    signal = signal_on(product, "11.40", euros, dollars)
+    client.force_login(pricing_manager)
+    titles = _timeline_titles(client)
+    window = next(title for title in titles if title.startswith(f"Signal #{signal.pk} "))
+    assert window.endswith("2 customers, median 11.40 (claims in EUR, USD)")
+    claims = {code: title for title in titles for code in ("T-EU", "T-US") if title.startswith(f"Claim of {code}")}
+    assert "€11.40 on" in claims["T-EU"] and "$11.40 on" in claims["T-US"]
