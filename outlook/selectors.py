@@ -28,6 +28,7 @@ from outlook.models import TodayWatch
 from pricing_signals.models import PriceClaim
 from pricing_signals.selectors import CustomerSignal, OpenSignal
 from rebates.engine.periods import month_of
+from rebates.engine.words import money
 from rebates.models import AgreementBalance
 
 TIERS = tuple(Customer.ValueTier.values)  # A, B, C: most valuable first
@@ -309,7 +310,8 @@ class ContactRow:
 
 
 def customer_contacts(*, user, customer, limit: int = 50) -> list[ContactRow]:
-    """The customer's logged contacts and its price claims (each a conversation), newest first."""
+    """The customer's logged contacts and its price claims (each a conversation, its price in the customer's
+    currency), newest first."""
     contacts = (Contact.objects.visible_to(user).filter(customer=customer).select_related("manager")
                 .order_by("-contacted_on", "-pk")[:limit])
     claims = (PriceClaim.objects.visible_to(user).filter(customer=customer).select_related("reported_by", "product")
@@ -318,7 +320,8 @@ def customer_contacts(*, user, customer, limit: int = 50) -> list[ContactRow]:
             for c in contacts]
     rows += [ContactRow(c.reported_on, "price_claim", f"Price claim ({c.get_channel_display().lower()})",
                         c.reported_by.get_username() if c.reported_by else "",
-                        f"Claimed ${c.claimed_price:.2f} for {c.product.sku}", c.pk) for c in claims]
+                        f"Claimed {money(c.claimed_price, 2, customer.currency)} for {c.product.sku}", c.pk)
+             for c in claims]
     rows.sort(key=lambda row: row.contacted_on, reverse=True)
     return rows[:limit]
 

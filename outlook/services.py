@@ -83,12 +83,12 @@ def customer_facts(*, as_of: date, rules: RiskRules) -> dict[int, CustomerFacts]
                   .annotate(total=Sum("unpaid")).values_list("agreement__customer_id", "total"))
     ends = _term_ends(as_of)
     facts = {}
-    for customer_id in Customer.objects.values_list("pk", flat=True):
+    for customer_id, currency in Customer.objects.values_list("pk", "currency"):
         now, then = purchases.get(customer_id, (ZERO, ZERO))
         facts[customer_id] = CustomerFacts(
             net_purchases=now, net_purchases_before=then, claims_below_net_net=claims.get(customer_id, 0),
             open_signals=signals.get(customer_id, 0), unpaid_rebate=unpaid.get(customer_id) or ZERO,
-            term_ends_on=ends.get(customer_id))
+            term_ends_on=ends.get(customer_id), currency=currency)
     return facts
 
 

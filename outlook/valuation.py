@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from rebates.engine.words import money
+
 A, B, C = "A", "B", "C"
 LOW, MEDIUM, HIGH = "low", "medium", "high"
 ZERO = Decimal("0.00")
@@ -77,7 +79,8 @@ class CustomerFacts:
     claims_below_net_net: the customer's price claims in the last `claim_days` days whose claimed price is below
     their net-net price; open_signals: open market signals the customer is exposed to or claimed in;
     unpaid_rebate: the rebate the customer would forfeit by leaving; term_ends_on: the last day of the earliest
-    ending active agreement (None: no active agreement)."""
+    ending active agreement (None: no active agreement); currency: the customer's, which its amounts are in and
+    their words are written in (None: the book's usual currency)."""
 
     net_purchases: Decimal
     net_purchases_before: Decimal
@@ -85,6 +88,7 @@ class CustomerFacts:
     open_signals: int
     unpaid_rebate: Decimal
     term_ends_on: date | None
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,8 +111,8 @@ class Risk:
         return [factor.as_json() for factor in self.factors]
 
 
-def _money(amount: Decimal) -> str:
-    return f"${amount.quantize(Decimal('0.01')):,}"
+def _money(amount: Decimal, currency: str | None) -> str:
+    return money(amount, 2, currency)
 
 
 def _percent(value: Decimal) -> str:
@@ -124,8 +128,8 @@ def falling_volume(facts: CustomerFacts, rules: RiskRules) -> RiskFactor | None:
         return None
     points = rules.falling_steep_points if drop >= rules.falling_steep_percent else rules.falling_points
     return RiskFactor("falling_volume", points,
-                      f"Purchases fell {_percent(drop)} against the year before ({_money(now)} in the last 12 months, "
-                      f"{_money(before)} in the 12 before).")
+                      f"Purchases fell {_percent(drop)} against the year before ({_money(now, facts.currency)} in "
+                      f"the last 12 months, {_money(before, facts.currency)} in the 12 before).")
 
 
 def claims_below_net_net(facts: CustomerFacts, rules: RiskRules) -> RiskFactor | None:
@@ -154,8 +158,8 @@ def little_at_stake(facts: CustomerFacts, rules: RiskRules) -> RiskFactor | None
     if share >= rules.at_stake_percent:
         return None
     return RiskFactor("little_at_stake", rules.at_stake_points,
-                      f"Only {_money(facts.unpaid_rebate)} of unpaid rebate at stake ({_percent(share)} of the "
-                      f"year's purchases): cheap to leave.")
+                      f"Only {_money(facts.unpaid_rebate, facts.currency)} of unpaid rebate at stake "
+                      f"({_percent(share)} of the year's purchases): cheap to leave.")
 
 
 def term_ending(facts: CustomerFacts, rules: RiskRules, *, as_of: date) -> RiskFactor | None:

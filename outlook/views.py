@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 
 from config import clock
 from config.http import wrong_method
+from customers.models import Customer
 from customers.services import contact_log
 from outlook import selectors
 from outlook.charts import value_risk_plot
@@ -23,9 +24,9 @@ from rebates.exports.list_sheet import write_list_xlsx
 CONTACTS_DUE_SHOWN = 200
 
 
-def _xlsx(name, *, title, headers, rows):
+def _xlsx(name, *, title, headers, rows, currency_column=None):
     buffer = io.BytesIO()
-    write_list_xlsx(buffer, title=title, headers=headers, rows=rows)
+    write_list_xlsx(buffer, title=title, headers=headers, rows=rows, currency_column=currency_column)
     response = HttpResponse(buffer.getvalue(), content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{name}-{clock.today():%Y-%m-%d}.xlsx"'
     return response
@@ -68,17 +69,21 @@ def contacts_due(request):
     today = clock.today()
     due = selectors.contacts_due(user=request.user, as_of=today)
     count = len(due)
+    shown = due[:CONTACTS_DUE_SHOWN]
+    # Each customer's rebate at stake in its own currency: one read of the shown customers' currencies.
+    currency_of = dict(Customer.objects.filter(pk__in=[customer.pk for customer in shown])
+                       .values_list("pk", "currency"))
     rows = []
-    for customer in due[:CONTACTS_DUE_SHOWN]:
+    for customer in shown:
         why, overdue = selectors.due_words(customer.due_on, customer.last_contact_on, today)
-        rows.append((customer, why, overdue))
+        rows.append((customer, why, overdue, currency_of.get(customer.pk)))
     return render(request, "outlook/contacts_due.html", {"rows": rows, "count": count, "shown": len(rows),
                                                           "today": today})
 
 
 CONTACTS_DUE_HEADERS = (("Code", "text"), ("Customer", "text"), ("Account manager", "text"), ("Value tier", "text"),
                         ("Risk level", "text"), ("Unpaid rebate at stake", "money"), ("Last contact", "date"),
-                        ("Every (days)", "int"), ("Due on", "date"), ("Why", "text"))
+                        ("Every (days)", "int"), ("Due on", "date"), ("Why", "text"), ("Currency", "text"))
 
 
 @login_required
@@ -87,11 +92,14 @@ def contacts_due_sheet(request):
     if refused := wrong_method(request, "GET"):
         return refused
     today = clock.today()
+    due = selectors.contacts_due(user=request.user, as_of=today)
+    currency_of = dict(Customer.objects.filter(pk__in=[c.pk for c in due]).values_list("pk", "currency"))
     rows = ((c.code, c.name, c.account_manager or "", c.value_tier, c.risk_level_name, c.at_stake,
              c.last_contact_on or "", c.cadence_days, c.due_on or "",
-             selectors.due_words(c.due_on, c.last_contact_on, today)[0])
-            for c in selectors.contacts_due(user=request.user, as_of=today))
-    return _xlsx("contacts-due", title="Contacts due", headers=CONTACTS_DUE_HEADERS, rows=rows)
+             selectors.due_words(c.due_on, c.last_contact_on, today)[0], currency_of.get(c.pk, ""))
+            for c in due)
+    return _xlsx("contacts-due", title="Contacts due", headers=CONTACTS_DUE_HEADERS, rows=rows,
+                 currency_column=len(CONTACTS_DUE_HEADERS) - 1)
 
 
 @login_required

@@ -18,6 +18,8 @@ class WatchItemOut(serializers.Serializer):
     agreement = serializers.CharField(source="agreement_number", allow_null=True)
     reason = serializers.CharField(help_text="Why, in words.")
     money = serializers.DecimalField(max_digits=16, decimal_places=2, help_text="The money involved.")
+    currency = serializers.CharField(help_text="What `money` and the amounts of `reason` are in: the customer's "
+                                               "currency (ISO 4217).")
     link = serializers.CharField(help_text="The page to look at (a path of this site).")
 
 
@@ -25,7 +27,7 @@ WATCH_ITEM = {"kind": "near_tier", "kind_label": "About to reach a tier", "custo
               "customer_name": "Northgate Industrial Supply", "agreement": "AG-2026-0042",
               "reason": "200 units to the next tier, about a month at its own pace of 400 units; reaching it adds "
                         "$120.00, $80.00 of it catch-up on the period's earlier months.",
-              "money": "120.00", "link": "/agreements/AG-2026-0042/"}
+              "money": "120.00", "currency": "USD", "link": "/agreements/AG-2026-0042/"}
 
 
 class WatchlistView(ApiView):

@@ -35,7 +35,7 @@ def claims_by_month(*, user, statement: AgreementStatement) -> dict[date, list[s
     claims = (
         PriceClaim.objects.visible_to(user)
         .filter(covered_q(agreement, month="reported_on"), reported_on__gte=first, reported_on__lt=add_months(last, 1))
-        .select_related("competitor", "product")
+        .select_related("competitor", "product", "customer")
         .order_by("reported_on", "pk")
     )
     by_month: dict[date, list[str]] = defaultdict(list)

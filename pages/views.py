@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import NamedTuple
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -30,6 +31,7 @@ from pages.sheets import agreement_sheet_export, claims_by_month
 from pages.watchlist import dashboard_watchlist
 from pages.watchlist import watchlist as watchlist_items
 from pricing_signals import selectors
+from pricing_signals.views import signals_at_stake
 from rebates import forecasts as forecast_reads
 from rebates import groups as group_reads
 from rebates import history as history_reads
@@ -56,7 +58,7 @@ TODAY_SHOWN = 10  # things to do today on the dashboard; the rest are a link awa
 # A row's columns, and what "What to do today" reads of every customer (outlook.selectors.PLAN_FIELDS).
 CUSTOMER_ROW_FIELDS = ("pk", "code", "name", "segment__name", "account_manager__first_name",
                        "account_manager__last_name", "account_manager__username", "status", "value_tier",
-                       "risk_level", "risk_points")
+                       "risk_level", "risk_points", "currency")
 
 
 @login_required
@@ -89,7 +91,12 @@ def dashboard(request):
     context["has_rows"] = bool(context["customers"])
     if not sees_all:
         at_stake = {pk: found.unpaid_balance for pk, found in figures.items()}
-        context["at_stake"] = sum(at_stake.values(), Decimal("0.00"))
+        # Per currency of the customers, never one sum across currencies.
+        currency_of = {customer["pk"]: customer["currency"] for customer in everyone}
+        context["at_stake"] = {}
+        for pk, unpaid in at_stake.items():
+            code = currency_of.get(pk, settings.DEFAULT_CURRENCY)
+            context["at_stake"][code] = context["at_stake"].get(code, Decimal("0.00")) + unpaid
         # The account manager's dashboard leads with the day's work on their own customers (others read
         # /contacts/due/).
         if user.has_perm("customers.view_contact"):
@@ -98,7 +105,7 @@ def dashboard(request):
         shown_signals = list(selectors.open_signals(user=user).select_related(None).select_related("product")
                              [:PRICING_DASHBOARD_SIGNALS])
         exposure = selectors.signals_exposure_totals(user=user, signals=shown_signals)
-        context["open_signals"] = [(signal, exposure[signal.pk]) for signal in shown_signals]
+        context["open_signals"] = signals_at_stake(user=user, signals=shown_signals, totals=exposure)
         context["open_signal_count"] = len(signals)
     if user.has_perm("rebates.start_accrual_run") or user.has_perm("rebates.approve_settlement"):
         context["finance"] = rebate_selectors.finance_overview(user=user)
@@ -110,14 +117,22 @@ def today_section(user, at_stake: dict[int, Decimal], customers: list[dict] | No
     within reach, a minimum or commitment at risk, falling volume, a claim below net-net, an open signal).
     `at_stake`: each customer's unpaid rebate, read once by the dashboard; `customers`: every customer the
     user may see as dicts of CUSTOMER_ROW_FIELDS, when the dashboard has read them; the watches the nightly
-    outlook found are stored rows (pages.watchlist.dashboard_watchlist)."""
+    outlook found are stored rows (pages.watchlist.dashboard_watchlist). `rows`: each item with its customer's
+    currency, for the page."""
     cells = None if customers is None else {
         customer["pk"]: (customer["code"], customer["name"], customer["value_tier"], customer["risk_level"])
         for customer in customers}
+    currencies = None if customers is None else {customer["pk"]: customer["currency"] for customer in customers}
     items, count = outlook_selectors.today_items(
         user=user, as_of=clock.today(), limit=TODAY_SHOWN, at_stake=at_stake, read=customers,
-        extra=dashboard_watchlist(user=user, at_stake=at_stake, customers=cells))
-    return {"items": items, "count": count}
+        extra=dashboard_watchlist(user=user, at_stake=at_stake, customers=cells, currencies=currencies))
+    # Each item's money in its customer's currency.
+    if customers is None:
+        by_code = dict(Customer.objects.filter(code__in={item.customer_code for item in items})
+                       .values_list("code", "currency"))
+    else:
+        by_code = {customer["code"]: customer["currency"] for customer in customers}
+    return {"items": items, "count": count, "rows": [(item, by_code.get(item.customer_code)) for item in items]}
 
 
 CUSTOMER_STATUS = dict(Customer.Status.choices)
@@ -157,7 +172,8 @@ def customer_rows(customers, figures, shortfall, touching) -> list[CustomerRow]:
             segment=customer["segment__name"] or "—",
             manager=full_name.strip() or customer["account_manager__username"] or "—",
             status=CUSTOMER_STATUS.get(customer["status"], customer["status"]),
-            active=found.active_agreements, accrued=money(found.accrued_to_date), unpaid=money(found.unpaid_balance),
+            active=found.active_agreements, accrued=money(found.accrued_to_date, customer["currency"]),
+            unpaid=money(found.unpaid_balance, customer["currency"]),
             months=shortfall.get(customer["pk"], 0),
             signals=[_signal_link(signal_url, mark) for mark in signals[:SIGNALS_SHOWN]],
             more=max(len(signals) - SIGNALS_SHOWN, 0),
@@ -310,7 +326,7 @@ def agreement_terminate_submit(request, number):
     else:
         forfeited = -forfeiture.amount if forfeiture is not None else Decimal("0.00")
         messages.success(request, f"{agreement.number} terminated on {form.cleaned_data['terminated_on']:%Y-%m-%d}: "
-                                  f"{money(forfeited)} forfeited.")
+                                  f"{money(forfeited, agreement.currency)} forfeited.")
     return None, redirect("agreement-detail", number=agreement.number)
 
 
@@ -347,7 +363,7 @@ def agreement_sheet(request, number):
 # --- watchlist ------------------------------------------------------------------------------------------
 
 WATCHLIST_HEADERS = (("Watch", "text"), ("Customer code", "text"), ("Customer", "text"), ("Agreement", "text"),
-                     ("Reason", "text"), ("Money involved", "money"))
+                     ("Reason", "text"), ("Money involved", "money"), ("Currency", "text"))
 
 
 @login_required
@@ -364,8 +380,12 @@ def watchlist(request):
         return values_export_response(
             name="watchlist", title="Watchlist", headers=WATCHLIST_HEADERS, format=export,
             rows=([item.kind_label, item.customer_code, item.customer_name, item.agreement_number or "",
-                   item.reason, item.money] for item in items))
+                   item.reason, item.money, item.currency] for item in items),
+            currency_column=len(WATCHLIST_HEADERS) - 1)
+    total: dict[str, Decimal] = {}  # per currency of the customers, never one sum across currencies
+    for item in items:
+        total[item.currency] = total.get(item.currency, Decimal("0.00")) + item.money
     return render(request, "pages/watchlist.html", {
-        "items": items, "total": sum((item.money for item in items), Decimal("0.00")),
+        "items": items, "total": total,
         "run": forecast_reads.latest_forecast_run(),
     })

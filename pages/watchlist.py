@@ -60,6 +60,7 @@ class WatchItem:
     reason: str
     money: Decimal
     link: str
+    currency: str = ""  # the customer's: what `money` and the amounts of `reason` are in
 
     @property
     def kind_label(self) -> str:
@@ -80,16 +81,16 @@ def watchlist(*, user, as_of: date | None = None, at_stake: dict[int, Decimal] |
     return items
 
 
-def _to_go(forecast: AgreementForecast) -> str:
+def _to_go(forecast: AgreementForecast, currency: str) -> str:
     if forecast.next_measure == AgreementForecast.Measure.UNITS:
         return f"{_units(forecast.to_go_units)} units"
-    return money(forecast.to_go_amount)
+    return money(forecast.to_go_amount, currency)
 
 
-def _per_month(forecast: AgreementForecast, value: Decimal) -> str:
+def _per_month(forecast: AgreementForecast, value: Decimal, currency: str) -> str:
     if forecast.next_measure == AgreementForecast.Measure.UNITS:
         return f"{_units(value)} units"
-    return money(value)
+    return money(value, currency)
 
 
 # The rows that can be a tier or minimum watch (as `_outlook_items` decides in Python): something to add, and
@@ -118,27 +119,29 @@ def _outlook_items(user, *, commitments: bool = True, cells: bool = False) -> li
     for row in rows:
         agreement, customer = row.agreement, row.agreement.customer
         link = reverse("agreement-detail", args=[agreement.number])
+        cur = customer.currency
         found = len(items)
         if row.next_kind in ("tier", "minimum") and row.next_extra:
             within_a_month = row.own_per_month is not None and row.own_per_month > 0 and (
                 (row.to_go_units if row.next_measure == "units" else row.to_go_amount) <= row.own_per_month)
             behind = row.needed_per_month is not None and row.own_per_month is not None and (
                 row.needed_per_month > row.own_per_month)
-            catch_up = (f", {money(row.next_extra_catch_up)} of it catch-up on the period's earlier months"
+            catch_up = (f", {money(row.next_extra_catch_up, cur)} of it catch-up on the period's earlier months"
                         if row.next_extra_catch_up else "")
             if within_a_month:
                 items.append(WatchItem(
                     NEAR_TIER, customer.code, customer.name, agreement.number,
-                    f"{_to_go(row)} to {THRESHOLD_WORDS[row.next_kind]}, about a month at its own pace of "
-                    f"{_per_month(row, row.own_per_month)}; reaching it adds {money(row.next_extra)}{catch_up}.",
-                    row.next_extra, link))
+                    f"{_to_go(row, cur)} to {THRESHOLD_WORDS[row.next_kind]}, about a month at its own pace of "
+                    f"{_per_month(row, row.own_per_month, cur)}; reaching it adds {money(row.next_extra, cur)}"
+                    f"{catch_up}.",
+                    row.next_extra, link, cur))
             elif row.next_kind == "minimum" and behind:
                 items.append(WatchItem(
                     MINIMUM_AT_RISK, customer.code, customer.name, agreement.number,
-                    f"Needs {_per_month(row, row.needed_per_month)} a month to reach its minimum in the "
-                    f"{row.days_left} days left, buys {_per_month(row, row.own_per_month)}; "
-                    f"missing it loses {money(row.next_extra)}.",
-                    row.next_extra, link))
+                    f"Needs {_per_month(row, row.needed_per_month, cur)} a month to reach its minimum in the "
+                    f"{row.days_left} days left, buys {_per_month(row, row.own_per_month, cur)}; "
+                    f"missing it loses {money(row.next_extra, cur)}.",
+                    row.next_extra, link, cur))
         count = shortfalls.get(row.agreement_id, 0)
         at_risk = row.rebate - row.rebate_to_date
         if count and at_risk > 0:
@@ -146,8 +149,8 @@ def _outlook_items(user, *, commitments: bool = True, cells: bool = False) -> li
                 COMMITMENT_AT_RISK, customer.code, customer.name, agreement.number,
                 f"{count} month{'s' if count != 1 else ''} below the committed "
                 f"{_units(agreement.committed_monthly_quantity)} units; under the commitment rule such a month "
-                f"earns nothing, and {money(at_risk)} is still to earn this period.",
-                at_risk, link))
+                f"earns nothing, and {money(at_risk, cur)} is still to earn this period.",
+                at_risk, link, cur))
         if cells:
             items[found:] = [(item, customer.value_tier, customer.risk_level) for item in items[found:]]
     return items
@@ -170,18 +173,19 @@ def _falling_items(user, as_of: date) -> list[WatchItem]:
             falling[row["customer_id"]] = (this_year, last_year)
     if not falling:
         return []
-    customers = {pk: (code, name) for pk, code, name in
-                 Customer.objects.filter(pk__in=list(falling)).values_list("pk", "code", "name")}
+    customers = {pk: (code, name, currency) for pk, code, name, currency in
+                 Customer.objects.filter(pk__in=list(falling)).values_list("pk", "code", "name", "currency")}
     through = f"{this_end:%B}" if this_end.month > 1 else "January"
     items = []
     for customer_id, (this_year, last_year) in falling.items():
         drop = last_year - this_year
         percent = (drop * 100 / last_year).quantize(Decimal("1"))
+        code, name, cur = customers[customer_id]
         items.append(WatchItem(
-            FALLING, *customers[customer_id], None,
-            f"Bought {money(this_year)} from January to {through} {this_end.year}, against {money(last_year)} "
-            f"in the same months of {last_end.year}: {percent}% less.",
-            drop, reverse("customer-detail", args=[customers[customer_id][0]])))
+            FALLING, code, name, None,
+            f"Bought {money(this_year, cur)} from January to {through} {this_end.year}, against "
+            f"{money(last_year, cur)} in the same months of {last_end.year}: {percent}% less.",
+            drop, reverse("customer-detail", args=[code]), cur))
     return items
 
 
@@ -207,12 +211,13 @@ def _claim_items(user, as_of: date, at_stake: dict[int, Decimal]) -> list[WatchI
             continue
         seen.add(claim.customer_id)
         stake = at_stake.get(claim.customer_id) or ZERO
+        cur = claim.customer.currency
         items.append(WatchItem(
             UNDERCUTTING_CLAIM, claim.customer.code, claim.customer.name, figures.agreement.number,
-            f"Claimed {money(claim.claimed_price)} for {claim.product.sku} from {claim.competitor} on "
-            f"{claim.reported_on:%d %b %Y}, {money(figures.gap)} below its net-net {money(figures.net_net_price)}; "
-            f"{money(stake)} of unpaid rebate at stake.",
-            stake, reverse("claim-detail", args=[claim.pk])))
+            f"Claimed {money(claim.claimed_price, cur)} for {claim.product.sku} from {claim.competitor} on "
+            f"{claim.reported_on:%d %b %Y}, {money(figures.gap, cur)} below its net-net "
+            f"{money(figures.net_net_price, cur)}; {money(stake, cur)} of unpaid rebate at stake.",
+            stake, reverse("claim-detail", args=[claim.pk]), cur))
     return items
 
 
@@ -223,24 +228,25 @@ def _signal_items(user, as_of: date, at_stake: dict[int, Decimal]) -> list[Watch
     exposed = {customer_id: marks for customer_id, marks in exposed.items() if marks}
     if not exposed:
         return []
-    customers = {pk: (code, name) for pk, code, name in
-                 Customer.objects.filter(pk__in=list(exposed)).values_list("pk", "code", "name")}
+    customers = {pk: (code, name, currency) for pk, code, name, currency in
+                 Customer.objects.filter(pk__in=list(exposed)).values_list("pk", "code", "name", "currency")}
     items = []
     for customer_id, marks in exposed.items():
-        code, name = customers[customer_id]
+        code, name, cur = customers[customer_id]
         signal = marks[0].signal
         more = f" (and {len(marks) - 1} more)" if len(marks) > 1 else ""
         stake = at_stake.get(customer_id) or ZERO
         items.append(WatchItem(
             SIGNAL_EXPOSURE, code, name, None,
-            f"Pays more than the open signal on {signal.sku} at {money(signal.median_price)}{more}; "
-            f"{money(stake)} of unpaid rebate at stake.",
-            stake, reverse("signal-detail", args=[signal.pk])))
+            f"Pays more than the open signal on {signal.sku} at {money(signal.median_price, cur)}{more}; "
+            f"{money(stake, cur)} of unpaid rebate at stake.",
+            stake, reverse("signal-detail", args=[signal.pk]), cur))
     return items
 
 
 def dashboard_watchlist(*, user, at_stake: dict[int, Decimal],
-                        customers: dict[int, tuple[str, str, str, str]] | None = None) -> list[tuple]:
+                        customers: dict[int, tuple[str, str, str, str]] | None = None,
+                        currencies: dict[int, str] | None = None) -> list[tuple]:
     """The watchlist as the dashboard's "What to do today" takes it (outlook.selectors.today_items: each watch as
     its today_key and a function putting it in words, so only those shown are), within the dashboard's query
     budget: the stored outlook's watches (a tier or minimum within reach, a minimum at risk: one query), and
@@ -248,20 +254,26 @@ def dashboard_watchlist(*, user, at_stake: dict[int, Decimal],
     year, claims below net-net or exposed to an open signal as of the nightly value and risk, months below a
     commitment: one query), each with the customer's unpaid rebate at stake (`at_stake`, per customer id, read
     by the dashboard; `customers`, as outlook.selectors.today_watches takes them, when the dashboard has read
-    them). The whole watchlist page works every watch out afresh (`watchlist`)."""
+    them; `currencies`, each customer's currency by id, when it has read them). The whole watchlist page works
+    every watch out afresh (`watchlist`)."""
     url = customer_urls()
     found = [today_candidate(TodayItem(item.kind, item.customer_code, item.customer_name, url(item.customer_code),
                                        tier, level, item.reason, item.money, None, None, detail_url=item.link),
                              item.agreement_number)
              for item, tier, level in _outlook_items(user, commitments=False, cells=True)]
-    for customer_id, code, name, tier, level, kind, words in today_watches(user=user, customers=customers):
+    standing = today_watches(user=user, customers=customers)
+    if currencies is None:
+        currencies = dict(Customer.objects.filter(pk__in={row[0] for row in standing})
+                          .values_list("pk", "currency")) if standing else {}
+    for customer_id, code, name, tier, level, kind, words in standing:
         stake = at_stake.get(customer_id) or ZERO
         found.append((today_key(stake, tier, level, code, kind),
-                      partial(_standing_watch, code, name, tier, level, kind, words, stake, url)))
+                      partial(_standing_watch, code, name, tier, level, kind, words, stake, url,
+                              currencies.get(customer_id))))
     return found
 
 
-def _standing_watch(code, name, tier, level, kind, words, stake, url) -> TodayItem:
+def _standing_watch(code, name, tier, level, kind, words, stake, url, currency=None) -> TodayItem:
     link = url(code)
-    return TodayItem(kind, code, name, link, tier, level, f"{words} {money(stake)} of unpaid rebate at stake.", stake,
-                     None, None, detail_url=link)
+    return TodayItem(kind, code, name, link, tier, level, f"{words} {money(stake, currency)} of unpaid rebate at "
+                     "stake.", stake, None, None, detail_url=link)

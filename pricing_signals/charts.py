@@ -4,7 +4,7 @@ SVG itself is a template (templates/pricing_signals/includes/timeline.html), so 
 from datetime import date
 
 from config.charts import tick_step
-from pricing_signals.wording import claim_words
+from pricing_signals.wording import claim_words, median_words
 from rebates.engine.periods import add_months
 
 STATUS_CLASS = {"corroborated": "good", "pending": "wait", "unsubstantiated": "bad", "dismissed": "bad"}
@@ -46,12 +46,14 @@ def timeline_chart(rows, *, start: date, end: date, signal_url: str, claim_url: 
                 "label_x": f"{x1 + 2:.1f}", "label_y": f"{y + 12:.1f}",
                 "title": f"Signal #{signal.pk} on {row.product.sku} ({signal.get_status_display().lower()}): "
                          f"{signal.window_start:%-d %B %Y} to {signal.window_end:%-d %B %Y}, "
-                         f"{signal.customer_count} customers, median ${signal.median_price}",
+                         f"{signal.customer_count} customers, "
+                         f"{median_words(signal.median_price, row.signal_currencies.get(signal.pk, ()))}",
             })
         claims = []
         for claim in row.claims:
             words = claim_words(competitor=claim.competitor_name, price=claim.claimed_price, sku=row.product.sku,
-                                channel=claim.get_channel_display(), reported_on=claim.reported_on)
+                                channel=claim.get_channel_display(), reported_on=claim.reported_on,
+                                currency=claim.currency)
             claims.append({
                 "url": claim_url.format(claim.pk),
                 "status_class": STATUS_CLASS.get(claim.status, ""), "x": f"{x_of(claim.reported_on):.1f}",

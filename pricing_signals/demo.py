@@ -195,8 +195,9 @@ class DemoSummary:
     counts: dict[str, int]
     created: dict[str, int]
     as_of: date  # accrued as of
-    accrued: Decimal  # earned to date over all the demo's agreements
-    unpaid: Decimal  # the ledger's balance: earned less paid and forfeited
+    # Per currency of the agreements (their customers'), never one sum across currencies:
+    accrued: dict[str, Decimal]  # earned to date over all the demo's agreements
+    unpaid: dict[str, Decimal]  # the ledger's balance: earned less paid and forfeited
 
 
 def row_counts():
@@ -216,10 +217,12 @@ def load_demo(*, as_of: date | None = None):
     demo_accrue(as_of=as_of)
     after = row_counts()
     logins = tuple((username, role, DEMO_PASSWORD) for username, _, _, role in USERS)
-    money = LedgerEntry.objects.aggregate(accrued=Coalesce(Sum("amount", filter=Q(kind__in=EARNED_KINDS)), ZERO),
-                                          unpaid=Coalesce(Sum("amount"), ZERO))
+    money = list(LedgerEntry.objects.order_by().values("agreement__customer__currency")
+                 .annotate(accrued=Coalesce(Sum("amount", filter=Q(kind__in=EARNED_KINDS)), ZERO),
+                           unpaid=Coalesce(Sum("amount"), ZERO))
+                 .values_list("agreement__customer__currency", "accrued", "unpaid"))
     return DemoSummary(logins, token.key, after, {label: after[label] - before[label] for label in after}, as_of,
-                       money["accrued"], money["unpaid"])
+                       {code: accrued for code, accrued, _ in money}, {code: unpaid for code, _, unpaid in money})
 
 
 def demo_accrue(*, as_of: date):

@@ -47,7 +47,8 @@ class PriceClaimForm(forms.Form):
                                      error_messages={"required": "Choose the product the price is for.",
                                                      "invalid_choice": "Choose a product from the list."})
     competitor = forms.CharField(max_length=120, error_messages={"required": "Name the competitor."})
-    claimed_unit_price = ExactDecimalFormField(label="Claimed unit price ($)", max_digits=14, decimal_places=4,
+    claimed_unit_price = ExactDecimalFormField(label="Claimed unit price (in the customer currency)",
+                                               max_digits=14, decimal_places=4,
                                             widget=forms.TextInput(attrs={"inputmode": "decimal"}),
                                             error_messages={"required": "Give the unit price the customer quoted.",
                                                             "invalid": "Give a price like 11.40."})
@@ -135,7 +136,8 @@ class DecisionForm(forms.Form):
                                  error_messages={"required": "Choose match or hold."})
     reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
                              help_text="Required to hold; kept in the evidence record.")
-    match_price = ExactDecimalFormField(label="Matched net unit price ($)", required=False, max_digits=14,
+    match_price = ExactDecimalFormField(label="Matched net unit price (in each agreement currency)",
+                                        required=False, max_digits=14,
                                      widget=forms.TextInput(attrs={"inputmode": "decimal"}),
                                      decimal_places=4, error_messages={"invalid": "Give a price like 11.40."})
     effective_from = MonthField(label="From month", required=False)

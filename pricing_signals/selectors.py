@@ -706,6 +706,7 @@ class TimelineClaim:
     competitor_name: str
     claimed_price: Decimal
     channel: str
+    currency: str  # its customer's, which the claimed price is in
 
     def get_status_display(self) -> str:
         return PriceClaim.Status(self.status).label
@@ -719,12 +720,14 @@ class TimelineProduct:
     product: Product
     claims: tuple[TimelineClaim, ...]
     signals: tuple
+    # Each signal's claims' currencies, in order, by signal id: its median is in them (one: that one's sign).
+    signal_currencies: dict[int, tuple[str, ...]]
 
 
 def signals_timeline(*, user, start: date, end: date, products: int = 12) -> list[TimelineProduct]:
     """Claims (those the user may see) and signals per product reported between `start` and `end`: the
     products with a signal in the range first, then those with the most claims, at most `products`.
-    Four queries."""
+    Five queries."""
     claims = PriceClaim.objects.visible_to(user).filter(reported_on__gte=start, reported_on__lte=end)
     signals = list(signals_visible(user=user).select_related(None)
                    .filter(window_end__gte=start, window_start__lte=end, merged_into__isnull=True))
@@ -734,12 +737,20 @@ def signals_timeline(*, user, start: date, end: date, products: int = 12) -> lis
     rows = defaultdict(list)
     for values in (claims.filter(product_id__in=chosen).order_by("reported_on", "pk")
                    .values_list("pk", "product_id", "reported_on", "status", "customer__code", "competitor__name",
-                                "claimed_price", "channel")):
+                                "claimed_price", "channel", "customer__currency")):
         claim = TimelineClaim(*values)
         rows[claim.product_id].append(claim)
     found = {product.pk: product for product in Product.objects.filter(pk__in=chosen)}
+    shown = [signal for signal in signals if signal.product_id in found]
+    currencies = defaultdict(set)
+    # The currencies of all of a signal's claims (as its median is of all of them), not only those shown.
+    for signal_id, currency in (PriceClaim.objects.filter(signal__in=shown).order_by()
+                                .values_list("signal_id", "customer__currency").distinct()):
+        currencies[signal_id].add(currency)
     return [TimelineProduct(product=found[pk], claims=tuple(rows[pk]),
-                            signals=tuple(s for s in signals if s.product_id == pk)) for pk in chosen]
+                            signals=tuple(s for s in signals if s.product_id == pk),
+                            signal_currencies={s.pk: tuple(sorted(currencies[s.pk])) for s in signals
+                                               if s.product_id == pk}) for pk in chosen]
 
 
 @dataclass(frozen=True)

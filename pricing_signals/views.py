@@ -8,8 +8,10 @@ Views parse, call one selector or service, and render; every read starts from `v
 import functools
 import os
 from datetime import date, timedelta
+from decimal import Decimal
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,6 +23,7 @@ from config import clock
 from config.charts import NARROW_WIDTH
 from config.http import wrong_method
 from config.validators import month_in_range
+from customers.models import Customer
 from pricing_signals import selectors
 from pricing_signals.charts import timeline_chart
 from pricing_signals.evidence import signal_evidence_file
@@ -39,6 +42,7 @@ from pricing_signals.services import (
 from rebates.engine.periods import add_months
 from rebates.lists import ListColumn, ListSpec, list_answer
 from rebates.models import RebateAgreement
+from rebates.selectors import book_currencies
 from rebates.templatetags.figures import money, units
 
 DECIDE = "pricing_signals.decide_marketsignal"
@@ -227,15 +231,65 @@ def signals(request):
         "start": start, "end": end, "list": answer}, status=answer.status)
 
 
-def exposure_rows(rows) -> list[dict]:
-    """The exposure table's rows with their figures formatted, for the template to place and escape: a
-    signal on a product line's best seller exposes hundreds of agreements."""
+def customers_currencies(customer_ids) -> dict[int, str]:
+    """Each customer's currency (what its agreements' prices and rebates are in), by customer id: one read."""
+    return dict(Customer.objects.filter(pk__in=set(customer_ids)).values_list("pk", "currency"))
+
+
+def exposure_rows(rows, currency_of: dict[int, str]) -> list[dict]:
+    """The exposure table's rows with their figures formatted, each in its customer's currency, for the
+    template to place and escape: a signal on a product line's best seller exposes hundreds of agreements."""
     agreement_url = reverse("agreement-detail", args=["-"]).replace("/-/", "/{}/")  # one reverse for every row
     return [{
         "url": agreement_url.format(quote(row.number, safe="")), "number": row.number,
         "customer": f"{row.customer_name} ({row.customer_code})", "manager": row.manager or "—",
-        "net_price": money(row.net_price), "volume": units(row.monthly_volume), "unpaid": money(row.unpaid_rebate),
+        "net_price": money(row.net_price, currency_of.get(row.customer_id)), "volume": units(row.monthly_volume),
+        "unpaid": money(row.unpaid_rebate, currency_of.get(row.customer_id)),
     } for row in rows]
+
+
+def exposure_in_currencies(rows, currency_of: dict[int, str]) -> dict[str, Decimal]:
+    """The unpaid rebate at stake over exposure rows, per currency of their customers (never one sum)."""
+    totals: dict[str, Decimal] = {}
+    for row in rows:
+        code = currency_of.get(row.customer_id) or settings.DEFAULT_CURRENCY
+        totals[code] = totals.get(code, Decimal("0.00")) + row.unpaid_rebate
+    return totals
+
+
+def signal_prices_currency(signal) -> str:
+    """The currency a signal's prices (its median claimed price, our average, a matched price) are in: the
+    book's when it has one, else its claimants' when they share one; "" when the claims are in several (the
+    figures are then shown without a sign, and the page names the currencies)."""
+    currencies = book_currencies()
+    if len(currencies) <= 1:
+        return currencies[0] if currencies else settings.DEFAULT_CURRENCY
+    claimed = set(PriceClaim.objects.filter(signal=signal).order_by()
+                  .values_list("customer__currency", flat=True).distinct())
+    return claimed.pop() if len(claimed) == 1 else ""
+
+
+def signals_at_stake(*, user, signals, totals) -> list[tuple]:
+    """(signal, its exposure totals, its unpaid rebate at stake per currency, the currency of its prices) for
+    a dashboard's signals, `totals` being `selectors.signals_exposure_totals` of them. A book in one currency
+    reads nothing more; a book in several reads each signal's exposed agreements to total them per currency."""
+    signals = list(signals)
+    currencies = book_currencies()
+    if len(currencies) <= 1:
+        code = currencies[0] if currencies else settings.DEFAULT_CURRENCY
+        return [(signal, totals[signal.pk], {code: totals[signal.pk]["unpaid_rebate"]}, code) for signal in signals]
+    shown = []
+    for signal in signals:
+        rows = selectors.signal_exposure_rows(user=user, signal=signal)
+        at_stake = exposure_in_currencies(rows, customers_currencies(row.customer_id for row in rows))
+        shown.append((signal, totals[signal.pk], at_stake, signal_prices_currency(signal)))
+    return shown
+
+
+def signal_claim_currencies(signal) -> list[str]:
+    """The currencies of a signal's claims, in order."""
+    return sorted(set(PriceClaim.objects.filter(signal=signal).order_by()
+                      .values_list("customer__currency", flat=True).distinct()))
 
 
 def _signal_page(request, signal, form=None, status=200, preview=None):
@@ -248,6 +302,8 @@ def _signal_page(request, signal, form=None, status=200, preview=None):
     # first and the rest on asking (`?show=all`); the tiles count and total them all.
     show_all = request.GET.get("show") == "all"
     listed = exposure if show_all else exposure[:EXPOSURE_LISTED]
+    currency_of = customers_currencies(row.customer_id for row in exposure)
+    prices_in = signal_prices_currency(signal)
     can_decide = user.has_perm(DECIDE) and signal.status != "closed" and not signal.merged_into_id
     choices = None
     if can_decide:
@@ -269,8 +325,11 @@ def _signal_page(request, signal, form=None, status=200, preview=None):
     return render(request, "pricing_signals/signal_detail.html", {
         "signal": signal, "claims": [(c, net_net.get(c.pk), credibility[c.pk]) for c in claims],
         "hidden_claims": max(0, signal.claim_count - len(claims)),
-        "exposure": exposure, "exposure_rows": exposure_rows(listed),
+        "exposure": exposure, "exposure_rows": exposure_rows(listed, currency_of),
         "exposure_total": selectors.exposure_total(exposure),
+        "exposure_at_stake": exposure_in_currencies(exposure, currency_of),
+        "prices_in": prices_in, "claims_in": [] if prices_in else signal_claim_currencies(signal),
+        "preview_effect": preview_effect(preview),
         "choices": choices,
         "form": form if can_decide else None, "can_decide": can_decide,
         "can_move": user.has_perm(DECIDE),
@@ -280,6 +339,16 @@ def _signal_page(request, signal, form=None, status=200, preview=None):
         "decisions": list(selectors.signal_decisions(user=user, signal=signal)) if signal.decision else [],
         "preview": preview,
     }, status=status)
+
+
+def preview_effect(preview) -> dict[str, Decimal]:
+    """A match preview's effect a month over all its agreements, per currency of their customers."""
+    totals: dict[str, Decimal] = {}
+    for row in getattr(preview, "rows", None) or ():
+        if row.monthly_effect is not None:
+            code = row.agreement.customer.currency
+            totals[code] = totals.get(code, Decimal("0.00")) + row.monthly_effect
+    return totals
 
 
 @login_required
@@ -331,7 +400,8 @@ def signal_move(request, pk, action):
         # Closing ends the signal's decisions: the page asks first, and only a confirmed form closes it.
         if not request.user.has_perm(DECIDE):
             raise PermissionDenied("Only a pricing manager may close market signals.")
-        return render(request, "pricing_signals/signal_close.html", {"signal": signal})
+        return render(request, "pricing_signals/signal_close.html",
+                      {"signal": signal, "prices_in": signal_prices_currency(signal)})
     if refused := wrong_method(request, "POST"):
         return refused
     try:

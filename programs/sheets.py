@@ -3,6 +3,8 @@ escapes every text, so no name becomes a formula) and as words for the pages and
 
 from decimal import Decimal
 
+from django.conf import settings
+
 from programs.effectiveness import FORMULAS
 from programs.whatif import Draft, draft_words
 from rebates.engine.words import money
@@ -60,13 +62,21 @@ def effectiveness_rows(report):
 
 
 def whatif_rows(job):
-    """(headers, rows) of a finished what-if: per customer, the current terms and each draft, then the total."""
+    """(headers, rows) of a finished what-if: per customer, the current terms and each draft in the customer's
+    currency (the last column), then a total per currency, never added across currencies."""
     drafts = [Draft.from_json(data) for data in job.drafts]
     headers = (("Code", "text"), ("Customer", "text"), ("Agreements", "int"), ("Current terms", "money"),
-               *((f"Draft {i + 1}: {draft_words(d)}"[:120], "money") for i, d in enumerate(drafts)))
+               *((f"Draft {i + 1}: {draft_words(d)}"[:120], "money") for i, d in enumerate(drafts)),
+               ("Currency", "text"))
     result = job.result
-    rows = [(c["code"], c["name"], c["agreements"], Decimal(c["current"]), *(Decimal(d) for d in c["drafts"]))
-            for c in result.get("customers", ())]
-    rows.append(("Total", "", result.get("agreements", 0), Decimal(result.get("current", "0")),
-                 *(Decimal(d) for d in result.get("drafts", ()))))
+    rows = [(c["code"], c["name"], c["agreements"], Decimal(c["current"]), *(Decimal(d) for d in c["drafts"]),
+             c.get("currency") or settings.DEFAULT_CURRENCY) for c in result.get("customers", ())]
+    totals = {}
+    for row in rows:
+        count, current, drafted = totals.get(row[-1], (0, Decimal("0.00"), [Decimal("0.00")] * len(drafts)))
+        totals[row[-1]] = (count + row[2], current + row[3], [a + b for a, b in zip(drafted, row[4:-1], strict=True)])
+    rows += [("Total", "", count, current, *drafted, code)
+             for code, (count, current, drafted) in sorted(totals.items())]
+    if not totals:
+        rows.append(("Total", "", 0, Decimal("0.00"), *([Decimal("0.00")] * len(drafts)), settings.DEFAULT_CURRENCY))
     return headers, rows

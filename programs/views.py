@@ -4,6 +4,7 @@ Views parse, call selectors or one service, and render; every customer row start
 """
 
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,7 +19,7 @@ from programs.effectiveness import FORMULAS
 from programs.forms import PeriodForm, TemplateChangeForm, draft_forms
 from programs.services import WhatIfError, whatif_start
 from programs.sheets import effectiveness_rows, whatif_rows
-from programs.whatif import Draft, draft_words
+from programs.whatif import Draft, draft_words, stored_totals
 from rebates.lists import values_export_response
 from rebates.services.enrollment import EnrollmentConflict, program_enroll, program_template_change
 
@@ -39,8 +40,9 @@ def _period(request):
     return form, (form.cleaned_data["period"] if form.is_valid() else None)
 
 
-def _xlsx(name, *, title, headers, rows):
-    return values_export_response(name=name, title=title, headers=headers, rows=rows, format="xlsx")
+def _xlsx(name, *, title, headers, rows, currency_column=None):
+    return values_export_response(name=name, title=title, headers=headers, rows=rows, format="xlsx",
+                                  currency_column=currency_column)
 
 
 @login_required
@@ -130,9 +132,10 @@ def _job_context(job):
     drafts = [Draft.from_json(data) for data in job.drafts]
     result = job.result or {}
     rows = [{"code": c["code"], "name": c["name"], "agreements": c["agreements"], "current": c["current"],
-             "drafts": c["drafts"]} for c in result.get("customers", ())]
+             "drafts": c["drafts"], "currency": c.get("currency") or settings.DEFAULT_CURRENCY}
+            for c in result.get("customers", ())]
     return {"job": job, "draft_words": [draft_words(d) for d in drafts], "rows": rows, "result": result,
-            "finished": job.status in ("done", "failed")}
+            **stored_totals(result), "finished": job.status in ("done", "failed")}
 
 
 @login_required
@@ -167,7 +170,8 @@ def whatif_sheet(request, pk):
     if job.status != job.Status.DONE:
         return render(request, "programs/whatif_detail.html", _job_context(job), status=409)
     headers, rows = whatif_rows(job)
-    return _xlsx(f"what-if-{job.pk}-{job.program.code}", title="What-if", headers=headers, rows=rows)
+    return _xlsx(f"what-if-{job.pk}-{job.program.code}", title="What-if", headers=headers, rows=rows,
+                 currency_column=len(headers) - 1)
 
 
 def _enrollment_page(request, program, *, form=None, errors=(), status=200):

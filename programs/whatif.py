@@ -9,7 +9,7 @@ The top half is pure (frozen values in, Decimals out); `program_replay` at the b
 """
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -154,40 +154,71 @@ class CustomerReplay:
     agreements: int
     current: Decimal
     drafts: tuple[Decimal, ...]
+    currency: str = ""  # the customer's, which its agreements earn in ("": the default currency)
 
 
 @dataclass(frozen=True)
 class ReplayResult:
+    """The replay per customer, and in total: `current` and `drafts` the plain sums (a figure only in a program
+    whose customers share one currency), `by_currency` the totals per currency ({currency: (current, drafts)}),
+    never added across currencies."""
+
     customers: tuple[CustomerReplay, ...]
     current: Decimal
     drafts: tuple[Decimal, ...]
     agreements: int
+    by_currency: dict[str, tuple[Decimal, tuple[Decimal, ...]]] = field(default_factory=dict)
 
     def as_json(self) -> dict:
         return {
             "agreements": self.agreements, "current": str(self.current), "drafts": [str(d) for d in self.drafts],
+            "currencies": {code: {"current": str(current), "drafts": [str(d) for d in drafted]}
+                           for code, (current, drafted) in sorted(self.by_currency.items())},
             "customers": [{"code": c.code, "name": c.name, "agreements": c.agreements, "current": str(c.current),
-                           "drafts": [str(d) for d in c.drafts]} for c in self.customers],
+                           "drafts": [str(d) for d in c.drafts], "currency": c.currency} for c in self.customers],
         }
 
 
-def totals(rows: Iterable[tuple[str, str, Decimal, tuple[Decimal, ...]]], draft_count: int) -> ReplayResult:
-    """Per agreement (customer code, customer name, current, drafts) rows summed per customer and in total."""
+def totals(rows: Iterable[tuple], draft_count: int) -> ReplayResult:
+    """Per agreement (customer code, customer name, current, drafts[, currency]) rows summed per customer, per
+    currency and in total."""
     by_customer: dict[str, list] = {}
     count = 0
-    for code, name, current, drafted in rows:
+    for code, name, current, drafted, *currency in rows:
         count += 1
-        found = by_customer.setdefault(code, [name, 0, ZERO_MONEY, [ZERO_MONEY] * draft_count])
+        found = by_customer.setdefault(code, [name, 0, ZERO_MONEY, [ZERO_MONEY] * draft_count,
+                                              currency[0] if currency else ""])
         found[1] += 1
         found[2] += current
         found[3] = [a + b for a, b in zip(found[3], drafted, strict=True)]
-    customers = tuple(CustomerReplay(code, name, agreements, current, tuple(drafted))
-                      for code, (name, agreements, current, drafted) in sorted(by_customer.items()))
+    customers = tuple(CustomerReplay(code, name, agreements, current, tuple(drafted), currency)
+                      for code, (name, agreements, current, drafted, currency) in sorted(by_customer.items()))
+    by_currency = {}
+    for code in sorted({c.currency for c in customers}):
+        mine = [c for c in customers if c.currency == code]
+        by_currency[code] = (sum((c.current for c in mine), ZERO_MONEY),
+                             tuple(sum((c.drafts[i] for c in mine), ZERO_MONEY) for i in range(draft_count)))
     return ReplayResult(
         customers=customers, agreements=count,
         current=sum((c.current for c in customers), ZERO_MONEY),
         drafts=tuple(sum((c.drafts[i] for c in customers), ZERO_MONEY) for i in range(draft_count)),
+        by_currency=by_currency,
     )
+
+
+def stored_totals(result: dict) -> dict:
+    """A finished what-if's stored result (`ReplayResult.as_json`): its totals per currency, never added across
+    currencies, the current terms' and each draft's as {currency: amount} (a result stored before it was kept
+    per currency: in the default one)."""
+    from django.conf import settings
+
+    currencies = result.get("currencies")
+    if currencies is None and "current" in result:
+        currencies = {settings.DEFAULT_CURRENCY: {"current": result["current"], "drafts": result.get("drafts", [])}}
+    currencies = {code or settings.DEFAULT_CURRENCY: figures for code, figures in (currencies or {}).items()}
+    return {"total_current": {code: Decimal(f["current"]) for code, f in currencies.items()},
+            "total_drafts": [{code: Decimal(f["drafts"][i]) for code, f in currencies.items()}
+                             for i in range(len(result.get("drafts", ())))]}
 
 
 # --- the database ------------------------------------------------------------------------------------------
@@ -221,8 +252,10 @@ def program_replay(*, agreement_ids: list[int], drafts: Sequence[Draft], period_
     )
 
     customer_of = dict(RebateAgreement.objects.filter(pk__in=agreement_ids).values_list("pk", "customer_id"))
-    names = {pk: (code, name) for pk, code, name in
-             Customer.objects.filter(pk__in=set(customer_of.values())).values_list("pk", "code", "name")}
+    customers = list(Customer.objects.filter(pk__in=set(customer_of.values()))
+                     .values_list("pk", "code", "name", "currency"))
+    names = {pk: (code, name) for pk, code, name, _ in customers}
+    currency_of = {pk: currency for pk, _, _, currency in customers}
     rows = []
     total = len(agreement_ids)
     for start in range(0, total, REPLAY_CHUNK):
@@ -237,7 +270,7 @@ def program_replay(*, agreement_ids: list[int], drafts: Sequence[Draft], period_
                    if agreement.pk in by_agreement}
             current, drafted = replay(agreement.terms, lines.get(agreement.pk, []), bonuses.get(agreement.pk, ()),
                                       drafts, period_from=period_from, period_to=period_to, kind_lines=own)
-            rows.append((*names[agreement.customer_id], current, drafted))
+            rows.append((*names[agreement.customer_id], current, drafted, currency_of[agreement.customer_id]))
         if progress is not None:
             progress(min(total, start + REPLAY_CHUNK), total)
     return totals(rows, len(drafts))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Subquery, Sum
+from django.db.models import Count, F, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from rebates.engine.periods import add_months, month_of
@@ -55,17 +55,29 @@ class PayoutMonth:
     rebate: Decimal
     payout: Decimal
     earned_to_date: Decimal
+    currency: str  # the agreements' (their customers'): a month with agreements in two currencies has two
 
 
 def forecast_liability_by_month(*, user, run: ForecastRun | None = None) -> list[PayoutMonth]:
-    """The forecast payout per month of payout, over the agreements the user may see, from `run`'s outlook
-    (default the latest), earliest month first. One grouped query."""
-    rows = (agreement_forecasts(user=user, run=run).select_related(None).order_by("payout_month")
-            .values("payout_month")
+    """The forecast payout per month of payout and currency of the agreements (never summed across
+    currencies), over the agreements the user may see, from `run`'s outlook (default the latest), earliest
+    month first, then by currency. One grouped query."""
+    rows = (agreement_forecasts(user=user, run=run).select_related(None)
+            .values("payout_month", currency=F("agreement__customer__currency"))
             .annotate(agreements=Count("id"), rebate=Coalesce(Sum("rebate"), ZERO),
-                      payout=Coalesce(Sum("payout"), ZERO), earned=Coalesce(Sum("rebate_to_date"), ZERO)))
-    return [PayoutMonth(row["payout_month"], row["agreements"], row["rebate"], row["payout"], row["earned"])
-            for row in rows]
+                      payout=Coalesce(Sum("payout"), ZERO), earned=Coalesce(Sum("rebate_to_date"), ZERO))
+            .order_by("payout_month", "currency"))
+    return [PayoutMonth(row["payout_month"], row["agreements"], row["rebate"], row["payout"], row["earned"],
+                        row["currency"]) for row in rows]
+
+
+def totals_by_currency(months: list[PayoutMonth]) -> dict[str, dict[str, Decimal]]:
+    """The months' rebate, payout and earned to date summed per currency: {name: {currency: total}}."""
+    totals: dict[str, dict[str, Decimal]] = {"rebate": {}, "payout": {}, "earned_to_date": {}}
+    for month in months:
+        for name, by_currency in totals.items():
+            by_currency[month.currency] = by_currency.get(month.currency, ZERO) + getattr(month, name)
+    return totals
 
 
 @dataclass(frozen=True)

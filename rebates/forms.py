@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from config import clock
 from config.validators import MONTH_RULE, month_in_range, validate_day
 from rebates.engine.periods import add_months, month_of
+from rebates.engine.words import money
 from rebates.models import ImportBatch
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -66,9 +67,10 @@ class SettlementPayForm(forms.Form):
     # Set by the confirmation step: a payment is shown once more before it is made.
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, parts=(), **kwargs):
+    def __init__(self, *args, parts=(), currency=None, **kwargs):
         super().__init__(*args, **kwargs)
-        # A buying group's settlement split among its members: a credit note number for each member, or a pattern.
+        # A buying group's settlement split among its members (their parts in the agreement's `currency`): a credit
+        # note number for each member, or a pattern.
         self.parts = list(parts)
         self.member_fields = []
         if self.parts:
@@ -81,8 +83,8 @@ class SettlementPayForm(forms.Form):
             for part in self.parts:
                 name = f"member-{part.member}"
                 self.fields[name] = forms.CharField(
-                    label=f"Credit note of {part.member} {part.name} (${part.amount:,.2f})", max_length=80,
-                    required=False)
+                    label=f"Credit note of {part.member} {part.name} ({money(part.amount, 2, currency)})",
+                    max_length=80, required=False)
                 self.member_fields.append((part, name))
 
     def clean_payment_reference(self):

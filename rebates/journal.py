@@ -119,6 +119,29 @@ class Journal:
         """Credits less debits on the liability accounts: what the months added to the unpaid rebate."""
         return sum((line.credit - line.debit for line in self.lines if line.role == LIABILITY), ZERO)
 
+    def _by_currency(self, figure) -> dict[str, Decimal]:
+        totals: dict[str, Decimal] = {}
+        for line in self.lines:
+            totals[line.currency] = totals.get(line.currency, ZERO) + figure(line)
+        return totals
+
+    @property
+    def debit_by_currency(self) -> dict[str, Decimal]:
+        """The debits per currency of the agreements (the page never adds up different currencies)."""
+        return self._by_currency(lambda line: line.debit)
+
+    @property
+    def credit_by_currency(self) -> dict[str, Decimal]:
+        return self._by_currency(lambda line: line.credit)
+
+    @property
+    def liability_change_by_currency(self) -> dict[str, Decimal]:
+        return self._by_currency(lambda line: line.credit - line.debit if line.role == LIABILITY else ZERO)
+
+    @property
+    def currencies(self) -> list[str]:
+        return sorted({line.currency for line in self.lines})
+
     @property
     def balanced(self) -> bool:
         return self.debit == self.credit

@@ -280,13 +280,17 @@ def export_response(spec: ListSpec, rows, format: str) -> HttpResponse:
 
 
 def values_export_response(*, name: str, title: str, headers, rows, format: str, totals=None,
-                           dated: bool = True) -> HttpResponse:
+                           dated: bool = True, currency_column: int | None = None,
+                           currency_amounts=None) -> HttpResponse:
     """Rows already read (lists of cells in the order of `headers`, (label, kind) pairs) as .xlsx or .csv,
     for pages whose rows are not one queryset (the watchlist, the forecast liability by month). The file is
-    named `name` and today's date, or `name` alone when it names its own date or months (`dated=False`)."""
+    named `name` and today's date, or `name` alone when it names its own date or months (`dated=False`).
+    `currency_column`: the column holding each row's currency, whose format its amounts (the columns
+    `currency_amounts`, else all) take in a sheet."""
     target = io.BytesIO()
     if format == "xlsx":
-        write_list_xlsx(target, title=title, headers=headers, rows=rows, totals=totals)
+        write_list_xlsx(target, title=title, headers=headers, rows=rows, totals=totals,
+                        currency_column=currency_column, currency_amounts=currency_amounts)
         content_type = XLSX_CONTENT_TYPE
     else:
         write_list_csv(target, headers=headers, rows=rows, totals=totals)

@@ -1,10 +1,11 @@
 """Reads of the months page and the API's period locks: each month with its lock state and what the ledger
 booked in it (rows through `visible_to(user)`)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, F, Q, Sum
 
 from config import clock
@@ -47,6 +48,8 @@ class MonthState:
     late_entries: int
     # The month is under way (today's): it can be locked once it has ended.
     under_way: bool = False
+    # What `booked` is in: its parts per currency of the agreements (the page never adds currencies up).
+    booked_by_currency: dict = field(default_factory=dict)
 
     @property
     def locked(self) -> bool:
@@ -83,10 +86,29 @@ def month_states(*, user, today: date | None = None) -> list[MonthState]:
         .annotate(entries=Count("id"), total=Sum("amount"),
                   late=Count("id", filter=Q(concerns__lt=F("period"))))
     }
+    parts = _booked_by_currency(user, min(months), last, booked)
     return [MonthState(month=month, lock=locks.get(month), entries=booked.get(month, {}).get("entries", 0),
                        booked=booked.get(month, {}).get("total") or Decimal("0.00"),
-                       late_entries=booked.get(month, {}).get("late", 0), under_way=month == last)
+                       late_entries=booked.get(month, {}).get("late", 0), under_way=month == last,
+                       booked_by_currency=parts.get(month, {}))
             for month in months]
+
+
+def _booked_by_currency(user, first: date, last: date, booked: dict) -> dict[date, dict[str, Decimal]]:
+    """Each month's booked total per currency of its agreements: in a book of one currency, the totals
+    already read; in a book of several, one more grouped read of the months' entries by currency."""
+    from rebates.selectors import book_currencies
+
+    currencies = book_currencies()
+    if len(currencies) <= 1:
+        code = currencies[0] if currencies else settings.DEFAULT_CURRENCY
+        return {month: {code: row["total"] or Decimal("0.00")} for month, row in booked.items()}
+    parts: dict[date, dict[str, Decimal]] = {}
+    for month, code, total in (LedgerEntry.objects.visible_to(user).filter(period__gte=first, period__lte=last)
+                               .order_by().values_list("period", "agreement__customer__currency")
+                               .annotate(total=Sum("amount"))):
+        parts.setdefault(month, {})[code] = total
+    return parts
 
 
 def month_state(*, user, month: date) -> MonthState:

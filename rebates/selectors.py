@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import (
     BigIntegerField,
@@ -173,6 +174,11 @@ def accrual_entries(*, user, customer=None, manager=None, program=None, agreemen
     if month_to:
         entries = entries.filter(period__lte=month_to)
     return entries
+
+
+def last_accrual_month(*, user, **filters) -> date | None:
+    """The latest month of the ledger entries the user may see with the accruals filters (None: no entry)."""
+    return accrual_entries(user=user, **filters).order_by().aggregate(last=Max("period"))["last"]
 
 
 def _manager_name(customer="agreement__customer"):
@@ -639,23 +645,69 @@ def customers_shortfall_months(*, user, as_of=None, customer_ids=None) -> dict[i
     return dict(shortfall)
 
 
-def finance_overview(*, user, runs=8):
-    """What finance looks at first: the last runs, the unpaid liability and the settlements waiting."""
-    from rebates.models import Settlement
+def by_currency(rows, currency: str, **figures) -> dict[str, dict]:
+    """`figures` (name=aggregate) of `rows` per currency (at the path `currency`), never across currencies:
+    {currency: {name: value}}, by currency (an empty dict for no rows)."""
+    grouped = rows.order_by().values(row_currency=F(currency)).annotate(**figures).order_by("row_currency")
+    return {row.pop("row_currency"): row for row in grouped}
 
-    waiting = (Settlement.objects.visible_to(user)
-               .filter(status__in=(Settlement.Status.DRAFT, Settlement.Status.APPROVED)))
-    counts = {row["status"]: row for row in waiting.order_by().values("status")
-              .annotate(count=Count("id"), amount=Coalesce(Sum("amount"), ZERO))}
+
+def counted_by_currency(rows, amount: str, currency: str) -> dict:
+    """How many `rows`, and their `amount` per currency: {"count": n, "amount": {currency: sum}}."""
+    figures = by_currency(rows, currency, count=Count("pk"), total=Coalesce(Sum(amount), ZERO))
+    return {"count": sum(row["count"] for row in figures.values()),
+            "amount": {code: row["total"] for code, row in figures.items()}}
+
+
+def book_currencies() -> list[str]:
+    """The currencies the book's amounts are in (its customers'), in order."""
+    return sorted(Customer.objects.order_by().values_list("currency", flat=True).distinct())
+
+
+def runs_booked(runs) -> dict[int, dict[str, Decimal]]:
+    """What each accrual run booked, per currency of the agreements it booked for: {run id: {currency: amount}}.
+    A book in one currency takes the run's own total; a book in several sums the runs' entries per currency
+    (one grouped read of the listed runs' entries, by their run index)."""
+    runs = list(runs)
+    currencies = book_currencies()
+    if len(currencies) <= 1:
+        code = currencies[0] if currencies else settings.DEFAULT_CURRENCY
+        return {run.pk: {code: run.total_amount} for run in runs}
+    booked: dict[int, dict[str, Decimal]] = {run.pk: {} for run in runs if run.total_amount or run.entries_count}
+    rows = (LedgerEntry.objects.filter(accrual_run_id__in=list(booked)).order_by()
+            .values_list("accrual_run_id", "agreement__customer__currency").annotate(total=Sum("amount")))
+    for run_id, code, total in rows:
+        booked[run_id][code] = total
+    return booked
+
+
+def finance_overview(*, user, runs=8):
+    """What finance looks at first: the last runs (each with what it booked per currency), the unpaid liability
+    and forfeitures per currency (never one sum across currencies), the liability in the reporting currency
+    at this month's rates, and the settlements waiting (count and amount per currency)."""
+    from rebates.models import Settlement
+    from rebates.reporting import in_reporting_currency
+
+    waiting = Settlement.objects.visible_to(user)
+    currency = "agreement__customer__currency"
     # From the balances the ledger keeps in step, not a sum over every entry.
-    ledger = AgreementBalance.objects.visible_to(user).aggregate(
-        total=Coalesce(Sum("unpaid"), ZERO), forfeited=Coalesce(Sum("forfeited"), ZERO))
+    ledger = by_currency(AgreementBalance.objects.visible_to(user), currency,
+                         total=Coalesce(Sum("unpaid"), ZERO), forfeited=Coalesce(Sum("forfeited"), ZERO))
+    liability = {code: row["total"] for code, row in ledger.items()}
+    month = month_of(clock.today())
+    reported = in_reporting_currency((month, code, amount) for code, amount in liability.items())
+    last_runs = list(AccrualRun.objects.select_related("started_by").order_by("-created_at", "-id")[:runs])
+    booked = runs_booked(last_runs)
     return {
-        "runs": list(AccrualRun.objects.select_related("started_by").order_by("-created_at", "-id")[:runs]),
-        "liability": ledger["total"],
-        "forfeited": ledger["forfeited"],
-        "drafts": counts.get(Settlement.Status.DRAFT, {"count": 0, "amount": Decimal("0.00")}),
-        "approved": counts.get(Settlement.Status.APPROVED, {"count": 0, "amount": Decimal("0.00")}),
+        "runs": [(run, booked.get(run.pk, {})) for run in last_runs],
+        "liability": liability,
+        "liability_reported": {
+            "currency": reported.currency, "month": month, "rates": reported.rates,
+            "total": None if reported.missing else sum(reported.amounts, ZERO_MONEY),
+            "shown": set(liability) != {reported.currency} and bool(liability)},
+        "forfeited": {code: row["forfeited"] for code, row in ledger.items() if row["forfeited"]},
+        "drafts": counted_by_currency(waiting.filter(status=Settlement.Status.DRAFT), "amount", currency),
+        "approved": counted_by_currency(waiting.filter(status=Settlement.Status.APPROVED), "amount", currency),
     }
 
 

@@ -10,10 +10,11 @@ import functools
 from decimal import Decimal
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.db.models import Count, Q, Sum
+from django.db.models import Q, Sum
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,6 +27,7 @@ from rebates import forecasts as forecast_reads
 from rebates import journal as journal_reads
 from rebates.exports import XLSX_CONTENT_TYPE, ExportError, ExportFile
 from rebates.exports.filters import filter_choices
+from rebates.exports.forecast_months import forecast_months_export
 from rebates.exports.settlement_statement import statement_pdf, statement_xlsx
 from rebates.filtersets import (
     AccrualRunFilterSet,
@@ -64,7 +66,8 @@ from rebates.services.exports import accruals_export
 from rebates.services.imports import purchase_import_commit_start, purchase_import_start
 from rebates.services.period_lock import PeriodLockConflict, PeriodLockError, period_lock, period_reopen
 from rebates.services.settlement import CreditNoteNumbering, SettlementsNotPayable, second_approval_threshold
-from rebates.templatetags.figures import money
+from rebates.templatetags.figures import amount as unsigned
+from rebates.templatetags.figures import money, money_parts
 from rebates.wording import export_filters_in_words, period_in_words
 
 ZERO_MONEY = Decimal("0.00")
@@ -176,10 +179,38 @@ def accrual_runs(request):
     runs = list_answer(request, RUN_LIST, AccrualRun.objects.select_related("started_by"))
     if isinstance(runs, HttpResponse):
         return runs
+    runs = _booked_in_currencies(runs)
     return render(request, "rebates/accrual_runs.html", {
         "form": form, "list": runs, "check": AccrualCheck.objects.first(),
         "can_start": request.user.has_perm("rebates.start_accrual_run")},
         status=runs.status)
+
+
+def _booked_in_currencies(runs):
+    """The runs list with what each run booked in the currencies of the agreements it booked for (a run books
+    for agreements in any currency): each row's parts per currency; the total only in a book held in the
+    default currency alone (run totals are never added across currencies)."""
+    booked_at = [column.key for column in RUN_LIST.columns].index("booked")
+    booked = selectors.runs_booked(row for row, _ in runs.rows)
+    rows = []
+    for row, cells in runs.rows:
+        cells = list(cells)
+        cells[booked_at] = cells[booked_at]._replace(text=money_parts(booked.get(row.pk)))
+        rows.append((row, cells))
+    totals = list(runs.totals)
+    if totals and selectors.book_currencies() not in ([], [settings.DEFAULT_CURRENCY]):
+        totals[booked_at] = ""  # the list's total is written in the default currency: only a book in it has one
+    return runs._replace(rows=rows, totals=totals)
+
+
+def _run_booked_words(run, finished: bool) -> str:
+    """What a run booked, per currency ("€10.00 · $20.00"): read from its entries once it has finished (or at
+    once in a book of one currency); while it runs in a book of several, its running total, unsigned, and
+    the currencies it is in."""
+    currencies = selectors.book_currencies()
+    if finished or len(currencies) <= 1:
+        return money_parts(selectors.runs_booked([run]).get(run.pk))
+    return f"{unsigned(run.total_amount)} so far in {' and '.join(currencies)}, per currency when the run ends"
 
 
 def _moment(value) -> str:
@@ -199,7 +230,7 @@ def accrual_run_state(run) -> dict:
         "status": run.status, "status_display": run.get_status_display(), "progress": run.progress,
         "finished": finished, "chunks": chunks,
         "agreements": f"{run.agreements_count:,}", "entries_booked": f"{run.entries_count:,}",
-        "amount_booked": money(run.total_amount),
+        "amount_booked": _run_booked_words(run, finished),
         "started": _moment(run.started_at) or ("waiting for a worker" if run.status == AccrualRun.Status.QUEUED
                                                else "—"),
         "finished_at": _moment(run.finished_at) or ("not yet" if not finished else "—"),
@@ -280,8 +311,9 @@ def settlement_interim_view(request):
             except SettlementError as error:
                 form.add_error("through", str(error))
             else:
+                amount = money(settlement.amount, agreement.currency)
                 messages.success(request, f"Interim payment of {agreement.number} through "
-                                          f"{settlement.period_end:%Y-%m} drafted: {money(settlement.amount)}.")
+                                          f"{settlement.period_end:%Y-%m} drafted: {amount}.")
                 return redirect("settlements")
     return settlements(request, interim_form=form)
 
@@ -299,11 +331,11 @@ def settlements(request, interim_form=None):
     can_pay = request.user.has_perm("rebates.pay_settlement")
     drafts = payable = None
     if can_approve and not answer.errors:
-        drafts = _selection(request, answer.query).approvable_by(request.user).aggregate(
-            count=Count("pk"), amount=Sum("amount"))
+        drafts = selectors.counted_by_currency(_selection(request, answer.query).approvable_by(request.user),
+                                               "amount", "agreement__customer__currency")
     if can_pay and not answer.errors:
-        payable = _payable(_selection(request, answer.query), request.user).aggregate(
-            count=Count("pk"), amount=Sum("amount"))
+        payable = selectors.counted_by_currency(_payable(_selection(request, answer.query), request.user),
+                                                "amount", "agreement__customer__currency")
     return render(request, "rebates/settlements.html", {
         "list": answer, "settlements": listed, "drafts": drafts, "payable": payable,
         "rows": settlement_rows(listed, user=request.user, can_approve=can_approve, can_pay=can_pay),
@@ -355,7 +387,9 @@ def settlements_approve_view(request):
         return _back_to_list(query)
     done = settlements_approve(settlement_ids=ids, by=request.user)
     given = len(done.approved) + len(done.awaiting_second)
-    words = f"Approved {given} settlement{'s' if given != 1 else ''}, {money(done.amount)} in all."
+    in_all = selectors.counted_by_currency(Settlement.objects.filter(pk__in=ids), "amount",
+                                           "agreement__customer__currency")["amount"]  # never one sum of currencies
+    words = f"Approved {given} settlement{'s' if given != 1 else ''}, {money_parts(in_all)} in all."
     if done.awaiting_second:
         count = len(done.awaiting_second)
         words += (f" {count} of them {'pays' if count == 1 else 'pay'} more than "
@@ -415,9 +449,10 @@ def settlements_pay_view(request):
             except SettlementError as error:
                 form.add_error("pattern" if form.cleaned_data["pattern"] else None, str(error))
             else:
-                total = sum((payment.amount for payment in paid), ZERO_MONEY)
+                # Paid all or none: the settlements listed, per currency.
+                total = amounts_by_currency((s.agreement.customer.currency, s.amount) for s in payable)
                 messages.success(request, f"Paid {len(paid)} settlement{'s' if len(paid) != 1 else ''}, "
-                                          f"{money(total)} in all ({paid[0].payment_reference} to "
+                                          f"{money_parts(total)} in all ({paid[0].payment_reference} to "
                                           f"{paid[-1].payment_reference}).")
                 return _back_to_list(query)
         if form.errors and status == 200:
@@ -425,8 +460,17 @@ def settlements_pay_view(request):
     return render(request, "rebates/settlements_pay.html", {
         "form": form, "payable": [(settlement, form[name]) for settlement, name in form.settlement_fields],
         "count": len(payable), "query": query, "too_many": too_many, "listed": PAY_MANY_LISTED,
-        "mine": mine, "amount": sum((s.amount for s in payable), ZERO_MONEY),
+        "mine": mine,
+        "amount": amounts_by_currency((s.agreement.customer.currency, s.amount) for s in payable),
         "back": f"{reverse('settlements')}?{query}" if query else reverse("settlements")}, status=status)
+
+
+def amounts_by_currency(pairs) -> dict[str, Decimal]:
+    """(currency, amount) pairs summed per currency, never across currencies."""
+    totals: dict[str, Decimal] = {}
+    for currency, amount in pairs:
+        totals[currency] = totals.get(currency, ZERO_MONEY) + amount
+    return totals
 
 
 def settlement_rows(settlements, *, user=None, can_approve, can_pay) -> list[dict]:
@@ -511,13 +555,15 @@ def settlement_approve_view(request, pk):
     except SettlementError as error:
         messages.error(request, str(error))
     else:
+        currency = settlement.agreement.currency
         if settlement.status == Settlement.Status.APPROVING:
             messages.success(request, f"First approval of settlement {settlement.pk} of "
-                                      f"{settlement.agreement.number} given: {money(settlement.amount)} is more than "
-                                      f"{money(second_approval_threshold())}, so another person must approve it too.")
+                                      f"{settlement.agreement.number} given: {money(settlement.amount, currency)} is "
+                                      f"more than {money(second_approval_threshold(), currency)}, so another person "
+                                      "must approve it too.")
         else:
             messages.success(request, f"Settlement {settlement.pk} of {settlement.agreement.number} approved: "
-                                      f"{money(settlement.amount)}.")
+                                      f"{money(settlement.amount, currency)}.")
     wanted = request.POST.get("next", "")
     # Back to the page the form was on, never to another site.
     safe = url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()},
@@ -535,12 +581,13 @@ def settlement_pay_view(request, pk):
     if request.method == "POST" and request.POST.get("change"):
         # Back from the confirmation to the form, as it was filled in.
         names = ["payment_reference", "pattern", "start", *(f"member-{part.member}" for part in parts)]
-        form = SettlementPayForm(parts=parts, initial={
+        form = SettlementPayForm(parts=parts, currency=settlement.agreement.currency, initial={
             **{name: request.POST.get(name, "") for name in names},
             "paid_on": request.POST.get("paid_on") or clock.today()})
         return render(request, "rebates/settlement_pay.html", {"settlement": settlement, "form": form,
                                                                "parts": parts})
-    form = SettlementPayForm(request.POST or None, parts=parts, initial={"paid_on": clock.today(), "start": 1})
+    form = SettlementPayForm(request.POST or None, parts=parts, currency=settlement.agreement.currency,
+                             initial={"paid_on": clock.today(), "start": 1})
     if request.method == "POST" and form.is_valid() and not form.cleaned_data["confirmed"]:
         # Paying cannot be undone: the filled-in payment is shown once more, to be confirmed or changed.
         return render(request, "rebates/settlement_pay.html", {"settlement": settlement, "form": form,
@@ -561,8 +608,9 @@ def settlement_pay_view(request, pk):
         else:
             settlement.refresh_from_db(fields=["payment_reference"])
             more = f" and {len(parts) - 1} more, one per member" if len(parts) > 1 else ""
+            amount = money(settlement.amount, settlement.agreement.currency)
             messages.success(request, f"Settlement {settlement.pk} of {settlement.agreement.number} paid: "
-                                      f"{money(settlement.amount)} ({settlement.payment_reference}{more}).")
+                                      f"{amount} ({settlement.payment_reference}{more}).")
             return redirect("settlements")
     return render(request, "rebates/settlement_pay.html", {"settlement": settlement, "form": form, "parts": parts},
                   status=400 if form.errors else 200)
@@ -773,8 +821,6 @@ def import_progress(request, pk):
 
 # --- forecasts ------------------------------------------------------------------------------------------
 
-FORECAST_MONTH_HEADERS = (("Month of payout", "month"), ("Agreements", "int"), ("Forecast rebate", "money"),
-                          ("Forecast payout", "money"), ("Earned to date", "money"))
 FORECAST_CHECKS_SHOWN = 50
 
 
@@ -799,18 +845,16 @@ def forecasts(request):
         return refused
     run = forecast_reads.latest_forecast_run()
     months = forecast_reads.forecast_liability_by_month(user=request.user, run=run)
-    totals = {2: sum((m.rebate for m in months), ZERO_MONEY), 3: sum((m.payout for m in months), ZERO_MONEY),
-              4: sum((m.earned_to_date for m in months), ZERO_MONEY)}
+    totals = forecast_reads.totals_by_currency(months)
     if export:
-        return values_export_response(
-            name="forecast-liability", title="Forecast liability", headers=FORECAST_MONTH_HEADERS, format=export,
-            rows=([m.month, m.agreements, m.rebate, m.payout, m.earned_to_date] for m in months), totals=totals)
+        return forecast_months_export(months, totals, format=export)
     earlier, checks = forecast_reads.forecast_checks(user=request.user, limit=FORECAST_CHECKS_SHOWN)
     return render(request, "rebates/forecasts.html", {
-        "run": run, "months": months, "total_rebate": totals[2], "total_payout": totals[3],
-        "total_earned": totals[4], "earlier": earlier, "checks": checks,
-        "checks_error": sum((check.error for check in checks), ZERO_MONEY),
+        "run": run, "months": months, "total_rebate": totals["rebate"], "total_payout": totals["payout"],
+        "total_earned": totals["earned_to_date"], "earlier": earlier, "checks": checks,
+        "checks_error": amounts_by_currency((check.forecast.agreement.currency, check.error) for check in checks),
     })
+
 
 
 # --- finance reports: the GL journal and the aged liability ---------------------------------------------
@@ -824,6 +868,21 @@ def _journal_headers(made):
     """The journal's columns: the amounts in the agreements' currencies, then in the reporting currency."""
     return (*JOURNAL_HEADERS, (f"Debit in {made.reporting_currency}", "money"),
             (f"Credit in {made.reporting_currency}", "money"))
+
+
+def _journal_totals(made) -> dict[int, object]:
+    """The journal file's totals: debits and credits as figures in a journal of one currency (with it), else
+    per currency in words, never one sum of currencies; the reporting currency's when every rate is known."""
+    totals: dict[int, object] = {column: total for column, total in ((9, made.reporting_debit),
+                                                                     (10, made.reporting_credit))
+                                 if total is not None}
+    if len(made.currencies) > 1:
+        totals.update({5: money_parts(made.debit_by_currency), 6: money_parts(made.credit_by_currency)})
+    else:
+        totals.update({5: made.debit, 6: made.credit})
+        if made.currencies:
+            totals[8] = made.currencies[0]
+    return totals
 
 
 def _report_query(request, form_class):
@@ -862,9 +921,7 @@ def journal(request):
                   *([rate.month, f"Rate used: 1 {rate.currency} = {rate.rate} {rate.to_currency}"
                      if rate.rate is not None else f"No {rate.currency} rate to {rate.to_currency}",
                      "", "", "", None, None, None, rate.currency, None, None] for rate in made.rates)],
-            totals={column: total for column, total in ((5, made.debit), (6, made.credit),
-                                                        (9, made.reporting_debit), (10, made.reporting_credit))
-                    if total is not None})
+            totals=_journal_totals(made), currency_column=8, currency_amounts=(5, 6))
     return render(request, "rebates/journal.html", {"form": form, "journal": made, "query": request.GET.urlencode()})
 
 
@@ -888,8 +945,9 @@ def aged_liability(request):
         per_currency = report.totals_per_currency
         totals = {}
         if len(per_currency) == 1:  # amounts in the agreements' currencies add up only when there is one
-            _, buckets, total = per_currency[0]
+            currency, buckets, total = per_currency[0]
             totals.update(enumerate((*buckets, total), start=3))
+            totals[2] = currency
         if reporting_totals is not None:
             totals.update(enumerate((*reporting_totals[0], reporting_totals[1]), start=8))
         return values_export_response(
@@ -899,7 +957,7 @@ def aged_liability(request):
                      *(row.reporting or (None,) * 5)] for row in rows),
                   # The rates used, below the rows (a rate's row names it in the name column).
                   *(["", _rate_words(rate), rate.currency, *(None,) * 10] for rate in report.rates)],
-            totals=totals)
+            totals=totals, currency_column=2, currency_amounts=range(3, 8))
     return render(request, "rebates/aged_liability.html", {
         "form": form, "report": report, "rows": rows, "group_name": aging.GROUPS[group], "buckets": aging.BUCKETS,
         "per_currency": report.totals_per_currency, "reporting_totals": reporting_totals, "as_of": as_of,

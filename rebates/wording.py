@@ -32,17 +32,19 @@ class _RuleAsStored:
 
 def terms_in_words(agreement) -> list[str]:
     """The agreement's rule as a clerk would say it: "$0.25 a unit, paid annually", then any tiers,
-    minimum, cap, commitment and bonus, one sentence each."""
+    minimum, cap, commitment and bonus, one sentence each. Amounts are in the agreement's currency (its
+    customer's): "€0.25 a unit" for an agreement in EUR."""
     rule = getattr(agreement, "rule", None)
     paid = _PAID.get(agreement.settlement_frequency,
                      f"paid {agreement.get_settlement_frequency_display().lower()}")
     if rule is None:
         return [f"No rebate rule yet, {paid}."]
-    lines = [rule_kind(rule.kind).terms(_RuleAsStored(rule), paid)]
+    currency = agreement.currency
+    lines = [rule_kind(rule.kind).terms(_RuleAsStored(rule), paid, currency)]
     if rule.minimum:
         lines.append(f"Nothing is earned until {plain(rule.minimum)} period to date.")
     if rule.cap is not None:
-        lines.append(f"At most {money(rule.cap)} a settlement period.")
+        lines.append(f"At most {money(rule.cap, 2, currency)} a settlement period.")
     if rule.commitment_rule:
         lines.append("A month below the committed quantity earns no rebate.")
     for bonus in rule.bonuses.all():

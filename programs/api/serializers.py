@@ -101,6 +101,13 @@ class CustomerWhatIfOut(serializers.Serializer):
     agreements = serializers.IntegerField()
     current = _money()
     drafts = serializers.ListField(child=_money())
+    currency = serializers.CharField(help_text="The customer's: what its figures are in.")
+
+
+class CurrencyTotalOut(serializers.Serializer):
+    currency = serializers.CharField()
+    current = _money()
+    drafts = serializers.ListField(child=_money())
 
 
 class WhatIfOut(serializers.Serializer):
@@ -113,7 +120,10 @@ class WhatIfOut(serializers.Serializer):
     agreements_total = serializers.IntegerField()
     agreements_done = serializers.IntegerField()
     drafts = serializers.ListField(child=serializers.CharField(), help_text="Each draft in words.")
-    current = _money(allow_null=True, help_text="Total under the current terms; null until done.")
+    current = _money(allow_null=True, help_text="Total under the current terms; null until done. A plain sum: "
+                                                "a figure only when the customers share one currency (see totals).")
     draft_totals = serializers.ListField(child=_money())
+    totals = CurrencyTotalOut(many=True, help_text="The current terms' and each draft's total per currency, never "
+                                                   "added across currencies; empty until done.")
     customers = CustomerWhatIfOut(many=True)
     error = serializers.CharField()

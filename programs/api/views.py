@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -11,7 +12,7 @@ from programs import selectors
 from programs.api.serializers import EffectivenessOut, PeriodQuery, WhatIfIn, WhatIfOut
 from programs.effectiveness import FORMULAS
 from programs.services import WhatIfError, whatif_start
-from programs.whatif import Draft, draft_words
+from programs.whatif import Draft, draft_words, stored_totals
 
 GROUP_EXAMPLE = {"customers": 2, "units_now": "300.000", "units_before": "200.000", "revenue_now": "3000.00",
                  "revenue_before": "2000.00", "units_growth": "50.0", "revenue_growth": "50.0",
@@ -29,8 +30,9 @@ EFFECTIVENESS_EXAMPLE = {
 WHATIF_EXAMPLE = {"id": 7, "program": "widgets-2026", "period_from": "2026-01", "period_to": "2026-03",
                   "status": "done", "progress": 100, "agreements_total": 2, "agreements_done": 2,
                   "drafts": ["$0.30 a unit"], "current": "150.00", "draft_totals": ["180.00"],
+                  "totals": [{"currency": "USD", "current": "150.00", "drafts": ["180.00"]}],
                   "customers": [{"code": "C00042", "name": "Northgate Industrial Supply", "agreements": 1,
-                                 "current": "90.00", "drafts": ["108.00"]}], "error": ""}
+                                 "current": "90.00", "drafts": ["108.00"], "currency": "USD"}], "error": ""}
 WHATIF_REQUEST = {"program": "widgets-2026", "period_from": "2026-01", "period_to": "2026-03",
                   "drafts": [{"kind": "per_unit", "rate": "0.30"},
                              {"kind": "tiered", "rate_type": "percent", "tier_basis": "quantity",
@@ -47,6 +49,7 @@ def _group(g):
 
 def _job_out(job):
     result = job.result or {}
+    totals = stored_totals(result)
     return WhatIfOut({
         "id": job.pk, "program": job.program.code, "period_from": job.period_from, "period_to": job.period_to,
         "status": job.status, "progress": job.progress, "agreements_total": job.agreements_total,
@@ -54,7 +57,11 @@ def _job_out(job):
         "drafts": [draft_words(Draft.from_json(data)) for data in job.drafts],
         "current": Decimal(result["current"]) if "current" in result else None,
         "draft_totals": [Decimal(d) for d in result.get("drafts", ())],
-        "customers": [{**c, "current": Decimal(c["current"]), "drafts": [Decimal(d) for d in c["drafts"]]}
+        "totals": [{"currency": code, "current": current,
+                    "drafts": [amounts[code] for amounts in totals["total_drafts"]]}
+                   for code, current in totals["total_current"].items()],
+        "customers": [{**c, "current": Decimal(c["current"]), "drafts": [Decimal(d) for d in c["drafts"]],
+                       "currency": c.get("currency") or settings.DEFAULT_CURRENCY}
                       for c in result.get("customers", ())],
         "error": job.error}).data
 
@@ -129,7 +136,7 @@ class WhatIfViewSet(ApiViewSet):
                   OpenApiExample("Replayed at once", response_only=True, status_codes=["201"], value=WHATIF_EXAMPLE),
                   OpenApiExample("Queued", response_only=True, status_codes=["202"],
                                  value={**WHATIF_EXAMPLE, "status": "queued", "progress": 0, "agreements_done": 0,
-                                        "current": None, "draft_totals": [], "customers": []})])
+                                        "current": None, "draft_totals": [], "totals": [], "customers": []})])
     def create(self, request):
         incoming = WhatIfIn(data=request.data)
         incoming.is_valid(raise_exception=True)

@@ -11,7 +11,7 @@ from config.api.filters import QueryParams
 from config.api.views import ApiView, ApiViewSet
 from rebates import forecasts
 from rebates.exports.cells import XLSX_CONTENT_TYPE as XLSX
-from rebates.lists import values_export_response
+from rebates.exports.forecast_months import forecast_months_export
 
 READ = ("rebates.view_agreementforecast",)
 EXPORT = ("rebates.view_agreementforecast", "rebates.export_accruals")
@@ -93,10 +93,10 @@ class PayoutMonthOut(serializers.Serializer):
     rebate = _money(help_text="What the periods paid that month are forecast to earn.")
     payout = _money(help_text="What they are forecast to pay (terminated agreements forfeit).")
     earned_to_date = _money(help_text="What they had earned by the outlook's as-of date.")
+    currency = serializers.CharField(help_text="What the figures are in: the agreements' currency (ISO 4217); a "
+                                               "month with agreements in two currencies has a row for each.")
 
 
-MONTH_HEADERS = (("Month of payout", "month"), ("Agreements", "int"), ("Forecast rebate", "money"),
-                 ("Forecast payout", "money"), ("Earned to date", "money"))
 
 
 class ForecastLiabilityView(ApiView):
@@ -111,7 +111,7 @@ class ForecastLiabilityView(ApiView):
                    responses={200: PayoutMonthOut(many=True)},
                    examples=[OpenApiExample("January", response_only=True, value=[
                        {"month": "2027-01", "agreements": 412, "rebate": "183220.40", "payout": "181004.15",
-                        "earned_to_date": "150310.00"}])])
+                        "earned_to_date": "150310.00", "currency": "USD"}])])
     def get(self, request):
         months = forecasts.forecast_liability_by_month(user=request.user)
         return Response(PayoutMonthOut(months, many=True).data)
@@ -127,8 +127,4 @@ class ForecastLiabilityExportView(ApiView):
                    responses={(200, XLSX): OpenApiResponse(OpenApiTypes.BINARY, description="The .xlsx file.")})
     def get(self, request):
         months = forecasts.forecast_liability_by_month(user=request.user)
-        totals = {index: sum((getattr(m, name) for m in months), forecasts.ZERO)
-                  for index, name in ((2, "rebate"), (3, "payout"), (4, "earned_to_date"))}
-        return values_export_response(
-            name="forecast-liability", title="Forecast liability", headers=MONTH_HEADERS, format="xlsx",
-            rows=([m.month, m.agreements, m.rebate, m.payout, m.earned_to_date] for m in months), totals=totals)
+        return forecast_months_export(months, forecasts.totals_by_currency(months), format="xlsx")

@@ -184,15 +184,16 @@ class Kind:
         return max(ZERO, apply_rate(rule, rate, earning_base(rule, volume)))
 
     @classmethod
-    def description(cls, rule) -> str:
-        """What the rule earns, in a clerk's words ("$0.25 a unit"). `rule` is the engine's RebateRule or
+    def description(cls, rule, currency=None) -> str:
+        """What the rule earns, in a clerk's words ("$0.25 a unit"; "€0.25 a unit" with `currency` EUR: amounts
+        in the agreement's currency, the default when none is given). `rule` is the engine's RebateRule or
         anything with its fields (the model's rule, its bands as a sequence)."""
         raise NotImplementedError
 
     @classmethod
-    def terms(cls, rule, paid: str) -> str:
+    def terms(cls, rule, paid: str, currency=None) -> str:
         """The agreement's first sentence: what the rule earns and when it is paid ("paid annually")."""
-        return f"{cls.description(rule)}, {paid}."
+        return f"{cls.description(rule, currency)}, {paid}."
 
 
 class PerUnitKind(Kind):
@@ -211,8 +212,8 @@ class PerUnitKind(Kind):
         return volume.quantity
 
     @classmethod
-    def description(cls, rule) -> str:
-        return rate_in_words(RateType.PER_UNIT, rule.rate)
+    def description(cls, rule, currency=None) -> str:
+        return rate_in_words(RateType.PER_UNIT, rule.rate, currency)
 
 
 class PercentKind(Kind):
@@ -223,7 +224,7 @@ class PercentKind(Kind):
     requires = (RATE,)
 
     @classmethod
-    def description(cls, rule) -> str:
+    def description(cls, rule, currency=None) -> str:
         return f"{plain(rule.rate)}% of eligible net purchases"
 
 
@@ -292,30 +293,30 @@ class TieredKind(Kind):
         return banded * earning_base(rule, volume) / value if value > 0 else ZERO
 
     @staticmethod
-    def _threshold(basis, threshold) -> str:
+    def _threshold(basis, threshold, currency=None) -> str:
         if basis == TierBasis.AMOUNT:
-            return money(threshold, 0 if Decimal(threshold) == Decimal(threshold).to_integral() else 2)
+            return money(threshold, 0 if Decimal(threshold) == Decimal(threshold).to_integral() else 2, currency)
         if basis == TierBasis.PERCENT_OF_BASELINE:
             return f"{plain(threshold)}% of the baseline"
         return f"{plain(threshold)} units"
 
     @classmethod
-    def description(cls, rule) -> str:
+    def description(cls, rule, currency=None) -> str:
         bands = list(rule.bands)
         parts = []
         for index, band in enumerate(bands):
-            rate = rate_in_words(rule.rate_type, band.rate)
+            rate = rate_in_words(rule.rate_type, band.rate, currency)
             if index == 0 and not band.threshold and len(bands) > 1:
-                parts.append(f"below {cls._threshold(rule.tier_basis, bands[1].threshold)} {rate}")
+                parts.append(f"below {cls._threshold(rule.tier_basis, bands[1].threshold, currency)} {rate}")
             else:
-                parts.append(f"from {cls._threshold(rule.tier_basis, band.threshold)} {rate}")
+                parts.append(f"from {cls._threshold(rule.tier_basis, band.threshold, currency)} {rate}")
         basis = _BASIS_WORDS.get(rule.tier_basis, str(rule.tier_basis))
         method = _METHOD_WORDS.get(rule.tier_method, str(rule.tier_method))
         return f"Tiered on {basis} ({method}): {'; '.join(parts)}"
 
     @classmethod
-    def terms(cls, rule, paid: str) -> str:
-        return f"{cls.description(rule)}; {paid}."  # the description ends in a list of bands
+    def terms(cls, rule, paid: str, currency=None) -> str:
+        return f"{cls.description(rule, currency)}; {paid}."  # the description ends in a list of bands
 
 
 class GrowthKind(Kind):
@@ -330,9 +331,9 @@ class GrowthKind(Kind):
         return True
 
     @classmethod
-    def description(cls, rule) -> str:
+    def description(cls, rule, currency=None) -> str:
         base = ("the same period last year" if rule.baseline == Baseline.LAST_YEAR
-                else f"{money(rule.baseline_amount)} a settlement period")
+                else f"{money(rule.baseline_amount, 2, currency)} a settlement period")
         return f"{plain(rule.rate)}% of purchases above {base}"
 
 
@@ -384,7 +385,7 @@ class ConditionalKind(Kind):
         return rule.active_window - 1
 
     @classmethod
-    def description(cls, rule) -> str:
+    def description(cls, rule, currency=None) -> str:
         return (f"{plain(rule.rate)}% of eligible net purchases in a month when the customer has bought in at "
                 f"least {rule.active_months} of the last {rule.active_window} months, that month included")
 
@@ -409,7 +410,7 @@ class ClearanceKind(Kind):
         return rule.rate, rule.clearance_rate
 
     @classmethod
-    def description(cls, rule) -> str:
+    def description(cls, rule, currency=None) -> str:
         return (f"{plain(rule.rate)}% of eligible net purchases, and {plain(rule.clearance_rate)}% more on products "
                 f"bought in their clearance window")
 
@@ -455,7 +456,7 @@ class ProductMixKind(Kind):
         return True
 
     @classmethod
-    def description(cls, rule) -> str:
+    def description(cls, rule, currency=None) -> str:
         conditions = []
         if rule.min_product_lines is not None:
             conditions.append(f"purchases from at least {rule.min_product_lines} product lines")
@@ -490,7 +491,7 @@ class ReferralKind(Kind):
         return ZERO, rule.rate
 
     @classmethod
-    def description(cls, rule) -> str:
+    def description(cls, rule, currency=None) -> str:
         return (f"{plain(rule.rate)}% of the net purchases of referred customers in their first months, as each "
                 f"referred customer's record states")
 

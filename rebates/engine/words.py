@@ -33,10 +33,22 @@ def plain(value) -> str:
     return f"{value.normalize():,f}"
 
 
-def rate_in_words(rate_type, rate) -> str:
-    """A rate as the rule means it: "2.5%" or "$0.25 a unit" (four places when it has fractions of a cent)."""
+def money_in_currencies(amounts, places=2) -> str:
+    """Amounts of several currencies, never added together: each in its own sign, by currency, joined by " · "
+    ("€10.00 · $20.00"). `amounts` is a mapping or (currency, amount) pairs; one
+    currency reads as `money` does, none as "—"."""
+    pairs = sorted((amounts.items() if hasattr(amounts, "items") else amounts), key=lambda pair: pair[0] or "")
+    if not pairs:
+        return "—"
+    return " · ".join(money(amount, places, currency) for currency, amount in pairs)
+
+
+def rate_in_words(rate_type, rate, currency=None) -> str:
+    """A rate as the rule means it: "2.5%" or "$0.25 a unit" ("€0.25 a unit" in EUR; four places when it has
+    fractions of a cent)."""
     if rate is None:
         return "—"
     if rate_type == RateType.PERCENT:
         return f"{plain(rate)}%"
-    return f"{money(rate, 2 if Decimal(rate) == Decimal(rate).quantize(Decimal('0.01')) else 4)} a unit"
+    places = 2 if Decimal(rate) == Decimal(rate).quantize(Decimal("0.01")) else 4
+    return f"{money(rate, places, currency)} a unit"

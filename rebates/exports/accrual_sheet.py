@@ -4,8 +4,8 @@ and by account manager on a second sheet. As .xlsx (streamed) or as .csv (one fi
 Amounts are in their agreement's currency (its customer's), each row says which, and totals are per
 currency, never a sum of different currencies. Each row and the liability also give a figure in the reporting
 currency (settings.REPORTING_CURRENCY) by the journal's rule (rebates.reporting): an accrual row converts at
-the rate of its own month, the liability at the rate of its as-of month (`month_to`, else the month it is
-made in), half-up to the cent, figure by figure; a missing rate is named in the cell and the totals, never
+the rate of its own month, the liability at the rate of its as-of month (`month_to`, else the last month of
+the rows shown), half-up to the cent, figure by figure; a missing rate is named in the cell and the totals, never
 guessed, and the rates used are listed (the Rates sheet; rate lines at the end of a .csv).
 
 Two reads, both from `rebates.selectors.accrual_rows` for the user: the summary per customer (one
@@ -29,7 +29,7 @@ from rebates.engine.money import CENT, ZERO_MONEY
 from rebates.engine.periods import month_of
 from rebates.exports.cells import Column, CsvOut, XlsxWorkbook, excel_serial, plain_units, text_width
 from rebates.reporting import RateBook, reporting_currency
-from rebates.selectors import accrual_rows, liability_by_customer, quantized
+from rebates.selectors import accrual_rows, last_accrual_month, liability_by_customer, quantized
 from rebates.sql.exports import row_batches as sql_row_batches
 from rebates.sql.exports import snapshot_read_only
 
@@ -180,9 +180,13 @@ def sheet_row_count(*, user, filters, limit=None) -> int:
     return (rows[:limit] if limit else rows).count()
 
 
-def liability_month(filters) -> date:
-    """The month whose rates convert the liability: the sheet's last month (`month_to`), else this month."""
-    return filters.get("month_to") or month_of(clock.today())
+def liability_month(filters, *, user) -> date:
+    """The month whose rates convert the liability, the report's as-of month: the sheet's last month
+    (`month_to`) when it is given, else the last month of the rows it shows (the latest month of the ledger in
+    its selection); a sheet without rows, the month it is made in (it has nothing to convert)."""
+    if filters.get("month_to"):
+        return filters["month_to"]
+    return last_accrual_month(user=user, **filters) or month_of(clock.today())
 
 
 def reporting_columns(currency: str) -> tuple[Column, Column]:
@@ -212,6 +216,7 @@ def write_accrual_xlsx(target, *, user, filters, about=(), progress: Progress = 
     Returns the number of rows written."""
     with one_snapshot():
         summary = sheet_summary(user=user, filters=filters)
+        as_of = liability_month(filters, user=user)  # read in the same snapshot as the rows
         book = RateBook(summary.currencies)
         reporting = book.currency
         total = summary.rows
@@ -262,7 +267,6 @@ def write_accrual_xlsx(target, *, user, filters, about=(), progress: Progress = 
                 progress(row, total)
     workbook.autofilter(sheet, 0, row, columns)
     _write_accrual_totals(workbook, sheet, row, columns, summary, book, converted)
-    as_of = liability_month(filters)
     _write_liability_sheet(workbook, summary, book, as_of)
     _write_rates_sheet(workbook, book, as_of)
     _write_about_sheet(workbook, about)
@@ -520,7 +524,7 @@ def write_liability_csv(stream, *, user, filters, progress: Progress = None) -> 
     summary = sheet_summary(user=user, filters=filters)
     book = RateBook(summary.currencies)
     reporting = book.currency
-    as_of = liability_month(filters)
+    as_of = liability_month(filters, user=user)
     out = CsvOut(stream)
     writerow = out.row
     writerow((*LIABILITY_CSV_HEADER, f"Unpaid in {reporting} at {as_of:%Y-%m} rates"))

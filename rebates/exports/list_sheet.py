@@ -35,12 +35,14 @@ def _csv_cell(value, kind):
 
 
 def write_list_xlsx(target, *, title: str, headers: Sequence[tuple[str, str]], rows: Iterable[Sequence],
-                    totals: dict[int, object] | None = None, currency_column: int | None = None) -> int:
+                    totals: dict[int, object] | None = None, currency_column: int | None = None,
+                    currency_amounts: Sequence[int] | None = None) -> int:
     """Write `rows` (cells in the order of `headers`, which are (label, kind) pairs) on one sheet named
     `title`, with a frozen, filtered header and, when given, a totals row (`totals`: column index -> figure)
     whose figures are SUBTOTALs of the rows the filter shows (a text total is written as it is). With
-    `currency_column`, each row's amounts take the format of the currency in that cell. Returns the number of
-    rows written."""
+    `currency_column`, each row's amounts (those of the columns `currency_amounts`, when given: a report's
+    figures in the reporting currency keep theirs) take the format of the currency in that cell. Returns the
+    number of rows written."""
     columns = [Column(label, SHEET_KINDS.get(kind, "text")) for label, kind in headers]
     kinds = [kind for _, kind in headers]
     workbook = XlsxWorkbook(target)
@@ -50,7 +52,8 @@ def write_list_xlsx(target, *, title: str, headers: Sequence[tuple[str, str]], r
     # Units columns show whole figures without places; a figure with places takes the fraction format.
     units = [col for col, column in enumerate(columns) if column.kind == "quantity"]
     fraction = workbook.formats["quantity_fraction"]
-    amounts = [col for col, column in enumerate(columns) if column.kind in ("money", "unit_price")]
+    amounts = [col for col, column in enumerate(columns) if column.kind in ("money", "unit_price")
+               and (currency_amounts is None or col in currency_amounts)]
     count = 0
     for count, cells in enumerate(rows, start=1):
         values = [_cell(value, kind) for value, kind in zip(cells, kinds, strict=True)]
@@ -70,6 +73,12 @@ def write_list_xlsx(target, *, title: str, headers: Sequence[tuple[str, str]], r
     workbook.autofilter(sheet, 0, count, columns)
     if totals:
         currency = totals.get(currency_column) if currency_column is not None else None
+        if currency and currency_amounts is not None:
+            # The row currency's format on its amounts only; the other figures keep the default's.
+            own = {col: value for col, value in totals.items() if col in currency_amounts}
+            workbook.total_row(sheet, count + 1, columns, own, rows=(1, count), currency=currency)
+            totals = {col: value for col, value in totals.items() if col not in own}
+            currency = None
         workbook.total_row(sheet, count + 1, columns, {0: "Total", **totals}, rows=(1, count), currency=currency)
     for col, column in enumerate(columns):
         sheet.set_column(col, col, min(widths[col], TEXT_WIDTH), workbook.formats[column.kind])

@@ -22,6 +22,24 @@ def money(value, currency=None):
 
 
 @register.filter
+def figure_in(value, currency=""):
+    """{{ price|figure_in:currency }}: a figure in `currency`'s sign, or without a sign when it has no one
+    currency ("" or None: a figure over amounts in several currencies, which the page says beside it)."""
+    if currency:
+        return words.money(value, 2, currency)
+    return amount(value)
+
+
+@register.filter
+def money_parts(amounts):
+    """{{ totals|money_parts }}: amounts of several currencies ({currency: amount}) each in its own sign, never
+    added together ("€10.00 · $20.00"); one currency as `money` writes it; none, 0.00 in the default currency."""
+    if not amounts:
+        return words.money(0, 2, settings.DEFAULT_CURRENCY)
+    return words.money_in_currencies(amounts)
+
+
+@register.filter
 def unit_money(value, currency=None):
     """{{ month.rebate_per_unit|unit_money:agreement.currency }}: a price or rate a unit, to four places."""
     return words.money(value, 4, currency or settings.DEFAULT_CURRENCY)

@@ -202,6 +202,35 @@ def test_the_liability_names_a_missing_as_of_rate(book):
     assert ["Rate", "EUR to USD", "2026-04", "No EUR rate to USD for 2026-04."] in rows
 
 
+@pytest.mark.today("2026-12-04")
+def test_without_month_to_the_liability_converts_at_the_last_month_shown_not_this_month(book):
+    """The rule: the report's as-of month, `month_to`; none given, the last month of the rows shown (April here,
+    though the sheet is made in December, which has no rate)."""
+    ExchangeRate.objects.create(currency="EUR", to_currency="USD", month=APRIL, rate=D("1.09"))
+    found = sheets(book["finance"])
+    rows = values(found["Liability"])
+    assert "rates of 2026-04" in rows[0][3]
+    customers = {r[0]: (r[8], cents(r[7]), cents(r[9])) for r in rows[2:4]}
+    assert customers["C-EU"] == ("EUR", D("17.05"), D("18.58"))  # 17.05 x 1.09, April's rate
+    assert cents(next(r for r in rows if r[0] == "Total in USD")[9]) == D("38.58")
+    assert not [r for r in values(found["Rates"]) if r[2] and "2026-12" in str(r[2])]
+    csv = csv_rows(accruals_export(user=book["finance"], format="csv", report="liability", filters={}).content)
+    assert csv[0][-1] == "Unpaid in USD at 2026-04 rates"
+    assert {r[2]: r[11] for r in csv if r[0] == "customer"} == {"C-EU": "18.58", "C-US": "20.00"}
+    # Up to March, the as-of month is March: the euro customer's 10.05 of March at 1.085.
+    march = csv_rows(accruals_export(user=book["finance"], format="csv", report="liability",
+                                     filters={"customer": "C-EU", "month_to": "2026-03"}).content)
+    assert march[0][-1] == "Unpaid in USD at 2026-03 rates"
+    assert [r[11] for r in march if r[0] == "customer"] == ["10.90"]
+
+
+@pytest.mark.today("2026-12-04")
+def test_a_liability_without_rows_or_month_to_is_as_of_the_month_it_is_made_in(book):
+    csv = csv_rows(accruals_export(user=book["finance"], format="csv", report="liability",
+                                   filters={"month_from": "2026-06"}).content)
+    assert csv[0][-1] == "Unpaid in USD at 2026-12 rates"
+
+
 # --- lists of rows in different currencies -----------------------------------------------------------------
 
 

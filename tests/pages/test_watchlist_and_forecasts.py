@@ -151,7 +151,8 @@ def test_finance_sees_the_forecast_liability_by_month_of_payout_as_a_page_a_shee
     assert "January 2027" in page and "$960.00" in page
     assert sheet["Content-Type"] == XLSX
     assert api.get("/api/v1/forecast-liability/").json() == [
-        {"month": "2027-01", "agreements": 1, "rebate": "960.00", "payout": "960.00", "earned_to_date": "80.00"}]
+        {"month": "2027-01", "agreements": 1, "rebate": "960.00", "payout": "960.00", "earned_to_date": "80.00",
+         "currency": "USD"}]
     assert api.get("/api/v1/exports/forecast-liability.xlsx")["Content-Type"] == XLSX
     [row] = api.get("/api/v1/forecasts/").json()["results"]
     assert (row["next_threshold"], row["to_go_units"], row["next_extra"]) == ("tier", "200.000", "120.00")

@@ -260,12 +260,14 @@ def test_a_second_load_the_same_day_starts_no_run_and_a_later_one_accrues_the_ne
     assert sum(seed_accrued_by_month().values()) == Decimal("30.00")
 
 
-def test_output_says_to_which_day_the_demo_is_accrued_and_what_it_earned():
+def test_output_says_to_which_day_the_demo_is_accrued_and_what_it_earned_per_currency():
     output = load_demo("--quiet")
 
-    earned = LedgerEntry.objects.filter(kind__in=EARNED_KINDS).aggregate(total=Sum("amount"))["total"]
-    assert earned > 0
-    assert f"Accrued as of 2026-11-23: ${earned:,.2f} earned, " in output
+    earned = dict(LedgerEntry.objects.filter(kind__in=EARNED_KINDS).order_by().values("agreement__customer__currency")
+                  .annotate(total=Sum("amount")).values_list("agreement__customer__currency", "total"))
+    assert set(earned) == {"EUR", "USD"} and all(total > 0 for total in earned.values())
+    # Each currency in its own sign, never one sum of euros and dollars.
+    assert f"Accrued as of 2026-11-23: €{earned['EUR']:,.2f} · ${earned['USD']:,.2f} earned, " in output
 
 
 # --- the outlook: last year's purchases shape the forecasts and show who is falling ---------------------------

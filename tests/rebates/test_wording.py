@@ -12,8 +12,9 @@ D = Decimal
 WORKED_TIERS = ((D(0), D(1)), (D(1000), D(2)), (D(5000), D(3)))
 
 
-def agreement_with(rule=None, bands=(), frequency="annual"):
-    agreement = AgreementFactory(settlement_frequency=frequency)
+def agreement_with(rule=None, bands=(), frequency="annual", currency=None):
+    extra = {"customer__currency": currency} if currency else {}
+    agreement = AgreementFactory(settlement_frequency=frequency, **extra)
     if rule is not None:
         rule = RebateRule.objects.create(agreement=agreement, **rule)
         TierBand.objects.bulk_create(TierBand(rule=rule, threshold=t, rate=r) for t, r in bands)
@@ -61,6 +62,22 @@ def test_minimum_cap_commitment_and_bonus_follow_one_sentence_each(db):
         "A month below the committed quantity earns no rebate.",
         "Bonus: 1% more on the whole scope in a period with at least 100 units of NEW-1.",
     ]
+
+
+def test_the_terms_of_an_agreement_in_euros_say_their_amounts_in_euros(db):
+    per_unit = agreement_with({"kind": "per_unit", "rate_type": "per_unit", "rate": D("0.25"), "cap": D("1500.00")},
+                              currency="EUR")
+    tiered = agreement_with({"kind": "tiered", "rate_type": "per_unit", "tier_basis": "amount",
+                             "tier_method": "incremental"}, ((D(0), D("0.10")), (D(20000), D("0.1725"))),
+                            currency="EUR")
+    growth = agreement_with({"kind": "growth", "rate_type": "percent", "rate": D("5"), "baseline": "stated",
+                             "baseline_amount": D("100000")}, currency="GBP")
+    assert terms_in_words(per_unit) == ["€0.25 a unit, paid annually.", "At most €1,500.00 a settlement period."]
+    assert terms_in_words(tiered) == [
+        "Tiered on period-to-date amount (incremental): below €20,000 €0.10 a unit; from €20,000 €0.1725 a unit; "
+        "paid annually."]
+    assert terms_in_words(growth) == ["5% of purchases above £100,000.00 a settlement period, paid annually."]
+    assert "$" not in " ".join(terms_in_words(per_unit) + terms_in_words(tiered) + terms_in_words(growth))
 
 
 def test_an_agreement_without_a_rule_says_so(db):

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from pricing_signals.demo import load_demo
+from rebates.engine.words import money_in_currencies
 
 
 class Command(BaseCommand):
@@ -25,8 +26,9 @@ class Command(BaseCommand):
             self.stdout.write(f"{username:<10} {role:<17} {password}")
         self.stdout.write(f"\nERP API token (user erp): {demo.erp_token}")
         self.stdout.write(f"  Authorization: Token {demo.erp_token}")
-        self.stdout.write(f"\nAccrued as of {demo.as_of:%Y-%m-%d}: ${demo.accrued:,.2f} earned, "
-                          f"${demo.unpaid:,.2f} unpaid.")
+        # Each currency's figure in its own sign ("€1,234.50 · $2,345.00"), never added together.
+        self.stdout.write(f"\nAccrued as of {demo.as_of:%Y-%m-%d}: {money_in_currencies(demo.accrued)} earned, "
+                          f"{money_in_currencies(demo.unpaid)} unpaid.")
         if quiet:
             return
         self.stdout.write(f"\n{'Table':<34} {'rows':>6} {'new':>6}")

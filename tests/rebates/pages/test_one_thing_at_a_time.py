@@ -137,7 +137,7 @@ def test_a_failed_submit_opens_on_an_error_summary_linking_each_field(signalled_
     assert 'role="alert"' in summary and 'tabindex="-1"' in summary and "autofocus" in summary
     links = dict(re.findall(r'<a href="#([^"]+)">([^<]+)</a>', summary))
     assert links["id_product"].startswith("Product: ") and links["id_competitor"].startswith("Competitor: ")
-    assert links["id_claimed_unit_price"] == "Claimed unit price ($): Give a price like 11.40."
+    assert links["id_claimed_unit_price"] == "Claimed unit price (in the customer currency): Give a price like 11.40."
     for target in links:
         assert f'id="{target}"' in page
 
