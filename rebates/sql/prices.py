@@ -15,6 +15,8 @@ from django.db import connection
 from rebates.models import ContractPrice, LineDiscount, Product, PurchaseLine, RebateAgreement
 from rebates.sql.scope import table
 
+WIDE_REQUEST = 100  # products asked for at once from which the last months are read for every product
+
 
 def covered_price_totals(product_ids: Iterable[int], *, on: date, month: date,
                          status: str) -> dict[int, tuple[Decimal, int]]:
@@ -26,7 +28,13 @@ def covered_price_totals(product_ids: Iterable[int], *, on: date, month: date,
 
     Set-based: the steps in force and the last month each customer bought each product are found once and
     hash-joined to the covering pairs (hundreds of thousands of them for a nightly sweep: an index probe
-    per pair would cost seconds); each price is worked out once, then summed and counted."""
+    per pair would cost seconds); each price is worked out once, then summed and counted. For a wide
+    request (WIDE_REQUEST products or more: a nightly sweep asks for every product) the last months are
+    read for every product in one pass over the (customer, product, month) index, which carries the
+    quantity: grouped in the index's order, no line is visited and nothing is hashed or spilled (naming
+    the products instead makes PostgreSQL fetch every line through the product index and hash-aggregate
+    them: twice the time of the whole statement). A narrow request (a claim check: a product or two)
+    reads the lines of its products only."""
     ids = sorted({int(pk) for pk in product_ids})
     if not ids:
         return {}
@@ -57,7 +65,7 @@ def covered_price_totals(product_ids: Iterable[int], *, on: date, month: date,
         ), last_bought AS (
             SELECT customer_id, product_id, MAX(month) AS month
               FROM {table(PurchaseLine)}
-             WHERE product_id = ANY(%(products)s) AND quantity > 0 AND month <= %(month)s
+             WHERE (%(wide)s OR product_id = ANY(%(products)s)) AND quantity > 0 AND month <= %(month)s
              GROUP BY customer_id, product_id
         ), priced AS MATERIALIZED (
             SELECT c.product_id,
@@ -73,5 +81,6 @@ def covered_price_totals(product_ids: Iterable[int], *, on: date, month: date,
         SELECT product_id, SUM(price), COUNT(price) FROM priced WHERE price IS NOT NULL GROUP BY product_id
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"status": status, "products": ids, "on": on, "month": month})
+        cursor.execute(sql, {"status": status, "products": ids, "on": on, "month": month,
+                             "wide": len(ids) >= WIDE_REQUEST})
         return {product_id: (total, count) for product_id, total, count in cursor.fetchall()}

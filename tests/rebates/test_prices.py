@@ -13,6 +13,7 @@ from django.db.migrations.executor import MigrationExecutor
 from rebates.models import RebateAgreement
 from rebates.prices import covered_price_totals, discounted, price_in_force, product_price_sql, product_prices
 from rebates.scope import covering_by_product
+from rebates.sql import prices as prices_sql
 from tests.factories import (
     AgreementFactory,
     ContractPriceFactory,
@@ -75,7 +76,10 @@ def test_the_python_rule_and_the_sql_expression_agree(bought_only_for_lines):
 
 
 @pytest.mark.django_db
-def test_the_aggregate_statement_sums_what_the_python_rule_prices_in_every_covering_agreement():
+@pytest.mark.parametrize("wide", [False, True], ids=["products-named", "every-product-read"])
+def test_the_aggregate_statement_sums_what_the_python_rule_prices_in_every_covering_agreement(wide, monkeypatch):
+    # A wide request (a nightly sweep's hundreds of products) reads the last purchases of every product.
+    monkeypatch.setattr(prices_sql, "WIDE_REQUEST", 1 if wide else 10**9)
     line = ProductLineFactory()
     named, of_line, bought_late = (ProductFactory(product_line=line, list_price=Decimal("24.00")),
                                    ProductFactory(product_line=line, list_price=Decimal("13.75")),
@@ -97,6 +101,8 @@ def test_the_aggregate_statement_sums_what_the_python_rule_prices_in_every_cover
     LineDiscountFactory(agreement=also_line, product_line=line, discount_percent=Decimal("5"))
     PurchaseLineFactory(customer=also_line.customer, product=of_line, month=date(2026, 2, 1))
     PurchaseLineFactory(customer=also_line.customer, product=named, month=date(2026, 3, 1), quantity=Decimal("0"))
+    not_asked = ProductFactory(product_line=line, list_price=Decimal("5.00"))  # bought, in the line, not asked
+    PurchaseLineFactory(customer=by_line.customer, product=not_asked, month=date(2026, 2, 1))
     draft = AgreementFactory(products=[named], status=RebateAgreement.Status.DRAFT)
     ContractPriceFactory(agreement=draft, product=named, net_price=Decimal("1.00"))
     products = (named, of_line, bought_late, unpriced)
