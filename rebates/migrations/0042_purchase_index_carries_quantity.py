@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0008_buying_groups'),
-        ('rebates', '0040_import_batch_kind'),
+        ('rebates', '0041_ledger_entry_posts_to'),
     ]
 
     operations = [
