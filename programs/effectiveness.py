@@ -3,6 +3,10 @@ customers' own last year and against a comparison group. Pure: figures in, Decim
 
 Every formula here is stated in words in FORMULAS (shown on the page, in the sheet and in docs/programs.md);
 a measure whose denominator is zero is None, shown as "—".
+
+Money comes in the reporting currency (the selectors convert each customer's months before they get here). A
+money figure that could not be converted (a missing rate) is None, and so is every figure summed or computed
+from it: a group's sum never leaves a customer out.
 """
 
 from dataclasses import dataclass, field
@@ -22,10 +26,10 @@ class CustomerFigures:
 
     units_now: Decimal = ZERO
     units_before: Decimal = ZERO
-    focus_now: Decimal = ZERO_MONEY
-    focus_before: Decimal = ZERO_MONEY
-    all_now: Decimal = ZERO_MONEY
-    all_before: Decimal = ZERO_MONEY
+    focus_now: Decimal | None = ZERO_MONEY  # None: not converted (a missing rate)
+    focus_before: Decimal | None = ZERO_MONEY
+    all_now: Decimal | None = ZERO_MONEY
+    all_before: Decimal | None = ZERO_MONEY
 
 
 @dataclass(frozen=True)
@@ -35,8 +39,8 @@ class GroupMeasures:
     customers: int
     units_now: Decimal
     units_before: Decimal
-    revenue_now: Decimal
-    revenue_before: Decimal
+    revenue_now: Decimal | None  # None: a customer's figure could not be converted
+    revenue_before: Decimal | None
     units_growth: Decimal | None  # percent
     revenue_growth: Decimal | None  # percent
     focus_share_now: Decimal | None  # percent of all net revenue
@@ -50,11 +54,11 @@ class GroupMeasures:
 @dataclass(frozen=True)
 class RebateCost:
     """The program's ledger over the period's months: accrued (accruals, catch-ups and adjustments), paid
-    (payouts) and forfeited (forfeitures), each as a positive amount."""
+    (payouts) and forfeited (forfeitures), each as a positive amount; None when a rate it needs is missing."""
 
-    accrued: Decimal = ZERO_MONEY
-    paid: Decimal = ZERO_MONEY
-    forfeited: Decimal = ZERO_MONEY
+    accrued: Decimal | None = ZERO_MONEY
+    paid: Decimal | None = ZERO_MONEY
+    forfeited: Decimal | None = ZERO_MONEY
 
 
 @dataclass(frozen=True)
@@ -70,23 +74,48 @@ class Effectiveness:
     cost_per_incremental_dollar: Decimal | None
     focus_lines: tuple[str, ...] = field(default=())
 
+    @property
+    def revenue_known(self) -> bool:
+        """Both groups' net revenue converted (no rate missing): the revenue measures can be given."""
+        return all(figure is not None for group in (self.program, self.comparison)
+                   for figure in (group.revenue_now, group.revenue_before))
 
-def ratio_percent(part: Decimal, whole: Decimal) -> Decimal | None:
-    """part / whole x 100, to one place, half up; None when whole is zero."""
-    if not whole:
+    @property
+    def per_unit_known(self) -> bool:
+        return self.cost.accrued is not None
+
+    @property
+    def per_dollar_known(self) -> bool:
+        return self.revenue_known and self.cost.accrued is not None
+
+
+def money_sum(amounts) -> Decimal | None:
+    """The amounts' sum; None when any is None (never a sum that leaves one out)."""
+    total = ZERO_MONEY
+    for amount in amounts:
+        if amount is None:
+            return None
+        total += amount
+    return total
+
+
+def ratio_percent(part: Decimal | None, whole: Decimal | None) -> Decimal | None:
+    """part / whole x 100, to one place, half up; None when whole is zero (or either is not known)."""
+    if part is None or not whole:
         return None
     return (part * HUNDRED / whole).quantize(ONE_PLACE, rounding=ROUND_HALF_UP)
 
 
-def growth_percent(now: Decimal, before: Decimal) -> Decimal | None:
-    """(now - before) / before x 100, to one place; None when nothing was bought before."""
-    if not before:
+def growth_percent(now: Decimal | None, before: Decimal | None) -> Decimal | None:
+    """(now - before) / before x 100, to one place; None when nothing was bought before (or either is not
+    known)."""
+    if now is None or not before:
         return None
     return ((now - before) * HUNDRED / before).quantize(ONE_PLACE, rounding=ROUND_HALF_UP)
 
 
-def _unrounded_share(part: Decimal, whole: Decimal) -> Decimal | None:
-    return part * HUNDRED / whole if whole else None
+def _unrounded_share(part: Decimal | None, whole: Decimal | None) -> Decimal | None:
+    return part * HUNDRED / whole if part is not None and whole else None
 
 
 def group_measures(customers: list[CustomerFigures]) -> GroupMeasures:
@@ -94,10 +123,10 @@ def group_measures(customers: list[CustomerFigures]) -> GroupMeasures:
     periods (net units above zero), lost when it bought them the year before and not in the period."""
     units_now = sum((c.units_now for c in customers), ZERO)
     units_before = sum((c.units_before for c in customers), ZERO)
-    revenue_now = sum((c.focus_now for c in customers), ZERO_MONEY)
-    revenue_before = sum((c.focus_before for c in customers), ZERO_MONEY)
-    all_now = sum((c.all_now for c in customers), ZERO_MONEY)
-    all_before = sum((c.all_before for c in customers), ZERO_MONEY)
+    revenue_now = money_sum(c.focus_now for c in customers)
+    revenue_before = money_sum(c.focus_before for c in customers)
+    all_now = money_sum(c.all_now for c in customers)
+    all_before = money_sum(c.all_before for c in customers)
     kept = sum(1 for c in customers if c.units_before > 0 and c.units_now > 0)
     lost = sum(1 for c in customers if c.units_before > 0 and c.units_now <= 0)
     share_now, share_before = _unrounded_share(revenue_now, all_now), _unrounded_share(revenue_before, all_before)
@@ -113,10 +142,12 @@ def group_measures(customers: list[CustomerFigures]) -> GroupMeasures:
     )
 
 
-def expected(before: Decimal, comparison_now: Decimal, comparison_before: Decimal) -> Decimal | None:
+def expected(before: Decimal | None, comparison_now: Decimal | None,
+             comparison_before: Decimal | None) -> Decimal | None:
     """What the program's customers would have bought had they moved as the comparison group did: their year
-    before times the comparison group's now / before. None when the comparison group bought nothing before."""
-    if not comparison_before:
+    before times the comparison group's now / before. None when the comparison group bought nothing before
+    (or a figure is not known)."""
+    if before is None or comparison_now is None or not comparison_before:
         return None
     return before * comparison_now / comparison_before
 
@@ -129,11 +160,13 @@ def effectiveness(program: list[CustomerFigures], comparison: list[CustomerFigur
     revenue = expected(ours.revenue_before, theirs.revenue_now, theirs.revenue_before)
     incremental_units = None if units is None else (ours.units_now - units).quantize(
         Decimal("0.001"), rounding=ROUND_HALF_UP)
-    incremental_revenue = None if revenue is None else quantize_money(ours.revenue_now - revenue)
+    incremental_revenue = (None if revenue is None or ours.revenue_now is None
+                           else quantize_money(ours.revenue_now - revenue))
     per_unit = (quantize_money(cost.accrued / incremental_units)
-                if incremental_units is not None and incremental_units > 0 else None)
+                if cost.accrued is not None and incremental_units is not None and incremental_units > 0 else None)
     per_dollar = ((cost.accrued / incremental_revenue).quantize(PER_DOLLAR, rounding=ROUND_HALF_UP)
-                  if incremental_revenue is not None and incremental_revenue > 0 else None)
+                  if cost.accrued is not None and incremental_revenue is not None and incremental_revenue > 0
+                  else None)
     return Effectiveness(
         program=ours, comparison=theirs, cost=cost,
         expected_units=None if units is None else units.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP),
@@ -154,6 +187,10 @@ FORMULAS = (
     ("Volume, net revenue", "Net units and net amount of the focus lines bought in the period, and in the same "
                             "months of the year before (credit notes counted)."),
     ("Growth", "(period - year before) / year before x 100."),
+    ("Reporting currency", "Every money figure is in the reporting currency: each customer's net amount of each "
+                           "month converts at that month's rate, half-up to the cent, before the groups are "
+                           "summed, and so does the rebate cost of each month and currency; units stay units. A "
+                           "missing rate is named and the figures it would convert are not given."),
     ("Rebate cost", "Accrued: the program's accruals, catch-ups and adjustments booked for the period's months; "
                     "paid: its payouts; forfeited: its forfeitures."),
     ("Expected", "The program customers' year before x the comparison group's period / its year before: what "

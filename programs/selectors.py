@@ -2,20 +2,28 @@
 
 An account manager sees a program's effectiveness computed over their own customers only: the program's
 customers and the comparison group are both the customers they manage (docs/programs.md).
+
+Money is read in the reporting currency (docs/currencies.md): each customer's amounts of a month, and the
+ledger's sums of a month and currency, convert at that month's rate before anything is added, so the groups
+compare customers of different currencies alike; a missing rate is named, never guessed.
 """
 
 from dataclasses import dataclass
 from datetime import date
 
+from django.conf import settings
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
 from django.http import Http404
 
 from customers.models import Customer
 from programs.effectiveness import CustomerFigures, Effectiveness, RebateCost, effectiveness
 from programs.models import WhatIfJob
+from rebates.currencies import missing_rate_reason
 from rebates.engine.money import ZERO, ZERO_MONEY
 from rebates.engine.periods import add_months
+from rebates.engine.words import money
 from rebates.models import LedgerEntry, Product, ProductLine, PurchaseLine, RebateAgreement, RebateProgram
+from rebates.reporting import RateBook, RateUsed
 
 # The longest period measured: a year, so that it never overlaps its own year before.
 MAX_PERIOD_MONTHS = 12
@@ -115,41 +123,57 @@ def comparison_customers(*, user, program, period: Period, program_customer_ids)
     return Customer.objects.visible_to(user).filter(segment_id__in=segments).exclude(pk__in=in_program)
 
 
-def purchase_figures(customer_ids, *, line_ids, period: Period) -> dict[int, CustomerFigures]:
+def purchase_figures(customer_ids, *, line_ids, period: Period, rates: RateBook) -> dict[int, CustomerFigures]:
     """Per customer, its purchases in the period and its year before: focus lines' units and amount, and the
-    amount of everything. One aggregate query."""
+    amount of everything. One aggregate query, by month: each month's amount of a customer (its focus lines and
+    the rest apart) converts from the customer's currency into the reporting currency at that month's rate
+    (`rates`, half-up to the cent) before it is added; a month without its rate makes the customer's amounts
+    of that period None (units stay units)."""
     before = period.year_before
     now = ExpressionWrapper(Q(month__gte=period.start), output_field=BooleanField())
     focus = ExpressionWrapper(Q(product__product_line_id__in=line_ids), output_field=BooleanField())
     rows = (PurchaseLine.objects.filter(customer_id__in=customer_ids)
             .filter(Q(month__gte=before.start, month__lte=before.end)
                     | Q(month__gte=period.start, month__lte=period.end))
-            .annotate(now=now, focus=focus).values("customer_id", "now", "focus")
-            .annotate(units=Sum("quantity"), amount=Sum("amount")).order_by())
+            .annotate(now=now, focus=focus).values("customer_id", "customer__currency", "month", "now", "focus")
+            .annotate(units=Sum("quantity"), amount=Sum("amount")).order_by("customer_id", "month", "focus"))
     sums: dict[int, dict[str, object]] = {
         pk: {"units_now": ZERO, "units_before": ZERO, "focus_now": ZERO_MONEY, "focus_before": ZERO_MONEY,
              "all_now": ZERO_MONEY, "all_before": ZERO_MONEY} for pk in customer_ids}
     for row in rows:
         when = "now" if row["now"] else "before"
         found = sums[row["customer_id"]]
-        found[f"all_{when}"] += row["amount"]
+        amount = rates.convert(row["amount"], row["customer__currency"] or settings.DEFAULT_CURRENCY, row["month"])
+        found[f"all_{when}"] = _plus(found[f"all_{when}"], amount)
         if row["focus"]:
             found[f"units_{when}"] += row["units"]
-            found[f"focus_{when}"] += row["amount"]
+            found[f"focus_{when}"] = _plus(found[f"focus_{when}"], amount)
     return {pk: CustomerFigures(**figures) for pk, figures in sums.items()}
 
 
-def rebate_cost(agreements, period: Period) -> RebateCost:
-    """What the agreements' ledger holds for the period's months: accrued, paid and forfeited (positive)."""
-    sums = dict(LedgerEntry.objects.filter(agreement__in=agreements, period__gte=period.start, period__lte=period.end)
-                .values("kind").annotate(total=Sum("amount")).values_list("kind", "total").order_by())
+def _plus(total, amount):
+    return None if total is None or amount is None else total + amount
+
+
+def rebate_cost(agreements, period: Period, rates: RateBook) -> RebateCost:
+    """What the agreements' ledger holds for the period's months: accrued, paid and forfeited (positive), in
+    the reporting currency. Read per kind, month and currency of the agreements' customers, each sum converted
+    at its month's rate (`rates`, half-up to the cent) before the months are added: never a sum across
+    currencies. A figure one of whose months lacks its rate is None."""
+    rows = (LedgerEntry.objects.filter(agreement__in=agreements, period__gte=period.start, period__lte=period.end)
+            .values("kind", "period", "agreement__customer__currency").annotate(total=Sum("amount"))
+            .order_by("period", "agreement__customer__currency", "kind"))
     kinds = LedgerEntry.Kind
-    return RebateCost(
-        accrued=sum((sums.get(kind, ZERO_MONEY) for kind in (kinds.ACCRUAL, kinds.CATCH_UP, kinds.ADJUSTMENT)),
-                    ZERO_MONEY),
-        paid=-sums.get(kinds.PAYOUT, ZERO_MONEY) + ZERO_MONEY,
-        forfeited=-sums.get(kinds.FORFEITURE, ZERO_MONEY) + ZERO_MONEY,
-    )
+    sums = {kind: ZERO_MONEY for kind in kinds.values}
+    for row in rows:
+        currency = row["agreement__customer__currency"] or settings.DEFAULT_CURRENCY
+        sums[row["kind"]] = _plus(sums.get(row["kind"], ZERO_MONEY),
+                                  rates.convert(row["total"], currency, row["period"]))
+    accrued = ZERO_MONEY
+    for kind in (kinds.ACCRUAL, kinds.CATCH_UP, kinds.ADJUSTMENT):
+        accrued = _plus(accrued, sums[kind])
+    return RebateCost(accrued=accrued, paid=None if sums[kinds.PAYOUT] is None else -sums[kinds.PAYOUT] + ZERO_MONEY,
+                      forfeited=None if sums[kinds.FORFEITURE] is None else -sums[kinds.FORFEITURE] + ZERO_MONEY)
 
 
 @dataclass(frozen=True)
@@ -159,6 +183,27 @@ class EffectivenessReport:
     measures: Effectiveness
     focus_lines: tuple[str, ...]
     segments: tuple[str, ...]
+    currency: str = ""  # the reporting currency every money figure is in
+    rates: tuple[RateUsed, ...] = ()  # the rates used, and lacked (rate None), by month and currency
+
+    @property
+    def missing(self) -> tuple[RateUsed, ...]:
+        return tuple(rate for rate in self.rates if rate.rate is None)
+
+    @property
+    def per_dollar_words(self) -> str:
+        return money(self.measures.cost_per_incremental_dollar, 4, self.currency or settings.REPORTING_CURRENCY)
+
+    @property
+    def rates_words(self) -> tuple[str, ...]:
+        """Each rate used, "1 EUR = 1.085 USD (2026-03)", and each missing one named."""
+        return tuple(missing_rate_reason(rate.currency, rate.to_currency, rate.month) if rate.rate is None
+                     else f"1 {rate.currency} = {rate.rate.normalize():f} {rate.to_currency} ({rate.month:%Y-%m})"
+                     for rate in self.rates)
+
+    @property
+    def missing_words(self) -> tuple[str, ...]:
+        return tuple(missing_rate_reason(rate.currency, rate.to_currency, rate.month) for rate in self.missing)
 
 
 def effectiveness_read(*, user, program, period: Period) -> EffectivenessReport:
@@ -169,13 +214,16 @@ def effectiveness_read(*, user, program, period: Period) -> EffectivenessReport:
     line_ids = [line.pk for line in lines]
     comparison = list(comparison_customers(user=user, program=program, period=period, program_customer_ids=program_ids)
                       .order_by("pk").values_list("pk", flat=True))
-    figures = purchase_figures(program_ids + comparison, line_ids=line_ids, period=period)
+    customers = program_ids + comparison
+    currencies = set(Customer.objects.filter(pk__in=customers).values_list("currency", flat=True).distinct())
+    rates = RateBook({code or settings.DEFAULT_CURRENCY for code in currencies})
+    figures = purchase_figures(customers, line_ids=line_ids, period=period, rates=rates)
     segments = tuple(Customer.objects.filter(pk__in=program_ids, segment__isnull=False)
                      .values_list("segment__name", flat=True).distinct().order_by("segment__name"))
     names = tuple(line.name for line in lines)
     measures = effectiveness([figures[pk] for pk in program_ids], [figures[pk] for pk in comparison],
-                             rebate_cost(agreements, period), names)
-    return EffectivenessReport(program, period, measures, names, segments)
+                             rebate_cost(agreements, period, rates), names)
+    return EffectivenessReport(program, period, measures, names, segments, rates.currency, tuple(rates.rates))
 
 
 def whatif_job_get(*, user, pk) -> WhatIfJob:

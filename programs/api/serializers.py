@@ -12,6 +12,11 @@ def _money(**kwargs):
     return serializers.DecimalField(max_digits=30, decimal_places=2, **kwargs)
 
 
+def _converted():
+    return _money(allow_null=True, help_text="In the reporting currency; null when a rate it needs is missing "
+                                             "(named in `missing_rates`).")
+
+
 def _figure(**kwargs):
     return serializers.DecimalField(max_digits=30, decimal_places=4, allow_null=True, **kwargs)
 
@@ -25,8 +30,8 @@ class GroupOut(serializers.Serializer):
     customers = serializers.IntegerField()
     units_now = _figure()
     units_before = _figure()
-    revenue_now = _money()
-    revenue_before = _money()
+    revenue_now = _converted()
+    revenue_before = _converted()
     units_growth = _figure(help_text="Percent; null when nothing was bought the year before.")
     revenue_growth = _figure(help_text="Percent; null when nothing was bought the year before.")
     focus_share_now = _figure(help_text="Focus lines' percent of all net revenue.")
@@ -38,9 +43,18 @@ class GroupOut(serializers.Serializer):
 
 
 class CostOut(serializers.Serializer):
-    accrued = _money()
-    paid = _money()
-    forfeited = _money()
+    accrued = _converted()
+    paid = _converted()
+    forfeited = _converted()
+
+
+class RateOut(serializers.Serializer):
+    currency = serializers.CharField()
+    to_currency = serializers.CharField()
+    month = MonthField()
+    rate = serializers.DecimalField(max_digits=30, decimal_places=10, allow_null=True,
+                                    help_text="What one unit of `currency` is worth in `to_currency` that month; "
+                                              "null: missing, the figures it would convert are null.")
 
 
 class FormulaOut(serializers.Serializer):
@@ -56,6 +70,12 @@ class EffectivenessOut(serializers.Serializer):
     year_before_to = MonthField()
     segments = serializers.ListField(child=serializers.CharField(), help_text="The comparison group's segments.")
     focus_lines = serializers.ListField(child=serializers.CharField())
+    currency = serializers.CharField(help_text="The reporting currency every money figure is in.")
+    rates = RateOut(many=True, help_text="The rates used (and lacked) to convert each customer's months and the "
+                                         "rebate cost into the reporting currency.")
+    missing_rates = serializers.ListField(child=serializers.CharField(),
+                                          help_text="Each missing rate in words, e.g. "
+                                                    "\"No EUR rate to USD for 2026-03.\"")
     program_customers = GroupOut()
     comparison_group = GroupOut()
     cost = CostOut()

@@ -20,8 +20,9 @@ GROUP_EXAMPLE = {"customers": 2, "units_now": "300.000", "units_before": "200.00
                  "retention": "100.0"}
 EFFECTIVENESS_EXAMPLE = {
     "program": "widgets-2026", "period_from": "2026-01", "period_to": "2026-03", "year_before_from": "2025-01",
-    "year_before_to": "2025-03", "segments": ["Contractors"], "focus_lines": ["Fasteners"],
-    "program_customers": GROUP_EXAMPLE,
+    "year_before_to": "2025-03", "segments": ["Contractors"], "focus_lines": ["Fasteners"], "currency": "USD",
+    "rates": [{"currency": "EUR", "to_currency": "USD", "month": "2026-01", "rate": "1.0850000000"}],
+    "missing_rates": [], "program_customers": GROUP_EXAMPLE,
     "comparison_group": {**GROUP_EXAMPLE, "units_now": "160.000", "units_growth": "-20.0", "retention": "50.0"},
     "cost": {"accrued": "150.00", "paid": "40.00", "forfeited": "10.00"}, "expected_units": "160.000",
     "incremental_units": "140.000", "expected_revenue": "1600.00", "incremental_revenue": "1400.00",
@@ -77,7 +78,10 @@ class ProgramEffectivenessViewSet(ApiViewSet):
 
     @extend_schema(
         summary="A program's effectiveness", responses=EffectivenessOut,
-        description="Rebate cost (accrued, paid, forfeited) of the program's agreements for the period's months; "
+        description="Money in the reporting currency (`currency`): each customer's months and the rebate cost of "
+                    "each month and currency convert at that month's rate (`rates`) before they are added; a "
+                    "missing rate is named in `missing_rates` and the figures it would convert are null. "
+                    "Rebate cost (accrued, paid, forfeited) of the program's agreements for the period's months; "
                     "the program customers' volume and net revenue of the focus lines against their year before "
                     "and against the comparison group (customers of the same segments outside the program); "
                     "incremental volume and revenue, cost per incremental unit and dollar, retention and mix "
@@ -104,6 +108,10 @@ class ProgramEffectivenessViewSet(ApiViewSet):
             "program": program.code, "period_from": period.start, "period_to": period.end,
             "year_before_from": period.year_before.start, "year_before_to": period.year_before.end,
             "segments": list(report.segments), "focus_lines": list(report.focus_lines),
+            "currency": report.currency,
+            "rates": [{"currency": r.currency, "to_currency": r.to_currency, "month": r.month, "rate": r.rate}
+                      for r in report.rates],
+            "missing_rates": list(report.missing_words),
             "program_customers": _group(m.program), "comparison_group": _group(m.comparison),
             "cost": {"accrued": m.cost.accrued, "paid": m.cost.paid, "forfeited": m.cost.forfeited},
             "expected_units": m.expected_units, "incremental_units": m.incremental_units,
