@@ -49,6 +49,7 @@ class GroupMeasures:
     kept: int
     lost: int
     retention: Decimal | None  # percent
+    converted: bool = True  # False: a customer's amount lacks its rate, the group's money measures are not given
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ def group_measures(customers: list[CustomerFigures]) -> GroupMeasures:
         focus_share_now=ratio_percent(revenue_now, all_now),
         focus_share_before=ratio_percent(revenue_before, all_before),
         mix_shift=shift, kept=kept, lost=lost, retention=ratio_percent(Decimal(kept), Decimal(kept + lost)),
+        converted=None not in (revenue_now, revenue_before, all_now, all_before),
     )
 
 

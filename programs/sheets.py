@@ -45,8 +45,7 @@ def effectiveness_rows(report):
         return NOT_CONVERTED if value is None and not known else money(value, places, currency)
 
     def share(value, group, unit="%"):  # a measure of a group's net revenue
-        unknown = group.revenue_now is None or group.revenue_before is None
-        return NOT_CONVERTED if value is None and unknown else percent(value, unit)
+        return NOT_CONVERTED if value is None and not group.converted else percent(value, unit)
 
     return [
         ("Period", f"{report.period.start:%Y-%m} to {report.period.end:%Y-%m}",
