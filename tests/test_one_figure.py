@@ -109,7 +109,8 @@ def test_every_surface_shows_the_same_units_shortfall_accrued_unpaid_and_exposur
     row = re.search(r"<tr><td>C-FIG</td>(.*?)</tr>", html).group(1)
     cells = re.findall(r'<td class="num[^"]*">([^<]*)</td>', row)
     assert [_amount(cells[1]), _amount(cells[2]), int(cells[3])] == [ACCRUED, UNPAID, shortfall_months]
-    assert _page(client, am, reverse("dashboard")).context["at_stake"] == UNPAID
+    # The rebate at stake per currency: the customer buys in dollars.
+    assert _page(client, am, reverse("dashboard")).context["at_stake"] == {"USD": UNPAID}
 
     # Customer page: the same three figures, and the agreement's own.
     response = _page(client, am, reverse("customer-detail", args=["C-FIG"]))
@@ -135,8 +136,11 @@ def test_every_surface_shows_the_same_units_shortfall_accrued_unpaid_and_exposur
     response = _page(client, pricing, reverse("signal-detail", args=[scenario["signal"].pk]))
     assert [(row.number, row.unpaid_rebate) for row in response.context["exposure"]] == [(NUMBER, UNPAID)]
     assert _amount(_tile(response.content.decode(), "exposure-total")) == UNPAID
-    assert dict(_page(client, pricing, reverse("dashboard")).context["open_signals"])[scenario["signal"]][
-        "unpaid_rebate"] == UNPAID
+    # Each open signal: its exposure totals, then its rebate at stake per currency (the customer buys in dollars).
+    stakes = {signal: (totals, at_stake) for signal, totals, at_stake, _ in
+              _page(client, pricing, reverse("dashboard")).context["open_signals"]}
+    totals, at_stake = stakes[scenario["signal"]]
+    assert (totals["unpaid_rebate"], at_stake) == (UNPAID, {"USD": UNPAID})
 
     # Statement API: units per month, shortfall, and "not accrued yet" as a flag with nulls.
     api = client_for(finance)
