@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from programs.effectiveness import FORMULAS
-from programs.whatif import Draft, draft_words
+from programs.whatif import Draft, draft_words, stored_totals
 from rebates.currencies import missing_rate_reason
 from rebates.engine.words import money
 
@@ -91,8 +91,9 @@ def whatif_rows(job):
     """(headers, rows) of a finished what-if: per customer, the current terms and each draft in the customer's
     currency (the last column), then a total per currency, never added across currencies."""
     drafts = [Draft.from_json(data) for data in job.drafts]
+    currencies = list(stored_totals(job.result or {})["total_current"])
     headers = (("Code", "text"), ("Customer", "text"), ("Agreements", "int"), ("Current terms", "money"),
-               *((f"Draft {i + 1}: {draft_words(d)}"[:120], "money") for i, d in enumerate(drafts)),
+               *((f"Draft {i + 1}: {draft_words(d, currencies)}"[:120], "money") for i, d in enumerate(drafts)),
                ("Currency", "text"))
     result = job.result
     rows = [(c["code"], c["name"], c["agreements"], Decimal(c["current"]), *(Decimal(d) for d in c["drafts"]),

@@ -134,8 +134,9 @@ def _job_context(job):
     rows = [{"code": c["code"], "name": c["name"], "agreements": c["agreements"], "current": c["current"],
              "drafts": c["drafts"], "currency": c.get("currency") or settings.DEFAULT_CURRENCY}
             for c in result.get("customers", ())]
-    return {"job": job, "draft_words": [draft_words(d) for d in drafts], "rows": rows, "result": result,
-            **stored_totals(result), "finished": job.status in ("done", "failed")}
+    totals = stored_totals(result)
+    return {"job": job, "draft_words": [draft_words(d, list(totals["total_current"])) for d in drafts], "rows": rows,
+            "result": result, **totals, "finished": job.status in ("done", "failed")}
 
 
 @login_required

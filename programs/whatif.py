@@ -111,10 +111,18 @@ def _field_words(message: str) -> str:
     return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
 
-def draft_words(draft: Draft) -> str:
-    """The draft in a clerk's words, as an agreement's terms read ("$0.30 a unit")."""
+def draft_words(draft: Draft, currencies: Sequence[str] = ()) -> str:
+    """The draft in a clerk's words, as an agreement's terms read ("$0.30 a unit"). A draft's amounts are read
+    in each agreement's own currency: in the currency of `currencies` (the replayed customers') when they
+    share one, else once per currency ("EUR: €0.30 a unit; USD: $0.30 a unit")."""
     rule = draft_rule(draft)
-    return rule.kind_class.description(rule)
+    codes = sorted(set(currencies))
+    if len(codes) <= 1:
+        return rule.kind_class.description(rule, codes[0] if codes else None)
+    words = {code: rule.kind_class.description(rule, code) for code in codes}
+    if len(set(words.values())) == 1:  # no amount in the draft: the same words in every currency
+        return words[codes[0]]
+    return "; ".join(f"{code}: {text}" for code, text in words.items())
 
 
 def earned_in_period(terms: engine.AgreementTerms, lines: Sequence[engine.PurchaseLine],

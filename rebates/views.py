@@ -51,6 +51,7 @@ from rebates.groups import settlement_parts
 from rebates.imports import ImportRefused, memberships_import_template, purchase_import_template
 from rebates.lists import ListColumn, ListSpec, list_answer, values_export_response
 from rebates.models import AccrualCheck, AccrualRun, ExportJob, ImportBatch, RebateAgreement, Settlement
+from rebates.reporting import reporting_currency
 from rebates.services import (
     AccrualRunError,
     SettlementConflict,
@@ -393,7 +394,8 @@ def settlements_approve_view(request):
     if done.awaiting_second:
         count = len(done.awaiting_second)
         words += (f" {count} of them {'pays' if count == 1 else 'pay'} more than "
-                  f"{money(second_approval_threshold())}: another person must approve {'it' if count == 1 else 'them'}"
+                  f"{money(second_approval_threshold(), reporting_currency())} (in {reporting_currency()}): another "
+                  f"person must approve {'it' if count == 1 else 'them'}"
                   f" too before {'it is' if count == 1 else 'they are'} paid.")
     messages.success(request, words)
     return _back_to_list(query)
@@ -559,8 +561,9 @@ def settlement_approve_view(request, pk):
         if settlement.status == Settlement.Status.APPROVING:
             messages.success(request, f"First approval of settlement {settlement.pk} of "
                                       f"{settlement.agreement.number} given: {money(settlement.amount, currency)} is "
-                                      f"more than {money(second_approval_threshold(), currency)}, so another person "
-                                      "must approve it too.")
+                                      f"more than the second approval's threshold, "
+                                      f"{money(second_approval_threshold(), reporting_currency())} "
+                                      f"(in {reporting_currency()}), so another person must approve it too.")
         else:
             messages.success(request, f"Settlement {settlement.pk} of {settlement.agreement.number} approved: "
                                       f"{money(settlement.amount, currency)}.")

@@ -55,7 +55,7 @@ def _job_out(job):
         "id": job.pk, "program": job.program.code, "period_from": job.period_from, "period_to": job.period_to,
         "status": job.status, "progress": job.progress, "agreements_total": job.agreements_total,
         "agreements_done": job.agreements_done,
-        "drafts": [draft_words(Draft.from_json(data)) for data in job.drafts],
+        "drafts": [draft_words(Draft.from_json(data), list(totals["total_current"])) for data in job.drafts],
         "current": Decimal(result["current"]) if "current" in result else None,
         "draft_totals": [Decimal(d) for d in result.get("drafts", ())],
         "totals": [{"currency": code, "current": current,

@@ -19,10 +19,12 @@ from django.db.models import Q, Sum
 
 from config import clock
 from customers.services import audit_record, audit_records
+from rebates.currencies import missing_rate_reason
 from rebates.engine.money import ZERO_MONEY
 from rebates.engine.periods import SettlementFrequency, add_months, month_of, period_start
 from rebates.groups import settlement_parts, settlement_split
 from rebates.models import EARNED_KINDS, LedgerEntry, RebateAgreement, Settlement, SettlementPart
+from rebates.reporting import RateBook
 from rebates.services.accrual import ACCRUING_STATUSES, agreement_accrue
 from rebates.sql import settlements as sql
 
@@ -184,8 +186,35 @@ def second_approval_threshold() -> Decimal:
     return Decimal(str(settings.SETTLEMENT_SECOND_APPROVAL_ABOVE))
 
 
-def _needs_second_approval(settlement) -> bool:
-    return settlement.amount > second_approval_threshold()
+class _Threshold:
+    """The second approval's threshold, stated in the reporting currency. A settlement in another currency is
+    compared at the rate of the month its period ends (the month its amount was earned to); without that rate
+    it needs two approvers, and the message names the missing rate: a rate is never guessed, and a control
+    never loosened for lack of one. `settlements` must have their agreements' customers read."""
+
+    def __init__(self, settlements):
+        self.limit = second_approval_threshold()
+        self.book = RateBook({settlement.agreement.currency for settlement in settlements})
+
+    def _converted(self, settlement) -> Decimal | None:
+        return self.book.convert(settlement.amount, settlement.agreement.currency, month_of(settlement.period_end))
+
+    def above(self, settlement) -> bool:
+        figure = self._converted(settlement)
+        return figure is None or figure > self.limit
+
+    def words(self, settlement) -> str:
+        """"12000.00, above 10000.00" (the settlement's amount against the threshold), the converted amount
+        beside it for a settlement in another currency, or the missing rate named."""
+        currency, reporting = settlement.agreement.currency, self.book.currency
+        if currency == reporting:
+            return f"{settlement.amount}, above {self.limit}"
+        month = month_of(settlement.period_end)
+        figure = self._converted(settlement)
+        if figure is None:
+            return (f"{settlement.amount} {currency}; {missing_rate_reason(currency, reporting, month)} Without "
+                    f"it, it is taken as above {self.limit} {reporting}")
+        return f"{settlement.amount} {currency} ({figure} {reporting} at {month:%Y-%m}'s rate), above {self.limit}"
 
 
 def settlement_approve(*, settlement: Settlement, by) -> Settlement:
@@ -194,16 +223,18 @@ def settlement_approve(*, settlement: Settlement, by) -> Settlement:
     approver giving the second approval too is refused (SettlementConflict)."""
     _require(by, "rebates.approve_settlement")
     with transaction.atomic():
-        settlement = Settlement.objects.select_for_update().get(pk=settlement.pk)
+        settlement = Settlement.objects.select_for_update(of=("self",)).select_related("agreement__customer").get(
+            pk=settlement.pk)
         now = clock.now()
+        threshold = _Threshold([settlement])
         if settlement.status == Settlement.Status.DRAFT:
-            first_only = _needs_second_approval(settlement)
+            first_only = threshold.above(settlement)
             settlement.status = Settlement.Status.APPROVING if first_only else Settlement.Status.APPROVED
             settlement.approved_by = by
             settlement.approved_at = now
             settlement.save(update_fields=["status", "approved_by", "approved_at"])
             summary = (f"First approval of settlement {settlement.pk} of {settlement.agreement.number}: "
-                       f"{settlement.amount}, above {second_approval_threshold()}: a second person must approve it"
+                       f"{threshold.words(settlement)}: a second person must approve it"
                        if first_only else
                        f"Approved settlement {settlement.pk} of {settlement.agreement.number}: {settlement.amount}")
             audit_record(actor=by, action="settlement.approve", target=settlement, summary=summary,
@@ -216,7 +247,7 @@ def settlement_approve(*, settlement: Settlement, by) -> Settlement:
             )
         if by is not None and settlement.approved_by_id == by.pk:
             raise SettlementConflict(
-                f"Settlement {settlement.pk} pays {settlement.amount}, above {second_approval_threshold()}: you gave "
+                f"Settlement {settlement.pk} pays {threshold.words(settlement)}: you gave "
                 f"its first approval, so another person with the right to approve must give the second."
             )
         settlement.status = Settlement.Status.APPROVED
@@ -250,15 +281,15 @@ def settlements_approve(*, settlement_ids, by) -> SettlementApprovals:
     rows), so approving thousands takes seconds."""
     _require(by, "rebates.approve_settlement")
     now = clock.now()
-    threshold = second_approval_threshold()
     with transaction.atomic():
-        rows = list(Settlement.objects.select_for_update(of=("self",)).select_related("agreement")
+        rows = list(Settlement.objects.select_for_update(of=("self",)).select_related("agreement__customer")
                     .filter(pk__in=list(settlement_ids),
                             status__in=(Settlement.Status.DRAFT, Settlement.Status.APPROVING)).order_by("pk"))
         by_pk = getattr(by, "pk", None)
         drafts = [s for s in rows if s.status == Settlement.Status.DRAFT]
-        only = [s for s in drafts if s.amount <= threshold]
-        first = [s for s in drafts if s.amount > threshold]
+        threshold = _Threshold(drafts)
+        only = [s for s in drafts if not threshold.above(s)]
+        first = [s for s in drafts if threshold.above(s)]
         second = [s for s in rows if s.status == Settlement.Status.APPROVING and s.approved_by_id != by_pk]
         left = [s for s in rows if s.status == Settlement.Status.APPROVING and s.approved_by_id == by_pk]
         for group, status in ((only, Settlement.Status.APPROVED), (first, Settlement.Status.APPROVING)):
@@ -271,7 +302,7 @@ def settlements_approve(*, settlement_ids, by) -> SettlementApprovals:
         audit_records(actor=by, action="settlement.approve", rows=[
             *((s, f"Approved settlement {s.pk} of {s.agreement.number}: {s.amount}",
                {"bulk": True, "approval": "only"}) for s in only),
-            *((s, f"First approval of settlement {s.pk} of {s.agreement.number}: {s.amount}, above {threshold}: "
+            *((s, f"First approval of settlement {s.pk} of {s.agreement.number}: {threshold.words(s)}: "
                   f"a second person must approve it", {"bulk": True, "approval": "first"}) for s in first),
             *((s, f"Second approval of settlement {s.pk} of {s.agreement.number}: {s.amount}",
                {"bulk": True, "approval": "second"}) for s in second),
@@ -286,8 +317,8 @@ def _payable_problem(settlement, by) -> str | None:
     if settlement.status == Settlement.Status.PAID:
         return f"Settlement {settlement.pk} is already paid ({settlement.payment_reference})."
     if settlement.status == Settlement.Status.APPROVING:
-        return (f"Settlement {settlement.pk} pays {settlement.amount}, above {second_approval_threshold()}: it "
-                f"needs a second approval by another person before it is paid.")
+        return (f"Settlement {settlement.pk} pays {settlement.amount}: above the second approval's threshold "
+                f"({second_approval_threshold()}), it needs a second approval by another person before it is paid.")
     if settlement.status != Settlement.Status.APPROVED:
         return f"Settlement {settlement.pk} is {settlement.status}; approve it before paying."
     if by is not None and by.pk in (settlement.approved_by_id, settlement.second_approved_by_id):

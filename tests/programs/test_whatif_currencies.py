@@ -58,3 +58,20 @@ def test_the_api_gives_each_customers_currency_and_the_totals_per_currency(in_tw
     body = response.json()
     assert body["totals"] == [{"currency": "EUR", **EURO}, {"currency": "USD", **DOLLAR}]
     assert {row["code"]: row["currency"] for row in body["customers"]} == {"A": "EUR", "B": "USD"}
+
+
+def test_a_drafts_amounts_read_in_each_customers_currency(in_two_currencies, client):
+    job = whatif_start(user=in_two_currencies["pricing"], program=in_two_currencies["program"], period=Q1,
+                       drafts=DRAFTS)
+    client.force_login(in_two_currencies["pricing"])
+    page = client.get(reverse("whatif-detail", args=[job.pk])).content.decode()
+    drafts = page[page.index("<h2>Drafts</h2>"):page.index("</ol>")]
+    assert "EUR: €0.30 a unit; USD: $0.30 a unit" in drafts
+    assert "2%" in drafts and "EUR: 2%" not in drafts  # a draft without an amount reads the same in both
+    body = client_for(in_two_currencies["pricing"]).get(f"/api/v1/what-ifs/{job.pk}/").json()
+    assert body["drafts"][0] == "EUR: €0.30 a unit; USD: $0.30 a unit"
+    Customer.objects.update(currency="EUR")
+    one = whatif_start(user=in_two_currencies["pricing"], program=in_two_currencies["program"], period=Q1,
+                       drafts=DRAFTS)
+    assert client_for(in_two_currencies["pricing"]).get(f"/api/v1/what-ifs/{one.pk}/").json()["drafts"][0] \
+        == "€0.30 a unit"
