@@ -119,15 +119,19 @@ def main():
                            accrued_total=Decimal("10.00"), amount=Decimal("10.00")) for pk in agreements)
             began = time.perf_counter()
             done = settlements_approve(settlement_ids=[d.pk for d in drafts], by=finance)
-            approved, amount = done.approved, done.amount
+            # A settlement in another currency without its period's rate (1999 has none) awaits a second
+            # approval: approved once all the same.
+            approved, awaiting, amount = done.approved, done.awaiting_second, done.amount
             approvals.append(time.perf_counter() - began)
             transaction.set_rollback(True)
     figure = min(approvals)
-    good = figure <= APPROVAL_TARGET and len(approved) == len(agreements)
+    given = len(approved) + len(awaiting)
+    good = figure <= APPROVAL_TARGET and given == len(agreements)
     ok = ok and good
-    print(f"finance bulk approval of {len(approved):,} settlements {figure:6.2f} s (target <= "
-          f"{APPROVAL_TARGET:.0f} s) {'ok' if good else 'ABOVE TARGET'}  [{amount:,} in all; each with its audit row]",
-          flush=True)
+    verdict = "ok" if good else "ABOVE TARGET" if given == len(agreements) else "WRONG"
+    print(f"finance bulk approval of {given:,} settlements {figure:6.2f} s (target <= {APPROVAL_TARGET:.0f} s) "
+          f"{verdict}  [{len(approved):,} approved, {len(awaiting):,} awaiting a second approval; {amount:,} in all; "
+          f"each with its audit row]", flush=True)
     if not ok:
         sys.exit(1)
 
