@@ -33,6 +33,15 @@ def test_the_terms_say_the_unit_and_the_sheet_shows_boxes_beside_base_units(in_b
     assert "FAS-101: 2 box = 100 each" in october
 
 
+def test_the_agreement_sheet_shows_the_boxes_sent_beside_the_base_units(in_boxes, client_for):
+    from tests.excel.readback import values, workbook
+
+    response = client_for(in_boxes["am"]).get(reverse("agreement-sheet", args=["AG-SEED-2026"]))
+    rows = values(workbook(response.content).active)
+    start = next(i for i, row in enumerate(rows) if row[0] == "Lines sent in other units (units above are each)")
+    assert [row[1:4] for row in rows[start + 1:]] == [["FAS-101", "2 box", "100 each"]]
+
+
 def test_the_statement_api_names_the_base_unit_and_the_units_sent(in_boxes):
     from tests.api.conftest import client_for
 
