@@ -91,6 +91,19 @@ def write_agreement_xlsx(target, statement: AgreementStatement, *,
             row += 1
             sheet.write_row(row, 0, (excel_serial(month), code))
             sheet.write_number(row, 4, amount)
+    sent_in_units = [(month.month, sent) for month in statement.months for sent in month.units_sent]
+    if sent_in_units:
+        # Lines sent in another unit than their product's base unit: the units above are base units; this
+        # block shows each month's quantities as sent beside them.
+        row += 2
+        sheet.write_string(row, 0, f"Lines sent in other units (units above are {statement.base_unit})",
+                           workbook.formats["label"])
+        for month, (sku, unit, in_unit, base) in sent_in_units:
+            row += 1
+            sheet.write_row(row, 0, (excel_serial(month),))
+            sheet.write_string(row, 1, sku)
+            sheet.write_string(row, 2, f"{plain_units(in_unit)} {unit}")
+            sheet.write_string(row, 3, f"{plain_units(base)} {statement.base_unit}")
     if statement.group is not None and statement.group.periods:
         # A buying group's agreement: each member's volume, share and part of each settlement period (by its
         # first month); no part when the group is paid.

@@ -106,6 +106,20 @@ def test_the_worked_example_earns_two_percent_on_all_1200_units_split_a_third_a_
     assert statement.measured_in == "units"
 
 
+def test_the_minimum_is_reached_on_the_groups_volume_though_no_member_reaches_it(scenario):
+    # A minimum of 1,000 units: no member buys more than 500, the group reaches 1,200 in March.
+    RebateRule.objects.filter(agreement=scenario["agreement"]).update(minimum=D(1000))
+    accrue(full=True)
+    # Nothing until March; then 2% on all $12,000 at once, split as in the worked example.
+    assert booked(scenario["agreement"]) == {month(3): D("240.00")}
+    assert incremental_then_full() == (0, 0)
+    (period,) = group_statement(scenario["agreement"], as_of=AS_OF).periods
+    assert [(part.member, part.amount) for part in period.parts] == [
+        ("M-1", D("80.00")), ("M-2", D("60.00")), ("M-3", D("100.00"))]
+    shares = client_for(scenario["am_member"]).get("/api/v1/customers/M-2/group-shares/?as_of=2026-03-31").json()
+    assert [(share["volume"], share["share"], share["amount"]) for share in shares] == [("300.000", "1/4", "60.00")]
+
+
 def test_paid_to_the_group_the_statement_shows_shares_without_parts(scenario):
     agreement = scenario["agreement"]
     RebateAgreement.objects.filter(pk=agreement.pk).update(group_payout="group")
