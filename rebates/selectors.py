@@ -353,6 +353,14 @@ def quantized(value, step: Decimal) -> Decimal:
     return exact(value, step).quantize(step)
 
 
+def units_sent_by_month(agreement, months) -> tuple[dict[date, tuple], str]:
+    """Per month of `months`: the agreement's lines sent in another unit than their product's base unit, as
+    the agreement's statement tells them ((sku, unit, quantity in that unit, base units), ...); and the base
+    unit of the products bought (the settlement statement's reading of `_statement_prices`)."""
+    prices, base_unit = _statement_prices(agreement, months)
+    return {month: prices[month][2] for month in months}, base_unit
+
+
 def _statement_prices(agreement, months) -> tuple[dict[date, tuple[Decimal | None, tuple, tuple]], str]:
     """Per month: (net price, ((sku, units, price), ...), units sent) as StatementMonth tells them; and the
     base unit of the products bought. Two queries: the agreement's price steps (stated per product,

@@ -15,9 +15,10 @@ from fpdf import FPDF
 from config import clock
 from rebates.engine.words import money
 from rebates.exports.accrual_export import ExportFile
-from rebates.exports.cells import XLSX_CONTENT_TYPE, Column, XlsxWorkbook, excel_serial
+from rebates.exports.cells import XLSX_CONTENT_TYPE, Column, XlsxWorkbook, excel_serial, plain_units
 from rebates.groups import PayoutPart, settlement_parts
 from rebates.models import EARNED_KINDS, LedgerEntry, Settlement
+from rebates.selectors import units_sent_by_month
 
 ZERO = Decimal("0.00")
 
@@ -62,6 +63,9 @@ class SettlementStatement:
     entries: list[LedgerEntry]
     # A buying group's agreement split among its members: what the settlement pays each (rebates.groups).
     parts: list[PayoutPart] = field(default_factory=list)
+    # The base unit the units are in, and the lines sent in another unit: (month, sku, unit, in unit, base).
+    base_unit: str = ""
+    units_sent: list[tuple] = field(default_factory=list)
 
     @property
     def earned(self) -> Decimal:
@@ -77,8 +81,14 @@ def settlement_statement(settlement: Settlement) -> SettlementStatement:
               for row in covered.order_by("period").values("period").annotate(
                   units=Sum("quantity"), eligible=Sum("eligible_amount"), earned=Sum("amount"))]
     entries = list(covered.order_by("period", "booked_at", "pk"))
+    sent, base_unit = units_sent_by_month(settlement.agreement, [month.month for month in months])
     return SettlementStatement(settlement=settlement, months=months, entries=entries,
-                               parts=settlement_parts(settlement))
+                               parts=settlement_parts(settlement), base_unit=base_unit,
+                               units_sent=[(month, *line) for month in sorted(sent) for line in sent[month]])
+
+
+def units_sent_title(statement: SettlementStatement) -> str:
+    return f"Lines sent in other units (units above are {statement.base_unit})"
 
 
 def statement_file_name(settlement: Settlement, extension: str) -> str:
@@ -164,6 +174,16 @@ def write_statement_xlsx(target, statement: SettlementStatement) -> None:
     row += 1
     workbook.total_row(sheet, row, MONTH_COLUMNS, {0: "Total", 3: statement.earned},
                        currency=settlement.agreement.customer.currency)
+    if statement.units_sent:
+        # Lines sent in boxes, cases, ...: the units above are base units; as sent beside them.
+        row += 2
+        sheet.write_string(row, 0, units_sent_title(statement), workbook.formats["label"])
+        for month, sku, unit, in_unit, base in statement.units_sent:
+            row += 1
+            sheet.write_number(row, 0, excel_serial(month), workbook.formats["month"])
+            sheet.write_string(row, 1, sku)
+            sheet.write_string(row, 2, f"{plain_units(in_unit)} {unit}")
+            sheet.write_string(row, 3, f"{plain_units(base)} {statement.base_unit}")
     row += 2
     sheet.write_string(row, 0, "Ledger entries of the period", workbook.formats["label"])
     row += 1
@@ -274,6 +294,17 @@ def write_statement_pdf(statement: SettlementStatement) -> bytes:
             table.row([f"{month.month:%Y-%m}", pdf_units(month.units), pdf_money(month.eligible, currency),
                        pdf_money(month.earned, currency)])
         table.row(["Total", "", "", pdf_money(statement.earned, currency)])
+    if statement.units_sent:
+        pdf.ln(6)
+        pdf.set_font("Helvetica", "B", 11)
+        pdf.cell(0, 7, pdf_text(units_sent_title(statement)), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", size=9)
+        with pdf.table(col_widths=(40, 50, 45, 45), text_align=("LEFT", "LEFT", "RIGHT", "RIGHT"),
+                       line_height=5.5) as table:
+            table.row(["Month", "Product", "As sent", "In base units"])
+            for month, sku, unit, in_unit, base in statement.units_sent:
+                table.row([f"{month:%Y-%m}", pdf_text(sku), pdf_text(f"{plain_units(in_unit)} {unit}"),
+                           pdf_text(f"{plain_units(base)} {statement.base_unit}")])
     pdf.ln(6)
     pdf.set_font("Helvetica", "B", 11)
     pdf.cell(0, 7, "Ledger entries of the period", new_x="LMARGIN", new_y="NEXT")

@@ -108,3 +108,25 @@ def test_an_unknown_unit_in_a_file_sent_through_the_imports_page_names_row_and_c
     assert "<td>2</td><td>H</td><td>unit</td>" in problems and "pallet" in problems
     assert 'id="store-lines"' not in page
     assert not PurchaseLine.objects.filter(erp_line_id__startswith="U-").exists()
+
+
+def test_the_settlement_statement_shows_the_boxes_sent_beside_the_base_units(in_boxes, client_for):
+    import datetime
+
+    from rebates.models import Settlement
+    from tests.excel.readback import values, workbook
+    from tests.factories import LedgerEntryFactory
+
+    agreement = in_boxes["agreements"]["seed"]
+    october = datetime.date(2026, 10, 1)
+    LedgerEntryFactory(agreement=agreement, period=october, amount=Decimal("25.00"), quantity=Decimal("100"),
+                       eligible_amount=Decimal("1210.00"))
+    settlement = Settlement.objects.create(agreement=agreement, period_start=october, period_end=october,
+                                           interim=True, accrued_total=Decimal("25.00"), amount=Decimal("25.00"))
+    finance = in_boxes["finance"]
+    rows = values(workbook(client_for(finance).get(reverse("settlement-statement", args=[settlement.pk])).content)
+                  .active)
+    start = next(i for i, row in enumerate(rows) if row[0] == "Lines sent in other units (units above are each)")
+    assert rows[start + 1][1:4] == ["FAS-101", "2 box", "100 each"]
+    pdf = client_for(finance).get(reverse("settlement-statement-pdf", args=[settlement.pk]))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
