@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, DecimalField, OuterRef, Prefetch, Q, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, F, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Round
 from django.shortcuts import get_object_or_404
 
@@ -391,12 +391,15 @@ def exposure_total(rows) -> dict[str, Decimal | int]:
             "unpaid_rebate": sum((row.unpaid_rebate for row in rows), Decimal("0.00"))}
 
 
-def signals_exposure_totals(*, user, signals, as_of: date | None = None) -> dict[int, dict[str, Decimal | int]]:
+def signals_exposure_totals(*, user, signals, as_of: date | None = None,
+                            by_currency: bool = False) -> dict[int, dict[str, Decimal | int]]:
     """Per signal id: `exposure_total(signal_exposure(user=user, signal=signal, as_of=as_of))`, the same
     agreements, customers and unpaid rebate under the same rules (the user's own customers only for an
     account manager), for many signals at once: one aggregate query, a part per signal counted and summed
     in the database, so no agreement row comes back (and one more to read the products' lines when the
-    signals were not read with their product; on PostgreSQL one more to keep JIT compilation off)."""
+    signals were not read with their product; on PostgreSQL one more to keep JIT compilation off).
+    `by_currency` adds `unpaid_by_currency`, the unpaid rebate per currency of the customers (the parts are
+    then grouped by currency too: a customer has one, so the counts add up)."""
     signals = list(signals)
     if not signals:
         return {}
@@ -415,13 +418,25 @@ def signals_exposure_totals(*, user, signals, as_of: date | None = None) -> dict
         _exposed(balanced.alias(net_price=current_net_price(signal.product_id, as_of)),
                  signal_id=signal.pk, product_id=signal.product_id,
                  product_line_id=[line_of.get(signal.product_id)], median_price=signal.median_price, as_of=as_of)
-        .values(signal_id=Value(signal.pk)).annotate(**totals)
+        .values(signal_id=Value(signal.pk), **({"currency": F("customer__currency")} if by_currency else {}))
+        .annotate(**totals)
         for signal in signals
     ]
     rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     with _without_jit():
-        return {row["signal_id"]: {"agreements": row["agreements"], "customers": row["customers"],
-                                   "unpaid_rebate": row["unpaid_rebate"]} for row in rows}
+        if not by_currency:
+            return {row["signal_id"]: {"agreements": row["agreements"], "customers": row["customers"],
+                                       "unpaid_rebate": row["unpaid_rebate"]} for row in rows}
+        # A signal exposing nothing has no row grouped by currency: its totals stay at nothing.
+        found = {signal.pk: {"agreements": 0, "customers": 0, "unpaid_rebate": Decimal("0.00"),
+                             "unpaid_by_currency": {}} for signal in signals}
+        for row in rows:
+            held = found[row["signal_id"]]
+            held["agreements"] += row["agreements"]
+            held["customers"] += row["customers"]
+            held["unpaid_rebate"] += row["unpaid_rebate"]
+            held["unpaid_by_currency"][row["currency"]] = row["unpaid_rebate"]
+        return found
 
 
 @contextmanager

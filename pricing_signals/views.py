@@ -272,18 +272,21 @@ def signal_prices_currency(signal) -> str:
 def signals_at_stake(*, user, signals, totals) -> list[tuple]:
     """(signal, its exposure totals, its unpaid rebate at stake per currency, the currency of its prices) for
     a dashboard's signals, `totals` being `selectors.signals_exposure_totals` of them. A book in one currency
-    reads nothing more; a book in several reads each signal's exposed agreements to total them per currency."""
+    reads nothing more; a book in several reads the totals per currency (`by_currency`, one aggregate) and the
+    signals' claimants' currencies (one read), whatever the number of signals."""
     signals = list(signals)
     currencies = book_currencies()
     if len(currencies) <= 1:
         code = currencies[0] if currencies else settings.DEFAULT_CURRENCY
         return [(signal, totals[signal.pk], {code: totals[signal.pk]["unpaid_rebate"]}, code) for signal in signals]
-    shown = []
-    for signal in signals:
-        rows = selectors.signal_exposure_rows(user=user, signal=signal)
-        at_stake = exposure_in_currencies(rows, customers_currencies(row.customer_id for row in rows))
-        shown.append((signal, totals[signal.pk], at_stake, signal_prices_currency(signal)))
-    return shown
+    per_currency = selectors.signals_exposure_totals(user=user, signals=signals, by_currency=True)
+    claimed: dict[int, set[str]] = {}
+    for signal_id, code in (PriceClaim.objects.filter(signal__in=signals).order_by()
+                            .values_list("signal_id", "customer__currency").distinct()):
+        claimed.setdefault(signal_id, set()).add(code)
+    return [(signal, totals[signal.pk], per_currency[signal.pk]["unpaid_by_currency"],
+             next(iter(claimed[signal.pk])) if len(claimed.get(signal.pk, ())) == 1 else "")
+            for signal in signals]
 
 
 def signal_claim_currencies(signal) -> list[str]:

@@ -682,10 +682,15 @@ def runs_booked(runs) -> dict[int, dict[str, Decimal]]:
         code = currencies[0] if currencies else settings.DEFAULT_CURRENCY
         return {run.pk: {code: run.total_amount} for run in runs}
     booked: dict[int, dict[str, Decimal]] = {run.pk: {} for run in runs if run.total_amount or run.entries_count}
-    rows = (LedgerEntry.objects.filter(accrual_run_id__in=list(booked)).order_by()
-            .values_list("accrual_run_id", "agreement__customer__currency").annotate(total=Sum("amount")))
+    entries = LedgerEntry.objects.filter(accrual_run_id__in=list(booked)).order_by()
+    # Each entry carries the currency it books in (stamped when booked): summed without joining the agreements;
+    # an entry written without it reads its agreement's customer's.
+    rows = [*entries.filter(currency__isnull=False).values_list("accrual_run_id", "currency")
+            .annotate(total=Sum("amount")),
+            *entries.filter(currency__isnull=True).values_list("accrual_run_id", "agreement__customer__currency")
+            .annotate(total=Sum("amount"))]
     for run_id, code, total in rows:
-        booked[run_id][code] = total
+        booked[run_id][code] = booked[run_id].get(code, ZERO_MONEY) + total
     return booked
 
 

@@ -85,3 +85,15 @@ def test_the_timeline_names_the_currencies_of_a_signal_claimed_in_several(produc
     assert window.endswith("2 customers, median 11.40 (claims in EUR, USD)")
     claims = {code: title for title in titles for code in ("T-EU", "T-US") if title.startswith(f"Claim of {code}")}
     assert "€11.40 on" in claims["T-EU"] and "$11.40 on" in claims["T-US"]
+
+
+def test_the_exposure_totals_per_currency_add_up_to_the_signals_totals_in_one_read(
+        exposed, pricing_manager, django_assert_max_num_queries):
+    from pricing_signals.selectors import signals_exposure_totals
+
+    plain = signals_exposure_totals(user=pricing_manager, signals=[exposed])[exposed.pk]
+    with django_assert_max_num_queries(3):  # the products' lines, JIT off, the aggregate
+        split = signals_exposure_totals(user=pricing_manager, signals=[exposed], by_currency=True)[exposed.pk]
+    assert split["unpaid_by_currency"] == {"EUR": Decimal("17.05"), "USD": Decimal("20.00")}
+    assert {name: split[name] for name in plain} == plain == {"agreements": 2, "customers": 2,
+                                                              "unpaid_rebate": Decimal("37.05")}
