@@ -104,7 +104,9 @@ def dashboard(request):
     if user.has_perm(DECIDE):
         shown_signals = list(selectors.open_signals(user=user).select_related(None).select_related("product")
                              [:PRICING_DASHBOARD_SIGNALS])
-        exposure = selectors.signals_exposure_totals(user=user, signals=shown_signals)
+        # In a book of several currencies the one aggregate also gives the rebate at stake per currency.
+        exposure = selectors.signals_exposure_totals(user=user, signals=shown_signals,
+                                                     by_currency=len(rebate_selectors.book_currencies()) > 1)
         context["open_signals"] = signals_at_stake(user=user, signals=shown_signals, totals=exposure)
         context["open_signal_count"] = len(signals)
     if user.has_perm("rebates.start_accrual_run") or user.has_perm("rebates.approve_settlement"):

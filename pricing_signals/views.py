@@ -272,14 +272,15 @@ def signal_prices_currency(signal) -> str:
 def signals_at_stake(*, user, signals, totals) -> list[tuple]:
     """(signal, its exposure totals, its unpaid rebate at stake per currency, the currency of its prices) for
     a dashboard's signals, `totals` being `selectors.signals_exposure_totals` of them. A book in one currency
-    reads nothing more; a book in several reads the totals per currency (`by_currency`, one aggregate) and the
-    signals' claimants' currencies (one read), whatever the number of signals."""
+    reads nothing more; a book in several reads the signals' claimants' currencies (one read) and, unless
+    `totals` were read `by_currency`, the totals per currency (one aggregate), whatever the number of signals."""
     signals = list(signals)
     currencies = book_currencies()
     if len(currencies) <= 1:
         code = currencies[0] if currencies else settings.DEFAULT_CURRENCY
         return [(signal, totals[signal.pk], {code: totals[signal.pk]["unpaid_rebate"]}, code) for signal in signals]
-    per_currency = selectors.signals_exposure_totals(user=user, signals=signals, by_currency=True)
+    per_currency = (totals if all("unpaid_by_currency" in totals[signal.pk] for signal in signals)
+                    else selectors.signals_exposure_totals(user=user, signals=signals, by_currency=True))
     claimed: dict[int, set[str]] = {}
     for signal_id, code in (PriceClaim.objects.filter(signal__in=signals).order_by()
                             .values_list("signal_id", "customer__currency").distinct()):
