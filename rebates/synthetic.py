@@ -1,4 +1,5 @@
-"""Synthetic data for benchmarks and load tests: managers, customers, products, agreements, purchases.
+"""Synthetic data for benchmarks and load tests: managers, customers, products, agreements, purchases, the
+contacts the managers logged and the price claims their customers reported (see CLAIM_PRODUCTS).
 
 Everything is drawn from generators seeded with `seed`, so a seed always gives the same data. Every
 synthetic row is found by its prefix: customer codes, SKUs, agreement numbers and ERP line ids start with "BK-",
@@ -17,7 +18,7 @@ import bisect
 import os
 import random
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import accumulate
 
@@ -31,6 +32,7 @@ from django.db.models import ProtectedError, Q
 from config import clock
 from customers.models import Contact, Customer, GroupMembership, Segment
 from customers.roles import ACCOUNT_MANAGER, roles_sync
+from pricing_signals.models import Competitor, MarketSignal, PriceClaim
 from rebates import querysets
 from rebates.bulk import BATCH_SIZE, copy_lines, indexes_rebuilt_after, insert_rows
 from rebates.engine.periods import add_months
@@ -128,6 +130,7 @@ class SyntheticSummary:
     referred_customers: int
     buying_groups: int
     group_members: int
+    price_claims: int
     seconds: float
 
     def counts(self) -> dict[str, int]:
@@ -216,7 +219,7 @@ def generate_synthetic(*, customers=10_000, agreements=20_000, products=500, mon
                        groups=groups)
     # Fresh planner statistics, so benchmarks measure the queries and not a stale plan.
     statistics_refresh((Customer, GroupMembership, RebateAgreement, RebateRule, TierBand, ContractPrice, LineDiscount,
-                        PurchaseLine, Product, RebateAgreement.products.through,
+                        PurchaseLine, Product, PriceClaim, RebateAgreement.products.through,
                         RebateAgreement.product_lines.through))
     say("statistics refreshed")
     return SyntheticSummary(**counts, seconds=clock.seconds() - began)
@@ -245,6 +248,11 @@ def synthetic_delete():
         raise SyntheticDataError("Accruals have been booked on the synthetic data, and ledger entries are never "
                                  "deleted: generate the new data in a fresh database.")
     try:
+        PriceClaim.objects.filter(Q(customer__code__startswith=SYNTHETIC_PREFIX)
+                                  | Q(product__sku__startswith=SYNTHETIC_PREFIX)).delete()
+        MarketSignal.objects.filter(product__sku__startswith=SYNTHETIC_PREFIX).delete()
+        Competitor.objects.filter(name__in=CLAIM_COMPETITORS, price_claims__isnull=True,
+                                  market_signals__isnull=True).delete()
         HeldPurchaseLine.objects.filter(Q(erp_line_id__startswith=SYNTHETIC_PREFIX)
                                         | Q(customer__code__startswith=SYNTHETIC_PREFIX)
                                         | Q(product__sku__startswith=SYNTHETIC_PREFIX)).delete()
@@ -399,6 +407,8 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
                 ((customer_ids[group], customer_ids[member], months[joined],
                   None if ended is None else months[ended], now) for group, member, joined, ended in memberships))
     say(f"{len(group_ids):,} buying groups of {len(memberships):,} members")
+    claims = _claims_load(seed, planned, customer_ids, product_ids, manager_ids, list_cents, months, in_second, now)
+    say(f"{claims:,} price claims")
     return {
         "managers": managers, "segments": len(SEGMENTS), "product_lines": line_count, "products": products,
         "programs": len(PROGRAMS), "customers": customers, "agreements": agreements, "rules": agreements,
@@ -408,8 +418,79 @@ def _load(*, seed, customers, agreements, products, months, lines, managers, say
         "credit_notes": tally["credit_notes"], "product_units": products * len(UNITS), "lines_in_units": in_units,
         "customers_in_second_currency": len(in_second), "lines_in_second_currency": lines_in_second,
         "clearance_products": len(windows), "referred_customers": len(referrals),
-        "buying_groups": len(group_ids), "group_members": len(memberships),
+        "buying_groups": len(group_ids), "group_members": len(memberships), "price_claims": claims,
     }
+
+
+# Price claims over the book's last CLAIM_MONTHS months, for CLAIM_PRODUCTS products bought then by at least
+# MIN_ECHOES customers of one currency: CLAIM_MOVES market moves per product (a competitor's new price that
+# CLAIM_ECHOES of those customers report within ECHO_DAYS days, the same price each: a signal once detection runs,
+# whose claims are all in one currency) and CLAIM_LONE lone claims, each at its own price and day, deeper than any
+# move (a bluff). Every claimant buys the product under an agreement running in the window, and its
+# claimed price is in its own currency; its account manager recorded it.
+CLAIM_COMPETITORS = ("BK Apex Supply", "BK Northline", "BK Budget Bolt")
+CLAIM_PRODUCTS, CLAIM_MOVES, CLAIM_ECHOES, CLAIM_LONE = 60, 3, 4, 20
+CLAIM_MONTHS, ECHO_DAYS, MIN_ECHOES = 6, 20, 3
+# Percent of list price (from, to excluded): a move's price, a lone claim's; far enough apart (more than the
+# detection rule's 2 % tolerance) that a lone claim never joins a move's signal.
+MOVE_PERCENT, LONE_PERCENT = (80, 95), (50, 77)
+CLAIM_CHANNELS = ("call", "email", "visit", "quote")
+
+
+def claims_window(months) -> tuple[date, date]:
+    """The first and last day the book's claims may be reported on: its last CLAIM_MONTHS months."""
+    return months[max(0, len(months) - CLAIM_MONTHS)], add_months(months[-1], 1) - timedelta(days=1)
+
+
+def _claims_plan(rng, planned, month_count, list_cents, second_of, days):
+    """(customer index, product index, competitor index, day of the window (from 0), price cents, channel) per
+    claim, the window `days` long.
+
+    `second_of(customer)` says whether the customer buys in the second currency."""
+    first_month = max(0, month_count - CLAIM_MONTHS)
+    buyers = {}  # product: {currency is second: customers buying it under an agreement running in the window}
+    for a in planned:
+        if a.end >= first_month:
+            second = second_of(a.customer)
+            for p in a.covered:
+                buyers.setdefault(p, ({}, {}))[second].setdefault(a.customer, None)
+    eligible = sorted(p for p, groups in buyers.items() if max(len(g) for g in groups) >= MIN_ECHOES)
+    claims = []
+    for p in sorted(rng.sample(eligible, min(CLAIM_PRODUCTS, len(eligible)))):
+        groups = [list(g) for g in buyers[p]]
+        everyone = groups[0] + groups[1]
+        for _ in range(CLAIM_MOVES):
+            group = rng.choice([g for g in groups if len(g) >= MIN_ECHOES])
+            competitor = rng.randrange(len(CLAIM_COMPETITORS))
+            day = rng.randrange(max(1, days - ECHO_DAYS))
+            price = list_cents[p] * rng.randrange(*MOVE_PERCENT) // 100 or 1
+            for customer in rng.sample(group, min(CLAIM_ECHOES, len(group))):
+                claims.append((customer, p, competitor, day + rng.randrange(ECHO_DAYS), price, rng.choice(
+                    CLAIM_CHANNELS)))
+        for _ in range(CLAIM_LONE):
+            claims.append((rng.choice(everyone), p, rng.randrange(len(CLAIM_COMPETITORS)), rng.randrange(days),
+                           list_cents[p] * rng.randrange(*LONE_PERCENT) // 100 or 1, rng.choice(CLAIM_CHANNELS)))
+    return claims
+
+
+def _claims_load(seed, planned, customer_ids, product_ids, manager_ids, list_cents, months, in_second, now) -> int:
+    """COPY the book's price claims (see CLAIM_PRODUCTS), pending until detection runs; the number of claims."""
+    if not manager_ids:
+        return 0
+    first_day, last_day = claims_window(months)
+    days = (last_day - first_day).days + 1
+    claims = _claims_plan(random.Random(f"{seed}:claims"), planned, len(months), list_cents,
+                          lambda customer: customer_ids[customer] in in_second, days)
+    Competitor.objects.bulk_create([Competitor(name=name) for name in CLAIM_COMPETITORS], ignore_conflicts=True)
+    competitor_ids = dict(Competitor.objects.filter(name__in=CLAIM_COMPETITORS).values_list("name", "id"))
+    competitor_ids = [competitor_ids[name] for name in CLAIM_COMPETITORS]
+    insert_rows(PriceClaim, ("customer_id", "product_id", "competitor_id", "claimed_price", "reported_on", "channel",
+                             "reported_by_id", "note", "evidence", "evidence_sha256", "status", "created_at"),
+                ((customer_ids[customer], product_ids[p], competitor_ids[competitor], _money(price),
+                  first_day + timedelta(days=day), channel, manager_ids[customer % len(manager_ids)], "", "", "",
+                  "pending", now)
+                 for customer, p, competitor, day, price, channel in claims))
+    return len(claims)
 
 
 CONTACT_KINDS = ("call", "visit", "email", "meeting")
