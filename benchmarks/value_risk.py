@@ -5,8 +5,9 @@ the purchase lines it reads, fetched to the client), and the pages it feeds: the
 
 The synthetic data is generated when absent (with its contacts) and accrued in full when its ledger is empty:
 that first run is the accrual figure; on a ledger already booked, a `full` run (every agreement recomputed,
-nothing to book) stands in and the line says so. A few thousand price claims over the last half year are
-added (benchmarks/_pages_data.py) so the claims and signals factors have work, and removed afterwards.
+nothing to book) stands in and the line says so. The synthetic data's own price claims (a few thousand over
+its last half year) are detected (benchmarks/_pages_data.py) so the claims and signals factors have work, and
+put back as generated afterwards.
 The refresh runs three times: the first writes every customer's tier and risk, the next find nothing changed.
 """
 
