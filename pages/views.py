@@ -105,9 +105,11 @@ def dashboard(request):
         shown_signals = list(selectors.open_signals(user=user).select_related(None).select_related("product")
                              [:PRICING_DASHBOARD_SIGNALS])
         # In a book of several currencies the one aggregate also gives the rebate at stake per currency.
+        currencies = rebate_selectors.book_currencies()
         exposure = selectors.signals_exposure_totals(user=user, signals=shown_signals,
-                                                     by_currency=len(rebate_selectors.book_currencies()) > 1)
-        context["open_signals"] = signals_at_stake(user=user, signals=shown_signals, totals=exposure)
+                                                     by_currency=len(currencies) > 1)
+        context["open_signals"] = signals_at_stake(user=user, signals=shown_signals, totals=exposure,
+                                                   currencies=currencies)
         context["open_signal_count"] = len(signals)
     if user.has_perm("rebates.start_accrual_run") or user.has_perm("rebates.approve_settlement"):
         context["finance"] = rebate_selectors.finance_overview(user=user)

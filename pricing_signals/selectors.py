@@ -399,7 +399,10 @@ def signals_exposure_totals(*, user, signals, as_of: date | None = None,
     in the database, so no agreement row comes back (and one more to read the products' lines when the
     signals were not read with their product; on PostgreSQL one more to keep JIT compilation off).
     `by_currency` adds `unpaid_by_currency`, the unpaid rebate per currency of the customers (the parts are
-    then grouped by currency too: a customer has one, so the counts add up)."""
+    then grouped by currency too: a customer has one, so the counts add up).
+
+    Each part is `exposure_totals_part`'s queryset for its signal, compiled once per process and per shape
+    (`exposure_totals_statement`), as the signal page's exposure is."""
     signals = list(signals)
     if not signals:
         return {}
@@ -409,34 +412,90 @@ def signals_exposure_totals(*, user, signals, as_of: date | None = None,
     else:
         line_of = dict(Product.objects.filter(pk__in={signal.product_id for signal in signals})
                        .values_list("pk", "product_line_id"))
+    if _exposable(user).query.is_empty():  # nobody the user may see: as the union of empty parts reads
+        return {signal.pk: {"agreements": 0, "customers": 0, "unpaid_rebate": Decimal("0.00"),
+                            "unpaid_by_currency": {}} for signal in signals} if by_currency else {}
+    statement, params, columns = exposure_totals_statement(
+        user=user, signals=[(signal.pk, signal.product_id, line_of.get(signal.product_id), signal.median_price)
+                            for signal in signals], as_of=as_of, by_currency=by_currency)
+    with _without_jit():
+        rows = [dict(zip(columns, row, strict=True)) for row in sql.statement_rows(statement, params)]
+    if not by_currency:
+        return {row["signal_id"]: {"agreements": row["agreements"], "customers": row["customers"],
+                                   "unpaid_rebate": row["unpaid_rebate"]} for row in rows}
+    # A signal exposing nothing has no row grouped by currency: its totals stay at nothing.
+    found = {signal.pk: {"agreements": 0, "customers": 0, "unpaid_rebate": Decimal("0.00"),
+                         "unpaid_by_currency": {}} for signal in signals}
+    for row in rows:
+        held = found[row["signal_id"]]
+        held["agreements"] += row["agreements"]
+        held["customers"] += row["customers"]
+        held["unpaid_rebate"] += row["unpaid_rebate"]
+        held["unpaid_by_currency"][row["currency"]] = row["unpaid_rebate"]
+    return found
+
+
+def exposure_totals_part(*, user, signal_id: int, product_id: int, product_line_id: int | None,
+                          median_price: Decimal, as_of: date, by_currency: bool):
+    """One signal's part of `signals_exposure_totals`: its exposed agreements the user may see, counted with
+    their customers and their unpaid rebate summed (per currency of the customers when `by_currency`)."""
     zero = Value(Decimal("0.00"), output_field=_MONEY)
     # What every part shares: the agreements the user may see with their balance; the price is the product's.
     balanced = _exposable(user).alias(unpaid=agreement_unpaid_rebate())
     totals = {"agreements": Count("pk"), "customers": Count("customer_id", distinct=True),
               "unpaid_rebate": Coalesce(Sum("unpaid", output_field=_MONEY), zero)}
-    parts = [
-        _exposed(balanced.alias(net_price=current_net_price(signal.product_id, as_of)),
-                 signal_id=signal.pk, product_id=signal.product_id,
-                 product_line_id=[line_of.get(signal.product_id)], median_price=signal.median_price, as_of=as_of)
-        .values(signal_id=Value(signal.pk), **({"currency": F("customer__currency")} if by_currency else {}))
-        .annotate(**totals)
-        for signal in signals
-    ]
-    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    with _without_jit():
-        if not by_currency:
-            return {row["signal_id"]: {"agreements": row["agreements"], "customers": row["customers"],
-                                       "unpaid_rebate": row["unpaid_rebate"]} for row in rows}
-        # A signal exposing nothing has no row grouped by currency: its totals stay at nothing.
-        found = {signal.pk: {"agreements": 0, "customers": 0, "unpaid_rebate": Decimal("0.00"),
-                             "unpaid_by_currency": {}} for signal in signals}
-        for row in rows:
-            held = found[row["signal_id"]]
-            held["agreements"] += row["agreements"]
-            held["customers"] += row["customers"]
-            held["unpaid_rebate"] += row["unpaid_rebate"]
-            held["unpaid_by_currency"][row["currency"]] = row["unpaid_rebate"]
-        return found
+    return (_exposed(balanced.alias(net_price=current_net_price(product_id, as_of)), signal_id=signal_id,
+                     product_id=product_id, product_line_id=[product_line_id], median_price=median_price,
+                     as_of=as_of)
+            .values(signal_id=Value(signal_id), **({"currency": F("customer__currency")} if by_currency else {}))
+            .annotate(**totals))
+
+
+# A product line no product is in: marks where a signal's product line goes in a compiled part.
+_MARKED_LINE = -730_100_004
+_EXPOSURE_TOTALS_STATEMENTS: dict[tuple, tuple[str, list, list[str]]] = {}
+
+
+def exposure_totals_statement(*, user, signals: list[tuple[int, int, int | None, Decimal]], as_of: date,
+                              by_currency: bool) -> tuple[str, list, list[str]]:
+    """The SQL, parameters and column names of the union of `exposure_totals_part` for these signals (each
+    given as (signal id, product id, product line id or None, median price)), equal to what Django compiles
+    for them (tests pin the two together), without building and compiling a queryset per signal on each
+    request (most of the pricing dashboard's Python time): each part's shape (the visibility, with or
+    without a product line, per currency or not) is compiled once per process with marked inputs, as
+    `exposure_statement` does, and each parameter that is a marked input takes the real one."""
+    shape_sql, shape_params = _exposable(user).query.sql_with_params()
+    month = month_of(as_of)
+    statements, params = [], []
+    for signal_id, product_id, line_id, median_price in signals:
+        key = (shape_sql, tuple(shape_params), line_id is not None, by_currency)
+        compiled = _EXPOSURE_TOTALS_STATEMENTS.get(key)
+        if compiled is None:
+            part = exposure_totals_part(user=user, signal_id=_MARKS.pk, product_id=_MARKS.product_id,
+                                         product_line_id=_MARKED_LINE if line_id is not None else None,
+                                         median_price=_MARKS.median_price, as_of=_MARKED_DAY,
+                                         by_currency=by_currency)
+            statement, marked = part.query.sql_with_params()
+            columns = [*part.query.values_select, *part.query.annotation_select]
+            compiled = _EXPOSURE_TOTALS_STATEMENTS[key] = (statement, [_totals_slot(p) for p in marked], columns)
+        statement, slots, columns = compiled
+        inputs = {"signal": signal_id, "product": product_id, "line": line_id, "median": median_price,
+                  "day": as_of, "month": month}
+        statements.append(statement)
+        params.extend(inputs[name] if name is not None else value for name, value in slots)
+    if len(statements) == 1:
+        return statements[0], params, columns
+    return " UNION ALL ".join(f"({statement})" for statement in statements), params, columns
+
+
+def _totals_slot(param) -> tuple[str | None, object]:
+    """As `_slot`, for a part of the exposure totals: its product line is an input too, and no volume month."""
+    if type(param) is int and param == _MARKED_LINE:
+        return "line", param
+    name, param = _slot(param)
+    if name == "volume_from":
+        raise ValueError(f"the exposure totals hold a day not derived from their inputs: {param}")
+    return name, param
 
 
 @contextmanager

@@ -269,13 +269,14 @@ def signal_prices_currency(signal) -> str:
     return claimed.pop() if len(claimed) == 1 else ""
 
 
-def signals_at_stake(*, user, signals, totals) -> list[tuple]:
+def signals_at_stake(*, user, signals, totals, currencies: list[str] | None = None) -> list[tuple]:
     """(signal, its exposure totals, its unpaid rebate at stake per currency, the currency of its prices) for
     a dashboard's signals, `totals` being `selectors.signals_exposure_totals` of them. A book in one currency
     reads nothing more; a book in several reads the signals' claimants' currencies (one read) and, unless
-    `totals` were read `by_currency`, the totals per currency (one aggregate), whatever the number of signals."""
+    `totals` were read `by_currency`, the totals per currency (one aggregate), whatever the number of signals.
+    `currencies`: the book's currencies when the caller read them already."""
     signals = list(signals)
-    currencies = book_currencies()
+    currencies = book_currencies() if currencies is None else currencies
     if len(currencies) <= 1:
         code = currencies[0] if currencies else settings.DEFAULT_CURRENCY
         return [(signal, totals[signal.pk], {code: totals[signal.pk]["unpaid_rebate"]}, code) for signal in signals]

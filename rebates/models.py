@@ -4,6 +4,8 @@ Money is Decimal with two places; unit prices keep four; quantities three; rates
 first-of-month dates.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F, Q
@@ -737,6 +739,12 @@ class AccrualRun(NamedConstraints, models.Model):
     # Touched by every finished chunk: a running run that stops moving is known to be dead.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # What the run booked per currency ({code: amount as a decimal string}), stored when it succeeds: its
+    # entries never change after that, so pages read this instead of summing them. NULL: not stored (a run
+    # still going on, failed or skipped): read from its entries.
+    booked_totals = models.JSONField(
+        null=True, blank=True, default=None,
+        help_text="What the run booked per currency, stored when it succeeded (amounts as decimal strings).")
 
     class Meta:
         ordering = ["-created_at"]
@@ -755,6 +763,13 @@ class AccrualRun(NamedConstraints, models.Model):
         if self.started_at and self.finished_at:
             return self.finished_at - self.started_at
         return None
+
+    @property
+    def booked_by_currency(self) -> dict[str, Decimal] | None:
+        """The stored `booked_totals` as Decimals per currency, or None when they were not stored."""
+        if self.booked_totals is None:
+            return None
+        return {code: Decimal(amount) for code, amount in self.booked_totals.items()}
 
     @property
     def progress(self) -> int:

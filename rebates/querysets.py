@@ -1,5 +1,5 @@
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 
 from customers.querysets import VisibleToQuerySet
 from rebates.scope import covering_q
@@ -45,6 +45,21 @@ class LedgerEntryQuerySet(VisibleToQuerySet):
 
     def update(self, **kwargs):
         raise LedgerIsAppendOnly("Ledger entries cannot be changed; book a correcting entry instead.")
+
+    def booked_by_run_and_currency(self) -> dict[int, dict]:
+        """{run id: {currency: amount}} of these entries that a run booked: summed in the database by the
+        currency stamped on each entry (without joining the agreements); an entry written without it counts
+        in its agreement's customer's currency."""
+        entries = self.filter(accrual_run_id__isnull=False).order_by()
+        rows = [*entries.filter(currency__isnull=False).values_list("accrual_run_id", "currency")
+                .annotate(total=Sum("amount")),
+                *entries.filter(currency__isnull=True).values_list("accrual_run_id", "agreement__customer__currency")
+                .annotate(total=Sum("amount"))]
+        booked: dict[int, dict] = {}
+        for run_id, code, total in rows:
+            held = booked.setdefault(run_id, {})
+            held[code] = held[code] + total if code in held else total
+        return booked
 
     def bulk_create(self, objs, *args, **kwargs):
         from rebates.models import stamp_entries

@@ -674,23 +674,25 @@ def book_currencies() -> list[str]:
 
 def runs_booked(runs) -> dict[int, dict[str, Decimal]]:
     """What each accrual run booked, per currency of the agreements it booked for: {run id: {currency: amount}}.
-    A book in one currency takes the run's own total; a book in several sums the runs' entries per currency
-    (one grouped read of the listed runs' entries, by their run index)."""
+    A book in one currency takes the run's own total; a book in several the totals a succeeded run stored
+    when it finished (its entries never change after that), and for the others (running, failed) a sum of
+    their entries per currency (one grouped read of those runs' entries, by their run index)."""
     runs = list(runs)
     currencies = book_currencies()
     if len(currencies) <= 1:
         code = currencies[0] if currencies else settings.DEFAULT_CURRENCY
         return {run.pk: {code: run.total_amount} for run in runs}
-    booked: dict[int, dict[str, Decimal]] = {run.pk: {} for run in runs if run.total_amount or run.entries_count}
-    entries = LedgerEntry.objects.filter(accrual_run_id__in=list(booked)).order_by()
-    # Each entry carries the currency it books in (stamped when booked): summed without joining the agreements;
-    # an entry written without it reads its agreement's customer's.
-    rows = [*entries.filter(currency__isnull=False).values_list("accrual_run_id", "currency")
-            .annotate(total=Sum("amount")),
-            *entries.filter(currency__isnull=True).values_list("accrual_run_id", "agreement__customer__currency")
-            .annotate(total=Sum("amount"))]
-    for run_id, code, total in rows:
-        booked[run_id][code] = booked[run_id].get(code, ZERO_MONEY) + total
+    booked: dict[int, dict[str, Decimal]] = {}
+    unstored = []
+    for run in runs:
+        if not (run.total_amount or run.entries_count):
+            continue
+        stored = run.booked_by_currency
+        if stored is None:
+            unstored.append(run.pk)
+        booked[run.pk] = stored or {}
+    if unstored:
+        booked.update(LedgerEntry.objects.filter(accrual_run_id__in=unstored).booked_by_run_and_currency())
     return booked
 
 
@@ -719,9 +721,24 @@ def finance_overview(*, user, runs=8):
             "total": None if reported.missing else sum(reported.amounts, ZERO_MONEY),
             "shown": set(liability) != {reported.currency} and bool(liability)},
         "forfeited": {code: row["forfeited"] for code, row in ledger.items() if row["forfeited"]},
-        "drafts": counted_by_currency(waiting.filter(status=Settlement.Status.DRAFT), "amount", currency),
-        "approved": counted_by_currency(waiting.filter(status=Settlement.Status.APPROVED), "amount", currency),
+        **_settlements_waiting(waiting, currency),
     }
+
+
+def _settlements_waiting(settlements, currency: str) -> dict[str, dict]:
+    """`counted_by_currency` of the draft settlements ("drafts") and of the approved ones ("approved"), in one
+    aggregate over both (one pass over the settlements and their customers instead of one each)."""
+    from rebates.models import Settlement
+
+    waiting = {"drafts": Settlement.Status.DRAFT, "approved": Settlement.Status.APPROVED}
+    figures = {}
+    for name, status in waiting.items():
+        figures[f"{name}_count"] = Count("pk", filter=Q(status=status))
+        figures[f"{name}_total"] = Coalesce(Sum("amount", filter=Q(status=status)), ZERO)
+    rows = by_currency(settlements.filter(status__in=list(waiting.values())), currency, **figures)
+    return {name: {"count": sum(row[f"{name}_count"] for row in rows.values()),
+                   "amount": {code: row[f"{name}_total"] for code, row in rows.items() if row[f"{name}_count"]}}
+            for name in waiting}
 
 
 @dataclass(frozen=True)

@@ -432,7 +432,11 @@ def _changes_seen_until(now):
 def _finish(run: AccrualRun) -> None:
     run.status = AccrualRun.Status.SUCCEEDED
     run.finished_at = clock.now()
-    run.save(update_fields=["status", "finished_at"])
+    # Every chunk's entries are committed or in this transaction (it holds the run's row after the last chunk):
+    # what the run booked per currency is final, and is kept so the pages never sum its entries again.
+    booked = LedgerEntry.objects.filter(accrual_run_id=run.pk).booked_by_run_and_currency().get(run.pk, {})
+    run.booked_totals = {code: str(amount) for code, amount in sorted(booked.items())}
+    run.save(update_fields=["status", "finished_at", "booked_totals"])
     scope_month_totals_drop(run_id=run.pk)
     # Every change this run saw is booked: its marks go, in the transaction that says it succeeded.
     if run.marks_snapshot:

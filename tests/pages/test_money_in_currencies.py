@@ -167,3 +167,18 @@ def test_the_journal_gives_its_lines_and_checks_in_their_currencies(book, client
     lines = html[html.index('id="journal-lines"'):]
     euro_lines = [row for row in lines.split("<tr>") if "<td>EUR</td>" in row]
     assert euro_lines and all("€45.00" in row and "$" not in row.split("<td>EUR</td>")[0] for row in euro_lines)
+
+
+def test_the_settlements_waiting_count_each_status_in_its_own_currencies(book):
+    from rebates.selectors import finance_overview
+
+    approver = UserFactory(username="approver", role=roles.FINANCE)
+    Settlement.objects.create(agreement=book["euros"], period_start=datetime.date(2026, 1, 1), period_end=MARCH,
+                              accrued_total=D("90.00"), amount=D("90.00"))
+    Settlement.objects.create(agreement=book["dollars"], period_start=datetime.date(2026, 1, 1), period_end=MARCH,
+                              accrued_total=D("90.00"), amount=D("45.00"), status=Settlement.Status.APPROVED,
+                              approved_by=approver)
+    overview = finance_overview(user=book["finance"])
+    # A currency with approved settlements only is not among the drafts' amounts, and the other way round.
+    assert overview["drafts"] == {"count": 1, "amount": {"EUR": D("90.00")}}
+    assert overview["approved"] == {"count": 1, "amount": {"USD": D("45.00")}}

@@ -15,6 +15,8 @@ from pricing_signals.selectors import (
     ExposureRow,
     exposure_statement,
     exposure_total,
+    exposure_totals_part,
+    exposure_totals_statement,
     signal_exposure,
     signal_exposure_rows,
     signals_exposure_totals,
@@ -210,3 +212,28 @@ def test_a_user_who_may_see_no_customer_reads_no_exposure(small_scenario, manage
     manager_a.is_active = False
 
     assert signal_exposure_rows(user=manager_a, signal=small_scenario["signals"]["bolt"], as_of=TODAY) == []
+
+
+@pytest.mark.parametrize("by_currency", [False, True])
+@pytest.mark.parametrize("who", ["pricing_manager", "manager_a", "manager_b"])
+def test_the_dashboards_totals_query_is_the_one_django_compiles_for_the_same_inputs(small_scenario, request, who,
+                                                                                      by_currency):
+    user = request.getfixturevalue(who)
+    signals = [(signal.pk, signal.product_id, signal.product.product_line_id, signal.median_price)
+               for signal in small_scenario["signals"].values()]
+    signals.append((signals[0][0], signals[0][1], None, signals[0][3]))  # a product read without its line
+    for as_of in (SEPTEMBER_END, TODAY, date(2027, 1, 1)):
+        for asked in (signals[:1], signals):
+            parts = [exposure_totals_part(user=user, signal_id=signal_id, product_id=product_id,
+                                           product_line_id=line_id, median_price=median, as_of=as_of,
+                                           by_currency=by_currency)
+                     for signal_id, product_id, line_id, median in asked]
+            union = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+            compiled = union.query.sql_with_params()
+
+            statement, params, columns = exposure_totals_statement(user=user, signals=asked, as_of=as_of,
+                                                                   by_currency=by_currency)
+
+            assert (statement, params) == (compiled[0], list(compiled[1]))
+            assert columns == ["signal_id", *(["currency"] if by_currency else []), "agreements", "customers",
+                               "unpaid_rebate"]
