@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 
 from rebates.engine.periods import add_months, month_of
 from rebates.models import EARNED_KINDS, AgreementForecast, LedgerEntry
+from rebates.selectors import booked_units
 
 ZERO = Decimal("0.00")
 
@@ -29,14 +30,20 @@ def latest_forecast_run() -> ForecastRun | None:
     return ForecastRun(*row) if row else None
 
 
-def agreement_forecasts(*, user, run: ForecastRun | None = None):
+def agreement_forecasts(*, user, run: ForecastRun | None = None, customer: str | None = None,
+                        agreement: str | None = None):
     """The outlook of every agreement the user may see, as stored by `run` (default the latest, found in
-    the same query), with the agreement and its customer; empty before the first outlook."""
+    the same query), with the agreement and its customer; empty before the first outlook. `customer` (code)
+    and `agreement` (number) narrow it."""
     if run is not None:
         stored = AgreementForecast.objects.visible_to(user).filter(run_id=run.pk)
     else:
         latest = AgreementForecast.objects.order_by("-run_id").values("run_id")[:1]
         stored = AgreementForecast.objects.visible_to(user).filter(run_id=Subquery(latest))
+    if customer is not None:
+        stored = stored.filter(agreement__customer__code=customer)
+    if agreement is not None:
+        stored = stored.filter(agreement__number=agreement)
     return stored.select_related("agreement", "agreement__customer", "agreement__customer__account_manager")
 
 
@@ -86,6 +93,8 @@ class ForecastCheck:
 
     forecast: AgreementForecast
     actual: Decimal
+    actual_units: Decimal = Decimal("0.000")  # the net units the ledger booked for the period
+    actual_amount: Decimal = ZERO  # its net purchases in scope (the entries' eligible amount)
 
     @property
     def error(self) -> Decimal:
@@ -94,16 +103,19 @@ class ForecastCheck:
 
     @property
     def error_percent(self) -> Decimal | None:
+        """The error as a percent of the actual, to one place; None when the period earned nothing."""
         if not self.actual:
             return None
         return (self.error * 100 / self.actual).quantize(Decimal("0.1"))
 
 
-def forecast_checks(*, user, limit: int = 200) -> tuple[ForecastRun | None, list[ForecastCheck]]:
+def forecast_checks(*, user, limit: int | None = 200, customer: str | None = None,
+                    agreement: str | None = None) -> tuple[ForecastRun | None, list[ForecastCheck]]:
     """Last month's forecasts against what happened: the outlook of the latest run as of a month or more
     before the latest one, for the periods that have ended since, each beside the rebate its period earned
-    (accrual, catch-up and adjustment entries of its months). Largest errors first, at most `limit`.
-    Three queries."""
+    (accrual, catch-up and adjustment entries of its months) and the units and net purchases the ledger
+    booked for them. Largest errors first (then by agreement number), at most `limit` (None: all);
+    `customer` (code) and `agreement` (number) narrow the agreements. Three queries."""
     latest = latest_forecast_run()
     if latest is None:
         return None, []
@@ -113,20 +125,28 @@ def forecast_checks(*, user, limit: int = 200) -> tuple[ForecastRun | None, list
     if row is None:
         return None, []
     earlier = ForecastRun(*row)
-    ended = list(agreement_forecasts(user=user, run=earlier).filter(period_end__lt=month_of(latest.as_of)))
+    ended = list(agreement_forecasts(user=user, run=earlier, customer=customer, agreement=agreement)
+                 .filter(period_end__lt=month_of(latest.as_of)))
     if not ended:
         return earlier, []
     spans = {forecast.agreement_id: (forecast.period_start, forecast.period_end) for forecast in ended}
-    actual: dict[int, Decimal] = {}
-    for agreement_id, period, total in (
+    actual: dict[int, list[Decimal]] = {}
+    for agreement_id, period, units, amount, total in (
             LedgerEntry.objects.filter(agreement_id__in=list(spans), kind__in=EARNED_KINDS,
                                        period__gte=min(start for start, _ in spans.values()),
                                        period__lte=max(end for _, end in spans.values()))
-            .order_by().values("agreement_id", "period").annotate(total=Sum("amount"))
-            .values_list("agreement_id", "period", "total")):
+            .order_by().values("agreement_id", "period")
+            .annotate(units=booked_units(), eligible=Sum("eligible_amount"), total=Sum("amount"))
+            .values_list("agreement_id", "period", "units", "eligible", "total")):
         start, end = spans[agreement_id]
         if start <= period <= end:
-            actual[agreement_id] = actual.get(agreement_id, ZERO) + total
-    checks = [ForecastCheck(forecast, actual.get(forecast.agreement_id) or ZERO) for forecast in ended]
+            held = actual.setdefault(agreement_id, [Decimal("0.000"), ZERO, ZERO])
+            held[0] += units or 0
+            held[1] += amount or 0
+            held[2] += total or 0
+    checks = []
+    for forecast in ended:
+        units, amount, total = actual.get(forecast.agreement_id, (Decimal("0.000"), ZERO, ZERO))
+        checks.append(ForecastCheck(forecast, total, actual_units=units, actual_amount=amount))
     checks.sort(key=lambda check: (-abs(check.error), check.forecast.agreement.number))
-    return earlier, checks[:limit]
+    return earlier, checks if limit is None else checks[:limit]
