@@ -857,6 +857,7 @@ def forecasts(request):
         "run": run, "months": months, "total_rebate": totals["rebate"], "total_payout": totals["payout"],
         "total_earned": totals["earned_to_date"], "earlier": earlier, "checks": checks,
         "checks_error": amounts_by_currency((check.forecast.agreement.currency, check.error) for check in checks),
+        "shown": FORECAST_CHECKS_SHOWN,
     })
 
 
