@@ -11,7 +11,7 @@ from django.urls import reverse
 from rebates.models import RebateRule, TierBand
 from rebates.services import accrual_run_perform, accrual_run_start
 from tests.api.conftest import client_for
-from tests.excel.readback import app_subtotal, money, subtotals, workbook
+from tests.excel.readback import app_subtotal, formula_cells, money, subtotals, workbook
 from tests.factories import AgreementFactory, CustomerFactory, ProductFactory, PurchaseLineFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-04-05")]
@@ -212,3 +212,45 @@ def test_a_manager_may_not_name_another_managers_agreement_in_a_download(users, 
     answer = client.get(reverse("forecast-agreements-sheet"), {"agreement": book["theirs"].number})
 
     assert answer.status_code == 400 and book["theirs"].customer.name not in answer.content.decode()
+
+
+@pytest.fixture
+def two_currencies(users):
+    """The same quarter as `book`'s own, bought by a customer in euros (with a name that reads as a formula)
+    and one in dollars, both the same manager's."""
+    manager = users["account_manager"]
+    euros = quarterly_tiers(CustomerFactory(account_manager=manager, code="C-EU", name="=1+2 GmbH",
+                                            currency="EUR"), "400", "400")
+    dollars = quarterly_tiers(CustomerFactory(account_manager=manager, code="C-US", name="Dollar Ltd"),
+                              "400", "400")
+    accrue(datetime.date(2026, 2, 28))
+    for agreement in (euros, dollars):
+        PurchaseLineFactory(customer=agreement.customer, product=agreement.products.get(), month=month(3),
+                            quantity=D("100"), unit_price=D("10.00"))
+    accrue(datetime.date(2026, 4, 2))
+    return {"euros": euros, "dollars": dollars}
+
+
+def test_each_row_is_in_its_currency_and_the_totals_never_add_two_currencies(users, two_currencies, client):
+    client.force_login(users["account_manager"])
+    rows = client_for(users["account_manager"]).get("/api/v1/forecast-accuracy/").json()["results"]
+    assert sorted((row["customer"], row["currency"], row["error"]) for row in rows) == [
+        ("C-EU", "EUR", "150.00"), ("C-US", "USD", "150.00")]
+
+    for name, error_column in (("forecast-accuracy-sheet", 12), ("forecast-agreements-sheet", 17)):
+        content = client.get(reverse(name)).content
+        sheet = workbook(content).active
+        lines = list(sheet.iter_rows(min_row=2, max_row=3))
+        euro = next(line for line in lines if line[1].value == "C-EU")
+        assert euro[-1].value == "EUR" and "€" in euro[error_column].number_format
+        total = sheet.cell(row=4, column=error_column + 1).value
+        assert isinstance(total, str) and "€" in total and "$" in total
+        assert formula_cells(content) == []  # the name is text, the totals the app's own words
+
+
+def test_a_name_that_reads_as_a_formula_stays_text_in_the_csv(users, two_currencies, client):
+    client.force_login(users["account_manager"])
+
+    text = client.get(reverse("forecast-agreements-sheet"), {"export": "csv"}).content.decode()
+
+    assert "'=1+2 GmbH" in text and ",=1+2" not in text
