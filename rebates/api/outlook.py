@@ -211,7 +211,12 @@ class ForecastAccuracyViewSet(mixins.ListModelMixin, ApiViewSet):
     required_permissions = {"list": READ}
 
     def get_queryset(self):
-        return _checks(self.request.user, _filters(self.request))
+        return forecasts.forecast_check_rows(user=self.request.user, **_filters(self.request))[1]
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        checks = [forecasts.ForecastCheck.of(row) for row in page]
+        return self.get_paginated_response(self.get_serializer(checks, many=True).data)
 
 
 def _checks(user, filters: dict) -> list:

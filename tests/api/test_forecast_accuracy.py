@@ -6,6 +6,8 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from rebates.models import RebateRule, TierBand
@@ -17,6 +19,7 @@ from tests.factories import AgreementFactory, CustomerFactory, ProductFactory, P
 pytestmark = [pytest.mark.django_db, pytest.mark.today("2026-04-05")]
 
 D = Decimal
+QUERIES = 7  # the request's own (token, permissions), the two runs, the count and the page
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -254,3 +257,20 @@ def test_a_name_that_reads_as_a_formula_stays_text_in_the_csv(users, two_currenc
     text = client.get(reverse("forecast-agreements-sheet"), {"export": "csv"}).content.decode()
 
     assert "'=1+2 GmbH" in text and ",=1+2" not in text
+
+
+@pytest.mark.parametrize("extra", [0, 6])
+def test_the_accuracy_list_reads_the_same_queries_however_many_rows(users, extra):
+    for _ in range(1 + extra):
+        quarterly_tiers(CustomerFactory(account_manager=users["other_manager"]), "400", "400", "300")
+    accrue(datetime.date(2026, 2, 28))
+    accrue(datetime.date(2026, 4, 2))
+    finance = client_for(users["finance"])
+    finance.get("/api/v1/forecast-accuracy/")  # signs the token in once
+
+    with CaptureQueriesContext(connection) as captured:
+        answer = finance.get("/api/v1/forecast-accuracy/")
+
+    assert answer.json()["count"] == 1 + extra
+    # What each period booked is read with the page: no query per row.
+    assert len(captured) == QUERIES
