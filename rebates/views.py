@@ -873,9 +873,11 @@ def _sheet_query(request) -> tuple[str, dict, HttpResponse | None]:
         return export, {}, refused
     filters = {name: request.GET[name] for name in ("customer", "agreement") if name in request.GET}
     for name, value in filters.items():
-        if not value.strip():
-            return export, filters, HttpResponse(f"{name}: leave it out rather than send it empty.", status=400,
-                                                 content_type="text/plain")
+        problem = ("leave it out rather than send it empty." if not value.strip() else
+                   "not a code: at most 40 characters, none of them a control character."
+                   if len(value) > 40 or any(ord(character) < 32 for character in value) else "")
+        if problem:
+            return export, filters, HttpResponse(f"{name}: {problem}", status=400, content_type="text/plain")
     try:
         check_filter_codes(request.user, filters, among="those you may see")
     except ExportFilterError as error:

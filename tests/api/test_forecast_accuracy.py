@@ -199,7 +199,9 @@ def test_the_accuracy_csv_of_the_page_keeps_the_figures_exact(users, book, clien
 
 
 @pytest.mark.parametrize(("params", "field"), [({"export": "pdf"}, "export"), ({"customer": ""}, "customer"),
-                                               ({"agreement": "AG-NOPE"}, "agreement")])
+                                               ({"agreement": "AG-NOPE"}, "agreement"),
+                                               ({"customer": "C\x07"}, "customer"),
+                                               ({"agreement": "A" * 41}, "agreement")])
 def test_a_page_download_with_a_bad_parameter_answers_400_naming_it(users, book, client, params, field):
     client.force_login(users["account_manager"])
 
