@@ -6,13 +6,16 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, F, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, DecimalField, F, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Abs, Coalesce
 
 from rebates.engine.periods import add_months, month_of
 from rebates.models import EARNED_KINDS, AgreementForecast, LedgerEntry
+from rebates.selectors import booked_units
 
 ZERO = Decimal("0.00")
+MONEY = DecimalField(max_digits=16, decimal_places=2)
+QUANTITY = DecimalField(max_digits=18, decimal_places=3)
 
 
 @dataclass(frozen=True)
@@ -29,14 +32,20 @@ def latest_forecast_run() -> ForecastRun | None:
     return ForecastRun(*row) if row else None
 
 
-def agreement_forecasts(*, user, run: ForecastRun | None = None):
+def agreement_forecasts(*, user, run: ForecastRun | None = None, customer: str | None = None,
+                        agreement: str | None = None):
     """The outlook of every agreement the user may see, as stored by `run` (default the latest, found in
-    the same query), with the agreement and its customer; empty before the first outlook."""
+    the same query), with the agreement and its customer; empty before the first outlook. `customer` (code)
+    and `agreement` (number) narrow it."""
     if run is not None:
         stored = AgreementForecast.objects.visible_to(user).filter(run_id=run.pk)
     else:
         latest = AgreementForecast.objects.order_by("-run_id").values("run_id")[:1]
         stored = AgreementForecast.objects.visible_to(user).filter(run_id=Subquery(latest))
+    if customer is not None:
+        stored = stored.filter(agreement__customer__code=customer)
+    if agreement is not None:
+        stored = stored.filter(agreement__number=agreement)
     return stored.select_related("agreement", "agreement__customer", "agreement__customer__account_manager")
 
 
@@ -86,6 +95,8 @@ class ForecastCheck:
 
     forecast: AgreementForecast
     actual: Decimal
+    actual_units: Decimal = Decimal("0.000")  # the net units the ledger booked for the period
+    actual_amount: Decimal = ZERO  # its net purchases in scope (the entries' eligible amount)
 
     @property
     def error(self) -> Decimal:
@@ -94,39 +105,61 @@ class ForecastCheck:
 
     @property
     def error_percent(self) -> Decimal | None:
+        """The error as a percent of the actual, to one place; None when the period earned nothing."""
         if not self.actual:
             return None
         return (self.error * 100 / self.actual).quantize(Decimal("0.1"))
 
 
-def forecast_checks(*, user, limit: int = 200) -> tuple[ForecastRun | None, list[ForecastCheck]]:
+    @classmethod
+    def of(cls, row: AgreementForecast) -> "ForecastCheck":
+        """The check of a forecast read by `forecast_check_rows` (annotated with what its period booked)."""
+        return cls(row, row.actual, actual_units=row.actual_units, actual_amount=row.actual_amount)
+
+
+def _booked(field: str, output_field):
+    """What the ledger's earned entries (accrual, catch-up, adjustment) booked in the forecast row's period
+    (the months of its entries from its first to its last month), summed: a subquery per row, read by the
+    entries' (agreement, period, kind) index."""
+    entries = (LedgerEntry.objects.filter(agreement_id=OuterRef("agreement_id"), kind__in=EARNED_KINDS,
+                                          period__gte=OuterRef("period_start"), period__lte=OuterRef("period_end"))
+               .order_by().values("agreement_id"))
+    total = booked_units() if field == "quantity" else Sum(field)
+    return Coalesce(Subquery(entries.annotate(total=total).values("total"), output_field=output_field),
+                    Value(Decimal("0"), output_field=output_field))
+
+
+def forecast_check_rows(*, user, customer: str | None = None,
+                        agreement: str | None = None) -> tuple[ForecastRun | None, QuerySet]:
     """Last month's forecasts against what happened: the outlook of the latest run as of a month or more
-    before the latest one, for the periods that have ended since, each beside the rebate its period earned
-    (accrual, catch-up and adjustment entries of its months). Largest errors first, at most `limit`.
-    Three queries."""
+    before the latest one, for the periods that have ended since, each annotated with what the ledger booked
+    for its period: `actual` (the rebate: accrual, catch-up and adjustment entries of its months),
+    `actual_units` and `actual_amount` (net units and purchases in scope). Largest errors first, then by
+    agreement number, so a page of it is a slice read by the database. `customer` (code) and `agreement`
+    (number) narrow the agreements. (The earlier run, the rows); (None, no rows) before there is one."""
     latest = latest_forecast_run()
+    none = AgreementForecast.objects.none()
     if latest is None:
-        return None, []
+        return None, none
     before = add_months(month_of(latest.as_of), -1)
     row = (AgreementForecast.objects.filter(as_of__lt=add_months(before, 1)).order_by("-run_id")
            .values_list("run_id", "as_of").first())
     if row is None:
-        return None, []
+        return None, none
     earlier = ForecastRun(*row)
-    ended = list(agreement_forecasts(user=user, run=earlier).filter(period_end__lt=month_of(latest.as_of)))
-    if not ended:
-        return earlier, []
-    spans = {forecast.agreement_id: (forecast.period_start, forecast.period_end) for forecast in ended}
-    actual: dict[int, Decimal] = {}
-    for agreement_id, period, total in (
-            LedgerEntry.objects.filter(agreement_id__in=list(spans), kind__in=EARNED_KINDS,
-                                       period__gte=min(start for start, _ in spans.values()),
-                                       period__lte=max(end for _, end in spans.values()))
-            .order_by().values("agreement_id", "period").annotate(total=Sum("amount"))
-            .values_list("agreement_id", "period", "total")):
-        start, end = spans[agreement_id]
-        if start <= period <= end:
-            actual[agreement_id] = actual.get(agreement_id, ZERO) + total
-    checks = [ForecastCheck(forecast, actual.get(forecast.agreement_id) or ZERO) for forecast in ended]
-    checks.sort(key=lambda check: (-abs(check.error), check.forecast.agreement.number))
-    return earlier, checks[:limit]
+    rows = (agreement_forecasts(user=user, run=earlier, customer=customer, agreement=agreement)
+            .filter(period_end__lt=month_of(latest.as_of))
+            .annotate(actual=_booked("amount", MONEY), actual_units=_booked("quantity", QUANTITY),
+                      actual_amount=_booked("eligible_amount", MONEY))
+            .annotate(miss=Abs(F("rebate") - F("actual")))
+            .order_by("-miss", "agreement__number"))
+    return earlier, rows
+
+
+def forecast_checks(*, user, limit: int | None = 200, customer: str | None = None,
+                    agreement: str | None = None) -> tuple[ForecastRun | None, list[ForecastCheck]]:
+    """`forecast_check_rows` as checks, at most `limit` (None: all). Three queries."""
+    earlier, rows = forecast_check_rows(user=user, customer=customer, agreement=agreement)
+    if limit is not None:
+        rows = rows[:limit]
+    return earlier, [ForecastCheck.of(row) for row in rows]

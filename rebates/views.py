@@ -26,8 +26,9 @@ from rebates import aging, history, period_locks, selectors
 from rebates import forecasts as forecast_reads
 from rebates import journal as journal_reads
 from rebates.exports import XLSX_CONTENT_TYPE, ExportError, ExportFile
-from rebates.exports.filters import filter_choices
+from rebates.exports.filters import ExportFilterError, check_filter_codes, filter_choices
 from rebates.exports.forecast_months import forecast_months_export
+from rebates.exports.forecast_sheets import agreement_outlook_export, forecast_accuracy_export
 from rebates.exports.settlement_statement import statement_pdf, statement_xlsx
 from rebates.filtersets import (
     AccrualRunFilterSet,
@@ -856,8 +857,55 @@ def forecasts(request):
         "run": run, "months": months, "total_rebate": totals["rebate"], "total_payout": totals["payout"],
         "total_earned": totals["earned_to_date"], "earlier": earlier, "checks": checks,
         "checks_error": amounts_by_currency((check.forecast.agreement.currency, check.error) for check in checks),
+        "shown": FORECAST_CHECKS_SHOWN,
     })
 
+
+
+def _sheet_query(request) -> tuple[str, dict, HttpResponse | None]:
+    """A forecast download's GET: (format, filters, None), or a refusal as the last item. `export` is xlsx
+    (the default) or csv; `customer` (code) and `agreement` (number) must name one the user may see: anything
+    else answers 400 naming the parameter."""
+    if refused := wrong_method(request, "GET"):
+        return "", {}, refused
+    export, refused = export_format(request)
+    if refused:
+        return export, {}, refused
+    filters = {name: request.GET[name] for name in ("customer", "agreement") if name in request.GET}
+    for name, value in filters.items():
+        problem = ("leave it out rather than send it empty." if not value.strip() else
+                   "not a code: at most 40 characters, none of them a control character."
+                   if len(value) > 40 or any(ord(character) < 32 for character in value) else "")
+        if problem:
+            return export, filters, HttpResponse(f"{name}: {problem}", status=400, content_type="text/plain")
+    try:
+        check_filter_codes(request.user, filters, among="those you may see")
+    except ExportFilterError as error:
+        return export, filters, HttpResponse(f"{error.field}: {error}", status=400, content_type="text/plain")
+    return export or "xlsx", filters, None
+
+
+@login_required
+def forecast_accuracy_sheet(request):
+    """Last month's forecasts against what happened, every row the forecasts page lists the first of, as
+    .xlsx (or `?export=csv`), optionally for one customer or agreement."""
+    export, filters, refused = _sheet_query(request)
+    if refused:
+        return refused
+    _, checks = forecast_reads.forecast_checks(user=request.user, limit=None, **filters)
+    return forecast_accuracy_export(checks, format=export)
+
+
+@login_required
+def forecast_agreements_sheet(request):
+    """The next tier and forecast of every agreement the user may see (the latest outlook, as the API's
+    forecasts/ lists it) as .xlsx (or `?export=csv`), optionally for one customer or agreement."""
+    export, filters, refused = _sheet_query(request)
+    if refused:
+        return refused
+    rows = forecast_reads.agreement_forecasts(user=request.user, **filters)
+    return agreement_outlook_export(rows.order_by("agreement__number", "pk").iterator(chunk_size=2000),
+                                    format=export)
 
 
 # --- finance reports: the GL journal and the aged liability ---------------------------------------------

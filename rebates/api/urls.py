@@ -17,7 +17,14 @@ from rebates.api.ledger import (
     SettlementViewSet,
     StatementView,
 )
-from rebates.api.outlook import ForecastLiabilityExportView, ForecastLiabilityView, ForecastViewSet
+from rebates.api.outlook import (
+    ForecastAccuracyExportView,
+    ForecastAccuracyViewSet,
+    ForecastLiabilityExportView,
+    ForecastLiabilityView,
+    ForecastOutlookExportView,
+    ForecastViewSet,
+)
 from rebates.api.period_locks import PeriodLockViewSet
 from rebates.api.purchases import PurchaseViewSet
 
@@ -32,6 +39,7 @@ router.register("ledger-entries", LedgerEntryViewSet, basename="ledger-entry")
 router.register("settlements", SettlementViewSet, basename="settlement")
 router.register("export-jobs", ExportJobViewSet, basename="export-job")
 router.register("forecasts", ForecastViewSet, basename="forecast")
+router.register("forecast-accuracy", ForecastAccuracyViewSet, basename="forecast-accuracy")
 router.register("period-locks", PeriodLockViewSet, basename="period-lock")
 router.register("exchange-rates", ExchangeRateViewSet, basename="exchange-rate")
 router.register("held-purchases", HeldPurchaseViewSet, basename="held-purchase")
@@ -49,6 +57,8 @@ urlpatterns = [
     path("forecast-liability/", ForecastLiabilityView.as_view(), name="forecast-liability"),
     path("exports/forecast-liability.xlsx", ForecastLiabilityExportView.as_view(),
          name="export-forecast-liability-xlsx"),
+    path("exports/forecasts.xlsx", ForecastOutlookExportView.as_view(), name="export-forecasts-xlsx"),
+    path("exports/forecast-accuracy.xlsx", ForecastAccuracyExportView.as_view(), name="export-forecast-accuracy-xlsx"),
     path("journals/", JournalView.as_view(), name="journal"),
     path("aged-liability/", AgedLiabilityView.as_view(), name="aged-liability"),
     *router.urls,

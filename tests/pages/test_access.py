@@ -56,6 +56,8 @@ PAGES = {
     "import-progress": ("import", "requester"),
     "watchlist": ("none", None),
     "forecasts": ("none", None),
+    "forecast-accuracy-sheet": ("none", None),
+    "forecast-agreements-sheet": ("none", None),
     "journal": ("none", None),
     "aged-liability": ("none", None),
     "months": ("none", None),
