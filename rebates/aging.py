@@ -19,8 +19,9 @@ ZERO = Decimal("0.00")
 BOUNDS = (90, 180, 365)
 BUCKETS = ("0–90 days", "91–180 days", "181–365 days", "over 365 days")
 GROUPS = {"customer": "Customer", "program": "Program", "manager": "Account manager"}
-# What an agreement's balance is grouped by: the key of its customer, program or account manager.
-_KEYS = {"customer": "agreement__customer_id", "program": "agreement__program_id",
+# What an agreement's balance is grouped by: the key of its customer (which the balance carries), program or
+# account manager.
+_KEYS = {"customer": "customer_id", "program": "agreement__program_id",
          "manager": "agreement__customer__account_manager_id"}
 
 

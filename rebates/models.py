@@ -1139,6 +1139,9 @@ class AgreementBalance(models.Model):
 
     agreement = models.OneToOneField(RebateAgreement, on_delete=models.CASCADE, primary_key=True,
                                      related_name="ledger_balance")
+    # The agreement's customer, so sums per customer need no join to the agreements (kept by triggers, 0043).
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, related_name="+", db_index=False,
+                                 editable=False, help_text="The agreement's customer, kept with it.")
     accrued = money_field(default=0, help_text="Accrual, catch-up and adjustment entries.")
     paid = money_field(default=0, help_text="Payouts, positive.")
     forfeited = money_field(default=0, help_text="Forfeitures, positive.")

@@ -3,10 +3,13 @@ earned entries (accrual, catch-up, adjustment) summed over every month up to and
 (a month's subscript is year * 12 + month - 1), from the agreement's first month with such an entry to its last
 (so the last element is `accrued` in cents). The aged liability reads what each bucket's months earned as the
 difference of two elements, and no ledger entry. Kept by the same statement-level trigger as the other figures,
-in the booking's own transaction, by `period` (the month an entry is booked in, which the aging uses). Existing
-entries are summed into it once, here."""
+in the booking's own transaction, by `period` (the month an entry is booked in, which the aging uses). And each
+balance carries its agreement's customer (set when the balance is made, moved with the agreement by a trigger on
+the agreement's customer), so the aging per customer needs no join to the agreements. Existing entries are summed
+into it once, here."""
 
 import django.contrib.postgres.fields
+import django.db.models.deletion
 from django.db import migrations, models
 
 # What every booking statement adds: per agreement, its months' earned cents made cumulative
@@ -68,8 +71,10 @@ END $$;
 ADD_ENTRIES = """
 CREATE OR REPLACE FUNCTION rebates_balance_add() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO rebates_agreementbalance AS b (agreement_id, accrued, paid, forfeited, unpaid, earned_cents)
-  SELECT agreement_id, SUM(accrued), SUM(paid), SUM(forfeited), SUM(unpaid),
+  INSERT INTO rebates_agreementbalance AS b (agreement_id, customer_id, accrued, paid, forfeited, unpaid,
+                                             earned_cents)
+  SELECT agreement_id, (SELECT a.customer_id FROM rebates_rebateagreement a WHERE a.id = agreement_id),
+         SUM(accrued), SUM(paid), SUM(forfeited), SUM(unpaid),
          rebates_earned_cumulative(array_agg(month ORDER BY month) FILTER (WHERE earned IS NOT NULL),
                                    array_agg(earned ORDER BY month) FILTER (WHERE earned IS NOT NULL))
   FROM (SELECT agreement_id, rebates_month_subscript(period) AS month,
@@ -86,6 +91,15 @@ BEGIN
     earned_cents = rebates_earned_merge(b.earned_cents, EXCLUDED.earned_cents);
   RETURN NULL;
 END $$;
+CREATE FUNCTION rebates_balance_customer() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE rebates_agreementbalance SET customer_id = NEW.customer_id WHERE agreement_id = NEW.id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER rebates_balance_customer AFTER UPDATE OF customer_id ON rebates_rebateagreement
+  FOR EACH ROW WHEN (OLD.customer_id IS DISTINCT FROM NEW.customer_id) EXECUTE FUNCTION rebates_balance_customer();
+UPDATE rebates_agreementbalance b SET customer_id = a.customer_id
+FROM rebates_rebateagreement a WHERE a.id = b.agreement_id;
 UPDATE rebates_agreementbalance b SET earned_cents = e.earned_cents
 FROM (SELECT agreement_id, rebates_earned_cumulative(array_agg(month ORDER BY month), array_agg(earned ORDER BY month))
              AS earned_cents
@@ -98,6 +112,8 @@ WHERE e.agreement_id = b.agreement_id;
 
 # The trigger as 0017 made it.
 PREVIOUS = """
+DROP TRIGGER rebates_balance_customer ON rebates_rebateagreement;
+DROP FUNCTION rebates_balance_customer();
 CREATE OR REPLACE FUNCTION rebates_balance_add() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO rebates_agreementbalance AS b (agreement_id, accrued, paid, forfeited, unpaid)
@@ -124,10 +140,16 @@ DROP FUNCTION rebates_month_subscript(date);
 class Migration(migrations.Migration):
 
     dependencies = [
+        ('customers', '0008_buying_groups'),
         ('rebates', '0042_purchase_index_carries_quantity'),
     ]
 
     operations = [
+        migrations.AddField(
+            model_name='agreementbalance',
+            name='customer',
+            field=models.ForeignKey(db_index=False, editable=False, help_text="The agreement's customer, kept with it.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='customers.customer'),
+        ),
         migrations.AddField(
             model_name='agreementbalance',
             name='earned_cents',

@@ -27,6 +27,10 @@ GROUPS = {
 # element per month from its first earning month to its last): before the first the sum is 0, after the last it
 # stays at the last. Everything is in integer cents (exact: the ledger's amounts have two places) until the
 # groups' sums, which are turned back into amounts with two places.
+# OFFSET 0 keeps each step where it is written: each running sum is read once per balance rather than in every
+# expression that uses it (a quarter of the statement's time), and the balances are sorted by their group's key
+# before they are summed, so each group's four sums are made one group after the other (cheaper than a hash of
+# thousands of groups).
 _THROUGH = "CASE WHEN earned IS NULL OR {month} < lo THEN 0 WHEN {month} > hi THEN earned[hi] ELSE earned[{month}] END"
 _AGED_SQL = """
 WITH balances (key, currency, unpaid, earned) AS ({balances}),
@@ -38,17 +42,17 @@ spans AS (
 through AS (
     SELECT key, currency, unpaid, COALESCE(earned[hi], 0) AS t, {through0} AS t0, {through1} AS t1,
            {through2} AS t2
-    FROM spans
+    FROM spans OFFSET 0
 ),
 held AS (
     SELECT key, currency, unpaid, GREATEST(t - t0, 0) AS c0, GREATEST(t - t0, 0) + GREATEST(t0 - t1, 0) AS c1,
            GREATEST(t - t0, 0) + GREATEST(t0 - t1, 0) + GREATEST(t1 - t2, 0) AS c2
-    FROM through
+    FROM through OFFSET 0
 ),
 grouped AS (
     SELECT key{by}, sum(LEAST(unpaid, c0)) AS s0, sum(LEAST(unpaid, c1)) AS s1, sum(LEAST(unpaid, c2)) AS s2,
            sum(unpaid) AS unpaid
-    FROM held GROUP BY key{by}
+    FROM (SELECT * FROM held ORDER BY key{by} OFFSET 0) sorted GROUP BY key{by}
 ),
 aged AS (
     SELECT grouped.key, COALESCE({code}, '—') AS code, COALESCE({name}, '') AS name, {currency} AS currency,
