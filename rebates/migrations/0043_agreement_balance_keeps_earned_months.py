@@ -42,11 +42,12 @@ BEGIN
   RETURN result;
 END $$;
 
--- Two running sums added month by month: before its first month a sum is 0, after its last it stays there.
+-- Two running sums added month by month: before its first month a sum is 0, after its last it stays there. Only
+-- the months from the first added on are visited (a booking adds to its agreement's latest months, mostly).
 CREATE FUNCTION rebates_earned_merge(kept bigint[], added bigint[]) RETURNS bigint[]
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
-  result bigint[];
+  result bigint[] := kept;
   lk integer := array_lower(kept, 1);
   uk integer := array_upper(kept, 1);
   la integer := array_lower(added, 1);
@@ -58,10 +59,14 @@ BEGIN
   IF kept IS NULL THEN
     RETURN added;
   END IF;
-  result := array_fill(0::bigint, ARRAY[GREATEST(uk, ua) - LEAST(lk, la) + 1], ARRAY[LEAST(lk, la)]);
-  FOR m IN LEAST(lk, la) .. GREATEST(uk, ua) LOOP
-    result[m] := CASE WHEN m < lk THEN 0 WHEN m > uk THEN kept[uk] ELSE kept[m] END
-               + CASE WHEN m < la THEN 0 WHEN m > ua THEN added[ua] ELSE added[m] END;
+  FOR m IN la .. lk - 1 LOOP
+    result[m] := added[LEAST(m, ua)];
+  END LOOP;
+  FOR m IN GREATEST(la, lk) .. uk LOOP
+    result[m] := kept[m] + added[LEAST(m, ua)];
+  END LOOP;
+  FOR m IN uk + 1 .. ua LOOP
+    result[m] := kept[uk] + CASE WHEN m < la THEN 0 ELSE added[m] END;
   END LOOP;
   RETURN result;
 END $$;
