@@ -7,10 +7,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import F, Q, Sum, Value
+from django.db.models import F, Value
 
 from rebates.engine.periods import month_of
-from rebates.models import EARNED_KINDS, AgreementBalance, ExchangeRate, LedgerEntry
+from rebates.models import AgreementBalance, ExchangeRate
 from rebates.reporting import RateUsed, reporting_currency
 from rebates.sql import aging as sql
 
@@ -19,8 +19,9 @@ ZERO = Decimal("0.00")
 BOUNDS = (90, 180, 365)
 BUCKETS = ("0–90 days", "91–180 days", "181–365 days", "over 365 days")
 GROUPS = {"customer": "Customer", "program": "Program", "manager": "Account manager"}
-# What an agreement's balance is grouped by: the key of its customer, program or account manager.
-_KEYS = {"customer": "agreement__customer_id", "program": "agreement__program_id",
+# What an agreement's balance is grouped by: the key of its customer (which the balance carries), program or
+# account manager.
+_KEYS = {"customer": "customer_id", "program": "agreement__program_id",
          "manager": "agreement__customer__account_manager_id"}
 
 
@@ -119,24 +120,19 @@ def aged_liability(*, user, as_of: date, group: str = "customer") -> AgedLiabili
     rate leaves its rows unconverted and is named in `rates`, never guessed."""
     if group not in GROUPS:
         raise ValueError(f"group: one of {', '.join(GROUPS)}")
-    first, second, third = bucket_starts(as_of)
+    # The last month before each of the three youngest buckets, as the balances' running sums number months.
+    through = tuple(start.year * 12 + start.month - 2 for start in bucket_starts(as_of))
     # A customer's agreements all book in its currency: the statement reads it with the customer's code and
     # name, so the balances need no join to the customers for it.
     currency = Value("") if group == "customer" else F("agreement__customer__currency")
     balances = (AgreementBalance.objects.visible_to(user).exclude(unpaid=0).order_by()
-                .values_list("agreement_id", _KEYS[group], currency, "unpaid"))
-    earned = (LedgerEntry.objects.visible_to(user).filter(kind__in=EARNED_KINDS, period__gte=third).order_by()
-              .values("agreement_id")
-              .annotate(e0=Sum("amount", filter=Q(period__gte=first)),
-                        e1=Sum("amount", filter=Q(period__gte=second, period__lt=first)),
-                        e2=Sum("amount", filter=Q(period__lt=second)))
-              .values_list("agreement_id", "e0", "e1", "e2"))
+                .values_list(_KEYS[group], currency, "unpaid", "earned_cents"))
     to, month = reporting_currency(), month_of(as_of)
     # The month's rates into the reporting currency (a handful), given to the statement to convert with.
     known = dict(ExchangeRate.objects.filter(to_currency=to, month=month).exclude(currency=to)
                  .values_list("currency", "rate"))
     rows = list(map(AgedRow._make, sql.aged_liability_rows(
-        balances=balances.query.sql_with_params(), earned=earned.query.sql_with_params(), group=group,
+        balances=balances.query.sql_with_params(), through=through, group=group,
         reporting_currency=to, rates=known)))
     present = {row.currency for row in rows if not row.in_reporting_currency}
     rates = tuple(RateUsed(currency, to, month, known.get(currency)) for currency in sorted(present))

@@ -7,6 +7,7 @@ first-of-month dates.
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models, transaction
 from django.db.models import F, Q
 
@@ -1147,15 +1148,24 @@ def stamp_entries(entries) -> None:
 
 class AgreementBalance(models.Model):
     """An agreement's ledger figures, kept in step with its entries by a PostgreSQL trigger on every insert
-    into the ledger (in the booking's own transaction; migration 0017): what finance's liability and the
-    dashboards read instead of summing the whole ledger. The nightly check compares it with the sums."""
+    into the ledger (in the booking's own transaction; migrations 0017 and 0043): what finance's liability, its
+    aging and the dashboards read instead of summing the whole ledger. The nightly check compares it with the
+    sums."""
 
     agreement = models.OneToOneField(RebateAgreement, on_delete=models.CASCADE, primary_key=True,
                                      related_name="ledger_balance")
+    # The agreement's customer, so sums per customer need no join to the agreements (kept by triggers, 0043).
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, related_name="+", db_index=False,
+                                 editable=False, help_text="The agreement's customer, kept with it.")
     accrued = money_field(default=0, help_text="Accrual, catch-up and adjustment entries.")
     paid = money_field(default=0, help_text="Payouts, positive.")
     forfeited = money_field(default=0, help_text="Forfeitures, positive.")
     unpaid = money_field(default=0, help_text="The sum of every entry: accrued less paid and forfeited.")
+    # Running sums, so what any span of months earned is the difference of two elements (migration 0043).
+    earned_cents = ArrayField(
+        models.BigIntegerField(), null=True, blank=True, editable=False,
+        help_text="What the agreement earned up to each month, in cents: subscript year * 12 + month - 1, from its "
+                  "first earning month to its last.")
 
     objects = AgreementBalanceQuerySet.as_manager()
 

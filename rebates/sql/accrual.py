@@ -73,26 +73,42 @@ def transaction_lock(key: int) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
+# The running sums of what each agreement earned per month (AgreementBalance.earned_cents) are compared too,
+# rebuilt from the entries as the ledger's trigger builds them, and the customer each balance carries with its
+# agreement's (migration 0043).
 _BALANCES_OUT_OF_STEP_SQL = """
 SELECT COALESCE(b.agreement_id, e.agreement_id), COALESCE(b.unpaid, 0), COALESCE(e.unpaid, 0)
 FROM {balance} b
-FULL JOIN (SELECT agreement_id,
-                  SUM(amount) FILTER (WHERE kind IN ('accrual', 'catch_up', 'adjustment')) AS accrued,
-                  -SUM(amount) FILTER (WHERE kind = 'payout') AS paid,
-                  -SUM(amount) FILTER (WHERE kind = 'forfeiture') AS forfeited,
-                  SUM(amount) AS unpaid
-           FROM {ledger} GROUP BY agreement_id) e ON e.agreement_id = b.agreement_id
-WHERE (b.accrued, b.paid, b.forfeited, b.unpaid)
-      IS DISTINCT FROM (COALESCE(e.accrued, 0), COALESCE(e.paid, 0), COALESCE(e.forfeited, 0), COALESCE(e.unpaid, 0))
+FULL JOIN (SELECT agreement_id, SUM(accrued) AS accrued, SUM(paid) AS paid, SUM(forfeited) AS forfeited,
+                  SUM(unpaid) AS unpaid,
+                  rebates_earned_cumulative(array_agg(month ORDER BY month) FILTER (WHERE earned IS NOT NULL),
+                                            array_agg(earned ORDER BY month) FILTER (WHERE earned IS NOT NULL))
+                      AS earned_cents
+           FROM (SELECT agreement_id, rebates_month_subscript(period) AS month,
+                        SUM(amount) FILTER (WHERE kind IN ('accrual', 'catch_up', 'adjustment')) AS accrued,
+                        -SUM(amount) FILTER (WHERE kind = 'payout') AS paid,
+                        -SUM(amount) FILTER (WHERE kind = 'forfeiture') AS forfeited,
+                        SUM(amount) AS unpaid,
+                        (SUM(amount) FILTER (WHERE kind IN ('accrual', 'catch_up', 'adjustment')) * 100)::bigint
+                            AS earned
+                 FROM {ledger} GROUP BY agreement_id, period) months
+           GROUP BY agreement_id) e ON e.agreement_id = b.agreement_id
+LEFT JOIN {agreement} a ON a.id = b.agreement_id
+WHERE (b.accrued, b.paid, b.forfeited, b.unpaid, b.earned_cents)
+      IS DISTINCT FROM (COALESCE(e.accrued, 0), COALESCE(e.paid, 0), COALESCE(e.forfeited, 0), COALESCE(e.unpaid, 0),
+                        e.earned_cents)
+   OR b.customer_id IS DISTINCT FROM a.customer_id
 ORDER BY 1
 """
 
 
 def balances_out_of_step() -> list[tuple]:
     """(agreement id, unpaid kept in its balance, unpaid summed over its entries) of every agreement whose
-    kept balance (accrued, paid, forfeited or unpaid) differs from the sums of its ledger entries; [] when
-    all agree. One pass over the ledger."""
-    sql = _BALANCES_OUT_OF_STEP_SQL.format(balance=table(AgreementBalance), ledger=table(LedgerEntry))
+    kept balance (accrued, paid, forfeited, unpaid or what it earned up to each month) differs from the sums of
+    its ledger entries, or whose balance names another customer than the agreement; [] when all agree. One pass
+    over the ledger."""
+    sql = _BALANCES_OUT_OF_STEP_SQL.format(balance=table(AgreementBalance), ledger=table(LedgerEntry),
+                                           agreement=table(RebateAgreement))
     with connection.cursor() as cursor:
         cursor.execute(sql)
         return cursor.fetchall()
