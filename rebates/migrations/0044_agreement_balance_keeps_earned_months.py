@@ -146,7 +146,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0008_buying_groups'),
-        ('rebates', '0042_purchase_index_carries_quantity'),
+        ('rebates', '0043_accrual_run_booked_totals'),
     ]
 
     operations = [
