@@ -46,6 +46,25 @@ FLAT_RULE_SQL = """r.kind IN ('per_unit', 'percent', 'clearance', 'referral')
       AND NOT (r.commitment_rule AND COALESCE(a.committed_monthly_quantity, 0) > 0)
       AND NOT EXISTS (SELECT 1 FROM {bonus} b WHERE b.rule_id = r.id)"""
 
+_FLAT_IDS_SQL = """
+SELECT a.id FROM {agreement} a JOIN {rule} r ON r.agreement_id = a.id
+WHERE a.id = ANY(%s::bigint[]) AND {flat_rule}
+ORDER BY a.id
+"""
+
+
+def flat_agreement_ids(agreement_ids: list[int]) -> list[int]:
+    """Those of these agreements whose rule is flat now (as `flat_bookings` tells them), in id order. A run
+    gives them chunks of their own; whichever chunk an agreement lands in, `flat_bookings` decides again."""
+    if not agreement_ids:
+        return []
+    sql = _FLAT_IDS_SQL.format(agreement=table(RebateAgreement), rule=table(RebateRule),
+                               flat_rule=FLAT_RULE_SQL.format(bonus=table(BonusCondition)))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(agreement_ids)])
+        return [pk for (pk,) in cursor.fetchall()]
+
+
 _FLAT_SQL = """
 WITH frequency(name, months) AS (SELECT * FROM unnest(%(names)s::text[], %(months)s::int[])),
 changed(agreement_id, month) AS (SELECT * FROM unnest(%(changed_ids)s::bigint[], %(changed_months)s::date[])),
