@@ -69,6 +69,16 @@ _FLAT_SQL = """
 WITH frequency(name, months) AS (SELECT * FROM unnest(%(names)s::text[], %(months)s::int[])),
 changed(agreement_id, month) AS (SELECT * FROM unnest(%(changed_ids)s::bigint[], %(changed_months)s::date[])),
 flat AS MATERIALIZED (
+    -- Recomputed in part: the settlement periods (their indexes from the term's start) that hold a changed
+    -- month that accrues, as an array (`span` holds the same periods as rows): a month is in one of them when
+    -- its index's period is in it. Tested row by row, with no lookup in `span` per row.
+    SELECT f.*, ARRAY(SELECT DISTINCT m.i / f.length
+                      FROM unnest(f.changed_months) AS c(month)
+                      CROSS JOIN LATERAL (SELECT (EXTRACT(YEAR FROM c.month) * 12 + EXTRACT(MONTH FROM c.month)
+                                                  - EXTRACT(YEAR FROM f.start_month) * 12
+                                                  - EXTRACT(MONTH FROM f.start_month))::int AS i) m
+                      WHERE m.i BETWEEN 0 AND f.last_index) AS changed_periods
+    FROM (
     -- An agreement recomputed in part carries its changed months (a few) as an array: no join needed.
     -- Its program and its customer's currency: where its entries post in the GL journal.
     SELECT a.id, a.customer_id, a.program_id,
@@ -90,6 +100,7 @@ flat AS MATERIALIZED (
     LEFT JOIN (SELECT agreement_id, array_agg(month) AS months FROM changed GROUP BY agreement_id) c
            ON c.agreement_id = a.id
     WHERE a.id = ANY(%(ids)s::bigint[]) AND r.agreement_id = ANY(%(ids)s::bigint[]) AND {flat_rule}
+    ) f
 ),
 -- Recomputed in part: only the settlement periods that hold a changed month can differ; each as a range of
 -- month indexes from the term's start (a changed month outside the months that accrue changes nothing).
@@ -235,7 +246,7 @@ SELECT ARRAY(SELECT id FROM flat ORDER BY id), (SELECT count(*) FROM created),
 # Recomputed whole over the term; in part, over the periods to recompute only (`span`: a period's lines read by
 # customer and month, never the term's). Another flat kind has none.
 SECOND_MEASURE_SQL = """    SELECT m.agreement_id, m.month, SUM(m.amount) AS amount
-    FROM (SELECT a.id AS agreement_id, pl.month, pl.amount, FALSE AS outside_span
+    FROM (SELECT a.id AS agreement_id, pl.month, pl.amount
           FROM flat a
           JOIN {purchase} pl ON pl.customer_id = a.customer_id
           JOIN {product} pr ON pr.id = pl.product_id
@@ -243,7 +254,7 @@ SECOND_MEASURE_SQL = """    SELECT m.agreement_id, m.month, SUM(m.amount) AS amo
             AND pr.clearance_until >= pl.month AND {covers}
           UNION ALL
           -- Recomputed in part: the lines of the periods to recompute only, read by (customer, month).
-          SELECT a.id, pl.month, pl.amount, FALSE
+          SELECT a.id, pl.month, pl.amount
           FROM span s
           JOIN flat a ON a.id = s.agreement_id
           JOIN {purchase} pl ON pl.customer_id = a.customer_id
@@ -253,16 +264,19 @@ SECOND_MEASURE_SQL = """    SELECT m.agreement_id, m.month, SUM(m.amount) AS amo
             AND {covers}
           UNION ALL
           -- The referred customers' lines are few (their referral months only): read whole, then kept to the
-          -- periods to recompute below when recomputed in part.
-          SELECT a.id, pl.month, pl.amount, a.in_part
+          -- periods to recompute when recomputed in part (their month's period among the agreement's
+          -- `changed_periods`, a test on the row: looking each up in `span` cost a scan of it per line).
+          SELECT a.id, pl.month, pl.amount
           FROM flat a
           JOIN {customer} rc ON rc.referred_by_id = a.customer_id
           JOIN {purchase} pl ON pl.customer_id = rc.id AND pl.month >= rc.referral_from
                AND pl.month < rc.referral_from + make_interval(months => rc.referral_months::int)
           JOIN {product} pr ON pr.id = pl.product_id
-          WHERE a.kind = 'referral' AND {covers}) m
-    WHERE NOT m.outside_span OR EXISTS (SELECT 1 FROM span s WHERE s.agreement_id = m.agreement_id
-                                                              AND m.month BETWEEN s.first_month AND s.last_month)
+          CROSS JOIN LATERAL (SELECT (EXTRACT(YEAR FROM pl.month) * 12 + EXTRACT(MONTH FROM pl.month)
+                                      - EXTRACT(YEAR FROM a.start_month) * 12
+                                      - EXTRACT(MONTH FROM a.start_month))::int AS i) mi
+          WHERE a.kind = 'referral' AND {covers}
+            AND (NOT a.in_part OR (mi.i BETWEEN 0 AND a.last_index AND mi.i / a.length = ANY(a.changed_periods)))) m
     GROUP BY m.agreement_id, m.month"""
 
 # Recomputed whole: the month's purchases in scope from the run's own table (rebates.sql.terms).
