@@ -46,10 +46,13 @@ FLAT_RULE_SQL = """r.kind IN ('per_unit', 'percent', 'clearance', 'referral')
       AND NOT (r.commitment_rule AND COALESCE(a.committed_monthly_quantity, 0) > 0)
       AND NOT EXISTS (SELECT 1 FROM {bonus} b WHERE b.rule_id = r.id)"""
 
+# Agreement by agreement through their keys (a chunk's few hundred of the book's thousands; OFFSET 0 keeps the
+# subquery per agreement): joined whole, the planner would scan every rule of the book for each chunk.
 _FLAT_IDS_SQL = """
-SELECT a.id FROM {agreement} a JOIN {rule} r ON r.agreement_id = a.id
-WHERE a.id = ANY(%s::bigint[]) AND {flat_rule}
-ORDER BY a.id
+SELECT f.id FROM unnest(%s::bigint[]) AS u(id)
+CROSS JOIN LATERAL (SELECT a.id FROM {agreement} a JOIN {rule} r ON r.agreement_id = a.id
+                    WHERE a.id = u.id AND {flat_rule} OFFSET 0) f
+ORDER BY f.id
 """
 
 
