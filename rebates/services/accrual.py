@@ -142,8 +142,10 @@ def accrual_run_prepare(*, run_id: int) -> list[int]:
         run.started_at = run.heartbeat_at = now
         run.changes_seen_until = _changes_seen_until(now)
         size = chunk_size()
-        # An incremental run books its flat agreements in chunks of their own (see `_cut_into_chunks`).
-        flat = frozenset(flat_sql.flat_agreement_ids(agreement_ids)) if agreement_ids and not run.full else None
+        # A run that recomputes some agreements in part books its flat agreements in chunks of their own (see
+        # `_cut_into_chunks`); one that recomputes every agreement whole (the first run) cuts them as a full run.
+        in_part = any(months is not None for months in recompute.values())
+        flat = frozenset(flat_sql.flat_agreement_ids(agreement_ids)) if in_part and not run.full else None
         pieces = _cut_into_chunks(agreement_ids, size, full=run.full, flat=flat)
         chunks = AccrualChunk.objects.bulk_create(
             AccrualChunk(run=run, number=n, first_agreement_id=ids[0], last_agreement_id=ids[-1], agreement_ids=ids,
