@@ -268,7 +268,7 @@ def test_an_incremental_run_books_its_flat_agreements_in_chunks_of_their_own(mon
     real = accrual.flat_sql.flat_bookings
     monkeypatch.setattr(accrual.flat_sql, "flat_bookings",
                         lambda **kwargs: statements.append(sorted(kwargs["agreement_ids"])) or real(**kwargs))
-    run = accrual_run_start(as_of=datetime.date(2026, 8, 31), trigger="command", queue=False)
+    run = accrual_run_start(as_of=datetime.date(2026, 6, 30), trigger="command", queue=False)
     chunk_ids = accrual.accrual_run_prepare(run_id=run.pk)
     flat = [agreements[i].pk for i in (0, 2, 4)]
     engine = [agreements[i].pk for i in (1, 3)]
@@ -281,5 +281,5 @@ def test_an_incremental_run_books_its_flat_agreements_in_chunks_of_their_own(mon
     for chunk_id in chunk_ids:
         accrual.accrual_chunk_book(chunk_id=chunk_id)
     assert statements == [[flat[0], flat[2]], [engine[0]]]  # the third chunk has no flat rule: no statement
-    assert _differences(agreements, datetime.date(2026, 8, 31)) == []
-    assert _accrue(datetime.date(2026, 8, 31), full=True).entries_count == 0
+    assert _differences(agreements, datetime.date(2026, 6, 30)) == []
+    assert _accrue(datetime.date(2026, 6, 30), full=True).entries_count == 0
