@@ -48,6 +48,8 @@ QUANTITY_STEP = Decimal("0.001")
 ACCRUING_STATUSES = (RebateAgreement.Status.ACTIVE, RebateAgreement.Status.EXPIRED)
 # A full run's chunks are this many times ACCRUAL_CHUNK_SIZE (see `_cut_into_chunks`).
 FULL_RUN_CHUNK_FACTOR = 2
+# An incremental run's chunks of flat agreements are up to this many times ACCRUAL_CHUNK_SIZE.
+FLAT_CHUNK_FACTOR = 4
 # Any number that names runs in PostgreSQL advisory locks; one lock serialises starting runs.
 RUN_START_LOCK = 7_310_001
 
@@ -140,7 +142,11 @@ def accrual_run_prepare(*, run_id: int) -> list[int]:
         run.started_at = run.heartbeat_at = now
         run.changes_seen_until = _changes_seen_until(now)
         size = chunk_size()
-        pieces = _cut_into_chunks(agreement_ids, size, full=run.full)
+        # A run that recomputes some agreements in part books its flat agreements in chunks of their own (see
+        # `_cut_into_chunks`); one that recomputes every agreement whole (the first run) cuts them as a full run.
+        in_part = any(months is not None for months in recompute.values())
+        flat = frozenset(flat_sql.flat_agreement_ids(agreement_ids)) if in_part and not run.full else None
+        pieces = _cut_into_chunks(agreement_ids, size, full=run.full, flat=flat)
         chunks = AccrualChunk.objects.bulk_create(
             AccrualChunk(run=run, number=n, first_agreement_id=ids[0], last_agreement_id=ids[-1], agreement_ids=ids,
                          changed_months={str(pk): sorted(m.isoformat() for m in recompute[pk])
@@ -163,15 +169,27 @@ def accrual_run_prepare(*, run_id: int) -> list[int]:
         return [chunk.pk for chunk in chunks]
 
 
-def _cut_into_chunks(agreement_ids: list[int], size: int, *, full: bool) -> list[list[int]]:
-    """The agreements cut into chunks in id order: of `size` agreements each, but a full run's (of more than
-    two larger chunks) of FULL_RUN_CHUNK_FACTOR x `size`, its last ones smaller (half, then a quarter of that) so
-    the workers that book them side by side finish together.
+def _cut_into_chunks(agreement_ids: list[int], size: int, *, full: bool,
+                     flat: frozenset[int] | None = None) -> list[list[int]]:
+    """The agreements cut into chunks, each in id order: of `size` agreements each, but a full run's (of more
+    than two larger chunks) of FULL_RUN_CHUNK_FACTOR x `size`, its last ones smaller (half, then a quarter of
+    that) so the workers that book them side by side finish together.
 
     Every chunk costs the same few things whatever its size (planning the flat rules' statement, reading the
     terms, one commit); a full run's chunks are all alike (every agreement whole, from the run's own table), so
-    fewer, larger ones cost less. An incremental run keeps `size`: its chunks differ too much for that."""
+    fewer, larger ones cost less. An incremental run keeps `size` for the agreements the engine computes, but
+    its `flat` agreements come first, in chunks of their own of up to FLAT_CHUNK_FACTOR x `size`, as even as
+    can be: the database books each such chunk in one statement, which costs much the same to plan and
+    little more to run for a thousand agreements than for a hundred, and the engine's chunks then have no
+    flat statement to make at all."""
     big = FULL_RUN_CHUNK_FACTOR * size
+    if not full and flat:
+        flat_ids = [pk for pk in agreement_ids if pk in flat]
+        others = [pk for pk in agreement_ids if pk not in flat]
+        count = -(-len(flat_ids) // (FLAT_CHUNK_FACTOR * size))
+        cuts = [len(flat_ids) * n // count for n in range(count + 1)]
+        return ([flat_ids[cuts[n] : cuts[n + 1]] for n in range(count)]
+                + _cut_into_chunks(others, size, full=False))
     if not full or len(agreement_ids) <= 2 * big:
         return [agreement_ids[i : i + size] for i in range(0, len(agreement_ids), size)]
     body, tail = agreement_ids[: -2 * big], agreement_ids[-2 * big :]
@@ -199,7 +217,8 @@ def accrual_chunk_book(*, chunk_id: int) -> ChunkResult:
         # Agreements recomputed whole read the run's own table when the run made one, their lines otherwise.
         stored = any(pk not in changed for pk in locked) and scope_month_totals_kept(run_id=run.pk)
         # Flat rules are booked by the database in one statement; the engine computes the others.
-        flat_ids, flat_entries, flat_total = _flat_book(locked, changed, run, stored=stored)
+        flat_ids, flat_entries, flat_total = _flat_book(flat_sql.flat_agreement_ids(locked), changed, run,
+                                                        stored=stored)
         others = [pk for pk in locked if pk not in flat_ids]
         agreements = agreement_inputs(others) if others else []
         entries = ledger_differences(agreements, as_of=run.as_of, run=run, changed_months=changed,
@@ -231,7 +250,9 @@ def accrual_chunk_book(*, chunk_id: int) -> ChunkResult:
 def _flat_book(agreement_ids: list[int], changed: dict[int, frozenset[date]], run: AccrualRun, *, stored: bool):
     """Book the agreements among these whose rule is flat (rebates/sql/accrual_flat.py) in one statement,
     those recomputed whole from the run's own table when `stored`, from their lines otherwise; (their ids as
-    a set, entries booked, total amount)."""
+    a set, entries booked, total amount). The caller passes those it read as flat (`flat_agreement_ids`), so
+    a chunk with none makes no statement; the statement tells flat rules again, and any agreement it leaves
+    out goes to the engine."""
     if not agreement_ids:
         return frozenset(), 0, ZERO
     whole = any(pk not in changed for pk in agreement_ids)

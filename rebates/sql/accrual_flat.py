@@ -37,7 +37,7 @@ from rebates.models import (
     RebateRule,
 )
 from rebates.sql.scope import covers_sql, member_in_sql, table
-from rebates.sql.terms import run_input_table
+from rebates.sql.terms import array_literal, run_input_table
 
 # The rule is flat (see the module's docstring), whoever the customer (a buying group's agreement too); aliases
 # a (agreement) and r (its rule).
@@ -46,10 +46,42 @@ FLAT_RULE_SQL = """r.kind IN ('per_unit', 'percent', 'clearance', 'referral')
       AND NOT (r.commitment_rule AND COALESCE(a.committed_monthly_quantity, 0) > 0)
       AND NOT EXISTS (SELECT 1 FROM {bonus} b WHERE b.rule_id = r.id)"""
 
+# Agreement by agreement through their keys (a chunk's few hundred of the book's thousands; OFFSET 0 keeps the
+# subquery per agreement): joined whole, the planner would scan every rule of the book for each chunk.
+_FLAT_IDS_SQL = """
+SELECT f.id FROM unnest(%s::bigint[]) AS u(id)
+CROSS JOIN LATERAL (SELECT a.id FROM {agreement} a JOIN {rule} r ON r.agreement_id = a.id
+                    WHERE a.id = u.id AND {flat_rule} OFFSET 0) f
+ORDER BY f.id
+"""
+
+
+def flat_agreement_ids(agreement_ids: list[int]) -> list[int]:
+    """Those of these agreements whose rule is flat now (as `flat_bookings` tells them), in id order. A run
+    gives them chunks of their own; whichever chunk an agreement lands in, `flat_bookings` decides again."""
+    if not agreement_ids:
+        return []
+    sql = _FLAT_IDS_SQL.format(agreement=table(RebateAgreement), rule=table(RebateRule),
+                               flat_rule=FLAT_RULE_SQL.format(bonus=table(BonusCondition)))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(agreement_ids)])
+        return [pk for (pk,) in cursor.fetchall()]
+
+
 _FLAT_SQL = """
 WITH frequency(name, months) AS (SELECT * FROM unnest(%(names)s::text[], %(months)s::int[])),
 changed(agreement_id, month) AS (SELECT * FROM unnest(%(changed_ids)s::bigint[], %(changed_months)s::date[])),
 flat AS MATERIALIZED (
+    -- Recomputed in part: the settlement periods (their indexes from the term's start) that hold a changed
+    -- month that accrues, as an array (`span` holds the same periods as rows): a month is in one of them when
+    -- its index's period is in it. Tested row by row, with no lookup in `span` per row.
+    SELECT f.*, ARRAY(SELECT DISTINCT m.i / f.length
+                      FROM unnest(f.changed_months) AS c(month)
+                      CROSS JOIN LATERAL (SELECT (EXTRACT(YEAR FROM c.month) * 12 + EXTRACT(MONTH FROM c.month)
+                                                  - EXTRACT(YEAR FROM f.start_month) * 12
+                                                  - EXTRACT(MONTH FROM f.start_month))::int AS i) m
+                      WHERE m.i BETWEEN 0 AND f.last_index) AS changed_periods
+    FROM (
     -- An agreement recomputed in part carries its changed months (a few) as an array: no join needed.
     -- Its program and its customer's currency: where its entries post in the GL journal.
     SELECT a.id, a.customer_id, a.program_id,
@@ -65,12 +97,16 @@ flat AS MATERIALIZED (
                   EXTRACT(YEAR FROM a.terminated_on) * 12 + EXTRACT(MONTH FROM a.terminated_on),
                   %(as_of_index)s)
             - EXTRACT(YEAR FROM a.start_month) * 12 - EXTRACT(MONTH FROM a.start_month))::int AS last_index
-    FROM {agreement} a
-    JOIN {rule} r ON r.agreement_id = a.id
+    -- The ids joined as rows, not tested as `= ANY` of the array: the planner estimates such a test element by
+    -- element, and planning a chunk of a thousand agreements took longer than booking a hundred.
+    FROM unnest(%(ids)s::bigint[]) AS u(id)
+    JOIN {agreement} a ON a.id = u.id
+    JOIN {rule} r ON r.agreement_id = u.id
     JOIN frequency f ON f.name = a.settlement_frequency
     LEFT JOIN (SELECT agreement_id, array_agg(month) AS months FROM changed GROUP BY agreement_id) c
            ON c.agreement_id = a.id
-    WHERE a.id = ANY(%(ids)s::bigint[]) AND r.agreement_id = ANY(%(ids)s::bigint[]) AND {flat_rule}
+    WHERE {flat_rule}
+    ) f
 ),
 -- Recomputed in part: only the settlement periods that hold a changed month can differ; each as a range of
 -- month indexes from the term's start (a changed month outside the months that accrue changes nothing).
@@ -216,7 +252,7 @@ SELECT ARRAY(SELECT id FROM flat ORDER BY id), (SELECT count(*) FROM created),
 # Recomputed whole over the term; in part, over the periods to recompute only (`span`: a period's lines read by
 # customer and month, never the term's). Another flat kind has none.
 SECOND_MEASURE_SQL = """    SELECT m.agreement_id, m.month, SUM(m.amount) AS amount
-    FROM (SELECT a.id AS agreement_id, pl.month, pl.amount, FALSE AS outside_span
+    FROM (SELECT a.id AS agreement_id, pl.month, pl.amount
           FROM flat a
           JOIN {purchase} pl ON pl.customer_id = a.customer_id
           JOIN {product} pr ON pr.id = pl.product_id
@@ -224,7 +260,7 @@ SECOND_MEASURE_SQL = """    SELECT m.agreement_id, m.month, SUM(m.amount) AS amo
             AND pr.clearance_until >= pl.month AND {covers}
           UNION ALL
           -- Recomputed in part: the lines of the periods to recompute only, read by (customer, month).
-          SELECT a.id, pl.month, pl.amount, FALSE
+          SELECT a.id, pl.month, pl.amount
           FROM span s
           JOIN flat a ON a.id = s.agreement_id
           JOIN {purchase} pl ON pl.customer_id = a.customer_id
@@ -234,16 +270,19 @@ SECOND_MEASURE_SQL = """    SELECT m.agreement_id, m.month, SUM(m.amount) AS amo
             AND {covers}
           UNION ALL
           -- The referred customers' lines are few (their referral months only): read whole, then kept to the
-          -- periods to recompute below when recomputed in part.
-          SELECT a.id, pl.month, pl.amount, a.in_part
+          -- periods to recompute when recomputed in part (their month's period among the agreement's
+          -- `changed_periods`, a test on the row: looking each up in `span` cost a scan of it per line).
+          SELECT a.id, pl.month, pl.amount
           FROM flat a
           JOIN {customer} rc ON rc.referred_by_id = a.customer_id
           JOIN {purchase} pl ON pl.customer_id = rc.id AND pl.month >= rc.referral_from
                AND pl.month < rc.referral_from + make_interval(months => rc.referral_months::int)
           JOIN {product} pr ON pr.id = pl.product_id
-          WHERE a.kind = 'referral' AND {covers}) m
-    WHERE NOT m.outside_span OR EXISTS (SELECT 1 FROM span s WHERE s.agreement_id = m.agreement_id
-                                                              AND m.month BETWEEN s.first_month AND s.last_month)
+          CROSS JOIN LATERAL (SELECT (EXTRACT(YEAR FROM pl.month) * 12 + EXTRACT(MONTH FROM pl.month)
+                                      - EXTRACT(YEAR FROM a.start_month) * 12
+                                      - EXTRACT(MONTH FROM a.start_month))::int AS i) mi
+          WHERE a.kind = 'referral' AND {covers}
+            AND (NOT a.in_part OR (mi.i BETWEEN 0 AND a.last_index AND mi.i / a.length = ANY(a.changed_periods)))) m
     GROUP BY m.agreement_id, m.month"""
 
 # Recomputed whole: the month's purchases in scope from the run's own table (rebates.sql.terms).
@@ -306,9 +345,11 @@ def flat_bookings(*, agreement_ids: list[int], changed_months: dict[int, frozens
         cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, {
             "names": [f.value for f in SettlementFrequency], "months": [f.months for f in SettlementFrequency],
-            "ids": list(agreement_ids),
-            "changed_ids": [pk for pk, _ in pairs],
-            "changed_months": [month for _, month in pairs], "as_of_month": as_of_month,
+            # The long arrays as one array literal each (text cast to the array type), not as an ARRAY[...] of
+            # a constant per element that the server parses and folds one by one.
+            "ids": array_literal(agreement_ids),
+            "changed_ids": array_literal(pk for pk, _ in pairs),
+            "changed_months": array_literal(month for _, month in pairs), "as_of_month": as_of_month,
             "as_of_index": as_of_month.year * 12 + as_of_month.month, "run_id": run_id,
             "now": now, "earned_kinds": earned_kinds,
         })

@@ -254,3 +254,32 @@ def test_clearance_and_referral_rules_with_nothing_else_are_flat(monkeypatch):
 
 def _booked_total(agreement):
     return LedgerEntry.objects.filter(agreement=agreement).aggregate(total=Sum("amount"))["total"]
+
+
+def test_an_incremental_run_books_its_flat_agreements_in_chunks_of_their_own(monkeypatch, settings):
+    settings.ACCRUAL_CHUNK_SIZE = 1
+    made = [_make((("per_unit", D("0.25")), extra, "quarterly", 6, 12, [(6, D("10"), D("12.10"))], None))
+            for extra in ("", "cap", "", "minimum", "")]
+    agreements = [agreement for agreement, _, _ in made]
+    _accrue(datetime.date(2026, 6, 30))
+    for _, product, buyers in made:
+        _buy(buyers[0], product, 7, D("4"), D("12.10"))  # a late line in each: all recomputed in part
+    statements = []
+    real = accrual.flat_sql.flat_bookings
+    monkeypatch.setattr(accrual.flat_sql, "flat_bookings",
+                        lambda **kwargs: statements.append(sorted(kwargs["agreement_ids"])) or real(**kwargs))
+    run = accrual_run_start(as_of=datetime.date(2026, 6, 30), trigger="command", queue=False)
+    chunk_ids = accrual.accrual_run_prepare(run_id=run.pk)
+    flat = [agreements[i].pk for i in (0, 2, 4)]
+    engine = [agreements[i].pk for i in (1, 3)]
+    # The three flat ones in one chunk (up to FLAT_CHUNK_FACTOR x the size), then one for each of the engine's.
+    assert [chunk.agreement_ids for chunk in run.chunks.order_by("number")] == [flat, engine[:1], engine[1:]]
+    # Between preparing and booking, a flat rule gets a cap and a capped one loses it: the engine books the
+    # first from its flat chunk, the statement the second from the engine's.
+    RebateRule.objects.filter(agreement=agreements[2]).update(cap=D("250.00"))
+    RebateRule.objects.filter(agreement=agreements[1]).update(cap=None)
+    for chunk_id in chunk_ids:
+        accrual.accrual_chunk_book(chunk_id=chunk_id)
+    assert statements == [[flat[0], flat[2]], [engine[0]]]  # the third chunk has no flat rule: no statement
+    assert _differences(agreements, datetime.date(2026, 6, 30)) == []
+    assert _accrue(datetime.date(2026, 6, 30), full=True).entries_count == 0
