@@ -49,13 +49,19 @@ VALUE_RISK_HEADERS = (("Code", "text"), ("Customer", "text"), ("Account manager"
                       ("Unpaid rebate at stake", "money"), ("Valued on", "date"))
 
 
+def risk_why(reasons) -> str:
+    """Each risk factor's words followed by its contribution: "... in 38 days. (+20 points)"."""
+    return " ".join(f"{r.get('words', '')} (+{r.get('points', 0)} points)" for r in reasons or ())
+
+
 @login_required
 def value_risk_sheet(request):
-    """Every active customer the user may see with its value, risk, reasons and rebate at stake, as .xlsx."""
+    """Every active customer the user may see with its value, risk, reasons (each with its points) and rebate at
+    stake, as .xlsx."""
     if refused := wrong_method(request, "GET"):
         return refused
     rows = ((c["code"], c["name"], c["account_manager__username"] or "", c["value_tier"], c["risk_level_name"],
-             c["risk_points"], " ".join(r.get("words", "") for r in c["risk_reasons"] or ()), c["at_stake"],
+             c["risk_points"], risk_why(c["risk_reasons"]), c["at_stake"],
              c["valued_on"] or "")
             for c in selectors.value_risk_rows(user=request.user))
     return _xlsx("value-and-risk", title="Value and risk", headers=VALUE_RISK_HEADERS, rows=rows)

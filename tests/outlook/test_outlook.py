@@ -1,6 +1,7 @@
 """The nightly outlook, the contact plan and their pages and endpoints, on the page tests' seed scenario (as of
 2026-11-23) and on customers made for one behaviour each."""
 
+import html
 import io
 import json
 import re
@@ -356,3 +357,52 @@ def test_a_cell_without_a_cadence_row_takes_the_default(manager):
     customer = valued(manager, "N-B-HIGH", tier="B", level="high")
     contact_log(by=manager, customer=customer, kind="call", contacted_on=TODAY - timedelta(days=40))
     assert due(manager, "N-B-HIGH").cadence_days == 30
+
+
+# --- each factor's contribution, on a customer built by hand -------------------------------------------------
+
+# As the nightly outlook stores them: each factor with its points (all different, so none can stand for another).
+HAND_BUILT_REASONS = [
+    {"factor": "falling_volume", "points": 30,
+     "words": "Purchases fell 31.0% against the year before ($82,000.00 in the last 12 months, $119,000.00 in the "
+              "12 before)."},
+    {"factor": "claims_below_net_net", "points": 15,
+     "words": "1 competitor price claim below their net-net price in the last 90 days."},
+    {"factor": "open_signals", "points": 10, "words": "Exposed to 1 open market signal."},
+    {"factor": "term_ending", "points": 20, "words": "An agreement's term ends on 2026-12-31, in 38 days."},
+]
+
+
+@pytest.fixture
+def hand_built(manager):
+    return valued(manager, "HB-001", tier="A", level="high", name="Hand Built Supply", risk_points=75,
+                  risk_reasons=HAND_BUILT_REASONS, valued_on=TODAY)
+
+
+def test_the_customer_page_gives_each_factors_points(hand_built, client_for, manager):
+    body = client_for(manager).get(reverse("customer-detail", args=["HB-001"])).content.decode()
+    table = body[body.index('id="risk-reasons"'):body.index("</table>", body.index('id="risk-reasons"'))]
+    cells = [[html.unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+             for row in re.findall(r"<tr>(.*?)</tr>", table, flags=re.S) if "<td" in row]
+
+    assert cells == [[r["words"], str(r["points"])] for r in HAND_BUILT_REASONS] + [["Total (high risk)", "75"]]
+
+
+def test_the_risk_endpoint_gives_each_factors_points(hand_built, manager):
+    body = api_client_for(manager).get("/api/v1/customers/HB-001/risk/").json()
+
+    assert [(r["factor"], r["points"]) for r in body["reasons"]] == [
+        ("falling_volume", 30), ("claims_below_net_net", 15), ("open_signals", 10), ("term_ending", 20)]
+    assert body["risk_points"] == 75 == sum(r["points"] for r in body["reasons"])
+
+
+def test_the_value_risk_sheet_gives_each_factors_points_after_its_words(hand_built, client_for, manager):
+    response = client_for(manager).get(reverse("value-risk-sheet"))
+    rows = list(openpyxl.load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+    row = next(row for row in rows if row[0] == "HB-001")
+
+    assert row[5:7] == (75, (
+        "Purchases fell 31.0% against the year before ($82,000.00 in the last 12 months, $119,000.00 in the 12 "
+        "before). (+30 points) 1 competitor price claim below their net-net price in the last 90 days. (+15 points) "
+        "Exposed to 1 open market signal. (+10 points) An agreement's term ends on 2026-12-31, in 38 days. "
+        "(+20 points)"))
