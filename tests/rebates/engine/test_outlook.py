@@ -1,9 +1,10 @@
 """The next tier and the period-end forecast (rebates/engine/outlook.py), without a database."""
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from rebates.engine import AgreementTerms, PurchaseLine, RebateRule, calculate
@@ -123,14 +124,29 @@ def test_months_read_before_the_window_never_change_the_next_tier(earlier):
         next_tier(quarterly_minimum(), window, as_of=month_end(9))
 
 
-@given(agreements(), purchase_lines(min_quantity=0), st.integers(1, 12), st.integers(0, 5000))
+@st.composite
+def agreements_with_a_threshold(draw):
+    """Random agreements of every kind, those with neither a minimum nor a cap given a cap (up to $1,000,000.00,
+    mostly beyond what the purchases earn): most periods then have a next threshold (a minimum, a tier or the
+    cap), and the rest (all reached, or a rate of 0) are left out by the test, not passed through."""
+    terms = draw(agreements())
+    if terms.rule.minimum is None and terms.rule.cap is None:
+        cap = draw(st.integers(1, 100_000_000).map(lambda cents: Decimal(cents) / 100))
+        terms = replace(terms, rule=replace(terms.rule, cap=cap))
+    return terms
+
+
+@given(agreements_with_a_threshold(), purchase_lines(min_quantity=0), st.integers(1, 12), st.integers(0, 5000))
 @outlook_examples
 def test_reaching_the_stated_next_tier_volume_earns_exactly_the_stated_extra(terms, lines, as_of_month, base):
     last_year = [PurchaseLine(month(m, 2025), Decimal("100"), Decimal(base)) for m in range(1, 13)]
     as_of = month_end(as_of_month)
     tier = next_tier(terms, lines, as_of=as_of, last_year_lines=last_year, unit_price=Decimal("7.50"))
-    if tier is None:
-        return
+    # Every example that counts reaches the assertions: one without a next threshold is drawn again (hypothesis
+    # fails the test when too few have one), and the statistics show which thresholds were reached.
+    assume(tier is not None)
+    event(f"next threshold: {tier.threshold_kind}")
+    event(f"rule kind: {terms.rule.kind}")
     known = [line for line in lines if line.month <= month(as_of_month)]
     end = month_end(tier.target_month.month)
     before = calculate(terms, known, as_of=end, last_year_lines=last_year)[-1]
@@ -197,6 +213,9 @@ def test_the_forecast_of_a_finished_period_equals_its_actual(terms, lines, base,
     assert result.rebate == actual[-1].cumulative
     assert result.volume_quantity == sum((r.quantity for r in actual), Decimal("0"))
     assert result.volume_amount == sum((r.eligible_amount for r in actual), Decimal("0"))
+    # The payout is what the engine books for the period's months: what its settlement pays.
+    assert result.payout == sum((r.amount for r in actual), Decimal("0.00"))
+    assert result.payout_month == add_months(period.last, 1)
 
 
 @given(agreements(), purchase_lines(min_quantity=0), st.integers(1, 12))
