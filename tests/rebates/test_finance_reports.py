@@ -24,6 +24,7 @@ from rebates.aging import aged_liability, bucket_totals
 from rebates.journal import CREDIT_NOTES, EXPENSE, LIABILITY, journal, postings
 from rebates.models import LedgerEntry, RebateAgreement, RebateProgram, RebateRule, Settlement
 from rebates.services import accrual_run_perform, accrual_run_start
+from tests.excel import readback
 from tests.factories import (
     AgreementFactory,
     CustomerFactory,
@@ -212,6 +213,39 @@ def test_the_journal_downloads_as_a_sheet_named_for_its_month(book, client):
     assert rows[-1].endswith("145.00,145.00,,USD,145.00,145.00")  # the total says its currency
 
 
+def test_the_journal_downloads_as_a_workbook_of_the_same_lines_balanced(book, client):
+    client.force_login(book["finance"])
+    response = client.get(reverse("journal"), {"month_from": "2026-09", "export": "xlsx"})
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="journal-2026-09.xlsx"'
+    sheet = readback.workbook(response.content).active
+    header, *lines, total = readback.values(sheet)
+    assert header == ["Month", "Account", "Account role", "Cost centre", "Entries of", "Debit", "Credit",
+                      "Ledger entries", "Currency", "Debit in USD", "Credit in USD"]
+
+    def as_text(row):
+        month, *texts, debit, credit, entries, currency, usd_debit, usd_credit = row
+        return [f"{month:%Y-%m}", *(text or "" for text in texts), *(f"{readback.money(v)}" for v in (debit, credit)),
+                str(int(entries)), currency, *(f"{readback.money(v)}" for v in (usd_debit, usd_credit))]
+
+    # The same lines as the .csv of the month, typed: months as dates, amounts and counts as numbers.
+    csv_lines = readback.csv_rows(client.get(reverse("journal"), {"month_from": "2026-09", "export": "csv"}).content)
+    assert [as_text(line) for line in lines] == csv_lines[1:-1] and len(lines) == 6
+    assert all(isinstance(line[0], datetime) and isinstance(line[5], int | float) for line in lines)
+    assert ["2026-09", "1200", "Credit notes", "CC-7", "Payout", "0.00", "120.00", "1", "USD", "0.00",
+            "120.00"] in [as_text(line) for line in lines]
+    debits = sum(readback.money(line[5]) for line in lines)
+    credits = sum(readback.money(line[6]) for line in lines)
+    assert debits == credits == D("145.00")
+    # The totals row: SUBTOTALs over the lines that read as the balanced figures.
+    assert total[0] == "Total" and [readback.money(total[col]) for col in (5, 6, 9, 10)] == [D("145.00")] * 4
+    formulas = readback.subtotals(response.content)
+    assert len(formulas) == 4
+    for cell, formula in formulas.items():
+        letter = cell.split("!")[1].rstrip("0123456789")
+        assert cell.endswith(f"!{letter}8") and formula.endswith(f",{letter}2:{letter}7)")
+
+
 def test_the_journal_in_the_api_balances_and_names_a_bad_month(book, client):
     client.force_login(book["finance"])
     answer = client.get("/api/v1/journals/", {"month_from": "2026-09"}).json()
@@ -285,6 +319,23 @@ def test_aged_by_program_and_by_manager_add_up_to_the_unpaid_liability(book):
         (D("25.00"), D("0.00"), D("30.00"), D("0.00")), D("55.00"))
     unpaid = sum(LedgerEntry.objects.values_list("amount", flat=True), D("0"))
     assert bucket_totals(by_manager)[1] == unpaid
+
+
+def test_two_managers_of_the_same_name_age_apart_one_row_each(book, client):
+    for manager in (book["north"], book["south"]):
+        manager.first_name, manager.last_name = "Alex", "Morgan"
+        manager.save(update_fields=["first_name", "last_name"])
+    rows = aged_liability(user=book["finance"], as_of=AS_OF, group="manager").rows
+    assert sorted((row.key, row.code, row.name, row.total) for row in rows) == sorted([
+        (book["north"].pk, "am.n", "Alex Morgan", D("45.00")), (book["south"].pk, "am.s", "Alex Morgan", D("10.00"))])
+    client.force_login(book["finance"])
+    answer = client.get("/api/v1/aged-liability/", {"by": "manager", "as_of": "2026-12-04"}).json()
+    assert sorted((row["code"], row["name"], row["total"]) for row in answer["rows"]) == [
+        ("am.n", "Alex Morgan", "45.00"), ("am.s", "Alex Morgan", "10.00")]
+    sheet = client.get(reverse("aged-liability"), {"by": "manager", "as_of": "2026-12-04", "export": "csv"})
+    lines = sheet.content.decode("utf-8-sig").splitlines()
+    assert [line.split(",")[:3] for line in lines[1:-1]] == [["am.n", "Alex Morgan", "USD"],
+                                                            ["am.s", "Alex Morgan", "USD"]]
 
 
 def test_the_aged_liability_page_and_sheet(book, client):
