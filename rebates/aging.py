@@ -5,6 +5,7 @@ rate of the month aged on (docs/currencies.md). Every read starts from `visible_
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import NamedTuple
 
 from django.db.models import F, Value
@@ -14,7 +15,6 @@ from rebates.models import AgreementBalance, ExchangeRate
 from rebates.reporting import RateUsed, reporting_currency
 from rebates.sql import aging as sql
 
-ZERO = Decimal("0.00")
 # The buckets' upper bounds in days (the last bucket is everything older).
 BOUNDS = (90, 180, 365)
 BUCKETS = ("0–90 days", "91–180 days", "181–365 days", "over 365 days")
@@ -25,35 +25,53 @@ _KEYS = {"customer": "customer_id", "program": "agreement__program_id",
          "manager": "agreement__customer__account_manager_id"}
 
 
+def amount_of(cents: int) -> Decimal:
+    """An amount in integer cents as the Decimal with two places it stands for (exact: 1234 -> 12.34)."""
+    return Decimal(cents).scaleb(-2)
+
+
 class AgedRow(NamedTuple):
     """One customer's, program's or account manager's unpaid rebate in one currency (that of the agreements it
     sums) by age bucket, and in all; whether that is the reporting currency, and the figures converted into it
-    when not. A tuple made from a row of the statement (thousands of them)."""
+    when not. A tuple made from a row of the statement (thousands of them): the figures stay the statement's
+    exact integer cents, made into amounts (Decimals with two places) only where a page, a sheet or the API
+    reads them (`buckets`, `total`, `reporting`)."""
 
     key: int | None
     code: str
     name: str
     currency: str
-    days_0_90: Decimal
-    days_91_180: Decimal
-    days_181_365: Decimal
-    over_365_days: Decimal
-    total: Decimal
+    days_0_90_cents: int
+    days_91_180_cents: int
+    days_181_365_cents: int
+    over_365_days_cents: int
+    total_cents: int
     in_reporting_currency: bool
-    # The five figures converted into the reporting currency (None when in it already, or without the rate).
-    converted: list[Decimal] | None
+    # The four buckets and their sum converted into the reporting currency, in cents (None when in it already,
+    # or without the rate).
+    converted_cents: list[int] | None
 
     @property
     def buckets(self) -> tuple[Decimal, Decimal, Decimal, Decimal]:
         """The four buckets, youngest first (BUCKETS)."""
-        return self[4:8]
+        return tuple(map(amount_of, self[4:8]))
+
+    @property
+    def total(self) -> Decimal:
+        return amount_of(self.total_cents)
+
+    @property
+    def reporting_cents(self) -> tuple[int, int, int, int, int] | None:
+        """The four buckets and the total in the reporting currency, in cents; None when the rate is missing."""
+        if self.in_reporting_currency:
+            return self[4:9]
+        return None if self.converted_cents is None else tuple(self.converted_cents)
 
     @property
     def reporting(self) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal] | None:
         """The four buckets and the total in the reporting currency; None when the rate is missing."""
-        if self.in_reporting_currency:
-            return self[4:9]
-        return None if self.converted is None else tuple(self.converted)
+        cents = self.reporting_cents
+        return None if cents is None else tuple(map(amount_of, cents))
 
     @property
     def reporting_buckets(self) -> tuple[Decimal, Decimal, Decimal, Decimal] | None:
@@ -62,6 +80,10 @@ class AgedRow(NamedTuple):
     @property
     def reporting_total(self) -> Decimal | None:
         return None if self.reporting is None else self.reporting[4]
+
+
+# A row straight from the statement's tuple, with no Python call per row.
+_row = partial(tuple.__new__, AgedRow)
 
 
 @dataclass(frozen=True)
@@ -94,7 +116,8 @@ class AgedLiability:
         (None when a rate is missing)."""
         if not self.complete:
             return None
-        sums = [sum((row.reporting[index] for row in self.rows), ZERO) for index in range(len(BUCKETS) + 1)]
+        sums = [amount_of(sum(row.reporting_cents[index] for row in self.rows))
+                for index in range(len(BUCKETS) + 1)]
         return tuple(sums[:-1]), sums[-1]
 
 
@@ -131,7 +154,7 @@ def aged_liability(*, user, as_of: date, group: str = "customer") -> AgedLiabili
     # The month's rates into the reporting currency (a handful), given to the statement to convert with.
     known = dict(ExchangeRate.objects.filter(to_currency=to, month=month).exclude(currency=to)
                  .values_list("currency", "rate"))
-    rows = list(map(AgedRow._make, sql.aged_liability_rows(
+    rows = list(map(_row, sql.aged_liability_rows(
         balances=balances.query.sql_with_params(), through=through, group=group,
         reporting_currency=to, rates=known)))
     present = {row.currency for row in rows if not row.in_reporting_currency}
@@ -141,5 +164,5 @@ def aged_liability(*, user, as_of: date, group: str = "customer") -> AgedLiabili
 
 def bucket_totals(rows: list[AgedRow]) -> tuple[tuple[Decimal, ...], Decimal]:
     """The buckets' totals over `rows`, and the grand total."""
-    totals = tuple(sum((row.buckets[index] for row in rows), ZERO) for index in range(len(BUCKETS)))
-    return totals, sum((row.total for row in rows), ZERO)
+    totals = tuple(amount_of(sum(row[4 + index] for row in rows)) for index in range(len(BUCKETS)))
+    return totals, amount_of(sum(row.total_cents for row in rows))

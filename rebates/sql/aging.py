@@ -25,8 +25,8 @@ GROUPS = {
 # every c, so it shows whole in the youngest bucket.
 # What a bucket's months earned is the difference of two of the balance's running sums (`earned_cents`, one
 # element per month from its first earning month to its last): before the first the sum is 0, after the last it
-# stays at the last. Everything is in integer cents (exact: the ledger's amounts have two places) until the
-# groups' sums, which are turned back into amounts with two places.
+# stays at the last. Everything is in integer cents (exact: the ledger's amounts have two places), the groups' sums
+# and their conversions too: the client makes amounts of them only where they are shown (rebates/aging.py).
 # OFFSET 0 keeps each step where it is written: each running sum is read once per balance rather than in every
 # expression that uses it (a quarter of the statement's time), and the balances are sorted by their group's key
 # before they are summed, so each group's four sums are made one group after the other (cheaper than a hash of
@@ -50,22 +50,24 @@ held AS (
     FROM through OFFSET 0
 ),
 grouped AS (
-    SELECT key{by}, sum(LEAST(unpaid, c0)) AS s0, sum(LEAST(unpaid, c1)) AS s1, sum(LEAST(unpaid, c2)) AS s2,
-           sum(unpaid) AS unpaid
+    SELECT key{by}, sum(LEAST(unpaid, c0))::bigint AS s0, sum(LEAST(unpaid, c1))::bigint AS s1,
+           sum(LEAST(unpaid, c2))::bigint AS s2, sum(unpaid)::bigint AS unpaid
     FROM (SELECT * FROM held ORDER BY key{by} OFFSET 0) sorted GROUP BY key{by}
 ),
 aged AS (
     SELECT grouped.key, COALESCE({code}, '—') AS code, COALESCE({name}, '') AS name, {currency} AS currency,
-           s0 * 0.01 AS a0, (s1 - s0) * 0.01 AS a1, (s2 - s1) * 0.01 AS a2, (unpaid - s2) * 0.01 AS a3,
-           unpaid * 0.01 AS unpaid
+           s0 AS a0, s1 - s0 AS a1, s2 - s1 AS a2, unpaid - s2 AS a3, unpaid
     FROM grouped LEFT JOIN {named} g ON g.id = grouped.key
+),
+converted AS (
+    SELECT aged.*, round(a0 * r.rate)::bigint AS r0, round(a1 * r.rate)::bigint AS r1,
+           round(a2 * r.rate)::bigint AS r2, round(a3 * r.rate)::bigint AS r3
+    FROM aged LEFT JOIN unnest(%s::varchar[], %s::numeric[]) r (currency, rate) ON r.currency = aged.currency
 )
-SELECT aged.key, code, name, aged.currency, a0, a1, a2, a3, unpaid, aged.currency = %s,
-       CASE WHEN r.rate IS NOT NULL THEN ARRAY[round(a0 * r.rate, 2), round(a1 * r.rate, 2), round(a2 * r.rate, 2),
-           round(a3 * r.rate, 2), round(a0 * r.rate, 2) + round(a1 * r.rate, 2) + round(a2 * r.rate, 2)
-           + round(a3 * r.rate, 2)] END
-FROM aged LEFT JOIN unnest(%s::varchar[], %s::numeric[]) r (currency, rate) ON r.currency = aged.currency
-ORDER BY unpaid DESC, code, aged.currency
+SELECT key, code, name, currency, a0, a1, a2, a3, unpaid, currency = %s,
+       CASE WHEN r0 IS NOT NULL THEN ARRAY[r0, r1, r2, r3, r0 + r1 + r2 + r3] END
+FROM converted
+ORDER BY unpaid DESC, code, currency
 """
 
 
@@ -75,19 +77,21 @@ def aged_liability_rows(*, balances: tuple[str, tuple], through: tuple[int, int,
     customers without one) and currency: (key, code ("—" when none), name ("" when none), currency, unpaid in
     the youngest bucket, the second, the third, the oldest, total, whether the currency is
     `reporting_currency`, and for a currency in `rates` ({currency: rate into the reporting currency}) the
-    four buckets at that rate and their sum (else NULL)), the largest total first; one statement.
+    four buckets at that rate and their sum (else NULL)), the largest total first; one statement. Every
+    figure is in integer cents.
 
     `balances` is a queryset's SQL and parameters over what a user may see, selecting (key, currency, unpaid,
     earned_cents) of each agreement's balance (unpaid not zero): its group's key, its currency (any constant when
     grouped per customer: the customer's own is read), its unpaid balance and its running sums of what it earned
     (AgreementBalance.earned_cents). `through` holds the subscripts of the last months before the youngest, the
     second and the third bucket (year * 12 + month - 1). Each converted figure is rounded half-up to the cent
-    (PostgreSQL's round of a numeric rounds half away from zero, as rebates.currencies.convert_amount does)."""
+    (PostgreSQL's round of a numeric rounds half away from zero, as rebates.currencies.convert_amount does; the
+    cents times the rate rounded to a whole number are the amount times the rate rounded to two places)."""
     named, code, name, currency, by = GROUPS[group]
     tables = {"customer": table(Customer), "program": table(RebateProgram), "user": table(get_user_model())}
     months = [_THROUGH.format(month=int(month)) for month in through]
     sql = _AGED_SQL.format(balances=balances[0], through0=months[0], through1=months[1], through2=months[2],
                            code=code, name=name, currency=currency, by=by, named=named.format(**tables))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*balances[1], reporting_currency, list(rates), list(rates.values())])
+        cursor.execute(sql, [*balances[1], list(rates), list(rates.values()), reporting_currency])
         return cursor.fetchall()
