@@ -10,11 +10,13 @@ from typing import NamedTuple
 
 from django.db.models import F, Value
 
+from rebates.currencies import convert_amount
 from rebates.engine.periods import month_of
 from rebates.models import AgreementBalance, ExchangeRate
 from rebates.reporting import RateUsed, reporting_currency
 from rebates.sql import aging as sql
 
+ZERO = Decimal("0.00")
 # The buckets' upper bounds in days (the last bucket is everything older).
 BOUNDS = (90, 180, 365)
 BUCKETS = ("0–90 days", "91–180 days", "181–365 days", "over 365 days")
@@ -32,9 +34,9 @@ def amount_of(cents: int) -> Decimal:
 
 class AgedRow(NamedTuple):
     """One customer's, program's or account manager's unpaid rebate in one currency (that of the agreements it
-    sums) by age bucket, and in all; whether that is the reporting currency, and the figures converted into it
-    when not. A tuple made from a row of the statement (thousands of them): the figures stay the statement's
-    exact integer cents, made into amounts (Decimals with two places) only where a page, a sheet or the API
+    sums) by age bucket, and in all; whether that is the reporting currency, and the rate into it when not. A
+    tuple made from a row of the statement (thousands of them): the figures stay the statement's exact integer
+    cents, made into amounts (Decimals with two places), and converted, only where a page, a sheet or the API
     reads them (`buckets`, `total`, `reporting`)."""
 
     key: int | None
@@ -47,9 +49,8 @@ class AgedRow(NamedTuple):
     over_365_days_cents: int
     total_cents: int
     in_reporting_currency: bool
-    # The four buckets and their sum converted into the reporting currency, in cents (None when in it already,
-    # or without the rate).
-    converted_cents: list[int] | None
+    # The rate of the row's currency into the reporting currency (None when in it already, or missing).
+    rate: Decimal | None
 
     @property
     def buckets(self) -> tuple[Decimal, Decimal, Decimal, Decimal]:
@@ -61,17 +62,16 @@ class AgedRow(NamedTuple):
         return amount_of(self.total_cents)
 
     @property
-    def reporting_cents(self) -> tuple[int, int, int, int, int] | None:
-        """The four buckets and the total in the reporting currency, in cents; None when the rate is missing."""
-        if self.in_reporting_currency:
-            return self[4:9]
-        return None if self.converted_cents is None else tuple(self.converted_cents)
-
-    @property
     def reporting(self) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal] | None:
-        """The four buckets and the total in the reporting currency; None when the rate is missing."""
-        cents = self.reporting_cents
-        return None if cents is None else tuple(map(amount_of, cents))
+        """The four buckets and the total in the reporting currency; None when the rate is missing. Each bucket
+        converts on its own, half-up to the cent; the total is their sum, so the rows add up in the reporting
+        currency too."""
+        if self.in_reporting_currency:
+            return (*self.buckets, self.total)
+        if self.rate is None:
+            return None
+        converted = tuple(convert_amount(amount, self.rate) for amount in self.buckets)
+        return (*converted, sum(converted, ZERO))
 
     @property
     def reporting_buckets(self) -> tuple[Decimal, Decimal, Decimal, Decimal] | None:
@@ -116,8 +116,8 @@ class AgedLiability:
         (None when a rate is missing)."""
         if not self.complete:
             return None
-        sums = [amount_of(sum(row.reporting_cents[index] for row in self.rows))
-                for index in range(len(BUCKETS) + 1)]
+        reporting = [row.reporting for row in self.rows]
+        sums = [sum((figures[index] for figures in reporting), ZERO) for index in range(len(BUCKETS) + 1)]
         return tuple(sums[:-1]), sums[-1]
 
 
@@ -138,8 +138,9 @@ def aged_liability(*, user, as_of: date, group: str = "customer") -> AgedLiabili
     entries read), the buckets filled per agreement and summed per group and currency in the database.
 
     Each row in another currency than the reporting one converts once, at the rate of the month holding
-    `as_of` (the liability is valued on that day): each bucket half-up to the cent, the row's total the sum of
-    its converted buckets, so the rows add up in the reporting currency too. A currency without that month's
+    `as_of` (the liability is valued on that day): each bucket half-up to the cent (`convert_amount`, as the
+    row's figures are read), the row's total the sum of its converted buckets, so the rows add up in the
+    reporting currency too. A currency without that month's
     rate leaves its rows unconverted and is named in `rates`, never guessed."""
     if group not in GROUPS:
         raise ValueError(f"group: one of {', '.join(GROUPS)}")

@@ -58,15 +58,10 @@ aged AS (
     SELECT grouped.key, COALESCE({code}, '—') AS code, COALESCE({name}, '') AS name, {currency} AS currency,
            s0 AS a0, s1 - s0 AS a1, s2 - s1 AS a2, unpaid - s2 AS a3, unpaid
     FROM grouped LEFT JOIN {named} g ON g.id = grouped.key
-),
-converted AS (
-    SELECT aged.*, round(a0 * r.rate)::bigint AS r0, round(a1 * r.rate)::bigint AS r1,
-           round(a2 * r.rate)::bigint AS r2, round(a3 * r.rate)::bigint AS r3
-    FROM aged LEFT JOIN unnest(%s::varchar[], %s::numeric[]) r (currency, rate) ON r.currency = aged.currency
 )
 SELECT key, code, name, currency, a0, a1, a2, a3, unpaid, currency = %s,
-       CASE WHEN r0 IS NOT NULL THEN ARRAY[r0, r1, r2, r3, r0 + r1 + r2 + r3] END
-FROM converted
+       (%s::numeric[])[array_position(%s::varchar[], currency)]
+FROM aged
 ORDER BY unpaid DESC, code, currency
 """
 
@@ -76,22 +71,19 @@ def aged_liability_rows(*, balances: tuple[str, tuple], through: tuple[int, int,
     """Per `group` ("customer", "program" or "manager"; a manager row is the manager's user, None for
     customers without one) and currency: (key, code ("—" when none), name ("" when none), currency, unpaid in
     the youngest bucket, the second, the third, the oldest, total, whether the currency is
-    `reporting_currency`, and for a currency in `rates` ({currency: rate into the reporting currency}) the
-    four buckets at that rate and their sum (else NULL)), the largest total first; one statement. Every
-    figure is in integer cents.
+    `reporting_currency`, and for a currency in `rates` ({currency: rate into the reporting currency}) its
+    rate (else NULL)), the largest total first; one statement. The five figures are integer cents.
 
     `balances` is a queryset's SQL and parameters over what a user may see, selecting (key, currency, unpaid,
     earned_cents) of each agreement's balance (unpaid not zero): its group's key, its currency (any constant when
     grouped per customer: the customer's own is read), its unpaid balance and its running sums of what it earned
     (AgreementBalance.earned_cents). `through` holds the subscripts of the last months before the youngest, the
-    second and the third bucket (year * 12 + month - 1). Each converted figure is rounded half-up to the cent
-    (PostgreSQL's round of a numeric rounds half away from zero, as rebates.currencies.convert_amount does; the
-    cents times the rate rounded to a whole number are the amount times the rate rounded to two places)."""
+    second and the third bucket (year * 12 + month - 1)."""
     named, code, name, currency, by = GROUPS[group]
     tables = {"customer": table(Customer), "program": table(RebateProgram), "user": table(get_user_model())}
     months = [_THROUGH.format(month=int(month)) for month in through]
     sql = _AGED_SQL.format(balances=balances[0], through0=months[0], through1=months[1], through2=months[2],
                            code=code, name=name, currency=currency, by=by, named=named.format(**tables))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*balances[1], list(rates), list(rates.values()), reporting_currency])
+        cursor.execute(sql, [*balances[1], reporting_currency, list(rates.values()), list(rates)])
         return cursor.fetchall()
