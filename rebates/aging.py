@@ -140,8 +140,8 @@ def aged_liability(*, user, as_of: date, group: str = "customer") -> AgedLiabili
     Each row in another currency than the reporting one converts once, at the rate of the month holding
     `as_of` (the liability is valued on that day): each bucket half-up to the cent (`convert_amount`, as the
     row's figures are read), the row's total the sum of its converted buckets, so the rows add up in the
-    reporting currency too. A currency without that month's
-    rate leaves its rows unconverted and is named in `rates`, never guessed."""
+    reporting currency too. A currency without that month's rate leaves its rows unconverted and is named in
+    `rates`, never guessed."""
     if group not in GROUPS:
         raise ValueError(f"group: one of {', '.join(GROUPS)}")
     # The last month before each of the three youngest buckets, as the balances' running sums number months.
@@ -152,7 +152,7 @@ def aged_liability(*, user, as_of: date, group: str = "customer") -> AgedLiabili
     balances = (AgreementBalance.objects.visible_to(user).exclude(unpaid=0).order_by()
                 .values_list(_KEYS[group], currency, "unpaid", "earned_cents"))
     to, month = reporting_currency(), month_of(as_of)
-    # The month's rates into the reporting currency (a handful), given to the statement to convert with.
+    # The month's rates into the reporting currency (a handful), given to the statement to hand each row its own.
     known = dict(ExchangeRate.objects.filter(to_currency=to, month=month).exclude(currency=to)
                  .values_list("currency", "rate"))
     rows = list(map(_row, sql.aged_liability_rows(
