@@ -32,6 +32,12 @@ def amount_of(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2)
 
 
+def cents_text(cents: int) -> str:
+    """An amount in integer cents written with two places (-1205 -> "-12.05"), exactly, making no Decimal."""
+    whole, cent = divmod(abs(cents), 100)
+    return f"{'-' if cents < 0 else ''}{whole}.{cent:02d}"
+
+
 class AgedRow(NamedTuple):
     """One customer's, program's or account manager's unpaid rebate in one currency (that of the agreements it
     sums) by age bucket, and in all; whether that is the reporting currency, and the rate into it when not. A
@@ -62,6 +68,11 @@ class AgedRow(NamedTuple):
         return amount_of(self.total_cents)
 
     @property
+    def cents(self) -> tuple[int, int, int, int, int]:
+        """The four buckets and the total in integer cents."""
+        return self[4:9]
+
+    @property
     def reporting(self) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal] | None:
         """The four buckets and the total in the reporting currency; None when the rate is missing. Each bucket
         converts on its own, half-up to the cent; the total is their sum, so the rows add up in the reporting
@@ -75,11 +86,13 @@ class AgedRow(NamedTuple):
 
     @property
     def reporting_buckets(self) -> tuple[Decimal, Decimal, Decimal, Decimal] | None:
-        return None if self.reporting is None else self.reporting[:4]
+        reporting = self.reporting
+        return None if reporting is None else reporting[:4]
 
     @property
     def reporting_total(self) -> Decimal | None:
-        return None if self.reporting is None else self.reporting[4]
+        reporting = self.reporting
+        return None if reporting is None else reporting[4]
 
 
 # A row straight from the statement's tuple, with no Python call per row.

@@ -114,25 +114,28 @@ class AgedRowOut(serializers.Serializer):
 
     @extend_schema_field(OpenApiTypes.DECIMAL)
     def get_days_0_90(self, row) -> str:
-        return f"{row.buckets[0]:.2f}"
+        return aging.cents_text(row.days_0_90_cents)
 
     @extend_schema_field(OpenApiTypes.DECIMAL)
     def get_days_91_180(self, row) -> str:
-        return f"{row.buckets[1]:.2f}"
+        return aging.cents_text(row.days_91_180_cents)
 
     @extend_schema_field(OpenApiTypes.DECIMAL)
     def get_days_181_365(self, row) -> str:
-        return f"{row.buckets[2]:.2f}"
+        return aging.cents_text(row.days_181_365_cents)
 
     @extend_schema_field(OpenApiTypes.DECIMAL)
     def get_over_365_days(self, row) -> str:
-        return f"{row.buckets[3]:.2f}"
+        return aging.cents_text(row.over_365_days_cents)
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_reporting(self, row) -> dict | None:
-        if row.reporting is None:
+        if row.in_reporting_currency:  # its own figures, written from their cents
+            return dict(zip(_AGED_FIGURES, map(aging.cents_text, row.cents), strict=True))
+        reporting = row.reporting  # converted as it is read: once
+        if reporting is None:
             return None
-        return {name: f"{amount:.2f}" for name, amount in zip(_AGED_FIGURES, row.reporting, strict=True)}
+        return {name: f"{amount:.2f}" for name, amount in zip(_AGED_FIGURES, reporting, strict=True)}
 
 
 _AGED_FIGURES = ("days_0_90", "days_91_180", "days_181_365", "over_365_days", "total")

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from customers import roles
-from rebates.aging import AgedRow, aged_liability, amount_of, bucket_starts, bucket_totals
+from rebates.aging import AgedRow, aged_liability, amount_of, bucket_starts, bucket_totals, cents_text
 from rebates.currencies import convert_amount
 from rebates.models import ExchangeRate, Settlement
 from tests.factories import AgreementFactory, CustomerFactory, LedgerEntryFactory, ProgramFactory, UserFactory
@@ -29,6 +29,11 @@ ZERO = D("0.00")
 def test_cents_are_made_into_amounts_with_two_places():
     assert [str(amount_of(cents)) for cents in (0, 1, -1, 5, -50, 100, 123456789)] == [
         "0.00", "0.01", "-0.01", "0.05", "-0.50", "1.00", "1234567.89"]
+
+
+@given(cents=st.integers(-10**15, 10**15))
+def test_cents_are_written_as_their_amount_is(cents):
+    assert cents_text(cents) == f"{amount_of(cents):.2f}" == str(amount_of(cents))
 
 
 def test_a_row_in_another_currency_converts_each_bucket_half_up_when_read():
