@@ -73,16 +73,23 @@ class AgedRow(NamedTuple):
         return self[4:9]
 
     @property
-    def reporting(self) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal] | None:
-        """The four buckets and the total in the reporting currency; None when the rate is missing. Each bucket
-        converts on its own, half-up to the cent; the total is their sum, so the rows add up in the reporting
+    def figures(self) -> tuple[tuple[Decimal, ...], tuple[Decimal, ...] | None]:
+        """The four buckets and the total, and the same five in the reporting currency (None when the rate is
+        missing), made once: what a page or a sheet shows of the row. In another currency each bucket converts
+        on its own, half-up to the cent, and the total is their sum, so the rows add up in the reporting
         currency too."""
+        own = tuple(map(amount_of, self[4:9]))
         if self.in_reporting_currency:
-            return (*self.buckets, self.total)
+            return own, own
         if self.rate is None:
-            return None
-        converted = tuple(convert_amount(amount, self.rate) for amount in self.buckets)
-        return (*converted, sum(converted, ZERO))
+            return own, None
+        converted = tuple(convert_amount(amount, self.rate) for amount in own[:4])
+        return own, (*converted, sum(converted, ZERO))
+
+    @property
+    def reporting(self) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal] | None:
+        """The four buckets and the total in the reporting currency; None when the rate is missing."""
+        return self.figures[1]
 
     @property
     def reporting_buckets(self) -> tuple[Decimal, Decimal, Decimal, Decimal] | None:
@@ -129,8 +136,14 @@ class AgedLiability:
         (None when a rate is missing)."""
         if not self.complete:
             return None
-        reporting = [row.reporting for row in self.rows]
-        sums = [sum((figures[index] for figures in reporting), ZERO) for index in range(len(BUCKETS) + 1)]
+        # The rows already in the reporting currency add up in cents; the others' converted amounts are added.
+        cents = [0] * (len(BUCKETS) + 1)
+        sums = [ZERO] * (len(BUCKETS) + 1)
+        for row in self.rows:
+            figures, add_to = (row.cents, cents) if row.in_reporting_currency else (row.reporting, sums)
+            for index, figure in enumerate(figures):
+                add_to[index] += figure
+        sums = [amount + amount_of(in_cents) for amount, in_cents in zip(sums, cents, strict=True)]
         return tuple(sums[:-1]), sums[-1]
 
 

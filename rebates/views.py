@@ -1004,15 +1004,22 @@ def aged_liability(request):
         return values_export_response(
             name=f"aged-liability-by-{group}-{as_of:%Y-%m-%d}", title="Aged liability", headers=headers,
             format=export, dated=False,
-            rows=[*([row.code, row.name, row.currency, *row.buckets, row.total,
-                     *(row.reporting or (None,) * 5)] for row in rows),
+            rows=[*([row.code, row.name, row.currency, *_aged_figures(row)] for row in rows),
                   # The rates used, below the rows (a rate's row names it in the name column).
                   *(["", _rate_words(rate), rate.currency, *(None,) * 10] for rate in report.rates)],
             totals=totals, currency_column=2, currency_amounts=range(3, 8))
+    # Each row with its figures and its reporting ones, made once (the template reads them by name).
     return render(request, "rebates/aged_liability.html", {
-        "form": form, "report": report, "rows": rows, "group_name": aging.GROUPS[group], "buckets": aging.BUCKETS,
+        "form": form, "report": report, "rows": [(row, *row.figures) for row in rows],
+        "group_name": aging.GROUPS[group], "buckets": aging.BUCKETS,
         "per_currency": report.totals_per_currency, "reporting_totals": reporting_totals, "as_of": as_of,
         "query": request.GET.urlencode()})
+
+
+def _aged_figures(row) -> list:
+    """A row's four buckets and total, then the same in the reporting currency (empty without the rate)."""
+    own, reporting = row.figures
+    return [*own, *(reporting or (None,) * 5)]
 
 
 def _rate_words(rate) -> str:

@@ -41,9 +41,11 @@ def test_a_row_in_another_currency_converts_each_bucket_half_up_when_read():
     assert row.buckets == (D("0.01"), D("-0.01"), D("0.03"), D("0.00")) and row.total == D("0.03")
     # 0.015 -> 0.02, -0.015 -> -0.02 (half away from zero), 0.045 -> 0.05; the total is their sum.
     assert row.reporting == (D("0.02"), D("-0.02"), D("0.05"), D("0.00"), D("0.05"))
+    assert row.figures == ((*row.buckets, row.total), row.reporting)
     assert AgedRow(7, "C-EU", "Rhein Bau", "EUR", 1, 0, 0, 0, 1, False, None).reporting is None
     same = AgedRow(8, "C-US", "Northgate", "USD", 1, 2, 3, 4, 10, True, None)
     assert same.reporting == (*same.buckets, same.total) == (D("0.01"), D("0.02"), D("0.03"), D("0.04"), D("0.10"))
+    assert same.figures == (same.reporting, same.reporting) and same.cents == (1, 2, 3, 4, 10)
 
 
 def entry(agreement, period, kind, amount):
