@@ -68,10 +68,14 @@ def _scope_totals(agreement_ids, earliest: date, *, customer_ids=None, window=No
     own = _SCOPE_TOTALS_SQL.format(**tables, window=window_sql, customers=_CUSTOMERS_SQL if customer_ids else "",
                                    covers=covers)
     window_params = []
+    ids = list(agreement_ids)
     if window is not None:
+        # An incremental run's chunk names hundreds of agreements and pairs: each array as one literal (see
+        # `array_literal`), planned in a third of the time the driver's lists took.
         pairs = [(pk, month) for pk, months in window.items() for month in sorted(months)]
-        window_params = [[pk for pk, _ in pairs], [month for _, month in pairs]]
-    own_params = [earliest, *window_params, list(agreement_ids)] + ([sorted(customer_ids)] if customer_ids else [])
+        window_params = [array_literal(pk for pk, _ in pairs), array_literal(month for _, month in pairs)]
+        ids = array_literal(ids)
+    own_params = [earliest, *window_params, ids] + ([sorted(customer_ids)] if customer_ids else [])
     members = None
     if customer_ids:
         members = []
@@ -86,7 +90,7 @@ def _scope_totals(agreement_ids, earliest: date, *, customer_ids=None, window=No
     member_sql = _MEMBER_TOTALS_SQL.format(**tables, membership=table(GroupMembership), window=window_sql,
                                            member_in=member_in_sql(), customers=_CUSTOMERS_SQL if members else "",
                                            covers=covers)
-    member_params = [earliest, *window_params, list(agreement_ids)] + ([members] if members else [])
+    member_params = [earliest, *window_params, ids] + ([members] if members else [])
     return _WITH_MEMBERS_SQL.format(own=own, members=member_sql), own_params + member_params
 
 
@@ -318,7 +322,7 @@ def agreement_terms_rows(agreement_ids: list[int], rule_fields: tuple[str, ...])
     product id, sku, minimum quantity, extra percent) of their launch bonuses in the order they were made."""
     tables = {"agreement": table(RebateAgreement), "rule": table(RebateRule), "band": table(TierBand),
               "bonus": table(BonusCondition), "product": table(Product), "customer": table(Customer)}
-    ids = [list(agreement_ids)]
+    ids = [array_literal(agreement_ids)]
     with connection.cursor() as cursor:
         cursor.execute(_AGREEMENT_TERMS_SQL.format(rule_fields=", ".join(f"r.{name}" for name in rule_fields),
                                                    **tables), ids)
@@ -449,7 +453,8 @@ def _per_agreement_rows(template: str, agreement_ids: list[int], months=None) ->
             sql = template.format(agreement=table(RebateAgreement), customer=table(Customer),
                                   purchase=table(PurchaseLine), product=table(Product), covers=covers_sql(),
                                   window=_WINDOW_SQL if window is not None else "")
-            params = [] if window is None else [[pk for pk, _ in window], [month for _, month in window]]
-            cursor.execute(sql, [*params, ids])
+            params = [] if window is None else [array_literal(pk for pk, _ in window),
+                                                array_literal(month for _, month in window)]
+            cursor.execute(sql, [*params, array_literal(ids)])
             rows += cursor.fetchall()
     return rows
