@@ -729,19 +729,24 @@ def finance_overview(*, user, runs=8):
 
 def settlements_waiting(settlements) -> dict[str, dict]:
     """The draft settlements ("drafts") and the approved ones ("approved") among `settlements`: each
-    {"count": n, "amount": {currency: sum}} (only the currencies that have some), in one aggregate grouped
-    by status and currency (one pass over the settlements waiting and their customers)."""
+    {"count": n, "amount": {currency: sum}} (only the currencies that have some, in order). One aggregate
+    over the settlements alone, grouped by status and the currency each carries; the rows written without it
+    (none, when every writer sets it) are summed through their agreement's customer, found by their index."""
     from rebates.models import Settlement
 
     waiting = {Settlement.Status.DRAFT: "drafts", Settlement.Status.APPROVED: "approved"}
-    figures = {name: {"count": 0, "amount": {}} for name in waiting.values()}
-    rows = (settlements.filter(status__in=list(waiting)).order_by()
-            .values_list("status", "agreement__customer__currency")
-            .annotate(count=Count("pk"), total=Coalesce(Sum("amount"), ZERO)).order_by("agreement__customer__currency"))
-    for status, code, count, total in rows:
-        figures[waiting[status]]["count"] += count
-        figures[waiting[status]]["amount"][code] = total
-    return figures
+    rows = settlements.filter(status__in=list(waiting)).order_by()
+    figures = {"count": Count("pk"), "total": Coalesce(Sum("amount"), ZERO)}
+    found = [*rows.filter(currency__isnull=False).values_list("status", "currency").annotate(**figures),
+             *rows.filter(currency__isnull=True).values_list("status", "agreement__customer__currency")
+             .annotate(**figures)]
+    counts = {name: 0 for name in waiting.values()}
+    amounts: dict[str, dict[str, Decimal]] = {name: {} for name in waiting.values()}
+    for status, code, count, total in found:
+        counts[waiting[status]] += count
+        held = amounts[waiting[status]]
+        held[code] = held.get(code, ZERO_MONEY) + total
+    return {name: {"count": counts[name], "amount": dict(sorted(amounts[name].items()))} for name in waiting.values()}
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from datetime import date
 
 from django.db import connection
 
-from customers.models import AuditRecord
+from customers.models import AuditRecord, Customer
 from rebates.engine.periods import SettlementFrequency
 from rebates.models import EARNED_KINDS, LedgerEntry, RebateAgreement, Settlement
 from rebates.sql.scope import table
@@ -145,9 +145,10 @@ figure AS (
 ),
 created AS (
     INSERT INTO {settlement} (agreement_id, period_start, period_end, interim, accrued_total, adjustments,
-                              already_paid, amount, status, payment_reference, created_at)
+                              already_paid, amount, status, payment_reference, created_at, currency)
     SELECT agreement_id, first, last, FALSE, earned_through - earned_before,
-           earned_before - settled_before - x_before, already_paid, x - x_before, %(draft)s, '', %(now)s
+           earned_before - settled_before - x_before, already_paid, x - x_before, %(draft)s, '', %(now)s,
+           {currency}
     FROM figure ORDER BY agreement_id, first
     RETURNING id, agreement_id, period_start, period_end, accrued_total, adjustments, already_paid, amount
 ),
@@ -220,15 +221,19 @@ figure AS (
 ),
 created AS (
     INSERT INTO {settlement} (agreement_id, period_start, period_end, interim, accrued_total, adjustments,
-                              already_paid, amount, status, payment_reference, created_at)
+                              already_paid, amount, status, payment_reference, created_at, currency)
     SELECT agreement_id, first, through, TRUE, accrued, adjustments, paid + y_before, y - y_before,
-           %(draft)s, '', %(now)s
+           %(draft)s, '', %(now)s, {currency}
     FROM figure ORDER BY agreement_id, through
     RETURNING id, agreement_id, period_start, period_end, accrued_total, adjustments, already_paid, amount
 ),
 {audit}
 SELECT id FROM created ORDER BY id
 """
+
+# Each settlement carries its agreement's currency (its customer's), for the sums per currency.
+_CURRENCY_SQL = """(SELECT cu.currency FROM {agreement} ca JOIN {customer} cu ON cu.id = ca.customer_id
+            WHERE ca.id = figure.agreement_id)"""
 
 # One audit row per settlement drafted, as audit_record writes it for the nightly close.
 _AUDIT_SQL = """
@@ -248,9 +253,10 @@ audit AS (
 def _draft(sql: str, *, label: str, agreement_ids: list[int], now, **params) -> list[int]:
     tables = {"agreement": table(RebateAgreement), "settlement": table(Settlement), "ledger": table(LedgerEntry)}
     audit = _AUDIT_SQL.format(audit_record=table(AuditRecord), **tables)
+    currency = _CURRENCY_SQL.format(agreement=tables["agreement"], customer=table(Customer))
     names, months = _frequencies()
     with connection.cursor() as cursor:
-        cursor.execute(sql.format(audit=audit, **tables), {
+        cursor.execute(sql.format(audit=audit, currency=currency, **tables), {
             "names": names, "months": months, "ids": list(agreement_ids), "now": now, "label": label,
             "target": _TARGET, "forfeited": _FORFEITED, "draft": Settlement.Status.DRAFT.value,
             "earned_kinds": [str(kind) for kind in EARNED_KINDS], **params,
