@@ -72,10 +72,11 @@ def _frequencies() -> list[list]:
 _CLOSINGS_SQL = """
 WITH frequency(name, months) AS (SELECT * FROM unnest(%(names)s::text[], %(months)s::int[])),
 term AS MATERIALIZED (
-    SELECT a.id, a.start_month, a.end_month, f.months
+    SELECT a.id, a.start_month, a.end_month, f.months, cu.currency
     FROM {agreement} a
     JOIN unnest(%(ids)s::bigint[]) AS batch(id) ON batch.id = a.id
     JOIN frequency f ON f.name = a.settlement_frequency
+    JOIN {customer} cu ON cu.id = a.customer_id
 ),
 period AS (
     SELECT t.id AS agreement_id, p.first::date AS first, p.number::int - 1 AS number,
@@ -146,10 +147,10 @@ figure AS (
 created AS (
     INSERT INTO {settlement} (agreement_id, period_start, period_end, interim, accrued_total, adjustments,
                               already_paid, amount, status, payment_reference, created_at, currency)
-    SELECT agreement_id, first, last, FALSE, earned_through - earned_before,
-           earned_before - settled_before - x_before, already_paid, x - x_before, %(draft)s, '', %(now)s,
-           {currency}
-    FROM figure ORDER BY agreement_id, first
+    SELECT f.agreement_id, f.first, f.last, FALSE, f.earned_through - f.earned_before,
+           f.earned_before - f.settled_before - f.x_before, f.already_paid, f.x - f.x_before, %(draft)s, '', %(now)s,
+           t.currency
+    FROM figure f JOIN term t ON t.id = f.agreement_id ORDER BY f.agreement_id, f.first
     RETURNING id, agreement_id, period_start, period_end, accrued_total, adjustments, already_paid, amount
 ),
 {audit}
@@ -231,7 +232,8 @@ created AS (
 SELECT id FROM created ORDER BY id
 """
 
-# Each settlement carries its agreement's currency (its customer's), for the sums per currency.
+# Each settlement carries its agreement's currency (its customer's), for the sums per currency: the closings
+# read it with their terms, an interim payment (far fewer) here.
 _CURRENCY_SQL = """(SELECT cu.currency FROM {agreement} ca JOIN {customer} cu ON cu.id = ca.customer_id
             WHERE ca.id = figure.agreement_id)"""
 
@@ -251,9 +253,10 @@ audit AS (
 
 
 def _draft(sql: str, *, label: str, agreement_ids: list[int], now, **params) -> list[int]:
-    tables = {"agreement": table(RebateAgreement), "settlement": table(Settlement), "ledger": table(LedgerEntry)}
+    tables = {"agreement": table(RebateAgreement), "settlement": table(Settlement), "ledger": table(LedgerEntry),
+              "customer": table(Customer)}
     audit = _AUDIT_SQL.format(audit_record=table(AuditRecord), **tables)
-    currency = _CURRENCY_SQL.format(agreement=tables["agreement"], customer=table(Customer))
+    currency = _CURRENCY_SQL.format(**tables)
     names, months = _frequencies()
     with connection.cursor() as cursor:
         cursor.execute(sql.format(audit=audit, currency=currency, **tables), {

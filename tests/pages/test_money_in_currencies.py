@@ -214,3 +214,19 @@ def test_a_settlement_written_without_its_currency_counts_in_its_customers(book)
     overview = finance_overview(user=book["finance"])
     assert overview["drafts"] == {"count": 3, "amount": {"EUR": D("100.00"), "USD": D("45.00")}}
     assert overview["approved"] == {"count": 0, "amount": {}}
+
+
+def test_the_finance_figures_take_five_reads_in_a_book_of_two_currencies(book, django_assert_num_queries):
+    from rebates.selectors import finance_overview
+
+    Settlement.objects.create(agreement=book["euros"], period_start=datetime.date(2026, 1, 1), period_end=MARCH,
+                              accrued_total=D("90.00"), amount=D("90.00"))
+    finance = book["finance"]
+    finance.has_perm("customers.view_all_customers")  # the user's permissions, read once a request
+    # The balances per currency, this month's rates, the last runs (their stored totals), the settlements
+    # waiting and those written without a currency: no read of every customer's currency, none per currency.
+    with django_assert_num_queries(5):
+        overview = finance_overview(user=finance)
+    assert overview["liability"] == {"EUR": D("90.00"), "USD": D("90.00")}
+    assert overview["runs"] == [(book["run"], {"EUR": D("90.00"), "USD": D("90.00")})]
+    assert overview["drafts"] == {"count": 1, "amount": {"EUR": D("90.00")}}
