@@ -915,6 +915,11 @@ class Settlement(NamedConstraints, models.Model):
     paid_on = models.DateField(null=True, blank=True)
     payment_reference = models.CharField(max_length=80, blank=True, help_text="Credit note number.")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Its agreement's currency (the customer's, which cannot change once it has agreements), set when drafted,
+    # so finance's settlements waiting sum per currency without joining the agreements and customers. NULL
+    # for a row written without it, which is summed through its agreement's customer instead.
+    currency = models.CharField(max_length=3, null=True, blank=True, editable=False,
+                                help_text="The agreement's currency, set when the settlement is drafted.")
 
     objects = SettlementQuerySet.as_manager()
 
@@ -959,10 +964,17 @@ class Settlement(NamedConstraints, models.Model):
             models.Index(fields=["paid_by"], condition=Q(paid_by__isnull=False), name="settlement_paid_by_idx"),
             models.Index(fields=["second_approved_by"], condition=Q(second_approved_by__isnull=False),
                          name="settlement_second_approver_idx"),
+            # The few rows written without their currency, found without reading the others.
+            models.Index(fields=["status"], condition=Q(currency__isnull=True), name="settlement_no_currency_idx"),
         ]
 
     def __str__(self):
         return f"{self.agreement} {self.period_start:%Y-%m}..{self.period_end:%Y-%m} ({self.status})"
+
+    def save(self, *args, **kwargs):
+        if self._state.adding and self.currency is None and self.agreement_id is not None:
+            self.currency = self.agreement.currency
+        super().save(*args, **kwargs)
 
 
 class SettlementPart(NamedConstraints, models.Model):

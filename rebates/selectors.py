@@ -672,14 +672,16 @@ def book_currencies() -> list[str]:
     return sorted(Customer.objects.order_by().values_list("currency", flat=True).distinct())
 
 
-def runs_booked(runs) -> dict[int, dict[str, Decimal]]:
+def runs_booked(runs, *, several_currencies: bool = False) -> dict[int, dict[str, Decimal]]:
     """What each accrual run booked, per currency of the agreements it booked for: {run id: {currency: amount}}.
     A book in one currency takes the run's own total; a book in several the totals a succeeded run stored
     when it finished (its entries never change after that), and for the others (running, failed) a sum of
-    their entries per currency (one grouped read of those runs' entries, by their run index)."""
+    their entries per currency (one grouped read of those runs' entries, by their run index).
+    `several_currencies`: the caller already knows the book holds more than one currency (so its currencies
+    need not be read)."""
     runs = list(runs)
-    currencies = book_currencies()
-    if len(currencies) <= 1:
+    currencies = [] if several_currencies else book_currencies()
+    if not several_currencies and len(currencies) <= 1:
         code = currencies[0] if currencies else settings.DEFAULT_CURRENCY
         return {run.pk: {code: run.total_amount} for run in runs}
     booked: dict[int, dict[str, Decimal]] = {}
@@ -703,16 +705,16 @@ def finance_overview(*, user, runs=8):
     from rebates.models import Settlement
     from rebates.reporting import in_reporting_currency
 
-    waiting = Settlement.objects.visible_to(user)
-    currency = "agreement__customer__currency"
-    # From the balances the ledger keeps in step, not a sum over every entry.
-    ledger = by_currency(AgreementBalance.objects.visible_to(user), currency,
+    # From the balances the ledger keeps in step, not a sum over every entry; each balance carries its
+    # agreement's customer, so the currency is one join away (not through the agreements).
+    ledger = by_currency(AgreementBalance.objects.visible_to(user), "customer__currency",
                          total=Coalesce(Sum("unpaid"), ZERO), forfeited=Coalesce(Sum("forfeited"), ZERO))
     liability = {code: row["total"] for code, row in ledger.items()}
     month = month_of(clock.today())
     reported = in_reporting_currency((month, code, amount) for code, amount in liability.items())
     last_runs = list(AccrualRun.objects.select_related("started_by").order_by("-created_at", "-id")[:runs])
-    booked = runs_booked(last_runs)
+    # Balances in two currencies already show the book holds several: no read of every customer's currency.
+    booked = runs_booked(last_runs, several_currencies=len(liability) > 1)
     return {
         "runs": [(run, booked.get(run.pk, {})) for run in last_runs],
         "liability": liability,
@@ -721,24 +723,30 @@ def finance_overview(*, user, runs=8):
             "total": None if reported.missing else sum(reported.amounts, ZERO_MONEY),
             "shown": set(liability) != {reported.currency} and bool(liability)},
         "forfeited": {code: row["forfeited"] for code, row in ledger.items() if row["forfeited"]},
-        **_settlements_waiting(waiting, currency),
+        **settlements_waiting(Settlement.objects.visible_to(user)),
     }
 
 
-def _settlements_waiting(settlements, currency: str) -> dict[str, dict]:
-    """`counted_by_currency` of the draft settlements ("drafts") and of the approved ones ("approved"), in one
-    aggregate over both (one pass over the settlements and their customers instead of one each)."""
+def settlements_waiting(settlements) -> dict[str, dict]:
+    """The draft settlements ("drafts") and the approved ones ("approved") among `settlements`: each
+    {"count": n, "amount": {currency: sum}} (only the currencies that have some, in order). One aggregate
+    over the settlements alone, grouped by status and the currency each carries; the rows written without it
+    (none, when every writer sets it) are summed through their agreement's customer, found by their index."""
     from rebates.models import Settlement
 
-    waiting = {"drafts": Settlement.Status.DRAFT, "approved": Settlement.Status.APPROVED}
-    figures = {}
-    for name, status in waiting.items():
-        figures[f"{name}_count"] = Count("pk", filter=Q(status=status))
-        figures[f"{name}_total"] = Coalesce(Sum("amount", filter=Q(status=status)), ZERO)
-    rows = by_currency(settlements.filter(status__in=list(waiting.values())), currency, **figures)
-    return {name: {"count": sum(row[f"{name}_count"] for row in rows.values()),
-                   "amount": {code: row[f"{name}_total"] for code, row in rows.items() if row[f"{name}_count"]}}
-            for name in waiting}
+    waiting = {Settlement.Status.DRAFT: "drafts", Settlement.Status.APPROVED: "approved"}
+    rows = settlements.filter(status__in=list(waiting)).order_by()
+    figures = {"count": Count("pk"), "total": Coalesce(Sum("amount"), ZERO)}
+    found = [*rows.filter(currency__isnull=False).values_list("status", "currency").annotate(**figures),
+             *rows.filter(currency__isnull=True).values_list("status", "agreement__customer__currency")
+             .annotate(**figures)]
+    counts = {name: 0 for name in waiting.values()}
+    amounts: dict[str, dict[str, Decimal]] = {name: {} for name in waiting.values()}
+    for status, code, count, total in found:
+        counts[waiting[status]] += count
+        held = amounts[waiting[status]]
+        held[code] = held.get(code, ZERO_MONEY) + total
+    return {name: {"count": counts[name], "amount": dict(sorted(amounts[name].items()))} for name in waiting.values()}
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from datetime import date
 
 from django.db import connection
 
-from customers.models import AuditRecord
+from customers.models import AuditRecord, Customer
 from rebates.engine.periods import SettlementFrequency
 from rebates.models import EARNED_KINDS, LedgerEntry, RebateAgreement, Settlement
 from rebates.sql.scope import table
@@ -72,10 +72,11 @@ def _frequencies() -> list[list]:
 _CLOSINGS_SQL = """
 WITH frequency(name, months) AS (SELECT * FROM unnest(%(names)s::text[], %(months)s::int[])),
 term AS MATERIALIZED (
-    SELECT a.id, a.start_month, a.end_month, f.months
+    SELECT a.id, a.start_month, a.end_month, f.months, cu.currency
     FROM {agreement} a
     JOIN unnest(%(ids)s::bigint[]) AS batch(id) ON batch.id = a.id
     JOIN frequency f ON f.name = a.settlement_frequency
+    JOIN {customer} cu ON cu.id = a.customer_id
 ),
 period AS (
     SELECT t.id AS agreement_id, p.first::date AS first, p.number::int - 1 AS number,
@@ -145,10 +146,11 @@ figure AS (
 ),
 created AS (
     INSERT INTO {settlement} (agreement_id, period_start, period_end, interim, accrued_total, adjustments,
-                              already_paid, amount, status, payment_reference, created_at)
-    SELECT agreement_id, first, last, FALSE, earned_through - earned_before,
-           earned_before - settled_before - x_before, already_paid, x - x_before, %(draft)s, '', %(now)s
-    FROM figure ORDER BY agreement_id, first
+                              already_paid, amount, status, payment_reference, created_at, currency)
+    SELECT f.agreement_id, f.first, f.last, FALSE, f.earned_through - f.earned_before,
+           f.earned_before - f.settled_before - f.x_before, f.already_paid, f.x - f.x_before, %(draft)s, '', %(now)s,
+           t.currency
+    FROM figure f JOIN term t ON t.id = f.agreement_id ORDER BY f.agreement_id, f.first
     RETURNING id, agreement_id, period_start, period_end, accrued_total, adjustments, already_paid, amount
 ),
 {audit}
@@ -220,15 +222,20 @@ figure AS (
 ),
 created AS (
     INSERT INTO {settlement} (agreement_id, period_start, period_end, interim, accrued_total, adjustments,
-                              already_paid, amount, status, payment_reference, created_at)
+                              already_paid, amount, status, payment_reference, created_at, currency)
     SELECT agreement_id, first, through, TRUE, accrued, adjustments, paid + y_before, y - y_before,
-           %(draft)s, '', %(now)s
+           %(draft)s, '', %(now)s, {currency}
     FROM figure ORDER BY agreement_id, through
     RETURNING id, agreement_id, period_start, period_end, accrued_total, adjustments, already_paid, amount
 ),
 {audit}
 SELECT id FROM created ORDER BY id
 """
+
+# Each settlement carries its agreement's currency (its customer's), for the sums per currency: the closings
+# read it with their terms, an interim payment (far fewer) here.
+_CURRENCY_SQL = """(SELECT cu.currency FROM {agreement} ca JOIN {customer} cu ON cu.id = ca.customer_id
+            WHERE ca.id = figure.agreement_id)"""
 
 # One audit row per settlement drafted, as audit_record writes it for the nightly close.
 _AUDIT_SQL = """
@@ -246,11 +253,13 @@ audit AS (
 
 
 def _draft(sql: str, *, label: str, agreement_ids: list[int], now, **params) -> list[int]:
-    tables = {"agreement": table(RebateAgreement), "settlement": table(Settlement), "ledger": table(LedgerEntry)}
+    tables = {"agreement": table(RebateAgreement), "settlement": table(Settlement), "ledger": table(LedgerEntry),
+              "customer": table(Customer)}
     audit = _AUDIT_SQL.format(audit_record=table(AuditRecord), **tables)
+    currency = _CURRENCY_SQL.format(**tables)
     names, months = _frequencies()
     with connection.cursor() as cursor:
-        cursor.execute(sql.format(audit=audit, **tables), {
+        cursor.execute(sql.format(audit=audit, currency=currency, **tables), {
             "names": names, "months": months, "ids": list(agreement_ids), "now": now, "label": label,
             "target": _TARGET, "forfeited": _FORFEITED, "draft": Settlement.Status.DRAFT.value,
             "earned_kinds": [str(kind) for kind in EARNED_KINDS], **params,

@@ -182,3 +182,51 @@ def test_the_settlements_waiting_count_each_status_in_its_own_currencies(book):
     # A currency with approved settlements only is not among the drafts' amounts, and the other way round.
     assert overview["drafts"] == {"count": 1, "amount": {"EUR": D("90.00")}}
     assert overview["approved"] == {"count": 1, "amount": {"USD": D("45.00")}}
+
+
+def test_a_settlement_carries_its_customers_currency_drafted_at_night_or_by_hand(book):
+    from rebates.models import RebateAgreement
+    from rebates.services import settlement_interim, settlements_close_due
+
+    RebateAgreement.objects.filter(pk=book["euros"].pk).update(settlement_frequency="monthly")
+    closed = Settlement.objects.filter(pk__in=settlements_close_due(as_of=MARCH))
+    interim = settlement_interim(agreement=book["dollars"], through=datetime.date(2026, 2, 1), by=book["finance"])
+    # The nightly close drafts January and February of the monthly euro agreement, in its own statement.
+    assert sorted(closed.values_list("agreement__number", "period_start", "currency", "amount")) == [
+        (book["euros"].number, datetime.date(2026, 1, 1), "EUR", D("45.00")),
+        (book["euros"].number, datetime.date(2026, 2, 1), "EUR", D("45.00"))]
+    interim.refresh_from_db()
+    assert (interim.currency, interim.amount) == ("USD", D("90.00"))
+
+
+def test_a_settlement_written_without_its_currency_counts_in_its_customers(book):
+    from rebates.selectors import finance_overview
+
+    Settlement.objects.create(agreement=book["euros"], period_start=datetime.date(2026, 1, 1), period_end=MARCH,
+                              accrued_total=D("90.00"), amount=D("90.00"))
+    # A bulk write skips save(), so these two carry no currency: summed through their customers, with the rest.
+    Settlement.objects.bulk_create([
+        Settlement(agreement=book["euros"], period_start=datetime.date(2026, 1, 1), period_end=MARCH, interim=True,
+                   accrued_total=D("10.00"), amount=D("10.00")),
+        Settlement(agreement=book["dollars"], period_start=datetime.date(2026, 1, 1), period_end=MARCH,
+                   accrued_total=D("45.00"), amount=D("45.00"))])
+    assert Settlement.objects.filter(currency__isnull=True).count() == 2
+    overview = finance_overview(user=book["finance"])
+    assert overview["drafts"] == {"count": 3, "amount": {"EUR": D("100.00"), "USD": D("45.00")}}
+    assert overview["approved"] == {"count": 0, "amount": {}}
+
+
+def test_the_finance_figures_take_five_reads_in_a_book_of_two_currencies(book, django_assert_num_queries):
+    from rebates.selectors import finance_overview
+
+    Settlement.objects.create(agreement=book["euros"], period_start=datetime.date(2026, 1, 1), period_end=MARCH,
+                              accrued_total=D("90.00"), amount=D("90.00"))
+    finance = book["finance"]
+    finance.has_perm("customers.view_all_customers")  # the user's permissions, read once a request
+    # The balances per currency, this month's rates, the last runs (their stored totals), the settlements
+    # waiting and those written without a currency: no read of every customer's currency, none per currency.
+    with django_assert_num_queries(5):
+        overview = finance_overview(user=finance)
+    assert overview["liability"] == {"EUR": D("90.00"), "USD": D("90.00")}
+    assert overview["runs"] == [(book["run"], {"EUR": D("90.00"), "USD": D("90.00")})]
+    assert overview["drafts"] == {"count": 1, "amount": {"EUR": D("90.00")}}
