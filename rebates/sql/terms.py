@@ -123,7 +123,7 @@ def agreement_starts(agreement_ids: list[int]) -> list[tuple]:
     """(start month, customer id) of each of these agreements."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT start_month, customer_id FROM {table(RebateAgreement)} WHERE id = ANY(%s::bigint[])",
-                       [list(agreement_ids)])
+                       [array_literal(agreement_ids)])
         return cursor.fetchall()
 
 
@@ -170,7 +170,7 @@ def _store_totals(agreement_ids, earliest: date) -> tuple[str, dict]:
         agreement=table(RebateAgreement), rule=table(RebateRule), purchase=table(PurchaseLine), product=table(Product),
         membership=table(GroupMembership), member_in=member_in_sql(),
         covers=covers_sql(agreement="b", or_before_term="b.before_term"))
-    return sql, {"ids": list(agreement_ids), "earliest": earliest}
+    return sql, {"ids": array_literal(agreement_ids), "earliest": earliest}
 
 
 # A full run's table over at least this many agreements is filled by two connections at once, each over every
