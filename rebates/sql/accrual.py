@@ -7,6 +7,7 @@ from django.db import connection
 
 from rebates.models import AgreementBalance, LedgerEntry, RebateAgreement
 from rebates.sql.scope import table
+from rebates.sql.terms import array_literal
 
 # Agreement by agreement through the (agreement, period, kind) index (OFFSET 0 keeps the subquery per agreement):
 # a full run books the ledger while it reads it, and statistics taken when it was nearly empty would have every
@@ -35,8 +36,8 @@ def booked_rows(agreement_ids: list[int], kinds: list[str], months=None) -> list
     bounds = [months.get(pk, _EVERY_MONTH) for pk in agreement_ids]
     with connection.cursor() as cursor:
         cursor.execute(_BOOKED_SQL.format(ledger=table(LedgerEntry)),
-                       [list(agreement_ids), [first for first, _ in bounds], [last for _, last in bounds],
-                        list(kinds)])
+                       [array_literal(agreement_ids), array_literal(first for first, _ in bounds),
+                        array_literal(last for _, last in bounds), list(kinds)])
         return cursor.fetchall()
 
 
@@ -50,7 +51,7 @@ def agreements_lock(agreement_ids: list[int], statuses: list[str]) -> list[int]:
     ledger does; their ids in that order. One array parameter: a chunk names hundreds."""
     with connection.cursor() as cursor:
         cursor.execute(_LOCK_AGREEMENTS_SQL.format(agreement=table(RebateAgreement)),
-                       [list(agreement_ids), list(statuses)])
+                       [array_literal(agreement_ids), list(statuses)])
         return [pk for (pk,) in cursor.fetchall()]
 
 

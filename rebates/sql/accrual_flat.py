@@ -64,7 +64,7 @@ def flat_agreement_ids(agreement_ids: list[int]) -> list[int]:
     sql = _FLAT_IDS_SQL.format(agreement=table(RebateAgreement), rule=table(RebateRule),
                                flat_rule=FLAT_RULE_SQL.format(bonus=table(BonusCondition)))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [list(agreement_ids)])
+        cursor.execute(sql, [array_literal(agreement_ids)])
         return [pk for (pk,) in cursor.fetchall()]
 
 

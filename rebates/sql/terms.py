@@ -272,7 +272,7 @@ def scope_month_stored_rows(*, run_id: int, agreement_ids: list[int]) -> list[tu
     """(agreement id, month, quantity, amount) rows of the run's table for these agreements."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT agreement_id, month, quantity, amount FROM {run_input_table(run_id)} "
-                       f"WHERE agreement_id = ANY(%s::bigint[])", [list(agreement_ids)])
+                       f"WHERE agreement_id = ANY(%s::bigint[])", [array_literal(agreement_ids)])
         return cursor.fetchall()
 
 
@@ -378,7 +378,7 @@ def agreement_terms_rows(agreement_ids: list[int], rule_fields: tuple[str, ...])
     product id, sku, minimum quantity, extra percent) of their launch bonuses in the order they were made."""
     tables = {"agreement": table(RebateAgreement), "rule": table(RebateRule), "band": table(TierBand),
               "bonus": table(BonusCondition), "product": table(Product), "customer": table(Customer)}
-    ids = [list(agreement_ids)]
+    ids = [array_literal(agreement_ids)]
     with connection.cursor() as cursor:
         cursor.execute(_AGREEMENT_TERMS_SQL.format(rule_fields=", ".join(f"r.{name}" for name in rule_fields),
                                                    **tables), ids)
@@ -448,11 +448,11 @@ def group_rows(agreement_ids: list[int]) -> list[tuple]:
         covers=covers_sql(or_before_term=(f"EXISTS (SELECT 1 FROM {table(RebateRule)} r "
                                           f"WHERE r.agreement_id = a.id AND r.baseline = 'last_year')")))
     with connection.cursor() as cursor:
-        cursor.execute(_GROUP_MEMBERS_SQL.format(**tables), [list(agreement_ids)])
+        cursor.execute(_GROUP_MEMBERS_SQL.format(**tables), [array_literal(agreement_ids)])
         members = sorted(member for (member,) in cursor.fetchall())
         if not members:
             return []
-        cursor.execute(sql, [list(agreement_ids), members])
+        cursor.execute(sql, [array_literal(agreement_ids), array_literal(members)])
         return cursor.fetchall()
 
 
@@ -510,6 +510,6 @@ def _per_agreement_rows(template: str, agreement_ids: list[int], months=None) ->
                                   purchase=table(PurchaseLine), product=table(Product), covers=covers_sql(),
                                   window=_WINDOW_SQL if window is not None else "")
             params = [] if window is None else [[pk for pk, _ in window], [month for _, month in window]]
-            cursor.execute(sql, [*params, ids])
+            cursor.execute(sql, [*params, array_literal(ids)])
             rows += cursor.fetchall()
     return rows
