@@ -127,6 +127,14 @@ def agreement_starts(agreement_ids: list[int]) -> list[tuple]:
         return cursor.fetchall()
 
 
+def earliest_start(agreement_ids: list[int]) -> date | None:
+    """The earliest start month of these agreements (None for none)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MIN(start_month) FROM {table(RebateAgreement)} WHERE id = ANY(%s::bigint[])",
+                       [array_literal(agreement_ids)])
+        return cursor.fetchone()[0]
+
+
 # The run's own table over many agreements (a full run): their purchases in scope per (agreement, month), as
 # `_scope_totals` reads them, in one pass. Each agreement's lines are read by the (customer, month) index from its
 # own first month (its term's start, or `earliest` for a rule measured against last year), not from `earliest`
