@@ -149,10 +149,13 @@ def scope_month_totals_store(*, run_id: int, agreement_ids: list[int], by_custom
 
     `by_customer`: name their customers to the database, so that a few agreements' lines are read by index
     rather than by a pass over every line (right for a part of the book, not for the whole of it)."""
-    terms = sql.agreement_starts(agreement_ids)
-    earliest = add_months(min((start for start, _ in terms), default=date(2000, 1, 1)), -12)
-    sql.scope_month_store(run_id=run_id, agreement_ids=agreement_ids, earliest=earliest,
-                          customer_ids={customer for _, customer in terms} if by_customer else None)
+    if by_customer:
+        terms = sql.agreement_starts(agreement_ids)
+        first, customers = min((start for start, _ in terms), default=None), {customer for _, customer in terms}
+    else:  # the whole book: the earliest month is all it needs
+        first, customers = sql.earliest_start(agreement_ids), None
+    earliest = add_months(first or date(2000, 1, 1), -12)
+    sql.scope_month_store(run_id=run_id, agreement_ids=agreement_ids, earliest=earliest, customer_ids=customers)
 
 
 def outlook_month_totals(agreements: list["AgreementInput"], *, firsts: dict[int, date],

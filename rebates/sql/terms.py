@@ -1,8 +1,9 @@
 """SQL of the engine's inputs (rebates.terms): purchases in scope summed per (agreement, month)."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
-from django.db import connection
+from django.db import connection, transaction
 
 from customers.models import Customer, GroupMembership
 from rebates.models import BonusCondition, Product, PurchaseLine, RebateAgreement, RebateRule, TierBand
@@ -126,8 +127,16 @@ def agreement_starts(agreement_ids: list[int]) -> list[tuple]:
     """(start month, customer id) of each of these agreements."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT start_month, customer_id FROM {table(RebateAgreement)} WHERE id = ANY(%s::bigint[])",
-                       [list(agreement_ids)])
+                       [array_literal(agreement_ids)])
         return cursor.fetchall()
+
+
+def earliest_start(agreement_ids: list[int]) -> date | None:
+    """The earliest start month of these agreements (None for none)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MIN(start_month) FROM {table(RebateAgreement)} WHERE id = ANY(%s::bigint[])",
+                       [array_literal(agreement_ids)])
+        return cursor.fetchone()[0]
 
 
 # The run's own table over many agreements (a full run): their purchases in scope per (agreement, month), as
@@ -173,7 +182,13 @@ def _store_totals(agreement_ids, earliest: date) -> tuple[str, dict]:
         agreement=table(RebateAgreement), rule=table(RebateRule), purchase=table(PurchaseLine), product=table(Product),
         membership=table(GroupMembership), member_in=member_in_sql(),
         covers=covers_sql(agreement="b", or_before_term="b.before_term"))
-    return sql, {"ids": list(agreement_ids), "earliest": earliest}
+    return sql, {"ids": array_literal(agreement_ids), "earliest": earliest}
+
+
+# A full run's table over at least this many agreements is filled by two connections at once, each over every
+# other agreement: PostgreSQL gives the statement no parallel plan (an index probe per agreement), and no chunk can
+# start before it ends.
+STORE_SPLIT_MIN = 2_000
 
 
 def scope_month_store(*, run_id: int, agreement_ids: list[int], earliest: date, customer_ids=None) -> None:
@@ -183,26 +198,79 @@ def scope_month_store(*, run_id: int, agreement_ids: list[int], earliest: date, 
     group's own: the flat bookings (rebates/sql/accrual_flat.py) and the engine read the same figures.
 
     Many agreements (`customer_ids` None: a full run) are read by `_STORE_SQL` in one pass, agreement by
-    agreement through the (customer, month) index; chunks then read their slice by index."""
+    agreement through the (customer, month) index; chunks then read their slice by index. From
+    `STORE_SPLIT_MIN` agreements on, half of them are read by a second connection at the same time
+    (`_store_split`)."""
     name = run_input_table(run_id)
-    if customer_ids is None:
-        sql, params = _store_totals(agreement_ids, earliest)
+    if customer_ids is None and len(agreement_ids) >= STORE_SPLIT_MIN:
+        _store_split(name, list(agreement_ids), earliest)
     else:
-        sql, params = _scope_totals(agreement_ids, earliest, customer_ids=customer_ids)
+        if customer_ids is None:
+            sql, params = _store_totals(agreement_ids, earliest)
+        else:
+            sql, params = _scope_totals(agreement_ids, earliest, customer_ids=customer_ids)
+        with connection.cursor() as cursor:
+            _store_settings(cursor)
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")
+            cursor.execute(f"CREATE UNLOGGED TABLE {name} AS {sql}", params)
     with connection.cursor() as cursor:
-        # The scope tests make the planner guess the query far dearer than it is, and compiling it (JIT) then
-        # costs more than running it. The sums per (agreement, month) are made in memory (on the generated book's
-        # million lines, a hash of about 180 MB; a sort of them spilled 34 MB to disk at 64 MB, and took 10 to 20%
-        # more CPU). For this transaction only.
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute(f"DROP TABLE IF EXISTS {name}")
-        cursor.execute(f"CREATE UNLOGGED TABLE {name} AS {sql}", params)
         index = connection.ops.quote_name(f"rebates_accrual_input_r{int(run_id)}_agreement")
         cursor.execute(f"CREATE INDEX {index} ON {name} (agreement_id)")
         # Statistics now, not when autovacuum comes by midway: without them the chunks' reads of their slice
         # are planned as reads of the whole table.
         cursor.execute(f"ANALYZE {name}")
+
+
+def _store_settings(cursor) -> None:
+    # The scope tests make the planner guess the query far dearer than it is, and compiling it (JIT) then
+    # costs more than running it. The sums per (agreement, month) are made in memory (on the generated book's
+    # million lines, a hash of about 180 MB; a sort of them spilled 34 MB to disk at 64 MB, and took 10 to 20%
+    # more CPU). For this transaction only.
+    cursor.execute("SET LOCAL jit = off")
+    cursor.execute("SET LOCAL work_mem = '256MB'")
+
+
+def _store_split(name: str, agreement_ids: list[int], earliest: date) -> None:
+    """Fill the run's table `name` from two connections at once: this one, in the caller's transaction, sums every
+    other agreement; a second one, in a thread, the rest, in transactions of its own. The second connection makes
+    the (empty) table and commits it first, so both can insert into it; the caller's transaction sees the whole
+    table once the thread is done. If the caller's transaction is rolled back, the table stays, with the second
+    half's rows: the run is not running then, and its next preparation drops the table first."""
+    ours, theirs = agreement_ids[0::2], agreement_ids[1::2]
+    with ThreadPoolExecutor(max_workers=1) as other:
+        # The same thread for both steps, so the same connection; closed when it is done.
+        other.submit(_in_other_connection, _store_create_empty, name, theirs, earliest).result()
+        filled = other.submit(_in_other_connection, _store_insert, name, theirs, earliest, close=True)
+        try:
+            _store_insert(name, ours, earliest)
+        finally:
+            filled.result()  # waits for the second half (committed), and raises what went wrong there
+
+
+def _in_other_connection(step, *args, close: bool = False) -> None:
+    """Run `step` in a transaction of this thread's own connection; close the connection after the last step."""
+    try:
+        with transaction.atomic():
+            step(*args)
+    except BaseException:
+        connection.close()
+        raise
+    if close:
+        connection.close()
+
+
+def _store_create_empty(name: str, agreement_ids: list[int], earliest: date) -> None:
+    sql, params = _store_totals(agreement_ids, earliest)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        cursor.execute(f"CREATE UNLOGGED TABLE {name} AS {sql} WITH NO DATA", params)
+
+
+def _store_insert(name: str, agreement_ids: list[int], earliest: date) -> None:
+    sql, params = _store_totals(agreement_ids, earliest)
+    with connection.cursor() as cursor:
+        _store_settings(cursor)
+        cursor.execute(f"INSERT INTO {name} {sql}", params)
 
 
 def run_input_exists(*, run_id: int) -> bool:
@@ -216,7 +284,7 @@ def scope_month_stored_rows(*, run_id: int, agreement_ids: list[int]) -> list[tu
     """(agreement id, month, quantity, amount) rows of the run's table for these agreements."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT agreement_id, month, quantity, amount FROM {run_input_table(run_id)} "
-                       f"WHERE agreement_id = ANY(%s::bigint[])", [list(agreement_ids)])
+                       f"WHERE agreement_id = ANY(%s::bigint[])", [array_literal(agreement_ids)])
         return cursor.fetchall()
 
 
@@ -392,11 +460,11 @@ def group_rows(agreement_ids: list[int]) -> list[tuple]:
         covers=covers_sql(or_before_term=(f"EXISTS (SELECT 1 FROM {table(RebateRule)} r "
                                           f"WHERE r.agreement_id = a.id AND r.baseline = 'last_year')")))
     with connection.cursor() as cursor:
-        cursor.execute(_GROUP_MEMBERS_SQL.format(**tables), [list(agreement_ids)])
+        cursor.execute(_GROUP_MEMBERS_SQL.format(**tables), [array_literal(agreement_ids)])
         members = sorted(member for (member,) in cursor.fetchall())
         if not members:
             return []
-        cursor.execute(sql, [list(agreement_ids), members])
+        cursor.execute(sql, [array_literal(agreement_ids), array_literal(members)])
         return cursor.fetchall()
 
 

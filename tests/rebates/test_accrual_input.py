@@ -6,6 +6,7 @@ for a rule measured against last year only."""
 import datetime
 
 import pytest
+from django.db import transaction
 
 from customers.models import GroupMembership
 from rebates.models import RebateAgreement, RebateRule
@@ -49,3 +50,31 @@ def test_the_run_table_holds_what_the_lines_give_every_agreement(book, earliest)
     before = {pk for pk, month, *_ in stored if month < starts[pk]}
     assert before and before <= last_year
     assert min(month for _, month, *_ in stored) >= earliest
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_run_table_filled_by_two_connections_holds_the_same_rows(monkeypatch):
+    # Committed, so the second connection reads the same book; half the agreements each.
+    generate_synthetic(customers=60, agreements=240, products=20, lines=6000, seed=19, start="2025-01")
+    agreements = sorted(RebateAgreement.objects.values_list("pk", flat=True))
+    earliest = datetime.date(2024, 1, 1)
+    read = _normalised(sql.scope_month_rows(agreements, None, earliest=earliest))
+
+    monkeypatch.setattr(sql, "STORE_SPLIT_MIN", 2)
+    try:
+        # Twice: a preparation delivered again finds the table of the first and replaces it.
+        for _ in range(2):
+            with transaction.atomic():
+                sql.scope_month_store(run_id=RUN_ID, agreement_ids=agreements, earliest=earliest)
+                stored = _normalised(sql.scope_month_stored_rows(run_id=RUN_ID, agreement_ids=agreements))
+            assert stored == read
+        # A preparation rolled back leaves the second connection's half; the next one starts afresh.
+        with pytest.raises(RuntimeError), transaction.atomic():
+            sql.scope_month_store(run_id=RUN_ID, agreement_ids=agreements, earliest=earliest)
+            raise RuntimeError("preparation failed")
+        with transaction.atomic():
+            sql.scope_month_store(run_id=RUN_ID, agreement_ids=agreements, earliest=earliest)
+        assert _normalised(sql.scope_month_stored_rows(run_id=RUN_ID, agreement_ids=agreements)) == read
+    finally:
+        sql.scope_month_drop(run_id=RUN_ID)
+    assert not sql.run_input_exists(run_id=RUN_ID)
