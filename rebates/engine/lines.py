@@ -46,11 +46,14 @@ NOTHING_BOUGHT = MonthTotal()
 def monthly_totals(lines: Iterable[PurchaseLine], *, product: str | None = None) -> dict[date, MonthTotal]:
     """Net quantity and amount per month, of every line or of one product's; line order is irrelevant."""
     sums: dict[date, tuple[Decimal, Decimal]] = {}
+    found = sums.get
     for line in lines:
         if product is None or line.product == product:
             month = line.month
-            found = sums.get(month)
+            before = found(month)
             # Each sum starts from ZERO, as a sum of Decimals does (0 + 1E+1 is written 10).
-            quantity, amount = (ZERO, ZERO) if found is None else found
-            sums[month] = (quantity + line.quantity, amount + line.amount)
+            if before is None:
+                sums[month] = (ZERO + line.quantity, ZERO + line.amount)
+            else:
+                sums[month] = (before[0] + line.quantity, before[1] + line.amount)
     return {month: MonthTotal(quantity, amount) for month, (quantity, amount) in sums.items()}
