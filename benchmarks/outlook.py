@@ -43,6 +43,20 @@ def once(database, script, *args):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def customer_updates():
+    """How many of the customers' row versions written so far (the refresh's) were heap-only: no index
+    touched. The statistics of the processes that wrote them are flushed when those end."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT n_tup_upd, n_tup_hot_upd, pg_relation_size(relid) FROM pg_stat_user_tables "
+                       "WHERE relname = 'customers_customer'")
+        updated, heap_only, size = cursor.fetchone()
+    connection.close()
+    return {"customer_updates": updated, "customer_heap_only": heap_only, "customer_bytes": size}
+
+
 def main():
     sys.stdout.reconfigure(line_buffering=True)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
@@ -72,6 +86,7 @@ def main():
         runs.append(run)
         outlooks.append(once(work, "_outlook_once.py", str(run["run"])))
         wholes.append(once(work, "_outlook_once.py", str(run["run"]), "--whole", "--workers", WORKERS))
+        wholes[-1].update(customer_updates())
     use_database(main_db)
     drop_database(work)
     floor = min(runs, key=lambda r: r["seconds"])
@@ -95,6 +110,8 @@ def main():
           f"refresh {whole['refresh_cpu']:.2f} s + its database {whole['refresh_db_cpu']:.2f} s; "
           f"{whole['chunks_cpu'] + whole['chunks_db_cpu'] + whole['refresh_cpu'] + whole['refresh_db_cpu']:.2f} s "
           f"in all (the database's parallel workers not counted)")
+    print(f"   customers' row versions written: {whole['customer_updates']:,}, heap-only (no index touched) "
+          f"{whole['customer_heap_only']:,}; the table {whole['customer_bytes'] / 2**20:.1f} MB")
     if whole_ratio > TARGET:
         sys.exit(1)
 
