@@ -53,8 +53,16 @@ def customer_updates():
         cursor.execute("SELECT n_tup_upd, n_tup_hot_upd, pg_relation_size(relid) FROM pg_stat_user_tables "
                        "WHERE relname = 'customers_customer'")
         updated, heap_only, size = cursor.fetchone()
+        # Digests of every figure stored, to compare two versions of the code on the same data.
+        cursor.execute("SELECT md5(string_agg((to_jsonb(f) - 'id' - 'run_id' - 'created_at')::text, '|' "
+                       "ORDER BY f.agreement_id)) FROM rebates_agreementforecast f")
+        forecasts = cursor.fetchone()[0]
+        cursor.execute("SELECT md5(string_agg(concat_ws(',', id, value_tier, risk_level, risk_points, "
+                       "risk_reasons::text, valued_on), '|' ORDER BY id)) FROM customers_customer")
+        customers = cursor.fetchone()[0]
     connection.close()
-    return {"customer_updates": updated, "customer_heap_only": heap_only, "customer_bytes": size}
+    return {"customer_updates": updated, "customer_heap_only": heap_only, "customer_bytes": size,
+            "forecasts_md5": forecasts, "customers_md5": customers}
 
 
 def main():
@@ -112,6 +120,7 @@ def main():
           f"in all (the database's parallel workers not counted)")
     print(f"   customers' row versions written: {whole['customer_updates']:,}, heap-only (no index touched) "
           f"{whole['customer_heap_only']:,}; the table {whole['customer_bytes'] / 2**20:.1f} MB")
+    print(f"   digests: forecasts {whole['forecasts_md5']}, customers' value and risk {whole['customers_md5']}")
     if whole_ratio > TARGET:
         sys.exit(1)
 
