@@ -14,6 +14,7 @@ import os
 import resource
 import sys
 import time
+from pathlib import Path
 
 import django
 
@@ -59,21 +60,43 @@ def forecasts_alone(run_id):
     return {"seconds": time.perf_counter() - began, "stored": stored}
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _backend_cpu_seconds(pid: int) -> float:
+    """The CPU seconds used so far by the database server process `pid` (0.0 where /proc cannot tell): the
+    database's share of a task's work, which the machine's two cores share with the workers."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _task(job):
-    """One Celery task's work, in a worker process: (kind, seconds, rows)."""
+    """One Celery task's work, in a worker process: (kind, seconds, rows, its CPU seconds, its database
+    connection's CPU seconds)."""
+    from django.db import connection
+
     from config import clock
     from outlook.services import outlook_refresh
     from rebates.models import AccrualRun
     from rebates.services.outlook import agreement_forecasts_chunk_record
 
-    began = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    began, cpu, database = time.perf_counter(), _cpu_seconds(), _backend_cpu_seconds(backend)
     if job[0] == "refresh":
         run = AccrualRun.objects.get(pk=job[1])
         rows = outlook_refresh(as_of=min(run.as_of, clock.today())).changed
     else:
         _, run_id, first, last = job
         rows = agreement_forecasts_chunk_record(run_id=run_id, first=first, last=last)
-    return job[0], time.perf_counter() - began, rows
+    return (job[0], time.perf_counter() - began, rows, _cpu_seconds() - cpu,
+            _backend_cpu_seconds(backend) - database)
 
 
 def whole_outlook(run_id, workers):
@@ -94,9 +117,11 @@ def whole_outlook(run_id, workers):
     seconds = time.perf_counter() - began
     chunks = [result for result in done if result[0] == "chunk"]
     refresh = next(result for result in done if result[0] == "refresh")
-    return {"seconds": seconds, "stored": sum(rows for _, _, rows in chunks), "chunks": len(chunks),
-            "chunk_seconds": max((s for _, s, _ in chunks), default=0.0), "refresh_seconds": refresh[1],
-            "refreshed": refresh[2]}
+    return {"seconds": seconds, "stored": sum(result[2] for result in chunks), "chunks": len(chunks),
+            "chunk_seconds": max((result[1] for result in chunks), default=0.0), "refresh_seconds": refresh[1],
+            "refreshed": refresh[2],
+            "chunks_cpu": sum(result[3] for result in chunks), "chunks_db_cpu": sum(result[4] for result in chunks),
+            "refresh_cpu": refresh[3], "refresh_db_cpu": refresh[4]}
 
 
 if __name__ == "__main__":

@@ -43,6 +43,28 @@ def once(database, script, *args):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def customer_updates():
+    """How many of the customers' row versions written so far (the refresh's) were heap-only: no index
+    touched. The statistics of the processes that wrote them are flushed when those end."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT n_tup_upd, n_tup_hot_upd, pg_relation_size(relid) FROM pg_stat_user_tables "
+                       "WHERE relname = 'customers_customer'")
+        updated, heap_only, size = cursor.fetchone()
+        # Digests of every figure stored, to compare two versions of the code on the same data.
+        cursor.execute("SELECT md5(string_agg((to_jsonb(f) - 'id' - 'run_id' - 'created_at')::text, '|' "
+                       "ORDER BY f.agreement_id)) FROM rebates_agreementforecast f")
+        forecasts = cursor.fetchone()[0]
+        cursor.execute("SELECT md5(string_agg(concat_ws(',', id, value_tier, risk_level, risk_points, "
+                       "risk_reasons::text, valued_on), '|' ORDER BY id)) FROM customers_customer")
+        customers = cursor.fetchone()[0]
+    connection.close()
+    return {"customer_updates": updated, "customer_heap_only": heap_only, "customer_bytes": size,
+            "forecasts_md5": forecasts, "customers_md5": customers}
+
+
 def main():
     sys.stdout.reconfigure(line_buffering=True)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
@@ -72,6 +94,7 @@ def main():
         runs.append(run)
         outlooks.append(once(work, "_outlook_once.py", str(run["run"])))
         wholes.append(once(work, "_outlook_once.py", str(run["run"]), "--whole", "--workers", WORKERS))
+        wholes[-1].update(customer_updates())
     use_database(main_db)
     drop_database(work)
     floor = min(runs, key=lambda r: r["seconds"])
@@ -91,6 +114,13 @@ def main():
           f"{whole['stored']:,} (slowest {whole['chunk_seconds']:.2f} s), value and risk refresh "
           f"{whole['refresh_seconds']:.2f} s ({whole['refreshed']:,} customers written), "
           f"peak {whole['peak_mb']:.0f} MB]")
+    print(f"   its CPU: forecast chunks {whole['chunks_cpu']:.2f} s + their database {whole['chunks_db_cpu']:.2f} s, "
+          f"refresh {whole['refresh_cpu']:.2f} s + its database {whole['refresh_db_cpu']:.2f} s; "
+          f"{whole['chunks_cpu'] + whole['chunks_db_cpu'] + whole['refresh_cpu'] + whole['refresh_db_cpu']:.2f} s "
+          f"in all (the database's parallel workers not counted)")
+    print(f"   customers' row versions written: {whole['customer_updates']:,}, heap-only (no index touched) "
+          f"{whole['customer_heap_only']:,}; the table {whole['customer_bytes'] / 2**20:.1f} MB")
+    print(f"   digests: forecasts {whole['forecasts_md5']}, customers' value and risk {whole['customers_md5']}")
     if whole_ratio > TARGET:
         sys.exit(1)
 

@@ -20,6 +20,7 @@ from rebates.bulk import insert_rows
 from rebates.engine.periods import add_months, month_of
 from rebates.models import AgreementBalance, RebateAgreement
 from rebates.selectors import customers_shortfall_months
+from rebates.services.outlook import collector_paused
 
 ZERO = Decimal("0.00")
 
@@ -79,8 +80,9 @@ def customer_facts(*, as_of: date, rules: RiskRules) -> dict[int, CustomerFacts]
     claims = _claims_below_net_net(as_of, rules.claim_days)
     signals = {customer_id: len(marks) for customer_id, marks in
                open_signals_by_customer(user=DESK, as_of=as_of).items()}
-    unpaid = dict(AgreementBalance.objects.order_by().values("agreement__customer_id")
-                  .annotate(total=Sum("unpaid")).values_list("agreement__customer_id", "total"))
+    # The balance row keeps its agreement's customer: summed per customer without a join to the agreements.
+    unpaid = dict(AgreementBalance.objects.order_by().values("customer_id")
+                  .annotate(total=Sum("unpaid")).values_list("customer_id", "total"))
     ends = _term_ends(as_of)
     facts = {}
     for customer_id, currency in Customer.objects.values_list("pk", "currency"):
@@ -103,6 +105,11 @@ class RefreshResult:
 def outlook_refresh(*, as_of: date) -> RefreshResult:
     """Value tier and risk of every customer as of `as_of`, written where they changed (one transaction;
     running it twice changes nothing the second time)."""
+    with collector_paused():  # ten thousand customers' facts and figures: short-lived objects, no cycles
+        return _refresh(as_of)
+
+
+def _refresh(as_of: date) -> RefreshResult:
     rules = risk_rules()
     a_share, b_share = tier_shares()
     facts = customer_facts(as_of=as_of, rules=rules)

@@ -13,6 +13,7 @@ from typing import NamedTuple
 from django.db.models import Prefetch, Q, Sum
 
 from rebates import engine
+from rebates.engine.lines import read_line
 from rebates.engine.money import CENT
 from rebates.engine.periods import add_months
 from rebates.models import BonusCondition, PurchaseLine, RebateAgreement, TierBand
@@ -173,7 +174,7 @@ def outlook_month_totals(agreements: list["AgreementInput"], *, firsts: dict[int
     groups = None if any(a.group is None for a in agreements) else {a.pk: a.customer_id for a in agreements
                                                                      if a.group}
     totals: dict[int, list[engine.PurchaseLine]] = defaultdict(list)
-    line = engine.PurchaseLine
+    line = read_line
     # One read from the earliest first month of all; each agreement keeps its own months only.
     for agreement_id, month, quantity, amount in sql.outlook_month_rows(
             list(firsts), earliest=min(firsts.values()), latest=latest, group_ids=groups, customer_ids=customers):

@@ -171,7 +171,7 @@ def next_tier(
         return None
     period = settlement_period(terms, as_of)
     # What the period had bought by the as-of month (later, already-sent lines are not yet counted).
-    known = tuple(line for line in lines if line.month <= as_month)
+    known = tuple([line for line in lines if line.month <= as_month])
     # Only the period's own months: those before it cannot change what it earns.
     this_period = (period.first,)
     last_year = _last_year_by_month(terms, last_year_lines)
@@ -245,7 +245,7 @@ def _rate_in_force(rule, volume: Volume) -> Decimal:
 
 def _period_volume_of_lines(lines, period, as_month, last_year):
     """The period's volume to date from its lines (no month left out) and its months so far."""
-    bought = monthly_totals(line for line in lines if period.first <= line.month <= as_month)
+    bought = monthly_totals([line for line in lines if period.first <= line.month <= as_month])
     quantity = amount = base_quantity = base_amount = ZERO
     counted = 0
     for month in period.months:
@@ -392,7 +392,7 @@ def forecast(
     period = settlement_period(terms, as_of)
     elapsed = [m for m in period.months if m <= as_month]
     remaining = [m for m in period.months if m > as_month]
-    actual = tuple(line for line in lines if line.month <= as_month)
+    actual = tuple([line for line in lines if line.month <= as_month])
     # Each month's totals, read once: the months so far, and last year's when both come from the same lines.
     bought = monthly_totals(actual)
     before = bought if last_year_lines is lines else monthly_totals(last_year_lines)
