@@ -21,6 +21,7 @@ from customers.models import AuditRecord, Customer
 from rebates.engine.periods import SettlementFrequency
 from rebates.models import EARNED_KINDS, LedgerEntry, RebateAgreement, Settlement
 from rebates.sql.scope import table
+from rebates.sql.terms import array_literal
 
 _FORFEITED = Settlement.Status.FORFEITED.value
 _TARGET = Settlement._meta.label_lower
@@ -260,7 +261,7 @@ def _draft(sql: str, *, label: str, agreement_ids: list[int], now, **params) -> 
     names, months = _frequencies()
     with connection.cursor() as cursor:
         cursor.execute(sql.format(audit=audit, currency=currency, **tables), {
-            "names": names, "months": months, "ids": list(agreement_ids), "now": now, "label": label,
+            "names": names, "months": months, "ids": array_literal(agreement_ids), "now": now, "label": label,
             "target": _TARGET, "forfeited": _FORFEITED, "draft": Settlement.Status.DRAFT.value,
             "earned_kinds": [str(kind) for kind in EARNED_KINDS], **params,
         })
@@ -297,6 +298,6 @@ def agreements_expire(*, agreement_ids: list[int], as_of_month: date) -> int:
     """Active agreements among these whose term ended before `as_of_month` become expired; how many."""
     with connection.cursor() as cursor:
         cursor.execute(_EXPIRE_SQL.format(agreement=table(RebateAgreement)), [
-            RebateAgreement.Status.EXPIRED.value, list(agreement_ids), RebateAgreement.Status.ACTIVE.value,
+            RebateAgreement.Status.EXPIRED.value, array_literal(agreement_ids), RebateAgreement.Status.ACTIVE.value,
             as_of_month])
         return cursor.rowcount
