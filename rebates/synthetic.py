@@ -747,12 +747,12 @@ def _referrals_plan(rng, planned, customer_count):
     return referrals
 
 
-GROUP_PERCENT = 10  # of the customers, so of the agreements (they go round the customers)
+GROUP_PERCENT = 10  # of all the customers, so of the agreements (they go round the customers)
 MEMBERS_PER_GROUP = (2, 5)
 
 
 def _groups_plan(rng, planned, customer_count, month_count, referred):
-    """[(group, member, joined month index, ended month index or None)]: about GROUP_PERCENT of the customers
+    """[(group, member, joined month index, ended month index or None)]: GROUP_PERCENT of the customers
     are buying groups, each of 2 to 5 other customers whose first agreement shares a product line with the
     group's (so their purchases fall in its scope). One level (a group is never a member), one group per member
     (for the whole book), no referral customer among them (the referral kind reads its own; kept apart). Most
@@ -762,7 +762,8 @@ def _groups_plan(rng, planned, customer_count, month_count, referred):
         first_scope.setdefault(a.customer, a.spans)
     referrers = {a.customer for a in planned if a.rule["kind"] == "referral"}
     eligible = [c for c in range(customer_count) if c not in referred and c not in referrers and c in first_scope]
-    groups = sorted(rng.sample(eligible, len(eligible) * GROUP_PERCENT // 100))
+    # A tenth of all the customers (not of those eligible), so a tenth of the book's agreements are a group's.
+    groups = sorted(rng.sample(eligible, min(len(eligible), customer_count * GROUP_PERCENT // 100)))
     taken = set(groups)
     by_line = {}
     for customer in eligible:
