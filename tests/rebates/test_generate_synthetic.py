@@ -296,7 +296,9 @@ def test_a_tenth_of_the_agreements_are_on_buying_groups_of_two_to_five_members(m
     generate(**LARGER, seed=5)
     groups = Customer.objects.filter(code__startswith="BK-", is_group=True)
     on_groups = RebateAgreement.objects.filter(customer__in=groups).count()
-    assert 0.06 * 500 <= on_groups <= 0.14 * 500
+    # A tenth of all the customers are made groups (one finding no member stays a plain customer).
+    assert 0.09 * LARGER["customers"] <= groups.count() <= 0.1 * LARGER["customers"]
+    assert 0.08 * LARGER["agreements"] <= on_groups <= 0.12 * LARGER["agreements"]
     for group in groups:
         members = GroupMembership.objects.filter(group=group)
         assert 1 <= members.count() <= 5  # 2 to 5 asked; fewer when the group's lines have few candidates
@@ -311,3 +313,14 @@ def test_a_tenth_of_the_agreements_are_on_buying_groups_of_two_to_five_members(m
     generate(**LARGER, seed=5, replace=True)
     assert not Customer.objects.filter(code__startswith="BK-", is_group=True).exists()
     assert synthetic_lines() == lines  # the same lines with or without groups
+
+
+def test_generate_book_makes_the_same_book_as_generate_synthetic():
+    generate(seed=7)
+    lines = synthetic_lines()
+    out = StringIO()
+    call_command("generate_book", **SIZES, seed=7, replace=True, stdout=out)
+    assert "customers" in out.getvalue()
+    assert synthetic_lines() == lines
+    assert Customer.objects.filter(code__startswith="BK-", is_group=True).exists()
+    assert Customer.objects.filter(code__startswith="BK-").values("currency").distinct().count() == 2
