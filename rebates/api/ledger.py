@@ -585,12 +585,15 @@ SETTLEMENT_TOTALS = {"count": 2, "currencies": [{"currency": "EUR", "count": 1, 
                      "to_pay": {"count": 0, "currencies": []}}
 
 
-def _selection_total_schema(description):
+def _selection_total_schema(description, example):
+    """The JSON schema of a SelectionTotalOut; each leaf carries its example, from which the list's example
+    page is drawn."""
     currency = {"type": "object", "required": ["currency", "count", "amount"], "properties": {
         "currency": {"type": "string"}, "count": {"type": "integer"},
         "amount": {"type": "string", "format": "decimal", "pattern": r"^-?\d{0,16}(?:\.\d{0,2})?$"}}}
     return {"type": "object", "description": description, "required": ["count", "currencies"],
-            "properties": {"count": {"type": "integer"}, "currencies": {"type": "array", "items": currency}}}
+            "properties": {"count": {"type": "integer", "example": example["count"]},
+                           "currencies": {"type": "array", "items": currency, "example": example["currencies"]}}}
 
 
 class SettlementPages(Pages):
@@ -599,14 +602,17 @@ class SettlementPages(Pages):
 
     def get_paginated_response_schema(self, schema):
         answer = super().get_paginated_response_schema(schema)
-        totals = _selection_total_schema("The whole filtered selection (every page), per currency.")
+        totals = _selection_total_schema("The whole filtered selection (every page), per currency.",
+                                         SETTLEMENT_TOTALS)
         totals["required"] = [*totals["required"], "to_approve", "to_pay"]
         totals["properties"].update(
             to_approve={**_selection_total_schema("Those of the selection you may approve now; null without the "
-                                                  "permission to approve."), "nullable": True},
+                                                  "permission to approve.", SETTLEMENT_TOTALS["to_approve"]),
+                        "nullable": True},
             to_pay={**_selection_total_schema("Those of the selection you may pay now (approved by others); null "
-                                              "without the permission to pay."), "nullable": True})
-        answer["properties"]["totals"] = {**totals, "example": SETTLEMENT_TOTALS}
+                                              "without the permission to pay.", SETTLEMENT_TOTALS["to_pay"]),
+                    "nullable": True})
+        answer["properties"]["totals"] = totals
         answer["required"] = [*answer.get("required", []), "totals"]
         return answer
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from rebates.models import Settlement
 from rebates.templatetags.figures import money
@@ -100,3 +101,14 @@ def test_the_settlements_pages_totals_row_shows_the_same_figures(users, book, cl
     assert f'<th scope="row">Total of {totals["count"]}</th>' in row
     # The Amount column: the seventh of the list's, the sixth after the row's heading.
     assert amounts[5] == " · ".join(money(D(each["amount"]), each["currency"]) for each in totals["currencies"])
+
+
+def test_the_schema_describes_the_totals_and_exemplifies_them(db):
+    schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    answer = schema["paths"][API]["get"]["responses"]["200"]["content"]["application/json"]
+    page = schema["components"]["schemas"][answer["schema"]["$ref"].rsplit("/", 1)[-1]]
+    assert "totals" in page["required"]
+    assert set(page["properties"]["totals"]["properties"]) == {"count", "currencies", "to_approve", "to_pay"}
+    example = next(iter(answer["examples"].values()))["value"]
+    assert example["totals"]["currencies"][0] == {"currency": "EUR", "count": 1, "amount": "30.00"}
+    assert example["results"][0]["agreement"] == "AG-2026-0042"
