@@ -90,6 +90,10 @@ class SettlementQuerySet(VisibleToQuerySet):
         person gave the first."""
         return self.filter(Q(status="draft") | (Q(status="approving") & ~Q(approved_by=user)))
 
+    def payable_by(self, user):
+        """The approved settlements `user` may pay now: those they approved neither time (four eyes)."""
+        return self.filter(status="approved").exclude(approved_by=user).exclude(second_approved_by=user)
+
 
 class ContractPriceQuerySet(VisibleToQuerySet):
     customer_path = "agreement__customer"

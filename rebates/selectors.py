@@ -661,10 +661,29 @@ def by_currency(rows, currency: str, **figures) -> dict[str, dict]:
 
 
 def counted_by_currency(rows, amount: str, currency: str) -> dict:
-    """How many `rows`, and their `amount` per currency: {"count": n, "amount": {currency: sum}}."""
+    """How many `rows`, and their `amount` per currency: {"count": n, "amount": {currency: sum},
+    "counts": {currency: n}}."""
     figures = by_currency(rows, currency, count=Count("pk"), total=Coalesce(Sum(amount), ZERO))
     return {"count": sum(row["count"] for row in figures.values()),
-            "amount": {code: row["total"] for code, row in figures.items()}}
+            "amount": {code: row["total"] for code, row in figures.items()},
+            "counts": {code: row["count"] for code, row in figures.items()}}
+
+
+SETTLEMENT_CURRENCY = "agreement__customer__currency"
+
+
+def settlement_totals(settlements, *, user) -> dict:
+    """The totals of a selection of `settlements` (already narrowed to those `user` may see), as the
+    settlements page shows them: how many and what they pay, per currency (`all`); and for a user who may
+    approve or pay, how many of them and how much they may approve (`to_approve`) or pay (`to_pay`) now
+    (None for a user who may not). Each is counted_by_currency's {"count", "amount", "counts"}."""
+    return {
+        "all": counted_by_currency(settlements, "amount", SETTLEMENT_CURRENCY),
+        "to_approve": (counted_by_currency(settlements.approvable_by(user), "amount", SETTLEMENT_CURRENCY)
+                       if user.has_perm("rebates.approve_settlement") else None),
+        "to_pay": (counted_by_currency(settlements.payable_by(user), "amount", SETTLEMENT_CURRENCY)
+                   if user.has_perm("rebates.pay_settlement") else None),
+    }
 
 
 def book_currencies() -> list[str]:

@@ -355,8 +355,7 @@ def _selection(request, query: str):
 
 def _payable(settlements, user):
     """The approved ones among `settlements` that `user` approved neither time (four eyes)."""
-    return (settlements.filter(status=Settlement.Status.APPROVED).exclude(approved_by=user)
-            .exclude(second_approved_by=user))
+    return settlements.payable_by(user)
 
 
 def _back_to_list(query):

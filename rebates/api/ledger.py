@@ -23,6 +23,7 @@ from config.api.errors import ApiError, Conflict
 from config.api.fields import MONTH_PATTERN, DayField, MonthField
 from config.api.filters import QueryParams
 from config.api.inputs import NoBody, StrictInput
+from config.api.pagination import Pages
 from config.api.schema import ErrorSerializer
 from config.api.views import ApiView, ApiViewSet
 from rebates.api.filters import LedgerEntryFilter
@@ -33,7 +34,7 @@ from rebates.exports.settlement_statement import PDF_CONTENT_TYPE, statement_pdf
 from rebates.filtersets import AccrualRunFilterSet, SettlementFilterSet
 from rebates.groups import settlement_parts
 from rebates.models import AccrualRun, ExportJob, LedgerEntry, RebateAgreement, Settlement
-from rebates.selectors import accrual_rows, agreement_statement
+from rebates.selectors import accrual_rows, agreement_statement, settlement_totals
 from rebates.services import (
     AccrualRunError,
     SettlementConflict,
@@ -546,8 +547,81 @@ class PaidManyOut(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=16, decimal_places=2, help_text="What they pay in all.")
 
 
+class CurrencyTotalOut(serializers.Serializer):
+    currency = serializers.CharField()
+    count = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2, help_text="What they pay, in that currency.")
+
+
+class SelectionTotalOut(serializers.Serializer):
+    count = serializers.IntegerField()
+    currencies = CurrencyTotalOut(many=True, help_text="Per currency: never one sum of different currencies.")
+
+
+class SettlementTotalsOut(SelectionTotalOut):
+    to_approve = SelectionTotalOut(allow_null=True, help_text="Those of the selection you may approve now; null "
+                                                              "without the permission to approve.")
+    to_pay = SelectionTotalOut(allow_null=True, help_text="Those of the selection you may pay now (approved by "
+                                                          "others); null without the permission to pay.")
+
+
+def _selection_total(counted):
+    if counted is None:
+        return None
+    return {"count": counted["count"],
+            "currencies": [{"currency": code, "count": counted["counts"][code], "amount": amount}
+                           for code, amount in counted["amount"].items()]}
+
+
+def settlement_totals_out(totals) -> dict:
+    """settlement_totals as the API answers it."""
+    return SettlementTotalsOut({**_selection_total(totals["all"]), "to_approve": _selection_total(
+        totals["to_approve"]), "to_pay": _selection_total(totals["to_pay"])}).data
+
+
+SETTLEMENT_TOTALS = {"count": 2, "currencies": [{"currency": "EUR", "count": 1, "amount": "30.00"},
+                                                {"currency": "USD", "count": 1, "amount": "1250.00"}],
+                     "to_approve": {"count": 1, "currencies": [{"currency": "EUR", "count": 1, "amount": "30.00"}]},
+                     "to_pay": {"count": 0, "currencies": []}}
+
+
+def _selection_total_schema(description, example):
+    """The JSON schema of a SelectionTotalOut; each leaf carries its example, from which the list's example
+    page is drawn."""
+    currency = {"type": "object", "required": ["currency", "count", "amount"], "properties": {
+        "currency": {"type": "string"}, "count": {"type": "integer"},
+        "amount": {"type": "string", "format": "decimal", "pattern": r"^-?\d{0,16}(?:\.\d{0,2})?$"}}}
+    return {"type": "object", "description": description, "required": ["count", "currencies"],
+            "properties": {"count": {"type": "integer", "example": example["count"]},
+                           "currencies": {"type": "array", "items": currency, "example": example["currencies"]}}}
+
+
+class SettlementPages(Pages):
+    """Pages of settlements that carry `totals`: the figures of the whole filtered selection, every page
+    alike (the view sets them: see SettlementViewSet.get_paginated_response)."""
+
+    def get_paginated_response_schema(self, schema):
+        answer = super().get_paginated_response_schema(schema)
+        totals = _selection_total_schema("The whole filtered selection (every page), per currency.",
+                                         SETTLEMENT_TOTALS)
+        totals["required"] = [*totals["required"], "to_approve", "to_pay"]
+        totals["properties"].update(
+            to_approve={**_selection_total_schema("Those of the selection you may approve now; null without the "
+                                                  "permission to approve.", SETTLEMENT_TOTALS["to_approve"]),
+                        "nullable": True},
+            to_pay={**_selection_total_schema("Those of the selection you may pay now (approved by others); null "
+                                              "without the permission to pay.", SETTLEMENT_TOTALS["to_pay"]),
+                    "nullable": True})
+        answer["properties"]["totals"] = totals
+        answer["required"] = [*answer.get("required", []), "totals"]
+        return answer
+
+
 @extend_schema_view(
-    list=extend_schema(summary="Settlements", description="Newest period first.",
+    list=extend_schema(summary="Settlements",
+                       description="Newest period first. `totals` beside the page: how many settlements the "
+                                   "filters select in all and what they pay per currency, and of them those you "
+                                   "may approve and pay now (the settlements page's figures).",
                        examples=[OpenApiExample("A settlement", response_only=True, value=SETTLEMENT)]),
     retrieve=extend_schema(summary="One settlement",
                            examples=[OpenApiExample("A settlement", response_only=True, value=SETTLEMENT)]),
@@ -616,6 +690,7 @@ class PaidManyOut(serializers.Serializer):
 class SettlementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     serializer_class = SettlementOut
     filterset_class = SettlementFilterSet
+    pagination_class = SettlementPages
     required_permissions = {
         "list": ("rebates.view_settlement",), "retrieve": ("rebates.view_settlement",),
         "approve": ("rebates.view_settlement", "rebates.approve_settlement"),
@@ -689,6 +764,13 @@ class SettlementViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
         return (Settlement.objects.visible_to(self.request.user)
                 .select_related("agreement__customer", "approved_by", "paid_by")
                 .order_by("-period_end", "agreement__number", "-id"))
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        # The same filtered, visible selection as the page's rows, totalled over every page.
+        selection = self.filter_queryset(Settlement.objects.visible_to(self.request.user))
+        response.data["totals"] = settlement_totals_out(settlement_totals(selection, user=self.request.user))
+        return response
 
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
