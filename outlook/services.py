@@ -17,10 +17,10 @@ from outlook.valuation import CustomerFacts, RiskRules, risk_score, value_tiers
 from pricing_signals.models import PriceClaim
 from pricing_signals.selectors import claims_net_net, open_signals_by_customer
 from rebates.bulk import insert_rows
+from rebates.collector import collector_paused
 from rebates.engine.periods import add_months, month_of
 from rebates.models import AgreementBalance, RebateAgreement
 from rebates.selectors import customers_shortfall_months
-from rebates.services.outlook import collector_paused
 
 ZERO = Decimal("0.00")
 

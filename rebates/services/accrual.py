@@ -23,6 +23,7 @@ from config.celery_app import app as celery_app
 from config.celery_app import queue_on_commit
 from customers.services import audit_record
 from rebates.bulk import copy_lines
+from rebates.collector import collector_paused
 from rebates.engine import months_in_part, months_read_in_part
 from rebates.engine.money import CENT, ZERO
 from rebates.engine.periods import add_months, month_of
@@ -116,7 +117,7 @@ def accrual_run_prepare(*, run_id: int) -> list[int]:
     Returns the ids of the chunks still to book: all of them the first time, the unfinished ones when the
     same message is delivered again, none when the run is over or was skipped because another is running.
     """
-    with transaction.atomic():
+    with collector_paused(), transaction.atomic():
         _lock_run_starts()
         run = AccrualRun.objects.select_for_update(no_key=True).get(pk=run_id)
         if run.status == AccrualRun.Status.RUNNING:
@@ -205,7 +206,7 @@ def accrual_chunk_book(*, chunk_id: int) -> ChunkResult:
 
     A chunk already booked, or of a run that is no longer running, books nothing.
     """
-    with transaction.atomic():
+    with collector_paused(), transaction.atomic():
         # Lock the chunk only: the run row stays free, so chunks book side by side.
         chunk = AccrualChunk.objects.select_for_update(of=("self",)).select_related("run").get(pk=chunk_id)
         run = chunk.run

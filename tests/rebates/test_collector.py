@@ -1,11 +1,11 @@
-"""The outlook pauses Python's cycle collector while a chunk (or the value and risk refresh) works, and gives
+"""Nightly number work (the accrual run, the outlook) pauses Python's cycle collector while it works, and gives
 it back as it found it."""
 
 import gc
 
 import pytest
 
-from rebates.services.outlook import collector_paused
+from rebates.collector import collector_paused
 
 
 @pytest.fixture
