@@ -300,7 +300,7 @@ def scope_month_drop(*, run_id: int) -> None:
 # answers both. Only the agreements named as groups' are joined to the memberships. Each buyer's lines are read
 # from its agreement's own first month, so no month is read that the forecast then drops; the products in
 # scope are the chunk's (agreement, product) pairs, joined once (`covered_products_sql`), where testing each
-# line against the scope's two tables cost a third more of the read.
+# line against the scope's two tables cost about a tenth more of the read.
 _OUTLOOK_TOTALS_SQL = """
 WITH buyer AS (
     SELECT a.id, a.end_month, w.first, a.customer_id AS buyer_id, FALSE AS member,
