@@ -61,21 +61,30 @@ _RULE_FIELDS = ("kind", "rate", "rate_type", "tier_basis", "tier_method", "basel
                 "focus_line_id", "focus_share")
 
 
-def _terms(start_month, end_month, frequency, committed, terminated_on, rule, bands, bonuses) -> engine.AgreementTerms:
+def _terms(start_month, end_month, frequency, committed, terminated_on, rule, bands, bonuses,
+           rules: dict | None = None) -> engine.AgreementTerms:
+    """The engine's terms; `rules`, when given, keeps the rules made so far by what they were made of (their
+    text, so 1.0 and 1.00 stay apart): agreements made from one template share one frozen rule, checked once."""
+    if rules is None:
+        return engine.AgreementTerms(start_month=start_month, end_month=end_month, settlement_frequency=frequency,
+                                     committed_monthly_quantity=committed, terminated_on=terminated_on,
+                                     rule=_rule(rule, bands, bonuses))
+    key = repr((rule, bands, bonuses))
+    made = rules.get(key)
+    if made is None:
+        made = rules[key] = _rule(rule, bands, bonuses)
+    return engine.AgreementTerms(start_month=start_month, end_month=end_month, settlement_frequency=frequency,
+                                 committed_monthly_quantity=committed, terminated_on=terminated_on, rule=made)
+
+
+def _rule(rule, bands, bonuses) -> engine.RebateRule:
     rule = dict(zip(_RULE_FIELDS, rule, strict=True))
     # The engine knows a product line by its id as text, as the mix lines name it.
     rule["focus_line"] = rule.pop("focus_line_id")
-    return engine.AgreementTerms(
-        start_month=start_month,
-        end_month=end_month,
-        settlement_frequency=frequency,
-        committed_monthly_quantity=committed,
-        terminated_on=terminated_on,
-        rule=engine.RebateRule(
-            **rule,
-            bands=tuple(engine.Band(threshold, rate) for threshold, rate in bands),
-            bonuses=tuple(engine.LaunchBonus(sku, minimum, extra) for sku, minimum, extra in bonuses),
-        ),
+    return engine.RebateRule(
+        **rule,
+        bands=tuple(engine.Band(threshold, rate) for threshold, rate in bands),
+        bonuses=tuple(engine.LaunchBonus(sku, minimum, extra) for sku, minimum, extra in bonuses),
     )
 
 
@@ -112,11 +121,12 @@ def agreement_inputs(ids: Iterable[int]) -> list[AgreementInput]:
         bands[agreement_id].append((threshold, rate))
     for agreement_id, product_id, sku, minimum, extra in bonus_rows:
         bonuses[agreement_id].append((product_id, sku, minimum, extra))
+    rules = {}  # a chunk's agreements share a few thousand rules at most
     return [
         AgreementInput(
             pk, customer_id, start, end,
             _terms(start, end, frequency, committed, terminated_on, rule, bands[pk],
-                   [(sku, minimum, extra) for _, sku, minimum, extra in bonuses[pk]]),
+                   [(sku, minimum, extra) for _, sku, minimum, extra in bonuses[pk]], rules),
             tuple(product_id for product_id, *_ in bonuses[pk]),
             is_group,
         )
@@ -175,12 +185,11 @@ def outlook_month_totals(agreements: list["AgreementInput"], *, firsts: dict[int
                                                                      if a.group}
     totals: dict[int, list[engine.PurchaseLine]] = defaultdict(list)
     line = read_line
-    # One read from the earliest first month of all; each agreement keeps its own months only.
+    # Each agreement's lines are read from its own first month on.
     for agreement_id, month, quantity, amount in sql.outlook_month_rows(
-            list(firsts), earliest=min(firsts.values()), latest=latest, group_ids=groups, customer_ids=customers):
-        if month >= firsts[agreement_id]:
-            # PostgreSQL's sums of numerics come as exact Decimals and months as dates: taken as they are.
-            totals[agreement_id].append(line(month, quantity, amount))
+            firsts, latest=latest, group_ids=groups, customer_ids=customers):
+        # PostgreSQL's sums of numerics come as exact Decimals and months as dates: taken as they are.
+        totals[agreement_id].append(line(month, quantity, amount))
     return totals
 
 

@@ -1,8 +1,9 @@
 """The scope rule's three spellings agree (rebates/scope.py): over random agreements (scopes of products and/or
 product lines, terms) and random purchase lines in the database, Python's `covers`, the ORM's `covering` and
-`covered_q`, and the SQL fragment `covers_sql` give the same answer for every (agreement, line) pair; and so
-do the reads built on them: the lines reported unmatched (both ways), the engine's monthly totals and the
-months an incremental run recomputes."""
+`covered_q`, and the SQL fragment `covers_sql` (and its products as a set, `covered_products_sql`, within the
+term) give the same answer for every (agreement, line) pair; and so do the reads built on them: the lines
+reported unmatched (both ways), the engine's monthly totals, the outlook's (the term's and the months before
+it) and the months an incremental run recomputes."""
 
 from collections import defaultdict
 from datetime import date
@@ -20,7 +21,7 @@ from rebates.engine.periods import add_months
 from rebates.models import PurchaseLine, RebateAgreement, RebateRule
 from rebates.scope import AgreementScope, counts_for, covered_q, covers
 from rebates.services import accrual, purchases
-from rebates.sql.scope import covers_sql, table
+from rebates.sql.scope import covered_products_sql, covers_sql, table
 from tests.factories import CustomerFactory, ProductFactory, ProductLineFactory, ProgramFactory
 
 pytestmark = pytest.mark.django_db
@@ -97,6 +98,19 @@ def pairs_by_sql(agreements) -> set[tuple[int, int]]:
         return set(cursor.fetchall())
 
 
+def pairs_by_covered_products(agreements) -> set[tuple[int, int]]:
+    """As `pairs_by_sql`, with the products in scope as a set of (agreement, product) pairs and the term as the
+    caller of `covered_products_sql` spells it."""
+    sql = (f"SELECT a.id, pl.id FROM {table(RebateAgreement)} a "
+           f"JOIN {table(PurchaseLine)} pl ON pl.customer_id = a.customer_id "
+           f"JOIN ({covered_products_sql(agreements='%(ids)s')}) c "
+           f"  ON c.agreement_id = a.id AND c.product_id = pl.product_id "
+           f"WHERE a.id = ANY(%(ids)s::bigint[]) AND pl.month >= a.start_month AND pl.month <= a.end_month")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"ids": [agreement.pk for agreement in agreements]})
+        return set(cursor.fetchall())
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(agreement_list=st.lists(agreement_plans, min_size=1, max_size=4),
        line_list=st.lists(line_plans, min_size=1, max_size=12))
@@ -123,7 +137,7 @@ def test_the_three_spellings_of_the_scope_rule_agree_on_every_agreement_and_line
                       for pk in PurchaseLine.objects.filter(covered_q(a)).values_list("pk", flat=True)}
         # SQL: the fragment every raw query uses.
         by_sql = pairs_by_sql(agreements)
-        assert by_covering == by_covered == by_sql == expected
+        assert by_covering == by_covered == by_sql == pairs_by_covered_products(agreements) == expected
 
         # The reads built on the rule: the lines no agreement counts, in one query and matched here.
         rows = [(i, line.erp_line_id, line.customer_id, line.product_id, line.month, line.quantity, line.unit_price,
@@ -139,6 +153,21 @@ def test_the_three_spellings_of_the_scope_rule_agree_on_every_agreement_and_line
             units[agreement_id, line.month] += line.quantity
         totals = terms.scope_month_totals(agreements)
         assert {(pk, line.month): line.quantity for pk, found in totals.items() for line in found} == dict(units)
+        # The outlook's: the term's months as above, and those before it from each agreement's own first month
+        # (the products in scope, whatever the month).
+        inputs = terms.agreement_inputs([a.pk for a in agreements])
+        firsts = {a.pk: add_months(a.start_month, -(a.pk % 3)) for a in inputs}
+        before = defaultdict(Decimal)
+        for a in agreements:
+            for line in lines:
+                if (line.customer_id == a.customer_id and firsts[a.pk] <= line.month < a.start_month
+                        and counts_for(scopes[a.pk], line.customer_id, line.product_id, line_of[line.product_id],
+                                       a.start_month)):
+                    before[a.pk, line.month] += line.quantity
+        latest = add_months(FIRST, 8)
+        outlook = terms.outlook_month_totals(inputs, firsts=firsts, latest=latest)
+        assert {(pk, line.month): line.quantity for pk, found in outlook.items() for line in found} == {
+            **{key: total for key, total in units.items() if key[1] <= latest}, **before}
         # The months an incremental run recomputes: those of the lines (marked as written) each agreement counts.
         changed = accrual._months_changed_by_marks(snapshot=None, as_of_month=add_months(FIRST, 12))
         months = defaultdict(set)
