@@ -213,15 +213,17 @@ def claims_state(products: Sequence[int], cutoffs: Sequence[date]) -> list[tuple
     return _claim_rows(sql, params)
 
 
-def claims_fingerprints(products: Sequence[int]) -> list[tuple]:
-    """(product, claims, fingerprint) of each product of `products` that has claims not dismissed: the
-    fingerprint a 64-bit hash of every such claim's id, customer, competitor, date, price, signal and
-    whether it is corroborated, which any change of one of those (or a claim more or less) changes."""
+def claims_fingerprints(products: Sequence[int], leaving_out: int | None = None) -> list[tuple]:
+    """(product, claims, fingerprint) of each product of `products` that has claims not dismissed (but the
+    claim `leaving_out`, when given): the fingerprint a 64-bit hash of every such claim's id, customer,
+    competitor, date, price, signal and whether it is corroborated, which any change of one of those (or a
+    claim more or less) changes."""
     if not products:
         return []
     sql = (f"SELECT c.product_id, count(*), {_FINGERPRINT} FROM {_table(PriceClaim)} c "
-           "WHERE c.status <> %s AND c.product_id = ANY(%s::bigint[]) GROUP BY c.product_id")
-    return _claim_rows(sql, [CORROBORATED, DISMISSED, [int(pk) for pk in products]])
+           "WHERE c.status <> %s AND c.product_id = ANY(%s::bigint[]) AND c.id <> %s GROUP BY c.product_id")
+    return _claim_rows(sql, [CORROBORATED, DISMISSED, [int(pk) for pk in products],
+                             0 if leaving_out is None else int(leaving_out)])
 
 
 def signals_priced_otherwise(products: Sequence[int], prices: Sequence) -> list[tuple]:

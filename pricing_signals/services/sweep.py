@@ -336,12 +336,29 @@ def price_claim_check(*, claim_id: int, as_of: date) -> str | None:
                                    claim["competitor_id"] if rule.same_competitor else None)
         if not claims.has(claim_id):  # dismissed (or deleted) meanwhile: it takes no part
             return PriceClaim.objects.filter(pk=claim_id).values_list("status", flat=True).first()
+        in_step = _in_step_with_record(claim["product_id"], rule, claim_id)
         outcome = _DetectionOutcome(claims, as_of, refresh_prices=False)
         # Exact within one window of the claim; further out, only what the nearby claims prove is new.
         outcome.detect(range(len(claims)), rule, exact=lambda at: abs(claims.days[at] - day) <= reach)
         outcome.merge_stored()
         _logged(outcome.write(), as_of)
+        if in_step:
+            _swept_record([claim["product_id"]], {claim["product_id"]: rule}, as_of)
         return outcome.status[claims.position(claim_id)]
+
+
+def _in_step_with_record(product_id: int, rule: Rule, claim_id: int) -> bool:
+    """Whether the product's claims but `claim_id` are stored as its last whole detection left them, under
+    the same rule (SweptProduct). Then its check leaves every claim as a whole detection would (the check
+    adds one claim to a detection's result), and the record is kept in step after it: the nightly sweep
+    need not detect the product again for a claim checked in the day."""
+    recorded = SweptProduct.objects.filter(product_id=product_id).values_list(
+        "window_days", "min_customers", "tolerance_percent", "same_competitor", "claim_count", "fingerprint").first()
+    if recorded is None or recorded[:4] != (rule.window_days, rule.min_customers, rule.tolerance_percent,
+                                            rule.same_competitor):
+        return False
+    found = sql.claims_fingerprints([product_id], leaving_out=claim_id)
+    return bool(found) and found[0][1:] == recorded[4:]
 
 
 class _DetectionOutcome:

@@ -9,7 +9,7 @@ import pytest
 
 from pricing_signals import stored_claims
 from pricing_signals.models import DetectionRule, MarketSignal, PriceClaim, SweptProduct
-from pricing_signals.services import signals_detect
+from pricing_signals.services import price_claim_check, signals_detect
 from tests.factories import CustomerFactory, ProductFactory
 from tests.pricing_signals.conftest import YEAR_END, agreement_for, claim_on
 
@@ -137,3 +137,29 @@ def test_an_open_signal_left_without_claims_is_removed(seed, product):
     result = signals_detect(as_of=YEAR_END)
 
     assert result.signals_removed == 1 and MarketSignal.objects.count() == 1
+
+
+def test_a_claim_checked_in_the_day_leaves_its_product_to_the_date_only(seed, product, read_products):
+    signals_detect(as_of=YEAR_END)
+    # Two more customers echo April, each checked as it arrives.
+    for day in (date(2026, 4, 16), date(2026, 4, 20)):
+        price_claim_check(claim_id=claim_on(product, CustomerFactory(), day, "11.41").pk, as_of=YEAR_END)
+    assert status_of(seed["claims"]["april"]) == "corroborated"
+
+    result = signals_detect(as_of=YEAR_END)
+
+    assert read_products[-1] == []
+    assert (result.claims, result.claims_changed, result.corroborated) == (7, 0, 6)
+    assert_as_detection_of_every_product(YEAR_END)
+
+
+def test_a_check_after_a_change_it_did_not_make_leaves_the_product_to_the_sweep(seed, product):
+    signals_detect(as_of=YEAR_END)
+    PriceClaim.objects.filter(pk=seed["claims"]["echo_two"].pk).update(claimed_price=Decimal("9.00"))
+    price_claim_check(claim_id=claim_on(product, CustomerFactory(), date(2026, 2, 2), "15.00").pk, as_of=YEAR_END)
+
+    signals_detect(as_of=YEAR_END)
+
+    assert status_of(seed["claims"]["september"]) == "unsubstantiated"
+    assert not MarketSignal.objects.exists()
+    assert_as_detection_of_every_product(YEAR_END)
