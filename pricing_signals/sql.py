@@ -213,17 +213,27 @@ def claims_state(products: Sequence[int], cutoffs: Sequence[date]) -> list[tuple
     return _claim_rows(sql, params)
 
 
-def claims_fingerprints(products: Sequence[int], leaving_out: int | None = None) -> list[tuple]:
-    """(product, claims, fingerprint) of each product of `products` that has claims not dismissed (but the
-    claim `leaving_out`, when given): the fingerprint a 64-bit hash of every such claim's id, customer,
-    competitor, date, price, signal and whether it is corroborated, which any change of one of those (or a
-    claim more or less) changes."""
+def claims_fingerprints(products: Sequence[int]) -> list[tuple]:
+    """(product, claims, fingerprint) of each product of `products` that has claims not dismissed: the
+    fingerprint a 64-bit hash of every such claim's id, customer, competitor, date, price, signal and
+    whether it is corroborated, which any change of one of those (or a claim more or less) changes."""
     if not products:
         return []
     sql = (f"SELECT c.product_id, count(*), {_FINGERPRINT} FROM {_table(PriceClaim)} c "
-           "WHERE c.status <> %s AND c.product_id = ANY(%s::bigint[]) AND c.id <> %s GROUP BY c.product_id")
-    return _claim_rows(sql, [CORROBORATED, DISMISSED, [int(pk) for pk in products],
-                             0 if leaving_out is None else int(leaving_out)])
+           "WHERE c.status <> %s AND c.product_id = ANY(%s::bigint[]) GROUP BY c.product_id")
+    return _claim_rows(sql, [CORROBORATED, DISMISSED, [int(pk) for pk in products]])
+
+
+def claims_hash(ids: Sequence[int]) -> int:
+    """The part of their product's fingerprint (see claims_fingerprints) that the claims of `ids` not
+    dismissed make up as stored now (0 for none)."""
+    if not len(ids):
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE({_FINGERPRINT}, 0) FROM {_table(PriceClaim)} c "
+                       "WHERE c.id = ANY(%s::bigint[]) AND c.status <> %s",
+                       [CORROBORATED, [int(pk) for pk in ids], DISMISSED])
+        return cursor.fetchone()[0]
 
 
 def signals_priced_otherwise(products: Sequence[int], prices: Sequence) -> list[tuple]:
@@ -267,6 +277,7 @@ __all__ = [
     "EPOCH",
     "claims_copied",
     "claims_fingerprints",
+    "claims_hash",
     "claims_near",
     "claims_of_signals",
     "claims_set",

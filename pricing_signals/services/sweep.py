@@ -41,7 +41,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 
 from config import clock
 from pricing_signals import sql
@@ -336,29 +336,13 @@ def price_claim_check(*, claim_id: int, as_of: date) -> str | None:
                                    claim["competitor_id"] if rule.same_competitor else None)
         if not claims.has(claim_id):  # dismissed (or deleted) meanwhile: it takes no part
             return PriceClaim.objects.filter(pk=claim_id).values_list("status", flat=True).first()
-        in_step = _in_step_with_record(claim["product_id"], rule, claim_id)
         outcome = _DetectionOutcome(claims, as_of, refresh_prices=False)
+        outcome.record_kept = claim["product_id"], claim_id
         # Exact within one window of the claim; further out, only what the nearby claims prove is new.
         outcome.detect(range(len(claims)), rule, exact=lambda at: abs(claims.days[at] - day) <= reach)
         outcome.merge_stored()
         _logged(outcome.write(), as_of)
-        if in_step:
-            _swept_record([claim["product_id"]], {claim["product_id"]: rule}, as_of)
         return outcome.status[claims.position(claim_id)]
-
-
-def _in_step_with_record(product_id: int, rule: Rule, claim_id: int) -> bool:
-    """Whether the product's claims but `claim_id` are stored as its last whole detection left them, under
-    the same rule (SweptProduct). Then its check leaves every claim as a whole detection would (the check
-    adds one claim to a detection's result), and the record is kept in step after it: the nightly sweep
-    need not detect the product again for a claim checked in the day."""
-    recorded = SweptProduct.objects.filter(product_id=product_id).values_list(
-        "window_days", "min_customers", "tolerance_percent", "same_competitor", "claim_count", "fingerprint").first()
-    if recorded is None or recorded[:4] != (rule.window_days, rule.min_customers, rule.tolerance_percent,
-                                            rule.same_competitor):
-        return False
-    found = sql.claims_fingerprints([product_id], leaving_out=claim_id)
-    return bool(found) and found[0][1:] == recorded[4:]
 
 
 class _DetectionOutcome:
@@ -382,6 +366,8 @@ class _DetectionOutcome:
         self.averages = None  # our average price per product, when read already (a sweep reads it early)
         self.stored_signals = None  # {pk: KNOWN_FIELDS row} of the signals swept, when read already (a sweep)
         self.found_figures = {}  # a component's first position: its Figures, when worked out with the detection
+        # A claim check: (product, claim checked), whose product's SweptProduct record moves with what it writes.
+        self.record_kept = None
 
     def detect(self, positions: range, rule: Rule, exact=None, found: Found | None = None,
                figures: list | None = None) -> None:
@@ -544,7 +530,10 @@ class _DetectionOutcome:
 
         changes = ClaimChanges.between(claims, self.status, self.signal, left_out=self.copies)
         with _indexes_rebuilt(len(changes)) if self.rebuild_indexes else nullcontext():
-            claims_update(changes)
+            if self.record_kept is None:
+                claims_update(changes)
+            else:
+                _claims_update_keeping_record(changes, *self.record_kept)
         removed = _retire(gone)
         counts = changes.counts
         result = DetectionResult(
@@ -572,6 +561,21 @@ class _DetectionOutcome:
             "our_average_price": ours,
             "drop_percent": drop_percent(ours, figures.median_price),
         }
+
+
+def _claims_update_keeping_record(changes: ClaimChanges, product_id: int, claim_id: int) -> None:
+    """claims_update for the check of `claim_id`, moving its product's SweptProduct record (if any) by the
+    same difference as the claims' fingerprint: the claim checked counted in, and every claim it changes
+    hashed out as it was and in as it is. A record in step with the claims but the one checked (they are as
+    a whole detection left them) is in step after the check, which leaves them as a whole detection of
+    them all would: the nightly sweep need not detect the product again. A record out of step (claims
+    changed otherwise since) stays out of step by the same difference."""
+    others = sorted(set(changes.ids.tolist()) - {claim_id})
+    before = sql.claims_hash(others)
+    claims_update(changes)
+    after = sql.claims_hash([*others, claim_id])
+    SweptProduct.objects.filter(product_id=product_id).update(
+        claim_count=F("claim_count") + 1, fingerprint=F("fingerprint").bitxor(before ^ after))
 
 
 def _indexes_rebuilt(rows_written: int):

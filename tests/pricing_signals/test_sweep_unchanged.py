@@ -163,3 +163,17 @@ def test_a_check_after_a_change_it_did_not_make_leaves_the_product_to_the_sweep(
     assert status_of(seed["claims"]["september"]) == "unsubstantiated"
     assert not MarketSignal.objects.exists()
     assert_as_detection_of_every_product(YEAR_END)
+
+
+def test_a_claim_checked_twice_leaves_its_product_to_the_sweep(seed, product, read_products):
+    signals_detect(as_of=YEAR_END)
+    claim = claim_on(product, CustomerFactory(), date(2026, 4, 16), "11.41")
+    price_claim_check(claim_id=claim.pk, as_of=YEAR_END)
+    price_claim_check(claim_id=claim.pk, as_of=YEAR_END)  # its task ran twice: counted in twice
+
+    result = signals_detect(as_of=YEAR_END)
+
+    assert read_products[-1] is None  # detected again, its only product: every claim read
+    assert result.claims_changed == 0
+    assert SweptProduct.objects.get().claim_count == 6
+    assert_as_detection_of_every_product(YEAR_END)
