@@ -14,7 +14,7 @@ import numpy as np
 from django.db import connection
 
 from pricing_signals.detection import CORROBORATED, PENDING, PRICE_SCALE, UNSUBSTANTIATED
-from pricing_signals.models import MarketSignal, PriceClaim
+from pricing_signals.models import MarketSignal, PriceClaim, SweptProduct
 from rebates.bulk import copy_lines
 
 EPOCH = date(2000, 1, 1)  # claims are read as day numbers from here
@@ -236,6 +236,17 @@ def claims_hash(ids: Sequence[int]) -> int:
         return cursor.fetchone()[0]
 
 
+def swept_record_moved(product_id: int, difference: int, ids: Sequence[int]) -> None:
+    """Move the product's SweptProduct record (if any) by one more claim and its fingerprint by `difference`
+    and by the part the claims of `ids` make up as stored now (claims_hash), in one statement. Returns
+    nothing."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_table(SweptProduct)} SET claim_count = claim_count + 1, fingerprint = "
+                       f"fingerprint # %s::bigint # (SELECT COALESCE({_FINGERPRINT}, 0) FROM {_table(PriceClaim)} c "
+                       "WHERE c.id = ANY(%s::bigint[]) AND c.status <> %s) WHERE product_id = %s",
+                       [int(difference), CORROBORATED, [int(pk) for pk in ids], DISMISSED, int(product_id)])
+
+
 def signals_priced_otherwise(products: Sequence[int], prices: Sequence) -> list[tuple]:
     """(id, product, median price) of the signals of `products` that corroborated claims hold and whose
     stored our average price differs from `prices` (one per product, None for none)."""
@@ -291,4 +302,5 @@ __all__ = [
     "signals_copy",
     "signals_priced_otherwise",
     "statement_rows",
+    "swept_record_moved",
 ]

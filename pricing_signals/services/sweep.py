@@ -2,13 +2,16 @@
 
 Two entry points, both safe to run twice and at once:
 
-- `signals_detect(as_of=...)` recomputes every claim (the nightly sweep and `manage.py detect_signals`),
-  so claims whose check never ran (saved while the broker was down) are caught, and claims whose window
-  has passed turn from pending to unsubstantiated.
+- `signals_detect(as_of=...)` brings every claim to what detecting all of them finds (the nightly sweep and
+  `manage.py detect_signals`), so claims whose check never ran (saved while the broker was down) are
+  caught, and claims whose window has passed turn from pending to unsubstantiated. It detects again only
+  the products whose claims or rule changed since their last whole detection (SweptProduct); the others'
+  claims are only moved by the date, and their signals repriced. Products it is given are detected whole.
 - `price_claim_check(claim_id=..., as_of=...)` checks one new claim. Only claims within two windows of
   it can matter: statuses can change only within one window of it, and those depend only on claims within
   two. Adding a claim never breaks a witnessing set, so the signals of the claims it joins are merged with
-  what it witnesses; everything else stays as stored.
+  what it witnesses; everything else stays as stored. It moves its product's SweptProduct record by what it
+  writes, so a record in step stays in step.
 
 A signal keeps its identity when recomputed: a group of corroborated claims keeps a signal its claims
 already had: one with a decision (match or hold) first, the earliest decided; then one someone acknowledged
@@ -41,7 +44,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 
 from config import clock
 from pricing_signals import sql
@@ -573,9 +576,7 @@ def _claims_update_keeping_record(changes: ClaimChanges, product_id: int, claim_
     others = sorted(set(changes.ids.tolist()) - {claim_id})
     before = sql.claims_hash(others)
     claims_update(changes)
-    after = sql.claims_hash([*others, claim_id])
-    SweptProduct.objects.filter(product_id=product_id).update(
-        claim_count=F("claim_count") + 1, fingerprint=F("fingerprint").bitxor(before ^ after))
+    sql.swept_record_moved(product_id, before, [*others, claim_id])
 
 
 def _indexes_rebuilt(rows_written: int):
