@@ -188,6 +188,27 @@ class PriceClaim(NamedConstraints, models.Model):
         return f"{self.customer.code} says {self.competitor} sells {self.product.sku} at {self.claimed_price}"
 
 
+class SweptProduct(models.Model):
+    """What the last whole detection of a product's claims left stored: the rule it ran under, how many
+    claims were not dismissed and their fingerprint (sql.claims_state: each claim's id, customer,
+    competitor, date, price, signal and whether it is corroborated). While a product's rule and fingerprint
+    stay as recorded and no check of its claims is still to run, detecting it again can only move its
+    claims that are not corroborated between pending and unsubstantiated, by the date: the nightly sweep
+    does just that for it, instead of reading and detecting its claims again."""
+
+    product = models.OneToOneField(Product, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    swept_on = models.DateField(help_text="The date its claims were last detected as of.")
+    window_days = models.PositiveIntegerField()
+    min_customers = models.PositiveIntegerField()
+    tolerance_percent = models.DecimalField(max_digits=6, decimal_places=3)
+    same_competitor = models.BooleanField()
+    claim_count = models.PositiveIntegerField()
+    fingerprint = models.BigIntegerField()
+
+    def __str__(self):
+        return f"Claims of product #{self.product_id} detected as of {self.swept_on}"
+
+
 class SignalDecision(NamedConstraints, models.Model):
     """One decision on a signal (match or hold), kept when a later decision supersedes it: the signal's own
     decision fields always tell the latest, these rows the whole history."""
@@ -240,4 +261,4 @@ class SignalPriceMatch(models.Model):
 
 
 __all__ = ["Competitor", "DetectionRule", "MarketSignal", "PriceClaim", "SignalDecision", "SignalPriceMatch",
-           "money_field"]
+           "SweptProduct", "money_field"]

@@ -14,7 +14,7 @@ import numpy as np
 from django.db import connection
 
 from pricing_signals.detection import CORROBORATED, PENDING, PRICE_SCALE, UNSUBSTANTIATED
-from pricing_signals.models import MarketSignal, PriceClaim
+from pricing_signals.models import MarketSignal, PriceClaim, SweptProduct
 from rebates.bulk import copy_lines
 
 EPOCH = date(2000, 1, 1)  # claims are read as day numbers from here
@@ -185,6 +185,80 @@ def _array_text(values: np.ndarray) -> str:
     return "{" + ",".join(map(str, values.tolist())) + "}"
 
 
+# A claim's part of its product's fingerprint: what detection reads of it and what detection wrote to it
+# (its signal and whether it is corroborated; not pending against unsubstantiated, which only the date moves).
+# hash_record_extended hashes numbers by value (1.5 and 1.50 alike); the claims' parts are combined with XOR,
+# so the fingerprint does not depend on their order.
+_FINGERPRINT = ("bit_xor(hash_record_extended(ROW(c.id, c.customer_id, c.competitor_id, c.reported_on, "
+                "c.claimed_price, c.signal_id, c.status = %s), 0))")
+
+
+def claims_state(products: Sequence[int], cutoffs: Sequence[date]) -> list[tuple]:
+    """For each product of `products` that has claims not dismissed, `cutoffs` the first day (one per
+    product) whose claims are still pending when not corroborated: (product, claims, fingerprint (see
+    claims_fingerprints), claims whose check is still to run, corroborated claims, claims not corroborated
+    reported on or after the cutoff, ids of the pending claims before the cutoff, ids of the unsubstantiated
+    claims from the cutoff on). The id lists are unordered (empty: []). One pass over the claims."""
+    if not products:
+        return []
+    sql = (f"SELECT c.product_id, count(*), {_FINGERPRINT}, count(*) FILTER (WHERE c.check_pending), "
+           "count(*) FILTER (WHERE c.status = %s), "
+           "count(*) FILTER (WHERE c.status <> %s AND c.reported_on >= v.cutoff), "
+           "COALESCE(array_agg(c.id) FILTER (WHERE c.status = %s AND c.reported_on < v.cutoff), '{}'), "
+           "COALESCE(array_agg(c.id) FILTER (WHERE c.status = %s AND c.reported_on >= v.cutoff), '{}') "
+           f"FROM {_table(PriceClaim)} c JOIN unnest(%s::bigint[], %s::date[]) AS v (product, cutoff) "
+           "ON c.product_id = v.product WHERE c.status <> %s GROUP BY c.product_id")
+    params = [CORROBORATED, CORROBORATED, CORROBORATED, PENDING, UNSUBSTANTIATED,
+              [int(pk) for pk in products], list(cutoffs), DISMISSED]
+    return _claim_rows(sql, params)
+
+
+def claims_fingerprints(products: Sequence[int]) -> list[tuple]:
+    """(product, claims, fingerprint) of each product of `products` that has claims not dismissed: the
+    fingerprint a 64-bit hash of every such claim's id, customer, competitor, date, price, signal and
+    whether it is corroborated, which any change of one of those (or a claim more or less) changes."""
+    if not products:
+        return []
+    sql = (f"SELECT c.product_id, count(*), {_FINGERPRINT} FROM {_table(PriceClaim)} c "
+           "WHERE c.status <> %s AND c.product_id = ANY(%s::bigint[]) GROUP BY c.product_id")
+    return _claim_rows(sql, [CORROBORATED, DISMISSED, [int(pk) for pk in products]])
+
+
+def claims_hash(ids: Sequence[int]) -> int:
+    """The part of their product's fingerprint (see claims_fingerprints) that the claims of `ids` not
+    dismissed make up as stored now (0 for none)."""
+    if not len(ids):
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE({_FINGERPRINT}, 0) FROM {_table(PriceClaim)} c "
+                       "WHERE c.id = ANY(%s::bigint[]) AND c.status <> %s",
+                       [CORROBORATED, [int(pk) for pk in ids], DISMISSED])
+        return cursor.fetchone()[0]
+
+
+def swept_record_moved(product_id: int, difference: int, ids: Sequence[int]) -> None:
+    """Move the product's SweptProduct record (if any) by one more claim and its fingerprint by `difference`
+    and by the part the claims of `ids` make up as stored now (claims_hash), in one statement. Returns
+    nothing."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_table(SweptProduct)} SET claim_count = claim_count + 1, fingerprint = "
+                       f"fingerprint # %s::bigint # (SELECT COALESCE({_FINGERPRINT}, 0) FROM {_table(PriceClaim)} c "
+                       "WHERE c.id = ANY(%s::bigint[]) AND c.status <> %s) WHERE product_id = %s",
+                       [int(difference), CORROBORATED, [int(pk) for pk in ids], DISMISSED, int(product_id)])
+
+
+def signals_priced_otherwise(products: Sequence[int], prices: Sequence) -> list[tuple]:
+    """(id, product, median price) of the signals of `products` that corroborated claims hold and whose
+    stored our average price differs from `prices` (one per product, None for none)."""
+    if not products:
+        return []
+    sql = (f"SELECT s.id, s.product_id, s.median_price FROM {_table(MarketSignal)} s "
+           "JOIN unnest(%s::bigint[], %s::numeric[]) AS v (product, ours) ON s.product_id = v.product "
+           "WHERE s.our_average_price IS DISTINCT FROM v.ours "
+           f"AND EXISTS (SELECT 1 FROM {_table(PriceClaim)} c WHERE c.signal_id = s.id AND c.status = %s)")
+    return _claim_rows(sql, [[int(pk) for pk in products], list(prices), CORROBORATED])
+
+
 def statement_rows(statement: str, params: Sequence) -> list[tuple]:
     """The rows of a statement Django compiled from a queryset of ours (selectors.exposure_statement: the
     signal page's exposure, compiled once per process), its values bound as parameters."""
@@ -213,15 +287,20 @@ __all__ = [
     "COPY_HEADER",
     "EPOCH",
     "claims_copied",
+    "claims_fingerprints",
+    "claims_hash",
     "claims_near",
     "claims_of_signals",
     "claims_set",
     "claims_set_coded",
+    "claims_state",
     "detection_lock_all",
     "detection_lock_product",
     "detection_lock_shared",
     "jit_off",
     "signal_ids_next",
     "signals_copy",
+    "signals_priced_otherwise",
     "statement_rows",
+    "swept_record_moved",
 ]

@@ -2,13 +2,16 @@
 
 Two entry points, both safe to run twice and at once:
 
-- `signals_detect(as_of=...)` recomputes every claim (the nightly sweep and `manage.py detect_signals`),
-  so claims whose check never ran (saved while the broker was down) are caught, and claims whose window
-  has passed turn from pending to unsubstantiated.
+- `signals_detect(as_of=...)` brings every claim to what detecting all of them finds (the nightly sweep and
+  `manage.py detect_signals`), so claims whose check never ran (saved while the broker was down) are
+  caught, and claims whose window has passed turn from pending to unsubstantiated. It detects again only
+  the products whose claims or rule changed since their last whole detection (SweptProduct); the others'
+  claims are only moved by the date, and their signals repriced. Products it is given are detected whole.
 - `price_claim_check(claim_id=..., as_of=...)` checks one new claim. Only claims within two windows of
   it can matter: statuses can change only within one window of it, and those depend only on claims within
   two. Adding a claim never breaks a witnessing set, so the signals of the claims it joins are merged with
-  what it witnesses; everything else stays as stored.
+  what it witnesses; everything else stays as stored. It moves its product's SweptProduct record by what it
+  writes, so a record in step stays in step.
 
 A signal keeps its identity when recomputed: a group of corroborated claims keeps a signal its claims
 already had: one with a decision (match or hold) first, the earliest decided; then one someone acknowledged
@@ -35,13 +38,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from config import clock
 from pricing_signals import sql
@@ -54,7 +57,7 @@ from pricing_signals.detection import (
     detect_columns,
     signal_figures,
 )
-from pricing_signals.models import DetectionRule, MarketSignal, PriceClaim
+from pricing_signals.models import DetectionRule, MarketSignal, PriceClaim, SweptProduct
 from pricing_signals.prices import drop_percent, our_average_prices
 from pricing_signals.stored_claims import (
     EPOCH,
@@ -168,9 +171,12 @@ def _sweep_in(as_of, products, workers, *, rebuild_indexes, beside) -> Detection
     if products is not None:
         products = sorted({int(pk) for pk in products})
     # Every product swept (those named, else every product), before the claims tell which have any.
-    averaged = None if beside is None else beside.submit(
-        _averages_on_own_connection, list(rules) if products is None else products, as_of)
-    claims = StoredClaims.whole(products)
+    swept = list(rules) if products is None else products
+    averaged = None if beside is None else beside.submit(_averages_on_own_connection, swept, as_of)
+    # A whole sweep detects again only the products whose claims or rule changed since their last detection.
+    unchanged = _unchanged_products(rules, as_of) if products is None else {}
+    detecting = [pk for pk in swept if pk not in unchanged] if unchanged else products
+    claims = StoredClaims.whole(detecting)
     outcome = _DetectionOutcome(claims, as_of, rebuild_indexes=rebuild_indexes)
     split = {pk for pk, rule in rules.items() if rule.same_competitor}
     # A group none of whose claims holds a signal yet (all of them, in the first detection of an import)
@@ -180,10 +186,10 @@ def _sweep_in(as_of, products, workers, *, rebuild_indexes, beside) -> Detection
 
     def meanwhile():  # read while the workers detect: our side of every product swept, the stored signals
         if averaged is None:
-            outcome.averages = our_average_prices(set(claims.products), as_of=as_of)
+            outcome.averages = our_average_prices(set(claims.products) | unchanged.keys(), as_of=as_of)
         held = MarketSignal.objects.all()
-        if products is not None:
-            held = held.filter(product_id__in=products)
+        if detecting is not None:
+            held = held.filter(product_id__in=detecting)
         # The detection lock keeps them as read: a decision waits for the sweep.
         outcome.stored_signals = {row[0]: row for row in held.values_list(*KNOWN_FIELDS)}
 
@@ -201,7 +207,91 @@ def _sweep_in(as_of, products, workers, *, rebuild_indexes, beside) -> Detection
     unchecked.update(check_pending=False)
     # Every signal must hold claims after a full sweep (or go, or stay on record once acted on).
     outcome.orphans = set(outcome.stored_signals)
-    return outcome.write()
+    result = outcome.write()
+    if unchanged:
+        result = _unchanged_write(unchanged, outcome.averages, result)
+    _swept_record(swept if detecting is None else detecting, rules, as_of)
+    _logged(result, as_of)
+    return result
+
+
+class _Unchanged(NamedTuple):
+    """A product whose claims and rule are as its last whole detection left them (sql.claims_state): how
+    many claims it has, corroborated and pending as of the sweep's date, and the claims that date moves."""
+
+    claims: int
+    corroborated: int
+    pending: int
+    to_pending: list[int]
+    to_unsubstantiated: list[int]
+
+
+def _unchanged_products(rules: dict[int, Rule], as_of: date) -> dict[int, _Unchanged]:
+    """The products whose rule, claims (each claim's id, customer, competitor, date, price, signal and
+    whether corroborated) and checks are as recorded after their last whole detection (SweptProduct):
+    detecting them again would find the same corroborated claims in the same signals, so only the date can
+    move their other claims between pending and unsubstantiated. One pass over the claims."""
+    recorded = {pk: rest for pk, *rest in SweptProduct.objects.values_list(
+        "product_id", "window_days", "min_customers", "tolerance_percent", "same_competitor", "claim_count",
+        "fingerprint")}
+    candidates = [pk for pk in rules if pk in recorded]
+    cutoffs = [as_of - timedelta(days=rules[pk].window_days) for pk in candidates]
+    unchanged = {}
+    for product, count, fingerprint, checks, corroborated, pending, to_unsubstantiated, to_pending in (
+            sql.claims_state(candidates, cutoffs)):
+        rule = rules[product]
+        if not checks and recorded[product] == [rule.window_days, rule.min_customers, rule.tolerance_percent,
+                                                rule.same_competitor, count, fingerprint]:
+            unchanged[product] = _Unchanged(count, corroborated, pending, to_pending, to_unsubstantiated)
+    return unchanged
+
+
+def _unchanged_write(unchanged: dict[int, _Unchanged], averages: dict, result: DetectionResult) -> DetectionResult:
+    """Bring the unchanged products where detecting them again would: their claims the date moves between
+    pending and unsubstantiated, our average price (and the drop) on the signals their claims hold, their
+    open signals that hold no claim retired. Returns `result` with their claims and writes added."""
+    moves = sorted([(pk, PENDING) for product in unchanged.values() for pk in product.to_pending]
+                   + [(pk, UNSUBSTANTIATED) for product in unchanged.values() for pk in product.to_unsubstantiated])
+    if moves:
+        sql.claims_set([pk for pk, _ in moves], [status for _, status in moves], [None] * len(moves))
+    products = sorted(unchanged)
+    now = clock.now()
+    repriced = []
+    for pk, product, median in sql.signals_priced_otherwise(products, [averages.get(pk) for pk in products]):
+        ours = averages.get(product)
+        repriced.append(MarketSignal(pk=pk, our_average_price=ours, drop_percent=drop_percent(ours, median),
+                                     updated_at=now))
+    MarketSignal.objects.bulk_update(repriced, ["our_average_price", "drop_percent", "updated_at"], batch_size=500)
+    empty = MarketSignal.objects.filter(product_id__in=products, status=MarketSignal.Status.OPEN).filter(
+        ~Exists(PriceClaim.objects.filter(signal=OuterRef("pk")))).values_list("pk", flat=True)
+    removed = _retire(dict.fromkeys(empty))
+    corroborated = sum(product.corroborated for product in unchanged.values())
+    pending = sum(product.pending for product in unchanged.values())
+    claims = sum(product.claims for product in unchanged.values())
+    return replace(
+        result, claims=result.claims + claims, claims_changed=result.claims_changed + len(moves),
+        signals_updated=result.signals_updated + len(repriced), signals_removed=result.signals_removed + removed,
+        corroborated=result.corroborated + corroborated, pending=result.pending + pending,
+        unsubstantiated=result.unsubstantiated + claims - corroborated - pending)
+
+
+def _swept_record(products: list[int], rules: dict[int, Rule], as_of: date) -> None:
+    """Record what the whole detection of `products` left stored (SweptProduct), once its results are written."""
+    found = sql.claims_fingerprints(products)
+    SweptProduct.objects.filter(product_id__in=products).exclude(product_id__in=[row[0] for row in found]).delete()
+    fields = ["swept_on", "window_days", "min_customers", "tolerance_percent", "same_competitor", "claim_count",
+              "fingerprint"]
+    SweptProduct.objects.bulk_create([
+        SweptProduct(product_id=pk, swept_on=as_of, window_days=rules[pk].window_days,
+                     min_customers=rules[pk].min_customers, tolerance_percent=rules[pk].tolerance_percent,
+                     same_competitor=rules[pk].same_competitor, claim_count=count, fingerprint=fingerprint)
+        for pk, count, fingerprint in found], batch_size=1000, update_conflicts=True, unique_fields=["product"],
+        update_fields=fields)
+
+
+def _logged(result: DetectionResult, as_of: date) -> None:
+    if result.claims_changed or result.signals_created or result.signals_updated or result.signals_removed:
+        logger.info("market signal detection as of %s: %s", as_of, result)
 
 
 @contextmanager
@@ -250,10 +340,11 @@ def price_claim_check(*, claim_id: int, as_of: date) -> str | None:
         if not claims.has(claim_id):  # dismissed (or deleted) meanwhile: it takes no part
             return PriceClaim.objects.filter(pk=claim_id).values_list("status", flat=True).first()
         outcome = _DetectionOutcome(claims, as_of, refresh_prices=False)
+        outcome.record_kept = claim["product_id"], claim_id
         # Exact within one window of the claim; further out, only what the nearby claims prove is new.
         outcome.detect(range(len(claims)), rule, exact=lambda at: abs(claims.days[at] - day) <= reach)
         outcome.merge_stored()
-        outcome.write()
+        _logged(outcome.write(), as_of)
         return outcome.status[claims.position(claim_id)]
 
 
@@ -278,6 +369,8 @@ class _DetectionOutcome:
         self.averages = None  # our average price per product, when read already (a sweep reads it early)
         self.stored_signals = None  # {pk: KNOWN_FIELDS row} of the signals swept, when read already (a sweep)
         self.found_figures = {}  # a component's first position: its Figures, when worked out with the detection
+        # A claim check: (product, claim checked), whose product's SweptProduct record moves with what it writes.
+        self.record_kept = None
 
     def detect(self, positions: range, rule: Rule, exact=None, found: Found | None = None,
                figures: list | None = None) -> None:
@@ -440,7 +533,10 @@ class _DetectionOutcome:
 
         changes = ClaimChanges.between(claims, self.status, self.signal, left_out=self.copies)
         with _indexes_rebuilt(len(changes)) if self.rebuild_indexes else nullcontext():
-            claims_update(changes)
+            if self.record_kept is None:
+                claims_update(changes)
+            else:
+                _claims_update_keeping_record(changes, *self.record_kept)
         removed = _retire(gone)
         counts = changes.counts
         result = DetectionResult(
@@ -448,8 +544,6 @@ class _DetectionOutcome:
             signals_updated=len(updated), signals_removed=removed, corroborated=counts[CORROBORATED],
             pending=counts[PENDING], unsubstantiated=counts[UNSUBSTANTIATED],
         )
-        if changes or created or updated or removed:
-            logger.info("market signal detection as of %s: %s", self.as_of, result)
         return result
 
     def _figures(self, group, ours: Decimal | None) -> dict:
@@ -470,6 +564,19 @@ class _DetectionOutcome:
             "our_average_price": ours,
             "drop_percent": drop_percent(ours, figures.median_price),
         }
+
+
+def _claims_update_keeping_record(changes: ClaimChanges, product_id: int, claim_id: int) -> None:
+    """claims_update for the check of `claim_id`, moving its product's SweptProduct record (if any) by the
+    same difference as the claims' fingerprint: the claim checked counted in, and every claim it changes
+    hashed out as it was and in as it is. A record in step with the claims but the one checked (they are as
+    a whole detection left them) is in step after the check, which leaves them as a whole detection of
+    them all would: the nightly sweep need not detect the product again. A record out of step (claims
+    changed otherwise since) stays out of step by the same difference."""
+    others = sorted(set(changes.ids.tolist()) - {claim_id})
+    before = sql.claims_hash(others)
+    claims_update(changes)
+    sql.swept_record_moved(product_id, before, [*others, claim_id])
 
 
 def _indexes_rebuilt(rows_written: int):

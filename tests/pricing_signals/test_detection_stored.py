@@ -27,6 +27,7 @@ pytestmark = pytest.mark.django_db
 
 BASE_DAY = date(2026, 1, 1)
 PATHS = ("sweep", "checks", "sweep then checks")
+LATER_DAYS = 25  # the whole sweep after each path runs this many days later
 
 
 @pytest.fixture
@@ -141,10 +142,15 @@ def test_the_sweep_and_the_checks_store_what_pure_detection_and_the_brute_force_
         ids = [claim.pk for claim in stored]
 
         statuses, signals, dismissed = stored_outcome(ids)
-        if path != "sweep":  # the checks left what a sweep leaves
-            again = signals_detect(as_of=as_of)
-            assert (again.claims_changed, again.signals_created, again.signals_removed) == (0, 0, 0)
-            assert stored_outcome(ids) == (statuses, signals, dismissed)
+        if path != "sweep":  # the checks left what a sweep leaves, and what a detection of every product leaves
+            for products in (None, cast["products"]):  # the first may take a product as its checks left it
+                again = signals_detect(as_of=as_of, products=products)
+                assert (again.claims_changed, again.signals_created, again.signals_removed) == (0, 0, 0)
+                assert stored_outcome(ids) == (statuses, signals, dismissed)
+        # A later whole sweep, which detects again only the products whose claims changed since their last
+        # whole detection (the checks keep that record in step), moves the rest by the date alone.
+        signals_detect(as_of=as_of + timedelta(days=LATER_DAYS))
+        later = stored_outcome(ids)
         transaction.set_rollback(True)
 
     claims = [(row[0], row[2], Claim(claim.pk, row[1], claim.reported_on, Decimal(claim.claimed_price), row[2]))
@@ -154,3 +160,4 @@ def test_the_sweep_and_the_checks_store_what_pure_detection_and_the_brute_force_
     event(f"statuses: {', '.join(sorted(set(statuses.values())))}")
     assert (statuses, signals) == pure_outcome(claims, rule, as_of)
     assert (statuses, signals) == brute_outcome(claims, rule, as_of)
+    assert later[:2] == pure_outcome(claims, rule, as_of + timedelta(days=LATER_DAYS))
