@@ -31,13 +31,12 @@ and a decision hold it shared, plus an exclusive lock on their product, so two c
 a check and the sweep, never interleave.
 """
 
-import gc
 import logging
 import multiprocessing
 from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -69,6 +68,7 @@ from pricing_signals.stored_claims import (
     signals_create,
 )
 from rebates.bulk import indexes_rebuilt_after
+from rebates.collector import collector_paused
 from rebates.models import Product
 
 logger = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ def _sweep(as_of, products, workers, *, rebuild_indexes) -> DetectionResult:
     # (_averages_on_own_connection). Inside a caller's transaction they are read here, seeing what it wrote.
     beside = ThreadPoolExecutor(max_workers=1) if not connection.in_atomic_block else None
     try:
-        with _collector_paused(), transaction.atomic():
+        with collector_paused(), transaction.atomic():
             return _sweep_in(as_of, products, workers, rebuild_indexes=rebuild_indexes, beside=beside)
     finally:
         if beside is not None:
@@ -292,20 +292,6 @@ def _swept_record(products: list[int], rules: dict[int, Rule], as_of: date) -> N
 def _logged(result: DetectionResult, as_of: date) -> None:
     if result.claims_changed or result.signals_created or result.signals_updated or result.signals_removed:
         logger.info("market signal detection as of %s: %s", as_of, result)
-
-
-@contextmanager
-def _collector_paused():
-    """Python's cycle collector off meanwhile (in the forked workers too): a sweep builds millions of lists,
-    tuples and sets, none in a cycle, and each full collection walks every one of them (a quarter of the
-    sweep's own Python time over a million claims). Reference counting still frees them."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def _averages_on_own_connection(product_ids, as_of):
