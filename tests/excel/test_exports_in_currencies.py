@@ -101,9 +101,12 @@ def pdf_strings(content: bytes) -> list[str]:
     import zlib
 
     shown = []
-    for stream in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", content, re.S):
+    # Each stream is taken up to its "endstream" and inflated by a decompressor that stops where the zlib data
+    # ends: the line break before "endstream" is never mistaken for the data's last byte (a compressed byte
+    # that is a carriage return).
+    for stream in re.finditer(rb"stream\r?\n(.*?)endstream", content, re.S):
         try:
-            text = zlib.decompress(stream.group(1))
+            text = zlib.decompressobj().decompress(stream.group(1))
         except zlib.error:
             continue
         shown += [s.decode("cp1252") for s in re.findall(rb"\((.*?)\) Tj", text)]

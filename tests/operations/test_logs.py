@@ -119,6 +119,11 @@ def test_one_run_is_followed_by_its_request_id_from_the_page_to_every_worker_tas
         assert response.status_code == 302
         run = AccrualRun.objects.get()
         assert wait_for(lambda: '"accrual run finished"' in log.read_text(), timeout=120), log.read_text()[-3000:]
+        # The last chunk is counted as its task ends, just after the run's own "finished" line: waited for
+        # before the worker stops, so stopping it cannot cut that task short.
+        run.refresh_from_db()
+        assert wait_for(lambda: TaskTally.objects.filter(name="rebates.tasks.accrual_chunk_book",
+                                                         runs=run.chunks_total).exists(), timeout=30)
     finally:
         worker.stop()
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
@@ -132,7 +137,4 @@ def test_one_run_is_followed_by_its_request_id_from_the_page_to_every_worker_tas
     run.refresh_from_db()
     assert finished["run_id"] == run.pk and finished["entries"] == run.entries_count
     assert finished["total"] == str(run.total_amount)
-    # The last chunk is counted as its task ends, just after the run's own "finished" line.
-    assert wait_for(lambda: TaskTally.objects.filter(name="rebates.tasks.accrual_chunk_book",
-                                                     runs=run.chunks_total).exists(), timeout=30)
     assert "felix" not in log.read_text().lower()  # Felix Brandt, finance: an id only
