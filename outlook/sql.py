@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from customers.models import Customer
 from pricing_signals.models import PriceClaim
 from rebates.models import ContractPrice, LineDiscount, Product, PurchaseLine, RebateAgreement
+from rebates.sql.terms import array_literal
 
 
 def valuations_write(rows: Sequence[tuple[int, str, str, int, list]], *, valued_on: date) -> int:
@@ -34,21 +35,16 @@ def valuations_write(rows: Sequence[tuple[int, str, str, int, list]], *, valued_
             f"       JOIN {table} o ON o.id = v.id) AS v "
             "WHERE c.id = v.id AND (v.changed OR c.valued_on IS DISTINCT FROM %s) "
             "RETURNING v.changed",
-            [valued_on, _array(map(str, ids)), _array(map(_element, tiers)), _array(map(_element, levels)),
-             _array(map(str, points)), _array(_element(json.dumps(r)) for r in reasons), valued_on])
+            # Each array as one literal (`array_literal`): ten thousand customers' five figures planned as five
+            # constants, not one per element (a quarter less of the database's CPU, half the worker's).
+            [valued_on, array_literal(ids), array_literal(map(_element, tiers)),
+             array_literal(map(_element, levels)), array_literal(points),
+             array_literal(_element(json.dumps(r)) for r in reasons), valued_on])
         return sum(1 for (changed,) in cursor.fetchall() if changed)
 
 
-def _array(elements) -> str:
-    """PostgreSQL's text form of a one-dimensional array of ready elements, sent as one parameter cast to the
-    array's type: one constant for the server to read, where the driver's list (ARRAY[...]) is one per element,
-    each parsed while the statement is planned (ten thousand customers' five figures: the write took a quarter
-    less of the database's CPU and half the worker's on the synthetic book)."""
-    return "{" + ",".join(elements) + "}"
-
-
 def _element(text: str | None) -> str:
-    """A text element of `_array`, quoted: backslashes and double quotes escaped, as the array syntax wants
+    """A text element of an `array_literal`, quoted: backslashes and double quotes escaped, as the array syntax wants
     (None: NULL)."""
     if text is None:
         return "NULL"
