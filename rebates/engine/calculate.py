@@ -242,8 +242,7 @@ def _settlement_period(
         rule_amount = now.earned - before.earned
         catch_up = _catch_up(rule, before, now)
         bonus = now.bonus - before.bonus
-        # Nothing more is earned once the cap was reached, so no rate is in force.
-        earning = counts and now.reached and not (rule.cap is not None and before.total >= rule.cap)
+        earning = _earning(rule, before, now, counts)
         rate = rule.kind_class.rate_in_force(rule, volume) if earning else ZERO
         bonus_rate = extra if earning else ZERO
         price = total.amount / total.quantity if total.quantity else None
@@ -264,6 +263,25 @@ def _settlement_period(
             shortfall=shortfall,
         )
         before = now
+
+
+def _earning(rule: RebateRule, before: _Standing, now: _Standing, counts: bool) -> bool:
+    """Whether a month's rate is in force: the month counts, the period has reached its minimum (and the kind's
+    condition) and had not reached the cap before it (nothing more is earned once it had)."""
+    return counts and now.reached and not (rule.cap is not None and before.total >= rule.cap)
+
+
+def month_on_top(rule: RebateRule, volume: Volume, bought: MonthTotal,
+                 last_year: MonthTotal = NOTHING_BOUGHT) -> tuple[Decimal, Decimal, Decimal]:
+    """`calculate`'s month buying `bought` (its month of last year `last_year`) after the months of its
+    settlement period that stand at `volume`, for a rule whose standing follows from its volume alone (no
+    commitment rule, no conditional kind) and no launch bonus: (the period's cumulative after it, the part of
+    the month that restates earlier months, the rate in force). The same steps as a month of
+    `_settlement_period`, without the months before it."""
+    before = _standing(rule, volume, ZERO)
+    now = _standing(rule, volume.plus(bought, last_year), ZERO)
+    rate = rule.kind_class.rate_in_force(rule, now.volume) if _earning(rule, before, now, True) else ZERO
+    return quantize_money(now.total), quantize_money(_catch_up(rule, before, now)), rate
 
 
 def _standing(rule: RebateRule, volume: Volume, extra_percent: Decimal) -> _Standing:

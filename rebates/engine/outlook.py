@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from functools import cached_property, lru_cache
 
-from .calculate import calculate, period_earned
+from .calculate import calculate, month_on_top, period_earned
 from .choices import Baseline, TierBasis
 from .lines import NOTHING_BOUGHT, MonthTotal, PurchaseLine, monthly_totals
 from .money import CENT, HUNDRED, ZERO, quantize_money
@@ -191,6 +191,7 @@ def next_tier(
     # The stated volume is bought next month when the period has one, else on top of the as-of month.
     next_month = add_months(as_month, 1)
     target = next_month if next_month <= period.last else as_month
+    to_date = volume
     if target != as_month and last_year:
         # Next month brings its month of last year into the baseline.
         before = last_year.get(target, NOTHING_BOUGHT)
@@ -202,37 +203,43 @@ def next_tier(
     kind, measure, threshold, standing, to_go_units, to_go_amount = _reaching(*found, volume, price, terms)
     if to_go_units <= 0 and to_go_amount <= 0:
         return None
-    target_end = add_months(target, 1) - timedelta(days=1)
-    extra_line = PurchaseLine(target, to_go_units, to_go_amount)
-    if target == as_month or last_year or not _by_month_alone(terms):
-        # The target month may earn (or change the baseline) without the extra volume: work it out.
+    if _by_month_alone(terms):
+        # The period's months before the target month stand by their volume alone: the target month is
+        # calculate's month on top of them, as it is and with the stated volume bought in it.
+        if target == as_month:
+            base, _ = _period_volume_of_lines(known, period, add_months(as_month, -1), last_year)
+            bought = monthly_totals(known).get(as_month, NOTHING_BOUGHT)
+        else:
+            base, bought = to_date, NOTHING_BOUGHT
+        before_target = last_year.get(target, NOTHING_BOUGHT)
+        cumulative_before, catch_up_before, _ = month_on_top(terms.rule, base, bought, before_target)
+        cumulative, catch_up_after, rate_then = month_on_top(
+            terms.rule, base, MonthTotal(bought.quantity + to_go_units, bought.amount + to_go_amount), before_target)
+        extra = cumulative - cumulative_before
+        catch_up = catch_up_after - catch_up_before
+    else:
+        # Which months count only calculate's month-by-month pass says: the target month as it is and with
+        # the stated volume bought in it.
+        target_end = add_months(target, 1) - timedelta(days=1)
         before_month = calculate(terms, known, as_of=target_end, last_year_lines=last_year_lines,
                                  changed_months=this_period)[-1]
-    else:
-        # An empty month next adds nothing to the period: it stands as after the as-of month.
-        before_month = _Standing(earned, ZERO)
-    after_month = calculate(terms, known + (extra_line,), as_of=target_end, last_year_lines=last_year_lines,
-                            changed_months=this_period)[-1]
-    extra = after_month.cumulative - before_month.cumulative
-    catch_up = after_month.catch_up - before_month.catch_up
+        after_month = calculate(terms, known + (PurchaseLine(target, to_go_units, to_go_amount),),
+                                as_of=target_end, last_year_lines=last_year_lines, changed_months=this_period)[-1]
+        extra = after_month.cumulative - before_month.cumulative
+        catch_up = after_month.catch_up - before_month.catch_up
+        rate_then = after_month.rate
     months_left = len([m for m in period.months if m > as_month])
     to_go = to_go_units if measure == UNITS else to_go_amount
     own = (volume.quantity if measure == UNITS else volume.amount) / months_counted if months_counted else ZERO
     return NextTier(
         period=period, as_of=as_of, threshold_kind=kind, measure=measure, threshold=threshold, standing=standing,
         to_go=to_go, to_go_units=to_go_units, to_go_amount=to_go_amount, unit_price=price,
-        earned_to_date=earned, rate_now=_rate_in_force(terms.rule, volume), rate_then=after_month.rate,
+        earned_to_date=earned, rate_now=_rate_in_force(terms.rule, volume), rate_then=rate_then,
         extra=extra, extra_catch_up=catch_up, extra_on_volume=extra - catch_up, target_month=target,
         days_left=max(0, (period.last_day - as_of).days), months_left=months_left,
         needed_per_month=_per_month(to_go, max(1, months_left), measure),
         own_per_month=_per_month(own, 1, measure),
     )
-
-
-@dataclass(frozen=True)
-class _Standing:
-    cumulative: Decimal
-    catch_up: Decimal
 
 
 def _rate_in_force(rule, volume: Volume) -> Decimal:

@@ -155,6 +155,7 @@ def test_reaching_the_stated_next_tier_volume_earns_exactly_the_stated_extra(ter
 
     assert after.cumulative - before.cumulative == tier.extra
     assert after.catch_up - before.catch_up == tier.extra_catch_up
+    assert after.rate == tier.rate_then
     to_date = [r for r in calculate(terms, known, as_of=as_of, last_year_lines=last_year)
                if r.month >= tier.period.first]
     assert tier.earned_to_date == to_date[-1].cumulative
