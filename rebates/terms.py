@@ -13,7 +13,7 @@ from typing import NamedTuple
 from django.db.models import Prefetch, Q, Sum
 
 from rebates import engine
-from rebates.engine.lines import read_line
+from rebates.engine.lines import MonthTotal
 from rebates.engine.money import CENT
 from rebates.engine.periods import add_months
 from rebates.models import BonusCondition, PurchaseLine, RebateAgreement, TierBand
@@ -112,6 +112,14 @@ def agreement_input(agreement: RebateAgreement) -> AgreementInput:
     )
 
 
+# The engine rules made so far in this process by what they were made of (see `_terms`): the book's agreements
+# share a few thousand rules (the generated book's 10,000 agreements in their term, about 2,300), which each
+# chunk of a run or of the outlook would otherwise make and check again. A rule is a frozen value made of
+# nothing else, so one made for an earlier chunk is the same rule; the dict is emptied past `_RULES_KEPT`.
+_MADE_RULES: dict[str, engine.RebateRule] = {}
+_RULES_KEPT = 10_000
+
+
 def agreement_inputs(ids: Iterable[int]) -> list[AgreementInput]:
     """The agreements' inputs in primary-key order, in three queries and no model instances (a chunk
     reads hundreds, and building models would cost more than the rebate maths)."""
@@ -121,7 +129,9 @@ def agreement_inputs(ids: Iterable[int]) -> list[AgreementInput]:
         bands[agreement_id].append((threshold, rate))
     for agreement_id, product_id, sku, minimum, extra in bonus_rows:
         bonuses[agreement_id].append((product_id, sku, minimum, extra))
-    rules = {}  # a chunk's agreements share a few thousand rules at most
+    if len(_MADE_RULES) > _RULES_KEPT:
+        _MADE_RULES.clear()
+    rules = _MADE_RULES
     return [
         AgreementInput(
             pk, customer_id, start, end,
@@ -170,8 +180,9 @@ def scope_month_totals_store(*, run_id: int, agreement_ids: list[int], by_custom
 
 
 def outlook_month_totals(agreements: list["AgreementInput"], *, firsts: dict[int, date],
-                         latest: date) -> dict[int, list[engine.PurchaseLine]]:
-    """Per agreement id, its purchases in scope per month from its first month in `firsts` to `latest`, the
+                         latest: date) -> dict[int, dict[date, MonthTotal]]:
+    """Per agreement id, its purchases in scope per month (month -> MonthTotal, as the engine's
+    `monthly_totals` makes them) from its first month in `firsts` to `latest`, the
     months before its term included (the outlook reads last year's months whatever the rule); a buying
     group's agreement, its own and its members' in their membership months, as the run reads them
     (docs/buying-groups.md). Each agreement's months are its own, whatever others are read with it."""
@@ -183,13 +194,18 @@ def outlook_month_totals(agreements: list["AgreementInput"], *, firsts: dict[int
     # An input read with its customer knows whether that customer is a group (None: not known).
     groups = None if any(a.group is None for a in agreements) else {a.pk: a.customer_id for a in agreements
                                                                      if a.group}
-    totals: dict[int, list[engine.PurchaseLine]] = defaultdict(list)
-    line = read_line
-    # Each agreement's lines are read from its own first month on.
+    totals: dict[int, dict[date, MonthTotal]] = {}
+    total = MonthTotal
+    # Each agreement's lines are read from its own first month on, summed per month by the database, one row
+    # per agreement and month: the month's totals as they are, no line made of them (some 180,000 rows a
+    # night). Its sums of numerics come as exact Decimals written in plain digits, as `monthly_totals` writes
+    # them (it adds each to 0, which changes only a sum written with an exponent), and its months as dates.
     for agreement_id, month, quantity, amount in sql.outlook_month_rows(
             firsts, latest=latest, group_ids=groups, customer_ids=customers):
-        # PostgreSQL's sums of numerics come as exact Decimals and months as dates: taken as they are.
-        totals[agreement_id].append(line(month, quantity, amount))
+        months = totals.get(agreement_id)
+        if months is None:
+            months = totals[agreement_id] = {}
+        months[month] = total(quantity, amount)
     return totals
 
 

@@ -1,6 +1,6 @@
 """Purchase lines as the engine sees them, and their totals per month."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -33,21 +33,6 @@ class PurchaseLine:
         object.__setattr__(self, "amount", as_decimal("amount", self.amount))
 
 
-_new = object.__new__
-
-
-def read_line(month: date, quantity: Decimal, amount: Decimal) -> PurchaseLine:
-    """A line of every product as read from the database, the same as PurchaseLine(month, quantity, amount):
-    in the common case (a first-of-month date and two Decimals) without the frozen __init__, which costs
-    twice as much and is paid once per agreement and month of the night's outlook."""
-    if type(month) is date and month.day == 1 and type(quantity) is Decimal and type(amount) is Decimal:
-        line = _new(PurchaseLine)
-        # The same fields in the same order as PurchaseLine(...).
-        line.__dict__.update(month=month, quantity=quantity, amount=amount, product="")
-        return line
-    return PurchaseLine(month, quantity, amount)
-
-
 class MonthTotal(NamedTuple):
     """Net units and net amount of one month (a named pair: the engine makes one per agreement and month
     read, several times a night, and a pair is made in a third of a frozen dataclass's time)."""
@@ -74,3 +59,8 @@ def monthly_totals(lines: Iterable[PurchaseLine], *, product: str | None = None)
             else:
                 sums[month] = total(before[0] + line.quantity, before[1] + line.amount)
     return sums
+
+
+def totals_as_lines(totals: Mapping[date, MonthTotal]) -> tuple[PurchaseLine, ...]:
+    """One line per month holding that month's totals: `monthly_totals` of them gives `totals` back."""
+    return tuple(PurchaseLine(month, total.quantity, total.amount) for month, total in totals.items())

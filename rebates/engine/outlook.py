@@ -6,7 +6,7 @@ the forecast is `calculate` run over the actual months plus the projected ones. 
 database, no clock (`as_of` comes in as an argument).
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
@@ -14,7 +14,7 @@ from functools import cached_property, lru_cache
 
 from .calculate import calculate, month_on_top, period_earned
 from .choices import Baseline, TierBasis
-from .lines import NOTHING_BOUGHT, MonthTotal, PurchaseLine, monthly_totals
+from .lines import NOTHING_BOUGHT, MonthTotal, PurchaseLine, monthly_totals, totals_as_lines
 from .money import CENT, HUNDRED, ZERO, quantize_money
 from .periods import SettlementFrequency, add_months, month_of, months_from, period_start
 from .rules import Volume
@@ -141,15 +141,43 @@ def _period_volume(terms, period, as_month, results, last_year, bought):
     return Volume(quantity, amount, base_quantity, base_amount), counted
 
 
-def _last_year_by_month(terms: AgreementTerms, last_year_lines) -> dict[date, MonthTotal]:
+def _last_year_by_month(terms: AgreementTerms, last_year: Mapping[date, MonthTotal]) -> dict[date, MonthTotal]:
+    """Last year's totals (by their own months) under the months a year later, for a rule that reads them."""
     if terms.rule.baseline is not Baseline.LAST_YEAR:
         return {}
-    return {add_months(month, 12): total for month, total in monthly_totals(last_year_lines).items()}
+    return {add_months(month, 12): total for month, total in last_year.items()}
+
+
+class _Purchases:
+    """An agreement's purchases in scope as `forecast` and `next_tier` are given them: lines, or their totals per
+    month (month -> MonthTotal, as `monthly_totals` makes them; the nightly outlook reads them so, summed by the
+    database). Both read them per month, and as lines only where calculate's month-by-month pass needs them."""
+
+    __slots__ = ("_lines", "totals")
+
+    def __init__(self, given: Iterable[PurchaseLine] | Mapping[date, MonthTotal]):
+        if isinstance(given, Mapping):
+            self._lines, self.totals = None, given
+        else:
+            self._lines = tuple(given)
+            self.totals = monthly_totals(self._lines)
+
+    def until(self, as_month: date) -> dict[date, MonthTotal]:
+        """The totals of the months up to `as_month`."""
+        return {month: total for month, total in self.totals.items() if month <= as_month}
+
+    def lines(self, as_month: date | None = None) -> tuple[PurchaseLine, ...]:
+        """The lines (of the months up to `as_month` when given)."""
+        if self._lines is None:
+            self._lines = totals_as_lines(self.totals)
+        if as_month is None:
+            return self._lines
+        return tuple([line for line in self._lines if line.month <= as_month])
 
 
 def next_tier(
     terms: AgreementTerms,
-    lines: Sequence[PurchaseLine],
+    lines: Sequence[PurchaseLine] | Mapping[date, MonthTotal],
     *,
     as_of: date,
     last_year_lines: Iterable[PurchaseLine] | None = None,
@@ -159,31 +187,36 @@ def next_tier(
     else the next tier band, else the cap; None when there is none (a flat rule with neither, or all
     reached), when the period has ended, or when units cannot be priced (nothing bought, no `unit_price`).
 
-    `lines` are the agreement's purchases in scope (any months; those after the as-of month are ignored),
-    `last_year_lines` the year before's (the same lines by default). `unit_price` converts units and
-    amounts; by default the period's average price to date, else that of the months from last year's first
-    month of the period to the as-of month (lines before those never change the price).
+    `lines` are the agreement's purchases in scope (any months; those after the as-of month are ignored), or
+    their totals per month (month -> MonthTotal); `last_year_lines` the year before's (the same by default).
+    `unit_price` converts units and amounts; by default the period's average price to date, else that of the
+    months from last year's first month of the period to the as-of month (lines before those never change the
+    price).
     """
-    lines = tuple(lines)
-    last_year_lines = lines if last_year_lines is None else tuple(last_year_lines)
+    purchases = _Purchases(lines)
+    last_year_lines = None if last_year_lines is None else tuple(last_year_lines)
     as_month = month_of(as_of)
     if as_month < terms.start_month or as_month > terms.last_month:
         return None
     period = settlement_period(terms, as_of)
     # What the period had bought by the as-of month (later, already-sent lines are not yet counted).
-    known = tuple([line for line in lines if line.month <= as_month])
+    known = purchases.until(as_month)
     # Only the period's own months: those before it cannot change what it earns.
     this_period = (period.first,)
-    last_year = _last_year_by_month(terms, last_year_lines)
+    last_year = _last_year_by_month(
+        terms, purchases.totals if last_year_lines is None else monthly_totals(last_year_lines))
+    if last_year_lines is None and not _by_month_alone(terms):
+        last_year_lines = purchases.lines()
     if not _by_month_alone(terms):
         # Shortfall months (and months a conditional kind does not count) leave the volume: the engine says
         # which they are.
-        results = calculate(terms, known, as_of=as_of, last_year_lines=last_year_lines, changed_months=this_period)
-        volume, months_counted = _period_volume(terms, period, as_month, results, last_year, monthly_totals(known))
+        results = calculate(terms, purchases.lines(as_month), as_of=as_of, last_year_lines=last_year_lines,
+                            changed_months=this_period)
+        volume, months_counted = _period_volume(terms, period, as_month, results, last_year, known)
         earned = _cumulative_at(results, period, as_month)
     else:
         # The period's cumulative follows from its volume to date alone (calculate's own rule).
-        volume, months_counted = _period_volume_of_lines(known, period, as_month, last_year)
+        volume, months_counted = _period_volume_of(known, period, as_month, last_year)
         earned = period_earned(terms.rule, volume)
     price = unit_price if unit_price is not None else _average_price(known, period, as_month)
     if price is None or price <= 0:
@@ -207,8 +240,8 @@ def next_tier(
         # The period's months before the target month stand by their volume alone: the target month is
         # calculate's month on top of them, as it is and with the stated volume bought in it.
         if target == as_month:
-            base, _ = _period_volume_of_lines(known, period, add_months(as_month, -1), last_year)
-            bought = monthly_totals(known).get(as_month, NOTHING_BOUGHT)
+            base, _ = _period_volume_of(known, period, add_months(as_month, -1), last_year)
+            bought = known.get(as_month, NOTHING_BOUGHT)
         else:
             base, bought = to_date, NOTHING_BOUGHT
         before_target = last_year.get(target, NOTHING_BOUGHT)
@@ -221,9 +254,10 @@ def next_tier(
         # Which months count only calculate's month-by-month pass says: the target month as it is and with
         # the stated volume bought in it.
         target_end = add_months(target, 1) - timedelta(days=1)
-        before_month = calculate(terms, known, as_of=target_end, last_year_lines=last_year_lines,
+        known_lines = purchases.lines(as_month)
+        before_month = calculate(terms, known_lines, as_of=target_end, last_year_lines=last_year_lines,
                                  changed_months=this_period)[-1]
-        after_month = calculate(terms, known + (PurchaseLine(target, to_go_units, to_go_amount),),
+        after_month = calculate(terms, known_lines + (PurchaseLine(target, to_go_units, to_go_amount),),
                                 as_of=target_end, last_year_lines=last_year_lines, changed_months=this_period)[-1]
         extra = after_month.cumulative - before_month.cumulative
         catch_up = after_month.catch_up - before_month.catch_up
@@ -250,9 +284,9 @@ def _rate_in_force(rule, volume: Volume) -> Decimal:
     return kind.rate_in_force(rule, volume)
 
 
-def _period_volume_of_lines(lines, period, as_month, last_year):
-    """The period's volume to date from its lines (no month left out) and its months so far."""
-    bought = monthly_totals([line for line in lines if period.first <= line.month <= as_month])
+def _period_volume_of(bought, period, as_month, last_year):
+    """The period's volume to date from the totals `bought` per month (no month left out) and its months so
+    far."""
     quantity = amount = base_quantity = base_amount = ZERO
     counted = 0
     for month in period.months:
@@ -280,16 +314,18 @@ def _cumulative_at(results, period, as_month) -> Decimal:
     return Decimal("0.00")
 
 
-def _average_price(lines, period, as_month) -> Decimal | None:
+def _average_price(bought, period, as_month) -> Decimal | None:
     """The period's average net price to date; for a period that bought nothing (or only credits), that of
     the agreement's own window: from last year's first month of the period to the as-of month. Fixed by the
     period alone, so the price never depends on how far back the caller read (an outlook chunk reads back to
     the earliest period of all its agreements); None when that window has no price either."""
     window_first = add_months(period.first, -12)
     for first in (period.first, window_first):
-        chosen = [line for line in lines if first <= line.month <= as_month]
-        quantity = sum((line.quantity for line in chosen), ZERO)
-        amount = sum((line.amount for line in chosen), ZERO)
+        quantity = amount = ZERO
+        for month, total in bought.items():
+            if first <= month <= as_month:
+                quantity += total.quantity
+                amount += total.amount
         if quantity > 0 and amount > 0:
             return amount / quantity
     return None
@@ -373,7 +409,7 @@ RUN_RATE = "run-rate"
 
 def forecast(
     terms: AgreementTerms,
-    lines: Sequence[PurchaseLine],
+    lines: Sequence[PurchaseLine] | Mapping[date, MonthTotal],
     *,
     as_of: date,
     last_year_lines: Iterable[PurchaseLine] | None = None,
@@ -387,22 +423,25 @@ def forecast(
     The months after the as-of month are projected: where last year bought in the same month (and in the
     months elapsed, to compare with), last year's month times this period's ratio to last year so far;
     otherwise the period's average month so far. The as-of month counts as elapsed with what it holds.
-    A period that has ended is forecast as its actual. `clearance_lines` and `mix_lines` are calculate's (the
+    A period that has ended is forecast as its actual. `lines` are the agreement's purchases in scope, or their
+    totals per month (month -> MonthTotal), as `next_tier`'s. `clearance_lines` and `mix_lines` are calculate's (the
     clearance and product mix kinds): the projected months add none, so they earn at the rule's own rate
     only, on no product line. `referral_lines` (the referral kind): the projected months add no referred
     purchases, so a referral period is forecast at what its referred purchases to date earn.
     """
-    lines = tuple(lines)
-    last_year_lines = lines if last_year_lines is None else tuple(last_year_lines)
+    purchases = _Purchases(lines)
     bonus_lines = tuple(bonus_lines)
     as_month = month_of(as_of)
     period = settlement_period(terms, as_of)
     elapsed = [m for m in period.months if m <= as_month]
     remaining = [m for m in period.months if m > as_month]
-    actual = tuple([line for line in lines if line.month <= as_month])
     # Each month's totals, read once: the months so far, and last year's when both come from the same lines.
-    bought = monthly_totals(actual)
-    before = bought if last_year_lines is lines else monthly_totals(last_year_lines)
+    bought = purchases.until(as_month)
+    if last_year_lines is None:
+        before = bought
+    else:
+        last_year_lines = tuple(last_year_lines)
+        before = monthly_totals(last_year_lines)
     projected, method = _projection(bought, before, elapsed, remaining)
     forfeited = terms.terminated_on is not None
     rule = terms.rule
@@ -414,7 +453,8 @@ def forecast(
                      if rule.baseline is Baseline.LAST_YEAR else {})
         quantity, amount, rebate, to_date = _period_figures(rule, period, bought, projected, last_year, as_month)
     else:
-        results = calculate(terms, actual + projected, as_of=period.last_day, last_year_lines=last_year_lines,
+        results = calculate(terms, purchases.lines(as_month) + projected, as_of=period.last_day,
+                            last_year_lines=purchases.lines() if last_year_lines is None else last_year_lines,
                             bonus_lines=bonus_lines, changed_months=(period.first,),
                             clearance_lines=[line for line in clearance_lines if line.month <= as_month],
                             mix_lines=[line for line in mix_lines if line.month <= as_month],

@@ -130,7 +130,8 @@ def _read_chunk(run: AccrualRun, first: int, last: int):
 
 
 class OutlookInputs(NamedTuple):
-    """What the engine reads for a chunk's outlook: its agreements and their lines by agreement id."""
+    """What the engine reads for a chunk's outlook: its agreements, and by agreement id their purchases' totals
+    per month (`lines`) and the lines of their kinds' other reads."""
 
     agreements: list[AgreementInput]
     lines: dict
@@ -156,7 +157,7 @@ def outlooks_of(read: OutlookInputs, *, as_of: date) -> list[tuple[AgreementInpu
     """The engine's outlook of the agreements read: (agreement, (forecast, next tier or None))."""
     result = []
     for agreement in read.agreements:
-        own = read.lines.get(agreement.pk, [])
+        own = read.lines.get(agreement.pk, {})
         result.append((agreement, (
             forecast(agreement.terms, own, as_of=as_of, bonus_lines=read.bonuses.get(agreement.pk, ()),
                      clearance_lines=read.cleared.get(agreement.pk, ()), mix_lines=read.mixed.get(agreement.pk, ()),

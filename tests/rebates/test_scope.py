@@ -166,7 +166,7 @@ def test_the_three_spellings_of_the_scope_rule_agree_on_every_agreement_and_line
                     before[a.pk, line.month] += line.quantity
         latest = add_months(FIRST, 8)
         outlook = terms.outlook_month_totals(inputs, firsts=firsts, latest=latest)
-        assert {(pk, line.month): line.quantity for pk, found in outlook.items() for line in found} == {
+        assert {(pk, month): total.quantity for pk, found in outlook.items() for month, total in found.items()} == {
             **{key: total for key, total in units.items() if key[1] <= latest}, **before}
         # The months an incremental run recomputes: those of the lines (marked as written) each agreement counts.
         changed = accrual._months_changed_by_marks(snapshot=None, as_of_month=add_months(FIRST, 12))
