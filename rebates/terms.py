@@ -21,9 +21,6 @@ from rebates.scope import in_term_q
 from rebates.sql import terms as sql
 
 QUANTITY_STEP = Decimal("0.001")
-# Up to this many agreements, the outlook reads their customers' lines by index instead of passing over every
-# line: an outlook chunk (rebates.services.outlook.OUTLOOK_CHUNK_IDS) is read this way.
-OUTLOOK_BY_CUSTOMER = 2_500
 
 
 def agreements_with_terms(ids: Iterable[int] | None = None):
@@ -189,8 +186,6 @@ def outlook_month_totals(agreements: list["AgreementInput"], *, firsts: dict[int
     if not agreements:
         return {}
     firsts = {a.pk: firsts[a.pk] for a in agreements}
-    # A few agreements' lines are read by index through their customers; many, by a pass over the lines.
-    customers = {a.customer_id for a in agreements} if len(agreements) <= OUTLOOK_BY_CUSTOMER else None
     # An input read with its customer knows whether that customer is a group (None: not known).
     groups = None if any(a.group is None for a in agreements) else {a.pk: a.customer_id for a in agreements
                                                                      if a.group}
@@ -201,7 +196,7 @@ def outlook_month_totals(agreements: list["AgreementInput"], *, firsts: dict[int
     # night). Its sums of numerics come as exact Decimals written in plain digits, as `monthly_totals` writes
     # them (it adds each to 0, which changes only a sum written with an exponent), and its months as dates.
     for agreement_id, month, quantity, amount in sql.outlook_month_rows(
-            firsts, latest=latest, group_ids=groups, customer_ids=customers):
+            firsts, latest=latest, group_ids=groups):
         months = totals.get(agreement_id)
         if months is None:
             months = totals[agreement_id] = {}

@@ -31,7 +31,7 @@ from rebates.terms import (
 # The outlook is worked in chunks of agreements by primary-key range (agreement pk // OUTLOOK_CHUNK_IDS), each
 # its own task and transaction, so the workers share it as they share a run's chunks. The ranges follow from
 # the ids alone: a second delivery finds the same chunks, whatever changed in between. A chunk reads its
-# customers' purchase lines by index (rebates.terms.OUTLOOK_BY_CUSTOMER), so many small chunks, which share
+# customers' purchase lines by index (rebates.sql.terms.outlook_month_rows), so many small chunks, which share
 # out evenly among the workers, cost no more than a few large ones.
 OUTLOOK_CHUNK_IDS = 1_000
 OUTLOOK_STATUSES = (RebateAgreement.Status.ACTIVE,)

@@ -55,21 +55,24 @@ def member_in_sql(*, membership: str = "g", month: str = "pl.month") -> str:
     return f"({month} >= {membership}.joined AND ({membership}.ended IS NULL OR {month} < {membership}.ended))"
 
 
-def covered_products_sql(*, agreements: str) -> str:
-    """SQL text of a SELECT of (agreement_id, product_id): every product in the scope of the agreements whose
-    ids are in the array `agreements` (a bound parameter's placeholder, such as "%(agreements)s"), named or
-    through its product line. The product half of `covers_sql` as a set, for a read that joins many lines
-    to it once rather than testing each line; the term (the month half) is the caller's.
-    tests/rebates/test_scope.py checks the two agree."""
+def scope_products_sql(*, agreements: str) -> str:
+    """SQL text of a SELECT of (agreement_id, products): for each of the agreements whose ids are in the array
+    `agreements` (a bound parameter's placeholder, such as "%(agreements)s") with a product in scope, the array
+    of every product in its scope, named or through its product line (one may be there twice: named and in a
+    named line). The product half of `covers_sql` as a set, for a read that tests each line with
+    `pl.product_id = ANY(products)` rather than against the scope's two tables; the term (the month half) is the
+    caller's. tests/rebates/test_scope.py checks the two agree."""
     from rebates.models import Product, RebateAgreement
 
     return (
-        f"SELECT sp.rebateagreement_id AS agreement_id, sp.product_id\n"
-        f"  FROM {table(RebateAgreement.products.through)} sp\n"
-        f" WHERE sp.rebateagreement_id = ANY({agreements}::bigint[])\n"
-        f"UNION\n"
-        f"SELECT sl.rebateagreement_id, pr.id\n"
-        f"  FROM {table(RebateAgreement.product_lines.through)} sl\n"
-        f"  JOIN {table(Product)} pr ON pr.product_line_id = sl.productline_id\n"
-        f" WHERE sl.rebateagreement_id = ANY({agreements}::bigint[])"
+        f"SELECT agreement_id, array_agg(product_id) AS products FROM (\n"
+        f"  SELECT sp.rebateagreement_id AS agreement_id, sp.product_id\n"
+        f"    FROM {table(RebateAgreement.products.through)} sp\n"
+        f"   WHERE sp.rebateagreement_id = ANY({agreements}::bigint[])\n"
+        f"  UNION ALL\n"
+        f"  SELECT sl.rebateagreement_id, pr.id\n"
+        f"    FROM {table(RebateAgreement.product_lines.through)} sl\n"
+        f"    JOIN {table(Product)} pr ON pr.product_line_id = sl.productline_id\n"
+        f"   WHERE sl.rebateagreement_id = ANY({agreements}::bigint[])\n"
+        f") pairs GROUP BY agreement_id"
     )

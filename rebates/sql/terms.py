@@ -7,7 +7,7 @@ from django.db import connection, transaction
 
 from customers.models import Customer, GroupMembership
 from rebates.models import BonusCondition, Product, PurchaseLine, RebateAgreement, RebateRule, TierBand
-from rebates.sql.scope import covered_products_sql, covers_sql, member_in_sql, table
+from rebates.sql.scope import covers_sql, member_in_sql, scope_products_sql, table
 
 # Purchases of each agreement's customer whose product is in the agreement's scope in a month of its term,
 # summed per month; from a year before the term when the rule measures growth over last year's same period
@@ -296,70 +296,65 @@ def scope_month_drop(*, run_id: int) -> None:
 
 # The outlook's purchases in scope per (agreement, month): those of the agreement's customer and, for a buying
 # group's agreement, those of its members in the months they were members (docs/buying-groups.md), together:
-# each agreement (alias b, with its term and its own first month) once per buyer, so one pass over their lines
-# answers both. Only the agreements named as groups' are joined to the memberships. Each buyer's lines are read
-# from its agreement's own first month, so no month is read that the forecast then drops; the products in
-# scope are the chunk's (agreement, product) pairs, joined once (`covered_products_sql`), where testing each
-# line against the scope's two tables cost about a tenth more of the read.
+# each agreement (alias b, with its own first month and its term's last month read) once per buyer. Only the
+# agreements named as groups' are joined to the memberships. Each buyer's lines are read by the (customer,
+# month) index from its agreement's own first month, so no month is read that the forecast then drops, and
+# summed per month there, in the index's month order (no sort); a line is in scope when its product is in its
+# agreement's array (`scope_products_sql`). The sums of a group's buyers are then added per month. Against
+# one pass over every buyer's lines joined to the (agreement, product) pairs, then sorted and summed: a chunk
+# of 1,000 agreements (some 110,000 lines into 18,000 months) took 86 to 88 ms of the database's time instead
+# of 107 to 111 ms, the same rows.
 _OUTLOOK_TOTALS_SQL = """
-WITH buyer AS (
-    SELECT a.id, a.end_month, w.first, a.customer_id AS buyer_id, FALSE AS member,
-           NULL::date AS joined, NULL::date AS ended
-      FROM unnest(%(agreements)s::bigint[], %(firsts)s::date[]) AS w (id, first) JOIN {agreement} a ON a.id = w.id
+WITH scope AS (
+{scope}
+), buyer AS (
+    SELECT w.id, w.first, LEAST(a.end_month, %(latest)s::date) AS last, a.customer_id AS buyer_id,
+           FALSE AS member, NULL::date AS joined, NULL::date AS ended, s.products
+      FROM unnest(%(agreements)s::bigint[], %(firsts)s::date[]) AS w (id, first)
+      JOIN {agreement} a ON a.id = w.id
+      JOIN scope s ON s.agreement_id = w.id
     UNION ALL
-    SELECT a.id, a.end_month, w.first, g.member_id, TRUE, g.joined, g.ended
-      FROM unnest(%(agreements)s::bigint[], %(firsts)s::date[]) AS w (id, first) JOIN {agreement} a ON a.id = w.id
+    SELECT w.id, w.first, LEAST(a.end_month, %(latest)s::date), g.member_id, TRUE, g.joined, g.ended, s.products
+      FROM unnest(%(agreements)s::bigint[], %(firsts)s::date[]) AS w (id, first)
+      JOIN {agreement} a ON a.id = w.id
       JOIN {membership} g ON g.group_id = a.customer_id
-     WHERE a.id = ANY(%(groups)s::bigint[])
-), covered AS (
-{covered}
+      JOIN scope s ON s.agreement_id = w.id
+     WHERE w.id = ANY(%(groups)s::bigint[])
 )
-SELECT b.id AS agreement_id, pl.month AS month, SUM(pl.quantity) AS quantity, SUM(pl.amount) AS amount
-FROM buyer b
-JOIN {purchase} pl ON pl.customer_id = b.buyer_id AND pl.month >= %(earliest)s AND pl.month <= %(latest)s
-     AND pl.month >= b.first
-JOIN covered c ON c.agreement_id = b.id AND c.product_id = pl.product_id
-WHERE (NOT b.member OR {member_in}){customers}
-  AND pl.month <= b.end_month
-GROUP BY b.id, pl.month
+SELECT b.id AS agreement_id, m.month, SUM(m.quantity) AS quantity, SUM(m.amount) AS amount
+  FROM buyer b
+ CROSS JOIN LATERAL (
+    SELECT pl.month, SUM(pl.quantity) AS quantity, SUM(pl.amount) AS amount
+      FROM {purchase} pl
+     WHERE pl.customer_id = b.buyer_id AND pl.month >= b.first AND pl.month <= b.last
+       AND pl.product_id = ANY(b.products)
+       AND (NOT b.member OR {member_in})
+     GROUP BY pl.month
+ ) m
+ GROUP BY b.id, m.month
 """
 
-# The members of these groups: named to the query above, so it reads their lines by index.
-_MEMBERS_OF_SQL = "SELECT DISTINCT member_id FROM {membership} WHERE group_id = ANY(%s::bigint[])"
 
-
-def outlook_month_rows(firsts: dict[int, date], *, latest: date, group_ids=None, customer_ids=None) -> list[tuple]:
+def outlook_month_rows(firsts: dict[int, date], *, latest: date, group_ids=None) -> list[tuple]:
     """(agreement id, month, quantity, amount) per agreement and month with purchases in scope, for each
-    agreement in `firsts` from its own first month there to `latest`, the months before the term included:
+    agreement in `firsts` from its own first month there to `latest`, the months before its term included:
     the outlook shapes a forecast by last year's months whatever the rule (the same scope as
     `scope_month_rows`, the term's start aside). A buying group's agreement counts its members' purchases in
     their membership months with its own, as the run does: `group_ids` maps those agreements to their group
     (customer) ids (None: any agreement may be one). Inside a transaction (it sets the planner's options for
-    it); `customer_ids` (or None) names the agreements' customers, whose lines (and their groups' members')
-    are read by index."""
+    it)."""
     ids = sorted(firsts)
     if not ids:
         return []
-    tables = {"agreement": table(RebateAgreement), "membership": table(GroupMembership)}
     sql = _OUTLOOK_TOTALS_SQL.format(
-        **tables, purchase=table(PurchaseLine), member_in=member_in_sql(membership="b"),
-        customers="\n  AND pl.customer_id = ANY(%(customers)s::bigint[])" if customer_ids else "",
-        covered=covered_products_sql(agreements="%(agreements)s"),
+        agreement=table(RebateAgreement), membership=table(GroupMembership), purchase=table(PurchaseLine),
+        member_in=member_in_sql(membership="b"), scope=scope_products_sql(agreements="%(agreements)s"),
     )
     groups = ids if group_ids is None else sorted(group_ids)
-    # Each array as one literal (see `array_literal`): a chunk names a thousand agreements and their customers.
+    # Each array as one literal (see `array_literal`): a chunk names a thousand agreements.
     params = {"agreements": array_literal(ids), "firsts": array_literal(firsts[pk] for pk in ids),
-              "groups": array_literal(groups), "earliest": min(firsts.values()), "latest": latest}
+              "groups": array_literal(groups), "latest": latest}
     with connection.cursor() as cursor:
-        if customer_ids:
-            members = []
-            if group_ids is None:
-                cursor.execute(_GROUP_MEMBERS_SQL.format(**tables), [array_literal(ids)])
-                members = [member for (member,) in cursor.fetchall()]
-            elif group_ids:
-                cursor.execute(_MEMBERS_OF_SQL.format(**tables), [array_literal(sorted(set(group_ids.values())))])
-                members = [member for (member,) in cursor.fetchall()]
-            params["customers"] = array_literal(sorted({*customer_ids, *members}))
         # As for the run's input: the scope tests make the planner guess the query far dearer than it is,
         # and compiling it (JIT) costs more than running it. For the caller's transaction only.
         cursor.execute("SET LOCAL jit = off")

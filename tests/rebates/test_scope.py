@@ -1,9 +1,9 @@
 """The scope rule's three spellings agree (rebates/scope.py): over random agreements (scopes of products and/or
 product lines, terms) and random purchase lines in the database, Python's `covers`, the ORM's `covering` and
-`covered_q`, and the SQL fragment `covers_sql` (and its products as a set, `covered_products_sql`, within the
-term) give the same answer for every (agreement, line) pair; and so do the reads built on them: the lines
-reported unmatched (both ways), the engine's monthly totals, the outlook's (the term's and the months before
-it) and the months an incremental run recomputes."""
+`covered_q`, and the SQL fragment `covers_sql` (and its products as an array per agreement,
+`scope_products_sql`, within the term) give the same answer for every (agreement, line) pair; and so do the
+reads built on them: the lines reported unmatched (both ways), the engine's monthly totals, the outlook's (the
+term's and the months before it) and the months an incremental run recomputes."""
 
 from collections import defaultdict
 from datetime import date
@@ -21,7 +21,7 @@ from rebates.engine.periods import add_months
 from rebates.models import PurchaseLine, RebateAgreement, RebateRule
 from rebates.scope import AgreementScope, counts_for, covered_q, covers
 from rebates.services import accrual, purchases
-from rebates.sql.scope import covered_products_sql, covers_sql, table
+from rebates.sql.scope import covers_sql, scope_products_sql, table
 from tests.factories import CustomerFactory, ProductFactory, ProductLineFactory, ProgramFactory
 
 pytestmark = pytest.mark.django_db
@@ -98,14 +98,14 @@ def pairs_by_sql(agreements) -> set[tuple[int, int]]:
         return set(cursor.fetchall())
 
 
-def pairs_by_covered_products(agreements) -> set[tuple[int, int]]:
-    """As `pairs_by_sql`, with the products in scope as a set of (agreement, product) pairs and the term as the
-    caller of `covered_products_sql` spells it."""
+def pairs_by_scope_products(agreements) -> set[tuple[int, int]]:
+    """As `pairs_by_sql`, with the products in scope as an array per agreement and the term as the caller of
+    `scope_products_sql` spells it."""
     sql = (f"SELECT a.id, pl.id FROM {table(RebateAgreement)} a "
            f"JOIN {table(PurchaseLine)} pl ON pl.customer_id = a.customer_id "
-           f"JOIN ({covered_products_sql(agreements='%(ids)s')}) c "
-           f"  ON c.agreement_id = a.id AND c.product_id = pl.product_id "
-           f"WHERE a.id = ANY(%(ids)s::bigint[]) AND pl.month >= a.start_month AND pl.month <= a.end_month")
+           f"JOIN ({scope_products_sql(agreements='%(ids)s')}) c ON c.agreement_id = a.id "
+           f"WHERE a.id = ANY(%(ids)s::bigint[]) AND pl.product_id = ANY(c.products) "
+           f"AND pl.month >= a.start_month AND pl.month <= a.end_month")
     with connection.cursor() as cursor:
         cursor.execute(sql, {"ids": [agreement.pk for agreement in agreements]})
         return set(cursor.fetchall())
@@ -137,7 +137,7 @@ def test_the_three_spellings_of_the_scope_rule_agree_on_every_agreement_and_line
                       for pk in PurchaseLine.objects.filter(covered_q(a)).values_list("pk", flat=True)}
         # SQL: the fragment every raw query uses.
         by_sql = pairs_by_sql(agreements)
-        assert by_covering == by_covered == by_sql == pairs_by_covered_products(agreements) == expected
+        assert by_covering == by_covered == by_sql == pairs_by_scope_products(agreements) == expected
 
         # The reads built on the rule: the lines no agreement counts, in one query and matched here.
         rows = [(i, line.erp_line_id, line.customer_id, line.product_id, line.month, line.quantity, line.unit_price,
