@@ -433,8 +433,7 @@ def forecast(
     bonus_lines = tuple(bonus_lines)
     as_month = month_of(as_of)
     period = settlement_period(terms, as_of)
-    elapsed = [m for m in period.months if m <= as_month]
-    remaining = [m for m in period.months if m > as_month]
+    elapsed, remaining = _months_around(period, as_month)
     # Each month's totals, read once: the months so far, and last year's when both come from the same lines.
     bought = purchases.until(as_month)
     if last_year_lines is None:
@@ -493,14 +492,25 @@ def _period_figures(rule, period, bought, projected, last_year, as_month):
     return quantity, amount if amount else Decimal("0.00"), end, to_date
 
 
+@lru_cache(maxsize=1024)
+def _months_around(period: Period, as_month: date) -> tuple[tuple[date, ...], tuple[date, ...]]:
+    """The period's months up to the as-of month and those after it (a night's agreements share a few)."""
+    return (tuple(m for m in period.months if m <= as_month), tuple(m for m in period.months if m > as_month))
+
+
+@lru_cache(maxsize=1024)
+def _year_before(months: tuple[date, ...]) -> tuple[date, ...]:
+    return tuple(add_months(m, -12) for m in months)
+
+
 def _projection(bought, before, elapsed, remaining) -> tuple[tuple[PurchaseLine, ...], str]:
     """The months left, projected from the months `bought` so far and last year's (`before`, by their own
     months); the method used."""
     if not remaining:
         return (), ACTUAL
-    so_far = _sum(bought.get(m, NOTHING_BOUGHT) for m in elapsed)
-    last_year_so_far = _sum(before.get(add_months(m, -12), NOTHING_BOUGHT) for m in elapsed)
-    last_year_rest = [before.get(add_months(m, -12), NOTHING_BOUGHT) for m in remaining]
+    so_far = _sum(bought, elapsed)
+    last_year_so_far = _sum(before, _year_before(elapsed))
+    last_year_rest = [before.get(m, NOTHING_BOUGHT) for m in _year_before(remaining)]
     shaped = (last_year_so_far.quantity > 0 and last_year_so_far.amount > 0
               and any(total.quantity > 0 for total in last_year_rest))
     projected = []
@@ -522,11 +532,14 @@ def _line(month: date, quantity: Decimal, amount: Decimal) -> PurchaseLine:
     return PurchaseLine(month, quantity.quantize(QUANTITY_STEP, rounding=ROUND_HALF_UP), quantize_money(amount))
 
 
-def _sum(totals) -> MonthTotal:
+def _sum(totals: Mapping[date, MonthTotal], months) -> MonthTotal:
+    """The totals of these months added up (a month not in `totals` bought nothing)."""
     quantity = amount = ZERO
-    for total in totals:
-        quantity += total.quantity
-        amount += total.amount
+    for month in months:
+        total = totals.get(month)
+        if total is not None:
+            quantity += total.quantity
+            amount += total.amount
     return MonthTotal(quantity, amount)
 
 
