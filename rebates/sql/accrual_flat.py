@@ -36,7 +36,7 @@ from rebates.models import (
     RebateAgreement,
     RebateRule,
 )
-from rebates.sql.scope import covers_sql, member_in_sql, table
+from rebates.sql.scope import covers_sql, in_scope_sql, member_in_sql, products_in_scope_sql, table
 from rebates.sql.terms import array_literal, run_input_table
 
 # The rule is flat (see the module's docstring), whoever the customer (a buying group's agreement too); aliases
@@ -86,6 +86,9 @@ flat AS MATERIALIZED (
     -- Its program and its customer's currency: where its entries post in the GL journal.
     SELECT a.id, a.customer_id, a.program_id,
            (SELECT cu.currency FROM {customer_table} cu WHERE cu.id = a.customer_id) AS currency,
+           -- Recomputed in part: its products in scope, which each of its changed months' lines is tested
+           -- against (`in_scope`) with no lookup per line.
+           CASE WHEN c.months IS NOT NULL THEN {products_in_scope} END AS products,
            a.start_month, a.end_month, f.months AS length, r.kind = 'per_unit' AS per_unit,
            -- A percent on the agreement's own amount, and one on its second measure (see SECOND_MEASURE_SQL).
            CASE WHEN r.kind = 'referral' THEN 0 ELSE r.rate END AS rate, r.kind,
@@ -162,8 +165,7 @@ bought AS (
                         FROM {membership} g JOIN {purchase} p ON p.customer_id = g.member_id AND p.month = c.month
                         WHERE g.group_id = a.customer_id AND {member_in}
                         OFFSET 0) pl
-    JOIN {product} pr ON pr.id = pl.product_id
-    WHERE a.in_part AND {covers}
+    WHERE a.in_part AND {in_scope}
     GROUP BY a.id, pl.month
     UNION ALL
     SELECT h.agreement_id, h.month, h.quantity, h.amount
@@ -335,7 +337,7 @@ def flat_bookings(*, agreement_ids: list[int], changed_months: dict[int, frozens
                                                        membership=table(GroupMembership),
                                                        member_in=member_in_sql(), covers=covers_sql()),
                       None: ""}[whole],
-        covers=covers_sql(),
+        products_in_scope=products_in_scope_sql(), in_scope=in_scope_sql(),
         second=SECOND_MEASURE_SQL.format(purchase=table(PurchaseLine), product=table(Product),
                                          customer=table(Customer), covers=covers_sql()),
     )

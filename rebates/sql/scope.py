@@ -55,24 +55,53 @@ def member_in_sql(*, membership: str = "g", month: str = "pl.month") -> str:
     return f"({month} >= {membership}.joined AND ({membership}.ended IS NULL OR {month} < {membership}.ended))"
 
 
+def _scope_pairs_sql(*, named: str, in_lines: str) -> str:
+    """The (agreement_id, product_id) pairs of the scope: the products named (`named`, a condition on
+    sp.rebateagreement_id) and those of the product lines named (`in_lines`, on sl.rebateagreement_id); a product
+    may come twice, named and in a named line."""
+    from rebates.models import Product, RebateAgreement
+
+    return (
+        f"SELECT sp.rebateagreement_id AS agreement_id, sp.product_id\n"
+        f"  FROM {table(RebateAgreement.products.through)} sp\n"
+        f" WHERE {named}\n"
+        f"UNION ALL\n"
+        f"SELECT sl.rebateagreement_id, pr.id\n"
+        f"  FROM {table(RebateAgreement.product_lines.through)} sl\n"
+        f"  JOIN {table(Product)} pr ON pr.product_line_id = sl.productline_id\n"
+        f" WHERE {in_lines}"
+    )
+
+
 def scope_products_sql(*, agreements: str) -> str:
     """SQL text of a SELECT of (agreement_id, products): for each of the agreements whose ids are in the array
     `agreements` (a bound parameter's placeholder, such as "%(agreements)s") with a product in scope, the array
     of every product in its scope, named or through its product line (one may be there twice: named and in a
     named line). The product half of `covers_sql` as a set, for a read that tests each line with
-    `pl.product_id = ANY(products)` rather than against the scope's two tables; the term (the month half) is the
-    caller's. tests/rebates/test_scope.py checks the two agree."""
-    from rebates.models import Product, RebateAgreement
+    `in_scope_sql` rather than against the scope's two tables. tests/rebates/test_scope.py checks the two
+    agree."""
+    pairs = _scope_pairs_sql(named=f"sp.rebateagreement_id = ANY({agreements}::bigint[])",
+                             in_lines=f"sl.rebateagreement_id = ANY({agreements}::bigint[])")
+    return f"SELECT agreement_id, array_agg(product_id) AS products FROM (\n{pairs}\n) pairs GROUP BY agreement_id"
 
-    return (
-        f"SELECT agreement_id, array_agg(product_id) AS products FROM (\n"
-        f"  SELECT sp.rebateagreement_id AS agreement_id, sp.product_id\n"
-        f"    FROM {table(RebateAgreement.products.through)} sp\n"
-        f"   WHERE sp.rebateagreement_id = ANY({agreements}::bigint[])\n"
-        f"  UNION ALL\n"
-        f"  SELECT sl.rebateagreement_id, pr.id\n"
-        f"    FROM {table(RebateAgreement.product_lines.through)} sl\n"
-        f"    JOIN {table(Product)} pr ON pr.product_line_id = sl.productline_id\n"
-        f"   WHERE sl.rebateagreement_id = ANY({agreements}::bigint[])\n"
-        f") pairs GROUP BY agreement_id"
-    )
+
+def products_in_scope_sql(*, agreement: str = "a") -> str:
+    """SQL text of an array of every product in the scope of the agreement (table alias `agreement`), as
+    `scope_products_sql` makes it for many, for one row of agreement at a time."""
+    if not _NAME.match(agreement):
+        raise ValueError(f"not a column or alias: {agreement!r}")
+    pairs = _scope_pairs_sql(named=f"sp.rebateagreement_id = {agreement}.id",
+                             in_lines=f"sl.rebateagreement_id = {agreement}.id")
+    return f"ARRAY(SELECT product_id FROM (\n{pairs}\n) pairs)"
+
+
+def in_scope_sql(*, agreement: str = "a", products: str = "a.products", product: str = "pl.product_id",
+                 month: str = "pl.month") -> str:
+    """SQL text, true when the agreement (table alias `agreement`) covers the product (column `product`) in the
+    month (`month`), its products in scope given as an array (`products`, as `scope_products_sql` or
+    `products_in_scope_sql` make it): `covers_sql` without a lookup per line."""
+    for name in (agreement, products, product, month):
+        if not _NAME.match(name):
+            raise ValueError(f"not a column or alias: {name!r}")
+    return (f"({month} >= {agreement}.start_month AND {month} <= {agreement}.end_month "
+            f"AND {product} = ANY({products}))")
