@@ -1,9 +1,10 @@
 """The scope rule's three spellings agree (rebates/scope.py): over random agreements (scopes of products and/or
 product lines, terms) and random purchase lines in the database, Python's `covers`, the ORM's `covering` and
 `covered_q`, and the SQL fragment `covers_sql` (and its products as an array per agreement,
-`scope_products_sql`, within the term) give the same answer for every (agreement, line) pair; and so do the
-reads built on them: the lines reported unmatched (both ways), the engine's monthly totals, the outlook's (the
-term's and the months before it) and the months an incremental run recomputes."""
+`scope_products_sql` and `products_in_scope_sql` with `in_scope_sql`, within the term) give the same answer for
+every (agreement, line) pair; and so do the reads built on them: the lines reported unmatched (both ways), the
+engine's monthly totals, the outlook's (the term's and the months before it) and the months an incremental
+run recomputes."""
 
 from collections import defaultdict
 from datetime import date
@@ -21,7 +22,7 @@ from rebates.engine.periods import add_months
 from rebates.models import PurchaseLine, RebateAgreement, RebateRule
 from rebates.scope import AgreementScope, counts_for, covered_q, covers
 from rebates.services import accrual, purchases
-from rebates.sql.scope import covers_sql, scope_products_sql, table
+from rebates.sql.scope import covers_sql, in_scope_sql, products_in_scope_sql, scope_products_sql, table
 from tests.factories import CustomerFactory, ProductFactory, ProductLineFactory, ProgramFactory
 
 pytestmark = pytest.mark.django_db
@@ -111,6 +112,18 @@ def pairs_by_scope_products(agreements) -> set[tuple[int, int]]:
         return set(cursor.fetchall())
 
 
+def pairs_by_products_in_scope(agreements) -> set[tuple[int, int]]:
+    """As `pairs_by_sql`, with each agreement's products in scope as its own array (`products_in_scope_sql`)
+    and each line tested by `in_scope_sql`, as the flat rules' statement reads a changed month."""
+    sql = (f"SELECT a.id, pl.id FROM {table(RebateAgreement)} a "
+           f"CROSS JOIN LATERAL (SELECT {products_in_scope_sql()} AS products) s "
+           f"JOIN {table(PurchaseLine)} pl ON pl.customer_id = a.customer_id "
+           f"WHERE a.id = ANY(%(ids)s::bigint[]) AND {in_scope_sql(products='s.products')}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"ids": [agreement.pk for agreement in agreements]})
+        return set(cursor.fetchall())
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(agreement_list=st.lists(agreement_plans, min_size=1, max_size=4),
        line_list=st.lists(line_plans, min_size=1, max_size=12))
@@ -138,6 +151,7 @@ def test_the_three_spellings_of_the_scope_rule_agree_on_every_agreement_and_line
         # SQL: the fragment every raw query uses.
         by_sql = pairs_by_sql(agreements)
         assert by_covering == by_covered == by_sql == pairs_by_scope_products(agreements) == expected
+        assert pairs_by_products_in_scope(agreements) == expected
 
         # The reads built on the rule: the lines no agreement counts, in one query and matched here.
         rows = [(i, line.erp_line_id, line.customer_id, line.product_id, line.month, line.quantity, line.unit_price,
