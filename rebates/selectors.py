@@ -619,8 +619,8 @@ def agreements_shortfall_months(*, agreements, as_of=None) -> dict[int, int]:
 def _shortfall_counts(agreements, as_of: date) -> list[tuple[int, int, int]]:
     """(agreement id, customer id, shortfall months) per agreement of `agreements` with a commitment."""
     last_complete = add_months(month_of(as_of), -1)
-    rows = list(agreements.filter(committed_monthly_quantity__isnull=False, start_month__lte=last_complete)
-                .order_by().annotate(last_run=_last_run_as_of())
+    committed = agreements.filter(committed_monthly_quantity__isnull=False, start_month__lte=last_complete)
+    rows = list(committed.order_by().annotate(last_run=_last_run_as_of())
                 .values_list("pk", "customer_id", "start_month", "end_month", "terminated_on",
                              "committed_monthly_quantity", "last_run"))
     through = _through(rows[0][6], as_of) if rows else None
@@ -628,7 +628,8 @@ def _shortfall_counts(agreements, as_of: date) -> list[tuple[int, int, int]]:
         return []
     booked = defaultdict(dict)
     for agreement_id, period, units in (
-        LedgerEntry.objects.filter(agreement_id__in=[row[0] for row in rows], kind__in=EARNED_KINDS,
+        # The agreements named by the same selection (a subquery), not as thousands of ids sent back.
+        LedgerEntry.objects.filter(agreement_id__in=committed.order_by().values("pk"), kind__in=EARNED_KINDS,
                                    period__lte=min(last_complete, through))
         .order_by().values("agreement_id", "period").annotate(units=booked_units())
         .values_list("agreement_id", "period", "units")
