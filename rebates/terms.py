@@ -13,6 +13,7 @@ from typing import NamedTuple
 from django.db.models import Prefetch, Q, Sum
 
 from rebates import engine
+from rebates.engine.choices import Baseline
 from rebates.engine.lines import MonthTotal
 from rebates.engine.money import CENT
 from rebates.engine.periods import add_months
@@ -150,16 +151,25 @@ def _engine_lines(rows) -> dict[int, list[engine.PurchaseLine]]:
     return totals
 
 
-def scope_month_totals(agreements: list[RebateAgreement]) -> dict[int, list[engine.PurchaseLine]]:
-    """Per agreement id, one engine purchase line per month: the net units and amount bought in scope (for a
-    group agreement, its members' in their membership months with the group's own)."""
+def scope_month_totals(agreements: list[AgreementInput]) -> dict[int, list[engine.PurchaseLine]]:
+    """Per agreement id, one engine purchase line per month: the net units and amount bought in scope over its
+    term, and for a rule measured against last year from the year before the earliest start on (for a group
+    agreement, its members' in their membership months with the group's own). Each agreement's lines are read
+    by its buyers' (customer, month) index in its own window (`window_month_rows`)."""
     if not agreements:
         return {}
     earliest = add_months(min(a.start_month for a in agreements), -12)
-    # An input read with its customer knows whether that customer is a group (None: not known).
-    maybe_groups = {a.customer_id for a in agreements if getattr(a, "group", None) is not False}
-    return _engine_lines(sql.scope_month_rows([a.pk for a in agreements], {a.customer_id for a in agreements},
-                                              earliest=earliest, group_ids=maybe_groups))
+    firsts = {a.pk: earliest if a.terms.rule.baseline is Baseline.LAST_YEAR else a.start_month for a in agreements}
+    return _engine_lines(sql.window_month_rows(firsts, latest=max(a.end_month for a in agreements),
+                                               group_ids=_group_agreements(agreements)))
+
+
+def _group_agreements(agreements: list[AgreementInput]) -> dict[int, int] | None:
+    """By agreement id, the customer of each agreement whose customer is a buying group; None when an input
+    was read without knowing it (then any may be one)."""
+    if any(a.group is None for a in agreements):
+        return None
+    return {a.pk: a.customer_id for a in agreements if a.group}
 
 
 def scope_month_totals_store(*, run_id: int, agreement_ids: list[int], by_customer: bool = False) -> None:
@@ -186,17 +196,14 @@ def outlook_month_totals(agreements: list["AgreementInput"], *, firsts: dict[int
     if not agreements:
         return {}
     firsts = {a.pk: firsts[a.pk] for a in agreements}
-    # An input read with its customer knows whether that customer is a group (None: not known).
-    groups = None if any(a.group is None for a in agreements) else {a.pk: a.customer_id for a in agreements
-                                                                     if a.group}
     totals: dict[int, dict[date, MonthTotal]] = {}
     total = MonthTotal
     # Each agreement's lines are read from its own first month on, summed per month by the database, one row
     # per agreement and month: the month's totals as they are, no line made of them (some 180,000 rows a
     # night). Its sums of numerics come as exact Decimals written in plain digits, as `monthly_totals` writes
     # them (it adds each to 0, which changes only a sum written with an exponent), and its months as dates.
-    for agreement_id, month, quantity, amount in sql.outlook_month_rows(
-            firsts, latest=latest, group_ids=groups):
+    for agreement_id, month, quantity, amount in sql.window_month_rows(
+            firsts, latest=latest, group_ids=_group_agreements(agreements)):
         months = totals.get(agreement_id)
         if months is None:
             months = totals[agreement_id] = {}

@@ -32,7 +32,7 @@ from rebates.terms import (
 # The outlook is worked in chunks of agreements by primary-key range (agreement pk // OUTLOOK_CHUNK_IDS), each
 # its own task and transaction, so the workers share it as they share a run's chunks. The ranges follow from
 # the ids alone: a second delivery finds the same chunks, whatever changed in between. A chunk reads its
-# customers' purchase lines by index (rebates.sql.terms.outlook_month_rows), so many small chunks, which share
+# customers' purchase lines by index (rebates.sql.terms.window_month_rows), so many small chunks, which share
 # out evenly among the workers, cost no more than a few large ones.
 OUTLOOK_CHUNK_IDS = 1_000
 OUTLOOK_STATUSES = (RebateAgreement.Status.ACTIVE,)
@@ -134,10 +134,10 @@ def _read_chunk(run: AccrualRun, first: int, last: int):
 
 class OutlookInputs(NamedTuple):
     """What the engine reads for a chunk's outlook: its agreements, and by agreement id their purchases' totals
-    per month (`lines`) and the lines of their kinds' other reads."""
+    per month (`months`) and the lines of their kinds' other reads."""
 
     agreements: list[AgreementInput]
-    lines: dict
+    months: dict
     bonuses: dict
     cleared: dict
     mixed: dict
@@ -160,7 +160,7 @@ def outlooks_of(read: OutlookInputs, *, as_of: date) -> list[tuple[AgreementInpu
     """The engine's outlook of the agreements read: (agreement, (forecast, next tier or None))."""
     result = []
     for agreement in read.agreements:
-        own = read.lines.get(agreement.pk, {})
+        own = read.months.get(agreement.pk, {})
         result.append((agreement, (
             forecast(agreement.terms, own, as_of=as_of, bonus_lines=read.bonuses.get(agreement.pk, ()),
                      clearance_lines=read.cleared.get(agreement.pk, ()), mix_lines=read.mixed.get(agreement.pk, ()),

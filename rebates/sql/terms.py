@@ -95,17 +95,6 @@ def _scope_totals(agreement_ids, earliest: date, *, customer_ids=None, window=No
     return _WITH_MEMBERS_SQL.format(own=own, members=member_sql), own_params + member_params
 
 
-def scope_month_rows(agreement_ids: list[int], customer_ids, *, earliest: date, group_ids=None) -> list[tuple]:
-    """(agreement id, month, quantity, amount) per agreement and month with purchases in scope, over the term
-    and, for a rule measured against last year, the months before it from `earliest` on: the customer's own
-    lines and, for a group agreement, its members' lines in their membership months (`group_ids`: the
-    customers that may be buying groups, when known; None, any may be)."""
-    sql, params = _scope_totals(agreement_ids, earliest, customer_ids=customer_ids, group_ids=group_ids)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def array_literal(values) -> str:
     """PostgreSQL's text form of a one-dimensional array of numbers or dates ("{1,2,3}", "{2026-03-01}"), for a
     parameter cast to the array's type: one constant for the server to read, where the list the driver sends
@@ -116,7 +105,9 @@ def array_literal(values) -> str:
 
 
 def changed_month_rows(changed_months: dict[int, frozenset[date]], *, earliest: date) -> list[tuple]:
-    """As `scope_month_rows`, for each agreement only the months named in `changed_months`."""
+    """Per agreement and month with purchases in scope, (agreement id, month, quantity, amount) of only the
+    months named in `changed_months` (the customer's own lines and, for a group agreement, its members' lines
+    in their membership months)."""
     sql, params = _scope_totals(list(changed_months), earliest, window=changed_months)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -192,9 +183,10 @@ STORE_SPLIT_MIN = 2_000
 
 
 def scope_month_store(*, run_id: int, agreement_ids: list[int], earliest: date, customer_ids=None) -> None:
-    """Create the run's own table (unlogged, indexed by agreement) holding `scope_month_rows` of these
-    agreements (read through `customer_ids`, their customers, when given), replacing any left from before;
-    returns nothing. A group agreement's rows hold its members' lines in their membership months with the
+    """Create the run's own table (unlogged, indexed by agreement) holding the purchases in scope of these
+    agreements per (agreement, month) over their term, and from `earliest` on for a rule measured against last
+    year (read through `customer_ids`, their customers, when given), replacing any left from before; returns
+    nothing. A group agreement's rows hold its members' lines in their membership months with the
     group's own: the flat bookings (rebates/sql/accrual_flat.py) and the engine read the same figures.
 
     Many agreements (`customer_ids` None: a full run) are read by `_STORE_SQL` in one pass, agreement by
@@ -294,59 +286,68 @@ def scope_month_drop(*, run_id: int) -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {run_input_table(run_id)}")
 
 
-# The outlook's purchases in scope per (agreement, month): those of the agreement's customer and, for a buying
+# Purchases in scope per (agreement, month) in each agreement's own window (the outlook's and the engine's
+# whole-term reads): those of the agreement's customer and, for a buying
 # group's agreement, those of its members in the months they were members (docs/buying-groups.md), together:
 # each agreement (alias b, with its own first month and its term's last month read) once per buyer. Only the
 # agreements named as groups' are joined to the memberships. Each buyer's lines are read by the (customer,
 # month) index from its agreement's own first month, so no month is read that the forecast then drops, and
 # summed per month there, in the index's month order (no sort); a line is in scope when its product is in its
-# agreement's array (`scope_products_sql`). The sums of a group's buyers are then added per month. Against
-# one pass over every buyer's lines joined to the (agreement, product) pairs, then sorted and summed: a chunk
-# of 1,000 agreements (some 110,000 lines into 18,000 months) took 86 to 88 ms of the database's time instead
-# of 107 to 111 ms, the same rows.
-_OUTLOOK_TOTALS_SQL = """
+# agreement's array (`scope_products_sql`). An agreement that is not a group's has one buyer, so its months
+# come out summed already; only a group's buyers' sums are added per month (sorted and summed before, every
+# agreement's: a chunk's 21,000 rows). The agreements are looked up by their keys (the planner, guessing the
+# scope's rows, hashed the whole table twice). Against one pass over every buyer's lines joined to the
+# (agreement, product) pairs, then sorted and summed: a chunk of 1,000 agreements (some 110,000 lines into
+# 18,000 months) took 86 to 88 ms of the database's time instead of 107 to 111 ms, the same rows; the group's
+# own sum and the lookups by key took a tenth off that again (see docs/outlook.md).
+_WINDOW_TOTALS_SQL = """
 WITH scope AS (
 {scope}
 ), buyer AS (
     SELECT w.id, w.first, LEAST(a.end_month, %(latest)s::date) AS last, a.customer_id AS buyer_id,
-           FALSE AS member, NULL::date AS joined, NULL::date AS ended, s.products
+           FALSE AS member, NULL::date AS joined, NULL::date AS ended, s.products,
+           w.id = ANY(%(groups)s::bigint[]) AS grouped
       FROM unnest(%(agreements)s::bigint[], %(firsts)s::date[]) AS w (id, first)
       JOIN {agreement} a ON a.id = w.id
       JOIN scope s ON s.agreement_id = w.id
+     WHERE a.id = ANY(%(agreements)s::bigint[])
     UNION ALL
-    SELECT w.id, w.first, LEAST(a.end_month, %(latest)s::date), g.member_id, TRUE, g.joined, g.ended, s.products
+    SELECT w.id, w.first, LEAST(a.end_month, %(latest)s::date), g.member_id, TRUE, g.joined, g.ended, s.products,
+           TRUE
       FROM unnest(%(agreements)s::bigint[], %(firsts)s::date[]) AS w (id, first)
       JOIN {agreement} a ON a.id = w.id
       JOIN {membership} g ON g.group_id = a.customer_id
       JOIN scope s ON s.agreement_id = w.id
-     WHERE w.id = ANY(%(groups)s::bigint[])
+     WHERE w.id = ANY(%(groups)s::bigint[]) AND a.id = ANY(%(groups)s::bigint[])
+), months AS (
+    SELECT b.id, b.grouped, m.month, m.quantity, m.amount
+      FROM buyer b
+     CROSS JOIN LATERAL (
+        SELECT pl.month, SUM(pl.quantity) AS quantity, SUM(pl.amount) AS amount
+          FROM {purchase} pl
+         WHERE pl.customer_id = b.buyer_id AND pl.month >= b.first AND pl.month <= b.last
+           AND pl.product_id = ANY(b.products)
+           AND (NOT b.member OR {member_in})
+         GROUP BY pl.month
+     ) m
 )
-SELECT b.id AS agreement_id, m.month, SUM(m.quantity) AS quantity, SUM(m.amount) AS amount
-  FROM buyer b
- CROSS JOIN LATERAL (
-    SELECT pl.month, SUM(pl.quantity) AS quantity, SUM(pl.amount) AS amount
-      FROM {purchase} pl
-     WHERE pl.customer_id = b.buyer_id AND pl.month >= b.first AND pl.month <= b.last
-       AND pl.product_id = ANY(b.products)
-       AND (NOT b.member OR {member_in})
-     GROUP BY pl.month
- ) m
- GROUP BY b.id, m.month
+SELECT id, month, quantity, amount FROM months WHERE NOT grouped
+UNION ALL
+SELECT id, month, SUM(quantity), SUM(amount) FROM months WHERE grouped GROUP BY id, month
 """
 
 
-def outlook_month_rows(firsts: dict[int, date], *, latest: date, group_ids=None) -> list[tuple]:
+def window_month_rows(firsts: dict[int, date], *, latest: date, group_ids=None) -> list[tuple]:
     """(agreement id, month, quantity, amount) per agreement and month with purchases in scope, for each
-    agreement in `firsts` from its own first month there to `latest`, the months before its term included:
-    the outlook shapes a forecast by last year's months whatever the rule (the same scope as
-    `scope_month_rows`, the term's start aside). A buying group's agreement counts its members' purchases in
-    their membership months with its own, as the run does: `group_ids` maps those agreements to their group
-    (customer) ids (None: any agreement may be one). Inside a transaction (it sets the planner's options for
-    it)."""
+    agreement in `firsts` from its own first month there to the earlier of its end month and `latest`, months
+    before its term included when its first month is before the term (the outlook shapes a forecast by last
+    year's months whatever the rule; the engine reads them for a rule measured against last year). A buying
+    group's agreement counts its members' purchases in their membership months with its own, as the run does:
+    `group_ids` maps those agreements to their group (customer) ids (None: any agreement may be one)."""
     ids = sorted(firsts)
     if not ids:
         return []
-    sql = _OUTLOOK_TOTALS_SQL.format(
+    sql = _WINDOW_TOTALS_SQL.format(
         agreement=table(RebateAgreement), membership=table(GroupMembership), purchase=table(PurchaseLine),
         member_in=member_in_sql(membership="b"), scope=scope_products_sql(agreements="%(agreements)s"),
     )
@@ -355,12 +356,9 @@ def outlook_month_rows(firsts: dict[int, date], *, latest: date, group_ids=None)
     params = {"agreements": array_literal(ids), "firsts": array_literal(firsts[pk] for pk in ids),
               "groups": array_literal(groups), "latest": latest}
     with connection.cursor() as cursor:
-        # As for the run's input: the scope tests make the planner guess the query far dearer than it is,
-        # and compiling it (JIT) costs more than running it. For the caller's transaction only.
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(sql, params)
         return cursor.fetchall()
+
 
 # The agreements' ids are one array parameter (= ANY): the plan does not grow with a chunk's hundreds of ids.
 _AGREEMENT_TERMS_SQL = """

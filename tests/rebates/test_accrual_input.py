@@ -1,5 +1,5 @@
 """The run's own table (rebates.sql.terms.scope_month_store): a full run's one-pass read of the lines holds exactly
-the rows the agreements' purchases in scope give when read as every other path reads them (`scope_month_rows`):
+the rows the agreements' purchases in scope give when read as every other path reads them (`window_month_rows`):
 the customer's own lines and a buying group's members' lines in their membership months, months before the term
 for a rule measured against last year only."""
 
@@ -28,6 +28,15 @@ def _normalised(rows):
     return sorted((int(pk), month, quantity, amount) for pk, month, quantity, amount in rows)
 
 
+def _read(agreements, earliest):
+    """The agreements' purchases in scope per month read in each one's own window: its term, from `earliest` on
+    for a rule measured against last year."""
+    last_year = set(RebateRule.objects.filter(baseline="last_year").values_list("agreement_id", flat=True))
+    terms = RebateAgreement.objects.filter(pk__in=agreements).values_list("pk", "start_month", "end_month")
+    firsts = {pk: earliest if pk in last_year else max(start, earliest) for pk, start, _ in terms}
+    return sql.window_month_rows(firsts, latest=max(end for _, _, end in terms))
+
+
 @pytest.mark.parametrize("earliest", [datetime.date(2024, 1, 1), datetime.date(2025, 7, 1)])
 def test_the_run_table_holds_what_the_lines_give_every_agreement(book, earliest):
     last_year = set(RebateRule.objects.filter(baseline="last_year").values_list("agreement_id", flat=True))
@@ -40,7 +49,7 @@ def test_the_run_table_holds_what_the_lines_give_every_agreement(book, earliest)
         stored = _normalised(sql.scope_month_stored_rows(run_id=RUN_ID, agreement_ids=book))
     finally:
         sql.scope_month_drop(run_id=RUN_ID)
-    read = _normalised(sql.scope_month_rows(book, None, earliest=earliest))
+    read = _normalised(_read(book, earliest))
 
     assert stored == read
     with_rows = {pk for pk, *_ in stored}
@@ -58,7 +67,7 @@ def test_the_run_table_filled_by_two_connections_holds_the_same_rows(monkeypatch
     generate_synthetic(customers=60, agreements=240, products=20, lines=6000, seed=19, start="2025-01")
     agreements = sorted(RebateAgreement.objects.values_list("pk", flat=True))
     earliest = datetime.date(2024, 1, 1)
-    read = _normalised(sql.scope_month_rows(agreements, None, earliest=earliest))
+    read = _normalised(_read(agreements, earliest))
 
     monkeypatch.setattr(sql, "STORE_SPLIT_MIN", 2)
     try:

@@ -165,11 +165,11 @@ def test_the_three_spellings_of_the_scope_rule_agree_on_every_agreement_and_line
         for agreement_id, line_id in expected:
             line = next(line for line in lines if line.pk == line_id)
             units[agreement_id, line.month] += line.quantity
-        totals = terms.scope_month_totals(agreements)
+        inputs = terms.agreement_inputs([a.pk for a in agreements])
+        totals = terms.scope_month_totals(inputs)
         assert {(pk, line.month): line.quantity for pk, found in totals.items() for line in found} == dict(units)
         # The outlook's: the term's months as above, and those before it from each agreement's own first month
         # (the products in scope, whatever the month).
-        inputs = terms.agreement_inputs([a.pk for a in agreements])
         firsts = {a.pk: add_months(a.start_month, -(a.pk % 3)) for a in inputs}
         before = defaultdict(Decimal)
         for a in agreements:
