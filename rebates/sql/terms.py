@@ -56,12 +56,10 @@ _CUSTOMERS_SQL = "\n  AND pl.customer_id = ANY(%s::bigint[])"
 _GROUP_MEMBERS_OF_SQL = "SELECT DISTINCT member_id FROM {membership} WHERE group_id = ANY(%s::bigint[])"
 
 
-def _scope_totals(agreement_ids, earliest: date, *, customer_ids=None, window=None,
-                  group_ids=None) -> tuple[str, list]:
+def _scope_totals(agreement_ids, earliest: date, *, customer_ids=None, window=None) -> tuple[str, list]:
     """The scope totals' query and parameters: the agreements' customers' own lines and, for a group
     agreement, its members' lines in their membership months (`customer_ids`, when given, names the customers
-    whose lines are read by index; their groups' members are then named too, asked of those among
-    `group_ids`, the customers that may be groups, when the caller knows them)."""
+    whose lines are read by index; their groups' members are then named too)."""
     tables = {"agreement": table(RebateAgreement), "purchase": table(PurchaseLine), "product": table(Product)}
     window_sql = _WINDOW_SQL if window is not None else ""
     covers = covers_sql(or_before_term=(f"EXISTS (SELECT 1 FROM {table(RebateRule)} r "
@@ -79,12 +77,9 @@ def _scope_totals(agreement_ids, earliest: date, *, customer_ids=None, window=No
     own_params = [earliest, *window_params, ids] + ([sorted(customer_ids)] if customer_ids else [])
     members = None
     if customer_ids:
-        members = []
-        maybe_groups = sorted(customer_ids if group_ids is None else set(group_ids) & set(customer_ids))
-        if maybe_groups:
-            with connection.cursor() as cursor:
-                cursor.execute(_GROUP_MEMBERS_OF_SQL.format(membership=table(GroupMembership)), [maybe_groups])
-                members = sorted(member for (member,) in cursor.fetchall())
+        with connection.cursor() as cursor:
+            cursor.execute(_GROUP_MEMBERS_OF_SQL.format(membership=table(GroupMembership)), [sorted(customer_ids)])
+            members = sorted(member for (member,) in cursor.fetchall())
         if not members:
             # None of these customers is a group with members: their own lines are all there is.
             return own, own_params
