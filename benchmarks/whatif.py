@@ -71,7 +71,7 @@ def main():
     results = []
     try:
         with transaction.atomic():
-            user = get_user_model().objects.create(username="bench.pricing")
+            user = get_user_model().objects.create(username="bench.whatif")  # its own: pages.py keeps bench.pricing
             user.groups.add(Group.objects.get(name=roles.PRICING_MANAGER))
             ids = list(in_period.filter(program_id=largest["program_id"]).order_by("pk")
                        .values_list("pk", flat=True)[:AGREEMENTS])
